@@ -1,0 +1,57 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+
+/** Thrown when a sealed value cannot be opened: wrong master key, wrong purpose or tampered data. */
+export class SecretBoxError extends Error {
+  override readonly name = 'SecretBoxError';
+}
+
+/**
+ * AES-256-GCM under the master key. Sealed values look like `v1.<iv>.<tag>.<ciphertext>` (base64url).
+ * `purpose` is bound as additional authenticated data, so a DNS token cannot be swapped into a key column.
+ */
+export interface SecretBox {
+  seal(plaintext: string | Buffer, purpose: string): string;
+  open(sealed: string, purpose: string): Buffer;
+  openText(sealed: string, purpose: string): string;
+}
+
+export function createSecretBox(masterKey: Buffer): SecretBox {
+  if (masterKey.length !== 32) throw new SecretBoxError('master key must be 32 bytes (AES-256)');
+  const key = Buffer.from(masterKey);
+  const open = (sealed: string, purpose: string): Buffer => {
+    const parts = sealed.split('.');
+    if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretBoxError(`not a sealed value (${purpose})`);
+    const [, iv, tag, data] = parts as [string, string, string, string];
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(purpose, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
+    } catch {
+      throw new SecretBoxError(`cannot decrypt ${purpose}: the master key does not match the one it was sealed with`);
+    }
+  };
+  return {
+    seal(plaintext, purpose) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(purpose, 'utf8'));
+      const data = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
+      return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+    },
+    open,
+    openText: (sealed, purpose) => open(sealed, purpose).toString('utf8'),
+  };
+}
+
+/** AAD purposes, one per sealed column. */
+export const SecretPurpose = {
+  masterKeyCheck: 'settings.master_key_check',
+  dnsProviderToken: 'dns_providers.token',
+  acmeAccountKey: 'acme_accounts.key',
+  orderKey: 'acme_orders.key',
+  versionKey: 'certificate_versions.key',
+  smtpPassword: 'settings.smtp_password',
+} as const;

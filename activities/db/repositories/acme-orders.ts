@@ -1,0 +1,47 @@
+import type { Queryable } from '../pool';
+
+export interface AcmeOrderRecord {
+  id: string;
+  certificateId: string;
+  workflowId: string;
+  runId: string;
+  orderUrl: string;
+  status: string;
+  keySealed: string;
+  txtRecordName: string | null;
+  txtValues: string[];
+}
+
+interface Row {
+  id: string; certificate_id: string; workflow_id: string; run_id: string; order_url: string; status: string; key_encrypted: string;
+  txt_record_name: string | null; txt_values: string[];
+}
+const COLUMNS = 'id, certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values';
+const toOrder = (r: Row): AcmeOrderRecord => ({
+  id: r.id, certificateId: r.certificate_id, workflowId: r.workflow_id, runId: r.run_id, orderUrl: r.order_url, status: r.status,
+  keySealed: r.key_encrypted, txtRecordName: r.txt_record_name, txtValues: r.txt_values,
+});
+
+export async function findOrderByRun(db: Queryable, runId: string): Promise<AcmeOrderRecord | undefined> {
+  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1`, [runId]);
+  return rows[0] && toOrder(rows[0]);
+}
+
+export async function getOrder(db: Queryable, id: string): Promise<AcmeOrderRecord | undefined> {
+  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM acme_orders WHERE id = $1`, [id]);
+  return rows[0] && toOrder(rows[0]);
+}
+
+/** First writer wins per workflow run: a retried "create order" reuses the stored order and key. */
+export async function insertOrderOnce(db: Queryable, o: Omit<AcmeOrderRecord, 'id'>): Promise<AcmeOrderRecord> {
+  await db.query(
+    `INSERT INTO acme_orders (certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING`,
+    [o.certificateId, o.workflowId, o.runId, o.orderUrl, o.status, o.keySealed, o.txtRecordName, o.txtValues],
+  );
+  return (await findOrderByRun(db, o.runId)) as AcmeOrderRecord;
+}
+
+export async function setOrderStatus(db: Queryable, id: string, status: string): Promise<void> {
+  await db.query('UPDATE acme_orders SET status = $2, updated_at = now() WHERE id = $1', [id, status]);
+}

@@ -1,0 +1,116 @@
+import type { Queryable } from '../pool';
+import type { KeyType } from '../../domain/key-types';
+import type { RenewalMode } from '../../domain/renewal-policy';
+
+export type CertificateStatus = 'pending' | 'issuing' | 'valid' | 'failed';
+
+export interface CertificateRecord {
+  id: string;
+  commonName: string;
+  dnsProviderId: string;
+  dnsProviderName: string;
+  acmeDirectoryId: string;
+  acmeDirectoryName: string;
+  keyType: KeyType;
+  renewalMode: RenewalMode;
+  renewalValue: number | null;
+  enabled: boolean;
+  status: CertificateStatus;
+  lastError: string | null;
+  lastCheckedAt: Date | null;
+  currentVersionId: string | null;
+  notBefore: Date | null;
+  notAfter: Date | null;
+  createdAt: Date;
+}
+
+interface Row {
+  id: string; common_name: string; dns_provider_id: string; dns_provider_name: string; acme_directory_id: string; acme_directory_name: string;
+  key_type: KeyType; renewal_mode: RenewalMode; renewal_value: number | null; enabled: boolean; status: CertificateStatus; last_error: string | null;
+  last_checked_at: Date | null; current_version_id: string | null; not_before: Date | null; not_after: Date | null; created_at: Date;
+}
+
+const SELECT = `
+  SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
+         c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
+         v.not_before, v.not_after, c.created_at
+    FROM certificates c
+    JOIN dns_providers p ON p.id = c.dns_provider_id
+    JOIN acme_directories d ON d.id = c.acme_directory_id
+    LEFT JOIN certificate_versions v ON v.id = c.current_version_id`;
+
+const toCertificate = (r: Row): CertificateRecord => ({
+  id: r.id, commonName: r.common_name, dnsProviderId: r.dns_provider_id, dnsProviderName: r.dns_provider_name,
+  acmeDirectoryId: r.acme_directory_id, acmeDirectoryName: r.acme_directory_name, keyType: r.key_type, renewalMode: r.renewal_mode,
+  renewalValue: r.renewal_value, enabled: r.enabled, status: r.status, lastError: r.last_error, lastCheckedAt: r.last_checked_at,
+  currentVersionId: r.current_version_id, notBefore: r.not_before, notAfter: r.not_after, createdAt: r.created_at,
+});
+
+export const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
+
+export async function listCertificates(db: Queryable): Promise<CertificateRecord[]> {
+  return (await db.query<Row>(`${SELECT} WHERE c.deleted_at IS NULL ORDER BY v.not_after NULLS FIRST, c.common_name`)).map(toCertificate);
+}
+
+export async function getCertificate(db: Queryable, id: string): Promise<CertificateRecord | undefined> {
+  if (!isId(id)) return undefined;
+  const rows = await db.query<Row>(`${SELECT} WHERE c.id = $1 AND c.deleted_at IS NULL`, [id]);
+  return rows[0] && toCertificate(rows[0]);
+}
+
+export interface NewCertificate {
+  commonName: string;
+  dnsProviderId: string;
+  acmeDirectoryId: string;
+  keyType: KeyType;
+  renewalMode: RenewalMode;
+  renewalValue: number | null;
+}
+
+export async function insertCertificate(db: Queryable, c: NewCertificate): Promise<string> {
+  const rows = await db.query<{ id: string }>(
+    `INSERT INTO certificates (common_name, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+    [c.commonName, c.dnsProviderId, c.acmeDirectoryId, c.keyType, c.renewalMode, c.renewalValue],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
+export async function updateCertificateSettings(
+  db: Queryable,
+  id: string,
+  s: { dnsProviderId: string; keyType: KeyType; renewalMode: RenewalMode; renewalValue: number | null; enabled: boolean },
+): Promise<void> {
+  await db.query(
+    `UPDATE certificates SET dns_provider_id = $2, key_type = $3, renewal_mode = $4, renewal_value = $5, enabled = $6, updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL`,
+    [id, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled],
+  );
+}
+
+/** Soft delete: versions and history stay; the name becomes free again. */
+export async function deleteCertificate(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE certificates SET deleted_at = now(), enabled = false, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+}
+
+export async function setCertificateStatus(db: Queryable, id: string, status: CertificateStatus, lastError: string | null): Promise<void> {
+  await db.query('UPDATE certificates SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
+}
+
+export async function recordRenewalCheck(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE certificates SET last_checked_at = now() WHERE id = $1', [id]);
+}
+
+/** Ids of live certificates, for reconciling schedules. */
+export async function listLiveCertificateIds(db: Queryable): Promise<{ id: string; enabled: boolean }[]> {
+  return db.query<{ id: string; enabled: boolean }>('SELECT id, enabled FROM certificates WHERE deleted_at IS NULL ORDER BY id');
+}
+
+export async function countByStatus(db: Queryable): Promise<Record<CertificateStatus, number>> {
+  const rows = await db.query<{ status: CertificateStatus; n: string }>(
+    'SELECT status, count(*) AS n FROM certificates WHERE deleted_at IS NULL GROUP BY status',
+  );
+  const counts: Record<CertificateStatus, number> = { pending: 0, issuing: 0, valid: 0, failed: 0 };
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}

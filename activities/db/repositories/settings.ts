@@ -1,0 +1,26 @@
+import type { Queryable } from '../pool';
+
+export async function getSetting<T>(db: Queryable, key: string): Promise<T | undefined> {
+  const rows = await db.query<{ value: T }>('SELECT value FROM settings WHERE key = $1', [key]);
+  return rows[0]?.value;
+}
+
+export async function putSetting(db: Queryable, key: string, value: unknown): Promise<void> {
+  await db.query(
+    `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+    [key, JSON.stringify(value)],
+  );
+}
+
+/** SMTP settings as stored (password sealed). Env SMTP_URL is the fallback, see activities/notify.ts. */
+export interface StoredSmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  username?: string;
+  passwordSealed?: string;
+  from: string;
+  recipients: string[];
+}
+export const SMTP_SETTING_KEY = 'smtp';

@@ -1,0 +1,124 @@
+/**
+ * The contract between the web, the worker and the workflows: task queue, ids, queries, search
+ * attributes, and workflow input/output types. Pure: no I/O, safe to import from workflow code.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
+
+export const TASK_QUEUE = 'certfleet';
+
+/** Workflow type names, for callers that must not import workflow code (the web). Never rename one that ran. */
+export const WorkflowType = {
+  lifecycle: 'certificateLifecycleWorkflow',
+  scheduledRenewal: 'scheduledRenewalWorkflow',
+} as const;
+
+export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
+export const renewalScheduleId = (certificateId: string): string => `renewal:certificate:${certificateId}`;
+
+/** When a certificate is due for renewal. Stored as certificates.renewal_mode / renewal_value. */
+export type RenewalPolicy =
+  | { mode: 'fraction' } // default: renew when less than 1/3 of the lifetime remains
+  | { mode: 'days'; days: number } // renew when fewer than `days` days remain
+  | { mode: 'percent'; percent: number }; // renew when less than `percent` % of the lifetime remains
+
+export type LifecycleTrigger = 'create' | 'schedule' | 'manual';
+
+/** IDs only: never keys, tokens or passwords. */
+export interface LifecycleInput {
+  certificateId: string;
+  trigger: LifecycleTrigger;
+}
+
+export type LifecycleOutcome = 'issued' | 'skipped' | 'failed';
+
+export interface LifecycleResult {
+  outcome: LifecycleOutcome;
+  versionId?: string;
+  /** Why it skipped or failed, in words a technician can act on. */
+  reason?: string;
+}
+
+export interface ScheduledRenewalInput {
+  certificateId: string;
+}
+
+export interface ScheduledRenewalResult {
+  started: boolean;
+  result?: LifecycleResult;
+  reason?: string;
+}
+
+export const LIFECYCLE_STEPS = ['check', 'order', 'present', 'propagate', 'validate', 'cleanup', 'finalize', 'notify'] as const;
+export type LifecycleStep = (typeof LIFECYCLE_STEPS)[number];
+
+export const STEP_LABELS: Record<LifecycleStep, string> = {
+  check: 'Check renewal window',
+  order: 'Create ACME order',
+  present: 'Publish DNS challenge',
+  propagate: 'Wait for DNS propagation',
+  validate: 'ACME validation',
+  cleanup: 'Remove DNS challenge',
+  finalize: 'Finalize and store version',
+  notify: 'Send email',
+};
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StepState {
+  step: LifecycleStep;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+}
+
+export interface LifecycleProgress {
+  certificateId: string;
+  trigger: LifecycleTrigger;
+  current?: LifecycleStep;
+  steps: StepState[];
+  lastError?: string;
+  outcome?: LifecycleOutcome;
+}
+
+export const progressQuery = defineQuery<LifecycleProgress>('progress');
+
+export const SearchAttributes = {
+  certificateId: defineSearchAttributeKey('CertificateId', SearchAttributeType.KEYWORD),
+  step: defineSearchAttributeKey('CertFleetStep', SearchAttributeType.KEYWORD),
+  outcome: defineSearchAttributeKey('CertFleetOutcome', SearchAttributeType.KEYWORD),
+} as const;
+
+/** Name → Temporal CLI type, for `temporal server start-dev --search-attribute` and operator registration. */
+export const SEARCH_ATTRIBUTE_TYPES = {
+  CertificateId: 'Keyword',
+  CertFleetStep: 'Keyword',
+  CertFleetOutcome: 'Keyword',
+} as const;
+
+/** Failure types carried by ApplicationFailure.type. */
+export const FailureType = {
+  validation: 'VALIDATION_FAILED',
+  dnsAuth: 'DNS_AUTH_FAILED',
+  dnsZoneNotFound: 'DNS_ZONE_NOT_FOUND',
+  dnsUnavailable: 'DNS_PROVIDER_UNAVAILABLE',
+  propagationTimeout: 'DNS_PROPAGATION_TIMEOUT',
+  acmeRejected: 'ACME_REJECTED',
+  acmeValidationFailed: 'ACME_VALIDATION_FAILED',
+  acmeRateLimited: 'ACME_RATE_LIMITED',
+  acmeUnavailable: 'ACME_UNAVAILABLE',
+  notFound: 'NOT_FOUND',
+  emailFailed: 'EMAIL_FAILED',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.validation,
+  FailureType.dnsAuth,
+  FailureType.dnsZoneNotFound,
+  FailureType.propagationTimeout,
+  FailureType.acmeRejected,
+  FailureType.acmeValidationFailed,
+  FailureType.notFound,
+];

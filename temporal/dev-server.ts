@@ -1,0 +1,329 @@
+/**
+ * Locate, build and run the Temporal CLI dev server (`temporal server start-dev`).
+ *
+ * Used by `npm start` (a local all-in-one CertFleet) and by the tests. The CLI is built once with
+ * `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` into a cache outside the clone
+ * (`$XDG_CACHE_HOME/certfleet/bin`, default `~/.cache/certfleet/bin`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+
+export type SearchAttributeKind = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
+/** temporal.api.enums.v1.IndexedValueType numbers, as returned by operatorService.listSearchAttributes. */
+export const INDEXED_VALUE_TYPE: Readonly<Record<SearchAttributeKind, number>> = {
+  Text: 1,
+  Keyword: 2,
+  Int: 3,
+  Double: 4,
+  Bool: 5,
+  Datetime: 6,
+  KeywordList: 7,
+};
+
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+
+export interface DevServerOptions {
+  /** Path of the `temporal` CLI binary (see findTemporalCli). */
+  cliPath: string;
+  /** Address the frontend binds to (default 127.0.0.1). */
+  ip?: string;
+  /** gRPC frontend port. */
+  port: number;
+  /** Web UI port (default: port + 1000). Ignored when headless. */
+  uiPort?: number;
+  headless?: boolean;
+  /** SQLite file for persistent state; omitted = in-memory (lost when the process dies). */
+  dbFilename?: string;
+  /** Namespace to create at launch (default "default", which always exists). */
+  namespace?: string;
+  searchAttributes?: Record<string, SearchAttributeKind>;
+  /** Server log level: debug, info, warn, error, never (default warn). */
+  logLevel?: string;
+  /** Every output line of the server (stdout and stderr). */
+  onOutput?: (line: string) => void;
+  /** How long to wait for the frontend to accept connections (default 30 s). */
+  readyTimeoutMs?: number;
+  /** stop(): time between SIGTERM and SIGKILL (default 10 s). */
+  stopTimeoutMs?: number;
+}
+
+export interface DevServer {
+  /** host:port of the gRPC frontend, for Connection.connect({ address }). */
+  address: string;
+  /** Web UI URL, unless headless. */
+  uiUrl?: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locating and building the CLI
+
+/** `$XDG_CACHE_HOME/certfleet` or `~/.cache/certfleet`. */
+export function certfleetCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg !== undefined && xdg !== '' && path.isAbsolute(xdg)
+    ? xdg
+    : path.join(env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir(), '.cache');
+  return path.join(base, 'certfleet');
+}
+
+/** Where buildTemporalCli puts the binary. */
+export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(certfleetCacheDir(env), 'bin', 'temporal');
+}
+
+async function isExecutableFile(file: string): Promise<boolean> {
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) return false;
+    await access(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    if (await isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The Temporal CLI to use: `TEMPORAL_CLI_PATH` (must be executable, else this throws), then
+ * `temporal` on PATH, then the cache (`$XDG_CACHE_HOME/certfleet/bin/temporal`). Undefined if none.
+ */
+export async function findTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const explicit = env.TEMPORAL_CLI_PATH;
+  if (explicit !== undefined && explicit !== '') {
+    const resolved = path.resolve(explicit);
+    if (await isExecutableFile(resolved)) return resolved;
+    throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
+  }
+  const onPath = await findOnPath('temporal', env);
+  if (onPath !== undefined) return onPath;
+  const cached = cachedTemporalCliPath(env);
+  if (await isExecutableFile(cached)) return cached;
+  return undefined;
+}
+
+/**
+ * Build the CLI with Go into the cache: `GOBIN=<cache>/bin go install
+ * github.com/temporalio/cli/cmd/temporal@v1.5.1`. Returns the binary's path, or undefined when Go
+ * is not installed or the build fails (the reason goes to `log`).
+ */
+export async function buildTemporalCli(
+  log: (msg: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  let go = await findOnPath('go', env);
+  if (go === undefined && (await isExecutableFile('/usr/local/go/bin/go'))) go = '/usr/local/go/bin/go';
+  if (go === undefined) {
+    log('Go is not installed; cannot build the Temporal CLI');
+    return undefined;
+  }
+  const binDir = path.dirname(cachedTemporalCliPath(env));
+  await mkdir(binDir, { recursive: true });
+  const target = `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`;
+  log(`Building the Temporal CLI: GOBIN=${binDir} ${go} install ${target} (takes a few minutes the first time)`);
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(go, ['install', target], {
+      env: { ...env, GOBIN: binDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const forward = (stream: NodeJS.ReadableStream | null): void => {
+      if (!stream) return;
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        partial += chunk;
+        const lines = partial.split(/\r?\n/);
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line !== '') log(line);
+      });
+      stream.on('end', () => {
+        if (partial !== '') log(partial);
+      });
+    };
+    forward(child.stdout);
+    forward(child.stderr);
+    child.once('error', (err) => {
+      log(`go install failed to start: ${err.message}`);
+      resolve(null);
+    });
+    child.once('close', (exitCode) => resolve(exitCode));
+  });
+  const binary = path.join(binDir, 'temporal');
+  if (code === 0 && (await isExecutableFile(binary))) {
+    log(`Temporal CLI built: ${binary}`);
+    return binary;
+  }
+  log(`go install ${target} failed (exit code ${String(code)})`);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the dev server
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A dev server must never outlive the process that started it.
+  process.on('exit', () => {
+    for (const child of running) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+}
+
+function formatAddress(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Command-line arguments for `temporal` (exported for logging and tests). */
+export function devServerArgs(opts: DevServerOptions): string[] {
+  const ip = opts.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port)];
+  if (opts.headless === true) args.push('--headless');
+  else if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort));
+  if (opts.dbFilename !== undefined) args.push('--db-filename', opts.dbFilename);
+  args.push('--namespace', opts.namespace ?? 'default');
+  args.push('--log-level', opts.logLevel ?? 'warn');
+  for (const [name, kind] of Object.entries(opts.searchAttributes ?? {})) {
+    if (!IDENTIFIER.test(name)) throw new Error(`invalid search attribute name: ${JSON.stringify(name)}`);
+    if (!(kind in INDEXED_VALUE_TYPE)) throw new Error(`invalid search attribute type for ${name}: ${String(kind)}`);
+    args.push('--search-attribute', `${name}=${kind}`);
+  }
+  return args;
+}
+
+/**
+ * Spawn `temporal server start-dev` and resolve once the gRPC frontend accepts connections, the
+ * namespace exists and the requested search attributes are registered.
+ */
+export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const namespace = opts.namespace ?? 'default';
+  const address = formatAddress(ip, opts.port);
+  const args = devServerArgs(opts);
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+
+  if (opts.dbFilename !== undefined) await mkdir(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
+
+  installExitHook();
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+
+  const recent: string[] = [];
+  const onLine = (line: string): void => {
+    recent.push(line);
+    if (recent.length > 200) recent.shift();
+    opts.onOutput?.(line);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      partial += chunk;
+      const lines = partial.split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
+    stream.on('end', () => {
+      if (partial !== '') onLine(partial);
+    });
+  }
+
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      if (child.pid === undefined) {
+        running.delete(child);
+        resolve();
+      }
+    });
+  });
+  const isAlive = (): boolean => spawnError === undefined && child.exitCode === null && child.signalCode === null;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const first = await Promise.race([
+          exited.then(() => 'exited' as const),
+          delay(stopTimeoutMs, 'timeout' as const, { ref: false }),
+        ]);
+        if (first === 'timeout' && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      await exited;
+    })();
+    return stopping;
+  };
+
+  const fail = (why: string, cause?: unknown): Error =>
+    new Error(
+      `Temporal dev server (${opts.cliPath} ${args.join(' ')}) ${why}\n--- last output ---\n${recent.join('\n')}`,
+      { cause: spawnError ?? cause },
+    );
+
+  const wanted = Object.entries(opts.searchAttributes ?? {});
+  const deadline = Date.now() + readyTimeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (!isAlive()) {
+      await stop();
+      throw fail(spawnError ? `failed to start: ${spawnError.message}` : `exited with code ${String(child.exitCode)} before it was ready`);
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      await stop();
+      throw fail(`did not accept connections within ${readyTimeoutMs} ms`, lastError);
+    }
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: Math.max(100, Math.min(2_000, remaining)) });
+      const conn = connection;
+      const ready = await conn.withDeadline(Date.now() + 2_000, async () => {
+        await conn.workflowService.describeNamespace({ namespace });
+        if (wanted.length === 0) return true;
+        const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace });
+        return wanted.every(([name, kind]) => customAttributes?.[name] === INDEXED_VALUE_TYPE[kind]);
+      });
+      if (ready) break;
+      lastError = new Error('search attributes not registered yet');
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+    await delay(200);
+  }
+
+  const server: DevServer = { address, child, stop };
+  if (opts.headless !== true) server.uiUrl = `http://${formatAddress(ip, opts.uiPort ?? opts.port + 1000)}`;
+  return server;
+}

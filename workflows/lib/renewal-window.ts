@@ -1,0 +1,55 @@
+/** Pure renewal-window decision. No Temporal runtime import, unit-tested in test/unit/renewal-window.test.ts. */
+import type { RenewalPolicy } from '../../temporal/contract';
+
+export interface CurrentValidity {
+  notBefore: string; // ISO 8601
+  notAfter: string;
+}
+
+export interface RenewalDecision {
+  due: boolean;
+  reason: string;
+  /** When renewal becomes due (absent when there is nothing to renew yet). */
+  renewAt?: string;
+}
+
+const DAY_MS = 86_400_000;
+
+export function renewAtFor(validity: CurrentValidity, policy: RenewalPolicy): Date {
+  const start = Date.parse(validity.notBefore);
+  const end = Date.parse(validity.notAfter);
+  const lifetime = Math.max(0, end - start);
+  switch (policy.mode) {
+    case 'fraction':
+      return new Date(end - lifetime / 3);
+    case 'days':
+      return new Date(end - policy.days * DAY_MS);
+    case 'percent':
+      return new Date(end - (lifetime * policy.percent) / 100);
+  }
+}
+
+export function renewalDecision(validity: CurrentValidity | undefined, policy: RenewalPolicy, now: Date): RenewalDecision {
+  if (!validity) return { due: true, reason: 'no certificate has been issued yet' };
+  const renewAt = renewAtFor(validity, policy);
+  const end = new Date(validity.notAfter);
+  const daysLeft = Math.floor((end.getTime() - now.getTime()) / DAY_MS);
+  if (now.getTime() >= end.getTime()) {
+    return { due: true, reason: `the certificate expired on ${validity.notAfter}`, renewAt: renewAt.toISOString() };
+  }
+  if (now.getTime() >= renewAt.getTime()) {
+    return { due: true, reason: `renewal window open since ${renewAt.toISOString()} (${daysLeft} days left)`, renewAt: renewAt.toISOString() };
+  }
+  return { due: false, reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left)`, renewAt: renewAt.toISOString() };
+}
+
+export function describePolicy(policy: RenewalPolicy): string {
+  switch (policy.mode) {
+    case 'fraction':
+      return 'when less than 1/3 of the lifetime remains';
+    case 'days':
+      return `${policy.days} days before expiry`;
+    case 'percent':
+      return `when less than ${policy.percent}% of the lifetime remains`;
+  }
+}
