@@ -1,0 +1,160 @@
+import type * as acme from 'acme-client';
+import { FailureType } from '../temporal/contract';
+import { acmeClientForDirectory } from './acme/accounts';
+import { createCsrFor, generatePrivateKey } from './acme/keys';
+import { withAcmeProblems } from './acme/problems';
+import { SecretPurpose } from './crypto/secret-box';
+import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
+import { findOrderByRun, getOrder, insertOrderOnce, setOrderStatus, type AcmeOrderRecord } from './db/repositories/acme-orders';
+import { getCertificate } from './db/repositories/certificates';
+import { findVersionByOrder, insertVersionOnce } from './db/repositories/certificate-versions';
+import type { ActivityDeps } from './deps';
+import { challengeRecordName } from './domain/certificate-name';
+import { classified } from './errors';
+
+export interface CreatedOrder {
+  orderId: string;
+  /** False when the CA already holds valid authorizations (nothing to publish). */
+  needsChallenge: boolean;
+  recordName: string;
+  /** TXT values to publish (public by design: they go into DNS). */
+  values: string[];
+}
+
+export interface StoredVersion {
+  versionId: string;
+  notAfter: string;
+  fingerprintSha256: string;
+}
+
+type OrderRef = acme.Order;
+const orderRef = (url: string): OrderRef => ({ url } as OrderRef);
+
+type AcmeChallenge = acme.Authorization['challenges'][number];
+
+function dnsChallengeOf(authz: acme.Authorization): AcmeChallenge {
+  const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+  if (!challenge) {
+    throw classified(FailureType.acmeRejected, `acme: the CA offers no dns-01 challenge for ${authz.identifier.value}`);
+  }
+  return challenge;
+}
+
+export function createAcmeActivities(deps: ActivityDeps) {
+  const clientFor = (directoryId: string) => acmeClientForDirectory(deps.db, deps.box, deps.acme, directoryId);
+
+  const loadOrder = async (orderId: string): Promise<{ order: AcmeOrderRecord; client: acme.Client; commonName: string; keyType: string }> => {
+    const order = await getOrder(deps.db, orderId);
+    if (!order) throw classified(FailureType.notFound, `acme: order ${orderId} not found`);
+    const cert = await getCertificate(deps.db, order.certificateId);
+    if (!cert) throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
+    return { order, client: await clientFor(cert.acmeDirectoryId), commonName: cert.commonName, keyType: cert.keyType };
+  };
+
+  return {
+    /**
+     * Creates the ACME order and seals a fresh private key for it. Idempotent per workflow run: a
+     * retry returns the order already stored for this run.
+     */
+    async createAcmeOrder(input: { certificateId: string; workflowId: string; runId: string }): Promise<CreatedOrder> {
+      const existing = await findOrderByRun(deps.db, input.runId);
+      if (existing) {
+        return { orderId: existing.id, needsChallenge: existing.txtValues.length > 0, recordName: existing.txtRecordName ?? '', values: existing.txtValues };
+      }
+      const cert = await getCertificate(deps.db, input.certificateId);
+      if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
+      const client = await clientFor(cert.acmeDirectoryId);
+      const keyPem = await generatePrivateKey(cert.keyType);
+      const { order, values } = await withAcmeProblems(`create order for ${cert.commonName}`, async () => {
+        const created = await client.createOrder({ identifiers: [{ type: 'dns', value: cert.commonName }] });
+        const authorizations = await client.getAuthorizations(created);
+        const pending = authorizations.filter((a) => a.status === 'pending');
+        const invalid = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
+        if (invalid) throw classified(FailureType.acmeRejected, `acme: authorization for ${invalid.identifier.value} is ${invalid.status}`);
+        const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
+        return { order: created, values: txt };
+      });
+      const stored = await insertOrderOnce(deps.db, {
+        certificateId: cert.id,
+        workflowId: input.workflowId,
+        runId: input.runId,
+        orderUrl: order.url,
+        status: order.status,
+        keySealed: deps.box.seal(keyPem, SecretPurpose.orderKey),
+        txtRecordName: challengeRecordName(cert.commonName),
+        txtValues: values,
+      });
+      return { orderId: stored.id, needsChallenge: stored.txtValues.length > 0, recordName: stored.txtRecordName ?? '', values: stored.txtValues };
+    },
+
+    /**
+     * Tells the CA to validate and waits for the outcome. A failed validation is final
+     * (non-retryable): Let's Encrypt limits failed validations, so we never retry blindly.
+     */
+    async validateAcmeChallenge(input: { orderId: string }): Promise<void> {
+      const { order, client, commonName } = await loadOrder(input.orderId);
+      await withAcmeProblems(`validate ${commonName}`, async () => {
+        const authorizations = await client.getAuthorizations(await client.getOrder(orderRef(order.orderUrl)));
+        for (const authz of authorizations) {
+          if (authz.status === 'valid') continue;
+          const challenge = dnsChallengeOf(authz);
+          if (challenge.status === 'pending') await client.completeChallenge(challenge);
+          try {
+            await client.waitForValidStatus(challenge);
+          } catch (error) {
+            const detail = error instanceof Error ? error.message : String(error);
+            throw classified(
+              FailureType.acmeValidationFailed,
+              `acme: the CA could not validate ${authz.identifier.value} through DNS: ${detail}. Check that ${challengeRecordName(commonName)} is publicly resolvable at the zone's nameservers (and no CAA record forbids this CA).`,
+            );
+          }
+        }
+      });
+      await setOrderStatus(deps.db, order.id, 'validated');
+    },
+
+    /**
+     * Finalizes with a CSR from the sealed key, downloads the chain and stores exactly one version
+     * per order, even when retried after a crash at any point.
+     */
+    async finalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion> {
+      const already = await findVersionByOrder(deps.db, input.orderId);
+      if (already) return { versionId: already.id, notAfter: already.notAfter.toISOString(), fingerprintSha256: already.fingerprintSha256 };
+      const { order, client, commonName, keyType } = await loadOrder(input.orderId);
+      const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
+      const chainPem = await withAcmeProblems(`finalize ${commonName}`, async () => {
+        let current = await client.getOrder(orderRef(order.orderUrl));
+        if (current.status === 'pending') current = (await client.waitForValidStatus(current)) as acme.Order;
+        if (current.status === 'ready') current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
+        if (current.status === 'processing') current = (await client.waitForValidStatus(current)) as acme.Order;
+        if (current.status !== 'valid') {
+          throw classified(FailureType.acmeRejected, `acme: order for ${commonName} is ${current.status}, expected valid`);
+        }
+        return client.getCertificate(current);
+      });
+      const [leafPem, ...chain] = splitPemChain(chainPem);
+      if (!leafPem) throw classified(FailureType.acmeRejected, `acme: the CA returned no certificate for ${commonName}`);
+      if (!keyMatchesCertificate(keyPem, leafPem)) {
+        throw classified(FailureType.acmeRejected, `acme: the certificate returned for ${commonName} does not match the order's key`);
+      }
+      const facts = readCertificateFacts(leafPem);
+      const version = await deps.db.withTransaction(async (tx) => {
+        const stored = await insertVersionOnce(tx, {
+          certificateId: order.certificateId,
+          orderId: order.id,
+          serialHex: facts.serialHex,
+          fingerprintSha256: facts.fingerprintSha256,
+          notBefore: facts.notBefore,
+          notAfter: facts.notAfter,
+          keyType,
+          certPem: leafPem,
+          chainPem: chain.join(''),
+          keySealed: deps.box.seal(keyPem, SecretPurpose.versionKey),
+        });
+        await setOrderStatus(tx, order.id, 'valid');
+        return stored;
+      });
+      return { versionId: version.id, notAfter: version.notAfter.toISOString(), fingerprintSha256: version.fingerprintSha256 };
+    },
+  };
+}

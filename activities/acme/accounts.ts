@@ -1,0 +1,61 @@
+import * as acme from 'acme-client';
+import { FailureType } from '../../temporal/contract';
+import type { SecretBox } from '../crypto/secret-box';
+import { SecretPurpose } from '../crypto/secret-box';
+import type { Queryable } from '../db/pool';
+import { findAcmeAccount, insertAcmeAccountOnce, setAcmeAccountUrl } from '../db/repositories/acme-accounts';
+import { getAcmeDirectory } from '../db/repositories/acme-directories';
+import { classified } from '../errors';
+import { trustDirectoryCa, withAcmeProblems } from './problems';
+
+export interface AcmeClientSettings {
+  /** Contact for new ACME accounts (optional for Let's Encrypt). */
+  contactEmail?: string;
+  /** acme-client polling backoff (tests shrink it). */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  backoffAttempts: number;
+}
+
+/**
+ * One ACME account per directory, created once: the account key is generated, sealed and stored
+ * before registration, so concurrent or retried calls converge on the same account.
+ */
+export async function acmeClientForDirectory(
+  db: Queryable,
+  box: SecretBox,
+  settings: AcmeClientSettings,
+  directoryId: string,
+): Promise<acme.Client> {
+  const directory = await getAcmeDirectory(db, directoryId);
+  if (!directory) throw classified(FailureType.notFound, `acme: directory ${directoryId} no longer exists`);
+  trustDirectoryCa(directory.url, directory.caBundlePem);
+  let account = await findAcmeAccount(db, directoryId);
+  if (!account) {
+    const key = await acme.crypto.createPrivateEcdsaKey('P-256');
+    account = await insertAcmeAccountOnce(db, {
+      directoryId,
+      email: settings.contactEmail ?? null,
+      keySealed: box.seal(key, SecretPurpose.acmeAccountKey),
+    });
+  }
+  const client = new acme.Client({
+    directoryUrl: directory.url,
+    accountKey: box.open(account.keySealed, SecretPurpose.acmeAccountKey),
+    ...(account.accountUrl ? { accountUrl: account.accountUrl } : {}),
+    backoffMin: settings.backoffMinMs,
+    backoffMax: settings.backoffMaxMs,
+    backoffAttempts: settings.backoffAttempts,
+  });
+  if (!account.accountUrl) {
+    const accountId = account.id;
+    await withAcmeProblems(`register account at ${directory.url}`, async () => {
+      await client.createAccount({
+        termsOfServiceAgreed: true,
+        ...(settings.contactEmail ? { contact: [`mailto:${settings.contactEmail}`] } : {}),
+      });
+    });
+    await setAcmeAccountUrl(db, accountId, client.getAccountUrl());
+  }
+  return client;
+}

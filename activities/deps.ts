@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { AcmeClientSettings } from './acme/accounts';
+import type { SecretBox } from './crypto/secret-box';
+import type { Database } from './db/pool';
+import type { DnsProviderFactory } from './dns-providers/types';
+
+export interface PropagationSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Resolvers to query instead of the zone's authoritative nameservers (ip or ip:port). */
+  resolvers: string[];
+}
+
+/** SMTP from the environment; settings stored in the database take precedence. */
+export interface EnvMailSettings {
+  url?: string | undefined;
+  from: string;
+  recipients: string[];
+}
+
+export interface ActivityDeps {
+  db: Database;
+  box: SecretBox;
+  log: Logger;
+  acme: AcmeClientSettings;
+  propagation: PropagationSettings;
+  mail: EnvMailSettings;
+  /** Public URL of the web console, for links in emails. */
+  consoleUrl: string;
+  dnsProviders: Record<string, DnsProviderFactory>;
+}

@@ -1,0 +1,7 @@
+import { cloudflareDescriptor } from './cloudflare/descriptor';
+import type { DnsProviderDescriptor } from './types';
+
+/** Web-safe: descriptors only, no provider code. */
+export const dnsProviderDescriptors: Record<string, DnsProviderDescriptor> = {
+  cloudflare: cloudflareDescriptor,
+};

@@ -1,0 +1,7 @@
+import { createCloudflareProvider } from './cloudflare';
+import type { DnsProviderFactory } from './types';
+
+/** Provider id (= folder = dns_providers.kind) → factory. */
+export const dnsProviderFactories: Record<string, DnsProviderFactory> = {
+  cloudflare: createCloudflareProvider,
+};

@@ -1,0 +1,37 @@
+/** A DNS-01 provider: the two-method contract every provider implements (lego style) plus a token check. */
+export interface DnsProvider {
+  /** Proves the credentials work and can see the zone. Throws a ClassifiedError otherwise. */
+  verify(): Promise<{ zone: string; detail: string }>;
+  /** The zone apex that holds `recordName` (for the authoritative nameserver lookup). */
+  zoneFor(recordName: string): Promise<string>;
+  /** Publishes a TXT value. Idempotent: an identical existing record counts as success. */
+  present(recordName: string, value: string): Promise<void>;
+  /** Removes a TXT value. Idempotent: an absent record counts as success. */
+  cleanup(recordName: string, value: string): Promise<void>;
+}
+
+/** One field of a provider's configuration form, for the web (kept free of provider code). */
+export interface ProviderField {
+  name: string;
+  label: string;
+  help?: string;
+  required: boolean;
+  secret?: boolean;
+  placeholder?: string;
+}
+
+export interface DnsProviderDescriptor {
+  id: string;
+  label: string;
+  /** The secret (token) field plus plain config fields. */
+  fields: ProviderField[];
+  /** Validates form input into stored config; returns field errors keyed by field name. */
+  parseConfig(input: Record<string, unknown>): { config: Record<string, unknown>; errors: Record<string, string> };
+}
+
+export interface DnsProviderFactoryInput {
+  config: Record<string, unknown>;
+  token: string;
+}
+
+export type DnsProviderFactory = (input: DnsProviderFactoryInput) => DnsProvider;

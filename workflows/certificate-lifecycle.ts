@@ -1,0 +1,153 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  NON_RETRYABLE_FAILURES,
+  progressQuery,
+  SearchAttributes,
+  type LifecycleInput,
+  type LifecycleResult,
+  type LifecycleStep,
+} from '../temporal/contract';
+import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
+import { renewalDecision } from './lib/renewal-window';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+/** Database bookkeeping: quick, retried patiently (a PostgreSQL restart must not fail a run). */
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
+});
+
+/** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
+const remote: ActivityOptions = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10, nonRetryableErrorTypes },
+};
+const acme = proxyActivities<Activities>(remote);
+const dns = proxyActivities<Activities>(remote);
+
+/** The propagation wait enforces its own configured timeout; heartbeats detect a dead worker. */
+const propagation = proxyActivities<Activities>({
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+const mail = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+function failureTypeOf(error: unknown): string | undefined {
+  if (error instanceof ApplicationFailure) return error.type ?? undefined;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof ApplicationFailure) return error.message;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof ApplicationFailure) return cause.message;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One certificate's issuance/renewal: check window → order → publish TXT → wait for propagation →
+ * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
+ */
+export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  const { workflowId, runId } = workflowInfo();
+  const progress = newProgress(input.certificateId, input.trigger);
+  setHandler(progressQuery, () => progress);
+  upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: input.certificateId }]);
+
+  const step = async <T>(name: LifecycleStep, work: () => Promise<T>): Promise<T> => {
+    startStep(progress, name, new Date());
+    upsertSearchAttributes([{ key: SearchAttributes.step, value: name }]);
+    try {
+      const result = await work();
+      endStep(progress, name, 'done', new Date());
+      return result;
+    } catch (error) {
+      endStep(progress, name, 'failed', new Date(), messageOf(error));
+      throw error;
+    }
+  };
+  const finish = (result: LifecycleResult): LifecycleResult => {
+    skipRemaining(progress);
+    progress.outcome = result.outcome;
+    delete progress.current;
+    upsertSearchAttributes([{ key: SearchAttributes.outcome, value: result.outcome }]);
+    return result;
+  };
+  const notify = async (result: LifecycleResult): Promise<void> => {
+    try {
+      await step('notify', () =>
+        mail.sendLifecycleEmail({
+          certificateId: input.certificateId,
+          outcome: result.outcome,
+          workflowId,
+          ...(result.reason !== undefined ? { reason: result.reason } : {}),
+        }),
+      );
+    } catch {
+      // A mail failure is recorded on the step; it never changes the certificate's outcome.
+    }
+  };
+
+  const facts = await step('check', () => db.loadRenewalFacts({ certificateId: input.certificateId }));
+  if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
+  if (input.trigger === 'schedule') {
+    const decision = renewalDecision(facts.current, facts.policy, new Date());
+    await db.recordRenewalCheck({ certificateId: input.certificateId });
+    if (!facts.enabled) return finish({ outcome: 'skipped', reason: 'renewal is disabled for this certificate' });
+    if (!decision.due) return finish({ outcome: 'skipped', reason: decision.reason });
+  }
+
+  await db.markCertificateStatus({ certificateId: input.certificateId, status: 'issuing' });
+  try {
+    const order = await step('order', () => acme.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId }));
+    if (order.needsChallenge) {
+      try {
+        await step('present', () => dns.presentDnsChallenge({ orderId: order.orderId }));
+        await step('propagate', () => propagation.waitForDnsPropagation({ orderId: order.orderId }));
+        await step('validate', () => acme.validateAcmeChallenge({ orderId: order.orderId }));
+      } finally {
+        // Remove the TXT record in every outcome, also when the run is being cancelled.
+        await CancellationScope.nonCancellable(() =>
+          step('cleanup', () => dns.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
+        );
+      }
+    }
+    const version = await step('finalize', () => acme.finalizeAcmeOrder({ orderId: order.orderId }));
+    const result: LifecycleResult = { outcome: 'issued', versionId: version.versionId };
+    await notify(result);
+    return finish(result);
+  } catch (error) {
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(() =>
+        db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: 'the run was cancelled' }),
+      );
+      throw error;
+    }
+    const reason = messageOf(error);
+    await db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: reason });
+    const result: LifecycleResult = { outcome: 'failed', reason };
+    await notify(result);
+    finish(result);
+    // The run ends as Failed in Temporal too, so the Temporal UI and the search attributes agree.
+    throw ApplicationFailure.create({ type: failureTypeOf(error) ?? 'LIFECYCLE_FAILED', message: reason, nonRetryable: true });
+  }
+}

@@ -1,0 +1,2 @@
+export { certificateLifecycleWorkflow } from './certificate-lifecycle';
+export { scheduledRenewalWorkflow } from './scheduled-renewal';
