@@ -1,4 +1,5 @@
-import { ChildWorkflowFailure, ParentClosePolicy, startChild, WorkflowExecutionAlreadyStartedError } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ChildWorkflowFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { certificateWorkflowId, type ScheduledRenewalInput, type ScheduledRenewalResult } from '../temporal/contract';
 import { certificateLifecycleWorkflow } from './certificate-lifecycle';
 
