@@ -102,8 +102,10 @@ export async function recordRenewalCheck(db: Queryable, id: string): Promise<voi
 }
 
 /** Ids of live certificates, for reconciling schedules. */
-export async function listLiveCertificateIds(db: Queryable): Promise<{ id: string; enabled: boolean }[]> {
-  return db.query<{ id: string; enabled: boolean }>('SELECT id, enabled FROM certificates WHERE deleted_at IS NULL ORDER BY id');
+export async function listLiveCertificateIds(db: Queryable): Promise<{ certificateId: string; commonName: string; enabled: boolean }[]> {
+  return db.query<{ certificateId: string; commonName: string; enabled: boolean }>(
+    'SELECT id AS "certificateId", common_name AS "commonName", enabled FROM certificates WHERE deleted_at IS NULL ORDER BY id',
+  );
 }
 
 export async function countByStatus(db: Queryable): Promise<Record<CertificateStatus, number>> {

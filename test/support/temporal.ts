@@ -1,0 +1,105 @@
+/**
+ * A Temporal CLI dev server for a test file: free port, headless, persistent SQLite file in a temp
+ * dir (so restart() keeps workflows and search attributes), CertFleet's search attributes.
+ */
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  buildTemporalCli,
+  findTemporalCli,
+  startTemporalDevServer,
+  type DevServer,
+  type DevServerOptions,
+  type SearchAttributeKind,
+} from '../../temporal/dev-server';
+import { freePort } from './free-port';
+import { registerExitCleanup } from './process';
+
+export const TEST_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeKind>> = {
+  CertificateId: 'Keyword',
+  CertFleetStep: 'Keyword',
+  CertFleetOutcome: 'Keyword',
+};
+
+export type TestTemporal = DevServer & {
+  /** SQLite state file (kept across restart(), deleted by stop()). */
+  dbFile: string;
+  /** Stop the server (SIGTERM) and start it again on the same port with the same db file. */
+  restart(): Promise<void>;
+  /** Last output lines (for diagnostics). */
+  output(): string;
+};
+
+async function requireCli(): Promise<string> {
+  const found = await findTemporalCli();
+  if (found !== undefined) return found;
+  const built = await buildTemporalCli((msg) => process.stderr.write(`[temporal-cli] ${msg}\n`));
+  if (built !== undefined) return built;
+  throw new Error(
+    'Temporal CLI not found (TEMPORAL_CLI_PATH, PATH, ~/.cache/certfleet/bin/temporal) and Go is unavailable to build it',
+  );
+}
+
+export async function startTestTemporal(
+  overrides: Partial<Pick<DevServerOptions, 'searchAttributes' | 'logLevel' | 'readyTimeoutMs'>> = {},
+): Promise<TestTemporal> {
+  const cliPath = await requireCli();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-temporal-'));
+  // Also makes SIGINT/SIGTERM run the 'exit' hook of temporal/dev-server that kills the server.
+  const unregister = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const dbFile = path.join(dir, 'temporal.sqlite');
+  const recent: string[] = [];
+  const port = await freePort();
+
+  const options = (p: number): DevServerOptions => ({
+    cliPath,
+    ip: '127.0.0.1',
+    port: p,
+    headless: true,
+    dbFilename: dbFile,
+    namespace: 'default',
+    searchAttributes: { ...TEST_SEARCH_ATTRIBUTES, ...overrides.searchAttributes },
+    logLevel: overrides.logLevel ?? 'warn',
+    readyTimeoutMs: overrides.readyTimeoutMs,
+    onOutput: (line) => {
+      recent.push(line);
+      if (recent.length > 200) recent.shift();
+    },
+  });
+
+  let current: DevServer;
+  try {
+    current = await startTemporalDevServer(options(port));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    unregister();
+    throw err;
+  }
+
+  let stopped = false;
+  const handle: TestTemporal = {
+    get address() {
+      return current.address;
+    },
+    get child() {
+      return current.child;
+    },
+    dbFile,
+    output: () => recent.join('\n'),
+    restart: async () => {
+      if (stopped) throw new Error('restart() after stop()');
+      await current.stop();
+      // Same port, so clients keep the same address (Go listeners use SO_REUSEADDR).
+      current = await startTemporalDevServer(options(port));
+    },
+    stop: async () => {
+      stopped = true;
+      await current.stop();
+      await rm(dir, { recursive: true, force: true });
+      unregister();
+    },
+  };
+  return handle;
+}

@@ -1,0 +1,36 @@
+import { integer, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+
+export interface WorkerConfig extends CommonConfig {
+  consoleUrl: string;
+  propagation: { intervalMs: number; timeoutMs: number; resolvers: string[] };
+  acme: { contactEmail?: string; backoffMinMs: number; backoffMaxMs: number; backoffAttempts: number };
+  mail: { url: string | undefined; from: string; recipients: string[] };
+  workflowBundlePath: string | undefined;
+  maxConcurrentActivities: number;
+}
+
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  const contactEmail = optionalText(env, 'ACME_CONTACT_EMAIL');
+  return {
+    ...loadCommonConfig(env),
+    consoleUrl: text(env, 'PUBLIC_URL', `http://127.0.0.1:${env['PORT'] ?? '3000'}`),
+    propagation: {
+      intervalMs: integer(env, 'DNS_PROPAGATION_INTERVAL_MS', 5_000, 50),
+      timeoutMs: integer(env, 'DNS_PROPAGATION_TIMEOUT_MS', 300_000, 100),
+      resolvers: list(env, 'DNS_PROPAGATION_RESOLVERS'),
+    },
+    acme: {
+      ...(contactEmail ? { contactEmail } : {}),
+      backoffMinMs: integer(env, 'ACME_BACKOFF_MIN_MS', 5_000, 10),
+      backoffMaxMs: integer(env, 'ACME_BACKOFF_MAX_MS', 30_000, 10),
+      backoffAttempts: integer(env, 'ACME_BACKOFF_ATTEMPTS', 10, 1),
+    },
+    mail: {
+      url: optionalText(env, 'SMTP_URL'),
+      from: text(env, 'SMTP_FROM', 'CertFleet <certfleet@localhost>'),
+      recipients: list(env, 'ALERT_RECIPIENTS'),
+    },
+    workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
+    maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
+  };
+}
