@@ -1,4 +1,5 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { loadMasterKey } from '../activities/crypto/master-key';
 import { createDatabase } from '../activities/db/pool';
@@ -13,12 +14,22 @@ import { WORKFLOWS_PATH } from './build-workflow-bundle';
 import { loadWorkerConfig } from './config';
 import { temporalLoggerFor } from './temporal-logger';
 
-/** Composition root of the worker process. */
-async function main(): Promise<void> {
-  const config = loadWorkerConfig(process.env);
-  const log = createLogger('certfleet-worker', config.logLevel);
-  Runtime.install({ logger: temporalLoggerFor(log.child({ component: 'temporal' })) });
+export interface RunningWorker {
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
 
+let runtimeInstalled = false;
+
+/** Composition root of the worker: builds deps, registers activities and workflows, reconciles schedules. */
+export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<RunningWorker> {
+  const config = loadWorkerConfig(env);
+  if (!runtimeInstalled) {
+    // Temporal's own logs go through pino; signals are handled by our callers, not by the SDK.
+    Runtime.install({ logger: temporalLoggerFor(log.child({ component: 'temporal' })), shutdownSignals: [] });
+    runtimeInstalled = true;
+  }
   const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: 20 });
   const box = await loadMasterKey(config.masterKey, db);
   const { connection, client } = await connectTemporal(config.temporal);
@@ -46,20 +57,39 @@ async function main(): Promise<void> {
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
   log.info({ ...reconciled, taskQueue: TASK_QUEUE }, 'worker started; renewal schedules reconciled');
 
-  const stop = (signal: string): void => {
-    log.info({ signal }, 'worker shutting down');
-    worker.shutdown();
+  const done = worker.run().finally(async () => {
+    await nativeConnection.close();
+    await connection.close();
+    await db.close();
+    log.info('worker stopped');
+  });
+  return {
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  await worker.run();
-  await nativeConnection.close();
-  await connection.close();
-  await db.close();
-  log.info('worker stopped');
 }
 
-main().catch((error: unknown) => {
-  console.error(`certfleet worker: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  const log = createLogger('certfleet-worker', process.env['LOG_LEVEL'] ?? 'info');
+  startWorker(process.env, log).then(
+    (worker) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'worker shutting down');
+        void worker.stop().then(() => process.exit(0));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      worker.done.catch((error: unknown) => {
+        log.error({ err: error }, 'worker failed');
+        process.exit(1);
+      });
+    },
+    (error: unknown) => {
+      console.error(`certfleet worker: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -15,6 +15,8 @@ export interface SecretBox {
   seal(plaintext: string | Buffer, purpose: string): string;
   open(sealed: string, purpose: string): Buffer;
   openText(sealed: string, purpose: string): string;
+  /** A key derived from the master key for another use (e.g. signing session cookies). */
+  derive(label: string, length?: number): Buffer;
 }
 
 export function createSecretBox(masterKey: Buffer): SecretBox {
@@ -43,6 +45,7 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
     },
     open,
     openText: (sealed, purpose) => open(sealed, purpose).toString('utf8'),
+    derive: (label, length = 32) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), Buffer.from(`certfleet:${label}`, 'utf8'), length)),
   };
 }
 

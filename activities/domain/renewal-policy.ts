@@ -22,3 +22,14 @@ export function checkRenewalPolicy(mode: unknown, value: unknown): PolicyCheck {
   if (mode === 'percent' && (n < 1 || n > 99)) return { ok: false, error: 'The percentage must be between 1 and 99.' };
   return { ok: true, mode, value: n };
 }
+
+export function describePolicy(policy: RenewalPolicy): string {
+  switch (policy.mode) {
+    case 'fraction':
+      return 'when less than 1/3 of the lifetime remains';
+    case 'days':
+      return `${policy.days} days before expiry`;
+    case 'percent':
+      return `when less than ${policy.percent}% of the lifetime remains`;
+  }
+}

@@ -42,14 +42,3 @@ export function renewalDecision(validity: CurrentValidity | undefined, policy: R
   }
   return { due: false, reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left)`, renewAt: renewAt.toISOString() };
 }
-
-export function describePolicy(policy: RenewalPolicy): string {
-  switch (policy.mode) {
-    case 'fraction':
-      return 'when less than 1/3 of the lifetime remains';
-    case 'days':
-      return `${policy.days} days before expiry`;
-    case 'percent':
-      return `when less than ${policy.percent}% of the lifetime remains`;
-  }
-}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LIFECYCLE_STEPS, type LifecycleProgress, type LifecycleStep } from '../../temporal/contract';
+import { endStep, newProgress, skipRemaining, startStep } from '../../workflows/lib/progress';
+
+const t1 = new Date('2025-05-01T10:00:00.000Z');
+const t2 = new Date('2025-05-01T10:00:05.000Z');
+const t3 = new Date('2025-05-01T10:01:00.000Z');
+
+const stateOf = (p: LifecycleProgress, step: LifecycleStep) => {
+  const s = p.steps.find((x) => x.step === step);
+  assert.ok(s, `step ${step} missing`);
+  return s;
+};
+
+describe('progress bookkeeping', () => {
+  it('newProgress lists every lifecycle step once, in order, all pending', () => {
+    const p = newProgress('42', 'manual');
+    assert.equal(p.certificateId, '42');
+    assert.equal(p.trigger, 'manual');
+    assert.deepEqual(p.steps.map((s) => s.step), [...LIFECYCLE_STEPS]);
+    assert.ok(p.steps.every((s) => s.status === 'pending'));
+    assert.equal(p.current, undefined);
+    assert.equal(p.lastError, undefined);
+  });
+
+  it('newProgress returns independent objects', () => {
+    const a = newProgress('1', 'create');
+    const b = newProgress('1', 'create');
+    startStep(a, 'check', t1);
+    assert.equal(stateOf(b, 'check').status, 'pending');
+  });
+
+  it('startStep marks the step running and current, with its start time', () => {
+    const p = newProgress('1', 'schedule');
+    startStep(p, 'order', t1);
+    assert.equal(p.current, 'order');
+    assert.deepEqual(stateOf(p, 'order'), { step: 'order', status: 'running', startedAt: t1.toISOString() });
+    assert.equal(stateOf(p, 'check').status, 'pending');
+  });
+
+  it('endStep records the outcome and end time; an error becomes lastError', () => {
+    const p = newProgress('1', 'create');
+    startStep(p, 'check', t1);
+    endStep(p, 'check', 'done', t2);
+    assert.deepEqual(stateOf(p, 'check'), { step: 'check', status: 'done', startedAt: t1.toISOString(), endedAt: t2.toISOString() });
+    assert.equal(p.lastError, undefined);
+
+    startStep(p, 'propagate', t2);
+    endStep(p, 'propagate', 'failed', t3, 'dns: TXT not visible');
+    assert.equal(stateOf(p, 'propagate').status, 'failed');
+    assert.equal(stateOf(p, 'propagate').error, 'dns: TXT not visible');
+    assert.equal(stateOf(p, 'propagate').endedAt, t3.toISOString());
+    assert.equal(p.lastError, 'dns: TXT not visible');
+  });
+
+  it('a later successful step does not erase lastError', () => {
+    const p = newProgress('1', 'create');
+    startStep(p, 'present', t1);
+    endStep(p, 'present', 'failed', t2, 'cloudflare: boom');
+    startStep(p, 'cleanup', t2);
+    endStep(p, 'cleanup', 'done', t3);
+    assert.equal(p.lastError, 'cloudflare: boom');
+  });
+
+  it('restarting a failed step (retry) clears its end time and error', () => {
+    const p = newProgress('1', 'create');
+    startStep(p, 'validate', t1);
+    endStep(p, 'validate', 'failed', t2, 'first try failed');
+    startStep(p, 'validate', t3);
+    assert.deepEqual(stateOf(p, 'validate'), { step: 'validate', status: 'running', startedAt: t3.toISOString() });
+    assert.equal(p.current, 'validate');
+  });
+
+  it('skipRemaining marks only never-started steps as skipped', () => {
+    const p = newProgress('1', 'create');
+    startStep(p, 'check', t1);
+    endStep(p, 'check', 'done', t2);
+    startStep(p, 'order', t2);
+    endStep(p, 'order', 'failed', t3, 'acme: rejected');
+    skipRemaining(p);
+    assert.equal(stateOf(p, 'check').status, 'done');
+    assert.equal(stateOf(p, 'order').status, 'failed');
+    for (const step of LIFECYCLE_STEPS.slice(2)) assert.equal(stateOf(p, step).status, 'skipped', step);
+  });
+
+  it('skipRemaining leaves a running step alone', () => {
+    const p = newProgress('1', 'create');
+    startStep(p, 'notify', t1);
+    skipRemaining(p);
+    assert.equal(stateOf(p, 'notify').status, 'running');
+  });
+
+  it('the progress object survives a JSON round trip (it is a query result)', () => {
+    const p = newProgress('7', 'manual');
+    startStep(p, 'check', t1);
+    endStep(p, 'check', 'skipped', t2);
+    assert.deepEqual(JSON.parse(JSON.stringify(p)), p);
+  });
+
+  it('an unknown step throws', () => {
+    const p = newProgress('1', 'create');
+    assert.throws(() => startStep(p, 'bogus' as LifecycleStep, t1), /unknown step bogus/);
+    assert.throws(() => endStep(p, 'bogus' as LifecycleStep, 'done', t1), /unknown step bogus/);
+  });
+});

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import connectPgSimple from 'connect-pg-simple';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import type { WebDeps } from './deps';
+import { loadUser, requireLogin } from './middleware/auth';
+import { createCsrf } from './middleware/csrf';
+import { errorHandler, notFound } from './middleware/errors';
+import { createViews } from './render';
+import { authRoutes } from './routes/auth';
+import { certificateRoutes } from './routes/certificates';
+import { dashboardRoutes } from './routes/dashboard';
+import { dnsProviderRoutes } from './routes/dns-providers';
+import { downloadRoutes } from './routes/downloads';
+import { settingsRoutes } from './routes/settings';
+
+const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
+
+/** The web console, without listen(): tests drive it directly. */
+export function createApp(deps: WebDeps): Express {
+  const app = express();
+  const views = createViews();
+  const csrf = createCsrf();
+  const PgStore = connectPgSimple(session);
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+        },
+      },
+      strictTransportSecurity: deps.secureCookies,
+    }),
+  );
+  app.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1d' }));
+  app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
+  app.get('/healthz', (_req, res) => res.json({ ok: true }));
+
+  app.use(express.urlencoded({ extended: false, limit: '200kb' }));
+  app.use(
+    session({
+      store: new PgStore({ pool: deps.db.pool, tableName: 'web_sessions', createTableIfMissing: false, pruneSessionInterval: 600 }),
+      secret: deps.box.derive('session-cookie').toString('hex'),
+      name: 'certfleet.sid',
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: 12 * 3600_000 },
+    }),
+  );
+  app.use(loadUser(deps.db));
+  app.use(csrf.exposeToken);
+  app.use(csrf.protect);
+
+  app.use(authRoutes(deps, views));
+  app.use(requireLogin);
+  app.use(dashboardRoutes(deps, views));
+  app.use(dnsProviderRoutes(deps, views));
+  app.use(certificateRoutes(deps, views));
+  app.use(downloadRoutes(deps));
+  app.use(settingsRoutes(deps, views));
+
+  app.use(notFound);
+  app.use(errorHandler(views, deps.log));
+  return app;
+}

@@ -1,0 +1,78 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  certificateWorkflowId,
+  progressQuery,
+  STEP_LABELS,
+  TASK_QUEUE,
+  WorkflowType,
+  type LifecycleInput,
+  type LifecycleProgress,
+  type LifecycleTrigger,
+} from '../temporal/contract';
+
+export type StartResult = { started: true; runId: string } | { started: false; reason: string };
+
+/** Starts the certificate's lifecycle under its own id; refuses politely when a run is in progress. */
+export async function startLifecycle(client: Client, certificateId: string, trigger: LifecycleTrigger): Promise<StartResult> {
+  const input: LifecycleInput = { certificateId, trigger };
+  try {
+    const handle = await client.workflow.start(WorkflowType.lifecycle, {
+      workflowId: certificateWorkflowId(certificateId),
+      taskQueue: TASK_QUEUE,
+      args: [input],
+    });
+    return { started: true, runId: handle.firstExecutionRunId };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return { started: false, reason: 'A run for this certificate is already in progress.' };
+    }
+    throw error;
+  }
+}
+
+export interface RunView {
+  exists: boolean;
+  running: boolean;
+  status?: string;
+  runId?: string;
+  startTime?: Date;
+  closeTime?: Date;
+  temporalUiUrl?: string;
+  progress?: LifecycleProgress;
+  steps: { label: string; status: string; startedAt?: string; endedAt?: string; error?: string }[];
+  /** When the progress query could not be answered (no worker running). */
+  queryError?: string;
+}
+
+/** The latest run of the certificate's workflow, with its progress when a worker can answer the query. */
+export async function describeLatestRun(client: Client, certificateId: string, uiUrl: string | undefined, namespace: string): Promise<RunView> {
+  const workflowId = certificateWorkflowId(certificateId);
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { exists: false, running: false, steps: [] };
+    throw error;
+  }
+  const view: RunView = {
+    exists: true,
+    running: description.status.name === 'RUNNING',
+    status: description.status.name,
+    runId: description.runId,
+    startTime: description.startTime,
+    ...(description.closeTime ? { closeTime: description.closeTime } : {}),
+    ...(uiUrl ? { temporalUiUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(description.runId)}/history` } : {}),
+    steps: [],
+  };
+  if (description.type !== WorkflowType.lifecycle) return view;
+  try {
+    const progress = await client.workflow.getHandle(workflowId, description.runId).query(progressQuery);
+    view.progress = progress;
+    view.steps = progress.steps.map((s) => ({ label: STEP_LABELS[s.step], status: s.status, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.endedAt ? { endedAt: s.endedAt } : {}), ...(s.error ? { error: s.error } : {}) }));
+  } catch (error) {
+    view.queryError = `Live progress is unavailable (${(error as Error).message}). Is the worker running?`;
+  }
+  return view;
+}

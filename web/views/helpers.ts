@@ -1,0 +1,38 @@
+import Handlebars from 'handlebars';
+
+const DAY_MS = 86_400_000;
+
+export function daysUntil(date: Date | string | null | undefined, now = new Date()): number | undefined {
+  if (!date) return undefined;
+  return Math.floor((new Date(date).getTime() - now.getTime()) / DAY_MS);
+}
+
+/** Registers the view helpers on a Handlebars environment. All output is escaped by Handlebars. */
+export function registerHelpers(hbs: typeof Handlebars): void {
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+  hbs.registerHelper('not', (a: unknown) => !a);
+  hbs.registerHelper('formatDate', (value: unknown) => {
+    if (!value) return '—';
+    const d = new Date(value as string);
+    return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  });
+  hbs.registerHelper('daysLeft', (value: unknown) => {
+    const days = daysUntil(value as string | undefined);
+    if (days === undefined) return '—';
+    if (days < 0) return `expired ${-days} d ago`;
+    return `${days} d`;
+  });
+  hbs.registerHelper('expiryClass', (value: unknown) => {
+    const days = daysUntil(value as string | undefined);
+    if (days === undefined) return 'muted';
+    if (days < 7) return 'bad';
+    if (days < 30) return 'warn';
+    return 'good';
+  });
+  hbs.registerHelper('durationMs', (start: unknown, end: unknown) => {
+    if (!start) return '';
+    const ms = (end ? new Date(end as string).getTime() : Date.now()) - new Date(start as string).getTime();
+    return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  });
+}
