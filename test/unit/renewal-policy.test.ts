@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkRenewalPolicy, policyFromRow, RENEWAL_MODES } from '../../activities/domain/renewal-policy';
+import { checkRenewalPolicy, describePolicy, policyFromRow, RENEWAL_MODES } from '../../activities/domain/renewal-policy';
 
 describe('checkRenewalPolicy', () => {
   it('empty, missing or "fraction" is the default rule with no value', () => {
@@ -77,5 +77,13 @@ describe('policyFromRow', () => {
       const policy = policyFromRow(checked.mode, checked.value);
       assert.equal(policy.mode, mode);
     }
+  });
+});
+
+describe('describePolicy', () => {
+  it('describes each mode', () => {
+    assert.equal(describePolicy({ mode: 'fraction' }), 'when less than 1/3 of the lifetime remains');
+    assert.equal(describePolicy({ mode: 'days', days: 14 }), '14 days before expiry');
+    assert.equal(describePolicy({ mode: 'percent', percent: 25 }), 'when less than 25% of the lifetime remains');
   });
 });

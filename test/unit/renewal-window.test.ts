@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describePolicy, renewAtFor, renewalDecision, type CurrentValidity } from '../../workflows/lib/renewal-window';
+import { renewAtFor, renewalDecision, type CurrentValidity } from '../../workflows/lib/renewal-window';
 
 const DAY = 86_400_000;
 
@@ -98,13 +98,5 @@ describe('renewalDecision', () => {
     assert.equal(renewalDecision(v47, { mode: 'fraction' }, new Date(renewAt)).due, true);
     assert.equal(renewalDecision(v47, { mode: 'days', days: 30 }, at(v47.notBefore, 16 * DAY + 1)).due, false);
     assert.equal(renewalDecision(v47, { mode: 'days', days: 30 }, at(v47.notBefore, 17 * DAY)).due, true);
-  });
-});
-
-describe('describePolicy', () => {
-  it('describes each mode', () => {
-    assert.equal(describePolicy({ mode: 'fraction' }), 'when less than 1/3 of the lifetime remains');
-    assert.equal(describePolicy({ mode: 'days', days: 14 }), '14 days before expiry');
-    assert.equal(describePolicy({ mode: 'percent', percent: 25 }), 'when less than 25% of the lifetime remains');
   });
 });

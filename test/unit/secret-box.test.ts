@@ -148,6 +148,17 @@ describe('secret box (AES-256-GCM)', () => {
     assert.equal(b.openText(sealed, PURPOSE), PLAINTEXT);
   });
 
+  it('derive: a stable sub-key per label, different per label and per master key', () => {
+    const k = randomBytes(32);
+    const a = createSecretBox(k);
+    assert.deepEqual(a.derive('session'), createSecretBox(Buffer.from(k)).derive('session'));
+    assert.equal(a.derive('session').length, 32);
+    assert.equal(a.derive('session', 64).length, 64);
+    assert.notDeepEqual(a.derive('session'), a.derive('csrf'));
+    assert.notDeepEqual(a.derive('session'), createSecretBox(randomBytes(32)).derive('session'));
+    assert.ok(!a.derive('session').equals(k), 'the derived key must not be the master key');
+  });
+
   it('has one distinct purpose per sealed column', () => {
     const values = Object.values(SecretPurpose);
     assert.equal(new Set(values).size, values.length);
