@@ -94,7 +94,7 @@ export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefin
     }
     return classified(FailureType.acmeRejected, text);
   }
-  const code = (error as { code?: unknown }).code;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && /^(E[A-Z]+|ERR_)/.test(code)) {
     return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA (${code}: ${message})`);
   }

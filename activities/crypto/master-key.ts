@@ -60,23 +60,32 @@ export async function loadMasterKey(source: MasterKeySource, db: Queryable): Pro
         `no master key: this database holds secrets sealed with a master key, but CERTFLEET_MASTER_KEY is not set and ${source.keyFile} does not exist. Restore the key file or set CERTFLEET_MASTER_KEY.`,
       );
     }
-    key = randomBytes(32);
     await mkdir(path.dirname(source.keyFile), { recursive: true, mode: 0o700 });
-    await writeFile(source.keyFile, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      key = randomBytes(32);
+      await writeFile(source.keyFile, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process created the file first: use its key.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      key = await readKeyFile(source.keyFile);
+      if (!key) throw error;
+    }
   }
   const box = createSecretBox(key);
-  if (check) {
-    try {
-      if (box.openText(check, SecretPurpose.masterKeyCheck) !== CHECK_PLAINTEXT) throw new SecretBoxError('mismatch');
-    } catch {
-      throw new MasterKeyError(
-        'wrong master key: it does not match the key this database was set up with. Check CERTFLEET_MASTER_KEY or the key file.',
-      );
-    }
-  } else {
+  if (!check) {
+    // First start: record the check value. A concurrent first start may have won the race with
+    // another key, so always verify against what the database holds afterwards.
     await db.query(
       'INSERT INTO settings (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO NOTHING',
       [CHECK_SETTING, box.seal(CHECK_PLAINTEXT, SecretPurpose.masterKeyCheck)],
+    );
+  }
+  const stored = (await db.query<{ value: string }>('SELECT value #>> \'{}\' AS value FROM settings WHERE key = $1', [CHECK_SETTING]))[0]?.value;
+  try {
+    if (!stored || box.openText(stored, SecretPurpose.masterKeyCheck) !== CHECK_PLAINTEXT) throw new SecretBoxError('mismatch');
+  } catch {
+    throw new MasterKeyError(
+      'wrong master key: it does not match the key this database was set up with. Check CERTFLEET_MASTER_KEY or the key file.',
     );
   }
   return box;

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+const TAG_BYTES = 16;
 
 /** Thrown when a sealed value cannot be opened: wrong master key, wrong purpose or tampered data. */
 export class SecretBoxError extends Error {
@@ -26,10 +27,13 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
     const parts = sealed.split('.');
     if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretBoxError(`not a sealed value (${purpose})`);
     const [, iv, tag, data] = parts as [string, string, string, string];
+    const authTag = Buffer.from(tag, 'base64url');
+    // A full 16-byte tag only: GCM would otherwise accept truncated tags, which are far easier to forge.
+    if (authTag.length !== TAG_BYTES) throw new SecretBoxError(`cannot decrypt ${purpose}: malformed authentication tag`);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(purpose, 'utf8'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
     } catch {
       throw new SecretBoxError(`cannot decrypt ${purpose}: the master key does not match the one it was sealed with`);
@@ -38,7 +42,7 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
   return {
     seal(plaintext, purpose) {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(purpose, 'utf8'));
       const data = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
       return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');

@@ -15,6 +15,7 @@ export function checkCertificateName(input: unknown): NameCheck {
   if (raw === '') return { ok: false, error: 'Enter a domain name, for example www.example.com or *.example.com.' };
   if (raw.length > 253) return { ok: false, error: 'The name is longer than 253 characters.' };
   if (/[\s,;]/.test(raw)) return { ok: false, error: 'One name per certificate: no spaces, commas or lists.' };
+  if (/[%/\\:@?#[\]<>"'`]/.test(raw)) return { ok: false, error: 'A domain name contains only letters, digits, hyphens and dots.' };
   const wildcard = raw.startsWith('*.');
   const base = wildcard ? raw.slice(2) : raw;
   if (base.includes('*')) return { ok: false, error: 'A wildcard is only allowed as the whole first label, as in *.example.com.' };

@@ -194,7 +194,7 @@ describe('loadMasterKey', () => {
       }
       assert.ok(
         opens,
-        `SOURCE BUG master-key.ts: start ${i === 0 ? 'A' : 'B'} resolved with a key that does not match the database's master_key_check row ` +
+        `master-key.ts: start ${i === 0 ? 'A' : 'B'} resolved with a key that does not match the database's master_key_check row ` +
           '(the INSERT … ON CONFLICT DO NOTHING lost the race and the result was not re-checked); secrets it seals cannot be opened by the other process',
       );
     }

@@ -78,7 +78,7 @@ describe('classifyAcmeError', () => {
   });
 
   it('a thrown undefined or null is classified too (not a TypeError)', () => {
-    // SOURCE BUG (activities/acme/problems.ts, classifyAcmeError: `(error as { code?: unknown }).code`):
+    // Regression guard (was a bug: activities/acme/problems.ts, classifyAcmeError: `(error as { code?: unknown }).code`):
     // reading .code of undefined/null throws a TypeError instead of returning a ClassifiedError.
     for (const thrown of [undefined, null]) {
       let result: unknown;
@@ -89,7 +89,7 @@ describe('classifyAcmeError', () => {
       }
       assert.ok(
         result instanceof ClassifiedError,
-        `SOURCE BUG problems.ts classifyAcmeError(${String(thrown)}) threw ${String(result)} instead of returning a ClassifiedError`,
+        `problems.ts classifyAcmeError(${String(thrown)}) threw ${String(result)} instead of returning a ClassifiedError`,
       );
     }
   });

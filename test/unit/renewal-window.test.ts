@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { renewAtFor, renewalDecision, type CurrentValidity } from '../../workflows/lib/renewal-window';
 
 const DAY = 86_400_000;
@@ -99,4 +99,12 @@ describe('renewalDecision', () => {
     assert.equal(renewalDecision(v47, { mode: 'days', days: 30 }, at(v47.notBefore, 16 * DAY + 1)).due, false);
     assert.equal(renewalDecision(v47, { mode: 'days', days: 30 }, at(v47.notBefore, 17 * DAY)).due, true);
   });
+});
+
+test('a rule longer than the lifetime never renews before 10% of the lifetime has passed', () => {
+  const validity = { notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-02-17T00:00:00.000Z' }; // 47 days
+  const renewAt = renewAtFor(validity, { mode: 'days', days: 60 });
+  assert.equal(renewAt.toISOString(), new Date(Date.parse(validity.notBefore) + 0.1 * 47 * 86_400_000).toISOString());
+  const justIssued = renewalDecision(validity, { mode: 'days', days: 60 }, new Date('2026-01-02T00:00:00.000Z'));
+  assert.equal(justIssued.due, false);
 });

@@ -96,7 +96,7 @@ describe('secret box (AES-256-GCM)', () => {
   });
 
   it('a truncated authentication tag is refused (tag length must be 16 bytes)', () => {
-    // SOURCE BUG (activities/crypto/secret-box.ts, open(): createDecipheriv('aes-256-gcm', …) without
+    // Regression guard (was a bug: activities/crypto/secret-box.ts, open(): createDecipheriv('aes-256-gcm', …) without
     // { authTagLength: 16 } and no tag length check): Node accepts GCM tags of 4, 8 and 12–16 bytes, so a
     // sealed value whose tag was cut to 4 bytes still opens; forging one then needs ~2^32 tries instead of 2^128.
     const [v, iv, tag, data] = parts(box.seal(PLAINTEXT, PURPOSE));
@@ -110,7 +110,7 @@ describe('secret box (AES-256-GCM)', () => {
       }
       assert.ok(
         caught instanceof SecretBoxError,
-        `SOURCE BUG secret-box.ts: a sealed value with its GCM tag truncated to ${length} bytes was opened (${opened === PLAINTEXT ? 'plaintext returned' : String(caught)}); pass { authTagLength: 16 } to createDecipheriv or check the tag length`,
+        `secret-box.ts: a sealed value with its GCM tag truncated to ${length} bytes was opened (${opened === PLAINTEXT ? 'plaintext returned' : String(caught)}); pass { authTagLength: 16 } to createDecipheriv or check the tag length`,
       );
     }
   });

@@ -14,19 +14,25 @@ export interface RenewalDecision {
 }
 
 const DAY_MS = 86_400_000;
+export const MIN_ELAPSED_FRACTION = 0.1;
 
 export function renewAtFor(validity: CurrentValidity, policy: RenewalPolicy): Date {
   const start = Date.parse(validity.notBefore);
   const end = Date.parse(validity.notAfter);
   const lifetime = Math.max(0, end - start);
-  switch (policy.mode) {
-    case 'fraction':
-      return new Date(end - lifetime / 3);
-    case 'days':
-      return new Date(end - policy.days * DAY_MS);
-    case 'percent':
-      return new Date(end - (lifetime * policy.percent) / 100);
-  }
+  const wanted = ((): number => {
+    switch (policy.mode) {
+      case 'fraction':
+        return end - lifetime / 3;
+      case 'days':
+        return end - policy.days * DAY_MS;
+      case 'percent':
+        return end - (lifetime * policy.percent) / 100;
+    }
+  })();
+  // Never before 10% of the lifetime has passed: a rule longer than the lifetime (60 days on a 47-day
+  // certificate) would otherwise renew at every check.
+  return new Date(Math.max(wanted, start + lifetime * MIN_ELAPSED_FRACTION));
 }
 
 export function renewalDecision(validity: CurrentValidity | undefined, policy: RenewalPolicy, now: Date): RenewalDecision {
