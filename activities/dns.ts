@@ -4,6 +4,7 @@ import { getOrder } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
 import { nameServersFor, parseResolverList, waitForTxtPropagation } from './dns-propagation';
+import { challengeRecordName } from './domain/certificate-name';
 import { classified } from './errors';
 import { loadDnsProvider } from './load-dns-provider';
 
@@ -19,6 +20,18 @@ export function createDnsActivities(deps: ActivityDeps) {
   };
 
   return {
+    /**
+     * Checks the certificate's DNS provider (token, zone) before an ACME order is spent on it:
+     * Let's Encrypt limits new orders, and a bad token is found here in a second.
+     */
+    async checkDnsProvider(input: { certificateId: string }): Promise<{ zone: string }> {
+      const cert = await getCertificate(deps.db, input.certificateId);
+      if (!cert) throw classified(FailureType.notFound, `dns: certificate ${input.certificateId} no longer exists`);
+      const { provider } = await loadDnsProvider(deps, cert.dnsProviderId);
+      await provider.verify();
+      return { zone: await provider.zoneFor(challengeRecordName(cert.commonName)) };
+    },
+
     /** Publishes the TXT value(s). Idempotent. */
     async presentDnsChallenge(input: { orderId: string }): Promise<{ recordName: string; count: number }> {
       const { recordName, values, provider } = await challengeOf(input.orderId);

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { createAcmeActivities } from './acme';
 import { createCertificateActivities } from './certificates';
 import type { ActivityDeps } from './deps';
@@ -7,15 +8,25 @@ import { createNotifyActivities } from './notify';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
-/** Every classified error leaves an activity as an ApplicationFailure with the right retryability. */
-function classifyFailures<T extends Record<string, AnyActivity>>(activities: T): T {
+const HEARTBEAT_EVERY_MS = 3_000;
+
+/**
+ * Every activity heartbeats while it runs (so a killed worker is noticed within the heartbeat
+ * timeout, not the start-to-close timeout), and every classified error leaves it as an
+ * ApplicationFailure with the right retryability.
+ */
+function asTemporalActivities<T extends Record<string, AnyActivity>>(activities: T): T {
   const wrapped: Record<string, AnyActivity> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (input: never) => {
+      const ctx = Context.current();
+      const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         return await fn(input);
       } catch (error) {
         throw toApplicationFailure(error);
+      } finally {
+        clearInterval(ticker);
       }
     };
   }
@@ -23,7 +34,7 @@ function classifyFailures<T extends Record<string, AnyActivity>>(activities: T):
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return classifyFailures({
+  return asTemporalActivities({
     ...createCertificateActivities(deps),
     ...createAcmeActivities(deps),
     ...createDnsActivities(deps),

@@ -31,7 +31,7 @@ const db = proxyActivities<Activities>({
 /** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
 const remote: ActivityOptions = {
   startToCloseTimeout: '5m',
-  heartbeatTimeout: '20s',
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10, nonRetryableErrorTypes },
 };
 const acme = proxyActivities<Activities>(remote);
@@ -40,7 +40,7 @@ const dns = proxyActivities<Activities>(remote);
 /** The propagation wait enforces its own configured timeout; heartbeats detect a dead worker. */
 const propagation = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '15s',
   retry: { initialInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
@@ -118,7 +118,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
 
   await db.markCertificateStatus({ certificateId: input.certificateId, status: 'issuing' });
   try {
-    const order = await step('order', () => acme.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId }));
+    const order = await step('order', async () => {
+      await dns.checkDnsProvider({ certificateId: input.certificateId });
+      return acme.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId });
+    });
     if (order.needsChallenge) {
       try {
         await step('present', () => dns.presentDnsChallenge({ orderId: order.orderId }));
