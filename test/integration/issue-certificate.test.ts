@@ -1,0 +1,131 @@
+/**
+ * End to end on the real stack, through the console's HTTP interface: sign in, add Pebble and a
+ * Cloudflare provider, request *.example.test, wait for the workflow, download and verify the chain,
+ * see the email, and see the TXT record gone. Failure paths: propagation timeout and a bad token.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { splitPemChain } from '../../activities/crypto/pem';
+import type { ConsoleClient } from '../support/console-client';
+import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
+
+describe('issuing a certificate through the console', () => {
+  let stack: Stack;
+  let admin: ConsoleClient;
+  let directoryId: string;
+  let providerId: string;
+
+  before(async () => {
+    stack = await startStack({ propagationTimeoutMs: 3_000 });
+    await stack.startWorker();
+    admin = await stack.admin();
+    directoryId = await addPebbleDirectory(admin, stack);
+    providerId = await addCloudflareProvider(admin, stack, 'Customer A Cloudflare');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('issues *.example.test, stores it encrypted, emails, and removes the TXT record', async () => {
+    const id = await requestCertificate(admin, { commonName: '*.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const fragment = await waitForRunToEnd(admin, id);
+    assert.match(fragment, /run-COMPLETED/);
+    assert.match(fragment, /Finalize and store version/);
+
+    const page = await admin.get(`/certificates/${id}`);
+    assert.match(page.text, /status-valid/);
+    assert.match(page.text, /open in Temporal UI/);
+
+    // The PEM bundle chains to Pebble's issuing root.
+    const pem = await admin.getBytes(`/certificates/${id}/download/fullchain.pem`);
+    assert.equal(pem.status, 200);
+    const [leafPem, ...chainPems] = splitPemChain(pem.body.toString('utf8'));
+    assert.ok(leafPem && chainPems.length >= 1, 'leaf plus at least one intermediate');
+    const leaf = new X509Certificate(leafPem);
+    assert.match(leaf.subjectAltName ?? '', /DNS:\*\.example\.test/);
+    const root = new X509Certificate(await stack.pebble.rootPem());
+    let child = leaf;
+    for (const pemText of chainPems) {
+      const issuer = new X509Certificate(pemText);
+      assert.ok(child.verify(issuer.publicKey), `${child.subject} is signed by ${issuer.subject}`);
+      child = issuer;
+    }
+    assert.ok(child.verify(root.publicKey), 'the chain ends at Pebble\'s root');
+
+    // The key download matches the certificate, and the key is sealed in the database.
+    const key = await admin.getBytes(`/certificates/${id}/download/key.pem`);
+    assert.equal(key.status, 200);
+    assert.ok(leaf.checkPrivateKey(require('node:crypto').createPrivateKey(key.body)));
+    const rows = await stack.db.db.query<{ key_encrypted: string }>('SELECT key_encrypted FROM certificate_versions WHERE certificate_id = $1', [id]);
+    assert.equal(rows.length, 1);
+    assert.match(rows[0]?.key_encrypted ?? '', /^v1\./);
+    assert.ok(!(rows[0]?.key_encrypted ?? '').includes('PRIVATE KEY'));
+    const tokens = await stack.db.db.query<{ token_encrypted: string }>('SELECT token_encrypted FROM dns_providers');
+    assert.ok(tokens.every((t) => !t.token_encrypted.includes(CLOUDFLARE_TOKEN)));
+
+    // A PFX with a chosen password.
+    await admin.get(`/certificates/${id}`);
+    const pfx = await admin.post(`/certificates/${id}/download/pfx`, { password: 'correct horse battery' });
+    assert.equal(pfx.status, 200);
+
+    // The email reached the SMTP server, without secrets.
+    const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued *.example.test'), 10_000);
+    assert.deepEqual(mail.to, [ALERT_RECIPIENT]);
+    assert.match(mail.text, new RegExp(`/certificates/${id}`));
+    assert.ok(!mail.raw.includes(CLOUDFLARE_TOKEN) && !mail.raw.includes('PRIVATE KEY'));
+
+    // The TXT record is gone from Cloudflare (and thus from DNS).
+    assert.deepEqual(stack.cloudflare.records().filter((r) => r.type === 'TXT'), []);
+    const creates = stack.cloudflare.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/dns_records'));
+    const deletes = stack.cloudflare.calls.filter((c) => c.method === 'DELETE');
+    assert.ok(creates.length >= 1 && deletes.length === creates.length, 'every created record was deleted');
+  });
+
+  it('refuses a bad name with a 400 and stores nothing', async () => {
+    await admin.get('/certificates/new');
+    const before = await stack.db.db.query('SELECT id FROM certificates');
+    for (const commonName of ['a.example.test, b.example.test', '*.*.example.test', 'not a name', '<script>alert(1)</script>']) {
+      const response = await admin.post('/certificates', { commonName, dnsProviderId: providerId, acmeDirectoryId: directoryId, keyType: 'ecdsa-p256', renewalMode: 'fraction' });
+      assert.equal(response.status, 400, commonName);
+      assert.match(response.text, /class="field-error"/);
+      assert.ok(!response.text.includes('<script>alert(1)</script>'), 'hostile input is escaped');
+    }
+    const afterRows = await stack.db.db.query('SELECT id FROM certificates');
+    assert.equal(afterRows.length, before.length);
+  });
+
+  it('a propagation timeout fails clearly, names the nameserver, stores no version and removes the TXT', async () => {
+    stack.cloudflare.setPushToDns(false);
+    try {
+      const id = await requestCertificate(admin, { commonName: 'slow.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      const fragment = await waitForRunToEnd(admin, id);
+      assert.match(fragment, /run-FAILED/);
+      const page = await admin.get(`/certificates/${id}`);
+      assert.match(page.text, /status-failed/);
+      assert.match(page.text, new RegExp(`not visible after \\d+s at 1 of 1 nameservers: ${stack.pebble.dnsServer.replace(/\./g, '\\.')}`));
+      const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
+      assert.equal(versions.length, 0);
+      assert.deepEqual(stack.cloudflare.records().filter((r) => r.name.startsWith('_acme-challenge.slow')), []);
+      await stack.smtp.waitFor((m) => m.subject.includes('FAILED') && m.subject.includes('slow.example.test'), 10_000);
+    } finally {
+      stack.cloudflare.setPushToDns(true);
+    }
+  });
+
+  it('a bad Cloudflare token fails clearly before any ACME order and stores nothing half-done', async () => {
+    const badProvider = await addCloudflareProvider(admin, stack, 'Revoked token', 'not-the-right-token');
+    const ordersBefore = await stack.db.db.query('SELECT id FROM acme_orders');
+    const id = await requestCertificate(admin, { commonName: 'badtoken.example.test', dnsProviderId: badProvider, acmeDirectoryId: directoryId });
+    const fragment = await waitForRunToEnd(admin, id);
+    assert.match(fragment, /run-FAILED/);
+    const page = await admin.get(`/certificates/${id}`);
+    assert.match(page.text, /the API token was rejected/);
+    assert.ok(!page.text.includes('not-the-right-token'), 'the token never appears in the page');
+    const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
+    assert.equal(versions.length, 0);
+    const ordersAfter = await stack.db.db.query('SELECT id FROM acme_orders');
+    assert.equal(ordersAfter.length, ordersBefore.length, 'no ACME order was spent');
+  });
+});

@@ -1,0 +1,64 @@
+/** A tiny browser stand-in for the console's HTTP interface: cookie jar, CSRF token, forms. */
+export interface ConsoleResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  location: string | undefined;
+}
+
+export class ConsoleClient {
+  private readonly cookies = new Map<string, string>();
+  csrf = '';
+
+  constructor(readonly baseUrl: string) {}
+
+  private remember(headers: Headers): void {
+    for (const cookie of headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const eq = pair?.indexOf('=') ?? -1;
+      if (pair && eq > 0) this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+
+  private async send(method: string, path: string, body?: URLSearchParams, headers: Record<string, string> = {}): Promise<ConsoleResponse> {
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      redirect: 'manual',
+      headers: {
+        ...headers,
+        ...(this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(body ? { body: body.toString() } : {}),
+    });
+    this.remember(response.headers);
+    const text = await response.text();
+    const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+    if (token) this.csrf = token;
+    return { status: response.status, headers: response.headers, text, location: response.headers.get('location') ?? undefined };
+  }
+
+  get(path: string, headers?: Record<string, string>): Promise<ConsoleResponse> {
+    return this.send('GET', path, undefined, headers);
+  }
+
+  /** Posts a form with the current CSRF token (fetch a page first). */
+  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<ConsoleResponse> {
+    return this.send('POST', path, new URLSearchParams({ _csrf: this.csrf, ...form }), headers);
+  }
+
+  async getBytes(path: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+    const response = await fetch(new URL(path, this.baseUrl), {
+      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      redirect: 'manual',
+    });
+    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    await this.get('/login');
+    const response = await this.post('/login', { username, password, next: '/' });
+    if (response.status !== 303) throw new Error(`login failed with ${response.status}`);
+    await this.get('/');
+  }
+}
