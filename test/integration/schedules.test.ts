@@ -1,0 +1,117 @@
+/**
+ * The renewal schedule follows its certificate: created with it, updated (paused) with it, deleted
+ * with it, recreated by the worker when it went missing; a scheduled tick skips a certificate that is
+ * not due and records the check; "Renew now" during a run is refused with 409.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
+import type { ConsoleClient } from '../support/console-client';
+import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+describe('renewal schedules', () => {
+  let stack: Stack;
+  let connection: Connection;
+  let client: Client;
+  let admin: ConsoleClient;
+  let directoryId: string;
+  let providerId: string;
+
+  before(async () => {
+    stack = await startStack();
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection });
+    await stack.startWorker();
+    admin = await stack.admin();
+    directoryId = await addPebbleDirectory(admin, stack);
+    providerId = await addCloudflareProvider(admin, stack, 'Schedules');
+  });
+  after(async () => {
+    await connection?.close();
+    await stack?.stop();
+  });
+
+  it('is created, updated and deleted along with its certificate', async () => {
+    const id = await requestCertificate(admin, { commonName: 'sched.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const schedule = client.schedule.getHandle(renewalScheduleId(id));
+    const created = await schedule.describe();
+    assert.equal(created.state.paused, false);
+    assert.equal(created.action.type, 'startWorkflow');
+    assert.equal(created.action.type === 'startWorkflow' ? created.action.workflowType : '', WorkflowType.scheduledRenewal);
+    assert.deepEqual(created.action.type === 'startWorkflow' ? created.action.args : [], [{ certificateId: id }]);
+    assert.equal(created.spec.intervals?.[0]?.every, 3_600_000);
+    await waitForRunToEnd(admin, id);
+
+    // A scheduled tick on a fresh certificate: the lifecycle runs under certificate:<id>, skips, records the check.
+    await schedule.trigger();
+    const skipped = await eventually('the scheduled run to skip', async () => {
+      const rows = await stack.db.db.query<{ last_checked_at: Date | null }>('SELECT last_checked_at FROM certificates WHERE id = $1', [id]);
+      return rows[0]?.last_checked_at ?? undefined;
+    });
+    assert.ok(skipped instanceof Date);
+    const lifecycle = await client.workflow.getHandle(certificateWorkflowId(id)).describe();
+    assert.equal(lifecycle.type, WorkflowType.lifecycle);
+    const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
+    assert.equal(versions.length, 1, 'a skipped check issues nothing');
+
+    // Disabling renewal pauses the schedule; the rule change is stored.
+    await admin.get(`/certificates/${id}`);
+    const saved = await admin.post(`/certificates/${id}/settings`, { dnsProviderId: providerId, keyType: 'rsa-2048', renewalMode: 'days', renewalValue: '20' });
+    assert.equal(saved.status, 303, saved.text.slice(0, 500));
+    assert.equal((await schedule.describe()).state.paused, true);
+    const [row] = await stack.db.db.query<{ renewal_mode: string; renewal_value: number; enabled: boolean; key_type: string }>(
+      'SELECT renewal_mode, renewal_value, enabled, key_type FROM certificates WHERE id = $1',
+      [id],
+    );
+    assert.deepEqual(row, { renewal_mode: 'days', renewal_value: 20, enabled: false, key_type: 'rsa-2048' });
+
+    // Invalid settings change nothing.
+    const refused = await admin.post(`/certificates/${id}/settings`, { dnsProviderId: providerId, keyType: 'dsa-1024', renewalMode: 'days', renewalValue: '20', enabled: 'on' });
+    assert.equal(refused.status, 400);
+    assert.equal((await schedule.describe()).state.paused, true);
+
+    // Deleting removes the schedule and the certificate from the dashboard; versions are kept.
+    await admin.get(`/certificates/${id}`);
+    const wrongConfirm = await admin.post(`/certificates/${id}/delete`, { confirm: 'nope' });
+    assert.equal(wrongConfirm.status, 400);
+    const deleted = await admin.post(`/certificates/${id}/delete`, { confirm: 'sched.example.test' });
+    assert.equal(deleted.status, 303);
+    await assert.rejects(schedule.describe(), ScheduleNotFoundError);
+    assert.ok(!(await admin.get('/')).text.includes('sched.example.test'));
+    assert.equal((await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id])).length, 1);
+    assert.equal((await admin.get(`/certificates/${id}`)).status, 404);
+  });
+
+  it('refuses "Renew now" while a run is in progress, then allows it', async () => {
+    stack.cloudflare.setPushToDns(false);
+    const id = await requestCertificate(admin, { commonName: 'busy.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    await admin.get(`/certificates/${id}`);
+    const refused = await admin.post(`/certificates/${id}/renew`, {});
+    assert.equal(refused.status, 409);
+    assert.match(refused.text, /already in progress/);
+    await client.workflow.getHandle(certificateWorkflowId(id)).terminate('test: release the run');
+    stack.cloudflare.setPushToDns(true);
+    await admin.get(`/certificates/${id}`);
+    const accepted = await admin.post(`/certificates/${id}/renew`, {});
+    assert.equal(accepted.status, 303);
+    const fragment = await waitForRunToEnd(admin, id);
+    assert.match(fragment, /run-COMPLETED/);
+    assert.match(fragment, /manual run/);
+  });
+
+  it('the worker recreates a schedule that went missing, and removes orphans', async () => {
+    const id = await requestCertificate(admin, { commonName: 'heal.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    await waitForRunToEnd(admin, id);
+    await client.schedule.getHandle(renewalScheduleId(id)).delete();
+    const orphan = await client.schedule.create({
+      scheduleId: renewalScheduleId('999999'),
+      spec: { intervals: [{ every: '1h' }] },
+      action: { type: 'startWorkflow', workflowType: WorkflowType.scheduledRenewal, taskQueue: 'certfleet', args: [{ certificateId: '999999' }] },
+    });
+    await stack.startWorker();
+    await client.schedule.getHandle(renewalScheduleId(id)).describe();
+    await assert.rejects(orphan.describe(), ScheduleNotFoundError);
+  });
+});

@@ -1,0 +1,475 @@
+/**
+ * certificateLifecycleWorkflow on a real Temporal dev server with mocked activities: step order,
+ * renewal-window skips, failure handling (cleanup always, status and email on failure), retries,
+ * the progress query and the search attributes.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import {
+  certificateWorkflowId,
+  FailureType,
+  LIFECYCLE_STEPS,
+  progressQuery,
+  SearchAttributes,
+  type LifecycleInput,
+  type LifecycleProgress,
+  type LifecycleResult,
+  type LifecycleStep,
+  type StepState,
+} from '../../temporal/contract';
+import { certificateLifecycleWorkflow } from '../../workflows';
+import {
+  createGate,
+  mockActivities,
+  MOCK_ORDER_ID,
+  MOCK_VERSION_ID,
+  releaseAllGates,
+  startWorkflowTestEnv,
+  uniqueCertificateId,
+  validity,
+  type Gate,
+  type MockActivities,
+  type WorkflowTestEnv,
+} from './harness';
+
+const TEST_TIMEOUT_MS = 60_000;
+
+let env: WorkflowTestEnv | undefined;
+
+before(async () => {
+  env = await startWorkflowTestEnv();
+}, { timeout: 180_000 });
+
+afterEach(() => releaseAllGates());
+
+after(async () => {
+  await env?.stop();
+}, { timeout: 60_000 });
+
+function testEnv(): WorkflowTestEnv {
+  assert.ok(env, 'the Temporal test environment did not start');
+  return env;
+}
+
+type Settled = { ok: true; result: LifecycleResult } | { ok: false; error: unknown };
+
+interface LifecycleRun {
+  handle: WorkflowHandle<typeof certificateLifecycleWorkflow>;
+  settled: Settled;
+  /** Progress queried after the run closed (the worker replays it). */
+  progress: LifecycleProgress;
+  description: WorkflowExecutionDescription;
+}
+
+/** Starts the lifecycle on a fresh worker; `during` runs while it is in flight (e.g. queries at a gate). */
+async function runLifecycle(
+  mocks: MockActivities,
+  input: LifecycleInput,
+  during?: (handle: WorkflowHandle<typeof certificateLifecycleWorkflow>) => Promise<void>,
+): Promise<LifecycleRun> {
+  const { client, runWorker } = testEnv();
+  return runWorker(mocks.activities, async (taskQueue) => {
+    const handle = await client.workflow.start(certificateLifecycleWorkflow, {
+      taskQueue,
+      workflowId: certificateWorkflowId(input.certificateId),
+      args: [input],
+      workflowExecutionTimeout: '2m',
+    });
+    if (during) await during(handle);
+    const settled: Settled = await handle.result().then(
+      (result): Settled => ({ ok: true, result }),
+      (error: unknown): Settled => ({ ok: false, error }),
+    );
+    const progress = await handle.query(progressQuery);
+    const description = await handle.describe();
+    return { handle, settled, progress, description };
+  });
+}
+
+function expectResult(run: LifecycleRun): LifecycleResult {
+  if (!run.settled.ok) assert.fail(`expected the run to complete, it failed: ${String(run.settled.error)}`);
+  return run.settled.result;
+}
+
+/** The run failed in Temporal with an ApplicationFailure of this type; returns its message. */
+function expectFailure(run: LifecycleRun, type: string): string {
+  if (run.settled.ok) assert.fail(`expected the run to fail, it returned ${JSON.stringify(run.settled.result)}`);
+  const { error } = run.settled;
+  assert.ok(error instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(error)}`);
+  assert.ok(error.cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(error.cause)}`);
+  assert.equal(error.cause.type, type);
+  assert.equal(error.cause.nonRetryable, true);
+  return error.cause.message;
+}
+
+function stepOf(progress: LifecycleProgress, step: LifecycleStep): StepState {
+  const state = progress.steps.find((s) => s.step === step);
+  assert.ok(state, `step ${step} missing from progress`);
+  return state;
+}
+
+function statusesOf(progress: LifecycleProgress): Record<LifecycleStep, string> {
+  return Object.fromEntries(progress.steps.map((s) => [s.step, s.status])) as Record<LifecycleStep, string>;
+}
+
+function searchAttribute(description: WorkflowExecutionDescription, key: (typeof SearchAttributes)[keyof typeof SearchAttributes]): string | undefined {
+  return description.typedSearchAttributes.get(key);
+}
+
+const ISSUE_SEQUENCE = [
+  'loadRenewalFacts',
+  'markCertificateStatus',
+  'checkDnsProvider',
+  'createAcmeOrder',
+  'presentDnsChallenge',
+  'waitForDnsPropagation',
+  'validateAcmeChallenge',
+  'removeDnsChallenge',
+  'finalizeAcmeOrder',
+  'sendLifecycleEmail',
+] as const;
+
+const ACME_AND_DNS_ACTIVITIES = [
+  'checkDnsProvider',
+  'createAcmeOrder',
+  'presentDnsChallenge',
+  'waitForDnsPropagation',
+  'validateAcmeChallenge',
+  'removeDnsChallenge',
+  'finalizeAcmeOrder',
+] as const;
+
+/** Inputs carry ids and short words only: never a key, token, password or PEM body. */
+const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason']);
+
+const nonRetryable = (type: string, message: string): ApplicationFailure =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
+
+describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
+  it('create trigger: issues, calling the activities in order with ids only', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('create');
+    const mocks = mockActivities();
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(mocks.names(), [...ISSUE_SEQUENCE]);
+
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
+    assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
+    assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
+      { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
+    ]);
+    for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge', 'finalizeAcmeOrder'] as const) {
+      assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
+    }
+    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail'), [
+      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId) },
+    ]);
+
+    for (const call of mocks.calls) {
+      for (const [field, value] of Object.entries(call.input)) {
+        assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
+        assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
+        assert.doesNotMatch(String(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
+      }
+    }
+
+    assert.equal(run.progress.outcome, 'issued');
+    assert.equal(run.progress.current, undefined);
+    assert.ok(run.progress.steps.every((s) => s.status === 'done'), JSON.stringify(statusesOf(run.progress)));
+  });
+
+  it('schedule trigger, current certificate still fresh: skipped after recording the check, no ACME call', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('fresh');
+    const mocks = mockActivities({ facts: { current: validity('fresh') } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+
+    const result = expectResult(run);
+    assert.equal(result.outcome, 'skipped');
+    assert.match(result.reason ?? '', /^not due until /);
+    assert.deepEqual(mocks.names(), ['loadRenewalFacts', 'recordRenewalCheck']);
+    assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
+    for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
+
+    assert.equal(run.progress.outcome, 'skipped');
+    assert.equal(stepOf(run.progress, 'check').status, 'done');
+    for (const step of LIFECYCLE_STEPS.filter((s) => s !== 'check')) assert.equal(stepOf(run.progress, step).status, 'skipped', step);
+    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'skipped');
+  });
+
+  it('schedule trigger, renewal disabled: skipped even when due', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('disabled');
+    const mocks = mockActivities({ facts: { enabled: false, current: validity('due') } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+
+    const result = expectResult(run);
+    assert.equal(result.outcome, 'skipped');
+    assert.match(result.reason ?? '', /disabled/);
+    assert.equal(mocks.count('recordRenewalCheck'), 1);
+    for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
+    assert.equal(mocks.count('markCertificateStatus'), 0);
+  });
+
+  it('schedule trigger, inside the renewal window: issues', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('due');
+    const mocks = mockActivities({ facts: { current: validity('due') } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(mocks.names(), ['loadRenewalFacts', 'recordRenewalCheck', ...ISSUE_SEQUENCE.slice(1)]);
+  });
+
+  it('a deleted certificate is skipped without touching ACME or DNS', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('deleted');
+    const mocks = mockActivities({ facts: { exists: false, enabled: false } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'skipped', reason: 'the certificate was deleted' });
+    assert.deepEqual(mocks.names(), ['loadRenewalFacts']);
+  });
+
+  it('ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('invalid');
+    const message = 'acme: the CA could not validate www.example.test through DNS: NXDOMAIN';
+    const mocks = mockActivities({
+      overrides: {
+        validateAcmeChallenge: async () => {
+          throw nonRetryable(FailureType.acmeValidationFailed, message);
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.equal(expectFailure(run, FailureType.acmeValidationFailed), message);
+    assert.equal(mocks.count('validateAcmeChallenge'), 1, 'a failed validation must not be retried');
+    assert.equal(mocks.count('removeDnsChallenge'), 1);
+    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+    assert.deepEqual(mocks.inputsOf('removeDnsChallenge'), [{ orderId: MOCK_ORDER_ID }]);
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [
+      { certificateId, status: 'issuing' },
+      { certificateId, status: 'failed', error: message },
+    ]);
+    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail'), [
+      { certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) },
+    ]);
+    // The TXT record is removed before the status is written and the email goes out.
+    const names = mocks.names();
+    assert.ok(names.indexOf('removeDnsChallenge') < names.lastIndexOf('markCertificateStatus'), names.join(', '));
+
+    assert.equal(run.progress.outcome, 'failed');
+    assert.equal(run.progress.lastError, message);
+    assert.deepEqual(statusesOf(run.progress), {
+      check: 'done',
+      order: 'done',
+      present: 'done',
+      propagate: 'done',
+      validate: 'failed',
+      cleanup: 'done',
+      finalize: 'skipped',
+      notify: 'done',
+    });
+    assert.equal(stepOf(run.progress, 'validate').error, message);
+    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'failed');
+  });
+
+  it('DNS propagation times out (non-retryable): cleanup runs, validation is never asked for', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('propagation');
+    const message = 'dns: _acme-challenge.www.example.test not visible at 2 nameservers after 600 s';
+    const mocks = mockActivities({
+      overrides: {
+        waitForDnsPropagation: async () => {
+          throw nonRetryable(FailureType.propagationTimeout, message);
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
+    assert.equal(mocks.count('waitForDnsPropagation'), 1);
+    assert.equal(mocks.count('validateAcmeChallenge'), 0);
+    assert.equal(mocks.count('removeDnsChallenge'), 1);
+    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: message });
+    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map((i) => [i.outcome, i.reason]), [['failed', message]]);
+    assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
+    assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
+  });
+
+  it('a retryable error in createAcmeOrder is retried until it succeeds', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('retry');
+    let attempts = 0;
+    const mocks = mockActivities({
+      overrides: {
+        createAcmeOrder: async () => {
+          attempts += 1;
+          if (attempts <= 2) throw new Error(`acme: connection reset (attempt ${attempts})`);
+          return { orderId: MOCK_ORDER_ID, needsChallenge: true, recordName: '_acme-challenge.www.example.test', values: ['v'] };
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.equal(mocks.count('createAcmeOrder'), 3);
+    // Every attempt belongs to the same run, so the activity can find the order it already created.
+    assert.equal(new Set(mocks.inputsOf('createAcmeOrder').map((i) => i.runId)).size, 1);
+    assert.equal(mocks.count('checkDnsProvider'), 1);
+    assert.equal(mocks.count('markCertificateStatus'), 1);
+  });
+
+  it('no challenge needed (authorizations already valid): straight to finalize', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('valid-authz');
+    const mocks = mockActivities({ order: { needsChallenge: false, values: [] } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge'] as const) {
+      assert.equal(mocks.count(name), 0, name);
+    }
+    assert.equal(mocks.count('finalizeAcmeOrder'), 1);
+    assert.deepEqual(statusesOf(run.progress), {
+      check: 'done',
+      order: 'done',
+      present: 'skipped',
+      propagate: 'skipped',
+      validate: 'skipped',
+      cleanup: 'skipped',
+      finalize: 'done',
+      notify: 'done',
+    });
+  });
+
+  it('a failing email never fails an issued certificate', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('mail');
+    const message = 'email: cannot send through SMTP: connect ECONNREFUSED 127.0.0.1:25';
+    const mocks = mockActivities({
+      overrides: {
+        sendLifecycleEmail: async () => {
+          throw nonRetryable(FailureType.emailFailed, message);
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.equal(mocks.count('sendLifecycleEmail'), 1);
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
+    const notify = stepOf(run.progress, 'notify');
+    assert.equal(notify.status, 'failed');
+    assert.equal(notify.error, message);
+    assert.equal(run.progress.outcome, 'issued');
+    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
+  });
+
+  it('progress query: shows the running step while DNS propagation is awaited', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('progress');
+    const gate: Gate = createGate();
+    const mocks = mockActivities({
+      overrides: {
+        waitForDnsPropagation: async () => {
+          await gate.pass();
+          return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
+        },
+      },
+    });
+    let during: LifecycleProgress | undefined;
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' }, async (handle) => {
+      await gate.entered;
+      during = await handle.query(progressQuery);
+      const description = await handle.describe();
+      assert.equal(searchAttribute(description, SearchAttributes.step), 'propagate');
+      assert.equal(searchAttribute(description, SearchAttributes.certificateId), certificateId);
+      assert.equal(searchAttribute(description, SearchAttributes.outcome), undefined);
+      gate.release();
+    });
+
+    assert.ok(during, 'no progress while blocked');
+    assert.equal(during.certificateId, certificateId);
+    assert.equal(during.trigger, 'create');
+    assert.equal(during.current, 'propagate');
+    assert.equal(during.outcome, undefined);
+    assert.deepEqual(during.steps.map((s) => s.step), [...LIFECYCLE_STEPS]);
+    for (const step of ['check', 'order', 'present'] as const) {
+      const state = stepOf(during, step);
+      assert.equal(state.status, 'done', step);
+      assert.ok(state.startedAt && state.endedAt, `${step} has no timing: ${JSON.stringify(state)}`);
+      assert.ok(!Number.isNaN(Date.parse(state.startedAt)) && Date.parse(state.startedAt) <= Date.parse(state.endedAt), step);
+    }
+    const propagate = stepOf(during, 'propagate');
+    assert.equal(propagate.status, 'running');
+    assert.ok(propagate.startedAt);
+    assert.equal(propagate.endedAt, undefined);
+    for (const step of ['validate', 'cleanup', 'finalize', 'notify'] as const) {
+      assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
+    }
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.equal(run.progress.current, undefined);
+    assert.equal(run.progress.outcome, 'issued');
+    for (const state of run.progress.steps) assert.ok(state.status === 'done' || state.status === 'skipped', JSON.stringify(state));
+    assert.ok(Date.parse(stepOf(run.progress, 'propagate').endedAt ?? '') >= Date.parse(propagate.startedAt));
+  });
+
+  it('search attributes: CertificateId and CertFleetOutcome are set on an issued run', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('search');
+    const run = await runLifecycle(mockActivities(), { certificateId, trigger: 'create' });
+
+    expectResult(run);
+    assert.equal(run.description.type, 'certificateLifecycleWorkflow');
+    assert.equal(run.description.status.name, 'COMPLETED');
+    assert.equal(searchAttribute(run.description, SearchAttributes.certificateId), certificateId);
+    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
+    assert.equal(searchAttribute(run.description, SearchAttributes.step), 'notify');
+  });
+
+  it('DNS provider check fails (non-retryable): no ACME order is spent, the failure names the provider', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('dns-auth');
+    const message = 'cloudflare: the API token was rejected (9109 Invalid access token)';
+    const mocks = mockActivities({
+      overrides: {
+        checkDnsProvider: async () => {
+          throw nonRetryable(FailureType.dnsAuth, message);
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+    assert.ok(expectFailure(run, FailureType.dnsAuth).includes(message));
+    assert.equal(mocks.count('checkDnsProvider'), 1);
+    assert.equal(mocks.count('createAcmeOrder'), 0);
+    assert.equal(mocks.count('presentDnsChallenge'), 0);
+    assert.equal(mocks.count('removeDnsChallenge'), 0, 'nothing was published, so nothing to clean up');
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: message });
+    assert.equal(mocks.inputsOf('sendLifecycleEmail')[0]?.outcome, 'failed');
+    assert.equal(stepOf(run.progress, 'order').status, 'failed');
+    assert.equal(stepOf(run.progress, 'order').error, message);
+  });
+
+  it('cancellation while waiting for DNS: the TXT record is still removed and the status says cancelled', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('cancel');
+    const gate = createGate();
+    const mocks = mockActivities({
+      overrides: {
+        waitForDnsPropagation: async () => {
+          await gate.pass();
+          return { nameservers: [], elapsedMs: 0 };
+        },
+      },
+    });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' }, async (handle) => {
+      await gate.entered;
+      await handle.cancel();
+    });
+
+    assert.equal(run.settled.ok, false);
+    const error = run.settled.ok ? undefined : run.settled.error;
+    assert.ok(error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure, `expected a cancellation, got ${String(error)}`);
+    assert.equal(run.description.status.name, 'CANCELLED');
+    assert.equal(mocks.count('removeDnsChallenge'), 1);
+    assert.equal(mocks.count('validateAcmeChallenge'), 0);
+    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: 'the run was cancelled' });
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * Shared harness for workflow tests: a Temporal CLI dev server, the workflow bundle (built once per
+ * test file), one worker per test on its own task queue, and recording mock activities.
+ *
+ * Workflows are the real ones (`workflows/index.ts`); activities are plain async functions written
+ * here, typed by `Activities` so a renamed activity or a changed input breaks the build.
+ */
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { CreatedOrder, StoredVersion } from '../../activities/acme';
+import type { RenewalFacts } from '../../activities/certificates';
+import { startTestTemporal, type TestTemporal } from '../support/temporal';
+
+// ---------------------------------------------------------------------------------------------
+// Runtime and bundle
+
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/**
+ * Activity failures are expected in these tests and the SDK logs each one at WARN; keep the output
+ * readable unless CERTFLEET_TEST_TEMPORAL_LOG_LEVEL asks for more.
+ */
+function testLogLevel(): LogLevel {
+  const wanted = process.env.CERTFLEET_TEST_TEMPORAL_LOG_LEVEL?.toUpperCase();
+  return LOG_LEVELS.find((level) => level === wanted) ?? 'ERROR';
+}
+
+const logger = new DefaultLogger(testLogLevel());
+let runtimeInstalled = false;
+
+/** Runtime.install may run once per process, before any worker or native connection exists. */
+export function installTestRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger });
+}
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export function bundleWorkflows(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server, client, workers
+
+export interface WorkflowTestEnv {
+  temporal: TestTemporal;
+  client: Client;
+  bundle: WorkflowBundleWithSourceMap;
+  /**
+   * Runs a worker with these activities on a fresh task queue until `fn` settles; the worker is
+   * shut down afterwards in every outcome (runUntil).
+   */
+  runWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  /** Stops any worker still running, closes connections, stops the server. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
+  installTestRuntime();
+  const [temporalResult, bundleResult] = await Promise.allSettled([startTestTemporal(), bundleWorkflows()]);
+  if (temporalResult.status === 'rejected' || bundleResult.status === 'rejected') {
+    if (temporalResult.status === 'fulfilled') await temporalResult.value.stop();
+    throw temporalResult.status === 'rejected' ? temporalResult.reason : (bundleResult as PromiseRejectedResult).reason;
+  }
+  const temporal = temporalResult.value;
+  const bundle = bundleResult.value;
+
+  let nativeConnection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
+  try {
+    nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    clientConnection = await Connection.connect({ address: temporal.address });
+  } catch (error) {
+    await nativeConnection?.close().catch(() => undefined);
+    await temporal.stop();
+    throw error;
+  }
+  const native = nativeConnection;
+  const client = new Client({ connection: clientConnection });
+  const running = new Map<Worker, Promise<unknown>>();
+
+  const runWorker = async <T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> => {
+    const taskQueue = `test-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowBundle: bundle,
+      activities,
+      // Blocked mock activities honour cancellation; do not wait long for them on shutdown.
+      shutdownGraceTime: '1s',
+      shutdownForceTime: '5s',
+    });
+    const run = worker.runUntil(() => fn(taskQueue));
+    running.set(worker, run.catch(() => undefined));
+    try {
+      return await run;
+    } finally {
+      running.delete(worker);
+    }
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      releaseAllGates();
+      for (const [worker, run] of running) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await run;
+      }
+      running.clear();
+      await native.close().catch(() => undefined);
+      await client.connection.close().catch(() => undefined);
+      await temporal.stop();
+    })();
+    return stopping;
+  };
+
+  return { temporal, client, bundle, runWorker, stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gates: a mock activity that blocks until the test releases it
+
+export interface Gate {
+  /** Resolves once the blocking activity has started. */
+  readonly entered: Promise<void>;
+  /** Lets the blocked activity continue. */
+  release(): void;
+  /**
+   * Called from inside a mock activity: marks the gate entered and waits for release() (or for the
+   * activity's cancellation), heartbeating meanwhile.
+   */
+  pass(): Promise<void>;
+}
+
+const openGates = new Set<Gate>();
+
+export function createGate(): Gate {
+  let markEntered = (): void => undefined;
+  let markReleased = (): void => undefined;
+  const entered = new Promise<void>((resolve) => (markEntered = resolve));
+  const released = new Promise<void>((resolve) => (markReleased = resolve));
+  const gate: Gate = {
+    entered,
+    release: () => {
+      openGates.delete(gate);
+      markReleased();
+    },
+    pass: async () => {
+      markEntered();
+      const ctx = Context.current();
+      const ticker = setInterval(() => ctx.heartbeat(), 500);
+      try {
+        await Promise.race([released, ctx.cancelled]);
+      } finally {
+        clearInterval(ticker);
+      }
+    },
+  };
+  openGates.add(gate);
+  return gate;
+}
+
+/** Releases every gate still closed (after hooks, so nothing stays blocked after a failed test). */
+export function releaseAllGates(): void {
+  for (const gate of [...openGates]) gate.release();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mock activities
+
+export type ActivityName = keyof Activities;
+export type ActivityInput<N extends ActivityName> = Parameters<Activities[N]>[0];
+
+export interface ActivityCall {
+  name: ActivityName;
+  input: Record<string, unknown>;
+}
+
+export const MOCK_COMMON_NAME = 'www.example.test';
+export const MOCK_ORDER_ID = 'order-mock-1';
+export const MOCK_VERSION_ID = 'version-mock-1';
+
+export interface MockOptions {
+  facts?: Partial<RenewalFacts>;
+  order?: Partial<CreatedOrder>;
+  version?: Partial<StoredVersion>;
+  /** Replace single activities (the replacement is still recorded). */
+  overrides?: Partial<Activities>;
+}
+
+export interface MockActivities {
+  activities: Activities;
+  /** Every call in the order the worker started them. */
+  calls: ActivityCall[];
+  names(): ActivityName[];
+  count(name: ActivityName): number;
+  inputsOf<N extends ActivityName>(name: N): ActivityInput<N>[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** A validity that is fresh (not due under any default policy) or inside the renewal window. */
+export function validity(kind: 'fresh' | 'due', now: Date = new Date()): { notBefore: string; notAfter: string } {
+  const t = now.getTime();
+  return kind === 'fresh'
+    ? { notBefore: new Date(t - DAY_MS).toISOString(), notAfter: new Date(t + 89 * DAY_MS).toISOString() }
+    : { notBefore: new Date(t - 80 * DAY_MS).toISOString(), notAfter: new Date(t + 10 * DAY_MS).toISOString() };
+}
+
+export function mockActivities(options: MockOptions = {}): MockActivities {
+  const order: CreatedOrder = {
+    orderId: MOCK_ORDER_ID,
+    needsChallenge: true,
+    recordName: `_acme-challenge.${MOCK_COMMON_NAME}`,
+    values: ['mock-txt-value'],
+    ...options.order,
+  };
+  const defaults: Activities = {
+    loadRenewalFacts: async () => ({
+      exists: true,
+      enabled: true,
+      commonName: MOCK_COMMON_NAME,
+      policy: { mode: 'fraction' },
+      ...options.facts,
+    }),
+    markCertificateStatus: async () => undefined,
+    recordRenewalCheck: async () => undefined,
+    checkDnsProvider: async () => ({ zone: 'example.test' }),
+    createAcmeOrder: async () => order,
+    presentDnsChallenge: async () => ({ recordName: order.recordName, count: order.values.length }),
+    waitForDnsPropagation: async () => ({ nameservers: ['192.0.2.53'], elapsedMs: 1 }),
+    validateAcmeChallenge: async () => undefined,
+    removeDnsChallenge: async () => ({ removed: order.values.length }),
+    finalizeAcmeOrder: async () => ({
+      versionId: MOCK_VERSION_ID,
+      notAfter: new Date(Date.now() + 90 * DAY_MS).toISOString(),
+      fingerprintSha256: 'AA:BB:CC',
+      ...options.version,
+    }),
+    sendLifecycleEmail: async () => ({ sent: true, detail: 'mock mailer' }),
+  };
+  const implementations: Activities = { ...defaults, ...options.overrides };
+
+  const calls: ActivityCall[] = [];
+  const recorded: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {};
+  for (const name of Object.keys(implementations) as ActivityName[]) {
+    const impl = implementations[name] as unknown as (input: Record<string, unknown>) => Promise<unknown>;
+    recorded[name] = async (input) => {
+      calls.push({ name, input });
+      return impl(input);
+    };
+  }
+
+  return {
+    activities: recorded as unknown as Activities,
+    calls,
+    names: () => calls.map((c) => c.name),
+    count: (name) => calls.filter((c) => c.name === name).length,
+    inputsOf: <N extends ActivityName>(name: N) =>
+      calls.filter((c) => c.name === name).map((c) => c.input as unknown as ActivityInput<N>),
+  };
+}
+
+export const uniqueCertificateId = (label: string): string => `${label}-${randomUUID().slice(0, 8)}`;
