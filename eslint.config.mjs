@@ -1,0 +1,50 @@
+// Lint: typescript-eslint strict rules, and the import boundaries of ../shared/house-style.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'data/**', 'test-output/**', 'web/public/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: restrict([
+      { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Workflows may only import activity types.' },
+      { group: ['**/web/**', '**/worker/**', '**/temporal/connection', '**/temporal/schedules', '**/temporal/dev-server'], message: 'Workflows stay deterministic: no I/O modules.' },
+      { group: ['node:*', 'pg', 'acme-client', 'cloudflare', 'nodemailer', 'undici'], message: 'No I/O in workflows.' },
+    ]),
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: restrict([
+      { group: ['**/workflows/**', '**/web/**', '**/worker/**'], message: 'Activities import neither workflows, web nor worker.' },
+      { group: ['**/temporal/connection', '**/temporal/schedules'], message: 'Activities do not use the Temporal client.' },
+    ]),
+  },
+  {
+    files: ['web/**/*.ts'],
+    rules: restrict([
+      { group: ['**/workflows/**'], message: 'The web never imports workflow code: use temporal/contract.' },
+      { group: ['**/worker/**'], message: 'The web does not import the worker.' },
+      {
+        group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers'],
+        message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
+      },
+      {
+        group: ['**/activities/dns-providers/*', '!**/activities/dns-providers/descriptors', '!**/activities/dns-providers/types'],
+        message: 'The web may import provider descriptors only.',
+      },
+      { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
+    ]),
+  },
+);
