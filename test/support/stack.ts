@@ -23,6 +23,8 @@ export const ALERT_RECIPIENT = 'noc@msp.example';
 
 export interface StackOptions {
   propagationTimeoutMs?: number;
+  /** Pebble's reuse of valid authorizations (its default 50% skips the DNS challenge on half the orders). */
+  authzReusePercent?: number;
   zones?: string[];
 }
 
@@ -51,7 +53,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const [db, temporal, pebble, smtp, bundlePath] = await Promise.all([
       createTestDatabase(),
       startTestTemporal(),
-      startPebble(),
+      startPebble({ authzReusePercent: options.authzReusePercent ?? 0 }),
       startSmtpCatcher(),
       testWorkflowBundle(),
     ]);
