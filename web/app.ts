@@ -39,6 +39,8 @@ export function createApp(deps: WebDeps): Express {
           frameAncestors: ["'none'"],
           objectSrc: ["'none'"],
           baseUri: ["'none'"],
+          // Upgrading requests to https only makes sense when the console is served over https.
+          upgradeInsecureRequests: deps.secureCookies ? [] : null,
         },
       },
       strictTransportSecurity: deps.secureCookies,

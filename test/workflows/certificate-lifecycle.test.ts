@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   certificateWorkflowId,
@@ -56,7 +56,7 @@ function testEnv(): WorkflowTestEnv {
 type Settled = { ok: true; result: LifecycleResult } | { ok: false; error: unknown };
 
 interface LifecycleRun {
-  handle: WorkflowHandle<typeof certificateLifecycleWorkflow>;
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof certificateLifecycleWorkflow>;
   settled: Settled;
   /** Progress queried after the run closed (the worker replays it). */
   progress: LifecycleProgress;
@@ -67,7 +67,7 @@ interface LifecycleRun {
 async function runLifecycle(
   mocks: MockActivities,
   input: LifecycleInput,
-  during?: (handle: WorkflowHandle<typeof certificateLifecycleWorkflow>) => Promise<void>,
+  during?: (handle: WorkflowHandleWithFirstExecutionRunId<typeof certificateLifecycleWorkflow>) => Promise<void>,
 ): Promise<LifecycleRun> {
   const { client, runWorker } = testEnv();
   return runWorker(mocks.activities, async (taskQueue) => {

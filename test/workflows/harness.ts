@@ -43,7 +43,8 @@ let runtimeInstalled = false;
 export function installTestRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger });
+  const level = testLogLevel();
+  Runtime.install({ logger, telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
