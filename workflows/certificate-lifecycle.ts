@@ -44,9 +44,10 @@ const propagation = proxyActivities<Activities>({
   retry: { initialInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
+/** A mail server hiccup is retried a little; the outcome of the run never depends on it. */
 const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
 function failureTypeOf(error: unknown): string | undefined {
@@ -140,9 +141,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     return finish(result);
   } catch (error) {
     if (isCancellation(error)) {
-      await CancellationScope.nonCancellable(() =>
-        db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: 'the run was cancelled' }),
-      );
+      const reason = 'the run was cancelled';
+      await CancellationScope.nonCancellable(() => db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: reason }));
+      progress.lastError = reason;
+      finish({ outcome: 'failed', reason });
       throw error;
     }
     const reason = messageOf(error);

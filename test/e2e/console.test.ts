@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console in a real browser (Debian chromium through playwright-core): sign in, add a CA and a DNS
  * provider, request a wildcard, watch the run finish live (htmx polling, no manual reload), download

@@ -471,5 +471,10 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.equal(mocks.count('validateAcmeChallenge'), 0);
     assert.equal(mocks.count('finalizeAcmeOrder'), 0);
     assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: 'the run was cancelled' });
+    // A cancelled run still records its outcome, for the progress view and for searches by outcome.
+    assert.equal(run.progress.outcome, 'failed');
+    assert.equal(run.progress.lastError, 'the run was cancelled');
+    assert.equal(run.progress.current, undefined);
+    assert.equal(run.description.typedSearchAttributes.get(SearchAttributes.outcome), 'failed');
   });
 });
