@@ -3,6 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
   progressQuery,
+  SearchAttributes,
   STEP_LABELS,
   TASK_QUEUE,
   WorkflowType,
@@ -29,6 +30,39 @@ export async function startLifecycle(client: Client, certificateId: string, trig
     }
     throw error;
   }
+}
+
+export interface RunSummary {
+  runId: string;
+  status: string;
+  outcome: string | undefined;
+  startTime: Date;
+  closeTime: Date | undefined;
+  temporalUiUrl: string | undefined;
+}
+
+function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
+  return uiUrl
+    ? `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
+    : undefined;
+}
+
+/** The certificate's recent lifecycle runs, found through the CertificateId search attribute. */
+export async function listRuns(client: Client, certificateId: string, uiUrl: string | undefined, namespace: string, limit = 10): Promise<RunSummary[]> {
+  if (!/^\d{1,18}$/.test(certificateId)) return [];
+  const runs: RunSummary[] = [];
+  for await (const run of client.workflow.list({ query: `CertificateId = '${certificateId}' AND WorkflowType = '${WorkflowType.lifecycle}'`, pageSize: limit })) {
+    runs.push({
+      runId: run.runId,
+      status: run.status.name,
+      outcome: run.typedSearchAttributes.get(SearchAttributes.outcome),
+      startTime: run.startTime,
+      closeTime: run.closeTime,
+      temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
+    });
+    if (runs.length >= limit) break;
+  }
+  return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
 export interface RunView {
@@ -63,7 +97,7 @@ export async function describeLatestRun(client: Client, certificateId: string, u
     runId: description.runId,
     startTime: description.startTime,
     ...(description.closeTime ? { closeTime: description.closeTime } : {}),
-    ...(uiUrl ? { temporalUiUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(description.runId)}/history` } : {}),
+    ...(uiUrl ? { temporalUiUrl: temporalUiLink(uiUrl, namespace, workflowId, description.runId) } : {}),
     steps: [],
   };
   if (description.type !== WorkflowType.lifecycle) return view;

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { splitPemChain } from '../../activities/crypto/pem';
-import type { ConsoleClient } from '../support/console-client';
+import { insertUser } from '../../activities/db/repositories/users';
+import { hashPassword } from '../../web/passwords';
+import { SMTPServer } from 'smtp-server';
+import { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
 import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
@@ -27,6 +30,12 @@ describe('issuing a certificate through the console', () => {
   after(async () => {
     await stack?.stop();
   });
+
+  const issuedId = async (): Promise<string> => {
+    const rows = await stack.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = '*.example.test'");
+    assert.ok(rows[0], 'the wildcard was issued by the first test');
+    return rows[0].id;
+  };
 
   it('issues *.example.test, stores it encrypted, emails, and removes the TXT record', async () => {
     const id = await requestCertificate(admin, { commonName: '*.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
@@ -127,5 +136,85 @@ describe('issuing a certificate through the console', () => {
     assert.equal(versions.length, 0);
     const ordersAfter = await stack.db.db.query('SELECT id FROM acme_orders');
     assert.equal(ordersAfter.length, ordersBefore.length, 'no ACME order was spent');
+  });
+
+  it('enforces roles on the server: read-only sees and downloads the chain, but changes nothing and gets no key', async () => {
+    const id = await issuedId();
+    await insertUser(stack.db.db, { username: 'viewer', role: 'readonly', passwordHash: await hashPassword('viewer-password-1') });
+    const viewer = new ConsoleClient(stack.web.url);
+    await viewer.login('viewer', 'viewer-password-1');
+    assert.equal((await viewer.get(`/certificates/${id}`)).status, 200);
+    assert.equal((await viewer.getBytes(`/certificates/${id}/download/fullchain.pem`)).status, 200);
+    assert.equal((await viewer.getBytes(`/certificates/${id}/download/key.pem`)).status, 403);
+    assert.equal((await viewer.post(`/certificates/${id}/download/pfx`, { password: 'long enough password' })).status, 403);
+    assert.equal((await viewer.get('/certificates/new')).status, 403);
+    assert.equal((await viewer.post('/certificates', { commonName: 'viewer.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId })).status, 403);
+    assert.equal((await viewer.post(`/certificates/${id}/renew`, {})).status, 403);
+    assert.equal((await viewer.post(`/certificates/${id}/delete`, { confirm: '*.example.test' })).status, 403);
+    assert.equal((await viewer.post('/dns-providers', { name: 'x', token: 'y' })).status, 403);
+    assert.equal((await viewer.get('/settings')).status, 403);
+    assert.equal((await viewer.post('/settings/acme-directories', { name: 'x', url: 'https://x.example/dir' })).status, 403);
+    // Without a session nothing is reachable, and a state change without the CSRF token is refused.
+    const anonymous = new ConsoleClient(stack.web.url);
+    assert.equal((await anonymous.get(`/certificates/${id}`)).status, 303);
+    assert.equal((await anonymous.getBytes(`/certificates/${id}/download/fullchain.pem`)).status, 303);
+    admin.csrf = 'forged';
+    assert.equal((await admin.post(`/certificates/${id}/renew`, {})).status, 403);
+    await admin.get('/');
+  });
+
+  it('keeps an audit trail of changes and key downloads, without secrets', async () => {
+    const rows = await stack.db.db.query<{ actor: string; action: string; after: unknown; actor_ip: string | null }>('SELECT actor, action, after, actor_ip FROM audit_log ORDER BY id');
+    const actions = rows.map((r) => r.action);
+    for (const action of ['login', 'acme-directory.upsert', 'dns-provider.create', 'certificate.create', 'certificate.issue', 'certificate.download-key', 'certificate.download-pfx']) {
+      assert.ok(actions.includes(action), `audit has ${action}`);
+    }
+    assert.ok(rows.filter((r) => r.action !== 'login-failed').every((r) => r.actor === 'admin' || r.actor === 'viewer'));
+    assert.ok(rows.every((r) => r.actor_ip), 'every entry has the client address');
+    const dump = JSON.stringify(rows);
+    assert.ok(!dump.includes(CLOUDFLARE_TOKEN) && !dump.includes('not-the-right-token') && !dump.includes('PRIVATE KEY'));
+  });
+
+  it('email settings saved in the console win over the environment; the SMTP password is sealed', async () => {
+    const received: { from: string; to: string[]; user: string | undefined }[] = [];
+    const server = new SMTPServer({
+      secure: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        if (auth.username === 'mailer' && auth.password === 'smtp-secret-ü1') callback(null, { user: auth.username });
+        else callback(new Error('bad credentials'));
+      },
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), user: session.user as string | undefined });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.server.address() as { port: number }).port;
+      await admin.get('/settings');
+      const bad = await admin.post('/settings/email', { host: '127.0.0.1', port: '99999', from: 'nobody', recipients: 'not-an-address' });
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /The port is a number/);
+      assert.match(bad.text, /is not an email address/);
+      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
+      assert.equal(saved.status, 303, saved.text.slice(0, 500));
+      const stored = JSON.stringify(await stack.db.db.query("SELECT value FROM settings WHERE key = 'smtp'"));
+      assert.ok(!stored.includes('smtp-secret'), 'the SMTP password is not stored in plaintext');
+
+      const id = await issuedId();
+      await admin.get(`/certificates/${id}`);
+      assert.equal((await admin.post(`/certificates/${id}/renew`, {})).status, 303);
+      await waitForRunToEnd(admin, id);
+      const deadline = Date.now() + 15_000;
+      while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(received[0], { from: 'certfleet@db.example', to: ['oncall@db.example', 'noc@db.example'], user: 'mailer' });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

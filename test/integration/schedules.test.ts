@@ -99,6 +99,12 @@ describe('renewal schedules', () => {
     const fragment = await waitForRunToEnd(admin, id);
     assert.match(fragment, /run-COMPLETED/);
     assert.match(fragment, /manual run/);
+    // Both runs are listed on the certificate page, found through the CertificateId search attribute.
+    await eventually('the run history to list both runs', async () => {
+      const page = await admin.get(`/certificates/${id}`);
+      const history = /<table id="run-history">([\s\S]*?)<\/table>/.exec(page.text)?.[1] ?? '';
+      return history.includes('run-TERMINATED') && history.includes('run-COMPLETED') && history.includes('>issued<') ? true : undefined;
+    }, 20_000);
   });
 
   it('the worker recreates a schedule that went missing, and removes orphans', async () => {

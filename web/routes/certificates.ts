@@ -16,7 +16,7 @@ import { deleteRenewalSchedule, upsertRenewalSchedule } from '../../temporal/sch
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { describeLatestRun, startLifecycle } from '../lifecycle-runs';
+import { describeLatestRun, listRuns, startLifecycle } from '../lifecycle-runs';
 import { canChange } from '../middleware/auth';
 import type { Views } from '../render';
 
@@ -89,9 +89,10 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/certificates/:id', async (req, res) => {
     const cert = await load(req);
-    const [versions, run, providers] = await Promise.all([
+    const [versions, run, runs, providers] = await Promise.all([
       listVersions(deps.db, cert.id),
       describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      listRuns(client, cert.id, uiUrl, namespace).catch(() => []),
       listDnsProviders(deps.db),
     ]);
     views.page(req, res, 'certificate', {
@@ -99,6 +100,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       cert,
       versions: versions.map((v) => ({ id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt, current: v.id === cert.currentVersionId })),
       run,
+      runs,
       providers,
       keyTypes,
       policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),

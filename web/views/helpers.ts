@@ -30,6 +30,9 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     if (days < 30) return 'warn';
     return 'good';
   });
+  hbs.registerHelper('smtpPasswordHelp', (hasPassword: unknown) =>
+    hasPassword ? 'A password is stored (encrypted). Leave empty to keep it.' : 'Stored encrypted.',
+  );
   hbs.registerHelper('durationMs', (start: unknown, end: unknown) => {
     if (!start) return '';
     const ms = (end ? new Date(end as string).getTime() : Date.now()) - new Date(start as string).getTime();

@@ -1,0 +1,44 @@
+/** Validation of the SMTP settings form (Settings → Email). Pure; used by the web. */
+export interface SmtpForm {
+  host: string;
+  port: number;
+  secure: boolean;
+  username: string;
+  /** Empty: keep the stored password. */
+  password: string;
+  from: string;
+  recipients: string[];
+}
+
+const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const EMAIL = /^[^\s@<>",;]{1,64}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+const FROM = /^(?:[^<>"\r\n]{0,64}<([^<>\s]+)>|([^<>\s]+))$/;
+
+export type SmtpFormCheck = { ok: true; value: SmtpForm } | { ok: false; errors: Record<string, string> };
+
+export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
+  const text = (key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+  const errors: Record<string, string> = {};
+  const host = text('host');
+  if (!HOST.test(host) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) errors['host'] = 'Enter the SMTP server host name.';
+  const portText = text('port') || '587';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) errors['port'] = 'The port is a number from 1 to 65535 (587 for submission, 465 for TLS).';
+  const username = text('username');
+  if (username.length > 256 || /[\r\n]/.test(username)) errors['username'] = 'The user name is too long.';
+  const password = typeof body['password'] === 'string' ? (body['password'] as string) : '';
+  if (password.length > 256 || /[\r\n]/.test(password)) errors['password'] = 'The password is too long.';
+  const from = text('from');
+  const fromMatch = FROM.exec(from);
+  const fromAddress = fromMatch?.[1] ?? fromMatch?.[2] ?? '';
+  if (!EMAIL.test(fromAddress)) errors['from'] = 'Enter the sender, e.g. CertFleet <certfleet@example.com>.';
+  const recipients = text('recipients').split(/[\s,;]+/).filter(Boolean);
+  if (recipients.length === 0) errors['recipients'] = 'Enter at least one recipient address.';
+  else if (recipients.length > 50) errors['recipients'] = 'At most 50 recipients.';
+  else {
+    const bad = recipients.find((r) => !EMAIL.test(r));
+    if (bad !== undefined) errors['recipients'] = `"${bad.slice(0, 80)}" is not an email address.`;
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, value: { host, port, secure: body['secure'] === 'on', username, password, from, recipients } };
+}

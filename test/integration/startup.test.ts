@@ -1,0 +1,67 @@
+/**
+ * Start-up with a wrong or missing master key is refused with a clear message, by the worker process
+ * and by the web console, before either touches Temporal or serves anything.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import pino from 'pino';
+import { loadMasterKey } from '../../activities/crypto/master-key';
+import { startWeb } from '../../web/server';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+const ROOT = path.join(__dirname, '..', '..');
+let database: TestDatabase;
+let dir: string;
+const rightKey = randomBytes(32).toString('base64');
+
+before(async () => {
+  database = await createTestDatabase();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-startup-'));
+  await loadMasterKey({ envValue: rightKey, keyFile: path.join(dir, 'unused.key') }, database.db);
+});
+after(async () => {
+  await database?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function runWorker(env: NodeJS.ProcessEnv): { status: number | null; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: '127.0.0.1:1', CERTFLEET_DATA_DIR: dir, LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stderr: result.stderr };
+}
+
+it('the worker refuses a wrong master key', () => {
+  const { status, stderr } = runWorker({ CERTFLEET_MASTER_KEY: randomBytes(32).toString('base64') });
+  assert.equal(status, 1);
+  assert.match(stderr, /wrong master key: it does not match the key this database was set up with/);
+});
+
+it('the worker refuses to start without the key once the database holds sealed secrets, and creates no new key', () => {
+  const keyFile = path.join(dir, 'missing.key');
+  const { status, stderr } = runWorker({ CERTFLEET_MASTER_KEY: '', CERTFLEET_MASTER_KEY_FILE: keyFile });
+  assert.equal(status, 1);
+  assert.match(stderr, /no master key: .*Restore the key file or set CERTFLEET_MASTER_KEY/);
+  assert.equal(spawnSync('test', ['-e', keyFile]).status, 1, 'no key file was created');
+});
+
+it('the worker refuses a malformed key', () => {
+  const { status, stderr } = runWorker({ CERTFLEET_MASTER_KEY: 'too-short' });
+  assert.equal(status, 1);
+  assert.match(stderr, /CERTFLEET_MASTER_KEY is not a valid master key/);
+});
+
+it('the web console refuses a wrong master key', async () => {
+  await assert.rejects(
+    startWeb({ ...process.env, DATABASE_URL: database.url, CERTFLEET_MASTER_KEY: randomBytes(32).toString('hex'), TEMPORAL_ADDRESS: '127.0.0.1:1', PORT: '0', CERTFLEET_DATA_DIR: dir }, pino({ level: 'silent' })),
+    /wrong master key/,
+  );
+});
