@@ -11,7 +11,8 @@ import { migrate } from '../activities/db/migrate';
 import { createDatabase } from '../activities/db/pool';
 import { createLogger } from '../config/logger';
 import { SEARCH_ATTRIBUTE_TYPES } from '../temporal/contract';
-import { buildTemporalCli, findTemporalCli, startTemporalDevServer, type DevServer } from '../temporal/dev-server';
+import { buildTemporalCli, findTemporalCli, startTemporalDevServer } from '../temporal/dev-server';
+import { startDownloadedDevServer } from '../temporal/downloaded-dev-server';
 import { startWeb } from '../web/server';
 import { startWorker } from '../worker/main';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -52,22 +53,28 @@ async function main(): Promise<void> {
     }
 
     if (!env['TEMPORAL_ADDRESS']) {
+      const port = Number(env['TEMPORAL_DEV_PORT'] ?? 7233);
+      const uiPort = Number(env['TEMPORAL_UI_PORT'] ?? 8233);
+      const dbFilename = path.join(dataDir, 'temporal.sqlite');
       let cli = await findTemporalCli(env);
       if (!cli) {
         say('Temporal CLI not found (TEMPORAL_CLI_PATH, PATH, cache): building it with go install (takes a few minutes, once)…');
         cli = await buildTemporalCli(say, env);
       }
-      if (!cli) throw new Error('the Temporal CLI is not available: install Go, set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS to an existing Temporal server');
-      const port = Number(env['TEMPORAL_DEV_PORT'] ?? 7233);
-      const uiPort = Number(env['TEMPORAL_UI_PORT'] ?? 8233);
-      const server: DevServer = await startTemporalDevServer({
-        cliPath: cli,
-        port,
-        uiPort,
-        dbFilename: path.join(dataDir, 'temporal.sqlite'),
-        searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
-        onOutput: (line) => log.debug({ component: 'temporal-server' }, line),
-      });
+      let server: { address: string; uiUrl?: string; stop(): Promise<void> };
+      if (cli) {
+        server = await startTemporalDevServer({
+          cliPath: cli,
+          port,
+          uiPort,
+          dbFilename,
+          searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
+          onOutput: (line) => log.debug({ component: 'temporal-server' }, line),
+        });
+      } else {
+        say('no Go either: letting the Temporal SDK download the CLI (needs internet; or set TEMPORAL_ADDRESS)…');
+        server = await startDownloadedDevServer({ port, uiPort, dbFilename });
+      }
       stops.push({ name: 'temporal-server', stop: server.stop });
       env['TEMPORAL_ADDRESS'] = server.address;
       env['TEMPORAL_UI_URL'] ??= server.uiUrl;
