@@ -64,6 +64,23 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** Calls `onLine` for every line a child writes (the last, unterminated one included). */
+export function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    partial += chunk;
+    const lines = partial.split(/\r?\n/);
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  stream.on('end', () => {
+    if (partial !== '') onLine(partial);
+    partial = '';
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Locating and building the CLI
 
@@ -143,22 +160,11 @@ export async function buildTemporalCli(
       env: { ...env, GOBIN: binDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const forward = (stream: NodeJS.ReadableStream | null): void => {
-      if (!stream) return;
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        partial += chunk;
-        const lines = partial.split(/\r?\n/);
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line !== '') log(line);
+    for (const stream of [child.stdout, child.stderr]) {
+      forEachLine(stream, (line) => {
+        if (line !== '') log(line);
       });
-      stream.on('end', () => {
-        if (partial !== '') log(partial);
-      });
-    };
-    forward(child.stdout);
-    forward(child.stderr);
+    }
     child.once('error', (err) => {
       log(`go install failed to start: ${err.message}`);
       resolve(null);
@@ -238,19 +244,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     if (recent.length > 200) recent.shift();
     opts.onOutput?.(line);
   };
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      partial += chunk;
-      const lines = partial.split(/\r?\n/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    });
-    stream.on('end', () => {
-      if (partial !== '') onLine(partial);
-    });
-  }
+  for (const stream of [child.stdout, child.stderr]) forEachLine(stream, onLine);
 
   let spawnError: Error | undefined;
   const exited = new Promise<void>((resolve) => {

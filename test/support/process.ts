@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { forEachLine } from '../../temporal/dev-server';
 
 export interface SpawnManagedOptions {
   /** Added on top of process.env (a value of `undefined` removes the variable). */
@@ -146,29 +147,12 @@ export async function spawnManaged(
   running.add(child);
 
   let lineWatcher: ((line: string) => void) | undefined;
-  const attach = (stream: NodeJS.ReadableStream | null, label: 'stdout' | 'stderr'): void => {
-    if (!stream) return;
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      partial += chunk;
-      const parts = partial.split(/\r?\n/);
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        ring.push(line);
-        opts.onLine?.(line, label);
-        lineWatcher?.(line);
-      }
+  const attach = (stream: NodeJS.ReadableStream | null, label: 'stdout' | 'stderr'): void =>
+    forEachLine(stream, (line) => {
+      ring.push(line);
+      opts.onLine?.(line, label);
+      lineWatcher?.(line);
     });
-    stream.on('end', () => {
-      if (partial !== '') {
-        ring.push(partial);
-        opts.onLine?.(partial, label);
-        lineWatcher?.(partial);
-        partial = '';
-      }
-    });
-  };
   attach(child.stdout, 'stdout');
   attach(child.stderr, 'stderr');
 

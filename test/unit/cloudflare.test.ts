@@ -10,6 +10,7 @@ import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeCloudflare, type FakeCloudflare, type FakeCloudflareCall } from '../fakes/cloudflare/server';
+import { rejection as rejectionOf } from '../support/assertions';
 
 const TOKEN = 'cf-test-token-SECRET-0123456789abcdef';
 const WRONG_TOKEN = 'cf-wrong-token-SECRET-fedcba9876543210';
@@ -38,16 +39,7 @@ async function callsDuring(work: () => Promise<unknown>): Promise<FakeCloudflare
   return fake.calls.slice(start);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ClassifiedError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof ClassifiedError, `expected a ClassifiedError, got ${String(caught)}`);
-  return caught;
-}
+const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
 const zoneLookups = (calls: FakeCloudflareCall[]): string[] =>
   calls.filter((c) => c.method === 'GET' && c.path === '/zones').map((c) => c.query['name'] ?? '');

@@ -9,6 +9,7 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { freePort, freeUdpAndTcpPort } from '../support/free-port';
 import { spawnManaged, type ManagedProcess } from '../support/process';
+import { rejection as rejectionOf } from '../support/assertions';
 
 const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
 
@@ -80,16 +81,7 @@ let counter = 0;
 const recordName = (): string => `_acme-challenge.t${++counter}-${process.pid}.example.test`;
 const server = (address: string): NameServer => ({ name: address, address });
 
-async function rejection(promise: Promise<unknown>): Promise<ClassifiedError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof ClassifiedError, `expected a ClassifiedError, got ${String(caught)}`);
-  return caught;
-}
+const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
 describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
   it('a value already present resolves in the first round', async () => {

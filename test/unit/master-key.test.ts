@@ -13,6 +13,7 @@ import { loadMasterKey, MasterKeyError } from '../../activities/crypto/master-ke
 import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-box';
 import type { Queryable } from '../../activities/db/pool';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { rejection } from '../support/assertions';
 
 let testDb: TestDatabase;
 let tmp: string;
@@ -68,13 +69,7 @@ function simultaneousStarts(n: number): Queryable[] {
 }
 
 async function masterKeyError(promise: Promise<unknown>): Promise<MasterKeyError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof MasterKeyError, `expected MasterKeyError, got ${String(caught)}`);
+  const caught = await rejection(promise, MasterKeyError);
   assert.equal(caught.name, 'MasterKeyError');
   return caught;
 }

@@ -4,7 +4,7 @@
  * the progress query and the search attributes.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
@@ -25,33 +25,16 @@ import {
   mockActivities,
   MOCK_ORDER_ID,
   MOCK_VERSION_ID,
-  releaseAllGates,
-  startWorkflowTestEnv,
+  useWorkflowTestEnv,
   uniqueCertificateId,
   validity,
   type Gate,
   type MockActivities,
-  type WorkflowTestEnv,
 } from './harness';
 
 const TEST_TIMEOUT_MS = 60_000;
 
-let env: WorkflowTestEnv | undefined;
-
-before(async () => {
-  env = await startWorkflowTestEnv();
-}, { timeout: 180_000 });
-
-afterEach(() => releaseAllGates());
-
-after(async () => {
-  await env?.stop();
-}, { timeout: 60_000 });
-
-function testEnv(): WorkflowTestEnv {
-  assert.ok(env, 'the Temporal test environment did not start');
-  return env;
-}
+const testEnv = useWorkflowTestEnv();
 
 type Settled = { ok: true; result: LifecycleResult } | { ok: false; error: unknown };
 

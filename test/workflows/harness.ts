@@ -5,7 +5,9 @@
  * Workflows are the real ones (`workflows/index.ts`); activities are plain async functions written
  * here, typed by `Activities` so a renamed activity or a changed input breaks the build.
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { after, afterEach, before } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import {
@@ -134,6 +136,25 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
 
 // ---------------------------------------------------------------------------------------------
 // Gates: a mock activity that blocks until the test releases it
+
+/**
+ * Registers the file's hooks: one Temporal dev server and workflow bundle for the file, every gate
+ * released after each test, everything stopped at the end. Returns the accessor for tests.
+ */
+export function useWorkflowTestEnv(): () => WorkflowTestEnv {
+  let env: WorkflowTestEnv | undefined;
+  before(async () => {
+    env = await startWorkflowTestEnv();
+  }, { timeout: 180_000 });
+  afterEach(() => releaseAllGates());
+  after(async () => {
+    await env?.stop();
+  }, { timeout: 60_000 });
+  return () => {
+    assert.ok(env, 'the Temporal test environment did not start');
+    return env;
+  };
+}
 
 export interface Gate {
   /** Resolves once the blocking activity has started. */

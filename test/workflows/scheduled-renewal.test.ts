@@ -4,7 +4,7 @@
  * that is already in progress.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { certificateWorkflowId, FailureType, SearchAttributes } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, scheduledRenewalWorkflow } from '../../workflows';
@@ -12,31 +12,14 @@ import {
   createGate,
   mockActivities,
   MOCK_VERSION_ID,
-  releaseAllGates,
-  startWorkflowTestEnv,
+  useWorkflowTestEnv,
   uniqueCertificateId,
   validity,
-  type WorkflowTestEnv,
 } from './harness';
 
 const TEST_TIMEOUT_MS = 60_000;
 
-let env: WorkflowTestEnv | undefined;
-
-before(async () => {
-  env = await startWorkflowTestEnv();
-}, { timeout: 180_000 });
-
-afterEach(() => releaseAllGates());
-
-after(async () => {
-  await env?.stop();
-}, { timeout: 60_000 });
-
-function testEnv(): WorkflowTestEnv {
-  assert.ok(env, 'the Temporal test environment did not start');
-  return env;
-}
+const testEnv = useWorkflowTestEnv();
 
 /** A schedule tick's own id: schedules append a timestamp, so it never equals `certificate:<id>`. */
 const tickId = (certificateId: string): string => `renewal:certificate:${certificateId}-${Date.now()}`;
