@@ -12,7 +12,7 @@ import { hashPassword } from '../../web/passwords';
 import { SMTPServer } from 'smtp-server';
 import { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
-import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
+import { ADMIN_PASSWORD, ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
 describe('issuing a certificate through the console', () => {
   let stack: Stack;
@@ -161,6 +161,26 @@ describe('issuing a certificate through the console', () => {
     admin.csrf = 'forged';
     assert.equal((await admin.post(`/certificates/${id}/renew`, {})).status, 403);
     await admin.get('/');
+  });
+
+  it('sessions: HttpOnly and SameSite=Lax cookie, a fresh session id at login, gone at logout', async () => {
+    const browser = new ConsoleClient(stack.web.url);
+    await browser.get('/login');
+    const before = browser.cookie('certfleet.sid');
+    assert.ok(before, 'the login form already has a session (for its CSRF token)');
+    await browser.post('/login', { username: 'admin', password: 'wrong' });
+    const loggedIn = await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '//evil.example/' });
+    assert.equal(loggedIn.location, '/', 'never redirected to another site after login');
+    const cookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.sid='));
+    assert.ok(cookie);
+    assert.match(cookie, /HttpOnly/i);
+    assert.match(cookie, /SameSite=Lax/i);
+    assert.notEqual(browser.cookie('certfleet.sid'), before, 'a new session id at login');
+    const home = await browser.get('/');
+    assert.equal(home.status, 200);
+    assert.equal(home.headers.get('content-security-policy')?.includes("script-src 'self'"), true);
+    await browser.post('/logout', {});
+    assert.equal((await browser.get('/')).status, 303);
   });
 
   it('keeps an audit trail of changes and key downloads, without secrets', async () => {

@@ -32,11 +32,19 @@ export class ConsoleClient {
       ...(body ? { body: body.toString() } : {}),
     });
     this.remember(response.headers);
+    if (response.headers.getSetCookie().length) this.lastSetCookies = response.headers.getSetCookie();
     const text = await response.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
     if (token) this.csrf = token;
     return { status: response.status, headers: response.headers, text, location: response.headers.get('location') ?? undefined };
   }
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** The raw Set-Cookie headers of the last login, for flag checks. */
+  lastSetCookies: string[] = [];
 
   get(path: string, headers?: Record<string, string>): Promise<ConsoleResponse> {
     return this.send('GET', path, undefined, headers);

@@ -4,6 +4,7 @@ import {
   deleteCertificate,
   getCertificate,
   insertCertificate,
+  liveCertificateExists,
   updateCertificateSettings,
   type CertificateRecord,
 } from '../../activities/db/repositories/certificates';
@@ -62,7 +63,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
     const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
     if (!policy.ok) errors['renewalValue'] = policy.error;
-    if (name.ok && !errors['dnsProviderId'] && (await deps.db.query('SELECT 1 FROM certificates WHERE common_name = $1 AND deleted_at IS NULL', [name.name])).length > 0) {
+    if (name.ok && (await liveCertificateExists(deps.db, name.name))) {
       errors['commonName'] = `A certificate for ${name.name} exists already.`;
     }
     if (!name.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) {

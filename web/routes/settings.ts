@@ -47,7 +47,10 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     const name = typeof body['name'] === 'string' ? body['name'].trim() : '';
     const url = typeof body['url'] === 'string' ? body['url'].trim() : '';
     const errors: Record<string, string> = {};
-    if (name.length < 1 || name.length > 64) errors['name'] = 'Give the directory a name of 1 to 64 characters.';
+    const directories = await listAcmeDirectories(deps.db);
+    if (name.length < 1 || name.length > 64 || /[\r\n]/.test(name)) errors['name'] = 'Give the directory a name of 1 to 64 characters.';
+    else if (directories.some((d) => d.name === name && d.url !== url)) errors['name'] = 'Another directory has this name already.';
+    if (directories.some((d) => d.builtin && d.url === url)) errors['url'] = 'This is a built-in directory; it cannot be changed.';
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);

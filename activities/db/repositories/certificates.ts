@@ -58,6 +58,10 @@ export async function getCertificate(db: Queryable, id: string): Promise<Certifi
   return rows[0] && toCertificate(rows[0]);
 }
 
+export async function liveCertificateExists(db: Queryable, commonName: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM certificates WHERE common_name = $1 AND deleted_at IS NULL', [commonName])).length > 0;
+}
+
 export interface NewCertificate {
   commonName: string;
   dnsProviderId: string;
