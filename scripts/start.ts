@@ -41,8 +41,10 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(code);
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // Keep the handlers registered: under npm a terminal's Ctrl-C arrives twice (the process group, then
+  // npm forwarding it), and a signal without a listener would end the process in the middle of stopping.
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   try {
     if (!env['DATABASE_URL']) {

@@ -58,9 +58,14 @@ if (require.main === module) {
       if (web.initialAdmin) {
         console.log(`First start: sign in at ${web.url} as "${web.initialAdmin.username}" with password: ${web.initialAdmin.password}`);
       }
-      const stop = () => void web.stop().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        void web.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     },
     (error: unknown) => {
       console.error(`certfleet web: ${error instanceof Error ? error.message : String(error)}`);

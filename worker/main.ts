@@ -80,8 +80,13 @@ if (require.main === module) {
         log.info({ signal }, 'worker shutting down');
         void worker.stop().then(() => process.exit(0));
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      let stopping = false;
+      const once = (signal: string) => {
+        if (!stopping) stop(signal);
+        stopping = true;
+      };
+      process.on('SIGINT', () => once('SIGINT'));
+      process.on('SIGTERM', () => once('SIGTERM'));
       worker.done.catch((error: unknown) => {
         log.error({ err: error }, 'worker failed');
         process.exit(1);
