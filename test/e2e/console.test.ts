@@ -97,7 +97,7 @@ it('requests a wildcard in the browser and watches it complete live', async () =
   stack.cloudflare.setPushToDns(true);
   // No reload from the test: the progress fragment polls itself and refreshes the page when the run ends.
   await page.locator('.badge.status-valid').waitFor({ timeout: 60_000 });
-  await page.locator('.run-COMPLETED').waitFor();
+  await page.locator('#progress .run-COMPLETED').waitFor();
   await shot(page, '04-certificate-issued');
 
   const download = await Promise.all([page.waitForEvent('download'), page.click('text=Certificate and chain (PEM)')]).then(([d]) => d);
