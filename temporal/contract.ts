@@ -110,6 +110,15 @@ export const FailureType = {
   acmeUnavailable: 'ACME_UNAVAILABLE',
   notFound: 'NOT_FOUND',
   emailFailed: 'EMAIL_FAILED',
+  // Deploying to targets
+  targetAuth: 'TARGET_AUTH_FAILED',
+  targetPermission: 'TARGET_PERMISSION_DENIED',
+  targetTlsUntrusted: 'TARGET_TLS_UNTRUSTED',
+  targetUnreachable: 'TARGET_UNREACHABLE',
+  targetRejected: 'TARGET_REJECTED',
+  deviceSessionBusy: 'DEVICE_SESSION_BUSY',
+  commitFailed: 'TARGET_COMMIT_FAILED',
+  verifyMismatch: 'TARGET_VERIFY_MISMATCH',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -121,4 +130,9 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.acmeRejected,
   FailureType.acmeValidationFailed,
   FailureType.notFound,
+  FailureType.targetAuth,
+  FailureType.targetPermission,
+  FailureType.targetTlsUntrusted,
+  FailureType.targetRejected,
+  FailureType.commitFailed,
 ];

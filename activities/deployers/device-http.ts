@@ -1,0 +1,126 @@
+import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, fetch, FormData, type Dispatcher } from 'undici';
+import { FailureType } from '../../temporal/contract';
+import { classified, ClassifiedError } from '../errors';
+import type { ManagementTrust } from './types';
+
+export interface DeviceResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body, or undefined when the body is not JSON. */
+  json: unknown;
+}
+
+export interface DeviceRequest {
+  query?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  /** JSON body (sets content-type). */
+  json?: unknown;
+  /** application/x-www-form-urlencoded body. */
+  form?: Record<string, string>;
+  /** multipart/form-data body. */
+  multipart?: FormData;
+  /** Raw bytes (content-type from headers). */
+  bytes?: Buffer;
+  timeoutMs?: number;
+}
+
+export interface DeviceHttp {
+  request(method: string, path: string, request?: DeviceRequest): Promise<DeviceResponse>;
+  close(): Promise<void>;
+}
+
+const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
+
+/**
+ * The dispatcher for a device's management HTTPS. A CA PEM is verified the normal way (chain and
+ * host name); a pinned fingerprint accepts exactly that certificate and nothing else. There is no
+ * "insecure" mode.
+ */
+export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
+  if ('caPem' in trust) return new Agent({ connect: { ca: trust.caPem }, keepAliveTimeout: 10_000 });
+  const expected = normalise(trust.fingerprintSha256);
+  const connector = buildConnector({ rejectUnauthorized: false });
+  return new Agent({
+    keepAliveTimeout: 10_000,
+    connect: (options, callback) =>
+      connector(options, (error, socket) => {
+        if (error || !socket) return callback(error ?? new Error('no socket'), null);
+        const seen = normalise((socket as TLSSocket).getPeerCertificate?.().fingerprint256 ?? '');
+        if (seen !== expected) {
+          socket.destroy();
+          const pinError = Object.assign(new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`), { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen });
+          return callback(pinError, null);
+        }
+        return callback(null, socket);
+      }),
+  });
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SSL|TLS|PIN/;
+
+function causeOf(error: unknown): { code?: string; message: string } {
+  let current: unknown = error;
+  for (let i = 0; i < 5 && current; i++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return { code, message: (current as Error).message };
+    current = (current as { cause?: unknown }).cause;
+  }
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Maps a transport failure to TARGET_UNREACHABLE (retryable) or TARGET_TLS_UNTRUSTED (not retryable). */
+export function classifyTransportError(component: string, address: string, error: unknown): ClassifiedError {
+  if (error instanceof ClassifiedError) return error;
+  const { code, message } = causeOf(error);
+  if (code && TLS_CODES.test(code)) {
+    return classified(
+      FailureType.targetTlsUntrusted,
+      `${component}: the management certificate of ${address} is not trusted (${code}: ${message}). Check the target's CA or pinned SHA-256 fingerprint.`,
+    );
+  }
+  return classified(FailureType.targetUnreachable, `${component}: cannot reach ${address} (${code ?? 'error'}: ${message})`);
+}
+
+export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust }, component: string): DeviceHttp {
+  const dispatcher = trustedDispatcher(target.trust);
+  const address = `${target.host}:${target.port}`;
+  const base = `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  return {
+    async request(method, path, request = {}) {
+      const url = new URL(path, base);
+      for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+      const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+      let body: string | Buffer | FormData | undefined;
+      if (request.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(request.json);
+      } else if (request.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        body = new URLSearchParams(request.form).toString();
+      } else if (request.multipart) {
+        body = request.multipart;
+      } else if (request.bytes) {
+        body = request.bytes;
+      }
+      let response;
+      try {
+        response = await fetch(url, { method, headers, body, dispatcher, signal: AbortSignal.timeout(request.timeoutMs ?? 30_000) });
+      } catch (error) {
+        throw classifyTransportError(component, address, error);
+      }
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers as unknown as Headers, text, json };
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+export { FormData };

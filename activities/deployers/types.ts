@@ -1,0 +1,128 @@
+/**
+ * The Deployer contract: small steps, each retried on its own by deployToTargetWorkflow.
+ * Everything a step returns goes into Temporal history, so it holds object names and job ids only,
+ * never keys or credentials.
+ */
+import type { KeyType } from '../domain/key-types';
+
+/** What is deployed: the version's material, unsealed only inside the activity. */
+export interface CertificateMaterial {
+  versionId: string;
+  commonName: string;
+  serialHex: string;
+  fingerprintSha256: string;
+  notAfter: Date;
+  keyType: KeyType;
+  certPem: string;
+  /** Intermediates, leaf first order excluded. */
+  chainPems: string[];
+  keyPem: string;
+}
+
+/** Names of the objects a version was imported as on the device (vendor-specific keys). */
+export type StagedObjects = Record<string, string>;
+
+/** The device's binding state before activation, enough to put it back (vendor-specific keys). */
+export type BindingState = Record<string, string>;
+
+/** One TLS endpoint where the deployed certificate must be served. */
+export interface VerifyEndpoint {
+  host: string;
+  port: number;
+  /** SNI to send; default: none for IP hosts, else the host. */
+  servername?: string;
+}
+
+/** Activation result: synchronous devices are done at once; PAN-OS returns a commit job. */
+export interface Activation {
+  previous: BindingState;
+  /** Set when the device applies the change asynchronously (poll activationStatus). */
+  jobId?: string;
+}
+
+export type ActivationStatus = { state: 'pending'; progress?: number } | { state: 'done' } | { state: 'failed'; detail: string };
+
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface PreflightReport {
+  firmware?: string;
+  checks: PreflightCheck[];
+  /** Human-readable list of bindings a deploy would change, e.g. "admin GUI: Fortinet_Factory → (new)". */
+  changes: string[];
+}
+
+export interface Deployer {
+  /** Reachability, management TLS trust, auth, permissions, firmware, bindings that would change. Changes nothing. */
+  preflight(): Promise<PreflightReport>;
+  /** Imports the version under names derived from it. Idempotent: a retry finds and reuses its objects. */
+  stage(material: CertificateMaterial): Promise<StagedObjects>;
+  /** Binds the staged objects (and commits/saves). Returns the previous binding state for rollback. */
+  activate(staged: StagedObjects): Promise<Activation>;
+  /** For asynchronous commits. */
+  activationStatus(jobId: string): Promise<ActivationStatus>;
+  /** Re-binds what was bound before (objects of the previous version, or the device's original binding). */
+  rollback(previous: BindingState): Promise<Activation>;
+  /** Deletes objects of versions that are neither current nor the one kept for rollback. Best effort, idempotent. */
+  removeSuperseded(keep: StagedObjects[], candidates: StagedObjects[]): Promise<string[]>;
+  /** Ends the device session (logout, delete token). Always called. */
+  close(): Promise<void>;
+}
+
+/** How we trust the device's management HTTPS: a CA (PEM) or a pinned SHA-256 fingerprint of its certificate. */
+export type ManagementTrust = { caPem: string } | { fingerprintSha256: string };
+
+export interface DeployerTarget {
+  id: string;
+  name: string;
+  host: string;
+  port: number;
+  trust: ManagementTrust;
+  /** Unsealed credentials (vendor-specific keys, e.g. token, username, password, apiKey). */
+  credentials: Record<string, string>;
+  /** Vendor options of the target (validated by the descriptor). */
+  options: Record<string, unknown>;
+}
+
+export interface DeployerContext {
+  target: DeployerTarget;
+  /** Per-deployment binding options (validated by the descriptor). */
+  binding: Record<string, unknown>;
+  /** Cache for a device session key (PAN-OS keygen): read and write the sealed value. */
+  sessionKey?: { get(): Promise<string | undefined>; set(value: string | undefined): Promise<void> };
+}
+
+export type DeployerFactory = (ctx: DeployerContext) => Deployer;
+
+/** One field of a vendor's form, for the web. */
+export interface VendorField {
+  name: string;
+  label: string;
+  kind: 'text' | 'secret' | 'number' | 'checkbox' | 'list';
+  required: boolean;
+  help?: string;
+  placeholder?: string;
+}
+
+export interface ParseResult {
+  value: Record<string, unknown>;
+  errors: Record<string, string>;
+}
+
+/** Web-safe description of a vendor: fields and validation, no device code. */
+export interface VendorDescriptor {
+  id: string;
+  label: string;
+  defaultPort: number;
+  credentialFields: VendorField[];
+  optionFields: VendorField[];
+  bindingFields: VendorField[];
+  parseCredentials(input: Record<string, unknown>): ParseResult;
+  parseOptions(input: Record<string, unknown>): ParseResult;
+  parseBinding(input: Record<string, unknown>): ParseResult;
+  /** Where a binding should be verified by TLS handshake when the deployment names no endpoint. */
+  defaultVerifyEndpoints(target: { host: string; port: number }, binding: Record<string, unknown>): VerifyEndpoint[];
+}
