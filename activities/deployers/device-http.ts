@@ -41,6 +41,7 @@ const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
 export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
   if ('caPem' in trust) return new Agent({ connect: { ca: trust.caPem }, keepAliveTimeout: 10_000 });
   const expected = normalise(trust.fingerprintSha256);
+  const accepted = new Set([expected, ...(trust.alsoAccept ?? []).map(normalise)]);
   const connector = buildConnector({ rejectUnauthorized: false });
   return new Agent({
     keepAliveTimeout: 10_000,
@@ -48,7 +49,7 @@ export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
       connector(options, (error, socket) => {
         if (error || !socket) return callback(error ?? new Error('no socket'), null);
         const seen = normalise((socket as TLSSocket).getPeerCertificate?.().fingerprint256 ?? '');
-        if (seen !== expected) {
+        if (!accepted.has(seen)) {
           socket.destroy();
           const pinError = Object.assign(new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`), { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen });
           return callback(pinError, null);

@@ -72,8 +72,12 @@ export interface Deployer {
   close(): Promise<void>;
 }
 
-/** How we trust the device's management HTTPS: a CA (PEM) or a pinned SHA-256 fingerprint of its certificate. */
-export type ManagementTrust = { caPem: string } | { fingerprintSha256: string };
+/**
+ * How we trust the device's management HTTPS: a CA (PEM) or a pinned SHA-256 fingerprint of its
+ * certificate. `alsoAccept` lists fingerprints of versions this run deploys: binding the admin GUI
+ * (FortiGate, SonicWall) replaces the very certificate the management API presents.
+ */
+export type ManagementTrust = { caPem: string } | { fingerprintSha256: string; alsoAccept?: string[] };
 
 export interface DeployerTarget {
   id: string;
