@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { AcmeClientSettings } from './acme/accounts';
 import type { SecretBox } from './crypto/secret-box';
 import type { Database } from './db/pool';
+import type { DeployerFactory, VendorDescriptor } from './deployers/types';
 import type { DnsProviderFactory } from './dns-providers/types';
+import type { DeploySettings } from '../temporal/contract';
 
 export interface PropagationSettings {
   intervalMs: number;
@@ -28,4 +30,7 @@ export interface ActivityDeps {
   /** Public URL of the web console, for links in emails. */
   consoleUrl: string;
   dnsProviders: Record<string, DnsProviderFactory>;
+  deployers: Record<string, DeployerFactory>;
+  vendors: Record<string, VendorDescriptor>;
+  deploy: DeploySettings;
 }

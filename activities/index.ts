@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { createAcmeActivities } from './acme';
 import { createCertificateActivities } from './certificates';
+import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDnsActivities } from './dns';
 import { toApplicationFailure } from './errors';
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAcmeActivities(deps),
     ...createDnsActivities(deps),
     ...createNotifyActivities(deps),
+    ...createDeployActivities(deps),
   });
 }
 

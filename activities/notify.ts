@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { FailureType, type LifecycleOutcome } from '../temporal/contract';
+import { FailureType, type DeploymentOutcome, type LifecycleOutcome } from '../temporal/contract';
 import { SecretPurpose } from './crypto/secret-box';
 import { getCertificate } from './db/repositories/certificates';
 import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from './db/repositories/settings';
@@ -38,6 +38,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
       outcome: LifecycleOutcome;
       reason?: string;
       workflowId: string;
+      deployments?: DeploymentOutcome[];
     }): Promise<{ sent: boolean; detail: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       const name = cert?.commonName ?? `certificate ${input.certificateId}`;
@@ -45,13 +46,19 @@ export function createNotifyActivities(deps: ActivityDeps) {
       if (!smtp || smtp.recipients.length === 0) return { sent: false, detail: 'no SMTP server or recipients configured' };
       const link = `${deps.consoleUrl.replace(/\/$/, '')}/certificates/${input.certificateId}`;
       const ok = input.outcome === 'issued';
-      const subject = ok ? `[CertFleet] Issued ${name}` : `[CertFleet] FAILED: certificate ${name}`;
-      const lines = ok
-        ? [
+      const subject =
+        ok ? `[CertFleet] Issued ${name}`
+        : input.outcome === 'partial' ? `[CertFleet] DEPLOY FAILED: ${name} renewed but not deployed everywhere`
+        : `[CertFleet] FAILED: certificate ${name}`;
+      const deployed = (input.deployments ?? []).map((d) => `  - ${d.targetName}: ${d.outcome}${d.reason ? ` (${d.reason})` : ''}`);
+      const lines = input.outcome === 'failed'
+        ? [`Issuing the certificate for ${name} failed.`, '', `Reason: ${input.reason ?? 'unknown'}`]
+        : [
             `A new certificate for ${name} was issued and stored.`,
             cert?.notAfter ? `It expires on ${cert.notAfter.toISOString()}.` : '',
-          ]
-        : [`Issuing the certificate for ${name} failed.`, '', `Reason: ${input.reason ?? 'unknown'}`];
+            ...(deployed.length ? ['', 'Deployments:', ...deployed] : []),
+            ...(input.outcome === 'partial' ? ['', 'Open the certificate in CertFleet to retry the failed targets.'] : []),
+          ];
       const text = [...lines, '', `Details: ${link}`, `Workflow: ${input.workflowId}`, '', '-- CertFleet'].join('\n');
       try {
         const info = (await nodemailer.createTransport(smtp.options).sendMail({ from: smtp.from, to: smtp.recipients, subject, text })) as {

@@ -3,7 +3,7 @@
  * attributes, and workflow input/output types. Pure: no I/O, safe to import from workflow code.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const TASK_QUEUE = 'certfleet';
 
@@ -11,10 +11,14 @@ export const TASK_QUEUE = 'certfleet';
 export const WorkflowType = {
   lifecycle: 'certificateLifecycleWorkflow',
   scheduledRenewal: 'scheduledRenewalWorkflow',
+  deploy: 'deployToTargetWorkflow',
+  preflight: 'targetPreflightWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
 export const renewalScheduleId = (certificateId: string): string => `renewal:certificate:${certificateId}`;
+export const deploymentWorkflowId = (certificateId: string, deploymentId: string): string => `deploy:${certificateId}:${deploymentId}`;
+export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
 
 /** When a certificate is due for renewal. Stored as certificates.renewal_mode / renewal_value. */
 export type RenewalPolicy =
@@ -30,13 +34,55 @@ export interface LifecycleInput {
   trigger: LifecycleTrigger;
 }
 
-export type LifecycleOutcome = 'issued' | 'skipped' | 'failed';
+/** 'partial': issued, but at least one deployment still failed when the retry window closed. */
+export type LifecycleOutcome = 'issued' | 'skipped' | 'failed' | 'partial';
 
 export interface LifecycleResult {
   outcome: LifecycleOutcome;
   versionId?: string;
   /** Why it skipped or failed, in words a technician can act on. */
   reason?: string;
+  /** Each linked target's outcome (after issuance). */
+  deployments?: DeploymentOutcome[];
+}
+
+export type DeployTrigger = 'lifecycle' | 'retry' | 'redeploy';
+
+/** IDs only: the deployer unseals credentials and keys inside its activities. */
+export interface DeployInput {
+  deploymentId: string;
+  versionId: string;
+  trigger: DeployTrigger;
+}
+
+export interface DeploymentOutcome {
+  deploymentId: string;
+  targetName: string;
+  outcome: 'deployed' | 'rolled_back' | 'failed';
+  reason?: string;
+}
+
+export interface DeploySettings {
+  /** How long a lifecycle with failed deployments waits for a retryDeployment signal. */
+  retryWindowMs: number;
+  /** Poll interval of asynchronous commits (PAN-OS jobs). */
+  commitPollMs: number;
+  /** Give up on a commit job after this long. */
+  commitTimeoutMs: number;
+}
+
+export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');
+
+export interface PreflightInput {
+  targetId: string;
+}
+
+export interface PreflightResult {
+  ok: boolean;
+  firmware?: string;
+  checks: { name: string; ok: boolean; detail: string }[];
+  changes: string[];
+  error?: string;
 }
 
 export interface ScheduledRenewalInput {
@@ -49,7 +95,7 @@ export interface ScheduledRenewalResult {
   reason?: string;
 }
 
-export const LIFECYCLE_STEPS = ['check', 'order', 'present', 'propagate', 'validate', 'cleanup', 'finalize', 'notify'] as const;
+export const LIFECYCLE_STEPS = ['check', 'order', 'present', 'propagate', 'validate', 'cleanup', 'finalize', 'deploy', 'notify'] as const;
 export type LifecycleStep = (typeof LIFECYCLE_STEPS)[number];
 
 export const STEP_LABELS: Record<LifecycleStep, string> = {
@@ -60,6 +106,7 @@ export const STEP_LABELS: Record<LifecycleStep, string> = {
   validate: 'ACME validation',
   cleanup: 'Remove DNS challenge',
   finalize: 'Finalize and store version',
+  deploy: 'Deploy to targets',
   notify: 'Send email',
 };
 
@@ -80,6 +127,9 @@ export interface LifecycleProgress {
   steps: StepState[];
   lastError?: string;
   outcome?: LifecycleOutcome;
+  deployments?: DeploymentOutcome[];
+  /** Some deployments failed and the run waits for retryDeployment signals. */
+  awaitingRetry?: boolean;
 }
 
 export const progressQuery = defineQuery<LifecycleProgress>('progress');

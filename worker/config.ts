@@ -7,6 +7,7 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
+  deploy: { retryWindowMs: number; commitPollMs: number; commitTimeoutMs: number };
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {
@@ -32,5 +33,10 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
+    deploy: {
+      retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),
+      commitPollMs: integer(env, 'DEPLOY_COMMIT_POLL_MS', 5_000, 50),
+      commitTimeoutMs: integer(env, 'DEPLOY_COMMIT_TIMEOUT_MS', 30 * 60_000, 1_000),
+    },
   };
 }

@@ -4,6 +4,8 @@ import { createActivities } from '../activities';
 import { loadMasterKey } from '../activities/crypto/master-key';
 import { createDatabase } from '../activities/db/pool';
 import { listLiveCertificateIds } from '../activities/db/repositories/certificates';
+import { deployerFactories } from '../activities/deployers/registry';
+import { vendorDescriptors } from '../activities/deployers/descriptors';
 import { dnsProviderFactories } from '../activities/dns-providers/registry';
 import { createLogger } from '../config/logger';
 import { TASK_QUEUE } from '../temporal/contract';
@@ -50,6 +52,9 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       mail: config.mail,
       consoleUrl: config.consoleUrl,
       dnsProviders: dnsProviderFactories,
+      deployers: deployerFactories,
+      vendors: vendorDescriptors,
+      deploy: config.deploy,
     }),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
   });

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -15,8 +16,10 @@ import {
   SearchAttributes,
   type LifecycleInput,
   type LifecycleResult,
+  type DeploymentOutcome,
   type LifecycleStep,
 } from '../temporal/contract';
+import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
 
@@ -101,6 +104,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           outcome: result.outcome,
           workflowId,
           ...(result.reason !== undefined ? { reason: result.reason } : {}),
+          ...(result.deployments !== undefined ? { deployments: result.deployments } : {}),
         }),
       );
     } catch {
@@ -136,6 +140,30 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       }
     }
     const version = await step('finalize', () => acme.finalizeAcmeOrder({ orderId: order.orderId }));
+    // Runs recorded before deploys existed replay without this block.
+    if (patched('deploy-after-issue')) {
+      let mailed: DeploymentOutcome[] | undefined;
+      const deployments = await step('deploy', () =>
+        deployToAllTargets(input.certificateId, version.versionId, {
+          onOutcomes(outcomes, awaitingRetry) {
+            progress.deployments = outcomes;
+            progress.awaitingRetry = awaitingRetry;
+          },
+          async afterFirstRound(outcomes) {
+            mailed = outcomes;
+            await notify({ outcome: outcomes.every((o) => o.outcome === 'deployed') ? 'issued' : 'partial', versionId: version.versionId, deployments: outcomes });
+          },
+        }),
+      );
+      progress.awaitingRetry = false;
+      const allDeployed = deployments.every((o) => o.outcome === 'deployed');
+      const result: LifecycleResult = allDeployed
+        ? { outcome: 'issued', versionId: version.versionId, deployments }
+        : { outcome: 'partial', versionId: version.versionId, deployments, reason: deployments.filter((o) => o.outcome !== 'deployed').map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`).join('; ') };
+      // A second email only when retries changed what the first one said.
+      if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
+      return finish(result);
+    }
     const result: LifecycleResult = { outcome: 'issued', versionId: version.versionId };
     await notify(result);
     return finish(result);

@@ -61,4 +61,6 @@ export const SecretPurpose = {
   orderKey: 'acme_orders.key',
   versionKey: 'certificate_versions.key',
   smtpPassword: 'settings.smtp_password',
+  targetCredentials: 'targets.credentials',
+  targetSessionKey: 'targets.session_key',
 } as const;

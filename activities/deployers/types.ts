@@ -60,7 +60,10 @@ export interface Deployer {
   preflight(): Promise<PreflightReport>;
   /** Imports the version under names derived from it. Idempotent: a retry finds and reuses its objects. */
   stage(material: CertificateMaterial): Promise<StagedObjects>;
-  /** Binds the staged objects (and commits/saves). Returns the previous binding state for rollback. */
+  /**
+   * Binds the staged objects (and commits/saves). Returns the previous binding state for rollback.
+   * All or nothing: when it fails part-way, it restores what it changed before throwing.
+   */
   activate(staged: StagedObjects): Promise<Activation>;
   /** For asynchronous commits. */
   activationStatus(jobId: string): Promise<ActivationStatus>;

@@ -111,6 +111,8 @@ const ISSUE_SEQUENCE = [
   'validateAcmeChallenge',
   'removeDnsChallenge',
   'finalizeAcmeOrder',
+  'loadDeploySettings',
+  'listCertificateDeployments',
   'sendLifecycleEmail',
 ] as const;
 
@@ -125,7 +127,7 @@ const ACME_AND_DNS_ACTIVITIES = [
 ] as const;
 
 /** Inputs carry ids and short words only: never a key, token, password or PEM body. */
-const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason']);
+const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason', 'deployments']);
 
 const nonRetryable = (type: string, message: string): ApplicationFailure =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -136,7 +138,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const mocks = mockActivities();
     const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     assert.deepEqual(mocks.names(), [...ISSUE_SEQUENCE]);
 
     assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
@@ -148,7 +150,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
     }
     assert.deepEqual(mocks.inputsOf('sendLifecycleEmail'), [
-      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId) },
+      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId), deployments: [] },
     ]);
 
     for (const call of mocks.calls) {
@@ -200,7 +202,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const mocks = mockActivities({ facts: { current: validity('due') } });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     assert.deepEqual(mocks.names(), ['loadRenewalFacts', 'recordRenewalCheck', ...ISSUE_SEQUENCE.slice(1)]);
   });
 
@@ -251,6 +253,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       validate: 'failed',
       cleanup: 'done',
       finalize: 'skipped',
+      deploy: 'skipped',
       notify: 'done',
     });
     assert.equal(stepOf(run.progress, 'validate').error, message);
@@ -294,7 +297,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     assert.equal(mocks.count('createAcmeOrder'), 3);
     // Every attempt belongs to the same run, so the activity can find the order it already created.
     assert.equal(new Set(mocks.inputsOf('createAcmeOrder').map((i) => i.runId)).size, 1);
@@ -307,7 +310,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const mocks = mockActivities({ order: { needsChallenge: false, values: [] } });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge'] as const) {
       assert.equal(mocks.count(name), 0, name);
     }
@@ -320,6 +323,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       validate: 'skipped',
       cleanup: 'skipped',
       finalize: 'done',
+      deploy: 'done',
       notify: 'done',
     });
   });
@@ -336,7 +340,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     assert.equal(mocks.count('sendLifecycleEmail'), 1);
     assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
     const notify = stepOf(run.progress, 'notify');
@@ -388,7 +392,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
     }
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     assert.equal(run.progress.current, undefined);
     assert.equal(run.progress.outcome, 'issued');
     for (const state of run.progress.steps) assert.ok(state.status === 'done' || state.status === 'skipped', JSON.stringify(state));

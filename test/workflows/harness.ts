@@ -20,6 +20,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { DeploySettings } from '../../temporal/contract';
 import type { CreatedOrder, StoredVersion } from '../../activities/acme';
 import type { RenewalFacts } from '../../activities/certificates';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
@@ -217,6 +218,8 @@ export const MOCK_ORDER_ID = 'order-mock-1';
 export const MOCK_VERSION_ID = 'version-mock-1';
 
 export interface MockOptions {
+  deploySettings?: Partial<DeploySettings>;
+  deployments?: { deploymentId: string; targetName: string }[];
   facts?: Partial<RenewalFacts>;
   order?: Partial<CreatedOrder>;
   version?: Partial<StoredVersion>;
@@ -274,6 +277,17 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       ...options.version,
     }),
     sendLifecycleEmail: async () => ({ sent: true, detail: 'mock mailer' }),
+    // Deploying: no target linked unless a test says otherwise; the device steps succeed.
+    loadDeploySettings: async () => ({ retryWindowMs: 2_000, commitPollMs: 50, commitTimeoutMs: 5_000, ...options.deploySettings }),
+    listCertificateDeployments: async () => options.deployments ?? [],
+    startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target' }),
+    stageDeployment: async () => ({ staged: { cert: 'staged-cert' } }),
+    activateDeployment: async () => ({}),
+    checkDeploymentActivation: async () => ({ state: 'done' }),
+    verifyDeployment: async () => ({ endpoints: ['192.0.2.1:443'] }),
+    rollbackDeployment: async () => ({}),
+    finishDeploymentRun: async () => ({ removed: [] }),
+    runTargetPreflight: async () => ({ ok: true, firmware: 'mock 1.0', checks: [], changes: [] }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

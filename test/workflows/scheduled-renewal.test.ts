@@ -41,7 +41,7 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
       return { result, child };
     });
 
-    assert.deepEqual(result, { started: true, result: { outcome: 'issued', versionId: MOCK_VERSION_ID } });
+    assert.deepEqual(result, { started: true, result: { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] } });
     assert.equal(child.workflowId, `certificate:${certificateId}`);
     assert.equal(child.type, 'certificateLifecycleWorkflow');
     assert.equal(child.status.name, 'COMPLETED');
@@ -127,7 +127,7 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     // The run that was already there is the same run, still running, and finished normally.
     assert.equal(observed.whileBlocked.runId, observed.runId);
     assert.equal(observed.whileBlocked.status.name, 'RUNNING');
-    assert.deepEqual(observed.result, { outcome: 'issued', versionId: MOCK_VERSION_ID });
+    assert.deepEqual(observed.result, { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
     // Nothing of a second run reached the activities.
     assert.equal(observed.callsWhileBlocked.filter((n) => n === 'loadRenewalFacts').length, 1);
     assert.equal(mocks.count('loadRenewalFacts'), 1);

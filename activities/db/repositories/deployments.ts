@@ -1,0 +1,84 @@
+import type { Queryable } from '../pool';
+
+export type DeploymentStatus = 'pending' | 'deploying' | 'deployed' | 'failed';
+
+export interface EndpointSpec {
+  host: string;
+  port: number;
+  servername?: string;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  certificateId: string;
+  commonName: string;
+  targetId: string;
+  targetName: string;
+  vendor: string;
+  binding: Record<string, unknown>;
+  verifyEndpoints: EndpointSpec[];
+  status: DeploymentStatus;
+  lastError: string | null;
+  currentVersionId: string | null;
+  currentObjects: Record<string, string> | null;
+  previousVersionId: string | null;
+  previousObjects: Record<string, string> | null;
+  updatedAt: Date;
+}
+
+interface Row {
+  id: string; certificate_id: string; common_name: string; target_id: string; target_name: string; vendor: string; binding: Record<string, unknown>;
+  verify_endpoints: EndpointSpec[]; status: DeploymentStatus; last_error: string | null; current_version_id: string | null;
+  current_objects: Record<string, string> | null; previous_version_id: string | null; previous_objects: Record<string, string> | null; updated_at: Date;
+}
+const SELECT = `
+  SELECT d.id, d.certificate_id, c.common_name, d.target_id, t.name AS target_name, t.vendor, d.binding, d.verify_endpoints, d.status, d.last_error,
+         d.current_version_id, d.current_objects, d.previous_version_id, d.previous_objects, d.updated_at
+    FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id`;
+const toDeployment = (r: Row): DeploymentRecord => ({
+  id: r.id, certificateId: r.certificate_id, commonName: r.common_name, targetId: r.target_id, targetName: r.target_name, vendor: r.vendor,
+  binding: r.binding, verifyEndpoints: r.verify_endpoints, status: r.status, lastError: r.last_error, currentVersionId: r.current_version_id,
+  currentObjects: r.current_objects, previousVersionId: r.previous_version_id, previousObjects: r.previous_objects, updatedAt: r.updated_at,
+});
+const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
+
+export async function getDeployment(db: Queryable, id: string): Promise<DeploymentRecord | undefined> {
+  if (!isId(id)) return undefined;
+  const rows = await db.query<Row>(`${SELECT} WHERE d.id = $1 AND d.deleted_at IS NULL`, [id]);
+  return rows[0] && toDeployment(rows[0]);
+}
+
+export async function listDeploymentsOfCertificate(db: Queryable, certificateId: string): Promise<DeploymentRecord[]> {
+  return (await db.query<Row>(`${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`, [certificateId])).map(toDeployment);
+}
+
+export async function listDeploymentsOfTarget(db: Queryable, targetId: string): Promise<DeploymentRecord[]> {
+  return (await db.query<Row>(`${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`, [targetId])).map(toDeployment);
+}
+
+export async function insertDeployment(
+  db: Queryable,
+  d: { certificateId: string; targetId: string; binding: Record<string, unknown>; verifyEndpoints: EndpointSpec[] },
+): Promise<string> {
+  const rows = await db.query<{ id: string }>(
+    'INSERT INTO deployments (certificate_id, target_id, binding, verify_endpoints) VALUES ($1, $2, $3, $4) RETURNING id',
+    [d.certificateId, d.targetId, JSON.stringify(d.binding), JSON.stringify(d.verifyEndpoints)],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
+export async function setDeploymentStatus(db: Queryable, id: string, status: DeploymentStatus, lastError: string | null): Promise<void> {
+  await db.query('UPDATE deployments SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
+}
+
+/** A verified deploy: the new version becomes current, the one it replaced is kept for rollback. */
+export async function recordDeployed(db: Queryable, id: string, versionId: string, objects: Record<string, string>): Promise<void> {
+  await db.query(
+    `UPDATE deployments
+        SET previous_version_id = CASE WHEN current_version_id IS DISTINCT FROM $2 THEN current_version_id ELSE previous_version_id END,
+            previous_objects    = CASE WHEN current_version_id IS DISTINCT FROM $2 THEN current_objects ELSE previous_objects END,
+            current_version_id = $2, current_objects = $3, status = 'deployed', last_error = NULL, updated_at = now()
+      WHERE id = $1`,
+    [id, versionId, JSON.stringify(objects)],
+  );
+}

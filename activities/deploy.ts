@@ -1,0 +1,254 @@
+import { FailureType, type DeploySettings, type DeployTrigger, type PreflightResult } from '../temporal/contract';
+import { splitPemChain } from './crypto/pem';
+import { SecretPurpose } from './crypto/secret-box';
+import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
+import {
+  appendRunStep,
+  finishRun,
+  getRun,
+  setRunPreviousBinding,
+  setRunStaged,
+  stagedObjectsOfDeployment,
+  startRunOnce,
+  type DeploymentRunRecord,
+} from './db/repositories/deployment-runs';
+import {
+  getDeployment,
+  listDeploymentsOfCertificate,
+  listDeploymentsOfTarget,
+  recordDeployed,
+  setDeploymentStatus,
+  type DeploymentRecord,
+} from './db/repositories/deployments';
+import { getTarget, setTargetFingerprint, setTargetSessionKey, type TargetRecord } from './db/repositories/targets';
+import type { ActivityDeps } from './deps';
+import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust, VerifyEndpoint } from './deployers/types';
+import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
+import type { KeyType } from './domain/key-types';
+import { classified, ClassifiedError } from './errors';
+
+interface Loaded {
+  run: DeploymentRunRecord;
+  deployment: DeploymentRecord;
+  target: TargetRecord;
+  version: CertificateVersion;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export function createDeployActivities(deps: ActivityDeps) {
+  const load = async (runRowId: string): Promise<Loaded> => {
+    const run = await getRun(deps.db, runRowId);
+    if (!run) throw classified(FailureType.notFound, `deploy: run ${runRowId} not found`);
+    const deployment = await getDeployment(deps.db, run.deploymentId);
+    if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${run.deploymentId} was deleted`);
+    const target = await getTarget(deps.db, deployment.targetId);
+    if (!target) throw classified(FailureType.notFound, `deploy: target ${deployment.targetId} was deleted`);
+    const version = await getVersion(deps.db, run.versionId);
+    if (!version) throw classified(FailureType.notFound, `deploy: version ${run.versionId} not found`);
+    return { run, deployment, target, version };
+  };
+
+  /** Fingerprints the management API may present during this run (binding the admin GUI replaces its certificate). */
+  const deployedFingerprints = async (deployment: DeploymentRecord, extra: string[]): Promise<string[]> => {
+    const ids = [deployment.currentVersionId, deployment.previousVersionId].filter((id): id is string => id !== null);
+    const versions = await Promise.all(ids.map((id) => getVersion(deps.db, id)));
+    return [...extra, ...versions.flatMap((v) => (v ? [v.fingerprintSha256] : []))];
+  };
+
+  const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
+    const factory = deps.deployers[target.vendor];
+    if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
+    const trust: ManagementTrust = target.trustFingerprint
+      ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
+      : { caPem: target.trustCaPem ?? '' };
+    const ctx: DeployerContext = {
+      target: {
+        id: target.id,
+        name: target.name,
+        host: target.host,
+        port: target.port,
+        trust,
+        credentials: JSON.parse(deps.box.openText(target.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, string>,
+        options: target.options,
+      },
+      binding,
+      sessionKey: {
+        get: async () => {
+          const fresh = await getTarget(deps.db, target.id);
+          return fresh?.sessionKeySealed ? deps.box.openText(fresh.sessionKeySealed, SecretPurpose.targetSessionKey) : undefined;
+        },
+        set: (value) => setTargetSessionKey(deps.db, target.id, value === undefined ? null : deps.box.seal(value, SecretPurpose.targetSessionKey)),
+      },
+    };
+    return factory(ctx);
+  };
+
+  /** Runs one step on the device: opens a session, records the step, always closes the session. */
+  const onDevice = async <T>(runRowId: string, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
+    const loaded = await load(runRowId);
+    await appendRunStep(deps.db, runRowId, step, 'started', null);
+    const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+    try {
+      const result = await work(deployer, loaded);
+      await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
+      return result;
+    } catch (error) {
+      await appendRunStep(deps.db, runRowId, step, 'failed', messageOf(error));
+      throw error;
+    } finally {
+      await deployer.close().catch(() => undefined);
+    }
+  };
+
+  const materialOf = (version: CertificateVersion, commonName: string): CertificateMaterial => ({
+    versionId: version.id,
+    commonName,
+    serialHex: version.serialHex,
+    fingerprintSha256: version.fingerprintSha256,
+    notAfter: version.notAfter,
+    keyType: version.keyType as KeyType,
+    certPem: version.certPem,
+    chainPems: splitPemChain(version.chainPem),
+    keyPem: deps.box.openText(version.keySealed, SecretPurpose.versionKey),
+  });
+
+  const endpointsOf = (target: TargetRecord, deployment: DeploymentRecord): VerifyEndpoint[] => {
+    if (deployment.verifyEndpoints.length > 0) return deployment.verifyEndpoints;
+    const vendor = deps.vendors[target.vendor];
+    return vendor ? vendor.defaultVerifyEndpoints({ host: target.host, port: target.port }, deployment.binding) : [];
+  };
+
+  return {
+    async loadDeploySettings(): Promise<DeploySettings> {
+      return deps.deploy;
+    },
+
+    async listCertificateDeployments(input: { certificateId: string }): Promise<{ deploymentId: string; targetName: string }[]> {
+      return (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({ deploymentId: d.id, targetName: d.targetName }));
+    },
+
+    /** Opens the history row of this run (idempotent per workflow run) and marks the deployment as deploying. */
+    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string }> {
+      const deployment = await getDeployment(deps.db, input.deploymentId);
+      if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
+      const run = await startRunOnce(deps.db, input);
+      await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
+      return { runRowId: run.id, targetName: deployment.targetName };
+    },
+
+    /** Imports the version under names derived from it (a retry reuses them). */
+    async stageDeployment(input: { runRowId: string }): Promise<{ staged: Record<string, string> }> {
+      return onDevice(input.runRowId, 'stage', async (deployer, { run, version, deployment }) => {
+        const staged = await deployer.stage(materialOf(version, deployment.commonName));
+        await setRunStaged(deps.db, run.id, staged);
+        return { staged };
+      }, (r) => `imported as ${Object.values(r.staged).join(', ')}`);
+    },
+
+    async activateDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
+      return onDevice(input.runRowId, 'activate', async (deployer, { run }) => {
+        if (!run.stagedObjects) throw classified(FailureType.validation, 'deploy: nothing staged to activate');
+        const activation = await deployer.activate(run.stagedObjects);
+        await setRunPreviousBinding(deps.db, run.id, activation.previous);
+        return activation.jobId ? { jobId: activation.jobId } : {};
+      }, (r) => (r.jobId ? `commit job ${r.jobId}` : 'bound'));
+    },
+
+    async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
+      const loaded = await load(input.runRowId);
+      const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+      try {
+        const status = await deployer.activationStatus(input.jobId);
+        if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : `job ${input.jobId}`);
+        return status;
+      } finally {
+        await deployer.close().catch(() => undefined);
+      }
+    },
+
+    /** TLS handshake at every endpoint: the served leaf must be the new version. */
+    async verifyDeployment(input: { runRowId: string }): Promise<{ endpoints: string[] }> {
+      const loaded = await load(input.runRowId);
+      await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
+      try {
+        const endpoints = endpointsOf(loaded.target, loaded.deployment);
+        if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
+        const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, loaded.version.fingerprintSha256);
+        await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
+        return { endpoints: seen };
+      } catch (error) {
+        await appendRunStep(deps.db, input.runRowId, 'verify', 'failed', messageOf(error));
+        throw error;
+      }
+    },
+
+    /** Puts back what was bound before this run. */
+    async rollbackDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
+      return onDevice(input.runRowId, 'rollback', async (deployer, { run }) => {
+        if (!run.previousBinding) return {};
+        const activation = await deployer.rollback(run.previousBinding);
+        return activation.jobId ? { jobId: activation.jobId } : {};
+      }, (r) => (r.jobId ? `commit job ${r.jobId}` : 'previous binding restored'));
+    },
+
+    /**
+     * Closes the run. On success the version becomes current (the replaced one is kept for rollback),
+     * a replaced management certificate is re-pinned, and older objects are removed (best effort).
+     */
+    async finishDeploymentRun(input: { runRowId: string; outcome: 'deployed' | 'rolled_back' | 'failed'; error?: string }): Promise<{ removed: string[] }> {
+      const loaded = await load(input.runRowId);
+      const { run, deployment, target, version } = loaded;
+      await finishRun(deps.db, run.id, input.outcome, input.error ?? null);
+      await appendRunStep(deps.db, run.id, 'finish', input.outcome === 'deployed' ? 'succeeded' : 'failed', input.error ?? input.outcome);
+      if (input.outcome !== 'deployed' || !run.stagedObjects) {
+        await setDeploymentStatus(deps.db, deployment.id, 'failed', input.error ?? input.outcome);
+        return { removed: [] };
+      }
+      await recordDeployed(deps.db, deployment.id, version.id, run.stagedObjects);
+      if (target.trustFingerprint) {
+        const management = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
+        if (management?.fingerprintSha256 === version.fingerprintSha256) await setTargetFingerprint(deps.db, target.id, version.fingerprintSha256);
+      }
+      const after = await getDeployment(deps.db, deployment.id);
+      const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
+      const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));
+      const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter((o) => !keepKeys.has(JSON.stringify(o)));
+      if (candidates.length === 0) return { removed: [] };
+      const fresh = await getTarget(deps.db, target.id);
+      const deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+      try {
+        const removed = await deployer.removeSuperseded(keep, candidates);
+        if (removed.length) await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
+        return { removed };
+      } catch (error) {
+        await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
+        return { removed: [] };
+      } finally {
+        await deployer.close().catch(() => undefined);
+      }
+    },
+
+    /** "Test connection": checks everything a deploy needs and changes nothing. */
+    async runTargetPreflight(input: { targetId: string }): Promise<PreflightResult> {
+      const target = await getTarget(deps.db, input.targetId);
+      if (!target) throw classified(FailureType.notFound, `preflight: target ${input.targetId} no longer exists`);
+      const deployments = await listDeploymentsOfTarget(deps.db, target.id);
+      const binding = deployments[0]?.binding ?? {};
+      const deployer = await deployerFor(target, binding, []);
+      try {
+        const report = await deployer.preflight();
+        return { ok: report.checks.every((c) => c.ok), ...(report.firmware ? { firmware: report.firmware } : {}), checks: report.checks, changes: report.changes };
+      } catch (error) {
+        if (error instanceof ClassifiedError) {
+          const seen = error.type === FailureType.targetTlsUntrusted ? await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined) : undefined;
+          const hint = seen ? ` The device presents a certificate with SHA-256 fingerprint ${seen.fingerprintSha256}; pin it if you trust it.` : '';
+          return { ok: false, checks: [], changes: [], error: error.message + hint };
+        }
+        throw error;
+      } finally {
+        await deployer.close().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import type { VendorDescriptor } from './types';
+
+/** Web-safe: vendor descriptors only, no device code. */
+export const vendorDescriptors: Record<string, VendorDescriptor> = {};

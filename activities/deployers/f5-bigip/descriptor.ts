@@ -1,0 +1,102 @@
+/**
+ * F5 BIG-IP: form fields and validation (web-safe, no device code). See /work/shared/vendor-apis.md §4.
+ */
+import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+
+export interface BigipCredentials {
+  username: string;
+  password: string;
+}
+
+export interface BigipOptions {
+  /** Administrative partition the certificate objects are created in. */
+  partition: string;
+  /** Device group to `config-sync to-group` after a change (HA pairs). */
+  syncGroup?: string;
+}
+
+export interface BigipBinding {
+  /** client-ssl profiles to bind: names in the target's partition, or full paths (/Partition/name). */
+  profiles: string[];
+  /** Ports on the target's host where the profiles' virtual servers answer TLS. */
+  verifyPorts: number[];
+}
+
+/** BIG-IP object names: letters, digits, '.', '_' and '-', not starting with '.' or '-'. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+const FULL_PATH = /^\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,254})$/;
+
+const text = (input: Record<string, unknown>, key: string): string => {
+  const value = input[key];
+  return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+};
+
+/** A list field arrives as an array (JSON) or as text separated by commas, spaces or new lines (forms). */
+function list(input: Record<string, unknown>, key: string): string[] {
+  const value = input[key];
+  const items = Array.isArray(value) ? value : typeof value === 'string' || typeof value === 'number' ? String(value).split(/[\s,;]+/) : [];
+  return items.map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).trim() : '\u0000')).filter((item) => item !== '');
+}
+
+const unique = <T>(items: T[]): T[] => [...new Set(items)];
+
+export function parseBigipCredentials(input: Record<string, unknown>): ParseResult {
+  const errors: Record<string, string> = {};
+  const username = text(input, 'username');
+  const password = typeof input['password'] === 'string' ? input['password'] : '';
+  if (!username) errors['username'] = 'Enter the BIG-IP user name (a local or remote user with the Certificate Manager or Administrator role).';
+  else if (/\s/.test(username) || username.length > 255) errors['username'] = 'A BIG-IP user name has no spaces and at most 255 characters.';
+  if (!password) errors['password'] = 'Enter the password of the BIG-IP user.';
+  return { value: errors['username'] || errors['password'] ? {} : { username, password }, errors };
+}
+
+export function parseBigipOptions(input: Record<string, unknown>): ParseResult {
+  const errors: Record<string, string> = {};
+  const partition = text(input, 'partition').replace(/^\/+|\/+$/g, '') || 'Common';
+  if (!NAME.test(partition) || partition.length > 64) errors['partition'] = 'A partition name has letters, digits, ".", "_" or "-" (default: Common).';
+  const syncGroup = text(input, 'syncGroup');
+  if (syncGroup && !NAME.test(syncGroup)) errors['syncGroup'] = 'A device group name has letters, digits, ".", "_" or "-"; leave empty without an HA pair.';
+  const value: Record<string, unknown> = { partition };
+  if (syncGroup) value['syncGroup'] = syncGroup;
+  return { value, errors };
+}
+
+export function parseBigipBinding(input: Record<string, unknown>): ParseResult {
+  const errors: Record<string, string> = {};
+  const profiles = unique(list(input, 'profiles'));
+  const badProfile = profiles.find((p) => !(p.startsWith('/') ? FULL_PATH.test(p) : NAME.test(p)));
+  if (profiles.length === 0) errors['profiles'] = 'Name at least one client-ssl profile, e.g. clientssl-web.';
+  else if (badProfile !== undefined) errors['profiles'] = `"${badProfile.replace(/\u0000/g, '?')}" is not a client-ssl profile name (letters, digits, ".", "_", "-"; or a full path /Partition/name).`;
+  const rawPorts = list(input, 'verifyPorts');
+  const ports = rawPorts.map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : NaN));
+  const badPort = rawPorts.find((_, i) => !(Number.isInteger(ports[i]) && (ports[i] ?? 0) >= 1 && (ports[i] ?? 0) <= 65535));
+  if (badPort !== undefined) errors['verifyPorts'] = `"${badPort.replace(/\u0000/g, '?')}" is not a TCP port (1-65535).`;
+  const value: Record<string, unknown> = { profiles, verifyPorts: unique(ports) };
+  return { value: Object.keys(errors).length > 0 ? {} : value, errors };
+}
+
+export const bigipDescriptor: VendorDescriptor = {
+  id: 'f5-bigip',
+  label: 'F5 BIG-IP',
+  defaultPort: 443,
+  credentialFields: [
+    { name: 'username', label: 'User name', kind: 'text', required: true, help: 'A BIG-IP user with the Certificate Manager role (or Administrator) in the partition.' },
+    { name: 'password', label: 'Password', kind: 'secret', required: true },
+  ],
+  optionFields: [
+    { name: 'partition', label: 'Partition', kind: 'text', required: false, placeholder: 'Common', help: 'Where certificate and key objects are created.' },
+    { name: 'syncGroup', label: 'Device group to sync', kind: 'text', required: false, help: 'HA pairs: runs config-sync to this device group after each change. Leave empty for a standalone device.' },
+  ],
+  bindingFields: [
+    { name: 'profiles', label: 'Client SSL profiles', kind: 'list', required: true, placeholder: 'clientssl-web', help: 'Profiles whose certificate is replaced, all in one transaction. Names in the partition, or /Partition/name.' },
+    { name: 'verifyPorts', label: 'Ports to verify', kind: 'list', required: false, placeholder: '443', help: "Ports on the target's address where the virtual servers answer TLS. Virtual servers on other addresses: name them as verify endpoints of the deployment." },
+  ],
+  parseCredentials: parseBigipCredentials,
+  parseOptions: parseBigipOptions,
+  parseBinding: parseBigipBinding,
+  defaultVerifyEndpoints(target, binding): VerifyEndpoint[] {
+    const parsed = parseBigipBinding(binding);
+    const ports = Array.isArray(parsed.value['verifyPorts']) ? (parsed.value['verifyPorts'] as number[]) : [];
+    return ports.map((port) => ({ host: target.host, port }));
+  },
+};

@@ -1,0 +1,155 @@
+/**
+ * FortiOS REST API: one method per call, no business logic. Every call carries the token as
+ * `Authorization: Bearer` (never `?access_token=`, disabled by default since FortiOS 7.4.5) and the
+ * VDOM as `?vdom=`. Facts and sources: ../shared/vendor-apis.md §1.
+ *
+ * Methods return the HTTP status and the parsed envelope; interpreting them is the deployer's job.
+ * Transport failures arrive as ClassifiedErrors from device-http.
+ */
+import type { DeviceHttp } from '../device-http';
+
+/** The FortiOS JSON envelope (success and error share it, §1.4). */
+export interface FortiEnvelope {
+  http_method?: string;
+  status?: string;
+  http_status?: number;
+  /** FortiOS error code of an error envelope, e.g. -23, -145, -327, -328. */
+  error?: number;
+  /** CLI error text some CMDB failures carry. */
+  cli_error?: string;
+  results?: unknown;
+  vdom?: string;
+  revision?: string;
+  revision_changed?: boolean;
+  mkey?: string;
+  serial?: string;
+  version?: string;
+  build?: number;
+}
+
+export interface FortiResponse {
+  status: number;
+  /** Undefined when the body was not a JSON object (FortiOS answers 401 with an HTML page). */
+  envelope?: FortiEnvelope;
+}
+
+/** Body of `monitor/vpn-certificate/local/import`, type regular (base64 values). */
+export interface LocalImportRegular {
+  type: 'regular';
+  certname: string;
+  scope: 'vdom' | 'global';
+  file_content: string;
+  key_file_content: string;
+  password?: string;
+}
+
+/** Body of `monitor/vpn-certificate/ca/import`. */
+export interface CaImportFile {
+  import_method: 'file';
+  scope: 'vdom' | 'global';
+  file_content: string;
+}
+
+const API = '/api/v2';
+const seg = (name: string): string => encodeURIComponent(name);
+
+export class FortiGateClient {
+  constructor(
+    private readonly http: DeviceHttp,
+    private readonly session: { token: string; vdom: string },
+  ) {}
+
+  private async call(method: string, path: string, json?: unknown): Promise<FortiResponse> {
+    const response = await this.http.request(method, `${API}${path}`, {
+      query: { vdom: this.session.vdom },
+      headers: { authorization: `Bearer ${this.session.token}` },
+      ...(json !== undefined ? { json } : {}),
+    });
+    const body = response.json;
+    const envelope = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as FortiEnvelope) : undefined;
+    return { status: response.status, ...(envelope ? { envelope } : {}) };
+  }
+
+  /**
+   * GET /api/v2/cmdb/system/global (holds `admin-server-cert`).
+   * acme.sh PR #6236 deploy/fortigate.sh; jonarihen/caddy-forticertsync fortigate_client.go certReferenceEndpoints.
+   */
+  getSystemGlobal(): Promise<FortiResponse> {
+    return this.call('GET', '/cmdb/system/global');
+  }
+
+  /**
+   * PUT /api/v2/cmdb/system/global {"admin-server-cert": name}: the HTTPS admin GUI / API certificate.
+   * acme.sh PR #6236 set_active_web_cert; CyB0rgg/fortigate-cert-swap bind_gui.
+   */
+  setAdminServerCert(name: string): Promise<FortiResponse> {
+    return this.call('PUT', '/cmdb/system/global', { 'admin-server-cert': name });
+  }
+
+  /**
+   * GET /api/v2/cmdb/vpn.ssl/settings (holds `servercert`; 404 where FortiOS 7.6 removed SSL-VPN).
+   * caddy-forticertsync certReferenceEndpoints; vendor-apis.md §1.6 pitfall 8.
+   */
+  getSslVpnSettings(): Promise<FortiResponse> {
+    return this.call('GET', '/cmdb/vpn.ssl/settings');
+  }
+
+  /**
+   * PUT /api/v2/cmdb/vpn.ssl/settings {"servercert": name} in the VDOM.
+   * CyB0rgg/fortigate-cert-swap bind_ssl_vpn; caddy-forticertsync UpdateCertReference.
+   */
+  setSslVpnServerCert(name: string): Promise<FortiResponse> {
+    return this.call('PUT', '/cmdb/vpn.ssl/settings', { servercert: name });
+  }
+
+  /**
+   * GET /api/v2/cmdb/vpn.certificate/local (the monitor `local/select` is gone in FortiOS 7.6.6).
+   * CyB0rgg/fortigate-cert-swap list_local_certs; caddy-forticertsync ListCertificates.
+   */
+  listLocalCertificates(): Promise<FortiResponse> {
+    return this.call('GET', '/cmdb/vpn.certificate/local');
+  }
+
+  /** GET /api/v2/cmdb/vpn.certificate/local/<name> (CMDB read by key, same table as above). */
+  getLocalCertificate(name: string): Promise<FortiResponse> {
+    return this.call('GET', `/cmdb/vpn.certificate/local/${seg(name)}`);
+  }
+
+  /**
+   * DELETE /api/v2/cmdb/vpn.certificate/local/<name> (refused while the certificate is bound).
+   * acme.sh PR #6236; caddy-forticertsync DeleteCertificate; CyB0rgg/fortigate-cert-swap delete_cert.
+   */
+  deleteLocalCertificate(name: string): Promise<FortiResponse> {
+    return this.call('DELETE', `/cmdb/vpn.certificate/local/${seg(name)}`);
+  }
+
+  /**
+   * GET /api/v2/cmdb/vpn.certificate/ca: the CA store (CLI `config vpn certificate ca`). Not named by
+   * the sources of vendor-apis.md; the CMDB path follows the local-certificate table's pattern.
+   */
+  listCaCertificates(): Promise<FortiResponse> {
+    return this.call('GET', '/cmdb/vpn.certificate/ca');
+  }
+
+  /** DELETE /api/v2/cmdb/vpn.certificate/ca/<name> (same pattern; not in the sources of vendor-apis.md). */
+  deleteCaCertificate(name: string): Promise<FortiResponse> {
+    return this.call('DELETE', `/cmdb/vpn.certificate/ca/${seg(name)}`);
+  }
+
+  /**
+   * POST /api/v2/monitor/vpn-certificate/local/import: certificate + key, base64 values.
+   * docs.fortinet.com/document/fortigate/7.0.1/administration-guide/379103/uploading-a-certificate-using-an-api;
+   * acme.sh PR #6236 (base64 of PEM); caddy-forticertsync ImportCertificate (base64 of DER on 7.6.6).
+   */
+  importLocalCertificate(body: LocalImportRegular): Promise<FortiResponse> {
+    return this.call('POST', '/monitor/vpn-certificate/local/import', body);
+  }
+
+  /**
+   * POST /api/v2/monitor/vpn-certificate/ca/import {import_method: "file", scope, file_content}.
+   * acme.sh PR #6236 upload_ca_cert (-328 = exists); Fortinet ansible fortios_monitor "import.vpn-certificate.ca".
+   */
+  importCaCertificate(body: CaImportFile): Promise<FortiResponse> {
+    return this.call('POST', '/monitor/vpn-certificate/ca/import', body);
+  }
+}

@@ -1,0 +1,4 @@
+import type { DeployerFactory } from './types';
+
+/** Vendor id (= folder = targets.vendor) → deployer factory. */
+export const deployerFactories: Record<string, DeployerFactory> = {};

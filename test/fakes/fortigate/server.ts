@@ -1,0 +1,821 @@
+/**
+ * A fake FortiGate: the FortiOS REST API subset CertFleet uses, served over real HTTPS on 127.0.0.1,
+ * faithful to /work/shared/vendor-apis.md §1 (checklist §1.7):
+ * - `Authorization: Bearer <token>` on every call (missing/wrong: 401); the `access_token` query
+ *   parameter only when `acceptQueryToken` is on (FortiOS 7.4.5+ disables it by default);
+ * - the `vdom` query parameter (default `root`) selects the VDOM;
+ * - `POST /api/v2/monitor/vpn-certificate/local/import` (type `regular` with base64 `file_content` /
+ *   `key_file_content`, type `pkcs12`), JSON or multipart form fields; -23 on content that exists
+ *   already (under any name), -145 on input that is not base64, HTTP 500 error envelope of §1.4;
+ * - `POST /api/v2/monitor/vpn-certificate/ca/import` with -328 when the CA exists already;
+ * - CMDB GET/PUT/DELETE for `vpn.certificate/local[/<name>]`, GET/DELETE `vpn.certificate/ca[/<name>]`,
+ *   GET/PUT `system/global` (`admin-server-cert`), `vpn.ssl/settings` (`servercert`, per VDOM),
+ *   `system/ftm-push` (`server-cert`); a DELETE of a bound certificate is refused;
+ * - success envelopes carry `revision`, `revision_changed`, `old_revision`, `serial`, `version`, `build`.
+ *
+ * TLS: the management listener presents the certificate bound as `admin-server-cert` (new connections
+ * see a change at once, idle keep-alive connections are closed as the real admin listener restarts);
+ * a second listener plays the SSL-VPN port and presents `servercert`. Both send the intermediates
+ * found in the CA store after the leaf, as FortiOS builds the chain from the CA store.
+ *
+ * Deliberate guesses beyond vendor-apis.md (kept in one place so tests do not mistake them for
+ * FortiOS facts):
+ * - the 401 body is a small HTML page, not a JSON envelope; 403 carries the error envelope;
+ * - imported CA certificates are named `CA_Cert_<n>` by the device (a `certname` is ignored); the CMDB
+ *   CA object holds its PEM in the field `ca`, a local certificate in `certificate`;
+ * - GET of an absent CMDB object and unknown paths/VDOMs answer 404 with an error envelope without an
+ *   `error` code; a PUT naming an unknown certificate answers 500 / -3 with `cli_error`;
+ * - a DELETE of a bound (or built-in) certificate answers 500 / -23 with `cli_error`;
+ * - a key that does not match the certificate, an unreadable key or an RSA key below 2048 bits
+ *   answers -327; an unknown `type`, an unreadable certificate or PKCS#12 (or a wrong password) -145;
+ *   the same certname with other content -5;
+ * - in multi-VDOM mode (more than one VDOM) `admin-server-cert` must name a certificate imported with
+ *   `scope: global`; certificates imported with `scope: vdom` are visible only in their VDOM;
+ * - singleton tables (`system/global`, `vpn.ssl/settings`, `system/ftm-push`) return `results` as an
+ *   object; lists and GET by name return an array.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import * as https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
+import forge from 'node-forge';
+import type { VerifyEndpoint } from '../../../activities/deployers/types';
+import type { FakeDeviceView } from '../../support/deployer-contract';
+
+export interface FakeFortiGateOptions {
+  /** The only valid REST API token. */
+  token: string;
+  /** VDOMs of the device; default ['root'] (single-VDOM mode). More than one = multi-VDOM mode. */
+  vdoms?: string[];
+  /** The VDOM whose SSL-VPN settings the SSL-VPN listener serves; default the first VDOM. */
+  sslVpnVdom?: string;
+  /** `config system global / set rest-api-key-url-query enable`: accept `?access_token=`. Default off. */
+  acceptQueryToken?: boolean;
+  /** FortiOS 7.6 on small models: `vpn.ssl/settings` answers 404 and there is no SSL-VPN listener. */
+  sslVpnRemoved?: boolean;
+  /** 'pem-or-der' (default, 7.4 style: base64 of a PEM file or of DER); 'der-only' (7.6.6 style: base64 of PEM → -145). */
+  fileContentEncoding?: 'pem-or-der' | 'der-only';
+  /** Report `servercert` as `{ q_origin_key: name }` instead of a plain string (some firmware). */
+  servercertAsObject?: boolean;
+  /** Requests whose path matches answer 403 (the token's admin profile lacks the permission). */
+  forbidden?: RegExp;
+  /** Every non-GET request answers 403 (a read-only admin profile). */
+  readOnly?: boolean;
+  /** Envelope `version`, default v7.4.7. */
+  version?: string;
+  /** Envelope `build`, default 2731. */
+  build?: number;
+  /** Envelope `serial`, default FGT60FTK23000001. */
+  serial?: string;
+}
+
+export interface FakeFortiGateCall {
+  method: string;
+  /** Path without the query, e.g. /api/v2/cmdb/system/global */
+  path: string;
+  /** Query parameters; `access_token` is never recorded. */
+  query: Record<string, string>;
+  /** Body with key material and passwords replaced by '[omitted]' (null when there was none). */
+  body: Record<string, unknown> | null;
+  /** How the request authenticated: 'header', 'query' or 'none' (also for a wrong token). */
+  auth: 'header' | 'query' | 'none';
+  status: number;
+  /** FortiOS error code of an error envelope. */
+  error?: number;
+}
+
+export interface FakeFortiGateObject {
+  name: string;
+  fingerprintSha256: string;
+  source: 'factory' | 'user';
+  range: 'global' | 'vdom';
+  /** The VDOM of a `range: vdom` object. */
+  vdom?: string;
+  /** PEM of the certificate (leaf for local certificates). */
+  pem: string;
+}
+
+export interface FakeFortiGateFailure {
+  status: number;
+  /** FortiOS error code: the answer is the HTTP error envelope of §1.4. Without it, a bare HTML error page. */
+  error?: number;
+  /** How many matching requests fail; default 1. */
+  times?: number;
+}
+
+export interface FakeFortiGate {
+  /** TLS endpoints: the management API (admin GUI) and, unless removed, the SSL-VPN port. */
+  endpoints: { admin: VerifyEndpoint; sslVpn?: VerifyEndpoint };
+  host: string;
+  port: number;
+  /** Every request, in order (never the token, keys or passwords). */
+  calls: FakeFortiGateCall[];
+  /** SHA-256 fingerprint (lowercase hex) of the built-in Fortinet_Factory certificate. */
+  managementFingerprint(): string;
+  /** The contract's view: user certificate objects (local and CA), mutating calls, secrets. */
+  view(): FakeDeviceView;
+  /** Local certificates (built-in ones included). */
+  localCertificates(): FakeFortiGateObject[];
+  /** CA certificates (built-in ones included). */
+  caCertificates(): FakeFortiGateObject[];
+  /** Current bindings: admin-server-cert, and servercert per VDOM (absent when SSL-VPN is removed). */
+  bindings(): { adminServerCert: string; sslVpnServerCert: Record<string, string>; ftmPushServerCert: string };
+  /** Puts a local certificate on the device as an administrator would (no API call recorded). */
+  seedLocalCertificate(input: { name: string; certPem: string; keyPem: string; scope?: 'global' | 'vdom'; vdom?: string }): void;
+  /** Puts a CA certificate on the device (no API call recorded); returns its name. */
+  seedCaCertificate(pem: string): string;
+  /** The next `times` requests whose path matches fail after authentication, before any processing. */
+  failNext(path: RegExp, failure: FakeFortiGateFailure): void;
+  /** Runs `hook` just before the next request whose path matches is processed (to script races). */
+  beforeNext(path: RegExp, hook: () => void): void;
+  /** On: bindings are accepted but the listeners keep serving what they served. Off: they catch up. */
+  serveStale(on: boolean): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Material
+
+interface LocalCert {
+  name: string;
+  certPem: string;
+  x509: X509Certificate;
+  key: KeyObject;
+  fingerprint: string;
+  source: 'factory' | 'user';
+  range: 'global' | 'vdom';
+  vdom?: string;
+  comments: string;
+  lastUpdated: number;
+}
+
+interface CaCert {
+  name: string;
+  pem: string;
+  x509: X509Certificate;
+  fingerprint: string;
+  source: 'factory' | 'user';
+  range: 'global' | 'vdom';
+  vdom?: string;
+  lastUpdated: number;
+}
+
+const fingerprintOf = (x509: X509Certificate): string => x509.fingerprint256.replace(/:/g, '').toLowerCase();
+
+/** A self-signed RSA 2048 certificate in the style of FortiGate's built-in ones. */
+function builtInCertificate(commonName: string, ca: boolean): { certPem: string; keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 24 * 3600 * 1000);
+  cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
+  const attrs = [
+    { name: 'countryName', value: 'US' },
+    { shortName: 'ST', value: 'California' },
+    { name: 'localityName', value: 'Sunnyvale' },
+    { name: 'organizationName', value: 'Fortinet' },
+    { shortName: 'OU', value: ca ? 'Certificate Authority' : 'FortiGate' },
+    { name: 'commonName', value: commonName },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions(ca ? [{ name: 'basicConstraints', critical: true, cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }] : [{ name: 'basicConstraints', cA: false }]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+class FortiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code?: number,
+    readonly cliError?: string,
+  ) {
+    super(`HTTP ${status}${code !== undefined ? ` error ${code}` : ''}`);
+  }
+}
+
+const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Strictly base64 (line breaks tolerated), or undefined. */
+function decodeBase64(value: unknown): Buffer | undefined {
+  if (typeof value !== 'string') return undefined;
+  const compact = value.replace(/[\r\n]/g, '');
+  if (compact === '' || compact.length % 4 !== 0 || !B64.test(compact)) return undefined;
+  return Buffer.from(compact, 'base64');
+}
+
+const isPemText = (bytes: Buffer): boolean => bytes.subarray(0, 64).toString('latin1').trimStart().startsWith('-----BEGIN');
+
+function readCertificate(bytes: Buffer, allowPem: boolean): X509Certificate {
+  try {
+    if (isPemText(bytes)) {
+      if (!allowPem) throw new FortiError(500, -145);
+      const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(bytes.toString('utf8'));
+      if (!first) throw new FortiError(500, -145);
+      return new X509Certificate(first[0]);
+    }
+    return new X509Certificate(bytes);
+  } catch (error) {
+    if (error instanceof FortiError) throw error;
+    throw new FortiError(500, -145);
+  }
+}
+
+function readKey(bytes: Buffer, allowPem: boolean): KeyObject {
+  if (isPemText(bytes)) {
+    if (!allowPem) throw new FortiError(500, -145);
+    try {
+      return createPrivateKey(bytes.toString('utf8'));
+    } catch {
+      throw new FortiError(500, -327);
+    }
+  }
+  for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
+    try {
+      return createPrivateKey({ key: bytes, format: 'der', type });
+    } catch {
+      // next encoding
+    }
+  }
+  throw new FortiError(500, -327);
+}
+
+function checkKeyPair(x509: X509Certificate, key: KeyObject): void {
+  const fromKey = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  if (!fromKey.equals(x509.publicKey.export({ format: 'der', type: 'spki' }))) throw new FortiError(500, -327);
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new FortiError(500, -327);
+}
+
+function readPkcs12(bytes: Buffer, password: string): { x509: X509Certificate; key: KeyObject } {
+  try {
+    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))), false, password);
+    const toDer = (node: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
+    let key: KeyObject | undefined;
+    let leaf: X509Certificate | undefined;
+    for (const content of p12.safeContents) {
+      for (const bag of content.safeBags) {
+        if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
+          key = bag.key ? createPrivateKey(forge.pki.privateKeyToPem(bag.key)) : createPrivateKey({ key: toDer(bag.asn1), format: 'der', type: 'pkcs8' });
+        } else if (bag.type === forge.pki.oids.certBag && !leaf) {
+          leaf = new X509Certificate(bag.cert ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') : toDer(bag.asn1));
+        }
+      }
+    }
+    if (!key || !leaf) throw new FortiError(500, -145);
+    // The leaf is the certificate matching the key, whatever order the bags came in.
+    for (const content of p12.safeContents) {
+      for (const bag of content.safeBags) {
+        if (bag.type !== forge.pki.oids.certBag) continue;
+        const candidate = new X509Certificate(bag.cert ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') : toDer(bag.asn1));
+        if (candidate.checkPrivateKey(key)) leaf = candidate;
+      }
+    }
+    return { x509: leaf, key };
+  } catch (error) {
+    if (error instanceof FortiError) throw error;
+    throw new FortiError(500, -145);
+  }
+}
+
+const SECRET_FIELDS = new Set(['file_content', 'key_file_content', 'password', 'private-key', 'certificate', 'ca']);
+
+function redact(body: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!body) return null;
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, SECRET_FIELDS.has(k) ? '[omitted]' : v]));
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A certificate reference as sent in a PUT: a name, or `{ q_origin_key }` / `{ name }`. */
+function referenceName(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (isObject(value)) {
+    const key = value['q_origin_key'] ?? value['name'];
+    if (typeof key === 'string') return key;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<FakeFortiGate> {
+  const vdoms = opts.vdoms && opts.vdoms.length > 0 ? [...opts.vdoms] : ['root'];
+  const multiVdom = vdoms.length > 1;
+  const sslVpnVdom = opts.sslVpnVdom ?? vdoms[0] ?? 'root';
+  const version = opts.version ?? 'v7.4.7';
+  const build = opts.build ?? 2731;
+  const serial = opts.serial ?? 'FGT60FTK23000001';
+  const allowPem = (opts.fileContentEncoding ?? 'pem-or-der') === 'pem-or-der';
+
+  const factory = builtInCertificate(serial, false);
+  const factoryCa = builtInCertificate('Fortinet_CA_SSL', true);
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  const locals: LocalCert[] = [];
+  const cas: CaCert[] = [];
+  const addLocal = (input: { name: string; x509: X509Certificate; key: KeyObject; source: 'factory' | 'user'; range: 'global' | 'vdom'; vdom?: string }): LocalCert => {
+    const cert: LocalCert = { ...input, certPem: input.x509.toString(), fingerprint: fingerprintOf(input.x509), comments: '', lastUpdated: now() };
+    locals.push(cert);
+    return cert;
+  };
+  let caCounter = 0;
+  const addCa = (input: { name?: string; x509: X509Certificate; source: 'factory' | 'user'; range: 'global' | 'vdom'; vdom?: string }): CaCert => {
+    const ca: CaCert = { ...input, name: input.name ?? `CA_Cert_${++caCounter}`, pem: input.x509.toString(), fingerprint: fingerprintOf(input.x509), lastUpdated: now() };
+    cas.push(ca);
+    return ca;
+  };
+  addLocal({ name: 'Fortinet_Factory', x509: new X509Certificate(factory.certPem), key: createPrivateKey(factory.keyPem), source: 'factory', range: 'global' });
+  addCa({ name: 'Fortinet_CA_SSL', x509: new X509Certificate(factoryCa.certPem), source: 'factory', range: 'global' });
+
+  const globalSettings: Record<string, unknown> = { hostname: 'FGT60F', timezone: 'Europe/London', 'admin-server-cert': 'Fortinet_Factory', 'admin-sport': 0 };
+  const ftmPush: Record<string, unknown> = { status: 'disable', 'server-port': 4433, 'server-cert': 'Fortinet_Factory' };
+  const sslVpn = new Map<string, Record<string, unknown>>();
+  if (!opts.sslVpnRemoved) for (const vdom of vdoms) sslVpn.set(vdom, { status: 'enable', servercert: 'Fortinet_Factory', port: 10443, 'source-interface': [] });
+
+  let revision = 1;
+  const revisionHash = (n: number): string => createHash('md5').update(`rev${n}`).digest('hex');
+
+  const calls: FakeFortiGateCall[] = [];
+  let mutating = 0;
+  const failRules: { path: RegExp; failure: FakeFortiGateFailure; remaining: number }[] = [];
+  const hooks: { path: RegExp; hook: () => void }[] = [];
+  let stale = false;
+
+  const visible = <T extends { range: 'global' | 'vdom'; vdom?: string }>(item: T, vdom: string): boolean => item.range === 'global' || item.vdom === vdom;
+  const findLocal = (name: string, vdom: string): LocalCert | undefined => locals.find((c) => c.name === name && visible(c, vdom));
+
+  /** Intermediates from the CA store that chain the leaf (self-signed roots are not sent). */
+  function chainFor(leaf: X509Certificate): string {
+    const out: string[] = [];
+    let current = leaf;
+    for (let depth = 0; depth < 5; depth++) {
+      const issuer = cas.find((ca) => current.checkIssued(ca.x509) && current.verify(ca.x509.publicKey));
+      if (!issuer || (issuer.x509.checkIssued(issuer.x509) && issuer.x509.verify(issuer.x509.publicKey))) break;
+      out.push(issuer.pem);
+      current = issuer.x509;
+    }
+    return out.join('');
+  }
+
+  function contextFor(name: string): tls.SecureContextOptions {
+    const cert = locals.find((c) => c.name === name) ?? locals[0];
+    if (!cert) throw new Error('fake-fortigate: no certificate to serve');
+    return { cert: cert.certPem + chainFor(cert.x509), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  }
+
+  // ------------------------------------------------------------------ listeners
+  let servedAdmin = 'Fortinet_Factory';
+  let servedSslVpn = 'Fortinet_Factory';
+  const admin = https.createServer({ ...contextFor(servedAdmin), keepAliveTimeout: 5_000 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { status: 'error', http_status: 500, detail: String(error) });
+      else res.destroy();
+    });
+  });
+  admin.on('tlsClientError', () => undefined);
+  const vpnSockets = new Set<tls.TLSSocket>();
+  const vpn = opts.sslVpnRemoved
+    ? undefined
+    : tls.createServer(contextFor(servedSslVpn), (socket) => {
+        vpnSockets.add(socket);
+        socket.on('close', () => vpnSockets.delete(socket));
+        socket.on('error', () => undefined);
+        socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      });
+  vpn?.on('tlsClientError', () => undefined);
+
+  const listen = (server: tls.Server): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: 0, host: '127.0.0.1' }, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const adminPort = await listen(admin);
+  const vpnPort = vpn ? await listen(vpn) : undefined;
+  globalSettings['admin-sport'] = adminPort;
+  if (vpnPort !== undefined) for (const settings of sslVpn.values()) settings['port'] = vpnPort;
+
+  /** Brings the listeners in line with the bindings (unless serving stale). */
+  function syncListeners(): void {
+    if (stale) return;
+    const wantAdmin = String(globalSettings['admin-server-cert']);
+    admin.setSecureContext(contextFor(wantAdmin));
+    if (wantAdmin !== servedAdmin) {
+      servedAdmin = wantAdmin;
+      // The admin HTTPS daemon restarts: idle keep-alive connections go away.
+      setImmediate(() => admin.closeIdleConnections());
+    }
+    const settings = sslVpn.get(sslVpnVdom);
+    if (vpn && settings) {
+      servedSslVpn = String(settings['servercert']);
+      vpn.setSecureContext(contextFor(servedSslVpn));
+    }
+  }
+
+  // ------------------------------------------------------------------ envelopes
+  const base = (method: string, vdom: string, path: string, name: string): Record<string, unknown> => ({ http_method: method, vdom, path, name });
+  const tail = (): Record<string, unknown> => ({ serial, version, build });
+
+  function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function sendHtml(res: ServerResponse, status: number, title: string): void {
+    const text = `<html><head><title>${status} ${title}</title></head><body><h1>${title}</h1></body></html>\n`;
+    res.writeHead(status, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  interface Route {
+    family: 'cmdb' | 'monitor' | 'other';
+    path: string;
+    name: string;
+    /** CMDB object key, or monitor action. */
+    rest: string;
+  }
+
+  function parseRoute(pathname: string): Route {
+    const parts = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    if (parts[0] !== 'api' || parts[1] !== 'v2' || (parts[2] !== 'cmdb' && parts[2] !== 'monitor')) return { family: 'other', path: '', name: '', rest: '' };
+    return { family: parts[2], path: parts[3] ?? '', name: parts[4] ?? '', rest: parts.slice(5).join('/') };
+  }
+
+  function errorEnvelope(method: string, vdom: string, route: Route, status: number, code?: number, cliError?: string): Record<string, unknown> {
+    return {
+      http_method: method,
+      ...(code !== undefined ? { error: code } : {}),
+      status: 'error',
+      http_status: status,
+      vdom,
+      path: route.path,
+      name: route.name,
+      ...(route.family === 'monitor' && route.rest ? { action: route.rest } : {}),
+      ...(route.family === 'cmdb' && route.rest ? { mkey: route.rest } : {}),
+      ...(cliError ? { cli_error: cliError } : {}),
+      ...tail(),
+    };
+  }
+
+  function cmdbWrite(method: string, vdom: string, route: Route, mkey?: string): Record<string, unknown> {
+    const old = revision;
+    revision += 1;
+    return {
+      ...base(method, vdom, route.path, route.name),
+      revision: revisionHash(revision),
+      revision_changed: true,
+      old_revision: revisionHash(old),
+      ...(mkey !== undefined ? { mkey } : {}),
+      status: 'success',
+      http_status: 200,
+      ...tail(),
+    };
+  }
+
+  function cmdbRead(vdom: string, route: Route, results: unknown, mkey?: string): Record<string, unknown> {
+    const count = Array.isArray(results) ? results.length : 1;
+    return {
+      http_method: 'GET',
+      size: count,
+      matched_count: count,
+      next_idx: count - 1,
+      revision: revisionHash(revision),
+      results,
+      vdom,
+      path: route.path,
+      name: route.name,
+      ...(mkey !== undefined ? { mkey } : {}),
+      status: 'success',
+      http_status: 200,
+      ...tail(),
+    };
+  }
+
+  function monitorSuccess(vdom: string, route: Route, results: Record<string, unknown>): Record<string, unknown> {
+    return { http_method: 'POST', results, vdom, path: route.path, name: route.name, action: route.rest, status: 'success', http_status: 200, ...tail() };
+  }
+
+  // ------------------------------------------------------------------ objects as the API shows them
+  const localJson = (c: LocalCert): Record<string, unknown> => ({
+    name: c.name,
+    q_origin_key: c.name,
+    password: 'ENC XXXX',
+    comments: c.comments,
+    'private-key': 'ENC XXXX',
+    certificate: c.certPem,
+    state: '',
+    range: c.range,
+    source: c.source,
+    'source-ip': '0.0.0.0',
+    'ike-localid-type': 'asn1dn',
+    'auto-regenerate-days': 0,
+    'auto-regenerate-days-warning': 0,
+    'last-updated': c.lastUpdated,
+  });
+  const caJson = (c: CaCert): Record<string, unknown> => ({
+    name: c.name,
+    q_origin_key: c.name,
+    ca: c.pem,
+    range: c.range,
+    source: c.source,
+    'ssl-inspection-trusted': 'enable',
+    'scep-url': '',
+    'source-ip': '0.0.0.0',
+    'ca-identifier': '',
+    'auto-update-days': 0,
+    'last-updated': c.lastUpdated,
+  });
+  const reference = (name: string): unknown => (opts.servercertAsObject ? { q_origin_key: name } : name);
+
+  const bindingsOf = (name: string): string[] => {
+    const used: string[] = [];
+    if (globalSettings['admin-server-cert'] === name) used.push('system.global:admin-server-cert');
+    if (ftmPush['server-cert'] === name) used.push('system.ftm-push:server-cert');
+    for (const [vdom, settings] of sslVpn) if (settings['servercert'] === name) used.push(`vpn.ssl.settings(${vdom}):servercert`);
+    return used;
+  };
+
+  // ------------------------------------------------------------------ handlers
+  function importLocal(vdom: string, body: Record<string, unknown>): Record<string, unknown> {
+    const type = body['type'];
+    const scope = body['scope'] === 'global' ? 'global' : 'vdom';
+    let x509: X509Certificate;
+    let key: KeyObject;
+    if (type === 'regular') {
+      const certBytes = decodeBase64(body['file_content']);
+      const keyBytes = decodeBase64(body['key_file_content']);
+      if (!certBytes || !keyBytes) throw new FortiError(500, -145);
+      x509 = readCertificate(certBytes, allowPem);
+      key = readKey(keyBytes, allowPem);
+    } else if (type === 'pkcs12') {
+      const bytes = decodeBase64(body['file_content']);
+      if (!bytes) throw new FortiError(500, -145);
+      ({ x509, key } = readPkcs12(bytes, typeof body['password'] === 'string' ? body['password'] : ''));
+    } else {
+      throw new FortiError(500, -145);
+    }
+    checkKeyPair(x509, key);
+    const fingerprint = fingerprintOf(x509);
+    const requested = typeof body['certname'] === 'string' && body['certname'] !== '' ? body['certname'] : `cert_${locals.length}`;
+    if (locals.some((c) => c.fingerprint === fingerprint)) throw new FortiError(500, -23);
+    if (locals.some((c) => c.name === requested)) throw new FortiError(500, -5);
+    if (requested.length > 35) throw new FortiError(500, -1);
+    addLocal({ name: requested, x509, key, source: 'user', range: scope, ...(scope === 'vdom' ? { vdom } : {}) });
+    syncListeners();
+    return { status: 'success' };
+  }
+
+  function importCa(vdom: string, body: Record<string, unknown>): Record<string, unknown> {
+    if (body['import_method'] !== undefined && body['import_method'] !== 'file') throw new FortiError(500, -145);
+    const bytes = decodeBase64(body['file_content']);
+    if (!bytes) throw new FortiError(500, -145);
+    const x509 = readCertificate(bytes, allowPem);
+    if (cas.some((c) => c.fingerprint === fingerprintOf(x509))) throw new FortiError(500, -328);
+    const scope = body['scope'] === 'global' ? 'global' : 'vdom';
+    addCa({ x509, source: 'user', range: scope, ...(scope === 'vdom' ? { vdom } : {}) });
+    syncListeners();
+    return { status: 'success' };
+  }
+
+  /** Validates a certificate reference of a binding PUT; returns the name. */
+  function boundName(value: unknown, vdom: string, needsGlobal: boolean): string {
+    const name = referenceName(value);
+    const cert = name === undefined ? undefined : findLocal(name, vdom);
+    if (!name || !cert) throw new FortiError(500, -3, `entry not found in datasource\n\nvalue parse error before '${name ?? ''}'\nCommand fail. Return code -3`);
+    if (needsGlobal && multiVdom && cert.range !== 'global') throw new FortiError(500, -3, `entry not found in datasource (a VDOM certificate cannot serve a global service)\nCommand fail. Return code -3`);
+    return name;
+  }
+
+  function route(method: string, r: Route, vdom: string, body: Record<string, unknown> | null): { status: number; payload: Record<string, unknown>; mutated: boolean } {
+    const ok = (payload: Record<string, unknown>, mutated = method !== 'GET'): { status: number; payload: Record<string, unknown>; mutated: boolean } => ({ status: 200, payload, mutated });
+    const notFound = (): FortiError => new FortiError(404);
+    const notAllowed = (): FortiError => new FortiError(405);
+    const needBody = (): Record<string, unknown> => {
+      if (!body) throw new FortiError(400);
+      return body;
+    };
+
+    if (r.family === 'monitor' && r.path === 'vpn-certificate' && r.rest === 'import' && (r.name === 'local' || r.name === 'ca')) {
+      if (method !== 'POST') throw notAllowed();
+      return ok(monitorSuccess(vdom, r, r.name === 'local' ? importLocal(vdom, needBody()) : importCa(vdom, needBody())));
+    }
+    if (r.family !== 'cmdb') throw notFound();
+
+    if (r.path === 'vpn.certificate' && r.name === 'local') {
+      if (!r.rest) {
+        if (method !== 'GET') throw notAllowed();
+        return ok(cmdbRead(vdom, r, locals.filter((c) => visible(c, vdom)).map(localJson)));
+      }
+      const cert = findLocal(r.rest, vdom);
+      if (!cert) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [localJson(cert)], cert.name));
+      if (method === 'PUT') {
+        // In-place replacement does not work (tf-fortios #404): only comments change, the content stays.
+        const b = needBody();
+        if (typeof b['comments'] === 'string') cert.comments = b['comments'];
+        cert.lastUpdated = now();
+        return ok(cmdbWrite(method, vdom, r, cert.name));
+      }
+      if (method === 'DELETE') {
+        const used = bindingsOf(cert.name);
+        if (cert.source === 'factory' || used.length > 0) {
+          throw new FortiError(500, -23, `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`);
+        }
+        locals.splice(locals.indexOf(cert), 1);
+        return ok(cmdbWrite(method, vdom, r, cert.name));
+      }
+      throw notAllowed();
+    }
+
+    if (r.path === 'vpn.certificate' && r.name === 'ca') {
+      if (!r.rest) {
+        if (method !== 'GET') throw notAllowed();
+        return ok(cmdbRead(vdom, r, cas.filter((c) => visible(c, vdom)).map(caJson)));
+      }
+      const ca = cas.find((c) => c.name === r.rest && visible(c, vdom));
+      if (!ca) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [caJson(ca)], ca.name));
+      if (method === 'DELETE') {
+        if (ca.source === 'factory') throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
+        cas.splice(cas.indexOf(ca), 1);
+        syncListeners();
+        return ok(cmdbWrite(method, vdom, r, ca.name));
+      }
+      throw notAllowed();
+    }
+
+    if (r.path === 'system' && r.name === 'global' && !r.rest) {
+      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...globalSettings }));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      const next = { ...globalSettings };
+      for (const [k, v] of Object.entries(b)) next[k] = k === 'admin-server-cert' ? boundName(v, vdom, true) : v;
+      Object.assign(globalSettings, next);
+      syncListeners();
+      return ok(cmdbWrite(method, vdom, r));
+    }
+
+    if (r.path === 'system' && r.name === 'ftm-push' && !r.rest) {
+      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...ftmPush }));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      const next = { ...ftmPush };
+      for (const [k, v] of Object.entries(b)) next[k] = k === 'server-cert' ? boundName(v, vdom, true) : v;
+      Object.assign(ftmPush, next);
+      return ok(cmdbWrite(method, vdom, r));
+    }
+
+    if (r.path === 'vpn.ssl' && r.name === 'settings' && !r.rest) {
+      const settings = sslVpn.get(vdom);
+      if (!settings) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...settings, servercert: reference(String(settings['servercert'])) }));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      const next = { ...settings };
+      for (const [k, v] of Object.entries(b)) next[k] = k === 'servercert' ? boundName(v, vdom, false) : v;
+      Object.assign(settings, next);
+      syncListeners();
+      return ok(cmdbWrite(method, vdom, r));
+    }
+
+    throw notFound();
+  }
+
+  async function readBody(req: IncomingMessage): Promise<{ body: Record<string, unknown> | null; malformed: boolean }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    const raw = Buffer.concat(chunks);
+    if (raw.length === 0) return { body: null, malformed: false };
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      try {
+        const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+        const body: Record<string, unknown> = {};
+        for (const [k, v] of form.entries()) body[k] = typeof v === 'string' ? v : Buffer.from(await v.arrayBuffer()).toString('utf8');
+        return { body, malformed: false };
+      } catch {
+        return { body: null, malformed: true };
+      }
+    }
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      return isObject(parsed) ? { body: parsed, malformed: false } : { body: null, malformed: true };
+    } catch {
+      return { body: null, malformed: true };
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'https://fortigate.invalid');
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) if (k !== 'access_token') query[k] = v;
+    const { body, malformed } = await readBody(req);
+
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const queryToken = url.searchParams.get('access_token');
+    const auth: FakeFortiGateCall['auth'] = bearer === opts.token ? 'header' : opts.acceptQueryToken && queryToken === opts.token && bearer === undefined ? 'query' : 'none';
+    const call: FakeFortiGateCall = { method, path: url.pathname, query, body: redact(body), auth, status: 0 };
+    calls.push(call);
+
+    const r = parseRoute(url.pathname);
+    const vdom = url.searchParams.get('vdom') ?? 'root';
+    const reply = (status: number, payload: Record<string, unknown>): void => {
+      call.status = status;
+      if (typeof payload['error'] === 'number') call.error = payload['error'];
+      sendJson(res, status, payload);
+    };
+
+    if (auth === 'none') {
+      call.status = 401;
+      return sendHtml(res, 401, 'Unauthorized');
+    }
+    if ((opts.forbidden && opts.forbidden.test(url.pathname)) || (opts.readOnly && method !== 'GET')) {
+      return reply(403, errorEnvelope(method, vdom, r, 403));
+    }
+    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(url.pathname));
+    if (rule) {
+      rule.remaining -= 1;
+      if (rule.failure.error !== undefined) return reply(rule.failure.status, errorEnvelope(method, vdom, r, rule.failure.status, rule.failure.error));
+      call.status = rule.failure.status;
+      return sendHtml(res, rule.failure.status, 'Internal Server Error');
+    }
+    const hookIndex = hooks.findIndex((h) => h.path.test(url.pathname));
+    if (hookIndex >= 0) hooks.splice(hookIndex, 1)[0]?.hook();
+
+    if (!vdoms.includes(vdom)) return reply(404, errorEnvelope(method, vdom, r, 404));
+    if (malformed) return reply(400, errorEnvelope(method, vdom, r, 400));
+    try {
+      const result = route(method, r, vdom, body);
+      if (result.mutated) mutating += 1;
+      reply(result.status, result.payload);
+    } catch (error) {
+      if (!(error instanceof FortiError)) throw error;
+      reply(error.status, errorEnvelope(method, vdom, r, error.status, error.code, error.cliError));
+    }
+  }
+
+  const object = (c: LocalCert | CaCert): FakeFortiGateObject => ({
+    name: c.name,
+    fingerprintSha256: c.fingerprint,
+    source: c.source,
+    range: c.range,
+    ...(c.vdom !== undefined ? { vdom: c.vdom } : {}),
+    pem: 'certPem' in c ? c.certPem : c.pem,
+  });
+
+  return {
+    endpoints: { admin: { host: '127.0.0.1', port: adminPort }, ...(vpnPort !== undefined ? { sslVpn: { host: '127.0.0.1', port: vpnPort } } : {}) },
+    host: '127.0.0.1',
+    port: adminPort,
+    calls,
+    managementFingerprint: () => fingerprintOf(new X509Certificate(factory.certPem)),
+    view: () => ({
+      certificateObjects: () => [...locals, ...cas].filter((c) => c.source !== 'factory' && !c.name.startsWith('Fortinet_')).map((c) => c.name),
+      mutatingCalls: () => mutating,
+      secrets: [opts.token],
+    }),
+    localCertificates: () => locals.map(object),
+    caCertificates: () => cas.map(object),
+    bindings: () => ({
+      adminServerCert: String(globalSettings['admin-server-cert']),
+      sslVpnServerCert: Object.fromEntries([...sslVpn].map(([vdom, s]) => [vdom, String(s['servercert'])])),
+      ftmPushServerCert: String(ftmPush['server-cert']),
+    }),
+    seedLocalCertificate(input) {
+      const x509 = new X509Certificate(input.certPem);
+      const scope = input.scope ?? 'global';
+      addLocal({ name: input.name, x509, key: createPrivateKey(input.keyPem), source: 'user', range: scope, ...(scope === 'vdom' ? { vdom: input.vdom ?? 'root' } : {}) });
+      syncListeners();
+    },
+    seedCaCertificate(pem) {
+      const ca = addCa({ x509: new X509Certificate(pem), source: 'user', range: 'global' });
+      syncListeners();
+      return ca.name;
+    },
+    failNext(path, failure) {
+      failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+    },
+    beforeNext(path, hook) {
+      hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
+    },
+    serveStale(on) {
+      stale = on;
+      syncListeners();
+    },
+    async close() {
+      for (const socket of vpnSockets) socket.destroy();
+      const closing = [new Promise<void>((resolve) => admin.close(() => resolve()))];
+      if (vpn) closing.push(new Promise<void>((resolve) => vpn.close(() => resolve())));
+      admin.closeAllConnections();
+      await Promise.all(closing);
+    },
+  };
+}

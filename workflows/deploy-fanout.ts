@@ -1,0 +1,68 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { condition, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  deploymentWorkflowId,
+  NON_RETRYABLE_FAILURES,
+  retryDeploymentSignal,
+  type DeploymentOutcome,
+  type DeployTrigger,
+} from '../temporal/contract';
+import { deployToTargetWorkflow } from './deploy-to-target';
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+});
+
+export interface FanoutHooks {
+  /** Called with every outcome list: after the first round and after each retry. */
+  onOutcomes(outcomes: DeploymentOutcome[], awaitingRetry: boolean): void;
+  /** Called once the first round has finished (the email goes out then, not days later). */
+  afterFirstRound(outcomes: DeploymentOutcome[]): Promise<void>;
+}
+
+/**
+ * Deploys a new version to every linked target in parallel, one child workflow each, so one failing
+ * target never blocks the others. When some fail, waits (up to the retry window) for retryDeployment
+ * signals from the console and re-runs those targets.
+ */
+export async function deployToAllTargets(certificateId: string, versionId: string, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
+  const settings = await db.loadDeploySettings();
+  const targets = await db.listCertificateDeployments({ certificateId });
+  const outcomes = new Map<string, DeploymentOutcome>();
+  const requested: string[] = [];
+  setHandler(retryDeploymentSignal, ({ deploymentId }) => {
+    if (outcomes.get(deploymentId)?.outcome !== 'deployed' && !requested.includes(deploymentId)) requested.push(deploymentId);
+  });
+
+  const deploy = async (deploymentId: string, targetName: string, trigger: DeployTrigger): Promise<void> => {
+    try {
+      outcomes.set(deploymentId, await executeChild(deployToTargetWorkflow, {
+        workflowId: deploymentWorkflowId(certificateId, deploymentId),
+        args: [{ deploymentId, versionId, trigger }],
+      }));
+    } catch (error) {
+      const reason = error instanceof WorkflowExecutionAlreadyStartedError
+        ? 'another deploy to this target is still running'
+        : `the deploy workflow failed: ${(error as Error).message}`;
+      outcomes.set(deploymentId, { deploymentId, targetName, outcome: 'failed', reason });
+    }
+  };
+  const list = (): DeploymentOutcome[] => targets.flatMap((t) => outcomes.get(t.deploymentId) ?? []);
+  const failed = (): boolean => list().some((o) => o.outcome !== 'deployed');
+
+  await Promise.all(targets.map((t) => deploy(t.deploymentId, t.targetName, 'lifecycle')));
+  hooks.onOutcomes(list(), failed());
+  await hooks.afterFirstRound(list());
+
+  while (failed()) {
+    const signalled = await condition(() => requested.length > 0, settings.retryWindowMs);
+    if (!signalled) break;
+    const deploymentId = requested.shift() as string;
+    const target = targets.find((t) => t.deploymentId === deploymentId);
+    if (target) await deploy(deploymentId, target.targetName, 'retry');
+    hooks.onOutcomes(list(), failed());
+  }
+  return list();
+}

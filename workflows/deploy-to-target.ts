@@ -1,0 +1,106 @@
+import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome } from '../temporal/contract';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
+});
+/** Import: safe to retry (deterministic names), so retried patiently while the device is unreachable. */
+const stage = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes },
+});
+const activate = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+/** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
+const verify = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4, nonRetryableErrorTypes },
+});
+const rollback = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes },
+});
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof ApplicationFailure) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Polls an asynchronous commit with durable timers until the device reports it finished. */
+async function waitForCommit(runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await bookkeeping.checkDeploymentActivation({ runRowId, jobId });
+    if (status.state === 'done') return;
+    if (status.state === 'failed') throw ApplicationFailure.create({ type: FailureType.commitFailed, message: status.detail, nonRetryable: true });
+    if (Date.now() > deadline) {
+      throw ApplicationFailure.create({ type: FailureType.commitFailed, message: `commit job ${jobId} did not finish within ${Math.round(timeoutMs / 1000)} s`, nonRetryable: true });
+    }
+    await sleep(pollMs);
+  }
+}
+
+/**
+ * One certificate version onto one target (id `deploy:<certificateId>:<deploymentId>`):
+ * stage → activate → (commit job) → verify by TLS handshake. A failed commit or verify rolls back to
+ * what was bound before. Returns the outcome instead of failing, so one target never blocks others.
+ */
+export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
+  const { workflowId, runId } = workflowInfo();
+  const settings = await bookkeeping.loadDeploySettings();
+  const { runRowId, targetName } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
+  const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
+    deploymentId: input.deploymentId,
+    targetName,
+    outcome: o,
+    ...(reason !== undefined ? { reason } : {}),
+  });
+
+  try {
+    await stage.stageDeployment({ runRowId });
+  } catch (error) {
+    const reason = messageOf(error);
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+    return outcome('failed', reason);
+  }
+
+  // activate either binds fully or leaves the device as it was (the Deployer contract), so a failed
+  // activation needs no rollback; a failed commit or verify does.
+  let activation: { jobId?: string };
+  try {
+    activation = await activate.activateDeployment({ runRowId });
+  } catch (error) {
+    const reason = messageOf(error);
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+    return outcome('failed', reason);
+  }
+  try {
+    if (activation.jobId) await waitForCommit(runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+    await verify.verifyDeployment({ runRowId });
+  } catch (error) {
+    const reason = messageOf(error);
+    try {
+      const back = await rollback.rollbackDeployment({ runRowId });
+      if (back.jobId) await waitForCommit(runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+    } catch (rollbackError) {
+      const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
+      return outcome('failed', both);
+    }
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
+    return outcome('rolled_back', reason);
+  }
+
+  await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
+  return outcome('deployed');
+}
