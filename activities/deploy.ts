@@ -120,7 +120,7 @@ export function createDeployActivities(deps: ActivityDeps) {
   };
 
   return {
-    async loadDeploySettings(): Promise<DeploySettings> {
+    async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
       return deps.deploy;
     },
 

@@ -28,7 +28,7 @@ export interface FanoutHooks {
  * signals from the console and re-runs those targets.
  */
 export async function deployToAllTargets(certificateId: string, versionId: string, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
-  const settings = await db.loadDeploySettings();
+  const settings = await db.loadDeploySettings({});
   const targets = await db.listCertificateDeployments({ certificateId });
   const outcomes = new Map<string, DeploymentOutcome>();
   const requested: string[] = [];

@@ -57,7 +57,7 @@ async function waitForCommit(runRowId: string, jobId: string, pollMs: number, ti
  */
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   const { workflowId, runId } = workflowInfo();
-  const settings = await bookkeeping.loadDeploySettings();
+  const settings = await bookkeeping.loadDeploySettings({});
   const { runRowId, targetName } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,

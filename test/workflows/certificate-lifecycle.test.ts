@@ -156,8 +156,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     for (const call of mocks.calls) {
       for (const [field, value] of Object.entries(call.input)) {
         assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
-        assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
-        assert.doesNotMatch(String(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
+        if (field !== 'deployments') assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
+        assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
       }
     }
 

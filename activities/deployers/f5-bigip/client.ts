@@ -65,7 +65,7 @@ export interface BigipTransactionState {
 const DOWNLOADS = '/var/config/rest/downloads';
 
 /** `/Common/x.crt` → `~Common~x.crt` (f5-ansible transform_name; vendor-apis.md §4.3). */
-export const uriName = (fullPath: string): string => encodeURIComponent(fullPath.replace(/\//g, '~')).replace(/%7E/gi, '~');
+export const uriName = (fullPath: string): string => encodeURIComponent(fullPath.replace(/\//g, '~'));
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

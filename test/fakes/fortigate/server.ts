@@ -32,14 +32,17 @@
  * - in multi-VDOM mode (more than one VDOM) `admin-server-cert` must name a certificate imported with
  *   `scope: global`; certificates imported with `scope: vdom` are visible only in their VDOM;
  * - singleton tables (`system/global`, `vpn.ssl/settings`, `system/ftm-push`) return `results` as an
- *   object; lists and GET by name return an array.
+ *   object; lists and GET by name return an array;
+ * - certificate names longer than 35 characters answer -1.
+ * Deliberate simplification: no TLS session resumption unless `tlsSessionTickets` is on.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import forge from 'node-forge';
+import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
 
@@ -62,6 +65,12 @@ export interface FakeFortiGateOptions {
   forbidden?: RegExp;
   /** Every non-GET request answers 403 (a read-only admin profile). */
   readOnly?: boolean;
+  /**
+   * Issue TLS session tickets (resumable sessions) on both listeners. Default off: a resumed session
+   * shows the client no peer certificate, and device-http's pinned-fingerprint check (undici caches
+   * sessions) then refuses every resumed connection. A real FortiGate probably resumes; see the todo test.
+   */
+  tlsSessionTickets?: boolean;
   /** Envelope `version`, default v7.4.7. */
   version?: string;
   /** Envelope `build`, default 2731. */
@@ -364,7 +373,11 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   function contextFor(name: string): tls.SecureContextOptions {
     const cert = locals.find((c) => c.name === name) ?? locals[0];
     if (!cert) throw new Error('fake-fortigate: no certificate to serve');
-    return { cert: cert.certPem + chainFor(cert.x509), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    return {
+      cert: cert.certPem + chainFor(cert.x509),
+      key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      ...(opts.tlsSessionTickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }),
+    };
   }
 
   // ------------------------------------------------------------------ listeners

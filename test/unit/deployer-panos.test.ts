@@ -1,0 +1,401 @@
+/**
+ * The PAN-OS deployer against test/fakes/panos: the shared deployer contract, then PAN-OS cases
+ * (API key caching and re-keygen, name rules, partial commit scope, commit jobs, import pitfalls).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createDeviceHttp } from '../../activities/deployers/device-http';
+import { PanosClient } from '../../activities/deployers/panos/client';
+import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
+import { createPanosDeployer } from '../../activities/deployers/panos/index';
+import type { Activation, ActivationStatus, CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
+import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { ClassifiedError } from '../../activities/errors';
+import { FailureType } from '../../temporal/contract';
+import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/panos/server';
+import { rejection } from '../support/assertions';
+import { createTestCa, type TestCa } from '../support/certificates';
+import { runDeployerContract } from '../support/deployer-contract';
+
+const PROFILES = ['gp-portal', 'mgmt-ui'];
+
+interface KeyCache {
+  store: NonNullable<DeployerContext['sessionKey']>;
+  value(): string | undefined;
+  writes: number;
+}
+
+function keyCache(): KeyCache {
+  let value: string | undefined;
+  const cache: KeyCache = {
+    store: {
+      get: async () => value,
+      set: async (v) => {
+        value = v;
+        cache.writes++;
+      },
+    },
+    value: () => value,
+    writes: 0,
+  };
+  return cache;
+}
+
+function contextFor(fake: FakePanos, cache: KeyCache, over: { credentials?: Record<string, string>; options?: Record<string, unknown>; profiles?: string[] } = {}): DeployerContext {
+  const target = { host: fake.host, port: fake.port };
+  const binding = { profiles: over.profiles ?? PROFILES, verifyPorts: fake.endpoints.map((e) => String(e.port)).join(', ') };
+  return {
+    target: {
+      id: 'target-1',
+      name: 'fw-1',
+      ...target,
+      trust: { fingerprintSha256: fake.managementFingerprint },
+      credentials: over.credentials ?? { username: fake.username, password: fake.password },
+      options: over.options ?? {},
+    },
+    binding: panosDescriptor.parseBinding(binding).value,
+    sessionKey: cache.store,
+  };
+}
+
+runDeployerContract({
+  vendor: 'panos',
+  create: createPanosDeployer,
+  async setup() {
+    const fake = await startFakePanos({ profiles: PROFILES.map((name) => ({ name })) });
+    const context = contextFor(fake, keyCache());
+    return {
+      context,
+      endpoints: panosDescriptor.defaultVerifyEndpoints({ host: fake.host, port: fake.port }, context.binding),
+      fake: fake.view(),
+      // Wrong password and nothing cached (a cached key would still be valid on the device).
+      withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } }, sessionKey: keyCache().store }),
+      stop: () => fake.close(),
+    };
+  },
+});
+
+describe('panos deployer: vendor cases', () => {
+  let ca: TestCa;
+  let v1: CertificateMaterial;
+  let v2: CertificateMaterial;
+  before(() => {
+    ca = createTestCa();
+    v1 = ca.issue('portal.example.test', 'ecdsa-p256');
+    v2 = ca.issue('portal.example.test', 'rsa-2048');
+  });
+  after(() => ca.dispose());
+
+  const withFake = async (opts: FakePanosOptions, work: (fake: FakePanos) => Promise<void>): Promise<void> => {
+    const fake = await startFakePanos(opts);
+    try {
+      await work(fake);
+    } finally {
+      await fake.close();
+    }
+  };
+  const use = async <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> => {
+    const deployer = createPanosDeployer(ctx);
+    try {
+      return await work(deployer);
+    } finally {
+      await deployer.close();
+    }
+  };
+  const settle = async (d: Deployer, activation: Activation): Promise<ActivationStatus> => {
+    if (!activation.jobId) return { state: 'done' };
+    for (let i = 0; i < 100; i++) {
+      const status = await d.activationStatus(activation.jobId);
+      if (status.state !== 'pending') return status;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`job ${activation.jobId} did not finish`);
+  };
+  const deploy = async (ctx: DeployerContext, material: CertificateMaterial): Promise<ActivationStatus> =>
+    use(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
+  const failureOf = async (promise: Promise<unknown>, type: string): Promise<ClassifiedError> => {
+    const error = await rejection(promise, ClassifiedError);
+    assert.equal(error.type, type, error.message);
+    return error;
+  };
+
+  it('caches the API key: keygen once, then type=version; a key ended by another keygen is replaced', async () => {
+    await withFake({}, async (fake) => {
+      const cache = keyCache();
+      const ctx = contextFor(fake, cache);
+      const keygens = (): number => fake.calls.filter((c) => c.type === 'keygen').length;
+
+      const first = await use(ctx, (d) => d.preflight());
+      assert.equal(keygens(), 1);
+      assert.ok(cache.value(), 'the key is stored');
+      assert.match(first.checks.find((c) => c.name === 'API key')?.detail ?? '', /generated a new API key/);
+
+      const before = fake.calls.length;
+      const second = await use(ctx, (d) => d.preflight());
+      assert.equal(keygens(), 1, 'the cached key is reused');
+      assert.equal(fake.calls[before]?.type, 'version', 'the cached key is validated with type=version first');
+      assert.match(second.checks.find((c) => c.name === 'API key')?.detail ?? '', /cached API key is still valid/);
+
+      // Someone runs keygen for the same admin: our stored key stops working (§2.1).
+      const stolen = cache.value();
+      fake.issueKey();
+      await use(ctx, (d) => d.preflight());
+      assert.equal(keygens(), 2, 'a new key was generated');
+      assert.notEqual(cache.value(), stolen);
+
+      // Mid-run: the key dies between two calls of one deployer; the call is repeated with a new key.
+      await use(ctx, async (d) => {
+        await d.preflight();
+        fake.issueKey();
+        await d.stage(v1);
+      });
+      assert.equal(keygens(), 3);
+      assert.ok(fake.certificateNames().some((n) => n.startsWith('portal_example_test-')));
+
+      // Keys and passwords never travel in a URL and are never recorded.
+      const keyed = fake.calls.filter((c) => c.type !== 'keygen');
+      assert.ok(keyed.every((c) => c.keyVia === 'header' && c.transport !== 'query'), 'key in the X-PAN-KEY header, parameters in the body');
+      const recorded = JSON.stringify(fake.calls);
+      for (const secret of fake.view().secrets) assert.ok(!recorded.includes(secret), 'no secret in the call log');
+    });
+  });
+
+  it('a configured API key is used as is; a rejected one is TARGET_AUTH_FAILED', async () => {
+    await withFake({}, async (fake) => {
+      const key = fake.issueKey();
+      const cache = keyCache();
+      const report = await use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: key } }), (d) => d.preflight());
+      assert.match(report.checks.find((c) => c.name === 'API key')?.detail ?? '', /configured API key is accepted/);
+      assert.equal(fake.calls.filter((c) => c.type === 'keygen').length, 0);
+      assert.equal(cache.writes, 0);
+      const error = await failureOf(use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: 'LUFRPTwrong' } }), (d) => d.preflight()), FailureType.targetAuth);
+      assert.match(error.message, /^panos: /);
+      assert.ok(!error.message.includes('LUFRPTwrong'));
+    });
+  });
+
+  it('names: no leading * or _, at most 63 characters on a firewall and 31 on Panorama (code 17 otherwise)', async () => {
+    const long = ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test');
+    await withFake({}, async (fake) => {
+      const staged = await use(contextFor(fake, keyCache()), (d) => d.stage(long));
+      const name = staged['cert'] ?? '';
+      assert.match(name, /^wildcard_a-rather-long/);
+      assert.ok(name.length <= 63, name);
+      assert.ok(fake.hasPrivateKey(name));
+    });
+    await withFake({ panorama: true }, async (fake) => {
+      const staged = await use(contextFor(fake, keyCache(), { options: { panorama: 'on' } }), (d) => d.stage(long));
+      assert.ok((staged['cert'] ?? '').length <= 31, staged['cert']);
+      assert.ok(fake.hasPrivateKey(staged['cert'] ?? ''));
+
+      // Firewall rules against a Panorama: the device refuses the 63-character name with code 17.
+      const firewallRules = contextFor(fake, keyCache());
+      const error = await failureOf(use(firewallRules, (d) => d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test'))), FailureType.targetRejected);
+      assert.match(error.message, /certificate-name '.{32,}' is invalid, code 17: invalid command/);
+      const report = await use(firewallRules, (d) => d.preflight());
+      const firmware = report.checks.find((c) => c.name === 'firmware');
+      assert.equal(firmware?.ok, false);
+      assert.match(firmware?.detail ?? '', /Panorama option/);
+    });
+  });
+
+  it('activate commits only the API admin\'s changes: a human\'s pending edit stays pending', async () => {
+    await withFake({ otherAdmins: { alice: 'alice-password' } }, async (fake) => {
+      const xpath = "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']";
+      await fake.editAs('alice', xpath, '<protocol-settings><min-version>tls1-1</min-version></protocol-settings>');
+      const ctx = contextFor(fake, keyCache());
+      const status = await deploy(ctx, v1);
+      assert.deepEqual(status, { state: 'done' });
+      const commit = fake.calls.find((c) => c.type === 'commit');
+      assert.equal(commit?.action, 'partial');
+      assert.equal(commit?.cmd, `<commit><partial><admin><member>${fake.username}</member></admin></partial></commit>`);
+      assert.equal(fake.pendingChanges('alice').length, 1, 'the human\'s change was not pushed');
+      assert.deepEqual(fake.pendingChanges(fake.username), []);
+      const name = fake.profileCertificate('gp-portal', 'running') ?? '';
+      assert.match(name, /^portal_example_test-/);
+      assert.equal(fake.profileCertificate('mgmt-ui', 'running'), name);
+      await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
+      assert.ok(fake.calls.filter((c) => c.action === 'set').every((c) => c.element === `<certificate>${name}</certificate>`));
+    });
+  });
+
+  it('a failed commit job: activationStatus reports every detail line; nothing reaches the running config', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      const staged = await use(ctx, (d) => d.stage(v1));
+      fake.failNextCommit(['Validation Error:', 'ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid']);
+      const activation = await use(ctx, (d) => d.activate(staged));
+      assert.ok(activation.jobId);
+      assert.deepEqual(activation.previous, { 'gp-portal': fake.defaultCertificateName, 'mgmt-ui': fake.defaultCertificateName });
+      const status = await use(ctx, (d) => settle(d, activation));
+      assert.equal(status.state, 'failed');
+      const detail = status.state === 'failed' ? status.detail : '';
+      assert.match(detail, new RegExp(`^panos: commit job ${activation.jobId} failed: Validation Error:; ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid; Commit failed$`));
+      assert.equal(fake.profileCertificate('gp-portal', 'running'), fake.defaultCertificateName);
+      await verifyServedFingerprint('panos', fake.endpoints, fake.defaultCertificateFingerprint);
+
+      // The candidate still holds the change: rolling back and committing puts everything back.
+      const back = await use(ctx, async (d) => {
+        const rolled = await d.rollback(activation.previous);
+        return { rolled, status: await settle(d, rolled) };
+      });
+      assert.equal(back.status.state, 'done');
+      assert.equal(fake.profileCertificate('gp-portal', 'candidate'), fake.defaultCertificateName);
+
+      // A commit the device refuses outright: TARGET_COMMIT_FAILED with its lines.
+      fake.failNext(/type=commit/, { xml: '<response status="error" code="13"><msg><line>Commit failed</line><line>certificate is invalid</line></msg></response>' });
+      const error = await failureOf(use(ctx, (d) => d.activate(staged)), FailureType.commitFailed);
+      assert.match(error.message, /^panos: activate: the commit was refused: Commit failed; certificate is invalid/);
+      // A commit lock held by someone else: retry later.
+      fake.failNext(/type=commit/, { xml: '<response status="error"><msg><line>Commit lock is currently held by alice</line></msg></response>' });
+      await failureOf(use(ctx, (d) => d.activate(staged)), FailureType.deviceSessionBusy);
+    });
+  });
+
+  it('"There are no changes to commit." gives an activation without a job id', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
+      const staged = await use(ctx, (d) => d.stage(v1));
+      const again = await use(ctx, (d) => d.activate(staged));
+      assert.equal(again.jobId, undefined);
+      assert.equal(again.previous['gp-portal'], staged['cert']);
+      const lastCommit = fake.calls.filter((c) => c.type === 'commit').at(-1);
+      assert.equal(lastCommit?.code, '19');
+      assert.equal(fake.jobs().length, 1);
+    });
+  });
+
+  it('a private key refused after the certificate was imported is detected; a retry imports only the key', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      fake.failNext(/category=private-key/, { xml: '<response status="error"><msg><line>Import of private key failed: unsupported key</line></msg></response>' });
+      const error = await failureOf(use(ctx, (d) => d.stage(v1)), FailureType.targetRejected);
+      assert.match(error.message, /certificate was imported as portal_example_test-\w+ but its private key was refused \(Import of private key failed: unsupported key\)/);
+      const name = fake.certificateNames().find((n) => n.startsWith('portal_example_test-')) ?? '';
+      assert.equal(fake.hasPrivateKey(name), false);
+
+      const importsBefore = fake.calls.filter((c) => c.type === 'import' && c.certificateName === name).map((c) => c.category);
+      const staged = await use(ctx, (d) => d.stage(v1));
+      assert.equal(staged['cert'], name);
+      assert.ok(fake.hasPrivateKey(name));
+      const importsAfter = fake.calls.filter((c) => c.type === 'import' && c.certificateName === name).map((c) => c.category);
+      assert.deepEqual(importsAfter.slice(importsBefore.length), ['private-key']);
+      const keyImport = fake.calls.filter((c) => c.category === 'private-key').at(-1);
+      assert.equal(keyImport?.params['passphrase'], '********', 'a passphrase is sent (masked in the log)');
+      assert.equal(keyImport?.transport, 'multipart');
+
+      // A reply that claims success while the key never arrived: caught by reading the object back.
+      const v3 = ca.issue('portal.example.test');
+      fake.failNext(/category=private-key/, { xml: '<response status="success"><result>Successfully imported x into candidate configuration</result></response>' });
+      const silent = await failureOf(use(ctx, (d) => d.stage(v3)), FailureType.targetRejected);
+      assert.match(silent.message, /reported success but the candidate object has no private key/);
+    });
+  });
+
+  it('the fake keeps §2.5: a mismatched key is accepted at import and commit, and the service keeps the old pair', async () => {
+    await withFake({}, async (fake) => {
+      const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
+      try {
+        const client = new PanosClient(http);
+        const { key } = await client.keygen(fake.username, fake.password);
+        assert.ok(key);
+        const cert = await client.importFile(key, { category: 'certificate', certificateName: 'mixed', format: 'pem', fileName: 'c.pem', content: v1.certPem });
+        assert.equal(cert.status, 'success');
+        const wrongKey = await client.importFile(key, { category: 'private-key', certificateName: 'mixed', format: 'pem', passphrase: 'unused', fileName: 'k.pem', content: v2.keyPem });
+        assert.equal(wrongKey.status, 'success', 'the device does not compare key and certificate');
+        const noPassphrase = await client.importFile(key, { category: 'private-key', certificateName: 'mixed', format: 'pem', fileName: 'k.pem', content: v1.keyPem });
+        assert.equal(noPassphrase.status, 'error', 'a private key needs a passphrase');
+        assert.equal((await client.setConfig(key, "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']", '<certificate>mixed</certificate>')).code, '20');
+        const { jobId } = await client.commitPartial(key, fake.username);
+        assert.ok(jobId);
+        let job;
+        for (let i = 0; i < 10 && job?.status !== 'FIN'; i++) job = (await client.showJob(key, jobId)).job;
+        assert.equal(job?.result, 'OK');
+        assert.ok(fake.mismatchCommitted());
+        await verifyServedFingerprint('panos', [fake.endpoint('gp-portal')], fake.defaultCertificateFingerprint);
+        const invalidName = await client.importFile(key, { category: 'certificate', certificateName: '_leading', format: 'pem', fileName: 'c.pem', content: v1.certPem });
+        assert.deepEqual([invalidName.status, invalidName.code, invalidName.messages], ['error', '17', ["upload -> certificate -> certificate-name '_leading' is invalid"]]);
+      } finally {
+        await http.close();
+      }
+    });
+  });
+
+  it('serveStale: a device that keeps serving the old certificate fails verification', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      fake.serveStale(true);
+      assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
+      const error = await failureOf(verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256), FailureType.verifyMismatch);
+      assert.match(error.message, /not the new/);
+      fake.serveStale(false);
+      await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
+    });
+  });
+
+  it('removeSuperseded never deletes a certificate a profile references', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      const staged = await use(ctx, (d) => d.stage(v1));
+      await use(ctx, async (d) => settle(d, await d.activate(staged)));
+      const removed = await use(ctx, (d) => d.removeSuperseded([], [staged]));
+      assert.ok(!removed.includes(staged['cert'] ?? ''), removed.join(', '));
+      assert.ok(fake.certificateNames('running').includes(staged['cert'] ?? ''));
+
+      // A failed cleanup commit surfaces as TARGET_COMMIT_FAILED with the job's lines.
+      const old = await use(ctx, (d) => d.stage(v2));
+      fake.failNextCommit(['Validation Error:', 'something else is invalid']);
+      const error = await failureOf(use(ctx, (d) => d.removeSuperseded([staged], [old])), FailureType.commitFailed);
+      assert.match(error.message, /commit job \d+ failed: Validation Error:; something else is invalid/);
+    });
+  });
+
+  it('profiles in a vsys are bound through the vsys xpath', async () => {
+    await withFake({ profiles: [{ name: 'gp-portal', vsys: 'vsys2' }] }, async (fake) => {
+      const ctx = contextFor(fake, keyCache(), { options: { vsys: 'vsys2' }, profiles: ['gp-portal'] });
+      const report = await use(ctx, (d) => d.preflight());
+      assert.deepEqual(report.changes, [`profile gp-portal: ${fake.defaultCertificateName} → new certificate`]);
+      assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
+      const set = fake.calls.find((c) => c.action === 'set');
+      assert.equal(set?.xpath, "/config/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='vsys2']/ssl-tls-service-profile/entry[@name='gp-portal']");
+      await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
+      // A profile that does not exist: a failed check, not an exception.
+      const missing = await use(contextFor(fake, keyCache(), { profiles: ['gp-portal'] }), (d) => d.preflight());
+      assert.equal(missing.checks.find((c) => c.name === 'profile gp-portal')?.ok, false);
+    });
+  });
+
+  it('descriptor: clear validation messages, typed values and verify endpoints', () => {
+    const creds = panosDescriptor.parseCredentials({ username: '', password: '' });
+    assert.match(creds.errors['username'] ?? '', /API admin/);
+    assert.match(creds.errors['password'] ?? '', /password, or an API key/);
+    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', apiKey: ' KEY ' }), { value: { username: 'api', apiKey: 'KEY' }, errors: {} });
+    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', password: ' p w ' }).value, { username: 'api', password: ' p w ' });
+
+    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on', vsys: 'VSYS2' }), { value: { panorama: true, vsys: 'vsys2' }, errors: {} });
+    assert.deepEqual(panosDescriptor.parseOptions({}), { value: { panorama: false }, errors: {} });
+    assert.match(panosDescriptor.parseOptions({ vsys: 'shared' }).errors['vsys'] ?? '', /vsys1/);
+
+    assert.match(panosDescriptor.parseBinding({}).errors['profiles'] ?? '', /at least one SSL\/TLS service profile/);
+    assert.match(panosDescriptor.parseBinding({ profiles: "gp'portal" }).errors['profiles'] ?? '', /Not a valid profile name: gp'portal/);
+    assert.match(panosDescriptor.parseBinding({ profiles: 'a', verifyPorts: '443, 70000' }).errors['verifyPorts'] ?? '', /1 to 65535/);
+    assert.deepEqual(panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value, { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443] });
+    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw.example.test', port: 443 }, { profiles: ['gp'], verifyPorts: [443, 4443] }), [
+      { host: 'fw.example.test', port: 443 },
+      { host: 'fw.example.test', port: 4443 },
+    ]);
+    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443 }, {}), []);
+    assert.equal(panosDescriptor.id, 'panos');
+    assert.equal(panosDescriptor.defaultPort, 443);
+  });
+
+  it('an invalid binding or credentials fail as VALIDATION_FAILED before touching the device', async () => {
+    await withFake({}, async (fake) => {
+      const ctx = contextFor(fake, keyCache());
+      await failureOf(use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })), FailureType.validation);
+      await failureOf(use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()), FailureType.validation);
+      assert.equal(fake.calls.length, 0);
+    });
+  });
+});
