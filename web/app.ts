@@ -13,7 +13,9 @@ import { certificateRoutes } from './routes/certificates';
 import { dashboardRoutes } from './routes/dashboard';
 import { dnsProviderRoutes } from './routes/dns-providers';
 import { downloadRoutes } from './routes/downloads';
+import { deploymentRoutes } from './routes/deployments';
 import { settingsRoutes } from './routes/settings';
+import { targetRoutes } from './routes/targets';
 
 const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
 
@@ -72,6 +74,8 @@ export function createApp(deps: WebDeps): Express {
   app.use(dnsProviderRoutes(deps, views));
   app.use(certificateRoutes(deps, views));
   app.use(downloadRoutes(deps));
+  app.use(targetRoutes(deps, views));
+  app.use(deploymentRoutes(deps, views));
   app.use(settingsRoutes(deps, views));
 
   app.use(notFound);

@@ -474,6 +474,37 @@ describe('fortigate', () => {
       });
     });
 
+    it('activate is all or nothing: when the admin GUI binding fails, the SSL-VPN binding is put back', async () => {
+      await withFake({}, async (fake) => {
+        const v = ca.issue('atomic.example.test');
+        const ctx = contextFor(fake, { versions: [v] });
+        const staged = await use(ctx, (d) => d.stage(v));
+        fake.failNext(/\/cmdb\/system\/global$/, { method: 'PUT', status: 500, error: -651 });
+        const error = await rejection(use(ctx, (d) => d.activate(staged)));
+        assert.equal(error.type, FailureType.targetRejected);
+        assert.match(error.message, /^fortigate: bind \S+ to the admin GUI: error -651$/);
+        assert.deepEqual(fake.bindings().sslVpnServerCert, { root: 'Fortinet_Factory' }, 'SSL-VPN restored');
+        assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory');
+        const puts = fake.calls.filter((c) => c.method === 'PUT').map((c) => [c.path.replace('/api/v2/cmdb/', ''), c.status]);
+        assert.deepEqual(puts, [
+          ['vpn.ssl/settings', 200],
+          ['system/global', 500],
+          ['vpn.ssl/settings', 200],
+        ]);
+        // A retry then reads the original state as "previous".
+        assert.deepEqual((await use(ctx, (d) => d.activate(staged))).previous, { sslVpn: 'Fortinet_Factory', adminGui: 'Fortinet_Factory' });
+      });
+    });
+
+    it('preflight ("Test connection") works before any deployment exists (no binding)', async () => {
+      await withFake({}, async (fake) => {
+        const report = await use(contextFor(fake, { binding: {} }), (d) => d.preflight());
+        assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+        assert.deepEqual(report.changes, []);
+        assert.ok(report.firmware);
+      });
+    });
+
     it('auth and permissions: 401 → TARGET_AUTH_FAILED, 403 → TARGET_PERMISSION_DENIED', async () => {
       await withFake({ forbidden: /\/cmdb\/system\/global$/ }, async (fake) => {
         const error = await rejection(use(contextFor(fake), (d) => d.preflight()));

@@ -9,6 +9,7 @@ import {
   type CertificateRecord,
 } from '../../activities/db/repositories/certificates';
 import { listVersions } from '../../activities/db/repositories/certificate-versions';
+import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
 import { getDnsProvider, listDnsProviders } from '../../activities/db/repositories/dns-providers';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType, KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
@@ -90,13 +91,15 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/certificates/:id', async (req, res) => {
     const cert = await load(req);
-    const [versions, run, runs, providers] = await Promise.all([
+    const [versions, run, runs, providers, deployments] = await Promise.all([
       listVersions(deps.db, cert.id),
       describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
       listRuns(client, cert.id, uiUrl, namespace).catch(() => []),
       listDnsProviders(deps.db),
+      listDeploymentsOfCertificate(deps.db, cert.id),
     ]);
     views.page(req, res, 'certificate', {
+      deployments,
       title: cert.commonName,
       cert,
       versions: versions.map((v) => ({ id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt, current: v.id === cert.currentVersionId })),

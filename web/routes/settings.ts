@@ -1,33 +1,13 @@
-import { X509Certificate } from 'node:crypto';
 import { Router } from 'express';
 import { listAcmeDirectories, upsertAcmeDirectory } from '../../activities/db/repositories/acme-directories';
 import { getSetting, putSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { checkSmtpForm } from '../../activities/domain/smtp-settings';
-import { splitPemChain } from '../../activities/crypto/pem';
+import { checkCaBundle } from '../../activities/domain/target-input';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { adminOnly } from '../middleware/auth';
 import type { Views } from '../render';
-
-/** Validates a CA bundle: one or more PEM certificates, nothing else. */
-export function checkCaBundle(text: string): { ok: true; pem: string | null } | { ok: false; error: string } {
-  const trimmed = text.trim();
-  if (!trimmed) return { ok: true, pem: null };
-  const certs = splitPemChain(trimmed);
-  if (certs.length === 0) return { ok: false, error: 'Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----).' };
-  if (trimmed.replace(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g, '').trim() !== '') {
-    return { ok: false, error: 'The CA bundle may only contain PEM certificates.' };
-  }
-  for (const pem of certs) {
-    try {
-      new X509Certificate(pem);
-    } catch {
-      return { ok: false, error: 'One of the certificates in the CA bundle cannot be parsed.' };
-    }
-  }
-  return { ok: true, pem: certs.join('') };
-}
 
 export function settingsRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();

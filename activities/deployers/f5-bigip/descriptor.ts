@@ -35,7 +35,7 @@ const text = (input: Record<string, unknown>, key: string): string => {
 function list(input: Record<string, unknown>, key: string): string[] {
   const value = input[key];
   const items = Array.isArray(value) ? value : typeof value === 'string' || typeof value === 'number' ? String(value).split(/[\s,;]+/) : [];
-  return items.map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).trim() : '\u0000')).filter((item) => item !== '');
+  return items.map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).trim() : '?')).filter((item) => item !== '');
 }
 
 const unique = <T>(items: T[]): T[] => [...new Set(items)];
@@ -66,11 +66,11 @@ export function parseBigipBinding(input: Record<string, unknown>): ParseResult {
   const profiles = unique(list(input, 'profiles'));
   const badProfile = profiles.find((p) => !(p.startsWith('/') ? FULL_PATH.test(p) : NAME.test(p)));
   if (profiles.length === 0) errors['profiles'] = 'Name at least one client-ssl profile, e.g. clientssl-web.';
-  else if (badProfile !== undefined) errors['profiles'] = `"${badProfile.replace(/\u0000/g, '?')}" is not a client-ssl profile name (letters, digits, ".", "_", "-"; or a full path /Partition/name).`;
+  else if (badProfile !== undefined) errors['profiles'] = `"${badProfile}" is not a client-ssl profile name (letters, digits, ".", "_", "-"; or a full path /Partition/name).`;
   const rawPorts = list(input, 'verifyPorts');
   const ports = rawPorts.map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : NaN));
   const badPort = rawPorts.find((_, i) => !(Number.isInteger(ports[i]) && (ports[i] ?? 0) >= 1 && (ports[i] ?? 0) <= 65535));
-  if (badPort !== undefined) errors['verifyPorts'] = `"${badPort.replace(/\u0000/g, '?')}" is not a TCP port (1-65535).`;
+  if (badPort !== undefined) errors['verifyPorts'] = `"${badPort}" is not a TCP port (1-65535).`;
   const value: Record<string, unknown> = { profiles, verifyPorts: unique(ports) };
   return { value: Object.keys(errors).length > 0 ? {} : value, errors };
 }

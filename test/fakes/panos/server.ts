@@ -34,7 +34,7 @@
  * that deleting a missing node succeeds, that a certificate import keeps an existing private key and
  * uses only the first certificate of the file, and the job XML fields besides those in §2.4.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -43,7 +43,7 @@ import { Request } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
 import { decryptKey, fingerprintOf, keyMatchesCert, pemCertificates, pemPrivateKey, readPkcs12, selfSigned } from './crypto';
-import { child, clone, ensure, entry, escapeXml, find, leaf, merge, node, parseFragment, parseXml, parseXpath, remove, serialize, textOf, type Step, type XNode } from './xml';
+import { child, clone, ensure, escapeXml, find, leaf, merge, node, parseFragment, parseXml, parseXpath, remove, serialize, textOf, type Step, type XNode } from './xml';
 
 export interface FakePanosProfile {
   name: string;
@@ -68,6 +68,12 @@ export interface FakePanosOptions {
   swVersion?: string;
   /** Number of `show jobs` polls until a commit job finishes (default 3). */
   commitPolls?: number;
+  /**
+   * TLS session resumption (tickets) on the management API. Default OFF: a resumed handshake carries
+   * no certificate, and activities/deployers/device-http.ts's pinned-fingerprint check then sees
+   * "(none)" and refuses the connection (see the todo test in test/unit/deployer-panos.test.ts).
+   */
+  sessionResumption?: boolean;
 }
 
 export interface FakePanosCall {
@@ -663,7 +669,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     res.end(reply.xml);
   }
 
-  const api = https.createServer({ cert: management.certPem, key: management.keyPem }, (req, res) => {
+  const resumption = opts.sessionResumption ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET };
+  const api = https.createServer({ cert: management.certPem, key: management.keyPem, ...resumption }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();

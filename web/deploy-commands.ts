@@ -1,0 +1,79 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  certificateWorkflowId,
+  deploymentWorkflowId,
+  preflightWorkflowId,
+  progressQuery,
+  retryDeploymentSignal,
+  TASK_QUEUE,
+  WorkflowType,
+  type DeployInput,
+  type DeployTrigger,
+  type PreflightInput,
+  type PreflightResult,
+} from '../temporal/contract';
+
+export type CommandResult = { ok: true; detail: string } | { ok: false; reason: string };
+
+/** Starts one deploy of the given version to one target (Redeploy, or Retry when no renewal is waiting). */
+export async function startDeploy(client: Client, certificateId: string, deploymentId: string, versionId: string, trigger: DeployTrigger): Promise<CommandResult> {
+  const input: DeployInput = { deploymentId, versionId, trigger };
+  try {
+    const handle = await client.workflow.start(WorkflowType.deploy, { workflowId: deploymentWorkflowId(certificateId, deploymentId), taskQueue: TASK_QUEUE, args: [input] });
+    return { ok: true, detail: `deploy started (run ${handle.firstExecutionRunId})` };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { ok: false, reason: 'A deploy to this target is already running.' };
+    throw error;
+  }
+}
+
+/**
+ * "Retry": when the certificate's renewal run is waiting for retries, signal it (the run then closes
+ * with the right outcome and email); otherwise start a deploy of the current version.
+ */
+export async function retryDeploy(client: Client, certificateId: string, deploymentId: string, currentVersionId: string | null): Promise<CommandResult> {
+  const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
+  try {
+    const description = await lifecycle.describe();
+    if (description.status.name === 'RUNNING') {
+      const progress = await lifecycle.query(progressQuery);
+      if (progress.awaitingRetry) {
+        await lifecycle.signal(retryDeploymentSignal, { deploymentId });
+        return { ok: true, detail: 'retry requested from the waiting renewal run' };
+      }
+      if (progress.current === 'deploy') return { ok: false, reason: 'The renewal run is deploying right now; wait for it to finish.' };
+    }
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  if (!currentVersionId) return { ok: false, reason: 'This certificate has no issued version to deploy yet.' };
+  return startDeploy(client, certificateId, deploymentId, currentVersionId, 'retry');
+}
+
+export async function startPreflight(client: Client, targetId: string): Promise<CommandResult> {
+  const input: PreflightInput = { targetId };
+  try {
+    await client.workflow.start(WorkflowType.preflight, { workflowId: preflightWorkflowId(targetId), taskQueue: TASK_QUEUE, args: [input] });
+    return { ok: true, detail: 'test started' };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { ok: false, reason: 'A connection test is already running.' };
+    throw error;
+  }
+}
+
+export type PreflightView = { state: 'none' } | { state: 'running' } | { state: 'done'; result: PreflightResult; at: Date | undefined } | { state: 'error'; message: string };
+
+/** The latest "Test connection" of a target. */
+export async function latestPreflight(client: Client, targetId: string): Promise<PreflightView> {
+  const handle = client.workflow.getHandle(preflightWorkflowId(targetId));
+  try {
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return { state: 'running' };
+    if (description.status.name !== 'COMPLETED') return { state: 'error', message: `the test ended ${description.status.name.toLowerCase()}` };
+    return { state: 'done', result: (await handle.result()) as PreflightResult, at: description.closeTime };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { state: 'none' };
+    return { state: 'error', message: (error as Error).message };
+  }
+}
