@@ -37,12 +37,16 @@ export default tseslint.config(
       { group: ['**/workflows/**'], message: 'The web never imports workflow code: use temporal/contract.' },
       { group: ['**/worker/**'], message: 'The web does not import the worker.' },
       {
-        group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers'],
+        group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers', '!**/activities/deployers'],
         message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
       },
       {
         group: ['**/activities/dns-providers/*', '!**/activities/dns-providers/descriptors', '!**/activities/dns-providers/types'],
         message: 'The web may import provider descriptors only.',
+      },
+      {
+        group: ['**/activities/deployers/*', '!**/activities/deployers/descriptors', '!**/activities/deployers/types'],
+        message: 'The web may import vendor descriptors only: it never talks to a device itself.',
       },
       { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
     ]),
