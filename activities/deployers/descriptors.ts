@@ -1,4 +1,7 @@
+import { bigipDescriptor } from './f5-bigip/descriptor';
 import type { VendorDescriptor } from './types';
 
 /** Web-safe: vendor descriptors only, no device code. */
-export const vendorDescriptors: Record<string, VendorDescriptor> = {};
+export const vendorDescriptors: Record<string, VendorDescriptor> = {
+  'f5-bigip': bigipDescriptor,
+};

@@ -42,7 +42,8 @@ export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
   if ('caPem' in trust) return new Agent({ connect: { ca: trust.caPem }, keepAliveTimeout: 10_000 });
   const expected = normalise(trust.fingerprintSha256);
   const accepted = new Set([expected, ...(trust.alsoAccept ?? []).map(normalise)]);
-  const connector = buildConnector({ rejectUnauthorized: false });
+  // No session resumption: a resumed session presents no certificate to check against the pin.
+  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
   return new Agent({
     keepAliveTimeout: 10_000,
     connect: (options, callback) =>

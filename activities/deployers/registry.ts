@@ -1,4 +1,7 @@
+import { createBigipDeployer } from './f5-bigip';
 import type { DeployerFactory } from './types';
 
 /** Vendor id (= folder = targets.vendor) → deployer factory. */
-export const deployerFactories: Record<string, DeployerFactory> = {};
+export const deployerFactories: Record<string, DeployerFactory> = {
+  'f5-bigip': createBigipDeployer,
+};

@@ -384,7 +384,6 @@ describe('f5-bigip vendor cases', () => {
 
   it(
     'pinned trust keeps working when the device resumes TLS sessions',
-    { todo: 'shared device-http.ts: a resumed TLS session has no peer certificate, so the pin check fails on every resumed connection; fix: buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 })' },
     async () => {
       const resuming = await startFakeBigip({ profiles: PROFILES, resumeTlsSessions: true });
       try {

@@ -199,10 +199,9 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     return item ? storedLocal(item) : undefined;
   }
 
-  async function adminServerCert(): Promise<{ name: string; envelope?: FortiEnvelope }> {
+  async function adminServerCert(): Promise<string> {
     const r = await expect(client.getSystemGlobal(), 'read system global settings', 'read');
-    const name = referencedName(resultList(r.envelope)[0]?.['admin-server-cert']) ?? '';
-    return { name, ...(r.envelope ? { envelope: r.envelope } : {}) };
+    return referencedName(resultList(r.envelope)[0]?.['admin-server-cert']) ?? '';
   }
 
   /** The SSL-VPN settings, or undefined where the firmware has no SSL-VPN (404). */
@@ -280,7 +279,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       if (!settings) throw classified(FailureType.targetRejected, `${COMPONENT}: ${SSL_VPN_ABSENT}`);
       previous['sslVpn'] = settings.servercert;
     }
-    if (wanted.adminGui !== undefined) previous['adminGui'] = (await adminServerCert()).name;
+    if (wanted.adminGui !== undefined) previous['adminGui'] = (await adminServerCert());
 
     const undo: { what: string; run: () => Promise<unknown> }[] = [];
     try {
@@ -300,7 +299,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
             undo.push({
               what: `admin GUI back to ${oldAdmin}`,
               run: async () => {
-                if ((await adminServerCert()).name === newAdmin) await putAdmin(oldAdmin);
+                if ((await adminServerCert()) === newAdmin) await putAdmin(oldAdmin);
               },
             });
           }
@@ -421,7 +420,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     async removeSuperseded(keep, candidates) {
       ready(false);
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
-      const bound = new Set<string>([(await adminServerCert()).name]);
+      const bound = new Set<string>([(await adminServerCert())]);
       const settings = await sslVpnSettings();
       if (settings) bound.add(settings.servercert);
 

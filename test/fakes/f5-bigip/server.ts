@@ -77,6 +77,7 @@ export interface FakeBigipOptions {
    * resumed sessions: a resumed handshake carries no peer certificate, so the pin check sees "(none)".
    * The fix there is `buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 })`.
    */
+  /** Default true, like a real device. */
   resumeTlsSessions?: boolean;
 }
 
@@ -907,7 +908,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     send(res, status, body);
   }
 
-  const noResumption = opts.resumeTlsSessions === true ? {} : { secureOptions: constants.SSL_OP_NO_TICKET };
+  // Real devices resume TLS sessions; the fake does too unless told otherwise.
+  const noResumption = opts.resumeTlsSessions === false ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
   const server = https.createServer({ key: management.keyPem, cert: management.certPem, ...noResumption }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, envelope(new F5Error(500, String(error))));
