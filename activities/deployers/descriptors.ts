@@ -1,7 +1,9 @@
 import { bigipDescriptor } from './f5-bigip/descriptor';
+import { panosDescriptor } from './panos/descriptor';
 import type { VendorDescriptor } from './types';
 
 /** Web-safe: vendor descriptors only, no device code. */
 export const vendorDescriptors: Record<string, VendorDescriptor> = {
   'f5-bigip': bigipDescriptor,
+  panos: panosDescriptor,
 };

@@ -368,7 +368,6 @@ describe('panos deployer: vendor cases', () => {
 
   it(
     'pinned trust survives TLS session resumption on the management API',
-    { todo: 'activities/deployers/device-http.ts: a resumed TLS session carries no peer certificate, so the pinned check sees "(none)" on the 2nd connection; fix there with buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 }) in pinned mode' },
     async () => {
       await withFake({ sessionResumption: true }, async (fake) => {
         await use(contextFor(fake, keyCache()), (d) => d.preflight());

@@ -279,7 +279,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       if (!settings) throw classified(FailureType.targetRejected, `${COMPONENT}: ${SSL_VPN_ABSENT}`);
       previous['sslVpn'] = settings.servercert;
     }
-    if (wanted.adminGui !== undefined) previous['adminGui'] = (await adminServerCert());
+    if (wanted.adminGui !== undefined) previous['adminGui'] = await adminServerCert();
 
     const undo: { what: string; run: () => Promise<unknown> }[] = [];
     try {
@@ -420,7 +420,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     async removeSuperseded(keep, candidates) {
       ready(false);
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
-      const bound = new Set<string>([(await adminServerCert())]);
+      const bound = new Set<string>([await adminServerCert()]);
       const settings = await sslVpnSettings();
       if (settings) bound.add(settings.servercert);
 

@@ -669,7 +669,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     res.end(reply.xml);
   }
 
-  const resumption = opts.sessionResumption ? {} : { secureOptions: cryptoConstants.SSL_OP_NO_TICKET };
+  // Real devices resume TLS sessions; so does the fake unless told otherwise.
+  const resumption = opts.sessionResumption === false ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {};
   const api = https.createServer({ cert: management.certPem, key: management.keyPem, ...resumption }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
