@@ -69,6 +69,9 @@ export interface DeploySettings {
   commitPollMs: number;
   /** Give up on a commit job after this long. */
   commitTimeoutMs: number;
+  /** Retries of device calls while a target is unreachable (first interval, attempts). */
+  deviceRetryInitialMs: number;
+  deviceRetryAttempts: number;
 }
 
 export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');

@@ -7,7 +7,7 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
-  deploy: { retryWindowMs: number; commitPollMs: number; commitTimeoutMs: number };
+  deploy: { retryWindowMs: number; commitPollMs: number; commitTimeoutMs: number; deviceRetryInitialMs: number; deviceRetryAttempts: number };
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {
@@ -37,6 +37,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),
       commitPollMs: integer(env, 'DEPLOY_COMMIT_POLL_MS', 5_000, 50),
       commitTimeoutMs: integer(env, 'DEPLOY_COMMIT_TIMEOUT_MS', 30 * 60_000, 1_000),
+      deviceRetryInitialMs: integer(env, 'DEPLOY_DEVICE_RETRY_INITIAL_MS', 2_000, 10),
+      deviceRetryAttempts: integer(env, 'DEPLOY_DEVICE_RETRY_ATTEMPTS', 8, 1, 100),
     },
   };
 }

@@ -53,8 +53,9 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   const failed = (): boolean => list().some((o) => o.outcome !== 'deployed');
 
   await Promise.all(targets.map((t) => deploy(t.deploymentId, t.targetName, 'lifecycle')));
-  hooks.onOutcomes(list(), failed());
+  hooks.onOutcomes(list(), false);
   await hooks.afterFirstRound(list());
+  hooks.onOutcomes(list(), failed());
 
   while (failed()) {
     const signalled = await condition(() => requested.length > 0, settings.retryWindowMs);

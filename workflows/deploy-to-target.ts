@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome } from '../temporal/contract';
+import { FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
@@ -8,26 +8,20 @@ const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
 });
-/** Import: safe to retry (deterministic names), so retried patiently while the device is unreachable. */
-const stage = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes },
-});
-const activate = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes },
-});
+
+/** Device steps: retried while the target is unreachable, never on auth or validation errors. */
+function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: '15s',
+    retry: { initialInterval: settings.deviceRetryInitialMs, backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts, nonRetryableErrorTypes },
+  });
+}
+
 /** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
 const verify = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4, nonRetryableErrorTypes },
-});
-const rollback = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
 function messageOf(error: unknown): string {
@@ -58,6 +52,10 @@ async function waitForCommit(runRowId: string, jobId: string, pollMs: number, ti
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   const { workflowId, runId } = workflowInfo();
   const settings = await bookkeeping.loadDeploySettings({});
+  // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
+  const stage = deviceActivities(settings, settings.deviceRetryAttempts);
+  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
+  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
   const { runRowId, targetName } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,

@@ -34,7 +34,6 @@
  * - singleton tables (`system/global`, `vpn.ssl/settings`, `system/ftm-push`) return `results` as an
  *   object; lists and GET by name return an array;
  * - certificate names longer than 35 characters answer -1.
- * Deliberate simplification: no TLS session resumption unless `tlsSessionTickets` is on.
  */
 import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import * as https from 'node:https';
@@ -66,9 +65,9 @@ export interface FakeFortiGateOptions {
   /** Every non-GET request answers 403 (a read-only admin profile). */
   readOnly?: boolean;
   /**
-   * Issue TLS session tickets (resumable sessions) on both listeners. Default off: a resumed session
-   * shows the client no peer certificate, and device-http's pinned-fingerprint check (undici caches
-   * sessions) then refuses every resumed connection. A real FortiGate probably resumes; see the todo test.
+   * Issue TLS session tickets (resumable sessions) on both listeners; default on, as most TLS servers
+   * do. A resumed session shows the client no peer certificate, so a pinned-fingerprint client must
+   * not resume (device-http uses maxCachedSessions: 0).
    */
   tlsSessionTickets?: boolean;
   /** Envelope `version`, default v7.4.7. */
@@ -378,7 +377,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     return {
       cert: cert.certPem + chainFor(cert.x509),
       key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
-      ...(opts.tlsSessionTickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }),
+      ...(opts.tlsSessionTickets === false ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
     };
   }
 
