@@ -1,9 +1,11 @@
 import { createBigipDeployer } from './f5-bigip';
+import { createFortiGateDeployer } from './fortigate';
 import { createPanosDeployer } from './panos';
 import type { DeployerFactory } from './types';
 
 /** Vendor id (= folder = targets.vendor) → deployer factory. */
 export const deployerFactories: Record<string, DeployerFactory> = {
+  fortigate: createFortiGateDeployer,
   'f5-bigip': createBigipDeployer,
   panos: createPanosDeployer,
 };

@@ -47,3 +47,49 @@ export async function waitForRunToEnd(client: ConsoleClient, certificateId: stri
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
+
+export interface TargetForm {
+  vendor: string;
+  name: string;
+  host: string;
+  port: number;
+  fingerprint: string;
+  credentials: Record<string, string>;
+  options?: Record<string, string>;
+}
+
+/** Adds a target through the console form. Returns its id. */
+export async function addTarget(client: ConsoleClient, form: TargetForm): Promise<string> {
+  await client.get(`/targets/new?vendor=${form.vendor}`);
+  const fields: Record<string, string> = {
+    vendor: form.vendor,
+    name: form.name,
+    host: form.host,
+    port: String(form.port),
+    trustMode: 'fingerprint',
+    trustFingerprint: form.fingerprint,
+  };
+  for (const [k, v] of Object.entries(form.credentials)) fields[`cred_${k}`] = v;
+  for (const [k, v] of Object.entries(form.options ?? {})) fields[`opt_${k}`] = v;
+  const saved = await client.post('/targets', fields);
+  assert.equal(saved.status, 303, saved.text.slice(0, 3000));
+  const id = /^\/targets\/(\d+)$/.exec(saved.location ?? '')?.[1];
+  assert.ok(id, `redirected to the target page, got ${saved.location}`);
+  return id;
+}
+
+/** Links a certificate to a target with binding fields and verify endpoints. */
+export async function linkDeployment(client: ConsoleClient, certificateId: string, targetId: string, binding: Record<string, string>, endpoints: { host: string; port: number }[]): Promise<void> {
+  await client.get(`/certificates/${certificateId}/deployments/new?target=${targetId}`);
+  const fields: Record<string, string> = { targetId, verifyEndpoints: endpoints.map((e) => `${e.host}:${e.port}`).join('\n') };
+  for (const [k, v] of Object.entries(binding)) fields[`bind_${k}`] = v;
+  const saved = await client.post(`/certificates/${certificateId}/deployments`, fields);
+  assert.equal(saved.status, 303, saved.text.slice(0, 3000));
+}
+
+/** "Renew now" through the console, then waits for the run to end; returns the final progress fragment. */
+export async function renewNow(client: ConsoleClient, certificateId: string): Promise<void> {
+  await client.get(`/certificates/${certificateId}`);
+  const response = await client.post(`/certificates/${certificateId}/renew`, {});
+  assert.equal(response.status, 303, response.text.slice(0, 1000));
+}

@@ -25,6 +25,8 @@ export interface StackOptions {
   propagationTimeoutMs?: number;
   /** Pebble's reuse of valid authorizations (its default 50% skips the DNS challenge on half the orders). */
   authzReusePercent?: number;
+  /** Extra environment for the web and the workers. */
+  env?: Record<string, string>;
   zones?: string[];
 }
 
@@ -88,6 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'warn',
+      ...options.env,
     };
     const web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));
     stops.push(web.stop);

@@ -326,6 +326,21 @@ describe('fortigate', () => {
       });
     });
 
+    it('firmware whose CMDB answers omit the PEM: objects are matched by name, CAs are kept but not recorded', async () => {
+      await withFake({ cmdbOmitsPem: true }, async (fake) => {
+        const v1 = ca.issue('nopem.example.test');
+        const v2 = ca.issue('nopem.example.test');
+        const ctx = contextFor(fake, { versions: [v1, v2] });
+        const staged1 = await use(ctx, (d) => d.stage(v1));
+        assert.deepEqual(Object.keys(staged1), ['cert']);
+        assert.deepEqual(await use(ctx, (d) => d.stage(v1)), staged1, 'idempotent by name');
+        const staged2 = await use(ctx, (d) => d.stage(v2));
+        await use(ctx, (d) => d.activate(staged2));
+        assert.deepEqual(await use(ctx, (d) => d.removeSuperseded([staged2], [staged1])), [staged1['cert']]);
+        assert.equal(fake.caCertificates().filter((c) => c.source === 'user').length, 1, 'the intermediate stays');
+      });
+    });
+
     it('removeSuperseded never deletes a bound certificate, nor a CA a remaining certificate chains to', async () => {
       await withFake({}, async (fake) => {
         const v1 = ca.issue('bound.example.test');

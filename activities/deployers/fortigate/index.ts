@@ -247,8 +247,11 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     throw fortigateFailure(r, `import certificate ${name}`, 'import');
   }
 
-  /** Makes sure the CA store holds `pem`; returns the CA object's name (FortiOS names it itself). */
-  async function ensureCa(pem: string, known: StoredCert[]): Promise<{ name: string; known: StoredCert[] }> {
+  /**
+   * Makes sure the CA store holds `pem`; returns the CA object's name (FortiOS names it itself), or
+   * undefined when the firmware lists CA objects without their PEM, so ours cannot be told apart.
+   */
+  async function ensureCa(pem: string, known: StoredCert[]): Promise<{ name?: string; known: StoredCert[] }> {
     const wanted = fingerprint(pem);
     const present = known.find((c) => c.fingerprint === wanted);
     if (present) return { name: present.name, known };
@@ -256,6 +259,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     if (!ok(r) && codeOf(r) !== -328) throw fortigateFailure(r, `import CA certificate ${subjectOf(pem)}`, 'ca-import');
     const refreshed = await listCas();
     const found = refreshed.find((c) => c.fingerprint === wanted);
+    if (!found && refreshed.some((c) => c.fingerprint === undefined)) return { known: refreshed };
     if (!found) {
       throw classified(
         FailureType.targetRejected,
@@ -391,7 +395,8 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       let known: StoredCert[] | undefined;
       for (const [index, pem] of material.chainPems.entries()) {
         const result = await ensureCa(pem, known ?? (known = await listCas()));
-        staged[`ca${index}`] = result.name;
+        // Unidentifiable CA objects are left out: they are then never deleted by removeSuperseded.
+        if (result.name) staged[`ca${index}`] = result.name;
         known = result.known;
       }
       return staged;

@@ -147,6 +147,8 @@ export interface FakeBigip {
   /** Deletes every token (an admin clearing them). */
   dropAllTokens(): void;
   failNext(path: RegExp, failure?: FakeBigipFailure): void;
+  /** Ends every scripted failure (an outage is over). */
+  clearFailures(): void;
   /** On: client-ssl profile changes (of `profile` only, when given) fail with 400 when applied. */
   refuseBind(on: boolean, profile?: string): void;
   /** On: the TLS listeners keep presenting what they presented (a device that applies late). */
@@ -967,6 +969,9 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         after: failure.after ?? 0,
         destroy: failure.destroy ?? false,
       });
+    },
+    clearFailures() {
+      failRules.length = 0;
     },
     refuseBind(on, profile) {
       refusal = on ? { on, ...(profile ? { profile } : {}) } : { on: false };

@@ -70,6 +70,8 @@ export interface FakeFortiGateOptions {
    * not resume (device-http uses maxCachedSessions: 0).
    */
   tlsSessionTickets?: boolean;
+  /** CMDB answers for certificates leave out the PEM (`certificate` / `ca`), as reported for 7.6.6. */
+  cmdbOmitsPem?: boolean;
   /** Envelope `version`, default v7.4.7. */
   version?: string;
   /** Envelope `build`, default 2731. */
@@ -523,7 +525,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     password: 'ENC XXXX',
     comments: c.comments,
     'private-key': 'ENC XXXX',
-    certificate: c.certPem,
+    ...(opts.cmdbOmitsPem ? {} : { certificate: c.certPem }),
     state: '',
     range: c.range,
     source: c.source,
@@ -536,7 +538,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   const caJson = (c: CaCert): Record<string, unknown> => ({
     name: c.name,
     q_origin_key: c.name,
-    ca: c.pem,
+    ...(opts.cmdbOmitsPem ? {} : { ca: c.pem }),
     range: c.range,
     source: c.source,
     'ssl-inspection-trusted': 'enable',

@@ -147,6 +147,11 @@ export interface FakePanos {
   failNextCommit(lines: string[]): void;
   /** The next `times` (default 1) requests whose `what` (`type=…&action=…&category=…`) or path matches get this reply. */
   failNext(match: RegExp, reply: { status?: number; xml: string; times?: number }): void;
+  /**
+   * The next matching request is carried out, but its reply is held until `release()`: the device has
+   * changed while the caller still waits (to kill a worker at that moment). `reached` resolves when held.
+   */
+  holdReplyOfNext(match: RegExp): { reached: Promise<void>; release(): void };
   /** On: the TLS listeners keep serving what they serve now, whatever is committed. */
   serveStale(on: boolean): void;
   close(): Promise<void>;
@@ -296,6 +301,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   let nextJobId = 41;
   let failNextCommitLines: string[] | undefined;
   const failRules: { match: RegExp; status: number; xml: string; remaining: number }[] = [];
+  const holds: { match: RegExp; reached: () => void; released: Promise<void> }[] = [];
   const currentKeys = new Map<string, string>(); // admin → valid API key
   const secrets: string[] = [...admins.values()];
   const calls: FakePanosCall[] = [];
@@ -665,6 +671,12 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       replyStatus: statusAttr,
       ...(codeAttr ? { code: codeAttr } : {}),
     });
+    const hold = holds.findIndex((h) => h.match.test(what));
+    if (hold >= 0) {
+      const [held] = holds.splice(hold, 1);
+      held?.reached();
+      await held?.released;
+    }
     res.writeHead(reply.status, { 'content-type': 'application/xml; charset=UTF-8', 'content-length': Buffer.byteLength(reply.xml) });
     res.end(reply.xml);
   }
@@ -734,6 +746,14 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     serveStale(on) {
       stale = on;
       refreshListeners();
+    },
+    holdReplyOfNext(match) {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')), reached, released });
+      return { reached: reachedPromise, release };
     },
     async close() {
       const closing = [api, ...listeners.map((l) => l.server)].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));

@@ -1,0 +1,133 @@
+/**
+ * Deploying on the real stack: Pebble issues, the lifecycle deploys to fake appliances in parallel,
+ * each deploy is verified by a TLS handshake with the fake's service port. A stale certificate after
+ * "success" rolls back; an outage fails the target without blocking the others; "Retry" in the
+ * console signals the waiting renewal run, which then closes as issued.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { certificateWorkflowId, progressQuery, type LifecycleResult } from '../../temporal/contract';
+import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
+import { startFakePanos, type FakePanos } from '../fakes/panos/server';
+import type { ConsoleClient } from '../support/console-client';
+import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+describe('deploying a renewed certificate to appliances', () => {
+  let stack: Stack;
+  let connection: Connection;
+  let client: Client;
+  let admin: ConsoleClient;
+  let bigip: FakeBigip;
+  let panos: FakePanos;
+  let certificateId: string;
+  const deploymentIds: Record<string, string> = {};
+
+  const currentFingerprint = async (): Promise<string> => {
+    const rows = await stack.db.db.query<{ fingerprint_sha256: string }>(
+      'SELECT v.fingerprint_sha256 FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',
+      [certificateId],
+    );
+    assert.ok(rows[0]);
+    return rows[0].fingerprint_sha256;
+  };
+  const lifecycleResult = async (): Promise<LifecycleResult> => (await client.workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
+
+  before(async () => {
+    stack = await startStack({
+      env: { DEPLOY_RETRY_WINDOW_MS: '120000', DEPLOY_COMMIT_POLL_MS: '100', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100', DEPLOY_DEVICE_RETRY_ATTEMPTS: '2' },
+    });
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection });
+    [bigip, panos] = await Promise.all([startFakeBigip({ profiles: ['clientssl-web'] }), startFakePanos({ profiles: [{ name: 'gp-portal' }] })]);
+    await stack.startWorker();
+    admin = await stack.admin();
+    const directoryId = await addPebbleDirectory(admin, stack);
+    const providerId = await addCloudflareProvider(admin, stack, 'Deploy tests');
+    certificateId = await requestCertificate(admin, { commonName: 'vpn.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    await waitForRunToEnd(admin, certificateId);
+
+    const bigipId = await addTarget(admin, {
+      vendor: 'f5-bigip', name: 'LB Berlin', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      credentials: { username: bigip.username, password: bigip.password },
+    });
+    const panosId = await addTarget(admin, {
+      vendor: 'panos', name: 'FW Paris', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
+      credentials: { username: panos.username, password: panos.password },
+    });
+    await linkDeployment(admin, certificateId, bigipId, { profiles: 'clientssl-web' }, bigip.endpoints);
+    await linkDeployment(admin, certificateId, panosId, { profiles: 'gp-portal' }, panos.endpoints);
+    const rows = await stack.db.db.query<{ id: string; name: string }>('SELECT d.id, t.name FROM deployments d JOIN targets t ON t.id = d.target_id WHERE d.certificate_id = $1', [certificateId]);
+    for (const row of rows) deploymentIds[row.name] = row.id;
+  });
+  after(async () => {
+    await connection?.close();
+    await Promise.all([bigip?.close(), panos?.close()]);
+    await stack?.stop();
+  });
+
+  it('renews and deploys to every target in parallel; each serves the new certificate', async () => {
+    await renewNow(admin, certificateId);
+    const result = await lifecycleResult();
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    assert.deepEqual(result.deployments?.map((d) => [d.targetName, d.outcome]).sort(), [['FW Paris', 'deployed'], ['LB Berlin', 'deployed']]);
+    const fingerprint = await currentFingerprint();
+    await verifyServedFingerprint('f5-bigip', bigip.endpoints, fingerprint);
+    await verifyServedFingerprint('panos', panos.endpoints, fingerprint);
+    assert.ok(bigip.savedConfigCount() >= 1, 'the BIG-IP config was saved');
+
+    const statuses = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM deployments WHERE certificate_id = $1', [certificateId]);
+    assert.ok(statuses.every((s) => s.status === 'deployed'));
+    const steps = await stack.db.db.query<{ step: string; status: string }>(
+      `SELECT s.step, s.status FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = $1 ORDER BY s.id`,
+      [deploymentIds['FW Paris']],
+    );
+    const succeeded = steps.filter((s) => s.status === 'succeeded').map((s) => s.step);
+    for (const step of ['stage', 'activate', 'commit', 'verify', 'finish']) assert.ok(succeeded.includes(step), `history has ${step}: ${succeeded.join(', ')}`);
+    const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued vpn.example.test') && m.text.includes('LB Berlin'), 10_000);
+    assert.match(mail.text, /FW Paris: deployed/);
+
+    const page = await admin.get(`/certificates/${certificateId}`);
+    assert.match(page.text, /<table id="deployments">[\s\S]*deploy-deployed[\s\S]*deploy-deployed/);
+  });
+
+  it('a stale certificate after "success" rolls back; an outage fails only its target; Retry completes the run', async () => {
+    const before = await currentFingerprint();
+    panos.serveStale(true);
+    bigip.failNext(/file-transfer\/uploads/, { status: 503, times: 20 });
+    await renewNow(admin, certificateId);
+    const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
+    const waiting = await eventually('the run to wait for retries', async () => {
+      const progress = await lifecycle.query(progressQuery).catch(() => undefined);
+      return progress?.awaitingRetry ? progress : undefined;
+    }, 90_000);
+    const byTarget = Object.fromEntries((waiting.deployments ?? []).map((d) => [d.targetName, d]));
+    assert.equal(byTarget['FW Paris']?.outcome, 'rolled_back');
+    assert.match(byTarget['FW Paris']?.reason ?? '', /verify failed/);
+    assert.equal(byTarget['LB Berlin']?.outcome, 'failed');
+    assert.match(byTarget['LB Berlin']?.reason ?? '', /503|unreachable|server/i);
+    // The rolled-back firewall serves the previous version again; the failed balancer never changed.
+    panos.serveStale(false);
+    await verifyServedFingerprint('panos', panos.endpoints, before);
+    await verifyServedFingerprint('f5-bigip', bigip.endpoints, before);
+    const page = await admin.get(`/certificates/${certificateId}`);
+    assert.match(page.text, /Waiting for a retry of the failed targets/);
+    await stack.smtp.waitFor((m) => m.subject.includes('DEPLOY FAILED') && m.text.includes('LB Berlin: failed'), 10_000);
+
+    // The outage ends; a technician clicks Retry on both deployments.
+    bigip.clearFailures();
+    for (const name of ['LB Berlin', 'FW Paris']) {
+      await admin.get(`/deployments/${deploymentIds[name]}`);
+      const retried = await admin.post(`/deployments/${deploymentIds[name]}/retry`, {});
+      assert.equal(retried.status, 303, retried.text.slice(0, 500));
+    }
+    const result = await lifecycleResult();
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    const after = await currentFingerprint();
+    assert.notEqual(after, before);
+    await verifyServedFingerprint('f5-bigip', bigip.endpoints, after);
+    await verifyServedFingerprint('panos', panos.endpoints, after);
+  });
+});
