@@ -116,7 +116,7 @@ export function createDeployActivities(deps: ActivityDeps) {
   const endpointsOf = (target: TargetRecord, deployment: DeploymentRecord): VerifyEndpoint[] => {
     if (deployment.verifyEndpoints.length > 0) return deployment.verifyEndpoints;
     const vendor = deps.vendors[target.vendor];
-    return vendor ? vendor.defaultVerifyEndpoints({ host: target.host, port: target.port }, deployment.binding) : [];
+    return vendor ? vendor.defaultVerifyEndpoints({ host: target.host, port: target.port, options: target.options }, deployment.binding) : [];
   };
 
   return {

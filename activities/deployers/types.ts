@@ -131,5 +131,5 @@ export interface VendorDescriptor {
   parseOptions(input: Record<string, unknown>): ParseResult;
   parseBinding(input: Record<string, unknown>): ParseResult;
   /** Where a binding should be verified by TLS handshake when the deployment names no endpoint. */
-  defaultVerifyEndpoints(target: { host: string; port: number }, binding: Record<string, unknown>): VerifyEndpoint[];
+  defaultVerifyEndpoints(target: { host: string; port: number; options: Record<string, unknown> }, binding: Record<string, unknown>): VerifyEndpoint[];
 }

@@ -375,11 +375,11 @@ describe('f5-bigip vendor cases', () => {
     assert.match(bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: [70000] }).errors['verifyPorts'] ?? '', /"70000" is not a TCP port/);
     assert.match(bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: ['https'] }).errors['verifyPorts'] ?? '', /"https" is not a TCP port/);
 
-    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'bigip.example.test', port: 443 }, { profiles: ['web'], verifyPorts: [443, 8443] }), [
+    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'bigip.example.test', port: 443, options: {} }, { profiles: ['web'], verifyPorts: [443, 8443] }), [
       { host: 'bigip.example.test', port: 443 },
       { host: 'bigip.example.test', port: 8443 },
     ]);
-    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443 }, { profiles: ['web'] }), []);
+    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443, options: {} }, { profiles: ['web'] }), []);
   });
 
   it(

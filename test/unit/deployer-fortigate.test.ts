@@ -607,7 +607,7 @@ describe('fortigate', () => {
     it('identity, default port and verify endpoints', () => {
       assert.equal(fortigateDescriptor.id, 'fortigate');
       assert.equal(fortigateDescriptor.defaultPort, 443);
-      const target = { host: 'fw.example.test', port: 8443 };
+      const target = { host: 'fw.example.test', port: 8443, options: {} };
       assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(target, { adminGui: true, sslVpn: true }), [
         { host: 'fw.example.test', port: 8443 },
         { host: 'fw.example.test', port: 10443 },

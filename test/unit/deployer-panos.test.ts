@@ -66,7 +66,7 @@ runDeployerContract({
     const context = contextFor(fake, keyCache());
     return {
       context,
-      endpoints: panosDescriptor.defaultVerifyEndpoints({ host: fake.host, port: fake.port }, context.binding),
+      endpoints: panosDescriptor.defaultVerifyEndpoints({ host: fake.host, port: fake.port, options: {} }, context.binding),
       fake: fake.view(),
       // Wrong password and nothing cached (a cached key would still be valid on the device).
       withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } }, sessionKey: keyCache().store }),
@@ -390,11 +390,11 @@ describe('panos deployer: vendor cases', () => {
     assert.match(panosDescriptor.parseBinding({ profiles: "gp'portal" }).errors['profiles'] ?? '', /Not a valid profile name: gp'portal/);
     assert.match(panosDescriptor.parseBinding({ profiles: 'a', verifyPorts: '443, 70000' }).errors['verifyPorts'] ?? '', /1 to 65535/);
     assert.deepEqual(panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value, { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443] });
-    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw.example.test', port: 443 }, { profiles: ['gp'], verifyPorts: [443, 4443] }), [
+    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw.example.test', port: 443, options: {} }, { profiles: ['gp'], verifyPorts: [443, 4443] }), [
       { host: 'fw.example.test', port: 443 },
       { host: 'fw.example.test', port: 4443 },
     ]);
-    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443 }, {}), []);
+    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443, options: {} }, {}), []);
     assert.equal(panosDescriptor.id, 'panos');
     assert.equal(panosDescriptor.defaultPort, 443);
   });

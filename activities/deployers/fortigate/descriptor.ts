@@ -111,10 +111,7 @@ export const fortigateDescriptor: VendorDescriptor = {
   parseBinding: parseFortiGateBinding,
   defaultVerifyEndpoints(target, binding) {
     const parsed = parseFortiGateBinding(binding).value as Partial<FortiGateBinding>;
-    // The SSL-VPN port is a target option, but this hook receives only host and port: read the options
-    // when the caller passes the whole target (a DeployerTarget has them), else use the default port.
-    const options = 'options' in target && typeof target.options === 'object' && target.options !== null ? (target.options as Record<string, unknown>) : {};
-    const sslVpnPort = (parseFortiGateOptions(options).value as Partial<FortiGateOptions>).sslVpnPort ?? FORTIGATE_DEFAULT_SSL_VPN_PORT;
+    const sslVpnPort = (parseFortiGateOptions(target.options).value as Partial<FortiGateOptions>).sslVpnPort ?? FORTIGATE_DEFAULT_SSL_VPN_PORT;
     const endpoints: VerifyEndpoint[] = [];
     if (parsed.adminGui) endpoints.push({ host: target.host, port: target.port });
     if (parsed.sslVpn) endpoints.push({ host: target.host, port: sslVpnPort });
