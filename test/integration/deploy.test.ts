@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { certificateWorkflowId, progressQuery, type LifecycleResult } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
+import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import type { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
@@ -22,6 +23,8 @@ describe('deploying a renewed certificate to appliances', () => {
   let admin: ConsoleClient;
   let bigip: FakeBigip;
   let panos: FakePanos;
+  let fortigate: FakeFortiGate;
+  const FORTIGATE_TOKEN = 'fgt-token-integration-1';
   let certificateId: string;
   const deploymentIds: Record<string, string> = {};
 
@@ -41,7 +44,11 @@ describe('deploying a renewed certificate to appliances', () => {
     });
     connection = await Connection.connect({ address: stack.temporal.address });
     client = new Client({ connection });
-    [bigip, panos] = await Promise.all([startFakeBigip({ profiles: ['clientssl-web'] }), startFakePanos({ profiles: [{ name: 'gp-portal' }] })]);
+    [bigip, panos, fortigate] = await Promise.all([
+      startFakeBigip({ profiles: ['clientssl-web'] }),
+      startFakePanos({ profiles: [{ name: 'gp-portal' }] }),
+      startFakeFortiGate({ token: FORTIGATE_TOKEN }),
+    ]);
     await stack.startWorker();
     admin = await stack.admin();
     const directoryId = await addPebbleDirectory(admin, stack);
@@ -57,6 +64,11 @@ describe('deploying a renewed certificate to appliances', () => {
       vendor: 'panos', name: 'FW Paris', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
       credentials: { username: panos.username, password: panos.password },
     });
+    const fortigateId = await addTarget(admin, {
+      vendor: 'fortigate', name: 'FW Lyon', host: fortigate.host, port: fortigate.port, fingerprint: fortigate.managementFingerprint(),
+      credentials: { token: FORTIGATE_TOKEN }, options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
+    });
+    await linkDeployment(admin, certificateId, fortigateId, { adminGui: 'on', sslVpn: 'on' }, []);
     await linkDeployment(admin, certificateId, bigipId, { profiles: 'clientssl-web' }, bigip.endpoints);
     await linkDeployment(admin, certificateId, panosId, { profiles: 'gp-portal' }, panos.endpoints);
     const rows = await stack.db.db.query<{ id: string; name: string }>('SELECT d.id, t.name FROM deployments d JOIN targets t ON t.id = d.target_id WHERE d.certificate_id = $1', [certificateId]);
@@ -64,7 +76,7 @@ describe('deploying a renewed certificate to appliances', () => {
   });
   after(async () => {
     await connection?.close();
-    await Promise.all([bigip?.close(), panos?.close()]);
+    await Promise.all([bigip?.close(), panos?.close(), fortigate?.close()]);
     await stack?.stop();
   });
 
@@ -72,13 +84,18 @@ describe('deploying a renewed certificate to appliances', () => {
     await renewNow(admin, certificateId);
     const result = await lifecycleResult();
     assert.equal(result.outcome, 'issued', JSON.stringify(result));
-    assert.deepEqual(result.deployments?.map((d) => [d.targetName, d.outcome]).sort(), [['FW Paris', 'deployed'], ['LB Berlin', 'deployed']]);
+    assert.deepEqual(result.deployments?.map((d) => [d.targetName, d.outcome]).sort(), [['FW Lyon', 'deployed'], ['FW Paris', 'deployed'], ['LB Berlin', 'deployed']]);
     const fingerprint = await currentFingerprint();
+    // FortiGate: admin GUI and SSL-VPN serve it (the default endpoints of its binding); the pin follows the new admin certificate.
+    await verifyServedFingerprint('fortigate', [fortigate.endpoints.admin, ...(fortigate.endpoints.sslVpn ? [fortigate.endpoints.sslVpn] : [])], fingerprint);
+    const [pinned] = await stack.db.db.query<{ trust_fingerprint: string }>("SELECT trust_fingerprint FROM targets WHERE name = 'FW Lyon'");
+    assert.equal(pinned?.trust_fingerprint, fingerprint);
     await verifyServedFingerprint('f5-bigip', bigip.endpoints, fingerprint);
     await verifyServedFingerprint('panos', panos.endpoints, fingerprint);
     assert.ok(bigip.savedConfigCount() >= 1, 'the BIG-IP config was saved');
 
     const statuses = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM deployments WHERE certificate_id = $1', [certificateId]);
+    assert.equal(statuses.length, 3);
     assert.ok(statuses.every((s) => s.status === 'deployed'));
     const steps = await stack.db.db.query<{ step: string; status: string }>(
       `SELECT s.step, s.status FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = $1 ORDER BY s.id`,
@@ -90,7 +107,7 @@ describe('deploying a renewed certificate to appliances', () => {
     assert.match(mail.text, /FW Paris: deployed/);
 
     const page = await admin.get(`/certificates/${certificateId}`);
-    assert.match(page.text, /<table id="deployments">[\s\S]*deploy-deployed[\s\S]*deploy-deployed/);
+    assert.match(page.text, /<table id="deployments">[\s\S]*deploy-deployed[\s\S]*deploy-deployed[\s\S]*deploy-deployed/);
   });
 
   it('a stale certificate after "success" rolls back; an outage fails only its target; Retry completes the run', async () => {
@@ -107,6 +124,7 @@ describe('deploying a renewed certificate to appliances', () => {
     assert.equal(byTarget['FW Paris']?.outcome, 'rolled_back');
     assert.match(byTarget['FW Paris']?.reason ?? '', /verify failed/);
     assert.equal(byTarget['LB Berlin']?.outcome, 'failed');
+    assert.equal(byTarget['FW Lyon']?.outcome, 'deployed', 'the healthy firewall is not blocked by the others');
     assert.match(byTarget['LB Berlin']?.reason ?? '', /503|unreachable|server/i);
     // The rolled-back firewall serves the previous version again; the failed balancer never changed.
     panos.serveStale(false);
@@ -129,5 +147,6 @@ describe('deploying a renewed certificate to appliances', () => {
     assert.notEqual(after, before);
     await verifyServedFingerprint('f5-bigip', bigip.endpoints, after);
     await verifyServedFingerprint('panos', panos.endpoints, after);
+    await verifyServedFingerprint('fortigate', [fortigate.endpoints.admin], after);
   });
 });
