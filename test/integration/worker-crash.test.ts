@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { certificateWorkflowId, progressQuery } from '../../temporal/contract';
-import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { startFakePanos } from '../fakes/panos/server';
+import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -58,4 +60,47 @@ it('completes with exactly one new version after the worker is killed mid-run', 
   const [cert] = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM certificates WHERE id = $1', [id]);
   assert.equal(cert?.status, 'valid');
   assert.equal(cert?.current_version_id, (versions[0] as { id: string }).id);
+});
+
+it('a worker killed while staging on a firewall leaves no duplicate objects: the retry reuses them', async () => {
+  const panos = await startFakePanos({ profiles: [{ name: 'gp-portal' }] });
+  try {
+    const client = new Client({ connection });
+    if (stack.workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) await stack.startWorker();
+    const admin = await stack.admin();
+    const [cert] = await stack.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = 'crash.example.test'");
+    assert.ok(cert, 'the certificate of the first test exists');
+    const targetId = await addTarget(admin, {
+      vendor: 'panos', name: 'FW crash', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
+      credentials: { username: panos.username, password: panos.password },
+    });
+    await linkDeployment(admin, cert.id, targetId, { profiles: 'gp-portal' }, panos.endpoints);
+
+    // The key import is carried out on the device, but its reply is held: the worker dies right then.
+    const hold = panos.holdReplyOfNext(/type=import&category=private-key/);
+    await renewNow(admin, cert.id);
+    await hold.reached;
+    for (const worker of stack.workers) worker.child.kill('SIGKILL');
+    await Promise.all(stack.workers.map((w) => w.exited));
+    hold.release();
+    const namesAfterCrash = panos.certificateNames('candidate');
+    await stack.startWorker();
+
+    const result = (await client.workflow.getHandle(certificateWorkflowId(cert.id)).result()) as { outcome: string };
+    assert.equal(result.outcome, 'issued');
+    const [current] = await stack.db.db.query<{ fingerprint_sha256: string; serial_hex: string }>(
+      'SELECT v.fingerprint_sha256, v.serial_hex FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',
+      [cert.id],
+    );
+    assert.ok(current);
+    await verifyServedFingerprint('panos', panos.endpoints, current.fingerprint_sha256);
+    // Exactly the objects the first attempt created: the retry found and reused them.
+    assert.deepEqual(panos.certificateNames('candidate').sort(), namesAfterCrash.sort());
+    const imports = panos.calls.filter((c) => c.params['type'] === 'import' && c.params['category'] === 'certificate' && /crash/.test(c.params['certificate-name'] ?? ''));
+    assert.equal(new Set(imports.map((c) => c.params['certificate-name'])).size, 1, 'one name for the version');
+    const [runs] = await stack.db.db.query<{ n: string }>('SELECT count(*) AS n FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id WHERE d.target_id = $1', [targetId]);
+    assert.equal(runs?.n, '1', 'one deployment run, continued by the new worker');
+  } finally {
+    await panos.close();
+  }
 });
