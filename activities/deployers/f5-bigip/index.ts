@@ -58,7 +58,9 @@ type Binding = Map<string, BigipCertKeyChainEntry>;
 function readConfig(ctx: DeployerContext): BigipConfig {
   const credentials = parseBigipCredentials(ctx.target.credentials);
   const options = parseBigipOptions(ctx.target.options);
-  const binding = parseBigipBinding(ctx.binding);
+  // A target without a linked deployment yet has no binding: "Test connection" still checks everything else.
+  const unbound = Object.keys(ctx.binding).length === 0;
+  const binding = unbound ? { value: { profiles: [] as string[] }, errors: {} } : parseBigipBinding(ctx.binding);
   const errors = [...Object.values(credentials.errors), ...Object.values(options.errors), ...Object.values(binding.errors)];
   if (errors.length > 0) throw classified(FailureType.validation, `${COMPONENT}: target ${ctx.target.name}: ${errors.join(' ')}`);
   const partition = String(options.value['partition']);
@@ -324,6 +326,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
             checks.push({ name, ok: true, detail: `bound to ${entry.cert}${entry.chain ? ` with chain ${entry.chain}` : ''}` });
             changes.push(`${name}: ${entry.cert} → new certificate`);
           }
+          if (profiles.length === 0) changes.push('no client-ssl profile chosen yet: link a certificate to this target to choose them');
           if (syncGroup) {
             const exists = await client.deviceGroupExists(syncGroup);
             checks.push({ name: 'device group', ok: exists, detail: exists ? `config-sync to ${syncGroup} after each change` : `device group ${syncGroup} not found` });
@@ -357,6 +360,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       async activate(staged: StagedObjects): Promise<Activation> {
         const { cert, key, chain } = staged;
         if (!cert || !key) throw classified(FailureType.validation, `${COMPONENT}: staged objects name no cert and key`);
+        if (cfg().profiles.length === 0) throw classified(FailureType.validation, `${COMPONENT}: no client-ssl profile chosen for this deployment`);
         const entry: BigipCertKeyChainEntry = { name: baseName(cert), cert, key, ...(chain ? { chain } : {}) };
         return step(`activating ${baseName(cert)}`, async () => {
           const current = await readBinding(cfg().profiles);

@@ -1,0 +1,100 @@
+/**
+ * Targets through the console: bad input gets clear 4xx answers and stores nothing; "Test connection"
+ * runs as a workflow and reports trust problems (with the fingerprint the device presents),
+ * unreachable hosts, and for a good target the firmware and the changes a deploy would make, while
+ * changing nothing on the device.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
+import type { ConsoleClient } from '../support/console-client';
+import { addTarget } from '../support/console-actions';
+import { freePort } from '../support/free-port';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+describe('targets and Test connection', () => {
+  let stack: Stack;
+  let admin: ConsoleClient;
+  let bigip: FakeBigip;
+
+  before(async () => {
+    stack = await startStack();
+    bigip = await startFakeBigip({ profiles: ['clientssl-web'] });
+    await stack.startWorker();
+    admin = await stack.admin();
+  });
+  after(async () => {
+    await bigip?.close();
+    await stack?.stop();
+  });
+
+  const testConnection = async (targetId: string): Promise<string> => {
+    await admin.get(`/targets/${targetId}`);
+    const started = await admin.post(`/targets/${targetId}/preflight`, {});
+    assert.equal(started.status, 303, started.text.slice(0, 500));
+    return eventually('the connection test to finish', async () => {
+      const fragment = await admin.get(`/targets/${targetId}/preflight`, { 'HX-Request': 'true' });
+      return fragment.text.includes('hx-trigger') || fragment.text.includes('Not tested') ? undefined : fragment.text;
+    }, 60_000);
+  };
+
+  it('refuses bad target input with clear messages and stores nothing', async () => {
+    await admin.get('/targets/new?vendor=f5-bigip');
+    const unknown = await admin.post('/targets', { vendor: 'checkpoint', name: 'x', host: 'h.example', trustMode: 'fingerprint', trustFingerprint: 'ab'.repeat(32) });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /Unknown target vendor &quot;checkpoint&quot;. Choose one of: fortigate, f5-bigip, panos/);
+    const bad = await admin.post('/targets', {
+      vendor: 'f5-bigip', name: '', host: 'https://lb.example:8443', port: '70000', trustMode: 'fingerprint', trustFingerprint: 'not-a-fingerprint', cred_username: '', cred_password: '',
+    });
+    assert.equal(bad.status, 400);
+    for (const message of [/Give the target a name/, /without https:\/\/ or a port/, /The port is a number from 1 to 65535/, /64 hexadecimal characters/]) assert.match(bad.text, message);
+    const insecure = await admin.post('/targets', { vendor: 'f5-bigip', name: 'lb', host: 'lb.example', trustMode: 'insecure', cred_username: 'u', cred_password: 'p' });
+    assert.equal(insecure.status, 400);
+    assert.match(insecure.text, /a CA, or a pinned fingerprint/);
+    assert.equal((await stack.db.db.query('SELECT id FROM targets')).length, 0);
+  });
+
+  it('Test connection on a good target: firmware, checks, changes, and nothing changed on the device', async () => {
+    const id = await addTarget(admin, {
+      vendor: 'f5-bigip', name: 'LB good', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      credentials: { username: bigip.username, password: bigip.password },
+    });
+    const before = bigip.mutatingCalls();
+    const fragment = await testConnection(id);
+    assert.match(fragment, /passed/);
+    assert.match(fragment, /firmware BIG-IP 17\./);
+    assert.match(fragment, /no client-ssl profile chosen yet/);
+    assert.equal(bigip.mutatingCalls(), before, 'preflight changed nothing');
+    assert.equal(bigip.activeTokens(), 0, 'the session token was deleted');
+    const stored = JSON.stringify(await stack.db.db.query('SELECT * FROM targets'));
+    assert.ok(!stored.includes(bigip.password), 'credentials are sealed');
+  });
+
+  it('a wrong pinned fingerprint is reported with the fingerprint the device presents', async () => {
+    const id = await addTarget(admin, {
+      vendor: 'f5-bigip', name: 'LB wrong pin', host: bigip.host, port: bigip.port, fingerprint: 'ab'.repeat(32),
+      credentials: { username: bigip.username, password: bigip.password },
+    });
+    const fragment = await testConnection(id);
+    assert.match(fragment, /failed/);
+    assert.match(fragment, /not trusted/);
+    assert.ok(fragment.includes(bigip.managementFingerprint), 'shows the fingerprint to pin');
+  });
+
+  it('an unreachable host and bad credentials are reported clearly', async () => {
+    const closedPort = await freePort();
+    const unreachable = await addTarget(admin, {
+      vendor: 'f5-bigip', name: 'LB down', host: '127.0.0.1', port: closedPort, fingerprint: bigip.managementFingerprint,
+      credentials: { username: 'x', password: 'y' },
+    });
+    assert.match(await testConnection(unreachable), /cannot reach 127\.0\.0\.1:\d+/);
+    const wrong = await addTarget(admin, {
+      vendor: 'f5-bigip', name: 'LB bad password', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      credentials: { username: bigip.username, password: 'wrong-password' },
+    });
+    const fragment = await testConnection(wrong);
+    assert.match(fragment, /failed/);
+    assert.ok(!fragment.includes('wrong-password'));
+    assert.match(fragment, /f5-bigip: .*(rejected|authentication|credentials)/i);
+  });
+});
