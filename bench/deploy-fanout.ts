@@ -1,0 +1,114 @@
+/**
+ * bench/deploy-fanout.ts — one certificate renewed and deployed to 1, 10 and 50 fake appliances
+ * (FortiGate, PAN-OS and F5 in turn) on the real stack. Prints, per fan-out: the total time
+ * (Renew now → run complete), the deploy phase, the median time of one target's deploy, and the
+ * overhead per target (how much each extra target adds to the deploy phase).
+ *
+ *   npm run bench:deploy-fanout              # 1, 10, 50
+ *   npm run bench:deploy-fanout -- 1 5 20    # other sizes
+ */
+import { Client, Connection } from '@temporalio/client';
+import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
+import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
+import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
+import { startFakePanos, type FakePanos } from '../test/fakes/panos/server';
+import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import type { ConsoleClient } from '../test/support/console-client';
+import { startStack, type Stack } from '../test/support/stack';
+
+type Fake = FakeFortiGate | FakePanos | FakeBigip;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => (t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0);
+
+async function linkFake(admin: ConsoleClient, certificateId: string, index: number, fakes: Fake[]): Promise<void> {
+  const name = `bench-${certificateId}-${index}`;
+  switch (index % 3) {
+    case 0: {
+      const token = `fgt-bench-token-${index}`;
+      const fake = await startFakeFortiGate({ token });
+      fakes.push(fake);
+      const id = await addTarget(admin, { vendor: 'fortigate', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint(), credentials: { token }, options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) } });
+      await linkDeployment(admin, certificateId, id, { sslVpn: 'on' }, []);
+      return;
+    }
+    case 1: {
+      const fake = await startFakePanos({ profiles: [{ name: 'gp-portal' }] });
+      fakes.push(fake);
+      const id = await addTarget(admin, { vendor: 'panos', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint, credentials: { username: fake.username, password: fake.password } });
+      await linkDeployment(admin, certificateId, id, { profiles: 'gp-portal' }, fake.endpoints);
+      return;
+    }
+    default: {
+      const fake = await startFakeBigip({ profiles: ['clientssl-web'] });
+      fakes.push(fake);
+      const id = await addTarget(admin, { vendor: 'f5-bigip', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint, credentials: { username: fake.username, password: fake.password } });
+      await linkDeployment(admin, certificateId, id, { profiles: 'clientssl-web' }, fake.endpoints);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const fanouts = sizes.length ? sizes : [1, 10, 50];
+  const stack: Stack = await startStack({
+    authzReusePercent: 0,
+    env: { DEPLOY_COMMIT_POLL_MS: '100', WORKER_MAX_CONCURRENT_ACTIVITIES: '100' },
+  });
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const fakes: Fake[] = [];
+  try {
+    await stack.startWorker();
+    const client = new Client({ connection });
+    const admin = await stack.admin();
+    const directoryId = await addPebbleDirectory(admin, stack);
+    const providerId = await addCloudflareProvider(admin, stack, 'Bench');
+    const rows: string[] = [];
+    const phases = new Map<number, number>();
+    for (const n of fanouts) {
+      const id = await requestCertificate(admin, { commonName: `fanout-${n}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      await waitForRunToEnd(admin, id);
+      for (let i = 0; i < n; i++) await linkFake(admin, id, i, fakes);
+      const started = Date.now();
+      await renewNow(admin, id);
+      const handle = client.workflow.getHandle(certificateWorkflowId(id));
+      const result = (await handle.result()) as LifecycleResult;
+      const total = Date.now() - started;
+      const deployed = result.deployments?.filter((d) => d.outcome === 'deployed').length ?? 0;
+      if (result.outcome !== 'issued' || deployed !== n) throw new Error(`fan-out ${n}: ${result.outcome}, ${deployed} deployed: ${result.reason ?? ''}`);
+      const history = await handle.fetchHistory();
+      const events = history.events ?? [];
+      const firstChild = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+      const lastChild = [...events].reverse().find((e) => e.childWorkflowExecutionCompletedEventAttributes);
+      const phase = ms(lastChild?.eventTime) - ms(firstChild?.eventTime);
+      phases.set(n, phase);
+      const perTarget = await stack.db.db.query<{ ms: number }>(
+        `SELECT EXTRACT(EPOCH FROM (r.ended_at - r.started_at)) * 1000 AS ms FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id
+          WHERE d.certificate_id = $1 AND r.trigger = 'lifecycle' AND r.outcome = 'deployed'`,
+        [id],
+      );
+      const one = median(perTarget.map((r) => Number(r.ms)));
+      const base = phases.get(fanouts[0] as number) ?? phase;
+      const overhead = n > (fanouts[0] as number) ? (phase - base) / (n - (fanouts[0] as number)) : 0;
+      rows.push(`  ${String(n).padStart(3)} targets: total ${String(total).padStart(6)} ms, deploy phase ${String(phase).padStart(6)} ms, one target's deploy (median) ${String(Math.round(one)).padStart(5)} ms, overhead per extra target ${n > (fanouts[0] as number) ? `${Math.round(overhead)} ms` : '—'}`);
+      console.log(rows.at(-1));
+    }
+    console.log(`\ndeploy-fanout: one renewal deployed to N fake appliances (FortiGate, PAN-OS, F5 in turn), real stack, Pebble`);
+    for (const row of rows) console.log(row);
+  } finally {
+    await connection.close();
+    await Promise.all(fakes.map((f) => f.close().catch(() => undefined)));
+    await stack.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
