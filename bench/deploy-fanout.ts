@@ -8,6 +8,7 @@
  *   npm run bench:deploy-fanout -- 1 5 20    # other sizes
  */
 import { Client, Connection } from '@temporalio/client';
+import { median, ms } from './stats';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
@@ -17,11 +18,6 @@ import type { ConsoleClient } from '../test/support/console-client';
 import { startStack, type Stack } from '../test/support/stack';
 
 type Fake = FakeFortiGate | FakePanos | FakeBigip;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => (t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0);
 
 async function linkFake(admin: ConsoleClient, certificateId: string, index: number, fakes: Fake[]): Promise<void> {

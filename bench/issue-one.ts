@@ -9,6 +9,7 @@
  *   npm run bench:issue-one -- 25      # 25 runs
  */
 import { Client, Connection } from '@temporalio/client';
+import { median, ms } from './stats';
 import { certificateWorkflowId, TASK_QUEUE, WorkflowType, type LifecycleInput, type LifecycleResult } from '../temporal/contract';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import { startStack } from '../test/support/stack';
@@ -28,13 +29,6 @@ const BUCKET_OF: Record<string, Bucket> = {
   sendLifecycleEmail: 'email',
 };
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
-  t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 10);

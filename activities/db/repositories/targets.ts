@@ -39,16 +39,7 @@ export async function liveTargetNameExists(db: Queryable, name: string): Promise
   return (await db.query('SELECT 1 FROM targets WHERE name = $1 AND deleted_at IS NULL', [name])).length > 0;
 }
 
-export interface NewTarget {
-  name: string;
-  vendor: string;
-  host: string;
-  port: number;
-  credentialsSealed: string;
-  options: Record<string, unknown>;
-  trustCaPem: string | null;
-  trustFingerprint: string | null;
-}
+export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdAt'>;
 
 export async function insertTarget(db: Queryable, t: NewTarget): Promise<string> {
   const rows = await db.query<{ id: string }>(
