@@ -18,7 +18,6 @@ import type { ConsoleClient } from '../test/support/console-client';
 import { startStack, type Stack } from '../test/support/stack';
 
 type Fake = FakeFortiGate | FakePanos | FakeBigip;
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => (t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0);
 
 async function linkFake(admin: ConsoleClient, certificateId: string, index: number, fakes: Fake[]): Promise<void> {
   const name = `bench-${certificateId}-${index}`;
