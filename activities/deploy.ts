@@ -129,12 +129,28 @@ export function createDeployActivities(deps: ActivityDeps) {
     },
 
     /** Opens the history row of this run (idempotent per workflow run) and marks the deployment as deploying. */
-    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string }> {
+    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string; targetId: string; exclusiveSession: boolean }> {
       const deployment = await getDeployment(deps.db, input.deploymentId);
       if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
       const run = await startRunOnce(deps.db, input);
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
-      return { runRowId: run.id, targetName: deployment.targetName };
+      return { runRowId: run.id, targetName: deployment.targetName, targetId: deployment.targetId, exclusiveSession: deps.vendors[deployment.vendor]?.exclusiveSession === true };
+    },
+
+    async loadTargetFacts(input: { targetId: string }): Promise<{ exclusiveSession: boolean }> {
+      const target = await getTarget(deps.db, input.targetId);
+      if (!target) throw classified(FailureType.notFound, `target ${input.targetId} no longer exists`);
+      return { exclusiveSession: deps.vendors[target.vendor]?.exclusiveSession === true };
+    },
+
+    /** Asks the device's session coordinator for the lease (starting the coordinator if needed). */
+    async requestDeviceLease(input: { targetId: string; requestId: string; requesterWorkflowId: string }): Promise<void> {
+      if (!deps.signalWithStart) throw classified(FailureType.validation, 'deploy: this worker cannot reach the device session coordinator');
+      await deps.signalWithStart(input);
+    },
+
+    async releaseDeviceLease(input: { targetId: string; requestId: string }): Promise<void> {
+      await deps.signalRelease?.(input.targetId, input.requestId);
     },
 
     /** Imports the version under names derived from it (a retry reuses them). */

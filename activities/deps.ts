@@ -33,4 +33,13 @@ export interface ActivityDeps {
   deployers: Record<string, DeployerFactory>;
   vendors: Record<string, VendorDescriptor>;
   deploy: DeploySettings;
+  /** Signals the device session coordinator (the worker's Temporal client). */
+  signalWithStart?: (request: DeviceLeaseActivityRequest) => Promise<void>;
+  signalRelease?: (targetId: string, requestId: string) => Promise<void>;
+}
+
+export interface DeviceLeaseActivityRequest {
+  targetId: string;
+  requestId: string;
+  requesterWorkflowId: string;
 }

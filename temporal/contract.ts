@@ -13,12 +13,14 @@ export const WorkflowType = {
   scheduledRenewal: 'scheduledRenewalWorkflow',
   deploy: 'deployToTargetWorkflow',
   preflight: 'targetPreflightWorkflow',
+  deviceSession: 'deviceSessionWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
 export const renewalScheduleId = (certificateId: string): string => `renewal:certificate:${certificateId}`;
 export const deploymentWorkflowId = (certificateId: string, deploymentId: string): string => `deploy:${certificateId}:${deploymentId}`;
 export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
+export const deviceSessionWorkflowId = (targetId: string): string => `device:${targetId}`;
 
 /** When a certificate is due for renewal. Stored as certificates.renewal_mode / renewal_value. */
 export type RenewalPolicy =
@@ -72,9 +74,39 @@ export interface DeploySettings {
   /** Retries of device calls while a target is unreachable (first interval, attempts). */
   deviceRetryInitialMs: number;
   deviceRetryAttempts: number;
+  /** Device session coordinator (SonicWall): lease timeout and idle end. */
+  leaseTimeoutMs: number;
+  coordinatorIdleMs: number;
 }
 
 export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');
+
+/** A deploy asking for the device's single admin session (SonicWall). */
+export interface DeviceLeaseRequest {
+  requestId: string;
+  requesterWorkflowId: string;
+}
+
+export interface DeviceSessionState {
+  queue: DeviceLeaseRequest[];
+  holder?: DeviceLeaseRequest & { grantedAt: number };
+  granted: number;
+}
+
+export interface DeviceSessionInput {
+  targetId: string;
+  /** Carried over by continue-as-new. */
+  state?: DeviceSessionState;
+  /** A lease held longer than this is taken back (a requester that vanished without releasing). */
+  leaseTimeoutMs: number;
+  /** The coordinator ends after being idle this long; the next request starts it again. */
+  idleMs: number;
+}
+
+export const acquireDeviceLeaseSignal = defineSignal<[DeviceLeaseRequest]>('acquireDeviceLease');
+export const releaseDeviceLeaseSignal = defineSignal<[{ requestId: string }]>('releaseDeviceLease');
+export const deviceLeaseGrantedSignal = defineSignal<[{ requestId: string }]>('deviceLeaseGranted');
+export const deviceSessionQuery = defineQuery<DeviceSessionState>('deviceSession');
 
 export interface PreflightInput {
   targetId: string;

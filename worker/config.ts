@@ -7,7 +7,15 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
-  deploy: { retryWindowMs: number; commitPollMs: number; commitTimeoutMs: number; deviceRetryInitialMs: number; deviceRetryAttempts: number };
+  deploy: {
+    retryWindowMs: number;
+    commitPollMs: number;
+    commitTimeoutMs: number;
+    deviceRetryInitialMs: number;
+    deviceRetryAttempts: number;
+    leaseTimeoutMs: number;
+    coordinatorIdleMs: number;
+  };
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {
@@ -39,6 +47,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       commitTimeoutMs: integer(env, 'DEPLOY_COMMIT_TIMEOUT_MS', 30 * 60_000, 1_000),
       deviceRetryInitialMs: integer(env, 'DEPLOY_DEVICE_RETRY_INITIAL_MS', 2_000, 10),
       deviceRetryAttempts: integer(env, 'DEPLOY_DEVICE_RETRY_ATTEMPTS', 8, 1, 100),
+      leaseTimeoutMs: integer(env, 'DEVICE_LEASE_TIMEOUT_MS', 60 * 60_000, 1_000),
+      coordinatorIdleMs: integer(env, 'DEVICE_COORDINATOR_IDLE_MS', 15 * 60_000, 1_000),
     },
   };
 }

@@ -13,6 +13,7 @@ import { connectTemporal } from '../temporal/connection';
 import { reconcileRenewalSchedules } from '../temporal/schedules';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WORKFLOWS_PATH } from './build-workflow-bundle';
+import { deviceCoordinatorSignals } from './device-coordinator';
 import { loadWorkerConfig } from './config';
 import { temporalLoggerFor } from './temporal-logger';
 
@@ -55,6 +56,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       deployers: deployerFactories,
       vendors: vendorDescriptors,
       deploy: config.deploy,
+      ...deviceCoordinatorSignals(client, config.deploy),
     }),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
   });

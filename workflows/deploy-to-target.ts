@@ -1,5 +1,6 @@
 import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { withDeviceLease } from './device-lease';
 import { FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
@@ -56,7 +57,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const stage = deviceActivities(settings, settings.deviceRetryAttempts);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
   const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
-  const { runRowId, targetName } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
+  const { runRowId, targetName, targetId, exclusiveSession } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
     targetName,
@@ -64,41 +65,44 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     ...(reason !== undefined ? { reason } : {}),
   });
 
-  try {
-    await stage.stageDeployment({ runRowId });
-  } catch (error) {
-    const reason = messageOf(error);
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
-    return outcome('failed', reason);
-  }
-
-  // activate either binds fully or leaves the device as it was (the Deployer contract), so a failed
-  // activation needs no rollback; a failed commit or verify does.
-  let activation: { jobId?: string };
-  try {
-    activation = await activate.activateDeployment({ runRowId });
-  } catch (error) {
-    const reason = messageOf(error);
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
-    return outcome('failed', reason);
-  }
-  try {
-    if (activation.jobId) await waitForCommit(runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
-    await verify.verifyDeployment({ runRowId });
-  } catch (error) {
-    const reason = messageOf(error);
+  // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
+  return withDeviceLease(targetId, exclusiveSession, async () => {
     try {
-      const back = await rollback.rollbackDeployment({ runRowId });
-      if (back.jobId) await waitForCommit(runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
-    } catch (rollbackError) {
-      const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
-      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
-      return outcome('failed', both);
+      await stage.stageDeployment({ runRowId });
+    } catch (error) {
+      const reason = messageOf(error);
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      return outcome('failed', reason);
     }
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
-    return outcome('rolled_back', reason);
-  }
 
-  await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
-  return outcome('deployed');
+    // activate either binds fully or leaves the device as it was (the Deployer contract), so a failed
+    // activation needs no rollback; a failed commit or verify does.
+    let activation: { jobId?: string };
+    try {
+      activation = await activate.activateDeployment({ runRowId });
+    } catch (error) {
+      const reason = messageOf(error);
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      return outcome('failed', reason);
+    }
+    try {
+      if (activation.jobId) await waitForCommit(runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+      await verify.verifyDeployment({ runRowId });
+    } catch (error) {
+      const reason = messageOf(error);
+      try {
+        const back = await rollback.rollbackDeployment({ runRowId });
+        if (back.jobId) await waitForCommit(runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+      } catch (rollbackError) {
+        const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
+        await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
+        return outcome('failed', both);
+      }
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
+      return outcome('rolled_back', reason);
+    }
+
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
+    return outcome('deployed');
+  });
 }

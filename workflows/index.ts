@@ -2,3 +2,4 @@ export { certificateLifecycleWorkflow } from './certificate-lifecycle';
 export { scheduledRenewalWorkflow } from './scheduled-renewal';
 export { deployToTargetWorkflow } from './deploy-to-target';
 export { targetPreflightWorkflow } from './target-preflight';
+export { deviceSessionWorkflow } from './device-session';

@@ -124,6 +124,8 @@ export interface VendorDescriptor {
   id: string;
   label: string;
   defaultPort: number;
+  /** The device allows one admin session at a time: all work on it goes through its session coordinator. */
+  exclusiveSession?: boolean;
   credentialFields: VendorField[];
   optionFields: VendorField[];
   bindingFields: VendorField[];
