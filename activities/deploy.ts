@@ -59,6 +59,7 @@ export function createDeployActivities(deps: ActivityDeps) {
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
+    // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
       : { caPem: target.trustCaPem ?? '' };
@@ -129,12 +130,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     },
 
     /** Opens the history row of this run (idempotent per workflow run) and marks the deployment as deploying. */
-    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string; targetId: string; exclusiveSession: boolean }> {
+    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string; targetId: string; exclusiveSession: boolean; manual: boolean }> {
       const deployment = await getDeployment(deps.db, input.deploymentId);
       if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
       const run = await startRunOnce(deps.db, input);
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
-      return { runRowId: run.id, targetName: deployment.targetName, targetId: deployment.targetId, exclusiveSession: deps.vendors[deployment.vendor]?.exclusiveSession === true };
+      const vendor = deps.vendors[deployment.vendor];
+      return { runRowId: run.id, targetName: deployment.targetName, targetId: deployment.targetId, exclusiveSession: vendor?.exclusiveSession === true, manual: vendor?.manual === true };
     },
 
     async loadTargetFacts(input: { targetId: string }): Promise<{ exclusiveSession: boolean }> {
@@ -212,10 +214,15 @@ export function createDeployActivities(deps: ActivityDeps) {
      * Closes the run. On success the version becomes current (the replaced one is kept for rollback),
      * a replaced management certificate is re-pinned, and older objects are removed (best effort).
      */
-    async finishDeploymentRun(input: { runRowId: string; outcome: 'deployed' | 'rolled_back' | 'failed'; error?: string }): Promise<{ removed: string[] }> {
+    async finishDeploymentRun(input: { runRowId: string; outcome: 'deployed' | 'ready' | 'rolled_back' | 'failed'; error?: string }): Promise<{ removed: string[] }> {
       const loaded = await load(input.runRowId);
       const { run, deployment, target, version } = loaded;
       await finishRun(deps.db, run.id, input.outcome, input.error ?? null);
+      if (input.outcome === 'ready') {
+        await appendRunStep(deps.db, run.id, 'ready', 'succeeded', 'ready for download: waiting for a technician to install it and mark it done');
+        await setDeploymentStatus(deps.db, deployment.id, 'ready', null);
+        return { removed: [] };
+      }
       await appendRunStep(deps.db, run.id, 'finish', input.outcome === 'deployed' ? 'succeeded' : 'failed', input.error ?? input.outcome);
       if (input.outcome !== 'deployed' || !run.stagedObjects) {
         await setDeploymentStatus(deps.db, deployment.id, 'failed', input.error ?? input.outcome);

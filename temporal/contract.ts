@@ -60,7 +60,8 @@ export interface DeployInput {
 export interface DeploymentOutcome {
   deploymentId: string;
   targetName: string;
-  outcome: 'deployed' | 'rolled_back' | 'failed';
+  /** 'ready': a manual target waits for a technician to download the bundle and mark it done. */
+  outcome: 'deployed' | 'ready' | 'rolled_back' | 'failed';
   reason?: string;
 }
 

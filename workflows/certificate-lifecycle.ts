@@ -53,6 +53,9 @@ const mail = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
+/** A manual target that is ready for download is not a failure. */
+const succeeded = (o: DeploymentOutcome): boolean => o.outcome === 'deployed' || o.outcome === 'ready';
+
 function failureTypeOf(error: unknown): string | undefined {
   if (error instanceof ApplicationFailure) return error.type ?? undefined;
   const cause = (error as { cause?: unknown }).cause;
@@ -151,15 +154,15 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           },
           async afterFirstRound(outcomes) {
             mailed = outcomes;
-            await notify({ outcome: outcomes.every((o) => o.outcome === 'deployed') ? 'issued' : 'partial', versionId: version.versionId, deployments: outcomes });
+            await notify({ outcome: outcomes.every(succeeded) ? 'issued' : 'partial', versionId: version.versionId, deployments: outcomes });
           },
         }),
       );
       progress.awaitingRetry = false;
-      const allDeployed = deployments.every((o) => o.outcome === 'deployed');
+      const allDeployed = deployments.every(succeeded);
       const result: LifecycleResult = allDeployed
         ? { outcome: 'issued', versionId: version.versionId, deployments }
-        : { outcome: 'partial', versionId: version.versionId, deployments, reason: deployments.filter((o) => o.outcome !== 'deployed').map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`).join('; ') };
+        : { outcome: 'partial', versionId: version.versionId, deployments, reason: deployments.filter((o) => !succeeded(o)).map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`).join('; ') };
       // A second email only when retries changed what the first one said.
       if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
       return finish(result);

@@ -33,7 +33,8 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   const outcomes = new Map<string, DeploymentOutcome>();
   const requested: string[] = [];
   setHandler(retryDeploymentSignal, ({ deploymentId }) => {
-    if (outcomes.get(deploymentId)?.outcome !== 'deployed' && !requested.includes(deploymentId)) requested.push(deploymentId);
+    const current = outcomes.get(deploymentId)?.outcome;
+    if (current !== 'deployed' && current !== 'ready' && !requested.includes(deploymentId)) requested.push(deploymentId);
   });
 
   const deploy = async (deploymentId: string, targetName: string, trigger: DeployTrigger): Promise<void> => {
@@ -50,7 +51,7 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
     }
   };
   const list = (): DeploymentOutcome[] => targets.flatMap((t) => outcomes.get(t.deploymentId) ?? []);
-  const failed = (): boolean => list().some((o) => o.outcome !== 'deployed');
+  const failed = (): boolean => list().some((o) => o.outcome !== 'deployed' && o.outcome !== 'ready');
 
   await Promise.all(targets.map((t) => deploy(t.deploymentId, t.targetName, 'lifecycle')));
   hooks.onOutcomes(list(), false);

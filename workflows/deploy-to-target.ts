@@ -57,13 +57,19 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const stage = deviceActivities(settings, settings.deviceRetryAttempts);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
   const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
-  const { runRowId, targetName, targetId, exclusiveSession } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
+  const { runRowId, targetName, targetId, exclusiveSession, manual } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
     targetName,
     outcome: o,
     ...(reason !== undefined ? { reason } : {}),
   });
+
+  if (manual) {
+    // Nothing is pushed: the version waits as "ready for download" until a technician marks it done.
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'ready' });
+    return outcome('ready');
+  }
 
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
   return withDeviceLease(targetId, exclusiveSession, async () => {

@@ -1,5 +1,6 @@
 import { bigipDescriptor } from './f5-bigip/descriptor';
 import { fortigateDescriptor } from './fortigate/descriptor';
+import { manualDescriptor } from './manual/descriptor';
 import { panosDescriptor } from './panos/descriptor';
 import type { VendorDescriptor } from './types';
 
@@ -8,4 +9,5 @@ export const vendorDescriptors: Record<string, VendorDescriptor> = {
   fortigate: fortigateDescriptor,
   'f5-bigip': bigipDescriptor,
   panos: panosDescriptor,
+  manual: manualDescriptor,
 };

@@ -1,5 +1,6 @@
 import { createBigipDeployer } from './f5-bigip';
 import { createFortiGateDeployer } from './fortigate';
+import { createManualDeployer } from './manual';
 import { createPanosDeployer } from './panos';
 import type { DeployerFactory } from './types';
 
@@ -8,4 +9,5 @@ export const deployerFactories: Record<string, DeployerFactory> = {
   fortigate: createFortiGateDeployer,
   'f5-bigip': createBigipDeployer,
   panos: createPanosDeployer,
+  manual: createManualDeployer,
 };

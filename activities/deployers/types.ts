@@ -126,6 +126,10 @@ export interface VendorDescriptor {
   defaultPort: number;
   /** The device allows one admin session at a time: all work on it goes through its session coordinator. */
   exclusiveSession?: boolean;
+  /** False for targets reached otherwise (SSH with a pinned host key) or not at all: no CA or TLS pin asked. Default true. */
+  managementTls?: boolean;
+  /** Nothing is pushed: a version waits "ready for download" until a technician marks it done. */
+  manual?: boolean;
   credentialFields: VendorField[];
   optionFields: VendorField[];
   bindingFields: VendorField[];

@@ -33,7 +33,7 @@ describe('deploying after issuance', () => {
       deployments: TARGETS,
       deploySettings: { retryWindowMs: 30_000 },
       overrides: {
-        startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}-${input.trigger}`, targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?', targetId: 't1', exclusiveSession: false }),
+        startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}-${input.trigger}`, targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?', targetId: 't1', exclusiveSession: false, manual: false }),
         stageDeployment: async (input) => {
           if (input.runRowId.startsWith('run-d2') && berlinFailures-- > 0) throw fail(FailureType.targetRejected, 'f5-bigip: upload refused');
           return { staged: { cert: 'c' } };
@@ -70,7 +70,7 @@ describe('deploying after issuance', () => {
       deployments: TARGETS,
       deploySettings: { retryWindowMs: 500 },
       overrides: {
-        startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?', targetId: 't1', exclusiveSession: false }),
+        startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?', targetId: 't1', exclusiveSession: false, manual: false }),
         verifyDeployment: async (input) => {
           if (input.runRowId === 'run-d1') throw fail(FailureType.commitFailed, 'fortigate: still serving the old certificate');
           return { endpoints: [] };

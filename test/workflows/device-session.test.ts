@@ -27,7 +27,7 @@ it('concurrent deploys to one device hold its session one at a time, in the orde
   const leaseSettings = { leaseTimeoutMs: 60_000, idleMs: 2_000 };
   const mocks = mockActivities({
     overrides: {
-      startDeploymentRun: async (input) => ({ runRowId: input.deploymentId, targetName: 'SonicWall', targetId, exclusiveSession: true }),
+      startDeploymentRun: async (input) => ({ runRowId: input.deploymentId, targetName: 'SonicWall', targetId, exclusiveSession: true, manual: false }),
       stageDeployment: async (input) => {
         open += 1;
         maxOpen = Math.max(maxOpen, open);

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { getCertificate } from '../../activities/db/repositories/certificates';
-import { listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
-import { getDeployment, insertDeployment, listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
+import { appendRunStep, finishRun, latestReadyRun, listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
+import { getDeployment, insertDeployment, listDeploymentsOfCertificate, recordDeployed } from '../../activities/db/repositories/deployments';
 import { getTarget, listTargets } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { checkEndpoints } from '../../activities/domain/target-input';
@@ -102,6 +102,21 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     });
   command('redeploy');
   command('retry');
+
+  /** Manual targets: a technician installed the ready version by hand. Audited. */
+  router.post('/deployments/:id/mark-done', canChange, async (req, res) => {
+    const deployment = await deploymentOf(req);
+    if (deployment.status !== 'ready') throw new HttpError(409, 'Only a deployment that is ready for download can be marked done.');
+    const run = await latestReadyRun(deps.db, deployment.id);
+    if (!run) throw new HttpError(409, 'There is no version waiting for this deployment.');
+    await deps.db.withTransaction(async (tx) => {
+      await finishRun(tx, run.id, 'deployed', null);
+      await appendRunStep(tx, run.id, 'installed by hand', 'succeeded', `marked done by ${req.user?.username ?? 'unknown'}`);
+      await recordDeployed(tx, deployment.id, run.versionId, {});
+      await audit(tx, req, { action: 'deployment.mark-done', entityType: 'deployment', entityId: deployment.id, after: { versionId: run.versionId } });
+    });
+    res.redirect(303, `/deployments/${deployment.id}`);
+  });
 
   return router;
 }

@@ -27,7 +27,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'target-new', {
       title: `New ${vendor.label} target`,
       vendors,
-      vendor: { id: vendor.id, label: vendor.label, defaultPort: vendor.defaultPort },
+      vendor: { id: vendor.id, label: vendor.label, defaultPort: vendor.defaultPort, managementTls: vendor.managementTls !== false, manual: vendor.manual === true },
       values,
       errors,
       credentialFields: renderFields('cred', vendor.credentialFields, {}, pickErrors(errors, 'cred')),
@@ -54,11 +54,12 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     const name = str(body, 'name');
     if (!NAME.test(name)) errors['name'] = 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.';
     else if (await liveTargetNameExists(deps.db, name)) errors['name'] = 'A target with this name exists already.';
-    const host = checkHost(body['host']);
+    // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
+    const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(body['host']);
     if (!host.ok) errors['host'] = host.error;
     const port = checkPort(body['port'], vendor.defaultPort);
     if (!port.ok) errors['port'] = port.error;
-    const trust = checkTrust(body['trustMode'], body['trustCaPem'], body['trustFingerprint']);
+    const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(body['trustMode'], body['trustCaPem'], body['trustFingerprint']);
     if (!trust.ok) errors['trust'] = trust.error;
     const credentials = vendor.parseCredentials(pickGroup(body, 'cred', vendor.credentialFields));
     for (const [k, v] of Object.entries(credentials.errors)) errors[`cred_${k}`] = v;

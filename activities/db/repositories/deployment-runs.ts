@@ -1,6 +1,6 @@
 import type { Queryable } from '../pool';
 
-export type RunOutcome = 'running' | 'deployed' | 'rolled_back' | 'failed';
+export type RunOutcome = 'running' | 'ready' | 'deployed' | 'rolled_back' | 'failed';
 
 export interface DeploymentRunRecord {
   id: string;
@@ -73,6 +73,12 @@ export async function setRunStaged(db: Queryable, id: string, staged: Record<str
 export async function setRunPreviousBinding(db: Queryable, id: string, previous: Record<string, string>): Promise<void> {
   // The first activation's "previous" is the truth; a retried activate must not overwrite it with our own binding.
   await db.query('UPDATE deployment_runs SET previous_binding = COALESCE(previous_binding, $2) WHERE id = $1', [id, JSON.stringify(previous)]);
+}
+
+/** The newest run of a deployment that waits for a manual download. */
+export async function latestReadyRun(db: Queryable, deploymentId: string): Promise<DeploymentRunRecord | undefined> {
+  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`, [deploymentId]);
+  return rows[0] && toRun(rows[0]);
 }
 
 export async function finishRun(db: Queryable, id: string, outcome: Exclude<RunOutcome, 'running'>, error: string | null): Promise<void> {
