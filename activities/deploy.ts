@@ -20,7 +20,16 @@ import {
   setDeploymentStatus,
   type DeploymentRecord,
 } from './db/repositories/deployments';
-import { getTarget, setTargetFingerprint, setTargetSessionKey, type TargetRecord } from './db/repositories/targets';
+import {
+  clearTargetBusy,
+  getTarget,
+  markTargetBusy,
+  markTargetBusyAlerted,
+  setTargetFingerprint,
+  setTargetSessionKey,
+  type TargetRecord,
+} from './db/repositories/targets';
+import { createMailer } from './mailer';
 import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust, VerifyEndpoint } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
@@ -37,6 +46,7 @@ interface Loaded {
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function createDeployActivities(deps: ActivityDeps) {
+  const mailer = createMailer(deps);
   const load = async (runRowId: string): Promise<Loaded> => {
     const run = await getRun(deps.db, runRowId);
     if (!run) throw classified(FailureType.notFound, `deploy: run ${runRowId} not found`);
@@ -92,14 +102,32 @@ export function createDeployActivities(deps: ActivityDeps) {
     const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
     try {
       const result = await work(deployer, loaded);
+      await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
       return result;
     } catch (error) {
       await appendRunStep(deps.db, runRowId, step, 'failed', messageOf(error));
+      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) await alertIfBusyTooLong(loaded.target, error.message);
       throw error;
     } finally {
       await deployer.close().catch(() => undefined);
     }
+  };
+
+  /** One email per busy spell once a device has refused our session for longer than the configured time. */
+  const alertIfBusyTooLong = async (target: TargetRecord, reason: string): Promise<void> => {
+    const { busySince, alerted } = await markTargetBusy(deps.db, target.id);
+    if (alerted || Date.now() - busySince.getTime() < deps.deploy.busyAlertMs) return;
+    const minutes = Math.round((Date.now() - busySince.getTime()) / 60_000);
+    const sent = await mailer.send({
+      subject: `[CertFleet] DEVICE BUSY: ${target.name} has refused our session for ${minutes} min`,
+      text: [
+        `CertFleet cannot open an admin session on ${target.name} (${target.host}): someone else holds the device's single session.`,
+        `It has been busy since ${busySince.toISOString()}. Deploys to it wait and retry; they never log the other admin out.`,
+        '', `Last answer: ${reason}`, '', '-- CertFleet',
+      ].join('\n'),
+    }).catch(() => ({ sent: false }));
+    if (sent.sent) await markTargetBusyAlerted(deps.db, target.id);
   };
 
   const materialOf = (version: CertificateVersion, commonName: string): CertificateMaterial => ({

@@ -78,6 +78,8 @@ export interface DeploySettings {
   /** Device session coordinator (SonicWall): lease timeout and idle end. */
   leaseTimeoutMs: number;
   coordinatorIdleMs: number;
+  /** Alert when a device has refused our session (someone else holds it) for longer than this. */
+  busyAlertMs: number;
 }
 
 export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');

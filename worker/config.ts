@@ -15,6 +15,7 @@ export interface WorkerConfig extends CommonConfig {
     deviceRetryAttempts: number;
     leaseTimeoutMs: number;
     coordinatorIdleMs: number;
+    busyAlertMs: number;
   };
 }
 
@@ -49,6 +50,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       deviceRetryAttempts: integer(env, 'DEPLOY_DEVICE_RETRY_ATTEMPTS', 8, 1, 100),
       leaseTimeoutMs: integer(env, 'DEVICE_LEASE_TIMEOUT_MS', 60 * 60_000, 1_000),
       coordinatorIdleMs: integer(env, 'DEVICE_COORDINATOR_IDLE_MS', 15 * 60_000, 1_000),
+      busyAlertMs: integer(env, 'DEVICE_BUSY_ALERT_MS', 30 * 60_000, 0),
     },
   };
 }

@@ -59,6 +59,28 @@ export async function setTargetFingerprint(db: Queryable, id: string, fingerprin
   await db.query('UPDATE targets SET trust_fingerprint = $2, updated_at = now() WHERE id = $1 AND trust_fingerprint IS NOT NULL', [id, fingerprint]);
 }
 
+/**
+ * Records that the device refused our session (someone else holds it). Returns since when it has
+ * been busy, and whether an alert was already sent for this busy spell.
+ */
+export async function markTargetBusy(db: Queryable, id: string): Promise<{ busySince: Date; alerted: boolean }> {
+  const rows = await db.query<{ busy_since: Date; busy_alerted_at: Date | null }>(
+    'UPDATE targets SET busy_since = COALESCE(busy_since, now()) WHERE id = $1 RETURNING busy_since, busy_alerted_at',
+    [id],
+  );
+  const row = rows[0];
+  return { busySince: row?.busy_since ?? new Date(), alerted: Boolean(row?.busy_alerted_at) };
+}
+
+export async function markTargetBusyAlerted(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE targets SET busy_alerted_at = now() WHERE id = $1', [id]);
+}
+
+/** A session was obtained: the busy spell is over. */
+export async function clearTargetBusy(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE targets SET busy_since = NULL, busy_alerted_at = NULL WHERE id = $1 AND busy_since IS NOT NULL', [id]);
+}
+
 /** What pages and the audit log may show of a target: never credentials. */
 export function redactTarget(t: TargetRecord): Record<string, unknown> {
   return {
