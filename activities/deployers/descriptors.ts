@@ -2,6 +2,7 @@ import { bigipDescriptor } from './f5-bigip/descriptor';
 import { fortigateDescriptor } from './fortigate/descriptor';
 import { manualDescriptor } from './manual/descriptor';
 import { panosDescriptor } from './panos/descriptor';
+import { sonicwallDescriptor } from './sonicwall/descriptor';
 import type { VendorDescriptor } from './types';
 
 /** Web-safe: vendor descriptors only, no device code. */
@@ -9,5 +10,6 @@ export const vendorDescriptors: Record<string, VendorDescriptor> = {
   fortigate: fortigateDescriptor,
   'f5-bigip': bigipDescriptor,
   panos: panosDescriptor,
+  sonicwall: sonicwallDescriptor,
   manual: manualDescriptor,
 };

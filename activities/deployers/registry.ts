@@ -2,6 +2,7 @@ import { createBigipDeployer } from './f5-bigip';
 import { createFortiGateDeployer } from './fortigate';
 import { createManualDeployer } from './manual';
 import { createPanosDeployer } from './panos';
+import { createSonicWallDeployer } from './sonicwall';
 import type { DeployerFactory } from './types';
 
 /** Vendor id (= folder = targets.vendor) → deployer factory. */
@@ -9,5 +10,6 @@ export const deployerFactories: Record<string, DeployerFactory> = {
   fortigate: createFortiGateDeployer,
   'f5-bigip': createBigipDeployer,
   panos: createPanosDeployer,
+  sonicwall: createSonicWallDeployer,
   manual: createManualDeployer,
 };

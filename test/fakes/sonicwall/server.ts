@@ -1,0 +1,853 @@
+/**
+ * A fake SonicWall: the SonicOS API subset CertFleet uses, over real HTTPS on 127.0.0.1, faithful to
+ * /work/shared/vendor-apis.md §3 (checklist §3.7):
+ * - login `POST /api/sonicos/auth` with `Authorization: Basic` and a JSON body `{override}`, or CHAP:
+ *   `GET /api/sonicos/auth` → `{id, challenge}` (hex), then `POST {override, id, user, digest}` with
+ *   digest = hex MD5 over the bytes of id ‖ UTF-8 password ‖ the bytes of challenge (as
+ *   sonicwall/sonicos-automation computes it); a cookie session for every later call;
+ *   `DELETE /api/sonicos/auth` logs out;
+ * - ONE session at a time: a login while another session is open is refused, unless it asks for
+ *   `override: true`, which ends the other session (its next call fails, its pending changes are
+ *   gone); sessions end after an idle timeout; `apiDisabled` answers everything 403 `E_DISABLED`
+ *   "Service disabled."; `basicAuth: false` answers Basic with an empty 401 (Digest-only appliances);
+ *   a first login can carry `auth_code: API_AUTH_PASSWORD_UPDATE`;
+ * - the status envelope `{"status":{"success":…,"info":[{"level","code","message"}]}}` on every reply;
+ * - every config change (import, binding, delete) is PENDING in its session: reads in that session
+ *   see it, `GET /api/sonicos/config/pending` lists it, `POST` commits, `DELETE` discards, and logout,
+ *   timeout or pre-emption drop it;
+ * - certificate import by FTP pull:
+ *   `POST /api/sonicos/certificates/import/cert-key-pair-ftp/name/{NAME}/password/{PASSWD}/url/{URL}/`
+ *   with the URL path-encoded as SonicWall's harness does (' ' → %20, '//' → %2f%2f): the fake
+ *   downloads the file with basic-ftp and opens the PKCS#12; also the 7.x direct upload
+ *   `PUT /api/sonicos/import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}` (raw body) and
+ *   `PUT …/cert-key-pair/name/{NAME}` (multipart, field `certPasswd` + the file);
+ * - `GET /api/sonicos/reporting/certificates[/imported|/name/{NAME}]`,
+ *   `DELETE /api/sonicos/certificates/name/{NAME}` (refused while bound), `GET/PUT
+ *   /api/sonicos/administration/global` (`web_management.certificate` = `{name}` | `{use_self_signed}`),
+ *   `GET/PUT /api/sonicos/ssl-vpn/server/base` (`ssl_vpn.server.certificate`), `GET /api/sonicos/version`.
+ *
+ * TLS: the management listener presents the COMMITTED web management certificate (idle keep-alive
+ * connections are closed when it changes, as the HTTPS daemon restarts); a second listener plays the
+ * SSL-VPN portal with the committed SSL-VPN certificate. Both send the other certificates of the
+ * imported PKCS#12 after the leaf.
+ *
+ * GUESSES beyond vendor-apis.md (kept here so tests do not mistake them for SonicOS facts):
+ * - the refused second login: HTTP 401, code `E_BUSY`, message naming the holder
+ *   ("Another administrator is logged in: admin (GUI from 192.0.2.10). …");
+ * - wrong credentials and calls without a (live) session: 401 `E_UNAUTHORIZED`; a pre-empted session's
+ *   next call says "Session was pre-empted by another administrator (<user>)."; an expired one
+ *   "Session expired.";
+ * - the session cookie is `SessId`; sessions idle for `idleTimeoutMs` (default 5 min) end;
+ * - error codes: `E_NOT_FOUND` (404), `E_NOT_SUPPORTED` (405), `E_INVALID` (400, bad body or value),
+ *   `E_EXISTS` (import under a name in use), `E_IN_USE` (delete of a bound certificate),
+ *   `E_FTP_DOWNLOAD`, `E_CERT_PASSWORD`, `E_CERT_FORMAT` (import failures), all with HTTP 400 unless noted;
+ * - `reporting/certificates` answers `{certificates: [{certificate: <name>, certificate_serial_number,
+ *   subject_distinguished_name, certificate_issuer, valid_from, expires_on, status, type}]}` (field
+ *   names from the 7.0.1 OpenAPI's cert detail schema; the list key is a guess); built-in
+ *   certificates are not listed;
+ * - `GET config/pending` answers `{pending: [{action, object, name?}]}`;
+ * - GETs within a session show its own pending changes (a candidate configuration);
+ * - `version` answers `{firmware_version, model, serial_number, rom_version, system_uptime}`
+ *   (the first three as sonicos-automation reads them);
+ * - certificate names: 1 to 64 characters of letters, digits, space, '.', '_', '-';
+ * - `ssl_vpn.server.port` holds the SSL-VPN listener's port.
+ */
+import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import * as tls from 'node:tls';
+import { Client as FtpClient } from 'basic-ftp';
+import { Response } from 'undici';
+import type { VerifyEndpoint } from '../../../activities/deployers/types';
+import type { FakeDeviceView } from '../../support/deployer-contract';
+import { openPkcs12, Pkcs12Error } from './pkcs12';
+import { sonicwallSelfSigned } from './self-signed';
+
+export interface FakeSonicWallOptions {
+  /** Administrators: name → password. */
+  users: Record<string, string>;
+  /** The SonicOS API is off: every call answers 403 E_DISABLED "Service disabled.". */
+  apiDisabled?: boolean;
+  /** Basic authentication allowed (default true); off answers Basic with an empty 401. */
+  basicAuth?: boolean;
+  /** CHAP allowed (default true). */
+  chapAuth?: boolean;
+  /** Idle time after which a session ends and its pending changes are dropped. Default 5 minutes. */
+  idleTimeoutMs?: number;
+  /** Users whose logins answer `auth_code: API_AUTH_PASSWORD_UPDATE`. */
+  passwordUpdateRequired?: string[];
+  /** Old firmware: refuse PKCS#12 files whose key is PBES2/AES-encrypted (3DES only, §3.6 pitfall 5). */
+  legacyPkcs12Only?: boolean;
+  /** Default 'SonicOS 7.0.1-5145'. */
+  firmware?: string;
+  /** Default 'TZ 370'. */
+  model?: string;
+  /** Default '2CB8ED694F30'. */
+  serial?: string;
+  /** How long the fake waits for the FTP server during an import. Default 10 s. */
+  ftpTimeoutMs?: number;
+}
+
+/** A certificate reference exactly as SonicOS writes it (§3.4). */
+export type FakeCertificateRef = { name: string } | { use_self_signed: true };
+
+export interface FakeSonicWallCall {
+  method: string;
+  /** Path without query; import passwords and the FTP URL's password replaced by [omitted]. */
+  path: string;
+  status: number;
+  /** `status.info[0].code` of the reply. */
+  code: string;
+  /** User of the session (or of the login). */
+  user?: string;
+  /** How the call authenticated: a login (basic/chap), the session cookie, or not at all. */
+  auth: 'basic' | 'chap' | 'session' | 'none';
+  /** `override` of a login body. */
+  override?: boolean;
+}
+
+export interface FakeSonicWallCertificate {
+  name: string;
+  fingerprintSha256: string;
+  serialHex: string;
+  /** Other certificates of the imported PKCS#12 (served after the leaf). */
+  chainLength: number;
+  via: 'ftp' | 'upload';
+}
+
+export interface FakeSonicWallSessionInfo {
+  user: string;
+  source: 'api' | 'gui';
+  state: 'active' | 'logout' | 'timeout' | 'preempted';
+  pending: number;
+}
+
+export interface FakeSonicWallFailure {
+  status: number;
+  /** Default 'E_ERROR'. */
+  code?: string;
+  /** Default 'Internal error.'. */
+  message?: string;
+  /** Only requests with this method; default any. */
+  method?: string;
+  /** How many matching requests fail; default 1. */
+  times?: number;
+  /** Process the request first (its changes happen), then fail the reply. */
+  afterProcessing?: boolean;
+  /** Destroy the connection instead of answering. */
+  dropConnection?: boolean;
+}
+
+export interface FakeFtpPull {
+  /** ftp://user:[omitted]@host:port/path */
+  url: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface HeldSession {
+  /** Ends the session as a logout (its pending changes are dropped). */
+  release(): void;
+  state(): FakeSonicWallSessionInfo['state'];
+}
+
+export interface FakeSonicWall {
+  host: string;
+  port: number;
+  /** TLS endpoints: management (web management certificate) and the SSL-VPN portal. */
+  endpoints: { management: VerifyEndpoint; sslVpn: VerifyEndpoint };
+  /** Every request, in order (no passwords, digests, cookies or key material). */
+  calls: FakeSonicWallCall[];
+  /** Every FTP download the fake attempted for an import. */
+  ftpPulls: FakeFtpPull[];
+  /** Successful API logins per user. */
+  loginsByUser: Record<string, number>;
+  /** SHA-256 (lowercase hex) of the built-in self-signed certificate. */
+  managementFingerprint(): string;
+  view(): FakeDeviceView;
+  /** Sessions open now (expired ones are closed first). */
+  activeSessions(): number;
+  /** Logins refused because another session was open. */
+  refusedLogins(): number;
+  /** The most sessions ever open at the same time. */
+  maxConcurrentSessions(): number;
+  /** Every session so far. */
+  sessions(): FakeSonicWallSessionInfo[];
+  /** Pending changes that were dropped (logout, timeout, pre-emption) instead of being committed. */
+  droppedChanges(): number;
+  /** Committed bindings. */
+  bindings(): { webManagement: FakeCertificateRef; sslVpn: FakeCertificateRef };
+  /** Committed imported certificates. */
+  certificates(): FakeSonicWallCertificate[];
+  /**
+   * Opens a session as another administrator in the web UI, optionally ending it after `ms`. Like a
+   * login it is refused (throws) while another session is open, unless `override` pre-empts that one.
+   */
+  holdSession(input?: { user?: string; address?: string; ms?: number; override?: boolean }): HeldSession;
+  /** Runs `hook` just before the next request whose path matches is processed (to script races). */
+  beforeNext(path: RegExp, hook: () => void): void;
+  /** The next `times` requests whose path (and method) match fail as described. */
+  failNext(path: RegExp, failure: FakeSonicWallFailure): void;
+  /** On: commits are accepted but the listeners keep serving what they served. Off: they catch up. */
+  serveStale(on: boolean): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration model
+
+interface StoredCert {
+  name: string;
+  leaf: X509Certificate;
+  key: KeyObject;
+  chain: X509Certificate[];
+  fingerprint: string;
+  via: 'ftp' | 'upload';
+}
+
+interface DeviceConfig {
+  certificates: Map<string, StoredCert>;
+  /** `{administration: {…}}` as GET returns it. */
+  administration: Record<string, unknown>;
+  /** `{ssl_vpn: {server: {…}}}` as GET returns it. */
+  sslVpn: Record<string, unknown>;
+}
+
+type PendingChange =
+  | { kind: 'import'; cert: StoredCert }
+  | { kind: 'delete'; name: string }
+  | { kind: 'administration'; body: Record<string, unknown> }
+  | { kind: 'ssl-vpn'; body: Record<string, unknown> };
+
+interface Session {
+  id: string;
+  user: string;
+  source: 'api' | 'gui';
+  address: string;
+  lastSeen: number;
+  pending: PendingChange[];
+  ended?: 'logout' | 'timeout' | 'preempted';
+  preemptedBy?: string;
+  /** Held by the test (a human in the GUI): never idles out. */
+  held: boolean;
+}
+
+class SonicError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly emptyBody = false,
+  ) {
+    super(message);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const fingerprintOf = (x509: X509Certificate): string => x509.fingerprint256.replace(/:/g, '').toLowerCase();
+const NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
+
+/** Objects merge key by key; anything else (arrays, scalars and `certificate`, a oneOf) is replaced. */
+function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
+    out[key] = key !== 'certificate' && isObject(value) && isObject(current) ? merge(current, value) : structuredClone(value);
+  }
+  return out;
+}
+
+function certificateOf(section: Record<string, unknown>, path: string[]): unknown {
+  let current: unknown = section;
+  for (const key of path) current = isObject(current) ? current[key] : undefined;
+  return current;
+}
+
+/** The recorded path: import passwords and the FTP URL's password never appear. */
+export function redactPath(rawPath: string): string {
+  return rawPath.replace(/\/password\/[^/]+/g, '/password/[omitted]').replace(/(ftp:(?:%2f|\/){2}[^:@/]*):[^@/]*@/gi, '$1:[omitted]@');
+}
+
+const WEB_PATH = ['administration', 'web_management', 'certificate'];
+const VPN_PATH = ['ssl_vpn', 'server', 'certificate'];
+
+function refOf(value: unknown): FakeCertificateRef | undefined {
+  if (!isObject(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && typeof value['name'] === 'string' && value['name'] !== '') return { name: value['name'] };
+  if (keys.length === 1 && value['use_self_signed'] === true) return { use_self_signed: true };
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<FakeSonicWall> {
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000;
+  const firmware = opts.firmware ?? 'SonicOS 7.0.1-5145';
+  const model = opts.model ?? 'TZ 370';
+  const serial = opts.serial ?? '2CB8ED694F30';
+  const builtIn = sonicwallSelfSigned();
+  const builtInX509 = new X509Certificate(builtIn.certPem);
+
+  const adminSection: Record<string, unknown> = {
+    firewall_name: serial,
+    idle_logout_time: Math.max(1, Math.round(idleTimeoutMs / 60_000)),
+    https_port: 443,
+    admin: { name: 'admin', preempt_action: 'goto-non-config', preempt_inactivity_timeout: 10 },
+    web_management: {
+      allow_http: false,
+      certificate: { use_self_signed: true },
+      cert_common_name: '192.168.168.168',
+      client_certificate_check: false,
+      default_table_size: 50,
+      refresh_interval: 10,
+    },
+  };
+  const vpnServer: Record<string, unknown> = { port: 4433, certificate: { use_self_signed: true }, enable_web_management: false, inactivity_timeout: 10 };
+  const committed: DeviceConfig = { certificates: new Map(), administration: { administration: adminSection }, sslVpn: { ssl_vpn: { server: vpnServer } } };
+
+  const sessions = new Map<string, Session>();
+  const challenges = new Map<string, { challenge: string; expires: number }>();
+  const calls: FakeSonicWallCall[] = [];
+  const ftpPulls: FakeFtpPull[] = [];
+  const loginsByUser: Record<string, number> = {};
+  const seenSecrets = new Set<string>(Object.values(opts.users));
+  const failRules: { path: RegExp; failure: FakeSonicWallFailure; remaining: number }[] = [];
+  const hooks: { path: RegExp; hook: () => void }[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let refused = 0;
+  let maxConcurrent = 0;
+  let dropped = 0;
+  let mutating = 0;
+  let stale = false;
+
+  // ------------------------------------------------------------------ sessions
+  const active = (): Session[] => [...sessions.values()].filter((s) => !s.ended);
+
+  function end(session: Session, reason: NonNullable<Session['ended']>, by?: string): void {
+    if (session.ended) return;
+    session.ended = reason;
+    if (by) session.preemptedBy = by;
+    dropped += session.pending.length;
+    session.pending = [];
+  }
+
+  /** Ends sessions idle longer than the timeout (SonicOS' "Log out the administrator after inactivity"). */
+  function expireIdle(): void {
+    const now = Date.now();
+    for (const s of active()) if (!s.held && now - s.lastSeen > idleTimeoutMs) end(s, 'timeout');
+  }
+
+  function openSession(user: string, source: Session['source'], address: string, held: boolean): Session {
+    const session: Session = { id: randomBytes(16).toString('hex'), user, source, address, lastSeen: Date.now(), pending: [], held };
+    sessions.set(session.id, session);
+    maxConcurrent = Math.max(maxConcurrent, active().length);
+    return session;
+  }
+
+  // ------------------------------------------------------------------ configuration views
+  function apply(config: DeviceConfig, change: PendingChange): void {
+    if (change.kind === 'import') config.certificates.set(change.cert.name, change.cert);
+    else if (change.kind === 'delete') config.certificates.delete(change.name);
+    else if (change.kind === 'administration') config.administration = change.body;
+    else config.sslVpn = change.body;
+  }
+
+  /** The committed configuration with the session's pending changes applied (what its GETs show). */
+  function viewOf(session: Session | undefined): DeviceConfig {
+    const config: DeviceConfig = { certificates: new Map(committed.certificates), administration: structuredClone(committed.administration), sslVpn: structuredClone(committed.sslVpn) };
+    for (const change of session?.pending ?? []) apply(config, change);
+    return config;
+  }
+
+  const boundNames = (config: DeviceConfig): Map<string, string[]> => {
+    const uses = new Map<string, string[]>();
+    const add = (ref: FakeCertificateRef | undefined, what: string): void => {
+      if (ref && 'name' in ref) uses.set(ref.name, [...(uses.get(ref.name) ?? []), what]);
+    };
+    add(refOf(certificateOf(config.administration, WEB_PATH)), 'Web Management');
+    add(refOf(certificateOf(config.sslVpn, VPN_PATH)), 'SSL VPN');
+    return uses;
+  };
+
+  // ------------------------------------------------------------------ listeners
+  function contextFor(ref: FakeCertificateRef | undefined): tls.SecureContextOptions {
+    const cert = ref && 'name' in ref ? committed.certificates.get(ref.name) : undefined;
+    if (!cert) return { cert: builtIn.certPem, key: builtIn.keyPem };
+    return { cert: [cert.leaf.toString(), ...cert.chain.map((c) => c.toString())].join(''), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  }
+
+  let servedWeb = fingerprintOf(builtInX509);
+  const management = https.createServer({ ...contextFor(undefined), keepAliveTimeout: 5_000 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, envelope(false, 'E_ERROR', `Internal error: ${String(error)}`));
+      else res.destroy();
+    });
+  });
+  management.on('tlsClientError', () => undefined);
+  const vpnSockets = new Set<tls.TLSSocket>();
+  const vpn = tls.createServer(contextFor(undefined), (socket) => {
+    vpnSockets.add(socket);
+    socket.on('close', () => vpnSockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+  });
+  vpn.on('tlsClientError', () => undefined);
+
+  const listen = (server: tls.Server): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: 0, host: '127.0.0.1' }, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const port = await listen(management);
+  const vpnPort = await listen(vpn);
+  adminSection['https_port'] = port;
+  vpnServer['port'] = vpnPort;
+
+  /** Brings the listeners in line with the committed bindings (unless serving stale). */
+  function syncListeners(): void {
+    if (stale) return;
+    const web = refOf(certificateOf(committed.administration, WEB_PATH));
+    const webContext = contextFor(web);
+    management.setSecureContext(webContext);
+    const now = fingerprintOf(new X509Certificate(String(webContext.cert)));
+    if (now !== servedWeb) {
+      servedWeb = now;
+      // The HTTPS daemon restarts with the new certificate: idle keep-alive connections go away.
+      setImmediate(() => management.closeIdleConnections());
+    }
+    vpn.setSecureContext(contextFor(refOf(certificateOf(committed.sslVpn, VPN_PATH))));
+  }
+
+  // ------------------------------------------------------------------ replies
+  function envelope(success: boolean, code: string, message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { status: { success, info: [{ level: success ? 'info' : 'error', code, message, ...extra }] } };
+  }
+  const okEnvelope = (): Record<string, unknown> => envelope(true, 'E_OK', 'Success.');
+
+  function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  // ------------------------------------------------------------------ handlers
+  function certificateJson(c: StoredCert): Record<string, unknown> {
+    return {
+      certificate: c.name,
+      type: 'Local Certificate',
+      subject_distinguished_name: c.leaf.subject.replace(/\n/g, ', '),
+      certificate_issuer: c.leaf.issuer.replace(/\n/g, ', '),
+      certificate_serial_number: (c.leaf.serialNumber.match(/../g) ?? [c.leaf.serialNumber]).join(':').toUpperCase(),
+      valid_from: c.leaf.validFrom,
+      expires_on: c.leaf.validTo,
+      status: 'Verified',
+    };
+  }
+
+  function importPkcs12(session: Session, name: string, bytes: Buffer, password: string, via: StoredCert['via']): void {
+    const view = viewOf(session);
+    if (!NAME.test(name)) throw new SonicError(400, 'E_INVALID', `Invalid certificate name '${name}'.`);
+    if (view.certificates.has(name)) throw new SonicError(400, 'E_EXISTS', `Certificate '${name}' already exists.`);
+    let opened;
+    try {
+      opened = openPkcs12(bytes, password);
+    } catch (error) {
+      if (error instanceof Pkcs12Error && error.problem === 'password') throw new SonicError(400, 'E_CERT_PASSWORD', 'Failed to import the certificate: incorrect password.');
+      throw new SonicError(400, 'E_CERT_FORMAT', `Failed to import the certificate: ${error instanceof Error ? error.message : String(error)}.`);
+    }
+    if (opened.modernEncryption && opts.legacyPkcs12Only) throw new SonicError(400, 'E_CERT_FORMAT', 'Failed to import the certificate: unsupported PKCS#12 encryption.');
+    session.pending.push({ kind: 'import', cert: { name, leaf: opened.leaf, key: opened.key, chain: opened.chain, fingerprint: fingerprintOf(opened.leaf), via } });
+  }
+
+  /** Downloads ftp://user:pass@host:port/path with basic-ftp, as the firewall does. */
+  async function ftpDownload(url: URL, shown: string): Promise<Buffer> {
+    const client = new FtpClient(opts.ftpTimeoutMs ?? 10_000);
+    const chunks: Buffer[] = [];
+    try {
+      await client.access({
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port ? Number(url.port) : 21,
+        user: decodeURIComponent(url.username) || 'anonymous',
+        password: decodeURIComponent(url.password),
+      });
+      // RFC 1738: the URL path is relative to the login directory.
+      const remote = decodeURIComponent(url.pathname).replace(/^\//, '');
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk);
+          done();
+        },
+      });
+      await client.downloadTo(sink, remote);
+      ftpPulls.push({ url: shown, ok: true });
+      return Buffer.concat(chunks);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      ftpPulls.push({ url: shown, ok: false, error: reason });
+      throw new SonicError(400, 'E_FTP_DOWNLOAD', `Failed to download the file from ${shown}: ${reason}.`);
+    } finally {
+      client.close();
+    }
+  }
+
+  function putSection(session: Session, kind: 'administration' | 'ssl-vpn', body: Record<string, unknown> | undefined): void {
+    const top = kind === 'administration' ? 'administration' : 'ssl_vpn';
+    if (!body || !isObject(body[top])) throw new SonicError(400, 'E_INVALID', `Request body must be an object with "${top}".`);
+    const view = viewOf(session);
+    const merged = merge(kind === 'administration' ? view.administration : view.sslVpn, body);
+    const path = kind === 'administration' ? WEB_PATH : VPN_PATH;
+    const raw = certificateOf(merged, path);
+    const ref = refOf(raw);
+    if (!ref) throw new SonicError(400, 'E_INVALID', 'Certificate must be either {"name": <certificate>} or {"use_self_signed": true}.');
+    if ('name' in ref && !view.certificates.has(ref.name)) throw new SonicError(400, 'E_INVALID', `Certificate '${ref.name}' does not exist.`);
+    session.pending.push(kind === 'administration' ? { kind, body: merged } : { kind, body: merged });
+  }
+
+  function pendingJson(session: Session): Record<string, unknown>[] {
+    return session.pending.map((c) =>
+      c.kind === 'import'
+        ? { action: 'import', object: 'certificate', name: c.cert.name }
+        : c.kind === 'delete'
+          ? { action: 'delete', object: 'certificate', name: c.name }
+          : { action: 'modify', object: c.kind === 'administration' ? 'administration' : 'ssl_vpn.server' },
+    );
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return Buffer.concat(chunks);
+  }
+
+  function jsonBody(raw: Buffer): Record<string, unknown> | undefined {
+    if (raw.length === 0) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new SonicError(400, 'E_INVALID', 'Malformed JSON body.');
+    }
+    if (!isObject(parsed)) throw new SonicError(400, 'E_INVALID', 'Request body must be a JSON object.');
+    return parsed;
+  }
+
+  function cookieSession(req: IncomingMessage): Session {
+    const id = /(?:^|;\s*)SessId=([0-9a-f]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const session = id ? sessions.get(id) : undefined;
+    if (!session) throw new SonicError(401, 'E_UNAUTHORIZED', 'Not authenticated.');
+    if (session.ended === 'preempted') throw new SonicError(401, 'E_UNAUTHORIZED', `Session was pre-empted by another administrator (${session.preemptedBy ?? 'unknown'}).`);
+    if (session.ended === 'timeout') throw new SonicError(401, 'E_UNAUTHORIZED', 'Session expired.');
+    if (session.ended) throw new SonicError(401, 'E_UNAUTHORIZED', 'Not authenticated.');
+    session.lastSeen = Date.now();
+    return session;
+  }
+
+  /** POST /api/sonicos/auth. */
+  function login(req: IncomingMessage, body: Record<string, unknown> | undefined, call: FakeSonicWallCall): { session: Session; extra: Record<string, unknown> } {
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    let user: string;
+    if (basic !== undefined) {
+      call.auth = 'basic';
+      if (opts.basicAuth === false) throw new SonicError(401, '', '', true);
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      user = colon >= 0 ? decoded.slice(0, colon) : decoded;
+      call.user = user;
+      if (colon < 0 || opts.users[user] === undefined || opts.users[user] !== decoded.slice(colon + 1)) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+    } else if (body && typeof body['user'] === 'string' && typeof body['id'] === 'string' && typeof body['digest'] === 'string') {
+      call.auth = 'chap';
+      user = body['user'];
+      call.user = user;
+      if (opts.chapAuth === false) throw new SonicError(401, 'E_UNAUTHORIZED', 'CHAP authentication is disabled.');
+      const issued = challenges.get(body['id']);
+      challenges.delete(body['id']);
+      const secret = opts.users[user];
+      if (!issued || issued.expires < Date.now() || secret === undefined) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+      const expected = createHash('md5').update(Buffer.from(body['id'], 'hex')).update(Buffer.from(secret, 'utf8')).update(Buffer.from(issued.challenge, 'hex')).digest('hex');
+      if (expected !== body['digest'].toLowerCase()) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+    } else {
+      throw new SonicError(401, 'E_UNAUTHORIZED', 'Authentication required.');
+    }
+    const override = body?.['override'] === true;
+    call.override = override;
+    expireIdle();
+    const others = active();
+    const holder = others[0];
+    if (holder && !override) {
+      refused += 1;
+      const where = `${holder.source === 'gui' ? 'GUI' : 'API'} from ${holder.address}`;
+      throw new SonicError(401, 'E_BUSY', `Another administrator is logged in: ${holder.user} (${where}). Log in with "override": true to pre-empt.`);
+    }
+    for (const other of others) end(other, 'preempted', user);
+    const session = openSession(user, 'api', req.socket.remoteAddress ?? '127.0.0.1', false);
+    loginsByUser[user] = (loginsByUser[user] ?? 0) + 1;
+    return { session, extra: opts.passwordUpdateRequired?.includes(user) ? { auth_code: 'API_AUTH_PASSWORD_UPDATE' } : {} };
+  }
+
+  type Reply = { status: number; payload: Record<string, unknown>; headers?: Record<string, string>; mutated?: boolean };
+
+  async function route(method: string, rawPath: string, req: IncomingMessage, raw: Buffer, call: FakeSonicWallCall): Promise<Reply> {
+    const rest = rawPath.replace(/^\/api\/sonicos/, '');
+    // Scripted failures hit after authentication (for /auth: before the login is processed).
+    const session = rest === '/auth' ? undefined : cookieSession(req);
+    if (session) {
+      call.auth = 'session';
+      call.user = session.user;
+    }
+    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(rawPath) && (f.failure.method === undefined || f.failure.method.toUpperCase() === method));
+    if (rule) rule.remaining -= 1;
+    const failNow = (): Reply => {
+      if (rule?.failure.dropConnection) {
+        req.socket.destroy();
+        return { status: 0, payload: {} };
+      }
+      throw new SonicError(rule?.failure.status ?? 500, rule?.failure.code ?? 'E_ERROR', rule?.failure.message ?? 'Internal error.');
+    };
+    if (rule && !rule.failure.afterProcessing) return failNow();
+    const reply = session ? await serve(method, rest, session, req, raw) : auth(method, req, raw, call);
+    if (rule) {
+      if (reply.mutated) mutating += 1;
+      return failNow();
+    }
+    return reply;
+  }
+
+  /** /api/sonicos/auth: CHAP challenge (GET), login (POST), logout (DELETE). */
+  function auth(method: string, req: IncomingMessage, raw: Buffer, call: FakeSonicWallCall): Reply {
+    if (method === 'GET') {
+      if (opts.chapAuth === false) throw new SonicError(401, 'E_UNAUTHORIZED', 'CHAP authentication is disabled.');
+      const id = randomBytes(1).toString('hex');
+      const challenge = randomBytes(16).toString('hex');
+      challenges.set(id, { challenge, expires: Date.now() + 60_000 });
+      return { status: 200, payload: { id, challenge, ...okEnvelope() } };
+    }
+    if (method === 'POST') {
+      const { session, extra } = login(req, jsonBody(raw), call);
+      return { status: 200, payload: envelope(true, 'E_OK', 'Success.', extra), headers: { 'set-cookie': `SessId=${session.id}; Path=/; Secure; HttpOnly` } };
+    }
+    if (method === 'DELETE') {
+      const session = cookieSession(req);
+      call.auth = 'session';
+      call.user = session.user;
+      end(session, 'logout');
+      return { status: 200, payload: okEnvelope() };
+    }
+    throw new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
+  }
+
+  async function serve(method: string, rest: string, session: Session, req: IncomingMessage, raw: Buffer): Promise<Reply> {
+    const ok = (payload: Record<string, unknown> = {}, mutated = false): Reply => ({ status: 200, payload: { ...payload, ...okEnvelope() }, mutated });
+    const notAllowed = (): SonicError => new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
+    const seg = (s: string): string => decodeURIComponent(s);
+
+    if (rest === '/version') {
+      if (method !== 'GET') throw notAllowed();
+      return ok({ firmware_version: firmware, model, serial_number: serial, rom_version: 'SonicROM 7.0.0.9', system_uptime: '0 Days 1:02:03' });
+    }
+
+    const reporting = /^\/reporting\/certificates(?:\/imported|\/name\/([^/]+))?$/.exec(rest);
+    if (reporting) {
+      if (method !== 'GET') throw notAllowed();
+      const view = viewOf(session);
+      const wanted = reporting[1] !== undefined ? seg(reporting[1]) : undefined;
+      const list = [...view.certificates.values()].filter((c) => wanted === undefined || c.name === wanted);
+      if (wanted !== undefined && list.length === 0) throw new SonicError(404, 'E_NOT_FOUND', `Certificate '${wanted}' not found.`);
+      return ok({ certificates: list.map(certificateJson) });
+    }
+
+    const ftpImport = /^\/certificates\/import\/cert-key-pair-ftp\/name\/([^/]+)\/password\/([^/]+)\/url\/(.+?)\/?$/.exec(rest);
+    if (ftpImport) {
+      if (method !== 'POST') throw notAllowed();
+      const name = seg(ftpImport[1] ?? '');
+      const password = seg(ftpImport[2] ?? '');
+      let url: URL;
+      try {
+        url = new URL(seg(ftpImport[3] ?? ''));
+      } catch {
+        throw new SonicError(400, 'E_INVALID', 'Invalid URL.');
+      }
+      if (url.protocol !== 'ftp:') throw new SonicError(400, 'E_INVALID', `Unsupported URL scheme ${url.protocol}`);
+      seenSecrets.add(password);
+      if (url.password) seenSecrets.add(decodeURIComponent(url.password));
+      const shown = `ftp://${url.username}${url.password ? ':[omitted]' : ''}@${url.host}${url.pathname}`;
+      const bytes = await ftpDownload(url, shown);
+      importPkcs12(session, name, bytes, password, 'ftp');
+      return ok({}, true);
+    }
+
+    const direct = /^\/import\/certificates\/cert-key-pair\/name\/([^/]+)(?:\/password\/([^/]+))?$/.exec(rest);
+    if (direct) {
+      if (method !== 'PUT') throw notAllowed();
+      const name = seg(direct[1] ?? '');
+      let password = direct[2] !== undefined ? seg(direct[2]) : undefined;
+      let bytes = raw;
+      const type = req.headers['content-type'] ?? '';
+      if (type.startsWith('multipart/form-data')) {
+        const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+        bytes = Buffer.alloc(0);
+        for (const [key, value] of form.entries()) {
+          if (key === 'certPasswd' && typeof value === 'string') password = value;
+          else if (typeof value !== 'string') bytes = Buffer.from(await value.arrayBuffer());
+        }
+      }
+      if (password === undefined) throw new SonicError(400, 'E_INVALID', 'Missing certificate password.');
+      seenSecrets.add(password);
+      if (bytes.length === 0) throw new SonicError(400, 'E_INVALID', 'Missing certificate file.');
+      importPkcs12(session, name, bytes, password, 'upload');
+      return ok({}, true);
+    }
+
+    const byName = /^\/certificates\/name\/([^/]+)$/.exec(rest);
+    if (byName) {
+      if (method !== 'DELETE') throw notAllowed();
+      const name = seg(byName[1] ?? '');
+      const view = viewOf(session);
+      if (!view.certificates.has(name)) throw new SonicError(404, 'E_NOT_FOUND', `Certificate '${name}' not found.`);
+      const uses = boundNames(view).get(name);
+      if (uses) throw new SonicError(400, 'E_IN_USE', `Certificate '${name}' is in use by ${uses.join(' and ')} and cannot be deleted.`);
+      session.pending.push({ kind: 'delete', name });
+      return ok({}, true);
+    }
+
+    if (rest === '/administration/global' || rest === '/ssl-vpn/server/base') {
+      const kind = rest === '/administration/global' ? 'administration' : 'ssl-vpn';
+      const view = viewOf(session);
+      if (method === 'GET') return ok(structuredClone(kind === 'administration' ? view.administration : view.sslVpn));
+      if (method !== 'PUT') throw notAllowed();
+      putSection(session, kind, jsonBody(raw));
+      return ok({}, true);
+    }
+
+    if (rest === '/config/pending') {
+      if (method === 'GET') return ok({ pending: pendingJson(session) });
+      if (method === 'DELETE') {
+        session.pending = [];
+        return ok();
+      }
+      if (method !== 'POST') throw notAllowed();
+      const changes = session.pending;
+      session.pending = [];
+      for (const change of changes) apply(committed, change);
+      if (changes.length > 0) syncListeners();
+      return ok({}, changes.length > 0);
+    }
+
+    throw new SonicError(404, 'E_NOT_FOUND', 'API endpoint not found.');
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const call: FakeSonicWallCall = { method, path: redactPath(rawPath), status: 0, code: '', auth: 'none' };
+    calls.push(call);
+    const raw = await readBody(req);
+    const reply = (status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+      call.status = status;
+      const info = (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
+      call.code = info?.code ?? '';
+      sendJson(res, status, payload, headers);
+    };
+
+    if (!rawPath.startsWith('/api/sonicos/')) return reply(404, envelope(false, 'E_NOT_FOUND', 'Not found.'));
+    const hookIndex = hooks.findIndex((h) => h.path.test(rawPath));
+    if (hookIndex >= 0) hooks.splice(hookIndex, 1)[0]?.hook();
+    if (opts.apiDisabled) return reply(403, envelope(false, 'E_DISABLED', 'Service disabled.'));
+    expireIdle();
+    try {
+      const result = await route(method, rawPath, req, raw, call);
+      if (result.status === 0) {
+        call.status = 0;
+        call.code = 'dropped';
+        return;
+      }
+      if (result.mutated) mutating += 1;
+      reply(result.status, result.payload, result.headers);
+    } catch (error) {
+      if (!(error instanceof SonicError)) throw error;
+      if (error.emptyBody) {
+        call.status = error.status;
+        res.writeHead(error.status, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      reply(error.status, envelope(false, error.code, error.message));
+    }
+  }
+
+  const stateOf = (s: Session): FakeSonicWallSessionInfo['state'] => s.ended ?? 'active';
+
+  return {
+    host: '127.0.0.1',
+    port,
+    endpoints: { management: { host: '127.0.0.1', port }, sslVpn: { host: '127.0.0.1', port: vpnPort } },
+    calls,
+    ftpPulls,
+    loginsByUser,
+    managementFingerprint: () => builtIn.fingerprintSha256,
+    view: () => ({
+      certificateObjects: () => [...committed.certificates.keys()],
+      mutatingCalls: () => mutating,
+      get secrets(): string[] {
+        return [...seenSecrets].filter((s) => s.length >= 4);
+      },
+    }),
+    activeSessions: () => {
+      expireIdle();
+      return active().length;
+    },
+    refusedLogins: () => refused,
+    maxConcurrentSessions: () => maxConcurrent,
+    sessions: () => {
+      expireIdle();
+      return [...sessions.values()].map((s) => ({ user: s.user, source: s.source, state: stateOf(s), pending: s.pending.length }));
+    },
+    droppedChanges: () => dropped,
+    bindings: () => ({
+      webManagement: refOf(certificateOf(committed.administration, WEB_PATH)) ?? { use_self_signed: true },
+      sslVpn: refOf(certificateOf(committed.sslVpn, VPN_PATH)) ?? { use_self_signed: true },
+    }),
+    certificates: () =>
+      [...committed.certificates.values()].map((c) => ({ name: c.name, fingerprintSha256: c.fingerprint, serialHex: c.leaf.serialNumber.toLowerCase(), chainLength: c.chain.length, via: c.via })),
+    holdSession(input = {}) {
+      const user = input.user ?? 'admin';
+      expireIdle();
+      const others = active();
+      if (others.length > 0 && !input.override) throw new Error(`fake-sonicwall: ${others[0]?.user ?? '?'} is logged in; holdSession needs override`);
+      for (const other of others) end(other, 'preempted', user);
+      const session = openSession(user, 'gui', input.address ?? '192.0.2.10', true);
+      if (input.ms !== undefined) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          end(session, 'logout');
+        }, input.ms);
+        timer.unref();
+        timers.add(timer);
+      }
+      return { release: () => end(session, 'logout'), state: () => stateOf(session) };
+    },
+    beforeNext(path, hook) {
+      hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
+    },
+    failNext(path, failure) {
+      failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+    },
+    serveStale(on) {
+      stale = on;
+      syncListeners();
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      for (const socket of vpnSockets) socket.destroy();
+      const closing = [new Promise<void>((resolve) => management.close(() => resolve())), new Promise<void>((resolve) => vpn.close(() => resolve()))];
+      management.closeAllConnections();
+      await Promise.all(closing);
+    },
+  };
+}
