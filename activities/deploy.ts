@@ -107,7 +107,10 @@ export function createDeployActivities(deps: ActivityDeps) {
       return result;
     } catch (error) {
       await appendRunStep(deps.db, runRowId, step, 'failed', messageOf(error));
-      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) await alertIfBusyTooLong(loaded.target, error.message);
+      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) {
+        await alertIfBusyTooLong(loaded.target, error.message);
+        throw classified(FailureType.deviceSessionBusy, error.message, deps.deploy.busyRetryMs);
+      }
       throw error;
     } finally {
       await deployer.close().catch(() => undefined);

@@ -80,6 +80,8 @@ export interface DeploySettings {
   coordinatorIdleMs: number;
   /** Alert when a device has refused our session (someone else holds it) for longer than this. */
   busyAlertMs: number;
+  /** Wait before retrying a device that refused our session. */
+  busyRetryMs: number;
 }
 
 export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');

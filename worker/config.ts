@@ -16,6 +16,7 @@ export interface WorkerConfig extends CommonConfig {
     leaseTimeoutMs: number;
     coordinatorIdleMs: number;
     busyAlertMs: number;
+    busyRetryMs: number;
   };
 }
 
@@ -51,6 +52,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       leaseTimeoutMs: integer(env, 'DEVICE_LEASE_TIMEOUT_MS', 60 * 60_000, 1_000),
       coordinatorIdleMs: integer(env, 'DEVICE_COORDINATOR_IDLE_MS', 15 * 60_000, 1_000),
       busyAlertMs: integer(env, 'DEVICE_BUSY_ALERT_MS', 30 * 60_000, 0),
+      busyRetryMs: integer(env, 'DEVICE_BUSY_RETRY_MS', 60_000, 10),
     },
   };
 }

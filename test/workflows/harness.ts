@@ -278,7 +278,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     }),
     sendLifecycleEmail: async () => ({ sent: true, detail: 'mock mailer' }),
     // Deploying: no target linked unless a test says otherwise; the device steps succeed.
-    loadDeploySettings: async () => ({ retryWindowMs: 2_000, commitPollMs: 50, commitTimeoutMs: 5_000, deviceRetryInitialMs: 100, deviceRetryAttempts: 3, leaseTimeoutMs: 60_000, coordinatorIdleMs: 5_000, busyAlertMs: 60_000, ...options.deploySettings }),
+    loadDeploySettings: async () => ({ retryWindowMs: 2_000, commitPollMs: 50, commitTimeoutMs: 5_000, deviceRetryInitialMs: 100, deviceRetryAttempts: 3, leaseTimeoutMs: 60_000, coordinatorIdleMs: 5_000, busyAlertMs: 60_000, busyRetryMs: 100, ...options.deploySettings }),
     listCertificateDeployments: async () => options.deployments ?? [],
     startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target', targetId: 't1', exclusiveSession: false, manual: false }),
     loadTargetFacts: async () => ({ exclusiveSession: false }),

@@ -187,7 +187,8 @@ export interface FakeSonicWall {
    */
   holdSession(input?: { user?: string; address?: string; ms?: number; override?: boolean }): HeldSession;
   /** Runs `hook` just before the next request whose path matches is processed (to script races). */
-  beforeNext(path: RegExp, hook: () => void): void;
+  /** Runs `hook` before the next matching request is handled; an async hook holds the request until it settles. */
+  beforeNext(path: RegExp, hook: () => void | Promise<void>): void;
   /** The next `times` requests whose path (and method) match fail as described. */
   failNext(path: RegExp, failure: FakeSonicWallFailure): void;
   /** On: commits are accepted but the listeners keep serving what they served. Off: they catch up. */
@@ -316,7 +317,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   const loginsByUser: Record<string, number> = {};
   const seenSecrets = new Set<string>(Object.values(opts.users));
   const failRules: { path: RegExp; failure: FakeSonicWallFailure; remaining: number }[] = [];
-  const hooks: { path: RegExp; hook: () => void }[] = [];
+  const hooks: { path: RegExp; hook: () => void | Promise<void> }[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let refused = 0;
   let maxConcurrent = 0;
@@ -757,7 +758,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
 
     if (!rawPath.startsWith('/api/sonicos/')) return reply(404, envelope(false, 'E_NOT_FOUND', 'Not found.'));
     const hookIndex = hooks.findIndex((h) => h.path.test(rawPath));
-    if (hookIndex >= 0) hooks.splice(hookIndex, 1)[0]?.hook();
+    if (hookIndex >= 0) await hooks.splice(hookIndex, 1)[0]?.hook();
     if (opts.apiDisabled) return reply(403, envelope(false, 'E_DISABLED', 'Service disabled.'));
     expireIdle();
     try {

@@ -1,0 +1,124 @@
+/**
+ * One SonicWall, one admin session: 20 renewals deploy to it concurrently with two worker processes;
+ * the device coordinator hands the session out one at a time (no refused login, never two sessions).
+ * A worker killed mid-session: the next session waits until the firewall lets the stale one go.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
+import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
+import type { ConsoleClient } from '../support/console-client';
+import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { startFtpServer, type TestFtpServer } from '../support/ftp';
+import { startStack, type Stack } from '../support/stack';
+
+describe('SonicWall: one session at a time across workers', () => {
+  let stack: Stack;
+  let connection: Connection;
+  let client: Client;
+  let admin: ConsoleClient;
+  let sonicwall: FakeSonicWall;
+  let ftp: TestFtpServer;
+  let targetId: string;
+  let directoryId: string;
+  let providerId: string;
+  const PASSWORD = 'sw-admin-password-1';
+
+  before(async () => {
+    stack = await startStack({
+      env: { DEVICE_BUSY_RETRY_MS: '300', DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', DEPLOY_DEVICE_RETRY_ATTEMPTS: '40', DEVICE_COORDINATOR_IDLE_MS: '5000' },
+    });
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection });
+    ftp = await startFtpServer({ directories: ['certfleet'] });
+    sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 3_000 });
+    await Promise.all([stack.startWorker(), stack.startWorker()]);
+    admin = await stack.admin();
+    directoryId = await addPebbleDirectory(admin, stack);
+    providerId = await addCloudflareProvider(admin, stack, 'SonicWall tests');
+    targetId = await addTarget(admin, {
+      vendor: 'sonicwall', name: 'SW Munich', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
+      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+    });
+  });
+  after(async () => {
+    await connection?.close();
+    await sonicwall?.close();
+    await ftp?.close();
+    await stack?.stop();
+  });
+
+  it('20 renewals at once with two workers: all deployed in turn, no refused login, never two sessions', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push(await requestCertificate(admin, { commonName: `site${i}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId }));
+    }
+    for (const id of ids) await waitForRunToEnd(admin, id);
+    for (const id of ids) await linkDeployment(admin, id, targetId, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
+    const loginsBefore = sonicwall.loginsByUser['admin'] ?? 0;
+    await Promise.all(ids.map((id) => renewNow(admin, id)));
+    const results = await Promise.all(ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>));
+    for (const result of results) {
+      assert.equal(result.outcome, 'issued', JSON.stringify(result));
+      assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed']);
+    }
+    assert.equal(sonicwall.maxConcurrentSessions(), 1, 'never two sessions on the firewall');
+    assert.equal(sonicwall.refusedLogins(), 0, 'no login was refused');
+    assert.ok((sonicwall.loginsByUser['admin'] ?? 0) - loginsBefore >= 20 * 2, 'stage and activate of every deploy each had their own session');
+    assert.deepEqual(ftp.files(), [], 'no PKCS#12 left on the FTP server');
+    // The 20 runs were served one after another: their verify steps never overlap.
+    const verifies = await stack.db.db.query<{ started: Date; ended: Date }>(
+      `SELECT min(s.at) AS started, max(s.at) AS ended FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id
+        JOIN deployments d ON d.id = r.deployment_id WHERE d.target_id = $1 AND r.trigger = 'lifecycle' GROUP BY r.id ORDER BY min(s.at)`,
+      [targetId],
+    );
+    assert.equal(verifies.length, 20);
+    for (let i = 1; i < verifies.length; i++) {
+      assert.ok((verifies[i]?.started.getTime() ?? 0) >= (verifies[i - 1]?.ended.getTime() ?? 0), `run ${i} started after run ${i - 1} ended`);
+    }
+  });
+
+  it('a worker killed mid-session: the next session waits for the firewall to let go, then proceeds', async () => {
+    // A firewall that keeps a dead session longer than our heartbeat timeout: the retried step must wait.
+    const sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 25_000 });
+    after(() => sonicwall.close());
+    const slowTarget = await addTarget(admin, {
+      vendor: 'sonicwall', name: 'SW Hamburg', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
+      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+    });
+    const id = await requestCertificate(admin, { commonName: 'killed.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    await waitForRunToEnd(admin, id);
+    await linkDeployment(admin, id, slowTarget, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
+    let reached!: () => void;
+    const inImport = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    sonicwall.beforeNext(/cert-key-pair-ftp/, async () => {
+      reached();
+      await held;
+    });
+    const refusedBefore = sonicwall.refusedLogins();
+    await renewNow(admin, id);
+    await inImport;
+    for (const worker of stack.workers) worker.child.kill('SIGKILL');
+    await Promise.all(stack.workers.map((w) => w.exited));
+    release();
+    await stack.startWorker();
+    const result = (await client.workflow.getHandle(certificateWorkflowId(id)).result()) as LifecycleResult;
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed']);
+    assert.ok(sonicwall.refusedLogins() > refusedBefore, 'the retried step waited while the dead session was still open');
+    assert.equal(sonicwall.maxConcurrentSessions(), 1);
+    const [current] = await stack.db.db.query<{ fingerprint_sha256: string }>(
+      'SELECT v.fingerprint_sha256 FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',
+      [id],
+    );
+    assert.ok(current);
+    await verifyServedFingerprint('sonicwall', [sonicwall.endpoints.sslVpn], current.fingerprint_sha256);
+    assert.deepEqual(ftp.files(), [], 'the leftover PKCS#12 of the dead session was removed');
+  });
+});
