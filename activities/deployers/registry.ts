@@ -1,6 +1,9 @@
+import { createApacheDeployer } from './apache';
 import { createBigipDeployer } from './f5-bigip';
 import { createFortiGateDeployer } from './fortigate';
+import { createIisDeployer } from './iis';
 import { createManualDeployer } from './manual';
+import { createNginxDeployer } from './nginx';
 import { createPanosDeployer } from './panos';
 import { createSonicWallDeployer } from './sonicwall';
 import type { DeployerFactory } from './types';
@@ -11,5 +14,8 @@ export const deployerFactories: Record<string, DeployerFactory> = {
   'f5-bigip': createBigipDeployer,
   panos: createPanosDeployer,
   sonicwall: createSonicWallDeployer,
+  iis: createIisDeployer,
+  nginx: createNginxDeployer,
+  apache: createApacheDeployer,
   manual: createManualDeployer,
 };

@@ -1,0 +1,51 @@
+/**
+ * Apache httpd over SSH: target form and validation (web-safe: no device code). Facts:
+ * ../shared/vendor-apis.md §6 (certbot-apache: `apachectl configtest`, `apachectl graceful`).
+ */
+import type { ParseResult, VendorDescriptor } from '../types';
+import {
+  parsePathOptions,
+  parseSshCredentials,
+  parseSshServerOptions,
+  parseVerifyBinding,
+  sshBindingFields,
+  sshCredentialFields,
+  sshOptionFields,
+  verifyEndpointsOf,
+  type SshServerOptions,
+} from '../ssh/options';
+
+export interface ApacheOptions extends SshServerOptions {
+  /** `SSLCertificateFile`: the leaf, or leaf + intermediates when no chainPath is set (Apache ≥ 2.4.8). */
+  certPath: string;
+  /** `SSLCertificateChainFile` (older setups): the intermediates. Optional. */
+  chainPath?: string;
+  /** `SSLCertificateKeyFile`, written with mode 0600. */
+  keyPath: string;
+}
+
+export const APACHE_DEFAULT_COMMANDS = { testCommand: 'apachectl configtest', reloadCommand: 'apachectl graceful' } as const;
+
+export function parseApacheOptions(input: Record<string, unknown>): ParseResult {
+  const common = parseSshServerOptions(input, APACHE_DEFAULT_COMMANDS);
+  const paths = parsePathOptions(input, ['certPath', 'chainPath', 'keyPath'], ['chainPath']);
+  return { value: { ...common.value, ...paths.value }, errors: { ...common.errors, ...paths.errors } };
+}
+
+export const apacheDescriptor: VendorDescriptor = {
+  id: 'apache',
+  label: 'Apache httpd (SSH)',
+  defaultPort: 22,
+  credentialFields: sshCredentialFields,
+  optionFields: [
+    { name: 'certPath', label: 'Certificate file', kind: 'text', required: true, placeholder: '/etc/ssl/certs/example.com.crt', help: 'The SSLCertificateFile path. Without a chain file it gets the certificate followed by its intermediates.' },
+    { name: 'chainPath', label: 'Chain file', kind: 'text', required: false, placeholder: '/etc/ssl/certs/example.com.chain.pem', help: 'Only for an SSLCertificateChainFile setup: the intermediates go here, the certificate file gets the certificate alone.' },
+    { name: 'keyPath', label: 'Key file', kind: 'text', required: true, placeholder: '/etc/ssl/private/example.com.key', help: 'The SSLCertificateKeyFile path; written with mode 0600.' },
+    ...sshOptionFields(APACHE_DEFAULT_COMMANDS),
+  ],
+  bindingFields: sshBindingFields,
+  parseCredentials: parseSshCredentials,
+  parseOptions: parseApacheOptions,
+  parseBinding: parseVerifyBinding,
+  defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
+};

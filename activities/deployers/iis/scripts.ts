@@ -1,0 +1,395 @@
+/**
+ * The PowerShell scripts the IIS deployer runs over SSH, how they are sent, and how their replies
+ * are read. Facts: ../shared/vendor-apis.md §5.
+ *
+ * Transport (§5.1): every script goes as `powershell.exe -NoProfile -NonInteractive -EncodedCommand
+ * <base64 of UTF-16LE>`, whatever the server's DefaultShell (cmd.exe by default on Windows
+ * OpenSSH). Nothing is interpolated into a command line: the only variable part of a script is one
+ * JSON parameter line, `$p=ConvertFrom-Json -InputObject '…'`, written ASCII-only (every non-ASCII
+ * character as \uXXXX) with `'` doubled, so no quoting question arises in cmd.exe or PowerShell.
+ *
+ * The PFX password of an import is in that parameter line, hence inside the encoded command (base64,
+ * not encryption: anyone who can read the process's command line on the server can decode it). It
+ * is random per upload, never stored, and the file it opens is deleted right after the import (the
+ * script's `finally`, and the deployer over SFTP as well), so it protects nothing once the script
+ * ends.
+ *
+ * Replies: each script prints ONE line of JSON (`ConvertTo-Json -Compress`) with
+ * `[Console]::Out.WriteLine`; the last line of stdout that parses as a JSON object is the reply.
+ * Errors are terminating (`$ErrorActionPreference='Stop'`): PowerShell then prints the error on
+ * stderr (plain text, or CLIXML — `#< CLIXML` + `<Objs>` — as Ansible sees with -EncodedCommand
+ * over SSH) and exits 1.
+ *
+ * Length: with cmd.exe as DefaultShell the whole command line must stay under 8191 characters
+ * (cmd.exe's limit). Scripts are compacted (comments and indentation dropped, the `# certfleet:<op>`
+ * marker kept) and the deployer splits long binding lists into several commands.
+ *
+ * GUESSED — no Windows machine was available, so none of these scripts has run in PowerShell. They
+ * were checked only against the simulator in test/fakes/iis/, which recognises them and does in
+ * TypeScript what they are meant to do. Least certain: that setting Binding.CertificateHash (+ store,
+ * sslFlags) and CommitChanges() updates the HTTP.sys SSL binding in every IIS version, setting it to
+ * $null, `Remove-Item -DeleteKey` on the certificate provider, the directory ACL calls, the
+ * EphemeralKeySet fallback, `[Console]::OutputEncoding` in a session without a console, the SFTP path
+ * form "/C:/…", and how much room cmd.exe needs below 8191 characters.
+ */
+import { FailureType } from '../../../temporal/contract';
+import { classified, type ClassifiedError } from '../../errors';
+import { trimOutput } from '../ssh/shell';
+
+export const SCRIPT_OPERATIONS = ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const;
+export type ScriptOperation = (typeof SCRIPT_OPERATIONS)[number];
+
+/**
+ * Our budget for one command: cmd.exe refuses command lines over 8191 characters ("The command line
+ * is too long."), and Windows OpenSSH hands it the command wrapped (`cmd.exe /c …`): keep a margin.
+ */
+export const MAX_COMMAND_LENGTH = 8000;
+export const POWERSHELL_PREFIX = 'powershell.exe -NoProfile -NonInteractive -EncodedCommand ';
+
+export interface BindingRef {
+  site: string;
+  /** IIS binding information, "IP:port:hostHeader", e.g. "*:443:www.example.com". */
+  bindingInformation: string;
+}
+
+/** What a binding should hold: the certificate (SHA-1 thumbprint, '' for none), its store, sslFlags. */
+export interface BindingTarget extends BindingRef {
+  hash: string;
+  store: string;
+  sslFlags: number;
+}
+
+export interface CertificateRef {
+  store: string;
+  thumbprint: string;
+}
+
+export interface ScriptParams {
+  probe: { store: string; uploadDirectory: string };
+  'read-bindings': { bindings: BindingRef[]; certificates: CertificateRef[] };
+  'stage-check': { thumbprint: string; store: string; uploadDirectory: string };
+  import: { path: string; password: string; store: string; thumbprint: string; friendlyName: string; chain: number };
+  'set-bindings': { bindings: BindingTarget[] };
+  'remove-certificates': { store: string; thumbprints: string[] };
+}
+
+// -----------------------------------------------------------------------------------------------
+// Script text. Written readable here; compact() drops comments and indentation before sending.
+
+const PROLOGUE = String.raw`
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+try { [Console]::OutputEncoding = New-Object Text.UTF8Encoding $false } catch { }
+function Out-Json($o) { [Console]::Out.WriteLine((ConvertTo-Json -InputObject $o -Compress -Depth 6)) }
+`;
+
+/** Microsoft.Web.Administration (what IISAdministration's Get-IISServerManager returns; Certify and win-acme use it in-process, §5.3). */
+const IIS_HELPERS = String.raw`
+function Get-Sm { [void][Reflection.Assembly]::LoadFrom("$env:windir\System32\inetsrv\Microsoft.Web.Administration.dll"); New-Object Microsoft.Web.Administration.ServerManager }
+# The https binding of a site with exactly this binding information (IP:port:host), or $null.
+function Get-B($sm, $t) { $s = $sm.Sites[[string]$t.site]; if ($s) { foreach ($b in $s.Bindings) { if ($b.Protocol -eq 'https' -and $b.BindingInformation -eq $t.bindingInformation) { return $b } } }; $null }
+function Hex($b) { if ($b.Length) { [BitConverter]::ToString($b).Replace('-', '') } else { '' } }
+# sslFlags exists from IIS 8 on (1 = SNI); IIS 7.5 has no such attribute.
+function Flags($b) { try { [int]$b.GetAttributeValue('sslFlags') } catch { 0 } }
+function Store($b) { if ($b.CertificateStoreName) { [string]$b.CertificateStoreName } else { 'My' } }
+`;
+
+const CERT_HELPER = String.raw`
+function Cert($st, $tp) {
+  if ($tp) {
+    $c = Get-Item -LiteralPath "Cert:\LocalMachine\$st\$tp" -ErrorAction SilentlyContinue
+    if ($c) { @{ store = $st; thumbprint = $tp; present = $true; hasPrivateKey = $c.HasPrivateKey; subject = $c.Subject; notAfter = $c.NotAfter.ToString('yyyy-MM-dd') } }
+    else { @{ store = $st; thumbprint = $tp; present = $false } }
+  }
+}
+`;
+
+const BODIES: Record<ScriptOperation, string> = {
+  // Read-only facts for preflight: PowerShell, Windows build, IIS version (§5), administrator?
+  probe: String.raw`
+$cv = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+$iis = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\InetStp' -ErrorAction SilentlyContinue
+$id = [Security.Principal.WindowsIdentity]::GetCurrent()
+$r = @{ psVersion = "$($PSVersionTable.PSVersion)"; os = $cv.ProductName; build = [int]$cv.CurrentBuildNumber; user = $id.Name; iis = $null
+  isAdmin = (New-Object Security.Principal.WindowsPrincipal $id).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+  mwa = (Test-Path "$env:windir\System32\inetsrv\Microsoft.Web.Administration.dll"); store = (Test-Path "Cert:\LocalMachine\$($p.store)")
+  uploadDirectory = (Test-Path -LiteralPath $p.uploadDirectory -PathType Container) }
+if ($iis) { $r.iis = @{ major = $iis.MajorVersion; minor = $iis.MinorVersion } }
+Out-Json $r
+`,
+
+  // Read-only: the current certificate of each binding, and the certificates asked about.
+  'read-bindings': String.raw`
+$sm = Get-Sm
+try {
+  $i = 0
+  $l = @(foreach ($t in @($p.bindings)) {
+    $b = Get-B $sm $t
+    if ($b) { $h = Hex $b.CertificateHash; $st = Store $b; @{ i = $i; found = $true; hash = $h; store = $st; sslFlags = (Flags $b); certificate = (Cert $st $h) } }
+    else { $s = $sm.Sites[[string]$t.site]; @{ i = $i; found = $false; siteFound = [bool]$s; available = @($s.Bindings | Where-Object { $_.Protocol -eq 'https' } | ForEach-Object { $_.BindingInformation }) } }
+    $i++
+  })
+  $n = @($sm.Sites | Select-Object -First 50 | ForEach-Object { $_.Name })
+} finally { $sm.Dispose() }
+Out-Json @{ bindings = $l; sites = $n; certificates = @(foreach ($c in @($p.certificates)) { Cert $c.store $c.thumbprint }) }
+`,
+
+  // Is the version in the store already (with its key)? Creates the upload directory (SYSTEM,
+  // Administrators and this user only) and removes PFX files left by interrupted runs.
+  'stage-check': String.raw`
+$c = Get-Item -LiteralPath "Cert:\LocalMachine\$($p.store)\$($p.thumbprint)" -ErrorAction SilentlyContinue
+$d = $p.uploadDirectory
+$made = $false
+if (!(Test-Path -LiteralPath $d -PathType Container)) {
+  [void](New-Item -ItemType Directory -Path $d -Force)
+  $made = $true
+  $acl = New-Object Security.AccessControl.DirectorySecurity
+  $acl.SetAccessRuleProtection($true, $false)
+  foreach ($sid in 'S-1-5-18', 'S-1-5-32-544', [Security.Principal.WindowsIdentity]::GetCurrent().User.Value) {
+    $acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule ([Security.Principal.SecurityIdentifier]$sid), 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))
+  }
+  Set-Acl -LiteralPath $d -AclObject $acl
+}
+$old = @(Get-ChildItem -LiteralPath $d -Filter 'certfleet-*.pfx' | Where-Object { $_.LastWriteTimeUtc -lt [DateTime]::UtcNow.AddMinutes(-30) })
+$old | Remove-Item -Force
+Out-Json @{ present = [bool]$c; hasPrivateKey = [bool]$c.HasPrivateKey; directoryCreated = $made; staleRemoved = $old.Count }
+`,
+
+  // The Posh-ACME pattern (§5.2): X509Certificate2 with MachineKeySet|PersistKeySet added through
+  // X509Store, so the key lands in the machine key store where HTTP.sys can read it (not
+  // Import-PfxCertificate, whose keys from a remote session can end up unusable, §5.5 pitfall 1).
+  // Intermediates go to LocalMachine\CA. The uploaded file is deleted whatever happens.
+  import: String.raw`
+$r = $null
+try {
+  $s = New-Object Security.Cryptography.X509Certificates.X509Store -ArgumentList $p.store, 'LocalMachine'
+  $s.Open('ReadWrite')
+  try {
+    $e = $s.Certificates.Find('FindByThumbprint', $p.thumbprint, $false) | Where-Object { $_.HasPrivateKey } | Select-Object -First 1
+    if ($e) { $r = @{ thumbprint = $e.Thumbprint; imported = $false; hasPrivateKey = $true } }
+    else {
+      $c = New-Object Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $p.path, $p.password, ([Security.Cryptography.X509Certificates.X509KeyStorageFlags]'MachineKeySet,PersistKeySet')
+      if ($c.Thumbprint -ne $p.thumbprint -or !$c.HasPrivateKey) { throw "certfleet: the uploaded file holds $($c.Thumbprint) (key: $($c.HasPrivateKey)) instead of $($p.thumbprint) with its key" }
+      $c.FriendlyName = $p.friendlyName
+      $s.Add($c)
+      $r = @{ thumbprint = $c.Thumbprint; imported = $true; hasPrivateKey = $true }
+    }
+  } finally { $s.Close() }
+  $r.intermediatesAdded = 0
+  if ($p.chain) {
+    $col = New-Object Security.Cryptography.X509Certificates.X509Certificate2Collection
+    # EphemeralKeySet (.NET 4.7.2+) keeps the leaf's key of this second read in memory; older .NET
+    # refuses the name and gets a machine key set that Reset() below deletes again.
+    try { $col.Import($p.path, $p.password, 'EphemeralKeySet') } catch { $col.Import($p.path, $p.password, 'MachineKeySet') }
+    $ca = New-Object Security.Cryptography.X509Certificates.X509Store -ArgumentList 'CA', 'LocalMachine'
+    $ca.Open('ReadWrite')
+    try { foreach ($x in $col) { if (!$x.HasPrivateKey -and $x.Subject -ne $x.Issuer -and !$ca.Certificates.Find('FindByThumbprint', $x.Thumbprint, $false).Count) { $ca.Add($x); $r.intermediatesAdded++ } } }
+    finally { $ca.Close(); foreach ($x in $col) { $x.Reset() } }
+  }
+} finally { Remove-Item -LiteralPath $p.path -Force -ErrorAction SilentlyContinue }
+Out-Json $r
+`,
+
+  // Sets CertificateHash + CertificateStoreName (+ sslFlags) binding by binding, one fresh
+  // ServerManager and one CommitChanges() each (IISAdministration caches, §5.3). All or nothing:
+  // when one fails, the ones changed before are put back, newest first. The reply says what was
+  // changed, what failed, and how the restore went.
+  'set-bindings': String.raw`
+function Set-One($t) {
+  $sm = Get-Sm
+  try {
+    $b = Get-B $sm $t
+    if (!$b) { throw "site '$($t.site)' has no https binding $($t.bindingInformation)" }
+    $o = @{ hash = (Hex $b.CertificateHash); store = (Store $b); sslFlags = (Flags $b) }
+    if ($o.hash -eq $t.hash -and ($o.store -eq $t.store -or !$t.hash) -and $o.sslFlags -eq $t.sslFlags) { return }
+    if ($t.hash) { $b.CertificateHash = [byte[]]($t.hash -split '(..)' -ne '' | ForEach-Object { [Convert]::ToByte($_, 16) }); $b.CertificateStoreName = $t.store }
+    else { $b.CertificateHash = $null }
+    if ($o.sslFlags -ne $t.sslFlags) { $b.SetAttributeValue('sslFlags', [int]$t.sslFlags) }
+    $sm.CommitChanges()
+    $o
+  } finally { $sm.Dispose() }
+}
+$bs = @($p.bindings)
+$done = New-Object Collections.ArrayList
+$fail = $null
+for ($i = 0; $i -lt $bs.Count; $i++) {
+  try { $o = Set-One $bs[$i]; if ($o) { $o.i = $i; $o.site = $bs[$i].site; $o.bindingInformation = $bs[$i].bindingInformation; [void]$done.Add($o) } }
+  catch { $fail = @{ i = $i; error = $_.Exception.Message }; break }
+}
+$back = @()
+$bad = @()
+if ($fail) { for ($k = $done.Count - 1; $k -ge 0; $k--) { $o = $done[$k]; try { [void](Set-One $o); $back += $o.i } catch { $bad += @{ i = $o.i; error = $_.Exception.Message } } } }
+Out-Json @{ ok = !$fail; changed = @($done | ForEach-Object { $_.i }); failure = $fail; restored = $back; restoreErrors = $bad }
+`,
+
+  // Deletes certificates (and their keys) that no https binding of any site uses, and only those
+  // CertFleet imported (friendly name "CertFleet …").
+  'remove-certificates': String.raw`
+$used = @{}
+$sm = Get-Sm
+try { foreach ($s in $sm.Sites) { foreach ($b in $s.Bindings) { $h = Hex $b.CertificateHash; if ($b.Protocol -eq 'https' -and $h) { $used[$h] += ,"$($s.Name) $($b.BindingInformation)" } } } }
+finally { $sm.Dispose() }
+$out = @{ removed = @(); inUse = @(); missing = @(); foreign = @() }
+foreach ($t in $p.thumbprints) {
+  $path = "Cert:\LocalMachine\$($p.store)\$t"
+  $c = Get-Item -LiteralPath $path -ErrorAction SilentlyContinue
+  if (!$c) { $out.missing += $t }
+  elseif ($used[$t]) { $out.inUse += @{ thumbprint = $t; bindings = $used[$t] } }
+  elseif (!"$($c.FriendlyName)".StartsWith('CertFleet ')) { $out.foreign += $t }
+  else { Remove-Item -LiteralPath $path -DeleteKey; $out.removed += $t }
+}
+Out-Json $out
+`,
+};
+
+const USES_IIS: ReadonlySet<ScriptOperation> = new Set(['read-bindings', 'set-bindings', 'remove-certificates']);
+const USES_CERT: ReadonlySet<ScriptOperation> = new Set(['read-bindings']);
+
+/** JSON that PowerShell reads back verbatim from a single-quoted string: ASCII only, `'` doubled. */
+export function psJsonLiteral(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  const ascii = JSON.stringify(value).replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `'${ascii.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Drops blank lines, comment lines and indentation (keeps the `# certfleet:` marker), and the spaces
+ * around `{ } = ; , +`, which PowerShell does not need: the command line has to stay under cmd.exe's
+ * limit. The scripts' string literals contain none of those with a space next to it (a unit test
+ * checks that compaction leaves every literal as written). The parameter line is not touched.
+ */
+export function compact(script: string): string {
+  return script
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && (!line.startsWith('#') || line.startsWith('# certfleet:')))
+    .map((line) => (line.startsWith('# certfleet:') || line.startsWith('$p=ConvertFrom-Json') ? line : line.replace(/ ?([{}=;,+]) ?/g, '$1')))
+    .join('\n');
+}
+
+/** The script text of an operation without its parameter line (for tests). */
+export const scriptTemplate = (operation: ScriptOperation): string =>
+  [PROLOGUE, USES_IIS.has(operation) ? IIS_HELPERS : '', USES_CERT.has(operation) ? CERT_HELPER : '', BODIES[operation]].join('\n');
+
+/** The script for an operation, as it is sent (compacted). Its first line is `# certfleet:<op>`. */
+export function buildScript<O extends ScriptOperation>(operation: O, params: ScriptParams[O]): string {
+  return compact(
+    [
+      `# certfleet:${operation}`,
+      PROLOGUE,
+      `$p=ConvertFrom-Json -InputObject ${psJsonLiteral(params)}`,
+      USES_IIS.has(operation) ? IIS_HELPERS : '',
+      USES_CERT.has(operation) ? CERT_HELPER : '',
+      BODIES[operation],
+    ].join('\n'),
+  );
+}
+
+/** `powershell.exe -NoProfile -NonInteractive -EncodedCommand <base64 of UTF-16LE>`. */
+export function encodeCommand(script: string): string {
+  return `${POWERSHELL_PREFIX}${Buffer.from(script, 'utf16le').toString('base64')}`;
+}
+
+/** The script inside a command built by encodeCommand, or undefined for any other command. */
+export function decodeCommand(command: string): string | undefined {
+  if (!command.startsWith(POWERSHELL_PREFIX)) return undefined;
+  const b64 = command.slice(POWERSHELL_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
+  return Buffer.from(b64, 'base64').toString('utf16le');
+}
+
+// -----------------------------------------------------------------------------------------------
+// Replies
+
+/** Decodes PowerShell's `_xHHHH_` escapes (UTF-16 code units) and XML entities of CLIXML strings. */
+function unescapeClixml(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&')
+    .replace(/_x([0-9A-Fa-f]{4})_/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * Error text from stderr: plain text as is; CLIXML (`#< CLIXML` then `<Objs …>` with `<S S="Error">`
+ * lines) decoded to its error lines. Progress and other streams are dropped.
+ */
+export function stderrText(stderr: string): string {
+  const start = stderr.indexOf('#< CLIXML');
+  if (start < 0) return stderr;
+  const errors = [...stderr.slice(start).matchAll(/<S S="Error">([\s\S]*?)<\/S>/g)].map((m) => unescapeClixml(m[1] ?? ''));
+  const rest = stderr.slice(start).replace(/#< CLIXML\r?\n?/g, '').replace(/<Objs[\s\S]*?<\/Objs>/g, '');
+  return `${stderr.slice(0, start)}${errors.join('')}${rest}`.trim();
+}
+
+/** The reply object: the last stdout line that parses as a JSON object (a UTF-8 BOM tolerated). */
+export function parseReply(stdout: string): Record<string, unknown> | undefined {
+  const lines = stdout.replace(/^\uFEFF/, '').split(/\r?\n/).map((line) => line.replace(/^\uFEFF/, '').trim()).filter((line) => line.startsWith('{'));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const value: unknown = JSON.parse(lines[i] ?? '');
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // not JSON: keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Output fit for an error message: secrets replaced, PEM/base64 runs removed, trimmed. */
+export function cleanOutput(text: string, secrets: string[] = [], maxLines = 8, maxChars = 800): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return trimOutput(out, maxLines, maxChars);
+}
+
+/** "A specified logon session does not exist" (0x80070520, ERROR_NO_SUCH_LOGON_SESSION): §5.5 pitfall 1. */
+export const LOGON_SESSION = /0x80070520|logon session does not exist/i;
+const PERMISSION = /Access is denied|Access to the path .* is denied|UnauthorizedAccessException|requires elevation|PermissionDenied|0x80070005/i;
+const TRANSIENT = /being used by another process|timed out|timeout|0x80070020|RPC server is unavailable/i;
+const NOT_POWERSHELL = /is not recognized as an internal or external command|command not found/i;
+const LEGACY_PFX = /specified network password is not correct/i;
+
+export const LOGON_SESSION_EXPLANATION =
+  'IIS/HTTP.sys cannot use the private key of the certificate. This happens when the key was imported into a user profile instead of the machine key store, by another account, or from a remote session without MachineKeySet (see win-acme #64, Certify #222). CertFleet imports with MachineKeySet|PersistKeySet; check that the SSH user is a local administrator with a full (elevated) token, that SYSTEM can read the key under C:\\ProgramData\\Microsoft\\Crypto, or import the certificate once as SYSTEM. Retrying will not help until that is fixed.';
+
+/** A failed script as a classified error. */
+export function scriptFailure(component: string, what: string, output: string, options: { code?: number; secrets?: string[]; legacyPfx?: boolean } = {}): ClassifiedError {
+  const text = cleanOutput(output, options.secrets);
+  const exit = options.code !== undefined && options.code !== 0 ? ` (exit ${options.code})` : '';
+  const detail = `${component}: ${what} failed${exit}: ${text || 'no output'}`;
+  if (LOGON_SESSION.test(output)) return classified(FailureType.targetRejected, `${detail}. ${LOGON_SESSION_EXPLANATION}`);
+  if (NOT_POWERSHELL.test(output)) return classified(FailureType.targetRejected, `${detail}. Is this a Windows server with Windows PowerShell (powershell.exe on the PATH)?`);
+  if (LEGACY_PFX.test(output) && !options.legacyPfx) {
+    return classified(FailureType.targetRejected, `${detail}. Windows before Server 2016 1709 (build 16299) cannot read AES-256 PFX files: tick "Legacy PFX (3DES)" in the target options.`);
+  }
+  if (PERMISSION.test(output)) return classified(FailureType.targetPermission, `${detail}. The SSH user must be a local administrator.`);
+  if (TRANSIENT.test(output)) return classified(FailureType.targetUnreachable, detail);
+  return classified(FailureType.targetRejected, detail);
+}
+
+/**
+ * Reads the reply of a script run: the JSON object on success, else a classified error with the
+ * script's stderr (CLIXML decoded, secrets redacted, trimmed).
+ */
+export function readReply(
+  component: string,
+  what: string,
+  result: { code: number; stdout: string; stderr: string },
+  options: { secrets?: string[]; legacyPfx?: boolean } = {},
+): Record<string, unknown> {
+  const stderr = stderrText(result.stderr);
+  if (result.code !== 0) return fail(scriptFailure(component, what, stderr || result.stdout, { ...options, code: result.code }));
+  const reply = parseReply(result.stdout);
+  if (!reply) {
+    return fail(scriptFailure(component, what, `the script printed no JSON reply: ${[result.stdout, stderr].filter((s) => s.trim() !== '').join('\n') || '(nothing)'}`, options));
+  }
+  return reply;
+}
+
+const fail = (error: ClassifiedError): never => {
+  throw error;
+};

@@ -1,0 +1,48 @@
+/**
+ * Nginx over SSH: target form and validation (web-safe: no device code). Facts:
+ * ../shared/vendor-apis.md §6 (certbot-nginx: `nginx -t`, `nginx -s reload`).
+ */
+import type { ParseResult, VendorDescriptor } from '../types';
+import {
+  parsePathOptions,
+  parseSshCredentials,
+  parseSshServerOptions,
+  parseVerifyBinding,
+  sshBindingFields,
+  sshCredentialFields,
+  sshOptionFields,
+  verifyEndpointsOf,
+  type SshServerOptions,
+} from '../ssh/options';
+
+export interface NginxOptions extends SshServerOptions {
+  /** `ssl_certificate`: the leaf followed by the intermediates (nginx wants the full chain in one file). */
+  certPath: string;
+  /** `ssl_certificate_key`, written with mode 0600. */
+  keyPath: string;
+}
+
+export const NGINX_DEFAULT_COMMANDS = { testCommand: 'nginx -t', reloadCommand: 'nginx -s reload' } as const;
+
+export function parseNginxOptions(input: Record<string, unknown>): ParseResult {
+  const common = parseSshServerOptions(input, NGINX_DEFAULT_COMMANDS);
+  const paths = parsePathOptions(input, ['certPath', 'keyPath']);
+  return { value: { ...common.value, ...paths.value }, errors: { ...common.errors, ...paths.errors } };
+}
+
+export const nginxDescriptor: VendorDescriptor = {
+  id: 'nginx',
+  label: 'Nginx (SSH)',
+  defaultPort: 22,
+  credentialFields: sshCredentialFields,
+  optionFields: [
+    { name: 'certPath', label: 'Certificate file (full chain)', kind: 'text', required: true, placeholder: '/etc/nginx/ssl/example.com.crt', help: 'The ssl_certificate path: CertFleet writes the certificate followed by its intermediates.' },
+    { name: 'keyPath', label: 'Key file', kind: 'text', required: true, placeholder: '/etc/nginx/ssl/example.com.key', help: 'The ssl_certificate_key path; written with mode 0600.' },
+    ...sshOptionFields(NGINX_DEFAULT_COMMANDS),
+  ],
+  bindingFields: sshBindingFields,
+  parseCredentials: parseSshCredentials,
+  parseOptions: parseNginxOptions,
+  parseBinding: parseVerifyBinding,
+  defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
+};

@@ -1,0 +1,34 @@
+/**
+ * Nginx deployer: certificate and key files over SSH/SFTP, `nginx -t`, `nginx -s reload`
+ * (../shared/vendor-apis.md §6; the steps are in ../ssh/server-deployer.ts).
+ */
+import { fullChain, keyFile, createSshServerDeployer, type SshServerSpec } from '../ssh/server-deployer';
+import type { DeployerFactory } from '../types';
+import { nginxDescriptor, type NginxOptions } from './descriptor';
+
+/** The binary of the configured test command (`/usr/sbin/nginx -c … -t` → `/usr/sbin/nginx`), if it is nginx. */
+const binaryOf = (command: string): string | undefined => {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  return /(^|\/)nginx$/.test(first) ? first : undefined;
+};
+
+export const nginxSpec: SshServerSpec = {
+  component: 'nginx',
+  parseCredentials: nginxDescriptor.parseCredentials,
+  parseOptions: nginxDescriptor.parseOptions,
+  parseBinding: nginxDescriptor.parseBinding,
+  files(options) {
+    const { certPath, keyPath } = options as unknown as NginxOptions;
+    return [
+      { kind: 'cert', path: certPath, mode: 0o644, contents: fullChain },
+      { kind: 'key', path: keyPath, mode: 0o600, contents: keyFile },
+    ];
+  },
+  versionCommands(options) {
+    const binary = binaryOf(options.testCommand);
+    return [...(binary ? [`${binary} -v`] : []), 'nginx -v', '/usr/sbin/nginx -v'];
+  },
+  versionPattern: /nginx\/[0-9][^\s]*/,
+};
+
+export const createNginxDeployer: DeployerFactory = (ctx) => createSshServerDeployer(nginxSpec, ctx);

@@ -1,0 +1,427 @@
+/**
+ * The deployer of a web server managed over SSH (nginx, apache): certificate files on disk, a
+ * config test and a reload. Facts: ../shared/vendor-apis.md §6.
+ *
+ * stage     checks that the key belongs to the certificate, then writes the version's files next
+ *           to the live ones as `<live path>.<name-serial>` (atomically, the key at 0600); a retry
+ *           finds them and rewrites nothing.
+ * activate  copies the live files to `<live path>.certfleet-backup` (not again when a retry finds the
+ *           version already live), writes the staged contents over the live paths (temp file +
+ *           rename), runs the config test, then the reload, and waits until the verify ports serve
+ *           the new certificate. When the test or the reload fails, or the server stops answering,
+ *           the previous files are put back and the server reloaded before the error is thrown.
+ *           Returns the backup paths as the previous binding ('' = the file did not exist).
+ * rollback  puts the backups back, tests, reloads (same all-or-nothing). It takes no new backup, so
+ *           a retried rollback restores the same files; its `previous` is empty.
+ * removeSuperseded deletes staged copies of versions no longer kept.
+ * StagedObjects and BindingState hold file paths only (they go into Temporal history).
+ */
+import { FailureType } from '../../../temporal/contract';
+import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from '../../crypto/pem';
+import { classified, ClassifiedError } from '../../errors';
+import { objectName, type NameRules } from '../naming';
+import type { Activation, BindingState, CertificateMaterial, Deployer, DeployerContext, ParseResult, PreflightCheck, StagedObjects, VerifyEndpoint } from '../types';
+import { servedCertificate } from '../verify-served';
+import { BACKUP_SUFFIX, verifyEndpointsOf, type SshCredentials, type SshServerOptions } from './options';
+import { remoteFiles, type RemoteFiles } from './remote-files';
+import { connectSsh, hostKeyFingerprint, type SshSession } from './session';
+import { trimOutput } from './shell';
+import type { HostKeyIdentity } from './pin';
+
+export type FileKind = 'cert' | 'chain' | 'key';
+
+/** One file the server reads: where it lives, its mode, and what a version puts in it. */
+export interface ServedFile {
+  kind: FileKind;
+  path: string;
+  mode: number;
+  contents(material: CertificateMaterial): string;
+}
+
+export interface SshServerSpec {
+  /** Message prefix and vendor id, e.g. "nginx". */
+  component: string;
+  parseCredentials(input: Record<string, unknown>): ParseResult;
+  parseOptions(input: Record<string, unknown>): ParseResult;
+  parseBinding(input: Record<string, unknown>): ParseResult;
+  /** The files of a target, from its parsed options. */
+  files(options: Record<string, unknown>): ServedFile[];
+  /** Commands printing the server version, tried in order (run with sudo when configured). */
+  versionCommands(options: SshServerOptions): string[];
+  /** Picks the version out of their output, e.g. /nginx\/[\d.]+/. */
+  versionPattern: RegExp;
+}
+
+/** Version copies are named `<live path>.<common name>-<serial>`. */
+export const STAGED_NAME_RULES: NameRules = { maxLength: 64, allowed: /[A-Za-z0-9_.-]/ };
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+const pemFile = (pems: string[]): string => pems.map((pem) => `${pem.trim()}\n`).join('');
+/** Leaf, then intermediates: what nginx's ssl_certificate and a chainless SSLCertificateFile want. */
+export const fullChain = (material: CertificateMaterial): string => pemFile([material.certPem, ...material.chainPems]);
+export const leafOnly = (material: CertificateMaterial): string => pemFile([material.certPem]);
+export const chainOnly = (material: CertificateMaterial): string => pemFile(material.chainPems);
+export const keyFile = (material: CertificateMaterial): string => pemFile([material.keyPem]);
+
+type Contents = Map<FileKind, Buffer | undefined>;
+
+const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
+
+/** SHA-256 (hex) of the first certificate in a PEM file, if it has one. */
+function leafFingerprint(data: Buffer | undefined): string | undefined {
+  const first = data ? splitPemChain(data.toString('utf8'))[0] : undefined;
+  if (!first) return undefined;
+  try {
+    return readCertificateFacts(first).fingerprintSha256;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeCertificate(data: Buffer): string {
+  const first = splitPemChain(data.toString('utf8'))[0];
+  if (!first) return 'no certificate in the file';
+  try {
+    const facts = readCertificateFacts(first);
+    const cn = /CN=([^\n,]+)/.exec(facts.subject)?.[1] ?? facts.subject.replace(/\n/g, ', ');
+    return `${cn}, expires ${facts.notAfter.toISOString().slice(0, 10)}`;
+  } catch {
+    return 'an unreadable certificate';
+  }
+}
+
+/** The name part of OpenSSH's host key files for a key algorithm. */
+const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');
+
+const describeEndpoint = (e: VerifyEndpoint): string => `${e.host}:${e.port}${e.servername ? ` (SNI ${e.servername})` : ''}`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContext): Deployer {
+  const C = spec.component;
+  const credentials = spec.parseCredentials(ctx.target.credentials);
+  const options = spec.parseOptions(ctx.target.options);
+  const bindingResult = spec.parseBinding(ctx.binding);
+  const invalid = (problems: string[]): ClassifiedError | undefined =>
+    problems.length > 0 ? classified(FailureType.validation, `${C}: invalid target configuration: ${problems.join('; ')}`) : undefined;
+  const targetProblems = [
+    ...Object.entries(credentials.errors).map(([k, v]) => `credentials.${k}: ${v}`),
+    ...Object.entries(options.errors).map(([k, v]) => `options.${k}: ${v}`),
+  ];
+  const targetError = invalid(targetProblems);
+  const configError = invalid([...targetProblems, ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`)]);
+  const ready = (needsBinding = true): void => {
+    const error = needsBinding ? configError : targetError;
+    if (error) throw error;
+  };
+
+  const server = options.value as unknown as SshServerOptions;
+  const login = credentials.value as unknown as SshCredentials;
+  const files = targetError ? [] : spec.files(options.value);
+  const sudo = server.useSudo === true;
+  const endpoints = Object.keys(bindingResult.errors).length === 0 ? verifyEndpointsOf(ctx.target.host, ctx.binding) : [];
+  const waitMs = (server.reloadWaitSeconds ?? 0) * 1000;
+  const { host, port } = ctx.target;
+
+  let opened: Promise<{ ssh: SshSession; fs: RemoteFiles }> | undefined;
+  let session: SshSession | undefined;
+
+  const unpinned = (presented: HostKeyIdentity): string =>
+    `No SSH host key is pinned for this target yet. ${host}:${port} presents ${presented.sha256} (${presented.keyType}). Compare it with the server's key (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileName(presented.keyType)}_key.pub) and pin it as the host key (SHA-256) if it matches.`;
+
+  const open = (): Promise<{ ssh: SshSession; fs: RemoteFiles }> => {
+    opened ??= (async () => {
+      if (!server.hostKeySha256) {
+        const presented = await hostKeyFingerprint(host, port, { component: C });
+        throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
+      }
+      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: server.hostKeySha256, ...login });
+      session = ssh;
+      return { ssh, fs: await remoteFiles(ssh, { component: C, sudo }) };
+    })();
+    return opened;
+  };
+
+  const run = async (command: string): Promise<{ ok: boolean; output: string }> => {
+    const { ssh } = await open();
+    const result = await ssh.exec(command, { sudo });
+    return { ok: result.code === 0, output: trimOutput(`${result.stdout}\n${result.stderr}`) || `(no output, exit ${result.code})` };
+  };
+
+  const stagedPath = (file: ServedFile, tag: string): string => `${file.path}.${tag}`;
+  const backupPath = (file: ServedFile): string => `${file.path}${BACKUP_SUFFIX}`;
+
+  /** The version tag of staged objects, checked against this target's paths. */
+  function tagOf(staged: StagedObjects): string {
+    let tag: string | undefined;
+    for (const file of files) {
+      const value = staged[file.kind];
+      const candidate = value?.startsWith(`${file.path}.`) ? value.slice(file.path.length + 1) : undefined;
+      if (!candidate || !TAG.test(candidate) || (tag !== undefined && candidate !== tag)) {
+        throw classified(FailureType.validation, `${C}: the staged files (${Object.values(staged).join(', ') || 'none'}) do not belong to this target's paths; stage the version again`);
+      }
+      tag = candidate;
+    }
+    if (tag === undefined) throw classified(FailureType.validation, `${C}: nothing staged to activate`);
+    return tag;
+  }
+
+  async function readAll(fs: RemoteFiles, pathOf: (file: ServedFile) => string): Promise<Contents> {
+    const contents: Contents = new Map();
+    for (const file of files) contents.set(file.kind, await fs.read(pathOf(file)));
+    return contents;
+  }
+
+  /** Puts contents at the live paths (undefined: no file). */
+  async function putLive(fs: RemoteFiles, contents: Contents): Promise<void> {
+    for (const file of files) {
+      const data = contents.get(file.kind);
+      if (data) await fs.writeAtomic(file.path, data, file.mode);
+      else await fs.remove(file.path);
+    }
+  }
+
+  /** Handshake fingerprint per endpoint, undefined where it does not answer. */
+  async function probe(list: VerifyEndpoint[]): Promise<(string | undefined)[]> {
+    return Promise.all(list.map((e) => servedCertificate(e, 3000).then((s) => s.fingerprintSha256, () => undefined)));
+  }
+
+  /**
+   * Waits until every endpoint serves `expected` (a graceful reload takes a moment, and workers of
+   * the old generation may still accept a connection or two: three rounds in a row must agree).
+   * Returns the endpoints among `mustAnswer` that stopped answering at all — the reload left the
+   * server unable to serve (Apache exits when key and certificate do not match; nginx workers fail
+   * every handshake when the key is of another type). Endpoints serving some other certificate
+   * are left to the verify step.
+   */
+  async function settle(expected: string | undefined, mustAnswer: VerifyEndpoint[]): Promise<VerifyEndpoint[]> {
+    if (waitMs <= 0 || endpoints.length === 0) return [];
+    const deadline = Date.now() + waitMs;
+    let streak = 0;
+    for (;;) {
+      const seen = await probe(endpoints);
+      const down = endpoints.filter((e, i) => seen[i] === undefined && mustAnswer.includes(e));
+      const done = expected !== undefined ? seen.every((fp) => fp === expected) : down.length === 0;
+      streak = done ? streak + 1 : 0;
+      if (streak >= 3) return [];
+      if (Date.now() >= deadline) return down;
+      await sleep(150);
+    }
+  }
+
+  /** Puts `contents` back after a failure, tests and reloads; returns a sentence for the error message. */
+  async function restore(fs: RemoteFiles, contents: Contents): Promise<string> {
+    try {
+      await putLive(fs, contents);
+      const test = await run(server.testCommand);
+      if (!test.ok) return `The previous files were put back, but the config test fails with them too (${test.output}); ${C} was not reloaded.`;
+      const reload = await run(server.reloadCommand);
+      if (!reload.ok) return `The previous files were put back, but reloading ${C} failed too (${reload.output}).`;
+      await settle(leafFingerprint(contents.get('cert')), []);
+      return `The previous files were put back and ${C} reloaded.`;
+    } catch (error) {
+      return `Putting the previous files back failed too: ${error instanceof Error ? error.message : String(error)}.`;
+    }
+  }
+
+  /**
+   * Writes `wanted` over the live files, tests, reloads, waits for the new certificate. On any
+   * failure puts `fallback` back (and reloads) before throwing: all or nothing.
+   */
+  async function apply(fs: RemoteFiles, wanted: Contents, fallback: Contents, what: string): Promise<void> {
+    const before = waitMs > 0 ? await probe(endpoints) : [];
+    const answering = endpoints.filter((_, i) => before[i] !== undefined);
+    try {
+      await putLive(fs, wanted);
+    } catch (error) {
+      const restored = await restore(fs, fallback);
+      const message = error instanceof Error ? error.message : String(error);
+      throw classified(error instanceof ClassifiedError ? error.type : FailureType.targetRejected, `${message}. ${restored}`);
+    }
+    const test = await run(server.testCommand);
+    if (!test.ok) {
+      const restored = await restore(fs, fallback);
+      throw classified(FailureType.targetRejected, `${C}: the config test (${server.testCommand}) failed with ${what}: ${test.output}. ${restored}`);
+    }
+    const reload = await run(server.reloadCommand);
+    if (!reload.ok) {
+      const restored = await restore(fs, fallback);
+      throw classified(FailureType.commitFailed, `${C}: the reload (${server.reloadCommand}) failed with ${what}: ${reload.output}. ${restored}`);
+    }
+    const down = await settle(leafFingerprint(wanted.get('cert')), answering);
+    if (down.length > 0) {
+      const restored = await restore(fs, fallback);
+      throw classified(
+        FailureType.commitFailed,
+        `${C}: after the reload with ${what}, ${down.map(describeEndpoint).join(', ')} stopped answering TLS (the server probably refused the new files; see its error log). ${restored}`,
+      );
+    }
+  }
+
+  function checkMaterial(material: CertificateMaterial): void {
+    let matches = false;
+    try {
+      matches = keyMatchesCertificate(material.keyPem, material.certPem);
+    } catch (error) {
+      throw classified(FailureType.validation, `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (!matches) throw classified(FailureType.validation, `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was written`);
+  }
+
+  const deployer: Deployer = {
+    async preflight() {
+      ready(false);
+      const checks: PreflightCheck[] = [];
+      const changes: string[] = [];
+      if (!server.hostKeySha256) {
+        const presented = await hostKeyFingerprint(host, port, { component: C });
+        checks.push({ name: 'SSH host key', ok: false, detail: unpinned(presented) });
+        return { checks, changes };
+      }
+      const { ssh, fs } = await open();
+      checks.push({ name: 'SSH host key', ok: true, detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin` });
+      checks.push({ name: 'SSH login', ok: true, detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}; files through ${fs.kind === 'sftp' ? 'SFTP' : 'commands'}` });
+      if (sudo) {
+        const probeSudo = await ssh.exec('true', { sudo: true });
+        checks.push({
+          name: 'sudo',
+          ok: probeSudo.code === 0,
+          detail: probeSudo.code === 0 ? 'sudo -n works without a password' : `sudo -n failed (exit ${probeSudo.code}): ${trimOutput(probeSudo.stderr, 3, 300) || 'no output'}. Allow the commands with NOPASSWD.`,
+        });
+        // Everything else goes through sudo: nothing more to learn.
+        if (probeSudo.code !== 0) return { checks, changes };
+      }
+      let firmware: string | undefined;
+      for (const command of spec.versionCommands(server)) {
+        const result = await ssh.exec(command, { sudo });
+        const match = spec.versionPattern.exec(`${result.stdout}\n${result.stderr}`);
+        if (match) {
+          firmware = match[0].trim();
+          break;
+        }
+      }
+      for (const file of files) {
+        const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
+        const what = file.kind === 'key' ? 'key (mode 0600)' : file.kind === 'chain' ? 'chain' : 'certificate';
+        try {
+          const writable = await fs.writableDirectory(dir);
+          const stat = await fs.stat(file.path);
+          const data = stat && file.kind === 'cert' ? await fs.read(file.path) : undefined;
+          const now = !stat ? 'does not exist yet' : !stat.isFile ? 'is not a regular file' : data ? `holds ${describeCertificate(data)}` : `exists (mode ${stat.mode.toString(8)})`;
+          checks.push({
+            name: `${file.kind} file`,
+            ok: writable && (!stat || stat.isFile),
+            detail: `${file.path} ${now}${writable ? '' : `; ${dir} is missing or not writable${sudo ? ' (through sudo)' : ` by ${login.username}`}`}`,
+          });
+          changes.push(`${file.path}: ${data ? describeCertificate(data) : stat ? 'current file' : '(none)'} → new ${what}`);
+        } catch (error) {
+          if (!(error instanceof ClassifiedError) || error.type === FailureType.targetUnreachable) throw error;
+          checks.push({ name: `${file.kind} file`, ok: false, detail: error.message });
+          changes.push(`${file.path} → new ${what}`);
+        }
+      }
+      const test = await run(server.testCommand);
+      checks.push({ name: 'config test', ok: test.ok, detail: `${server.testCommand}: ${test.output}` });
+      changes.push(`then ${server.testCommand}; ${server.reloadCommand}`);
+      return { ...(firmware ? { firmware } : {}), checks, changes };
+    },
+
+    async stage(material) {
+      ready();
+      checkMaterial(material);
+      const { fs } = await open();
+      const tag = objectName(material.commonName, material.serialHex, STAGED_NAME_RULES);
+      const staged: StagedObjects = {};
+      for (const file of files) {
+        const target = stagedPath(file, tag);
+        const data = Buffer.from(file.contents(material), 'utf8');
+        const current = await fs.read(target);
+        if (!current || !current.equals(data)) {
+          await fs.writeAtomic(target, data, file.mode);
+        } else {
+          const stat = await fs.stat(target);
+          if (stat && stat.mode !== file.mode) await fs.chmod(target, file.mode);
+        }
+        staged[file.kind] = target;
+      }
+      return staged;
+    },
+
+    async activate(staged): Promise<Activation> {
+      ready();
+      const tag = tagOf(staged);
+      const { fs } = await open();
+      const wanted = await readAll(fs, (file) => stagedPath(file, tag));
+      const missing = files.filter((file) => !wanted.get(file.kind)).map((file) => stagedPath(file, tag));
+      if (missing.length > 0) throw classified(FailureType.targetRejected, `${C}: the staged ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone; stage the version again`);
+      const live = await readAll(fs, (file) => file.path);
+      const alreadyLive = files.every((file) => same(live.get(file.kind), wanted.get(file.kind)));
+
+      const previous: BindingState = {};
+      let fallback: Contents;
+      if (alreadyLive) {
+        // A retry after the files were switched (or the version is live already): keep the backup
+        // of what was there before, which the first attempt made.
+        fallback = await readAll(fs, backupPath);
+        for (const file of files) previous[file.kind] = fallback.get(file.kind) ? backupPath(file) : '';
+        if (files.some((file) => !fallback.get(file.kind))) fallback = live;
+      } else {
+        for (const file of files) {
+          const data = live.get(file.kind);
+          if (data) await fs.writeAtomic(backupPath(file), data, file.mode);
+          else await fs.remove(backupPath(file));
+          previous[file.kind] = data ? backupPath(file) : '';
+        }
+        fallback = live;
+      }
+      await apply(fs, wanted, fallback, `the new files (${tag})`);
+      return { previous };
+    },
+
+    async activationStatus() {
+      return { state: 'done' };
+    },
+
+    async rollback(previous): Promise<Activation> {
+      ready(false);
+      if (Object.keys(previous).length === 0) return { previous: {} };
+      for (const file of files) {
+        const value = previous[file.kind];
+        if (value === undefined || (value !== '' && value !== backupPath(file))) {
+          throw classified(FailureType.validation, `${C}: the previous binding (${Object.values(previous).join(', ')}) does not match this target's paths; restore the files by hand`);
+        }
+      }
+      const { fs } = await open();
+      const backups: Contents = new Map();
+      for (const file of files) {
+        const value = previous[file.kind];
+        const data = value ? await fs.read(value) : undefined;
+        if (value && !data) throw classified(FailureType.targetRejected, `${C}: the backup ${value} is gone; restore the files by hand`);
+        backups.set(file.kind, data);
+      }
+      const current = await readAll(fs, (file) => file.path);
+      await apply(fs, backups, current, 'the restored backup');
+      return { previous: {} };
+    },
+
+    async removeSuperseded(keep, candidates) {
+      ready(false);
+      const kept = new Set(keep.flatMap((s) => Object.values(s)));
+      const ours = (value: string): boolean =>
+        files.some((file) => value.startsWith(`${file.path}.`) && TAG.test(value.slice(file.path.length + 1)) && value !== backupPath(file));
+      const doomed = [...new Set(candidates.flatMap((s) => Object.values(s)))].filter((value) => !kept.has(value) && ours(value));
+      if (doomed.length === 0) return [];
+      const { fs } = await open();
+      const removed: string[] = [];
+      for (const value of doomed) if (await fs.remove(value)) removed.push(value);
+      return removed;
+    },
+
+    async close() {
+      const current = session;
+      session = undefined;
+      opened = undefined;
+      if (current) await current.close();
+    },
+  };
+  return deployer;
+}

@@ -1,0 +1,595 @@
+/**
+ * A SIMULATED Windows IIS server reached through OpenSSH, for deployer tests
+ * (../shared/vendor-apis.md §5.6). No Windows machine was available to build this against: it is an
+ * ssh2 `Server` on a free loopback port that behaves the way the vendor notes describe, and every
+ * PowerShell detail in it is an assumption checked against those notes, not against Windows.
+ *
+ * - SSH: its own ed25519 host key, public-key login for a test key and password login.
+ * - SFTP: an in-memory Windows disk ("/C:/ProgramData/…" paths, ./file-system.ts).
+ * - exec: only `powershell.exe -NoProfile -NonInteractive -EncodedCommand <base64 UTF-16LE>` is run;
+ *   anything else gets cmd.exe's "is not recognized" (exit 1), longer than 8191 characters gets
+ *   "The command line is too long.". The script must be one of CertFleet's (./powershell.ts); the
+ *   simulator then does what it would do and prints one JSON line (exit 0), or a PowerShell error on
+ *   stderr (exit 1, optionally as CLIXML).
+ * - State: certificate stores (My, WebHosting, CA, Root: thumbprint → certificate, key, whether the
+ *   key is usable by HTTP.sys), sites with https bindings (certificate hash, store, sslFlags), the
+ *   HTTP.sys SSL bindings derived from them (`ipport=0.0.0.0:443`, SNI `hostnameport=host:443`), and
+ *   a real TLS listener per binding port serving the bound certificate (./http-sys.ts).
+ * - Import really opens the uploaded PFX with the password from the script (./pkcs12.ts) and checks
+ *   its thumbprint; Windows builds before 16299 refuse AES-256 PFX files as Windows does ("The
+ *   specified network password is not correct.", GUESSED wording for that case).
+ * - Scripted failures: `logonSessionError(on)` (imports succeed, but binding the certificates
+ *   imported while it is on fails with 0x80070520 as CommitChanges() reports it), `failNext(op,
+ *   stderr)` (the next run of an operation fails with that stderr; for set-bindings optionally after
+ *   switching some bindings, as a script killed half-way would).
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Server, utils, type Connection, type ServerChannel } from 'ssh2';
+import { identifyHostKey } from '../../../activities/deployers/ssh/pin';
+import type { VerifyEndpoint } from '../../../activities/deployers/types';
+import type { FakeDeviceView } from '../../support/deployer-contract';
+import { freePort } from '../../support/free-port';
+import { windowsPath, WindowsDisk } from './file-system';
+import { HttpSysListeners, type ServedMaterial } from './http-sys';
+import { openPfx, PfxError, thumbprintOfDer } from './pkcs12';
+import { LOGON_SESSION_MESSAGE, methodException, psError, recognise, toClixml, type Operation } from './powershell';
+
+export interface FakeIisBindingSpec {
+  /** Host header ('' or omitted: none). */
+  host?: string;
+  /** Require SNI (sslFlags 1). */
+  sni?: boolean;
+  /** Bindings with the same group share one port; default: a port of their own. */
+  portGroup?: string;
+  /** Bound to the initial certificate at start (default true). */
+  bound?: boolean;
+}
+
+export interface FakeIisSiteSpec {
+  name: string;
+  bindings: FakeIisBindingSpec[];
+}
+
+export interface FakeIisOptions {
+  sites?: FakeIisSiteSpec[];
+  /** Login name; default 'Administrator'. */
+  username?: string;
+  /** Password login; default: a random one. */
+  password?: string;
+  psVersion?: string;
+  productName?: string;
+  /** Windows build (CurrentBuildNumber), default 17763 (Windows Server 2019). */
+  build?: number;
+  /** IIS version, default 10.0; null: IIS not installed. */
+  iis?: { major: number; minor: number } | null;
+  isAdmin?: boolean;
+  /** Errors on stderr as CLIXML instead of plain text. */
+  clixmlErrors?: boolean;
+  /** The import script's `finally` does not delete the PFX (a script that died): the deployer's SFTP removal must. */
+  keepUploads?: boolean;
+  /** Stores that exist, default My, WebHosting, CA, Root. */
+  stores?: string[];
+}
+
+export interface FakeCertificate {
+  thumbprint: string;
+  store: string;
+  certPem: string;
+  keyPem?: string;
+  chainPems: string[];
+  hasPrivateKey: boolean;
+  /** False: the key is where HTTP.sys cannot read it (binding fails with 0x80070520). */
+  keyUsable: boolean;
+  friendlyName: string;
+  subject: string;
+  notAfter: Date;
+}
+
+export interface FakeBinding {
+  site: string;
+  bindingInformation: string;
+  port: number;
+  host: string;
+  /** SHA-1 thumbprint, uppercase; '' for none. */
+  hash: string;
+  store: string;
+  sslFlags: number;
+}
+
+export interface ScriptRecord {
+  operation: Operation;
+  command: string;
+  script: string;
+  params: Record<string, unknown>;
+}
+
+export interface FakeIis {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** OpenSSH-format ed25519 private key whose public key is authorized. */
+  privateKey: string;
+  wrongPrivateKey: string;
+  hostKeySha256: string;
+  hostKeyHex: string;
+  /** The self-signed certificate bound everywhere at start. */
+  initialThumbprint: string;
+  initialFingerprintSha256: string;
+  /** Binding information of a site's nth https binding ("*:<port>:<host>"). */
+  bindingInformation(site: string, index?: number): string;
+  /** The `Site|binding` entry for the deployer's binding form. */
+  entry(site: string, index?: number): string;
+  /** Where a site's nth binding is served. */
+  endpoint(site: string, index?: number): VerifyEndpoint;
+  binding(site: string, bindingInformation: string): FakeBinding | undefined;
+  /** Sets a binding's certificate directly (an administrator in IIS Manager). */
+  setBinding(site: string, bindingInformation: string, hash: string, store?: string): void;
+  certificates(store: string): FakeCertificate[];
+  certificate(store: string, thumbprint: string): FakeCertificate | undefined;
+  /** HTTP.sys SSL bindings: "ipport=0.0.0.0:443" / "hostnameport=www.example.com:443" → thumbprint. */
+  sslBindings(): Record<string, string>;
+  disk: WindowsDisk;
+  scripts(): ScriptRecord[];
+  /** Every exec command received, verbatim. */
+  commands(): string[];
+  authAttempts(): number;
+  logonSessionError(on: boolean): void;
+  /**
+   * The next run of `operation` fails with `stderr` (exit 1); "{password}" in it is replaced by the
+   * import's PFX password (a script that echoes its parameters). For set-bindings, `afterBindings`
+   * bindings are switched first and not put back (a script killed half-way).
+   */
+  failNext(operation: Operation, stderr: string, options?: { afterBindings?: number }): void;
+  /** The next CommitChanges() of this binding throws `message` (inside the script: its restore runs). */
+  failCommit(bindingInformation: string, message: string): void;
+  setAdmin(isAdmin: boolean): void;
+  view(): FakeDeviceView;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_SITES: FakeIisSiteSpec[] = [{ name: 'Default Web Site', bindings: [{}] }];
+const ACL_LOG = 'acl';
+
+interface Site {
+  name: string;
+  bindings: FakeBinding[];
+}
+
+interface Reply {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
+const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? (o[key] as string) : '');
+const objects = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value : []).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
+
+function selfSigned(): { certPem: string; keyPem: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-iis-'));
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=initial.iis.test', '-days', '5', '-addext', 'subjectAltName=DNS:initial.iis.test'],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return { certPem: readFileSync(path.join(dir, 'c.pem'), 'utf8'), keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The HTTP.sys SSL binding a site binding maps to. */
+const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string => ((b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`);
+
+export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
+  const username = options.username ?? 'Administrator';
+  const password = options.password ?? `pw-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  const hostKey = utils.generateKeyPairSync('ed25519');
+  const clientKey = utils.generateKeyPairSync('ed25519');
+  const wrongKey = utils.generateKeyPairSync('ed25519');
+  const authorized = utils.parseKey(clientKey.public);
+  if (authorized instanceof Error) throw authorized;
+  const hostPublic = utils.parseKey(hostKey.public);
+  if (hostPublic instanceof Error) throw hostPublic;
+  const hostIdentity = identifyHostKey(hostPublic.getPublicSSH());
+
+  const settings = {
+    psVersion: options.psVersion ?? '5.1.17763.1432',
+    productName: options.productName ?? 'Windows Server 2019 Datacenter',
+    build: options.build ?? 17763,
+    iis: options.iis === undefined ? { major: 10, minor: 0 } : options.iis,
+    isAdmin: options.isAdmin ?? true,
+  };
+  const disk = new WindowsDisk();
+  const stores = new Map<string, Map<string, FakeCertificate>>();
+  for (const name of options.stores ?? ['My', 'WebHosting', 'CA', 'Root']) stores.set(name.toLowerCase(), new Map());
+  const storeOf = (name: string): Map<string, FakeCertificate> | undefined => stores.get(name.toLowerCase());
+  const storeName = (name: string): string => (options.stores ?? ['My', 'WebHosting', 'CA', 'Root']).find((s) => s.toLowerCase() === name.toLowerCase()) ?? name;
+
+  const scripts: ScriptRecord[] = [];
+  const commands: string[] = [];
+  let auths = 0;
+  let execMutations = 0;
+  let logonSession = false;
+  const failures = new Map<Operation, { stderr: string; afterBindings?: number }>();
+  const commitFailures = new Map<string, string>();
+
+  // The initial certificate, bound everywhere.
+  const initial = selfSigned();
+  const initialX509 = new X509Certificate(initial.certPem);
+  const initialThumbprint = thumbprintOfDer(initialX509.raw);
+  storeOf('My')?.set(initialThumbprint, {
+    thumbprint: initialThumbprint,
+    store: 'My',
+    certPem: initial.certPem,
+    keyPem: initial.keyPem,
+    chainPems: [],
+    hasPrivateKey: true,
+    keyUsable: true,
+    friendlyName: 'initial',
+    subject: 'CN=initial.iis.test',
+    notAfter: new Date(initialX509.validTo),
+  });
+
+  // Sites and ports.
+  const groupPorts = new Map<string, number>();
+  const sites: Site[] = [];
+  for (const spec of options.sites ?? DEFAULT_SITES) {
+    const bindings: FakeBinding[] = [];
+    for (const b of spec.bindings) {
+      let port = b.portGroup ? groupPorts.get(b.portGroup) : undefined;
+      if (port === undefined) {
+        port = await freePort();
+        if (b.portGroup) groupPorts.set(b.portGroup, port);
+      }
+      const host = (b.host ?? '').toLowerCase();
+      const bound = b.bound !== false;
+      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sni ? 1 : 0 });
+    }
+    sites.push({ name: spec.name, bindings });
+  }
+  const allBindings = (): FakeBinding[] => sites.flatMap((s) => s.bindings);
+  const siteOf = (name: string): Site | undefined => sites.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  const findBinding = (site: string, info: string): FakeBinding | undefined => siteOf(site)?.bindings.find((b) => b.bindingInformation.toLowerCase() === info.toLowerCase());
+
+  // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit.
+  const httpSys = new Map<string, { hash: string; store: string }>();
+  for (const b of allBindings()) if (b.hash) httpSys.set(sslKeyOf(b), { hash: b.hash, store: b.store });
+
+  const served = (port: number, servername: string | undefined): ServedMaterial | undefined => {
+    const entry = (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ?? httpSys.get(`ipport=0.0.0.0:${port}`);
+    const cert = entry ? storeOf(entry.store || 'My')?.get(entry.hash) : undefined;
+    if (!cert?.keyPem || !cert.keyUsable) return undefined;
+    return { id: cert.thumbprint, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: cert.chainPems };
+  };
+  const listeners = new HttpSysListeners(served);
+  for (const port of new Set(allBindings().map((b) => b.port))) await listeners.listen(port);
+
+  // --- what the scripts do ----------------------------------------------------------------------
+
+  const certInfo = (store: string, thumbprint: string): Record<string, unknown> | null => {
+    if (!thumbprint) return null;
+    const cert = storeOf(store)?.get(thumbprint.toUpperCase());
+    if (!cert) return { store, thumbprint, present: false };
+    return { store, thumbprint, present: true, hasPrivateKey: cert.hasPrivateKey, subject: cert.subject, notAfter: cert.notAfter.toISOString().slice(0, 10), friendlyName: cert.friendlyName };
+  };
+
+  /** One binding change + CommitChanges(), as Set-One does it. Returns the previous state, or null when nothing changed. */
+  function setOne(t: Record<string, unknown>): { hash: string; store: string; sslFlags: number } | null {
+    const site = str(t, 'site');
+    const info = str(t, 'bindingInformation');
+    const hash = str(t, 'hash').toUpperCase();
+    const store = str(t, 'store');
+    const sslFlags = typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0;
+    const b = findBinding(site, info);
+    if (!b) throw new Error(`site '${site}' has no https binding ${info}`);
+    const before = { hash: b.hash, store: b.store || 'My', sslFlags: b.sslFlags };
+    if (before.hash === hash && (before.store.toLowerCase() === store.toLowerCase() || !hash) && before.sslFlags === sslFlags) return null;
+    const scripted = commitFailures.get(b.bindingInformation.toLowerCase());
+    if (scripted !== undefined) {
+      commitFailures.delete(b.bindingInformation.toLowerCase());
+      throw new Error(scripted);
+    }
+    if (hash) {
+      const cert = storeOf(store)?.get(hash);
+      // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
+      if (!cert) throw new Error(methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)'));
+      if (!cert.hasPrivateKey || !cert.keyUsable) throw new Error(LOGON_SESSION_MESSAGE);
+    }
+    const oldKey = b.hash ? sslKeyOf(b) : undefined;
+    b.hash = hash;
+    b.store = hash ? storeName(store) : '';
+    b.sslFlags = sslFlags;
+    if (oldKey && !allBindings().some((o) => o.hash && sslKeyOf(o) === oldKey)) httpSys.delete(oldKey);
+    if (hash) httpSys.set(sslKeyOf(b), { hash, store: b.store });
+    execMutations++;
+    return before;
+  }
+
+  const handlers: Record<Operation, (p: Record<string, unknown>, failure?: { stderr: string; afterBindings?: number }) => Reply> = {
+    probe(p) {
+      return json({
+        psVersion: settings.psVersion,
+        os: settings.productName,
+        build: settings.build,
+        user: `WIN-CERTFLEET\\${username}`,
+        isAdmin: settings.isAdmin,
+        mwa: settings.iis !== null,
+        store: storeOf(str(p, 'store')) !== undefined,
+        uploadDirectory: disk.isDirectory(windowsPath(str(p, 'uploadDirectory')) ?? ''),
+        iis: settings.iis ? { major: settings.iis.major, minor: settings.iis.minor } : null,
+      });
+    },
+
+    'read-bindings'(p) {
+      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      const bindings = objects(p['bindings']).map((t, i) => {
+        const site = siteOf(str(t, 'site'));
+        const b = findBinding(str(t, 'site'), str(t, 'bindingInformation'));
+        if (!b) return { i, found: false, siteFound: site !== undefined, available: site ? site.bindings.map((o) => o.bindingInformation) : [] };
+        const store = b.store || 'My';
+        return { i, found: true, hash: b.hash, store, sslFlags: b.sslFlags, certificate: certInfo(store, b.hash) };
+      });
+      return json({ bindings, sites: sites.map((s) => s.name), certificates: objects(p['certificates']).map((c) => certInfo(str(c, 'store'), str(c, 'thumbprint'))) });
+    },
+
+    'stage-check'(p) {
+      const cert = storeOf(str(p, 'store'))?.get(str(p, 'thumbprint').toUpperCase());
+      const dir = windowsPath(str(p, 'uploadDirectory'));
+      if (!dir) return { code: 1, stdout: '', stderr: psError(`New-Item : The given path's format is not supported.`, 'NotSupportedException') };
+      const made = !disk.isDirectory(dir) && disk.mkdirs(dir);
+      if (made) disk.log.push(`${ACL_LOG} ${dir} protected: S-1-5-18, S-1-5-32-544, user`);
+      const stale = disk.list(dir).filter((f) => /\\certfleet-[^\\]*\.pfx$/i.test(f) && (disk.get(f)?.mtime ?? 0) < Date.now() - 30 * 60_000);
+      for (const f of stale) disk.remove(f);
+      return json({ present: cert !== undefined, hasPrivateKey: cert?.hasPrivateKey === true, directoryCreated: made, staleRemoved: stale.length });
+    },
+
+    import(p, failure) {
+      const file = windowsPath(str(p, 'path'));
+      const deleteUpload = (): void => {
+        if (file && !options.keepUploads) disk.remove(file);
+      };
+      try {
+        if (failure) return { code: 1, stdout: '', stderr: failure.stderr };
+        const store = storeOf(str(p, 'store'));
+        if (!store) return { code: 1, stdout: '', stderr: psError(methodException('Open', 1, 'The system cannot find the file specified.'), 'CryptographicException') };
+        const thumbprint = str(p, 'thumbprint').toUpperCase();
+        const existing = store.get(thumbprint);
+        if (existing?.hasPrivateKey) return json({ thumbprint, imported: false, hasPrivateKey: true, intermediatesAdded: 0 });
+        const bytes = file ? disk.read(file) : undefined;
+        const ctor = (text: string): Reply => ({ code: 1, stdout: '', stderr: psError(`New-Object : ${methodException('.ctor', 3, `${text}\r\n`)}`, 'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand', 5) });
+        if (!bytes) return ctor('The system cannot find the file specified.');
+        let opened;
+        try {
+          opened = openPfx(bytes, str(p, 'password'));
+        } catch (error) {
+          return ctor(error instanceof PfxError && error.problem === 'password' ? 'The specified network password is not correct.' : 'An internal error occurred.');
+        }
+        // Windows before Server 2016 1709 cannot decrypt PBES2/AES key bags (§5.5 pitfall 2).
+        if (opened.aes && settings.build < 16299) return ctor('The specified network password is not correct.');
+        if (opened.thumbprint !== thumbprint) {
+          return { code: 1, stdout: '', stderr: psError(`certfleet: the uploaded file holds ${opened.thumbprint} (key: True) instead of ${thumbprint} with its key`, 'RuntimeException') };
+        }
+        store.set(thumbprint, {
+          thumbprint,
+          store: storeName(str(p, 'store')),
+          certPem: opened.leaf.toString(),
+          keyPem: opened.keyPem,
+          chainPems: opened.chain.map((c) => c.toString()),
+          hasPrivateKey: true,
+          keyUsable: !logonSession,
+          friendlyName: str(p, 'friendlyName'),
+          subject: opened.leaf.subject.split('\n').map((part) => part.trim()).filter(Boolean).join(', '),
+          notAfter: new Date(opened.leaf.validTo),
+        });
+        execMutations++;
+        let added = 0;
+        const ca = storeOf('CA');
+        if (typeof p['chain'] === 'number' && p['chain'] > 0 && ca) {
+          for (const c of opened.chain) {
+            const tp = thumbprintOfDer(c.raw);
+            if (c.subject !== c.issuer && !ca.has(tp)) {
+              ca.set(tp, { thumbprint: tp, store: 'CA', certPem: c.toString(), chainPems: [], hasPrivateKey: false, keyUsable: false, friendlyName: '', subject: c.subject, notAfter: new Date(c.validTo) });
+              added++;
+            }
+          }
+        }
+        return json({ thumbprint, imported: true, hasPrivateKey: true, intermediatesAdded: added });
+      } finally {
+        deleteUpload();
+      }
+    },
+
+    'set-bindings'(p, failure) {
+      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      const targets = objects(p['bindings']);
+      if (failure) {
+        // The script dies after switching `afterBindings` bindings: no restore, no JSON.
+        for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t);
+        return { code: 1, stdout: '', stderr: failure.stderr };
+      }
+      const done: { i: number; site: string; bindingInformation: string; hash: string; store: string; sslFlags: number }[] = [];
+      let fail: { i: number; error: string } | null = null;
+      for (const [i, t] of targets.entries()) {
+        try {
+          const before = setOne(t);
+          if (before) done.push({ ...before, i, site: str(t, 'site'), bindingInformation: str(t, 'bindingInformation') });
+        } catch (error) {
+          fail = { i, error: error instanceof Error ? error.message : String(error) };
+          break;
+        }
+      }
+      const restored: number[] = [];
+      const restoreErrors: { i: number; error: string }[] = [];
+      if (fail) {
+        for (const o of [...done].reverse()) {
+          try {
+            setOne(o);
+            restored.push(o.i);
+          } catch (error) {
+            restoreErrors.push({ i: o.i, error: error instanceof Error ? error.message : String(error) });
+          }
+        }
+      }
+      return json({ ok: fail === null, changed: done.map((d) => d.i), failure: fail, restored, restoreErrors });
+    },
+
+    'remove-certificates'(p) {
+      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      const store = storeOf(str(p, 'store'));
+      const used = new Map<string, string[]>();
+      for (const b of allBindings()) if (b.hash) used.set(b.hash, [...(used.get(b.hash) ?? []), `${b.site} ${b.bindingInformation}`]);
+      const removed: string[] = [];
+      const inUse: { thumbprint: string; bindings: string[] }[] = [];
+      const missing: string[] = [];
+      const foreign: string[] = [];
+      for (const raw of Array.isArray(p['thumbprints']) ? p['thumbprints'] : []) {
+        const tp = String(raw).toUpperCase();
+        const cert = store?.get(tp);
+        if (!cert) missing.push(tp);
+        else if (used.has(tp)) inUse.push({ thumbprint: tp, bindings: used.get(tp) ?? [] });
+        else if (!cert.friendlyName.startsWith('CertFleet ')) foreign.push(tp);
+        else {
+          store?.delete(tp);
+          execMutations++;
+          removed.push(tp);
+        }
+      }
+      return json({ removed, inUse, missing, foreign });
+    },
+  };
+
+  function runCommand(command: string): Reply {
+    commands.push(command);
+    const recognised = recognise(command);
+    if (!recognised.ok) return { code: recognised.code, stdout: '', stderr: recognised.stderr };
+    const { operation, script, params } = recognised.parsed;
+    scripts.push({ operation, command, script, params });
+    const scripted = failures.get(operation);
+    failures.delete(operation);
+    const failure = scripted ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) } : undefined;
+    if (failure && operation !== 'import' && operation !== 'set-bindings') return { code: 1, stdout: '', stderr: failure.stderr };
+    try {
+      return handlers[operation](params, failure);
+    } catch (error) {
+      return { code: 1, stdout: '', stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException') };
+    }
+  }
+
+  // --- SSH ------------------------------------------------------------------------------------------
+
+  const connections = new Set<Connection>();
+  const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+    connections.add(client);
+    client.on('close', () => connections.delete(client));
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => {
+      if (ctx.method === 'none') return ctx.reject(['publickey', 'password']);
+      auths++;
+      if (ctx.username !== username) return ctx.reject(['publickey', 'password']);
+      if (ctx.method === 'password') return ctx.password === password ? ctx.accept() : ctx.reject(['publickey', 'password']);
+      if (ctx.method === 'publickey') {
+        if (ctx.key.algo !== authorized.type || !ctx.key.data.equals(authorized.getPublicSSH())) return ctx.reject(['publickey', 'password']);
+        if (!ctx.signature || !ctx.blob) return ctx.accept();
+        return authorized.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey', 'password']);
+      }
+      return ctx.reject(['publickey', 'password']);
+    });
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        session.on('exec', (accept, _reject, info) => {
+          const channel: ServerChannel = accept();
+          const reply = runCommand(info.command);
+          if (reply.stdout) channel.write(reply.stdout);
+          if (reply.stderr) channel.stderr.write(reply.code !== 0 && options.clixmlErrors ? toClixml(reply.stderr) : reply.stderr);
+          channel.exit(reply.code);
+          channel.end();
+        });
+        session.on('sftp', (accept) => disk.serve(accept()));
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake IIS: no port');
+
+  const nth = (site: string, index: number): FakeBinding => {
+    const b = siteOf(site)?.bindings[index];
+    if (!b) throw new Error(`fake IIS: no binding ${index} on site ${site}`);
+    return b;
+  };
+
+  const fake: FakeIis = {
+    host: '127.0.0.1',
+    port: address.port,
+    username,
+    password,
+    privateKey: clientKey.private,
+    wrongPrivateKey: wrongKey.private,
+    hostKeySha256: hostIdentity.sha256,
+    hostKeyHex: hostIdentity.hex,
+    initialThumbprint,
+    initialFingerprintSha256: initialX509.fingerprint256.replace(/:/g, '').toLowerCase(),
+    bindingInformation: (site, index = 0) => nth(site, index).bindingInformation,
+    entry: (site, index = 0) => `${site}|${nth(site, index).bindingInformation}`,
+    endpoint(site, index = 0) {
+      const b = nth(site, index);
+      return { host: '127.0.0.1', port: b.port, ...(b.host ? { servername: b.host } : {}) };
+    },
+    binding: (site, info) => {
+      const b = findBinding(site, info);
+      return b ? { ...b } : undefined;
+    },
+    setBinding(site, info, hash, store = 'My') {
+      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 });
+    },
+    certificates: (store) => [...(storeOf(store)?.values() ?? [])].map((c) => ({ ...c })),
+    certificate: (store, thumbprint) => {
+      const c = storeOf(store)?.get(thumbprint.toUpperCase());
+      return c ? { ...c } : undefined;
+    },
+    sslBindings: () => Object.fromEntries([...httpSys.entries()].map(([k, v]) => [k, v.hash])),
+    disk,
+    scripts: () => [...scripts],
+    commands: () => [...commands],
+    authAttempts: () => auths,
+    logonSessionError(on) {
+      logonSession = on;
+    },
+    failNext(operation, stderr, opts = {}) {
+      failures.set(operation, { stderr, ...opts });
+    },
+    failCommit(bindingInformation, message) {
+      commitFailures.set(bindingInformation.toLowerCase(), message);
+    },
+    setAdmin(isAdmin) {
+      settings.isAdmin = isAdmin;
+    },
+    view: () => ({
+      // The contract checks that every staged value names an object on the device: a stage
+      // returns {thumbprint, store}, so the stores count as objects next to the certificates.
+      certificateObjects: () => ['My', 'WebHosting'].flatMap((s) => (storeOf(s) ? [s, ...[...(storeOf(s)?.keys() ?? [])]] : [])),
+      mutatingCalls: () => execMutations + disk.mutations,
+      secrets: [password, clientKey.private.split('\n')[1] ?? clientKey.private],
+    }),
+    async stop() {
+      for (const c of connections) c.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listeners.close();
+    },
+  };
+  return fake;
+}
