@@ -37,5 +37,7 @@ run(`tests (${files.length} files)`, process.execPath, [
   '--test',
   `--test-concurrency=${process.env['TEST_CONCURRENCY'] ?? '3'}`,
   '--test-reporter=spec',
+  // A test that hangs (a peer died) fails instead of holding CI until its time limit.
+  `--test-timeout=${process.env['TEST_TIMEOUT_MS'] ?? '600000'}`,
   ...files,
 ]);

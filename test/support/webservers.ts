@@ -89,20 +89,37 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The pid in a pid file, but only while that pid is still our server: a server that already exited
+ * leaves its pid file behind, and the number may by now belong to an unrelated process (another test
+ * file's Temporal server, say). Its command line must mention the server's own temp dir.
+ */
+function ourPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return cmdline.includes(path.dirname(pidFile)) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ends the process named in a pid file (one this helper started), SIGTERM then SIGKILL. */
 async function stopByPidFile(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 1 || !processAlive(pid)) return;
+  const pid = ourPid(pidFile);
+  if (pid === undefined || !processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 50 && processAlive(pid); i++) await delay(100);
   if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 function killByPidFileSync(pidFile: string): void {
+  const pid = ourPid(pidFile);
+  if (pid === undefined) return;
   try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 1) process.kill(pid, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
   } catch {
     // gone already
   }
