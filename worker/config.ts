@@ -1,4 +1,5 @@
 import { integer, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+import type { DeploySettings } from '../temporal/contract';
 
 export interface WorkerConfig extends CommonConfig {
   consoleUrl: string;
@@ -7,17 +8,7 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
-  deploy: {
-    retryWindowMs: number;
-    commitPollMs: number;
-    commitTimeoutMs: number;
-    deviceRetryInitialMs: number;
-    deviceRetryAttempts: number;
-    leaseTimeoutMs: number;
-    coordinatorIdleMs: number;
-    busyAlertMs: number;
-    busyRetryMs: number;
-  };
+  deploy: DeploySettings;
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {

@@ -2,6 +2,7 @@
  * F5 BIG-IP: form fields and validation (web-safe, no device code). See /work/shared/vendor-apis.md §4.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+import { text } from '../form-values';
 
 export interface BigipCredentials {
   username: string;
@@ -26,10 +27,6 @@ export interface BigipBinding {
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 const FULL_PATH = /^\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,254})$/;
 
-const text = (input: Record<string, unknown>, key: string): string => {
-  const value = input[key];
-  return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
-};
 
 /** A list field arrives as an array (JSON) or as text separated by commas, spaces or new lines (forms). */
 function list(input: Record<string, unknown>, key: string): string[] {

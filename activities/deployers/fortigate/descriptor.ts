@@ -2,6 +2,7 @@
  * FortiGate target form and validation (web-safe: no device code). Facts: ../shared/vendor-apis.md §1.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+import { checkbox, parsePort, text } from '../form-values';
 
 export interface FortiGateCredentials {
   /** REST API admin token (System → Administrators → REST API Admin; `execute api-user generate-key`). */
@@ -30,31 +31,8 @@ const VDOM = /^[A-Za-z0-9_-]{1,31}$/;
 /** API tokens are printable without spaces (FortiOS generates 30 alphanumeric characters). */
 const TOKEN = /^[\x21-\x7e]{8,256}$/;
 
-const text = (input: Record<string, unknown>, key: string): string => {
-  const value = input[key];
-  if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number') return String(value);
-  return '';
-};
 
-/** Checkbox values as forms and stored JSON send them. */
-function checkbox(value: unknown): boolean | undefined {
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return false;
-  if (value === true || value === 1) return true;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['on', 'true', '1', 'yes'].includes(v)) return true;
-    if (['off', 'false', '0', 'no'].includes(v)) return false;
-  }
-  return undefined;
-}
 
-function parsePort(raw: string, fallback: number): number | undefined {
-  if (raw === '') return fallback;
-  if (!/^\d{1,5}$/.test(raw)) return undefined;
-  const port = Number(raw);
-  return port >= 1 && port <= 65535 ? port : undefined;
-}
 
 export function parseFortiGateCredentials(input: Record<string, unknown>): ParseResult {
   const errors: Record<string, string> = {};

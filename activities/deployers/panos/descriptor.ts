@@ -3,6 +3,7 @@
  * Facts: ../../../../shared/vendor-apis.md §2.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+import { text } from '../form-values';
 
 export interface PanosCredentials {
   /** The API admin: keygen logs in as it and partial commits are scoped to it (§2.5 pitfall 3). */
@@ -26,7 +27,6 @@ export interface PanosBinding {
   verifyPorts: number[];
 }
 
-const text = (input: Record<string, unknown>, key: string): string => (typeof input[key] === 'string' ? (input[key] as string).trim() : '');
 
 /** A list field: an array, or text split on commas and new lines. */
 const list = (input: Record<string, unknown>, key: string): string[] => {

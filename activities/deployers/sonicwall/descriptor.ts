@@ -6,6 +6,7 @@
  * as well as the firewall.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+import { checkbox, parsePort, text } from '../form-values';
 
 export interface SonicWallCredentials {
   /** A full administrator (only full admins may use the SonicOS API, §3.1). */
@@ -60,31 +61,8 @@ const DIR_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 /** Administrator names: printable, no ':' (Basic auth) and no spaces at the ends. */
 const USERNAME = /^[^\s:][^:]{0,62}[^\s:]$|^[^\s:]$/;
 
-const text = (input: Record<string, unknown>, key: string): string => {
-  const value = input[key];
-  if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number') return String(value);
-  return '';
-};
 
-/** Checkbox values as forms and stored JSON send them. */
-function checkbox(value: unknown): boolean | undefined {
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return false;
-  if (value === true || value === 1) return true;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['on', 'true', '1', 'yes'].includes(v)) return true;
-    if (['off', 'false', '0', 'no'].includes(v)) return false;
-  }
-  return undefined;
-}
 
-function parsePort(raw: string, fallback: number): number | undefined {
-  if (raw === '') return fallback;
-  if (!/^\d{1,5}$/.test(raw)) return undefined;
-  const port = Number(raw);
-  return port >= 1 && port <= 65535 ? port : undefined;
-}
 
 /** '/certs/in/' → 'certs/in'; undefined when a segment is not allowed. */
 export function normaliseFtpDirectory(raw: string): string | undefined {

@@ -10,6 +10,9 @@
  */
 import type { ParseResult, VendorField, VerifyEndpoint } from '../types';
 import { normalizeHostKeyPin } from './pin';
+import { checkbox, text } from '../form-values';
+
+export { checkbox, text };
 
 export interface SshCredentials {
   username: string;
@@ -40,24 +43,7 @@ export const DEFAULT_VERIFY_PORT = 443;
 export const DEFAULT_RELOAD_WAIT_SECONDS = 15;
 const MAX_RELOAD_WAIT_SECONDS = 300;
 
-export const text = (input: Record<string, unknown>, key: string): string => {
-  const value = input[key];
-  if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number') return String(value);
-  return '';
-};
 
-/** Checkbox values as forms and stored JSON send them. */
-export function checkbox(value: unknown): boolean | undefined {
-  if (value === undefined || value === null || value === false || value === '' || value === 0) return false;
-  if (value === true || value === 1) return true;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['on', 'true', '1', 'yes'].includes(v)) return true;
-    if (['off', 'false', '0', 'no'].includes(v)) return false;
-  }
-  return undefined;
-}
 
 /** Login names: letters, digits and `_ . @ -` (AD-style names included), not starting with '-'. */
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
