@@ -46,6 +46,7 @@ import {
   type ScriptOperation,
   type ScriptParams,
 } from './scripts';
+import { checkDeployerConfig } from '../config-check';
 
 const C = 'iis';
 const EXEC_TIMEOUT_MS = 180_000;
@@ -220,26 +221,13 @@ async function putFile(sftp: SFTPWrapper, path: string, data: Buffer): Promise<v
 const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');
 
 export const createIisDeployer: DeployerFactory = (ctx) => {
-  const credentials = iisDescriptor.parseCredentials(ctx.target.credentials);
-  const optionsResult = iisDescriptor.parseOptions(ctx.target.options);
-  const bindingResult = iisDescriptor.parseBinding(ctx.binding);
-  const invalid = (problems: string[]): ClassifiedError | undefined =>
-    problems.length > 0 ? classified(FailureType.validation, `${C}: invalid target configuration: ${problems.join('; ')}`) : undefined;
-  const targetProblems = [
-    ...Object.entries(credentials.errors).map(([k, v]) => `credentials.${k}: ${v}`),
-    ...Object.entries(optionsResult.errors).map(([k, v]) => `options.${k}: ${v}`),
-  ];
-  const targetError = invalid(targetProblems);
-  const configError = invalid([...targetProblems, ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`)]);
-  const ready = (needsBinding = true): void => {
-    const error = needsBinding ? configError : targetError;
-    if (error) throw error;
-  };
+  const config = checkDeployerConfig(C, iisDescriptor, ctx);
+  const ready = config.ready;
 
-  const options = optionsResult.value as unknown as IisOptions;
-  const login = credentials.value as unknown as SshCredentials;
-  const binding = bindingResult.value as unknown as IisBinding;
-  const sites: SiteBinding[] = configError ? [] : siteBindingsOf(bindingResult.value);
+  const options = config.options as unknown as IisOptions;
+  const login = config.credentials as unknown as SshCredentials;
+  const binding = config.binding as unknown as IisBinding;
+  const sites: SiteBinding[] = config.targetValid && config.bindingValid ? siteBindingsOf(config.binding) : [];
   const { host, port } = ctx.target;
 
   let opened: Promise<SshSession> | undefined;

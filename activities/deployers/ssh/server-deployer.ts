@@ -27,6 +27,7 @@ import { remoteFiles, type RemoteFiles } from './remote-files';
 import { connectSsh, hostKeyFingerprint, type SshSession } from './session';
 import { trimOutput } from './shell';
 import type { HostKeyIdentity } from './pin';
+import { checkDeployerConfig } from '../config-check';
 
 export type FileKind = 'cert' | 'chain' | 'key';
 
@@ -98,27 +99,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContext): Deployer {
   const C = spec.component;
-  const credentials = spec.parseCredentials(ctx.target.credentials);
-  const options = spec.parseOptions(ctx.target.options);
-  const bindingResult = spec.parseBinding(ctx.binding);
-  const invalid = (problems: string[]): ClassifiedError | undefined =>
-    problems.length > 0 ? classified(FailureType.validation, `${C}: invalid target configuration: ${problems.join('; ')}`) : undefined;
-  const targetProblems = [
-    ...Object.entries(credentials.errors).map(([k, v]) => `credentials.${k}: ${v}`),
-    ...Object.entries(options.errors).map(([k, v]) => `options.${k}: ${v}`),
-  ];
-  const targetError = invalid(targetProblems);
-  const configError = invalid([...targetProblems, ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`)]);
-  const ready = (needsBinding = true): void => {
-    const error = needsBinding ? configError : targetError;
-    if (error) throw error;
-  };
+  const config = checkDeployerConfig(C, spec, ctx);
+  const ready = config.ready;
 
-  const server = options.value as unknown as SshServerOptions;
-  const login = credentials.value as unknown as SshCredentials;
-  const files = targetError ? [] : spec.files(options.value);
+  const server = config.options as unknown as SshServerOptions;
+  const login = config.credentials as unknown as SshCredentials;
+  const files = config.targetValid ? spec.files(config.options) : [];
   const sudo = server.useSudo === true;
-  const endpoints = Object.keys(bindingResult.errors).length === 0 ? verifyEndpointsOf(ctx.target.host, ctx.binding) : [];
+  const endpoints = config.bindingValid ? verifyEndpointsOf(ctx.target.host, ctx.binding) : [];
   const waitMs = (server.reloadWaitSeconds ?? 0) * 1000;
   const { host, port } = ctx.target;
 
