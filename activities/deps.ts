@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AcmeClientSettings } from './acme/accounts';
 import type { SecretBox } from './crypto/secret-box';
 import type { Database } from './db/pool';
+import type { ScheduleHealthRow } from './db/repositories/dashboard';
 import type { DeployerFactory, VendorDescriptor } from './deployers/types';
 import type { DnsProviderFactory } from './dns-providers/types';
 import type { DeploySettings } from '../temporal/contract';
@@ -36,6 +37,8 @@ export interface ActivityDeps {
   /** Signals the device session coordinator (the worker's Temporal client). */
   signalWithStart?: (request: DeviceLeaseActivityRequest) => Promise<void>;
   signalRelease?: (targetId: string, requestId: string) => Promise<void>;
+  /** What Temporal says about every renewal schedule (the worker's Temporal client); `progress` is called as it goes. */
+  describeRenewalSchedules?: (progress: () => void) => Promise<ScheduleHealthRow[]>;
 }
 
 export interface DeviceLeaseActivityRequest {

@@ -32,6 +32,12 @@ export function createDnsActivities(deps: ActivityDeps) {
       return { zone: await provider.zoneFor(challengeRecordName(cert.commonName)) };
     },
 
+    /** "Verify token" from the console: the provider's token is active and sees its zone. Changes nothing. */
+    async verifyDnsProvider(input: { providerId: string }): Promise<{ zone: string; detail: string }> {
+      const { provider } = await loadDnsProvider(deps, input.providerId);
+      return provider.verify();
+    },
+
     /** Publishes the TXT value(s). Idempotent. */
     async presentDnsChallenge(input: { orderId: string }): Promise<{ recordName: string; count: number }> {
       const { recordName, values, provider } = await challengeOf(input.orderId);

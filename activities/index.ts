@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps';
 import { createDnsActivities } from './dns';
 import { toApplicationFailure } from './errors';
 import { createNotifyActivities } from './notify';
+import { createScheduleHealthActivities } from './schedule-health';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDnsActivities(deps),
     ...createNotifyActivities(deps),
     ...createDeployActivities(deps),
+    ...createScheduleHealthActivities(deps),
   });
 }
 

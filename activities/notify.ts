@@ -7,6 +7,20 @@ export function createNotifyActivities(deps: ActivityDeps) {
   const mailer = createMailer(deps);
 
   return {
+    /** Settings → Email → "Send test email": proves the SMTP settings and recipients work. */
+    async sendTestEmail(input: { requestedBy: string }): Promise<{ sent: boolean; detail: string }> {
+      const text = [
+        `This is a test email from CertFleet, sent at the request of ${input.requestedBy}.`,
+        '',
+        'Certificate alerts and reports will reach this address.',
+        '',
+        `Console: ${deps.consoleUrl}`,
+        '',
+        '-- CertFleet',
+      ].join('\n');
+      return mailer.send({ subject: '[CertFleet] Test email', text });
+    },
+
     /** Emails the outcome of a lifecycle run. Skips (and says so) when no SMTP or no recipient is configured. */
     async sendLifecycleEmail(input: {
       certificateId: string;

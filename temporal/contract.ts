@@ -14,6 +14,9 @@ export const WorkflowType = {
   deploy: 'deployToTargetWorkflow',
   preflight: 'targetPreflightWorkflow',
   deviceSession: 'deviceSessionWorkflow',
+  dnsProviderCheck: 'dnsProviderCheckWorkflow',
+  testEmail: 'testEmailWorkflow',
+  scheduleHealth: 'scheduleHealthWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
@@ -21,6 +24,10 @@ export const renewalScheduleId = (certificateId: string): string => `renewal:cer
 export const deploymentWorkflowId = (certificateId: string, deploymentId: string): string => `deploy:${certificateId}:${deploymentId}`;
 export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
 export const deviceSessionWorkflowId = (targetId: string): string => `device:${targetId}`;
+export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-check:provider:${providerId}`;
+/** One test email per request; the request id is chosen by the console. */
+export const testEmailWorkflowId = (requestId: string): string => `test-email:${requestId}`;
+export const SCHEDULE_HEALTH_SCHEDULE_ID = 'certfleet:schedule-health';
 
 /** When a certificate is due for renewal. Stored as certificates.renewal_mode / renewal_value. */
 export type RenewalPolicy =
@@ -123,6 +130,34 @@ export interface PreflightResult {
   checks: { name: string; ok: boolean; detail: string }[];
   changes: string[];
   error?: string;
+}
+
+/** "Verify token" of a DNS provider. */
+export interface DnsProviderCheckInput {
+  providerId: string;
+}
+
+export interface DnsProviderCheckResult {
+  ok: boolean;
+  /** What was checked (token status, zone), or why it failed, in words a technician can act on. */
+  detail: string;
+  zone?: string;
+}
+
+export interface TestEmailInput {
+  /** The console user who asked, named in the message. */
+  requestedBy: string;
+}
+
+export interface TestEmailResult {
+  sent: boolean;
+  detail: string;
+}
+
+export interface ScheduleHealthResult {
+  schedules: number;
+  paused: number;
+  skipped: number;
 }
 
 export interface ScheduledRenewalInput {

@@ -8,7 +8,12 @@ import { loadUser, requireLogin } from './middleware/auth';
 import { createCsrf } from './middleware/csrf';
 import { errorHandler, notFound } from './middleware/errors';
 import { createViews } from './render';
+import { apiRoutes } from './api';
+import { serverTiming } from './middleware/server-timing';
+import { accountRoutes } from './routes/account';
+import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
+import { customerRoutes } from './routes/customers';
 import { certificateRoutes } from './routes/certificates';
 import { dashboardRoutes } from './routes/dashboard';
 import { dnsProviderRoutes } from './routes/dns-providers';
@@ -27,6 +32,7 @@ export function createApp(deps: WebDeps): Express {
   const PgStore = connectPgSimple(session);
 
   app.disable('x-powered-by');
+  app.use(serverTiming);
   app.set('trust proxy', 'loopback');
   app.use(
     helmet({
@@ -51,6 +57,8 @@ export function createApp(deps: WebDeps): Express {
   app.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1d' }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
   app.get('/healthz', (_req, res) => res.json({ ok: true }));
+  // The JSON API authenticates with bearer tokens, not the session cookie (so it needs no CSRF token).
+  app.use(apiRoutes(deps));
 
   app.use(express.urlencoded({ extended: false, limit: '200kb' }));
   app.use(
@@ -71,11 +79,14 @@ export function createApp(deps: WebDeps): Express {
   app.use(authRoutes(deps, views));
   app.use(requireLogin);
   app.use(dashboardRoutes(deps, views));
+  app.use(customerRoutes(deps, views));
   app.use(dnsProviderRoutes(deps, views));
   app.use(certificateRoutes(deps, views));
   app.use(downloadRoutes(deps));
   app.use(targetRoutes(deps, views));
   app.use(deploymentRoutes(deps, views));
+  app.use(auditRoutes(deps, views));
+  app.use(accountRoutes(deps, views));
   app.use(settingsRoutes(deps, views));
 
   app.use(notFound);

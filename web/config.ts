@@ -1,3 +1,4 @@
+import { DEFAULT_LOGIN_PROTECTION, type LoginProtection } from './deps';
 import { integer, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
 
 export interface WebConfig extends CommonConfig {
@@ -6,6 +7,7 @@ export interface WebConfig extends CommonConfig {
   publicUrl: string;
   secureCookies: boolean;
   initialAdminPassword: string | undefined;
+  login: LoginProtection;
 }
 
 export function loadWebConfig(env: Env): WebConfig {
@@ -19,5 +21,11 @@ export function loadWebConfig(env: Env): WebConfig {
     publicUrl,
     secureCookies: publicUrl.startsWith('https://'),
     initialAdminPassword: optionalText(env, 'CERTFLEET_ADMIN_PASSWORD'),
+    login: {
+      maxFailures: integer(env, 'LOGIN_MAX_FAILURES', DEFAULT_LOGIN_PROTECTION.maxFailures, 1, 1000),
+      lockMs: integer(env, 'LOGIN_LOCK_MINUTES', DEFAULT_LOGIN_PROTECTION.lockMs / 60_000, 1, 7 * 24 * 60) * 60_000,
+      rateLimit: integer(env, 'LOGIN_RATE_LIMIT', DEFAULT_LOGIN_PROTECTION.rateLimit, 1, 100_000),
+      rateWindowMs: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', DEFAULT_LOGIN_PROTECTION.rateWindowMs / 1000, 1, 86_400) * 1000,
+    },
   };
 }

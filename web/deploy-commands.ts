@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { latestResult, type CheckView } from './workflow-results';
 import {
   certificateWorkflowId,
   deploymentWorkflowId,
@@ -62,18 +63,9 @@ export async function startPreflight(client: Client, targetId: string): Promise<
   }
 }
 
-export type PreflightView = { state: 'none' } | { state: 'running' } | { state: 'done'; result: PreflightResult; at: Date | undefined } | { state: 'error'; message: string };
+export type PreflightView = CheckView<PreflightResult>;
 
 /** The latest "Test connection" of a target. */
-export async function latestPreflight(client: Client, targetId: string): Promise<PreflightView> {
-  const handle = client.workflow.getHandle(preflightWorkflowId(targetId));
-  try {
-    const description = await handle.describe();
-    if (description.status.name === 'RUNNING') return { state: 'running' };
-    if (description.status.name !== 'COMPLETED') return { state: 'error', message: `the test ended ${description.status.name.toLowerCase()}` };
-    return { state: 'done', result: (await handle.result()) as PreflightResult, at: description.closeTime };
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return { state: 'none' };
-    return { state: 'error', message: (error as Error).message };
-  }
+export function latestPreflight(client: Client, targetId: string): Promise<PreflightView> {
+  return latestResult<PreflightResult>(client, preflightWorkflowId(targetId));
 }

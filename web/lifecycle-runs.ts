@@ -41,7 +41,7 @@ export interface RunSummary {
   temporalUiUrl: string | undefined;
 }
 
-function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
+export function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
   return uiUrl
     ? `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
     : undefined;

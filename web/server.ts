@@ -30,6 +30,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
     temporal: { client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
     renewalSchedule: config.renewalSchedule,
     secureCookies: config.secureCookies,
+    login: config.login,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

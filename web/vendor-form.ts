@@ -38,3 +38,25 @@ export function renderFields(group: FieldGroup, fields: VendorField[], values: R
 export function vendorList(descriptors: Record<string, VendorDescriptor>): { id: string; label: string }[] {
   return Object.values(descriptors).map((d) => ({ id: d.id, label: d.label }));
 }
+
+/**
+ * A vendor field group from a JSON body (`credentials`, `options`, `binding`): lists as arrays or
+ * comma-separated text, checkboxes as booleans. Anything that is not an object is an empty group.
+ */
+export function groupFromJson(value: unknown, fields: VendorField[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const input = value as Record<string, unknown>;
+  const picked: Record<string, unknown> = {};
+  for (const field of fields) {
+    const raw = input[field.name];
+    if (raw === undefined || raw === null) continue;
+    if (field.kind === 'checkbox') picked[field.name] = raw === true || raw === 'true' || raw === 'on';
+    else if (field.kind === 'list') {
+      picked[field.name] = Array.isArray(raw) ? raw.filter((s): s is string => typeof s === 'string').map((s) => s.trim()).filter(Boolean)
+        : typeof raw === 'string' ? raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : [];
+    } else if (typeof raw === 'string') picked[field.name] = raw;
+    else if (typeof raw === 'number' && Number.isFinite(raw)) picked[field.name] = String(raw);
+    else picked[field.name] = '';
+  }
+  return picked;
+}

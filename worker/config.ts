@@ -9,6 +9,8 @@ export interface WorkerConfig extends CommonConfig {
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
   deploy: DeploySettings;
+  /** How often the dashboard's renewal schedule health is refreshed from Temporal. */
+  scheduleHealthIntervalSeconds: number;
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {
@@ -34,6 +36,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
+    scheduleHealthIntervalSeconds: integer(env, 'SCHEDULE_HEALTH_INTERVAL_SECONDS', 900, 1),
     deploy: {
       retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),
       commitPollMs: integer(env, 'DEPLOY_COMMIT_POLL_MS', 5_000, 50),

@@ -11,6 +11,7 @@ import { createLogger } from '../config/logger';
 import { TASK_QUEUE } from '../temporal/contract';
 import { connectTemporal } from '../temporal/connection';
 import { reconcileRenewalSchedules } from '../temporal/schedules';
+import { describeRenewalSchedules, upsertScheduleHealthSchedule } from '../temporal/schedule-health';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WORKFLOWS_PATH } from './build-workflow-bundle';
 import { deviceCoordinatorSignals } from './device-coordinator';
@@ -57,11 +58,13 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       vendors: vendorDescriptors,
       deploy: config.deploy,
       ...deviceCoordinatorSignals(client, config.deploy),
+      describeRenewalSchedules: (progress) => describeRenewalSchedules(client, progress),
     }),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
   });
 
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
+  await upsertScheduleHealthSchedule(client, config.scheduleHealthIntervalSeconds);
   log.info({ ...reconciled, taskQueue: TASK_QUEUE }, 'worker started; renewal schedules reconciled');
 
   const done = worker.run().finally(async () => {

@@ -291,6 +291,10 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     rollbackDeployment: async () => ({}),
     finishDeploymentRun: async () => ({ removed: [] }),
     runTargetPreflight: async () => ({ ok: true, firmware: 'mock 1.0', checks: [], changes: [] }),
+    // Console checks.
+    verifyDnsProvider: async () => ({ zone: 'example.test', detail: 'token active, zone example.test visible' }),
+    sendTestEmail: async () => ({ sent: true, detail: 'mock mailer' }),
+    recordScheduleHealth: async () => ({ schedules: 0, paused: 0, skipped: 0 }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

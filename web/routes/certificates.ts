@@ -1,51 +1,65 @@
 import { Router, type Request, type Response } from 'express';
-import { getAcmeDirectory, listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
-import {
-  deleteCertificate,
-  getCertificate,
-  insertCertificate,
-  liveCertificateExists,
-  updateCertificateSettings,
-  type CertificateRecord,
-} from '../../activities/db/repositories/certificates';
+import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import { CERTIFICATE_SORTS, listCertificatePage } from '../../activities/db/repositories/certificate-list';
+import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import { listVersions } from '../../activities/db/repositories/certificate-versions';
+import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
-import { getDnsProvider, listDnsProviders } from '../../activities/db/repositories/dns-providers';
-import { checkCertificateName } from '../../activities/domain/certificate-name';
-import { DEFAULT_KEY_TYPE, isKeyType, KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
-import { checkRenewalPolicy, describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
-import { deleteRenewalSchedule, upsertRenewalSchedule } from '../../temporal/schedules';
-import { audit } from '../audit';
+import { listDnsProviders } from '../../activities/db/repositories/dns-providers';
+import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
+import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
 import type { WebDeps } from '../deps';
-import { HttpError } from '../http-error';
-import { describeLatestRun, listRuns, startLifecycle } from '../lifecycle-runs';
+import { describeLatestRun, listRuns } from '../lifecycle-runs';
+import { certificateFiltersOf, CERTIFICATE_STATUSES } from '../list-filters';
+import { pager } from '../list-query';
 import { canChange } from '../middleware/auth';
+import { createCertificate, deleteCertificate, loadCertificate, renewalDefaults, renewCertificate, updateCertificate } from '../operations/certificates';
+import { flag, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
+import { vendorList } from '../vendor-form';
 
-type Body = Record<string, unknown>;
-const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
-
-/** What the audit log keeps of a certificate (no secrets here anyway). */
-const auditView = (c: Pick<CertificateRecord, 'commonName' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
-  commonName: c.commonName, dnsProviderId: c.dnsProviderId, keyType: c.keyType, renewalMode: c.renewalMode, renewalValue: c.renewalValue, enabled: c.enabled,
-});
+export const CERTIFICATES_PAGE_SIZE = 50;
 
 export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const { client, namespace, uiUrl } = deps.temporal;
   const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
+  const vendors = vendorList(vendorDescriptors);
 
-  const load = async (req: Request): Promise<CertificateRecord> => {
-    const id = req.params['id'];
-    const cert = typeof id === 'string' ? await getCertificate(deps.db, id) : undefined;
-    if (!cert) throw new HttpError(404, 'No such certificate.');
-    return cert;
-  };
+  router.get('/certificates', async (req, res) => {
+    const { filters, filter, page } = certificateFiltersOf(req.query as Record<string, unknown>, CERTIFICATES_PAGE_SIZE);
+    const [result, customers] = await Promise.all([listCertificatePage(deps.db, filter), listCustomers(deps.db)]);
+    const filterParams = { ...filters, sort: filters.sort === 'expiry' ? undefined : filters.sort, dir: filters.dir === 'asc' ? undefined : filters.dir };
+    // Column headers sort by their column; a second click reverses.
+    const sortLinks = Object.fromEntries(CERTIFICATE_SORTS.map((s) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries({ ...filters, sort: s, dir: filters.sort === s && filters.dir === 'asc' ? 'desc' : 'asc' })) if (v) params.set(k, v);
+      return [s, `/certificates?${params.toString()}`];
+    }));
+    views.page(req, res, 'certificates', {
+      title: 'Certificates',
+      certificates: result.rows,
+      filters,
+      sortLinks,
+      statuses: CERTIFICATE_STATUSES,
+      expiries: [
+        { id: 'expired', label: 'expired' }, { id: '7', label: 'within 7 days' }, { id: '14', label: 'within 14 days' },
+        { id: '30', label: 'within 30 days' }, { id: 'none', label: 'not issued yet' },
+      ],
+      customers,
+      vendors,
+      pager: pager('/certificates', filterParams, page, CERTIFICATES_PAGE_SIZE, result.total),
+    });
+  });
 
   const newForm = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
-    const [providers, directories] = await Promise.all([listDnsProviders(deps.db), listAcmeDirectories(deps.db)]);
+    const [providers, directories, customers, defaults] = await Promise.all([listDnsProviders(deps.db), listAcmeDirectories(deps.db), listCustomers(deps.db), renewalDefaults(deps.db)]);
+    const preselected = typeof req.query['customer'] === 'string' ? req.query['customer'] : undefined;
     views.page(req, res, 'certificate-new', {
-      title: 'New certificate', providers, directories, keyTypes, values: { keyType: DEFAULT_KEY_TYPE, renewalMode: 'fraction' }, errors: {}, ...extra,
+      title: 'New certificate', providers, directories, keyTypes, customers,
+      values: { keyType: defaults.keyType, renewalMode: defaults.renewalMode, renewalValue: defaults.renewalValue ?? '', acmeDirectoryId: defaults.acmeDirectoryId, customerId: preselected },
+      errors: {}, ...extra,
     }, status);
   };
 
@@ -53,128 +67,70 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/certificates', canChange, async (req, res) => {
     const body = req.body as Body;
-    const errors: Record<string, string> = {};
-    const name = checkCertificateName(body['commonName']);
-    if (!name.ok) errors['commonName'] = name.error;
-    const provider = await getDnsProvider(deps.db, str(body, 'dnsProviderId'));
-    if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider (add one first under DNS providers).';
-    const directory = await getAcmeDirectory(deps.db, /^\d{1,18}$/.test(str(body, 'acmeDirectoryId')) ? str(body, 'acmeDirectoryId') : '0');
-    if (!directory) errors['acmeDirectoryId'] = 'Choose an ACME directory.';
-    const keyType = str(body, 'keyType') || DEFAULT_KEY_TYPE;
-    if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
-    const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
-    if (!policy.ok) errors['renewalValue'] = policy.error;
-    if (name.ok && (await liveCertificateExists(deps.db, name.name))) {
-      errors['commonName'] = `A certificate for ${name.name} exists already.`;
-    }
-    if (!name.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) {
-      const values = { commonName: str(body, 'commonName'), dnsProviderId: str(body, 'dnsProviderId'), acmeDirectoryId: str(body, 'acmeDirectoryId'), keyType, renewalMode: str(body, 'renewalMode'), renewalValue: str(body, 'renewalValue') };
-      return newForm(req, res, { values, errors, formError: 'Please correct the fields marked below.' }, 400);
-    }
-    const fields = { commonName: name.name, dnsProviderId: provider.id, acmeDirectoryId: directory.id, keyType, renewalMode: policy.mode, renewalValue: policy.value };
-    // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
-    const id = await deps.db.withTransaction(async (tx) => {
-      const newId = await insertCertificate(tx, fields);
-      try {
-        await upsertRenewalSchedule(client, { certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
-      } catch (error) {
-        deps.log.error({ err: error }, 'cannot create the renewal schedule');
-        throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.');
-      }
-      await audit(tx, req, { action: 'certificate.create', entityType: 'certificate', entityId: newId, after: auditView({ ...fields, enabled: true }) });
-      return newId;
-    });
-    const started = await startLifecycle(client, id, 'create');
-    if (started.started) await audit(deps.db, req, { action: 'certificate.issue', entityType: 'certificate', entityId: id, after: { runId: started.runId } });
-    res.redirect(303, `/certificates/${id}`);
+    const result = await createCertificate(deps, req, body);
+    if (!result.ok) return newForm(req, res, { values: body, errors: result.errors, formError: 'Please correct the fields marked below.' }, 400);
+    res.redirect(303, `/certificates/${result.value.id}`);
   });
 
-  router.get('/certificates/:id', async (req, res) => {
-    const cert = await load(req);
-    const [versions, run, runs, providers, deployments] = await Promise.all([
+  const detail = async (req: Request, res: Response, cert: CertificateRecord, extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {}, status = 200) => {
+    const [versions, run, runs, providers, deployments, customers] = await Promise.all([
       listVersions(deps.db, cert.id),
       describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
       listRuns(client, cert.id, uiUrl, namespace).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
+      listCustomers(deps.db),
     ]);
     views.page(req, res, 'certificate', {
       deployments,
       title: cert.commonName,
       cert,
+      settingsValues: extra.settingsValues ?? cert,
+      settingsErrors: extra.settingsErrors ?? {},
+      ...(extra.settingsErrors ? { settingsFormError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
+      ...(extra.deleteError ? { deleteError: extra.deleteError } : {}),
       versions: versions.map((v) => ({ id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt, current: v.id === cert.currentVersionId })),
       run,
       runs,
       providers,
+      customers,
       keyTypes,
       policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
-    });
-  });
+    }, status);
+  };
+
+  router.get('/certificates/:id', async (req, res) => detail(req, res, await loadCertificate(deps.db, req.params['id'])));
 
   /** htmx fragment: re-polls itself while the run is in progress; reloads the page once when it ends. */
   router.get('/certificates/:id/progress', async (req, res) => {
-    const cert = await load(req);
+    const cert = await loadCertificate(deps.db, req.params['id']);
     const run = await describeLatestRun(client, cert.id, uiUrl, namespace);
     if (req.query['polling'] === '1' && !run.running) res.set('HX-Refresh', 'true');
     views.partial(res, 'progress', { cert, run });
   });
 
   router.post('/certificates/:id/renew', canChange, async (req, res) => {
-    const cert = await load(req);
-    const started = await startLifecycle(client, cert.id, 'manual');
-    if (!started.started) throw new HttpError(409, started.reason);
-    await audit(deps.db, req, { action: 'certificate.renew-now', entityType: 'certificate', entityId: cert.id, after: { runId: started.runId } });
+    const id = req.params['id'];
+    await renewCertificate(deps, req, id);
     if (req.get('HX-Request') === 'true') {
-      res.set('HX-Redirect', `/certificates/${cert.id}`).status(204).end();
+      res.set('HX-Redirect', `/certificates/${id}`).status(204).end();
       return;
     }
-    res.redirect(303, `/certificates/${cert.id}`);
+    res.redirect(303, `/certificates/${id}`);
   });
 
   router.post('/certificates/:id/settings', canChange, async (req, res) => {
-    const cert = await load(req);
-    const body = req.body as Body;
-    const errors: Record<string, string> = {};
-    const provider = await getDnsProvider(deps.db, str(body, 'dnsProviderId'));
-    if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider.';
-    const keyType = str(body, 'keyType');
-    if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
-    const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
-    if (!policy.ok) errors['renewalValue'] = policy.error;
-    const enabled = body['enabled'] === 'on' || body['enabled'] === 'true';
-    if (!provider || !isKeyType(keyType) || !policy.ok) {
-      throw new HttpError(400, Object.values(errors).join(' '));
-    }
-    const after = { dnsProviderId: provider.id, keyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
-    await deps.db.withTransaction(async (tx) => {
-      await updateCertificateSettings(tx, cert.id, after);
-      try {
-        await upsertRenewalSchedule(client, { certificateId: cert.id, commonName: cert.commonName, enabled }, deps.renewalSchedule);
-      } catch (error) {
-        deps.log.error({ err: error }, 'cannot update the renewal schedule');
-        throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.');
-      }
-      await audit(tx, req, { action: 'certificate.update', entityType: 'certificate', entityId: cert.id, before: auditView(cert), after: { commonName: cert.commonName, ...after } });
-    });
-    res.redirect(303, `/certificates/${cert.id}`);
+    // A form sends a checkbox only when it is ticked.
+    const body = { ...(req.body as Body), enabled: flag(req.body as Body, 'enabled') };
+    const result = await updateCertificate(deps, req, req.params['id'], body);
+    if (!result.ok) return detail(req, res, await loadCertificate(deps.db, req.params['id']), { settingsValues: body, settingsErrors: result.errors }, 400);
+    res.redirect(303, `/certificates/${result.value.id}`);
   });
 
   router.post('/certificates/:id/delete', canChange, async (req, res) => {
-    const cert = await load(req);
-    if (str(req.body as Body, 'confirm') !== cert.commonName) {
-      throw new HttpError(400, `Type the certificate name (${cert.commonName}) to confirm the deletion.`);
-    }
-    await deps.db.withTransaction(async (tx) => {
-      await deleteCertificate(tx, cert.id);
-      try {
-        await deleteRenewalSchedule(client, cert.id);
-      } catch (error) {
-        deps.log.error({ err: error }, 'cannot delete the renewal schedule');
-        throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.');
-      }
-      await audit(tx, req, { action: 'certificate.delete', entityType: 'certificate', entityId: cert.id, before: auditView(cert) });
-    });
-    res.redirect(303, '/');
+    const result = await deleteCertificate(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok) return detail(req, res, await loadCertificate(deps.db, req.params['id']), { deleteError: result.errors['confirm'] ?? 'Confirm the deletion.' }, 400);
+    res.redirect(303, '/certificates');
   });
 
   return router;

@@ -1,13 +1,59 @@
 import { Router } from 'express';
-import { countByStatus, listCertificates } from '../../activities/db/repositories/certificates';
+import { countByStatus } from '../../activities/db/repositories/certificates';
+import { getCustomer, listCustomers } from '../../activities/db/repositories/customers';
+import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
 import type { WebDeps } from '../deps';
+import { idParam } from '../list-query';
 import type { Views } from '../render';
+import { listRunningWorkflows } from '../running-workflows';
+
+const LIST = 10;
 
 export function dashboardRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
+
   router.get('/', async (req, res) => {
-    const [certificates, counts] = await Promise.all([listCertificates(deps.db), countByStatus(deps.db)]);
-    views.page(req, res, 'dashboard', { title: 'Dashboard', certificates, counts });
+    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const [counts, expiry, expiring, failing, renewals, health, customers] = await Promise.all([
+      countByStatus(deps.db, customerId),
+      expiryCounts(deps.db, customerId),
+      expiringSoon(deps.db, customerId, LIST),
+      failingDeployments(deps.db, customerId, LIST),
+      upcomingRenewals(deps.db, customerId, LIST),
+      scheduleHealthSummary(deps.db, customerId),
+      listCustomers(deps.db),
+    ]);
+    const q = customerId ? `&customer=${customerId}` : '';
+    views.page(req, res, 'dashboard', {
+      title: 'Dashboard', counts, expiry, expiring, failing, renewals, health, customers, customerId, q,
+      total: counts.pending + counts.issuing + counts.valid + counts.failed,
+    });
   });
+
+  /** htmx fragment: what runs right now (Temporal visibility), refreshed every few seconds. */
+  router.get('/dashboard/running', async (req, res) => {
+    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const { client, uiUrl, namespace } = deps.temporal;
+    try {
+      const running = await listRunningWorkflows(client, uiUrl, namespace, customerId ? 100 : 20);
+      const customer = customerId ? await getCustomer(deps.db, customerId) : undefined;
+      const runs = customer
+        ? (await filterByCustomer(deps, running.runs, customer.id)).slice(0, 20)
+        : running.runs;
+      views.partial(res, 'running', { runs, total: customer ? runs.length : running.total, customerId });
+    } catch (error) {
+      views.partial(res, 'running', { error: `Temporal is unreachable: ${(error as Error).message}`, customerId });
+    }
+  });
+
   return router;
+}
+
+/** Keeps runs about certificates of the customer (others cannot be attributed). */
+async function filterByCustomer<T extends { certificateId: string | undefined }>(deps: WebDeps, runs: T[], customerId: string): Promise<T[]> {
+  const ids = [...new Set(runs.map((r) => r.certificateId).filter((id): id is string => Boolean(id)))];
+  if (ids.length === 0) return [];
+  const rows = await deps.db.query<{ id: string }>('SELECT id FROM certificates WHERE id = ANY($1::bigint[]) AND customer_id = $2', [ids, customerId]);
+  const mine = new Set(rows.map((r) => r.id));
+  return runs.filter((r) => r.certificateId && mine.has(r.certificateId));
 }

@@ -1,46 +1,71 @@
-import { Router } from 'express';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
-import { findDnsProviderByName, insertDnsProvider, listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
+import { Router, type Request, type Response } from 'express';
+import { listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
-import { audit } from '../audit';
+import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { canChange } from '../middleware/auth';
+import type { Body, FieldErrors } from '../operations/input';
+import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvider, verifyDnsProvider } from '../operations/dns-providers';
 import type { Views } from '../render';
+import { latestResult } from '../workflow-results';
 
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
+/** Never echo a token back into a form. */
+const withoutToken = (body: Body): Body => ({ ...body, token: '' });
 
 export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const kinds = Object.values(dnsProviderDescriptors).map((d) => ({ id: d.id, label: d.label, fields: d.fields }));
+  const checkOf = (id: string) => latestResult<DnsProviderCheckResult>(deps.temporal.client, dnsProviderCheckWorkflowId(id));
 
-  const show = async (req: Parameters<Views['page']>[0], res: Parameters<Views['page']>[1], extra: Record<string, unknown> = {}, status = 200) => {
+  const list = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const providers = (await listDnsProviders(deps.db)).map(redactDnsProvider);
     views.page(req, res, 'dns-providers', { title: 'DNS providers', providers, kinds, values: {}, errors: {}, ...extra }, status);
   };
 
-  router.get('/dns-providers', async (req, res) => show(req, res));
+  const detail = async (req: Request, res: Response, values?: Body, errors: FieldErrors = {}, status = 200) => {
+    const provider = await loadDnsProvider(deps.db, req.params['id']);
+    const redacted = redactDnsProvider(provider);
+    views.page(req, res, 'dns-provider', {
+      title: provider.name,
+      provider: redacted,
+      values: values ?? { name: provider.name, ...provider.config },
+      errors,
+      check: await checkOf(provider.id),
+      ...(status === 400 ? { formError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
+    }, status);
+  };
+
+  router.get('/dns-providers', (req, res) => list(req, res));
 
   router.post('/dns-providers', canChange, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
-    const errors: Record<string, string> = {};
-    const name = typeof body['name'] === 'string' ? body['name'].trim() : '';
-    const kind = typeof body['kind'] === 'string' ? body['kind'] : 'cloudflare';
-    const token = typeof body['token'] === 'string' ? body['token'].trim() : '';
-    if (!NAME.test(name)) errors['name'] = 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.';
-    else if (await findDnsProviderByName(deps.db, name)) errors['name'] = 'A provider with this name exists already.';
-    const descriptor = dnsProviderDescriptors[kind];
-    if (!descriptor) errors['kind'] = 'Choose a supported DNS provider.';
-    if (!token) errors['token'] = 'Enter the API token.';
-    else if (token.length > 512 || /\s/.test(token)) errors['token'] = 'That does not look like an API token.';
-    const parsed = descriptor ? descriptor.parseConfig(body) : { config: {}, errors: {} };
-    Object.assign(errors, parsed.errors);
-    if (Object.keys(errors).length > 0) {
-      const values = { name, kind, zoneName: body['zoneName'], zoneId: body['zoneId'], apiBaseUrl: body['apiBaseUrl'] };
-      return show(req, res, { values, errors, formError: 'Please correct the fields marked below.' }, 400);
-    }
-    const provider = await insertDnsProvider(deps.db, { name, kind, config: parsed.config, tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) });
-    await audit(deps.db, req, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: provider.id, after: redactDnsProvider(provider) });
+    const result = await createDnsProvider(deps, req, req.body as Body);
+    if (!result.ok) return list(req, res, { values: withoutToken(req.body as Body), errors: result.errors, formError: 'Please correct the fields marked below.' }, 400);
     res.redirect(303, '/dns-providers');
+  });
+
+  router.get('/dns-providers/:id', (req, res) => detail(req, res));
+
+  router.post('/dns-providers/:id', canChange, async (req, res) => {
+    const result = await updateDnsProvider(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok) return detail(req, res, withoutToken(req.body as Body), result.errors, 400);
+    res.redirect(303, `/dns-providers/${result.value.id}`);
+  });
+
+  router.post('/dns-providers/:id/delete', canChange, async (req, res) => {
+    await deleteDnsProvider(deps, req, req.params['id']);
+    res.redirect(303, '/dns-providers');
+  });
+
+  router.post('/dns-providers/:id/verify', canChange, async (req, res) => {
+    const id = req.params['id'];
+    await verifyDnsProvider(deps, req, id);
+    res.redirect(303, `/dns-providers/${id}`);
+  });
+
+  /** htmx fragment: the latest token check, polling itself while it runs. */
+  router.get('/dns-providers/:id/check', async (req, res) => {
+    const provider = await loadDnsProvider(deps.db, req.params['id']);
+    views.partial(res, 'dns-check', { provider: redactDnsProvider(provider), check: await checkOf(provider.id) });
   });
 
   return router;

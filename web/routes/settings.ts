@@ -1,72 +1,112 @@
-import { Router } from 'express';
-import { listAcmeDirectories, upsertAcmeDirectory } from '../../activities/db/repositories/acme-directories';
-import { getSetting, putSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
-import { checkSmtpForm } from '../../activities/domain/smtp-settings';
-import { checkCaBundle } from '../../activities/domain/target-input';
-import { audit } from '../audit';
+import { Router, type Request, type Response } from 'express';
+import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
+import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { listUsers, ROLES } from '../../activities/db/repositories/users';
+import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
+import type { TestEmailResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
+import { renewalDefaults } from '../operations/certificates';
+import type { Body, FieldErrors } from '../operations/input';
+import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
+import { createUser, deleteUser, loadUser, MIN_PASSWORD, publicUser, updateUser } from '../operations/users';
 import type { Views } from '../render';
+import { latestResult } from '../workflow-results';
+
+const FORM_ERROR = 'Please correct the fields marked below. Nothing was changed.';
+const TEST_EMAIL_ID = /^test-email:[0-9a-f-]{36}$/;
 
 export function settingsRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
+  router.use('/settings', adminOnly);
+  const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
 
-  const show = async (req: Parameters<Views['page']>[0], res: Parameters<Views['page']>[1], extra: Record<string, unknown> = {}, status = 200) => {
-    const [directories, smtp] = await Promise.all([listAcmeDirectories(deps.db), getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY)]);
-    const smtpValues = smtp
-      ? { host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '), hasPassword: Boolean(smtp.passwordSealed) }
-      : { port: '587' };
-    views.page(req, res, 'settings', { title: 'Settings', directories, values: {}, errors: {}, smtpValues, smtpErrors: {}, ...extra }, status);
+  /** ACME directories and accounts, and the defaults of new certificates. */
+  const acme = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+    const [directories, accounts, defaults] = await Promise.all([listAcmeDirectories(deps.db), listAcmeAccounts(deps.db), renewalDefaults(deps.db)]);
+    views.page(req, res, 'settings', {
+      title: 'Settings', tab: 'acme', directories, accounts, keyTypes, values: {}, errors: {}, defaults, defaultsErrors: {}, ...extra,
+    }, status);
   };
 
-  router.get('/settings', adminOnly, (req, res) => show(req, res));
+  router.get('/settings', (req, res) => acme(req, res));
 
-  router.post('/settings/acme-directories', adminOnly, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
-    const name = typeof body['name'] === 'string' ? body['name'].trim() : '';
-    const url = typeof body['url'] === 'string' ? body['url'].trim() : '';
-    const errors: Record<string, string> = {};
-    const directories = await listAcmeDirectories(deps.db);
-    if (name.length < 1 || name.length > 64 || /[\r\n]/.test(name)) errors['name'] = 'Give the directory a name of 1 to 64 characters.';
-    else if (directories.some((d) => d.name === name && d.url !== url)) errors['name'] = 'Another directory has this name already.';
-    if (directories.some((d) => d.builtin && d.url === url)) errors['url'] = 'This is a built-in directory; it cannot be changed.';
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password) errors['url'] = 'Enter the https:// URL of the ACME directory.';
-    const bundle = checkCaBundle(typeof body['caBundlePem'] === 'string' ? body['caBundlePem'] : '');
-    if (!bundle.ok) errors['caBundlePem'] = bundle.error;
-    if (Object.keys(errors).length > 0 || !bundle.ok) {
-      return show(req, res, { values: { name, url, caBundlePem: body['caBundlePem'] }, errors, formError: 'Please correct the fields marked below.' }, 400);
-    }
-    const directory = await upsertAcmeDirectory(deps.db, { name, url, caBundlePem: bundle.pem });
-    await audit(deps.db, req, { action: 'acme-directory.upsert', entityType: 'acme_directory', entityId: directory.id, after: { name, url, caBundle: bundle.pem ? 'set' : 'none' } });
+  router.post('/settings/acme-directories', async (req, res) => {
+    const result = await saveAcmeDirectory(deps, req, req.body as Body);
+    if (!result.ok) return acme(req, res, { values: req.body, errors: result.errors, formError: FORM_ERROR }, 400);
     res.redirect(303, '/settings');
   });
 
-  router.post('/settings/email', adminOnly, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
-    const checked = checkSmtpForm(body);
-    if (!checked.ok) {
-      const smtpValues = { host: body['host'], port: body['port'], secure: body['secure'] === 'on', username: body['username'], from: body['from'], recipients: body['recipients'] };
-      return show(req, res, { smtpValues, smtpErrors: checked.errors, smtpFormError: 'Please correct the fields marked below.' }, 400);
-    }
-    const form = checked.value;
-    const previous = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
-    const passwordSealed = form.password ? deps.box.seal(form.password, SecretPurpose.smtpPassword) : form.username ? previous?.passwordSealed : undefined;
-    const stored: StoredSmtpSettings = {
-      host: form.host, port: form.port, secure: form.secure, from: form.from, recipients: form.recipients,
-      ...(form.username ? { username: form.username } : {}),
-      ...(passwordSealed ? { passwordSealed } : {}),
-    };
-    await putSetting(deps.db, SMTP_SETTING_KEY, stored);
-    const redacted = { ...stored, passwordSealed: passwordSealed ? '(sealed)' : undefined };
-    await audit(deps.db, req, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, after: redacted });
+  router.post('/settings/renewal-defaults', async (req, res) => {
+    const result = await saveRenewalDefaults(deps, req, req.body as Body);
+    if (!result.ok) return acme(req, res, { defaults: req.body, defaultsErrors: result.errors, defaultsFormError: FORM_ERROR }, 400);
     res.redirect(303, '/settings');
+  });
+
+  const email = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+    const smtp = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
+    const smtpValues = smtp
+      ? { host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '), hasPassword: Boolean(smtp.passwordSealed) }
+      : { port: '587' };
+    const testId = typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
+    views.page(req, res, 'settings-email', { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra }, status);
+  };
+
+  router.get('/settings/email', (req, res) => email(req, res));
+
+  router.post('/settings/email', async (req, res) => {
+    const body = req.body as Body;
+    const result = await saveSmtpSettings(deps, req, body);
+    if (!result.ok) {
+      const smtpValues = { host: body['host'], port: body['port'], secure: body['secure'] === 'on', username: body['username'], from: body['from'], recipients: body['recipients'] };
+      return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
+    }
+    res.redirect(303, '/settings/email');
+  });
+
+  router.post('/settings/email/test', async (req, res) => {
+    const { workflowId } = await sendTestEmail(deps, req);
+    res.redirect(303, `/settings/email?test=${encodeURIComponent(workflowId)}`);
+  });
+
+  /** htmx fragment: the result of one test email, polling itself until it is sent or failed. */
+  router.get('/settings/email/test', async (req, res) => {
+    const workflowId = typeof req.query['id'] === 'string' && TEST_EMAIL_ID.test(req.query['id']) ? req.query['id'] : undefined;
+    if (!workflowId) throw new HttpError(400, 'Unknown test email.');
+    views.partial(res, 'test-email', { workflowId, check: await latestResult<TestEmailResult>(deps.temporal.client, workflowId) });
+  });
+
+  const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+    const all = (await listUsers(deps.db)).map(publicUser);
+    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
+  };
+
+  router.get('/settings/users', (req, res) => users(req, res));
+
+  router.post('/settings/users', async (req, res) => {
+    const result = await createUser(deps, req, req.body as Body);
+    if (!result.ok) return users(req, res, { values: { ...(req.body as Body), password: '' }, errors: result.errors, formError: FORM_ERROR }, 400);
+    res.redirect(303, '/settings/users');
+  });
+
+  const userPage = async (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
+    const user = publicUser(await loadUser(deps.db, req.params['id']));
+    views.page(req, res, 'settings-user', { title: `User ${user.username}`, tab: 'users', account: user, roles: ROLES, minPassword: MIN_PASSWORD, errors, ...(status === 400 ? { formError: FORM_ERROR } : {}) }, status);
+  };
+
+  router.get('/settings/users/:id', (req, res) => userPage(req, res));
+
+  router.post('/settings/users/:id', async (req, res) => {
+    const result = await updateUser(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok) return userPage(req, res, result.errors, 400);
+    res.redirect(303, `/settings/users/${result.value.id}`);
+  });
+
+  router.post('/settings/users/:id/delete', async (req, res) => {
+    await deleteUser(deps, req, req.params['id']);
+    res.redirect(303, '/settings/users');
   });
 
   return router;

@@ -28,3 +28,11 @@ export async function insertAcmeAccountOnce(db: Queryable, a: { directoryId: str
 export async function setAcmeAccountUrl(db: Queryable, id: string, accountUrl: string): Promise<void> {
   await db.query('UPDATE acme_accounts SET account_url = $2 WHERE id = $1', [id, accountUrl]);
 }
+
+/** The accounts as Settings shows them: never the key. */
+export async function listAcmeAccounts(db: Queryable): Promise<{ id: string; directoryName: string; directoryUrl: string; email: string | null; accountUrl: string | null; createdAt: Date }[]> {
+  return db.query(
+    `SELECT a.id, d.name AS "directoryName", d.url AS "directoryUrl", a.email, a.account_url AS "accountUrl", a.created_at AS "createdAt"
+       FROM acme_accounts a JOIN acme_directories d ON d.id = a.directory_id ORDER BY d.name`,
+  );
+}

@@ -31,17 +31,53 @@ export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<voi
   );
 }
 
-export async function listAudit(db: Queryable, filter: { entityType?: string; entityId?: string; limit?: number } = {}): Promise<AuditRow[]> {
-  const rows = await db.query<{
-    id: string; at: Date; actor: string; actor_ip: string | null; action: string; entity_type: string; entity_id: string | null; before: unknown; after: unknown;
-  }>(
+export interface AuditFilter {
+  actor?: string;
+  /** An exact action, or a prefix ending in "." (certificate. = every certificate action). */
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  /** Inclusive bounds. */
+  from?: Date;
+  to?: Date;
+  /** Rows with an id below this one (keyset paging, newest first). */
+  beforeId?: string;
+  limit: number;
+}
+
+interface AuditDbRow {
+  id: string; at: Date; actor: string; actor_ip: string | null; action: string; entity_type: string; entity_id: string | null; before: unknown; after: unknown;
+}
+
+/** Newest first. Keyset paging through `beforeId` keeps deep pages as fast as the first. */
+export async function listAudit(db: Queryable, f: AuditFilter): Promise<AuditRow[]> {
+  const action = f.action ?? null;
+  const rows = await db.query<AuditDbRow>(
     `SELECT id, at, actor, actor_ip, action, entity_type, entity_id, before, after FROM audit_log
-      WHERE ($1::text IS NULL OR entity_type = $1) AND ($2::text IS NULL OR entity_id = $2)
-      ORDER BY id DESC LIMIT $3`,
-    [filter.entityType ?? null, filter.entityId ?? null, filter.limit ?? 100],
+      WHERE ($1::text IS NULL OR actor = $1)
+        AND ($2::text IS NULL OR (CASE WHEN right($2, 1) = '.' THEN left(action, length($2)) = $2 ELSE action = $2 END))
+        AND ($3::text IS NULL OR entity_type = $3) AND ($4::text IS NULL OR entity_id = $4)
+        AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at <= $6)
+        AND ($7::bigint IS NULL OR id < $7)
+      ORDER BY id DESC LIMIT $8`,
+    [f.actor ?? null, action, f.entityType ?? null, f.entityId ?? null, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit],
   );
   return rows.map((r) => ({
     id: r.id, at: r.at, actor: r.actor, actorIp: r.actor_ip ?? undefined, action: r.action, entityType: r.entity_type,
     entityId: r.entity_id ?? undefined, before: r.before, after: r.after,
   }));
+}
+
+/** Distinct values of an indexed column by a loose index scan: one index probe per value, not a scan of the log. */
+const distinct = (column: 'action' | 'entity_type') => `
+  WITH RECURSIVE v AS (
+    (SELECT ${column} AS v FROM audit_log ORDER BY ${column} LIMIT 1)
+    UNION ALL
+    SELECT (SELECT ${column} FROM audit_log WHERE ${column} > v.v ORDER BY ${column} LIMIT 1) FROM v WHERE v.v IS NOT NULL
+  ) SELECT v FROM v WHERE v IS NOT NULL`;
+
+/** Distinct actions and entity types, for the viewer's filter lists. */
+export async function auditFacets(db: Queryable): Promise<{ actions: string[]; entityTypes: string[] }> {
+  const [actions, types] = await Promise.all([db.query<{ v: string }>(distinct('action')), db.query<{ v: string }>(distinct('entity_type'))]);
+  return { actions: actions.map((r) => r.v), entityTypes: types.map((r) => r.v) };
 }

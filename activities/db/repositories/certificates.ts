@@ -11,6 +11,8 @@ export interface CertificateRecord {
   dnsProviderName: string;
   acmeDirectoryId: string;
   acmeDirectoryName: string;
+  customerId: string;
+  customerName: string;
   keyType: KeyType;
   renewalMode: RenewalMode;
   renewalValue: number | null;
@@ -24,37 +26,34 @@ export interface CertificateRecord {
   createdAt: Date;
 }
 
-interface Row {
+export interface CertificateRow {
   id: string; common_name: string; dns_provider_id: string; dns_provider_name: string; acme_directory_id: string; acme_directory_name: string;
-  key_type: KeyType; renewal_mode: RenewalMode; renewal_value: number | null; enabled: boolean; status: CertificateStatus; last_error: string | null;
+  customer_id: string; customer_name: string; key_type: KeyType; renewal_mode: RenewalMode; renewal_value: number | null; enabled: boolean; status: CertificateStatus; last_error: string | null;
   last_checked_at: Date | null; current_version_id: string | null; not_before: Date | null; not_after: Date | null; created_at: Date;
 }
 
-const SELECT = `
+export const CERTIFICATE_SELECT = `
   SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
-         c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
+         c.customer_id, cu.name AS customer_name, c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
          v.not_before, v.not_after, c.created_at
     FROM certificates c
     JOIN dns_providers p ON p.id = c.dns_provider_id
     JOIN acme_directories d ON d.id = c.acme_directory_id
+    JOIN customers cu ON cu.id = c.customer_id
     LEFT JOIN certificate_versions v ON v.id = c.current_version_id`;
 
-const toCertificate = (r: Row): CertificateRecord => ({
+export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   id: r.id, commonName: r.common_name, dnsProviderId: r.dns_provider_id, dnsProviderName: r.dns_provider_name,
-  acmeDirectoryId: r.acme_directory_id, acmeDirectoryName: r.acme_directory_name, keyType: r.key_type, renewalMode: r.renewal_mode,
+  acmeDirectoryId: r.acme_directory_id, acmeDirectoryName: r.acme_directory_name, customerId: r.customer_id, customerName: r.customer_name, keyType: r.key_type, renewalMode: r.renewal_mode,
   renewalValue: r.renewal_value, enabled: r.enabled, status: r.status, lastError: r.last_error, lastCheckedAt: r.last_checked_at,
   currentVersionId: r.current_version_id, notBefore: r.not_before, notAfter: r.not_after, createdAt: r.created_at,
 });
 
 export const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
-export async function listCertificates(db: Queryable): Promise<CertificateRecord[]> {
-  return (await db.query<Row>(`${SELECT} WHERE c.deleted_at IS NULL ORDER BY v.not_after NULLS FIRST, c.common_name`)).map(toCertificate);
-}
-
 export async function getCertificate(db: Queryable, id: string): Promise<CertificateRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>(`${SELECT} WHERE c.id = $1 AND c.deleted_at IS NULL`, [id]);
+  const rows = await db.query<CertificateRow>(`${CERTIFICATE_SELECT} WHERE c.id = $1 AND c.deleted_at IS NULL`, [id]);
   return rows[0] && toCertificate(rows[0]);
 }
 
@@ -64,6 +63,7 @@ export async function liveCertificateExists(db: Queryable, commonName: string): 
 
 export interface NewCertificate {
   commonName: string;
+  customerId: string;
   dnsProviderId: string;
   acmeDirectoryId: string;
   keyType: KeyType;
@@ -73,22 +73,31 @@ export interface NewCertificate {
 
 export async function insertCertificate(db: Queryable, c: NewCertificate): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO certificates (common_name, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [c.commonName, c.dnsProviderId, c.acmeDirectoryId, c.keyType, c.renewalMode, c.renewalValue],
+    `INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [c.commonName, c.customerId, c.dnsProviderId, c.acmeDirectoryId, c.keyType, c.renewalMode, c.renewalValue],
   );
   return (rows[0] as { id: string }).id;
+}
+
+export interface CertificateSettings {
+  customerId: string;
+  dnsProviderId: string;
+  keyType: KeyType;
+  renewalMode: RenewalMode;
+  renewalValue: number | null;
+  enabled: boolean;
 }
 
 export async function updateCertificateSettings(
   db: Queryable,
   id: string,
-  s: { dnsProviderId: string; keyType: KeyType; renewalMode: RenewalMode; renewalValue: number | null; enabled: boolean },
+  s: CertificateSettings,
 ): Promise<void> {
   await db.query(
-    `UPDATE certificates SET dns_provider_id = $2, key_type = $3, renewal_mode = $4, renewal_value = $5, enabled = $6, updated_at = now()
+    `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled],
+    [id, s.customerId, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled],
   );
 }
 
@@ -112,9 +121,10 @@ export async function listLiveCertificateIds(db: Queryable): Promise<{ certifica
   );
 }
 
-export async function countByStatus(db: Queryable): Promise<Record<CertificateStatus, number>> {
+export async function countByStatus(db: Queryable, customerId?: string): Promise<Record<CertificateStatus, number>> {
   const rows = await db.query<{ status: CertificateStatus; n: string }>(
-    'SELECT status, count(*) AS n FROM certificates WHERE deleted_at IS NULL GROUP BY status',
+    'SELECT status, count(*) AS n FROM certificates WHERE deleted_at IS NULL AND ($1::bigint IS NULL OR customer_id = $1) GROUP BY status',
+    [customerId ?? null],
   );
   const counts: Record<CertificateStatus, number> = { pending: 0, issuing: 0, valid: 0, failed: 0 };
   for (const r of rows) counts[r.status] = Number(r.n);

@@ -67,6 +67,21 @@ export async function insertDeployment(
   return (rows[0] as { id: string }).id;
 }
 
+/** Unlinks a certificate from a target; the history stays. */
+export async function deleteDeployment(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE deployments SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+}
+
+/** Live deployments that still point at a target (a target in use cannot be deleted). */
+export async function countLiveDeploymentsOfTarget(db: Queryable, targetId: string): Promise<number> {
+  const rows = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM deployments d JOIN certificates c ON c.id = d.certificate_id
+      WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL`,
+    [targetId],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
 export async function setDeploymentStatus(db: Queryable, id: string, status: DeploymentStatus, lastError: string | null): Promise<void> {
   await db.query('UPDATE deployments SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
 }

@@ -18,18 +18,18 @@ const toProvider = (r: Row): DnsProviderRecord => ({
 });
 
 export async function listDnsProviders(db: Queryable): Promise<DnsProviderRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers ORDER BY name`)).map(toProvider);
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(toProvider);
 }
 
 export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProviderRecord | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE id = $1`, [id]);
+  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE id = $1 AND deleted_at IS NULL`, [id]);
   return rows[0] && toProvider(rows[0]);
 }
 
-export async function findDnsProviderByName(db: Queryable, name: string): Promise<DnsProviderRecord | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE name = $1`, [name]);
-  return rows[0] && toProvider(rows[0]);
+export async function dnsProviderNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM dns_providers WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null]);
+  return rows.length > 0;
 }
 
 export async function insertDnsProvider(
@@ -41,6 +41,28 @@ export async function insertDnsProvider(
     [p.name, p.kind, JSON.stringify(p.config), p.tokenSealed],
   );
   return toProvider(rows[0] as Row);
+}
+
+/** A new name or configuration; the token only when a new one was entered. */
+export async function updateDnsProvider(db: Queryable, id: string, p: { name: string; config: Record<string, unknown>; tokenSealed?: string }): Promise<void> {
+  await db.query(
+    `UPDATE dns_providers SET name = $2, config = $3, token_encrypted = COALESCE($4, token_encrypted), updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL`,
+    [id, p.name, JSON.stringify(p.config), p.tokenSealed ?? null],
+  );
+}
+
+/** Live certificates that use the provider (a provider in use cannot be deleted). */
+export async function certificatesUsingDnsProvider(db: Queryable, id: string): Promise<{ id: string; commonName: string }[]> {
+  return db.query<{ id: string; commonName: string }>(
+    'SELECT id, common_name AS "commonName" FROM certificates WHERE dns_provider_id = $1 AND deleted_at IS NULL ORDER BY common_name LIMIT 20',
+    [id],
+  );
+}
+
+/** Soft delete: certificates deleted earlier keep pointing at the row. */
+export async function deleteDnsProvider(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE dns_providers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
 }
 
 /** Redacted view for audit entries and pages: never the token. */

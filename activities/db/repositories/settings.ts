@@ -24,3 +24,12 @@ export interface StoredSmtpSettings {
   recipients: string[];
 }
 export const SMTP_SETTING_KEY = 'smtp';
+
+/** What a new certificate gets unless the form (or API call) says otherwise. */
+export interface RenewalDefaults {
+  acmeDirectoryId: string | null;
+  keyType: string;
+  renewalMode: string;
+  renewalValue: number | null;
+}
+export const RENEWAL_DEFAULTS_KEY = 'renewal_defaults';

@@ -1,3 +1,4 @@
+import { likePattern } from '../like';
 import type { Queryable } from '../pool';
 
 export interface TargetRecord {
@@ -11,43 +12,78 @@ export interface TargetRecord {
   trustCaPem: string | null;
   trustFingerprint: string | null;
   sessionKeySealed: string | null;
+  customerId: string;
+  customerName: string;
   createdAt: Date;
 }
 
 interface Row {
   id: string; name: string; vendor: string; host: string; port: number; credentials_encrypted: string; options: Record<string, unknown>;
-  trust_ca_pem: string | null; trust_fingerprint: string | null; session_key_encrypted: string | null; created_at: Date;
+  trust_ca_pem: string | null; trust_fingerprint: string | null; session_key_encrypted: string | null; customer_id: string; customer_name: string; created_at: Date;
 }
-const COLUMNS = 'id, name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, session_key_encrypted, created_at';
+const SELECT = `SELECT t.id, t.name, t.vendor, t.host, t.port, t.credentials_encrypted, t.options, t.trust_ca_pem, t.trust_fingerprint,
+                       t.session_key_encrypted, t.customer_id, cu.name AS customer_name, t.created_at
+                  FROM targets t JOIN customers cu ON cu.id = t.customer_id`;
 const toTarget = (r: Row): TargetRecord => ({
   id: r.id, name: r.name, vendor: r.vendor, host: r.host, port: r.port, credentialsSealed: r.credentials_encrypted, options: r.options,
-  trustCaPem: r.trust_ca_pem, trustFingerprint: r.trust_fingerprint, sessionKeySealed: r.session_key_encrypted, createdAt: r.created_at,
+  trustCaPem: r.trust_ca_pem, trustFingerprint: r.trust_fingerprint, sessionKeySealed: r.session_key_encrypted,
+  customerId: r.customer_id, customerName: r.customer_name, createdAt: r.created_at,
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
-export async function listTargets(db: Queryable): Promise<TargetRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM targets WHERE deleted_at IS NULL ORDER BY name`)).map(toTarget);
+export interface TargetFilter {
+  customerId?: string;
+  vendor?: string;
+  /** Part of the name or host. */
+  q?: string;
+}
+
+export async function listTargets(db: Queryable, f: TargetFilter = {}): Promise<TargetRecord[]> {
+  const q = f.q ? likePattern(f.q) : null;
+  return (
+    await db.query<Row>(
+      `${SELECT} WHERE t.deleted_at IS NULL AND ($1::bigint IS NULL OR t.customer_id = $1) AND ($2::text IS NULL OR t.vendor = $2)
+         AND ($3::text IS NULL OR t.name ILIKE $3 OR t.host ILIKE $3) ORDER BY t.name`,
+      [f.customerId ?? null, f.vendor ?? null, q],
+    )
+  ).map(toTarget);
 }
 
 export async function getTarget(db: Queryable, id: string): Promise<TargetRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM targets WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  const rows = await db.query<Row>(`${SELECT} WHERE t.id = $1 AND t.deleted_at IS NULL`, [id]);
   return rows[0] && toTarget(rows[0]);
 }
 
-export async function liveTargetNameExists(db: Queryable, name: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM targets WHERE name = $1 AND deleted_at IS NULL', [name])).length > 0;
+export async function liveTargetNameExists(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM targets WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null])).length > 0;
 }
 
-export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdAt'>;
+export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
 
 export async function insertTarget(db: Queryable, t: NewTarget): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [t.name, t.vendor, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint],
+    `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [t.name, t.vendor, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId],
   );
   return (rows[0] as { id: string }).id;
+}
+
+/** Edits a target; a cached device session key is forgotten (it may belong to the old address or credentials). */
+export async function updateTarget(db: Queryable, id: string, t: Omit<NewTarget, 'vendor'>): Promise<void> {
+  await db.query(
+    `UPDATE targets
+        SET session_key_encrypted = NULL, name = $2, host = $3, port = $4, credentials_encrypted = $5, options = $6, trust_ca_pem = $7, trust_fingerprint = $8,
+            customer_id = $9, updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL`,
+    [id, t.name, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId],
+  );
+}
+
+/** Soft delete: deployment history keeps pointing at it. */
+export async function deleteTarget(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE targets SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
 }
 
 export async function setTargetSessionKey(db: Queryable, id: string, sealed: string | null): Promise<void> {
@@ -84,7 +120,7 @@ export async function clearTargetBusy(db: Queryable, id: string): Promise<void> 
 /** What pages and the audit log may show of a target: never credentials. */
 export function redactTarget(t: TargetRecord): Record<string, unknown> {
   return {
-    id: t.id, name: t.name, vendor: t.vendor, host: t.host, port: t.port, options: t.options,
-    trust: t.trustFingerprint ? { fingerprintSha256: t.trustFingerprint } : { caPem: 'set' }, credentials: '(sealed)',
+    id: t.id, name: t.name, vendor: t.vendor, host: t.host, port: t.port, options: t.options, customerId: t.customerId, customerName: t.customerName,
+    trust: t.trustFingerprint ? { fingerprintSha256: t.trustFingerprint } : t.trustCaPem ? { caPem: 'set' } : {}, credentials: '(sealed)',
   };
 }

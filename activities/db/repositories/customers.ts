@@ -1,0 +1,69 @@
+import type { Queryable } from '../pool';
+
+/** A customer of the MSP: every certificate and target belongs to one. */
+export interface CustomerRecord {
+  id: string;
+  name: string;
+  notes: string;
+  createdAt: Date;
+}
+
+export interface CustomerSummary extends CustomerRecord {
+  certificates: number;
+  targets: number;
+}
+
+interface Row { id: string; name: string; notes: string; created_at: Date }
+const toCustomer = (r: Row): CustomerRecord => ({ id: r.id, name: r.name, notes: r.notes, createdAt: r.created_at });
+const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
+
+export async function listCustomers(db: Queryable): Promise<CustomerRecord[]> {
+  return (await db.query<Row>('SELECT id, name, notes, created_at FROM customers WHERE deleted_at IS NULL ORDER BY lower(name), id')).map(toCustomer);
+}
+
+/** Customers with how many live certificates and targets each has. */
+export async function listCustomerSummaries(db: Queryable): Promise<CustomerSummary[]> {
+  const rows = await db.query<Row & { certificates: string; targets: string }>(
+    `SELECT cu.id, cu.name, cu.notes, cu.created_at,
+            (SELECT count(*) FROM certificates c WHERE c.customer_id = cu.id AND c.deleted_at IS NULL) AS certificates,
+            (SELECT count(*) FROM targets t WHERE t.customer_id = cu.id AND t.deleted_at IS NULL) AS targets
+       FROM customers cu WHERE cu.deleted_at IS NULL ORDER BY lower(cu.name), cu.id`,
+  );
+  return rows.map((r) => ({ ...toCustomer(r), certificates: Number(r.certificates), targets: Number(r.targets) }));
+}
+
+export async function getCustomer(db: Queryable, id: string): Promise<CustomerRecord | undefined> {
+  if (!isId(id)) return undefined;
+  const rows = await db.query<Row>('SELECT id, name, notes, created_at FROM customers WHERE id = $1 AND deleted_at IS NULL', [id]);
+  return rows[0] && toCustomer(rows[0]);
+}
+
+/** Whether another live customer has this name (case-insensitive). */
+export async function customerNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM customers WHERE lower(name) = lower($1) AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null]);
+  return rows.length > 0;
+}
+
+export async function insertCustomer(db: Queryable, c: { name: string; notes: string }): Promise<CustomerRecord> {
+  const rows = await db.query<Row>('INSERT INTO customers (name, notes) VALUES ($1, $2) RETURNING id, name, notes, created_at', [c.name, c.notes]);
+  return toCustomer(rows[0] as Row);
+}
+
+export async function updateCustomer(db: Queryable, id: string, c: { name: string; notes: string }): Promise<void> {
+  await db.query('UPDATE customers SET name = $2, notes = $3, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id, c.name, c.notes]);
+}
+
+/** How many live certificates and targets still belong to the customer. */
+export async function customerUsage(db: Queryable, id: string): Promise<{ certificates: number; targets: number }> {
+  const rows = await db.query<{ certificates: string; targets: string }>(
+    `SELECT (SELECT count(*) FROM certificates WHERE customer_id = $1 AND deleted_at IS NULL) AS certificates,
+            (SELECT count(*) FROM targets WHERE customer_id = $1 AND deleted_at IS NULL) AS targets`,
+    [id],
+  );
+  return { certificates: Number(rows[0]?.certificates ?? 0), targets: Number(rows[0]?.targets ?? 0) };
+}
+
+/** Soft delete: history keeps pointing at the row. */
+export async function deleteCustomer(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE customers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+}

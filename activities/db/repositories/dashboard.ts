@@ -1,0 +1,185 @@
+import type { Queryable } from '../pool';
+
+/** When renewal becomes due, as in workflows/lib/renewal-window.ts (never before 10 % of the lifetime). */
+export const RENEW_AT_SQL = `greatest(
+    CASE c.renewal_mode
+      WHEN 'days' THEN v.not_after - c.renewal_value * interval '1 day'
+      WHEN 'percent' THEN v.not_after - (v.not_after - v.not_before) * (c.renewal_value / 100.0)
+      ELSE v.not_after - (v.not_after - v.not_before) / 3
+    END,
+    v.not_before + (v.not_after - v.not_before) * 0.1)`;
+
+export interface ExpiryCounts {
+  expired: number;
+  within7: number;
+  within14: number;
+  within30: number;
+  notIssued: number;
+}
+
+export interface ExpiringCertificate {
+  id: string;
+  commonName: string;
+  customerName: string;
+  notAfter: Date;
+  status: string;
+}
+
+export interface FailingDeployment {
+  id: string;
+  certificateId: string;
+  commonName: string;
+  targetId: string;
+  targetName: string;
+  vendor: string;
+  customerName: string;
+  lastError: string | null;
+  updatedAt: Date;
+}
+
+export interface UpcomingRenewal {
+  id: string;
+  commonName: string;
+  customerName: string;
+  renewAt: Date;
+  notAfter: Date;
+}
+
+export interface ScheduleHealthSummary {
+  checkedAt: Date | null;
+  schedules: number;
+  /** Paused although renewal is enabled for the certificate. */
+  pausedUnexpectedly: { certificateId: string; commonName: string; note: string | null }[];
+  /** Paused because renewal is disabled. */
+  pausedDisabled: number;
+  /** Actions skipped (a run still in progress) or missed (the server was down longer than the catch-up window). */
+  skipped: { certificateId: string; commonName: string; skipped: number; missed: number }[];
+  /** Live certificates without a renewal schedule in the last check. */
+  missing: { certificateId: string; commonName: string }[];
+}
+
+const byCustomer = (alias: string) => `($1::bigint IS NULL OR ${alias}.customer_id = $1)`;
+
+export async function expiryCounts(db: Queryable, customerId?: string): Promise<ExpiryCounts> {
+  const rows = await db.query<Record<keyof ExpiryCounts, string>>(
+    `SELECT count(*) FILTER (WHERE v.not_after <= now()) AS expired,
+            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '7 days') AS within7,
+            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '14 days') AS within14,
+            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '30 days') AS within30,
+            count(*) FILTER (WHERE c.current_version_id IS NULL) AS "notIssued"
+       FROM certificates c LEFT JOIN certificate_versions v ON v.id = c.current_version_id
+      WHERE c.deleted_at IS NULL AND ${byCustomer('c')}`,
+    [customerId ?? null],
+  );
+  const r = rows[0];
+  return {
+    expired: Number(r?.expired ?? 0), within7: Number(r?.within7 ?? 0), within14: Number(r?.within14 ?? 0),
+    within30: Number(r?.within30 ?? 0), notIssued: Number(r?.notIssued ?? 0),
+  };
+}
+
+/** Expired or expiring within 30 days, soonest first. */
+export async function expiringSoon(db: Queryable, customerId: string | undefined, limit: number): Promise<ExpiringCertificate[]> {
+  return db.query<ExpiringCertificate>(
+    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", v.not_after AS "notAfter", c.status
+       FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id JOIN customers cu ON cu.id = c.customer_id
+      WHERE c.deleted_at IS NULL AND v.not_after <= now() + interval '30 days' AND ${byCustomer('c')}
+      ORDER BY v.not_after, c.id LIMIT $2`,
+    [customerId ?? null, limit],
+  );
+}
+
+export async function failingDeployments(db: Queryable, customerId: string | undefined, limit: number): Promise<{ total: number; rows: FailingDeployment[] }> {
+  const rows = await db.query<FailingDeployment & { total: string }>(
+    `SELECT count(*) OVER () AS total, d.id, d.certificate_id AS "certificateId", c.common_name AS "commonName", d.target_id AS "targetId",
+            t.name AS "targetName", t.vendor, cu.name AS "customerName", d.last_error AS "lastError", d.updated_at AS "updatedAt"
+       FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id JOIN customers cu ON cu.id = c.customer_id
+      WHERE d.deleted_at IS NULL AND d.status = 'failed' AND c.deleted_at IS NULL AND t.deleted_at IS NULL AND ${byCustomer('c')}
+      ORDER BY d.updated_at DESC, d.id DESC LIMIT $2`,
+    [customerId ?? null, limit],
+  );
+  return { total: rows[0] ? Number(rows[0].total) : 0, rows: rows.map(({ total: _total, ...row }) => row) };
+}
+
+/** Enabled certificates by when their renewal becomes due. */
+export async function upcomingRenewals(db: Queryable, customerId: string | undefined, limit: number): Promise<UpcomingRenewal[]> {
+  return db.query<UpcomingRenewal>(
+    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", ${RENEW_AT_SQL} AS "renewAt", v.not_after AS "notAfter"
+       FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id JOIN customers cu ON cu.id = c.customer_id
+      WHERE c.deleted_at IS NULL AND c.enabled AND ${byCustomer('c')}
+      ORDER BY 4, c.id LIMIT $2`,
+    [customerId ?? null, limit],
+  );
+}
+
+const LIST_LIMIT = 20;
+
+export async function scheduleHealthSummary(db: Queryable, customerId?: string): Promise<ScheduleHealthSummary> {
+  const params = [customerId ?? null, LIST_LIMIT];
+  const [meta, pausedUnexpectedly, pausedDisabled, skipped, missing] = await Promise.all([
+    db.query<{ checked_at: Date | null; n: string }>('SELECT min(checked_at) AS checked_at, count(*) AS n FROM schedule_health'),
+    db.query<{ certificateId: string; commonName: string; note: string | null }>(
+      `SELECT c.id AS "certificateId", c.common_name AS "commonName", h.note
+         FROM schedule_health h JOIN certificates c ON c.id = h.certificate_id
+        WHERE h.paused AND c.enabled AND c.deleted_at IS NULL AND ${byCustomer('c')} ORDER BY c.common_name LIMIT $2`,
+      params,
+    ),
+    db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM schedule_health h JOIN certificates c ON c.id = h.certificate_id
+        WHERE h.paused AND NOT c.enabled AND c.deleted_at IS NULL AND ${byCustomer('c')}`,
+      [customerId ?? null],
+    ),
+    db.query<{ certificateId: string; commonName: string; skipped: number; missed: number }>(
+      `SELECT c.id AS "certificateId", c.common_name AS "commonName", h.skipped_overlap AS skipped, h.missed_catchup AS missed
+         FROM schedule_health h JOIN certificates c ON c.id = h.certificate_id
+        WHERE (h.skipped_overlap > 0 OR h.missed_catchup > 0) AND c.deleted_at IS NULL AND ${byCustomer('c')}
+        ORDER BY h.skipped_overlap + h.missed_catchup DESC, c.id LIMIT $2`,
+      params,
+    ),
+    db.query<{ certificateId: string; commonName: string }>(
+      `SELECT c.id AS "certificateId", c.common_name AS "commonName" FROM certificates c
+        WHERE c.deleted_at IS NULL AND ${byCustomer('c')}
+          AND EXISTS (SELECT 1 FROM schedule_health)
+          AND c.created_at < (SELECT min(checked_at) FROM schedule_health)
+          AND NOT EXISTS (SELECT 1 FROM schedule_health h WHERE h.certificate_id = c.id)
+        ORDER BY c.common_name LIMIT $2`,
+      params,
+    ),
+  ]);
+  return {
+    checkedAt: meta[0]?.checked_at ?? null,
+    schedules: Number(meta[0]?.n ?? 0),
+    pausedUnexpectedly,
+    pausedDisabled: Number(pausedDisabled[0]?.n ?? 0),
+    skipped,
+    missing,
+  };
+}
+
+export interface ScheduleHealthRow {
+  scheduleId: string;
+  certificateId: string | null;
+  paused: boolean;
+  note: string | null;
+  skippedOverlap: number;
+  missedCatchup: number;
+  lastActionAt: Date | null;
+  nextActionAt: Date | null;
+}
+
+/** Replaces the snapshot with what Temporal reported just now. */
+export async function replaceScheduleHealth(db: Queryable, rows: ScheduleHealthRow[]): Promise<void> {
+  await db.query('DELETE FROM schedule_health');
+  const chunk = 500;
+  for (let i = 0; i < rows.length; i += chunk) {
+    const part = rows.slice(i, i + chunk);
+    await db.query(
+      `INSERT INTO schedule_health (schedule_id, certificate_id, paused, note, skipped_overlap, missed_catchup, last_action_at, next_action_at)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[])`,
+      [
+        part.map((r) => r.scheduleId), part.map((r) => r.certificateId), part.map((r) => r.paused), part.map((r) => r.note),
+        part.map((r) => r.skippedOverlap), part.map((r) => r.missedCatchup), part.map((r) => r.lastActionAt), part.map((r) => r.nextActionAt),
+      ],
+    );
+  }
+}

@@ -1,0 +1,91 @@
+/** API: who am I, the dashboard summary, the audit log, and (admins) users and settings. */
+import type { Router } from 'express';
+import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
+import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
+import { listAudit } from '../../activities/db/repositories/audit-log';
+import { countByStatus } from '../../activities/db/repositories/certificates';
+import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
+import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { listUsers } from '../../activities/db/repositories/users';
+import type { TestEmailResult } from '../../temporal/contract';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { idParam } from '../list-query';
+import { adminOnly } from '../middleware/auth';
+import { revokeApiToken } from '../operations/api-tokens';
+import { renewalDefaults } from '../operations/certificates';
+import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
+import { createUser, deleteUser, loadUser, publicUser, updateUser } from '../operations/users';
+import { auditFilterOf } from '../routes/audit';
+import { latestResult } from '../workflow-results';
+import { API_PREFIX, jsonBody, reply } from './support';
+
+const P = API_PREFIX;
+
+export function adminApi(router: Router, deps: WebDeps): void {
+  router.get(`${P}/me`, async (req, res) => {
+    const me = req.user;
+    res.json({ user: me, tokens: me ? await listApiTokensOfUser(deps.db, me.id) : [] });
+  });
+  router.delete(`${P}/me/tokens/:id`, async (req, res) => {
+    await revokeApiToken(deps, req, req.params['id']);
+    res.status(204).end();
+  });
+
+  router.get(`${P}/dashboard`, async (req, res) => {
+    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const [counts, expiry, expiring, failing, renewals, scheduleHealth] = await Promise.all([
+      countByStatus(deps.db, customerId), expiryCounts(deps.db, customerId), expiringSoon(deps.db, customerId, 20),
+      failingDeployments(deps.db, customerId, 20), upcomingRenewals(deps.db, customerId, 20), scheduleHealthSummary(deps.db, customerId),
+    ]);
+    res.json({ counts, expiry, expiring, failingDeployments: failing, upcomingRenewals: renewals, scheduleHealth });
+  });
+
+  router.get(`${P}/audit`, async (req, res) => {
+    const { filter } = auditFilterOf(req);
+    const before = idParam(req.query as Record<string, unknown>, 'before');
+    const raw = req.query['limit'];
+    const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Math.min(1000, Math.max(1, Number(raw))) : 100;
+    const entries = await listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit });
+    res.json({ entries, ...(entries.length === limit ? { nextBefore: entries.at(-1)?.id } : {}) });
+  });
+
+  // Admins only from here.
+  router.use(`${P}/users`, adminOnly);
+  router.use(`${P}/settings`, adminOnly);
+
+  router.get(`${P}/users`, async (_req, res) => {
+    res.json({ users: (await listUsers(deps.db)).map(publicUser) });
+  });
+  router.post(`${P}/users`, async (req, res) => reply(res, 201, await createUser(deps, req, jsonBody(req)), publicUser));
+  router.get(`${P}/users/:id`, async (req, res) => {
+    res.json(publicUser(await loadUser(deps.db, req.params['id'])));
+  });
+  router.patch(`${P}/users/:id`, async (req, res) => reply(res, 200, await updateUser(deps, req, req.params['id'], jsonBody(req)), publicUser));
+  router.delete(`${P}/users/:id`, async (req, res) => {
+    await deleteUser(deps, req, req.params['id']);
+    res.status(204).end();
+  });
+
+  router.get(`${P}/settings/email`, async (_req, res) => {
+    res.json(publicSmtp(await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY)) ?? {});
+  });
+  router.put(`${P}/settings/email`, async (req, res) => reply(res, 200, await saveSmtpSettings(deps, req, jsonBody(req)), publicSmtp));
+  router.post(`${P}/settings/email/test`, async (req, res) => {
+    res.status(202).json(await sendTestEmail(deps, req));
+  });
+  router.get(`${P}/settings/email/test/:workflowId`, async (req, res) => {
+    const workflowId = req.params['workflowId'];
+    if (typeof workflowId !== 'string' || !/^test-email:[0-9a-f-]{36}$/.test(workflowId)) throw new HttpError(404, 'Unknown test email.');
+    res.json(await latestResult<TestEmailResult>(deps.temporal.client, workflowId));
+  });
+  router.get(`${P}/settings/renewal-defaults`, async (_req, res) => {
+    res.json(await renewalDefaults(deps.db));
+  });
+  router.put(`${P}/settings/renewal-defaults`, async (req, res) => reply(res, 200, await saveRenewalDefaults(deps, req, jsonBody(req))));
+  router.get(`${P}/settings/acme-directories`, async (_req, res) => {
+    res.json({ directories: await listAcmeDirectories(deps.db), accounts: await listAcmeAccounts(deps.db) });
+  });
+  router.post(`${P}/settings/acme-directories`, async (req, res) => reply(res, 200, await saveAcmeDirectory(deps, req, jsonBody(req))));
+}

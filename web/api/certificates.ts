@@ -1,0 +1,120 @@
+/** API: certificates, their versions, runs and downloads, and deployments. */
+import type { Response, Router } from 'express';
+import { listCertificatePage } from '../../activities/db/repositories/certificate-list';
+import { listVersions } from '../../activities/db/repositories/certificate-versions';
+import { listDeploymentHistory } from '../../activities/db/repositories/deployment-history';
+import { listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
+import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
+import { getTarget } from '../../activities/db/repositories/targets';
+import type { WebDeps } from '../deps';
+import { describeLatestRun, listRuns } from '../lifecycle-runs';
+import { certificateFiltersOf, historyFiltersOf } from '../list-filters';
+import { canChange } from '../middleware/auth';
+import { createCertificate, deleteCertificate, loadCertificate, renewCertificate, updateCertificate } from '../operations/certificates';
+import { commandDeployment, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
+import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
+import { vendorOf } from '../operations/targets';
+import { sendDownload } from '../routes/downloads';
+import { groupFromJson } from '../vendor-form';
+import { API_PREFIX, jsonBody, objectField, reply } from './support';
+
+const P = API_PREFIX;
+const MAX_PAGE_SIZE = 200;
+
+function pageSizeOf(query: Record<string, unknown>): number {
+  const raw = query['pageSize'];
+  const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : 50;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, n));
+}
+
+/** Versions without their sealed keys. */
+const publicVersion = (v: Awaited<ReturnType<typeof listVersions>>[number]) => ({
+  id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt,
+});
+
+export function certificateApi(router: Router, deps: WebDeps): void {
+  const { client, uiUrl, namespace } = deps.temporal;
+
+  router.get(`${P}/certificates`, async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    const pageSize = pageSizeOf(query);
+    const { filter, page } = certificateFiltersOf(query, pageSize);
+    const result = await listCertificatePage(deps.db, filter);
+    res.json({ certificates: result.rows, total: result.total, page, pageSize });
+  });
+  router.post(`${P}/certificates`, canChange, async (req, res) => reply(res, 201, await createCertificate(deps, req, jsonBody(req))));
+  router.get(`${P}/certificates/:id`, async (req, res) => {
+    const cert = await loadCertificate(deps.db, req.params['id']);
+    const [versions, deployments, run] = await Promise.all([
+      listVersions(deps.db, cert.id),
+      listDeploymentsOfCertificate(deps.db, cert.id),
+      describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+    ]);
+    res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
+  });
+  router.patch(`${P}/certificates/:id`, canChange, async (req, res) => reply(res, 200, await updateCertificate(deps, req, req.params['id'], jsonBody(req))));
+  /** DELETE needs ?confirm=<the certificate's name>, as the console's confirmation does. */
+  router.delete(`${P}/certificates/:id`, canChange, async (req, res) => {
+    const result = await deleteCertificate(deps, req, req.params['id'], { confirm: req.query['confirm'] });
+    if (!result.ok) return reply(res, 204, result);
+    res.status(204).end();
+  });
+  router.post(`${P}/certificates/:id/renew`, canChange, async (req, res) => {
+    res.status(202).json(await renewCertificate(deps, req, req.params['id']));
+  });
+  router.get(`${P}/certificates/:id/runs`, async (req, res) => {
+    const cert = await loadCertificate(deps.db, req.params['id']);
+    const [latest, runs] = await Promise.all([describeLatestRun(client, cert.id, uiUrl, namespace), listRuns(client, cert.id, uiUrl, namespace, 50)]);
+    res.json({ latest, runs });
+  });
+  router.get(`${P}/certificates/:id/versions`, async (req, res) => {
+    const cert = await loadCertificate(deps.db, req.params['id']);
+    res.json({ versions: (await listVersions(deps.db, cert.id)).map(publicVersion) });
+  });
+  const send = (res: Response, download: Download) => sendDownload(res, download);
+  router.get(`${P}/certificates/:id/fullchain.pem`, async (req, res) => send(res, await downloadFullchain(deps, req.params['id'])));
+  router.get(`${P}/certificates/:id/key.pem`, canChange, async (req, res) => send(res, await downloadPrivateKey(deps, req, req.params['id'])));
+  router.post(`${P}/certificates/:id/pfx`, canChange, async (req, res) => {
+    const result = await downloadPfx(deps, req, req.params['id'], jsonBody(req));
+    if (!result.ok) return reply(res, 200, result);
+    send(res, result.value);
+  });
+
+  // Deployments
+  router.get(`${P}/certificates/:id/deployments`, async (req, res) => {
+    const cert = await loadCertificate(deps.db, req.params['id']);
+    res.json({ deployments: await listDeploymentsOfCertificate(deps.db, cert.id) });
+  });
+  router.post(`${P}/certificates/:id/deployments`, canChange, async (req, res) => {
+    const body = jsonBody(req);
+    const target = typeof body['targetId'] === 'string' || typeof body['targetId'] === 'number' ? await getTarget(deps.db, String(body['targetId'])) : undefined;
+    const vendor = target ? vendorOf(target.vendor) : undefined;
+    const binding = vendor ? groupFromJson(objectField(body, 'binding'), vendor.bindingFields) : {};
+    reply(res, 201, await linkDeployment(deps, req, req.params['id'], { targetId: body['targetId'], binding, verifyEndpoints: body['verifyEndpoints'] }));
+  });
+  router.get(`${P}/deployments`, async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    const pageSize = pageSizeOf(query);
+    const { filter, page } = historyFiltersOf(query, pageSize);
+    const result = await listDeploymentHistory(deps.db, filter);
+    res.json({ runs: result.rows, total: result.total, page, pageSize });
+  });
+  router.get(`${P}/deployments/:id`, async (req, res) => {
+    const deployment = await loadDeployment(deps.db, req.params['id']);
+    const runs = await listRunsOfDeployment(deps.db, deployment.id);
+    res.json({ ...deployment, runs: await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) }))) });
+  });
+  router.delete(`${P}/deployments/:id`, canChange, async (req, res) => {
+    await unlinkDeployment(deps, req, req.params['id']);
+    res.status(204).end();
+  });
+  for (const action of ['retry', 'redeploy'] as const) {
+    router.post(`${P}/deployments/:id/${action}`, canChange, async (req, res) => {
+      res.status(202).json(await commandDeployment(deps, req, req.params['id'], action));
+    });
+  }
+  router.post(`${P}/deployments/:id/mark-done`, canChange, async (req, res) => {
+    await markDeploymentDone(deps, req, req.params['id']);
+    res.status(204).end();
+  });
+}

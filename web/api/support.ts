@@ -1,0 +1,73 @@
+import type { NextFunction, Request, Response } from 'express';
+import { userByTokenHash } from '../../activities/db/repositories/api-tokens';
+import type { Queryable } from '../../activities/db/pool';
+import { hashToken, TOKEN_PREFIX } from '../operations/api-tokens';
+import type { OpResult } from '../operations/input';
+import { HttpError } from '../http-error';
+
+export const API_PREFIX = '/api/v1';
+
+/** `Authorization: Bearer cft_…`: the token's user becomes req.user, with the same role checks as the console. */
+export function bearerAuth(db: Queryable) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1] || !match[1].startsWith(TOKEN_PREFIX) || match[1].length > 200) {
+      res.set('WWW-Authenticate', 'Bearer realm="certfleet"').status(401).json({ error: 'Send an API token: Authorization: Bearer cft_… (create one under Your account).' });
+      return;
+    }
+    const user = await userByTokenHash(db, hashToken(match[1]));
+    if (!user) {
+      res.set('WWW-Authenticate', 'Bearer realm="certfleet", error="invalid_token"').status(401).json({ error: 'This API token is unknown or revoked.' });
+      return;
+    }
+    req.user = { id: user.id, username: user.username, role: user.role };
+    next();
+  };
+}
+
+/** An operation's result as JSON: the value, or 400 with the field errors. */
+export function reply<T>(res: Response, status: number, result: OpResult<T>, view: (value: T) => unknown = (v) => v): void {
+  if (!result.ok) {
+    res.status(400).json({ error: 'Some fields are invalid; nothing was changed.', fields: result.errors });
+    return;
+  }
+  res.status(status).json(view(result.value));
+}
+
+/** A JSON object body (anything else is a 400: nothing is changed on a malformed request). */
+export function jsonBody(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+/** An object-valued member of a body (credentials, options, binding), or an empty one. */
+export function objectField(body: Record<string, unknown>, key: string): Record<string, unknown> {
+  const value = body[key];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, `"${key}" must be a JSON object.`);
+  return value as Record<string, unknown>;
+}
+
+/** Errors as JSON: 4xx with the message, 5xx without details (they go to the log). */
+export function apiErrors(log: { error(obj: object, msg: string): void }) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const uniqueViolation = (error as { code?: unknown }).code === '23505';
+    const bodyError = (error as { type?: unknown }).type;
+    const status =
+      error instanceof HttpError ? error.status
+      : uniqueViolation ? 409
+      : typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status
+      : 500;
+    const message =
+      uniqueViolation ? 'Something with this name was just created by someone else; choose another name.'
+      : bodyError === 'entity.parse.failed' ? 'The request body is not valid JSON.'
+      : bodyError === 'entity.too.large' ? 'The request body is too large.'
+      : status >= 500 ? 'Something went wrong on our side. The details are in the server log.'
+      : (error as Error).message;
+    if (status >= 500) log.error({ err: error, url: req.originalUrl }, 'api request failed');
+    res.status(status).json({ error: message });
+  };
+}

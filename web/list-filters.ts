@@ -1,0 +1,55 @@
+import { CERTIFICATE_SORTS, EXPIRY_FILTERS, type CertificateFilter } from '../activities/db/repositories/certificate-list';
+import type { CertificateStatus } from '../activities/db/repositories/certificates';
+import { RUN_OUTCOMES, type DeploymentHistoryFilter } from '../activities/db/repositories/deployment-history';
+import { vendorDescriptors } from '../activities/deployers/descriptors';
+import { idParam, oneOf, pageParam, searchText, type Query } from './list-query';
+
+export const CERTIFICATE_STATUSES: CertificateStatus[] = ['pending', 'issuing', 'valid', 'failed'];
+
+/** The certificate list's filters from a query string (console and API alike); unknown values are ignored. */
+export function certificateFiltersOf(query: Query, pageSize: number) {
+  const filters = {
+    q: searchText(query, 'q'),
+    status: oneOf(query, 'status', CERTIFICATE_STATUSES),
+    customer: idParam(query, 'customer'),
+    expiry: oneOf(query, 'expiry', EXPIRY_FILTERS),
+    vendor: oneOf(query, 'vendor', Object.keys(vendorDescriptors)),
+    sort: oneOf(query, 'sort', CERTIFICATE_SORTS) ?? 'expiry',
+    dir: oneOf(query, 'dir', ['asc', 'desc'] as const) ?? 'asc',
+  };
+  const page = pageParam(query);
+  const filter: CertificateFilter = {
+    ...(filters.q ? { q: filters.q } : {}),
+    ...(filters.status ? { status: filters.status } : {}),
+    ...(filters.customer ? { customerId: filters.customer } : {}),
+    ...(filters.expiry ? { expiry: filters.expiry } : {}),
+    ...(filters.vendor ? { vendor: filters.vendor } : {}),
+    sort: filters.sort,
+    descending: filters.dir === 'desc',
+    page,
+    pageSize,
+  };
+  return { filters, filter, page };
+}
+
+/** The deployment history's filters from a query string. */
+export function historyFiltersOf(query: Query, pageSize: number) {
+  const filters = {
+    outcome: oneOf(query, 'outcome', RUN_OUTCOMES),
+    customer: idParam(query, 'customer'),
+    vendor: oneOf(query, 'vendor', Object.keys(vendorDescriptors)),
+    target: idParam(query, 'target'),
+    certificate: idParam(query, 'certificate'),
+  };
+  const page = pageParam(query);
+  const filter: DeploymentHistoryFilter = {
+    ...(filters.outcome ? { outcome: filters.outcome } : {}),
+    ...(filters.customer ? { customerId: filters.customer } : {}),
+    ...(filters.vendor ? { vendor: filters.vendor } : {}),
+    ...(filters.target ? { targetId: filters.target } : {}),
+    ...(filters.certificate ? { certificateId: filters.certificate } : {}),
+    page,
+    pageSize,
+  };
+  return { filters, filter, page };
+}

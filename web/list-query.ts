@@ -1,0 +1,58 @@
+/** Query-string filters of list pages, and the pager under them. */
+export type Query = Record<string, unknown>;
+
+/** A query value if it is one of the allowed ones. */
+export function oneOf<T extends string>(query: Query, key: string, allowed: readonly T[]): T | undefined {
+  const value = query[key];
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
+}
+
+/** A trimmed query text of at most `max` characters (longer input is cut, not refused: it is only a search). */
+export function searchText(query: Query, key: string, max = 100): string | undefined {
+  const value = query[key];
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim().slice(0, max);
+  return trimmed || undefined;
+}
+
+export function idParam(query: Query, key: string): string | undefined {
+  const value = query[key];
+  return typeof value === 'string' && /^\d{1,18}$/.test(value) ? value : undefined;
+}
+
+export function pageParam(query: Query): number {
+  const value = query['page'];
+  const n = typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : 1;
+  return Math.max(1, n);
+}
+
+export interface Pager {
+  page: number;
+  pages: number;
+  total: number;
+  from: number;
+  to: number;
+  prevUrl?: string;
+  nextUrl?: string;
+}
+
+/** Links to the previous and next page that keep every other filter. */
+export function pager(path: string, filters: Record<string, string | undefined>, page: number, pageSize: number, total: number): Pager {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  const url = (p: number) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
+    if (p > 1) params.set('page', String(p));
+    const qs = params.toString();
+    return qs ? `${path}?${qs}` : path;
+  };
+  return {
+    page,
+    pages,
+    total,
+    from: total === 0 ? 0 : (page - 1) * pageSize + 1,
+    to: Math.min(total, page * pageSize),
+    ...(page > 1 ? { prevUrl: url(Math.min(page - 1, pages)) } : {}),
+    ...(page < pages ? { nextUrl: url(page + 1) } : {}),
+  };
+}

@@ -1,0 +1,28 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { insertApiToken, revokeApiToken as revoke, type ApiTokenRecord } from '../../activities/db/repositories/api-tokens';
+import { audit } from '../audit';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { done, invalid, printable, text, type Actor, type Body, type OpResult } from './input';
+
+/** Every token starts with this, so secret scanners and people recognise one. */
+export const TOKEN_PREFIX = 'cft_';
+
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** A new API token for the acting user: shown once, stored as its SHA-256 only. */
+export async function createApiToken(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<{ token: string; record: ApiTokenRecord }>> {
+  if (!actor.user) throw new HttpError(401, 'Sign in first.');
+  const name = text(body, 'name');
+  if (name.length < 1 || name.length > 64 || !printable(name)) return invalid({ name: 'Name the token (1 to 64 characters), e.g. after the script that uses it.' });
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const record = await insertApiToken(deps.db, { userId: actor.user.id, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) });
+  await audit(deps.db, actor, { action: 'api-token.create', entityType: 'api_token', entityId: record.id, after: { name, prefix: record.prefix } });
+  return done({ token, record });
+}
+
+export async function revokeApiToken(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  if (!actor.user) throw new HttpError(401, 'Sign in first.');
+  if (typeof id !== 'string' || !(await revoke(deps.db, actor.user.id, id))) throw new HttpError(404, 'No such token of yours (or it is revoked already).');
+  await audit(deps.db, actor, { action: 'api-token.revoke', entityType: 'api_token', entityId: id });
+}

@@ -1,0 +1,161 @@
+import { getAcmeDirectory, listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import {
+  deleteCertificate as softDeleteCertificate,
+  getCertificate,
+  insertCertificate,
+  liveCertificateExists,
+  updateCertificateSettings,
+  type CertificateRecord,
+  type CertificateSettings,
+} from '../../activities/db/repositories/certificates';
+import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
+import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
+import { getSetting, RENEWAL_DEFAULTS_KEY, type RenewalDefaults } from '../../activities/db/repositories/settings';
+import { getTarget } from '../../activities/db/repositories/targets';
+import type { Queryable } from '../../activities/db/pool';
+import { checkCertificateName } from '../../activities/domain/certificate-name';
+import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../../activities/domain/key-types';
+import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
+import { deleteRenewalSchedule, upsertRenewalSchedule } from '../../temporal/schedules';
+import { audit } from '../audit';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { startLifecycle } from '../lifecycle-runs';
+import { chooseCustomer } from './customers';
+import { done, flag, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+
+/** What the audit log keeps of a certificate (no secrets here anyway). */
+export const certificateAuditView = (c: Pick<CertificateRecord, 'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
+  commonName: c.commonName, customerId: c.customerId, dnsProviderId: c.dnsProviderId, keyType: c.keyType,
+  renewalMode: c.renewalMode, renewalValue: c.renewalValue, enabled: c.enabled,
+});
+
+export async function renewalDefaults(db: Queryable): Promise<RenewalDefaults> {
+  const stored = await getSetting<RenewalDefaults>(db, RENEWAL_DEFAULTS_KEY);
+  return stored ?? { acmeDirectoryId: null, keyType: DEFAULT_KEY_TYPE, renewalMode: 'fraction', renewalValue: null };
+}
+
+export async function loadCertificate(db: Queryable, id: unknown): Promise<CertificateRecord> {
+  const cert = typeof id === 'string' ? await getCertificate(db, id) : undefined;
+  if (!cert) throw new HttpError(404, 'No such certificate.');
+  return cert;
+}
+
+/** Fields missing from the request fall back to the renewal defaults (Settings). */
+async function withDefaults(db: Queryable, body: Body): Promise<Body> {
+  const defaults = await renewalDefaults(db);
+  const given = (key: string) => body[key] !== undefined && body[key] !== '';
+  return {
+    ...body,
+    keyType: given('keyType') ? body['keyType'] : defaults.keyType,
+    acmeDirectoryId: given('acmeDirectoryId') ? body['acmeDirectoryId'] : defaults.acmeDirectoryId ?? (await listAcmeDirectories(db))[0]?.id,
+    ...(given('renewalMode') ? {} : { renewalMode: defaults.renewalMode, renewalValue: defaults.renewalValue ?? '' }),
+  };
+}
+
+export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Body): Promise<OpResult<{ id: string; runId: string | undefined }>> {
+  const body = await withDefaults(deps.db, rawBody);
+  const errors: FieldErrors = {};
+  const name = checkCertificateName(body['commonName']);
+  if (!name.ok) errors['commonName'] = name.error;
+  const customer = await chooseCustomer(deps.db, body);
+  if (!customer.ok) errors['customerId'] = customer.error;
+  const provider = await getDnsProvider(deps.db, text(body, 'dnsProviderId'));
+  if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider (add one first under DNS providers).';
+  const directoryId = text(body, 'acmeDirectoryId');
+  const directory = /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
+  if (!directory) errors['acmeDirectoryId'] = 'Choose an ACME directory.';
+  const keyType = text(body, 'keyType');
+  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
+  if (!policy.ok) errors['renewalValue'] = policy.error;
+  if (name.ok && (await liveCertificateExists(deps.db, name.name))) errors['commonName'] = `A certificate for ${name.name} exists already.`;
+  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) return invalid(errors);
+
+  const fields = {
+    commonName: name.name, customerId: customer.customer.id, dnsProviderId: provider.id, acmeDirectoryId: directory.id,
+    keyType, renewalMode: policy.mode, renewalValue: policy.value,
+  };
+  const { client } = deps.temporal;
+  // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
+  const id = await deps.db.withTransaction(async (tx) => {
+    const newId = await insertCertificate(tx, fields);
+    try {
+      await upsertRenewalSchedule(client, { certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
+    } catch (error) {
+      deps.log.error({ err: error }, 'cannot create the renewal schedule');
+      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.');
+    }
+    await audit(tx, actor, { action: 'certificate.create', entityType: 'certificate', entityId: newId, after: certificateAuditView({ ...fields, enabled: true }) });
+    return newId;
+  });
+  const started = await startLifecycle(client, id, 'create');
+  if (started.started) await audit(deps.db, actor, { action: 'certificate.issue', entityType: 'certificate', entityId: id, after: { runId: started.runId } });
+  return done({ id, runId: started.started ? started.runId : undefined });
+}
+
+/** Customer, DNS provider, key type, renewal rule and automatic renewal of a certificate. */
+export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<CertificateRecord>> {
+  const cert = await loadCertificate(deps.db, id);
+  const given = (key: string) => body[key] !== undefined;
+  const errors: FieldErrors = {};
+  const customer = given('customerId') ? await chooseCustomer(deps.db, body) : ({ ok: true, customer: { id: cert.customerId } } as const);
+  if (!customer.ok) errors['customerId'] = customer.error;
+  else if (customer.customer.id !== cert.customerId) {
+    const deployments = await listDeploymentsOfCertificate(deps.db, cert.id);
+    const targets = await Promise.all(deployments.map((d) => getTarget(deps.db, d.targetId)));
+    const foreign = targets.filter((t) => t && t.customerId !== customer.customer.id).map((t) => t?.name);
+    if (foreign.length) errors['customerId'] = `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`;
+  }
+  const providerId = given('dnsProviderId') ? text(body, 'dnsProviderId') : cert.dnsProviderId;
+  const provider = await getDnsProvider(deps.db, providerId);
+  if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider.';
+  const keyType = given('keyType') ? text(body, 'keyType') : cert.keyType;
+  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  const policy = given('renewalMode') ? checkRenewalPolicy(body['renewalMode'], body['renewalValue']) : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
+  if (!policy.ok) errors['renewalValue'] = policy.error;
+  if (given('enabled') && typeof body['enabled'] !== 'boolean' && !['on', 'true', 'false', ''].includes(String(body['enabled']))) {
+    errors['enabled'] = 'enabled is true or false.';
+  }
+  const enabled = given('enabled') ? flag(body, 'enabled') : cert.enabled;
+  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) return invalid(errors);
+
+  const after: CertificateSettings = { customerId: customer.customer.id, dnsProviderId: provider.id, keyType: keyType as KeyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
+  await deps.db.withTransaction(async (tx) => {
+    await updateCertificateSettings(tx, cert.id, after);
+    try {
+      await upsertRenewalSchedule(deps.temporal.client, { certificateId: cert.id, commonName: cert.commonName, enabled }, deps.renewalSchedule);
+    } catch (error) {
+      deps.log.error({ err: error }, 'cannot update the renewal schedule');
+      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.');
+    }
+    await audit(tx, actor, { action: 'certificate.update', entityType: 'certificate', entityId: cert.id, before: certificateAuditView(cert), after: certificateAuditView({ commonName: cert.commonName, ...after }) });
+  });
+  return done(await loadCertificate(deps.db, cert.id));
+}
+
+/** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
+export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
+  const cert = await loadCertificate(deps.db, id);
+  if (text(body, 'confirm') !== cert.commonName) return invalid({ confirm: `Type the certificate name (${cert.commonName}) to confirm the deletion.` });
+  await deps.db.withTransaction(async (tx) => {
+    await softDeleteCertificate(tx, cert.id);
+    try {
+      await deleteRenewalSchedule(deps.temporal.client, cert.id);
+    } catch (error) {
+      deps.log.error({ err: error }, 'cannot delete the renewal schedule');
+      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.');
+    }
+    await audit(tx, actor, { action: 'certificate.delete', entityType: 'certificate', entityId: cert.id, before: certificateAuditView(cert) });
+  });
+  return done(undefined);
+}
+
+/** "Renew now": a run whatever the renewal window says; refused while one is in progress. */
+export async function renewCertificate(deps: WebDeps, actor: Actor, id: unknown): Promise<{ runId: string }> {
+  const cert = await loadCertificate(deps.db, id);
+  const started = await startLifecycle(deps.temporal.client, cert.id, 'manual');
+  if (!started.started) throw new HttpError(409, started.reason);
+  await audit(deps.db, actor, { action: 'certificate.renew-now', entityType: 'certificate', entityId: cert.id, after: { runId: started.runId } });
+  return { runId: started.runId };
+}

@@ -1,0 +1,99 @@
+import { getCertificate } from '../../activities/db/repositories/certificates';
+import { appendRunStep, finishRun, latestReadyRun } from '../../activities/db/repositories/deployment-runs';
+import {
+  deleteDeployment,
+  getDeployment,
+  insertDeployment,
+  listDeploymentsOfCertificate,
+  recordDeployed,
+  type DeploymentRecord,
+} from '../../activities/db/repositories/deployments';
+import { getTarget } from '../../activities/db/repositories/targets';
+import type { Queryable } from '../../activities/db/pool';
+import { checkEndpoints } from '../../activities/domain/target-input';
+import { audit } from '../audit';
+import { retryDeploy, startDeploy } from '../deploy-commands';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { loadCertificate } from './certificates';
+import { done, invalid, idOf, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { vendorOf } from './targets';
+
+export async function loadDeployment(db: Queryable, id: unknown): Promise<DeploymentRecord> {
+  const deployment = typeof id === 'string' ? await getDeployment(db, id) : undefined;
+  if (!deployment) throw new HttpError(404, 'No such deployment.');
+  return deployment;
+}
+
+/** The binding options come grouped (the console regroups its `bind_` fields, the API sends `binding`). */
+export interface LinkInput {
+  targetId?: unknown;
+  binding: Record<string, unknown>;
+  verifyEndpoints?: unknown;
+}
+
+/** Links a certificate to a target with the vendor's binding options; every new version is deployed there. */
+export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId: unknown, input: LinkInput): Promise<OpResult<{ id: string }>> {
+  const cert = await loadCertificate(deps.db, certificateId);
+  const targetId = idOf(input as unknown as Body, 'targetId');
+  const target = targetId ? await getTarget(deps.db, targetId) : undefined;
+  if (!target) return invalid({ targetId: 'Choose a target.' });
+  const vendor = vendorOf(target.vendor);
+  if (!vendor) return invalid({ targetId: `Target vendor "${target.vendor}" is not supported by this version.` });
+  const binding = vendor.parseBinding(input.binding);
+  const endpoints = checkEndpoints(Array.isArray(input.verifyEndpoints) ? input.verifyEndpoints.join('\n') : input.verifyEndpoints);
+  const errors: FieldErrors = Object.fromEntries(Object.entries(binding.errors).map(([k, v]) => [`bind_${k}`, v]));
+  if (!endpoints.ok) errors['verifyEndpoints'] = endpoints.error;
+  if (target.customerId !== cert.customerId) errors['targetId'] = `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`;
+  else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) errors['targetId'] = 'This certificate is already deployed to that target.';
+  if (!endpoints.ok || Object.keys(errors).length > 0) return invalid(errors);
+  const id = await insertDeployment(deps.db, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
+  await audit(deps.db, actor, {
+    action: 'deployment.create', entityType: 'deployment', entityId: id,
+    after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints },
+  });
+  return done({ id });
+}
+
+/** Stops deploying the certificate to the target (nothing is removed from the device); the history stays. */
+export async function unlinkDeployment(deps: WebDeps, actor: Actor, id: unknown): Promise<DeploymentRecord> {
+  const deployment = await loadDeployment(deps.db, id);
+  if (deployment.status === 'deploying') throw new HttpError(409, 'A deploy to this target is running; unlink it when it has finished.');
+  await deleteDeployment(deps.db, deployment.id);
+  await audit(deps.db, actor, {
+    action: 'deployment.delete', entityType: 'deployment', entityId: deployment.id,
+    before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
+  });
+  return deployment;
+}
+
+/** Retry (a failed target) or Redeploy (the current version again): Temporal commands, audited. */
+export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown, action: 'retry' | 'redeploy'): Promise<{ detail: string }> {
+  const deployment = await loadDeployment(deps.db, id);
+  const cert = await getCertificate(deps.db, deployment.certificateId);
+  if (!cert) throw new HttpError(404, 'The certificate was deleted.');
+  const { client } = deps.temporal;
+  const result =
+    action === 'retry'
+      ? await retryDeploy(client, cert.id, deployment.id, cert.currentVersionId)
+      : cert.currentVersionId
+        ? await startDeploy(client, cert.id, deployment.id, cert.currentVersionId, 'redeploy')
+        : ({ ok: false, reason: 'This certificate has no issued version to deploy yet.' } as const);
+  if (!result.ok) throw new HttpError(409, result.reason);
+  await audit(deps.db, actor, { action: `deployment.${action}`, entityType: 'deployment', entityId: deployment.id, after: { detail: result.detail } });
+  return { detail: result.detail };
+}
+
+/** Manual targets: a technician installed the ready version by hand. Audited. */
+export async function markDeploymentDone(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  const deployment = await loadDeployment(deps.db, id);
+  if (deployment.status !== 'ready') throw new HttpError(409, 'Only a deployment that is ready for download can be marked done.');
+  const run = await latestReadyRun(deps.db, deployment.id);
+  if (!run) throw new HttpError(409, 'There is no version waiting for this deployment.');
+  await deps.db.withTransaction(async (tx) => {
+    await finishRun(tx, run.id, 'deployed', null);
+    await appendRunStep(tx, run.id, 'installed by hand', 'succeeded', `marked done by ${actor.user?.username ?? 'unknown'}`);
+    await recordDeployed(tx, deployment.id, run.versionId, {});
+    await audit(tx, actor, { action: 'deployment.mark-done', entityType: 'deployment', entityId: deployment.id, after: { versionId: run.versionId } });
+  });
+}

@@ -1,0 +1,94 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { SecretPurpose } from '../../activities/crypto/secret-box';
+import {
+  certificatesUsingDnsProvider,
+  deleteDnsProvider as softDeleteDnsProvider,
+  dnsProviderNameTaken,
+  getDnsProvider,
+  insertDnsProvider,
+  redactDnsProvider,
+  updateDnsProvider as saveDnsProvider,
+  type DnsProviderRecord,
+} from '../../activities/db/repositories/dns-providers';
+import type { Queryable } from '../../activities/db/pool';
+import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
+import { dnsProviderCheckWorkflowId, TASK_QUEUE, WorkflowType, type DnsProviderCheckInput } from '../../temporal/contract';
+import { audit } from '../audit';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { done, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
+
+export async function loadDnsProvider(db: Queryable, id: unknown): Promise<DnsProviderRecord> {
+  const provider = typeof id === 'string' ? await getDnsProvider(db, id) : undefined;
+  if (!provider) throw new HttpError(404, 'No such DNS provider.');
+  return provider;
+}
+
+/** Name, kind-specific configuration and the token (required when creating, optional when editing). */
+async function checkProvider(db: Queryable, body: Body, existing?: DnsProviderRecord) {
+  const errors: FieldErrors = {};
+  const name = text(body, 'name');
+  const kind = existing?.kind ?? (text(body, 'kind') || 'cloudflare');
+  const token = text(body, 'token');
+  if (!NAME.test(name)) errors['name'] = 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.';
+  else if (await dnsProviderNameTaken(db, name, existing?.id)) errors['name'] = 'A provider with this name exists already.';
+  const descriptor = dnsProviderDescriptors[kind];
+  if (!descriptor) errors['kind'] = 'Choose a supported DNS provider.';
+  if (!token && !existing) errors['token'] = 'Enter the API token.';
+  else if (token.length > 512 || /\s/.test(token)) errors['token'] = 'That does not look like an API token.';
+  const parsed = descriptor ? descriptor.parseConfig(body) : { config: {}, errors: {} };
+  Object.assign(errors, parsed.errors);
+  if (Object.keys(errors).length > 0) return invalid<{ name: string; kind: string; token: string; config: Record<string, unknown> }>(errors);
+  return done({ name, kind, token, config: parsed.config });
+}
+
+export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<DnsProviderRecord>> {
+  const checked = await checkProvider(deps.db, body);
+  if (!checked.ok) return checked;
+  const { name, kind, config, token } = checked.value;
+  const provider = await insertDnsProvider(deps.db, { name, kind, config, tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) });
+  await audit(deps.db, actor, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: provider.id, after: redactDnsProvider(provider) });
+  return done(provider);
+}
+
+/** A new name or configuration; the stored token is kept unless a new one is entered. */
+export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<DnsProviderRecord>> {
+  const before = await loadDnsProvider(deps.db, id);
+  const checked = await checkProvider(deps.db, body, before);
+  if (!checked.ok) return checked;
+  const { name, config, token } = checked.value;
+  await saveDnsProvider(deps.db, before.id, { name, config, ...(token ? { tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) } : {}) });
+  const after = await loadDnsProvider(deps.db, before.id);
+  await audit(deps.db, actor, {
+    action: 'dns-provider.update', entityType: 'dns_provider', entityId: before.id,
+    before: redactDnsProvider(before), after: { ...redactDnsProvider(after), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
+  });
+  return done(after);
+}
+
+export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  const provider = await loadDnsProvider(deps.db, id);
+  const users = await certificatesUsingDnsProvider(deps.db, provider.id);
+  if (users.length) {
+    throw new HttpError(409, `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`);
+  }
+  await softDeleteDnsProvider(deps.db, provider.id);
+  await audit(deps.db, actor, { action: 'dns-provider.delete', entityType: 'dns_provider', entityId: provider.id, before: redactDnsProvider(provider) });
+}
+
+/** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */
+export async function verifyDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<{ workflowId: string; runId: string }> {
+  const provider = await loadDnsProvider(deps.db, id);
+  const input: DnsProviderCheckInput = { providerId: provider.id };
+  const workflowId = dnsProviderCheckWorkflowId(provider.id);
+  try {
+    const handle = await deps.temporal.client.workflow.start(WorkflowType.dnsProviderCheck, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    await audit(deps.db, actor, { action: 'dns-provider.verify', entityType: 'dns_provider', entityId: provider.id, after: { runId: handle.firstExecutionRunId } });
+    return { workflowId, runId: handle.firstExecutionRunId };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'A check of this provider is already running.');
+    throw error;
+  }
+}

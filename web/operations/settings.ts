@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { getAcmeDirectory, listAcmeDirectories, upsertAcmeDirectory, type AcmeDirectory } from '../../activities/db/repositories/acme-directories';
+import { getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, type RenewalDefaults, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { isKeyType } from '../../activities/domain/key-types';
+import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
+import { checkSmtpForm } from '../../activities/domain/smtp-settings';
+import { checkCaBundle } from '../../activities/domain/target-input';
+import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
+import { audit } from '../audit';
+import type { WebDeps } from '../deps';
+import { done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+
+/** Adds a custom ACME directory, or changes the name and CA bundle of one with the same URL. Built-ins stay as they are. */
+export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<AcmeDirectory>> {
+  const name = text(body, 'name');
+  const url = text(body, 'url');
+  const errors: FieldErrors = {};
+  const directories = await listAcmeDirectories(deps.db);
+  if (name.length < 1 || name.length > 64 || !printable(name)) errors['name'] = 'Give the directory a name of 1 to 64 characters.';
+  else if (directories.some((d) => d.name === name && d.url !== url)) errors['name'] = 'Another directory has this name already.';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || url.length > 500) errors['url'] = 'Enter the https:// URL of the ACME directory.';
+  else if (directories.some((d) => d.builtin && d.url === url)) errors['url'] = 'This is a built-in directory; it cannot be changed.';
+  const bundle = checkCaBundle(typeof body['caBundlePem'] === 'string' ? body['caBundlePem'] : '');
+  if (!bundle.ok) errors['caBundlePem'] = bundle.error;
+  if (Object.keys(errors).length > 0 || !bundle.ok) return invalid(errors);
+  const before = directories.find((d) => d.url === url);
+  const directory = await upsertAcmeDirectory(deps.db, { name, url, caBundlePem: bundle.pem });
+  await audit(deps.db, actor, {
+    action: 'acme-directory.upsert', entityType: 'acme_directory', entityId: directory.id,
+    ...(before ? { before: { name: before.name, url, caBundle: before.caBundlePem ? 'set' : 'none' } } : {}),
+    after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
+  });
+  return done(directory);
+}
+
+/** SMTP settings as pages and the API may show them: the password only as "stored". */
+export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
+  s ? { host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed) } : undefined;
+
+export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<StoredSmtpSettings>> {
+  const normalized = { ...body, ...(Array.isArray(body['recipients']) ? { recipients: body['recipients'].join(', ') } : {}), ...(typeof body['secure'] === 'boolean' ? { secure: body['secure'] ? 'on' : '' } : {}) };
+  const checked = checkSmtpForm(normalized);
+  if (!checked.ok) return invalid(checked.errors);
+  const form = checked.value;
+  const previous = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
+  const passwordSealed = form.password ? deps.box.seal(form.password, SecretPurpose.smtpPassword) : form.username ? previous?.passwordSealed : undefined;
+  const stored: StoredSmtpSettings = {
+    host: form.host, port: form.port, secure: form.secure, from: form.from, recipients: form.recipients,
+    ...(form.username ? { username: form.username } : {}),
+    ...(passwordSealed ? { passwordSealed } : {}),
+  };
+  await putSetting(deps.db, SMTP_SETTING_KEY, stored);
+  await audit(deps.db, actor, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, before: publicSmtp(previous), after: publicSmtp(stored) });
+  return done(stored);
+}
+
+/** The ACME directory, key type and renewal rule a new certificate gets unless it says otherwise. */
+export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<RenewalDefaults>> {
+  const errors: FieldErrors = {};
+  const directoryId = text(body, 'acmeDirectoryId');
+  const directory = directoryId && /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
+  if (directoryId && !directory) errors['acmeDirectoryId'] = 'Choose an ACME directory from the list.';
+  const keyType = text(body, 'keyType');
+  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
+  if (!policy.ok) errors['renewalValue'] = policy.error;
+  if (Object.keys(errors).length > 0 || !policy.ok) return invalid(errors);
+  const previous = await getSetting<RenewalDefaults>(deps.db, RENEWAL_DEFAULTS_KEY);
+  const value: RenewalDefaults = { acmeDirectoryId: directory?.id ?? null, keyType, renewalMode: policy.mode, renewalValue: policy.value };
+  await putSetting(deps.db, RENEWAL_DEFAULTS_KEY, value);
+  await audit(deps.db, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+  return done(value);
+}
+
+/** "Send test email": a workflow sends it through the alert mailer; the page polls its result. */
+export async function sendTestEmail(deps: WebDeps, actor: Actor): Promise<{ workflowId: string }> {
+  const workflowId = testEmailWorkflowId(randomUUID());
+  const input: TestEmailInput = { requestedBy: actor.user?.username ?? 'unknown' };
+  await deps.temporal.client.workflow.start(WorkflowType.testEmail, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+  await audit(deps.db, actor, { action: 'settings.test-email', entityType: 'settings', entityId: SMTP_SETTING_KEY, after: { workflowId } });
+  return { workflowId };
+}

@@ -1,0 +1,125 @@
+import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
+import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
+import type { Queryable } from '../../activities/db/pool';
+import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import type { VendorDescriptor } from '../../activities/deployers/types';
+import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
+import { audit } from '../audit';
+import { startPreflight } from '../deploy-commands';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { chooseCustomer } from './customers';
+import { done, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
+
+/**
+ * A target as submitted, whatever the surface: the console's flat form is regrouped by its route,
+ * the API's JSON comes grouped. Credentials and options are checked by the vendor's descriptor.
+ */
+export interface TargetInput {
+  name?: unknown;
+  customerId?: unknown;
+  host?: unknown;
+  port?: unknown;
+  trustMode?: unknown;
+  trustFingerprint?: unknown;
+  trustCaPem?: unknown;
+  credentials: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
+
+export function vendorOf(id: unknown): VendorDescriptor | undefined {
+  return typeof id === 'string' && Object.hasOwn(vendorDescriptors, id) ? vendorDescriptors[id] : undefined;
+}
+
+export async function loadTarget(db: Queryable, id: unknown): Promise<TargetRecord> {
+  const target = typeof id === 'string' ? await getTarget(db, id) : undefined;
+  if (!target) throw new HttpError(404, 'No such target.');
+  return target;
+}
+
+type CheckedTarget = Omit<TargetRecord, 'id' | 'vendor' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
+
+async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: TargetInput, existing?: TargetRecord): Promise<OpResult<CheckedTarget>> {
+  const body = input as unknown as Body;
+  const errors: FieldErrors = {};
+  const name = text(body, 'name');
+  if (!NAME.test(name)) errors['name'] = 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.';
+  else if (await liveTargetNameExists(deps.db, name, existing?.id)) errors['name'] = 'A target with this name exists already.';
+  const customer = await chooseCustomer(deps.db, body);
+  if (!customer.ok) errors['customerId'] = customer.error;
+  // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
+  const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(input.host);
+  if (!host.ok) errors['host'] = host.error;
+  const port = checkPort(input.port, vendor.defaultPort);
+  if (!port.ok) errors['port'] = port.error;
+  const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);
+  if (!trust.ok) errors['trust'] = trust.error;
+  // Editing: secret fields left empty keep what is stored.
+  const stored = existing ? (JSON.parse(deps.box.openText(existing.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, unknown>) : {};
+  const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && (v === '' || v === undefined))));
+  const credentials = vendor.parseCredentials({ ...stored, ...submitted });
+  for (const [k, v] of Object.entries(credentials.errors)) errors[`cred_${k}`] = v;
+  const options = vendor.parseOptions(input.options);
+  for (const [k, v] of Object.entries(options.errors)) errors[`opt_${k}`] = v;
+  if (!host.ok || !port.ok || !trust.ok || !customer.ok || Object.keys(errors).length > 0) return invalid(errors);
+  return done({
+    name,
+    customerId: customer.customer.id,
+    host: host.host,
+    port: port.port,
+    credentialsSealed: deps.box.seal(JSON.stringify(credentials.value), SecretPurpose.targetCredentials),
+    options: options.value,
+    trustCaPem: trust.caPem,
+    trustFingerprint: trust.fingerprint,
+  });
+}
+
+export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
+  const vendor = vendorOf(vendorId);
+  if (!vendor) return invalid({ vendor: `Choose a vendor: ${Object.keys(vendorDescriptors).join(', ')}.` });
+  const checked = await checkTarget(deps, vendor, input);
+  if (!checked.ok) return checked;
+  const id = await insertTarget(deps.db, { ...checked.value, vendor: vendor.id });
+  const created = await loadTarget(deps.db, id);
+  await audit(deps.db, actor, { action: 'target.create', entityType: 'target', entityId: id, after: redactTarget(created) });
+  return done(created);
+}
+
+export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
+  const before = await loadTarget(deps.db, id);
+  const vendor = vendorOf(before.vendor);
+  if (!vendor) throw new HttpError(409, `Target vendor "${before.vendor}" is not supported by this version.`);
+  const checked = await checkTarget(deps, vendor, input, before);
+  if (!checked.ok) return checked;
+  if (checked.value.customerId !== before.customerId && (await countLiveDeploymentsOfTarget(deps.db, before.id)) > 0) {
+    return invalid({ customerId: 'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.' });
+  }
+  await saveTarget(deps.db, before.id, checked.value);
+  const after = await loadTarget(deps.db, before.id);
+  const credentialsChanged = after.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
+  await audit(deps.db, actor, {
+    action: 'target.update', entityType: 'target', entityId: before.id,
+    before: redactTarget(before), after: { ...redactTarget(after), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
+  });
+  return done(after);
+}
+
+/** A target still linked to live certificates is not deleted: unlink them first. */
+export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  const target = await loadTarget(deps.db, id);
+  const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
+  if (linked > 0) throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
+  await softDeleteTarget(deps.db, target.id);
+  await audit(deps.db, actor, { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) });
+}
+
+/** "Test connection": the preflight workflow. */
+export async function testTargetConnection(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  const target = await loadTarget(deps.db, id);
+  const started = await startPreflight(deps.temporal.client, target.id);
+  if (!started.ok) throw new HttpError(409, started.reason);
+  await audit(deps.db, actor, { action: 'target.test-connection', entityType: 'target', entityId: target.id });
+}

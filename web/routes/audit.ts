@@ -1,0 +1,85 @@
+import { Router, type Request } from 'express';
+import { auditFacets, listAudit, type AuditFilter } from '../../activities/db/repositories/audit-log';
+import { csvLine } from '../csv';
+import type { WebDeps } from '../deps';
+import { HttpError } from '../http-error';
+import { idParam, searchText } from '../list-query';
+import type { Views } from '../render';
+
+export const AUDIT_PAGE_SIZE = 100;
+const CSV_BATCH = 1000;
+
+/** `YYYY-MM-DD` (a whole day, UTC) or a full ISO timestamp. */
+function dateParam(value: unknown, endOfDay: boolean): Date | undefined | 'invalid' {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const text = value.trim();
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z`) : new Date(text);
+  return Number.isNaN(date.getTime()) || text.length > 40 ? 'invalid' : date;
+}
+
+/** The viewer's filters from the query string; a malformed date is a 400, not an empty list. */
+export function auditFilterOf(req: Request): { filter: Omit<AuditFilter, 'limit'>; filters: Record<string, string | undefined> } {
+  const query = req.query as Record<string, unknown>;
+  const from = dateParam(query['from'], false);
+  const to = dateParam(query['to'], true);
+  if (from === 'invalid' || to === 'invalid') throw new HttpError(400, 'Dates are YYYY-MM-DD (or a full ISO 8601 time).');
+  const filters = {
+    actor: searchText(query, 'actor', 64),
+    action: searchText(query, 'action', 64),
+    entityType: searchText(query, 'entityType', 64),
+    entityId: searchText(query, 'entityId', 64),
+    from: typeof query['from'] === 'string' && from ? query['from'] : undefined,
+    to: typeof query['to'] === 'string' && to ? query['to'] : undefined,
+  };
+  return {
+    filters,
+    filter: {
+      ...(filters.actor ? { actor: filters.actor } : {}),
+      ...(filters.action ? { action: filters.action } : {}),
+      ...(filters.entityType ? { entityType: filters.entityType } : {}),
+      ...(filters.entityId ? { entityId: filters.entityId } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+    },
+  };
+}
+
+export function auditRoutes(deps: WebDeps, views: Views): Router {
+  const router = Router();
+
+  router.get('/audit', async (req, res) => {
+    const { filter, filters } = auditFilterOf(req);
+    const before = idParam(req.query as Record<string, unknown>, 'before');
+    const [rows, facets] = await Promise.all([listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }), auditFacets(deps.db)]);
+    const page = rows.slice(0, AUDIT_PAGE_SIZE);
+    const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
+    const last = page.at(-1);
+    const nextUrl = rows.length > AUDIT_PAGE_SIZE && last ? `/audit?${new URLSearchParams([...params, ['before', last.id]]).toString()}` : undefined;
+    views.page(req, res, 'audit', {
+      title: 'Audit log',
+      entries: page.map((e) => ({ ...e, beforeJson: e.before === null || e.before === undefined ? '' : JSON.stringify(e.before), afterJson: e.after === null || e.after === undefined ? '' : JSON.stringify(e.after) })),
+      filters,
+      facets,
+      nextUrl,
+      firstUrl: before ? `/audit${params.size ? `?${params.toString()}` : ''}` : undefined,
+      csvUrl: `/audit.csv${params.size ? `?${params.toString()}` : ''}`,
+    });
+  });
+
+  /** Every matching entry, oldest last, streamed in batches (keyset paging). */
+  router.get('/audit.csv', async (req, res) => {
+    const { filter } = auditFilterOf(req);
+    res.status(200).type('text/csv; charset=utf-8').attachment(`certfleet-audit-${new Date().toISOString().slice(0, 10)}.csv`);
+    res.write(csvLine(['id', 'at', 'actor', 'actor_ip', 'action', 'entity_type', 'entity_id', 'before', 'after']));
+    let beforeId: string | undefined;
+    for (;;) {
+      const rows = await listAudit(deps.db, { ...filter, ...(beforeId ? { beforeId } : {}), limit: CSV_BATCH });
+      for (const r of rows) res.write(csvLine([r.id, r.at, r.actor, r.actorIp, r.action, r.entityType, r.entityId, r.before, r.after]));
+      if (rows.length < CSV_BATCH) break;
+      beforeId = rows.at(-1)?.id;
+    }
+    res.end();
+  });
+
+  return router;
+}

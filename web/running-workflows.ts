@@ -1,0 +1,61 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowType } from '../temporal/contract';
+import { temporalUiLink } from './lifecycle-runs';
+
+export interface RunningWorkflow {
+  workflowId: string;
+  runId: string;
+  type: string;
+  label: string;
+  startTime: Date;
+  /** The console page the run is about. */
+  href: string | undefined;
+  certificateId: string | undefined;
+  temporalUiUrl: string | undefined;
+}
+
+const LABELS: Record<string, string> = {
+  [WorkflowType.lifecycle]: 'Issue / renew',
+  [WorkflowType.deploy]: 'Deploy',
+  [WorkflowType.preflight]: 'Test connection',
+  [WorkflowType.dnsProviderCheck]: 'Verify DNS token',
+  [WorkflowType.testEmail]: 'Test email',
+};
+
+/** Where a workflow id points in the console (ids come from temporal/contract's builders). */
+function pageOf(workflowId: string): { href: string | undefined; certificateId: string | undefined } {
+  const cert = /^certificate:(\d+)$/.exec(workflowId) ?? /^deploy:(\d+):(\d+)$/.exec(workflowId);
+  if (cert?.[2]) return { href: `/deployments/${cert[2]}`, certificateId: cert[1] };
+  if (cert) return { href: `/certificates/${cert[1]}`, certificateId: cert[1] };
+  const target = /^preflight:target:(\d+)$/.exec(workflowId);
+  if (target) return { href: `/targets/${target[1]}`, certificateId: undefined };
+  const provider = /^dns-check:provider:(\d+)$/.exec(workflowId);
+  if (provider) return { href: `/dns-providers/${provider[1]}`, certificateId: undefined };
+  return { href: undefined, certificateId: undefined };
+}
+
+/** Running workflows that do work someone waits for (not the long-lived device coordinators or the renewal ticks). */
+export async function listRunningWorkflows(client: Client, uiUrl: string | undefined, namespace: string, limit: number): Promise<{ total: number; runs: RunningWorkflow[] }> {
+  const types = Object.keys(LABELS).map((t) => `'${t}'`).join(', ');
+  const query = `ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
+  const [count, runs] = await Promise.all([
+    client.workflow.count(query),
+    (async () => {
+      const found: RunningWorkflow[] = [];
+      for await (const run of client.workflow.list({ query, pageSize: limit })) {
+        found.push({
+          workflowId: run.workflowId,
+          runId: run.runId,
+          type: run.type,
+          label: LABELS[run.type] ?? run.type,
+          startTime: run.startTime,
+          ...pageOf(run.workflowId),
+          temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
+        });
+        if (found.length >= limit) break;
+      }
+      return found;
+    })(),
+  ]);
+  return { total: count.count, runs };
+}
