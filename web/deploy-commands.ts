@@ -38,7 +38,10 @@ export async function retryDeploy(client: Client, certificateId: string, deploym
   try {
     const description = await lifecycle.describe();
     if (description.status.name === 'RUNNING') {
-      const progress = await lifecycle.query(progressQuery);
+      const progress = await client
+        .withDeadline(Date.now() + 5_000, () => lifecycle.query(progressQuery))
+        .catch(() => undefined);
+      if (!progress) return { ok: false, reason: 'The renewal run of this certificate does not answer; is the worker running? Try again shortly.' };
       if (progress.awaitingRetry) {
         await lifecycle.signal(retryDeploymentSignal, { deploymentId });
         return { ok: true, detail: 'retry requested from the waiting renewal run' };

@@ -12,6 +12,8 @@ import {
   type LifecycleTrigger,
 } from '../temporal/contract';
 
+const PROGRESS_QUERY_TIMEOUT_MS = 3_000;
+
 export type StartResult = { started: true; runId: string } | { started: false; reason: string };
 
 /** Starts the certificate's lifecycle under its own id; refuses politely when a run is in progress. */
@@ -102,7 +104,8 @@ export async function describeLatestRun(client: Client, certificateId: string, u
   };
   if (description.type !== WorkflowType.lifecycle) return view;
   try {
-    const progress = await client.workflow.getHandle(workflowId, description.runId).query(progressQuery);
+    // Without a worker a query waits for one; a page must not: give up after a few seconds.
+    const progress = await client.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId, description.runId).query(progressQuery));
     view.progress = progress;
     view.steps = progress.steps.map((s) => ({ label: STEP_LABELS[s.step], status: s.status, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.endedAt ? { endedAt: s.endedAt } : {}), ...(s.error ? { error: s.error } : {}) }));
   } catch (error) {

@@ -22,7 +22,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { startLifecycle } from '../lifecycle-runs';
 import { chooseCustomer } from './customers';
-import { done, flag, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { refText, done, flag, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (c: Pick<CertificateRecord, 'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
@@ -60,9 +60,9 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
   if (!name.ok) errors['commonName'] = name.error;
   const customer = await chooseCustomer(deps.db, body);
   if (!customer.ok) errors['customerId'] = customer.error;
-  const provider = await getDnsProvider(deps.db, text(body, 'dnsProviderId'));
+  const provider = await getDnsProvider(deps.db, refText(body, 'dnsProviderId'));
   if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider (add one first under DNS providers).';
-  const directoryId = text(body, 'acmeDirectoryId');
+  const directoryId = refText(body, 'acmeDirectoryId');
   const directory = /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
   if (!directory) errors['acmeDirectoryId'] = 'Choose an ACME directory.';
   const keyType = text(body, 'keyType');
@@ -107,7 +107,7 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
     const foreign = targets.filter((t) => t && t.customerId !== customer.customer.id).map((t) => t?.name);
     if (foreign.length) errors['customerId'] = `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`;
   }
-  const providerId = given('dnsProviderId') ? text(body, 'dnsProviderId') : cert.dnsProviderId;
+  const providerId = given('dnsProviderId') ? refText(body, 'dnsProviderId') : cert.dnsProviderId;
   const provider = await getDnsProvider(deps.db, providerId);
   if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider.';
   const keyType = given('keyType') ? text(body, 'keyType') : cert.keyType;

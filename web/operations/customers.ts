@@ -12,7 +12,7 @@ import type { Queryable } from '../../activities/db/pool';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { refText, done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
 
 async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Promise<OpResult<{ name: string; notes: string }>> {
   const errors: FieldErrors = {};
@@ -64,7 +64,7 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
  * that one (installations that do not group by customer never see the field as a hurdle).
  */
 export async function chooseCustomer(db: Queryable, body: Body): Promise<{ ok: true; customer: CustomerRecord } | { ok: false; error: string }> {
-  const raw = text(body, 'customerId');
+  const raw = refText(body, 'customerId');
   if (raw) {
     const customer = await getCustomer(db, raw);
     return customer ? { ok: true, customer } : { ok: false, error: 'Choose a customer from the list.' };

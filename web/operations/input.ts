@@ -15,12 +15,17 @@ export const invalid = <T>(errors: FieldErrors): OpResult<T> => ({ ok: false, er
 /** Who acts, and from where: the signed-in user (session or API token) and the client's address. */
 export type Actor = Pick<Request, 'user' | 'ip'>;
 
-/** A trimmed string field; numbers are accepted as their text (JSON clients), anything else is empty. */
+/** A trimmed string field; anything else (a number, an array, an object) is empty, so it fails validation. */
 export function text(body: Body, key: string): string {
   const value = body[key];
-  if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return '';
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** A reference to a row: JSON clients may send the id as a number. Not validated here. */
+export function refText(body: Body, key: string): string {
+  const value = body[key];
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return text(body, key);
 }
 
 /** A checkbox (form "on") or a JSON boolean. */
@@ -31,7 +36,7 @@ export function flag(body: Body, key: string): boolean {
 
 /** A database id given as text or a number. */
 export function idOf(body: Body, key: string): string {
-  const value = text(body, key);
+  const value = refText(body, key);
   return /^\d{1,18}$/.test(value) ? value : '';
 }
 

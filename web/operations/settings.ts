@@ -9,7 +9,7 @@ import { checkCaBundle } from '../../activities/domain/target-input';
 import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
-import { done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { refText, done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
 
 /** Adds a custom ACME directory, or changes the name and CA bundle of one with the same URL. Built-ins stay as they are. */
 export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<AcmeDirectory>> {
@@ -45,7 +45,13 @@ export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
   s ? { host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed) } : undefined;
 
 export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<StoredSmtpSettings>> {
-  const normalized = { ...body, ...(Array.isArray(body['recipients']) ? { recipients: body['recipients'].join(', ') } : {}), ...(typeof body['secure'] === 'boolean' ? { secure: body['secure'] ? 'on' : '' } : {}) };
+  // JSON clients send a list of recipients, a numeric port and a boolean; the form sends text.
+  const normalized = {
+    ...body,
+    ...(Array.isArray(body['recipients']) && body['recipients'].every((r) => typeof r === 'string') ? { recipients: body['recipients'].join(', ') } : {}),
+    ...(typeof body['secure'] === 'boolean' ? { secure: body['secure'] ? 'on' : '' } : {}),
+    ...(typeof body['port'] === 'number' ? { port: refText(body, 'port') } : {}),
+  };
   const checked = checkSmtpForm(normalized);
   if (!checked.ok) return invalid(checked.errors);
   const form = checked.value;
@@ -64,7 +70,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
 /** The ACME directory, key type and renewal rule a new certificate gets unless it says otherwise. */
 export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<RenewalDefaults>> {
   const errors: FieldErrors = {};
-  const directoryId = text(body, 'acmeDirectoryId');
+  const directoryId = refText(body, 'acmeDirectoryId');
   const directory = directoryId && /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
   if (directoryId && !directory) errors['acmeDirectoryId'] = 'Choose an ACME directory from the list.';
   const keyType = text(body, 'keyType');
