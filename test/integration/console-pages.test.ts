@@ -191,6 +191,7 @@ describe('deployment history', () => {
   it('lists every run across deployments with filters and paging', async () => {
     const all = await admin.get('/deployments');
     matches(all.text, /1–50 of 300/);
+    matches(all.text, /href="http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/deploy%3A\d+%3A\d+\/seed-\d+\/history"/, 'every run links to the Temporal UI');
     const [failed] = await c.db.db.query<{ n: string }>("SELECT count(*) AS n FROM deployment_runs WHERE outcome = 'failed'");
     matches((await admin.get('/deployments?outcome=failed')).text, new RegExp(`of ${failed?.n}<`));
     const [mine] = await c.db.db.query<{ n: string }>(

@@ -6,6 +6,7 @@ import { getTarget, listTargets } from '../../activities/db/repositories/targets
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import type { WebDeps } from '../deps';
+import { temporalUiLink } from '../lifecycle-runs';
 import { historyFiltersOf } from '../list-filters';
 import { idParam, pager } from '../list-query';
 import { canChange } from '../middleware/auth';
@@ -62,8 +63,10 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   router.get('/deployments', async (req, res) => {
     const { filters, filter, page } = historyFiltersOf(req.query as Record<string, unknown>, HISTORY_PAGE_SIZE);
     const [history, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
+    const { uiUrl, namespace } = deps.temporal;
     views.page(req, res, 'deployments', {
-      title: 'Deployment history', runs: history.rows, filters, outcomes: RUN_OUTCOMES, customers, vendors,
+      title: 'Deployment history',
+      runs: history.rows.map((r) => ({ ...r, temporalUiUrl: temporalUiLink(uiUrl, namespace, r.workflowId, r.workflowRunId) })), filters, outcomes: RUN_OUTCOMES, customers, vendors,
       pager: pager('/deployments', filters, page, HISTORY_PAGE_SIZE, history.total),
     });
   });
@@ -71,7 +74,12 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   router.get('/deployments/:id', async (req, res) => {
     const deployment = await loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
-    const withSteps = await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) })));
+    const { uiUrl, namespace } = deps.temporal;
+    const withSteps = await Promise.all(runs.map(async (run) => ({
+      ...run,
+      steps: await listRunSteps(deps.db, run.id),
+      temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
+    })));
     views.page(req, res, 'deployment', { title: `${deployment.commonName} → ${deployment.targetName}`, deployment, runs: withSteps });
   });
 

@@ -26,6 +26,9 @@ export interface DeploymentHistoryRow {
   outcome: RunOutcome;
   error: string | null;
   serialHex: string;
+  /** The deploy workflow's id and run id, for the Temporal UI. */
+  workflowId: string;
+  workflowRunId: string;
   startedAt: Date;
   endedAt: Date | null;
 }
@@ -41,7 +44,7 @@ export async function listDeploymentHistory(db: Queryable, f: DeploymentHistoryF
     db.query<DeploymentHistoryRow>(
       `SELECT r.id AS "runId", r.deployment_id AS "deploymentId", d.certificate_id AS "certificateId", c.common_name AS "commonName",
               d.target_id AS "targetId", t.name AS "targetName", t.vendor, cu.name AS "customerName", r.trigger, r.outcome, r.error,
-              v.serial_hex AS "serialHex", r.started_at AS "startedAt", r.ended_at AS "endedAt"
+              v.serial_hex AS "serialHex", r.workflow_id AS "workflowId", r.run_id AS "workflowRunId", r.started_at AS "startedAt", r.ended_at AS "endedAt"
          FROM ${from} JOIN customers cu ON cu.id = c.customer_id JOIN certificate_versions v ON v.id = r.version_id
         WHERE ${where}
         ORDER BY r.id DESC LIMIT $6 OFFSET $7`,
