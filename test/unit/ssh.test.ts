@@ -6,6 +6,7 @@
  *
  *   npx tsx --test test/unit/ssh.test.ts
  */
+import { ed25519KeyPair } from '../support/ssh-keys';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -66,7 +67,7 @@ describe('host-key pins', () => {
   });
 
   it('fingerprints a key blob like ssh-keygen and names its type', () => {
-    const key = utils.parseKey(utils.generateKeyPairSync('ed25519').public);
+    const key = utils.parseKey(ed25519KeyPair().public);
     assert.ok(!(key instanceof Error));
     const id = identifyHostKey(key.getPublicSSH());
     assert.equal(id.keyType, 'ssh-ed25519');
@@ -301,7 +302,7 @@ describe('password login (in-process ssh2 server)', () => {
   const commands: string[] = [];
 
   before(async () => {
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
     const parsed = utils.parseKey(hostKey.public);
     assert.ok(!(parsed instanceof Error));
     pin = identifyHostKey(parsed.getPublicSSH()).sha256;

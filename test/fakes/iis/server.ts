@@ -23,6 +23,7 @@
  *   stderr)` (the next run of an operation fails with that stderr; for set-bindings optionally after
  *   switching some bindings, as a script killed half-way would).
  */
+import { ed25519KeyPair } from '../../support/ssh-keys';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -190,9 +191,9 @@ const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string =
 export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
   const username = options.username ?? 'Administrator';
   const password = options.password ?? `pw-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const clientKey = utils.generateKeyPairSync('ed25519');
-  const wrongKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519KeyPair();
+  const clientKey = ed25519KeyPair();
+  const wrongKey = ed25519KeyPair();
   const authorized = utils.parseKey(clientKey.public);
   if (authorized instanceof Error) throw authorized;
   const hostPublic = utils.parseKey(hostKey.public);
