@@ -8,7 +8,8 @@ export function pickGroup(body: Record<string, unknown>, group: FieldGroup, fiel
   for (const field of fields) {
     const value = body[`${group}_${field.name}`];
     if (field.kind === 'checkbox') picked[field.name] = value === 'on' || value === 'true';
-    else if (field.kind === 'list') picked[field.name] = typeof value === 'string' ? value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : [];
+    // Lists go to the descriptor as typed: it knows its separators (IIS site names contain spaces).
+    else if (field.kind === 'list') picked[field.name] = typeof value === 'string' ? value : [];
     else if (typeof value === 'string') picked[field.name] = value;
   }
   return picked;
@@ -52,8 +53,7 @@ export function groupFromJson(value: unknown, fields: VendorField[]): Record<str
     if (raw === undefined || raw === null) continue;
     if (field.kind === 'checkbox') picked[field.name] = raw === true || raw === 'true' || raw === 'on';
     else if (field.kind === 'list') {
-      picked[field.name] = Array.isArray(raw) ? raw.filter((s): s is string => typeof s === 'string').map((s) => s.trim()).filter(Boolean)
-        : typeof raw === 'string' ? raw.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : [];
+      picked[field.name] = Array.isArray(raw) ? raw.filter((s): s is string | number => typeof s === 'string' || typeof s === 'number') : typeof raw === 'string' ? raw : [];
     } else if (typeof raw === 'string') picked[field.name] = raw;
     else if (typeof raw === 'number' && Number.isFinite(raw)) picked[field.name] = String(raw);
     else picked[field.name] = '';

@@ -36,6 +36,8 @@ export const apacheDescriptor: VendorDescriptor = {
   id: 'apache',
   label: 'Apache httpd (SSH)',
   defaultPort: 22,
+  // Reached over SSH with a pinned host key (an option), not over management HTTPS.
+  managementTls: false,
   credentialFields: sshCredentialFields,
   optionFields: [
     { name: 'certPath', label: 'Certificate file', kind: 'text', required: true, placeholder: '/etc/ssl/certs/example.com.crt', help: 'The SSLCertificateFile path. Without a chain file it gets the certificate followed by its intermediates.' },

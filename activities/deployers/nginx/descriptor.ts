@@ -34,6 +34,8 @@ export const nginxDescriptor: VendorDescriptor = {
   id: 'nginx',
   label: 'Nginx (SSH)',
   defaultPort: 22,
+  // Reached over SSH with a pinned host key (an option), not over management HTTPS.
+  managementTls: false,
   credentialFields: sshCredentialFields,
   optionFields: [
     { name: 'certPath', label: 'Certificate file (full chain)', kind: 'text', required: true, placeholder: '/etc/nginx/ssl/example.com.crt', help: 'The ssl_certificate path: CertFleet writes the certificate followed by its intermediates.' },
