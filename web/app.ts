@@ -10,6 +10,7 @@ import { errorHandler, notFound } from './middleware/errors';
 import { createViews } from './render';
 import { apiRoutes } from './api';
 import { serverTiming } from './middleware/server-timing';
+import { temporalDeadline } from './middleware/temporal-deadline';
 import { accountRoutes } from './routes/account';
 import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
@@ -23,6 +24,8 @@ import { settingsRoutes } from './routes/settings';
 import { targetRoutes } from './routes/targets';
 
 const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
+/** How long one request may wait for Temporal in all (see middleware/temporal-deadline.ts). */
+const TEMPORAL_REQUEST_DEADLINE_MS = 10_000;
 
 /** The web console, without listen(): tests drive it directly. */
 export function createApp(deps: WebDeps): Express {
@@ -33,6 +36,7 @@ export function createApp(deps: WebDeps): Express {
 
   app.disable('x-powered-by');
   app.use(serverTiming);
+  app.use(temporalDeadline(deps.temporal.client, TEMPORAL_REQUEST_DEADLINE_MS));
   app.set('trust proxy', 'loopback');
   app.use(
     helmet({

@@ -1,3 +1,5 @@
+import { ServiceError } from '@temporalio/client';
+
 /** An error with an HTTP status and a message safe to show to the user. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -7,4 +9,28 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: the Temporal server is down or not answering. */
+const UNREACHABLE = new Set([14, 4]);
+
+/**
+ * The status and the message a user may see for any error: HttpError as thrown, a unique-name race
+ * as 409, Temporal out of reach as 503, body-parser's 4xx as they are, everything else 500 (whose
+ * details go to the log, never to the user).
+ */
+export function publicError(error: unknown): { status: number; message: string } {
+  if (error instanceof HttpError) return { status: error.status, message: error.message };
+  if ((error as { code?: unknown }).code === '23505') {
+    return { status: 409, message: 'Something with this name was just created by someone else. Reload and choose another name.' };
+  }
+  if (error instanceof ServiceError && UNREACHABLE.has((error.cause as { code?: unknown } | undefined)?.code as number)) {
+    return { status: 503, message: 'Temporal is unreachable right now, so nothing was started or changed. Try again in a moment.' };
+  }
+  const bodyError = (error as { type?: unknown }).type;
+  if (bodyError === 'entity.parse.failed') return { status: 400, message: 'The request body is not valid JSON.' };
+  if (bodyError === 'entity.too.large') return { status: 413, message: 'The request body is too large.' };
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return { status, message: (error as Error).message };
+  return { status: 500, message: 'Something went wrong on our side. The details are in the server log.' };
 }

@@ -38,7 +38,8 @@ function pageOf(workflowId: string): { href: string | undefined; certificateId: 
 export async function listRunningWorkflows(client: Client, uiUrl: string | undefined, namespace: string, limit: number): Promise<{ total: number; runs: RunningWorkflow[] }> {
   const types = Object.keys(LABELS).map((t) => `'${t}'`).join(', ');
   const query = `ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
-  const [count, runs] = await Promise.all([
+  // allSettled: when one call fails, the other must not go on retrying after the page is answered.
+  const [count, runs] = await Promise.allSettled([
     client.workflow.count(query),
     (async () => {
       const found: RunningWorkflow[] = [];
@@ -57,5 +58,7 @@ export async function listRunningWorkflows(client: Client, uiUrl: string | undef
       return found;
     })(),
   ]);
-  return { total: count.count, runs };
+  if (count.status === 'rejected') throw count.reason;
+  if (runs.status === 'rejected') throw runs.reason;
+  return { total: count.value.count, runs: runs.value };
 }

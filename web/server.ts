@@ -22,7 +22,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
   const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-web' });
   const box = await loadMasterKey(config.masterKey, db);
   const initialAdmin = await db.withTransaction((tx) => bootstrapAdmin(tx, config.initialAdminPassword));
-  const { connection, client } = await connectTemporal(config.temporal);
+  const { connection, client } = await connectTemporal(config.temporal, { quickRetries: true });
   const app = createApp({
     db,
     box,

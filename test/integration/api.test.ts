@@ -110,7 +110,7 @@ describe('inventory through the API', () => {
     const targetId = String((target.json as Json)['id']);
     const missing = await c.api(tech, 'POST', '/api/v1/targets', { vendor: 'fortigate', name: 'No creds', customerId, host: 'x.example.test', trust: { fingerprintSha256: FINGERPRINT } });
     assert.equal(missing.status, 400);
-    assert.ok('cred_token' in ((missing.json as Json)['fields'] as Json));
+    assert.ok('credentials.token' in ((missing.json as Json)['fields'] as Json), 'field errors named as in the request');
     assert.equal((await c.api(tech, 'POST', '/api/v1/targets', { vendor: 'made-up' })).status, 400);
     const patched = await c.api(tech, 'PATCH', `/api/v1/targets/${targetId}`, { host: 'fw2.api.example.test' });
     assert.equal(patched.status, 200, patched.text);

@@ -42,7 +42,7 @@ export interface ConsoleApp {
 
 export async function startConsoleApp(options: { login?: LoginProtection } = {}): Promise<ConsoleApp> {
   const [db, temporal] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  const { connection, client } = await connectTemporal({ address: temporal.address, namespace: 'default' });
+  const { connection, client } = await connectTemporal({ address: temporal.address, namespace: 'default' }, { quickRetries: true });
   const box = createSecretBox(randomBytes(32));
   const deps: WebDeps = {
     db: db.db,

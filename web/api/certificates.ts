@@ -64,8 +64,11 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/certificates/:id/runs`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [latest, runs] = await Promise.all([describeLatestRun(client, cert.id, uiUrl, namespace), listRuns(client, cert.id, uiUrl, namespace, 50)]);
-    res.json({ latest, runs });
+    // allSettled: a failing call must not leave the other one retrying after the response.
+    const [latest, runs] = await Promise.allSettled([describeLatestRun(client, cert.id, uiUrl, namespace), listRuns(client, cert.id, uiUrl, namespace, 50)]);
+    if (latest.status === 'rejected') throw latest.reason;
+    if (runs.status === 'rejected') throw runs.reason;
+    res.json({ latest: latest.value, runs: runs.value });
   });
   router.get(`${P}/certificates/:id/versions`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);

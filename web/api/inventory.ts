@@ -48,7 +48,8 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.patch(`${P}/dns-providers/:id`, canChange, async (req, res) => {
     const before = await loadDnsProvider(deps.db, req.params['id']);
-    reply(res, 200, await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...jsonBody(req) }), redactDnsProvider);
+    const body = jsonBody(req);
+    reply(res, 200, await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...objectField(body, 'config'), ...body }), redactDnsProvider);
   });
   router.delete(`${P}/dns-providers/:id`, canChange, async (req, res) => {
     await deleteDnsProvider(deps, req, req.params['id']);

@@ -3,7 +3,7 @@ import { userByTokenHash } from '../../activities/db/repositories/api-tokens';
 import type { Queryable } from '../../activities/db/pool';
 import { hashToken, TOKEN_PREFIX } from '../operations/api-tokens';
 import type { OpResult } from '../operations/input';
-import { HttpError } from '../http-error';
+import { HttpError, publicError } from '../http-error';
 
 export const API_PREFIX = '/api/v1';
 
@@ -29,10 +29,20 @@ export function bearerAuth(db: Queryable) {
 /** An operation's result as JSON: the value, or 400 with the field errors. */
 export function reply<T>(res: Response, status: number, result: OpResult<T>, view: (value: T) => unknown = (v) => v): void {
   if (!result.ok) {
-    res.status(400).json({ error: 'Some fields are invalid; nothing was changed.', fields: result.errors });
+    res.status(400).json({ error: 'Some fields are invalid; nothing was changed.', fields: apiFieldNames(result.errors) });
     return;
   }
   res.status(status).json(view(result.value));
+}
+
+const GROUPS: Record<string, string> = { cred_: 'credentials.', opt_: 'options.', bind_: 'binding.' };
+
+/** The console's flat field names (cred_token) as the API's nested ones (credentials.token). */
+export function apiFieldNames(errors: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).map(([k, v]) => {
+    const prefix = Object.keys(GROUPS).find((p) => k.startsWith(p));
+    return [prefix ? `${GROUPS[prefix]}${k.slice(prefix.length)}` : k, v];
+  }));
 }
 
 /** A JSON object body (anything else is a 400: nothing is changed on a malformed request). */
@@ -54,19 +64,7 @@ export function objectField(body: Record<string, unknown>, key: string): Record<
 /** Errors as JSON: 4xx with the message, 5xx without details (they go to the log). */
 export function apiErrors(log: { error(obj: object, msg: string): void }) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const uniqueViolation = (error as { code?: unknown }).code === '23505';
-    const bodyError = (error as { type?: unknown }).type;
-    const status =
-      error instanceof HttpError ? error.status
-      : uniqueViolation ? 409
-      : typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status
-      : 500;
-    const message =
-      uniqueViolation ? 'Something with this name was just created by someone else; choose another name.'
-      : bodyError === 'entity.parse.failed' ? 'The request body is not valid JSON.'
-      : bodyError === 'entity.too.large' ? 'The request body is too large.'
-      : status >= 500 ? 'Something went wrong on our side. The details are in the server log.'
-      : (error as Error).message;
+    const { status, message } = publicError(error);
     if (status >= 500) log.error({ err: error, url: req.originalUrl }, 'api request failed');
     res.status(status).json({ error: message });
   };

@@ -112,7 +112,9 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
   if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider.';
   const keyType = given('keyType') ? text(body, 'keyType') : cert.keyType;
   if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
-  const policy = given('renewalMode') ? checkRenewalPolicy(body['renewalMode'], body['renewalValue']) : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
+  const policy = given('renewalMode') || given('renewalValue')
+    ? checkRenewalPolicy(given('renewalMode') ? body['renewalMode'] : cert.renewalMode, body['renewalValue'])
+    : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
   if (!policy.ok) errors['renewalValue'] = policy.error;
   if (given('enabled') && typeof body['enabled'] !== 'boolean' && !['on', 'true', 'false', ''].includes(String(body['enabled']))) {
     errors['enabled'] = 'enabled is true or false.';

@@ -9,7 +9,7 @@ import { checkCaBundle } from '../../activities/domain/target-input';
 import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
-import { refText, done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { refText, done, flag, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
 
 /** Adds a custom ACME directory, or changes the name and CA bundle of one with the same URL. Built-ins stay as they are. */
 export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<AcmeDirectory>> {
@@ -49,7 +49,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   const normalized = {
     ...body,
     ...(Array.isArray(body['recipients']) && body['recipients'].every((r) => typeof r === 'string') ? { recipients: body['recipients'].join(', ') } : {}),
-    ...(typeof body['secure'] === 'boolean' ? { secure: body['secure'] ? 'on' : '' } : {}),
+    ...(typeof body['secure'] === 'boolean' || body['secure'] === 'true' || body['secure'] === 'false' ? { secure: flag(body, 'secure') ? 'on' : '' } : {}),
     ...(typeof body['port'] === 'number' ? { port: refText(body, 'port') } : {}),
   };
   const checked = checkSmtpForm(normalized);
