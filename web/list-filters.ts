@@ -32,8 +32,8 @@ export function certificateFiltersOf(query: Query, pageSize: number) {
   return { filters, filter, page };
 }
 
-/** The deployment history's filters from a query string. */
-export function historyFiltersOf(query: Query, pageSize: number) {
+/** The deployment history's filters from a query string (`before`: keyset paging by run id). */
+export function historyFiltersOf(query: Query, limit: number) {
   const filters = {
     outcome: oneOf(query, 'outcome', RUN_OUTCOMES),
     customer: idParam(query, 'customer'),
@@ -41,15 +41,15 @@ export function historyFiltersOf(query: Query, pageSize: number) {
     target: idParam(query, 'target'),
     certificate: idParam(query, 'certificate'),
   };
-  const page = pageParam(query);
+  const before = idParam(query, 'before');
   const filter: DeploymentHistoryFilter = {
     ...(filters.outcome ? { outcome: filters.outcome } : {}),
     ...(filters.customer ? { customerId: filters.customer } : {}),
     ...(filters.vendor ? { vendor: filters.vendor } : {}),
     ...(filters.target ? { targetId: filters.target } : {}),
     ...(filters.certificate ? { certificateId: filters.certificate } : {}),
-    page,
-    pageSize,
+    ...(before ? { beforeId: before } : {}),
+    limit,
   };
-  return { filters, filter, page };
+  return { filters, filter, before };
 }

@@ -97,10 +97,10 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/deployments`, async (req, res) => {
     const query = req.query as Record<string, unknown>;
-    const pageSize = pageSizeOf(query);
-    const { filter, page } = historyFiltersOf(query, pageSize);
-    const result = await listDeploymentHistory(deps.db, filter);
-    res.json({ runs: result.rows, total: result.total, page, pageSize });
+    const limit = pageSizeOf(query);
+    const { filter } = historyFiltersOf(query, limit);
+    const runs = await listDeploymentHistory(deps.db, filter);
+    res.json({ runs, ...(runs.length === limit ? { nextBefore: runs.at(-1)?.runId } : {}) });
   });
   router.get(`${P}/deployments/:id`, async (req, res) => {
     const deployment = await loadDeployment(deps.db, req.params['id']);

@@ -8,7 +8,7 @@ import type { CertificateRecord } from '../../activities/db/repositories/certifi
 import type { WebDeps } from '../deps';
 import { temporalUiLink } from '../lifecycle-runs';
 import { historyFiltersOf } from '../list-filters';
-import { idParam, pager } from '../list-query';
+import { idParam } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
 import { commandDeployment, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
@@ -61,13 +61,18 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.get('/deployments', async (req, res) => {
-    const { filters, filter, page } = historyFiltersOf(req.query as Record<string, unknown>, HISTORY_PAGE_SIZE);
-    const [history, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
+    const { filters, filter, before } = historyFiltersOf(req.query as Record<string, unknown>, HISTORY_PAGE_SIZE + 1);
+    const [rows, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
+    const page = rows.slice(0, HISTORY_PAGE_SIZE);
+    const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
+    const last = page.at(-1);
     const { uiUrl, namespace } = deps.temporal;
     views.page(req, res, 'deployments', {
       title: 'Deployment history',
-      runs: history.rows.map((r) => ({ ...r, temporalUiUrl: temporalUiLink(uiUrl, namespace, r.workflowId, r.workflowRunId) })), filters, outcomes: RUN_OUTCOMES, customers, vendors,
-      pager: pager('/deployments', filters, page, HISTORY_PAGE_SIZE, history.total),
+      runs: page.map((r) => ({ ...r, temporalUiUrl: temporalUiLink(uiUrl, namespace, r.workflowId, r.workflowRunId) })),
+      filters, outcomes: RUN_OUTCOMES, customers, vendors,
+      nextUrl: rows.length > HISTORY_PAGE_SIZE && last ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}` : undefined,
+      firstUrl: before ? `/deployments${params.size ? `?${params.toString()}` : ''}` : undefined,
     });
   });
 

@@ -28,16 +28,22 @@ export interface CertificatePage {
 }
 
 const ORDER: Record<CertificateSort, string> = {
-  expiry: 'v.not_after',
+  expiry: 'c.current_not_after',
   name: 'c.common_name',
   status: 'c.status',
   customer: 'lower(cu.name)',
   created: 'c.created_at',
 };
 
-/** One page of live certificates matching the filter, and how many match in all. */
+/**
+ * One page of live certificates matching the filter, and how many match in all. The page stops
+ * after `pageSize` rows on an index for every sort; the total is a separate count that joins the
+ * customers only when the search needs their names.
+ */
 export async function listCertificatePage(db: Queryable, f: CertificateFilter): Promise<CertificatePage> {
-  const where = ['c.deleted_at IS NULL'];
+  // Certificates only ever belong to live customers (a customer with certificates cannot be deleted);
+  // saying so lets the customer sort walk the customers' name index.
+  const where = ['c.deleted_at IS NULL', 'cu.deleted_at IS NULL'];
   const params: unknown[] = [];
   const param = (value: unknown): string => {
     params.push(value);
@@ -50,33 +56,29 @@ export async function listCertificatePage(db: Queryable, f: CertificateFilter): 
   if (f.status) where.push(`c.status = ${param(f.status)}`);
   if (f.customerId) where.push(`c.customer_id = ${param(f.customerId)}`);
   if (f.expiry === 'none') where.push('c.current_version_id IS NULL');
-  else if (f.expiry === 'expired') where.push('v.not_after <= now()');
-  else if (f.expiry) where.push(`v.not_after > now() AND v.not_after <= now() + ${param(Number(f.expiry))} * interval '1 day'`);
+  else if (f.expiry === 'expired') where.push('c.current_not_after <= now()');
+  else if (f.expiry) where.push(`c.current_not_after > now() AND c.current_not_after <= now() + ${param(Number(f.expiry))} * interval '1 day'`);
   if (f.vendor) {
     where.push(`EXISTS (SELECT 1 FROM deployments d JOIN targets t ON t.id = d.target_id
                          WHERE d.certificate_id = c.id AND d.deleted_at IS NULL AND t.deleted_at IS NULL AND t.vendor = ${param(f.vendor)})`);
   }
+  const filterParams = [...params];
   const direction = f.descending ? 'DESC' : 'ASC';
   const nulls = f.sort === 'expiry' ? (f.descending ? 'NULLS LAST' : 'NULLS FIRST') : '';
   const limit = param(f.pageSize);
   const offset = param((f.page - 1) * f.pageSize);
-  const rows = await db.query<CertificateRow & { total: string }>(
-    `${CERTIFICATE_SELECT.replace('SELECT', 'SELECT count(*) OVER () AS total,')}
-      WHERE ${where.join(' AND ')}
-      ORDER BY ${ORDER[f.sort]} ${direction} ${nulls}, c.id ${direction}
-      LIMIT ${limit} OFFSET ${offset}`,
-    params,
-  );
-  const total = rows[0] ? Number(rows[0].total) : f.page > 1 ? await countMatching(db, where, params.slice(0, -2)) : 0;
-  return { rows: rows.map(toCertificate), total };
-}
-
-/** A page past the end has no row to carry the total. */
-async function countMatching(db: Queryable, where: string[], params: unknown[]): Promise<number> {
-  const rows = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM certificates c JOIN customers cu ON cu.id = c.customer_id
-       LEFT JOIN certificate_versions v ON v.id = c.current_version_id WHERE ${where.join(' AND ')}`,
-    params,
-  );
-  return Number(rows[0]?.n ?? 0);
+  const [rows, count] = await Promise.all([
+    db.query<CertificateRow>(
+      `${CERTIFICATE_SELECT} WHERE ${where.join(' AND ')}
+        ORDER BY ${ORDER[f.sort]} ${direction} ${nulls}, c.id ${direction}
+        LIMIT ${limit} OFFSET ${offset}`,
+      params,
+    ),
+    db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM certificates c ${f.q ? 'JOIN customers cu ON cu.id = c.customer_id' : ''}
+        WHERE ${where.filter((w) => f.q || !w.startsWith('cu.')).join(' AND ')}`,
+      filterParams,
+    ),
+  ]);
+  return { rows: rows.map(toCertificate), total: Number(count[0]?.n ?? 0) };
 }

@@ -35,12 +35,11 @@ export interface CertificateRow {
 export const CERTIFICATE_SELECT = `
   SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
          c.customer_id, cu.name AS customer_name, c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
-         v.not_before, v.not_after, c.created_at
+         c.current_not_before AS not_before, c.current_not_after AS not_after, c.created_at
     FROM certificates c
     JOIN dns_providers p ON p.id = c.dns_provider_id
     JOIN acme_directories d ON d.id = c.acme_directory_id
-    JOIN customers cu ON cu.id = c.customer_id
-    LEFT JOIN certificate_versions v ON v.id = c.current_version_id`;
+    JOIN customers cu ON cu.id = c.customer_id`;
 
 export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   id: r.id, commonName: r.common_name, dnsProviderId: r.dns_provider_id, dnsProviderName: r.dns_provider_name,

@@ -1,14 +1,5 @@
 import type { Queryable } from '../pool';
 
-/** When renewal becomes due, as in workflows/lib/renewal-window.ts (never before 10 % of the lifetime). */
-export const RENEW_AT_SQL = `greatest(
-    CASE c.renewal_mode
-      WHEN 'days' THEN v.not_after - c.renewal_value * interval '1 day'
-      WHEN 'percent' THEN v.not_after - (v.not_after - v.not_before) * (c.renewal_value / 100.0)
-      ELSE v.not_after - (v.not_after - v.not_before) / 3
-    END,
-    v.not_before + (v.not_after - v.not_before) * 0.1)`;
-
 export interface ExpiryCounts {
   expired: number;
   within7: number;
@@ -62,12 +53,12 @@ const byCustomer = (alias: string) => `($1::bigint IS NULL OR ${alias}.customer_
 
 export async function expiryCounts(db: Queryable, customerId?: string): Promise<ExpiryCounts> {
   const rows = await db.query<Record<keyof ExpiryCounts, string>>(
-    `SELECT count(*) FILTER (WHERE v.not_after <= now()) AS expired,
-            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '7 days') AS within7,
-            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '14 days') AS within14,
-            count(*) FILTER (WHERE v.not_after > now() AND v.not_after <= now() + interval '30 days') AS within30,
+    `SELECT count(*) FILTER (WHERE c.current_not_after <= now()) AS expired,
+            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '7 days') AS within7,
+            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '14 days') AS within14,
+            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '30 days') AS within30,
             count(*) FILTER (WHERE c.current_version_id IS NULL) AS "notIssued"
-       FROM certificates c LEFT JOIN certificate_versions v ON v.id = c.current_version_id
+       FROM certificates c
       WHERE c.deleted_at IS NULL AND ${byCustomer('c')}`,
     [customerId ?? null],
   );
@@ -81,10 +72,10 @@ export async function expiryCounts(db: Queryable, customerId?: string): Promise<
 /** Expired or expiring within 30 days, soonest first. */
 export async function expiringSoon(db: Queryable, customerId: string | undefined, limit: number): Promise<ExpiringCertificate[]> {
   return db.query<ExpiringCertificate>(
-    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", v.not_after AS "notAfter", c.status
-       FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id JOIN customers cu ON cu.id = c.customer_id
-      WHERE c.deleted_at IS NULL AND v.not_after <= now() + interval '30 days' AND ${byCustomer('c')}
-      ORDER BY v.not_after, c.id LIMIT $2`,
+    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.current_not_after AS "notAfter", c.status
+       FROM certificates c JOIN customers cu ON cu.id = c.customer_id
+      WHERE c.deleted_at IS NULL AND c.current_not_after <= now() + interval '30 days' AND ${byCustomer('c')}
+      ORDER BY c.current_not_after, c.id LIMIT $2`,
     [customerId ?? null, limit],
   );
 }
@@ -101,13 +92,13 @@ export async function failingDeployments(db: Queryable, customerId: string | und
   return { total: rows[0] ? Number(rows[0].total) : 0, rows: rows.map(({ total: _total, ...row }) => row) };
 }
 
-/** Enabled certificates by when their renewal becomes due. */
+/** Enabled certificates by when their renewal becomes due (certificates.renew_at, kept by a trigger). */
 export async function upcomingRenewals(db: Queryable, customerId: string | undefined, limit: number): Promise<UpcomingRenewal[]> {
   return db.query<UpcomingRenewal>(
-    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", ${RENEW_AT_SQL} AS "renewAt", v.not_after AS "notAfter"
-       FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id JOIN customers cu ON cu.id = c.customer_id
-      WHERE c.deleted_at IS NULL AND c.enabled AND ${byCustomer('c')}
-      ORDER BY 4, c.id LIMIT $2`,
+    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.renew_at AS "renewAt", c.current_not_after AS "notAfter"
+       FROM certificates c JOIN customers cu ON cu.id = c.customer_id
+      WHERE c.deleted_at IS NULL AND c.enabled AND c.renew_at IS NOT NULL AND ${byCustomer('c')}
+      ORDER BY c.renew_at, c.id LIMIT $2`,
     [customerId ?? null, limit],
   );
 }
