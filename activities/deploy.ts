@@ -29,9 +29,11 @@ import {
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
-import { createMailer } from './mailer';
+import { alertingFor } from './alerts';
+import { verifyEndpointsOf } from './deploy-endpoints';
+import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
-import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust, VerifyEndpoint } from './deployers/types';
+import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import type { KeyType } from './domain/key-types';
 import { classified, ClassifiedError } from './errors';
@@ -46,7 +48,7 @@ interface Loaded {
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function createDeployActivities(deps: ActivityDeps) {
-  const mailer = createMailer(deps);
+  const { alerter, mailer } = alertingFor(deps);
   const load = async (runRowId: string): Promise<Loaded> => {
     const run = await getRun(deps.db, runRowId);
     if (!run) throw classified(FailureType.notFound, `deploy: run ${runRowId} not found`);
@@ -133,6 +135,11 @@ export function createDeployActivities(deps: ActivityDeps) {
     if (sent.sent) await markTargetBusyAlerted(deps.db, target.id);
   };
 
+  const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> => {
+    const rows = await deps.db.query<{ current_version_id: string | null }>('SELECT current_version_id FROM certificates WHERE id = $1', [certificateId]);
+    return rows[0]?.current_version_id === versionId;
+  };
+
   const materialOf = (version: CertificateVersion, commonName: string): CertificateMaterial => ({
     versionId: version.id,
     commonName,
@@ -145,11 +152,6 @@ export function createDeployActivities(deps: ActivityDeps) {
     keyPem: deps.box.openText(version.keySealed, SecretPurpose.versionKey),
   });
 
-  const endpointsOf = (target: TargetRecord, deployment: DeploymentRecord): VerifyEndpoint[] => {
-    if (deployment.verifyEndpoints.length > 0) return deployment.verifyEndpoints;
-    const vendor = deps.vendors[target.vendor];
-    return vendor ? vendor.defaultVerifyEndpoints({ host: target.host, port: target.port, options: target.options }, deployment.binding) : [];
-  };
 
   return {
     async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
@@ -221,7 +223,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       const loaded = await load(input.runRowId);
       await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
       try {
-        const endpoints = endpointsOf(loaded.target, loaded.deployment);
+        const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
         if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, loaded.version.fingerprintSha256);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
@@ -257,9 +259,22 @@ export function createDeployActivities(deps: ActivityDeps) {
       await appendRunStep(deps.db, run.id, 'finish', input.outcome === 'deployed' ? 'succeeded' : 'failed', input.error ?? input.outcome);
       if (input.outcome !== 'deployed' || !run.stagedObjects) {
         await setDeploymentStatus(deps.db, deployment.id, 'failed', input.error ?? input.outcome);
+        // Once per incident: a target that keeps failing (every retry, every renewal) alerts once.
+        const reason = input.error ?? input.outcome;
+        await alerter.problem({
+          key: incidentKey.deploy(deployment.id),
+          kind: 'deploy-failed',
+          certificateId: deployment.certificateId,
+          deploymentId: deployment.id,
+          customerId: target.customerId,
+          title: `${deployment.commonName} not deployed to ${deployment.targetName}`,
+          detail: `${deployment.targetName}: ${input.outcome} (${reason})`,
+        });
         return { removed: [] };
       }
       await recordDeployed(deps.db, deployment.id, version.id, run.stagedObjects);
+      await alerter.recovered(incidentKey.deploy(deployment.id));
+      if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
       if (target.trustFingerprint) {
         const management = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
         if (management?.fingerprintSha256 === version.fingerprintSha256) await setTargetFingerprint(deps.db, target.id, version.fingerprintSha256);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AcmeClientSettings } from './acme/accounts';
+import type { AlertSettings } from './alerts/alerter';
 import type { SecretBox } from './crypto/secret-box';
 import type { Database } from './db/pool';
 import type { ScheduleHealthRow } from './db/repositories/dashboard';
@@ -34,6 +35,7 @@ export interface ActivityDeps {
   deployers: Record<string, DeployerFactory>;
   vendors: Record<string, VendorDescriptor>;
   deploy: DeploySettings;
+  alerts: AlertSettings;
   /** Signals the device session coordinator (the worker's Temporal client). */
   signalWithStart?: (request: DeviceLeaseActivityRequest) => Promise<void>;
   signalRelease?: (targetId: string, requestId: string) => Promise<void>;

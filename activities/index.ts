@@ -7,6 +7,7 @@ import { createDnsActivities } from './dns';
 import { toApplicationFailure } from './errors';
 import { createNotifyActivities } from './notify';
 import { createScheduleHealthActivities } from './schedule-health';
+import { createFleetWatchActivities } from './fleet-watch';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createDeployActivities(deps),
     ...createScheduleHealthActivities(deps),
+    ...createFleetWatchActivities(deps),
   });
 }
 

@@ -6,9 +6,20 @@ import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from './db/repo
 import type { ActivityDeps } from './deps';
 import { classified } from './errors';
 
+export interface MailMessage {
+  subject: string;
+  text: string;
+  /** The same content as HTML (sent as the alternative part). */
+  html?: string;
+  /** Also to these (a customer's own recipients), besides the global ones. */
+  extraRecipients?: string[];
+  /** Only to these, not to the global recipients (a customer's own digest). */
+  onlyTo?: string[];
+}
+
 export interface Mailer {
   /** Sends to the configured recipients; skips (and says so) when no SMTP server or recipient is configured. */
-  send(message: { subject: string; text: string }): Promise<{ sent: boolean; detail: string }>;
+  send(message: MailMessage): Promise<{ sent: boolean; detail: string }>;
 }
 
 /** SMTP settings stored in the console win over the environment (SMTP_URL, SMTP_FROM, ALERT_RECIPIENTS). */
@@ -25,12 +36,13 @@ export function createMailer(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail'>): M
     return undefined;
   };
   return {
-    async send({ subject, text }) {
+    async send({ subject, text, html, extraRecipients = [], onlyTo }) {
       const smtp = await transport();
-      if (!smtp || smtp.recipients.length === 0) return { sent: false, detail: 'no SMTP server or recipients configured' };
+      const to = [...new Set(onlyTo ?? [...(smtp?.recipients ?? []), ...extraRecipients])];
+      if (!smtp || to.length === 0) return { sent: false, detail: 'no SMTP server or recipients configured' };
       try {
-        const info = (await nodemailer.createTransport(smtp.options).sendMail({ from: smtp.from, to: smtp.recipients, subject, text })) as { messageId?: string };
-        return { sent: true, detail: `sent to ${smtp.recipients.length} recipient(s) as ${info.messageId ?? 'message'}` };
+        const info = (await nodemailer.createTransport(smtp.options).sendMail({ from: smtp.from, to, subject, text, ...(html ? { html } : {}) })) as { messageId?: string };
+        return { sent: true, detail: `sent to ${to.length} recipient(s) as ${info.messageId ?? 'message'}` };
       } catch (error) {
         throw classified(FailureType.emailFailed, `email: cannot send through SMTP: ${(error as Error).message}`);
       }

@@ -1,10 +1,14 @@
-import type { DeploymentOutcome, LifecycleOutcome } from '../temporal/contract';
+import { Context } from '@temporalio/activity';
+import type { DeploymentOutcome, LifecycleOutcome, LifecycleTrigger } from '../temporal/contract';
+import { alertingFor } from './alerts';
 import { getCertificate } from './db/repositories/certificates';
+import { incidentKey } from './db/repositories/incidents';
+import { recordLifecycleRun } from './db/repositories/lifecycle-runs';
 import type { ActivityDeps } from './deps';
-import { createMailer } from './mailer';
 
 export function createNotifyActivities(deps: ActivityDeps) {
-  const mailer = createMailer(deps);
+  const { alerter, mailer, render } = alertingFor(deps);
+  const base = deps.consoleUrl.replace(/\/$/, '');
 
   return {
     /** Settings → Email → "Send test email": proves the SMTP settings and recipients work. */
@@ -21,33 +25,61 @@ export function createNotifyActivities(deps: ActivityDeps) {
       return mailer.send({ subject: '[CertFleet] Test email', text });
     },
 
-    /** Emails the outcome of a lifecycle run. Skips (and says so) when no SMTP or no recipient is configured. */
+    /**
+     * The end of a renewal run (its "notify" step): records the outcome, and
+     * - failed: the certificate's renewal incident alerts, once per incident (a renewal that keeps
+     *   failing does not mail every run);
+     * - issued or partial: the renewal incident, if any, heads for its recovery notice; an issued
+     *   certificate gets a notice (ALERT_ISSUED_NOTICES). Deploy failures alert per target from the
+     *   deploy itself, so a partial run sends nothing more here.
+     */
     async sendLifecycleEmail(input: {
       certificateId: string;
       outcome: LifecycleOutcome;
       reason?: string;
       workflowId: string;
+      trigger?: LifecycleTrigger;
+      startedAt?: string;
       deployments?: DeploymentOutcome[];
     }): Promise<{ sent: boolean; detail: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       const name = cert?.commonName ?? `certificate ${input.certificateId}`;
-      const link = `${deps.consoleUrl.replace(/\/$/, '')}/certificates/${input.certificateId}`;
-      const ok = input.outcome === 'issued';
-      const subject =
-        ok ? `[CertFleet] Issued ${name}`
-        : input.outcome === 'partial' ? `[CertFleet] DEPLOY FAILED: ${name} renewed but not deployed everywhere`
-        : `[CertFleet] FAILED: certificate ${name}`;
-      const deployed = (input.deployments ?? []).map((d) => `  - ${d.targetName}: ${d.outcome}${d.reason ? ` (${d.reason})` : ''}`);
-      const lines = input.outcome === 'failed'
-        ? [`Issuing the certificate for ${name} failed.`, '', `Reason: ${input.reason ?? 'unknown'}`]
-        : [
-            `A new certificate for ${name} was issued and stored.`,
-            cert?.notAfter ? `It expires on ${cert.notAfter.toISOString()}.` : '',
-            ...(deployed.length ? ['', 'Deployments:', ...deployed] : []),
-            ...(input.outcome === 'partial' ? ['', 'Open the certificate in CertFleet to retry the failed targets.'] : []),
-          ];
-      const text = [...lines, '', `Details: ${link}`, `Workflow: ${input.workflowId}`, '', '-- CertFleet'].join('\n');
-      return mailer.send({ subject, text });
+      if (input.outcome === 'skipped') return { sent: false, detail: 'nothing to report' };
+      const changed = await recordLifecycleRun(deps.db, {
+        certificateId: input.certificateId,
+        workflowId: input.workflowId,
+        runId: Context.current().info.workflowExecution?.runId ?? input.workflowId,
+        trigger: input.trigger ?? 'unknown',
+        outcome: input.outcome,
+        reason: input.reason ?? null,
+        startedAt: input.startedAt ? new Date(input.startedAt) : new Date(),
+      });
+
+      if (input.outcome === 'failed') {
+        const { opened, alerted } = await alerter.problem({
+          key: incidentKey.renewal(input.certificateId),
+          kind: 'renewal-failed',
+          certificateId: input.certificateId,
+          ...(cert ? { customerId: cert.customerId } : {}),
+          title: `certificate ${name}: renewal failed`,
+          detail: `Issuing the certificate for ${name} failed.\n\nReason: ${input.reason ?? 'unknown'}`,
+        });
+        return opened
+          ? { sent: alerted, detail: alerted ? 'alert sent' : 'alert pending (the sweep retries it)' }
+          : { sent: false, detail: 'the renewal incident is already open; no second alert' };
+      }
+
+      await alerter.recovered(incidentKey.renewal(input.certificateId));
+      if (input.outcome === 'partial') return { sent: false, detail: 'deploy failures alert per target' };
+      if (!deps.alerts.issuedNotices) return { sent: false, detail: 'issuance notices are turned off (ALERT_ISSUED_NOTICES)' };
+      if (!changed) return { sent: false, detail: 'already notified for this run' };
+      const subject = `[CertFleet] Issued ${name}`;
+      const body = render('issued', subject, {
+        name, notAfter: cert?.notAfter?.toISOString(), deployments: input.deployments ?? [], link: `${base}/certificates/${input.certificateId}`,
+        workflowId: input.workflowId, consoleUrl: base,
+      });
+      const recipients = cert ? (await deps.db.query<{ alert_recipients: string[] }>('SELECT alert_recipients FROM customers WHERE id = $1', [cert.customerId]))[0]?.alert_recipients ?? [] : [];
+      return mailer.send({ subject, ...body, extraRecipients: recipients });
     },
   };
 }

@@ -28,6 +28,25 @@ export function integer(env: Env, name: string, fallback: number, min = 0, max =
   return n;
 }
 
+export function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Whole numbers separated by commas, each within the bounds (e.g. "7,14,30"). */
+export function integers(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const values = raw.split(/[\s,]+/).filter(Boolean).map((part) => {
+    if (!/^\d+$/.test(part) || Number(part) < min || Number(part) > max) throw new ConfigError(`${name} must list whole numbers from ${min} to ${max}, got "${raw}"`);
+    return Number(part);
+  });
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
 export function list(env: Env, name: string): string[] {
   return (env[name] ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
 }

@@ -17,6 +17,9 @@ export const WorkflowType = {
   dnsProviderCheck: 'dnsProviderCheckWorkflow',
   testEmail: 'testEmailWorkflow',
   scheduleHealth: 'scheduleHealthWorkflow',
+  alertSweep: 'alertSweepWorkflow',
+  dailyDigest: 'dailyDigestWorkflow',
+  driftWatch: 'driftWatchWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
@@ -28,6 +31,12 @@ export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-c
 /** One test email per request; the request id is chosen by the console. */
 export const testEmailWorkflowId = (requestId: string): string => `test-email:${requestId}`;
 export const SCHEDULE_HEALTH_SCHEDULE_ID = 'certfleet:schedule-health';
+/** The fleet's own schedules (besides one renewal schedule per certificate). */
+export const FLEET_SCHEDULE_IDS = {
+  alertSweep: 'certfleet:alert-sweep',
+  dailyDigest: 'certfleet:daily-digest',
+  driftWatch: 'certfleet:drift-watch',
+} as const;
 
 /** When a certificate is due for renewal. Stored as certificates.renewal_mode / renewal_value. */
 export type RenewalPolicy =
@@ -152,6 +161,12 @@ export interface TestEmailInput {
 export interface TestEmailResult {
   sent: boolean;
   detail: string;
+}
+
+export interface DriftWatchResult {
+  deployments: number;
+  endpoints: number;
+  problems: number;
 }
 
 export interface ScheduleHealthResult {

@@ -1,6 +1,6 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { ScheduleHealthRow } from '../activities/db/repositories/dashboard';
-import { renewalScheduleId, SCHEDULE_HEALTH_SCHEDULE_ID, TASK_QUEUE, WorkflowType } from './contract';
+import { renewalScheduleId } from './contract';
 
 const RENEWAL_PREFIX = renewalScheduleId('');
 const CONCURRENCY = 16;
@@ -42,19 +42,4 @@ export async function describeRenewalSchedules(client: Client, progress: () => v
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, describeNext));
   return rows;
-}
-
-/** The schedule of the schedule-health check itself. Idempotent. */
-export async function upsertScheduleHealthSchedule(client: Client, intervalSeconds: number): Promise<void> {
-  const parts = {
-    spec: { intervals: [{ every: `${intervalSeconds}s` }] },
-    action: { type: 'startWorkflow' as const, workflowType: WorkflowType.scheduleHealth, taskQueue: TASK_QUEUE, workflowId: 'schedule-health', args: [] },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-  };
-  try {
-    await client.schedule.create({ scheduleId: SCHEDULE_HEALTH_SCHEDULE_ID, ...parts, state: { note: 'renewal schedule health for the dashboard', triggerImmediately: true } });
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(SCHEDULE_HEALTH_SCHEDULE_ID).update((previous) => ({ ...previous, spec: parts.spec, action: parts.action, policies: parts.policies }));
-  }
 }

@@ -1,4 +1,5 @@
-import { integer, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+import type { AlertSettings } from '../activities/alerts/alerter';
+import { bool, integer, integers, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
 import type { DeploySettings } from '../temporal/contract';
 
 export interface WorkerConfig extends CommonConfig {
@@ -11,6 +12,17 @@ export interface WorkerConfig extends CommonConfig {
   deploy: DeploySettings;
   /** How often the dashboard's renewal schedule health is refreshed from Temporal. */
   scheduleHealthIntervalSeconds: number;
+  alerts: AlertSettings;
+  /** The fleet's own schedules: alert sweep, daily digest, drift watch. */
+  fleetSchedules: FleetScheduleSettings;
+}
+
+export interface FleetScheduleSettings {
+  alertSweepIntervalSeconds: number;
+  /** Cron of the daily digest, in `digestTimeZone`. */
+  digestCron: string;
+  digestTimeZone: string;
+  driftWatchIntervalSeconds: number;
 }
 
 export function loadWorkerConfig(env: Env): WorkerConfig {
@@ -37,6 +49,19 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
     scheduleHealthIntervalSeconds: integer(env, 'SCHEDULE_HEALTH_INTERVAL_SECONDS', 900, 1),
+    alerts: {
+      recoveryQuietMs: integer(env, 'ALERT_RECOVERY_QUIET_MS', 30 * 60_000, 0),
+      notDeployedAfterMs: integer(env, 'ALERT_NOT_DEPLOYED_AFTER_MS', 24 * 3600_000, 0),
+      issuedNotices: bool(env, 'ALERT_ISSUED_NOTICES', true),
+      servedExpiryDays: integer(env, 'DRIFT_EXPIRY_WARNING_DAYS', 14, 0, 3650),
+      digestThresholdsDays: integers(env, 'DIGEST_THRESHOLDS_DAYS', [7, 14, 30], 1, 3650),
+    },
+    fleetSchedules: {
+      alertSweepIntervalSeconds: integer(env, 'ALERT_SWEEP_INTERVAL_SECONDS', 60, 1),
+      digestCron: text(env, 'DIGEST_CRON', '0 7 * * *'),
+      digestTimeZone: text(env, 'DIGEST_TIME_ZONE', 'UTC'),
+      driftWatchIntervalSeconds: integer(env, 'DRIFT_WATCH_INTERVAL_SECONDS', 86_400, 1),
+    },
     deploy: {
       retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),
       commitPollMs: integer(env, 'DEPLOY_COMMIT_POLL_MS', 5_000, 50),

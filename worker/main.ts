@@ -11,7 +11,8 @@ import { createLogger } from '../config/logger';
 import { TASK_QUEUE } from '../temporal/contract';
 import { connectTemporal } from '../temporal/connection';
 import { reconcileRenewalSchedules } from '../temporal/schedules';
-import { describeRenewalSchedules, upsertScheduleHealthSchedule } from '../temporal/schedule-health';
+import { upsertFleetSchedules } from '../temporal/fleet-schedules';
+import { describeRenewalSchedules } from '../temporal/schedule-health';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WORKFLOWS_PATH } from './build-workflow-bundle';
 import { deviceCoordinatorSignals } from './device-coordinator';
@@ -57,6 +58,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       deployers: deployerFactories,
       vendors: vendorDescriptors,
       deploy: config.deploy,
+      alerts: config.alerts,
       ...deviceCoordinatorSignals(client, config.deploy),
       describeRenewalSchedules: (progress) => describeRenewalSchedules(client, progress),
     }),
@@ -64,7 +66,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
   });
 
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
-  await upsertScheduleHealthSchedule(client, config.scheduleHealthIntervalSeconds);
+  await upsertFleetSchedules(client, { scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds, ...config.fleetSchedules });
   log.info({ ...reconciled, taskQueue: TASK_QUEUE }, 'worker started; renewal schedules reconciled');
 
   const done = worker.run().finally(async () => {

@@ -75,7 +75,7 @@ function messageOf(error: unknown): string {
  * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
  */
 export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId, runId, startTime } = workflowInfo();
   const progress = newProgress(input.certificateId, input.trigger);
   setHandler(progressQuery, () => progress);
   upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: input.certificateId }]);
@@ -106,6 +106,8 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           certificateId: input.certificateId,
           outcome: result.outcome,
           workflowId,
+          trigger: input.trigger,
+          startedAt: startTime.toISOString(),
           ...(result.reason !== undefined ? { reason: result.reason } : {}),
           ...(result.deployments !== undefined ? { deployments: result.deployments } : {}),
         }),

@@ -6,3 +6,6 @@ export { deviceSessionWorkflow } from './device-session';
 export { dnsProviderCheckWorkflow } from './dns-provider-check';
 export { testEmailWorkflow } from './test-email';
 export { scheduleHealthWorkflow } from './schedule-health';
+export { alertSweepWorkflow } from './alert-sweep';
+export { dailyDigestWorkflow } from './daily-digest';
+export { driftWatchWorkflow } from './drift-watch';

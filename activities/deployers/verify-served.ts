@@ -7,6 +7,7 @@ import type { VerifyEndpoint } from './types';
 export interface ServedCertificate {
   fingerprintSha256: string;
   subject: string;
+  issuer: string;
   validTo: string;
 }
 
@@ -23,7 +24,12 @@ export function servedCertificate(endpoint: VerifyEndpoint, timeoutMs = 10_000):
       const cert = socket.getPeerCertificate();
       clearTimeout(timer);
       socket.end();
-      resolve({ fingerprintSha256: (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase(), subject: [cert.subject?.CN ?? ''].flat().join(','), validTo: cert.valid_to ?? '' });
+      resolve({
+        fingerprintSha256: (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase(),
+        subject: [cert.subject?.CN ?? ''].flat().join(','),
+        issuer: [cert.issuer?.CN ?? cert.issuer?.O ?? ''].flat().join(','),
+        validTo: cert.valid_to ?? '',
+      });
     });
     socket.once('error', (error) => {
       clearTimeout(timer);

@@ -127,7 +127,7 @@ const ACME_AND_DNS_ACTIVITIES = [
 ] as const;
 
 /** Inputs carry ids and short words only: never a key, token, password or PEM body. */
-const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason', 'deployments']);
+const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason', 'deployments', 'trigger', 'startedAt']);
 
 const nonRetryable = (type: string, message: string): ApplicationFailure =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -149,8 +149,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge', 'finalizeAcmeOrder'] as const) {
       assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
     }
-    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail'), [
-      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId), deployments: [] },
+    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map(({ startedAt, ...rest }) => ({ ...rest, startedAt: typeof startedAt })), [
+      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId), trigger: 'create', startedAt: 'string', deployments: [] },
     ]);
 
     for (const call of mocks.calls) {
@@ -236,7 +236,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       { certificateId, status: 'issuing' },
       { certificateId, status: 'failed', error: message },
     ]);
-    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail'), [
+    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map(({ startedAt: _startedAt, trigger: _trigger, ...rest }) => rest), [
       { certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) },
     ]);
     // The TXT record is removed before the status is written and the email goes out.

@@ -295,6 +295,10 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     verifyDnsProvider: async () => ({ zone: 'example.test', detail: 'token active, zone example.test visible' }),
     sendTestEmail: async () => ({ sent: true, detail: 'mock mailer' }),
     recordScheduleHealth: async () => ({ schedules: 0, paused: 0, skipped: 0 }),
+    // Fleet watch.
+    sweepAlerts: async () => ({ notDeployed: 0, resolved: 0, alerts: 0, recoveries: 0 }),
+    sendDailyDigest: async () => ({ sent: 1, detail: 'mock digest' }),
+    checkServedEndpoints: async () => ({ lastId: null, deployments: 0, endpoints: 0, problems: 0 }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

@@ -8,6 +8,7 @@ import {
   recordDeployed,
   type DeploymentRecord,
 } from '../../activities/db/repositories/deployments';
+import { incidentKey, observeRecovery } from '../../activities/db/repositories/incidents';
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkEndpoints } from '../../activities/domain/target-input';
@@ -94,6 +95,7 @@ export async function markDeploymentDone(deps: WebDeps, actor: Actor, id: unknow
     await finishRun(tx, run.id, 'deployed', null);
     await appendRunStep(tx, run.id, 'installed by hand', 'succeeded', `marked done by ${actor.user?.username ?? 'unknown'}`);
     await recordDeployed(tx, deployment.id, run.versionId, {});
+    await observeRecovery(tx, incidentKey.notDeployed(deployment.id));
     await audit(tx, actor, { action: 'deployment.mark-done', entityType: 'deployment', entityId: deployment.id, after: { versionId: run.versionId } });
   });
 }

