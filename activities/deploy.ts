@@ -1,4 +1,4 @@
-import { FailureType, type DeploySettings, type DeployTrigger, type PreflightResult } from '../temporal/contract';
+import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
 import { SecretPurpose } from './crypto/secret-box';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
@@ -36,6 +36,7 @@ import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import type { KeyType } from './domain/key-types';
+import { describeWindows, maintenanceStatus } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
 interface Loaded {
@@ -170,6 +171,25 @@ export function createDeployActivities(deps: ActivityDeps) {
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
       const vendor = deps.vendors[deployment.vendor];
       return { runRowId: run.id, targetName: deployment.targetName, targetId: deployment.targetId, exclusiveSession: vendor?.exclusiveSession === true, manual: vendor?.manual === true };
+    },
+
+    /** Whether the target's maintenance window is open; when not, the deployment shows it waits, and until when. */
+    async checkMaintenanceWindow(input: { runRowId: string }): Promise<MaintenanceCheck> {
+      const { run, deployment, target } = await load(input.runRowId);
+      const status = maintenanceStatus(target.maintenance, new Date());
+      if (status.inWindow) return { inWindow: true };
+      if (!status.opensAt) return { inWindow: true };
+      const detail = `waiting for the maintenance window that opens ${status.opensAt.toISOString()} (${target.maintenance?.timeZone ?? 'UTC'} ${describeWindows(target.maintenance).replace(/\n/g, '; ')})`;
+      await appendRunStep(deps.db, run.id, 'maintenance window', 'started', detail);
+      await setDeploymentStatus(deps.db, deployment.id, 'waiting', null);
+      return { inWindow: false, opensAt: status.opensAt.toISOString() };
+    },
+
+    /** The wait is over: the window opened, or a technician asked to deploy now (audited in the console). */
+    async endMaintenanceWait(input: { runRowId: string; deployNowBy?: string }): Promise<void> {
+      const { run, deployment } = await load(input.runRowId);
+      await appendRunStep(deps.db, run.id, 'maintenance window', 'succeeded', input.deployNowBy ? `deploy now, requested by ${input.deployNowBy}` : 'the window opened');
+      await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
     },
 
     async loadTargetFacts(input: { targetId: string }): Promise<{ exclusiveSession: boolean }> {

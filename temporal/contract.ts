@@ -102,6 +102,15 @@ export interface DeploySettings {
 
 export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');
 
+/** "Deploy now" from the console: a deploy waiting for its target's maintenance window goes ahead. */
+export const deployNowSignal = defineSignal<[{ requestedBy: string }]>('deployNow');
+
+export interface MaintenanceCheck {
+  inWindow: boolean;
+  /** ISO time the next window opens (when not in one). */
+  opensAt?: string;
+}
+
 /** A deploy asking for the device's single admin session (SonicWall). */
 export interface DeviceLeaseRequest {
   requestId: string;

@@ -1,7 +1,7 @@
-import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
-import { FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
+import { deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
@@ -69,6 +69,20 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     // Nothing is pushed: the version waits as "ready for download" until a technician marks it done.
     await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'ready' });
     return outcome('ready');
+  }
+
+  // Runs recorded before maintenance windows existed replay without this block.
+  if (patched('maintenance-windows')) {
+    let deployNowBy: string | undefined;
+    setHandler(deployNowSignal, ({ requestedBy }) => {
+      deployNowBy ??= requestedBy;
+    });
+    const maintenance = await bookkeeping.checkMaintenanceWindow({ runRowId });
+    if (!maintenance.inWindow && maintenance.opensAt) {
+      // A durable timer: a worker restart or a week's wait changes nothing.
+      await condition(() => deployNowBy !== undefined, Math.max(1, Date.parse(maintenance.opensAt) - Date.now()));
+      await bookkeeping.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
+    }
   }
 
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.

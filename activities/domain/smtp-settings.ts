@@ -32,13 +32,19 @@ export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
   const fromMatch = FROM.exec(from);
   const fromAddress = fromMatch?.[1] ?? fromMatch?.[2] ?? '';
   if (!EMAIL.test(fromAddress)) errors['from'] = 'Enter the sender, e.g. CertFleet <certfleet@example.com>.';
-  const recipients = text('recipients').split(/[\s,;]+/).filter(Boolean);
-  if (recipients.length === 0) errors['recipients'] = 'Enter at least one recipient address.';
-  else if (recipients.length > 50) errors['recipients'] = 'At most 50 recipients.';
-  else {
-    const bad = recipients.find((r) => !EMAIL.test(r));
-    if (bad !== undefined) errors['recipients'] = `"${bad.slice(0, 80)}" is not an email address.`;
-  }
+  const recipients = checkRecipients(text('recipients'));
+  if (!recipients.ok) errors['recipients'] = recipients.error;
+  else if (recipients.value.length === 0) errors['recipients'] = 'Enter at least one recipient address.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
-  return { ok: true, value: { host, port, secure: body['secure'] === 'on', username, password, from, recipients } };
+  if (!recipients.ok) return { ok: false, errors };
+  return { ok: true, value: { host, port, secure: body['secure'] === 'on', username, password, from, recipients: recipients.value } };
+}
+
+/** Email addresses separated by commas, semicolons or spaces (at most 50; none is fine). */
+export function checkRecipients(text: string): { ok: true; value: string[] } | { ok: false; error: string } {
+  const recipients = [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
+  if (recipients.length > 50) return { ok: false, error: 'At most 50 recipients.' };
+  const bad = recipients.find((r) => !EMAIL.test(r));
+  if (bad !== undefined) return { ok: false, error: `"${bad.slice(0, 80)}" is not an email address.` };
+  return { ok: true, value: recipients };
 }

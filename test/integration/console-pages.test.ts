@@ -65,8 +65,8 @@ describe('customers', () => {
     );
     assert.deepEqual(audit.map((a) => a.action), ['customer.create', 'customer.update', 'customer.delete']);
     assert.ok(audit.every((a) => a.actor === 'boss' && /127\.0\.0\.1/.test(a.actor_ip)));
-    assert.deepEqual(audit[1]?.before, { name: 'Kunde Zürich AG', notes: 'Ticket #42' });
-    assert.deepEqual(audit[1]?.after, { name: 'Kunde Zürich AG', notes: 'moved to the new contract' });
+    assert.deepEqual(audit[1]?.before, { name: 'Kunde Zürich AG', notes: 'Ticket #42', alertRecipients: [] });
+    assert.deepEqual(audit[1]?.after, { name: 'Kunde Zürich AG', notes: 'moved to the new contract', alertRecipients: [] });
   });
 });
 
@@ -307,7 +307,7 @@ describe('audit log', () => {
     matches(csv.headers.get('content-type') ?? '', /text\/csv/);
     const text = csv.body.toString('utf8');
     matches(text, /^id,at,actor,actor_ip,action,entity_type,entity_id,before,after\r\n/);
-    assert.ok(text.includes(`"{""name"":""=HYPERLINK(\\""http://evil.example\\"",\\""x\\"")"",""notes"":""""}"`), 'JSON cell quoted');
+    assert.ok(text.includes(`"{""name"":""=HYPERLINK(\\""http://evil.example\\"",\\""x\\"")"",""notes"":"""",""alertRecipients"":[]}"`), 'JSON cell quoted');
     assert.ok(!/\r\n=|,=/.test(text), 'no cell starts with =');
     const readonly = await c.signedIn('readonly');
     assert.equal((await readonly.get('/audit')).status, 200, 'read-only users see the audit log');

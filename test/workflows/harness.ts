@@ -282,6 +282,8 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     listCertificateDeployments: async () => options.deployments ?? [],
     startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target', targetId: 't1', exclusiveSession: false, manual: false }),
     loadTargetFacts: async () => ({ exclusiveSession: false }),
+    checkMaintenanceWindow: async () => ({ inWindow: true }),
+    endMaintenanceWait: async () => undefined,
     requestDeviceLease: async () => undefined,
     releaseDeviceLease: async () => undefined,
     stageDeployment: async () => ({ staged: { cert: 'staged-cert' } }),

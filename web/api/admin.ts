@@ -6,6 +6,8 @@ import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens
 import { listAudit } from '../../activities/db/repositories/audit-log';
 import { countByStatus } from '../../activities/db/repositories/certificates';
 import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
+import { driftSummary } from '../../activities/db/repositories/fleet-watch';
+import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers } from '../../activities/db/repositories/users';
 import type { TestEmailResult } from '../../temporal/contract';
@@ -35,11 +37,12 @@ export function adminApi(router: Router, deps: WebDeps): void {
 
   router.get(`${P}/dashboard`, async (req, res) => {
     const customerId = idParam(req.query as Record<string, unknown>, 'customer');
-    const [counts, expiry, expiring, failing, renewals, scheduleHealth] = await Promise.all([
+    const [counts, expiry, expiring, failing, renewals, scheduleHealth, incidents, drift] = await Promise.all([
       countByStatus(deps.db, customerId), expiryCounts(deps.db, customerId), expiringSoon(deps.db, customerId, 20),
       failingDeployments(deps.db, customerId, 20), upcomingRenewals(deps.db, customerId, 20), scheduleHealthSummary(deps.db, customerId),
+      listOpenIncidents(deps.db, customerId, 50), driftSummary(deps.db, customerId, 50),
     ]);
-    res.json({ counts, expiry, expiring, failingDeployments: failing, upcomingRenewals: renewals, scheduleHealth });
+    res.json({ counts, expiry, expiring, failingDeployments: failing, upcomingRenewals: renewals, scheduleHealth, incidents, drift });
   });
 
   router.get(`${P}/audit`, async (req, res) => {

@@ -11,7 +11,7 @@ import { describeLatestRun, listRuns } from '../lifecycle-runs';
 import { certificateFiltersOf, historyFiltersOf } from '../list-filters';
 import { canChange } from '../middleware/auth';
 import { createCertificate, deleteCertificate, loadCertificate, renewCertificate, updateCertificate } from '../operations/certificates';
-import { commandDeployment, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
+import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
@@ -116,6 +116,10 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       res.status(202).json(await commandDeployment(deps, req, req.params['id'], action));
     });
   }
+  router.post(`${P}/deployments/:id/deploy-now`, canChange, async (req, res) => {
+    await deployNow(deps, req, req.params['id']);
+    res.status(202).json({ signalled: true });
+  });
   router.post(`${P}/deployments/:id/mark-done`, canChange, async (req, res) => {
     await markDeploymentDone(deps, req, req.params['id']);
     res.status(204).end();

@@ -5,6 +5,7 @@ import { listDeploymentsOfTarget } from '../../activities/db/repositories/deploy
 import { listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { listTargets, redactTarget } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { describeWindows } from '../../activities/domain/maintenance-window';
 import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
 import { latestPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
@@ -20,6 +21,19 @@ import { API_PREFIX, jsonBody, objectField, reply } from './support';
 
 const P = API_PREFIX;
 
+/** `maintenance`: null (any time) or {timeZone, windows: ["sat,sun 02:00-05:00", …]}; absent: unchanged. */
+function maintenanceOf(body: Record<string, unknown>): Pick<TargetInput, 'maintenanceTimeZone' | 'maintenanceWindows'> {
+  if (!('maintenance' in body)) return {};
+  if (body['maintenance'] === null) return { maintenanceWindows: '' };
+  const m = objectField(body, 'maintenance');
+  const windows = m['windows'];
+  return {
+    maintenanceTimeZone: m['timeZone'],
+    // A non-string entry makes the whole value invalid (a 400), never silently dropped.
+    maintenanceWindows: Array.isArray(windows) ? windows.map((w) => (typeof w === 'string' ? w : '?')).join('\n') : windows,
+  };
+}
+
 export function inventoryApi(router: Router, deps: WebDeps): void {
   // Customers
   router.get(`${P}/customers`, async (_req, res) => {
@@ -31,7 +45,7 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.patch(`${P}/customers/:id`, canChange, async (req, res) => {
     const before = await loadCustomer(deps.db, req.params['id']);
-    reply(res, 200, await updateCustomer(deps, req, before.id, { name: before.name, notes: before.notes, ...jsonBody(req) }));
+    reply(res, 200, await updateCustomer(deps, req, before.id, { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients, ...jsonBody(req) }));
   });
   router.delete(`${P}/customers/:id`, canChange, async (req, res) => {
     await deleteCustomer(deps, req, req.params['id']);
@@ -72,6 +86,7 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
       ...Object.fromEntries(['name', 'customerId', 'host', 'port'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]])),
       ...(trust['fingerprintSha256'] !== undefined ? { trustMode: 'fingerprint', trustFingerprint: trust['fingerprintSha256'] } : {}),
       ...(trust['caPem'] !== undefined ? { trustMode: 'ca', trustCaPem: trust['caPem'] } : {}),
+      ...maintenanceOf(body),
       credentials: vendor ? groupFromJson(objectField(body, 'credentials'), vendor.credentialFields) : {},
       options: vendor ? { ...base.options, ...groupFromJson(objectField(body, 'options'), vendor.optionFields) } : {},
     };
@@ -97,6 +112,7 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     const body = jsonBody(req);
     if (body['vendor'] !== undefined && body['vendor'] !== before.vendor) throw new HttpError(400, 'The vendor of a target cannot change; add a new target instead.');
     const base: Partial<TargetInput> = {
+      maintenanceTimeZone: before.maintenance?.timeZone, maintenanceWindows: describeWindows(before.maintenance),
       name: before.name, customerId: before.customerId, host: before.host, port: before.port, options: before.options,
       ...(before.trustCaPem ? { trustMode: 'ca', trustCaPem: before.trustCaPem } : { trustMode: 'fingerprint', trustFingerprint: before.trustFingerprint ?? '' }),
     };

@@ -6,22 +6,30 @@ import {
   insertCustomer,
   listCustomers,
   updateCustomer as saveCustomer,
+  type CustomerFields,
   type CustomerRecord,
 } from '../../activities/db/repositories/customers';
+import { checkRecipients } from '../../activities/domain/smtp-settings';
 import type { Queryable } from '../../activities/db/pool';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { refText, done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
 
-async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Promise<OpResult<{ name: string; notes: string }>> {
+async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Promise<OpResult<CustomerFields>> {
   const errors: FieldErrors = {};
   const name = text(body, 'name');
   const notes = typeof body['notes'] === 'string' ? body['notes'].trim() : '';
   if (name.length < 1 || name.length > 100 || !printable(name)) errors['name'] = 'Give the customer a name of 1 to 100 characters (no control characters).';
   else if (await customerNameTaken(db, name, exceptId)) errors['name'] = 'Another customer has this name already.';
   if (notes.length > 2000 || !printable(notes, true)) errors['notes'] = 'Notes are at most 2000 characters of text.';
-  return Object.keys(errors).length ? invalid(errors) : done({ name, notes });
+  // The form sends text, JSON clients a list.
+  const raw = body['alertRecipients'];
+  const recipients = Array.isArray(raw)
+    ? raw.every((r) => typeof r === 'string') ? checkRecipients(raw.join(',')) : ({ ok: false, error: 'alertRecipients is a list of email addresses.' } as const)
+    : raw === undefined || typeof raw === 'string' ? checkRecipients(raw ?? '') : ({ ok: false, error: 'alertRecipients is a list of email addresses.' } as const);
+  if (!recipients.ok) errors['alertRecipients'] = recipients.error;
+  return Object.keys(errors).length || !recipients.ok ? invalid(errors) : done({ name, notes, alertRecipients: recipients.value });
 }
 
 export async function loadCustomer(db: Queryable, id: unknown): Promise<CustomerRecord> {
@@ -43,7 +51,10 @@ export async function updateCustomer(deps: WebDeps, actor: Actor, id: unknown, b
   const checked = await checkCustomer(deps.db, body, before.id);
   if (!checked.ok) return checked;
   await saveCustomer(deps.db, before.id, checked.value);
-  await audit(deps.db, actor, { action: 'customer.update', entityType: 'customer', entityId: before.id, before: { name: before.name, notes: before.notes }, after: checked.value });
+  await audit(deps.db, actor, {
+    action: 'customer.update', entityType: 'customer', entityId: before.id,
+    before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients }, after: checked.value,
+  });
   return done({ ...before, ...checked.value });
 }
 
@@ -56,7 +67,7 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
   }
   if ((await listCustomers(deps.db)).length <= 1) throw new HttpError(409, 'This is the last customer; every certificate and target needs one.');
   await softDeleteCustomer(deps.db, customer.id);
-  await audit(deps.db, actor, { action: 'customer.delete', entityType: 'customer', entityId: customer.id, before: { name: customer.name, notes: customer.notes } });
+  await audit(deps.db, actor, { action: 'customer.delete', entityType: 'customer', entityId: customer.id, before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients } });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { getCertificate } from '../../activities/db/repositories/certificates';
 import { appendRunStep, finishRun, latestReadyRun } from '../../activities/db/repositories/deployment-runs';
 import {
@@ -12,6 +13,7 @@ import { incidentKey, observeRecovery } from '../../activities/db/repositories/i
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkEndpoints } from '../../activities/domain/target-input';
+import { deploymentWorkflowId, deployNowSignal } from '../../temporal/contract';
 import { audit } from '../audit';
 import { retryDeploy, startDeploy } from '../deploy-commands';
 import type { WebDeps } from '../deps';
@@ -83,6 +85,20 @@ export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown
   if (!result.ok) throw new HttpError(409, result.reason);
   await audit(deps.db, actor, { action: `deployment.${action}`, entityType: 'deployment', entityId: deployment.id, after: { detail: result.detail } });
   return { detail: result.detail };
+}
+
+/** "Deploy now": a deploy waiting for the target's maintenance window goes ahead at once. Audited. */
+export async function deployNow(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+  const deployment = await loadDeployment(deps.db, id);
+  if (deployment.status !== 'waiting') throw new HttpError(409, 'This deployment is not waiting for a maintenance window.');
+  const handle = deps.temporal.client.workflow.getHandle(deploymentWorkflowId(deployment.certificateId, deployment.id));
+  try {
+    await handle.signal(deployNowSignal, { requestedBy: actor.user?.username ?? 'unknown' });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
+    throw error;
+  }
+  await audit(deps.db, actor, { action: 'deployment.deploy-now', entityType: 'deployment', entityId: deployment.id, after: { target: deployment.targetName, outsideMaintenanceWindow: true } });
 }
 
 /** Manual targets: a technician installed the ready version by hand. Audited. */

@@ -4,6 +4,7 @@ import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNa
 import type { Queryable } from '../../activities/db/pool';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorDescriptor } from '../../activities/deployers/types';
+import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { audit } from '../audit';
 import { startPreflight } from '../deploy-commands';
@@ -28,6 +29,9 @@ export interface TargetInput {
   trustCaPem?: unknown;
   credentials: Record<string, unknown>;
   options: Record<string, unknown>;
+  /** Time zone and one window per line ("sat,sun 02:00-05:00"); no lines: deploy at any time. */
+  maintenanceTimeZone?: unknown;
+  maintenanceWindows?: unknown;
 }
 
 export function vendorOf(id: unknown): VendorDescriptor | undefined {
@@ -64,7 +68,9 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   for (const [k, v] of Object.entries(credentials.errors)) errors[`cred_${k}`] = v;
   const options = vendor.parseOptions(input.options);
   for (const [k, v] of Object.entries(options.errors)) errors[`opt_${k}`] = v;
-  if (!host.ok || !port.ok || !trust.ok || !customer.ok || Object.keys(errors).length > 0) return invalid(errors);
+  const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
+  if (!maintenance.ok) errors['maintenance'] = maintenance.error;
+  if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || Object.keys(errors).length > 0) return invalid(errors);
   return done({
     name,
     customerId: customer.customer.id,
@@ -74,6 +80,7 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
     options: options.value,
     trustCaPem: trust.caPem,
     trustFingerprint: trust.fingerprint,
+    maintenance: maintenance.value,
   });
 }
 

@@ -2,6 +2,8 @@ import { Router } from 'express';
 import { countByStatus } from '../../activities/db/repositories/certificates';
 import { getCustomer, listCustomers } from '../../activities/db/repositories/customers';
 import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
+import { driftSummary } from '../../activities/db/repositories/fleet-watch';
+import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import type { WebDeps } from '../deps';
 import { idParam } from '../list-query';
 import type { Views } from '../render';
@@ -14,7 +16,7 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/', async (req, res) => {
     const customerId = idParam(req.query as Record<string, unknown>, 'customer');
-    const [counts, expiry, expiring, failing, renewals, health, customers] = await Promise.all([
+    const [counts, expiry, expiring, failing, renewals, health, customers, incidents, drift] = await Promise.all([
       countByStatus(deps.db, customerId),
       expiryCounts(deps.db, customerId),
       expiringSoon(deps.db, customerId, LIST),
@@ -22,10 +24,13 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
       upcomingRenewals(deps.db, customerId, LIST),
       scheduleHealthSummary(deps.db, customerId),
       listCustomers(deps.db),
+      listOpenIncidents(deps.db, customerId, LIST),
+      driftSummary(deps.db, customerId, LIST),
     ]);
     const q = customerId ? `&customer=${customerId}` : '';
     views.page(req, res, 'dashboard', {
-      title: 'Dashboard', counts, expiry, expiring, failing, renewals, health, customers, customerId, q,
+      title: 'Dashboard', counts, expiry, expiring, failing, renewals, health, customers, customerId, q, drift,
+      incidents: incidents.map((i) => ({ ...i, href: i.deploymentId ? `/deployments/${i.deploymentId}` : i.certificateId ? `/certificates/${i.certificateId}` : undefined })),
       total: counts.pending + counts.issuing + counts.valid + counts.failed,
     });
   });

@@ -11,7 +11,7 @@ import { historyFiltersOf } from '../list-filters';
 import { idParam } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
-import { commandDeployment, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
+import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
 import type { Body, FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
@@ -85,7 +85,8 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       steps: await listRunSteps(deps.db, run.id),
       temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
     })));
-    views.page(req, res, 'deployment', { title: `${deployment.commonName} → ${deployment.targetName}`, deployment, runs: withSteps });
+    const waitingDetail = deployment.status === 'waiting' ? withSteps[0]?.steps.filter((s) => s.step === 'maintenance window').at(-1)?.detail : undefined;
+    views.page(req, res, 'deployment', { title: `${deployment.commonName} → ${deployment.targetName}`, deployment, runs: withSteps, waitingDetail });
   });
 
   for (const action of ['redeploy', 'retry'] as const) {
@@ -94,6 +95,11 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       res.redirect(303, `/deployments/${req.params['id']}`);
     });
   }
+
+  router.post('/deployments/:id/deploy-now', canChange, async (req, res) => {
+    await deployNow(deps, req, req.params['id']);
+    res.redirect(303, `/deployments/${req.params['id']}`);
+  });
 
   router.post('/deployments/:id/mark-done', canChange, async (req, res) => {
     await markDeploymentDone(deps, req, req.params['id']);

@@ -4,6 +4,7 @@ import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { listTargets, redactTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { describeWindows, maintenanceStatus } from '../../activities/domain/maintenance-window';
 import type { VendorDescriptor } from '../../activities/deployers/types';
 import { latestPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
@@ -24,8 +25,12 @@ function inputFromForm(body: Body, vendor: VendorDescriptor): TargetInput {
     trustMode: body['trustMode'], trustFingerprint: body['trustFingerprint'], trustCaPem: body['trustCaPem'],
     credentials: pickGroup(body, 'cred', vendor.credentialFields),
     options: pickGroup(body, 'opt', vendor.optionFields),
+    maintenanceTimeZone: body['maintenanceTimeZone'],
+    maintenanceWindows: body['maintenanceWindows'],
   };
 }
+
+const TIME_ZONES = Intl.supportedValuesOf('timeZone');
 
 function pickErrors(errors: FieldErrors, group: string): FieldErrors {
   return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(`${group}_`)).map(([k, v]) => [k.slice(group.length + 1), v]));
@@ -44,7 +49,8 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
       existing: existing && redactTarget(existing),
       vendor: { id: vendor.id, label: vendor.label, defaultPort: vendor.defaultPort, managementTls: vendor.managementTls !== false, manual: vendor.manual === true },
       customers: await listCustomers(deps.db),
-      values,
+      timeZones: TIME_ZONES,
+      values: { maintenanceTimeZone: 'UTC', ...values },
       errors,
       credentialFields: renderFields('cred', vendor.credentialFields, existing && Object.keys(errors).length === 0 ? storedCredentials : pickGroup(values, 'cred', vendor.credentialFields), pickErrors(errors, 'cred')),
       optionFields: renderFields('opt', vendor.optionFields, (values['options'] as Record<string, unknown>) ?? pickGroup(values, 'opt', vendor.optionFields), pickErrors(errors, 'opt')),
@@ -83,7 +89,10 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
   router.get('/targets/:id', async (req, res) => {
     const target = await loadTarget(deps.db, req.params['id']);
     const [deployments, preflight] = await Promise.all([listDeploymentsOfTarget(deps.db, target.id), latestPreflight(deps.temporal.client, target.id)]);
-    views.page(req, res, 'target', { title: target.name, target: redactTarget(target), vendorLabel: vendorOf(target.vendor)?.label ?? target.vendor, deployments, preflight });
+    views.page(req, res, 'target', {
+      title: target.name, target: redactTarget(target), vendorLabel: vendorOf(target.vendor)?.label ?? target.vendor, deployments, preflight,
+      maintenance: target.maintenance ? { timeZone: target.maintenance.timeZone, lines: describeWindows(target.maintenance).split('\n'), next: maintenanceStatus(target.maintenance, new Date()) } : undefined,
+    });
   });
 
   router.get('/targets/:id/edit', canChange, async (req, res) => {
@@ -93,6 +102,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     const values = {
       name: target.name, host: target.host, port: String(target.port), customerId: target.customerId, options: target.options,
       trustMode: target.trustCaPem ? 'ca' : 'fingerprint', trustFingerprint: target.trustFingerprint ?? '', trustCaPem: target.trustCaPem ?? '',
+      maintenanceTimeZone: target.maintenance?.timeZone ?? 'UTC', maintenanceWindows: describeWindows(target.maintenance),
     };
     await form(req, res, vendor, values, {}, target);
   });

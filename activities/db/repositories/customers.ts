@@ -5,6 +5,8 @@ export interface CustomerRecord {
   id: string;
   name: string;
   notes: string;
+  /** Alerts about the customer's certificates also go here; the customer gets its own digest. */
+  alertRecipients: string[];
   createdAt: Date;
 }
 
@@ -13,18 +15,18 @@ export interface CustomerSummary extends CustomerRecord {
   targets: number;
 }
 
-interface Row { id: string; name: string; notes: string; created_at: Date }
-const toCustomer = (r: Row): CustomerRecord => ({ id: r.id, name: r.name, notes: r.notes, createdAt: r.created_at });
+interface Row { id: string; name: string; notes: string; alert_recipients: string[]; created_at: Date }
+const toCustomer = (r: Row): CustomerRecord => ({ id: r.id, name: r.name, notes: r.notes, alertRecipients: r.alert_recipients, createdAt: r.created_at });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
 export async function listCustomers(db: Queryable): Promise<CustomerRecord[]> {
-  return (await db.query<Row>('SELECT id, name, notes, created_at FROM customers WHERE deleted_at IS NULL ORDER BY lower(name), id')).map(toCustomer);
+  return (await db.query<Row>('SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE deleted_at IS NULL ORDER BY lower(name), id')).map(toCustomer);
 }
 
 /** Customers with how many live certificates and targets each has. */
 export async function listCustomerSummaries(db: Queryable): Promise<CustomerSummary[]> {
   const rows = await db.query<Row & { certificates: string; targets: string }>(
-    `SELECT cu.id, cu.name, cu.notes, cu.created_at,
+    `SELECT cu.id, cu.name, cu.notes, cu.alert_recipients, cu.created_at,
             (SELECT count(*) FROM certificates c WHERE c.customer_id = cu.id AND c.deleted_at IS NULL) AS certificates,
             (SELECT count(*) FROM targets t WHERE t.customer_id = cu.id AND t.deleted_at IS NULL) AS targets
        FROM customers cu WHERE cu.deleted_at IS NULL ORDER BY lower(cu.name), cu.id`,
@@ -34,7 +36,7 @@ export async function listCustomerSummaries(db: Queryable): Promise<CustomerSumm
 
 export async function getCustomer(db: Queryable, id: string): Promise<CustomerRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>('SELECT id, name, notes, created_at FROM customers WHERE id = $1 AND deleted_at IS NULL', [id]);
+  const rows = await db.query<Row>('SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE id = $1 AND deleted_at IS NULL', [id]);
   return rows[0] && toCustomer(rows[0]);
 }
 
@@ -44,13 +46,22 @@ export async function customerNameTaken(db: Queryable, name: string, exceptId?: 
   return rows.length > 0;
 }
 
-export async function insertCustomer(db: Queryable, c: { name: string; notes: string }): Promise<CustomerRecord> {
-  const rows = await db.query<Row>('INSERT INTO customers (name, notes) VALUES ($1, $2) RETURNING id, name, notes, created_at', [c.name, c.notes]);
+export interface CustomerFields {
+  name: string;
+  notes: string;
+  alertRecipients: string[];
+}
+
+export async function insertCustomer(db: Queryable, c: CustomerFields): Promise<CustomerRecord> {
+  const rows = await db.query<Row>(
+    'INSERT INTO customers (name, notes, alert_recipients) VALUES ($1, $2, $3) RETURNING id, name, notes, alert_recipients, created_at',
+    [c.name, c.notes, c.alertRecipients],
+  );
   return toCustomer(rows[0] as Row);
 }
 
-export async function updateCustomer(db: Queryable, id: string, c: { name: string; notes: string }): Promise<void> {
-  await db.query('UPDATE customers SET name = $2, notes = $3, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id, c.name, c.notes]);
+export async function updateCustomer(db: Queryable, id: string, c: CustomerFields): Promise<void> {
+  await db.query('UPDATE customers SET name = $2, notes = $3, alert_recipients = $4, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id, c.name, c.notes, c.alertRecipients]);
 }
 
 /** How many live certificates and targets still belong to the customer. */

@@ -1,6 +1,6 @@
 import type { Queryable } from '../pool';
 
-export type DeploymentStatus = 'pending' | 'deploying' | 'ready' | 'deployed' | 'failed';
+export type DeploymentStatus = 'pending' | 'waiting' | 'deploying' | 'ready' | 'deployed' | 'failed';
 
 export interface EndpointSpec {
   host: string;

@@ -1,3 +1,4 @@
+import type { MaintenanceWindows } from '../../domain/maintenance-window';
 import { likePattern } from '../like';
 import type { Queryable } from '../pool';
 
@@ -14,20 +15,22 @@ export interface TargetRecord {
   sessionKeySealed: string | null;
   customerId: string;
   customerName: string;
+  /** Weekly windows deploys wait for; null: any time. */
+  maintenance: MaintenanceWindows | null;
   createdAt: Date;
 }
 
 interface Row {
   id: string; name: string; vendor: string; host: string; port: number; credentials_encrypted: string; options: Record<string, unknown>;
-  trust_ca_pem: string | null; trust_fingerprint: string | null; session_key_encrypted: string | null; customer_id: string; customer_name: string; created_at: Date;
+  trust_ca_pem: string | null; trust_fingerprint: string | null; session_key_encrypted: string | null; customer_id: string; customer_name: string; maintenance: MaintenanceWindows | null; created_at: Date;
 }
 const SELECT = `SELECT t.id, t.name, t.vendor, t.host, t.port, t.credentials_encrypted, t.options, t.trust_ca_pem, t.trust_fingerprint,
-                       t.session_key_encrypted, t.customer_id, cu.name AS customer_name, t.created_at
+                       t.session_key_encrypted, t.customer_id, cu.name AS customer_name, t.maintenance, t.created_at
                   FROM targets t JOIN customers cu ON cu.id = t.customer_id`;
 const toTarget = (r: Row): TargetRecord => ({
   id: r.id, name: r.name, vendor: r.vendor, host: r.host, port: r.port, credentialsSealed: r.credentials_encrypted, options: r.options,
   trustCaPem: r.trust_ca_pem, trustFingerprint: r.trust_fingerprint, sessionKeySealed: r.session_key_encrypted,
-  customerId: r.customer_id, customerName: r.customer_name, createdAt: r.created_at,
+  customerId: r.customer_id, customerName: r.customer_name, maintenance: r.maintenance, createdAt: r.created_at,
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
@@ -63,9 +66,9 @@ export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdA
 
 export async function insertTarget(db: Queryable, t: NewTarget): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-    [t.name, t.vendor, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId],
+    `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id, maintenance)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+    [t.name, t.vendor, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId, t.maintenance === null ? null : JSON.stringify(t.maintenance)],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -75,9 +78,9 @@ export async function updateTarget(db: Queryable, id: string, t: Omit<NewTarget,
   await db.query(
     `UPDATE targets
         SET session_key_encrypted = NULL, name = $2, host = $3, port = $4, credentials_encrypted = $5, options = $6, trust_ca_pem = $7, trust_fingerprint = $8,
-            customer_id = $9, updated_at = now()
+            customer_id = $9, maintenance = $10, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, t.name, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId],
+    [id, t.name, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId, t.maintenance === null ? null : JSON.stringify(t.maintenance)],
   );
 }
 
@@ -121,6 +124,7 @@ export async function clearTargetBusy(db: Queryable, id: string): Promise<void> 
 export function redactTarget(t: TargetRecord): Record<string, unknown> {
   return {
     id: t.id, name: t.name, vendor: t.vendor, host: t.host, port: t.port, options: t.options, customerId: t.customerId, customerName: t.customerName,
+    maintenance: t.maintenance,
     trust: t.trustFingerprint ? { fingerprintSha256: t.trustFingerprint } : t.trustCaPem ? { caPem: 'set' } : {}, credentials: '(sealed)',
   };
 }
