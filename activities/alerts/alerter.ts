@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/pool';
 import {
+  claimNotice,
   dropUnsentResolved,
   incidentsAwaitingAlert,
   incidentsAwaitingRecoveryNotice,
@@ -8,6 +9,7 @@ import {
   markRecoverySent,
   observeProblem,
   observeRecovery,
+  releaseNotice,
   resolveQuietIncidents,
   type IncidentRecord,
   type IncidentSpec,
@@ -89,7 +91,20 @@ export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: Ren
     i.deploymentId ? `${base}/deployments/${i.deploymentId}` : i.certificateId ? `${base}/certificates/${i.certificateId}` : base;
   const when = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '');
 
-  const sendAlert = async (incident: IncidentRecord): Promise<boolean> => {
+  /** Claims the notice, sends it, marks it sent; a failed send frees the claim for the next sweep. */
+  const claimed = async (incident: IncidentRecord, notice: 'alert' | 'recovery', send: () => Promise<boolean>): Promise<boolean> => {
+    if (!(await claimNotice(deps.db, incident.id, notice))) return false;
+    try {
+      const sent = await send();
+      if (!sent) await releaseNotice(deps.db, incident.id, notice);
+      return sent;
+    } catch (error) {
+      await releaseNotice(deps.db, incident.id, notice);
+      throw error;
+    }
+  };
+
+  const sendAlert = (incident: IncidentRecord): Promise<boolean> => claimed(incident, 'alert', async () => {
     const ctx = await contextOf(deps.db, incident);
     const subject = `[CertFleet] ${KIND_SUBJECT[incident.kind]}: ${incident.title}`;
     const body = deps.render('incident', subject, {
@@ -100,9 +115,9 @@ export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: Ren
     if (!result.sent) return false;
     await markAlertSent(deps.db, incident.id);
     return true;
-  };
+  });
 
-  const sendRecovery = async (incident: IncidentRecord): Promise<boolean> => {
+  const sendRecovery = (incident: IncidentRecord): Promise<boolean> => claimed(incident, 'recovery', async () => {
     const ctx = await contextOf(deps.db, incident);
     const subject = `[CertFleet] RESOLVED: ${incident.title}`;
     const body = deps.render('recovery', subject, {
@@ -113,7 +128,7 @@ export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: Ren
     if (!result.sent) return false;
     await markRecoverySent(deps.db, incident.id);
     return true;
-  };
+  });
 
   return {
     async problem(spec) {

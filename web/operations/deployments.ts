@@ -33,6 +33,8 @@ export interface LinkInput {
   targetId?: unknown;
   binding: Record<string, unknown>;
   verifyEndpoints?: unknown;
+  /** Deploy the current version right away (else at the next renewal, or Redeploy). */
+  deployNow?: boolean;
 }
 
 /** Links a certificate to a target with the vendor's binding options; every new version is deployed there. */
@@ -51,9 +53,17 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) errors['targetId'] = 'This certificate is already deployed to that target.';
   if (!endpoints.ok || Object.keys(errors).length > 0) return invalid(errors);
   const id = await insertDeployment(deps.db, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
+  // An issued certificate can go to the new target right away, not only at the next renewal. The link
+  // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
+  const started = input.deployNow && cert.currentVersionId
+    ? await startDeploy(deps.temporal.client, cert.id, id, cert.currentVersionId, 'redeploy').catch((error: unknown) => {
+        deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started');
+        return undefined;
+      })
+    : undefined;
   await audit(deps.db, actor, {
     action: 'deployment.create', entityType: 'deployment', entityId: id,
-    after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints },
+    after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints, ...(started?.ok ? { deploy: started.detail } : {}) },
   });
   return done({ id });
 }

@@ -19,11 +19,15 @@ CREATE TABLE incidents (
   last_seen_at     timestamptz NOT NULL DEFAULT now(),
   occurrences      integer NOT NULL DEFAULT 1,
   alert_sent_at    timestamptz,
+  -- Whoever sends an email claims it first, so a sweep running meanwhile never sends it twice; a
+  -- claim older than a few minutes (the sender died) may be taken over.
+  alert_claimed_at timestamptz,
   -- When it looked fixed. The recovery notice waits for a quiet period: a target that fails again
   -- meanwhile (flapping) stays in the same incident and sends nothing more.
   recovering_since timestamptz,
   resolved_at      timestamptz,
-  recovery_sent_at timestamptz
+  recovery_sent_at timestamptz,
+  recovery_claimed_at timestamptz
 );
 CREATE UNIQUE INDEX incidents_open_key ON incidents (key) WHERE resolved_at IS NULL;
 CREATE INDEX incidents_open ON incidents (opened_at DESC) WHERE resolved_at IS NULL;

@@ -86,9 +86,32 @@ export async function openIncidentKeys(db: Queryable, prefix: string): Promise<s
   return rows.map((r) => r.key);
 }
 
-/** Claims open incidents whose alert is not sent yet (oldest first), for sending. */
+/** A claim older than this belongs to a sender that died: it may be taken over. */
+const STALE_CLAIM = "interval '5 minutes'";
+
+/** Incidents whose alert is not sent and not being sent (oldest first). */
 export async function incidentsAwaitingAlert(db: Queryable, limit: number): Promise<IncidentRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM incidents WHERE alert_sent_at IS NULL ORDER BY id LIMIT $1`, [limit])).map(toIncident);
+  return (
+    await db.query<Row>(
+      `SELECT ${COLUMNS} FROM incidents WHERE alert_sent_at IS NULL AND (alert_claimed_at IS NULL OR alert_claimed_at < now() - ${STALE_CLAIM}) ORDER BY id LIMIT $1`,
+      [limit],
+    )
+  ).map(toIncident);
+}
+
+/** Takes the sending of an incident's alert (or recovery notice); false when someone else has it or it is sent. */
+export async function claimNotice(db: Queryable, id: string, notice: 'alert' | 'recovery'): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE incidents SET ${notice}_claimed_at = now()
+      WHERE id = $1 AND ${notice}_sent_at IS NULL AND (${notice}_claimed_at IS NULL OR ${notice}_claimed_at < now() - ${STALE_CLAIM}) RETURNING id`,
+    [id],
+  );
+  return rows.length > 0;
+}
+
+/** A send that did not happen (no SMTP, an error): the notice is free for the next sweep. */
+export async function releaseNotice(db: Queryable, id: string, notice: 'alert' | 'recovery'): Promise<void> {
+  await db.query(`UPDATE incidents SET ${notice}_claimed_at = NULL WHERE id = $1 AND ${notice}_sent_at IS NULL`, [id]);
 }
 
 export async function markAlertSent(db: Queryable, id: string): Promise<void> {
@@ -110,7 +133,8 @@ export async function resolveQuietIncidents(db: Queryable, quietMs: number): Pro
 export async function incidentsAwaitingRecoveryNotice(db: Queryable, limit: number): Promise<IncidentRecord[]> {
   return (
     await db.query<Row>(
-      `SELECT ${COLUMNS} FROM incidents WHERE resolved_at IS NOT NULL AND recovery_sent_at IS NULL AND alert_sent_at IS NOT NULL ORDER BY id LIMIT $1`,
+      `SELECT ${COLUMNS} FROM incidents WHERE resolved_at IS NOT NULL AND recovery_sent_at IS NULL AND alert_sent_at IS NOT NULL
+          AND (recovery_claimed_at IS NULL OR recovery_claimed_at < now() - ${STALE_CLAIM}) ORDER BY id LIMIT $1`,
       [limit],
     )
   ).map(toIncident);

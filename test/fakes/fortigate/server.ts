@@ -139,6 +139,8 @@ export interface FakeFortiGate {
   seedCaCertificate(pem: string): string;
   /** The next `times` requests whose path (and method) match fail after authentication, before any processing. */
   failNext(path: RegExp, failure: FakeFortiGateFailure): void;
+  /** Forgets every pending failNext (the outage is over). */
+  clearFailures(): void;
   /** Runs `hook` just before the next request whose path matches is processed (to script races). */
   beforeNext(path: RegExp, hook: () => void): void;
   /** On: bindings are accepted but the listeners keep serving what they served. Off: they catch up. */
@@ -818,6 +820,9 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     },
     failNext(path, failure) {
       failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+    },
+    clearFailures() {
+      failRules.length = 0;
     },
     beforeNext(path, hook) {
       hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
