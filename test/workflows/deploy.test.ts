@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   certificateWorkflowId,
+  deployNowSignal,
   FailureType,
   progressQuery,
   retryDeploymentSignal,
@@ -153,5 +154,46 @@ describe('deployToTargetWorkflow', () => {
     });
     assert.equal(outcome.outcome, 'failed');
     assert.match(outcome.reason ?? '', /verify failed; the rollback failed too: token revoked meanwhile/);
+  });
+});
+
+describe('maintenance windows', () => {
+  it('a deploy outside the window touches nothing until the window opens (a durable timer)', TIMEOUT, async () => {
+    const mocks = mockActivities({ overrides: { checkMaintenanceWindow: async () => ({ inWindow: false, opensAt: new Date(Date.now() + 1_500).toISOString() }) } });
+    const { client, runWorker } = testEnv();
+    const started = Date.now();
+    const outcome = await runWorker(mocks.activities, (taskQueue) =>
+      client.workflow.execute(deployToTargetWorkflow, { taskQueue, workflowId: `deploy:${uniqueCertificateId('mw')}:d1`, args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }] }),
+    );
+    assert.equal(outcome.outcome, 'deployed');
+    assert.ok(Date.now() - started >= 1_400, 'waited for the window');
+    const names = mocks.names();
+    assert.ok(names.indexOf('endMaintenanceWait') < names.indexOf('stageDeployment'), names.join(', '));
+    assert.deepEqual(mocks.inputsOf('endMaintenanceWait'), [{ runRowId: 'run-d1' }]);
+  });
+
+  it('"Deploy now" ends the wait at once and names who asked', TIMEOUT, async () => {
+    const mocks = mockActivities({ overrides: { checkMaintenanceWindow: async () => ({ inWindow: false, opensAt: new Date(Date.now() + 3_600_000).toISOString() }) } });
+    const { client, runWorker } = testEnv();
+    const workflowId = `deploy:${uniqueCertificateId('mw')}:d1`;
+    const outcome = await runWorker(mocks.activities, async (taskQueue) => {
+      const handle = await client.workflow.start(deployToTargetWorkflow, { taskQueue, workflowId, args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }] });
+      while (mocks.count('checkMaintenanceWindow') === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(mocks.count('stageDeployment'), 0, 'nothing is staged while waiting');
+      await handle.signal(deployNowSignal, { requestedBy: 'tina' });
+      return handle.result();
+    });
+    assert.equal(outcome.outcome, 'deployed');
+    assert.deepEqual(mocks.inputsOf('endMaintenanceWait'), [{ runRowId: 'run-d1', deployNowBy: 'tina' }]);
+  });
+
+  it('inside the window (or without windows) it deploys at once', TIMEOUT, async () => {
+    const mocks = mockActivities({});
+    const { client, runWorker } = testEnv();
+    const outcome = await runWorker(mocks.activities, (taskQueue) =>
+      client.workflow.execute(deployToTargetWorkflow, { taskQueue, workflowId: `deploy:${uniqueCertificateId('mw')}:d1`, args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }] }),
+    );
+    assert.equal(outcome.outcome, 'deployed');
+    assert.equal(mocks.count('endMaintenanceWait'), 0);
   });
 });

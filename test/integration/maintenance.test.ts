@@ -1,0 +1,116 @@
+/**
+ * Maintenance windows on the real stack: a deploy to a fake FortiGate outside its target's window
+ * waits durably without touching the device and goes ahead when the window opens; "Deploy now" ends
+ * the wait at once and is audited.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { deploymentWorkflowId, type DeploymentOutcome } from '../../temporal/contract';
+import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
+import type { ConsoleClient } from '../support/console-client';
+import { addCloudflareProvider, addPebbleDirectory, linkDeployment, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { eventually, startStack, type Stack } from '../support/stack';
+
+const TOKEN = 'fgt-token-maintenance';
+let stack: Stack;
+let connection: Connection;
+let client: Client;
+let admin: ConsoleClient;
+let fortigate: FakeFortiGate;
+let certificateId: string;
+let targetId: string;
+let deploymentId: string;
+
+const clock = (d: Date): string => d.toISOString().slice(11, 19);
+/** A daily window (UTC) opening `inMs` from now, one hour long. */
+const windowFrom = (inMs: number): string => {
+  const opens = new Date(Date.now() + inMs);
+  return `daily ${clock(opens)}-${clock(new Date(opens.getTime() + 3_600_000))}`;
+};
+
+async function setWindow(lines: string): Promise<void> {
+  await admin.get(`/targets/${targetId}/edit`);
+  const saved = await admin.post(`/targets/${targetId}`, {
+    vendor: 'fortigate', name: 'FW with windows', host: fortigate.host, port: String(fortigate.port), trustMode: 'fingerprint',
+    trustFingerprint: fortigate.managementFingerprint(), cred_token: '', opt_vdom: 'root', maintenanceTimeZone: 'UTC', maintenanceWindows: lines,
+  });
+  assert.equal(saved.status, 303, saved.text.slice(0, 500));
+}
+
+async function redeployAndWaitUntilWaiting(): Promise<void> {
+  await admin.get(`/deployments/${deploymentId}`);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/redeploy`, {})).status, 303);
+  await eventually('the deploy waits for the window', async () => {
+    const page = await admin.get(`/deployments/${deploymentId}`);
+    return page.text.includes('Waiting for the maintenance window') ? true : undefined;
+  }, 30_000);
+}
+
+const mutatingCalls = () => fortigate.calls.filter((c) => c.method !== 'GET').length;
+const result = () => client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).result() as Promise<DeploymentOutcome>;
+
+before(async () => {
+  stack = await startStack();
+  connection = await Connection.connect({ address: stack.temporal.address });
+  client = new Client({ connection });
+  fortigate = await startFakeFortiGate({ token: TOKEN });
+  await stack.startWorker();
+  admin = await stack.admin();
+  const directoryId = await addPebbleDirectory(admin, stack);
+  const providerId = await addCloudflareProvider(admin, stack, 'Windows CF');
+  certificateId = await requestCertificate(admin, { commonName: 'window.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+  await waitForRunToEnd(admin, certificateId);
+  await admin.get('/targets/new?vendor=fortigate');
+  const created = await admin.post('/targets', {
+    vendor: 'fortigate', name: 'FW with windows', host: fortigate.host, port: String(fortigate.port), trustMode: 'fingerprint',
+    trustFingerprint: fortigate.managementFingerprint(), cred_token: TOKEN, opt_vdom: 'root', maintenanceTimeZone: 'UTC', maintenanceWindows: windowFrom(3_600_000),
+  });
+  assert.equal(created.status, 303, created.text.slice(0, 500));
+  targetId = /\/targets\/(\d+)$/.exec(created.location ?? '')?.[1] as string;
+  assert.match((await admin.get(`/targets/${targetId}`)).text, /Next window opens/);
+  await linkDeployment(admin, certificateId, targetId, { adminGui: 'on' }, [fortigate.endpoints.admin]);
+  [{ id: deploymentId }] = await stack.db.db.query<{ id: string }>('SELECT id FROM deployments WHERE certificate_id = $1', [certificateId]) as [{ id: string }];
+});
+after(async () => {
+  await connection?.close();
+  await fortigate?.close();
+  await stack?.stop();
+});
+
+it('waits for the window without touching the device, then deploys when it opens', async () => {
+  await setWindow(windowFrom(6_000));
+  const before = mutatingCalls();
+  await redeployAndWaitUntilWaiting();
+  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+  assert.equal(row?.status, 'waiting');
+  assert.equal(mutatingCalls(), before, 'nothing is imported or bound while waiting');
+  const outcome = await result();
+  assert.equal(outcome.outcome, 'deployed');
+  const steps = await stack.db.db.query<{ step: string; status: string; detail: string | null }>(
+    'SELECT s.step, s.status, s.detail FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = $1 ORDER BY s.id',
+    [deploymentId],
+  );
+  const window = steps.filter((s) => s.step === 'maintenance window');
+  assert.deepEqual(window.map((s) => s.status), ['started', 'succeeded']);
+  assert.match(window[0]?.detail ?? '', /waiting for the maintenance window that opens/);
+  assert.equal(window[1]?.detail, 'the window opened');
+});
+
+it('"Deploy now" goes ahead outside the window, and the audit log says who asked', async () => {
+  await setWindow(windowFrom(2 * 3_600_000));
+  await redeployAndWaitUntilWaiting();
+  const page = await admin.get(`/deployments/${deploymentId}`);
+  assert.match(page.text, /Deploy now, outside the window/);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
+  assert.equal((await result()).outcome, 'deployed');
+  const [audit] = await stack.db.db.query<{ actor: string }>("SELECT actor FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);
+  assert.equal(audit?.actor, 'admin');
+  const [step] = await stack.db.db.query<{ detail: string }>(
+    "SELECT s.detail FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = $1 AND s.step = 'maintenance window' AND s.status = 'succeeded' ORDER BY s.id DESC LIMIT 1",
+    [deploymentId],
+  );
+  assert.equal(step?.detail, 'deploy now, requested by admin');
+  // Not waiting any more: a second "Deploy now" is refused.
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 409);
+});
