@@ -15,6 +15,7 @@ import { accountRoutes } from './routes/account';
 import { auditRoutes } from './routes/audit';
 import { authRoutes } from './routes/auth';
 import { customerRoutes } from './routes/customers';
+import { reportRoutes } from './routes/reports';
 import { certificateRoutes } from './routes/certificates';
 import { dashboardRoutes } from './routes/dashboard';
 import { dnsProviderRoutes } from './routes/dns-providers';
@@ -90,6 +91,7 @@ export function createApp(deps: WebDeps): Express {
   app.use(targetRoutes(deps, views));
   app.use(deploymentRoutes(deps, views));
   app.use(auditRoutes(deps, views));
+  app.use(reportRoutes(deps, views));
   app.use(accountRoutes(deps, views));
   app.use(settingsRoutes(deps, views));
 

@@ -208,3 +208,22 @@ describe('daily digest', () => {
     assert.match(own.text, /vpn\.example\.test/);
   });
 });
+
+describe('compliance report', () => {
+  it('lists each certificate with customer, expiry, issuer, key type, targets, last deploy and last verification, as HTML and CSV', async () => {
+    const page = await admin.get('/reports/compliance');
+    assert.equal(page.status, 200);
+    const row = /<tr>\s*<td><a href="\/certificates\/\d+">vpn\.example\.test<\/a>[\s\S]*?<\/tr>/.exec(page.text)?.[0] ?? '';
+    assert.match(row, /<td>Kunde A<\/td>/);
+    assert.match(row, /<td>Pebble Intermediate CA [0-9a-f]+<\/td>/);
+    assert.match(row, /<td>ecdsa-p256<\/td>/);
+    assert.match(row, /FW Kunde A, Old box by hand/);
+    assert.match(row, /deploy-deployed/);
+    assert.match(row, /drift watch: 1 match/);
+    const csv = await admin.getBytes('/reports/compliance.csv');
+    const lines = csv.body.toString('utf8').trim().split('\r\n');
+    assert.equal(lines[0], 'certificate,customer,status,expires,issuer,key_type,targets,last_deploy_outcome,last_deploy_target,last_deploy_at,last_verified_at,last_verification');
+    const line = lines.find((l) => l.startsWith('vpn.example.test,'));
+    assert.match(line ?? '', /^vpn\.example\.test,Kunde A,valid,\d{4}-\d\d-\d\dT[^,]+,Pebble Intermediate CA [0-9a-f]+,ecdsa-p256,"FW Kunde A, Old box by hand",deployed,FW Kunde A,[^,]+,[^,]+,drift watch: 1 match$/);
+  });
+});
