@@ -60,13 +60,20 @@ export async function loadMasterKey(source: MasterKeySource, db: Queryable): Pro
         `no master key: this database holds secrets sealed with a master key, but CERTFLEET_MASTER_KEY is not set and ${source.keyFile} does not exist. Restore the key file or set CERTFLEET_MASTER_KEY.`,
       );
     }
-    await mkdir(path.dirname(source.keyFile), { recursive: true, mode: 0o700 });
     try {
+      await mkdir(path.dirname(source.keyFile), { recursive: true, mode: 0o700 });
       key = randomBytes(32);
       await writeFile(source.keyFile, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
+        throw new MasterKeyError(
+          `no master key: CERTFLEET_MASTER_KEY is not set and the key file ${source.keyFile} cannot be created (${code}). ` +
+            'Set CERTFLEET_MASTER_KEY (always in containers: openssl rand -base64 32, kept apart from the backups), or make the directory writable.',
+        );
+      }
       // Another process created the file first: use its key.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (code !== 'EEXIST') throw error;
       key = await readKeyFile(source.keyFile);
       if (!key) throw error;
     }

@@ -61,13 +61,18 @@ function interpolatedVariables(text: string): Map<string, string[]> {
 const CERTFLEET_SERVICES = ['migrations', 'worker', 'web'] as const satisfies readonly ProcessName[];
 const ONE_SHOTS = ['temporal-schema', 'temporal-namespace', 'migrations'];
 const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'web', 'ftp', 'mailcatcher'];
-const REQUIRED_SECRETS = ['CERTFLEET_MASTER_KEY', 'POSTGRES_PASSWORD', 'CERTFLEET_DB_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'CERTFLEET_FTP_PASSWORD'];
+const REQUIRED_SECRETS = ['CERTFLEET_MASTER_KEY', 'POSTGRES_PASSWORD', 'CERTFLEET_DB_PASSWORD', 'TEMPORAL_DB_PASSWORD'];
 
 it('the SonicWall FTP drop runs only under the "sonicwall" profile, with its password from the environment', () => {
   const ftp = compose.services['ftp'];
   assert.ok(ftp, 'an ftp service');
   assert.deepEqual(ftp.profiles, ['sonicwall']);
-  assert.match(ftp.environment?.['USERS'] ?? '', /\$\{CERTFLEET_FTP_PASSWORD:\?/);
+  assert.match(ftp.environment?.['USERS'] ?? '', /\$\{CERTFLEET_FTP_PASSWORD:-\}/);
+  // Not `:?` (that would stop `docker compose up` without the profile): the container refuses to
+  // start without a password or an address, never running with an empty password.
+  assert.equal(ftp.environment?.['FTP_PASSWORD_SET'], '${CERTFLEET_FTP_PASSWORD:+yes}');
+  const guard = (ftp.entrypoint ?? []).join(' ');
+  assert.match(guard, /if \[ -z "\$\$FTP_PASSWORD_SET" \] \|\| \[ -z "\$\$ADDRESS" \]; then[\s\S]*exit 1[\s\S]*exec \/bin\/start_vsftpd\.sh/);
   assert.ok(!/password\|/i.test(ftp.environment?.['USERS'] ?? ''), 'no password written into the file');
   assert.ok(ftp.healthcheck, 'a healthcheck');
   const volume = (ftp.volumes ?? [])[0]?.split(':')[0] ?? '';
@@ -242,7 +247,7 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const [variable, value] of Object.entries(svc.environment ?? {})) {
         if (secretName.test(variable)) {
-          assert.match(String(value), /^\$\{[A-Z0-9_]+(:[?-][^}]*)?\}$/, `${name}.${variable} comes from the environment`);
+          assert.match(String(value), /^\$\{[A-Z0-9_]+(:[?+-][^}]*)?\}$/, `${name}.${variable} comes from the environment`);
         }
         if (/^[a-z]+:\/\/[^/]*@/.test(String(value))) {
           assert.match(String(value), /^[a-z]+:\/\/[^:/@]+:\$\{[A-Z0-9_]+:\?[^}]+\}@/, `${name}.${variable}: the password in the URL comes from the environment`);

@@ -135,6 +135,13 @@ describe('loadMasterKey', () => {
     assert.equal(await checkRow(), checkBefore);
   });
 
+  it('no env key and a key file that cannot be created (read-only file system): a MasterKeyError that says to set CERTFLEET_MASTER_KEY', async () => {
+    // /sys refuses new files even to root, as a read-only container file system does.
+    const error = await rejection(loadMasterKey({ envValue: undefined, keyFile: '/sys/kernel/certfleet-test/master.key' }, testDb.db), MasterKeyError);
+    assert.match(error.message, /CERTFLEET_MASTER_KEY is not set and the key file \/sys\/kernel\/certfleet-test\/master\.key cannot be created \(E[A-Z]+\)\. Set CERTFLEET_MASTER_KEY/);
+    assert.equal(await checkRow(), undefined, 'nothing recorded');
+  });
+
   it('a key file readable by others (0644) is refused', async () => {
     await loadMasterKey({ keyFile }, testDb.db);
     await chmod(keyFile, 0o644);
