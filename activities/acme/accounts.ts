@@ -50,12 +50,27 @@ export async function acmeClientForDirectory(
   if (!account.accountUrl) {
     const accountId = account.id;
     await withAcmeProblems(`register account at ${directory.url}`, async () => {
-      await client.createAccount({
-        termsOfServiceAgreed: true,
-        ...(settings.contactEmail ? { contact: [`mailto:${settings.contactEmail}`] } : {}),
-      });
+      try {
+        await client.createAccount({
+          termsOfServiceAgreed: true,
+          ...(settings.contactEmail ? { contact: [`mailto:${settings.contactEmail}`] } : {}),
+        });
+      } catch (error) {
+        // Two runs registering the same new account at once, or a retry after a registration whose
+        // URL was not saved: the CA answers "exists" (with the account's URL), and acme-client then
+        // sends an update that some CAs (Pebble) refuse. The URL is all we need.
+        if (!knownAccountUrl(client)) throw error;
+      }
     });
     await setAcmeAccountUrl(db, accountId, client.getAccountUrl());
   }
   return client;
+}
+
+function knownAccountUrl(client: acme.Client): string | undefined {
+  try {
+    return client.getAccountUrl();
+  } catch {
+    return undefined;
+  }
 }
