@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import { activityAwareLogger, activityLogFields, withActivityLog } from './activity-log';
 import { createAcmeActivities } from './acme';
 import { createCertificateActivities } from './certificates';
 import { createDeployActivities } from './deploy';
@@ -16,16 +18,18 @@ const HEARTBEAT_EVERY_MS = 3_000;
 /**
  * Every activity heartbeats while it runs (so a killed worker is noticed within the heartbeat
  * timeout, not the start-to-close timeout), and every classified error leaves it as an
- * ApplicationFailure with the right retryability.
+ * ApplicationFailure with the right retryability. Its log lines carry the workflow id, run id and
+ * activity type (activity-log.ts); a failure is logged once, by the SDK ("Activity failed", warn,
+ * with workflowId, workflowRunId and activityType), through the runtime logger.
  */
-function asTemporalActivities<T extends Record<string, AnyActivity>>(activities: T): T {
+function asTemporalActivities<T extends Record<string, AnyActivity>>(activities: T, log: Logger): T {
   const wrapped: Record<string, AnyActivity> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (input: never) => {
       const ctx = Context.current();
       const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
-        return await fn(input);
+        return await withActivityLog(log.child(activityLogFields(ctx.info)), () => fn(input));
       } catch (error) {
         throw toApplicationFailure(error);
       } finally {
@@ -36,7 +40,8 @@ function asTemporalActivities<T extends Record<string, AnyActivity>>(activities:
   return wrapped as T;
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(base: ActivityDeps) {
+  const deps: ActivityDeps = { ...base, log: activityAwareLogger(base.log) };
   return asTemporalActivities({
     ...createCertificateActivities(deps),
     ...createAcmeActivities(deps),
@@ -45,7 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeployActivities(deps),
     ...createScheduleHealthActivities(deps),
     ...createFleetWatchActivities(deps),
-  });
+  }, base.log);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

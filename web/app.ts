@@ -7,6 +7,7 @@ import type { WebDeps } from './deps';
 import { loadUser, requireLogin } from './middleware/auth';
 import { createCsrf } from './middleware/csrf';
 import { errorHandler, notFound } from './middleware/errors';
+import { requestLog } from './middleware/request-log';
 import { createViews } from './render';
 import { apiRoutes } from './api';
 import { serverTiming } from './middleware/server-timing';
@@ -19,6 +20,7 @@ import { reportRoutes } from './routes/reports';
 import { certificateRoutes } from './routes/certificates';
 import { dashboardRoutes } from './routes/dashboard';
 import { dnsProviderRoutes } from './routes/dns-providers';
+import { healthRoutes } from './routes/health';
 import { downloadRoutes } from './routes/downloads';
 import { deploymentRoutes } from './routes/deployments';
 import { settingsRoutes } from './routes/settings';
@@ -36,9 +38,10 @@ export function createApp(deps: WebDeps): Express {
   const PgStore = connectPgSimple(session);
 
   app.disable('x-powered-by');
+  app.use(requestLog(deps.log));
   app.use(serverTiming);
   app.use(temporalDeadline(deps.temporal.client, TEMPORAL_REQUEST_DEADLINE_MS));
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback');
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -61,7 +64,8 @@ export function createApp(deps: WebDeps): Express {
   );
   app.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1d' }));
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
-  app.get('/healthz', (_req, res) => res.json({ ok: true }));
+  // /healthz, /readyz and /metrics: for monitors, without a session.
+  app.use(healthRoutes(deps));
   // The JSON API authenticates with bearer tokens, not the session cookie (so it needs no CSRF token).
   app.use(apiRoutes(deps));
 

@@ -8,6 +8,9 @@ export interface WebConfig extends CommonConfig {
   secureCookies: boolean;
   initialAdminPassword: string | undefined;
   login: LoginProtection;
+  metricsToken: string | undefined;
+  /** Which proxies' X-Forwarded-* headers count (Express `trust proxy`). */
+  trustProxy: string;
 }
 
 export function loadWebConfig(env: Env): WebConfig {
@@ -21,6 +24,8 @@ export function loadWebConfig(env: Env): WebConfig {
     publicUrl,
     secureCookies: publicUrl.startsWith('https://'),
     initialAdminPassword: optionalText(env, 'CERTFLEET_ADMIN_PASSWORD'),
+    metricsToken: optionalText(env, 'METRICS_TOKEN'),
+    trustProxy: text(env, 'TRUST_PROXY', 'loopback'),
     login: {
       maxFailures: integer(env, 'LOGIN_MAX_FAILURES', DEFAULT_LOGIN_PROTECTION.maxFailures, 1, 1000),
       lockMs: integer(env, 'LOGIN_LOCK_MINUTES', DEFAULT_LOGIN_PROTECTION.lockMs / 60_000, 1, 7 * 24 * 60) * 60_000,

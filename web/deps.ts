@@ -23,4 +23,8 @@ export interface WebDeps {
   renewalSchedule: RenewalScheduleSettings;
   secureCookies: boolean;
   login?: LoginProtection;
+  /** When set, GET /metrics needs `Authorization: Bearer <it>` (METRICS_TOKEN). */
+  metricsToken?: string | undefined;
+  /** Express `trust proxy`: which proxies' X-Forwarded-* headers count; default loopback. */
+  trustProxy?: string;
 }

@@ -31,6 +31,8 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
     renewalSchedule: config.renewalSchedule,
     secureCookies: config.secureCookies,
     login: config.login,
+    metricsToken: config.metricsToken,
+    trustProxy: config.trustProxy,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

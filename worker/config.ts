@@ -1,5 +1,6 @@
 import type { AlertSettings } from '../activities/alerts/alerter';
-import { bool, integer, integers, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+import { isIP } from 'node:net';
+import { bool, ConfigError, integer, integers, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
 import type { DeploySettings } from '../temporal/contract';
 
 export interface WorkerConfig extends CommonConfig {
@@ -9,6 +10,8 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
+  /** ip:port of the Temporal Core's Prometheus exporter (the worker's own metrics); undefined = off. */
+  metricsAddress: string | undefined;
   deploy: DeploySettings;
   /** How often the dashboard's renewal schedule health is refreshed from Temporal. */
   scheduleHealthIntervalSeconds: number;
@@ -48,6 +51,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
+    metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
     scheduleHealthIntervalSeconds: integer(env, 'SCHEDULE_HEALTH_INTERVAL_SECONDS', 900, 1),
     alerts: {
       recoveryQuietMs: integer(env, 'ALERT_RECOVERY_QUIET_MS', 30 * 60_000, 0),
@@ -64,6 +68,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     deploy: {
       retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),
+      autoRetryMs: integer(env, 'DEPLOY_AUTO_RETRY_MS', 15 * 60_000, 0),
       commitPollMs: integer(env, 'DEPLOY_COMMIT_POLL_MS', 5_000, 50),
       commitTimeoutMs: integer(env, 'DEPLOY_COMMIT_TIMEOUT_MS', 30 * 60_000, 1_000),
       deviceRetryInitialMs: integer(env, 'DEPLOY_DEVICE_RETRY_INITIAL_MS', 2_000, 10),
@@ -74,4 +79,18 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       busyRetryMs: integer(env, 'DEVICE_BUSY_RETRY_MS', 60_000, 10),
     },
   };
+}
+
+/** `ip:port` or `[ipv6]:port` (Temporal Core binds it as is: no host names); unset = `fallback`, empty = off. */
+function socketAddress(env: Env, name: string, fallback: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  const value = raw.trim();
+  if (!value) return undefined;
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value);
+  const ip = match?.[1] ?? match?.[2];
+  if (!match || !ip || !isIP(ip) || Number(match[3]) > 65535) {
+    throw new ConfigError(`${name} must be ip:port (e.g. 127.0.0.1:9464 or [::]:9464), or empty to turn the worker's metrics off; got "${value}"`);
+  }
+  return value;
 }

@@ -27,12 +27,31 @@ export interface RunningWorker {
 
 let runtimeInstalled = false;
 
+/**
+ * Once per process: Temporal's own logs go through pino (workflow and activity lines carry their ids
+ * in the metadata); signals are handled by our callers, not by the SDK; Temporal Core serves the
+ * worker's metrics (task slots, poll and execution latencies, …, prefixed temporal_) for Prometheus
+ * at http://<metricsAddress>/metrics. An address already in use costs the metrics, not the worker.
+ */
+function installRuntime(log: Logger, metricsAddress: string | undefined): void {
+  const logger = temporalLoggerFor(log.child({ component: 'temporal' }));
+  if (metricsAddress) {
+    try {
+      Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } });
+      log.info({ metricsAddress }, 'worker metrics for Prometheus at /metrics');
+      return;
+    } catch (error) {
+      log.warn({ err: error, metricsAddress }, 'worker metrics off: Temporal Core could not serve them (WORKER_METRICS_ADDRESS)');
+    }
+  }
+  Runtime.install({ logger, shutdownSignals: [] });
+}
+
 /** Composition root of the worker: builds deps, registers activities and workflows, reconciles schedules. */
 export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<RunningWorker> {
   const config = loadWorkerConfig(env);
   if (!runtimeInstalled) {
-    // Temporal's own logs go through pino; signals are handled by our callers, not by the SDK.
-    Runtime.install({ logger: temporalLoggerFor(log.child({ component: 'temporal' })), shutdownSignals: [] });
+    installRuntime(log, config.metricsAddress);
     runtimeInstalled = true;
   }
   const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: 20 });

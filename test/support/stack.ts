@@ -90,6 +90,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'warn',
+      // Test workers run side by side: none takes the default metrics port unless a test asks for it.
+      WORKER_METRICS_ADDRESS: '',
       ...options.env,
     };
     const web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));

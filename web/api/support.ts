@@ -4,6 +4,7 @@ import type { Queryable } from '../../activities/db/pool';
 import { hashToken, TOKEN_PREFIX } from '../operations/api-tokens';
 import type { OpResult } from '../operations/input';
 import { HttpError, publicError } from '../http-error';
+import { loggableUrl } from '../middleware/request-log';
 
 export const API_PREFIX = '/api/v1';
 
@@ -65,7 +66,7 @@ export function objectField(body: Record<string, unknown>, key: string): Record<
 export function apiErrors(log: { error(obj: object, msg: string): void }) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const { status, message } = publicError(error);
-    if (status >= 500) log.error({ err: error, url: req.originalUrl }, 'api request failed');
+    if (status >= 500) (req.log ?? log).error({ err: error, url: loggableUrl(req.originalUrl) }, 'api request failed');
     res.status(status).json({ error: message });
   };
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, publicError } from '../http-error';
+import { loggableUrl } from './request-log';
 import type { Views } from '../render';
 
 export function notFound(_req: Request, _res: Response, next: NextFunction): void {
@@ -11,7 +12,7 @@ export function notFound(_req: Request, _res: Response, next: NextFunction): voi
 export function errorHandler(views: Views, log: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const { status, message } = publicError(error);
-    if (status >= 500) log.error({ err: error, url: req.originalUrl }, 'request failed');
+    if (status >= 500) (req.log ?? log).error({ err: error, url: loggableUrl(req.originalUrl) }, 'request failed');
     if (req.get('HX-Request') === 'true') {
       views.partial(res, 'error-message', { message }, status);
       return;

@@ -1,0 +1,100 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Router, type Request } from 'express';
+import type { WebDeps } from '../deps';
+import { createWebMetrics } from '../metrics';
+
+/** How long /readyz waits for each peer. */
+export const READY_TIMEOUT_MS = 2_000;
+
+/** gRPC status codes worth a word (the numbers are fixed by the gRPC spec). */
+const GRPC_STATUS: Record<number, string> = {
+  1: 'cancelled', 4: 'timed out', 7: 'permission denied', 8: 'resource exhausted', 14: 'unreachable', 16: 'authentication failed',
+};
+
+/** PostgreSQL SQLSTATEs and socket errors worth a word. */
+const DB_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused', ECONNRESET: 'connection reset', ETIMEDOUT: 'timed out', ENOTFOUND: 'host not found', EAI_AGAIN: 'host not found',
+  EHOSTUNREACH: 'host unreachable', '28P01': 'authentication failed', '28000': 'authentication failed', '3D000': 'database does not exist',
+  '57P01': 'server shutting down', '57P03': 'server starting up', '53300': 'too many connections',
+};
+
+class ProbeTimeout extends Error {}
+
+/**
+ * Why a check failed, in a few words: never the error's own message, which may hold a host, a user
+ * or a connection string.
+ */
+export function failureReason(error: unknown): string {
+  if (error instanceof ProbeTimeout) return `timed out after ${READY_TIMEOUT_MS / 1000} s`;
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number' && GRPC_STATUS[code]) return GRPC_STATUS[code];
+    if (typeof code === 'string') return DB_CODES[code] ?? `error ${code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 20)}`;
+  }
+  return 'error';
+}
+
+async function probe(work: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeout()), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([work(), timeout]);
+    return 'ok';
+  } catch (error) {
+    return `failed: ${failureReason(error)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time. */
+function bearerMatches(req: Request, token: string): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), sha256(token));
+}
+
+/**
+ * /healthz (liveness: the process answers), /readyz (PostgreSQL and Temporal answer within 2 s) and
+ * /metrics (Prometheus, web/metrics.ts). Mounted before sessions: monitors have no cookie. /metrics
+ * carries no secrets; with METRICS_TOKEN set it needs `Authorization: Bearer <token>`.
+ */
+export function healthRoutes(deps: WebDeps): Router {
+  const router = Router();
+  const metrics = createWebMetrics(deps.db);
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const client = deps.temporal.client;
+    const [database, temporal] = await Promise.all([
+      probe(() => deps.db.query('SELECT 1')),
+      probe(() => client.withDeadline(Date.now() + READY_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))),
+    ]);
+    const ok = database === 'ok' && temporal === 'ok';
+    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ ok, checks: { database, temporal } });
+  });
+
+  router.get('/metrics', async (req, res) => {
+    if (deps.metricsToken && !bearerMatches(req, deps.metricsToken)) {
+      res.set('WWW-Authenticate', 'Bearer realm="certfleet-metrics"').status(401).type('text/plain').send('Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n');
+      return;
+    }
+    let text: string;
+    try {
+      text = await metrics.scrape();
+    } catch (error) {
+      req.log.warn({ err: error }, 'metrics: the database could not be read');
+      res.status(503).type('text/plain').send(`Metrics unavailable: the database could not be read (${failureReason(error)}).\n`);
+      return;
+    }
+    res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(text);
+  });
+
+  return router;
+}
