@@ -84,6 +84,12 @@ export interface DeploymentOutcome {
 export interface DeploySettings {
   /** How long a lifecycle with failed deployments waits for a retryDeployment signal. */
   retryWindowMs: number;
+  /**
+   * Within that window, failed targets are retried by themselves this often (a target that was down
+   * gets the version when it is back, without anyone clicking Retry). 0: only on Retry. Absent in
+   * settings recorded before it existed.
+   */
+  autoRetryMs?: number;
   /** Poll interval of asynchronous commits (PAN-OS jobs). */
   commitPollMs: number;
   /** Give up on a commit job after this long. */

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { condition, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, executeChild, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   deploymentWorkflowId,
@@ -58,12 +58,31 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   await hooks.afterFirstRound(list());
   hooks.onOutcomes(list(), failed());
 
-  while (failed()) {
-    const signalled = await condition(() => requested.length > 0, settings.retryWindowMs);
-    if (!signalled) break;
-    const deploymentId = requested.shift() as string;
-    const target = targets.find((t) => t.deploymentId === deploymentId);
-    if (target) await deploy(deploymentId, target.targetName, 'retry');
+  // Runs recorded before automatic retries existed replay the first loop.
+  if (!patched('deploy-auto-retry') || !settings.autoRetryMs) {
+    while (failed()) {
+      const signalled = await condition(() => requested.length > 0, settings.retryWindowMs);
+      if (!signalled) break;
+      const deploymentId = requested.shift() as string;
+      const target = targets.find((t) => t.deploymentId === deploymentId);
+      if (target) await deploy(deploymentId, target.targetName, 'retry');
+      hooks.onOutcomes(list(), failed());
+    }
+    return list();
+  }
+
+  // Until the window closes: a Retry from the console at once, and every failed target again after
+  // each auto-retry interval (a target that was down converges by itself when it is back).
+  const windowEnds = Date.now() + settings.retryWindowMs;
+  while (failed() && Date.now() < windowEnds) {
+    const signalled = await condition(() => requested.length > 0, Math.min(settings.autoRetryMs, windowEnds - Date.now()));
+    const retry = signalled
+      ? [requested.shift() as string]
+      : Date.now() < windowEnds ? targets.filter((t) => { const o = outcomes.get(t.deploymentId)?.outcome; return o !== 'deployed' && o !== 'ready'; }).map((t) => t.deploymentId) : [];
+    await Promise.all(retry.map(async (deploymentId) => {
+      const target = targets.find((t) => t.deploymentId === deploymentId);
+      if (target) await deploy(deploymentId, target.targetName, 'retry');
+    }));
     hooks.onOutcomes(list(), failed());
   }
   return list();

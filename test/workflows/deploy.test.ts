@@ -90,6 +90,32 @@ describe('deploying after issuance', () => {
   });
 });
 
+describe('automatic retries of failed targets', () => {
+  it('a target that was down gets the version by itself when it is back, within the retry window', TIMEOUT, async () => {
+    const certificateId = uniqueCertificateId('autoretry');
+    let berlinFailures = 2;
+    const mocks = mockActivities({
+      deployments: TARGETS,
+      deploySettings: { retryWindowMs: 30_000, autoRetryMs: 300 },
+      overrides: {
+        startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}-${input.trigger}`, targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?', targetId: 't1', exclusiveSession: false, manual: false }),
+        stageDeployment: async (input) => {
+          if (input.runRowId.startsWith('run-d2') && berlinFailures-- > 0) throw fail(FailureType.targetUnreachable, 'f5-bigip: no answer');
+          return { staged: { cert: 'c' } };
+        },
+      },
+    });
+    const { client, runWorker } = testEnv();
+    const result: LifecycleResult = await runWorker(mocks.activities, (taskQueue) =>
+      client.workflow.execute(certificateLifecycleWorkflow, { taskQueue, workflowId: certificateWorkflowId(certificateId), args: [{ certificateId, trigger: 'manual' }] }),
+    );
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    const berlinRuns = mocks.inputsOf('startDeploymentRun').filter((i) => i.deploymentId === 'd2').map((i) => i.trigger);
+    assert.deepEqual(berlinRuns, ['lifecycle', 'retry', 'retry'], 'retried twice by itself, no signal');
+    assert.equal(mocks.inputsOf('startDeploymentRun').filter((i) => i.deploymentId === 'd1').length, 1, 'the healthy target is not deployed again');
+  });
+});
+
 describe('deployToTargetWorkflow', () => {
   const run = async (overrides: Parameters<typeof mockActivities>[0]) => {
     const mocks = mockActivities(overrides);
