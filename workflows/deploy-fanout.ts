@@ -1,19 +1,13 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { condition, executeChild, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, executeChild, patched, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   deploymentWorkflowId,
-  NON_RETRYABLE_FAILURES,
   retryDeploymentSignal,
   type DeploymentOutcome,
   type DeployTrigger,
 } from '../temporal/contract';
 import { deployToTargetWorkflow } from './deploy-to-target';
-
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
-});
 
 export interface FanoutHooks {
   /** Called with every outcome list: after the first round and after each retry. */
@@ -27,7 +21,7 @@ export interface FanoutHooks {
  * target never blocks the others. When some fail, waits (up to the retry window) for retryDeployment
  * signals from the console and re-runs those targets.
  */
-export async function deployToAllTargets(certificateId: string, versionId: string, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
+export async function deployToAllTargets(certificateId: string, versionId: string, db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments'>, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
   const settings = await db.loadDeploySettings({});
   const targets = await db.listCertificateDeployments({ certificateId });
   const outcomes = new Map<string, DeploymentOutcome>();

@@ -1,14 +1,15 @@
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
-const bookkeeping = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
-});
+const bookkeepingOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes } } as const;
+/** Calls that may touch the device (commit status, cleanup of old objects) stay regular activities. */
+const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
+/** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
+const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
 
 /** Device steps: retried while the target is unreachable, never on auth or validation errors. */
 function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
@@ -51,13 +52,15 @@ async function waitForCommit(runRowId: string, jobId: string, pollMs: number, ti
  * what was bound before. Returns the outcome instead of failing, so one target never blocks others.
  */
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
+  // Runs recorded before local bookkeeping existed replay with the remote activities they used.
+  const db = patched('local-bookkeeping') ? localBookkeeping : bookkeeping;
   const { workflowId, runId } = workflowInfo();
-  const settings = await bookkeeping.loadDeploySettings({});
+  const settings = await db.loadDeploySettings({});
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
   const stage = deviceActivities(settings, settings.deviceRetryAttempts);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
   const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
-  const { runRowId, targetName, targetId, exclusiveSession, manual } = await bookkeeping.startDeploymentRun({ ...input, workflowId, runId });
+  const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
     targetName,
@@ -77,11 +80,11 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     setHandler(deployNowSignal, ({ requestedBy }) => {
       deployNowBy ??= requestedBy;
     });
-    const maintenance = await bookkeeping.checkMaintenanceWindow({ runRowId });
+    const maintenance = await db.checkMaintenanceWindow({ runRowId });
     if (!maintenance.inWindow && maintenance.opensAt) {
       // A durable timer: a worker restart or a week's wait changes nothing.
       await condition(() => deployNowBy !== undefined, Math.max(1, Date.parse(maintenance.opensAt) - Date.now()));
-      await bookkeeping.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
+      await db.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
     }
   }
 
