@@ -10,6 +10,11 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
+  /** Workflow tasks and local activities (database bookkeeping) this worker runs at once. */
+  maxConcurrentWorkflowTasks: number;
+  maxConcurrentLocalActivities: number;
+  /** PostgreSQL connections of the worker. */
+  databasePoolMax: number;
   /** ip:port of the Temporal Core's Prometheus exporter (the worker's own metrics); undefined = off. */
   metricsAddress: string | undefined;
   deploy: DeploySettings;
@@ -51,6 +56,9 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
+    maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
+    maxConcurrentLocalActivities: integer(env, 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 100, 1, 10_000),
+    databasePoolMax: integer(env, 'WORKER_DATABASE_POOL_MAX', 20, 1, 1_000),
     metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
     scheduleHealthIntervalSeconds: integer(env, 'SCHEDULE_HEALTH_INTERVAL_SECONDS', 900, 1),
     alerts: {

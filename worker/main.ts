@@ -54,7 +54,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     installRuntime(log, config.metricsAddress);
     runtimeInstalled = true;
   }
-  const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: 20 });
+  const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: config.databasePoolMax });
   const box = await loadMasterKey(config.masterKey, db);
   const { connection, client } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -82,6 +82,8 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       describeRenewalSchedules: (progress) => describeRenewalSchedules(client, progress),
     }),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
+    maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivities,
   });
 
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
