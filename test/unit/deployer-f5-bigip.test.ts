@@ -176,7 +176,19 @@ describe('f5-bigip vendor cases', () => {
     assert.ok(fake.certificateObjects().includes(staged['cert'] ?? ''), 'cert installed');
     assert.deepEqual(fake.uploadedFiles().filter((f) => f.endsWith('.key')), [], 'no key file is left in /var/config/rest/downloads');
     const install = fake.calls.slice(from).find((c) => c.path === '/mgmt/tm/sys/crypto/key');
-    assert.deepEqual(install?.body, { command: 'install', name: staged['key'], 'from-local-file': `/var/config/rest/downloads/${`certfleet${staged['key']?.replace(/\//g, '_')}`}`, securityType: 'normal' });
+    const keyUpload = `certfleet-[0-9a-f]{8}${(staged['key'] ?? '').replace(/\//g, '_').replace(/\./g, '\\.')}`;
+    const installBody = install?.body as Record<string, unknown> | undefined;
+    assert.deepEqual({ ...installBody, 'from-local-file': '' }, { command: 'install', name: staged['key'], 'from-local-file': '', securityType: 'normal' });
+    assert.match(String(installBody?.['from-local-file']), new RegExp(`^/var/config/rest/downloads/${keyUpload}$`));
+  });
+
+  it('leaves of one intermediate staged at the same time on one device each install the shared chain (no upload name clash)', async () => {
+    const leaves = Array.from({ length: 8 }, (_, i) => ca.issue(`parallel-${i}.example.test`, 'ecdsa-p256'));
+    const staged = await Promise.all(leaves.map((leaf) => use((d) => d.stage(leaf))));
+    assert.equal(new Set(staged.map((s) => s['chain'])).size, 1, 'one shared chain object');
+    for (const s of staged) assert.ok(fake.certificateObjects().includes(s['cert'] ?? ''), `${s['cert']} installed`);
+    assert.ok(fake.certificateObjects().includes(staged[0]?.['chain'] ?? ''), 'chain installed');
+    assert.deepEqual(fake.uploadedFiles().filter((f) => f.includes('parallel')), [], 'every upload was removed');
   });
 
   it('one token per deployer, deleted after success and after failure', async () => {

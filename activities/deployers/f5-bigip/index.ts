@@ -11,7 +11,7 @@
  *   then `sys config save`, then an optional config-sync to the device group. Synchronous: no job id.
  * - removeSuperseded: deletes cert/key objects of superseded versions that no profile uses.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
 import { createDeviceHttp } from '../device-http';
@@ -205,7 +205,9 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       throw lastError;
     }
 
-    const uploadName = (fullPath: string): string => `certfleet${fullPath.replace(/\//g, '_')}`;
+    // Unique per upload: deploys of different leaves to one device share the chain object, and one
+    // deploy's install-then-remove of a shared file name would pull it from under the other's install.
+    const uploadName = (fullPath: string): string => `certfleet-${randomBytes(4).toString('hex')}${fullPath.replace(/\//g, '_')}`;
 
     async function removeUpload(localFilePath: string): Promise<void> {
       try {
