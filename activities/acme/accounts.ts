@@ -18,6 +18,30 @@ export interface AcmeClientSettings {
 }
 
 /**
+ * Registered clients, reused by later activities of this process: each keeps the directory it fetched
+ * (acme-client refreshes it daily), so an activity does not start with GET /directory. The key holds
+ * everything the client was built from, so a changed directory URL or account builds a new one.
+ */
+const clients = new Map<string, acme.Client>();
+const MAX_CACHED_CLIENTS = 32;
+
+function rememberClient(key: string, client: acme.Client): void {
+  if (clients.size >= MAX_CACHED_CLIENTS) {
+    const oldest = clients.keys().next().value;
+    if (oldest !== undefined) clients.delete(oldest);
+  }
+  clients.set(key, client);
+}
+
+function knownAccountUrl(client: acme.Client): string | undefined {
+  try {
+    return client.getAccountUrl();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * One ACME account per directory, created once: the account key is generated, sealed and stored
  * before registration, so concurrent or retried calls converge on the same account.
  */
@@ -39,6 +63,9 @@ export async function acmeClientForDirectory(
       keySealed: box.seal(key, SecretPurpose.acmeAccountKey),
     });
   }
+  const cacheKey = JSON.stringify([directoryId, directory.url, account.id, account.accountUrl, settings]);
+  const cached = clients.get(cacheKey);
+  if (cached) return cached;
   const client = new acme.Client({
     directoryUrl: directory.url,
     accountKey: box.open(account.keySealed, SecretPurpose.acmeAccountKey),
@@ -63,14 +90,8 @@ export async function acmeClientForDirectory(
       }
     });
     await setAcmeAccountUrl(db, accountId, client.getAccountUrl());
+    return client;
   }
+  rememberClient(cacheKey, client);
   return client;
-}
-
-function knownAccountUrl(client: acme.Client): string | undefined {
-  try {
-    return client.getAccountUrl();
-  } catch {
-    return undefined;
-  }
 }
