@@ -5,8 +5,9 @@ import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
 import { nameServersFor, parseResolverList, waitForTxtPropagation } from './dns-propagation';
 import { challengeRecordName } from './domain/certificate-name';
-import { classified } from './errors';
-import { loadDnsProvider } from './load-dns-provider';
+import type { DnsProvider } from './dns-providers/types';
+import { classified, ClassifiedError } from './errors';
+import { loadDnsProvider, verifyDnsProviderRecently } from './load-dns-provider';
 
 export function createDnsActivities(deps: ActivityDeps) {
   /** The order's challenge record and the provider of its certificate. */
@@ -19,6 +20,14 @@ export function createDnsActivities(deps: ActivityDeps) {
     return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider, config };
   };
 
+  /** The provider's configured resolvers, else the worker's, else the zone's authoritative nameservers. */
+  const propagationServers = async (provider: DnsProvider, config: Record<string, unknown>, recordName: string) => {
+    const configured = parseResolverList(typeof config['resolvers'] === 'string' ? config['resolvers'] : undefined);
+    const resolvers = configured.length > 0 ? configured : deps.propagation.resolvers;
+    const zone = resolvers.length > 0 ? '' : await provider.zoneFor(recordName);
+    return nameServersFor(zone, resolvers);
+  };
+
   return {
     /**
      * Checks the certificate's DNS provider (token, zone) before an ACME order is spent on it:
@@ -27,8 +36,7 @@ export function createDnsActivities(deps: ActivityDeps) {
     async checkDnsProvider(input: { certificateId: string }): Promise<{ zone: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) throw classified(FailureType.notFound, `dns: certificate ${input.certificateId} no longer exists`);
-      const { provider } = await loadDnsProvider(deps, cert.dnsProviderId);
-      await provider.verify();
+      const provider = await verifyDnsProviderRecently(deps, cert.dnsProviderId);
       return { zone: await provider.zoneFor(challengeRecordName(cert.commonName)) };
     },
 
@@ -51,10 +59,7 @@ export function createDnsActivities(deps: ActivityDeps) {
      */
     async waitForDnsPropagation(input: { orderId: string }): Promise<{ nameservers: string[]; elapsedMs: number }> {
       const { recordName, values, provider, config } = await challengeOf(input.orderId);
-      const configured = parseResolverList(typeof config['resolvers'] === 'string' ? config['resolvers'] : undefined);
-      const resolvers = configured.length > 0 ? configured : deps.propagation.resolvers;
-      const zone = resolvers.length > 0 ? '' : await provider.zoneFor(recordName);
-      const servers = await nameServersFor(zone, resolvers);
+      const servers = await propagationServers(provider, config, recordName);
       const ctx = Context.current();
       const result = await waitForTxtPropagation(recordName, values, servers, {
         intervalMs: deps.propagation.intervalMs,
@@ -63,6 +68,22 @@ export function createDnsActivities(deps: ActivityDeps) {
         signal: ctx.cancellationSignal,
       });
       return { nameservers: servers.map((s) => s.address), elapsedMs: result.elapsedMs };
+    },
+
+    /**
+     * One round of the propagation check, for a local activity before the patient wait: with
+     * authoritative nameservers that answer at once (most of the time), the run needs no wait at all.
+     */
+    async checkDnsPropagationOnce(input: { orderId: string }): Promise<{ propagated: boolean; detail?: string }> {
+      const { recordName, values, provider, config } = await challengeOf(input.orderId);
+      const servers = await propagationServers(provider, config, recordName);
+      try {
+        await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });
+        return { propagated: true };
+      } catch (error) {
+        if (error instanceof ClassifiedError && error.type === FailureType.propagationTimeout) return { propagated: false, detail: error.message };
+        throw error;
+      }
     },
 
     /** Removes the TXT value(s). Idempotent; runs in every outcome. */

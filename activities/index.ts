@@ -27,7 +27,8 @@ function asTemporalActivities<T extends Record<string, AnyActivity>>(activities:
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (input: never) => {
       const ctx = Context.current();
-      const ticker = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+      // Local activities cannot heartbeat: the worker running them also holds the workflow task.
+      const ticker = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         return await withActivityLog(log.child(activityLogFields(ctx.info)), () => fn(input));
       } catch (error) {

@@ -107,6 +107,7 @@ const ISSUE_SEQUENCE = [
   'checkDnsProvider',
   'createAcmeOrder',
   'presentDnsChallenge',
+  'checkDnsPropagationOnce',
   'waitForDnsPropagation',
   'validateAcmeChallenge',
   'removeDnsChallenge',
@@ -146,7 +147,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
       { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
     ]);
-    for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge', 'finalizeAcmeOrder'] as const) {
+    for (const name of ['presentDnsChallenge', 'checkDnsPropagationOnce', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge', 'finalizeAcmeOrder'] as const) {
       assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
     }
     assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map(({ startedAt, ...rest }) => ({ ...rest, startedAt: typeof startedAt })), [
@@ -164,6 +165,21 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.equal(run.progress.outcome, 'issued');
     assert.equal(run.progress.current, undefined);
     assert.ok(run.progress.steps.every((s) => s.status === 'done'), JSON.stringify(statusesOf(run.progress)));
+  });
+
+  it('a TXT record visible at the first look needs no wait; the ACME, DNS and mail calls run as local activities', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('quick-dns');
+    const mocks = mockActivities({ overrides: { checkDnsPropagationOnce: async () => ({ propagated: true }) } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+    assert.deepEqual(mocks.names(), ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation'));
+    assert.equal(statusesOf(run.progress)['propagate'], 'done');
+    const { events } = await run.handle.fetchHistory();
+    const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(scheduled, [], 'no activity task goes through the server: every step is a local activity');
+    const markers = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+    assert.equal(markers, mocks.calls.length, 'one marker per call');
   });
 
   it('schedule trigger, current certificate still fresh: skipped after recording the check, no ACME call', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -267,6 +267,8 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     checkDnsProvider: async () => ({ zone: 'example.test' }),
     createAcmeOrder: async () => order,
     presentDnsChallenge: async () => ({ recordName: order.recordName, count: order.values.length }),
+    // The first look finds the record missing unless a test says otherwise, so the patient wait runs.
+    checkDnsPropagationOnce: async () => ({ propagated: false, detail: 'mock: not visible yet' }),
     waitForDnsPropagation: async () => ({ nameservers: ['192.0.2.53'], elapsedMs: 1 }),
     validateAcmeChallenge: async () => undefined,
     removeDnsChallenge: async () => ({ removed: order.values.length }),
