@@ -1,16 +1,64 @@
+import { createHash } from 'node:crypto';
 import { FailureType } from '../temporal/contract';
 import { SecretPurpose } from './crypto/secret-box';
 import { getDnsProvider } from './db/repositories/dns-providers';
 import type { ActivityDeps } from './deps';
-import type { DnsProvider } from './dns-providers/types';
+import type { DnsProvider, DnsProviderFactory } from './dns-providers/types';
 import { classified } from './errors';
 
-/** Builds the provider of a stored row, unsealing its token only in memory. */
-export async function loadDnsProvider(deps: ActivityDeps, providerId: string): Promise<{ provider: DnsProvider; config: Record<string, unknown> }> {
+/** How long a built provider (its API client and the zone ids it looked up) is reused by this worker. */
+const PROVIDER_TTL_MS = 5 * 60_000;
+/** How long a successful pre-order token check stands for the next runs on the same provider. */
+const VERIFIED_TTL_MS = 60_000;
+const MAX_CACHED = 200;
+
+interface CachedProvider {
+  provider: DnsProvider;
+  config: Record<string, unknown>;
+  builtAt: number;
+  verifiedAt?: number;
+}
+
+/**
+ * Built providers per factory, keyed by the row's id, sealed token and config: an edited token or
+ * zone builds a new one at once. A fleet renewing a thousand names on one Cloudflare account then
+ * looks the zone up once, not twice per name (Cloudflare allows 1,200 API requests per 5 minutes).
+ */
+const cache = new WeakMap<DnsProviderFactory, Map<string, CachedProvider>>();
+
+async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<CachedProvider> {
   const record = await getDnsProvider(deps.db, providerId);
   if (!record) throw classified(FailureType.notFound, `dns: provider ${providerId} no longer exists`);
   const factory = deps.dnsProviders[record.kind];
   if (!factory) throw classified(FailureType.validation, `dns: provider kind "${record.kind}" is not supported by this version`);
+  let built = cache.get(factory);
+  if (!built) cache.set(factory, (built = new Map()));
+  const key = createHash('sha256').update(JSON.stringify([record.id, record.tokenSealed, record.config])).digest('hex');
+  const now = Date.now();
+  const hit = built.get(key);
+  if (hit && now - hit.builtAt < PROVIDER_TTL_MS) return hit;
   const token = deps.box.openText(record.tokenSealed, SecretPurpose.dnsProviderToken);
-  return { provider: factory({ config: record.config, token }), config: record.config };
+  const entry: CachedProvider = { provider: factory({ config: record.config, token }), config: record.config, builtAt: now };
+  for (const [k, v] of built) if (now - v.builtAt >= PROVIDER_TTL_MS || built.size >= MAX_CACHED) built.delete(k);
+  built.set(key, entry);
+  return entry;
+}
+
+/** Builds (or reuses) the provider of a stored row, unsealing its token only in memory. */
+export async function loadDnsProvider(deps: ActivityDeps, providerId: string): Promise<{ provider: DnsProvider; config: Record<string, unknown> }> {
+  const { provider, config } = await cachedProvider(deps, providerId);
+  return { provider, config };
+}
+
+/**
+ * The pre-order check: the provider's token works. A success within the last minute stands (a fleet
+ * renewal checks the same token once, not once per certificate); a failure is never cached.
+ */
+export async function verifyDnsProviderRecently(deps: ActivityDeps, providerId: string): Promise<DnsProvider> {
+  const entry = await cachedProvider(deps, providerId);
+  if (entry.verifiedAt === undefined || Date.now() - entry.verifiedAt >= VERIFIED_TTL_MS) {
+    await entry.provider.verify();
+    entry.verifiedAt = Date.now();
+  }
+  return entry.provider;
 }
