@@ -41,6 +41,12 @@ export interface DevServerOptions {
   headless?: boolean;
   /** SQLite file for persistent state; omitted = in-memory (lost when the process dies). */
   dbFilename?: string;
+  /**
+   * SQLite pragmas for the state file, e.g. { journal_mode: 'wal', synchronous: 'normal' }: a write-ahead
+   * log without an fsync per transaction survives a crash of the server (not of the machine) and
+   * takes the disk out of every workflow step.
+   */
+  sqlitePragmas?: Record<string, string>;
   /** Namespace to create at launch (default "default", which always exists). */
   namespace?: string;
   searchAttributes?: Record<string, SearchAttributeKind>;
@@ -216,6 +222,10 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     if (!IDENTIFIER.test(name)) throw new Error(`invalid search attribute name: ${JSON.stringify(name)}`);
     if (!(kind in INDEXED_VALUE_TYPE)) throw new Error(`invalid search attribute type for ${name}: ${String(kind)}`);
     args.push('--search-attribute', `${name}=${kind}`);
+  }
+  for (const [pragma, value] of Object.entries(opts.sqlitePragmas ?? {})) {
+    if (!IDENTIFIER.test(pragma) || !/^[A-Za-z0-9_]+$/.test(value)) throw new Error(`invalid SQLite pragma: ${pragma}=${value}`);
+    args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
   return args;
 }

@@ -59,6 +59,7 @@ export async function startTestTemporal(
     port: p,
     headless: true,
     dbFilename: dbFile,
+    sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
     namespace: 'default',
     searchAttributes: { ...TEST_SEARCH_ATTRIBUTES, ...overrides.searchAttributes },
     logLevel: overrides.logLevel ?? 'warn',
