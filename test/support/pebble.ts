@@ -53,6 +53,8 @@ export interface PebbleStack {
   challtestsrv(pathname: string, body: unknown): Promise<string>;
   /** Last output lines of both processes (for diagnostics). */
   output(): string;
+  /** Process ids of Pebble and challtestsrv (benchmarks read their CPU time and memory). */
+  pids(): { pebble: number; challtestsrv: number };
   stop(): Promise<void>;
 }
 
@@ -309,6 +311,7 @@ async function startOnce(
       await challtestsrv('/clear-txt', { host: fqdn(host) });
     },
     output: () => `--- pebble ---\n${pebble.output()}\n--- pebble-challtestsrv ---\n${cts.output()}`,
+    pids: () => ({ pebble: pebble.child.pid ?? 0, challtestsrv: cts.child.pid ?? 0 }),
     stop: () => {
       stopping ??= (async () => {
         await Promise.all([pebble.stop(), cts.stop()]);

@@ -11,6 +11,7 @@ import { startFakeCloudflare, type FakeCloudflare } from '../fakes/cloudflare/se
 import { ConsoleClient } from './console-client';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startPebble, type PebbleStack } from './pebble';
+import { freePort } from './free-port';
 import { spawnManaged, type ManagedProcess } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';
 import { startTestTemporal, type TestTemporal } from './temporal';
@@ -28,6 +29,8 @@ export interface StackOptions {
   /** Extra environment for the web and the workers. */
   env?: Record<string, string>;
   zones?: string[];
+  /** Run the web console as its own process (benchmarks measure its memory) instead of in this one. */
+  webProcess?: boolean;
 }
 
 export interface Stack {
@@ -37,6 +40,8 @@ export interface Stack {
   cloudflare: FakeCloudflare;
   smtp: SmtpCatcher;
   web: RunningWeb;
+  /** The console's process when started with webProcess. */
+  webChild?: ManagedProcess;
   masterKey: string;
   env: NodeJS.ProcessEnv;
   startWorker(): Promise<ManagedProcess>;
@@ -94,11 +99,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WORKER_METRICS_ADDRESS: '',
       ...options.env,
     };
-    const web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));
+    let webChild: ManagedProcess | undefined;
+    let web: RunningWeb;
+    if (options.webProcess) {
+      const port = await freePort();
+      const child = await spawnManaged(process.execPath, ['--import', 'tsx', path.join(ROOT, 'web', 'server.ts')], {
+        env: { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
+        cwd: ROOT,
+        name: 'web',
+        readyWhen: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+        timeoutMs: 60_000,
+      });
+      webChild = child;
+      web = { url: `http://127.0.0.1:${port}`, initialAdmin: undefined, stop: () => child.stop() };
+    } else {
+      web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));
+    }
     stops.push(web.stop);
     const workers: ManagedProcess[] = [];
     const startWorker = async (): Promise<ManagedProcess> => {
-      const worker = await spawnManaged(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+      // WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers of a test or benchmark.
+      const nodeArgs = (process.env['WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+      const worker = await spawnManaged(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
         env: { ...env, LOG_LEVEL: 'info' },
         cwd: ROOT,
         name: `worker-${workers.length + 1}`,
@@ -110,7 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return worker;
     };
     return {
-      db, temporal, pebble, cloudflare, smtp, web, masterKey, env, startWorker, workers,
+      db, temporal, pebble, cloudflare, smtp, web, ...(webChild ? { webChild } : {}), masterKey, env, startWorker, workers,
       async admin() {
         const client = new ConsoleClient(web.url);
         await client.login('admin', ADMIN_PASSWORD);

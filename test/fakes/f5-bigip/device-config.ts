@@ -98,10 +98,22 @@ export function parseKeyFile(content: Buffer, what: string, passphrase?: string)
 
 const spki = (key: NodeKeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
 
+/**
+ * Key/certificate pairs already compared: the device checks every profile on every change, and a fleet
+ * has thousands. Keyed by the PEM strings themselves (V8 caches a string's hash, so this is cheap).
+ */
+const matchedPairs = new Map<string, Map<string, boolean>>();
+
 export function keyMatches(keyPem: string, certPem: string): boolean {
+  let ofKey = matchedPairs.get(keyPem);
+  const known = ofKey?.get(certPem);
+  if (known !== undefined) return known;
   const leaf = certificatesIn(certPem)[0];
-  if (!leaf) return false;
-  return spki(createPublicKey(keyPem)).equals(spki(leaf.publicKey));
+  const matches = leaf !== undefined && spki(createPublicKey(keyPem)).equals(spki(leaf.publicKey));
+  if (matchedPairs.size > 50_000) matchedPairs.clear();
+  if (!ofKey) matchedPairs.set(keyPem, (ofKey = new Map()));
+  ofKey.set(certPem, matches);
+  return matches;
 }
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');

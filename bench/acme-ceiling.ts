@@ -1,0 +1,66 @@
+/**
+ * The ceiling for bench/fleet.ts: raw acme-client throughput against a Pebble, in this one process, a
+ * fixed number of orders at a time. No Temporal, no database, no DNS provider API, no deploy: each
+ * order publishes its TXT value straight into challtestsrv, lets Pebble validate it, finalizes with a
+ * fresh ECDSA P-256 key and downloads the chain.
+ */
+import { Agent } from 'node:https';
+import { createSecureContext, rootCertificates } from 'node:tls';
+import * as acme from 'acme-client';
+import type { PebbleStack } from '../test/support/pebble';
+
+export interface CeilingResult {
+  certificates: number;
+  concurrency: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** Issues `count` certificates, `concurrency` at a time; names are `<prefix>-<i>.<zone>`. */
+export async function measureAcmeCeiling(pebble: PebbleStack, count: number, concurrency: number, zone = 'example.test'): Promise<CeilingResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency * 2, secureContext: createSecureContext({ ca: [...rootCertificates, pebble.caBundlePem] }) });
+  const previousAgent: unknown = acme.axios.defaults.httpsAgent;
+  acme.axios.defaults.httpsAgent = agent;
+  try {
+    const client = new acme.Client({
+      directoryUrl: pebble.directoryUrl,
+      accountKey: await acme.crypto.createPrivateEcdsaKey('P-256'),
+      backoffMin: 100,
+      backoffMax: 500,
+      backoffAttempts: 30,
+    });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    const prefix = `ceiling-${Date.now().toString(36)}`;
+    let next = 0;
+    const issueOne = async (i: number): Promise<void> => {
+      const name = `${prefix}-${i}.${zone}`;
+      const order = await client.createOrder({ identifiers: [{ type: 'dns', value: name }] });
+      const [authz] = await client.getAuthorizations(order);
+      const challenge = authz?.challenges.find((c) => c.type === 'dns-01');
+      if (!authz || !challenge) throw new Error(`no dns-01 challenge for ${name}`);
+      if (authz.status !== 'valid') {
+        const value = await client.getChallengeKeyAuthorization(challenge);
+        await pebble.setTxt(`_acme-challenge.${name}`, value);
+        await client.completeChallenge(challenge);
+        await client.waitForValidStatus(challenge);
+        await pebble.clearTxt(`_acme-challenge.${name}`);
+      }
+      const [key, csr] = await acme.crypto.createCsr({ commonName: name }, await acme.crypto.createPrivateEcdsaKey('P-256'));
+      void key;
+      const finalized = await client.finalizeOrder(order, csr);
+      const valid = finalized.status === 'valid' ? finalized : await client.waitForValidStatus(finalized);
+      await client.getCertificate(valid);
+    };
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, count) }, async () => {
+        while (next < count) await issueOne(next++);
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return { certificates: count, concurrency, seconds, perSecond: count / seconds };
+  } finally {
+    acme.axios.defaults.httpsAgent = previousAgent;
+    agent.destroy();
+  }
+}

@@ -1,0 +1,56 @@
+/** CPU time and peak memory of processes on this (Linux) machine, read from /proc, for the benchmarks. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime, stime, cutime, cstime in seconds (the fields after the command name in /proc/pid/stat). */
+function statTimes(pid: number): { own: number; children: number } | undefined {
+  const stat = readProc(pid, 'stat');
+  if (!stat) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const field = (i: number): number => Number(fields[i] ?? 0) / TICKS_PER_SECOND;
+  // fields[0] is the state (field 3 of the man page); utime is field 14, so index 11.
+  return { own: field(11) + field(12), children: field(13) + field(14) };
+}
+
+/** CPU seconds a process has used so far (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  return statTimes(pid)?.own ?? 0;
+}
+
+/** Peak resident set size (VmHWM) of a live process, in MiB. */
+export function peakRssMiB(pid: number): number {
+  const status = readProc(pid, 'status') ?? '';
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : 0;
+}
+
+/**
+ * CPU seconds of the whole PostgreSQL cluster whose postmaster is `postmasterPid`: its own time, the
+ * time of its backends that have exited (reaped into cutime) and that of the live ones.
+ */
+export function clusterCpuSeconds(postmasterPid: number): number {
+  const main = statTimes(postmasterPid);
+  if (!main) return 0;
+  let total = main.own + main.children;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === postmasterPid) continue;
+    if (parentPid(pid) === postmasterPid) total += cpuSeconds(pid);
+  }
+  return total;
+}
+
+/** The parent of a live process (for PostgreSQL: the postmaster of a backend from pg_backend_pid()). */
+export function parentPid(pid: number): number {
+  const stat = readProc(pid, 'stat') ?? '';
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+}
