@@ -7,6 +7,7 @@ import type { WebDeps } from './deps';
 import { loadUser, requireLogin } from './middleware/auth';
 import { createCsrf } from './middleware/csrf';
 import { errorHandler, notFound } from './middleware/errors';
+import { formBody } from './middleware/form-body';
 import { requestLog } from './middleware/request-log';
 import { createViews } from './render';
 import { apiRoutes } from './api';
@@ -84,6 +85,7 @@ export function createApp(deps: WebDeps): Express {
   app.use(loadUser(deps.db));
   app.use(csrf.exposeToken);
   app.use(csrf.protect);
+  app.use(formBody);
 
   app.use(authRoutes(deps, views));
   app.use(requireLogin);

@@ -1,11 +1,12 @@
 import { ServiceError } from '@temporalio/client';
 
-/** An error with an HTTP status and a message safe to show to the user. */
+/** An error with an HTTP status and a message safe to show to the user (and, for a 400, the fields to blame). */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   constructor(
     readonly status: number,
     message: string,
+    readonly fields?: Record<string, string>,
   ) {
     super(message);
   }
@@ -19,8 +20,8 @@ const UNREACHABLE = new Set([14, 4]);
  * as 409, Temporal out of reach as 503, body-parser's 4xx as they are, everything else 500 (whose
  * details go to the log, never to the user).
  */
-export function publicError(error: unknown): { status: number; message: string } {
-  if (error instanceof HttpError) return { status: error.status, message: error.message };
+export function publicError(error: unknown): { status: number; message: string; fields?: Record<string, string> } {
+  if (error instanceof HttpError) return { status: error.status, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
   if ((error as { code?: unknown }).code === '23505') {
     return { status: 409, message: 'Something with this name was just created by someone else. Reload and choose another name.' };
   }

@@ -3,10 +3,13 @@ import { userByTokenHash } from '../../activities/db/repositories/api-tokens';
 import type { Queryable } from '../../activities/db/pool';
 import { hashToken, TOKEN_PREFIX } from '../operations/api-tokens';
 import type { OpResult } from '../operations/input';
+import { jsonBodyProblem } from '../body-guard';
 import { HttpError, publicError } from '../http-error';
+import { hasBody } from '../middleware/form-body';
 import { loggableUrl } from '../middleware/request-log';
 
 export const API_PREFIX = '/api/v1';
+const INVALID_FIELDS = 'Some fields are invalid; nothing was changed.';
 
 /** `Authorization: Bearer cft_…`: the token's user becomes req.user, with the same role checks as the console. */
 export function bearerAuth(db: Queryable) {
@@ -30,7 +33,7 @@ export function bearerAuth(db: Queryable) {
 /** An operation's result as JSON: the value, or 400 with the field errors. */
 export function reply<T>(res: Response, status: number, result: OpResult<T>, view: (value: T) => unknown = (v) => v): void {
   if (!result.ok) {
-    res.status(400).json({ error: 'Some fields are invalid; nothing was changed.', fields: apiFieldNames(result.errors) });
+    res.status(400).json({ error: INVALID_FIELDS, fields: apiFieldNames(result.errors) });
     return;
   }
   res.status(status).json(view(result.value));
@@ -46,11 +49,20 @@ export function apiFieldNames(errors: Record<string, string>): Record<string, st
   }));
 }
 
-/** A JSON object body (anything else is a 400: nothing is changed on a malformed request). */
+/**
+ * A JSON object body. No body at all is an empty object; a body of another content type is a 415,
+ * one that is not an object, nests too deeply or holds text no field may hold (NUL, lone surrogates)
+ * a 400: nothing is changed on a malformed request.
+ */
 export function jsonBody(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
-  if (body === undefined) return {};
+  if (body === undefined) {
+    if (hasBody(req)) throw new HttpError(415, 'Send the request body as JSON (Content-Type: application/json).');
+    return {};
+  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object.');
+  const problem = jsonBodyProblem(body);
+  if (problem) throw problem.field ? new HttpError(400, INVALID_FIELDS, { [problem.field]: problem.message }) : new HttpError(400, problem.message);
   return body as Record<string, unknown>;
 }
 
@@ -64,9 +76,11 @@ export function objectField(body: Record<string, unknown>, key: string): Record<
 
 /** Errors as JSON: 4xx with the message, 5xx without details (they go to the log). */
 export function apiErrors(log: { error(obj: object, msg: string): void }) {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const { status, message } = publicError(error);
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    // Too late for a JSON error (a download was under way): Express closes the connection.
+    if (res.headersSent) return next(error);
+    const { status, message, fields } = publicError(error);
     if (status >= 500) (req.log ?? log).error({ err: error, url: loggableUrl(req.originalUrl) }, 'api request failed');
-    res.status(status).json({ error: message });
+    res.status(status).json({ error: message, ...(fields ? { fields } : {}) });
   };
 }

@@ -10,7 +10,9 @@ export function notFound(_req: Request, _res: Response, next: NextFunction): voi
 
 /** Renders every error as a page (or a fragment for htmx); 5xx details go to the log, never to the user. */
 export function errorHandler(views: Views, log: Logger) {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    // Too late for an error page (a download was under way): Express closes the connection.
+    if (res.headersSent) return next(error);
     const { status, message } = publicError(error);
     if (status >= 500) (req.log ?? log).error({ err: error, url: loggableUrl(req.originalUrl) }, 'request failed');
     if (req.get('HX-Request') === 'true') {
