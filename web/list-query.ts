@@ -1,4 +1,7 @@
 /** Query-string filters of list pages, and the pager under them. */
+import { HttpError } from './http-error';
+import { printable } from './text-rules';
+
 export type Query = Record<string, unknown>;
 
 /** A query value if it is one of the allowed ones. */
@@ -7,10 +10,14 @@ export function oneOf<T extends string>(query: Query, key: string, allowed: read
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
 }
 
-/** A trimmed query text of at most `max` characters (longer input is cut, not refused: it is only a search). */
+/**
+ * A trimmed query text of at most `max` characters (longer input is cut, not refused: it is only a
+ * search). Control characters (a NUL PostgreSQL cannot even compare) are a 400.
+ */
 export function searchText(query: Query, key: string, max = 100): string | undefined {
   const value = query[key];
   if (typeof value !== 'string') return undefined;
+  if (!printable(value)) throw new HttpError(400, `The filter "${key}" must be one line of text without control characters.`);
   const trimmed = value.trim().slice(0, max);
   return trimmed || undefined;
 }

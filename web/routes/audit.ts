@@ -66,17 +66,21 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
     });
   });
 
-  /** Every matching entry, oldest last, streamed in batches (keyset paging). */
+  /**
+   * Every matching entry, oldest last, streamed in batches (keyset paging). The filters are checked
+   * and the first batch read before the 200 goes out, so a bad filter or a failing query is a proper
+   * error page, not a truncated file.
+   */
   router.get('/audit.csv', async (req, res) => {
     const { filter } = auditFilterOf(req);
+    let rows = await listAudit(deps.db, { ...filter, limit: CSV_BATCH });
     res.status(200).type('text/csv; charset=utf-8').attachment(`certfleet-audit-${new Date().toISOString().slice(0, 10)}.csv`);
     res.write(csvLine(['id', 'at', 'actor', 'actor_ip', 'action', 'entity_type', 'entity_id', 'before', 'after']));
-    let beforeId: string | undefined;
     for (;;) {
-      const rows = await listAudit(deps.db, { ...filter, ...(beforeId ? { beforeId } : {}), limit: CSV_BATCH });
       for (const r of rows) res.write(csvLine([r.id, r.at, r.actor, r.actorIp, r.action, r.entityType, r.entityId, r.before, r.after]));
-      if (rows.length < CSV_BATCH) break;
-      beforeId = rows.at(-1)?.id;
+      const beforeId = rows.at(-1)?.id;
+      if (rows.length < CSV_BATCH || !beforeId) break;
+      rows = await listAudit(deps.db, { ...filter, beforeId, limit: CSV_BATCH });
     }
     res.end();
   });

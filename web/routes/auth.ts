@@ -5,6 +5,7 @@ import { findUserByUsername, recordFailedLogin, recordLogin } from '../../activi
 import { audit } from '../audit';
 import { DEFAULT_LOGIN_PROTECTION, type WebDeps } from '../deps';
 import { hashPassword, verifyPassword } from '../passwords';
+import { printable } from '../text-rules';
 import type { Views } from '../render';
 
 /** Only local paths: never redirect to another site after login. */
@@ -44,14 +45,15 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     const body = req.body as Record<string, unknown>;
     const username = typeof body['username'] === 'string' ? body['username'].trim() : '';
     const password = typeof body['password'] === 'string' ? body['password'] : '';
-    const user = username && username.length <= 64 ? await findUserByUsername(deps.db, username) : undefined;
+    // A name no user can have (too long, control characters) is simply a wrong one: never looked up.
+    const user = username && username.length <= 64 && printable(username) ? await findUserByUsername(deps.db, username) : undefined;
     if (user?.lockedUntil && user.lockedUntil > new Date()) {
       await audit(deps.db, req, { action: 'login-locked', entityType: 'user', entityId: user.id, after: { username: user.username } });
       return loginPage(req, res, 423, `This account is locked until ${untilText(user.lockedUntil)} after too many wrong passwords. An admin can unlock it sooner.`, username);
     }
     const valid = user ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash)) && false;
     if (!user || !valid) {
-      await audit(deps.db, req, { action: 'login-failed', entityType: 'user', after: { username: username.slice(0, 64) } });
+      await audit(deps.db, req, { action: 'login-failed', entityType: 'user', after: { username: printable(username) ? username.slice(0, 64) : '(unprintable)' } });
       if (user) {
         const lockedUntil = await recordFailedLogin(deps.db, user.id, protection.maxFailures, protection.lockMs);
         if (lockedUntil && lockedUntil > new Date()) {
