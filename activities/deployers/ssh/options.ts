@@ -48,6 +48,9 @@ const MAX_RELOAD_WAIT_SECONDS = 300;
 /** Login names: letters, digits and `_ . @ -` (AD-style names included), not starting with '-'. */
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
 const PRIVATE_KEY = /^-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----\n[\s\S]+\n-----END ([A-Z0-9]+ )*PRIVATE KEY-----\n?$/;
+/** Limits of the sealed credentials: far above real keys and passwords, far below the request limit. */
+const MAX_PRIVATE_KEY = 16 * 1024;
+const MAX_SECRET = 1024;
 
 /**
  * Characters allowed in a remote path. No shell metacharacters, spaces or quotes: paths end up in
@@ -88,13 +91,16 @@ export function parseSshCredentials(input: Record<string, unknown>): ParseResult
   else if (!USERNAME.test(username)) errors['username'] = 'A login name is 1 to 64 letters, digits, "_", ".", "@" or "-", not starting with "-".';
   const rawKey = typeof input['privateKey'] === 'string' ? input['privateKey'].replace(/\r\n?/g, '\n').trim() : '';
   const privateKey = rawKey ? `${rawKey}\n` : '';
-  if (privateKey && !PRIVATE_KEY.test(privateKey)) {
+  if (privateKey.length > MAX_PRIVATE_KEY) errors['privateKey'] = `The private key is longer than ${MAX_PRIVATE_KEY / 1024} KiB; paste one key (an RSA 4096 key is about 3.3 KiB).`;
+  else if (privateKey && !PRIVATE_KEY.test(privateKey)) {
     errors['privateKey'] = 'Paste the whole private key, from "-----BEGIN … PRIVATE KEY-----" to "-----END … PRIVATE KEY-----" (OpenSSH or PEM format).';
   }
   const passphrase = typeof input['passphrase'] === 'string' ? input['passphrase'] : '';
   const password = typeof input['password'] === 'string' ? input['password'] : '';
   if (!privateKey && !password) errors['privateKey'] = 'Enter a private key or a password (or both).';
   if (passphrase && !privateKey) errors['passphrase'] = 'A passphrase belongs to a private key: enter the key too, or clear the passphrase.';
+  else if (passphrase.length > MAX_SECRET) errors['passphrase'] = `The passphrase is longer than ${MAX_SECRET} characters.`;
+  if (password.length > MAX_SECRET) errors['password'] = `The password is longer than ${MAX_SECRET} characters.`;
   const value: SshCredentials = {
     username,
     ...(privateKey ? { privateKey } : {}),
