@@ -41,22 +41,40 @@ export function vendorList(descriptors: Record<string, VendorDescriptor>): { id:
 }
 
 /**
- * A vendor field group from a JSON body (`credentials`, `options`, `binding`): lists as arrays or
- * comma-separated text, checkboxes as booleans. Anything that is not an object is an empty group.
+ * A vendor field group from a JSON body (`credentials`, `options`, `binding`): the vendor's keys only
+ * (others are ignored), null as left out, finite numbers in text fields as their decimal text (as
+ * documented). Every other value goes on as sent, so `groupTypeErrors` can refuse it by its field.
  */
-export function groupFromJson(value: unknown, fields: VendorField[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
-  const input = value as Record<string, unknown>;
+export function groupFromJson(value: Record<string, unknown>, fields: VendorField[]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const field of fields) {
-    const raw = input[field.name];
+    const raw = Object.hasOwn(value, field.name) ? value[field.name] : undefined;
     if (raw === undefined || raw === null) continue;
-    if (field.kind === 'checkbox') picked[field.name] = raw === true || raw === 'true' || raw === 'on';
-    else if (field.kind === 'list') {
-      picked[field.name] = Array.isArray(raw) ? raw.filter((s): s is string | number => typeof s === 'string' || typeof s === 'number') : typeof raw === 'string' ? raw : [];
-    } else if (typeof raw === 'string') picked[field.name] = raw;
-    else if (typeof raw === 'number' && Number.isFinite(raw)) picked[field.name] = String(raw);
-    else picked[field.name] = '';
+    const textField = field.kind === 'text' || field.kind === 'secret' || field.kind === 'number';
+    picked[field.name] = textField && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
   }
   return picked;
+}
+
+/**
+ * Values of a vendor field group that have the wrong type for their field, by field name: a
+ * checkbox is a boolean, a list an array of strings (or numbers) or one string, any other field a
+ * string or a finite number (as stored options hold them). The console's groups (pickGroup) always
+ * pass; JSON groups may not.
+ */
+export function groupTypeErrors(group: Record<string, unknown>, fields: VendorField[]): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const scalar = (value: unknown) => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  for (const field of fields) {
+    const value = Object.hasOwn(group, field.name) ? group[field.name] : undefined;
+    if (value === undefined) continue;
+    if (field.kind === 'checkbox') {
+      if (typeof value !== 'boolean') errors[field.name] = `"${field.name}" must be true or false.`;
+    } else if (field.kind === 'list') {
+      if (!(Array.isArray(value) ? value : [value]).every(scalar)) errors[field.name] = `"${field.name}" must be a list of strings.`;
+    } else if (!scalar(value)) {
+      errors[field.name] = `"${field.name}" must be ${field.kind === 'number' ? 'a number' : 'a string'}.`;
+    }
+  }
+  return errors;
 }

@@ -54,9 +54,10 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-/** The form's time zone and lines; no lines = no windows (deploy at any time). */
+/** The form's time zone and lines; no lines (or none given) = no windows (deploy at any time). */
 export function checkMaintenanceWindows(timeZone: unknown, text: unknown): { ok: true; value: MaintenanceWindows | null } | { ok: false; error: string } {
-  const lines = (typeof text === 'string' ? text : '').split(/\r?\n/).map((l) => l.trim().toLowerCase()).filter(Boolean);
+  if (text !== undefined && text !== null && typeof text !== 'string') return { ok: false, error: 'Maintenance windows are text, one window per line (or a list of such lines).' };
+  const lines = (text ?? '').split(/\r?\n/).map((l) => l.trim().toLowerCase()).filter(Boolean);
   if (lines.length === 0) return { ok: true, value: null };
   if (lines.length > MAX_WINDOWS) return { ok: false, error: `At most ${MAX_WINDOWS} windows.` };
   const zone = typeof timeZone === 'string' ? timeZone.trim() : '';

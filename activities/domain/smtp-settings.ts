@@ -13,6 +13,8 @@ export interface SmtpForm {
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const EMAIL = /^[^\s@<>",;]{1,64}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
 const FROM = /^(?:[^<>"\r\n]{0,64}<([^<>\s]+)>|([^<>\s]+))$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
 
 export type SmtpFormCheck = { ok: true; value: SmtpForm } | { ok: false; errors: Record<string, string> };
 
@@ -25,9 +27,11 @@ export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) errors['port'] = 'The port is a number from 1 to 65535 (587 for submission, 465 for TLS).';
   const username = text('username');
-  if (username.length > 256 || /[\r\n]/.test(username)) errors['username'] = 'The user name is too long.';
+  if (username.length > 256) errors['username'] = 'The user name is too long.';
+  else if (CONTROL.test(username)) errors['username'] = 'The user name must not contain control characters.';
   const password = typeof body['password'] === 'string' ? (body['password'] as string) : '';
-  if (password.length > 256 || /[\r\n]/.test(password)) errors['password'] = 'The password is too long.';
+  if (password.length > 256) errors['password'] = 'The password is too long.';
+  else if (/[\0\r\n]|\p{Cs}/u.test(password)) errors['password'] = 'The password must not contain NUL characters, line breaks or ill-formed Unicode (lone surrogates).';
   const from = text('from');
   const fromMatch = FROM.exec(from);
   const fromAddress = fromMatch?.[1] ?? fromMatch?.[2] ?? '';
@@ -37,7 +41,7 @@ export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
   else if (recipients.value.length === 0) errors['recipients'] = 'Enter at least one recipient address.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   if (!recipients.ok) return { ok: false, errors };
-  return { ok: true, value: { host, port, secure: body['secure'] === 'on', username, password, from, recipients: recipients.value } };
+  return { ok: true, value: { host, port, secure: body['secure'] === true || body['secure'] === 'on', username, password, from, recipients: recipients.value } };
 }
 
 /** Email addresses separated by commas, semicolons or spaces (at most 50; none is fine). */

@@ -17,7 +17,9 @@ export function checkHost(input: unknown): { ok: true; host: string } | { ok: fa
   return { ok: true, host: ascii };
 }
 
+/** A TCP port as text or a number; left out (or empty) gives the fallback; any other type is an error. */
 export function checkPort(input: unknown, fallback: number): { ok: true; port: number } | { ok: false; error: string } {
+  if (input !== undefined && input !== null && typeof input !== 'string' && typeof input !== 'number') return { ok: false, error: 'The port is a number from 1 to 65535.' };
   const text = typeof input === 'string' ? input.trim() : typeof input === 'number' ? String(input) : '';
   if (!text) return { ok: true, port: fallback };
   if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) return { ok: false, error: 'The port is a number from 1 to 65535.' };
@@ -76,7 +78,8 @@ export interface EndpointInput {
 
 /** Verify endpoints, one per line: `host:port` or `host:port sni-name`. Empty = the vendor's default. */
 export function checkEndpoints(text: unknown): { ok: true; endpoints: EndpointInput[] } | { ok: false; error: string } {
-  const lines = (typeof text === 'string' ? text : '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (text !== undefined && text !== null && typeof text !== 'string') return { ok: false, error: 'Verify endpoints are text, one host:port per line (or a list of such lines).' };
+  const lines = (text ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   if (lines.length > 20) return { ok: false, error: 'At most 20 endpoints.' };
   const endpoints: EndpointInput[] = [];
   for (const line of lines) {

@@ -11,7 +11,8 @@ import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { seedFleet, type SeededFleet } from '../support/seed';
 
-const HOSTILE = `<script>alert("x")</script> "Müller" & 'Søn' ‮ 🦊`;
+/** Markup, quotes and unicode: stored as typed. (Text-direction overrides are refused in names, below.) */
+const HOSTILE = `<script>alert("x")</script> "Müller" & 'Søn' 🦊`;
 const FINGERPRINT = 'ab'.repeat(32);
 
 let c: ConsoleApp;
@@ -354,6 +355,13 @@ describe('hostile names', () => {
     const api = await c.api(token, 'GET', `/api/v1/customers/${id}`);
     assert.equal((api.json as { name: string }).name, HOSTILE.trim());
     matches(api.headers.get('content-type') ?? '', /application\/json/);
+  });
+
+  it('with a text-direction override are refused next to the field (they display other than they read)', async () => {
+    await admin.get('/customers');
+    const refused = await admin.post('/customers', { name: 'invoice\u202Etxt.exe' });
+    assert.equal(refused.status, 400);
+    matches(refused.text, /text-direction/);
   });
 
   it('security headers: a CSP without inline script, no framing, no sniffing', async () => {

@@ -5,7 +5,8 @@ import { likePattern } from '../../activities/db/like';
 import { csvField, csvLine } from '../../web/csv';
 import { certificateFiltersOf } from '../../web/list-filters';
 import { idParam, oneOf, pageParam, pager, searchText } from '../../web/list-query';
-import { flag, idOf, printable, refText, text } from '../../web/operations/input';
+import { formBodyProblem, jsonBodyProblem } from '../../web/body-guard';
+import { checkbox, displayable, FieldReader, printable } from '../../web/operations/input';
 
 describe('csv', () => {
   it('quotes separators, quotes and line breaks, and defuses formulas', () => {
@@ -54,21 +55,95 @@ describe('list queries', () => {
 });
 
 describe('input checks', () => {
-  it('text fields are strings only; references may be numbers; checkboxes and control characters', () => {
-    assert.equal(text({ a: ' x ' }, 'a'), 'x');
-    assert.equal(text({ a: 42 }, 'a'), '');
-    assert.equal(text({ a: ['x'] }, 'a'), '');
-    assert.equal(refText({ a: 42 }, 'a'), '42');
-    assert.equal(refText({ a: 4.2 }, 'a'), '');
-    assert.equal(idOf({ a: '0012' }, 'a'), '0012');
-    assert.equal(idOf({ a: 'abc' }, 'a'), '');
-    assert.equal(flag({ a: 'on' }, 'a'), true);
-    assert.equal(flag({ a: true }, 'a'), true);
-    assert.equal(flag({ a: 'yes' }, 'a'), false);
+  it('text fields are strings only; references may be integers; wrong types are errors, not empty fields', () => {
+    const f = new FieldReader({ a: ' x ', n: 42, list: ['x'], ref: 42, float: 4.2, id: '0012', nul: 'a\u0000b', lone: '\ud800x', two: 'two\nlines', none: null });
+    assert.equal(f.text('a'), 'x');
+    assert.equal(f.text('missing'), '');
+    assert.equal(f.text('none'), '', 'null reads as left out');
+    assert.equal(f.ok, true);
+    assert.equal(f.text('n'), '');
+    assert.match(f.errors['n'] ?? '', /must be a string/);
+    assert.equal(f.text('list'), '');
+    assert.match(f.errors['list'] ?? '', /must be a string/);
+    assert.equal(f.ref('ref'), '42');
+    assert.equal(f.ref('float'), '');
+    assert.match(f.errors['float'] ?? '', /must be an id/);
+    assert.equal(f.ref('id'), '0012');
+    assert.equal(f.text('nul'), '');
+    assert.match(f.errors['nul'] ?? '', /NUL/);
+    assert.equal(f.text('lone', { multiline: true }), '');
+    assert.match(f.errors['lone'] ?? '', /lone surrogate/);
+    assert.equal(f.text('two'), '');
+    assert.match(f.errors['two'] ?? '', /one line/);
+    assert.equal(new FieldReader({ two: 'two\nlines' }).text('two', { multiline: true }), 'two\nlines');
+    f.fail('a', 'first');
+    f.fail('a', 'second');
+    assert.equal(f.errors['a'], 'first', 'the first error of a field wins');
+  });
+
+  it('booleans are JSON booleans; integers are whole numbers; lists are arrays of strings or text', () => {
+    const f = new FieldReader({ yes: true, no: false, empty: [], on: 'on', port: 587, text: ' 25 ', float: 1.5, inf: Infinity, flag: true, list: ['a', 'b'], mixed: ['a', 1], one: 'a, b' });
+    assert.equal(f.bool('yes'), true);
+    assert.equal(f.bool('no'), false);
+    assert.equal(f.bool('missing'), undefined);
+    assert.equal(f.integer('port'), 587);
+    assert.equal(f.integer('text'), 25);
+    assert.equal(f.list('list', ','), 'a,b');
+    assert.equal(f.list('one', ','), 'a, b');
+    assert.equal(f.list('missing', ','), '');
+    assert.equal(f.ok, true);
+    assert.equal(f.bool('empty'), undefined);
+    assert.equal(f.bool('on'), undefined);
+    assert.equal(f.integer('float'), undefined);
+    assert.equal(f.integer('inf'), undefined);
+    assert.equal(f.integer('flag'), undefined);
+    assert.equal(f.list('mixed', ','), '');
+    assert.deepEqual(Object.keys(f.errors).sort(), ['empty', 'flag', 'float', 'inf', 'mixed', 'on']);
+  });
+
+  it('secrets are kept as sent; checkboxes are ticked by "on"', () => {
+    const f = new FieldReader({ p: ' pass word ', n: 12345678 });
+    assert.equal(f.secret('p'), ' pass word ');
+    assert.equal(f.secret('n'), '');
+    assert.match(f.errors['n'] ?? '', /must be a string/);
+    assert.equal(checkbox({ a: 'on' }, 'a'), true);
+    assert.equal(checkbox({}, 'a'), false);
+    assert.equal(checkbox({ a: 'yes' }, 'a'), false);
+  });
+
+  it('printable text and display names', () => {
     assert.equal(printable('Müller & Söhne 🦊'), true);
     assert.equal(printable('bell\u0007'), false);
+    assert.equal(printable('c1\u0085'), false);
     assert.equal(printable('two\nlines'), false);
     assert.equal(printable('two\nlines', true), true);
     assert.equal(printable('nul\u0000', true), false);
+    assert.equal(printable('lone \ud800', true), false);
+    assert.equal(displayable('Ac\u200Dme 😀'), true);
+    assert.equal(displayable('invoice\u202Etxt.exe'), false);
+    assert.equal(displayable('a\u2066b'), false);
+  });
+});
+
+describe('request bodies', () => {
+  it('JSON: text no field may hold is found by its path; deep nesting is refused', () => {
+    assert.equal(jsonBodyProblem({ a: 'x', b: [1, { c: 'ok' }] }), undefined);
+    assert.equal(jsonBodyProblem({ options: { testCommand: 'a\u0000b' } })?.field, 'options.testCommand');
+    assert.equal(jsonBodyProblem({ recipients: ['ok', '\ud800'] })?.field, 'recipients[1]');
+    assert.match(jsonBodyProblem({ ['k\u0000']: 1 })?.message ?? '', /member name/);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 40_000; i += 1) deep = [deep];
+    assert.match(jsonBodyProblem({ deep })?.message ?? '', /nested/);
+  });
+
+  it('forms: a field sent twice, or with a NUL, is named', () => {
+    assert.equal(formBodyProblem({ a: 'x', b: '' }), undefined);
+    assert.match(formBodyProblem({ notes: ['a', 'b'] })?.message ?? '', /"notes" was given more than once/);
+    assert.match(formBodyProblem({ username: 'a\u0000b' })?.message ?? '', /"username" must not contain NUL/);
+  });
+
+  it('search filters refuse control characters', () => {
+    assert.throws(() => searchText({ q: 'a\u0000b' }, 'q'), /control characters/);
+    assert.equal(searchText({ q: 'a b' }, 'q'), 'a b');
   });
 });

@@ -93,7 +93,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const target = typeof body['targetId'] === 'string' || typeof body['targetId'] === 'number' ? await getTarget(deps.db, String(body['targetId'])) : undefined;
     const vendor = target ? vendorOf(target.vendor) : undefined;
     const binding = vendor ? groupFromJson(objectField(body, 'binding'), vendor.bindingFields) : {};
-    reply(res, 201, await linkDeployment(deps, req, req.params['id'], { targetId: body['targetId'], binding, verifyEndpoints: body['verifyEndpoints'], deployNow: body['deployNow'] === true }));
+    reply(res, 201, await linkDeployment(deps, req, req.params['id'], { targetId: body['targetId'], binding, verifyEndpoints: body['verifyEndpoints'], deployNow: body['deployNow'] }));
   });
   router.get(`${P}/deployments`, async (req, res) => {
     const query = req.query as Record<string, unknown>;

@@ -3,7 +3,7 @@ import { insertApiToken, revokeApiToken as revoke, type ApiTokenRecord } from '.
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { done, invalid, printable, text, type Actor, type Body, type OpResult } from './input';
+import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** Every token starts with this, so secret scanners and people recognise one. */
 export const TOKEN_PREFIX = 'cft_';
@@ -13,8 +13,10 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 /** A new API token for the acting user: shown once, stored as its SHA-256 only. */
 export async function createApiToken(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<{ token: string; record: ApiTokenRecord }>> {
   if (!actor.user) throw new HttpError(401, 'Sign in first.');
-  const name = text(body, 'name');
-  if (name.length < 1 || name.length > 64 || !printable(name)) return invalid({ name: 'Name the token (1 to 64 characters), e.g. after the script that uses it.' });
+  const f = new FieldReader(body);
+  const name = f.text('name');
+  if (name.length < 1 || name.length > 64 || !displayable(name)) f.fail('name', 'Name the token (1 to 64 characters, no control or text-direction characters), e.g. after the script that uses it.');
+  if (!f.ok) return invalid(f.errors);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const record = await insertApiToken(deps.db, { userId: actor.user.id, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) });
   await audit(deps.db, actor, { action: 'api-token.create', entityType: 'api_token', entityId: record.id, after: { name, prefix: record.prefix } });

@@ -22,7 +22,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { startLifecycle } from '../lifecycle-runs';
 import { chooseCustomer } from './customers';
-import { refText, done, flag, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (c: Pick<CertificateRecord, 'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
@@ -55,22 +55,22 @@ async function withDefaults(db: Queryable, body: Body): Promise<Body> {
 
 export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Body): Promise<OpResult<{ id: string; runId: string | undefined }>> {
   const body = await withDefaults(deps.db, rawBody);
-  const errors: FieldErrors = {};
+  const f = new FieldReader(body);
   const name = checkCertificateName(body['commonName']);
-  if (!name.ok) errors['commonName'] = name.error;
-  const customer = await chooseCustomer(deps.db, body);
-  if (!customer.ok) errors['customerId'] = customer.error;
-  const provider = await getDnsProvider(deps.db, refText(body, 'dnsProviderId'));
-  if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider (add one first under DNS providers).';
-  const directoryId = refText(body, 'acmeDirectoryId');
+  if (!name.ok) f.fail('commonName', name.error);
+  const customer = await chooseCustomer(deps.db, f);
+  if (!customer.ok) f.fail('customerId', customer.error);
+  const provider = await getDnsProvider(deps.db, f.ref('dnsProviderId'));
+  if (!provider) f.fail('dnsProviderId', 'Choose a DNS provider (add one first under DNS providers).');
+  const directoryId = f.ref('acmeDirectoryId');
   const directory = /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
-  if (!directory) errors['acmeDirectoryId'] = 'Choose an ACME directory.';
-  const keyType = text(body, 'keyType');
-  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  if (!directory) f.fail('acmeDirectoryId', 'Choose an ACME directory.');
+  const keyType = f.text('keyType');
+  if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
-  if (!policy.ok) errors['renewalValue'] = policy.error;
-  if (name.ok && (await liveCertificateExists(deps.db, name.name))) errors['commonName'] = `A certificate for ${name.name} exists already.`;
-  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) return invalid(errors);
+  if (!policy.ok) f.fail('renewalValue', policy.error);
+  if (name.ok && (await liveCertificateExists(deps.db, name.name))) f.fail('commonName', `A certificate for ${name.name} exists already.`);
+  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
 
   const fields = {
     commonName: name.name, customerId: customer.customer.id, dnsProviderId: provider.id, acmeDirectoryId: directory.id,
@@ -97,30 +97,28 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
 /** Customer, DNS provider, key type, renewal rule and automatic renewal of a certificate. */
 export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<CertificateRecord>> {
   const cert = await loadCertificate(deps.db, id);
+  const f = new FieldReader(body);
   const given = (key: string) => body[key] !== undefined;
-  const errors: FieldErrors = {};
-  const customer = given('customerId') ? await chooseCustomer(deps.db, body) : ({ ok: true, customer: { id: cert.customerId } } as const);
-  if (!customer.ok) errors['customerId'] = customer.error;
+  const customer = given('customerId') ? await chooseCustomer(deps.db, f) : ({ ok: true, customer: { id: cert.customerId } } as const);
+  if (!customer.ok) f.fail('customerId', customer.error);
   else if (customer.customer.id !== cert.customerId) {
     const deployments = await listDeploymentsOfCertificate(deps.db, cert.id);
     const targets = await Promise.all(deployments.map((d) => getTarget(deps.db, d.targetId)));
     const foreign = targets.filter((t) => t && t.customerId !== customer.customer.id).map((t) => t?.name);
-    if (foreign.length) errors['customerId'] = `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`;
+    if (foreign.length) f.fail('customerId', `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`);
   }
-  const providerId = given('dnsProviderId') ? refText(body, 'dnsProviderId') : cert.dnsProviderId;
+  const providerId = given('dnsProviderId') ? f.ref('dnsProviderId') : cert.dnsProviderId;
   const provider = await getDnsProvider(deps.db, providerId);
-  if (!provider) errors['dnsProviderId'] = 'Choose a DNS provider.';
-  const keyType = given('keyType') ? text(body, 'keyType') : cert.keyType;
-  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  if (!provider) f.fail('dnsProviderId', 'Choose a DNS provider.');
+  const keyType = given('keyType') ? f.text('keyType') : cert.keyType;
+  if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = given('renewalMode') || given('renewalValue')
     ? checkRenewalPolicy(given('renewalMode') ? body['renewalMode'] : cert.renewalMode, body['renewalValue'])
     : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
-  if (!policy.ok) errors['renewalValue'] = policy.error;
-  if (given('enabled') && typeof body['enabled'] !== 'boolean' && !['on', 'true', 'false', ''].includes(String(body['enabled']))) {
-    errors['enabled'] = 'enabled is true or false.';
-  }
-  const enabled = given('enabled') ? flag(body, 'enabled') : cert.enabled;
-  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || Object.keys(errors).length > 0) return invalid(errors);
+  if (!policy.ok) f.fail('renewalValue', policy.error);
+  // A JSON boolean (the console's route turns its checkbox into one); left out: unchanged.
+  const enabled = f.bool('enabled') ?? cert.enabled;
+  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
 
   const after: CertificateSettings = { customerId: customer.customer.id, dnsProviderId: provider.id, keyType: keyType as KeyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
   await deps.db.withTransaction(async (tx) => {
@@ -139,7 +137,7 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
   const cert = await loadCertificate(deps.db, id);
-  if (text(body, 'confirm') !== cert.commonName) return invalid({ confirm: `Type the certificate name (${cert.commonName}) to confirm the deletion.` });
+  if (new FieldReader(body).text('confirm') !== cert.commonName) return invalid({ confirm: `Type the certificate name (${cert.commonName}) to confirm the deletion.` });
   await deps.db.withTransaction(async (tx) => {
     await softDeleteCertificate(tx, cert.id);
     try {

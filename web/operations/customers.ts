@@ -14,22 +14,19 @@ import type { Queryable } from '../../activities/db/pool';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { refText, done, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Promise<OpResult<CustomerFields>> {
-  const errors: FieldErrors = {};
-  const name = text(body, 'name');
-  const notes = typeof body['notes'] === 'string' ? body['notes'].trim() : '';
-  if (name.length < 1 || name.length > 100 || !printable(name)) errors['name'] = 'Give the customer a name of 1 to 100 characters (no control characters).';
-  else if (await customerNameTaken(db, name, exceptId)) errors['name'] = 'Another customer has this name already.';
-  if (notes.length > 2000 || !printable(notes, true)) errors['notes'] = 'Notes are at most 2000 characters of text.';
+  const f = new FieldReader(body);
+  const name = f.text('name');
+  const notes = f.text('notes', { multiline: true });
   // The form sends text, JSON clients a list.
-  const raw = body['alertRecipients'];
-  const recipients = Array.isArray(raw)
-    ? raw.every((r) => typeof r === 'string') ? checkRecipients(raw.join(',')) : ({ ok: false, error: 'alertRecipients is a list of email addresses.' } as const)
-    : raw === undefined || typeof raw === 'string' ? checkRecipients(raw ?? '') : ({ ok: false, error: 'alertRecipients is a list of email addresses.' } as const);
-  if (!recipients.ok) errors['alertRecipients'] = recipients.error;
-  return Object.keys(errors).length || !recipients.ok ? invalid(errors) : done({ name, notes, alertRecipients: recipients.value });
+  const recipients = checkRecipients(f.list('alertRecipients', ','));
+  if (name.length < 1 || name.length > 100 || !displayable(name)) f.fail('name', 'Give the customer a name of 1 to 100 characters (no control or text-direction characters).');
+  else if (await customerNameTaken(db, name, exceptId)) f.fail('name', 'Another customer has this name already.');
+  if (notes.length > 2000) f.fail('notes', 'Notes are at most 2000 characters of text.');
+  if (!recipients.ok) f.fail('alertRecipients', recipients.error);
+  return f.ok && recipients.ok ? done({ name, notes, alertRecipients: recipients.value }) : invalid(f.errors);
 }
 
 export async function loadCustomer(db: Queryable, id: unknown): Promise<CustomerRecord> {
@@ -71,11 +68,13 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
 }
 
 /**
- * The customer a new certificate or target belongs to. Without a choice and with a single customer,
- * that one (installations that do not group by customer never see the field as a hurdle).
+ * The customer a new certificate or target belongs to (`customerId`, read by `f`). Without a choice
+ * and with a single customer, that one (installations that do not group by customer never see the
+ * field as a hurdle). A customerId of the wrong type is an error recorded in `f`.
  */
-export async function chooseCustomer(db: Queryable, body: Body): Promise<{ ok: true; customer: CustomerRecord } | { ok: false; error: string }> {
-  const raw = refText(body, 'customerId');
+export async function chooseCustomer(db: Queryable, f: FieldReader): Promise<{ ok: true; customer: CustomerRecord } | { ok: false; error: string }> {
+  const raw = f.ref('customerId');
+  if (f.errors['customerId']) return { ok: false, error: f.errors['customerId'] };
   if (raw) {
     const customer = await getCustomer(db, raw);
     return customer ? { ok: true, customer } : { ok: false, error: 'Choose a customer from the list.' };

@@ -19,7 +19,8 @@ import { retryDeploy, startDeploy } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { loadCertificate } from './certificates';
-import { done, invalid, idOf, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { groupTypeErrors } from '../vendor-form';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import { vendorOf } from './targets';
 
 export async function loadDeployment(db: Queryable, id: unknown): Promise<DeploymentRecord> {
@@ -33,29 +34,33 @@ export interface LinkInput {
   targetId?: unknown;
   binding: Record<string, unknown>;
   verifyEndpoints?: unknown;
-  /** Deploy the current version right away (else at the next renewal, or Redeploy). */
-  deployNow?: boolean;
+  /** Deploy the current version right away (else at the next renewal, or Redeploy): a boolean, the console's checkbox turned into one. */
+  deployNow?: unknown;
 }
 
 /** Links a certificate to a target with the vendor's binding options; every new version is deployed there. */
 export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId: unknown, input: LinkInput): Promise<OpResult<{ id: string }>> {
   const cert = await loadCertificate(deps.db, certificateId);
-  const targetId = idOf(input as unknown as Body, 'targetId');
+  const f = new FieldReader(input as unknown as Body);
+  const targetId = f.ref('targetId');
   const target = targetId ? await getTarget(deps.db, targetId) : undefined;
-  if (!target) return invalid({ targetId: 'Choose a target.' });
-  const vendor = vendorOf(target.vendor);
-  if (!vendor) return invalid({ targetId: `Target vendor "${target.vendor}" is not supported by this version.` });
+  if (!target) f.fail('targetId', 'Choose a target.');
+  const vendor = target && vendorOf(target.vendor);
+  if (target && !vendor) f.fail('targetId', `Target vendor "${target.vendor}" is not supported by this version.`);
+  const deployNow = f.bool('deployNow') === true;
+  const endpoints = checkEndpoints(f.list('verifyEndpoints', '\n'));
+  if (!endpoints.ok) f.fail('verifyEndpoints', endpoints.error);
+  if (!target || !vendor) return invalid(f.errors);
+  for (const [k, v] of Object.entries(groupTypeErrors(input.binding, vendor.bindingFields))) f.fail(`bind_${k}`, v);
   const binding = vendor.parseBinding(input.binding);
-  const endpoints = checkEndpoints(Array.isArray(input.verifyEndpoints) ? input.verifyEndpoints.join('\n') : input.verifyEndpoints);
-  const errors: FieldErrors = Object.fromEntries(Object.entries(binding.errors).map(([k, v]) => [`bind_${k}`, v]));
-  if (!endpoints.ok) errors['verifyEndpoints'] = endpoints.error;
-  if (target.customerId !== cert.customerId) errors['targetId'] = `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`;
-  else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) errors['targetId'] = 'This certificate is already deployed to that target.';
-  if (!endpoints.ok || Object.keys(errors).length > 0) return invalid(errors);
+  for (const [k, v] of Object.entries(binding.errors)) f.fail(`bind_${k}`, v);
+  if (target.customerId !== cert.customerId) f.fail('targetId', `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`);
+  else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) f.fail('targetId', 'This certificate is already deployed to that target.');
+  if (!endpoints.ok || !f.ok) return invalid(f.errors);
   const id = await insertDeployment(deps.db, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
   // An issued certificate can go to the new target right away, not only at the next renewal. The link
   // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
-  const started = input.deployNow && cert.currentVersionId
+  const started = deployNow && cert.currentVersionId
     ? await startDeploy(deps.temporal.client, cert.id, id, cert.currentVersionId, 'redeploy').catch((error: unknown) => {
         deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started');
         return undefined;

@@ -16,7 +16,7 @@ import { dnsProviderCheckWorkflowId, TASK_QUEUE, WorkflowType, type DnsProviderC
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { done, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 
@@ -28,19 +28,23 @@ export async function loadDnsProvider(db: Queryable, id: unknown): Promise<DnsPr
 
 /** Name, kind-specific configuration and the token (required when creating, optional when editing). */
 async function checkProvider(db: Queryable, body: Body, existing?: DnsProviderRecord) {
-  const errors: FieldErrors = {};
-  const name = text(body, 'name');
-  const kind = existing?.kind ?? (text(body, 'kind') || 'cloudflare');
-  const token = text(body, 'token');
-  if (!NAME.test(name)) errors['name'] = 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.';
-  else if (await dnsProviderNameTaken(db, name, existing?.id)) errors['name'] = 'A provider with this name exists already.';
-  const descriptor = dnsProviderDescriptors[kind];
-  if (!descriptor) errors['kind'] = 'Choose a supported DNS provider.';
-  if (!token && !existing) errors['token'] = 'Enter the API token.';
-  else if (token.length > 512 || /\s/.test(token)) errors['token'] = 'That does not look like an API token.';
-  const parsed = descriptor ? descriptor.parseConfig(body) : { config: {}, errors: {} };
-  Object.assign(errors, parsed.errors);
-  if (Object.keys(errors).length > 0) return invalid<{ name: string; kind: string; token: string; config: Record<string, unknown> }>(errors);
+  const f = new FieldReader(body);
+  const name = f.text('name');
+  const givenKind = f.text('kind');
+  const kind = existing?.kind ?? (givenKind || 'cloudflare');
+  const token = f.text('token');
+  if (!NAME.test(name)) f.fail('name', 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.');
+  else if (await dnsProviderNameTaken(db, name, existing?.id)) f.fail('name', 'A provider with this name exists already.');
+  const descriptor = Object.hasOwn(dnsProviderDescriptors, kind) ? dnsProviderDescriptors[kind] : undefined;
+  if (!descriptor) f.fail('kind', 'Choose a supported DNS provider.');
+  else if (existing && givenKind && givenKind !== existing.kind) f.fail('kind', 'The kind of a DNS provider cannot change; add a new provider instead.');
+  if (!token && !existing) f.fail('token', 'Enter the API token.');
+  else if (token.length > 512 || /\s/.test(token)) f.fail('token', 'That does not look like an API token.');
+  // The provider's own fields, read as text here (a wrong JSON type is an error, not an empty field).
+  const configInput = Object.fromEntries((descriptor?.fields ?? []).filter((field) => !field.secret).map((field) => [field.name, f.text(field.name)]));
+  const parsed = descriptor ? descriptor.parseConfig(configInput) : { config: {}, errors: {} };
+  for (const [key, message] of Object.entries(parsed.errors)) f.fail(key, message);
+  if (!f.ok) return invalid<{ name: string; kind: string; token: string; config: Record<string, unknown> }>(f.errors);
   return done({ name, kind, token, config: parsed.config });
 }
 

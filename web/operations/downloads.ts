@@ -5,7 +5,7 @@ import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { loadCertificate } from './certificates';
-import { flag, invalid, done, type Actor, type Body, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 export interface Download {
   fileName: string;
@@ -41,9 +41,12 @@ export async function downloadPrivateKey(deps: WebDeps, actor: Actor, id: unknow
 
 /** PKCS#12 with a password the user chooses (holds the key: admins and technicians), audited. */
 export async function downloadPfx(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<Download>> {
-  const password = typeof body['password'] === 'string' ? body['password'] : '';
-  if (password.length < 8 || password.length > 128) return invalid({ password: 'Choose a PFX password of 8 to 128 characters.' });
-  const algorithm: PfxAlgorithm = flag(body, 'legacy') ? '3des' : 'aes256';
+  const f = new FieldReader(body);
+  const password = f.secret('password');
+  if (password.length < 8 || password.length > 128) f.fail('password', 'Choose a PFX password of 8 to 128 characters.');
+  // A boolean (the console's route turns its checkbox into one).
+  const algorithm: PfxAlgorithm = f.bool('legacy') === true ? '3des' : 'aes256';
+  if (!f.ok) return invalid(f.errors);
   const { name, version } = await currentVersion(deps, id);
   const pfx = buildPfx({
     keyPem: deps.box.openText(version.keySealed, SecretPurpose.versionKey),

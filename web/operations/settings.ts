@@ -9,27 +9,28 @@ import { checkCaBundle } from '../../activities/domain/target-input';
 import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
-import { refText, done, flag, invalid, printable, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** Adds a custom ACME directory, or changes the name and CA bundle of one with the same URL. Built-ins stay as they are. */
 export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<AcmeDirectory>> {
-  const name = text(body, 'name');
-  const url = text(body, 'url');
-  const errors: FieldErrors = {};
+  const f = new FieldReader(body);
+  const name = f.text('name');
+  const url = f.text('url');
+  const caBundlePem = f.text('caBundlePem', { multiline: true });
   const directories = await listAcmeDirectories(deps.db);
-  if (name.length < 1 || name.length > 64 || !printable(name)) errors['name'] = 'Give the directory a name of 1 to 64 characters.';
-  else if (directories.some((d) => d.name === name && d.url !== url)) errors['name'] = 'Another directory has this name already.';
+  if (name.length < 1 || name.length > 64 || !displayable(name)) f.fail('name', 'Give the directory a name of 1 to 64 characters (no control or text-direction characters).');
+  else if (directories.some((d) => d.name === name && d.url !== url)) f.fail('name', 'Another directory has this name already.');
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || url.length > 500) errors['url'] = 'Enter the https:// URL of the ACME directory.';
-  else if (directories.some((d) => d.builtin && d.url === url)) errors['url'] = 'This is a built-in directory; it cannot be changed.';
-  const bundle = checkCaBundle(typeof body['caBundlePem'] === 'string' ? body['caBundlePem'] : '');
-  if (!bundle.ok) errors['caBundlePem'] = bundle.error;
-  if (Object.keys(errors).length > 0 || !bundle.ok) return invalid(errors);
+  if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || url.length > 500) f.fail('url', 'Enter the https:// URL of the ACME directory.');
+  else if (directories.some((d) => d.builtin && d.url === url)) f.fail('url', 'This is a built-in directory; it cannot be changed.');
+  const bundle = checkCaBundle(caBundlePem);
+  if (!bundle.ok) f.fail('caBundlePem', bundle.error);
+  if (!f.ok || !bundle.ok) return invalid(f.errors);
   const before = directories.find((d) => d.url === url);
   const directory = await upsertAcmeDirectory(deps.db, { name, url, caBundlePem: bundle.pem });
   await audit(deps.db, actor, {
@@ -44,22 +45,23 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
 export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
   s ? { host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed) } : undefined;
 
+/** SMTP settings: JSON clients send a list of recipients, an integer port and a boolean; the form sends text (its route turns the checkbox into a boolean). */
 export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<StoredSmtpSettings>> {
-  // JSON clients send a list of recipients, a numeric port and a boolean; the form sends text.
-  const normalized = {
-    ...body,
-    ...(Array.isArray(body['recipients']) && body['recipients'].every((r) => typeof r === 'string') ? { recipients: body['recipients'].join(', ') } : {}),
-    ...(typeof body['secure'] === 'boolean' || body['secure'] === 'true' || body['secure'] === 'false' ? { secure: flag(body, 'secure') ? 'on' : '' } : {}),
-    ...(typeof body['port'] === 'number' ? { port: refText(body, 'port') } : {}),
+  const f = new FieldReader(body);
+  const port = f.integer('port');
+  const form = {
+    host: f.text('host'), port: port === undefined ? '' : String(port), secure: f.bool('secure') === true, username: f.text('username'),
+    password: f.secret('password'), from: f.text('from'), recipients: f.list('recipients', ', '),
   };
-  const checked = checkSmtpForm(normalized);
-  if (!checked.ok) return invalid(checked.errors);
-  const form = checked.value;
+  const checked = checkSmtpForm(form);
+  if (!checked.ok) for (const [key, message] of Object.entries(checked.errors)) f.fail(key, message);
+  if (!f.ok || !checked.ok) return invalid(f.errors);
+  const smtp = checked.value;
   const previous = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
-  const passwordSealed = form.password ? deps.box.seal(form.password, SecretPurpose.smtpPassword) : form.username ? previous?.passwordSealed : undefined;
+  const passwordSealed = smtp.password ? deps.box.seal(smtp.password, SecretPurpose.smtpPassword) : smtp.username ? previous?.passwordSealed : undefined;
   const stored: StoredSmtpSettings = {
-    host: form.host, port: form.port, secure: form.secure, from: form.from, recipients: form.recipients,
-    ...(form.username ? { username: form.username } : {}),
+    host: smtp.host, port: smtp.port, secure: smtp.secure, from: smtp.from, recipients: smtp.recipients,
+    ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
   };
   await putSetting(deps.db, SMTP_SETTING_KEY, stored);
@@ -69,15 +71,15 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
 
 /** The ACME directory, key type and renewal rule a new certificate gets unless it says otherwise. */
 export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<RenewalDefaults>> {
-  const errors: FieldErrors = {};
-  const directoryId = refText(body, 'acmeDirectoryId');
+  const f = new FieldReader(body);
+  const directoryId = f.ref('acmeDirectoryId');
   const directory = directoryId && /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
-  if (directoryId && !directory) errors['acmeDirectoryId'] = 'Choose an ACME directory from the list.';
-  const keyType = text(body, 'keyType');
-  if (!isKeyType(keyType)) errors['keyType'] = 'Choose a key type from the list.';
+  if (directoryId && !directory) f.fail('acmeDirectoryId', 'Choose an ACME directory from the list.');
+  const keyType = f.text('keyType');
+  if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
-  if (!policy.ok) errors['renewalValue'] = policy.error;
-  if (Object.keys(errors).length > 0 || !policy.ok) return invalid(errors);
+  if (!policy.ok) f.fail('renewalValue', policy.error);
+  if (!f.ok || !policy.ok || !isKeyType(keyType)) return invalid(f.errors);
   const previous = await getSetting<RenewalDefaults>(deps.db, RENEWAL_DEFAULTS_KEY);
   const value: RenewalDefaults = { acmeDirectoryId: directory?.id ?? null, keyType, renewalMode: policy.mode, renewalValue: policy.value };
   await putSetting(deps.db, RENEWAL_DEFAULTS_KEY, value);

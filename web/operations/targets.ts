@@ -11,7 +11,8 @@ import { startPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
-import { done, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { groupTypeErrors } from '../vendor-form';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
 
@@ -47,30 +48,32 @@ export async function loadTarget(db: Queryable, id: unknown): Promise<TargetReco
 type CheckedTarget = Omit<TargetRecord, 'id' | 'vendor' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
 
 async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: TargetInput, existing?: TargetRecord): Promise<OpResult<CheckedTarget>> {
-  const body = input as unknown as Body;
-  const errors: FieldErrors = {};
-  const name = text(body, 'name');
-  if (!NAME.test(name)) errors['name'] = 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.';
-  else if (await liveTargetNameExists(deps.db, name, existing?.id)) errors['name'] = 'A target with this name exists already.';
-  const customer = await chooseCustomer(deps.db, body);
-  if (!customer.ok) errors['customerId'] = customer.error;
+  const f = new FieldReader(input as unknown as Body);
+  const name = f.text('name');
+  if (!NAME.test(name)) f.fail('name', 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.');
+  else if (await liveTargetNameExists(deps.db, name, existing?.id)) f.fail('name', 'A target with this name exists already.');
+  const customer = await chooseCustomer(deps.db, f);
+  if (!customer.ok) f.fail('customerId', customer.error);
   // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
-  const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(input.host);
-  if (!host.ok) errors['host'] = host.error;
+  const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(f.text('host'));
+  if (!host.ok) f.fail('host', host.error);
   const port = checkPort(input.port, vendor.defaultPort);
-  if (!port.ok) errors['port'] = port.error;
+  if (!port.ok) f.fail('port', port.error);
   const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);
-  if (!trust.ok) errors['trust'] = trust.error;
+  if (!trust.ok) f.fail('trust', trust.error);
+  // Vendor fields of the wrong JSON type are errors of their own, before the vendor reads them.
+  for (const [k, v] of Object.entries(groupTypeErrors(input.credentials, vendor.credentialFields))) f.fail(`cred_${k}`, v);
+  for (const [k, v] of Object.entries(groupTypeErrors(input.options, vendor.optionFields))) f.fail(`opt_${k}`, v);
   // Editing: secret fields left empty keep what is stored.
   const stored = existing ? (JSON.parse(deps.box.openText(existing.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, unknown>) : {};
   const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && (v === '' || v === undefined))));
   const credentials = vendor.parseCredentials({ ...stored, ...submitted });
-  for (const [k, v] of Object.entries(credentials.errors)) errors[`cred_${k}`] = v;
+  for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const options = vendor.parseOptions(input.options);
-  for (const [k, v] of Object.entries(options.errors)) errors[`opt_${k}`] = v;
+  for (const [k, v] of Object.entries(options.errors)) f.fail(`opt_${k}`, v);
   const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
-  if (!maintenance.ok) errors['maintenance'] = maintenance.error;
-  if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || Object.keys(errors).length > 0) return invalid(errors);
+  if (!maintenance.ok) f.fail('maintenance', maintenance.error);
+  if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
   return done({
     name,
     customerId: customer.customer.id,

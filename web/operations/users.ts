@@ -16,7 +16,7 @@ import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { hashPassword, verifyPassword } from '../passwords';
-import { done, flag, invalid, text, type Actor, type Body, type FieldErrors, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
 export const MIN_PASSWORD = 10;
@@ -27,8 +27,8 @@ export const publicUser = (u: User) => ({
   failedLogins: u.failedLogins, lastLoginAt: u.lastLoginAt, createdAt: u.createdAt,
 });
 
-function checkPassword(password: unknown): string | undefined {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > 128) return `Choose a password of ${MIN_PASSWORD} to 128 characters.`;
+function checkPassword(password: string): string | undefined {
+  if (password.length < MIN_PASSWORD || password.length > 128) return `Choose a password of ${MIN_PASSWORD} to 128 characters.`;
   return undefined;
 }
 
@@ -41,31 +41,34 @@ export async function loadUser(db: Queryable, id: unknown): Promise<User> {
 }
 
 export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<User>> {
-  const errors: FieldErrors = {};
-  const username = text(body, 'username');
-  const role = text(body, 'role');
-  if (!USERNAME.test(username)) errors['username'] = 'A user name is 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.';
-  else if (await findUserByUsername(deps.db, username)) errors['username'] = 'This user name is taken.';
-  if (!isRole(role)) errors['role'] = 'Choose a role: admin, technician or readonly.';
-  const passwordError = checkPassword(body['password']);
-  if (passwordError) errors['password'] = passwordError;
-  if (Object.keys(errors).length > 0 || !isRole(role)) return invalid(errors);
-  const user = await insertUser(deps.db, { username, role, passwordHash: await hashPassword(body['password'] as string) });
+  const f = new FieldReader(body);
+  const username = f.text('username');
+  const role = f.text('role');
+  const password = f.secret('password');
+  if (!USERNAME.test(username)) f.fail('username', 'A user name is 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.');
+  else if (await findUserByUsername(deps.db, username)) f.fail('username', 'This user name is taken.');
+  if (!isRole(role)) f.fail('role', 'Choose a role: admin, technician or readonly.');
+  const passwordError = checkPassword(password);
+  if (passwordError) f.fail('password', passwordError);
+  if (!f.ok || !isRole(role)) return invalid(f.errors);
+  const user = await insertUser(deps.db, { username, role, passwordHash: await hashPassword(password) });
   await audit(deps.db, actor, { action: 'user.create', entityType: 'user', entityId: user.id, after: { username, role } });
   return done(user);
 }
 
-/** Role, a new password set by an admin, or lifting a lockout. The last admin stays an admin. */
+/** Role, a new password set by an admin, or lifting a lockout (a boolean: the console's checkbox turned into one). The last admin stays an admin. */
 export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<User>> {
   const user = await loadUser(deps.db, id);
-  const errors: FieldErrors = {};
-  const role = body['role'] === undefined ? user.role : text(body, 'role');
-  if (!isRole(role)) errors['role'] = 'Choose a role: admin, technician or readonly.';
-  else if (user.role === 'admin' && role !== 'admin' && (await countAdmins(deps.db)) <= 1) errors['role'] = 'This is the last admin; make another user admin first.';
-  const password = typeof body['password'] === 'string' && body['password'] !== '' ? body['password'] : undefined;
+  const f = new FieldReader(body);
+  const role = f.has('role') ? f.text('role') : user.role;
+  if (!isRole(role)) f.fail('role', 'Choose a role: admin, technician or readonly.');
+  else if (user.role === 'admin' && role !== 'admin' && (await countAdmins(deps.db)) <= 1) f.fail('role', 'This is the last admin; make another user admin first.');
+  // Empty or left out: the password stays.
+  const password = f.secret('password') || undefined;
   const passwordError = password !== undefined ? checkPassword(password) : undefined;
-  if (passwordError) errors['password'] = passwordError;
-  if (Object.keys(errors).length > 0 || !isRole(role)) return invalid(errors);
+  if (passwordError) f.fail('password', passwordError);
+  const unlock = f.bool('unlock') === true;
+  if (!f.ok || !isRole(role)) return invalid(f.errors);
   const changes: Record<string, unknown> = {};
   if (role !== user.role) {
     await setUserRole(deps.db, user.id, role);
@@ -75,7 +78,7 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
     await setUserPassword(deps.db, user.id, await hashPassword(password));
     changes['password'] = '(changed)';
   }
-  if (flag(body, 'unlock')) {
+  if (unlock) {
     await unlockUser(deps.db, user.id);
     changes['unlocked'] = true;
   }
@@ -96,12 +99,14 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
 /** Any user: a new password for their own account, proven by the current one. */
 export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<void>> {
   const user = await loadUser(deps.db, actor.user?.id);
-  const errors: FieldErrors = {};
-  if (!(await verifyPassword(typeof body['currentPassword'] === 'string' ? body['currentPassword'] : '', user.passwordHash))) errors['currentPassword'] = 'This is not your current password.';
-  const passwordError = checkPassword(body['newPassword']);
-  if (passwordError) errors['newPassword'] = passwordError;
-  if (Object.keys(errors).length > 0) return invalid(errors);
-  await setUserPassword(deps.db, user.id, await hashPassword(body['newPassword'] as string));
+  const f = new FieldReader(body);
+  const currentPassword = f.secret('currentPassword');
+  const newPassword = f.secret('newPassword');
+  if (!(await verifyPassword(currentPassword, user.passwordHash))) f.fail('currentPassword', 'This is not your current password.');
+  const passwordError = checkPassword(newPassword);
+  if (passwordError) f.fail('newPassword', passwordError);
+  if (!f.ok) return invalid(f.errors);
+  await setUserPassword(deps.db, user.id, await hashPassword(newPassword));
   await audit(deps.db, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id });
   return done(undefined);
 }

@@ -15,7 +15,7 @@ import { certificateFiltersOf, CERTIFICATE_STATUSES } from '../list-filters';
 import { pager } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { createCertificate, deleteCertificate, loadCertificate, renewalDefaults, renewCertificate, updateCertificate } from '../operations/certificates';
-import { flag, type Body, type FieldErrors } from '../operations/input';
+import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
 import { vendorList } from '../vendor-form';
 
@@ -121,7 +121,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/certificates/:id/settings', canChange, async (req, res) => {
     // A form sends a checkbox only when it is ticked.
-    const body = { ...(req.body as Body), enabled: flag(req.body as Body, 'enabled') };
+    const body = { ...(req.body as Body), enabled: checkbox(req.body as Body, 'enabled') };
     const result = await updateCertificate(deps, req, req.params['id'], body);
     if (!result.ok) return detail(req, res, await loadCertificate(deps.db, req.params['id']), { settingsValues: body, settingsErrors: result.errors }, 400);
     res.redirect(303, `/certificates/${result.value.id}`);

@@ -12,7 +12,7 @@ import { idParam } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
 import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
-import { flag, type Body, type FieldErrors } from '../operations/input';
+import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
 import { pickGroup, renderFields, vendorList } from '../vendor-form';
@@ -55,7 +55,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       targetId: body['targetId'],
       binding: vendor ? pickGroup(body, 'bind', vendor.bindingFields) : {},
       verifyEndpoints: body['verifyEndpoints'],
-      deployNow: flag(body, 'deployNow'),
+      deployNow: checkbox(body, 'deployNow'),
     });
     if (!result.ok) return linkForm(req, res, cert, target?.id, body, result.errors, 400);
     res.redirect(303, `/certificates/${cert.id}`);

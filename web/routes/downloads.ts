@@ -3,7 +3,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { canChange } from '../middleware/auth';
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
-import type { Body } from '../operations/input';
+import { checkbox, type Body } from '../operations/input';
 
 /** Sends a file; anything holding a private key is never cached. */
 export function sendDownload(res: Response, download: Download): void {
@@ -19,7 +19,8 @@ export function downloadRoutes(deps: WebDeps): Router {
   router.get('/certificates/:id/download/key.pem', canChange, async (req, res) => sendDownload(res, await downloadPrivateKey(deps, req, req.params['id'])));
 
   router.post('/certificates/:id/download/pfx', canChange, async (req, res) => {
-    const result = await downloadPfx(deps, req, req.params['id'], req.body as Body);
+    const body = req.body as Body;
+    const result = await downloadPfx(deps, req, req.params['id'], { ...body, legacy: checkbox(body, 'legacy') });
     if (!result.ok) throw new HttpError(400, Object.values(result.errors).join(' '));
     sendDownload(res, result.value);
   });

@@ -9,7 +9,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
-import type { Body, FieldErrors } from '../operations/input';
+import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
 import { createUser, deleteUser, loadUser, MIN_PASSWORD, publicUser, updateUser } from '../operations/users';
 import type { Views } from '../render';
@@ -58,9 +58,9 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/email', async (req, res) => {
     const body = req.body as Body;
-    const result = await saveSmtpSettings(deps, req, body);
+    const result = await saveSmtpSettings(deps, req, { ...body, secure: checkbox(body, 'secure') });
     if (!result.ok) {
-      const smtpValues = { host: body['host'], port: body['port'], secure: body['secure'] === 'on', username: body['username'], from: body['from'], recipients: body['recipients'] };
+      const smtpValues = { host: body['host'], port: body['port'], secure: checkbox(body, 'secure'), username: body['username'], from: body['from'], recipients: body['recipients'] };
       return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
     }
     res.redirect(303, '/settings/email');
@@ -99,7 +99,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   router.get('/settings/users/:id', (req, res) => userPage(req, res));
 
   router.post('/settings/users/:id', async (req, res) => {
-    const result = await updateUser(deps, req, req.params['id'], req.body as Body);
+    const body = req.body as Body;
+    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock') });
     if (!result.ok) return userPage(req, res, result.errors, 400);
     res.redirect(303, `/settings/users/${result.value.id}`);
   });
