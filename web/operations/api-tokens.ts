@@ -17,14 +17,21 @@ export async function createApiToken(deps: WebDeps, actor: Actor, body: Body): P
   const name = f.text('name');
   if (name.length < 1 || name.length > 64 || !displayable(name)) f.fail('name', 'Name the token (1 to 64 characters, no control or text-direction characters), e.g. after the script that uses it.');
   if (!f.ok) return invalid(f.errors);
+  const userId = actor.user.id;
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const record = await insertApiToken(deps.db, { userId: actor.user.id, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) });
-  await audit(deps.db, actor, { action: 'api-token.create', entityType: 'api_token', entityId: record.id, after: { name, prefix: record.prefix } });
+  const record = await deps.db.withTransaction(async (tx) => {
+    const created = await insertApiToken(tx, { userId, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) });
+    await audit(tx, actor, { action: 'api-token.create', entityType: 'api_token', entityId: created.id, after: { name, prefix: created.prefix } });
+    return created;
+  });
   return done({ token, record });
 }
 
 export async function revokeApiToken(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
   if (!actor.user) throw new HttpError(401, 'Sign in first.');
-  if (typeof id !== 'string' || !(await revoke(deps.db, actor.user.id, id))) throw new HttpError(404, 'No such token of yours (or it is revoked already).');
-  await audit(deps.db, actor, { action: 'api-token.revoke', entityType: 'api_token', entityId: id });
+  const userId = actor.user.id;
+  await deps.db.withTransaction(async (tx) => {
+    if (typeof id !== 'string' || !(await revoke(tx, userId, id))) throw new HttpError(404, 'No such token of yours (or it is revoked already).');
+    await audit(tx, actor, { action: 'api-token.revoke', entityType: 'api_token', entityId: id });
+  });
 }

@@ -38,8 +38,11 @@ export async function loadCustomer(db: Queryable, id: unknown): Promise<Customer
 export async function createCustomer(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<CustomerRecord>> {
   const checked = await checkCustomer(deps.db, body);
   if (!checked.ok) return checked;
-  const customer = await insertCustomer(deps.db, checked.value);
-  await audit(deps.db, actor, { action: 'customer.create', entityType: 'customer', entityId: customer.id, after: checked.value });
+  const customer = await deps.db.withTransaction(async (tx) => {
+    const created = await insertCustomer(tx, checked.value);
+    await audit(tx, actor, { action: 'customer.create', entityType: 'customer', entityId: created.id, after: checked.value });
+    return created;
+  });
   return done(customer);
 }
 
@@ -47,10 +50,12 @@ export async function updateCustomer(deps: WebDeps, actor: Actor, id: unknown, b
   const before = await loadCustomer(deps.db, id);
   const checked = await checkCustomer(deps.db, body, before.id);
   if (!checked.ok) return checked;
-  await saveCustomer(deps.db, before.id, checked.value);
-  await audit(deps.db, actor, {
-    action: 'customer.update', entityType: 'customer', entityId: before.id,
-    before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients }, after: checked.value,
+  await deps.db.withTransaction(async (tx) => {
+    await saveCustomer(tx, before.id, checked.value);
+    await audit(tx, actor, {
+      action: 'customer.update', entityType: 'customer', entityId: before.id,
+      before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients }, after: checked.value,
+    });
   });
   return done({ ...before, ...checked.value });
 }
@@ -63,8 +68,10 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
     throw new HttpError(409, `${customer.name} still has ${usage.certificates} certificate(s) and ${usage.targets} target(s). Delete them or move them to another customer first.`);
   }
   if ((await listCustomers(deps.db)).length <= 1) throw new HttpError(409, 'This is the last customer; every certificate and target needs one.');
-  await softDeleteCustomer(deps.db, customer.id);
-  await audit(deps.db, actor, { action: 'customer.delete', entityType: 'customer', entityId: customer.id, before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients } });
+  await deps.db.withTransaction(async (tx) => {
+    await softDeleteCustomer(tx, customer.id);
+    await audit(tx, actor, { action: 'customer.delete', entityType: 'customer', entityId: customer.id, before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients } });
+  });
 }
 
 /**

@@ -57,7 +57,14 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   if (target.customerId !== cert.customerId) f.fail('targetId', `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`);
   else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) f.fail('targetId', 'This certificate is already deployed to that target.');
   if (!endpoints.ok || !f.ok) return invalid(f.errors);
-  const id = await insertDeployment(deps.db, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
+  const id = await deps.db.withTransaction(async (tx) => {
+    const linked = await insertDeployment(tx, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
+    await audit(tx, actor, {
+      action: 'deployment.create', entityType: 'deployment', entityId: linked,
+      after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints, deployNow },
+    });
+    return linked;
+  });
   // An issued certificate can go to the new target right away, not only at the next renewal. The link
   // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
   const started = deployNow && cert.currentVersionId
@@ -66,10 +73,7 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
         return undefined;
       })
     : undefined;
-  await audit(deps.db, actor, {
-    action: 'deployment.create', entityType: 'deployment', entityId: id,
-    after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints, ...(started?.ok ? { deploy: started.detail } : {}) },
-  });
+  if (started?.ok) await audit(deps.db, actor, { action: 'deployment.redeploy', entityType: 'deployment', entityId: id, after: { detail: started.detail, onLink: true } });
   return done({ id });
 }
 
@@ -77,10 +81,12 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
 export async function unlinkDeployment(deps: WebDeps, actor: Actor, id: unknown): Promise<DeploymentRecord> {
   const deployment = await loadDeployment(deps.db, id);
   if (deployment.status === 'deploying') throw new HttpError(409, 'A deploy to this target is running; unlink it when it has finished.');
-  await deleteDeployment(deps.db, deployment.id);
-  await audit(deps.db, actor, {
-    action: 'deployment.delete', entityType: 'deployment', entityId: deployment.id,
-    before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
+  await deps.db.withTransaction(async (tx) => {
+    await deleteDeployment(tx, deployment.id);
+    await audit(tx, actor, {
+      action: 'deployment.delete', entityType: 'deployment', entityId: deployment.id,
+      before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
+    });
   });
   return deployment;
 }

@@ -52,8 +52,11 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
   const checked = await checkProvider(deps.db, body);
   if (!checked.ok) return checked;
   const { name, kind, config, token } = checked.value;
-  const provider = await insertDnsProvider(deps.db, { name, kind, config, tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) });
-  await audit(deps.db, actor, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: provider.id, after: redactDnsProvider(provider) });
+  const provider = await deps.db.withTransaction(async (tx) => {
+    const created = await insertDnsProvider(tx, { name, kind, config, tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) });
+    await audit(tx, actor, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: created.id, after: redactDnsProvider(created) });
+    return created;
+  });
   return done(provider);
 }
 
@@ -63,11 +66,14 @@ export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown
   const checked = await checkProvider(deps.db, body, before);
   if (!checked.ok) return checked;
   const { name, config, token } = checked.value;
-  await saveDnsProvider(deps.db, before.id, { name, config, ...(token ? { tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) } : {}) });
-  const after = await loadDnsProvider(deps.db, before.id);
-  await audit(deps.db, actor, {
-    action: 'dns-provider.update', entityType: 'dns_provider', entityId: before.id,
-    before: redactDnsProvider(before), after: { ...redactDnsProvider(after), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
+  const after = await deps.db.withTransaction(async (tx) => {
+    await saveDnsProvider(tx, before.id, { name, config, ...(token ? { tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) } : {}) });
+    const saved = await loadDnsProvider(tx, before.id);
+    await audit(tx, actor, {
+      action: 'dns-provider.update', entityType: 'dns_provider', entityId: before.id,
+      before: redactDnsProvider(before), after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
+    });
+    return saved;
   });
   return done(after);
 }
@@ -78,8 +84,10 @@ export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown
   if (users.length) {
     throw new HttpError(409, `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`);
   }
-  await softDeleteDnsProvider(deps.db, provider.id);
-  await audit(deps.db, actor, { action: 'dns-provider.delete', entityType: 'dns_provider', entityId: provider.id, before: redactDnsProvider(provider) });
+  await deps.db.withTransaction(async (tx) => {
+    await softDeleteDnsProvider(tx, provider.id);
+    await audit(tx, actor, { action: 'dns-provider.delete', entityType: 'dns_provider', entityId: provider.id, before: redactDnsProvider(provider) });
+  });
 }
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */

@@ -32,11 +32,14 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
   if (!bundle.ok) f.fail('caBundlePem', bundle.error);
   if (!f.ok || !bundle.ok) return invalid(f.errors);
   const before = directories.find((d) => d.url === url);
-  const directory = await upsertAcmeDirectory(deps.db, { name, url, caBundlePem: bundle.pem });
-  await audit(deps.db, actor, {
-    action: 'acme-directory.upsert', entityType: 'acme_directory', entityId: directory.id,
-    ...(before ? { before: { name: before.name, url, caBundle: before.caBundlePem ? 'set' : 'none' } } : {}),
-    after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
+  const directory = await deps.db.withTransaction(async (tx) => {
+    const saved = await upsertAcmeDirectory(tx, { name, url, caBundlePem: bundle.pem });
+    await audit(tx, actor, {
+      action: 'acme-directory.upsert', entityType: 'acme_directory', entityId: saved.id,
+      ...(before ? { before: { name: before.name, url, caBundle: before.caBundlePem ? 'set' : 'none' } } : {}),
+      after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
+    });
+    return saved;
   });
   return done(directory);
 }
@@ -64,8 +67,10 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
     ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
   };
-  await putSetting(deps.db, SMTP_SETTING_KEY, stored);
-  await audit(deps.db, actor, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, before: publicSmtp(previous), after: publicSmtp(stored) });
+  await deps.db.withTransaction(async (tx) => {
+    await putSetting(tx, SMTP_SETTING_KEY, stored);
+    await audit(tx, actor, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, before: publicSmtp(previous), after: publicSmtp(stored) });
+  });
   return done(stored);
 }
 
@@ -82,8 +87,10 @@ export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Bod
   if (!f.ok || !policy.ok || !isKeyType(keyType)) return invalid(f.errors);
   const previous = await getSetting<RenewalDefaults>(deps.db, RENEWAL_DEFAULTS_KEY);
   const value: RenewalDefaults = { acmeDirectoryId: directory?.id ?? null, keyType, renewalMode: policy.mode, renewalValue: policy.value };
-  await putSetting(deps.db, RENEWAL_DEFAULTS_KEY, value);
-  await audit(deps.db, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+  await deps.db.withTransaction(async (tx) => {
+    await putSetting(tx, RENEWAL_DEFAULTS_KEY, value);
+    await audit(tx, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+  });
   return done(value);
 }
 

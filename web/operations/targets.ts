@@ -92,9 +92,12 @@ export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknow
   if (!vendor) return invalid({ vendor: `Choose a vendor: ${Object.keys(vendorDescriptors).join(', ')}.` });
   const checked = await checkTarget(deps, vendor, input);
   if (!checked.ok) return checked;
-  const id = await insertTarget(deps.db, { ...checked.value, vendor: vendor.id });
-  const created = await loadTarget(deps.db, id);
-  await audit(deps.db, actor, { action: 'target.create', entityType: 'target', entityId: id, after: redactTarget(created) });
+  const created = await deps.db.withTransaction(async (tx) => {
+    const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
+    const target = await loadTarget(tx, id);
+    await audit(tx, actor, { action: 'target.create', entityType: 'target', entityId: id, after: redactTarget(target) });
+    return target;
+  });
   return done(created);
 }
 
@@ -107,12 +110,15 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
   if (checked.value.customerId !== before.customerId && (await countLiveDeploymentsOfTarget(deps.db, before.id)) > 0) {
     return invalid({ customerId: 'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.' });
   }
-  await saveTarget(deps.db, before.id, checked.value);
-  const after = await loadTarget(deps.db, before.id);
-  const credentialsChanged = after.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
-  await audit(deps.db, actor, {
-    action: 'target.update', entityType: 'target', entityId: before.id,
-    before: redactTarget(before), after: { ...redactTarget(after), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
+  const after = await deps.db.withTransaction(async (tx) => {
+    await saveTarget(tx, before.id, checked.value);
+    const saved = await loadTarget(tx, before.id);
+    const credentialsChanged = saved.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
+    await audit(tx, actor, {
+      action: 'target.update', entityType: 'target', entityId: before.id,
+      before: redactTarget(before), after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
+    });
+    return saved;
   });
   return done(after);
 }
@@ -122,8 +128,10 @@ export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown): Pr
   const target = await loadTarget(deps.db, id);
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
   if (linked > 0) throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
-  await softDeleteTarget(deps.db, target.id);
-  await audit(deps.db, actor, { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) });
+  await deps.db.withTransaction(async (tx) => {
+    await softDeleteTarget(tx, target.id);
+    await audit(tx, actor, { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) });
+  });
 }
 
 /** "Test connection": the preflight workflow. */

@@ -51,8 +51,12 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   const passwordError = checkPassword(password);
   if (passwordError) f.fail('password', passwordError);
   if (!f.ok || !isRole(role)) return invalid(f.errors);
-  const user = await insertUser(deps.db, { username, role, passwordHash: await hashPassword(password) });
-  await audit(deps.db, actor, { action: 'user.create', entityType: 'user', entityId: user.id, after: { username, role } });
+  const passwordHash = await hashPassword(password);
+  const user = await deps.db.withTransaction(async (tx) => {
+    const created = await insertUser(tx, { username, role, passwordHash });
+    await audit(tx, actor, { action: 'user.create', entityType: 'user', entityId: created.id, after: { username, role } });
+    return created;
+  });
   return done(user);
 }
 
@@ -69,22 +73,25 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
   if (passwordError) f.fail('password', passwordError);
   const unlock = f.bool('unlock') === true;
   if (!f.ok || !isRole(role)) return invalid(f.errors);
-  const changes: Record<string, unknown> = {};
-  if (role !== user.role) {
-    await setUserRole(deps.db, user.id, role);
-    changes['role'] = role;
-  }
-  if (password !== undefined) {
-    await setUserPassword(deps.db, user.id, await hashPassword(password));
-    changes['password'] = '(changed)';
-  }
-  if (unlock) {
-    await unlockUser(deps.db, user.id);
-    changes['unlocked'] = true;
-  }
-  if (Object.keys(changes).length > 0) {
-    await audit(deps.db, actor, { action: 'user.update', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role }, after: { username: user.username, ...changes } });
-  }
+  const passwordHash = password !== undefined ? await hashPassword(password) : undefined;
+  await deps.db.withTransaction(async (tx) => {
+    const changes: Record<string, unknown> = {};
+    if (role !== user.role) {
+      await setUserRole(tx, user.id, role);
+      changes['role'] = role;
+    }
+    if (passwordHash !== undefined) {
+      await setUserPassword(tx, user.id, passwordHash);
+      changes['password'] = '(changed)';
+    }
+    if (unlock) {
+      await unlockUser(tx, user.id);
+      changes['unlocked'] = true;
+    }
+    if (Object.keys(changes).length > 0) {
+      await audit(tx, actor, { action: 'user.update', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role }, after: { username: user.username, ...changes } });
+    }
+  });
   return done(await loadUser(deps.db, user.id));
 }
 
@@ -92,8 +99,10 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
   const user = await loadUser(deps.db, id);
   if (user.id === actor.user?.id) throw new HttpError(409, 'You cannot delete your own account.');
   if (user.role === 'admin' && (await countAdmins(deps.db)) <= 1) throw new HttpError(409, 'This is the last admin.');
-  await removeUser(deps.db, user.id);
-  await audit(deps.db, actor, { action: 'user.delete', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role } });
+  await deps.db.withTransaction(async (tx) => {
+    await removeUser(tx, user.id);
+    await audit(tx, actor, { action: 'user.delete', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role } });
+  });
 }
 
 /** Any user: a new password for their own account, proven by the current one. */
@@ -106,7 +115,10 @@ export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body)
   const passwordError = checkPassword(newPassword);
   if (passwordError) f.fail('newPassword', passwordError);
   if (!f.ok) return invalid(f.errors);
-  await setUserPassword(deps.db, user.id, await hashPassword(newPassword));
-  await audit(deps.db, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id });
+  const passwordHash = await hashPassword(newPassword);
+  await deps.db.withTransaction(async (tx) => {
+    await setUserPassword(tx, user.id, passwordHash);
+    await audit(tx, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id });
+  });
   return done(undefined);
 }

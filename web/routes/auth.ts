@@ -55,9 +55,12 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     if (!user || !valid) {
       await audit(deps.db, req, { action: 'login-failed', entityType: 'user', after: { username: printable(username) ? username.slice(0, 64) : '(unprintable)' } });
       if (user) {
-        const lockedUntil = await recordFailedLogin(deps.db, user.id, protection.maxFailures, protection.lockMs);
+        const lockedUntil = await deps.db.withTransaction(async (tx) => {
+          const until = await recordFailedLogin(tx, user.id, protection.maxFailures, protection.lockMs);
+          if (until && until > new Date()) await audit(tx, req, { action: 'user.locked', entityType: 'user', entityId: user.id, after: { username: user.username, lockedUntil: until } });
+          return until;
+        });
         if (lockedUntil && lockedUntil > new Date()) {
-          await audit(deps.db, req, { action: 'user.locked', entityType: 'user', entityId: user.id, after: { username: user.username, lockedUntil } });
           return loginPage(req, res, 423, `This account is locked until ${untilText(lockedUntil)} after too many wrong passwords. An admin can unlock it sooner.`, username);
         }
       }
@@ -70,8 +73,10 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
       req.session.save(async (saveError) => {
         if (saveError) return next(saveError);
         try {
-          await recordLogin(deps.db, user.id);
-          await appendAudit(deps.db, { actor: user.username, actorIp: req.ip, action: 'login', entityType: 'user', entityId: user.id });
+          await deps.db.withTransaction(async (tx) => {
+            await recordLogin(tx, user.id);
+            await appendAudit(tx, { actor: user.username, actorIp: req.ip, action: 'login', entityType: 'user', entityId: user.id });
+          });
           res.redirect(303, safeNext(body['next']));
         } catch (failure) {
           next(failure);
