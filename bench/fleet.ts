@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   const workersAt = args.indexOf('--workers');
   const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a whole number ≥ 1');
-  const numbers = args.filter((a, i) => /^\d+$/.test(a) && i !== workersAt + 1).map(Number);
+  const numbers = args.filter((a, i) => /^\d+$/.test(a) && (workersAt < 0 || i !== workersAt + 1)).map(Number);
   const sizes = numbers.length ? numbers : [100, 1000];
   if (args.includes('--with-10k')) sizes.push(10_000);
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);

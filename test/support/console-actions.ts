@@ -93,3 +93,25 @@ export async function renewNow(client: ConsoleClient, certificateId: string): Pr
   const response = await client.post(`/certificates/${certificateId}/renew`, {});
   assert.equal(response.status, 303, response.text.slice(0, 1000));
 }
+
+/** Creates an API token under "Your account" and returns it (shown once on that page). */
+export async function createApiToken(client: ConsoleClient, name: string): Promise<string> {
+  await client.get('/account');
+  const created = await client.post('/account/tokens', { name });
+  assert.equal(created.status, 201, created.text.slice(0, 500));
+  const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec(created.text)?.[1];
+  assert.ok(token, 'the new token is on the page');
+  return token;
+}
+
+/** A JSON API call with a bearer token; throws on a non-2xx answer unless `allow` lists the status. */
+export async function apiCall<T>(baseUrl: string, token: string, method: string, path: string, body?: unknown, allow: number[] = []): Promise<{ status: number; json: T }> {
+  const response = await fetch(new URL(path, baseUrl), {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status >= 300 && !allow.includes(response.status)) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
+}

@@ -1,0 +1,98 @@
+/**
+ * A fleet of real certificates on the real stack, for the resilience tests and bench/fleet.ts: one
+ * fake F5 BIG-IP with one client-ssl profile (and TLS listener) per certificate, each certificate
+ * issued on Pebble through the JSON API and linked to its own profile, so every renewal deploys.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { certificateWorkflowId, deploymentWorkflowId, type DeploymentOutcome, type LifecycleResult } from '../../temporal/contract';
+import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
+import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
+import type { Stack } from './stack';
+
+export interface Fleet {
+  bigip: FakeBigip;
+  token: string;
+  client: Client;
+  certificates: { id: string; name: string; profile: string; deploymentId: string }[];
+  /** "Renew now" for every certificate; resolves with each run's result. */
+  renewAll(): Promise<LifecycleResult[]>;
+  /** Waits for the current run of every certificate to end. */
+  results(): Promise<LifecycleResult[]>;
+  close(): Promise<void>;
+}
+
+const profileOf = (i: number): string => `clientssl-fleet-${i}`;
+const FAILURES_DIR = path.join(__dirname, '..', '..', 'test-output', 'fleet-failures');
+
+/** Creates `count` certificates on `stack` (which must have a worker), waits until issued and deployed once. */
+export async function createFleet(stack: Stack, count: number, options: { concurrency?: number } = {}): Promise<Fleet> {
+  const bigip = await startFakeBigip({ profiles: Array.from({ length: count }, (_, i) => profileOf(i)) });
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection });
+  const admin = await stack.admin();
+  const directoryId = await addPebbleDirectory(admin, stack);
+  const providerId = await addCloudflareProvider(admin, stack, 'Fleet CF');
+  const token = await createApiToken(admin, 'fleet');
+  const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) => apiCall<T>(stack.web.url, token, method, path, body, allow);
+
+  const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
+    vendor: 'f5-bigip', name: 'Fleet LB', host: bigip.host, port: bigip.port,
+    trust: { fingerprintSha256: bigip.managementFingerprint }, credentials: { username: bigip.username, password: bigip.password },
+  });
+  const certificates: Fleet['certificates'] = [];
+  const concurrency = options.concurrency ?? 16;
+  let next = 0;
+  const createOne = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const name = `fleet-${i}.example.test`;
+      const { json: created } = await api<{ id: string }>('POST', '/api/v1/certificates', { commonName: name, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      certificates[i] = { id: String(created.id), name, profile: profileOf(i), deploymentId: '' };
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, createOne));
+
+  /** A run's result; a failed run (the workflow fails too) as outcome 'failed' with its history saved for a look. */
+  const resultOf = async (id: string): Promise<LifecycleResult> => {
+    const handle = client.workflow.getHandle(certificateWorkflowId(id));
+    try {
+      return (await handle.result()) as LifecycleResult;
+    } catch (error) {
+      const file = path.join(FAILURES_DIR, `${certificateWorkflowId(id)}-${Date.now()}.json`);
+      await mkdir(FAILURES_DIR, { recursive: true });
+      await writeFile(file, JSON.stringify(await handle.fetchHistory(), null, 1)).catch(() => undefined);
+      const cause = (error as { cause?: { message?: string } }).cause;
+      return { outcome: 'failed', reason: `${cause?.message ?? String(error)} (history: ${file})` };
+    }
+  };
+  const issued = await Promise.all(certificates.map((c) => resultOf(c.id)));
+  assert.ok(issued.every((r) => r.outcome === 'issued'), `every first issuance succeeded: ${JSON.stringify(issued.filter((r) => r.outcome !== 'issued').slice(0, 3))}`);
+  // Linked after the first issuance, deployed at once (the first version reaches the device too).
+  for (const c of certificates) {
+    const { json: link } = await api<{ id: string }>('POST', `/api/v1/certificates/${c.id}/deployments`, {
+      targetId: target.id, binding: { profiles: [c.profile] }, verifyEndpoints: [`${bigip.endpointFor(c.profile).host}:${bigip.endpointFor(c.profile).port}`], deployNow: true,
+    });
+    c.deploymentId = String(link.id);
+  }
+  const firstDeploys = await Promise.all(certificates.map((c) => client.workflow.getHandle(deploymentWorkflowId(c.id, c.deploymentId)).result() as Promise<DeploymentOutcome>));
+  assert.ok(firstDeploys.every((d) => d.outcome === 'deployed'), `every first deploy succeeded: ${JSON.stringify(firstDeploys.filter((d) => d.outcome !== 'deployed').slice(0, 3))}`);
+
+  return {
+    bigip,
+    token,
+    client,
+    certificates,
+    async renewAll() {
+      await Promise.all(certificates.map((c) => api('POST', `/api/v1/certificates/${c.id}/renew`)));
+      return Promise.all(certificates.map((c) => resultOf(c.id)));
+    },
+    results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
+    async close() {
+      await connection.close();
+      await bigip.close();
+    },
+  };
+}
