@@ -21,6 +21,8 @@ export interface Fleet {
   renewAll(): Promise<LifecycleResult[]>;
   /** Waits for the current run of every certificate to end. */
   results(): Promise<LifecycleResult[]>;
+  /** How many runs of the latest renewAll() have ended so far (to check a fault hit runs in flight). */
+  ended(): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function createFleet(stack: Stack, count: number, options: { concur
       return { outcome: 'failed', reason: `${cause?.message ?? String(error)} (history: ${file})` };
     }
   };
+  let ended = 0;
   const issued = await Promise.all(certificates.map((c) => resultOf(c.id)));
   assert.ok(issued.every((r) => r.outcome === 'issued'), `every first issuance succeeded: ${JSON.stringify(issued.filter((r) => r.outcome !== 'issued').slice(0, 3))}`);
   // Linked after the first issuance, deployed at once (the first version reaches the device too).
@@ -86,10 +89,12 @@ export async function createFleet(stack: Stack, count: number, options: { concur
     client,
     certificates,
     async renewAll() {
+      ended = 0;
       await Promise.all(certificates.map((c) => api('POST', `/api/v1/certificates/${c.id}/renew`)));
-      return Promise.all(certificates.map((c) => resultOf(c.id)));
+      return Promise.all(certificates.map((c) => resultOf(c.id).finally(() => { ended += 1; })));
     },
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
+    ended: () => ended,
     async close() {
       await connection.close();
       await bigip.close();

@@ -1,0 +1,44 @@
+/**
+ * The Temporal server restarts (on its persistent database file) in the middle of renewals that
+ * deploy to a fake F5: workers and the console reconnect, and every run completes exactly once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { apiCall } from '../support/console-actions';
+import { createFleet, type Fleet } from '../support/fleet';
+import { startStack, type Stack } from '../support/stack';
+
+const CERTIFICATES = 10;
+let stack: Stack;
+let fleet: Fleet;
+
+before(async () => {
+  stack = await startStack({ env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
+  await stack.startWorker();
+  fleet = await createFleet(stack, CERTIFICATES);
+});
+after(async () => {
+  await fleet?.close();
+  await stack?.stop();
+});
+
+it('every run completes after the Temporal server restarts mid-run', async () => {
+  const renewing = fleet.renewAll();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.ok(fleet.ended() < CERTIFICATES, 'the fault hits runs in flight');
+  const t0 = Date.now();
+  await stack.temporal.restart();
+  const downMs = Date.now() - t0;
+  const results = await renewing;
+  assert.deepEqual(results.map((r) => r.outcome), Array(CERTIFICATES).fill('issued'), `every run issued (server down for ${downMs} ms)`);
+  const [counts] = await stack.db.db.query<{ versions: string; deployed: string }>(
+    "SELECT (SELECT count(*) FROM certificate_versions) AS versions, (SELECT count(*) FROM deployment_runs WHERE outcome = 'deployed') AS deployed",
+  );
+  assert.equal(counts?.versions, String(CERTIFICATES * 2));
+  assert.equal(counts?.deployed, String(CERTIFICATES * 2));
+  // The console works again too: its Temporal client reconnected.
+  const { status } = await apiCall(stack.web.url, fleet.token, 'POST', `/api/v1/certificates/${fleet.certificates[0]?.id}/renew`);
+  assert.equal(status, 202);
+  const [again] = await fleet.results();
+  assert.equal(again?.outcome, 'issued');
+});
