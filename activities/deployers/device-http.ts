@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, fetch, FormData, type Dispatcher } from 'undici';
 import { FailureType } from '../../temporal/contract';
 import { classified, ClassifiedError } from '../errors';
@@ -36,16 +36,16 @@ const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
 /**
  * The dispatcher for a device's management HTTPS. A CA PEM is verified the normal way (chain and
  * host name); a pinned fingerprint accepts exactly that certificate and nothing else. There is no
- * "insecure" mode.
+ * "insecure" mode. Its TLS context is built once, not per connection.
  */
 export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
-  if ('caPem' in trust) return new Agent({ connect: { ca: trust.caPem }, keepAliveTimeout: 10_000 });
+  if ('caPem' in trust) return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }) }, keepAliveTimeout: KEEP_ALIVE_MS });
   const expected = normalise(trust.fingerprintSha256);
   const accepted = new Set([expected, ...(trust.alsoAccept ?? []).map(normalise)]);
   // No session resumption: a resumed session presents no certificate to check against the pin.
-  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
+  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, secureContext: pinnedContext() });
   return new Agent({
-    keepAliveTimeout: 10_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
     connect: (options, callback) =>
       connector(options, (error, socket) => {
         if (error || !socket) return callback(error ?? new Error('no socket'), null);
@@ -58,6 +58,34 @@ export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
         return callback(null, socket);
       }),
   });
+}
+
+const KEEP_ALIVE_MS = 10_000;
+let pinned: SecureContext | undefined;
+/** Pinned connections check the peer's fingerprint themselves; their context needs no roots of its own. */
+const pinnedContext = (): SecureContext => (pinned ??= createSecureContext({}));
+
+/**
+ * Dispatchers shared by the activities of this worker, one per device address and trust: the stage,
+ * activate and verify steps of many deploys to one device reuse kept-alive connections (each checked
+ * against the trust when it was opened) instead of a TLS handshake per step. Idle connections close
+ * after 10 s; the least recently used dispatcher is closed past MAX_SHARED_DISPATCHERS.
+ */
+const shared = new Map<string, Dispatcher>();
+const MAX_SHARED_DISPATCHERS = 256;
+
+function sharedDispatcher(address: string, trust: ManagementTrust): Dispatcher {
+  const key = `${address} ${JSON.stringify(trust)}`;
+  let dispatcher = shared.get(key);
+  if (dispatcher) shared.delete(key);
+  else dispatcher = trustedDispatcher(trust);
+  shared.set(key, dispatcher);
+  for (const [oldKey, old] of shared) {
+    if (shared.size <= MAX_SHARED_DISPATCHERS) break;
+    shared.delete(oldKey);
+    void old.close().catch(() => undefined);
+  }
+  return dispatcher;
 }
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SSL|TLS|PIN/;
@@ -86,8 +114,8 @@ export function classifyTransportError(component: string, address: string, error
 }
 
 export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust }, component: string): DeviceHttp {
-  const dispatcher = trustedDispatcher(target.trust);
   const address = `${target.host}:${target.port}`;
+  const dispatcher = sharedDispatcher(address, target.trust);
   const base = `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   return {
     async request(method, path, request = {}) {
@@ -121,7 +149,8 @@ export function createDeviceHttp(target: { host: string; port: number; trust: Ma
       }
       return { status: response.status, headers: response.headers as unknown as Headers, text, json };
     },
-    close: () => dispatcher.close(),
+    // The dispatcher is shared (see sharedDispatcher): its idle connections close by themselves.
+    close: () => Promise.resolve(),
   };
 }
 
