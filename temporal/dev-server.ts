@@ -227,6 +227,9 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     if (!IDENTIFIER.test(pragma) || !/^[A-Za-z0-9_]+$/.test(value)) throw new Error(`invalid SQLite pragma: ${pragma}=${value}`);
     args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
+  // Eager activities: an activity scheduled by a workflow task goes back to the same worker in the
+  // answer to that task when it has a free slot, instead of through a poll (as in dynamicconfig/docker.yaml).
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   return args;
 }
 
