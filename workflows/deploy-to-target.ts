@@ -11,20 +11,27 @@ const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
 /** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
 const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
 
-/** Device steps: retried while the target is unreachable, never on auth or validation errors. */
-function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: '5m',
-    heartbeatTimeout: '15s',
-    retry: { initialInterval: settings.deviceRetryInitialMs, backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts, nonRetryableErrorTypes },
-  });
+/**
+ * Device steps: retried while the target is unreachable, never on auth or validation errors. Local
+ * activities (one marker each, no round trip through the server) since patch 'local-device-steps':
+ * a worker that dies mid-step loses its workflow task and the next worker runs the step again, which
+ * every deployer's steps allow (deterministic names, binding what is already bound changes nothing).
+ */
+function deviceActivities(settings: DeploySettings, maximumAttempts: number, local: boolean) {
+  const retry = { initialInterval: settings.deviceRetryInitialMs, backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts, nonRetryableErrorTypes };
+  if (local) return proxyLocalActivities<Activities>({ startToCloseTimeout: '5m', retry });
+  return proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '15s', retry });
 }
 
 /** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
-const verify = proxyActivities<Activities>({
+const verifyOptions = {
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4, nonRetryableErrorTypes },
-});
+} as const;
+const remoteVerify = proxyActivities<Activities>(verifyOptions);
+const localVerify = proxyLocalActivities<Activities>(verifyOptions);
+/** Closing a run may touch the device (re-pinning, removing superseded objects). */
+const localDeviceBookkeeping = proxyLocalActivities<Activities>({ ...bookkeepingOptions, startToCloseTimeout: '2m' });
 
 function messageOf(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
@@ -33,10 +40,10 @@ function messageOf(error: unknown): string {
 }
 
 /** Polls an asynchronous commit with durable timers until the device reports it finished. */
-async function waitForCommit(runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
+async function waitForCommit(device: typeof bookkeeping, runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await bookkeeping.checkDeploymentActivation({ runRowId, jobId });
+    const status = await device.checkDeploymentActivation({ runRowId, jobId });
     if (status.state === 'done') return;
     if (status.state === 'failed') throw ApplicationFailure.create({ type: FailureType.commitFailed, message: status.detail, nonRetryable: true });
     if (Date.now() > deadline) {
@@ -56,10 +63,14 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const db = patched('local-bookkeeping') ? localBookkeeping : bookkeeping;
   const { workflowId, runId } = workflowInfo();
   const settings = await db.loadDeploySettings({});
+  // Runs recorded before local device steps replay with the regular activities they used.
+  const localSteps = patched('local-device-steps');
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
-  const stage = deviceActivities(settings, settings.deviceRetryAttempts);
-  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
-  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
+  const stage = deviceActivities(settings, settings.deviceRetryAttempts, localSteps);
+  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), localSteps);
+  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, localSteps);
+  const verify = localSteps ? localVerify : remoteVerify;
+  const device = localSteps ? localDeviceBookkeeping : bookkeeping;
   const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
@@ -94,7 +105,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       await stage.stageDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
-      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
       return outcome('failed', reason);
     }
 
@@ -105,27 +116,27 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       activation = await activate.activateDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
-      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
       return outcome('failed', reason);
     }
     try {
-      if (activation.jobId) await waitForCommit(runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+      if (activation.jobId) await waitForCommit(device, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       await verify.verifyDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
       try {
         const back = await rollback.rollbackDeployment({ runRowId });
-        if (back.jobId) await waitForCommit(runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+        if (back.jobId) await waitForCommit(device, runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       } catch (rollbackError) {
         const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
-        await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
+        await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
         return outcome('failed', both);
       }
-      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
+      await device.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
       return outcome('rolled_back', reason);
     }
 
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
+    await device.finishDeploymentRun({ runRowId, outcome: 'deployed' });
     return outcome('deployed');
   });
 }

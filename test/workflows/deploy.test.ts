@@ -142,6 +142,20 @@ describe('deployToTargetWorkflow', () => {
     assert.deepEqual(mocks.inputsOf('finishDeploymentRun').at(-1), { runRowId: 'run-d1', outcome: 'deployed' });
   });
 
+  it('device steps and bookkeeping run as local activities: no activity task goes through the server', TIMEOUT, async () => {
+    const mocks = mockActivities({ overrides: { activateDeployment: async () => ({ jobId: '7' }), checkDeploymentActivation: async () => ({ state: 'done' }) } });
+    const { client, runWorker } = testEnv();
+    const events = await runWorker(mocks.activities, async (taskQueue) => {
+      const handle = await client.workflow.start(deployToTargetWorkflow, { taskQueue, workflowId: `deploy:${uniqueCertificateId('local')}:d1`, args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }] });
+      assert.equal((await handle.result()).outcome, 'deployed');
+      return (await handle.fetchHistory()).events ?? [];
+    });
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(scheduled, [], 'stage, activate, commit check, verify and finish are local activities');
+    const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+    assert.equal(markers, mocks.calls.length, 'one marker per call');
+  });
+
   it('a failed commit job rolls back (with its own commit) and reports the job detail', TIMEOUT, async () => {
     const { mocks, outcome } = await run({
       overrides: {
