@@ -96,9 +96,17 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   const db = patched('local-bookkeeping') ? localDb : remoteDb;
   // Runs recorded before the ACME and DNS calls became local activities replay with regular ones.
   const localSteps = patched('local-acme-steps');
+  // A local activity runs before its workflow task is recorded: when that task is lost (it timed out
+  // on an overloaded worker), the next attempt may take another branch, yet what the lost one did has
+  // happened. Harmless for steps forward (the next attempt repeats them idempotently), not for undoing
+  // or telling: removing the TXT record a later attempt still waits for, or mailing a failure that the
+  // recorded run never had. Since patch 'durable-cleanup-and-mail' those run as regular activities,
+  // scheduled only once the workflow task that decided them is recorded.
+  const durableEffects = patched('durable-cleanup-and-mail');
   const ca = localSteps ? acmeLocal : acme;
   const dnsApi = localSteps ? acmeLocal : dns;
-  const mail = localSteps ? localMail : remoteMail;
+  const dnsCleanup = localSteps && !durableEffects ? acmeLocal : dns;
+  const mail = localSteps && !durableEffects ? localMail : remoteMail;
   const { workflowId, runId, startTime } = workflowInfo();
   const progress = newProgress(input.certificateId, input.trigger);
   setHandler(progressQuery, () => progress);
@@ -176,7 +184,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       } finally {
         // Remove the TXT record in every outcome, also when the run is being cancelled.
         await CancellationScope.nonCancellable(() =>
-          step('cleanup', () => dnsApi.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
+          step('cleanup', () => dnsCleanup.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
         );
       }
     }

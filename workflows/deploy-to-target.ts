@@ -12,10 +12,13 @@ const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
 const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
 
 /**
- * Device steps: retried while the target is unreachable, never on auth or validation errors. Local
- * activities (one marker each, no round trip through the server) since patch 'local-device-steps':
- * a worker that dies mid-step loses its workflow task and the next worker runs the step again, which
- * every deployer's steps allow (deterministic names, binding what is already bound changes nothing).
+ * Device steps: retried while the target is unreachable, never on auth or validation errors. Since
+ * patch 'local-device-steps', the steps forward (stage, activate, commit check, verify) are local
+ * activities (one marker each, no round trip through the server): a worker that dies mid-step loses
+ * its workflow task and the next worker runs the step again, which every deployer's steps allow
+ * (deterministic names, binding what is already bound changes nothing). Rollback and closing the run
+ * stay regular activities: a local activity runs before its workflow task is recorded, so a lost task
+ * could roll a device back (or raise an alert) on a branch the recorded run never took.
  */
 function deviceActivities(settings: DeploySettings, maximumAttempts: number, local: boolean) {
   const retry = { initialInterval: settings.deviceRetryInitialMs, backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts, nonRetryableErrorTypes };
@@ -30,7 +33,7 @@ const verifyOptions = {
 } as const;
 const remoteVerify = proxyActivities<Activities>(verifyOptions);
 const localVerify = proxyLocalActivities<Activities>(verifyOptions);
-/** Closing a run may touch the device (re-pinning, removing superseded objects). */
+/** Asking the device whether a commit job finished. */
 const localDeviceBookkeeping = proxyLocalActivities<Activities>({ ...bookkeepingOptions, startToCloseTimeout: '2m' });
 
 function messageOf(error: unknown): string {
@@ -40,7 +43,7 @@ function messageOf(error: unknown): string {
 }
 
 /** Polls an asynchronous commit with durable timers until the device reports it finished. */
-async function waitForCommit(device: typeof bookkeeping, runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
+async function waitForCommit(device: Pick<typeof bookkeeping, 'checkDeploymentActivation'>, runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await device.checkDeploymentActivation({ runRowId, jobId });
@@ -68,9 +71,9 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
   const stage = deviceActivities(settings, settings.deviceRetryAttempts, localSteps);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), localSteps);
-  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, localSteps);
+  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, false);
   const verify = localSteps ? localVerify : remoteVerify;
-  const device = localSteps ? localDeviceBookkeeping : bookkeeping;
+  const commitCheck = localSteps ? localDeviceBookkeeping : bookkeeping;
   const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({ ...input, workflowId, runId });
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
@@ -105,7 +108,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       await stage.stageDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
-      await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
       return outcome('failed', reason);
     }
 
@@ -116,27 +119,27 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       activation = await activate.activateDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
-      await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
       return outcome('failed', reason);
     }
     try {
-      if (activation.jobId) await waitForCommit(device, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+      if (activation.jobId) await waitForCommit(commitCheck, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       await verify.verifyDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
       try {
         const back = await rollback.rollbackDeployment({ runRowId });
-        if (back.jobId) await waitForCommit(device, runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+        if (back.jobId) await waitForCommit(commitCheck, runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       } catch (rollbackError) {
         const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
-        await device.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
+        await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });
         return outcome('failed', both);
       }
-      await device.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
+      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'rolled_back', error: reason });
       return outcome('rolled_back', reason);
     }
 
-    await device.finishDeploymentRun({ runRowId, outcome: 'deployed' });
+    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
     return outcome('deployed');
   });
 }
