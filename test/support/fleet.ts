@@ -66,6 +66,10 @@ export async function createFleet(stack: Stack, count: number, options: { concur
       const file = path.join(FAILURES_DIR, `${certificateWorkflowId(id)}-${Date.now()}.json`);
       await mkdir(FAILURES_DIR, { recursive: true });
       await writeFile(file, JSON.stringify(await handle.fetchHistory(), null, 1)).catch(() => undefined);
+      // What the fake Cloudflare was asked about this certificate's TXT record, for the same look.
+      const name = certificates.find((c) => c.id === id)?.name ?? '';
+      const dnsCalls = [...stack.cloudflare.calls, ...stack.cloudflare.mutations].filter((c) => name !== '' && JSON.stringify(c).includes(name));
+      await writeFile(file.replace(/\.json$/, '-cloudflare.json'), JSON.stringify(dnsCalls, null, 1)).catch(() => undefined);
       const cause = (error as { cause?: { message?: string } }).cause;
       return { outcome: 'failed', reason: `${cause?.message ?? String(error)} (history: ${file})` };
     }

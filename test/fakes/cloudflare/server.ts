@@ -66,6 +66,8 @@ export interface FakeCloudflare {
   baseUrl: string;
   /** Every request, in order (never the token itself). */
   calls: FakeCloudflareCall[];
+  /** Every record created or deleted, in order (name, content, id, time): what the DNS mirror was told. */
+  mutations: { op: 'create' | 'delete'; name: string; content: string; id: string; at: string }[];
   /** Current DNS records. */
   records(): FakeCloudflareRecord[];
   /** Off: records created (or deleted) from now on are not mirrored to DNS (a record that never propagates). */
@@ -302,6 +304,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
 
   const records: RecordState[] = [];
   const calls: FakeCloudflareCall[] = [];
+  const mutations: FakeCloudflare['mutations'] = [];
   const failRules: FailRule[] = [];
   /** Serialises record mutations together with their DNS mirroring, so DNS matches the store. */
   let mutationChain: Promise<unknown> = Promise.resolve();
@@ -418,12 +421,14 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
       rec.pushed = true;
     }
     records.push(rec);
+    mutations.push({ op: 'create', name: rec.name, content: rec.content, id: rec.id, at: new Date().toISOString() });
     return rec;
   }
 
   async function deleteRecord(rec: RecordState): Promise<void> {
     const idx = records.indexOf(rec);
     if (idx >= 0) records.splice(idx, 1);
+    mutations.push({ op: 'delete', name: rec.name, content: rec.content, id: rec.id, at: new Date().toISOString() });
     if (rec.type !== 'TXT' || !pushToDns || !mgmtUrl) return;
     // challtestsrv appends TXT values per host and can only clear them all: clear, then re-add the rest.
     await mgmt('clear-txt', { host: fqdn(rec.name) });
@@ -591,6 +596,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
   return {
     baseUrl: `http://127.0.0.1:${port}${API_PREFIX}`,
     calls,
+    mutations,
     records: () =>
       records.map((r) => ({ id: r.id, zoneId: r.zoneId, type: r.type, name: r.name, content: r.content, ttl: r.ttl })),
     setPushToDns(on: boolean): void {
