@@ -25,6 +25,9 @@ function parseRetryAfter(value: unknown): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.round((date - Date.now()) / 1000));
 }
 
+/** Longer than any answer a CA gives (Let's Encrypt answers within seconds); shorter than the activity timeouts. */
+const ACME_REQUEST_TIMEOUT_MS = 60_000;
+
 /**
  * Installs, once per process, two interceptors on acme-client's axios instance:
  * - requests to a directory with its own CA bundle use an HTTPS agent trusting the system roots plus that bundle
@@ -34,6 +37,9 @@ function parseRetryAfter(value: unknown): number | undefined {
 function install(): void {
   if (installed) return;
   installed = true;
+  // No request to the CA waits forever: a connection that never answers is given up (and its socket
+  // destroyed) so the activity retries, instead of holding a kept-alive socket until the worker restarts.
+  acme.axios.defaults.timeout = ACME_REQUEST_TIMEOUT_MS;
   acme.axios.interceptors.request.use((config) => {
     const origin = config.url ? new URL(config.url, config.baseURL).origin : undefined;
     const trusted = origin ? agents.get(origin) : undefined;
@@ -71,7 +77,7 @@ export function trustDirectoryCa(directoryUrl: string, caBundlePem: string | nul
     return;
   }
   const secureContext = createSecureContext({ ca: [...rootCertificates, caBundlePem] });
-  agents.set(origin, { caBundlePem, agent: new Agent({ secureContext, keepAlive: true, maxSockets: 64 }) });
+  agents.set(origin, { caBundlePem, agent: new Agent({ secureContext, keepAlive: true }) });
 }
 
 /** Runs ACME work, converting failures into classified errors a technician can act on. */
