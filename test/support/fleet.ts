@@ -94,7 +94,22 @@ export async function createFleet(stack: Stack, count: number, options: { concur
     certificates,
     async renewAll() {
       ended = 0;
-      await Promise.all(certificates.map((c) => api('POST', `/api/v1/certificates/${c.id}/renew`)));
+      // As a client would: a few requests at a time, and again after a moment when the console
+      // answers 503 (its Temporal client gives up after 10 s while the server is saturated).
+      let next = 0;
+      const renewOne = async (id: string): Promise<void> => {
+        for (let attempt = 1; ; attempt += 1) {
+          const { status } = await api('POST', `/api/v1/certificates/${id}/renew`, undefined, attempt < 5 ? [503] : []);
+          if (status !== 503) return;
+          await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(32, certificates.length) }, async () => {
+        while (next < certificates.length) {
+          const c = certificates[next++];
+          if (c) await renewOne(c.id);
+        }
+      }));
       return Promise.all(certificates.map((c) => resultOf(c.id).finally(() => { ended += 1; })));
     },
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
