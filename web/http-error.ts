@@ -12,8 +12,10 @@ export class HttpError extends Error {
   }
 }
 
-/** gRPC UNAVAILABLE and DEADLINE_EXCEEDED: the Temporal server is down or not answering. */
-const UNREACHABLE = new Set([14, 4]);
+/** gRPC UNAVAILABLE: the Temporal server could not be reached, so the command never arrived. */
+const UNAVAILABLE = 14;
+/** gRPC DEADLINE_EXCEEDED: the server did not answer in time; the command may have arrived all the same. */
+const DEADLINE_EXCEEDED = 4;
 
 /**
  * The status and the message a user may see for any error: HttpError as thrown, a unique-name race
@@ -25,8 +27,15 @@ export function publicError(error: unknown): { status: number; message: string; 
   if ((error as { code?: unknown }).code === '23505') {
     return { status: 409, message: 'Something with this name was just created by someone else. Reload and choose another name.' };
   }
-  if (error instanceof ServiceError && UNREACHABLE.has((error.cause as { code?: unknown } | undefined)?.code as number)) {
+  const grpcCode = error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+  if (grpcCode === UNAVAILABLE) {
     return { status: 503, message: 'Temporal is unreachable right now, so nothing was started or changed. Try again in a moment.' };
+  }
+  if (grpcCode === DEADLINE_EXCEEDED) {
+    return {
+      status: 503,
+      message: 'Temporal did not answer in time (it may be overloaded). The command may still go through: reload in a moment and check before trying again.',
+    };
   }
   const bodyError = (error as { type?: unknown }).type;
   if (bodyError === 'entity.parse.failed') return { status: 400, message: 'The request body is not valid JSON.' };

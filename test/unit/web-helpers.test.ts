@@ -1,11 +1,13 @@
 /** Pure helpers of the console: CSV export cells, list query parsing, the pager, input checks. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ServiceError } from '@temporalio/client';
 import { likePattern } from '../../activities/db/like';
 import { csvField, csvLine } from '../../web/csv';
 import { certificateFiltersOf } from '../../web/list-filters';
 import { idParam, oneOf, pageParam, pager, searchText } from '../../web/list-query';
 import { formBodyProblem, jsonBodyProblem } from '../../web/body-guard';
+import { publicError } from '../../web/http-error';
 import { checkbox, displayable, FieldReader, printable } from '../../web/operations/input';
 
 describe('csv', () => {
@@ -145,5 +147,20 @@ describe('request bodies', () => {
   it('search filters refuse control characters', () => {
     assert.throws(() => searchText({ q: 'a\u0000b' }, 'q'), /control characters/);
     assert.equal(searchText({ q: 'a b' }, 'q'), 'a b');
+  });
+});
+
+describe('publicError', () => {
+  const grpc = (code: number) => new ServiceError('temporal call failed', { cause: Object.assign(new Error('grpc'), { code }) });
+  it('says nothing was started only when Temporal could not be reached at all', () => {
+    const unreachable = publicError(grpc(14));
+    assert.equal(unreachable.status, 503);
+    assert.match(unreachable.message, /unreachable right now, so nothing was started or changed/);
+  });
+  it('does not promise nothing happened when Temporal answered too late: the command may have arrived', () => {
+    const late = publicError(grpc(4));
+    assert.equal(late.status, 503);
+    assert.doesNotMatch(late.message, /nothing was started/);
+    assert.match(late.message, /may still go through: reload in a moment and check before trying again/);
   });
 });
