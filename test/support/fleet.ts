@@ -97,9 +97,10 @@ export async function createFleet(stack: Stack, count: number, options: { concur
       // As a client would: a few requests at a time, and again after a moment when the console
       // answers 503 (its Temporal client gives up after 10 s while the server is saturated).
       let next = 0;
+      // A 503 after the deadline may still have started the run: a 409 on the next try means it did.
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
-          const { status } = await api('POST', `/api/v1/certificates/${id}/renew`, undefined, attempt < 5 ? [503] : []);
+          const { status } = await api('POST', `/api/v1/certificates/${id}/renew`, undefined, attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409]);
           if (status !== 503) return;
           await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
         }
