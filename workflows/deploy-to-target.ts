@@ -68,13 +68,17 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const settings = await db.loadDeploySettings({});
   // Runs recorded before local device steps replay with the regular activities they used.
   const localSteps = patched('local-device-steps');
-  // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
-  const stage = deviceActivities(settings, settings.deviceRetryAttempts, localSteps);
-  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), localSteps);
-  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, false);
-  const verify = localSteps ? localVerify : remoteVerify;
-  const commitCheck = localSteps ? localDeviceBookkeeping : bookkeeping;
   const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({ ...input, workflowId, runId });
+  // Devices with one admin session (SonicWall) keep regular activities: after a worker dies mid-step,
+  // the retry must wait out the dead session (heartbeat timeout, then busy retries), which a local
+  // activity retried at once by the next workflow task would use up before the firewall lets go.
+  const deviceLocal = localSteps && !exclusiveSession;
+  // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
+  const stage = deviceActivities(settings, settings.deviceRetryAttempts, deviceLocal);
+  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), deviceLocal);
+  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, false);
+  const verify = deviceLocal ? localVerify : remoteVerify;
+  const commitCheck = deviceLocal ? localDeviceBookkeeping : bookkeeping;
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
     targetName,
