@@ -5,6 +5,7 @@ import { getDnsProvider } from './db/repositories/dns-providers';
 import type { ActivityDeps } from './deps';
 import type { DnsProvider, DnsProviderFactory } from './dns-providers/types';
 import { classified } from './errors';
+import { BoundedCache } from './bounded-cache';
 
 /** How long a built provider (its API client and the zone ids it looked up) is reused by this worker. */
 const PROVIDER_TTL_MS = 5 * 60_000;
@@ -15,7 +16,6 @@ const MAX_CACHED = 200;
 interface CachedProvider {
   provider: DnsProvider;
   config: Record<string, unknown>;
-  builtAt: number;
   verifiedAt?: number;
 }
 
@@ -24,7 +24,7 @@ interface CachedProvider {
  * zone builds a new one at once. A fleet renewing a thousand names on one Cloudflare account then
  * looks the zone up once, not twice per name (Cloudflare allows 1,200 API requests per 5 minutes).
  */
-const cache = new WeakMap<DnsProviderFactory, Map<string, CachedProvider>>();
+const cache = new WeakMap<DnsProviderFactory, BoundedCache<CachedProvider>>();
 
 async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<CachedProvider> {
   const record = await getDnsProvider(deps.db, providerId);
@@ -32,14 +32,12 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
   const factory = deps.dnsProviders[record.kind];
   if (!factory) throw classified(FailureType.validation, `dns: provider kind "${record.kind}" is not supported by this version`);
   let built = cache.get(factory);
-  if (!built) cache.set(factory, (built = new Map()));
+  if (!built) cache.set(factory, (built = new BoundedCache<CachedProvider>(MAX_CACHED, PROVIDER_TTL_MS)));
   const key = createHash('sha256').update(JSON.stringify([record.id, record.tokenSealed, record.config])).digest('hex');
-  const now = Date.now();
   const hit = built.get(key);
-  if (hit && now - hit.builtAt < PROVIDER_TTL_MS) return hit;
+  if (hit) return hit;
   const token = deps.box.openText(record.tokenSealed, SecretPurpose.dnsProviderToken);
-  const entry: CachedProvider = { provider: factory({ config: record.config, token }), config: record.config, builtAt: now };
-  for (const [k, v] of built) if (now - v.builtAt >= PROVIDER_TTL_MS || built.size >= MAX_CACHED) built.delete(k);
+  const entry: CachedProvider = { provider: factory({ config: record.config, token }), config: record.config };
   built.set(key, entry);
   return entry;
 }

@@ -7,6 +7,7 @@ import { findAcmeAccount, insertAcmeAccountOnce, setAcmeAccountUrl } from '../db
 import { getAcmeDirectory } from '../db/repositories/acme-directories';
 import { classified } from '../errors';
 import { trustDirectoryCa, withAcmeProblems } from './problems';
+import { BoundedCache } from '../bounded-cache';
 
 export interface AcmeClientSettings {
   /** Contact for new ACME accounts (optional for Let's Encrypt). */
@@ -22,16 +23,7 @@ export interface AcmeClientSettings {
  * (acme-client refreshes it daily), so an activity does not start with GET /directory. The key holds
  * everything the client was built from, so a changed directory URL or account builds a new one.
  */
-const clients = new Map<string, acme.Client>();
-const MAX_CACHED_CLIENTS = 32;
-
-function rememberClient(key: string, client: acme.Client): void {
-  if (clients.size >= MAX_CACHED_CLIENTS) {
-    const oldest = clients.keys().next().value;
-    if (oldest !== undefined) clients.delete(oldest);
-  }
-  clients.set(key, client);
-}
+const clients = new BoundedCache<acme.Client>(32);
 
 function knownAccountUrl(client: acme.Client): string | undefined {
   try {
@@ -92,6 +84,6 @@ export async function acmeClientForDirectory(
     await setAcmeAccountUrl(db, accountId, client.getAccountUrl());
     return client;
   }
-  rememberClient(cacheKey, client);
+  clients.set(cacheKey, client);
   return client;
 }

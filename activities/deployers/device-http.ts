@@ -3,6 +3,7 @@ import { Agent, buildConnector, fetch, FormData, type Dispatcher } from 'undici'
 import { FailureType } from '../../temporal/contract';
 import { classified, ClassifiedError } from '../errors';
 import type { ManagementTrust } from './types';
+import { BoundedCache } from '../bounded-cache';
 
 export interface DeviceResponse {
   status: number;
@@ -69,22 +70,16 @@ const pinnedContext = (): SecureContext => (pinned ??= createSecureContext({}));
  * Dispatchers shared by the activities of this worker, one per device address and trust: the stage,
  * activate and verify steps of many deploys to one device reuse kept-alive connections (each checked
  * against the trust when it was opened) instead of a TLS handshake per step. Idle connections close
- * after 10 s; the least recently used dispatcher is closed past MAX_SHARED_DISPATCHERS.
+ * after 10 s; past 256 dispatchers the least recently used one is closed.
  */
-const shared = new Map<string, Dispatcher>();
-const MAX_SHARED_DISPATCHERS = 256;
+const shared = new BoundedCache<Dispatcher>(256, Number.POSITIVE_INFINITY, (old) => void old.close().catch(() => undefined));
 
 function sharedDispatcher(address: string, trust: ManagementTrust): Dispatcher {
   const key = `${address} ${JSON.stringify(trust)}`;
-  let dispatcher = shared.get(key);
-  if (dispatcher) shared.delete(key);
-  else dispatcher = trustedDispatcher(trust);
+  const cached = shared.get(key);
+  if (cached) return cached;
+  const dispatcher = trustedDispatcher(trust);
   shared.set(key, dispatcher);
-  for (const [oldKey, old] of shared) {
-    if (shared.size <= MAX_SHARED_DISPATCHERS) break;
-    shared.delete(oldKey);
-    void old.close().catch(() => undefined);
-  }
   return dispatcher;
 }
 
