@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { SecretPurpose } from '../activities/crypto/secret-box';
-import { median } from './stats';
+import { median, runBenchmark } from './stats';
 import type { ConsoleClient } from '../test/support/console-client';
 import { startConsoleApp } from '../test/support/console-app';
 import { seedFleet, type FleetSize } from '../test/support/seed';
@@ -179,10 +179,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -8,7 +8,7 @@
  *   npm run bench:deploy-fanout -- 1 5 20    # other sizes
  */
 import { Client, Connection } from '@temporalio/client';
-import { median, ms } from './stats';
+import { median, ms, runBenchmark } from './stats';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
@@ -100,10 +100,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -25,7 +25,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { measureAcmeCeiling, type CeilingResult } from './acme-ceiling';
 import { clusterCpuSeconds, cpuSeconds, parentPid, peakRssMiB } from './process-stats';
-import { median } from './stats';
+import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import { createFleet } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
@@ -176,10 +176,4 @@ async function main(): Promise<void> {
   for (const n of sizes) print(await runFleet(n, workers));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

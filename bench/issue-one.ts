@@ -9,7 +9,7 @@
  *   npm run bench:issue-one -- 25      # 25 runs
  */
 import { Client, Connection } from '@temporalio/client';
-import { median, ms } from './stats';
+import { median, ms, runBenchmark } from './stats';
 import { certificateWorkflowId, TASK_QUEUE, WorkflowType, type LifecycleInput, type LifecycleResult } from '../temporal/contract';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import { startStack } from '../test/support/stack';
@@ -98,10 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

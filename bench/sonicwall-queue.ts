@@ -13,7 +13,7 @@ import { startFakeSonicWall } from '../test/fakes/sonicwall/server';
 import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import { startFtpServer } from '../test/support/ftp';
 import { startStack } from '../test/support/stack';
-import { median } from './stats';
+import { median, runBenchmark } from './stats';
 
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
@@ -73,10 +73,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -8,3 +8,14 @@ export const median = (xs: number[]): number => {
 /** A Temporal history timestamp in milliseconds. */
 export const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
   t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0;
+
+/** Runs a benchmark's main: exit 0 when it resolves, print the error and exit 1 when it throws. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -23,6 +23,7 @@ import { Client, Connection } from '@temporalio/client';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from '../test/support/console-actions';
 import { startStack, type Stack } from '../test/support/stack';
+import { runBenchmark } from './stats';
 
 const run = promisify(execFile);
 const CERTBOT = process.env['CERTBOT_PATH'] ?? '/usr/bin/certbot';
@@ -121,10 +122,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);
