@@ -26,6 +26,7 @@ import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { isMutating, listRoutes, type AppRoute } from '../support/routes';
 import { seedFleet } from '../support/seed';
+import { jsonOrUndefined } from '../support/json';
 
 type Json = Record<string, unknown>;
 
@@ -539,12 +540,7 @@ async function send(base: string, creds: Credentials, req: Request): Promise<Rep
   try {
     const response = await fetch(new URL(req.path, base), { method: req.method, headers, redirect: 'manual', ...(req.data !== undefined ? { body: req.data } : {}) });
     const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    const json = jsonOrUndefined(text);
     return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, json, headers: response.headers };
   } catch (error) {
     // The server dropped the connection (e.g. an error after a streamed answer had begun): status 0.

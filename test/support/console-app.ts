@@ -19,6 +19,7 @@ import { hashPassword } from '../../web/passwords';
 import { ConsoleClient } from './console-client';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startTestTemporal, type TestTemporal } from './temporal';
+import { jsonOrUndefined } from './json';
 
 export const ROLE_PASSWORD = 'role-password-1234';
 
@@ -93,12 +94,7 @@ export async function startConsoleApp(options: { login?: LoginProtection } = {})
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await response.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+      const json = jsonOrUndefined(text);
       return { status: response.status, json, text, headers: response.headers };
     },
     async stop() {
