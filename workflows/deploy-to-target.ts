@@ -6,7 +6,7 @@ import { deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput,
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 const bookkeepingOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes } } as const;
-/** Calls that may touch the device (commit status, cleanup of old objects) stay regular activities. */
+/** Closing a run, and the commit checks and device steps of runs that keep regular activities (see deviceActivities). */
 const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
 /** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
 const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
