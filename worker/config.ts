@@ -15,6 +15,8 @@ export interface WorkerConfig extends CommonConfig {
   maxConcurrentLocalActivities: number;
   /** PostgreSQL connections of the worker. */
   databasePoolMax: number;
+  /** How long a database call waits for an unreachable PostgreSQL (a restart) before it fails. */
+  databaseConnectRetryMs: number;
   /** ip:port of the Temporal Core's Prometheus exporter (the worker's own metrics); undefined = off. */
   metricsAddress: string | undefined;
   deploy: DeploySettings;
@@ -59,6 +61,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
     maxConcurrentLocalActivities: integer(env, 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 100, 1, 10_000),
     databasePoolMax: integer(env, 'WORKER_DATABASE_POOL_MAX', 20, 1, 1_000),
+    databaseConnectRetryMs: integer(env, 'WORKER_DATABASE_CONNECT_RETRY_MS', 60_000, 0, 3_600_000),
     metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
     scheduleHealthIntervalSeconds: integer(env, 'SCHEDULE_HEALTH_INTERVAL_SECONDS', 900, 1),
     alerts: {

@@ -54,7 +54,9 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     installRuntime(log, config.metricsAddress);
     runtimeInstalled = true;
   }
-  const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: config.databasePoolMax });
+  const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: config.databasePoolMax,
+    connectRetryMs: config.databaseConnectRetryMs,
+  });
   const box = await loadMasterKey(config.masterKey, db);
   const { connection, client } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(connection, config.temporal.namespace);

@@ -11,6 +11,9 @@ export interface SpawnManagedOptions {
   /** Added on top of process.env (a value of `undefined` removes the variable). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user and group (the test process must be root). */
+  uid?: number;
+  gid?: number;
   /** Used in error messages; defaults to the command's basename. */
   name?: string;
   /**
@@ -23,7 +26,9 @@ export interface SpawnManagedOptions {
   timeoutMs?: number;
   /** Probe interval (default 100 ms). */
   pollIntervalMs?: number;
-  /** stop(): time between SIGTERM and SIGKILL (default 5 s). */
+  /** stop(): the signal that asks the child to end (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** stop(): time between that signal and SIGKILL (default 5 s). */
   stopTimeoutMs?: number;
   /** Lines kept for output() (default 300). */
   maxOutputLines?: number;
@@ -36,7 +41,7 @@ export interface ManagedProcess {
   readonly child: ChildProcess;
   /** Resolves once the child has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, wait up to stopTimeoutMs, then SIGKILL. Idempotent. */
+  /** The stop signal (SIGTERM), wait up to stopTimeoutMs, then SIGKILL. Idempotent. */
   stop(): Promise<void>;
   /** The last lines of stdout+stderr (ring buffer), for error messages. */
   output(): string;
@@ -142,6 +147,8 @@ export async function spawnManaged(
   const child = spawn(cmd, [...args], {
     cwd: opts.cwd,
     env,
+    ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    ...(opts.gid === undefined ? {} : { gid: opts.gid }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -176,7 +183,7 @@ export async function spawnManaged(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (isAlive(child) && child.pid !== undefined) {
-        child.kill('SIGTERM');
+        child.kill(opts.stopSignal ?? 'SIGTERM');
         const timer = delay(stopTimeoutMs, 'timeout' as const, { ref: false });
         const first = await Promise.race([exited.then(() => 'exited' as const), timer]);
         if (first === 'timeout' && isAlive(child)) child.kill('SIGKILL');
