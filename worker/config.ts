@@ -1,3 +1,4 @@
+import { DEFAULT_ACME_REQUEST_TIMEOUT_MS } from '../activities/acme/problems';
 import type { AlertSettings } from '../activities/alerts/alerter';
 import { isIP } from 'node:net';
 import { bool, ConfigError, integer, integers, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
@@ -6,7 +7,7 @@ import type { DeploySettings } from '../temporal/contract';
 export interface WorkerConfig extends CommonConfig {
   consoleUrl: string;
   propagation: { intervalMs: number; timeoutMs: number; resolvers: string[] };
-  acme: { contactEmail?: string; backoffMinMs: number; backoffMaxMs: number; backoffAttempts: number };
+  acme: { contactEmail?: string; backoffMinMs: number; backoffMaxMs: number; backoffAttempts: number; requestTimeoutMs: number };
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
@@ -50,6 +51,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       backoffMinMs: integer(env, 'ACME_BACKOFF_MIN_MS', 5_000, 10),
       backoffMaxMs: integer(env, 'ACME_BACKOFF_MAX_MS', 30_000, 10),
       backoffAttempts: integer(env, 'ACME_BACKOFF_ATTEMPTS', 10, 1),
+      requestTimeoutMs: integer(env, 'ACME_REQUEST_TIMEOUT_MS', DEFAULT_ACME_REQUEST_TIMEOUT_MS, 100, 600_000),
     },
     mail: {
       url: optionalText(env, 'SMTP_URL'),

@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
+import { setAcmeRequestTimeout } from '../activities/acme/problems';
 import { loadMasterKey } from '../activities/crypto/master-key';
 import { createDatabase } from '../activities/db/pool';
 import { listLiveCertificateIds } from '../activities/db/repositories/certificates';
@@ -50,6 +51,7 @@ function installRuntime(log: Logger, metricsAddress: string | undefined): void {
 /** Composition root of the worker: builds deps, registers activities and workflows, reconciles schedules. */
 export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<RunningWorker> {
   const config = loadWorkerConfig(env);
+  setAcmeRequestTimeout(config.acme.requestTimeoutMs);
   if (!runtimeInstalled) {
     installRuntime(log, config.metricsAddress);
     runtimeInstalled = true;

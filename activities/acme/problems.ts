@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
+import axios, { type AxiosAdapter } from 'axios';
 import { FailureType } from '../../temporal/contract';
 import { classified, ClassifiedError } from '../errors';
 
@@ -13,7 +14,38 @@ export interface AcmeProblem {
   retryAfterSeconds?: number;
 }
 
-const problems = new AsyncLocalStorage<AcmeProblem[]>();
+/** A request to the CA that got no answer at all (refused, reset, timed out). */
+export interface AcmeNetworkFailure {
+  code: string;
+  message: string;
+}
+
+/** What one activity call saw on the wire. */
+interface CallRecord {
+  problems: AcmeProblem[];
+  /** A request that got no answer, unless a problem document came after it. */
+  network?: AcmeNetworkFailure;
+}
+
+const calls = new AsyncLocalStorage<CallRecord>();
+const httpAdapter: AxiosAdapter = axios.getAdapter(axios.defaults.adapter);
+
+/**
+ * acme-client's own retry interceptor turns a request that got no response (a timeout, a refused or
+ * reset connection, after its retries) into "Cannot read properties of undefined (reading 'config')".
+ * The adapter sees the real failure first and records it, so the error can name it.
+ */
+const recordingAdapter: AxiosAdapter = async (config) => {
+  try {
+    return await httpAdapter(config);
+  } catch (error) {
+    const call = calls.getStore();
+    if (call && axios.isAxiosError(error) && !error.response) {
+      call.network = { code: error.code ?? 'ERR_NETWORK', message: error.message };
+    }
+    throw error;
+  }
+};
 const agents = new Map<string, { caBundlePem: string; agent: Agent }>();
 let installed = false;
 
@@ -26,31 +58,43 @@ function parseRetryAfter(value: unknown): number | undefined {
 }
 
 /** Longer than any answer a CA gives (Let's Encrypt answers within seconds); shorter than the activity timeouts. */
-const ACME_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_ACME_REQUEST_TIMEOUT_MS = 60_000;
+let requestTimeoutMs = DEFAULT_ACME_REQUEST_TIMEOUT_MS;
+
+/** How long one request to a CA may take before it is given up (the worker's ACME_REQUEST_TIMEOUT_MS). */
+export function setAcmeRequestTimeout(ms: number): void {
+  requestTimeoutMs = ms;
+  if (installed) acme.axios.defaults.timeout = ms;
+}
 
 /**
  * Installs, once per process, two interceptors on acme-client's axios instance:
  * - requests to a directory with its own CA bundle use an HTTPS agent trusting the system roots plus that bundle
  *   (scoped per origin; TLS verification is never turned off);
- * - problem documents are recorded for the activity call in progress, so errors can be classified.
+ * - problem documents, and requests that got no answer, are recorded for the activity call in
+ *   progress, so errors can be classified and named.
  */
 function install(): void {
   if (installed) return;
   installed = true;
   // No request to the CA waits forever: a connection that never answers is given up (and its socket
   // destroyed) so the activity retries, instead of holding a kept-alive socket until the worker restarts.
-  acme.axios.defaults.timeout = ACME_REQUEST_TIMEOUT_MS;
+  acme.axios.defaults.timeout = requestTimeoutMs;
   acme.axios.interceptors.request.use((config) => {
     const origin = config.url ? new URL(config.url, config.baseURL).origin : undefined;
     const trusted = origin ? agents.get(origin) : undefined;
     if (trusted) config.httpsAgent = trusted.agent;
+    config.adapter = recordingAdapter;
     return config;
   });
   acme.axios.interceptors.response.use((response) => {
+    const call = calls.getStore();
+    // The CA answered: an earlier request that got no answer was retried successfully.
+    if (call) delete call.network;
     const data = response.data as { type?: unknown; detail?: unknown } | undefined;
     if (response.status >= 400 && data && typeof data.type === 'string') {
       const retryAfterSeconds = parseRetryAfter(response.headers['retry-after']);
-      problems.getStore()?.push({
+      call?.problems.push({
         status: response.status,
         type: data.type,
         detail: typeof data.detail === 'string' ? data.detail : '',
@@ -83,19 +127,22 @@ export function trustDirectoryCa(directoryUrl: string, caBundlePem: string | nul
 /** Runs ACME work, converting failures into classified errors a technician can act on. */
 export async function withAcmeProblems<T>(action: string, work: () => Promise<T>): Promise<T> {
   install();
-  const seen: AcmeProblem[] = [];
+  const seen: CallRecord = { problems: [] };
   try {
-    return await problems.run(seen, work);
+    return await calls.run(seen, work);
   } catch (error) {
-    throw classifyAcmeError(error, seen.at(-1), action);
+    throw classifyAcmeError(error, seen.problems.at(-1), action, seen.network);
   }
 }
 
 const RATE_LIMIT_MAX_DELAY_MS = 3 * 3600_000;
 
-export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefined, action: string): ClassifiedError {
+export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefined, action: string, network?: AcmeNetworkFailure): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (network) {
+    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA (${network.code}: ${network.message})`);
+  }
   if (problem) {
     const shortType = problem.type.replace('urn:ietf:params:acme:error:', '');
     const text = `acme: ${action}: ${shortType}: ${problem.detail || message}`;

@@ -13,6 +13,11 @@ const problem = (status: number, type: string, detail: string, retryAfterSeconds
 });
 
 describe('classifyAcmeError', () => {
+  it('a request that got no answer is named, not acme-client\'s TypeError about it', () => {
+    const e = classifyAcmeError(new TypeError("Cannot read properties of undefined (reading 'config')"), undefined, 'finalize', { code: 'ECONNABORTED', message: 'timeout of 60000ms exceeded' });
+    assert.equal(e.type, FailureType.acmeUnavailable);
+    assert.equal(e.message, 'acme: finalize: cannot reach the CA (ECONNABORTED: timeout of 60000ms exceeded)');
+  });
   it('rateLimited: ACME_RATE_LIMITED with the delay from Retry-After', () => {
     const e = classifyAcmeError(new Error('Request failed'), problem(429, 'rateLimited', 'too many certificates', 120), 'create order');
     assert.equal(e.type, FailureType.acmeRateLimited);
