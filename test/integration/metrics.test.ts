@@ -329,7 +329,11 @@ describe('worker metrics (Temporal Core on WORKER_METRICS_ADDRESS)', () => {
     const text = await eventually('worker task slot metrics', async () => {
       const response = await fetch(`http://${address}/metrics`).catch(() => undefined);
       const body = response?.ok ? await response.text() : '';
-      return /^temporal_worker_task_slots_available\{/m.test(body) ? body : undefined;
+      // Core reports each worker's slots once that worker has polled: wait for both kinds and the pollers.
+      const ready = /^temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"/m.test(body)
+        && /^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"/m.test(body)
+        && /^temporal_num_pollers\b/m.test(body);
+      return ready ? body : undefined;
     }, 30_000);
     const metrics = parseExposition(text);
     assert.equal(familyOf(metrics, 'temporal_worker_task_slots_available').type, 'gauge');
