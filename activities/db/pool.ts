@@ -50,7 +50,7 @@ async function connectPatiently(pool: Pool, retryMs: number): Promise<PoolClient
   }
 }
 
-function wrap(client: Pool | PoolClient): Queryable {
+function wrap(client: PoolClient): Queryable {
   return {
     async query<Row extends QueryResultRow>(sql: string, params: readonly unknown[] = []) {
       const result = await client.query<Row>(sql, params as unknown[]);
@@ -91,22 +91,19 @@ export function createDatabase(options: DatabaseOptions): Database {
       },
     };
   };
-  const direct = wrap(pool);
   return {
     pool,
-    query: retryMs === 0
-      ? direct.query
-      : async <Row extends QueryResultRow>(sql: string, params: readonly unknown[] = []) => {
-          const { client, release } = await checkout();
-          try {
-            const result = await client.query<Row>(sql, params as unknown[]);
-            release();
-            return result.rows;
-          } catch (error) {
-            release(error);
-            throw error;
-          }
-        },
+    async query<Row extends QueryResultRow>(sql: string, params: readonly unknown[] = []) {
+      const { client, release } = await checkout();
+      try {
+        const result = await client.query<Row>(sql, params as unknown[]);
+        release();
+        return result.rows;
+      } catch (error) {
+        release(error);
+        throw error;
+      }
+    },
     async withTransaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
       const { client, release } = await checkout();
       let failure: unknown;
