@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RecentLines } from '../temporal/dev-server';
 
 async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -89,10 +90,9 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: (lin
     await chmod(dir, 0o711);
     checkPostgresUserCanReach([embeddedBinary(), dir], postgresUser());
   }
-  const recent: string[] = [];
+  const recent = new RecentLines(20);
   const remember = (line: string): void => {
     recent.push(line);
-    if (recent.length > 20) recent.shift();
     log(line);
   };
   const pg = new EmbeddedPostgres({
@@ -107,7 +107,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: (lin
     onLog: (message) => remember(String(message).trim()),
     onError: (message) => remember(String(message instanceof Error ? message.message : message).trim()),
   });
-  const lastOutput = (): string => recent.join('\n') || '(none)';
+  const lastOutput = (): string => recent.toString() || '(none)';
   if (firstStart) await within(pg.initialise(), 120_000, 'initialise its data directory', lastOutput);
   await within(pg.start(), 120_000, 'start', lastOutput);
   if (firstStart) await pg.createDatabase('certfleet');

@@ -70,6 +70,19 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** The last `max` lines a child wrote, for error messages. */
+export class RecentLines {
+  private readonly lines: string[] = [];
+  constructor(private readonly max: number) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+  }
+  toString(): string {
+    return this.lines.join('\n');
+  }
+}
+
 /** Calls `onLine` for every line a child writes (the last, unterminated one included). */
 export function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
   if (!stream) return;
@@ -251,10 +264,9 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
 
-  const recent: string[] = [];
+  const recent = new RecentLines(200);
   const onLine = (line: string): void => {
     recent.push(line);
-    if (recent.length > 200) recent.shift();
     opts.onOutput?.(line);
   };
   for (const stream of [child.stdout, child.stderr]) forEachLine(stream, onLine);
@@ -293,7 +305,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
 
   const fail = (why: string, cause?: unknown): Error =>
     new Error(
-      `Temporal dev server (${opts.cliPath} ${args.join(' ')}) ${why}\n--- last output ---\n${recent.join('\n')}`,
+      `Temporal dev server (${opts.cliPath} ${args.join(' ')}) ${why}\n--- last output ---\n${recent.toString()}`,
       { cause: spawnError ?? cause },
     );
 

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { forEachLine } from '../../temporal/dev-server';
+import { forEachLine, RecentLines } from '../../temporal/dev-server';
 
 export interface SpawnManagedOptions {
   /** Added on top of process.env (a value of `undefined` removes the variable). */
@@ -43,7 +43,7 @@ export interface ManagedProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The stop signal (SIGTERM), wait up to stopTimeoutMs, then SIGKILL. Idempotent. */
   stop(): Promise<void>;
-  /** The last lines of stdout+stderr (ring buffer), for error messages. */
+  /** The last lines of stdout+stderr, for error messages. */
   output(): string;
 }
 
@@ -114,18 +114,6 @@ export function runningProcessCount(): number {
   return running.size;
 }
 
-class RingBuffer {
-  private readonly lines: string[] = [];
-  constructor(private readonly max: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
-  }
-  toString(): string {
-    return this.lines.join('\n');
-  }
-}
-
 export async function spawnManaged(
   cmd: string,
   args: readonly string[],
@@ -136,7 +124,7 @@ export async function spawnManaged(
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const pollIntervalMs = opts.pollIntervalMs ?? 100;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
-  const ring = new RingBuffer(opts.maxOutputLines ?? 300);
+  const ring = new RecentLines(opts.maxOutputLines ?? 300);
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(opts.env ?? {})) {
