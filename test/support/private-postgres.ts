@@ -5,10 +5,11 @@
  * wherever the clone lives: as root the server runs as the `postgres` user, which only needs to
  * reach that directory and /usr/lib/postgresql.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { postgresUser } from '../../scripts/embedded-postgres';
 import { spawnManaged, type ManagedProcess } from './process';
 
 export interface PrivatePostgres {
@@ -32,16 +33,10 @@ function serverBinDir(): string {
   return path.join(root, newest, 'bin');
 }
 
-function postgresUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
 /** Creates a cluster under `dir` (which it makes traversable) and starts it on `port`. */
 export async function startPrivatePostgres(dir: string, port: number): Promise<PrivatePostgres> {
   const bin = serverBinDir();
-  const user = postgresUser();
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   const dataDir = path.join(dir, 'data');
   await chmod(dir, 0o711);
   await mkdir(dataDir, { mode: 0o700 });
