@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
-import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { getSetting, SECURITY_SETTING_KEY, SMTP_SETTING_KEY, type SecuritySettings, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers, ROLES } from '../../activities/db/repositories/users';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import type { TestEmailResult } from '../../temporal/contract';
@@ -11,7 +11,7 @@ import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, loadUser, MIN_PASSWORD, publicUser, updateUser } from '../operations/users';
+import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, updateUser } from '../operations/users';
 import type { Views } from '../render';
 import { latestResult } from '../workflow-results';
 
@@ -80,7 +80,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const all = (await listUsers(deps.db)).map(publicUser);
-    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
+    const security = await getSetting<SecuritySettings>(deps.db, SECURITY_SETTING_KEY);
+    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, requireAdminMfa: security?.requireAdminMfa === true, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
   };
 
   router.get('/settings/users', (req, res) => users(req, res));
@@ -100,9 +101,24 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/users/:id', async (req, res) => {
     const body = req.body as Body;
-    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock') });
+    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock'), disabled: checkbox(body, 'disabled') });
     if (!result.ok) return userPage(req, res, result.errors, 400);
     res.redirect(303, `/settings/users/${result.value.id}`);
+  });
+
+  router.post('/settings/users/:id/end-sessions', async (req, res) => {
+    const user = await endSessions(deps, req, req.params['id']);
+    res.redirect(303, `/settings/users/${user.id}`);
+  });
+
+  router.post('/settings/users/:id/reset-mfa', async (req, res) => {
+    const user = await resetMfa(deps, req, req.params['id']);
+    res.redirect(303, `/settings/users/${user.id}`);
+  });
+
+  router.post('/settings/security', async (req, res) => {
+    await saveSecuritySettings(deps, req, { requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa') });
+    res.redirect(303, '/settings/users');
   });
 
   router.post('/settings/users/:id/delete', async (req, res) => {
