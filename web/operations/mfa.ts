@@ -64,6 +64,7 @@ export async function confirmEnrolment(deps: WebDeps, actor: Actor, body: Body):
 /** Turning MFA off: the current password and a code. Not while it is required for the user. */
 export async function disableMfa(deps: WebDeps, actor: Actor, body: Body, required: boolean): Promise<OpResult<void>> {
   const user = await loadUser(deps.db, actor.user?.id);
+  if (!user.mfaEnabledAt) throw new HttpError(409, 'Two-factor sign-in is off already.');
   if (required) throw new HttpError(409, 'Two-factor sign-in is required for admins; an admin can reset it if you lost your app.');
   const f = new FieldReader(body);
   const currentError = await confirmCurrentPassword(deps, actor, user, f.secret('currentPassword'));

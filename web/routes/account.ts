@@ -30,7 +30,7 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/account/sign-out-everywhere', async (req, res) => {
     await signOutEverywhere(deps, req);
-    delete req.session.userId;
+    // This session is of the old credential version now: the next request finds it ended.
     res.redirect(303, '/login');
   });
 
