@@ -240,9 +240,9 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
   const restoreAdmin = async () => {
     await db.query(
       `UPDATE users SET password_hash = $1, mfa_secret_sealed = NULL,
-              credential_version = coalesce((SELECT max((sess->>'credentialVersion')::int) FROM web_sessions WHERE sess->>'userId' = $2), credential_version)
+              credential_version = coalesce((SELECT max((sess->>'credentialVersion')::int) FROM web_sessions WHERE sess->>'userId' = $3), credential_version)
         WHERE id = $2`,
-      [adminHash, fx.adminId],
+      [adminHash, fx.adminId, fx.adminId],
     );
     await db.query('UPDATE api_tokens SET revoked_at = NULL, revoked_reason = NULL WHERE user_id = $1 AND revoked_reason IS NOT NULL', [fx.adminId]);
     await db.query("DELETE FROM settings WHERE key = 'security'");

@@ -91,7 +91,9 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
       changes['role'] = role;
     }
     if (passwordHash !== undefined) {
+      // A new password set by an admin also lifts a lockout.
       await setUserPassword(tx, user.id, passwordHash);
+      await unlockUsername(tx, user.username);
       changes['password'] = '(changed)';
     }
     if (disabled !== undefined && disabled !== (user.disabledAt !== null)) {
