@@ -34,10 +34,10 @@ const dayText = (d: Date): string => d.toISOString().replace('T', ' ').slice(0, 
 
 /** Why a token is refused, in words a script's owner can act on. */
 function deadTokenMessage(lookup: Exclude<TokenLookup, { live: true }> | undefined): string {
-  if (!lookup) return 'This API token is unknown or revoked.';
-  if (lookup.why === 'expired') return `This API token expired on ${dayText(lookup.expiresAt)}. Create a new one under Your account.`;
-  if (lookup.why === 'disabled') return 'The account of this API token is disabled.';
-  return `This API token was revoked${lookup.reason ? ` (${lookup.reason})` : ''}. Create a new one under Your account.`;
+  if (lookup?.why === 'expired') return `This API token expired on ${dayText(lookup.expiresAt)}. Create a new one under Your account.`;
+  if (lookup?.why === 'disabled') return 'The account of this API token is disabled.';
+  if (lookup?.reason) return `This API token was revoked (${lookup.reason}). Create a new one under Your account.`;
+  return 'This API token is unknown or revoked.';
 }
 
 /** An operation's result as JSON: the value, or 400 with the field errors. */
