@@ -88,13 +88,13 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.waitForURL(/\/account\/mfa$/);
   await page.getByText('Two-factor sign-in is required for admins').waitFor();
   await page.fill('#f-currentPassword', ADMIN_PASSWORD);
-  await page.click('text=Set up two-factor sign-in');
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
   const secret = (await page.locator('#mfa-secret').textContent())?.trim() ?? '';
   assert.match(secret, /^[A-Z2-7]{16,}$/);
   assert.match((await page.locator('#mfa-uri').getAttribute('href')) ?? '', /^otpauth:\/\/totp\/CertFleet:admin\?.*secret=/);
   await shot(page, '01a-mfa-setup');
   await page.fill('#f-code', await totpCode(secret));
-  await page.click('text=Turn on two-factor sign-in');
+  await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
   await page.locator('#recovery-codes li').first().waitFor();
   assert.equal(await page.locator('#recovery-codes li').count(), 10);
   await page.click('text=Continue to the dashboard');
@@ -108,7 +108,7 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   // The set-up used this 30-second step's code, and a used code is refused: the next step's (accepted one step ahead).
   await page.fill('#code', await totpCode(secret, 1));
   await shot(page, '01b-mfa-code');
-  await page.click('text=Verify');
+  await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.locator('#running').getByText(/Nothing is running|running/).first().waitFor();
 

@@ -80,6 +80,14 @@ describe('sessions end', () => {
     assert.equal((await again.post('/login', { username: 'disabled', password: 'wrong-password-x' })).status, 401);
   });
 
+  it('an admin who resets their own password in the user settings stays signed in there; their other session ends', async () => {
+    const { user, first, second } = await userWithSessions('admin', 'self-admin');
+    await first.get(`/settings/users/${user.id}`);
+    assert.equal((await first.post(`/settings/users/${user.id}`, { role: 'admin', password: 'self-admin-new-secret-1' })).status, 303);
+    assert.equal(await signedIn(first), true);
+    assert.equal(await signedIn(second), false);
+  });
+
   it('an unchanged save ends nothing', async () => {
     const { user, first } = await userWithSessions('technician', 'unchanged');
     await admin.get(`/settings/users/${user.id}`);

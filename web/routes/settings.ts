@@ -103,6 +103,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     const body = req.body as Body;
     const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock'), disabled: checkbox(body, 'disabled') });
     if (!result.ok) return userPage(req, res, result.errors, 400);
+    // An admin who changed their own account stays signed in here; their other sessions have ended.
+    if (result.value.id === req.user?.id) req.session.credentialVersion = result.value.credentialVersion;
     res.redirect(303, `/settings/users/${result.value.id}`);
   });
 
