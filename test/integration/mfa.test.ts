@@ -131,3 +131,29 @@ describe('two-factor sign-in', () => {
     assert.ok(secret);
   });
 });
+
+describe('the same through the API', () => {
+  it('an admin reads and sets "require MFA for admins", ends a user\'s sessions and resets their MFA', async () => {
+    const token = await c.apiToken('admin', 'api-admin');
+    assert.deepEqual((await c.api(token, 'GET', '/api/v1/settings/security')).json, { requireAdminMfa: false });
+    const bad = await c.api(token, 'PUT', '/api/v1/settings/security', { requireAdminMfa: 'yes' });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.json), /"requireAdminMfa"/);
+    assert.equal((await c.api(token, 'PUT', '/api/v1/settings/security', { requireAdminMfa: true })).status, 200);
+    assert.deepEqual((await c.api(token, 'GET', '/api/v1/settings/security')).json, { requireAdminMfa: true });
+    assert.equal((await c.api(token, 'PUT', '/api/v1/settings/security', { requireAdminMfa: false })).status, 200);
+
+    const user = await c.signedIn('technician', 'api-target');
+    await user.enrolMfa(ROLE_PASSWORD);
+    const id = (await c.db.db.query<{ id: string }>("SELECT id FROM users WHERE username = 'api-target'"))[0]?.id ?? '';
+    assert.equal(((await c.api(token, 'GET', `/api/v1/users/${id}`)).json as { mfa: boolean }).mfa, true);
+    const reset = await c.api(token, 'POST', `/api/v1/users/${id}/reset-mfa`);
+    assert.equal(reset.status, 200);
+    assert.equal((reset.json as { mfa: boolean }).mfa, false);
+    assert.equal((await user.get('/account')).status, 303, 'the reset ended the session');
+    await user.login('api-target', ROLE_PASSWORD);
+    assert.equal((await c.api(token, 'POST', `/api/v1/users/${id}/end-sessions`)).status, 200);
+    assert.equal((await user.get('/account')).status, 303, 'ended');
+    assert.equal((await c.api(token, 'POST', '/api/v1/users/999999999/end-sessions')).status, 404);
+  });
+});

@@ -78,6 +78,9 @@ const POLICY: Record<string, Needs> = {
   'POST /api/v1/users': 'admin',
   'PATCH /api/v1/users/:id': 'admin',
   'DELETE /api/v1/users/:id': 'admin',
+  'POST /api/v1/users/:id/end-sessions': 'admin',
+  'POST /api/v1/users/:id/reset-mfa': 'admin',
+  'PUT /api/v1/settings/security': 'admin',
   'PUT /api/v1/settings/email': 'admin',
   'POST /api/v1/settings/email/test': 'admin',
   'PUT /api/v1/settings/renewal-defaults': 'admin',
@@ -95,6 +98,7 @@ const SENSITIVE_READS: Record<string, Needs> = {
   'GET /api/v1/users': 'admin',
   'GET /api/v1/users/:id': 'admin',
   'GET /api/v1/settings/email': 'admin',
+  'GET /api/v1/settings/security': 'admin',
   'GET /api/v1/settings/renewal-defaults': 'admin',
   'GET /api/v1/settings/acme-directories': 'admin',
 };

@@ -146,13 +146,24 @@ export async function resetMfa(deps: WebDeps, actor: Actor, id: unknown): Promis
   return user;
 }
 
-/** Admin: "require MFA for admins" (new installs start with it on, see bootstrap-admin.ts). */
-export async function saveSecuritySettings(deps: WebDeps, actor: Actor, settings: SecuritySettings): Promise<void> {
+/** The sign-in security settings; installs from before they existed read as "MFA not required". */
+export async function securitySettings(db: Queryable): Promise<SecuritySettings> {
+  return { requireAdminMfa: (await getSetting<SecuritySettings>(db, SECURITY_SETTING_KEY))?.requireAdminMfa === true };
+}
+
+/** Admin: "require MFA for admins" (a boolean; new installs start with it on, see bootstrap-admin.ts). */
+export async function saveSecuritySettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<SecuritySettings>> {
+  const f = new FieldReader(body);
+  const requireAdminMfa = f.bool('requireAdminMfa');
+  if (requireAdminMfa === undefined) f.fail('requireAdminMfa', 'Say whether admins must use two-factor sign-in: true or false.');
+  if (!f.ok || requireAdminMfa === undefined) return invalid(f.errors);
+  const settings: SecuritySettings = { requireAdminMfa };
   await deps.db.withTransaction(async (tx) => {
-    const before = await getSetting<SecuritySettings>(tx, SECURITY_SETTING_KEY);
+    const before = await securitySettings(tx);
     await putSetting(tx, SECURITY_SETTING_KEY, settings);
-    await audit(tx, actor, { action: 'settings.security', entityType: 'settings', entityId: SECURITY_SETTING_KEY, before: before ?? null, after: settings });
+    await audit(tx, actor, { action: 'settings.security', entityType: 'settings', entityId: SECURITY_SETTING_KEY, before, after: settings });
   });
+  return done(settings);
 }
 
 /** Any user: "sign out everywhere" ends all their sessions (this one too) and API tokens. */

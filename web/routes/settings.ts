@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
-import { getSetting, SECURITY_SETTING_KEY, SMTP_SETTING_KEY, type SecuritySettings, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers, ROLES } from '../../activities/db/repositories/users';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import type { TestEmailResult } from '../../temporal/contract';
@@ -11,7 +11,7 @@ import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, updateUser } from '../operations/users';
+import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import type { Views } from '../render';
 import { latestResult } from '../workflow-results';
 
@@ -80,8 +80,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const all = (await listUsers(deps.db)).map(publicUser);
-    const security = await getSetting<SecuritySettings>(deps.db, SECURITY_SETTING_KEY);
-    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, requireAdminMfa: security?.requireAdminMfa === true, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
+    const { requireAdminMfa } = await securitySettings(deps.db);
+    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, requireAdminMfa, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
   };
 
   router.get('/settings/users', (req, res) => users(req, res));
@@ -119,7 +119,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/settings/security', async (req, res) => {
-    await saveSecuritySettings(deps, req, { requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa') });
+    const result = await saveSecuritySettings(deps, req, { requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa') });
+    if (!result.ok) throw new HttpError(400, Object.values(result.errors).join(' '));
     res.redirect(303, '/settings/users');
   });
 
