@@ -223,6 +223,10 @@ async function seed(
   // so the audit log reads as the evaluator's own account.
   const first = new ConsoleClient(url);
   await first.login(bootstrap.username, bootstrap.password);
+  // A new install requires two-factor sign-in for admins: the first-start admin sets it up (it is removed
+  // below), then turns the requirement off, so the evaluator signs in with the printed password alone.
+  await first.enrolMfa(bootstrap.password);
+  await submit(first, 'turning off "require MFA for admins" for the demo', '/settings/users', '/settings/security', {});
   await submit(first, 'the demo admin', '/settings/users', '/settings/users', { username: admin.username, role: 'admin', password: admin.password });
   await submit(first, 'the read-only user', '/settings/users', '/settings/users', { username: viewer.username, role: 'readonly', password: viewer.password });
   const client = new ConsoleClient(url);
@@ -633,6 +637,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
       '  - Targets → an appliance: "Test connection" (a preflight that changes nothing on the device).',
       '  - *.acme-bakery.test → the manual target: download the bundle, then "Mark done".',
       '  - DNS providers → "Verify token"; Settings → Email → "Send test email"; the Audit log.',
+      '  - Your account → "Two-factor sign-in" (the demo turned "require MFA for admins" off; Settings → Users).',
       `  - Sign in as ${facts.viewer.username} to see the read-only role; open a run in the Temporal UI.`,
     );
   } else {

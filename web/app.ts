@@ -4,7 +4,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import type { WebDeps } from './deps';
-import { loadUser, requireLogin } from './middleware/auth';
+import { loadUser, requireLogin, requireMfaEnrolment } from './middleware/auth';
 import { createCsrf } from './middleware/csrf';
 import { errorHandler, notFound } from './middleware/errors';
 import { formBody } from './middleware/form-body';
@@ -89,6 +89,7 @@ export function createApp(deps: WebDeps): Express {
 
   app.use(authRoutes(deps, views));
   app.use(requireLogin);
+  app.use(requireMfaEnrolment);
   app.use(dashboardRoutes(deps, views));
   app.use(customerRoutes(deps, views));
   app.use(dnsProviderRoutes(deps, views));

@@ -63,4 +63,5 @@ export const SecretPurpose = {
   smtpPassword: 'settings.smtp_password',
   targetCredentials: 'targets.credentials',
   targetSessionKey: 'targets.session_key',
+  mfaSecret: 'users.mfa_secret',
 } as const;

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The console in a real browser (Debian chromium through playwright-core) on the real stack: sign
- * in, set up Pebble, a customer, users and a DNS provider (its token verified by a workflow), add an
+ * in (the first admin sets up two-factor sign-in with a generated code, then signs in with one), set up Pebble, a customer, users and a DNS provider (its token verified by a workflow), add an
  * F5 target (fake BIG-IP) and test the connection, request a wildcard and watch it live (htmx
  * polling, no reload), link the target, renew and watch the deploy, download, then the read-only
  * role's restrictions. No page may raise a CSP violation or a script error. Every page is
@@ -14,6 +14,7 @@ import { after, before, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { ADMIN_PASSWORD, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
+import { totpCode } from '../support/totp';
 
 const SHOTS = path.join(__dirname, '..', '..', 'test-output', 'screenshots');
 let stack: Stack;
@@ -23,7 +24,8 @@ let bigip: FakeBigip;
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   [stack, bigip] = await Promise.all([
-    startStack({ env: { SCHEDULE_HEALTH_INTERVAL_SECONDS: '2', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100' } }),
+    // A new install: the first admin must set up two-factor sign-in before anything else.
+    startStack({ adminMfa: true, env: { SCHEDULE_HEALTH_INTERVAL_SECONDS: '2', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100' } }),
     startFakeBigip({ profiles: ['clientssl-web'] }),
   ]);
   await stack.startWorker();
@@ -80,6 +82,33 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await shot(page, '01-login');
   await page.fill('#password', ADMIN_PASSWORD);
   await page.click('button[type=submit]');
+
+  // Two-factor sign-in is required for admins on a new install: set it up with a code made from the
+  // key on the page (as an authenticator app would), keep the recovery codes, then sign in with a code.
+  await page.waitForURL(/\/account\/mfa$/);
+  await page.getByText('Two-factor sign-in is required for admins').waitFor();
+  await page.fill('#f-currentPassword', ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  const secret = (await page.locator('#mfa-secret').textContent())?.trim() ?? '';
+  assert.match(secret, /^[A-Z2-7]{16,}$/);
+  assert.match((await page.locator('#mfa-uri').getAttribute('href')) ?? '', /^otpauth:\/\/totp\/CertFleet:admin\?.*secret=/);
+  await shot(page, '01a-mfa-setup');
+  await page.fill('#f-code', await totpCode(secret));
+  await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+  await page.locator('#recovery-codes li').first().waitFor();
+  assert.equal(await page.locator('#recovery-codes li').count(), 10);
+  await page.click('text=Continue to the dashboard');
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.click('form.logout button');
+  await page.waitForURL(/\/login/);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/login\/mfa/);
+  // The set-up used this 30-second step's code, and a used code is refused: the next step's (accepted one step ahead).
+  await page.fill('#code', await totpCode(secret, 1));
+  await shot(page, '01b-mfa-code');
+  await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.locator('#running').getByText(/Nothing is running|running/).first().waitFor();
 

@@ -241,7 +241,7 @@ describe('users and sign-in', () => {
     for (let i = 0; i < 2; i += 1) assert.equal((await attacker.post('/login', { username: 'victim', password: `wrong-${i}` })).status, 401);
     const locked = await attacker.post('/login', { username: 'victim', password: 'wrong-3' });
     assert.equal(locked.status, 423);
-    matches(locked.text, /This account is locked until/);
+    matches(locked.text, /Too many failed sign-ins with this user name from your address: refused until/);
     // Even the right password is refused while locked.
     assert.equal((await attacker.post('/login', { username: 'victim', password: ROLE_PASSWORD })).status, 423);
     matches((await admin.get('/settings/users')).text, /locked until/);

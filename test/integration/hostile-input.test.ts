@@ -232,8 +232,20 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
   const unlink = async () => {
     await db.query('UPDATE deployments SET deleted_at = now() WHERE certificate_id = $1 AND target_id = $2 AND deleted_at IS NULL', [fx.certId, fx.targetId]);
   };
-  const resetPassword = async () => {
-    await db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [adminHash, fx.adminId]);
+  /**
+   * The prober's admin as it was: its password, its credential version back to the one its session holds
+   * (a password change or "sign out everywhere" moved it on), its API tokens revoked by that live again,
+   * no pending MFA secret, and "require MFA for admins" off (it would hold the prober at the set-up page).
+   */
+  const restoreAdmin = async () => {
+    await db.query(
+      `UPDATE users SET password_hash = $1, mfa_secret_sealed = NULL,
+              credential_version = coalesce((SELECT max((sess->>'credentialVersion')::int) FROM web_sessions WHERE sess->>'userId' = $3), credential_version)
+        WHERE id = $2`,
+      [adminHash, fx.adminId, fx.adminId],
+    );
+    await db.query('UPDATE api_tokens SET revoked_at = NULL, revoked_reason = NULL WHERE user_id = $1 AND revoked_reason IS NOT NULL', [fx.adminId]);
+    await db.query("DELETE FROM settings WHERE key = 'security'");
   };
 
   // Targets: a FortiGate (management TLS, token) and an nginx server (SSH, paths, commands).
@@ -330,8 +342,16 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /account/password': [{
       fields: [{ name: 'currentPassword', kind: 'strict' }, { name: 'newPassword', kind: 'password' }],
       base: () => ({ currentPassword: ROLE_PASSWORD, newPassword: ROLE_PASSWORD }),
-      after: resetPassword,
+      after: restoreAdmin,
     }],
+    'POST /account/sign-out-everywhere': [{ fields: [], base: () => ({}), after: restoreAdmin }],
+    'POST /account/mfa/setup': [{ fields: [{ name: 'currentPassword', kind: 'strict' }], base: () => ({ currentPassword: ROLE_PASSWORD }), after: restoreAdmin }],
+    // No valid body: a code cannot be known in advance here (test/integration/mfa.test.ts signs in with real ones).
+    'POST /account/mfa/confirm': [{ fields: [{ name: 'code', kind: 'strict' }] }],
+    'POST /account/mfa/disable': [{ fields: [{ name: 'currentPassword', kind: 'strict' }, { name: 'code', kind: 'strict' }] }],
+    'POST /settings/users/:id/end-sessions': command,
+    'POST /settings/users/:id/reset-mfa': command,
+    'POST /settings/security': [{ fields: [{ name: 'requireAdminMfa', kind: 'flag' }], base: () => ({}), after: restoreAdmin }],
     'POST /account/tokens': [{ fields: [{ name: 'name', kind: 'name' }], base: (n) => ({ name: `token ${n}` }) }],
     'POST /account/tokens/:id/revoke': [{ fields: [], base: () => ({}), realId: fx.tokenIds.console }],
     'POST /settings/acme-directories': [{ fields: acme, base: acmeBase }],
@@ -377,8 +397,11 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/deployments/:id/deploy-now': command,
     'DELETE /api/v1/me/tokens/:id': [{ fields: [], base: () => ({}), realId: fx.tokenIds.api }],
     'POST /api/v1/users': [{ fields: users, base: userBase }],
-    'PATCH /api/v1/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'bool' }], base: () => ({ role: 'readonly' }) }],
+    'PATCH /api/v1/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'bool' }, { name: 'disabled', kind: 'bool' }], base: () => ({ role: 'readonly' }) }],
     'DELETE /api/v1/users/:id': [{ fields: [], base: () => ({}), realId: fx.deleteUserIds.api }],
+    'POST /api/v1/users/:id/end-sessions': command,
+    'POST /api/v1/users/:id/reset-mfa': command,
+    'PUT /api/v1/settings/security': [{ fields: [{ name: 'requireAdminMfa', kind: 'bool' }], base: () => ({ requireAdminMfa: false }), after: restoreAdmin }],
     'PUT /api/v1/settings/email': [{ fields: email, base: () => ({ ...emailBase(), secure: false, recipients: ['ops@example.test'] }) }],
     'POST /api/v1/settings/email/test': command,
     'PUT /api/v1/settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: 30 }) }],
@@ -557,7 +580,8 @@ async function send(base: string, creds: Credentials, req: Request): Promise<Rep
  * request). A write rolled back with its transaction rolls its count back too, so a changed count
  * after a refused request is exactly a partial write. An API token's "last used" stamp is no write.
  */
-const IGNORED_TABLES = ['audit_log', 'web_sessions', 'schema_migrations', 'hostile_writes'];
+/** Written by refused requests on purpose: the audit log, sessions, and sign-in failures (a wrong current password counts). */
+const IGNORED_TABLES = ['audit_log', 'web_sessions', 'schema_migrations', 'hostile_writes', 'login_failures'];
 const WRITE_COUNTERS_SQL = `
   CREATE TABLE hostile_writes (tbl text PRIMARY KEY, n bigint NOT NULL);
   CREATE FUNCTION hostile_count_write() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -738,7 +762,8 @@ describe('hostile input on every route', () => {
   let counter = 0;
 
   before(async () => {
-    c = await startConsoleApp();
+    // Hostile current passwords count as failed sign-ins: keep the lockout from ending the prober's session.
+    c = await startConsoleApp({ login: { maxFailures: 1_000_000, lockMs: 60_000, rateLimit: 20, rateWindowMs: 60_000 } });
     ca = createTestCa();
     const leaf = ca.issue('hostile.example.test');
     const db = c.db.db;
@@ -805,7 +830,7 @@ describe('hostile input on every route', () => {
   };
 
   it('every mutating route (but sign-in and sign-out) has a spec of its fields here', () => {
-    const mutating = routes.filter(isMutating).map(keyOf).filter((k) => k !== 'POST /login' && k !== 'POST /logout');
+    const mutating = routes.filter(isMutating).map(keyOf).filter((k) => k !== 'POST /login' && k !== 'POST /login/mfa' && k !== 'POST /logout');
     console.log(`# hostile-input: ${routes.length} routes, ${mutating.length} mutating (plus sign-in, tested on its own), ${routes.filter((r) => r.method === 'GET').length} reads`);
     assert.deepEqual(mutating.filter((k) => !(k in specs)), [], 'routes without a hostile-input spec');
     assert.deepEqual(Object.keys(specs).filter((k) => !mutating.includes(k)), [], 'specs of routes the app no longer has');

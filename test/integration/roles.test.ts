@@ -39,6 +39,9 @@ const POLICY: Record<string, Needs> = {
   'POST /account/password': 'any',
   'POST /account/tokens': 'any',
   'POST /account/tokens/:id/revoke': 'any',
+  'POST /account/mfa/setup': 'any',
+  'POST /account/mfa/confirm': 'any',
+  'POST /account/mfa/disable': 'any',
   'POST /settings/acme-directories': 'admin',
   'POST /settings/renewal-defaults': 'admin',
   'POST /settings/email': 'admin',
@@ -46,6 +49,9 @@ const POLICY: Record<string, Needs> = {
   'POST /settings/users': 'admin',
   'POST /settings/users/:id': 'admin',
   'POST /settings/users/:id/delete': 'admin',
+  'POST /settings/users/:id/end-sessions': 'admin',
+  'POST /settings/users/:id/reset-mfa': 'admin',
+  'POST /settings/security': 'admin',
   'POST /api/v1/customers': 'technician',
   'PATCH /api/v1/customers/:id': 'technician',
   'DELETE /api/v1/customers/:id': 'technician',
@@ -72,6 +78,9 @@ const POLICY: Record<string, Needs> = {
   'POST /api/v1/users': 'admin',
   'PATCH /api/v1/users/:id': 'admin',
   'DELETE /api/v1/users/:id': 'admin',
+  'POST /api/v1/users/:id/end-sessions': 'admin',
+  'POST /api/v1/users/:id/reset-mfa': 'admin',
+  'PUT /api/v1/settings/security': 'admin',
   'PUT /api/v1/settings/email': 'admin',
   'POST /api/v1/settings/email/test': 'admin',
   'PUT /api/v1/settings/renewal-defaults': 'admin',
@@ -89,12 +98,13 @@ const SENSITIVE_READS: Record<string, Needs> = {
   'GET /api/v1/users': 'admin',
   'GET /api/v1/users/:id': 'admin',
   'GET /api/v1/settings/email': 'admin',
+  'GET /api/v1/settings/security': 'admin',
   'GET /api/v1/settings/renewal-defaults': 'admin',
   'GET /api/v1/settings/acme-directories': 'admin',
 };
 
-/** Sign-in and sign-out are for everyone by nature. */
-const UNRESTRICTED = new Set(['POST /login', 'POST /logout']);
+/** Sign-in (with its code step) and sign-out (here or everywhere) are for everyone by nature. */
+const UNRESTRICTED = new Set(['POST /login', 'POST /login/mfa', 'POST /logout', 'POST /account/sign-out-everywhere']);
 
 const allowed = (needs: Needs, role: Role): boolean => needs === 'any' || role === 'admin' || (needs === 'technician' && role === 'technician');
 const key = (r: AppRoute): string => `${r.method} ${r.path}`;

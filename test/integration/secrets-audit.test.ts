@@ -4,7 +4,7 @@
  * an API token used against /api/v1, Cloudflare tokens (a good and a rejected one), SMTP credentials
  * saved in Settings → Email, device credentials (FortiGate token, F5 password and a wrong one,
  * PAN-OS password and the API key its keygen hands out, SonicWall admin and FTP passwords, an SSH
- * private key for nginx), a PFX password. Issue on Pebble, test every target, renew once so every
+ * private key for nginx), a PFX password, a TOTP secret (two-factor sign-in set up by the second user). Issue on Pebble, test every target, renew once so every
  * target is deployed to (one fails), check the DNS token, send a test email, download a PFX.
  *
  * Then search, for every secret in every form we can think of (plain, JSON-escaped, hex, base64 and
@@ -92,6 +92,7 @@ const KINDS = [
   'SonicWall and FTP passwords',
   'SSH private key',
   'PFX password',
+  'TOTP secret',
   'master key and derived keys',
   'certificate private keys',
   'ACME account key',
@@ -503,6 +504,7 @@ interface Collected {
     panosApiKey: string | undefined;
     passwordHashes: Record<string, string>;
     apiTokenHashes: string[];
+    totpSecret: string | undefined;
   };
 }
 
@@ -524,6 +526,7 @@ describe('secrets audit: no private key, token or password in the database, the 
   const workerLog: string[] = [];
   const webLog: string[] = [];
   let apiToken = '';
+  let totpSecret = '';
   let collected: Collected;
 
   const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
@@ -625,6 +628,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.ok(apiToken, 'the new API token is shown once');
     const me = await api('GET', '/api/v1/me');
     assert.equal(me.status, 200, me.text);
+    totpSecret = (await technician.enrolMfa(USER_NEW_PASSWORD)).secret;
     lap('users and API token');
 
     // ---- email settings with a password, and a test email through them
@@ -761,6 +765,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     addText('SonicWall and FTP passwords', 'SonicWall password', SONICWALL_PASSWORD);
     addText('SonicWall and FTP passwords', 'FTP password', FTP_PASSWORD);
     addText('PFX password', 'PFX password', PFX_PASSWORD);
+    addText('TOTP secret', 'TOTP secret', totpSecret);
     if (sshd) {
       const ssh = opensshKeyNeedles('SSH private key', 'SSH private key', sshd.privateKey);
       add('SSH private key', 'SSH private key', ssh.needles, keyPlants('SSH private key', 'SSH private key', sshd.privateKey, ssh.key));
@@ -805,6 +810,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     const smtpPassword = smtpSettings?.passwordSealed ? box.openText(smtpSettings.passwordSealed, SecretPurpose.smtpPassword) : undefined;
     const users = await db.query<{ username: string; password_hash: string }>('SELECT username, password_hash FROM users');
     const apiTokens = await db.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens');
+    const [mfaRow] = await db.query<{ mfa_secret_sealed: string | null }>("SELECT mfa_secret_sealed FROM users WHERE username = 'auditor'");
     lap('secrets collected');
 
     // ---- everything that could hold them
@@ -849,6 +855,7 @@ describe('secrets audit: no private key, token or password in the database, the 
         panosApiKey,
         passwordHashes: Object.fromEntries(users.map((u) => [u.username, u.password_hash])),
         apiTokenHashes: apiTokens.map((t) => t.token_hash),
+        totpSecret: mfaRow?.mfa_secret_sealed ? box.openText(mfaRow.mfa_secret_sealed, SecretPurpose.mfaSecret) : undefined,
       },
     };
   });
@@ -890,6 +897,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.ok(await verifyPassword(ADMIN_PASSWORD, s.passwordHashes['admin'] ?? ''));
     assert.ok(await verifyPassword(USER_NEW_PASSWORD, s.passwordHashes['auditor'] ?? ''));
     assert.deepEqual(s.apiTokenHashes, [createHash('sha256').update(apiToken).digest('hex')]);
+    assert.equal(s.totpSecret, totpSecret, 'the TOTP secret is stored sealed');
   });
 
   it('control: the search sees what each corpus holds (a certificate name, a workflow type, the processes\' names)', () => {

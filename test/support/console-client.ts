@@ -1,3 +1,5 @@
+import { totpCode } from './totp';
+
 /** A tiny browser stand-in for the console's HTTP interface: cookie jar, CSRF token, forms. */
 export interface ConsoleResponse {
   status: number;
@@ -63,10 +65,30 @@ export class ConsoleClient {
     return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
   }
 
-  async login(username: string, password: string): Promise<void> {
+  /** Signs in; with MFA on, answers the code step with a code of `mfa.secret` (`stepsAhead` as in totpCode). */
+  async login(username: string, password: string, mfa?: { secret: string; stepsAhead?: number }): Promise<void> {
     await this.get('/login');
-    const response = await this.post('/login', { username, password, next: '/' });
+    let response = await this.post('/login', { username, password, next: '/' });
+    if (response.status === 303 && response.location?.startsWith('/login/mfa')) {
+      if (!mfa) throw new Error(`${username} has two-factor sign-in on: pass its secret`);
+      await this.get(response.location);
+      response = await this.post('/login/mfa', { code: await totpCode(mfa.secret, mfa.stepsAhead), next: '/' });
+    }
     if (response.status !== 303) throw new Error(`login failed with ${response.status}`);
     await this.get('/');
+  }
+
+  /** Sets up two-factor sign-in for the signed-in user: returns the TOTP secret and the recovery codes. */
+  async enrolMfa(currentPassword: string): Promise<{ secret: string; recoveryCodes: string[] }> {
+    await this.get('/account/mfa');
+    const setup = await this.post('/account/mfa/setup', { currentPassword });
+    if (setup.status !== 303) throw new Error(`MFA set-up failed with ${setup.status}`);
+    const page = await this.get('/account/mfa');
+    const secret = /id="mfa-secret">([A-Z2-7]+)</.exec(page.text)?.[1];
+    if (!secret) throw new Error('no TOTP secret on the set-up page');
+    const confirm = await this.post('/account/mfa/confirm', { code: await totpCode(secret) });
+    if (confirm.status !== 201) throw new Error(`MFA confirmation failed with ${confirm.status}`);
+    const recoveryCodes = [...confirm.text.matchAll(/<li>([a-z0-9]{5}-[a-z0-9]{5})<\/li>/g)].map((m) => m[1] ?? '');
+    return { secret, recoveryCodes };
   }
 }

@@ -31,6 +31,11 @@ export interface StackOptions {
   zones?: string[];
   /** Run the web console as its own process (benchmarks measure its memory) instead of in this one. */
   webProcess?: boolean;
+  /**
+   * Keep "require MFA for admins" on, as a new install has it (web/bootstrap-admin.ts): the first admin
+   * must set up two-factor sign-in before anything else. Off by default, so admin() signs in with the password.
+   */
+  adminMfa?: boolean;
 }
 
 export interface Stack {
@@ -116,6 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));
     }
     stops.push(web.stop);
+    if (!options.adminMfa) await db.db.query("DELETE FROM settings WHERE key = 'security'");
     const workers: ManagedProcess[] = [];
     const startWorker = async (): Promise<ManagedProcess> => {
       // WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers of a test or benchmark.

@@ -18,7 +18,7 @@ import { adminOnly } from '../middleware/auth';
 import { revokeApiToken } from '../operations/api-tokens';
 import { renewalDefaults } from '../operations/certificates';
 import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, loadUser, publicUser, updateUser } from '../operations/users';
+import { createUser, deleteUser, endSessions, loadUser, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
 import { latestResult } from '../workflow-results';
 import { API_PREFIX, jsonBody, reply } from './support';
@@ -66,6 +66,12 @@ export function adminApi(router: Router, deps: WebDeps): void {
     res.json(publicUser(await loadUser(deps.db, req.params['id'])));
   });
   router.patch(`${P}/users/:id`, async (req, res) => reply(res, 200, await updateUser(deps, req, req.params['id'], jsonBody(req)), publicUser));
+  router.post(`${P}/users/:id/end-sessions`, async (req, res) => {
+    res.json(publicUser(await loadUser(deps.db, (await endSessions(deps, req, req.params['id'])).id)));
+  });
+  router.post(`${P}/users/:id/reset-mfa`, async (req, res) => {
+    res.json(publicUser(await loadUser(deps.db, (await resetMfa(deps, req, req.params['id'])).id)));
+  });
   router.delete(`${P}/users/:id`, async (req, res) => {
     await deleteUser(deps, req, req.params['id']);
     res.status(204).end();
@@ -83,6 +89,10 @@ export function adminApi(router: Router, deps: WebDeps): void {
     if (typeof workflowId !== 'string' || !/^test-email:[0-9a-f-]{36}$/.test(workflowId)) throw new HttpError(404, 'Unknown test email.');
     res.json(await latestResult<TestEmailResult>(deps.temporal.client, workflowId));
   });
+  router.get(`${P}/settings/security`, async (_req, res) => {
+    res.json(await securitySettings(deps.db));
+  });
+  router.put(`${P}/settings/security`, async (req, res) => reply(res, 200, await saveSecuritySettings(deps, req, jsonBody(req))));
   router.get(`${P}/settings/renewal-defaults`, async (_req, res) => {
     res.json(await renewalDefaults(deps.db));
   });

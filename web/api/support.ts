@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { userByTokenHash } from '../../activities/db/repositories/api-tokens';
+import { userByTokenHash, type TokenLookup } from '../../activities/db/repositories/api-tokens';
 import type { Queryable } from '../../activities/db/pool';
 import { hashToken, TOKEN_PREFIX } from '../operations/api-tokens';
 import type { OpResult } from '../operations/input';
@@ -21,13 +21,23 @@ export function bearerAuth(db: Queryable) {
       return;
     }
     const user = await userByTokenHash(db, hashToken(match[1]));
-    if (!user) {
-      res.set('WWW-Authenticate', 'Bearer realm="certfleet", error="invalid_token"').status(401).json({ error: 'This API token is unknown or revoked.' });
+    if (!user?.live) {
+      res.set('WWW-Authenticate', 'Bearer realm="certfleet", error="invalid_token"').status(401).json({ error: deadTokenMessage(user) });
       return;
     }
     req.user = { id: user.id, username: user.username, role: user.role };
     next();
   };
+}
+
+const dayText = (d: Date): string => d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+/** Why a token is refused, in words a script's owner can act on. */
+function deadTokenMessage(lookup: Exclude<TokenLookup, { live: true }> | undefined): string {
+  if (lookup?.why === 'expired') return `This API token expired on ${dayText(lookup.expiresAt)}. Create a new one under Your account.`;
+  if (lookup?.why === 'disabled') return 'The account of this API token is disabled.';
+  if (lookup?.reason) return `This API token was revoked (${lookup.reason}). Create a new one under Your account.`;
+  return 'This API token is unknown or revoked.';
 }
 
 /** An operation's result as JSON: the value, or 400 with the field errors. */

@@ -8,6 +8,8 @@ import { displayable, done, FieldReader, invalid, type Actor, type Body, type Op
 /** Every token starts with this, so secret scanners and people recognise one. */
 export const TOKEN_PREFIX = 'cft_';
 
+const MAX_EXPIRY_DAYS = 3650;
+
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
 /** A new API token for the acting user: shown once, stored as its SHA-256 only. */
@@ -16,12 +18,14 @@ export async function createApiToken(deps: WebDeps, actor: Actor, body: Body): P
   const f = new FieldReader(body);
   const name = f.text('name');
   if (name.length < 1 || name.length > 64 || !displayable(name)) f.fail('name', 'Name the token (1 to 64 characters, no control or text-direction characters), e.g. after the script that uses it.');
+  const expiresInDays = f.integer('expiresInDays');
+  if (expiresInDays !== undefined && (expiresInDays < 1 || expiresInDays > MAX_EXPIRY_DAYS)) f.fail('expiresInDays', `A token expires after 1 to ${MAX_EXPIRY_DAYS} days; leave it empty for one that does not expire.`);
   if (!f.ok) return invalid(f.errors);
   const userId = actor.user.id;
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const record = await deps.db.withTransaction(async (tx) => {
-    const created = await insertApiToken(tx, { userId, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) });
-    await audit(tx, actor, { action: 'api-token.create', entityType: 'api_token', entityId: created.id, after: { name, prefix: created.prefix } });
+    const created = await insertApiToken(tx, { userId, name, tokenHash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6), ...(expiresInDays !== undefined ? { expiresInDays } : {}) });
+    await audit(tx, actor, { action: 'api-token.create', entityType: 'api_token', entityId: created.id, after: { name, prefix: created.prefix, expiresAt: created.expiresAt } });
     return created;
   });
   return done({ token, record });

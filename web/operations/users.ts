@@ -1,13 +1,17 @@
+import { unlockUsername } from '../../activities/db/repositories/login-failures';
+import { getSetting, putSetting, SECURITY_SETTING_KEY, type SecuritySettings } from '../../activities/db/repositories/settings';
 import {
+  bumpCredentialVersion,
   countAdmins,
   deleteUser as removeUser,
   findUserById,
   findUserByUsername,
   insertUser,
   ROLES,
+  setMfaSecret,
+  setUserDisabled,
   setUserPassword,
   setUserRole,
-  unlockUser,
   type Role,
   type User,
 } from '../../activities/db/repositories/users';
@@ -15,22 +19,20 @@ import type { Queryable } from '../../activities/db/pool';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { hashPassword, verifyPassword } from '../passwords';
+import { passwordProblem } from '../password-policy';
+import { hashPassword } from '../passwords';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { confirmCurrentPassword } from './login-guard';
+
+export { MIN_PASSWORD } from '../password-policy';
 
 const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
-export const MIN_PASSWORD = 10;
 
 /** What pages, the API and the audit log may show of a user: never the password hash. */
 export const publicUser = (u: User) => ({
   id: u.id, username: u.username, role: u.role, lockedUntil: u.lockedUntil && u.lockedUntil > new Date() ? u.lockedUntil : null,
-  failedLogins: u.failedLogins, lastLoginAt: u.lastLoginAt, createdAt: u.createdAt,
+  failedLogins: u.failedLogins, lastLoginAt: u.lastLoginAt, createdAt: u.createdAt, disabled: u.disabledAt !== null, mfa: u.mfaEnabledAt !== null,
 });
-
-function checkPassword(password: string): string | undefined {
-  if (password.length < MIN_PASSWORD || password.length > 128) return `Choose a password of ${MIN_PASSWORD} to 128 characters.`;
-  return undefined;
-}
 
 const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 
@@ -48,7 +50,7 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   if (!USERNAME.test(username)) f.fail('username', 'A user name is 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.');
   else if (await findUserByUsername(deps.db, username)) f.fail('username', 'This user name is taken.');
   if (!isRole(role)) f.fail('role', 'Choose a role: admin, technician or readonly.');
-  const passwordError = checkPassword(password);
+  const passwordError = passwordProblem(password, username);
   if (passwordError) f.fail('password', passwordError);
   if (!f.ok || !isRole(role)) return invalid(f.errors);
   const passwordHash = await hashPassword(password);
@@ -60,7 +62,11 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   return done(user);
 }
 
-/** Role, a new password set by an admin, or lifting a lockout (a boolean: the console's checkbox turned into one). The last admin stays an admin. */
+/**
+ * Role, a new password set by an admin, disabling or enabling, or lifting a lockout (booleans: the console's
+ * checkboxes turned into them). The last admin stays an admin and enabled. A new role or password and
+ * disabling end the user's sessions and API tokens.
+ */
 export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<User>> {
   const user = await loadUser(deps.db, id);
   const f = new FieldReader(body);
@@ -69,9 +75,13 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
   else if (user.role === 'admin' && role !== 'admin' && (await countAdmins(deps.db)) <= 1) f.fail('role', 'This is the last admin; make another user admin first.');
   // Empty or left out: the password stays.
   const password = f.secret('password') || undefined;
-  const passwordError = password !== undefined ? checkPassword(password) : undefined;
+  const passwordError = password !== undefined ? passwordProblem(password, user.username) : undefined;
   if (passwordError) f.fail('password', passwordError);
   const unlock = f.bool('unlock') === true;
+  const disabled = f.has('disabled') ? f.bool('disabled') : undefined;
+  const disabling = disabled === true && user.disabledAt === null;
+  if (disabling && user.id === actor.user?.id) f.fail('disabled', 'You cannot disable your own account.');
+  else if (disabling && user.role === 'admin' && (await countAdmins(deps.db)) <= 1) f.fail('disabled', 'This is the last admin; make another user admin first.');
   if (!f.ok || !isRole(role)) return invalid(f.errors);
   const passwordHash = password !== undefined ? await hashPassword(password) : undefined;
   await deps.db.withTransaction(async (tx) => {
@@ -81,12 +91,22 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
       changes['role'] = role;
     }
     if (passwordHash !== undefined) {
+      // A new password set by an admin also lifts a lockout.
       await setUserPassword(tx, user.id, passwordHash);
+      await unlockUsername(tx, user.username);
       changes['password'] = '(changed)';
     }
+    if (disabled !== undefined && disabled !== (user.disabledAt !== null)) {
+      await setUserDisabled(tx, user.id, disabled);
+      changes['disabled'] = disabled;
+    }
     if (unlock) {
-      await unlockUser(tx, user.id);
+      await unlockUsername(tx, user.username);
       changes['unlocked'] = true;
+    }
+    if (changes['role'] !== undefined || changes['password'] !== undefined || changes['disabled'] === true) {
+      await bumpCredentialVersion(tx, user.id, 'the account was changed by an admin');
+      changes['sessionsEnded'] = true;
     }
     if (Object.keys(changes).length > 0) {
       await audit(tx, actor, { action: 'user.update', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role }, after: { username: user.username, ...changes } });
@@ -105,20 +125,77 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
   });
 }
 
-/** Any user: a new password for their own account, proven by the current one. */
-export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<void>> {
+/** Admin: ends every session and API token of a user (e.g. a lost laptop). */
+export async function endSessions(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
+  const user = await loadUser(deps.db, id);
+  await deps.db.withTransaction(async (tx) => {
+    await bumpCredentialVersion(tx, user.id, 'an admin ended the sessions');
+    await audit(tx, actor, { action: 'user.end-sessions', entityType: 'user', entityId: user.id, after: { username: user.username } });
+  });
+  return user;
+}
+
+/** Admin: turns a user's MFA off (a lost phone and no recovery codes) and ends their sessions. */
+export async function resetMfa(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
+  const user = await loadUser(deps.db, id);
+  await deps.db.withTransaction(async (tx) => {
+    await setMfaSecret(tx, user.id, null);
+    await bumpCredentialVersion(tx, user.id, 'an admin reset the MFA');
+    await audit(tx, actor, { action: 'user.reset-mfa', entityType: 'user', entityId: user.id, after: { username: user.username } });
+  });
+  return user;
+}
+
+/** The sign-in security settings; installs from before they existed read as "MFA not required". */
+export async function securitySettings(db: Queryable): Promise<SecuritySettings> {
+  return { requireAdminMfa: (await getSetting<SecuritySettings>(db, SECURITY_SETTING_KEY))?.requireAdminMfa === true };
+}
+
+/** Admin: "require MFA for admins" (a boolean; new installs start with it on, see bootstrap-admin.ts). */
+export async function saveSecuritySettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<SecuritySettings>> {
+  const f = new FieldReader(body);
+  const requireAdminMfa = f.bool('requireAdminMfa');
+  if (requireAdminMfa === undefined) f.fail('requireAdminMfa', 'Say whether admins must use two-factor sign-in: true or false.');
+  if (!f.ok || requireAdminMfa === undefined) return invalid(f.errors);
+  const settings: SecuritySettings = { requireAdminMfa };
+  await deps.db.withTransaction(async (tx) => {
+    const before = await securitySettings(tx);
+    await putSetting(tx, SECURITY_SETTING_KEY, settings);
+    await audit(tx, actor, { action: 'settings.security', entityType: 'settings', entityId: SECURITY_SETTING_KEY, before, after: settings });
+  });
+  return done(settings);
+}
+
+/** Any user: "sign out everywhere" ends all their sessions (this one too) and API tokens. */
+export async function signOutEverywhere(deps: WebDeps, actor: Actor): Promise<void> {
+  const user = await loadUser(deps.db, actor.user?.id);
+  await deps.db.withTransaction(async (tx) => {
+    await bumpCredentialVersion(tx, user.id, 'signed out everywhere');
+    await audit(tx, actor, { action: 'user.sign-out-everywhere', entityType: 'user', entityId: user.id });
+  });
+}
+
+/**
+ * Any user: a new password for their own account, proven by the current one (a wrong one counts toward
+ * the lockout). Ends the user's other sessions and API tokens; returns the new credential version, which
+ * the calling session takes so it stays signed in.
+ */
+export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<{ credentialVersion: number }>> {
   const user = await loadUser(deps.db, actor.user?.id);
   const f = new FieldReader(body);
   const currentPassword = f.secret('currentPassword');
   const newPassword = f.secret('newPassword');
-  if (!(await verifyPassword(currentPassword, user.passwordHash))) f.fail('currentPassword', 'This is not your current password.');
-  const passwordError = checkPassword(newPassword);
+  const passwordError = passwordProblem(newPassword, user.username);
   if (passwordError) f.fail('newPassword', passwordError);
+  const currentError = await confirmCurrentPassword(deps, actor, user, currentPassword);
+  if (currentError) f.fail('currentPassword', currentError);
   if (!f.ok) return invalid(f.errors);
   const passwordHash = await hashPassword(newPassword);
-  await deps.db.withTransaction(async (tx) => {
+  const credentialVersion = await deps.db.withTransaction(async (tx) => {
     await setUserPassword(tx, user.id, passwordHash);
-    await audit(tx, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id });
+    const version = await bumpCredentialVersion(tx, user.id, 'the password was changed');
+    await audit(tx, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id, after: { sessionsEnded: true } });
+    return version;
   });
-  return done(undefined);
+  return done({ credentialVersion });
 }

@@ -11,7 +11,7 @@ import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, loadUser, MIN_PASSWORD, publicUser, updateUser } from '../operations/users';
+import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import type { Views } from '../render';
 import { latestResult } from '../workflow-results';
 
@@ -80,7 +80,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const all = (await listUsers(deps.db)).map(publicUser);
-    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
+    const { requireAdminMfa } = await securitySettings(deps.db);
+    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, requireAdminMfa, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
   };
 
   router.get('/settings/users', (req, res) => users(req, res));
@@ -100,9 +101,27 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/users/:id', async (req, res) => {
     const body = req.body as Body;
-    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock') });
+    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock'), disabled: checkbox(body, 'disabled') });
     if (!result.ok) return userPage(req, res, result.errors, 400);
+    // An admin who changed their own account stays signed in here; their other sessions have ended.
+    if (result.value.id === req.user?.id) req.session.credentialVersion = result.value.credentialVersion;
     res.redirect(303, `/settings/users/${result.value.id}`);
+  });
+
+  router.post('/settings/users/:id/end-sessions', async (req, res) => {
+    const user = await endSessions(deps, req, req.params['id']);
+    res.redirect(303, `/settings/users/${user.id}`);
+  });
+
+  router.post('/settings/users/:id/reset-mfa', async (req, res) => {
+    const user = await resetMfa(deps, req, req.params['id']);
+    res.redirect(303, `/settings/users/${user.id}`);
+  });
+
+  router.post('/settings/security', async (req, res) => {
+    const result = await saveSecuritySettings(deps, req, { requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa') });
+    if (!result.ok) throw new HttpError(400, Object.values(result.errors).join(' '));
+    res.redirect(303, '/settings/users');
   });
 
   router.post('/settings/users/:id/delete', async (req, res) => {

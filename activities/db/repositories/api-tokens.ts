@@ -9,18 +9,28 @@ export interface ApiTokenRecord {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Why it was revoked when not by hand (a password change, "sign out everywhere", …). */
+  revokedReason: string | null;
+  expiresAt: Date | null;
+  expired: boolean;
 }
 
-interface Row { id: string; user_id: string; name: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }
-const COLUMNS = 'id, user_id, name, prefix, created_at, last_used_at, revoked_at';
+interface Row {
+  id: string; user_id: string; name: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null;
+  revoked_reason: string | null; expires_at: Date | null; expired: boolean;
+}
+const COLUMNS = 'id, user_id, name, prefix, created_at, last_used_at, revoked_at, revoked_reason, expires_at, coalesce(expires_at <= now(), false) AS expired';
 const toToken = (r: Row): ApiTokenRecord => ({
   id: r.id, userId: r.user_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
+  revokedReason: r.revoked_reason, expiresAt: r.expires_at, expired: r.expired,
 });
 
-export async function insertApiToken(db: Queryable, t: { userId: string; name: string; tokenHash: string; prefix: string }): Promise<ApiTokenRecord> {
+export async function insertApiToken(db: Queryable, t: { userId: string; name: string; tokenHash: string; prefix: string; expiresInDays?: number }): Promise<ApiTokenRecord> {
   const rows = await db.query<Row>(
-    `INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-    [t.userId, t.name, t.tokenHash, t.prefix],
+    `INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)
+          VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NOT NULL THEN now() + $5::int * interval '1 day' END)
+       RETURNING ${COLUMNS}`,
+    [t.userId, t.name, t.tokenHash, t.prefix, t.expiresInDays ?? null],
   );
   return toToken(rows[0] as Row);
 }
@@ -36,22 +46,30 @@ export async function revokeApiToken(db: Queryable, userId: string, id: string):
   return rows.length > 0;
 }
 
-/** The user behind a live token, by the token's hash; records the use (at most once a minute). */
-export async function userByTokenHash(db: Queryable, tokenHash: string): Promise<{ id: string; username: string; role: Role; tokenId: string } | undefined> {
-  const rows = await db.query<{ id: string; username: string; role: Role; token_id: string }>(
-    `UPDATE api_tokens t SET last_used_at = now()
-       FROM users u
-      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id
-        AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')
-     RETURNING u.id, u.username, u.role, t.id AS token_id`,
+/** A token as the API sees it: its user, or why it no longer works. */
+export type TokenLookup =
+  | { live: true; id: string; username: string; role: Role; tokenId: string }
+  | { live: false; why: 'revoked'; reason: string | null }
+  | { live: false; why: 'expired'; expiresAt: Date }
+  | { live: false; why: 'disabled' };
+
+/** The user behind a token, by the token's hash, or why it is dead; records the use (at most once a minute). */
+export async function userByTokenHash(db: Queryable, tokenHash: string): Promise<TokenLookup | undefined> {
+  const rows = await db.query<{
+    id: string; username: string; role: Role; token_id: string; revoked_at: Date | null; revoked_reason: string | null;
+    expires_at: Date | null; expired: boolean; disabled: boolean;
+  }>(
+    `SELECT u.id, u.username, u.role, t.id AS token_id, t.revoked_at, t.revoked_reason, t.expires_at,
+            coalesce(t.expires_at <= now(), false) AS expired, u.disabled_at IS NOT NULL AS disabled
+       FROM api_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1`,
     [tokenHash],
   );
-  const updated = rows[0] ?? (
-    await db.query<{ id: string; username: string; role: Role; token_id: string }>(
-      `SELECT u.id, u.username, u.role, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
-      [tokenHash],
-    )
-  )[0];
-  return updated && { id: updated.id, username: updated.username, role: updated.role, tokenId: updated.token_id };
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.revoked_at) return { live: false, why: 'revoked', reason: row.revoked_reason };
+  if (row.expired && row.expires_at) return { live: false, why: 'expired', expiresAt: row.expires_at };
+  if (row.disabled) return { live: false, why: 'disabled' };
+  await db.query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [row.token_id]);
+  return { live: true, id: row.id, username: row.username, role: row.role, tokenId: row.token_id };
 }

@@ -33,3 +33,9 @@ export interface RenewalDefaults {
   renewalValue: number | null;
 }
 export const RENEWAL_DEFAULTS_KEY = 'renewal_defaults';
+
+/** Sign-in security. Left out (installs from before it existed): MFA is not required. */
+export interface SecuritySettings {
+  requireAdminMfa: boolean;
+}
+export const SECURITY_SETTING_KEY = 'security';

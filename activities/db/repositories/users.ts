@@ -8,10 +8,19 @@ export interface User {
   username: string;
   role: Role;
   passwordHash: string;
+  /** Sign-in failures in a row, over all addresses (see login-failures.ts). */
   failedLogins: number;
+  /** The latest lock of this name from any address, if one is still running. */
   lockedUntil: Date | null;
   lastLoginAt: Date | null;
   createdAt: Date;
+  /** Sessions and API tokens of an older version are dead. */
+  credentialVersion: number;
+  disabledAt: Date | null;
+  /** TOTP secret, sealed (SecretPurpose.mfaSecret); pending until mfaEnabledAt is set. */
+  mfaSecretSealed: string | null;
+  mfaEnabledAt: Date | null;
+  mfaLastStep: number | null;
 }
 
 interface UserRow {
@@ -23,12 +32,22 @@ interface UserRow {
   locked_until: Date | null;
   last_login_at: Date | null;
   created_at: Date;
+  credential_version: number;
+  disabled_at: Date | null;
+  mfa_secret_sealed: string | null;
+  mfa_enabled_at: Date | null;
+  mfa_last_step: string | null;
 }
 
-const COLUMNS = 'id, username, role, password_hash, failed_logins, locked_until, last_login_at, created_at';
+const COLUMNS = `id, username, role, password_hash, last_login_at, created_at, credential_version, disabled_at,
+  mfa_secret_sealed, mfa_enabled_at, mfa_last_step,
+  (SELECT coalesce(sum(f.failures), 0)::int FROM login_failures f WHERE f.username = users.username) AS failed_logins,
+  (SELECT max(f.locked_until) FROM login_failures f WHERE f.username = users.username AND f.locked_until > now()) AS locked_until`;
 const toUser = (r: UserRow): User => ({
   id: r.id, username: r.username, role: r.role, passwordHash: r.password_hash, failedLogins: r.failed_logins,
-  lockedUntil: r.locked_until, lastLoginAt: r.last_login_at, createdAt: r.created_at,
+  lockedUntil: r.locked_until, lastLoginAt: r.last_login_at, createdAt: r.created_at, credentialVersion: r.credential_version,
+  disabledAt: r.disabled_at, mfaSecretSealed: r.mfa_secret_sealed, mfaEnabledAt: r.mfa_enabled_at,
+  mfaLastStep: r.mfa_last_step === null ? null : Number(r.mfa_last_step),
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
@@ -69,9 +88,22 @@ export async function setUserRole(db: Queryable, id: string, role: Role): Promis
   await db.query('UPDATE users SET role = $2 WHERE id = $1', [id, role]);
 }
 
-/** A new password also lifts a lockout. */
 export async function setUserPassword(db: Queryable, id: string, passwordHash: string): Promise<void> {
-  await db.query('UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1', [id, passwordHash]);
+  await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+}
+
+export async function setUserDisabled(db: Queryable, id: string, disabled: boolean): Promise<void> {
+  await db.query('UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END WHERE id = $1', [id, disabled]);
+}
+
+/**
+ * Ends every session and API token of the user: sessions carry the version they were signed in with
+ * (checked on every request), live tokens are revoked with the reason. Returns the new version.
+ */
+export async function bumpCredentialVersion(db: Queryable, id: string, reason: string): Promise<number> {
+  const rows = await db.query<{ credential_version: number }>('UPDATE users SET credential_version = credential_version + 1 WHERE id = $1 RETURNING credential_version', [id]);
+  await db.query('UPDATE api_tokens SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL', [id, reason]);
+  return rows[0]?.credential_version ?? 0;
 }
 
 export async function deleteUser(db: Queryable, id: string): Promise<void> {
@@ -79,25 +111,35 @@ export async function deleteUser(db: Queryable, id: string): Promise<void> {
 }
 
 export async function recordLogin(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE users SET last_login_at = now(), failed_logins = 0, locked_until = NULL WHERE id = $1', [id]);
+  await db.query('UPDATE users SET last_login_at = now() WHERE id = $1', [id]);
 }
 
-/**
- * Counts a failed sign-in; the `maxFailures`-th consecutive failure locks the account for `lockMs`.
- * Returns until when it is locked, if it is.
- */
-export async function recordFailedLogin(db: Queryable, id: string, maxFailures: number, lockMs: number): Promise<Date | null> {
-  const rows = await db.query<{ locked_until: Date | null }>(
-    `UPDATE users
-        SET failed_logins = failed_logins + 1,
-            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + ($3::double precision * interval '1 millisecond') ELSE locked_until END
-      WHERE id = $1
-    RETURNING locked_until`,
-    [id, maxFailures, lockMs],
-  );
-  return rows[0]?.locked_until ?? null;
+/** A TOTP secret waiting for its first code (sealed), or none (MFA off). Recovery codes go with it. */
+export async function setMfaSecret(db: Queryable, id: string, sealed: string | null): Promise<void> {
+  await db.query('UPDATE users SET mfa_secret_sealed = $2, mfa_enabled_at = NULL, mfa_last_step = NULL WHERE id = $1', [id, sealed]);
+  await db.query('DELETE FROM mfa_recovery_codes WHERE user_id = $1', [id]);
 }
 
-export async function unlockUser(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [id]);
+/** Turns MFA on (the pending secret was confirmed with a code) with new recovery codes. */
+export async function enableMfa(db: Queryable, id: string, step: number, recoveryCodeHashes: string[]): Promise<void> {
+  await db.query('UPDATE users SET mfa_enabled_at = now(), mfa_last_step = $2 WHERE id = $1', [id, step]);
+  await db.query('DELETE FROM mfa_recovery_codes WHERE user_id = $1', [id]);
+  for (const hash of recoveryCodeHashes) await db.query('INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES ($1, $2)', [id, hash]);
+}
+
+/** Records an accepted TOTP step; false if it (or a later one) was used already (a replay). */
+export async function acceptMfaStep(db: Queryable, id: string, step: number): Promise<boolean> {
+  const rows = await db.query('UPDATE users SET mfa_last_step = $2 WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2) RETURNING id', [id, step]);
+  return rows.length > 0;
+}
+
+/** Uses up one recovery code; false if it is not one of the user's unused codes. */
+export async function useRecoveryCode(db: Queryable, id: string, codeHash: string): Promise<boolean> {
+  const rows = await db.query('UPDATE mfa_recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id', [id, codeHash]);
+  return rows.length > 0;
+}
+
+export async function countUnusedRecoveryCodes(db: Queryable, id: string): Promise<number> {
+  const rows = await db.query<{ n: string }>('SELECT count(*) AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL', [id]);
+  return Number(rows[0]?.n ?? 0);
 }
