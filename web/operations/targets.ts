@@ -149,9 +149,11 @@ export async function testTargetConnection(deps: WebDeps, actor: Actor, id: unkn
  * worker connects (the web never talks to a device), the console polls the result. Audited.
  */
 export async function fetchTargetFingerprint(deps: WebDeps, actor: Actor, body: Body): Promise<{ workflowId: string }> {
+  const vendor = vendorOf(body['vendor']);
+  if (!vendor) throw new HttpError(400, 'Unknown target vendor: fetch the fingerprint from the target form.');
   const host = checkHost(body['host']);
   if (!host.ok) throw new HttpError(400, host.error);
-  const port = checkPort(body['port'], vendorOf(body['vendor'])?.defaultPort ?? 443);
+  const port = checkPort(body['port'], vendor.defaultPort);
   if (!port.ok) throw new HttpError(400, port.error);
   const input: FetchFingerprintInput = { host: host.host, port: port.port };
   const workflowId = fetchFingerprintWorkflowId(randomUUID());

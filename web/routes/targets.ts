@@ -35,7 +35,7 @@ function inputFromForm(body: Body, vendor: VendorDescriptor): TargetInput {
 const TIME_ZONES = Intl.supportedValuesOf('timeZone');
 const FETCH_FINGERPRINT_ID = /^fetch-fingerprint:[0-9a-f-]{36}$/;
 /** How long "Fetch the fingerprint" waits for the worker before the fragment polls instead. */
-const FETCH_FINGERPRINT_WAIT_MS = 4_000;
+const FETCH_FINGERPRINT_WAIT_MS = 2_000;
 
 function pickErrors(errors: FieldErrors, group: string): FieldErrors {
   return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(`${group}_`)).map(([k, v]) => [k.slice(group.length + 1), v]));
