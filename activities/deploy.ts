@@ -18,6 +18,7 @@ import {
   listDeploymentsOfTarget,
   recordDeployed,
   setDeploymentStatus,
+  setDeploymentWaiting,
   type DeploymentRecord,
 } from './db/repositories/deployments';
 import {
@@ -36,7 +37,7 @@ import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import type { KeyType } from './domain/key-types';
-import { describeWindows, maintenanceStatus } from './domain/maintenance-window';
+import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
 interface Loaded {
@@ -179,9 +180,10 @@ export function createDeployActivities(deps: ActivityDeps) {
       const status = maintenanceStatus(target.maintenance, new Date());
       if (status.inWindow) return { inWindow: true };
       if (!status.opensAt) return { inWindow: true };
-      const detail = `waiting for the maintenance window that opens ${status.opensAt.toISOString()} (${target.maintenance?.timeZone ?? 'UTC'} ${describeWindows(target.maintenance).replace(/\n/g, '; ')})`;
+      const timeZone = target.maintenance?.timeZone ?? 'UTC';
+      const detail = `${waitingUntilText(status.opensAt, timeZone)}, when the maintenance window opens (${describeWindows(target.maintenance).replace(/\n/g, '; ')})`;
       await appendRunStep(deps.db, run.id, 'maintenance window', 'started', detail);
-      await setDeploymentStatus(deps.db, deployment.id, 'waiting', null);
+      await setDeploymentWaiting(deps.db, deployment.id, status.opensAt, timeZone);
       return { inWindow: false, opensAt: status.opensAt.toISOString() };
     },
 

@@ -10,6 +10,7 @@ import { toApplicationFailure } from './errors';
 import { createNotifyActivities } from './notify';
 import { createScheduleHealthActivities } from './schedule-health';
 import { createFleetWatchActivities } from './fleet-watch';
+import { createFetchFingerprintActivities } from './fetch-fingerprint';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -51,6 +52,7 @@ export function createActivities(base: ActivityDeps) {
     ...createDeployActivities(deps),
     ...createScheduleHealthActivities(deps),
     ...createFleetWatchActivities(deps),
+    ...createFetchFingerprintActivities(),
   }, base.log);
 }
 

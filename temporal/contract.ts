@@ -20,6 +20,7 @@ export const WorkflowType = {
   alertSweep: 'alertSweepWorkflow',
   dailyDigest: 'dailyDigestWorkflow',
   driftWatch: 'driftWatchWorkflow',
+  fetchFingerprint: 'fetchFingerprintWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
@@ -30,6 +31,8 @@ export const deviceSessionWorkflowId = (targetId: string): string => `device:${t
 export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-check:provider:${providerId}`;
 /** One test email per request; the request id is chosen by the console. */
 export const testEmailWorkflowId = (requestId: string): string => `test-email:${requestId}`;
+/** One "Fetch the fingerprint" per request (the target may not exist yet); the request id is chosen by the console. */
+export const fetchFingerprintWorkflowId = (requestId: string): string => `fetch-fingerprint:${requestId}`;
 export const SCHEDULE_HEALTH_SCHEDULE_ID = 'certfleet:schedule-health';
 /** The fleet's own schedules (besides one renewal schedule per certificate). */
 export const FLEET_SCHEDULE_IDS = {
@@ -155,6 +158,28 @@ export interface PreflightResult {
   changes: string[];
   error?: string;
 }
+
+/** "Fetch the fingerprint" of a target form: the address typed in, before the target is saved. */
+export interface FetchFingerprintInput {
+  host: string;
+  port: number;
+}
+
+/** The certificate a TLS listener presents: public facts only. */
+export interface PresentedCertificate {
+  subject: string;
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  /** Lowercase hex, no colons (as targets store a pinned fingerprint). */
+  fingerprintSha256: string;
+  /** Whether it chains to the system trust store and names the host. */
+  trusted: boolean;
+  /** Why not, when it does not (OpenSSL's code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT). */
+  trustError?: string;
+}
+
+export type FetchFingerprintResult = { ok: true; certificate: PresentedCertificate } | { ok: false; error: string };
 
 /** "Verify token" of a DNS provider. */
 export interface DnsProviderCheckInput {

@@ -1,5 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { DeploymentRecord } from '../activities/db/repositories/deployments';
+import { waitingUntilText } from '../activities/domain/maintenance-window';
 import {
   certificateWorkflowId,
   progressQuery,
@@ -8,6 +10,7 @@ import {
   TASK_QUEUE,
   WorkflowType,
   type LifecycleInput,
+  type LifecycleStep,
   type LifecycleProgress,
   type LifecycleTrigger,
 } from '../temporal/contract';
@@ -67,6 +70,17 @@ export async function listRuns(client: Client, certificateId: string, uiUrl: str
   return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
+export interface RunStepView {
+  step: LifecycleStep;
+  label: string;
+  status: string;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+  /** A running deploy step whose targets wait for a maintenance window: "waiting until …" instead of a timer. */
+  waiting?: string;
+}
+
 export interface RunView {
   exists: boolean;
   running: boolean;
@@ -76,7 +90,7 @@ export interface RunView {
   closeTime?: Date;
   temporalUiUrl?: string;
   progress?: LifecycleProgress;
-  steps: { label: string; status: string; startedAt?: string; endedAt?: string; error?: string }[];
+  steps: RunStepView[];
   /** When the progress query could not be answered (no worker running). */
   queryError?: string;
 }
@@ -107,9 +121,22 @@ export async function describeLatestRun(client: Client, certificateId: string, u
     // Without a worker a query waits for one; a page must not: give up after a few seconds.
     const progress = await client.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId, description.runId).query(progressQuery));
     view.progress = progress;
-    view.steps = progress.steps.map((s) => ({ label: STEP_LABELS[s.step], status: s.status, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.endedAt ? { endedAt: s.endedAt } : {}), ...(s.error ? { error: s.error } : {}) }));
+    view.steps = progress.steps.map((s) => ({ step: s.step, label: STEP_LABELS[s.step], status: s.status, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.endedAt ? { endedAt: s.endedAt } : {}), ...(s.error ? { error: s.error } : {}) }));
   } catch (error) {
     view.queryError = `Live progress is unavailable (${(error as Error).message}). Is the worker running?`;
   }
   return view;
+}
+
+/**
+ * A deploy step that waits for a maintenance window says until when (the earliest window of the
+ * certificate's waiting deployments) instead of a timer that counts for days.
+ */
+export function withMaintenanceWaits(run: RunView, deployments: Pick<DeploymentRecord, 'waitingUntil' | 'waitingTimeZone'>[]): RunView {
+  const next = deployments
+    .filter((d): d is typeof d & { waitingUntil: Date } => d.waitingUntil !== null)
+    .sort((a, b) => a.waitingUntil.getTime() - b.waitingUntil.getTime())[0];
+  if (!next) return run;
+  const waiting = waitingUntilText(next.waitingUntil, next.waitingTimeZone ?? 'UTC');
+  return { ...run, steps: run.steps.map((s) => (s.step === 'deploy' && s.status === 'running' ? { ...s, waiting } : s)) };
 }

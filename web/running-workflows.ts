@@ -1,4 +1,7 @@
 import type { Client } from '@temporalio/client';
+import type { Queryable } from '../activities/db/pool';
+import { runSubjects, type RunSubjectKind } from '../activities/db/repositories/dashboard';
+import { waitingUntilText } from '../activities/domain/maintenance-window';
 import { WorkflowType } from '../temporal/contract';
 import { temporalUiLink } from './lifecycle-runs';
 
@@ -11,7 +14,15 @@ export interface RunningWorkflow {
   /** The console page the run is about. */
   href: string | undefined;
   certificateId: string | undefined;
+  /** What the run is about, as pageOf read it from the workflow id. */
+  subject: { kind: RunSubjectKind; id: string } | undefined;
   temporalUiUrl: string | undefined;
+}
+
+/** A running workflow as the dashboard shows it: by name, and until when a deploy waits for its window. */
+export interface NamedRunningWorkflow extends RunningWorkflow {
+  name: string | undefined;
+  waiting: string | undefined;
 }
 
 const LABELS: Record<string, string> = {
@@ -23,15 +34,31 @@ const LABELS: Record<string, string> = {
 };
 
 /** Where a workflow id points in the console (ids come from temporal/contract's builders). */
-function pageOf(workflowId: string): { href: string | undefined; certificateId: string | undefined } {
+function pageOf(workflowId: string): Pick<RunningWorkflow, 'href' | 'certificateId' | 'subject'> {
   const cert = /^certificate:(\d+)$/.exec(workflowId) ?? /^deploy:(\d+):(\d+)$/.exec(workflowId);
-  if (cert?.[2]) return { href: `/deployments/${cert[2]}`, certificateId: cert[1] };
-  if (cert) return { href: `/certificates/${cert[1]}`, certificateId: cert[1] };
-  const target = /^preflight:target:(\d+)$/.exec(workflowId);
-  if (target) return { href: `/targets/${target[1]}`, certificateId: undefined };
-  const provider = /^dns-check:provider:(\d+)$/.exec(workflowId);
-  if (provider) return { href: `/dns-providers/${provider[1]}`, certificateId: undefined };
-  return { href: undefined, certificateId: undefined };
+  if (cert?.[1] && cert[2]) return { href: `/deployments/${cert[2]}`, certificateId: cert[1], subject: { kind: 'deployment', id: cert[2] } };
+  if (cert?.[1]) return { href: `/certificates/${cert[1]}`, certificateId: cert[1], subject: { kind: 'certificate', id: cert[1] } };
+  const target = /^preflight:target:(\d+)$/.exec(workflowId)?.[1];
+  if (target) return { href: `/targets/${target}`, certificateId: undefined, subject: { kind: 'target', id: target } };
+  const provider = /^dns-check:provider:(\d+)$/.exec(workflowId)?.[1];
+  if (provider) return { href: `/dns-providers/${provider}`, certificateId: undefined, subject: { kind: 'dns-provider', id: provider } };
+  return { href: undefined, certificateId: undefined, subject: undefined };
+}
+
+/** Names the runs' subjects from the database (a run whose subject is gone keeps no name). */
+export async function nameRunningWorkflows(db: Queryable, runs: RunningWorkflow[]): Promise<NamedRunningWorkflow[]> {
+  const ids: Record<RunSubjectKind, string[]> = { certificate: [], deployment: [], target: [], 'dns-provider': [] };
+  for (const run of runs) if (run.subject) ids[run.subject.kind].push(run.subject.id);
+  const found = runs.some((r) => r.subject) ? await runSubjects(db, ids) : [];
+  const byKey = new Map(found.map((s) => [`${s.kind}:${s.id}`, s]));
+  return runs.map((run) => {
+    const subject = run.subject && byKey.get(`${run.subject.kind}:${run.subject.id}`);
+    return {
+      ...run,
+      name: subject?.name,
+      waiting: subject?.waitingUntil ? waitingUntilText(subject.waitingUntil, subject.waitingTimeZone ?? 'UTC') : undefined,
+    };
+  });
 }
 
 /** Running workflows that do work someone waits for (not the long-lived device coordinators or the renewal ticks). */

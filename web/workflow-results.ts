@@ -15,3 +15,13 @@ export async function latestResult<T>(client: Client, workflowId: string): Promi
     return { state: 'error', message: `Temporal is unreachable: ${(error as Error).message}` };
   }
 }
+
+/** The check's result if it ends within `waitMs` (a short command answered in one request), else "running" (the fragment polls). */
+export async function resultWithin<T>(client: Client, workflowId: string, waitMs: number): Promise<CheckView<T>> {
+  try {
+    await client.withDeadline(Date.now() + waitMs, () => client.workflow.getHandle(workflowId).result());
+  } catch {
+    // Not finished yet, or failed: latestResult says which.
+  }
+  return latestResult<T>(client, workflowId);
+}

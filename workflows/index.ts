@@ -9,3 +9,4 @@ export { scheduleHealthWorkflow } from './schedule-health';
 export { alertSweepWorkflow } from './alert-sweep';
 export { dailyDigestWorkflow } from './daily-digest';
 export { driftWatchWorkflow } from './drift-watch';
+export { fetchFingerprintWorkflow } from './fetch-fingerprint';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, type PeerCertificate } from 'node:tls';
 import { FailureType } from '../../temporal/contract';
 import { classified } from '../errors';
 import type { VerifyEndpoint } from './types';
@@ -11,11 +11,18 @@ export interface ServedCertificate {
   validTo: string;
 }
 
+export interface Handshake {
+  cert: PeerCertificate;
+  /** Chains to the system trust store (or `ca`) and names the host. */
+  authorized: boolean;
+  authorizationError: string | undefined;
+}
+
 /**
- * Handshakes with the endpoint and returns the leaf it serves. Trust is not needed here: we compare
- * the fingerprint with the version we deployed, which is a stronger check than a chain.
+ * A TLS handshake and nothing else: SNI with the host name (none for an IP), the presented leaf read
+ * without verifying it (the caller decides what to trust), then the connection is closed.
  */
-export function servedCertificate(endpoint: VerifyEndpoint, timeoutMs = 10_000): Promise<ServedCertificate> {
+export function tlsHandshake(endpoint: VerifyEndpoint, timeoutMs: number): Promise<Handshake> {
   const servername = endpoint.servername ?? (isIP(endpoint.host) ? undefined : endpoint.host);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: endpoint.host, port: endpoint.port, rejectUnauthorized: false, ...(servername ? { servername } : {}) });
@@ -24,18 +31,28 @@ export function servedCertificate(endpoint: VerifyEndpoint, timeoutMs = 10_000):
       const cert = socket.getPeerCertificate();
       clearTimeout(timer);
       socket.end();
-      resolve({
-        fingerprintSha256: (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase(),
-        subject: [cert.subject?.CN ?? ''].flat().join(','),
-        issuer: [cert.issuer?.CN ?? cert.issuer?.O ?? ''].flat().join(','),
-        validTo: cert.valid_to ?? '',
-      });
+      const error = socket.authorizationError as Error | string | null | undefined;
+      resolve({ cert, authorized: socket.authorized, authorizationError: error ? String(error instanceof Error ? error.message : error) : undefined });
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
   });
+}
+
+/**
+ * Handshakes with the endpoint and returns the leaf it serves. Trust is not needed here: we compare
+ * the fingerprint with the version we deployed, which is a stronger check than a chain.
+ */
+export async function servedCertificate(endpoint: VerifyEndpoint, timeoutMs = 10_000): Promise<ServedCertificate> {
+  const { cert } = await tlsHandshake(endpoint, timeoutMs);
+  return {
+    fingerprintSha256: (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase(),
+    subject: [cert.subject?.CN ?? ''].flat().join(','),
+    issuer: [cert.issuer?.CN ?? cert.issuer?.O ?? ''].flat().join(','),
+    validTo: cert.valid_to ?? '',
+  };
 }
 
 const describe = (e: VerifyEndpoint): string => `${e.host}:${e.port}${e.servername ? ` (SNI ${e.servername})` : ''}`;

@@ -135,3 +135,21 @@ export function maintenanceStatus(m: MaintenanceWindows | null, now: Date): { in
   }
   return best ? { inWindow: false, opensAt: new Date(best.opensAt), closesAt: new Date(best.closesAt) } : { inWindow: false, opensAt: null, closesAt: null };
 }
+
+/**
+ * An instant as a technician in the target's time zone reads it: "Sat 12 Dec 02:00 (Europe/Berlin)".
+ * Assembled from parts, so the text does not depend on the ICU version's punctuation.
+ */
+export function formatInZone(instant: Date | string, timeZone: string): string {
+  const date = new Date(instant);
+  if (Number.isNaN(date.getTime())) return '—';
+  const zone = isTimeZone(timeZone) ? timeZone : 'UTC';
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(date);
+  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('weekday')} ${get('day')} ${get('month')} ${get('hour')}:${get('minute')} (${zone})`;
+}
+
+/** What every page says about a deploy that waits for its window. */
+export const waitingUntilText = (opensAt: Date | string, timeZone: string): string => `waiting until ${formatInZone(opensAt, timeZone)}`;

@@ -162,19 +162,31 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.locator('#dns-check .badge.good').waitFor({ timeout: 30_000 });
   await shot(page, '07-dns-provider-verified');
 
-  // An F5 BIG-IP target of the customer; "Test connection" runs the preflight workflow.
+  // An F5 BIG-IP target of the customer. "Fetch the fingerprint" (a bad address first: the failed
+  // hx-post shows its error) reads what the management port presents; pinning fills the field.
+  // "Test connection" then runs the preflight workflow.
   await page.click('nav >> text=Targets');
   await page.click('text=F5 BIG-IP');
   await page.selectOption('#f-customerId', customerId);
   await page.fill('#f-name', 'LB Zürich');
+  await page.fill('#f-host', `https://${bigip.host}`);
+  await page.getByRole('button', { name: 'Fetch the fingerprint' }).click();
+  await page.locator('#fingerprint').getByText('Enter only the host name or IP, without https:// or a port.').waitFor();
   await page.fill('#f-host', bigip.host);
   await page.fill('#f-port', String(bigip.port));
-  await page.fill('#f-trustFingerprint', bigip.managementFingerprint);
+  await page.getByRole('button', { name: 'Fetch the fingerprint' }).click();
+  await page.locator('#presented-fingerprint', { hasText: bigip.managementFingerprint }).waitFor({ timeout: 30_000 });
+  await page.locator('#fingerprint').getByText('does not chain to the system trust store').waitFor();
+  assert.equal(await page.inputValue('#f-trustFingerprint'), '');
+  await page.getByRole('button', { name: 'Pin this fingerprint' }).click();
+  assert.equal(await page.inputValue('#f-trustFingerprint'), bigip.managementFingerprint);
+  await shot(page, '08b-target-fingerprint');
   await page.fill('#f-cred_username', bigip.username);
   await page.fill('#f-cred_password', bigip.password);
   await shot(page, '08-target-new');
   await page.click('text=Add target');
   await page.getByRole('heading', { name: 'LB Zürich' }).waitFor();
+  await page.getByText(`pinned ${bigip.managementFingerprint}`).waitFor();
   await page.click('text=Test connection');
   await page.locator('#preflight .badge.good').waitFor({ timeout: 30_000 });
   await shot(page, '09-target-tested');
@@ -240,6 +252,43 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await shot(page, '19-account-token');
   await page.goto(`${stack.web.url}/targets`);
   await shot(page, '20-targets');
+
+  // A maintenance window two days ahead in Europe/Berlin: the renewal's deploy waits for it, and every
+  // page says until when, in the target's zone. "Renew now" again while the run is open says so.
+  const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+  const today = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' }).format(new Date()).toLowerCase();
+  const windowDay = days[(days.indexOf(today) + 2) % 7] as string;
+  const waitingText = new RegExp(`waiting until ${windowDay[0]?.toUpperCase()}${windowDay.slice(1)} \\d{1,2} [A-Z][a-z]{2} 02:00 \\(Europe/Berlin\\)`);
+  await page.click('text=LB Zürich');
+  await page.getByRole('link', { name: 'Edit', exact: true }).click();
+  await page.fill('#f-maintenanceWindows', `${windowDay} 02:00-03:00`);
+  await page.fill('#f-maintenanceTimeZone', 'Europe/Berlin');
+  await page.click('text=Save target');
+  await page.locator('#maintenance').waitFor();
+  await page.goto(`${stack.web.url}/certificates/${certificateId}`);
+  await page.getByRole('button', { name: 'Renew now' }).click();
+  await page.locator('#progress .step-running', { hasText: 'Deploy to targets' }).getByText(waitingText).waitFor({ timeout: 90_000 });
+  await page.getByRole('button', { name: 'Renew now' }).click();
+  await page.locator('#renew-result').getByText('A run for this certificate is already in progress.').waitFor();
+  await shot(page, '20b-certificate-renew-refused');
+  await page.reload();
+  await page.locator('#deployments').getByText(waitingText).waitFor();
+  await shot(page, '20c-certificate-waiting');
+  await page.click('nav >> text=Deployments');
+  await page.locator('#history').getByText(waitingText).first().waitFor();
+  await shot(page, '20d-deployments-waiting');
+  await page.click('nav >> text=Report');
+  await page.locator('#compliance').getByText(waitingText).waitFor();
+  await page.click('nav >> text=Dashboard');
+  await page.locator('#running').getByText(waitingText).waitFor({ timeout: 30_000 });
+  await page.locator('#running').getByRole('link', { name: '*.example.test → LB Zürich' }).waitFor();
+  assert.doesNotMatch(await page.locator('#running').innerText(), /certificate:\d|deploy:\d/, 'the dashboard shows names, not workflow ids');
+  await shot(page, '20e-dashboard-waiting');
+  await page.locator('#running').getByRole('link', { name: '*.example.test → LB Zürich' }).click();
+  await page.click('text=Deploy now, outside the window');
+  await page.goto(`${stack.web.url}/certificates/${certificateId}`);
+  await page.locator('#progress .run-COMPLETED').waitFor({ timeout: 90_000 });
+  await page.locator('#deployments .badge.deploy-deployed').waitFor();
 
   // Narrow screens: no horizontal page scroll.
   await page.setViewportSize({ width: 375, height: 800 });

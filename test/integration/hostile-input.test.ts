@@ -334,6 +334,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /targets/:id': [{ fields: fortigateForm, base: fortigateFormBase }],
     'POST /targets/:id/delete': command,
     'POST /targets/:id/preflight': command,
+    'POST /targets/fetch-fingerprint': [{ fields: [{ name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' }, { name: 'vendor', kind: 'strict' }], base: () => ({ vendor: 'fortigate', host: 'fw.example.test', port: '443' }) }],
     'POST /deployments/:id/redeploy': command,
     'POST /deployments/:id/retry': command,
     'POST /deployments/:id/deploy-now': command,

@@ -23,11 +23,20 @@ let targetId: string;
 let deploymentId: string;
 
 const clock = (d: Date): string => d.toISOString().slice(11, 19);
-/** A daily window (UTC) opening `inMs` from now, one hour long. */
-const windowFrom = (inMs: number): string => {
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** How the pages name a window opening at `d` in UTC: "Sat 12 Dec 02:00 (UTC)". */
+const inUtc = (d: Date): string => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.toISOString().slice(11, 16)} (UTC)`;
+/** A daily window (UTC) opening at `opens` (or `inMs` from now), one hour long. */
+const windowAt = (opens: Date): string => `daily ${clock(opens)}-${clock(new Date(opens.getTime() + 3_600_000))}`;
+const windowFrom = (inMs: number): string => windowAt(new Date(Date.now() + inMs));
+
+/** The window opens `inMs` from now; returns what the pages say about a deploy waiting for it. */
+async function setWindowIn(inMs: number): Promise<string> {
   const opens = new Date(Date.now() + inMs);
-  return `daily ${clock(opens)}-${clock(new Date(opens.getTime() + 3_600_000))}`;
-};
+  await setWindow(windowAt(opens));
+  return `waiting until ${inUtc(opens)}`;
+}
 
 async function setWindow(lines: string): Promise<void> {
   await admin.get(`/targets/${targetId}/edit`);
@@ -93,15 +102,21 @@ it('waits for the window without touching the device, then deploys when it opens
   );
   const window = steps.filter((s) => s.step === 'maintenance window');
   assert.deepEqual(window.map((s) => s.status), ['started', 'succeeded']);
-  assert.match(window[0]?.detail ?? '', /waiting for the maintenance window that opens/);
+  assert.match(window[0]?.detail ?? '', /^waiting until \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), when the maintenance window opens \(daily /);
   assert.equal(window[1]?.detail, 'the window opened');
 });
 
-it('"Deploy now" goes ahead outside the window, and the audit log says who asked', async () => {
-  await setWindow(windowFrom(2 * 3_600_000));
+it('a waiting deploy says until when, in the target\'s time zone, on every page; "Deploy now" goes ahead, and the audit log says who asked', async () => {
+  const waiting = await setWindowIn(2 * 3_600_000);
   await redeployAndWaitUntilWaiting();
   const page = await admin.get(`/deployments/${deploymentId}`);
   assert.match(page.text, /Deploy now, outside the window/);
+  for (const url of [`/deployments/${deploymentId}`, '/deployments', `/certificates/${certificateId}`, `/targets/${targetId}`, '/reports/compliance']) {
+    assert.ok((await admin.get(url)).text.includes(waiting), `${url} says "${waiting}"`);
+  }
+  const running = (await admin.get('/dashboard/running', { 'HX-Request': 'true' })).text;
+  assert.ok(running.includes(`window.example.test → FW with windows</a> <span class="waiting">${waiting}</span>`), running);
+  assert.ok(!running.includes(deploymentWorkflowId(certificateId, deploymentId)), 'the dashboard names the deploy, not its workflow id');
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
   assert.equal((await result()).outcome, 'deployed');
   const [audit] = await stack.db.db.query<{ actor: string }>("SELECT actor FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);

@@ -31,6 +31,7 @@ const POLICY: Record<string, Needs> = {
   'POST /targets/:id': 'technician',
   'POST /targets/:id/delete': 'technician',
   'POST /targets/:id/preflight': 'technician',
+  'POST /targets/fetch-fingerprint': 'technician',
   'POST /deployments/:id/redeploy': 'technician',
   'POST /deployments/:id/retry': 'technician',
   'POST /deployments/:id/mark-done': 'technician',
@@ -89,6 +90,7 @@ const POLICY: Record<string, Needs> = {
 
 /** Reads that hand out keys or settings: not for every role either. */
 const SENSITIVE_READS: Record<string, Needs> = {
+  'GET /targets/fetch-fingerprint': 'technician',
   'GET /certificates/:id/download/key.pem': 'technician',
   'GET /api/v1/certificates/:id/key.pem': 'technician',
   'GET /settings': 'admin',

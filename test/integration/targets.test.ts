@@ -97,4 +97,36 @@ describe('targets and Test connection', () => {
     assert.ok(!fragment.includes('wrong-password'));
     assert.match(fragment, /f5-bigip: .*(rejected|authentication|credentials)/i);
   });
+
+  it('"Fetch the fingerprint": the certificate an unsaved address presents, through the worker; bad input is a 400', async () => {
+    await admin.get('/targets/new?vendor=f5-bigip');
+    const hx = { 'HX-Request': 'true' };
+    const bad = await admin.post('/targets/fetch-fingerprint', { vendor: 'f5-bigip', host: 'https://lb.example', port: '443' }, hx);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /<p class="error" role="alert">Enter only the host name or IP, without https:\/\/ or a port.<\/p>/);
+    assert.equal((await admin.post('/targets/fetch-fingerprint', { vendor: 'f5-bigip', host: bigip.host, port: '70000' }, hx)).status, 400);
+    const audited = async () => stack.db.db.query<{ after: { host: string; port: number } }>("SELECT after FROM audit_log WHERE action = 'target.fetch-fingerprint' ORDER BY id");
+    assert.equal((await audited()).length, 0, 'refused requests start nothing');
+
+    /** The fragment once the workflow ended: the answer to the request, or the polls it asks for. */
+    const fetchFingerprint = async (host: string, port: number): Promise<string> => {
+      const first = await admin.post('/targets/fetch-fingerprint', { vendor: 'f5-bigip', host, port: String(port) }, hx);
+      assert.equal(first.status, 200, first.text);
+      const id = /fetch-fingerprint\?id=([^"]+)"/.exec(first.text)?.[1];
+      if (!id) return first.text;
+      return eventually('the fetched fingerprint', async () => {
+        const poll = await admin.get(`/targets/fetch-fingerprint?id=${id}`, hx);
+        return poll.text.includes('hx-trigger') ? undefined : poll.text;
+      }, 30_000);
+    };
+    const done = await fetchFingerprint(bigip.host, bigip.port);
+    assert.ok(done.includes(`<dd class="mono wrap" id="presented-fingerprint">${bigip.managementFingerprint}</dd>`), done);
+    assert.ok(done.includes(`data-pin-fingerprint="${bigip.managementFingerprint}"`));
+    assert.match(done, /does not chain to the system trust store/, 'the fake\'s self-signed certificate is not trusted by the system');
+    assert.match(done, /<dt>Valid<\/dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d UTC to \d{4}-/);
+
+    const closedPort = await freePort();
+    assert.match(await fetchFingerprint('127.0.0.1', closedPort), new RegExp(`fetch fingerprint: 127\\.0\\.0\\.1:${closedPort} refused the connection`));
+    assert.deepEqual((await audited()).map((a) => `${a.after.host}:${a.after.port}`), [`${bigip.host}:${bigip.port}`, `127.0.0.1:${closedPort}`]);
+  });
 });

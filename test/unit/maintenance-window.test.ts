@@ -1,7 +1,7 @@
 /** Weekly maintenance windows in a target's time zone: parsing, in/out, next opening, midnight and DST. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkMaintenanceWindows, describeWindows, maintenanceStatus, type MaintenanceWindows } from '../../activities/domain/maintenance-window';
+import { checkMaintenanceWindows, describeWindows, formatInZone, maintenanceStatus, waitingUntilText, type MaintenanceWindows } from '../../activities/domain/maintenance-window';
 
 const windows = (zone: string, text: string): MaintenanceWindows => {
   const checked = checkMaintenanceWindows(zone, text);
@@ -44,5 +44,20 @@ describe('maintenance windows', () => {
     assert.deepEqual(maintenanceStatus(summer, new Date('2026-03-28T12:00:00Z')).opensAt, new Date('2026-03-29T01:00:00Z'));
     // A week later, summer time: 02:00 Berlin is 00:00 UTC.
     assert.deepEqual(maintenanceStatus(summer, new Date('2026-04-04T12:00:00Z')).opensAt, new Date('2026-04-05T00:00:00Z'));
+  });
+
+  it('says when a window opens in the target\'s time zone, as "Sat 12 Dec 02:00 (Europe/Berlin)"', () => {
+    assert.equal(formatInZone(new Date('2026-12-12T01:00:00Z'), 'Europe/Berlin'), 'Sat 12 Dec 02:00 (Europe/Berlin)');
+    // Summer time, a day boundary, a 24 h clock, and no "Sept".
+    assert.equal(formatInZone('2026-09-05T22:30:00Z', 'Europe/Berlin'), 'Sun 6 Sep 00:30 (Europe/Berlin)');
+    assert.equal(formatInZone('2026-09-05T22:30:00Z', 'America/New_York'), 'Sat 5 Sep 18:30 (America/New_York)');
+    assert.equal(formatInZone('2026-09-05T13:05:59Z', 'UTC'), 'Sat 5 Sep 13:05 (UTC)');
+    // An unknown zone falls back to UTC and says so; an invalid instant is a dash.
+    assert.equal(formatInZone('2026-09-05T22:30:00Z', 'Mars/Olympus'), 'Sat 5 Sep 22:30 (UTC)');
+    assert.equal(formatInZone('not a date', 'UTC'), '—');
+    // The next opening of a weekend window, from a Wednesday.
+    const weekend = windows('Europe/Berlin', 'sat,sun 02:00-05:00');
+    const next = maintenanceStatus(weekend, new Date('2026-12-09T12:00:00Z')).opensAt as Date;
+    assert.equal(waitingUntilText(next, weekend.timeZone), 'waiting until Sat 12 Dec 02:00 (Europe/Berlin)');
   });
 });

@@ -303,6 +303,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     sweepAlerts: async () => ({ notDeployed: 0, resolved: 0, alerts: 0, recoveries: 0 }),
     sendDailyDigest: async () => ({ sent: 1, detail: 'mock digest' }),
     checkServedEndpoints: async () => ({ lastId: null, deployments: 0, endpoints: 0, problems: 0 }),
+    fetchPresentedCertificate: async () => ({ subject: 'CN=mock', issuer: 'CN=mock', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', fingerprintSha256: '0'.repeat(64), trusted: false }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
@@ -6,6 +7,7 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
+import { fetchFingerprintWorkflowId, TASK_QUEUE, WorkflowType, type FetchFingerprintInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import { startPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
@@ -140,4 +142,22 @@ export async function testTargetConnection(deps: WebDeps, actor: Actor, id: unkn
   const started = await startPreflight(deps.temporal.client, target.id);
   if (!started.ok) throw new HttpError(409, started.reason);
   await audit(deps.db, actor, { action: 'target.test-connection', entityType: 'target', entityId: target.id });
+}
+
+/**
+ * "Fetch the fingerprint" of the address typed into a target form, before the target exists: the
+ * worker connects (the web never talks to a device), the console polls the result. Audited.
+ */
+export async function fetchTargetFingerprint(deps: WebDeps, actor: Actor, body: Body): Promise<{ workflowId: string }> {
+  const vendor = vendorOf(body['vendor']);
+  if (!vendor) throw new HttpError(400, 'Unknown target vendor: fetch the fingerprint from the target form.');
+  const host = checkHost(body['host']);
+  if (!host.ok) throw new HttpError(400, host.error);
+  const port = checkPort(body['port'], vendor.defaultPort);
+  if (!port.ok) throw new HttpError(400, port.error);
+  const input: FetchFingerprintInput = { host: host.host, port: port.port };
+  const workflowId = fetchFingerprintWorkflowId(randomUUID());
+  await deps.temporal.client.workflow.start(WorkflowType.fetchFingerprint, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+  await audit(deps.db, actor, { action: 'target.fetch-fingerprint', entityType: 'target', after: { host: input.host, port: input.port, workflowId } });
+  return { workflowId };
 }

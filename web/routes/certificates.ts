@@ -10,7 +10,7 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
 import type { WebDeps } from '../deps';
-import { describeLatestRun, listRuns } from '../lifecycle-runs';
+import { describeLatestRun, listRuns, withMaintenanceWaits } from '../lifecycle-runs';
 import { certificateFiltersOf, CERTIFICATE_STATUSES } from '../list-filters';
 import { pager } from '../list-query';
 import { canChange } from '../middleware/auth';
@@ -73,7 +73,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   });
 
   const detail = async (req: Request, res: Response, cert: CertificateRecord, extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {}, status = 200) => {
-    const [versions, run, runs, providers, deployments, customers] = await Promise.all([
+    const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
       listVersions(deps.db, cert.id),
       describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
       listRuns(client, cert.id, uiUrl, namespace).catch(() => []),
@@ -81,6 +81,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
     ]);
+    const run = withMaintenanceWaits(latestRun, deployments);
     views.page(req, res, 'certificate', {
       deployments,
       title: cert.commonName,
@@ -104,7 +105,8 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   /** htmx fragment: re-polls itself while the run is in progress; reloads the page once when it ends. */
   router.get('/certificates/:id/progress', async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const run = await describeLatestRun(client, cert.id, uiUrl, namespace);
+    const [latestRun, deployments] = await Promise.all([describeLatestRun(client, cert.id, uiUrl, namespace), listDeploymentsOfCertificate(deps.db, cert.id)]);
+    const run = withMaintenanceWaits(latestRun, deployments);
     if (req.query['polling'] === '1' && !run.running) res.set('HX-Refresh', 'true');
     views.partial(res, 'progress', { cert, run });
   });

@@ -7,7 +7,7 @@ import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import type { WebDeps } from '../deps';
 import { idParam } from '../list-query';
 import type { Views } from '../render';
-import { listRunningWorkflows } from '../running-workflows';
+import { listRunningWorkflows, nameRunningWorkflows } from '../running-workflows';
 
 const LIST = 10;
 
@@ -45,7 +45,7 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
       const runs = customer
         ? (await filterByCustomer(deps, running.runs, customer.id)).slice(0, 20)
         : running.runs;
-      views.partial(res, 'running', { runs, total: customer ? runs.length : running.total, customerId });
+      views.partial(res, 'running', { runs: await nameRunningWorkflows(deps.db, runs), total: customer ? runs.length : running.total, customerId });
     } catch (error) {
       views.partial(res, 'running', { error: `Temporal is unreachable: ${(error as Error).message}`, customerId });
     }

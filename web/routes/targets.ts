@@ -12,9 +12,11 @@ import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
 import { canChange } from '../middleware/auth';
 import type { Body, FieldErrors } from '../operations/input';
-import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
+import { createTarget, deleteTarget, fetchTargetFingerprint, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import type { Views } from '../render';
 import { pickGroup, renderFields, vendorList } from '../vendor-form';
+import { latestResult, resultWithin } from '../workflow-results';
+import type { FetchFingerprintResult } from '../../temporal/contract';
 
 const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
 
@@ -31,6 +33,9 @@ function inputFromForm(body: Body, vendor: VendorDescriptor): TargetInput {
 }
 
 const TIME_ZONES = Intl.supportedValuesOf('timeZone');
+const FETCH_FINGERPRINT_ID = /^fetch-fingerprint:[0-9a-f-]{36}$/;
+/** How long "Fetch the fingerprint" waits for the worker before the fragment polls instead. */
+const FETCH_FINGERPRINT_WAIT_MS = 2_000;
 
 function pickErrors(errors: FieldErrors, group: string): FieldErrors {
   return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(`${group}_`)).map(([k, v]) => [k.slice(group.length + 1), v]));
@@ -66,6 +71,18 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
       listCustomers(deps.db),
     ]);
     views.page(req, res, 'targets', { title: 'Targets', targets: targets.map(redactTarget), vendors, customers, filters });
+  });
+
+  // Before /targets/:id. htmx: the certificate the address typed into the form presents, to pin it.
+  router.post('/targets/fetch-fingerprint', canChange, async (req, res) => {
+    const { workflowId } = await fetchTargetFingerprint(deps, req, req.body as Body);
+    views.partial(res, 'fingerprint', { workflowId, check: await resultWithin<FetchFingerprintResult>(deps.temporal.client, workflowId, FETCH_FINGERPRINT_WAIT_MS) });
+  });
+
+  router.get('/targets/fetch-fingerprint', canChange, async (req, res) => {
+    const workflowId = typeof req.query['id'] === 'string' && FETCH_FINGERPRINT_ID.test(req.query['id']) ? req.query['id'] : undefined;
+    if (!workflowId) throw new HttpError(400, 'Unknown fingerprint request.');
+    views.partial(res, 'fingerprint', { workflowId, check: await latestResult<FetchFingerprintResult>(deps.temporal.client, workflowId) });
   });
 
   router.get('/targets/new', canChange, async (req, res) => {

@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { waitingUntilText } from '../../activities/domain/maintenance-window';
 
 const DAY_MS = 86_400_000;
 
@@ -19,6 +20,10 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     const d = new Date(value as string);
     return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   });
+  /** "waiting until Sat 12 Dec 02:00 (Europe/Berlin)": a deploy's maintenance window, in the target's time zone. */
+  hbs.registerHelper('waitingUntil', (until: unknown, timeZone: unknown) =>
+    until ? waitingUntilText(until as Date | string, typeof timeZone === 'string' ? timeZone : 'UTC') : '',
+  );
   hbs.registerHelper('daysLeft', (value: unknown) => {
     const days = daysUntil(value as string | undefined);
     if (days === undefined) return '—';

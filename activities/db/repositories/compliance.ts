@@ -14,6 +14,9 @@ export interface ComplianceRow {
   lastDeployOutcome: string | null;
   lastDeployAt: Date | null;
   lastDeployTarget: string | null;
+  /** The last deploy is waiting for its target's maintenance window: when it opens, and the windows' time zone. */
+  lastDeployWaitingUntil: Date | null;
+  lastDeployWaitingTimeZone: string | null;
   /** The latest check that the endpoints serve the certificate: drift watch or a deploy's verify step. */
   lastVerifiedAt: Date | null;
   lastVerification: string | null;
@@ -27,6 +30,7 @@ export async function complianceRows(db: Queryable, f: { customerId?: string; li
             COALESCE((SELECT array_agg(t.name ORDER BY t.name) FROM deployments d JOIN targets t ON t.id = d.target_id
                        WHERE d.certificate_id = c.id AND d.deleted_at IS NULL AND t.deleted_at IS NULL), '{}') AS targets,
             last_run.outcome AS "lastDeployOutcome", last_run.started_at AS "lastDeployAt", last_run.target_name AS "lastDeployTarget",
+            last_run.waiting_until AS "lastDeployWaitingUntil", last_run.waiting_time_zone AS "lastDeployWaitingTimeZone",
             CASE WHEN checks.checked_at IS NOT NULL AND (verify.at IS NULL OR checks.checked_at >= verify.at) THEN checks.checked_at ELSE verify.at END AS "lastVerifiedAt",
             CASE WHEN checks.checked_at IS NOT NULL AND (verify.at IS NULL OR checks.checked_at >= verify.at)
                  THEN 'drift watch: ' || checks.summary ELSE CASE WHEN verify.at IS NOT NULL THEN 'verified after deploy' END END AS "lastVerification"
@@ -34,7 +38,10 @@ export async function complianceRows(db: Queryable, f: { customerId?: string; li
        JOIN customers cu ON cu.id = c.customer_id
        LEFT JOIN certificate_versions v ON v.id = c.current_version_id
        LEFT JOIN LATERAL (
-         SELECT r.outcome, r.started_at, t.name AS target_name FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN targets t ON t.id = d.target_id
+         SELECT r.outcome, r.started_at, t.name AS target_name,
+                CASE WHEN r.outcome = 'running' AND d.status = 'waiting' THEN d.waiting_until END AS waiting_until,
+                CASE WHEN r.outcome = 'running' AND d.status = 'waiting' THEN d.waiting_time_zone END AS waiting_time_zone
+           FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN targets t ON t.id = d.target_id
           WHERE d.certificate_id = c.id ORDER BY r.id DESC LIMIT 1) last_run ON true
        LEFT JOIN LATERAL (
          SELECT max(s.at) AS at FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id JOIN deployments d ON d.id = r.deployment_id

@@ -174,3 +174,32 @@ export async function replaceScheduleHealth(db: Queryable, rows: ScheduleHealthR
     );
   }
 }
+
+export type RunSubjectKind = 'certificate' | 'deployment' | 'target' | 'dns-provider';
+
+/** What a running workflow is about, by name: a certificate, "certificate → target", a target, a DNS provider. */
+export interface RunSubject {
+  kind: RunSubjectKind;
+  id: string;
+  name: string;
+  /** A deployment waiting for its target's maintenance window. */
+  waitingUntil: Date | null;
+  waitingTimeZone: string | null;
+}
+
+/** The names of the things running workflows are about (ids from the workflow ids), in one round trip. */
+export async function runSubjects(db: Queryable, ids: Record<RunSubjectKind, string[]>): Promise<RunSubject[]> {
+  return db.query<RunSubject>(
+    `SELECT 'certificate' AS kind, id::text AS id, common_name AS name, NULL::timestamptz AS "waitingUntil", NULL::text AS "waitingTimeZone"
+       FROM certificates WHERE id = ANY($1::bigint[])
+     UNION ALL
+     SELECT 'deployment', d.id::text, c.common_name || ' → ' || t.name,
+            CASE WHEN d.status = 'waiting' THEN d.waiting_until END, CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END
+       FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id WHERE d.id = ANY($2::bigint[])
+     UNION ALL
+     SELECT 'target', id::text, name, NULL, NULL FROM targets WHERE id = ANY($3::bigint[])
+     UNION ALL
+     SELECT 'dns-provider', id::text, name, NULL, NULL FROM dns_providers WHERE id = ANY($4::bigint[])`,
+    [ids.certificate, ids.deployment, ids.target, ids['dns-provider']],
+  );
+}

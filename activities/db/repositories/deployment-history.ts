@@ -32,6 +32,9 @@ export interface DeploymentHistoryRow {
   workflowRunId: string;
   startedAt: Date;
   endedAt: Date | null;
+  /** A running deploy waiting for its target's maintenance window: when it opens, and the windows' time zone. */
+  waitingUntil: Date | null;
+  waitingTimeZone: string | null;
 }
 
 /**
@@ -42,7 +45,9 @@ export async function listDeploymentHistory(db: Queryable, f: DeploymentHistoryF
   return db.query<DeploymentHistoryRow>(
     `SELECT r.id AS "runId", r.deployment_id AS "deploymentId", d.certificate_id AS "certificateId", c.common_name AS "commonName",
             d.target_id AS "targetId", t.name AS "targetName", t.vendor, cu.name AS "customerName", r.trigger, r.outcome, r.error,
-            v.serial_hex AS "serialHex", r.workflow_id AS "workflowId", r.run_id AS "workflowRunId", r.started_at AS "startedAt", r.ended_at AS "endedAt"
+            v.serial_hex AS "serialHex", r.workflow_id AS "workflowId", r.run_id AS "workflowRunId", r.started_at AS "startedAt", r.ended_at AS "endedAt",
+            CASE WHEN r.outcome = 'running' AND d.status = 'waiting' THEN d.waiting_until END AS "waitingUntil",
+            CASE WHEN r.outcome = 'running' AND d.status = 'waiting' THEN d.waiting_time_zone END AS "waitingTimeZone"
        FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN certificates c ON c.id = d.certificate_id
        JOIN targets t ON t.id = d.target_id JOIN customers cu ON cu.id = c.customer_id JOIN certificate_versions v ON v.id = r.version_id
       WHERE ($1::text IS NULL OR r.outcome = $1) AND ($2::bigint IS NULL OR c.customer_id = $2) AND ($3::text IS NULL OR t.vendor = $3)

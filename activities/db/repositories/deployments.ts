@@ -24,21 +24,30 @@ export interface DeploymentRecord {
   previousVersionId: string | null;
   previousObjects: Record<string, string> | null;
   updatedAt: Date;
+  /** While status is 'waiting': when the target's maintenance window opens, and the zone it is written in. */
+  waitingUntil: Date | null;
+  waitingTimeZone: string | null;
 }
 
 interface Row {
   id: string; certificate_id: string; common_name: string; target_id: string; target_name: string; vendor: string; binding: Record<string, unknown>;
   verify_endpoints: EndpointSpec[]; status: DeploymentStatus; last_error: string | null; current_version_id: string | null;
   current_objects: Record<string, string> | null; previous_version_id: string | null; previous_objects: Record<string, string> | null; updated_at: Date;
+  waiting_until: Date | null; waiting_time_zone: string | null;
 }
+/** The window a waiting deploy waits for; NULL unless the deployment is waiting (`d` is deployments). */
+const WAITING_COLUMNS = `CASE WHEN d.status = 'waiting' THEN d.waiting_until END AS waiting_until,
+         CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END AS waiting_time_zone`;
 const SELECT = `
   SELECT d.id, d.certificate_id, c.common_name, d.target_id, t.name AS target_name, t.vendor, d.binding, d.verify_endpoints, d.status, d.last_error,
-         d.current_version_id, d.current_objects, d.previous_version_id, d.previous_objects, d.updated_at
+         d.current_version_id, d.current_objects, d.previous_version_id, d.previous_objects, d.updated_at,
+         ${WAITING_COLUMNS}
     FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id`;
 const toDeployment = (r: Row): DeploymentRecord => ({
   id: r.id, certificateId: r.certificate_id, commonName: r.common_name, targetId: r.target_id, targetName: r.target_name, vendor: r.vendor,
   binding: r.binding, verifyEndpoints: r.verify_endpoints, status: r.status, lastError: r.last_error, currentVersionId: r.current_version_id,
   currentObjects: r.current_objects, previousVersionId: r.previous_version_id, previousObjects: r.previous_objects, updatedAt: r.updated_at,
+  waitingUntil: r.waiting_until, waitingTimeZone: r.waiting_time_zone,
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
@@ -84,6 +93,14 @@ export async function countLiveDeploymentsOfTarget(db: Queryable, targetId: stri
 
 export async function setDeploymentStatus(db: Queryable, id: string, status: DeploymentStatus, lastError: string | null): Promise<void> {
   await db.query('UPDATE deployments SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
+}
+
+/** The deploy waits for the target's maintenance window that opens at `until` (windows written in `timeZone`). */
+export async function setDeploymentWaiting(db: Queryable, id: string, until: Date, timeZone: string): Promise<void> {
+  await db.query(
+    "UPDATE deployments SET status = 'waiting', last_error = NULL, waiting_until = $2, waiting_time_zone = $3, updated_at = now() WHERE id = $1",
+    [id, until, timeZone],
+  );
 }
 
 /** A verified deploy: the new version becomes current, the one it replaced is kept for rollback. */
