@@ -1,12 +1,15 @@
-import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { openTargetCredentials, sealTargetCredentials } from '../../activities/crypto/bound-secrets';
+import { SecretBoxError, type SecretBox } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
+import { targetEndpoint } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { audit } from '../audit';
+import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import { startPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -64,27 +67,51 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   // Vendor fields of the wrong JSON type are errors of their own, before the vendor reads them.
   for (const [k, v] of Object.entries(groupTypeErrors(input.credentials, vendor.credentialFields))) f.fail(`cred_${k}`, v);
   for (const [k, v] of Object.entries(groupTypeErrors(input.options, vendor.optionFields))) f.fail(`opt_${k}`, v);
-  // Editing: secret fields left empty keep what is stored.
-  const stored = existing ? (JSON.parse(deps.box.openText(existing.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, unknown>) : {};
-  const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && (v === '' || v === undefined))));
-  const credentials = vendor.parseCredentials({ ...stored, ...submitted });
-  for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const options = vendor.parseOptions(input.options);
   for (const [k, v] of Object.entries(options.errors)) f.fail(`opt_${k}`, v);
+  // Editing: secret fields left empty keep what is stored, unless the endpoint the secrets are bound to
+  // (host, port, trust, endpoint options) changed: then every stored secret must be entered again.
+  const stored = existing ? (storedCredentialsOf(deps.box, existing) ?? {}) : {};
+  const moved = existing !== undefined && host.ok && port.ok && trust.ok &&
+    targetEndpoint(existing) !== targetEndpoint({ vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value });
+  const empty = (v: unknown): boolean => v === '' || v === undefined;
+  const kept = moved ? Object.fromEntries(Object.entries(stored).filter(([k]) => vendor.credentialFields.find((field) => field.name === k)?.kind !== 'secret')) : stored;
+  const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && empty(v))));
+  for (const field of moved ? vendor.credentialFields : []) {
+    if (field.kind === 'secret' && !empty(stored[field.name]) && empty(input.credentials[field.name])) {
+      f.fail(`cred_${field.name}`, `The address changed: enter the ${field.label.toLowerCase()} again (stored secrets are never sent to a new address).`);
+    }
+  }
+  const credentials = vendor.parseCredentials({ ...kept, ...submitted });
+  for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
   if (!maintenance.ok) f.fail('maintenance', maintenance.error);
   if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
+  const endpoint = { vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value };
   return done({
     name,
     customerId: customer.customer.id,
     host: host.host,
     port: port.port,
-    credentialsSealed: deps.box.seal(JSON.stringify(credentials.value), SecretPurpose.targetCredentials),
+    credentialsSealed: sealTargetCredentials(deps.box, endpoint, credentials.value),
     options: options.value,
     trustCaPem: trust.caPem,
     trustFingerprint: trust.fingerprint,
     maintenance: maintenance.value,
   });
+}
+
+/**
+ * The stored credentials of a target, for keeping secrets left empty and showing non-secret fields;
+ * undefined when they cannot be opened for the row's current endpoint (it was changed outside the console).
+ */
+export function storedCredentialsOf(box: SecretBox, target: TargetRecord): Record<string, string> | undefined {
+  try {
+    return openTargetCredentials(box, target);
+  } catch (error) {
+    if (error instanceof SecretBoxError) return undefined;
+    throw error;
+  }
 }
 
 export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
@@ -110,7 +137,7 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
   if (checked.value.customerId !== before.customerId && (await countLiveDeploymentsOfTarget(deps.db, before.id)) > 0) {
     return invalid({ customerId: 'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.' });
   }
-  const after = await deps.db.withTransaction(async (tx) => {
+  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
     await saveTarget(tx, before.id, checked.value);
     const saved = await loadTarget(tx, before.id);
     const credentialsChanged = saved.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
@@ -118,9 +145,11 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
       action: 'target.update', entityType: 'target', entityId: before.id,
       before: redactTarget(before), after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
     });
-    return saved;
+    const notice = await auditEndpointChange(tx, actor, { entityType: 'target', entityId: before.id, name: saved.name, before: targetEndpoint(before), after: targetEndpoint(saved) });
+    return { saved, notice };
   });
-  return done(after);
+  await notifyEndpointChange(deps, notice);
+  return done(saved);
 }
 
 /** A target still linked to live certificates is not deleted: unlink them first. */
