@@ -17,6 +17,9 @@ import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
+/** "Password" → "password", "REST API token" stays. */
+const lowerFirst = (label: string): string => (/^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label);
+
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
 
 /**
@@ -79,7 +82,7 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && empty(v))));
   for (const field of moved ? vendor.credentialFields : []) {
     if (field.kind === 'secret' && !empty(stored[field.name]) && empty(input.credentials[field.name])) {
-      f.fail(`cred_${field.name}`, `The address changed: enter the ${field.label.toLowerCase()} again (stored secrets are never sent to a new address).`);
+      f.fail(`cred_${field.name}`, `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`);
     }
   }
   const credentials = vendor.parseCredentials({ ...kept, ...submitted });
