@@ -13,9 +13,20 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
+import pino from 'pino';
+import { sealTargetCredentials } from '../../activities/crypto/bound-secrets';
+import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-box';
+import { getTarget } from '../../activities/db/repositories/targets';
 import { insertUser } from '../../activities/db/repositories/users';
+import { createDeployActivities } from '../../activities/deploy';
+import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { deployerFactories } from '../../activities/deployers/registry';
+import { dnsProviderFactories } from '../../activities/dns-providers/registry';
+import { ClassifiedError, toApplicationFailure } from '../../activities/errors';
+import { loadWorkerConfig } from '../../worker/config';
 import {
   dnsProviderCheckWorkflowId,
+  FailureType,
   preflightWorkflowId,
   type DnsProviderCheckResult,
   type PreflightResult,
@@ -25,6 +36,7 @@ import { hashPassword } from '../../web/passwords';
 import { createTestCa } from '../support/certificates';
 import { addCloudflareProvider, addTarget } from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
+import { seedFleet } from '../support/seed';
 import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
 const FORTIGATE_TOKEN = 'fortigate-bound-token-' + Date.now();
@@ -237,5 +249,31 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed SMTP server');
     assert.deepEqual(attacker.passwords, []);
     assert.ok(!result.detail.includes(SMTP_PASSWORD));
+  });
+
+  it('deploy activity: a re-pointed target\'s credentials are never sent; the step fails non-retryably with a message to act on', async () => {
+    const box = createSecretBox(Buffer.from(stack.masterKey, 'base64'));
+    await seedFleet(stack.db.db, { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 }, box.seal('placeholder', SecretPurpose.versionKey));
+    const run = await row<{ id: string; target_id: string }>('SELECT r.id, d.target_id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id ORDER BY r.id LIMIT 1', []);
+    const target = (await getTarget(stack.db.db, run.target_id)) ?? assert.fail('seeded target');
+    const secrets = { token: FORTIGATE_TOKEN, username: 'admin', password: FORTIGATE_TOKEN, apiKey: FORTIGATE_TOKEN };
+    await stack.db.db.query('UPDATE targets SET credentials_encrypted = $2 WHERE id = $1', [target.id, sealTargetCredentials(box, target, secrets)]);
+    const attacker = await startListener();
+    closers.push(attacker.close);
+    await stack.db.db.query('UPDATE targets SET host = $2, port = $3 WHERE id = $1', [target.id, attacker.host, attacker.port]);
+
+    const config = loadWorkerConfig(stack.env);
+    const activities = createDeployActivities({
+      db: stack.db.db, box, log: pino({ level: 'silent' }), acme: config.acme, propagation: config.propagation, mail: config.mail, consoleUrl: config.consoleUrl,
+      dnsProviders: dnsProviderFactories, deployers: deployerFactories, vendors: vendorDescriptors, deploy: config.deploy, alerts: config.alerts,
+    });
+    const error = await activities.stageDeployment({ runRowId: run.id }).then(() => assert.fail('staged on a re-pointed target'), (e: unknown) => e);
+    assert.ok(error instanceof ClassifiedError, String(error));
+    assert.equal(error.type, FailureType.targetAuth);
+    assert.equal(error.message, `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`);
+    assert.equal((toApplicationFailure(error) as { nonRetryable?: boolean }).nonRetryable, true, 'no retry can fix it');
+    assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed address');
+    const steps = await stack.db.db.query<{ step: string; status: string; detail: string | null }>('SELECT step, status, detail FROM deployment_run_steps WHERE run_id = $1 ORDER BY id', [run.id]);
+    assert.deepEqual(steps.map((s) => [s.step, s.status, s.detail]), [['stage', 'started', null], ['stage', 'failed', error.message]], 'the run shows why');
   });
 });
