@@ -81,6 +81,15 @@ async function startListener(tls?: { cert: string; key: string }): Promise<Liste
   return listener;
 }
 
+/** An HTTPS listener with its own certificate, for a pin the "attacker" chooses. */
+async function startTlsListener(): Promise<Listener & { fingerprint: string }> {
+  const ca = createTestCa();
+  const leaf = ca.issue('127.0.0.1');
+  ca.dispose();
+  const listener = await startListener({ cert: leaf.certPem + leaf.chainPems.join(''), key: leaf.keyPem });
+  return Object.assign(listener, { fingerprint: leaf.fingerprintSha256 });
+}
+
 /** An SMTP server that requires a login and records every password it is given. */
 async function startSmtpLogin(): Promise<{ port: number; connections: number; passwords: string[]; close(): Promise<void> }> {
   const passwords: string[] = [];
@@ -139,10 +148,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
   const row = async <T>(sql: string, params: unknown[]): Promise<T> => (await stack.db.db.query<T & Record<string, unknown>>(sql, params))[0] as T;
 
   it('target: a new address needs the secret again; a row re-pointed in SQL sends nothing on Test connection', async () => {
-    const ca = createTestCa();
-    const leaf = ca.issue('127.0.0.1');
-    ca.dispose();
-    const attacker = await startListener({ cert: leaf.certPem + leaf.chainPems.join(''), key: leaf.keyPem });
+    const attacker = await startTlsListener();
     closers.push(attacker.close);
     const id = await addTarget(admin, {
       vendor: 'fortigate', name: 'FW bound', host: 'fw.bound.example.test', port: 443, fingerprint: 'ab'.repeat(32),
@@ -153,7 +159,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     await tech.get(`/targets/${id}/edit`);
     const moved = await tech.post(`/targets/${id}`, {
       name: 'FW bound', customerId: stored.customer_id, host: attacker.host, port: String(attacker.port), trustMode: 'fingerprint',
-      trustFingerprint: leaf.fingerprintSha256, cred_token: '', opt_vdom: 'root',
+      trustFingerprint: attacker.fingerprint, cred_token: '', opt_vdom: 'root',
     });
     assert.equal(moved.status, 400, 'moving the target while keeping its secret is refused');
     assert.match(moved.text, /The address changed: enter the REST API token again/);
@@ -163,7 +169,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.deepEqual(unchanged, { host: 'fw.bound.example.test', port: 443, trust_fingerprint: 'ab'.repeat(32), credentials_encrypted: stored.credentials_encrypted }, 'nothing saved');
 
     // Any other path that re-points the row (SQL, a restored backup, a bug) cannot unseal the secret either.
-    await stack.db.db.query('UPDATE targets SET host = $2, port = $3, trust_fingerprint = $4 WHERE id = $1', [id, attacker.host, attacker.port, leaf.fingerprintSha256]);
+    await stack.db.db.query('UPDATE targets SET host = $2, port = $3, trust_fingerprint = $4 WHERE id = $1', [id, attacker.host, attacker.port, attacker.fingerprint]);
     await tech.get(`/targets/${id}`);
     assert.equal((await tech.post(`/targets/${id}/preflight`, {})).status, 303);
     const result = (await temporal.workflow.getHandle(preflightWorkflowId(id)).result()) as PreflightResult;
@@ -258,9 +264,9 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     const target = (await getTarget(stack.db.db, run.target_id)) ?? assert.fail('seeded target');
     const secrets = { token: FORTIGATE_TOKEN, username: 'admin', password: FORTIGATE_TOKEN, apiKey: FORTIGATE_TOKEN };
     await stack.db.db.query('UPDATE targets SET credentials_encrypted = $2 WHERE id = $1', [target.id, sealTargetCredentials(box, target, secrets)]);
-    const attacker = await startListener();
+    const attacker = await startTlsListener();
     closers.push(attacker.close);
-    await stack.db.db.query('UPDATE targets SET host = $2, port = $3 WHERE id = $1', [target.id, attacker.host, attacker.port]);
+    await stack.db.db.query('UPDATE targets SET host = $2, port = $3, trust_fingerprint = $4 WHERE id = $1', [target.id, attacker.host, attacker.port, attacker.fingerprint]);
 
     const config = loadWorkerConfig(stack.env);
     const activities = createDeployActivities({
@@ -273,6 +279,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.equal(error.message, `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`);
     assert.equal((toApplicationFailure(error) as { nonRetryable?: boolean }).nonRetryable, true, 'no retry can fix it');
     assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed address');
+    assert.deepEqual(attacker.received, []);
     const steps = await stack.db.db.query<{ step: string; status: string; detail: string | null }>('SELECT step, status, detail FROM deployment_run_steps WHERE run_id = $1 ORDER BY id', [run.id]);
     assert.deepEqual(steps.map((s) => [s.step, s.status, s.detail]), [['stage', 'started', null], ['stage', 'failed', error.message]], 'the run shows why');
   });
