@@ -113,7 +113,7 @@ describe('inventory through the API', () => {
     assert.equal(missing.status, 400);
     assert.ok('credentials.token' in ((missing.json as Json)['fields'] as Json), 'field errors named as in the request');
     assert.equal((await c.api(tech, 'POST', '/api/v1/targets', { vendor: 'made-up' })).status, 400);
-    const renamed = await c.api(tech, 'PATCH', `/api/v1/targets/${targetId}`, { name: 'API FW 1' });
+    const renamed = await c.api(tech, 'PATCH', `/api/v1/targets/${targetId}`, { name: 'API FW', options: { vdom: 'other' } });
     assert.equal(renamed.status, 200, renamed.text);
     assert.equal(openTargetCredentials(c.box, (await getTarget(c.db.db, targetId))!).token, 'fortigate-api-secret', 'the same address keeps the stored secret');
     const moved = await c.api(tech, 'PATCH', `/api/v1/targets/${targetId}`, { host: 'fw2.api.example.test' });
