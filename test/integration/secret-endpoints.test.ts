@@ -178,6 +178,22 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.ok(!JSON.stringify(result).includes(FORTIGATE_TOKEN));
     assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed address');
     assert.ok(!attacker.received.join('\n').includes(FORTIGATE_TOKEN));
+
+    // Moved on purpose, with the token entered again: saved, audited with both endpoints, mailed to the admins.
+    const repointed = await tech.post(`/targets/${id}`, {
+      name: 'FW bound', customerId: stored.customer_id, host: 'fw2.bound.example.test', port: '443', trustMode: 'fingerprint',
+      trustFingerprint: 'cd'.repeat(32), cred_token: 'fortigate-new-token', opt_vdom: 'root',
+    });
+    assert.equal(repointed.status, 303, repointed.text.slice(0, 500));
+    const audit = await row<{ actor: string; before: unknown; after: unknown }>("SELECT actor, before, after FROM audit_log WHERE action = 'target.endpoint-change' AND entity_id = $1", [id]);
+    assert.equal(audit.actor, 'tech');
+    assert.match(JSON.stringify(audit.before), new RegExp(`"127\\.0\\.0\\.1",${attacker.port},null,"${attacker.fingerprint}"`));
+    assert.match(JSON.stringify(audit.after), /"fw2\.bound\.example\.test",443,null,"(cd){32}"/);
+    assert.ok(!JSON.stringify(audit).includes('fortigate-new-token'));
+    const mail = await stack.smtp.waitFor((m) => m.subject === '[CertFleet] Address changed: target FW bound', 60_000);
+    assert.deepEqual(mail.to, [ALERT_RECIPIENT]);
+    assert.match(mail.text, /tech \(from [^)]+\) changed where the secrets of target FW bound are sent/);
+    assert.ok(mail.text.includes('fw2.bound.example.test') && !mail.raw.includes('fortigate-new-token') && !mail.raw.includes(FORTIGATE_TOKEN));
   });
 
   it('DNS provider: the API URL is https-only and admin-only, a new one needs the token again, a re-pointed row sends nothing on Verify token', async () => {
@@ -224,9 +240,8 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.match(JSON.stringify(audit.before), new RegExp(stack.cloudflare.baseUrl.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
     assert.match(JSON.stringify(audit.after), new RegExp(other.url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
     assert.ok(!JSON.stringify(audit).includes('cf-token-for-the-proxy'));
-    const mail = await stack.smtp.waitFor((m) => /Address changed/.test(m.subject), 60_000);
+    const mail = await stack.smtp.waitFor((m) => m.subject === '[CertFleet] Address changed: dns provider CF bound', 60_000);
     assert.deepEqual(mail.to, [ALERT_RECIPIENT]);
-    assert.equal(mail.subject, '[CertFleet] Address changed: dns provider CF bound');
     assert.ok(mail.text.includes(other.url) && mail.text.includes('admin'), mail.text);
     assert.ok(!mail.raw.includes('cf-token-for-the-proxy') && !mail.raw.includes(CLOUDFLARE_TOKEN));
   });
