@@ -4,9 +4,9 @@ import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/d
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
-import type { VendorDescriptor } from '../../activities/deployers/types';
+import type { ParseResult, VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
-import { targetEndpoint } from '../../activities/domain/secret-endpoints';
+import { targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { audit } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
@@ -72,25 +72,14 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   for (const [k, v] of Object.entries(groupTypeErrors(input.options, vendor.optionFields))) f.fail(`opt_${k}`, v);
   const options = vendor.parseOptions(input.options);
   for (const [k, v] of Object.entries(options.errors)) f.fail(`opt_${k}`, v);
-  // Editing: secret fields left empty keep what is stored, unless the endpoint the secrets are bound to
-  // (host, port, trust, endpoint options) changed: then every stored secret must be entered again.
-  const stored = existing ? (storedCredentialsOf(deps.box, existing) ?? {}) : {};
-  const moved = existing !== undefined && host.ok && port.ok && trust.ok &&
-    targetEndpoint(existing) !== targetEndpoint({ vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value });
-  const empty = (v: unknown): boolean => v === '' || v === undefined;
-  const kept = moved ? Object.fromEntries(Object.entries(stored).filter(([k]) => vendor.credentialFields.find((field) => field.name === k)?.kind !== 'secret')) : stored;
-  const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && empty(v))));
-  for (const field of moved ? vendor.credentialFields : []) {
-    if (field.kind === 'secret' && !empty(stored[field.name]) && empty(input.credentials[field.name])) {
-      f.fail(`cred_${field.name}`, `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`);
-    }
-  }
-  const credentials = vendor.parseCredentials({ ...kept, ...submitted });
+  const endpoint: TargetEndpointFields | undefined = host.ok && port.ok && trust.ok
+    ? { vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value }
+    : undefined;
+  const credentials = mergeCredentials(deps.box, vendor, input.credentials, f, existing, endpoint);
   for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
   if (!maintenance.ok) f.fail('maintenance', maintenance.error);
-  if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
-  const endpoint = { vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value };
+  if (!endpoint || !host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
   return done({
     name,
     customerId: customer.customer.id,
@@ -102,6 +91,30 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
     trustFingerprint: trust.fingerprint,
     maintenance: maintenance.value,
   });
+}
+
+const empty = (v: unknown): boolean => v === '' || v === undefined;
+
+/**
+ * The credentials to seal. Editing: secret fields left empty keep what is stored, unless the endpoint
+ * the secrets are bound to (host, port, trust, endpoint options) changed: then every stored secret
+ * must be entered again, and each one left empty is an error beside its field.
+ */
+function mergeCredentials(
+  box: SecretBox, vendor: VendorDescriptor, input: Record<string, unknown>, f: FieldReader, existing: TargetRecord | undefined, endpoint: TargetEndpointFields | undefined,
+): ParseResult {
+  if (!existing) return vendor.parseCredentials(input);
+  const stored = storedCredentialsOf(box, existing) ?? {};
+  const moved = endpoint !== undefined && targetEndpoint(existing) !== targetEndpoint(endpoint);
+  const isSecret = (name: string): boolean => vendor.credentialFields.some((field) => field.name === name && field.kind === 'secret');
+  for (const field of moved ? vendor.credentialFields : []) {
+    if (isSecret(field.name) && !empty(stored[field.name]) && empty(input[field.name])) {
+      f.fail(`cred_${field.name}`, `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`);
+    }
+  }
+  const kept = moved ? Object.fromEntries(Object.entries(stored).filter(([name]) => !isSecret(name))) : stored;
+  const submitted = Object.fromEntries(Object.entries(input).filter(([, v]) => !empty(v)));
+  return vendor.parseCredentials({ ...kept, ...submitted });
 }
 
 /**
