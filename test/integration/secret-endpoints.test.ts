@@ -270,6 +270,11 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed SMTP server');
     assert.deepEqual(attacker.passwords, []);
     assert.ok(!result.detail.includes(SMTP_PASSWORD));
+
+    // Put back on purpose, with the password: saved, and the move is audited without the password.
+    assert.equal((await admin.post('/settings/email', settings(server.port, SMTP_PASSWORD))).status, 303);
+    const audit = await row<{ before: unknown; after: unknown }>("SELECT before, after FROM audit_log WHERE action = 'settings.smtp-endpoint-change' ORDER BY id DESC LIMIT 1", []);
+    assert.deepEqual(audit, { before: { endpoint: ['smtp', '127.0.0.1', attacker.port, false] }, after: { name: 'SMTP server', endpoint: ['smtp', '127.0.0.1', server.port, false] } });
   });
 
   it('deploy activity: a re-pointed target\'s credentials are never sent; the step fails non-retryably with a message to act on', async () => {
