@@ -3,6 +3,8 @@
  * each is opened with the old AAD and sealed again with purpose + the endpoint of its row as it is
  * at that moment. Runs at start-up of the web and the worker (where the master key is); idempotent:
  * a value that already opens with its endpoint is left alone, and updates only apply to the value read.
+ * Once done it is recorded, and never runs again: an old purpose-only value planted later (from a
+ * backup, into a re-pointed row) is not upgraded and stays unusable.
  */
 import type { Queryable } from '../db/pool';
 import { listDnsProviders, replaceDnsToken } from '../db/repositories/dns-providers';
@@ -26,8 +28,11 @@ function resealed(box: SecretBox, sealed: string, purpose: string, endpoint: str
   }
 }
 
+const DONE_SETTING = 'secrets_bound_to_endpoints';
+
 /** Returns how many secrets were sealed again. */
 export async function resealLegacySecrets(db: Queryable, box: SecretBox): Promise<number> {
+  if (await getSetting<boolean>(db, DONE_SETTING)) return 0;
   let count = 0;
   for (const target of await listTargets(db)) {
     const endpoint = targetEndpoint(target);
@@ -49,5 +54,6 @@ export async function resealLegacySecrets(db: Queryable, box: SecretBox): Promis
     await putSetting(db, SMTP_SETTING_KEY, { ...smtp, passwordSealed: password });
     count += 1;
   }
+  await putSetting(db, DONE_SETTING, true);
   return count;
 }

@@ -46,5 +46,10 @@ describe('resealLegacySecrets', () => {
     assert.equal(moved?.credentialsSealed, movedSealed, 'a secret bound to another endpoint is left as it is');
 
     assert.equal(await resealLegacySecrets(t.db, box), 0, 'idempotent');
+    // Done once: a purpose-only value planted afterwards (an old backup, into a re-pointed row) stays unusable.
+    const planted = box.seal(JSON.stringify({ token: 'planted' }), SecretPurpose.targetCredentials);
+    await t.db.query('UPDATE targets SET credentials_encrypted = $2, host = $3 WHERE id = $1', [legacyId, planted, 'evil.example.test']);
+    assert.equal(await resealLegacySecrets(t.db, box), 0);
+    assert.equal((await getTarget(t.db, legacyId))?.credentialsSealed, planted);
   });
 });
