@@ -1,6 +1,7 @@
 import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
-import { SecretPurpose } from './crypto/secret-box';
+import { openTargetCredentials, openTargetSessionKey, sealTargetCredentials, sealTargetSessionKey } from './crypto/bound-secrets';
+import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
 import {
   appendRunStep,
@@ -26,7 +27,7 @@ import {
   getTarget,
   markTargetBusy,
   markTargetBusyAlerted,
-  setTargetFingerprint,
+  repinTarget,
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
@@ -70,9 +71,36 @@ export function createDeployActivities(deps: ActivityDeps) {
     return [...extra, ...versions.flatMap((v) => (v ? [v.fingerprintSha256] : []))];
   };
 
+  /**
+   * The target's credentials, opened with its endpoint as it is now: credentials sealed for another
+   * host, port, trust or endpoint option are never sent (nothing is connected to at all).
+   */
+  const credentialsOf = (target: TargetRecord): Record<string, string> => {
+    try {
+      return openTargetCredentials(deps.box, target);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      throw classified(
+        FailureType.targetAuth,
+        `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`,
+      );
+    }
+  };
+
+  /** A cached device session key sealed for another endpoint is not used: the deployer logs in again with the credentials. */
+  const sessionKeyOrNothing = (target: TargetRecord, sealed: string): string | undefined => {
+    try {
+      return openTargetSessionKey(deps.box, target, sealed);
+    } catch (error) {
+      if (error instanceof SecretBoxError) return undefined;
+      throw error;
+    }
+  };
+
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
+    const credentials = credentialsOf(target);
     // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
@@ -84,27 +112,43 @@ export function createDeployActivities(deps: ActivityDeps) {
         host: target.host,
         port: target.port,
         trust,
-        credentials: JSON.parse(deps.box.openText(target.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, string>,
+        credentials,
         options: target.options,
       },
       binding,
       sessionKey: {
         get: async () => {
           const fresh = await getTarget(deps.db, target.id);
-          return fresh?.sessionKeySealed ? deps.box.openText(fresh.sessionKeySealed, SecretPurpose.targetSessionKey) : undefined;
+          return fresh?.sessionKeySealed ? sessionKeyOrNothing(fresh, fresh.sessionKeySealed) : undefined;
         },
-        set: (value) => setTargetSessionKey(deps.db, target.id, value === undefined ? null : deps.box.seal(value, SecretPurpose.targetSessionKey)),
+        set: (value) => setTargetSessionKey(deps.db, target.id, value === undefined ? null : sealTargetSessionKey(deps.box, target, value)),
       },
     };
     return factory(ctx);
+  };
+
+  /**
+   * After a verified deploy that replaced the management certificate, pin the new one. The pin is
+   * part of the secrets' endpoint, so the credentials (and a cached session key) are sealed again
+   * for it in the same update; the update only applies to the row as it was read.
+   */
+  const repin = async (target: TargetRecord, fingerprint: string): Promise<void> => {
+    const repinned = { ...target, trustFingerprint: fingerprint };
+    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
+    await repinTarget(deps.db, target, {
+      trustFingerprint: fingerprint,
+      credentialsSealed: sealTargetCredentials(deps.box, repinned, credentialsOf(target)),
+      sessionKeySealed: sessionKey === undefined ? null : sealTargetSessionKey(deps.box, repinned, sessionKey),
+    });
   };
 
   /** Runs one step on the device: opens a session, records the step, always closes the session. */
   const onDevice = async <T>(runRowId: string, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
     const loaded = await load(runRowId);
     await appendRunStep(deps.db, runRowId, step, 'started', null);
-    const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+    let deployer: Deployer | undefined;
     try {
+      deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
       const result = await work(deployer, loaded);
       await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
@@ -117,7 +161,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       }
       throw error;
     } finally {
-      await deployer.close().catch(() => undefined);
+      await deployer?.close().catch(() => undefined);
     }
   };
 
@@ -299,7 +343,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
       if (target.trustFingerprint) {
         const management = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
-        if (management?.fingerprintSha256 === version.fingerprintSha256) await setTargetFingerprint(deps.db, target.id, version.fingerprintSha256);
+        if (management?.fingerprintSha256 === version.fingerprintSha256 && target.trustFingerprint !== version.fingerprintSha256) await repin(target, version.fingerprintSha256);
       }
       const after = await getDeployment(deps.db, deployment.id);
       const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
@@ -326,8 +370,9 @@ export function createDeployActivities(deps: ActivityDeps) {
       if (!target) throw classified(FailureType.notFound, `preflight: target ${input.targetId} no longer exists`);
       const deployments = await listDeploymentsOfTarget(deps.db, target.id);
       const binding = deployments[0]?.binding ?? {};
-      const deployer = await deployerFor(target, binding, []);
+      let deployer: Deployer | undefined;
       try {
+        deployer = await deployerFor(target, binding, []);
         const report = await deployer.preflight();
         return { ok: report.checks.every((c) => c.ok), ...(report.firmware ? { firmware: report.firmware } : {}), checks: report.checks, changes: report.changes };
       } catch (error) {
@@ -338,7 +383,7 @@ export function createDeployActivities(deps: ActivityDeps) {
         }
         throw error;
       } finally {
-        await deployer.close().catch(() => undefined);
+        await deployer?.close().catch(() => undefined);
       }
     },
   };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { FailureType } from '../temporal/contract';
-import { SecretPurpose } from './crypto/secret-box';
-import { getDnsProvider } from './db/repositories/dns-providers';
+import { openDnsToken } from './crypto/bound-secrets';
+import { SecretBoxError } from './crypto/secret-box';
+import { getDnsProvider, type DnsProviderRecord } from './db/repositories/dns-providers';
 import type { ActivityDeps } from './deps';
 import type { DnsProvider, DnsProviderFactory } from './dns-providers/types';
 import { classified } from './errors';
@@ -26,6 +27,19 @@ interface CachedProvider {
  */
 const cache = new WeakMap<DnsProviderFactory, BoundedCache<CachedProvider>>();
 
+/** The token, opened with the provider's API address as it is now: a token sealed for another address is never sent. */
+function tokenOf(deps: ActivityDeps, record: DnsProviderRecord): string {
+  try {
+    return openDnsToken(deps.box, record);
+  } catch (error) {
+    if (!(error instanceof SecretBoxError)) throw error;
+    throw classified(
+      FailureType.dnsAuth,
+      `${record.kind}: the stored API token of DNS provider "${record.name}" belongs to another API address; edit the provider and enter the token again`,
+    );
+  }
+}
+
 async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<CachedProvider> {
   const record = await getDnsProvider(deps.db, providerId);
   if (!record) throw classified(FailureType.notFound, `dns: provider ${providerId} no longer exists`);
@@ -36,7 +50,7 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
   const key = createHash('sha256').update(JSON.stringify([record.id, record.tokenSealed, record.config])).digest('hex');
   const hit = built.get(key);
   if (hit) return hit;
-  const token = deps.box.openText(record.tokenSealed, SecretPurpose.dnsProviderToken);
+  const token = tokenOf(deps, record);
   const entry: CachedProvider = { provider: factory({ config: record.config, token }), config: record.config };
   built.set(key, entry);
   return entry;

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { DeploymentOutcome, LifecycleOutcome, LifecycleTrigger } from '../temporal/contract';
 import { alertingFor } from './alerts';
+import { getAuditEntry } from './db/repositories/audit-log';
 import { getCertificate } from './db/repositories/certificates';
 import { incidentKey } from './db/repositories/incidents';
 import { recordLifecycleRun } from './db/repositories/lifecycle-runs';
@@ -23,6 +24,32 @@ export function createNotifyActivities(deps: ActivityDeps) {
         '-- CertFleet',
       ].join('\n');
       return mailer.send({ subject: '[CertFleet] Test email', text });
+    },
+
+    /**
+     * An audited change of where a secret is sent (a target's address, a DNS provider's API URL, the
+     * SMTP server): the admins hear of it, with who, when, from where, and the old and new address.
+     */
+    async sendEndpointChangeNotice(input: { auditId: string }): Promise<{ sent: boolean; detail: string }> {
+      const entry = await getAuditEntry(deps.db, input.auditId);
+      if (!entry) return { sent: false, detail: `audit entry ${input.auditId} not found` };
+      const after = (entry.after ?? {}) as { name?: string; endpoint?: unknown };
+      const before = (entry.before ?? {}) as { endpoint?: unknown };
+      const what = `${entry.entityType.replace('_', ' ')} ${after.name ?? entry.entityId ?? ''}`.trim();
+      const text = [
+        `${entry.actor}${entry.actorIp ? ` (from ${entry.actorIp})` : ''} changed where the secrets of ${what} are sent, at ${entry.at.toISOString()}.`,
+        '',
+        `Before: ${JSON.stringify(before.endpoint)}`,
+        `After:  ${JSON.stringify(after.endpoint)}`,
+        '',
+        'Secrets stored for the old address cannot be used for the new one: they had to be entered again.',
+        'If you did not expect this change, check the audit log.',
+        '',
+        `Audit log: ${base}/audit?action=${encodeURIComponent(entry.action)}`,
+        '',
+        '-- CertFleet',
+      ].join('\n');
+      return mailer.send({ subject: `[CertFleet] Address changed: ${what}`, text });
     },
 
     /**

@@ -16,6 +16,7 @@ export const WorkflowType = {
   deviceSession: 'deviceSessionWorkflow',
   dnsProviderCheck: 'dnsProviderCheckWorkflow',
   testEmail: 'testEmailWorkflow',
+  endpointChangeNotice: 'endpointChangeNoticeWorkflow',
   scheduleHealth: 'scheduleHealthWorkflow',
   alertSweep: 'alertSweepWorkflow',
   dailyDigest: 'dailyDigestWorkflow',
@@ -33,6 +34,8 @@ export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-c
 export const testEmailWorkflowId = (requestId: string): string => `test-email:${requestId}`;
 /** One "Fetch the fingerprint" per request (the target may not exist yet); the request id is chosen by the console. */
 export const fetchFingerprintWorkflowId = (requestId: string): string => `fetch-fingerprint:${requestId}`;
+/** One notice per audited change of a secret's endpoint. */
+export const endpointChangeNoticeWorkflowId = (auditId: string): string => `endpoint-change:${auditId}`;
 export const SCHEDULE_HEALTH_SCHEDULE_ID = 'certfleet:schedule-health';
 /** The fleet's own schedules (besides one renewal schedule per certificate). */
 export const FLEET_SCHEDULE_IDS = {
@@ -196,6 +199,11 @@ export interface DnsProviderCheckResult {
 export interface TestEmailInput {
   /** The console user who asked, named in the message. */
   requestedBy: string;
+}
+
+/** The audit row of a changed secret endpoint (target, DNS provider, SMTP server), mailed to the admins. */
+export interface EndpointChangeNoticeInput {
+  auditId: string;
 }
 
 export interface TestEmailResult {

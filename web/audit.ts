@@ -7,6 +7,6 @@ export async function audit(
   db: Queryable,
   actor: Actor,
   entry: { action: string; entityType: string; entityId?: string; before?: unknown; after?: unknown },
-): Promise<void> {
-  await appendAudit(db, { actor: actor.user?.username ?? 'anonymous', actorIp: actor.ip, ...entry });
+): Promise<string> {
+  return appendAudit(db, { actor: actor.user?.username ?? 'anonymous', actorIp: actor.ip, ...entry });
 }

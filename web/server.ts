@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { loadMasterKey } from '../activities/crypto/master-key';
+import { resealLegacySecrets } from '../activities/crypto/reseal-legacy';
 import { createDatabase } from '../activities/db/pool';
 import { createLogger } from '../config/logger';
 import { connectTemporal } from '../temporal/connection';
@@ -21,6 +22,8 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
   const config = loadWebConfig(env);
   const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-web' });
   const box = await loadMasterKey(config.masterKey, db);
+  const resealed = await resealLegacySecrets(db, box);
+  if (resealed > 0) log.info({ resealed }, 'secrets sealed again, bound to their endpoints');
   const initialAdmin = await db.withTransaction((tx) => bootstrapAdmin(tx, config.initialAdminPassword));
   const { connection, client } = await connectTemporal(config.temporal, { quickRetries: true });
   const app = createApp({

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { setAcmeRequestTimeout } from '../activities/acme/problems';
 import { loadMasterKey } from '../activities/crypto/master-key';
+import { resealLegacySecrets } from '../activities/crypto/reseal-legacy';
 import { createDatabase } from '../activities/db/pool';
 import { listLiveCertificateIds } from '../activities/db/repositories/certificates';
 import { deployerFactories } from '../activities/deployers/registry';
@@ -60,6 +61,8 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     connectRetryMs: config.databaseConnectRetryMs,
   });
   const box = await loadMasterKey(config.masterKey, db);
+  const resealed = await resealLegacySecrets(db, box);
+  if (resealed > 0) log.info({ resealed }, 'secrets sealed again, bound to their endpoints');
   const { connection, client } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(connection, config.temporal.namespace);
 

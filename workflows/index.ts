@@ -5,6 +5,7 @@ export { targetPreflightWorkflow } from './target-preflight';
 export { deviceSessionWorkflow } from './device-session';
 export { dnsProviderCheckWorkflow } from './dns-provider-check';
 export { testEmailWorkflow } from './test-email';
+export { endpointChangeNoticeWorkflow } from './endpoint-change-notice';
 export { scheduleHealthWorkflow } from './schedule-health';
 export { alertSweepWorkflow } from './alert-sweep';
 export { dailyDigestWorkflow } from './daily-digest';

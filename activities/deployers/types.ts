@@ -112,6 +112,8 @@ export interface VendorField {
   required: boolean;
   help?: string;
   placeholder?: string;
+  /** An option that decides where a secret is sent (an FTP server, an SSH host-key pin): part of the target's secret endpoint. */
+  endpoint?: boolean;
 }
 
 export interface ParseResult {

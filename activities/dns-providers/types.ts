@@ -18,6 +18,8 @@ export interface ProviderField {
   required: boolean;
   secret?: boolean;
   placeholder?: string;
+  /** Decides where the token is sent (an API base URL): part of the provider's secret endpoint; admin-only to change. */
+  endpoint?: boolean;
 }
 
 export interface DnsProviderDescriptor {

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { getTarget } from '../../activities/db/repositories/targets';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { seedFleet, type SeededFleet } from '../support/seed';
@@ -145,13 +147,13 @@ describe('targets and DNS providers', () => {
     const editForm = await admin.get(`/targets/${id}/edit`);
     assert.ok(!editForm.text.includes('fortigate-secret-token-1'), 'the stored secret is never sent back');
     const saved = await admin.post(`/targets/${id}`, {
-      vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: 'Edge FW 2', host: 'fw2.example.test', port: '443',
+      vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: 'Edge FW 2', host: 'fw.example.test', port: '8443',
       trustMode: 'fingerprint', trustFingerprint: FINGERPRINT, cred_token: '', opt_vdom: 'root',
     });
     assert.equal(saved.status, 303, saved.text.slice(0, 400));
-    const [row] = await c.db.db.query<{ name: string; host: string; credentials_encrypted: string }>('SELECT name, host, credentials_encrypted FROM targets WHERE id = $1', [id]);
+    const row = await getTarget(c.db.db, id);
     assert.equal(row?.name, 'Edge FW 2');
-    assert.equal(JSON.parse(c.box.openText(row?.credentials_encrypted ?? '', SecretPurpose.targetCredentials)).token, 'fortigate-secret-token-1');
+    assert.equal(openTargetCredentials(c.box, row!).token, 'fortigate-secret-token-1');
     const bad = await admin.post(`/targets/${id}`, { vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: '', host: 'not a host', port: '70000', trustMode: 'fingerprint', trustFingerprint: 'zz' });
     assert.equal(bad.status, 400);
     for (const field of ['name', 'host', 'port']) matches(bad.text, new RegExp(`id="e-${field}"`), `error next to ${field}`);

@@ -32,7 +32,10 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
 import { utils as sshUtils } from 'ssh2';
+import { openDnsToken, openSmtpPassword, openTargetCredentials, openTargetSessionKey } from '../../activities/crypto/bound-secrets';
 import { createSecretBox, SecretPurpose, type SecretBox } from '../../activities/crypto/secret-box';
+import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
+import { getTarget } from '../../activities/db/repositories/targets';
 import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { createLogger } from '../../config/logger';
 import {
@@ -647,9 +650,10 @@ describe('secrets audit: no private key, token or password in the database, the 
     const providerId = await addCloudflareProvider(admin, stack, 'Audit Cloudflare');
     await admin.get(`/dns-providers/${providerId}`);
     assert.equal((await admin.post(`/dns-providers/${providerId}/verify`, {})).status, 303);
-    const rejected = await api('POST', '/api/v1/dns-providers', { name: 'Audit rejected token', kind: 'cloudflare', token: REJECTED_CLOUDFLARE_TOKEN, apiBaseUrl: stack.cloudflare.baseUrl });
-    assert.equal(rejected.status, 201, rejected.text);
-    const rejectedId = String(rejected.json['id']);
+    // Only an admin may point a provider at an API URL; the technician's API token then gives it the token Cloudflare rejects.
+    const rejectedId = await addCloudflareProvider(admin, stack, 'Audit rejected token');
+    const rejected = await api('PATCH', `/api/v1/dns-providers/${rejectedId}`, { token: REJECTED_CLOUDFLARE_TOKEN });
+    assert.equal(rejected.status, 200, rejected.text);
     assert.equal((await api('POST', `/api/v1/dns-providers/${rejectedId}/verify`)).status, 202);
     const [goodCheck, badCheck, mailed] = await Promise.all([
       client.workflow.getHandle(dnsProviderCheckWorkflowId(providerId)).result() as Promise<DnsProviderCheckResult>,
@@ -793,21 +797,23 @@ describe('secrets audit: no private key, token or password in the database, the 
     for (const a of accounts) addPem('ACME account key', `ACME account ${a.id} key`, box.openText(a.key_encrypted, SecretPurpose.acmeAccountKey));
     const orders = await db.query<{ id: string; key_encrypted: string }>('SELECT id, key_encrypted FROM acme_orders ORDER BY id');
     for (const o of orders) addPem('ACME order keys', `order ${o.id} key`, box.openText(o.key_encrypted, SecretPurpose.orderKey));
-    const targetRows = await db.query<{ name: string; credentials_encrypted: string; session_key_encrypted: string | null }>('SELECT name, credentials_encrypted, session_key_encrypted FROM targets ORDER BY id');
+    const targetIds = await db.query<{ id: string }>('SELECT id FROM targets ORDER BY id');
+    const targetRows = await Promise.all(targetIds.map(async ({ id }) => (await getTarget(db, id)) ?? assert.fail(`target ${id}`)));
     const credentials: Record<string, Record<string, unknown>> = {};
     let panosApiKey: string | undefined;
     for (const t of targetRows) {
-      credentials[t.name] = JSON.parse(box.openText(t.credentials_encrypted, SecretPurpose.targetCredentials)) as Record<string, unknown>;
-      if (t.session_key_encrypted) {
-        const sessionKey = box.openText(t.session_key_encrypted, SecretPurpose.targetSessionKey);
+      credentials[t.name] = openTargetCredentials(box, t);
+      if (t.sessionKeySealed) {
+        const sessionKey = openTargetSessionKey(box, t, t.sessionKeySealed);
         if (t.name === 'FW Paris') panosApiKey = sessionKey;
         addText('PAN-OS password and API key', `device session key of ${t.name}`, sessionKey);
       }
     }
-    const providers = await db.query<{ name: string; token_encrypted: string }>('SELECT name, token_encrypted FROM dns_providers');
-    const dnsTokens = Object.fromEntries(providers.map((p) => [p.name, box.openText(p.token_encrypted, SecretPurpose.dnsProviderToken)]));
+    const providerIds = await db.query<{ id: string }>('SELECT id FROM dns_providers');
+    const providers = await Promise.all(providerIds.map(async ({ id }) => (await getDnsProvider(db, id)) ?? assert.fail(`DNS provider ${id}`)));
+    const dnsTokens = Object.fromEntries(providers.map((p) => [p.name, openDnsToken(box, p)]));
     const smtpSettings = await getSetting<StoredSmtpSettings>(db, SMTP_SETTING_KEY);
-    const smtpPassword = smtpSettings?.passwordSealed ? box.openText(smtpSettings.passwordSealed, SecretPurpose.smtpPassword) : undefined;
+    const smtpPassword = smtpSettings?.passwordSealed ? openSmtpPassword(box, smtpSettings, smtpSettings.passwordSealed) : undefined;
     const users = await db.query<{ username: string; password_hash: string }>('SELECT username, password_hash FROM users');
     const apiTokens = await db.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens');
     const [mfaRow] = await db.query<{ mfa_secret_sealed: string | null }>("SELECT mfa_secret_sealed FROM users WHERE username = 'auditor'");

@@ -315,9 +315,12 @@ describe('cloudflare parseConfig', () => {
   it('refuses a bad API URL', () => {
     for (const apiBaseUrl of ['not a url', 'ftp://proxy.example/', 'https://user:pw@proxy.example/', 'https://user@proxy.example/', 'javascript:alert(1)', 'file:///etc/passwd']) {
       const r = parse({ apiBaseUrl });
-      assert.match(r.errors['apiBaseUrl'] ?? '', /http\(s\) URL without credentials/, apiBaseUrl);
+      assert.match(r.errors['apiBaseUrl'] ?? '', /https:\/\/ URL of the API, without credentials/, apiBaseUrl);
       assert.equal(r.config['apiBaseUrl'], undefined);
     }
+    const plain = parse({ apiBaseUrl: 'http://api.cloudflare.com/client/v4' });
+    assert.match(plain.errors['apiBaseUrl'] ?? '', /must start with https:\/\/: the token would otherwise travel unencrypted/);
+    assert.equal(plain.config['apiBaseUrl'], undefined);
   });
 
   it('ignores non-string values', () => {

@@ -298,6 +298,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     // Console checks.
     verifyDnsProvider: async () => ({ zone: 'example.test', detail: 'token active, zone example.test visible' }),
     sendTestEmail: async () => ({ sent: true, detail: 'mock mailer' }),
+    sendEndpointChangeNotice: async () => ({ sent: true, detail: 'mock mailer' }),
     recordScheduleHealth: async () => ({ schedules: 0, paused: 0, skipped: 0 }),
     // Fleet watch.
     sweepAlerts: async () => ({ notDeployed: 0, resolved: 0, alerts: 0, recoveries: 0 }),

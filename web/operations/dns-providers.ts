@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { sealDnsToken } from '../../activities/crypto/bound-secrets';
+import { dnsProviderEndpoint } from '../../activities/domain/secret-endpoints';
 import {
   certificatesUsingDnsProvider,
   deleteDnsProvider as softDeleteDnsProvider,
@@ -14,6 +15,7 @@ import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { dnsProviderCheckWorkflowId, TASK_QUEUE, WorkflowType, type DnsProviderCheckInput } from '../../temporal/contract';
 import { audit } from '../audit';
+import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
@@ -26,8 +28,11 @@ export async function loadDnsProvider(db: Queryable, id: unknown): Promise<DnsPr
   return provider;
 }
 
-/** Name, kind-specific configuration and the token (required when creating, optional when editing). */
-async function checkProvider(db: Queryable, body: Body, existing?: DnsProviderRecord) {
+/**
+ * Name, kind-specific configuration and the token (required when creating; when editing, optional
+ * unless the API address the token is bound to changed). Only admins set or change an API address.
+ */
+async function checkProvider(db: Queryable, actor: Actor, body: Body, existing?: DnsProviderRecord) {
   const f = new FieldReader(body);
   const name = f.text('name');
   const givenKind = f.text('kind');
@@ -44,16 +49,22 @@ async function checkProvider(db: Queryable, body: Body, existing?: DnsProviderRe
   const configInput = Object.fromEntries((descriptor?.fields ?? []).filter((field) => !field.secret).map((field) => [field.name, f.text(field.name)]));
   const parsed = descriptor ? descriptor.parseConfig(configInput) : { config: {}, errors: {} };
   for (const [key, message] of Object.entries(parsed.errors)) f.fail(key, message);
+  const endpointFields = (descriptor?.fields ?? []).filter((field) => field.endpoint === true);
+  const moved = endpointFields.filter((field) => (existing?.config[field.name] ?? undefined) !== parsed.config[field.name]);
+  if (moved.length > 0 && actor.user?.role !== 'admin') {
+    throw new HttpError(403, `Only an admin can set or change the ${moved.map((field) => field.label).join(', ')} of a DNS provider: the API token is sent there.`);
+  }
+  if (existing && moved.length > 0 && !token) f.fail('token', 'The API address changed: enter the API token again (a stored token is never sent to a new address).');
   if (!f.ok) return invalid<{ name: string; kind: string; token: string; config: Record<string, unknown> }>(f.errors);
   return done({ name, kind, token, config: parsed.config });
 }
 
 export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<DnsProviderRecord>> {
-  const checked = await checkProvider(deps.db, body);
+  const checked = await checkProvider(deps.db, actor, body);
   if (!checked.ok) return checked;
   const { name, kind, config, token } = checked.value;
   const provider = await deps.db.withTransaction(async (tx) => {
-    const created = await insertDnsProvider(tx, { name, kind, config, tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) });
+    const created = await insertDnsProvider(tx, { name, kind, config, tokenSealed: sealDnsToken(deps.box, { kind, config }, token) });
     await audit(tx, actor, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: created.id, after: redactDnsProvider(created) });
     return created;
   });
@@ -63,19 +74,22 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
 /** A new name or configuration; the stored token is kept unless a new one is entered. */
 export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<DnsProviderRecord>> {
   const before = await loadDnsProvider(deps.db, id);
-  const checked = await checkProvider(deps.db, body, before);
+  const checked = await checkProvider(deps.db, actor, body, before);
   if (!checked.ok) return checked;
   const { name, config, token } = checked.value;
-  const after = await deps.db.withTransaction(async (tx) => {
-    await saveDnsProvider(tx, before.id, { name, config, ...(token ? { tokenSealed: deps.box.seal(token, SecretPurpose.dnsProviderToken) } : {}) });
+  const endpoints = { before: dnsProviderEndpoint(before), after: dnsProviderEndpoint({ kind: before.kind, config }) };
+  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
+    await saveDnsProvider(tx, before.id, { name, config, ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}) });
     const saved = await loadDnsProvider(tx, before.id);
     await audit(tx, actor, {
       action: 'dns-provider.update', entityType: 'dns_provider', entityId: before.id,
       before: redactDnsProvider(before), after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
     });
-    return saved;
+    const notice = await auditEndpointChange(tx, actor, { entityType: 'dns_provider', entityId: before.id, name: saved.name, ...endpoints });
+    return { saved, notice };
   });
-  return done(after);
+  await notifyEndpointChange(deps, notice);
+  return done(saved);
 }
 
 export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {

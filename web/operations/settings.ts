@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { getAcmeDirectory, listAcmeDirectories, upsertAcmeDirectory, type AcmeDirectory } from '../../activities/db/repositories/acme-directories';
 import { getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, type RenewalDefaults, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { sealSmtpPassword } from '../../activities/crypto/bound-secrets';
+import { smtpEndpoint } from '../../activities/domain/secret-endpoints';
 import { isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { checkSmtpForm } from '../../activities/domain/smtp-settings';
 import { checkCaBundle } from '../../activities/domain/target-input';
 import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
 import { audit } from '../audit';
+import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
@@ -61,16 +63,23 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   if (!f.ok || !checked.ok) return invalid(f.errors);
   const smtp = checked.value;
   const previous = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
-  const passwordSealed = smtp.password ? deps.box.seal(smtp.password, SecretPurpose.smtpPassword) : smtp.username ? previous?.passwordSealed : undefined;
+  // The stored password is bound to the server: a new host, port or TLS mode needs it entered again.
+  const moved = previous !== undefined && smtpEndpoint(previous) !== smtpEndpoint(smtp);
+  if (moved && previous.passwordSealed && smtp.username && !smtp.password) {
+    return invalid({ password: 'The server changed: enter the password again (a stored password is never sent to a new server).' });
+  }
+  const passwordSealed = smtp.password ? sealSmtpPassword(deps.box, smtp, smtp.password) : smtp.username ? previous?.passwordSealed : undefined;
   const stored: StoredSmtpSettings = {
     host: smtp.host, port: smtp.port, secure: smtp.secure, from: smtp.from, recipients: smtp.recipients,
     ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
   };
-  await deps.db.withTransaction(async (tx) => {
+  const notice = await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, SMTP_SETTING_KEY, stored);
     await audit(tx, actor, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, before: publicSmtp(previous), after: publicSmtp(stored) });
+    return previous?.host ? auditEndpointChange(tx, actor, { entityType: 'settings', entityId: SMTP_SETTING_KEY, name: 'SMTP server', before: smtpEndpoint(previous), after: smtpEndpoint(stored) }) : undefined;
   });
+  await notifyEndpointChange(deps, notice);
   return done(stored);
 }
 

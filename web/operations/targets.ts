@@ -1,20 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { openTargetCredentials, sealTargetCredentials } from '../../activities/crypto/bound-secrets';
+import { SecretBoxError, type SecretBox } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
-import type { VendorDescriptor } from '../../activities/deployers/types';
+import type { ParseResult, VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
+import { targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { fetchFingerprintWorkflowId, TASK_QUEUE, WorkflowType, type FetchFingerprintInput } from '../../temporal/contract';
 import { audit } from '../audit';
+import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import { startPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+
+/** "Password" → "password", "REST API token" stays. */
+const lowerFirst = (label: string): string => (/^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label);
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
 
@@ -66,27 +72,64 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   // Vendor fields of the wrong JSON type are errors of their own, before the vendor reads them.
   for (const [k, v] of Object.entries(groupTypeErrors(input.credentials, vendor.credentialFields))) f.fail(`cred_${k}`, v);
   for (const [k, v] of Object.entries(groupTypeErrors(input.options, vendor.optionFields))) f.fail(`opt_${k}`, v);
-  // Editing: secret fields left empty keep what is stored.
-  const stored = existing ? (JSON.parse(deps.box.openText(existing.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, unknown>) : {};
-  const submitted = Object.fromEntries(Object.entries(input.credentials).filter(([, v]) => !(existing && (v === '' || v === undefined))));
-  const credentials = vendor.parseCredentials({ ...stored, ...submitted });
-  for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const options = vendor.parseOptions(input.options);
   for (const [k, v] of Object.entries(options.errors)) f.fail(`opt_${k}`, v);
+  const endpoint: TargetEndpointFields | undefined = host.ok && port.ok && trust.ok
+    ? { vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value }
+    : undefined;
+  const credentials = mergeCredentials(deps.box, vendor, input.credentials, f, existing, endpoint);
+  for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
   const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
   if (!maintenance.ok) f.fail('maintenance', maintenance.error);
-  if (!host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
+  if (!endpoint || !host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
   return done({
     name,
     customerId: customer.customer.id,
     host: host.host,
     port: port.port,
-    credentialsSealed: deps.box.seal(JSON.stringify(credentials.value), SecretPurpose.targetCredentials),
+    credentialsSealed: sealTargetCredentials(deps.box, endpoint, credentials.value),
     options: options.value,
     trustCaPem: trust.caPem,
     trustFingerprint: trust.fingerprint,
     maintenance: maintenance.value,
   });
+}
+
+const empty = (v: unknown): boolean => v === '' || v === undefined;
+
+/**
+ * The credentials to seal. Editing: secret fields left empty keep what is stored, unless the endpoint
+ * the secrets are bound to (host, port, trust, endpoint options) changed: then every stored secret
+ * must be entered again, and each one left empty is an error beside its field.
+ */
+function mergeCredentials(
+  box: SecretBox, vendor: VendorDescriptor, input: Record<string, unknown>, f: FieldReader, existing: TargetRecord | undefined, endpoint: TargetEndpointFields | undefined,
+): ParseResult {
+  if (!existing) return vendor.parseCredentials(input);
+  const stored = storedCredentialsOf(box, existing) ?? {};
+  const moved = endpoint !== undefined && targetEndpoint(existing) !== targetEndpoint(endpoint);
+  const isSecret = (name: string): boolean => vendor.credentialFields.some((field) => field.name === name && field.kind === 'secret');
+  for (const field of moved ? vendor.credentialFields : []) {
+    if (isSecret(field.name) && !empty(stored[field.name]) && empty(input[field.name])) {
+      f.fail(`cred_${field.name}`, `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`);
+    }
+  }
+  const kept = moved ? Object.fromEntries(Object.entries(stored).filter(([name]) => !isSecret(name))) : stored;
+  const submitted = Object.fromEntries(Object.entries(input).filter(([, v]) => !empty(v)));
+  return vendor.parseCredentials({ ...kept, ...submitted });
+}
+
+/**
+ * The stored credentials of a target, for keeping secrets left empty and showing non-secret fields;
+ * undefined when they cannot be opened for the row's current endpoint (it was changed outside the console).
+ */
+export function storedCredentialsOf(box: SecretBox, target: TargetRecord): Record<string, string> | undefined {
+  try {
+    return openTargetCredentials(box, target);
+  } catch (error) {
+    if (error instanceof SecretBoxError) return undefined;
+    throw error;
+  }
 }
 
 export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
@@ -112,7 +155,7 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
   if (checked.value.customerId !== before.customerId && (await countLiveDeploymentsOfTarget(deps.db, before.id)) > 0) {
     return invalid({ customerId: 'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.' });
   }
-  const after = await deps.db.withTransaction(async (tx) => {
+  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
     await saveTarget(tx, before.id, checked.value);
     const saved = await loadTarget(tx, before.id);
     const credentialsChanged = saved.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
@@ -120,9 +163,11 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
       action: 'target.update', entityType: 'target', entityId: before.id,
       before: redactTarget(before), after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
     });
-    return saved;
+    const notice = await auditEndpointChange(tx, actor, { entityType: 'target', entityId: before.id, name: saved.name, before: targetEndpoint(before), after: targetEndpoint(saved) });
+    return { saved, notice };
   });
-  return done(after);
+  await notifyEndpointChange(deps, notice);
+  return done(saved);
 }
 
 /** A target still linked to live certificates is not deleted: unlink them first. */

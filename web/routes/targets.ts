@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { listTargets, redactTarget, type TargetRecord } from '../../activities/db/repositories/targets';
@@ -12,7 +11,7 @@ import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
 import { canChange } from '../middleware/auth';
 import type { Body, FieldErrors } from '../operations/input';
-import { createTarget, deleteTarget, fetchTargetFingerprint, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
+import { createTarget, deleteTarget, fetchTargetFingerprint, loadTarget, storedCredentialsOf, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import type { Views } from '../render';
 import { pickGroup, renderFields, vendorList } from '../vendor-form';
 import { latestResult, resultWithin } from '../workflow-results';
@@ -47,7 +46,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
 
   /** The form for a new target, or for editing one (`existing`): secrets are never filled in. */
   const form = async (req: Request, res: Response, vendor: VendorDescriptor, values: Body, errors: FieldErrors, existing?: TargetRecord, status = 200) => {
-    const storedCredentials = existing ? (JSON.parse(deps.box.openText(existing.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, unknown>) : {};
+    const storedCredentials = existing ? (storedCredentialsOf(deps.box, existing) ?? {}) : {};
     views.page(req, res, 'target-form', {
       title: existing ? `Edit ${existing.name}` : `New ${vendor.label} target`,
       vendors,

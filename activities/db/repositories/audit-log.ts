@@ -16,9 +16,10 @@ export interface AuditRow extends AuditEntry {
   at: Date;
 }
 
-export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query(
-    'INSERT INTO audit_log (actor, actor_ip, action, entity_type, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+/** Appends one row; returns its id. */
+export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<string> {
+  const rows = await db.query<{ id: string }>(
+    'INSERT INTO audit_log (actor, actor_ip, action, entity_type, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
     [
       entry.actor,
       entry.actorIp ?? null,
@@ -29,6 +30,7 @@ export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<voi
       entry.after === undefined ? null : JSON.stringify(entry.after),
     ],
   );
+  return String(rows[0]?.id);
 }
 
 export interface AuditFilter {
@@ -62,10 +64,18 @@ export async function listAudit(db: Queryable, f: AuditFilter): Promise<AuditRow
       ORDER BY id DESC LIMIT $8`,
     [f.actor ?? null, action, f.entityType ?? null, f.entityId ?? null, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit],
   );
-  return rows.map((r) => ({
-    id: r.id, at: r.at, actor: r.actor, actorIp: r.actor_ip ?? undefined, action: r.action, entityType: r.entity_type,
-    entityId: r.entity_id ?? undefined, before: r.before, after: r.after,
-  }));
+  return rows.map(toAuditRow);
+}
+
+const toAuditRow = (r: AuditDbRow): AuditRow => ({
+  id: r.id, at: r.at, actor: r.actor, actorIp: r.actor_ip ?? undefined, action: r.action, entityType: r.entity_type,
+  entityId: r.entity_id ?? undefined, before: r.before, after: r.after,
+});
+
+export async function getAuditEntry(db: Queryable, id: string): Promise<AuditRow | undefined> {
+  if (!/^\d{1,18}$/.test(id)) return undefined;
+  const rows = await db.query<AuditDbRow>('SELECT id, at, actor, actor_ip, action, entity_type, entity_id, before, after FROM audit_log WHERE id = $1', [id]);
+  return rows[0] && toAuditRow(rows[0]);
 }
 
 /** Distinct values of an indexed column by a loose index scan: one index probe per value, not a scan of the log. */

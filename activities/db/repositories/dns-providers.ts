@@ -52,6 +52,11 @@ export async function updateDnsProvider(db: Queryable, id: string, p: { name: st
   );
 }
 
+/** Replaces the sealed token, only while it is still the one read (a concurrent edit wins). */
+export async function replaceDnsToken(db: Queryable, id: string, before: string, after: string): Promise<void> {
+  await db.query('UPDATE dns_providers SET token_encrypted = $3 WHERE id = $1 AND token_encrypted = $2', [id, before, after]);
+}
+
 /** Live certificates that use the provider (a provider in use cannot be deleted). */
 export async function certificatesUsingDnsProvider(db: Queryable, id: string): Promise<{ id: string; commonName: string }[]> {
   return db.query<{ id: string; commonName: string }>(

@@ -93,9 +93,33 @@ export async function setTargetSessionKey(db: Queryable, id: string, sealed: str
   await db.query('UPDATE targets SET session_key_encrypted = $2, updated_at = now() WHERE id = $1', [id, sealed]);
 }
 
-/** After a verified deploy that replaced the management certificate, pin the new one. */
-export async function setTargetFingerprint(db: Queryable, id: string, fingerprint: string): Promise<void> {
-  await db.query('UPDATE targets SET trust_fingerprint = $2, updated_at = now() WHERE id = $1 AND trust_fingerprint IS NOT NULL', [id, fingerprint]);
+/** Replaces the sealed secrets, only while they are still the ones read (a concurrent edit wins). */
+export async function replaceTargetSecrets(
+  db: Queryable,
+  before: Pick<TargetRecord, 'id' | 'credentialsSealed' | 'sessionKeySealed'>,
+  after: { credentialsSealed: string; sessionKeySealed: string | null },
+): Promise<void> {
+  await db.query(
+    `UPDATE targets SET credentials_encrypted = $2, session_key_encrypted = $3
+      WHERE id = $1 AND credentials_encrypted = $4 AND session_key_encrypted IS NOT DISTINCT FROM $5`,
+    [before.id, after.credentialsSealed, after.sessionKeySealed, before.credentialsSealed, before.sessionKeySealed],
+  );
+}
+
+/**
+ * After a verified deploy that replaced the management certificate, pin the new one, with the secrets
+ * sealed again for the new pin. Applies only while the row still has the pin and credentials it was read with.
+ */
+export async function repinTarget(
+  db: Queryable,
+  before: Pick<TargetRecord, 'id' | 'trustFingerprint' | 'credentialsSealed'>,
+  after: { trustFingerprint: string; credentialsSealed: string; sessionKeySealed: string | null },
+): Promise<void> {
+  await db.query(
+    `UPDATE targets SET trust_fingerprint = $2, credentials_encrypted = $3, session_key_encrypted = $4, updated_at = now()
+      WHERE id = $1 AND trust_fingerprint = $5 AND credentials_encrypted = $6`,
+    [before.id, after.trustFingerprint, after.credentialsSealed, after.sessionKeySealed, before.trustFingerprint, before.credentialsSealed],
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { checkApiBaseUrl } from '../../domain/api-base-url';
 import type { DnsProviderDescriptor } from '../types';
 
 export interface CloudflareConfig {
@@ -19,7 +20,7 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
     { name: 'token', label: 'API token', required: true, secret: true, help: 'A token with Zone:DNS:Edit (and Zone:Zone:Read unless you give the zone id).' },
     { name: 'zoneName', label: 'Zone', required: false, placeholder: 'example.com', help: 'Leave empty to find the zone from each certificate name.' },
     { name: 'zoneId', label: 'Zone id', required: false, help: 'Optional: 32 hex characters from the zone overview page.' },
-    { name: 'apiBaseUrl', label: 'API base URL', required: false, placeholder: 'https://api.cloudflare.com/client/v4', help: 'Only for a proxy.' },
+    { name: 'apiBaseUrl', label: 'API base URL', required: false, placeholder: 'https://api.cloudflare.com/client/v4', help: 'Only for a proxy: https:// (plain http only to this machine). Only admins can change it.', endpoint: true },
   ],
   parseConfig(input) {
     const errors: Record<string, string> = {};
@@ -38,15 +39,9 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
     if (zoneId && !zoneName) errors['zoneName'] = 'Give the zone name together with its id.';
     const apiBaseUrl = text('apiBaseUrl');
     if (apiBaseUrl) {
-      let ok = false;
-      try {
-        const url = new URL(apiBaseUrl);
-        ok = (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password;
-      } catch {
-        ok = false;
-      }
-      if (ok) config.apiBaseUrl = apiBaseUrl.replace(/\/$/, '');
-      else errors['apiBaseUrl'] = 'Enter an http(s) URL without credentials.';
+      const checked = checkApiBaseUrl(apiBaseUrl);
+      if (checked.ok) config.apiBaseUrl = checked.url;
+      else errors['apiBaseUrl'] = checked.error;
     }
     return { config: config as Record<string, unknown>, errors };
   },
