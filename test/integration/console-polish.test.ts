@@ -1,0 +1,77 @@
+/**
+ * Issue 11, item 12 on the real console (PostgreSQL + Temporal dev server, no worker): the API's
+ * PATCH refuses what it cannot change, the OpenAPI link opens in a browser, and the console's
+ * pages read well (audit field lists, IDN names, confirmations, POST-redirect-GET).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startConsoleApp, type ConsoleApp } from '../support/console-app';
+
+type Json = Record<string, unknown>;
+const FINGERPRINT = 'ab'.repeat(32);
+
+let c: ConsoleApp;
+let tech: string;
+let customerId: string;
+
+before(async () => {
+  c = await startConsoleApp();
+  tech = await c.apiToken('technician', 'tech-polish');
+  const customer = await c.api(tech, 'POST', '/api/v1/customers', { name: 'Polish GmbH' });
+  assert.equal(customer.status, 201, customer.text);
+  customerId = String((customer.json as Json)['id']);
+});
+after(async () => {
+  await c?.stop();
+});
+
+describe('API PATCH', () => {
+  it('refuses members it cannot change with a 400 naming them, and changes nothing', async () => {
+    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', { name: 'Polish CF', kind: 'cloudflare', token: 'cf-polish-token', zoneName: 'polish.test' });
+    assert.equal(provider.status, 201, provider.text);
+    const providerId = String((provider.json as Json)['id']);
+    const target = await c.api(tech, 'POST', '/api/v1/targets', {
+      vendor: 'fortigate', name: 'Polish FW', customerId, host: 'fw.polish.test', trust: { fingerprintSha256: FINGERPRINT }, credentials: { token: 'fortigate-polish' },
+    });
+    assert.equal(target.status, 201, target.text);
+    const targetId = String((target.json as Json)['id']);
+    const cert = await c.api(tech, 'POST', '/api/v1/certificates', { commonName: 'www.polish.test', customerId, dnsProviderId: providerId });
+    assert.equal(cert.status, 201, cert.text);
+    const certId = String((cert.json as Json)['id']);
+    const admin = await c.apiToken('admin', 'admin-polish');
+    const user = await c.addUser('readonly', 'ro-polish');
+
+    const cases: [token: string, path: string, body: Json, refused: string[]][] = [
+      [tech, `/api/v1/customers/${customerId}`, { name: 'Renamed GmbH', createdAt: '2020-01-01T00:00:00Z' }, ['createdAt']],
+      [tech, `/api/v1/dns-providers/${providerId}`, { name: 'Renamed CF', zoneNmae: 'typo.test' }, ['zoneNmae']],
+      [tech, `/api/v1/targets/${targetId}`, { host: 'fw2.polish.test', options: { vdomm: 'root' } }, ['options.vdomm']],
+      [tech, `/api/v1/certificates/${certId}`, { enabled: false, commonName: 'other.polish.test' }, ['commonName']],
+      [admin, `/api/v1/users/${user.id}`, { role: 'technician', username: 'renamed' }, ['username']],
+    ];
+    for (const [token, path, body, refused] of cases) {
+      const before = await c.api(token, 'GET', path);
+      const answer = await c.api(token, 'PATCH', path, body);
+      assert.equal(answer.status, 400, `${path}: ${answer.text}`);
+      assert.deepEqual(Object.keys((answer.json as Json)['fields'] as Json), refused, path);
+      assert.match(String((answer.json as Json)['error']), new RegExp(refused[0]?.replace('.', '\\.') ?? '?'));
+      assert.deepEqual((await c.api(token, 'GET', path)).json, before.json, `${path}: nothing changed`);
+    }
+    // What can change still does.
+    const renamed = await c.api(tech, 'PATCH', `/api/v1/customers/${customerId}`, { notes: 'kept' });
+    assert.equal(renamed.status, 200, renamed.text);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('opens as text in a browser, stays YAML for tools, and downloads on request', async () => {
+    const browser = await fetch(new URL('/api/v1/openapi.yaml', c.url), { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+    assert.equal(browser.status, 200);
+    assert.equal(browser.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(browser.headers.get('content-disposition'), null);
+    assert.match(await browser.text(), /^openapi: 3\.1/m);
+    const tool = await fetch(new URL('/api/v1/openapi.yaml', c.url), { headers: { accept: '*/*' } });
+    assert.match(tool.headers.get('content-type') ?? '', /^application\/yaml/);
+    const download = await fetch(new URL('/api/v1/openapi.yaml?download=1', c.url), { headers: { accept: 'text/html' } });
+    assert.match(download.headers.get('content-disposition') ?? '', /^attachment; filename="?certfleet-openapi\.yaml"?$/);
+  });
+});
