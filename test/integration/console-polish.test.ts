@@ -75,3 +75,17 @@ describe('OpenAPI document', () => {
     assert.match(download.headers.get('content-disposition') ?? '', /^attachment; filename="?certfleet-openapi\.yaml"?$/);
   });
 });
+
+describe('audit log page', () => {
+  it('shows what changed as a field list, not JSON', async () => {
+    const created = await c.api(tech, 'POST', '/api/v1/customers', { name: 'Audit Alt GmbH', notes: 'first' });
+    const id = String((created.json as Json)['id']);
+    assert.equal((await c.api(tech, 'PATCH', `/api/v1/customers/${id}`, { name: 'Audit Neu GmbH' })).status, 200);
+    const admin = await c.signedIn('admin');
+    const page = await admin.get(`/audit?entityType=customer&entityId=${id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<li>name: Audit Alt GmbH → Audit Neu GmbH<\/li>/);
+    assert.match(page.text, /<li>notes: first<\/li>/, 'the creation lists its fields');
+    assert.doesNotMatch(page.text, /\{&quot;|&quot;name&quot;/, 'no raw JSON');
+  });
+});
