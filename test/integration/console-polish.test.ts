@@ -89,3 +89,20 @@ describe('audit log page', () => {
     assert.doesNotMatch(page.text, /\{&quot;|&quot;name&quot;/, 'no raw JSON');
   });
 });
+
+describe('IDN names', () => {
+  it('show in Unicode with the punycode beside them on lists, the certificate and customer pages and the compliance report', async () => {
+    const [provider] = await c.db.db.query<{ id: string }>("SELECT id FROM dns_providers WHERE name = 'Renamed CF' OR name = 'Polish CF' LIMIT 1");
+    const created = await c.api(tech, 'POST', '/api/v1/certificates', { commonName: 'Bücher.Polish.Test', customerId, dnsProviderId: provider?.id });
+    assert.equal(created.status, 201, created.text);
+    const id = String((created.json as Json)['id']);
+    assert.equal(((await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json)['commonName'], 'xn--bcher-kva.polish.test', 'stored as punycode');
+    const shown = 'bücher.polish.test (xn--bcher-kva.polish.test)';
+    const viewer = await c.signedIn('readonly');
+    for (const path of ['/certificates', `/certificates/${id}`, `/customers/${customerId}`, '/reports/compliance']) {
+      const page = await viewer.get(path);
+      assert.equal(page.status, 200, path);
+      assert.ok(page.text.includes(shown), `${path} shows ${shown}`);
+    }
+  });
+});
