@@ -106,3 +106,25 @@ describe('IDN names', () => {
     }
   });
 });
+
+describe('Retry', () => {
+  it('appears only on a deployment that failed', async () => {
+    const [target] = await c.db.db.query<{ id: string }>("SELECT id FROM targets WHERE name = 'Polish FW'");
+    const [cert] = await c.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = 'www.polish.test'");
+    assert.ok(target && cert);
+    const linked = await c.api(tech, 'POST', `/api/v1/certificates/${cert.id}/deployments`, { targetId: target.id, binding: { adminGui: true }, verifyEndpoints: ['fw.polish.test:443'] });
+    assert.equal(linked.status, 201, linked.text);
+    const deploymentId = String((linked.json as Json)['id']);
+    const technician = await c.signedIn('technician');
+    const retryForm = new RegExp(`action="/deployments/${deploymentId}/retry"`);
+    for (const status of ['pending', 'deployed', 'failed'] as const) {
+      await c.db.db.query('UPDATE deployments SET status = $2 WHERE id = $1', [deploymentId, status]);
+      for (const path of [`/certificates/${cert.id}`, `/deployments/${deploymentId}`]) {
+        const page = await technician.get(path);
+        assert.equal(page.status, 200, path);
+        assert.equal(retryForm.test(page.text), status === 'failed', `${path} with a ${status} deployment`);
+        assert.match(page.text, new RegExp(`action="/deployments/${deploymentId}/redeploy"`), 'Redeploy stays');
+      }
+    }
+  });
+});
