@@ -161,7 +161,7 @@ describe('targets and DNS providers', () => {
     const refused = await admin.post(`/targets/${inUse?.id}/delete`, {});
     assert.equal(refused.status, 409);
     matches(refused.text, /Unlink those certificates from it first/);
-    assert.equal((await admin.post(`/targets/${id}/delete`, {})).status, 303);
+    assert.equal((await admin.post(`/targets/${id}/delete`, { confirm: 'Edge FW 2' })).status, 303);
     assert.equal((await admin.get(`/targets/${id}`)).status, 404);
     const listed = await admin.get(`/targets?customer=${fleet.customerIds[0]}&vendor=fortigate`);
     assert.ok(!listed.text.includes('Edge FW 2'));
@@ -181,7 +181,7 @@ describe('targets and DNS providers', () => {
     const used = await admin.post(`/dns-providers/${fleet.dnsProviderId}/delete`, {});
     assert.equal(used.status, 409);
     matches(used.text, /is used by cert-/);
-    assert.equal((await admin.post(`/dns-providers/${row?.id}/delete`, {})).status, 303);
+    assert.equal((await admin.post(`/dns-providers/${row?.id}/delete`, { confirm: 'Spare Cloudflare' })).status, 303);
     assert.ok(!(await admin.get('/dns-providers')).text.includes('Spare Cloudflare'));
     // The name is free again.
     assert.equal((await admin.post('/dns-providers', { name: 'Spare Cloudflare', kind: 'cloudflare', token: 'cf-token-2' })).status, 303);

@@ -128,3 +128,32 @@ describe('Retry', () => {
     }
   });
 });
+
+describe('deleting a target or a DNS provider', () => {
+  it('asks to type its name, as deleting a certificate does; a wrong name deletes nothing', async () => {
+    const admin = await c.signedIn('admin');
+    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', { name: 'Doomed CF', kind: 'cloudflare', token: 'cf-doomed-token' });
+    const target = await c.api(tech, 'POST', '/api/v1/targets', { vendor: 'manual', name: 'Doomed Manual', customerId });
+    assert.equal(provider.status, 201, provider.text);
+    assert.equal(target.status, 201, target.text);
+    const cases = [
+      { page: `/targets/${String((target.json as Json)['id'])}`, name: 'Doomed Manual', table: 'targets', list: '/targets' },
+      { page: `/dns-providers/${String((provider.json as Json)['id'])}`, name: 'Doomed CF', table: 'dns_providers', list: '/dns-providers' },
+    ];
+    for (const { page, name, table, list } of cases) {
+      const shown = await admin.get(page);
+      assert.match(shown.text, new RegExp(`Type <strong>${name}</strong> to confirm`), page);
+      for (const confirm of [undefined, 'wrong name']) {
+        const refused = await admin.post(`${page}/delete`, confirm === undefined ? {} : { confirm });
+        assert.equal(refused.status, 400, `${page} without the right name`);
+        assert.match(refused.text, new RegExp(`id="e-confirm">Type the [a-zA-Z ]+ name \\(${name}\\) to confirm the deletion\\.`));
+        const [row] = await c.db.db.query<{ deleted_at: Date | null }>(`SELECT deleted_at FROM ${table} WHERE name = $1`, [name]);
+        assert.equal(row?.deleted_at, null, 'nothing deleted');
+      }
+      const deleted = await admin.post(`${page}/delete`, { confirm: name });
+      assert.equal(deleted.status, 303);
+      assert.equal(deleted.location, list);
+      assert.equal((await admin.get(page)).status, 404);
+    }
+  });
+});
