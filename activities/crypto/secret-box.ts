@@ -63,4 +63,6 @@ export const SecretPurpose = {
   smtpPassword: 'settings.smtp_password',
   targetCredentials: 'targets.credentials',
   targetSessionKey: 'targets.session_key',
+  /** A new API token between its POST and the one page that shows it (the session row). */
+  newApiToken: 'web_sessions.new_api_token',
 } as const;

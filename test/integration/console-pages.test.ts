@@ -277,7 +277,10 @@ describe('users and sign-in', () => {
     const wrong = await me.post('/account/password', { currentPassword: 'nope', newPassword: 'pat-new-password-1' });
     assert.equal(wrong.status, 400);
     matches(wrong.text, /id="e-currentPassword"/);
-    assert.equal((await me.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pat-new-password-1' })).status, 200);
+    const changed = await me.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pat-new-password-1' });
+    assert.equal(changed.status, 303, 'POST-redirect-GET');
+    matches((await me.get(changed.location ?? '/account')).text, /Your password was changed/);
+    assert.doesNotMatch((await me.get('/account')).text, /Your password was changed/, 'said once');
     const again = new ConsoleClient(c.url);
     await again.login('pat', 'pat-new-password-1');
   });

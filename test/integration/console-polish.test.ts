@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startConsoleApp, type ConsoleApp } from '../support/console-app';
+import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 
 type Json = Record<string, unknown>;
 const FINGERPRINT = 'ab'.repeat(32);
@@ -155,5 +155,25 @@ describe('deleting a target or a DNS provider', () => {
       assert.equal(deleted.location, list);
       assert.equal((await admin.get(page)).status, 404);
     }
+  });
+});
+
+describe('POST-redirect-GET', () => {
+  it('a form that succeeds redirects to a page whose reload submits nothing again', async () => {
+    const user = await c.signedIn('technician', 'prg-user');
+    await user.get('/account');
+    const created = await user.post('/account/tokens', { name: 'prg token' });
+    assert.equal(created.status, 303);
+    assert.equal(created.location, '/account');
+    const shown = await user.get('/account');
+    assert.match(shown.text, /id="new-token">cft_/, 'the new token is shown on the page redirected to');
+    const reloaded = await user.get('/account');
+    assert.doesNotMatch(reloaded.text, /id="new-token"/, 'once');
+    const [count] = await c.db.db.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name = 'prg token'");
+    assert.equal(count?.n, '1');
+
+    const changed = await user.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'prg-new-password-1' });
+    assert.equal(changed.status, 303);
+    assert.match((await user.get('/account')).text, /Your password was changed/);
   });
 });

@@ -1,4 +1,6 @@
+import 'express-session';
 import { Router, type Request, type Response } from 'express';
+import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
 import type { WebDeps } from '../deps';
 import { createApiToken, revokeApiToken } from '../operations/api-tokens';
@@ -6,7 +8,18 @@ import type { Body } from '../operations/input';
 import { changeOwnPassword, MIN_PASSWORD } from '../operations/users';
 import type { Views } from '../render';
 
-/** Every signed-in user: their own password and API tokens. */
+declare module 'express-session' {
+  interface SessionData {
+    /** What the next GET /account shows once, after a POST that succeeded (POST-redirect-GET). */
+    accountFlash?: { notice?: string; newToken?: { sealed: string; name: string } };
+  }
+}
+
+/**
+ * Every signed-in user: their own password and API tokens. A POST that succeeds redirects to
+ * GET /account (a reload repeats nothing); what it has to say waits in the session for that page,
+ * a new token sealed, shown once.
+ */
 export function accountRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
 
@@ -15,20 +28,31 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'account', { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra }, status);
   };
 
-  router.get('/account', (req, res) => page(req, res));
+  router.get('/account', async (req, res) => {
+    const flash = req.session.accountFlash;
+    if (!flash) return page(req, res);
+    delete req.session.accountFlash;
+    const shown: Record<string, unknown> = flash.notice ? { notice: flash.notice } : {};
+    if (flash.newToken) {
+      // Shown once, on this response only; never stored or logged in the clear.
+      res.set('Cache-Control', 'no-store');
+      Object.assign(shown, { newToken: deps.box.openText(flash.newToken.sealed, SecretPurpose.newApiToken), newTokenName: flash.newToken.name });
+    }
+    await page(req, res, shown);
+  });
 
   router.post('/account/password', async (req, res) => {
     const result = await changeOwnPassword(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { errors: result.errors, formError: 'Your password was not changed.' }, 400);
-    await page(req, res, { notice: 'Your password was changed.' });
+    req.session.accountFlash = { notice: 'Your password was changed.' };
+    res.redirect(303, '/account');
   });
 
   router.post('/account/tokens', async (req, res) => {
     const result = await createApiToken(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { tokenErrors: result.errors, tokenValues: req.body }, 400);
-    // Shown once, on this response only; never stored or logged in the clear.
-    res.set('Cache-Control', 'no-store');
-    await page(req, res, { newToken: result.value.token, newTokenName: result.value.record.name }, 201);
+    req.session.accountFlash = { newToken: { sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken), name: result.value.record.name } };
+    res.redirect(303, '/account');
   });
 
   router.post('/account/tokens/:id/revoke', async (req, res) => {
