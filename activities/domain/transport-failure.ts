@@ -35,8 +35,9 @@ const TLS_WORDS: Record<string, string> = {
   CERT_PIN_MISMATCH: 'not the pinned certificate',
 };
 
-/** Error codes of TLS verification failures (Node's and OpenSSL's). */
-export const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SSL|TLS|PIN/;
+/** Error codes of TLS failures (Node's and OpenSSL's); of those, the ones about the peer's certificate. */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SSL|TLS|PIN/;
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|PIN/;
 
 export interface TransportFailure {
   /** The error code found on the error or its causes (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT, …). */
@@ -68,7 +69,8 @@ const stringCode = (e: unknown): string | undefined => {
 
 /** The words for one error code, or undefined when it is no socket, DNS, timeout or TLS code. */
 export function transportWords(code: string): string | undefined {
-  if (TLS_CODE.test(code)) return `TLS certificate not trusted (${TLS_WORDS[code] ?? code})`;
+  if (CERTIFICATE_CODE.test(code)) return `TLS certificate not trusted (${TLS_WORDS[code] ?? code})`;
+  if (TLS_CODE.test(code)) return `TLS handshake failed (${code})`;
   return WORDS[code];
 }
 

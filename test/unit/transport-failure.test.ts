@@ -93,6 +93,7 @@ describe('transport failures in words', () => {
     assert.equal(words('ECONNRESET'), 'connection reset');
     assert.equal(words('EHOSTUNREACH'), 'host unreachable');
     assert.equal(words('CERT_HAS_EXPIRED'), 'TLS certificate not trusted (expired)');
+    assert.equal(words('ERR_SSL_WRONG_VERSION_NUMBER'), 'TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER)');
     assert.equal(transportFailureText({ code: 'ECONNABORTED', message: 'timeout of 700ms exceeded' }), 'timed out (ECONNABORTED: timeout of 700ms exceeded)');
     assert.equal(transportFailureText(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), 'timed out (The operation was aborted due to timeout)');
   });
