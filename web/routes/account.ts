@@ -1,4 +1,4 @@
-import 'express-session';
+import type { SessionData } from 'express-session';
 import { Router, type Request, type Response } from 'express';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
@@ -28,6 +28,16 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'account', { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra }, status);
   };
 
+  /**
+   * Stores the flash, then redirects: express-session sends a response's headers before its own save
+   * ends, so a browser following the 303 could otherwise read the session before the flash is in it.
+   */
+  const redirectWith = async (req: Request, res: Response, flash: NonNullable<SessionData['accountFlash']>): Promise<void> => {
+    req.session.accountFlash = flash;
+    await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+    res.redirect(303, '/account');
+  };
+
   router.get('/account', async (req, res) => {
     const flash = req.session.accountFlash;
     if (!flash) return page(req, res);
@@ -44,15 +54,13 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
   router.post('/account/password', async (req, res) => {
     const result = await changeOwnPassword(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { errors: result.errors, formError: 'Your password was not changed.' }, 400);
-    req.session.accountFlash = { notice: 'Your password was changed.' };
-    res.redirect(303, '/account');
+    await redirectWith(req, res, { notice: 'Your password was changed.' });
   });
 
   router.post('/account/tokens', async (req, res) => {
     const result = await createApiToken(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { tokenErrors: result.errors, tokenValues: req.body }, 400);
-    req.session.accountFlash = { newToken: { sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken), name: result.value.record.name } };
-    res.redirect(303, '/account');
+    await redirectWith(req, res, { newToken: { sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken), name: result.value.record.name } });
   });
 
   router.post('/account/tokens/:id/revoke', async (req, res) => {
