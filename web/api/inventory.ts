@@ -5,6 +5,7 @@ import { listDeploymentsOfTarget } from '../../activities/db/repositories/deploy
 import { listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { listTargets, redactTarget } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { describeWindows } from '../../activities/domain/maintenance-window';
 import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
 import { latestPreflight } from '../deploy-commands';
@@ -17,7 +18,6 @@ import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvide
 import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import { groupFromJson } from '../vendor-form';
 import { latestResult } from '../workflow-results';
-import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 
 const P = API_PREFIX;
