@@ -7,7 +7,7 @@ import { incidentKey } from './db/repositories/incidents';
 import { recordLifecycleRun } from './db/repositories/lifecycle-runs';
 import type { ActivityDeps } from './deps';
 
-export function createNotifyActivities(deps: ActivityDeps) {
+export function createNotifyActivities(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail' | 'consoleUrl' | 'alerts' | 'log'>) {
   const { alerter, mailer, render } = alertingFor(deps);
   const base = deps.consoleUrl.replace(/\/$/, '');
 
@@ -83,13 +83,18 @@ export function createNotifyActivities(deps: ActivityDeps) {
       });
 
       if (input.outcome === 'failed') {
+        // The first issuance (the run started by creating the certificate, or any run before one
+        // succeeded) renews nothing: say what failed.
+        const firstIssuance = input.trigger === 'create' || (cert !== undefined && !cert.currentVersionId);
         const { opened, alerted } = await alerter.problem({
           key: incidentKey.renewal(input.certificateId),
           kind: 'renewal-failed',
           certificateId: input.certificateId,
           ...(cert ? { customerId: cert.customerId } : {}),
-          title: `certificate ${name}: renewal failed`,
-          detail: `Issuing the certificate for ${name} failed.\n\nReason: ${input.reason ?? 'unknown'}`,
+          title: `certificate ${name}: ${firstIssuance ? 'issuance' : 'renewal'} failed`,
+          detail: firstIssuance
+            ? `Issuing the first certificate for ${name} failed: none has been issued yet.\n\nReason: ${input.reason ?? 'unknown'}`
+            : `Renewing the certificate for ${name} failed.\n\nReason: ${input.reason ?? 'unknown'}`,
         });
         return opened
           ? { sent: alerted, detail: alerted ? 'alert sent' : 'alert pending (the sweep retries it)' }

@@ -317,8 +317,24 @@ interface DeploymentRow {
   id: string;
   common_name: string;
   target_name: string;
+  vendor: string;
   status: string;
   last_error: string | null;
+}
+
+/**
+ * What the guide prints for a deployment's status. A manual target is installed by hand and "Mark
+ * done" checks nothing: only a pushed deploy is verified by a TLS handshake.
+ */
+export function describeDeploymentStatus(d: Pick<DeploymentRow, 'vendor' | 'status' | 'last_error'>): string {
+  const detail: Record<string, string> = {
+    deploying: 'deploying',
+    deployed: d.vendor === 'manual' ? 'marked done by a technician (installed by hand; no TLS check)' : 'deployed and verified by a TLS handshake',
+    waiting: 'waiting for the maintenance window ("Deploy now" on the deployment page)',
+    ready: 'ready for download (a technician installs it and presses "Mark done")',
+    failed: `FAILED: ${d.last_error ?? 'see the deployment page'}`,
+  };
+  return detail[d.status] ?? d.status;
 }
 
 function watch(db: Database, smtp: SmtpCatcher, say: (line: string) => void, log: Logger, settle: () => Promise<void>): { stop(): void } {
@@ -348,21 +364,14 @@ function watch(db: Database, smtp: SmtpCatcher, say: (line: string) => void, log
         else say(`${c.common_name}: ${c.status}`);
       }
       const deps = await db.query<DeploymentRow>(
-        `SELECT d.id, c.common_name, t.name AS target_name, d.status, d.last_error
+        `SELECT d.id, c.common_name, t.name AS target_name, t.vendor, d.status, d.last_error
            FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id
           WHERE d.deleted_at IS NULL ORDER BY d.id`,
       );
       for (const d of deps) {
         if (deployments.get(d.id) === d.status || (d.status === 'pending' && !deployments.has(d.id))) continue;
         deployments.set(d.id, d.status);
-        const detail: Record<string, string> = {
-          deploying: 'deploying',
-          deployed: 'deployed and verified by a TLS handshake',
-          waiting: 'waiting for the maintenance window ("Deploy now" on the deployment page)',
-          ready: 'ready for download (a technician installs it and presses "Mark done")',
-          failed: `FAILED: ${d.last_error ?? 'see the deployment page'}`,
-        };
-        say(`${d.common_name} → ${d.target_name}: ${detail[d.status] ?? d.status} (/deployments/${d.id})`);
+        say(`${d.common_name} → ${d.target_name}: ${describeDeploymentStatus(d)} (/deployments/${d.id})`);
       }
       await settle();
     } catch (error) {

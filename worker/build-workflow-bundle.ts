@@ -1,12 +1,46 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger as TemporalLogger } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
 
+/** Warnings and errors on stderr, nothing else: for the command line and for tests. */
+const STDERR_ONLY: TemporalLogger = {
+  log: (level, message) => {
+    if (level === 'WARN' || level === 'ERROR') console.error(message);
+  },
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message) => console.error(message),
+  error: (message) => console.error(message),
+};
+
+/**
+ * The bundler reports webpack's statistics (every module, sizes) and "Workflow bundle created" at
+ * info: noise at start-up. They go to debug; a failed build's errors and warnings stay as they are.
+ */
+function bundlerLogger(logger: TemporalLogger): TemporalLogger {
+  return {
+    log: (level, message, meta) => logger.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
+    trace: (message, meta) => logger.trace(message, meta),
+    debug: (message, meta) => logger.debug(message, meta),
+    info: (message, meta) => logger.debug(message, meta),
+    warn: (message, meta) => logger.warn(message, meta),
+    error: (message, meta) => logger.error(message, meta),
+  };
+}
+
+/** Bundles the workflows with webpack (seconds); its report is logged at debug. */
+export async function bundleWorkflows(logger: TemporalLogger = STDERR_ONLY): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: bundlerLogger(logger) });
+  return code;
+}
+
 /** Pre-builds the workflow bundle (production images and tests), so workers start without webpack. */
 export async function buildWorkflowBundle(outFile: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  const code = await bundleWorkflows();
   await mkdir(path.dirname(outFile), { recursive: true });
   await writeFile(outFile, code);
   return outFile;

@@ -16,7 +16,7 @@ import { reconcileRenewalSchedules } from '../temporal/schedules';
 import { upsertFleetSchedules } from '../temporal/fleet-schedules';
 import { describeRenewalSchedules } from '../temporal/schedule-health';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { WORKFLOWS_PATH } from './build-workflow-bundle';
+import { bundleWorkflows } from './build-workflow-bundle';
 import { deviceCoordinatorSignals } from './device-coordinator';
 import { loadWorkerConfig } from './config';
 import { temporalLoggerFor } from './temporal-logger';
@@ -71,7 +71,10 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: TASK_QUEUE,
-    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Without a pre-built bundle, webpack runs here; its report goes to the log at debug, not info.
+    workflowBundle: config.workflowBundlePath
+      ? { codePath: config.workflowBundlePath }
+      : { code: await bundleWorkflows(temporalLoggerFor(log.child({ component: 'workflow-bundle' }))) },
     activities: createActivities({
       db,
       box,

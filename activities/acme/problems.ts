@@ -4,6 +4,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import axios, { type AxiosAdapter } from 'axios';
 import { FailureType } from '../../temporal/contract';
+import { transportFailureText } from '../domain/transport-failure';
 import { classified, ClassifiedError } from '../errors';
 
 /** An RFC 8555 problem document seen on the wire during one activity call. */
@@ -141,7 +142,7 @@ export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefin
   if (error instanceof ClassifiedError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (network) {
-    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA (${network.code}: ${network.message})`);
+    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA: ${transportFailureText(network)}`);
   }
   if (problem) {
     const shortType = problem.type.replace('urn:ietf:params:acme:error:', '');
@@ -157,7 +158,7 @@ export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefin
   }
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && /^(E[A-Z]+|ERR_)/.test(code)) {
-    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA (${code}: ${message})`);
+    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA: ${transportFailureText(error)}`);
   }
   return classified(FailureType.acmeUnavailable, `acme: ${action}: ${message}`);
 }

@@ -48,7 +48,7 @@ const KIND_SUBJECT: Record<IncidentRecord['kind'], string> = {
 };
 
 const KIND_ADVICE: Record<IncidentRecord['kind'], string> = {
-  'renewal-failed': 'The current certificate stays in place. Fix the cause, then use "Renew now" on the certificate page.',
+  'renewal-failed': 'A certificate issued before stays in place. Fix the cause, then use "Renew now" on the certificate page.',
   'deploy-failed': 'The target keeps what it served before. Fix the cause, then use "Retry" on the deployment page.',
   'not-deployed': 'The renewed certificate has not reached this target. When the old one expires, the service breaks.',
   drift: 'The endpoint serves something other than what CertFleet deployed: someone changed it by hand, or a deploy did not take effect.',

@@ -73,4 +73,6 @@ export const SecretPurpose = {
   targetCredentials: 'targets.credentials',
   targetSessionKey: 'targets.session_key',
   mfaSecret: 'users.mfa_secret',
+  /** A new API token between its POST and the one page that shows it (the session row). */
+  newApiToken: 'web_sessions.new_api_token',
 } as const;

@@ -4,6 +4,7 @@ import { FailureType } from '../../temporal/contract';
 import { classified, ClassifiedError } from '../errors';
 import type { ManagementTrust } from './types';
 import { BoundedCache } from '../bounded-cache';
+import { describeTransportFailure, transportFailureText } from '../domain/transport-failure';
 
 export interface DeviceResponse {
   status: number;
@@ -83,29 +84,17 @@ function sharedDispatcher(address: string, trust: ManagementTrust): Dispatcher {
   return dispatcher;
 }
 
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SSL|TLS|PIN/;
-
-function causeOf(error: unknown): { code?: string; message: string } {
-  let current: unknown = error;
-  for (let i = 0; i < 5 && current; i++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return { code, message: (current as Error).message };
-    current = (current as { cause?: unknown }).cause;
-  }
-  return { message: error instanceof Error ? error.message : String(error) };
-}
-
 /** Maps a transport failure to TARGET_UNREACHABLE (retryable) or TARGET_TLS_UNTRUSTED (not retryable). */
 export function classifyTransportError(component: string, address: string, error: unknown): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
-  const { code, message } = causeOf(error);
-  if (code && TLS_CODES.test(code)) {
+  const failure = describeTransportFailure(error);
+  if (failure.tls) {
     return classified(
       FailureType.targetTlsUntrusted,
-      `${component}: the management certificate of ${address} is not trusted (${code}: ${message}). Check the target's CA or pinned SHA-256 fingerprint.`,
+      `${component}: ${address}: management ${transportFailureText(error)}. Check the target's CA or pinned SHA-256 fingerprint.`,
     );
   }
-  return classified(FailureType.targetUnreachable, `${component}: cannot reach ${address} (${code ?? 'error'}: ${message})`);
+  return classified(FailureType.targetUnreachable, `${component}: cannot reach ${address}: ${transportFailureText(error)}`);
 }
 
 export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust }, component: string): DeviceHttp {

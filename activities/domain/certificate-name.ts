@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** Result of validating a certificate name typed by a user: one hostname, or one wildcard. */
 export type NameCheck = { ok: true; name: string } | { ok: false; error: string };
@@ -35,4 +35,16 @@ export function checkCertificateName(input: unknown): NameCheck {
 /** `_acme-challenge.<base>` for a name or a wildcard. */
 export function challengeRecordName(name: string): string {
   return `_acme-challenge.${name.startsWith('*.') ? name.slice(2) : name}`;
+}
+
+/**
+ * A stored (punycode) name as people read it: "bücher.example (xn--bcher-kva.example)" for an IDN,
+ * the name itself otherwise (also when it does not decode).
+ */
+export function displayCertificateName(name: string): string {
+  if (!/(^|\.)xn--/i.test(name)) return name;
+  const wildcard = name.startsWith('*.');
+  const unicode = domainToUnicode(wildcard ? name.slice(2) : name);
+  if (!unicode || unicode === name) return name;
+  return `${wildcard ? '*.' : ''}${unicode} (${name})`;
 }

@@ -44,7 +44,7 @@ it('a CA that never answers is given up after the request timeout, as a retryabl
     assert.equal(error.type, FailureType.acmeUnavailable);
     assert.ok(!NON_RETRYABLE_FAILURES.includes(error.type), 'the activity retries it');
     // acme-client alone would say "Cannot read properties of undefined (reading 'config')".
-    assert.equal(error.message, 'acme: create the account: cannot reach the CA (ECONNABORTED: timeout of 700ms exceeded)');
+    assert.equal(error.message, 'acme: create the account: cannot reach the CA: timed out (ECONNABORTED: timeout of 700ms exceeded)');
     return true;
   });
   const waited = Date.now() - started;

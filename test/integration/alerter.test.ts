@@ -6,11 +6,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createAlerter, DEFAULT_ALERT_SETTINGS } from '../../activities/alerts/alerter';
 import { createAlertTemplates } from '../../activities/alerts/render';
 import { createSecretBox } from '../../activities/crypto/secret-box';
 import { createMailer } from '../../activities/mailer';
+import { createNotifyActivities } from '../../activities/notify';
+import { seedFleet } from '../support/seed';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startSmtpCatcher, type SmtpCatcher } from '../support/smtp';
 
@@ -66,4 +69,29 @@ it('an incident fixed before its alert could go out sends neither alert nor reco
   const swept = await up.sweep();
   assert.equal(swept.resolved >= 1, true);
   assert.equal(smtp.messages.filter((m) => m.subject.includes('short-lived drift')).length, 0);
+});
+
+it('a failed first issuance is mailed as "issuance failed", a failed renewal as "renewal failed"', async () => {
+  const box = createSecretBox(randomBytes(32));
+  await seedFleet(t.db, { customers: 1, certificates: 50, targetsPerCustomer: 1, deploymentRuns: 0, auditEntries: 0 }, box.seal('placeholder', 'seed'));
+  const [issued] = await t.db.query<{ id: string; common_name: string }>('SELECT id, common_name FROM certificates WHERE current_version_id IS NOT NULL ORDER BY id LIMIT 1');
+  const [pending] = await t.db.query<{ id: string; common_name: string }>('SELECT id, common_name FROM certificates WHERE current_version_id IS NULL ORDER BY id LIMIT 1');
+  assert.ok(issued && pending);
+  const notify = createNotifyActivities({
+    db: t.db, box, log: pino({ level: 'silent' }), consoleUrl: 'http://console.example', alerts: { ...DEFAULT_ALERT_SETTINGS, recoveryQuietMs: 0 },
+    mail: { url: `smtp://${smtp.host}:${smtp.port}`, from: 'CertFleet <certfleet@test.example>', recipients: ['noc@test.example'] },
+  });
+  const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'certificate:x', runId: 'run-x' } });
+  const fail = async (certificateId: string, trigger: 'create' | 'schedule' | 'manual'): Promise<{ sent: boolean }> =>
+    (await env.run(notify.sendLifecycleEmail, { certificateId, outcome: 'failed' as const, reason: 'acme: create order: connection refused', workflowId: `certificate:${certificateId}`, trigger })) as { sent: boolean };
+
+  assert.equal((await fail(pending.id, 'create')).sent, true);
+  const first = await smtp.waitFor((m) => m.subject.includes(pending.common_name), 10_000);
+  assert.equal(first.subject, `[CertFleet] FAILED: certificate ${pending.common_name}: issuance failed`);
+  assert.match(first.text, /none has been issued yet/);
+  assert.doesNotMatch(`${first.subject}\n${first.text}`, /renew(al)? failed|The current certificate stays/i);
+
+  assert.equal((await fail(issued.id, 'schedule')).sent, true);
+  const renewal = await smtp.waitFor((m) => m.subject.includes(issued.common_name), 10_000);
+  assert.equal(renewal.subject, `[CertFleet] FAILED: certificate ${issued.common_name}: renewal failed`);
 });

@@ -34,16 +34,18 @@ describe('API tokens', () => {
     const me = await c.signedIn('readonly', 'reader');
     await me.get('/account');
     const created = await me.post('/account/tokens', { name: 'monitoring' });
-    assert.equal(created.status, 201);
-    assert.equal(created.headers.get('cache-control'), 'no-store');
-    const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec(created.text)?.[1];
+    assert.equal(created.status, 303, 'POST-redirect-GET: a reload does not create a second token');
+    assert.equal(created.location, '/account');
+    const shown = await me.get('/account');
+    assert.equal(shown.headers.get('cache-control'), 'no-store');
+    const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec(shown.text)?.[1];
     assert.ok(token, 'the new token is shown');
     assert.ok(!(await me.get('/account')).text.includes(token), 'and only once');
     const [row] = await c.db.db.query<{ token_hash: string; prefix: string }>("SELECT token_hash, prefix FROM api_tokens WHERE name = 'monitoring'");
     assert.equal(row?.token_hash, createHash('sha256').update(token).digest('hex'));
     assert.ok(token.startsWith(row?.prefix ?? 'x'));
-    const dump = JSON.stringify(await c.db.db.query('SELECT * FROM api_tokens'));
-    assert.ok(!dump.includes(token), 'the token itself is not in the database');
+    const dump = JSON.stringify([await c.db.db.query('SELECT * FROM api_tokens'), await c.db.db.query('SELECT * FROM web_sessions')]);
+    assert.ok(!dump.includes(token), 'the token itself is not in the database (nor in the session it waited in)');
 
     const whoami = await c.api(token, 'GET', '/api/v1/me');
     assert.equal(whoami.status, 200);

@@ -163,7 +163,7 @@ describe('targets and DNS providers', () => {
     const refused = await admin.post(`/targets/${inUse?.id}/delete`, {});
     assert.equal(refused.status, 409);
     matches(refused.text, /Unlink those certificates from it first/);
-    assert.equal((await admin.post(`/targets/${id}/delete`, {})).status, 303);
+    assert.equal((await admin.post(`/targets/${id}/delete`, { confirm: 'Edge FW 2' })).status, 303);
     assert.equal((await admin.get(`/targets/${id}`)).status, 404);
     const listed = await admin.get(`/targets?customer=${fleet.customerIds[0]}&vendor=fortigate`);
     assert.ok(!listed.text.includes('Edge FW 2'));
@@ -183,7 +183,7 @@ describe('targets and DNS providers', () => {
     const used = await admin.post(`/dns-providers/${fleet.dnsProviderId}/delete`, {});
     assert.equal(used.status, 409);
     matches(used.text, /is used by cert-/);
-    assert.equal((await admin.post(`/dns-providers/${row?.id}/delete`, {})).status, 303);
+    assert.equal((await admin.post(`/dns-providers/${row?.id}/delete`, { confirm: 'Spare Cloudflare' })).status, 303);
     assert.ok(!(await admin.get('/dns-providers')).text.includes('Spare Cloudflare'));
     // The name is free again.
     assert.equal((await admin.post('/dns-providers', { name: 'Spare Cloudflare', kind: 'cloudflare', token: 'cf-token-2' })).status, 303);
@@ -279,7 +279,10 @@ describe('users and sign-in', () => {
     const wrong = await me.post('/account/password', { currentPassword: 'nope', newPassword: 'pat-new-password-1' });
     assert.equal(wrong.status, 400);
     matches(wrong.text, /id="e-currentPassword"/);
-    assert.equal((await me.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pat-new-password-1' })).status, 200);
+    const changed = await me.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pat-new-password-1' });
+    assert.equal(changed.status, 303, 'POST-redirect-GET');
+    matches((await me.get(changed.location ?? '/account')).text, /Your password was changed/);
+    assert.doesNotMatch((await me.get('/account')).text, /Your password was changed/, 'said once');
     const again = new ConsoleClient(c.url);
     await again.login('pat', 'pat-new-password-1');
   });

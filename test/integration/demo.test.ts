@@ -5,6 +5,7 @@
  * verified, to a fake appliance. The printed URL and credentials work; stop() leaves no process behind.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,22 @@ import { ConsoleClient } from '../support/console-client';
 import { freePort } from '../support/free-port';
 import { runningProcessCount } from '../support/process';
 import { eventually } from '../support/stack';
+
+/** Live processes of a process group (Linux), e.g. "1234 postgres". */
+function processGroup(pgid: number): string[] {
+  const members: string[] = [];
+  for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) === pgid && state !== 'Z') members.push(`${entry} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return members;
+}
 
 /** Live child processes of this process (Linux), e.g. "1234 postgres". */
 function childProcesses(): string[] {
@@ -131,5 +148,38 @@ describe('npm run demo', () => {
     assert.deepEqual(leftovers, [], 'no child process outlives the demo');
     await assert.rejects(fetch(url), 'the console is closed');
     console.log(`demo test: started, completed one lifecycle and stopped in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  });
+});
+
+describe('npm run demo, stopped with kill -INT <its pid>', () => {
+  it('stops the whole tree, as Ctrl-C does', { timeout: 180_000, skip: !existsSync('/proc') && 'needs /proc' }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-demo-int-'));
+    const [webPort, uiPort] = await Promise.all([freePort(), freePort()]);
+    // Its own process group, like a shell job: the signal goes to the npm process only, not the group.
+    const demo = spawn('npm', ['run', '--silent', 'demo'], {
+      cwd: path.join(__dirname, '..', '..'),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DATABASE_URL: '', DEMO_DATA_DIR: path.join(dir, 'demo'), DEMO_PORT: String(webPort), DEMO_TEMPORAL_UI_PORT: String(uiPort), DEMO_KEEP: '', LOG_LEVEL: 'error' },
+    });
+    let output = '';
+    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
+    const pgid = demo.pid ?? 0;
+    try {
+      await eventually('the demo to be up', async () => (output.includes('Press Ctrl-C to stop.') ? true : undefined), 150_000);
+      assert.ok(processGroup(pgid).some((p) => / postgres$/.test(p)), 'the demo runs its PostgreSQL');
+      process.kill(pgid, 'SIGINT');
+      const stopped = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 60_000))]);
+      assert.ok(stopped, `the demo stopped on SIGINT to its process (${pgid}); still running: ${processGroup(pgid).join(', ')}\n${output.slice(-2000)}`);
+      assert.match(output, /demo: stopped/);
+      await eventually('every process of the demo to end', async () => (processGroup(pgid).length === 0 ? true : undefined), 10_000).catch(() => undefined);
+      assert.deepEqual(processGroup(pgid), [], 'no process of the demo is left');
+    } finally {
+      // A failed test leaves nothing behind either.
+      if (processGroup(pgid).length) process.kill(-pgid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -98,8 +98,8 @@ export async function renewNow(client: ConsoleClient, certificateId: string): Pr
 export async function createApiToken(client: ConsoleClient, name: string): Promise<string> {
   await client.get('/account');
   const created = await client.post('/account/tokens', { name });
-  assert.equal(created.status, 201, created.text.slice(0, 500));
-  const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec(created.text)?.[1];
+  assert.equal(created.status, 303, created.text.slice(0, 500));
+  const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec((await client.get(created.location ?? '/account')).text)?.[1];
   assert.ok(token, 'the new token is on the page');
   return token;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { challengeRecordName, checkCertificateName } from '../../activities/domain/certificate-name';
+import { challengeRecordName, checkCertificateName, displayCertificateName } from '../../activities/domain/certificate-name';
 
 function accepted(input: unknown): string {
   const r = checkCertificateName(input);
@@ -133,5 +133,14 @@ describe('challengeRecordName', () => {
 
   it('a name and its wildcard share one challenge record', () => {
     assert.equal(challengeRecordName('*.example.com'), challengeRecordName('example.com'));
+  });
+});
+
+describe('displayCertificateName', () => {
+  it('shows an IDN in Unicode with its punycode beside it; other names unchanged', () => {
+    assert.equal(displayCertificateName('xn--bcher-kva.example'), 'bücher.example (xn--bcher-kva.example)');
+    assert.equal(displayCertificateName('*.xn--mller-kva.example'), '*.müller.example (*.xn--mller-kva.example)');
+    assert.equal(displayCertificateName('www.example.com'), 'www.example.com');
+    assert.equal(displayCertificateName('xn--zz.example'), 'xn--zz.example', 'a label that does not decode stays as stored');
   });
 });

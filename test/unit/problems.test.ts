@@ -16,7 +16,7 @@ describe('classifyAcmeError', () => {
   it('a request that got no answer is named, not acme-client\'s TypeError about it', () => {
     const e = classifyAcmeError(new TypeError("Cannot read properties of undefined (reading 'config')"), undefined, 'finalize', { code: 'ECONNABORTED', message: 'timeout of 60000ms exceeded' });
     assert.equal(e.type, FailureType.acmeUnavailable);
-    assert.equal(e.message, 'acme: finalize: cannot reach the CA (ECONNABORTED: timeout of 60000ms exceeded)');
+    assert.equal(e.message, 'acme: finalize: cannot reach the CA: timed out (ECONNABORTED: timeout of 60000ms exceeded)');
   });
   it('rateLimited: ACME_RATE_LIMITED with the delay from Retry-After', () => {
     const e = classifyAcmeError(new Error('Request failed'), problem(429, 'rateLimited', 'too many certificates', 120), 'create order');
@@ -62,12 +62,16 @@ describe('classifyAcmeError', () => {
     assert.equal(e.message, 'acme: a: malformed: the thrown message');
   });
 
-  it('network error codes: ACME_UNAVAILABLE naming the code', () => {
-    for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'ECONNRESET', 'ERR_TLS_CERT_ALTNAME_INVALID']) {
+  it('network error codes: ACME_UNAVAILABLE naming the cause in words, then the code', () => {
+    const words: Record<string, string> = {
+      ECONNREFUSED: 'connection refused', ETIMEDOUT: 'timed out', ENOTFOUND: 'host name not found', ECONNRESET: 'connection reset',
+      ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate not trusted \\(its name does not match the host\\)',
+    };
+    for (const [code, text] of Object.entries(words)) {
       const error = Object.assign(new Error(`connect ${code} 127.0.0.1:14000`), { code });
       const e = classifyAcmeError(error, undefined, 'get directory');
       assert.equal(e.type, FailureType.acmeUnavailable, code);
-      assert.match(e.message, new RegExp(`^acme: get directory: cannot reach the CA \\(${code}: `));
+      assert.match(e.message, new RegExp(`^acme: get directory: cannot reach the CA: ${text} \\(${code}: `));
     }
   });
 

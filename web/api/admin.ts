@@ -21,7 +21,7 @@ import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, s
 import { createUser, deleteUser, endSessions, loadUser, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
 import { latestResult } from '../workflow-results';
-import { API_PREFIX, jsonBody, reply } from './support';
+import { API_PREFIX, jsonBody, refuseUnchangeable, reply } from './support';
 
 const P = API_PREFIX;
 
@@ -65,7 +65,11 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/users/:id`, async (req, res) => {
     res.json(publicUser(await loadUser(deps.db, req.params['id'])));
   });
-  router.patch(`${P}/users/:id`, async (req, res) => reply(res, 200, await updateUser(deps, req, req.params['id'], jsonBody(req)), publicUser));
+  router.patch(`${P}/users/:id`, async (req, res) => {
+    const body = jsonBody(req);
+    refuseUnchangeable(body, ['role', 'password', 'unlock', 'disabled']);
+    reply(res, 200, await updateUser(deps, req, req.params['id'], body), publicUser);
+  });
   router.post(`${P}/users/:id/end-sessions`, async (req, res) => {
     res.json(publicUser(await loadUser(deps.db, (await endSessions(deps, req, req.params['id'])).id)));
   });

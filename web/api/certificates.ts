@@ -16,7 +16,7 @@ import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } fro
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
 import { groupFromJson } from '../vendor-form';
-import { API_PREFIX, jsonBody, objectField, reply } from './support';
+import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 
 const P = API_PREFIX;
 const MAX_PAGE_SIZE = 200;
@@ -52,7 +52,11 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     ]);
     res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
   });
-  router.patch(`${P}/certificates/:id`, canChange, async (req, res) => reply(res, 200, await updateCertificate(deps, req, req.params['id'], jsonBody(req))));
+  router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
+    const body = jsonBody(req);
+    refuseUnchangeable(body, ['customerId', 'dnsProviderId', 'keyType', 'renewalMode', 'renewalValue', 'enabled']);
+    reply(res, 200, await updateCertificate(deps, req, req.params['id'], body));
+  });
   /** DELETE needs ?confirm=<the certificate's name>, as the console's confirmation does. */
   router.delete(`${P}/certificates/:id`, canChange, async (req, res) => {
     const result = await deleteCertificate(deps, req, req.params['id'], { confirm: req.query['confirm'] });

@@ -16,8 +16,15 @@ export const OPENAPI_PATH = path.join(__dirname, '..', 'openapi.yaml');
 export function apiRoutes(deps: WebDeps): Router {
   const router = Router();
   const openapi = readFileSync(OPENAPI_PATH, 'utf8');
-  router.get(`${API_PREFIX}/openapi.yaml`, (_req, res) => {
-    res.type('application/yaml').send(openapi);
+  // A browser opening the link shows the document (a YAML type would be saved as a file); tools get
+  // application/yaml, and `?download=1` saves it as a file.
+  router.get(`${API_PREFIX}/openapi.yaml`, (req, res) => {
+    if (req.query['download'] !== undefined) {
+      res.attachment('certfleet-openapi.yaml').type('application/yaml').send(openapi);
+      return;
+    }
+    const forBrowser = req.accepts(['application/yaml', 'text/html']) === 'text/html';
+    res.type(forBrowser ? 'text/plain; charset=utf-8' : 'application/yaml').vary('Accept').send(openapi);
   });
   router.use(API_PREFIX, express.json({ limit: '200kb', strict: true }), bearerAuth(deps.db));
   inventoryApi(router, deps);

@@ -5,6 +5,7 @@ import { listDeploymentsOfTarget } from '../../activities/db/repositories/deploy
 import { listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { listTargets, redactTarget } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { describeWindows } from '../../activities/domain/maintenance-window';
 import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
 import { latestPreflight } from '../deploy-commands';
@@ -17,7 +18,7 @@ import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvide
 import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import { groupFromJson } from '../vendor-form';
 import { latestResult } from '../workflow-results';
-import { API_PREFIX, jsonBody, objectField, reply } from './support';
+import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 
 const P = API_PREFIX;
 
@@ -45,7 +46,9 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.patch(`${P}/customers/:id`, canChange, async (req, res) => {
     const before = await loadCustomer(deps.db, req.params['id']);
-    reply(res, 200, await updateCustomer(deps, req, before.id, { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients, ...jsonBody(req) }));
+    const body = jsonBody(req);
+    refuseUnchangeable(body, ['name', 'notes', 'alertRecipients']);
+    reply(res, 200, await updateCustomer(deps, req, before.id, { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients, ...body }));
   });
   router.delete(`${P}/customers/:id`, canChange, async (req, res) => {
     await deleteCustomer(deps, req, req.params['id']);
@@ -63,6 +66,8 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.patch(`${P}/dns-providers/:id`, canChange, async (req, res) => {
     const before = await loadDnsProvider(deps.db, req.params['id']);
     const body = jsonBody(req);
+    const configKeys = (dnsProviderDescriptors[before.kind]?.fields ?? []).filter((f) => !f.secret).map((f) => f.name);
+    refuseUnchangeable(body, ['name', 'kind', 'token', 'config', ...configKeys], { config: configKeys });
     reply(res, 200, await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...objectField(body, 'config'), ...body }), redactDnsProvider);
   });
   router.delete(`${P}/dns-providers/:id`, canChange, async (req, res) => {
@@ -110,6 +115,12 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.patch(`${P}/targets/:id`, canChange, async (req, res) => {
     const before = await loadTarget(deps.db, req.params['id']);
     const body = jsonBody(req);
+    const vendor = vendorOf(before.vendor);
+    refuseUnchangeable(body, ['vendor', 'name', 'customerId', 'host', 'port', 'trust', 'credentials', 'options', 'maintenance'], {
+      trust: ['fingerprintSha256', 'caPem'],
+      credentials: (vendor?.credentialFields ?? []).map((f) => f.name),
+      options: (vendor?.optionFields ?? []).map((f) => f.name),
+    });
     if (body['vendor'] !== undefined && body['vendor'] !== before.vendor) throw new HttpError(400, 'The vendor of a target cannot change; add a new target instead.');
     const base: Partial<TargetInput> = {
       maintenanceTimeZone: before.maintenance?.timeZone, maintenanceWindows: describeWindows(before.maintenance),

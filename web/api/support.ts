@@ -76,6 +76,28 @@ export function jsonBody(req: Request): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * A PATCH names only what its endpoint can change: any other member (a typo, or a read-only field
+ * such as `id`, `createdAt` or a certificate's name) is a 400 listing them, and nothing is changed.
+ * `nested` lists the keys an object member may hold (a target's `credentials` and `options`).
+ */
+export function refuseUnchangeable(body: Record<string, unknown>, changeable: readonly string[], nested: Record<string, readonly string[]> = {}): void {
+  const refused: Record<string, string> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!changeable.includes(key)) {
+      refused[key] = 'This field is unknown or cannot be changed.';
+      continue;
+    }
+    const allowed = nested[key];
+    if (!allowed || typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    for (const inner of Object.keys(value)) if (!allowed.includes(inner)) refused[`${key}.${inner}`] = 'This field is unknown or cannot be changed.';
+  }
+  const names = Object.keys(refused);
+  if (names.length) {
+    throw new HttpError(400, `${names.join(', ')} cannot be changed here (unknown or read-only); nothing was changed. Changeable: ${changeable.join(', ')}.`, refused);
+  }
+}
+
 /** An object-valued member of a body (credentials, options, binding), or an empty one. */
 export function objectField(body: Record<string, unknown>, key: string): Record<string, unknown> {
   const value = body[key];

@@ -22,7 +22,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { startLifecycle } from '../lifecycle-runs';
 import { chooseCustomer } from './customers';
-import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (c: Pick<CertificateRecord, 'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
@@ -137,7 +137,8 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
   const cert = await loadCertificate(deps.db, id);
-  if (new FieldReader(body).text('confirm') !== cert.commonName) return invalid({ confirm: `Type the certificate name (${cert.commonName}) to confirm the deletion.` });
+  const unconfirmed = confirmationErrors(body, cert.commonName, 'certificate');
+  if (unconfirmed) return invalid(unconfirmed);
   await deps.db.withTransaction(async (tx) => {
     await softDeleteCertificate(tx, cert.id);
     try {

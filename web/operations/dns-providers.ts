@@ -18,7 +18,7 @@ import { audit } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 
@@ -92,16 +92,20 @@ export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown
   return done(saved);
 }
 
-export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+/** The console confirms by the provider's name (`confirmation`: its form); the API's DELETE is explicit. */
+export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown, confirmation?: Body): Promise<OpResult<void>> {
   const provider = await loadDnsProvider(deps.db, id);
   const users = await certificatesUsingDnsProvider(deps.db, provider.id);
   if (users.length) {
     throw new HttpError(409, `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`);
   }
+  const unconfirmed = confirmation && confirmationErrors(confirmation, provider.name, 'DNS provider');
+  if (unconfirmed) return invalid(unconfirmed);
   await deps.db.withTransaction(async (tx) => {
     await softDeleteDnsProvider(tx, provider.id);
     await audit(tx, actor, { action: 'dns-provider.delete', entityType: 'dns_provider', entityId: provider.id, before: redactDnsProvider(provider) });
   });
+  return done(undefined);
 }
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */

@@ -15,6 +15,14 @@ export type OpResult<T> = { ok: true; value: T } | { ok: false; errors: FieldErr
 export const done = <T>(value: T): OpResult<T> => ({ ok: true, value });
 export const invalid = <T>(errors: FieldErrors): OpResult<T> => ({ ok: false, errors });
 
+/**
+ * A deletion is confirmed by typing the name of what goes (certificates, targets, DNS providers):
+ * the error to show at the `confirm` field, or undefined when it matches.
+ */
+export function confirmationErrors(body: Body, name: string, what: string): FieldErrors | undefined {
+  return new FieldReader(body).text('confirm') === name ? undefined : { confirm: `Type the ${what} name (${name}) to confirm the deletion.` };
+}
+
 /** Who acts, and from where: the signed-in user (session or API token) and the client's address. */
 export type Actor = Pick<Request, 'user' | 'ip'>;
 

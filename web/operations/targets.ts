@@ -17,7 +17,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
-import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** "Password" → "password", "REST API token" stays. */
 const lowerFirst = (label: string): string => (/^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label);
@@ -171,14 +171,18 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
 }
 
 /** A target still linked to live certificates is not deleted: unlink them first. */
-export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
+/** The console confirms by the target's name (`confirmation`: its form); the API's DELETE is explicit. */
+export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown, confirmation?: Body): Promise<OpResult<void>> {
   const target = await loadTarget(deps.db, id);
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
   if (linked > 0) throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
+  const unconfirmed = confirmation && confirmationErrors(confirmation, target.name, 'target');
+  if (unconfirmed) return invalid(unconfirmed);
   await deps.db.withTransaction(async (tx) => {
     await softDeleteTarget(tx, target.id);
     await audit(tx, actor, { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) });
   });
+  return done(undefined);
 }
 
 /** "Test connection": the preflight workflow. */

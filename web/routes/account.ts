@@ -1,4 +1,6 @@
+import type { SessionData } from 'express-session';
 import { Router, type Request, type Response } from 'express';
+import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
 import { countUnusedRecoveryCodes } from '../../activities/db/repositories/users';
 import type { WebDeps } from '../deps';
@@ -9,7 +11,18 @@ import { confirmEnrolment, disableMfa, pendingEnrolment, startEnrolment } from '
 import { changeOwnPassword, loadUser, MIN_PASSWORD, signOutEverywhere } from '../operations/users';
 import type { Views } from '../render';
 
-/** Every signed-in user: their own password, two-factor sign-in, sessions and API tokens. */
+declare module 'express-session' {
+  interface SessionData {
+    /** What the next GET /account shows once, after a POST that succeeded (POST-redirect-GET). */
+    accountFlash?: { notice?: string; newToken?: { sealed: string; name: string } };
+  }
+}
+
+/**
+ * Every signed-in user: their own password, two-factor sign-in, sessions and API tokens. A POST that succeeds redirects to
+ * GET /account (a reload repeats nothing); what it has to say waits in the session for that page,
+ * a new token sealed, shown once.
+ */
 export function accountRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
 
@@ -18,14 +31,35 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'account', { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra }, status);
   };
 
-  router.get('/account', (req, res) => page(req, res));
+  /**
+   * Stores the flash, then redirects: express-session sends a response's headers before its own save
+   * ends, so a browser following the 303 could otherwise read the session before the flash is in it.
+   */
+  const redirectWith = async (req: Request, res: Response, flash: NonNullable<SessionData['accountFlash']>): Promise<void> => {
+    req.session.accountFlash = flash;
+    await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+    res.redirect(303, '/account');
+  };
+
+  router.get('/account', async (req, res) => {
+    const flash = req.session.accountFlash;
+    if (!flash) return page(req, res);
+    delete req.session.accountFlash;
+    const shown: Record<string, unknown> = flash.notice ? { notice: flash.notice } : {};
+    if (flash.newToken) {
+      // Shown once, on this response only; never stored or logged in the clear.
+      res.set('Cache-Control', 'no-store');
+      Object.assign(shown, { newToken: deps.box.openText(flash.newToken.sealed, SecretPurpose.newApiToken), newTokenName: flash.newToken.name });
+    }
+    await page(req, res, shown);
+  });
 
   router.post('/account/password', async (req, res) => {
     const result = await changeOwnPassword(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { errors: result.errors, formError: 'Your password was not changed.' }, 400);
     // This session stays signed in; every other one (and every API token) has ended.
     req.session.credentialVersion = result.value.credentialVersion;
-    await page(req, res, { notice: 'Your password was changed. Your other sessions and your API tokens have ended.' });
+    await redirectWith(req, res, { notice: 'Your password was changed. Your other sessions and your API tokens have ended.' });
   });
 
   router.post('/account/sign-out-everywhere', async (req, res) => {
@@ -37,9 +71,7 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
   router.post('/account/tokens', async (req, res) => {
     const result = await createApiToken(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { tokenErrors: result.errors, tokenValues: req.body }, 400);
-    // Shown once, on this response only; never stored or logged in the clear.
-    res.set('Cache-Control', 'no-store');
-    await page(req, res, { newToken: result.value.token, newTokenName: result.value.record.name }, 201);
+    await redirectWith(req, res, { newToken: { sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken), name: result.value.record.name } });
   });
 
   router.post('/account/tokens/:id/revoke', async (req, res) => {

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { auditFacets, listAudit, type AuditFilter } from '../../activities/db/repositories/audit-log';
+import { auditChanges } from '../audit-changes';
 import { csvLine } from '../csv';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -57,7 +58,7 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
     const nextUrl = rows.length > AUDIT_PAGE_SIZE && last ? `/audit?${new URLSearchParams([...params, ['before', last.id]]).toString()}` : undefined;
     views.page(req, res, 'audit', {
       title: 'Audit log',
-      entries: page.map((e) => ({ ...e, beforeJson: e.before === null || e.before === undefined ? '' : JSON.stringify(e.before), afterJson: e.after === null || e.after === undefined ? '' : JSON.stringify(e.after) })),
+      entries: page.map((e) => ({ ...e, changes: auditChanges(e.before, e.after) })),
       filters,
       facets,
       nextUrl,

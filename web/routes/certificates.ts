@@ -7,6 +7,7 @@ import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
 import { listDnsProviders } from '../../activities/db/repositories/dns-providers';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
 import type { WebDeps } from '../deps';
@@ -84,7 +85,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     const run = withMaintenanceWaits(latestRun, deployments);
     views.page(req, res, 'certificate', {
       deployments,
-      title: cert.commonName,
+      title: displayCertificateName(cert.commonName),
       cert,
       settingsValues: extra.settingsValues ?? cert,
       settingsErrors: extra.settingsErrors ?? {},

@@ -4,6 +4,7 @@ import { listDeploymentHistory, RUN_OUTCOMES } from '../../activities/db/reposit
 import { listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
 import { getTarget, listTargets } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
+import { displayCertificateName } from '../../activities/domain/certificate-name';
 import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import type { WebDeps } from '../deps';
 import { temporalUiLink } from '../lifecycle-runs';
@@ -30,7 +31,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     const vendor = target ? vendorOf(target.vendor) : undefined;
     const bindErrors = Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith('bind_')).map(([k, v]) => [k.slice(5), v]));
     views.page(req, res, 'deployment-new', {
-      title: `Deploy ${cert.commonName}`,
+      title: `Deploy ${displayCertificateName(cert.commonName)}`,
       cert,
       targets: targets.map((t) => ({ id: t.id, name: t.name, vendor: t.vendor })),
       target: target && { id: target.id, name: target.name, vendor: target.vendor },
@@ -87,7 +88,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
     })));
     const waitingDetail = deployment.status === 'waiting' ? withSteps[0]?.steps.filter((s) => s.step === 'maintenance window').at(-1)?.detail : undefined;
-    views.page(req, res, 'deployment', { title: `${deployment.commonName} → ${deployment.targetName}`, deployment, runs: withSteps, waitingDetail });
+    views.page(req, res, 'deployment', { title: `${displayCertificateName(deployment.commonName)} → ${deployment.targetName}`, deployment, runs: withSteps, waitingDetail });
   });
 
   for (const action of ['redeploy', 'retry'] as const) {

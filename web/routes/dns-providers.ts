@@ -22,7 +22,7 @@ export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'dns-providers', { title: 'DNS providers', providers, kinds, values: {}, errors: {}, ...extra }, status);
   };
 
-  const detail = async (req: Request, res: Response, values?: Body, errors: FieldErrors = {}, status = 200) => {
+  const detail = async (req: Request, res: Response, values?: Body, errors: FieldErrors = {}, status = 200, deleteError?: string) => {
     const provider = await loadDnsProvider(deps.db, req.params['id']);
     const redacted = redactDnsProvider(provider);
     views.page(req, res, 'dns-provider', {
@@ -31,7 +31,8 @@ export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
       values: values ?? { name: provider.name, ...provider.config },
       errors,
       check: await checkOf(provider.id),
-      ...(status === 400 ? { formError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
+      ...(status === 400 && !deleteError ? { formError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
+      ...(deleteError ? { deleteError } : {}),
     }, status);
   };
 
@@ -52,7 +53,8 @@ export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/dns-providers/:id/delete', canChange, async (req, res) => {
-    await deleteDnsProvider(deps, req, req.params['id']);
+    const result = await deleteDnsProvider(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok) return detail(req, res, undefined, {}, 400, result.errors['confirm'] ?? 'Confirm the deletion.');
     res.redirect(303, '/dns-providers');
   });
 

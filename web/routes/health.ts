@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
+import { transportWords } from '../../activities/domain/transport-failure';
 import type { WebDeps } from '../deps';
 import { createWebMetrics } from '../metrics';
 
@@ -11,10 +12,9 @@ const GRPC_STATUS: Record<number, string> = {
   1: 'cancelled', 4: 'timed out', 7: 'permission denied', 8: 'resource exhausted', 14: 'unreachable', 16: 'authentication failed',
 };
 
-/** PostgreSQL SQLSTATEs and socket errors worth a word. */
+/** PostgreSQL SQLSTATEs worth a word (socket errors: transportWords). */
 const DB_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused', ECONNRESET: 'connection reset', ETIMEDOUT: 'timed out', ENOTFOUND: 'host not found', EAI_AGAIN: 'host not found',
-  EHOSTUNREACH: 'host unreachable', '28P01': 'authentication failed', '28000': 'authentication failed', '3D000': 'database does not exist',
+  '28P01': 'authentication failed', '28000': 'authentication failed', '3D000': 'database does not exist',
   '57P01': 'server shutting down', '57P03': 'server starting up', '53300': 'too many connections',
 };
 
@@ -29,7 +29,7 @@ export function failureReason(error: unknown): string {
   for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'number' && GRPC_STATUS[code]) return GRPC_STATUS[code];
-    if (typeof code === 'string') return DB_CODES[code] ?? `error ${code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 20)}`;
+    if (typeof code === 'string') return DB_CODES[code] ?? transportWords(code) ?? `error ${code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 20)}`;
   }
   return 'error';
 }

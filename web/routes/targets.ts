@@ -102,14 +102,17 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     res.redirect(303, `/targets/${result.value.id}`);
   });
 
-  router.get('/targets/:id', async (req, res) => {
+  const detail = async (req: Request, res: Response, deleteError?: string) => {
     const target = await loadTarget(deps.db, req.params['id']);
     const [deployments, preflight] = await Promise.all([listDeploymentsOfTarget(deps.db, target.id), latestPreflight(deps.temporal.client, target.id)]);
     views.page(req, res, 'target', {
       title: target.name, target: redactTarget(target), vendorLabel: vendorOf(target.vendor)?.label ?? target.vendor, deployments, preflight,
       maintenance: target.maintenance ? { timeZone: target.maintenance.timeZone, lines: describeWindows(target.maintenance).split('\n'), next: maintenanceStatus(target.maintenance, new Date()) } : undefined,
-    });
-  });
+      ...(deleteError ? { deleteError } : {}),
+    }, deleteError ? 400 : 200);
+  };
+
+  router.get('/targets/:id', (req, res) => detail(req, res));
 
   router.get('/targets/:id/edit', canChange, async (req, res) => {
     const target = await loadTarget(deps.db, req.params['id']);
@@ -137,7 +140,8 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/targets/:id/delete', canChange, async (req, res) => {
-    await deleteTarget(deps, req, req.params['id']);
+    const result = await deleteTarget(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok) return detail(req, res, result.errors['confirm'] ?? 'Confirm the deletion.');
     res.redirect(303, '/targets');
   });
 

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import { waitingUntilText } from '../../activities/domain/maintenance-window';
+import { displayCertificateName } from '../../activities/domain/certificate-name';
 
 const DAY_MS = 86_400_000;
 
@@ -15,6 +16,8 @@ export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('not', (a: unknown) => !a);
   hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
   hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
+  /** A certificate name: an IDN in Unicode with its punycode beside it. */
+  hbs.registerHelper('hostName', (value: unknown) => (typeof value === 'string' ? displayCertificateName(value) : value));
   hbs.registerHelper('formatDate', (value: unknown) => {
     if (!value) return '—';
     const d = new Date(value as string);

@@ -1,5 +1,6 @@
 /** Maps ssh2 connection errors to classified failures. Messages never carry credentials. */
 import { FailureType } from '../../../temporal/contract';
+import { transportFailureText } from '../../domain/transport-failure';
 import { classified, type ClassifiedError } from '../../errors';
 import type { HostKeyIdentity } from './pin';
 
@@ -51,7 +52,7 @@ export function classifyConnectError(error: unknown, ctx: ConnectFailureContext)
     return classified(FailureType.targetUnreachable, `${prefix}: no SSH handshake within ${(ctx.readyTimeoutMs ?? 0) / 1000} s`);
   }
   if ((code && UNREACHABLE_CODES.has(code)) || level === 'client-socket' || level === 'client-dns') {
-    return classified(FailureType.targetUnreachable, `${prefix}: cannot connect (${code ?? err.message})`);
+    return classified(FailureType.targetUnreachable, `${prefix}: cannot connect: ${transportFailureText(err)}`);
   }
   if (level === 'handshake' || level === 'protocol') {
     return classified(FailureType.targetRejected, `${prefix}: SSH handshake failed: ${err.message}`);

@@ -1,4 +1,5 @@
 import { FailureType } from '../../../temporal/contract';
+import { transportFailureText } from '../../domain/transport-failure';
 import { classified, ClassifiedError } from '../../errors';
 import type { DnsProvider, DnsProviderFactory } from '../types';
 import { Cloudflare, CloudflareClient } from './client';
@@ -24,7 +25,10 @@ export function classifyCloudflareError(error: unknown, action: string): Classif
     if (status === 429) return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: rate limited (${detail})`, 30_000);
     if (status !== undefined && status >= 500) return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: server error ${status} (${detail})`);
     if (status === 404) return classified(FailureType.dnsZoneNotFound, `cloudflare: ${action}: not found (${detail}). Check the zone id.`);
-    if (status === undefined) return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: cannot reach the API (${error.message})`);
+    if (status === undefined) {
+      const why = error instanceof Cloudflare.APIConnectionTimeoutError ? 'timed out' : transportFailureText(error);
+      return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: cannot reach the API: ${why}`);
+    }
     return classified(FailureType.validation, `cloudflare: ${action}: request refused with ${status} (${detail})`);
   }
   const message = error instanceof Error ? error.message : String(error);
