@@ -633,7 +633,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
       '  - Targets → an appliance: "Test connection" (a preflight that changes nothing on the device).',
       '  - *.acme-bakery.test → the manual target: download the bundle, then "Mark done".',
       '  - DNS providers → "Verify token"; Settings → Email → "Send test email"; the Audit log.',
-      `  - Sign in as ${facts.viewer.username} to see the read-only role; open a run in the Temporal UI.`,
+      `  - Sign in as ${facts.viewer.username} to see the read-only role; as admin, open a run in the (read-only) Temporal UI.`,
     );
   } else {
     lines.push(
