@@ -16,9 +16,10 @@ export interface AuditRow extends AuditEntry {
   at: Date;
 }
 
-export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query(
-    'INSERT INTO audit_log (actor, actor_ip, action, entity_type, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+/** Appends the entry; returns its id (a command to Temporal names it, see command-claims.ts). */
+export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<string> {
+  const [row] = await db.query<{ id: string }>(
+    'INSERT INTO audit_log (actor, actor_ip, action, entity_type, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
     [
       entry.actor,
       entry.actorIp ?? null,
@@ -29,6 +30,7 @@ export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<voi
       entry.after === undefined ? null : JSON.stringify(entry.after),
     ],
   );
+  return (row as { id: string }).id;
 }
 
 export interface AuditFilter {
