@@ -114,3 +114,54 @@ it('"Deploy now" goes ahead outside the window, and the audit log says who asked
   // Not waiting any more: a second "Deploy now" is refused.
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 409);
 });
+
+it('a "Deploy now" signal without its audit entry changes nothing and is recorded; an entry works once', async () => {
+  await setWindow(windowFrom(2 * 3_600_000));
+  await redeployAndWaitUntilWaiting();
+  const waiting = client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId));
+  const before = mutatingCalls();
+  const rejections = async (count: number) => eventually(`${count} signal(s) rejected and recorded`, async () => {
+    const rows = await stack.db.db.query<{ actor: string; after: { reason: string; command: string } }>(
+      "SELECT actor, after FROM audit_log WHERE action = 'signal-rejected' AND entity_type = 'deployment' AND entity_id = $1 ORDER BY id",
+      [deploymentId],
+    );
+    return rows.length >= count ? rows : undefined;
+  }, 30_000);
+  const stillWaiting = async () => {
+    const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+    assert.equal(row?.status, 'waiting', 'the deploy still waits for its window');
+    assert.equal((await waiting.describe()).status.name, 'RUNNING');
+    assert.equal(mutatingCalls(), before, 'nothing is imported or bound');
+  };
+
+  // As sent from the Temporal UI without a CertFleet login: a name in the payload, no audit entry;
+  // then the entry of another command (the Redeploy that started this run).
+  const [redeploy] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.redeploy' AND entity_id = $1", [deploymentId]);
+  await waiting.signal('deployNow', { requestedBy: 'demo' });
+  await waiting.signal('deployNow', { auditId: redeploy?.id });
+  const [forged, otherCommand] = await rejections(2);
+  assert.equal(forged?.actor, 'certfleet-worker');
+  assert.equal(forged?.after.command, 'deployNow');
+  assert.match(forged?.after.reason ?? '', /names no audit entry/);
+  assert.match(otherCommand?.after.reason ?? '', /records deployment\.redeploy, not deployment\.deploy-now/);
+  await stillWaiting();
+
+  // The console's "Deploy now" names its own entry: it deploys, once.
+  await admin.get(`/deployments/${deploymentId}`);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
+  assert.equal((await result()).outcome, 'deployed');
+  const [used] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);
+
+  // The next deploy waits again: the used entry does not open it.
+  await redeployAndWaitUntilWaiting();
+  const next = mutatingCalls();
+  await waiting.signal('deployNow', { auditId: used?.id });
+  const replayed = (await rejections(3))[2];
+  assert.match(replayed?.after.reason ?? '', /was used already/);
+  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+  assert.equal(row?.status, 'waiting');
+  assert.equal(mutatingCalls(), next, 'a used entry changes nothing');
+  await admin.get(`/deployments/${deploymentId}`);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
+  assert.equal((await result()).outcome, 'deployed');
+});
