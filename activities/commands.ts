@@ -48,9 +48,8 @@ export function createCommandActivities(deps: ActivityDeps) {
     },
 
     /**
-     * A deploy acts only when the certificate's own run started it (Temporal sets the parent, nobody
-     * else can) with a version of that certificate, or when the console started it (Retry, Redeploy)
-     * with its audit entry.
+     * A deploy acts only on a version of the deployment's certificate, started by the certificate's own
+     * run (Temporal sets the parent, nobody else can) or by the console (Retry, Redeploy) with its audit entry.
      */
     async authorizeDeploy(input: DeployAuthorityRequest): Promise<CommandClaimResult> {
       const claimId = `${input.workflowId}/${input.runId}/start`;
@@ -59,10 +58,9 @@ export function createCommandActivities(deps: ActivityDeps) {
       if (!deployment) return rejectStart(target, input.workflowId, `deployment ${input.deploymentId} does not exist`);
       const version = /^\d{1,18}$/.test(input.versionId) ? await getVersion(deps.db, input.versionId) : undefined;
       if (version?.certificateId !== deployment.certificateId) return rejectStart(target, input.workflowId, `version ${input.versionId} is not a version of this deployment's certificate`);
-      if (input.trigger === 'lifecycle') {
-        if (input.parentWorkflowId === certificateWorkflowId(deployment.certificateId)) return { accepted: true, actor: 'renewal' };
-        return rejectStart(target, input.workflowId, 'a lifecycle deploy must be started by the certificate\'s own run');
-      }
+      // The certificate's run deploys its new version, and retries it (on a Retry whose entry it claimed, or by itself).
+      if (input.parentWorkflowId === certificateWorkflowId(deployment.certificateId)) return { accepted: true, actor: 'renewal' };
+      if (input.trigger === 'lifecycle') return rejectStart(target, input.workflowId, 'a lifecycle deploy must be started by the certificate\'s own run');
       if (input.trigger !== 'retry' && input.trigger !== 'redeploy') return rejectStart(target, input.workflowId, `unknown trigger ${JSON.stringify(input.trigger)}`);
       return claim({ ...target, auditId: auditIdOf(input.auditId), action: CommandAction[input.trigger] }, 'start', input.workflowId, 'start-rejected');
     },
