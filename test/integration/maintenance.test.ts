@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { deploymentWorkflowId, type DeploymentOutcome } from '../../temporal/contract';
+import { certificateWorkflowId, deploymentWorkflowId, TASK_QUEUE, WorkflowType, type DeploymentOutcome, type LifecycleResult } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import type { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, linkDeployment, requestCertificate, waitForRunToEnd } from '../support/console-actions';
@@ -164,4 +164,36 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
   await admin.get(`/deployments/${deploymentId}`);
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
   assert.equal((await result()).outcome, 'deployed');
+});
+
+it('starts through the Temporal API without an audit entry change nothing and are recorded', async () => {
+  const [cert] = await stack.db.db.query<{ current_version_id: string }>('SELECT current_version_id FROM certificates WHERE id = $1', [certificateId]);
+  const versionId = cert?.current_version_id as string;
+  const before = mutatingCalls();
+  const [runsBefore] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  // A deploy posing as the renewal's child, and a Redeploy naming no entry.
+  for (const [trigger, why] of [['lifecycle', /certificate's own run/], ['redeploy', /names no audit entry/]] as const) {
+    const outcome = (await client.workflow.execute(WorkflowType.deploy, {
+      workflowId: deploymentWorkflowId(certificateId, deploymentId), taskQueue: TASK_QUEUE, args: [{ deploymentId, versionId, trigger }],
+    })) as DeploymentOutcome;
+    assert.equal(outcome.outcome, 'failed');
+    assert.match(outcome.reason ?? '', why);
+  }
+  // "Renew now" posing as the console.
+  const renewal = (await client.workflow.execute(WorkflowType.lifecycle, {
+    workflowId: certificateWorkflowId(certificateId), taskQueue: TASK_QUEUE, args: [{ certificateId, trigger: 'manual' }],
+  })) as LifecycleResult;
+  assert.equal(renewal.outcome, 'skipped');
+  assert.match(renewal.reason ?? '', /not started by CertFleet: it names no audit entry/);
+
+  assert.equal(mutatingCalls(), before, 'the device was not touched');
+  const [runsAfter] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  assert.equal(runsAfter?.n, runsBefore?.n, 'no deploy run was opened');
+  const [versions] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM certificate_versions WHERE certificate_id = $1', [certificateId]);
+  assert.equal(versions?.n, 1, 'no certificate was issued');
+  const recorded = await stack.db.db.query<{ entity_type: string }>(
+    "SELECT entity_type FROM audit_log WHERE action = 'start-rejected' AND entity_id IN ($1, $2) ORDER BY id",
+    [deploymentId, certificateId],
+  );
+  assert.deepEqual(recorded.map((r) => r.entity_type), ['deployment', 'deployment', 'certificate']);
 });
