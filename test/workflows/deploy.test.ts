@@ -88,6 +88,30 @@ describe('deploying after issuance', () => {
     assert.deepEqual(result.deployments?.map((d) => d.outcome), ['rolled_back', 'deployed']);
     assert.equal(mocks.count('rollbackDeployment'), 1);
   });
+
+  it('ignores a Retry signal without its audit entry: the failed target is not deployed again', TIMEOUT, async () => {
+    const certificateId = uniqueCertificateId('forged-retry');
+    const mocks = mockActivities({
+      deployments: TARGETS,
+      deploySettings: { retryWindowMs: 3_000 },
+      overrides: {
+        stageDeployment: async (input) => {
+          if (input.runRowId === 'run-d2') throw fail(FailureType.targetRejected, 'f5: upload refused');
+          return { staged: { cert: 'c' } };
+        },
+      },
+    });
+    const { client, runWorker } = testEnv();
+    const result: LifecycleResult = await runWorker(mocks.activities, async (taskQueue) => {
+      const handle = await client.workflow.start(certificateLifecycleWorkflow, { taskQueue, workflowId: certificateWorkflowId(certificateId), args: [{ certificateId, trigger: 'manual', auditId: '7' }] });
+      while (!(await handle.query(progressQuery)).awaitingRetry) await new Promise((resolve) => setTimeout(resolve, 100));
+      await handle.signal('retryDeployment', { deploymentId: 'd2' });
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'partial');
+    assert.deepEqual(mocks.inputsOf('claimCommand').map((c) => [c.entityId, c.auditId]), [['d2', undefined]]);
+    assert.equal(mocks.inputsOf('stageDeployment').filter((i) => i.runRowId === 'run-d2').length, 1, 'tried once, never on the forged Retry');
+  });
 });
 
 describe('automatic retries of failed targets', () => {
