@@ -7,9 +7,8 @@ import {
   type LifecycleAuthorityRequest,
 } from '../temporal/contract';
 import { getVersion } from './db/repositories/certificate-versions';
-import { claimAuditEntry, waitForAuditEntry, type ClaimCheck } from './db/repositories/command-claims';
+import { claimAuditEntry, rejectCommand, waitForAuditEntry, type ClaimCheck } from './db/repositories/command-claims';
 import { getDeployment } from './db/repositories/deployments';
-import { appendAudit } from './db/repositories/audit-log';
 import type { ActivityDeps } from './deps';
 
 /** A forged payload may hold anything: only a bigint id is looked up. */
@@ -33,13 +32,7 @@ export function createCommandActivities(deps: ActivityDeps) {
 
   /** Rejects a start that has no audit entry to check (a forged trigger or origin). Idempotent per claim id. */
   const rejectStart = (c: Omit<ClaimCheck, 'auditId' | 'action'>, workflowId: string, reason: string): Promise<CommandClaimResult> =>
-    deps.db.withTransaction(async (tx) => {
-      const inserted = await tx.query('INSERT INTO command_claims (claim_id, accepted, reason) VALUES ($1, false, $2) ON CONFLICT DO NOTHING RETURNING claim_id', [c.claimId, reason]);
-      if (inserted.length > 0) {
-        await appendAudit(tx, { actor: 'certfleet-worker', action: 'start-rejected', entityType: c.entityType, entityId: c.entityId, after: { command: 'start', workflowId, reason } });
-      }
-      return { accepted: false, reason } as const;
-    });
+    deps.db.withTransaction((tx) => rejectCommand(tx, c, reason, { action: 'start-rejected', after: { command: 'start', workflowId } }));
 
   return {
     /** A signal (Deploy now, Retry): its audit entry checked and claimed, or the signal rejected and recorded. */

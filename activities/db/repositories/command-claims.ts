@@ -77,7 +77,22 @@ export async function claimAuditEntry(tx: Queryable, c: ClaimCheck, rejection: {
     if (inserted.length > 0) return { accepted: true, actor: checked.actor };
   }
   const reason = 'reason' in checked ? checked.reason : `audit entry ${c.auditId ?? '-'} was used already`;
-  await tx.query('INSERT INTO command_claims (claim_id, audit_id, accepted, reason) VALUES ($1, NULL, false, $2)', [c.claimId, reason]);
-  await appendAudit(tx, { actor: 'certfleet-worker', action: rejection.action, entityType: c.entityType, entityId: c.entityId, after: { ...rejection.after, auditId: c.auditId ?? null, reason } });
+  return rejectCommand(tx, c, reason, { ...rejection, after: { ...rejection.after, auditId: c.auditId ?? null } });
+}
+
+/**
+ * Stores the rejection under the claim id and records it in the audit log (actor certfleet-worker),
+ * once per claim id: a retried activity records nothing twice.
+ */
+export async function rejectCommand(
+  tx: Queryable,
+  c: Pick<ClaimCheck, 'claimId' | 'entityType' | 'entityId'>,
+  reason: string,
+  rejection: { action: string; after: Record<string, unknown> },
+): Promise<{ accepted: false; reason: string }> {
+  const inserted = await tx.query('INSERT INTO command_claims (claim_id, accepted, reason) VALUES ($1, false, $2) ON CONFLICT DO NOTHING RETURNING claim_id', [c.claimId, reason]);
+  if (inserted.length > 0) {
+    await appendAudit(tx, { actor: 'certfleet-worker', action: rejection.action, entityType: c.entityType, entityId: c.entityId, after: { ...rejection.after, reason } });
+  }
   return { accepted: false, reason };
 }
