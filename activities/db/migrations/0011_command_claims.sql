@@ -6,7 +6,8 @@
 CREATE TABLE command_claims (
   -- Chosen by the workflow (<workflow id>/<run id>/<command>/<n>): a retried activity finds its own claim.
   claim_id   text PRIMARY KEY,
-  audit_id   bigint REFERENCES audit_log (id),
+  -- The audit_log entry. No foreign key: the append-only trigger must be what refuses TRUNCATE of audit_log.
+  audit_id   bigint,
   accepted   boolean NOT NULL,
   reason     text,
   claimed_at timestamptz NOT NULL DEFAULT now()
