@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { activityAwareLogger, activityLogFields, withActivityLog } from './activity-log';
 import { createAcmeActivities } from './acme';
 import { createCertificateActivities } from './certificates';
+import { createCommandActivities } from './commands';
 import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDnsActivities } from './dns';
@@ -46,6 +47,7 @@ export function createActivities(base: ActivityDeps) {
   const deps: ActivityDeps = { ...base, log: activityAwareLogger(base.log) };
   return asTemporalActivities({
     ...createCertificateActivities(deps),
+    ...createCommandActivities(deps),
     ...createAcmeActivities(deps),
     ...createDnsActivities(deps),
     ...createNotifyActivities(deps),

@@ -30,9 +30,7 @@ import { countUsers } from '../activities/db/repositories/users';
 import { checkMaintenanceWindows, maintenanceStatus } from '../activities/domain/maintenance-window';
 import { bool, integer } from '../config/env';
 import { createLogger } from '../config/logger';
-import { SEARCH_ATTRIBUTE_TYPES } from '../temporal/contract';
-import { buildTemporalCli, findTemporalCli, startTemporalDevServer } from '../temporal/dev-server';
-import { startDownloadedDevServer } from '../temporal/downloaded-dev-server';
+import { startLocalTemporal } from '../temporal/local-temporal';
 import { startFakeCloudflare, type FakeCloudflare } from '../test/fakes/cloudflare/server';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
@@ -73,7 +71,8 @@ export interface FirstLifecycle {
 
 export interface DemoHandle {
   consoleUrl: string;
-  temporalUiUrl: string;
+  /** The read-only Temporal UI; absent when it could not be started (no Go to build it). */
+  temporalUiUrl: string | undefined;
   admin: DemoCredentials;
   readonly: DemoCredentials;
   dataDir: string;
@@ -464,14 +463,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     const database = externalDatabase !== undefined
       ? Promise.resolve(externalDatabase)
       : freePort().then((port) => track('postgres', startEmbeddedPostgres(dataDir, port, (line) => log.debug({ component: 'postgres' }, line)), (pg) => pg.stop)).then((pg) => pg.url);
-    const temporal = (async () => {
-      const dbFilename = path.join(dataDir, 'temporal.sqlite');
-      const cli = (await findTemporalCli(env)) ?? (await buildTemporalCli(say, env));
-      const server = cli
-        ? await startTemporalDevServer({ cliPath: cli, port: temporalPort, uiPort, dbFilename, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES }, onOutput: (line) => log.debug({ component: 'temporal-server' }, line) })
-        : await startDownloadedDevServer({ port: temporalPort, uiPort, dbFilename });
-      return track('temporal-server', Promise.resolve(server), (s) => s.stop);
-    })();
+    const temporal = track('temporal-server', startLocalTemporal({
+      env, port: temporalPort, uiPort, dataDir, say, onOutput: (component, line) => log.debug({ component }, line),
+    }), (s) => s.stop);
     const pebble = track('pebble', startPebble({ authzReusePercent: 0 }), (p) => p.stop);
     const cloudflareToken = `demo-cloudflare-${generatePassword()}`;
     const cloudflare = pebble.then((p) => track('fake-cloudflare', startFakeCloudflare({ token: cloudflareToken, zones: ZONES.map((name) => ({ name })), challtestsrvManagementUrl: p.challtestsrvUrl }), (c) => c.close));
@@ -495,7 +489,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     await loadMasterKey({ envValue: undefined, keyFile: masterKeyFile }, db);
 
     const consoleUrl = `http://127.0.0.1:${webPort}`;
-    const temporalUiUrl = temporalServer.uiUrl ?? `http://127.0.0.1:${uiPort}`;
+    const temporalUiUrl = temporalServer.uiUrl;
     const bootstrap: DemoCredentials = { username: 'admin', password: generatePassword() };
     const tunable = (name: string, fallback: string): string => env[name]?.trim() || fallback;
     const appEnv: NodeJS.ProcessEnv = {
@@ -522,7 +516,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
       CERTFLEET_ADMIN_PASSWORD: bootstrap.password,
       TEMPORAL_ADDRESS: temporalServer.address,
       TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_UI_URL: temporalUiUrl,
+      TEMPORAL_UI_URL: temporalUiUrl ?? '',
       WORKFLOW_BUNDLE_PATH: bundlePath,
       HOST: '127.0.0.1',
       PORT: String(webPort),
@@ -605,7 +599,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
 
 interface GuideFacts {
   consoleUrl: string;
-  temporalUiUrl: string;
+  temporalUiUrl: string | undefined;
   admin: DemoCredentials;
   viewer: DemoCredentials;
   dataDir: string;
@@ -626,7 +620,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
     `  Console      ${facts.consoleUrl}`,
     `               admin:      ${facts.admin.username} / ${facts.admin.password}`,
     `               read-only:  ${facts.viewer.username} / ${facts.viewer.password}`,
-    `  Temporal UI  ${facts.temporalUiUrl}`,
+    `  Temporal UI  ${facts.temporalUiUrl ?? 'not running (it is built with Go, which this machine lacks)'}${facts.temporalUiUrl ? ' (read-only)' : ''}`,
     `  Emails       caught by an SMTP server at ${facts.smtp.host}:${facts.smtp.port}; each one is printed here ("mail to …")`,
     `  Data         ${facts.dataDir} (${facts.keep ? 'kept: DEMO_KEEP=1' : 'reset at every start; DEMO_KEEP=1 keeps it'})${facts.externalDatabase ? ', database from DATABASE_URL' : ''}`,
     '',
@@ -647,7 +641,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
       '  - *.acme-bakery.test → the manual target: download the bundle, then "Mark done".',
       '  - DNS providers → "Verify token"; Settings → Email → "Send test email"; the Audit log.',
       '  - Your account → "Two-factor sign-in" (the demo turned "require MFA for admins" off; Settings → Users).',
-      `  - Sign in as ${facts.viewer.username} to see the read-only role; open a run in the Temporal UI.`,
+      `  - Sign in as ${facts.viewer.username} to see the read-only role; as admin, open a run in the (read-only) Temporal UI.`,
     );
   } else {
     lines.push(

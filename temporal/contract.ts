@@ -56,6 +56,12 @@ export type LifecycleTrigger = 'create' | 'schedule' | 'manual';
 export interface LifecycleInput {
   certificateId: string;
   trigger: LifecycleTrigger;
+  /**
+   * 'create' and 'manual' ("Renew now"): the id of the console's audit entry for the command, checked
+   * and claimed before anything happens (see CommandAction). 'schedule' carries none: it renews only
+   * when the renewal window says so.
+   */
+  auditId?: string;
 }
 
 /** 'partial': issued, but at least one deployment still failed when the retry window closed. */
@@ -77,6 +83,8 @@ export interface DeployInput {
   deploymentId: string;
   versionId: string;
   trigger: DeployTrigger;
+  /** 'retry' and 'redeploy' (started by the console): its audit entry's id. 'lifecycle' deploys are children of the certificate's run. */
+  auditId?: string;
 }
 
 export interface DeploymentOutcome {
@@ -112,10 +120,59 @@ export interface DeploySettings {
   busyRetryMs: number;
 }
 
-export const retryDeploymentSignal = defineSignal<[{ deploymentId: string }]>('retryDeployment');
+/**
+ * Signals carry no identity and no authority: only the id of the audit entry the console wrote for the
+ * command. The workflow acts once an activity (claimCommand) has checked that entry (its action, its
+ * object, recent, not used before) and claimed it; who asked is the entry's actor. Anything else is
+ * ignored and recorded (audit action 'signal-rejected').
+ */
+export const retryDeploymentSignal = defineSignal<[{ deploymentId: string; auditId: string }]>('retryDeployment');
 
 /** "Deploy now" from the console: a deploy waiting for its target's maintenance window goes ahead. */
-export const deployNowSignal = defineSignal<[{ requestedBy: string }]>('deployNow');
+export const deployNowSignal = defineSignal<[{ auditId: string }]>('deployNow');
+
+/** The audit action each command must name. */
+export const CommandAction = {
+  deployNow: 'deployment.deploy-now',
+  retry: 'deployment.retry',
+  redeploy: 'deployment.redeploy',
+  renewNow: 'certificate.renew-now',
+  create: 'certificate.create',
+} as const;
+export type CommandAction = (typeof CommandAction)[keyof typeof CommandAction];
+
+/** What claimCommand checks an audit entry against. */
+export interface CommandClaimRequest {
+  /** Chosen by the workflow, unique per command it received (a retried activity reuses it). */
+  claimId: string;
+  /** The id as received: anything a forged payload holds. */
+  auditId: unknown;
+  /** The signal or start being authorised, for the record ('deployNow', 'retryDeployment', 'start'). */
+  command: string;
+  action: CommandAction;
+  entityType: 'deployment' | 'certificate';
+  entityId: string;
+  workflowId: string;
+}
+
+export type CommandClaimResult = { accepted: true; actor: string } | { accepted: false; reason: string };
+
+/** Whether a deploy run may act: started by the console with its audit entry, or by the certificate's run. */
+export interface DeployAuthorityRequest extends DeployInput {
+  workflowId: string;
+  runId: string;
+  /** workflowInfo().parent: set by the Temporal server, not by whoever started the run. */
+  parentWorkflowId?: string;
+}
+
+export interface LifecycleAuthorityRequest {
+  certificateId: string;
+  /** As received: a forged start may hold anything. */
+  trigger: unknown;
+  auditId?: unknown;
+  workflowId: string;
+  runId: string;
+}
 
 export interface MaintenanceCheck {
   inWindow: boolean;

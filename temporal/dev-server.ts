@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, mkdir, rename, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -112,9 +112,34 @@ export function certfleetCacheDir(env: NodeJS.ProcessEnv = process.env): string 
   return path.join(base, 'certfleet');
 }
 
+/** A tool built once with `go install <module>@<version>` into the cache (`<cache>/bin/<binary>`). */
+export interface GoTool {
+  module: string;
+  version: string;
+  /** The file name in the cache (go install names it after the module's last path element; renamed when different). */
+  binary: string;
+  /** What the build is called in log lines. */
+  label: string;
+  /** An environment variable naming the binary explicitly (checked first; must be executable). */
+  pathEnvVar?: string;
+}
+
+export const TEMPORAL_CLI: GoTool = {
+  module: TEMPORAL_CLI_MODULE,
+  version: TEMPORAL_CLI_VERSION,
+  binary: 'temporal',
+  label: 'the Temporal CLI',
+  pathEnvVar: 'TEMPORAL_CLI_PATH',
+};
+
+/** Where buildGoTool puts the tool's binary. */
+export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(certfleetCacheDir(env), 'bin', tool.binary);
+}
+
 /** Where buildTemporalCli puts the binary. */
 export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(certfleetCacheDir(env), 'bin', 'temporal');
+  return cachedToolPath(TEMPORAL_CLI, env);
 }
 
 async function isExecutableFile(file: string): Promise<boolean> {
@@ -138,42 +163,51 @@ async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string 
 }
 
 /**
- * The Temporal CLI to use: `TEMPORAL_CLI_PATH` (must be executable, else this throws), then
- * `temporal` on PATH, then the cache (`$XDG_CACHE_HOME/certfleet/bin/temporal`). Undefined if none.
+ * The tool to use: its path variable (must be executable, else this throws), then its binary on
+ * PATH, then the cache (`$XDG_CACHE_HOME/certfleet/bin/<binary>`). Undefined if none.
  */
-export async function findTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const explicit = env.TEMPORAL_CLI_PATH;
+export async function findGoTool(tool: GoTool, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const explicit = tool.pathEnvVar === undefined ? undefined : env[tool.pathEnvVar];
   if (explicit !== undefined && explicit !== '') {
     const resolved = path.resolve(explicit);
     if (await isExecutableFile(resolved)) return resolved;
-    throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
+    throw new Error(`${tool.pathEnvVar}=${explicit} is not an executable file`);
   }
-  const onPath = await findOnPath('temporal', env);
+  const onPath = await findOnPath(tool.binary, env);
   if (onPath !== undefined) return onPath;
-  const cached = cachedTemporalCliPath(env);
+  const cached = cachedToolPath(tool, env);
   if (await isExecutableFile(cached)) return cached;
   return undefined;
 }
 
 /**
- * Build the CLI with Go into the cache: `GOBIN=<cache>/bin go install
- * github.com/temporalio/cli/cmd/temporal@v1.5.1`. Returns the binary's path, or undefined when Go
- * is not installed or the build fails (the reason goes to `log`).
+ * The Temporal CLI to use: `TEMPORAL_CLI_PATH` (must be executable, else this throws), then
+ * `temporal` on PATH, then the cache (`$XDG_CACHE_HOME/certfleet/bin/temporal`). Undefined if none.
  */
-export async function buildTemporalCli(
+export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  return findGoTool(TEMPORAL_CLI, env);
+}
+
+/**
+ * Build the tool with Go into the cache: `GOBIN=<cache>/bin go install <module>@<version>`. Returns
+ * the binary's path, or undefined when Go is not installed or the build fails (the reason goes to `log`).
+ */
+export async function buildGoTool(
+  tool: GoTool,
   log: (msg: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
   let go = await findOnPath('go', env);
   if (go === undefined && (await isExecutableFile('/usr/local/go/bin/go'))) go = '/usr/local/go/bin/go';
   if (go === undefined) {
-    log('Go is not installed; cannot build the Temporal CLI');
+    log(`Go is not installed; cannot build ${tool.label}`);
     return undefined;
   }
-  const binDir = path.dirname(cachedTemporalCliPath(env));
+  const binary = cachedToolPath(tool, env);
+  const binDir = path.dirname(binary);
   await mkdir(binDir, { recursive: true });
-  const target = `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`;
-  log(`Building the Temporal CLI: GOBIN=${binDir} ${go} install ${target} (takes a few minutes the first time)`);
+  const target = `${tool.module}@${tool.version}`;
+  log(`Building ${tool.label}: GOBIN=${binDir} ${go} install ${target} (takes a while the first time)`);
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(go, ['install', target], {
       env: { ...env, GOBIN: binDir },
@@ -190,13 +224,19 @@ export async function buildTemporalCli(
     });
     child.once('close', (exitCode) => resolve(exitCode));
   });
-  const binary = path.join(binDir, 'temporal');
+  const installed = path.join(binDir, path.basename(tool.module));
+  if (code === 0 && installed !== binary && (await isExecutableFile(installed))) await rename(installed, binary);
   if (code === 0 && (await isExecutableFile(binary))) {
-    log(`Temporal CLI built: ${binary}`);
+    log(`${tool.label} built: ${binary}`);
     return binary;
   }
   log(`go install ${target} failed (exit code ${String(code)})`);
   return undefined;
+}
+
+/** Build the Temporal CLI into the cache (see buildGoTool). */
+export function buildTemporalCli(log: (msg: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  return buildGoTool(TEMPORAL_CLI, log, env);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,6 +254,67 @@ function installExitHook(): void {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
+}
+
+export interface ManagedChild {
+  child: ChildProcess;
+  /** The last lines it wrote, for error messages. */
+  recent: RecentLines;
+  isAlive(): boolean;
+  spawnError(): Error | undefined;
+  /** Why it is not alive: it failed to start, or it exited (with which code). */
+  exitReason(): string;
+  /** SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Spawns a server process that never outlives this one, keeping its last output lines. */
+export function spawnManaged(command: string, args: string[], opts: { stopTimeoutMs: number; onOutput?: (line: string) => void }): ManagedChild {
+  installExitHook();
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+
+  const recent = new RecentLines(200);
+  const onLine = (line: string): void => {
+    recent.push(line);
+    opts.onOutput?.(line);
+  };
+  for (const stream of [child.stdout, child.stderr]) forEachLine(stream, onLine);
+
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      if (child.pid === undefined) {
+        running.delete(child);
+        resolve();
+      }
+    });
+  });
+  const isAlive = (): boolean => spawnError === undefined && child.exitCode === null && child.signalCode === null;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const first = await Promise.race([
+          exited.then(() => 'exited' as const),
+          delay(opts.stopTimeoutMs, 'timeout' as const, { ref: false }),
+        ]);
+        if (first === 'timeout' && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      await exited;
+    })();
+    return stopping;
+  };
+  const exitReason = (): string =>
+    spawnError ? `failed to start: ${spawnError.message}` : `exited with code ${String(child.exitCode)} before it was ready`;
+  return { child, recent, isAlive, spawnError: () => spawnError, exitReason, stop };
 }
 
 function formatAddress(ip: string, port: number): string {
@@ -260,53 +361,13 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
 
   if (opts.dbFilename !== undefined) await mkdir(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
 
-  installExitHook();
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-
-  const recent = new RecentLines(200);
-  const onLine = (line: string): void => {
-    recent.push(line);
-    opts.onOutput?.(line);
-  };
-  for (const stream of [child.stdout, child.stderr]) forEachLine(stream, onLine);
-
-  let spawnError: Error | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      running.delete(child);
-      resolve();
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      if (child.pid === undefined) {
-        running.delete(child);
-        resolve();
-      }
-    });
-  });
-  const isAlive = (): boolean => spawnError === undefined && child.exitCode === null && child.signalCode === null;
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const first = await Promise.race([
-          exited.then(() => 'exited' as const),
-          delay(stopTimeoutMs, 'timeout' as const, { ref: false }),
-        ]);
-        if (first === 'timeout' && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
-      await exited;
-    })();
-    return stopping;
-  };
+  const managed = spawnManaged(opts.cliPath, args, { stopTimeoutMs, ...(opts.onOutput ? { onOutput: opts.onOutput } : {}) });
+  const { child, recent, isAlive, stop } = managed;
 
   const fail = (why: string, cause?: unknown): Error =>
     new Error(
       `Temporal dev server (${opts.cliPath} ${args.join(' ')}) ${why}\n--- last output ---\n${recent.toString()}`,
-      { cause: spawnError ?? cause },
+      { cause: managed.spawnError() ?? cause },
     );
 
   const wanted = Object.entries(opts.searchAttributes ?? {});
@@ -315,7 +376,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   for (;;) {
     if (!isAlive()) {
       await stop();
-      throw fail(spawnError ? `failed to start: ${spawnError.message}` : `exited with code ${String(child.exitCode)} before it was ready`);
+      throw fail(managed.exitReason());
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {

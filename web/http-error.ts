@@ -17,6 +17,11 @@ const UNAVAILABLE = 14;
 /** gRPC DEADLINE_EXCEEDED: the server did not answer in time; the command may have arrived all the same. */
 const DEADLINE_EXCEEDED = 4;
 
+const grpcCodeOf = (error: unknown): unknown => (error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
+
+/** Temporal did not answer in time: the command may have arrived all the same. */
+export const commandMayHaveArrived = (error: unknown): boolean => grpcCodeOf(error) === DEADLINE_EXCEEDED;
+
 /**
  * The status and the message a user may see for any error: HttpError as thrown, a unique-name race
  * as 409, Temporal out of reach as 503, body-parser's 4xx as they are, everything else 500 (whose
@@ -27,7 +32,7 @@ export function publicError(error: unknown): { status: number; message: string; 
   if ((error as { code?: unknown }).code === '23505') {
     return { status: 409, message: 'Something with this name was just created by someone else. Reload and choose another name.' };
   }
-  const grpcCode = error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+  const grpcCode = grpcCodeOf(error);
   if (grpcCode === UNAVAILABLE) {
     return { status: 503, message: 'Temporal is unreachable right now, so nothing was started or changed. Try again in a moment.' };
   }

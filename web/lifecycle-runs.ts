@@ -19,9 +19,13 @@ const PROGRESS_QUERY_TIMEOUT_MS = 3_000;
 
 export type StartResult = { started: true; runId: string } | { started: false; reason: string };
 
-/** Starts the certificate's lifecycle under its own id; refuses politely when a run is in progress. */
-export async function startLifecycle(client: Client, certificateId: string, trigger: LifecycleTrigger): Promise<StartResult> {
-  const input: LifecycleInput = { certificateId, trigger };
+/**
+ * Starts the certificate's lifecycle under its own id; refuses politely when a run is in progress.
+ * `auditId`: the console's entry for the command (certificate.create, certificate.renew-now), which
+ * the run checks and claims before it does anything.
+ */
+export async function startLifecycle(client: Client, certificateId: string, trigger: Exclude<LifecycleTrigger, 'schedule'>, auditId: string): Promise<StartResult> {
+  const input: LifecycleInput = { certificateId, trigger, auditId };
   try {
     const handle = await client.workflow.start(WorkflowType.lifecycle, {
       workflowId: certificateWorkflowId(certificateId),

@@ -157,6 +157,11 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     }
   };
 
+  // A scheduled run needs no one's authority (it renews only when the window says so, below); creation
+  // and "Renew now" act only on the console's audit entry for them, claimed once. Who asked is its actor.
+  const authority = await db.authorizeLifecycle({ certificateId: input.certificateId, trigger: input.trigger, auditId: input.auditId, workflowId, runId });
+  if (!authority.accepted) return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
+
   const facts = await step('check', () => db.loadRenewalFacts({ certificateId: input.certificateId }));
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
   if (input.trigger === 'schedule') {

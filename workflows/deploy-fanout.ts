@@ -1,13 +1,15 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { condition, executeChild, patched, setHandler } from '@temporalio/workflow';
+import { condition, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  CommandAction,
   deploymentWorkflowId,
   retryDeploymentSignal,
   type DeploymentOutcome,
   type DeployTrigger,
 } from '../temporal/contract';
 import { deployToTargetWorkflow } from './deploy-to-target';
+import { auditIdOf } from './lib/command-payload';
 
 export interface FanoutHooks {
   /** Called with every outcome list: after the first round and after each retry. */
@@ -21,15 +23,34 @@ export interface FanoutHooks {
  * target never blocks the others. When some fail, waits (up to the retry window) for retryDeployment
  * signals from the console and re-runs those targets.
  */
-export async function deployToAllTargets(certificateId: string, versionId: string, db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments'>, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
+export async function deployToAllTargets(certificateId: string, versionId: string, db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments' | 'claimCommand'>, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
   const settings = await db.loadDeploySettings({});
   const targets = await db.listCertificateDeployments({ certificateId });
   const outcomes = new Map<string, DeploymentOutcome>();
+  // Retry signals as received; each counts only once its audit entry is checked and claimed.
+  const signals: { deploymentId: unknown; auditId: unknown }[] = [];
   const requested: string[] = [];
-  setHandler(retryDeploymentSignal, ({ deploymentId }) => {
-    const current = outcomes.get(deploymentId)?.outcome;
-    if (current !== 'deployed' && current !== 'ready' && !requested.includes(deploymentId)) requested.push(deploymentId);
+  setHandler(retryDeploymentSignal, (payload: unknown) => {
+    signals.push({ deploymentId: (payload as { deploymentId?: unknown } | null)?.deploymentId, auditId: auditIdOf(payload) });
   });
+  const { workflowId, runId } = workflowInfo();
+  let claims = 0;
+  /** Waits for a retry request (up to timeoutMs) whose audit entry holds; false when the time is up. */
+  const retryRequested = async (timeoutMs: number): Promise<boolean> => {
+    const until = Date.now() + timeoutMs;
+    while (requested.length === 0) {
+      if (!(await condition(() => signals.length > 0, Math.max(1, until - Date.now())))) return false;
+      const signal = signals.shift() as { deploymentId: unknown; auditId: unknown };
+      const deploymentId = typeof signal.deploymentId === 'string' ? signal.deploymentId : '';
+      const claim = await db.claimCommand({
+        claimId: `${workflowId}/${runId}/retryDeployment/${claims++}`, auditId: signal.auditId, command: 'retryDeployment',
+        action: CommandAction.retry, entityType: 'deployment', entityId: deploymentId, workflowId,
+      });
+      const current = outcomes.get(deploymentId)?.outcome;
+      if (claim.accepted && current !== 'deployed' && current !== 'ready' && !requested.includes(deploymentId)) requested.push(deploymentId);
+    }
+    return true;
+  };
 
   const deploy = async (deploymentId: string, targetName: string, trigger: DeployTrigger): Promise<void> => {
     try {
@@ -55,7 +76,7 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   // Runs recorded before automatic retries existed replay the first loop.
   if (!patched('deploy-auto-retry') || !settings.autoRetryMs) {
     while (failed()) {
-      const signalled = await condition(() => requested.length > 0, settings.retryWindowMs);
+      const signalled = await retryRequested(settings.retryWindowMs);
       if (!signalled) break;
       const deploymentId = requested.shift() as string;
       const target = targets.find((t) => t.deploymentId === deploymentId);
@@ -69,7 +90,7 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   // each auto-retry interval (a target that was down converges by itself when it is back).
   const windowEnds = Date.now() + settings.retryWindowMs;
   while (failed() && Date.now() < windowEnds) {
-    const signalled = await condition(() => requested.length > 0, Math.min(settings.autoRetryMs, windowEnds - Date.now()));
+    const signalled = await retryRequested(Math.min(settings.autoRetryMs, windowEnds - Date.now()));
     const retry = signalled
       ? [requested.shift() as string]
       : Date.now() < windowEnds ? targets.filter((t) => { const o = outcomes.get(t.deploymentId)?.outcome; return o !== 'deployed' && o !== 'ready'; }).map((t) => t.deploymentId) : [];

@@ -1,7 +1,8 @@
 import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
-import { deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
+import { auditIdOf } from './lib/command-payload';
+import { CommandAction, deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
@@ -64,7 +65,10 @@ async function waitForCommit(device: Pick<typeof bookkeeping, 'checkDeploymentAc
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   // Runs recorded before local bookkeeping existed replay with the remote activities they used.
   const db = patched('local-bookkeeping') ? localBookkeeping : bookkeeping;
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId, runId, parent } = workflowInfo();
+  // Nothing happens unless the certificate's own run or a console command (its audit entry) started this.
+  const authority = await db.authorizeDeploy({ ...input, workflowId, runId, ...(parent ? { parentWorkflowId: parent.workflowId } : {}) });
+  if (!authority.accepted) return { deploymentId: input.deploymentId, targetName: '', outcome: 'failed', reason: `not started by CertFleet: ${authority.reason}` };
   const settings = await db.loadDeploySettings({});
   // Runs recorded before local device steps replay with the regular activities they used.
   const localSteps = patched('local-device-steps');
@@ -94,14 +98,26 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
 
   // Runs recorded before maintenance windows existed replay without this block.
   if (patched('maintenance-windows')) {
-    let deployNowBy: string | undefined;
-    setHandler(deployNowSignal, ({ requestedBy }) => {
-      deployNowBy ??= requestedBy;
+    // "Deploy now" signals, in order: each names an audit entry, checked and claimed before it counts.
+    const deployNowRequests: unknown[] = [];
+    setHandler(deployNowSignal, (payload: unknown) => {
+      deployNowRequests.push(auditIdOf(payload));
     });
     const maintenance = await db.checkMaintenanceWindow({ runRowId });
     if (!maintenance.inWindow && maintenance.opensAt) {
-      // A durable timer: a worker restart or a week's wait changes nothing.
-      await condition(() => deployNowBy !== undefined, Math.max(1, Date.parse(maintenance.opensAt) - Date.now()));
+      const opensAt = Date.parse(maintenance.opensAt);
+      let deployNowBy: string | undefined;
+      // Durable timers: a worker restart or a week's wait changes nothing. A rejected signal is
+      // recorded by claimCommand and the wait goes on until the window opens.
+      for (let n = 0; deployNowBy === undefined; n++) {
+        const signalled = await condition(() => deployNowRequests.length > 0, Math.max(1, opensAt - Date.now()));
+        if (!signalled) break;
+        const claim = await db.claimCommand({
+          claimId: `${workflowId}/${runId}/deployNow/${n}`, auditId: deployNowRequests.shift(), command: 'deployNow',
+          action: CommandAction.deployNow, entityType: 'deployment', entityId: input.deploymentId, workflowId,
+        });
+        if (claim.accepted) deployNowBy = claim.actor;
+      }
       await db.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
     }
   }

@@ -213,6 +213,22 @@ describe('deployment history', () => {
     assert.ok(nginx.length > 0, 'the seed deploys to nginx targets');
     assert.deepEqual(runIds((await admin.get('/deployments?vendor=nginx')).text), nginx);
   });
+
+  it('links runs to the Temporal UI for admins only', async () => {
+    const [run] = await c.db.db.query<{ deployment_id: string }>('SELECT deployment_id FROM deployment_runs ORDER BY id DESC LIMIT 1');
+    assert.ok(run);
+    const pages = ['/deployments', `/deployments/${run.deployment_id}`];
+    const uiLink = /href="http:\/\/127\.0\.0\.1:8233\//;
+    for (const path of pages) matches((await admin.get(path)).text, uiLink, `an admin sees Temporal UI links on ${path}`);
+    for (const role of ['technician', 'readonly'] as const) {
+      const user = await c.signedIn(role);
+      for (const path of pages) {
+        const page = await user.get(path);
+        assert.equal(page.status, 200);
+        assert.ok(!uiLink.test(page.text) && !page.text.includes('Temporal UI'), `a ${role} sees no Temporal UI link on ${path}`);
+      }
+    }
+  });
 });
 
 describe('users and sign-in', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { deploymentWorkflowId, type DeploymentOutcome } from '../../temporal/contract';
+import { certificateWorkflowId, deploymentWorkflowId, TASK_QUEUE, WorkflowType, type DeploymentOutcome, type LifecycleResult } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import type { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, linkDeployment, requestCertificate, waitForRunToEnd } from '../support/console-actions';
@@ -130,4 +130,87 @@ it('a waiting deploy says until when, in the target\'s time zone, on every page;
   assert.equal(step?.detail, 'deploy now, requested by admin');
   // Not waiting any more: a second "Deploy now" is refused.
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 409);
+});
+
+it('a "Deploy now" signal without its audit entry changes nothing and is recorded; an entry works once', async () => {
+  await setWindow(windowFrom(2 * 3_600_000));
+  await redeployAndWaitUntilWaiting();
+  const waiting = client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId));
+  const before = mutatingCalls();
+  const rejections = async (count: number) => eventually(`${count} signal(s) rejected and recorded`, async () => {
+    const rows = await stack.db.db.query<{ actor: string; after: { reason: string; command: string } }>(
+      "SELECT actor, after FROM audit_log WHERE action = 'signal-rejected' AND entity_type = 'deployment' AND entity_id = $1 ORDER BY id",
+      [deploymentId],
+    );
+    return rows.length >= count ? rows : undefined;
+  }, 30_000);
+  const stillWaiting = async () => {
+    const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+    assert.equal(row?.status, 'waiting', 'the deploy still waits for its window');
+    assert.equal((await waiting.describe()).status.name, 'RUNNING');
+    assert.equal(mutatingCalls(), before, 'nothing is imported or bound');
+  };
+
+  // As sent from the Temporal UI without a CertFleet login: a name in the payload, no audit entry;
+  // then the entry of another command (the Redeploy that started this run).
+  const [redeploy] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.redeploy' AND entity_id = $1", [deploymentId]);
+  await waiting.signal('deployNow', { requestedBy: 'demo' });
+  await waiting.signal('deployNow', { auditId: redeploy?.id });
+  const [forged, otherCommand] = await rejections(2);
+  assert.equal(forged?.actor, 'certfleet-worker');
+  assert.equal(forged?.after.command, 'deployNow');
+  assert.match(forged?.after.reason ?? '', /names no audit entry/);
+  assert.match(otherCommand?.after.reason ?? '', /records deployment\.redeploy, not deployment\.deploy-now/);
+  await stillWaiting();
+
+  // The console's "Deploy now" names its own entry: it deploys, once.
+  await admin.get(`/deployments/${deploymentId}`);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
+  assert.equal((await result()).outcome, 'deployed');
+  const [used] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);
+
+  // The next deploy waits again: the used entry does not open it.
+  await redeployAndWaitUntilWaiting();
+  const next = mutatingCalls();
+  await waiting.signal('deployNow', { auditId: used?.id });
+  const replayed = (await rejections(3))[2];
+  assert.match(replayed?.after.reason ?? '', /was used already/);
+  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+  assert.equal(row?.status, 'waiting');
+  assert.equal(mutatingCalls(), next, 'a used entry changes nothing');
+  await admin.get(`/deployments/${deploymentId}`);
+  assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
+  assert.equal((await result()).outcome, 'deployed');
+});
+
+it('starts through the Temporal API without an audit entry change nothing and are recorded', async () => {
+  const [cert] = await stack.db.db.query<{ current_version_id: string }>('SELECT current_version_id FROM certificates WHERE id = $1', [certificateId]);
+  const versionId = cert?.current_version_id as string;
+  const before = mutatingCalls();
+  const [runsBefore] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  // A deploy posing as the renewal's child, and a Redeploy naming no entry.
+  for (const [trigger, why] of [['lifecycle', /certificate's own run/], ['redeploy', /names no audit entry/]] as const) {
+    const outcome = (await client.workflow.execute(WorkflowType.deploy, {
+      workflowId: deploymentWorkflowId(certificateId, deploymentId), taskQueue: TASK_QUEUE, args: [{ deploymentId, versionId, trigger }],
+    })) as DeploymentOutcome;
+    assert.equal(outcome.outcome, 'failed');
+    assert.match(outcome.reason ?? '', why);
+  }
+  // "Renew now" posing as the console.
+  const renewal = (await client.workflow.execute(WorkflowType.lifecycle, {
+    workflowId: certificateWorkflowId(certificateId), taskQueue: TASK_QUEUE, args: [{ certificateId, trigger: 'manual' }],
+  })) as LifecycleResult;
+  assert.equal(renewal.outcome, 'skipped');
+  assert.match(renewal.reason ?? '', /not started by CertFleet: it names no audit entry/);
+
+  assert.equal(mutatingCalls(), before, 'the device was not touched');
+  const [runsAfter] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  assert.equal(runsAfter?.n, runsBefore?.n, 'no deploy run was opened');
+  const [versions] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM certificate_versions WHERE certificate_id = $1', [certificateId]);
+  assert.equal(versions?.n, 1, 'no certificate was issued');
+  const recorded = await stack.db.db.query<{ entity_type: string }>(
+    "SELECT entity_type FROM audit_log WHERE action = 'start-rejected' AND entity_id IN ($1, $2) ORDER BY id",
+    [deploymentId, certificateId],
+  );
+  assert.deepEqual(recorded.map((r) => r.entity_type), ['deployment', 'deployment', 'certificate']);
 });

@@ -49,7 +49,7 @@ async function record(): Promise<void> {
     await mkdir(HISTORIES_DIR, { recursive: true });
     for (const scenario of SCENARIOS) {
       const mocks = scenario.mocks();
-      const input: LifecycleInput = { certificateId: scenario.name, trigger: 'create' };
+      const input: LifecycleInput = { certificateId: scenario.name, trigger: 'create', auditId: '1' };
       const history = await runWorker(mocks.activities, async (taskQueue) => {
         const handle = await client.workflow.start(certificateLifecycleWorkflow, {
           taskQueue,

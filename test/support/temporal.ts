@@ -7,9 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  buildTemporalCli,
-  findTemporalCli,
+  buildGoTool,
+  findGoTool,
   startTemporalDevServer,
+  TEMPORAL_CLI,
+  type GoTool,
   type DevServer,
   type DevServerOptions,
   type SearchAttributeKind,
@@ -32,20 +34,19 @@ export type TestTemporal = DevServer & {
   output(): string;
 };
 
-async function requireCli(): Promise<string> {
-  const found = await findTemporalCli();
+/** The tool's binary (the Temporal CLI, the Temporal UI server): found, or built once into the cache. */
+export async function requireGoTool(tool: GoTool): Promise<string> {
+  const found = await findGoTool(tool);
   if (found !== undefined) return found;
-  const built = await buildTemporalCli((msg) => process.stderr.write(`[temporal-cli] ${msg}\n`));
+  const built = await buildGoTool(tool, (msg) => process.stderr.write(`[${tool.binary}] ${msg}\n`));
   if (built !== undefined) return built;
-  throw new Error(
-    'Temporal CLI not found (TEMPORAL_CLI_PATH, PATH, ~/.cache/certfleet/bin/temporal) and Go is unavailable to build it',
-  );
+  throw new Error(`${tool.label} not found (${tool.pathEnvVar ? `${tool.pathEnvVar}, ` : ''}PATH, ~/.cache/certfleet/bin/${tool.binary}) and Go is unavailable to build it`);
 }
 
 export async function startTestTemporal(
   overrides: Partial<Pick<DevServerOptions, 'searchAttributes' | 'logLevel' | 'readyTimeoutMs'>> = {},
 ): Promise<TestTemporal> {
-  const cliPath = await requireCli();
+  const cliPath = await requireGoTool(TEMPORAL_CLI);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-temporal-'));
   // Also makes SIGINT/SIGTERM run the 'exit' hook of temporal/dev-server that kills the server.
   const unregister = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { IN_PROCESS_MODULES, NPM_SCRIPTS, PROCESS_COMMANDS, type ProcessName } from '../../scripts/processes';
+import { READ_ONLY_UI_SWITCHES } from '../../temporal/ui-server';
 
 /**
  * No Docker engine runs here: docker-compose.yml, the Dockerfile and .dockerignore are validated as
@@ -289,6 +290,20 @@ describe('docker-compose.yml', () => {
     assert.match(service('web').ports?.[0] ?? '', /^\$\{CERTFLEET_WEB_BIND:-127\.0\.0\.1\}:\$\{CERTFLEET_WEB_PORT:-3000\}:3000$/);
     assert.match(service('temporal-ui').ports?.[0] ?? '', /^\$\{TEMPORAL_UI_BIND:-127\.0\.0\.1\}:\$\{TEMPORAL_UI_PORT:-\d+\}:8080$/);
     assert.match(service('mailcatcher').ports?.[0] ?? '', /^127\.0\.0\.1:/);
+  });
+
+  it('keeps the Temporal frontend unpublished: reachable on the compose network only', () => {
+    const temporal = service('temporal');
+    assert.equal(temporal.ports, undefined, 'temporal publishes no port');
+    assert.equal((temporal as { network_mode?: string }).network_mode, undefined, 'temporal does not share the host network');
+    for (const [name, svc] of Object.entries(compose.services)) {
+      assert.ok(!(svc.ports ?? []).some((p) => /(^|:)7233(\/tcp)?$/.test(p.split(':').slice(-1)[0] ?? '')), `${name} publishes no Temporal frontend port`);
+    }
+  });
+
+  it('runs the Temporal UI read-only: every write, start and batch action off', () => {
+    const env = service('temporal-ui').environment ?? {};
+    for (const variable of Object.values(READ_ONLY_UI_SWITCHES)) assert.equal(env[variable], 'true', variable);
   });
 
   it('creates CertFleet\'s database and Temporal\'s role on the first PostgreSQL start', () => {

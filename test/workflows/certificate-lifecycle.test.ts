@@ -140,7 +140,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
     assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), [...ISSUE_SEQUENCE]);
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE]);
 
     assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
     assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
@@ -173,7 +173,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
     assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation'));
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation')]);
     assert.equal(statusesOf(run.progress)['propagate'], 'done');
     const { events } = await run.handle.fetchHistory();
     const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
@@ -192,7 +192,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const result = expectResult(run);
     assert.equal(result.outcome, 'skipped');
     assert.match(result.reason ?? '', /^not due until /);
-    assert.deepEqual(mocks.names(), ['loadRenewalFacts', 'recordRenewalCheck']);
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck']);
     assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
     for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
 
@@ -221,7 +221,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
     assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), ['loadRenewalFacts', 'recordRenewalCheck', ...ISSUE_SEQUENCE.slice(1)]);
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck', ...ISSUE_SEQUENCE.slice(1)]);
   });
 
   it('a deleted certificate is skipped without touching ACME or DNS', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -230,7 +230,16 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
     assert.deepEqual(expectResult(run), { outcome: 'skipped', reason: 'the certificate was deleted' });
-    assert.deepEqual(mocks.names(), ['loadRenewalFacts']);
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts']);
+  });
+
+  it('a start CertFleet did not authorise ("Renew now" without its audit entry) does nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('forged');
+    const mocks = mockActivities({ overrides: { authorizeLifecycle: async () => ({ accepted: false, reason: 'it names no audit entry' }) } });
+    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+
+    assert.deepEqual(expectResult(run), { outcome: 'skipped', reason: 'not started by CertFleet: it names no audit entry' });
+    assert.deepEqual(mocks.names(), ['authorizeLifecycle']);
   });
 
   it('ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -53,7 +53,7 @@ describe('deploying after issuance', () => {
       assert.equal(waiting.awaitingRetry, true);
       assert.deepEqual(waiting.deployments?.map((d) => d.outcome), ['deployed', 'failed']);
       assert.equal(mocks.count('sendLifecycleEmail'), 1, 'the first email goes out at once, not after the retry window');
-      await handle.signal(retryDeploymentSignal, { deploymentId: 'd2' });
+      await handle.signal(retryDeploymentSignal, { deploymentId: 'd2', auditId: '41' });
       return handle.result();
     });
     assert.equal(result.outcome, 'issued');
@@ -87,6 +87,30 @@ describe('deploying after issuance', () => {
     assert.match(result.reason ?? '', /fw-paris: fortigate: still serving the old certificate/);
     assert.deepEqual(result.deployments?.map((d) => d.outcome), ['rolled_back', 'deployed']);
     assert.equal(mocks.count('rollbackDeployment'), 1);
+  });
+
+  it('ignores a Retry signal without its audit entry: the failed target is not deployed again', TIMEOUT, async () => {
+    const certificateId = uniqueCertificateId('forged-retry');
+    const mocks = mockActivities({
+      deployments: TARGETS,
+      deploySettings: { retryWindowMs: 3_000 },
+      overrides: {
+        stageDeployment: async (input) => {
+          if (input.runRowId === 'run-d2') throw fail(FailureType.targetRejected, 'f5: upload refused');
+          return { staged: { cert: 'c' } };
+        },
+      },
+    });
+    const { client, runWorker } = testEnv();
+    const result: LifecycleResult = await runWorker(mocks.activities, async (taskQueue) => {
+      const handle = await client.workflow.start(certificateLifecycleWorkflow, { taskQueue, workflowId: certificateWorkflowId(certificateId), args: [{ certificateId, trigger: 'manual', auditId: '7' }] });
+      while (!(await handle.query(progressQuery)).awaitingRetry) await new Promise((resolve) => setTimeout(resolve, 100));
+      await handle.signal('retryDeployment', { deploymentId: 'd2' });
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'partial');
+    assert.deepEqual(mocks.inputsOf('claimCommand').map((c) => [c.entityId, c.auditId]), [['d2', undefined]]);
+    assert.equal(mocks.inputsOf('stageDeployment').filter((i) => i.runRowId === 'run-d2').length, 1, 'tried once, never on the forged Retry');
   });
 });
 
@@ -212,7 +236,7 @@ describe('maintenance windows', () => {
     assert.deepEqual(mocks.inputsOf('endMaintenanceWait'), [{ runRowId: 'run-d1' }]);
   });
 
-  it('"Deploy now" ends the wait at once and names who asked', TIMEOUT, async () => {
+  it('"Deploy now" ends the wait at once and names who asked: the actor of its audit entry, never the payload', TIMEOUT, async () => {
     const mocks = mockActivities({ overrides: { checkMaintenanceWindow: async () => ({ inWindow: false, opensAt: new Date(Date.now() + 3_600_000).toISOString() }) } });
     const { client, runWorker } = testEnv();
     const workflowId = `deploy:${uniqueCertificateId('mw')}:d1`;
@@ -220,10 +244,16 @@ describe('maintenance windows', () => {
       const handle = await client.workflow.start(deployToTargetWorkflow, { taskQueue, workflowId, args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }] });
       while (mocks.count('checkMaintenanceWindow') === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(mocks.count('stageDeployment'), 0, 'nothing is staged while waiting');
-      await handle.signal(deployNowSignal, { requestedBy: 'tina' });
+      // Forged: a name instead of an audit entry. Checked, rejected, and the deploy keeps waiting.
+      await client.workflow.getHandle(workflowId).signal('deployNow', { requestedBy: 'demo' });
+      while (mocks.count('claimCommand') === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(mocks.count('stageDeployment'), 0, 'a signal without its audit entry changes nothing');
+      assert.equal(mocks.count('endMaintenanceWait'), 0);
+      await handle.signal(deployNowSignal, { auditId: '42' });
       return handle.result();
     });
     assert.equal(outcome.outcome, 'deployed');
+    assert.deepEqual(mocks.inputsOf('claimCommand').map((c) => c.auditId), [undefined, '42']);
     assert.deepEqual(mocks.inputsOf('endMaintenanceWait'), [{ runRowId: 'run-d1', deployNowBy: 'tina' }]);
   });
 

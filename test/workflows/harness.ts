@@ -255,6 +255,11 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     ...options.order,
   };
   const defaults: Activities = {
+    // Authority: the certificate's run and console starts are accepted; a signal's audit entry holds
+    // when it is a number (the real checks run against PostgreSQL in test/integration/maintenance.test.ts).
+    authorizeLifecycle: async () => ({ accepted: true, actor: 'schedule' }),
+    authorizeDeploy: async () => ({ accepted: true, actor: 'renewal' }),
+    claimCommand: async (input) => (typeof input.auditId === 'string' && /^\d+$/.test(input.auditId) ? { accepted: true, actor: 'tina' } : { accepted: false, reason: 'mock: no audit entry' }),
     loadRenewalFacts: async () => ({
       exists: true,
       enabled: true,

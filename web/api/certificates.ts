@@ -8,6 +8,7 @@ import { listDeploymentsOfCertificate } from '../../activities/db/repositories/d
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { WebDeps } from '../deps';
 import { describeLatestRun, listRuns } from '../lifecycle-runs';
+import { temporalUiUrlFor } from '../temporal-ui';
 import { certificateFiltersOf, historyFiltersOf } from '../list-filters';
 import { canChange } from '../middleware/auth';
 import { createCertificate, deleteCertificate, loadCertificate, renewCertificate, updateCertificate } from '../operations/certificates';
@@ -33,7 +34,7 @@ const publicVersion = (v: Awaited<ReturnType<typeof listVersions>>[number]) => (
 });
 
 export function certificateApi(router: Router, deps: WebDeps): void {
-  const { client, uiUrl, namespace } = deps.temporal;
+  const { client, namespace } = deps.temporal;
 
   router.get(`${P}/certificates`, async (req, res) => {
     const query = req.query as Record<string, unknown>;
@@ -48,7 +49,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const [versions, deployments, run] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
-      describeLatestRun(client, cert.id, uiUrl, namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
     ]);
     res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
   });
@@ -69,7 +70,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/certificates/:id/runs`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
     // allSettled: a failing call must not leave the other one retrying after the response.
-    const [latest, runs] = await Promise.allSettled([describeLatestRun(client, cert.id, uiUrl, namespace), listRuns(client, cert.id, uiUrl, namespace, 50)]);
+    const [latest, runs] = await Promise.allSettled([describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace), listRuns(client, cert.id, temporalUiUrlFor(deps, req), namespace, 50)]);
     if (latest.status === 'rejected') throw latest.reason;
     if (runs.status === 'rejected') throw runs.reason;
     res.json({ latest: latest.value, runs: runs.value });

@@ -17,7 +17,8 @@ import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { deleteRenewalSchedule, upsertRenewalSchedule } from '../../temporal/schedules';
-import { audit } from '../audit';
+import { audit, auditedCommand } from '../audit';
+import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { startLifecycle } from '../lifecycle-runs';
@@ -78,7 +79,7 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
   };
   const { client } = deps.temporal;
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
-  const id = await deps.db.withTransaction(async (tx) => {
+  const { id, auditId } = await deps.db.withTransaction(async (tx) => {
     const newId = await insertCertificate(tx, fields);
     try {
       await upsertRenewalSchedule(client, { certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
@@ -86,10 +87,11 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
       deps.log.error({ err: error }, 'cannot create the renewal schedule');
       throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.');
     }
-    await audit(tx, actor, { action: 'certificate.create', entityType: 'certificate', entityId: newId, after: certificateAuditView({ ...fields, enabled: true }) });
-    return newId;
+    const created = await audit(tx, actor, { action: CommandAction.create, entityType: 'certificate', entityId: newId, after: certificateAuditView({ ...fields, enabled: true }) });
+    return { id: newId, auditId: created };
   });
-  const started = await startLifecycle(client, id, 'create');
+  // The first issuance runs on the creation's audit entry (checked and claimed by the run).
+  const started = await startLifecycle(client, id, 'create', auditId);
   if (started.started) await audit(deps.db, actor, { action: 'certificate.issue', entityType: 'certificate', entityId: id, after: { runId: started.runId } });
   return done({ id, runId: started.started ? started.runId : undefined });
 }
@@ -155,8 +157,10 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
 /** "Renew now": a run whatever the renewal window says; refused while one is in progress. */
 export async function renewCertificate(deps: WebDeps, actor: Actor, id: unknown): Promise<{ runId: string }> {
   const cert = await loadCertificate(deps.db, id);
-  const started = await startLifecycle(deps.temporal.client, cert.id, 'manual');
-  if (!started.started) throw new HttpError(409, started.reason);
-  await audit(deps.db, actor, { action: 'certificate.renew-now', entityType: 'certificate', entityId: cert.id, after: { runId: started.runId } });
-  return { runId: started.runId };
+  // The entry is written with the start (and dropped when it fails): the run checks and claims it first.
+  return auditedCommand(deps.db, actor, { action: CommandAction.renewNow, entityType: 'certificate', entityId: cert.id }, async (auditId) => {
+    const started = await startLifecycle(deps.temporal.client, cert.id, 'manual', auditId);
+    if (!started.started) throw new HttpError(409, started.reason);
+    return { runId: started.runId };
+  });
 }

@@ -13,8 +13,8 @@ import { incidentKey, observeRecovery } from '../../activities/db/repositories/i
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkEndpoints } from '../../activities/domain/target-input';
-import { deploymentWorkflowId, deployNowSignal } from '../../temporal/contract';
-import { audit } from '../audit';
+import { CommandAction, deploymentWorkflowId, deployNowSignal } from '../../temporal/contract';
+import { audit, auditedCommand } from '../audit';
 import { retryDeploy, startDeploy } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -67,13 +67,13 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   });
   // An issued certificate can go to the new target right away, not only at the next renewal. The link
   // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
-  const started = deployNow && cert.currentVersionId
-    ? await startDeploy(deps.temporal.client, cert.id, id, cert.currentVersionId, 'redeploy').catch((error: unknown) => {
-        deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started');
-        return undefined;
-      })
-    : undefined;
-  if (started?.ok) await audit(deps.db, actor, { action: 'deployment.redeploy', entityType: 'deployment', entityId: id, after: { detail: started.detail, onLink: true } });
+  const versionId = cert.currentVersionId;
+  if (deployNow && versionId) {
+    await auditedCommand(deps.db, actor, { action: CommandAction.redeploy, entityType: 'deployment', entityId: id, after: { onLink: true } }, async (auditId) => {
+      const started = await startDeploy(deps.temporal.client, cert.id, id, versionId, 'redeploy', auditId);
+      if (!started.ok) throw new HttpError(409, started.reason);
+    }).catch((error: unknown) => deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started'));
+  }
   return done({ id });
 }
 
@@ -97,15 +97,16 @@ export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown
   const cert = await getCertificate(deps.db, deployment.certificateId);
   if (!cert) throw new HttpError(404, 'The certificate was deleted.');
   const { client } = deps.temporal;
-  const result =
-    action === 'retry'
-      ? await retryDeploy(client, cert.id, deployment.id, cert.currentVersionId)
-      : cert.currentVersionId
-        ? await startDeploy(client, cert.id, deployment.id, cert.currentVersionId, 'redeploy')
-        : ({ ok: false, reason: 'This certificate has no issued version to deploy yet.' } as const);
-  if (!result.ok) throw new HttpError(409, result.reason);
-  await audit(deps.db, actor, { action: `deployment.${action}`, entityType: 'deployment', entityId: deployment.id, after: { detail: result.detail } });
-  return { detail: result.detail };
+  const versionId = cert.currentVersionId;
+  if (action === 'redeploy' && !versionId) throw new HttpError(409, 'This certificate has no issued version to deploy yet.');
+  // The entry is written with the command (and dropped when it fails): the workflow checks it before acting.
+  return auditedCommand(deps.db, actor, { action: CommandAction[action], entityType: 'deployment', entityId: deployment.id }, async (auditId) => {
+    const result = action === 'retry' || !versionId
+      ? await retryDeploy(client, cert.id, deployment.id, versionId, auditId)
+      : await startDeploy(client, cert.id, deployment.id, versionId, 'redeploy', auditId);
+    if (!result.ok) throw new HttpError(409, result.reason);
+    return { detail: result.detail };
+  });
 }
 
 /** "Deploy now": a deploy waiting for the target's maintenance window goes ahead at once. Audited. */
@@ -113,13 +114,16 @@ export async function deployNow(deps: WebDeps, actor: Actor, id: unknown): Promi
   const deployment = await loadDeployment(deps.db, id);
   if (deployment.status !== 'waiting') throw new HttpError(409, 'This deployment is not waiting for a maintenance window.');
   const handle = deps.temporal.client.workflow.getHandle(deploymentWorkflowId(deployment.certificateId, deployment.id));
-  try {
-    await handle.signal(deployNowSignal, { requestedBy: actor.user?.username ?? 'unknown' });
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
-    throw error;
-  }
-  await audit(deps.db, actor, { action: 'deployment.deploy-now', entityType: 'deployment', entityId: deployment.id, after: { target: deployment.targetName, outsideMaintenanceWindow: true } });
+  // The signal names only this entry; the workflow checks and claims it, and shows its actor as who asked.
+  const entry = { action: CommandAction.deployNow, entityType: 'deployment', entityId: deployment.id, after: { target: deployment.targetName, outsideMaintenanceWindow: true } };
+  await auditedCommand(deps.db, actor, entry, async (auditId) => {
+    try {
+      await handle.signal(deployNowSignal, { auditId });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
+      throw error;
+    }
+  });
 }
 
 /** Manual targets: a technician installed the ready version by hand. Audited. */

@@ -8,6 +8,7 @@ import { displayCertificateName } from '../../activities/domain/certificate-name
 import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import type { WebDeps } from '../deps';
 import { temporalUiLink } from '../lifecycle-runs';
+import { temporalUiUrlFor } from '../temporal-ui';
 import { historyFiltersOf } from '../list-filters';
 import { idParam } from '../list-query';
 import { canChange } from '../middleware/auth';
@@ -68,7 +69,8 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     const page = rows.slice(0, HISTORY_PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
     const last = page.at(-1);
-    const { uiUrl, namespace } = deps.temporal;
+    const { namespace } = deps.temporal;
+    const uiUrl = temporalUiUrlFor(deps, req);
     views.page(req, res, 'deployments', {
       title: 'Deployment history',
       runs: page.map((r) => ({ ...r, temporalUiUrl: temporalUiLink(uiUrl, namespace, r.workflowId, r.workflowRunId) })),
@@ -81,7 +83,8 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   router.get('/deployments/:id', async (req, res) => {
     const deployment = await loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
-    const { uiUrl, namespace } = deps.temporal;
+    const { namespace } = deps.temporal;
+    const uiUrl = temporalUiUrlFor(deps, req);
     const withSteps = await Promise.all(runs.map(async (run) => ({
       ...run,
       steps: await listRunSteps(deps.db, run.id),

@@ -16,9 +16,9 @@ export interface AuditRow extends AuditEntry {
   at: Date;
 }
 
-/** Appends one row; returns its id. */
+/** Appends the entry; returns its id (a command to Temporal names it, see command-claims.ts). */
 export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<string> {
-  const rows = await db.query<{ id: string }>(
+  const [row] = await db.query<{ id: string }>(
     'INSERT INTO audit_log (actor, actor_ip, action, entity_type, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
     [
       entry.actor,
@@ -30,7 +30,7 @@ export async function appendAudit(db: Queryable, entry: AuditEntry): Promise<str
       entry.after === undefined ? null : JSON.stringify(entry.after),
     ],
   );
-  return String(rows[0]?.id);
+  return (row as { id: string }).id;
 }
 
 export interface AuditFilter {

@@ -1,0 +1,53 @@
+/**
+ * Temporal for one machine (`npm start`, the demo): the CLI dev server, headless, and the Temporal UI
+ * beside it read-only (temporal/ui-server.ts). Without Go, the SDK downloads the CLI and no UI runs.
+ */
+import * as path from 'node:path';
+import { SEARCH_ATTRIBUTE_TYPES } from './contract';
+import { buildGoTool, findGoTool, startTemporalDevServer, TEMPORAL_CLI } from './dev-server';
+import { startDownloadedDevServer } from './downloaded-dev-server';
+import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from './ui-server';
+
+export interface LocalTemporal {
+  address: string;
+  /** The read-only Temporal UI, when it could be started. */
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalTemporalOptions {
+  env: NodeJS.ProcessEnv;
+  port: number;
+  uiPort: number;
+  /** Holds the dev server's SQLite file and the UI server's config. */
+  dataDir: string;
+  say: (line: string) => void;
+  onOutput: (component: 'temporal-server' | 'temporal-ui', line: string) => void;
+}
+
+const findOrBuild = async (tool: typeof TEMPORAL_CLI, o: LocalTemporalOptions): Promise<string | undefined> =>
+  (await findGoTool(tool, o.env)) ?? (await buildGoTool(tool, o.say, o.env));
+
+export async function startLocalTemporal(o: LocalTemporalOptions): Promise<LocalTemporal> {
+  const dbFilename = path.join(o.dataDir, 'temporal.sqlite');
+  const cli = await findOrBuild(TEMPORAL_CLI, o);
+  const server = cli
+    ? await startTemporalDevServer({
+        cliPath: cli, port: o.port, headless: true, dbFilename, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
+        onOutput: (line) => o.onOutput('temporal-server', line),
+      })
+    : (o.say('no Go: letting the Temporal SDK download the CLI (needs internet; or set TEMPORAL_ADDRESS); no Temporal UI'),
+      await startDownloadedDevServer({ port: o.port, dbFilename }));
+  const uiBinary = cli ? await findOrBuild(TEMPORAL_UI_SERVER, o) : undefined;
+  if (!uiBinary) return { address: server.address, stop: server.stop };
+  try {
+    const ui = await startReadOnlyTemporalUi({
+      binaryPath: uiBinary, temporalAddress: server.address, port: o.uiPort, configDir: path.join(o.dataDir, 'temporal-ui'),
+      onOutput: (line) => o.onOutput('temporal-ui', line),
+    });
+    return { address: server.address, uiUrl: ui.url, stop: async () => { await ui.stop(); await server.stop(); } };
+  } catch (error) {
+    o.say(`the read-only Temporal UI did not start, running without it: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    return { address: server.address, stop: server.stop };
+  }
+}
