@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsoleClient } from '../support/console-client';
+import { createApiToken } from '../support/console-actions';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 
 const MAX_FAILURES = 3;
@@ -38,9 +39,7 @@ async function userWithSessions(role: 'technician' | 'readonly' | 'admin', usern
   await first.login(username, ROLE_PASSWORD);
   const second = new ConsoleClient(c.url);
   await second.login(username, ROLE_PASSWORD);
-  const created = await first.post('/account/tokens', { name: 'script' });
-  assert.equal(created.status, 201);
-  const token = /id="new-token">([^<]+)</.exec(created.text)?.[1] ?? '';
+  const token = await createApiToken(first, 'script');
   assert.equal((await c.api(token, 'GET', '/api/v1/me')).status, 200);
   return { user, first, second, token };
 }
@@ -52,7 +51,8 @@ describe('sessions end', () => {
   it('an old session dies after a password change; the changing session stays; API tokens die', async () => {
     const { first, second, token } = await userWithSessions('technician', 'pwchange');
     const changed = await first.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pwchange-new-secret-1' });
-    assert.equal(changed.status, 200, changed.text);
+    assert.equal(changed.status, 303, changed.text);
+    assert.match((await first.get(changed.location ?? '/account')).text, /Your other sessions and your API tokens have ended/);
     assert.equal(await signedIn(first), true, 'the session that changed the password stays');
     assert.equal(await signedIn(second), false, 'the other session has ended');
     const htmx = await second.get('/certificates', { 'HX-Request': 'true' });
@@ -128,9 +128,7 @@ describe('API token expiry', () => {
     const bad = await me.post('/account/tokens', { name: 'too long', expiresInDays: '99999' });
     assert.equal(bad.status, 400);
     assert.match(bad.text, /expires after 1 to 3650 days/);
-    const created = await me.post('/account/tokens', { name: 'nightly', expiresInDays: '30' });
-    assert.equal(created.status, 201);
-    const token = /id="new-token">([^<]+)</.exec(created.text)?.[1] ?? '';
+    const token = await createApiToken(me, 'nightly', { expiresInDays: '30' });
     assert.equal((await c.api(token, 'GET', '/api/v1/me')).status, 200);
     const [row] = await c.db.db.query<{ days: number }>("SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int AS days FROM api_tokens WHERE name = 'nightly'");
     assert.equal(row?.days, 30);

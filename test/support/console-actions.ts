@@ -95,9 +95,9 @@ export async function renewNow(client: ConsoleClient, certificateId: string): Pr
 }
 
 /** Creates an API token under "Your account" and returns it (shown once on that page). */
-export async function createApiToken(client: ConsoleClient, name: string): Promise<string> {
+export async function createApiToken(client: ConsoleClient, name: string, extra: Record<string, string> = {}): Promise<string> {
   await client.get('/account');
-  const created = await client.post('/account/tokens', { name });
+  const created = await client.post('/account/tokens', { name, ...extra });
   assert.equal(created.status, 303, created.text.slice(0, 500));
   const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec((await client.get(created.location ?? '/account')).text)?.[1];
   assert.ok(token, 'the new token is on the page');
