@@ -18,10 +18,20 @@
  * - Import really opens the uploaded PFX with the password from the script (./pkcs12.ts) and checks
  *   its thumbprint; Windows builds before 16299 refuse AES-256 PFX files as Windows does ("The
  *   specified network password is not correct.", GUESSED wording for that case).
+ * - Binding changes: a script that edits Binding.CertificateHash in place is refused at
+ *   CommitChanges() with 0x80070520 (win-acme issue #371; see setOne). CertFleet's script removes
+ *   the binding and adds a new one (win-acme IISClient.UpdateBinding, Certify
+ *   ServerProviderIIS.AddOrUpdateSiteBinding, Posh-ACME.Deploy Set-IISCertificate.ps1); when that
+ *   commit fails the binding is missing until the script's Put-Back adds the old one again
+ *   (ASSUMPTION, see setOne).
  * - Scripted failures: `logonSessionError(on)` (imports succeed, but binding the certificates
  *   imported while it is on fails with 0x80070520 as CommitChanges() reports it), `failNext(op,
  *   stderr)` (the next run of an operation fails with that stderr; for set-bindings optionally after
- *   switching some bindings, as a script killed half-way would).
+ *   switching some bindings, as a script killed half-way would), `failCommit(binding, message,
+ *   times)` (the next commits of one binding fail: the new binding is not created, and with times
+ *   >= 2 the old one cannot be put back either).
+ *
+ * Every behaviour names its source or says ASSUMPTION / GUESSED; docs/vendors/iis.md lists them.
  */
 import { ed25519KeyPair } from '../../support/ssh-keys';
 import { execFileSync } from 'node:child_process';
@@ -44,6 +54,13 @@ export interface FakeIisBindingSpec {
   host?: string;
   /** Require SNI (sslFlags 1). */
   sni?: boolean;
+  /**
+   * The whole sslFlags value, overriding `sni` (Microsoft.Web.Administration.SslFlags: 1 Sni,
+   * 2 CentralCertStore, 4 DisableHTTP2, 8 DisableOCSPStp, … as Posh-ACME.Deploy's
+   * Set-IISCertificate.ps1 lists them). Only bit 1 changes how the simulator serves; ASSUMPTION:
+   * a CentralCertStore binding is not served from a share (the deployer refuses such bindings).
+   */
+  sslFlags?: number;
   /** Bindings with the same group share one port; default: a port of their own. */
   portGroup?: string;
   /** Bound to the initial certificate at start (default true). */
@@ -146,8 +163,12 @@ export interface FakeIis {
    * bindings are switched first and not put back (a script killed half-way).
    */
   failNext(operation: Operation, stderr: string, options?: { afterBindings?: number }): void;
-  /** The next CommitChanges() of this binding throws `message` (inside the script: its restore runs). */
-  failCommit(bindingInformation: string, message: string): void;
+  /**
+   * The next `times` (default 1) CommitChanges() of this binding throw `message`. Inside the
+   * set-bindings script the binding is then missing (removed, new one not added) until the
+   * script's Put-Back adds the old one again; with times >= 2 the Put-Back fails too.
+   */
+  failCommit(bindingInformation: string, message: string, times?: number): void;
   setAdmin(isAdmin: boolean): void;
   view(): FakeDeviceView;
   stop(): Promise<void>;
@@ -165,6 +186,22 @@ interface Reply {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+interface BindingStateOf {
+  hash: string;
+  store: string;
+  sslFlags: number;
+}
+
+/** A failed CommitChanges() inside Set-One, and what the script's Put-Back reported ('ok' or its error). */
+class CommitFailure extends Error {
+  constructor(
+    message: string,
+    readonly putBack: string,
+  ) {
+    super(message);
+  }
 }
 
 const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
@@ -219,7 +256,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   let execMutations = 0;
   let logonSession = false;
   const failures = new Map<Operation, { stderr: string; afterBindings?: number }>();
-  const commitFailures = new Map<string, string>();
+  const commitFailures = new Map<string, { message: string; times: number }>();
 
   // The initial certificate, bound everywhere.
   const initial = selfSigned();
@@ -251,7 +288,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       }
       const host = (b.host ?? '').toLowerCase();
       const bound = b.bound !== false;
-      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sni ? 1 : 0 });
+      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sslFlags ?? (b.sni ? 1 : 0) });
     }
     sites.push({ name: spec.name, bindings });
   }
@@ -281,39 +318,89 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     return { store, thumbprint, present: true, hasPrivateKey: cert.hasPrivateKey, subject: cert.subject, notAfter: cert.notAfter.toISOString().slice(0, 10), friendlyName: cert.friendlyName };
   };
 
-  /** One binding change + CommitChanges(), as Set-One does it. Returns the previous state, or null when nothing changed. */
-  function setOne(t: Record<string, unknown>): { hash: string; store: string; sslFlags: number } | null {
+  /** Why committing `hash` from `store` to binding `b` fails, or undefined. A scripted failure is used up. */
+  function commitProblem(b: FakeBinding, hash: string, store: string): string | undefined {
+    const key = b.bindingInformation.toLowerCase();
+    const scripted = commitFailures.get(key);
+    if (scripted) {
+      if (scripted.times <= 1) commitFailures.delete(key);
+      else scripted.times--;
+      return scripted.message;
+    }
+    if (!hash) return undefined;
+    const cert = storeOf(store)?.get(hash);
+    // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
+    if (!cert) return methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)');
+    // win-acme #64/#172, Certify #222 (§5.5 pitfall 1): HTTP.sys cannot use the key.
+    if (!cert.hasPrivateKey || !cert.keyUsable) return LOGON_SESSION_MESSAGE;
+    return undefined;
+  }
+
+  /** What a successful commit writes: the binding's certificate and flags, and HTTP.sys's SSL binding derived from them. */
+  function write(b: FakeBinding, state: BindingStateOf): void {
+    const oldKey = b.hash ? sslKeyOf(b) : undefined;
+    b.hash = state.hash;
+    b.store = state.hash ? storeName(state.store) : '';
+    b.sslFlags = state.sslFlags;
+    if (oldKey && !allBindings().some((o) => o.hash && sslKeyOf(o) === oldKey)) httpSys.delete(oldKey);
+    if (state.hash) httpSys.set(sslKeyOf(b), { hash: state.hash, store: b.store });
+    execMutations++;
+  }
+
+  /** Takes a binding out of its site, and its SSL binding out of HTTP.sys unless another binding still uses it. Returns its position. */
+  function removeBinding(b: FakeBinding): number {
+    const site = siteOf(b.site);
+    const index = site ? site.bindings.indexOf(b) : -1;
+    if (site && index >= 0) site.bindings.splice(index, 1);
+    const key = b.hash ? sslKeyOf(b) : undefined;
+    if (key && !allBindings().some((o) => o.hash && sslKeyOf(o) === key)) httpSys.delete(key);
+    execMutations++;
+    return index;
+  }
+
+  /**
+   * One binding change + CommitChanges(), as the script's Set-One does it. Returns the previous
+   * state, or null when nothing changed.
+   * - 'replace' (CertFleet's script: Remove + Add, then CommitChanges()). When the commit fails,
+   *   ASSUMPTION: the removal took effect and the new binding was not created, so the binding is
+   *   missing until something adds it back; the field reports of bindings left without a
+   *   certificate after a failed update (Certify #266, win-acme #1484, win-acme #2) are the reason
+   *   to assume the worst. The script's Put-Back then runs: it adds the old binding back (a
+   *   failCommit with times >= 2 makes that fail too and leaves the binding missing).
+   * - 'in-place' (a script setting CertificateHash on the binding it read): a changed hash fails at
+   *   CommitChanges() with 0x80070520, as win-acme issue #371 reports for the in-place edit (the
+   *   reason for win-acme's IISClient.UpdateBinding "Replace instead of change binding because of
+   *   #371"). Certify #308 reports the other outcome seen in the field (success reported, old
+   *   certificate still served); the simulator models the failing one. ASSUMPTION: a flag-only
+   *   change in place succeeds.
+   * - 'direct': an administrator in IIS Manager (test helper).
+   */
+  function setOne(t: Record<string, unknown>, mode: 'replace' | 'in-place' | 'direct'): (BindingStateOf & { putBack?: string }) | null {
     const site = str(t, 'site');
     const info = str(t, 'bindingInformation');
-    const hash = str(t, 'hash').toUpperCase();
-    const store = str(t, 'store');
-    const sslFlags = typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0;
+    const wanted = { hash: str(t, 'hash').toUpperCase(), store: str(t, 'store'), sslFlags: typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0 };
     const b = findBinding(site, info);
     if (!b) throw new Error(`site '${site}' has no https binding ${info}`);
     const before = { hash: b.hash, store: b.store || 'My', sslFlags: b.sslFlags };
-    if (before.hash === hash && (before.store.toLowerCase() === store.toLowerCase() || !hash) && before.sslFlags === sslFlags) return null;
-    const scripted = commitFailures.get(b.bindingInformation.toLowerCase());
-    if (scripted !== undefined) {
-      commitFailures.delete(b.bindingInformation.toLowerCase());
-      throw new Error(scripted);
+    if (before.hash === wanted.hash && (before.store.toLowerCase() === wanted.store.toLowerCase() || !wanted.hash) && before.sslFlags === wanted.sslFlags) return null;
+    if (mode === 'in-place' && before.hash !== wanted.hash) throw new Error(LOGON_SESSION_MESSAGE);
+    const problem = commitProblem(b, wanted.hash, wanted.store);
+    if (problem === undefined) {
+      write(b, wanted);
+      return before;
     }
-    if (hash) {
-      const cert = storeOf(store)?.get(hash);
-      // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
-      if (!cert) throw new Error(methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)'));
-      if (!cert.hasPrivateKey || !cert.keyUsable) throw new Error(LOGON_SESSION_MESSAGE);
+    if (mode !== 'replace') throw new Error(problem);
+    const index = removeBinding(b);
+    const putBackProblem = commitProblem(b, before.hash, before.store);
+    if (putBackProblem === undefined) {
+      siteOf(b.site)?.bindings.splice(index, 0, b);
+      b.hash = '';
+      write(b, before);
     }
-    const oldKey = b.hash ? sslKeyOf(b) : undefined;
-    b.hash = hash;
-    b.store = hash ? storeName(store) : '';
-    b.sslFlags = sslFlags;
-    if (oldKey && !allBindings().some((o) => o.hash && sslKeyOf(o) === oldKey)) httpSys.delete(oldKey);
-    if (hash) httpSys.set(sslKeyOf(b), { hash, store: b.store });
-    execMutations++;
-    return before;
+    throw new CommitFailure(problem, putBackProblem ?? 'ok');
   }
 
-  const handlers: Record<Operation, (p: Record<string, unknown>, failure?: { stderr: string; afterBindings?: number }) => Reply> = {
+  const handlers: Record<Operation, (p: Record<string, unknown>, failure: { stderr: string; afterBindings?: number } | undefined, inPlace: boolean) => Reply> = {
     probe(p) {
       return json({
         psVersion: settings.psVersion,
@@ -407,38 +494,27 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       }
     },
 
-    'set-bindings'(p, failure) {
+    'set-bindings'(p, failure, inPlace) {
+      const mode = inPlace ? 'in-place' : 'replace';
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const targets = objects(p['bindings']);
       if (failure) {
         // The script dies after switching `afterBindings` bindings: no restore, no JSON.
-        for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t);
+        for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t, mode);
         return { code: 1, stdout: '', stderr: failure.stderr };
       }
-      const done: { i: number; site: string; bindingInformation: string; hash: string; store: string; sslFlags: number }[] = [];
-      let fail: { i: number; error: string } | null = null;
+      const done: number[] = [];
+      let fail: { i: number; error: string; putBack: string | null } | null = null;
       for (const [i, t] of targets.entries()) {
         try {
-          const before = setOne(t);
-          if (before) done.push({ ...before, i, site: str(t, 'site'), bindingInformation: str(t, 'bindingInformation') });
+          if (setOne(t, mode)) done.push(i);
         } catch (error) {
-          fail = { i, error: error instanceof Error ? error.message : String(error) };
+          fail = { i, error: error instanceof Error ? error.message : String(error), putBack: error instanceof CommitFailure ? error.putBack : null };
           break;
         }
       }
-      const restored: number[] = [];
-      const restoreErrors: { i: number; error: string }[] = [];
-      if (fail) {
-        for (const o of [...done].reverse()) {
-          try {
-            setOne(o);
-            restored.push(o.i);
-          } catch (error) {
-            restoreErrors.push({ i: o.i, error: error instanceof Error ? error.message : String(error) });
-          }
-        }
-      }
-      return json({ ok: fail === null, changed: done.map((d) => d.i), failure: fail, restored, restoreErrors });
+      // The script stops at the first failure; the deployer puts back the ones replaced before it.
+      return json({ ok: fail === null, changed: done, failure: fail });
     },
 
     'remove-certificates'(p) {
@@ -470,14 +546,14 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     commands.push(command);
     const recognised = recognise(command);
     if (!recognised.ok) return { code: recognised.code, stdout: '', stderr: recognised.stderr };
-    const { operation, script, params } = recognised.parsed;
+    const { operation, script, params, inPlace } = recognised.parsed;
     scripts.push({ operation, command, script, params });
     const scripted = failures.get(operation);
     failures.delete(operation);
     const failure = scripted ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) } : undefined;
     if (failure && operation !== 'import' && operation !== 'set-bindings') return { code: 1, stdout: '', stderr: failure.stderr };
     try {
-      return handlers[operation](params, failure);
+      return handlers[operation](params, failure, inPlace);
     } catch (error) {
       return { code: 1, stdout: '', stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException') };
     }
@@ -555,7 +631,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return b ? { ...b } : undefined;
     },
     setBinding(site, info, hash, store = 'My') {
-      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 });
+      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 }, 'direct');
     },
     certificates: (store) => [...(storeOf(store)?.values() ?? [])].map((c) => ({ ...c })),
     certificate: (store, thumbprint) => {
@@ -573,8 +649,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     failNext(operation, stderr, opts = {}) {
       failures.set(operation, { stderr, ...opts });
     },
-    failCommit(bindingInformation, message) {
-      commitFailures.set(bindingInformation.toLowerCase(), message);
+    failCommit(bindingInformation, message, times = 1) {
+      commitFailures.set(bindingInformation.toLowerCase(), { message, times });
     },
     setAdmin(isAdmin) {
       settings.isAdmin = isAdmin;
