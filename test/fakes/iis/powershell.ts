@@ -11,8 +11,10 @@
  * go to stderr in PowerShell's error format (or CLIXML) with exit 1.
  */
 
+// The only command form CertFleet sends (§5.1: Win32-OpenSSH wiki "DefaultShell": cmd.exe is the
+// default shell, -EncodedCommand avoids its quoting).
 export const COMMAND = /^powershell\.exe -NoProfile -NonInteractive -EncodedCommand ([A-Za-z0-9+/]+={0,2})$/;
-/** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines. */
+/** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines (Microsoft: "Command prompt (Cmd.exe) command-line string limitation", 8191 characters). */
 export const CMD_MAX_LENGTH = 8191;
 
 export const OPERATIONS = ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const;
@@ -26,7 +28,12 @@ export interface ParsedScript {
   inPlace: boolean;
 }
 
-/** Fragments every script of an operation must contain (checked on the compacted text). */
+/**
+ * Fragments every script of an operation must contain (checked on the compacted text): the calls
+ * the field sources use for the operation (see the comments at each script in
+ * activities/deployers/iis/scripts.ts). A script without them is refused with a "simulator:"
+ * error, which no Windows would print: it marks a script the simulator cannot vouch for.
+ */
 const REQUIRED: Record<Operation, RegExp[]> = {
   probe: [/\$PSVersionTable\.PSVersion/, /HKLM:\\SOFTWARE\\Microsoft\\InetStp/, /IsInRole\(\[Security\.Principal\.WindowsBuiltInRole\]::Administrator\)/],
   'read-bindings': [/New-Object Microsoft\.Web\.Administration\.ServerManager/, /\$b\.CertificateHash/, /GetAttributeValue\('sslFlags'\)/, /\$sm\.Dispose\(\)/],
@@ -63,7 +70,7 @@ export const IN_PLACE_HASH_EDIT = /\$b\.CertificateHash=/;
 
 export type Recognised = { ok: true; parsed: ParsedScript } | { ok: false; code: number; stderr: string };
 
-/** What cmd.exe prints for a command it cannot run. */
+/** What cmd.exe prints for a command it cannot run (its usual "is not recognized" text; ASSUMPTION: exit code 1 as OpenSSH relays it). */
 const notRecognised = (command: string): string => `'${command.split(' ')[0] ?? command}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n`;
 
 export function recognise(command: string): Recognised {
@@ -95,7 +102,7 @@ export function recognise(command: string): Recognised {
   return { ok: true, parsed: { operation, script, params: params as Record<string, unknown>, inPlace } };
 }
 
-/** A terminating error as Windows PowerShell 5.1 prints it on stderr. */
+/** A terminating error as Windows PowerShell 5.1 prints it on stderr (ASSUMPTION: reproduced from memory, not from a recording). */
 export function psError(message: string, category: string, line = 1): string {
   return [
     message,
@@ -121,7 +128,7 @@ export const LOGON_SESSION_MESSAGE = methodException('CommitChanges', 0, 'A spec
 
 const xmlEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The same error text as CLIXML, what powershell.exe -EncodedCommand may write to a redirected stderr. */
+/** The same error text as CLIXML, what powershell.exe -EncodedCommand may write to a redirected stderr (Ansible's handling of `#< CLIXML` over SSH; ASSUMPTION: the exact element layout). */
 export function toClixml(stderr: string): string {
   const lines = stderr.split(/\r\n/).filter((line, i, all) => line !== '' || i < all.length - 1);
   const body = lines.map((line) => `<S S="Error">${xmlEscape(line).replace(/_x/g, '_x005F_x')}_x000D__x000A_</S>`).join('');

@@ -223,6 +223,9 @@ function selfSigned(): { certPem: string; keyPem: string } {
 }
 
 /** The HTTP.sys SSL binding a site binding maps to. */
+// Naming of HTTP.sys SSL bindings: non-SNI `0.0.0.0!443` (ipport), SNI `!443!host` (hostnameport):
+// Posh-ACME.Deploy Set-IISCertificateOld.ps1 comment table (§5.3); `netsh http show sslcert` prints
+// them as ipport= / hostnameport= (fast2host KB 279, §5.3).
 const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string => ((b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`);
 
 export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
@@ -237,6 +240,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   if (hostPublic instanceof Error) throw hostPublic;
   const hostIdentity = identifyHostKey(hostPublic.getPublicSSH());
 
+  // Probe values: defaults chosen for tests (ASSUMPTION: the shape of a Windows Server 2019 answer).
   const settings = {
     psVersion: options.psVersion ?? '5.1.17763.1432',
     productName: options.productName ?? 'Windows Server 2019 Datacenter',
@@ -246,6 +250,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   };
   const disk = new WindowsDisk();
   const stores = new Map<string, Map<string, FakeCertificate>>();
+  // LocalMachine stores: My, WebHosting (IIS 8+, win-acme CertificateStore.cs DefaultStore), CA, Root.
   for (const name of options.stores ?? ['My', 'WebHosting', 'CA', 'Root']) stores.set(name.toLowerCase(), new Map());
   const storeOf = (name: string): Map<string, FakeCertificate> | undefined => stores.get(name.toLowerCase());
   const storeName = (name: string): string => (options.stores ?? ['My', 'WebHosting', 'CA', 'Root']).find((s) => s.toLowerCase() === name.toLowerCase()) ?? name;
@@ -258,7 +263,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   const failures = new Map<Operation, { stderr: string; afterBindings?: number }>();
   const commitFailures = new Map<string, { message: string; times: number }>();
 
-  // The initial certificate, bound everywhere.
+  // The initial certificate, bound everywhere (test setup: a server that already serves HTTPS).
+  // Store names are case-insensitive, as Windows' certificate provider paths are (ASSUMPTION).
   const initial = selfSigned();
   const initialX509 = new X509Certificate(initial.certPem);
   const initialThumbprint = thumbprintOfDer(initialX509.raw);
@@ -296,10 +302,15 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   const siteOf = (name: string): Site | undefined => sites.find((s) => s.name.toLowerCase() === name.toLowerCase());
   const findBinding = (site: string, info: string): FakeBinding | undefined => siteOf(site)?.bindings.find((b) => b.bindingInformation.toLowerCase() === info.toLowerCase());
 
-  // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit.
+  // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit
+  // (win-acme #64 stack trace: CommitChanges → BindingManager.Save → HttpApiWrapper.CreateSSLBinding).
+  // Non-SNI bindings on one IP:port share one entry (serverfault 610841, §5.5 pitfall 3).
   const httpSys = new Map<string, { hash: string; store: string }>();
   for (const b of allBindings()) if (b.hash) httpSys.set(sslKeyOf(b), { hash: b.hash, store: b.store });
 
+  // HTTP.sys picks the SNI entry for the name sent, else the port's ipport entry (Posh-ACME.Deploy
+  // Set-IISCertificateOld.ps1 table); a certificate whose key HTTP.sys cannot use is not served
+  // (win-acme #172: bound but not working; ASSUMPTION: the handshake fails).
   const served = (port: number, servername: string | undefined): ServedMaterial | undefined => {
     const entry = (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ?? httpSys.get(`ipport=0.0.0.0:${port}`);
     const cert = entry ? storeOf(entry.store || 'My')?.get(entry.hash) : undefined;
@@ -401,6 +412,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   }
 
   const handlers: Record<Operation, (p: Record<string, unknown>, failure: { stderr: string; afterBindings?: number } | undefined, inPlace: boolean) => Reply> = {
+    // Facts the probe script reads (registry, $PSVersionTable, IsInRole): answered from settings.
     probe(p) {
       return json({
         psVersion: settings.psVersion,
@@ -415,6 +427,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       });
     },
 
+    // Without IIS, loading Microsoft.Web.Administration.dll fails (ASSUMPTION: the LoadFrom error
+    // text). A binding is found by exact IP:port:host (Posh-ACME.Deploy Set-IISCertificate.ps1
+    // matches bindingInformation the same way); case-insensitive (ASSUMPTION).
     'read-bindings'(p) {
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const bindings = objects(p['bindings']).map((t, i) => {
@@ -427,6 +442,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return json({ bindings, sites: sites.map((s) => s.name), certificates: objects(p['certificates']).map((c) => certInfo(str(c, 'store'), str(c, 'thumbprint'))) });
     },
 
+    // Stale-upload cleanup and the protected ACL are CertFleet's own design; the simulator logs the
+    // ACL instead of modelling Windows security (ASSUMPTION: Set-Acl with a protected rule set works
+    // as written).
     'stage-check'(p) {
       const cert = storeOf(str(p, 'store'))?.get(str(p, 'thumbprint').toUpperCase());
       const dir = windowsPath(str(p, 'uploadDirectory'));
@@ -438,6 +456,10 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return json({ present: cert !== undefined, hasPrivateKey: cert?.hasPrivateKey === true, directoryCreated: made, staleRemoved: stale.length });
     },
 
+    // X509Certificate2(path, password, MachineKeySet|PersistKeySet) + X509Store.Add (Posh-ACME.Deploy
+    // Import-PfxCertInternal.ps1, Certify CertificateManager.cs); the PFX is really opened with the
+    // script's password (./pkcs12.ts). An existing certificate with its key is reused (the script's
+    // FindByThumbprint). The .ctor error texts are GUESSED wordings of CryptographicException.
     import(p, failure) {
       const file = windowsPath(str(p, 'path'));
       const deleteUpload = (): void => {
@@ -478,6 +500,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         });
         execMutations++;
         let added = 0;
+        // Intermediates to LocalMachine\CA, not self-signed ones, no duplicates (win-acme #1484 log:
+        // "... to store CA"); ASSUMPTION: the chain is taken from the same PFX.
         const ca = storeOf('CA');
         if (typeof p['chain'] === 'number' && p['chain'] > 0 && ca) {
           for (const c of opened.chain) {
@@ -517,6 +541,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return json({ ok: fail === null, changed: done, failure: fail });
     },
 
+    // Deletes only unbound certificates CertFleet imported (CertFleet's own rule; Posh-ACME.Deploy
+    // -RemoveOldCert deletes the old thumbprint the same way). ASSUMPTION: Remove-Item -DeleteKey
+    // on Cert:\LocalMachine\<store>\<thumbprint> removes certificate and key.
     'remove-certificates'(p) {
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const store = storeOf(str(p, 'store'));
@@ -566,6 +593,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.on('error', () => undefined);
+    // Windows OpenSSH: public key (administrators_authorized_keys, §5.1) or password login; the
+    // username is compared exactly (ASSUMPTION: Windows compares case-insensitively).
     client.on('authentication', (ctx) => {
       if (ctx.method === 'none') return ctx.reject(['publickey', 'password']);
       auths++;
