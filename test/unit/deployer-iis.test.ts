@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { iisDescriptor, parseIisBinding, parseIisCredentials, parseIisOptions, parseSiteBinding } from '../../activities/deployers/iis/descriptor';
 import { createIisDeployer, thumbprintOf } from '../../activities/deployers/iis/index';
+import { connectSsh } from '../../activities/deployers/ssh/session';
 import {
   buildScript,
   compact,
@@ -414,7 +415,7 @@ describe('iis', () => {
     assert.equal(await served(fake, 'Shop'), base.fingerprintSha256);
   });
 
-  it('a binding failing after another was switched: the script puts the first back (all or nothing)', async () => {
+  it('a binding failing after another was switched: the script puts the failed one back, the deployer the first (all or nothing)', async () => {
     const sites = [fake.entry('Default Web Site'), fake.entry('Shop')];
     const base = fresh();
     await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
@@ -424,7 +425,8 @@ describe('iis', () => {
     const error = await rejection(use(ctx(sites), (d) => d.activate(staged)));
     assert.match(error.message, /setting site "Shop" binding/);
     assert.match(error.message, /logon session does not exist/);
-    assert.match(error.message, /Nothing stays changed/);
+    assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
+    assert.equal(fake.binding('Shop', fake.bindingInformation('Shop'))?.hash, thumbprintOf(base.certPem), 'the failed binding is there with its old certificate');
     assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem), 'the first binding was put back');
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
     assert.equal(await served(fake, 'Shop'), base.fingerprintSha256);
@@ -442,6 +444,62 @@ describe('iis', () => {
     assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
     assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem));
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
+  });
+
+  it('bindings are replaced (removed and added again), never edited in place: the script has no CertificateHash assignment on the binding it read', async () => {
+    const script = buildScript('set-bindings', { bindings: [{ site: 'S', bindingInformation: '*:443:', hash: 'AB'.repeat(20), store: 'My', sslFlags: 0 }] });
+    assert.doesNotMatch(script, /\$b\.CertificateHash=/, 'no in-place edit (win-acme #371, Certify #308)');
+    assert.match(script, /if\(\$b\)\{\$s\.Bindings\.Remove\(\$b\)\}\n\[void\]\$s\.Bindings\.Add\(\$n\)\ntry\{\$sm\.CommitChanges\(\)\}/);
+    const v = fresh();
+    const sites = [fake.entry('Default Web Site')];
+    const staged = await use(ctx(sites), (d) => d.stage(v));
+    await use(ctx(sites), (d) => d.activate(staged));
+    assert.equal(await served(fake, 'Default Web Site'), v.fingerprintSha256);
+  });
+
+  it('the simulator refuses an in-place CertificateHash edit the way the field reports it (0x80070520, win-acme #371) and changes nothing', async () => {
+    const base = fresh();
+    const v = fresh();
+    const sites = [fake.entry('Default Web Site')];
+    await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
+    const staged = await use(ctx(sites), (d) => d.stage(v));
+    const params = { bindings: [{ site: 'Default Web Site', bindingInformation: fake.bindingInformation('Default Web Site'), hash: staged['thumbprint'] ?? '', store: 'My', sslFlags: 0 }] };
+    // The script as it was before issue 12: Set-One edited the binding it had read.
+    const inPlace = buildScript('set-bindings', params).replace(
+      'if($b){$s.Bindings.Remove($b)}\n[void]$s.Bindings.Add($n)\n',
+      "$b.CertificateHash=[byte[]]($t.hash -split '(..)' -ne ''|ForEach-Object{[Convert]::ToByte($_,16)});$b.CertificateStoreName=$t.store\n",
+    );
+    assert.notEqual(inPlace, buildScript('set-bindings', params));
+    const ssh = await connectSsh({ component: 'test', host: fake.host, port: fake.port, hostKeySha256: fake.hostKeySha256, username: fake.username, privateKey: fake.privateKey });
+    let reply: Record<string, unknown>;
+    try {
+      reply = readReply('iis', 'in-place', await ssh.exec(encodeCommand(inPlace), { timeoutMs: 30_000 }));
+    } finally {
+      await ssh.close();
+    }
+    assert.equal(reply['ok'], false);
+    assert.match(JSON.stringify(reply['failure']), /A specified logon session does not exist.*0x80070520/);
+    assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem));
+    assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
+  });
+
+  it('when the new binding cannot be created, the same script puts the old one back: never missing, same hash and flags', async () => {
+    const shop = fake.entry('Shop');
+    const info = fake.bindingInformation('Shop');
+    const base = fresh();
+    await use(ctx([shop]), async (d) => d.activate(await d.stage(base)));
+    const before = fake.binding('Shop', info);
+    const v = fresh();
+    const staged = await use(ctx([shop]), (d) => d.stage(v));
+    const setBindings = (): number => fake.scripts().filter((x) => x.operation === 'set-bindings').length;
+    const runs = setBindings();
+    fake.failCommit(info, 'Exception calling "CommitChanges" with "0" argument(s): "Cannot create a file when that file already exists. (Exception from HRESULT: 0x800700B7)"');
+    const error = await rejection(use(ctx([shop]), (d) => d.activate(staged)));
+    assert.match(error.message, /setting site "Shop" binding \S+ to the new certificate [0-9A-F]{12}… failed: .*0x800700B7/);
+    assert.match(error.message, /Nothing stays changed/);
+    assert.equal(setBindings(), runs + 1, 'put back by the same script, not by a second one');
+    assert.deepEqual(fake.binding('Shop', info), before, 'the binding is there with its old hash, store and flags');
+    assert.equal(await served(fake, 'Shop'), base.fingerprintSha256);
   });
 
   it('"Require SNI" sets sslFlags 1: the site gets its own hostnameport entry and the other site on the port keeps its certificate', async () => {
@@ -593,6 +651,64 @@ describe('iis', () => {
       assert.equal(await served(many, 'Many Bindings Site', 13), v.fingerprintSha256);
     } finally {
       await many.stop();
+    }
+  });
+});
+
+describe('iis: sslFlags and a binding that cannot be put back', () => {
+  let ca: TestCa;
+  before(() => {
+    ca = createTestCa();
+  });
+  after(() => ca?.dispose());
+
+  it('every sslFlags bit survives the replacement; a Centralized Certificate Store binding is refused before anything changes', async () => {
+    const fake = await startFakeIis({
+      sites: [
+        { name: 'Flags', bindings: [{ host: 'flags.example.test', sslFlags: 1 | 4 | 8 }] },
+        { name: 'Central', bindings: [{ host: 'ccs.example.test', sslFlags: 1 | 2, bound: false }] },
+      ],
+    });
+    try {
+      const v = ca.issue('flags.example.test', 'ecdsa-p256');
+      const flags = iisContext(fake, [fake.entry('Flags')]);
+      const activation = await use(flags, async (d) => d.activate(await d.stage(v)));
+      assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13, 'SNI, DisableHTTP2 and DisableOCSPStp kept');
+      assert.equal(await served(fake, 'Flags'), v.fingerprintSha256);
+      await use(flags, (d) => d.rollback(activation.previous));
+      assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13);
+
+      const central = iisContext(fake, [fake.entry('Central')]);
+      const report = await use(central, (d) => d.preflight());
+      const check = report.checks.find((c) => c.name === 'Centralized Certificate Store');
+      assert.equal(check?.ok, false);
+      assert.match(check?.detail ?? '', /site "Central" binding \S+ uses the Centralized Certificate Store/);
+      const mutations = fake.view().mutatingCalls();
+      const staged = await use(central, (d) => d.stage(v));
+      const error = await rejection(use(central, (d) => d.activate(staged)));
+      assert.equal(error.type, FailureType.targetRejected);
+      assert.match(error.message, /Centralized Certificate Store .* Nothing was changed\.$/);
+      assert.equal(fake.binding('Central', fake.bindingInformation('Central'))?.sslFlags, 3, 'the CCS flag is never lost');
+      assert.equal(fake.view().mutatingCalls(), mutations, 'stage found the certificate already there; activate changed nothing');
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('when the old binding cannot be put back either, the error says so and says to set it by hand', async () => {
+    const fake = await startFakeIis({ sites: [{ name: 'Lost', bindings: [{ host: 'lost.example.test' }] }] });
+    try {
+      const v = ca.issue('lost.example.test', 'ecdsa-p256');
+      const context = iisContext(fake, [fake.entry('Lost')]);
+      const info = fake.bindingInformation('Lost');
+      const staged = await use(context, (d) => d.stage(v));
+      fake.failCommit(info, 'Exception calling "CommitChanges" with "0" argument(s): "The configuration file is locked. (Exception from HRESULT: 0x80070021)"', 2);
+      const error = await rejection(use(context, (d) => d.activate(staged)));
+      assert.match(error.message, /The script removed site "Lost" binding \S+ and could not add it back with its previous certificate \(.*0x80070021/);
+      assert.match(error.message, /by hand/);
+      assert.equal(fake.binding('Lost', info), undefined, 'the simulator really lost it (what the script guards against)');
+    } finally {
+      await fake.stop();
     }
   });
 });

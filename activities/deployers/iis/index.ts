@@ -8,9 +8,12 @@
  *           (3DES with legacyPfx, else AES-256), uploads it over SFTP to the upload directory, imports
  *           it with X509Certificate2 + MachineKeySet|PersistKeySet, and deletes the file (the script's
  *           `finally`, then over SFTP: also when the import fails). Returns {thumbprint, store}.
- * activate  reads each listed binding's certificate (the previous state), then sets the new hash
- *           (and sslFlags bit 1 with "Require SNI") binding by binding. All or nothing: the script
- *           puts back what it changed when one binding fails, and the deployer re-reads and restores
+ * activate  reads each listed binding's certificate (the previous state), then replaces binding by
+ *           binding: removes it and adds it again with the new hash, every sslFlags bit it had (plus
+ *           bit 1 with "Require SNI") and its other attributes, never editing CertificateHash in place
+ *           (win-acme #371, Certify #308: ./scripts.ts). When the new binding cannot be created, the
+ *           script adds the old one back at once. All or nothing: when one binding fails, the
+ *           deployer re-reads and restores the ones replaced before it, and
  *           whatever is still changed when a script dies half-way. The previous state is also saved
  *           next to the uploads, so a retried activation that finds the bindings switched already
  *           still returns what was there before.
@@ -57,6 +60,16 @@ export const FIRST_BUILD_WITH_AES_PFX = 16299;
 /** SNI bindings exist from IIS 8 on. */
 const FIRST_IIS_WITH_SNI = 8;
 const SSL_FLAG_SNI = 1;
+/**
+ * Microsoft.Web.Administration.SslFlags.CentralCertStore: IIS serves "<host>.pfx" from the
+ * Centralized Certificate Store share for such a binding and not the certificate its hash names
+ * (win-acme's IISHttpBindingUpdater treats a CentralSsl binding as one without a hash). CertFleet
+ * writes to Cert:\LocalMachine only, so it refuses these bindings rather than clear the flag.
+ */
+const SSL_FLAG_CENTRAL_CERT_STORE = 2;
+
+const centralStoreMessage = (refs: BindingRef[]): string =>
+  `${refs.map(describeBinding).join(', ')} ${refs.length > 1 ? 'use' : 'uses'} the Centralized Certificate Store (sslFlags bit 2): IIS serves the certificate from the CCS share for ${refs.length > 1 ? 'them' : 'it'}, not one from Cert:\\LocalMachine, and CertFleet does not write to the share. Remove ${refs.length > 1 ? 'them' : 'it'} from the list, or untick "Use Centralized Certificate Store" on the binding in IIS Manager.`;
 
 /** Windows' certificate thumbprint: SHA-1 of the DER certificate, uppercase hex. */
 export function thumbprintOf(certPem: string): string {
@@ -359,8 +372,10 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const failure = isObject(reply['failure']) ? reply['failure'] : undefined;
       const failed = failure ? part[num(failure, 'i')]?.d : undefined;
       if (!failure || !failed) throw unexpected('switching the bindings', reply);
-      const restoreErrors = listOf(reply['restoreErrors']).filter(isObject);
-      const scriptNote = restoreErrors.length > 0 ? `The script could not put back ${restoreErrors.map((e) => part[num(e, 'i')]?.d).filter((t): t is BindingTarget => t !== undefined).map(describeBinding).join(', ')} (${str(restoreErrors[0] ?? {}, 'error').slice(0, 200)}). ` : '';
+      // The script put the failed binding back itself ("putBack"); the ones it replaced before are
+      // put back by restore() below.
+      const putBack = str(failure, 'putBack');
+      const scriptNote = putBack && putBack !== 'ok' ? `The script removed ${describeBinding(failed)} and could not add it back with its previous certificate (${putBack.slice(0, 200)}). ` : '';
       const note = await restore(touched, scriptNote);
       const base = scriptFailure(C, `setting ${describeBinding(failed)} to ${what}`, str(failure, 'error'));
       throw classified(base.type, `${base.message} ${note}`);
@@ -480,6 +495,8 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
           changes.push(`${describeBinding(site)}: ${describeCertificate(state.hash, state.certificate)} → new certificate${flagNote}`);
         });
         if (missing) checks.push({ name: 'site bindings', ok: false, detail: missing });
+        const central = sites.filter((_, i) => read.states[i]?.found && ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0);
+        if (central.length > 0) checks.push({ name: 'Centralized Certificate Store', ok: false, detail: centralStoreMessage(central) });
         if (changes.length > 0) changes.unshift(`import the new certificate into Cert:\\LocalMachine\\${options.store} (PFX uploaded to ${options.uploadDirectory}, deleted right after)`);
       }
       return { firmware, checks, changes };
@@ -529,7 +546,10 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       if (!cert?.present) throw classified(FailureType.targetRejected, `${C}: certificate ${target.thumbprint} is not in ${where}; stage the version again`);
       if (!cert.hasPrivateKey) throw classified(FailureType.targetRejected, `${C}: certificate ${target.thumbprint} in ${where} has no private key; delete it and stage the version again`);
 
+      const central = sites.filter((_, i) => ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0);
+      if (central.length > 0) throw classified(FailureType.targetRejected, `${C}: ${centralStoreMessage(central)} Nothing was changed.`);
       const current = sites.map((site, i) => targetOf(site, read.states[i] as ReadState));
+      // Every sslFlags bit the binding has is kept (the replacement carries it); "Require SNI" only adds bit 1.
       const desired = current.map((c) => ({ ...c, hash: target.thumbprint, store: target.store, sslFlags: binding.sni ? c.sslFlags | SSL_FLAG_SNI : c.sslFlags }));
       const ssh = await open();
       // Bindings already on the new certificate: a retry after a switch whose result was lost.

@@ -26,9 +26,12 @@
  *
  * GUESSED — no Windows machine was available, so none of these scripts has run in PowerShell. They
  * were checked only against the simulator in test/fakes/iis/, which recognises them and does in
- * TypeScript what they are meant to do. Least certain: that setting Binding.CertificateHash (+ store,
- * sslFlags) and CommitChanges() updates the HTTP.sys SSL binding in every IIS version, setting it to
- * $null, `Remove-Item -DeleteKey` on the certificate provider, the directory ACL calls, the
+ * TypeScript what they are meant to do. The binding change follows field-proven clients (remove the
+ * binding and add a new one, never edit CertificateHash in place: vendor-apis.md §10.2, sources at
+ * the set-bindings script and in docs/vendors/iis.md). Least certain: what state a failed
+ * CommitChanges() leaves (the script re-reads and puts the old binding back whatever it finds),
+ * copying every other binding attribute with SetAttributeValue, a binding without a certificate
+ * (hash ''), `Remove-Item -DeleteKey` on the certificate provider, the directory ACL calls, the
  * EphemeralKeySet fallback, `[Console]::OutputEncoding` in a session without a console, the SFTP path
  * form "/C:/…", and how much room cmd.exe needs below 8191 characters.
  */
@@ -190,36 +193,64 @@ try {
 Out-Json $r
 `,
 
-  // Sets CertificateHash + CertificateStoreName (+ sslFlags) binding by binding, one fresh
-  // ServerManager and one CommitChanges() each (IISAdministration caches, §5.3). All or nothing:
-  // when one fails, the ones changed before are put back, newest first. The reply says what was
-  // changed, what failed, and how the restore went.
+  // Replaces each binding with a new one holding the new certificate: the binding is removed and
+  // created again in one CommitChanges(), never edited in place. Setting Binding.CertificateHash on
+  // an existing binding is what three field tools abandoned: win-acme (src/main.lib/Clients/IIS/
+  // IISClient.cs UpdateBinding, "Replace instead of change binding because of #371": the in-place
+  // edit failed with 0x80070520), Certify The Web (issue #308, PR #314; src/Certify.Core/Management/
+  // Servers/ServerProviderIIS.cs AddOrUpdateSiteBinding: the in-place edit left the old certificate
+  // served) and Posh-ACME.Deploy (Posh-ACME.Deploy/Public/Set-IISCertificate.ps1:
+  // Remove-IISSiteBinding then New-IISSiteBinding). Like win-acme and Certify, the new element gets
+  // every other attribute of the old one, and all its sslFlags bits (SNI, Central Certificate Store,
+  // the IIS 10 Disable* flags): the deployer only ever adds the SNI bit.
+  // When the commit fails, the same script puts the old binding back (Set-One on what it read, with
+  // a fresh ServerManager: whatever sits at that binding information now is replaced by, or when
+  // missing, given back the old hash, store, flags and attributes), so a binding is never left
+  // missing. One binding per ServerManager and CommitChanges() (IISAdministration caches, §5.3).
+  // The script stops at the first failure; the reply says what changed, what failed and whether
+  // the failed binding was put back ("putBack": "ok" or the error). The deployer then re-reads and
+  // puts back the ones replaced before it (all or nothing; the script has no room for that under
+  // cmd.exe's 8191 characters).
   'set-bindings': String.raw`
+# Replaces binding $t (or, for a $t read back by this script, adds it when missing) and returns what
+# was there, or $null when it already matches. $t.attrs marks a binding this script read: putting
+# it back after a failed commit never triggers another put-back.
 function Set-One($t) {
   $sm = Get-Sm
   try {
+    $s = $sm.Sites[[string]$t.site]
     $b = Get-B $sm $t
-    if (!$b) { throw "site '$($t.site)' has no https binding $($t.bindingInformation)" }
-    $o = @{ hash = (Hex $b.CertificateHash); store = (Store $b); sslFlags = (Flags $b) }
-    if ($o.hash -eq $t.hash -and ($o.store -eq $t.store -or !$t.hash) -and $o.sslFlags -eq $t.sslFlags) { return }
-    if ($t.hash) { $b.CertificateHash = [byte[]]($t.hash -split '(..)' -ne '' | ForEach-Object { [Convert]::ToByte($_, 16) }); $b.CertificateStoreName = $t.store }
-    else { $b.CertificateHash = $null }
-    if ($o.sslFlags -ne $t.sslFlags) { $b.SetAttributeValue('sslFlags', [int]$t.sslFlags) }
-    $sm.CommitChanges()
-    $o
+    if (!$b -and !$t.attrs) { throw "site '$($t.site)' has no https binding $($t.bindingInformation)" }
+    $r = @{ site = $t.site; bindingInformation = $t.bindingInformation; attrs = @{} }
+    if ($b) {
+      $r.hash = Hex $b.CertificateHash; $r.store = Store $b; $r.sslFlags = Flags $b
+      if ($r.hash -eq $t.hash -and ($r.store -eq $t.store -or !$t.hash) -and $r.sslFlags -eq $t.sslFlags) { return }
+    }
+    $n = $s.Bindings.CreateElement('binding')
+    $n.Protocol = 'https'
+    $n.BindingInformation = $t.bindingInformation
+    # Every other attribute is copied, as win-acme (its "handled" list) and Certify do.
+    if ($b) { foreach ($x in $b.Attributes) { if ($null -ne $x.Value -and $x.Name -notmatch '^(protocol|bindingInformation|sslFlags|certificate.*)$') { $r.attrs[$x.Name] = $x.Value } } }
+    $a = if ($b) { $r.attrs } else { $t.attrs }
+    foreach ($k in $a.Keys) { $n.SetAttributeValue($k, $a[$k]) }
+    if ($t.hash) { $n.CertificateHash = [byte[]]($t.hash -split '(..)' -ne '' | ForEach-Object { [Convert]::ToByte($_, 16) }); $n.CertificateStoreName = $t.store }
+    if ($t.sslFlags) { $n.SetAttributeValue('sslFlags', [int]$t.sslFlags) }
+    if ($b) { $s.Bindings.Remove($b) }
+    [void]$s.Bindings.Add($n)
+    try { $sm.CommitChanges() }
+    catch { $e = $_; if ($b -and !$t.attrs) { $script:pb = 'ok'; try { [void](Set-One $r) } catch { $script:pb = "$($_.Exception.Message)" } }; throw $e }
+    $r
   } finally { $sm.Dispose() }
 }
 $bs = @($p.bindings)
-$done = New-Object Collections.ArrayList
+$done = @()
 $fail = $null
 for ($i = 0; $i -lt $bs.Count; $i++) {
-  try { $o = Set-One $bs[$i]; if ($o) { $o.i = $i; $o.site = $bs[$i].site; $o.bindingInformation = $bs[$i].bindingInformation; [void]$done.Add($o) } }
-  catch { $fail = @{ i = $i; error = $_.Exception.Message }; break }
+  $script:pb = $null
+  try { if (Set-One $bs[$i]) { $done += $i } }
+  catch { $fail = @{ i = $i; error = $_.Exception.Message; putBack = $script:pb }; break }
 }
-$back = @()
-$bad = @()
-if ($fail) { for ($k = $done.Count - 1; $k -ge 0; $k--) { $o = $done[$k]; try { [void](Set-One $o); $back += $o.i } catch { $bad += @{ i = $o.i; error = $_.Exception.Message } } } }
-Out-Json @{ ok = !$fail; changed = @($done | ForEach-Object { $_.i }); failure = $fail; restored = $back; restoreErrors = $bad }
+Out-Json @{ ok = !$fail; changed = $done; failure = $fail }
 `,
 
   // Deletes certificates (and their keys) that no https binding of any site uses, and only those
@@ -253,17 +284,18 @@ export function psJsonLiteral(value: unknown): string {
 }
 
 /**
- * Drops blank lines, comment lines and indentation (keeps the `# certfleet:` marker), and the spaces
- * around `{ } = ; , +`, which PowerShell does not need: the command line has to stay under cmd.exe's
- * limit. The scripts' string literals contain none of those with a space next to it (a unit test
- * checks that compaction leaves every literal as written). The parameter line is not touched.
+ * Drops blank lines, comment lines and indentation (keeps the `# certfleet:` marker), the spaces
+ * around `{ } = ; , + |` and after `if`/`foreach`/`for`/`while`, which PowerShell does not need: the
+ * command line has to stay under cmd.exe's limit. The scripts' string literals contain none of
+ * those with a space next to it (a unit test checks that compaction leaves every literal as
+ * written). The parameter line is not touched.
  */
 export function compact(script: string): string {
   return script
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line !== '' && (!line.startsWith('#') || line.startsWith('# certfleet:')))
-    .map((line) => (line.startsWith('# certfleet:') || line.startsWith('$p=ConvertFrom-Json') ? line : line.replace(/ ?([{}=;,+]) ?/g, '$1')))
+    .map((line) => (line.startsWith('# certfleet:') || line.startsWith('$p=ConvertFrom-Json') ? line : line.replace(/ ?([{}=;,+|]) ?/g, '$1').replace(/\b(if|elseif|foreach|for|while) \(/g, '$1(')))
     .join('\n');
 }
 

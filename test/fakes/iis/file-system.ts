@@ -2,7 +2,9 @@
  * The IIS simulator's disk: an in-memory Windows file system (case-insensitive paths, drive letters)
  * and the SFTP subsystem over it, as Windows OpenSSH's sftp-server presents it: paths as "/C:/dir/file"
  * (also "C:/dir/file"), no posix-rename extension (ssh2's server advertises none), plain SFTPv3
- * RENAME refusing an existing target. Simulator only: no Windows was available.
+ * RENAME refusing an existing target. Simulator only: no Windows was available. ASSUMPTIONS (listed
+ * in docs/vendors/iis.md): the "/C:/…" path form of Win32-OpenSSH's sftp-server, no posix-rename,
+ * case-insensitive paths as NTFS has them by default.
  */
 import type { SFTPWrapper } from 'ssh2';
 import { utils } from 'ssh2';

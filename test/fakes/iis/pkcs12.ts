@@ -2,7 +2,8 @@
  * What the IIS simulator does with an uploaded PFX: open it with the password the import script
  * carries (node-forge reads both the PKCS#12 PBE 3DES and the PBES2/AES encryptions), and find the
  * leaf (the certificate matching the key) and the other certificates. So a test passes only when
- * the deployer uploaded the right file and put the right password in the script.
+ * the deployer uploaded the right file and put the right password in the script. Which encryptions
+ * Windows reads is decided in server.ts (AES only from build 16299: Posh-ACME #446, xca #559).
  */
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';

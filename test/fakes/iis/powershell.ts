@@ -11,8 +11,10 @@
  * go to stderr in PowerShell's error format (or CLIXML) with exit 1.
  */
 
+// The only command form CertFleet sends (§5.1: Win32-OpenSSH wiki "DefaultShell": cmd.exe is the
+// default shell, -EncodedCommand avoids its quoting).
 export const COMMAND = /^powershell\.exe -NoProfile -NonInteractive -EncodedCommand ([A-Za-z0-9+/]+={0,2})$/;
-/** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines. */
+/** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines (Microsoft: "Command prompt (Cmd.exe) command-line string limitation", 8191 characters). */
 export const CMD_MAX_LENGTH = 8191;
 
 export const OPERATIONS = ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const;
@@ -22,9 +24,16 @@ export interface ParsedScript {
   operation: Operation;
   script: string;
   params: Record<string, unknown>;
+  /** set-bindings only: the script edits CertificateHash in place (IN_PLACE_HASH_EDIT). */
+  inPlace: boolean;
 }
 
-/** Fragments every script of an operation must contain (checked on the compacted text). */
+/**
+ * Fragments every script of an operation must contain (checked on the compacted text): the calls
+ * the field sources use for the operation (see the comments at each script in
+ * activities/deployers/iis/scripts.ts). A script without them is refused with a "simulator:"
+ * error, which no Windows would print: it marks a script the simulator cannot vouch for.
+ */
 const REQUIRED: Record<Operation, RegExp[]> = {
   probe: [/\$PSVersionTable\.PSVersion/, /HKLM:\\SOFTWARE\\Microsoft\\InetStp/, /IsInRole\(\[Security\.Principal\.WindowsBuiltInRole\]::Administrator\)/],
   'read-bindings': [/New-Object Microsoft\.Web\.Administration\.ServerManager/, /\$b\.CertificateHash/, /GetAttributeValue\('sslFlags'\)/, /\$sm\.Dispose\(\)/],
@@ -35,20 +44,33 @@ const REQUIRED: Record<Operation, RegExp[]> = {
     /\$s\.Add\(\$c\)/,
     /finally\{Remove-Item -LiteralPath \$p\.path -Force/,
   ],
+  // Remove + add, never an in-place edit (see IN_PLACE_HASH_EDIT): win-acme IISClient.UpdateBinding
+  // and Certify ServerProviderIIS.AddOrUpdateSiteBinding create a new element, copy the other
+  // attributes, Remove the old one and Add the new one before CommitChanges().
   'set-bindings': [
-    /\$b\.CertificateHash=\[byte\[\]\]\(\$t\.hash -split '\(\.\.\)' -ne ''/,
-    /\$b\.CertificateStoreName=\$t\.store/,
-    /SetAttributeValue\('sslFlags',\[int\]\$t\.sslFlags\)/,
-    /\$sm\.CommitChanges\(\)/,
-    /Set-One \$o/,
+    /\$s\.Bindings\.CreateElement\('binding'\)/,
+    /foreach\(\$x in \$b\.Attributes\)/,
+    /\$n\.CertificateHash=\[byte\[\]\]\(\$t\.hash -split '\(\.\.\)' -ne ''/,
+    /\$n\.CertificateStoreName=\$t\.store/,
+    /\$n\.SetAttributeValue\('sslFlags',\[int\]\$t\.sslFlags\)/,
+    /if\(\$b\)\{\$s\.Bindings\.Remove\(\$b\)\}\n\[void\]\$s\.Bindings\.Add\(\$n\)\ntry\{\$sm\.CommitChanges\(\)\}/,
+    // The same script puts the old binding back when the commit fails (Set-One on what it read).
+    /catch\{\$e=\$_;if\(\$b -and !\$t\.attrs\)\{\$script:pb='ok';try\{\[void\]\(Set-One \$r\)\}/,
   ],
   'remove-certificates': [/Protocol -eq 'https'/, /Remove-Item -LiteralPath \$path -DeleteKey/, /StartsWith\('CertFleet '\)/],
 };
 const FORBIDDEN: RegExp[] = [/Import-PfxCertificate/i, /Invoke-Expression/i];
 
+/**
+ * A script that sets CertificateHash on a binding it read from the site ($b from Get-B), i.e. edits
+ * the binding in place. The simulator runs such a script, and its CommitChanges() fails the way the
+ * field reports describe (server.ts, IN_PLACE_EDIT_MESSAGE).
+ */
+export const IN_PLACE_HASH_EDIT = /\$b\.CertificateHash=/;
+
 export type Recognised = { ok: true; parsed: ParsedScript } | { ok: false; code: number; stderr: string };
 
-/** What cmd.exe prints for a command it cannot run. */
+/** What cmd.exe prints for a command it cannot run (its usual "is not recognized" text; ASSUMPTION: exit code 1 as OpenSSH relays it). */
 const notRecognised = (command: string): string => `'${command.split(' ')[0] ?? command}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n`;
 
 export function recognise(command: string): Recognised {
@@ -72,14 +94,15 @@ export function recognise(command: string): Recognised {
   if (params === null || typeof params !== 'object' || Array.isArray(params)) return { ok: false, code: 1, stderr: psError('simulator: parameters are not an object', 'CertFleetSimulator') };
   // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(literal)) return { ok: false, code: 1, stderr: psError('simulator: non-ASCII in the parameter line (it must be \\u-escaped)', 'CertFleetSimulator') };
-  for (const pattern of [/\$ErrorActionPreference='Stop'/, /ConvertTo-Json -InputObject \$o -Compress/, ...REQUIRED[operation]]) {
+  const inPlace = operation === 'set-bindings' && IN_PLACE_HASH_EDIT.test(script);
+  for (const pattern of [/\$ErrorActionPreference='Stop'/, /ConvertTo-Json -InputObject \$o -Compress/, ...(inPlace ? [/\$sm\.CommitChanges\(\)/] : REQUIRED[operation])]) {
     if (!pattern.test(script)) return { ok: false, code: 1, stderr: psError(`simulator: the ${operation} script lacks ${pattern.source}`, 'CertFleetSimulator') };
   }
   for (const pattern of FORBIDDEN) if (pattern.test(script)) return { ok: false, code: 1, stderr: psError(`simulator: the ${operation} script uses ${pattern.source}`, 'CertFleetSimulator') };
-  return { ok: true, parsed: { operation, script, params: params as Record<string, unknown> } };
+  return { ok: true, parsed: { operation, script, params: params as Record<string, unknown>, inPlace } };
 }
 
-/** A terminating error as Windows PowerShell 5.1 prints it on stderr. */
+/** A terminating error as Windows PowerShell 5.1 prints it on stderr (ASSUMPTION: reproduced from memory, not from a recording). */
 export function psError(message: string, category: string, line = 1): string {
   return [
     message,
@@ -95,12 +118,17 @@ export function psError(message: string, category: string, line = 1): string {
 /** A .NET method exception surfaced by PowerShell: `Exception calling "<m>" with "<n>" argument(s): "<text>"`. */
 export const methodException = (method: string, args: number, text: string): string => `Exception calling "${method}" with "${args}" argument(s): "${text}"`;
 
-/** ERROR_NO_SUCH_LOGON_SESSION from HTTP.sys, as CommitChanges() surfaces it (§5.5 pitfall 1). */
+/**
+ * ERROR_NO_SUCH_LOGON_SESSION from HTTP.sys, as CommitChanges() surfaces it (§5.5 pitfall 1). The
+ * text is the one in win-acme issues #58, #172, #260 and #371 (Win32Exception from
+ * HttpApiWrapper.CreateSSLBinding under ServerManager.CommitChanges()); the `Exception calling`
+ * wrapper is how PowerShell prints a .NET method exception.
+ */
 export const LOGON_SESSION_MESSAGE = methodException('CommitChanges', 0, 'A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)');
 
 const xmlEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The same error text as CLIXML, what powershell.exe -EncodedCommand may write to a redirected stderr. */
+/** The same error text as CLIXML, what powershell.exe -EncodedCommand may write to a redirected stderr (Ansible's handling of `#< CLIXML` over SSH; ASSUMPTION: the exact element layout). */
 export function toClixml(stderr: string): string {
   const lines = stderr.split(/\r\n/).filter((line, i, all) => line !== '' || i < all.length - 1);
   const body = lines.map((line) => `<S S="Error">${xmlEscape(line).replace(/_x/g, '_x005F_x')}_x000D__x000A_</S>`).join('');

@@ -18,10 +18,20 @@
  * - Import really opens the uploaded PFX with the password from the script (./pkcs12.ts) and checks
  *   its thumbprint; Windows builds before 16299 refuse AES-256 PFX files as Windows does ("The
  *   specified network password is not correct.", GUESSED wording for that case).
+ * - Binding changes: a script that edits Binding.CertificateHash in place is refused at
+ *   CommitChanges() with 0x80070520 (win-acme issue #371; see setOne). CertFleet's script removes
+ *   the binding and adds a new one (win-acme IISClient.UpdateBinding, Certify
+ *   ServerProviderIIS.AddOrUpdateSiteBinding, Posh-ACME.Deploy Set-IISCertificate.ps1); when that
+ *   commit fails the binding is missing until the script's Put-Back adds the old one again
+ *   (ASSUMPTION, see setOne).
  * - Scripted failures: `logonSessionError(on)` (imports succeed, but binding the certificates
  *   imported while it is on fails with 0x80070520 as CommitChanges() reports it), `failNext(op,
  *   stderr)` (the next run of an operation fails with that stderr; for set-bindings optionally after
- *   switching some bindings, as a script killed half-way would).
+ *   switching some bindings, as a script killed half-way would), `failCommit(binding, message,
+ *   times)` (the next commits of one binding fail: the new binding is not created, and with times
+ *   >= 2 the old one cannot be put back either).
+ *
+ * Every behaviour names its source or says ASSUMPTION / GUESSED; docs/vendors/iis.md lists them.
  */
 import { ed25519KeyPair } from '../../support/ssh-keys';
 import { execFileSync } from 'node:child_process';
@@ -44,6 +54,13 @@ export interface FakeIisBindingSpec {
   host?: string;
   /** Require SNI (sslFlags 1). */
   sni?: boolean;
+  /**
+   * The whole sslFlags value, overriding `sni` (Microsoft.Web.Administration.SslFlags: 1 Sni,
+   * 2 CentralCertStore, 4 DisableHTTP2, 8 DisableOCSPStp, … as Posh-ACME.Deploy's
+   * Set-IISCertificate.ps1 lists them). Only bit 1 changes how the simulator serves; ASSUMPTION:
+   * a CentralCertStore binding is not served from a share (the deployer refuses such bindings).
+   */
+  sslFlags?: number;
   /** Bindings with the same group share one port; default: a port of their own. */
   portGroup?: string;
   /** Bound to the initial certificate at start (default true). */
@@ -146,8 +163,12 @@ export interface FakeIis {
    * bindings are switched first and not put back (a script killed half-way).
    */
   failNext(operation: Operation, stderr: string, options?: { afterBindings?: number }): void;
-  /** The next CommitChanges() of this binding throws `message` (inside the script: its restore runs). */
-  failCommit(bindingInformation: string, message: string): void;
+  /**
+   * The next `times` (default 1) CommitChanges() of this binding throw `message`. Inside the
+   * set-bindings script the binding is then missing (removed, new one not added) until the
+   * script's Put-Back adds the old one again; with times >= 2 the Put-Back fails too.
+   */
+  failCommit(bindingInformation: string, message: string, times?: number): void;
   setAdmin(isAdmin: boolean): void;
   view(): FakeDeviceView;
   stop(): Promise<void>;
@@ -165,6 +186,22 @@ interface Reply {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+interface BindingStateOf {
+  hash: string;
+  store: string;
+  sslFlags: number;
+}
+
+/** A failed CommitChanges() inside Set-One, and what the script's Put-Back reported ('ok' or its error). */
+class CommitFailure extends Error {
+  constructor(
+    message: string,
+    readonly putBack: string,
+  ) {
+    super(message);
+  }
 }
 
 const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
@@ -186,6 +223,9 @@ function selfSigned(): { certPem: string; keyPem: string } {
 }
 
 /** The HTTP.sys SSL binding a site binding maps to. */
+// Naming of HTTP.sys SSL bindings: non-SNI `0.0.0.0!443` (ipport), SNI `!443!host` (hostnameport):
+// Posh-ACME.Deploy Set-IISCertificateOld.ps1 comment table (§5.3); `netsh http show sslcert` prints
+// them as ipport= / hostnameport= (fast2host KB 279, §5.3).
 const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string => ((b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`);
 
 export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
@@ -200,6 +240,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   if (hostPublic instanceof Error) throw hostPublic;
   const hostIdentity = identifyHostKey(hostPublic.getPublicSSH());
 
+  // Probe values: defaults chosen for tests (ASSUMPTION: the shape of a Windows Server 2019 answer).
   const settings = {
     psVersion: options.psVersion ?? '5.1.17763.1432',
     productName: options.productName ?? 'Windows Server 2019 Datacenter',
@@ -209,6 +250,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   };
   const disk = new WindowsDisk();
   const stores = new Map<string, Map<string, FakeCertificate>>();
+  // LocalMachine stores: My, WebHosting (IIS 8+, win-acme CertificateStore.cs DefaultStore), CA, Root.
   for (const name of options.stores ?? ['My', 'WebHosting', 'CA', 'Root']) stores.set(name.toLowerCase(), new Map());
   const storeOf = (name: string): Map<string, FakeCertificate> | undefined => stores.get(name.toLowerCase());
   const storeName = (name: string): string => (options.stores ?? ['My', 'WebHosting', 'CA', 'Root']).find((s) => s.toLowerCase() === name.toLowerCase()) ?? name;
@@ -219,9 +261,10 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   let execMutations = 0;
   let logonSession = false;
   const failures = new Map<Operation, { stderr: string; afterBindings?: number }>();
-  const commitFailures = new Map<string, string>();
+  const commitFailures = new Map<string, { message: string; times: number }>();
 
-  // The initial certificate, bound everywhere.
+  // The initial certificate, bound everywhere (test setup: a server that already serves HTTPS).
+  // Store names are case-insensitive, as Windows' certificate provider paths are (ASSUMPTION).
   const initial = selfSigned();
   const initialX509 = new X509Certificate(initial.certPem);
   const initialThumbprint = thumbprintOfDer(initialX509.raw);
@@ -251,7 +294,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       }
       const host = (b.host ?? '').toLowerCase();
       const bound = b.bound !== false;
-      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sni ? 1 : 0 });
+      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sslFlags ?? (b.sni ? 1 : 0) });
     }
     sites.push({ name: spec.name, bindings });
   }
@@ -259,10 +302,15 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   const siteOf = (name: string): Site | undefined => sites.find((s) => s.name.toLowerCase() === name.toLowerCase());
   const findBinding = (site: string, info: string): FakeBinding | undefined => siteOf(site)?.bindings.find((b) => b.bindingInformation.toLowerCase() === info.toLowerCase());
 
-  // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit.
+  // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit
+  // (win-acme #64 stack trace: CommitChanges → BindingManager.Save → HttpApiWrapper.CreateSSLBinding).
+  // Non-SNI bindings on one IP:port share one entry (serverfault 610841, §5.5 pitfall 3).
   const httpSys = new Map<string, { hash: string; store: string }>();
   for (const b of allBindings()) if (b.hash) httpSys.set(sslKeyOf(b), { hash: b.hash, store: b.store });
 
+  // HTTP.sys picks the SNI entry for the name sent, else the port's ipport entry (Posh-ACME.Deploy
+  // Set-IISCertificateOld.ps1 table); a certificate whose key HTTP.sys cannot use is not served
+  // (win-acme #172: bound but not working; ASSUMPTION: the handshake fails).
   const served = (port: number, servername: string | undefined): ServedMaterial | undefined => {
     const entry = (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ?? httpSys.get(`ipport=0.0.0.0:${port}`);
     const cert = entry ? storeOf(entry.store || 'My')?.get(entry.hash) : undefined;
@@ -281,39 +329,90 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     return { store, thumbprint, present: true, hasPrivateKey: cert.hasPrivateKey, subject: cert.subject, notAfter: cert.notAfter.toISOString().slice(0, 10), friendlyName: cert.friendlyName };
   };
 
-  /** One binding change + CommitChanges(), as Set-One does it. Returns the previous state, or null when nothing changed. */
-  function setOne(t: Record<string, unknown>): { hash: string; store: string; sslFlags: number } | null {
+  /** Why committing `hash` from `store` to binding `b` fails, or undefined. A scripted failure is used up. */
+  function commitProblem(b: FakeBinding, hash: string, store: string): string | undefined {
+    const key = b.bindingInformation.toLowerCase();
+    const scripted = commitFailures.get(key);
+    if (scripted) {
+      if (scripted.times <= 1) commitFailures.delete(key);
+      else scripted.times--;
+      return scripted.message;
+    }
+    if (!hash) return undefined;
+    const cert = storeOf(store)?.get(hash);
+    // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
+    if (!cert) return methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)');
+    // win-acme #64/#172, Certify #222 (§5.5 pitfall 1): HTTP.sys cannot use the key.
+    if (!cert.hasPrivateKey || !cert.keyUsable) return LOGON_SESSION_MESSAGE;
+    return undefined;
+  }
+
+  /** What a successful commit writes: the binding's certificate and flags, and HTTP.sys's SSL binding derived from them. */
+  function write(b: FakeBinding, state: BindingStateOf): void {
+    const oldKey = b.hash ? sslKeyOf(b) : undefined;
+    b.hash = state.hash;
+    b.store = state.hash ? storeName(state.store) : '';
+    b.sslFlags = state.sslFlags;
+    if (oldKey && !allBindings().some((o) => o.hash && sslKeyOf(o) === oldKey)) httpSys.delete(oldKey);
+    if (state.hash) httpSys.set(sslKeyOf(b), { hash: state.hash, store: b.store });
+    execMutations++;
+  }
+
+  /** Takes a binding out of its site, and its SSL binding out of HTTP.sys unless another binding still uses it. Returns its position. */
+  function removeBinding(b: FakeBinding): number {
+    const site = siteOf(b.site);
+    const index = site ? site.bindings.indexOf(b) : -1;
+    if (site && index >= 0) site.bindings.splice(index, 1);
+    const key = b.hash ? sslKeyOf(b) : undefined;
+    if (key && !allBindings().some((o) => o.hash && sslKeyOf(o) === key)) httpSys.delete(key);
+    execMutations++;
+    return index;
+  }
+
+  /**
+   * One binding change + CommitChanges(), as the script's Set-One does it. Returns the previous
+   * state, or null when nothing changed.
+   * - 'replace' (CertFleet's script: Remove + Add, then CommitChanges()). When the commit fails,
+   *   ASSUMPTION: the removal took effect and the new binding was not created, so the binding is
+   *   missing until something adds it back; the field reports of bindings left without a
+   *   certificate after a failed update (Certify #266, win-acme #1484, win-acme #2) are the reason
+   *   to assume the worst. The script's Put-Back then runs: it adds the old binding back (a
+   *   failCommit with times >= 2 makes that fail too and leaves the binding missing).
+   * - 'in-place' (a script setting CertificateHash on the binding it read): a changed hash fails at
+   *   CommitChanges() with 0x80070520, as win-acme issue #371 reports for the in-place edit (the
+   *   reason for win-acme's IISClient.UpdateBinding "Replace instead of change binding because of
+   *   #371"). Certify #308 reports the other outcome seen in the field (success reported, old
+   *   certificate still served); the simulator models the failing one. ASSUMPTION: a flag-only
+   *   change in place succeeds.
+   * - 'direct': an administrator in IIS Manager (test helper).
+   */
+  function setOne(t: Record<string, unknown>, mode: 'replace' | 'in-place' | 'direct'): (BindingStateOf & { putBack?: string }) | null {
     const site = str(t, 'site');
     const info = str(t, 'bindingInformation');
-    const hash = str(t, 'hash').toUpperCase();
-    const store = str(t, 'store');
-    const sslFlags = typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0;
+    const wanted = { hash: str(t, 'hash').toUpperCase(), store: str(t, 'store'), sslFlags: typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0 };
     const b = findBinding(site, info);
     if (!b) throw new Error(`site '${site}' has no https binding ${info}`);
     const before = { hash: b.hash, store: b.store || 'My', sslFlags: b.sslFlags };
-    if (before.hash === hash && (before.store.toLowerCase() === store.toLowerCase() || !hash) && before.sslFlags === sslFlags) return null;
-    const scripted = commitFailures.get(b.bindingInformation.toLowerCase());
-    if (scripted !== undefined) {
-      commitFailures.delete(b.bindingInformation.toLowerCase());
-      throw new Error(scripted);
+    if (before.hash === wanted.hash && (before.store.toLowerCase() === wanted.store.toLowerCase() || !wanted.hash) && before.sslFlags === wanted.sslFlags) return null;
+    if (mode === 'in-place' && before.hash !== wanted.hash) throw new Error(LOGON_SESSION_MESSAGE);
+    const problem = commitProblem(b, wanted.hash, wanted.store);
+    if (problem === undefined) {
+      write(b, wanted);
+      return before;
     }
-    if (hash) {
-      const cert = storeOf(store)?.get(hash);
-      // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
-      if (!cert) throw new Error(methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)'));
-      if (!cert.hasPrivateKey || !cert.keyUsable) throw new Error(LOGON_SESSION_MESSAGE);
+    if (mode !== 'replace') throw new Error(problem);
+    const index = removeBinding(b);
+    const putBackProblem = commitProblem(b, before.hash, before.store);
+    if (putBackProblem === undefined) {
+      siteOf(b.site)?.bindings.splice(index, 0, b);
+      b.hash = '';
+      write(b, before);
     }
-    const oldKey = b.hash ? sslKeyOf(b) : undefined;
-    b.hash = hash;
-    b.store = hash ? storeName(store) : '';
-    b.sslFlags = sslFlags;
-    if (oldKey && !allBindings().some((o) => o.hash && sslKeyOf(o) === oldKey)) httpSys.delete(oldKey);
-    if (hash) httpSys.set(sslKeyOf(b), { hash, store: b.store });
-    execMutations++;
-    return before;
+    throw new CommitFailure(problem, putBackProblem ?? 'ok');
   }
 
-  const handlers: Record<Operation, (p: Record<string, unknown>, failure?: { stderr: string; afterBindings?: number }) => Reply> = {
+  const handlers: Record<Operation, (p: Record<string, unknown>, failure: { stderr: string; afterBindings?: number } | undefined, inPlace: boolean) => Reply> = {
+    // Facts the probe script reads (registry, $PSVersionTable, IsInRole): answered from settings.
     probe(p) {
       return json({
         psVersion: settings.psVersion,
@@ -328,6 +427,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       });
     },
 
+    // Without IIS, loading Microsoft.Web.Administration.dll fails (ASSUMPTION: the LoadFrom error
+    // text). A binding is found by exact IP:port:host (Posh-ACME.Deploy Set-IISCertificate.ps1
+    // matches bindingInformation the same way); case-insensitive (ASSUMPTION).
     'read-bindings'(p) {
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const bindings = objects(p['bindings']).map((t, i) => {
@@ -340,6 +442,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return json({ bindings, sites: sites.map((s) => s.name), certificates: objects(p['certificates']).map((c) => certInfo(str(c, 'store'), str(c, 'thumbprint'))) });
     },
 
+    // Stale-upload cleanup and the protected ACL are CertFleet's own design; the simulator logs the
+    // ACL instead of modelling Windows security (ASSUMPTION: Set-Acl with a protected rule set works
+    // as written).
     'stage-check'(p) {
       const cert = storeOf(str(p, 'store'))?.get(str(p, 'thumbprint').toUpperCase());
       const dir = windowsPath(str(p, 'uploadDirectory'));
@@ -351,6 +456,10 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return json({ present: cert !== undefined, hasPrivateKey: cert?.hasPrivateKey === true, directoryCreated: made, staleRemoved: stale.length });
     },
 
+    // X509Certificate2(path, password, MachineKeySet|PersistKeySet) + X509Store.Add (Posh-ACME.Deploy
+    // Import-PfxCertInternal.ps1, Certify CertificateManager.cs); the PFX is really opened with the
+    // script's password (./pkcs12.ts). An existing certificate with its key is reused (the script's
+    // FindByThumbprint). The .ctor error texts are GUESSED wordings of CryptographicException.
     import(p, failure) {
       const file = windowsPath(str(p, 'path'));
       const deleteUpload = (): void => {
@@ -391,6 +500,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         });
         execMutations++;
         let added = 0;
+        // Intermediates to LocalMachine\CA, not self-signed ones, no duplicates (win-acme #1484 log:
+        // "... to store CA"); ASSUMPTION: the chain is taken from the same PFX.
         const ca = storeOf('CA');
         if (typeof p['chain'] === 'number' && p['chain'] > 0 && ca) {
           for (const c of opened.chain) {
@@ -407,40 +518,32 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       }
     },
 
-    'set-bindings'(p, failure) {
+    'set-bindings'(p, failure, inPlace) {
+      const mode = inPlace ? 'in-place' : 'replace';
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const targets = objects(p['bindings']);
       if (failure) {
         // The script dies after switching `afterBindings` bindings: no restore, no JSON.
-        for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t);
+        for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t, mode);
         return { code: 1, stdout: '', stderr: failure.stderr };
       }
-      const done: { i: number; site: string; bindingInformation: string; hash: string; store: string; sslFlags: number }[] = [];
-      let fail: { i: number; error: string } | null = null;
+      const done: number[] = [];
+      let fail: { i: number; error: string; putBack: string | null } | null = null;
       for (const [i, t] of targets.entries()) {
         try {
-          const before = setOne(t);
-          if (before) done.push({ ...before, i, site: str(t, 'site'), bindingInformation: str(t, 'bindingInformation') });
+          if (setOne(t, mode)) done.push(i);
         } catch (error) {
-          fail = { i, error: error instanceof Error ? error.message : String(error) };
+          fail = { i, error: error instanceof Error ? error.message : String(error), putBack: error instanceof CommitFailure ? error.putBack : null };
           break;
         }
       }
-      const restored: number[] = [];
-      const restoreErrors: { i: number; error: string }[] = [];
-      if (fail) {
-        for (const o of [...done].reverse()) {
-          try {
-            setOne(o);
-            restored.push(o.i);
-          } catch (error) {
-            restoreErrors.push({ i: o.i, error: error instanceof Error ? error.message : String(error) });
-          }
-        }
-      }
-      return json({ ok: fail === null, changed: done.map((d) => d.i), failure: fail, restored, restoreErrors });
+      // The script stops at the first failure; the deployer puts back the ones replaced before it.
+      return json({ ok: fail === null, changed: done, failure: fail });
     },
 
+    // Deletes only unbound certificates CertFleet imported (CertFleet's own rule; Posh-ACME.Deploy
+    // -RemoveOldCert deletes the old thumbprint the same way). ASSUMPTION: Remove-Item -DeleteKey
+    // on Cert:\LocalMachine\<store>\<thumbprint> removes certificate and key.
     'remove-certificates'(p) {
       if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
       const store = storeOf(str(p, 'store'));
@@ -470,14 +573,14 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     commands.push(command);
     const recognised = recognise(command);
     if (!recognised.ok) return { code: recognised.code, stdout: '', stderr: recognised.stderr };
-    const { operation, script, params } = recognised.parsed;
+    const { operation, script, params, inPlace } = recognised.parsed;
     scripts.push({ operation, command, script, params });
     const scripted = failures.get(operation);
     failures.delete(operation);
     const failure = scripted ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) } : undefined;
     if (failure && operation !== 'import' && operation !== 'set-bindings') return { code: 1, stdout: '', stderr: failure.stderr };
     try {
-      return handlers[operation](params, failure);
+      return handlers[operation](params, failure, inPlace);
     } catch (error) {
       return { code: 1, stdout: '', stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException') };
     }
@@ -490,6 +593,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.on('error', () => undefined);
+    // Windows OpenSSH: public key (administrators_authorized_keys, §5.1) or password login; the
+    // username is compared exactly (ASSUMPTION: Windows compares case-insensitively).
     client.on('authentication', (ctx) => {
       if (ctx.method === 'none') return ctx.reject(['publickey', 'password']);
       auths++;
@@ -555,7 +660,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return b ? { ...b } : undefined;
     },
     setBinding(site, info, hash, store = 'My') {
-      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 });
+      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 }, 'direct');
     },
     certificates: (store) => [...(storeOf(store)?.values() ?? [])].map((c) => ({ ...c })),
     certificate: (store, thumbprint) => {
@@ -573,8 +678,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     failNext(operation, stderr, opts = {}) {
       failures.set(operation, { stderr, ...opts });
     },
-    failCommit(bindingInformation, message) {
-      commitFailures.set(bindingInformation.toLowerCase(), message);
+    failCommit(bindingInformation, message, times = 1) {
+      commitFailures.set(bindingInformation.toLowerCase(), { message, times });
     },
     setAdmin(isAdmin) {
       settings.isAdmin = isAdmin;
