@@ -48,6 +48,8 @@ interface ContextInput {
   /** Versions this run deploys (binding web management replaces the management certificate). */
   versions?: CertificateMaterial[];
   trust?: ManagementTrust;
+  /** No FTP drop on the target (SonicOS 7 needs none). */
+  noFtp?: boolean;
 }
 
 function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput = {}): DeployerContext {
@@ -58,8 +60,8 @@ function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput
       host: fake.host,
       port: fake.port,
       trust: input.trust ?? { fingerprintSha256: fake.managementFingerprint(), alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256) },
-      credentials: { username: USER, password: PASSWORD, ftpPassword: ftp.password, ...input.credentials },
-      options: { ftpHost: ftp.host, ftpPort: ftp.port, ftpUser: ftp.user, ftpDirectory: FTP_DIR, sslVpnPort: fake.endpoints.sslVpn.port, ...input.options },
+      credentials: { username: USER, password: PASSWORD, ...(input.noFtp ? {} : { ftpPassword: ftp.password }), ...input.credentials },
+      options: { ...(input.noFtp ? {} : { ftpHost: ftp.host, ftpPort: ftp.port, ftpUser: ftp.user, ftpDirectory: FTP_DIR }), sslVpnPort: fake.endpoints.sslVpn.port, ...input.options },
     },
     binding: input.binding ?? { webManagement: true, sslVpn: true },
   };
@@ -152,14 +154,20 @@ const dropFiles = (ftp: TestFtpServer): string[] => ftp.files().filter((f) => f.
 // ---------------------------------------------------------------------------------------------
 // The shared contract, with a real FTP server and a fake that takes only 3DES PKCS#12 files
 
-let contractFtp: TestFtpServer | undefined;
+const contractFtps: TestFtpServer[] = [];
+/**
+ * The whole contract runs three times against the strict fake: SonicOS 7 with session security on
+ * (the default: Digest on every call) and off, both without any FTP server on the target, and
+ * SonicOS 6.5, which imports over FTP. Every run ends with no session left open.
+ */
+function sonicwallContract(label: string, fakeOptions: Partial<FakeSonicWallOptions>, noFtp: boolean): void {
 runDeployerContract({
-  vendor: 'sonicwall',
+  vendor: `sonicwall (${label})`,
   create: createSonicWallDeployer,
   async setup() {
     const ftp = await startFtpServer({ password: FTP_PASSWORD, directories: [FTP_DIR] });
-    contractFtp = ftp;
-    const fake = await startFakeSonicWall({ users: USERS, legacyPkcs12Only: true });
+    contractFtps.push(ftp);
+    const fake = await startFakeSonicWall({ users: USERS, legacyPkcs12Only: true, ...fakeOptions });
     // The contract issues its versions before setup() but does not hand them over, so alsoAccept is
     // read lazily (each deployer builds its dispatcher when it is created): the fingerprints of the
     // certificates imported into the fake so far, i.e. exactly the contract's versions.
@@ -169,7 +177,7 @@ runDeployerContract({
         return fake.certificates().map((c) => c.fingerprintSha256);
       },
     };
-    const context = contextFor(fake, ftp, { trust });
+    const context = contextFor(fake, ftp, { trust, noFtp });
     const view = fake.view();
     return {
       context,
@@ -190,6 +198,9 @@ runDeployerContract({
           assert.equal(fake.refusedLogins(), 0);
           assert.deepEqual(dropFiles(ftp), [], 'no file left on the FTP server');
           assert.ok(fake.calls.every((c) => c.override !== true), 'never pre-empted anyone');
+          assert.ok(fake.calls.every((c) => !c.cookie), 'never sent a cookie (SonicOS sets none)');
+          if (noFtp) assert.deepEqual(fake.ftpPulls, [], 'SonicOS 7: no FTP');
+          else assert.ok(fake.ftpPulls.length > 0, 'SonicOS 6.5: imported over FTP');
         } finally {
           await fake.close();
           await ftp.close();
@@ -198,7 +209,11 @@ runDeployerContract({
     };
   },
 });
-after(() => contractFtp?.close());
+}
+sonicwallContract('SonicOS 7, session security on', {}, true);
+sonicwallContract('SonicOS 7, session security off', { sessionSecurity: false }, true);
+sonicwallContract('SonicOS 6.5, FTP import', SONICOS_65, false);
+after(() => Promise.all(contractFtps.map((f) => f.close())));
 
 // ---------------------------------------------------------------------------------------------
 // Vendor cases
@@ -966,6 +981,94 @@ describe('sonicwall', () => {
         assert.equal(fake.calls.filter((c) => c.method === 'DELETE' && c.path === '/api/sonicos/auth' && c.status === 200).length, methods + versions.length);
         assert.equal(fake.certificates().length, 1);
         assert.deepEqual(dropFiles(ftp), []);
+      });
+    });
+
+    for (const sessionSecurity of [true, false]) {
+      it(`a session a crashed attempt left open is ended before the next login, without pre-empting anyone (session security ${sessionSecurity ? 'on' : 'off'})`, async () => {
+        await withFake({ sessionSecurity }, async (fake) => {
+          const v = ca.issue('crash.example.test');
+          // The "crashed" attempt: logged in as CertFleet's account, never logged out.
+          const http = raw(fake);
+          try {
+            assert.equal((await rawLogin(http, USER, PASSWORD)).response.status, 200);
+          } finally {
+            await http.close();
+          }
+          assert.equal(fake.activeSessions(), 1);
+          const staged = await use(contextFor(fake, ftp, { versions: [v], noFtp: true }), (d) => d.stage(v));
+          assert.deepEqual(staged, { cert: objectName(v.commonName, v.serialHex, SONICWALL_NAME_RULES) });
+          assert.deepEqual(
+            fake.sessions().map((s) => [s.user, s.state]),
+            [
+              [USER, 'logout'],
+              [USER, 'logout'],
+            ],
+            'the leftover session was logged out (not pre-empted), then ours ran and logged out',
+          );
+          assert.equal(fake.refusedLogins(), 0);
+          assert.ok(fake.calls.every((c) => c.override !== true));
+          assert.equal(fake.activeSessions(), 0);
+        });
+      });
+    }
+
+    it('session security: a login that announces nothing gets the Digest from the first call\'s challenge; MD5-only firewalls; nextnonce; preflight names the mode', async () => {
+      await withFake({ announceDigest: false, digestAlgorithms: ['MD5'], maxNonceUse: 2 }, async (fake) => {
+        const v = ca.issue('md5.example.test');
+        const ctx = contextFor(fake, ftp, { versions: [v], noFtp: true });
+        const report = await use(ctx, (d) => d.preflight());
+        assert.deepEqual(
+          report.checks.filter((c) => c.name === 'session security' || c.name === 'import path').map((c) => [c.name, c.ok, c.detail.split(':')[0]]),
+          [
+            ['session security', true, 'on'],
+            ['import path', true, 'upload'],
+          ],
+        );
+        assert.match(report.checks.find((c) => c.name === 'session security')?.detail ?? '', /RFC 7616 Digest header \(MD5\)/);
+        assert.match(report.checks.find((c) => c.name === 'import path')?.detail ?? '', /SonicOS 7\.0\.1-5145 takes the certificate in the API call itself .*no FTP server is needed/);
+        const staged = await use(ctx, (d) => d.stage(v));
+        await use(ctx, (d) => d.activate(staged));
+        assert.deepEqual(fake.bindings().webManagement, { name: staged['cert'] });
+        const api = fake.calls.filter((c) => c.path !== '/api/sonicos/auth');
+        // Exactly one unsigned call per session (the one that fetches the challenge), then Digest.
+        assert.equal(api.filter((c) => c.status === 401).length, 3, 'one challenge per session (preflight, stage, activate)');
+        assert.ok(api.filter((c) => c.status !== 401).every((c) => c.auth === 'digest'));
+        assert.equal(fake.activeSessions(), 0);
+      });
+      await withFake({ sessionSecurity: false }, async (fake) => {
+        const report = await use(contextFor(fake, ftp, { noFtp: true }), (d) => d.preflight());
+        assert.match(report.checks.find((c) => c.name === 'session security')?.detail ?? '', /^off: /);
+        assert.ok(fake.calls.every((c) => c.auth !== 'digest'), 'no Digest where the admin turned it off');
+        assert.equal(fake.activeSessions(), 0);
+      });
+    });
+
+    it('SonicOS 6.5 without an FTP drop: preflight says the import path needs one, stage is VALIDATION_FAILED naming the fields; nothing imported', async () => {
+      await withFake(SONICOS_65, async (fake) => {
+        const v = ca.issue('noftp.example.test');
+        const ctx = contextFor(fake, ftp, { versions: [v], noFtp: true });
+        const report = await use(ctx, (d) => d.preflight());
+        const path = report.checks.find((c) => c.name === 'import path');
+        assert.equal(path?.ok, false);
+        assert.match(path?.detail ?? '', /SonicOS Enhanced 6\.5\.4\.4-44n, which has no certificate upload .* Enter the FTP server, user and password/);
+        const error = await rejection(use(ctx, (d) => d.stage(v)));
+        assert.equal(error.type, FailureType.validation);
+        assert.ok(NON_RETRYABLE_FAILURES.includes(error.type));
+        assert.match(error.message, /^sonicwall: the firewall runs SonicOS Enhanced 6\.5\.4\.4-44n, which has no certificate upload/);
+        assert.deepEqual(fake.certificates(), []);
+        assert.equal(fake.activeSessions(), 0);
+      });
+    });
+
+    it('SonicOS 7 imports by the documented multipart upload, never over FTP, even with an FTP drop configured', async () => {
+      await withFake({}, async (fake) => {
+        const v = ca.issue('upload.example.test');
+        const staged = await use(contextFor(fake, ftp, { versions: [v] }), (d) => d.stage(v));
+        assert.deepEqual(fake.certificates().map((c) => [c.name, c.via, c.fingerprintSha256]), [[staged['cert'], 'upload', v.fingerprintSha256]]);
+        assert.deepEqual(fake.ftpPulls, []);
+        assert.deepEqual(dropFiles(ftp), []);
+        assert.ok(fake.calls.some((c) => c.method === 'PUT' && c.path === `/api/sonicos/import/certificates/cert-key-pair/name/${staged['cert'] ?? ''}/password/[omitted]` && c.status === 200));
       });
     });
 
