@@ -122,8 +122,11 @@ export function chapDigest(id: string, password: string, challenge: string): str
 }
 
 /**
- * A login refused because another session holds the device. vendor-apis.md names no code for it;
- * `E_BUSY` is what the fake answers (GUESS), the message patterns cover wordings SonicOS might use.
+ * A login refused because another session holds the device. DOCUMENTED: that it is refused ("a single
+ * SonicOS API session is currently allowed", API guide "Client Authentication") and that `override`
+ * pre-empts (sonicwall/sonicos-automation; 7.0.1 OpenAPI `auth.override`). ASSUMPTION (no source shows
+ * the refusal's body): `E_BUSY` is what the fake answers; the patterns cover wordings SonicOS might
+ * use. docs/vendors/sonicwall.md, assumption A2.
  */
 export function isSessionBusy(r: SonicResponse): boolean {
   const code = r.info?.code ?? '';
