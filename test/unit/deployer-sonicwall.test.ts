@@ -347,7 +347,7 @@ describe('sonicwall', () => {
     });
 
     it('pending changes are visible in their session only, committed by POST, dropped at logout and at the idle timeout', async () => {
-      await withFake({ idleTimeoutMs: 300 }, async (fake) => {
+      await withFake({ idleTimeoutMs: 1_500 }, async (fake) => {
         const http = raw(fake);
         const v = ca.issue('pending.example.test');
         const pfx = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123', algorithm: '3des' });
@@ -368,7 +368,7 @@ describe('sonicwall', () => {
           // The idle timeout drops it too, and the session is gone.
           s = await rawLogin(http, USER, PASSWORD);
           assert.equal((await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/timed-out/password/pfxPass123', { bytes: pfx })).status, 200);
-          await new Promise((resolve) => setTimeout(resolve, 450));
+          await new Promise((resolve) => setTimeout(resolve, 1_700));
           const expired = await s.request('POST', '/api/sonicos/config/pending', { json: {} });
           assert.equal(expired.status, 401);
           assert.equal(info(expired).message, 'Session expired.');
@@ -1058,6 +1058,19 @@ describe('sonicwall', () => {
         assert.match(error.message, /^sonicwall: the firewall runs SonicOS Enhanced 6\.5\.4\.4-44n, which has no certificate upload/);
         assert.deepEqual(fake.certificates(), []);
         assert.equal(fake.activeSessions(), 0);
+      });
+    });
+
+    it('a commit that leaves changes pending is COMMIT_FAILED (config/pending is read back after every commit); the session is still closed', async () => {
+      await withFake({}, async (fake) => {
+        const v = ca.issue('pending-left.example.test');
+        fake.swallowNextCommit();
+        const error = await rejection(use(contextFor(fake, ftp, { versions: [v], noFtp: true }), (d) => d.stage(v)));
+        assert.equal(error.type, FailureType.commitFailed);
+        assert.match(error.message, /^sonicwall: commit \(import \S+\): the firewall accepted the commit but still lists 1 pending change\(s\)/);
+        assert.deepEqual(fake.certificates(), [], 'nothing was committed');
+        assert.equal(fake.activeSessions(), 0);
+        assert.equal(fake.droppedChanges(), 1, 'the logout dropped the uncommitted import');
       });
     });
 

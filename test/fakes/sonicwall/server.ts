@@ -224,6 +224,11 @@ export interface FakeSonicWall {
   failNext(path: RegExp, failure: FakeSonicWallFailure): void;
   /** On: commits are accepted but the listeners keep serving what they served. Off: they catch up. */
   serveStale(on: boolean): void;
+  /**
+   * Test script, not a SonicOS behaviour: the next `POST config/pending` answers success but commits
+   * nothing (the changes stay pending), to check that the client reads the pending list back.
+   */
+  swallowNextCommit(): void;
   close(): Promise<void>;
 }
 
@@ -358,6 +363,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   let dropped = 0;
   let mutating = 0;
   let stale = false;
+  let swallowCommit = false;
 
   // ------------------------------------------------------------------ sessions
   const active = (): Session[] => [...sessions.values()].filter((s) => !s.ended);
@@ -876,6 +882,10 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
         return ok();
       }
       if (method !== 'POST') throw notAllowed();
+      if (swallowCommit) {
+        swallowCommit = false;
+        return ok();
+      }
       const changes = session.pending;
       session.pending = [];
       for (const change of changes) apply(committed, change);
@@ -981,6 +991,9 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     },
     failNext(path, failure) {
       failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+    },
+    swallowNextCommit() {
+      swallowCommit = true;
     },
     serveStale(on) {
       stale = on;
