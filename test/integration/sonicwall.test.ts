@@ -1,7 +1,7 @@
 /**
  * One SonicWall, one admin session: 20 renewals deploy to it concurrently with two worker processes;
- * the device coordinator hands the session out one at a time (no refused login, never two sessions).
- * A worker killed mid-session: the next session waits until the firewall lets the stale one go.
+ * the device coordinator hands the session out one at a time (no refused login, never two sessions, none left open).
+ * A worker killed mid-session: the retried step ends the dead session (logout with our credentials) before it logs in.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -68,7 +68,9 @@ describe('SonicWall: one session at a time across workers', () => {
     assert.equal(sonicwall.maxConcurrentSessions(), 1, 'never two sessions on the firewall');
     assert.equal(sonicwall.refusedLogins(), 0, 'no login was refused');
     assert.ok((sonicwall.loginsByUser['admin'] ?? 0) - loginsBefore >= 20 * 2, 'stage and activate of every deploy each had their own session');
-    assert.deepEqual(ftp.files(), [], 'no PKCS#12 left on the FTP server');
+    assert.equal(sonicwall.activeSessions(), 0, 'no session left open');
+    assert.deepEqual(sonicwall.ftpPulls, [], 'SonicOS 7: imported by upload, not over FTP');
+    assert.ok(sonicwall.calls.every((c) => !c.cookie && (c.path === '/api/sonicos/auth' || c.auth === 'digest' || c.status === 401)), 'session security: Digest on every call, no cookie');
     // The 20 runs were served one after another: their verify steps never overlap.
     const verifies = await stack.db.db.query<{ started: Date; ended: Date }>(
       `SELECT min(s.at) AS started, max(s.at) AS ended FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id
@@ -81,9 +83,10 @@ describe('SonicWall: one session at a time across workers', () => {
     }
   });
 
-  it('a worker killed mid-session: the next session waits for the firewall to let go, then proceeds', async () => {
-    // A firewall that keeps a dead session longer than our heartbeat timeout: the retried step must wait.
-    const sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 25_000 });
+  it('a worker killed mid-session (SonicOS 6.5, FTP import): the retried step logs the dead session out first, then proceeds', async () => {
+    // A firewall that would keep the dead session for 25 s: the retry must not wait for that, nor
+    // pre-empt anyone; it ends CertFleet's own leftover session (DELETE /api/sonicos/auth).
+    const sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 25_000, firmware: 'SonicOS Enhanced 6.5.4.4-44n' });
     after(() => sonicwall.close());
     const slowTarget = await addTarget(admin, {
       vendor: 'sonicwall', name: 'SW Hamburg', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
@@ -111,7 +114,10 @@ describe('SonicWall: one session at a time across workers', () => {
     const result = (await client.workflow.getHandle(certificateWorkflowId(id)).result()) as LifecycleResult;
     assert.equal(result.outcome, 'issued', JSON.stringify(result));
     assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed']);
-    assert.ok(sonicwall.refusedLogins() > refusedBefore, 'the retried step waited while the dead session was still open');
+    assert.equal(sonicwall.refusedLogins(), refusedBefore, 'the dead session was ended before the next login');
+    assert.ok(sonicwall.calls.every((c) => c.override !== true), 'nobody was pre-empted');
+    assert.ok(sonicwall.sessions().every((s) => s.state === 'logout'), 'every session ended by a logout, none by the idle timeout');
+    assert.equal(sonicwall.activeSessions(), 0, 'no session left open');
     assert.equal(sonicwall.maxConcurrentSessions(), 1);
     const [current] = await stack.db.db.query<{ fingerprint_sha256: string }>(
       'SELECT v.fingerprint_sha256 FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { buildPfx } from '../../activities/crypto/pem';
-import { createDeviceHttp, type DeviceHttp, type DeviceResponse } from '../../activities/deployers/device-http';
+import { createDeviceHttp, FormData, type DeviceHttp, type DeviceRequest, type DeviceResponse } from '../../activities/deployers/device-http';
+import { DigestSigner, nextNonceOf, parseDigestChallenges } from '../../activities/deployers/sonicwall/digest';
 import { objectName } from '../../activities/deployers/naming';
 import { sonicPathSegment } from '../../activities/deployers/sonicwall/client';
 import { sonicwallDescriptor } from '../../activities/deployers/sonicwall/descriptor';
@@ -35,6 +36,8 @@ const HUMAN_PASSWORD = 'HumanAdminSECRET-4242';
 const FTP_PASSWORD = 'FtpSECRET0123456789';
 const FTP_DIR = 'certfleet';
 const USERS = { [USER]: PASSWORD, [HUMAN]: HUMAN_PASSWORD };
+/** SonicOS 6.5 has no upload path: the FTP pull is the import there (vendor-apis.md §10.1). */
+const SONICOS_65 = { firmware: 'SonicOS Enhanced 6.5.4.4-44n', model: 'NSA 2650' };
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -45,6 +48,8 @@ interface ContextInput {
   /** Versions this run deploys (binding web management replaces the management certificate). */
   versions?: CertificateMaterial[];
   trust?: ManagementTrust;
+  /** No FTP drop on the target (SonicOS 7 needs none). */
+  noFtp?: boolean;
 }
 
 function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput = {}): DeployerContext {
@@ -55,8 +60,8 @@ function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput
       host: fake.host,
       port: fake.port,
       trust: input.trust ?? { fingerprintSha256: fake.managementFingerprint(), alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256) },
-      credentials: { username: USER, password: PASSWORD, ftpPassword: ftp.password, ...input.credentials },
-      options: { ftpHost: ftp.host, ftpPort: ftp.port, ftpUser: ftp.user, ftpDirectory: FTP_DIR, sslVpnPort: fake.endpoints.sslVpn.port, ...input.options },
+      credentials: { username: USER, password: PASSWORD, ...(input.noFtp ? {} : { ftpPassword: ftp.password }), ...input.credentials },
+      options: { ...(input.noFtp ? {} : { ftpHost: ftp.host, ftpPort: ftp.port, ftpUser: ftp.user, ftpDirectory: FTP_DIR }), sslVpnPort: fake.endpoints.sslVpn.port, ...input.options },
     },
     binding: input.binding ?? { webManagement: true, sslVpn: true },
   };
@@ -86,15 +91,43 @@ function raw(fake: FakeSonicWall, alsoAccept: string[] = []): DeviceHttp {
 }
 
 const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-const cookieOf = (r: DeviceResponse): Record<string, string> => ({ cookie: r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') });
 const info = (r: DeviceResponse): { code?: string; message?: string; level?: string } =>
   ((r.json as { status?: { info?: { code?: string; message?: string; level?: string }[] } } | undefined)?.status?.info ?? [])[0] ?? {};
 const success = (r: DeviceResponse): boolean | undefined => (r.json as { status?: { success?: boolean } } | undefined)?.status?.success;
 
-/** Logs in over raw HTTP; returns the cookie header. */
-async function rawLogin(http: DeviceHttp, user = HUMAN, password = HUMAN_PASSWORD, override = false): Promise<{ response: DeviceResponse; cookie: Record<string, string> }> {
+/** A raw API session: every call signed with the Digest parameters the login announced (session security). */
+interface RawSession {
+  response: DeviceResponse;
+  /** `bytes` sent to the cert-key-pair import become the documented multipart body (`certPasswd` + file). */
+  request(method: string, path: string, req?: DeviceRequest): Promise<DeviceResponse>;
+}
+
+/** Logs in over raw HTTP (Basic); later calls carry Digest headers when the login announced them. */
+async function rawLogin(http: DeviceHttp, user = HUMAN, password = HUMAN_PASSWORD, override = false): Promise<RawSession> {
   const response = await http.request('POST', '/api/sonicos/auth', { headers: basic(user, password), json: { override } });
-  return { response, cookie: cookieOf(response) };
+  return rawSessionFor(http, response, user, password);
+}
+
+function rawSessionFor(http: DeviceHttp, response: DeviceResponse, user: string, password: string): RawSession {
+  const offered = parseDigestChallenges(response.headers.get('authentication-info'))[0];
+  const signer = offered ? new DigestSigner(user, password, offered) : undefined;
+  return {
+    response,
+    async request(method, path, req = {}) {
+      const upload = /\/import\/certificates\/cert-key-pair\/name\/[^/]+\/password\/([^/]+)$/.exec(path);
+      let body: DeviceRequest = req;
+      if (upload && req.bytes) {
+        const form = new FormData();
+        form.append('certPasswd', upload[1] ?? '');
+        form.append('file', new Blob([new Uint8Array(req.bytes)]), 'cert.p12');
+        body = { multipart: form };
+      }
+      const r = await http.request(method, path, { ...body, headers: { ...body.headers, ...(signer ? { authorization: signer.sign(method, path) } : {}) } });
+      const next = nextNonceOf(r.headers.get('authentication-info'));
+      if (next) signer?.renew({ nonce: next });
+      return r;
+    },
+  };
 }
 
 /** Fingerprints of the certificates a TLS endpoint sends, leaf first. */
@@ -121,14 +154,20 @@ const dropFiles = (ftp: TestFtpServer): string[] => ftp.files().filter((f) => f.
 // ---------------------------------------------------------------------------------------------
 // The shared contract, with a real FTP server and a fake that takes only 3DES PKCS#12 files
 
-let contractFtp: TestFtpServer | undefined;
+const contractFtps: TestFtpServer[] = [];
+/**
+ * The whole contract runs three times against the strict fake: SonicOS 7 with session security on
+ * (the default: Digest on every call) and off, both without any FTP server on the target, and
+ * SonicOS 6.5, which imports over FTP. Every run ends with no session left open.
+ */
+function sonicwallContract(label: string, fakeOptions: Partial<FakeSonicWallOptions>, noFtp: boolean): void {
 runDeployerContract({
-  vendor: 'sonicwall',
+  vendor: `sonicwall (${label})`,
   create: createSonicWallDeployer,
   async setup() {
     const ftp = await startFtpServer({ password: FTP_PASSWORD, directories: [FTP_DIR] });
-    contractFtp = ftp;
-    const fake = await startFakeSonicWall({ users: USERS, legacyPkcs12Only: true });
+    contractFtps.push(ftp);
+    const fake = await startFakeSonicWall({ users: USERS, legacyPkcs12Only: true, ...fakeOptions });
     // The contract issues its versions before setup() but does not hand them over, so alsoAccept is
     // read lazily (each deployer builds its dispatcher when it is created): the fingerprints of the
     // certificates imported into the fake so far, i.e. exactly the contract's versions.
@@ -138,7 +177,7 @@ runDeployerContract({
         return fake.certificates().map((c) => c.fingerprintSha256);
       },
     };
-    const context = contextFor(fake, ftp, { trust });
+    const context = contextFor(fake, ftp, { trust, noFtp });
     const view = fake.view();
     return {
       context,
@@ -159,6 +198,9 @@ runDeployerContract({
           assert.equal(fake.refusedLogins(), 0);
           assert.deepEqual(dropFiles(ftp), [], 'no file left on the FTP server');
           assert.ok(fake.calls.every((c) => c.override !== true), 'never pre-empted anyone');
+          assert.ok(fake.calls.every((c) => !c.cookie), 'never sent a cookie (SonicOS sets none)');
+          if (noFtp) assert.deepEqual(fake.ftpPulls, [], 'SonicOS 7: no FTP');
+          else assert.ok(fake.ftpPulls.length > 0, 'SonicOS 6.5: imported over FTP');
         } finally {
           await fake.close();
           await ftp.close();
@@ -167,7 +209,11 @@ runDeployerContract({
     };
   },
 });
-after(() => contractFtp?.close());
+}
+sonicwallContract('SonicOS 7, session security on', {}, true);
+sonicwallContract('SonicOS 7, session security off', { sessionSecurity: false }, true);
+sonicwallContract('SonicOS 6.5, FTP import', SONICOS_65, false);
+after(() => Promise.all(contractFtps.map((f) => f.close())));
 
 // ---------------------------------------------------------------------------------------------
 // Vendor cases
@@ -185,36 +231,57 @@ describe('sonicwall', () => {
   });
 
   describe('fake SonicWall (vendor-apis.md §3.7)', () => {
-    it('Basic login sets a cookie session; the status envelope is on every reply; logout ends the session', async () => {
-      await withFake({}, async (fake) => {
+    it('Basic login sets NO cookie; session security: every later call needs a Digest header with a rising nonce count; logout ends the session', async () => {
+      await withFake({ maxNonceUse: 3 }, async (fake) => {
         const http = raw(fake);
         try {
           const anonymous = await http.request('GET', '/api/sonicos/version');
           assert.equal(anonymous.status, 401);
           assert.deepEqual(anonymous.json, { status: { success: false, info: [{ level: 'error', code: 'E_UNAUTHORIZED', message: 'Not authenticated.' }] } });
+          const challenges = parseDigestChallenges(anonymous.headers.get('www-authenticate'));
+          assert.deepEqual(
+            challenges.map((c) => c.algorithm),
+            ['SHA-256', 'MD5'],
+            'a Digest challenge per algorithm',
+          );
           const wrong = await rawLogin(http, USER, WRONG_PASSWORD);
           assert.equal(wrong.response.status, 401);
           assert.equal(info(wrong.response).code, 'E_UNAUTHORIZED');
 
-          const { response, cookie } = await rawLogin(http, USER, PASSWORD);
+          const session = await rawLogin(http, USER, PASSWORD);
+          const { response } = session;
           assert.equal(response.status, 200);
           assert.deepEqual(response.json, { status: { success: true, info: [{ level: 'info', code: 'E_OK', message: 'Success.' }] } });
-          assert.match(cookie['cookie'] ?? '', /^SessId=[0-9a-f]+$/);
-          const version = await http.request('GET', '/api/sonicos/version', { headers: cookie });
+          assert.deepEqual(response.headers.getSetCookie(), [], 'SonicOS sets no session cookie (vendor-apis.md §10.1)');
+          assert.match(response.headers.get('authentication-info') ?? '', /^Digest algorithm=SHA-256, realm="[^"]+", qop="auth", nonce="[^"]+", opaque="[^"]+"$/);
+          // The logged-in client without a Digest header (a cookie-riding client) is refused with a challenge.
+          const unsigned = await http.request('GET', '/api/sonicos/version', { headers: { cookie: 'SessId=0123' } });
+          assert.equal(unsigned.status, 401);
+          assert.ok(parseDigestChallenges(unsigned.headers.get('www-authenticate')).length > 0);
+          // A replayed header (same nonce count) is refused.
+          const challenge = parseDigestChallenges(unsigned.headers.get('www-authenticate'))[0];
+          assert.ok(challenge);
+          const header = new DigestSigner(USER, PASSWORD, challenge).sign('GET', '/api/sonicos/version');
+          assert.equal((await http.request('GET', '/api/sonicos/version', { headers: { authorization: header } })).status, 200);
+          assert.equal((await http.request('GET', '/api/sonicos/version', { headers: { authorization: header } })).status, 401, 'replay refused');
+          const version = await session.request('GET', '/api/sonicos/version', {});
           assert.equal(version.status, 200);
           assert.equal(success(version), true);
           assert.equal((version.json as Record<string, unknown>)['firmware_version'], 'SonicOS 7.0.1-5145');
-          const unknown = await http.request('GET', '/api/sonicos/no-such-thing', { headers: cookie });
+          const unknown = await session.request('GET', '/api/sonicos/no-such-thing', {});
           assert.equal(unknown.status, 404);
           assert.equal(info(unknown).code, 'E_NOT_FOUND');
 
-          assert.equal((await http.request('DELETE', '/api/sonicos/auth', { headers: cookie })).status, 200);
-          const after = await http.request('GET', '/api/sonicos/version', { headers: cookie });
+          // The nonce was used 3 times (maxNonceUse): the reply carried nextnonce, which the helper adopted.
+          assert.equal((await session.request('GET', '/api/sonicos/version')).status, 200, 'nextnonce honoured');
+          assert.equal((await session.request('DELETE', '/api/sonicos/auth', {})).status, 200);
+          const after = await session.request('GET', '/api/sonicos/version', {});
           assert.equal(after.status, 401);
           assert.equal(success(after), false);
         } finally {
           await http.close();
         }
+        assert.ok(fake.calls.every((c) => c.auth !== 'address'), 'session security on: no call rode the address');
         assert.equal(fake.activeSessions(), 0);
         assert.deepEqual(fake.loginsByUser, { [USER]: 1 });
         assert.ok(!JSON.stringify(fake.calls).includes(PASSWORD) && !JSON.stringify(fake.calls).includes(WRONG_PASSWORD), 'no password recorded');
@@ -237,7 +304,7 @@ describe('sonicwall', () => {
           assert.equal((await rawLogin(http, HUMAN, HUMAN_PASSWORD)).response.status, 401);
           assert.equal(fake.refusedLogins(), 2);
           assert.equal(fake.activeSessions(), 1);
-          assert.equal((await http.request('GET', '/api/sonicos/version', { headers: first.cookie })).status, 200, 'the first session is untouched');
+          assert.equal((await first.request('GET', '/api/sonicos/version', {})).status, 200, 'the first session is untouched');
         } finally {
           await http.close();
         }
@@ -252,14 +319,14 @@ describe('sonicwall', () => {
         try {
           const human = await rawLogin(http, HUMAN, HUMAN_PASSWORD);
           const pfx = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123', algorithm: '3des' });
-          const put = await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/by-hand/password/pfxPass123', { headers: human.cookie, bytes: pfx });
+          const put = await human.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/by-hand/password/pfxPass123', { bytes: pfx });
           assert.equal(put.status, 200, put.text);
-          const pending = await http.request('GET', '/api/sonicos/config/pending', { headers: human.cookie });
+          const pending = await human.request('GET', '/api/sonicos/config/pending', {});
           assert.deepEqual((pending.json as Record<string, unknown>)['pending'], [{ action: 'import', object: 'certificate', name: 'by-hand' }]);
 
           const robot = await rawLogin(http, USER, PASSWORD, true);
           assert.equal(robot.response.status, 200);
-          const kicked = await http.request('POST', '/api/sonicos/config/pending', { headers: human.cookie, json: {} });
+          const kicked = await human.request('POST', '/api/sonicos/config/pending', { json: {} });
           assert.equal(kicked.status, 401);
           assert.match(info(kicked).message ?? '', /pre-empted by another administrator \(certfleet\)/);
           assert.equal(fake.droppedChanges(), 1);
@@ -280,29 +347,29 @@ describe('sonicwall', () => {
     });
 
     it('pending changes are visible in their session only, committed by POST, dropped at logout and at the idle timeout', async () => {
-      await withFake({ idleTimeoutMs: 300 }, async (fake) => {
+      await withFake({ idleTimeoutMs: 1_500 }, async (fake) => {
         const http = raw(fake);
         const v = ca.issue('pending.example.test');
         const pfx = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123', algorithm: '3des' });
         try {
           // Logout drops an uncommitted import.
           let s = await rawLogin(http, USER, PASSWORD);
-          assert.equal((await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/dropped/password/pfxPass123', { headers: s.cookie, bytes: pfx })).status, 200);
-          const listed = await http.request('GET', '/api/sonicos/reporting/certificates', { headers: s.cookie });
+          assert.equal((await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/dropped/password/pfxPass123', { bytes: pfx })).status, 200);
+          const listed = await s.request('GET', '/api/sonicos/reporting/certificates', {});
           assert.deepEqual(
-            ((listed.json as { certificates: { certificate: string }[] }).certificates ?? []).map((c) => c.certificate),
+            (listed.json as { certificate: string }[]).map((c) => c.certificate),
             ['dropped'],
             'the session sees its pending import',
           );
-          await http.request('DELETE', '/api/sonicos/auth', { headers: s.cookie });
+          await s.request('DELETE', '/api/sonicos/auth', {});
           assert.deepEqual(fake.certificates(), []);
           assert.equal(fake.droppedChanges(), 1);
 
           // The idle timeout drops it too, and the session is gone.
           s = await rawLogin(http, USER, PASSWORD);
-          assert.equal((await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/timed-out/password/pfxPass123', { headers: s.cookie, bytes: pfx })).status, 200);
-          await new Promise((resolve) => setTimeout(resolve, 450));
-          const expired = await http.request('POST', '/api/sonicos/config/pending', { headers: s.cookie, json: {} });
+          assert.equal((await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/timed-out/password/pfxPass123', { bytes: pfx })).status, 200);
+          await new Promise((resolve) => setTimeout(resolve, 1_700));
+          const expired = await s.request('POST', '/api/sonicos/config/pending', { json: {} });
           assert.equal(expired.status, 401);
           assert.equal(info(expired).message, 'Session expired.');
           assert.deepEqual(fake.certificates(), []);
@@ -310,11 +377,11 @@ describe('sonicwall', () => {
 
           // Committed changes stay; DELETE config/pending discards.
           s = await rawLogin(http, USER, PASSWORD);
-          await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/kept/password/pfxPass123', { headers: s.cookie, bytes: pfx });
-          assert.equal((await http.request('POST', '/api/sonicos/config/pending', { headers: s.cookie, json: {} })).status, 200);
-          await http.request('PUT', '/api/sonicos/administration/global', { headers: s.cookie, json: { administration: { web_management: { certificate: { name: 'kept' } } } } });
-          assert.equal((await http.request('DELETE', '/api/sonicos/config/pending', { headers: s.cookie })).status, 200);
-          await http.request('DELETE', '/api/sonicos/auth', { headers: s.cookie });
+          await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/kept/password/pfxPass123', { bytes: pfx });
+          assert.equal((await s.request('POST', '/api/sonicos/config/pending', { json: {} })).status, 200);
+          await s.request('PUT', '/api/sonicos/administration/global', { json: { administration: { web_management: { certificate: { name: 'kept' } } } } });
+          assert.equal((await s.request('DELETE', '/api/sonicos/config/pending', {})).status, 200);
+          await s.request('DELETE', '/api/sonicos/auth', {});
         } finally {
           await http.close();
         }
@@ -339,7 +406,7 @@ describe('sonicwall', () => {
           const again = (await http.request('GET', '/api/sonicos/auth')).json as { id: string; challenge: string };
           const good = await http.request('POST', '/api/sonicos/auth', { json: { override: false, id: again.id, user: USER, digest: chapDigest(again.id, PASSWORD, again.challenge) } });
           assert.equal(good.status, 200, good.text);
-          assert.equal((await http.request('GET', '/api/sonicos/version', { headers: cookieOf(good) })).status, 200);
+          assert.equal((await rawSessionFor(http, good, USER, PASSWORD).request('GET', '/api/sonicos/version')).status, 200);
         } finally {
           await http.close();
         }
@@ -374,18 +441,18 @@ describe('sonicwall', () => {
         const http = raw(fake, [v.fingerprintSha256]);
         try {
           const s = await rawLogin(http, USER, PASSWORD);
-          const refused = await http.request('DELETE', `/api/sonicos/certificates/name/${staged['cert'] ?? ''}`, { headers: s.cookie });
+          const refused = await s.request('DELETE', `/api/sonicos/certificates/name/${staged['cert'] ?? ''}`);
           assert.equal(refused.status, 400);
           assert.equal(info(refused).code, 'E_IN_USE');
           assert.match(info(refused).message ?? '', /in use by SSL VPN/);
-          const both = await http.request('PUT', '/api/sonicos/ssl-vpn/server/base', { headers: s.cookie, json: { ssl_vpn: { server: { certificate: { name: staged['cert'], use_self_signed: true } } } } });
+          const both = await s.request('PUT', '/api/sonicos/ssl-vpn/server/base', { json: { ssl_vpn: { server: { certificate: { name: staged['cert'], use_self_signed: true } } } } });
           assert.equal(both.status, 400);
-          const unknown = await http.request('PUT', '/api/sonicos/ssl-vpn/server/base', { headers: s.cookie, json: { ssl_vpn: { server: { certificate: { name: 'nope' } } } } });
+          const unknown = await s.request('PUT', '/api/sonicos/ssl-vpn/server/base', { json: { ssl_vpn: { server: { certificate: { name: 'nope' } } } } });
           assert.equal(info(unknown).code, 'E_INVALID');
-          const server = ((await http.request('GET', '/api/sonicos/ssl-vpn/server/base', { headers: s.cookie })).json as { ssl_vpn: { server: Record<string, unknown> } }).ssl_vpn.server;
+          const server = ((await s.request('GET', '/api/sonicos/ssl-vpn/server/base', {})).json as { ssl_vpn: { server: Record<string, unknown> } }).ssl_vpn.server;
           assert.deepEqual(server['certificate'], { name: staged['cert'] });
           assert.equal(server['port'], fake.endpoints.sslVpn.port);
-          await http.request('DELETE', '/api/sonicos/auth', { headers: s.cookie });
+          await s.request('DELETE', '/api/sonicos/auth', {});
         } finally {
           await http.close();
         }
@@ -403,18 +470,18 @@ describe('sonicwall', () => {
         try {
           const s = await rawLogin(http, USER, PASSWORD);
           const aes = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123' });
-          const modern = await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/aes/password/pfxPass123', { headers: s.cookie, bytes: aes });
+          const modern = await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/aes/password/pfxPass123', { bytes: aes });
           assert.equal(info(modern).code, 'E_CERT_FORMAT');
           const des = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123', algorithm: '3des' });
-          const wrong = await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/otherPass', { headers: s.cookie, bytes: des });
+          const wrong = await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/otherPass', { bytes: des });
           assert.equal(wrong.status, 400);
           assert.equal(info(wrong).code, 'E_CERT_PASSWORD');
-          const good = await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/pfxPass123', { headers: s.cookie, bytes: des });
+          const good = await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/pfxPass123', { bytes: des });
           assert.equal(good.status, 200, good.text);
-          const dup = await http.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/pfxPass123', { headers: s.cookie, bytes: des });
+          const dup = await s.request('PUT', '/api/sonicos/import/certificates/cert-key-pair/name/des/password/pfxPass123', { bytes: des });
           assert.equal(info(dup).code, 'E_EXISTS');
-          await http.request('POST', '/api/sonicos/config/pending', { headers: s.cookie, json: {} });
-          await http.request('DELETE', '/api/sonicos/auth', { headers: s.cookie });
+          await s.request('POST', '/api/sonicos/config/pending', { json: {} });
+          await s.request('DELETE', '/api/sonicos/auth', {});
         } finally {
           await http.close();
         }
@@ -433,7 +500,7 @@ describe('sonicwall', () => {
 
   describe('deployer', () => {
     it('stage pulls the PKCS#12 over FTP (3DES, path-encoded URL), commits, deletes the file, and logs out', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('stage.example.test');
         const staged = await use(contextFor(fake, ftp, { versions: [v] }), (d) => d.stage(v));
         const name = objectName(v.commonName, v.serialHex, SONICWALL_NAME_RULES);
@@ -447,7 +514,20 @@ describe('sonicwall', () => {
         assert.match(imports[0]?.path ?? '', pattern);
         assert.deepEqual(
           fake.calls.map((c) => `${c.method} ${c.path.replace(/\/name\/.*/, '/…')} ${c.status}`),
-          ['POST /api/sonicos/auth 200', 'GET /api/sonicos/reporting/certificates 200', 'POST /api/sonicos/certificates/import/cert-key-pair-ftp/… 200', 'POST /api/sonicos/config/pending 200', 'GET /api/sonicos/reporting/certificates 200', 'DELETE /api/sonicos/auth 200'],
+          [
+            // A session a crashed attempt may have left is ended first (Digest challenge, then the signed logout).
+            'DELETE /api/sonicos/auth 401',
+            'DELETE /api/sonicos/auth 200',
+            'POST /api/sonicos/auth 200',
+            'GET /api/sonicos/version 200',
+            'GET /api/sonicos/reporting/certificates 200',
+            'POST /api/sonicos/certificates/import/cert-key-pair-ftp/… 200',
+            'POST /api/sonicos/config/pending 200',
+            'GET /api/sonicos/config/pending 200',
+            'GET /api/sonicos/reporting/certificates 200',
+            'GET /api/sonicos/reporting/certificates/… 200',
+            'DELETE /api/sonicos/auth 200',
+          ],
         );
         assert.deepEqual(dropFiles(ftp), [], 'the uploaded file is gone');
         const file = fake.ftpPulls[0]?.url.split('/').pop() ?? '';
@@ -463,13 +543,13 @@ describe('sonicwall', () => {
     });
 
     it('the FTP file is deleted and the session logged out when the import fails (download fails, or the device refuses the file)', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('fail.example.test');
         // The firewall cannot reach the FTP server at the address it is given.
         const unreachable = contextFor(fake, ftp, { versions: [v], options: { ftpUrlHost: '127.0.0.2' } });
         const error = await rejection(use(unreachable, (d) => d.stage(v)));
         assert.equal(error.type, FailureType.targetRejected);
-        assert.match(error.message, /^sonicwall: import \S+ from ftp:\/\/certfleet@127\.0\.0\.2:\d+\/certfleet\/certfleet-\S+\.p12: E_FTP_DOWNLOAD: Failed to download/);
+        assert.match(error.message, /^sonicwall: import \S+ over FTP: E_FTP_DOWNLOAD: Failed to download the file from ftp:\/\/certfleet:\[omitted\]@127\.0\.0\.2:\d+\/certfleet\/certfleet-\S+\.p12/);
         assert.match(error.message, /Check that the firewall reaches 127\.0\.0\.2:\d+/);
         assert.ok(!error.message.includes(FTP_PASSWORD));
         assert.equal(fake.ftpPulls.length, 1);
@@ -501,7 +581,7 @@ describe('sonicwall', () => {
     });
 
     it('the FTP server refusing the deletion after the import: nothing is committed; the retry removes the file first', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('undeletable.example.test');
         const ctx = contextFor(fake, ftp, { versions: [v] });
         // The firewall downloads the file, then the FTP server stops allowing deletions.
@@ -524,7 +604,7 @@ describe('sonicwall', () => {
     });
 
     it('a leftover file of an interrupted attempt is removed by the next stage; other targets\' files are left alone', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('leftover.example.test');
         // The prefix is derived from the target id; find it from a probe (preflight uploads and deletes one).
         await use(contextFor(fake, ftp), (d) => d.preflight());
@@ -551,8 +631,13 @@ describe('sonicwall', () => {
         assert.match(error.message, /does not pre-empt it/);
         assert.equal(human.state(), 'active', 'the human was not kicked');
         assert.deepEqual(
-          fake.calls.map((c) => [c.method, c.path, c.override]),
-          [['POST', '/api/sonicos/auth', false]],
+          fake.calls.map((c) => [c.method, c.path, c.status, c.override]),
+          [
+            ['DELETE', '/api/sonicos/auth', 401, undefined],
+            ['DELETE', '/api/sonicos/auth', 200, undefined],
+            ['POST', '/api/sonicos/auth', 401, false],
+          ],
+          "the leftover-session cleanup ends only CertFleet's own API session, then the login is refused",
         );
         assert.deepEqual(dropFiles(ftp), [], 'nothing uploaded');
 
@@ -600,7 +685,7 @@ describe('sonicwall', () => {
     });
 
     it('another administrator pre-empting CertFleet mid-step: DEVICE_SESSION_BUSY, nothing half-done, the file still deleted', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('preempted.example.test');
         fake.beforeNext(/cert-key-pair-ftp/, () => void fake.holdSession({ user: HUMAN, override: true }));
         const error = await rejection(use(contextFor(fake, ftp, { versions: [v] }), (d) => d.stage(v)));
@@ -667,12 +752,15 @@ describe('sonicwall', () => {
         assert.deepEqual(
           fake.calls.slice(before).map((c) => `${c.method} ${c.path}`),
           [
+            'DELETE /api/sonicos/auth',
+            'DELETE /api/sonicos/auth',
             'POST /api/sonicos/auth',
             'GET /api/sonicos/ssl-vpn/server/base',
             'GET /api/sonicos/administration/global',
             'PUT /api/sonicos/ssl-vpn/server/base',
             'PUT /api/sonicos/administration/global',
             'POST /api/sonicos/config/pending',
+            'GET /api/sonicos/config/pending',
             'DELETE /api/sonicos/auth',
           ],
         );
@@ -776,7 +864,7 @@ describe('sonicwall', () => {
         const v = ca.issue('idem.example.test');
         const ctx = contextFor(fake, ftp, { versions: [v] });
         const first = await use(ctx, (d) => d.stage(v));
-        const imports = (): number => fake.calls.filter((c) => c.path.includes('cert-key-pair-ftp')).length;
+        const imports = (): number => fake.calls.filter((c) => c.path.includes('/import/certificates/cert-key-pair/')).length;
         assert.deepEqual(await use(ctx, (d) => d.stage(v)), first);
         assert.equal(imports(), 1, 'reused without a second upload');
         // Someone imported another certificate under the name the next version would get.
@@ -787,9 +875,9 @@ describe('sonicwall', () => {
           const s = await rawLogin(http, USER, PASSWORD);
           const pfx = buildPfx({ keyPem: other.keyPem, certPem: other.certPem, chainPems: [], password: 'pfxPass123', algorithm: '3des' });
           const name = objectName(next.commonName, next.serialHex, SONICWALL_NAME_RULES);
-          assert.equal((await http.request('PUT', `/api/sonicos/import/certificates/cert-key-pair/name/${name}/password/pfxPass123`, { headers: s.cookie, bytes: pfx })).status, 200);
-          await http.request('POST', '/api/sonicos/config/pending', { headers: s.cookie, json: {} });
-          await http.request('DELETE', '/api/sonicos/auth', { headers: s.cookie });
+          assert.equal((await s.request('PUT', `/api/sonicos/import/certificates/cert-key-pair/name/${name}/password/pfxPass123`, { bytes: pfx })).status, 200);
+          await s.request('POST', '/api/sonicos/config/pending', { json: {} });
+          await s.request('DELETE', '/api/sonicos/auth', {});
         } finally {
           await http.close();
         }
@@ -823,7 +911,7 @@ describe('sonicwall', () => {
         assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
         assert.deepEqual(
           report.checks.map((c) => c.name),
-          ['management TLS', 'login', 'firmware', 'web management binding', 'SSL-VPN', 'certificate store', 'FTP drop'],
+          ['management TLS', 'login', 'firmware', 'session security', 'import path', 'web management binding', 'SSL-VPN', 'certificate store', 'FTP drop'],
         );
         const ftpCheck = report.checks.find((c) => c.name === 'FTP drop');
         assert.match(ftpCheck?.detail ?? '', /changes nothing on the firewall/);
@@ -851,7 +939,7 @@ describe('sonicwall', () => {
     });
 
     it('a wrong FTP password: TARGET_AUTH_FAILED from the FTP login, nothing imported, logged out', async () => {
-      await withFake({}, async (fake) => {
+      await withFake(SONICOS_65, async (fake) => {
         const v = ca.issue('ftpauth.example.test');
         const error = await rejection(use(contextFor(fake, ftp, { versions: [v], credentials: { ftpPassword: 'WrongFtpPass1' } }), (d) => d.stage(v)));
         assert.equal(error.type, FailureType.targetAuth);
@@ -889,9 +977,111 @@ describe('sonicwall', () => {
         assert.equal(fake.refusedLogins(), 0);
         assert.equal(fake.activeSessions(), 0);
         assert.deepEqual(fake.loginsByUser, { [USER]: methods });
-        assert.equal(fake.calls.filter((c) => c.method === 'DELETE' && c.path === '/api/sonicos/auth' && c.status === 200).length, methods);
+        // Every method logs out; each attempt (deployer instance) also ends a leftover session before its first login.
+        assert.equal(fake.calls.filter((c) => c.method === 'DELETE' && c.path === '/api/sonicos/auth' && c.status === 200).length, methods + versions.length);
         assert.equal(fake.certificates().length, 1);
         assert.deepEqual(dropFiles(ftp), []);
+      });
+    });
+
+    for (const sessionSecurity of [true, false]) {
+      it(`a session a crashed attempt left open is ended before the next login, without pre-empting anyone (session security ${sessionSecurity ? 'on' : 'off'})`, async () => {
+        await withFake({ sessionSecurity }, async (fake) => {
+          const v = ca.issue('crash.example.test');
+          // The "crashed" attempt: logged in as CertFleet's account, never logged out.
+          const http = raw(fake);
+          try {
+            assert.equal((await rawLogin(http, USER, PASSWORD)).response.status, 200);
+          } finally {
+            await http.close();
+          }
+          assert.equal(fake.activeSessions(), 1);
+          const staged = await use(contextFor(fake, ftp, { versions: [v], noFtp: true }), (d) => d.stage(v));
+          assert.deepEqual(staged, { cert: objectName(v.commonName, v.serialHex, SONICWALL_NAME_RULES) });
+          assert.deepEqual(
+            fake.sessions().map((s) => [s.user, s.state]),
+            [
+              [USER, 'logout'],
+              [USER, 'logout'],
+            ],
+            'the leftover session was logged out (not pre-empted), then ours ran and logged out',
+          );
+          assert.equal(fake.refusedLogins(), 0);
+          assert.ok(fake.calls.every((c) => c.override !== true));
+          assert.equal(fake.activeSessions(), 0);
+        });
+      });
+    }
+
+    it('session security: a login that announces nothing gets the Digest from the first call\'s challenge; MD5-only firewalls; nextnonce; preflight names the mode', async () => {
+      await withFake({ announceDigest: false, digestAlgorithms: ['MD5'], maxNonceUse: 2 }, async (fake) => {
+        const v = ca.issue('md5.example.test');
+        const ctx = contextFor(fake, ftp, { versions: [v], noFtp: true });
+        const report = await use(ctx, (d) => d.preflight());
+        assert.deepEqual(
+          report.checks.filter((c) => c.name === 'session security' || c.name === 'import path').map((c) => [c.name, c.ok, c.detail.split(':')[0]]),
+          [
+            ['session security', true, 'on'],
+            ['import path', true, 'upload'],
+          ],
+        );
+        assert.match(report.checks.find((c) => c.name === 'session security')?.detail ?? '', /RFC 7616 Digest header \(MD5\)/);
+        assert.match(report.checks.find((c) => c.name === 'import path')?.detail ?? '', /SonicOS 7\.0\.1-5145 takes the certificate in the API call itself .*no FTP server is needed/);
+        const staged = await use(ctx, (d) => d.stage(v));
+        await use(ctx, (d) => d.activate(staged));
+        assert.deepEqual(fake.bindings().webManagement, { name: staged['cert'] });
+        const api = fake.calls.filter((c) => c.path !== '/api/sonicos/auth');
+        // Exactly one unsigned call per session (the one that fetches the challenge), then Digest.
+        assert.equal(api.filter((c) => c.status === 401).length, 3, 'one challenge per session (preflight, stage, activate)');
+        assert.ok(api.filter((c) => c.status !== 401).every((c) => c.auth === 'digest'));
+        assert.equal(fake.activeSessions(), 0);
+      });
+      await withFake({ sessionSecurity: false }, async (fake) => {
+        const report = await use(contextFor(fake, ftp, { noFtp: true }), (d) => d.preflight());
+        assert.match(report.checks.find((c) => c.name === 'session security')?.detail ?? '', /^off: /);
+        assert.ok(fake.calls.every((c) => c.auth !== 'digest'), 'no Digest where the admin turned it off');
+        assert.equal(fake.activeSessions(), 0);
+      });
+    });
+
+    it('SonicOS 6.5 without an FTP drop: preflight says the import path needs one, stage is VALIDATION_FAILED naming the fields; nothing imported', async () => {
+      await withFake(SONICOS_65, async (fake) => {
+        const v = ca.issue('noftp.example.test');
+        const ctx = contextFor(fake, ftp, { versions: [v], noFtp: true });
+        const report = await use(ctx, (d) => d.preflight());
+        const path = report.checks.find((c) => c.name === 'import path');
+        assert.equal(path?.ok, false);
+        assert.match(path?.detail ?? '', /SonicOS Enhanced 6\.5\.4\.4-44n, which has no certificate upload .* Enter the FTP server, user and password/);
+        const error = await rejection(use(ctx, (d) => d.stage(v)));
+        assert.equal(error.type, FailureType.validation);
+        assert.ok(NON_RETRYABLE_FAILURES.includes(error.type));
+        assert.match(error.message, /^sonicwall: the firewall runs SonicOS Enhanced 6\.5\.4\.4-44n, which has no certificate upload/);
+        assert.deepEqual(fake.certificates(), []);
+        assert.equal(fake.activeSessions(), 0);
+      });
+    });
+
+    it('a commit that leaves changes pending is COMMIT_FAILED (config/pending is read back after every commit); the session is still closed', async () => {
+      await withFake({}, async (fake) => {
+        const v = ca.issue('pending-left.example.test');
+        fake.swallowNextCommit();
+        const error = await rejection(use(contextFor(fake, ftp, { versions: [v], noFtp: true }), (d) => d.stage(v)));
+        assert.equal(error.type, FailureType.commitFailed);
+        assert.match(error.message, /^sonicwall: commit \(import \S+\): the firewall accepted the commit but still lists 1 pending change\(s\)/);
+        assert.deepEqual(fake.certificates(), [], 'nothing was committed');
+        assert.equal(fake.activeSessions(), 0);
+        assert.equal(fake.droppedChanges(), 1, 'the logout dropped the uncommitted import');
+      });
+    });
+
+    it('SonicOS 7 imports by the documented multipart upload, never over FTP, even with an FTP drop configured', async () => {
+      await withFake({}, async (fake) => {
+        const v = ca.issue('upload.example.test');
+        const staged = await use(contextFor(fake, ftp, { versions: [v] }), (d) => d.stage(v));
+        assert.deepEqual(fake.certificates().map((c) => [c.name, c.via, c.fingerprintSha256]), [[staged['cert'], 'upload', v.fingerprintSha256]]);
+        assert.deepEqual(fake.ftpPulls, []);
+        assert.deepEqual(dropFiles(ftp), []);
+        assert.ok(fake.calls.some((c) => c.method === 'PUT' && c.path === `/api/sonicos/import/certificates/cert-key-pair/name/${staged['cert'] ?? ''}/password/[omitted]` && c.status === 200));
       });
     });
 
@@ -928,13 +1118,14 @@ describe('sonicwall', () => {
   describe('descriptor', () => {
     const options = { ftpHost: 'ftp.example.test', ftpUser: 'certfleet' };
 
-    it('credentials: administrator, password and FTP password are required; FTP passwords must need no URL encoding', () => {
+    it('credentials: administrator and password are required, the FTP password (SonicOS 6.5 only) is optional; FTP passwords must need no URL encoding', () => {
       assert.deepEqual(sonicwallDescriptor.parseCredentials({ username: ' certfleet ', password: ' p w ', ftpPassword: 'Ftp-Pass.1' }), {
         value: { username: 'certfleet', password: ' p w ', ftpPassword: 'Ftp-Pass.1' },
         errors: {},
       });
       const empty = sonicwallDescriptor.parseCredentials({});
-      assert.deepEqual(Object.keys(empty.errors).sort(), ['ftpPassword', 'password', 'username']);
+      assert.deepEqual(Object.keys(empty.errors).sort(), ['password', 'username']);
+      assert.deepEqual(sonicwallDescriptor.parseCredentials({ username: 'u', password: 'p' }), { value: { username: 'u', password: 'p', ftpPassword: '' }, errors: {} });
       assert.match(empty.errors['username'] ?? '', /full administrator/);
       for (const bad of ['has space', 'a@b', 'x/y', 'p%40', 'q#1', 'c:d']) {
         assert.match(sonicwallDescriptor.parseCredentials({ username: 'u', password: 'p', ftpPassword: bad }).errors['ftpPassword'] ?? '', /inside a URL/, bad);
@@ -945,7 +1136,7 @@ describe('sonicwall', () => {
         [
           ['username', 'text', true],
           ['password', 'secret', true],
-          ['ftpPassword', 'secret', true],
+          ['ftpPassword', 'secret', false],
         ],
       );
     });
@@ -959,8 +1150,23 @@ describe('sonicwall', () => {
         sonicwallDescriptor.parseOptions({ ...options, authMethod: 'CHAP', override: 'on', ftpPort: '2121', ftpDirectory: '/drop/sonicwall/', ftpUrlHost: '10.0.0.5', sslVpnPort: 443 }).value,
         { authMethod: 'chap', override: true, ftpHost: 'ftp.example.test', ftpPort: 2121, ftpUser: 'certfleet', ftpDirectory: 'drop/sonicwall', ftpUrlHost: '10.0.0.5', sslVpnPort: 443 },
       );
-      const missing = sonicwallDescriptor.parseOptions({});
-      assert.deepEqual(Object.keys(missing.errors).sort(), ['ftpHost', 'ftpUser']);
+      // No FTP at all is valid (SonicOS 7 uploads); half an FTP drop is not.
+      const none = sonicwallDescriptor.parseOptions({});
+      assert.deepEqual(none.errors, {});
+      assert.deepEqual(none.value, { authMethod: 'basic', override: false, ftpHost: '', ftpPort: 21, ftpUser: '', ftpDirectory: '', ftpUrlHost: '', sslVpnPort: 4433 });
+      assert.deepEqual(Object.keys(sonicwallDescriptor.parseOptions({ ftpHost: 'ftp.example.test' }).errors), ['ftpUser']);
+      assert.match(sonicwallDescriptor.parseOptions({ ftpUser: 'certfleet' }).errors['ftpHost'] ?? '', /only needed for SonicOS 6\.5/);
+      assert.deepEqual(
+        sonicwallDescriptor.optionFields.filter((f) => f.name.startsWith('ftp')).map((f) => [f.name, f.required, f.endpoint === true]),
+        [
+          ['ftpHost', false, true],
+          ['ftpPort', false, true],
+          ['ftpUser', false, true],
+          ['ftpDirectory', false, false],
+          ['ftpUrlHost', false, true],
+        ],
+        'FTP fields optional, still bound to the secrets as endpoints',
+      );
       assert.match(sonicwallDescriptor.parseOptions({ ...options, authMethod: 'digest' }).errors['authMethod'] ?? '', /Basic or CHAP/);
       assert.match(sonicwallDescriptor.parseOptions({ ...options, override: 'maybe' }).errors['override'] ?? '', /ticked/);
       assert.match(sonicwallDescriptor.parseOptions({ ...options, ftpHost: 'ftp://x' }).errors['ftpHost'] ?? '', /without ftp:\/\//);

@@ -1,9 +1,10 @@
 /**
  * SonicWall target form and validation (web-safe: no device code). Facts: ../shared/vendor-apis.md §3.
  *
- * The certificate travels as a PKCS#12 that CertFleet uploads to an FTP server and the firewall then
- * downloads itself (the 6.5-style `cert-key-pair-ftp` import, §3.3), so a target names an FTP server
- * as well as the firewall.
+ * SonicOS 7 takes the PKCS#12 as an upload (`PUT import/certificates/cert-key-pair/…`, §10.1); SonicOS
+ * 6.5 has no upload path, so there the firewall pulls it from an FTP server CertFleet uploads it to
+ * (`cert-key-pair-ftp`, §3.3). The FTP fields are therefore optional here; preflight and stage read
+ * the firmware and refuse a 6.5 target without them (docs/vendors/sonicwall.md).
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
 import { checkbox, parsePort, text } from '../form-values';
@@ -12,7 +13,7 @@ export interface SonicWallCredentials {
   /** A full administrator (only full admins may use the SonicOS API, §3.1). */
   username: string;
   password: string;
-  /** Password of the FTP account in `ftpUser`. It is sent to the firewall inside the import URL. */
+  /** Password of the FTP account in `ftpUser` (SonicOS 6.5 only; '' = none). It is sent to the firewall inside the import URL. */
   ftpPassword: string;
 }
 
@@ -23,7 +24,7 @@ export interface SonicWallOptions {
   authMethod: SonicWallAuthMethod;
   /** Log in with `override: true`, pre-empting another administrator's session. Default off. */
   override: boolean;
-  /** FTP server CertFleet uploads the PKCS#12 to. */
+  /** FTP server CertFleet uploads the PKCS#12 to (SonicOS 6.5 only; '' = none configured). */
   ftpHost: string;
   ftpPort: number;
   ftpUser: string;
@@ -80,8 +81,7 @@ export function parseSonicWallCredentials(input: Record<string, unknown>): Parse
   if (!username) errors['username'] = 'Enter the name of a full administrator (only full administrators may use the SonicOS API).';
   else if (!USERNAME.test(username)) errors['username'] = 'An administrator name is 1 to 64 characters without ":" and without spaces at either end.';
   if (!password) errors['password'] = "Enter the administrator's password.";
-  if (!ftpPassword) errors['ftpPassword'] = 'Enter the password of the FTP account the firewall downloads the certificate from.';
-  else if (!FTP_PASSWORD.test(ftpPassword)) errors['ftpPassword'] = `The FTP password may contain ${FTP_SAFE_HINT}.`;
+  if (ftpPassword && !FTP_PASSWORD.test(ftpPassword)) errors['ftpPassword'] = `The FTP password may contain ${FTP_SAFE_HINT}.`;
   const value: Partial<SonicWallCredentials> = {};
   if (!errors['username']) value.username = username;
   if (!errors['password']) value.password = password;
@@ -97,14 +97,16 @@ export function parseSonicWallOptions(input: Record<string, unknown>): ParseResu
   const override = checkbox(input['override']);
   if (override === undefined) errors['override'] = 'Override must be ticked or not.';
 
+  // The FTP drop is for SonicOS 6.5 only (no upload path there, §10.1): all of it, or none of it.
   const ftpHost = text(input, 'ftpHost');
-  if (!ftpHost) errors['ftpHost'] = 'Enter the FTP server CertFleet uploads the certificate to; the firewall downloads it from there.';
-  else if (!HOST.test(ftpHost)) errors['ftpHost'] = 'Enter a host name or an IP address (without ftp:// and without a port).';
+  const ftpUserGiven = text(input, 'ftpUser');
+  if (!ftpHost && ftpUserGiven) errors['ftpHost'] = 'Enter the FTP server as well, or clear the FTP user (the FTP drop is only needed for SonicOS 6.5).';
+  else if (ftpHost && !HOST.test(ftpHost)) errors['ftpHost'] = 'Enter a host name or an IP address (without ftp:// and without a port).';
   const ftpPort = parsePort(text(input, 'ftpPort'), SONICWALL_DEFAULT_FTP_PORT);
   if (ftpPort === undefined) errors['ftpPort'] = 'Enter the FTP port as a number from 1 to 65535 (default 21).';
   const ftpUser = text(input, 'ftpUser');
-  if (!ftpUser) errors['ftpUser'] = 'Enter the FTP account name.';
-  else if (!FTP_USER.test(ftpUser)) errors['ftpUser'] = 'The FTP account name may contain letters, digits and - . _ ~ only (it travels inside a URL to the firewall).';
+  if (ftpHost && !ftpUser) errors['ftpUser'] = 'Enter the FTP account name.';
+  else if (ftpUser && !FTP_USER.test(ftpUser)) errors['ftpUser'] = 'The FTP account name may contain letters, digits and - . _ ~ only (it travels inside a URL to the firewall).';
   const ftpDirectory = normaliseFtpDirectory(text(input, 'ftpDirectory'));
   if (ftpDirectory === undefined) errors['ftpDirectory'] = 'Enter a directory such as certfleet or drop/sonicwall: letters, digits, ".", "_" and "-" between slashes, no "..".';
   const urlHostRaw = text(input, 'ftpUrlHost');
@@ -119,7 +121,7 @@ export function parseSonicWallOptions(input: Record<string, unknown>): ParseResu
     ftpPort: ftpPort ?? SONICWALL_DEFAULT_FTP_PORT,
     ftpUser,
     ftpDirectory: ftpDirectory ?? '',
-    ftpUrlHost: urlHostRaw || ftpHost,
+    ftpUrlHost: ftpHost ? urlHostRaw || ftpHost : '',
     sslVpnPort: sslVpnPort ?? SONICWALL_DEFAULT_SSL_VPN_PORT,
   };
   return { value: { ...value }, errors };
@@ -148,8 +150,8 @@ export const sonicwallDescriptor: VendorDescriptor = {
       name: 'ftpPassword',
       label: 'FTP password',
       kind: 'secret',
-      required: true,
-      help: 'The firewall receives it inside the import URL (plain FTP): use an account that can only reach the drop directory.',
+      required: false,
+      help: 'SonicOS 6.5 only. The firewall receives it inside the import URL (plain FTP): use an account that can only reach the drop directory.',
     },
   ],
   optionFields: [
@@ -161,9 +163,16 @@ export const sonicwallDescriptor: VendorDescriptor = {
       required: false,
       help: 'Off (recommended): when someone is logged in, CertFleet waits and retries. On: CertFleet logs them out, and their unsaved changes are lost.',
     },
-    { name: 'ftpHost', label: 'FTP server', kind: 'text', required: true, help: 'CertFleet uploads a password-protected PKCS#12 here; the firewall downloads it and CertFleet deletes it.', endpoint: true },
+    {
+      name: 'ftpHost',
+      label: 'FTP server (SonicOS 6.5 only)',
+      kind: 'text',
+      required: false,
+      help: 'SonicOS 7 takes the certificate as an upload and needs no FTP server. SonicOS 6.5 has no upload: CertFleet puts a password-protected PKCS#12 here, the firewall downloads it and CertFleet deletes it.',
+      endpoint: true,
+    },
     { name: 'ftpPort', label: 'FTP port', kind: 'number', required: false, placeholder: String(SONICWALL_DEFAULT_FTP_PORT), endpoint: true },
-    { name: 'ftpUser', label: 'FTP user', kind: 'text', required: true, endpoint: true },
+    { name: 'ftpUser', label: 'FTP user', kind: 'text', required: false, endpoint: true },
     { name: 'ftpDirectory', label: 'FTP directory', kind: 'text', required: false, placeholder: 'certfleet', help: "Relative to the FTP account's home; it must exist. Leave empty for the home itself." },
     { name: 'ftpUrlHost', label: 'FTP server as the firewall sees it', kind: 'text', required: false, help: 'Host name or address the firewall uses to reach the FTP server, when it differs from the one above.', endpoint: true },
     { name: 'sslVpnPort', label: 'SSL-VPN port', kind: 'number', required: false, placeholder: String(SONICWALL_DEFAULT_SSL_VPN_PORT), help: 'Checked by a TLS handshake after a deploy.' },

@@ -1,5 +1,6 @@
 /**
- * SonicWall deployer (SonicOS API 6.5 / 7.x, ../shared/vendor-apis.md §3).
+ * SonicWall deployer (SonicOS API 6.5 / 7.x, ../shared/vendor-apis.md §3 and §10.1; the calls, sources
+ * and assumptions are listed in docs/vendors/sonicwall.md).
  *
  * SonicOS allows a single API session, and only one administrator in config mode (§3.1). So:
  * - every method logs in, does its work, commits, and logs out again, also when it fails (a session
@@ -11,11 +12,20 @@
  * - every change is staged by SonicOS until `POST config/pending`, and dropped at logout or timeout
  *   (§3.5), so each logical step commits before it returns.
  *
- * stage: the PKCS#12 (3DES, the legacy encryption old SonicOS requires, §3.6 pitfall 5; a random
- * password of letters and digits, pitfall 4) is uploaded to the target's FTP server under a random
- * name, the firewall is told to import it from there (`cert-key-pair-ftp`, §3.3), the file is deleted
- * at once (also when the import fails), and the import is committed. The object name derives from the
- * version (objectName), so a retry finds and reuses it.
+ * - sessions are not cookies (§10.1): the client answers SonicOS' per-request Digest "session
+ *   security" when the firewall asks for it, and works without it where the admin turned it off;
+ * - before the first login of an attempt, a session a crashed attempt left behind is ended
+ *   (`DELETE /api/sonicos/auth` with our credentials, SonicWallClient.endLeftoverSession); the
+ *   workflow's per-device lease makes sure no live attempt of ours holds it then.
+ *
+ * stage: the firmware decides the path (§10.1). SonicOS 7: the PKCS#12 is uploaded in the documented
+ * `PUT import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}` (multipart). SonicOS 6.5
+ * (no upload path): it is put on the target's FTP server under a random name, the firewall is told to
+ * import it from there (`cert-key-pair-ftp`, §3.3), and the file is deleted at once (also when the
+ * import fails). Both: 3DES (the legacy encryption old SonicOS requires, §3.6 pitfall 5), a random
+ * password of letters and digits (pitfall 4), committed, then read back by name (serial from the
+ * certificate's details). The object name derives from the version (objectName), so a retry finds
+ * and reuses it.
  * activate / rollback: both bindings (`administration/global` web management, `ssl-vpn/server/base`)
  * are changed read-modify-write and committed in ONE commit, so they change together or not at all;
  * a failed step discards the staged changes. A previous `use_self_signed` is restored as such.
@@ -112,8 +122,11 @@ export function chapDigest(id: string, password: string, challenge: string): str
 }
 
 /**
- * A login refused because another session holds the device. vendor-apis.md names no code for it;
- * `E_BUSY` is what the fake answers (GUESS), the message patterns cover wordings SonicOS might use.
+ * A login refused because another session holds the device. DOCUMENTED: that it is refused ("a single
+ * SonicOS API session is currently allowed", API guide "Client Authentication") and that `override`
+ * pre-empts (sonicwall/sonicos-automation; 7.0.1 OpenAPI `auth.override`). ASSUMPTION (no source shows
+ * the refusal's body): `E_BUSY` is what the fake answers; the patterns cover wordings SonicOS might
+ * use. docs/vendors/sonicwall.md, assumption A2.
  */
 export function isSessionBusy(r: SonicResponse): boolean {
   const code = r.info?.code ?? '';
@@ -139,29 +152,46 @@ const isDisabled = (r: SonicResponse): boolean => r.info?.code === 'E_DISABLED' 
 const API_DISABLED =
   'the SonicOS API is disabled on the firewall (E_DISABLED "Service disabled."). Enable it under Device → Settings → Administration → SonicOS API, with Basic or CHAP authentication.';
 
-/** A certificate as `reporting/certificates` lists it. GUESS: the list is the first array of objects in the body. */
+/** A certificate as `reporting/certificates` lists it: a name (the list has no serial, §10.1). */
 interface ListedCertificate {
   name: string;
-  /** Lowercase hex without separators or leading zeros, when the firmware reports it. */
-  serial?: string;
 }
 
 const normaliseSerial = (raw: string): string => raw.replace(/[^0-9a-fA-F]/g, '').toLowerCase().replace(/^0+/, '') || '0';
 
-export function listedCertificates(body: Record<string, unknown> | undefined): ListedCertificate[] {
-  const list = Object.entries(body ?? {}).find(([key, value]) => key !== 'status' && Array.isArray(value))?.[1];
-  if (!Array.isArray(list)) return [];
+/**
+ * The 7.0.1 OpenAPI list (`show_status_certs_list`): a top-level array of `{certificate, type,
+ * validated, expires_on, expired_on}` (generalsle1n/SonicWallGen7 api/openapi.yaml; §10.1).
+ * Anything else is not a certificate list: undefined.
+ */
+export function listedCertificates(list: unknown): ListedCertificate[] | undefined {
+  if (!Array.isArray(list)) return undefined;
   const out: ListedCertificate[] = [];
   for (const item of list) {
     if (typeof item !== 'object' || item === null) continue;
-    const v = item as Record<string, unknown>;
-    const name = [v['certificate'], v['name'], v['certificate_name']].find((x): x is string => typeof x === 'string' && x !== '');
-    if (!name) continue;
-    const serial = [v['certificate_serial_number'], v['serial_number'], v['serial']].find((x): x is string => typeof x === 'string' && x !== '');
-    out.push({ name, ...(serial ? { serial: normaliseSerial(serial) } : {}) });
+    const name = (item as Record<string, unknown>)['certificate'];
+    if (typeof name === 'string' && name !== '') out.push({ name });
   }
   return out;
 }
+
+/** How many changes `GET config/pending` still lists (ASSUMPTION: a `pending` array; an empty body = none). */
+export function pendingCount(r: SonicResponse): number {
+  const pending = r.body?.['pending'] ?? r.list;
+  return Array.isArray(pending) ? pending.length : 0;
+}
+
+/** The import path a firmware takes (§10.1): SonicOS 7 and later upload; 6.x pulls over FTP. */
+export type ImportPath = 'upload' | 'ftp';
+
+/** Major and minor of "SonicOS 7.0.1-5145" / "SonicOS Enhanced 6.5.4.4-44n"; undefined when unreadable. */
+export function firmwareRelease(firmware: string | undefined): { major: number; minor: number } | undefined {
+  const match = /(\d+)\.(\d+)/.exec(firmware ?? '');
+  return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+}
+
+/** ASSUMPTION: an unreadable version is treated as SonicOS 7 (the current release line). */
+export const importPathFor = (firmware: string | undefined): ImportPath => ((firmwareRelease(firmware)?.major ?? 7) >= 7 ? 'upload' : 'ftp');
 
 function getIn(body: Record<string, unknown> | undefined, path: string[]): unknown {
   let current: unknown = body;
@@ -226,7 +256,10 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
 
     const http = createDeviceHttp(ctx.target, COMPONENT);
     const client = new SonicWallClient(http);
-    const ftp = new FtpDrop(
+    /** The FTP drop, when the target names one (needed for SonicOS 6.5 only, §10.1). */
+    const ftp = !options.ftpHost
+      ? undefined
+      : new FtpDrop(
       {
         host: options.ftpHost,
         port: options.ftpPort,
@@ -317,7 +350,19 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
       return failure(r, `login as "${username}"`);
     }
 
+    /**
+     * True until this attempt's first login, and again after a logout that did not go through: a
+     * session of ours may be open on the firewall (a crashed attempt's, or the one we could not end).
+     */
+    let mayHaveLeftSession = true;
+
     async function login(override: boolean): Promise<void> {
+      if (mayHaveLeftSession) {
+        // A session we left behind blocks the firewall's single API session (§3.1): end it first.
+        // Best effort: the login's own answer tells what is still in the way.
+        await client.endLeftoverSession(username, password).catch(() => undefined);
+        mayHaveLeftSession = false;
+      }
       let r: SonicResponse;
       if (options.authMethod === 'chap') {
         const challenge = await client.chapChallenge();
@@ -336,7 +381,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
           if (!ok(challenge)) throw loginFailure(challenge, override);
           throw classified(FailureType.targetRejected, `${COMPONENT}: the CHAP challenge answer has no hex "id" and "challenge"; is CHAP enabled under SonicOS API?`);
         }
-        r = await client.loginChap({ override, id, user: username, digest: chapDigest(id, password, value) });
+        r = await client.loginChap({ override, id, user: username, digest: chapDigest(id, password, value) }, password);
       } else {
         r = await client.loginBasic(username, password, override);
       }
@@ -351,12 +396,14 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
     async function logoutQuietly(): Promise<void> {
       for (let attempt = 0; attempt < 2 && client.hasSession; attempt++) {
         try {
-          await client.logout();
+          const r = await client.logout();
+          if (r.status >= 500) mayHaveLeftSession = true;
           return;
         } catch (error) {
           if (!(error instanceof ClassifiedError && error.type === FailureType.targetUnreachable)) break;
         }
       }
+      if (client.hasSession) mayHaveLeftSession = true;
       client.forgetSession();
     }
 
@@ -382,12 +429,19 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
       }
     }
 
+    /** POST config/pending, then GET it: nothing may be left staged (§3.5, [sw-doc] Commit Pending Configuration). */
     async function commit(what: string): Promise<void> {
       const r = await client.commitPending();
-      if (ok(r)) return;
-      const error = failure(r, `commit (${what})`);
-      if (error.type === FailureType.targetRejected) throw classified(FailureType.commitFailed, error.message);
-      throw error;
+      if (!ok(r)) {
+        const error = failure(r, `commit (${what})`);
+        if (error.type === FailureType.targetRejected) throw classified(FailureType.commitFailed, error.message);
+        throw error;
+      }
+      const left = expect(await client.pendingChanges(), `read the pending changes after the commit (${what})`);
+      const pending = pendingCount(left);
+      if (pending > 0) {
+        throw classified(FailureType.commitFailed, `${COMPONENT}: commit (${what}): the firewall accepted the commit but still lists ${pending} pending change(s); nothing more was changed. Check Device → Settings → pending configuration.`);
+      }
     }
 
     async function readService(service: Service, required: boolean): Promise<ServiceState | undefined> {
@@ -404,8 +458,38 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
     }
 
     async function listCertificates(): Promise<ListedCertificate[]> {
-      return listedCertificates(expect(await client.listCertificates(), 'list certificates').body);
+      const r = expect(await client.listCertificates(), 'list certificates');
+      const listed = listedCertificates(r.list);
+      if (!listed) throw classified(FailureType.targetRejected, `${COMPONENT}: list certificates: the firewall's answer is not the documented list (a JSON array of certificates)`);
+      return listed;
     }
+
+    /**
+     * The serial of an imported certificate, read back from its details (`reporting/certificates/name`,
+     * `certificate_serial_number`); undefined when the firmware does not say (ASSUMPTION: older
+     * releases may not offer the details call).
+     */
+    async function serialOf(name: string): Promise<string | undefined> {
+      const r = await client.certificateDetail(name);
+      if (!ok(r)) return undefined;
+      const raw = r.body?.['certificate_serial_number'];
+      return typeof raw === 'string' && raw !== '' ? normaliseSerial(raw) : undefined;
+    }
+
+    /** The firmware version string, and the import path it takes. */
+    async function firmwareOf(): Promise<{ firmware?: string; model?: string; path: ImportPath }> {
+      const version = expect(await client.version(), 'read the firmware version');
+      const fw = version.body?.['firmware_version'];
+      const model = version.body?.['model'];
+      const firmware = typeof fw === 'string' && fw ? fw : undefined;
+      return { ...(firmware ? { firmware } : {}), ...(typeof model === 'string' && model ? { model } : {}), path: importPathFor(firmware) };
+    }
+
+    const noFtpFor65 = (firmware: string | undefined): ClassifiedError =>
+      classified(
+        FailureType.validation,
+        `${COMPONENT}: the firewall runs ${firmware ?? 'SonicOS 6.x'}, which has no certificate upload in its API: it must download the certificate from an FTP server. Enter the FTP server, user and password on the target (or upgrade to SonicOS 7).`,
+      );
 
     /**
      * Puts every service in `wanted` on its certificate and commits once. Returns what was bound
@@ -458,6 +542,30 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
       return toBindingState(previous);
     }
 
+    /**
+     * SonicOS 6.5: the PKCS#12 goes to the FTP drop under a random name, the firewall pulls it
+     * (`cert-key-pair-ftp`), and the file is deleted at once, also when the import fails. Should the
+     * deletion fail, nothing is committed (logout drops the import) and the retry's sweep removes it.
+     */
+    async function importOverFtp(drop: FtpDrop, name: string, pfx: Buffer, pfxPassword: string): Promise<SonicResponse> {
+      await drop.sweep(filePrefix);
+      const file = await drop.upload(`${filePrefix}${randomBytes(8).toString('hex')}.p12`, pfx);
+      let imported: SonicResponse;
+      try {
+        imported = await client.importCertKeyPairFtp(name, pfxPassword, file.url, importTimeoutMs);
+      } catch (error) {
+        await drop.remove(file.remotePath).catch(() => undefined); // the import's error is the one to report
+        throw error;
+      }
+      try {
+        await drop.remove(file.remotePath);
+      } catch (error) {
+        if (!(error instanceof ClassifiedError)) throw error;
+        throw classified(error.type, `${error.message}. The import was not committed; the next attempt removes the file first.`, error.retryAfterMs);
+      }
+      return imported;
+    }
+
     const deployer: Deployer = {
       async preflight() {
         ready(false);
@@ -465,6 +573,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         const checks: PreflightCheck[] = [];
         const changes: string[] = [];
         let firmware: string | undefined;
+        let path: ImportPath | undefined;
         const trustDetail = 'caPem' in ctx.target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
 
         const tlsCheck = (): void => {
@@ -477,15 +586,33 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
             tlsCheck();
             checks.push({ name: 'login', ok: true, detail: `logged in as ${username} (${options.authMethod === 'chap' ? 'CHAP' : 'Basic'}, without pre-empting anyone); logged out again` });
 
-            const version = expect(await client.version(), 'read the firmware version');
-            const fw = version.body?.['firmware_version'];
-            const model = version.body?.['model'];
-            firmware = typeof fw === 'string' && fw ? fw : undefined;
+            const found = await firmwareOf();
+            firmware = found.firmware;
+            path = found.path;
             checks.push({
               name: 'firmware',
               ok: firmware !== undefined,
-              detail: firmware ? `${firmware}${typeof model === 'string' && model ? ` on ${model}` : ''}` : 'the firewall did not report its version',
+              detail: firmware ? `${firmware}${found.model ? ` on ${found.model}` : ''}` : 'the firewall did not report its version (treated as SonicOS 7)',
             });
+            checks.push({
+              name: 'session security',
+              ok: true,
+              detail:
+                client.sessionSecurity === 'on'
+                  ? `on: every API call carries an RFC 7616 Digest header (${client.digestAlgorithm ?? 'SHA-256'}), as SonicOS 7 does by default`
+                  : 'off: the firewall accepts API calls without a per-request Digest header (the admin turned session security off)',
+            });
+            checks.push(
+              path === 'upload'
+                ? { name: 'import path', ok: true, detail: `upload: ${firmware ?? 'this firmware'} takes the certificate in the API call itself (PUT import/certificates/cert-key-pair); no FTP server is needed${ftp ? ' (the FTP server on this target is not used)' : ''}` }
+                : {
+                    name: 'import path',
+                    ok: ftp !== undefined,
+                    detail: ftp
+                      ? `FTP: ${firmware ?? 'SonicOS 6.x'} has no certificate upload in its API, so the firewall downloads it from ${ftp.describe(options.ftpUrlHost)}`
+                      : noFtpFor65(firmware).message.replace(`${COMPONENT}: `, ''),
+                  },
+            );
 
             const web = await readService('webManagement', true);
             if (asked.webManagement) {
@@ -520,15 +647,17 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         }
         if (!hasBinding) checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
 
-        try {
-          await ftp.probe(`${filePrefix}probe-${randomBytes(4).toString('hex')}.txt`);
-          checks.push({
-            name: 'FTP drop',
-            ok: true,
-            detail: `uploaded and deleted a test file in ${ftp.describe()} (this changes nothing on the firewall). The firewall downloads certificates from ${ftp.describe(options.ftpUrlHost)}; whether it can reach that address shows at the first deploy.`,
-          });
-        } catch (error) {
-          checks.push({ name: 'FTP drop', ok: false, detail: error instanceof Error ? error.message.replace(`${COMPONENT}: `, '') : String(error) });
+        if (ftp && path !== 'upload') {
+          try {
+            await ftp.probe(`${filePrefix}probe-${randomBytes(4).toString('hex')}.txt`);
+            checks.push({
+              name: 'FTP drop',
+              ok: true,
+              detail: `uploaded and deleted a test file in ${ftp.describe()} (this changes nothing on the firewall). The firewall downloads certificates from ${ftp.describe(options.ftpUrlHost)}; whether it can reach that address shows at the first deploy.`,
+            });
+          } catch (error) {
+            checks.push({ name: 'FTP drop', ok: false, detail: error instanceof Error ? error.message.replace(`${COMPONENT}: `, '') : String(error) });
+          }
         }
         return { ...(firmware ? { firmware } : {}), checks, changes };
       },
@@ -537,53 +666,38 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         ready();
         const name = objectName(material.commonName, material.serialHex, SONICWALL_NAME_RULES);
         const serial = normaliseSerial(material.serialHex);
-        const reuse = (listed: ListedCertificate[]): boolean => {
-          const existing = listed.find((c) => c.name === name);
-          if (!existing) return false;
-          // The name carries the serial; a firmware that reports serials lets us check it fully.
-          if (existing.serial !== undefined && existing.serial !== serial) {
+        /** Ours when listed under its name and, where the details give a serial, with our serial. */
+        const reuse = async (listed: ListedCertificate[]): Promise<boolean> => {
+          if (!listed.some((c) => c.name === name)) return false;
+          const seen = await serialOf(name);
+          if (seen !== undefined && seen !== serial) {
             throw classified(FailureType.targetRejected, `${COMPONENT}: a different certificate is already named ${name} on the firewall; it was left alone. Rename or delete it, then retry.`);
           }
           return true;
         };
         return session(async () => {
-          if (reuse(await listCertificates())) return { cert: name };
+          const { firmware, path } = await firmwareOf();
+          if (await reuse(await listCertificates())) return { cert: name };
+          if (path === 'ftp' && !ftp) throw noFtpFor65(firmware);
 
-          await ftp.sweep(filePrefix);
           const pfxPassword = safePassword();
           const pfx = buildPfx({ keyPem: material.keyPem, certPem: material.certPem, chainPems: material.chainPems, password: pfxPassword, friendlyName: name, algorithm: '3des' });
-          const file = await ftp.upload(`${filePrefix}${randomBytes(8).toString('hex')}.p12`, pfx);
-          let imported: SonicResponse;
-          try {
-            imported = await client.importCertKeyPairFtp(name, pfxPassword, file.url, importTimeoutMs);
-          } catch (error) {
-            await ftp.remove(file.remotePath).catch(() => undefined); // the import's error is the one to report
-            throw error;
-          }
-          // The import call returns once the firewall has the file (or gave up): delete it at once.
-          // Should that fail, nothing is committed (logout drops the import) and the retry's sweep removes it.
-          try {
-            await ftp.remove(file.remotePath);
-          } catch (error) {
-            if (!(error instanceof ClassifiedError)) throw error;
-            throw classified(error.type, `${error.message}. The import was not committed; the next attempt removes the file first.`, error.retryAfterMs);
-          }
+          const imported = ftp && path === 'ftp' ? await importOverFtp(ftp, name, pfx, pfxPassword) : await client.importCertKeyPair(name, pfxPassword, pfx, importTimeoutMs);
           if (!ok(imported)) {
-            if (/exist/i.test(`${imported.info?.code ?? ''} ${imported.info?.message ?? ''}`) && reuse(await listCertificates())) return { cert: name };
-            const error = failure(imported, `import ${name} from ${file.displayUrl}`);
+            if (/exist/i.test(`${imported.info?.code ?? ''} ${imported.info?.message ?? ''}`) && (await reuse(await listCertificates()))) return { cert: name };
+            const error = failure(imported, path === 'ftp' ? `import ${name} over FTP` : `import ${name}`);
             await discardQuietly();
-            if (error.type !== FailureType.targetRejected) throw error;
+            if (error.type !== FailureType.targetRejected || path !== 'ftp') throw error;
             throw classified(
               FailureType.targetRejected,
               `${error.message}. Check that the firewall reaches ${options.ftpUrlHost}:${options.ftpPort} (option "FTP server as the firewall sees it") and may log in there.`,
             );
           }
           await commit(`import ${name}`);
-          if (!reuse(await listCertificates())) throw classified(FailureType.targetRejected, `${COMPONENT}: the firewall accepted the import of ${name} but does not list it afterwards`);
+          if (!(await reuse(await listCertificates()))) throw classified(FailureType.targetRejected, `${COMPONENT}: the firewall accepted the import of ${name} but does not list it afterwards`);
           return { cert: name };
         });
       },
-
       async activate(staged) {
         ready();
         const name = staged['cert'];

@@ -1,51 +1,63 @@
 /**
- * A fake SonicWall: the SonicOS API subset CertFleet uses, over real HTTPS on 127.0.0.1, faithful to
- * /work/shared/vendor-apis.md §3 (checklist §3.7):
+ * A fake SonicWall: the SonicOS API subset CertFleet uses, over real HTTPS on 127.0.0.1. Sources:
+ * /work/shared/vendor-apis.md §3 and §10.1 (§10.1 wins), the SonicOS 7.0 API guide pages cited
+ * inline, SonicWall's sonicwall/sonicos-automation sonicos/api.py (@460e34d), the 7.0.1 OpenAPI
+ * document (generalsle1n/SonicWallGen7 api/openapi.yaml @b6c0446). Every behaviour names its source
+ * or says ASSUMPTION; docs/vendors/sonicwall.md lists the assumptions.
  * - login `POST /api/sonicos/auth` with `Authorization: Basic` and a JSON body `{override}`, or CHAP:
  *   `GET /api/sonicos/auth` → `{id, challenge}` (hex), then `POST {override, id, user, digest}` with
- *   digest = hex MD5 over the bytes of id ‖ UTF-8 password ‖ the bytes of challenge (as
- *   sonicwall/sonicos-automation computes it); a cookie session for every later call;
- *   `DELETE /api/sonicos/auth` logs out;
- * - ONE session at a time: a login while another session is open is refused, unless it asks for
- *   `override: true`, which ends the other session (its next call fails, its pending changes are
- *   gone); sessions end after an idle timeout; `apiDisabled` answers everything 403 `E_DISABLED`
- *   "Service disabled."; `basicAuth: false` answers Basic with an empty 401 (Digest-only appliances);
- *   a first login can carry `auth_code: API_AUTH_PASSWORD_UPDATE`;
- * - the status envelope `{"status":{"success":…,"info":[{"level","code","message"}]}}` on every reply;
- * - every config change (import, binding, delete) is PENDING in its session: reads in that session
- *   see it, `GET /api/sonicos/config/pending` lists it, `POST` commits, `DELETE` discards, and logout,
- *   timeout or pre-emption drop it;
- * - certificate import by FTP pull:
+ *   digest = hex MD5 over the bytes of id ‖ UTF-8 password ‖ the bytes of challenge (sonicos-automation
+ *   create_admin_session / create_admin_session_chap);
+ * - NO session cookie (§10.1). Session security ON by default (API guide "Session Security"): every
+ *   later call needs an RFC 7616 Digest header (qop=auth, SHA-256 and/or MD5, a nonce count that must
+ *   go up); a call without one gets 401 with a `WWW-Authenticate` challenge ("Operation After
+ *   Non-Digest Authentication"); the login's 200 announces the parameters in `Authentication-Info`
+ *   (same page); after `maxNonceUse` uses a reply carries `nextnonce` ("Nonce Resetting"). Session
+ *   security OFF (`sessionSecurity: false`): the session is the client address's (ASSUMPTION);
+ * - `DELETE /api/sonicos/auth` logs out ("Authentication Methods": log out "with bearer token or user
+ *   name/password"); with a valid Digest for a user and no session of that client it still ends the
+ *   user's API session (ASSUMPTION; how CertFleet cleans up after a crashed attempt);
+ * - ONE session at a time ("Client Authentication": a single administrator manages at a time, a single
+ *   API session is allowed): a login while another session is open is refused, unless it asks for
+ *   `override: true` (sonicos-automation; `auth` schema `override` in the OpenAPI), which ends the other
+ *   session (its next call fails, its pending changes are gone); sessions end after an idle timeout
+ *   (API guide: "the session is closed after a time of inactivity"); `apiDisabled` answers everything
+ *   403 `E_DISABLED` "Service disabled." and `basicAuth: false` answers Basic with an empty 401
+ *   (sonicos-automation); a first login can carry `auth_code: API_AUTH_PASSWORD_UPDATE` (same);
+ * - the status envelope `{"status":{"success":…,"info":[{"level","code","message"}]}}` (OpenAPI
+ *   `api_status`) on every reply except successful list/detail reads, which are bare (OpenAPI);
+ * - every config change (import, binding, delete) is PENDING in its session until `POST
+ *   /api/sonicos/config/pending`; `GET` lists, `DELETE` discards; logout, timeout or pre-emption drop
+ *   them (API guide "Commit Pending Configuration"; §3.5);
+ * - import, SonicOS 7: `PUT /api/sonicos/import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}`
+ *   with a multipart body (`certPasswd` + file); SonicOS 6.x (firmware option): only the FTP pull
  *   `POST /api/sonicos/certificates/import/cert-key-pair-ftp/name/{NAME}/password/{PASSWD}/url/{URL}/`
- *   with the URL path-encoded as SonicWall's harness does (' ' → %20, '//' → %2f%2f): the fake
- *   downloads the file with basic-ftp and opens the PKCS#12; also the 7.x direct upload
- *   `PUT /api/sonicos/import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}` (raw body) and
- *   `PUT …/cert-key-pair/name/{NAME}` (multipart, field `certPasswd` + the file);
- * - `GET /api/sonicos/reporting/certificates[/imported|/name/{NAME}]`,
- *   `DELETE /api/sonicos/certificates/name/{NAME}` (refused while bound), `GET/PUT
- *   /api/sonicos/administration/global` (`web_management.certificate` = `{name}` | `{use_self_signed}`),
- *   `GET/PUT /api/sonicos/ssl-vpn/server/base` (`ssl_vpn.server.certificate`), `GET /api/sonicos/version`.
+ *   with the URL path-encoded (' ' → %20, '//' → %2f%2f) as SonicWall's API test harness does; the
+ *   fake downloads the file with basic-ftp and opens the PKCS#12 (§3.3, §10.1);
+ * - `GET /api/sonicos/reporting/certificates[/imported]` → a top-level array of `{certificate, type,
+ *   validated, expires_on, expired_on}`; `/reporting/certificates/name/{NAME}` → one
+ *   `show_status_cert_detail` object (OpenAPI); `DELETE /api/sonicos/certificates/name/{NAME}`
+ *   (refused while bound, §3.6 pitfall 2); `GET/PUT /api/sonicos/administration/global` and
+ *   `/ssl-vpn/server/base` (OpenAPI schemas, §3.4); `GET /api/sonicos/version` (sonicos-automation).
  *
  * TLS: the management listener presents the COMMITTED web management certificate (idle keep-alive
- * connections are closed when it changes, as the HTTPS daemon restarts); a second listener plays the
- * SSL-VPN portal with the committed SSL-VPN certificate. Both send the other certificates of the
- * imported PKCS#12 after the leaf.
+ * connections are closed when it changes, as the HTTPS daemon restarts: ASSUMPTION); a second
+ * listener plays the SSL-VPN portal with the committed SSL-VPN certificate. Both send the other
+ * certificates of the imported PKCS#12 after the leaf.
  *
- * GUESSES beyond vendor-apis.md (kept here so tests do not mistake them for SonicOS facts):
+ * ASSUMPTIONS (kept here so tests do not mistake them for SonicOS facts):
  * - the refused second login: HTTP 401, code `E_BUSY`, message naming the holder
- *   ("Another administrator is logged in: admin (GUI from 192.0.2.10). …");
+ *   ("Another administrator is logged in: admin (GUI from 192.0.2.10). …"): no source documents it;
  * - wrong credentials and calls without a (live) session: 401 `E_UNAUTHORIZED`; a pre-empted session's
  *   next call says "Session was pre-empted by another administrator (<user>)."; an expired one
- *   "Session expired.";
- * - the session cookie is `SessId`; sessions idle for `idleTimeoutMs` (default 5 min) end;
+ *   "Session expired."; the Digest realm "admin-users@127.0.0.1" follows the guide's example;
+ * - sessions idle for `idleTimeoutMs` (default 5 min) end;
  * - error codes: `E_NOT_FOUND` (404), `E_NOT_SUPPORTED` (405), `E_INVALID` (400, bad body or value),
  *   `E_EXISTS` (import under a name in use), `E_IN_USE` (delete of a bound certificate),
  *   `E_FTP_DOWNLOAD`, `E_CERT_PASSWORD`, `E_CERT_FORMAT` (import failures), all with HTTP 400 unless noted;
- * - `reporting/certificates` answers `{certificates: [{certificate: <name>, certificate_serial_number,
- *   subject_distinguished_name, certificate_issuer, valid_from, expires_on, status, type}]}` (field
- *   names from the 7.0.1 OpenAPI's cert detail schema; the list key is a guess); built-in
- *   certificates are not listed;
- * - `GET config/pending` answers `{pending: [{action, object, name?}]}`;
+ * - detail values (serial as colon-separated hex, dates as OpenSSL prints them): the OpenAPI types
+ *   them only as strings; built-in certificates are not listed;
+ * - `GET config/pending` answers `{pending: [{action, object, name?}]}` with the envelope;
  * - GETs within a session show its own pending changes (a candidate configuration);
  * - `version` answers `{firmware_version, model, serial_number, rom_version, system_uptime}`
  *   (the first three as sonicos-automation reads them);
@@ -88,6 +100,23 @@ export interface FakeSonicWallOptions {
   serial?: string;
   /** How long the fake waits for the FTP server during an import. Default 10 s. */
   ftpTimeoutMs?: number;
+  /**
+   * "Session security" (SonicOS 7 API guide, page "Session Security": "enabled by default"): every
+   * call after the login needs an RFC 7616 Digest header with an incrementing nonce count. Default
+   * true. Off: the session is tied to the client's address (ASSUMPTION, see the header comment).
+   */
+  sessionSecurity?: boolean;
+  /** Digest algorithms offered, in order ("Authentication Methods": SHA256 or MD5). Default ['SHA-256', 'MD5']. */
+  digestAlgorithms?: ('SHA-256' | 'MD5')[];
+  /**
+   * A successful Basic/CHAP login announces the Digest parameters in `Authentication-Info`
+   * ("Operation After Non-Digest Authentication", which calls it optional for the client). Default
+   * true; false makes the client take the other documented road: a first call without a header gets
+   * the 401 challenge.
+   */
+  announceDigest?: boolean;
+  /** "Maximum nonce use" ("Authentication Methods": 10 by default); then `nextnonce` ("Nonce Resetting"). 0 = never. */
+  maxNonceUse?: number;
 }
 
 /** A certificate reference exactly as SonicOS writes it (§3.4). */
@@ -102,8 +131,10 @@ export interface FakeSonicWallCall {
   code: string;
   /** User of the session (or of the login). */
   user?: string;
-  /** How the call authenticated: a login (basic/chap), the session cookie, or not at all. */
-  auth: 'basic' | 'chap' | 'session' | 'none';
+  /** How the call authenticated: a login (basic/chap), a Digest header (session security on), the client's address (off), or not at all. */
+  auth: 'basic' | 'chap' | 'digest' | 'address' | 'none';
+  /** A `Cookie` header came with the call (SonicOS sets none; recorded to catch a client that relies on one). */
+  cookie?: boolean;
   /** `override` of a login body. */
   override?: boolean;
 }
@@ -193,6 +224,11 @@ export interface FakeSonicWall {
   failNext(path: RegExp, failure: FakeSonicWallFailure): void;
   /** On: commits are accepted but the listeners keep serving what they served. Off: they catch up. */
   serveStale(on: boolean): void;
+  /**
+   * Test script, not a SonicOS behaviour: the next `POST config/pending` answers success but commits
+   * nothing (the changes stay pending), to check that the client reads the pending list back.
+   */
+  swallowNextCommit(): void;
   close(): Promise<void>;
 }
 
@@ -241,6 +277,7 @@ class SonicError extends Error {
     readonly code: string,
     message: string,
     readonly emptyBody = false,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -290,6 +327,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   const firmware = opts.firmware ?? 'SonicOS 7.0.1-5145';
   const model = opts.model ?? 'TZ 370';
   const serial = opts.serial ?? '2CB8ED694F30';
+  /** SonicOS 7 or later (upload import, no FTP import); 6.x the other way round (§10.1). */
+  const gen7 = Number(/(\d+)\./.exec(firmware)?.[1] ?? '7') >= 7;
   const builtIn = sonicwallSelfSigned();
   const builtInX509 = new X509Certificate(builtIn.certPem);
 
@@ -324,6 +363,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   let dropped = 0;
   let mutating = 0;
   let stale = false;
+  let swallowCommit = false;
 
   // ------------------------------------------------------------------ sessions
   const active = (): Session[] => [...sessions.values()].filter((s) => !s.ended);
@@ -439,10 +479,16 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   }
 
   // ------------------------------------------------------------------ handlers
-  function certificateJson(c: StoredCert): Record<string, unknown> {
+  /** `show_status_certs_list_inner` (7.0.1 OpenAPI): certificate, type, validated, expires_on, expired_on. */
+  function certificateListJson(c: StoredCert): Record<string, unknown> {
+    const expired = new Date(c.leaf.validTo).getTime() < Date.now();
+    return { certificate: c.name, type: 'Local Certificate', validated: 'Yes', expires_on: expired ? '' : c.leaf.validTo, expired_on: expired ? c.leaf.validTo : '' };
+  }
+
+  /** `show_status_cert_detail` (7.0.1 OpenAPI); value formats are ASSUMPTIONS (the schema types them as strings only). */
+  function certificateDetailJson(c: StoredCert): Record<string, unknown> {
     return {
       certificate: c.name,
-      type: 'Local Certificate',
       subject_distinguished_name: c.leaf.subject.replace(/\n/g, ', '),
       certificate_issuer: c.leaf.issuer.replace(/\n/g, ', '),
       certificate_serial_number: (c.leaf.serialNumber.match(/../g) ?? [c.leaf.serialNumber]).join(':').toUpperCase(),
@@ -539,13 +585,93 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     return parsed;
   }
 
-  function cookieSession(req: IncomingMessage): Session {
-    const id = /(?:^|;\s*)SessId=([0-9a-f]+)/.exec(req.headers.cookie ?? '')?.[1];
-    const session = id ? sessions.get(id) : undefined;
-    if (!session) throw new SonicError(401, 'E_UNAUTHORIZED', 'Not authenticated.');
-    if (session.ended === 'preempted') throw new SonicError(401, 'E_UNAUTHORIZED', `Session was pre-empted by another administrator (${session.preemptedBy ?? 'unknown'}).`);
-    if (session.ended === 'timeout') throw new SonicError(401, 'E_UNAUTHORIZED', 'Session expired.');
-    if (session.ended) throw new SonicError(401, 'E_UNAUTHORIZED', 'Not authenticated.');
+  // ---------------------------------------------------------------- session security (Digest)
+  const sessionSecurity = opts.sessionSecurity ?? true;
+  const algorithms = opts.digestAlgorithms ?? ['SHA-256', 'MD5'];
+  const maxNonceUse = opts.maxNonceUse ?? 10;
+  /** "admin-users@a.b.c.d" as the API guide's Authentication-Info example shows it. */
+  const realm = 'admin-users@127.0.0.1';
+  const opaque = randomBytes(8).toString('hex');
+  /** Nonces handed out: the last nonce count seen (replay detection) and how often each was used. */
+  const nonces = new Map<string, { lastNc: number; uses: number; retired: boolean }>();
+  const newNonce = (): string => {
+    const nonce = randomBytes(16).toString('base64url');
+    nonces.set(nonce, { lastNc: 0, uses: 0, retired: false });
+    return nonce;
+  };
+  const hashOf = (algorithm: string, value: string): string => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(value).digest('hex');
+  /** `WWW-Authenticate`: one Digest challenge per enabled algorithm (RFC 7616 §3.7), one nonce. */
+  const challengeHeader = (stale = false): Record<string, string> => {
+    const nonce = newNonce();
+    return { 'www-authenticate': algorithms.map((a) => `Digest realm="${realm}", qop="auth", algorithm=${a}, nonce="${nonce}", opaque="${opaque}"${stale ? ', stale=true' : ''}`).join(', ') };
+  };
+  const notAuthenticated = (message = 'Not authenticated.', stale = false): SonicError =>
+    new SonicError(401, 'E_UNAUTHORIZED', message, false, sessionSecurity ? challengeHeader(stale) : {});
+
+  /**
+   * Checks an RFC 7616 Digest header (qop=auth, as RFC 7616 §3.4.1 computes `response`); returns the
+   * user. Replays (a nonce count not above the last one), unknown or retired nonces, a `uri` other
+   * than the request's, and wrong responses are refused with a new challenge.
+   */
+  function digestUser(req: IncomingMessage, method: string): string {
+    const header = req.headers.authorization ?? '';
+    if (!/^Digest\s/i.test(header)) throw notAuthenticated();
+    const params: Record<string, string> = {};
+    for (const m of header.slice(7).matchAll(/([a-z]+)=(?:"([^"]*)"|([^\s,]*))/gi)) params[(m[1] ?? '').toLowerCase()] = m[2] ?? m[3] ?? '';
+    const { username = '', nonce = '', nc = '', cnonce = '', uri = '', response = '' } = params;
+    const algorithm = params['algorithm'] ?? 'MD5';
+    const record = nonces.get(nonce);
+    const count = parseInt(nc, 16);
+    if (!record || record.retired) throw notAuthenticated('Stale nonce.', true);
+    if (!(algorithms as string[]).includes(algorithm) || params['qop'] !== 'auth' || params['realm'] !== realm || params['opaque'] !== opaque || uri !== req.url || !cnonce) {
+      throw notAuthenticated('Invalid digest.');
+    }
+    const password = opts.users[username];
+    if (password === undefined) throw notAuthenticated('Incorrect name/password.');
+    const ha1 = hashOf(algorithm, `${username}:${realm}:${password}`);
+    const ha2 = hashOf(algorithm, `${method}:${uri}`);
+    if (hashOf(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`) !== response.toLowerCase()) throw notAuthenticated('Incorrect name/password.');
+    if (!Number.isInteger(count) || count <= record.lastNc) throw notAuthenticated('Replayed nonce count.');
+    record.lastNc = count;
+    record.uses += 1;
+    return username;
+  }
+
+  /** `Authentication-Info` for a reply: `nextnonce` once the nonce reached its maximum use ("Nonce Resetting"). */
+  function nonceRollover(req: IncomingMessage): Record<string, string> {
+    const nonce = /nonce="([^"]*)"/.exec(req.headers.authorization ?? '')?.[1];
+    const record = nonce ? nonces.get(nonce) : undefined;
+    if (!record || maxNonceUse === 0 || record.uses < maxNonceUse) return {};
+    record.retired = true;
+    return { 'authentication-info': `nextnonce="${newNonce()}"` };
+  }
+
+  /** The most recent API session of `match`, ended or not (to say why a call is refused). */
+  const latestApiSession = (match: (s: Session) => boolean): Session | undefined => [...sessions.values()].filter((s) => s.source === 'api' && match(s)).pop();
+
+  /**
+   * The session a management call belongs to. No cookie (§10.1: no public client shows SonicOS
+   * setting one). Session security on: the user of a valid Digest header, whose API session must be
+   * open (one API session at a time, API guide "Client Authentication"). Off: the API session opened
+   * from the client's address (ASSUMPTION).
+   */
+  function sessionOf(req: IncomingMessage, method: string, call: FakeSonicWallCall): Session {
+    let session: Session | undefined;
+    if (sessionSecurity) {
+      const user = digestUser(req, method);
+      call.auth = 'digest';
+      call.user = user;
+      session = latestApiSession((s) => s.user === user);
+    } else {
+      const address = req.socket.remoteAddress ?? '127.0.0.1';
+      call.auth = 'address';
+      session = latestApiSession((s) => s.address === address);
+    }
+    if (!session) throw notAuthenticated();
+    if (session.ended === 'preempted') throw notAuthenticated(`Session was pre-empted by another administrator (${session.preemptedBy ?? 'unknown'}).`);
+    if (session.ended === 'timeout') throw notAuthenticated('Session expired.');
+    if (session.ended) throw notAuthenticated();
+    call.user = session.user;
     session.lastSeen = Date.now();
     return session;
   }
@@ -556,6 +682,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     let user: string;
     if (basic !== undefined) {
       call.auth = 'basic';
+      // A Digest-only appliance answers Basic with an empty 401 (sonicos-automation create_admin_session).
       if (opts.basicAuth === false) throw new SonicError(401, '', '', true);
       const decoded = Buffer.from(basic, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
@@ -592,16 +719,12 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     return { session, extra: opts.passwordUpdateRequired?.includes(user) ? { auth_code: 'API_AUTH_PASSWORD_UPDATE' } : {} };
   }
 
-  type Reply = { status: number; payload: Record<string, unknown>; headers?: Record<string, string>; mutated?: boolean };
+  type Reply = { status: number; payload: Record<string, unknown> | Record<string, unknown>[]; headers?: Record<string, string>; mutated?: boolean };
 
   async function route(method: string, rawPath: string, req: IncomingMessage, raw: Buffer, call: FakeSonicWallCall): Promise<Reply> {
     const rest = rawPath.replace(/^\/api\/sonicos/, '');
     // Scripted failures hit after authentication (for /auth: before the login is processed).
-    const session = rest === '/auth' ? undefined : cookieSession(req);
-    if (session) {
-      call.auth = 'session';
-      call.user = session.user;
-    }
+    const session = rest === '/auth' ? undefined : sessionOf(req, method, call);
     const rule = failRules.find((f) => f.remaining > 0 && f.path.test(rawPath) && (f.failure.method === undefined || f.failure.method.toUpperCase() === method));
     if (rule) rule.remaining -= 1;
     const failNow = (): Reply => {
@@ -617,7 +740,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       if (reply.mutated) mutating += 1;
       return failNow();
     }
-    return reply;
+    return session && sessionSecurity ? { ...reply, headers: { ...reply.headers, ...nonceRollover(req) } } : reply;
   }
 
   /** /api/sonicos/auth: CHAP challenge (GET), login (POST), logout (DELETE). */
@@ -630,15 +753,31 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       return { status: 200, payload: { id, challenge, ...okEnvelope() } };
     }
     if (method === 'POST') {
-      const { session, extra } = login(req, jsonBody(raw), call);
-      return { status: 200, payload: envelope(true, 'E_OK', 'Success.', extra), headers: { 'set-cookie': `SessId=${session.id}; Path=/; Secure; HttpOnly` } };
+      const { extra } = login(req, jsonBody(raw), call);
+      // No Set-Cookie (§10.1). Session security on: the proprietary Authentication-Info of "Operation
+      // After Non-Digest Authentication" (unless announceDigest is off).
+      const announce = sessionSecurity && opts.announceDigest !== false;
+      const info = `Digest algorithm=${algorithms[0] ?? 'SHA-256'}, realm="${realm}", qop="auth", nonce="${newNonce()}", opaque="${opaque}"`;
+      return { status: 200, payload: envelope(true, 'E_OK', 'Success.', extra), headers: announce ? { 'authentication-info': info } : {} };
     }
     if (method === 'DELETE') {
-      const session = cookieSession(req);
-      call.auth = 'session';
-      call.user = session.user;
-      end(session, 'logout');
-      return { status: 200, payload: okEnvelope() };
+      // Logout "with bearer token or user name/password" ("Authentication Methods"). ASSUMPTION:
+      // with session security on, a valid Digest for a user ends that user's API session (also when
+      // the nonce came from a fresh challenge, i.e. a new client cleaning up after a crashed one);
+      // off, the API session of the client's address ends. Nothing to end is still a success (ASSUMPTION).
+      let open: Session | undefined;
+      if (sessionSecurity) {
+        const user = digestUser(req, method);
+        call.auth = 'digest';
+        call.user = user;
+        open = active().find((s) => s.source === 'api' && s.user === user);
+      } else {
+        const address = req.socket.remoteAddress ?? '127.0.0.1';
+        call.auth = 'address';
+        open = active().find((s) => s.source === 'api' && s.address === address);
+      }
+      if (open) end(open, 'logout');
+      return { status: 200, payload: okEnvelope(), ...(sessionSecurity ? { headers: nonceRollover(req) } : {}) };
     }
     throw new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
   }
@@ -658,13 +797,21 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       if (method !== 'GET') throw notAllowed();
       const view = viewOf(session);
       const wanted = reporting[1] !== undefined ? seg(reporting[1]) : undefined;
-      const list = [...view.certificates.values()].filter((c) => wanted === undefined || c.name === wanted);
-      if (wanted !== undefined && list.length === 0) throw new SonicError(404, 'E_NOT_FOUND', `Certificate '${wanted}' not found.`);
-      return ok({ certificates: list.map(certificateJson) });
+      if (wanted !== undefined) {
+        const found = view.certificates.get(wanted);
+        if (!found) throw new SonicError(404, 'E_NOT_FOUND', `Certificate '${wanted}' not found.`);
+        // 7.0.1 OpenAPI `show_status_cert_detail`: one flat object (no envelope on 200).
+        return { status: 200, payload: certificateDetailJson(found) };
+      }
+      // 7.0.1 OpenAPI `show_status_certs_list`: a top-level array of `show_status_certs_list_inner`
+      // (generalsle1n/SonicWallGen7 api/openapi.yaml; vendor-apis.md §10.1), no serial, no envelope.
+      return { status: 200, payload: [...view.certificates.values()].map(certificateListJson) };
     }
 
     const ftpImport = /^\/certificates\/import\/cert-key-pair-ftp\/name\/([^/]+)\/password\/([^/]+)\/url\/(.+?)\/?$/.exec(rest);
     if (ftpImport) {
+      // Not in the 7.0.1 OpenAPI (§10.1): on SonicOS 7 the fake does not know it (ASSUMPTION: 404).
+      if (gen7) throw new SonicError(404, 'E_NOT_FOUND', 'API endpoint not found.');
       if (method !== 'POST') throw notAllowed();
       const name = seg(ftpImport[1] ?? '');
       const password = seg(ftpImport[2] ?? '');
@@ -683,23 +830,25 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       return ok({}, true);
     }
 
-    const direct = /^\/import\/certificates\/cert-key-pair\/name\/([^/]+)(?:\/password\/([^/]+))?$/.exec(rest);
+    // The documented upload: PUT …/cert-key-pair/name/{NAME}/password/{PASSWD} (7.0.1 OpenAPI), the
+    // PKCS#12 in a multipart body with a `certPasswd` part (SonicWall's API test code, §3.3/§10.1).
+    // SonicOS 6.5 has no upload path (§10.1): 404 there. ASSUMPTIONS: a body that is not multipart
+    // is refused (400), and a `certPasswd` that differs from the path's password too.
+    const direct = /^\/import\/certificates\/cert-key-pair\/name\/([^/]+)\/password\/([^/]+)$/.exec(rest);
     if (direct) {
+      if (!gen7) throw new SonicError(404, 'E_NOT_FOUND', 'API endpoint not found.');
       if (method !== 'PUT') throw notAllowed();
       const name = seg(direct[1] ?? '');
-      let password = direct[2] !== undefined ? seg(direct[2]) : undefined;
-      let bytes = raw;
-      const type = req.headers['content-type'] ?? '';
-      if (type.startsWith('multipart/form-data')) {
-        const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
-        bytes = Buffer.alloc(0);
-        for (const [key, value] of form.entries()) {
-          if (key === 'certPasswd' && typeof value === 'string') password = value;
-          else if (typeof value !== 'string') bytes = Buffer.from(await value.arrayBuffer());
-        }
-      }
-      if (password === undefined) throw new SonicError(400, 'E_INVALID', 'Missing certificate password.');
+      const password = seg(direct[2] ?? '');
       seenSecrets.add(password);
+      const type = req.headers['content-type'] ?? '';
+      if (!type.startsWith('multipart/form-data')) throw new SonicError(400, 'E_INVALID', 'Expected multipart/form-data with the certificate file.');
+      const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+      let bytes = Buffer.alloc(0);
+      for (const [key, value] of form.entries()) {
+        if (key === 'certPasswd' && typeof value === 'string' && value !== password) throw new SonicError(400, 'E_INVALID', 'Certificate password mismatch.');
+        if (typeof value !== 'string') bytes = Buffer.from(await value.arrayBuffer());
+      }
       if (bytes.length === 0) throw new SonicError(400, 'E_INVALID', 'Missing certificate file.');
       importPkcs12(session, name, bytes, password, 'upload');
       return ok({}, true);
@@ -733,6 +882,10 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
         return ok();
       }
       if (method !== 'POST') throw notAllowed();
+      if (swallowCommit) {
+        swallowCommit = false;
+        return ok();
+      }
       const changes = session.pending;
       session.pending = [];
       for (const change of changes) apply(committed, change);
@@ -746,13 +899,13 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    const call: FakeSonicWallCall = { method, path: redactPath(rawPath), status: 0, code: '', auth: 'none' };
+    const call: FakeSonicWallCall = { method, path: redactPath(rawPath), status: 0, code: '', auth: 'none', ...(req.headers.cookie ? { cookie: true } : {}) };
     calls.push(call);
     const raw = await readBody(req);
-    const reply = (status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+    const reply = (status: number, payload: Record<string, unknown> | Record<string, unknown>[], headers: Record<string, string> = {}): void => {
       call.status = status;
-      const info = (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
-      call.code = info?.code ?? '';
+      const info = Array.isArray(payload) ? undefined : (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
+      call.code = Array.isArray(payload) ? 'E_OK' : (info?.code ?? '');
       sendJson(res, status, payload, headers);
     };
 
@@ -774,11 +927,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       if (!(error instanceof SonicError)) throw error;
       if (error.emptyBody) {
         call.status = error.status;
-        res.writeHead(error.status, { 'content-length': 0 });
+        res.writeHead(error.status, { 'content-length': 0, ...error.headers });
         res.end();
         return;
       }
-      reply(error.status, envelope(false, error.code, error.message));
+      reply(error.status, envelope(false, error.code, error.message), error.headers);
     }
   }
 
@@ -838,6 +991,9 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     },
     failNext(path, failure) {
       failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+    },
+    swallowNextCommit() {
+      swallowCommit = true;
     },
     serveStale(on) {
       stale = on;
