@@ -179,9 +179,16 @@ export class WireRedactor {
     }));
   }
 
+  /**
+   * Learns a removed member's value: a string whole; in an object (F5's `token: {token, userName, …}`)
+   * only the strings under secret names, so a user name next to a token is not stripped everywhere.
+   */
   private learnAll(value: unknown): void {
     if (typeof value === 'string') this.learn(value);
-    else if (value && typeof value === 'object') for (const v of Object.values(value)) this.learnAll(v);
+    else if (Array.isArray(value)) for (const v of value) this.learnAll(v);
+    else if (value && typeof value === 'object') {
+      for (const [name, v] of Object.entries(value)) if (isSecretName(name) || (v !== null && typeof v === 'object')) this.learnAll(v);
+    }
   }
 
   /** XML (PAN-OS): the content of elements with secret names removed. */
