@@ -72,7 +72,10 @@ function keyForms(keyPem: string): string[] {
     ders.push(key.export({ type: traditional, format: 'der' }));
     pems.push(key.export({ type: traditional, format: 'pem' }).toString());
   }
-  for (const pem of pems) forms.push(...pem.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----')));
+  for (const pem of pems) {
+    forms.push(...encodedForms(pem.trim()));
+    for (const line of pem.split('\n')) if (line.length >= 16 && !line.startsWith('-----')) forms.push(...encodedForms(line));
+  }
   for (const der of ders) forms.push(...base64InStream(der, false), ...base64InStream(der, true), der.toString('hex'));
   const jwk = key.export({ format: 'jwk' });
   for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {

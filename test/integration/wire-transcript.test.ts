@@ -122,6 +122,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
     assert.match(text, /> POST \/mgmt\/shared\/authn\/login/);
     assert.match(text, /< 400/);
     assert.match(text, /x-f5-auth-token: \(removed\)/i, 'the session token header is removed');
+    assert.ok(text.includes(`"username": "${bigip.username}"`), 'the user name stays readable');
     assert.match(text, /\(binary body, \d+ bytes, removed\)/, 'the uploaded key file is removed by construction');
     assertNoSecret(text, [...needlesOf('password', 'F5 password', [{ form: 'plain', text: F5_PASSWORD }]), ...versionKeyNeedles()]);
 
