@@ -117,7 +117,9 @@ export function recordCommand(command: string, stdinBytes: number | undefined, r
   const recording = current.getStore();
   if (!recording) return;
   const { redactor } = recording;
-  const lines = [`$ ${redactor.text(command)}`];
+  // An encoded PowerShell script (IIS) embeds a per-run PFX password no redactor knows: removed whole.
+  const shown = command.replace(/(-EncodedCommand\s+)\S+/gi, (_whole, flag: string) => `${flag}(encoded script removed)`);
+  const lines = [`$ ${redactor.text(shown)}`];
   if (stdinBytes !== undefined) lines.push(`(standard input, ${stdinBytes} bytes, removed)`);
   if ('error' in result) {
     lines.push(`(failed: ${redactor.text(result.error instanceof Error ? result.error.message : String(result.error))})`);

@@ -8,7 +8,7 @@ import { createPrivateKey, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FormData } from 'undici';
 import { buildPfx } from '../../activities/crypto/pem';
-import { recordHttpExchange, withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
+import { recordCommand, recordHttpExchange, withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
 import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { createTestCa } from '../support/certificates';
 import { Finder, keyNeedles, needlesOf, type Needle } from '../support/secret-forms';
@@ -83,6 +83,9 @@ describe('wire transcript redaction', () => {
       const one = recordHttpExchange({ method: 'POST', url: new URL('https://fw/api/?type=import'), headers: { 'X-PAN-KEY': 'LUFRPT1-header-key' }, multipart: form });
       one?.answered(200, new Headers({ 'content-type': 'application/xml' }), '<response status="success"/>');
       recordHttpExchange({ method: 'POST', url: new URL('https://fw/upload'), headers: {}, bytes: Buffer.from(version.keyPem) })?.failed(new Error(`socket hang up ${SECRET}`));
+      // IIS: a short script whose base64 would pass the patterns, holding a password nobody told the redactor.
+      const script = Buffer.from('$p = "password-in-script"', 'utf16le').toString('base64');
+      recordCommand(`powershell.exe -NoProfile -NonInteractive -EncodedCommand ${script}`, undefined, { code: 0, stdout: Buffer.from('{"ok":true}'), stderr: '' });
     }, async (exchanges) => {
       saved = exchanges;
     });
@@ -93,6 +96,8 @@ describe('wire transcript redaction', () => {
     assert.match(text, /x-pan-key: \(removed\)/i);
     assert.match(text, /\(binary body, \d+ bytes, removed\)/);
     assert.match(text, /< \(no answer: socket hang up \(removed\)\)/);
+    assert.match(text, /-EncodedCommand \(encoded script removed\)\nexit status 0\nstdout:\n\{"ok":true\}/);
+    assert.ok(!text.includes(Buffer.from('password-in-script', 'utf16le').toString('base64').slice(4, 40)));
     noSecret(text, [...needlesOf('pw', 'passphrase', [{ form: 'plain', text: SECRET }]), ...keyNeedles('key', 'version key', version.keyPem, key)]);
   });
 });
