@@ -11,7 +11,7 @@
  * base64url at the three byte alignments, every PEM line and the DER of private keys, their JWK
  * components), through: `pg_dump --data-only` and a full `pg_dump`, every workflow history (payloads
  * decoded and as stored) and description, every schedule description, Temporal's own SQLite file,
- * and the logs of the worker and of the web console. Sealed values (`v1.…`) are fine. The secrets
+ * the logs of the worker and of the web console, and the downloaded wire transcript of the failed deploy run. Sealed values (`v1.…`) are fine. The secrets
  * are also checked to BE stored, sealed, so the audit cannot pass by storing nothing.
  *
  * startStack's web console logs through a plain pino to this process's stdout, which cannot be read
@@ -573,6 +573,15 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.deepEqual(outcomes, Object.fromEntries(Object.keys(targets).map((name) => [name, name === 'LB wrong password' ? 'failed' : 'deployed'])));
     lap('renewed and deployed');
 
+    // ---- the failed run's wire transcript, downloaded as a technician attaches it to a bug report (searched below)
+    const [failedRun] = await stack.db.db.query<{ id: string; deployment_id: string }>(
+      "SELECT r.id, r.deployment_id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN targets t ON t.id = d.target_id WHERE t.name = 'LB wrong password' AND r.outcome = 'failed' ORDER BY r.id DESC LIMIT 1",
+    );
+    assert.ok(failedRun, 'the failed run');
+    const transcript = await admin.get(`/deployments/${failedRun.deployment_id}/runs/${failedRun.id}/transcript`);
+    assert.equal(transcript.status, 200, transcript.text.slice(0, 300));
+    assert.match(transcript.text, /> POST \/mgmt\/shared\/authn\/login/, 'the refused login is in the transcript');
+
     // ---- downloads: a PFX with a password, the key through the API
     await admin.get(`/certificates/${vpnId}`);
     const pfx = await admin.post(`/certificates/${vpnId}/download/pfx`, { password: PFX_PASSWORD });
@@ -679,6 +688,7 @@ describe('secrets audit: no private key, token or password in the database, the 
       corpusOf('Temporal SQLite persistence', sqlite),
       logCorpus('worker log', workerLog.join('')),
       logCorpus('web console log', webLog.join('')),
+      logCorpus('wire transcript of the failed run', transcript.text),
     ];
     lap('dumped and fetched');
     const keep = process.env['SECRETS_AUDIT_OUTPUT_DIR'];
