@@ -164,7 +164,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     const values = Object.entries(credentials).filter(([name]) => !plainFields.has(name)).map(([, value]) => value);
     const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
     if (sessionKey) values.push(sessionKey);
-    return new WireRedactor({ values, keyPems: [deps.box.openText(version.keySealed, SecretPurpose.versionKey), ...values.filter((v) => v.includes('PRIVATE KEY'))] });
+    const keyPems = values.filter((v) => v.includes('PRIVATE KEY'));
+    try {
+      keyPems.push(deps.box.openText(version.keySealed, SecretPurpose.versionKey));
+    } catch {
+      // A key that does not open is never sent either (the step fails on it with its own message).
+    }
+    return new WireRedactor({ values, keyPems });
   };
 
   /** Runs `work` while recording the device traffic into the run's transcript (kept in PostgreSQL, never in history). */

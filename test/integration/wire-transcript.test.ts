@@ -173,6 +173,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
     const text = await download(runId);
     assert.match(text, /^\$ .*nginx.* -t/m, `the config test command is in the transcript:\n${text}`);
     assert.match(text, /key values mismatch|test failed/, 'nginx -t output is in the transcript');
+    assert.match(text, /SFTP: wrote \S+ \(\d+ bytes, mode 600; contents not recorded\)/, 'the key file write is noted, without its contents');
     assertNoSecret(text, [
       ...opensshKeyNeedles('ssh', 'SSH private key', sshd.privateKey).needles,
       ...versionKeyNeedles(),
