@@ -120,7 +120,7 @@ export function createDeviceHttp(target: { host: string; port: number; trust: Ma
         body = request.bytes;
       }
       // The run's wire transcript (redacted as recorded); nothing when no deploy step records.
-      const transcript = recordHttpExchange({ method, url, headers, ...request });
+      const transcript = recordHttpExchange({ ...request, method, url, headers });
       let response;
       try {
         response = await fetch(url, { method, headers, body, dispatcher, signal: AbortSignal.timeout(request.timeoutMs ?? 30_000) });

@@ -119,7 +119,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
     const text = await download(runId);
     assert.match(text, /^CertFleet wire transcript: \S+ -> \S+ \(f5-bigip\)$/m);
     assert.ok(text.includes(DEVICE_ERROR), `the device's error response is in the transcript:\n${text}`);
-    assert.match(text, /> POST \/mgmt\/shared\/authn\/login/);
+    assert.match(text, /> POST \/mgmt\/shared\/authn\/login\naccept: application\/json\ncontent-type: application\/json\n/, 'the headers as sent');
     assert.match(text, /< 400/);
     assert.match(text, /x-f5-auth-token: \(removed\)/i, 'the session token header is removed');
     assert.ok(text.includes(`"username": "${bigip.username}"`), 'the user name stays readable');
