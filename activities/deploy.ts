@@ -37,6 +37,9 @@ import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
+import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
+import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
+import { WireRedactor } from './domain/wire-redaction';
 import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
@@ -121,7 +124,10 @@ export function createDeployActivities(deps: ActivityDeps) {
           const fresh = await getTarget(deps.db, target.id);
           return fresh?.sessionKeySealed ? sessionKeyOrNothing(fresh, fresh.sessionKeySealed) : undefined;
         },
-        set: (value) => setTargetSessionKey(deps.db, target.id, value === undefined ? null : sealTargetSessionKey(deps.box, target, value)),
+        set: (value) => {
+          if (value !== undefined) learnWireSecret(value);
+          return setTargetSessionKey(deps.db, target.id, value === undefined ? null : sealTargetSessionKey(deps.box, target, value));
+        },
       },
     };
     return factory(ctx);
@@ -142,9 +148,45 @@ export function createDeployActivities(deps: ActivityDeps) {
     });
   };
 
-  /** Runs one step on the device: opens a session, records the step, always closes the session. */
+  /**
+   * Redaction for the run's wire transcript: every secret the step could send or meet is known here
+   * (the target's credentials but its plain fields such as the user name, a cached session key, the
+   * version's private key), so it is removed from the transcript in any encoding.
+   */
+  const redactorFor = ({ target, version }: Loaded): WireRedactor => {
+    const plainFields = new Set((deps.vendors[target.vendor]?.credentialFields ?? []).filter((f) => f.kind === 'text').map((f) => f.name));
+    let credentials: Record<string, string> = {};
+    try {
+      credentials = credentialsOf(target);
+    } catch {
+      // Credentials sealed for another endpoint are never sent: there is nothing of them to remove.
+    }
+    const values = Object.entries(credentials).filter(([name]) => !plainFields.has(name)).map(([, value]) => value);
+    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
+    if (sessionKey) values.push(sessionKey);
+    const keyPems = values.filter((v) => v.includes('PRIVATE KEY'));
+    try {
+      keyPems.push(deps.box.openText(version.keySealed, SecretPurpose.versionKey));
+    } catch {
+      // A key that does not open is never sent either (the step fails on it with its own message).
+    }
+    return new WireRedactor({ values, keyPems });
+  };
+
+  /** Runs `work` while recording the device traffic into the run's transcript (kept in PostgreSQL, never in history). */
+  const transcribed = <T>(loaded: Loaded, step: string, work: () => Promise<T>): Promise<T> =>
+    withWireTranscript(redactorFor(loaded), work, (exchanges) =>
+      appendRunExchanges(deps.db, loaded.run.id, step, exchanges).catch((error: unknown) => deps.log.warn({ runId: loaded.run.id, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript')),
+    );
+
+  /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
   const onDevice = async <T>(runRowId: string, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
     const loaded = await load(runRowId);
+    return transcribed(loaded, step, () => deviceStep(loaded, step, work, describe));
+  };
+
+  const deviceStep = async <T>(loaded: Loaded, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
+    const runRowId = loaded.run.id;
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;
     try {
@@ -274,14 +316,16 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
       const loaded = await load(input.runRowId);
-      const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
-      try {
-        const status = await deployer.activationStatus(input.jobId);
-        if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : `job ${input.jobId}`);
-        return status;
-      } finally {
-        await deployer.close().catch(() => undefined);
-      }
+      return transcribed(loaded, 'commit', async () => {
+        const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+        try {
+          const status = await deployer.activationStatus(input.jobId);
+          if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : `job ${input.jobId}`);
+          return status;
+        } finally {
+          await deployer.close().catch(() => undefined);
+        }
+      });
     },
 
     /** TLS handshake at every endpoint: the served leaf must be the new version. */
@@ -339,6 +383,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         return { removed: [] };
       }
       await recordDeployed(deps.db, deployment.id, version.id, run.stagedObjects);
+      // Only failed and rolled-back runs keep their wire transcript (for a bug report).
+      await deleteRunExchanges(deps.db, run.id);
       await alerter.recovered(incidentKey.deploy(deployment.id));
       if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
       if (target.trustFingerprint) {

@@ -5,6 +5,7 @@ import { classified, ClassifiedError } from '../errors';
 import type { ManagementTrust } from './types';
 import { BoundedCache } from '../bounded-cache';
 import { describeTransportFailure, transportFailureText } from '../domain/transport-failure';
+import { recordHttpExchange } from './wire-transcript';
 
 export interface DeviceResponse {
   status: number;
@@ -118,13 +119,17 @@ export function createDeviceHttp(target: { host: string; port: number; trust: Ma
       } else if (request.bytes) {
         body = request.bytes;
       }
+      // The run's wire transcript (redacted as recorded); nothing when no deploy step records.
+      const transcript = recordHttpExchange({ ...request, method, url, headers });
       let response;
       try {
         response = await fetch(url, { method, headers, body, dispatcher, signal: AbortSignal.timeout(request.timeoutMs ?? 30_000) });
       } catch (error) {
+        transcript?.failed(error);
         throw classifyTransportError(component, address, error);
       }
       const text = await response.text();
+      transcript?.answered(response.status, response.headers as unknown as Headers, text);
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;

@@ -92,6 +92,7 @@ const POLICY: Record<string, Needs> = {
 const SENSITIVE_READS: Record<string, Needs> = {
   'GET /targets/fetch-fingerprint': 'technician',
   'GET /certificates/:id/download/key.pem': 'technician',
+  'GET /deployments/:id/runs/:runId/transcript': 'technician',
   'GET /api/v1/certificates/:id/key.pem': 'technician',
   'GET /settings': 'admin',
   'GET /settings/email': 'admin',

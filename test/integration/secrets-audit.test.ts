@@ -11,7 +11,7 @@
  * base64url at the three byte alignments, every PEM line and the DER of private keys, their JWK
  * components), through: `pg_dump --data-only` and a full `pg_dump`, every workflow history (payloads
  * decoded and as stored) and description, every schedule description, Temporal's own SQLite file,
- * and the logs of the worker and of the web console. Sealed values (`v1.…`) are fine. The secrets
+ * the logs of the worker and of the web console, and the downloaded wire transcript of the failed deploy run. Sealed values (`v1.…`) are fine. The secrets
  * are also checked to BE stored, sealed, so the audit cannot pass by storing nothing.
  *
  * startStack's web console logs through a plain pino to this process's stdout, which cannot be read
@@ -23,7 +23,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, createPrivateKey, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,7 +31,6 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
-import { utils as sshUtils } from 'ssh2';
 import { openDnsToken, openSmtpPassword, openTargetCredentials, openTargetSessionKey } from '../../activities/crypto/bound-secrets';
 import { createSecretBox, SecretPurpose, type SecretBox } from '../../activities/crypto/secret-box';
 import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
@@ -59,6 +58,7 @@ import { ConsoleClient } from '../support/console-client';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
 import type { ManagedProcess } from '../support/process';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
+import { base64InStream, Finder as SecretFinder, keyNeedles, needlesOf, opensshKeyNeedles, type Hit as SecretHit, type Needle as SecretNeedle } from '../support/secret-forms';
 import { CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 import { nginxAvailable, startNginx, type TestWebServer } from '../support/webservers';
 
@@ -102,115 +102,15 @@ const KINDS = [
   'ACME order keys',
 ] as const;
 type Kind = (typeof KINDS)[number];
+type Needle = SecretNeedle<Kind | 'control'>;
+type Hit = SecretHit<Kind | 'control'>;
+type Finder = SecretFinder<Kind | 'control'>;
+const Finder = SecretFinder<Kind | 'control'>;
 
 const WITH_SSH = sshdAvailable() && nginxAvailable();
 
 // ---------------------------------------------------------------------------------------------
 // Forms of a secret
-
-/** Every needle is at least this long (the window of the rolling hash below). */
-const WINDOW = 16;
-
-interface Needle {
-  kind: Kind | 'control';
-  /** Which value, e.g. "SMTP password" or "version 3 key". */
-  label: string;
-  /** Which form of it, e.g. "base64@1". */
-  form: string;
-  text: string;
-}
-
-/**
- * The base64 (or base64url) characters that `data` turns into inside a longer base64 stream, for
- * each of the three byte alignments it can have there: the first and last partial groups, which
- * depend on the neighbouring bytes, are dropped.
- */
-function base64InStream(data: Buffer, url: boolean): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    const padded = Buffer.concat([Buffer.alloc(k), data]);
-    const encoded = padded.toString(url ? 'base64url' : 'base64');
-    out.push(encoded.slice(k === 0 ? 0 : 4, Math.floor(padded.length / 3) * 4));
-  }
-  return out;
-}
-
-/** A text value: itself, JSON-escaped, URL-encoded, hex, and base64/base64url at each alignment. */
-function textForms(text: string): { form: string; text: string }[] {
-  const bytes = Buffer.from(text, 'utf8');
-  const forms = [
-    { form: 'plain', text },
-    { form: 'JSON-escaped', text: JSON.stringify(text).slice(1, -1) },
-    { form: 'URL-encoded', text: encodeURIComponent(text) },
-    { form: 'hex', text: bytes.toString('hex') },
-    ...base64InStream(bytes, false).map((t, k) => ({ form: `base64@${k}`, text: t })),
-    ...base64InStream(bytes, true).map((t, k) => ({ form: `base64url@${k}`, text: t })),
-  ];
-  const seen = new Set<string>();
-  return forms.filter((f) => f.text.length >= WINDOW && !seen.has(f.text) && seen.add(f.text));
-}
-
-const needlesOf = (kind: Needle['kind'], label: string, base: { form: string; text: string }[]): Needle[] =>
-  base.flatMap((b) => textForms(b.text).map((f) => ({ kind, label, form: f.form === 'plain' ? b.form : b.form === 'plain' ? f.form : `${b.form}, ${f.form}`, text: f.text })));
-
-const pemLines = (pem: string): string[] => pem.split('\n').filter((l) => l !== '' && !l.startsWith('-----'));
-
-/**
- * A private key: the text given, its PKCS#8 and traditional (SEC1/PKCS#1) PEM and DER, every full
- * 64-character PEM line that holds private bytes (lines made only of public-key bytes are left out:
- * the certificate shows them), the DER inside any base64 stream, and the private JWK components.
- */
-function keyNeedles(kind: Kind, label: string, original: string, key: KeyObject): Needle[] {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const encodings: { name: string; pem: string; der: Buffer }[] = [
-    { name: 'PKCS#8', pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), der: key.export({ type: 'pkcs8', format: 'der' }) },
-  ];
-  if (key.asymmetricKeyType === 'ec') {
-    encodings.push({ name: 'SEC1', pem: key.export({ type: 'sec1', format: 'pem' }).toString(), der: key.export({ type: 'sec1', format: 'der' }) });
-  } else if (key.asymmetricKeyType === 'rsa') {
-    encodings.push({ name: 'PKCS#1', pem: key.export({ type: 'pkcs1', format: 'pem' }).toString(), der: key.export({ type: 'pkcs1', format: 'der' }) });
-  }
-  const base: { form: string; text: string }[] = [{ form: 'as stored', text: original.trim() }];
-  for (const { name, pem, der } of encodings) {
-    base.push({ form: `${name} PEM`, text: pem.trim() });
-    base.push({ form: `${name} DER base64`, text: der.toString('base64') });
-    pemLines(pem).forEach((line, i) => {
-      if (line.length === 64 && !spki.includes(Buffer.from(line, 'base64'))) base.push({ form: `${name} PEM line ${i + 1}`, text: line });
-    });
-  }
-  const needles = needlesOf(kind, label, base);
-  for (const { name, der } of encodings) {
-    for (const url of [false, true]) {
-      base64InStream(der, url).forEach((text, k) => needles.push({ kind, label, form: `${name} DER in a ${url ? 'base64url' : 'base64'} stream @${k}`, text }));
-    }
-  }
-  const jwk = key.export({ format: 'jwk' });
-  for (const component of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
-    const value = jwk[component];
-    if (typeof value !== 'string') continue;
-    const raw = Buffer.from(value, 'base64url');
-    for (const [form, text] of [['base64url', value], ['base64', raw.toString('base64')], ['hex', raw.toString('hex')]] as const) {
-      if (text.length >= WINDOW) needles.push({ kind, label, form: `JWK ${component} (${form})`, text });
-    }
-  }
-  return needles;
-}
-
-/** An OpenSSH private key: its text and base64 body (whole and by line), and the key itself as above. */
-function opensshKeyNeedles(kind: Kind, label: string, text: string): { needles: Needle[]; key: KeyObject } {
-  const lines = pemLines(text.trim());
-  const base = [
-    { form: 'OpenSSH text', text: text.trim() },
-    { form: 'OpenSSH body', text: lines.join('') },
-    ...lines.filter((l) => l.length >= 60).map((line, i) => ({ form: `OpenSSH line ${i + 1}`, text: line })),
-  ];
-  const parsed = sshUtils.parseKey(text);
-  const first = Array.isArray(parsed) ? (parsed as unknown[])[0] : parsed;
-  assert.ok(first && !(first instanceof Error), `the SSH key parses: ${String(first)}`);
-  const pkcs8 = (first as { getPrivatePEM(): string }).getPrivatePEM();
-  const key = createPrivateKey(pkcs8);
-  return { needles: [...needlesOf(kind, label, base), ...keyNeedles(kind, label, pkcs8, key)], key };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Self-check of the forms: each value is planted the ways it could hide (in JSON, in a base64 payload
@@ -248,57 +148,6 @@ function keyPlants(kind: Kind, label: string, text: string, key: KeyObject): Pla
 }
 
 // ---------------------------------------------------------------------------------------------
-// Searching: a rolling hash over a window of WINDOW characters finds every needle in one pass.
-
-const HASH_BASE = 0x01000193;
-const BLOOM_BITS = 22;
-
-function windowHash(text: string, start: number): number {
-  let h = 0;
-  for (let i = 0; i < WINDOW; i++) h = (Math.imul(h, HASH_BASE) + text.charCodeAt(start + i)) | 0;
-  return h;
-}
-
-interface Hit {
-  needle: Needle;
-  index: number;
-}
-
-class Finder {
-  private readonly table = new Map<number, Needle[]>();
-  private readonly bloom = new Uint8Array(1 << BLOOM_BITS);
-  private readonly outPow: number;
-
-  constructor(needles: readonly Needle[]) {
-    let pow = 1;
-    for (let i = 1; i < WINDOW; i++) pow = Math.imul(pow, HASH_BASE);
-    this.outPow = pow;
-    for (const needle of needles) {
-      assert.ok(needle.text.length >= WINDOW, `needle ${needle.label} (${needle.form}) is shorter than ${WINDOW}`);
-      const h = windowHash(needle.text, 0);
-      this.bloom[h & ((1 << BLOOM_BITS) - 1)] = 1;
-      const bucket = this.table.get(h);
-      if (bucket) bucket.push(needle);
-      else this.table.set(h, [needle]);
-    }
-  }
-
-  find(text: string): Hit[] {
-    const hits: Hit[] = [];
-    if (text.length < WINDOW) return hits;
-    const mask = (1 << BLOOM_BITS) - 1;
-    let h = windowHash(text, 0);
-    for (let i = 0; ; i++) {
-      if (this.bloom[h & mask] === 1) {
-        for (const needle of this.table.get(h) ?? []) if (text.startsWith(needle.text, i)) hits.push({ needle, index: i });
-      }
-      if (i + WINDOW >= text.length) break;
-      h = (Math.imul((h - Math.imul(text.charCodeAt(i), this.outPow)) | 0, HASH_BASE) + text.charCodeAt(i + WINDOW)) | 0;
-    }
-    return hits;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // What is searched
 
@@ -724,6 +573,15 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.deepEqual(outcomes, Object.fromEntries(Object.keys(targets).map((name) => [name, name === 'LB wrong password' ? 'failed' : 'deployed'])));
     lap('renewed and deployed');
 
+    // ---- the failed run's wire transcript, downloaded as a technician attaches it to a bug report (searched below)
+    const [failedRun] = await stack.db.db.query<{ id: string; deployment_id: string }>(
+      "SELECT r.id, r.deployment_id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN targets t ON t.id = d.target_id WHERE t.name = 'LB wrong password' AND r.outcome = 'failed' ORDER BY r.id DESC LIMIT 1",
+    );
+    assert.ok(failedRun, 'the failed run');
+    const transcript = await admin.get(`/deployments/${failedRun.deployment_id}/runs/${failedRun.id}/transcript`);
+    assert.equal(transcript.status, 200, transcript.text.slice(0, 300));
+    assert.match(transcript.text, /> POST \/mgmt\/shared\/authn\/login/, 'the refused login is in the transcript');
+
     // ---- downloads: a PFX with a password, the key through the API
     await admin.get(`/certificates/${vpnId}`);
     const pfx = await admin.post(`/certificates/${vpnId}/download/pfx`, { password: PFX_PASSWORD });
@@ -830,6 +688,7 @@ describe('secrets audit: no private key, token or password in the database, the 
       corpusOf('Temporal SQLite persistence', sqlite),
       logCorpus('worker log', workerLog.join('')),
       logCorpus('web console log', webLog.join('')),
+      logCorpus('wire transcript of the failed run', transcript.text),
     ];
     lap('dumped and fetched');
     const keep = process.env['SECRETS_AUDIT_OUTPUT_DIR'];

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentHistory, RUN_OUTCOMES } from '../../activities/db/repositories/deployment-history';
 import { listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
+import { runsWithTranscript } from '../../activities/db/repositories/deployment-transcripts';
 import { getTarget, listTargets } from '../../activities/db/repositories/targets';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
@@ -13,6 +14,8 @@ import { historyFiltersOf } from '../list-filters';
 import { idParam } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
+import { downloadRunTranscript } from '../operations/transcripts';
+import { sendDownload } from './downloads';
 import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
@@ -85,13 +88,20 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
     const { namespace } = deps.temporal;
     const uiUrl = temporalUiUrlFor(deps, req);
+    const transcripts = await runsWithTranscript(deps.db, runs.map((r) => r.id));
     const withSteps = await Promise.all(runs.map(async (run) => ({
       ...run,
+      hasTranscript: transcripts.has(run.id),
       steps: await listRunSteps(deps.db, run.id),
       temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
     })));
     const waitingDetail = deployment.status === 'waiting' ? withSteps[0]?.steps.filter((s) => s.step === 'maintenance window').at(-1)?.detail : undefined;
     views.page(req, res, 'deployment', { title: `${displayCertificateName(deployment.commonName)} → ${deployment.targetName}`, deployment, runs: withSteps, waitingDetail });
+  });
+
+  /** The redacted wire transcript of a failed run, for a bug report (technicians and admins, audited). */
+  router.get('/deployments/:id/runs/:runId/transcript', canChange, async (req, res) => {
+    sendDownload(res, await downloadRunTranscript(deps, req, req.params['id'], req.params['runId']));
   });
 
   for (const action of ['redeploy', 'retry'] as const) {

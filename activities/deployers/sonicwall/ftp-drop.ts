@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
+import { recordNote } from '../wire-transcript';
 
 export interface FtpDropSettings {
   host: string;
@@ -94,6 +95,7 @@ export class FtpDrop {
   async upload(fileName: string, bytes: Buffer): Promise<DroppedFile> {
     const remotePath = this.remotePath(fileName);
     await this.withClient(`upload ${fileName} to ${this.describe()}`, (client) => client.uploadFrom(Readable.from(bytes), remotePath));
+    recordNote(`FTP upload of ${fileName} to ${this.describe()}: (PKCS#12 upload, ${bytes.length} bytes, removed)`);
     const { user, password, port, urlHost } = this.settings;
     const path = `/${remotePath}`;
     return {

@@ -16,6 +16,7 @@ import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
 import type { SshSession } from './session';
 import { shellQuote, trimOutput } from './shell';
+import { recordNote } from '../wire-transcript';
 
 export interface RemoteStat {
   /** Permission bits (e.g. 0o600). */
@@ -113,7 +114,9 @@ export class SftpFiles implements RemoteFiles {
       handle = undefined;
       await callVoid((cb) => this.sftp.close(h, (error) => cb(error)));
       await this.rename(temp, file);
+      recordNote(`SFTP: wrote ${file} (${data.length} bytes, mode ${mode.toString(8)}; contents not recorded)`);
     } catch (error) {
+      recordNote(`SFTP: writing ${file} (${data.length} bytes) failed: ${error instanceof Error ? error.message : String(error)}`);
       if (handle) {
         const h = handle;
         await callVoid((cb) => this.sftp.close(h, (e) => cb(e))).catch(() => undefined);

@@ -11,6 +11,7 @@ import { classified, ClassifiedError } from '../../errors';
 import { classifyConnectError, classifyKeyError, type ConnectFailureContext } from './connect-errors';
 import { hostKeyPinDigest, identifyHostKey, type HostKeyIdentity } from './pin';
 import { withSudo } from './shell';
+import { recordCommand } from '../wire-transcript';
 
 export interface SshLogin {
   username: string;
@@ -100,8 +101,11 @@ export class SshSession {
         });
         channel.on('close', () => {
           clearTimeout(timer);
+          const result = { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
+          // The run's wire transcript: the command, the size of its input (never the input) and its output, redacted.
+          recordCommand(full, options.stdin?.length, this.lost && code === -1 ? { error: this.lost } : result);
           if (this.lost && code === -1) reject(this.lost);
-          else resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+          else resolve(result);
         });
         if (options.stdin) channel.end(options.stdin);
         else channel.end();
