@@ -20,6 +20,8 @@ import { sonicwallDescriptor } from '../../activities/deployers/sonicwall/descri
 import { chapDigest, createSonicWallDeployer, createSonicWallDeployerWith, isSessionBusy, SONICWALL_NAME_RULES } from '../../activities/deployers/sonicwall/index';
 import type { CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
+import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 import { redactPath, startFakeSonicWall, type FakeSonicWall, type FakeSonicWallOptions } from '../fakes/sonicwall/server';
@@ -1083,6 +1085,22 @@ describe('sonicwall', () => {
         assert.deepEqual(dropFiles(ftp), []);
         assert.ok(fake.calls.some((c) => c.method === 'PUT' && c.path === `/api/sonicos/import/certificates/cert-key-pair/name/${staged['cert'] ?? ''}/password/[omitted]` && c.status === 200));
       });
+    });
+
+    it('the wire transcript of a stage keeps no PKCS#12 password: the import path and its form show it removed (upload on 7, FTP on 6.5)', async () => {
+      for (const firmware of [{}, SONICOS_65]) {
+        await withFake(firmware, async (fake) => {
+          const v = ca.issue(`transcript${firmware === SONICOS_65 ? '65' : '7'}.example.test`);
+          const exchanges: WireExchange[] = [];
+          const redactor = new WireRedactor({ values: [PASSWORD, ftp.password], keyPems: [v.keyPem] });
+          await withWireTranscript(redactor, () => use(contextFor(fake, ftp, { versions: [v] }), (d) => d.stage(v)), async (recorded) => void exchanges.push(...recorded));
+          const imports = exchanges.map((e) => e.text).filter((text) => text.includes('/cert-key-pair'));
+          assert.equal(imports.length, 1, exchanges.map((e) => e.text).join('\n---\n'));
+          const segment = /\/password\/([^/\s]+)/.exec(imports[0] ?? '')?.[1] ?? '';
+          assert.equal(decodeURIComponent(segment), '(removed)', imports[0]);
+          assert.doesNotMatch(imports[0] ?? '', /certPasswd[^\n]*\n?[^\n]*[A-Za-z0-9]{12,}/, 'the form field holds no password');
+        });
+      }
     });
 
     it('methods of one instance never overlap (a second login would be refused by our own session)', async () => {

@@ -50,6 +50,7 @@ import {
   type ScriptParams,
 } from './scripts';
 import { checkDeployerConfig } from '../config-check';
+import { learnWireSecret } from '../wire-transcript';
 
 const C = 'iis';
 const EXEC_TIMEOUT_MS = 180_000;
@@ -514,6 +515,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const ssh = await open();
       const sftp = await sftpOf(ssh);
       const password = randomBytes(24).toString('base64url');
+      learnWireSecret(password);
       const friendlyName = friendlyNameOf(material);
       const pfx = buildPfx({ keyPem: material.keyPem, certPem: material.certPem, chainPems: material.chainPems, password, friendlyName, algorithm: options.legacyPfx ? '3des' : 'aes256' });
       const windowsPath = `${options.uploadDirectory}\\certfleet-${randomBytes(8).toString('hex')}.pfx`;

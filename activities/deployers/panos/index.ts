@@ -21,6 +21,7 @@ import { objectName, type NameRules } from '../naming';
 import type { Activation, ActivationStatus, BindingState, CertificateMaterial, DeployerFactory, PreflightCheck, PreflightReport, StagedObjects } from '../types';
 import { childOf, childrenOf, PanosClient, textAt, type PanReply } from './client';
 import { parsePanosBinding, parsePanosCredentials, parsePanosOptions, type PanosBinding, type PanosCredentials, type PanosOptions } from './descriptor';
+import { learnWireSecret } from '../wire-transcript';
 
 const DEVICE = "/config/devices/entry[@name='localhost.localdomain']";
 const CERTIFICATES = '/config/shared/certificate';
@@ -382,6 +383,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
 
       // The key travels encrypted with a one-time passphrase (the device requires one, §2.2).
       const passphrase = randomBytes(24).toString('base64url');
+      learnWireSecret(passphrase);
       const encrypted = createPrivateKey(material.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
       const keyReply = await keyed(async (key) => ({
         reply: await client.importFile(key, { category: 'private-key', certificateName: leafName, format: 'pem', passphrase, fileName: `${leafName}.key`, content: encrypted }),

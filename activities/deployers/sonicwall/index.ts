@@ -51,6 +51,7 @@ import {
   type SonicWallOptions,
 } from './descriptor';
 import { FtpDrop } from './ftp-drop';
+import { learnWireSecret } from '../wire-transcript';
 
 const COMPONENT = 'sonicwall';
 
@@ -681,6 +682,8 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
           if (path === 'ftp' && !ftp) throw noFtpFor65(firmware);
 
           const pfxPassword = safePassword();
+          // It travels in the import path (and the FTP variant's): never into a wire transcript.
+          learnWireSecret(pfxPassword);
           const pfx = buildPfx({ keyPem: material.keyPem, certPem: material.certPem, chainPems: material.chainPems, password: pfxPassword, friendlyName: name, algorithm: '3des' });
           const imported = ftp && path === 'ftp' ? await importOverFtp(ftp, name, pfx, pfxPassword) : await client.importCertKeyPair(name, pfxPassword, pfx, importTimeoutMs);
           if (!ok(imported)) {
