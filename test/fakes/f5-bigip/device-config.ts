@@ -3,7 +3,7 @@
  * files under /var/config/rest/downloads. Cloneable, so a request (or a whole transaction) is applied
  * to a copy, validated, and only then swapped in: a rejected change leaves nothing half-applied.
  *
- * Sources: /work/shared/vendor-apis.md §4; object JSON shapes follow the ssl-cert fixture in
+ * Sources: see the header of server.ts and docs/vendors/f5-bigip.md; object JSON shapes follow the ssl-cert fixture in
  * F5Networks/terraform-provider-bigip (bigip/resource_bigip_ssl_certificate_test.go); error texts are
  * the device's where a public source quotes them, otherwise marked GUESS.
  */
