@@ -259,7 +259,7 @@ export class DeviceConfig {
         if (!cert) throw new F5Error(400, `01070226:3: The requested certificate (${entry.cert}) was not found.`);
         if (!key) throw new F5Error(400, `01070277:3: The requested key (${entry.key}) was not found.`);
         if (entry.chain && !this.certs.has(entry.chain)) throw new F5Error(400, `01070226:3: The requested certificate (${entry.chain}) was not found.`);
-        // vendor-apis.md §4.6 pitfall 1 (f5-ansible issues #1217, #2505).
+        // docs/vendors/f5-bigip.md (f5-ansible issues #1217, #2505).
         if (!keyMatches(key.pem, cert.pem)) throw new F5Error(400, `01070317:3: profile ${profile.fullPath}'s key and certificate do not match`);
       }
     }

@@ -426,7 +426,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   }
 
   // ------------------------------------------------------------------------------------------
-  // Uploads (not part of transactions, vendor-apis.md §4.5)
+  // Uploads (not part of transactions, docs/vendors/f5-bigip.md)
 
   function upload(file: string, req: http.IncomingMessage, raw: Buffer): Reply {
     if (!/^application\/octet-stream/.test(req.headers['content-type'] ?? '')) {
@@ -728,7 +728,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   }
 
   // ------------------------------------------------------------------------------------------
-  // Transactions (vendor-apis.md §4.5; the create reply follows the iControl REST user guide)
+  // Transactions (docs/vendors/f5-bigip.md; the create reply follows the iControl REST user guide)
 
   function transactionJson(tx: Transaction): Record<string, unknown> {
     return {

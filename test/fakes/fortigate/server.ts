@@ -124,7 +124,7 @@ export interface FakeFortiGateObject {
 
 export interface FakeFortiGateFailure {
   status: number;
-  /** FortiOS error code: the answer is the HTTP error envelope of §1.4. Without it, a bare HTML error page. */
+  /** FortiOS error code: the answer is the HTTP 500 error envelope (terraform-provider-fortios #215). Without it, a bare HTML error page. */
   error?: number;
   /** Only requests with this method (e.g. 'PUT'); default any. */
   method?: string;

@@ -154,7 +154,7 @@ export interface FakePanos {
   /** Uncommitted changes (of one admin, or all). */
   pendingChanges(admin?: string): string[];
   jobs(): FakePanosJob[];
-  /** A committed certificate/key pair did not match (§2.5 pitfall 2); the listener kept the old pair. */
+  /** A committed certificate/key pair did not match (docs/vendors/panos.md); the listener kept the old pair. */
   mismatchCommitted(): boolean;
   /** Another client runs keygen for the user (default: the API admin): the previous key stops working. */
   issueKey(user?: string): string;
