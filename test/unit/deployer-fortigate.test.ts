@@ -1,6 +1,6 @@
 /**
  * The FortiGate deployer against test/fakes/fortigate: the shared deployer contract, the fake's own
- * fidelity (vendor-apis.md §1.7), and FortiGate-specific cases.
+ * fidelity (docs/vendors/fortigate.md), and FortiGate-specific cases.
  *
  *   npx tsx --test test/unit/deployer-fortigate.test.ts
  */
@@ -137,7 +137,7 @@ describe('fortigate', () => {
   });
   after(() => ca?.dispose());
 
-  describe('fake FortiGate (vendor-apis.md §1.7)', () => {
+  describe('fake FortiGate (docs/vendors/fortigate.md)', () => {
     it('Bearer auth: 401 without or with a wrong token; access_token only when enabled; the token is never recorded', async () => {
       await withFake({}, async (fake) => {
         const http = raw(fake);
@@ -164,7 +164,7 @@ describe('fortigate', () => {
       });
     });
 
-    it('success envelope with revision, version and build; error envelope exactly as §1.4 (-145 on non-base64)', async () => {
+    it('success envelope with revision, version and build; error envelope as terraform-provider-fortios #215 shows it (-145 on non-base64)', async () => {
       await withFake({ version: 'v7.0.5', build: 304 }, async (fake) => {
         const http = raw(fake);
         const v = ca.issue('envelope.example.test');

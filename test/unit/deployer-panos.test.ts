@@ -136,7 +136,7 @@ describe('panos deployer: vendor cases', () => {
       assert.equal(fake.calls[before]?.type, 'version', 'the cached key is validated with type=version first');
       assert.match(second.checks.find((c) => c.name === 'API key')?.detail ?? '', /cached API key is still valid/);
 
-      // Someone runs keygen for the same admin: our stored key stops working (§2.1).
+      // Someone runs keygen for the same admin: our stored key stops working (docs/vendors/panos.md).
       const stolen = cache.value();
       fake.issueKey();
       await use(ctx, (d) => d.preflight());
@@ -293,7 +293,7 @@ describe('panos deployer: vendor cases', () => {
     });
   });
 
-  it('the fake keeps §2.5: a mismatched key is accepted at import and commit, and the service keeps the old pair', async () => {
+  it('the fake keeps acme.sh #4716: a mismatched key is accepted at import and commit, and the service keeps the old pair', async () => {
     await withFake({}, async (fake) => {
       const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
       try {

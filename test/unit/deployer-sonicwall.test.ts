@@ -1,6 +1,6 @@
 /**
  * The SonicWall deployer against test/fakes/sonicwall and a real FTP server (ftp-srv): the shared
- * deployer contract, the fake's own fidelity (vendor-apis.md §3.7), and SonicWall-specific cases
+ * deployer contract, the fake's own fidelity (docs/vendors/sonicwall.md), and SonicWall-specific cases
  * (one session at a time, pending changes, the FTP drop).
  *
  *   npx tsx --test test/unit/deployer-sonicwall.test.ts
@@ -38,7 +38,7 @@ const HUMAN_PASSWORD = 'HumanAdminSECRET-4242';
 const FTP_PASSWORD = 'FtpSECRET0123456789';
 const FTP_DIR = 'certfleet';
 const USERS = { [USER]: PASSWORD, [HUMAN]: HUMAN_PASSWORD };
-/** SonicOS 6.5 has no upload path: the FTP pull is the import there (vendor-apis.md §10.1). */
+/** SonicOS 6.5 has no upload path: the FTP pull is the import there (docs/vendors/sonicwall.md). */
 const SONICOS_65 = { firmware: 'SonicOS Enhanced 6.5.4.4-44n', model: 'NSA 2650' };
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -232,7 +232,7 @@ describe('sonicwall', () => {
     await ftp?.close();
   });
 
-  describe('fake SonicWall (vendor-apis.md §3.7)', () => {
+  describe('fake SonicWall (docs/vendors/sonicwall.md)', () => {
     it('Basic login sets NO cookie; session security: every later call needs a Digest header with a rising nonce count; logout ends the session', async () => {
       await withFake({ maxNonceUse: 3 }, async (fake) => {
         const http = raw(fake);
@@ -254,7 +254,7 @@ describe('sonicwall', () => {
           const { response } = session;
           assert.equal(response.status, 200);
           assert.deepEqual(response.json, { status: { success: true, info: [{ level: 'info', code: 'E_OK', message: 'Success.' }] } });
-          assert.deepEqual(response.headers.getSetCookie(), [], 'SonicOS sets no session cookie (vendor-apis.md §10.1)');
+          assert.deepEqual(response.headers.getSetCookie(), [], 'SonicOS sets no session cookie (docs/vendors/sonicwall.md)');
           assert.match(response.headers.get('authentication-info') ?? '', /^Digest algorithm=SHA-256, realm="[^"]+", qop="auth", nonce="[^"]+", opaque="[^"]+"$/);
           // The logged-in client without a Digest header (a cookie-riding client) is refused with a challenge.
           const unsigned = await http.request('GET', '/api/sonicos/version', { headers: { cookie: 'SessId=0123' } });
@@ -1124,7 +1124,7 @@ describe('sonicwall', () => {
       });
     });
 
-    it('busy detection and the path encoding of §3.3', () => {
+    it('busy detection and the path encoding (spaces %20, // as %2f%2f)', () => {
       assert.equal(isSessionBusy({ status: 401, info: { code: 'E_BUSY', message: 'x' } }), true);
       assert.equal(isSessionBusy({ status: 401, info: { code: 'E_UNAUTHORIZED', message: 'Another administrator is already logged in.' } }), true);
       assert.equal(isSessionBusy({ status: 401, info: { code: 'E_UNAUTHORIZED', message: 'Incorrect name/password.' } }), false);

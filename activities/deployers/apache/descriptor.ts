@@ -1,6 +1,6 @@
 /**
  * Apache httpd over SSH: target form and validation (web-safe: no device code). Facts:
- * ../shared/vendor-apis.md §6 (certbot-apache: `apachectl configtest`, `apachectl graceful`).
+ * docs/vendors/ssh-targets.md (certbot-apache: `apachectl configtest`, `apachectl graceful`).
  */
 import type { ParseResult, VendorDescriptor } from '../types';
 import {

@@ -1,6 +1,6 @@
 /**
  * Apache httpd deployer: certificate, chain and key files over SSH/SFTP, `apachectl configtest`,
- * `apachectl graceful` (../shared/vendor-apis.md §6; the steps are in ../ssh/server-deployer.ts).
+ * `apachectl graceful` (docs/vendors/ssh-targets.md; the steps are in ../ssh/server-deployer.ts).
  *
  * Apache's config test does not load the certificate and key: a bad pair only shows when the
  * graceful restart fails and the server stops. The deployer checks key and certificate before it

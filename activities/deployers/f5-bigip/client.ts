@@ -1,6 +1,6 @@
 /**
  * Thin iControl REST client: one method per call, each naming its source in
- * /work/shared/vendor-apis.md §4 (and the public source quoted there). No business logic: it sends,
+ * docs/vendors/f5-bigip.md (and the public source quoted there). No business logic: it sends,
  * decodes, and throws BigipHttpError for any reply ≥ 400 (transport failures arrive already
  * classified from device-http). Error texts never carry the password or a token value.
  */
@@ -64,7 +64,7 @@ export interface BigipTransactionState {
 
 const DOWNLOADS = '/var/config/rest/downloads';
 
-/** `/Common/x.crt` → `~Common~x.crt` (f5-ansible transform_name; vendor-apis.md §4.3). */
+/** `/Common/x.crt` → `~Common~x.crt` (f5-ansible transform_name; docs/vendors/f5-bigip.md). */
 export const uriName = (fullPath: string): string => encodeURIComponent(fullPath.replace(/\//g, '~'));
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -93,7 +93,7 @@ function profile(json: unknown): BigipClientSslProfile {
     const chain = none(e['chain']);
     return { name: str(e['name']) ?? '', cert: none(e['cert']) ?? '', key: none(e['key']) ?? '', ...(chain ? { chain } : {}) };
   });
-  // Legacy profiles (before cert-key-chain) only have top-level cert/key/chain (vendor-apis.md §4.4).
+  // Legacy profiles (before cert-key-chain) only have top-level cert/key/chain (docs/vendors/f5-bigip.md).
   if (certKeyChain.length === 0 && none(o['cert'])) {
     const chain = none(o['chain']);
     certKeyChain.push({ name: 'default', cert: none(o['cert']) ?? '', key: none(o['key']) ?? '', ...(chain ? { chain } : {}) });
@@ -106,7 +106,7 @@ export class BigipClient {
 
   constructor(private readonly http: DeviceHttp) {}
 
-  /** Subsequent calls send `X-F5-Auth-Token` (vendor-apis.md §4.1). */
+  /** Subsequent calls send `X-F5-Auth-Token` (docs/vendors/f5-bigip.md). */
   useToken(token: string | undefined): void {
     this.token = token;
   }
@@ -120,7 +120,7 @@ export class BigipClient {
     return response;
   }
 
-  /** §4.1: POST /mgmt/shared/authn/login {username, password, loginProviderName:"tmos"} → token.token ([f5-ans] icontrol.py; [f5-tok]). */
+  /** POST /mgmt/shared/authn/login {username, password, loginProviderName:"tmos"} → token.token ([f5-ans] icontrol.py; [f5-tok]). */
   async login(username: string, password: string): Promise<BigipLogin> {
     const response = await this.http.request('POST', '/mgmt/shared/authn/login', { json: { username, password, loginProviderName: 'tmos' } });
     if (response.status >= 400) throw new BigipHttpError(response.status, 'POST /mgmt/shared/authn/login', messageOf(response));
@@ -130,12 +130,12 @@ export class BigipClient {
     return { token: value, timeoutSeconds: typeof token['timeout'] === 'number' ? token['timeout'] : 1200 };
   }
 
-  /** §4.1: PATCH /mgmt/shared/authz/tokens/<token> {timeout} (≤ 36000 s) ([f5-tok]). */
+  /** PATCH /mgmt/shared/authz/tokens/<token> {timeout} (≤ 36000 s) ([f5-tok]). */
   async extendToken(token: string, timeoutSeconds: number): Promise<void> {
     await this.call('PATCH /mgmt/shared/authz/tokens/<token>', 'PATCH', `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`, { json: { timeout: timeoutSeconds } });
   }
 
-  /** §4.1: DELETE /mgmt/shared/authz/tokens/<token> ([f5-tok]). */
+  /** DELETE /mgmt/shared/authz/tokens/<token> ([f5-tok]). */
   async deleteToken(token: string): Promise<void> {
     await this.call('DELETE /mgmt/shared/authz/tokens/<token>', 'DELETE', `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`);
   }
@@ -153,7 +153,7 @@ export class BigipClient {
     return { product: read('Product') || 'BIG-IP', version: read('Version'), build: read('Build'), edition: read('Edition') };
   }
 
-  /** §4.2: POST /mgmt/shared/file-transfer/uploads/<file>, octet-stream, Content-Range start-end/total ([f5-ans] upload_file). */
+  /** POST /mgmt/shared/file-transfer/uploads/<file>, octet-stream, Content-Range start-end/total ([f5-ans] upload_file). */
   async uploadChunk(fileName: string, chunk: Buffer, start: number, total: number): Promise<BigipUploadReply> {
     const end = start + chunk.length - 1;
     const response = await this.call(`POST /mgmt/shared/file-transfer/uploads/${fileName} (${start}-${end}/${total})`, 'POST', `/mgmt/shared/file-transfer/uploads/${encodeURIComponent(fileName)}`, {
@@ -168,42 +168,42 @@ export class BigipClient {
     };
   }
 
-  /** §4.3: POST /mgmt/tm/sys/crypto/cert {command:"install", name, "from-local-file"} (dehydrated-bigip issue #11). */
+  /** POST /mgmt/tm/sys/crypto/cert {command:"install", name, "from-local-file"} (dehydrated-bigip issue #11). */
   async installCert(fullPath: string, localFilePath: string): Promise<void> {
     await this.call('POST /mgmt/tm/sys/crypto/cert (install)', 'POST', '/mgmt/tm/sys/crypto/cert', { json: { command: 'install', name: fullPath, 'from-local-file': localFilePath } });
   }
 
-  /** §4.3: POST /mgmt/tm/sys/crypto/key {command:"install", name, "from-local-file", securityType:"normal"}. */
+  /** POST /mgmt/tm/sys/crypto/key {command:"install", name, "from-local-file", securityType:"normal"}. */
   async installKey(fullPath: string, localFilePath: string): Promise<void> {
     await this.call('POST /mgmt/tm/sys/crypto/key (install)', 'POST', '/mgmt/tm/sys/crypto/key', { json: { command: 'install', name: fullPath, 'from-local-file': localFilePath, securityType: 'normal' } });
   }
 
-  /** §4.3: POST /mgmt/tm/sys/crypto/pkcs12 {command:"install", name, fromLocalFile, passphrase} → <name>.crt + <name>.key (terraform-provider-bigip). */
+  /** POST /mgmt/tm/sys/crypto/pkcs12 {command:"install", name, fromLocalFile, passphrase} → <name>.crt + <name>.key (terraform-provider-bigip). */
   async installPkcs12(fullPathBase: string, localFilePath: string, passphrase: string): Promise<void> {
     await this.call('POST /mgmt/tm/sys/crypto/pkcs12 (install)', 'POST', '/mgmt/tm/sys/crypto/pkcs12', { json: { command: 'install', name: fullPathBase, fromLocalFile: localFilePath, passphrase } });
   }
 
-  /** §4.3: GET /mgmt/tm/sys/file/ssl-cert/~P~name; undefined on 404 ([f5-ans] bigip_ssl_key_cert.py exists()). */
+  /** GET /mgmt/tm/sys/file/ssl-cert/~P~name; undefined on 404 ([f5-ans] bigip_ssl_key_cert.py exists()). */
   async getCert(fullPath: string): Promise<BigipFileObject | undefined> {
     return this.getFileObject('ssl-cert', fullPath);
   }
 
-  /** §4.3: GET /mgmt/tm/sys/file/ssl-key/~P~name; undefined on 404. */
+  /** GET /mgmt/tm/sys/file/ssl-key/~P~name; undefined on 404. */
   async getKey(fullPath: string): Promise<BigipFileObject | undefined> {
     return this.getFileObject('ssl-key', fullPath);
   }
 
-  /** §4.3: PATCH /mgmt/tm/sys/file/ssl-key/~P~name {sourcePath:"file://…"} ([f5-ans] bigip_ssl_key_cert.py update_on_device). */
+  /** PATCH /mgmt/tm/sys/file/ssl-key/~P~name {sourcePath:"file://…"} ([f5-ans] bigip_ssl_key_cert.py update_on_device). */
   async updateKeySource(fullPath: string, localFilePath: string, transId?: string): Promise<void> {
     await this.call('PATCH /mgmt/tm/sys/file/ssl-key', 'PATCH', `/mgmt/tm/sys/file/ssl-key/${uriName(fullPath)}`, { json: { sourcePath: `file://${localFilePath}` } }, transId);
   }
 
-  /** §4.3: DELETE /mgmt/tm/sys/file/ssl-cert/~P~name; false when it was already gone (404). */
+  /** DELETE /mgmt/tm/sys/file/ssl-cert/~P~name; false when it was already gone (404). */
   async deleteCert(fullPath: string): Promise<boolean> {
     return this.deleteFileObject('ssl-cert', fullPath);
   }
 
-  /** §4.3: DELETE /mgmt/tm/sys/file/ssl-key/~P~name; false when it was already gone (404). */
+  /** DELETE /mgmt/tm/sys/file/ssl-key/~P~name; false when it was already gone (404). */
   async deleteKey(fullPath: string): Promise<boolean> {
     return this.deleteFileObject('ssl-key', fullPath);
   }
@@ -213,14 +213,14 @@ export class BigipClient {
     await this.call('POST /mgmt/tm/util/unix-rm', 'POST', '/mgmt/tm/util/unix-rm', { json: { command: 'run', utilCmdArgs: localFilePath } });
   }
 
-  /** §4.4: GET /mgmt/tm/ltm/profile/client-ssl (all partitions) ([f5-ans] bigip_profile_client_ssl.py). */
+  /** GET /mgmt/tm/ltm/profile/client-ssl (all partitions) ([f5-ans] bigip_profile_client_ssl.py). */
   async listClientSslProfiles(): Promise<BigipClientSslProfile[]> {
     const response = await this.call('GET /mgmt/tm/ltm/profile/client-ssl', 'GET', '/mgmt/tm/ltm/profile/client-ssl');
     const items = isRecord(response.json) && Array.isArray(response.json['items']) ? response.json['items'] : [];
     return items.map(profile);
   }
 
-  /** §4.4: GET /mgmt/tm/ltm/profile/client-ssl/~P~name; undefined on 404. */
+  /** GET /mgmt/tm/ltm/profile/client-ssl/~P~name; undefined on 404. */
   async getClientSslProfile(fullPath: string): Promise<BigipClientSslProfile | undefined> {
     try {
       const response = await this.call(`GET /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, 'GET', `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`);
@@ -231,7 +231,7 @@ export class BigipClient {
     }
   }
 
-  /** §4.4: PATCH /mgmt/tm/ltm/profile/client-ssl/~P~name with certKeyChain (or legacy cert/key/chain); queued when transId is set (§4.5). */
+  /** PATCH /mgmt/tm/ltm/profile/client-ssl/~P~name with certKeyChain (or legacy cert/key/chain); queued when transId is set (docs/vendors/f5-bigip.md). */
   async patchClientSslProfile(
     fullPath: string,
     patch: { certKeyChain: BigipCertKeyChainEntry[] } | { cert?: string; key?: string; chain?: string },
@@ -240,7 +240,7 @@ export class BigipClient {
     await this.call(`PATCH /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, 'PATCH', `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, { json: patch }, transId);
   }
 
-  /** §4.5: POST /mgmt/tm/transaction {} → transId ([f5-ans] TransactionContextManager). */
+  /** POST /mgmt/tm/transaction {} → transId ([f5-ans] TransactionContextManager). */
   async createTransaction(): Promise<string> {
     const response = await this.call('POST /mgmt/tm/transaction', 'POST', '/mgmt/tm/transaction', { json: {} });
     const id = isRecord(response.json) ? response.json['transId'] : undefined;
@@ -248,7 +248,7 @@ export class BigipClient {
     return String(id);
   }
 
-  /** §4.5: PATCH /mgmt/tm/transaction/<id> {"state":"VALIDATING","validateOnly":false} (commit, without the coordination header). */
+  /** PATCH /mgmt/tm/transaction/<id> {"state":"VALIDATING","validateOnly":false} (commit, without the coordination header). */
   async commitTransaction(transId: string): Promise<BigipTransactionState> {
     const response = await this.call(`PATCH /mgmt/tm/transaction/${transId}`, 'PATCH', `/mgmt/tm/transaction/${encodeURIComponent(transId)}`, { json: { state: 'VALIDATING', validateOnly: false } });
     const o = isRecord(response.json) ? response.json : {};
@@ -261,12 +261,12 @@ export class BigipClient {
     await this.call(`DELETE /mgmt/tm/transaction/${transId}`, 'DELETE', `/mgmt/tm/transaction/${encodeURIComponent(transId)}`);
   }
 
-  /** §4.5: POST /mgmt/tm/sys/config {"command":"save"} (preferred over util/bash, §10 item 4). */
+  /** POST /mgmt/tm/sys/config {"command":"save"} (preferred over util/bash, which appliance mode disables). */
   async saveConfig(): Promise<void> {
     await this.call('POST /mgmt/tm/sys/config (save)', 'POST', '/mgmt/tm/sys/config', { json: { command: 'save' } });
   }
 
-  /** f5-ansible bigip_configsync_action.py (not in vendor-apis.md): POST /mgmt/tm/cm {command:"run", utilCmdArgs:"config-sync to-group <g>"}. */
+  /** f5-ansible bigip_configsync_action.py execute_on_device: POST /mgmt/tm/cm {command:"run", utilCmdArgs:"config-sync to-group <g>"}. */
   async configSyncToGroup(group: string): Promise<void> {
     await this.call('POST /mgmt/tm/cm (config-sync)', 'POST', '/mgmt/tm/cm', { json: { command: 'run', utilCmdArgs: `config-sync to-group ${group}` } });
   }

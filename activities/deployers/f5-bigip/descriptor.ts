@@ -1,5 +1,5 @@
 /**
- * F5 BIG-IP: form fields and validation (web-safe, no device code). See /work/shared/vendor-apis.md §4.
+ * F5 BIG-IP: form fields and validation (web-safe, no device code). See docs/vendors/f5-bigip.md.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
 import { text } from '../form-values';

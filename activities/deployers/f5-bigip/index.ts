@@ -1,13 +1,13 @@
 /**
- * F5 BIG-IP deployer (iControl REST, /work/shared/vendor-apis.md §4).
+ * F5 BIG-IP deployer (iControl REST, docs/vendors/f5-bigip.md).
  *
  * - One REST token per deployer instance, created at the first call and deleted in close(), also
- *   after failures (100 active tokens per user: §4.1).
- * - stage: uploads cert, key and chain in chunks (a failed upload restarts from byte 0, §4.6) and
+ *   after failures (100 active tokens per user: docs/vendors/f5-bigip.md).
+ * - stage: uploads cert, key and chain in chunks (a failed upload restarts from byte 0) and
  *   installs them under new names derived from the version; existing objects of those names are reused
  *   when their fingerprint matches. The key upload is removed from the downloads folder afterwards.
  * - activate / rollback: every profile's cert-key-chain is replaced in ONE transaction (key and
- *   certificate change together, so the device's key/cert match check never sees half a pair, §4.6),
+ *   certificate change together, so the device's key/cert match check never sees half a pair),
  *   then `sys config save`, then an optional config-sync to the device group. Synchronous: no job id.
  * - removeSuperseded: deletes cert/key objects of superseded versions that no profile uses.
  */
@@ -186,7 +186,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       (error instanceof BigipHttpError && error.status !== 401 && error.status !== 403) ||
       (error instanceof ClassifiedError && error.type === FailureType.targetUnreachable);
 
-    /** Chunked upload; any failed chunk restarts the file from byte 0 (vendor-apis.md §4.2, §4.6). */
+    /** Chunked upload; any failed chunk restarts the file from byte 0 (docs/vendors/f5-bigip.md). */
     async function upload(fileName: string, bytes: Buffer): Promise<string> {
       let lastError: unknown;
       for (let attempt = 1; attempt <= uploadAttempts; attempt++) {
@@ -274,7 +274,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       return binding;
     }
 
-    /** Binds every profile in one transaction: all or nothing (vendor-apis.md §4.5, §4.6). */
+    /** Binds every profile in one transaction: all or nothing (docs/vendors/f5-bigip.md). */
     async function bind(binding: Binding, what: string): Promise<void> {
       const transId = await client.createTransaction();
       try {

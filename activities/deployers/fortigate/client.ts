@@ -1,14 +1,14 @@
 /**
  * FortiOS REST API: one method per call, no business logic. Every call carries the token as
  * `Authorization: Bearer` (never `?access_token=`, disabled by default since FortiOS 7.4.5) and the
- * VDOM as `?vdom=`. Facts and sources: ../shared/vendor-apis.md §1.
+ * VDOM as `?vdom=`. Facts and sources: docs/vendors/fortigate.md.
  *
  * Methods return the HTTP status and the parsed envelope; interpreting them is the deployer's job.
  * Transport failures arrive as ClassifiedErrors from device-http.
  */
 import type { DeviceHttp } from '../device-http';
 
-/** The FortiOS JSON envelope (success and error share it, §1.4). */
+/** The FortiOS JSON envelope (success and error share it). */
 export interface FortiEnvelope {
   http_method?: string;
   status?: string;
@@ -88,7 +88,7 @@ export class FortiGateClient {
 
   /**
    * GET /api/v2/cmdb/vpn.ssl/settings (holds `servercert`; 404 where FortiOS 7.6 removed SSL-VPN).
-   * caddy-forticertsync certReferenceEndpoints; vendor-apis.md §1.6 pitfall 8.
+   * caddy-forticertsync certReferenceEndpoints; docs/vendors/fortigate.md.
    */
   getSslVpnSettings(): Promise<FortiResponse> {
     return this.call('GET', '/cmdb/vpn.ssl/settings');
@@ -124,14 +124,14 @@ export class FortiGateClient {
   }
 
   /**
-   * GET /api/v2/cmdb/vpn.certificate/ca: the CA store (CLI `config vpn certificate ca`). Not named by
-   * the sources of vendor-apis.md; the CMDB path follows the local-certificate table's pattern.
+   * GET /api/v2/cmdb/vpn.certificate/ca: the CA store (CLI `config vpn certificate ca`). No source names
+   * it (ASSUMPTION F1 in docs/vendors/fortigate.md); the CMDB path follows the local-certificate table's pattern.
    */
   listCaCertificates(): Promise<FortiResponse> {
     return this.call('GET', '/cmdb/vpn.certificate/ca');
   }
 
-  /** DELETE /api/v2/cmdb/vpn.certificate/ca/<name> (same pattern; not in the sources of vendor-apis.md). */
+  /** DELETE /api/v2/cmdb/vpn.certificate/ca/<name> (same pattern; ASSUMPTION F1 in docs/vendors/fortigate.md). */
   deleteCaCertificate(name: string): Promise<FortiResponse> {
     return this.call('DELETE', `/cmdb/vpn.certificate/ca/${seg(name)}`);
   }

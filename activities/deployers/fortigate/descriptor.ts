@@ -1,5 +1,5 @@
 /**
- * FortiGate target form and validation (web-safe: no device code). Facts: ../shared/vendor-apis.md §1.
+ * FortiGate target form and validation (web-safe: no device code). Facts: docs/vendors/fortigate.md.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
 import { checkbox, parsePort, text } from '../form-values';

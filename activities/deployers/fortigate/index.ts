@@ -1,6 +1,6 @@
 /**
  * FortiGate deployer: import under a new name per version → rebind → delete superseded objects
- * (../shared/vendor-apis.md §0, §1.5). FortiOS applies CMDB writes at once: no commit job.
+ * (docs/vendors/fortigate.md). FortiOS applies CMDB writes at once: no commit job.
  *
  * Staged objects: `cert` (the local certificate) and `ca0`, `ca1`, … (intermediates in the CA store,
  * which FortiOS uses to build the chain it serves). Binding state: `adminGui` (system global
@@ -17,12 +17,12 @@ import { parseFortiGateBinding, parseFortiGateCredentials, parseFortiGateOptions
 
 const COMPONENT = 'fortigate';
 
-/** FortiOS object names: scripts keep them to 35 characters (§1.6 pitfall 5). */
+/** FortiOS object names: scripts keep them to 35 characters (docs/vendors/fortigate.md). */
 export const FORTIGATE_NAME_RULES: NameRules = { maxLength: 35, allowed: /[A-Za-z0-9_.-]/ };
 
 type Action = 'import' | 'ca-import' | 'read' | 'bind' | 'delete';
 
-/** Readable meanings of the FortiOS error codes seen in the wild (§1.4). */
+/** Readable meanings of the FortiOS error codes seen in the wild (docs/vendors/fortigate.md). */
 export function describeFortiOsError(code: number, action: Action = 'read'): string {
   switch (code) {
     case -3:
@@ -166,7 +166,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
 
   const http = createDeviceHttp(ctx.target, COMPONENT);
   const client = new FortiGateClient(http, { token, vdom });
-  /** Certificates that serve the admin GUI must live in the global store (§1.6 pitfall 4). */
+  /** Certificates that serve the admin GUI must live in the global store (docs/vendors/fortigate.md). */
   const scope: 'global' | 'vdom' = binding.adminGui ? 'global' : 'vdom';
   let encoding: Encoding = 'pem';
 
@@ -214,7 +214,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     return { servercert: referencedName(item['servercert']) ?? '', ...(port !== undefined ? { port } : {}) };
   }
 
-  /** Sends an import; on -145 switches to base64 DER once (§10 Q2) and resends. */
+  /** Sends an import; on -145 switches to base64 DER once (docs/vendors/fortigate.md) and resends. */
   async function importWithFallback(send: (encoding: Encoding) => Promise<FortiResponse>): Promise<FortiResponse> {
     const first = await send(encoding);
     if (codeOf(first) !== -145 || encoding === 'der') return first;
@@ -231,7 +231,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     if (ok(r)) return name;
     const code = codeOf(r);
     if (code === -23) {
-      // FortiOS refuses identical content under any name (§1.6 pitfall 2): reuse it once we see it is ours.
+      // FortiOS refuses identical content under any name (docs/vendors/fortigate.md): reuse it once we see it is ours.
       const same = (await listLocal()).find((c) => c.fingerprint === wanted);
       if (same) return same.name;
       throw classified(
@@ -274,7 +274,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
 
   /**
    * Applies the wanted bindings, all or nothing: SSL-VPN first, the admin GUI last (its listener
-   * restarts, §1.6 pitfall 7). When a step fails, what was already changed is put back before throwing.
+   * restarts). When a step fails, what was already changed is put back before throwing.
    */
   async function bind(wanted: { adminGui?: string; sslVpn?: string }): Promise<BindingState> {
     const previous: BindingState = {};

@@ -1,6 +1,6 @@
 /**
  * Microsoft IIS through Windows OpenSSH + PowerShell: target form and validation (web-safe: no ssh2,
- * no device code). Facts: ../shared/vendor-apis.md §5.
+ * no device code). Facts: docs/vendors/iis.md.
  *
  * Credentials: the shared SSH ones (user + private key and/or password); the user may also be
  * written DOMAIN\user. Options: the host-key pin, the certificate store (My or WebHosting), legacy
@@ -24,7 +24,7 @@ export interface IisOptions {
   /** "SHA256:…" (normalised); undefined until the first pin. */
   hostKeySha256?: string;
   store: IisStore;
-  /** Build the PFX with PKCS#12 3DES/SHA-1 instead of AES-256 (Windows before Server 2016 1709, §5.5 pitfall 2). */
+  /** Build the PFX with PKCS#12 3DES/SHA-1 instead of AES-256 (Windows before Server 2016 1709). */
   legacyPfx: boolean;
   /** Windows path, backslashes, no trailing backslash. */
   uploadDirectory: string;

@@ -1,5 +1,5 @@
 /**
- * The IIS deployer: Windows OpenSSH + PowerShell (../shared/vendor-apis.md §5). The SSH session
+ * The IIS deployer: Windows OpenSSH + PowerShell (docs/vendors/iis.md). The SSH session
  * (pinned host key, key or password login) and SFTP are the shared plumbing of ../ssh/; every
  * command is a PowerShell script sent as -EncodedCommand (./scripts.ts).
  *
@@ -56,7 +56,7 @@ const C = 'iis';
 const EXEC_TIMEOUT_MS = 180_000;
 const THUMBPRINT = /^[0-9A-F]{40}$/;
 const STORE_NAME = /^[A-Za-z0-9 _-]{1,64}$/;
-/** Windows before Server 2016 1709 cannot read AES-256 PFX files (§5.5 pitfall 2). */
+/** Windows before Server 2016 1709 cannot read AES-256 PFX files (docs/vendors/iis.md). */
 export const FIRST_BUILD_WITH_AES_PFX = 16299;
 /** SNI bindings exist from IIS 8 on. */
 const FIRST_IIS_WITH_SNI = 8;

@@ -1,8 +1,8 @@
 /**
  * The PowerShell scripts the IIS deployer runs over SSH, how they are sent, and how their replies
- * are read. Facts: ../shared/vendor-apis.md §5.
+ * are read. Facts: docs/vendors/iis.md.
  *
- * Transport (§5.1): every script goes as `powershell.exe -NoProfile -NonInteractive -EncodedCommand
+ * Transport (docs/vendors/iis.md): every script goes as `powershell.exe -NoProfile -NonInteractive -EncodedCommand
  * <base64 of UTF-16LE>`, whatever the server's DefaultShell (cmd.exe by default on Windows
  * OpenSSH). Nothing is interpolated into a command line: the only variable part of a script is one
  * JSON parameter line, `$p=ConvertFrom-Json -InputObject '…'`, written ASCII-only (every non-ASCII
@@ -27,7 +27,7 @@
  * GUESSED — no Windows machine was available, so none of these scripts has run in PowerShell. They
  * were checked only against the simulator in test/fakes/iis/, which recognises them and does in
  * TypeScript what they are meant to do. The binding change follows field-proven clients (remove the
- * binding and add a new one, never edit CertificateHash in place: vendor-apis.md §10.2, sources at
+ * binding and add a new one, never edit CertificateHash in place: docs/vendors/iis.md, sources at
  * the set-bindings script and in docs/vendors/iis.md). Least certain: what state a failed
  * CommitChanges() leaves (the script re-reads and puts the old binding back whatever it finds),
  * copying every other binding attribute with SetAttributeValue, a binding without a certificate
@@ -86,7 +86,7 @@ try { [Console]::OutputEncoding = New-Object Text.UTF8Encoding $false } catch { 
 function Out-Json($o) { [Console]::Out.WriteLine((ConvertTo-Json -InputObject $o -Compress -Depth 6)) }
 `;
 
-/** Microsoft.Web.Administration (what IISAdministration's Get-IISServerManager returns; Certify and win-acme use it in-process, §5.3). */
+/** Microsoft.Web.Administration (what IISAdministration's Get-IISServerManager returns; Certify and win-acme use it in-process). */
 const IIS_HELPERS = String.raw`
 function Get-Sm { [void][Reflection.Assembly]::LoadFrom("$env:windir\System32\inetsrv\Microsoft.Web.Administration.dll"); New-Object Microsoft.Web.Administration.ServerManager }
 # The https binding of a site with exactly this binding information (IP:port:host), or $null.
@@ -108,7 +108,7 @@ function Cert($st, $tp) {
 `;
 
 const BODIES: Record<ScriptOperation, string> = {
-  // Read-only facts for preflight: PowerShell, Windows build, IIS version (§5), administrator?
+  // Read-only facts for preflight: PowerShell, Windows build, IIS version (docs/vendors/iis.md), administrator?
   probe: String.raw`
 $cv = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $iis = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\InetStp' -ErrorAction SilentlyContinue
@@ -158,9 +158,9 @@ $old | Remove-Item -Force
 Out-Json @{ present = [bool]$c; hasPrivateKey = [bool]$c.HasPrivateKey; directoryCreated = $made; staleRemoved = $old.Count }
 `,
 
-  // The Posh-ACME pattern (§5.2): X509Certificate2 with MachineKeySet|PersistKeySet added through
+  // The Posh-ACME pattern (docs/vendors/iis.md): X509Certificate2 with MachineKeySet|PersistKeySet added through
   // X509Store, so the key lands in the machine key store where HTTP.sys can read it (not
-  // Import-PfxCertificate, whose keys from a remote session can end up unusable, §5.5 pitfall 1).
+  // Import-PfxCertificate, whose keys from a remote session can end up unusable).
   // Intermediates go to LocalMachine\CA. The uploaded file is deleted whatever happens.
   import: String.raw`
 $r = $null
@@ -206,7 +206,7 @@ Out-Json $r
   // When the commit fails, the same script puts the old binding back (Set-One on what it read, with
   // a fresh ServerManager: whatever sits at that binding information now is replaced by, or when
   // missing, given back the old hash, store, flags and attributes), so a binding is never left
-  // missing. One binding per ServerManager and CommitChanges() (IISAdministration caches, §5.3).
+  // missing. One binding per ServerManager and CommitChanges() (IISAdministration caches).
   // The script stops at the first failure; the reply says what changed, what failed and whether
   // the failed binding was put back ("putBack": "ok" or the error). The deployer then re-reads and
   // puts back the ones replaced before it (all or nothing; the script has no room for that under
@@ -378,7 +378,7 @@ export function cleanOutput(text: string, secrets: string[] = [], maxLines = 8, 
   return trimOutput(out, maxLines, maxChars);
 }
 
-/** "A specified logon session does not exist" (0x80070520, ERROR_NO_SUCH_LOGON_SESSION): §5.5 pitfall 1. */
+/** "A specified logon session does not exist" (0x80070520, ERROR_NO_SUCH_LOGON_SESSION): docs/vendors/iis.md. */
 export const LOGON_SESSION = /0x80070520|logon session does not exist/i;
 const PERMISSION = /Access is denied|Access to the path .* is denied|UnauthorizedAccessException|requires elevation|PermissionDenied|0x80070005/i;
 const TRANSIENT = /being used by another process|timed out|timeout|0x80070020|RPC server is unavailable/i;

@@ -1,6 +1,6 @@
 /**
  * Nginx over SSH: target form and validation (web-safe: no device code). Facts:
- * ../shared/vendor-apis.md §6 (certbot-nginx: `nginx -t`, `nginx -s reload`).
+ * docs/vendors/ssh-targets.md (certbot-nginx: `nginx -t`, `nginx -s reload`).
  */
 import type { ParseResult, VendorDescriptor } from '../types';
 import {

@@ -1,6 +1,6 @@
 /**
  * Nginx deployer: certificate and key files over SSH/SFTP, `nginx -t`, `nginx -s reload`
- * (../shared/vendor-apis.md §6; the steps are in ../ssh/server-deployer.ts).
+ * (docs/vendors/ssh-targets.md; the steps are in ../ssh/server-deployer.ts).
  */
 import { fullChain, keyFile, createSshServerDeployer, type SshServerSpec } from '../ssh/server-deployer';
 import type { DeployerFactory } from '../types';

@@ -1,6 +1,6 @@
 /**
  * PAN-OS XML API client: one method per API call, each naming its source (tags of
- * ../../../../shared/vendor-apis.md §2: [panos-doc] = docs.paloaltonetworks.com PAN-OS XML API pages,
+ * docs/vendors/panos.md: [panos-doc] = docs.paloaltonetworks.com PAN-OS XML API pages,
  * [acme.sh] = deploy/panos.sh, [puppet-panos] = recorded replies). Requests are POST
  * (form-encoded, multipart for imports) with the key in the X-PAN-KEY header, so neither the key nor
  * the password ends up in a URL. Replies are parsed with xml2js into a small tree. No business logic:
@@ -86,7 +86,7 @@ function messagesOf(n: PanNode): string[] {
   return n.children.flatMap(messagesOf);
 }
 
-/** Parses a reply body (also the odd `status = 'error'` form of §2.1, which is valid XML). */
+/** Parses a reply body (also the odd `status = 'error'` form of keygen's 403 reply, which is valid XML). */
 export async function parseReply(httpStatus: number, body: string): Promise<PanReply> {
   let root: PanNode | undefined;
   try {
@@ -117,14 +117,14 @@ export class PanosClient {
     return parseReply(response.status, response.text);
   }
 
-  /** [panos-doc] "Get Your API Key" (§2.1): type=keygen with user and password in a form body. */
+  /** [panos-doc] "Get Your API Key" (docs/vendors/panos.md): type=keygen with user and password in a form body. */
   async keygen(user: string, password: string): Promise<{ reply: PanReply; key?: string }> {
     const reply = await this.send(undefined, { form: { type: 'keygen', user, password } });
     const key = textAt(reply.result, 'key');
     return { reply, ...(key ? { key } : {}) };
   }
 
-  /** type=version (§2.1; [acme.sh] deploy/panos.sh `keytest` validates a cached key this way). */
+  /** type=version ([acme.sh] deploy/panos.sh `keytest` validates a cached key this way). */
   async version(key: string): Promise<{ reply: PanReply; swVersion?: string; model?: string; multiVsys?: string }> {
     const reply = await this.send(key, { form: { type: 'version' } });
     const swVersion = textAt(reply.result, 'sw-version');
@@ -133,7 +133,7 @@ export class PanosClient {
     return { reply, ...(swVersion ? { swVersion } : {}), ...(model ? { model } : {}), ...(multiVsys ? { multiVsys } : {}) };
   }
 
-  /** [panos-doc] "Import Files", [acme.sh] `deployer cert|key` (§2.2): multipart POST type=import. */
+  /** [panos-doc] "Import Files", [acme.sh] `deployer cert|key` (docs/vendors/panos.md): multipart POST type=import. */
   async importFile(key: string, file: PanImport): Promise<PanReply> {
     const form = new FormData();
     form.append('type', 'import');
@@ -145,7 +145,7 @@ export class PanosClient {
     return this.send(key, { multipart: form });
   }
 
-  /** type=config&action=get: the CANDIDATE configuration at an xpath (PowerPAN Invoke-PanXApi help; §2.6). */
+  /** type=config&action=get: the CANDIDATE configuration at an xpath (PowerPAN Invoke-PanXApi help). */
   getConfig(key: string, xpath: string): Promise<PanReply> {
     return this.send(key, { form: { type: 'config', action: 'get', xpath } });
   }
@@ -155,7 +155,7 @@ export class PanosClient {
     return this.send(key, { form: { type: 'config', action: 'show', xpath } });
   }
 
-  /** type=config&action=set (§2.3, [panos-le] via panxapi.py -S): merges `element` into the node at xpath. */
+  /** type=config&action=set ([panos-le] via panxapi.py -S): merges `element` into the node at xpath. */
   setConfig(key: string, xpath: string, element: string): Promise<PanReply> {
     return this.send(key, { form: { type: 'config', action: 'set', xpath, element } });
   }
@@ -165,7 +165,7 @@ export class PanosClient {
     return this.send(key, { form: { type: 'config', action: 'delete', xpath } });
   }
 
-  /** [panos-doc] "Commit" (§2.4): partial commit of one admin's changes; job id, or none when nothing changed. */
+  /** [panos-doc] "Commit" (docs/vendors/panos.md): partial commit of one admin's changes; job id, or none when nothing changed. */
   async commitPartial(key: string, admin: string): Promise<{ reply: PanReply; cmd: string; jobId?: string }> {
     const escaped = admin.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     const cmd = `<commit><partial><admin><member>${escaped}</member></admin></partial></commit>`;
@@ -174,7 +174,7 @@ export class PanosClient {
     return { reply, cmd, ...(jobId ? { jobId } : {}) };
   }
 
-  /** [panos-doc] "Asynchronous requests", [puppet-panos] (§2.4): type=op show jobs id N. */
+  /** [panos-doc] "Asynchronous requests", [puppet-panos] (docs/vendors/panos.md): type=op show jobs id N. */
   async showJob(key: string, jobId: string): Promise<{ reply: PanReply; job?: PanJob }> {
     const reply = await this.send(key, { form: { type: 'op', cmd: `<show><jobs><id>${jobId}</id></jobs></show>` } });
     const job = childOf(reply.result, 'job');

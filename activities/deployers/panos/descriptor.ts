@@ -1,12 +1,12 @@
 /**
  * PAN-OS (firewall or Panorama) target: web-safe fields and validation, no device code.
- * Facts: ../../../../shared/vendor-apis.md §2.
+ * Facts: docs/vendors/panos.md.
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
 import { text } from '../form-values';
 
 export interface PanosCredentials {
-  /** The API admin: keygen logs in as it and partial commits are scoped to it (§2.5 pitfall 3). */
+  /** The API admin: keygen logs in as it and partial commits are scoped to it (docs/vendors/panos.md). */
   username: string;
   password?: string;
   /** A pre-generated API key; when set, no keygen is done. */

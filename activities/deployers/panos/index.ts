@@ -1,16 +1,16 @@
 /**
- * PAN-OS deployer (../../../../shared/vendor-apis.md §2): import the version under a new name derived
+ * PAN-OS deployer (docs/vendors/panos.md): import the version under a new name derived
  * from it, point the SSL/TLS service profiles at it, and commit only the API admin's changes.
  *
  * - API key: a configured key, else the cached one (ctx.sessionKey) validated with type=version, else
- *   keygen (which ends the admin's other API sessions, §2.1), stored back into the cache. A key that
+ *   keygen (which ends the admin's other API sessions), stored back into the cache. A key that
  *   stops working mid-run (another keygen for the same admin) is replaced once.
  * - stage: intermediates as their own certificate objects (tolerated when refused), then the leaf as
  *   `certificate` and its key, encrypted with a random passphrase, as `private-key`. Both replies are
- *   checked and the candidate object is read back (§2.5 pitfall 2: a cert/key mismatch is never caught
+ *   checked and the candidate object is read back (docs/vendors/panos.md: a cert/key mismatch is never caught
  *   by the device).
  * - activate/rollback: `set` each profile's `<certificate>`, then a partial commit scoped to the API
- *   admin (§2.5 pitfall 3); the job is polled through activationStatus.
+ *   admin (docs/vendors/panos.md); the job is polled through activationStatus.
  */
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
@@ -33,7 +33,7 @@ const profileXpath = (vsys: string | undefined, name: string): string => `${prof
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/;
 const escapeText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** §2.5 pitfall 1: no leading `*` or `_`; 63 characters on a firewall, 31 on Panorama. */
+/** acme.sh #4309, PR #6630 (docs/vendors/panos.md): no leading `*` or `_`; 63 characters on a firewall, 31 on Panorama. */
 export const panosNameRules = (panorama: boolean): NameRules => ({ maxLength: panorama ? 31 : 63, allowed: /[A-Za-z0-9_-]/ });
 
 /** XML API error codes (PAN-OS XML API "API Error Codes" page). */
@@ -68,7 +68,7 @@ export function describeReply(reply: PanReply): string {
   return parts.join(', ');
 }
 
-/** The key or the credentials were refused (§2.1: HTTP 403 "Invalid Credential"), or the key's session ended. */
+/** The key or the credentials were refused (docs/vendors/panos.md: HTTP 403 "Invalid Credential"), or the key's session ended. */
 const credentialRejected = (reply: PanReply): boolean => {
   if (reply.status === 'success') return false;
   if (reply.code === '22') return true;
@@ -137,7 +137,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
     return bindingParsed.value;
   };
 
-  // ---- API key (§2.1) -------------------------------------------------------------------------
+  // ---- API key (docs/vendors/panos.md) -------------------------------------------------------
 
   const session: { key?: string; source?: 'configured' | 'cached' | 'generated'; swVersion?: string; model?: string } = {};
 
@@ -182,7 +182,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
 
   /**
    * Sends a keyed request. When the key stops working meanwhile (keygen for the same admin elsewhere
-   * ends it, §2.1), another worker may already have stored a fresh one: try that before generating
+   * ends it), another worker may already have stored a fresh one: try that before generating
    * one ourselves, which would in turn end that worker's session.
    */
   const keyed = async <T extends { reply: PanReply }>(send: (key: string) => Promise<T>): Promise<T> => {
@@ -243,7 +243,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
 
   const where = (): string => (options().vsys ? `vsys ${options().vsys}` : 'shared');
 
-  // ---- commit (§2.4) --------------------------------------------------------------------------
+  // ---- commit (docs/vendors/panos.md) --------------------------------------------------------
 
   /** Partial commit of the API admin's changes: the job id, or undefined when there was nothing to commit. */
   const commit = async (action: string): Promise<string | undefined> => {
@@ -381,7 +381,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
       if (certificateThere && have?.hasKey) return staged;
       if (!certificateThere) ensureSuccess(`import certificate ${leafName}`, await importCertificate(leafName, material.certPem));
 
-      // The key travels encrypted with a one-time passphrase (the device requires one, §2.2).
+      // The key travels encrypted with a one-time passphrase (the device requires one).
       const passphrase = randomBytes(24).toString('base64url');
       learnWireSecret(passphrase);
       const encrypted = createPrivateKey(material.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
@@ -393,7 +393,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
         throw classified(cause.type, `panos: the certificate was imported as ${leafName} but its private key was refused (${describeReply(keyReply.reply)}); nothing was bound, a retry imports the key again`);
       }
 
-      // §2.5 pitfall 2: the device never checks that the pair matches, so read the object back.
+      // acme.sh #4716 (docs/vendors/panos.md): the device never checks that the pair matches, so read the object back.
       const object = await readCertificate(leafName);
       if (object?.fingerprint !== material.fingerprintSha256 || !object.hasKey) {
         const state = !object ? 'missing' : object.fingerprint !== material.fingerprintSha256 ? 'holds another certificate' : 'has no private key';

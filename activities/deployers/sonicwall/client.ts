@@ -1,6 +1,6 @@
 /**
  * SonicOS API (6.5 / 7.x): one method per call, no business logic. Facts and sources:
- * ../shared/vendor-apis.md §3 and §10.1 (§10.1 wins), docs/vendors/sonicwall.md.
+ * docs/vendors/sonicwall.md.
  *
  * Login is `POST /api/sonicos/auth` (Basic header, or a CHAP digest in the body). The session is not a
  * cookie: no public client shows SonicOS setting one (sonicwall/sonicos-automation sonicos/api.py keeps
@@ -10,18 +10,18 @@
  * firewall ties the session to the client (ASSUMPTION from the same page: session security exists to
  * stop requests "from malware that can spoof the client's IP address"). A cookie that does come back
  * is kept and sent, never relied on. Methods return the HTTP status, the parsed body and its
- * `status.info[0]` (the §3.2 envelope); interpreting them is the deployer's job. Transport failures
+ * `status.info[0]` (the SonicOS status envelope); interpreting them is the deployer's job. Transport failures
  * arrive as ClassifiedErrors from device-http.
  */
 import { FormData, type DeviceHttp, type DeviceResponse } from '../device-http';
 import { DigestSigner, nextNonceOf, parseDigestChallenges } from './digest';
 
-/** One entry of `status.info` (§3.2). */
+/** One entry of `status.info` (docs/vendors/sonicwall.md). */
 export interface SonicInfo {
   level?: string;
   code?: string;
   message?: string;
-  /** e.g. `API_AUTH_PASSWORD_UPDATE` on a first login (§3.1). */
+  /** e.g. `API_AUTH_PASSWORD_UPDATE` on a first login (docs/vendors/sonicwall.md). */
   auth_code?: string;
 }
 
@@ -33,7 +33,7 @@ export interface SonicResponse {
   success?: boolean;
   /** `status.info[0]`, when present. */
   info?: SonicInfo;
-  /** The body when it is a top-level JSON array (the 7.0.1 OpenAPI certificate list, §10.1). */
+  /** The body when it is a top-level JSON array (the 7.0.1 OpenAPI certificate list). */
   list?: unknown[];
 }
 
@@ -41,11 +41,11 @@ export interface SonicResponse {
 export type SessionSecurity = 'on' | 'off' | 'unknown';
 
 const API = '/api/sonicos';
-/** SonicWall's official tooling sends these on every call (vendor-apis.md §3.1). */
+/** SonicWall's official tooling sends these on every call (docs/vendors/sonicwall.md). */
 const HEADERS = { accept: 'application/json', 'accept-encoding': 'application/json', charset: 'UTF-8' };
 
 /**
- * Path segments as SonicOS expects them (§3.3, §3.6 pitfall 4): spaces become %20 and "//" becomes
+ * Path segments as SonicOS expects them (docs/vendors/sonicwall.md): spaces become %20 and "//" becomes
  * %2f%2f, as SonicWall's own API test harness encodes names, passwords and FTP URLs. Everything else
  * is passed as is, so callers must only use characters that need no encoding (CertFleet generates
  * names and PFX passwords that way, and the descriptor restricts FTP user names and passwords).
@@ -234,7 +234,7 @@ export class SonicWallClient {
   /**
    * GET /api/sonicos/reporting/certificates: a top-level JSON array of `{certificate, type, validated,
    * expires_on, expired_on}`, no serial (7.0.1 OpenAPI `show_status_certs_list`, generalsle1n/SonicWallGen7
-   * api/openapi.yaml; vendor-apis.md §10.1).
+   * api/openapi.yaml; docs/vendors/sonicwall.md).
    */
   listCertificates(): Promise<SonicResponse> {
     return this.call('GET', '/reporting/certificates');
@@ -252,7 +252,7 @@ export class SonicWallClient {
   /**
    * PUT /api/sonicos/import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD} with the PKCS#12
    * as multipart/form-data: a `certPasswd` part and the file part (7.0.1 OpenAPI path, body schema
-   * left empty; the multipart shape is SonicWall's API test code, vendor-apis.md §3.3 and §10.1).
+   * left empty; the multipart shape is SonicWall's API test code, docs/vendors/sonicwall.md).
    * SonicOS 7 only: 6.5 has no upload path.
    */
   importCertKeyPair(name: string, pfxPassword: string, pfx: Buffer, timeoutMs?: number): Promise<SonicResponse> {
@@ -267,19 +267,19 @@ export class SonicWallClient {
    * POST /api/sonicos/certificates/import/cert-key-pair-ftp/name/{NAME}/password/{PASSWD}/url/{URL}/:
    * the firewall downloads the PKCS#12 from `ftpUrl` (ftp://user:pass@host:port/dir/file) itself.
    * SonicOS 6.5 only (no upload path there). Not in the 7.0.1 OpenAPI; its only source is SonicWall's
-   * API test harness CertificateApi.import_cert_keypair_ftp (vendor-apis.md §3.3, §10.1).
+   * API test harness CertificateApi.import_cert_keypair_ftp (docs/vendors/sonicwall.md).
    */
   importCertKeyPairFtp(name: string, pfxPassword: string, ftpUrl: string, timeoutMs?: number): Promise<SonicResponse> {
     const path = `/certificates/import/cert-key-pair-ftp/name/${sonicPathSegment(name)}/password/${sonicPathSegment(pfxPassword)}/url/${sonicPathSegment(ftpUrl)}/`;
     return this.call('POST', path, timeoutMs ? { timeoutMs } : {});
   }
 
-  /** DELETE /api/sonicos/certificates/name/{NAME} (refused while bound, §3.6 pitfall 2). [sw-oas]; harness delete_cert. */
+  /** DELETE /api/sonicos/certificates/name/{NAME} (refused while bound). [sw-oas]; harness delete_cert. */
   deleteCertificate(name: string): Promise<SonicResponse> {
     return this.call('DELETE', `/certificates/name/${sonicPathSegment(name)}`);
   }
 
-  /** GET /api/sonicos/administration/global (holds `web_management.certificate`, §3.4). */
+  /** GET /api/sonicos/administration/global (holds `web_management.certificate`). */
   getAdministration(): Promise<SonicResponse> {
     return this.call('GET', '/administration/global');
   }
@@ -292,7 +292,7 @@ export class SonicWallClient {
     return this.call('PUT', '/administration/global', { json: body });
   }
 
-  /** GET /api/sonicos/ssl-vpn/server/base (holds `ssl_vpn.server.certificate`, §3.4). */
+  /** GET /api/sonicos/ssl-vpn/server/base (holds `ssl_vpn.server.certificate`). */
   getSslVpnServer(): Promise<SonicResponse> {
     return this.call('GET', '/ssl-vpn/server/base');
   }

@@ -1,16 +1,16 @@
 /**
- * SonicWall target form and validation (web-safe: no device code). Facts: ../shared/vendor-apis.md §3.
+ * SonicWall target form and validation (web-safe: no device code). Facts: docs/vendors/sonicwall.md.
  *
- * SonicOS 7 takes the PKCS#12 as an upload (`PUT import/certificates/cert-key-pair/…`, §10.1); SonicOS
+ * SonicOS 7 takes the PKCS#12 as an upload (`PUT import/certificates/cert-key-pair/…`); SonicOS
  * 6.5 has no upload path, so there the firewall pulls it from an FTP server CertFleet uploads it to
- * (`cert-key-pair-ftp`, §3.3). The FTP fields are therefore optional here; preflight and stage read
+ * (`cert-key-pair-ftp`). The FTP fields are therefore optional here; preflight and stage read
  * the firmware and refuse a 6.5 target without them (docs/vendors/sonicwall.md).
  */
 import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
 import { checkbox, parsePort, text } from '../form-values';
 
 export interface SonicWallCredentials {
-  /** A full administrator (only full admins may use the SonicOS API, §3.1). */
+  /** A full administrator (only full admins may use the SonicOS API). */
   username: string;
   password: string;
   /** Password of the FTP account in `ftpUser` (SonicOS 6.5 only; '' = none). It is sent to the firewall inside the import URL. */
@@ -51,7 +51,7 @@ export const SONICWALL_DEFAULT_SSL_VPN_PORT = 4433;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 /**
  * FTP user and password go into `ftp://user:password@host/…`, which goes into the path of the import
- * call. How SonicOS decodes that is undocumented and error-prone (§3.6 pitfall 4), so only characters
+ * call. How SonicOS decodes that is undocumented and error-prone (docs/vendors/sonicwall.md), so only characters
  * that need no encoding anywhere on the way are accepted (RFC 3986 unreserved plus a few sub-delims).
  */
 const FTP_USER = /^[A-Za-z0-9._~-]{1,64}$/;
@@ -97,7 +97,7 @@ export function parseSonicWallOptions(input: Record<string, unknown>): ParseResu
   const override = checkbox(input['override']);
   if (override === undefined) errors['override'] = 'Override must be ticked or not.';
 
-  // The FTP drop is for SonicOS 6.5 only (no upload path there, §10.1): all of it, or none of it.
+  // The FTP drop is for SonicOS 6.5 only (no upload path there): all of it, or none of it.
   const ftpHost = text(input, 'ftpHost');
   const ftpUserGiven = text(input, 'ftpUser');
   if (!ftpHost && ftpUserGiven) errors['ftpHost'] = 'Enter the FTP server as well, or clear the FTP user (the FTP drop is only needed for SonicOS 6.5).';

@@ -1,5 +1,5 @@
 /**
- * The FTP server a SonicWall imports certificates from (vendor-apis.md §3.3: the firewall pulls the
+ * The FTP server a SonicWall imports certificates from (docs/vendors/sonicwall.md: the firewall pulls the
  * PKCS#12 from an ftp:// URL it is given). CertFleet uploads the file with basic-ftp, hands the
  * firewall the URL, and deletes the file again. Every operation uses its own short FTP connection.
  *

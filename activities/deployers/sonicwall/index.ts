@@ -1,8 +1,8 @@
 /**
- * SonicWall deployer (SonicOS API 6.5 / 7.x, ../shared/vendor-apis.md §3 and §10.1; the calls, sources
- * and assumptions are listed in docs/vendors/sonicwall.md).
+ * SonicWall deployer (SonicOS API 6.5 / 7.x; the calls, sources and assumptions are listed in
+ * docs/vendors/sonicwall.md).
  *
- * SonicOS allows a single API session, and only one administrator in config mode (§3.1). So:
+ * SonicOS allows a single API session, and only one administrator in config mode (docs/vendors/sonicwall.md). So:
  * - every method logs in, does its work, commits, and logs out again, also when it fails (a session
  *   left open blocks everyone, human or CertFleet, until the idle timeout); methods of one instance
  *   never overlap;
@@ -10,19 +10,19 @@
  *   what the firewall says about the holder. CertFleet only pre-empts (`override: true`) when the
  *   target's "override" option is on; it is off by default;
  * - every change is staged by SonicOS until `POST config/pending`, and dropped at logout or timeout
- *   (§3.5), so each logical step commits before it returns.
+ *   (docs/vendors/sonicwall.md), so each logical step commits before it returns.
  *
- * - sessions are not cookies (§10.1): the client answers SonicOS' per-request Digest "session
+ * - sessions are not cookies (docs/vendors/sonicwall.md): the client answers SonicOS' per-request Digest "session
  *   security" when the firewall asks for it, and works without it where the admin turned it off;
  * - before the first login of an attempt, a session a crashed attempt left behind is ended
  *   (`DELETE /api/sonicos/auth` with our credentials, SonicWallClient.endLeftoverSession); the
  *   workflow's per-device lease makes sure no live attempt of ours holds it then.
  *
- * stage: the firmware decides the path (§10.1). SonicOS 7: the PKCS#12 is uploaded in the documented
+ * stage: the firmware decides the path (docs/vendors/sonicwall.md). SonicOS 7: the PKCS#12 is uploaded in the documented
  * `PUT import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}` (multipart). SonicOS 6.5
  * (no upload path): it is put on the target's FTP server under a random name, the firewall is told to
- * import it from there (`cert-key-pair-ftp`, §3.3), and the file is deleted at once (also when the
- * import fails). Both: 3DES (the legacy encryption old SonicOS requires, §3.6 pitfall 5), a random
+ * import it from there (`cert-key-pair-ftp`), and the file is deleted at once (also when the
+ * import fails). Both: 3DES (the legacy encryption old SonicOS requires), a random
  * password of letters and digits (pitfall 4), committed, then read back by name (serial from the
  * certificate's details). The object name derives from the version (objectName), so a retry finds
  * and reuses it.
@@ -56,8 +56,8 @@ import { learnWireSecret } from '../wire-transcript';
 const COMPONENT = 'sonicwall';
 
 /**
- * Certificate names: letters, digits, '_' and '-' only (they travel in URL paths, §3.6 pitfall 4).
- * GUESS: 32 characters; vendor-apis.md gives no SonicOS limit.
+ * Certificate names: letters, digits, '_' and '-' only (they travel in URL paths).
+ * GUESS: 32 characters; no source gives a SonicOS limit.
  */
 export const SONICWALL_NAME_RULES: NameRules = { maxLength: 32, allowed: /[A-Za-z0-9_-]/ };
 
@@ -74,13 +74,13 @@ type Service = 'webManagement' | 'sslVpn';
 /** SSL-VPN first: the web management change replaces the certificate this very API presents. */
 const SERVICES: Service[] = ['sslVpn', 'webManagement'];
 const LABEL: Record<Service, string> = { webManagement: 'web management', sslVpn: 'SSL-VPN' };
-/** Where each service keeps its certificate reference in the §3.4 bodies. */
+/** Where each service keeps its certificate reference in the OpenAPI bodies. */
 const CERT_PATH: Record<Service, string[]> = {
   webManagement: ['administration', 'web_management', 'certificate'],
   sslVpn: ['ssl_vpn', 'server', 'certificate'],
 };
 
-/** A certificate reference as SonicOS writes it (§3.4): `{name}` or `{use_self_signed: true}`. */
+/** A certificate reference as SonicOS writes it (docs/vendors/sonicwall.md): `{name}` or `{use_self_signed: true}`. */
 export type CertificateRef = { name: string } | { selfSigned: true };
 
 export function certificateRef(value: unknown): CertificateRef | undefined {
@@ -153,7 +153,7 @@ const isDisabled = (r: SonicResponse): boolean => r.info?.code === 'E_DISABLED' 
 const API_DISABLED =
   'the SonicOS API is disabled on the firewall (E_DISABLED "Service disabled."). Enable it under Device → Settings → Administration → SonicOS API, with Basic or CHAP authentication.';
 
-/** A certificate as `reporting/certificates` lists it: a name (the list has no serial, §10.1). */
+/** A certificate as `reporting/certificates` lists it: a name (the list has no serial). */
 interface ListedCertificate {
   name: string;
 }
@@ -162,7 +162,7 @@ const normaliseSerial = (raw: string): string => raw.replace(/[^0-9a-fA-F]/g, ''
 
 /**
  * The 7.0.1 OpenAPI list (`show_status_certs_list`): a top-level array of `{certificate, type,
- * validated, expires_on, expired_on}` (generalsle1n/SonicWallGen7 api/openapi.yaml; §10.1).
+ * validated, expires_on, expired_on}` (generalsle1n/SonicWallGen7 api/openapi.yaml).
  * Anything else is not a certificate list: undefined.
  */
 export function listedCertificates(list: unknown): ListedCertificate[] | undefined {
@@ -182,7 +182,7 @@ export function pendingCount(r: SonicResponse): number {
   return Array.isArray(pending) ? pending.length : 0;
 }
 
-/** The import path a firmware takes (§10.1): SonicOS 7 and later upload; 6.x pulls over FTP. */
+/** The import path a firmware takes (docs/vendors/sonicwall.md): SonicOS 7 and later upload; 6.x pulls over FTP. */
 export type ImportPath = 'upload' | 'ftp';
 
 /** Major and minor of "SonicOS 7.0.1-5145" / "SonicOS Enhanced 6.5.4.4-44n"; undefined when unreadable. */
@@ -217,7 +217,7 @@ function withValue(body: Record<string, unknown>, path: string[], value: unknown
   return copy;
 }
 
-/** Letters and digits only: nothing to encode in the import URL (§3.6 pitfall 4). */
+/** Letters and digits only: nothing to encode in the import URL (docs/vendors/sonicwall.md). */
 function safePassword(length = 24): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
@@ -257,7 +257,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
 
     const http = createDeviceHttp(ctx.target, COMPONENT);
     const client = new SonicWallClient(http);
-    /** The FTP drop, when the target names one (needed for SonicOS 6.5 only, §10.1). */
+    /** The FTP drop, when the target names one (needed for SonicOS 6.5 only). */
     const ftp = !options.ftpHost
       ? undefined
       : new FtpDrop(
@@ -359,7 +359,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
 
     async function login(override: boolean): Promise<void> {
       if (mayHaveLeftSession) {
-        // A session we left behind blocks the firewall's single API session (§3.1): end it first.
+        // A session we left behind blocks the firewall's single API session (docs/vendors/sonicwall.md): end it first.
         // Best effort: the login's own answer tells what is still in the way.
         await client.endLeftoverSession(username, password).catch(() => undefined);
         mayHaveLeftSession = false;
@@ -426,11 +426,11 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
       try {
         if (client.hasSession) await client.discardPending();
       } catch {
-        // Logout drops pending changes as well (§3.5).
+        // Logout drops pending changes as well (docs/vendors/sonicwall.md).
       }
     }
 
-    /** POST config/pending, then GET it: nothing may be left staged (§3.5, [sw-doc] Commit Pending Configuration). */
+    /** POST config/pending, then GET it: nothing may be left staged ([sw-doc] Commit Pending Configuration). */
     async function commit(what: string): Promise<void> {
       const r = await client.commitPending();
       if (!ok(r)) {

@@ -1,6 +1,6 @@
 /**
  * Form fields and validation shared by the SSH-managed web servers (nginx, apache). Web-safe: no
- * ssh2, no device code. Facts: ../shared/vendor-apis.md §6.
+ * ssh2, no device code. Facts: docs/vendors/ssh-targets.md.
  *
  * Credentials (sealed): username, privateKey (+ passphrase) and/or password.
  * Options (not secret): the host-key pin `hostKeySha256`, file paths, the config-test and reload

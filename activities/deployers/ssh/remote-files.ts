@@ -1,5 +1,5 @@
 /**
- * File operations on the managed server, atomic where it matters (../shared/vendor-apis.md §6.1):
+ * File operations on the managed server, atomic where it matters (docs/vendors/ssh-targets.md):
  * a new file is written to a temp file in the same directory, flushed (fsync), given its mode
  * (keys 0600) and renamed over the target, so a reader sees the old file or the new one, never a
  * partial one.

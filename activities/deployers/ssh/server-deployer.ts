@@ -1,6 +1,6 @@
 /**
  * The deployer of a web server managed over SSH (nginx, apache): certificate files on disk, a
- * config test and a reload. Facts: ../shared/vendor-apis.md §6.
+ * config test and a reload. Facts: docs/vendors/ssh-targets.md.
  *
  * stage     checks that the key belongs to the certificate, then writes the version's files next
  *           to the live ones as `<live path>.<name-serial>` (atomically, the key at 0600); a retry

@@ -1,6 +1,6 @@
 /**
  * One SSH connection to a managed server (ssh2): pinned host key, key or password login, commands
- * with optional `sudo -n`, and SFTP. Facts: ../shared/vendor-apis.md §6.
+ * with optional `sudo -n`, and SFTP. Facts: docs/vendors/ssh-targets.md.
  *
  * The host key is checked before any credential is sent: ssh2 calls the host verifier during key
  * exchange, and a refused key ends the connection before user authentication.

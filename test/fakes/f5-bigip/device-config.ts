@@ -3,7 +3,7 @@
  * files under /var/config/rest/downloads. Cloneable, so a request (or a whole transaction) is applied
  * to a copy, validated, and only then swapped in: a rejected change leaves nothing half-applied.
  *
- * Sources: /work/shared/vendor-apis.md §4; object JSON shapes follow the ssl-cert fixture in
+ * Sources: see the header of server.ts and docs/vendors/f5-bigip.md; object JSON shapes follow the ssl-cert fixture in
  * F5Networks/terraform-provider-bigip (bigip/resource_bigip_ssl_certificate_test.go); error texts are
  * the device's where a public source quotes them, otherwise marked GUESS.
  */
@@ -259,7 +259,7 @@ export class DeviceConfig {
         if (!cert) throw new F5Error(400, `01070226:3: The requested certificate (${entry.cert}) was not found.`);
         if (!key) throw new F5Error(400, `01070277:3: The requested key (${entry.key}) was not found.`);
         if (entry.chain && !this.certs.has(entry.chain)) throw new F5Error(400, `01070226:3: The requested certificate (${entry.chain}) was not found.`);
-        // vendor-apis.md §4.6 pitfall 1 (f5-ansible issues #1217, #2505).
+        // docs/vendors/f5-bigip.md (f5-ansible issues #1217, #2505).
         if (!keyMatches(key.pem, cert.pem)) throw new F5Error(400, `01070317:3: profile ${profile.fullPath}'s key and certificate do not match`);
       }
     }

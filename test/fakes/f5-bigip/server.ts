@@ -4,30 +4,45 @@
  * client-ssl profile that presents whatever certificate and chain the profile is bound to, so verify
  * is a real handshake. node:https / node:tls only.
  *
- * Faithful to /work/shared/vendor-apis.md §4 (checklist §4.7):
- * - `POST /mgmt/shared/authn/login` → token (timeout 1200 s) sent back as `X-F5-Auth-Token`;
- *   `PATCH /mgmt/shared/authz/tokens/<t>` `{timeout}` ≤ 36000 else 406; `DELETE` on the same URL;
- *   tokens only managed by their owner; at most 100 active tokens per user except `admin`
- *   (400 "user <id> has reached maximum active login tokens"); `Authorization: Basic` also accepted.
+ * Sources: [f5-ans] F5Networks/f5-ansible (@da26e79: module_utils/icontrol.py, bigip_ssl_key_cert.py,
+ * bigip_config.py, bigip_profile_client_ssl.py; bigip_configsync_action.py @cd5f741); [f5-tok]
+ * community.f5.com "iControl REST Authentication Token Management" (article 287462); F5 iControl REST
+ * user guide (transactions); colin-stubbs/dehydrated-bigip issue #11; f5-ansible issues #269, #1217,
+ * #2505. Every behaviour names its source or says ASSUMPTION (marked GUESS next to the code);
+ * docs/vendors/f5-bigip.md lists the assumptions (B1-B4).
+ * - `POST /mgmt/shared/authn/login` → token (timeout 1200 s) sent back as `X-F5-Auth-Token` ([f5-ans]
+ *   icontrol.py, [f5-tok]); `PATCH /mgmt/shared/authz/tokens/<t>` `{timeout}` ≤ 36000 else 406, `DELETE`
+ *   on the same URL, tokens only managed by their owner ([f5-tok]); at most 100 active tokens per user
+ *   except `admin` (400 "user <id> has reached maximum active login tokens": [f5-tok], K44237337 via
+ *   f5-ansible #269); `Authorization: Basic` also accepted ([f5-tok]).
  * - chunked upload `POST /mgmt/shared/file-transfer/uploads/<file>` with `Content-Range: start-end/total`
- *   (0-based, inclusive end); a chunk starting at 0 restarts the file; the §4.2 reply shape.
- * - `POST /mgmt/tm/sys/crypto/{cert,key,pkcs12}` `{command:"install", …}`; `sys/file/ssl-cert` and
- *   `ssl-key` collection GET, POST (sourcePath), item GET/PATCH/DELETE; an object a profile uses
- *   cannot be deleted; "already exists" is 409 01020066.
+ *   (0-based, inclusive end) ([f5-ans] upload_file); a chunk starting at 0 restarts the file (f5-ansible
+ *   restarts a broken upload from 0; the device side: GUESS); the reply shape with `localFilePath`
+ *   (F5 FAST docs, go-bigip test fixtures).
+ * - `POST /mgmt/tm/sys/crypto/{cert,key,pkcs12}` `{command:"install", …}` (dehydrated-bigip #11;
+ *   pkcs12: terraform-provider-bigip); `sys/file/ssl-cert` and `ssl-key` collection GET, POST
+ *   (sourcePath), item GET/PATCH/DELETE ([f5-ans] bigip_ssl_key_cert.py); an object a profile uses
+ *   cannot be deleted (documented refusal; code and wording GUESS); "already exists" is 409 01020066
+ *   (GUESS for this endpoint).
  * - transactions: `POST /mgmt/tm/transaction`, `/mgmt/tm/*` writes carrying `X-F5-REST-Coordination-Id`
- *   are queued, `PATCH /mgmt/tm/transaction/<id>` `{"state":"VALIDATING"}` applies them all or none.
- * - `GET/PATCH /mgmt/tm/ltm/profile/client-ssl/~P~<name>`: cert, key (and chain) must exist and key
- *   and cert must match, else 400 `01070317:3: profile /P/<name>'s key and certificate do not match`,
- *   so changing only one of them outside a transaction fails, as on the device.
- * - `POST /mgmt/tm/sys/config {"command":"save"}` records the saved configuration.
- * - `GET /mgmt/tm/sys/version` (versionstats), `POST /mgmt/tm/cm` config-sync, `GET /mgmt/tm/cm/device-group/~P~g`,
- *   `POST /mgmt/tm/util/unix-rm` (f5-ansible removes uploaded files with it).
- * - errors: `{"code":400,"message":"…","errorStack":[],"apiError":3}` for /mgmt/tm, restjavad's
- *   `{"code":401,"message":"…","referer":…,"restOperationId":…,"errorStack":[],"kind":":resterrorresponse"}`
- *   for /mgmt/shared.
+ *   are queued, `PATCH /mgmt/tm/transaction/<id>` `{"state":"VALIDATING"}` applies them all or none
+ *   ([f5-ans] TransactionContextManager; user guide). Uploads are not part of transactions (same).
+ * - `GET/PATCH /mgmt/tm/ltm/profile/client-ssl/~P~<name>` ([f5-ans] bigip_profile_client_ssl.py): cert,
+ *   key (and chain) must exist and key and cert must match, else 400 `01070317:3: profile /P/<name>'s
+ *   key and certificate do not match` (f5-ansible #1217, #2505), so changing only one of them outside a
+ *   transaction fails, as on the device.
+ * - `POST /mgmt/tm/sys/config {"command":"save"}` records the saved configuration (F5 cloud template
+ *   scripts; [f5-ans] bigip_config.py saves via util/bash instead).
+ * - `GET /mgmt/tm/sys/version` (versionstats), `POST /mgmt/tm/cm` config-sync and
+ *   `GET /mgmt/tm/cm/device-group/~P~g` ([f5-ans] bigip_configsync_action.py), `POST /mgmt/tm/util/unix-rm`
+ *   ([f5-ans] bigip_ssl_key_cert.py removes uploaded files with it).
+ * - errors: `{"code":400,"message":"…","errorStack":[],"apiError":3}` for /mgmt/tm (dehydrated-bigip
+ *   #11), restjavad's `{"code":401,"message":"…","referer":…,"restOperationId":…,"errorStack":[],
+ *   "kind":":resterrorresponse"}` for /mgmt/shared ([f5-tok] examples).
  *
- * Deliberate simplifications and guesses are marked GUESS next to the code. The fake records every
- * call without secrets (no passwords, no token values, no PEM bodies).
+ * ASSUMPTIONS: every wording and code marked GUESS next to the code; the config-sync is instant and
+ * the fake has no `cm/sync-status` (no HA peer is modelled); ECDSA keys are accepted on every version.
+ * The fake records every call without secrets (no passwords, no token values, no PEM bodies).
  */
 import { constants, createHash, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -411,7 +426,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   }
 
   // ------------------------------------------------------------------------------------------
-  // Uploads (not part of transactions, vendor-apis.md §4.5)
+  // Uploads (not part of transactions, docs/vendors/f5-bigip.md)
 
   function upload(file: string, req: http.IncomingMessage, raw: Buffer): Reply {
     if (!/^application\/octet-stream/.test(req.headers['content-type'] ?? '')) {
@@ -713,7 +728,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   }
 
   // ------------------------------------------------------------------------------------------
-  // Transactions (vendor-apis.md §4.5; the create reply follows the iControl REST user guide)
+  // Transactions (docs/vendors/f5-bigip.md; the create reply follows the iControl REST user guide)
 
   function transactionJson(tx: Transaction): Record<string, unknown> {
     return {

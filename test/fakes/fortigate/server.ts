@@ -1,25 +1,39 @@
 /**
- * A fake FortiGate: the FortiOS REST API subset CertFleet uses, served over real HTTPS on 127.0.0.1,
- * faithful to /work/shared/vendor-apis.md §1 (checklist §1.7):
- * - `Authorization: Bearer <token>` on every call (missing/wrong: 401); the `access_token` query
- *   parameter only when `acceptQueryToken` is on (FortiOS 7.4.5+ disables it by default);
- * - the `vdom` query parameter (default `root`) selects the VDOM;
- * - `POST /api/v2/monitor/vpn-certificate/local/import` (type `regular` with base64 `file_content` /
- *   `key_file_content`, type `pkcs12`), JSON or multipart form fields; -23 on content that exists
- *   already (under any name), -145 on input that is not base64, HTTP 500 error envelope of §1.4;
- * - `POST /api/v2/monitor/vpn-certificate/ca/import` with -328 when the CA exists already;
- * - CMDB GET/PUT/DELETE for `vpn.certificate/local[/<name>]`, GET/DELETE `vpn.certificate/ca[/<name>]`,
- *   GET/PUT `system/global` (`admin-server-cert`), `vpn.ssl/settings` (`servercert`, per VDOM),
- *   `system/ftm-push` (`server-cert`); a DELETE of a bound certificate is refused;
- * - success envelopes carry `revision`, `revision_changed`, `old_revision`, `serial`, `version`, `build`.
+ * A fake FortiGate: the FortiOS REST API subset CertFleet uses, served over real HTTPS on 127.0.0.1.
+ * Sources: [fgt-doc] docs.fortinet.com "Uploading a certificate using an API" (7.0.1, 379103);
+ * [acme.sh-fgt] acmesh-official/acme.sh deploy/fortigate.sh (@cbfef73); [fgt-swap]
+ * CyB0rgg/fortigate-cert-swap main.go (@c8f33a6); [fgt-caddy] jonarihen/caddy-forticertsync
+ * fortigate_client.go (@190cda1); [tf-fortios] fortinetdev/terraform-provider-fortios issues;
+ * Fortinet community Technical Tip 357228. Every behaviour names its source or says ASSUMPTION;
+ * docs/vendors/fortigate.md lists the assumptions (F1-F4).
+ * - `Authorization: Bearer <token>` on every call (missing/wrong: 401) ([acme.sh-fgt]); the
+ *   `access_token` query parameter only when `acceptQueryToken` is on (Technical Tip 357228: off by
+ *   default since FortiOS 7.4.5);
+ * - the `vdom` query parameter (default `root`) selects the VDOM ([fgt-caddy] buildURL, [fgt-swap]);
+ * - `POST /api/v2/monitor/vpn-certificate/local/import`: type `regular` with base64 `file_content` /
+ *   `key_file_content`, type `pkcs12` ([fgt-doc]; base64 of PEM [acme.sh-fgt], base64 DER [fgt-caddy]);
+ *   JSON or multipart form fields ([fgt-doc] Postman example); -23 on content that exists already
+ *   under any name ([fgt-swap], [fgt-caddy]); -145 on input that is not base64 ([fgt-caddy]); the
+ *   HTTP 500 error envelope ([tf-fortios] #215);
+ * - `POST /api/v2/monitor/vpn-certificate/ca/import` with -328 when the CA exists already
+ *   ([acme.sh-fgt] upload_ca_cert);
+ * - CMDB GET/PUT/DELETE `vpn.certificate/local[/<name>]` ([acme.sh-fgt] delete, [fgt-caddy]
+ *   ListCertificates / DeleteCertificate); GET/DELETE `vpn.certificate/ca[/<name>]` (ASSUMPTION: no
+ *   source names the path); GET/PUT `system/global` `admin-server-cert` ([acme.sh-fgt]
+ *   set_active_web_cert), `vpn.ssl/settings` `servercert` per VDOM and `system/ftm-push` `server-cert`
+ *   ([fgt-swap] GUI, SSL-VPN and FTM bindings; [fgt-caddy] certReferenceEndpoints); a DELETE of a bound
+ *   certificate is refused (the project's vendor research: a public rotation script unbinds first);
+ * - success envelopes carry `revision`, `revision_changed`, `old_revision`, `serial`, `version`,
+ *   `build` (thejimmylin/fortirestapiusage README, FortiOS 6.4.2).
  *
- * TLS: the management listener presents the certificate bound as `admin-server-cert` (new connections
- * see a change at once, idle keep-alive connections are closed as the real admin listener restarts);
- * a second listener plays the SSL-VPN port and presents `servercert`. Both send the intermediates
- * found in the CA store after the leaf, as FortiOS builds the chain from the CA store.
+ * TLS: the management listener presents the certificate bound as `admin-server-cert`; new connections
+ * see a change at once and idle keep-alive connections are closed, as the admin listener restarts
+ * (acme.sh fortigate.sh header: `--insecure` needed while the GUI certificate is not yet valid; the
+ * restart itself: ASSUMPTION). A second listener plays the SSL-VPN port and presents `servercert`.
+ * Both send the intermediates found in the CA store after the leaf ([acme.sh-fgt] "FortiGate doesn't
+ * automatically extract CA from fullchain"; [fgt-swap] DEPLOYMENT_GUIDE).
  *
- * Deliberate guesses beyond vendor-apis.md (kept in one place so tests do not mistake them for
- * FortiOS facts):
+ * ASSUMPTIONS (kept in one place so tests do not mistake them for FortiOS facts):
  * - the 401 body is a small HTML page, not a JSON envelope; 403 carries the error envelope;
  * - imported CA certificates are named `CA_Cert_<n>` by the device (a `certname` is ignored); the CMDB
  *   CA object holds its PEM in the field `ca`, a local certificate in `certificate`;
@@ -27,13 +41,15 @@
  *   `error` code; a PUT naming an unknown certificate answers 500 / -3 with `cli_error`;
  * - a DELETE of a bound (or built-in) certificate answers 500 / -23 with `cli_error`;
  * - a key that does not match the certificate, an unreadable key or an RSA key below 2048 bits
- *   answers -327; an unknown `type`, an unreadable certificate or PKCS#12 (or a wrong password) -145;
- *   the same certname with other content -5;
+ *   answers -327 (the code itself: [tf-fortios] #215); an unknown `type`, an unreadable certificate or
+ *   PKCS#12 (or a wrong password) -145; the same certname with other content -5 (the code on an
+ *   existing CMDB object: [fgt-swap] log);
  * - in multi-VDOM mode (more than one VDOM) `admin-server-cert` must name a certificate imported with
- *   `scope: global`; certificates imported with `scope: vdom` are visible only in their VDOM;
+ *   `scope: global`; certificates imported with `scope: vdom` are visible only in their VDOM (the
+ *   direction: vladimirs-git/fortigate-api #41, acme.sh PR #6236; the exact rule: ASSUMPTION);
  * - singleton tables (`system/global`, `vpn.ssl/settings`, `system/ftm-push`) return `results` as an
  *   object; lists and GET by name return an array;
- * - certificate names longer than 35 characters answer -1.
+ * - certificate names longer than 35 characters answer -1 (the 35: scripts truncate to it).
  */
 import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import * as https from 'node:https';
@@ -108,7 +124,7 @@ export interface FakeFortiGateObject {
 
 export interface FakeFortiGateFailure {
   status: number;
-  /** FortiOS error code: the answer is the HTTP error envelope of §1.4. Without it, a bare HTML error page. */
+  /** FortiOS error code: the answer is the HTTP 500 error envelope (terraform-provider-fortios #215). Without it, a bare HTML error page. */
   error?: number;
   /** Only requests with this method (e.g. 'PUT'); default any. */
   method?: string;

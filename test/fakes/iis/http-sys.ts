@@ -4,7 +4,7 @@
  * first, then the `ipport` entry of the port), so a handshake shows whatever a deploy bound a moment
  * ago. A port without a usable certificate fails the handshake, as HTTP.sys resets the connection
  * (ASSUMPTION). SNI entries before the ipport entry: Posh-ACME.Deploy Set-IISCertificateOld.ps1
- * table (§5.3). The response after the handshake (a 200 with an IIS Server header) is ASSUMPTION:
+ * table (docs/vendors/iis.md). The response after the handshake (a 200 with an IIS Server header) is ASSUMPTION:
  * nothing reads it. Simulator only: no Windows was available.
  */
 import * as net from 'node:net';

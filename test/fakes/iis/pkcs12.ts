@@ -25,7 +25,7 @@ export interface OpenedPfx {
   keyPem: string;
   /** The other certificates, in file order. */
   chain: X509Certificate[];
-  /** The key bag uses PBES2 (AES): Windows before build 16299 cannot read it (§5.5 pitfall 2). */
+  /** The key bag uses PBES2 (AES): Windows before build 16299 cannot read it (docs/vendors/iis.md). */
   aes: boolean;
   friendlyName?: string;
 }

@@ -11,7 +11,7 @@
  * go to stderr in PowerShell's error format (or CLIXML) with exit 1.
  */
 
-// The only command form CertFleet sends (§5.1: Win32-OpenSSH wiki "DefaultShell": cmd.exe is the
+// The only command form CertFleet sends (docs/vendors/iis.md: Win32-OpenSSH wiki "DefaultShell": cmd.exe is the
 // default shell, -EncodedCommand avoids its quoting).
 export const COMMAND = /^powershell\.exe -NoProfile -NonInteractive -EncodedCommand ([A-Za-z0-9+/]+={0,2})$/;
 /** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines (Microsoft: "Command prompt (Cmd.exe) command-line string limitation", 8191 characters). */
@@ -119,7 +119,7 @@ export function psError(message: string, category: string, line = 1): string {
 export const methodException = (method: string, args: number, text: string): string => `Exception calling "${method}" with "${args}" argument(s): "${text}"`;
 
 /**
- * ERROR_NO_SUCH_LOGON_SESSION from HTTP.sys, as CommitChanges() surfaces it (§5.5 pitfall 1). The
+ * ERROR_NO_SUCH_LOGON_SESSION from HTTP.sys, as CommitChanges() surfaces it (docs/vendors/iis.md). The
  * text is the one in win-acme issues #58, #172, #260 and #371 (Win32Exception from
  * HttpApiWrapper.CreateSSLBinding under ServerManager.CommitChanges()); the `Exception calling`
  * wrapper is how PowerShell prints a .NET method exception.

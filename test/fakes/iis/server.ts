@@ -1,6 +1,6 @@
 /**
  * A SIMULATED Windows IIS server reached through OpenSSH, for deployer tests
- * (../shared/vendor-apis.md §5.6). No Windows machine was available to build this against: it is an
+ * (docs/vendors/iis.md). No Windows machine was available to build this against: it is an
  * ssh2 `Server` on a free loopback port that behaves the way the vendor notes describe, and every
  * PowerShell detail in it is an assumption checked against those notes, not against Windows.
  *
@@ -224,8 +224,8 @@ function selfSigned(): { certPem: string; keyPem: string } {
 
 /** The HTTP.sys SSL binding a site binding maps to. */
 // Naming of HTTP.sys SSL bindings: non-SNI `0.0.0.0!443` (ipport), SNI `!443!host` (hostnameport):
-// Posh-ACME.Deploy Set-IISCertificateOld.ps1 comment table (§5.3); `netsh http show sslcert` prints
-// them as ipport= / hostnameport= (fast2host KB 279, §5.3).
+// Posh-ACME.Deploy Set-IISCertificateOld.ps1 comment table (docs/vendors/iis.md); `netsh http show sslcert` prints
+// them as ipport= / hostnameport= (fast2host KB 279).
 const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string => ((b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`);
 
 export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
@@ -304,7 +304,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
 
   // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit
   // (win-acme #64 stack trace: CommitChanges → BindingManager.Save → HttpApiWrapper.CreateSSLBinding).
-  // Non-SNI bindings on one IP:port share one entry (serverfault 610841, §5.5 pitfall 3).
+  // Non-SNI bindings on one IP:port share one entry (serverfault 610841).
   const httpSys = new Map<string, { hash: string; store: string }>();
   for (const b of allBindings()) if (b.hash) httpSys.set(sslKeyOf(b), { hash: b.hash, store: b.store });
 
@@ -342,7 +342,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     const cert = storeOf(store)?.get(hash);
     // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
     if (!cert) return methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)');
-    // win-acme #64/#172, Certify #222 (§5.5 pitfall 1): HTTP.sys cannot use the key.
+    // win-acme #64/#172, Certify #222 (docs/vendors/iis.md): HTTP.sys cannot use the key.
     if (!cert.hasPrivateKey || !cert.keyUsable) return LOGON_SESSION_MESSAGE;
     return undefined;
   }
@@ -481,7 +481,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         } catch (error) {
           return ctor(error instanceof PfxError && error.problem === 'password' ? 'The specified network password is not correct.' : 'An internal error occurred.');
         }
-        // Windows before Server 2016 1709 cannot decrypt PBES2/AES key bags (§5.5 pitfall 2).
+        // Windows before Server 2016 1709 cannot decrypt PBES2/AES key bags (docs/vendors/iis.md).
         if (opened.aes && settings.build < 16299) return ctor('The specified network password is not correct.');
         if (opened.thumbprint !== thumbprint) {
           return { code: 1, stdout: '', stderr: psError(`certfleet: the uploaded file holds ${opened.thumbprint} (key: True) instead of ${thumbprint} with its key`, 'RuntimeException') };
@@ -593,7 +593,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.on('error', () => undefined);
-    // Windows OpenSSH: public key (administrators_authorized_keys, §5.1) or password login; the
+    // Windows OpenSSH: public key (administrators_authorized_keys) or password login; the
     // username is compared exactly (ASSUMPTION: Windows compares case-insensitively).
     client.on('authentication', (ctx) => {
       if (ctx.method === 'none') return ctx.reject(['publickey', 'password']);

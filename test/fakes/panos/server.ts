@@ -1,38 +1,55 @@
 /**
- * A fake PAN-OS firewall (or Panorama) XML API, faithful to /work/shared/vendor-apis.md §2 (checklist §2.6).
+ * A fake PAN-OS firewall (or Panorama) XML API. Sources: [panos-doc] docs.paloaltonetworks.com PAN-OS
+ * XML API pages ("Get Your API Key", "Import Files", "Commit", "Asynchronous and Synchronous
+ * Requests"); [acme.sh] acmesh-official/acme.sh deploy/panos.sh (@64fd9c8) and issues #4309, #4716;
+ * [panos-le] psiri/letsencrypt_paloalto (@39b3a14), dmgeurts/getcert_paloalto (@b709f93);
+ * [puppet-panos] puppetlabs/puppetlabs-panos spec fixtures (recorded replies). Every behaviour names
+ * its source or says ASSUMPTION; docs/vendors/panos.md lists the assumptions (P1-P6).
  *
  * - HTTPS on 127.0.0.1 (free port) with a generated self-signed management certificate; `/api/` takes
- *   GET query parameters or a POST body (application/x-www-form-urlencoded or multipart/form-data).
- * - `type=keygen` (user + password): `<result><key>…</key></result>`; bad credentials: HTTP 403 with the
- *   odd spaced, single-quoted body of §2.1. A new key for a user invalidates that user's previous key.
- *   Every other call needs `key=` or `X-PAN-KEY`; a missing or invalidated key gets the same 403.
- * - `type=version`: sw-version, multi-vsys, model, serial.
- * - `type=import`, categories certificate / private-key / keypair, formats pem / pkcs12; the private
- *   key needs a `passphrase` that decrypts it (an unencrypted key accepts any passphrase, as acme.sh
- *   relies on); certificate-name validation (leading `*` or `_`, longer than 63, or 31 in Panorama
- *   mode) → code 17 with the CDATA line of §2.2. Imports change only the CANDIDATE configuration.
- * - `type=config`: `get` (candidate), `show` (running), `set` (merge) and `delete` on the
- *   ssl-tls-service-profile xpaths (shared, vsys, deviceconfig/system) and on
- *   `/config/shared/certificate/entry[@name='…']`; set/delete reply code 20 "command succeeded",
- *   get replies code 19 (found) or code 7 with an empty result (not there).
+ *   GET query parameters or a POST body (application/x-www-form-urlencoded or multipart/form-data)
+ *   ([panos-doc] "Structure of a request"; that every parameter may be in the body: ASSUMPTION P1).
+ * - `type=keygen` (user + password): `<result><key>…</key></result>` ([panos-doc]); bad credentials:
+ *   HTTP 403 with the odd spaced, single-quoted body `<response status = 'error' code = '403'>…Invalid
+ *   Credential` (recorded in public PAN-OS client test suites). A new key for a user invalidates that
+ *   user's previous key ([panos-doc] 10.0 "Get Your API Key": a new key ends the user's sessions).
+ *   Every other call needs `key=` or `X-PAN-KEY` ([panos-doc]); a missing or invalidated key gets the
+ *   same 403 (ASSUMPTION).
+ * - `type=version`: sw-version, multi-vsys, model, serial ([acme.sh] keytest uses it).
+ * - `type=import`, categories certificate / private-key / keypair, formats pem / pkcs12 ([acme.sh]
+ *   deployer cert|key, [panos-le], [panos-doc] "Import Files"); the private key needs a `passphrase`
+ *   that decrypts it, an unencrypted key accepts any passphrase ([acme.sh] sends `123456`; that an
+ *   encrypted PKCS#8 key is accepted: ASSUMPTION P2); certificate-name validation (leading `*` or `_`,
+ *   longer than 63, or 31 in Panorama mode: acme.sh #4309, PR #6630) → code 17 with the CDATA line of
+ *   acme.sh #4309. Imports change only the CANDIDATE configuration ([panos-le] "Successfully imported
+ *   … into candidate configuration").
+ * - `type=config`: `get` (candidate), `show` (running) (PowerPAN Invoke-PanXApi help), `set` (merge)
+ *   and `delete` on the ssl-tls-service-profile xpaths (shared, vsys, deviceconfig/system) and on
+ *   `/config/shared/certificate/entry[@name='…']`; set/delete reply code 20 "command succeeded"
+ *   ([panos-le] README log); get replies code 19 (found) or code 7 with an empty result (not there)
+ *   (ASSUMPTION P3 for the code 7 shape).
  * - `type=commit`: full (`<commit></commit>`) or partial by admin
- *   (`<commit><partial><admin><member>U</member></admin></partial></commit>`); only the changes made by
- *   the named admins are committed. Reply: job id (code 19) or "There are no changes to commit." (no job).
- * - `type=op` `<show><jobs><id>N</id></jobs></show>`: each poll advances the active commit job; the job
- *   goes ACT (progress 0…100, result PEND) → FIN with OK or FAIL and `details/line` entries. Queued jobs
- *   show PEND. Only a FIN/OK job changes the RUNNING configuration; a failed one leaves its changes pending.
- *   Commit validation rejects a profile whose certificate does not exist ("is not a valid reference").
- *   It does NOT check that a certificate's key matches it (§2.5 pitfall 2).
+ *   (`<commit><partial><admin><member>U</member></admin></partial></commit>`) ([panos-doc] "Commit");
+ *   only the changes made by the named admins are committed (acme.sh PR #6915 rationale). Reply: job
+ *   id (code 19) or "There are no changes to commit." without a job ([puppet-panos]).
+ * - `type=op` `<show><jobs><id>N</id></jobs></show>` ([puppet-panos] recorded sequences): each poll
+ *   advances the active commit job; the job goes ACT (progress 0…100, result PEND) → FIN with OK or
+ *   FAIL and `details/line` entries. Queued jobs show PEND (ASSUMPTION). Only a FIN/OK job changes the
+ *   RUNNING configuration; a failed one leaves its changes pending (ASSUMPTION).
+ *   Commit validation rejects a profile whose certificate does not exist ("is not a valid reference",
+ *   wording: ASSUMPTION). It does NOT check that a certificate's key matches it (acme.sh issue #4716).
  * - One TLS listener per configured SSL/TLS service profile, presenting the certificate the profile
  *   references in the RUNNING config (initially a self-signed default object). When a committed pair
- *   does not match, the listener keeps the last valid pair and `mismatchCommitted()` turns true.
+ *   does not match, the listener keeps the last valid pair and `mismatchCommitted()` turns true
+ *   (acme.sh #4716 describes the lockout; what the listener then serves: ASSUMPTION).
  *
- * Guesses beyond vendor-apis.md (see the docs of the options and the README of the PAN-OS deployer):
- * texts and codes of errors other than §2.1/§2.2 (missing passphrase, wrong passphrase, key for a
- * missing certificate, unknown job, bad xpath, malformed element), the code 7 "No such node" error of
- * `show`, the "cannot be deleted because of references from:" refusal of `delete` (code 12 here),
- * that deleting a missing node succeeds, that a certificate import keeps an existing private key and
- * uses only the first certificate of the file, and the job XML fields besides those in §2.4.
+ * ASSUMPTIONS beyond those marked above: texts and codes of errors other than keygen's 403 and the
+ * code 17 name error (missing passphrase, wrong passphrase, key for a missing certificate, unknown job,
+ * bad xpath, malformed element), the code 7 "No such node" error of `show`, the "cannot be deleted
+ * because of references from:" refusal of `delete` (code 12 here), that deleting a missing node
+ * succeeds, that a certificate import keeps an existing private key and uses only the first
+ * certificate of the file, and the job XML fields besides id, status, result, progress, details and
+ * warnings. Not modelled: Panorama xpaths and templates, config and commit locks, HA.
  */
 import { constants as cryptoConstants, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -137,7 +154,7 @@ export interface FakePanos {
   /** Uncommitted changes (of one admin, or all). */
   pendingChanges(admin?: string): string[];
   jobs(): FakePanosJob[];
-  /** A committed certificate/key pair did not match (§2.5 pitfall 2); the listener kept the old pair. */
+  /** A committed certificate/key pair did not match (docs/vendors/panos.md); the listener kept the old pair. */
   mismatchCommitted(): boolean;
   /** Another client runs keygen for the user (default: the API admin): the previous key stops working. */
   issueKey(user?: string): string;

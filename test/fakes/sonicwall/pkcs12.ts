@@ -22,7 +22,7 @@ export interface OpenedPkcs12 {
   key: KeyObject;
   /** The other certificates of the file, in file order. */
   chain: X509Certificate[];
-  /** The key bag is encrypted with PBES2 (AES): modern, refused by legacy firmware (§3.6 pitfall 5). */
+  /** The key bag is encrypted with PBES2 (AES): modern, refused by legacy firmware (docs/vendors/sonicwall.md). */
   modernEncryption: boolean;
 }
 

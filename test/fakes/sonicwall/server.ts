@@ -1,6 +1,6 @@
 /**
  * A fake SonicWall: the SonicOS API subset CertFleet uses, over real HTTPS on 127.0.0.1. Sources:
- * /work/shared/vendor-apis.md §3 and §10.1 (§10.1 wins), the SonicOS 7.0 API guide pages cited
+ * docs/vendors/sonicwall.md (calls, sources, assumptions), the SonicOS 7.0 API guide pages cited
  * inline, SonicWall's sonicwall/sonicos-automation sonicos/api.py (@460e34d), the 7.0.1 OpenAPI
  * document (generalsle1n/SonicWallGen7 api/openapi.yaml @b6c0446). Every behaviour names its source
  * or says ASSUMPTION; docs/vendors/sonicwall.md lists the assumptions.
@@ -8,7 +8,7 @@
  *   `GET /api/sonicos/auth` → `{id, challenge}` (hex), then `POST {override, id, user, digest}` with
  *   digest = hex MD5 over the bytes of id ‖ UTF-8 password ‖ the bytes of challenge (sonicos-automation
  *   create_admin_session / create_admin_session_chap);
- * - NO session cookie (§10.1). Session security ON by default (API guide "Session Security"): every
+ * - NO session cookie (docs/vendors/sonicwall.md). Session security ON by default (API guide "Session Security"): every
  *   later call needs an RFC 7616 Digest header (qop=auth, SHA-256 and/or MD5, a nonce count that must
  *   go up); a call without one gets 401 with a `WWW-Authenticate` challenge ("Operation After
  *   Non-Digest Authentication"); the login's 200 announces the parameters in `Authentication-Info`
@@ -28,17 +28,17 @@
  *   `api_status`) on every reply except successful list/detail reads, which are bare (OpenAPI);
  * - every config change (import, binding, delete) is PENDING in its session until `POST
  *   /api/sonicos/config/pending`; `GET` lists, `DELETE` discards; logout, timeout or pre-emption drop
- *   them (API guide "Commit Pending Configuration"; §3.5);
+ *   them (API guide "Commit Pending Configuration");
  * - import, SonicOS 7: `PUT /api/sonicos/import/certificates/cert-key-pair/name/{NAME}/password/{PASSWD}`
  *   with a multipart body (`certPasswd` + file); SonicOS 6.x (firmware option): only the FTP pull
  *   `POST /api/sonicos/certificates/import/cert-key-pair-ftp/name/{NAME}/password/{PASSWD}/url/{URL}/`
  *   with the URL path-encoded (' ' → %20, '//' → %2f%2f) as SonicWall's API test harness does; the
- *   fake downloads the file with basic-ftp and opens the PKCS#12 (§3.3, §10.1);
+ *   fake downloads the file with basic-ftp and opens the PKCS#12 (docs/vendors/sonicwall.md);
  * - `GET /api/sonicos/reporting/certificates[/imported]` → a top-level array of `{certificate, type,
  *   validated, expires_on, expired_on}`; `/reporting/certificates/name/{NAME}` → one
  *   `show_status_cert_detail` object (OpenAPI); `DELETE /api/sonicos/certificates/name/{NAME}`
- *   (refused while bound, §3.6 pitfall 2); `GET/PUT /api/sonicos/administration/global` and
- *   `/ssl-vpn/server/base` (OpenAPI schemas, §3.4); `GET /api/sonicos/version` (sonicos-automation).
+ *   (refused while bound); `GET/PUT /api/sonicos/administration/global` and
+ *   `/ssl-vpn/server/base` (OpenAPI schemas); `GET /api/sonicos/version` (sonicos-automation).
  *
  * TLS: the management listener presents the COMMITTED web management certificate (idle keep-alive
  * connections are closed when it changes, as the HTTPS daemon restarts: ASSUMPTION); a second
@@ -90,7 +90,7 @@ export interface FakeSonicWallOptions {
   idleTimeoutMs?: number;
   /** Users whose logins answer `auth_code: API_AUTH_PASSWORD_UPDATE`. */
   passwordUpdateRequired?: string[];
-  /** Old firmware: refuse PKCS#12 files whose key is PBES2/AES-encrypted (3DES only, §3.6 pitfall 5). */
+  /** Old firmware: refuse PKCS#12 files whose key is PBES2/AES-encrypted (3DES only). */
   legacyPkcs12Only?: boolean;
   /** Default 'SonicOS 7.0.1-5145'. */
   firmware?: string;
@@ -119,7 +119,7 @@ export interface FakeSonicWallOptions {
   maxNonceUse?: number;
 }
 
-/** A certificate reference exactly as SonicOS writes it (§3.4). */
+/** A certificate reference exactly as SonicOS writes it (docs/vendors/sonicwall.md). */
 export type FakeCertificateRef = { name: string } | { use_self_signed: true };
 
 export interface FakeSonicWallCall {
@@ -327,7 +327,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   const firmware = opts.firmware ?? 'SonicOS 7.0.1-5145';
   const model = opts.model ?? 'TZ 370';
   const serial = opts.serial ?? '2CB8ED694F30';
-  /** SonicOS 7 or later (upload import, no FTP import); 6.x the other way round (§10.1). */
+  /** SonicOS 7 or later (upload import, no FTP import); 6.x the other way round (docs/vendors/sonicwall.md). */
   const gen7 = Number(/(\d+)\./.exec(firmware)?.[1] ?? '7') >= 7;
   const builtIn = sonicwallSelfSigned();
   const builtInX509 = new X509Certificate(builtIn.certPem);
@@ -650,7 +650,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   const latestApiSession = (match: (s: Session) => boolean): Session | undefined => [...sessions.values()].filter((s) => s.source === 'api' && match(s)).pop();
 
   /**
-   * The session a management call belongs to. No cookie (§10.1: no public client shows SonicOS
+   * The session a management call belongs to. No cookie (docs/vendors/sonicwall.md: no public client shows SonicOS
    * setting one). Session security on: the user of a valid Digest header, whose API session must be
    * open (one API session at a time, API guide "Client Authentication"). Off: the API session opened
    * from the client's address (ASSUMPTION).
@@ -754,7 +754,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     }
     if (method === 'POST') {
       const { extra } = login(req, jsonBody(raw), call);
-      // No Set-Cookie (§10.1). Session security on: the proprietary Authentication-Info of "Operation
+      // No Set-Cookie (docs/vendors/sonicwall.md). Session security on: the proprietary Authentication-Info of "Operation
       // After Non-Digest Authentication" (unless announceDigest is off).
       const announce = sessionSecurity && opts.announceDigest !== false;
       const info = `Digest algorithm=${algorithms[0] ?? 'SHA-256'}, realm="${realm}", qop="auth", nonce="${newNonce()}", opaque="${opaque}"`;
@@ -804,13 +804,13 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
         return { status: 200, payload: certificateDetailJson(found) };
       }
       // 7.0.1 OpenAPI `show_status_certs_list`: a top-level array of `show_status_certs_list_inner`
-      // (generalsle1n/SonicWallGen7 api/openapi.yaml; vendor-apis.md §10.1), no serial, no envelope.
+      // (generalsle1n/SonicWallGen7 api/openapi.yaml; docs/vendors/sonicwall.md), no serial, no envelope.
       return { status: 200, payload: [...view.certificates.values()].map(certificateListJson) };
     }
 
     const ftpImport = /^\/certificates\/import\/cert-key-pair-ftp\/name\/([^/]+)\/password\/([^/]+)\/url\/(.+?)\/?$/.exec(rest);
     if (ftpImport) {
-      // Not in the 7.0.1 OpenAPI (§10.1): on SonicOS 7 the fake does not know it (ASSUMPTION: 404).
+      // Not in the 7.0.1 OpenAPI (docs/vendors/sonicwall.md): on SonicOS 7 the fake does not know it (ASSUMPTION: 404).
       if (gen7) throw new SonicError(404, 'E_NOT_FOUND', 'API endpoint not found.');
       if (method !== 'POST') throw notAllowed();
       const name = seg(ftpImport[1] ?? '');
@@ -831,8 +831,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     }
 
     // The documented upload: PUT …/cert-key-pair/name/{NAME}/password/{PASSWD} (7.0.1 OpenAPI), the
-    // PKCS#12 in a multipart body with a `certPasswd` part (SonicWall's API test code, §3.3/§10.1).
-    // SonicOS 6.5 has no upload path (§10.1): 404 there. ASSUMPTIONS: a body that is not multipart
+    // PKCS#12 in a multipart body with a `certPasswd` part (SonicWall's API test code).
+    // SonicOS 6.5 has no upload path (docs/vendors/sonicwall.md): 404 there. ASSUMPTIONS: a body that is not multipart
     // is refused (400), and a `certPasswd` that differs from the path's password too.
     const direct = /^\/import\/certificates\/cert-key-pair\/name\/([^/]+)\/password\/([^/]+)$/.exec(rest);
     if (direct) {
