@@ -36,7 +36,7 @@ import { verifyEndpointsOf } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
-import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
+import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
 import { WireRedactor } from './domain/wire-redaction';
@@ -328,14 +328,15 @@ export function createDeployActivities(deps: ActivityDeps) {
       });
     },
 
-    /** TLS handshake at every endpoint: the served leaf must be the new version. */
+    /** TLS handshake at every endpoint: the served chain must be the new version's leaf, then its intermediates in order. */
     async verifyDeployment(input: { runRowId: string }): Promise<{ endpoints: string[] }> {
       const loaded = await load(input.runRowId);
       await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
       try {
         const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
         if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
-        const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, loaded.version.fingerprintSha256);
+        const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
+        const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
         return { endpoints: seen };
       } catch (error) {

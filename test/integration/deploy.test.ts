@@ -103,6 +103,13 @@ describe('deploying a renewed certificate to appliances', () => {
     );
     const succeeded = steps.filter((s) => s.status === 'succeeded').map((s) => s.step);
     for (const step of ['stage', 'activate', 'commit', 'verify', 'finish']) assert.ok(succeeded.includes(step), `history has ${step}: ${succeeded.join(', ')}`);
+    // verify checked the served chain (leaf + the ACME chain's intermediates), recorded as fingerprints and counts only
+    const verified = await stack.db.db.query<{ detail: string }>(
+      `SELECT s.detail FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = ANY($1::bigint[]) AND s.step = 'verify' AND s.status = 'succeeded'`,
+      [Object.values(deploymentIds)],
+    );
+    assert.ok(verified.length >= 3, `one verify per target: ${verified.length}`);
+    for (const { detail } of verified) for (const line of detail.split('; ')) assert.match(line, new RegExp(`: ${fingerprint} \\+ [1-9]\\d* intermediate\\(s\\)$`));
     const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued vpn.example.test') && m.text.includes('LB Berlin'), 10_000);
     assert.match(mail.text, /FW Paris: deployed/);
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClassifiedError } from '../../activities/errors';
 import type { Activation, CertificateMaterial, Deployer, DeployerContext, StagedObjects, VerifyEndpoint } from '../../activities/deployers/types';
-import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { FailureType } from '../../temporal/contract';
 import { createTestCa, type TestCa } from './certificates';
 import { freePort } from './free-port';
@@ -19,6 +19,11 @@ export interface FakeDeviceView {
   mutatingCalls(): number;
   /** The credential values that must never appear in an error message. */
   secrets: string[];
+  /**
+   * TEST SWITCH (not device behaviour): on, the fake's TLS listeners present the bound leaf without
+   * its intermediates; off, the bound chain again. Fakes only: a real server serves what was written.
+   */
+  serveLeafOnly?(on: boolean): void;
 }
 
 export interface ContractSetup {
@@ -117,6 +122,33 @@ export function runDeployerContract(harness: ContractHarness): void {
       const staged = await use(setup.context, (d) => d.stage(v1));
       await use(setup.context, (d) => activated(d, staged));
       await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256);
+    });
+
+    it('the device serves the bound leaf, then its intermediates in order', async () => {
+      const staged = await use(setup.context, (d) => d.stage(v1));
+      await use(setup.context, (d) => activated(d, staged));
+      const seen = await verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems));
+      assert.equal(seen.length, setup.endpoints.length);
+      for (const line of seen) assert.ok(line.endsWith(`${v1.fingerprintSha256} + 1 intermediate(s)`), line);
+    });
+
+    it('a device serving the leaf alone fails verify with a message that says so', async (t) => {
+      const serveLeafOnly = setup.fake.serveLeafOnly;
+      if (!serveLeafOnly) {
+        t.diagnostic('a real server serves the files the deployer wrote: no leaf-only switch');
+        return;
+      }
+      const staged = await use(setup.context, (d) => d.stage(v1));
+      await use(setup.context, (d) => activated(d, staged));
+      serveLeafOnly(true);
+      try {
+        const error = await expectFailure(verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems)), FailureType.verifyMismatch, setup.fake.secrets);
+        assert.match(error.message, /serves the leaf without its intermediate\(s\) \(expected 1, got 0\): clients that do not already have CertFleet Test Intermediate will fail/);
+        await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256); // the leaf itself is right
+      } finally {
+        serveLeafOnly(false);
+      }
+      await verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems));
     });
 
     it('a new version (other key type) gets new objects; rollback restores the previous binding', async () => {

@@ -274,6 +274,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   const failRules: FailRule[] = [];
   let refusal: { on: boolean; profile?: string } = { on: false };
   let stale = false;
+  /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
+  let leafOnly = false;
 
   const isActive = (t: TokenState): boolean => Date.now() < t.startedAt + t.timeoutSeconds * 1000;
   const activeTokensOf = (user: string): number => [...tokens.values()].filter((t) => t.user === user && isActive(t)).length;
@@ -283,13 +285,14 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   const listeners: Listener[] = [];
 
+  /** The profile's certificate followed by exactly the chain file bound with it (certKeyChain `chain`). */
   function presented(cfg: DeviceConfig, profile: string): { key: string; cert: string } | undefined {
     const entry = cfg.profiles.get(profile)?.certKeyChain[0];
     if (!entry) return undefined;
     const cert = cfg.certs.get(entry.cert);
     const key = cfg.keys.get(entry.key);
     if (!cert || !key) return undefined;
-    const chain = entry.chain ? (cfg.certs.get(entry.chain)?.pem ?? '') : '';
+    const chain = entry.chain && !leafOnly ? (cfg.certs.get(entry.chain)?.pem ?? '') : '';
     return { key: key.pem, cert: `${cert.pem.trim()}\n${chain.trim()}\n`.replace(/\n\n$/, '\n') };
   }
 
@@ -995,7 +998,15 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       stale = on;
       refreshListeners();
     },
-    view: () => ({ certificateObjects, mutatingCalls, secrets: [password] }),
+    view: () => ({
+      certificateObjects,
+      mutatingCalls,
+      secrets: [password],
+      serveLeafOnly: (on) => {
+        leafOnly = on;
+        refreshListeners();
+      },
+    }),
     async close() {
       const closing = [server, ...listeners.map((l) => l.server)].map(
         (s) => new Promise<void>((resolve) => s.close(() => resolve())),

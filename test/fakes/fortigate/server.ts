@@ -374,6 +374,8 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   const failRules: { path: RegExp; failure: FakeFortiGateFailure; remaining: number }[] = [];
   const hooks: { path: RegExp; hook: () => void }[] = [];
   let stale = false;
+  /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
+  let leafOnly = false;
 
   const visible = <T extends { range: 'global' | 'vdom'; vdom?: string }>(item: T, vdom: string): boolean => item.range === 'global' || item.vdom === vdom;
   const findLocal = (name: string, vdom: string): LocalCert | undefined => locals.find((c) => c.name === name && visible(c, vdom));
@@ -395,7 +397,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     const cert = locals.find((c) => c.name === name) ?? locals[0];
     if (!cert) throw new Error('fake-fortigate: no certificate to serve');
     return {
-      cert: cert.certPem + chainFor(cert.x509),
+      cert: cert.certPem + (leafOnly ? '' : chainFor(cert.x509)),
       key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
       ...(opts.tlsSessionTickets === false ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
     };
@@ -815,6 +817,10 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       certificateObjects: () => [...locals, ...cas].filter((c) => c.source !== 'factory' && !c.name.startsWith('Fortinet_')).map((c) => c.name),
       mutatingCalls: () => mutating,
       secrets: [opts.token],
+      serveLeafOnly: (on) => {
+        leafOnly = on;
+        syncListeners();
+      },
     }),
     localCertificates: () => locals.map(object),
     caCertificates: () => cas.map(object),

@@ -308,6 +308,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   const httpSys = new Map<string, { hash: string; store: string }>();
   for (const b of allBindings()) if (b.hash) httpSys.set(sslKeyOf(b), { hash: b.hash, store: b.store });
 
+  /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
+  let leafOnly = false;
   // HTTP.sys picks the SNI entry for the name sent, else the port's ipport entry (Posh-ACME.Deploy
   // Set-IISCertificateOld.ps1 table); a certificate whose key HTTP.sys cannot use is not served
   // (win-acme #172: bound but not working; ASSUMPTION: the handshake fails).
@@ -315,6 +317,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     const entry = (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ?? httpSys.get(`ipport=0.0.0.0:${port}`);
     const cert = entry ? storeOf(entry.store || 'My')?.get(entry.hash) : undefined;
     if (!cert?.keyPem || !cert.keyUsable) return undefined;
+    // The leaf, then exactly the chain that came in its PFX (imported into the CA store beside it).
+    if (leafOnly) return { id: `${cert.thumbprint}:leaf-only`, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: [] };
     return { id: cert.thumbprint, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: cert.chainPems };
   };
   const listeners = new HttpSysListeners(served);
@@ -690,6 +694,9 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       certificateObjects: () => ['My', 'WebHosting'].flatMap((s) => (storeOf(s) ? [s, ...[...(storeOf(s)?.keys() ?? [])]] : [])),
       mutatingCalls: () => execMutations + disk.mutations,
       secrets: [password, clientKey.private.split('\n')[1] ?? clientKey.private],
+      serveLeafOnly: (on: boolean) => {
+        leafOnly = on;
+      },
     }),
     async stop() {
       for (const c of connections) c.end();

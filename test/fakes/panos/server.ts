@@ -47,9 +47,14 @@
  * code 17 name error (missing passphrase, wrong passphrase, key for a missing certificate, unknown job,
  * bad xpath, malformed element), the code 7 "No such node" error of `show`, the "cannot be deleted
  * because of references from:" refusal of `delete` (code 12 here), that deleting a missing node
- * succeeds, that a certificate import keeps an existing private key and uses only the first
- * certificate of the file, and the job XML fields besides id, status, result, progress, details and
+ * succeeds, that a certificate import keeps an existing private key and stores the first
+ * certificate of the file as the object, and the job XML fields besides id, status, result, progress, details and
  * warnings. Not modelled: Panorama xpaths and templates, config and commit locks, HA.
+ * Served chain (docs/vendors/panos.md; acme.sh's `panos` hook and Palo Alto's KB "How to Install a
+ * Chained Certificate Signed by a Public CA" upload leaf + intermediates in one file): a listener presents
+ * the bound leaf followed by exactly the other certificates of the file imported for it. TRANSITION
+ * (ASSUMPTION, no source): when that file held the leaf alone, as today's deployer imports it, the chain
+ * is still built from separate certificate objects; the PAN-OS upload rework removes this fallback.
  */
 import { constants as cryptoConstants, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -325,6 +330,10 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   let mutating = 0;
   let stale = false;
   let mismatch = false;
+  /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
+  let leafOnly = false;
+  /** Leaf fingerprint → the certificates imported after it in the same file (its chain, in file order). */
+  const importedChains = new Map<string, string[]>();
 
   const candidate = (): XNode => {
     const config = clone(running);
@@ -379,7 +388,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       mismatch = true;
       return undefined;
     }
-    return { certPem, keyPem, chain: chainFor(certPem, config) };
+    if (leafOnly) return { certPem, keyPem, chain: [] };
+    const imported = importedChains.get(fingerprintOf(certPem)) ?? [];
+    return { certPem, keyPem, chain: imported.length > 0 ? imported : chainFor(certPem, config) };
   };
 
   const listeners: Listener[] = [];
@@ -388,7 +399,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     for (const l of listeners) {
       const pair = pairFor(l.profile, running);
       if (!pair) continue; // keeps the last valid pair, as a device that cannot load the new one
-      const fp = fingerprintOf(pair.certPem);
+      const fp = `${fingerprintOf(pair.certPem)}+${pair.chain.length}`;
       if (fp === l.served) continue;
       l.server.setSecureContext({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem });
       l.served = fp;
@@ -407,7 +418,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   for (const profile of profiles) {
     const pair = pairFor(profile, running) ?? { certPem: defaultPair.certPem, keyPem: defaultPair.keyPem, chain: [] };
     const sockets = new Set<Socket>();
-    const server = tls.createServer({ cert: pair.certPem, key: pair.keyPem }, (socket) => {
+    const server = tls.createServer({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem }, (socket) => {
       socket.on('error', () => undefined);
       socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     });
@@ -416,7 +427,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       socket.on('close', () => sockets.delete(socket));
     });
     server.on('tlsClientError', () => undefined);
-    listeners.push({ profile, server, port: await listen(server), sockets, served: fingerprintOf(pair.certPem) });
+    listeners.push({ profile, server, port: await listen(server), sockets, served: `${fingerprintOf(pair.certPem)}+${pair.chain.length}` });
   }
 
   // ---- commit jobs ----------------------------------------------------------------------------
@@ -495,15 +506,17 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const text = file.content.toString('utf8');
 
     let certPem: string | undefined;
+    let chainPems: string[] = [];
     let keyPem: string | undefined;
     try {
       if (format === 'pkcs12') {
         if (passphrase === undefined) return failure(undefined, [`Import of ${name} failed: a passphrase is required for PKCS12 files`]);
         const p12 = readPkcs12(file.content, passphrase);
         certPem = category === 'private-key' ? undefined : p12.leafPem;
+        chainPems = p12.otherPems;
         keyPem = category === 'certificate' ? undefined : p12.keyPem;
       } else {
-        certPem = category === 'private-key' ? undefined : pemCertificates(text)[0];
+        [certPem, ...chainPems] = category === 'private-key' ? [] : pemCertificates(text);
         keyPem = category === 'certificate' ? undefined : pemPrivateKey(text);
       }
     } catch {
@@ -523,6 +536,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       }
     }
     const token = keyPem ? newKeyToken(keyPem) : undefined;
+    if (certPem) importedChains.set(fingerprintOf(certPem), chainPems);
     change(admin, `import ${category} ${name}`, (config) => upsertCertificate(config, name, certPem, token));
     return success(`<result>Successfully imported ${escapeXml(name)} into candidate configuration</result>`);
   };
@@ -736,7 +750,15 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       return endpointOf(l);
     },
     calls,
-    view: () => ({ certificateObjects: () => certificateNamesOf(candidate()), mutatingCalls: () => mutating, secrets }),
+    view: () => ({
+      certificateObjects: () => certificateNamesOf(candidate()),
+      mutatingCalls: () => mutating,
+      secrets,
+      serveLeafOnly: (on) => {
+        leafOnly = on;
+        refreshListeners();
+      },
+    }),
     mutatingCalls: () => mutating,
     certificateNames: (which = 'candidate') => certificateNamesOf(which === 'candidate' ? candidate() : running),
     profileCertificate(profile, which = 'candidate') {

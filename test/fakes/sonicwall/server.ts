@@ -415,10 +415,13 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   };
 
   // ------------------------------------------------------------------ listeners
+  /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
+  let leafOnly = false;
+  /** The bound certificate followed by exactly the chain imported with it (the PKCS#12's other certificates). */
   function contextFor(ref: FakeCertificateRef | undefined): tls.SecureContextOptions {
     const cert = ref && 'name' in ref ? committed.certificates.get(ref.name) : undefined;
     if (!cert) return { cert: builtIn.certPem, key: builtIn.keyPem };
-    return { cert: [cert.leaf.toString(), ...cert.chain.map((c) => c.toString())].join(''), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    return { cert: [cert.leaf.toString(), ...(leafOnly ? [] : cert.chain.map((c) => c.toString()))].join(''), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
   }
 
   let servedWeb = fingerprintOf(builtInX509);
@@ -950,6 +953,10 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       mutatingCalls: () => mutating,
       get secrets(): string[] {
         return [...seenSecrets].filter((s) => s.length >= 4);
+      },
+      serveLeafOnly: (on: boolean) => {
+        leafOnly = on;
+        syncListeners();
       },
     }),
     activeSessions: () => {
