@@ -60,6 +60,7 @@ const modeOf = (file: string): number => statSync(file).mode & 0o777;
 // The shared contract (with an SSLCertificateChainFile: three files per version)
 
 runDeployerContract({
+  realServer: true,
   vendor: 'apache',
   create: (ctx) => createApacheDeployer(pinFromTrust(ctx)),
   async setup() {

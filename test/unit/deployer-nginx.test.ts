@@ -44,6 +44,7 @@ const secretsIn = (message: string, ...materials: CertificateMaterial[]): boolea
 // The shared contract
 
 runDeployerContract({
+  realServer: true,
   vendor: 'nginx',
   create: (ctx) => createNginxDeployer(pinFromTrust(ctx)),
   async setup() {
