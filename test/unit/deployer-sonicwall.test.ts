@@ -190,6 +190,7 @@ runDeployerContract({
         get secrets(): string[] {
           return [...view.secrets, FTP_PASSWORD, PASSWORD];
         },
+        serveLeafOnly: (on: boolean) => view.serveLeafOnly?.(on),
       },
       withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { ...context.target.credentials, password: WRONG_PASSWORD } } }),
       async stop() {
