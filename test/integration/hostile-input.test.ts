@@ -291,7 +291,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
   const defaults: Field[] = [{ name: 'acmeDirectoryId', kind: 'strict' }, { name: 'keyType', kind: 'strict' }, { name: 'renewalMode', kind: 'strict' }, { name: 'renewalValue', kind: 'strict' }];
   const email: Field[] = [
     { name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' }, { name: 'secure', kind: 'flag' }, { name: 'username', kind: 'line' },
-    { name: 'password', kind: 'secret' }, { name: 'from', kind: 'strict' }, { name: 'recipients', kind: 'strict-list' },
+    { name: 'password', kind: 'secret' }, { name: 'allowPasswordWithoutTls', kind: 'flag' }, { name: 'from', kind: 'strict' }, { name: 'recipients', kind: 'strict-list' },
   ];
   const emailBase = (): Json => ({ host: 'smtp.example.test', port: '587', username: 'mailer', password: 'smtp-password-1', from: 'CertFleet <certfleet@example.test>', recipients: 'ops@example.test' });
   const command: RouteSpec[] = [{ fields: [], base: () => ({}) }];

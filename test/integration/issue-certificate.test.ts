@@ -197,6 +197,7 @@ describe('issuing a certificate through the console', () => {
 
   it('email settings saved in the console win over the environment; the SMTP password is sealed', async () => {
     const received: { from: string; to: string[]; user: string | undefined }[] = [];
+    // A server without TLS: the admin allows the password without TLS explicitly (smtp-tls.test.ts has the default).
     const server = new SMTPServer({
       secure: false,
       disabledCommands: ['STARTTLS'],
@@ -221,7 +222,7 @@ describe('issuing a certificate through the console', () => {
       assert.equal(bad.status, 400);
       assert.match(bad.text, /The port is a number/);
       assert.match(bad.text, /is not an email address/);
-      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
+      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', allowPasswordWithoutTls: 'on', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
       assert.equal(saved.status, 303, saved.text.slice(0, 500));
       const stored = JSON.stringify(await stack.db.db.query("SELECT value FROM settings WHERE key = 'smtp'"));
       assert.ok(!stored.includes('smtp-secret'), 'the SMTP password is not stored in plaintext');

@@ -46,7 +46,12 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
 
 /** SMTP settings as pages and the API may show them: the password only as "stored". */
 export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
-  s ? { host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed) } : undefined;
+  s
+    ? {
+        host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed),
+        allowPasswordWithoutTls: s.allowPasswordWithoutTls === true,
+      }
+    : undefined;
 
 /** SMTP settings: JSON clients send a list of recipients, an integer port and a boolean; the form sends text (its route turns the checkbox into a boolean). */
 export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<StoredSmtpSettings>> {
@@ -54,7 +59,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   const port = f.integer('port');
   const form = {
     host: f.text('host'), port: port === undefined ? '' : String(port), secure: f.bool('secure') === true, username: f.text('username'),
-    password: f.secret('password'), from: f.text('from'), recipients: f.list('recipients', ', '),
+    password: f.secret('password'), allowPasswordWithoutTls: f.bool('allowPasswordWithoutTls') === true, from: f.text('from'), recipients: f.list('recipients', ', '),
   };
   const checked = checkSmtpForm(form);
   if (!checked.ok) for (const [key, message] of Object.entries(checked.errors)) f.fail(key, message);
@@ -66,6 +71,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
     host: smtp.host, port: smtp.port, secure: smtp.secure, from: smtp.from, recipients: smtp.recipients,
     ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
+    ...(smtp.allowPasswordWithoutTls ? { allowPasswordWithoutTls: true } : {}),
   };
   await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, SMTP_SETTING_KEY, stored);

@@ -48,7 +48,10 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   const email = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const smtp = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     const smtpValues = smtp
-      ? { host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '), hasPassword: Boolean(smtp.passwordSealed) }
+      ? {
+          host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '),
+          hasPassword: Boolean(smtp.passwordSealed), allowPasswordWithoutTls: smtp.allowPasswordWithoutTls === true,
+        }
       : { port: '587' };
     const testId = typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
     views.page(req, res, 'settings-email', { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra }, status);
@@ -58,9 +61,10 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/email', async (req, res) => {
     const body = req.body as Body;
-    const result = await saveSmtpSettings(deps, req, { ...body, secure: checkbox(body, 'secure') });
+    const checkboxes = { secure: checkbox(body, 'secure'), allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls') };
+    const result = await saveSmtpSettings(deps, req, { ...body, ...checkboxes });
     if (!result.ok) {
-      const smtpValues = { host: body['host'], port: body['port'], secure: checkbox(body, 'secure'), username: body['username'], from: body['from'], recipients: body['recipients'] };
+      const smtpValues = { host: body['host'], port: body['port'], ...checkboxes, username: body['username'], from: body['from'], recipients: body['recipients'] };
       return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
     }
     res.redirect(303, '/settings/email');

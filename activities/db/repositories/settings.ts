@@ -20,6 +20,8 @@ export interface StoredSmtpSettings {
   secure: boolean;
   username?: string;
   passwordSealed?: string;
+  /** An admin's explicit choice to send the password over a connection without TLS (off unless true). */
+  allowPasswordWithoutTls?: boolean;
   from: string;
   recipients: string[];
 }
