@@ -1,0 +1,139 @@
+/**
+ * Console hardening at the HTTP level, on the real console (PostgreSQL, Temporal): no cache keeps a
+ * signed-in page or API answer; anonymous page views leave no session row (the sign-in form is
+ * CSRF-protected by a signed double-submit cookie instead); the read-only role reads no entries about
+ * users and settings in the audit log (page, CSV, API); the SMTP "password without TLS" override is
+ * an admin's explicit choice and the page warns while it is on.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConsoleClient } from '../support/console-client';
+import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
+
+let c: ConsoleApp;
+before(async () => {
+  c = await startConsoleApp();
+});
+after(async () => {
+  await c?.stop();
+});
+
+const sessionRows = async (): Promise<number> => (await c.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM web_sessions'))[0]?.n ?? -1;
+
+describe('Cache-Control', () => {
+  it('is no-store on every signed-in page, fragment, download and API answer; static files keep caching', async () => {
+    const admin = await c.signedIn('admin');
+    for (const path of ['/', '/certificates', '/targets', '/audit', '/audit.csv', '/settings', '/settings/email', '/account', '/no-such-page']) {
+      const response = await admin.get(path);
+      assert.equal(response.headers.get('cache-control'), 'no-store', `${path} (${response.status})`);
+    }
+    const token = await c.apiToken('readonly');
+    for (const path of ['/api/v1/me', '/api/v1/certificates', '/api/v1/audit']) {
+      const response = await c.api(token, 'GET', path);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('cache-control'), 'no-store', path);
+    }
+    const css = await fetch(`${c.url}/static/app.css`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('cache-control') ?? '', /max-age=3600/);
+  });
+});
+
+describe('sessions', () => {
+  it('anonymous page views store no session; signing in still needs the form token, and creates one session', async () => {
+    const before = await sessionRows();
+    const visitor = new ConsoleClient(c.url);
+    for (const path of ['/login', '/', '/certificates', '/login?next=%2Faudit', '/no-such-page']) await visitor.get(path);
+    assert.equal(await sessionRows(), before, 'no web_sessions row for anonymous views');
+    assert.equal(visitor.cookie('certfleet.sid'), undefined, 'no session cookie either');
+    assert.ok(visitor.csrf, 'the sign-in form has a CSRF token');
+
+    const user = await c.addUser('technician');
+    // The token without its cookie (another browser), and a forged token with the cookie: refused.
+    const cookieless = await fetch(`${c.url}/login`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: visitor.csrf, username: user.username, password: ROLE_PASSWORD }).toString(),
+    });
+    assert.equal(cookieless.status, 403);
+    const real = visitor.csrf;
+    visitor.csrf = `${real.slice(0, -2)}AA`;
+    assert.equal((await visitor.post('/login', { username: user.username, password: ROLE_PASSWORD })).status, 403);
+    visitor.csrf = real;
+    assert.equal(await sessionRows(), before, 'refused sign-ins store nothing');
+
+    const signedIn = await visitor.post('/login', { username: user.username, password: ROLE_PASSWORD, next: '/' });
+    assert.equal(signedIn.status, 303);
+    assert.equal(await sessionRows(), before + 1);
+    const home = await visitor.get('/');
+    assert.equal(home.status, 200);
+    // Signed in, forms use the session's own token: the sign-out works with it.
+    assert.equal((await visitor.post('/logout', {})).status, 303);
+    assert.equal(await sessionRows(), before);
+  });
+});
+
+describe('audit log for the read-only role', () => {
+  it('has no entries about users, API tokens or settings, in the page, the CSV and the API; admins see them', async () => {
+    const admin = await c.signedIn('admin');
+    await admin.get('/settings/users');
+    assert.equal((await admin.post('/settings/users', { username: 'secret-hire', role: 'technician', password: 'a-long-password-123' })).status, 303);
+    await admin.get('/settings/email');
+    assert.equal((await admin.post('/settings/email', { host: 'mail.internal.example', port: '587', from: 'CertFleet <c@msp.example>', recipients: 'noc@msp.example' })).status, 303);
+    await admin.get('/customers');
+    assert.equal((await admin.post('/customers', { name: 'Visible Customer' })).status, 303);
+    const stranger = new ConsoleClient(c.url);
+    await stranger.get('/login');
+    await stranger.post('/login', { username: 'typo-admin', password: 'nope' });
+
+    const readonly = await c.signedIn('readonly');
+    const hidden = /secret-hire|mail\.internal\.example|typo-admin|user\.create|settings\.email|login-failed/;
+    const page = await readonly.get('/audit');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Visible Customer/, 'other entries stay visible');
+    assert.doesNotMatch(page.text, hidden);
+    assert.doesNotMatch(page.text, /<option value="(user|settings|api_token)"/, 'nor in the filter list');
+    for (const type of ['user', 'settings', 'api_token']) {
+      const filtered = await readonly.get(`/audit?entityType=${type}`);
+      assert.doesNotMatch(filtered.text, hidden, `filtered by ${type}`);
+    }
+    const csv = await readonly.get('/audit.csv');
+    assert.equal(csv.status, 200);
+    assert.match(csv.text, /Visible Customer/);
+    assert.doesNotMatch(csv.text, hidden);
+    const api = await c.api(await c.apiToken('readonly'), 'GET', '/api/v1/audit?limit=1000');
+    assert.equal(api.status, 200);
+    assert.match(api.text, /Visible Customer/);
+    assert.doesNotMatch(api.text, hidden);
+
+    const adminPage = await admin.get('/audit');
+    assert.match(adminPage.text, /secret-hire/);
+    assert.match(adminPage.text, /settings\.email/);
+    assert.match((await admin.get('/audit.csv')).text, /login-failed/);
+  });
+});
+
+describe('SMTP password without TLS', () => {
+  it('is off by default; an admin turns it on explicitly, and the page warns while it is on', async () => {
+    const admin = await c.signedIn('admin');
+    const form = { host: 'mail.msp.example', port: '587', username: 'alerts', password: 'smtp-password-1', from: 'CertFleet <c@msp.example>', recipients: 'noc@msp.example' };
+    await admin.get('/settings/email');
+    assert.equal((await admin.post('/settings/email', form)).status, 303);
+    let page = await admin.get('/settings/email');
+    assert.doesNotMatch(page.text, /id="smtp-plaintext-warning"/);
+    assert.match(page.text, /<input type="checkbox" name="allowPasswordWithoutTls">/, 'the override, unticked');
+
+    assert.equal((await admin.post('/settings/email', { ...form, password: '', allowPasswordWithoutTls: 'on' })).status, 303);
+    page = await admin.get('/settings/email');
+    assert.match(page.text, /id="smtp-plaintext-warning"[^>]*>Warning: the SMTP password is sent even when the server offers no TLS/);
+    assert.match(page.text, /name="allowPasswordWithoutTls" checked/);
+    const token = await c.apiToken('admin');
+    const api = await c.api(token, 'GET', '/api/v1/settings/email');
+    assert.equal((api.json as { allowPasswordWithoutTls?: unknown }).allowPasswordWithoutTls, true);
+    assert.equal((api.json as { hasPassword?: unknown }).hasPassword, true, 'the stored password was kept');
+
+    const off = await c.api(token, 'PUT', '/api/v1/settings/email', { ...form, password: '' });
+    assert.equal(off.status, 200, off.text);
+    assert.equal((off.json as { allowPasswordWithoutTls?: unknown }).allowPasswordWithoutTls, false, 'a full replacement without it turns it off');
+    assert.doesNotMatch((await admin.get('/settings/email')).text, /id="smtp-plaintext-warning"/);
+  });
+});
