@@ -35,6 +35,7 @@ import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
 import { servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
+import { checkTargetAddress } from './target-address';
 import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
@@ -72,6 +73,8 @@ export function createDeployActivities(deps: ActivityDeps) {
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
+    // Every device session starts here: the address is checked once, for every vendor.
+    await checkTargetAddress(deps.db, target.vendor, target.host);
     // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
@@ -245,6 +248,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       try {
         const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
         if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
+        for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, loaded.version.fingerprintSha256);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
         return { endpoints: seen };
@@ -324,7 +328,13 @@ export function createDeployActivities(deps: ActivityDeps) {
       if (!target) throw classified(FailureType.notFound, `preflight: target ${input.targetId} no longer exists`);
       const deployments = await listDeploymentsOfTarget(deps.db, target.id);
       const binding = deployments[0]?.binding ?? {};
-      const deployer = await deployerFor(target, binding, []);
+      let deployer: Deployer;
+      try {
+        deployer = await deployerFor(target, binding, []);
+      } catch (error) {
+        if (error instanceof ClassifiedError && error.type === FailureType.targetAddressRefused) return { ok: false, checks: [], changes: [], error: error.message };
+        throw error;
+      }
       try {
         const report = await deployer.preflight();
         return { ok: report.checks.every((c) => c.ok), ...(report.firmware ? { firmware: report.firmware } : {}), checks: report.checks, changes: report.changes };

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsoleClient } from '../support/console-client';
+import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
+import { seedFleet } from '../support/seed';
 
 let c: ConsoleApp;
 before(async () => {
@@ -135,5 +137,92 @@ describe('SMTP password without TLS', () => {
     assert.equal(off.status, 200, off.text);
     assert.equal((off.json as { allowPasswordWithoutTls?: unknown }).allowPasswordWithoutTls, false, 'a full replacement without it turns it off');
     assert.doesNotMatch((await admin.get('/settings/email')).text, /id="smtp-plaintext-warning"/);
+  });
+});
+
+describe('networks targets may point to', () => {
+  const FINGERPRINT = 'ab'.repeat(32);
+  let customerId = '';
+  before(async () => {
+    const created = await c.api(await c.apiToken('admin'), 'POST', '/api/v1/customers', { name: 'Networks Customer' });
+    assert.equal(created.status, 201, created.text);
+    customerId = String((created.json as { id: unknown }).id);
+  });
+  const targetForm = (name: string, host: string) => ({
+    vendor: 'f5-bigip', name, customerId, host, port: '443', trustMode: 'fingerprint', trustFingerprint: FINGERPRINT, cred_username: 'admin', cred_password: 'device-password-1',
+  });
+  const targetCount = async () => (await c.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM targets'))[0]?.n ?? -1;
+
+  it('refuses link-local and metadata addresses when a target is saved, in the console and the API; loopback stays allowed', async () => {
+    const technician = await c.signedIn('technician');
+    const before = await targetCount();
+    for (const host of ['169.254.169.254', '[fe80::1]', 'fd00:ec2::254', '0.0.0.0', '169.254.10.1', '::ffff:169.254.169.254', '2852039166']) {
+      await technician.get('/targets/new?vendor=f5-bigip');
+      const refused = await technician.post('/targets', targetForm(`Metadata ${host}`, host));
+      assert.equal(refused.status, 400, host);
+      assert.match(refused.text, /Refused: .* is a link-local, metadata-service or &quot;this network&quot; address, which targets may never use/, host);
+    }
+    const token = await c.apiToken('technician');
+    const api = await c.api(token, 'POST', '/api/v1/targets', {
+      vendor: 'f5-bigip', name: 'API metadata', customerId, host: '169.254.169.254', trust: { fingerprintSha256: FINGERPRINT }, credentials: { username: 'admin', password: 'device-password-1' },
+    });
+    assert.equal(api.status, 400, api.text);
+    assert.match(api.text, /link-local, metadata-service/);
+    assert.equal(await targetCount(), before, 'nothing saved');
+
+    await technician.get('/targets/new?vendor=f5-bigip');
+    const loopback = await technician.post('/targets', targetForm('Loopback device', '127.0.0.1'));
+    assert.equal(loopback.status, 303, `loopback is allowed: ${[...loopback.text.matchAll(/class="field-error"[^>]*>([^<]*)/g)].map((m) => m[1]).join('; ')}`);
+  });
+
+  it('an admin lists the allowed networks: addresses outside them are refused, bad entries change nothing', async () => {
+    const admin = await c.signedIn('admin');
+    await admin.get('/settings/networks');
+    const bad = await admin.post('/settings/networks', { allowed: '10.20.0.0/16\n10.0.0.0/33' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /&quot;10\.0\.0\.0\/33&quot; is not a network/);
+    assert.match((await admin.get('/settings/networks')).text, /name="allowed"[^>]*><\/textarea>/, 'nothing saved');
+
+    assert.equal((await admin.post('/settings/networks', { allowed: '10.20.0.0/16, 2001:DB8:42::/48\n169.254.0.0/16' })).status, 303);
+    const page = await admin.get('/settings/networks');
+    assert.match(page.text, />10\.20\.0\.0\/16\n2001:db8:42::\/48\n169\.254\.0\.0\/16</);
+    const technician = await c.signedIn('technician');
+    await technician.get('/targets/new?vendor=f5-bigip');
+    const outside = await technician.post('/targets', targetForm('Outside', '192.168.1.1'));
+    assert.equal(outside.status, 400);
+    assert.match(outside.text, /192\.168\.1\.1 is not in the networks targets may point to/);
+    assert.equal((await technician.post('/targets', targetForm('Metadata despite the list', '169.254.169.254'))).status, 400, 'listing link-local does not allow it');
+    assert.equal((await technician.post('/targets', targetForm('Inside', '10.20.3.4'))).status, 303);
+    assert.equal((await technician.post('/targets', targetForm('Inside v6', '2001:db8:42::10'))).status, 303);
+    assert.equal((await technician.get('/settings/networks')).status, 403, 'admins only');
+
+    const audit = await admin.get('/audit?action=settings.networks');
+    assert.match(audit.text, /10\.20\.0\.0\/16/);
+    assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);
+    await technician.get('/targets/new?vendor=f5-bigip');
+    assert.equal((await technician.post('/targets', targetForm('Anywhere again', '192.168.1.1'))).status, 303, 'an empty list allows any address but the refused ones');
+  });
+});
+
+describe('device errors for non-admins', () => {
+  it('show a coarse category, without the addresses behind it; admins see the whole text', async () => {
+    await seedFleet(c.db.db, { customers: 1, certificates: 2, targetsPerCustomer: 1, deploymentRuns: 2, auditEntries: 0 }, c.box.seal('placeholder', SecretPurpose.versionKey));
+    const [deployment] = await c.db.db.query<{ id: string; target_id: string; certificate_id: string }>('SELECT id, target_id, certificate_id FROM deployments ORDER BY id LIMIT 1');
+    assert.ok(deployment);
+    const detail = 'fortigate: cannot reach fw-lyon.internal.example:443 (ECONNREFUSED: connect ECONNREFUSED 10.77.3.4:443)';
+    await c.db.db.query("UPDATE deployments SET status = 'failed', last_error = $1 WHERE id = $2", [detail, deployment.id]);
+    await c.db.db.query("UPDATE deployment_runs SET outcome = 'failed', error = $1 WHERE deployment_id = $2", [detail, deployment.id]);
+    const pages = [`/deployments/${deployment.id}`, `/targets/${deployment.target_id}`, `/certificates/${deployment.certificate_id}`, '/'];
+    for (const role of ['technician', 'readonly'] as const) {
+      const client = await c.signedIn(role);
+      for (const path of pages) {
+        const page = await client.get(path);
+        assert.equal(page.status, 200, `${role} ${path}`);
+        assert.ok(!page.text.includes('10.77.3.4') && !page.text.includes('ECONNREFUSED'), `${role} ${path} hides the detail`);
+        if (path !== '/') assert.match(page.text, /fortigate: cannot reach fw-lyon\.internal\.example:443 \(connection refused\)/, `${role} ${path}`);
+      }
+    }
+    const admin = await c.signedIn('admin');
+    for (const path of pages.slice(0, 3)) assert.ok((await admin.get(path)).text.includes('ECONNREFUSED 10.77.3.4:443'), `admin ${path} has the whole text`);
   });
 });

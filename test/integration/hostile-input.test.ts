@@ -338,6 +338,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: '30' }) }],
     'POST /settings/email': [{ fields: email, base: emailBase }],
     'POST /settings/email/test': command,
+    'POST /settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: '10.20.0.0/16' }) }],
     'POST /settings/users': [{ fields: users, base: userBase }],
     'POST /settings/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'flag' }], base: () => ({ role: 'readonly' }) }],
     'POST /settings/users/:id/delete': [{ fields: [], base: () => ({}), realId: fx.deleteUserIds.console }],

@@ -97,4 +97,28 @@ describe('targets and Test connection', () => {
     assert.ok(!fragment.includes('wrong-password'));
     assert.match(fragment, /f5-bigip: .*(rejected|authentication|credentials)/i);
   });
+
+  it('refuses at connect time a host name that resolves to a refused address, before any request to the device', async () => {
+    const credentials = { username: bigip.username, password: bigip.password };
+    const id = await addTarget(admin, { vendor: 'f5-bigip', name: 'LB renamed', host: 'localhost', port: bigip.port, fingerprint: bigip.managementFingerprint, credentials });
+    // The name now resolves to the metadata service (a DNS record changed after the target was saved;
+    // here the all-digits name getaddrinfo resolves to 169.254.169.254).
+    await stack.db.db.query('UPDATE targets SET host = $1 WHERE id = $2', ['2852039166', id]);
+    const calls = bigip.calls.length;
+    const metadata = await testConnection(id);
+    assert.match(metadata, /failed/);
+    assert.match(metadata, /refused to connect: 2852039166 resolves to 169\.254\.169\.254: .*link-local, metadata-service/);
+
+    // With allowed networks listed, a name resolving outside them is refused the same way.
+    await stack.db.db.query('UPDATE targets SET host = $1 WHERE id = $2', ['localhost', id]);
+    await admin.get('/settings/networks');
+    assert.equal((await admin.post('/settings/networks', { allowed: '10.0.0.0/8' })).status, 303);
+    try {
+      assert.match(await testConnection(id), /refused to connect: localhost resolves to (127\.0\.0\.1|::1): .*not in the networks targets may point to/);
+    } finally {
+      assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);
+    }
+    assert.equal(bigip.calls.length, calls, 'the device saw no request');
+    assert.match(await testConnection(id), /passed/, 'allowed again once the list is empty');
+  });
 });

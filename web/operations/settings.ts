@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { getAcmeDirectory, listAcmeDirectories, upsertAcmeDirectory, type AcmeDirectory } from '../../activities/db/repositories/acme-directories';
-import { getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, type RenewalDefaults, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import {
+  allowedTargetNetworks, getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, TARGET_NETWORKS_KEY, type RenewalDefaults, type StoredSmtpSettings, type TargetNetworks,
+} from '../../activities/db/repositories/settings';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { isKeyType } from '../../activities/domain/key-types';
+import { checkNetworkList } from '../../activities/domain/network-policy';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { checkSmtpForm } from '../../activities/domain/smtp-settings';
 import { checkCaBundle } from '../../activities/domain/target-input';
@@ -96,6 +99,21 @@ export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Bod
   await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, RENEWAL_DEFAULTS_KEY, value);
     await audit(tx, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+  });
+  return done(value);
+}
+
+/** The networks targets may point to (CIDR list; empty = any address but the always-refused ones). */
+export async function saveTargetNetworks(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<TargetNetworks>> {
+  const f = new FieldReader(body);
+  const checked = checkNetworkList(f.list('allowed', '\n'));
+  if (!checked.ok) f.fail('allowed', checked.error);
+  if (!f.ok || !checked.ok) return invalid(f.errors);
+  const before = await allowedTargetNetworks(deps.db);
+  const value: TargetNetworks = { allowed: checked.networks };
+  await deps.db.withTransaction(async (tx) => {
+    await putSetting(tx, TARGET_NETWORKS_KEY, value);
+    await audit(tx, actor, { action: 'settings.networks', entityType: 'settings', entityId: TARGET_NETWORKS_KEY, before: { allowed: before }, after: value });
   });
   return done(value);
 }

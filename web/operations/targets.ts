@@ -1,10 +1,13 @@
+import { isIP } from 'node:net';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
+import { allowedTargetNetworks } from '../../activities/db/repositories/settings';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
+import { addressRefusal } from '../../activities/domain/network-policy';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { audit } from '../audit';
 import { startPreflight } from '../deploy-commands';
@@ -57,6 +60,10 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
   const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(f.text('host'));
   if (!host.ok) f.fail('host', host.error);
+  else if (isIP(host.host)) {
+    const refusal = addressRefusal(host.host, await allowedTargetNetworks(deps.db));
+    if (refusal) f.fail('host', `Refused: ${refusal}.`);
+  }
   const port = checkPort(input.port, vendor.defaultPort);
   if (!port.ok) f.fail('port', port.error);
   const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);

@@ -35,3 +35,13 @@ export interface RenewalDefaults {
   renewalValue: number | null;
 }
 export const RENEWAL_DEFAULTS_KEY = 'renewal_defaults';
+
+/** Networks (CIDR) targets may point to; empty = any address except the always-refused ones (activities/domain/network-policy.ts). */
+export interface TargetNetworks {
+  allowed: string[];
+}
+export const TARGET_NETWORKS_KEY = 'target_networks';
+
+export async function allowedTargetNetworks(db: Queryable): Promise<string[]> {
+  return (await getSetting<TargetNetworks>(db, TARGET_NETWORKS_KEY))?.allowed ?? [];
+}
