@@ -74,7 +74,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
     // Every device session starts here: the address is checked once, for every vendor.
-    await checkTargetAddress(deps.db, target.vendor, target.host);
+    const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
     // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
@@ -88,6 +88,7 @@ export function createDeployActivities(deps: ActivityDeps) {
         trust,
         credentials: JSON.parse(deps.box.openText(target.credentialsSealed, SecretPurpose.targetCredentials)) as Record<string, string>,
         options: target.options,
+        allowedNetworks,
       },
       binding,
       sessionKey: {

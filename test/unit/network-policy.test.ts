@@ -1,8 +1,11 @@
 /** Target address policy (activities/domain/network-policy.ts) and the coarse device errors non-admins see (web/device-errors.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createDeviceHttp } from '../../activities/deployers/device-http';
 import { addressRefusal, checkNetworkList } from '../../activities/domain/network-policy';
+import type { ClassifiedError } from '../../activities/errors';
 import { coarseDeviceError } from '../../web/device-errors';
+import { freePort } from '../support/free-port';
 
 describe('addressRefusal', () => {
   it('always refuses link-local, metadata and "this network" addresses, also IPv4-mapped; allows loopback and the rest by default', () => {
@@ -33,5 +36,22 @@ describe('coarseDeviceError', () => {
     assert.equal(coarseDeviceError('x: not trusted (CERT_PIN_MISMATCH: presented ab, not cd). Pin AB:CD:EF:01'), 'x: not trusted (TLS certificate not trusted). Pin AB:CD:EF:01');
     assert.equal(coarseDeviceError('nginx: SSH [fd12::7]:22: timed out at 12:30:45'), 'nginx: SSH an internal address: timed out at 12:30:45');
     assert.equal(coarseDeviceError('a: refused to connect: fw resolves to 169.254.169.254: no'), 'a: refused to connect: fw resolves to an internal address: no');
+  });
+});
+
+describe('device HTTPS connections', () => {
+  it('check the address a host name resolves to when they connect, whatever vendor uses them', async () => {
+    const port = await freePort();
+    const trust = { fingerprintSha256: 'ab'.repeat(32) };
+    const outside = createDeviceHttp({ host: 'localhost', port, trust, allowedNetworks: ['10.0.0.0/8'] }, 'fortigate');
+    const error = await outside.request('GET', '/api/v2/monitor/system/status').then(
+      () => assert.fail('connected'),
+      (e: unknown) => e as ClassifiedError,
+    );
+    assert.equal(error.type, 'TARGET_ADDRESS_REFUSED');
+    assert.match(error.message, /^fortigate: refused to connect: localhost resolves to (127\.0\.0\.1|::1): .*not in the networks targets may point to/);
+    // Allowed: the connection goes ahead (and finds nothing listening).
+    const inside = createDeviceHttp({ host: 'localhost', port, trust, allowedNetworks: [] }, 'fortigate');
+    await assert.rejects(inside.request('GET', '/'), (e: ClassifiedError) => e.type === 'TARGET_UNREACHABLE');
   });
 });
