@@ -196,6 +196,14 @@ describe('networks targets may point to', () => {
     assert.equal((await technician.post('/targets', targetForm('Inside v6', '2001:db8:42::10'))).status, 303);
     assert.equal((await technician.get('/settings/networks')).status, 403, 'admins only');
 
+    const adminToken = await c.apiToken('admin');
+    const viaApi = await c.api(adminToken, 'GET', '/api/v1/settings/networks');
+    assert.deepEqual(viaApi.json, { allowed: ['10.20.0.0/16', '2001:db8:42::/48', '169.254.0.0/16'] });
+    const badApi = await c.api(adminToken, 'PUT', '/api/v1/settings/networks', { allowed: ['10.0.0.0/8', 'not-a-network'] });
+    assert.equal(badApi.status, 400);
+    assert.match(badApi.text, /not-a-network/);
+    assert.equal((await c.api(await c.apiToken('technician'), 'GET', '/api/v1/settings/networks')).status, 403);
+
     const audit = await admin.get('/audit?action=settings.networks');
     assert.match(audit.text, /10\.20\.0\.0\/16/);
     assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);

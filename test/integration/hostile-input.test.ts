@@ -384,6 +384,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/settings/email/test': command,
     'PUT /api/v1/settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: 30 }) }],
     'POST /api/v1/settings/acme-directories': [{ fields: acme, base: acmeBase }],
+    'PUT /api/v1/settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: ['10.20.0.0/16'] }) }],
   };
 }
 

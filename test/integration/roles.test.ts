@@ -76,6 +76,7 @@ const POLICY: Record<string, Needs> = {
   'PUT /api/v1/settings/email': 'admin',
   'POST /api/v1/settings/email/test': 'admin',
   'PUT /api/v1/settings/renewal-defaults': 'admin',
+  'PUT /api/v1/settings/networks': 'admin',
   'POST /api/v1/settings/acme-directories': 'admin',
 };
 
@@ -92,6 +93,7 @@ const SENSITIVE_READS: Record<string, Needs> = {
   'GET /api/v1/users/:id': 'admin',
   'GET /api/v1/settings/email': 'admin',
   'GET /api/v1/settings/renewal-defaults': 'admin',
+  'GET /api/v1/settings/networks': 'admin',
   'GET /api/v1/settings/acme-directories': 'admin',
 };
 
