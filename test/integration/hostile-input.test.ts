@@ -409,6 +409,8 @@ const hasParam = (path: string): boolean => /:[A-Za-z]+/.test(path);
 const fillPath = (path: string, segment: string): string => path.replace(/:[A-Za-z]+/, segment);
 const nonExistentId = (path: string): string => (path.includes(':workflowId') ? 'test-email:00000000-0000-0000-0000-000000000000' : '999999999');
 const isApi = (path: string): boolean => path.startsWith('/api/');
+/** For monitors, not people: Prometheus reads a plain-text 401 from /metrics (its token is not a session). */
+const isMachineEndpoint = (path: string): boolean => path.split('?')[0] === '/metrics';
 const keyOf = (r: AppRoute): string => `${r.method} ${r.path}`;
 const isDeletion = (r: AppRoute): boolean => r.method === 'DELETE' || r.path.endsWith('/delete') || r.path.endsWith('/revoke');
 
@@ -642,6 +644,7 @@ function readable(req: Request, reply: Reply, field: string | undefined): string
     }
     return undefined;
   }
+  if (isMachineEndpoint(req.path)) return reply.text.trim() ? undefined : 'no message';
   if (!reply.contentType.includes('text/html')) return `error answered as ${reply.contentType || 'no content type'}, not an HTML page`;
   if (!/class="(?:field-)?error"[^>]*>\s*[^<\s]/.test(reply.text)) return `HTML error page without an error message (${show(reply.text.replace(/\s+/g, ' '), 80)})`;
   return undefined;
@@ -981,7 +984,12 @@ describe('sign-in with hostile input', () => {
   it('hostile usernames, passwords and bodies get 400/401/413/415/423/429 with a message, and sign nobody in', async () => {
     const client = new ConsoleClient(c.url);
     await client.get('/login');
-    const creds = (): Credentials => ({ cookie: `certfleet.sid=${client.cookie('certfleet.sid') ?? ''}`, csrf: client.csrf, token: '' });
+    // Before sign-in the form's CSRF token belongs to the certfleet.csrf cookie (no session yet).
+    const creds = (): Credentials => ({
+      cookie: ['certfleet.sid', 'certfleet.csrf'].flatMap((name) => (client.cookie(name) ? [`${name}=${client.cookie(name) ?? ''}`] : [])).join('; '),
+      csrf: client.csrf,
+      token: '',
+    });
     const violations: string[] = [];
     const form = 'application/x-www-form-urlencoded';
     const attempts: { what: string; req: Request; status?: number }[] = [];

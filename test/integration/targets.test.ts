@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import type { ConsoleClient } from '../support/console-client';
+import { ConsoleClient } from '../support/console-client';
 import { addTarget } from '../support/console-actions';
 import { freePort } from '../support/free-port';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -88,6 +88,14 @@ describe('targets and Test connection', () => {
       credentials: { username: 'x', password: 'y' },
     });
     assert.match(await testConnection(unreachable), /cannot reach 127\.0\.0\.1:\d+/);
+    // A technician sees the category, not the address behind it.
+    await admin.get('/settings/users');
+    assert.equal((await admin.post('/settings/users', { username: 'tech-view', role: 'technician', password: 'tech-view-password-1' })).status, 303);
+    const technician = new ConsoleClient(stack.web.url);
+    await technician.login('tech-view', 'tech-view-password-1');
+    const coarse = (await technician.get(`/targets/${unreachable}/preflight`, { 'HX-Request': 'true' })).text;
+    assert.match(coarse, /f5-bigip: cannot reach an internal address \(connection refused\)/);
+    assert.ok(!coarse.includes('127.0.0.1') && !coarse.includes('ECONNREFUSED'), coarse);
     const wrong = await addTarget(admin, {
       vendor: 'f5-bigip', name: 'LB bad password', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
       credentials: { username: bigip.username, password: 'wrong-password' },
