@@ -166,16 +166,23 @@ describe('issuing a certificate through the console', () => {
   it('sessions: HttpOnly and SameSite=Lax cookie, a fresh session id at login, gone at logout', async () => {
     const browser = new ConsoleClient(stack.web.url);
     await browser.get('/login');
-    const before = browser.cookie('certfleet.sid');
-    assert.ok(before, 'the login form already has a session (for its CSRF token)');
+    assert.equal(browser.cookie('certfleet.sid'), undefined, 'the login form stores no session (its CSRF token goes with a signed cookie)');
+    const csrfCookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.csrf='));
+    assert.ok(csrfCookie);
+    assert.match(csrfCookie, /HttpOnly/i);
+    assert.match(csrfCookie, /SameSite=Lax/i);
     await browser.post('/login', { username: 'admin', password: 'wrong' });
+    assert.equal(browser.cookie('certfleet.sid'), undefined, 'nor does a failed sign-in');
     const loggedIn = await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '//evil.example/' });
     assert.equal(loggedIn.location, '/', 'never redirected to another site after login');
     const cookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.sid='));
     assert.ok(cookie);
     assert.match(cookie, /HttpOnly/i);
     assert.match(cookie, /SameSite=Lax/i);
-    assert.notEqual(browser.cookie('certfleet.sid'), before, 'a new session id at login');
+    const first = browser.cookie('certfleet.sid');
+    await browser.get('/');
+    assert.equal((await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '/' })).status, 303);
+    assert.notEqual(browser.cookie('certfleet.sid'), first, 'a new session id at every login');
     const home = await browser.get('/');
     assert.equal(home.status, 200);
     assert.equal(home.headers.get('content-security-policy')?.includes("script-src 'self'"), true);
