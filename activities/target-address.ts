@@ -4,7 +4,7 @@
  * admin's allowed networks, so a host name pointed at a metadata service or outside the allowed
  * networks is refused before any credential is sent.
  * - checkTargetAddress: once per device session, in activities/deploy.ts (deployerFor and the verify
- *   step), for every vendor alike (HTTPS, SSH, TLS handshakes).
+ *   step), for every vendor alike (HTTPS, SSH, TLS handshakes); and before each drift-watch handshake.
  * - guardedLookup: the `lookup` of the devices' HTTPS connections (deployers/device-http.ts), so the
  *   address a connection actually uses is checked too, even when DNS answers differently by then.
  */
