@@ -35,3 +35,17 @@ export function coarseDeviceError(message: string): string {
 
 /** The text for this viewer: whole for admins, coarse for everyone else. */
 export const deviceErrorFor = (message: string, isAdmin: boolean): string => (isAdmin ? message : coarseDeviceError(message));
+
+const ERROR_KEYS = new Set(['error', 'lastError', 'detail', 'message', 'reason']);
+
+/** The same for a JSON answer: every error-like string field (error, lastError, detail, message, reason), at any depth. */
+export function coarseDeviceErrorsIn<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item: unknown) => coarseDeviceErrorsIn(item)) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, typeof v === 'string' && ERROR_KEYS.has(key) ? coarseDeviceError(v) : coarseDeviceErrorsIn(v)]),
+  ) as T;
+}
+
+/** A JSON answer for this viewer: whole for admins, coarse for everyone else. */
+export const deviceErrorsFor = <T>(value: T, isAdmin: boolean): T => (isAdmin ? value : coarseDeviceErrorsIn(value));

@@ -230,7 +230,17 @@ describe('device errors for non-admins', () => {
         if (path !== '/') assert.match(page.text, /fortigate: cannot reach fw-lyon\.internal\.example:443 \(connection refused\)/, `${role} ${path}`);
       }
     }
+    const apiPaths = [`/api/v1/deployments/${deployment.id}`, `/api/v1/certificates/${deployment.certificate_id}/deployments`, `/api/v1/deployments?limit=500`];
+    const readonlyToken = await c.apiToken('readonly');
+    for (const path of apiPaths) {
+      const answer = await c.api(readonlyToken, 'GET', path);
+      assert.equal(answer.status, 200, path);
+      assert.ok(!answer.text.includes('10.77.3.4') && !answer.text.includes('ECONNREFUSED'), `API ${path} hides the detail`);
+      assert.match(answer.text, /cannot reach fw-lyon\.internal\.example:443 \(connection refused\)/, path);
+    }
     const admin = await c.signedIn('admin');
     for (const path of pages.slice(0, 3)) assert.ok((await admin.get(path)).text.includes('ECONNREFUSED 10.77.3.4:443'), `admin ${path} has the whole text`);
+    const adminToken = await c.apiToken('admin');
+    for (const path of apiPaths) assert.ok((await c.api(adminToken, 'GET', path)).text.includes('ECONNREFUSED 10.77.3.4:443'), `admin API ${path}`);
   });
 });
