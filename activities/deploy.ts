@@ -106,7 +106,14 @@ export function createDeployActivities(deps: ActivityDeps) {
   const onDevice = async <T>(runRowId: string, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
     const loaded = await load(runRowId);
     await appendRunStep(deps.db, runRowId, step, 'started', null);
-    const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+    let deployer: Deployer;
+    try {
+      deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+    } catch (error) {
+      // A refused address (or an unsupported vendor): the step fails before any session opens.
+      await appendRunStep(deps.db, runRowId, step, 'failed', messageOf(error));
+      throw error;
+    }
     try {
       const result = await work(deployer, loaded);
       await clearTargetBusy(deps.db, loaded.target.id);
@@ -310,7 +317,13 @@ export function createDeployActivities(deps: ActivityDeps) {
       const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter((o) => !keepKeys.has(JSON.stringify(o)));
       if (candidates.length === 0) return { removed: [] };
       const fresh = await getTarget(deps.db, target.id);
-      const deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+      let deployer: Deployer;
+      try {
+        deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+      } catch (error) {
+        await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
+        return { removed: [] };
+      }
       try {
         const removed = await deployer.removeSuperseded(keep, candidates);
         if (removed.length) await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
