@@ -230,6 +230,13 @@ describe('device errors for non-admins', () => {
         if (path !== '/') assert.match(page.text, /fortigate: cannot reach fw-lyon\.internal\.example:443 \(connection refused\)/, `${role} ${path}`);
       }
     }
+    // A verify endpoint at the metadata address is refused when the deployment is linked.
+    const linked = await c.api(await c.apiToken('technician'), 'POST', `/api/v1/certificates/${deployment.certificate_id}/deployments`, {
+      targetId: deployment.target_id, verifyEndpoints: '169.254.169.254:443',
+    });
+    assert.equal(linked.status, 400, linked.text);
+    assert.match((linked.json as { fields?: Record<string, string> }).fields?.['verifyEndpoints'] ?? '', /169\.254\.169\.254 is a link-local, metadata-service/);
+
     const apiPaths = [`/api/v1/deployments/${deployment.id}`, `/api/v1/certificates/${deployment.certificate_id}/deployments`, `/api/v1/deployments?limit=500`];
     const readonlyToken = await c.apiToken('readonly');
     for (const path of apiPaths) {

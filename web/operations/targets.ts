@@ -1,13 +1,10 @@
-import { isIP } from 'node:net';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
 import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
-import { allowedTargetNetworks } from '../../activities/db/repositories/settings';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorDescriptor } from '../../activities/deployers/types';
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
-import { addressRefusal } from '../../activities/domain/network-policy';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { audit } from '../audit';
 import { startPreflight } from '../deploy-commands';
@@ -16,6 +13,7 @@ import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { refusedAddress } from './target-addresses';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
 
@@ -60,9 +58,9 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
   const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(f.text('host'));
   if (!host.ok) f.fail('host', host.error);
-  else if (isIP(host.host)) {
-    const refusal = addressRefusal(host.host, await allowedTargetNetworks(deps.db));
-    if (refusal) f.fail('host', `Refused: ${refusal}.`);
+  else {
+    const refusal = await refusedAddress(deps.db, [host.host]);
+    if (refusal) f.fail('host', refusal);
   }
   const port = checkPort(input.port, vendor.defaultPort);
   if (!port.ok) f.fail('port', port.error);
