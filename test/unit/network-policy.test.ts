@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createDeviceHttp } from '../../activities/deployers/device-http';
+import { connectSsh } from '../../activities/deployers/ssh/session';
 import { addressRefusal, checkNetworkList } from '../../activities/domain/network-policy';
 import type { ClassifiedError } from '../../activities/errors';
 import { coarseDeviceError } from '../../web/device-errors';
@@ -39,7 +40,7 @@ describe('coarseDeviceError', () => {
   });
 });
 
-describe('device HTTPS connections', () => {
+describe('device connections', () => {
   it('check the address a host name resolves to when they connect, whatever vendor uses them', async () => {
     const port = await freePort();
     const trust = { fingerprintSha256: 'ab'.repeat(32) };
@@ -53,5 +54,16 @@ describe('device HTTPS connections', () => {
     // Allowed: the connection goes ahead (and finds nothing listening).
     const inside = createDeviceHttp({ host: 'localhost', port, trust, allowedNetworks: [] }, 'fortigate');
     await assert.rejects(inside.request('GET', '/'), (e: ClassifiedError) => e.type === 'TARGET_UNREACHABLE');
+  });
+
+  it('SSH connections check the address too, before any byte of SSH is sent', async () => {
+    const port = await freePort();
+    const login = { component: 'nginx', host: 'localhost', port, hostKeySha256: 'SHA256:' + 'A'.repeat(43), username: 'deploy', password: 'ssh-password-1' };
+    await assert.rejects(connectSsh({ ...login, allowedNetworks: ['10.0.0.0/8'] }), (e: ClassifiedError) => {
+      assert.equal(e.type, 'TARGET_ADDRESS_REFUSED');
+      assert.match(e.message, /^nginx: refused to connect: localhost resolves to (127\.0\.0\.1|::1): /);
+      return true;
+    });
+    await assert.rejects(connectSsh({ ...login, allowedNetworks: [] }), (e: ClassifiedError) => e.type === 'TARGET_UNREACHABLE');
   });
 });
