@@ -5,8 +5,9 @@
  * networks is refused before any credential is sent.
  * - checkTargetAddress: once per device session, in activities/deploy.ts (deployerFor and the verify
  *   step), for every vendor alike (HTTPS, SSH, TLS handshakes); and before each drift-watch handshake.
- * - guardedLookup: the `lookup` of the devices' HTTPS connections (deployers/device-http.ts), so the
- *   address a connection actually uses is checked too, even when DNS answers differently by then.
+ * - guardedLookup: the `lookup` of the devices' HTTPS and SSH connections (deployers/device-http.ts,
+ *   deployers/ssh/session.ts), so the address a connection actually uses is checked too, even when
+ *   DNS answers differently by then.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
