@@ -40,6 +40,7 @@ import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './d
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
 import { WireRedactor } from './domain/wire-redaction';
+import { checkTargetAddress } from './target-address';
 import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
@@ -104,6 +105,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
     const credentials = credentialsOf(target);
+    // Every device session starts here: the address is checked once, for every vendor.
+    const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
     // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
@@ -117,6 +120,7 @@ export function createDeployActivities(deps: ActivityDeps) {
         trust,
         credentials,
         options: target.options,
+        allowedNetworks,
       },
       binding,
       sessionKey: {
@@ -335,6 +339,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       try {
         const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
         if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
+        for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
@@ -398,7 +403,13 @@ export function createDeployActivities(deps: ActivityDeps) {
       const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter((o) => !keepKeys.has(JSON.stringify(o)));
       if (candidates.length === 0) return { removed: [] };
       const fresh = await getTarget(deps.db, target.id);
-      const deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+      let deployer: Deployer;
+      try {
+        deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+      } catch (error) {
+        await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
+        return { removed: [] };
+      }
       try {
         const removed = await deployer.removeSuperseded(keep, candidates);
         if (removed.length) await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);

@@ -20,6 +20,7 @@ import { incidentKey, listOpenIncidents, openIncidentKeys, type IncidentRecord }
 import { getTarget } from './db/repositories/targets';
 import type { ActivityDeps } from './deps';
 import { servedCertificate } from './deployers/verify-served';
+import { checkTargetAddress } from './target-address';
 import type { VerifyEndpoint } from './deployers/types';
 
 const DAY_MS = 86_400_000;
@@ -36,6 +37,7 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
     const label = endpointLabel(endpoint);
     const record = { deploymentId: watched.deploymentId, endpoint: label, host: endpoint.host, port: endpoint.port, servername: endpoint.servername ?? null };
     try {
+      await checkTargetAddress(deps.db, 'drift watch', endpoint.host);
       const served = await servedCertificate(endpoint, 10_000);
       const notAfter = served.validTo ? new Date(served.validTo) : null;
       const expiring = notAfter !== null && notAfter.getTime() - Date.now() < deps.alerts.servedExpiryDays * DAY_MS;

@@ -33,15 +33,44 @@ function passwordOf(box: SecretBox, stored: StoredSmtpSettings, sealed: string):
   }
 }
 
-/** SMTP settings stored in the console win over the environment (SMTP_URL, SMTP_FROM, ALERT_RECIPIENTS). */
+interface SmtpTransport {
+  options: SMTPTransport.Options;
+  from: string;
+  recipients: string[];
+  /** Where the password is refused without TLS, what the technician can change (for the error message). */
+  plaintextRemedy: string | undefined;
+}
+
+const PLAINTEXT_REMEDY_SETTINGS = 'or, not recommended, allow sending the password without TLS in Settings → Email';
+const PLAINTEXT_REMEDY_ENV = 'or, not recommended, add ?requireTLS=false to SMTP_URL';
+
+/**
+ * SMTP settings stored in the console win over the environment (SMTP_URL, SMTP_FROM, ALERT_RECIPIENTS).
+ * A password is sent only over TLS: TLS from the start (port 465), or STARTTLS, which requireTLS makes
+ * mandatory, so a server that offers no STARTTLS never sees AUTH. An admin may turn that off for the
+ * stored settings (allowPasswordWithoutTls), and SMTP_URL with ?requireTLS=false.
+ */
 export function createMailer(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail'>): Mailer {
-  const transport = async (): Promise<{ options: SMTPTransport.Options | string; from: string; recipients: string[] } | undefined> => {
+  const transport = async (): Promise<SmtpTransport | undefined> => {
     const stored = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     if (stored?.host) {
-      const auth = stored.username ? { auth: { user: stored.username, pass: stored.passwordSealed ? passwordOf(deps.box, stored, stored.passwordSealed) : '' } } : {};
-      return { options: { host: stored.host, port: stored.port, secure: stored.secure, ...auth }, from: stored.from, recipients: stored.recipients };
+      const auth = stored.username
+        ? { auth: { user: stored.username, pass: stored.passwordSealed ? passwordOf(deps.box, stored, stored.passwordSealed) : '' } }
+        : {};
+      const requireTLS = Boolean(stored.username) && !stored.secure && stored.allowPasswordWithoutTls !== true;
+      return {
+        options: { host: stored.host, port: stored.port, secure: stored.secure, requireTLS, ...auth },
+        from: stored.from,
+        recipients: stored.recipients,
+        plaintextRemedy: requireTLS ? PLAINTEXT_REMEDY_SETTINGS : undefined,
+      };
     }
-    if (deps.mail.url) return { options: deps.mail.url, from: deps.mail.from, recipients: deps.mail.recipients };
+    if (deps.mail.url) {
+      const url = new URL(deps.mail.url);
+      const requireTLS = Boolean(url.username || url.password) && url.protocol !== 'smtps:';
+      // The URL's own query (?requireTLS=false) wins over this default.
+      return { options: { url: deps.mail.url, requireTLS }, from: deps.mail.from, recipients: deps.mail.recipients, plaintextRemedy: requireTLS ? PLAINTEXT_REMEDY_ENV : undefined };
+    }
     return undefined;
   };
   return {
@@ -53,8 +82,18 @@ export function createMailer(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail'>): M
         const info = (await nodemailer.createTransport(smtp.options).sendMail({ from: smtp.from, to, subject, text, ...(html ? { html } : {}) })) as { messageId?: string };
         return { sent: true, detail: `sent to ${to.length} recipient(s) as ${info.messageId ?? 'message'}` };
       } catch (error) {
-        throw classified(FailureType.emailFailed, `email: cannot send through SMTP: ${(error as Error).message}`);
+        throw classified(FailureType.emailFailed, `email: cannot send through SMTP: ${smtpFailure(error, smtp.plaintextRemedy)}`);
       }
     },
   };
+}
+
+/** nodemailer's message, with what to do when the password was kept back for want of TLS. */
+function smtpFailure(error: unknown, plaintextRemedy: string | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (plaintextRemedy === undefined || (error as { code?: unknown }).code !== 'ETLS') return message;
+  return (
+    `the server did not set up TLS (${message}), and the SMTP password is only sent over TLS. ` +
+    `Turn on STARTTLS on the server, use port 465 with "TLS from the start", ${plaintextRemedy}.`
+  );
 }

@@ -534,6 +534,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
       options.onFatal?.(error);
     });
     const web = await track('web', startWeb(appEnv, log.child({ component: 'web' })), (w) => w.stop);
+    for (const notice of web.notices) say(notice);
 
     const admin: DemoCredentials = { username: 'demo', password };
     const viewer: DemoCredentials = { username: 'viewer', password };

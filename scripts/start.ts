@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     stops.push({ name: 'web', stop: web.stop });
 
     say(`console:     ${web.url}`);
+    for (const notice of web.notices) say(notice);
     if (env['TEMPORAL_UI_URL']) say(`Temporal UI: ${env['TEMPORAL_UI_URL']}`);
     if (web.initialAdmin) {
       say(`first start: sign in as "${web.initialAdmin.username}" with password ${web.initialAdmin.password}`);

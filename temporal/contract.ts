@@ -360,6 +360,8 @@ export const FailureType = {
   targetPermission: 'TARGET_PERMISSION_DENIED',
   targetTlsUntrusted: 'TARGET_TLS_UNTRUSTED',
   targetUnreachable: 'TARGET_UNREACHABLE',
+  /** The target's address is link-local, a metadata service, or outside the allowed networks (activities/domain/network-policy.ts). */
+  targetAddressRefused: 'TARGET_ADDRESS_REFUSED',
   targetRejected: 'TARGET_REJECTED',
   deviceSessionBusy: 'DEVICE_SESSION_BUSY',
   commitFailed: 'TARGET_COMMIT_FAILED',
@@ -378,6 +380,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.targetAuth,
   FailureType.targetPermission,
   FailureType.targetTlsUntrusted,
+  FailureType.targetAddressRefused,
   FailureType.targetRejected,
   FailureType.commitFailed,
 ];

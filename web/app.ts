@@ -8,6 +8,7 @@ import { loadUser, requireLogin, requireMfaEnrolment } from './middleware/auth';
 import { createCsrf } from './middleware/csrf';
 import { errorHandler, notFound } from './middleware/errors';
 import { formBody } from './middleware/form-body';
+import { noStore } from './middleware/no-store';
 import { requestLog } from './middleware/request-log';
 import { createViews } from './render';
 import { apiRoutes } from './api';
@@ -35,7 +36,7 @@ const TEMPORAL_REQUEST_DEADLINE_MS = 10_000;
 export function createApp(deps: WebDeps): Express {
   const app = express();
   const views = createViews();
-  const csrf = createCsrf();
+  const csrf = createCsrf({ key: deps.box.derive('csrf-cookie'), secureCookies: deps.secureCookies });
   const PgStore = connectPgSimple(session);
 
   app.disable('x-powered-by');
@@ -67,6 +68,8 @@ export function createApp(deps: WebDeps): Express {
   app.use('/static', express.static(path.join(__dirname, 'public'), { maxAge: '1h' }));
   // /healthz, /readyz and /metrics: for monitors, without a session.
   app.use(healthRoutes(deps));
+  // Below here every answer is about what a user may see: no cache keeps it.
+  app.use(noStore);
   // The JSON API authenticates with bearer tokens, not the session cookie (so it needs no CSRF token).
   app.use(apiRoutes(deps));
 

@@ -1,5 +1,5 @@
-import { DEFAULT_LOGIN_PROTECTION, type LoginProtection } from './deps';
-import { integer, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+import { DEFAULT_LOGIN_PROTECTION, type LoginProtection, type MetricsPublic } from './deps';
+import { ConfigError, integer, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
 
 export interface WebConfig extends CommonConfig {
   host: string;
@@ -9,6 +9,7 @@ export interface WebConfig extends CommonConfig {
   initialAdminPassword: string | undefined;
   login: LoginProtection;
   metricsToken: string | undefined;
+  metricsPublic: MetricsPublic;
   /** Which proxies' X-Forwarded-* headers count (Express `trust proxy`). */
   trustProxy: string;
 }
@@ -25,6 +26,7 @@ export function loadWebConfig(env: Env): WebConfig {
     secureCookies: publicUrl.startsWith('https://'),
     initialAdminPassword: optionalText(env, 'CERTFLEET_ADMIN_PASSWORD'),
     metricsToken: optionalText(env, 'METRICS_TOKEN'),
+    metricsPublic: metricsPublic(env),
     trustProxy: text(env, 'TRUST_PROXY', 'loopback'),
     login: {
       maxFailures: integer(env, 'LOGIN_MAX_FAILURES', DEFAULT_LOGIN_PROTECTION.maxFailures, 1, 1000),
@@ -33,4 +35,19 @@ export function loadWebConfig(env: Env): WebConfig {
       rateWindowMs: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', DEFAULT_LOGIN_PROTECTION.rateWindowMs / 1000, 1, 86_400) * 1000,
     },
   };
+}
+
+function metricsPublic(env: Env): MetricsPublic {
+  const value = text(env, 'METRICS_PUBLIC', 'none').toLowerCase();
+  if (value === 'none' || value === 'unlabelled') return value;
+  throw new ConfigError(`METRICS_PUBLIC must be none or unlabelled, got "${value}"`);
+}
+
+/** The start-up warning when /metrics is off for want of a token (none when METRICS_PUBLIC chose otherwise). */
+export function metricsStartupNotice(config: Pick<WebConfig, 'metricsToken' | 'metricsPublic'>): string | undefined {
+  if (config.metricsToken) return undefined;
+  if (config.metricsPublic === 'unlabelled') {
+    return 'METRICS_TOKEN is not set: /metrics serves only the series without customer and certificate names (METRICS_PUBLIC=unlabelled)';
+  }
+  return 'METRICS_TOKEN is not set: /metrics answers 401 to every scraper. Set METRICS_TOKEN (a long random string, e.g. openssl rand -hex 32) and scrape with Authorization: Bearer <token>, or METRICS_PUBLIC=unlabelled for the series without customer and certificate names';
 }

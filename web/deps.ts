@@ -15,6 +15,9 @@ export interface LoginProtection {
 
 export const DEFAULT_LOGIN_PROTECTION: LoginProtection = { maxFailures: 5, lockMs: 15 * 60_000, rateLimit: 20, rateWindowMs: 5 * 60_000 };
 
+/** METRICS_PUBLIC: what /metrics serves to a scraper without the token. */
+export type MetricsPublic = 'none' | 'unlabelled';
+
 export interface WebDeps {
   db: Database;
   box: SecretBox;
@@ -23,8 +26,10 @@ export interface WebDeps {
   renewalSchedule: RenewalScheduleSettings;
   secureCookies: boolean;
   login?: LoginProtection;
-  /** When set, GET /metrics needs `Authorization: Bearer <it>` (METRICS_TOKEN). */
+  /** GET /metrics with `Authorization: Bearer <it>` serves every series (METRICS_TOKEN). Unset: no one gets the per-certificate series. */
   metricsToken?: string | undefined;
+  /** What /metrics serves without the token (METRICS_PUBLIC): nothing (default), or the series without customer and certificate names. */
+  metricsPublic?: MetricsPublic;
   /** Express `trust proxy`: which proxies' X-Forwarded-* headers count; default loopback. */
   trustProxy?: string;
 }

@@ -17,6 +17,10 @@
  *   certfleet_web_*                                                       prom-client's default metrics of the web process (CPU, memory,
  *                                                                                    event loop lag, GC, handles)
  *
+ * The two per-certificate series carry customer names and host names, which an MSP keeps confidential:
+ * they are served only to a scraper with METRICS_TOKEN. `createWebMetrics(db, { perCertificate: false })`
+ * leaves them out (METRICS_PUBLIC=unlabelled serves that set without a token).
+ *
  * The counters count rows of lifecycle_runs and deployment_runs, so they survive restarts; a renewal
  * run whose outcome is corrected later (partial → issued after a retried deploy) moves from one
  * outcome to the other, which Prometheus' rate() reads as a reset of the first series.
@@ -122,9 +126,9 @@ function samplesOf(name: string, s: FleetMetrics): Sample[] {
   }
 }
 
-const FLEET_METRICS: { name: string; help: string; type: SnapshotMetric['type'] }[] = [
-  { name: 'certfleet_certificate_expiry_timestamp_seconds', help: 'When the current version of a live certificate expires (notAfter), in seconds since the epoch.', type: 'gauge' },
-  { name: 'certfleet_certificate_ready', help: '1 when a live certificate is valid and not expired, else 0.', type: 'gauge' },
+const FLEET_METRICS: { name: string; help: string; type: SnapshotMetric['type']; perCertificate?: true }[] = [
+  { name: 'certfleet_certificate_expiry_timestamp_seconds', help: 'When the current version of a live certificate expires (notAfter), in seconds since the epoch.', type: 'gauge', perCertificate: true },
+  { name: 'certfleet_certificate_ready', help: '1 when a live certificate is valid and not expired, else 0.', type: 'gauge', perCertificate: true },
   { name: 'certfleet_certificates', help: 'Live certificates by status.', type: 'gauge' },
   { name: 'certfleet_renewals_total', help: 'Renewal runs that did something, by outcome.', type: 'counter' },
   { name: 'certfleet_deployments_total', help: 'Finished deployment runs by outcome and target vendor.', type: 'counter' },
@@ -132,14 +136,17 @@ const FLEET_METRICS: { name: string; help: string; type: SnapshotMetric['type'] 
   { name: 'certfleet_open_incidents', help: 'Open incidents by kind.', type: 'gauge' },
 ];
 
-/** A registry per app (tests run several apps in one process), with the fleet's metrics and the process' own. */
-export function createWebMetrics(db: Queryable): WebMetrics {
+/**
+ * A registry per app (tests run several apps in one process), with the fleet's metrics and the process' own.
+ * perCertificate: false leaves out the series labelled with customer and certificate names.
+ */
+export function createWebMetrics(db: Queryable, options: { perCertificate: boolean } = { perCertificate: true }): WebMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'certfleet_web_' });
 
   let snapshot: Promise<FleetMetrics> | undefined;
   const current = (): Promise<FleetMetrics> => (snapshot ??= fleetMetrics(db, DURATION_BUCKETS));
-  for (const { name, help, type } of FLEET_METRICS) {
+  for (const { name, help, type } of FLEET_METRICS.filter((m) => options.perCertificate || !m.perCertificate)) {
     const metric: SnapshotMetric = {
       name,
       help,

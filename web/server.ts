@@ -8,18 +8,22 @@ import { createLogger } from '../config/logger';
 import { connectTemporal } from '../temporal/connection';
 import { createApp } from './app';
 import { bootstrapAdmin } from './bootstrap-admin';
-import { loadWebConfig } from './config';
+import { loadWebConfig, metricsStartupNotice } from './config';
 
 export interface RunningWeb {
   url: string;
   /** Set on the very first start only. */
   initialAdmin: { username: string; password: string } | undefined;
+  /** Configuration worth a word at start-up (already logged as warnings). */
+  notices: string[];
   stop(): Promise<void>;
 }
 
 /** Starts the web console (migrations must have run). */
 export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<RunningWeb> {
   const config = loadWebConfig(env);
+  const notices = [metricsStartupNotice(config)].filter((n): n is string => n !== undefined);
+  for (const notice of notices) log.warn(notice);
   const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-web' });
   const box = await loadMasterKey(config.masterKey, db);
   const resealed = await resealLegacySecrets(db, box);
@@ -35,6 +39,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
     secureCookies: config.secureCookies,
     login: config.login,
     metricsToken: config.metricsToken,
+    metricsPublic: config.metricsPublic,
     trustProxy: config.trustProxy,
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -47,6 +52,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
   return {
     url,
     initialAdmin,
+    notices,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -61,6 +67,7 @@ if (require.main === module) {
   const log = createLogger('certfleet-web', process.env['LOG_LEVEL'] ?? 'info');
   startWeb(process.env, log).then(
     (web) => {
+      for (const notice of web.notices) console.log(`Note: ${notice}`);
       if (web.initialAdmin) {
         console.log(`First start: sign in at ${web.url} as "${web.initialAdmin.username}" with password: ${web.initialAdmin.password}`);
       }

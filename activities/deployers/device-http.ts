@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, fetch, FormData, type Dispatcher } from 'undici';
 import { FailureType } from '../../temporal/contract';
@@ -6,6 +7,7 @@ import type { ManagementTrust } from './types';
 import { BoundedCache } from '../bounded-cache';
 import { describeTransportFailure, transportFailureText } from '../domain/transport-failure';
 import { recordHttpExchange } from './wire-transcript';
+import { guardedLookup } from '../target-address';
 
 export interface DeviceResponse {
   status: number;
@@ -41,12 +43,13 @@ const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
  * host name); a pinned fingerprint accepts exactly that certificate and nothing else. There is no
  * "insecure" mode. Its TLS context is built once, not per connection.
  */
-export function trustedDispatcher(trust: ManagementTrust): Dispatcher {
-  if ('caPem' in trust) return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }) }, keepAliveTimeout: KEEP_ALIVE_MS });
+export function trustedDispatcher(trust: ManagementTrust, lookup?: LookupFunction): Dispatcher {
+  const resolve = lookup ? { lookup } : {};
+  if ('caPem' in trust) return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }), ...resolve }, keepAliveTimeout: KEEP_ALIVE_MS });
   const expected = normalise(trust.fingerprintSha256);
   const accepted = new Set([expected, ...(trust.alsoAccept ?? []).map(normalise)]);
   // No session resumption: a resumed session presents no certificate to check against the pin.
-  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, secureContext: pinnedContext() });
+  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, secureContext: pinnedContext(), ...resolve });
   return new Agent({
     keepAliveTimeout: KEEP_ALIVE_MS,
     connect: (options, callback) =>
@@ -76,18 +79,19 @@ const pinnedContext = (): SecureContext => (pinned ??= createSecureContext({}));
  */
 const shared = new BoundedCache<Dispatcher>(256, Number.POSITIVE_INFINITY, (old) => void old.close().catch(() => undefined));
 
-function sharedDispatcher(address: string, trust: ManagementTrust): Dispatcher {
-  const key = `${address} ${JSON.stringify(trust)}`;
+function sharedDispatcher(address: string, trust: ManagementTrust, component: string, allowedNetworks: readonly string[] | undefined): Dispatcher {
+  const key = `${address} ${JSON.stringify(trust)} ${allowedNetworks?.join(',') ?? '-'}`;
   const cached = shared.get(key);
   if (cached) return cached;
-  const dispatcher = trustedDispatcher(trust);
+  const dispatcher = trustedDispatcher(trust, allowedNetworks ? guardedLookup(component, allowedNetworks) : undefined);
   shared.set(key, dispatcher);
   return dispatcher;
 }
 
 /** Maps a transport failure to TARGET_UNREACHABLE (retryable) or TARGET_TLS_UNTRUSTED (not retryable). */
 export function classifyTransportError(component: string, address: string, error: unknown): ClassifiedError {
-  if (error instanceof ClassifiedError) return error;
+  // Ours already (a refused address from the guarded lookup), possibly wrapped by undici ("fetch failed").
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof ClassifiedError) return e;
   const failure = describeTransportFailure(error);
   if (failure.tls) {
     return classified(
@@ -98,9 +102,13 @@ export function classifyTransportError(component: string, address: string, error
   return classified(FailureType.targetUnreachable, `${component}: cannot reach ${address}: ${transportFailureText(error)}`);
 }
 
-export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust }, component: string): DeviceHttp {
+/**
+ * HTTPS to a device's management API. With allowedNetworks (deploy activities always pass them), every
+ * connection's DNS answer is checked against the target network policy (activities/target-address.ts).
+ */
+export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust; allowedNetworks?: readonly string[] }, component: string): DeviceHttp {
   const address = `${target.host}:${target.port}`;
-  const dispatcher = sharedDispatcher(address, target.trust);
+  const dispatcher = sharedDispatcher(address, target.trust, component, target.allowedNetworks);
   const base = `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   return {
     async request(method, path, request = {}) {

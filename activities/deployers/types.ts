@@ -92,6 +92,8 @@ export interface DeployerTarget {
   credentials: Record<string, string>;
   /** Vendor options of the target (validated by the descriptor). */
   options: Record<string, unknown>;
+  /** The admin's allowed networks, for the connect-time address check (activities/target-address.ts); empty = any but the refused. */
+  allowedNetworks?: readonly string[];
 }
 
 export interface DeployerContext {

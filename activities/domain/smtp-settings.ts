@@ -6,6 +6,8 @@ export interface SmtpForm {
   username: string;
   /** Empty: keep the stored password. */
   password: string;
+  /** Send the password even where the server offers no TLS (an admin's explicit choice, off by default). */
+  allowPasswordWithoutTls: boolean;
   from: string;
   recipients: string[];
 }
@@ -41,7 +43,8 @@ export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
   else if (recipients.value.length === 0) errors['recipients'] = 'Enter at least one recipient address.';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   if (!recipients.ok) return { ok: false, errors };
-  return { ok: true, value: { host, port, secure: body['secure'] === true || body['secure'] === 'on', username, password, from, recipients: recipients.value } };
+  const on = (key: string) => body[key] === true || body[key] === 'on';
+  return { ok: true, value: { host, port, secure: on('secure'), username, password, allowPasswordWithoutTls: on('allowPasswordWithoutTls'), from, recipients: recipients.value } };
 }
 
 /** Email addresses separated by commas, semicolons or spaces (at most 50; none is fine). */

@@ -156,4 +156,38 @@ describe('deploying a renewed certificate to appliances', () => {
     await verifyServedFingerprint('panos', panos.endpoints, after);
     await verifyServedFingerprint('fortigate', [fortigate.endpoints.admin], after);
   });
+
+  it('a target whose address is not allowed fails at once, without retries and with the reason in its history; allowed again, Retry deploys', async () => {
+    await admin.get('/settings/networks');
+    assert.equal((await admin.post('/settings/networks', { allowed: '10.0.0.0/8' })).status, 303);
+    try {
+      await renewNow(admin, certificateId);
+      const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
+      const waiting = await eventually('the run to wait for retries', async () => {
+        const progress = await lifecycle.query(progressQuery).catch(() => undefined);
+        return progress?.awaitingRetry ? progress : undefined;
+      }, 90_000);
+      assert.equal(waiting.deployments?.length, 3);
+      for (const d of waiting.deployments ?? []) {
+        assert.equal(d.outcome, 'failed', d.targetName);
+        assert.match(d.reason ?? '', /refused to connect: 127\.0\.0\.1 is not in the networks targets may point to/, d.targetName);
+      }
+      const steps = await stack.db.db.query<{ step: string; status: string; detail: string | null }>(
+        `SELECT s.step, s.status, s.detail FROM deployment_run_steps s
+          WHERE s.run_id = (SELECT max(id) FROM deployment_runs WHERE deployment_id = $1) ORDER BY s.id`,
+        [deploymentIds['LB Berlin']],
+      );
+      const stage = steps.filter((s) => s.step === 'stage');
+      assert.deepEqual(stage.map((s) => s.status), ['started', 'failed'], `one attempt, recorded as failed: ${JSON.stringify(steps)}`);
+      assert.match(stage[1]?.detail ?? '', /TARGET_ADDRESS_REFUSED|refused to connect/);
+    } finally {
+      assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);
+    }
+    for (const id of Object.values(deploymentIds)) {
+      await admin.get(`/deployments/${id}`);
+      assert.equal((await admin.post(`/deployments/${id}/retry`, {})).status, 303);
+    }
+    const result = await lifecycleResult();
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+  });
 });

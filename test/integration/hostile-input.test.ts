@@ -303,7 +303,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
   const defaults: Field[] = [{ name: 'acmeDirectoryId', kind: 'strict' }, { name: 'keyType', kind: 'strict' }, { name: 'renewalMode', kind: 'strict' }, { name: 'renewalValue', kind: 'strict' }];
   const email: Field[] = [
     { name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' }, { name: 'secure', kind: 'flag' }, { name: 'username', kind: 'line' },
-    { name: 'password', kind: 'secret' }, { name: 'from', kind: 'strict' }, { name: 'recipients', kind: 'strict-list' },
+    { name: 'password', kind: 'secret' }, { name: 'allowPasswordWithoutTls', kind: 'flag' }, { name: 'from', kind: 'strict' }, { name: 'recipients', kind: 'strict-list' },
   ];
   const emailBase = (): Json => ({ host: 'smtp.example.test', port: '587', username: 'mailer', password: 'smtp-password-1', from: 'CertFleet <certfleet@example.test>', recipients: 'ops@example.test' });
   const command: RouteSpec[] = [{ fields: [], base: () => ({}) }];
@@ -359,6 +359,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: '30' }) }],
     'POST /settings/email': [{ fields: email, base: emailBase }],
     'POST /settings/email/test': command,
+    'POST /settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: '10.20.0.0/16' }) }],
     'POST /settings/users': [{ fields: users, base: userBase }],
     'POST /settings/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'flag' }], base: () => ({ role: 'readonly' }) }],
     'POST /settings/users/:id/delete': [{ fields: [], base: () => ({}), realId: fx.deleteUserIds.console }],
@@ -407,6 +408,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/settings/email/test': command,
     'PUT /api/v1/settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: 30 }) }],
     'POST /api/v1/settings/acme-directories': [{ fields: acme, base: acmeBase }],
+    'PUT /api/v1/settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: ['10.20.0.0/16'] }) }],
   };
 }
 
@@ -431,6 +433,8 @@ const hasParam = (path: string): boolean => /:[A-Za-z]+/.test(path);
 const fillPath = (path: string, segment: string): string => path.replace(/:[A-Za-z]+/, segment);
 const nonExistentId = (path: string): string => (path.includes(':workflowId') ? 'test-email:00000000-0000-0000-0000-000000000000' : '999999999');
 const isApi = (path: string): boolean => path.startsWith('/api/');
+/** For monitors, not people: Prometheus reads a plain-text 401 from /metrics (its token is not a session). */
+const isMachineEndpoint = (path: string): boolean => path.split('?')[0] === '/metrics';
 const keyOf = (r: AppRoute): string => `${r.method} ${r.path}`;
 const isDeletion = (r: AppRoute): boolean => r.method === 'DELETE' || r.path.endsWith('/delete') || r.path.endsWith('/revoke');
 
@@ -665,6 +669,7 @@ function readable(req: Request, reply: Reply, field: string | undefined): string
     }
     return undefined;
   }
+  if (isMachineEndpoint(req.path)) return reply.text.trim() ? undefined : 'no message';
   if (!reply.contentType.includes('text/html')) return `error answered as ${reply.contentType || 'no content type'}, not an HTML page`;
   if (!/class="(?:field-)?error"[^>]*>\s*[^<\s]/.test(reply.text)) return `HTML error page without an error message (${show(reply.text.replace(/\s+/g, ' '), 80)})`;
   return undefined;
@@ -1005,7 +1010,12 @@ describe('sign-in with hostile input', () => {
   it('hostile usernames, passwords and bodies get 400/401/413/415/423/429 with a message, and sign nobody in', async () => {
     const client = new ConsoleClient(c.url);
     await client.get('/login');
-    const creds = (): Credentials => ({ cookie: `certfleet.sid=${client.cookie('certfleet.sid') ?? ''}`, csrf: client.csrf, token: '' });
+    // Before sign-in the form's CSRF token belongs to the certfleet.csrf cookie (no session yet).
+    const creds = (): Credentials => ({
+      cookie: ['certfleet.sid', 'certfleet.csrf'].flatMap((name) => (client.cookie(name) ? [`${name}=${client.cookie(name) ?? ''}`] : [])).join('; '),
+      csrf: client.csrf,
+      token: '',
+    });
     const violations: string[] = [];
     const form = 'application/x-www-form-urlencoded';
     const attempts: { what: string; req: Request; status?: number }[] = [];

@@ -166,16 +166,23 @@ describe('issuing a certificate through the console', () => {
   it('sessions: HttpOnly and SameSite=Lax cookie, a fresh session id at login, gone at logout', async () => {
     const browser = new ConsoleClient(stack.web.url);
     await browser.get('/login');
-    const before = browser.cookie('certfleet.sid');
-    assert.ok(before, 'the login form already has a session (for its CSRF token)');
+    assert.equal(browser.cookie('certfleet.sid'), undefined, 'the login form stores no session (its CSRF token goes with a signed cookie)');
+    const csrfCookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.csrf='));
+    assert.ok(csrfCookie);
+    assert.match(csrfCookie, /HttpOnly/i);
+    assert.match(csrfCookie, /SameSite=Lax/i);
     await browser.post('/login', { username: 'admin', password: 'wrong' });
+    assert.equal(browser.cookie('certfleet.sid'), undefined, 'nor does a failed sign-in');
     const loggedIn = await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '//evil.example/' });
     assert.equal(loggedIn.location, '/', 'never redirected to another site after login');
     const cookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.sid='));
     assert.ok(cookie);
     assert.match(cookie, /HttpOnly/i);
     assert.match(cookie, /SameSite=Lax/i);
-    assert.notEqual(browser.cookie('certfleet.sid'), before, 'a new session id at login');
+    const first = browser.cookie('certfleet.sid');
+    await browser.get('/');
+    assert.equal((await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '/' })).status, 303);
+    assert.notEqual(browser.cookie('certfleet.sid'), first, 'a new session id at every login');
     const home = await browser.get('/');
     assert.equal(home.status, 200);
     assert.equal(home.headers.get('content-security-policy')?.includes("script-src 'self'"), true);
@@ -197,6 +204,7 @@ describe('issuing a certificate through the console', () => {
 
   it('email settings saved in the console win over the environment; the SMTP password is sealed', async () => {
     const received: { from: string; to: string[]; user: string | undefined }[] = [];
+    // A server without TLS: the admin allows the password without TLS explicitly (smtp-tls.test.ts has the default).
     const server = new SMTPServer({
       secure: false,
       disabledCommands: ['STARTTLS'],
@@ -221,7 +229,7 @@ describe('issuing a certificate through the console', () => {
       assert.equal(bad.status, 400);
       assert.match(bad.text, /The port is a number/);
       assert.match(bad.text, /is not an email address/);
-      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
+      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', allowPasswordWithoutTls: 'on', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
       assert.equal(saved.status, 303, saved.text.slice(0, 500));
       const stored = JSON.stringify(await stack.db.db.query("SELECT value FROM settings WHERE key = 'smtp'"));
       assert.ok(!stored.includes('smtp-secret'), 'the SMTP password is not stored in plaintext');

@@ -89,11 +89,16 @@ async function listen(deps: WebDeps): Promise<{ url: string; close(): Promise<vo
   };
 }
 
+const METRICS_TOKEN = 'metrics-token-' + Math.random().toString(36).slice(2);
+const withToken = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
+
 describe('web console /metrics, /healthz, /readyz', () => {
   let c: ConsoleApp;
+  /** Every customer name in the seeded fleet. */
+  let customers: string[];
 
   before(async () => {
-    c = await startConsoleApp();
+    c = await startConsoleApp({ metricsToken: METRICS_TOKEN });
     await seedFleet(c.db.db, { customers: 3, certificates: 150, targetsPerCustomer: 2, deploymentRuns: 300, auditEntries: 1 }, c.box.seal('placeholder', SecretPurpose.versionKey));
     // Renewal runs: durations on and around bucket bounds (a run of exactly 5 s is in le="5").
     await c.db.db.query(
@@ -110,13 +115,15 @@ describe('web console /metrics, /healthz, /readyz', () => {
          ('renewal:1', 'renewal-failed', 'Renewal failed', 'x')`,
     );
     await c.db.db.query("INSERT INTO incidents (key, kind, title, detail, resolved_at) VALUES ('deploy:9', 'deploy-failed', 'Deploy failed', 'x', now())");
+    customers = (await c.db.db.query<{ name: string }>('SELECT name FROM customers')).map((r) => r.name);
+    assert.ok(customers.length >= 3);
   });
   after(async () => {
     await c?.stop();
   });
 
   it('exposes every metric with its TYPE, without a session', async () => {
-    const response = await fetch(`${c.url}/metrics`);
+    const response = await fetch(`${c.url}/metrics`, withToken);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await response.text();
@@ -139,7 +146,7 @@ describe('web console /metrics, /healthz, /readyz', () => {
   });
 
   it('reports each certificate: expiry timestamp and ready', async () => {
-    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`)).text());
+    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`, withToken)).text());
     const expiry = familyOf(metrics, 'certfleet_certificate_expiry_timestamp_seconds');
     const ready = familyOf(metrics, 'certfleet_certificate_ready');
     const live = await c.db.db.query<{ common_name: string; customer: string; status: string; current_not_after: Date | null }>(
@@ -177,7 +184,7 @@ describe('web console /metrics, /healthz, /readyz', () => {
   });
 
   it('counts renewals and deployments by outcome as SQL does, and open incidents by kind', async () => {
-    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`)).text());
+    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`, withToken)).text());
     const renewals = familyOf(metrics, 'certfleet_renewals_total');
     const renewalCounts = await c.db.db.query<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM lifecycle_runs GROUP BY outcome');
     assert.deepEqual(renewalCounts.map((r) => r.n).sort(), [1, 2, 3]);
@@ -200,7 +207,7 @@ describe('web console /metrics, /healthz, /readyz', () => {
   });
 
   it('exposes run durations as a histogram: cumulative buckets, +Inf = _count = finished runs', async () => {
-    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`)).text());
+    const metrics = parseExposition(await (await fetch(`${c.url}/metrics`, withToken)).text());
     const h = familyOf(metrics, 'certfleet_workflow_duration_seconds');
     const series = new Map<string, Sample[]>();
     for (const s of h.samples) {
@@ -246,20 +253,55 @@ describe('web console /metrics, /healthz, /readyz', () => {
   });
 
   it('requires the bearer token when METRICS_TOKEN is set', async () => {
-    const token = 'metrics-token-' + Math.random().toString(36).slice(2);
-    const guarded = await listen({ ...c.deps, metricsToken: token });
+    const without = await fetch(`${c.url}/metrics`);
+    assert.equal(without.status, 401);
+    assert.match(without.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.doesNotMatch(await without.text(), /certfleet_/);
+    assert.equal((await fetch(`${c.url}/metrics`, { headers: { authorization: 'Bearer wrong-token' } })).status, 401);
+    const authorized = await fetch(`${c.url}/metrics`, withToken);
+    assert.equal(authorized.status, 200);
+    const text = await authorized.text();
+    assert.match(text, /^certfleet_renewals_total\{outcome="issued"\} 3$/m);
+    assert.ok(customers.some((name) => text.includes(`customer="${name}"`)), 'the token holder sees the customers');
+    assert.equal((await fetch(`${c.url}/healthz`)).status, 200, 'health checks stay open');
+  });
+
+  it('without METRICS_TOKEN shows no customer to anyone: 401 with what to set', async () => {
+    const { metricsToken: _unused, ...withoutToken } = c.deps;
+    const open = await listen(withoutToken);
     try {
-      const without = await fetch(`${guarded.url}/metrics`);
-      assert.equal(without.status, 401);
-      assert.match(without.headers.get('www-authenticate') ?? '', /^Bearer/);
-      assert.doesNotMatch(await without.text(), /certfleet_/);
-      assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer wrong-token' } })).status, 401);
-      const withToken = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-      assert.equal(withToken.status, 200);
-      assert.match(await withToken.text(), /^certfleet_renewals_total\{outcome="issued"\} 3$/m);
-      assert.equal((await fetch(`${guarded.url}/healthz`)).status, 200, 'health checks stay open');
+      const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${METRICS_TOKEN}` }, { authorization: 'Bearer x' }];
+      for (const headers of attempts) {
+        const response = await fetch(`${open.url}/metrics`, { headers });
+        assert.equal(response.status, 401);
+        const text = await response.text();
+        assert.match(text, /set METRICS_TOKEN/);
+        assert.doesNotMatch(text, /certfleet_/);
+      }
+      for (const path of ['/metrics', '/healthz', '/readyz', '/login', '/metrics?format=text', '/metrics/']) {
+        const text = await (await fetch(`${open.url}${path}`)).text();
+        for (const name of customers) assert.ok(!text.includes(name), `${path} does not name the customer ${name}`);
+      }
     } finally {
-      await guarded.close();
+      await open.close();
+    }
+  });
+
+  it('METRICS_PUBLIC=unlabelled serves the fleet totals without a token, and no customer or certificate name', async () => {
+    const { metricsToken: _unused, ...withoutToken } = c.deps;
+    const open = await listen({ ...withoutToken, metricsPublic: 'unlabelled' });
+    try {
+      const response = await fetch(`${open.url}/metrics`);
+      assert.equal(response.status, 200);
+      const text = await response.text();
+      const metrics = parseExposition(text);
+      assert.equal(valueOf(familyOf(metrics, 'certfleet_renewals_total'), 'certfleet_renewals_total', { outcome: 'issued' }), 3);
+      assert.ok(metrics.has('certfleet_open_incidents'));
+      assert.ok(!metrics.has('certfleet_certificate_ready') && !metrics.has('certfleet_certificate_expiry_timestamp_seconds'), 'no per-certificate series');
+      assert.doesNotMatch(text, /customer=|certificate=/);
+      for (const name of customers) assert.ok(!text.includes(name), `no ${name}`);
+    } finally {
+      await open.close();
     }
   });
 
@@ -286,7 +328,7 @@ describe('web console /metrics, /healthz, /readyz', () => {
       assert.deepEqual(JSON.parse(text), { ok: false, checks: { database: 'failed: connection refused', temporal: 'ok' } });
       assert.doesNotMatch(text, /127\.0\.0\.1|postgres:|pw-not-logged|none/);
       assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'still alive');
-      const metrics = await fetch(`${app.url}/metrics`);
+      const metrics = await fetch(`${app.url}/metrics`, withToken);
       assert.equal(metrics.status, 503);
       assert.doesNotMatch(await metrics.text(), /127\.0\.0\.1|pw-not-logged/);
     } finally {
@@ -307,7 +349,7 @@ describe('web console /metrics, /healthz, /readyz', () => {
     assert.equal(body.checks.database, 'ok');
     assert.match(body.checks.temporal, /^failed: (unreachable|timed out)/);
     assert.ok(elapsed < 3_500, `answered in ${elapsed} ms`);
-    assert.equal((await fetch(`${c.url}/metrics`)).status, 200, 'metrics come from the database only');
+    assert.equal((await fetch(`${c.url}/metrics`, withToken)).status, 200, 'metrics come from the database only');
   });
 });
 

@@ -47,6 +47,7 @@ const POLICY: Record<string, Needs> = {
   'POST /settings/renewal-defaults': 'admin',
   'POST /settings/email': 'admin',
   'POST /settings/email/test': 'admin',
+  'POST /settings/networks': 'admin',
   'POST /settings/users': 'admin',
   'POST /settings/users/:id': 'admin',
   'POST /settings/users/:id/delete': 'admin',
@@ -85,6 +86,7 @@ const POLICY: Record<string, Needs> = {
   'PUT /api/v1/settings/email': 'admin',
   'POST /api/v1/settings/email/test': 'admin',
   'PUT /api/v1/settings/renewal-defaults': 'admin',
+  'PUT /api/v1/settings/networks': 'admin',
   'POST /api/v1/settings/acme-directories': 'admin',
 };
 
@@ -96,6 +98,7 @@ const SENSITIVE_READS: Record<string, Needs> = {
   'GET /api/v1/certificates/:id/key.pem': 'technician',
   'GET /settings': 'admin',
   'GET /settings/email': 'admin',
+  'GET /settings/networks': 'admin',
   'GET /settings/users': 'admin',
   'GET /settings/users/:id': 'admin',
   'GET /api/v1/users': 'admin',
@@ -103,6 +106,7 @@ const SENSITIVE_READS: Record<string, Needs> = {
   'GET /api/v1/settings/email': 'admin',
   'GET /api/v1/settings/security': 'admin',
   'GET /api/v1/settings/renewal-defaults': 'admin',
+  'GET /api/v1/settings/networks': 'admin',
   'GET /api/v1/settings/acme-directories': 'admin',
 };
 

@@ -483,7 +483,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     // ---- email settings with a password, and a test email through them
     await admin.get('/settings/email');
     const email = await admin.post('/settings/email', {
-      host: '127.0.0.1', port: String(smtpPort), username: SMTP_USER, password: SMTP_PASSWORD, from: 'CertFleet Audit <certfleet@audit.example>', recipients: 'noc@audit.example',
+      host: '127.0.0.1', port: String(smtpPort), username: SMTP_USER, password: SMTP_PASSWORD, allowPasswordWithoutTls: 'on', from: 'CertFleet Audit <certfleet@audit.example>', recipients: 'noc@audit.example',
     });
     assert.equal(email.status, 303, email.text.slice(0, 500));
     const testEmail = await admin.post('/settings/email/test', {});

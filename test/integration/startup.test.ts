@@ -110,3 +110,16 @@ it('a worker starting at the default log level prints no webpack report (it is d
     await temporal.stop();
   }
 });
+
+it('the web console says at start-up that /metrics is off without METRICS_TOKEN, and what to set', async () => {
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const env = { ...process.env, DATABASE_URL: database.url, CERTFLEET_MASTER_KEY: rightKey, TEMPORAL_ADDRESS: '127.0.0.1:1', PORT: '0', CERTFLEET_DATA_DIR: dir };
+  // No Temporal answers here: start-up fails after the configuration is read and reported.
+  await assert.rejects(startWeb({ ...env, METRICS_TOKEN: '', METRICS_PUBLIC: '' }, log));
+  assert.match(lines.join(''), /METRICS_TOKEN is not set: \/metrics answers 401 to every scraper\. Set METRICS_TOKEN/);
+  lines.length = 0;
+  await assert.rejects(startWeb({ ...env, METRICS_TOKEN: 'a-long-random-metrics-token' }, log));
+  assert.doesNotMatch(lines.join(''), /METRICS_TOKEN/);
+  await assert.rejects(startWeb({ ...env, METRICS_PUBLIC: 'everything' }, log), /METRICS_PUBLIC must be none or unlabelled/);
+});

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import type { ConsoleClient } from '../support/console-client';
+import { ConsoleClient } from '../support/console-client';
 import { addTarget } from '../support/console-actions';
 import { freePort } from '../support/free-port';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -88,6 +88,14 @@ describe('targets and Test connection', () => {
       credentials: { username: 'x', password: 'y' },
     });
     assert.match(await testConnection(unreachable), /cannot reach 127\.0\.0\.1:\d+/);
+    // A technician sees the category, not the address behind it.
+    await admin.get('/settings/users');
+    assert.equal((await admin.post('/settings/users', { username: 'tech-view', role: 'technician', password: 'tech-view-password-1' })).status, 303);
+    const technician = new ConsoleClient(stack.web.url);
+    await technician.login('tech-view', 'tech-view-password-1');
+    const coarse = (await technician.get(`/targets/${unreachable}/preflight`, { 'HX-Request': 'true' })).text;
+    assert.match(coarse, /f5-bigip: cannot reach an internal address \(connection refused\)/);
+    assert.ok(!coarse.includes('127.0.0.1') && !coarse.includes('ECONNREFUSED'), coarse);
     const wrong = await addTarget(admin, {
       vendor: 'f5-bigip', name: 'LB bad password', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
       credentials: { username: bigip.username, password: 'wrong-password' },
@@ -128,5 +136,29 @@ describe('targets and Test connection', () => {
     const closedPort = await freePort();
     assert.match(await fetchFingerprint('127.0.0.1', closedPort), new RegExp(`fetch fingerprint: 127\\.0\\.0\\.1:${closedPort} refused the connection`));
     assert.deepEqual((await audited()).map((a) => `${a.after.host}:${a.after.port}`), [`${bigip.host}:${bigip.port}`, `127.0.0.1:${closedPort}`]);
+  });
+
+  it('refuses at connect time a host name that resolves to a refused address, before any request to the device', async () => {
+    const credentials = { username: bigip.username, password: bigip.password };
+    const id = await addTarget(admin, { vendor: 'f5-bigip', name: 'LB renamed', host: 'localhost', port: bigip.port, fingerprint: bigip.managementFingerprint, credentials });
+    // The name now resolves to the metadata service (a DNS record changed after the target was saved;
+    // here the all-digits name getaddrinfo resolves to 169.254.169.254).
+    await stack.db.db.query('UPDATE targets SET host = $1 WHERE id = $2', ['2852039166', id]);
+    const calls = bigip.calls.length;
+    const metadata = await testConnection(id);
+    assert.match(metadata, /failed/);
+    assert.match(metadata, /refused to connect: 2852039166 resolves to 169\.254\.169\.254: .*link-local, metadata-service/);
+
+    // With allowed networks listed, a name resolving outside them is refused the same way.
+    await stack.db.db.query('UPDATE targets SET host = $1 WHERE id = $2', ['localhost', id]);
+    await admin.get('/settings/networks');
+    assert.equal((await admin.post('/settings/networks', { allowed: '10.0.0.0/8' })).status, 303);
+    try {
+      assert.match(await testConnection(id), /refused to connect: localhost resolves to (127\.0\.0\.1|::1): .*not in the networks targets may point to/);
+    } finally {
+      assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);
+    }
+    assert.equal(bigip.calls.length, calls, 'the device saw no request');
+    assert.match(await testConnection(id), /passed/, 'allowed again once the list is empty');
   });
 });

@@ -41,7 +41,7 @@ export interface ConsoleApp {
   stop(): Promise<void>;
 }
 
-export async function startConsoleApp(options: { login?: LoginProtection } = {}): Promise<ConsoleApp> {
+export async function startConsoleApp(options: { login?: LoginProtection; metricsToken?: string } = {}): Promise<ConsoleApp> {
   const [db, temporal] = await Promise.all([createTestDatabase(), startTestTemporal()]);
   const { connection, client } = await connectTemporal({ address: temporal.address, namespace: 'default' }, { quickRetries: true });
   const box = createSecretBox(randomBytes(32));
@@ -53,6 +53,7 @@ export async function startConsoleApp(options: { login?: LoginProtection } = {})
     renewalSchedule: { intervalSeconds: 3600, jitterSeconds: 60 },
     secureCookies: false,
     ...(options.login ? { login: options.login } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
   };
   const app = createApp(deps);
   const server: Server = await new Promise((resolve) => {

@@ -1,10 +1,11 @@
 /**
- * An in-process SMTP catcher (smtp-server) on 127.0.0.1:<free port>: no TLS, optional auth, every
+ * An in-process SMTP catcher (smtp-server) on 127.0.0.1:<free port>: no TLS (no STARTTLS offered),
+ * optional auth (one user, checked when given), the name of every command clients sent, every
  * message recorded with its envelope, raw source and a minimally parsed subject/text (headers,
  * RFC 2047 encoded words, quoted-printable/base64, multipart → first text/plain and text/html).
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 export interface CaughtMail {
   /** Envelope MAIL FROM. */
@@ -25,6 +26,10 @@ export interface SmtpCatcher {
   host: string;
   port: number;
   messages: CaughtMail[];
+  /** The command names (EHLO, STARTTLS, AUTH, MAIL, …) clients sent, in order, across connections. */
+  commands: string[];
+  /** User names that signed in with the right password. */
+  logins: string[];
   /** Resolves with the first message (already received or future) matching pred. */
   waitFor(pred: (msg: CaughtMail) => boolean, timeoutMs?: number): Promise<CaughtMail>;
   /** Forget received messages. */
@@ -154,16 +159,33 @@ export function parseMail(raw: string): { subject: string; text: string; html?: 
 
 // ---------------------------------------------------------------------------------------------
 
-export async function startSmtpCatcher(): Promise<SmtpCatcher> {
+export async function startSmtpCatcher(options: { auth?: { username: string; password: string } } = {}): Promise<SmtpCatcher> {
   const messages: CaughtMail[] = [];
+  const commands: string[] = [];
+  const logins: string[] = [];
   const waiters = new Set<(msg: CaughtMail) => void>();
+  const ignore = (): void => undefined;
+  // smtp-server logs each client command at debug level with its name (credentials redacted).
+  const logger = {
+    trace: ignore, info: ignore, warn: ignore, error: ignore, fatal: ignore,
+    debug: (meta: { tnx?: string; command?: string }) => {
+      if (meta.tnx === 'command' && meta.command) commands.push(meta.command);
+    },
+  };
 
   const server = new SMTPServer({
     secure: false,
     disabledCommands: ['STARTTLS'],
     authOptional: true,
-    logger: false,
+    allowInsecureAuth: true,
+    logger: logger as unknown as SMTPServerOptions['logger'],
     closeTimeout: 500,
+    onAuth(auth, _session, callback) {
+      if (options.auth && auth.username === options.auth.username && auth.password === options.auth.password) {
+        logins.push(auth.username);
+        callback(null, { user: auth.username });
+      } else callback(new Error('Invalid username or password'));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -199,6 +221,8 @@ export async function startSmtpCatcher(): Promise<SmtpCatcher> {
     host: '127.0.0.1',
     port,
     messages,
+    commands,
+    logins,
     clear: () => {
       messages.length = 0;
     },

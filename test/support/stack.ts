@@ -116,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         timeoutMs: 60_000,
       });
       webChild = child;
-      web = { url: `http://127.0.0.1:${port}`, initialAdmin: undefined, stop: () => child.stop() };
+      web = { url: `http://127.0.0.1:${port}`, initialAdmin: undefined, notices: [], stop: () => child.stop() };
     } else {
       web = await startWeb({ ...process.env, ...env }, pino({ level: 'warn' }));
     }

@@ -8,7 +8,7 @@ import { countByStatus } from '../../activities/db/repositories/certificates';
 import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
 import { driftSummary } from '../../activities/db/repositories/fleet-watch';
 import { listOpenIncidents } from '../../activities/db/repositories/incidents';
-import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers } from '../../activities/db/repositories/users';
 import type { TestEmailResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
@@ -17,7 +17,7 @@ import { idParam } from '../list-query';
 import { adminOnly } from '../middleware/auth';
 import { revokeApiToken } from '../operations/api-tokens';
 import { renewalDefaults } from '../operations/certificates';
-import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
+import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
 import { createUser, deleteUser, endSessions, loadUser, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
 import { latestResult } from '../workflow-results';
@@ -101,6 +101,10 @@ export function adminApi(router: Router, deps: WebDeps): void {
     res.json(await renewalDefaults(deps.db));
   });
   router.put(`${P}/settings/renewal-defaults`, async (req, res) => reply(res, 200, await saveRenewalDefaults(deps, req, jsonBody(req))));
+  router.get(`${P}/settings/networks`, async (_req, res) => {
+    res.json({ allowed: await allowedTargetNetworks(deps.db) });
+  });
+  router.put(`${P}/settings/networks`, async (req, res) => reply(res, 200, await saveTargetNetworks(deps, req, jsonBody(req))));
   router.get(`${P}/settings/acme-directories`, async (_req, res) => {
     res.json({ directories: await listAcmeDirectories(deps.db), accounts: await listAcmeAccounts(deps.db) });
   });

@@ -18,6 +18,7 @@ import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
+import { deviceErrorsFor } from '../device-errors';
 
 const P = API_PREFIX;
 const MAX_PAGE_SIZE = 200;
@@ -91,7 +92,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   // Deployments
   router.get(`${P}/certificates/:id/deployments`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    res.json({ deployments: await listDeploymentsOfCertificate(deps.db, cert.id) });
+    res.json(deviceErrorsFor({ deployments: await listDeploymentsOfCertificate(deps.db, cert.id) }, req.user?.role === 'admin'));
   });
   router.post(`${P}/certificates/:id/deployments`, canChange, async (req, res) => {
     const body = jsonBody(req);
@@ -105,12 +106,13 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const limit = pageSizeOf(query);
     const { filter } = historyFiltersOf(query, limit);
     const runs = await listDeploymentHistory(deps.db, filter);
-    res.json({ runs, ...(runs.length === limit ? { nextBefore: runs.at(-1)?.runId } : {}) });
+    res.json(deviceErrorsFor({ runs, ...(runs.length === limit ? { nextBefore: runs.at(-1)?.runId } : {}) }, req.user?.role === 'admin'));
   });
   router.get(`${P}/deployments/:id`, async (req, res) => {
     const deployment = await loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
-    res.json({ ...deployment, runs: await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) }))) });
+    const body = { ...deployment, runs: await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) }))) };
+    res.json(deviceErrorsFor(body, req.user?.role === 'admin'));
   });
   router.delete(`${P}/deployments/:id`, canChange, async (req, res) => {
     await unlinkDeployment(deps, req, req.params['id']);

@@ -19,6 +19,7 @@ import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTar
 import { groupFromJson } from '../vendor-form';
 import { latestResult } from '../workflow-results';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
+import { deviceErrorsFor } from '../device-errors';
 
 const P = API_PREFIX;
 
@@ -139,6 +140,6 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/targets/:id/test-connection`, async (req, res) => {
     const target = await loadTarget(deps.db, req.params['id']);
-    res.json(await latestPreflight(deps.temporal.client, target.id));
+    res.json(deviceErrorsFor(await latestPreflight(deps.temporal.client, target.id), req.user?.role === 'admin'));
   });
 }

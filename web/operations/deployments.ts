@@ -22,6 +22,7 @@ import { loadCertificate } from './certificates';
 import { groupTypeErrors } from '../vendor-form';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import { vendorOf } from './targets';
+import { refusedAddress } from './target-addresses';
 
 export async function loadDeployment(db: Queryable, id: unknown): Promise<DeploymentRecord> {
   const deployment = typeof id === 'string' ? await getDeployment(db, id) : undefined;
@@ -50,6 +51,10 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   const deployNow = f.bool('deployNow') === true;
   const endpoints = checkEndpoints(f.list('verifyEndpoints', '\n'));
   if (!endpoints.ok) f.fail('verifyEndpoints', endpoints.error);
+  else {
+    const refusal = await refusedAddress(deps.db, endpoints.endpoints.map((e) => e.host));
+    if (refusal) f.fail('verifyEndpoints', refusal);
+  }
   if (!target || !vendor) return invalid(f.errors);
   for (const [k, v] of Object.entries(groupTypeErrors(input.binding, vendor.bindingFields))) f.fail(`bind_${k}`, v);
   const binding = vendor.parseBinding(input.binding);

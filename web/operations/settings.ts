@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { getAcmeDirectory, listAcmeDirectories, upsertAcmeDirectory, type AcmeDirectory } from '../../activities/db/repositories/acme-directories';
-import { getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, type RenewalDefaults, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import {
+  allowedTargetNetworks, getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, TARGET_NETWORKS_KEY, type RenewalDefaults, type StoredSmtpSettings, type TargetNetworks,
+} from '../../activities/db/repositories/settings';
 import { sealSmtpPassword } from '../../activities/crypto/bound-secrets';
 import { smtpEndpoint } from '../../activities/domain/secret-endpoints';
 import { isKeyType } from '../../activities/domain/key-types';
+import { checkNetworkList } from '../../activities/domain/network-policy';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { checkSmtpForm } from '../../activities/domain/smtp-settings';
 import { checkCaBundle } from '../../activities/domain/target-input';
@@ -48,7 +51,12 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
 
 /** SMTP settings as pages and the API may show them: the password only as "stored". */
 export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
-  s ? { host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed) } : undefined;
+  s
+    ? {
+        host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed),
+        allowPasswordWithoutTls: s.allowPasswordWithoutTls === true,
+      }
+    : undefined;
 
 /** SMTP settings: JSON clients send a list of recipients, an integer port and a boolean; the form sends text (its route turns the checkbox into a boolean). */
 export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<StoredSmtpSettings>> {
@@ -56,7 +64,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   const port = f.integer('port');
   const form = {
     host: f.text('host'), port: port === undefined ? '' : String(port), secure: f.bool('secure') === true, username: f.text('username'),
-    password: f.secret('password'), from: f.text('from'), recipients: f.list('recipients', ', '),
+    password: f.secret('password'), allowPasswordWithoutTls: f.bool('allowPasswordWithoutTls') === true, from: f.text('from'), recipients: f.list('recipients', ', '),
   };
   const checked = checkSmtpForm(form);
   if (!checked.ok) for (const [key, message] of Object.entries(checked.errors)) f.fail(key, message);
@@ -73,6 +81,7 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
     host: smtp.host, port: smtp.port, secure: smtp.secure, from: smtp.from, recipients: smtp.recipients,
     ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
+    ...(smtp.allowPasswordWithoutTls ? { allowPasswordWithoutTls: true } : {}),
   };
   const notice = await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, SMTP_SETTING_KEY, stored);
@@ -99,6 +108,21 @@ export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Bod
   await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, RENEWAL_DEFAULTS_KEY, value);
     await audit(tx, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+  });
+  return done(value);
+}
+
+/** The networks targets may point to (CIDR list; empty = any address but the always-refused ones). */
+export async function saveTargetNetworks(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<TargetNetworks>> {
+  const f = new FieldReader(body);
+  const checked = checkNetworkList(f.list('allowed', '\n'));
+  if (!checked.ok) f.fail('allowed', checked.error);
+  if (!f.ok || !checked.ok) return invalid(f.errors);
+  const before = await allowedTargetNetworks(deps.db);
+  const value: TargetNetworks = { allowed: checked.networks };
+  await deps.db.withTransaction(async (tx) => {
+    await putSetting(tx, TARGET_NETWORKS_KEY, value);
+    await audit(tx, actor, { action: 'settings.networks', entityType: 'settings', entityId: TARGET_NETWORKS_KEY, before: { allowed: before }, after: value });
   });
   return done(value);
 }

@@ -18,6 +18,7 @@ import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { refusedAddress } from './target-addresses';
 
 /** "Password" → "password", "REST API token" stays. */
 const lowerFirst = (label: string): string => (/^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label);
@@ -65,6 +66,10 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
   const host = vendor.manual ? ({ ok: true, host: '' } as const) : checkHost(f.text('host'));
   if (!host.ok) f.fail('host', host.error);
+  else {
+    const refusal = await refusedAddress(deps.db, [host.host]);
+    if (refusal) f.fail('host', refusal);
+  }
   const port = checkPort(input.port, vendor.defaultPort);
   if (!port.ok) f.fail('port', port.error);
   const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);

@@ -10,6 +10,16 @@ import type { Views } from '../render';
 export const AUDIT_PAGE_SIZE = 100;
 const CSV_BATCH = 1000;
 
+/**
+ * Entries only admins read: about users (sign-ins, names, roles, lockouts), API tokens, settings
+ * (email, renewal defaults, network allow-list) and ACME directories, the admin-only Settings pages.
+ * The read-only role sees the rest (customers, certificates, targets, deployments, DNS providers).
+ */
+export const ADMIN_ONLY_AUDIT_ENTITY_TYPES: readonly string[] = ['user', 'api_token', 'settings', 'acme_directory'];
+
+/** What the signed-in user may not read in the audit log. */
+export const hiddenAuditEntityTypes = (req: Request): readonly string[] => (req.user?.role === 'readonly' ? ADMIN_ONLY_AUDIT_ENTITY_TYPES : []);
+
 /** `YYYY-MM-DD` (a whole day, UTC) or a full ISO timestamp. */
 function dateParam(value: unknown, endOfDay: boolean): Date | undefined | 'invalid' {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
@@ -41,6 +51,7 @@ export function auditFilterOf(req: Request): { filter: Omit<AuditFilter, 'limit'
       ...(filters.entityId ? { entityId: filters.entityId } : {}),
       ...(from ? { from } : {}),
       ...(to ? { to } : {}),
+      hiddenEntityTypes: hiddenAuditEntityTypes(req),
     },
   };
 }
@@ -51,7 +62,7 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
   router.get('/audit', async (req, res) => {
     const { filter, filters } = auditFilterOf(req);
     const before = idParam(req.query as Record<string, unknown>, 'before');
-    const [rows, facets] = await Promise.all([listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }), auditFacets(deps.db)]);
+    const [rows, facets] = await Promise.all([listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }), auditFacets(deps.db, hiddenAuditEntityTypes(req))]);
     const page = rows.slice(0, AUDIT_PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
     const last = page.at(-1);

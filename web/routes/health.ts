@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { transportWords } from '../../activities/domain/transport-failure';
-import type { WebDeps } from '../deps';
-import { createWebMetrics } from '../metrics';
+import type { MetricsPublic, WebDeps } from '../deps';
+import { createWebMetrics, type WebMetrics } from '../metrics';
 
 /** How long /readyz waits for each peer. */
 export const READY_TIMEOUT_MS = 2_000;
@@ -57,14 +57,29 @@ function bearerMatches(req: Request, token: string): boolean {
   return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), sha256(token));
 }
 
+/** Who may read which series of /metrics, from METRICS_TOKEN and METRICS_PUBLIC. */
+export type MetricsAccess = { full: boolean } | { unauthorized: string };
+
+export function metricsAccess(req: Request, token: string | undefined, publicSeries: MetricsPublic): MetricsAccess {
+  const sentAuthorization = req.get('authorization') !== undefined;
+  if (token && bearerMatches(req, token)) return { full: true };
+  if (publicSeries === 'unlabelled' && !sentAuthorization) return { full: false };
+  if (token) return { unauthorized: 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n' };
+  return { unauthorized: 'Metrics are off: set METRICS_TOKEN and scrape with Authorization: Bearer <token> (or METRICS_PUBLIC=unlabelled for the series without customer and certificate names).\n' };
+}
+
 /**
  * /healthz (liveness: the process answers), /readyz (PostgreSQL and Temporal answer within 2 s) and
  * /metrics (Prometheus, web/metrics.ts). Mounted before sessions: monitors have no cookie. /metrics
- * carries no secrets; with METRICS_TOKEN set it needs `Authorization: Bearer <token>`.
+ * names customers and certificates, so it needs `Authorization: Bearer <METRICS_TOKEN>`; without a
+ * token configured it answers 401, unless METRICS_PUBLIC=unlabelled, which serves anyone the series
+ * without those names.
  */
 export function healthRoutes(deps: WebDeps): Router {
   const router = Router();
-  const metrics = createWebMetrics(deps.db);
+  const full = createWebMetrics(deps.db, { perCertificate: true });
+  let unlabelled: WebMetrics | undefined;
+  const publicSeries = deps.metricsPublic ?? 'none';
 
   router.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -81,10 +96,12 @@ export function healthRoutes(deps: WebDeps): Router {
   });
 
   router.get('/metrics', async (req, res) => {
-    if (deps.metricsToken && !bearerMatches(req, deps.metricsToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="certfleet-metrics"').status(401).type('text/plain').send('Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n');
+    const access = metricsAccess(req, deps.metricsToken, publicSeries);
+    if ('unauthorized' in access) {
+      res.set('WWW-Authenticate', 'Bearer realm="certfleet-metrics"').set('Cache-Control', 'no-store').status(401).type('text/plain').send(access.unauthorized);
       return;
     }
+    const metrics = access.full ? full : (unlabelled ??= createWebMetrics(deps.db, { perCertificate: false }));
     let text: string;
     try {
       text = await metrics.scrape();

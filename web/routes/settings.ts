@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
-import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers, ROLES } from '../../activities/db/repositories/users';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import type { TestEmailResult } from '../../temporal/contract';
@@ -10,7 +10,7 @@ import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
-import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, sendTestEmail } from '../operations/settings';
+import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
 import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import type { Views } from '../render';
 import { latestResult } from '../workflow-results';
@@ -48,7 +48,10 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   const email = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const smtp = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     const smtpValues = smtp
-      ? { host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '), hasPassword: Boolean(smtp.passwordSealed) }
+      ? {
+          host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '),
+          hasPassword: Boolean(smtp.passwordSealed), allowPasswordWithoutTls: smtp.allowPasswordWithoutTls === true,
+        }
       : { port: '587' };
     const testId = typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
     views.page(req, res, 'settings-email', { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra }, status);
@@ -58,9 +61,10 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/email', async (req, res) => {
     const body = req.body as Body;
-    const result = await saveSmtpSettings(deps, req, { ...body, secure: checkbox(body, 'secure') });
+    const checkboxes = { secure: checkbox(body, 'secure'), allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls') };
+    const result = await saveSmtpSettings(deps, req, { ...body, ...checkboxes });
     if (!result.ok) {
-      const smtpValues = { host: body['host'], port: body['port'], secure: checkbox(body, 'secure'), username: body['username'], from: body['from'], recipients: body['recipients'] };
+      const smtpValues = { host: body['host'], port: body['port'], ...checkboxes, username: body['username'], from: body['from'], recipients: body['recipients'] };
       return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
     }
     res.redirect(303, '/settings/email');
@@ -76,6 +80,20 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     const workflowId = typeof req.query['id'] === 'string' && TEST_EMAIL_ID.test(req.query['id']) ? req.query['id'] : undefined;
     if (!workflowId) throw new HttpError(400, 'Unknown test email.');
     views.partial(res, 'test-email', { workflowId, check: await latestResult<TestEmailResult>(deps.temporal.client, workflowId) });
+  });
+
+  const networks = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+    const allowed = (await allowedTargetNetworks(deps.db)).join('\n');
+    views.page(req, res, 'settings-networks', { title: 'Settings · Networks', tab: 'networks', allowed, errors: {}, ...extra }, status);
+  };
+
+  router.get('/settings/networks', (req, res) => networks(req, res));
+
+  router.post('/settings/networks', async (req, res) => {
+    const body = req.body as Body;
+    const result = await saveTargetNetworks(deps, req, body);
+    if (!result.ok) return networks(req, res, { allowed: typeof body['allowed'] === 'string' ? body['allowed'] : '', errors: result.errors, formError: FORM_ERROR }, 400);
+    res.redirect(303, '/settings/networks');
   });
 
   const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {

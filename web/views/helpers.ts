@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { waitingUntilText } from '../../activities/domain/maintenance-window';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
+import { deviceErrorFor } from '../device-errors';
 
 const DAY_MS = 86_400_000;
 
@@ -12,6 +13,8 @@ export function daysUntil(date: Date | string | null | undefined, now = new Date
 /** Registers the view helpers on a Handlebars environment. All output is escaped by Handlebars. */
 export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  /** {{deviceError text @root.isAdmin}}: device and connection errors, coarse for non-admins (web/device-errors.ts). */
+  hbs.registerHelper('deviceError', (text: unknown, isAdmin: unknown) => (typeof text === 'string' ? deviceErrorFor(text, isAdmin === true) : text));
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   hbs.registerHelper('not', (a: unknown) => !a);
   hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));

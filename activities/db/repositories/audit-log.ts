@@ -44,6 +44,8 @@ export interface AuditFilter {
   to?: Date;
   /** Rows with an id below this one (keyset paging, newest first). */
   beforeId?: string;
+  /** Leave out entries about these entity types (what a role may not read). */
+  hiddenEntityTypes?: readonly string[];
   limit: number;
 }
 
@@ -61,8 +63,9 @@ export async function listAudit(db: Queryable, f: AuditFilter): Promise<AuditRow
         AND ($3::text IS NULL OR entity_type = $3) AND ($4::text IS NULL OR entity_id = $4)
         AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at <= $6)
         AND ($7::bigint IS NULL OR id < $7)
+        AND NOT (entity_type = ANY ($9::text[]))
       ORDER BY id DESC LIMIT $8`,
-    [f.actor ?? null, action, f.entityType ?? null, f.entityId ?? null, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit],
+    [f.actor ?? null, action, f.entityType ?? null, f.entityId ?? null, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit, f.hiddenEntityTypes ?? []],
   );
   return rows.map(toAuditRow);
 }
@@ -86,8 +89,14 @@ const distinct = (column: 'action' | 'entity_type') => `
     SELECT (SELECT ${column} FROM audit_log WHERE ${column} > v.v ORDER BY ${column} LIMIT 1) FROM v WHERE v.v IS NOT NULL
   ) SELECT v FROM v WHERE v IS NOT NULL`;
 
-/** Distinct actions and entity types, for the viewer's filter lists. */
-export async function auditFacets(db: Queryable): Promise<{ actions: string[]; entityTypes: string[] }> {
+/**
+ * Distinct actions and entity types, for the viewer's filter lists; without the hidden entity types,
+ * nor the actions of entries about them.
+ */
+export async function auditFacets(db: Queryable, hiddenEntityTypes: readonly string[] = []): Promise<{ actions: string[]; entityTypes: string[] }> {
   const [actions, types] = await Promise.all([db.query<{ v: string }>(distinct('action')), db.query<{ v: string }>(distinct('entity_type'))]);
-  return { actions: actions.map((r) => r.v), entityTypes: types.map((r) => r.v) };
+  const hiddenActions = hiddenEntityTypes.length
+    ? new Set((await db.query<{ action: string }>('SELECT DISTINCT action FROM audit_log WHERE entity_type = ANY ($1::text[])', [hiddenEntityTypes])).map((r) => r.action))
+    : new Set<string>();
+  return { actions: actions.map((r) => r.v).filter((a) => !hiddenActions.has(a)), entityTypes: types.map((r) => r.v).filter((t) => !hiddenEntityTypes.includes(t)) };
 }

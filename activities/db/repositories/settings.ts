@@ -20,6 +20,8 @@ export interface StoredSmtpSettings {
   secure: boolean;
   username?: string;
   passwordSealed?: string;
+  /** An admin's explicit choice to send the password over a connection without TLS (off unless true). */
+  allowPasswordWithoutTls?: boolean;
   from: string;
   recipients: string[];
 }
@@ -39,3 +41,12 @@ export interface SecuritySettings {
   requireAdminMfa: boolean;
 }
 export const SECURITY_SETTING_KEY = 'security';
+/** Networks (CIDR) targets may point to; empty = any address except the always-refused ones (activities/domain/network-policy.ts). */
+export interface TargetNetworks {
+  allowed: string[];
+}
+export const TARGET_NETWORKS_KEY = 'target_networks';
+
+export async function allowedTargetNetworks(db: Queryable): Promise<string[]> {
+  return (await getSetting<TargetNetworks>(db, TARGET_NETWORKS_KEY))?.allowed ?? [];
+}

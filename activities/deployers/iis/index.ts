@@ -256,7 +256,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
         const presented = await hostKeyFingerprint(host, port, { component: C });
         throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
       }
-      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: options.hostKeySha256, ...login });
+      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: options.hostKeySha256, ...login, ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}) });
       session = ssh;
       return ssh;
     })();

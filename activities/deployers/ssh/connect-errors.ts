@@ -1,7 +1,7 @@
 /** Maps ssh2 connection errors to classified failures. Messages never carry credentials. */
 import { FailureType } from '../../../temporal/contract';
 import { transportFailureText } from '../../domain/transport-failure';
-import { classified, type ClassifiedError } from '../../errors';
+import { classified, ClassifiedError } from '../../errors';
 import type { HostKeyIdentity } from './pin';
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
@@ -33,6 +33,8 @@ const errorLevel = (error: Error): string | undefined => {
 
 /** Classifies an error raised while connecting or authenticating. */
 export function classifyConnectError(error: unknown, ctx: ConnectFailureContext): ClassifiedError {
+  // Ours already: the socket's lookup refused the address (activities/target-address.ts).
+  if (error instanceof ClassifiedError) return error;
   const err = error instanceof Error ? error : new Error(String(error));
   const where = `${ctx.host}:${ctx.port}`;
   const prefix = `${ctx.component}: SSH ${where}`;

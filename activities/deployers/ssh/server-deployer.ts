@@ -122,7 +122,7 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
         const presented = await hostKeyFingerprint(host, port, { component: C });
         throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
       }
-      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: server.hostKeySha256, ...login });
+      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: server.hostKeySha256, ...login, ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}) });
       session = ssh;
       return { ssh, fs: await remoteFiles(ssh, { component: C, sudo }) };
     })();

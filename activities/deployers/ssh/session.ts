@@ -5,6 +5,7 @@
  * The host key is checked before any credential is sent: ssh2 calls the host verifier during key
  * exchange, and a refused key ends the connection before user authentication.
  */
+import { connect as netConnect } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
@@ -12,6 +13,7 @@ import { classifyConnectError, classifyKeyError, type ConnectFailureContext } fr
 import { hostKeyPinDigest, identifyHostKey, type HostKeyIdentity } from './pin';
 import { withSudo } from './shell';
 import { recordCommand } from '../wire-transcript';
+import { guardedLookup } from '../../target-address';
 
 export interface SshLogin {
   username: string;
@@ -29,6 +31,8 @@ export interface SshConnectOptions extends SshLogin {
   component: string;
   /** Handshake and login must finish within this (default 15 s). */
   readyTimeoutMs?: number;
+  /** The admin's allowed networks: the connection checks what the host name resolves to (activities/target-address.ts). */
+  allowedNetworks?: readonly string[];
 }
 
 export interface ExecResult {
@@ -154,9 +158,12 @@ export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
     const client = new Client();
     let settled = false;
     let method: 'key' | 'password' = options.privateKey ? 'key' : 'password';
+    // Our own socket, so its DNS answer goes through the target network check before anything is sent.
+    const sock = options.allowedNetworks ? netConnect({ host: options.host, port: options.port, lookup: guardedLookup(options.component, options.allowedNetworks) }) : undefined;
     const config: ConnectConfig = {
       host: options.host,
       port: options.port,
+      ...(sock ? { sock } : {}),
       username: options.username,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 15_000,
@@ -195,6 +202,7 @@ export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
       client.connect(config);
     } catch (error) {
       settled = true;
+      sock?.destroy();
       reject(classifyKeyError(error, options.component));
     }
   });
