@@ -2,7 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import { FailureType, type FetchFingerprintInput, type PresentedCertificate } from '../temporal/contract';
 import { tlsHandshake } from './deployers/verify-served';
 import { checkHost, checkPort } from './domain/target-input';
+import type { Queryable } from './db/pool';
 import { classified } from './errors';
+import { checkTargetAddress } from './target-address';
 
 /** Long enough for a slow appliance, short enough that the console's answer does not keep anyone waiting. */
 export const FETCH_FINGERPRINT_TIMEOUT_MS = 5_000;
@@ -34,7 +36,7 @@ function reason(error: Error & { code?: string }, address: string, timeoutMs: nu
   }
 }
 
-export function createFetchFingerprintActivities(options: { timeoutMs?: number } = {}) {
+export function createFetchFingerprintActivities(deps: { db: Queryable }, options: { timeoutMs?: number } = {}) {
   const timeoutMs = options.timeoutMs ?? FETCH_FINGERPRINT_TIMEOUT_MS;
   return {
     /**
@@ -47,6 +49,8 @@ export function createFetchFingerprintActivities(options: { timeoutMs?: number }
       if (!host.ok) throw classified(FailureType.validation, `fetch fingerprint: ${host.error}`);
       if (!port.ok) throw classified(FailureType.validation, `fetch fingerprint: ${port.error}`);
       const address = `${host.host.includes(':') ? `[${host.host}]` : host.host}:${port.port}`;
+      // The network policy of targets holds here too: no handshake with a metadata service or another refused address.
+      await checkTargetAddress(deps.db, 'fetch fingerprint', host.host);
       let handshake;
       try {
         handshake = await tlsHandshake({ host: host.host, port: port.port }, timeoutMs);

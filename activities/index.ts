@@ -54,7 +54,7 @@ export function createActivities(base: ActivityDeps) {
     ...createDeployActivities(deps),
     ...createScheduleHealthActivities(deps),
     ...createFleetWatchActivities(deps),
-    ...createFetchFingerprintActivities(),
+    ...createFetchFingerprintActivities(deps),
   }, base.log);
 }
 

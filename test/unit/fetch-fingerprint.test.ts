@@ -14,6 +14,7 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
+import { createTestDatabase, type TestDatabase } from '../support/db';
 import { freePort } from '../support/free-port';
 
 const listen = async <S extends Server | TcpServer>(server: S): Promise<number> => {
@@ -34,9 +35,12 @@ describe('fetch fingerprint', () => {
     while (seen.length < count || !seen[count - 1]?.closed) await new Promise((resolve) => setTimeout(resolve, 10));
     return seen[count - 1];
   };
-  const { fetchPresentedCertificate } = createFetchFingerprintActivities({ timeoutMs: 500 });
+  let database: TestDatabase;
+  const fetchPresentedCertificate: ReturnType<typeof createFetchFingerprintActivities>['fetchPresentedCertificate'] = (input) =>
+    createFetchFingerprintActivities({ db: database.db }, { timeoutMs: 500 }).fetchPresentedCertificate(input);
 
   before(async () => {
+    database = await createTestDatabase();
     ca = createTestCa();
     leaf = ca.issue('localhost');
     tls = createServer({ cert: [leaf.certPem, ca.intermediatePem].join('\n'), key: leaf.keyPem }, (socket: TLSSocket) => {
@@ -54,6 +58,13 @@ describe('fetch fingerprint', () => {
     await new Promise((resolve) => tls?.close(resolve));
     await new Promise((resolve) => silent?.close(resolve));
     ca?.dispose();
+    await database?.drop();
+  });
+
+  it('refuses a refused address (the metadata service) before any handshake', async () => {
+    const error = await rejection(fetchPresentedCertificate({ host: '169.254.169.254', port: 443 }), ClassifiedError);
+    assert.equal(error.type, FailureType.targetAddressRefused);
+    assert.match(error.message, /^fetch fingerprint: refused to connect: .*link-local/);
   });
 
   it('reads subject, issuer, validity and SHA-256 of what a name presents, with SNI, sending nothing', async () => {

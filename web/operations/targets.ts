@@ -209,6 +209,8 @@ export async function fetchTargetFingerprint(deps: WebDeps, actor: Actor, body: 
   if (!host.ok) throw new HttpError(400, host.error);
   const port = checkPort(body['port'], vendor.defaultPort);
   if (!port.ok) throw new HttpError(400, port.error);
+  const refusal = await refusedAddress(deps.db, [host.host]);
+  if (refusal) throw new HttpError(400, refusal);
   const input: FetchFingerprintInput = { host: host.host, port: port.port };
   const workflowId = fetchFingerprintWorkflowId(randomUUID());
   await deps.temporal.client.workflow.start(WorkflowType.fetchFingerprint, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
