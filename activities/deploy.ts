@@ -104,9 +104,9 @@ export function createDeployActivities(deps: ActivityDeps) {
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
-    const credentials = credentialsOf(target);
-    // Every device session starts here: the address is checked once, for every vendor.
+    // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
     const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
+    const credentials = credentialsOf(target);
     // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
     const trust: ManagementTrust = target.trustFingerprint
       ? { fingerprintSha256: target.trustFingerprint, alsoAccept }

@@ -26,7 +26,11 @@ function hideAddress(token: string): string {
 }
 
 export function coarseDeviceError(message: string): string {
-  const categorised = message.replace(/\(([A-Z][A-Z0-9_]{2,}): [^()]*(?:\([^()]*\)[^()]*)*\)/g, (_all, code: string) => `(${categoryOf(code)})`);
+  // "connection refused (ECONNREFUSED: connect …)": the words already say it, so the code's detail goes.
+  const categorised = message.replace(/(\s*)\(([A-Z][A-Z0-9_]{2,})(?:: [^()]*(?:\([^()]*\)[^()]*)*)?\)/g, (_all, space: string, code: string, offset: number, whole: string) => {
+    const category = categoryOf(code);
+    return whole.slice(0, offset).endsWith(category) ? '' : `${space}(${category})`;
+  });
   return categorised
     .split(/(\s+)/)
     .map((token) => (/\s/.test(token) ? token : hideAddress(token)))

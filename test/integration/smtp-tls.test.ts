@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, it } from 'node:test';
-import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-box';
+import { sealSmtpPassword } from '../../activities/crypto/bound-secrets';
+import { createSecretBox } from '../../activities/crypto/secret-box';
 import { putSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { createMailer } from '../../activities/mailer';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -34,11 +35,14 @@ beforeEach(async () => {
 
 const message = { subject: 'TLS check', text: 'hello' };
 const envMailer = (url: string | undefined) => createMailer({ db: t.db, box, mail: { url, from: 'CertFleet <certfleet@msp.example>', recipients: ['noc@msp.example'] } });
-const store = (extra: Partial<StoredSmtpSettings> = {}) =>
-  putSetting(t.db, SMTP_SETTING_KEY, {
-    host: smtp.host, port: smtp.port, secure: false, username: USER, passwordSealed: box.seal(PASSWORD, SecretPurpose.smtpPassword),
+/** Stored as the console stores them: the password sealed for this server (host, port, TLS mode). */
+const store = (extra: Partial<StoredSmtpSettings> = {}) => {
+  const server = { host: smtp.host, port: smtp.port, secure: false };
+  return putSetting(t.db, SMTP_SETTING_KEY, {
+    ...server, username: USER, passwordSealed: sealSmtpPassword(box, server, PASSWORD),
     from: 'CertFleet <certfleet@msp.example>', recipients: ['noc@msp.example'], ...extra,
   } satisfies StoredSmtpSettings);
+};
 
 it('stored settings with a password: a server without STARTTLS sees no AUTH, and the send fails saying what to change', async () => {
   await store();
