@@ -168,7 +168,8 @@ describe('npm run demo, stopped with kill -INT <its pid>', () => {
     let output = '';
     demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the exit can be reported before the last output lines are read from the pipes.
+    const exited = new Promise<number | null>((resolve) => demo.on('close', (code) => resolve(code)));
     const pgid = demo.pid ?? 0;
     try {
       await eventually('the demo to be up', async () => (output.includes('Press Ctrl-C to stop.') ? true : undefined), 150_000);
