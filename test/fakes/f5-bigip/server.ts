@@ -285,7 +285,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   const listeners: Listener[] = [];
 
-  /** The profile's certificate followed by exactly the chain file bound with it (certKeyChain `chain`). */
+  /** The profile's certificate followed by exactly the chain file bound with it (certKeyChain `chain`; ASSUMPTION B-chain in docs/vendors/f5-bigip.md). */
   function presented(cfg: DeviceConfig, profile: string): { key: string; cert: string } | undefined {
     const entry = cfg.profiles.get(profile)?.certKeyChain[0];
     if (!entry) return undefined;
