@@ -2,33 +2,75 @@ import { FailureType } from '../../temporal/contract';
 import { classified } from '../errors';
 import type { DeployerContext, ParseResult } from './types';
 
-interface Parsers {
-  parseCredentials(input: Record<string, unknown>): ParseResult;
-  parseOptions(input: Record<string, unknown>): ParseResult;
-  parseBinding(input: Record<string, unknown>): ParseResult;
+/** A typed parse of one part of a vendor's configuration: the value when there are no errors. */
+export interface Parsed<T> {
+  value?: T;
+  errors: Record<string, string>;
+}
+
+/** A vendor's typed parsers (its descriptor module exports them; the descriptor wraps them with `asParseResult`). */
+export interface VendorParsers<C, O, B> {
+  parseCredentials(input: Record<string, unknown>): Parsed<C>;
+  parseOptions(input: Record<string, unknown>): Parsed<O>;
+  parseBinding(input: Record<string, unknown>): Parsed<B>;
+}
+
+/** The web-facing (untyped) form of a typed parse, for `VendorDescriptor`. */
+export const asParseResult = <T extends object>(parsed: Parsed<T>): ParseResult => ({ value: { ...(parsed.value ?? {}) }, errors: parsed.errors });
+
+/** A deployer's stored configuration, parsed once, typed. */
+export interface DeployerConfig<C, O, B> {
+  /** The credentials and options; throws a non-retryable VALIDATION error naming every bad field. Enough for "Test connection". */
+  target(): { credentials: C; options: O };
+  /** Credentials, options and binding; throws VALIDATION naming every bad field (the binding's too). */
+  all(): { credentials: C; options: O; binding: B };
+  targetValid: boolean;
+  bindingValid: boolean;
+  /** The binding when it parsed (preflight reads it when there is one). */
+  binding?: B;
+  /** The binding's field errors (preflight reports them as a check). */
+  bindingErrors: Record<string, string>;
+  /**
+   * Compatibility with the untyped checks: throws as `all()` (or `target()` when needsBinding is false).
+   * Prefer `all()`/`target()`, which return the typed values.
+   */
+  ready(needsBinding?: boolean): void;
 }
 
 /**
- * A deployer's stored configuration, parsed once. `ready()` throws a non-retryable VALIDATION error
- * naming every bad field; `ready(false)` ignores the binding (a connection test before any link).
+ * Parses a deployer's configuration once from the descriptor's typed parsers. The same messages as
+ * the console's form validation, prefixed with the part they belong to (`options.vdom: …`).
  */
-export function checkDeployerConfig(component: string, parsers: Parsers, ctx: DeployerContext) {
+export function checkDeployerConfig<C, O, B>(component: string, parsers: VendorParsers<C, O, B>, ctx: DeployerContext): DeployerConfig<C, O, B> {
   const credentials = parsers.parseCredentials(ctx.target.credentials);
   const options = parsers.parseOptions(ctx.target.options);
   const binding = parsers.parseBinding(ctx.binding);
-  const problems = (entries: [string, ParseResult][]): string[] =>
+  const problems = (entries: [string, Parsed<unknown>][]): string[] =>
     entries.flatMap(([group, result]) => Object.entries(result.errors).map(([k, v]) => `${group}.${k}: ${v}`));
   const targetProblems = problems([['credentials', credentials], ['options', options]]);
   const allProblems = [...targetProblems, ...problems([['binding', binding]])];
+  const fail = (list: string[]): never => {
+    throw classified(FailureType.validation, `${component}: invalid target configuration: ${list.join('; ')}`);
+  };
+  const target = (): { credentials: C; options: O } => {
+    if (targetProblems.length > 0 || credentials.value === undefined || options.value === undefined) return fail(targetProblems.length ? targetProblems : ['unreadable']);
+    return { credentials: credentials.value, options: options.value };
+  };
+  const all = (): { credentials: C; options: O; binding: B } => {
+    if (allProblems.length > 0 || binding.value === undefined) return fail(allProblems.length ? allProblems : ['binding: unreadable']);
+    return { ...target(), binding: binding.value };
+  };
+  const bindingValid = Object.keys(binding.errors).length === 0 && binding.value !== undefined;
   return {
-    credentials: credentials.value,
-    options: options.value,
-    binding: binding.value,
+    target,
+    all,
     targetValid: targetProblems.length === 0,
-    bindingValid: Object.keys(binding.errors).length === 0,
+    bindingValid,
+    ...(bindingValid && binding.value !== undefined ? { binding: binding.value } : {}),
+    bindingErrors: binding.errors,
     ready(needsBinding = true): void {
-      const list = needsBinding ? allProblems : targetProblems;
-      if (list.length > 0) throw classified(FailureType.validation, `${component}: invalid target configuration: ${list.join('; ')}`);
+      if (needsBinding) all();
+      else target();
     },
   };
 }

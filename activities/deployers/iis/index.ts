@@ -238,10 +238,11 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
   const config = checkDeployerConfig(C, iisDescriptor, ctx);
   const ready = config.ready;
 
-  const options = config.options as unknown as IisOptions;
-  const login = config.credentials as unknown as SshCredentials;
-  const binding = config.binding as unknown as IisBinding;
-  const sites: SiteBinding[] = config.targetValid && config.bindingValid ? siteBindingsOf(config.binding) : [];
+  const parsedTarget = config.targetValid ? config.target() : { options: {}, credentials: {} };
+  const options = parsedTarget.options as unknown as IisOptions;
+  const login = parsedTarget.credentials as unknown as SshCredentials;
+  const binding = (config.binding ?? {}) as unknown as IisBinding;
+  const sites: SiteBinding[] = config.targetValid && config.binding ? siteBindingsOf(config.binding) : [];
   const { host, port } = ctx.target;
 
   let opened: Promise<SshSession> | undefined;

@@ -102,9 +102,10 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
   const config = checkDeployerConfig(C, spec, ctx);
   const ready = config.ready;
 
-  const server = config.options as unknown as SshServerOptions;
-  const login = config.credentials as unknown as SshCredentials;
-  const files = config.targetValid ? spec.files(config.options) : [];
+  const parsedTarget = config.targetValid ? config.target() : { options: {}, credentials: {} };
+  const server = parsedTarget.options as unknown as SshServerOptions;
+  const login = parsedTarget.credentials as unknown as SshCredentials;
+  const files = config.targetValid ? spec.files(parsedTarget.options) : [];
   const sudo = server.useSudo === true;
   const endpoints = config.bindingValid ? verifyEndpointsOf(ctx.target.host, ctx.binding) : [];
   const waitMs = (server.reloadWaitSeconds ?? 0) * 1000;
