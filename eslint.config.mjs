@@ -20,7 +20,7 @@ export default tseslint.config(
     files: ['workflows/**/*.ts'],
     rules: restrict([
       { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Workflows may only import activity types.' },
-      { group: ['**/web/**', '**/worker/**', '**/temporal/connection', '**/temporal/schedules', '**/temporal/dev-server'], message: 'Workflows stay deterministic: no I/O modules.' },
+      { group: ['**/web/**', '**/worker/**', '**/temporal/connection', '**/temporal/schedules', '**/scripts/**'], message: 'Workflows stay deterministic: no I/O modules.' },
       { group: ['node:*', 'pg', 'acme-client', 'cloudflare', 'nodemailer', 'undici'], message: 'No I/O in workflows.' },
     ]),
   },
@@ -28,6 +28,7 @@ export default tseslint.config(
     files: ['activities/**/*.ts'],
     rules: restrict([
       { group: ['**/workflows/**', '**/web/**', '**/worker/**'], message: 'Activities import neither workflows, web nor worker.' },
+      { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
       { group: ['**/temporal/connection', '**/temporal/schedules'], message: 'Activities do not use the Temporal client.' },
     ]),
   },
@@ -36,6 +37,7 @@ export default tseslint.config(
     rules: restrict([
       { group: ['**/workflows/**'], message: 'The web never imports workflow code: use temporal/contract.' },
       { group: ['**/worker/**'], message: 'The web does not import the worker.' },
+      { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
       {
         group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers', '!**/activities/deployers'],
         message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
@@ -50,5 +52,9 @@ export default tseslint.config(
       },
       { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
     ]),
+  },
+  {
+    files: ['worker/**/*.ts', 'temporal/**/*.ts', 'config/**/*.ts'],
+    rules: restrict([{ group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path: temporal/ keeps only what talks to Temporal.' }]),
   },
 );

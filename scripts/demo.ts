@@ -30,7 +30,7 @@ import { countUsers } from '../activities/db/repositories/users';
 import { checkMaintenanceWindows, maintenanceStatus } from '../activities/domain/maintenance-window';
 import { bool, integer } from '../config/env';
 import { createLogger } from '../config/logger';
-import { startLocalTemporal } from '../temporal/local-temporal';
+import { startLocalTemporal } from './temporal/local-temporal';
 import { startFakeCloudflare, type FakeCloudflare } from '../test/fakes/cloudflare/server';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RecentLines } from '../temporal/dev-server';
+import { RecentLines } from './process-lines';
 
 async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

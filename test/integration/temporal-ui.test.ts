@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE, WorkflowType } from '../../temporal/contract';
-import { READ_ONLY_UI_SWITCHES, startReadOnlyTemporalUi, TEMPORAL_UI_SERVER, type ReadOnlyUi } from '../../temporal/ui-server';
+import { READ_ONLY_UI_SWITCHES, startReadOnlyTemporalUi, TEMPORAL_UI_SERVER, type ReadOnlyUi } from '../../scripts/temporal/ui-server';
 import { freePort } from '../support/free-port';
 import { requireGoTool, startTestTemporal, type TestTemporal } from '../support/temporal';
 

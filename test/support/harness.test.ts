@@ -14,7 +14,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import * as acme from 'acme-client';
 import nodemailer from 'nodemailer';
-import { INDEXED_VALUE_TYPE } from '../../temporal/dev-server';
+import { INDEXED_VALUE_TYPE } from '../../temporal/search-attributes';
 import { startPebble, type PebbleStack } from './pebble';
 import { runningProcessCount } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';

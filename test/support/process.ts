@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { forEachLine, RecentLines } from '../../temporal/dev-server';
+import { forEachLine, RecentLines } from '../../scripts/process-lines';
 
 export interface SpawnManagedOptions {
   /** Added on top of process.env (a value of `undefined` removes the variable). */
@@ -81,7 +81,7 @@ const SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 /**
  * Make sure children and temp dirs never outlive this process: run the cleanups on 'exit', and turn
  * SIGINT/SIGTERM/SIGHUP into process.exit(128+n) so every 'exit' hook (also those of other modules,
- * e.g. temporal/dev-server) runs. If some other code also handles the signal, it is left to decide
+ * e.g. scripts/temporal/dev-server) runs. If some other code also handles the signal, it is left to decide
  * whether the process ends; our children are killed either way. Idempotent.
  */
 export function installProcessCleanupHooks(): void {

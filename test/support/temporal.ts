@@ -14,8 +14,8 @@ import {
   type GoTool,
   type DevServer,
   type DevServerOptions,
-  type SearchAttributeKind,
-} from '../../temporal/dev-server';
+} from '../../scripts/temporal/dev-server';
+import type { SearchAttributeKind } from '../../temporal/search-attributes';
 import { freePort } from './free-port';
 import { registerExitCleanup } from './process';
 
@@ -48,7 +48,7 @@ export async function startTestTemporal(
 ): Promise<TestTemporal> {
   const cliPath = await requireGoTool(TEMPORAL_CLI);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-temporal-'));
-  // Also makes SIGINT/SIGTERM run the 'exit' hook of temporal/dev-server that kills the server.
+  // Also makes SIGINT/SIGTERM run the 'exit' hook of scripts/temporal/dev-server that kills the server.
   const unregister = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const dbFile = path.join(dir, 'temporal.sqlite');
   const recent: string[] = [];

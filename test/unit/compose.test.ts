@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { IN_PROCESS_MODULES, NPM_SCRIPTS, PROCESS_COMMANDS, type ProcessName } from '../../scripts/processes';
-import { READ_ONLY_UI_SWITCHES } from '../../temporal/ui-server';
+import { READ_ONLY_UI_SWITCHES } from '../../scripts/temporal/ui-server';
 
 /**
  * No Docker engine runs here: docker-compose.yml, the Dockerfile and .dockerignore are validated as

@@ -12,19 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-
-export type SearchAttributeKind = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
-
-/** temporal.api.enums.v1.IndexedValueType numbers, as returned by operatorService.listSearchAttributes. */
-export const INDEXED_VALUE_TYPE: Readonly<Record<SearchAttributeKind, number>> = {
-  Text: 1,
-  Keyword: 2,
-  Int: 3,
-  Double: 4,
-  Bool: 5,
-  Datetime: 6,
-  KeywordList: 7,
-};
+import { forEachLine, RecentLines } from '../process-lines';
+import { INDEXED_VALUE_TYPE, type SearchAttributeKind } from '../../temporal/search-attributes';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -68,36 +57,6 @@ export interface DevServer {
   child: ChildProcess;
   /** SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** The last `max` lines a child wrote, for error messages. */
-export class RecentLines {
-  private readonly lines: string[] = [];
-  constructor(private readonly max: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
-  }
-  toString(): string {
-    return this.lines.join('\n');
-  }
-}
-
-/** Calls `onLine` for every line a child writes (the last, unterminated one included). */
-export function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    partial += chunk;
-    const lines = partial.split(/\r?\n/);
-    partial = lines.pop() ?? '';
-    for (const line of lines) onLine(line);
-  });
-  stream.on('end', () => {
-    if (partial !== '') onLine(partial);
-    partial = '';
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

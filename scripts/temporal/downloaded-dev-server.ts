@@ -1,4 +1,4 @@
-import { SearchAttributes } from './contract';
+import { SearchAttributes } from '../../temporal/contract';
 
 export interface DownloadedDevServer {
   address: string;
@@ -8,7 +8,7 @@ export interface DownloadedDevServer {
 /**
  * For machines with internet but neither the Temporal CLI nor Go: the SDK downloads the CLI into its
  * own cache and runs the same dev server (persistent SQLite file, CertFleet's search attributes), headless:
- * its embedded UI cannot be made read-only (temporal/ui-server.ts).
+ * its embedded UI cannot be made read-only (scripts/temporal/ui-server.ts).
  * Not used when the CLI can be found or built, and it cannot work offline.
  */
 export async function startDownloadedDevServer(opts: { port: number; dbFilename: string }): Promise<DownloadedDevServer> {

@@ -1,9 +1,9 @@
 /**
  * Temporal for one machine (`npm start`, the demo): the CLI dev server, headless, and the Temporal UI
- * beside it read-only (temporal/ui-server.ts). Without Go, the SDK downloads the CLI and no UI runs.
+ * beside it read-only (scripts/temporal/ui-server.ts). Without Go, the SDK downloads the CLI and no UI runs.
  */
 import * as path from 'node:path';
-import { SEARCH_ATTRIBUTE_TYPES } from './contract';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../temporal/contract';
 import { buildGoTool, findGoTool, startTemporalDevServer, TEMPORAL_CLI } from './dev-server';
 import { startDownloadedDevServer } from './downloaded-dev-server';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from './ui-server';
