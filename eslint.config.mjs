@@ -2,6 +2,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What the web may import (house-style: it never talks to a device, a CA or a DNS provider itself). */
+const webPatterns = [
+  { group: ['**/workflows/**'], message: 'The web never imports workflow code: use temporal/contract.' },
+  { group: ['**/worker/**'], message: 'The web does not import the worker.' },
+  { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
+  {
+    group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers', '!**/activities/deployers'],
+    message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
+  },
+  {
+    group: ['**/activities/dns-providers/*', '!**/activities/dns-providers/descriptors', '!**/activities/dns-providers/types'],
+    message: 'The web may import provider descriptors only.',
+  },
+  {
+    group: ['**/activities/deployers/*', '!**/activities/deployers/descriptors', '!**/activities/deployers/types'],
+    message: 'The web may import vendor descriptors only: it never talks to a device itself.',
+  },
+  { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
+];
+
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -35,23 +55,14 @@ export default tseslint.config(
   {
     files: ['web/**/*.ts'],
     rules: restrict([
-      { group: ['**/workflows/**'], message: 'The web never imports workflow code: use temporal/contract.' },
-      { group: ['**/worker/**'], message: 'The web does not import the worker.' },
-      { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
-      {
-        group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers', '!**/activities/deployers'],
-        message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
-      },
-      {
-        group: ['**/activities/dns-providers/*', '!**/activities/dns-providers/descriptors', '!**/activities/dns-providers/types'],
-        message: 'The web may import provider descriptors only.',
-      },
-      {
-        group: ['**/activities/deployers/*', '!**/activities/deployers/descriptors', '!**/activities/deployers/types'],
-        message: 'The web may import vendor descriptors only: it never talks to a device itself.',
-      },
-      { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
+      ...webPatterns,
+      { group: ['@temporalio/client', '@temporalio/common'], allowTypeImports: true, message: 'Temporal starts, signals, queries and lists go through deps.commands (web/commands).' },
     ]),
+  },
+  {
+    // The console's Temporal commands, and the Temporal error mapping of the error handler.
+    files: ['web/commands/**/*.ts', 'web/http-error.ts'],
+    rules: restrict(webPatterns),
   },
   {
     files: ['worker/**/*.ts', 'temporal/**/*.ts', 'config/**/*.ts'],

@@ -3,6 +3,7 @@ import type { AcmeClientSettings } from './acme/accounts';
 import type { AlertSettings } from './alerts/alerter';
 import type { SecretBox } from './crypto/secret-box';
 import type { Database } from './db/pool';
+import type { EnvMailSettings } from './mailer';
 import type { ScheduleHealthRow } from './db/repositories/dashboard';
 import type { DeployerFactory, VendorDescriptor } from './deployers/types';
 import type { DnsProviderFactory } from './dns-providers/types';
@@ -13,13 +14,6 @@ export interface PropagationSettings {
   timeoutMs: number;
   /** Resolvers to query instead of the zone's authoritative nameservers (ip or ip:port). */
   resolvers: string[];
-}
-
-/** SMTP from the environment; settings stored in the database take precedence. */
-export interface EnvMailSettings {
-  url?: string | undefined;
-  from: string;
-  recipients: string[];
 }
 
 export interface ActivityDeps {
@@ -48,3 +42,5 @@ export interface DeviceLeaseActivityRequest {
   requestId: string;
   requesterWorkflowId: string;
 }
+
+export type { EnvMailSettings } from './mailer';

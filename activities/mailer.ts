@@ -4,7 +4,7 @@ import { FailureType } from '../temporal/contract';
 import { openSmtpPassword } from './crypto/bound-secrets';
 import { SecretBoxError, type SecretBox } from './crypto/secret-box';
 import { getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from './db/repositories/settings';
-import type { ActivityDeps } from './deps';
+import type { Queryable } from './db/pool';
 import { classified } from './errors';
 
 export interface MailMessage {
@@ -50,7 +50,14 @@ const PLAINTEXT_REMEDY_ENV = 'or, not recommended, add ?requireTLS=false to SMTP
  * mandatory, so a server that offers no STARTTLS never sees AUTH. An admin may turn that off for the
  * stored settings (allowPasswordWithoutTls), and SMTP_URL with ?requireTLS=false.
  */
-export function createMailer(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail'>): Mailer {
+/** SMTP from the environment; settings stored in the database take precedence. */
+export interface EnvMailSettings {
+  url?: string | undefined;
+  from: string;
+  recipients: string[];
+}
+
+export function createMailer(deps: { db: Queryable; box: SecretBox; mail: EnvMailSettings }): Mailer {
   const transport = async (): Promise<SmtpTransport | undefined> => {
     const stored = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     if (stored?.host) {

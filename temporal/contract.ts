@@ -384,3 +384,15 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.targetRejected,
   FailureType.commitFailed,
 ];
+
+/** One renewal schedule as Temporal describes it (the schedule health page and its refresh activity). */
+export interface ScheduleHealthRow {
+  scheduleId: string;
+  certificateId: string | null;
+  paused: boolean;
+  note: string | null;
+  skippedOverlap: number;
+  missedCatchup: number;
+  lastActionAt: Date | null;
+  nextActionAt: Date | null;
+}

@@ -1,5 +1,5 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import type { ScheduleHealthRow } from '../activities/db/repositories/dashboard';
+import type { ScheduleHealthRow } from './contract';
 import { renewalScheduleId } from './contract';
 
 const RENEWAL_PREFIX = renewalScheduleId('');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../activities/crypto/secret-box';
 import type { Database } from '../activities/db/pool';
 import type { RenewalScheduleSettings } from '../temporal/schedules';
+import type { ConsoleCommands } from './commands';
 
 /** Sign-in protection: account lockout after consecutive failures, and a per-address rate limit. */
 export interface LoginProtection {
@@ -23,6 +24,8 @@ export interface WebDeps {
   box: SecretBox;
   log: Logger;
   temporal: { client: Client; namespace: string; uiUrl: string | undefined };
+  /** Every Temporal start, signal, query and list the console makes (web/commands). */
+  commands: ConsoleCommands;
   renewalSchedule: RenewalScheduleSettings;
   secureCookies: boolean;
   login?: LoginProtection;

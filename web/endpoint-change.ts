@@ -5,7 +5,6 @@
  */
 import type { Queryable } from '../activities/db/pool';
 import { describeEndpoint } from '../activities/domain/secret-endpoints';
-import { endpointChangeNoticeWorkflowId, TASK_QUEUE, WorkflowType, type EndpointChangeNoticeInput } from '../temporal/contract';
 import { audit } from './audit';
 import type { WebDeps } from './deps';
 import type { Actor } from './operations/input';
@@ -28,9 +27,8 @@ export async function auditEndpointChange(
 /** Starts the notice after the change is committed. A failure to start it is logged: the change and its audit row stand. */
 export async function notifyEndpointChange(deps: WebDeps, auditId: string | undefined): Promise<void> {
   if (auditId === undefined) return;
-  const input: EndpointChangeNoticeInput = { auditId };
   try {
-    await deps.temporal.client.workflow.start(WorkflowType.endpointChangeNotice, { workflowId: endpointChangeNoticeWorkflowId(auditId), taskQueue: TASK_QUEUE, args: [input] });
+    await deps.commands.startEndpointChangeNotice(auditId);
   } catch (error) {
     deps.log.warn({ err: error, auditId }, 'cannot start the endpoint change notice');
   }

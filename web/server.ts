@@ -1,3 +1,4 @@
+import { createConsoleCommands } from './commands';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -35,6 +36,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
     box,
     log,
     temporal: { client, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
+    commands: createConsoleCommands({ client, namespace: config.temporal.namespace }),
     renewalSchedule: config.renewalSchedule,
     secureCookies: config.secureCookies,
     login: config.login,

@@ -9,3 +9,10 @@ import type { WebDeps } from './deps';
 export function temporalUiUrlFor(deps: Pick<WebDeps, 'temporal'>, req: Pick<Request, 'user'>): string | undefined {
   return req.user?.role === 'admin' ? deps.temporal.uiUrl : undefined;
 }
+
+/** A run's history page in the Temporal UI, when the UI is linked for this user. */
+export function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
+  return uiUrl
+    ? `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
+    : undefined;
+}

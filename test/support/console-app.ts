@@ -3,6 +3,7 @@
  * Temporal dev server, `createApp(deps)` listening on a free port, users of every role with a
  * signed-in console client and an API token each. No worker: commands start workflows that wait.
  */
+import { createConsoleCommands } from '../../web/commands';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +51,7 @@ export async function startConsoleApp(options: { login?: LoginProtection; metric
     box,
     log: pino({ level: 'silent' }),
     temporal: { client, namespace: 'default', uiUrl: 'http://127.0.0.1:8233' },
+    commands: createConsoleCommands({ client, namespace: 'default' }),
     renewalSchedule: { intervalSeconds: 3600, jitterSeconds: 60 },
     secureCookies: false,
     ...(options.login ? { login: options.login } : {}),

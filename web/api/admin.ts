@@ -10,7 +10,6 @@ import { driftSummary } from '../../activities/db/repositories/fleet-watch';
 import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers } from '../../activities/db/repositories/users';
-import type { TestEmailResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { idParam } from '../list-query';
@@ -20,7 +19,6 @@ import { renewalDefaults } from '../operations/certificates';
 import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
 import { createUser, deleteUser, endSessions, loadUser, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
-import { latestResult } from '../workflow-results';
 import { API_PREFIX, jsonBody, refuseUnchangeable, reply } from './support';
 
 const P = API_PREFIX;
@@ -91,7 +89,7 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/settings/email/test/:workflowId`, async (req, res) => {
     const workflowId = req.params['workflowId'];
     if (typeof workflowId !== 'string' || !/^test-email:[0-9a-f-]{36}$/.test(workflowId)) throw new HttpError(404, 'Unknown test email.');
-    res.json(await latestResult<TestEmailResult>(deps.temporal.client, workflowId));
+    res.json(await deps.commands.latestTestEmail(workflowId));
   });
   router.get(`${P}/settings/security`, async (_req, res) => {
     res.json(await securitySettings(deps.db));

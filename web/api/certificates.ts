@@ -7,7 +7,6 @@ import { listRunsOfDeployment, listRunSteps } from '../../activities/db/reposito
 import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { WebDeps } from '../deps';
-import { describeLatestRun, listRuns } from '../lifecycle-runs';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { certificateFiltersOf, historyFiltersOf } from '../list-filters';
 import { canChange } from '../middleware/auth';
@@ -35,7 +34,6 @@ const publicVersion = (v: Awaited<ReturnType<typeof listVersions>>[number]) => (
 });
 
 export function certificateApi(router: Router, deps: WebDeps): void {
-  const { client, namespace } = deps.temporal;
 
   router.get(`${P}/certificates`, async (req, res) => {
     const query = req.query as Record<string, unknown>;
@@ -50,7 +48,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const [versions, deployments, run] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
-      describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
     ]);
     res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
   });
@@ -71,7 +69,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/certificates/:id/runs`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
     // allSettled: a failing call must not leave the other one retrying after the response.
-    const [latest, runs] = await Promise.allSettled([describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace), listRuns(client, cert.id, temporalUiUrlFor(deps, req), namespace, 50)]);
+    const [latest, runs] = await Promise.allSettled([deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)), deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req), 50)]);
     if (latest.status === 'rejected') throw latest.reason;
     if (runs.status === 'rejected') throw runs.reason;
     res.json({ latest: latest.value, runs: runs.value });

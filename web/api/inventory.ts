@@ -7,8 +7,6 @@ import { listTargets, redactTarget } from '../../activities/db/repositories/targ
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { describeWindows } from '../../activities/domain/maintenance-window';
-import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
-import { latestPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
@@ -17,7 +15,6 @@ import { createCustomer, deleteCustomer, loadCustomer, updateCustomer } from '..
 import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvider, verifyDnsProvider } from '../operations/dns-providers';
 import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import { groupFromJson } from '../vendor-form';
-import { latestResult } from '../workflow-results';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
 
@@ -80,7 +77,7 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/dns-providers/:id/verify`, async (req, res) => {
     const provider = await loadDnsProvider(deps.db, req.params['id']);
-    res.json(await latestResult<DnsProviderCheckResult>(deps.temporal.client, dnsProviderCheckWorkflowId(provider.id)));
+    res.json(await deps.commands.latestDnsProviderCheck(provider.id));
   });
 
   // Targets (credentials are write-only)
@@ -140,6 +137,6 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/targets/:id/test-connection`, async (req, res) => {
     const target = await loadTarget(deps.db, req.params['id']);
-    res.json(deviceErrorsFor(await latestPreflight(deps.temporal.client, target.id), req.user?.role === 'admin'));
+    res.json(deviceErrorsFor(await deps.commands.latestPreflight(target.id), req.user?.role === 'admin'));
   });
 }

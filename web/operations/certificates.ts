@@ -16,12 +16,10 @@ import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
-import { deleteRenewalSchedule, upsertRenewalSchedule } from '../../temporal/schedules';
 import { audit, auditedCommand } from '../audit';
 import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { startLifecycle } from '../lifecycle-runs';
 import { chooseCustomer } from './customers';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
@@ -77,12 +75,11 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
     commonName: name.name, customerId: customer.customer.id, dnsProviderId: provider.id, acmeDirectoryId: directory.id,
     keyType, renewalMode: policy.mode, renewalValue: policy.value,
   };
-  const { client } = deps.temporal;
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
     const newId = await insertCertificate(tx, fields);
     try {
-      await upsertRenewalSchedule(client, { certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
+      await deps.commands.upsertRenewalSchedule({ certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
     } catch (error) {
       deps.log.error({ err: error }, 'cannot create the renewal schedule');
       throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.');
@@ -91,7 +88,7 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
     return { id: newId, auditId: created };
   });
   // The first issuance runs on the creation's audit entry (checked and claimed by the run).
-  const started = await startLifecycle(client, id, 'create', auditId);
+  const started = await deps.commands.startLifecycle(id, 'create', auditId);
   if (started.started) await audit(deps.db, actor, { action: 'certificate.issue', entityType: 'certificate', entityId: id, after: { runId: started.runId } });
   return done({ id, runId: started.started ? started.runId : undefined });
 }
@@ -126,7 +123,7 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
   await deps.db.withTransaction(async (tx) => {
     await updateCertificateSettings(tx, cert.id, after);
     try {
-      await upsertRenewalSchedule(deps.temporal.client, { certificateId: cert.id, commonName: cert.commonName, enabled }, deps.renewalSchedule);
+      await deps.commands.upsertRenewalSchedule({ certificateId: cert.id, commonName: cert.commonName, enabled }, deps.renewalSchedule);
     } catch (error) {
       deps.log.error({ err: error }, 'cannot update the renewal schedule');
       throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.');
@@ -144,7 +141,7 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
   await deps.db.withTransaction(async (tx) => {
     await softDeleteCertificate(tx, cert.id);
     try {
-      await deleteRenewalSchedule(deps.temporal.client, cert.id);
+      await deps.commands.deleteRenewalSchedule(cert.id);
     } catch (error) {
       deps.log.error({ err: error }, 'cannot delete the renewal schedule');
       throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.');
@@ -159,7 +156,7 @@ export async function renewCertificate(deps: WebDeps, actor: Actor, id: unknown)
   const cert = await loadCertificate(deps.db, id);
   // The entry is written with the start (and dropped when it fails): the run checks and claims it first.
   return auditedCommand(deps.db, actor, { action: CommandAction.renewNow, entityType: 'certificate', entityId: cert.id }, async (auditId) => {
-    const started = await startLifecycle(deps.temporal.client, cert.id, 'manual', auditId);
+    const started = await deps.commands.startLifecycle(cert.id, 'manual', auditId);
     if (!started.started) throw new HttpError(409, started.reason);
     return { runId: started.runId };
   });

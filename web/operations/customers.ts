@@ -9,7 +9,7 @@ import {
   type CustomerFields,
   type CustomerRecord,
 } from '../../activities/db/repositories/customers';
-import { checkRecipients } from '../../activities/domain/smtp-settings';
+import { checkRecipients } from '../smtp-form';
 import type { Queryable } from '../../activities/db/pool';
 import { audit } from '../audit';
 import type { WebDeps } from '../deps';

@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { getCertificate } from '../../activities/db/repositories/certificates';
 import { appendRunStep, finishRun, latestReadyRun } from '../../activities/db/repositories/deployment-runs';
 import {
@@ -13,9 +12,8 @@ import { incidentKey, observeRecovery } from '../../activities/db/repositories/i
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkEndpoints } from '../../activities/domain/target-input';
-import { CommandAction, deploymentWorkflowId, deployNowSignal } from '../../temporal/contract';
+import { CommandAction } from '../../temporal/contract';
 import { audit, auditedCommand } from '../audit';
-import { retryDeploy, startDeploy } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { loadCertificate } from './certificates';
@@ -75,7 +73,7 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   const versionId = cert.currentVersionId;
   if (deployNow && versionId) {
     await auditedCommand(deps.db, actor, { action: CommandAction.redeploy, entityType: 'deployment', entityId: id, after: { onLink: true } }, async (auditId) => {
-      const started = await startDeploy(deps.temporal.client, cert.id, id, versionId, 'redeploy', auditId);
+      const started = await deps.commands.startDeploy(cert.id, id, versionId, 'redeploy', auditId);
       if (!started.ok) throw new HttpError(409, started.reason);
     }).catch((error: unknown) => deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started'));
   }
@@ -101,14 +99,13 @@ export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown
   const deployment = await loadDeployment(deps.db, id);
   const cert = await getCertificate(deps.db, deployment.certificateId);
   if (!cert) throw new HttpError(404, 'The certificate was deleted.');
-  const { client } = deps.temporal;
   const versionId = cert.currentVersionId;
   if (action === 'redeploy' && !versionId) throw new HttpError(409, 'This certificate has no issued version to deploy yet.');
   // The entry is written with the command (and dropped when it fails): the workflow checks it before acting.
   return auditedCommand(deps.db, actor, { action: CommandAction[action], entityType: 'deployment', entityId: deployment.id }, async (auditId) => {
     const result = action === 'retry' || !versionId
-      ? await retryDeploy(client, cert.id, deployment.id, versionId, auditId)
-      : await startDeploy(client, cert.id, deployment.id, versionId, 'redeploy', auditId);
+      ? await deps.commands.retryDeploy(cert.id, deployment.id, versionId, auditId)
+      : await deps.commands.startDeploy(cert.id, deployment.id, versionId, 'redeploy', auditId);
     if (!result.ok) throw new HttpError(409, result.reason);
     return { detail: result.detail };
   });
@@ -118,15 +115,11 @@ export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown
 export async function deployNow(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
   const deployment = await loadDeployment(deps.db, id);
   if (deployment.status !== 'waiting') throw new HttpError(409, 'This deployment is not waiting for a maintenance window.');
-  const handle = deps.temporal.client.workflow.getHandle(deploymentWorkflowId(deployment.certificateId, deployment.id));
   // The signal names only this entry; the workflow checks and claims it, and shows its actor as who asked.
   const entry = { action: CommandAction.deployNow, entityType: 'deployment', entityId: deployment.id, after: { target: deployment.targetName, outsideMaintenanceWindow: true } };
   await auditedCommand(deps.db, actor, entry, async (auditId) => {
-    try {
-      await handle.signal(deployNowSignal, { auditId });
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
-      throw error;
+    if ((await deps.commands.deployNow(deployment.certificateId, deployment.id, auditId)) === 'not-running') {
+      throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
     }
   });
 }

@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { sealDnsToken } from '../../activities/crypto/bound-secrets';
 import { dnsProviderEndpoint } from '../../activities/domain/secret-endpoints';
 import {
@@ -13,7 +12,6 @@ import {
 } from '../../activities/db/repositories/dns-providers';
 import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
-import { dnsProviderCheckWorkflowId, TASK_QUEUE, WorkflowType, type DnsProviderCheckInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
@@ -111,14 +109,8 @@ export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */
 export async function verifyDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<{ workflowId: string; runId: string }> {
   const provider = await loadDnsProvider(deps.db, id);
-  const input: DnsProviderCheckInput = { providerId: provider.id };
-  const workflowId = dnsProviderCheckWorkflowId(provider.id);
-  try {
-    const handle = await deps.temporal.client.workflow.start(WorkflowType.dnsProviderCheck, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
-    await audit(deps.db, actor, { action: 'dns-provider.verify', entityType: 'dns_provider', entityId: provider.id, after: { runId: handle.firstExecutionRunId } });
-    return { workflowId, runId: handle.firstExecutionRunId };
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'A check of this provider is already running.');
-    throw error;
-  }
+  const started = await deps.commands.startDnsProviderCheck(provider.id);
+  if (!started.started) throw new HttpError(409, 'A check of this provider is already running.');
+  await audit(deps.db, actor, { action: 'dns-provider.verify', entityType: 'dns_provider', entityId: provider.id, after: { runId: started.runId } });
+  return { workflowId: started.workflowId, runId: started.runId };
 }

@@ -8,9 +8,9 @@ import { smtpEndpoint } from '../../activities/domain/secret-endpoints';
 import { isKeyType } from '../../activities/domain/key-types';
 import { checkNetworkList } from '../../activities/domain/network-policy';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
-import { checkSmtpForm } from '../../activities/domain/smtp-settings';
+import { checkSmtpForm } from '../smtp-form';
 import { checkCaBundle } from '../../activities/domain/target-input';
-import { TASK_QUEUE, testEmailWorkflowId, WorkflowType, type TestEmailInput } from '../../temporal/contract';
+import { testEmailWorkflowId, type TestEmailInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
@@ -131,7 +131,7 @@ export async function saveTargetNetworks(deps: WebDeps, actor: Actor, body: Body
 export async function sendTestEmail(deps: WebDeps, actor: Actor): Promise<{ workflowId: string }> {
   const workflowId = testEmailWorkflowId(randomUUID());
   const input: TestEmailInput = { requestedBy: actor.user?.username ?? 'unknown' };
-  await deps.temporal.client.workflow.start(WorkflowType.testEmail, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+  await deps.commands.startTestEmail(workflowId, input);
   await audit(deps.db, actor, { action: 'settings.test-email', entityType: 'settings', entityId: SMTP_SETTING_KEY, after: { workflowId } });
   return { workflowId };
 }

@@ -9,10 +9,9 @@ import type { ParseResult, VendorDescriptor } from '../../activities/deployers/t
 import { checkMaintenanceWindows } from '../../activities/domain/maintenance-window';
 import { targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
-import { fetchFingerprintWorkflowId, TASK_QUEUE, WorkflowType, type FetchFingerprintInput } from '../../temporal/contract';
+import { fetchFingerprintWorkflowId, type FetchFingerprintInput } from '../../temporal/contract';
 import { audit } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
-import { startPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
@@ -193,7 +192,7 @@ export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown, con
 /** "Test connection": the preflight workflow. */
 export async function testTargetConnection(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
   const target = await loadTarget(deps.db, id);
-  const started = await startPreflight(deps.temporal.client, target.id);
+  const started = await deps.commands.startPreflight(target.id);
   if (!started.ok) throw new HttpError(409, started.reason);
   await audit(deps.db, actor, { action: 'target.test-connection', entityType: 'target', entityId: target.id });
 }
@@ -213,7 +212,7 @@ export async function fetchTargetFingerprint(deps: WebDeps, actor: Actor, body: 
   if (refusal) throw new HttpError(400, refusal);
   const input: FetchFingerprintInput = { host: host.host, port: port.port };
   const workflowId = fetchFingerprintWorkflowId(randomUUID());
-  await deps.temporal.client.workflow.start(WorkflowType.fetchFingerprint, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+  await deps.commands.startFetchFingerprint(workflowId, input);
   await audit(deps.db, actor, { action: 'target.fetch-fingerprint', entityType: 'target', after: { host: input.host, port: input.port, workflowId } });
   return { workflowId };
 }

@@ -11,7 +11,7 @@ import { displayCertificateName } from '../../activities/domain/certificate-name
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
 import type { WebDeps } from '../deps';
-import { describeLatestRun, listRuns, withMaintenanceWaits } from '../lifecycle-runs';
+import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { certificateFiltersOf, CERTIFICATE_STATUSES } from '../list-filters';
 import { pager } from '../list-query';
@@ -25,7 +25,6 @@ export const CERTIFICATES_PAGE_SIZE = 50;
 
 export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
-  const { client, namespace } = deps.temporal;
   const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
   const vendors = vendorList(vendorDescriptors);
 
@@ -77,8 +76,8 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const detail = async (req: Request, res: Response, cert: CertificateRecord, extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {}, status = 200) => {
     const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
       listVersions(deps.db, cert.id),
-      describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
-      listRuns(client, cert.id, temporalUiUrlFor(deps, req), namespace).catch(() => []),
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
@@ -107,7 +106,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   /** htmx fragment: re-polls itself while the run is in progress; reloads the page once when it ends. */
   router.get('/certificates/:id/progress', async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [latestRun, deployments] = await Promise.all([describeLatestRun(client, cert.id, temporalUiUrlFor(deps, req), namespace), listDeploymentsOfCertificate(deps.db, cert.id)]);
+    const [latestRun, deployments] = await Promise.all([deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)), listDeploymentsOfCertificate(deps.db, cert.id)]);
     const run = withMaintenanceWaits(latestRun, deployments);
     if (req.query['polling'] === '1' && !run.running) res.set('HX-Refresh', 'true');
     views.partial(res, 'progress', { cert, run });

@@ -7,7 +7,7 @@ import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import type { WebDeps } from '../deps';
 import { idParam } from '../list-query';
 import type { Views } from '../render';
-import { listRunningWorkflows, nameRunningWorkflows } from '../running-workflows';
+import { nameRunningWorkflows } from '../running-workflows';
 import { temporalUiUrlFor } from '../temporal-ui';
 
 const LIST = 10;
@@ -39,9 +39,8 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
   /** htmx fragment: what runs right now (Temporal visibility), refreshed every few seconds. */
   router.get('/dashboard/running', async (req, res) => {
     const customerId = idParam(req.query as Record<string, unknown>, 'customer');
-    const { client, namespace } = deps.temporal;
     try {
-      const running = await listRunningWorkflows(client, temporalUiUrlFor(deps, req), namespace, customerId ? 100 : 20);
+      const running = await deps.commands.listRunning(temporalUiUrlFor(deps, req), customerId ? 100 : 20);
       const customer = customerId ? await getCustomer(deps.db, customerId) : undefined;
       const runs = customer
         ? (await filterByCustomer(deps, running.runs, customer.id)).slice(0, 20)

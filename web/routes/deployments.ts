@@ -8,7 +8,7 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import type { WebDeps } from '../deps';
-import { temporalUiLink } from '../lifecycle-runs';
+import { temporalUiLink } from '../temporal-ui';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { historyFiltersOf } from '../list-filters';
 import { idParam } from '../list-query';

@@ -1,13 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { listDnsProviders, redactDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
-import { dnsProviderCheckWorkflowId, type DnsProviderCheckResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { canChange } from '../middleware/auth';
 import type { Body, FieldErrors } from '../operations/input';
 import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvider, verifyDnsProvider } from '../operations/dns-providers';
 import type { Views } from '../render';
-import { latestResult } from '../workflow-results';
 
 /** Never echo a token back into a form. */
 const withoutToken = (body: Body): Body => ({ ...body, token: '' });
@@ -15,7 +13,7 @@ const withoutToken = (body: Body): Body => ({ ...body, token: '' });
 export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const kinds = Object.values(dnsProviderDescriptors).map((d) => ({ id: d.id, label: d.label, fields: d.fields }));
-  const checkOf = (id: string) => latestResult<DnsProviderCheckResult>(deps.temporal.client, dnsProviderCheckWorkflowId(id));
+  const checkOf = (id: string) => deps.commands.latestDnsProviderCheck(id);
 
   const list = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const providers = (await listDnsProviders(deps.db)).map(redactDnsProvider);

@@ -4,7 +4,6 @@ import { listAcmeDirectories } from '../../activities/db/repositories/acme-direc
 import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
 import { listUsers, ROLES } from '../../activities/db/repositories/users';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
-import type { TestEmailResult } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
@@ -13,7 +12,6 @@ import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
 import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
 import type { Views } from '../render';
-import { latestResult } from '../workflow-results';
 
 const FORM_ERROR = 'Please correct the fields marked below. Nothing was changed.';
 const TEST_EMAIL_ID = /^test-email:[0-9a-f-]{36}$/;
@@ -79,7 +77,7 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   router.get('/settings/email/test', async (req, res) => {
     const workflowId = typeof req.query['id'] === 'string' && TEST_EMAIL_ID.test(req.query['id']) ? req.query['id'] : undefined;
     if (!workflowId) throw new HttpError(400, 'Unknown test email.');
-    views.partial(res, 'test-email', { workflowId, check: await latestResult<TestEmailResult>(deps.temporal.client, workflowId) });
+    views.partial(res, 'test-email', { workflowId, check: await deps.commands.latestTestEmail(workflowId) });
   });
 
   const networks = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {

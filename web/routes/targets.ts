@@ -5,7 +5,6 @@ import { listTargets, redactTarget, type TargetRecord } from '../../activities/d
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { describeWindows, maintenanceStatus } from '../../activities/domain/maintenance-window';
 import type { VendorDescriptor } from '../../activities/deployers/types';
-import { latestPreflight } from '../deploy-commands';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
@@ -14,8 +13,6 @@ import type { Body, FieldErrors } from '../operations/input';
 import { createTarget, deleteTarget, fetchTargetFingerprint, loadTarget, storedCredentialsOf, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
 import type { Views } from '../render';
 import { pickGroup, renderFields, vendorList } from '../vendor-form';
-import { latestResult, resultWithin } from '../workflow-results';
-import type { FetchFingerprintResult } from '../../temporal/contract';
 
 const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
 
@@ -75,13 +72,13 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
   // Before /targets/:id. htmx: the certificate the address typed into the form presents, to pin it.
   router.post('/targets/fetch-fingerprint', canChange, async (req, res) => {
     const { workflowId } = await fetchTargetFingerprint(deps, req, req.body as Body);
-    views.partial(res, 'fingerprint', { workflowId, check: await resultWithin<FetchFingerprintResult>(deps.temporal.client, workflowId, FETCH_FINGERPRINT_WAIT_MS) });
+    views.partial(res, 'fingerprint', { workflowId, check: await deps.commands.fetchedFingerprint(workflowId, FETCH_FINGERPRINT_WAIT_MS) });
   });
 
   router.get('/targets/fetch-fingerprint', canChange, async (req, res) => {
     const workflowId = typeof req.query['id'] === 'string' && FETCH_FINGERPRINT_ID.test(req.query['id']) ? req.query['id'] : undefined;
     if (!workflowId) throw new HttpError(400, 'Unknown fingerprint request.');
-    views.partial(res, 'fingerprint', { workflowId, check: await latestResult<FetchFingerprintResult>(deps.temporal.client, workflowId) });
+    views.partial(res, 'fingerprint', { workflowId, check: await deps.commands.fetchedFingerprint(workflowId) });
   });
 
   router.get('/targets/new', canChange, async (req, res) => {
@@ -104,7 +101,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
 
   const detail = async (req: Request, res: Response, deleteError?: string) => {
     const target = await loadTarget(deps.db, req.params['id']);
-    const [deployments, preflight] = await Promise.all([listDeploymentsOfTarget(deps.db, target.id), latestPreflight(deps.temporal.client, target.id)]);
+    const [deployments, preflight] = await Promise.all([listDeploymentsOfTarget(deps.db, target.id), deps.commands.latestPreflight(target.id)]);
     views.page(req, res, 'target', {
       title: target.name, target: redactTarget(target), vendorLabel: vendorOf(target.vendor)?.label ?? target.vendor, deployments, preflight,
       maintenance: target.maintenance ? { timeZone: target.maintenance.timeZone, lines: describeWindows(target.maintenance).split('\n'), next: maintenanceStatus(target.maintenance, new Date()) } : undefined,
@@ -148,7 +145,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
   /** htmx fragment: the latest connection test, polling itself while it runs. */
   router.get('/targets/:id/preflight', async (req, res) => {
     const target = await loadTarget(deps.db, req.params['id']);
-    views.partial(res, 'preflight', { target: redactTarget(target), preflight: await latestPreflight(deps.temporal.client, target.id) });
+    views.partial(res, 'preflight', { target: redactTarget(target), preflight: await deps.commands.latestPreflight(target.id) });
   });
 
   router.post('/targets/:id/preflight', canChange, async (req, res) => {

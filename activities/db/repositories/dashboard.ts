@@ -1,3 +1,4 @@
+import type { ScheduleHealthRow } from '../../../temporal/contract';
 import type { Queryable } from '../pool';
 
 export interface ExpiryCounts {
@@ -147,16 +148,6 @@ export async function scheduleHealthSummary(db: Queryable, customerId?: string):
   };
 }
 
-export interface ScheduleHealthRow {
-  scheduleId: string;
-  certificateId: string | null;
-  paused: boolean;
-  note: string | null;
-  skippedOverlap: number;
-  missedCatchup: number;
-  lastActionAt: Date | null;
-  nextActionAt: Date | null;
-}
 
 /** Replaces the snapshot with what Temporal reported just now. */
 export async function replaceScheduleHealth(db: Queryable, rows: ScheduleHealthRow[]): Promise<void> {
@@ -203,3 +194,5 @@ export async function runSubjects(db: Queryable, ids: Record<RunSubjectKind, str
     [ids.certificate, ids.deployment, ids.target, ids['dns-provider']],
   );
 }
+
+export type { ScheduleHealthRow } from '../../../temporal/contract';

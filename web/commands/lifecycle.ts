@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { DeploymentRecord } from '../activities/db/repositories/deployments';
-import { waitingUntilText } from '../activities/domain/maintenance-window';
+import type { DeploymentRecord } from '../../activities/db/repositories/deployments';
+import { waitingUntilText } from '../../activities/domain/maintenance-window';
 import {
   certificateWorkflowId,
   progressQuery,
@@ -13,7 +13,8 @@ import {
   type LifecycleStep,
   type LifecycleProgress,
   type LifecycleTrigger,
-} from '../temporal/contract';
+} from '../../temporal/contract';
+import { temporalUiLink } from '../temporal-ui';
 
 const PROGRESS_QUERY_TIMEOUT_MS = 3_000;
 
@@ -48,12 +49,6 @@ export interface RunSummary {
   startTime: Date;
   closeTime: Date | undefined;
   temporalUiUrl: string | undefined;
-}
-
-export function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
-  return uiUrl
-    ? `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
-    : undefined;
 }
 
 /** The certificate's recent lifecycle runs, found through the CertificateId search attribute. */

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { latestResult, type CheckView } from './workflow-results';
+import { latestResult, type CheckView } from './results';
 import {
   certificateWorkflowId,
   deploymentWorkflowId,
@@ -13,7 +13,7 @@ import {
   type DeployTrigger,
   type PreflightInput,
   type PreflightResult,
-} from '../temporal/contract';
+} from '../../temporal/contract';
 
 export type CommandResult = { ok: true; detail: string } | { ok: false; reason: string };
 

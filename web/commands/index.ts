@@ -1,0 +1,120 @@
+/**
+ * What the console can ask the worker: every Temporal start, signal, query and list the web makes,
+ * in one object injected through WebDeps (`deps.commands`). Routes and operations call these methods
+ * only; a route test can replace the whole object. The bodies of the larger commands live beside this
+ * file (lifecycle.ts, deploys.ts, results.ts, running.ts).
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  deployNowSignal,
+  deploymentWorkflowId,
+  dnsProviderCheckWorkflowId,
+  endpointChangeNoticeWorkflowId,
+  TASK_QUEUE,
+  WorkflowType,
+  type DeployTrigger,
+  type DnsProviderCheckInput,
+  type DnsProviderCheckResult,
+  type EndpointChangeNoticeInput,
+  type FetchFingerprintInput,
+  type FetchFingerprintResult,
+  type LifecycleTrigger,
+  type TestEmailInput,
+  type TestEmailResult,
+} from '../../temporal/contract';
+import { deleteRenewalSchedule, upsertRenewalSchedule, type RenewalScheduleSettings, type ScheduledCertificate } from '../../temporal/schedules';
+import { latestPreflight, retryDeploy, startDeploy, startPreflight, type CommandResult, type PreflightView } from './deploys';
+import { describeLatestRun, listRuns, startLifecycle, type RunSummary, type RunView, type StartResult } from './lifecycle';
+import { latestResult, resultWithin, type CheckView } from './results';
+import { listRunningWorkflows, type RunningWorkflow } from './running';
+
+export type { CommandResult, PreflightView } from './deploys';
+export type { RunStepView, RunSummary, RunView, StartResult } from './lifecycle';
+export type { CheckView } from './results';
+export type { RunningWorkflow } from './running';
+
+export interface ConsoleCommands {
+  // Certificates: issue / renew runs and their renewal schedule
+  startLifecycle(certificateId: string, trigger: Exclude<LifecycleTrigger, 'schedule'>, auditId: string): Promise<StartResult>;
+  listLifecycleRuns(certificateId: string, uiUrl: string | undefined, limit?: number): Promise<RunSummary[]>;
+  describeLatestRun(certificateId: string, uiUrl: string | undefined): Promise<RunView>;
+  upsertRenewalSchedule(cert: ScheduledCertificate, settings: RenewalScheduleSettings): Promise<'created' | 'updated'>;
+  deleteRenewalSchedule(certificateId: string): Promise<void>;
+  // Deployments
+  startDeploy(certificateId: string, deploymentId: string, versionId: string, trigger: Exclude<DeployTrigger, 'lifecycle'>, auditId: string): Promise<CommandResult>;
+  retryDeploy(certificateId: string, deploymentId: string, currentVersionId: string | null, auditId: string): Promise<CommandResult>;
+  /** Signals a deploy waiting for its maintenance window; 'not-running' when there is no such run. */
+  deployNow(certificateId: string, deploymentId: string, auditId: string): Promise<'signalled' | 'not-running'>;
+  // Checks the worker runs for the console
+  startPreflight(targetId: string): Promise<CommandResult>;
+  latestPreflight(targetId: string): Promise<PreflightView>;
+  startDnsProviderCheck(providerId: string): Promise<{ started: true; workflowId: string; runId: string } | { started: false }>;
+  latestDnsProviderCheck(providerId: string): Promise<CheckView<DnsProviderCheckResult>>;
+  startTestEmail(workflowId: string, input: TestEmailInput): Promise<void>;
+  latestTestEmail(workflowId: string): Promise<CheckView<TestEmailResult>>;
+  startFetchFingerprint(workflowId: string, input: FetchFingerprintInput): Promise<void>;
+  /** The fingerprint if the check ends within `waitMs`, else "running" (the form's fragment polls). */
+  fetchedFingerprint(workflowId: string, waitMs?: number): Promise<CheckView<FetchFingerprintResult>>;
+  startEndpointChangeNotice(auditId: string): Promise<void>;
+  // The dashboard
+  listRunning(uiUrl: string | undefined, limit: number): Promise<{ total: number; runs: RunningWorkflow[] }>;
+  /** Temporal's frontend answers (readiness probe). */
+  ping(timeoutMs: number): Promise<void>;
+}
+
+export function createConsoleCommands(temporal: { client: Client; namespace: string }): ConsoleCommands {
+  const { client, namespace } = temporal;
+  return {
+    startLifecycle: (certificateId, trigger, auditId) => startLifecycle(client, certificateId, trigger, auditId),
+    listLifecycleRuns: (certificateId, uiUrl, limit) => listRuns(client, certificateId, uiUrl, namespace, limit),
+    describeLatestRun: (certificateId, uiUrl) => describeLatestRun(client, certificateId, uiUrl, namespace),
+    upsertRenewalSchedule: (cert, settings) => upsertRenewalSchedule(client, cert, settings),
+    deleteRenewalSchedule: (certificateId) => deleteRenewalSchedule(client, certificateId),
+
+    startDeploy: (certificateId, deploymentId, versionId, trigger, auditId) => startDeploy(client, certificateId, deploymentId, versionId, trigger, auditId),
+    retryDeploy: (certificateId, deploymentId, currentVersionId, auditId) => retryDeploy(client, certificateId, deploymentId, currentVersionId, auditId),
+    async deployNow(certificateId, deploymentId, auditId) {
+      try {
+        await client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).signal(deployNowSignal, { auditId });
+        return 'signalled';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return 'not-running';
+        throw error;
+      }
+    },
+
+    startPreflight: (targetId) => startPreflight(client, targetId),
+    latestPreflight: (targetId) => latestPreflight(client, targetId),
+    async startDnsProviderCheck(providerId) {
+      const input: DnsProviderCheckInput = { providerId };
+      const workflowId = dnsProviderCheckWorkflowId(providerId);
+      try {
+        const handle = await client.workflow.start(WorkflowType.dnsProviderCheck, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+        return { started: true, workflowId, runId: handle.firstExecutionRunId };
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
+        throw error;
+      }
+    },
+    latestDnsProviderCheck: (providerId) => latestResult<DnsProviderCheckResult>(client, dnsProviderCheckWorkflowId(providerId)),
+    async startTestEmail(workflowId, input) {
+      await client.workflow.start(WorkflowType.testEmail, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    },
+    latestTestEmail: (workflowId) => latestResult<TestEmailResult>(client, workflowId),
+    async startFetchFingerprint(workflowId, input) {
+      await client.workflow.start(WorkflowType.fetchFingerprint, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    },
+    fetchedFingerprint: (workflowId, waitMs) =>
+      waitMs ? resultWithin<FetchFingerprintResult>(client, workflowId, waitMs) : latestResult<FetchFingerprintResult>(client, workflowId),
+    async startEndpointChangeNotice(auditId) {
+      const input: EndpointChangeNoticeInput = { auditId };
+      await client.workflow.start(WorkflowType.endpointChangeNotice, { workflowId: endpointChangeNoticeWorkflowId(auditId), taskQueue: TASK_QUEUE, args: [input] });
+    },
+
+    listRunning: (uiUrl, limit) => listRunningWorkflows(client, uiUrl, namespace, limit),
+    async ping(timeoutMs) {
+      await client.withDeadline(Date.now() + timeoutMs, () => client.workflowService.getSystemInfo({}));
+    },
+  };
+}
