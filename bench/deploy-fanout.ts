@@ -7,13 +7,14 @@
  *   npm run bench:deploy-fanout              # 1, 10, 50
  *   npm run bench:deploy-fanout -- 1 5 20    # other sizes
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { benchConsole } from './console-setup';
 import { median, ms, runBenchmark } from './stats';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../test/fakes/panos/server';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import { addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import type { ConsoleClient } from '../test/support/console-client';
 import { startStack, type Stack } from '../test/support/stack';
 
@@ -56,11 +57,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: stack.temporal.address });
   const fakes: Fake[] = [];
   try {
-    await stack.startWorker();
-    const client = new Client({ connection });
-    const admin = await stack.admin();
-    const directoryId = await addPebbleDirectory(admin, stack);
-    const providerId = await addCloudflareProvider(admin, stack, 'Bench');
+    const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
     const rows: string[] = [];
     const phases = new Map<number, number>();
     for (const n of fanouts) {

@@ -8,10 +8,11 @@
  *   npm run bench:issue-one            # 10 runs
  *   npm run bench:issue-one -- 25      # 25 runs
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { benchConsole } from './console-setup';
 import { median, ms, runBenchmark } from './stats';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
-import { addCloudflareProvider, addPebbleDirectory, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import { renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import { startStack } from '../test/support/stack';
 
 type Bucket = 'acme' | 'dnsApi' | 'propagation' | 'database' | 'email';
@@ -35,11 +36,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ propagationTimeoutMs: 30_000, authzReusePercent: 0 });
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
-    await stack.startWorker();
-    const client = new Client({ connection });
-    const admin = await stack.admin();
-    const directoryId = await addPebbleDirectory(admin, stack);
-    const providerId = await addCloudflareProvider(admin, stack, 'Bench');
+    const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
     const id = await requestCertificate(admin, { commonName: '*.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
     await waitForRunToEnd(admin, id); // warm-up: account registration, first issuance
 

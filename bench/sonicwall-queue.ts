@@ -7,10 +7,11 @@
  *   npm run bench:sonicwall-queue             # 1, 5, 20
  *   npm run bench:sonicwall-queue -- 1 10     # other sizes
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { benchConsole } from './console-setup';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeSonicWall } from '../test/fakes/sonicwall/server';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import { addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
 import { startFtpServer } from '../test/support/ftp';
 import { startStack } from '../test/support/stack';
 import { median, runBenchmark } from './stats';
@@ -23,11 +24,7 @@ async function main(): Promise<void> {
   const ftp = await startFtpServer({ directories: ['certfleet'] });
   const sonicwall = await startFakeSonicWall({ users: { admin: 'bench-password' } });
   try {
-    await stack.startWorker();
-    const client = new Client({ connection });
-    const admin = await stack.admin();
-    const directoryId = await addPebbleDirectory(admin, stack);
-    const providerId = await addCloudflareProvider(admin, stack, 'Bench');
+    const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
     const targetId = await addTarget(admin, {
       vendor: 'sonicwall', name: 'SW bench', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
       credentials: { username: 'admin', password: 'bench-password', ftpPassword: ftp.password },
