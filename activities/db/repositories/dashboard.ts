@@ -1,4 +1,5 @@
 import type { ScheduleHealthRow } from '../../../temporal/contract';
+import type { DeploymentLabels } from './deployments';
 import type { Queryable } from '../pool';
 
 export interface ExpiryCounts {
@@ -17,13 +18,8 @@ export interface ExpiringCertificate {
   status: string;
 }
 
-export interface FailingDeployment {
+export interface FailingDeployment extends DeploymentLabels {
   id: string;
-  certificateId: string;
-  commonName: string;
-  targetId: string;
-  targetName: string;
-  vendor: string;
   customerName: string;
   lastError: string | null;
   updatedAt: Date;

@@ -1,3 +1,4 @@
+import type { DeploymentLabels } from './deployments';
 import type { Queryable } from '../pool';
 import type { RunOutcome } from './deployment-runs';
 
@@ -14,14 +15,9 @@ export interface DeploymentHistoryFilter {
   limit: number;
 }
 
-export interface DeploymentHistoryRow {
+export interface DeploymentHistoryRow extends DeploymentLabels {
   runId: string;
   deploymentId: string;
-  certificateId: string;
-  commonName: string;
-  targetId: string;
-  targetName: string;
-  vendor: string;
   customerName: string;
   trigger: string;
   outcome: RunOutcome;

@@ -8,13 +8,17 @@ export interface EndpointSpec {
   servername?: string;
 }
 
-export interface DeploymentRecord {
-  id: string;
+/** A deployment as lists show it: which certificate goes to which target. */
+export interface DeploymentLabels {
   certificateId: string;
   commonName: string;
   targetId: string;
   targetName: string;
   vendor: string;
+}
+
+export interface DeploymentRecord extends DeploymentLabels {
+  id: string;
   binding: Record<string, unknown>;
   verifyEndpoints: EndpointSpec[];
   status: DeploymentStatus;
