@@ -1,27 +1,19 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
-import type { Logger } from 'pino';
+import type { Logger, LevelWithSilent } from 'pino';
+
+/** The pino level of each Temporal SDK log level. */
+const PINO_LEVEL: Readonly<Record<LogLevel, Exclude<LevelWithSilent, 'silent' | 'fatal'>>> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /** Routes the Temporal SDK's log entries (worker, workflows, activities) into the process's pino logger. */
 export function temporalLoggerFor(log: Logger): TemporalLogger {
   const emit = (level: LogLevel, message: string, meta?: LogMetadata): void => {
-    const fields = meta ?? {};
-    switch (level) {
-      case 'TRACE':
-        log.trace(fields, message);
-        break;
-      case 'DEBUG':
-        log.debug(fields, message);
-        break;
-      case 'INFO':
-        log.info(fields, message);
-        break;
-      case 'WARN':
-        log.warn(fields, message);
-        break;
-      case 'ERROR':
-        log.error(fields, message);
-        break;
-    }
+    log[PINO_LEVEL[level]](meta ?? {}, message);
   };
   return {
     log: emit,
