@@ -29,6 +29,7 @@ const SETTLING = new Set(['Not All Devices Synced', 'Awaiting Initial Sync', 'Sy
 
 export type SyncVerdict = { state: 'done' | 'pending' | 'failed'; detail: string };
 
+const seconds = (ms: number): string => (ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(1));
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** "Changes Pending (yellow): summary; detail; detail". */
@@ -72,7 +73,7 @@ export async function syncProgress(client: BigipClient, group: string, startedAt
   if (verdict.state === 'failed') return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group}: ${verdict.detail}` };
   const waited = Date.now() - startedAtMs;
   if (waited > timeoutMs) {
-    return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group} did not reach "In Sync" within ${Math.round(timeoutMs / 1000)} s: ${verdict.detail}` };
+    return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group} did not reach "In Sync" within ${seconds(timeoutMs)} s: ${verdict.detail}` };
   }
   return { state: 'pending' };
 }
