@@ -7,7 +7,7 @@
  * - "In Sync": done.
  * - "Not All Devices Synced", "Awaiting Initial Sync", "Syncing": still going (f5-ansible keeps polling
  *   on the first two; its comment: the group is "Not All Devices Synced" right after a sync starts until
- *   every device finishes).
+ *   every device finishes; "Syncing" has no source: ASSUMPTION B8).
  * - "Changes Pending": may settle (the peer has not loaded our push yet), so CertFleet keeps polling until
  *   the deadline and then fails quoting the status and its details. f5-ansible stops at once when a detail
  *   says "Recommended action: …"; CertFleet quotes that advice in the failure instead.

@@ -9,7 +9,7 @@
  * community.f5.com "iControl REST Authentication Token Management" (article 287462); F5 iControl REST
  * user guide (transactions); colin-stubbs/dehydrated-bigip issue #11; f5-ansible issues #269, #1217,
  * #2505. Every behaviour names its source or says ASSUMPTION (marked GUESS next to the code);
- * docs/vendors/f5-bigip.md lists the assumptions (B1-B4).
+ * docs/vendors/f5-bigip.md lists the assumptions (B1-B7, B-chain).
  * - `POST /mgmt/shared/authn/login` → token (timeout 1200 s) sent back as `X-F5-Auth-Token` ([f5-ans]
  *   icontrol.py, [f5-tok]); `PATCH /mgmt/shared/authz/tokens/<t>` `{timeout}` ≤ 36000 else 406, `DELETE`
  *   on the same URL, tokens only managed by their owner ([f5-tok]); at most 100 active tokens per user
