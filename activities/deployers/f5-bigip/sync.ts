@@ -36,7 +36,7 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function describeSync(status: BigipSyncStatus, groupStatus = status.status): string {
   const color = status.color ? ` (${status.color})` : '';
   const lines = [status.summary, ...status.details].filter((l, i, all) => l !== '' && all.indexOf(l) === i);
-  return `${groupStatus}${color}${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`;
+  return `${groupStatus || '(no status in the reply)'}${color}${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`;
 }
 
 /** Our group's status: its own detail line when the device gives one, else the overall status. */
