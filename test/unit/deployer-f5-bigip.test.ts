@@ -410,7 +410,7 @@ describe('f5-bigip vendor cases', () => {
     const from = fake.calls.length;
     const error = await failureOf(use((d) => d.preflight(), createBigipDeployer, { ...context, binding: { profiles: [] } }));
     assert.equal(error.type, FailureType.validation);
-    assert.match(error.message, /^f5-bigip: target bigip-lab: Name at least one client-ssl profile/);
+    assert.match(error.message, /^f5-bigip: invalid target configuration: binding\.profiles: Name at least one client-ssl profile/);
     assert.equal(fake.calls.length, from);
   });
 });

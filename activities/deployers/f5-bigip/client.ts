@@ -56,6 +56,23 @@ export interface BigipClientSslProfile {
   certKeyChain: BigipCertKeyChainEntry[];
 }
 
+/** One `partitionAccess` entry of a user: `all-partitions` or a partition name, and a role id (`admin`, `certificate-manager`, …). */
+export interface BigipPartitionRole {
+  partition: string;
+  role: string;
+}
+
+/** `GET /mgmt/tm/cm/sync-status`, decoded (docs/vendors/f5-bigip.md, "Config-sync"). */
+export interface BigipSyncStatus {
+  /** "In Sync", "Changes Pending", "Not All Devices Synced", "Awaiting Initial Sync", "Disconnected", "Standalone", … */
+  status: string;
+  color: string;
+  mode: string;
+  summary: string;
+  /** The detail lines in index order, e.g. "bigip2.example: connected", "dg-1 (In Sync): All devices in the device group are in sync". */
+  details: string[];
+}
+
 export interface BigipTransactionState {
   transId: string;
   state: string;
@@ -73,6 +90,10 @@ const none = (v: unknown): string | undefined => {
   const s = str(v);
   return s === undefined || s === '' || s === 'none' ? undefined : s;
 };
+
+const nestedEntries = (v: unknown): Record<string, unknown> =>
+  isRecord(v) && isRecord(v['nestedStats']) && isRecord(v['nestedStats']['entries']) ? v['nestedStats']['entries'] : {};
+const description = (v: unknown): string => (isRecord(v) && typeof v['description'] === 'string' ? v['description'] : '');
 
 function messageOf(response: DeviceResponse): string {
   if (isRecord(response.json) && typeof response.json['message'] === 'string') return response.json['message'];
@@ -280,6 +301,40 @@ export class BigipClient {
       if (error instanceof BigipHttpError && error.status === 404) return false;
       throw error;
     }
+  }
+
+  /**
+   * GET /mgmt/tm/auth/user/<name> → `partitionAccess` [{name, role}] (shape: f5-ansible `library/bigip_user.py`
+   * BigIpRest docstring; terraform-provider-bigip auth user unit test); undefined on 404 (no local user of that name).
+   */
+  async userPartitionAccess(username: string): Promise<BigipPartitionRole[] | undefined> {
+    try {
+      const response = await this.call(`GET /mgmt/tm/auth/user/${username}`, 'GET', `/mgmt/tm/auth/user/${encodeURIComponent(username)}`);
+      const entries = isRecord(response.json) && Array.isArray(response.json['partitionAccess']) ? response.json['partitionAccess'] : [];
+      return entries.filter(isRecord).map((e) => ({ partition: str(e['name']) ?? '', role: str(e['role']) ?? '' }));
+    } catch (error) {
+      if (error instanceof BigipHttpError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * GET /mgmt/tm/cm/sync-status: `entries.<link>.nestedStats.entries.{status,color,mode,summary}.description` and the
+   * `…/details` entries (f5-ansible bigip_configsync_action.py `_get_status_from_resource`, `_get_details_from_resource`;
+   * recorded replies in e-XpertSolutions/f5-rest-client `f5/health_check_test.go`, F5Networks/f5-cloud-libs `test/lib/bigIpClusterTests.js`).
+   */
+  async syncStatus(): Promise<BigipSyncStatus> {
+    const response = await this.call('GET /mgmt/tm/cm/sync-status', 'GET', '/mgmt/tm/cm/sync-status');
+    const top = isRecord(response.json) && isRecord(response.json['entries']) ? Object.values(response.json['entries']) : [];
+    const fields = nestedEntries(top[0]);
+    const detailsKey = Object.keys(fields).find((k) => /\/details$/.test(k));
+    const detailEntries = Object.entries(nestedEntries(detailsKey ? fields[detailsKey] : undefined));
+    const index = (k: string): number => Number(/(\d+)$/.exec(k)?.[1] ?? 0);
+    const details = detailEntries
+      .sort(([a], [b]) => index(a) - index(b))
+      .map(([, v]) => description(nestedEntries(v)['details']).trim())
+      .filter((d) => d !== '');
+    return { status: description(fields['status']), color: description(fields['color']), mode: description(fields['mode']), summary: description(fields['summary']).trim(), details };
   }
 
   private async getFileObject(kind: 'ssl-cert' | 'ssl-key', fullPath: string): Promise<BigipFileObject | undefined> {

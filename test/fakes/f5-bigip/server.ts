@@ -9,7 +9,7 @@
  * community.f5.com "iControl REST Authentication Token Management" (article 287462); F5 iControl REST
  * user guide (transactions); colin-stubbs/dehydrated-bigip issue #11; f5-ansible issues #269, #1217,
  * #2505. Every behaviour names its source or says ASSUMPTION (marked GUESS next to the code);
- * docs/vendors/f5-bigip.md lists the assumptions (B1-B4).
+ * docs/vendors/f5-bigip.md lists the assumptions (B1-B7, B-chain).
  * - `POST /mgmt/shared/authn/login` → token (timeout 1200 s) sent back as `X-F5-Auth-Token` ([f5-ans]
  *   icontrol.py, [f5-tok]); `PATCH /mgmt/shared/authz/tokens/<t>` `{timeout}` ≤ 36000 else 406, `DELETE`
  *   on the same URL, tokens only managed by their owner ([f5-tok]); at most 100 active tokens per user
@@ -36,12 +36,18 @@
  * - `GET /mgmt/tm/sys/version` (versionstats), `POST /mgmt/tm/cm` config-sync and
  *   `GET /mgmt/tm/cm/device-group/~P~g` ([f5-ans] bigip_configsync_action.py), `POST /mgmt/tm/util/unix-rm`
  *   ([f5-ans] bigip_ssl_key_cert.py removes uploaded files with it).
+ * - users and roles (roles.ts): `GET /mgmt/tm/auth/user/<self>` with `partitionAccess`; a role that may not
+ *   make a call gets restjavad's 401 "Authorization failed: user=… resource=… verb=…" (terraform-provider-bigip
+ *   #160, f5-appsvcs-extension #420). The default user is an Administrator on all partitions.
+ * - HA (sync-status.ts): `GET /mgmt/tm/cm/sync-status` shaped like a recorded 14.1.4.6 reply
+ *   (e-XpertSolutions/f5-rest-client); a change leaves the group "Changes Pending", a config-sync goes
+ *   through "Not All Devices Synced" to "In Sync", or stays "Changes Pending" / "Disconnected" on a switch.
  * - errors: `{"code":400,"message":"…","errorStack":[],"apiError":3}` for /mgmt/tm (dehydrated-bigip
  *   #11), restjavad's `{"code":401,"message":"…","referer":…,"restOperationId":…,"errorStack":[],
  *   "kind":":resterrorresponse"}` for /mgmt/shared ([f5-tok] examples).
  *
- * ASSUMPTIONS: every wording and code marked GUESS next to the code; the config-sync is instant and
- * the fake has no `cm/sync-status` (no HA peer is modelled); ECDSA keys are accepted on every version.
+ * ASSUMPTIONS: every wording and code marked GUESS next to the code; the role rules (roles.ts, B4-B6)
+ * and the sync-state rules (sync-status.ts, B7); ECDSA keys are accepted on every version.
  * The fake records every call without secrets (no passwords, no token values, no PEM bodies).
  */
 import { constants, createHash, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
@@ -69,7 +75,9 @@ import {
   VERSION_QUERY,
   type KeyChainEntry,
 } from './device-config';
+import { ADMIN_ACCESS, authorize, userJson, type PartitionAccess } from './roles';
 import { selfSignedRsa } from './self-signed';
+import { FakeSyncState, type SyncBehaviour } from './sync-status';
 
 export interface FakeBigipOptions {
   /** Default 'certfleet' (a non-admin user, so the token cap applies). */
@@ -86,6 +94,10 @@ export interface FakeBigipOptions {
   version?: string;
   /** Active tokens per non-admin user, default 100. */
   tokenCap?: number;
+  /** The user's roles (`partitionAccess`), default Administrator on all partitions. */
+  partitionAccess?: PartitionAccess[];
+  /** Sync-status reads that show "Not All Devices Synced" after a config-sync before "In Sync"; default 1. */
+  syncPollsToInSync?: number;
   /**
    * Let the management HTTPS resume TLS sessions (tickets), as a real device's httpd may. Default
    * false, because the pinned-fingerprint connector of activities/deployers/device-http.ts fails on
@@ -156,6 +168,10 @@ export interface FakeBigip {
   savedConfigCount(): number;
   /** Device groups synced to, in order. */
   configSyncs(): string[];
+  /** What a config-sync does from now on: completes (default), leaves the group "Changes Pending", or finds the peer "Disconnected". */
+  setSyncBehaviour(behaviour: SyncBehaviour): void;
+  /** The status `GET /mgmt/tm/cm/sync-status` would report now (without advancing a sync). */
+  syncStatus(): string;
   activeTokens(): number;
   /** Adds active tokens for the user (other clients' sessions, or the 17.1.2.x token leak). */
   leakTokens(count: number): void;
@@ -263,6 +279,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   let saved: DeviceConfig | undefined;
   let savedCount = 0;
   const syncs: string[] = [];
+  const access = opts.partitionAccess ?? ADMIN_ACCESS;
+  const syncState = new FakeSyncState(() => [...deviceGroups].map((g) => splitPath(g).name), opts.syncPollsToInSync ?? 1);
 
   const tokens = new Map<string, TokenState>();
   const uploads = new Map<string, { total: number; data: Buffer; next: number; chunks: Record<string, number> }>();
@@ -696,6 +714,15 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       const removed = cfg.downloads.delete(target.slice(DOWNLOADS.length + 1));
       return { status: 200, body: { kind: 'tm:util:unix-rm:runstate', command: 'run', utilCmdArgs: target, ...(removed ? {} : { commandResult: `rm: cannot remove '${target}': No such file or directory\n` }) } };
     }
+    if (route === 'cm/sync-status') {
+      if (method !== 'GET') throw badMethod(method);
+      return { status: 200, body: syncState.read(version) };
+    }
+    if (/^auth\/user\/[^/]+$/.test(route)) {
+      if (method !== 'GET') throw badMethod(method); // the fake manages no users
+      if (item !== username) throw new F5Error(404, `01020036:3: The requested user (${item ?? ''}) was not found.`); // GUESS: wording
+      return { status: 200, body: userJson(username, access, version) };
+    }
     if (/^cm\/device-group\/[^/]+$/.test(route)) {
       if (method !== 'GET') throw badMethod(method);
       const fp = fullPathOf(item ?? '');
@@ -725,6 +752,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       // GUESS: wording.
       if (!deviceGroups.has(group)) throw new F5Error(400, `01070734:3: Configuration error: device group ${group} was not found`);
       syncs.push(splitPath(group).name);
+      syncState.syncStarted();
       return { status: 200, body: { kind: 'tm:cm:runstate', command: 'run', utilCmdArgs: args } };
     }
     return undefined;
@@ -794,6 +822,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     if (body['validateOnly'] !== true) {
       config = next;
       refreshListeners();
+      if (tx.commands.length > 0) syncState.changed();
     }
     return { status: 200, body: transactionJson(tx) };
   }
@@ -839,14 +868,19 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       if (seg[2] === 'authz' && seg[3] === 'tokens' && seg.length === 5) return tokenItem(method, decodeURIComponent(seg[4] ?? ''), user, json());
       if (seg[2] === 'file-transfer' && seg[3] === 'uploads' && seg.length === 5) {
         if (method !== 'POST') throw badMethod(method);
+        authorize(user, access, method, p, undefined);
         return upload(decodeURIComponent(seg[4] ?? ''), req, raw);
       }
       throw notRegistered(p);
     }
     if (seg[1] !== 'tm') throw notRegistered(p);
-    if (seg[2] === 'transaction') return transaction(method, seg, user, json());
+    if (seg[2] === 'transaction') {
+      authorize(user, access, method, p, undefined);
+      return transaction(method, seg, user, json());
+    }
 
     const body = json();
+    authorize(user, access, method, p, body);
     const coordination = req.headers['x-f5-rest-coordination-id'];
     if (typeof coordination === 'string' && coordination !== '' && method !== 'GET') {
       const tx = liveTransaction(coordination, user);
@@ -866,6 +900,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     next.validate();
     config = next;
     refreshListeners();
+    if (!p.startsWith('/mgmt/tm/util/')) syncState.changed();
     return reply;
   }
 
@@ -973,6 +1008,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     savedBindings: () => (saved ? bindingsOf(saved) : undefined),
     savedConfigCount: () => savedCount,
     configSyncs: () => [...syncs],
+    setSyncBehaviour: (behaviour) => syncState.setBehaviour(behaviour),
+    syncStatus: () => syncState.current(),
     activeTokens: () => [...tokens.values()].filter(isActive).length,
     leakTokens(count) {
       for (let i = 0; i < count; i++) tokens.set(newToken(), { user: username, startedAt: Date.now(), timeoutSeconds: TOKEN_TIMEOUT });
