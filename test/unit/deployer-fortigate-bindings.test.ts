@@ -299,13 +299,12 @@ describe('fortigate bindings', () => {
           authPortal: false,
           ipsecPhase1: ['hq', 'branch'],
           vips: ['web', 'mail vip'],
-          vipEndpoints: [
-            { host: '203.0.113.10', port: 443 },
-            { host: '2001:db8::10', port: 8443 },
-          ],
+          vipEndpoints: ['203.0.113.10:443', '[2001:db8::10]:8443'],
         },
         errors: {},
       });
+      // The parsed binding is what the console stores and shows again: it parses to itself.
+      assert.deepEqual(fortigateDescriptor.parseBinding(parsed.value), parsed);
       assert.match(fortigateDescriptor.parseBinding({ ipsecPhase1: 'x'.repeat(16) }).errors['ipsecPhase1'] ?? '', /1 to 15/);
       assert.match(fortigateDescriptor.parseBinding({ vips: 'a"b' }).errors['vips'] ?? '', /Not a virtual IP name: a"b/);
       assert.match(fortigateDescriptor.parseBinding({ vips: 'web', vipEndpoints: 'web:99999' }).errors['vipEndpoints'] ?? '', /Not host:port/);

@@ -5,7 +5,7 @@
  */
 import type { FortiGateClient, FortiResponse } from './client';
 import { fortigateFailure, ok, referencedName, referencedNames, resultList } from './failures';
-import type { FortiGateBinding, FortiGateOptions } from './descriptor';
+import { vipEndpointOf, type FortiGateBinding, type FortiGateOptions, type FortiGateVipEndpoint } from './descriptor';
 
 export interface SlotReading {
   /** False where the firmware, model or VDOM does not have it (SSL-VPN 404, no such phase-1 or VIP). */
@@ -72,8 +72,11 @@ export interface SlotContext {
   vdom: string;
   options: FortiGateOptions;
   /** The VIP endpoints the deployment verifies (from the binding). */
-  vipEndpoints: FortiGateBinding['vipEndpoints'];
+  vipEndpoints: FortiGateVipEndpoint[];
 }
+
+/** The binding's VIP endpoint texts, read. */
+export const vipEndpointsOf = (texts: string[]): FortiGateVipEndpoint[] => texts.map(vipEndpointOf).filter((e): e is FortiGateVipEndpoint => e !== undefined);
 
 export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefined {
   const { client, vdom, options } = ctx;
@@ -180,7 +183,8 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
           single.problem ??
           (terminatesTls ? undefined : `${label} is of type ${type || '(unknown)'}${serverType ? ` with server type ${serverType}` : ''}: FortiGate does not terminate TLS on it, so an ssl-certificate is not used. Name a server-load-balance VIP with server type https or ssl.`);
         const extip = typeof item['extip'] === 'string' ? item['extip'] : '';
-        const extport = numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']);
+        // extport may be a range ("443-444"); 0 or none means the VIP does not say (port forwarding off).
+        const extport = numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']) || undefined;
         const where = `${extip || '?'}:${extport ?? '?'}`;
         let verifyProblem: string | undefined;
         let facts = `answers on ${where}`;

@@ -38,8 +38,12 @@ export interface FortiGateBinding {
   ipsecPhase1: string[];
   /** `config firewall vip / edit <name> / set ssl-certificate`: server-load-balance VIPs that terminate TLS. */
   vips: string[];
-  /** Where the VIPs answer TLS, for the check after a deploy (none given: the VIPs are not verified). */
-  vipEndpoints: FortiGateVipEndpoint[];
+  /**
+   * Where the VIPs answer TLS, for the check after a deploy (none given: the VIPs are not verified), as
+   * normalised `host:port` / `[v6]:port` text: the parsed binding is what is stored and shown in the
+   * form again, so it must parse to itself (`vipEndpointOf` reads one).
+   */
+  vipEndpoints: string[];
 }
 
 export const FORTIGATE_DEFAULT_VDOM = 'root';
@@ -68,13 +72,16 @@ function list(input: Record<string, unknown>, key: string): string[] {
 }
 
 /** `host:port` or `[v6]:port`, or undefined. */
-export function parseVipEndpoint(raw: string): FortiGateVipEndpoint | undefined {
+export function vipEndpointOf(raw: string): FortiGateVipEndpoint | undefined {
   const match = /^(.+):(\d{1,5})$/.exec(raw);
   if (!match?.[1] || !match[2] || !HOST.test(match[1])) return undefined;
   const port = parsePort(match[2], 0);
   if (!port) return undefined;
   return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
+
+/** The normalised text of an endpoint (the form of `vipEndpoints`). */
+const endpointText = (e: FortiGateVipEndpoint): string => `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
 
 export function parseFortiGateCredentials(input: Record<string, unknown>): Parsed<FortiGateCredentials> {
   const token = text(input, 'token');
@@ -112,7 +119,7 @@ export function parseFortiGateBinding(input: Record<string, unknown>): Parsed<Fo
   const badVips = vips.filter((n) => !VIP_NAME.test(n));
   if (badVips.length > 0) errors['vips'] = `Not a virtual IP name: ${badVips.join(', ')} (1 to 79 letters, digits, space or . - _ : ( ); as in Policy & Objects → Virtual IPs).`;
   const endpointTexts = list(input, 'vipEndpoints');
-  const vipEndpoints = endpointTexts.map(parseVipEndpoint);
+  const vipEndpoints = endpointTexts.map(vipEndpointOf);
   const badEndpoints = endpointTexts.filter((_, i) => vipEndpoints[i] === undefined);
   if (badEndpoints.length > 0) errors['vipEndpoints'] = `Not host:port: ${badEndpoints.join(', ')} (e.g. 203.0.113.10:443 or [2001:db8::10]:443).`;
   else if (endpointTexts.length > 0 && vips.length === 0) errors['vipEndpoints'] = 'VIP TLS endpoints are checked only for the virtual IPs named above: name at least one VIP, or leave this empty.';
@@ -121,7 +128,7 @@ export function parseFortiGateBinding(input: Record<string, unknown>): Parsed<Fo
   }
   if (Object.keys(errors).length > 0) return { errors };
   return {
-    value: { adminGui, sslVpn, authPortal, ipsecPhase1, vips, vipEndpoints: vipEndpoints.filter((e): e is FortiGateVipEndpoint => e !== undefined) },
+    value: { adminGui, sslVpn, authPortal, ipsecPhase1, vips, vipEndpoints: [...new Set(vipEndpoints.filter((e): e is FortiGateVipEndpoint => e !== undefined).map(endpointText))] },
     errors,
   };
 }
@@ -138,7 +145,7 @@ export function fortigateVerifyEndpoints(target: { host: string; port: number },
   if (binding.adminGui) endpoints.push({ host: target.host, port: target.port });
   if (binding.sslVpn) endpoints.push({ host: target.host, port: options.sslVpnPort });
   if (binding.authPortal) endpoints.push({ host: target.host, port: options.authPortalPort });
-  for (const e of binding.vipEndpoints) endpoints.push({ host: e.host, port: e.port });
+  for (const e of binding.vipEndpoints.map(vipEndpointOf)) if (e) endpoints.push({ host: e.host, port: e.port });
   return endpoints;
 }
 

@@ -16,7 +16,7 @@ import { createDeviceHttp } from '../device-http';
 import { objectName, type NameRules } from '../naming';
 import type { Activation, BindingState, Deployer, DeployerFactory, PreflightCheck, StagedObjects } from '../types';
 import { bind, type WantedBinding } from './bind';
-import { createSlot, slotKeysOf, type BindingSlot, type SlotContext } from './binding-slots';
+import { createSlot, slotKeysOf, vipEndpointsOf, type BindingSlot, type SlotContext } from './binding-slots';
 import { createCertificateStore, fingerprint, type StoredCert } from './certificate-store';
 import { FortiGateClient, type FortiResponse } from './client';
 import { fortigateParsers } from './descriptor';
@@ -43,7 +43,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   /** Certificates that serve the admin GUI must live in the global store (docs/vendors/fortigate.md). */
   const store = createCertificateStore(client, { vdom, scope: binding?.adminGui ? 'global' : 'vdom' });
 
-  const slotContext = (): SlotContext => ({ client, vdom, options: config.target().options, vipEndpoints: binding?.vipEndpoints ?? [] });
+  const slotContext = (): SlotContext => ({ client, vdom, options: config.target().options, vipEndpoints: vipEndpointsOf(binding?.vipEndpoints ?? []) });
   const slotOf = (key: string): BindingSlot => {
     const slot = createSlot(key, slotContext());
     if (!slot) throw classified(FailureType.validation, `${COMPONENT}: the recorded binding names "${key}", which this version does not know`);
