@@ -88,7 +88,7 @@ export interface FakeFortiGateOptions {
   token: string;
   /** VDOMs of the device; default ['root'] (single-VDOM mode). More than one = multi-VDOM mode. */
   vdoms?: string[];
-  /** The VDOM whose SSL-VPN settings the SSL-VPN listener serves; default the first VDOM. */
+  /** The VDOM whose SSL-VPN settings and user settings (auth-cert) the SSL-VPN and auth portal listeners serve; default the first VDOM. */
   sslVpnVdom?: string;
   /** `config system global / set rest-api-key-url-query enable`: accept `?access_token=`. Default off. */
   acceptQueryToken?: boolean;
