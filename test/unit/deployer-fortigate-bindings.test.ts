@@ -265,6 +265,22 @@ describe('fortigate bindings', () => {
       });
     });
 
+    it('VDOMs: a phase-1 and the auth portal of VDOM cust1 are found and bound only through that VDOM, with a VDOM-scoped certificate', async () => {
+      await withFake({ vdoms: ['root', 'cust1'], sslVpnVdom: 'cust1', phase1: [{ name: 'cust-tun', vdom: 'cust1' }] }, async (fake) => {
+        const v = ca.issue('vdom-vpn.example.test');
+        const fromRoot = await use(contextFor(fake, { ipsecPhase1: 'cust-tun' }), (d) => d.preflight());
+        assert.match(fromRoot.checks.find((c) => c.name === 'IPsec phase-1 "cust-tun"')?.detail ?? '', /does not exist in VDOM root/);
+        const ctx = contextFor(fake, { ipsecPhase1: 'cust-tun', authPortal: true }, [v], { vdom: 'cust1' });
+        const staged = await use(ctx, (d) => d.stage(v));
+        await use(ctx, (d) => d.activate(staged));
+        assert.equal(fake.localCertificates().find((c) => c.name === staged['cert'])?.vdom, 'cust1');
+        assert.deepEqual(fake.bindings().phase1, { 'cust-tun': [staged['cert']] });
+        assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory', cust1: staged['cert'] });
+        await verifyServedFingerprint('fortigate', [fake.endpoints.authPortal], v.fingerprintSha256);
+        assert.ok(fake.calls.every((c) => c.query['vdom'] === 'root' || c.query['vdom'] === 'cust1'));
+      });
+    });
+
     it('removeSuperseded keeps a certificate still bound to a phase-1 or VIP', async () => {
       await withFake({ version: 'v7.4.3', phase1: [{ name: 'hq' }], vips: [{ name: 'web' }] }, async (fake) => {
         const v1 = ca.issue('keep.example.test');
