@@ -497,7 +497,7 @@ describe('fortigate', () => {
         fake.failNext(/\/cmdb\/system\/global$/, { method: 'PUT', status: 500, error: -651 });
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetRejected);
-        assert.match(error.message, /^fortigate: bind \S+ to the admin GUI: error -651$/);
+        assert.match(error.message, /^fortigate: bind \S+ to the admin GUI: the device does not know the certificate named \(or it is not visible in this VDOM\) \(error -651\)$/);
         assert.deepEqual(fake.bindings().sslVpnServerCert, { root: 'Fortinet_Factory' }, 'SSL-VPN restored');
         assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory');
         const puts = fake.calls.filter((c) => c.method === 'PUT').map((c) => [c.path.replace('/api/v2/cmdb/', ''), c.status]);
@@ -587,21 +587,30 @@ describe('fortigate', () => {
     });
 
     it('options: vdom defaults to root, sslVpnPort to 10443; bad values get clear messages', () => {
-      assert.deepEqual(fortigateDescriptor.parseOptions({}), { value: { vdom: 'root', sslVpnPort: 10443 }, errors: {} });
-      assert.deepEqual(fortigateDescriptor.parseOptions({ vdom: ' cust_1 ', sslVpnPort: '4443' }).value, { vdom: 'cust_1', sslVpnPort: 4443 });
-      assert.deepEqual(fortigateDescriptor.parseOptions({ sslVpnPort: 8443 }).value, { vdom: 'root', sslVpnPort: 8443 });
+      assert.deepEqual(fortigateDescriptor.parseOptions({}), { value: { vdom: 'root', sslVpnPort: 10443, authPortalPort: 1003 }, errors: {} });
+      assert.deepEqual(fortigateDescriptor.parseOptions({ vdom: ' cust_1 ', sslVpnPort: '4443', authPortalPort: '2003' }).value, { vdom: 'cust_1', sslVpnPort: 4443, authPortalPort: 2003 });
+      assert.deepEqual(fortigateDescriptor.parseOptions({ sslVpnPort: 8443 }).value, { vdom: 'root', sslVpnPort: 8443, authPortalPort: 1003 });
+      assert.match(fortigateDescriptor.parseOptions({ authPortalPort: '0' }).errors['authPortalPort'] ?? '', /1003/);
       assert.match(fortigateDescriptor.parseOptions({ vdom: 'a b' }).errors['vdom'] ?? '', /VDOM name/);
       assert.match(fortigateDescriptor.parseOptions({ vdom: 'x'.repeat(32) }).errors['vdom'] ?? '', /1 to 31/);
       for (const port of ['abc', '0', '70000', '-1', 1.5]) assert.match(fortigateDescriptor.parseOptions({ sslVpnPort: port }).errors['sslVpnPort'] ?? '', /1 to 65535/, String(port));
     });
 
-    it('binding: checkboxes, at least one', () => {
-      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: 'on' }), { value: { adminGui: true, sslVpn: false }, errors: {} });
-      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: true, sslVpn: 'true' }).value, { adminGui: true, sslVpn: true });
+    it('binding: checkboxes and lists, at least one service', () => {
+      const none = { adminGui: false, sslVpn: false, authPortal: false, ipsecPhase1: [], vips: [], vipEndpoints: [] };
+      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: 'on' }), { value: { ...none, adminGui: true }, errors: {} });
+      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: true, sslVpn: 'true' }).value, { ...none, adminGui: true, sslVpn: true });
       assert.match(fortigateDescriptor.parseBinding({}).errors['adminGui'] ?? '', /at least one/);
       assert.match(fortigateDescriptor.parseBinding({ adminGui: false, sslVpn: 'off' }).errors['adminGui'] ?? '', /at least one/);
       assert.match(fortigateDescriptor.parseBinding({ sslVpn: 'maybe' }).errors['sslVpn'] ?? '', /ticked/);
-      assert.deepEqual(fortigateDescriptor.bindingFields.map((f) => [f.name, f.kind]), [['adminGui', 'checkbox'], ['sslVpn', 'checkbox']]);
+      assert.deepEqual(fortigateDescriptor.bindingFields.map((f) => [f.name, f.kind]), [
+        ['adminGui', 'checkbox'],
+        ['sslVpn', 'checkbox'],
+        ['authPortal', 'checkbox'],
+        ['ipsecPhase1', 'list'],
+        ['vips', 'list'],
+        ['vipEndpoints', 'list'],
+      ]);
     });
 
     it('identity, default port and verify endpoints', () => {

@@ -103,6 +103,50 @@ export class FortiGateClient {
   }
 
   /**
+   * GET /api/v2/cmdb/vpn.ipsec/phase1-interface/<name>: `authmethod` (psk | signature) and `certificate`,
+   * a list of `{name}` (up to 4). fortinetdev/terraform-provider-fortios resource_vpnipsec_phase1interface.go
+   * (expandVpnIpsecPhase1InterfaceCertificate); FortiOS CLI reference `config vpn ipsec phase1-interface`.
+   */
+  getPhase1Interface(name: string): Promise<FortiResponse> {
+    return this.call('GET', `/cmdb/vpn.ipsec/phase1-interface/${seg(name)}`);
+  }
+
+  /** PUT /api/v2/cmdb/vpn.ipsec/phase1-interface/<name> {"certificate": [{name}, …]} (same sources). */
+  setPhase1Certificates(name: string, certificates: string[]): Promise<FortiResponse> {
+    return this.call('PUT', `/cmdb/vpn.ipsec/phase1-interface/${seg(name)}`, { certificate: certificates.map((c) => ({ name: c })) });
+  }
+
+  /**
+   * GET /api/v2/cmdb/firewall/vip/<name>: `type`, `server-type`, `extip`, `extport`, `ssl-certificate`.
+   * terraform-provider-fortios docs fortios_firewall_vip and resource_firewall_vip.go.
+   */
+  getVip(name: string): Promise<FortiResponse> {
+    return this.call('GET', `/cmdb/firewall/vip/${seg(name)}`);
+  }
+
+  /**
+   * PUT /api/v2/cmdb/firewall/vip/<name> {"ssl-certificate": …}: a list `[{name}]` on FortiOS ≥ 7.4.2,
+   * a plain name before (terraform-provider-fortios resource_firewall_vip.go expandFirewallVipSslCertificate).
+   */
+  setVipSslCertificate(name: string, certificate: string, asList: boolean): Promise<FortiResponse> {
+    return this.call('PUT', `/cmdb/firewall/vip/${seg(name)}`, { 'ssl-certificate': asList ? [{ name: certificate }] : certificate });
+  }
+
+  /**
+   * GET /api/v2/cmdb/user/setting (per VDOM; holds `auth-cert`, the HTTPS firewall authentication / captive
+   * portal certificate). FortiOS CLI reference `config user setting` (6.0.0, 419036); Fortinet ansible
+   * fortios_user_setting `auth_cert`; terraform-provider-fortios fortios_user_setting.
+   */
+  getUserSetting(): Promise<FortiResponse> {
+    return this.call('GET', '/cmdb/user/setting');
+  }
+
+  /** PUT /api/v2/cmdb/user/setting {"auth-cert": name} (same sources; a string, datasource vpn.certificate.local). */
+  setUserAuthCert(name: string): Promise<FortiResponse> {
+    return this.call('PUT', '/cmdb/user/setting', { 'auth-cert': name });
+  }
+
+  /**
    * GET /api/v2/cmdb/vpn.certificate/local (the monitor `local/select` is gone in FortiOS 7.6.6).
    * CyB0rgg/fortigate-cert-swap list_local_certs; caddy-forticertsync ListCertificates.
    */

@@ -3,334 +3,78 @@
  * (docs/vendors/fortigate.md). FortiOS applies CMDB writes at once: no commit job.
  *
  * Staged objects: `cert` (the local certificate) and `ca0`, `ca1`, … (intermediates in the CA store,
- * which FortiOS uses to build the chain it serves). Binding state: `adminGui` (system global
- * `admin-server-cert`) and `sslVpn` (`vpn.ssl/settings` `servercert` in the VDOM).
+ * which FortiOS uses to build the chain it serves). Binding state (one key per slot, binding-slots.ts):
+ * `adminGui` (system global `admin-server-cert`), `sslVpn` (`vpn.ssl/settings` `servercert`),
+ * `authPortal` (`user/setting` `auth-cert`), `ipsec:<phase-1 name>` (`certificate`) and
+ * `vip:<VIP name>` (`ssl-certificate`), each the certificate bound before ('' for none).
  */
 import { X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
-import { classified, ClassifiedError } from '../../errors';
+import { classified } from '../../errors';
+import { checkDeployerConfig } from '../config-check';
 import { createDeviceHttp } from '../device-http';
 import { objectName, type NameRules } from '../naming';
 import type { Activation, BindingState, Deployer, DeployerFactory, PreflightCheck, StagedObjects } from '../types';
-import { FortiGateClient, type FortiEnvelope, type FortiResponse } from './client';
-import { parseFortiGateBinding, parseFortiGateCredentials, parseFortiGateOptions, type FortiGateBinding, type FortiGateOptions } from './descriptor';
+import { bind, type WantedBinding } from './bind';
+import { createSlot, slotKeysOf, vipEndpointsOf, type BindingSlot, type SlotContext } from './binding-slots';
+import { createCertificateStore, fingerprint, type StoredCert } from './certificate-store';
+import { FortiGateClient, type FortiResponse } from './client';
+import { fortigateParsers } from './descriptor';
+import { codeOf, COMPONENT, fortigateFailure, ok, referencedName, resultList } from './failures';
 
-const COMPONENT = 'fortigate';
+export { describeFortiOsError, fortigateFailure, referencedName } from './failures';
 
 /** FortiOS object names: scripts keep them to 35 characters (docs/vendors/fortigate.md). */
 export const FORTIGATE_NAME_RULES: NameRules = { maxLength: 35, allowed: /[A-Za-z0-9_.-]/ };
 
-type Action = 'import' | 'ca-import' | 'read' | 'bind' | 'delete';
-
-/** Readable meanings of the FortiOS error codes seen in the wild (docs/vendors/fortigate.md). */
-export function describeFortiOsError(code: number, action: Action = 'read'): string {
-  switch (code) {
-    case -3:
-      return 'the object does not exist';
-    case -5:
-      return 'an object with that name exists already';
-    case -23:
-      return action === 'delete' ? 'the object is still in use' : 'an identical certificate exists already';
-    case -145:
-      return 'invalid input format';
-    case -327:
-      return 'the certificate or key was refused (key size or format)';
-    case -328:
-      return 'the CA certificate exists already';
-    default:
-      return `error ${code}`;
-  }
-}
-
-const ok = (r: FortiResponse): boolean => r.status === 200 && (r.envelope?.status === undefined || r.envelope.status === 'success');
-const codeOf = (r: FortiResponse): number | undefined => (typeof r.envelope?.error === 'number' ? r.envelope.error : undefined);
-
-/** Maps a non-success answer to a classified error. Never includes the token or a body. */
-export function fortigateFailure(r: FortiResponse, what: string, action: Action): ClassifiedError {
-  const prefix = `${COMPONENT}: ${what}`;
-  if (r.status === 401) {
-    return classified(FailureType.targetAuth, `${prefix}: the API token was rejected (HTTP 401). Check the token, that its REST API admin still exists, and that this server's address is in the admin's trusted hosts.`);
-  }
-  if (r.status === 403) {
-    return classified(FailureType.targetPermission, `${prefix}: permission denied (HTTP 403). The REST API admin's profile needs read/write on System Configuration and VPN; with VDOMs its scope must be global.`);
-  }
-  const code = codeOf(r);
-  if (code !== undefined) {
-    const cli = r.envelope?.cli_error?.split('\n').find((line) => line.trim() !== '')?.trim();
-    const meaning = describeFortiOsError(code, action);
-    const detail = meaning === `error ${code}` ? meaning : `${meaning} (error ${code})`;
-    return classified(FailureType.targetRejected, `${prefix}: ${detail}${cli ? `: ${cli}` : ''}`);
-  }
-  if (r.status >= 500 || r.status === 408 || r.status === 429) {
-    return classified(FailureType.targetUnreachable, `${prefix}: the device answered HTTP ${r.status} without a FortiOS error code (busy or restarting); retrying may help`);
-  }
-  if (r.status === 404) return classified(FailureType.targetRejected, `${prefix}: not found (HTTP 404)`);
-  return classified(FailureType.targetRejected, `${prefix}: refused with HTTP ${r.status}`);
-}
-
-/** `results` as a list: CMDB tables give arrays, singletons an object (or an array of one). */
-function resultList(envelope: FortiEnvelope | undefined): Record<string, unknown>[] {
-  const results = envelope?.results;
-  const items = Array.isArray(results) ? results : results !== undefined ? [results] : [];
-  return items.filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null && !Array.isArray(item));
-}
-
-/** A certificate reference as FortiOS returns it: a name, `{q_origin_key}`/`{name}`, or a list of one. */
-export function referencedName(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return referencedName(value[0]);
-  if (typeof value === 'object' && value !== null) {
-    const v = value as Record<string, unknown>;
-    const key = v['q_origin_key'] ?? v['name'];
-    return typeof key === 'string' ? key : undefined;
-  }
-  return undefined;
-}
-
-const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
-
-function fingerprintOrUndefined(pem: unknown): string | undefined {
-  if (typeof pem !== 'string' || !pem.includes('BEGIN CERTIFICATE')) return undefined;
-  try {
-    return fingerprint(pem);
-  } catch {
-    return undefined;
-  }
-}
-
-interface StoredCert {
-  name: string;
-  /** Undefined when the firmware does not return the PEM. */
-  fingerprint?: string;
-  pem?: string;
-}
-
-const storedLocal = (item: Record<string, unknown>): StoredCert | undefined => {
-  const name = typeof item['name'] === 'string' ? item['name'] : undefined;
-  if (!name) return undefined;
-  const pem = typeof item['certificate'] === 'string' ? item['certificate'] : undefined;
-  const fp = fingerprintOrUndefined(pem);
-  return { name, ...(fp ? { fingerprint: fp } : {}), ...(pem && fp ? { pem } : {}) };
-};
-
-/** CA objects keep their PEM in `ca` (CLI `set ca`); `certificate` is accepted as well. */
-const storedCa = (item: Record<string, unknown>): StoredCert | undefined => {
-  const name = typeof item['name'] === 'string' ? item['name'] : undefined;
-  if (!name) return undefined;
-  const pem = typeof item['ca'] === 'string' ? item['ca'] : typeof item['certificate'] === 'string' ? item['certificate'] : undefined;
-  const fp = fingerprintOrUndefined(pem);
-  return { name, ...(fp ? { fingerprint: fp } : {}), ...(pem && fp ? { pem } : {}) };
-};
-
-type Encoding = 'pem' | 'der';
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
-/** file_content: base64 of the PEM file (acme.sh) or of the DER leaf (7.6.6, caddy-forticertsync). */
-const certContent = (pem: string, encoding: Encoding): string => (encoding === 'pem' ? b64(pem) : new X509Certificate(pem).raw.toString('base64'));
-/** key_file_content: base64 of the PEM file, or the PEM body without its armour lines (= base64 DER). */
-const keyContent = (pem: string, encoding: Encoding): string =>
-  encoding === 'pem'
-    ? b64(pem)
-    : pem
-        .split(/\r?\n/)
-        .filter((line) => line.trim() !== '' && !line.startsWith('-----') && !/^[A-Za-z-]+:/.test(line))
-        .join('');
-
-const subjectOf = (pem: string): string => {
-  try {
-    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
-  } catch {
-    return 'the CA certificate';
-  }
-};
-
-const SSL_VPN_ABSENT =
-  'SSL-VPN is not available on this FortiGate (vpn.ssl/settings answered 404; FortiOS 7.6 removed it on some models). Untick the SSL-VPN binding.';
+/** A binding input that names nothing (no deployment yet: "Test connection"). */
+const namesNothing = (input: Record<string, unknown>): boolean =>
+  Object.values(input).every((v) => v === undefined || v === null || v === false || v === '' || (Array.isArray(v) && v.length === 0));
 
 export const createFortiGateDeployer: DeployerFactory = (ctx) => {
-  const credentials = parseFortiGateCredentials(ctx.target.credentials);
-  const options = parseFortiGateOptions(ctx.target.options);
-  const bindingResult = parseFortiGateBinding(ctx.binding);
-  const invalid = (problems: string[]): ClassifiedError | undefined =>
-    problems.length > 0 ? classified(FailureType.validation, `${COMPONENT}: invalid target configuration: ${problems.join('; ')}`) : undefined;
-  const targetProblems = [
-    ...Object.entries(credentials.errors).map(([k, v]) => `credentials.${k}: ${v}`),
-    ...Object.entries(options.errors).map(([k, v]) => `options.${k}: ${v}`),
-  ];
-  /** "Test connection" runs before any deployment exists, so preflight needs no binding. */
-  const targetError = invalid(targetProblems);
-  const configError = invalid([...targetProblems, ...Object.entries(bindingResult.errors).map(([k, v]) => `binding.${k}: ${v}`)]);
-  const hasBinding = Object.keys(bindingResult.errors).length === 0;
-  const { vdom, sslVpnPort } = options.value as unknown as FortiGateOptions;
-  const binding = bindingResult.value as unknown as FortiGateBinding;
-  const token = typeof credentials.value['token'] === 'string' ? credentials.value['token'] : '';
+  const config = checkDeployerConfig(COMPONENT, fortigateParsers, ctx);
+  /** Enough to talk to the device; the values are only read after config.target() or all() passed. */
+  const parsedTarget = config.targetValid ? config.target() : undefined;
+  const vdom = parsedTarget?.options.vdom ?? 'root';
+  const binding = config.binding;
 
   const http = createDeviceHttp(ctx.target, COMPONENT);
-  const client = new FortiGateClient(http, { token, vdom });
+  const client = new FortiGateClient(http, { token: parsedTarget?.credentials.token ?? '', vdom });
   /** Certificates that serve the admin GUI must live in the global store (docs/vendors/fortigate.md). */
-  const scope: 'global' | 'vdom' = binding.adminGui ? 'global' : 'vdom';
-  let encoding: Encoding = 'pem';
+  const store = createCertificateStore(client, { vdom, scope: binding?.adminGui ? 'global' : 'vdom' });
 
-  const ready = (needsBinding = true): void => {
-    const error = needsBinding ? configError : targetError;
-    if (error) throw error;
+  const slotContext = (): SlotContext => ({ client, vdom, options: config.target().options, vipEndpoints: vipEndpointsOf(binding?.vipEndpoints ?? []) });
+  const slotOf = (key: string): BindingSlot => {
+    const slot = createSlot(key, slotContext());
+    if (!slot) throw classified(FailureType.validation, `${COMPONENT}: the recorded binding names "${key}", which this version does not know`);
+    return slot;
   };
-
-  const expect = async (request: Promise<FortiResponse>, what: string, action: Action): Promise<FortiResponse> => {
-    const response = await request;
-    if (!ok(response)) throw fortigateFailure(response, what, action);
-    return response;
-  };
-
-  async function listLocal(): Promise<StoredCert[]> {
-    const r = await expect(client.listLocalCertificates(), `list local certificates in VDOM ${vdom}`, 'read');
-    return resultList(r.envelope).map(storedLocal).filter((c): c is StoredCert => c !== undefined);
-  }
-
-  async function listCas(): Promise<StoredCert[]> {
-    const r = await expect(client.listCaCertificates(), `list CA certificates in VDOM ${vdom}`, 'read');
-    return resultList(r.envelope).map(storedCa).filter((c): c is StoredCert => c !== undefined);
-  }
-
-  async function getLocal(name: string): Promise<StoredCert | undefined> {
-    const r = await client.getLocalCertificate(name);
-    if (r.status === 404) return undefined;
-    if (!ok(r)) throw fortigateFailure(r, `read certificate ${name}`, 'read');
-    const item = resultList(r.envelope)[0];
-    return item ? storedLocal(item) : undefined;
-  }
 
   async function adminServerCert(): Promise<string> {
-    const r = await expect(client.getSystemGlobal(), 'read system global settings', 'read');
+    const r = await client.getSystemGlobal();
+    if (!ok(r)) throw fortigateFailure(r, 'read system global settings', 'read');
     return referencedName(resultList(r.envelope)[0]?.['admin-server-cert']) ?? '';
   }
 
-  /** The SSL-VPN settings, or undefined where the firmware has no SSL-VPN (404). */
-  async function sslVpnSettings(): Promise<{ servercert: string; port?: number } | undefined> {
-    const r = await client.getSslVpnSettings();
-    if (r.status === 404) return undefined;
-    if (!ok(r)) throw fortigateFailure(r, `read SSL-VPN settings in VDOM ${vdom}`, 'read');
-    const item = resultList(r.envelope)[0] ?? {};
-    const port = typeof item['port'] === 'number' ? item['port'] : undefined;
-    return { servercert: referencedName(item['servercert']) ?? '', ...(port !== undefined ? { port } : {}) };
-  }
-
-  /** Sends an import; on -145 switches to base64 DER once (docs/vendors/fortigate.md) and resends. */
-  async function importWithFallback(send: (encoding: Encoding) => Promise<FortiResponse>): Promise<FortiResponse> {
-    const first = await send(encoding);
-    if (codeOf(first) !== -145 || encoding === 'der') return first;
-    encoding = 'der';
-    return send(encoding);
-  }
-
-  /** Imports the leaf and key under `name`; returns the name of the object holding this certificate. */
-  async function importLeaf(name: string, certPem: string, keyPem: string): Promise<string> {
-    const wanted = fingerprint(certPem);
-    const r = await importWithFallback((enc) =>
-      client.importLocalCertificate({ type: 'regular', certname: name, scope, file_content: certContent(certPem, enc), key_file_content: keyContent(keyPem, enc) }),
-    );
-    if (ok(r)) return name;
-    const code = codeOf(r);
-    if (code === -23) {
-      // FortiOS refuses identical content under any name (docs/vendors/fortigate.md): reuse it once we see it is ours.
-      const same = (await listLocal()).find((c) => c.fingerprint === wanted);
-      if (same) return same.name;
-      throw classified(
-        FailureType.targetRejected,
-        `${COMPONENT}: import certificate ${name}: ${describeFortiOsError(-23, 'import')} (error -23), but no certificate visible in VDOM ${vdom} has this content. Delete the other copy or deploy through its VDOM.`,
-      );
-    }
-    if (code === -5) {
-      // The name was taken meanwhile (a concurrent attempt): fine if it holds this very certificate.
-      const existing = await getLocal(name);
-      if (existing && (existing.fingerprint === undefined || existing.fingerprint === wanted)) return name;
-    }
-    throw fortigateFailure(r, `import certificate ${name}`, 'import');
-  }
-
-  /**
-   * Makes sure the CA store holds `pem`; returns the CA object's name (FortiOS names it itself), or
-   * undefined when the firmware lists CA objects without their PEM, so ours cannot be told apart.
-   */
-  async function ensureCa(pem: string, known: StoredCert[]): Promise<{ name?: string; known: StoredCert[] }> {
-    const wanted = fingerprint(pem);
-    const present = known.find((c) => c.fingerprint === wanted);
-    if (present) return { name: present.name, known };
-    const r = await importWithFallback((enc) => client.importCaCertificate({ import_method: 'file', scope, file_content: certContent(pem, enc) }));
-    if (!ok(r) && codeOf(r) !== -328) throw fortigateFailure(r, `import CA certificate ${subjectOf(pem)}`, 'ca-import');
-    const refreshed = await listCas();
-    const found = refreshed.find((c) => c.fingerprint === wanted);
-    if (!found && refreshed.some((c) => c.fingerprint === undefined)) return { known: refreshed };
-    if (!found) {
-      throw classified(
-        FailureType.targetRejected,
-        `${COMPONENT}: the CA certificate ${subjectOf(pem)} was ${ok(r) ? 'imported' : 'reported as present (error -328)'} but is not listed in VDOM ${vdom}`,
-      );
-    }
-    return { name: found.name, known: refreshed };
-  }
-
-  const putAdmin = (name: string): Promise<FortiResponse> => expect(client.setAdminServerCert(name), `bind ${name} to the admin GUI`, 'bind');
-  const putSslVpn = (name: string): Promise<FortiResponse> => expect(client.setSslVpnServerCert(name), `bind ${name} to SSL-VPN in VDOM ${vdom}`, 'bind');
-
-  /**
-   * Applies the wanted bindings, all or nothing: SSL-VPN first, the admin GUI last (its listener
-   * restarts). When a step fails, what was already changed is put back before throwing.
-   */
-  async function bind(wanted: { adminGui?: string; sslVpn?: string }): Promise<BindingState> {
-    const previous: BindingState = {};
-    if (wanted.sslVpn !== undefined) {
-      const settings = await sslVpnSettings();
-      if (!settings) throw classified(FailureType.targetRejected, `${COMPONENT}: ${SSL_VPN_ABSENT}`);
-      previous['sslVpn'] = settings.servercert;
-    }
-    if (wanted.adminGui !== undefined) previous['adminGui'] = await adminServerCert();
-
-    const undo: { what: string; run: () => Promise<unknown> }[] = [];
-    try {
-      const oldVpn = previous['sslVpn'];
-      if (wanted.sslVpn !== undefined && oldVpn !== wanted.sslVpn) {
-        await putSslVpn(wanted.sslVpn);
-        if (oldVpn) undo.push({ what: `SSL-VPN back to ${oldVpn}`, run: () => putSslVpn(oldVpn) });
+  /** Every certificate the slots this deployment knows of name now (never deleted). */
+  async function boundNames(): Promise<Set<string>> {
+    const bound = new Set<string>([await adminServerCert()]);
+    const keys = new Set(['sslVpn', 'authPortal', ...(binding ? slotKeysOf(binding) : [])]);
+    for (const key of keys) {
+      if (key === 'adminGui') continue;
+      try {
+        const reading = await slotOf(key).read();
+        for (const name of reading.current.split(', ')) if (name) bound.add(name);
+      } catch {
+        // A slot we cannot read (permission, absent): the device itself refuses to delete what is in use.
       }
-      const oldAdmin = previous['adminGui'];
-      const newAdmin = wanted.adminGui;
-      if (newAdmin !== undefined && oldAdmin !== newAdmin) {
-        try {
-          await putAdmin(newAdmin);
-        } catch (error) {
-          // The PUT may have been applied before the admin listener restarted: check, and revert if so.
-          if (oldAdmin) {
-            undo.push({
-              what: `admin GUI back to ${oldAdmin}`,
-              run: async () => {
-                if ((await adminServerCert()) === newAdmin) await putAdmin(oldAdmin);
-              },
-            });
-          }
-          throw error;
-        }
-      }
-    } catch (error) {
-      const failed: string[] = [];
-      for (const step of undo.reverse()) {
-        try {
-          await step.run();
-        } catch (undoError) {
-          failed.push(`${step.what}: ${undoError instanceof Error ? undoError.message : String(undoError)}`);
-        }
-      }
-      if (failed.length > 0 && error instanceof ClassifiedError) {
-        throw classified(error.type, `${error.message}; restoring the previous binding failed too (${failed.join('; ')})`, error.retryAfterMs);
-      }
-      throw error;
     }
-    return previous;
+    return bound;
   }
 
   const deployer: Deployer = {
     async preflight() {
-      ready(false);
-      const asked: FortiGateBinding = hasBinding ? binding : { adminGui: false, sslVpn: false };
+      config.target();
       const checks: PreflightCheck[] = [];
       const changes: string[] = [];
       const trustDetail = 'caPem' in ctx.target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
@@ -347,41 +91,43 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       const firmware = env?.version ? `FortiOS ${env.version}${env.build !== undefined ? ` build ${env.build}` : ''}` : undefined;
       checks.push({ name: 'firmware', ok: firmware !== undefined, detail: firmware ?? 'the device did not report its version' });
 
-      const adminCert = referencedName(resultList(env)[0]?.['admin-server-cert']) ?? '';
-      if (asked.adminGui) {
-        checks.push({ name: 'admin GUI binding', ok: true, detail: `admin-server-cert is ${adminCert || '(none)'}` });
-        changes.push(`admin GUI: ${adminCert || '(none)'} → new certificate`);
+      const keys = binding ? slotKeysOf(binding) : [];
+      if (!binding && !namesNothing(ctx.binding)) {
+        const errors = Object.entries(config.bindingErrors).map(([k, v]) => `${k}: ${v}`);
+        checks.push({ name: 'bindings', ok: false, detail: `the deployment's binding is invalid: ${errors.join('; ')}` });
+      } else if (!binding) {
+        checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
       }
-
-      const settings = await sslVpnSettings();
-      if (!settings) {
-        checks.push({ name: 'SSL-VPN', ok: !asked.sslVpn, detail: asked.sslVpn ? SSL_VPN_ABSENT : 'not available on this firmware (not part of this binding)' });
-      } else if (asked.sslVpn) {
-        const portOk = settings.port === undefined || settings.port === sslVpnPort;
+      for (const key of keys) {
+        const slot = slotOf(key);
+        const reading = await slot.read();
+        const name = key === 'adminGui' ? 'admin GUI binding' : key === 'sslVpn' ? 'SSL-VPN' : slot.label;
+        const problem = reading.problem ?? reading.verifyProblem;
+        const current = `${key === 'adminGui' ? 'admin-server-cert' : 'certificate'} is ${reading.current || '(none)'}`;
+        checks.push({ name, ok: problem === undefined, detail: problem ?? `${current}${reading.facts ? `; ${reading.facts}` : ''}` });
+        if (reading.offered && reading.problem === undefined) changes.push(`${slot.label}: ${reading.current || '(none)'} → new certificate`);
+      }
+      if (!keys.includes('sslVpn')) {
+        // Says which bindings the firmware offers, also when SSL-VPN is not part of this binding.
+        const reading = await slotOf('sslVpn').read();
         checks.push({
           name: 'SSL-VPN',
-          ok: portOk,
-          detail: portOk
-            ? `servercert is ${settings.servercert || '(none)'}${settings.port !== undefined ? `, portal on port ${settings.port}` : ''}`
-            : `the portal listens on port ${settings.port} but the target's SSL-VPN port is ${sslVpnPort}: the TLS check after a deploy would look at the wrong port`,
+          ok: true,
+          detail: reading.offered ? `available, servercert ${reading.current || '(none)'} (not part of this binding)` : 'not available on this firmware/model (not part of this binding)',
         });
-        changes.push(`SSL-VPN (VDOM ${vdom}): ${settings.servercert || '(none)'} → new certificate`);
-      } else {
-        checks.push({ name: 'SSL-VPN', ok: true, detail: `available, servercert ${settings.servercert || '(none)'} (not part of this binding)` });
       }
 
-      if (!hasBinding) checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
-      const locals = await listLocal();
+      const locals = await store.listLocal();
       checks.push({ name: 'certificate store', ok: true, detail: `${locals.filter((c) => !c.name.startsWith('Fortinet_')).length} user certificate(s) visible in VDOM ${vdom}` });
       return { ...(firmware ? { firmware } : {}), checks, changes };
     },
 
     async stage(material) {
-      ready();
+      config.all();
       const name = objectName(material.commonName, material.serialHex, FORTIGATE_NAME_RULES);
       const wanted = fingerprint(material.certPem);
       const staged: StagedObjects = {};
-      const existing = await getLocal(name);
+      const existing = await store.getLocal(name);
       if (existing) {
         // A retry: reuse the object when it holds this certificate (a firmware without the PEM in the
         // CMDB answer leaves only the name, which carries the serial).
@@ -390,11 +136,11 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         }
         staged['cert'] = name;
       } else {
-        staged['cert'] = await importLeaf(name, material.certPem, material.keyPem);
+        staged['cert'] = await store.importLeaf(name, material.certPem, material.keyPem);
       }
       let known: StoredCert[] | undefined;
       for (const [index, pem] of material.chainPems.entries()) {
-        const result = await ensureCa(pem, known ?? (known = await listCas()));
+        const result = await store.ensureCa(pem, known ?? (known = await store.listCas()));
         // Unidentifiable CA objects are left out: they are then never deleted by removeSuperseded.
         if (result.name) staged[`ca${index}`] = result.name;
         known = result.known;
@@ -403,34 +149,32 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     },
 
     async activate(staged) {
-      ready();
+      const { binding: wantedBinding } = config.all();
       const name = staged['cert'];
       if (!name) throw classified(FailureType.validation, `${COMPONENT}: nothing staged to activate (no "cert" object)`);
-      const previous = await bind({ ...(binding.sslVpn ? { sslVpn: name } : {}), ...(binding.adminGui ? { adminGui: name } : {}) });
-      return { previous };
+      const wanted: WantedBinding[] = slotKeysOf(wantedBinding).map((key) => ({ slot: slotOf(key), certificate: name }));
+      return { previous: await bind(wanted) };
     },
 
     async activationStatus() {
       return { state: 'done' };
     },
 
-    async rollback(previous): Promise<Activation> {
-      ready(false);
-      const wanted: { adminGui?: string; sslVpn?: string } = {};
-      if (previous['sslVpn']) wanted.sslVpn = previous['sslVpn'];
-      if (previous['adminGui']) wanted.adminGui = previous['adminGui'];
+    async rollback(previous: BindingState): Promise<Activation> {
+      config.target();
+      // A slot that had no certificate before is left as it is (there is nothing to put back).
+      const wanted: WantedBinding[] = Object.entries(previous)
+        .filter(([, certificate]) => certificate !== '')
+        .map(([key, certificate]) => ({ slot: slotOf(key), certificate }));
       return { previous: await bind(wanted) };
     },
 
     async removeSuperseded(keep, candidates) {
-      ready(false);
+      config.target();
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
-      const bound = new Set<string>([await adminServerCert()]);
-      const settings = await sslVpnSettings();
-      if (settings) bound.add(settings.servercert);
-
-      const locals = await listLocal();
-      const cas = await listCas();
+      const bound = await boundNames();
+      const locals = await store.listLocal();
+      const cas = await store.listCas();
       const localNames = new Set(locals.map((c) => c.name));
       const caNames = new Set(cas.map((c) => c.name));
       const deleted: string[] = [];

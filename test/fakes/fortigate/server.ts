@@ -24,7 +24,24 @@
  *   ([fgt-swap] GUI, SSL-VPN and FTM bindings; [fgt-caddy] certReferenceEndpoints); a DELETE of a bound
  *   certificate is refused (the project's vendor research: a public rotation script unbinds first);
  * - success envelopes carry `revision`, `revision_changed`, `old_revision`, `serial`, `version`,
- *   `build` (thejimmylin/fortirestapiusage README, FortiOS 6.4.2).
+ *   `build` (thejimmylin/fortirestapiusage README, FortiOS 6.4.2);
+ * - a binding PUT naming a certificate the VDOM does not have answers 500 / -651 with `cli_error`
+ *   "node_check_object fail! … value parse error before '…' … Return code -651" (the recorded answer for a
+ *   reference to a missing datasource entry: terraform-provider-fortios #193);
+ * - CMDB GET/PUT `vpn.ipsec/phase1-interface/<name>` with `authmethod` and `certificate` as a list of
+ *   `{name}` (up to 4) (terraform-provider-fortios resource_vpnipsec_phase1interface.go and docs; FortiOS
+ *   CLI reference `config vpn ipsec phase1-interface`);
+ * - CMDB GET/PUT `firewall/vip/<name>` with `type`, `server-type`, `extip`, `extport` and `ssl-certificate`,
+ *   a list of `{name}` from FortiOS 7.4.2 and a plain name before (terraform-provider-fortios
+ *   resource_firewall_vip.go expandFirewallVipSslCertificate); each VIP that terminates TLS
+ *   (server-load-balance with server type https/ssl/imaps/pop3s/smtps, or access-proxy) has a listener on
+ *   `extip`:`extport` serving its certificate with the CA-store chain;
+ * - CMDB GET/PUT `user/setting` `auth-cert` per VDOM (FortiOS CLI reference "user setting" 6.0.0; Fortinet
+ *   ansible fortios_user_setting; default Fortinet_Factory in terraform's example), served on the auth
+ *   portal listener, whose port is system global `auth-https-port` (terraform-provider-fortios
+ *   fortios_system_global: default 1003 from 6.4.0);
+ * - SSL-VPN absent (404, no listener) on a `lowMemoryModel` from FortiOS 7.6.0 (FortiOS 7.6.1 release
+ *   notes 877104); kept on other models from 7.6.3 as Agentless VPN (vendor-apis §10.5).
  *
  * TLS: the management listener presents the certificate bound as `admin-server-cert`; new connections
  * see a change at once and idle keep-alive connections are closed, as the admin listener restarts
@@ -37,8 +54,13 @@
  * - the 401 body is a small HTML page, not a JSON envelope; 403 carries the error envelope;
  * - imported CA certificates are named `CA_Cert_<n>` by the device (a `certname` is ignored); the CMDB
  *   CA object holds its PEM in the field `ca`, a local certificate in `certificate`;
- * - GET of an absent CMDB object and unknown paths/VDOMs answer 404 with an error envelope without an
- *   `error` code; a PUT naming an unknown certificate answers 500 / -3 with `cli_error`;
+ * - GET or PUT of an absent CMDB object (a phase-1 or VIP name) and unknown paths/VDOMs answer 404 with
+ *   an error envelope without an `error` code; the exact `cli_error` wording of -651 for a certificate
+ *   field; a reference in the wrong shape (a string where a list is kept, or the reverse) answers -651;
+ *   more than 4 phase-1 certificates answers -1;
+ * - a phase-1 with `authmethod psk` still accepts a `certificate` (the device's behaviour is not
+ *   documented; CertFleet refuses it itself); a VIP that does not terminate TLS accepts `ssl-certificate`
+ *   (same); a VIP without certificates named gets Fortinet_Factory; a VIP with several serves the first;
  * - a DELETE of a bound (or built-in) certificate answers 500 / -23 with `cli_error`;
  * - a key that does not match the certificate, an unreadable key or an RSA key below 2048 bits
  *   answers -327 (the code itself: [tf-fortios] #215); an unknown `type`, an unreadable certificate or
@@ -66,12 +88,24 @@ export interface FakeFortiGateOptions {
   token: string;
   /** VDOMs of the device; default ['root'] (single-VDOM mode). More than one = multi-VDOM mode. */
   vdoms?: string[];
-  /** The VDOM whose SSL-VPN settings the SSL-VPN listener serves; default the first VDOM. */
+  /** The VDOM whose SSL-VPN settings and user settings (auth-cert) the SSL-VPN and auth portal listeners serve; default the first VDOM. */
   sslVpnVdom?: string;
   /** `config system global / set rest-api-key-url-query enable`: accept `?access_token=`. Default off. */
   acceptQueryToken?: boolean;
-  /** FortiOS 7.6 on small models: `vpn.ssl/settings` answers 404 and there is no SSL-VPN listener. */
+  /**
+   * `vpn.ssl/settings` answers 404 and there is no SSL-VPN listener. Default: on for a `lowMemoryModel`
+   * from FortiOS 7.6.0 (FortiOS 7.6.1 release notes "SSL VPN removed from 2GB RAM models for tunnel and
+   * web mode", docs.fortinet.com 877104; vendor-apis §10.5), off otherwise: 7.6.3 removed tunnel mode on
+   * all models but kept web mode as "Agentless VPN" (terraform-provider-fortios fortios_vpnssl_settings
+   * `port`: "Agentless VPN access port"), so the settings table stays.
+   */
   sslVpnRemoved?: boolean;
+  /** A 2 GB RAM model (FortiGate 40F/60F class): SSL-VPN is gone from FortiOS 7.6.0. */
+  lowMemoryModel?: boolean;
+  /** IPsec phase-1 interfaces (`vpn.ipsec/phase1-interface`). */
+  phase1?: FakePhase1[];
+  /** Virtual IPs (`firewall/vip`); those that terminate TLS get a listener serving their ssl-certificate. */
+  vips?: FakeVip[];
   /** 'pem-or-der' (default, 7.4 style: base64 of a PEM file or of DER); 'der-only' (7.6.6 style: base64 of PEM → -145). */
   fileContentEncoding?: 'pem-or-der' | 'der-only';
   /** Report `servercert` as `{ q_origin_key: name }` instead of a plain string (some firmware). */
@@ -94,6 +128,28 @@ export interface FakeFortiGateOptions {
   build?: number;
   /** Envelope `serial`, default FGT60FTK23000001. */
   serial?: string;
+}
+
+export interface FakePhase1 {
+  name: string;
+  /** Default the first VDOM. */
+  vdom?: string;
+  /** Default signature. */
+  authmethod?: 'psk' | 'signature';
+  /** Local certificate names; default ['Fortinet_Factory'] for signature, [] for psk. */
+  certificates?: string[];
+}
+
+export interface FakeVip {
+  name: string;
+  /** Default the first VDOM. */
+  vdom?: string;
+  /** Default server-load-balance. */
+  type?: 'static-nat' | 'load-balance' | 'server-load-balance' | 'dns-translation' | 'fqdn' | 'access-proxy';
+  /** Default https. */
+  serverType?: 'http' | 'https' | 'imaps' | 'pop3s' | 'smtps' | 'ssl' | 'tcp' | 'udp' | 'ip';
+  /** Local certificate names; default ['Fortinet_Factory'] (ASSUMPTION). */
+  certificates?: string[];
 }
 
 export interface FakeFortiGateCall {
@@ -133,8 +189,8 @@ export interface FakeFortiGateFailure {
 }
 
 export interface FakeFortiGate {
-  /** TLS endpoints: the management API (admin GUI) and, unless removed, the SSL-VPN port. */
-  endpoints: { admin: VerifyEndpoint; sslVpn?: VerifyEndpoint };
+  /** TLS endpoints: the management API (admin GUI), the SSL-VPN port unless removed, the auth portal, and each TLS VIP by name. */
+  endpoints: { admin: VerifyEndpoint; sslVpn?: VerifyEndpoint; authPortal: VerifyEndpoint; vips: Record<string, VerifyEndpoint> };
   host: string;
   port: number;
   /** Every request, in order (never the token, keys or passwords). */
@@ -147,8 +203,15 @@ export interface FakeFortiGate {
   localCertificates(): FakeFortiGateObject[];
   /** CA certificates (built-in ones included). */
   caCertificates(): FakeFortiGateObject[];
-  /** Current bindings: admin-server-cert, and servercert per VDOM (absent when SSL-VPN is removed). */
-  bindings(): { adminServerCert: string; sslVpnServerCert: Record<string, string>; ftmPushServerCert: string };
+  /** Current bindings: admin-server-cert, servercert and auth-cert per VDOM (no servercert when SSL-VPN is removed), phase-1 and VIP certificates by name. */
+  bindings(): {
+    adminServerCert: string;
+    sslVpnServerCert: Record<string, string>;
+    ftmPushServerCert: string;
+    authCert: Record<string, string>;
+    phase1: Record<string, string[]>;
+    vips: Record<string, string[]>;
+  };
   /** Puts a local certificate on the device as an administrator would (no API call recorded). */
   seedLocalCertificate(input: { name: string; certPem: string; keyPem: string; scope?: 'global' | 'vdom'; vdom?: string }): void;
   /** Puts a CA certificate on the device (no API call recorded); returns its name. */
@@ -329,6 +392,13 @@ function referenceName(value: unknown): string | undefined {
   return undefined;
 }
 
+/** `v7.6.3` is at least [7, 6, 0]. */
+function versionAtLeast(version: string, wanted: [number, number, number]): boolean {
+  const have = (/(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  for (let i = 0; i < 3; i++) if ((have[i] ?? 0) !== wanted[i]) return (have[i] ?? 0) > (wanted[i] ?? 0);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Server
 
@@ -363,8 +433,43 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
 
   const globalSettings: Record<string, unknown> = { hostname: 'FGT60F', timezone: 'Europe/London', 'admin-server-cert': 'Fortinet_Factory', 'admin-sport': 0 };
   const ftmPush: Record<string, unknown> = { status: 'disable', 'server-port': 4433, 'server-cert': 'Fortinet_Factory' };
+  const sslVpnRemoved = opts.sslVpnRemoved ?? (opts.lowMemoryModel === true && versionAtLeast(version, [7, 6, 0]));
   const sslVpn = new Map<string, Record<string, unknown>>();
-  if (!opts.sslVpnRemoved) for (const vdom of vdoms) sslVpn.set(vdom, { status: 'enable', servercert: 'Fortinet_Factory', port: 10443, 'source-interface': [] });
+  if (!sslVpnRemoved) for (const vdom of vdoms) sslVpn.set(vdom, { status: 'enable', servercert: 'Fortinet_Factory', port: 10443, 'source-interface': [] });
+  // terraform-provider-fortios fortios_user_setting example (auth_cert "Fortinet_Factory", auth_type, auth_portal_timeout …).
+  const userSettings = new Map<string, Record<string, unknown>>();
+  for (const vdom of vdoms) {
+    userSettings.set(vdom, { 'auth-type': 'http https ftp telnet', 'auth-cert': 'Fortinet_Factory', 'auth-ca-cert': '', 'auth-secure-http': 'disable', 'auth-portal-timeout': 3, 'auth-ports': [] });
+  }
+  /** FortiOS ≥ 7.4.2 keeps a VIP's ssl-certificate as a list of references (terraform-provider-fortios expandFirewallVipSslCertificate). */
+  const vipCertAsList = versionAtLeast(version, [7, 4, 2]);
+  const firstVdom = vdoms[0] ?? 'root';
+  const phase1s: { vdom: string; name: string; fields: Record<string, unknown>; certificates: string[] }[] = (opts.phase1 ?? []).map((p) => {
+    const authmethod = p.authmethod ?? 'signature';
+    return {
+      vdom: p.vdom ?? firstVdom,
+      name: p.name,
+      certificates: p.certificates ?? (authmethod === 'signature' ? ['Fortinet_Factory'] : []),
+      // Field names: terraform-provider-fortios fortios_vpnipsec_phase1interface (type, interface, ike-version, authmethod, remote-gw, peertype).
+      fields: { type: 'static', interface: 'wan1', 'ike-version': '2', authmethod, 'remote-gw': '198.51.100.1', peertype: 'any', 'send-cert-chain': 'enable' },
+    };
+  });
+  interface VipState {
+    vdom: string;
+    name: string;
+    fields: Record<string, unknown>;
+    certificates: string[];
+    listener?: tls.Server;
+    port?: number;
+  }
+  const terminatesTls = (type: string, serverType: string): boolean => (type === 'server-load-balance' && ['https', 'ssl', 'imaps', 'pop3s', 'smtps'].includes(serverType)) || type === 'access-proxy';
+  const vips: VipState[] = (opts.vips ?? []).map((v) => ({
+    vdom: v.vdom ?? firstVdom,
+    name: v.name,
+    certificates: v.certificates ?? ['Fortinet_Factory'],
+    // Field names: terraform-provider-fortios fortios_firewall_vip (type, server-type, extip, extport, extintf, mappedip, mappedport, ssl-mode).
+    fields: { type: v.type ?? 'server-load-balance', 'server-type': v.serverType ?? 'https', extip: '127.0.0.1', extport: '0', extintf: 'any', mappedip: [{ range: '10.0.0.10' }], mappedport: '443', 'ssl-mode': 'half' },
+  }));
 
   let revision = 1;
   const revisionHash = (n: number): string => createHash('md5').update(`rev${n}`).digest('hex');
@@ -413,16 +518,21 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     });
   });
   admin.on('tlsClientError', () => undefined);
-  const vpnSockets = new Set<tls.TLSSocket>();
-  const vpn = opts.sslVpnRemoved
-    ? undefined
-    : tls.createServer(contextFor(servedSslVpn), (socket) => {
-        vpnSockets.add(socket);
-        socket.on('close', () => vpnSockets.delete(socket));
-        socket.on('error', () => undefined);
-        socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-      });
-  vpn?.on('tlsClientError', () => undefined);
+  const serviceSockets = new Set<tls.TLSSocket>();
+  /** A TLS service port (SSL-VPN portal, auth portal, VIP): answers one empty HTTP response and closes. */
+  const serviceListener = (serving: string): tls.Server => {
+    const server = tls.createServer(contextFor(serving), (socket) => {
+      serviceSockets.add(socket);
+      socket.on('close', () => serviceSockets.delete(socket));
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
+    server.on('tlsClientError', () => undefined);
+    return server;
+  };
+  const vpn = sslVpnRemoved ? undefined : serviceListener(servedSslVpn);
+  const authPortal = serviceListener('Fortinet_Factory');
+  for (const vip of vips) if (terminatesTls(String(vip.fields['type']), String(vip.fields['server-type']))) vip.listener = serviceListener(vip.certificates[0] ?? 'Fortinet_Factory');
 
   const listen = (server: tls.Server): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -434,8 +544,17 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     });
   const adminPort = await listen(admin);
   const vpnPort = vpn ? await listen(vpn) : undefined;
+  const authPortalPort = await listen(authPortal);
   globalSettings['admin-sport'] = adminPort;
+  // terraform-provider-fortios fortios_system_global: auth-https-port (default 1003 since 6.4.0) lives in system global.
+  globalSettings['auth-https-port'] = authPortalPort;
+  globalSettings['auth-http-port'] = 1000;
   if (vpnPort !== undefined) for (const settings of sslVpn.values()) settings['port'] = vpnPort;
+  for (const vip of vips) {
+    if (!vip.listener) continue;
+    vip.port = await listen(vip.listener);
+    vip.fields['extport'] = String(vip.port);
+  }
 
   /** Brings the listeners in line with the bindings (unless serving stale). */
   function syncListeners(): void {
@@ -452,6 +571,9 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       servedSslVpn = String(settings['servercert']);
       vpn.setSecureContext(contextFor(servedSslVpn));
     }
+    authPortal.setSecureContext(contextFor(String(userSettings.get(sslVpnVdom)?.['auth-cert'] ?? 'Fortinet_Factory')));
+    // A VIP with several certificates serves the first here (ASSUMPTION: the device picks by the client's signature algorithms).
+    for (const vip of vips) vip.listener?.setSecureContext(contextFor(vip.certificates[0] ?? 'Fortinet_Factory'));
   }
 
   // ------------------------------------------------------------------ envelopes
@@ -569,12 +691,23 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     'last-updated': c.lastUpdated,
   });
   const reference = (name: string): unknown => (opts.servercertAsObject ? { q_origin_key: name } : name);
+  const referenceList = (names: string[]): Record<string, unknown>[] => names.map((n) => ({ name: n, q_origin_key: n }));
+  const phase1Json = (p: (typeof phase1s)[number]): Record<string, unknown> => ({ name: p.name, q_origin_key: p.name, ...p.fields, certificate: referenceList(p.certificates) });
+  const vipJson = (v: VipState): Record<string, unknown> => ({
+    name: v.name,
+    q_origin_key: v.name,
+    ...v.fields,
+    'ssl-certificate': vipCertAsList ? referenceList(v.certificates) : (v.certificates[0] ?? ''),
+  });
 
   const bindingsOf = (name: string): string[] => {
     const used: string[] = [];
     if (globalSettings['admin-server-cert'] === name) used.push('system.global:admin-server-cert');
     if (ftmPush['server-cert'] === name) used.push('system.ftm-push:server-cert');
     for (const [vdom, settings] of sslVpn) if (settings['servercert'] === name) used.push(`vpn.ssl.settings(${vdom}):servercert`);
+    for (const [vdom, settings] of userSettings) if (settings['auth-cert'] === name) used.push(`user.setting(${vdom}):auth-cert`);
+    for (const p of phase1s) if (p.certificates.includes(name)) used.push(`vpn.ipsec.phase1-interface(${p.name}):certificate`);
+    for (const v of vips) if (v.certificates.includes(name)) used.push(`firewall.vip(${v.name}):ssl-certificate`);
     return used;
   };
 
@@ -620,13 +753,29 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     return { status: 'success' };
   }
 
-  /** Validates a certificate reference of a binding PUT; returns the name. */
-  function boundName(value: unknown, vdom: string, needsGlobal: boolean): string {
+  /**
+   * Validates a certificate reference of a binding PUT; returns the name. An unknown name answers 500 /
+   * -651 with `cli_error`, as a reference to a missing datasource entry does (terraform-provider-fortios
+   * #193: "node_check_object fail! for name port2032 / value parse error before 'port2032' / Command
+   * fail. Return code -651"; the field word in the first line: ASSUMPTION).
+   */
+  function boundName(value: unknown, vdom: string, needsGlobal: boolean, field = 'name'): string {
     const name = referenceName(value);
     const cert = name === undefined ? undefined : findLocal(name, vdom);
-    if (!name || !cert) throw new FortiError(500, -3, `entry not found in datasource\n\nvalue parse error before '${name ?? ''}'\nCommand fail. Return code -3`);
-    if (needsGlobal && multiVdom && cert.range !== 'global') throw new FortiError(500, -3, `entry not found in datasource (a VDOM certificate cannot serve a global service)\nCommand fail. Return code -3`);
+    const refuse = (): FortiError => new FortiError(500, -651, `node_check_object fail! for ${field} ${name ?? ''}\nvalue parse error before '${name ?? ''}'\nCommand fail. Return code -651`);
+    if (!name || !cert) throw refuse();
+    // A VDOM-scoped certificate is not in the datasource of a global setting (the direction: vladimirs-git/fortigate-api #41; the answer: ASSUMPTION).
+    if (needsGlobal && multiVdom && cert.range !== 'global') throw refuse();
     return name;
+  }
+
+  /** A list of references `[{name}]` (phase-1 `certificate`, 7.4.2+ VIP `ssl-certificate`); anything else is refused like an unknown name (ASSUMPTION). */
+  function boundList(value: unknown, vdom: string, field: string, max: number): string[] {
+    if (!Array.isArray(value)) throw new FortiError(500, -651, `node_check_object fail! for ${field}\nvalue parse error before '${typeof value === 'string' ? value : ''}'\nCommand fail. Return code -651`);
+    const names = value.map((v) => (isObject(v) ? boundName(v, vdom, false, field) : boundName(undefined, vdom, false, field)));
+    // "The names of up to 4 signed personal certificates" (terraform-provider-fortios fortios_vpnipsec_phase1interface); the error code: ASSUMPTION.
+    if (names.length > max) throw new FortiError(500, -1, `too many entries for ${field}\nCommand fail. Return code -1`);
+    return names;
   }
 
   function route(method: string, r: Route, vdom: string, body: Record<string, unknown> | null): { status: number; payload: Record<string, unknown>; mutated: boolean } {
@@ -721,6 +870,63 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       return ok(cmdbWrite(method, vdom, r));
     }
 
+    if (r.path === 'user' && r.name === 'setting' && !r.rest) {
+      const settings = userSettings.get(vdom);
+      if (!settings) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...settings }));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      const next = { ...settings };
+      // auth-cert: a string, datasource vpn.certificate.local.name (FortiOS CLI reference "user setting", 6.0.0).
+      for (const [k, v] of Object.entries(b)) next[k] = k === 'auth-cert' ? boundName(v, vdom, false, 'auth-cert') : v;
+      Object.assign(settings, next);
+      syncListeners();
+      return ok(cmdbWrite(method, vdom, r));
+    }
+
+    if (r.path === 'vpn.ipsec' && r.name === 'phase1-interface') {
+      const inVdom = phase1s.filter((p) => p.vdom === vdom);
+      if (!r.rest) {
+        if (method !== 'GET') throw notAllowed();
+        return ok(cmdbRead(vdom, r, inVdom.map(phase1Json)));
+      }
+      const p = inVdom.find((x) => x.name === r.rest);
+      if (!p) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [phase1Json(p)], p.name));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      const certificates = 'certificate' in b ? boundList(b['certificate'], vdom, 'certificate', 4) : p.certificates;
+      for (const [k, v] of Object.entries(b)) if (k !== 'certificate' && k !== 'name') p.fields[k] = v;
+      p.certificates = certificates;
+      return ok(cmdbWrite(method, vdom, r, p.name));
+    }
+
+    if (r.path === 'firewall' && r.name === 'vip') {
+      const inVdom = vips.filter((v) => v.vdom === vdom);
+      if (!r.rest) {
+        if (method !== 'GET') throw notAllowed();
+        return ok(cmdbRead(vdom, r, inVdom.map(vipJson)));
+      }
+      const v = inVdom.find((x) => x.name === r.rest);
+      if (!v) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [vipJson(v)], v.name));
+      if (method !== 'PUT') throw notAllowed();
+      const b = needBody();
+      let certificates = v.certificates;
+      if ('ssl-certificate' in b) {
+        // The shape follows the firmware (terraform-provider-fortios expandFirewallVipSslCertificate: a list from 7.4.2);
+        // the other shape is refused (ASSUMPTION).
+        const value = b['ssl-certificate'];
+        if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
+        else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
+        else throw new FortiError(500, -651, `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`);
+      }
+      for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
+      v.certificates = certificates;
+      syncListeners();
+      return ok(cmdbWrite(method, vdom, r, v.name));
+    }
+
     throw notFound();
   }
 
@@ -808,7 +1014,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   });
 
   return {
-    endpoints: { admin: { host: '127.0.0.1', port: adminPort }, ...(vpnPort !== undefined ? { sslVpn: { host: '127.0.0.1', port: vpnPort } } : {}) },
+    endpoints: {
+      admin: { host: '127.0.0.1', port: adminPort },
+      ...(vpnPort !== undefined ? { sslVpn: { host: '127.0.0.1', port: vpnPort } } : {}),
+      authPortal: { host: '127.0.0.1', port: authPortalPort },
+      vips: Object.fromEntries(vips.filter((v) => v.port !== undefined).map((v) => [v.name, { host: '127.0.0.1', port: v.port ?? 0 }])),
+    },
     host: '127.0.0.1',
     port: adminPort,
     calls,
@@ -828,6 +1039,9 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       adminServerCert: String(globalSettings['admin-server-cert']),
       sslVpnServerCert: Object.fromEntries([...sslVpn].map(([vdom, s]) => [vdom, String(s['servercert'])])),
       ftmPushServerCert: String(ftmPush['server-cert']),
+      authCert: Object.fromEntries([...userSettings].map(([vdom, s]) => [vdom, String(s['auth-cert'])])),
+      phase1: Object.fromEntries(phase1s.map((p) => [p.name, [...p.certificates]])),
+      vips: Object.fromEntries(vips.map((v) => [v.name, [...v.certificates]])),
     }),
     seedLocalCertificate(input) {
       const x509 = new X509Certificate(input.certPem);
@@ -854,9 +1068,10 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       syncListeners();
     },
     async close() {
-      for (const socket of vpnSockets) socket.destroy();
-      const closing = [new Promise<void>((resolve) => admin.close(() => resolve()))];
-      if (vpn) closing.push(new Promise<void>((resolve) => vpn.close(() => resolve())));
+      for (const socket of serviceSockets) socket.destroy();
+      const closing = [admin, ...(vpn ? [vpn] : []), authPortal, ...vips.flatMap((v) => (v.listener ? [v.listener] : []))].map(
+        (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+      );
       admin.closeAllConnections();
       await Promise.all(closing);
     },
