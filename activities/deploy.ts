@@ -32,7 +32,7 @@ import {
   type TargetRecord,
 } from './db/repositories/targets';
 import { alertingFor } from './alerts';
-import { verifyEndpointsOf } from './deploy-endpoints';
+import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
 import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
@@ -338,6 +338,11 @@ export function createDeployActivities(deps: ActivityDeps) {
       await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
       try {
         const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
+        const noTls = endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
+        if (noTls) {
+          await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
+          return { endpoints: [] };
+        }
         if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
         for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));

@@ -142,4 +142,10 @@ export interface VendorDescriptor {
   parseBinding(input: Record<string, unknown>): ParseResult;
   /** Where a binding should be verified by TLS handshake when the deployment names no endpoint. */
   defaultVerifyEndpoints(target: { host: string; port: number; options: Record<string, unknown> }, binding: Record<string, unknown>): VerifyEndpoint[];
+  /**
+   * Why a binding has no TLS endpoint at all (FortiGate IPsec phase-1 only: the certificate is shown at
+   * IKE time, not in a TLS handshake). Its verify step then records this reason instead of failing for
+   * want of an endpoint. Undefined (or absent): the binding must be verified by handshake.
+   */
+  withoutTlsEndpoint?(binding: Record<string, unknown>): string | undefined;
 }

@@ -183,4 +183,10 @@ export const fortigateDescriptor: VendorDescriptor = {
     const parsed = parseFortiGateBinding(binding).value;
     return options && parsed ? fortigateVerifyEndpoints(target, options, parsed) : [];
   },
+  withoutTlsEndpoint(binding) {
+    const parsed = parseFortiGateBinding(binding).value;
+    if (!parsed || parsed.ipsecPhase1.length === 0) return undefined;
+    const tls = parsed.adminGui || parsed.sslVpn || parsed.authPortal || parsed.vips.length > 0;
+    return tls ? undefined : `IPsec phase-1 ${parsed.ipsecPhase1.join(', ')} only: the certificate is presented during IKE, not in a TLS handshake, so there is nothing to verify by TLS`;
+  },
 };
