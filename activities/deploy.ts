@@ -1,6 +1,6 @@
 import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
-import { openTargetCredentials, openTargetSessionKey, sealTargetCredentials, sealTargetSessionKey } from './crypto/bound-secrets';
+import { openTargetCredentials, openTargetSessionKey, sealTargetSessionKey } from './crypto/bound-secrets';
 import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
 import {
@@ -27,7 +27,6 @@ import {
   getTarget,
   markTargetBusy,
   markTargetBusyAlerted,
-  repinTarget,
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
@@ -35,7 +34,8 @@ import { alertingFor } from './alerts';
 import { verifyEndpointsOf } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
-import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
+import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext } from './deployers/types';
+import { followManagementCertificate, managementTrustOf } from './management-trust';
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
@@ -107,10 +107,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
     const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
     const credentials = credentialsOf(target);
-    // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
-    const trust: ManagementTrust = target.trustFingerprint
-      ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
-      : { caPem: target.trustCaPem ?? '' };
+    // The target's pin or CA, plus the run's versions: binding the admin GUI replaces what the management API presents.
+    const trust = managementTrustOf(target, alsoAccept);
     const ctx: DeployerContext = {
       target: {
         id: target.id,
@@ -138,18 +136,22 @@ export function createDeployActivities(deps: ActivityDeps) {
   };
 
   /**
-   * After a verified deploy that replaced the management certificate, pin the new one. The pin is
-   * part of the secrets' endpoint, so the credentials (and a cached session key) are sealed again
-   * for it in the same update; the update only applies to the row as it was read.
+   * A verified deploy that bound the management GUI: the target's trust follows the new certificate
+   * (activities/management-trust.ts), audited. A failure here never fails the deploy: it is recorded
+   * in the run's history, and the next run still connects through its alsoAccept.
    */
-  const repin = async (target: TargetRecord, fingerprint: string): Promise<void> => {
-    const repinned = { ...target, trustFingerprint: fingerprint };
-    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
-    await repinTarget(deps.db, target, {
-      trustFingerprint: fingerprint,
-      credentialsSealed: sealTargetCredentials(deps.box, repinned, credentialsOf(target)),
-      sessionKeySealed: sessionKey === undefined ? null : sealTargetSessionKey(deps.box, repinned, sessionKey),
-    });
+  const followManagementTrust = async ({ run, deployment, target, version }: Loaded): Promise<void> => {
+    try {
+      const outcome = await followManagementCertificate(
+        { db: deps.db, box: deps.box, credentialsOf, sessionKeyOf: (t) => (t.sessionKeySealed ? sessionKeyOrNothing(t, t.sessionKeySealed) : undefined) },
+        { target, version, deploymentId: deployment.id, commonName: deployment.commonName },
+      );
+      if (!outcome.changed) return;
+      const was = outcome.before['fingerprintSha256'] ? `pinned to ${outcome.before['fingerprintSha256']}` : 'trusted through its CA';
+      await appendRunStep(deps.db, run.id, 'management trust', 'succeeded', `the management GUI serves the new certificate: pinned to ${version.fingerprintSha256} (was ${was})`);
+    } catch (error) {
+      await appendRunStep(deps.db, run.id, 'management trust', 'failed', messageOf(error));
+    }
   };
 
   /**
@@ -393,10 +395,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       await deleteRunExchanges(deps.db, run.id);
       await alerter.recovered(incidentKey.deploy(deployment.id));
       if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
-      if (target.trustFingerprint) {
-        const management = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
-        if (management?.fingerprintSha256 === version.fingerprintSha256 && target.trustFingerprint !== version.fingerprintSha256) await repin(target, version.fingerprintSha256);
-      }
+      await followManagementTrust(loaded);
       const after = await getDeployment(deps.db, deployment.id);
       const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
       const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));
