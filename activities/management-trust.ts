@@ -7,20 +7,22 @@
  *   deploys (`alsoAccept`): their keys are ours, so a device presenting one of them is the device we
  *   just configured. This keeps stage, activate, rollback and cleanup working across the rebinding.
  * - After a verified deploy whose management port now serves the version's certificate, the target
- *   is pinned to it: a pinned target is re-pinned, a CA-trusted one switches to the pin (a public
- *   certificate never names a management IP, and trusting its CA for the host would accept any
- *   certificate that CA issues for the name). The pin is part of the secrets' endpoint
+ *   is pinned to it: a pinned target is re-pinned, a CA-trusted one switches to the pin unless its
+ *   CA still verifies the new certificate for the host (an internal CA issuing through ACME). Not
+ *   "trust the new issuer for the host": a public certificate never names a management IP, and
+ *   trusting a public CA for a name accepts any certificate it issues. The pin is part of the secrets' endpoint
  *   (docs/secret-binding.md), so the credentials are sealed again in the same transaction, and the
  *   change is written to the audit log by the system actor.
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { connect } from 'node:tls';
 import { sealTargetCredentials, sealTargetSessionKey } from './crypto/bound-secrets';
 import type { SecretBox } from './crypto/secret-box';
 import type { Database } from './db/pool';
 import { appendAudit } from './db/repositories/audit-log';
 import { repinTarget, type TargetRecord } from './db/repositories/targets';
 import type { ManagementTrust } from './deployers/types';
-import { servedCertificate } from './deployers/verify-served';
 import { checkTargetAddress } from './target-address';
 
 /** The actor of audit entries the worker writes on its own. */
@@ -58,7 +60,7 @@ export interface FollowInput {
 }
 
 export type FollowOutcome =
-  | { changed: false; reason: 'no management TLS' | 'already pinned' | 'serves another certificate' | 'the target changed meanwhile' }
+  | { changed: false; reason: 'no management TLS' | 'already pinned' | 'serves another certificate' | 'its CA still verifies it' | 'the target changed meanwhile' }
   | { changed: true; before: Record<string, string>; after: { fingerprintSha256: string } };
 
 /**
@@ -72,8 +74,9 @@ export async function followManagementCertificate(deps: FollowDeps, input: Follo
   if (target.trustFingerprint === version.fingerprintSha256) return { changed: false, reason: 'already pinned' };
   await checkTargetAddress(deps.db, target.vendor, target.host);
   // The fingerprint is compared with a certificate whose key we hold, so the handshake itself needs no trust.
-  const served = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
+  const served = await managementHandshake(target).catch(() => undefined);
   if (served?.fingerprintSha256 !== version.fingerprintSha256) return { changed: false, reason: 'serves another certificate' };
+  if (served.caVerifies) return { changed: false, reason: 'its CA still verifies it' };
   const repinned = { ...target, trustFingerprint: version.fingerprintSha256, trustCaPem: null };
   const sessionKey = target.sessionKeySealed ? deps.sessionKeyOf(target) : undefined;
   const sealed = {
@@ -102,4 +105,27 @@ export async function followManagementCertificate(deps: FollowDeps, input: Follo
     return true;
   });
   return applied ? { changed: true, before, after } : { changed: false, reason: 'the target changed meanwhile' };
+}
+
+/**
+ * One TLS handshake with the management port: the leaf's SHA-256, and whether the target's CA (if it
+ * has one) verifies it for the host (chain and name, Node's own check on a fresh, unresumed session).
+ */
+function managementHandshake(target: Pick<TargetRecord, 'host' | 'port' | 'trustCaPem'>, timeoutMs = 10_000): Promise<{ fingerprintSha256: string; caVerifies: boolean }> {
+  const servername = isIP(target.host) ? undefined : target.host;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(target.trustCaPem ? { ca: target.trustCaPem } : {}) });
+    const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const fingerprintSha256 = (socket.getPeerCertificate().fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
+      const caVerifies = Boolean(target.trustCaPem) && socket.authorized && !socket.isSessionReused();
+      socket.end();
+      resolve({ fingerprintSha256, caVerifies });
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }
