@@ -1,7 +1,8 @@
 import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
-import { openTargetCredentials, openTargetSessionKey, sealTargetSessionKey } from './crypto/bound-secrets';
-import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
+import { sealTargetSessionKey } from './crypto/bound-secrets';
+import { SecretPurpose } from './crypto/secret-box';
+import { deploySecrets } from './deploy-secrets';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
 import {
   appendRunStep,
@@ -39,7 +40,6 @@ import { followManagementCertificate, managementTrustOf } from './management-tru
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
-import { WireRedactor } from './domain/wire-redaction';
 import { checkTargetAddress } from './target-address';
 import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
@@ -75,31 +75,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     return [...extra, ...versions.flatMap((v) => (v ? [v.fingerprintSha256] : []))];
   };
 
-  /**
-   * The target's credentials, opened with its endpoint as it is now: credentials sealed for another
-   * host, port, trust or endpoint option are never sent (nothing is connected to at all).
-   */
-  const credentialsOf = (target: TargetRecord): Record<string, string> => {
-    try {
-      return openTargetCredentials(deps.box, target);
-    } catch (error) {
-      if (!(error instanceof SecretBoxError)) throw error;
-      throw classified(
-        FailureType.targetAuth,
-        `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`,
-      );
-    }
-  };
-
-  /** A cached device session key sealed for another endpoint is not used: the deployer logs in again with the credentials. */
-  const sessionKeyOrNothing = (target: TargetRecord, sealed: string): string | undefined => {
-    try {
-      return openTargetSessionKey(deps.box, target, sealed);
-    } catch (error) {
-      if (error instanceof SecretBoxError) return undefined;
-      throw error;
-    }
-  };
+  const { credentialsOf, sessionKeyOrNothing, redactorFor } = deploySecrets(deps);
 
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
@@ -154,34 +130,9 @@ export function createDeployActivities(deps: ActivityDeps) {
     }
   };
 
-  /**
-   * Redaction for the run's wire transcript: every secret the step could send or meet is known here
-   * (the target's credentials but its plain fields such as the user name, a cached session key, the
-   * version's private key), so it is removed from the transcript in any encoding.
-   */
-  const redactorFor = ({ target, version }: Loaded): WireRedactor => {
-    const plainFields = new Set((deps.vendors[target.vendor]?.credentialFields ?? []).filter((f) => f.kind === 'text').map((f) => f.name));
-    let credentials: Record<string, string> = {};
-    try {
-      credentials = credentialsOf(target);
-    } catch {
-      // Credentials sealed for another endpoint are never sent: there is nothing of them to remove.
-    }
-    const values = Object.entries(credentials).filter(([name]) => !plainFields.has(name)).map(([, value]) => value);
-    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
-    if (sessionKey) values.push(sessionKey);
-    const keyPems = values.filter((v) => v.includes('PRIVATE KEY'));
-    try {
-      keyPems.push(deps.box.openText(version.keySealed, SecretPurpose.versionKey));
-    } catch {
-      // A key that does not open is never sent either (the step fails on it with its own message).
-    }
-    return new WireRedactor({ values, keyPems });
-  };
-
   /** Runs `work` while recording the device traffic into the run's transcript (kept in PostgreSQL, never in history). */
   const transcribed = <T>(loaded: Loaded, step: string, work: () => Promise<T>): Promise<T> =>
-    withWireTranscript(redactorFor(loaded), work, (exchanges) =>
+    withWireTranscript(redactorFor(loaded.target, loaded.version), work, (exchanges) =>
       appendRunExchanges(deps.db, loaded.run.id, step, exchanges).catch((error: unknown) => deps.log.warn({ runId: loaded.run.id, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript')),
     );
 
