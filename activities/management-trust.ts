@@ -15,7 +15,7 @@
  *   change is written to the audit log by the system actor.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { connect } from 'node:tls';
 import { sealTargetCredentials, sealTargetSessionKey } from './crypto/bound-secrets';
 import type { SecretBox } from './crypto/secret-box';
@@ -23,7 +23,7 @@ import type { Database } from './db/pool';
 import { appendAudit } from './db/repositories/audit-log';
 import { repinTarget, type TargetRecord } from './db/repositories/targets';
 import type { ManagementTrust } from './deployers/types';
-import { checkTargetAddress } from './target-address';
+import { checkTargetAddress, guardedLookup } from './target-address';
 
 /** The actor of audit entries the worker writes on its own. */
 export const WORKER_ACTOR = 'certfleet-worker';
@@ -65,16 +65,16 @@ export type FollowOutcome =
 
 /**
  * After a VERIFIED deploy: when the management port serves the deployed version, pin it (see the
- * header). The address is checked against the target network policy before the handshake, as every
- * other connection of a deploy is. Idempotent: once pinned, a retry changes nothing and audits nothing.
+ * header). The address is checked against the target network policy before the handshake, and the
+ * handshake's own DNS answer too (guardedLookup), as the device connections of a deploy are. Idempotent: once pinned, a retry changes nothing and audits nothing.
  */
 export async function followManagementCertificate(deps: FollowDeps, input: FollowInput): Promise<FollowOutcome> {
   const { target, version } = input;
   if (!target.trustFingerprint && !target.trustCaPem) return { changed: false, reason: 'no management TLS' };
   if (target.trustFingerprint === version.fingerprintSha256) return { changed: false, reason: 'already pinned' };
-  await checkTargetAddress(deps.db, target.vendor, target.host);
+  const allowed = await checkTargetAddress(deps.db, target.vendor, target.host);
   // The fingerprint is compared with a certificate whose key we hold, so the handshake itself needs no trust.
-  const served = await managementHandshake(target).catch(() => undefined);
+  const served = await managementHandshake(target, guardedLookup(target.vendor, allowed)).catch(() => undefined);
   if (served?.fingerprintSha256 !== version.fingerprintSha256) return { changed: false, reason: 'serves another certificate' };
   if (served.caVerifies) return { changed: false, reason: 'its CA still verifies it' };
   const repinned = { ...target, trustFingerprint: version.fingerprintSha256, trustCaPem: null };
@@ -111,10 +111,10 @@ export async function followManagementCertificate(deps: FollowDeps, input: Follo
  * One TLS handshake with the management port: the leaf's SHA-256, and whether the target's CA (if it
  * has one) verifies it for the host (chain and name, Node's own check on a fresh, unresumed session).
  */
-function managementHandshake(target: Pick<TargetRecord, 'host' | 'port' | 'trustCaPem'>, timeoutMs = 10_000): Promise<{ fingerprintSha256: string; caVerifies: boolean }> {
+function managementHandshake(target: Pick<TargetRecord, 'host' | 'port' | 'trustCaPem'>, lookup: LookupFunction, timeoutMs = 10_000): Promise<{ fingerprintSha256: string; caVerifies: boolean }> {
   const servername = isIP(target.host) ? undefined : target.host;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(target.trustCaPem ? { ca: target.trustCaPem } : {}) });
+    const socket = connect({ host: target.host, port: target.port, lookup, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(target.trustCaPem ? { ca: target.trustCaPem } : {}) });
     const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
