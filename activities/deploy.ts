@@ -1,7 +1,8 @@
 import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
-import { openTargetCredentials, openTargetSessionKey, sealTargetCredentials, sealTargetSessionKey } from './crypto/bound-secrets';
-import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
+import { sealTargetSessionKey } from './crypto/bound-secrets';
+import { SecretPurpose } from './crypto/secret-box';
+import { deploySecrets } from './deploy-secrets';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
 import {
   appendRunStep,
@@ -27,7 +28,6 @@ import {
   getTarget,
   markTargetBusy,
   markTargetBusyAlerted,
-  repinTarget,
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
@@ -35,11 +35,11 @@ import { alertingFor } from './alerts';
 import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
-import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from './deployers/types';
+import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext } from './deployers/types';
+import { followManagementCertificate, managementTrustOf } from './management-trust';
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
-import { WireRedactor } from './domain/wire-redaction';
 import { checkTargetAddress } from './target-address';
 import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
@@ -75,31 +75,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     return [...extra, ...versions.flatMap((v) => (v ? [v.fingerprintSha256] : []))];
   };
 
-  /**
-   * The target's credentials, opened with its endpoint as it is now: credentials sealed for another
-   * host, port, trust or endpoint option are never sent (nothing is connected to at all).
-   */
-  const credentialsOf = (target: TargetRecord): Record<string, string> => {
-    try {
-      return openTargetCredentials(deps.box, target);
-    } catch (error) {
-      if (!(error instanceof SecretBoxError)) throw error;
-      throw classified(
-        FailureType.targetAuth,
-        `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`,
-      );
-    }
-  };
-
-  /** A cached device session key sealed for another endpoint is not used: the deployer logs in again with the credentials. */
-  const sessionKeyOrNothing = (target: TargetRecord, sealed: string): string | undefined => {
-    try {
-      return openTargetSessionKey(deps.box, target, sealed);
-    } catch (error) {
-      if (error instanceof SecretBoxError) return undefined;
-      throw error;
-    }
-  };
+  const { credentialsOf, sessionKeyOrNothing, redactorFor } = deploySecrets(deps);
 
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
@@ -107,10 +83,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
     const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
     const credentials = credentialsOf(target);
-    // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing if ever used.
-    const trust: ManagementTrust = target.trustFingerprint
-      ? { fingerprintSha256: target.trustFingerprint, alsoAccept }
-      : { caPem: target.trustCaPem ?? '' };
+    // The target's pin or CA, plus the run's versions: binding the admin GUI replaces what the management API presents.
+    const trust = managementTrustOf(target, alsoAccept);
     const ctx: DeployerContext = {
       target: {
         id: target.id,
@@ -138,48 +112,27 @@ export function createDeployActivities(deps: ActivityDeps) {
   };
 
   /**
-   * After a verified deploy that replaced the management certificate, pin the new one. The pin is
-   * part of the secrets' endpoint, so the credentials (and a cached session key) are sealed again
-   * for it in the same update; the update only applies to the row as it was read.
+   * A verified deploy that bound the management GUI: the target's trust follows the new certificate
+   * (activities/management-trust.ts), audited. A failure here never fails the deploy: it is recorded
+   * in the run's history, and the next run still connects through its alsoAccept.
    */
-  const repin = async (target: TargetRecord, fingerprint: string): Promise<void> => {
-    const repinned = { ...target, trustFingerprint: fingerprint };
-    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
-    await repinTarget(deps.db, target, {
-      trustFingerprint: fingerprint,
-      credentialsSealed: sealTargetCredentials(deps.box, repinned, credentialsOf(target)),
-      sessionKeySealed: sessionKey === undefined ? null : sealTargetSessionKey(deps.box, repinned, sessionKey),
-    });
-  };
-
-  /**
-   * Redaction for the run's wire transcript: every secret the step could send or meet is known here
-   * (the target's credentials but its plain fields such as the user name, a cached session key, the
-   * version's private key), so it is removed from the transcript in any encoding.
-   */
-  const redactorFor = ({ target, version }: Loaded): WireRedactor => {
-    const plainFields = new Set((deps.vendors[target.vendor]?.credentialFields ?? []).filter((f) => f.kind === 'text').map((f) => f.name));
-    let credentials: Record<string, string> = {};
+  const followManagementTrust = async ({ run, deployment, target, version }: Loaded): Promise<void> => {
     try {
-      credentials = credentialsOf(target);
-    } catch {
-      // Credentials sealed for another endpoint are never sent: there is nothing of them to remove.
+      const outcome = await followManagementCertificate(
+        { db: deps.db, box: deps.box, credentialsOf, sessionKeyOf: (t) => (t.sessionKeySealed ? sessionKeyOrNothing(t, t.sessionKeySealed) : undefined) },
+        { target, version, deploymentId: deployment.id, commonName: deployment.commonName },
+      );
+      if (!outcome.changed) return;
+      const was = outcome.before['fingerprintSha256'] ? `pinned to ${outcome.before['fingerprintSha256']}` : 'trusted through its CA';
+      await appendRunStep(deps.db, run.id, 'management trust', 'succeeded', `the management GUI serves the new certificate: pinned to ${version.fingerprintSha256} (was ${was})`);
+    } catch (error) {
+      await appendRunStep(deps.db, run.id, 'management trust', 'failed', messageOf(error));
     }
-    const values = Object.entries(credentials).filter(([name]) => !plainFields.has(name)).map(([, value]) => value);
-    const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
-    if (sessionKey) values.push(sessionKey);
-    const keyPems = values.filter((v) => v.includes('PRIVATE KEY'));
-    try {
-      keyPems.push(deps.box.openText(version.keySealed, SecretPurpose.versionKey));
-    } catch {
-      // A key that does not open is never sent either (the step fails on it with its own message).
-    }
-    return new WireRedactor({ values, keyPems });
   };
 
   /** Runs `work` while recording the device traffic into the run's transcript (kept in PostgreSQL, never in history). */
   const transcribed = <T>(loaded: Loaded, step: string, work: () => Promise<T>): Promise<T> =>
-    withWireTranscript(redactorFor(loaded), work, (exchanges) =>
+    withWireTranscript(redactorFor(loaded.target, loaded.version), work, (exchanges) =>
       appendRunExchanges(deps.db, loaded.run.id, step, exchanges).catch((error: unknown) => deps.log.warn({ runId: loaded.run.id, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript')),
     );
 
@@ -398,10 +351,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       await deleteRunExchanges(deps.db, run.id);
       await alerter.recovered(incidentKey.deploy(deployment.id));
       if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
-      if (target.trustFingerprint) {
-        const management = await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined);
-        if (management?.fingerprintSha256 === version.fingerprintSha256 && target.trustFingerprint !== version.fingerprintSha256) await repin(target, version.fingerprintSha256);
-      }
+      await followManagementTrust(loaded);
       const after = await getDeployment(deps.db, deployment.id);
       const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
       const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));

@@ -4,7 +4,8 @@
  * admin's allowed networks, so a host name pointed at a metadata service or outside the allowed
  * networks is refused before any credential is sent.
  * - checkTargetAddress: once per device session, in activities/deploy.ts (deployerFor and the verify
- *   step), for every vendor alike (HTTPS, SSH, TLS handshakes); and before each drift-watch handshake.
+ *   step), for every vendor alike (HTTPS, SSH, TLS handshakes); before each drift-watch handshake; and
+ *   before the management-trust handshake after a verified deploy (activities/management-trust.ts).
  * - guardedLookup: the `lookup` of the devices' HTTPS and SSH connections (deployers/device-http.ts,
  *   deployers/ssh/session.ts), so the address a connection actually uses is checked too, even when
  *   DNS answers differently by then.

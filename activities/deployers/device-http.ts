@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, fetch, FormData, type Dispatcher } from 'undici';
 import { FailureType } from '../../temporal/contract';
 import { classified, ClassifiedError } from '../errors';
@@ -40,30 +40,73 @@ const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
 
 /**
  * The dispatcher for a device's management HTTPS. A CA PEM is verified the normal way (chain and
- * host name); a pinned fingerprint accepts exactly that certificate and nothing else. There is no
+ * host name); a pinned fingerprint accepts exactly that certificate and nothing else. With either,
+ * `alsoAccept` adds the fingerprints of the versions a run deploys (their keys are ours): the device
+ * may present one of them once its admin GUI is bound to it (docs/management-trust.md). There is no
  * "insecure" mode. Its TLS context is built once, not per connection.
  */
 export function trustedDispatcher(trust: ManagementTrust, lookup?: LookupFunction): Dispatcher {
   const resolve = lookup ? { lookup } : {};
-  if ('caPem' in trust) return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }), ...resolve }, keepAliveTimeout: KEEP_ALIVE_MS });
-  const expected = normalise(trust.fingerprintSha256);
-  const accepted = new Set([expected, ...(trust.alsoAccept ?? []).map(normalise)]);
-  // No session resumption: a resumed session presents no certificate to check against the pin.
-  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, secureContext: pinnedContext(), ...resolve });
+  const alsoAccept = (trust.alsoAccept ?? []).map(normalise).filter(Boolean);
+  if ('caPem' in trust && alsoAccept.length === 0) {
+    return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }), ...resolve }, keepAliveTimeout: KEEP_ALIVE_MS });
+  }
+  const check: PeerCheck = 'caPem' in trust ? caOrAccepted(new Set(alsoAccept)) : pinnedOrAccepted(normalise(trust.fingerprintSha256), new Set(alsoAccept));
+  // No session resumption: a resumed session presents no certificate to check (and Node skips its host-name check).
+  const connector = buildConnector({
+    rejectUnauthorized: false,
+    maxCachedSessions: 0,
+    secureContext: 'caPem' in trust ? createSecureContext({ ca: trust.caPem }) : pinnedContext(),
+    // The host name is checked below (tls.checkServerIdentity), so Node's own check would only repeat it.
+    checkServerIdentity: () => undefined,
+    ...resolve,
+  });
   return new Agent({
     keepAliveTimeout: KEEP_ALIVE_MS,
     connect: (options, callback) =>
       connector(options, (error, socket) => {
         if (error || !socket) return callback(error ?? new Error('no socket'), null);
-        const seen = normalise((socket as TLSSocket).getPeerCertificate?.().fingerprint256 ?? '');
-        if (!accepted.has(seen)) {
+        const refusal = check(socket as TLSSocket, options.hostname.replace(/^\[(.*)\]$/, '$1'));
+        if (refusal) {
           socket.destroy();
-          const pinError = Object.assign(new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`), { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen });
-          return callback(pinError, null);
+          return callback(refusal, null);
         }
         return callback(null, socket);
       }),
   });
+}
+
+/** Undefined when the connection is trusted, else the error to fail it with (a TLS code, so it classifies as TARGET_TLS_UNTRUSTED). */
+type PeerCheck = (socket: TLSSocket, hostname: string) => Error | undefined;
+
+const fingerprintOfPeer = (socket: TLSSocket): string => normalise(socket.getPeerCertificate?.().fingerprint256 ?? '');
+
+function pinnedOrAccepted(expected: string, alsoAccept: ReadonlySet<string>): PeerCheck {
+  return (socket) => {
+    const seen = fingerprintOfPeer(socket);
+    if (seen && (seen === expected || alsoAccept.has(seen))) return undefined;
+    return Object.assign(new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`), { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen });
+  };
+}
+
+/**
+ * The CA path done by hand, as strict as Node's own: the chain must verify against the CA (OpenSSL's
+ * result, `authorizationError` empty), on a full handshake, and the leaf must name the host
+ * (tls.checkServerIdentity, IP addresses against IP SANs). Only when that fails is the leaf compared
+ * with the run's own versions.
+ */
+function caOrAccepted(alsoAccept: ReadonlySet<string>): PeerCheck {
+  return (socket, hostname) => {
+    const seen = fingerprintOfPeer(socket);
+    if (seen && alsoAccept.has(seen)) return undefined;
+    if (socket.isSessionReused()) return Object.assign(new Error('resumed TLS session: no certificate to verify'), { code: 'ERR_TLS_SESSION_REUSED' });
+    const chainError = socket.authorizationError as Error | string | null | undefined;
+    if (chainError) {
+      const code = typeof chainError === 'string' ? chainError : ((chainError as { code?: string }).code ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      return Object.assign(new Error(typeof chainError === 'string' ? chainError : chainError.message), { code });
+    }
+    return checkServerIdentity(hostname, socket.getPeerCertificate()) ?? undefined;
+  };
 }
 
 const KEEP_ALIVE_MS = 10_000;

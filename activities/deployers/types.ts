@@ -76,11 +76,12 @@ export interface Deployer {
 }
 
 /**
- * How we trust the device's management HTTPS: a CA (PEM) or a pinned SHA-256 fingerprint of its
- * certificate. `alsoAccept` lists fingerprints of versions this run deploys: binding the admin GUI
- * (FortiGate, SonicWall) replaces the very certificate the management API presents.
+ * How we trust the device's management HTTPS: a CA (PEM; chain and host name verified) or a pinned
+ * SHA-256 fingerprint of its certificate. With either, `alsoAccept` lists SHA-256 fingerprints of the
+ * versions this run deploys (keys we hold): binding the admin GUI (FortiGate, SonicWall, PAN-OS)
+ * replaces the very certificate the management API presents. See docs/management-trust.md.
  */
-export type ManagementTrust = { caPem: string } | { fingerprintSha256: string; alsoAccept?: string[] };
+export type ManagementTrust = { caPem: string; alsoAccept?: string[] } | { fingerprintSha256: string; alsoAccept?: string[] };
 
 export interface DeployerTarget {
   id: string;

@@ -19,7 +19,8 @@ const keyArgs = (keyType: KeyType): string[] =>
 export interface TestCa {
   rootPem: string;
   intermediatePem: string;
-  issue(commonName: string, keyType?: KeyType): CertificateMaterial;
+  /** `subjectAltNames` in openssl's syntax (e.g. ['DNS:fw.example.test', 'IP:127.0.0.1']); default the common name as a DNS name. */
+  issue(commonName: string, keyType?: KeyType, subjectAltNames?: string[]): CertificateMaterial;
   dispose(): void;
 }
 
@@ -39,10 +40,10 @@ export function createTestCa(): TestCa {
   return {
     rootPem,
     intermediatePem,
-    issue(commonName, keyType = 'ecdsa-p256') {
+    issue(commonName, keyType = 'ecdsa-p256', subjectAltNames = [`DNS:${commonName}`]) {
       const n = ++counter;
       const leafExt = path.join(dir, `leaf${n}.cnf`);
-      writeFileSync(leafExt, `[leaf]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${commonName}\n`);
+      writeFileSync(leafExt, `[leaf]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${subjectAltNames.join(',')}\n`);
       openssl(['genpkey', ...keyArgs(keyType), '-out', `leaf${n}.key`], dir);
       openssl(['req', '-new', '-key', `leaf${n}.key`, '-subj', `/CN=${commonName}`, '-out', `leaf${n}.csr`], dir);
       openssl(['x509', '-req', '-in', `leaf${n}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-days', '20', '-extfile', leafExt, '-extensions', 'leaf', '-out', `leaf${n}.pem`], dir);

@@ -53,7 +53,10 @@ export interface TargetForm {
   name: string;
   host: string;
   port: number;
-  fingerprint: string;
+  /** Trust the management HTTPS by its pinned SHA-256 fingerprint… */
+  fingerprint?: string;
+  /** …or by the CA that issued it (PEM). */
+  caPem?: string;
   credentials: Record<string, string>;
   options?: Record<string, string>;
 }
@@ -66,8 +69,7 @@ export async function addTarget(client: ConsoleClient, form: TargetForm): Promis
     name: form.name,
     host: form.host,
     port: String(form.port),
-    trustMode: 'fingerprint',
-    trustFingerprint: form.fingerprint,
+    ...(form.caPem !== undefined ? { trustMode: 'ca', trustCaPem: form.caPem } : { trustMode: 'fingerprint', trustFingerprint: form.fingerprint ?? '' }),
   };
   for (const [k, v] of Object.entries(form.credentials)) fields[`cred_${k}`] = v;
   for (const [k, v] of Object.entries(form.options ?? {})) fields[`opt_${k}`] = v;

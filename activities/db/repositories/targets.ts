@@ -107,19 +107,22 @@ export async function replaceTargetSecrets(
 }
 
 /**
- * After a verified deploy that replaced the management certificate, pin the new one, with the secrets
- * sealed again for the new pin. Applies only while the row still has the pin and credentials it was read with.
+ * After a verified deploy that replaced the management certificate, pin the new one (a CA-trusted
+ * target's CA is replaced by the pin), with the secrets sealed again for the new pin. Applies only
+ * while the row still has the trust and credentials it was read with; returns whether it did.
  */
 export async function repinTarget(
   db: Queryable,
-  before: Pick<TargetRecord, 'id' | 'trustFingerprint' | 'credentialsSealed'>,
+  before: Pick<TargetRecord, 'id' | 'trustFingerprint' | 'trustCaPem' | 'credentialsSealed'>,
   after: { trustFingerprint: string; credentialsSealed: string; sessionKeySealed: string | null },
-): Promise<void> {
-  await db.query(
-    `UPDATE targets SET trust_fingerprint = $2, credentials_encrypted = $3, session_key_encrypted = $4, updated_at = now()
-      WHERE id = $1 AND trust_fingerprint = $5 AND credentials_encrypted = $6`,
-    [before.id, after.trustFingerprint, after.credentialsSealed, after.sessionKeySealed, before.trustFingerprint, before.credentialsSealed],
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE targets SET trust_fingerprint = $2, trust_ca_pem = NULL, credentials_encrypted = $3, session_key_encrypted = $4, updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL AND trust_fingerprint IS NOT DISTINCT FROM $5 AND trust_ca_pem IS NOT DISTINCT FROM $6 AND credentials_encrypted = $7
+      RETURNING id`,
+    [before.id, after.trustFingerprint, after.credentialsSealed, after.sessionKeySealed, before.trustFingerprint, before.trustCaPem, before.credentialsSealed],
   );
+  return rows.length > 0;
 }
 
 /**

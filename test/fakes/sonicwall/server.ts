@@ -64,7 +64,7 @@
  * - certificate names: 1 to 64 characters of letters, digits, space, '.', '_', '-';
  * - `ssl_vpn.server.port` holds the SSL-VPN listener's port.
  */
-import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -117,6 +117,12 @@ export interface FakeSonicWallOptions {
   announceDigest?: boolean;
   /** "Maximum nonce use" ("Authentication Methods": 10 by default); then `nextnonce` ("Nonce Resetting"). 0 = never. */
   maxNonceUse?: number;
+  /**
+   * TEST SETUP (not a device behaviour): start with this certificate imported and bound to Web
+   * Management, as an admin would have done in the GUI (e.g. one issued by the customer's CA, for
+   * targets trusted through that CA). Default: the self-signed one.
+   */
+  webManagementCertificate?: { name: string; certPem: string; keyPem: string; chainPems?: string[] };
 }
 
 /** A certificate reference exactly as SonicOS writes it (docs/vendors/sonicwall.md). */
@@ -348,6 +354,12 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   };
   const vpnServer: Record<string, unknown> = { port: 4433, certificate: { use_self_signed: true }, enable_web_management: false, inactivity_timeout: 10 };
   const committed: DeviceConfig = { certificates: new Map(), administration: { administration: adminSection }, sslVpn: { ssl_vpn: { server: vpnServer } } };
+  if (opts.webManagementCertificate) {
+    const { name, certPem, keyPem, chainPems = [] } = opts.webManagementCertificate;
+    const leaf = new X509Certificate(certPem);
+    committed.certificates.set(name, { name, leaf, key: createPrivateKey(keyPem), chain: chainPems.map((pem) => new X509Certificate(pem)), fingerprint: fingerprintOf(leaf), via: 'upload' });
+    (adminSection['web_management'] as Record<string, unknown>)['certificate'] = { name };
+  }
 
   const sessions = new Map<string, Session>();
   const challenges = new Map<string, { challenge: string; expires: number }>();
@@ -453,6 +465,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   const vpnPort = await listen(vpn);
   adminSection['https_port'] = port;
   vpnServer['port'] = vpnPort;
+  if (opts.webManagementCertificate) syncListeners();
 
   /** Brings the listeners in line with the committed bindings (unless serving stale). */
   function syncListeners(): void {
