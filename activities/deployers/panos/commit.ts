@@ -90,7 +90,7 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
   const commit = async (action: string, options: { push?: boolean } = {}): Promise<string | undefined> => {
     await ensureUnlocked(action);
     const { reply, jobId } = await session.keyed((key) => client.commitPartial(key, admin()));
-    if (reply.status !== 'success') throw refused(`${action}: commit`, reply);
+    if (reply.status !== 'success') throw refused(action, reply);
     const pushing = options.push !== false && scope().push !== undefined;
     if (jobId) return pushing ? `commit:${jobId}:push` : jobId;
     if (!reply.messages.some((m) => /no changes to commit/i.test(m))) {
