@@ -470,7 +470,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   };
 
   const listeners: Listener[] = [];
-  let api: https.Server | undefined;
+  const apiRef: { server?: https.Server } = {};
   let apiServed = management.fingerprintSha256;
   const refreshListeners = (): void => {
     if (stale) return;
@@ -484,8 +484,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     }
     const mgmt = managementPair() ?? { certPem: management.certPem, keyPem: management.keyPem, chain: [] };
     const fp = `${fingerprintOf(mgmt.certPem)}+${mgmt.chain.length}`;
-    if (api && fp !== apiServed) {
-      api.setSecureContext({ cert: mgmt.certPem + mgmt.chain.join(''), key: mgmt.keyPem });
+    if (apiRef.server && fp !== apiServed) {
+      apiRef.server.setSecureContext({ cert: mgmt.certPem + mgmt.chain.join(''), key: mgmt.keyPem });
       apiServed = fp;
     }
   };
@@ -892,7 +892,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       res.writeHead(500, { 'content-type': 'application/xml' }).end(xml);
     });
   });
-  api = server;
+  apiRef.server = server;
   const port = await listen(server);
 
   const profileOf = (name: string): FakePanosProfile => {
