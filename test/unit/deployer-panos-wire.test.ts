@@ -11,6 +11,8 @@ import { createDeviceHttp, FormData } from '../../activities/deployers/device-ht
 import { parseReply, PanosClient } from '../../activities/deployers/panos/client';
 import type { CertificateMaterial } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
+import { withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
+import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
@@ -77,6 +79,22 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
         assert.match(reply.messages.join(' '), /"type" in the request URL/);
         assert.deepEqual(fake.certificateNames(), before, 'nothing imported');
       });
+    });
+  });
+
+  it('the wire transcript of a stage keeps no API key, password, passphrase or private key', async () => {
+    await withFake({}, async (fake) => {
+      const exchanges: WireExchange[] = [];
+      const redactor = new WireRedactor({ values: [fake.password], keyPems: [v1.keyPem] });
+      await withWireTranscript(redactor, () => usePanos(panosContext(fake, keyCache()), (d) => d.stage(v1)), async (recorded) => void exchanges.push(...recorded));
+      const text = exchanges.map((e) => e.text).join('\n---\n');
+      const keyImport = exchanges.map((e) => e.text).find((t) => t.includes('category=private-key'));
+      assert.ok(keyImport, text);
+      assert.match(keyImport, /passphrase=[^&\s]*removed/i, 'the passphrase parameter is removed from the URL');
+      assert.match(keyImport, /part file: \(file part, \d+ bytes, removed\)/, 'the key file is not recorded');
+      for (const secret of [...fake.view().secrets, fake.password]) assert.ok(!text.includes(secret), 'no key or password in the transcript');
+      const keyBody = v1.keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+      assert.ok(!text.replace(/\s/g, '').includes(keyBody.slice(0, 40)), 'no private key material');
     });
   });
 
