@@ -129,6 +129,13 @@ export const panosDescriptor: VendorDescriptor = {
       placeholder: 'firewall',
       help: 'firewall (also one managed by Panorama, reached directly), panorama (Panorama\'s own certificate), template or template-stack (a Panorama template, committed and pushed to its firewalls). Test connection tells which fits the device.',
     },
+    {
+      name: 'panorama',
+      label: 'Panorama (own certificate)',
+      kind: 'checkbox',
+      required: false,
+      help: 'Targets saved before "Where" existed: ticked means Where = panorama. A Where given above wins.',
+    },
     { name: 'template', label: 'Template', kind: 'text', required: false, help: 'Kinds template and template-stack: the template that holds the certificate and the SSL/TLS service profiles.' },
     { name: 'templateStack', label: 'Template stack', kind: 'text', required: false, help: 'Kind template-stack: the stack pushed to the firewalls after the commit on Panorama.' },
     { name: 'vsys', label: 'Virtual system', kind: 'text', required: false, placeholder: 'vsys1', help: 'Where the SSL/TLS service profiles are; leave empty for shared.' },
