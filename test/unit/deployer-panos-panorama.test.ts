@@ -134,6 +134,22 @@ describe('panos deployer: Panorama cases', () => {
     });
   });
 
+  it("another admin's commit lock between the commit and the push: the handle stays pending (no push) until the lock is released", async () => {
+    await withFake({ ...templateFake, otherAdmins: { alice: 'alice-password' } }, async (fake) => {
+      const ctx = panosContext(fake, keyCache(), { options: templateOptions, profiles: ['gp-portal'] });
+      const activation = await usePanos(ctx, async (d) => d.activate(await d.stage(v1)));
+      fake.lock('commit', 'alice');
+      await usePanos(ctx, async (d) => {
+        for (let i = 0; i < 10; i++) assert.equal((await d.activationStatus(activation.jobId ?? '')).state, 'pending');
+      });
+      assert.equal(fake.jobs().find((j) => j.type === 'Commit')?.result, 'OK', 'committed on Panorama');
+      assert.equal(fake.jobs().some((j) => j.type === 'CommitAll'), false, 'not pushed while locked');
+      fake.unlock('commit', 'alice');
+      assert.deepEqual(await usePanos(ctx, (d) => settle(d, activation)), { state: 'done' });
+      assert.equal(fake.profileCertificate('gp-portal', 'pushed'), fake.profileCertificate('gp-portal', 'running'));
+    });
+  });
+
   it('a template stack push that fails on one firewall names its serial, name and message', async () => {
     await withFake(
       { panorama: true, templates: [{ name: TEMPLATE }], templateStacks: [{ name: STACK, templates: [TEMPLATE], devices: [HAMBURG, BREMEN] }], profiles: [{ name: 'gp-portal', template: TEMPLATE }] },

@@ -11,7 +11,7 @@
  *   nothing committed first is `push:M`. Handles stay small: they go into Temporal history.
  */
 import { FailureType } from '../../../temporal/contract';
-import { classified } from '../../errors';
+import { classified, ClassifiedError } from '../../errors';
 import type { ActivationStatus } from '../types';
 import type { PanJob, PanLock, PanosClient } from './client';
 import type { PanosKeySession } from './api-key';
@@ -137,7 +137,15 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
     const committed = await commitStatus(commitThenPush ?? '');
     if (committed.state === 'pending') return { state: 'pending', progress: Math.floor((committed.progress ?? 0) / 2) };
     if (committed.state === 'failed') return committed;
-    const pushed = await pushStatus(await startPush(commitThenPush));
+    let pushJob: string;
+    try {
+      pushJob = await startPush(commitThenPush);
+    } catch (error) {
+      // Another admin's lock between the commit and the push: keep polling (durable timers) until it is released.
+      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) return { state: 'pending', progress: 50 };
+      throw error;
+    }
+    const pushed = await pushStatus(pushJob);
     return pushed.state === 'pending' ? { state: 'pending', progress: 50 + Math.floor((pushed.progress ?? 0) / 2) } : pushed;
   };
 
