@@ -47,11 +47,11 @@
  *   result PEND) → FIN with OK or FAIL and `details/line`s. Queued jobs show PEND (ASSUMPTION). Only a
  *   FIN/OK commit changes the RUNNING configuration. `<show><config-locks/>` and `<show><commit-locks/>`
  *   ([pan-os-python] `check_*_locks` read `.//entry`): `entry name=ADMIN` with `created`,
- *   `last-activity`, `loggedin`, `comment` (a public PAN-OS Flask wrapper found via the code index reads
- *   these; the wrapper element names are ASSUMPTION P11). A commit while another admin holds a commit
- *   lock is refused with "Other administrators are holding commit locks." (the line a public HA-sync
- *   script matches); a config change while another admin holds a config lock is refused (wording:
- *   ASSUMPTION P11).
+ *   `last-activity`, `loggedin`, `comment` (read by a public PAN-OS Flask wrapper seen through the code
+ *   index, repository not identified: ASSUMPTION P11, as the wrapper element names). A commit while
+ *   another admin holds a commit lock is refused with "Other administrators are holding commit locks."
+ *   (the line a public HA-sync script matches, repository not identified: ASSUMPTION P11); a config
+ *   change while another admin holds a config lock is refused (wording: ASSUMPTION P11).
  * - Commit validation rejects a profile whose certificate does not exist ("is not a valid reference",
  *   wording: ASSUMPTION). It does NOT check that a certificate's key matches it (acme.sh issue #4716).
  * - One TLS listener per configured profile: a firewall or Panorama profile presents what the RUNNING
