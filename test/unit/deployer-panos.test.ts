@@ -425,6 +425,10 @@ describe('panos deployer: vendor cases', () => {
       const ctx = contextFor(fake, keyCache());
       await failureOf(use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })), FailureType.validation);
       await failureOf(use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()), FailureType.validation);
+      for (const handle of ['', 'commit:x:push', 'push:', '12;rm', 'commit:1']) await failureOf(use(ctx, (d) => d.activationStatus(handle)), FailureType.validation);
+      // The admin GUI binding is for firewalls and Panorama itself, not templates.
+      const templated = { ...ctx, target: { ...ctx.target, options: { kind: 'template', template: 't' } }, binding: { profiles: ['gp-portal'], verifyPorts: [], adminGui: true } };
+      await failureOf(use(templated, (d) => d.activate({ cert: 'x' })), FailureType.validation);
       assert.equal(fake.calls.length, 0);
     });
   });
