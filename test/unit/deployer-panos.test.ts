@@ -184,6 +184,7 @@ describe('panos deployer: vendor cases', () => {
       assert.ok(fake.hasPrivateKey(name));
     });
     await withFake({ panorama: true }, async (fake) => {
+      // A target stored before the kind existed: the Panorama checkbox means Panorama's own certificate.
       const staged = await use(contextFor(fake, keyCache(), { options: { panorama: 'on' } }), (d) => d.stage(long));
       assert.ok((staged['cert'] ?? '').length <= 31, staged['cert']);
       assert.ok(fake.hasPrivateKey(staged['cert'] ?? ''));
@@ -193,9 +194,9 @@ describe('panos deployer: vendor cases', () => {
       const error = await failureOf(use(firewallRules, (d) => d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test'))), FailureType.targetRejected);
       assert.match(error.message, /certificate-name '.{32,}' is invalid, code 17: invalid command/);
       const report = await use(firewallRules, (d) => d.preflight());
-      const firmware = report.checks.find((c) => c.name === 'firmware');
-      assert.equal(firmware?.ok, false);
-      assert.match(firmware?.detail ?? '', /Panorama option/);
+      const deviceType = report.checks.find((c) => c.name === 'device type');
+      assert.equal(deviceType?.ok, false);
+      assert.match(deviceType?.detail ?? '', /is a Panorama: choose the kind panorama \(its own certificate\), template or template-stack/);
     });
   });
 
@@ -382,14 +383,34 @@ describe('panos deployer: vendor cases', () => {
     assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', apiKey: ' KEY ' }), { value: { username: 'api', apiKey: 'KEY' }, errors: {} });
     assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', password: ' p w ' }).value, { username: 'api', password: ' p w ' });
 
-    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on', vsys: 'VSYS2' }), { value: { panorama: true, vsys: 'vsys2' }, errors: {} });
-    assert.deepEqual(panosDescriptor.parseOptions({}), { value: { panorama: false }, errors: {} });
+    assert.deepEqual(panosDescriptor.parseOptions({ vsys: 'VSYS2' }), { value: { kind: 'firewall', vsys: 'vsys2' }, errors: {} });
+    assert.deepEqual(panosDescriptor.parseOptions({}), { value: { kind: 'firewall' }, errors: {} });
+    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on' }), { value: { kind: 'panorama' }, errors: {} }, 'the old Panorama checkbox maps to the kind panorama');
+    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on', kind: 'firewall' }).value, { kind: 'firewall' }, 'an explicit kind wins');
+    assert.match(panosDescriptor.parseOptions({ panorama: 'on', vsys: 'vsys2' }).errors['vsys'] ?? '', /no virtual system/);
     assert.match(panosDescriptor.parseOptions({ vsys: 'shared' }).errors['vsys'] ?? '', /vsys1/);
+    assert.match(panosDescriptor.parseOptions({ kind: 'device-group' }).errors['kind'] ?? '', /firewall, panorama, template, template-stack/);
+    assert.match(panosDescriptor.parseOptions({ kind: 'template' }).errors['template'] ?? '', /Name the Panorama template/);
+    assert.match(panosDescriptor.parseOptions({ kind: 'template-stack', template: 'fw' }).errors['templateStack'] ?? '', /Name the template stack/);
+    assert.match(panosDescriptor.parseOptions({ kind: 'firewall', template: 'fw' }).errors['template'] ?? '', /only used with the kinds template/);
+    assert.match(panosDescriptor.parseOptions({ kind: 'template', template: "fw'x" }).errors['template'] ?? '', /template name has letters/);
+    assert.deepEqual(panosDescriptor.parseOptions({ kind: 'Template Stack', template: 'fw-tpl', templateStack: 'branch', vsys: 'vsys1' }).value, {
+      kind: 'template-stack',
+      template: 'fw-tpl',
+      templateStack: 'branch',
+      vsys: 'vsys1',
+    });
 
     assert.match(panosDescriptor.parseBinding({}).errors['profiles'] ?? '', /at least one SSL\/TLS service profile/);
     assert.match(panosDescriptor.parseBinding({ profiles: "gp'portal" }).errors['profiles'] ?? '', /Not a valid profile name: gp'portal/);
     assert.match(panosDescriptor.parseBinding({ profiles: 'a', verifyPorts: '443, 70000' }).errors['verifyPorts'] ?? '', /1 to 65535/);
-    assert.deepEqual(panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value, { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443] });
+    assert.deepEqual(panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value, { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443], adminGui: false });
+    assert.equal(panosDescriptor.parseBinding({ profiles: 'mgmt', adminGui: 'on' }).value['adminGui'], true);
+    assert.match(panosDescriptor.parseBinding({ profiles: 'mgmt', adminGui: 'maybe' }).errors['adminGui'] ?? '', /on or off/);
+    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 8443, options: {} }, { profiles: ['mgmt'], verifyPorts: [443], adminGui: true }), [
+      { host: 'fw', port: 443 },
+      { host: 'fw', port: 8443 },
+    ], 'the admin GUI is verified on the management port');
     assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw.example.test', port: 443, options: {} }, { profiles: ['gp'], verifyPorts: [443, 4443] }), [
       { host: 'fw.example.test', port: 443 },
       { host: 'fw.example.test', port: 4443 },
@@ -404,6 +425,10 @@ describe('panos deployer: vendor cases', () => {
       const ctx = contextFor(fake, keyCache());
       await failureOf(use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })), FailureType.validation);
       await failureOf(use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()), FailureType.validation);
+      for (const handle of ['', 'commit:x:push', 'push:', '12;rm', 'commit:1']) await failureOf(use(ctx, (d) => d.activationStatus(handle)), FailureType.validation);
+      // The admin GUI binding is for firewalls and Panorama itself, not templates.
+      const templated = { ...ctx, target: { ...ctx.target, options: { kind: 'template', template: 't' } }, binding: { profiles: ['gp-portal'], verifyPorts: [], adminGui: true } };
+      await failureOf(use(templated, (d) => d.activate({ cert: 'x' })), FailureType.validation);
       assert.equal(fake.calls.length, 0);
     });
   });

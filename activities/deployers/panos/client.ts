@@ -1,9 +1,10 @@
 /**
  * PAN-OS XML API client: one method per API call, each naming its source (tags of
  * docs/vendors/panos.md: [panos-doc] = docs.paloaltonetworks.com PAN-OS XML API pages,
- * [acme.sh] = deploy/panos.sh, [puppet-panos] = recorded replies). Requests are POST
- * (form-encoded, multipart for imports) with the key in the X-PAN-KEY header, so neither the key nor
- * the password ends up in a URL. Replies are parsed with xml2js into a small tree. No business logic:
+ * [acme.sh] = deploy/panos.sh, [puppet-panos] = recorded replies, [pan-os-python] = PaloAltoNetworks/pan-os-python).
+ * Requests are POST (form-encoded; imports: parameters in the query string and only the file in a
+ * multipart body, as pan-python `import_file` and pan-os-ansible `panos_import` send them) with the
+ * key in the X-PAN-KEY header, so neither the key nor the password ends up in a URL. Replies are parsed with xml2js into a small tree. No business logic:
  * index.ts decides what a reply means.
  */
 import { parseStringPromise } from 'xml2js';
@@ -29,8 +30,20 @@ export interface PanReply {
   raw?: string;
 }
 
+/** One firewall's part of a Panorama push (commit-all) job ([pan-os-python] `_parse_job_results`). */
+export interface PanJobDevice {
+  serial: string;
+  name: string;
+  /** PEND, OK or FAIL. */
+  result: string;
+  messages: string[];
+}
+
 export interface PanJob {
   id: string;
+  /** Commit, CommitAll, … */
+  type: string;
+  description: string;
   /** ACT, PEND or FIN. */
   status: string;
   /** PEND, OK or FAIL. */
@@ -38,6 +51,15 @@ export interface PanJob {
   progress?: number;
   details: string[];
   warnings: string[];
+  /** Per-firewall results of a commit-all job; empty for a commit. */
+  devices: PanJobDevice[];
+}
+
+/** One config or commit lock (`show config-locks` / `show commit-locks`; docs/vendors/panos.md "Locks"). */
+export interface PanLock {
+  admin: string;
+  created: string;
+  comment: string;
 }
 
 export interface PanImport {
@@ -45,8 +67,36 @@ export interface PanImport {
   certificateName: string;
   format: 'pem' | 'pkcs12';
   passphrase?: string;
+  /** Where the file goes, e.g. `target-tpl` for a Panorama template. */
+  target?: Record<string, string>;
   fileName: string;
   content: string | Buffer;
+}
+
+const deepText = (n: PanNode): string => [n.text.trim(), ...n.children.map(deepText)].filter(Boolean).join(' ');
+const linesOf = (n: PanNode | undefined): string[] => (n ? n.children.filter((c) => c.name === 'line').map(deepText).filter(Boolean) : []);
+/** Every `entry` element below a node (the lock lists' wrapper elements are not relied on). */
+const entriesBelow = (n: PanNode | undefined): PanNode[] => (n ? n.children.flatMap((c) => (c.name === 'entry' ? [c] : entriesBelow(c))) : []);
+
+function jobOf(job: PanNode): PanJob {
+  const progress = Number(textAt(job, 'progress'));
+  const devices = childrenOf(childOf(job, 'devices'), 'entry').map((d): PanJobDevice => {
+    const details = childOf(d, 'details');
+    const msg = childOf(details, 'msg');
+    const messages = [...linesOf(childOf(msg, 'errors')), ...linesOf(childOf(msg, 'warnings')), ...linesOf(details)];
+    return { serial: textAt(d, 'serial-no') || (d.attrs['name'] ?? ''), name: textAt(d, 'devicename'), result: textAt(d, 'result'), messages };
+  });
+  return {
+    id: textAt(job, 'id'),
+    type: textAt(job, 'type'),
+    description: textAt(job, 'description'),
+    status: textAt(job, 'status'),
+    result: textAt(job, 'result'),
+    ...(textAt(job, 'progress') !== '' && Number.isFinite(progress) ? { progress } : {}),
+    details: linesOf(childOf(job, 'details')),
+    warnings: linesOf(childOf(job, 'warnings')),
+    devices,
+  };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -110,7 +160,7 @@ export async function parseReply(httpStatus: number, body: string): Promise<PanR
 export class PanosClient {
   constructor(private readonly http: DeviceHttp) {}
 
-  private async send(key: string | undefined, body: { form?: Record<string, string>; multipart?: FormData }): Promise<PanReply> {
+  private async send(key: string | undefined, body: { form?: Record<string, string>; multipart?: FormData; query?: Record<string, string> }): Promise<PanReply> {
     const headers: Record<string, string> = { accept: 'application/xml' };
     if (key) headers['X-PAN-KEY'] = key;
     const response = await this.http.request('POST', '/api/', { headers, ...body, timeoutMs: 60_000 });
@@ -133,16 +183,18 @@ export class PanosClient {
     return { reply, ...(swVersion ? { swVersion } : {}), ...(model ? { model } : {}), ...(multiVsys ? { multiVsys } : {}) };
   }
 
-  /** [panos-doc] "Import Files", [acme.sh] `deployer cert|key` (docs/vendors/panos.md): multipart POST type=import. */
+  /**
+   * [panos-doc] "Import Files"; pan-python `import_file` and pan-os-ansible `panos_import` (docs/vendors/panos.md):
+   * `type=import` and every parameter in the query string (PAN-OS before 9.0 requires `type` there,
+   * acme.sh PR #2799), only the file in the multipart body. The passphrase is in the query too: the
+   * wire transcript removes it (a secret parameter name) and it is no more than acme.sh's dummy value.
+   */
   async importFile(key: string, file: PanImport): Promise<PanReply> {
+    const query: Record<string, string> = { type: 'import', category: file.category, 'certificate-name': file.certificateName, format: file.format, ...(file.target ?? {}) };
+    if (file.passphrase !== undefined) query['passphrase'] = file.passphrase;
     const form = new FormData();
-    form.append('type', 'import');
-    form.append('category', file.category);
-    form.append('certificate-name', file.certificateName);
-    form.append('format', file.format);
-    if (file.passphrase !== undefined) form.append('passphrase', file.passphrase);
     form.append('file', new Blob([typeof file.content === 'string' ? file.content : new Uint8Array(file.content)]), file.fileName);
-    return this.send(key, { multipart: form });
+    return this.send(key, { query, multipart: form });
   }
 
   /** type=config&action=get: the CANDIDATE configuration at an xpath (PowerPAN Invoke-PanXApi help). */
@@ -174,24 +226,36 @@ export class PanosClient {
     return { reply, cmd, ...(jobId ? { jobId } : {}) };
   }
 
-  /** [panos-doc] "Asynchronous requests", [puppet-panos] (docs/vendors/panos.md): type=op show jobs id N. */
+  /**
+   * Panorama push: `type=commit&action=all` with `<commit-all><template|template-stack><name>…` and the
+   * admin scope (PAN-OS 10.2+) ([pan-os-python] `PanoramaCommitAll`; [acme.sh] `deployer push`). The
+   * description lets a retry find the job it enqueued (docs/vendors/panos.md "Panorama").
+   */
+  async commitAll(key: string, style: 'template' | 'template-stack', name: string, admin: string, description: string): Promise<{ reply: PanReply; jobId?: string }> {
+    const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const cmd = `<commit-all><${style}><name>${esc(name)}</name><description>${esc(description)}</description><admin><member>${esc(admin)}</member></admin></${style}></commit-all>`;
+    const reply = await this.send(key, { form: { type: 'commit', action: 'all', cmd } });
+    const jobId = textAt(reply.result, 'job');
+    return { reply, ...(jobId ? { jobId } : {}) };
+  }
+
+  /** [panos-doc] "Asynchronous requests", [puppet-panos], [pan-os-python] (docs/vendors/panos.md): type=op show jobs id N. */
   async showJob(key: string, jobId: string): Promise<{ reply: PanReply; job?: PanJob }> {
     const reply = await this.send(key, { form: { type: 'op', cmd: `<show><jobs><id>${jobId}</id></jobs></show>` } });
     const job = childOf(reply.result, 'job');
-    if (!job) return { reply };
-    const progress = Number(textAt(job, 'progress'));
-    const deepText = (n: PanNode): string => [n.text.trim(), ...n.children.map(deepText)].filter(Boolean).join(' ');
-    const lines = (name: string): string[] => childrenOf(childOf(job, name), 'line').map(deepText).filter(Boolean);
-    return {
-      reply,
-      job: {
-        id: textAt(job, 'id'),
-        status: textAt(job, 'status'),
-        result: textAt(job, 'result'),
-        ...(textAt(job, 'progress') !== '' && Number.isFinite(progress) ? { progress } : {}),
-        details: lines('details'),
-        warnings: lines('warnings'),
-      },
-    };
+    return { reply, ...(job ? { job: jobOf(job) } : {}) };
+  }
+
+  /** `show jobs all` (pan-python `xapi.py` reads its `result/job` lines): every job the device remembers. */
+  async showJobs(key: string): Promise<{ reply: PanReply; jobs: PanJob[] }> {
+    const reply = await this.send(key, { form: { type: 'op', cmd: '<show><jobs><all></all></jobs></show>' } });
+    return { reply, jobs: childrenOf(reply.result, 'job').map(jobOf) };
+  }
+
+  /** `<show><config-locks/></show>` or `<show><commit-locks/></show>` ([pan-os-python] `check_config_locks`, `check_commit_locks`). */
+  async showLocks(key: string, which: 'config' | 'commit'): Promise<{ reply: PanReply; locks: PanLock[] }> {
+    const reply = await this.send(key, { form: { type: 'op', cmd: `<show><${which}-locks></${which}-locks></show>` } });
+    const locks = entriesBelow(reply.result).map((e): PanLock => ({ admin: e.attrs['name'] ?? '', created: textAt(e, 'created'), comment: textAt(e, 'comment') }));
+    return { reply, locks };
   }
 }

@@ -1,208 +1,103 @@
 /**
- * A fake PAN-OS firewall (or Panorama) XML API. Sources: [panos-doc] docs.paloaltonetworks.com PAN-OS
+ * A fake PAN-OS firewall or Panorama XML API. Sources: [panos-doc] docs.paloaltonetworks.com PAN-OS
  * XML API pages ("Get Your API Key", "Import Files", "Commit", "Asynchronous and Synchronous
- * Requests"); [acme.sh] acmesh-official/acme.sh deploy/panos.sh (@64fd9c8) and issues #4309, #4716;
- * [panos-le] psiri/letsencrypt_paloalto (@39b3a14), dmgeurts/getcert_paloalto (@b709f93);
- * [puppet-panos] puppetlabs/puppetlabs-panos spec fixtures (recorded replies). Every behaviour names
- * its source or says ASSUMPTION; docs/vendors/panos.md lists the assumptions (P1-P6).
+ * Requests"); [acme.sh] acmesh-official/acme.sh deploy/panos.sh (@64fd9c8 and master @d60c75b4) and
+ * issues #4309, #4716, PR #2799; [panos-le] psiri/letsencrypt_paloalto (@39b3a14), dmgeurts/getcert_paloalto
+ * (@b709f93); [puppet-panos] puppetlabs/puppetlabs-panos spec fixtures (recorded replies);
+ * [pan-os-python] PaloAltoNetworks/pan-os-python @92ed648 (`PanoramaCommitAll`, `_parse_job_results`,
+ * `check_commit_locks`); [chainguard] pan-chainguard `guard.py` (Panorama and template xpaths).
+ * Every behaviour names its source or says ASSUMPTION; docs/vendors/panos.md lists the assumptions.
  *
- * - HTTPS on 127.0.0.1 (free port) with a generated self-signed management certificate; `/api/` takes
- *   GET query parameters or a POST body (application/x-www-form-urlencoded or multipart/form-data)
- *   ([panos-doc] "Structure of a request"; that every parameter may be in the body: ASSUMPTION P1).
+ * - HTTPS on 127.0.0.1 (free port); `/api/` takes GET query parameters or a POST body
+ *   (application/x-www-form-urlencoded or multipart/form-data) ([panos-doc] "Structure of a request";
+ *   that every parameter but an import's `type` may be in the body: ASSUMPTION P1).
  * - `type=keygen` (user + password): `<result><key>…</key></result>` ([panos-doc]); bad credentials:
  *   HTTP 403 with the odd spaced, single-quoted body `<response status = 'error' code = '403'>…Invalid
  *   Credential` (recorded in public PAN-OS client test suites). A new key for a user invalidates that
- *   user's previous key ([panos-doc] 10.0 "Get Your API Key": a new key ends the user's sessions).
- *   Every other call needs `key=` or `X-PAN-KEY` ([panos-doc]); a missing or invalidated key gets the
- *   same 403 (ASSUMPTION).
- * - `type=version`: sw-version, multi-vsys, model, serial ([acme.sh] keytest uses it).
- * - `type=import`, categories certificate / private-key / keypair, formats pem / pkcs12 ([acme.sh]
- *   deployer cert|key, [panos-le], [panos-doc] "Import Files"); the private key needs a `passphrase`
- *   that decrypts it, an unencrypted key accepts any passphrase ([acme.sh] sends `123456`; that an
- *   encrypted PKCS#8 key is accepted: ASSUMPTION P2); certificate-name validation (leading `*` or `_`,
- *   longer than 63, or 31 in Panorama mode: acme.sh #4309, PR #6630) → code 17 with the CDATA line of
- *   acme.sh #4309. Imports change only the CANDIDATE configuration ([panos-le] "Successfully imported
- *   … into candidate configuration").
- * - `type=config`: `get` (candidate), `show` (running) (PowerPAN Invoke-PanXApi help), `set` (merge)
- *   and `delete` on the ssl-tls-service-profile xpaths (shared, vsys, deviceconfig/system) and on
- *   `/config/shared/certificate/entry[@name='…']`; set/delete reply code 20 "command succeeded"
- *   ([panos-le] README log); get replies code 19 (found) or code 7 with an empty result (not there)
- *   (ASSUMPTION P3 for the code 7 shape).
- * - `type=commit`: full (`<commit></commit>`) or partial by admin
- *   (`<commit><partial><admin><member>U</member></admin></partial></commit>`) ([panos-doc] "Commit");
- *   only the changes made by the named admins are committed (acme.sh PR #6915 rationale). Reply: job
- *   id (code 19) or "There are no changes to commit." without a job ([puppet-panos]).
- * - `type=op` `<show><jobs><id>N</id></jobs></show>` ([puppet-panos] recorded sequences): each poll
- *   advances the active commit job; the job goes ACT (progress 0…100, result PEND) → FIN with OK or
- *   FAIL and `details/line` entries. Queued jobs show PEND (ASSUMPTION). Only a FIN/OK job changes the
- *   RUNNING configuration; a failed one leaves its changes pending (ASSUMPTION).
- *   Commit validation rejects a profile whose certificate does not exist ("is not a valid reference",
+ *   user's previous key ([panos-doc] 10.0 "Get Your API Key"). Every other call needs `key=` or
+ *   `X-PAN-KEY` ([panos-doc]); a missing or invalidated key gets the same 403 (ASSUMPTION).
+ * - `type=version`: sw-version, multi-vsys, model ("Panorama" on a Panorama: [chainguard]), serial.
+ * - `type=import` ([acme.sh] deployer cert|key, [panos-le], [panos-doc] "Import Files"): `type` must
+ *   be in the query string (acme.sh PR #2799: PAN-OS before 9.0; pan-python `import_file` and
+ *   pan-os-ansible `panos_import` always send it there; the reply text is ASSUMPTION P8). A certificate
+ *   file's first certificate is the object, the others are the chain the services send after it
+ *   ([acme.sh] uploads the full chain; Palo Alto KB "How to Install a Chained Certificate Signed by a
+ *   Public CA"; that exactly the file's chain is served: ASSUMPTION P9). The private key needs a
+ *   `passphrase` ([acme.sh] sends `123456` with an unencrypted key); an encrypted PKCS#8 key is refused
+ *   (ASSUMPTION P2: no source shows it accepted; pan-os-ansible #399, #555, pango #95 report lost keys).
+ *   Name rules: leading `*` or `_`, more than 63 characters, or 31 on Panorama → code 17 with the CDATA
+ *   line of acme.sh #4309 (PR #6630). `target-tpl` puts the file into the template's shared certificates
+ *   ([acme.sh] master, [chainguard]); without it, a Panorama keeps it in `/config/panorama/certificate`
+ *   ([chainguard]) and has no `/config/shared/certificate`. Imports change only the CANDIDATE configuration
+ *   ([panos-le] "Successfully imported … into candidate configuration").
+ * - `type=config`: `get` (candidate), `show` (running) (PowerPAN Invoke-PanXApi help), `set` (merge),
+ *   `delete` on the profile xpaths of every place, the management node `deviceconfig/system` and
+ *   certificate entries; set/delete reply code 20 "command succeeded" ([panos-le] README log); get
+ *   replies code 19 or code 7 with an empty result ([chainguard] accepts 7 or 19 from `get`).
+ * - `type=commit`: full or partial by admin ([panos-doc] "Commit"); only the named admins' changes are
+ *   committed (acme.sh PR #6915 rationale). Reply: job id (code 19) or "There are no changes to commit."
+ *   without a job ([puppet-panos]). On Panorama, `action=all` with `<commit-all><template>` or
+ *   `<template-stack>` `<name>` ([pan-os-python] `PanoramaCommitAll`; [acme.sh] push) queues a
+ *   CommitAll job that pushes Panorama's RUNNING template configuration to the firewalls; its job XML
+ *   has `devices/entry` with `serial-no`, `devicename`, `result`, `tstart`, `tfin`,
+ *   `details/msg/errors/line` ([pan-os-python] `_parse_job_results`); the enqueue reply wording and that
+ *   a failed firewall makes the job result FAIL are ASSUMPTION P10.
+ * - `type=op`: `<show><jobs><id>N</id></jobs></show>` and `<show><jobs><all/></jobs></show>`
+ *   ([puppet-panos], pan-python `xapi.py`): each poll advances the active job ACT (progress 0…100,
+ *   result PEND) → FIN with OK or FAIL and `details/line`s. Queued jobs show PEND (ASSUMPTION). Only a
+ *   FIN/OK commit changes the RUNNING configuration. `<show><config-locks/>` and `<show><commit-locks/>`
+ *   ([pan-os-python] `check_*_locks` read `.//entry`): `entry name=ADMIN` with `created`,
+ *   `last-activity`, `loggedin`, `comment` (read by a public PAN-OS Flask wrapper seen through the code
+ *   index, repository not identified: ASSUMPTION P11, as the wrapper element names). A commit while
+ *   another admin holds a commit lock is refused with "Other administrators are holding commit locks."
+ *   (the line a public HA-sync script matches, repository not identified: ASSUMPTION P11); a config
+ *   change while another admin holds a config lock is refused (wording: ASSUMPTION P11).
+ * - Commit validation rejects a profile whose certificate does not exist ("is not a valid reference",
  *   wording: ASSUMPTION). It does NOT check that a certificate's key matches it (acme.sh issue #4716).
- * - One TLS listener per configured SSL/TLS service profile, presenting the certificate the profile
- *   references in the RUNNING config (initially a self-signed default object). When a committed pair
- *   does not match, the listener keeps the last valid pair and `mismatchCommitted()` turns true
- *   (acme.sh #4716 describes the lockout; what the listener then serves: ASSUMPTION).
+ * - One TLS listener per configured profile: a firewall or Panorama profile presents what the RUNNING
+ *   configuration binds; a template profile presents what was last PUSHED to the template's first
+ *   firewall. The management API presents the certificate of the profile named at
+ *   `deviceconfig/system/ssl-tls-service-profile` once committed, else its own self-signed certificate
+ *   (vendor-apis §2.3; what Panorama names there: ASSUMPTION P7). A committed mismatched pair keeps the
+ *   listener on the last valid pair and `mismatchCommitted()` turns true (acme.sh #4716; ASSUMPTION).
  *
- * ASSUMPTIONS beyond those marked above: texts and codes of errors other than keygen's 403 and the
- * code 17 name error (missing passphrase, wrong passphrase, key for a missing certificate, unknown job,
- * bad xpath, malformed element), the code 7 "No such node" error of `show`, the "cannot be deleted
- * because of references from:" refusal of `delete` (code 12 here), that deleting a missing node
- * succeeds, that a certificate import keeps an existing private key and stores the first
- * certificate of the file as the object, and the job XML fields besides id, status, result, progress, details and
- * warnings. Not modelled: Panorama xpaths and templates, config and commit locks, HA.
- * Served chain (docs/vendors/panos.md; acme.sh's `panos` hook and Palo Alto's KB "How to Install a
- * Chained Certificate Signed by a Public CA" upload leaf + intermediates in one file): a listener presents
- * the bound leaf followed by exactly the other certificates of the file imported for it. TRANSITION
- * (ASSUMPTION, no source): when that file held the leaf alone, as today's deployer imports it, the chain
- * is still built from separate certificate objects; the PAN-OS upload rework removes this fallback.
+ * Further ASSUMPTIONS: texts and codes of errors other than keygen's 403 and the code 17 name error,
+ * code 7 "No such node" of `show`, the "cannot be deleted because of references from:" refusal of
+ * `delete` (code 12 here), that deleting a missing node succeeds, job XML fields besides those named.
+ * Not modelled: device groups, HA, template variables, target-tpl-vsys.
  */
-import { constants as cryptoConstants, randomBytes, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { Request } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
-import type { FakeDeviceView } from '../../support/deployer-contract';
 import { decryptKey, fingerprintOf, keyMatchesCert, pemCertificates, pemPrivateKey, readPkcs12, selfSigned } from './crypto';
-import { child, clone, ensure, escapeXml, find, leaf, merge, node, parseFragment, parseXml, parseXpath, remove, serialize, textOf, type Step, type XNode } from './xml';
+import {
+  boundObject,
+  certificateNamesAt,
+  certSteps,
+  DEVICE_STEPS,
+  editable,
+  firewallProfileSteps,
+  pathText,
+  placeOf,
+  placesOf,
+  profilesOf,
+  profileSteps,
+  stackSteps,
+  SYSTEM_STEPS,
+  templateSteps,
+  type FakePanosProfile,
+  type Place,
+} from './paths';
+import { failure, INVALID_CREDENTIAL, MUTATING_CONFIG_ACTIONS, panosDate, success, upsertCertificate } from './objects';
+import type { Change, FakePanoramaDevice, FakePanos, FakePanosCall, FakePanosOptions, Job, Lock, Reply } from './types';
+import { child, clone, ensure, escapeXml, find, leaf, merge, node, parseFragment, parseXml, parseXpath, remove, serialize, textOf, type XNode } from './xml';
 
-export interface FakePanosProfile {
-  name: string;
-  /** e.g. 'vsys1'; omitted: the profile is in `shared`. */
-  vsys?: string;
-}
-
-export interface FakePanosOptions {
-  /** The API admin (default 'certfleet-api'). */
-  username?: string;
-  /** Default: random. */
-  password?: string;
-  /** Further admins (name → password), e.g. a human whose pending edits a partial commit must not push. */
-  otherAdmins?: Record<string, string>;
-  /** SSL/TLS service profiles, each with its own TLS listener. Default: gp-portal and mgmt-ui (shared). */
-  profiles?: FakePanosProfile[];
-  /** Profile referenced by deviceconfig/system/ssl-tls-service-profile (the management GUI); default 'mgmt-ui' when configured. */
-  managementProfile?: string;
-  /** Panorama: certificate names are limited to 31 characters; `type=version` reports model Panorama. */
-  panorama?: boolean;
-  /** Default '10.2.9'. */
-  swVersion?: string;
-  /** Number of `show jobs` polls until a commit job finishes (default 3). */
-  commitPolls?: number;
-  /**
-   * TLS session resumption (tickets) on the management API. Default OFF: a resumed handshake carries
-   * no certificate, and activities/deployers/device-http.ts's pinned-fingerprint check then sees
-   * "(none)" and refuses the connection (see the todo test in test/unit/deployer-panos.test.ts).
-   */
-  sessionResumption?: boolean;
-}
-
-export interface FakePanosCall {
-  method: string;
-  path: string;
-  /** `type=…&action=…&category=…` (what failNext matches). */
-  what: string;
-  type: string;
-  action?: string;
-  category?: string;
-  certificateName?: string;
-  xpath?: string;
-  element?: string;
-  cmd?: string;
-  /** Where the parameters came from. */
-  transport: 'query' | 'form' | 'multipart';
-  keyVia?: 'param' | 'header';
-  /** All parameters; key, password and passphrase masked, files summarised. */
-  params: Record<string, string>;
-  /** The admin the key belongs to, when it was valid. */
-  admin?: string;
-  httpStatus: number;
-  /** `status` attribute of the reply and its `code`, if any. */
-  replyStatus: string;
-  code?: string;
-}
-
-export interface FakePanosJob {
-  id: number;
-  user: string;
-  status: 'ACT' | 'PEND' | 'FIN';
-  result: 'PEND' | 'OK' | 'FAIL';
-  progress: number;
-  details: string[];
-  changes: string[];
-}
-
-export interface FakePanos {
-  host: string;
-  port: number;
-  /** https://127.0.0.1:PORT */
-  url: string;
-  managementCertPem: string;
-  managementFingerprint: string;
-  /** Fingerprint of the self-signed default certificate the profiles reference at start. */
-  defaultCertificateFingerprint: string;
-  defaultCertificateName: string;
-  username: string;
-  password: string;
-  /** TLS endpoints of the profiles, in the order of `profiles`. */
-  endpoints: VerifyEndpoint[];
-  endpoint(profile: string): VerifyEndpoint;
-  calls: FakePanosCall[];
-  view(): FakeDeviceView;
-  mutatingCalls(): number;
-  certificateNames(config?: 'candidate' | 'running'): string[];
-  /** Certificate name a profile references, in the candidate or running config. */
-  profileCertificate(profile: string, config?: 'candidate' | 'running'): string | undefined;
-  /** Whether the candidate certificate object has a private key. */
-  hasPrivateKey(name: string): boolean;
-  /** Uncommitted changes (of one admin, or all). */
-  pendingChanges(admin?: string): string[];
-  jobs(): FakePanosJob[];
-  /** A committed certificate/key pair did not match (docs/vendors/panos.md); the listener kept the old pair. */
-  mismatchCommitted(): boolean;
-  /** Another client runs keygen for the user (default: the API admin): the previous key stops working. */
-  issueKey(user?: string): string;
-  /** Another admin edits the candidate config (action=set semantics), e.g. a human's pending change. */
-  editAs(admin: string, xpath: string, element: string): Promise<void>;
-  /** The next commit job ends FIN/FAIL with these detail lines. */
-  failNextCommit(lines: string[]): void;
-  /** The next `times` (default 1) requests whose `what` (`type=…&action=…&category=…`) or path matches get this reply. */
-  failNext(match: RegExp, reply: { status?: number; xml: string; times?: number }): void;
-  /**
-   * The next matching request is carried out, but its reply is held until `release()`: the device has
-   * changed while the caller still waits (to kill a worker at that moment). `reached` resolves when held.
-   */
-  holdReplyOfNext(match: RegExp): { reached: Promise<void>; release(): void };
-  /** On: the TLS listeners keep serving what they serve now, whatever is committed. */
-  serveStale(on: boolean): void;
-  close(): Promise<void>;
-}
-
-interface Change {
-  admin: string;
-  description: string;
-  apply(config: XNode): void;
-}
-
-interface Job {
-  id: number;
-  user: string;
-  status: 'ACT' | 'PEND' | 'FIN';
-  result: 'PEND' | 'OK' | 'FAIL';
-  progress: number;
-  details: string[];
-  changes: Change[];
-  failLines?: string[];
-  tenq: Date;
-  tdeq?: Date;
-  tfin?: Date;
-}
-
-interface Reply {
-  status: number;
-  xml: string;
-}
+export type { FakePanosProfile } from './paths';
+export type { FakePanoramaDevice, FakePanos, FakePanosCall, FakePanosJob, FakePanosOptions } from './types';
 
 interface Listener {
   profile: FakePanosProfile;
@@ -212,97 +107,36 @@ interface Listener {
   served: string;
 }
 
-const DEVICE_STEPS: Step[] = [{ name: 'config' }, { name: 'devices' }, { name: 'entry', entryName: 'localhost.localdomain' }];
-const SHARED_CERTS: Step[] = [{ name: 'config' }, { name: 'shared' }, { name: 'certificate' }];
-const certSteps = (name: string): Step[] => [...SHARED_CERTS, { name: 'entry', entryName: name }];
-const profileContainer = (vsys?: string): Step[] =>
-  vsys ? [...DEVICE_STEPS, { name: 'vsys' }, { name: 'entry', entryName: vsys }, { name: 'ssl-tls-service-profile' }] : [{ name: 'config' }, { name: 'shared' }, { name: 'ssl-tls-service-profile' }];
-const profileSteps = (p: FakePanosProfile): Step[] => [...profileContainer(p.vsys), { name: 'entry', entryName: p.name }];
-const pathText = (steps: Step[]): string => steps.map((s) => (s.entryName === undefined ? `/${s.name}` : `/${s.name}[@name='${s.entryName}']`)).join('');
-
-const MUTATING_CONFIG_ACTIONS = new Set(['set', 'edit', 'delete', 'rename', 'move', 'clone', 'override', 'multi-config']);
-const INVALID_CREDENTIAL: Reply = { status: 403, xml: "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>" };
-
-const success = (inner: string, code?: string): Reply => ({ status: 200, xml: `<response status="success"${code ? ` code="${code}"` : ''}>${inner}</response>` });
-const failure = (code: string | undefined, lines: string[]): Reply => ({
-  status: 200,
-  xml: `<response status="error"${code ? ` code="${code}"` : ''}><msg>${lines.map((l) => `<line>${escapeXml(l)}</line>`).join('')}</msg></response>`,
-});
-
-/** "CN=a\nO=b" → "/CN=a/O=b", as PAN-OS prints subjects. */
-const slashName = (dn: string): string => dn.split('\n').filter(Boolean).map((part) => `/${part}`).join('');
-const panosDate = (d: Date): string => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/-/g, '/');
-
-function certificateFields(certPem: string): XNode[] {
-  const x = new X509Certificate(certPem);
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? '';
-  return [
-    leaf('common-name', cn),
-    leaf('subject', slashName(x.subject)),
-    leaf('issuer', slashName(x.issuer)),
-    leaf('not-valid-before', x.validFrom),
-    leaf('not-valid-after', x.validTo),
-    leaf('expiry-epoch', String(Math.floor(new Date(x.validTo).getTime() / 1000))),
-    leaf('algorithm', x.publicKey.asymmetricKeyType === 'rsa' ? 'RSA' : 'EC'),
-    leaf('ca', x.ca ? 'yes' : 'no'),
-    leaf('public-key', certPem.trim()),
-  ];
-}
-
-/** Creates or updates a certificate object: new certificate fields replace the old ones, the private key stays unless given. */
-function upsertCertificate(config: XNode, name: string, certPem: string | undefined, keyToken: string | undefined): void {
-  const target = ensure(config, certSteps(name));
-  if (certPem) {
-    const key = child(target, 'private-key');
-    target.children = [...certificateFields(certPem), ...(key ? [key] : [])];
-  }
-  if (keyToken) {
-    target.children = target.children.filter((c) => c.name !== 'private-key');
-    target.children.push(leaf('private-key', keyToken));
-  }
-}
-
-/** Profiles of a configuration: shared and every vsys. */
-function profilesOf(config: XNode): { label: string; node: XNode }[] {
-  const out: { label: string; node: XNode }[] = [];
-  for (const p of find(config, profileContainer())?.children ?? []) out.push({ label: `shared -> ssl-tls-service-profile -> ${p.attrs['name'] ?? ''}`, node: p });
-  for (const vsys of find(config, [...DEVICE_STEPS, { name: 'vsys' }])?.children ?? []) {
-    for (const p of child(vsys, 'ssl-tls-service-profile')?.children ?? []) {
-      out.push({ label: `vsys -> ${vsys.attrs['name'] ?? ''} -> ssl-tls-service-profile -> ${p.attrs['name'] ?? ''}`, node: p });
-    }
-  }
-  return out;
-}
-
-const certificateNamesOf = (config: XNode): string[] => (find(config, SHARED_CERTS)?.children ?? []).map((c) => c.attrs['name'] ?? '');
-
-/** The set/delete xpaths the fake models. */
-function editable(steps: Step[], action: 'set' | 'delete'): boolean {
-  const text = pathText(steps);
-  const name = `\\[@name='[^']*'\\]`;
-  const profile = new RegExp(`^(/config/shared|/config/devices/entry\\[@name='localhost\\.localdomain'\\]/vsys/entry${name})/ssl-tls-service-profile/entry${name}(/.*)?$`);
-  const system = /^\/config\/devices\/entry\[@name='localhost\.localdomain'\]\/deviceconfig\/system(\/ssl-tls-service-profile)?$/;
-  const certificate = new RegExp(`^/config/shared/certificate/entry${name}$`);
-  return profile.test(text) || system.test(text) || (action === 'delete' && certificate.test(text));
-}
-
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
 
+const listen = (server: tls.Server | https.Server): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
 export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakePanos> {
   const username = opts.username ?? 'certfleet-api';
   const password = opts.password ?? `pw-${randomBytes(9).toString('base64url')}`;
   const admins = new Map<string, string>([[username, password], ...Object.entries(opts.otherAdmins ?? {})]);
   const profiles = opts.profiles ?? [{ name: 'gp-portal' }, { name: 'mgmt-ui' }];
-  const managementProfile = opts.managementProfile ?? (profiles.some((p) => p.name === 'mgmt-ui' && !p.vsys) ? 'mgmt-ui' : undefined);
-  const maxNameLength = opts.panorama ? 31 : 63;
+  const panorama = opts.panorama === true;
+  const templates = opts.templates ?? [];
+  const stacks = opts.templateStacks ?? [];
+  if (!panorama && (templates.length > 0 || stacks.length > 0 || profiles.some((p) => p.template))) throw new Error('fake-panos: templates need panorama: true');
+  const maxNameLength = panorama ? 31 : 63;
   const commitPolls = Math.max(1, opts.commitPolls ?? 3);
   const management = selfSigned('panos-fake.local');
   const defaultPair = selfSigned('PAN-OS default SSL certificate');
   const defaultName = 'default-ssl-cert';
+  const placeOfProfile = (p: FakePanosProfile): Place => placeOf(panorama, p);
 
   const keyStore = new Map<string, string>(); // private-key token in the config → decrypted key PEM
   const newKeyToken = (keyPem: string): string => {
@@ -311,17 +145,47 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     return token;
   };
 
-  let running = node('config', { version: opts.swVersion ?? '10.2.9' }, [node('shared'), node('devices')]);
-  upsertCertificate(running, defaultName, defaultPair.certPem, newKeyToken(defaultPair.keyPem));
+  // ---- configuration --------------------------------------------------------------------------
+
+  let running = node('config', { version: opts.swVersion ?? '10.2.9' }, [panorama ? node('panorama') : node('shared'), node('devices')]);
+  for (const t of templates) ensure(running, [...templateSteps(t.name), { name: 'config' }, { name: 'shared' }]);
+  for (const s of stacks) merge(ensure(running, stackSteps(s.name)), [node('templates', {}, s.templates.map((t) => leaf('member', t)))]);
+  const defaultToken = newKeyToken(defaultPair.keyPem);
   for (const p of profiles) {
-    merge(ensure(running, profileSteps(p)), [leaf('certificate', defaultName), node('protocol-settings', {}, [leaf('min-version', 'tls1-2')])]);
+    const place = placeOfProfile(p);
+    if (place.kind === 'template' && !templates.some((t) => t.name === place.template)) throw new Error(`fake-panos: no template ${place.template}`);
+    upsertCertificate(running, place, defaultName, defaultPair.certPem, defaultToken);
+    merge(ensure(running, profileSteps(place, p)), [leaf('certificate', defaultName), node('protocol-settings', {}, [leaf('min-version', 'tls1-2')])]);
   }
-  if (managementProfile) merge(ensure(running, [...DEVICE_STEPS, { name: 'deviceconfig' }, { name: 'system' }]), [leaf('ssl-tls-service-profile', managementProfile)]);
+  if (opts.managementProfile) merge(ensure(running, SYSTEM_STEPS), [leaf('ssl-tls-service-profile', opts.managementProfile)]);
+
+  // Panorama pushes: every firewall's configuration as last pushed (a template's `config` is the firewall's root).
+  const firewalls = new Map<string, { device: FakePanoramaDevice; config?: XNode }>();
+  for (const d of [...templates.flatMap((t) => t.devices ?? []), ...stacks.flatMap((s) => s.devices ?? [])]) firewalls.set(d.serial, { device: d });
+  const templatesOfDevice = (serial: string): string[] => [
+    ...stacks.filter((s) => (s.devices ?? []).some((d) => d.serial === serial)).flatMap((s) => s.templates),
+    ...templates.filter((t) => (t.devices ?? []).some((d) => d.serial === serial)).map((t) => t.name),
+  ];
+  /** The firewall configuration a push of these templates builds from Panorama's running config (earlier templates win). */
+  const pushedConfig = (names: string[], previous: XNode | undefined): XNode => {
+    const result = previous ? clone(previous) : node('config');
+    for (const name of [...names].reverse()) {
+      const source = find(running, [...templateSteps(name), { name: 'config' }]);
+      if (source) merge(result, clone(source).children);
+    }
+    return result;
+  };
+  for (const [serial, fw] of firewalls) fw.config = pushedConfig(templatesOfDevice(serial), undefined);
+  /** The firewall whose services a template profile's listener stands for. */
+  const firewallOf = (template: string): string | undefined =>
+    [...firewalls.keys()].find((serial) => templatesOfDevice(serial).includes(template));
 
   const pending: Change[] = [];
   const jobs: Job[] = [];
+  const locks: Lock[] = [];
   let nextJobId = 41;
   let failNextCommitLines: string[] | undefined;
+  const failNextPushLines = new Map<string, string[]>();
   const failRules: { match: RegExp; status: number; xml: string; remaining: number }[] = [];
   const holds: { match: RegExp; reached: () => void; released: Promise<void> }[] = [];
   const currentKeys = new Map<string, string>(); // admin → valid API key
@@ -332,7 +196,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   let mismatch = false;
   /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
   let leafOnly = false;
-  /** Leaf fingerprint → the certificates imported after it in the same file (its chain, in file order). */
+  /** Leaf fingerprint → the certificates after it in the file it was imported from (its chain, in file order). */
   const importedChains = new Map<string, string[]>();
 
   const candidate = (): XNode => {
@@ -361,26 +225,12 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     for (const [admin, k] of currentKeys) if (k === key) return admin;
     return undefined;
   };
+  const lockedByOther = (kind: 'config' | 'commit', admin: string): Lock | undefined => locks.find((l) => l.kind === kind && l.admin !== admin);
 
-  // ---- TLS service listeners ----------------------------------------------------------------
+  // ---- TLS service listeners and the management API certificate -------------------------------
 
-  /** Issuers of a certificate found among the running config's certificates (as a device builds the chain). */
-  const chainFor = (certPem: string, config: XNode): string[] => {
-    const pool = (find(config, SHARED_CERTS)?.children ?? []).map((c) => textOf(c, 'public-key')).filter(Boolean).map((p) => new X509Certificate(`${p}\n`));
-    const chain: string[] = [];
-    let current = new X509Certificate(certPem);
-    for (let depth = 0; depth < 5 && current.issuer !== current.subject; depth++) {
-      const issuer = pool.find((c) => c.subject === current.issuer && c.fingerprint256 !== current.fingerprint256);
-      if (!issuer) break;
-      chain.push(issuer.toString());
-      current = issuer;
-    }
-    return chain;
-  };
-
-  const pairFor = (profile: FakePanosProfile, config: XNode): { certPem: string; keyPem: string; chain: string[] } | undefined => {
-    const certName = textOf(find(config, profileSteps(profile)), 'certificate');
-    const object = certName ? find(config, certSteps(certName)) : undefined;
+  type Pair = { certPem: string; keyPem: string; chain: string[] };
+  const pairOf = (object: XNode | undefined): Pair | undefined => {
     const certPem = `${textOf(object, 'public-key')}\n`;
     const keyPem = keyStore.get(textOf(object, 'private-key'));
     if (!object || !keyPem) return undefined;
@@ -388,35 +238,55 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       mismatch = true;
       return undefined;
     }
-    if (leafOnly) return { certPem, keyPem, chain: [] };
-    const imported = importedChains.get(fingerprintOf(certPem)) ?? [];
-    return { certPem, keyPem, chain: imported.length > 0 ? imported : chainFor(certPem, config) };
+    return { certPem, keyPem, chain: leafOnly ? [] : (importedChains.get(fingerprintOf(certPem)) ?? []) };
+  };
+
+  /** What a profile's service presents: Panorama's or the firewall's running config, or a template's as pushed. */
+  const pairFor = (profile: FakePanosProfile): Pair | undefined => {
+    const place = placeOfProfile(profile);
+    if (place.kind !== 'template') return pairOf(boundObject(running, place, profile).object);
+    const serial = firewallOf(place.template);
+    const config = serial ? firewalls.get(serial)?.config : undefined;
+    if (!config) return undefined;
+    return pairOf(boundObject(config, { kind: 'firewall' }, profile).object);
+  };
+
+  /** The management interface: the profile named at deviceconfig/system (running), looked up in Panorama's or the firewall's own profiles. */
+  const managementPair = (): Pair | undefined => {
+    const profile = textOf(find(running, SYSTEM_STEPS), 'ssl-tls-service-profile');
+    if (!profile) return undefined;
+    const place: Place = panorama ? { kind: 'panorama' } : { kind: 'firewall' };
+    const vsysNames = (find(running, [...DEVICE_STEPS, { name: 'vsys' }])?.children ?? []).map((v) => v.attrs['name'] ?? '');
+    for (const vsys of [undefined, ...vsysNames]) {
+      const spec = { name: profile, ...(vsys ? { vsys } : {}) };
+      if (find(running, profileSteps(place, spec))) return pairOf(boundObject(running, place, spec).object);
+    }
+    return undefined;
   };
 
   const listeners: Listener[] = [];
+  const apiRef: { server?: https.Server } = {};
+  let apiServed = management.fingerprintSha256;
   const refreshListeners = (): void => {
     if (stale) return;
     for (const l of listeners) {
-      const pair = pairFor(l.profile, running);
+      const pair = pairFor(l.profile);
       if (!pair) continue; // keeps the last valid pair, as a device that cannot load the new one
       const fp = `${fingerprintOf(pair.certPem)}+${pair.chain.length}`;
       if (fp === l.served) continue;
       l.server.setSecureContext({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem });
       l.served = fp;
     }
+    const mgmt = managementPair() ?? { certPem: management.certPem, keyPem: management.keyPem, chain: [] };
+    const fp = `${fingerprintOf(mgmt.certPem)}+${mgmt.chain.length}`;
+    if (apiRef.server && fp !== apiServed) {
+      apiRef.server.setSecureContext({ cert: mgmt.certPem + mgmt.chain.join(''), key: mgmt.keyPem });
+      apiServed = fp;
+    }
   };
 
-  const listen = (server: tls.Server | https.Server): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: 0, host: '127.0.0.1' }, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-
   for (const profile of profiles) {
-    const pair = pairFor(profile, running) ?? { certPem: defaultPair.certPem, keyPem: defaultPair.keyPem, chain: [] };
+    const pair = pairFor(profile) ?? { certPem: defaultPair.certPem, keyPem: defaultPair.keyPem, chain: [] };
     const sockets = new Set<Socket>();
     const server = tls.createServer({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem }, (socket) => {
       socket.on('error', () => undefined);
@@ -430,24 +300,23 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     listeners.push({ profile, server, port: await listen(server), sockets, served: `${fingerprintOf(pair.certPem)}+${pair.chain.length}` });
   }
 
-  // ---- commit jobs ----------------------------------------------------------------------------
+  // ---- jobs -----------------------------------------------------------------------------------
 
   const validate = (config: XNode): string[] => {
-    const names = new Set(certificateNamesOf(config));
-    const problems = profilesOf(config)
-      .map((p) => ({ p, cert: textOf(p.node, 'certificate') }))
-      .filter(({ cert }) => cert !== '' && !names.has(cert))
-      .map(({ p, cert }) => `${p.label.replace(/^shared -> /, '')} -> certificate '${cert}' is not a valid reference`);
+    const problems = placesOf(config, panorama).flatMap((place) => {
+      const names = new Set(certificateNamesAt(config, place));
+      return profilesOf(config, place)
+        .map((p) => ({ p, cert: textOf(p.node, 'certificate') }))
+        .filter(({ cert }) => cert !== '' && !names.has(cert))
+        .map(({ p, cert }) => `${p.label.replace(/^shared -> /, '')} -> certificate '${cert}' is not a valid reference`);
+    });
     return problems.length ? ['Validation Error:', ...problems, 'ssl-tls-service-profile is invalid'] : [];
   };
 
-  const finish = (job: Job): void => {
+  const finishCommit = (job: Job): void => {
     const result = clone(running);
     for (const c of job.changes) c.apply(result);
     const lines = job.failLines ?? validate(result);
-    job.status = 'FIN';
-    job.progress = 100;
-    job.tfin = new Date();
     if (lines.length > 0) {
       job.result = 'FAIL';
       job.details = [...lines, 'Commit failed'];
@@ -456,8 +325,33 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       job.result = 'OK';
       job.details = ['Configuration committed successfully'];
       running = result;
-      refreshListeners();
     }
+  };
+
+  const finishPush = (job: Job): void => {
+    for (const entry of job.push?.devices ?? []) {
+      const fw = firewalls.get(entry.device.serial);
+      if (entry.lines.length > 0 || !fw) {
+        entry.result = 'FAIL';
+        if (!fw) entry.lines = ['device is not connected'];
+      } else {
+        entry.result = 'OK';
+        entry.lines = ['Configuration committed successfully'];
+        fw.config = pushedConfig(templatesOfDevice(entry.device.serial), fw.config);
+      }
+    }
+    const failed = (job.push?.devices ?? []).filter((d) => d.result !== 'OK');
+    job.result = failed.length > 0 ? 'FAIL' : 'OK';
+    job.details = failed.length > 0 ? [`commit-all failed on ${failed.length} device(s)`] : ['commit-all succeeded'];
+  };
+
+  const finish = (job: Job): void => {
+    job.status = 'FIN';
+    job.progress = 100;
+    job.tfin = new Date();
+    if (job.type === 'Commit') finishCommit(job);
+    else finishPush(job);
+    refreshListeners();
   };
 
   /** One poll's worth of work on the active job; the next queued job starts when it ends. */
@@ -480,12 +374,33 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     }
   };
 
-  const jobXml = (job: Job): string =>
-    `<job><tenq>${panosDate(job.tenq)}</tenq><tdeq>${job.tdeq ? panosDate(job.tdeq).slice(11) : ''}</tdeq><id>${job.id}</id><user>${escapeXml(job.user)}</user>` +
-    `<type>Commit</type><status>${job.status}</status><queued>${job.status === 'PEND' ? 'YES' : 'NO'}</queued><stoppable>no</stoppable>` +
-    `<result>${job.result}</result><tfin>${job.tfin ? panosDate(job.tfin).slice(11) : ''}</tfin><description></description>` +
-    `<positionInQ>${job.status === 'PEND' ? jobs.filter((j) => j.status === 'PEND').indexOf(job) + 1 : 0}</positionInQ><progress>${job.progress}</progress>` +
-    `<details>${job.details.map((l) => `<line>${escapeXml(l)}</line>`).join('')}</details><warnings></warnings></job>`;
+  const enqueue = (job: Omit<Job, 'id' | 'status' | 'result' | 'progress' | 'details' | 'tenq'>): Job => {
+    const busy = jobs.some((j) => j.status !== 'FIN');
+    const full: Job = { ...job, id: nextJobId++, status: busy ? 'PEND' : 'ACT', result: 'PEND', progress: 0, details: [], tenq: new Date(), ...(busy ? {} : { tdeq: new Date() }) };
+    jobs.push(full);
+    return full;
+  };
+
+  const lines = (items: string[]): string => items.map((l) => `<line>${escapeXml(l)}</line>`).join('');
+  const jobXml = (job: Job): string => {
+    const devices = job.push
+      ? `<devices>${job.push.devices
+          .map(
+            (d) =>
+              `<entry><serial-no>${escapeXml(d.device.serial)}</serial-no><devicename>${escapeXml(d.device.name)}</devicename><result>${d.result}</result>` +
+              `<tstart>${panosDate(job.tdeq ?? job.tenq)}</tstart>${job.tfin ? `<tfin>${panosDate(job.tfin)}</tfin>` : ''}` +
+              `<details><msg><errors>${d.result === 'FAIL' ? lines(d.lines) : ''}</errors><warnings></warnings></msg></details></entry>`,
+          )
+          .join('')}</devices>`
+      : '';
+    return (
+      `<job><tenq>${panosDate(job.tenq)}</tenq><tdeq>${job.tdeq ? panosDate(job.tdeq).slice(11) : ''}</tdeq><id>${job.id}</id><user>${escapeXml(job.user)}</user>` +
+      `<type>${job.type}</type><status>${job.status}</status><queued>${job.status === 'PEND' ? 'YES' : 'NO'}</queued><stoppable>no</stoppable>` +
+      `<result>${job.result}</result><tfin>${job.tfin ? panosDate(job.tfin).slice(11) : ''}</tfin><description>${escapeXml(job.description)}</description>` +
+      `<positionInQ>${job.status === 'PEND' ? jobs.filter((j) => j.status === 'PEND').indexOf(job) + 1 : 0}</positionInQ><progress>${job.progress}</progress>` +
+      `<details>${lines(job.details)}</details><warnings></warnings>${devices}</job>`
+    );
+  };
 
   // ---- request types --------------------------------------------------------------------------
 
@@ -502,6 +417,11 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     if (name === '' || /^[*_]/.test(name) || name.length > maxNameLength || /['"<>&\\]/.test(name)) return nameError(category, name);
     const format = params['format'] ?? 'pem';
     if (format !== 'pem' && format !== 'pkcs12') return failure('17', [`format '${format}' is not valid`]);
+    const template = params['target-tpl'];
+    if (params['target-tpl-vsys'] !== undefined) return failure('17', ['target-tpl-vsys is not modelled by the fake']);
+    if (template !== undefined && (!panorama || !templates.some((t) => t.name === template))) return failure('17', [`target-tpl '${template}' is not a template on this device`]);
+    if (lockedByOther('config', admin)) return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
+    const place: Place = template !== undefined ? { kind: 'template', template } : panorama ? { kind: 'panorama' } : { kind: 'firewall' };
     const passphrase = params['passphrase'];
     const text = file.content.toString('utf8');
 
@@ -526,18 +446,19 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     if (category !== 'certificate') {
       if (!keyPem) return failure(undefined, [`Import of ${name} failed: no private key found in the file`]);
       if (passphrase === undefined || passphrase === '') return failure(undefined, [`Import of ${name} failed: passphrase is required for the private key`]);
+      if (format === 'pem' && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(keyPem)) return failure(undefined, [`Import of ${name} failed: unsupported private key format`]);
       try {
         keyPem = decryptKey(keyPem, passphrase);
       } catch {
         return failure(undefined, [`Import of ${name} failed: wrong passphrase or unsupported private key`]);
       }
-      if (category === 'private-key' && !find(candidate(), certSteps(name))) {
+      if (category === 'private-key' && !find(candidate(), certSteps(place, name))) {
         return failure(undefined, [`Import of ${name} failed: certificate ${name} does not exist; import the certificate first`]);
       }
     }
     const token = keyPem ? newKeyToken(keyPem) : undefined;
     if (certPem) importedChains.set(fingerprintOf(certPem), chainPems);
-    change(admin, `import ${category} ${name}`, (config) => upsertCertificate(config, name, certPem, token));
+    change(admin, `import ${category} ${name}`, (config) => upsertCertificate(config, place, name, certPem, token));
     return success(`<result>Successfully imported ${escapeXml(name)} into candidate configuration</result>`);
   };
 
@@ -545,6 +466,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const action = params['action'] ?? '';
     const steps = parseXpath(params['xpath'] ?? '');
     if (!steps || steps[0]?.name !== 'config') return failure('6', ['Bad Xpath']);
+    if (MUTATING_CONFIG_ACTIONS.has(action) && lockedByOther('config', admin)) return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
     switch (action) {
       case 'get':
       case 'show': {
@@ -568,8 +490,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
         if (!editable(steps, 'delete')) return failure('12', [`${pathText(steps)} is not modelled by the fake (delete)`]);
         const current = candidate();
         const last = steps[steps.length - 1];
-        if (steps.length === 5 && steps[2]?.name === 'certificate' && last?.entryName !== undefined) {
-          const refs = profilesOf(current).filter((p) => textOf(p.node, 'certificate') === last.entryName);
+        if (steps.at(-2)?.name === 'certificate' && last?.entryName !== undefined) {
+          const place = placesOf(current, panorama).find((p) => pathText(certSteps(p, last.entryName ?? '')) === pathText(steps));
+          const refs = place ? profilesOf(current, place).filter((p) => textOf(p.node, 'certificate') === last.entryName) : [];
           if (refs.length > 0) return failure('12', [`${last.entryName} cannot be deleted because of references from:`, ...refs.map((r) => `${r.label} -> certificate`)]);
         }
         change(admin, `delete ${pathText(steps)}`, (c) => {
@@ -582,6 +505,26 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     }
   };
 
+  const commitAll = (admin: string, cmd: XNode): Reply => {
+    if (!panorama) return failure('17', ['commit-all is a Panorama command']);
+    const style = cmd.children.find((c) => c.name === 'template' || c.name === 'template-stack');
+    const name = textOf(style, 'name');
+    if (!style || !name) return failure('17', ['commit-all: the fake models <template> and <template-stack> pushes only']);
+    const pushed = style.name === 'template' ? (templates.some((t) => t.name === name) ? [name] : undefined) : stacks.find((s) => s.name === name)?.templates;
+    const devices = style.name === 'template' ? templates.find((t) => t.name === name)?.devices : stacks.find((s) => s.name === name)?.devices;
+    if (!pushed) return failure('17', [`${style.name} ${name} does not exist`]);
+    if (lockedByOther('commit', admin)) return failure(undefined, ['Other administrators are holding commit locks.']);
+    const job = enqueue({
+      type: 'CommitAll',
+      user: admin,
+      description: textOf(style, 'description'),
+      changes: [],
+      push: { templates: pushed, devices: (devices ?? []).map((device) => ({ device, result: 'PEND', lines: failNextPushLines.get(device.serial) ?? [] })) },
+    });
+    for (const d of devices ?? []) failNextPushLines.delete(d.serial);
+    return success(`<result><msg><line>Job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`, '19');
+  };
+
   const commit = async (admin: string, params: Record<string, string>): Promise<Reply> => {
     let cmd: XNode;
     try {
@@ -589,21 +532,24 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     } catch {
       return failure('18', ['Malformed Request']);
     }
+    if (params['action'] === 'all' || cmd.name === 'commit-all') return cmd.name === 'commit-all' && params['action'] === 'all' ? commitAll(admin, cmd) : failure('17', ['commit-all needs action=all']);
     if (cmd.name !== 'commit') return failure('17', [`${cmd.name} is unexpected`]);
+    if (lockedByOther('commit', admin)) return failure(undefined, ['Other administrators are holding commit locks.']);
     const partial = child(cmd, 'partial') ?? child(child(cmd, 'force'), 'partial');
     const adminScope = partial ? (child(partial, 'admin')?.children ?? []).filter((m) => m.name === 'member').map((m) => m.text.trim()) : undefined;
     const scoped = pending.filter((c) => !adminScope || adminScope.length === 0 || adminScope.includes(c.admin));
     if (scoped.length === 0) return success('<msg>There are no changes to commit.</msg>', '19');
     for (const c of scoped) pending.splice(pending.indexOf(c), 1);
-    const busy = jobs.some((j) => j.status !== 'FIN');
-    const job: Job = { id: nextJobId++, user: admin, status: busy ? 'PEND' : 'ACT', result: 'PEND', progress: 0, details: [], changes: scoped, tenq: new Date(), ...(busy ? {} : { tdeq: new Date() }) };
-    if (failNextCommitLines) {
-      job.failLines = failNextCommitLines;
-      failNextCommitLines = undefined;
-    }
-    jobs.push(job);
+    const job = enqueue({ type: 'Commit', user: admin, description: '', changes: scoped, ...(failNextCommitLines ? { failLines: failNextCommitLines } : {}) });
+    failNextCommitLines = undefined;
     return success(`<result><msg><line>Commit job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`, '19');
   };
+
+  const lockXml = (kind: 'config' | 'commit'): string =>
+    `<${kind}-locks>${locks
+      .filter((l) => l.kind === kind)
+      .map((l) => `<entry name="${escapeXml(l.admin)}"><created>${panosDate(l.created)}</created><last-activity>${panosDate(l.created)}</last-activity><loggedin>yes</loggedin><comment>${escapeXml(l.comment || '(null)')}</comment></entry>`)
+      .join('')}</${kind}-locks>`;
 
   const op = async (params: Record<string, string>): Promise<Reply> => {
     let cmd: XNode;
@@ -612,8 +558,14 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     } catch {
       return failure('18', ['Malformed Request']);
     }
-    const idText = cmd.name === 'show' ? child(child(cmd, 'jobs'), 'id')?.text.trim() : undefined;
-    if (idText === undefined) return failure('17', [`${cmd.name} is unexpected (the fake knows only <show><jobs><id>N</id></jobs></show>)`]);
+    const what = cmd.name === 'show' ? cmd.children[0] : undefined;
+    if (what?.name === 'config-locks' || what?.name === 'commit-locks') return success(`<result>${lockXml(what.name === 'config-locks' ? 'config' : 'commit')}</result>`);
+    if (what?.name === 'jobs' && child(what, 'all')) {
+      advance();
+      return success(`<result>${jobs.map(jobXml).join('')}</result>`);
+    }
+    const idText = what?.name === 'jobs' ? child(what, 'id')?.text.trim() : undefined;
+    if (idText === undefined) return failure('17', [`${cmd.name} is unexpected (the fake knows show jobs, show config-locks, show commit-locks)`]);
     advance();
     const job = jobs.find((j) => String(j.id) === idText);
     if (!job) return failure(undefined, [`job ${idText} not found`]);
@@ -623,7 +575,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   const version = (): Reply =>
     success(
       `<result><sw-version>${escapeXml(opts.swVersion ?? '10.2.9')}</sw-version><multi-vsys>${profiles.some((p) => p.vsys && p.vsys !== 'vsys1') ? 'on' : 'off'}</multi-vsys>` +
-        `<model>${opts.panorama ? 'Panorama' : 'PA-VM'}</model><serial>${opts.panorama ? '000702100001' : '007051000123456'}</serial></result>`,
+        `<model>${panorama ? 'Panorama' : 'PA-VM'}</model><serial>${panorama ? '000702100001' : '007051000123456'}</serial></result>`,
     );
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -634,6 +586,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const body = await readBody(req);
     const params: Record<string, string> = {};
     for (const [k, v] of url.searchParams) params[k] = v;
+    const queryParams = [...url.searchParams.keys()];
+    const bodyParams: string[] = [];
     let file: { name: string; content: Buffer } | undefined;
     const contentType = req.headers['content-type'] ?? '';
     let transport: FakePanosCall['transport'] = 'query';
@@ -641,8 +595,10 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       transport = contentType.toLowerCase().startsWith('multipart') ? 'multipart' : 'form';
       const form = await new Request('https://fake-panos.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }).formData();
       for (const [k, v] of form) {
-        if (typeof v === 'string') params[k] = v;
-        else file = { name: v.name, content: Buffer.from(await v.arrayBuffer()) };
+        if (typeof v === 'string') {
+          params[k] = v;
+          bodyParams.push(k);
+        } else file = { name: v.name, content: Buffer.from(await v.arrayBuffer()) };
       }
     }
     const headerKey = req.headers['x-pan-key'];
@@ -669,6 +625,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       reply = INVALID_CREDENTIAL;
     } else if (type === 'version') {
       reply = version();
+    } else if (type === 'import' && url.searchParams.get('type') !== 'import') {
+      // acme.sh PR #2799: `type=import` must be in the URL (docs/vendors/panos.md; reply text: ASSUMPTION P8).
+      reply = failure('17', ['Missing value for parameter "type" in the request URL']);
     } else if (type === 'import') {
       reply = await importFile(admin, method, params, file);
     } else if (type === 'config') {
@@ -695,6 +654,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       ...(params['element'] ? { element: params['element'] } : {}),
       ...(params['cmd'] ? { cmd: params['cmd'] } : {}),
       transport,
+      queryParams,
+      bodyParams,
       ...(key ? { keyVia: params['key'] ? ('param' as const) : ('header' as const) } : {}),
       params: masked,
       ...(admin ? { admin } : {}),
@@ -714,7 +675,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
 
   // Real devices resume TLS sessions; so does the fake unless told otherwise.
   const resumption = opts.sessionResumption === false ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {};
-  const api = https.createServer({ cert: management.certPem, key: management.keyPem, ...resumption }, (req, res) => {
+  const initialMgmt = managementPair() ?? { certPem: management.certPem, keyPem: management.keyPem, chain: [] };
+  apiServed = `${fingerprintOf(initialMgmt.certPem)}+${initialMgmt.chain.length}`;
+  const server = https.createServer({ cert: initialMgmt.certPem + initialMgmt.chain.join(''), key: initialMgmt.keyPem, ...resumption }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -724,7 +687,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       res.writeHead(500, { 'content-type': 'application/xml' }).end(xml);
     });
   });
-  const port = await listen(api);
+  apiRef.server = server;
+  const port = await listen(server);
 
   const profileOf = (name: string): FakePanosProfile => {
     const p = profiles.find((x) => x.name === name);
@@ -732,6 +696,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     return p;
   };
   const endpointOf = (l: Listener): VerifyEndpoint => ({ host: '127.0.0.1', port: l.port });
+  const allCertificateNames = (config: XNode): string[] => placesOf(config, panorama).flatMap((place) => certificateNamesAt(config, place));
 
   return {
     host: '127.0.0.1',
@@ -751,23 +716,46 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     },
     calls,
     view: () => ({
-      certificateObjects: () => certificateNamesOf(candidate()),
+      certificateObjects: () => allCertificateNames(candidate()),
       mutatingCalls: () => mutating,
       secrets,
       serveLeafOnly: (on) => {
         leafOnly = on;
+        for (const l of listeners) l.served = ''; // present again with or without the chain
         refreshListeners();
       },
     }),
     mutatingCalls: () => mutating,
-    certificateNames: (which = 'candidate') => certificateNamesOf(which === 'candidate' ? candidate() : running),
+    certificateNames: (which = 'candidate') => allCertificateNames(which === 'candidate' ? candidate() : running),
     profileCertificate(profile, which = 'candidate') {
-      const found = find(which === 'candidate' ? candidate() : running, profileSteps(profileOf(profile)));
+      const spec = profileOf(profile);
+      const place = placeOfProfile(spec);
+      if (which === 'pushed') {
+        const serial = place.kind === 'template' ? firewallOf(place.template) : undefined;
+        const fwConfig = serial ? firewalls.get(serial)?.config : undefined;
+        return fwConfig ? textOf(find(fwConfig, firewallProfileSteps(spec)), 'certificate') || undefined : undefined;
+      }
+      const found = find(which === 'candidate' ? candidate() : running, profileSteps(place, spec));
       return found ? textOf(found, 'certificate') || undefined : undefined;
     },
-    hasPrivateKey: (name) => keyStore.has(textOf(find(candidate(), certSteps(name)), 'private-key')),
+    hasPrivateKey: (name) => {
+      const current = candidate();
+      return placesOf(current, panorama).some((place) => keyStore.has(textOf(find(current, certSteps(place, name)), 'private-key')));
+    },
+    managementProfile: () => textOf(find(running, SYSTEM_STEPS), 'ssl-tls-service-profile'),
     pendingChanges: (admin) => pending.filter((c) => admin === undefined || c.admin === admin).map((c) => `${c.admin}: ${c.description}`),
-    jobs: () => jobs.map((j) => ({ id: j.id, user: j.user, status: j.status, result: j.result, progress: j.progress, details: [...j.details], changes: j.changes.map((c) => c.description) })),
+    jobs: () =>
+      jobs.map((j) => ({
+        id: j.id,
+        type: j.type,
+        user: j.user,
+        status: j.status,
+        result: j.result,
+        progress: j.progress,
+        details: [...j.details],
+        changes: j.changes.map((c) => c.description),
+        devices: (j.push?.devices ?? []).map((d) => ({ serial: d.device.serial, result: d.result, messages: [...d.lines] })),
+      })),
     mismatchCommitted: () => mismatch,
     issueKey: (user = username) => issueKey(user),
     async editAs(admin, xpath, element) {
@@ -776,8 +764,18 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       const fragment = await parseFragment(element);
       change(admin, `set ${pathText(steps)}`, (c) => merge(ensure(c, steps), fragment));
     },
-    failNextCommit(lines) {
-      failNextCommitLines = [...lines];
+    lock(kind, admin, comment = '') {
+      if (!locks.some((l) => l.kind === kind && l.admin === admin)) locks.push({ kind, admin, comment, created: new Date() });
+    },
+    unlock(kind, admin) {
+      const index = locks.findIndex((l) => l.kind === kind && l.admin === admin);
+      if (index >= 0) locks.splice(index, 1);
+    },
+    failNextCommit(detailLines) {
+      failNextCommitLines = [...detailLines];
+    },
+    failNextPush(serial, detailLines) {
+      failNextPushLines.set(serial, [...detailLines]);
     },
     failNext(match, reply) {
       failRules.push({ match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')), status: reply.status ?? 200, xml: reply.xml, remaining: reply.times ?? 1 });
@@ -795,11 +793,10 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       return { reached: reachedPromise, release };
     },
     async close() {
-      const closing = [api, ...listeners.map((l) => l.server)].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-      api.closeAllConnections();
+      const closing = [server, ...listeners.map((l) => l.server)].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      server.closeAllConnections();
       for (const l of listeners) for (const s of l.sockets) s.destroy();
       await Promise.all(closing);
     },
   };
 }
-
