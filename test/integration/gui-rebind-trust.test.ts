@@ -9,8 +9,8 @@
  *   certificate, with the credentials still usable, an audit entry by the worker, the target page
  *   showing the pin and the audit page listing the entry;
  * - the next verified deploy re-pins the pinned target, audited the same way.
- * One entry per vendor that can bind its GUI (VENDORS below): PAN-OS joins with one more entry once its
- * management-profile binding lands.
+ * One entry per vendor that can bind its GUI (VENDORS below): FortiGate's admin-server-cert, SonicWall's
+ * web management and PAN-OS's management profile (deviceconfig/system ssl-tls-service-profile).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +21,8 @@ import { servedCertificate } from '../../activities/deployers/verify-served';
 import { REPIN_AUDIT_ACTION } from '../../activities/management-trust';
 import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
 import { startFakeFortiGate } from '../fakes/fortigate/server';
+import { startFakePanos } from '../fakes/panos/server';
+import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
 import { startFakeSonicWall } from '../fakes/sonicwall/server';
 import { createTestCa, type TestCa } from '../support/certificates';
 import type { ConsoleClient } from '../support/console-client';
@@ -85,6 +87,27 @@ const VENDORS: VendorCase[] = [
           const ref = fake.bindings().webManagement;
           return 'name' in ref ? ref.name : '(self-signed)';
         },
+        serveLeafOnly: (on) => fake.view().serveLeafOnly?.(on),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    vendor: 'panos',
+    async start(ca) {
+      const fake = await startFakePanos({ profiles: [{ name: 'mgmt-ui' }] });
+      const cert = ca.issue('pan-management', 'ecdsa-p256', ['IP:127.0.0.1']);
+      // Bound to the management profile with CertFleet's own deployer under a pin, as an admin would set it up.
+      const ctx = panosContext(fake, keyCache(), { profiles: ['mgmt-ui'], binding: { adminGui: 'on' }, trust: { fingerprintSha256: fake.managementFingerprint, alsoAccept: [cert.fingerprintSha256] } });
+      const staged = await usePanos(ctx, (d) => d.stage(cert));
+      assert.deepEqual(await usePanos(ctx, async (d) => settle(d, await d.activate(staged))), { state: 'done' });
+      const managementName = fake.profileCertificate('mgmt-ui', 'running') ?? assert.fail('mgmt-ui has a certificate');
+      return {
+        target: { vendor: 'panos', host: fake.host, port: fake.port, credentials: { username: fake.username, password: fake.password } },
+        binding: { profiles: 'mgmt-ui', adminGui: 'on' },
+        management: { host: fake.host, port: fake.port },
+        managementName,
+        guiBoundTo: () => (fake.managementProfile() === 'mgmt-ui' ? (fake.profileCertificate('mgmt-ui', 'running') ?? '') : '(device certificate)'),
         serveLeafOnly: (on) => fake.view().serveLeafOnly?.(on),
         close: () => fake.close(),
       };
