@@ -277,7 +277,7 @@ export function createDeployActivities(deps: ActivityDeps) {
         const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
         try {
           const status = await deployer.activationStatus(input.jobId);
-          if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : `job ${input.jobId}`);
+          if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : (status.detail ?? `job ${input.jobId}`));
           return status;
         } finally {
           await deployer.close().catch(() => undefined);

@@ -40,7 +40,8 @@ export interface Activation {
   jobId?: string;
 }
 
-export type ActivationStatus = { state: 'pending'; progress?: number } | { state: 'done' } | { state: 'failed'; detail: string };
+/** `detail` of a finished job: what the run's history shows (e.g. a Panorama push's result per firewall). */
+export type ActivationStatus = { state: 'pending'; progress?: number } | { state: 'done'; detail?: string } | { state: 'failed'; detail: string };
 
 export interface PreflightCheck {
   name: string;

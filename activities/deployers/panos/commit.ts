@@ -120,9 +120,12 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
     const devicesPending = job.devices.some((d) => d.result === 'PEND' || d.result === '');
     if (job.status !== 'FIN' || devicesPending) return { state: 'pending', ...(job.progress !== undefined ? { progress: job.progress } : {}) };
     const failed = job.devices.filter((d) => d.result !== 'OK');
-    if (job.result === 'OK' && failed.length === 0) return { state: 'done' };
     const target = scope().push;
     const where = target ? ` to ${target.style} ${target.name}` : '';
+    if (job.result === 'OK' && failed.length === 0) {
+      const devices = job.devices.map((d) => `${d.serial}${d.name ? ` (${d.name})` : ''}`);
+      return { state: 'done', detail: `push job ${jobId}${where}: OK on ${devices.length ? devices.join(', ') : 'no firewall'}` };
+    }
     if (failed.length === 0) return { state: 'failed', detail: `panos: push job ${jobId}${where} failed: ${job.details.join('; ') || `result ${job.result || 'unknown'}`}` };
     const lines = failed.map((d) => `${d.serial}${d.name ? ` (${d.name})` : ''}: ${d.result}${d.messages.length ? `: ${d.messages.join('; ')}` : ''}`);
     return { state: 'failed', detail: `panos: push job ${jobId}${where} failed on ${failed.length} of ${job.devices.length} firewall(s): ${lines.join(' | ')}` };
