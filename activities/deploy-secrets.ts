@@ -3,6 +3,9 @@
  * (docs/secret-binding.md), and the redactor of the step's wire transcript built from them.
  */
 import { openTargetCredentials, openTargetSessionKey } from './crypto/bound-secrets';
+import { splitPemChain } from './crypto/pem';
+import type { CertificateMaterial } from './deployers/types';
+import type { KeyType } from './domain/key-types';
 import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
 import type { CertificateVersion } from './db/repositories/certificate-versions';
 import type { TargetRecord } from './db/repositories/targets';
@@ -16,6 +19,8 @@ export interface DeploySecrets {
   credentialsOf(target: TargetRecord): Record<string, string>;
   sessionKeyOrNothing(target: TargetRecord, sealed: string): string | undefined;
   redactorFor(target: TargetRecord, version: Pick<CertificateVersion, 'keySealed'>): WireRedactor;
+  /** The version as a deployer takes it, its key opened (only inside the activity). */
+  materialOf(version: CertificateVersion, commonName: string): CertificateMaterial;
 }
 
 export function deploySecrets(deps: Pick<ActivityDeps, 'box' | 'vendors'>): DeploySecrets {
@@ -70,5 +75,17 @@ export function deploySecrets(deps: Pick<ActivityDeps, 'box' | 'vendors'>): Depl
     return new WireRedactor({ values, keyPems });
   };
 
-  return { credentialsOf, sessionKeyOrNothing, redactorFor };
+  const materialOf = (version: CertificateVersion, commonName: string): CertificateMaterial => ({
+    versionId: version.id,
+    commonName,
+    serialHex: version.serialHex,
+    fingerprintSha256: version.fingerprintSha256,
+    notAfter: version.notAfter,
+    keyType: version.keyType as KeyType,
+    certPem: version.certPem,
+    chainPems: splitPemChain(version.chainPem),
+    keyPem: deps.box.openText(version.keySealed, SecretPurpose.versionKey),
+  });
+
+  return { credentialsOf, sessionKeyOrNothing, redactorFor, materialOf };
 }

@@ -1,8 +1,8 @@
 import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
 import { sealTargetSessionKey } from './crypto/bound-secrets';
-import { SecretPurpose } from './crypto/secret-box';
 import { deploySecrets } from './deploy-secrets';
+import { currentVersionIdOf } from './db/repositories/certificates';
 import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
 import {
   appendRunStep,
@@ -35,13 +35,12 @@ import { alertingFor } from './alerts';
 import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
 import type { ActivityDeps } from './deps';
-import type { ActivationStatus, CertificateMaterial, Deployer, DeployerContext } from './deployers/types';
+import type { ActivationStatus, Deployer, DeployerContext } from './deployers/types';
 import { followManagementCertificate, managementTrustOf } from './management-trust';
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
 import { checkTargetAddress } from './target-address';
-import type { KeyType } from './domain/key-types';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
@@ -75,7 +74,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     return [...extra, ...versions.flatMap((v) => (v ? [v.fingerprintSha256] : []))];
   };
 
-  const { credentialsOf, sessionKeyOrNothing, redactorFor } = deploySecrets(deps);
+  const { credentialsOf, sessionKeyOrNothing, redactorFor, materialOf } = deploySecrets(deps);
 
   const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
@@ -180,22 +179,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     if (sent.sent) await markTargetBusyAlerted(deps.db, target.id);
   };
 
-  const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> => {
-    const rows = await deps.db.query<{ current_version_id: string | null }>('SELECT current_version_id FROM certificates WHERE id = $1', [certificateId]);
-    return rows[0]?.current_version_id === versionId;
-  };
+  const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> => (await currentVersionIdOf(deps.db, certificateId)) === versionId;
 
-  const materialOf = (version: CertificateVersion, commonName: string): CertificateMaterial => ({
-    versionId: version.id,
-    commonName,
-    serialHex: version.serialHex,
-    fingerprintSha256: version.fingerprintSha256,
-    notAfter: version.notAfter,
-    keyType: version.keyType as KeyType,
-    certPem: version.certPem,
-    chainPems: splitPemChain(version.chainPem),
-    keyPem: deps.box.openText(version.keySealed, SecretPurpose.versionKey),
-  });
 
 
   return {

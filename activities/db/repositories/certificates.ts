@@ -50,6 +50,12 @@ export const toCertificate = (r: CertificateRow): CertificateRecord => ({
 
 export const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
+/** The certificate's current version id, deleted certificates included (null before the first issuance). */
+export async function currentVersionIdOf(db: Queryable, id: string): Promise<string | null | undefined> {
+  const rows = await db.query<{ current_version_id: string | null }>('SELECT current_version_id FROM certificates WHERE id = $1', [id]);
+  return rows[0]?.current_version_id;
+}
+
 export async function getCertificate(db: Queryable, id: string): Promise<CertificateRecord | undefined> {
   if (!isId(id)) return undefined;
   const rows = await db.query<CertificateRow>(`${CERTIFICATE_SELECT} WHERE c.id = $1 AND c.deleted_at IS NULL`, [id]);
