@@ -84,22 +84,27 @@ export function checkDeployerConfig<C, O, B>(component: string, parsers: VendorP
   };
 }
 
+/** The steps of a Deployer that change or check a device (all but close). */
+export type DeployerStep = Exclude<keyof Deployer, 'close'>;
+
 /**
  * The deployer of a target whose credentials or options do not parse: every step throws the
- * VALIDATION error of `config.target()` (naming every bad field); close has nothing to end.
+ * VALIDATION error naming every bad field, the binding's too for the steps that need one
+ * (`bindingSteps`, as the vendor's own deployer checks them); close has nothing to end.
  */
-export function refusingDeployer(config: Pick<DeployerConfig<unknown, unknown, unknown>, 'target'>): Deployer {
-  const refuse = async (): Promise<never> => {
+export function refusingDeployer(config: Pick<DeployerConfig<unknown, unknown, unknown>, 'target' | 'all'>, bindingSteps: readonly DeployerStep[] = ['stage', 'activate']): Deployer {
+  const refuse = (step: DeployerStep) => async (): Promise<never> => {
+    if (bindingSteps.includes(step)) config.all();
     config.target();
     throw new Error('refusingDeployer: the target configuration is valid; build the real deployer');
   };
   return {
-    preflight: refuse,
-    stage: refuse,
-    activate: refuse,
-    activationStatus: refuse,
-    rollback: refuse,
-    removeSuperseded: refuse,
+    preflight: refuse('preflight'),
+    stage: refuse('stage'),
+    activate: refuse('activate'),
+    activationStatus: refuse('activationStatus'),
+    rollback: refuse('rollback'),
+    removeSuperseded: refuse('removeSuperseded'),
     close: async () => undefined,
   };
 }

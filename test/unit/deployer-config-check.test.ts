@@ -99,14 +99,21 @@ describe('checkDeployerConfig', () => {
     assert.deepEqual(asParseResult({ errors: { port: 'bad' } }), { value: {}, errors: { port: 'bad' } });
   });
 
-  it('refusingDeployer: every step throws the validation error, close does nothing', async () => {
-    const config = checkDeployerConfig('demo', parsers, ctx({}, {}, { services: ['web'] }));
+  it('refusingDeployer: every step throws the validation error (the binding\'s too where the step needs one), close does nothing', async () => {
+    const config = checkDeployerConfig('demo', parsers, ctx({}, {}, {}));
     const deployer = refusingDeployer(config);
     const material: CertificateMaterial = { versionId: 'v1', commonName: 'x.example', serialHex: '01', fingerprintSha256: 'ab', notAfter: new Date(), keyType: 'ecdsa-p256', certPem: '', chainPems: [], keyPem: '' };
-    for (const step of [() => deployer.preflight(), () => deployer.stage(material), () => deployer.activate({}), () => deployer.rollback({}), () => deployer.removeSuperseded([], [])]) {
-      const error = await rejection(step(), ClassifiedError);
-      assert.equal(error.message, 'demo: invalid target configuration: credentials.user: Enter the user.');
-    }
+    const targetOnly = 'demo: invalid target configuration: credentials.user: Enter the user.';
+    const withBinding = `${targetOnly}; binding.services: Choose a service.`;
+    const steps: [() => Promise<unknown>, string][] = [
+      [() => deployer.preflight(), targetOnly],
+      [() => deployer.stage(material), withBinding],
+      [() => deployer.activate({}), withBinding],
+      [() => deployer.rollback({}), targetOnly],
+      [() => deployer.removeSuperseded([], []), targetOnly],
+    ];
+    for (const [step, message] of steps) assert.equal((await rejection(step(), ClassifiedError)).message, message);
+    assert.equal((await rejection(refusingDeployer(config, ['preflight']).preflight(), ClassifiedError)).message, withBinding);
     await deployer.close();
   });
 });
