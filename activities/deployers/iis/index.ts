@@ -77,7 +77,6 @@ export function friendlyNameOf(material: CertificateMaterial): string {
   return `CertFleet ${material.commonName} ${new Date(material.notAfter).toISOString().slice(0, 10)} ${serial}`;
 }
 
-
 export const createIisDeployer: DeployerFactory = (ctx) => {
   const config = checkDeployerConfig(C, { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding }, ctx);
   // Preflight lists the bindings it would change, so it needs the binding too.

@@ -63,9 +63,6 @@ const DIR_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 /** Administrator names: printable, no ':' (Basic auth) and no spaces at the ends. */
 const USERNAME = /^[^\s:][^:]{0,62}[^\s:]$|^[^\s:]$/;
 
-
-
-
 /** '/certs/in/' → 'certs/in'; undefined when a segment is not allowed. */
 export function normaliseFtpDirectory(raw: string): string | undefined {
   const segments = raw.split('/').filter((s) => s !== '');

@@ -51,7 +51,6 @@ export function listedCertificates(list: unknown): ListedCertificate[] | undefin
   return out;
 }
 
-
 /** The import path a firmware takes (docs/vendors/sonicwall.md): SonicOS 7 and later upload; 6.x pulls over FTP. */
 export type ImportPath = 'upload' | 'ftp';
 

@@ -148,5 +148,6 @@ export function createSonicSession({ client, username, password, options, busyRe
       throw classified(FailureType.commitFailed, `${COMPONENT}: commit (${what}): the firewall accepted the commit but still lists ${pending} pending change(s); nothing more was changed. Check Device → Settings → pending configuration.`);
     }
   }
+
   return { session, exclusive, logoutQuietly, discardQuietly, commit };
 }

@@ -44,8 +44,6 @@ export const DEFAULT_VERIFY_PORT = 443;
 export const DEFAULT_RELOAD_WAIT_SECONDS = 15;
 const MAX_RELOAD_WAIT_SECONDS = 300;
 
-
-
 /** Login names: letters, digits and `_ . @ -` (AD-style names included), not starting with '-'. */
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
 const PRIVATE_KEY = /^-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----\n[\s\S]+\n-----END ([A-Z0-9]+ )*PRIVATE KEY-----\n?$/;
