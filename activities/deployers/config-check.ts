@@ -1,6 +1,6 @@
 import { FailureType } from '../../temporal/contract';
 import { classified } from '../errors';
-import type { DeployerContext, ParseResult } from './types';
+import type { Deployer, DeployerContext, ParseResult } from './types';
 
 /** A typed parse of one part of a vendor's configuration: the value when there are no errors. */
 export interface Parsed<T> {
@@ -13,6 +13,15 @@ export interface VendorParsers<C, O, B> {
   parseCredentials(input: Record<string, unknown>): Parsed<C>;
   parseOptions(input: Record<string, unknown>): Parsed<O>;
   parseBinding(input: Record<string, unknown>): Parsed<B>;
+}
+
+/**
+ * A parse that always gives a value: fields in error hold their defaults. The console re-reads the
+ * endpoint fields of such a value (activities/domain/secret-endpoints.ts) while other fields are in
+ * error; a deployer still only uses it when `errors` is empty (checkDeployerConfig).
+ */
+export interface ParsedWithDefaults<T> extends Parsed<T> {
+  value: T;
 }
 
 /** The web-facing (untyped) form of a typed parse, for `VendorDescriptor`. */
@@ -72,5 +81,30 @@ export function checkDeployerConfig<C, O, B>(component: string, parsers: VendorP
       if (needsBinding) all();
       else target();
     },
+  };
+}
+
+/** The steps of a Deployer that change or check a device (all but close). */
+export type DeployerStep = Exclude<keyof Deployer, 'close'>;
+
+/**
+ * The deployer of a target whose credentials or options do not parse: every step throws the
+ * VALIDATION error naming every bad field, the binding's too for the steps that need one
+ * (`bindingSteps`, as the vendor's own deployer checks them); close has nothing to end.
+ */
+export function refusingDeployer(config: Pick<DeployerConfig<unknown, unknown, unknown>, 'target' | 'all'>, bindingSteps: readonly DeployerStep[] = ['stage', 'activate']): Deployer {
+  const refuse = (step: DeployerStep) => async (): Promise<never> => {
+    if (bindingSteps.includes(step)) config.all();
+    config.target();
+    throw new Error('refusingDeployer: the target configuration is valid; build the real deployer');
+  };
+  return {
+    preflight: refuse('preflight'),
+    stage: refuse('stage'),
+    activate: refuse('activate'),
+    activationStatus: refuse('activationStatus'),
+    rollback: refuse('rollback'),
+    removeSuperseded: refuse('removeSuperseded'),
+    close: async () => undefined,
   };
 }

@@ -2,7 +2,8 @@
  * Apache httpd over SSH: target form and validation (web-safe: no device code). Facts:
  * docs/vendors/ssh-targets.md (certbot-apache: `apachectl configtest`, `apachectl graceful`).
  */
-import type { ParseResult, VendorDescriptor } from '../types';
+import { asParseResult, type ParsedWithDefaults } from '../config-check';
+import type { VendorDescriptor } from '../types';
 import {
   parsePathOptions,
   parseSshCredentials,
@@ -26,10 +27,12 @@ export interface ApacheOptions extends SshServerOptions {
 
 export const APACHE_DEFAULT_COMMANDS = { testCommand: 'apachectl configtest', reloadCommand: 'apachectl graceful' } as const;
 
-export function parseApacheOptions(input: Record<string, unknown>): ParseResult {
+/** Fields in error hold their defaults (a required path in error: '', a chain path in error: none); the deployer only takes a value without errors. */
+export function parseApacheOptions(input: Record<string, unknown>): ParsedWithDefaults<ApacheOptions> {
   const common = parseSshServerOptions(input, APACHE_DEFAULT_COMMANDS);
   const paths = parsePathOptions(input, ['certPath', 'chainPath', 'keyPath'], ['chainPath']);
-  return { value: { ...common.value, ...paths.value }, errors: { ...common.errors, ...paths.errors } };
+  const { certPath = '', chainPath, keyPath = '' } = paths.value;
+  return { value: { ...common.value, certPath, ...(chainPath ? { chainPath } : {}), keyPath }, errors: { ...common.errors, ...paths.errors } };
 }
 
 export const apacheDescriptor: VendorDescriptor = {
@@ -46,8 +49,8 @@ export const apacheDescriptor: VendorDescriptor = {
     ...sshOptionFields(APACHE_DEFAULT_COMMANDS),
   ],
   bindingFields: sshBindingFields,
-  parseCredentials: parseSshCredentials,
-  parseOptions: parseApacheOptions,
-  parseBinding: parseVerifyBinding,
+  parseCredentials: (input) => asParseResult(parseSshCredentials(input)),
+  parseOptions: (input) => asParseResult(parseApacheOptions(input)),
+  parseBinding: (input) => asParseResult(parseVerifyBinding(input)),
   defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
 };

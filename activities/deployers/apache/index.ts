@@ -6,9 +6,10 @@
  * graceful restart fails and the server stops. The deployer checks key and certificate before it
  * writes them, and activate notices a server that stops answering and puts the old files back.
  */
+import { parseSshCredentials, parseVerifyBinding } from '../ssh/options';
 import { chainOnly, createSshServerDeployer, fullChain, keyFile, leafOnly, type ServedFile, type SshServerSpec } from '../ssh/server-deployer';
 import type { DeployerFactory } from '../types';
-import { apacheDescriptor, type ApacheOptions } from './descriptor';
+import { parseApacheOptions, type ApacheOptions } from './descriptor';
 
 /** The binary of the configured test command (`apache2 -d … -t` → `apache2`), if it is Apache's. */
 const binaryOf = (command: string): string | undefined => {
@@ -16,13 +17,12 @@ const binaryOf = (command: string): string | undefined => {
   return /(^|\/)(apache2|httpd|apachectl|apache2ctl)$/.test(first) ? first : undefined;
 };
 
-export const apacheSpec: SshServerSpec = {
+export const apacheSpec: SshServerSpec<ApacheOptions> = {
   component: 'apache',
-  parseCredentials: apacheDescriptor.parseCredentials,
-  parseOptions: apacheDescriptor.parseOptions,
-  parseBinding: apacheDescriptor.parseBinding,
-  files(options) {
-    const { certPath, chainPath, keyPath } = options as unknown as ApacheOptions;
+  parseCredentials: parseSshCredentials,
+  parseOptions: parseApacheOptions,
+  parseBinding: parseVerifyBinding,
+  files({ certPath, chainPath, keyPath }) {
     const files: ServedFile[] = [{ kind: 'cert', path: certPath, mode: 0o644, contents: chainPath ? leafOnly : fullChain }];
     if (chainPath) files.push({ kind: 'chain', path: chainPath, mode: 0o644, contents: chainOnly });
     files.push({ kind: 'key', path: keyPath, mode: 0o600, contents: keyFile });

@@ -10,9 +10,10 @@
  * The TLS check after a deploy connects to every listed binding (the host header sent as SNI).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { checkbox, parseSshCredentials, sshCredentialFields, text } from '../ssh/options';
+import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
+import { checkbox, parseSshCredentials, sshCredentialFields, text, type SshCredentials } from '../ssh/options';
 import { normalizeHostKeyPin } from '../ssh/pin';
-import type { ParseResult, VendorDescriptor, VendorField, VerifyEndpoint } from '../types';
+import type { VendorDescriptor, VendorField, VerifyEndpoint } from '../types';
 
 export const IIS_STORES = ['My', 'WebHosting'] as const;
 export type IisStore = (typeof IIS_STORES)[number];
@@ -58,12 +59,12 @@ const BINDING_INFO = /^(\*|[0-9.]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5}):(.*)$/;
 const DOWN_LEVEL_USER = /^([A-Za-z0-9][A-Za-z0-9._-]{0,14})\\(.+)$/;
 const SEGMENT = /^[A-Za-z0-9 ._()-]+$/;
 
-export function parseIisCredentials(input: Record<string, unknown>): ParseResult {
+export function parseIisCredentials(input: Record<string, unknown>): Parsed<SshCredentials> {
   const username = text(input, 'username');
   const downLevel = DOWN_LEVEL_USER.exec(username);
   if (!downLevel?.[2]) return parseSshCredentials(input);
   const parsed = parseSshCredentials({ ...input, username: downLevel[2] });
-  if (Object.keys(parsed.errors).length > 0) return { value: {}, errors: parsed.errors };
+  if (!parsed.value || Object.keys(parsed.errors).length > 0) return { errors: parsed.errors };
   return { value: { ...parsed.value, username }, errors: {} };
 }
 
@@ -82,7 +83,8 @@ export function checkWindowsDirectory(raw: string): { path?: string; error?: str
   return { path: `${match[1].toUpperCase()}:${match[2]}` };
 }
 
-export function parseIisOptions(input: Record<string, unknown>): ParseResult {
+/** Fields in error hold their defaults (the console compares the host-key pin while others are in error). */
+export function parseIisOptions(input: Record<string, unknown>): ParsedWithDefaults<IisOptions> {
   const errors: Record<string, string> = {};
   const pinText = text(input, 'hostKeySha256');
   const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
@@ -103,7 +105,7 @@ export function parseIisOptions(input: Record<string, unknown>): ParseResult {
     legacyPfx: legacyPfx === true,
     uploadDirectory: dir.path ?? DEFAULT_UPLOAD_DIRECTORY,
   };
-  return { value: { ...value }, errors };
+  return { value, errors };
 }
 
 /** One `Site name|IP:port:host` entry, or the reason it is refused. */
@@ -137,7 +139,8 @@ const listItems = (value: unknown): string[] | undefined => {
   return undefined;
 };
 
-export function parseIisBinding(input: Record<string, unknown>): ParseResult {
+/** Always a value: the entries that parse, and SNI unticked when it is in error. */
+export function parseIisBinding(input: Record<string, unknown>): ParsedWithDefaults<IisBinding> {
   const errors: Record<string, string> = {};
   const items = listItems(input['sites']);
   const bindings: SiteBinding[] = [];
@@ -166,14 +169,15 @@ export function parseIisBinding(input: Record<string, unknown>): ParseResult {
     const hostless = bindings.filter((b) => b.host === '');
     if (hostless.length > 0) errors['sni'] = `SNI needs a host name in every binding; ${hostless.map((b) => `${b.site}|${b.bindingInformation}`).join(', ')} has none.`;
   }
-  const value: IisBinding = { sites: bindings.map((b) => `${b.site}|${b.bindingInformation}`), sni: sni === true };
-  return { value: { ...value }, errors };
+  return { value: { sites: bindings.map((b) => `${b.site}|${b.bindingInformation}`), sni: sni === true }, errors };
 }
 
-/** The parsed bindings of a valid binding value (entries that do not parse are skipped). */
-export function siteBindingsOf(binding: Record<string, unknown>): SiteBinding[] {
-  return (listItems(binding['sites']) ?? []).map((item) => parseSiteBinding(item).binding).filter((b): b is SiteBinding => b !== undefined);
-}
+/** The parsed entries of a binding's site list (entries that do not parse are skipped). */
+export const siteBindingsIn = (sites: readonly string[]): SiteBinding[] =>
+  sites.map((item) => parseSiteBinding(item).binding).filter((b): b is SiteBinding => b !== undefined);
+
+/** The parsed bindings of a stored binding value (entries that do not parse are skipped). */
+export const siteBindingsOf = (binding: Record<string, unknown>): SiteBinding[] => siteBindingsIn(listItems(binding['sites']) ?? []);
 
 /** Every listed binding: its address ('*' → the target's host), its port, its host header as SNI. */
 export function iisVerifyEndpoints(host: string, binding: Record<string, unknown>): VerifyEndpoint[] {
@@ -234,8 +238,8 @@ export const iisDescriptor: VendorDescriptor = {
     },
     { name: 'sni', label: 'Require SNI', kind: 'checkbox', required: false, help: 'Turn on "Require Server Name Indication" on every listed binding (each needs a host name). Unticked: each binding keeps its setting.' },
   ],
-  parseCredentials: parseIisCredentials,
-  parseOptions: parseIisOptions,
-  parseBinding: parseIisBinding,
+  parseCredentials: (input) => asParseResult(parseIisCredentials(input)),
+  parseOptions: (input) => asParseResult(parseIisOptions(input)),
+  parseBinding: (input) => asParseResult(parseIisBinding(input)),
   defaultVerifyEndpoints: (target, binding) => iisVerifyEndpoints(target.host, binding),
 };

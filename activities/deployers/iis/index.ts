@@ -25,60 +25,51 @@
  *           versions, administrator rights, the store, the bindings; changes nothing.
  *
  * StagedObjects and BindingState hold thumbprints, store names and binding names only.
+ *
+ * Modules: ./session.ts (SSH session, script runner), ./scripts.ts (the PowerShell scripts),
+ * ./replies.ts (reading their replies), ./bindings.ts (binding reads, changes, restore, state),
+ * ./upload.ts (SFTP), ./preflight.ts. The configuration is parsed once by the descriptor's typed
+ * parsers (../config-check.ts); a target that does not parse gets a deployer whose every step
+ * throws the VALIDATION error naming the bad fields.
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import type { SFTPWrapper } from 'ssh2';
 import { FailureType } from '../../../temporal/contract';
 import { buildPfx, keyMatchesCertificate } from '../../crypto/pem';
-import { classified, ClassifiedError } from '../../errors';
-import type { SshCredentials } from '../ssh/options';
-import type { HostKeyIdentity } from '../ssh/pin';
+import { classified } from '../../errors';
+import { checkDeployerConfig, refusingDeployer } from '../config-check';
 import { SftpFiles } from '../ssh/remote-files';
-import { connectSsh, hostKeyFingerprint, type SshSession } from '../ssh/session';
-import type { Activation, BindingState, CertificateMaterial, Deployer, DeployerFactory, PreflightCheck, StagedObjects } from '../types';
-import { iisDescriptor, IIS_STORES, parseSiteBinding, siteBindingsOf, type IisBinding, type IisOptions, type SiteBinding } from './descriptor';
-import {
-  buildScript,
-  encodeCommand,
-  MAX_COMMAND_LENGTH,
-  readReply,
-  scriptFailure,
-  type BindingRef,
-  type BindingTarget,
-  type CertificateRef,
-  type ScriptOperation,
-  type ScriptParams,
-} from './scripts';
-import { checkDeployerConfig } from '../config-check';
+import type { Activation, CertificateMaterial, Deployer, DeployerFactory, StagedObjects } from '../types';
 import { learnWireSecret } from '../wire-transcript';
+import {
+  batches,
+  commandFits,
+  decodeState,
+  encodeState,
+  iisBindings,
+  sameTarget,
+  short,
+  SSL_FLAG_CENTRAL_CERT_STORE,
+  SSL_FLAG_SNI,
+  stateKey,
+  STORE_NAME,
+  THUMBPRINT,
+  centralStoreMessage,
+  type ReadState,
+} from './bindings';
+import { IIS_STORES, parseIisBinding, parseIisCredentials, parseIisOptions, siteBindingsIn } from './descriptor';
+import { iisPreflight } from './preflight';
+import { listOf, str } from './replies';
+import type { BindingTarget, CertificateRef } from './scripts';
+import { C, createIisSession } from './session';
+import { putNewFile, sftpError, sftpPathOf } from './upload';
 
-const C = 'iis';
-const EXEC_TIMEOUT_MS = 180_000;
-const THUMBPRINT = /^[0-9A-F]{40}$/;
-const STORE_NAME = /^[A-Za-z0-9 _-]{1,64}$/;
-/** Windows before Server 2016 1709 cannot read AES-256 PFX files (docs/vendors/iis.md). */
-export const FIRST_BUILD_WITH_AES_PFX = 16299;
-/** SNI bindings exist from IIS 8 on. */
-const FIRST_IIS_WITH_SNI = 8;
-const SSL_FLAG_SNI = 1;
-/**
- * Microsoft.Web.Administration.SslFlags.CentralCertStore: IIS serves "<host>.pfx" from the
- * Centralized Certificate Store share for such a binding and not the certificate its hash names
- * (win-acme's IISHttpBindingUpdater treats a CentralSsl binding as one without a hash). CertFleet
- * writes to Cert:\LocalMachine only, so it refuses these bindings rather than clear the flag.
- */
-const SSL_FLAG_CENTRAL_CERT_STORE = 2;
-
-const centralStoreMessage = (refs: BindingRef[]): string =>
-  `${refs.map(describeBinding).join(', ')} ${refs.length > 1 ? 'use' : 'uses'} the Centralized Certificate Store (sslFlags bit 2): IIS serves the certificate from the CCS share for ${refs.length > 1 ? 'them' : 'it'}, not one from Cert:\\LocalMachine, and CertFleet does not write to the share. Remove ${refs.length > 1 ? 'them' : 'it'} from the list, or untick "Use Centralized Certificate Store" on the binding in IIS Manager.`;
+export { FIRST_BUILD_WITH_AES_PFX } from './preflight';
+export { sftpPathOf } from './upload';
 
 /** Windows' certificate thumbprint: SHA-1 of the DER certificate, uppercase hex. */
 export function thumbprintOf(certPem: string): string {
   return createHash('sha1').update(new X509Certificate(certPem).raw).digest('hex').toUpperCase();
 }
-
-/** The SFTP form of a Windows path on Windows OpenSSH: C:\a\b → /C:/a/b. */
-export const sftpPathOf = (windowsPath: string): string => `/${windowsPath.replace(/\\/g, '/')}`;
 
 /** Friendly name of an imported version: what IIS Manager lists, and the mark removeSuperseded checks. */
 export function friendlyNameOf(material: CertificateMaterial): string {
@@ -86,333 +77,17 @@ export function friendlyNameOf(material: CertificateMaterial): string {
   return `CertFleet ${material.commonName} ${new Date(material.notAfter).toISOString().slice(0, 10)} ${serial}`;
 }
 
-// --- reply reading ------------------------------------------------------------------------------
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-/** Windows PowerShell 5.1 may serialise a one-element array as the element itself. */
-const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
-const str = (o: Json, key: string): string => {
-  const v = o[key];
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
-};
-const num = (o: Json, key: string): number => {
-  const v = o[key];
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : -1;
-};
-
-interface CertInfo {
-  store: string;
-  thumbprint: string;
-  present: boolean;
-  hasPrivateKey: boolean;
-  subject: string;
-  notAfter: string;
-  friendlyName: string;
-}
-
-interface ReadState {
-  found: boolean;
-  siteFound: boolean;
-  available: string[];
-  hash: string;
-  store: string;
-  sslFlags: number;
-  certificate?: CertInfo;
-}
-
-const certInfoOf = (value: unknown): CertInfo | undefined =>
-  isObject(value)
-    ? {
-        store: str(value, 'store'),
-        thumbprint: str(value, 'thumbprint').toUpperCase(),
-        present: value['present'] === true,
-        hasPrivateKey: value['hasPrivateKey'] === true,
-        subject: str(value, 'subject'),
-        notAfter: str(value, 'notAfter'),
-        friendlyName: str(value, 'friendlyName'),
-      }
-    : undefined;
-
-const cnOf = (subject: string): string => /CN=([^,]+)/.exec(subject)?.[1]?.trim() ?? (subject || '?');
-const short = (thumbprint: string): string => (thumbprint ? `${thumbprint.slice(0, 12)}…` : '(none)');
-
-function describeCertificate(hash: string, info: CertInfo | undefined): string {
-  if (!hash) return 'no certificate';
-  if (!info?.present) return `${short(hash)} (not in the store)`;
-  return `${short(hash)} (${cnOf(info.subject)}, expires ${info.notAfter || '?'})`;
-}
-
-const describeBinding = (b: BindingRef): string => `site "${b.site}" binding ${b.bindingInformation}`;
-
-// --- binding state ------------------------------------------------------------------------------
-
-const stateKey = (b: BindingRef): string => `${b.site}|${b.bindingInformation}`;
-const stateValue = (t: BindingTarget): string => `${t.hash}|${t.store}|${t.sslFlags}`;
-const encodeState = (targets: BindingTarget[]): BindingState => Object.fromEntries(targets.map((t) => [stateKey(t), stateValue(t)]));
-const sameTarget = (a: BindingTarget, b: BindingTarget): boolean => a.hash === b.hash && (a.hash === '' || a.store.toLowerCase() === b.store.toLowerCase()) && a.sslFlags === b.sslFlags;
-
-function decodeStateEntry(key: string, value: string): BindingTarget | undefined {
-  const binding = parseSiteBinding(key).binding;
-  const match = /^([0-9A-F]{40})?\|([^|]*)\|(\d{1,5})$/.exec(value);
-  if (!binding || !match || !(match[1] === undefined || STORE_NAME.test(match[2] ?? ''))) return undefined;
-  return { site: binding.site, bindingInformation: binding.bindingInformation, hash: match[1] ?? '', store: match[2] || 'My', sslFlags: Number(match[3]) };
-}
-
-function decodeState(previous: BindingState): BindingTarget[] {
-  const targets: BindingTarget[] = [];
-  for (const [key, value] of Object.entries(previous)) {
-    const target = decodeStateEntry(key, value);
-    if (!target) throw classified(FailureType.validation, `${C}: the previous binding state "${key}" = "${value}" is not one CertFleet wrote; set the binding by hand`);
-    targets.push(target);
-  }
-  return targets;
-}
-
-/** Greedy split so every command stays within cmd.exe's limit. */
-function batches<T>(items: T[], fits: (batch: T[]) => boolean, what: string): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  for (const item of items) {
-    if (fits([...current, item])) {
-      current.push(item);
-      continue;
-    }
-    if (current.length === 0) throw classified(FailureType.validation, `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`);
-    out.push(current);
-    current = [item];
-    if (!fits(current)) throw classified(FailureType.validation, `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`);
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-
-const commandFits = <O extends ScriptOperation>(operation: O, params: ScriptParams[O]): boolean => encodeCommand(buildScript(operation, params)).length <= MAX_COMMAND_LENGTH;
-
-/** SFTP status codes (draft-ietf-secsh-filexfer-02 §7). */
-const SFTP_NO_SUCH_FILE = 2;
-const SFTP_PERMISSION_DENIED = 3;
-
-function sftpError(what: string, error: unknown): ClassifiedError {
-  if (error instanceof ClassifiedError) return error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === SFTP_PERMISSION_DENIED) return classified(FailureType.targetPermission, `${C}: ${what}: permission denied (SFTP). The SSH user must be allowed to write to the upload directory.`);
-  if (code === SFTP_NO_SUCH_FILE) return classified(FailureType.targetRejected, `${C}: ${what}: no such directory`);
-  if (typeof code !== 'number') return classified(FailureType.targetUnreachable, `${C}: ${what}: ${message}`);
-  return classified(FailureType.targetRejected, `${C}: ${what}: ${message}`);
-}
-
-/**
- * Writes a new file over SFTP: created exclusively (the name is random), written, closed. Not the
- * shared SftpFiles.writeAtomic: its fallback for servers without posix-rename is `mv -f`, which
- * cmd.exe does not have, and a fresh file name needs no atomic replace.
- */
-async function putNewFile(sftp: SFTPWrapper, path: string, data: Buffer): Promise<void> {
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'wx', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))));
-  try {
-    const CHUNK = 32 * 1024;
-    for (let offset = 0; offset < data.length; offset += CHUNK) {
-      const length = Math.min(CHUNK, data.length - offset);
-      await new Promise<void>((resolve, reject) => sftp.write(handle, data, offset, length, offset, (error) => (error ? reject(error) : resolve())));
-    }
-  } finally {
-    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
-  }
-}
-
-/** Replaces a small file over SFTP (truncate + write). */
-async function putFile(sftp: SFTPWrapper, path: string, data: Buffer): Promise<void> {
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'w', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))));
-  try {
-    await new Promise<void>((resolve, reject) => sftp.write(handle, data, 0, data.length, 0, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
-  }
-}
-
-const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');
-
 export const createIisDeployer: DeployerFactory = (ctx) => {
-  const config = checkDeployerConfig(C, iisDescriptor, ctx);
-  const ready = config.ready;
+  const config = checkDeployerConfig(C, { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding }, ctx);
+  // Preflight lists the bindings it would change, so it needs the binding too.
+  if (!config.targetValid) return refusingDeployer(config, ['preflight', 'stage', 'activate']);
+  const { options, credentials: login } = config.target();
+  const sites = config.binding ? siteBindingsIn(config.binding.sites) : [];
 
-  const parsedTarget = config.targetValid ? config.target() : { options: {}, credentials: {} };
-  const options = parsedTarget.options as unknown as IisOptions;
-  const login = parsedTarget.credentials as unknown as SshCredentials;
-  const binding = (config.binding ?? {}) as unknown as IisBinding;
-  const sites: SiteBinding[] = config.targetValid && config.binding ? siteBindingsOf(config.binding) : [];
-  const { host, port } = ctx.target;
-
-  let opened: Promise<SshSession> | undefined;
-  let session: SshSession | undefined;
-
-  const unpinned = (presented: HostKeyIdentity): string =>
-    `No SSH host key is pinned for this target yet. ${host}:${port} presents ${presented.sha256} (${presented.keyType}). Compare it with the server's key (on the server: ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_${hostKeyFileName(presented.keyType)}_key.pub) and pin it as the host key (SHA-256) if it matches.`;
-
-  const open = (): Promise<SshSession> => {
-    opened ??= (async () => {
-      if (!options.hostKeySha256) {
-        const presented = await hostKeyFingerprint(host, port, { component: C });
-        throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
-      }
-      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: options.hostKeySha256, ...login, ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}) });
-      session = ssh;
-      return ssh;
-    })();
-    return opened;
-  };
-
-  const sftpOf = async (ssh: SshSession): Promise<SFTPWrapper> => {
-    const sftp = await ssh.sftp();
-    if (!sftp) throw classified(FailureType.targetRejected, `${C}: ${host}:${port} offers no SFTP subsystem (Windows OpenSSH has one: "Subsystem sftp sftp-server.exe" in sshd_config)`);
-    return sftp;
-  };
-
-  /** Runs one script and returns its JSON reply (errors classified, secrets redacted). */
-  async function run<O extends ScriptOperation>(operation: O, params: ScriptParams[O], what: string, secrets: string[] = []): Promise<Json> {
-    const ssh = await open();
-    const command = encodeCommand(buildScript(operation, params));
-    if (command.length > MAX_COMMAND_LENGTH) {
-      throw classified(FailureType.validation, `${C}: ${what}: the command would be ${command.length} characters, over cmd.exe's limit of ${MAX_COMMAND_LENGTH}`);
-    }
-    const result = await ssh.exec(command, { timeoutMs: EXEC_TIMEOUT_MS });
-    return readReply(C, what, result, { secrets, legacyPfx: options.legacyPfx });
-  }
-
-  const unexpected = (what: string, reply: Json): ClassifiedError =>
-    classified(FailureType.targetRejected, `${C}: ${what}: unexpected reply ${JSON.stringify(reply).slice(0, 300)}`);
-
-  /** The current state of bindings (split into several commands when needed) and of the certificates asked about. */
-  async function readBindings(refs: BindingRef[], certificates: CertificateRef[]): Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }> {
-    const what = 'reading the site bindings';
-    const parts = refs.length === 0 ? [[]] : batches(refs, (batch) => commandFits('read-bindings', { bindings: batch, certificates }), what);
-    const states: ReadState[] = [];
-    let certs: CertInfo[] = [];
-    let siteNames: string[] = [];
-    for (const [index, part] of parts.entries()) {
-      const reply = await run('read-bindings', { bindings: part.map((b) => ({ site: b.site, bindingInformation: b.bindingInformation })), certificates: index === 0 ? certificates : [] }, what);
-      const items = listOf(reply['bindings']).filter(isObject);
-      for (let i = 0; i < part.length; i++) {
-        const item = items.find((it) => num(it, 'i') === i);
-        if (!item) throw unexpected(what, reply);
-        states.push({
-          found: item['found'] === true,
-          siteFound: item['siteFound'] !== false,
-          available: listOf(item['available']).filter((v): v is string => typeof v === 'string'),
-          hash: str(item, 'hash').toUpperCase(),
-          store: str(item, 'store') || 'My',
-          sslFlags: Math.max(0, num(item, 'sslFlags')),
-          ...(certInfoOf(item['certificate']) ? { certificate: certInfoOf(item['certificate']) } : {}),
-        });
-      }
-      if (index === 0) certs = listOf(reply['certificates']).map(certInfoOf).filter((c): c is CertInfo => c !== undefined);
-      siteNames = listOf(reply['sites']).filter((v): v is string => typeof v === 'string');
-    }
-    return { states, certificates: certs, sites: siteNames };
-  }
-
-  function missingMessage(refs: BindingRef[], states: ReadState[], siteNames: string[]): string | undefined {
-    const problems = refs.flatMap((ref, i) => {
-      const state = states[i];
-      if (!state || state.found) return [];
-      if (!state.siteFound) return [`there is no site "${ref.site}" (sites: ${siteNames.join(', ') || 'none'})`];
-      return [`site "${ref.site}" has no https binding ${ref.bindingInformation} (its https bindings: ${state.available.join(', ') || 'none'})`];
-    });
-    return problems.length > 0 ? `${problems.join('; ')}. Create the https binding in IIS first, or correct the list.` : undefined;
-  }
-
-  const targetOf = (ref: BindingRef, state: ReadState): BindingTarget => ({ site: ref.site, bindingInformation: ref.bindingInformation, hash: state.hash, store: state.store, sslFlags: state.sslFlags });
-
-  /**
-   * Puts every binding of `before` back where it differs from it now. Returns a sentence for the
-   * error message.
-   */
-  async function restore(before: BindingTarget[], scriptNote: string): Promise<string> {
-    try {
-      const now = await readBindings(before, []);
-      const differing = before.filter((b, i) => {
-        const state = now.states[i];
-        return !state?.found || !sameTarget(targetOf(b, state), b);
-      });
-      if (differing.length === 0) return `${scriptNote}Nothing stays changed: every binding has its previous certificate.`;
-      for (const part of batches(differing, (batch) => commandFits('set-bindings', { bindings: batch }), 'putting bindings back')) {
-        const reply = await run('set-bindings', { bindings: part }, 'putting the bindings back');
-        if (reply['ok'] !== true) {
-          const failure = isObject(reply['failure']) ? reply['failure'] : {};
-          const failed = part[num(failure, 'i')];
-          return `${scriptNote}Putting the bindings back failed too${failed ? ` at ${describeBinding(failed)}` : ''}: ${str(failure, 'error').slice(0, 300)}; set ${differing.map(describeBinding).join(', ')} back by hand.`;
-        }
-      }
-      return `${scriptNote}${differing.map(describeBinding).join(', ')} ${differing.length > 1 ? 'were' : 'was'} put back: nothing stays changed.`;
-    } catch (error) {
-      return `${scriptNote}Putting the bindings back failed too (${error instanceof Error ? error.message : String(error)}); check ${before.map(describeBinding).join(', ')} by hand.`;
-    }
-  }
-
-  /**
-   * Sets `desired` where it differs from `before` (the state read just now). All or nothing: on any
-   * failure the changed bindings are put back before the error is thrown.
-   */
-  async function applyAll(desired: BindingTarget[], before: BindingTarget[], what: string): Promise<void> {
-    const changes = desired.map((d, i) => ({ d, b: before[i] })).filter((x): x is { d: BindingTarget; b: BindingTarget } => x.b !== undefined && !sameTarget(x.d, x.b));
-    if (changes.length === 0) return;
-    const parts = batches(changes, (batch) => commandFits('set-bindings', { bindings: batch.map((x) => x.d) }), 'switching the bindings');
-    const touched: BindingTarget[] = [];
-    for (const part of parts) {
-      touched.push(...part.map((x) => x.b));
-      let reply: Json;
-      try {
-        reply = await run('set-bindings', { bindings: part.map((x) => x.d) }, `switching ${part.map((x) => describeBinding(x.d)).join(', ')} to ${what}`);
-      } catch (error) {
-        const note = await restore(touched, '');
-        const base = error instanceof ClassifiedError ? error : classified(FailureType.targetUnreachable, `${C}: ${error instanceof Error ? error.message : String(error)}`);
-        throw classified(base.type, `${base.message} ${note}`, base.retryAfterMs);
-      }
-      if (reply['ok'] === true) continue;
-      const failure = isObject(reply['failure']) ? reply['failure'] : undefined;
-      const failed = failure ? part[num(failure, 'i')]?.d : undefined;
-      if (!failure || !failed) throw unexpected('switching the bindings', reply);
-      // The script put the failed binding back itself ("putBack"); the ones it replaced before are
-      // put back by restore() below.
-      const putBack = str(failure, 'putBack');
-      const scriptNote = putBack && putBack !== 'ok' ? `The script removed ${describeBinding(failed)} and could not add it back with its previous certificate (${putBack.slice(0, 200)}). ` : '';
-      const note = await restore(touched, scriptNote);
-      const base = scriptFailure(C, `setting ${describeBinding(failed)} to ${what}`, str(failure, 'error'));
-      throw classified(base.type, `${base.message} ${note}`);
-    }
-  }
-
-  // A copy of the previous state next to the uploads: what a retried activation returns when the
-  // first attempt switched the bindings but its result was lost.
-  const savedPath = (thumbprint: string): string => sftpPathOf(`${options.uploadDirectory}\\certfleet-previous-${thumbprint}.json`);
-
-  async function readSaved(ssh: SshSession, thumbprint: string): Promise<Map<string, BindingTarget>> {
-    const saved = new Map<string, BindingTarget>();
-    try {
-      const files = new SftpFiles(await sftpOf(ssh), ssh, C);
-      const data = await files.read(savedPath(thumbprint));
-      const parsed: unknown = data ? JSON.parse(data.toString('utf8')) : undefined;
-      if (isObject(parsed)) {
-        for (const [key, value] of Object.entries(parsed)) {
-          const target = typeof value === 'string' ? decodeStateEntry(key, value) : undefined;
-          if (target) saved.set(key, target);
-        }
-      }
-    } catch {
-      // No copy (or unreadable): the current state is what we know.
-    }
-    return saved;
-  }
-
-  async function save(ssh: SshSession, thumbprint: string, previous: BindingTarget[]): Promise<void> {
-    try {
-      await putFile(await sftpOf(ssh), savedPath(thumbprint), Buffer.from(JSON.stringify(encodeState(previous)), 'utf8'));
-    } catch {
-      // Best effort: only a retry after a lost result needs it.
-    }
-  }
+  const session = createIisSession(ctx.target, options, login);
+  const { open, sftpOf, run } = session;
+  const bindings = iisBindings(session, options.uploadDirectory);
+  const { readBindings, missingMessage, targetOf, applyAll, savedPath, readSaved, save } = bindings;
 
   function stagedOf(staged: StagedObjects): CertificateRef {
     const thumbprint = (staged['thumbprint'] ?? '').toUpperCase();
@@ -435,77 +110,12 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
 
   const deployer: Deployer = {
     async preflight() {
-      ready();
-      const checks: PreflightCheck[] = [];
-      const changes: string[] = [];
-      if (!options.hostKeySha256) {
-        const presented = await hostKeyFingerprint(host, port, { component: C });
-        checks.push({ name: 'SSH host key', ok: false, detail: unpinned(presented) });
-        return { checks, changes };
-      }
-      const ssh = await open();
-      checks.push({ name: 'SSH host key', ok: true, detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin` });
-      checks.push({ name: 'SSH login', ok: true, detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}` });
-      const sftp = await ssh.sftp();
-      checks.push({ name: 'SFTP', ok: sftp !== undefined, detail: sftp ? 'the SFTP subsystem answers (the PFX is uploaded with it)' : 'no SFTP subsystem: enable "Subsystem sftp sftp-server.exe" in sshd_config' });
-
-      const probe = await run('probe', { store: options.store, uploadDirectory: options.uploadDirectory }, 'reading the server facts');
-      const iis = isObject(probe['iis']) ? probe['iis'] : undefined;
-      const iisMajor = iis ? num(iis, 'major') : -1;
-      const iisVersion = iis ? `${num(iis, 'major')}.${num(iis, 'minor')}` : '';
-      const psVersion = str(probe, 'psVersion');
-      const build = num(probe, 'build');
-      const os = str(probe, 'os') || 'Windows';
-      const firmware = `${iis ? `IIS ${iisVersion}` : 'no IIS'} on ${os} (build ${build}), PowerShell ${psVersion || '?'}`;
-      const psMajor = Number(psVersion.split('.')[0]);
-      checks.push({ name: 'PowerShell', ok: psMajor >= 3, detail: psMajor >= 3 ? `Windows PowerShell ${psVersion}` : `PowerShell ${psVersion || '?'} is too old: 3.0 or later is needed (ConvertFrom-Json)` });
-      checks.push({ name: 'IIS', ok: iis !== undefined, detail: iis ? `IIS ${iisVersion} (HKLM:\\SOFTWARE\\Microsoft\\InetStp)` : 'IIS is not installed: HKLM:\\SOFTWARE\\Microsoft\\InetStp is missing' });
-      const mwa = probe['mwa'] === true;
-      if (iis) checks.push({ name: 'IIS configuration API', ok: mwa, detail: mwa ? 'Microsoft.Web.Administration.dll is present' : 'Microsoft.Web.Administration.dll is missing from %windir%\\System32\\inetsrv (install the IIS Management Scripts and Tools)' });
-      const admin = probe['isAdmin'] === true;
-      checks.push({ name: 'Administrator', ok: admin, detail: admin ? `${str(probe, 'user')} is an administrator` : `${str(probe, 'user') || login.username} is not an administrator (or the token is filtered): importing into LocalMachine and changing IIS bindings need one` });
-      const store = probe['store'] === true;
-      checks.push({ name: 'Certificate store', ok: store, detail: store ? `Cert:\\LocalMachine\\${options.store} exists` : `Cert:\\LocalMachine\\${options.store} does not exist${options.store === 'WebHosting' ? ' (IIS 8 and later create it): choose My' : ''}` });
-      const aesOk = options.legacyPfx || build >= FIRST_BUILD_WITH_AES_PFX;
-      checks.push({
-        name: 'PFX encryption',
-        ok: aesOk,
-        detail: options.legacyPfx
-          ? 'legacy PFX (3DES/SHA-1), readable by every Windows version'
-          : aesOk
-            ? `AES-256 PFX (Windows build ${build} reads it)`
-            : `Windows build ${build} cannot read AES-256 PFX files (builds before ${FIRST_BUILD_WITH_AES_PFX}, Windows Server 2016 1709): tick "Legacy PFX (3DES)"`,
-      });
-      checks.push({
-        name: 'Upload directory',
-        ok: true,
-        detail: probe['uploadDirectory'] === true ? `${options.uploadDirectory} exists` : `${options.uploadDirectory} will be created (SYSTEM, Administrators and ${login.username} only)`,
-      });
-      if (binding.sni) {
-        const sniOk = iisMajor >= FIRST_IIS_WITH_SNI;
-        checks.push({ name: 'SNI', ok: sniOk, detail: sniOk ? `IIS ${iisVersion} supports SNI bindings` : `"Require SNI" needs IIS 8 or later; this is ${iis ? `IIS ${iisVersion}` : 'no IIS'}` });
-      }
-      if (iis && mwa) {
-        const read = await readBindings(sites, []);
-        const missing = missingMessage(sites, read.states, read.sites);
-        sites.forEach((site, i) => {
-          const state = read.states[i];
-          if (!state?.found) return;
-          const sni = (state.sslFlags & SSL_FLAG_SNI) !== 0;
-          const flagNote = binding.sni && !sni ? ' (Require SNI turned on)' : '';
-          checks.push({ name: `binding ${site.site} ${site.bindingInformation}`, ok: true, detail: `serves ${describeCertificate(state.hash, state.certificate)}${state.hash ? ` from ${state.store}` : ''}${sni ? ', SNI' : ''}` });
-          changes.push(`${describeBinding(site)}: ${describeCertificate(state.hash, state.certificate)} → new certificate${flagNote}`);
-        });
-        if (missing) checks.push({ name: 'site bindings', ok: false, detail: missing });
-        const central = sites.filter((_, i) => read.states[i]?.found && ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0);
-        if (central.length > 0) checks.push({ name: 'Centralized Certificate Store', ok: false, detail: centralStoreMessage(central) });
-        if (changes.length > 0) changes.unshift(`import the new certificate into Cert:\\LocalMachine\\${options.store} (PFX uploaded to ${options.uploadDirectory}, deleted right after)`);
-      }
-      return { firmware, checks, changes };
+      const { binding } = config.all();
+      return iisPreflight({ target: ctx.target, options, login, binding, sites, session, bindings });
     },
 
     async stage(material) {
-      ready();
+      config.all();
       checkMaterial(material);
       const thumbprint = thumbprintOf(material.certPem);
       const store = options.store;
@@ -539,7 +149,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     },
 
     async activate(staged): Promise<Activation> {
-      ready();
+      const { binding } = config.all();
       const target = stagedOf(staged);
       const read = await readBindings(sites, [target]);
       const missing = missingMessage(sites, read.states, read.sites);
@@ -570,7 +180,6 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     },
 
     async rollback(previous): Promise<Activation> {
-      ready(false);
       const targets = decodeState(previous);
       if (targets.length === 0) return { previous: {} };
       const wanted = [...new Map(targets.filter((t) => t.hash).map((t) => [`${t.store}\\${t.hash}`, { store: t.store, thumbprint: t.hash }])).values()];
@@ -587,7 +196,6 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     },
 
     async removeSuperseded(keep, candidates) {
-      ready(false);
       const kept = new Set(keep.map((s) => (s['thumbprint'] ?? '').toUpperCase()));
       const byStore = new Map<string, Set<string>>();
       for (const candidate of candidates) {
@@ -613,12 +221,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       return removed;
     },
 
-    async close() {
-      const current = session;
-      session = undefined;
-      opened = undefined;
-      if (current) await current.close();
-    },
+    close: () => session.close(),
   };
   return deployer;
 };

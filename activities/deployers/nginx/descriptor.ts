@@ -2,7 +2,8 @@
  * Nginx over SSH: target form and validation (web-safe: no device code). Facts:
  * docs/vendors/ssh-targets.md (certbot-nginx: `nginx -t`, `nginx -s reload`).
  */
-import type { ParseResult, VendorDescriptor } from '../types';
+import { asParseResult, type ParsedWithDefaults } from '../config-check';
+import type { VendorDescriptor } from '../types';
 import {
   parsePathOptions,
   parseSshCredentials,
@@ -24,10 +25,12 @@ export interface NginxOptions extends SshServerOptions {
 
 export const NGINX_DEFAULT_COMMANDS = { testCommand: 'nginx -t', reloadCommand: 'nginx -s reload' } as const;
 
-export function parseNginxOptions(input: Record<string, unknown>): ParseResult {
+/** Fields in error hold their defaults (a path in error: ''); the deployer only takes a value without errors. */
+export function parseNginxOptions(input: Record<string, unknown>): ParsedWithDefaults<NginxOptions> {
   const common = parseSshServerOptions(input, NGINX_DEFAULT_COMMANDS);
   const paths = parsePathOptions(input, ['certPath', 'keyPath']);
-  return { value: { ...common.value, ...paths.value }, errors: { ...common.errors, ...paths.errors } };
+  const { certPath = '', keyPath = '' } = paths.value;
+  return { value: { ...common.value, certPath, keyPath }, errors: { ...common.errors, ...paths.errors } };
 }
 
 export const nginxDescriptor: VendorDescriptor = {
@@ -43,8 +46,8 @@ export const nginxDescriptor: VendorDescriptor = {
     ...sshOptionFields(NGINX_DEFAULT_COMMANDS),
   ],
   bindingFields: sshBindingFields,
-  parseCredentials: parseSshCredentials,
-  parseOptions: parseNginxOptions,
-  parseBinding: parseVerifyBinding,
+  parseCredentials: (input) => asParseResult(parseSshCredentials(input)),
+  parseOptions: (input) => asParseResult(parseNginxOptions(input)),
+  parseBinding: (input) => asParseResult(parseVerifyBinding(input)),
   defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
 };

@@ -2,9 +2,10 @@
  * Nginx deployer: certificate and key files over SSH/SFTP, `nginx -t`, `nginx -s reload`
  * (docs/vendors/ssh-targets.md; the steps are in ../ssh/server-deployer.ts).
  */
+import { parseSshCredentials, parseVerifyBinding } from '../ssh/options';
 import { fullChain, keyFile, createSshServerDeployer, type SshServerSpec } from '../ssh/server-deployer';
 import type { DeployerFactory } from '../types';
-import { nginxDescriptor, type NginxOptions } from './descriptor';
+import { parseNginxOptions, type NginxOptions } from './descriptor';
 
 /** The binary of the configured test command (`/usr/sbin/nginx -c … -t` → `/usr/sbin/nginx`), if it is nginx. */
 const binaryOf = (command: string): string | undefined => {
@@ -12,13 +13,12 @@ const binaryOf = (command: string): string | undefined => {
   return /(^|\/)nginx$/.test(first) ? first : undefined;
 };
 
-export const nginxSpec: SshServerSpec = {
+export const nginxSpec: SshServerSpec<NginxOptions> = {
   component: 'nginx',
-  parseCredentials: nginxDescriptor.parseCredentials,
-  parseOptions: nginxDescriptor.parseOptions,
-  parseBinding: nginxDescriptor.parseBinding,
-  files(options) {
-    const { certPath, keyPath } = options as unknown as NginxOptions;
+  parseCredentials: parseSshCredentials,
+  parseOptions: parseNginxOptions,
+  parseBinding: parseVerifyBinding,
+  files({ certPath, keyPath }) {
     return [
       { kind: 'cert', path: certPath, mode: 0o644, contents: fullChain },
       { kind: 'key', path: keyPath, mode: 0o600, contents: keyFile },

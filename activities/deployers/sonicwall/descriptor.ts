@@ -6,7 +6,8 @@
  * (`cert-key-pair-ftp`). The FTP fields are therefore optional here; preflight and stage read
  * the firmware and refuse a 6.5 target without them (docs/vendors/sonicwall.md).
  */
-import type { ParseResult, VendorDescriptor, VerifyEndpoint } from '../types';
+import type { VendorDescriptor, VerifyEndpoint } from '../types';
+import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
 import { checkbox, parsePort, text } from '../form-values';
 
 export interface SonicWallCredentials {
@@ -62,9 +63,6 @@ const DIR_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 /** Administrator names: printable, no ':' (Basic auth) and no spaces at the ends. */
 const USERNAME = /^[^\s:][^:]{0,62}[^\s:]$|^[^\s:]$/;
 
-
-
-
 /** '/certs/in/' → 'certs/in'; undefined when a segment is not allowed. */
 export function normaliseFtpDirectory(raw: string): string | undefined {
   const segments = raw.split('/').filter((s) => s !== '');
@@ -72,7 +70,7 @@ export function normaliseFtpDirectory(raw: string): string | undefined {
   return segments.join('/');
 }
 
-export function parseSonicWallCredentials(input: Record<string, unknown>): ParseResult {
+export function parseSonicWallCredentials(input: Record<string, unknown>): Parsed<SonicWallCredentials> {
   const errors: Record<string, string> = {};
   // Passwords are taken as typed (spaces included); only a missing value is an error.
   const username = text(input, 'username');
@@ -82,14 +80,12 @@ export function parseSonicWallCredentials(input: Record<string, unknown>): Parse
   else if (!USERNAME.test(username)) errors['username'] = 'An administrator name is 1 to 64 characters without ":" and without spaces at either end.';
   if (!password) errors['password'] = "Enter the administrator's password.";
   if (ftpPassword && !FTP_PASSWORD.test(ftpPassword)) errors['ftpPassword'] = `The FTP password may contain ${FTP_SAFE_HINT}.`;
-  const value: Partial<SonicWallCredentials> = {};
-  if (!errors['username']) value.username = username;
-  if (!errors['password']) value.password = password;
-  if (!errors['ftpPassword']) value.ftpPassword = ftpPassword;
-  return { value: { ...value }, errors };
+  if (Object.keys(errors).length > 0) return { errors };
+  return { value: { username, password, ftpPassword }, errors };
 }
 
-export function parseSonicWallOptions(input: Record<string, unknown>): ParseResult {
+/** Always a value (fields in error hold their defaults): the console compares the FTP endpoint fields while others are in error. */
+export function parseSonicWallOptions(input: Record<string, unknown>): ParsedWithDefaults<SonicWallOptions> {
   const errors: Record<string, string> = {};
   const authRaw = text(input, 'authMethod').toLowerCase() || 'basic';
   const authMethod: SonicWallAuthMethod = authRaw === 'chap' ? 'chap' : 'basic';
@@ -124,18 +120,18 @@ export function parseSonicWallOptions(input: Record<string, unknown>): ParseResu
     ftpUrlHost: ftpHost ? urlHostRaw || ftpHost : '',
     sslVpnPort: sslVpnPort ?? SONICWALL_DEFAULT_SSL_VPN_PORT,
   };
-  return { value: { ...value }, errors };
+  return { value, errors };
 }
 
-export function parseSonicWallBinding(input: Record<string, unknown>): ParseResult {
+/** Always a value (a field in error counts as unticked). */
+export function parseSonicWallBinding(input: Record<string, unknown>): ParsedWithDefaults<SonicWallBinding> {
   const errors: Record<string, string> = {};
   const webManagement = checkbox(input['webManagement']);
   const sslVpn = checkbox(input['sslVpn']);
   if (webManagement === undefined) errors['webManagement'] = 'Web management must be ticked or not.';
   if (sslVpn === undefined) errors['sslVpn'] = 'SSL-VPN must be ticked or not.';
   if (webManagement === false && sslVpn === false) errors['webManagement'] = 'Choose at least one service to bind the certificate to: web management or SSL-VPN.';
-  const value: SonicWallBinding = { webManagement: webManagement === true, sslVpn: sslVpn === true };
-  return { value: { ...value }, errors };
+  return { value: { webManagement: webManagement === true, sslVpn: sslVpn === true }, errors };
 }
 
 export const sonicwallDescriptor: VendorDescriptor = {
@@ -181,12 +177,12 @@ export const sonicwallDescriptor: VendorDescriptor = {
     { name: 'webManagement', label: 'Web management (HTTPS and API)', kind: 'checkbox', required: false, help: 'The management API then presents the new certificate.' },
     { name: 'sslVpn', label: 'SSL-VPN portal', kind: 'checkbox', required: false },
   ],
-  parseCredentials: parseSonicWallCredentials,
-  parseOptions: parseSonicWallOptions,
-  parseBinding: parseSonicWallBinding,
+  parseCredentials: (input) => asParseResult(parseSonicWallCredentials(input)),
+  parseOptions: (input) => asParseResult(parseSonicWallOptions(input)),
+  parseBinding: (input) => asParseResult(parseSonicWallBinding(input)),
   defaultVerifyEndpoints(target, binding) {
-    const parsed = parseSonicWallBinding(binding).value as Partial<SonicWallBinding>;
-    const sslVpnPort = (parseSonicWallOptions(target.options).value as Partial<SonicWallOptions>).sslVpnPort ?? SONICWALL_DEFAULT_SSL_VPN_PORT;
+    const parsed = parseSonicWallBinding(binding).value;
+    const sslVpnPort = parseSonicWallOptions(target.options).value.sslVpnPort;
     const endpoints: VerifyEndpoint[] = [];
     if (parsed.webManagement) endpoints.push({ host: target.host, port: target.port });
     if (parsed.sslVpn) endpoints.push({ host: target.host, port: sslVpnPort });

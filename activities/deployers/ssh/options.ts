@@ -8,7 +8,8 @@
  * SSH targets: the host key is the management identity and is pinned here.
  * Binding: the TLS ports to check after a deploy (`verifyPorts`) and the SNI name to send.
  */
-import type { ParseResult, VendorField, VerifyEndpoint } from '../types';
+import type { Parsed, ParsedWithDefaults } from '../config-check';
+import type { VendorField, VerifyEndpoint } from '../types';
 import { normalizeHostKeyPin } from './pin';
 import { checkbox, text } from '../form-values';
 
@@ -42,8 +43,6 @@ export interface SshVerifyBinding {
 export const DEFAULT_VERIFY_PORT = 443;
 export const DEFAULT_RELOAD_WAIT_SECONDS = 15;
 const MAX_RELOAD_WAIT_SECONDS = 300;
-
-
 
 /** Login names: letters, digits and `_ . @ -` (AD-style names included), not starting with '-'. */
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
@@ -84,7 +83,7 @@ export function checkCommand(raw: string): { command?: string; error?: string } 
   return { command: raw };
 }
 
-export function parseSshCredentials(input: Record<string, unknown>): ParseResult {
+export function parseSshCredentials(input: Record<string, unknown>): Parsed<SshCredentials> {
   const errors: Record<string, string> = {};
   const username = text(input, 'username');
   if (!username) errors['username'] = 'Enter the SSH login name (e.g. root, or a deploy user with sudo).';
@@ -107,11 +106,11 @@ export function parseSshCredentials(input: Record<string, unknown>): ParseResult
     ...(privateKey && passphrase ? { passphrase } : {}),
     ...(password ? { password } : {}),
   };
-  return { value: Object.keys(errors).length > 0 ? {} : { ...value }, errors };
+  return Object.keys(errors).length > 0 ? { errors } : { value, errors };
 }
 
-/** The options every SSH-managed server has; vendor descriptors add their file paths. */
-export function parseSshServerOptions(input: Record<string, unknown>, defaults: { testCommand: string; reloadCommand: string }): ParseResult {
+/** The options every SSH-managed server has; vendor descriptors add their file paths. Fields in error hold their defaults. */
+export function parseSshServerOptions(input: Record<string, unknown>, defaults: { testCommand: string; reloadCommand: string }): ParsedWithDefaults<SshServerOptions> {
   const errors: Record<string, string> = {};
   const pinText = text(input, 'hostKeySha256');
   const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
@@ -134,13 +133,13 @@ export function parseSshServerOptions(input: Record<string, unknown>, defaults: 
     reloadCommand: reload.command ?? defaults.reloadCommand,
     reloadWaitSeconds: Number.isFinite(reloadWaitSeconds) ? reloadWaitSeconds : DEFAULT_RELOAD_WAIT_SECONDS,
   };
-  return { value: { ...value }, errors };
+  return { value, errors };
 }
 
-/** Parses the named path options (required unless listed in `optional`); all must differ. */
-export function parsePathOptions(input: Record<string, unknown>, names: string[], optional: string[] = []): ParseResult {
-  const errors: Record<string, string> = {};
-  const value: Record<string, string> = {};
+/** Parses the named path options (required unless listed in `optional`); all must differ. The value holds the valid ones. */
+export function parsePathOptions<K extends string>(input: Record<string, unknown>, names: readonly K[], optional: readonly K[] = []): { value: Partial<Record<K, string>>; errors: Partial<Record<K, string>> } {
+  const errors: Partial<Record<K, string>> = {};
+  const value: Partial<Record<K, string>> = {};
   for (const name of names) {
     const raw = text(input, name);
     if (raw === '' && optional.includes(name)) continue;
@@ -148,14 +147,15 @@ export function parsePathOptions(input: Record<string, unknown>, names: string[]
     if (checked.error) errors[name] = checked.error;
     else if (checked.path) value[name] = checked.path;
   }
-  const seen = new Map<string, string>();
-  for (const [name, path] of Object.entries(value)) {
+  const given = names.flatMap((name) => (value[name] !== undefined ? [[name, value[name]] as const] : []));
+  const seen = new Map<string, K>();
+  for (const [name, path] of given) {
     const other = seen.get(path);
     if (other) errors[name] = `The same path as ${other}: every file needs its own path.`;
     seen.set(path, name);
   }
   // A path that is another's staged copy or backup would be overwritten by it.
-  for (const [name, path] of Object.entries(value)) {
+  for (const [name, path] of given) {
     const prefixOf = [...seen.keys()].find((p) => p !== path && path.startsWith(`${p}.`));
     if (prefixOf && !errors[name]) errors[name] = `Choose another name: paths beginning with "${prefixOf}." are where CertFleet keeps version copies of ${seen.get(prefixOf) ?? 'that file'}.`;
   }
@@ -178,7 +178,8 @@ function parsePorts(value: unknown): number[] | undefined {
 
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
-export function parseVerifyBinding(input: Record<string, unknown>): ParseResult {
+/** Fields in error hold their defaults (port 443, no SNI name). */
+export function parseVerifyBinding(input: Record<string, unknown>): ParsedWithDefaults<SshVerifyBinding> {
   const errors: Record<string, string> = {};
   const ports = parsePorts(input['verifyPorts']);
   if (!ports) errors['verifyPorts'] = 'List the TLS ports to check after a deploy as numbers from 1 to 65535, e.g. "443, 8443".';
@@ -186,15 +187,21 @@ export function parseVerifyBinding(input: Record<string, unknown>): ParseResult 
   const serverName = text(input, 'serverName');
   if (serverName && (!HOSTNAME.test(serverName) || serverName.startsWith('*'))) errors['serverName'] = 'Enter a host name such as www.example.com (sent as SNI), or leave it empty.';
   const value: SshVerifyBinding = { verifyPorts: ports && ports.length > 0 ? ports : [DEFAULT_VERIFY_PORT], ...(serverName ? { serverName: serverName.toLowerCase() } : {}) };
-  return { value: { ...value }, errors };
+  return { value, errors };
 }
 
-/** Where a deploy is checked by TLS handshake: the target's host on every verify port. */
+/** Where a deploy is checked by TLS handshake: the target's host on every verify port, with the binding's SNI name. */
+export const verifyEndpointsFor = (host: string, binding: SshVerifyBinding): VerifyEndpoint[] =>
+  binding.verifyPorts.map((port) => ({ host, port, ...(binding.serverName ? { servername: binding.serverName } : {}) }));
+
+/** The endpoints of a stored binding; a field in error falls back to its default (port 443, no SNI). */
 export function verifyEndpointsOf(host: string, binding: Record<string, unknown>): VerifyEndpoint[] {
-  const parsed = parseVerifyBinding(binding);
-  const value = parsed.value as unknown as SshVerifyBinding;
-  const ports = parsed.errors['verifyPorts'] ? [DEFAULT_VERIFY_PORT] : value.verifyPorts;
-  return ports.map((port) => ({ host, port, ...(value.serverName && !parsed.errors['serverName'] ? { servername: value.serverName } : {}) }));
+  const { value, errors } = parseVerifyBinding(binding);
+  const { serverName } = value;
+  return verifyEndpointsFor(host, {
+    verifyPorts: errors['verifyPorts'] ? [DEFAULT_VERIFY_PORT] : value.verifyPorts,
+    ...(serverName && !errors['serverName'] ? { serverName } : {}),
+  });
 }
 
 export const sshCredentialFields: VendorField[] = [

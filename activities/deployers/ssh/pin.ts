@@ -48,3 +48,6 @@ export function identifyHostKey(blob: Buffer): HostKeyIdentity {
   }
   return { sha256: formatHostKeyDigest(digest), hex: digest.toString('hex'), keyType };
 }
+
+/** The name part of OpenSSH's host key files for a key algorithm (ssh_host_<name>_key.pub). */
+export const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');

@@ -15,100 +15,50 @@
  *           a retried rollback restores the same files; its `previous` is empty.
  * removeSuperseded deletes staged copies of versions no longer kept.
  * StagedObjects and BindingState hold file paths only (they go into Temporal history).
+ * The files and what goes into them: ./served-files.ts. The configuration is parsed once by the
+ * vendor's typed parsers (../config-check.ts); a target that does not parse gets a deployer whose
+ * every step throws the VALIDATION error naming the bad fields.
  */
 import { FailureType } from '../../../temporal/contract';
-import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from '../../crypto/pem';
+import { keyMatchesCertificate } from '../../crypto/pem';
 import { classified, ClassifiedError } from '../../errors';
-import { objectName, type NameRules } from '../naming';
-import type { Activation, BindingState, CertificateMaterial, Deployer, DeployerContext, ParseResult, PreflightCheck, StagedObjects, VerifyEndpoint } from '../types';
+import { checkDeployerConfig, refusingDeployer, type VendorParsers } from '../config-check';
+import { objectName } from '../naming';
+import type { Activation, BindingState, CertificateMaterial, Deployer, DeployerContext, PreflightCheck, StagedObjects, VerifyEndpoint } from '../types';
 import { servedCertificate } from '../verify-served';
-import { BACKUP_SUFFIX, verifyEndpointsOf, type SshCredentials, type SshServerOptions } from './options';
+import { BACKUP_SUFFIX, verifyEndpointsFor, type SshCredentials, type SshServerOptions, type SshVerifyBinding } from './options';
+import { hostKeyFileName, type HostKeyIdentity } from './pin';
 import { remoteFiles, type RemoteFiles } from './remote-files';
+import { describeCertificate, leafFingerprint, same, STAGED_NAME_RULES, TAG, type Contents, type ServedFile } from './served-files';
 import { connectSsh, hostKeyFingerprint, type SshSession } from './session';
 import { trimOutput } from './shell';
-import type { HostKeyIdentity } from './pin';
-import { checkDeployerConfig } from '../config-check';
 
-export type FileKind = 'cert' | 'chain' | 'key';
+export { chainOnly, fullChain, keyFile, leafOnly, STAGED_NAME_RULES, type FileKind, type ServedFile } from './served-files';
 
-/** One file the server reads: where it lives, its mode, and what a version puts in it. */
-export interface ServedFile {
-  kind: FileKind;
-  path: string;
-  mode: number;
-  contents(material: CertificateMaterial): string;
-}
-
-export interface SshServerSpec {
+/** What differs between SSH-managed servers: their typed options (file paths), files and version commands. */
+export interface SshServerSpec<O extends SshServerOptions> extends VendorParsers<SshCredentials, O, SshVerifyBinding> {
   /** Message prefix and vendor id, e.g. "nginx". */
   component: string;
-  parseCredentials(input: Record<string, unknown>): ParseResult;
-  parseOptions(input: Record<string, unknown>): ParseResult;
-  parseBinding(input: Record<string, unknown>): ParseResult;
   /** The files of a target, from its parsed options. */
-  files(options: Record<string, unknown>): ServedFile[];
+  files(options: O): ServedFile[];
   /** Commands printing the server version, tried in order (run with sudo when configured). */
-  versionCommands(options: SshServerOptions): string[];
+  versionCommands(options: O): string[];
   /** Picks the version out of their output, e.g. /nginx\/[\d.]+/. */
   versionPattern: RegExp;
 }
 
-/** Version copies are named `<live path>.<common name>-<serial>`. */
-export const STAGED_NAME_RULES: NameRules = { maxLength: 64, allowed: /[A-Za-z0-9_.-]/ };
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
-
-const pemFile = (pems: string[]): string => pems.map((pem) => `${pem.trim()}\n`).join('');
-/** Leaf, then intermediates: what nginx's ssl_certificate and a chainless SSLCertificateFile want. */
-export const fullChain = (material: CertificateMaterial): string => pemFile([material.certPem, ...material.chainPems]);
-export const leafOnly = (material: CertificateMaterial): string => pemFile([material.certPem]);
-export const chainOnly = (material: CertificateMaterial): string => pemFile(material.chainPems);
-export const keyFile = (material: CertificateMaterial): string => pemFile([material.keyPem]);
-
-type Contents = Map<FileKind, Buffer | undefined>;
-
-const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
-
-/** SHA-256 (hex) of the first certificate in a PEM file, if it has one. */
-function leafFingerprint(data: Buffer | undefined): string | undefined {
-  const first = data ? splitPemChain(data.toString('utf8'))[0] : undefined;
-  if (!first) return undefined;
-  try {
-    return readCertificateFacts(first).fingerprintSha256;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeCertificate(data: Buffer): string {
-  const first = splitPemChain(data.toString('utf8'))[0];
-  if (!first) return 'no certificate in the file';
-  try {
-    const facts = readCertificateFacts(first);
-    const cn = /CN=([^\n,]+)/.exec(facts.subject)?.[1] ?? facts.subject.replace(/\n/g, ', ');
-    return `${cn}, expires ${facts.notAfter.toISOString().slice(0, 10)}`;
-  } catch {
-    return 'an unreadable certificate';
-  }
-}
-
-/** The name part of OpenSSH's host key files for a key algorithm. */
-const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');
-
 const describeEndpoint = (e: VerifyEndpoint): string => `${e.host}:${e.port}${e.servername ? ` (SNI ${e.servername})` : ''}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContext): Deployer {
+export function createSshServerDeployer<O extends SshServerOptions>(spec: SshServerSpec<O>, ctx: DeployerContext): Deployer {
   const C = spec.component;
   const config = checkDeployerConfig(C, spec, ctx);
-  const ready = config.ready;
-
-  const parsedTarget = config.targetValid ? config.target() : { options: {}, credentials: {} };
-  const server = parsedTarget.options as unknown as SshServerOptions;
-  const login = parsedTarget.credentials as unknown as SshCredentials;
-  const files = config.targetValid ? spec.files(parsedTarget.options) : [];
-  const sudo = server.useSudo === true;
-  const endpoints = config.bindingValid ? verifyEndpointsOf(ctx.target.host, ctx.binding) : [];
-  const waitMs = (server.reloadWaitSeconds ?? 0) * 1000;
+  if (!config.targetValid) return refusingDeployer(config);
+  const { options: server, credentials: login } = config.target();
+  const files = spec.files(server);
+  const sudo = server.useSudo;
+  const endpoints = config.binding ? verifyEndpointsFor(ctx.target.host, config.binding) : [];
+  const waitMs = server.reloadWaitSeconds * 1000;
   const { host, port } = ctx.target;
 
   let opened: Promise<{ ssh: SshSession; fs: RemoteFiles }> | undefined;
@@ -258,7 +208,6 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
 
   const deployer: Deployer = {
     async preflight() {
-      ready(false);
       const checks: PreflightCheck[] = [];
       const changes: string[] = [];
       if (!server.hostKeySha256) {
@@ -315,7 +264,7 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
     },
 
     async stage(material) {
-      ready();
+      config.all();
       checkMaterial(material);
       const { fs } = await open();
       const tag = objectName(material.commonName, material.serialHex, STAGED_NAME_RULES);
@@ -336,7 +285,7 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
     },
 
     async activate(staged): Promise<Activation> {
-      ready();
+      config.all();
       const tag = tagOf(staged);
       const { fs } = await open();
       const wanted = await readAll(fs, (file) => stagedPath(file, tag));
@@ -371,7 +320,6 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
     },
 
     async rollback(previous): Promise<Activation> {
-      ready(false);
       if (Object.keys(previous).length === 0) return { previous: {} };
       for (const file of files) {
         const value = previous[file.kind];
@@ -393,7 +341,6 @@ export function createSshServerDeployer(spec: SshServerSpec, ctx: DeployerContex
     },
 
     async removeSuperseded(keep, candidates) {
-      ready(false);
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
       const ours = (value: string): boolean =>
         files.some((file) => value.startsWith(`${file.path}.`) && TAG.test(value.slice(file.path.length + 1)) && value !== backupPath(file));
