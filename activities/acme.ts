@@ -124,9 +124,9 @@ export function createAcmeActivities(deps: ActivityDeps) {
       const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
       const chainPem = await withAcmeProblems(`finalize ${commonName}`, async () => {
         let current = await client.getOrder(orderRef(order.orderUrl));
-        if (current.status === 'pending') current = (await client.waitForValidStatus(current)) as acme.Order;
+        if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
         if (current.status === 'ready') current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
-        if (current.status === 'processing') current = (await client.waitForValidStatus(current)) as acme.Order;
+        if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
         if (current.status !== 'valid') {
           throw classified(FailureType.acmeRejected, `acme: order for ${commonName} is ${current.status}, expected valid`);
         }

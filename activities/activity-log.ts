@@ -34,7 +34,7 @@ export function activityAwareLogger(base: Logger): Logger {
     get(target, property) {
       const log = running.getStore() ?? target;
       const value: unknown = Reflect.get(log, property, log);
-      return typeof value === 'function' ? value.bind(log) : value;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(log) : value;
     },
   });
 }

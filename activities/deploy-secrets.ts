@@ -16,11 +16,11 @@ import { FailureType } from '../temporal/contract';
 
 export interface DeploySecrets {
   /** Throws TARGET_AUTH_FAILED (not retryable) when they were sealed for another endpoint. */
-  credentialsOf(target: TargetRecord): Record<string, string>;
-  sessionKeyOrNothing(target: TargetRecord, sealed: string): string | undefined;
-  redactorFor(target: TargetRecord, version: Pick<CertificateVersion, 'keySealed'>): WireRedactor;
+  credentialsOf: (target: TargetRecord) => Record<string, string>;
+  sessionKeyOrNothing: (target: TargetRecord, sealed: string) => string | undefined;
+  redactorFor: (target: TargetRecord, version: Pick<CertificateVersion, 'keySealed'>) => WireRedactor;
   /** The version as a deployer takes it, its key opened (only inside the activity). */
-  materialOf(version: CertificateVersion, commonName: string): CertificateMaterial;
+  materialOf: (version: CertificateVersion, commonName: string) => CertificateMaterial;
 }
 
 export function deploySecrets(deps: Pick<ActivityDeps, 'box' | 'vendors'>): DeploySecrets {

@@ -47,7 +47,7 @@ export interface FollowDeps {
   db: Database;
   box: SecretBox;
   /** The target's credentials, opened for its endpoint as it is now (throws when they do not open). */
-  credentialsOf(target: TargetRecord): Record<string, string>;
+  credentialsOf: (target: TargetRecord) => Record<string, string>;
   /** A cached session key, or undefined when there is none that opens. */
   sessionKeyOf(target: TargetRecord): string | undefined;
 }
@@ -123,7 +123,7 @@ function managementHandshake(target: Pick<TargetRecord, 'host' | 'port' | 'trust
       socket.end();
       resolve({ fingerprintSha256, caVerifies });
     });
-    socket.once('error', (error) => {
+    socket.once('error', (error: Error) => {
       clearTimeout(timer);
       reject(error);
     });

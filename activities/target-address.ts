@@ -44,7 +44,7 @@ export function guardedLookup(component: string, allowed: readonly string[]): Lo
       if (error) return callback(error, '', 0);
       for (const { address } of addresses) {
         const refusal = addressRefusal(address, allowed);
-        if (refusal) return callback(refused(component, hostname, address, refusal) as NodeJS.ErrnoException, '', 0);
+        if (refusal) return callback(refused(component, hostname, address, refusal), '', 0);
       }
       if (options.all) return callback(null, addresses);
       const first = addresses[0];

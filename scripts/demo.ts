@@ -86,7 +86,7 @@ export interface DemoHandle {
   /** Resolves once one certificate of this start is valid and deployed (verified) to a fake appliance. */
   waitForFirstLifecycle(timeoutMs: number): Promise<FirstLifecycle>;
   /** Stops everything in reverse order of starting. Idempotent. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface DemoOptions {

@@ -59,7 +59,7 @@ async function within<T>(work: Promise<T>, ms: number, what: string, recent: () 
 
 export interface EmbeddedDatabase {
   url: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**

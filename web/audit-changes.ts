@@ -1,3 +1,5 @@
+import { textOf } from './text-rules';
+
 /**
  * An audit entry's before/after as the fields that changed, for people: "name: Berlin FW → Berlin
  * FW 2", not two JSON documents. A created entity lists what it was created with, a deleted one what
@@ -22,10 +24,10 @@ function flatten(value: unknown, prefix: string, into: Map<string, string>, dept
 function show(value: unknown): string {
   let text: string;
   if (value === null || value === undefined || value === '') text = '(empty)';
-  else if (Array.isArray(value)) text = value.length ? value.map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))).join(', ') : '(none)';
+  else if (Array.isArray(value)) text = value.length ? value.map((v) => textOf(v)).join(', ') : '(none)';
   else if (typeof value === 'boolean') text = value ? 'yes' : 'no';
   else if (typeof value === 'object') text = JSON.stringify(value);
-  else text = String(value);
+  else text = textOf(value);
   return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
 }
 

@@ -17,7 +17,7 @@ export interface RunningWeb {
   initialAdmin: { username: string; password: string } | undefined;
   /** Configuration worth a word at start-up (already logged as warnings). */
   notices: string[];
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Starts the web console (migrations must have run). */

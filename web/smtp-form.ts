@@ -21,7 +21,7 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 export type SmtpFormCheck = { ok: true; value: SmtpForm } | { ok: false; errors: Record<string, string> };
 
 export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
-  const text = (key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+  const text = (key: string): string => (typeof body[key] === 'string' ? (body[key]).trim() : '');
   const errors: Record<string, string> = {};
   const host = text('host');
   if (!HOST.test(host) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) errors['host'] = 'Enter the SMTP server host name.';
@@ -31,7 +31,7 @@ export function checkSmtpForm(body: Record<string, unknown>): SmtpFormCheck {
   const username = text('username');
   if (username.length > 256) errors['username'] = 'The user name is too long.';
   else if (CONTROL.test(username)) errors['username'] = 'The user name must not contain control characters.';
-  const password = typeof body['password'] === 'string' ? (body['password'] as string) : '';
+  const password = typeof body['password'] === 'string' ? (body['password']) : '';
   if (password.length > 256) errors['password'] = 'The password is too long.';
   else if (/[\0\r\n]|\p{Cs}/u.test(password)) errors['password'] = 'The password must not contain NUL characters, line breaks or ill-formed Unicode (lone surrogates).';
   const from = text('from');

@@ -36,3 +36,12 @@ export const printable = (value: string, multiline = false): boolean => textProb
 
 /** A name people read (customer, token, directory): printable, one line, no bidirectional controls. */
 export const displayable = (value: string): boolean => printable(value) && !BIDI_CONTROL.test(value);
+
+/** A primitive as text (strings as they are, numbers, booleans and bigints by toString); objects as JSON; anything else empty. */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value.toString();
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return '';
+}

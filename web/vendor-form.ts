@@ -1,3 +1,4 @@
+import { textOf } from './text-rules';
 import type { VendorDescriptor, VendorField } from '../activities/deployers/types';
 
 /** Vendor fields are posted with a prefix per group: cred_<name>, opt_<name>, bind_<name>. */
@@ -29,7 +30,7 @@ export function renderFields(group: FieldGroup, fields: VendorField[], values: R
     return {
       ...field,
       inputName: `${group}_${field.name}`,
-      value: field.kind === 'secret' ? '' : Array.isArray(raw) ? raw.join(', ') : raw === undefined || raw === null ? '' : String(raw),
+      value: field.kind === 'secret' ? '' : Array.isArray(raw) ? raw.join(', ') : textOf(raw),
       checked: raw === true,
       error: errors[field.name],
     };

@@ -23,12 +23,12 @@ const STDERR_ONLY: TemporalLogger = {
  */
 function bundlerLogger(logger: TemporalLogger): TemporalLogger {
   return {
-    log: (level, message, meta) => logger.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
-    trace: (message, meta) => logger.trace(message, meta),
-    debug: (message, meta) => logger.debug(message, meta),
-    info: (message, meta) => logger.debug(message, meta),
-    warn: (message, meta) => logger.warn(message, meta),
-    error: (message, meta) => logger.error(message, meta),
+    log: (level, message, meta) => void logger.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
+    trace: (message, meta) => void logger.trace(message, meta),
+    debug: (message, meta) => void logger.debug(message, meta),
+    info: (message, meta) => void logger.debug(message, meta),
+    warn: (message, meta) => void logger.warn(message, meta),
+    error: (message, meta) => void logger.error(message, meta),
   };
 }
 

@@ -24,7 +24,7 @@ import { temporalLoggerFor } from './temporal-logger';
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 let runtimeInstalled = false;

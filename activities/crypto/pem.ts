@@ -105,7 +105,7 @@ export function buildPfx(input: PfxInput): Buffer {
     algorithm,
     count: 2048,
     saltSize: 8,
-  } as Parameters<typeof pki.encryptPrivateKeyInfo>[2]);
+  });
   const keyBag = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.pkcs8ShroudedKeyBag!).getBytes()),
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [shrouded]),

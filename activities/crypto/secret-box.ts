@@ -17,7 +17,7 @@ export class SecretBoxError extends Error {
  */
 export interface SecretBox {
   seal(plaintext: string | Buffer, purpose: string, endpoint?: string): string;
-  open(sealed: string, purpose: string, endpoint?: string): Buffer;
+  open: (sealed: string, purpose: string, endpoint?: string) => Buffer;
   openText(sealed: string, purpose: string, endpoint?: string): string;
   /** A key derived from the master key for another use (e.g. signing session cookies). */
   derive(label: string, length?: number): Buffer;

@@ -10,7 +10,7 @@ export interface Database extends Queryable {
   withTransaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** For libraries that need a raw pg Pool (the session store). */
   readonly pool: Pool;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export interface DatabaseOptions {
@@ -73,7 +73,7 @@ export function createDatabase(options: DatabaseOptions): Database {
    * statements (PostgreSQL shutting down sends FATAL 57P01 to every backend) would be an unhandled
    * 'error' event that ends the process. The listener keeps it; the next statement then fails.
    */
-  const checkout = async (): Promise<{ client: PoolClient; release(failure?: unknown): void }> => {
+  const checkout = async (): Promise<{ client: PoolClient; release: (failure?: unknown) => void }> => {
     const client = await connectPatiently(pool, retryMs);
     let lost: Error | undefined;
     const onError = (error: Error): void => {

@@ -10,9 +10,9 @@ export interface Parsed<T> {
 
 /** A vendor's typed parsers (its descriptor module exports them; the descriptor wraps them with `asParseResult`). */
 export interface VendorParsers<C, O, B> {
-  parseCredentials(input: Record<string, unknown>): Parsed<C>;
-  parseOptions(input: Record<string, unknown>): Parsed<O>;
-  parseBinding(input: Record<string, unknown>): Parsed<B>;
+  parseCredentials: (input: Record<string, unknown>) => Parsed<C>;
+  parseOptions: (input: Record<string, unknown>) => Parsed<O>;
+  parseBinding: (input: Record<string, unknown>) => Parsed<B>;
 }
 
 /**

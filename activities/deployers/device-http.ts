@@ -33,7 +33,7 @@ export interface DeviceRequest {
 
 export interface DeviceHttp {
   request(method: string, path: string, request?: DeviceRequest): Promise<DeviceResponse>;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 const normalise = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
@@ -180,7 +180,7 @@ export function createDeviceHttp(target: { host: string; port: number; trust: Ma
         throw classifyTransportError(component, address, error);
       }
       const text = await response.text();
-      transcript?.answered(response.status, response.headers as unknown as Headers, text);
+      transcript?.answered(response.status, response.headers, text);
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;

@@ -73,7 +73,7 @@ export interface Deployer {
   /** Deletes objects of versions that are neither current nor the one kept for rollback. Best effort, idempotent. */
   removeSuperseded(keep: StagedObjects[], candidates: StagedObjects[]): Promise<string[]>;
   /** Ends the device session (logout, delete token). Always called. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**
@@ -139,9 +139,9 @@ export interface VendorDescriptor {
   credentialFields: VendorField[];
   optionFields: VendorField[];
   bindingFields: VendorField[];
-  parseCredentials(input: Record<string, unknown>): ParseResult;
-  parseOptions(input: Record<string, unknown>): ParseResult;
-  parseBinding(input: Record<string, unknown>): ParseResult;
+  parseCredentials: (input: Record<string, unknown>) => ParseResult;
+  parseOptions: (input: Record<string, unknown>) => ParseResult;
+  parseBinding: (input: Record<string, unknown>) => ParseResult;
   /** Where a binding should be verified by TLS handshake when the deployment names no endpoint. */
   defaultVerifyEndpoints(target: { host: string; port: number; options: Record<string, unknown> }, binding: Record<string, unknown>): VerifyEndpoint[];
   /**

@@ -54,7 +54,7 @@ export function tlsHandshake(endpoint: VerifyEndpoint, timeoutMs: number): Promi
       const error = socket.authorizationError as Error | string | null | undefined;
       resolve({ cert, chain: issuerWalk(cert), authorized: socket.authorized, authorizationError: error ? String(error instanceof Error ? error.message : error) : undefined });
     });
-    socket.once('error', (error) => {
+    socket.once('error', (error: Error) => {
       clearTimeout(timer);
       reject(error);
     });

@@ -56,7 +56,7 @@ export interface DevServer {
   uiUrl?: string;
   child: ChildProcess;
   /** SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,12 +219,12 @@ export interface ManagedChild {
   child: ChildProcess;
   /** The last lines it wrote, for error messages. */
   recent: RecentLines;
-  isAlive(): boolean;
+  isAlive: () => boolean;
   spawnError(): Error | undefined;
   /** Why it is not alive: it failed to start, or it exited (with which code). */
   exitReason(): string;
   /** SIGTERM, then SIGKILL after stopTimeoutMs. Idempotent. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Spawns a server process that never outlives this one, keeping its last output lines. */
@@ -350,7 +350,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
         await conn.workflowService.describeNamespace({ namespace });
         if (wanted.length === 0) return true;
         const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace });
-        return wanted.every(([name, kind]) => customAttributes?.[name] === INDEXED_VALUE_TYPE[kind]);
+        return wanted.every(([name, kind]) => Number(customAttributes?.[name]) === INDEXED_VALUE_TYPE[kind]);
       });
       if (ready) break;
       lastError = new Error('search attributes not registered yet');

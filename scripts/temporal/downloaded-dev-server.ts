@@ -2,7 +2,7 @@ import { SearchAttributes } from '../../temporal/contract';
 
 export interface DownloadedDevServer {
   address: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**

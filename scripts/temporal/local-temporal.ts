@@ -12,7 +12,7 @@ export interface LocalTemporal {
   address: string;
   /** The read-only Temporal UI, when it could be started. */
   uiUrl?: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface LocalTemporalOptions {

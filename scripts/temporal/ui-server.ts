@@ -54,7 +54,7 @@ export interface ReadOnlyUiOptions {
 
 export interface ReadOnlyUi {
   url: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** The config file: plain YAML (JSON is YAML), no templating. */

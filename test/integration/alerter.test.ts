@@ -83,7 +83,7 @@ it('a failed first issuance is mailed as "issuance failed", a failed renewal as 
   });
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'certificate:x', runId: 'run-x' } });
   const fail = async (certificateId: string, trigger: 'create' | 'schedule' | 'manual'): Promise<{ sent: boolean }> =>
-    (await env.run(notify.sendLifecycleEmail, { certificateId, outcome: 'failed' as const, reason: 'acme: create order: connection refused', workflowId: `certificate:${certificateId}`, trigger })) as { sent: boolean };
+    env.run((input: Parameters<typeof notify.sendLifecycleEmail>[0]) => notify.sendLifecycleEmail(input), { certificateId, outcome: 'failed' as const, reason: 'acme: create order: connection refused', workflowId: `certificate:${certificateId}`, trigger });
 
   assert.equal((await fail(pending.id, 'create')).sent, true);
   const first = await smtp.waitFor((m) => m.subject.includes(pending.common_name), 10_000);

@@ -153,7 +153,7 @@ describe('targets and DNS providers', () => {
     assert.equal(saved.status, 303, saved.text.slice(0, 400));
     const row = await getTarget(c.db.db, id);
     assert.equal(row?.name, 'Edge FW 2');
-    assert.equal(openTargetCredentials(c.box, row!).token, 'fortigate-secret-token-1');
+    assert.equal(openTargetCredentials(c.box, row).token, 'fortigate-secret-token-1');
     const bad = await admin.post(`/targets/${id}`, { vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: '', host: 'not a host', port: '70000', trustMode: 'fingerprint', trustFingerprint: 'zz' });
     assert.equal(bad.status, 400);
     for (const field of ['name', 'host', 'port']) matches(bad.text, new RegExp(`id="e-${field}"`), `error next to ${field}`);

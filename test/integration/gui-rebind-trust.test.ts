@@ -40,7 +40,7 @@ interface GuiDevice {
   guiBoundTo(): string;
   /** TEST SWITCH of the fakes: serve the bound leaf without its intermediates (verify fails, retryably). */
   serveLeafOnly(on: boolean): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 interface VendorCase {

@@ -4,7 +4,7 @@
  * see the email, and see the TXT record gone. Failure paths: propagation timeout and a bad token.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { splitPemChain } from '../../activities/crypto/pem';
 import { insertUser } from '../../activities/db/repositories/users';
@@ -66,7 +66,7 @@ describe('issuing a certificate through the console', () => {
     // The key download matches the certificate, and the key is sealed in the database.
     const key = await admin.getBytes(`/certificates/${id}/download/key.pem`);
     assert.equal(key.status, 200);
-    assert.ok(leaf.checkPrivateKey(require('node:crypto').createPrivateKey(key.body)));
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(key.body)));
     const rows = await stack.db.db.query<{ key_encrypted: string }>('SELECT key_encrypted FROM certificate_versions WHERE certificate_id = $1', [id]);
     assert.equal(rows.length, 1);
     assert.match(rows[0]?.key_encrypted ?? '', /^v1\./);

@@ -50,7 +50,7 @@ interface Listener {
   url: string;
   connections: number;
   received: string[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 async function startListener(tls?: { cert: string; key: string }): Promise<Listener> {
@@ -248,7 +248,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
 
   it('SMTP: a new server needs the password again; settings re-pointed in SQL send no password', async () => {
     const [server, attacker] = await Promise.all([startSmtpLogin(), startSmtpLogin()]);
-    closers.push(server.close, attacker.close);
+    closers.push(() => server.close(), () => attacker.close());
     const settings = (port: number, password: string) => ({
       host: '127.0.0.1', port: String(port), username: 'certfleet', password, from: 'CertFleet <certfleet@msp.example>', recipients: ALERT_RECIPIENT,
     });

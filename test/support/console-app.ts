@@ -39,7 +39,7 @@ export interface ConsoleApp {
   apiToken(role: Role, username?: string): Promise<string>;
   /** JSON API call with a bearer token. */
   api(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string; headers: Headers }>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function startConsoleApp(options: { login?: LoginProtection; metricsToken?: string } = {}): Promise<ConsoleApp> {

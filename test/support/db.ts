@@ -26,7 +26,7 @@ export interface TestDatabase {
   url: string;
   db: Database;
   /** Closes the pool and drops the database (idempotent). */
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }
 
 function adminUrl(): string {

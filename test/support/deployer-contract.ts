@@ -34,7 +34,7 @@ export interface ContractSetup {
   fake: FakeDeviceView;
   /** Same context with wrong credentials. */
   withWrongCredentials(): DeployerContext;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface ContractHarness {

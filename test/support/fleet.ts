@@ -23,7 +23,7 @@ export interface Fleet {
   results(): Promise<LifecycleResult[]>;
   /** How many runs of the latest renewAll() have ended so far (to check a fault hit runs in flight). */
   ended(): number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 const profileOf = (i: number): string => `clientssl-fleet-${i}`;

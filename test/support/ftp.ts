@@ -47,12 +47,12 @@ export interface TestFtpServer {
   /** Local directory served as "/". */
   root: string;
   /** Files under the root, '/'-separated paths relative to it, sorted. */
-  files(): string[];
+  files: () => string[];
   /** Every login, transfer and deletion in order (never a password). */
   events: FtpEvent[];
   /** Refuse uploads, deletions, renames and mkdir with 550 from now on (or allow them again). */
   setReadOnly(on: boolean): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 type Log = Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', () => void> & { child(): Log };

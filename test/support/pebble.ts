@@ -55,7 +55,7 @@ export interface PebbleStack {
   output(): string;
   /** Process ids of Pebble and challtestsrv (benchmarks read their CPU time and memory). */
   pids(): { pebble: number; challtestsrv: number };
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 const DEFAULT_PEBBLE = '/usr/bin/pebble';
@@ -69,7 +69,7 @@ async function rsaKeyPair(): Promise<forge.pki.rsa.KeyPair> {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const priv = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+  const priv = forge.pki.privateKeyFromPem(privateKey);
   const pub = forge.pki.setRsaPublicKey(priv.n, priv.e);
   return { privateKey: priv, publicKey: pub };
 }

@@ -16,7 +16,7 @@ export interface PrivatePostgres {
   /** A superuser connection to its `postgres` database (trust auth, loopback only). */
   readonly adminUrl: string;
   /** A fast shutdown (SIGINT: clients are disconnected); waits until the server has exited. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** Starts it again on the same data and port. */
   start(): Promise<void>;
 }

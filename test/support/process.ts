@@ -42,7 +42,7 @@ export interface ManagedProcess {
   /** Resolves once the child has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The stop signal (SIGTERM), wait up to stopTimeoutMs, then SIGKILL. Idempotent. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** The last lines of stdout+stderr, for error messages. */
   output(): string;
 }

@@ -34,7 +34,7 @@ export interface SmtpCatcher {
   waitFor(pred: (msg: CaughtMail) => boolean, timeoutMs?: number): Promise<CaughtMail>;
   /** Forget received messages. */
   clear(): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ export interface TestSshd {
   sudoLog(): string[];
   /** sshd's own output. */
   output(): string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export function sshdAvailable(): boolean {

@@ -53,7 +53,7 @@ export interface Stack {
   workers: ManagedProcess[];
   /** A signed-in admin client. */
   admin(): Promise<ConsoleClient>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {

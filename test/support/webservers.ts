@@ -44,10 +44,10 @@ export interface TestWebServer {
   reloads(): number;
   errorLog(): string;
   /** Files in certDir (full paths), sorted. */
-  files(): string[];
+  files: () => string[];
   /** True while the TLS port answers a handshake. */
   answering(): Promise<boolean>;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export function nginxAvailable(): boolean {

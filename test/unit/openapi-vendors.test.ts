@@ -48,7 +48,7 @@ describe('the API reference lists every vendor field', () => {
       const rows = rowsOf(schema);
       assert.deepEqual([...rows.keys()].sort(), Object.keys(vendorDescriptors).sort(), `${schema}: a row for every vendor`);
       for (const id of Object.keys(vendorDescriptors)) {
-        const documented = [...(rows.get(id)?.keys ?? new Map()).entries()].sort(([a], [b]) => a.localeCompare(b));
+        const documented = [...(rows.get(id)?.keys ?? new Map<string, { required: boolean; kind: string }>()).entries()].sort(([a], [b]) => a.localeCompare(b));
         const fields = expected(fieldsOf(id)).sort(([a], [b]) => a.localeCompare(b));
         assert.deepEqual(documented, fields, `${schema} row of ${id}`);
       }

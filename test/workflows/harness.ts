@@ -67,9 +67,9 @@ export interface WorkflowTestEnv {
    * Runs a worker with these activities on a fresh task queue until `fn` settles; the worker is
    * shut down afterwards in every outcome (runUntil).
    */
-  runWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  runWorker: <T>(activities: Activities, fn: (taskQueue: string) => Promise<T>) => Promise<T>;
   /** Stops any worker still running, closes connections, stops the server. Idempotent. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
@@ -161,7 +161,7 @@ export interface Gate {
   /** Resolves once the blocking activity has started. */
   readonly entered: Promise<void>;
   /** Lets the blocked activity continue. */
-  release(): void;
+  release: () => void;
   /**
    * Called from inside a mock activity: marks the gate entered and waits for release() (or for the
    * activity's cancellation), heartbeating meanwhile.
@@ -316,6 +316,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
   const calls: ActivityCall[] = [];
   const recorded: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {};
   for (const name of Object.keys(implementations) as ActivityName[]) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- activity implementations are closures of createActivities(deps), never `this`-bound methods
     const impl = implementations[name] as unknown as (input: Record<string, unknown>) => Promise<unknown>;
     recorded[name] = async (input) => {
       calls.push({ name, input });

@@ -34,7 +34,7 @@ export function adminApi(router: Router, deps: WebDeps): void {
   });
 
   router.get(`${P}/dashboard`, async (req, res) => {
-    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const customerId = idParam(req.query, 'customer');
     const [counts, expiry, expiring, failing, renewals, scheduleHealth, incidents, drift] = await Promise.all([
       countByStatus(deps.db, customerId), expiryCounts(deps.db, customerId), expiringSoon(deps.db, customerId, 20),
       failingDeployments(deps.db, customerId, 20), upcomingRenewals(deps.db, customerId, 20), scheduleHealthSummary(deps.db, customerId),
@@ -45,7 +45,7 @@ export function adminApi(router: Router, deps: WebDeps): void {
 
   router.get(`${P}/audit`, async (req, res) => {
     const { filter } = auditFilterOf(req);
-    const before = idParam(req.query as Record<string, unknown>, 'before');
+    const before = idParam(req.query, 'before');
     const raw = req.query['limit'];
     const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Math.min(1000, Math.max(1, Number(raw))) : 100;
     const entries = await listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit });

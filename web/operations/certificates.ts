@@ -14,7 +14,7 @@ import { getSetting, RENEWAL_DEFAULTS_KEY, type RenewalDefaults } from '../../ac
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
-import { DEFAULT_KEY_TYPE, isKeyType, type KeyType } from '../../activities/domain/key-types';
+import { DEFAULT_KEY_TYPE, isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { audit, auditedCommand } from '../audit';
 import { CommandAction } from '../../temporal/contract';
@@ -119,7 +119,7 @@ export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown
   const enabled = f.bool('enabled') ?? cert.enabled;
   if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
 
-  const after: CertificateSettings = { customerId: customer.customer.id, dnsProviderId: provider.id, keyType: keyType as KeyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
+  const after: CertificateSettings = { customerId: customer.customer.id, dnsProviderId: provider.id, keyType: keyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
   await deps.db.withTransaction(async (tx) => {
     await updateCertificateSettings(tx, cert.id, after);
     try {

@@ -1,3 +1,4 @@
+import { textOf } from '../text-rules';
 import type { SessionData } from 'express-session';
 import { Router, type Request, type Response } from 'express';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
@@ -37,7 +38,7 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
    */
   const redirectWith = async (req: Request, res: Response, flash: NonNullable<SessionData['accountFlash']>): Promise<void> => {
     req.session.accountFlash = flash;
-    await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error instanceof Error ? error : new Error(textOf(error))) : resolve())));
     res.redirect(303, '/account');
   };
 

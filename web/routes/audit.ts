@@ -61,7 +61,7 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/audit', async (req, res) => {
     const { filter, filters } = auditFilterOf(req);
-    const before = idParam(req.query as Record<string, unknown>, 'before');
+    const before = idParam(req.query, 'before');
     const [rows, facets] = await Promise.all([listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }), auditFacets(deps.db, hiddenAuditEntityTypes(req))]);
     const page = rows.slice(0, AUDIT_PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));

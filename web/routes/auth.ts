@@ -53,18 +53,17 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
       if (error) return next(error);
       req.session.userId = user.id;
       req.session.credentialVersion = user.credentialVersion;
-      req.session.save(async (saveError) => {
+      const signedIn = async (): Promise<void> => {
+        await clearFailures(deps, req, user.username);
+        await deps.db.withTransaction(async (tx) => {
+          await recordLogin(tx, user.id);
+          await appendAudit(tx, { actor: user.username, actorIp: req.ip, action: 'login', entityType: 'user', entityId: user.id, after: { with: how } });
+        });
+        res.redirect(303, nextOf(req));
+      };
+      req.session.save((saveError) => {
         if (saveError) return next(saveError);
-        try {
-          await clearFailures(deps, req, user.username);
-          await deps.db.withTransaction(async (tx) => {
-            await recordLogin(tx, user.id);
-            await appendAudit(tx, { actor: user.username, actorIp: req.ip, action: 'login', entityType: 'user', entityId: user.id, after: { with: how } });
-          });
-          res.redirect(303, nextOf(req));
-        } catch (failure) {
-          next(failure);
-        }
+        signedIn().catch(next);
       });
     });
   };

@@ -29,7 +29,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const vendors = vendorList(vendorDescriptors);
 
   router.get('/certificates', async (req, res) => {
-    const { filters, filter, page } = certificateFiltersOf(req.query as Record<string, unknown>, CERTIFICATES_PAGE_SIZE);
+    const { filters, filter, page } = certificateFiltersOf(req.query, CERTIFICATES_PAGE_SIZE);
     const [result, customers] = await Promise.all([listCertificatePage(deps.db, filter), listCustomers(deps.db)]);
     const filterParams = { ...filters, sort: filters.sort === 'expiry' ? undefined : filters.sort, dir: filters.dir === 'asc' ? undefined : filters.dir };
     // Column headers sort by their column; a second click reverses.
@@ -113,7 +113,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/certificates/:id/renew', canChange, async (req, res) => {
-    const id = req.params['id'];
+    const id = String(req.params['id']);
     await renewCertificate(deps, req, id);
     if (req.get('HX-Request') === 'true') {
       res.set('HX-Redirect', `/certificates/${id}`).status(204).end();

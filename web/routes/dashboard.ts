@@ -16,7 +16,7 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
-    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const customerId = idParam(req.query, 'customer');
     const [counts, expiry, expiring, failing, renewals, health, customers, incidents, drift] = await Promise.all([
       countByStatus(deps.db, customerId),
       expiryCounts(deps.db, customerId),
@@ -38,7 +38,7 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
 
   /** htmx fragment: what runs right now (Temporal visibility), refreshed every few seconds. */
   router.get('/dashboard/running', async (req, res) => {
-    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const customerId = idParam(req.query, 'customer');
     try {
       const running = await deps.commands.listRunning(temporalUiUrlFor(deps, req), customerId ? 100 : 20);
       const customer = customerId ? await getCustomer(deps.db, customerId) : undefined;

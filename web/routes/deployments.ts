@@ -48,7 +48,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/certificates/:id/deployments/new', canChange, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    await linkForm(req, res, cert, idParam(req.query as Record<string, unknown>, 'target'), {}, {});
+    await linkForm(req, res, cert, idParam(req.query, 'target'), {}, {});
   });
 
   router.post('/certificates/:id/deployments', canChange, async (req, res) => {
@@ -67,7 +67,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.get('/deployments', async (req, res) => {
-    const { filters, filter, before } = historyFiltersOf(req.query as Record<string, unknown>, HISTORY_PAGE_SIZE + 1);
+    const { filters, filter, before } = historyFiltersOf(req.query, HISTORY_PAGE_SIZE + 1);
     const [rows, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
     const page = rows.slice(0, HISTORY_PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
@@ -107,18 +107,18 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   for (const action of ['redeploy', 'retry'] as const) {
     router.post(`/deployments/:id/${action}`, canChange, async (req, res) => {
       await commandDeployment(deps, req, req.params['id'], action);
-      res.redirect(303, `/deployments/${req.params['id']}`);
+      res.redirect(303, `/deployments/${String(req.params['id'])}`);
     });
   }
 
   router.post('/deployments/:id/deploy-now', canChange, async (req, res) => {
     await deployNow(deps, req, req.params['id']);
-    res.redirect(303, `/deployments/${req.params['id']}`);
+    res.redirect(303, `/deployments/${String(req.params['id'])}`);
   });
 
   router.post('/deployments/:id/mark-done', canChange, async (req, res) => {
     await markDeploymentDone(deps, req, req.params['id']);
-    res.redirect(303, `/deployments/${req.params['id']}`);
+    res.redirect(303, `/deployments/${String(req.params['id'])}`);
   });
 
   router.post('/deployments/:id/delete', canChange, async (req, res) => {

@@ -57,7 +57,7 @@ export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/dns-providers/:id/verify', canChange, async (req, res) => {
-    const id = req.params['id'];
+    const id = String(req.params['id']);
     await verifyDnsProvider(deps, req, id);
     res.redirect(303, `/dns-providers/${id}`);
   });

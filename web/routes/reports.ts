@@ -53,7 +53,7 @@ export function reportRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.get('/reports/compliance.csv', async (req, res) => {
-    const customerId = idParam(req.query as Record<string, unknown>, 'customer');
+    const customerId = idParam(req.query, 'customer');
     res.status(200).type('text/csv; charset=utf-8').attachment(`certfleet-compliance-${new Date().toISOString().slice(0, 10)}.csv`);
     res.write(csvLine(['certificate', 'customer', 'status', 'expires', 'issuer', 'key_type', 'targets', 'last_deploy_outcome', 'last_deploy_target', 'last_deploy_at', 'last_verified_at', 'last_verification']));
     for (let offset = 0; ; offset += CSV_BATCH) {

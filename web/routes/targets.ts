@@ -14,7 +14,7 @@ import { createTarget, deleteTarget, fetchTargetFingerprint, loadTarget, storedC
 import type { Views } from '../render';
 import { pickGroup, renderFields, vendorList } from '../vendor-form';
 
-const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? (body[key]).trim() : '');
 
 /** The console's flat form (cred_*, opt_* fields) as the operation's input. */
 function inputFromForm(body: Body, vendor: VendorDescriptor): TargetInput {
@@ -150,7 +150,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/targets/:id/preflight', canChange, async (req, res) => {
     await testTargetConnection(deps, req, req.params['id']);
-    res.redirect(303, `/targets/${req.params['id']}`);
+    res.redirect(303, `/targets/${String(req.params['id'])}`);
   });
 
   return router;

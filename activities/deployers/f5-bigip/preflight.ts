@@ -14,7 +14,7 @@ export interface PreflightInput {
   profiles: string[];
   syncGroup?: string;
   /** A profile's name as the messages show it (short within the target's partition). */
-  label(profile: string): string;
+  label: (profile: string) => string;
 }
 
 export async function bigipPreflight({ client, username, profiles, syncGroup, label }: PreflightInput): Promise<PreflightReport> {

@@ -14,7 +14,7 @@ export interface BigipSession {
   /** Logs in once (lazily), runs the work and classifies its errors. */
   step<T>(doing: string, work: () => Promise<T>): Promise<T>;
   scrub: Scrub;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** `credentials` is read at the first login, after the deployer has validated its configuration. */

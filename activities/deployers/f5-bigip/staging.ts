@@ -24,8 +24,8 @@ const fingerprintHex = (value: string): string => value.replace(/^SHA256\//i, ''
 const uploadName = (fullPath: string): string => `certfleet-${randomBytes(4).toString('hex')}${fullPath.replace(/\//g, '_')}`;
 
 export function createStaging(client: BigipClient, settings: StagingSettings): {
-  ensureCert(fullPath: string, pem: string, fingerprint: string): Promise<void>;
-  ensureKey(fullPath: string, keyPem: string): Promise<void>;
+  ensureCert: (fullPath: string, pem: string, fingerprint: string) => Promise<void>;
+  ensureKey: (fullPath: string, keyPem: string) => Promise<void>;
 } {
   async function upload(fileName: string, bytes: Buffer): Promise<string> {
     let lastError: unknown;

@@ -99,15 +99,15 @@ export const commandFits = <O extends ScriptOperation>(operation: O, params: Scr
 
 export interface IisBindings {
   /** The current state of bindings (split into several commands when needed) and of the certificates asked about. */
-  readBindings(refs: BindingRef[], certificates: CertificateRef[]): Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }>;
+  readBindings: (refs: BindingRef[], certificates: CertificateRef[]) => Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }>;
   /** What is missing among `refs`, as a sentence; undefined when every binding exists. */
-  missingMessage(refs: BindingRef[], states: ReadState[], siteNames: string[]): string | undefined;
-  targetOf(ref: BindingRef, state: ReadState): BindingTarget;
+  missingMessage: (refs: BindingRef[], states: ReadState[], siteNames: string[]) => string | undefined;
+  targetOf: (ref: BindingRef, state: ReadState) => BindingTarget;
   /** Sets `desired` where it differs from `before`; all or nothing. */
-  applyAll(desired: BindingTarget[], before: BindingTarget[], what: string): Promise<void>;
-  savedPath(thumbprint: string): string;
-  readSaved(ssh: SshSession, thumbprint: string): Promise<Map<string, BindingTarget>>;
-  save(ssh: SshSession, thumbprint: string, previous: BindingTarget[]): Promise<void>;
+  applyAll: (desired: BindingTarget[], before: BindingTarget[], what: string) => Promise<void>;
+  savedPath: (thumbprint: string) => string;
+  readSaved: (ssh: SshSession, thumbprint: string) => Promise<Map<string, BindingTarget>>;
+  save: (ssh: SshSession, thumbprint: string, previous: BindingTarget[]) => Promise<void>;
 }
 
 export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirectory: string): IisBindings {

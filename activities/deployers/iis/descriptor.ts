@@ -135,7 +135,7 @@ export function parseSiteBinding(raw: string): { binding?: SiteBinding; error?: 
 const listItems = (value: unknown): string[] | undefined => {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return value.split(/[\r\n;,]+/).map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return (value as string[]).map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter(Boolean);
   return undefined;
 };
 

@@ -19,16 +19,16 @@ const EXEC_TIMEOUT_MS = 180_000;
 
 export interface IisSession {
   /** Connects once (the pinned host key checked); without a pin, throws TARGET_TLS_UNTRUSTED showing the key presented. */
-  open(): Promise<SshSession>;
+  open: () => Promise<SshSession>;
   /** The session's SFTP channel; TARGET_REJECTED when the server has no SFTP subsystem. */
-  sftpOf(ssh: SshSession): Promise<SFTPWrapper>;
+  sftpOf: (ssh: SshSession) => Promise<SFTPWrapper>;
   /** Runs one script and returns its JSON reply (errors classified, secrets redacted). */
-  run<O extends ScriptOperation>(operation: O, params: ScriptParams[O], what: string, secrets?: string[]): Promise<Json>;
+  run: <O extends ScriptOperation>(operation: O, params: ScriptParams[O], what: string, secrets?: string[]) => Promise<Json>;
   /** TARGET_REJECTED for a reply without the fields a script promises. */
-  unexpected(what: string, reply: Json): ClassifiedError;
+  unexpected: (what: string, reply: Json) => ClassifiedError;
   /** What to do when no host key is pinned yet. */
-  unpinned(presented: HostKeyIdentity): string;
-  close(): Promise<void>;
+  unpinned: (presented: HostKeyIdentity) => string;
+  close: () => Promise<void>;
 }
 
 export function createIisSession(target: DeployerTarget, options: IisOptions, login: SshCredentials): IisSession {

@@ -13,7 +13,7 @@ import { credentialRejected, describeReply, ensureSuccess, failureOf } from './f
 
 export interface PanosKeySession {
   /** The key, validated or generated once per deployer. */
-  ensureKey(): Promise<string>;
+  ensureKey: () => Promise<string>;
   /** Sends a keyed request, replacing a key that stopped working. */
   keyed<T extends { reply: PanReply }>(send: (key: string) => Promise<T>): Promise<T>;
   /** A keyed request whose reply must be a success. */

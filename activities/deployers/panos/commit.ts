@@ -33,7 +33,7 @@ export interface PanosCommitter {
   /** Throws DEVICE_SESSION_BUSY when another admin holds a config or commit lock. */
   ensureUnlocked(action: string): Promise<void>;
   /** Commits the API admin's changes (and pushes a template): the activation handle, or undefined when nothing changed. */
-  commit(action: string, options?: { push?: boolean }): Promise<string | undefined>;
+  commit: (action: string, options?: { push?: boolean }) => Promise<string | undefined>;
   status(handle: string): Promise<ActivationStatus>;
   /** Waits for a handle (removeSuperseded has no handle to return); gives up quietly after two minutes. */
   wait(handle: string): Promise<void>;

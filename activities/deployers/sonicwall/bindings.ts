@@ -92,13 +92,13 @@ export interface ServiceState {
 
 export interface SonicBindings {
   /** The service's settings; undefined for an SSL-VPN the firewall lacks (404) when not `required`. */
-  readService(service: Service, required: boolean): Promise<ServiceState | undefined>;
+  readService: (service: Service, required: boolean) => Promise<ServiceState | undefined>;
   /**
    * Puts every service in `wanted` on its certificate and commits once. Returns what was bound
    * before. Nothing changes when a step fails: the staged changes are discarded (and die with the
    * session anyway). When the commit's answer is lost, a new session checks what the firewall has.
    */
-  bind(wanted: Partial<Record<Service, CertificateRef>>, what: string): Promise<BindingState>;
+  bind: (wanted: Partial<Record<Service, CertificateRef>>, what: string) => Promise<BindingState>;
 }
 
 export function sonicBindings(client: SonicWallClient, { expect }: SonicFailures, { session, commit, discardQuietly }: SonicSession): SonicBindings {

@@ -46,16 +46,16 @@ export interface SonicFailureContext {
   options: Pick<SonicWallOptions, 'override' | 'authMethod'>;
   busyRetryAfterMs: number;
   /** Replaces the target's secrets in a message. */
-  scrub(message: string): string;
+  scrub: (message: string) => string;
 }
 
 export interface SonicFailures {
   /** Maps a non-success answer within a session to a classified error. */
-  failure(r: SonicResponse, what: string): ClassifiedError;
+  failure: (r: SonicResponse, what: string) => ClassifiedError;
   /** The answer when it is a success, else throws `failure`. */
-  expect(r: SonicResponse, what: string): SonicResponse;
+  expect: (r: SonicResponse, what: string) => SonicResponse;
   /** Maps a refused login (or CHAP challenge) to a classified error. */
-  loginFailure(r: SonicResponse, override: boolean): ClassifiedError;
+  loginFailure: (r: SonicResponse, override: boolean) => ClassifiedError;
 }
 
 export function sonicFailures({ client, username, options, busyRetryAfterMs, scrub }: SonicFailureContext): SonicFailures {

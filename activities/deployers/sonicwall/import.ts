@@ -82,11 +82,11 @@ export interface SonicImportContext {
 }
 
 export interface SonicImports {
-  listCertificates(): Promise<ListedCertificate[]>;
+  listCertificates: () => Promise<ListedCertificate[]>;
   /** The firmware version string, and the import path it takes. */
-  firmwareOf(): Promise<{ firmware?: string; model?: string; path: ImportPath }>;
+  firmwareOf: () => Promise<{ firmware?: string; model?: string; path: ImportPath }>;
   /** The VALIDATION error of a SonicOS 6.x target without an FTP drop. */
-  noFtpFor65(firmware: string | undefined): ClassifiedError;
+  noFtpFor65: (firmware: string | undefined) => ClassifiedError;
   /** Imports the version under its derived name (reused when a retry finds it). */
   stage(material: CertificateMaterial): Promise<StagedObjects>;
 }

@@ -35,14 +35,14 @@ export interface SonicSession {
    * Login → work → logout, the logout also after a failure. `override` (pre-empt whoever is logged
    * in) only when the target asks for it and never for a read-only look (preflight).
    */
-  session<T>(work: () => Promise<T>, mayOverride?: boolean): Promise<T>;
+  session: <T>(work: () => Promise<T>, mayOverride?: boolean) => Promise<T>;
   /** Runs `work` after every earlier method of this deployer ended. */
-  exclusive<T>(work: () => Promise<T>): Promise<T>;
-  logoutQuietly(): Promise<void>;
+  exclusive: <T>(work: () => Promise<T>) => Promise<T>;
+  logoutQuietly: () => Promise<void>;
   /** Drops staged changes; never throws. */
-  discardQuietly(): Promise<void>;
+  discardQuietly: () => Promise<void>;
   /** POST config/pending, then GET it: nothing may be left staged. */
-  commit(what: string): Promise<void>;
+  commit: (what: string) => Promise<void>;
 }
 
 export function createSonicSession({ client, username, password, options, busyRetryAfterMs, failures }: SonicSessionContext): SonicSession {

@@ -40,9 +40,9 @@ export interface SshServerSpec<O extends SshServerOptions> extends VendorParsers
   /** Message prefix and vendor id, e.g. "nginx". */
   component: string;
   /** The files of a target, from its parsed options. */
-  files(options: O): ServedFile[];
+  files: (options: O) => ServedFile[];
   /** Commands printing the server version, tried in order (run with sudo when configured). */
-  versionCommands(options: O): string[];
+  versionCommands: (options: O) => string[];
   /** Picks the version out of their output, e.g. /nginx\/[\d.]+/. */
   versionPattern: RegExp;
 }

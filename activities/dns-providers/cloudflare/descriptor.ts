@@ -25,7 +25,7 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
   parseConfig(input) {
     const errors: Record<string, string> = {};
     const config: CloudflareConfig = {};
-    const text = (key: string): string => (typeof input[key] === 'string' ? (input[key] as string).trim() : '');
+    const text = (key: string): string => (typeof input[key] === 'string' ? (input[key]).trim() : '');
     const zoneName = text('zoneName').toLowerCase().replace(/\.$/, '');
     if (zoneName) {
       if (ZONE.test(zoneName)) config.zoneName = zoneName;

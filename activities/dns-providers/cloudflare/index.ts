@@ -8,8 +8,15 @@ import type { CloudflareConfig } from './descriptor';
 const TXT_TTL = 120; // lowest TTL Cloudflare accepts for non-enterprise zones
 const unquote = (s: string): string => s.replace(/^"(.*)"$/, '$1');
 
-function apiErrorCodes(error: InstanceType<typeof Cloudflare.APIError>): string {
-  const items = (error.errors ?? []) as { code?: number; message?: string }[];
+/** The parts of the SDK's APIError we read (its generic parameters are `any`). */
+interface CloudflareApiError {
+  status: number | undefined;
+  errors: unknown;
+  message: string;
+}
+
+function apiErrorCodes(error: CloudflareApiError): string {
+  const items = (Array.isArray(error.errors) ? error.errors : []) as { code?: number; message?: string }[];
   return items.map((e) => `${e.message ?? 'error'}${e.code !== undefined ? ` (code ${e.code})` : ''}`).join('; ');
 }
 
@@ -17,8 +24,9 @@ function apiErrorCodes(error: InstanceType<typeof Cloudflare.APIError>): string 
 export function classifyCloudflareError(error: unknown, action: string): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   if (error instanceof Cloudflare.APIError) {
-    const detail = apiErrorCodes(error) || error.message;
-    const status = error.status;
+    const apiError: CloudflareApiError = { status: typeof error.status === 'number' ? error.status : undefined, errors: error.errors, message: error.message };
+    const detail = apiErrorCodes(apiError) || apiError.message;
+    const status = apiError.status;
     if (status === 401 || status === 403 || status === 400 && /auth|6003|6111|10000/i.test(detail)) {
       return classified(FailureType.dnsAuth, `cloudflare: ${action}: the API token was rejected (${detail}). Check the token and that it has Zone:DNS:Edit on this zone.`);
     }

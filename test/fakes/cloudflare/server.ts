@@ -78,7 +78,7 @@ export interface FakeCloudflare {
    * request path. A 429 carries `Retry-After: 1`.
    */
   failNext(path: RegExp, status: number, times?: number): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ export function keyMatches(keyPem: string, certPem: string): boolean {
   const leaf = certificatesIn(certPem)[0];
   const matches = leaf !== undefined && spki(createPublicKey(keyPem)).equals(spki(leaf.publicKey));
   if (matchedPairs.size > 50_000) matchedPairs.clear();
-  if (!ofKey) matchedPairs.set(keyPem, (ofKey = new Map()));
+  if (!ofKey) matchedPairs.set(keyPem, (ofKey = new Map<string, boolean>()));
   ofKey.set(certPem, matches);
   return matches;
 }

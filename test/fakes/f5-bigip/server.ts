@@ -185,7 +185,7 @@ export interface FakeBigip {
   /** On: the TLS listeners keep presenting what they presented (a device that applies late). */
   serveStale(on: boolean): void;
   view(): FakeDeviceView;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 interface TokenState {

@@ -83,6 +83,9 @@ import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
 
+/** A stored cmdb setting that should name something: its text, or undefined. */
+const textOfSetting = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
 export interface FakeFortiGateOptions {
   /** The only valid REST API token. */
   token: string;
@@ -224,7 +227,7 @@ export interface FakeFortiGate {
   beforeNext(path: RegExp, hook: () => void): void;
   /** On: bindings are accepted but the listeners keep serving what they served. Off: they catch up. */
   serveStale(on: boolean): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,7 +574,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       servedSslVpn = String(settings['servercert']);
       vpn.setSecureContext(contextFor(servedSslVpn));
     }
-    authPortal.setSecureContext(contextFor(String(userSettings.get(sslVpnVdom)?.['auth-cert'] ?? 'Fortinet_Factory')));
+    authPortal.setSecureContext(contextFor(textOfSetting(userSettings.get(sslVpnVdom)?.['auth-cert']) ?? 'Fortinet_Factory'));
     // A VIP with several certificates serves the first here (ASSUMPTION: the device picks by the client's signature algorithms).
     for (const vip of vips) vip.listener?.setSecureContext(contextFor(vip.certificates[0] ?? 'Fortinet_Factory'));
   }

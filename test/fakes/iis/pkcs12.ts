@@ -55,7 +55,7 @@ export function openPfx(bytes: Buffer, password: string): OpenedPfx {
           key = bag.key ? createPrivateKey(forge.pki.privateKeyToPem(bag.key)) : createPrivateKey({ key: der(bag.asn1), format: 'der', type: 'pkcs8' });
         } else if (bag.type === forge.pki.oids.certBag) {
           certs.push(new X509Certificate(bag.cert ? der(forge.pki.certificateToAsn1(bag.cert)) : der(bag.asn1)));
-          const name = bag.attributes['friendlyName']?.[0];
+          const name: unknown = (bag.attributes as Record<string, unknown[] | undefined>)['friendlyName']?.[0];
           if (typeof name === 'string' && !friendlyName) friendlyName = name;
         }
       }

@@ -171,7 +171,7 @@ export interface FakeIis {
   failCommit(bindingInformation: string, message: string, times?: number): void;
   setAdmin(isAdmin: boolean): void;
   view(): FakeDeviceView;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 const DEFAULT_SITES: FakeIisSiteSpec[] = [{ name: 'Default Web Site', bindings: [{}] }];
@@ -205,7 +205,7 @@ class CommitFailure extends Error {
 }
 
 const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
-const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? (o[key] as string) : '');
+const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? (o[key]) : '');
 const objects = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value : []).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
 
 function selfSigned(): { certPem: string; keyPem: string } {

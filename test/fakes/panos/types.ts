@@ -133,7 +133,7 @@ export interface FakePanos {
   holdReplyOfNext(match: RegExp): { reached: Promise<void>; release(): void };
   /** On: the TLS listeners keep serving what they serve now, whatever is committed. */
   serveStale(on: boolean): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export interface Change {

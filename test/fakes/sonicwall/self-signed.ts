@@ -16,7 +16,7 @@ export interface SelfSigned {
 export function sonicwallSelfSigned(commonName = '192.168.168.168', days = 3650): SelfSigned {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const forgeKey = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.rsa.setPublicKey(forgeKey.n, forgeKey.e);
   cert.serialNumber = `01${randomBytes(8).toString('hex')}`;

@@ -186,7 +186,7 @@ export interface FakeFtpPull {
 
 export interface HeldSession {
   /** Ends the session as a logout (its pending changes are dropped). */
-  release(): void;
+  release: () => void;
   state(): FakeSonicWallSessionInfo['state'];
 }
 
@@ -235,7 +235,7 @@ export interface FakeSonicWall {
    * nothing (the changes stay pending), to check that the client reads the pending list back.
    */
   swallowNextCommit(): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
