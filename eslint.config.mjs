@@ -27,13 +27,25 @@ const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'test-output/**', 'web/public/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  // The type-checked rules (typescript-eslint's recommendedTypeChecked): a forgotten await in a workflow is
+  // a determinism bug, so floating and misused promises are errors, as in Temporal's samples.
+  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts'] })),
   {
     files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
+      // node:test's describe/it return promises the runner awaits itself.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+      // Async functions without await are how our interfaces are met (Deployer steps, fakes' handlers): their
+      // callers await a promise either way, and the floating/misused promise rules above catch what matters.
+      '@typescript-eslint/require-await': 'off',
     },
   },
   {
