@@ -1,5 +1,5 @@
 /**
- * `npm test`: typecheck, lint, then every test file under test/ with node's test runner, a few files
+ * `npm test`: typecheck, formatting (Prettier), lint, then every test file under test/ with node's test runner, a few files
  * at a time (each integration file brings up its own Temporal, Pebble, database and worker).
  */
 import { spawnSync } from 'node:child_process';
@@ -25,10 +25,14 @@ function run(label: string, cmd: string, args: string[]): void {
   }
 }
 
+/** What Prettier formats (.prettierrc.json: 120 columns); `npm run format` writes it. */
+const FORMATTED = ['**/*.{ts,mjs}'];
+
 const bin = (name: string) => path.join(ROOT, 'node_modules', '.bin', name);
 const only = process.argv.slice(2);
 if (only.length === 0) {
   run('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
+  run('format', bin('prettier'), ['--check', '--log-level', 'warn', ...FORMATTED]);
   run('lint', bin('eslint'), ['--max-warnings', '0', '.']);
 }
 const files = only.length ? only : testFiles(path.join(ROOT, 'test'));
