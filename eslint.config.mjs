@@ -8,18 +8,32 @@ const webPatterns = [
   { group: ['**/worker/**'], message: 'The web does not import the worker.' },
   { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
   {
-    group: ['**/activities/*', '!**/activities/db', '!**/activities/domain', '!**/activities/crypto', '!**/activities/dns-providers', '!**/activities/deployers'],
+    group: [
+      '**/activities/*',
+      '!**/activities/db',
+      '!**/activities/domain',
+      '!**/activities/crypto',
+      '!**/activities/dns-providers',
+      '!**/activities/deployers',
+    ],
     message: 'The web may import only repositories, domain rules, crypto helpers and descriptors from activities/.',
   },
   {
-    group: ['**/activities/dns-providers/*', '!**/activities/dns-providers/descriptors', '!**/activities/dns-providers/types'],
+    group: [
+      '**/activities/dns-providers/*',
+      '!**/activities/dns-providers/descriptors',
+      '!**/activities/dns-providers/types',
+    ],
     message: 'The web may import provider descriptors only.',
   },
   {
     group: ['**/activities/deployers/*', '!**/activities/deployers/descriptors', '!**/activities/deployers/types'],
     message: 'The web may import vendor descriptors only: it never talks to a device itself.',
   },
-  { group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'], message: 'The web never talks to devices, CAs or DNS providers itself.' },
+  {
+    group: ['acme-client', 'cloudflare', 'undici', 'ssh2', 'basic-ftp', 'nodemailer'],
+    message: 'The web never talks to devices, CAs or DNS providers itself.',
+  },
 ];
 
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
@@ -40,7 +54,15 @@ export default tseslint.config(
       // node:test's describe/it return promises the runner awaits itself.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       // Async functions without await are how our interfaces are met (Deployer steps, fakes' handlers): their
@@ -51,24 +73,41 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: restrict([
-      { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Workflows may only import activity types.' },
-      { group: ['**/web/**', '**/worker/**', '**/temporal/connection', '**/temporal/schedules', '**/scripts/**'], message: 'Workflows stay deterministic: no I/O modules.' },
+      {
+        group: ['**/activities', '**/activities/**'],
+        allowTypeImports: true,
+        message: 'Workflows may only import activity types.',
+      },
+      {
+        group: ['**/web/**', '**/worker/**', '**/temporal/connection', '**/temporal/schedules', '**/scripts/**'],
+        message: 'Workflows stay deterministic: no I/O modules.',
+      },
       { group: ['node:*', 'pg', 'acme-client', 'cloudflare', 'nodemailer', 'undici'], message: 'No I/O in workflows.' },
     ]),
   },
   {
     files: ['activities/**/*.ts'],
     rules: restrict([
-      { group: ['**/workflows/**', '**/web/**', '**/worker/**'], message: 'Activities import neither workflows, web nor worker.' },
+      {
+        group: ['**/workflows/**', '**/web/**', '**/worker/**'],
+        message: 'Activities import neither workflows, web nor worker.',
+      },
       { group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path.' },
-      { group: ['**/temporal/connection', '**/temporal/schedules'], message: 'Activities do not use the Temporal client.' },
+      {
+        group: ['**/temporal/connection', '**/temporal/schedules'],
+        message: 'Activities do not use the Temporal client.',
+      },
     ]),
   },
   {
     files: ['web/**/*.ts'],
     rules: restrict([
       ...webPatterns,
-      { group: ['@temporalio/client', '@temporalio/common'], allowTypeImports: true, message: 'Temporal starts, signals, queries and lists go through deps.commands (web/commands).' },
+      {
+        group: ['@temporalio/client', '@temporalio/common'],
+        allowTypeImports: true,
+        message: 'Temporal starts, signals, queries and lists go through deps.commands (web/commands).',
+      },
     ]),
   },
   {
@@ -78,6 +117,12 @@ export default tseslint.config(
   },
   {
     files: ['worker/**/*.ts', 'temporal/**/*.ts', 'config/**/*.ts'],
-    rules: restrict([{ group: ['**/scripts/**'], message: 'Dev tooling (scripts/) stays out of the production path: temporal/ keeps only what talks to Temporal.' }]),
+    rules: restrict([
+      {
+        group: ['**/scripts/**'],
+        message:
+          'Dev tooling (scripts/) stays out of the production path: temporal/ keeps only what talks to Temporal.',
+      },
+    ]),
   },
 );

@@ -5,7 +5,13 @@ import { createCsrFor, generatePrivateKey } from './acme/keys';
 import { withAcmeProblems } from './acme/problems';
 import { SecretPurpose } from './crypto/secret-box';
 import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
-import { findOrderByRun, getOrder, insertOrderOnce, setOrderStatus, type AcmeOrderRecord } from './db/repositories/acme-orders';
+import {
+  findOrderByRun,
+  getOrder,
+  insertOrderOnce,
+  setOrderStatus,
+  type AcmeOrderRecord,
+} from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
 import { findVersionByOrder, insertVersionOnce } from './db/repositories/certificate-versions';
 import type { ActivityDeps } from './deps';
@@ -28,7 +34,7 @@ export interface StoredVersion {
 }
 
 type OrderRef = acme.Order;
-const orderRef = (url: string): OrderRef => ({ url } as OrderRef);
+const orderRef = (url: string): OrderRef => ({ url }) as OrderRef;
 
 type AcmeChallenge = acme.Authorization['challenges'][number];
 
@@ -43,11 +49,14 @@ function dnsChallengeOf(authz: acme.Authorization): AcmeChallenge {
 export function createAcmeActivities(deps: ActivityDeps) {
   const clientFor = (directoryId: string) => acmeClientForDirectory(deps.db, deps.box, deps.acme, directoryId);
 
-  const loadOrder = async (orderId: string): Promise<{ order: AcmeOrderRecord; client: acme.Client; commonName: string; keyType: string }> => {
+  const loadOrder = async (
+    orderId: string,
+  ): Promise<{ order: AcmeOrderRecord; client: acme.Client; commonName: string; keyType: string }> => {
     const order = await getOrder(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `acme: order ${orderId} not found`);
     const cert = await getCertificate(deps.db, order.certificateId);
-    if (!cert) throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
+    if (!cert)
+      throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
     return { order, client: await clientFor(cert.acmeDirectoryId), commonName: cert.commonName, keyType: cert.keyType };
   };
 
@@ -59,7 +68,12 @@ export function createAcmeActivities(deps: ActivityDeps) {
     async createAcmeOrder(input: { certificateId: string; workflowId: string; runId: string }): Promise<CreatedOrder> {
       const existing = await findOrderByRun(deps.db, input.runId);
       if (existing) {
-        return { orderId: existing.id, needsChallenge: existing.txtValues.length > 0, recordName: existing.txtRecordName ?? '', values: existing.txtValues };
+        return {
+          orderId: existing.id,
+          needsChallenge: existing.txtValues.length > 0,
+          recordName: existing.txtRecordName ?? '',
+          values: existing.txtValues,
+        };
       }
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
@@ -70,7 +84,11 @@ export function createAcmeActivities(deps: ActivityDeps) {
         const authorizations = await client.getAuthorizations(created);
         const pending = authorizations.filter((a) => a.status === 'pending');
         const invalid = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
-        if (invalid) throw classified(FailureType.acmeRejected, `acme: authorization for ${invalid.identifier.value} is ${invalid.status}`);
+        if (invalid)
+          throw classified(
+            FailureType.acmeRejected,
+            `acme: authorization for ${invalid.identifier.value} is ${invalid.status}`,
+          );
         const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
         return { order: created, values: txt };
       });
@@ -84,7 +102,12 @@ export function createAcmeActivities(deps: ActivityDeps) {
         txtRecordName: challengeRecordName(cert.commonName),
         txtValues: values,
       });
-      return { orderId: stored.id, needsChallenge: stored.txtValues.length > 0, recordName: stored.txtRecordName ?? '', values: stored.txtValues };
+      return {
+        orderId: stored.id,
+        needsChallenge: stored.txtValues.length > 0,
+        recordName: stored.txtRecordName ?? '',
+        values: stored.txtValues,
+      };
     },
 
     /**
@@ -119,23 +142,36 @@ export function createAcmeActivities(deps: ActivityDeps) {
      */
     async finalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion> {
       const already = await findVersionByOrder(deps.db, input.orderId);
-      if (already) return { versionId: already.id, notAfter: already.notAfter.toISOString(), fingerprintSha256: already.fingerprintSha256 };
+      if (already)
+        return {
+          versionId: already.id,
+          notAfter: already.notAfter.toISOString(),
+          fingerprintSha256: already.fingerprintSha256,
+        };
       const { order, client, commonName, keyType } = await loadOrder(input.orderId);
       const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
       const chainPem = await withAcmeProblems(`finalize ${commonName}`, async () => {
         let current = await client.getOrder(orderRef(order.orderUrl));
         if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
-        if (current.status === 'ready') current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
+        if (current.status === 'ready')
+          current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
         if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
         if (current.status !== 'valid') {
-          throw classified(FailureType.acmeRejected, `acme: order for ${commonName} is ${current.status}, expected valid`);
+          throw classified(
+            FailureType.acmeRejected,
+            `acme: order for ${commonName} is ${current.status}, expected valid`,
+          );
         }
         return client.getCertificate(current);
       });
       const [leafPem, ...chain] = splitPemChain(chainPem);
-      if (!leafPem) throw classified(FailureType.acmeRejected, `acme: the CA returned no certificate for ${commonName}`);
+      if (!leafPem)
+        throw classified(FailureType.acmeRejected, `acme: the CA returned no certificate for ${commonName}`);
       if (!keyMatchesCertificate(keyPem, leafPem)) {
-        throw classified(FailureType.acmeRejected, `acme: the certificate returned for ${commonName} does not match the order's key`);
+        throw classified(
+          FailureType.acmeRejected,
+          `acme: the certificate returned for ${commonName} does not match the order's key`,
+        );
       }
       const facts = readCertificateFacts(leafPem);
       const version = await deps.db.withTransaction(async (tx) => {
@@ -154,7 +190,11 @@ export function createAcmeActivities(deps: ActivityDeps) {
         await setOrderStatus(tx, order.id, 'valid');
         return stored;
       });
-      return { versionId: version.id, notAfter: version.notAfter.toISOString(), fingerprintSha256: version.fingerprintSha256 };
+      return {
+        versionId: version.id,
+        notAfter: version.notAfter.toISOString(),
+        fingerprintSha256: version.fingerprintSha256,
+      };
     },
   };
 }

@@ -12,7 +12,9 @@ const running = new AsyncLocalStorage<Logger>();
 /** The fields every line of an activity carries. */
 export function activityLogFields(info: Info): Record<string, string | number> {
   return {
-    ...(info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId } : {}),
+    ...(info.workflowExecution
+      ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId }
+      : {}),
     activityType: info.activityType,
     activityId: info.activityId,
     attempt: info.attempt,

@@ -23,11 +23,17 @@ export function createCertificateActivities(deps: ActivityDeps) {
         enabled: cert.enabled,
         commonName: cert.commonName,
         policy: policyFromRow(cert.renewalMode, cert.renewalValue),
-        ...(cert.notBefore && cert.notAfter ? { current: { notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() } } : {}),
+        ...(cert.notBefore && cert.notAfter
+          ? { current: { notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() } }
+          : {}),
       };
     },
 
-    async markCertificateStatus(input: { certificateId: string; status: CertificateStatus; error?: string }): Promise<void> {
+    async markCertificateStatus(input: {
+      certificateId: string;
+      status: CertificateStatus;
+      error?: string;
+    }): Promise<void> {
       await setCertificateStatus(deps.db, input.certificateId, input.status, input.error ?? null);
     },
 

@@ -56,14 +56,18 @@ export function deploySecrets(deps: Pick<ActivityDeps, 'box' | 'vendors'>): Depl
    * version's private key), so it is removed from the transcript in any encoding.
    */
   const redactorFor = (target: TargetRecord, version: Pick<CertificateVersion, 'keySealed'>): WireRedactor => {
-    const plainFields = new Set((deps.vendors[target.vendor]?.credentialFields ?? []).filter((f) => f.kind === 'text').map((f) => f.name));
+    const plainFields = new Set(
+      (deps.vendors[target.vendor]?.credentialFields ?? []).filter((f) => f.kind === 'text').map((f) => f.name),
+    );
     let credentials: Record<string, string> = {};
     try {
       credentials = credentialsOf(target);
     } catch {
       // Credentials sealed for another endpoint are never sent: there is nothing of them to remove.
     }
-    const values = Object.entries(credentials).filter(([name]) => !plainFields.has(name)).map(([, value]) => value);
+    const values = Object.entries(credentials)
+      .filter(([name]) => !plainFields.has(name))
+      .map(([, value]) => value);
     const sessionKey = target.sessionKeySealed ? sessionKeyOrNothing(target, target.sessionKeySealed) : undefined;
     if (sessionKey) values.push(sessionKey);
     const keyPems = values.filter((v) => v.includes('PRIVATE KEY'));

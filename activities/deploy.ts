@@ -1,4 +1,10 @@
-import { FailureType, type DeploySettings, type DeployTrigger, type MaintenanceCheck, type PreflightResult } from '../temporal/contract';
+import {
+  FailureType,
+  type DeploySettings,
+  type DeployTrigger,
+  type MaintenanceCheck,
+  type PreflightResult,
+} from '../temporal/contract';
 import { splitPemChain } from './crypto/pem';
 import { sealTargetSessionKey } from './crypto/bound-secrets';
 import { deploySecrets } from './deploy-secrets';
@@ -76,9 +82,14 @@ export function createDeployActivities(deps: ActivityDeps) {
 
   const { credentialsOf, sessionKeyOrNothing, redactorFor, materialOf } = deploySecrets(deps);
 
-  const deployerFor = async (target: TargetRecord, binding: Record<string, unknown>, alsoAccept: string[]): Promise<Deployer> => {
+  const deployerFor = async (
+    target: TargetRecord,
+    binding: Record<string, unknown>,
+    alsoAccept: string[],
+  ): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
-    if (!factory) throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
+    if (!factory)
+      throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
     // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
     const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
     const credentials = credentialsOf(target);
@@ -103,7 +114,11 @@ export function createDeployActivities(deps: ActivityDeps) {
         },
         set: (value) => {
           if (value !== undefined) learnWireSecret(value);
-          return setTargetSessionKey(deps.db, target.id, value === undefined ? null : sealTargetSessionKey(deps.box, target, value));
+          return setTargetSessionKey(
+            deps.db,
+            target.id,
+            value === undefined ? null : sealTargetSessionKey(deps.box, target, value),
+          );
         },
       },
     };
@@ -118,12 +133,25 @@ export function createDeployActivities(deps: ActivityDeps) {
   const followManagementTrust = async ({ run, deployment, target, version }: Loaded): Promise<void> => {
     try {
       const outcome = await followManagementCertificate(
-        { db: deps.db, box: deps.box, credentialsOf, sessionKeyOf: (t) => (t.sessionKeySealed ? sessionKeyOrNothing(t, t.sessionKeySealed) : undefined) },
+        {
+          db: deps.db,
+          box: deps.box,
+          credentialsOf,
+          sessionKeyOf: (t) => (t.sessionKeySealed ? sessionKeyOrNothing(t, t.sessionKeySealed) : undefined),
+        },
         { target, version, deploymentId: deployment.id, commonName: deployment.commonName },
       );
       if (!outcome.changed) return;
-      const was = outcome.before['fingerprintSha256'] ? `pinned to ${outcome.before['fingerprintSha256']}` : 'trusted through its CA';
-      await appendRunStep(deps.db, run.id, 'management trust', 'succeeded', `the management GUI serves the new certificate: pinned to ${version.fingerprintSha256} (was ${was})`);
+      const was = outcome.before['fingerprintSha256']
+        ? `pinned to ${outcome.before['fingerprintSha256']}`
+        : 'trusted through its CA';
+      await appendRunStep(
+        deps.db,
+        run.id,
+        'management trust',
+        'succeeded',
+        `the management GUI serves the new certificate: pinned to ${version.fingerprintSha256} (was ${was})`,
+      );
     } catch (error) {
       await appendRunStep(deps.db, run.id, 'management trust', 'failed', messageOf(error));
     }
@@ -132,21 +160,37 @@ export function createDeployActivities(deps: ActivityDeps) {
   /** Runs `work` while recording the device traffic into the run's transcript (kept in PostgreSQL, never in history). */
   const transcribed = <T>(loaded: Loaded, step: string, work: () => Promise<T>): Promise<T> =>
     withWireTranscript(redactorFor(loaded.target, loaded.version), work, (exchanges) =>
-      appendRunExchanges(deps.db, loaded.run.id, step, exchanges).catch((error: unknown) => deps.log.warn({ runId: loaded.run.id, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript')),
+      appendRunExchanges(deps.db, loaded.run.id, step, exchanges).catch((error: unknown) =>
+        deps.log.warn({ runId: loaded.run.id, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript'),
+      ),
     );
 
   /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
-  const onDevice = async <T>(runRowId: string, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
+  const onDevice = async <T>(
+    runRowId: string,
+    step: string,
+    work: (deployer: Deployer, loaded: Loaded) => Promise<T>,
+    describe?: (result: T) => string,
+  ): Promise<T> => {
     const loaded = await load(runRowId);
     return transcribed(loaded, step, () => deviceStep(loaded, step, work, describe));
   };
 
-  const deviceStep = async <T>(loaded: Loaded, step: string, work: (deployer: Deployer, loaded: Loaded) => Promise<T>, describe?: (result: T) => string): Promise<T> => {
+  const deviceStep = async <T>(
+    loaded: Loaded,
+    step: string,
+    work: (deployer: Deployer, loaded: Loaded) => Promise<T>,
+    describe?: (result: T) => string,
+  ): Promise<T> => {
     const runRowId = loaded.run.id;
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;
     try {
-      deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+      deployer = await deployerFor(
+        loaded.target,
+        loaded.deployment.binding,
+        await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]),
+      );
       const result = await work(deployer, loaded);
       await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
@@ -168,38 +212,66 @@ export function createDeployActivities(deps: ActivityDeps) {
     const { busySince, alerted } = await markTargetBusy(deps.db, target.id);
     if (alerted || Date.now() - busySince.getTime() < deps.deploy.busyAlertMs) return;
     const minutes = Math.round((Date.now() - busySince.getTime()) / 60_000);
-    const sent = await mailer.send({
-      subject: `[CertFleet] DEVICE BUSY: ${target.name} has refused our session for ${minutes} min`,
-      text: [
-        `CertFleet cannot open an admin session on ${target.name} (${target.host}): someone else holds the device's single session.`,
-        `It has been busy since ${busySince.toISOString()}. Deploys to it wait and retry; they never log the other admin out.`,
-        '', `Last answer: ${reason}`, '', '-- CertFleet',
-      ].join('\n'),
-    }).catch(() => ({ sent: false }));
+    const sent = await mailer
+      .send({
+        subject: `[CertFleet] DEVICE BUSY: ${target.name} has refused our session for ${minutes} min`,
+        text: [
+          `CertFleet cannot open an admin session on ${target.name} (${target.host}): someone else holds the device's single session.`,
+          `It has been busy since ${busySince.toISOString()}. Deploys to it wait and retry; they never log the other admin out.`,
+          '',
+          `Last answer: ${reason}`,
+          '',
+          '-- CertFleet',
+        ].join('\n'),
+      })
+      .catch(() => ({ sent: false }));
     if (sent.sent) await markTargetBusyAlerted(deps.db, target.id);
   };
 
-  const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> => (await currentVersionIdOf(deps.db, certificateId)) === versionId;
-
-
+  const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> =>
+    (await currentVersionIdOf(deps.db, certificateId)) === versionId;
 
   return {
     async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
       return deps.deploy;
     },
 
-    async listCertificateDeployments(input: { certificateId: string }): Promise<{ deploymentId: string; targetName: string }[]> {
-      return (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({ deploymentId: d.id, targetName: d.targetName }));
+    async listCertificateDeployments(input: {
+      certificateId: string;
+    }): Promise<{ deploymentId: string; targetName: string }[]> {
+      return (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({
+        deploymentId: d.id,
+        targetName: d.targetName,
+      }));
     },
 
     /** Opens the history row of this run (idempotent per workflow run) and marks the deployment as deploying. */
-    async startDeploymentRun(input: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: DeployTrigger }): Promise<{ runRowId: string; targetName: string; targetId: string; exclusiveSession: boolean; manual: boolean }> {
+    async startDeploymentRun(input: {
+      deploymentId: string;
+      versionId: string;
+      workflowId: string;
+      runId: string;
+      trigger: DeployTrigger;
+    }): Promise<{
+      runRowId: string;
+      targetName: string;
+      targetId: string;
+      exclusiveSession: boolean;
+      manual: boolean;
+    }> {
       const deployment = await getDeployment(deps.db, input.deploymentId);
-      if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
+      if (!deployment)
+        throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
       const run = await startRunOnce(deps.db, input);
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
       const vendor = deps.vendors[deployment.vendor];
-      return { runRowId: run.id, targetName: deployment.targetName, targetId: deployment.targetId, exclusiveSession: vendor?.exclusiveSession === true, manual: vendor?.manual === true };
+      return {
+        runRowId: run.id,
+        targetName: deployment.targetName,
+        targetId: deployment.targetId,
+        exclusiveSession: vendor?.exclusiveSession === true,
+        manual: vendor?.manual === true,
+      };
     },
 
     /** Whether the target's maintenance window is open; when not, the deployment shows it waits, and until when. */
@@ -218,7 +290,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     /** The wait is over: the window opened, or a technician asked to deploy now (audited in the console). */
     async endMaintenanceWait(input: { runRowId: string; deployNowBy?: string }): Promise<void> {
       const { run, deployment } = await load(input.runRowId);
-      await appendRunStep(deps.db, run.id, 'maintenance window', 'succeeded', input.deployNowBy ? `deploy now, requested by ${input.deployNowBy}` : 'the window opened');
+      await appendRunStep(
+        deps.db,
+        run.id,
+        'maintenance window',
+        'succeeded',
+        input.deployNowBy ? `deploy now, requested by ${input.deployNowBy}` : 'the window opened',
+      );
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
     },
 
@@ -229,8 +307,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     },
 
     /** Asks the device's session coordinator for the lease (starting the coordinator if needed). */
-    async requestDeviceLease(input: { targetId: string; requestId: string; requesterWorkflowId: string }): Promise<void> {
-      if (!deps.signalWithStart) throw classified(FailureType.validation, 'deploy: this worker cannot reach the device session coordinator');
+    async requestDeviceLease(input: {
+      targetId: string;
+      requestId: string;
+      requesterWorkflowId: string;
+    }): Promise<void> {
+      if (!deps.signalWithStart)
+        throw classified(FailureType.validation, 'deploy: this worker cannot reach the device session coordinator');
       await deps.signalWithStart(input);
     },
 
@@ -240,29 +323,50 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /** Imports the version under names derived from it (a retry reuses them). */
     async stageDeployment(input: { runRowId: string }): Promise<{ staged: Record<string, string> }> {
-      return onDevice(input.runRowId, 'stage', async (deployer, { run, version, deployment }) => {
-        const staged = await deployer.stage(materialOf(version, deployment.commonName));
-        await setRunStaged(deps.db, run.id, staged);
-        return { staged };
-      }, (r) => `imported as ${Object.values(r.staged).join(', ')}`);
+      return onDevice(
+        input.runRowId,
+        'stage',
+        async (deployer, { run, version, deployment }) => {
+          const staged = await deployer.stage(materialOf(version, deployment.commonName));
+          await setRunStaged(deps.db, run.id, staged);
+          return { staged };
+        },
+        (r) => `imported as ${Object.values(r.staged).join(', ')}`,
+      );
     },
 
     async activateDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
-      return onDevice(input.runRowId, 'activate', async (deployer, { run }) => {
-        if (!run.stagedObjects) throw classified(FailureType.validation, 'deploy: nothing staged to activate');
-        const activation = await deployer.activate(run.stagedObjects);
-        await setRunPreviousBinding(deps.db, run.id, activation.previous);
-        return activation.jobId ? { jobId: activation.jobId } : {};
-      }, (r) => (r.jobId ? `commit job ${r.jobId}` : 'bound'));
+      return onDevice(
+        input.runRowId,
+        'activate',
+        async (deployer, { run }) => {
+          if (!run.stagedObjects) throw classified(FailureType.validation, 'deploy: nothing staged to activate');
+          const activation = await deployer.activate(run.stagedObjects);
+          await setRunPreviousBinding(deps.db, run.id, activation.previous);
+          return activation.jobId ? { jobId: activation.jobId } : {};
+        },
+        (r) => (r.jobId ? `commit job ${r.jobId}` : 'bound'),
+      );
     },
 
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
       const loaded = await load(input.runRowId);
       return transcribed(loaded, 'commit', async () => {
-        const deployer = await deployerFor(loaded.target, loaded.deployment.binding, await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]));
+        const deployer = await deployerFor(
+          loaded.target,
+          loaded.deployment.binding,
+          await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]),
+        );
         try {
           const status = await deployer.activationStatus(input.jobId);
-          if (status.state !== 'pending') await appendRunStep(deps.db, input.runRowId, 'commit', status.state === 'done' ? 'succeeded' : 'failed', status.state === 'failed' ? status.detail : (status.detail ?? `job ${input.jobId}`));
+          if (status.state !== 'pending')
+            await appendRunStep(
+              deps.db,
+              input.runRowId,
+              'commit',
+              status.state === 'done' ? 'succeeded' : 'failed',
+              status.state === 'failed' ? status.detail : (status.detail ?? `job ${input.jobId}`),
+            );
           return status;
         } finally {
           await deployer.close().catch(() => undefined);
@@ -276,12 +380,14 @@ export function createDeployActivities(deps: ActivityDeps) {
       await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
       try {
         const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
-        const noTls = endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
+        const noTls =
+          endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
         if (noTls) {
           await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
           return { endpoints: [] };
         }
-        if (endpoints.length === 0) throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
+        if (endpoints.length === 0)
+          throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
         for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
@@ -295,27 +401,48 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /** Puts back what was bound before this run. */
     async rollbackDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
-      return onDevice(input.runRowId, 'rollback', async (deployer, { run }) => {
-        if (!run.previousBinding) return {};
-        const activation = await deployer.rollback(run.previousBinding);
-        return activation.jobId ? { jobId: activation.jobId } : {};
-      }, (r) => (r.jobId ? `commit job ${r.jobId}` : 'previous binding restored'));
+      return onDevice(
+        input.runRowId,
+        'rollback',
+        async (deployer, { run }) => {
+          if (!run.previousBinding) return {};
+          const activation = await deployer.rollback(run.previousBinding);
+          return activation.jobId ? { jobId: activation.jobId } : {};
+        },
+        (r) => (r.jobId ? `commit job ${r.jobId}` : 'previous binding restored'),
+      );
     },
 
     /**
      * Closes the run. On success the version becomes current (the replaced one is kept for rollback),
      * a replaced management certificate is re-pinned, and older objects are removed (best effort).
      */
-    async finishDeploymentRun(input: { runRowId: string; outcome: 'deployed' | 'ready' | 'rolled_back' | 'failed'; error?: string }): Promise<{ removed: string[] }> {
+    async finishDeploymentRun(input: {
+      runRowId: string;
+      outcome: 'deployed' | 'ready' | 'rolled_back' | 'failed';
+      error?: string;
+    }): Promise<{ removed: string[] }> {
       const loaded = await load(input.runRowId);
       const { run, deployment, target, version } = loaded;
       await finishRun(deps.db, run.id, input.outcome, input.error ?? null);
       if (input.outcome === 'ready') {
-        await appendRunStep(deps.db, run.id, 'ready', 'succeeded', 'ready for download: waiting for a technician to install it and mark it done');
+        await appendRunStep(
+          deps.db,
+          run.id,
+          'ready',
+          'succeeded',
+          'ready for download: waiting for a technician to install it and mark it done',
+        );
         await setDeploymentStatus(deps.db, deployment.id, 'ready', null);
         return { removed: [] };
       }
-      await appendRunStep(deps.db, run.id, 'finish', input.outcome === 'deployed' ? 'succeeded' : 'failed', input.error ?? input.outcome);
+      await appendRunStep(
+        deps.db,
+        run.id,
+        'finish',
+        input.outcome === 'deployed' ? 'succeeded' : 'failed',
+        input.error ?? input.outcome,
+      );
       if (input.outcome !== 'deployed' || !run.stagedObjects) {
         await setDeploymentStatus(deps.db, deployment.id, 'failed', input.error ?? input.outcome);
         // Once per incident: a target that keeps failing (every retry, every renewal) alerts once.
@@ -335,24 +462,34 @@ export function createDeployActivities(deps: ActivityDeps) {
       // Only failed and rolled-back runs keep their wire transcript (for a bug report).
       await deleteRunExchanges(deps.db, run.id);
       await alerter.recovered(incidentKey.deploy(deployment.id));
-      if (await isCurrentVersion(deployment.certificateId, version.id)) await alerter.recovered(incidentKey.notDeployed(deployment.id));
+      if (await isCurrentVersion(deployment.certificateId, version.id))
+        await alerter.recovered(incidentKey.notDeployed(deployment.id));
       await followManagementTrust(loaded);
       const after = await getDeployment(deps.db, deployment.id);
-      const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
+      const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> =>
+        Boolean(o),
+      );
       const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));
-      const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter((o) => !keepKeys.has(JSON.stringify(o)));
+      const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter(
+        (o) => !keepKeys.has(JSON.stringify(o)),
+      );
       if (candidates.length === 0) return { removed: [] };
       const fresh = await getTarget(deps.db, target.id);
       let deployer: Deployer;
       try {
-        deployer = await deployerFor(fresh ?? target, deployment.binding, await deployedFingerprints(deployment, [version.fingerprintSha256]));
+        deployer = await deployerFor(
+          fresh ?? target,
+          deployment.binding,
+          await deployedFingerprints(deployment, [version.fingerprintSha256]),
+        );
       } catch (error) {
         await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
         return { removed: [] };
       }
       try {
         const removed = await deployer.removeSuperseded(keep, candidates);
-        if (removed.length) await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
+        if (removed.length)
+          await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
         return { removed };
       } catch (error) {
         await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
@@ -372,11 +509,21 @@ export function createDeployActivities(deps: ActivityDeps) {
       try {
         deployer = await deployerFor(target, binding, []);
         const report = await deployer.preflight();
-        return { ok: report.checks.every((c) => c.ok), ...(report.firmware ? { firmware: report.firmware } : {}), checks: report.checks, changes: report.changes };
+        return {
+          ok: report.checks.every((c) => c.ok),
+          ...(report.firmware ? { firmware: report.firmware } : {}),
+          checks: report.checks,
+          changes: report.changes,
+        };
       } catch (error) {
         if (error instanceof ClassifiedError) {
-          const seen = error.type === FailureType.targetTlsUntrusted ? await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined) : undefined;
-          const hint = seen ? ` The device presents a certificate with SHA-256 fingerprint ${seen.fingerprintSha256}; pin it if you trust it.` : '';
+          const seen =
+            error.type === FailureType.targetTlsUntrusted
+              ? await servedCertificate({ host: target.host, port: target.port }).catch(() => undefined)
+              : undefined;
+          const hint = seen
+            ? ` The device presents a certificate with SHA-256 fingerprint ${seen.fingerprintSha256}; pin it if you trust it.`
+            : '';
           return { ok: false, checks: [], changes: [], error: error.message + hint };
         }
         throw error;

@@ -27,7 +27,10 @@ function resolverFor(address: string): dns.Resolver {
 
 /** "1.2.3.4", "1.2.3.4:5353", "[::1]:53" or a host name. */
 export function parseResolverList(text: string | undefined): string[] {
-  return (text ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  return (text ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -40,14 +43,21 @@ export async function nameServersFor(zone: string, configured: string[]): Promis
   try {
     hosts = await dns.resolveNs(zone);
   } catch (error) {
-    throw classified(FailureType.dnsUnavailable, `dns: cannot look up the nameservers of ${zone}: ${(error as Error).message}`);
+    throw classified(
+      FailureType.dnsUnavailable,
+      `dns: cannot look up the nameservers of ${zone}: ${(error as Error).message}`,
+    );
   }
   const servers: NameServer[] = [];
   for (const host of hosts.sort()) {
     const addresses = isIP(host) ? [host] : await dns.resolve4(host).catch(() => [] as string[]);
     for (const address of addresses) servers.push({ name: host, address });
   }
-  if (servers.length === 0) throw classified(FailureType.dnsUnavailable, `dns: the nameservers of ${zone} (${hosts.join(', ')}) have no addresses`);
+  if (servers.length === 0)
+    throw classified(
+      FailureType.dnsUnavailable,
+      `dns: the nameservers of ${zone} (${hosts.join(', ')}) have no addresses`,
+    );
   return servers;
 }
 
@@ -91,12 +101,19 @@ export async function waitForTxtPropagation(
     options.onPoll?.([...pending.keys()]);
     const elapsed = Date.now() - started;
     if (elapsed >= options.timeoutMs) {
-      const names = [...pending.values()].map((s) => `${s.name === s.address ? s.address : `${s.name} (${s.address})`}: ${lastAnswer.get(s.address) ?? 'no answer'}`);
+      const names = [...pending.values()].map(
+        (s) =>
+          `${s.name === s.address ? s.address : `${s.name} (${s.address})`}: ${lastAnswer.get(s.address) ?? 'no answer'}`,
+      );
       throw classified(
         FailureType.propagationTimeout,
         `dns: TXT ${recordName} was not visible after ${Math.round(elapsed / 1000)}s at ${pending.size} of ${servers.length} nameservers: ${names.join('; ')}`,
       );
     }
-    await sleep(Math.min(options.intervalMs, Math.max(0, options.timeoutMs - elapsed)), undefined, options.signal ? { signal: options.signal } : undefined);
+    await sleep(
+      Math.min(options.intervalMs, Math.max(0, options.timeoutMs - elapsed)),
+      undefined,
+      options.signal ? { signal: options.signal } : undefined,
+    );
   }
 }

@@ -15,7 +15,8 @@ export function createDnsActivities(deps: ActivityDeps) {
     const order = await getOrder(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `dns: order ${orderId} not found`);
     const cert = await getCertificate(deps.db, order.certificateId);
-    if (!cert) throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
+    if (!cert)
+      throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
     const { provider, config } = await loadDnsProvider(deps, cert.dnsProviderId);
     return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider, config };
   };
@@ -81,7 +82,8 @@ export function createDnsActivities(deps: ActivityDeps) {
         await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });
         return { propagated: true };
       } catch (error) {
-        if (error instanceof ClassifiedError && error.type === FailureType.propagationTimeout) return { propagated: false, detail: error.message };
+        if (error instanceof ClassifiedError && error.type === FailureType.propagationTimeout)
+          return { propagated: false, detail: error.message };
         throw error;
       }
     },

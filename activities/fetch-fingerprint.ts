@@ -30,8 +30,10 @@ function reason(error: Error & { code?: string }, address: string, timeoutMs: nu
     case 'ECONNRESET':
       return `${address} closed the connection during the TLS handshake.`;
     default:
-      if (/within \d+ ms/.test(error.message)) return `${address} did not complete a TLS handshake within ${timeoutMs / 1000} s: is this the HTTPS management port?`;
-      if (/wrong version number|packet length too long|unknown protocol/i.test(error.message)) return `${address} does not speak TLS on that port.`;
+      if (/within \d+ ms/.test(error.message))
+        return `${address} did not complete a TLS handshake within ${timeoutMs / 1000} s: is this the HTTPS management port?`;
+      if (/wrong version number|packet length too long|unknown protocol/i.test(error.message))
+        return `${address} does not speak TLS on that port.`;
       return `${address}: ${error.message}`;
   }
 }
@@ -55,9 +57,13 @@ export function createFetchFingerprintActivities(deps: { db: Queryable }, option
       try {
         handshake = await tlsHandshake({ host: host.host, port: port.port }, timeoutMs);
       } catch (error) {
-        throw classified(FailureType.targetUnreachable, `fetch fingerprint: ${reason(error as Error, address, timeoutMs)}`);
+        throw classified(
+          FailureType.targetUnreachable,
+          `fetch fingerprint: ${reason(error as Error, address, timeoutMs)}`,
+        );
       }
-      if (!handshake.cert.raw) throw classified(FailureType.targetRejected, `fetch fingerprint: ${address} presented no certificate.`);
+      if (!handshake.cert.raw)
+        throw classified(FailureType.targetRejected, `fetch fingerprint: ${address} presented no certificate.`);
       const x509 = new X509Certificate(handshake.cert.raw);
       return {
         subject: names(x509.subject),

@@ -35,20 +35,45 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
   /** One endpoint of one deployment: what it serves, compared with what we deployed. */
   const checkEndpoint = async (watched: WatchedDeployment, endpoint: VerifyEndpoint): Promise<EndpointCheck> => {
     const label = endpointLabel(endpoint);
-    const record = { deploymentId: watched.deploymentId, endpoint: label, host: endpoint.host, port: endpoint.port, servername: endpoint.servername ?? null };
+    const record = {
+      deploymentId: watched.deploymentId,
+      endpoint: label,
+      host: endpoint.host,
+      port: endpoint.port,
+      servername: endpoint.servername ?? null,
+    };
     try {
       await checkTargetAddress(deps.db, 'drift watch', endpoint.host);
       const served = await servedCertificate(endpoint, 10_000);
       const notAfter = served.validTo ? new Date(served.validTo) : null;
       const expiring = notAfter !== null && notAfter.getTime() - Date.now() < deps.alerts.servedExpiryDays * DAY_MS;
-      const state: EndpointCheck['state'] = served.fingerprintSha256 !== watched.expectedFingerprint ? 'drift' : expiring ? 'expiring' : 'match';
+      const state: EndpointCheck['state'] =
+        served.fingerprintSha256 !== watched.expectedFingerprint ? 'drift' : expiring ? 'expiring' : 'match';
       const detail =
-        state === 'drift' ? `${label} serves ${served.fingerprintSha256.slice(0, 16)}… (CN ${served.subject || '?'}, issuer ${served.issuer || '?'}, expires ${notAfter ? date(notAfter) : '?'}), not the deployed ${watched.expectedFingerprint.slice(0, 16)}…`
-        : state === 'expiring' && notAfter ? `${label} serves a certificate that expires ${date(notAfter)} (${daysLeft(notAfter)} days)`
-        : null;
-      return { ...record, state, fingerprintSha256: served.fingerprintSha256, subject: served.subject || null, issuer: served.issuer || null, notAfter, detail };
+        state === 'drift'
+          ? `${label} serves ${served.fingerprintSha256.slice(0, 16)}… (CN ${served.subject || '?'}, issuer ${served.issuer || '?'}, expires ${notAfter ? date(notAfter) : '?'}), not the deployed ${watched.expectedFingerprint.slice(0, 16)}…`
+          : state === 'expiring' && notAfter
+            ? `${label} serves a certificate that expires ${date(notAfter)} (${daysLeft(notAfter)} days)`
+            : null;
+      return {
+        ...record,
+        state,
+        fingerprintSha256: served.fingerprintSha256,
+        subject: served.subject || null,
+        issuer: served.issuer || null,
+        notAfter,
+        detail,
+      };
     } catch (error) {
-      return { ...record, state: 'unreachable', fingerprintSha256: null, subject: null, issuer: null, notAfter: null, detail: `${label}: ${(error as Error).message}` };
+      return {
+        ...record,
+        state: 'unreachable',
+        fingerprintSha256: null,
+        subject: null,
+        issuer: null,
+        notAfter: null,
+        detail: `${label}: ${(error as Error).message}`,
+      };
     }
   };
 
@@ -57,15 +82,27 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
     await recordEndpointCheck(deps.db, check);
     // An endpoint we cannot reach tells nothing new: its incidents stay as they are.
     if (check.state === 'unreachable') return;
-    const spec = { certificateId: watched.certificateId, deploymentId: watched.deploymentId, customerId: watched.customerId };
+    const spec = {
+      certificateId: watched.certificateId,
+      deploymentId: watched.deploymentId,
+      customerId: watched.customerId,
+    };
     const drift = incidentKey.drift(watched.deploymentId, check.endpoint);
     if (check.state === 'drift') {
-      await alerter.problem({ ...spec, key: drift, kind: 'drift', title: `${check.endpoint} (${watched.targetName}) does not serve ${watched.commonName}`, detail: check.detail ?? '' });
+      await alerter.problem({
+        ...spec,
+        key: drift,
+        kind: 'drift',
+        title: `${check.endpoint} (${watched.targetName}) does not serve ${watched.commonName}`,
+        detail: check.detail ?? '',
+      });
     } else await alerter.recovered(drift);
     const expiring = incidentKey.servedExpiring(watched.deploymentId, check.endpoint);
     if (check.notAfter && check.notAfter.getTime() - Date.now() < deps.alerts.servedExpiryDays * DAY_MS) {
       await alerter.problem({
-        ...spec, key: expiring, kind: 'served-expiring',
+        ...spec,
+        key: expiring,
+        kind: 'served-expiring',
         title: `${check.endpoint} (${watched.targetName}) serves a certificate expiring ${date(check.notAfter)}`,
         detail: `${check.endpoint} serves ${check.subject ?? 'a certificate'} (issuer ${check.issuer ?? '?'}) that expires ${date(check.notAfter)}, in ${daysLeft(check.notAfter)} days.`,
       });
@@ -82,27 +119,54 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
       });
       return {
         label: i === 0 ? `Expired or expiring within ${limit} days` : `Expiring in ${lower} to ${limit} days`,
-        rows: inBucket.map((r) => ({ name: r.commonName, customer: r.customerName, notAfter: date(r.notAfter), days: daysLeft(r.notAfter), link: `${base}/certificates/${r.certificateId}` })),
+        rows: inBucket.map((r) => ({
+          name: r.commonName,
+          customer: r.customerName,
+          notAfter: date(r.notAfter),
+          days: daysLeft(r.notAfter),
+          link: `${base}/certificates/${r.certificateId}`,
+        })),
       };
     });
   };
 
   const servedRows = (rows: ServedExpiringRow[]) =>
-    rows.map((r) => ({ endpoint: r.endpoint, target: r.targetName, subject: r.subject ?? '?', notAfter: date(r.notAfter), days: daysLeft(r.notAfter), drift: r.state === 'drift' }));
+    rows.map((r) => ({
+      endpoint: r.endpoint,
+      target: r.targetName,
+      subject: r.subject ?? '?',
+      notAfter: date(r.notAfter),
+      days: daysLeft(r.notAfter),
+      drift: r.state === 'drift',
+    }));
   const incidentRows = (rows: IncidentRecord[]) =>
-    rows.map((i) => ({ title: i.title, openedAt: date(i.openedAt), link: i.deploymentId ? `${base}/deployments/${i.deploymentId}` : i.certificateId ? `${base}/certificates/${i.certificateId}` : undefined }));
+    rows.map((i) => ({
+      title: i.title,
+      openedAt: date(i.openedAt),
+      link: i.deploymentId
+        ? `${base}/deployments/${i.deploymentId}`
+        : i.certificateId
+          ? `${base}/certificates/${i.certificateId}`
+          : undefined,
+    }));
 
   return {
     /**
      * Every minute (its own schedule): renewed versions not deployed in time become incidents,
      * quiet incidents end with a recovery notice, alerts that could not be sent are retried.
      */
-    async sweepAlerts(_input: Record<string, never>): Promise<{ notDeployed: number; resolved: number; alerts: number; recoveries: number }> {
+    async sweepAlerts(
+      _input: Record<string, never>,
+    ): Promise<{ notDeployed: number; resolved: number; alerts: number; recoveries: number }> {
       const late = await undeployedDeployments(deps.db, deps.alerts.notDeployedAfterMs);
       const lateIds = new Set(late.map((d) => d.deploymentId));
       for (const d of late) {
         await alerter.problem({
-          key: incidentKey.notDeployed(d.deploymentId), kind: 'not-deployed', certificateId: d.certificateId, deploymentId: d.deploymentId, customerId: d.customerId,
+          key: incidentKey.notDeployed(d.deploymentId),
+          kind: 'not-deployed',
+          certificateId: d.certificateId,
+          deploymentId: d.deploymentId,
+          customerId: d.customerId,
           title: `${d.commonName} renewed but not on ${d.targetName}`,
           detail: `A new version of ${d.commonName} was issued ${date(d.issuedAt)}, but ${d.targetName} still does not have it (deployment ${d.status}).`,
         });
@@ -124,34 +188,64 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
         customersWithRecipients(deps.db),
       ]);
       const today = new Date().toISOString().slice(0, 10);
-      const compose = (customer: string | undefined, rows: ExpiringRow[], servedRowsOf: ServedExpiringRow[], open: IncidentRecord[], waitingCount: number) => {
+      const compose = (
+        customer: string | undefined,
+        rows: ExpiringRow[],
+        servedRowsOf: ServedExpiringRow[],
+        open: IncidentRecord[],
+        waitingCount: number,
+      ) => {
         const subject = `[CertFleet] Daily digest${customer ? ` for ${customer}` : ''}: ${rows.length} expiring within ${maxDays} days, ${open.length} open incident(s)`;
-        return { subject, ...render('digest', subject, {
-          customer, date: today, buckets: digestBuckets(rows), served: servedRows(servedRowsOf), servedDays: deps.alerts.servedExpiryDays,
-          incidents: incidentRows(open), waiting: waitingCount, consoleUrl: base,
-        }) };
+        return {
+          subject,
+          ...render('digest', subject, {
+            customer,
+            date: today,
+            buckets: digestBuckets(rows),
+            served: servedRows(servedRowsOf),
+            servedDays: deps.alerts.servedExpiryDays,
+            incidents: incidentRows(open),
+            waiting: waitingCount,
+            consoleUrl: base,
+          }),
+        };
       };
       let sent = 0;
       const all = await mailer.send(compose(undefined, expiring, served, incidents, waiting));
       if (all.sent) sent += 1;
       for (const customer of customers) {
         const own = await countWaitingDeployments(deps.db, customer.id);
-        const message = compose(customer.name, expiring.filter((r) => r.customerId === customer.id), served.filter((r) => r.customerId === customer.id), incidents.filter((i) => i.customerId === customer.id), own);
+        const message = compose(
+          customer.name,
+          expiring.filter((r) => r.customerId === customer.id),
+          served.filter((r) => r.customerId === customer.id),
+          incidents.filter((i) => i.customerId === customer.id),
+          own,
+        );
         if ((await mailer.send({ ...message, onlyTo: customer.recipients })).sent) sent += 1;
       }
-      return { sent, detail: `${sent} digest(s): ${expiring.length} certificate(s) expiring within ${maxDays} days, ${served.length} served endpoint(s) expiring, ${incidents.length} open incident(s)` };
+      return {
+        sent,
+        detail: `${sent} digest(s): ${expiring.length} certificate(s) expiring within ${maxDays} days, ${served.length} served endpoint(s) expiring, ${incidents.length} open incident(s)`,
+      };
     },
 
     /**
      * The drift watch, one page of deployments per call: a TLS handshake with each endpoint records
      * what it serves; drift and near expiry open incidents (once each), a fixed endpoint ends them.
      */
-    async checkServedEndpoints(input: { afterId: string | null; limit: number }): Promise<{ lastId: string | null; deployments: number; endpoints: number; problems: number }> {
+    async checkServedEndpoints(input: {
+      afterId: string | null;
+      limit: number;
+    }): Promise<{ lastId: string | null; deployments: number; endpoints: number; problems: number }> {
       const page = await deploymentsToWatch(deps.db, input.afterId, input.limit);
       const ctx = Context.current();
       const jobs: { watched: WatchedDeployment; endpoint: VerifyEndpoint }[] = [];
       for (const watched of page) {
-        const [deployment, target] = await Promise.all([getDeployment(deps.db, watched.deploymentId), getTarget(deps.db, watched.targetId)]);
+        const [deployment, target] = await Promise.all([
+          getDeployment(deps.db, watched.deploymentId),
+          getTarget(deps.db, watched.targetId),
+        ]);
         if (!deployment || !target) continue;
         const endpoints = verifyEndpointsOf(deps.vendors, target, deployment);
         await forgetEndpointChecks(deps.db, watched.deploymentId, endpoints.map(endpointLabel));

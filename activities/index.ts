@@ -45,17 +45,20 @@ function asTemporalActivities<T extends Record<string, AnyActivity>>(activities:
 
 export function createActivities(base: ActivityDeps) {
   const deps: ActivityDeps = { ...base, log: activityAwareLogger(base.log) };
-  return asTemporalActivities({
-    ...createCertificateActivities(deps),
-    ...createCommandActivities(deps),
-    ...createAcmeActivities(deps),
-    ...createDnsActivities(deps),
-    ...createNotifyActivities(deps),
-    ...createDeployActivities(deps),
-    ...createScheduleHealthActivities(deps),
-    ...createFleetWatchActivities(deps),
-    ...createFetchFingerprintActivities(deps),
-  }, base.log);
+  return asTemporalActivities(
+    {
+      ...createCertificateActivities(deps),
+      ...createCommandActivities(deps),
+      ...createAcmeActivities(deps),
+      ...createDnsActivities(deps),
+      ...createNotifyActivities(deps),
+      ...createDeployActivities(deps),
+      ...createScheduleHealthActivities(deps),
+      ...createFleetWatchActivities(deps),
+      ...createFetchFingerprintActivities(deps),
+    },
+    base.log,
+  );
 }
 
 export type Activities = ReturnType<typeof createActivities>;

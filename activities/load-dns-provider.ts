@@ -44,10 +44,13 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
   const record = await getDnsProvider(deps.db, providerId);
   if (!record) throw classified(FailureType.notFound, `dns: provider ${providerId} no longer exists`);
   const factory = deps.dnsProviders[record.kind];
-  if (!factory) throw classified(FailureType.validation, `dns: provider kind "${record.kind}" is not supported by this version`);
+  if (!factory)
+    throw classified(FailureType.validation, `dns: provider kind "${record.kind}" is not supported by this version`);
   let built = cache.get(factory);
   if (!built) cache.set(factory, (built = new BoundedCache<CachedProvider>(MAX_CACHED, PROVIDER_TTL_MS)));
-  const key = createHash('sha256').update(JSON.stringify([record.id, record.tokenSealed, record.config])).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify([record.id, record.tokenSealed, record.config]))
+    .digest('hex');
   const hit = built.get(key);
   if (hit) return hit;
   const token = tokenOf(deps, record);
@@ -57,7 +60,10 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
 }
 
 /** Builds (or reuses) the provider of a stored row, unsealing its token only in memory. */
-export async function loadDnsProvider(deps: ActivityDeps, providerId: string): Promise<{ provider: DnsProvider; config: Record<string, unknown> }> {
+export async function loadDnsProvider(
+  deps: ActivityDeps,
+  providerId: string,
+): Promise<{ provider: DnsProvider; config: Record<string, unknown> }> {
   const { provider, config } = await cachedProvider(deps, providerId);
   return { provider, config };
 }

@@ -29,7 +29,10 @@ function passwordOf(box: SecretBox, stored: StoredSmtpSettings, sealed: string):
     return openSmtpPassword(box, stored, sealed);
   } catch (error) {
     if (!(error instanceof SecretBoxError)) throw error;
-    throw classified(FailureType.emailFailed, 'email: the stored SMTP password belongs to another server (host, port or TLS mode changed); enter it again in Settings → Email');
+    throw classified(
+      FailureType.emailFailed,
+      'email: the stored SMTP password belongs to another server (host, port or TLS mode changed); enter it again in Settings → Email',
+    );
   }
 }
 
@@ -62,7 +65,12 @@ export function createMailer(deps: { db: Queryable; box: SecretBox; mail: EnvMai
     const stored = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     if (stored?.host) {
       const auth = stored.username
-        ? { auth: { user: stored.username, pass: stored.passwordSealed ? passwordOf(deps.box, stored, stored.passwordSealed) : '' } }
+        ? {
+            auth: {
+              user: stored.username,
+              pass: stored.passwordSealed ? passwordOf(deps.box, stored, stored.passwordSealed) : '',
+            },
+          }
         : {};
       const requireTLS = Boolean(stored.username) && !stored.secure && stored.allowPasswordWithoutTls !== true;
       return {
@@ -76,7 +84,12 @@ export function createMailer(deps: { db: Queryable; box: SecretBox; mail: EnvMai
       const url = new URL(deps.mail.url);
       const requireTLS = Boolean(url.username || url.password) && url.protocol !== 'smtps:';
       // The URL's own query (?requireTLS=false) wins over this default.
-      return { options: { url: deps.mail.url, requireTLS }, from: deps.mail.from, recipients: deps.mail.recipients, plaintextRemedy: requireTLS ? PLAINTEXT_REMEDY_ENV : undefined };
+      return {
+        options: { url: deps.mail.url, requireTLS },
+        from: deps.mail.from,
+        recipients: deps.mail.recipients,
+        plaintextRemedy: requireTLS ? PLAINTEXT_REMEDY_ENV : undefined,
+      };
     }
     return undefined;
   };
@@ -86,10 +99,15 @@ export function createMailer(deps: { db: Queryable; box: SecretBox; mail: EnvMai
       const to = [...new Set(onlyTo ?? [...(smtp?.recipients ?? []), ...extraRecipients])];
       if (!smtp || to.length === 0) return { sent: false, detail: 'no SMTP server or recipients configured' };
       try {
-        const info = (await nodemailer.createTransport(smtp.options).sendMail({ from: smtp.from, to, subject, text, ...(html ? { html } : {}) })) as { messageId?: string };
+        const info = (await nodemailer
+          .createTransport(smtp.options)
+          .sendMail({ from: smtp.from, to, subject, text, ...(html ? { html } : {}) })) as { messageId?: string };
         return { sent: true, detail: `sent to ${to.length} recipient(s) as ${info.messageId ?? 'message'}` };
       } catch (error) {
-        throw classified(FailureType.emailFailed, `email: cannot send through SMTP: ${smtpFailure(error, smtp.plaintextRemedy)}`);
+        throw classified(
+          FailureType.emailFailed,
+          `email: cannot send through SMTP: ${smtpFailure(error, smtp.plaintextRemedy)}`,
+        );
       }
     },
   };

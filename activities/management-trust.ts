@@ -30,7 +30,10 @@ export const WORKER_ACTOR = 'certfleet-worker';
 export const REPIN_AUDIT_ACTION = 'target.management-repin';
 
 /** The trust a deploy step connects with: the target's own (pin, or CA) plus the versions of the run. */
-export function managementTrustOf(target: Pick<TargetRecord, 'trustFingerprint' | 'trustCaPem'>, alsoAccept: string[]): ManagementTrust {
+export function managementTrustOf(
+  target: Pick<TargetRecord, 'trustFingerprint' | 'trustCaPem'>,
+  alsoAccept: string[],
+): ManagementTrust {
   if (target.trustFingerprint) return { fingerprintSha256: target.trustFingerprint, alsoAccept };
   // Targets without management TLS (SSH, manual) have no trust: an empty CA trusts nothing but the run's versions, if ever used.
   return { caPem: target.trustCaPem ?? '', alsoAccept };
@@ -60,7 +63,15 @@ export interface FollowInput {
 }
 
 export type FollowOutcome =
-  | { changed: false; reason: 'no management TLS' | 'already pinned' | 'serves another certificate' | 'its CA still verifies it' | 'the target changed meanwhile' }
+  | {
+      changed: false;
+      reason:
+        | 'no management TLS'
+        | 'already pinned'
+        | 'serves another certificate'
+        | 'its CA still verifies it'
+        | 'the target changed meanwhile';
+    }
   | { changed: true; before: Record<string, string>; after: { fingerprintSha256: string } };
 
 /**
@@ -75,7 +86,8 @@ export async function followManagementCertificate(deps: FollowDeps, input: Follo
   const allowed = await checkTargetAddress(deps.db, target.vendor, target.host);
   // The fingerprint is compared with a certificate whose key we hold, so the handshake itself needs no trust.
   const served = await managementHandshake(target, guardedLookup(target.vendor, allowed)).catch(() => undefined);
-  if (served?.fingerprintSha256 !== version.fingerprintSha256) return { changed: false, reason: 'serves another certificate' };
+  if (served?.fingerprintSha256 !== version.fingerprintSha256)
+    return { changed: false, reason: 'serves another certificate' };
   if (served.caVerifies) return { changed: false, reason: 'its CA still verifies it' };
   const repinned = { ...target, trustFingerprint: version.fingerprintSha256, trustCaPem: null };
   const sessionKey = target.sessionKeySealed ? deps.sessionKeyOf(target) : undefined;
@@ -111,10 +123,21 @@ export async function followManagementCertificate(deps: FollowDeps, input: Follo
  * One TLS handshake with the management port: the leaf's SHA-256, and whether the target's CA (if it
  * has one) verifies it for the host (chain and name, Node's own check on a fresh, unresumed session).
  */
-function managementHandshake(target: Pick<TargetRecord, 'host' | 'port' | 'trustCaPem'>, lookup: LookupFunction, timeoutMs = 10_000): Promise<{ fingerprintSha256: string; caVerifies: boolean }> {
+function managementHandshake(
+  target: Pick<TargetRecord, 'host' | 'port' | 'trustCaPem'>,
+  lookup: LookupFunction,
+  timeoutMs = 10_000,
+): Promise<{ fingerprintSha256: string; caVerifies: boolean }> {
   const servername = isIP(target.host) ? undefined : target.host;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, lookup, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(target.trustCaPem ? { ca: target.trustCaPem } : {}) });
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      lookup,
+      rejectUnauthorized: false,
+      ...(servername ? { servername } : {}),
+      ...(target.trustCaPem ? { ca: target.trustCaPem } : {}),
+    });
     const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);

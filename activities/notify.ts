@@ -7,7 +7,9 @@ import { incidentKey } from './db/repositories/incidents';
 import { recordLifecycleRun } from './db/repositories/lifecycle-runs';
 import type { ActivityDeps } from './deps';
 
-export function createNotifyActivities(deps: Pick<ActivityDeps, 'db' | 'box' | 'mail' | 'consoleUrl' | 'alerts' | 'log'>) {
+export function createNotifyActivities(
+  deps: Pick<ActivityDeps, 'db' | 'box' | 'mail' | 'consoleUrl' | 'alerts' | 'log'>,
+) {
   const { alerter, mailer, render } = alertingFor(deps);
   const base = deps.consoleUrl.replace(/\/$/, '');
 
@@ -103,14 +105,26 @@ export function createNotifyActivities(deps: Pick<ActivityDeps, 'db' | 'box' | '
 
       await alerter.recovered(incidentKey.renewal(input.certificateId));
       if (input.outcome === 'partial') return { sent: false, detail: 'deploy failures alert per target' };
-      if (!deps.alerts.issuedNotices) return { sent: false, detail: 'issuance notices are turned off (ALERT_ISSUED_NOTICES)' };
+      if (!deps.alerts.issuedNotices)
+        return { sent: false, detail: 'issuance notices are turned off (ALERT_ISSUED_NOTICES)' };
       if (!changed) return { sent: false, detail: 'already notified for this run' };
       const subject = `[CertFleet] Issued ${name}`;
       const body = render('issued', subject, {
-        name, notAfter: cert?.notAfter?.toISOString(), deployments: input.deployments ?? [], link: `${base}/certificates/${input.certificateId}`,
-        workflowId: input.workflowId, consoleUrl: base,
+        name,
+        notAfter: cert?.notAfter?.toISOString(),
+        deployments: input.deployments ?? [],
+        link: `${base}/certificates/${input.certificateId}`,
+        workflowId: input.workflowId,
+        consoleUrl: base,
       });
-      const recipients = cert ? (await deps.db.query<{ alert_recipients: string[] }>('SELECT alert_recipients FROM customers WHERE id = $1', [cert.customerId]))[0]?.alert_recipients ?? [] : [];
+      const recipients = cert
+        ? ((
+            await deps.db.query<{ alert_recipients: string[] }>(
+              'SELECT alert_recipients FROM customers WHERE id = $1',
+              [cert.customerId],
+            )
+          )[0]?.alert_recipients ?? [])
+        : [];
       return mailer.send({ subject, ...body, extraRecipients: recipients });
     },
   };

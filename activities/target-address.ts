@@ -21,7 +21,10 @@ import { classified, type ClassifiedError } from './errors';
 
 function refused(component: string, host: string, address: string, refusal: string): ClassifiedError {
   const via = address === host ? '' : `${host} resolves to ${address}: `;
-  return classified(FailureType.targetAddressRefused, `${component}: refused to connect: ${via}${refusal}. Point the target at the device's own address, or ask an admin to allow its network.`);
+  return classified(
+    FailureType.targetAddressRefused,
+    `${component}: refused to connect: ${via}${refusal}. Point the target at the device's own address, or ask an admin to allow its network.`,
+  );
 }
 
 /** Throws TARGET_ADDRESS_REFUSED (not retryable) when the host is, or resolves to, a refused address; returns the allowed networks it checked against. */
@@ -29,7 +32,9 @@ export async function checkTargetAddress(db: Queryable, component: string, host:
   const allowed = await allowedTargetNetworks(db);
   if (!host) return allowed;
   // A name that does not resolve is left to the connection, which reports it as unreachable (and retries).
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true }).catch(() => [])).map((a) => a.address);
+  const addresses = isIP(host)
+    ? [host]
+    : (await lookup(host, { all: true, verbatim: true }).catch(() => [])).map((a) => a.address);
   for (const address of addresses) {
     const refusal = addressRefusal(address, allowed);
     if (refusal) throw refused(component, host, address, refusal);

@@ -17,8 +17,17 @@ export interface CeilingResult {
 }
 
 /** Issues `count` certificates, `concurrency` at a time; names are `<prefix>-<i>.<zone>`. */
-export async function measureAcmeCeiling(pebble: PebbleStack, count: number, concurrency: number, zone = 'example.test'): Promise<CeilingResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency * 2, secureContext: createSecureContext({ ca: [...rootCertificates, pebble.caBundlePem] }) });
+export async function measureAcmeCeiling(
+  pebble: PebbleStack,
+  count: number,
+  concurrency: number,
+  zone = 'example.test',
+): Promise<CeilingResult> {
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: concurrency * 2,
+    secureContext: createSecureContext({ ca: [...rootCertificates, pebble.caBundlePem] }),
+  });
   const previousAgent: unknown = acme.axios.defaults.httpsAgent;
   acme.axios.defaults.httpsAgent = agent;
   try {
@@ -45,7 +54,10 @@ export async function measureAcmeCeiling(pebble: PebbleStack, count: number, con
         await client.waitForValidStatus(challenge);
         await pebble.clearTxt(`_acme-challenge.${name}`);
       }
-      const [key, csr] = await acme.crypto.createCsr({ commonName: name }, await acme.crypto.createPrivateEcdsaKey('P-256'));
+      const [key, csr] = await acme.crypto.createCsr(
+        { commonName: name },
+        await acme.crypto.createPrivateEcdsaKey('P-256'),
+      );
       void key;
       const finalized = await client.finalizeOrder(order, csr);
       const valid = finalized.status === 'valid' ? finalized : await client.waitForValidStatus(finalized);

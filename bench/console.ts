@@ -17,7 +17,13 @@ import type { ConsoleClient } from '../test/support/console-client';
 import { startConsoleApp } from '../test/support/console-app';
 import { seedFleet, type FleetSize } from '../test/support/seed';
 
-const FLEET: FleetSize = { customers: 200, certificates: 10_000, targetsPerCustomer: 3, deploymentRuns: 100_000, auditEntries: 100_000 };
+const FLEET: FleetSize = {
+  customers: 200,
+  certificates: 10_000,
+  targetsPerCustomer: 3,
+  deploymentRuns: 100_000,
+  auditEntries: 100_000,
+};
 const WARM_UP = 5;
 const GOAL_P95_MS = 50;
 /** Parts of certificate names (`cert-<i>.c<customer>.example.test`) and of customer names (`Customer 0042`). */
@@ -51,7 +57,8 @@ function serverDuration(headers: Headers, path: string): number {
 
 function requestsOf(n: string): number {
   const value = Number(n);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`the number of requests per page must be a positive integer, not ${n}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`the number of requests per page must be a positive integer, not ${n}`);
   return value;
 }
 
@@ -72,7 +79,9 @@ async function main(): Promise<void> {
     if (!customerId) throw new Error('the seed wrote no customers');
     // Certificates spread over the fleet, so the detail page does not read one row over and over.
     const certificateIds = (
-      await c.db.db.query<{ id: string }>('SELECT id FROM certificates WHERE deleted_at IS NULL AND id % 97 = 13 ORDER BY id LIMIT 50')
+      await c.db.db.query<{ id: string }>(
+        'SELECT id FROM certificates WHERE deleted_at IS NULL AND id % 97 = 13 ORDER BY id LIMIT 50',
+      )
     ).map((r) => r.id);
     if (certificateIds.length === 0) throw new Error('the seed wrote no certificates');
     const [middle] = await c.db.db.query<{ id: string }>(
@@ -89,12 +98,18 @@ async function main(): Promise<void> {
       { label: '/certificates?sort=customer&page=37', paths: ['/certificates?sort=customer&page=37'] },
       { label: '/certificates?customer=…&expiry=30', paths: [`/certificates?customer=${customerId}&expiry=30`] },
       { label: '/certificates?vendor=panos', paths: ['/certificates?vendor=panos'] },
-      { label: `/certificates/<id> (${certificateIds.length} ids)`, paths: certificateIds.map((id) => `/certificates/${id}`) },
+      {
+        label: `/certificates/<id> (${certificateIds.length} ids)`,
+        paths: certificateIds.map((id) => `/certificates/${id}`),
+      },
       { label: '/audit', paths: ['/audit'] },
       { label: '/audit?action=certificate.', paths: ['/audit?action=certificate.'] },
       { label: '/audit?actor=alice&before=…', paths: [`/audit?actor=alice&before=${middle.id}`] },
       { label: '/deployments', paths: ['/deployments'] },
-      { label: '/deployments?outcome=failed&customer=…', paths: [`/deployments?outcome=failed&customer=${customerId}`] },
+      {
+        label: '/deployments?outcome=failed&customer=…',
+        paths: [`/deployments?outcome=failed&customer=${customerId}`],
+      },
       { label: '/targets?customer=…', paths: [`/targets?customer=${customerId}`] },
       { label: 'API /api/v1/certificates?pageSize=50', paths: ['/api/v1/certificates?pageSize=50'], api: true },
     ];
@@ -121,7 +136,9 @@ async function main(): Promise<void> {
       return { server: serverDuration(headers, path), roundTrip };
     };
 
-    console.log(`console: ${cases.length} pages, ${WARM_UP} warm-up requests and ${requests} measured requests each, one at a time …`);
+    console.log(
+      `console: ${cases.length} pages, ${WARM_UP} warm-up requests and ${requests} measured requests each, one at a time …`,
+    );
     const results: { item: Case; samples: Sample[] }[] = [];
     for (const item of cases) {
       for (let i = 0; i < WARM_UP; i++) await request(item, item.paths[i % item.paths.length] as string);
@@ -132,8 +149,12 @@ async function main(): Promise<void> {
 
     const width = Math.max(...cases.map((k) => k.label.length));
     const num = (v: number) => v.toFixed(1).padStart(7);
-    console.log(`\nconsole: server time (Server-Timing app;dur) over ${requests} requests per page, goal p95 < ${GOAL_P95_MS} ms`);
-    console.log(`  ${'page'.padEnd(width)}  ${'p50'.padStart(7)}  ${'p95'.padStart(7)}  ${'max'.padStart(7)}  ${'rt p50'.padStart(7)}  goal`);
+    console.log(
+      `\nconsole: server time (Server-Timing app;dur) over ${requests} requests per page, goal p95 < ${GOAL_P95_MS} ms`,
+    );
+    console.log(
+      `  ${'page'.padEnd(width)}  ${'p50'.padStart(7)}  ${'p95'.padStart(7)}  ${'max'.padStart(7)}  ${'rt p50'.padStart(7)}  goal`,
+    );
     let missed = 0;
     for (const { item, samples } of results) {
       const server = samples.map((s) => s.server);
@@ -155,7 +176,8 @@ async function main(): Promise<void> {
       const response = await fetch(new URL('/metrics', c.url));
       scrapeBytes = (await response.arrayBuffer()).byteLength;
       if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
-      if (i >= 3) scrapes.push({ server: serverDuration(response.headers, '/metrics'), roundTrip: performance.now() - start });
+      if (i >= 3)
+        scrapes.push({ server: serverDuration(response.headers, '/metrics'), roundTrip: performance.now() - start });
     }
     const scrapeServer = scrapes.map((s) => s.server);
     console.log(
@@ -163,7 +185,13 @@ async function main(): Promise<void> {
         `p50 ${median(scrapeServer).toFixed(1)} ms, p95 ${percentile(scrapeServer, 95).toFixed(1)} ms (server time)`,
     );
 
-    const [size] = await c.db.db.query<{ certificates: string; runs: string; audit: string; bytes: string; pretty: string }>(
+    const [size] = await c.db.db.query<{
+      certificates: string;
+      runs: string;
+      audit: string;
+      bytes: string;
+      pretty: string;
+    }>(
       `SELECT (SELECT count(*) FROM certificates) AS certificates, (SELECT count(*) FROM deployment_runs) AS runs,
               (SELECT count(*) FROM audit_log) AS audit, pg_database_size(current_database()) AS bytes,
               pg_size_pretty(pg_database_size(current_database())) AS pretty`,

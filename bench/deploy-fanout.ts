@@ -14,7 +14,13 @@ import { certificateWorkflowId, type LifecycleResult } from '../temporal/contrac
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../test/fakes/panos/server';
-import { addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import {
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../test/support/console-actions';
 import type { ConsoleClient } from '../test/support/console-client';
 import { startStack, type Stack } from '../test/support/stack';
 
@@ -27,28 +33,53 @@ async function linkFake(admin: ConsoleClient, certificateId: string, index: numb
       const token = `fgt-bench-token-${index}`;
       const fake = await startFakeFortiGate({ token });
       fakes.push(fake);
-      const id = await addTarget(admin, { vendor: 'fortigate', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint(), credentials: { token }, options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) } });
+      const id = await addTarget(admin, {
+        vendor: 'fortigate',
+        name,
+        host: fake.host,
+        port: fake.port,
+        fingerprint: fake.managementFingerprint(),
+        credentials: { token },
+        options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) },
+      });
       await linkDeployment(admin, certificateId, id, { sslVpn: 'on' }, []);
       return;
     }
     case 1: {
       const fake = await startFakePanos({ profiles: [{ name: 'gp-portal' }] });
       fakes.push(fake);
-      const id = await addTarget(admin, { vendor: 'panos', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint, credentials: { username: fake.username, password: fake.password } });
+      const id = await addTarget(admin, {
+        vendor: 'panos',
+        name,
+        host: fake.host,
+        port: fake.port,
+        fingerprint: fake.managementFingerprint,
+        credentials: { username: fake.username, password: fake.password },
+      });
       await linkDeployment(admin, certificateId, id, { profiles: 'gp-portal' }, fake.endpoints);
       return;
     }
     default: {
       const fake = await startFakeBigip({ profiles: ['clientssl-web'] });
       fakes.push(fake);
-      const id = await addTarget(admin, { vendor: 'f5-bigip', name, host: fake.host, port: fake.port, fingerprint: fake.managementFingerprint, credentials: { username: fake.username, password: fake.password } });
+      const id = await addTarget(admin, {
+        vendor: 'f5-bigip',
+        name,
+        host: fake.host,
+        port: fake.port,
+        fingerprint: fake.managementFingerprint,
+        credentials: { username: fake.username, password: fake.password },
+      });
       await linkDeployment(admin, certificateId, id, { profiles: 'clientssl-web' }, fake.endpoints);
     }
   }
 }
 
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const fanouts = sizes.length ? sizes : [1, 10, 50];
   const stack: Stack = await startStack({
     authzReusePercent: 0,
@@ -61,7 +92,11 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const phases = new Map<number, number>();
     for (const n of fanouts) {
-      const id = await requestCertificate(admin, { commonName: `fanout-${n}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      const id = await requestCertificate(admin, {
+        commonName: `fanout-${n}.example.test`,
+        dnsProviderId: providerId,
+        acmeDirectoryId: directoryId,
+      });
       await waitForRunToEnd(admin, id);
       for (let i = 0; i < n; i++) await linkFake(admin, id, i, fakes);
       const started = Date.now();
@@ -70,7 +105,8 @@ async function main(): Promise<void> {
       const result = (await handle.result()) as LifecycleResult;
       const total = Date.now() - started;
       const deployed = result.deployments?.filter((d) => d.outcome === 'deployed').length ?? 0;
-      if (result.outcome !== 'issued' || deployed !== n) throw new Error(`fan-out ${n}: ${result.outcome}, ${deployed} deployed: ${result.reason ?? ''}`);
+      if (result.outcome !== 'issued' || deployed !== n)
+        throw new Error(`fan-out ${n}: ${result.outcome}, ${deployed} deployed: ${result.reason ?? ''}`);
       const history = await handle.fetchHistory();
       const events = history.events ?? [];
       const firstChild = events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
@@ -85,10 +121,14 @@ async function main(): Promise<void> {
       const one = median(perTarget.map((r) => Number(r.ms)));
       const base = phases.get(fanouts[0] as number) ?? phase;
       const overhead = n > (fanouts[0] as number) ? (phase - base) / (n - (fanouts[0] as number)) : 0;
-      rows.push(`  ${String(n).padStart(3)} targets: total ${String(total).padStart(6)} ms, deploy phase ${String(phase).padStart(6)} ms, one target's deploy (median) ${String(Math.round(one)).padStart(5)} ms, overhead per extra target ${n > (fanouts[0] as number) ? `${Math.round(overhead)} ms` : '—'}`);
+      rows.push(
+        `  ${String(n).padStart(3)} targets: total ${String(total).padStart(6)} ms, deploy phase ${String(phase).padStart(6)} ms, one target's deploy (median) ${String(Math.round(one)).padStart(5)} ms, overhead per extra target ${n > (fanouts[0] as number) ? `${Math.round(overhead)} ms` : '—'}`,
+      );
       console.log(rows.at(-1));
     }
-    console.log(`\ndeploy-fanout: one renewal deployed to N fake appliances (FortiGate, PAN-OS, F5 in turn), real stack, Pebble`);
+    console.log(
+      `\ndeploy-fanout: one renewal deployed to N fake appliances (FortiGate, PAN-OS, F5 in turn), real stack, Pebble`,
+    );
     for (const row of rows) console.log(row);
   } finally {
     await connection.close();

@@ -55,11 +55,15 @@ interface FleetFigures {
   ceiling: CeilingResult;
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
   const tuning = Object.fromEntries(Object.entries(TUNING).map(([k, v]) => [k, process.env[k] ?? v]));
-  const stack = await startStack({ webProcess: true, env: { ...tuning, DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', LOG_LEVEL: 'warn' } });
+  const stack = await startStack({
+    webProcess: true,
+    env: { ...tuning, DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', LOG_LEVEL: 'warn' },
+  });
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
     const workers = [];
@@ -67,7 +71,9 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
     const setupStarted = performance.now();
     const fleet = await createFleet(stack, n);
     const setupSeconds = (performance.now() - setupStarted) / 1000;
-    process.stderr.write(`[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`);
+    process.stderr.write(
+      `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
+    );
 
     const [backend] = await stack.db.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const postmaster = parentPid(backend?.pid ?? 0);
@@ -78,7 +84,10 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       pebble: stack.pebble.pids().pebble,
       'fakes (this process)': process.pid,
     };
-    const cpuNow = (): Record<string, number> => ({ ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])), postgres: clusterCpuSeconds(postmaster) });
+    const cpuNow = (): Record<string, number> => ({
+      ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])),
+      postgres: clusterCpuSeconds(postmaster),
+    });
 
     const [{ now: startedAt } = { now: new Date() }] = await stack.db.db.query<{ now: Date }>('SELECT now()');
     const cpuBefore = cpuNow();
@@ -87,14 +96,17 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = cpuNow();
     const failed = results.filter((r) => r.outcome !== 'issued');
-    if (failed.length) throw new Error(`${failed.length} of ${n} renewals did not end issued, e.g. ${JSON.stringify(failed[0])}`);
+    if (failed.length)
+      throw new Error(`${failed.length} of ${n} renewals did not end issued, e.g. ${JSON.stringify(failed[0])}`);
 
     const latencies = (
       await stack.db.db.query<{ ms: number }>(
         "SELECT extract(epoch FROM ended_at - started_at) * 1000 AS ms FROM lifecycle_runs WHERE trigger = 'manual' AND started_at >= $1",
         [startedAt],
       )
-    ).map((r) => Number(r.ms)).sort((a, b) => a - b);
+    )
+      .map((r) => Number(r.ms))
+      .sort((a, b) => a - b);
 
     // Where a run's time goes: each step's duration, from the progress of up to 50 runs.
     const client = new Client({ connection });
@@ -110,10 +122,16 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       }
     }
     const [size] = await stack.db.db.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
-    const rssMiB = { workers: workers.map((w) => peakRssMiB(w.child.pid ?? 0)), web: peakRssMiB(pids['web'] ?? 0), temporal: peakRssMiB(pids['temporal'] ?? 0) };
+    const rssMiB = {
+      workers: workers.map((w) => peakRssMiB(w.child.pid ?? 0)),
+      web: peakRssMiB(pids['web'] ?? 0),
+      temporal: peakRssMiB(pids['temporal'] ?? 0),
+    };
     await fleet.close();
 
-    process.stderr.write(`[fleet ${n}] renewed in ${seconds.toFixed(1)} s; measuring raw acme-client on the same Pebble\n`);
+    process.stderr.write(
+      `[fleet ${n}] renewed in ${seconds.toFixed(1)} s; measuring raw acme-client on the same Pebble\n`,
+    );
     const ceiling = await measureAcmeCeiling(stack.pebble, n, 25);
     return {
       n,
@@ -144,23 +162,32 @@ function print(f: FleetFigures): void {
   console.log(`| renew all: first Renew now → last run complete | ${s(f.seconds)} |`);
   console.log(`| certificates per second | ${f.perSecond.toFixed(2)} |`);
   console.log(`| one certificate's run, p50 / p95 | ${s(f.p50 / 1000)} / ${s(f.p95 / 1000)} |`);
-  console.log(`| ceiling: raw acme-client, 25 at a time, same Pebble | ${f.ceiling.perSecond.toFixed(2)} per second (${s(f.ceiling.seconds)}) |`);
+  console.log(
+    `| ceiling: raw acme-client, 25 at a time, same Pebble | ${f.ceiling.perSecond.toFixed(2)} per second (${s(f.ceiling.seconds)}) |`,
+  );
   console.log(`| pipeline / ceiling (goal ≥ 0.5) | ${share.toFixed(2)} |`);
-  console.log(`| peak RSS: worker${f.rssMiB.workers.length > 1 ? 's' : ''} / web / Temporal server | ${f.rssMiB.workers.map((m) => m.toFixed(0)).join(' + ')} / ${f.rssMiB.web.toFixed(0)} / ${f.rssMiB.temporal.toFixed(0)} MiB |`);
+  console.log(
+    `| peak RSS: worker${f.rssMiB.workers.length > 1 ? 's' : ''} / web / Temporal server | ${f.rssMiB.workers.map((m) => m.toFixed(0)).join(' + ')} / ${f.rssMiB.web.toFixed(0)} / ${f.rssMiB.temporal.toFixed(0)} MiB |`,
+  );
   console.log(`| database size after setup and renewal | ${f.databaseMiB.toFixed(1)} MiB |`);
   console.log(`| setup (first issuance, link, first deploy) | ${s(f.setupSeconds)} |`);
   const cpuTotal = Object.values(f.cpu).reduce((a, b) => a + b, 0);
-  console.log(`\nCPU during the renewals (${cpuTotal.toFixed(1)} CPU-s, ${(cpuTotal / f.n * 1000).toFixed(0)} ms per certificate):\n`);
+  console.log(
+    `\nCPU during the renewals (${cpuTotal.toFixed(1)} CPU-s, ${((cpuTotal / f.n) * 1000).toFixed(0)} ms per certificate):\n`,
+  );
   console.log('| process | CPU-s | per certificate | share |');
   console.log('|---|---|---|---|');
   for (const [name, secs] of Object.entries(f.cpu).sort((a, b) => b[1] - a[1])) {
-    console.log(`| ${name} | ${secs.toFixed(1)} | ${((secs / f.n) * 1000).toFixed(0)} ms | ${((secs / cpuTotal) * 100).toFixed(0)} % |`);
+    console.log(
+      `| ${name} | ${secs.toFixed(1)} | ${((secs / f.n) * 1000).toFixed(0)} ms | ${((secs / cpuTotal) * 100).toFixed(0)} % |`,
+    );
   }
   const stepTotal = f.steps.reduce((a, b) => a + b.medianMs, 0);
   console.log(`\nOne run's steps (median of up to 50 runs):\n`);
   console.log('| step | median | share |');
   console.log('|---|---|---|');
-  for (const { step, medianMs } of f.steps) console.log(`| ${step} | ${medianMs.toFixed(0)} ms | ${((medianMs / stepTotal) * 100).toFixed(0)} % |`);
+  for (const { step, medianMs } of f.steps)
+    console.log(`| ${step} | ${medianMs.toFixed(0)} ms | ${((medianMs / stepTotal) * 100).toFixed(0)} % |`);
 }
 
 async function main(): Promise<void> {
@@ -172,7 +199,11 @@ async function main(): Promise<void> {
   const sizes = numbers.length ? numbers : [100, 1000];
   if (args.includes('--with-10k')) sizes.push(10_000);
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);
-  console.log(`worker tuning: ${Object.keys(TUNING).map((k) => `${k}=${process.env[k] ?? TUNING[k]}`).join(' ')}`);
+  console.log(
+    `worker tuning: ${Object.keys(TUNING)
+      .map((k) => `${k}=${process.env[k] ?? TUNING[k]}`)
+      .join(' ')}`,
+  );
   for (const n of sizes) print(await runFleet(n, workers));
 }
 

@@ -30,18 +30,28 @@ const BUCKET_OF: Record<string, Bucket> = {
   sendLifecycleEmail: 'email',
 };
 
-
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 10);
   const stack = await startStack({ propagationTimeoutMs: 30_000, authzReusePercent: 0 });
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
     const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
-    const id = await requestCertificate(admin, { commonName: '*.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: '*.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await waitForRunToEnd(admin, id); // warm-up: account registration, first issuance
 
     const totals: number[] = [];
-    const split: Record<Bucket | 'other', number[]> = { acme: [], dnsApi: [], propagation: [], database: [], email: [], other: [] };
+    const split: Record<Bucket | 'other', number[]> = {
+      acme: [],
+      dnsApi: [],
+      propagation: [],
+      database: [],
+      email: [],
+      other: [],
+    };
     for (let i = 0; i < runs; i++) {
       // "Renew now" through the console: a lifecycle started without its audit entry does nothing.
       const started = Date.now();
@@ -56,15 +66,18 @@ async function main(): Promise<void> {
       let storedAt = 0;
       for (const event of history.events ?? []) {
         const eventId = Number(event.eventId);
-        if (event.activityTaskScheduledEventAttributes) typeOf.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-        if (event.activityTaskStartedEventAttributes) startedAt.set(Number(event.activityTaskStartedEventAttributes.scheduledEventId), ms(event.eventTime));
+        if (event.activityTaskScheduledEventAttributes)
+          typeOf.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+        if (event.activityTaskStartedEventAttributes)
+          startedAt.set(Number(event.activityTaskStartedEventAttributes.scheduledEventId), ms(event.eventTime));
         const done = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
         if (done) {
           const scheduled = Number(done.scheduledEventId);
           const type = typeOf.get(scheduled) ?? '';
           const bucket = BUCKET_OF[type];
           if (bucket) spent[bucket] += ms(event.eventTime) - (startedAt.get(scheduled) ?? ms(event.eventTime));
-          if (type === 'finalizeAcmeOrder' && event.activityTaskCompletedEventAttributes) storedAt = ms(event.eventTime);
+          if (type === 'finalizeAcmeOrder' && event.activityTaskCompletedEventAttributes)
+            storedAt = ms(event.eventTime);
         }
       }
       // Trigger → version stored: up to the completion of finalizeAcmeOrder (the email comes after).
@@ -73,15 +86,21 @@ async function main(): Promise<void> {
       totals.push(total);
       for (const bucket of Object.keys(spent) as Bucket[]) split[bucket].push(spent[bucket]);
       split.other.push(Math.max(0, total - accounted));
-      console.log(`run ${String(i + 1).padStart(2)}: ${total} ms (acme ${spent.acme}, dns api ${spent.dnsApi}, propagation ${spent.propagation}, db ${spent.database}, email ${spent.email})`);
+      console.log(
+        `run ${String(i + 1).padStart(2)}: ${total} ms (acme ${spent.acme}, dns api ${spent.dnsApi}, propagation ${spent.propagation}, db ${spent.database}, email ${spent.email})`,
+      );
     }
     const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
     const m = median(totals);
     const line = (label: string, values: number[]) => {
       const v = median(values);
-      console.log(`  ${label.padEnd(44)} ${String(Math.round(v)).padStart(6)} ms  ${((100 * v) / m).toFixed(0).padStart(3)}%`);
+      console.log(
+        `  ${label.padEnd(44)} ${String(Math.round(v)).padStart(6)} ms  ${((100 * v) / m).toFixed(0).padStart(3)}%`,
+      );
     };
-    console.log(`\nissue-one: ${runs} issuances of *.example.test on Pebble, trigger → version stored (${versions.length} versions stored)`);
+    console.log(
+      `\nissue-one: ${runs} issuances of *.example.test on Pebble, trigger → version stored (${versions.length} versions stored)`,
+    );
     console.log(`  median ${Math.round(m)} ms, min ${Math.min(...totals)} ms, max ${Math.max(...totals)} ms`);
     console.log('  median split (each part is its own median, so they need not add up exactly):');
     line('ACME (order, validation, finalize+download)', split.acme);

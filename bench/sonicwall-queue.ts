@@ -11,13 +11,22 @@ import { Connection } from '@temporalio/client';
 import { benchConsole } from './console-setup';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeSonicWall } from '../test/fakes/sonicwall/server';
-import { addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import {
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../test/support/console-actions';
 import { startFtpServer } from '../test/support/ftp';
 import { startStack } from '../test/support/stack';
 import { median, runBenchmark } from './stats';
 
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const queues = sizes.length ? sizes : [1, 5, 20];
   const stack = await startStack({ authzReusePercent: 0, env: { DEVICE_BUSY_RETRY_MS: '300' } });
   const connection = await Connection.connect({ address: stack.temporal.address });
@@ -26,23 +35,43 @@ async function main(): Promise<void> {
   try {
     const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
     const targetId = await addTarget(admin, {
-      vendor: 'sonicwall', name: 'SW bench', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      vendor: 'sonicwall',
+      name: 'SW bench',
+      host: sonicwall.host,
+      port: sonicwall.port,
+      fingerprint: sonicwall.managementFingerprint(),
       credentials: { username: 'admin', password: 'bench-password', ftpPassword: ftp.password },
-      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+      options: {
+        ftpHost: ftp.host,
+        ftpPort: String(ftp.port),
+        ftpUser: ftp.user,
+        ftpDirectory: 'certfleet',
+        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
+      },
     });
     const rows: string[] = [];
     let round = 0;
     for (const n of queues) {
       round += 1;
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) ids.push(await requestCertificate(admin, { commonName: `q${round}-${i}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId }));
+      for (let i = 0; i < n; i++)
+        ids.push(
+          await requestCertificate(admin, {
+            commonName: `q${round}-${i}.example.test`,
+            dnsProviderId: providerId,
+            acmeDirectoryId: directoryId,
+          }),
+        );
       for (const id of ids) await waitForRunToEnd(admin, id);
       for (const id of ids) await linkDeployment(admin, id, targetId, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
       const started = Date.now();
       await Promise.all(ids.map((id) => renewNow(admin, id)));
-      const results = await Promise.all(ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>));
+      const results = await Promise.all(
+        ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>),
+      );
       const total = Date.now() - started;
-      if (results.some((r) => r.outcome !== 'issued')) throw new Error(`queue ${n}: ${results.map((r) => r.outcome).join(', ')}`);
+      if (results.some((r) => r.outcome !== 'issued'))
+        throw new Error(`queue ${n}: ${results.map((r) => r.outcome).join(', ')}`);
       // Each deploy's session window: its first and last step rows (stage … finish), in the order served.
       const windows = await stack.db.db.query<{ started: Date; ended: Date; queued: Date }>(
         `SELECT min(s.at) FILTER (WHERE s.step = 'stage') AS started, max(s.at) AS ended, r.started_at AS queued
@@ -59,9 +88,13 @@ async function main(): Promise<void> {
       );
       console.log(rows.at(-1));
     }
-    console.log(`\nsonicwall-queue: N renewals deploying to one SonicWall (one admin session), real stack, Pebble, FTP`);
+    console.log(
+      `\nsonicwall-queue: N renewals deploying to one SonicWall (one admin session), real stack, Pebble, FTP`,
+    );
     for (const row of rows) console.log(row);
-    console.log(`  sessions: max concurrent ${sonicwall.maxConcurrentSessions()}, refused logins ${sonicwall.refusedLogins()}`);
+    console.log(
+      `  sessions: max concurrent ${sonicwall.maxConcurrentSessions()}, refused logins ${sonicwall.refusedLogins()}`,
+    );
   } finally {
     await connection.close();
     await sonicwall.close();

@@ -44,15 +44,22 @@ async function certfleetIssues(stack: Stack, n: number): Promise<number> {
       Array.from({ length: 16 }, async () => {
         while (next < n) {
           const i = next++;
-          const { json } = await apiCall<{ id: string }>(stack.web.url, token, 'POST', '/api/v1/certificates', { commonName: `cf-${i}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+          const { json } = await apiCall<{ id: string }>(stack.web.url, token, 'POST', '/api/v1/certificates', {
+            commonName: `cf-${i}.example.test`,
+            dnsProviderId: providerId,
+            acmeDirectoryId: directoryId,
+          });
           ids[i] = String(json.id);
         }
       }),
     );
-    const results = await Promise.all(ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>));
+    const results = await Promise.all(
+      ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>),
+    );
     const seconds = (performance.now() - started) / 1000;
     const failed = results.filter((r) => r.outcome !== 'issued');
-    if (failed.length) throw new Error(`${failed.length} CertFleet issuances failed, e.g. ${JSON.stringify(failed[0])}`);
+    if (failed.length)
+      throw new Error(`${failed.length} CertFleet issuances failed, e.g. ${JSON.stringify(failed[0])}`);
     return seconds;
   } finally {
     await connection.close();
@@ -70,18 +77,41 @@ async function certbotIssues(stack: Stack, n: number): Promise<number> {
       `fetch(${JSON.stringify(`${stack.pebble.challtestsrvUrl}/${endpoint}`)}, { method: 'POST', body: JSON.stringify(${body}) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));\n`;
     const authHook = path.join(dir, 'auth-hook.js');
     const cleanupHook = path.join(dir, 'cleanup-hook.js');
-    await writeFile(authHook, hook('set-txt', '{ host: `_acme-challenge.${process.env.CERTBOT_DOMAIN}.`, value: process.env.CERTBOT_VALIDATION }'));
+    await writeFile(
+      authHook,
+      hook(
+        'set-txt',
+        '{ host: `_acme-challenge.${process.env.CERTBOT_DOMAIN}.`, value: process.env.CERTBOT_VALIDATION }',
+      ),
+    );
     await writeFile(cleanupHook, hook('clear-txt', '{ host: `_acme-challenge.${process.env.CERTBOT_DOMAIN}.` }'));
     const common = [
-      '--non-interactive', '--server', stack.pebble.directoryUrl,
-      '--config-dir', path.join(dir, 'config'), '--work-dir', path.join(dir, 'work'), '--logs-dir', path.join(dir, 'logs'),
+      '--non-interactive',
+      '--server',
+      stack.pebble.directoryUrl,
+      '--config-dir',
+      path.join(dir, 'config'),
+      '--work-dir',
+      path.join(dir, 'work'),
+      '--logs-dir',
+      path.join(dir, 'logs'),
     ];
     const env = { ...process.env, REQUESTS_CA_BUNDLE: caFile };
     await run(CERTBOT, ['register', ...common, '--agree-tos', '--register-unsafely-without-email'], { env });
     const certonly = (name: string): string[] => [
-      'certonly', ...common, '--manual', '--preferred-challenges', 'dns',
-      '--manual-auth-hook', `${process.execPath} ${authHook}`, '--manual-cleanup-hook', `${process.execPath} ${cleanupHook}`,
-      '--key-type', 'ecdsa', '-d', name,
+      'certonly',
+      ...common,
+      '--manual',
+      '--preferred-challenges',
+      'dns',
+      '--manual-auth-hook',
+      `${process.execPath} ${authHook}`,
+      '--manual-cleanup-hook',
+      `${process.execPath} ${cleanupHook}`,
+      '--key-type',
+      'ecdsa',
+      '-d',
+      name,
     ];
     const started = performance.now();
     for (let i = 0; i < n; i += 1) {
@@ -105,17 +135,30 @@ async function main(): Promise<void> {
   const { stdout: version } = await run(CERTBOT, ['--version']).catch(() => {
     throw new Error(`certbot not found at ${CERTBOT}: apt-get install certbot (or set CERTBOT_PATH)`);
   });
-  const stack = await startStack({ authzReusePercent: 0, env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '200', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100', WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '200' } });
+  const stack = await startStack({
+    authzReusePercent: 0,
+    env: {
+      WORKER_MAX_CONCURRENT_ACTIVITIES: '200',
+      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '100',
+      WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '200',
+    },
+  });
   try {
     await stack.startWorker();
     const certfleet = await certfleetIssues(stack, n);
     process.stderr.write(`[certfleet] ${n} issued in ${certfleet.toFixed(1)} s; now certbot\n`);
     const certbot = await certbotIssues(stack, n);
-    console.log(`# bench/vs-certbot.ts — ${new Date().toISOString()}, ${os.cpus().length} CPUs, ${version.trim()}, N = ${n}\n`);
+    console.log(
+      `# bench/vs-certbot.ts — ${new Date().toISOString()}, ${os.cpus().length} CPUs, ${version.trim()}, N = ${n}\n`,
+    );
     console.log('| | time for N | per second | per certificate |');
     console.log('|---|---|---|---|');
-    console.log(`| CertFleet (API → Temporal → DNS-01 → ACME → stored → email) | ${certfleet.toFixed(1)} s | ${(n / certfleet).toFixed(2)} | ${((certfleet / n) * 1000).toFixed(0)} ms |`);
-    console.log(`| certbot certonly, one process after another | ${certbot.toFixed(1)} s | ${(n / certbot).toFixed(2)} | ${((certbot / n) * 1000).toFixed(0)} ms |`);
+    console.log(
+      `| CertFleet (API → Temporal → DNS-01 → ACME → stored → email) | ${certfleet.toFixed(1)} s | ${(n / certfleet).toFixed(2)} | ${((certfleet / n) * 1000).toFixed(0)} ms |`,
+    );
+    console.log(
+      `| certbot certonly, one process after another | ${certbot.toFixed(1)} s | ${(n / certbot).toFixed(2)} | ${((certbot / n) * 1000).toFixed(0)} ms |`,
+    );
     console.log(`\nCertFleet is ${(certbot / certfleet).toFixed(1)} times as fast as certbot (goal: at least 20).`);
   } finally {
     await stack.stop();

@@ -40,15 +40,22 @@ export function bool(env: Env, name: string, fallback: boolean): boolean {
 export function integers(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  const values = raw.split(/[\s,]+/).filter(Boolean).map((part) => {
-    if (!/^\d+$/.test(part) || Number(part) < min || Number(part) > max) throw new ConfigError(`${name} must list whole numbers from ${min} to ${max}, got "${raw}"`);
-    return Number(part);
-  });
+  const values = raw
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((part) => {
+      if (!/^\d+$/.test(part) || Number(part) < min || Number(part) > max)
+        throw new ConfigError(`${name} must list whole numbers from ${min} to ${max}, got "${raw}"`);
+      return Number(part);
+    });
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
 export function list(env: Env, name: string): string[] {
-  return (env[name] ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  return (env[name] ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function url(env: Env, name: string, fallback?: string): string {

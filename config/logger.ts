@@ -5,8 +5,20 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * (`password`, `target.credentials`, `headers.authorization`, the SDK's `error.token`).
  */
 const SECRET_KEYS = [
-  'password', 'passphrase', 'ftpPassword', 'token', 'apiToken', 'apiKey', 'secret', 'privateKey', 'keyPem', 'key', 'masterKey', 'credentials',
-  'authorization', 'cookie',
+  'password',
+  'passphrase',
+  'ftpPassword',
+  'token',
+  'apiToken',
+  'apiKey',
+  'secret',
+  'privateKey',
+  'keyPem',
+  'key',
+  'masterKey',
+  'credentials',
+  'authorization',
+  'cookie',
 ];
 
 /**
@@ -18,18 +30,38 @@ const SECRET_KEYS = [
  */
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
-  'clientSecret', 'sessionKey', 'Authorization', 'Cookie', '["set-cookie"]', '["x-api-key"]',
+  'clientSecret',
+  'sessionKey',
+  'Authorization',
+  'Cookie',
+  '["set-cookie"]',
+  '["x-api-key"]',
   // The Temporal SDK's activity lines carry the task token, which completes or fails the activity through the API.
   'taskToken',
   ...SECRET_KEYS.map((key) => `*.${key}`),
-  '*.*.credentials', '*.*.password', '*.*.token',
+  '*.*.credentials',
+  '*.*.password',
+  '*.*.token',
   ...['req', 'res', 'request', 'response'].flatMap((at) => [
-    `${at}.headers.authorization`, `${at}.headers.Authorization`, `${at}.headers.cookie`, `${at}.headers["set-cookie"]`, `${at}.headers["x-api-key"]`,
+    `${at}.headers.authorization`,
+    `${at}.headers.Authorization`,
+    `${at}.headers.cookie`,
+    `${at}.headers["set-cookie"]`,
+    `${at}.headers["x-api-key"]`,
   ]),
-  'headers.Authorization', 'headers["set-cookie"]', 'headers["x-api-key"]',
+  'headers.Authorization',
+  'headers["set-cookie"]',
+  'headers["x-api-key"]',
   ...['err', 'error'].flatMap((at) => [
-    `${at}.config.headers.Authorization`, `${at}.config.headers.authorization`, `${at}.config.headers.Cookie`, `${at}.config.data`, `${at}.config.auth`,
-    `${at}.response.config.headers.Authorization`, `${at}.response.headers["set-cookie"]`, `${at}.request._header`, `${at}.request.headers.authorization`,
+    `${at}.config.headers.Authorization`,
+    `${at}.config.headers.authorization`,
+    `${at}.config.headers.Cookie`,
+    `${at}.config.data`,
+    `${at}.config.auth`,
+    `${at}.response.config.headers.Authorization`,
+    `${at}.response.headers["set-cookie"]`,
+    `${at}.request._header`,
+    `${at}.request.headers.authorization`,
   ]),
 ];
 

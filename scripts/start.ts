@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   try {
     if (!env['DATABASE_URL']) {
       say(`no DATABASE_URL: starting embedded PostgreSQL (data in ${path.join(dataDir, 'postgres')})`);
-      const pg = await startEmbeddedPostgres(dataDir, Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329), (line) => log.debug({ component: 'postgres' }, line));
+      const pg = await startEmbeddedPostgres(dataDir, Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329), (line) =>
+        log.debug({ component: 'postgres' }, line),
+      );
       stops.push({ name: 'postgres', stop: pg.stop });
       env['DATABASE_URL'] = pg.url;
     }
@@ -57,7 +59,11 @@ async function main(): Promise<void> {
       const port = Number(env['TEMPORAL_DEV_PORT'] ?? 7233);
       const uiPort = Number(env['TEMPORAL_UI_PORT'] ?? 8233);
       const server = await startLocalTemporal({
-        env, port, uiPort, dataDir, say,
+        env,
+        port,
+        uiPort,
+        dataDir,
+        say,
         onOutput: (component, line) => log.debug({ component }, line),
       });
       stops.push({ name: 'temporal-server', stop: server.stop });
@@ -70,7 +76,10 @@ async function main(): Promise<void> {
       const applied = await migrate(db);
       if (applied.length) say(`database migrated: ${applied.join(', ')}`);
       await loadMasterKey(
-        { envValue: env['CERTFLEET_MASTER_KEY'], keyFile: path.resolve(env['CERTFLEET_MASTER_KEY_FILE'] ?? path.join(dataDir, 'master.key')) },
+        {
+          envValue: env['CERTFLEET_MASTER_KEY'],
+          keyFile: path.resolve(env['CERTFLEET_MASTER_KEY_FILE'] ?? path.join(dataDir, 'master.key')),
+        },
         db,
       );
     } finally {

@@ -13,10 +13,19 @@ export interface ConnectOptions {
   quickRetries?: boolean;
 }
 
-export async function connectTemporal(settings: TemporalSettings, options: ConnectOptions = {}): Promise<{ connection: Connection; client: Client }> {
+export async function connectTemporal(
+  settings: TemporalSettings,
+  options: ConnectOptions = {},
+): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({
     address: settings.address,
-    ...(options.quickRetries ? { interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4, maxIntervalMs: () => 500 }))] } : {}),
+    ...(options.quickRetries
+      ? {
+          interceptors: [
+            makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4, maxIntervalMs: () => 500 })),
+          ],
+        }
+      : {}),
   });
   return { connection, client: new Client({ connection, namespace: settings.namespace }) };
 }

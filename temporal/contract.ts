@@ -26,7 +26,8 @@ export const WorkflowType = {
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
 export const renewalScheduleId = (certificateId: string): string => `renewal:certificate:${certificateId}`;
-export const deploymentWorkflowId = (certificateId: string, deploymentId: string): string => `deploy:${certificateId}:${deploymentId}`;
+export const deploymentWorkflowId = (certificateId: string, deploymentId: string): string =>
+  `deploy:${certificateId}:${deploymentId}`;
 export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
 export const deviceSessionWorkflowId = (targetId: string): string => `device:${targetId}`;
 export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-check:provider:${providerId}`;
@@ -290,7 +291,17 @@ export interface ScheduledRenewalResult {
   reason?: string;
 }
 
-export const LIFECYCLE_STEPS = ['check', 'order', 'present', 'propagate', 'validate', 'cleanup', 'finalize', 'deploy', 'notify'] as const;
+export const LIFECYCLE_STEPS = [
+  'check',
+  'order',
+  'present',
+  'propagate',
+  'validate',
+  'cleanup',
+  'finalize',
+  'deploy',
+  'notify',
+] as const;
 export type LifecycleStep = (typeof LIFECYCLE_STEPS)[number];
 
 export const STEP_LABELS: Record<LifecycleStep, string> = {

@@ -22,10 +22,38 @@ interface FleetSchedule {
 
 function fleetSchedules(t: FleetScheduleTimes): FleetSchedule[] {
   return [
-    { scheduleId: SCHEDULE_HEALTH_SCHEDULE_ID, workflowType: WorkflowType.scheduleHealth, workflowId: 'schedule-health', spec: { intervals: [{ every: `${t.scheduleHealthIntervalSeconds}s` }] }, note: 'renewal schedule health for the dashboard', runAtCreation: true },
-    { scheduleId: FLEET_SCHEDULE_IDS.alertSweep, workflowType: WorkflowType.alertSweep, workflowId: 'alert-sweep', spec: { intervals: [{ every: `${t.alertSweepIntervalSeconds}s` }] }, note: 'late deployments, recovery notices, unsent alerts', runAtCreation: false },
-    { scheduleId: FLEET_SCHEDULE_IDS.dailyDigest, workflowType: WorkflowType.dailyDigest, workflowId: 'daily-digest', spec: { cronExpressions: [t.digestCron], timezone: t.digestTimeZone }, note: 'the daily digest email', runAtCreation: false },
-    { scheduleId: FLEET_SCHEDULE_IDS.driftWatch, workflowType: WorkflowType.driftWatch, workflowId: 'drift-watch', spec: { intervals: [{ every: `${t.driftWatchIntervalSeconds}s` }] }, note: 'handshakes with every deployment endpoint', runAtCreation: true },
+    {
+      scheduleId: SCHEDULE_HEALTH_SCHEDULE_ID,
+      workflowType: WorkflowType.scheduleHealth,
+      workflowId: 'schedule-health',
+      spec: { intervals: [{ every: `${t.scheduleHealthIntervalSeconds}s` }] },
+      note: 'renewal schedule health for the dashboard',
+      runAtCreation: true,
+    },
+    {
+      scheduleId: FLEET_SCHEDULE_IDS.alertSweep,
+      workflowType: WorkflowType.alertSweep,
+      workflowId: 'alert-sweep',
+      spec: { intervals: [{ every: `${t.alertSweepIntervalSeconds}s` }] },
+      note: 'late deployments, recovery notices, unsent alerts',
+      runAtCreation: false,
+    },
+    {
+      scheduleId: FLEET_SCHEDULE_IDS.dailyDigest,
+      workflowType: WorkflowType.dailyDigest,
+      workflowId: 'daily-digest',
+      spec: { cronExpressions: [t.digestCron], timezone: t.digestTimeZone },
+      note: 'the daily digest email',
+      runAtCreation: false,
+    },
+    {
+      scheduleId: FLEET_SCHEDULE_IDS.driftWatch,
+      workflowType: WorkflowType.driftWatch,
+      workflowId: 'drift-watch',
+      spec: { intervals: [{ every: `${t.driftWatchIntervalSeconds}s` }] },
+      note: 'handshakes with every deployment endpoint',
+      runAtCreation: true,
+    },
   ];
 }
 
@@ -34,14 +62,26 @@ export async function upsertFleetSchedules(client: Client, times: FleetScheduleT
   for (const s of fleetSchedules(times)) {
     const parts = {
       spec: s.spec,
-      action: { type: 'startWorkflow' as const, workflowType: s.workflowType, taskQueue: TASK_QUEUE, workflowId: s.workflowId, args: [] },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: s.workflowType,
+        taskQueue: TASK_QUEUE,
+        workflowId: s.workflowId,
+        args: [],
+      },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     };
     try {
-      await client.schedule.create({ scheduleId: s.scheduleId, ...parts, state: { note: s.note, triggerImmediately: s.runAtCreation } });
+      await client.schedule.create({
+        scheduleId: s.scheduleId,
+        ...parts,
+        state: { note: s.note, triggerImmediately: s.runAtCreation },
+      });
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      await client.schedule.getHandle(s.scheduleId).update((previous) => ({ ...previous, spec: parts.spec, action: parts.action, policies: parts.policies }));
+      await client.schedule
+        .getHandle(s.scheduleId)
+        .update((previous) => ({ ...previous, spec: parts.spec, action: parts.action, policies: parts.policies }));
     }
   }
 }

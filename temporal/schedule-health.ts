@@ -9,7 +9,10 @@ const CONCURRENCY = 16;
  * Describes every renewal schedule: paused or not, runs skipped because one was still in progress,
  * runs missed while the server was down, and the last and next action times.
  */
-export async function describeRenewalSchedules(client: Client, progress: () => void = () => undefined): Promise<ScheduleHealthRow[]> {
+export async function describeRenewalSchedules(
+  client: Client,
+  progress: () => void = () => undefined,
+): Promise<ScheduleHealthRow[]> {
   const ids: string[] = [];
   for await (const summary of client.schedule.list({ pageSize: 1000 })) {
     if (summary.scheduleId.startsWith(RENEWAL_PREFIX)) ids.push(summary.scheduleId);

@@ -1,4 +1,10 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsAction,
+} from '@temporalio/client';
 import { renewalScheduleId, TASK_QUEUE, WorkflowType, type ScheduledRenewalInput } from './contract';
 
 export interface RenewalScheduleSettings {
@@ -29,12 +35,19 @@ function scheduleParts(cert: ScheduledCertificate, settings: RenewalScheduleSett
     spec: { intervals: [{ every: `${settings.intervalSeconds}s` }], jitter: `${settings.jitterSeconds}s` },
     action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false },
-    state: { paused: !cert.enabled, note: cert.enabled ? `renewal checks for ${cert.commonName}` : `renewal disabled for ${cert.commonName}` },
+    state: {
+      paused: !cert.enabled,
+      note: cert.enabled ? `renewal checks for ${cert.commonName}` : `renewal disabled for ${cert.commonName}`,
+    },
   };
 }
 
 /** Creates the certificate's renewal schedule, or brings an existing one in step. Idempotent. */
-export async function upsertRenewalSchedule(client: Client, cert: ScheduledCertificate, settings: RenewalScheduleSettings): Promise<'created' | 'updated'> {
+export async function upsertRenewalSchedule(
+  client: Client,
+  cert: ScheduledCertificate,
+  settings: RenewalScheduleSettings,
+): Promise<'created' | 'updated'> {
   const scheduleId = renewalScheduleId(cert.certificateId);
   const parts = scheduleParts(cert, settings);
   try {
@@ -44,7 +57,13 @@ export async function upsertRenewalSchedule(client: Client, cert: ScheduledCerti
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
   }
   const handle = client.schedule.getHandle(scheduleId);
-  await handle.update((previous) => ({ ...previous, spec: parts.spec, action: parts.action, policies: parts.policies, state: { ...previous.state, ...parts.state } }));
+  await handle.update((previous) => ({
+    ...previous,
+    spec: parts.spec,
+    action: parts.action,
+    policies: parts.policies,
+    state: { ...previous.state, ...parts.state },
+  }));
   return 'updated';
 }
 

@@ -76,7 +76,12 @@ export function createApp(deps: WebDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: '200kb' }));
   app.use(
     session({
-      store: new PgStore({ pool: deps.db.pool, tableName: 'web_sessions', createTableIfMissing: false, pruneSessionInterval: 600 }),
+      store: new PgStore({
+        pool: deps.db.pool,
+        tableName: 'web_sessions',
+        createTableIfMissing: false,
+        pruneSessionInterval: 600,
+      }),
       secret: deps.box.derive('session-cookie').toString('hex'),
       name: 'certfleet.sid',
       resave: false,

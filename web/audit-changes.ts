@@ -33,7 +33,8 @@ function show(value: unknown): string {
 
 const fieldsOf = (value: unknown): Map<string, string> => {
   const fields = new Map<string, string>();
-  if (value !== null && value !== undefined) flatten(value, typeof value === 'object' && !Array.isArray(value) ? '' : 'value', fields, 0);
+  if (value !== null && value !== undefined)
+    flatten(value, typeof value === 'object' && !Array.isArray(value) ? '' : 'value', fields, 0);
   return fields;
 };
 
@@ -44,5 +45,7 @@ export function auditChanges(before: unknown, after: unknown): string[] {
   if (before === null || before === undefined) return [...is].map(([field, value]) => `${field}: ${value}`);
   if (after === null || after === undefined) return [...was].map(([field, value]) => `${field}: ${value}`);
   const fields = [...new Set([...was.keys(), ...is.keys()])];
-  return fields.filter((f) => was.get(f) !== is.get(f)).map((f) => `${f}: ${was.get(f) ?? '(empty)'} → ${is.get(f) ?? '(empty)'}`);
+  return fields
+    .filter((f) => was.get(f) !== is.get(f))
+    .map((f) => `${f}: ${was.get(f) ?? '(empty)'} → ${is.get(f) ?? '(empty)'}`);
 }

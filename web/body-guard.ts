@@ -14,7 +14,8 @@ export interface BodyProblem {
 const MAX_JSON_DEPTH = 16;
 
 /** Names of members as the API's field errors key them (`options.testCommand`, `recipients[2]`), kept short. */
-const memberPath = (parent: string, key: string, inArray: boolean): string => (inArray ? `${parent}[${key}]` : parent ? `${parent}.${key.slice(0, 64)}` : key.slice(0, 64));
+const memberPath = (parent: string, key: string, inArray: boolean): string =>
+  inArray ? `${parent}[${key}]` : parent ? `${parent}.${key.slice(0, 64)}` : key.slice(0, 64);
 
 /** The first member of a parsed JSON body whose name or text can never be stored, or a body nested too deeply. */
 export function jsonBodyProblem(body: unknown): BodyProblem | undefined {
@@ -47,7 +48,8 @@ export function formBodyProblem(body: Record<string, unknown>): BodyProblem | un
     const keyProblem = unstorable(key);
     if (keyProblem) return { message: `A field name in the form ${keyProblem}.` };
     const field = key.slice(0, 64);
-    if (Array.isArray(value)) return { field, message: `The form field "${field}" was given more than once; send it once.` };
+    if (Array.isArray(value))
+      return { field, message: `The form field "${field}" was given more than once; send it once.` };
     const problem = typeof value === 'string' ? unstorable(value) : undefined;
     if (problem) return { field, message: `The form field "${field}" ${problem}.` };
   }

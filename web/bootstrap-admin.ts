@@ -10,7 +10,10 @@ const USERNAME = 'admin';
  * On first start (no users), creates `admin` with the given or a generated password. A first start is a
  * new install, so it also turns on "require MFA for admins" (installs from before the setting keep it off).
  */
-export async function bootstrapAdmin(db: Queryable, password: string | undefined): Promise<{ username: string; password: string } | undefined> {
+export async function bootstrapAdmin(
+  db: Queryable,
+  password: string | undefined,
+): Promise<{ username: string; password: string } | undefined> {
   if ((await countUsers(db)) > 0) return undefined;
   const problem = password !== undefined ? passwordProblem(password, USERNAME) : undefined;
   if (problem) throw new Error(`CERTFLEET_ADMIN_PASSWORD is not accepted: ${problem}`);

@@ -32,7 +32,8 @@ export function loadWebConfig(env: Env): WebConfig {
       maxFailures: integer(env, 'LOGIN_MAX_FAILURES', DEFAULT_LOGIN_PROTECTION.maxFailures, 1, 1000),
       lockMs: integer(env, 'LOGIN_LOCK_MINUTES', DEFAULT_LOGIN_PROTECTION.lockMs / 60_000, 1, 7 * 24 * 60) * 60_000,
       rateLimit: integer(env, 'LOGIN_RATE_LIMIT', DEFAULT_LOGIN_PROTECTION.rateLimit, 1, 100_000),
-      rateWindowMs: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', DEFAULT_LOGIN_PROTECTION.rateWindowMs / 1000, 1, 86_400) * 1000,
+      rateWindowMs:
+        integer(env, 'LOGIN_RATE_WINDOW_SECONDS', DEFAULT_LOGIN_PROTECTION.rateWindowMs / 1000, 1, 86_400) * 1000,
     },
   };
 }

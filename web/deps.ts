@@ -14,7 +14,12 @@ export interface LoginProtection {
   rateWindowMs: number;
 }
 
-export const DEFAULT_LOGIN_PROTECTION: LoginProtection = { maxFailures: 5, lockMs: 15 * 60_000, rateLimit: 20, rateWindowMs: 5 * 60_000 };
+export const DEFAULT_LOGIN_PROTECTION: LoginProtection = {
+  maxFailures: 5,
+  lockMs: 15 * 60_000,
+  rateLimit: 20,
+  rateWindowMs: 5 * 60_000,
+};
 
 /** METRICS_PUBLIC: what /metrics serves to a scraper without the token. */
 export type MetricsPublic = 'none' | 'unlabelled';

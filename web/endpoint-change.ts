@@ -9,7 +9,11 @@ import { audit } from './audit';
 import type { WebDeps } from './deps';
 import type { Actor } from './operations/input';
 
-const ACTIONS = { target: 'target.endpoint-change', dns_provider: 'dns-provider.endpoint-change', settings: 'settings.smtp-endpoint-change' } as const;
+const ACTIONS = {
+  target: 'target.endpoint-change',
+  dns_provider: 'dns-provider.endpoint-change',
+  settings: 'settings.smtp-endpoint-change',
+} as const;
 
 /** Audits the change when the endpoint differs; returns the audit id to notify about. */
 export async function auditEndpointChange(
@@ -19,8 +23,11 @@ export async function auditEndpointChange(
 ): Promise<string | undefined> {
   if (change.before === change.after) return undefined;
   return audit(db, actor, {
-    action: ACTIONS[change.entityType], entityType: change.entityType, entityId: change.entityId,
-    before: { endpoint: describeEndpoint(change.before) }, after: { name: change.name, endpoint: describeEndpoint(change.after) },
+    action: ACTIONS[change.entityType],
+    entityType: change.entityType,
+    entityId: change.entityId,
+    before: { endpoint: describeEndpoint(change.before) },
+    after: { name: change.name, endpoint: describeEndpoint(change.after) },
   });
 }
 

@@ -17,7 +17,8 @@ const UNAVAILABLE = 14;
 /** gRPC DEADLINE_EXCEEDED: the server did not answer in time; the command may have arrived all the same. */
 const DEADLINE_EXCEEDED = 4;
 
-const grpcCodeOf = (error: unknown): unknown => (error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
+const grpcCodeOf = (error: unknown): unknown =>
+  error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
 
 /** Temporal did not answer in time: the command may have arrived all the same. */
 export const commandMayHaveArrived = (error: unknown): boolean => grpcCodeOf(error) === DEADLINE_EXCEEDED;
@@ -28,18 +29,26 @@ export const commandMayHaveArrived = (error: unknown): boolean => grpcCodeOf(err
  * details go to the log, never to the user).
  */
 export function publicError(error: unknown): { status: number; message: string; fields?: Record<string, string> } {
-  if (error instanceof HttpError) return { status: error.status, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
+  if (error instanceof HttpError)
+    return { status: error.status, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
   if ((error as { code?: unknown }).code === '23505') {
-    return { status: 409, message: 'Something with this name was just created by someone else. Reload and choose another name.' };
+    return {
+      status: 409,
+      message: 'Something with this name was just created by someone else. Reload and choose another name.',
+    };
   }
   const grpcCode = grpcCodeOf(error);
   if (grpcCode === UNAVAILABLE) {
-    return { status: 503, message: 'Temporal is unreachable right now, so nothing was started or changed. Try again in a moment.' };
+    return {
+      status: 503,
+      message: 'Temporal is unreachable right now, so nothing was started or changed. Try again in a moment.',
+    };
   }
   if (grpcCode === DEADLINE_EXCEEDED) {
     return {
       status: 503,
-      message: 'Temporal did not answer in time (it may be overloaded). The command may still go through: reload in a moment and check before trying again.',
+      message:
+        'Temporal did not answer in time (it may be overloaded). The command may still go through: reload in a moment and check before trying again.',
     };
   }
   const bodyError = (error as { type?: unknown }).type;

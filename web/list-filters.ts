@@ -1,4 +1,8 @@
-import { CERTIFICATE_SORTS, EXPIRY_FILTERS, type CertificateFilter } from '../activities/db/repositories/certificate-list';
+import {
+  CERTIFICATE_SORTS,
+  EXPIRY_FILTERS,
+  type CertificateFilter,
+} from '../activities/db/repositories/certificate-list';
 import type { CertificateStatus } from '../activities/db/repositories/certificates';
 import { RUN_OUTCOMES, type DeploymentHistoryFilter } from '../activities/db/repositories/deployment-history';
 import { vendorDescriptors } from '../activities/deployers/descriptors';

@@ -17,7 +17,8 @@ export function oneOf<T extends string>(query: Query, key: string, allowed: read
 export function searchText(query: Query, key: string, max = 100): string | undefined {
   const value = query[key];
   if (typeof value !== 'string') return undefined;
-  if (!printable(value)) throw new HttpError(400, `The filter "${key}" must be one line of text without control characters.`);
+  if (!printable(value))
+    throw new HttpError(400, `The filter "${key}" must be one line of text without control characters.`);
   const trimmed = value.trim().slice(0, max);
   return trimmed || undefined;
 }
@@ -44,7 +45,13 @@ export interface Pager {
 }
 
 /** Links to the previous and next page that keep every other filter. */
-export function pager(path: string, filters: Record<string, string | undefined>, page: number, pageSize: number, total: number): Pager {
+export function pager(
+  path: string,
+  filters: Record<string, string | undefined>,
+  page: number,
+  pageSize: number,
+  total: number,
+): Pager {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const url = (p: number) => {
     const params = new URLSearchParams();

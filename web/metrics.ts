@@ -58,7 +58,13 @@ interface SnapshotMetric {
   help: string;
   type: 'counter' | 'gauge' | 'histogram';
   aggregator: 'sum';
-  get(): Promise<{ name: string; help: string; type: 'counter' | 'gauge' | 'histogram'; aggregator: 'sum'; values: Sample[] }>;
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: 'counter' | 'gauge' | 'histogram';
+    aggregator: 'sum';
+    values: Sample[];
+  }>;
   reset(): void;
 }
 
@@ -69,9 +75,17 @@ export interface WebMetrics {
 }
 
 /** The histogram's lines of one label set: cumulative buckets, +Inf, sum and count. */
-function histogramSamples(name: string, labels: Labels, runs: Pick<RunDurations, 'count' | 'sumSeconds' | 'buckets'>): Sample[] {
+function histogramSamples(
+  name: string,
+  labels: Labels,
+  runs: Pick<RunDurations, 'count' | 'sumSeconds' | 'buckets'>,
+): Sample[] {
   return [
-    ...DURATION_BUCKETS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: runs.buckets[i] ?? 0 })),
+    ...DURATION_BUCKETS.map((le, i) => ({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: String(le) },
+      value: runs.buckets[i] ?? 0,
+    })),
     { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: runs.count },
     { metricName: `${name}_sum`, labels, value: runs.sumSeconds },
     { metricName: `${name}_count`, labels, value: runs.count },
@@ -102,9 +116,16 @@ function withZeros(known: string[], counts: Map<string, number>, label: string):
 function samplesOf(name: string, s: FleetMetrics): Sample[] {
   switch (name) {
     case 'certfleet_certificate_expiry_timestamp_seconds':
-      return s.certificates.flatMap((c) => (c.notAfter === null ? [] : [{ labels: { certificate: c.certificate, customer: c.customer }, value: c.notAfter }]));
+      return s.certificates.flatMap((c) =>
+        c.notAfter === null
+          ? []
+          : [{ labels: { certificate: c.certificate, customer: c.customer }, value: c.notAfter }],
+      );
     case 'certfleet_certificate_ready':
-      return s.certificates.map((c) => ({ labels: { certificate: c.certificate, customer: c.customer }, value: c.ready ? 1 : 0 }));
+      return s.certificates.map((c) => ({
+        labels: { certificate: c.certificate, customer: c.customer },
+        value: c.ready ? 1 : 0,
+      }));
     case 'certfleet_certificates': {
       const counts = new Map<string, number>();
       for (const c of s.certificates) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
@@ -117,7 +138,9 @@ function samplesOf(name: string, s: FleetMetrics): Sample[] {
     case 'certfleet_workflow_duration_seconds':
       return [
         ...s.renewals.flatMap((r) => histogramSamples(name, { workflow: 'renewal', outcome: r.outcome }, r)),
-        ...sumByOutcome(s.deployments).flatMap((d) => histogramSamples(name, { workflow: 'deploy', outcome: d.outcome }, d)),
+        ...sumByOutcome(s.deployments).flatMap((d) =>
+          histogramSamples(name, { workflow: 'deploy', outcome: d.outcome }, d),
+        ),
       ];
     case 'certfleet_open_incidents':
       return withZeros(INCIDENT_KINDS, new Map(s.openIncidents.map((i) => [i.kind, i.count])), 'kind');
@@ -127,12 +150,30 @@ function samplesOf(name: string, s: FleetMetrics): Sample[] {
 }
 
 const FLEET_METRICS: { name: string; help: string; type: SnapshotMetric['type']; perCertificate?: true }[] = [
-  { name: 'certfleet_certificate_expiry_timestamp_seconds', help: 'When the current version of a live certificate expires (notAfter), in seconds since the epoch.', type: 'gauge', perCertificate: true },
-  { name: 'certfleet_certificate_ready', help: '1 when a live certificate is valid and not expired, else 0.', type: 'gauge', perCertificate: true },
+  {
+    name: 'certfleet_certificate_expiry_timestamp_seconds',
+    help: 'When the current version of a live certificate expires (notAfter), in seconds since the epoch.',
+    type: 'gauge',
+    perCertificate: true,
+  },
+  {
+    name: 'certfleet_certificate_ready',
+    help: '1 when a live certificate is valid and not expired, else 0.',
+    type: 'gauge',
+    perCertificate: true,
+  },
   { name: 'certfleet_certificates', help: 'Live certificates by status.', type: 'gauge' },
   { name: 'certfleet_renewals_total', help: 'Renewal runs that did something, by outcome.', type: 'counter' },
-  { name: 'certfleet_deployments_total', help: 'Finished deployment runs by outcome and target vendor.', type: 'counter' },
-  { name: 'certfleet_workflow_duration_seconds', help: 'Duration of finished renewal runs (workflow="renewal") and deployment runs (workflow="deploy").', type: 'histogram' },
+  {
+    name: 'certfleet_deployments_total',
+    help: 'Finished deployment runs by outcome and target vendor.',
+    type: 'counter',
+  },
+  {
+    name: 'certfleet_workflow_duration_seconds',
+    help: 'Duration of finished renewal runs (workflow="renewal") and deployment runs (workflow="deploy").',
+    type: 'histogram',
+  },
   { name: 'certfleet_open_incidents', help: 'Open incidents by kind.', type: 'gauge' },
 ];
 
@@ -140,7 +181,10 @@ const FLEET_METRICS: { name: string; help: string; type: SnapshotMetric['type'];
  * A registry per app (tests run several apps in one process), with the fleet's metrics and the process' own.
  * perCertificate: false leaves out the series labelled with customer and certificate names.
  */
-export function createWebMetrics(db: Queryable, options: { perCertificate: boolean } = { perCertificate: true }): WebMetrics {
+export function createWebMetrics(
+  db: Queryable,
+  options: { perCertificate: boolean } = { perCertificate: true },
+): WebMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'certfleet_web_' });
 

@@ -9,7 +9,8 @@ export const RECOVERY_CODE_COUNT = 10;
 
 export const newTotpSecret = (): string => generateSecret();
 
-export const otpauthUri = (username: string, secret: string): string => generateURI({ issuer: ISSUER, label: username, secret });
+export const otpauthUri = (username: string, secret: string): string =>
+  generateURI({ issuer: ISSUER, label: username, secret });
 
 /**
  * The time step a code belongs to if it is right now (within the tolerance) and later than `afterStep`
@@ -18,7 +19,12 @@ export const otpauthUri = (username: string, secret: string): string => generate
 export async function totpStep(secret: string, code: string, afterStep: number | null): Promise<number | undefined> {
   const token = code.replace(/\s+/g, '');
   if (!/^\d{6}$/.test(token)) return undefined;
-  const result = await verify({ secret, token, epochTolerance: TOLERANCE_SECONDS, ...(afterStep !== null ? { afterTimeStep: afterStep } : {}) });
+  const result = await verify({
+    secret,
+    token,
+    epochTolerance: TOLERANCE_SECONDS,
+    ...(afterStep !== null ? { afterTimeStep: afterStep } : {}),
+  });
   return result.valid && 'timeStep' in result ? result.timeStep : undefined;
 }
 
@@ -34,4 +40,5 @@ export function newRecoveryCodes(): string[] {
 
 export const looksLikeRecoveryCode = (code: string): boolean => /^[a-z0-9]{5}-?[a-z0-9]{5}$/i.test(code.trim());
 
-export const hashRecoveryCode = (code: string): string => createHash('sha256').update(code.trim().toLowerCase().replace('-', ''), 'utf8').digest('hex');
+export const hashRecoveryCode = (code: string): string =>
+  createHash('sha256').update(code.trim().toLowerCase().replace('-', ''), 'utf8').digest('hex');

@@ -25,12 +25,20 @@ function walk(dir: string, prefix = ''): { name: string; file: string }[] {
 export function createViews(): Views {
   const hbs = Handlebars.create();
   registerHelpers(hbs);
-  for (const { name, file } of walk(path.join(VIEWS, 'partials'))) hbs.registerPartial(name, readFileSync(file, 'utf8'));
+  for (const { name, file } of walk(path.join(VIEWS, 'partials')))
+    hbs.registerPartial(name, readFileSync(file, 'utf8'));
   const compile = (dir: string) =>
-    new Map(walk(path.join(VIEWS, dir)).map(({ name, file }) => [name, hbs.compile(readFileSync(file, 'utf8'), { strict: false })]));
+    new Map(
+      walk(path.join(VIEWS, dir)).map(({ name, file }) => [
+        name,
+        hbs.compile(readFileSync(file, 'utf8'), { strict: false }),
+      ]),
+    );
   const pages = compile('pages');
   const layout = hbs.compile(readFileSync(path.join(VIEWS, 'layouts', 'main.hbs'), 'utf8'));
-  const partials = new Map(walk(path.join(VIEWS, 'partials')).map(({ name, file }) => [name, hbs.compile(readFileSync(file, 'utf8'))]));
+  const partials = new Map(
+    walk(path.join(VIEWS, 'partials')).map(({ name, file }) => [name, hbs.compile(readFileSync(file, 'utf8'))]),
+  );
 
   const common = (res: Response): Record<string, unknown> => ({ ...res.locals });
   return {
@@ -39,12 +47,18 @@ export function createViews(): Views {
       if (!template) throw new Error(`no page template ${name}`);
       const context = { ...common(res), ...data };
       const body = template(context);
-      res.status(status).type('html').send(layout({ ...context, body }));
+      res
+        .status(status)
+        .type('html')
+        .send(layout({ ...context, body }));
     },
     partial(res, name, data, status = 200) {
       const template = partials.get(name);
       if (!template) throw new Error(`no partial template ${name}`);
-      res.status(status).type('html').send(template({ ...common(res), ...data }));
+      res
+        .status(status)
+        .type('html')
+        .send(template({ ...common(res), ...data }));
     },
   };
 }

@@ -20,7 +20,9 @@ export async function nameRunningWorkflows(db: Queryable, runs: RunningWorkflow[
     return {
       ...run,
       name: subject?.name,
-      waiting: subject?.waitingUntil ? waitingUntilText(subject.waitingUntil, subject.waitingTimeZone ?? 'UTC') : undefined,
+      waiting: subject?.waitingUntil
+        ? waitingUntilText(subject.waitingUntil, subject.waitingTimeZone ?? 'UTC')
+        : undefined,
     };
   });
 }

@@ -71,7 +71,9 @@ if (require.main === module) {
     (web) => {
       for (const notice of web.notices) console.log(`Note: ${notice}`);
       if (web.initialAdmin) {
-        console.log(`First start: sign in at ${web.url} as "${web.initialAdmin.username}" with password: ${web.initialAdmin.password}`);
+        console.log(
+          `First start: sign in at ${web.url} as "${web.initialAdmin.username}" with password: ${web.initialAdmin.password}`,
+        );
       }
       let stopping = false;
       const stop = () => {

@@ -11,7 +11,12 @@ export function temporalUiUrlFor(deps: Pick<WebDeps, 'temporal'>, req: Pick<Requ
 }
 
 /** A run's history page in the Temporal UI, when the UI is linked for this user. */
-export function temporalUiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
+export function temporalUiLink(
+  uiUrl: string | undefined,
+  namespace: string,
+  workflowId: string,
+  runId: string,
+): string | undefined {
   return uiUrl
     ? `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`
     : undefined;

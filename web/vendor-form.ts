@@ -4,7 +4,11 @@ import type { VendorDescriptor, VendorField } from '../activities/deployers/type
 /** Vendor fields are posted with a prefix per group: cred_<name>, opt_<name>, bind_<name>. */
 export type FieldGroup = 'cred' | 'opt' | 'bind';
 
-export function pickGroup(body: Record<string, unknown>, group: FieldGroup, fields: VendorField[]): Record<string, unknown> {
+export function pickGroup(
+  body: Record<string, unknown>,
+  group: FieldGroup,
+  fields: VendorField[],
+): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const field of fields) {
     const value = body[`${group}_${field.name}`];
@@ -24,7 +28,12 @@ export interface RenderedField extends VendorField {
 }
 
 /** Fields ready for the `vendor-field` partial (secrets never get their value back). */
-export function renderFields(group: FieldGroup, fields: VendorField[], values: Record<string, unknown>, errors: Record<string, string>): RenderedField[] {
+export function renderFields(
+  group: FieldGroup,
+  fields: VendorField[],
+  values: Record<string, unknown>,
+  errors: Record<string, string>,
+): RenderedField[] {
   return fields.map((field) => {
     const raw = values[field.name];
     return {
@@ -72,7 +81,8 @@ export function groupTypeErrors(group: Record<string, unknown>, fields: VendorFi
     if (field.kind === 'checkbox') {
       if (typeof value !== 'boolean') errors[field.name] = `"${field.name}" must be true or false.`;
     } else if (field.kind === 'list') {
-      if (!(Array.isArray(value) ? value : [value]).every(scalar)) errors[field.name] = `"${field.name}" must be a list of strings.`;
+      if (!(Array.isArray(value) ? value : [value]).every(scalar))
+        errors[field.name] = `"${field.name}" must be a list of strings.`;
     } else if (!scalar(value)) {
       errors[field.name] = `"${field.name}" must be ${field.kind === 'number' ? 'a number' : 'a string'}.`;
     }

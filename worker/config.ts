@@ -1,13 +1,30 @@
 import { DEFAULT_ACME_REQUEST_TIMEOUT_MS } from '../activities/acme/problems';
 import type { AlertSettings } from '../activities/alerts/alerter';
 import { isIP } from 'node:net';
-import { bool, ConfigError, integer, integers, list, loadCommonConfig, optionalText, text, type CommonConfig, type Env } from '../config/env';
+import {
+  bool,
+  ConfigError,
+  integer,
+  integers,
+  list,
+  loadCommonConfig,
+  optionalText,
+  text,
+  type CommonConfig,
+  type Env,
+} from '../config/env';
 import type { DeploySettings } from '../temporal/contract';
 
 export interface WorkerConfig extends CommonConfig {
   consoleUrl: string;
   propagation: { intervalMs: number; timeoutMs: number; resolvers: string[] };
-  acme: { contactEmail?: string; backoffMinMs: number; backoffMaxMs: number; backoffAttempts: number; requestTimeoutMs: number };
+  acme: {
+    contactEmail?: string;
+    backoffMinMs: number;
+    backoffMaxMs: number;
+    backoffAttempts: number;
+    requestTimeoutMs: number;
+  };
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
@@ -103,7 +120,9 @@ function socketAddress(env: Env, name: string, fallback: string): string | undef
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value);
   const ip = match?.[1] ?? match?.[2];
   if (!match || !ip || !isIP(ip) || Number(match[3]) > 65535) {
-    throw new ConfigError(`${name} must be ip:port (e.g. 127.0.0.1:9464 or [::]:9464), or empty to turn the worker's metrics off; got "${value}"`);
+    throw new ConfigError(
+      `${name} must be ip:port (e.g. 127.0.0.1:9464 or [::]:9464), or empty to turn the worker's metrics off; got "${value}"`,
+    );
   }
   return value;
 }

@@ -10,10 +10,17 @@ import {
 } from '../temporal/contract';
 
 /** The two calls the deploy activities make to a device's session coordinator workflow. */
-export function deviceCoordinatorSignals(client: Client, settings: { leaseTimeoutMs: number; coordinatorIdleMs: number }) {
+export function deviceCoordinatorSignals(
+  client: Client,
+  settings: { leaseTimeoutMs: number; coordinatorIdleMs: number },
+) {
   return {
     async signalWithStart(request: DeviceLeaseActivityRequest): Promise<void> {
-      const input: DeviceSessionInput = { targetId: request.targetId, leaseTimeoutMs: settings.leaseTimeoutMs, idleMs: settings.coordinatorIdleMs };
+      const input: DeviceSessionInput = {
+        targetId: request.targetId,
+        leaseTimeoutMs: settings.leaseTimeoutMs,
+        idleMs: settings.coordinatorIdleMs,
+      };
       await client.workflow.signalWithStart(WorkflowType.deviceSession, {
         workflowId: deviceSessionWorkflowId(request.targetId),
         taskQueue: TASK_QUEUE,
@@ -24,7 +31,9 @@ export function deviceCoordinatorSignals(client: Client, settings: { leaseTimeou
     },
     async signalRelease(targetId: string, requestId: string): Promise<void> {
       try {
-        await client.workflow.getHandle(deviceSessionWorkflowId(targetId)).signal(releaseDeviceLeaseSignal, { requestId });
+        await client.workflow
+          .getHandle(deviceSessionWorkflowId(targetId))
+          .signal(releaseDeviceLeaseSignal, { requestId });
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }

@@ -39,11 +39,18 @@ function installRuntime(log: Logger, metricsAddress: string | undefined): void {
   const logger = temporalLoggerFor(log.child({ component: 'temporal' }));
   if (metricsAddress) {
     try {
-      Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } });
+      Runtime.install({
+        logger,
+        shutdownSignals: [],
+        telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } },
+      });
       log.info({ metricsAddress }, 'worker metrics for Prometheus at /metrics');
       return;
     } catch (error) {
-      log.warn({ err: error, metricsAddress }, 'worker metrics off: Temporal Core could not serve them (WORKER_METRICS_ADDRESS)');
+      log.warn(
+        { err: error, metricsAddress },
+        'worker metrics off: Temporal Core could not serve them (WORKER_METRICS_ADDRESS)',
+      );
     }
   }
   Runtime.install({ logger, shutdownSignals: [] });
@@ -57,7 +64,10 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     installRuntime(log, config.metricsAddress);
     runtimeInstalled = true;
   }
-  const db = createDatabase({ connectionString: config.databaseUrl, applicationName: 'certfleet-worker', max: config.databasePoolMax,
+  const db = createDatabase({
+    connectionString: config.databaseUrl,
+    applicationName: 'certfleet-worker',
+    max: config.databasePoolMax,
     connectRetryMs: config.databaseConnectRetryMs,
   });
   const box = await loadMasterKey(config.masterKey, db);
@@ -97,7 +107,10 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
   });
 
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
-  await upsertFleetSchedules(client, { scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds, ...config.fleetSchedules });
+  await upsertFleetSchedules(client, {
+    scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds,
+    ...config.fleetSchedules,
+  });
   log.info({ ...reconciled, taskQueue: TASK_QUEUE }, 'worker started; renewal schedules reconciled');
 
   const done = worker.run().finally(async () => {

@@ -8,6 +8,11 @@ const { sweepAlerts } = proxyActivities<Activities>({
 });
 
 /** Run by its own schedule every minute: late deployments become incidents; quiet incidents end with a notice. */
-export async function alertSweepWorkflow(): Promise<{ notDeployed: number; resolved: number; alerts: number; recoveries: number }> {
+export async function alertSweepWorkflow(): Promise<{
+  notDeployed: number;
+  resolved: number;
+  alerts: number;
+  recoveries: number;
+}> {
   return sweepAlerts({});
 }

@@ -28,7 +28,13 @@ import { renewalDecision } from './lib/renewal-window';
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 /** Database bookkeeping: quick, retried patiently (a PostgreSQL restart must not fail a run). */
-const bookkeepingRetry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes };
+const bookkeepingRetry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes,
+};
 const remoteDb = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: bookkeepingRetry });
 /**
  * The same as local activities: run by the worker that runs the workflow task, recorded as one marker
@@ -40,7 +46,13 @@ const localDb = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', r
 const remote: ActivityOptions = {
   startToCloseTimeout: '5m',
   heartbeatTimeout: '15s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes,
+  },
 };
 const acme = proxyActivities<Activities>(remote);
 const dns = proxyActivities<Activities>(remote);
@@ -159,8 +171,15 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
 
   // A scheduled run needs no one's authority (it renews only when the window says so, below); creation
   // and "Renew now" act only on the console's audit entry for them, claimed once. Who asked is its actor.
-  const authority = await db.authorizeLifecycle({ certificateId: input.certificateId, trigger: input.trigger, auditId: input.auditId, workflowId, runId });
-  if (!authority.accepted) return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
+  const authority = await db.authorizeLifecycle({
+    certificateId: input.certificateId,
+    trigger: input.trigger,
+    auditId: input.auditId,
+    workflowId,
+    runId,
+  });
+  if (!authority.accepted)
+    return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
 
   const facts = await step('check', () => db.loadRenewalFacts({ certificateId: input.certificateId }));
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
@@ -205,7 +224,11 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           },
           async afterFirstRound(outcomes) {
             mailed = outcomes;
-            await notify({ outcome: outcomes.every(succeeded) ? 'issued' : 'partial', versionId: version.versionId, deployments: outcomes });
+            await notify({
+              outcome: outcomes.every(succeeded) ? 'issued' : 'partial',
+              versionId: version.versionId,
+              deployments: outcomes,
+            });
           },
         }),
       );
@@ -213,7 +236,15 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       const allDeployed = deployments.every(succeeded);
       const result: LifecycleResult = allDeployed
         ? { outcome: 'issued', versionId: version.versionId, deployments }
-        : { outcome: 'partial', versionId: version.versionId, deployments, reason: deployments.filter((o) => !succeeded(o)).map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`).join('; ') };
+        : {
+            outcome: 'partial',
+            versionId: version.versionId,
+            deployments,
+            reason: deployments
+              .filter((o) => !succeeded(o))
+              .map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`)
+              .join('; '),
+          };
       // A second email only when retries changed what the first one said.
       if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
       return finish(result);
@@ -224,7 +255,9 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   } catch (error) {
     if (isCancellation(error)) {
       const reason = 'the run was cancelled';
-      await CancellationScope.nonCancellable(() => db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: reason }));
+      await CancellationScope.nonCancellable(() =>
+        db.markCertificateStatus({ certificateId: input.certificateId, status: 'failed', error: reason }),
+      );
       progress.lastError = reason;
       finish({ outcome: 'failed', reason });
       throw error;
@@ -235,6 +268,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     await notify(result);
     finish(result);
     // The run ends as Failed in Temporal too, so the Temporal UI and the search attributes agree.
-    throw ApplicationFailure.create({ type: failureTypeOf(error) ?? 'LIFECYCLE_FAILED', message: reason, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: failureTypeOf(error) ?? 'LIFECYCLE_FAILED',
+      message: reason,
+      nonRetryable: true,
+    });
   }
 }

@@ -23,7 +23,12 @@ export interface FanoutHooks {
  * target never blocks the others. When some fail, waits (up to the retry window) for retryDeployment
  * signals from the console and re-runs those targets.
  */
-export async function deployToAllTargets(certificateId: string, versionId: string, db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments' | 'claimCommand'>, hooks: FanoutHooks): Promise<DeploymentOutcome[]> {
+export async function deployToAllTargets(
+  certificateId: string,
+  versionId: string,
+  db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments' | 'claimCommand'>,
+  hooks: FanoutHooks,
+): Promise<DeploymentOutcome[]> {
   const settings = await db.loadDeploySettings({});
   const targets = await db.listCertificateDeployments({ certificateId });
   const outcomes = new Map<string, DeploymentOutcome>();
@@ -31,7 +36,10 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
   const signals: { deploymentId: unknown; auditId: unknown }[] = [];
   const requested: string[] = [];
   setHandler(retryDeploymentSignal, (payload: unknown) => {
-    signals.push({ deploymentId: (payload as { deploymentId?: unknown } | null)?.deploymentId, auditId: auditIdOf(payload) });
+    signals.push({
+      deploymentId: (payload as { deploymentId?: unknown } | null)?.deploymentId,
+      auditId: auditIdOf(payload),
+    });
   });
   const { workflowId, runId } = workflowInfo();
   let claims = 0;
@@ -43,25 +51,35 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
       const signal = signals.shift() as { deploymentId: unknown; auditId: unknown };
       const deploymentId = typeof signal.deploymentId === 'string' ? signal.deploymentId : '';
       const claim = await db.claimCommand({
-        claimId: `${workflowId}/${runId}/retryDeployment/${claims++}`, auditId: signal.auditId, command: 'retryDeployment',
-        action: CommandAction.retry, entityType: 'deployment', entityId: deploymentId, workflowId,
+        claimId: `${workflowId}/${runId}/retryDeployment/${claims++}`,
+        auditId: signal.auditId,
+        command: 'retryDeployment',
+        action: CommandAction.retry,
+        entityType: 'deployment',
+        entityId: deploymentId,
+        workflowId,
       });
       const current = outcomes.get(deploymentId)?.outcome;
-      if (claim.accepted && current !== 'deployed' && current !== 'ready' && !requested.includes(deploymentId)) requested.push(deploymentId);
+      if (claim.accepted && current !== 'deployed' && current !== 'ready' && !requested.includes(deploymentId))
+        requested.push(deploymentId);
     }
     return true;
   };
 
   const deploy = async (deploymentId: string, targetName: string, trigger: DeployTrigger): Promise<void> => {
     try {
-      outcomes.set(deploymentId, await executeChild(deployToTargetWorkflow, {
-        workflowId: deploymentWorkflowId(certificateId, deploymentId),
-        args: [{ deploymentId, versionId, trigger }],
-      }));
+      outcomes.set(
+        deploymentId,
+        await executeChild(deployToTargetWorkflow, {
+          workflowId: deploymentWorkflowId(certificateId, deploymentId),
+          args: [{ deploymentId, versionId, trigger }],
+        }),
+      );
     } catch (error) {
-      const reason = error instanceof WorkflowExecutionAlreadyStartedError
-        ? 'another deploy to this target is still running'
-        : `the deploy workflow failed: ${(error as Error).message}`;
+      const reason =
+        error instanceof WorkflowExecutionAlreadyStartedError
+          ? 'another deploy to this target is still running'
+          : `the deploy workflow failed: ${(error as Error).message}`;
       outcomes.set(deploymentId, { deploymentId, targetName, outcome: 'failed', reason });
     }
   };
@@ -93,11 +111,20 @@ export async function deployToAllTargets(certificateId: string, versionId: strin
     const signalled = await retryRequested(Math.min(settings.autoRetryMs, windowEnds - Date.now()));
     const retry = signalled
       ? [requested.shift() as string]
-      : Date.now() < windowEnds ? targets.filter((t) => { const o = outcomes.get(t.deploymentId)?.outcome; return o !== 'deployed' && o !== 'ready'; }).map((t) => t.deploymentId) : [];
-    await Promise.all(retry.map(async (deploymentId) => {
-      const target = targets.find((t) => t.deploymentId === deploymentId);
-      if (target) await deploy(deploymentId, target.targetName, 'retry');
-    }));
+      : Date.now() < windowEnds
+        ? targets
+            .filter((t) => {
+              const o = outcomes.get(t.deploymentId)?.outcome;
+              return o !== 'deployed' && o !== 'ready';
+            })
+            .map((t) => t.deploymentId)
+        : [];
+    await Promise.all(
+      retry.map(async (deploymentId) => {
+        const target = targets.find((t) => t.deploymentId === deploymentId);
+        if (target) await deploy(deploymentId, target.targetName, 'retry');
+      }),
+    );
     hooks.onOutcomes(list(), failed());
   }
   return list();

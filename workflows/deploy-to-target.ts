@@ -1,12 +1,38 @@
-import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
-import { CommandAction, deployNowSignal, FailureType, NON_RETRYABLE_FAILURES, type DeployInput, type DeploymentOutcome, type DeploySettings } from '../temporal/contract';
+import {
+  CommandAction,
+  deployNowSignal,
+  FailureType,
+  NON_RETRYABLE_FAILURES,
+  type DeployInput,
+  type DeploymentOutcome,
+  type DeploySettings,
+} from '../temporal/contract';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
-const bookkeepingOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes } } as const;
+const bookkeepingOptions = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes,
+  },
+} as const;
 /** Closing a run, and the commit checks and device steps of runs that keep regular activities (see deviceActivities). */
 const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
 /** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
@@ -22,7 +48,13 @@ const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
  * could roll a device back (or raise an alert) on a branch the recorded run never took.
  */
 function deviceActivities(settings: DeploySettings, maximumAttempts: number, local: boolean) {
-  const retry = { initialInterval: settings.deviceRetryInitialMs, backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts, nonRetryableErrorTypes };
+  const retry = {
+    initialInterval: settings.deviceRetryInitialMs,
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts,
+    nonRetryableErrorTypes,
+  };
   if (local) return proxyLocalActivities<Activities>({ startToCloseTimeout: '5m', retry });
   return proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '15s', retry });
 }
@@ -30,7 +62,13 @@ function deviceActivities(settings: DeploySettings, maximumAttempts: number, loc
 /** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
 const verifyOptions = {
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes,
+  },
 } as const;
 const remoteVerify = proxyActivities<Activities>(verifyOptions);
 const localVerify = proxyLocalActivities<Activities>(verifyOptions);
@@ -44,14 +82,25 @@ function messageOf(error: unknown): string {
 }
 
 /** Polls an asynchronous commit with durable timers until the device reports it finished. */
-async function waitForCommit(device: Pick<typeof bookkeeping, 'checkDeploymentActivation'>, runRowId: string, jobId: string, pollMs: number, timeoutMs: number): Promise<void> {
+async function waitForCommit(
+  device: Pick<typeof bookkeeping, 'checkDeploymentActivation'>,
+  runRowId: string,
+  jobId: string,
+  pollMs: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await device.checkDeploymentActivation({ runRowId, jobId });
     if (status.state === 'done') return;
-    if (status.state === 'failed') throw ApplicationFailure.create({ type: FailureType.commitFailed, message: status.detail, nonRetryable: true });
+    if (status.state === 'failed')
+      throw ApplicationFailure.create({ type: FailureType.commitFailed, message: status.detail, nonRetryable: true });
     if (Date.now() > deadline) {
-      throw ApplicationFailure.create({ type: FailureType.commitFailed, message: `commit job ${jobId} did not finish within ${Math.round(timeoutMs / 1000)} s`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FailureType.commitFailed,
+        message: `commit job ${jobId} did not finish within ${Math.round(timeoutMs / 1000)} s`,
+        nonRetryable: true,
+      });
     }
     await sleep(pollMs);
   }
@@ -67,12 +116,27 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const db = patched('local-bookkeeping') ? localBookkeeping : bookkeeping;
   const { workflowId, runId, parent } = workflowInfo();
   // Nothing happens unless the certificate's own run or a console command (its audit entry) started this.
-  const authority = await db.authorizeDeploy({ ...input, workflowId, runId, ...(parent ? { parentWorkflowId: parent.workflowId } : {}) });
-  if (!authority.accepted) return { deploymentId: input.deploymentId, targetName: '', outcome: 'failed', reason: `not started by CertFleet: ${authority.reason}` };
+  const authority = await db.authorizeDeploy({
+    ...input,
+    workflowId,
+    runId,
+    ...(parent ? { parentWorkflowId: parent.workflowId } : {}),
+  });
+  if (!authority.accepted)
+    return {
+      deploymentId: input.deploymentId,
+      targetName: '',
+      outcome: 'failed',
+      reason: `not started by CertFleet: ${authority.reason}`,
+    };
   const settings = await db.loadDeploySettings({});
   // Runs recorded before local device steps replay with the regular activities they used.
   const localSteps = patched('local-device-steps');
-  const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({ ...input, workflowId, runId });
+  const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({
+    ...input,
+    workflowId,
+    runId,
+  });
   // Devices with one admin session (SonicWall) keep regular activities: after a worker dies mid-step,
   // the retry must wait out the dead session (heartbeat timeout, then busy retries), which a local
   // activity retried at once by the next workflow task would use up before the firewall lets go.
@@ -113,8 +177,13 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
         const signalled = await condition(() => deployNowRequests.length > 0, Math.max(1, opensAt - Date.now()));
         if (!signalled) break;
         const claim = await db.claimCommand({
-          claimId: `${workflowId}/${runId}/deployNow/${n}`, auditId: deployNowRequests.shift(), command: 'deployNow',
-          action: CommandAction.deployNow, entityType: 'deployment', entityId: input.deploymentId, workflowId,
+          claimId: `${workflowId}/${runId}/deployNow/${n}`,
+          auditId: deployNowRequests.shift(),
+          command: 'deployNow',
+          action: CommandAction.deployNow,
+          entityType: 'deployment',
+          entityId: input.deploymentId,
+          workflowId,
         });
         if (claim.accepted) deployNowBy = claim.actor;
       }
@@ -143,13 +212,15 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       return outcome('failed', reason);
     }
     try {
-      if (activation.jobId) await waitForCommit(commitCheck, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+      if (activation.jobId)
+        await waitForCommit(commitCheck, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       await verify.verifyDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
       try {
         const back = await rollback.rollbackDeployment({ runRowId });
-        if (back.jobId) await waitForCommit(commitCheck, runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
+        if (back.jobId)
+          await waitForCommit(commitCheck, runRowId, back.jobId, settings.commitPollMs, settings.commitTimeoutMs);
       } catch (rollbackError) {
         const both = `${reason}; the rollback failed too: ${messageOf(rollbackError)}`;
         await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: both });

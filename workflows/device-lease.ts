@@ -4,7 +4,13 @@ import { deviceLeaseGrantedSignal, NON_RETRYABLE_FAILURES } from '../temporal/co
 
 const coordinator = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
+  },
 });
 
 /**

@@ -1,10 +1,4 @@
-import {
-  condition,
-  continueAsNew,
-  getExternalWorkflowHandle,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   acquireDeviceLeaseSignal,
   deviceLeaseGrantedSignal,
@@ -23,7 +17,8 @@ const GRANTS_BEFORE_CONTINUE_AS_NEW = 200;
  */
 export async function deviceSessionWorkflow(input: DeviceSessionInput): Promise<DeviceSessionState> {
   const state: DeviceSessionState = input.state ?? { queue: [], granted: 0 };
-  const known = (requestId: string): boolean => state.holder?.requestId === requestId || state.queue.some((r) => r.requestId === requestId);
+  const known = (requestId: string): boolean =>
+    state.holder?.requestId === requestId || state.queue.some((r) => r.requestId === requestId);
 
   setHandler(deviceSessionQuery, () => state);
   setHandler(acquireDeviceLeaseSignal, (request) => {
@@ -40,7 +35,9 @@ export async function deviceSessionWorkflow(input: DeviceSessionInput): Promise<
       const next = state.queue.shift() as DeviceSessionState['queue'][number];
       state.holder = { ...next, grantedAt: Date.now() };
       try {
-        await getExternalWorkflowHandle(next.requesterWorkflowId).signal(deviceLeaseGrantedSignal, { requestId: next.requestId });
+        await getExternalWorkflowHandle(next.requesterWorkflowId).signal(deviceLeaseGrantedSignal, {
+          requestId: next.requestId,
+        });
         state.granted += 1;
         grantedThisRun += 1;
       } catch {

@@ -18,7 +18,8 @@ export async function driftWatchWorkflow(): Promise<DriftWatchResult> {
   const total: DriftWatchResult = { deployments: 0, endpoints: 0, problems: 0 };
   let afterId: string | null = null;
   for (;;) {
-    const page: { lastId: string | null; deployments: number; endpoints: number; problems: number } = await checkServedEndpoints({ afterId, limit: PAGE });
+    const page: { lastId: string | null; deployments: number; endpoints: number; problems: number } =
+      await checkServedEndpoints({ afterId, limit: PAGE });
     total.deployments += page.deployments;
     total.endpoints += page.endpoints;
     total.problems += page.problems;

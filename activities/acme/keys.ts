@@ -19,6 +19,9 @@ export async function generatePrivateKey(keyType: KeyType): Promise<string> {
 
 /** CSR for exactly one name (or one wildcard). The CN is set when it fits its 64-character limit. */
 export async function createCsrFor(name: string, keyPem: string): Promise<Buffer> {
-  const [, csr] = await acme.crypto.createCsr({ ...(name.length <= 64 ? { commonName: name } : {}), altNames: [name] }, keyPem);
+  const [, csr] = await acme.crypto.createCsr(
+    { ...(name.length <= 64 ? { commonName: name } : {}), altNames: [name] },
+    keyPem,
+  );
   return csr;
 }

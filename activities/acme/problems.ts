@@ -138,11 +138,19 @@ export async function withAcmeProblems<T>(action: string, work: () => Promise<T>
 
 const RATE_LIMIT_MAX_DELAY_MS = 3 * 3600_000;
 
-export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefined, action: string, network?: AcmeNetworkFailure): ClassifiedError {
+export function classifyAcmeError(
+  error: unknown,
+  problem: AcmeProblem | undefined,
+  action: string,
+  network?: AcmeNetworkFailure,
+): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (network) {
-    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA: ${transportFailureText(network)}`);
+    return classified(
+      FailureType.acmeUnavailable,
+      `acme: ${action}: cannot reach the CA: ${transportFailureText(network)}`,
+    );
   }
   if (problem) {
     const shortType = problem.type.replace('urn:ietf:params:acme:error:', '');
@@ -158,7 +166,10 @@ export function classifyAcmeError(error: unknown, problem: AcmeProblem | undefin
   }
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && /^(E[A-Z]+|ERR_)/.test(code)) {
-    return classified(FailureType.acmeUnavailable, `acme: ${action}: cannot reach the CA: ${transportFailureText(error)}`);
+    return classified(
+      FailureType.acmeUnavailable,
+      `acme: ${action}: cannot reach the CA: ${transportFailureText(error)}`,
+    );
   }
   return classified(FailureType.acmeUnavailable, `acme: ${action}: ${message}`);
 }

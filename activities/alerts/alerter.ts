@@ -48,11 +48,14 @@ const KIND_SUBJECT: Record<IncidentRecord['kind'], string> = {
 };
 
 const KIND_ADVICE: Record<IncidentRecord['kind'], string> = {
-  'renewal-failed': 'A certificate issued before stays in place. Fix the cause, then use "Renew now" on the certificate page.',
+  'renewal-failed':
+    'A certificate issued before stays in place. Fix the cause, then use "Renew now" on the certificate page.',
   'deploy-failed': 'The target keeps what it served before. Fix the cause, then use "Retry" on the deployment page.',
   'not-deployed': 'The renewed certificate has not reached this target. When the old one expires, the service breaks.',
-  drift: 'The endpoint serves something other than what CertFleet deployed: someone changed it by hand, or a deploy did not take effect.',
-  'served-expiring': 'The certificate this endpoint serves expires soon. Check that renewal and deployment work for it.',
+  drift:
+    'The endpoint serves something other than what CertFleet deployed: someone changed it by hand, or a deploy did not take effect.',
+  'served-expiring':
+    'The certificate this endpoint serves expires soon. Check that renewal and deployment work for it.',
 };
 
 interface IncidentContext {
@@ -63,7 +66,12 @@ interface IncidentContext {
 }
 
 async function contextOf(db: Queryable, incident: IncidentRecord): Promise<IncidentContext> {
-  const rows = await db.query<{ common_name: string | null; target_name: string | null; customer_name: string | null; alert_recipients: string[] | null }>(
+  const rows = await db.query<{
+    common_name: string | null;
+    target_name: string | null;
+    customer_name: string | null;
+    alert_recipients: string[] | null;
+  }>(
     `SELECT c.common_name, t.name AS target_name, cu.name AS customer_name, cu.alert_recipients
        FROM (SELECT $1::bigint AS cert, $2::bigint AS dep, $3::bigint AS cust) x
        LEFT JOIN deployments d ON d.id = x.dep
@@ -73,7 +81,12 @@ async function contextOf(db: Queryable, incident: IncidentRecord): Promise<Incid
     [incident.certificateId, incident.deploymentId, incident.customerId],
   );
   const r = rows[0];
-  return { certificate: r?.common_name ?? undefined, target: r?.target_name ?? undefined, customer: r?.customer_name ?? undefined, recipients: r?.alert_recipients ?? [] };
+  return {
+    certificate: r?.common_name ?? undefined,
+    target: r?.target_name ?? undefined,
+    customer: r?.customer_name ?? undefined,
+    recipients: r?.alert_recipients ?? [],
+  };
 }
 
 export interface Alerter {
@@ -85,14 +98,29 @@ export interface Alerter {
   sweep(): Promise<{ resolved: number; alerts: number; recoveries: number }>;
 }
 
-export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: RenderAlert; consoleUrl: string; settings: AlertSettings; log: Logger }): Alerter {
+export function createAlerter(deps: {
+  db: Queryable;
+  mailer: Mailer;
+  render: RenderAlert;
+  consoleUrl: string;
+  settings: AlertSettings;
+  log: Logger;
+}): Alerter {
   const base = deps.consoleUrl.replace(/\/$/, '');
   const linkOf = (i: IncidentRecord): string =>
-    i.deploymentId ? `${base}/deployments/${i.deploymentId}` : i.certificateId ? `${base}/certificates/${i.certificateId}` : base;
+    i.deploymentId
+      ? `${base}/deployments/${i.deploymentId}`
+      : i.certificateId
+        ? `${base}/certificates/${i.certificateId}`
+        : base;
   const when = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '');
 
   /** Claims the notice, sends it, marks it sent; a failed send frees the claim for the next sweep. */
-  const claimed = async (incident: IncidentRecord, notice: 'alert' | 'recovery', send: () => Promise<boolean>): Promise<boolean> => {
+  const claimed = async (
+    incident: IncidentRecord,
+    notice: 'alert' | 'recovery',
+    send: () => Promise<boolean>,
+  ): Promise<boolean> => {
     if (!(await claimNotice(deps.db, incident.id, notice))) return false;
     try {
       const sent = await send();
@@ -104,31 +132,44 @@ export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: Ren
     }
   };
 
-  const sendAlert = (incident: IncidentRecord): Promise<boolean> => claimed(incident, 'alert', async () => {
-    const ctx = await contextOf(deps.db, incident);
-    const subject = `[CertFleet] ${KIND_SUBJECT[incident.kind]}: ${incident.title}`;
-    const body = deps.render('incident', subject, {
-      ...ctx, title: incident.title, detail: incident.detail, openedAt: when(incident.openedAt), advice: KIND_ADVICE[incident.kind],
-      link: linkOf(incident), quietMinutes: Math.round(deps.settings.recoveryQuietMs / 60_000), consoleUrl: base,
+  const sendAlert = (incident: IncidentRecord): Promise<boolean> =>
+    claimed(incident, 'alert', async () => {
+      const ctx = await contextOf(deps.db, incident);
+      const subject = `[CertFleet] ${KIND_SUBJECT[incident.kind]}: ${incident.title}`;
+      const body = deps.render('incident', subject, {
+        ...ctx,
+        title: incident.title,
+        detail: incident.detail,
+        openedAt: when(incident.openedAt),
+        advice: KIND_ADVICE[incident.kind],
+        link: linkOf(incident),
+        quietMinutes: Math.round(deps.settings.recoveryQuietMs / 60_000),
+        consoleUrl: base,
+      });
+      const result = await deps.mailer.send({ subject, ...body, extraRecipients: ctx.recipients });
+      if (!result.sent) return false;
+      await markAlertSent(deps.db, incident.id);
+      return true;
     });
-    const result = await deps.mailer.send({ subject, ...body, extraRecipients: ctx.recipients });
-    if (!result.sent) return false;
-    await markAlertSent(deps.db, incident.id);
-    return true;
-  });
 
-  const sendRecovery = (incident: IncidentRecord): Promise<boolean> => claimed(incident, 'recovery', async () => {
-    const ctx = await contextOf(deps.db, incident);
-    const subject = `[CertFleet] RESOLVED: ${incident.title}`;
-    const body = deps.render('recovery', subject, {
-      ...ctx, title: incident.title, openedAt: when(incident.openedAt), recoveringSince: when(incident.recoveringSince),
-      occurrences: incident.occurrences, link: linkOf(incident), consoleUrl: base,
+  const sendRecovery = (incident: IncidentRecord): Promise<boolean> =>
+    claimed(incident, 'recovery', async () => {
+      const ctx = await contextOf(deps.db, incident);
+      const subject = `[CertFleet] RESOLVED: ${incident.title}`;
+      const body = deps.render('recovery', subject, {
+        ...ctx,
+        title: incident.title,
+        openedAt: when(incident.openedAt),
+        recoveringSince: when(incident.recoveringSince),
+        occurrences: incident.occurrences,
+        link: linkOf(incident),
+        consoleUrl: base,
+      });
+      const result = await deps.mailer.send({ subject, ...body, extraRecipients: ctx.recipients });
+      if (!result.sent) return false;
+      await markRecoverySent(deps.db, incident.id);
+      return true;
     });
-    const result = await deps.mailer.send({ subject, ...body, extraRecipients: ctx.recipients });
-    if (!result.sent) return false;
-    await markRecoverySent(deps.db, incident.id);
-    return true;
-  });
 
   return {
     async problem(spec) {
@@ -148,9 +189,11 @@ export function createAlerter(deps: { db: Queryable; mailer: Mailer; render: Ren
       const resolved = await resolveQuietIncidents(deps.db, deps.settings.recoveryQuietMs);
       await dropUnsentResolved(deps.db);
       let alerts = 0;
-      for (const incident of await incidentsAwaitingAlert(deps.db, 100)) if (await sendAlert(incident).catch(() => false)) alerts += 1;
+      for (const incident of await incidentsAwaitingAlert(deps.db, 100))
+        if (await sendAlert(incident).catch(() => false)) alerts += 1;
       let recoveries = 0;
-      for (const incident of await incidentsAwaitingRecoveryNotice(deps.db, 100)) if (await sendRecovery(incident).catch(() => false)) recoveries += 1;
+      for (const incident of await incidentsAwaitingRecoveryNotice(deps.db, 100))
+        if (await sendRecovery(incident).catch(() => false)) recoveries += 1;
       return { resolved: resolved.length, alerts, recoveries };
     },
   };

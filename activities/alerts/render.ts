@@ -4,7 +4,11 @@ import Handlebars from 'handlebars';
 
 const DIR = path.join(__dirname, 'templates');
 export type AlertTemplate = 'incident' | 'recovery' | 'issued' | 'digest';
-export type RenderAlert = (name: AlertTemplate, subject: string, data: Record<string, unknown>) => { text: string; html: string };
+export type RenderAlert = (
+  name: AlertTemplate,
+  subject: string,
+  data: Record<string, unknown>,
+) => { text: string; html: string };
 
 /**
  * The email templates, compiled once. Every message has a text part (no escaping: it is not HTML)
@@ -15,7 +19,10 @@ export function createAlertTemplates(): RenderAlert {
   const compiled = new Map(
     readdirSync(DIR)
       .filter((f) => f.endsWith('.hbs'))
-      .map((f) => [f.slice(0, -4), hbs.compile(readFileSync(path.join(DIR, f), 'utf8'), { strict: false, noEscape: f.endsWith('.txt.hbs') })]),
+      .map((f) => [
+        f.slice(0, -4),
+        hbs.compile(readFileSync(path.join(DIR, f), 'utf8'), { strict: false, noEscape: f.endsWith('.txt.hbs') }),
+      ]),
   );
   const get = (name: string) => {
     const template = compiled.get(name);

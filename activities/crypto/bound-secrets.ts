@@ -3,18 +3,32 @@
  * ../domain/secret-endpoints.ts). Always opened with the endpoint of the row as it is now: a row
  * re-pointed by any path cannot unseal its secret.
  */
-import { dnsProviderEndpoint, smtpEndpoint, targetEndpoint, type TargetEndpointFields } from '../domain/secret-endpoints';
+import {
+  dnsProviderEndpoint,
+  smtpEndpoint,
+  targetEndpoint,
+  type TargetEndpointFields,
+} from '../domain/secret-endpoints';
 import { SecretPurpose, type SecretBox } from './secret-box';
 
 type DnsEndpointFields = { kind: string; config: Record<string, unknown> };
 type SmtpEndpointFields = { host: string; port: number; secure: boolean };
 
-export const sealTargetCredentials = (box: SecretBox, target: TargetEndpointFields, credentials: Record<string, unknown>): string =>
-  box.seal(JSON.stringify(credentials), SecretPurpose.targetCredentials, targetEndpoint(target));
+export const sealTargetCredentials = (
+  box: SecretBox,
+  target: TargetEndpointFields,
+  credentials: Record<string, unknown>,
+): string => box.seal(JSON.stringify(credentials), SecretPurpose.targetCredentials, targetEndpoint(target));
 
 /** Throws SecretBoxError when the target's endpoint changed since its credentials were sealed. */
-export const openTargetCredentials = (box: SecretBox, target: TargetEndpointFields & { credentialsSealed: string }): Record<string, string> =>
-  JSON.parse(box.openText(target.credentialsSealed, SecretPurpose.targetCredentials, targetEndpoint(target))) as Record<string, string>;
+export const openTargetCredentials = (
+  box: SecretBox,
+  target: TargetEndpointFields & { credentialsSealed: string },
+): Record<string, string> =>
+  JSON.parse(box.openText(target.credentialsSealed, SecretPurpose.targetCredentials, targetEndpoint(target))) as Record<
+    string,
+    string
+  >;
 
 export const sealTargetSessionKey = (box: SecretBox, target: TargetEndpointFields, key: string): string =>
   box.seal(key, SecretPurpose.targetSessionKey, targetEndpoint(target));

@@ -46,7 +46,9 @@ const CHECK_PLAINTEXT = 'certfleet-master-key-check';
  * - a wrong or missing key is a clear start-up error, never garbage later.
  */
 export async function loadMasterKey(source: MasterKeySource, db: Queryable): Promise<SecretBox> {
-  const rows = await db.query<{ value: string }>('SELECT value #>> \'{}\' AS value FROM settings WHERE key = $1', [CHECK_SETTING]);
+  const rows = await db.query<{ value: string }>("SELECT value #>> '{}' AS value FROM settings WHERE key = $1", [
+    CHECK_SETTING,
+  ]);
   const check = rows[0]?.value;
   let key: Buffer | undefined;
   if (source.envValue !== undefined && source.envValue.trim() !== '') {
@@ -82,14 +84,17 @@ export async function loadMasterKey(source: MasterKeySource, db: Queryable): Pro
   if (!check) {
     // First start: record the check value. A concurrent first start may have won the race with
     // another key, so always verify against what the database holds afterwards.
-    await db.query(
-      'INSERT INTO settings (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO NOTHING',
-      [CHECK_SETTING, box.seal(CHECK_PLAINTEXT, SecretPurpose.masterKeyCheck)],
-    );
+    await db.query('INSERT INTO settings (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO NOTHING', [
+      CHECK_SETTING,
+      box.seal(CHECK_PLAINTEXT, SecretPurpose.masterKeyCheck),
+    ]);
   }
-  const stored = (await db.query<{ value: string }>('SELECT value #>> \'{}\' AS value FROM settings WHERE key = $1', [CHECK_SETTING]))[0]?.value;
+  const stored = (
+    await db.query<{ value: string }>("SELECT value #>> '{}' AS value FROM settings WHERE key = $1", [CHECK_SETTING])
+  )[0]?.value;
   try {
-    if (!stored || box.openText(stored, SecretPurpose.masterKeyCheck) !== CHECK_PLAINTEXT) throw new SecretBoxError('mismatch');
+    if (!stored || box.openText(stored, SecretPurpose.masterKeyCheck) !== CHECK_PLAINTEXT)
+      throw new SecretBoxError('mismatch');
   } catch {
     throw new MasterKeyError(
       'wrong master key: it does not match the key this database was set up with. Check CERTFLEET_MASTER_KEY or the key file.',

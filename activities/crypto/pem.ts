@@ -27,7 +27,10 @@ export function readCertificateFacts(pem: string): CertificateFacts {
     notAfter: new Date(cert.validTo),
     subject: cert.subject,
     issuer: cert.issuer,
-    subjectAltNames: (cert.subjectAltName ?? '').split(/,\s*/).filter(Boolean).map((s) => s.replace(/^DNS:/, '')),
+    subjectAltNames: (cert.subjectAltName ?? '')
+      .split(/,\s*/)
+      .filter(Boolean)
+      .map((s) => s.replace(/^DNS:/, '')),
   };
 }
 
@@ -125,7 +128,10 @@ export function buildPfx(input: PfxInput): Buffer {
       ]),
       ...(attrs ? [attrs] : []),
     ]);
-  const certBags = [certBag(leafDer, bagAttributes(localKeyId, input.friendlyName)), ...input.chainPems.map((p) => certBag(new X509Certificate(p).raw))];
+  const certBags = [
+    certBag(leafDer, bagAttributes(localKeyId, input.friendlyName)),
+    ...input.chainPems.map((p) => certBag(new X509Certificate(p).raw)),
+  ];
 
   const authSafe = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     dataContentInfo(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, certBags)),

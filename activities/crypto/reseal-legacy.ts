@@ -37,9 +37,14 @@ export async function resealLegacySecrets(db: Queryable, box: SecretBox): Promis
   for (const target of await listTargets(db)) {
     const endpoint = targetEndpoint(target);
     const credentials = resealed(box, target.credentialsSealed, SecretPurpose.targetCredentials, endpoint);
-    const sessionKey = target.sessionKeySealed ? resealed(box, target.sessionKeySealed, SecretPurpose.targetSessionKey, endpoint) : undefined;
+    const sessionKey = target.sessionKeySealed
+      ? resealed(box, target.sessionKeySealed, SecretPurpose.targetSessionKey, endpoint)
+      : undefined;
     if (credentials === undefined && sessionKey === undefined) continue;
-    await replaceTargetSecrets(db, target, { credentialsSealed: credentials ?? target.credentialsSealed, sessionKeySealed: sessionKey ?? target.sessionKeySealed });
+    await replaceTargetSecrets(db, target, {
+      credentialsSealed: credentials ?? target.credentialsSealed,
+      sessionKeySealed: sessionKey ?? target.sessionKeySealed,
+    });
     count += (credentials ? 1 : 0) + (sessionKey ? 1 : 0);
   }
   for (const provider of await listDnsProviders(db)) {
@@ -49,7 +54,9 @@ export async function resealLegacySecrets(db: Queryable, box: SecretBox): Promis
     count += 1;
   }
   const smtp = await getSetting<StoredSmtpSettings>(db, SMTP_SETTING_KEY);
-  const password = smtp?.passwordSealed ? resealed(box, smtp.passwordSealed, SecretPurpose.smtpPassword, smtpEndpoint(smtp)) : undefined;
+  const password = smtp?.passwordSealed
+    ? resealed(box, smtp.passwordSealed, SecretPurpose.smtpPassword, smtpEndpoint(smtp))
+    : undefined;
   if (smtp && password) {
     await putSetting(db, SMTP_SETTING_KEY, { ...smtp, passwordSealed: password });
     count += 1;

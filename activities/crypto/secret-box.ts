@@ -27,14 +27,16 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
   if (masterKey.length !== 32) throw new SecretBoxError('master key must be 32 bytes (AES-256)');
   const key = Buffer.from(masterKey);
   // NUL cannot occur in a purpose constant, so purpose and endpoint cannot be shifted into each other.
-  const aad = (purpose: string, endpoint: string | undefined): Buffer => Buffer.from(endpoint === undefined ? purpose : `${purpose}\0${endpoint}`, 'utf8');
+  const aad = (purpose: string, endpoint: string | undefined): Buffer =>
+    Buffer.from(endpoint === undefined ? purpose : `${purpose}\0${endpoint}`, 'utf8');
   const open = (sealed: string, purpose: string, endpoint?: string): Buffer => {
     const parts = sealed.split('.');
     if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretBoxError(`not a sealed value (${purpose})`);
     const [, iv, tag, data] = parts as [string, string, string, string];
     const authTag = Buffer.from(tag, 'base64url');
     // A full 16-byte tag only: GCM would otherwise accept truncated tags, which are far easier to forge.
-    if (authTag.length !== TAG_BYTES) throw new SecretBoxError(`cannot decrypt ${purpose}: malformed authentication tag`);
+    if (authTag.length !== TAG_BYTES)
+      throw new SecretBoxError(`cannot decrypt ${purpose}: malformed authentication tag`);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
       decipher.setAAD(aad(purpose, endpoint));
@@ -53,12 +55,21 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad(purpose, endpoint));
-      const data = Buffer.concat([cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), cipher.final()]);
-      return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+      const data = Buffer.concat([
+        cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
+        cipher.final(),
+      ]);
+      return [
+        VERSION,
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        data.toString('base64url'),
+      ].join('.');
     },
     open,
     openText: (sealed, purpose, endpoint) => open(sealed, purpose, endpoint).toString('utf8'),
-    derive: (label, length = 32) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), Buffer.from(`certfleet:${label}`, 'utf8'), length)),
+    derive: (label, length = 32) =>
+      Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), Buffer.from(`certfleet:${label}`, 'utf8'), length)),
   };
 }
 

@@ -26,7 +26,15 @@ export interface DatabaseOptions {
   connectRetryMs?: number;
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /** cannot_connect_now (starting up, shutting down, in recovery) and too_many_connections. */
 const NOT_ACCEPTING_SQLSTATES = new Set(['57P03', '53300']);
 

@@ -25,7 +25,10 @@ export interface ParsedWithDefaults<T> extends Parsed<T> {
 }
 
 /** The web-facing (untyped) form of a typed parse, for `VendorDescriptor`. */
-export const asParseResult = <T extends object>(parsed: Parsed<T>): ParseResult => ({ value: { ...(parsed.value ?? {}) }, errors: parsed.errors });
+export const asParseResult = <T extends object>(parsed: Parsed<T>): ParseResult => ({
+  value: { ...(parsed.value ?? {}) },
+  errors: parsed.errors,
+});
 
 /** A deployer's stored configuration, parsed once, typed. */
 export interface DeployerConfig<C, O, B> {
@@ -50,23 +53,32 @@ export interface DeployerConfig<C, O, B> {
  * Parses a deployer's configuration once from the descriptor's typed parsers. The same messages as
  * the console's form validation, prefixed with the part they belong to (`options.vdom: …`).
  */
-export function checkDeployerConfig<C, O, B>(component: string, parsers: VendorParsers<C, O, B>, ctx: DeployerContext): DeployerConfig<C, O, B> {
+export function checkDeployerConfig<C, O, B>(
+  component: string,
+  parsers: VendorParsers<C, O, B>,
+  ctx: DeployerContext,
+): DeployerConfig<C, O, B> {
   const credentials = parsers.parseCredentials(ctx.target.credentials);
   const options = parsers.parseOptions(ctx.target.options);
   const binding = parsers.parseBinding(ctx.binding);
   const problems = (entries: [string, Parsed<unknown>][]): string[] =>
     entries.flatMap(([group, result]) => Object.entries(result.errors).map(([k, v]) => `${group}.${k}: ${v}`));
-  const targetProblems = problems([['credentials', credentials], ['options', options]]);
+  const targetProblems = problems([
+    ['credentials', credentials],
+    ['options', options],
+  ]);
   const allProblems = [...targetProblems, ...problems([['binding', binding]])];
   const fail = (list: string[]): never => {
     throw classified(FailureType.validation, `${component}: invalid target configuration: ${list.join('; ')}`);
   };
   const target = (): { credentials: C; options: O } => {
-    if (targetProblems.length > 0 || credentials.value === undefined || options.value === undefined) return fail(targetProblems.length ? targetProblems : ['unreadable']);
+    if (targetProblems.length > 0 || credentials.value === undefined || options.value === undefined)
+      return fail(targetProblems.length ? targetProblems : ['unreadable']);
     return { credentials: credentials.value, options: options.value };
   };
   const all = (): { credentials: C; options: O; binding: B } => {
-    if (allProblems.length > 0 || binding.value === undefined) return fail(allProblems.length ? allProblems : ['binding: unreadable']);
+    if (allProblems.length > 0 || binding.value === undefined)
+      return fail(allProblems.length ? allProblems : ['binding: unreadable']);
     return { ...target(), binding: binding.value };
   };
   const bindingValid = Object.keys(binding.errors).length === 0 && binding.value !== undefined;
@@ -92,7 +104,10 @@ export type DeployerStep = Exclude<keyof Deployer, 'close'>;
  * VALIDATION error naming every bad field, the binding's too for the steps that need one
  * (`bindingSteps`, as the vendor's own deployer checks them); close has nothing to end.
  */
-export function refusingDeployer(config: Pick<DeployerConfig<unknown, unknown, unknown>, 'target' | 'all'>, bindingSteps: readonly DeployerStep[] = ['stage', 'activate']): Deployer {
+export function refusingDeployer(
+  config: Pick<DeployerConfig<unknown, unknown, unknown>, 'target' | 'all'>,
+  bindingSteps: readonly DeployerStep[] = ['stage', 'activate'],
+): Deployer {
   const refuse = (step: DeployerStep) => async (): Promise<never> => {
     if (bindingSteps.includes(step)) config.all();
     config.target();

@@ -49,9 +49,15 @@ export function trustedDispatcher(trust: ManagementTrust, lookup?: LookupFunctio
   const resolve = lookup ? { lookup } : {};
   const alsoAccept = (trust.alsoAccept ?? []).map(normalise).filter(Boolean);
   if ('caPem' in trust && alsoAccept.length === 0) {
-    return new Agent({ connect: { secureContext: createSecureContext({ ca: trust.caPem }), ...resolve }, keepAliveTimeout: KEEP_ALIVE_MS });
+    return new Agent({
+      connect: { secureContext: createSecureContext({ ca: trust.caPem }), ...resolve },
+      keepAliveTimeout: KEEP_ALIVE_MS,
+    });
   }
-  const check: PeerCheck = 'caPem' in trust ? caOrAccepted(new Set(alsoAccept)) : pinnedOrAccepted(normalise(trust.fingerprintSha256), new Set(alsoAccept));
+  const check: PeerCheck =
+    'caPem' in trust
+      ? caOrAccepted(new Set(alsoAccept))
+      : pinnedOrAccepted(normalise(trust.fingerprintSha256), new Set(alsoAccept));
   // No session resumption: a resumed session presents no certificate to check (and Node skips its host-name check).
   const connector = buildConnector({
     rejectUnauthorized: false,
@@ -85,7 +91,10 @@ function pinnedOrAccepted(expected: string, alsoAccept: ReadonlySet<string>): Pe
   return (socket) => {
     const seen = fingerprintOfPeer(socket);
     if (seen && (seen === expected || alsoAccept.has(seen))) return undefined;
-    return Object.assign(new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`), { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen });
+    return Object.assign(
+      new Error(`the device presented certificate ${seen || '(none)'}, not the pinned ${expected}`),
+      { code: 'CERT_PIN_MISMATCH', seenFingerprint: seen },
+    );
   };
 }
 
@@ -99,10 +108,16 @@ function caOrAccepted(alsoAccept: ReadonlySet<string>): PeerCheck {
   return (socket, hostname) => {
     const seen = fingerprintOfPeer(socket);
     if (seen && alsoAccept.has(seen)) return undefined;
-    if (socket.isSessionReused()) return Object.assign(new Error('resumed TLS session: no certificate to verify'), { code: 'ERR_TLS_SESSION_REUSED' });
+    if (socket.isSessionReused())
+      return Object.assign(new Error('resumed TLS session: no certificate to verify'), {
+        code: 'ERR_TLS_SESSION_REUSED',
+      });
     const chainError = socket.authorizationError as Error | string | null | undefined;
     if (chainError) {
-      const code = typeof chainError === 'string' ? chainError : ((chainError as { code?: string }).code ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      const code =
+        typeof chainError === 'string'
+          ? chainError
+          : ((chainError as { code?: string }).code ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
       return Object.assign(new Error(typeof chainError === 'string' ? chainError : chainError.message), { code });
     }
     return checkServerIdentity(hostname, socket.getPeerCertificate()) ?? undefined;
@@ -120,9 +135,18 @@ const pinnedContext = (): SecureContext => (pinned ??= createSecureContext({}));
  * against the trust when it was opened) instead of a TLS handshake per step. Idle connections close
  * after 10 s; past 256 dispatchers the least recently used one is closed.
  */
-const shared = new BoundedCache<Dispatcher>(256, Number.POSITIVE_INFINITY, (old) => void old.close().catch(() => undefined));
+const shared = new BoundedCache<Dispatcher>(
+  256,
+  Number.POSITIVE_INFINITY,
+  (old) => void old.close().catch(() => undefined),
+);
 
-function sharedDispatcher(address: string, trust: ManagementTrust, component: string, allowedNetworks: readonly string[] | undefined): Dispatcher {
+function sharedDispatcher(
+  address: string,
+  trust: ManagementTrust,
+  component: string,
+  allowedNetworks: readonly string[] | undefined,
+): Dispatcher {
   const key = `${address} ${JSON.stringify(trust)} ${allowedNetworks?.join(',') ?? '-'}`;
   const cached = shared.get(key);
   if (cached) return cached;
@@ -134,7 +158,8 @@ function sharedDispatcher(address: string, trust: ManagementTrust, component: st
 /** Maps a transport failure to TARGET_UNREACHABLE (retryable) or TARGET_TLS_UNTRUSTED (not retryable). */
 export function classifyTransportError(component: string, address: string, error: unknown): ClassifiedError {
   // Ours already (a refused address from the guarded lookup), possibly wrapped by undici ("fetch failed").
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof ClassifiedError) return e;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+    if (e instanceof ClassifiedError) return e;
   const failure = describeTransportFailure(error);
   if (failure.tls) {
     return classified(
@@ -142,21 +167,28 @@ export function classifyTransportError(component: string, address: string, error
       `${component}: ${address}: management ${transportFailureText(error)}. Check the target's CA or pinned SHA-256 fingerprint.`,
     );
   }
-  return classified(FailureType.targetUnreachable, `${component}: cannot reach ${address}: ${transportFailureText(error)}`);
+  return classified(
+    FailureType.targetUnreachable,
+    `${component}: cannot reach ${address}: ${transportFailureText(error)}`,
+  );
 }
 
 /**
  * HTTPS to a device's management API. With allowedNetworks (deploy activities always pass them), every
  * connection's DNS answer is checked against the target network policy (activities/target-address.ts).
  */
-export function createDeviceHttp(target: { host: string; port: number; trust: ManagementTrust; allowedNetworks?: readonly string[] }, component: string): DeviceHttp {
+export function createDeviceHttp(
+  target: { host: string; port: number; trust: ManagementTrust; allowedNetworks?: readonly string[] },
+  component: string,
+): DeviceHttp {
   const address = `${target.host}:${target.port}`;
   const dispatcher = sharedDispatcher(address, target.trust, component, target.allowedNetworks);
   const base = `https://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   return {
     async request(method, path, request = {}) {
       const url = new URL(path, base);
-      for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+      for (const [key, value] of Object.entries(request.query ?? {}))
+        if (value !== undefined) url.searchParams.set(key, value);
       const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
       let body: string | Buffer | FormData | undefined;
       if (request.json !== undefined) {
@@ -174,7 +206,13 @@ export function createDeviceHttp(target: { host: string; port: number; trust: Ma
       const transcript = recordHttpExchange({ ...request, method, url, headers });
       let response;
       try {
-        response = await fetch(url, { method, headers, body, dispatcher, signal: AbortSignal.timeout(request.timeoutMs ?? 30_000) });
+        response = await fetch(url, {
+          method,
+          headers,
+          body,
+          dispatcher,
+          signal: AbortSignal.timeout(request.timeoutMs ?? 30_000),
+        });
       } catch (error) {
         transcript?.failed(error);
         throw classifyTransportError(component, address, error);

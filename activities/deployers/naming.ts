@@ -13,7 +13,10 @@ export interface NameRules {
 
 export function objectName(commonName: string, serialHex: string, rules: NameRules): string {
   const base = commonName.replace(/^\*\./, 'wildcard.').replace(/\./g, '_');
-  const safe = [...base].map((ch) => (rules.allowed.test(ch) ? ch : '-')).join('').replace(/^[^A-Za-z0-9]+/, '');
+  const safe = [...base]
+    .map((ch) => (rules.allowed.test(ch) ? ch : '-'))
+    .join('')
+    .replace(/^[^A-Za-z0-9]+/, '');
   const serial = serialHex.toLowerCase().replace(/^0+/, '').slice(-12) || '0';
   const suffix = `-${serial}`;
   const room = rules.maxLength - suffix.length - (rules.prefix?.length ?? 0);

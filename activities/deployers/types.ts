@@ -41,7 +41,8 @@ export interface Activation {
 }
 
 /** `detail` of a finished job: what the run's history shows (e.g. a Panorama push's result per firewall). */
-export type ActivationStatus = { state: 'pending'; progress?: number } | { state: 'done'; detail?: string } | { state: 'failed'; detail: string };
+export type ActivationStatus =
+  { state: 'pending'; progress?: number } | { state: 'done'; detail?: string } | { state: 'failed'; detail: string };
 
 export interface PreflightCheck {
   name: string;
@@ -82,7 +83,8 @@ export interface Deployer {
  * versions this run deploys (keys we hold): binding the admin GUI (FortiGate, SonicWall, PAN-OS)
  * replaces the very certificate the management API presents. See docs/management-trust.md.
  */
-export type ManagementTrust = { caPem: string; alsoAccept?: string[] } | { fingerprintSha256: string; alsoAccept?: string[] };
+export type ManagementTrust =
+  { caPem: string; alsoAccept?: string[] } | { fingerprintSha256: string; alsoAccept?: string[] };
 
 export interface DeployerTarget {
   id: string;
@@ -143,7 +145,10 @@ export interface VendorDescriptor {
   parseOptions: (input: Record<string, unknown>) => ParseResult;
   parseBinding: (input: Record<string, unknown>) => ParseResult;
   /** Where a binding should be verified by TLS handshake when the deployment names no endpoint. */
-  defaultVerifyEndpoints(target: { host: string; port: number; options: Record<string, unknown> }, binding: Record<string, unknown>): VerifyEndpoint[];
+  defaultVerifyEndpoints(
+    target: { host: string; port: number; options: Record<string, unknown> },
+    binding: Record<string, unknown>,
+  ): VerifyEndpoint[];
   /**
    * Why a binding has no TLS endpoint at all (FortiGate IPsec phase-1 only: the certificate is shown at
    * IKE time, not in a TLS handshake). Its verify step then records this reason instead of failing for

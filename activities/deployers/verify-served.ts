@@ -45,14 +45,24 @@ function issuerWalk(leaf: DetailedPeerCertificate): PeerCertificate[] {
 export function tlsHandshake(endpoint: VerifyEndpoint, timeoutMs: number): Promise<Handshake> {
   const servername = endpoint.servername ?? (isIP(endpoint.host) ? undefined : endpoint.host);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port, rejectUnauthorized: false, ...(servername ? { servername } : {}) });
+    const socket = connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      rejectUnauthorized: false,
+      ...(servername ? { servername } : {}),
+    });
     const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate(true);
       clearTimeout(timer);
       socket.end();
       const error = socket.authorizationError as Error | string | null | undefined;
-      resolve({ cert, chain: issuerWalk(cert), authorized: socket.authorized, authorizationError: error ? String(error instanceof Error ? error.message : error) : undefined });
+      resolve({
+        cert,
+        chain: issuerWalk(cert),
+        authorized: socket.authorized,
+        authorizationError: error ? String(error instanceof Error ? error.message : error) : undefined,
+      });
     });
     socket.once('error', (error: Error) => {
       clearTimeout(timer);
@@ -91,7 +101,10 @@ export function expectedChainOf(leafSha256: string, chainPems: readonly string[]
     leafSha256: leafSha256.toLowerCase(),
     intermediates: chainPems.map((pem) => {
       const facts = readCertificateFacts(pem);
-      return { fingerprintSha256: facts.fingerprintSha256, name: /CN=([^\n,]+)/.exec(facts.subject)?.[1] ?? facts.subject };
+      return {
+        fingerprintSha256: facts.fingerprintSha256,
+        name: /CN=([^\n,]+)/.exec(facts.subject)?.[1] ?? facts.subject,
+      };
     }),
   };
 }
@@ -111,11 +124,17 @@ function chainProblem(where: string, chain: PeerCertificate[], want: ExpectedCha
   if (leafSha256 !== want.leafSha256) {
     return `${where} serves ${leafSha256.slice(0, 16)}… (CN ${nameOf(leaf)}, expires ${leaf.valid_to ?? '?'}), not the new ${want.leafSha256.slice(0, 16)}…`;
   }
-  const matching = want.intermediates.findIndex((expected, i) => rest[i] === undefined || fingerprintOf(rest[i]) !== expected.fingerprintSha256);
+  const matching = want.intermediates.findIndex(
+    (expected, i) => rest[i] === undefined || fingerprintOf(rest[i]) !== expected.fingerprintSha256,
+  );
   if (matching === -1) return undefined;
-  const missing = want.intermediates.slice(matching).map((i) => i.name).join(', ');
+  const missing = want.intermediates
+    .slice(matching)
+    .map((i) => i.name)
+    .join(', ');
   const clients = `clients that do not already have ${missing} will fail`;
-  if (rest.length === 0) return `${where} serves the leaf without its intermediate(s) (expected ${want.intermediates.length}, got 0): ${clients}`;
+  if (rest.length === 0)
+    return `${where} serves the leaf without its intermediate(s) (expected ${want.intermediates.length}, got 0): ${clients}`;
   const served = rest.map(nameOf).join(', ');
   return `${where} serves the leaf with ${served} where the version's intermediate(s) ${want.intermediates.map((i) => i.name).join(', ')} belong (expected ${want.intermediates.length}, got ${matching} matching): ${clients}`;
 }
@@ -125,8 +144,13 @@ function chainProblem(where: string, chain: PeerCertificate[], want: ExpectedCha
  * version's intermediates after it in order. A bare fingerprint checks the leaf only. Mismatches are
  * retryable (devices apply changes with a delay). The result names endpoints, fingerprints and counts only.
  */
-export async function verifyServedFingerprint(component: string, endpoints: VerifyEndpoint[], expected: string | ExpectedChain): Promise<string[]> {
-  const want: ExpectedChain = typeof expected === 'string' ? { leafSha256: expected.toLowerCase(), intermediates: [] } : expected;
+export async function verifyServedFingerprint(
+  component: string,
+  endpoints: VerifyEndpoint[],
+  expected: string | ExpectedChain,
+): Promise<string[]> {
+  const want: ExpectedChain =
+    typeof expected === 'string' ? { leafSha256: expected.toLowerCase(), intermediates: [] } : expected;
   const problems: string[] = [];
   const seen: string[] = [];
   for (const endpoint of endpoints) {
@@ -134,11 +158,15 @@ export async function verifyServedFingerprint(component: string, endpoints: Veri
       const { chain } = await tlsHandshake(endpoint, 10_000);
       const problem = chainProblem(describe(endpoint), chain, want);
       if (problem) problems.push(problem);
-      else seen.push(`${describe(endpoint)}: ${want.leafSha256}${want.intermediates.length > 0 ? ` + ${want.intermediates.length} intermediate(s)` : ''}`);
+      else
+        seen.push(
+          `${describe(endpoint)}: ${want.leafSha256}${want.intermediates.length > 0 ? ` + ${want.intermediates.length} intermediate(s)` : ''}`,
+        );
     } catch (error) {
       problems.push(`${describe(endpoint)}: ${(error as Error).message}`);
     }
   }
-  if (problems.length > 0) throw classified(FailureType.verifyMismatch, `${component}: verify failed: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw classified(FailureType.verifyMismatch, `${component}: verify failed: ${problems.join('; ')}`);
   return seen;
 }

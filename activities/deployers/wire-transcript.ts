@@ -33,14 +33,19 @@ const current = new AsyncLocalStorage<Recording>();
 
 function push(recording: Recording, text: string): void {
   recording.exchanges.push({ at: new Date(), text });
-  if (recording.exchanges.length > MAX_EXCHANGES) recording.exchanges.splice(0, recording.exchanges.length - MAX_EXCHANGES);
+  if (recording.exchanges.length > MAX_EXCHANGES)
+    recording.exchanges.splice(0, recording.exchanges.length - MAX_EXCHANGES);
 }
 
 /**
  * Runs `work` while recording its device traffic, then hands the exchanges to `save` (also when the
  * work failed: a failed step's transcript is the point). A failure to save never fails the step.
  */
-export async function withWireTranscript<T>(redactor: WireRedactor, work: () => Promise<T>, save: (exchanges: WireExchange[]) => Promise<void>): Promise<T> {
+export async function withWireTranscript<T>(
+  redactor: WireRedactor,
+  work: () => Promise<T>,
+  save: (exchanges: WireExchange[]) => Promise<void>,
+): Promise<T> {
   const recording: Recording = { redactor, exchanges: [] };
   try {
     return await current.run(recording, work);
@@ -65,17 +70,20 @@ export interface HttpRequestRecord {
   bytes?: Buffer;
 }
 
-const headerLines = (redactor: WireRedactor, headers: Iterable<[string, string]>): string[] => [...headers].map(([name, value]) => `${name}: ${redactor.header(name, value)}`);
+const headerLines = (redactor: WireRedactor, headers: Iterable<[string, string]>): string[] =>
+  [...headers].map(([name, value]) => `${name}: ${redactor.header(name, value)}`);
 
 function requestBody(redactor: WireRedactor, request: HttpRequestRecord): string {
   if (request.json !== undefined) return redactor.json(request.json);
   if (request.form) return redactor.form(request.form);
   if (request.multipart) {
-    return [...request.multipart.entries()].map(([name, value]) =>
-      typeof value === 'string'
-        ? `part ${name}: ${redactor.header(name, value)}`
-        : `part ${name}: (file part, ${value.size} bytes, removed)`,
-    ).join('\n');
+    return [...request.multipart.entries()]
+      .map(([name, value]) =>
+        typeof value === 'string'
+          ? `part ${name}: ${redactor.header(name, value)}`
+          : `part ${name}: (file part, ${value.size} bytes, removed)`,
+      )
+      .join('\n');
   }
   if (request.bytes) return `(binary body, ${request.bytes.length} bytes, removed)`;
   return '';
@@ -91,11 +99,17 @@ interface ResponseHeaders {
   get(name: string): string | null;
 }
 
-export function recordHttpExchange(request: HttpRequestRecord): { answered(status: number, headers: ResponseHeaders, text: string): void; failed(error: unknown): void } | undefined {
+export function recordHttpExchange(
+  request: HttpRequestRecord,
+):
+  { answered(status: number, headers: ResponseHeaders, text: string): void; failed(error: unknown): void } | undefined {
   const recording = current.getStore();
   if (!recording) return undefined;
   const { redactor } = recording;
-  const sent = [`> ${request.method} ${redactor.url(request.url)}`, ...headerLines(redactor, Object.entries(request.headers))];
+  const sent = [
+    `> ${request.method} ${redactor.url(request.url)}`,
+    ...headerLines(redactor, Object.entries(request.headers)),
+  ];
   const body = requestBody(redactor, request);
   if (body) sent.push('', truncated(body, MAX_BODY_CHARS));
   return {
@@ -107,25 +121,39 @@ export function recordHttpExchange(request: HttpRequestRecord): { answered(statu
       push(recording, `${sent.join('\n')}\n\n${answer.join('\n')}`);
     },
     failed(error) {
-      push(recording, `${sent.join('\n')}\n\n< (no answer: ${redactor.text(error instanceof Error ? error.message : String(error))})`);
+      push(
+        recording,
+        `${sent.join('\n')}\n\n< (no answer: ${redactor.text(error instanceof Error ? error.message : String(error))})`,
+      );
     },
   };
 }
 
 /** One command run over SSH: the command line, the size of its input, its status and output. */
-export function recordCommand(command: string, stdinBytes: number | undefined, result: { code: number; stdout: Buffer; stderr: string } | { error: unknown }): void {
+export function recordCommand(
+  command: string,
+  stdinBytes: number | undefined,
+  result: { code: number; stdout: Buffer; stderr: string } | { error: unknown },
+): void {
   const recording = current.getStore();
   if (!recording) return;
   const { redactor } = recording;
   // An encoded PowerShell script (IIS) embeds a per-run PFX password no redactor knows: removed whole.
-  const shown = command.replace(/(-EncodedCommand\s+)\S+/gi, (_whole, flag: string) => `${flag}(encoded script removed)`);
+  const shown = command.replace(
+    /(-EncodedCommand\s+)\S+/gi,
+    (_whole, flag: string) => `${flag}(encoded script removed)`,
+  );
   const lines = [`$ ${redactor.text(shown)}`];
   if (stdinBytes !== undefined) lines.push(`(standard input, ${stdinBytes} bytes, removed)`);
   if ('error' in result) {
-    lines.push(`(failed: ${redactor.text(result.error instanceof Error ? result.error.message : String(result.error))})`);
+    lines.push(
+      `(failed: ${redactor.text(result.error instanceof Error ? result.error.message : String(result.error))})`,
+    );
   } else {
     lines.push(`exit status ${result.code}`);
-    const stdout = result.stdout.includes(0) ? `(binary output, ${result.stdout.length} bytes, removed)` : redactor.text(result.stdout.toString('utf8'));
+    const stdout = result.stdout.includes(0)
+      ? `(binary output, ${result.stdout.length} bytes, removed)`
+      : redactor.text(result.stdout.toString('utf8'));
     if (stdout) lines.push('stdout:', truncated(stdout, MAX_BODY_CHARS));
     if (result.stderr) lines.push('stderr:', truncated(redactor.text(result.stderr), MAX_BODY_CHARS));
   }

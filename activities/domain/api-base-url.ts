@@ -14,10 +14,16 @@ export function checkApiBaseUrl(input: string): { ok: true; url: string } | { ok
   } catch {
     return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
   }
-  if (url.username || url.password) return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
+  if (url.username || url.password)
+    return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
   if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    return { ok: false, error: 'The API URL must start with https://: the token would otherwise travel unencrypted (plain http is only allowed to this machine, 127.0.0.1 or localhost).' };
+    return {
+      ok: false,
+      error:
+        'The API URL must start with https://: the token would otherwise travel unencrypted (plain http is only allowed to this machine, 127.0.0.1 or localhost).',
+    };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
   return { ok: true, url: input.replace(/\/$/, '') };
 }

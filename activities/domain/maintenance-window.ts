@@ -55,9 +55,16 @@ export function isTimeZone(zone: string): boolean {
 }
 
 /** The form's time zone and lines; no lines (or none given) = no windows (deploy at any time). */
-export function checkMaintenanceWindows(timeZone: unknown, text: unknown): { ok: true; value: MaintenanceWindows | null } | { ok: false; error: string } {
-  if (text !== undefined && text !== null && typeof text !== 'string') return { ok: false, error: 'Maintenance windows are text, one window per line (or a list of such lines).' };
-  const lines = (text ?? '').split(/\r?\n/).map((l) => l.trim().toLowerCase()).filter(Boolean);
+export function checkMaintenanceWindows(
+  timeZone: unknown,
+  text: unknown,
+): { ok: true; value: MaintenanceWindows | null } | { ok: false; error: string } {
+  if (text !== undefined && text !== null && typeof text !== 'string')
+    return { ok: false, error: 'Maintenance windows are text, one window per line (or a list of such lines).' };
+  const lines = (text ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.trim().toLowerCase())
+    .filter(Boolean);
   if (lines.length === 0) return { ok: true, value: null };
   if (lines.length > MAX_WINDOWS) return { ok: false, error: `At most ${MAX_WINDOWS} windows.` };
   const zone = typeof timeZone === 'string' ? timeZone.trim() : '';
@@ -69,7 +76,10 @@ export function checkMaintenanceWindows(timeZone: unknown, text: unknown): { ok:
     const startSecond = m ? parseTime(m[2] as string) : undefined;
     const endSecond = m ? parseTime(m[3] as string) : undefined;
     if (!days || startSecond === undefined || endSecond === undefined || startSecond === endSecond) {
-      return { ok: false, error: `"${line.slice(0, 60)}" is not "<days> HH:MM-HH:MM" (for example "sat,sun 02:00-05:00" or "mon-fri 22:00-04:00").` };
+      return {
+        ok: false,
+        error: `"${line.slice(0, 60)}" is not "<days> HH:MM-HH:MM" (for example "sat,sun 02:00-05:00" or "mon-fri 22:00-04:00").`,
+      };
     }
     windows.push({ days, startSecond, endSecond });
   }
@@ -77,21 +87,42 @@ export function checkMaintenanceWindows(timeZone: unknown, text: unknown): { ok:
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');
-const clock = (s: number): string => `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}${s % 60 ? `:${pad(s % 60)}` : ''}`;
+const clock = (s: number): string =>
+  `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}${s % 60 ? `:${pad(s % 60)}` : ''}`;
 
 /** The windows as the form shows them, one per line. */
 export function describeWindows(m: MaintenanceWindows | null): string {
-  return m ? m.windows.map((w) => `${w.days.length === 7 ? 'daily' : w.days.join(',')} ${clock(w.startSecond)}-${clock(w.endSecond)}`).join('\n') : '';
+  return m
+    ? m.windows
+        .map((w) => `${w.days.length === 7 ? 'daily' : w.days.join(',')} ${clock(w.startSecond)}-${clock(w.endSecond)}`)
+        .join('\n')
+    : '';
 }
 
 /** Wall-clock fields of an instant in a time zone. */
-function localParts(instant: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number; weekday: Weekday } {
+function localParts(
+  instant: number,
+  timeZone: string,
+): { y: number; mo: number; d: number; h: number; mi: number; s: number; weekday: Weekday } {
   const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short',
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+    weekday: 'short',
   }).formatToParts(new Date(instant));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
   return {
-    y: Number(get('year')), mo: Number(get('month')), d: Number(get('day')), h: Number(get('hour')), mi: Number(get('minute')), s: Number(get('second')),
+    y: Number(get('year')),
+    mo: Number(get('month')),
+    d: Number(get('day')),
+    h: Number(get('hour')),
+    mi: Number(get('minute')),
+    s: Number(get('second')),
     weekday: get('weekday').toLowerCase().slice(0, 3) as Weekday,
   };
 }
@@ -117,7 +148,10 @@ function instantOf(y: number, mo: number, d: number, second: number, timeZone: s
  * Whether `now` is inside a window, and the window that is open now or opens next (within a week).
  * Null windows: always open.
  */
-export function maintenanceStatus(m: MaintenanceWindows | null, now: Date): { inWindow: boolean; opensAt: Date | null; closesAt: Date | null } {
+export function maintenanceStatus(
+  m: MaintenanceWindows | null,
+  now: Date,
+): { inWindow: boolean; opensAt: Date | null; closesAt: Date | null } {
   if (!m || m.windows.length === 0) return { inWindow: true, opensAt: null, closesAt: null };
   const t = now.getTime();
   let best: { opensAt: number; closesAt: number } | undefined;
@@ -127,13 +161,18 @@ export function maintenanceStatus(m: MaintenanceWindows | null, now: Date): { in
     for (const w of m.windows) {
       if (!w.days.includes(day.weekday)) continue;
       const opensAt = instantOf(day.y, day.mo, day.d, w.startSecond, m.timeZone);
-      const closesAt = w.endSecond > w.startSecond ? instantOf(day.y, day.mo, day.d, w.endSecond, m.timeZone) : instantOf(day.y, day.mo, day.d, w.endSecond + 86_400, m.timeZone);
+      const closesAt =
+        w.endSecond > w.startSecond
+          ? instantOf(day.y, day.mo, day.d, w.endSecond, m.timeZone)
+          : instantOf(day.y, day.mo, day.d, w.endSecond + 86_400, m.timeZone);
       if (closesAt <= t) continue;
       if (opensAt <= t) return { inWindow: true, opensAt: new Date(opensAt), closesAt: new Date(closesAt) };
       if (!best || opensAt < best.opensAt) best = { opensAt, closesAt };
     }
   }
-  return best ? { inWindow: false, opensAt: new Date(best.opensAt), closesAt: new Date(best.closesAt) } : { inWindow: false, opensAt: null, closesAt: null };
+  return best
+    ? { inWindow: false, opensAt: new Date(best.opensAt), closesAt: new Date(best.closesAt) }
+    : { inWindow: false, opensAt: null, closesAt: null };
 }
 
 /**
@@ -145,11 +184,18 @@ export function formatInZone(instant: Date | string, timeZone: string): string {
   if (Number.isNaN(date.getTime())) return '—';
   const zone = isTimeZone(timeZone) ? timeZone : 'UTC';
   const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    timeZone: zone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
   }).formatToParts(date);
   const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('weekday')} ${get('day')} ${get('month')} ${get('hour')}:${get('minute')} (${zone})`;
 }
 
 /** What every page says about a deploy that waits for its window. */
-export const waitingUntilText = (opensAt: Date | string, timeZone: string): string => `waiting until ${formatInZone(opensAt, timeZone)}`;
+export const waitingUntilText = (opensAt: Date | string, timeZone: string): string =>
+  `waiting until ${formatInZone(opensAt, timeZone)}`;

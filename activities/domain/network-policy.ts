@@ -8,7 +8,13 @@
  */
 import { BlockList, isIP } from 'node:net';
 
-export const ALWAYS_REFUSED_NETWORKS = ['0.0.0.0/8', '169.254.0.0/16', '169.254.169.254/32', 'fe80::/10', 'fd00:ec2::254/128'] as const;
+export const ALWAYS_REFUSED_NETWORKS = [
+  '0.0.0.0/8',
+  '169.254.0.0/16',
+  '169.254.169.254/32',
+  'fe80::/10',
+  'fd00:ec2::254/128',
+] as const;
 /** At most this many allowed networks. */
 export const MAX_ALLOWED_NETWORKS = 200;
 
@@ -36,7 +42,11 @@ export function checkNetworkList(text: string): { ok: true; networks: string[] }
   const networks: string[] = [];
   for (const entry of entries) {
     const cidr = parseCidr(entry);
-    if (!cidr) return { ok: false, error: `"${entry.slice(0, 60)}" is not a network: write an address with its prefix length, e.g. 10.20.0.0/16 or 2001:db8::/48.` };
+    if (!cidr)
+      return {
+        ok: false,
+        error: `"${entry.slice(0, 60)}" is not a network: write an address with its prefix length, e.g. 10.20.0.0/16 or 2001:db8::/48.`,
+      };
     networks.push(`${cidr.address}/${cidr.prefix}`);
   }
   return { ok: true, networks };
@@ -67,7 +77,8 @@ function unmapped(ip: string): { address: string; family: 'ipv4' | 'ipv6' } | un
 export function addressRefusal(ip: string, allowedNetworks: readonly string[]): string | undefined {
   const a = unmapped(ip);
   if (!a) return `${ip} is not an IP address`;
-  if (refused.check(a.address, a.family)) return `${ip} is a link-local, metadata-service or "this network" address, which targets may never use`;
+  if (refused.check(a.address, a.family))
+    return `${ip} is a link-local, metadata-service or "this network" address, which targets may never use`;
   if (allowedNetworks.length > 0 && !blockListOf(allowedNetworks).check(a.address, a.family)) {
     return `${ip} is not in the networks targets may point to (Settings → Networks)`;
   }

@@ -14,11 +14,13 @@ export type PolicyCheck = { ok: true; mode: RenewalMode; value: number | null } 
 /** Validates the renewal fields of the certificate form. */
 export function checkRenewalPolicy(mode: unknown, value: unknown): PolicyCheck {
   if (mode === undefined || mode === '' || mode === 'fraction') return { ok: true, mode: 'fraction', value: null };
-  if (mode !== 'days' && mode !== 'percent') return { ok: false, error: 'Choose a renewal rule: default, days before expiry, or percentage of lifetime.' };
+  if (mode !== 'days' && mode !== 'percent')
+    return { ok: false, error: 'Choose a renewal rule: default, days before expiry, or percentage of lifetime.' };
   const text = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
   if (!/^\d{1,4}$/.test(text)) return { ok: false, error: 'Enter a whole number.' };
   const n = Number(text);
-  if (mode === 'days' && (n < 1 || n > 3650)) return { ok: false, error: 'Days before expiry must be between 1 and 3650.' };
+  if (mode === 'days' && (n < 1 || n > 3650))
+    return { ok: false, error: 'Days before expiry must be between 1 and 3650.' };
   if (mode === 'percent' && (n < 1 || n > 99)) return { ok: false, error: 'The percentage must be between 1 and 99.' };
   return { ok: true, mode, value: n };
 }

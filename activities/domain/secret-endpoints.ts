@@ -27,7 +27,15 @@ const picked = (values: Record<string, unknown>, fields: { name: string; endpoin
 /** Vendor, host, port, management trust (CA PEM or pinned fingerprint) and the vendor's endpoint options. */
 export function targetEndpoint(t: TargetEndpointFields): string {
   const fields = Object.hasOwn(vendorDescriptors, t.vendor) ? (vendorDescriptors[t.vendor]?.optionFields ?? []) : [];
-  return JSON.stringify(['target', t.vendor, t.host, t.port, t.trustCaPem, t.trustFingerprint, picked(t.options, fields)]);
+  return JSON.stringify([
+    'target',
+    t.vendor,
+    t.host,
+    t.port,
+    t.trustCaPem,
+    t.trustFingerprint,
+    picked(t.options, fields),
+  ]);
 }
 
 /** The provider's kind and its endpoint config fields (Cloudflare: the API base URL). */
@@ -44,6 +52,8 @@ export function smtpEndpoint(s: { host: string; port: number; secure: boolean })
 /** Readable form of an endpoint for audit rows and mails (never holds secrets; long PEMs are shortened). */
 export function describeEndpoint(endpoint: string): unknown {
   return JSON.parse(endpoint, (_key, value: unknown) =>
-    typeof value === 'string' && value.includes('-----BEGIN') ? `CA bundle sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}` : value,
+    typeof value === 'string' && value.includes('-----BEGIN')
+      ? `CA bundle sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`
+      : value,
   ) as unknown;
 }

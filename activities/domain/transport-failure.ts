@@ -88,9 +88,11 @@ export function describeTransportFailure(error: unknown): TransportFailure {
   const carrier = code ? errors.find((e) => stringCode(e) === code) : errors.at(-1);
   const detail = messageOf(carrier) ?? messageOf(error) ?? String(error);
   // axios names its own request timeout ECONNABORTED ("timeout of 60000ms exceeded").
-  const words = code === 'ECONNABORTED' && /timeout/i.test(detail) ? 'timed out' : code ? transportWords(code) : undefined;
+  const words =
+    code === 'ECONNABORTED' && /timeout/i.test(detail) ? 'timed out' : code ? transportWords(code) : undefined;
   if (code && words) return { code, words, tls: TLS_CODE.test(code), detail };
-  if (errors.some((e) => (e as { name?: unknown }).name === 'TimeoutError')) return { ...(code ? { code } : {}), words: 'timed out', tls: false, detail };
+  if (errors.some((e) => (e as { name?: unknown }).name === 'TimeoutError'))
+    return { ...(code ? { code } : {}), words: 'timed out', tls: false, detail };
   return { ...(code ? { code } : {}), words: detail, tls: false, detail };
 }
 

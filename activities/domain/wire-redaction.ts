@@ -14,7 +14,8 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 export const REMOVED = '(removed)';
 
 /** Names of headers, JSON members, XML elements and parameters whose value is secret. */
-const SECRET_NAME = /pass(word|wd|phrase)?|pwd|token|secret|api[-_]?key|^key$|[-_]key$|private|pkcs12|pfx|p12|cookie|session|authori[sz]ation|^auth$|credential|signature|file[-_]?content/i;
+const SECRET_NAME =
+  /pass(word|wd|phrase)?|pwd|token|secret|api[-_]?key|^key$|[-_]key$|private|pkcs12|pfx|p12|cookie|session|authori[sz]ation|^auth$|credential|signature|file[-_]?content/i;
 
 export const isSecretName = (name: string): boolean => SECRET_NAME.test(name);
 
@@ -74,7 +75,8 @@ function keyForms(keyPem: string): string[] {
   }
   for (const pem of pems) {
     forms.push(...encodedForms(pem.trim()));
-    for (const line of pem.split('\n')) if (line.length >= 16 && !line.startsWith('-----')) forms.push(...encodedForms(line));
+    for (const line of pem.split('\n'))
+      if (line.length >= 16 && !line.startsWith('-----')) forms.push(...encodedForms(line));
   }
   for (const der of ders) forms.push(...base64InStream(der, false), ...base64InStream(der, true), der.toString('hex'));
   const jwk = key.export({ format: 'jwk' });
@@ -91,7 +93,10 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 
 /** A base64 run that is (or looks like) binary ASN.1: a key, a certificate or a PKCS#12. */
 function base64Replacement(run: string): string {
-  const bytes = Buffer.from(run.replace(/[-_]/g, (c) => (c === '-' ? '+' : '/')), 'base64');
+  const bytes = Buffer.from(
+    run.replace(/[-_]/g, (c) => (c === '-' ? '+' : '/')),
+    'base64',
+  );
   if (run.length >= ALWAYS_REMOVED_BASE64 || bytes[0] === 0x30) return `(base64, ${bytes.length} bytes, removed)`;
   return run;
 }
@@ -126,7 +131,13 @@ export class WireRedactor {
     let out = text.replace(PEM_PRIVATE_KEY, '(PEM private key removed)').replace(BASE64_RUN, base64Replacement);
     if (this.forms.size > 0) {
       // Longest first, so a form that contains another is removed whole.
-      this.pattern ??= new RegExp([...this.forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+      this.pattern ??= new RegExp(
+        [...this.forms]
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|'),
+        'g',
+      );
       out = out.replace(this.pattern, REMOVED);
     }
     return out;
@@ -143,7 +154,8 @@ export class WireRedactor {
   private learnHeader(value: string): void {
     this.learn(value);
     // "Bearer abc", "Basic abc", "name=value; Path=/": the secret part alone.
-    for (const part of value.split(/[\s;,]+/)) this.learn(part.includes('=') ? part.slice(part.indexOf('=') + 1) : part);
+    for (const part of value.split(/[\s;,]+/))
+      this.learn(part.includes('=') ? part.slice(part.indexOf('=') + 1) : part);
   }
 
   /** A URL: secret query parameters removed. */
@@ -175,11 +187,14 @@ export class WireRedactor {
   private jsonValue(value: unknown): unknown {
     if (Array.isArray(value)) return value.map((v) => this.jsonValue(v));
     if (value === null || typeof value !== 'object') return value;
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, member]) => {
-      if (!isSecretName(name) || member === null || typeof member === 'boolean' || typeof member === 'number') return [name, this.jsonValue(member)];
-      this.learnAll(member);
-      return [name, REMOVED];
-    }));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([name, member]) => {
+        if (!isSecretName(name) || member === null || typeof member === 'boolean' || typeof member === 'number')
+          return [name, this.jsonValue(member)];
+        this.learnAll(member);
+        return [name, REMOVED];
+      }),
+    );
   }
 
   /**
@@ -190,17 +205,21 @@ export class WireRedactor {
     if (typeof value === 'string') this.learn(value);
     else if (Array.isArray(value)) for (const v of value) this.learnAll(v);
     else if (value && typeof value === 'object') {
-      for (const [name, v] of Object.entries(value)) if (isSecretName(name) || (v !== null && typeof v === 'object')) this.learnAll(v);
+      for (const [name, v] of Object.entries(value))
+        if (isSecretName(name) || (v !== null && typeof v === 'object')) this.learnAll(v);
     }
   }
 
   /** XML (PAN-OS): the content of elements with secret names removed. */
   xml(text: string): string {
-    const redacted = text.replace(/<([A-Za-z][\w.-]*)(\s[^>]*)?>([^<]*)<\/\1>/g, (whole, name: string, attributes: string | undefined, content: string) => {
-      if (!isSecretName(name)) return whole;
-      this.learn(content.trim());
-      return `<${name}${attributes ?? ''}>${REMOVED}</${name}>`;
-    });
+    const redacted = text.replace(
+      /<([A-Za-z][\w.-]*)(\s[^>]*)?>([^<]*)<\/\1>/g,
+      (whole, name: string, attributes: string | undefined, content: string) => {
+        if (!isSecretName(name)) return whole;
+        this.learn(content.trim());
+        return `<${name}${attributes ?? ''}>${REMOVED}</${name}>`;
+      },
+    );
     return this.text(redacted);
   }
 

@@ -65,9 +65,10 @@ export interface DevServer {
 /** `$XDG_CACHE_HOME/certfleet` or `~/.cache/certfleet`. */
 export function certfleetCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
-  const base = xdg !== undefined && xdg !== '' && path.isAbsolute(xdg)
-    ? xdg
-    : path.join(env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir(), '.cache');
+  const base =
+    xdg !== undefined && xdg !== '' && path.isAbsolute(xdg)
+      ? xdg
+      : path.join(env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir(), '.cache');
   return path.join(base, 'certfleet');
 }
 
@@ -194,7 +195,10 @@ export async function buildGoTool(
 }
 
 /** Build the Temporal CLI into the cache (see buildGoTool). */
-export function buildTemporalCli(log: (msg: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export function buildTemporalCli(
+  log: (msg: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   return buildGoTool(TEMPORAL_CLI, log, env);
 }
 
@@ -228,7 +232,11 @@ export interface ManagedChild {
 }
 
 /** Spawns a server process that never outlives this one, keeping its last output lines. */
-export function spawnManaged(command: string, args: string[], opts: { stopTimeoutMs: number; onOutput?: (line: string) => void }): ManagedChild {
+export function spawnManaged(
+  command: string,
+  args: string[],
+  opts: { stopTimeoutMs: number; onOutput?: (line: string) => void },
+): ManagedChild {
   installExitHook();
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -272,7 +280,9 @@ export function spawnManaged(command: string, args: string[], opts: { stopTimeou
     return stopping;
   };
   const exitReason = (): string =>
-    spawnError ? `failed to start: ${spawnError.message}` : `exited with code ${String(child.exitCode)} before it was ready`;
+    spawnError
+      ? `failed to start: ${spawnError.message}`
+      : `exited with code ${String(child.exitCode)} before it was ready`;
   return { child, recent, isAlive, spawnError: () => spawnError, exitReason, stop };
 }
 
@@ -297,7 +307,8 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     args.push('--search-attribute', `${name}=${kind}`);
   }
   for (const [pragma, value] of Object.entries(opts.sqlitePragmas ?? {})) {
-    if (!IDENTIFIER.test(pragma) || !/^[A-Za-z0-9_]+$/.test(value)) throw new Error(`invalid SQLite pragma: ${pragma}=${value}`);
+    if (!IDENTIFIER.test(pragma) || !/^[A-Za-z0-9_]+$/.test(value))
+      throw new Error(`invalid SQLite pragma: ${pragma}=${value}`);
     args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
   // Eager activities: an activity scheduled by a workflow task goes back to the same worker in the
@@ -320,7 +331,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
 
   if (opts.dbFilename !== undefined) await mkdir(path.dirname(path.resolve(opts.dbFilename)), { recursive: true });
 
-  const managed = spawnManaged(opts.cliPath, args, { stopTimeoutMs, ...(opts.onOutput ? { onOutput: opts.onOutput } : {}) });
+  const managed = spawnManaged(opts.cliPath, args, {
+    stopTimeoutMs,
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+  });
   const { child, recent, isAlive, stop } = managed;
 
   const fail = (why: string, cause?: unknown): Error =>

@@ -11,7 +11,10 @@ export interface DownloadedDevServer {
  * its embedded UI cannot be made read-only (scripts/temporal/ui-server.ts).
  * Not used when the CLI can be found or built, and it cannot work offline.
  */
-export async function startDownloadedDevServer(opts: { port: number; dbFilename: string }): Promise<DownloadedDevServer> {
+export async function startDownloadedDevServer(opts: {
+  port: number;
+  dbFilename: string;
+}): Promise<DownloadedDevServer> {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

@@ -33,21 +33,39 @@ export async function startLocalTemporal(o: LocalTemporalOptions): Promise<Local
   const cli = await findOrBuild(TEMPORAL_CLI, o);
   const server = cli
     ? await startTemporalDevServer({
-        cliPath: cli, port: o.port, headless: true, dbFilename, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
+        cliPath: cli,
+        port: o.port,
+        headless: true,
+        dbFilename,
+        searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
         onOutput: (line) => o.onOutput('temporal-server', line),
       })
-    : (o.say('no Go: letting the Temporal SDK download the CLI (needs internet; or set TEMPORAL_ADDRESS); no Temporal UI'),
+    : (o.say(
+        'no Go: letting the Temporal SDK download the CLI (needs internet; or set TEMPORAL_ADDRESS); no Temporal UI',
+      ),
       await startDownloadedDevServer({ port: o.port, dbFilename }));
   const uiBinary = cli ? await findOrBuild(TEMPORAL_UI_SERVER, o) : undefined;
   if (!uiBinary) return { address: server.address, stop: server.stop };
   try {
     const ui = await startReadOnlyTemporalUi({
-      binaryPath: uiBinary, temporalAddress: server.address, port: o.uiPort, configDir: path.join(o.dataDir, 'temporal-ui'),
+      binaryPath: uiBinary,
+      temporalAddress: server.address,
+      port: o.uiPort,
+      configDir: path.join(o.dataDir, 'temporal-ui'),
       onOutput: (line) => o.onOutput('temporal-ui', line),
     });
-    return { address: server.address, uiUrl: ui.url, stop: async () => { await ui.stop(); await server.stop(); } };
+    return {
+      address: server.address,
+      uiUrl: ui.url,
+      stop: async () => {
+        await ui.stop();
+        await server.stop();
+      },
+    };
   } catch (error) {
-    o.say(`the read-only Temporal UI did not start, running without it: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    o.say(
+      `the read-only Temporal UI did not start, running without it: ${(error as Error).message.split('\n')[0] ?? ''}`,
+    );
     return { address: server.address, stop: server.stop };
   }
 }

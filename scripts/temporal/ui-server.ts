@@ -58,7 +58,9 @@ export interface ReadOnlyUi {
 }
 
 /** The config file: plain YAML (JSON is YAML), no templating. */
-export function readOnlyUiConfig(opts: Pick<ReadOnlyUiOptions, 'temporalAddress' | 'ip' | 'port' | 'namespace'>): string {
+export function readOnlyUiConfig(
+  opts: Pick<ReadOnlyUiOptions, 'temporalAddress' | 'ip' | 'port' | 'namespace'>,
+): string {
   const url = `http://${opts.ip ?? '127.0.0.1'}:${opts.port}`;
   const config = {
     temporalGrpcAddress: opts.temporalAddress,
@@ -80,10 +82,16 @@ export async function startReadOnlyTemporalUi(opts: ReadOnlyUiOptions): Promise<
   await mkdir(path.join(opts.configDir, 'config'), { recursive: true });
   await writeFile(path.join(opts.configDir, 'config', 'certfleet.yaml'), readOnlyUiConfig(opts));
   const args = ['--root', opts.configDir, '--config', 'config', '--env', 'certfleet', 'start'];
-  const managed = spawnManaged(opts.binaryPath, args, { stopTimeoutMs: 5_000, ...(opts.onOutput ? { onOutput: opts.onOutput } : {}) });
+  const managed = spawnManaged(opts.binaryPath, args, {
+    stopTimeoutMs: 5_000,
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+  });
   const fail = async (why: string): Promise<never> => {
     await managed.stop();
-    throw new Error(`Temporal UI server (${opts.binaryPath} ${args.join(' ')}) ${why}\n--- last output ---\n${managed.recent.toString()}`, { cause: managed.spawnError() });
+    throw new Error(
+      `Temporal UI server (${opts.binaryPath} ${args.join(' ')}) ${why}\n--- last output ---\n${managed.recent.toString()}`,
+      { cause: managed.spawnError() },
+    );
   };
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   const deadline = Date.now() + readyTimeoutMs;

@@ -25,14 +25,25 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   [stack, bigip] = await Promise.all([
     // A new install: the first admin must set up two-factor sign-in before anything else.
-    startStack({ adminMfa: true, env: { SCHEDULE_HEALTH_INTERVAL_SECONDS: '2', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100' } }),
+    startStack({
+      adminMfa: true,
+      env: { SCHEDULE_HEALTH_INTERVAL_SECONDS: '2', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100' },
+    }),
     startFakeBigip({ profiles: ['clientssl-web'] }),
   ]);
   await stack.startWorker();
   // playwright gives every launch a fresh, temporary profile (the --user-data-dir of testing.md).
   browser = await chromium.launch({
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 after(async () => {
@@ -91,7 +102,10 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
   const secret = (await page.locator('#mfa-secret').textContent())?.trim() ?? '';
   assert.match(secret, /^[A-Z2-7]{16,}$/);
-  assert.match((await page.locator('#mfa-uri').getAttribute('href')) ?? '', /^otpauth:\/\/totp\/CertFleet:admin\?.*secret=/);
+  assert.match(
+    (await page.locator('#mfa-uri').getAttribute('href')) ?? '',
+    /^otpauth:\/\/totp\/CertFleet:admin\?.*secret=/,
+  );
   await shot(page, '01a-mfa-setup');
   await page.fill('#f-code', await totpCode(secret));
   await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
@@ -110,7 +124,11 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await shot(page, '01b-mfa-code');
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  await page.locator('#running').getByText(/Nothing is running|running/).first().waitFor();
+  await page
+    .locator('#running')
+    .getByText(/Nothing is running|running/)
+    .first()
+    .waitFor();
 
   // Settings: Pebble as an ACME directory, a read-only user, the email page.
   await page.click('nav >> text=Settings');
@@ -201,17 +219,28 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await shot(page, '10-certificate-new');
   await page.click('text=Request certificate');
   await page.waitForURL(/\/certificates\/\d+$/);
-  assert.equal(await page.evaluate(() => typeof (window as unknown as { htmx?: unknown }).htmx), 'object', 'htmx loaded');
+  assert.equal(
+    await page.evaluate(() => typeof (window as unknown as { htmx?: unknown }).htmx),
+    'object',
+    'htmx loaded',
+  );
   await page.locator('.step-running', { hasText: 'Wait for DNS propagation' }).waitFor({ timeout: 30_000 });
   await shot(page, '11-certificate-running');
   const certificateId = /\/certificates\/(\d+)$/.exec(page.url())?.[1] as string;
-  const orders = await stack.db.db.query<{ txt_record_name: string; txt_values: string[] }>('SELECT txt_record_name, txt_values FROM acme_orders WHERE certificate_id = $1', [certificateId]);
-  for (const order of orders) for (const value of order.txt_values) await stack.pebble.setTxt(order.txt_record_name, value);
+  const orders = await stack.db.db.query<{ txt_record_name: string; txt_values: string[] }>(
+    'SELECT txt_record_name, txt_values FROM acme_orders WHERE certificate_id = $1',
+    [certificateId],
+  );
+  for (const order of orders)
+    for (const value of order.txt_values) await stack.pebble.setTxt(order.txt_record_name, value);
   stack.cloudflare.setPushToDns(true);
   // No reload from the test: the progress fragment polls itself and refreshes the page when the run ends.
   await page.locator('.badge.status-valid').waitFor({ timeout: 60_000 });
   await page.locator('#progress .run-COMPLETED').waitFor();
-  assert.ok(await page.locator('#progress a', { hasText: 'open in Temporal UI' }).count(), 'the run links to the Temporal UI');
+  assert.ok(
+    await page.locator('#progress a', { hasText: 'open in Temporal UI' }).count(),
+    'the run links to the Temporal UI',
+  );
 
   // Link the target, renew, and watch the deploy complete.
   await page.click('text=Link a target');
@@ -227,7 +256,10 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.locator('#progress .run-COMPLETED').waitFor();
   await shot(page, '13-certificate-deployed');
 
-  const download = await Promise.all([page.waitForEvent('download'), page.click('text=Certificate and chain (PEM)')]).then(([d]) => d);
+  const download = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('text=Certificate and chain (PEM)'),
+  ]).then(([d]) => d);
   assert.match(download.suggestedFilename(), /^wildcard\.example\.test\.fullchain\.pem$/);
 
   await page.click('#deployments >> text=history');
@@ -240,7 +272,11 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.locator('#certificates').waitFor();
   await shot(page, '16-certificates');
   await page.click('nav >> text=Dashboard');
-  await page.locator('#schedule-health').getByText(/Every schedule is running|renewal schedules/).first().waitFor({ timeout: 30_000 });
+  await page
+    .locator('#schedule-health')
+    .getByText(/Every schedule is running|renewal schedules/)
+    .first()
+    .waitFor({ timeout: 30_000 });
   await shot(page, '17-dashboard');
   await page.click('nav >> text=Audit log');
   await page.locator('#audit').waitFor();
@@ -256,9 +292,13 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   // A maintenance window two days ahead in Europe/Berlin: the renewal's deploy waits for it, and every
   // page says until when, in the target's zone. "Renew now" again while the run is open says so.
   const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-  const today = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' }).format(new Date()).toLowerCase();
+  const today = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' })
+    .format(new Date())
+    .toLowerCase();
   const windowDay = days[(days.indexOf(today) + 2) % 7] as string;
-  const waitingText = new RegExp(`waiting until ${windowDay[0]?.toUpperCase()}${windowDay.slice(1)} \\d{1,2} [A-Z][a-z]{2} 02:00 \\(Europe/Berlin\\)`);
+  const waitingText = new RegExp(
+    `waiting until ${windowDay[0]?.toUpperCase()}${windowDay.slice(1)} \\d{1,2} [A-Z][a-z]{2} 02:00 \\(Europe/Berlin\\)`,
+  );
   await page.click('text=LB Zürich');
   await page.getByRole('link', { name: 'Edit', exact: true }).click();
   await page.fill('#f-maintenanceWindows', `${windowDay} 02:00-03:00`);
@@ -267,7 +307,10 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.locator('#maintenance').waitFor();
   await page.goto(`${stack.web.url}/certificates/${certificateId}`);
   await page.getByRole('button', { name: 'Renew now' }).click();
-  await page.locator('#progress .step-running', { hasText: 'Deploy to targets' }).getByText(waitingText).waitFor({ timeout: 90_000 });
+  await page
+    .locator('#progress .step-running', { hasText: 'Deploy to targets' })
+    .getByText(waitingText)
+    .waitFor({ timeout: 90_000 });
   await page.getByRole('button', { name: 'Renew now' }).click();
   await page.locator('#renew-result').getByText('A run for this certificate is already in progress.').waitFor();
   await shot(page, '20b-certificate-renew-refused');
@@ -282,7 +325,11 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.click('nav >> text=Dashboard');
   await page.locator('#running').getByText(waitingText).waitFor({ timeout: 30_000 });
   await page.locator('#running').getByRole('link', { name: '*.example.test → LB Zürich' }).waitFor();
-  assert.doesNotMatch(await page.locator('#running').innerText(), /certificate:\d|deploy:\d/, 'the dashboard shows names, not workflow ids');
+  assert.doesNotMatch(
+    await page.locator('#running').innerText(),
+    /certificate:\d|deploy:\d/,
+    'the dashboard shows names, not workflow ids',
+  );
   await shot(page, '20e-dashboard-waiting');
   await page.locator('#running').getByRole('link', { name: '*.example.test → LB Zürich' }).click();
   await page.click('text=Deploy now, outside the window');
@@ -292,7 +339,11 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
 
   // Narrow screens: no horizontal page scroll.
   await page.setViewportSize({ width: 375, height: 800 });
-  for (const [url, name] of [['/', '21-dashboard-375px'], [`/certificates/${certificateId}`, '22-certificate-375px'], ['/certificates', '23-certificates-375px']] as const) {
+  for (const [url, name] of [
+    ['/', '21-dashboard-375px'],
+    [`/certificates/${certificateId}`, '22-certificate-375px'],
+    ['/certificates', '23-certificates-375px'],
+  ] as const) {
     await page.goto(`${stack.web.url}${url}`);
     await shot(page, name);
     const overflow = await noHorizontalScroll(page);
@@ -307,7 +358,12 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await viewer.goto(`${stack.web.url}/certificates/${certificateId}`);
   await viewer.locator('.badge.status-valid').waitFor();
   for (const label of ['Renew now', 'Link a target', 'Delete certificate', 'Download PFX', 'Retry', 'Redeploy']) {
-    assert.equal(await viewer.getByRole('button', { name: label }).count() + (await viewer.getByRole('link', { name: label }).count()), 0, `no "${label}" for read-only`);
+    assert.equal(
+      (await viewer.getByRole('button', { name: label }).count()) +
+        (await viewer.getByRole('link', { name: label }).count()),
+      0,
+      `no "${label}" for read-only`,
+    );
   }
   assert.equal(await viewer.getByRole('link', { name: 'Private key (PEM)' }).count(), 0);
   assert.equal(await viewer.locator('nav >> text=Settings').count(), 0);

@@ -39,14 +39,20 @@ it('a CA that never answers is given up after the request timeout, as a retryabl
   trustDirectoryCa(directoryUrl, null);
   const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
   const started = Date.now();
-  await assert.rejects(withAcmeProblems('create the account', () => client.createAccount({ termsOfServiceAgreed: true })), (error: unknown) => {
-    assert.ok(error instanceof ClassifiedError);
-    assert.equal(error.type, FailureType.acmeUnavailable);
-    assert.ok(!NON_RETRYABLE_FAILURES.includes(error.type), 'the activity retries it');
-    // acme-client alone would say "Cannot read properties of undefined (reading 'config')".
-    assert.equal(error.message, 'acme: create the account: cannot reach the CA: timed out (ECONNABORTED: timeout of 700ms exceeded)');
-    return true;
-  });
+  await assert.rejects(
+    withAcmeProblems('create the account', () => client.createAccount({ termsOfServiceAgreed: true })),
+    (error: unknown) => {
+      assert.ok(error instanceof ClassifiedError);
+      assert.equal(error.type, FailureType.acmeUnavailable);
+      assert.ok(!NON_RETRYABLE_FAILURES.includes(error.type), 'the activity retries it');
+      // acme-client alone would say "Cannot read properties of undefined (reading 'config')".
+      assert.equal(
+        error.message,
+        'acme: create the account: cannot reach the CA: timed out (ECONNABORTED: timeout of 700ms exceeded)',
+      );
+      return true;
+    },
+  );
   const waited = Date.now() - started;
   assert.ok(waited >= 600 && waited < 5_000, `gave up after ${waited} ms`);
   // The request's socket is not kept for reuse: the CA sees it closed.

@@ -29,7 +29,11 @@ after(async () => {
 const alerterWith = (url: string | undefined, quietMs = 0) =>
   createAlerter({
     db: t.db,
-    mailer: createMailer({ db: t.db, box: createSecretBox(randomBytes(32)), mail: { url, from: 'CertFleet <certfleet@test.example>', recipients: ['noc@test.example'] } }),
+    mailer: createMailer({
+      db: t.db,
+      box: createSecretBox(randomBytes(32)),
+      mail: { url, from: 'CertFleet <certfleet@test.example>', recipients: ['noc@test.example'] },
+    }),
     render: createAlertTemplates(),
     consoleUrl: 'http://console.example',
     settings: { ...DEFAULT_ALERT_SETTINGS, recoveryQuietMs: quietMs },
@@ -39,21 +43,30 @@ const alerterWith = (url: string | undefined, quietMs = 0) =>
 it('one alert per incident even when failures and sweeps race', async () => {
   const alerter = alerterWith(`smtp://${smtp.host}:${smtp.port}`);
   const keys = Array.from({ length: 20 }, (_, i) => `deploy:race-${i}`);
-  await Promise.all(keys.flatMap((key) => [
-    alerter.problem({ key, kind: 'deploy-failed', title: `race ${key}`, detail: 'boom' }),
-    alerter.problem({ key, kind: 'deploy-failed', title: `race ${key}`, detail: 'boom again' }),
-    alerter.sweep(),
-  ]));
+  await Promise.all(
+    keys.flatMap((key) => [
+      alerter.problem({ key, kind: 'deploy-failed', title: `race ${key}`, detail: 'boom' }),
+      alerter.problem({ key, kind: 'deploy-failed', title: `race ${key}`, detail: 'boom again' }),
+      alerter.sweep(),
+    ]),
+  );
   await alerter.sweep();
   for (const key of keys) assert.equal(smtp.messages.filter((m) => m.subject.endsWith(`race ${key}`)).length, 1, key);
-  const rows = await t.db.query<{ occurrences: number }>("SELECT occurrences FROM incidents WHERE key LIKE 'deploy:race-%'");
+  const rows = await t.db.query<{ occurrences: number }>(
+    "SELECT occurrences FROM incidents WHERE key LIKE 'deploy:race-%'",
+  );
   assert.equal(rows.length, 20);
   assert.ok(rows.every((r) => r.occurrences === 2));
 });
 
 it('an SMTP outage delays the alert; the sweep sends it once the server is back', async () => {
   const down = alerterWith('smtp://127.0.0.1:1');
-  const result = await down.problem({ key: 'renewal:outage', kind: 'renewal-failed', title: 'outage test', detail: 'the mail server was down' });
+  const result = await down.problem({
+    key: 'renewal:outage',
+    kind: 'renewal-failed',
+    title: 'outage test',
+    detail: 'the mail server was down',
+  });
   assert.deepEqual(result, { opened: true, alerted: false });
   await down.sweep();
   assert.equal(smtp.messages.filter((m) => m.subject.includes('outage test')).length, 0);
@@ -73,17 +86,39 @@ it('an incident fixed before its alert could go out sends neither alert nor reco
 
 it('a failed first issuance is mailed as "issuance failed", a failed renewal as "renewal failed"', async () => {
   const box = createSecretBox(randomBytes(32));
-  await seedFleet(t.db, { customers: 1, certificates: 50, targetsPerCustomer: 1, deploymentRuns: 0, auditEntries: 0 }, box.seal('placeholder', 'seed'));
-  const [issued] = await t.db.query<{ id: string; common_name: string }>('SELECT id, common_name FROM certificates WHERE current_version_id IS NOT NULL ORDER BY id LIMIT 1');
-  const [pending] = await t.db.query<{ id: string; common_name: string }>('SELECT id, common_name FROM certificates WHERE current_version_id IS NULL ORDER BY id LIMIT 1');
+  await seedFleet(
+    t.db,
+    { customers: 1, certificates: 50, targetsPerCustomer: 1, deploymentRuns: 0, auditEntries: 0 },
+    box.seal('placeholder', 'seed'),
+  );
+  const [issued] = await t.db.query<{ id: string; common_name: string }>(
+    'SELECT id, common_name FROM certificates WHERE current_version_id IS NOT NULL ORDER BY id LIMIT 1',
+  );
+  const [pending] = await t.db.query<{ id: string; common_name: string }>(
+    'SELECT id, common_name FROM certificates WHERE current_version_id IS NULL ORDER BY id LIMIT 1',
+  );
   assert.ok(issued && pending);
   const notify = createNotifyActivities({
-    db: t.db, box, log: pino({ level: 'silent' }), consoleUrl: 'http://console.example', alerts: { ...DEFAULT_ALERT_SETTINGS, recoveryQuietMs: 0 },
-    mail: { url: `smtp://${smtp.host}:${smtp.port}`, from: 'CertFleet <certfleet@test.example>', recipients: ['noc@test.example'] },
+    db: t.db,
+    box,
+    log: pino({ level: 'silent' }),
+    consoleUrl: 'http://console.example',
+    alerts: { ...DEFAULT_ALERT_SETTINGS, recoveryQuietMs: 0 },
+    mail: {
+      url: `smtp://${smtp.host}:${smtp.port}`,
+      from: 'CertFleet <certfleet@test.example>',
+      recipients: ['noc@test.example'],
+    },
   });
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: 'certificate:x', runId: 'run-x' } });
   const fail = async (certificateId: string, trigger: 'create' | 'schedule' | 'manual'): Promise<{ sent: boolean }> =>
-    env.run((input: Parameters<typeof notify.sendLifecycleEmail>[0]) => notify.sendLifecycleEmail(input), { certificateId, outcome: 'failed' as const, reason: 'acme: create order: connection refused', workflowId: `certificate:${certificateId}`, trigger });
+    env.run((input: Parameters<typeof notify.sendLifecycleEmail>[0]) => notify.sendLifecycleEmail(input), {
+      certificateId,
+      outcome: 'failed' as const,
+      reason: 'acme: create order: connection refused',
+      workflowId: `certificate:${certificateId}`,
+      trigger,
+    });
 
   assert.equal((await fail(pending.id, 'create')).sent, true);
   const first = await smtp.waitFor((m) => m.subject.includes(pending.common_name), 10_000);

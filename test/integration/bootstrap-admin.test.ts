@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { getSetting, putSetting, SECURITY_SETTING_KEY, type SecuritySettings } from '../../activities/db/repositories/settings';
+import {
+  getSetting,
+  putSetting,
+  SECURITY_SETTING_KEY,
+  type SecuritySettings,
+} from '../../activities/db/repositories/settings';
 import { countUsers } from '../../activities/db/repositories/users';
 import { bootstrapAdmin } from '../../web/bootstrap-admin';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -18,8 +23,14 @@ after(async () => {
 });
 
 it('refuses a common or short password for the first admin, and creates nothing', async () => {
-  for (const [password, why] of [['1q2w3e4r5t', /most common passwords/], ['short', /10 to 128 characters/]] as const) {
-    await assert.rejects(db.db.withTransaction((tx) => bootstrapAdmin(tx, password)), (error: Error) => why.test(error.message) && /^CERTFLEET_ADMIN_PASSWORD is not accepted/.test(error.message));
+  for (const [password, why] of [
+    ['1q2w3e4r5t', /most common passwords/],
+    ['short', /10 to 128 characters/],
+  ] as const) {
+    await assert.rejects(
+      db.db.withTransaction((tx) => bootstrapAdmin(tx, password)),
+      (error: Error) => why.test(error.message) && /^CERTFLEET_ADMIN_PASSWORD is not accepted/.test(error.message),
+    );
   }
   assert.equal(await countUsers(db.db), 0);
 });

@@ -23,7 +23,11 @@ let fleet: SeededFleet;
 
 before(async () => {
   c = await startConsoleApp({ login: { maxFailures: 3, lockMs: 60_000, rateLimit: 1000, rateWindowMs: 60_000 } });
-  fleet = await seedFleet(c.db.db, { customers: 4, certificates: 120, targetsPerCustomer: 2, deploymentRuns: 300, auditEntries: 250 }, c.box.seal('placeholder', SecretPurpose.versionKey));
+  fleet = await seedFleet(
+    c.db.db,
+    { customers: 4, certificates: 120, targetsPerCustomer: 2, deploymentRuns: 300, auditEntries: 250 },
+    c.box.seal('placeholder', SecretPurpose.versionKey),
+  );
   admin = await c.signedIn('admin', 'boss');
 });
 after(async () => {
@@ -37,7 +41,8 @@ function matches(html: string, pattern: RegExp, message?: string): void {
 }
 
 /** Certificate names in a page's certificate table, in order. */
-const namesIn = (html: string): string[] => [...html.matchAll(/<a href="\/certificates\/\d+">(cert-[^<]+)<\/a>/g)].map((m) => m[1] as string);
+const namesIn = (html: string): string[] =>
+  [...html.matchAll(/<a href="\/certificates\/\d+">(cert-[^<]+)<\/a>/g)].map((m) => m[1] as string);
 
 describe('customers', () => {
   it('creates, refuses duplicates and bad input next to the field, edits, and deletes only when empty', async () => {
@@ -51,7 +56,10 @@ describe('customers', () => {
     matches(duplicate.text, /<p class="field-error" id="e-name">Another customer has this name already.<\/p>/);
     const control = await admin.post('/customers', { name: 'bad\u0007bell' });
     assert.equal(control.status, 400);
-    const edited = await admin.post(`/customers/${id}`, { name: 'Kunde Zürich AG', notes: 'moved to the new contract' });
+    const edited = await admin.post(`/customers/${id}`, {
+      name: 'Kunde Zürich AG',
+      notes: 'moved to the new contract',
+    });
     assert.equal(edited.status, 303);
     const page = await admin.get(`/customers/${id}`);
     matches(page.text, /moved to the new contract/);
@@ -62,14 +70,27 @@ describe('customers', () => {
     matches(busy.text, /still has \d+ certificate\(s\)/);
     assert.equal((await admin.post(`/customers/${id}/delete`, {})).status, 303);
     assert.equal((await admin.get(`/customers/${id}`)).status, 404);
-    const audit = await c.db.db.query<{ action: string; actor: string; actor_ip: string; before: unknown; after: unknown }>(
+    const audit = await c.db.db.query<{
+      action: string;
+      actor: string;
+      actor_ip: string;
+      before: unknown;
+      after: unknown;
+    }>(
       "SELECT action, actor, actor_ip, before, after FROM audit_log WHERE entity_type = 'customer' AND entity_id = $1 ORDER BY id",
       [id],
     );
-    assert.deepEqual(audit.map((a) => a.action), ['customer.create', 'customer.update', 'customer.delete']);
+    assert.deepEqual(
+      audit.map((a) => a.action),
+      ['customer.create', 'customer.update', 'customer.delete'],
+    );
     assert.ok(audit.every((a) => a.actor === 'boss' && /127\.0\.0\.1/.test(a.actor_ip)));
     assert.deepEqual(audit[1]?.before, { name: 'Kunde Zürich AG', notes: 'Ticket #42', alertRecipients: [] });
-    assert.deepEqual(audit[1]?.after, { name: 'Kunde Zürich AG', notes: 'moved to the new contract', alertRecipients: [] });
+    assert.deepEqual(audit[1]?.after, {
+      name: 'Kunde Zürich AG',
+      notes: 'moved to the new contract',
+      alertRecipients: [],
+    });
   });
 });
 
@@ -94,13 +115,22 @@ describe('certificate list', () => {
     assert.deepEqual(failed.sort(), ['cert-120.c0.example.test', 'cert-40.c0.example.test', 'cert-80.c0.example.test']);
     const pending = namesIn((await admin.get('/certificates?expiry=none')).text);
     assert.deepEqual(pending.sort(), ['cert-100.c0.example.test', 'cert-50.c2.example.test']);
-    const customerRows = await c.db.db.query<{ n: string }>('SELECT count(*) AS n FROM certificates WHERE customer_id = $1', [fleet.customerIds[2]]);
-    matches((await admin.get(`/certificates?customer=${fleet.customerIds[2]}`)).text, new RegExp(`of ${customerRows[0]?.n}<`));
+    const customerRows = await c.db.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM certificates WHERE customer_id = $1',
+      [fleet.customerIds[2]],
+    );
+    matches(
+      (await admin.get(`/certificates?customer=${fleet.customerIds[2]}`)).text,
+      new RegExp(`of ${customerRows[0]?.n}<`),
+    );
     const week = await c.db.db.query<{ common_name: string }>(
       `SELECT c.common_name FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id
         WHERE v.not_after > now() AND v.not_after <= now() + interval '7 days' ORDER BY v.not_after, c.id`,
     );
-    assert.deepEqual(namesIn((await admin.get('/certificates?expiry=7')).text), week.map((r) => r.common_name));
+    assert.deepEqual(
+      namesIn((await admin.get('/certificates?expiry=7')).text),
+      week.map((r) => r.common_name),
+    );
     const viaF5 = await c.db.db.query<{ n: string }>(
       "SELECT count(DISTINCT d.certificate_id) AS n FROM deployments d JOIN targets t ON t.id = d.target_id WHERE t.vendor = 'f5-bigip'",
     );
@@ -108,9 +138,17 @@ describe('certificate list', () => {
     const byNameDesc = namesIn((await admin.get('/certificates?sort=name&dir=desc')).text);
     assert.deepEqual(byNameDesc, [...byNameDesc].sort().reverse());
     const byExpiry = await admin.get('/certificates?sort=expiry');
-    assert.ok(namesIn(byExpiry.text).slice(0, 2).every((n) => pending.includes(n)), 'not yet issued first when sorting by expiry');
+    assert.ok(
+      namesIn(byExpiry.text)
+        .slice(0, 2)
+        .every((n) => pending.includes(n)),
+      'not yet issued first when sorting by expiry',
+    );
     // Unknown filter values are ignored, not errors.
-    assert.equal((await admin.get('/certificates?status=bogus&sort=drop%20table&dir=sideways&customer=abc')).status, 200);
+    assert.equal(
+      (await admin.get('/certificates?status=bogus&sort=drop%20table&dir=sideways&customer=abc')).status,
+      200,
+    );
   });
 });
 
@@ -119,7 +157,10 @@ describe('dashboard', () => {
     const page = await admin.get('/');
     assert.equal(page.status, 200);
     const [valid] = await c.db.db.query<{ n: string }>("SELECT count(*) AS n FROM certificates WHERE status = 'valid'");
-    matches(page.text, new RegExp(`<a class="tile good" href="/certificates\\?status=valid"><strong>${valid?.n}</strong> valid</a>`));
+    matches(
+      page.text,
+      new RegExp(`<a class="tile good" href="/certificates\\?status=valid"><strong>${valid?.n}</strong> valid</a>`),
+    );
     const [expired] = await c.db.db.query<{ n: string }>(
       'SELECT count(*) AS n FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE v.not_after <= now()',
     );
@@ -128,7 +169,9 @@ describe('dashboard', () => {
     matches(page.text, /<table id="renewals">[\s\S]*href="\/certificates\/\d+"/);
     matches(page.text, /Not checked yet/);
     const oneCustomer = await admin.get(`/?customer=${fleet.customerIds[3]}`);
-    const [mine] = await c.db.db.query<{ n: string }>('SELECT count(*) AS n FROM certificates WHERE customer_id = $1', [fleet.customerIds[3]]);
+    const [mine] = await c.db.db.query<{ n: string }>('SELECT count(*) AS n FROM certificates WHERE customer_id = $1', [
+      fleet.customerIds[3],
+    ]);
     matches(oneCustomer.text, new RegExp(`<strong>${mine?.n}</strong> certificates`));
     const running = await admin.get('/dashboard/running', { 'HX-Request': 'true' });
     matches(running.text, /Nothing is running|running/);
@@ -139,27 +182,56 @@ describe('targets and DNS providers', () => {
   it('edits a target keeping its stored secret, refuses to delete one in use, deletes an unused one', async () => {
     await admin.get('/targets/new?vendor=fortigate');
     const created = await admin.post('/targets', {
-      vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: 'Edge FW', host: 'fw.example.test', port: '8443',
-      trustMode: 'fingerprint', trustFingerprint: FINGERPRINT, cred_token: 'fortigate-secret-token-1', opt_vdom: 'root',
+      vendor: 'fortigate',
+      customerId: fleet.customerIds[0] as string,
+      name: 'Edge FW',
+      host: 'fw.example.test',
+      port: '8443',
+      trustMode: 'fingerprint',
+      trustFingerprint: FINGERPRINT,
+      cred_token: 'fortigate-secret-token-1',
+      opt_vdom: 'root',
     });
     assert.equal(created.status, 303, created.text.slice(0, 400));
     const id = /\/targets\/(\d+)$/.exec(created.location ?? '')?.[1] as string;
     const editForm = await admin.get(`/targets/${id}/edit`);
     assert.ok(!editForm.text.includes('fortigate-secret-token-1'), 'the stored secret is never sent back');
     const saved = await admin.post(`/targets/${id}`, {
-      vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: 'Edge FW 2', host: 'fw.example.test', port: '8443',
-      trustMode: 'fingerprint', trustFingerprint: FINGERPRINT, cred_token: '', opt_vdom: 'root',
+      vendor: 'fortigate',
+      customerId: fleet.customerIds[0] as string,
+      name: 'Edge FW 2',
+      host: 'fw.example.test',
+      port: '8443',
+      trustMode: 'fingerprint',
+      trustFingerprint: FINGERPRINT,
+      cred_token: '',
+      opt_vdom: 'root',
     });
     assert.equal(saved.status, 303, saved.text.slice(0, 400));
     const row = await getTarget(c.db.db, id);
     assert.equal(row?.name, 'Edge FW 2');
     assert.equal(openTargetCredentials(c.box, row).token, 'fortigate-secret-token-1');
-    const bad = await admin.post(`/targets/${id}`, { vendor: 'fortigate', customerId: fleet.customerIds[0] as string, name: '', host: 'not a host', port: '70000', trustMode: 'fingerprint', trustFingerprint: 'zz' });
+    const bad = await admin.post(`/targets/${id}`, {
+      vendor: 'fortigate',
+      customerId: fleet.customerIds[0] as string,
+      name: '',
+      host: 'not a host',
+      port: '70000',
+      trustMode: 'fingerprint',
+      trustFingerprint: 'zz',
+    });
     assert.equal(bad.status, 400);
-    for (const field of ['name', 'host', 'port']) matches(bad.text, new RegExp(`id="e-${field}"`), `error next to ${field}`);
-    assert.equal((await c.db.db.query<{ name: string }>('SELECT name FROM targets WHERE id = $1', [id]))[0]?.name, 'Edge FW 2', 'a refused edit changes nothing');
+    for (const field of ['name', 'host', 'port'])
+      matches(bad.text, new RegExp(`id="e-${field}"`), `error next to ${field}`);
+    assert.equal(
+      (await c.db.db.query<{ name: string }>('SELECT name FROM targets WHERE id = $1', [id]))[0]?.name,
+      'Edge FW 2',
+      'a refused edit changes nothing',
+    );
 
-    const [inUse] = await c.db.db.query<{ id: string }>('SELECT target_id AS id FROM deployments WHERE deleted_at IS NULL LIMIT 1');
+    const [inUse] = await c.db.db.query<{ id: string }>(
+      'SELECT target_id AS id FROM deployments WHERE deleted_at IS NULL LIMIT 1',
+    );
     const refused = await admin.post(`/targets/${inUse?.id}/delete`, {});
     assert.equal(refused.status, 409);
     matches(refused.text, /Unlink those certificates from it first/);
@@ -173,10 +245,19 @@ describe('targets and DNS providers', () => {
     await admin.get('/dns-providers');
     const created = await admin.post('/dns-providers', { name: 'Spare CF', kind: 'cloudflare', token: 'cf-token-1' });
     assert.equal(created.status, 303);
-    const [row] = await c.db.db.query<{ id: string; token_encrypted: string }>("SELECT id, token_encrypted FROM dns_providers WHERE name = 'Spare CF'");
-    const edited = await admin.post(`/dns-providers/${row?.id}`, { name: 'Spare Cloudflare', token: '', zoneName: 'example.test' });
+    const [row] = await c.db.db.query<{ id: string; token_encrypted: string }>(
+      "SELECT id, token_encrypted FROM dns_providers WHERE name = 'Spare CF'",
+    );
+    const edited = await admin.post(`/dns-providers/${row?.id}`, {
+      name: 'Spare Cloudflare',
+      token: '',
+      zoneName: 'example.test',
+    });
     assert.equal(edited.status, 303, edited.text.slice(0, 300));
-    const [after] = await c.db.db.query<{ name: string; token_encrypted: string; config: Record<string, unknown> }>('SELECT name, token_encrypted, config FROM dns_providers WHERE id = $1', [row?.id]);
+    const [after] = await c.db.db.query<{ name: string; token_encrypted: string; config: Record<string, unknown> }>(
+      'SELECT name, token_encrypted, config FROM dns_providers WHERE id = $1',
+      [row?.id],
+    );
     assert.equal(after?.name, 'Spare Cloudflare');
     assert.equal(after?.token_encrypted, row?.token_encrypted, 'an empty token field keeps the stored token');
     assert.deepEqual(after?.config, { zoneName: 'example.test' });
@@ -186,46 +267,68 @@ describe('targets and DNS providers', () => {
     assert.equal((await admin.post(`/dns-providers/${row?.id}/delete`, { confirm: 'Spare Cloudflare' })).status, 303);
     assert.ok(!(await admin.get('/dns-providers')).text.includes('Spare Cloudflare'));
     // The name is free again.
-    assert.equal((await admin.post('/dns-providers', { name: 'Spare Cloudflare', kind: 'cloudflare', token: 'cf-token-2' })).status, 303);
+    assert.equal(
+      (await admin.post('/dns-providers', { name: 'Spare Cloudflare', kind: 'cloudflare', token: 'cf-token-2' }))
+        .status,
+      303,
+    );
   });
 });
 
 describe('deployment history', () => {
   const runIds = (html: string): string[] => [...html.matchAll(/<tr data-run="(\d+)">/g)].map((m) => m[1] as string);
   const expected = async (where: string, params: unknown[], limit = 50): Promise<string[]> =>
-    (await c.db.db.query<{ id: string }>(
-      `SELECT r.id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN certificates c ON c.id = d.certificate_id
+    (
+      await c.db.db.query<{ id: string }>(
+        `SELECT r.id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id JOIN certificates c ON c.id = d.certificate_id
          JOIN targets t ON t.id = d.target_id WHERE ${where} ORDER BY r.id DESC LIMIT ${limit}`,
-      params,
-    )).map((r) => r.id);
+        params,
+      )
+    ).map((r) => r.id);
 
   it('lists every run across deployments, newest first, with filters and keyset paging', async () => {
     const all = await admin.get('/deployments');
     assert.deepEqual(runIds(all.text), await expected('true', []));
-    matches(all.text, /href="http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/deploy%3A\d+%3A\d+\/seed-\d+\/history"/, 'every run links to the Temporal UI');
+    matches(
+      all.text,
+      /href="http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/deploy%3A\d+%3A\d+\/seed-\d+\/history"/,
+      'every run links to the Temporal UI',
+    );
     const next = /href="(\/deployments\?before=\d+)" rel="next"/.exec(all.text.replace(/&#x3D;/g, '='))?.[1];
     assert.ok(next);
     const second = await admin.get(next);
     assert.deepEqual(runIds(second.text), (await expected('true', [], 100)).slice(50));
-    assert.deepEqual(runIds((await admin.get('/deployments?outcome=failed')).text), await expected("r.outcome = 'failed'", []));
-    assert.deepEqual(runIds((await admin.get(`/deployments?customer=${fleet.customerIds[1]}`)).text), await expected('c.customer_id = $1', [fleet.customerIds[1]]));
+    assert.deepEqual(
+      runIds((await admin.get('/deployments?outcome=failed')).text),
+      await expected("r.outcome = 'failed'", []),
+    );
+    assert.deepEqual(
+      runIds((await admin.get(`/deployments?customer=${fleet.customerIds[1]}`)).text),
+      await expected('c.customer_id = $1', [fleet.customerIds[1]]),
+    );
     const nginx = await expected("t.vendor = 'nginx'", []);
     assert.ok(nginx.length > 0, 'the seed deploys to nginx targets');
     assert.deepEqual(runIds((await admin.get('/deployments?vendor=nginx')).text), nginx);
   });
 
   it('links runs to the Temporal UI for admins only', async () => {
-    const [run] = await c.db.db.query<{ deployment_id: string }>('SELECT deployment_id FROM deployment_runs ORDER BY id DESC LIMIT 1');
+    const [run] = await c.db.db.query<{ deployment_id: string }>(
+      'SELECT deployment_id FROM deployment_runs ORDER BY id DESC LIMIT 1',
+    );
     assert.ok(run);
     const pages = ['/deployments', `/deployments/${run.deployment_id}`];
     const uiLink = /href="http:\/\/127\.0\.0\.1:8233\//;
-    for (const path of pages) matches((await admin.get(path)).text, uiLink, `an admin sees Temporal UI links on ${path}`);
+    for (const path of pages)
+      matches((await admin.get(path)).text, uiLink, `an admin sees Temporal UI links on ${path}`);
     for (const role of ['technician', 'readonly'] as const) {
       const user = await c.signedIn(role);
       for (const path of pages) {
         const page = await user.get(path);
         assert.equal(page.status, 200);
-        assert.ok(!uiLink.test(page.text) && !page.text.includes('Temporal UI'), `a ${role} sees no Temporal UI link on ${path}`);
+        assert.ok(
+          !uiLink.test(page.text) && !page.text.includes('Temporal UI'),
+          `a ${role} sees no Temporal UI link on ${path}`,
+        );
       }
     }
   });
@@ -237,7 +340,11 @@ describe('users and sign-in', () => {
     const short = await admin.post('/settings/users', { username: 'tina', role: 'technician', password: 'short' });
     assert.equal(short.status, 400);
     matches(short.text, /id="e-password"/);
-    assert.equal((await admin.post('/settings/users', { username: 'tina', role: 'technician', password: 'tina-password-1' })).status, 303);
+    assert.equal(
+      (await admin.post('/settings/users', { username: 'tina', role: 'technician', password: 'tina-password-1' }))
+        .status,
+      303,
+    );
     const tina = new ConsoleClient(c.url);
     await tina.login('tina', 'tina-password-1');
     assert.equal((await tina.get('/settings/users')).status, 403);
@@ -256,7 +363,8 @@ describe('users and sign-in', () => {
     const victim = await c.addUser('readonly', 'victim');
     const attacker = new ConsoleClient(c.url);
     await attacker.get('/login');
-    for (let i = 0; i < 2; i += 1) assert.equal((await attacker.post('/login', { username: 'victim', password: `wrong-${i}` })).status, 401);
+    for (let i = 0; i < 2; i += 1)
+      assert.equal((await attacker.post('/login', { username: 'victim', password: `wrong-${i}` })).status, 401);
     const locked = await attacker.post('/login', { username: 'victim', password: 'wrong-3' });
     assert.equal(locked.status, 423);
     matches(locked.text, /Too many failed sign-ins with this user name from your address: refused until/);
@@ -269,17 +377,25 @@ describe('users and sign-in', () => {
     const ok = await attacker.post('/login', { username: 'victim', password: ROLE_PASSWORD, next: '/' });
     assert.equal(ok.status, 303);
     assert.notEqual(attacker.cookie('certfleet.sid'), before, 'a fresh session id at login');
-    const actions = (await c.db.db.query<{ action: string }>("SELECT action FROM audit_log WHERE action IN ('login-failed', 'user.locked', 'login-locked', 'user.update') ORDER BY id")).map((r) => r.action);
-    for (const action of ['login-failed', 'user.locked', 'login-locked', 'user.update']) assert.ok(actions.includes(action), `${action} audited`);
+    const actions = (
+      await c.db.db.query<{ action: string }>(
+        "SELECT action FROM audit_log WHERE action IN ('login-failed', 'user.locked', 'login-locked', 'user.update') ORDER BY id",
+      )
+    ).map((r) => r.action);
+    for (const action of ['login-failed', 'user.locked', 'login-locked', 'user.update'])
+      assert.ok(actions.includes(action), `${action} audited`);
   });
 
   it('rate-limits sign-in attempts from one address', async () => {
-    const limited = await startConsoleApp({ login: { maxFailures: 1000, lockMs: 60_000, rateLimit: 3, rateWindowMs: 60_000 } });
+    const limited = await startConsoleApp({
+      login: { maxFailures: 1000, lockMs: 60_000, rateLimit: 3, rateWindowMs: 60_000 },
+    });
     try {
       const client = new ConsoleClient(limited.url);
       await client.get('/login');
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i += 1) statuses.push((await client.post('/login', { username: 'nobody', password: 'x' })).status);
+      for (let i = 0; i < 5; i += 1)
+        statuses.push((await client.post('/login', { username: 'nobody', password: 'x' })).status);
       assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
       const last = await client.post('/login', { username: 'nobody', password: 'x' });
       matches(last.text, /Too many sign-in attempts from your address/);
@@ -295,7 +411,10 @@ describe('users and sign-in', () => {
     const wrong = await me.post('/account/password', { currentPassword: 'nope', newPassword: 'pat-new-password-1' });
     assert.equal(wrong.status, 400);
     matches(wrong.text, /id="e-currentPassword"/);
-    const changed = await me.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pat-new-password-1' });
+    const changed = await me.post('/account/password', {
+      currentPassword: ROLE_PASSWORD,
+      newPassword: 'pat-new-password-1',
+    });
     assert.equal(changed.status, 303, 'POST-redirect-GET');
     matches((await me.get(changed.location ?? '/account')).text, /Your password was changed/);
     assert.doesNotMatch((await me.get('/account')).text, /Your password was changed/, 'said once');
@@ -329,7 +448,12 @@ describe('audit log', () => {
     matches(csv.headers.get('content-type') ?? '', /text\/csv/);
     const text = csv.body.toString('utf8');
     matches(text, /^id,at,actor,actor_ip,action,entity_type,entity_id,before,after\r\n/);
-    assert.ok(text.includes(`"{""name"":""=HYPERLINK(\\""http://evil.example\\"",\\""x\\"")"",""notes"":"""",""alertRecipients"":[]}"`), 'JSON cell quoted');
+    assert.ok(
+      text.includes(
+        `"{""name"":""=HYPERLINK(\\""http://evil.example\\"",\\""x\\"")"",""notes"":"""",""alertRecipients"":[]}"`,
+      ),
+      'JSON cell quoted',
+    );
     assert.ok(!/\r\n=|,=/.test(text), 'no cell starts with =');
     const readonly = await c.signedIn('readonly');
     assert.equal((await readonly.get('/audit')).status, 200, 'read-only users see the audit log');
@@ -356,11 +480,23 @@ describe('hostile names', () => {
       "INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type) VALUES ('hostile.example.test', $1, $2, $3, 'ecdsa-p256')",
       [id, fleet.dnsProviderId, fleet.directoryId],
     );
-    const [cert] = await c.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = 'hostile.example.test'");
+    const [cert] = await c.db.db.query<{ id: string }>(
+      "SELECT id FROM certificates WHERE common_name = 'hostile.example.test'",
+    );
     const [target] = await c.db.db.query<{ id: string }>("SELECT id FROM targets WHERE name = 'Hostile FW'");
     const pages = [
-      '/', '/customers', `/customers/${id}`, '/certificates', `/certificates?customer=${id}`, `/certificates?q=${encodeURIComponent(HOSTILE)}`,
-      `/certificates/${cert?.id}`, '/targets', `/targets/${target?.id}`, `/targets/${target?.id}/edit`, '/certificates/new', `/audit?entityId=${id}`,
+      '/',
+      '/customers',
+      `/customers/${id}`,
+      '/certificates',
+      `/certificates?customer=${id}`,
+      `/certificates?q=${encodeURIComponent(HOSTILE)}`,
+      `/certificates/${cert?.id}`,
+      '/targets',
+      `/targets/${target?.id}`,
+      `/targets/${target?.id}/edit`,
+      '/certificates/new',
+      `/audit?entityId=${id}`,
     ];
     for (const path of pages) {
       const page = await admin.get(path);

@@ -27,22 +27,41 @@ after(async () => {
 
 describe('API PATCH', () => {
   it('refuses members it cannot change with a 400 naming them, and changes nothing', async () => {
-    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', { name: 'Polish CF', kind: 'cloudflare', token: 'cf-polish-token', zoneName: 'polish.test' });
+    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', {
+      name: 'Polish CF',
+      kind: 'cloudflare',
+      token: 'cf-polish-token',
+      zoneName: 'polish.test',
+    });
     assert.equal(provider.status, 201, provider.text);
     const providerId = String((provider.json as Json)['id']);
     const target = await c.api(tech, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate', name: 'Polish FW', customerId, host: 'fw.polish.test', trust: { fingerprintSha256: FINGERPRINT }, credentials: { token: 'fortigate-polish' },
+      vendor: 'fortigate',
+      name: 'Polish FW',
+      customerId,
+      host: 'fw.polish.test',
+      trust: { fingerprintSha256: FINGERPRINT },
+      credentials: { token: 'fortigate-polish' },
     });
     assert.equal(target.status, 201, target.text);
     const targetId = String((target.json as Json)['id']);
-    const cert = await c.api(tech, 'POST', '/api/v1/certificates', { commonName: 'www.polish.test', customerId, dnsProviderId: providerId });
+    const cert = await c.api(tech, 'POST', '/api/v1/certificates', {
+      commonName: 'www.polish.test',
+      customerId,
+      dnsProviderId: providerId,
+    });
     assert.equal(cert.status, 201, cert.text);
     const certId = String((cert.json as Json)['id']);
     const admin = await c.apiToken('admin', 'admin-polish');
     const user = await c.addUser('readonly', 'ro-polish');
 
     const cases: [token: string, path: string, body: Json, refused: string[]][] = [
-      [tech, `/api/v1/customers/${customerId}`, { name: 'Renamed GmbH', createdAt: '2020-01-01T00:00:00Z' }, ['createdAt']],
+      [
+        tech,
+        `/api/v1/customers/${customerId}`,
+        { name: 'Renamed GmbH', createdAt: '2020-01-01T00:00:00Z' },
+        ['createdAt'],
+      ],
       [tech, `/api/v1/dns-providers/${providerId}`, { name: 'Renamed CF', zoneNmae: 'typo.test' }, ['zoneNmae']],
       [tech, `/api/v1/targets/${targetId}`, { host: 'fw2.polish.test', options: { vdomm: 'root' } }, ['options.vdomm']],
       [tech, `/api/v1/certificates/${certId}`, { enabled: false, commonName: 'other.polish.test' }, ['commonName']],
@@ -64,15 +83,22 @@ describe('API PATCH', () => {
 
 describe('OpenAPI document', () => {
   it('opens as text in a browser, stays YAML for tools, and downloads on request', async () => {
-    const browser = await fetch(new URL('/api/v1/openapi.yaml', c.url), { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+    const browser = await fetch(new URL('/api/v1/openapi.yaml', c.url), {
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
     assert.equal(browser.status, 200);
     assert.equal(browser.headers.get('content-type'), 'text/plain; charset=utf-8');
     assert.equal(browser.headers.get('content-disposition'), null);
     assert.match(await browser.text(), /^openapi: 3\.1/m);
     const tool = await fetch(new URL('/api/v1/openapi.yaml', c.url), { headers: { accept: '*/*' } });
     assert.match(tool.headers.get('content-type') ?? '', /^application\/yaml/);
-    const download = await fetch(new URL('/api/v1/openapi.yaml?download=1', c.url), { headers: { accept: 'text/html' } });
-    assert.match(download.headers.get('content-disposition') ?? '', /^attachment; filename="?certfleet-openapi\.yaml"?$/);
+    const download = await fetch(new URL('/api/v1/openapi.yaml?download=1', c.url), {
+      headers: { accept: 'text/html' },
+    });
+    assert.match(
+      download.headers.get('content-disposition') ?? '',
+      /^attachment; filename="?certfleet-openapi\.yaml"?$/,
+    );
   });
 });
 
@@ -92,11 +118,21 @@ describe('audit log page', () => {
 
 describe('IDN names', () => {
   it('show in Unicode with the punycode beside them on lists, the certificate and customer pages and the compliance report', async () => {
-    const [provider] = await c.db.db.query<{ id: string }>("SELECT id FROM dns_providers WHERE name = 'Renamed CF' OR name = 'Polish CF' LIMIT 1");
-    const created = await c.api(tech, 'POST', '/api/v1/certificates', { commonName: 'Bücher.Polish.Test', customerId, dnsProviderId: provider?.id });
+    const [provider] = await c.db.db.query<{ id: string }>(
+      "SELECT id FROM dns_providers WHERE name = 'Renamed CF' OR name = 'Polish CF' LIMIT 1",
+    );
+    const created = await c.api(tech, 'POST', '/api/v1/certificates', {
+      commonName: 'Bücher.Polish.Test',
+      customerId,
+      dnsProviderId: provider?.id,
+    });
     assert.equal(created.status, 201, created.text);
     const id = String((created.json as Json)['id']);
-    assert.equal(((await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json)['commonName'], 'xn--bcher-kva.polish.test', 'stored as punycode');
+    assert.equal(
+      ((await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json)['commonName'],
+      'xn--bcher-kva.polish.test',
+      'stored as punycode',
+    );
     const shown = 'bücher.polish.test (xn--bcher-kva.polish.test)';
     const viewer = await c.signedIn('readonly');
     for (const path of ['/certificates', `/certificates/${id}`, `/customers/${customerId}`, '/reports/compliance']) {
@@ -110,9 +146,15 @@ describe('IDN names', () => {
 describe('Retry', () => {
   it('appears only on a deployment that failed', async () => {
     const [target] = await c.db.db.query<{ id: string }>("SELECT id FROM targets WHERE name = 'Polish FW'");
-    const [cert] = await c.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = 'www.polish.test'");
+    const [cert] = await c.db.db.query<{ id: string }>(
+      "SELECT id FROM certificates WHERE common_name = 'www.polish.test'",
+    );
     assert.ok(target && cert);
-    const linked = await c.api(tech, 'POST', `/api/v1/certificates/${cert.id}/deployments`, { targetId: target.id, binding: { adminGui: true }, verifyEndpoints: ['fw.polish.test:443'] });
+    const linked = await c.api(tech, 'POST', `/api/v1/certificates/${cert.id}/deployments`, {
+      targetId: target.id,
+      binding: { adminGui: true },
+      verifyEndpoints: ['fw.polish.test:443'],
+    });
     assert.equal(linked.status, 201, linked.text);
     const deploymentId = String((linked.json as Json)['id']);
     const technician = await c.signedIn('technician');
@@ -132,13 +174,31 @@ describe('Retry', () => {
 describe('deleting a target or a DNS provider', () => {
   it('asks to type its name, as deleting a certificate does; a wrong name deletes nothing', async () => {
     const admin = await c.signedIn('admin');
-    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', { name: 'Doomed CF', kind: 'cloudflare', token: 'cf-doomed-token' });
-    const target = await c.api(tech, 'POST', '/api/v1/targets', { vendor: 'manual', name: 'Doomed Manual', customerId });
+    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', {
+      name: 'Doomed CF',
+      kind: 'cloudflare',
+      token: 'cf-doomed-token',
+    });
+    const target = await c.api(tech, 'POST', '/api/v1/targets', {
+      vendor: 'manual',
+      name: 'Doomed Manual',
+      customerId,
+    });
     assert.equal(provider.status, 201, provider.text);
     assert.equal(target.status, 201, target.text);
     const cases = [
-      { page: `/targets/${String((target.json as Json)['id'])}`, name: 'Doomed Manual', table: 'targets', list: '/targets' },
-      { page: `/dns-providers/${String((provider.json as Json)['id'])}`, name: 'Doomed CF', table: 'dns_providers', list: '/dns-providers' },
+      {
+        page: `/targets/${String((target.json as Json)['id'])}`,
+        name: 'Doomed Manual',
+        table: 'targets',
+        list: '/targets',
+      },
+      {
+        page: `/dns-providers/${String((provider.json as Json)['id'])}`,
+        name: 'Doomed CF',
+        table: 'dns_providers',
+        list: '/dns-providers',
+      },
     ];
     for (const { page, name, table, list } of cases) {
       const shown = await admin.get(page);
@@ -146,8 +206,14 @@ describe('deleting a target or a DNS provider', () => {
       for (const confirm of [undefined, 'wrong name']) {
         const refused = await admin.post(`${page}/delete`, confirm === undefined ? {} : { confirm });
         assert.equal(refused.status, 400, `${page} without the right name`);
-        assert.match(refused.text, new RegExp(`id="e-confirm">Type the [a-zA-Z ]+ name \\(${name}\\) to confirm the deletion\\.`));
-        const [row] = await c.db.db.query<{ deleted_at: Date | null }>(`SELECT deleted_at FROM ${table} WHERE name = $1`, [name]);
+        assert.match(
+          refused.text,
+          new RegExp(`id="e-confirm">Type the [a-zA-Z ]+ name \\(${name}\\) to confirm the deletion\\.`),
+        );
+        const [row] = await c.db.db.query<{ deleted_at: Date | null }>(
+          `SELECT deleted_at FROM ${table} WHERE name = $1`,
+          [name],
+        );
         assert.equal(row?.deleted_at, null, 'nothing deleted');
       }
       const deleted = await admin.post(`${page}/delete`, { confirm: name });
@@ -172,7 +238,10 @@ describe('POST-redirect-GET', () => {
     const [count] = await c.db.db.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name = 'prg token'");
     assert.equal(count?.n, '1');
 
-    const changed = await user.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'prg-new-password-1' });
+    const changed = await user.post('/account/password', {
+      currentPassword: ROLE_PASSWORD,
+      newPassword: 'prg-new-password-1',
+    });
     assert.equal(changed.status, 303);
     assert.match((await user.get('/account')).text, /Your password was changed/);
   });

@@ -8,7 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId } from '../../temporal/contract';
 import { connectTemporal } from '../../temporal/connection';
-import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import type { ConsoleClient } from '../support/console-client';
 import { ALERT_RECIPIENT, eventually, startStack, type Stack } from '../support/stack';
 
@@ -34,23 +39,46 @@ describe('DNS provider "Verify token"', () => {
     const id = await addCloudflareProvider(admin, stack, 'Verify CF');
     await admin.get(`/dns-providers/${id}`);
     assert.equal((await admin.post(`/dns-providers/${id}/verify`, {})).status, 303);
-    const ok = await eventually('token check result', async () => {
-      const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
-      return fragment.text.includes('badge good') ? fragment.text : undefined;
-    }, 30_000);
+    const ok = await eventually(
+      'token check result',
+      async () => {
+        const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
+        return fragment.text.includes('badge good') ? fragment.text : undefined;
+      },
+      30_000,
+    );
     assert.match(ok, /token active/);
     assert.ok(!ok.includes('hx-trigger'), 'the fragment stops polling once the check ended');
 
-    assert.equal((await admin.post(`/dns-providers/${id}`, { name: 'Verify CF', token: 'cf-wrong-token', apiBaseUrl: stack.cloudflare.baseUrl })).status, 303);
+    assert.equal(
+      (
+        await admin.post(`/dns-providers/${id}`, {
+          name: 'Verify CF',
+          token: 'cf-wrong-token',
+          apiBaseUrl: stack.cloudflare.baseUrl,
+        })
+      ).status,
+      303,
+    );
     assert.equal((await admin.post(`/dns-providers/${id}/verify`, {})).status, 303);
-    const bad = await eventually('failed token check', async () => {
-      const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
-      return fragment.text.includes('badge bad') ? fragment.text : undefined;
-    }, 30_000);
+    const bad = await eventually(
+      'failed token check',
+      async () => {
+        const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
+        return fragment.text.includes('badge bad') ? fragment.text : undefined;
+      },
+      30_000,
+    );
     assert.match(bad, /the API token was rejected/);
     assert.ok(!bad.includes('cf-wrong-token'), 'the token never appears in the result');
-    const audit = await stack.db.db.query<{ action: string }>("SELECT action FROM audit_log WHERE entity_type = 'dns_provider' AND entity_id = $1 ORDER BY id", [id]);
-    assert.deepEqual(audit.map((a) => a.action), ['dns-provider.create', 'dns-provider.verify', 'dns-provider.update', 'dns-provider.verify']);
+    const audit = await stack.db.db.query<{ action: string }>(
+      "SELECT action FROM audit_log WHERE entity_type = 'dns_provider' AND entity_id = $1 ORDER BY id",
+      [id],
+    );
+    assert.deepEqual(
+      audit.map((a) => a.action),
+      ['dns-provider.create', 'dns-provider.verify', 'dns-provider.update', 'dns-provider.verify'],
+    );
   });
 });
 
@@ -66,10 +94,14 @@ describe('Settings → Email → Send test email', () => {
     const mail = await stack.smtp.waitFor((m) => m.subject === '[CertFleet] Test email', 30_000);
     assert.deepEqual(mail.to, [ALERT_RECIPIENT]);
     assert.match(mail.text, /sent at the request of admin/);
-    const result = await eventually('test email result', async () => {
-      const fragment = await admin.get(`/settings/email/test?id=${workflowId}`, { 'HX-Request': 'true' });
-      return fragment.text.includes('badge good') ? fragment.text : undefined;
-    }, 30_000);
+    const result = await eventually(
+      'test email result',
+      async () => {
+        const fragment = await admin.get(`/settings/email/test?id=${workflowId}`, { 'HX-Request': 'true' });
+        return fragment.text.includes('badge good') ? fragment.text : undefined;
+      },
+      30_000,
+    );
     assert.match(result, /sent to 1 recipient/);
     assert.equal((await admin.get('/settings/email/test?id=not-a-workflow')).status, 400);
   });
@@ -79,37 +111,65 @@ describe('dashboard: running workflows and schedule health', () => {
   it('shows a run in progress, an unexpectedly paused schedule and a skipped run', async () => {
     const directoryId = await addPebbleDirectory(admin, stack);
     const providerId = await addCloudflareProvider(admin, stack, 'Dashboard CF');
-    const steady = await requestCertificate(admin, { commonName: 'steady.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const steady = await requestCertificate(admin, {
+      commonName: 'steady.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await waitForRunToEnd(admin, steady);
 
     // Hold runs of a second certificate at the DNS propagation step.
     stack.cloudflare.setPushToDns(false);
-    const stuck = await requestCertificate(admin, { commonName: 'stuck.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
-    const running = await eventually('the run listed as running', async () => {
-      const fragment = await admin.get('/dashboard/running', { 'HX-Request': 'true' });
-      return fragment.text.includes(`href="/certificates/${stuck}"`) ? fragment.text : undefined;
-    }, 30_000);
-    assert.ok(running.includes(`<a href="/certificates/${stuck}">stuck.example.test</a>`), 'links to the certificate by its name');
+    const stuck = await requestCertificate(admin, {
+      commonName: 'stuck.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
+    const running = await eventually(
+      'the run listed as running',
+      async () => {
+        const fragment = await admin.get('/dashboard/running', { 'HX-Request': 'true' });
+        return fragment.text.includes(`href="/certificates/${stuck}"`) ? fragment.text : undefined;
+      },
+      30_000,
+    );
+    assert.ok(
+      running.includes(`<a href="/certificates/${stuck}">stuck.example.test</a>`),
+      'links to the certificate by its name',
+    );
     assert.ok(!running.includes(`certificate:${stuck}`), 'no workflow ids on the dashboard');
     assert.match(decoded(running), /Temporal UI/);
 
     // The schedule's own run hangs on the same step; a second trigger while it runs is skipped.
-    await temporal.client.workflow.getHandle(certificateWorkflowId(stuck)).terminate('test: make room for the scheduled run');
+    await temporal.client.workflow
+      .getHandle(certificateWorkflowId(stuck))
+      .terminate('test: make room for the scheduled run');
     const schedule = temporal.client.schedule.getHandle(renewalScheduleId(stuck));
     await schedule.trigger(ScheduleOverlapPolicy.SKIP);
-    await eventually('the scheduled run in progress', async () => {
-      const d = await temporal.client.workflow.getHandle(certificateWorkflowId(stuck)).describe().catch(() => undefined);
-      return d?.status.name === 'RUNNING' ? true : undefined;
-    }, 30_000);
+    await eventually(
+      'the scheduled run in progress',
+      async () => {
+        const d = await temporal.client.workflow
+          .getHandle(certificateWorkflowId(stuck))
+          .describe()
+          .catch(() => undefined);
+        return d?.status.name === 'RUNNING' ? true : undefined;
+      },
+      30_000,
+    );
     await schedule.trigger(ScheduleOverlapPolicy.SKIP);
     // Someone paused the steady certificate's schedule by hand in the Temporal UI.
     await temporal.client.schedule.getHandle(renewalScheduleId(steady)).pause('paused by hand');
 
-    const health = await eventually('schedule health on the dashboard', async () => {
-      const page = await admin.get('/');
-      const section = /<section class="card" id="schedule-health">[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
-      return section.includes('steady.example.test') && section.includes('1 skipped') ? section : undefined;
-    }, 60_000);
+    const health = await eventually(
+      'schedule health on the dashboard',
+      async () => {
+        const page = await admin.get('/');
+        const section = /<section class="card" id="schedule-health">[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
+        return section.includes('steady.example.test') && section.includes('1 skipped') ? section : undefined;
+      },
+      60_000,
+    );
     assert.match(health, /Paused although renewal is enabled/);
     assert.match(health, /paused by hand/);
     assert.match(health, /stuck\.example\.test<\/a>: 1 skipped/);
@@ -117,12 +177,27 @@ describe('dashboard: running workflows and schedule health', () => {
     // Renewal disabled in the console pauses the schedule on purpose: not a problem.
     await temporal.client.schedule.getHandle(renewalScheduleId(steady)).unpause();
     await admin.get(`/certificates/${steady}`);
-    assert.equal((await admin.post(`/certificates/${steady}/settings`, { dnsProviderId: providerId, keyType: 'ecdsa-p256', renewalMode: 'fraction' })).status, 303);
-    await eventually('paused on purpose', async () => {
-      const page = await admin.get('/');
-      const section = /<section class="card" id="schedule-health">[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
-      return /1 paused because renewal is disabled/.test(section) && !section.includes('Paused although') ? true : undefined;
-    }, 60_000);
+    assert.equal(
+      (
+        await admin.post(`/certificates/${steady}/settings`, {
+          dnsProviderId: providerId,
+          keyType: 'ecdsa-p256',
+          renewalMode: 'fraction',
+        })
+      ).status,
+      303,
+    );
+    await eventually(
+      'paused on purpose',
+      async () => {
+        const page = await admin.get('/');
+        const section = /<section class="card" id="schedule-health">[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
+        return /1 paused because renewal is disabled/.test(section) && !section.includes('Paused although')
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
     stack.cloudflare.setPushToDns(true);
   });
 });

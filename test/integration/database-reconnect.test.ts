@@ -18,7 +18,11 @@ const opened: Database[] = [];
 const open = (options: { connectRetryMs?: number; database?: string } = {}): Database => {
   const url = new URL(postgres.adminUrl);
   if (options.database) url.pathname = `/${options.database}`;
-  const db = createDatabase({ connectionString: url.toString(), max: 2, ...(options.connectRetryMs === undefined ? {} : { connectRetryMs: options.connectRetryMs }) });
+  const db = createDatabase({
+    connectionString: url.toString(),
+    max: 2,
+    ...(options.connectRetryMs === undefined ? {} : { connectRetryMs: options.connectRetryMs }),
+  });
   opened.push(db);
   return db;
 };
@@ -39,7 +43,10 @@ describe('a database call while PostgreSQL restarts', () => {
     await postgres.stop();
     try {
       const started = Date.now();
-      await assert.rejects(db.query('SELECT 1'), (error: Error) => isDatabaseUnreachable(error) && /ECONNREFUSED/.test(error.message));
+      await assert.rejects(
+        db.query('SELECT 1'),
+        (error: Error) => isDatabaseUnreachable(error) && /ECONNREFUSED/.test(error.message),
+      );
       assert.ok(Date.now() - started < 2_000);
     } finally {
       await postgres.start();
@@ -99,7 +106,10 @@ describe('a database call while PostgreSQL restarts', () => {
   it('does not wait on errors that another try cannot fix (a missing database, a bad statement)', async () => {
     const missing = open({ connectRetryMs: 20_000, database: 'no_such_database' });
     let started = Date.now();
-    await assert.rejects(missing.query('SELECT 1'), (error: Error) => !isDatabaseUnreachable(error) && /no_such_database/.test(error.message));
+    await assert.rejects(
+      missing.query('SELECT 1'),
+      (error: Error) => !isDatabaseUnreachable(error) && /no_such_database/.test(error.message),
+    );
     assert.ok(Date.now() - started < 2_000);
     const db = open({ connectRetryMs: 20_000 });
     started = Date.now();

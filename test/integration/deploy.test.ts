@@ -13,7 +13,15 @@ import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 describe('deploying a renewed certificate to appliances', () => {
@@ -36,11 +44,17 @@ describe('deploying a renewed certificate to appliances', () => {
     assert.ok(rows[0]);
     return rows[0].fingerprint_sha256;
   };
-  const lifecycleResult = async (): Promise<LifecycleResult> => (await client.workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
+  const lifecycleResult = async (): Promise<LifecycleResult> =>
+    (await client.workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
 
   before(async () => {
     stack = await startStack({
-      env: { DEPLOY_RETRY_WINDOW_MS: '120000', DEPLOY_COMMIT_POLL_MS: '100', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100', DEPLOY_DEVICE_RETRY_ATTEMPTS: '2' },
+      env: {
+        DEPLOY_RETRY_WINDOW_MS: '120000',
+        DEPLOY_COMMIT_POLL_MS: '100',
+        DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
+        DEPLOY_DEVICE_RETRY_ATTEMPTS: '2',
+      },
     });
     connection = await Connection.connect({ address: stack.temporal.address });
     client = new Client({ connection });
@@ -53,25 +67,45 @@ describe('deploying a renewed certificate to appliances', () => {
     admin = await stack.admin();
     const directoryId = await addPebbleDirectory(admin, stack);
     const providerId = await addCloudflareProvider(admin, stack, 'Deploy tests');
-    certificateId = await requestCertificate(admin, { commonName: 'vpn.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    certificateId = await requestCertificate(admin, {
+      commonName: 'vpn.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await waitForRunToEnd(admin, certificateId);
 
     const bigipId = await addTarget(admin, {
-      vendor: 'f5-bigip', name: 'LB Berlin', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      vendor: 'f5-bigip',
+      name: 'LB Berlin',
+      host: bigip.host,
+      port: bigip.port,
+      fingerprint: bigip.managementFingerprint,
       credentials: { username: bigip.username, password: bigip.password },
     });
     const panosId = await addTarget(admin, {
-      vendor: 'panos', name: 'FW Paris', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
+      vendor: 'panos',
+      name: 'FW Paris',
+      host: panos.host,
+      port: panos.port,
+      fingerprint: panos.managementFingerprint,
       credentials: { username: panos.username, password: panos.password },
     });
     const fortigateId = await addTarget(admin, {
-      vendor: 'fortigate', name: 'FW Lyon', host: fortigate.host, port: fortigate.port, fingerprint: fortigate.managementFingerprint(),
-      credentials: { token: FORTIGATE_TOKEN }, options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
+      vendor: 'fortigate',
+      name: 'FW Lyon',
+      host: fortigate.host,
+      port: fortigate.port,
+      fingerprint: fortigate.managementFingerprint(),
+      credentials: { token: FORTIGATE_TOKEN },
+      options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
     });
     await linkDeployment(admin, certificateId, fortigateId, { adminGui: 'on', sslVpn: 'on' }, []);
     await linkDeployment(admin, certificateId, bigipId, { profiles: 'clientssl-web' }, bigip.endpoints);
     await linkDeployment(admin, certificateId, panosId, { profiles: 'gp-portal' }, panos.endpoints);
-    const rows = await stack.db.db.query<{ id: string; name: string }>('SELECT d.id, t.name FROM deployments d JOIN targets t ON t.id = d.target_id WHERE d.certificate_id = $1', [certificateId]);
+    const rows = await stack.db.db.query<{ id: string; name: string }>(
+      'SELECT d.id, t.name FROM deployments d JOIN targets t ON t.id = d.target_id WHERE d.certificate_id = $1',
+      [certificateId],
+    );
     for (const row of rows) deploymentIds[row.name] = row.id;
   });
   after(async () => {
@@ -84,17 +118,30 @@ describe('deploying a renewed certificate to appliances', () => {
     await renewNow(admin, certificateId);
     const result = await lifecycleResult();
     assert.equal(result.outcome, 'issued', JSON.stringify(result));
-    assert.deepEqual(result.deployments?.map((d) => [d.targetName, d.outcome]).sort(), [['FW Lyon', 'deployed'], ['FW Paris', 'deployed'], ['LB Berlin', 'deployed']]);
+    assert.deepEqual(result.deployments?.map((d) => [d.targetName, d.outcome]).sort(), [
+      ['FW Lyon', 'deployed'],
+      ['FW Paris', 'deployed'],
+      ['LB Berlin', 'deployed'],
+    ]);
     const fingerprint = await currentFingerprint();
     // FortiGate: admin GUI and SSL-VPN serve it (the default endpoints of its binding); the pin follows the new admin certificate.
-    await verifyServedFingerprint('fortigate', [fortigate.endpoints.admin, ...(fortigate.endpoints.sslVpn ? [fortigate.endpoints.sslVpn] : [])], fingerprint);
-    const [pinned] = await stack.db.db.query<{ trust_fingerprint: string }>("SELECT trust_fingerprint FROM targets WHERE name = 'FW Lyon'");
+    await verifyServedFingerprint(
+      'fortigate',
+      [fortigate.endpoints.admin, ...(fortigate.endpoints.sslVpn ? [fortigate.endpoints.sslVpn] : [])],
+      fingerprint,
+    );
+    const [pinned] = await stack.db.db.query<{ trust_fingerprint: string }>(
+      "SELECT trust_fingerprint FROM targets WHERE name = 'FW Lyon'",
+    );
     assert.equal(pinned?.trust_fingerprint, fingerprint);
     await verifyServedFingerprint('f5-bigip', bigip.endpoints, fingerprint);
     await verifyServedFingerprint('panos', panos.endpoints, fingerprint);
     assert.ok(bigip.savedConfigCount() >= 1, 'the BIG-IP config was saved');
 
-    const statuses = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM deployments WHERE certificate_id = $1', [certificateId]);
+    const statuses = await stack.db.db.query<{ status: string; current_version_id: string }>(
+      'SELECT status, current_version_id FROM deployments WHERE certificate_id = $1',
+      [certificateId],
+    );
     assert.equal(statuses.length, 3);
     assert.ok(statuses.every((s) => s.status === 'deployed'));
     const steps = await stack.db.db.query<{ step: string; status: string }>(
@@ -102,19 +149,28 @@ describe('deploying a renewed certificate to appliances', () => {
       [deploymentIds['FW Paris']],
     );
     const succeeded = steps.filter((s) => s.status === 'succeeded').map((s) => s.step);
-    for (const step of ['stage', 'activate', 'commit', 'verify', 'finish']) assert.ok(succeeded.includes(step), `history has ${step}: ${succeeded.join(', ')}`);
+    for (const step of ['stage', 'activate', 'commit', 'verify', 'finish'])
+      assert.ok(succeeded.includes(step), `history has ${step}: ${succeeded.join(', ')}`);
     // verify checked the served chain (leaf + the ACME chain's intermediates), recorded as fingerprints and counts only
     const verified = await stack.db.db.query<{ detail: string }>(
       `SELECT s.detail FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = ANY($1::bigint[]) AND s.step = 'verify' AND s.status = 'succeeded'`,
       [Object.values(deploymentIds)],
     );
     assert.ok(verified.length >= 3, `one verify per target: ${verified.length}`);
-    for (const { detail } of verified) for (const line of detail.split('; ')) assert.match(line, new RegExp(`: ${fingerprint} \\+ [1-9]\\d* intermediate\\(s\\)$`));
-    const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued vpn.example.test') && m.text.includes('LB Berlin'), 10_000);
+    for (const { detail } of verified)
+      for (const line of detail.split('; '))
+        assert.match(line, new RegExp(`: ${fingerprint} \\+ [1-9]\\d* intermediate\\(s\\)$`));
+    const mail = await stack.smtp.waitFor(
+      (m) => m.subject.includes('Issued vpn.example.test') && m.text.includes('LB Berlin'),
+      10_000,
+    );
     assert.match(mail.text, /FW Paris: deployed/);
 
     const page = await admin.get(`/certificates/${certificateId}`);
-    assert.match(page.text, /<table id="deployments">[\s\S]*deploy-deployed[\s\S]*deploy-deployed[\s\S]*deploy-deployed/);
+    assert.match(
+      page.text,
+      /<table id="deployments">[\s\S]*deploy-deployed[\s\S]*deploy-deployed[\s\S]*deploy-deployed/,
+    );
   });
 
   it('a stale certificate after "success" rolls back; an outage fails only its target; Retry completes the run', async () => {
@@ -123,10 +179,14 @@ describe('deploying a renewed certificate to appliances', () => {
     bigip.failNext(/file-transfer\/uploads/, { status: 503, times: 20 });
     await renewNow(admin, certificateId);
     const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
-    const waiting = await eventually('the run to wait for retries', async () => {
-      const progress = await lifecycle.query(progressQuery).catch(() => undefined);
-      return progress?.awaitingRetry ? progress : undefined;
-    }, 90_000);
+    const waiting = await eventually(
+      'the run to wait for retries',
+      async () => {
+        const progress = await lifecycle.query(progressQuery).catch(() => undefined);
+        return progress?.awaitingRetry ? progress : undefined;
+      },
+      90_000,
+    );
     const byTarget = Object.fromEntries((waiting.deployments ?? []).map((d) => [d.targetName, d]));
     assert.equal(byTarget['FW Paris']?.outcome, 'rolled_back');
     assert.match(byTarget['FW Paris']?.reason ?? '', /verify failed/);
@@ -139,7 +199,10 @@ describe('deploying a renewed certificate to appliances', () => {
     await verifyServedFingerprint('f5-bigip', bigip.endpoints, before);
     const page = await admin.get(`/certificates/${certificateId}`);
     assert.match(page.text, /Waiting for a retry of the failed targets/);
-    await stack.smtp.waitFor((m) => m.subject.includes('DEPLOY FAILED') && m.text.includes('LB Berlin: failed'), 10_000);
+    await stack.smtp.waitFor(
+      (m) => m.subject.includes('DEPLOY FAILED') && m.text.includes('LB Berlin: failed'),
+      10_000,
+    );
 
     // The outage ends; a technician clicks Retry on both deployments.
     bigip.clearFailures();
@@ -163,14 +226,22 @@ describe('deploying a renewed certificate to appliances', () => {
     try {
       await renewNow(admin, certificateId);
       const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
-      const waiting = await eventually('the run to wait for retries', async () => {
-        const progress = await lifecycle.query(progressQuery).catch(() => undefined);
-        return progress?.awaitingRetry ? progress : undefined;
-      }, 90_000);
+      const waiting = await eventually(
+        'the run to wait for retries',
+        async () => {
+          const progress = await lifecycle.query(progressQuery).catch(() => undefined);
+          return progress?.awaitingRetry ? progress : undefined;
+        },
+        90_000,
+      );
       assert.equal(waiting.deployments?.length, 3);
       for (const d of waiting.deployments ?? []) {
         assert.equal(d.outcome, 'failed', d.targetName);
-        assert.match(d.reason ?? '', /refused to connect: 127\.0\.0\.1 is not in the networks targets may point to/, d.targetName);
+        assert.match(
+          d.reason ?? '',
+          /refused to connect: 127\.0\.0\.1 is not in the networks targets may point to/,
+          d.targetName,
+        );
       }
       const steps = await stack.db.db.query<{ step: string; status: string; detail: string | null }>(
         `SELECT s.step, s.status, s.detail FROM deployment_run_steps s
@@ -178,7 +249,11 @@ describe('deploying a renewed certificate to appliances', () => {
         [deploymentIds['LB Berlin']],
       );
       const stage = steps.filter((s) => s.step === 'stage');
-      assert.deepEqual(stage.map((s) => s.status), ['started', 'failed'], `one attempt, recorded as failed: ${JSON.stringify(steps)}`);
+      assert.deepEqual(
+        stage.map((s) => s.status),
+        ['started', 'failed'],
+        `one attempt, recorded as failed: ${JSON.stringify(steps)}`,
+      );
       assert.match(stage[1]?.detail ?? '', /TARGET_ADDRESS_REFUSED|refused to connect/);
     } finally {
       assert.equal((await admin.post('/settings/networks', { allowed: '' })).status, 303);

@@ -26,12 +26,15 @@ describe('embedded PostgreSQL as root', { skip: asRoot ? false : 'only root runs
   it('refuses a data directory the postgres user cannot reach, naming it and what to do', async () => {
     const started = Date.now();
     const dataDir = path.join(closed, 'data');
-    await assert.rejects(startEmbeddedPostgres(dataDir, await freePort(), () => undefined), (error: Error) => {
-      assert.match(error.message, /"postgres" user/);
-      assert.ok(error.message.includes(dataDir), error.message);
-      assert.match(error.message, /chmod o\+x|DATABASE_URL/);
-      return true;
-    });
+    await assert.rejects(
+      startEmbeddedPostgres(dataDir, await freePort(), () => undefined),
+      (error: Error) => {
+        assert.match(error.message, /"postgres" user/);
+        assert.ok(error.message.includes(dataDir), error.message);
+        assert.match(error.message, /chmod o\+x|DATABASE_URL/);
+        return true;
+      },
+    );
     assert.ok(Date.now() - started < 10_000, 'it fails at once');
   });
 });

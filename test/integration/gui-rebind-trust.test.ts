@@ -26,7 +26,16 @@ import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness
 import { startFakeSonicWall } from '../fakes/sonicwall/server';
 import { createTestCa, type TestCa } from '../support/certificates';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd, type TargetForm } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+  type TargetForm,
+} from '../support/console-actions';
 import { startStack, type Stack } from '../support/stack';
 
 /** A fake appliance whose admin GUI presents `managementName`, a certificate issued by the test CA for 127.0.0.1. */
@@ -58,11 +67,23 @@ const VENDORS: VendorCase[] = [
       fake.seedCaCertificate(ca.intermediatePem);
       fake.seedLocalCertificate({ name: 'mgmt-ca', certPem: cert.certPem, keyPem: cert.keyPem });
       // Bound to the admin GUI through the API, as an admin would ([acme.sh-fgt] set_active_web_cert).
-      const setup = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } }, 'test');
-      const bound = await setup.request('PUT', '/api/v2/cmdb/system/global', { headers: { authorization: `Bearer ${token}` }, json: { 'admin-server-cert': 'mgmt-ca' } });
+      const setup = createDeviceHttp(
+        { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
+        'test',
+      );
+      const bound = await setup.request('PUT', '/api/v2/cmdb/system/global', {
+        headers: { authorization: `Bearer ${token}` },
+        json: { 'admin-server-cert': 'mgmt-ca' },
+      });
       assert.equal(bound.status, 200, bound.text);
       return {
-        target: { vendor: 'fortigate', host: fake.host, port: fake.port, credentials: { token }, options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) } },
+        target: {
+          vendor: 'fortigate',
+          host: fake.host,
+          port: fake.port,
+          credentials: { token },
+          options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) },
+        },
         binding: { adminGui: 'on' },
         management: fake.endpoints.admin,
         managementName: 'mgmt-ca',
@@ -77,9 +98,23 @@ const VENDORS: VendorCase[] = [
     async start(ca) {
       const password = 'sw-admin-password-gui';
       const cert = ca.issue('sw-management', 'ecdsa-p256', ['IP:127.0.0.1']);
-      const fake = await startFakeSonicWall({ users: { admin: password }, webManagementCertificate: { name: 'mgmt-ca', certPem: cert.certPem, keyPem: cert.keyPem, chainPems: [ca.intermediatePem] } });
+      const fake = await startFakeSonicWall({
+        users: { admin: password },
+        webManagementCertificate: {
+          name: 'mgmt-ca',
+          certPem: cert.certPem,
+          keyPem: cert.keyPem,
+          chainPems: [ca.intermediatePem],
+        },
+      });
       return {
-        target: { vendor: 'sonicwall', host: fake.host, port: fake.port, credentials: { username: 'admin', password, ftpPassword: '' }, options: { sslVpnPort: String(fake.endpoints.sslVpn.port) } },
+        target: {
+          vendor: 'sonicwall',
+          host: fake.host,
+          port: fake.port,
+          credentials: { username: 'admin', password, ftpPassword: '' },
+          options: { sslVpnPort: String(fake.endpoints.sslVpn.port) },
+        },
         binding: { webManagement: 'on' },
         management: fake.endpoints.management,
         managementName: 'mgmt-ca',
@@ -98,16 +133,28 @@ const VENDORS: VendorCase[] = [
       const fake = await startFakePanos({ profiles: [{ name: 'mgmt-ui' }] });
       const cert = ca.issue('pan-management', 'ecdsa-p256', ['IP:127.0.0.1']);
       // Bound to the management profile with CertFleet's own deployer under a pin, as an admin would set it up.
-      const ctx = panosContext(fake, keyCache(), { profiles: ['mgmt-ui'], binding: { adminGui: 'on' }, trust: { fingerprintSha256: fake.managementFingerprint, alsoAccept: [cert.fingerprintSha256] } });
+      const ctx = panosContext(fake, keyCache(), {
+        profiles: ['mgmt-ui'],
+        binding: { adminGui: 'on' },
+        trust: { fingerprintSha256: fake.managementFingerprint, alsoAccept: [cert.fingerprintSha256] },
+      });
       const staged = await usePanos(ctx, (d) => d.stage(cert));
       assert.deepEqual(await usePanos(ctx, async (d) => settle(d, await d.activate(staged))), { state: 'done' });
       const managementName = fake.profileCertificate('mgmt-ui', 'running') ?? assert.fail('mgmt-ui has a certificate');
       return {
-        target: { vendor: 'panos', host: fake.host, port: fake.port, credentials: { username: fake.username, password: fake.password } },
+        target: {
+          vendor: 'panos',
+          host: fake.host,
+          port: fake.port,
+          credentials: { username: fake.username, password: fake.password },
+        },
         binding: { profiles: 'mgmt-ui', adminGui: 'on' },
         management: { host: fake.host, port: fake.port },
         managementName,
-        guiBoundTo: () => (fake.managementProfile() === 'mgmt-ui' ? (fake.profileCertificate('mgmt-ui', 'running') ?? '') : '(device certificate)'),
+        guiBoundTo: () =>
+          fake.managementProfile() === 'mgmt-ui'
+            ? (fake.profileCertificate('mgmt-ui', 'running') ?? '')
+            : '(device certificate)',
         serveLeafOnly: (on) => fake.view().serveLeafOnly?.(on),
         close: () => fake.close(),
       };
@@ -126,7 +173,12 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
 
   before(async () => {
     stack = await startStack({
-      env: { DEPLOY_RETRY_WINDOW_MS: '2000', DEPLOY_COMMIT_POLL_MS: '100', DEPLOY_DEVICE_RETRY_INITIAL_MS: '100', DEPLOY_DEVICE_RETRY_ATTEMPTS: '3' },
+      env: {
+        DEPLOY_RETRY_WINDOW_MS: '2000',
+        DEPLOY_COMMIT_POLL_MS: '100',
+        DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
+        DEPLOY_DEVICE_RETRY_ATTEMPTS: '3',
+      },
     });
     connection = await Connection.connect({ address: stack.temporal.address });
     client = new Client({ connection });
@@ -162,12 +214,24 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         return row.fingerprint_sha256;
       };
       const trustOfTarget = async (): Promise<{ trust_fingerprint: string | null; trust_ca_pem: string | null }> => {
-        const [row] = await stack.db.db.query<{ trust_fingerprint: string | null; trust_ca_pem: string | null }>('SELECT trust_fingerprint, trust_ca_pem FROM targets WHERE id = $1', [targetId]);
+        const [row] = await stack.db.db.query<{ trust_fingerprint: string | null; trust_ca_pem: string | null }>(
+          'SELECT trust_fingerprint, trust_ca_pem FROM targets WHERE id = $1',
+          [targetId],
+        );
         assert.ok(row);
         return row;
       };
-      const repinAudits = async (): Promise<{ actor: string; before: { trust: Record<string, string> }; after: { trust: { fingerprintSha256: string }; name: string } }[]> =>
-        stack.db.db.query("SELECT actor, before, after FROM audit_log WHERE action = $1 AND entity_type = 'target' AND entity_id = $2 ORDER BY id", [REPIN_AUDIT_ACTION, targetId]);
+      const repinAudits = async (): Promise<
+        {
+          actor: string;
+          before: { trust: Record<string, string> };
+          after: { trust: { fingerprintSha256: string }; name: string };
+        }[]
+      > =>
+        stack.db.db.query(
+          "SELECT actor, before, after FROM audit_log WHERE action = $1 AND entity_type = 'target' AND entity_id = $2 ORDER BY id",
+          [REPIN_AUDIT_ACTION, targetId],
+        );
       const stepsOfLastRun = async (): Promise<{ step: string; status: string; detail: string | null }[]> =>
         stack.db.db.query(
           `SELECT step, status, detail FROM deployment_run_steps
@@ -179,7 +243,11 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         device = await vendorCase.start(ca);
         assert.equal((await servedCertificate(device.management)).fingerprintSha256.length, 64);
         targetId = await addTarget(admin, { ...device.target, name: `GUI ${vendorCase.vendor}`, caPem: caBundle() });
-        certificateId = await requestCertificate(admin, { commonName: `gui-${vendorCase.vendor}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+        certificateId = await requestCertificate(admin, {
+          commonName: `gui-${vendorCase.vendor}.example.test`,
+          dnsProviderId: providerId,
+          acmeDirectoryId: directoryId,
+        });
         await waitForRunToEnd(admin, certificateId);
         await linkDeployment(admin, certificateId, targetId, device.binding, []);
       });
@@ -206,15 +274,26 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         assert.deepEqual(await trustOfTarget(), { trust_fingerprint: null, trust_ca_pem: caBundle() });
         assert.deepEqual(await repinAudits(), []);
         const steps = await stepsOfLastRun();
-        assert.ok(steps.some((s) => s.step === 'rollback' && s.status === 'succeeded'), JSON.stringify(steps));
+        assert.ok(
+          steps.some((s) => s.step === 'rollback' && s.status === 'succeeded'),
+          JSON.stringify(steps),
+        );
       });
 
       it('a verified GUI rebinding completes, cleans up through the new certificate and pins it, audited', async () => {
         const result = await renew();
         assert.equal(result.outcome, 'issued', JSON.stringify(result));
-        assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed'], JSON.stringify(result));
+        assert.deepEqual(
+          result.deployments?.map((d) => d.outcome),
+          ['deployed'],
+          JSON.stringify(result),
+        );
         const fingerprint = await currentFingerprint();
-        assert.equal((await servedCertificate(device.management)).fingerprintSha256, fingerprint, 'the admin GUI serves the new certificate');
+        assert.equal(
+          (await servedCertificate(device.management)).fingerprintSha256,
+          fingerprint,
+          'the admin GUI serves the new certificate',
+        );
         assert.deepEqual(await trustOfTarget(), { trust_fingerprint: fingerprint, trust_ca_pem: null });
 
         const steps = await stepsOfLastRun();
@@ -223,7 +302,11 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         assert.match(trustStep?.detail ?? '', new RegExp(`pinned to ${fingerprint} \\(was trusted through its CA\\)`));
         // The rolled-back run's objects are removed after the switch: the device was reached with the new pin and re-sealed credentials.
         const cleanup = steps.filter((s) => s.step === 'cleanup');
-        assert.deepEqual(cleanup.map((s) => s.status), ['succeeded'], JSON.stringify(steps));
+        assert.deepEqual(
+          cleanup.map((s) => s.status),
+          ['succeeded'],
+          JSON.stringify(steps),
+        );
         assert.match(cleanup[0]?.detail ?? '', /^removed /);
 
         const audits = await repinAudits();
@@ -239,13 +322,22 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         assert.doesNotMatch(page.text, /trusted through a CA/);
         const audit = await admin.get(`/audit?action=${encodeURIComponent(REPIN_AUDIT_ACTION)}&entityId=${targetId}`);
         assert.equal(audit.status, 200);
-        assert.match(audit.text, new RegExp(`<td>certfleet-worker</td>[\\s\\S]*?<td>${REPIN_AUDIT_ACTION.replace(/\./g, '\\.')}</td><td>target ${targetId}</td>`));
+        assert.match(
+          audit.text,
+          new RegExp(
+            `<td>certfleet-worker</td>[\\s\\S]*?<td>${REPIN_AUDIT_ACTION.replace(/\./g, '\\.')}</td><td>target ${targetId}</td>`,
+          ),
+        );
       });
 
       it('the next verified GUI rebinding re-pins the pinned target, audited the same way', async () => {
         const pinnedBefore = (await trustOfTarget()).trust_fingerprint;
         const result = await renew();
-        assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed'], JSON.stringify(result));
+        assert.deepEqual(
+          result.deployments?.map((d) => d.outcome),
+          ['deployed'],
+          JSON.stringify(result),
+        );
         const fingerprint = await currentFingerprint();
         assert.notEqual(fingerprint, pinnedBefore);
         assert.deepEqual(await trustOfTarget(), { trust_fingerprint: fingerprint, trust_ca_pem: null });

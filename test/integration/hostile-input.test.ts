@@ -34,8 +34,26 @@ type Json = Record<string, unknown>;
 
 /** What a hostile value is, for deciding which fields must refuse it. */
 type Tag =
-  | 'long' | 'huge' | 'nul' | 'crlf' | 'multiline' | 'surrogate' | 'bidi' | 'unicode' | 'pem' | 'validpem'
-  | 'sql' | 'html' | 'traversal' | 'blank' | 'type' | 'boolean' | 'null' | 'empty-array' | 'object' | 'absent';
+  | 'long'
+  | 'huge'
+  | 'nul'
+  | 'crlf'
+  | 'multiline'
+  | 'surrogate'
+  | 'bidi'
+  | 'unicode'
+  | 'pem'
+  | 'validpem'
+  | 'sql'
+  | 'html'
+  | 'traversal'
+  | 'blank'
+  | 'type'
+  | 'boolean'
+  | 'null'
+  | 'empty-array'
+  | 'object'
+  | 'absent';
 
 interface Hostile {
   label: string;
@@ -66,7 +84,11 @@ function stringCorpus(caPem: string, keyPem: string): Hostile[] {
     { label: 'NUL', text: 'a\u0000b', tags: ['nul'] },
     { label: 'lone surrogate', text: '\ud800x', tags: ['surrogate'], jsonOnly: true },
     { label: 'truncated PEM', text: '-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG', tags: ['pem', 'multiline'] },
-    { label: 'garbage PEM', text: '-----BEGIN CERTIFICATE-----\nthis is not base64 at all!!\n-----END CERTIFICATE-----\n', tags: ['pem', 'multiline'] },
+    {
+      label: 'garbage PEM',
+      text: '-----BEGIN CERTIFICATE-----\nthis is not base64 at all!!\n-----END CERTIFICATE-----\n',
+      tags: ['pem', 'multiline'],
+    },
     { label: 'private key PEM', text: keyPem, tags: ['pem', 'multiline'] },
     { label: 'certificate + junk', text: `${caPem}junk after the certificate`, tags: ['pem', 'multiline'] },
     { label: '10k certificates', text: caPem.repeat(10_000), tags: ['huge', 'long', 'multiline'] },
@@ -109,7 +131,20 @@ const FORM_SHAPES: Hostile[] = [
 
 /** Path ids that are no id at all (each sent as one path segment). */
 const HOSTILE_IDS: { label: string; segment: string }[] = [
-  ...['abc', '1e3', '-1', '99999999999999999999', '1;DROP TABLE certificates', ' 1', '0x10', '1.0', 'x'.repeat(5000), '../../etc/passwd', 'ünïcödé😀', SCRIPT].map((id) => ({
+  ...[
+    'abc',
+    '1e3',
+    '-1',
+    '99999999999999999999',
+    '1;DROP TABLE certificates',
+    ' 1',
+    '0x10',
+    '1.0',
+    'x'.repeat(5000),
+    '../../etc/passwd',
+    'ünïcödé😀',
+    SCRIPT,
+  ].map((id) => ({
     label: id.length > 40 ? `${id.length} chars` : id,
     segment: encodeURIComponent(id),
   })),
@@ -128,7 +163,19 @@ const HOSTILE_IDS: { label: string; segment: string }[] = [
  * certificate name (IDN may be valid); pem: PEM certificates; flag: a form checkbox or a documented
  * lenient boolean; bool: a JSON boolean; object: a JSON object group.
  */
-type Kind = 'name' | 'line' | 'text' | 'secret' | 'password' | 'strict' | 'strict-list' | 'domain' | 'pem' | 'flag' | 'bool' | 'object';
+type Kind =
+  | 'name'
+  | 'line'
+  | 'text'
+  | 'secret'
+  | 'password'
+  | 'strict'
+  | 'strict-list'
+  | 'domain'
+  | 'pem'
+  | 'flag'
+  | 'bool'
+  | 'object';
 
 function mustRefuse(kind: Kind, h: Hostile): boolean {
   const has = (t: Tag) => h.tags.includes(t);
@@ -203,34 +250,75 @@ const FINGERPRINT = 'ab'.repeat(32);
 
 function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<string, RouteSpec[]> {
   const db = c.db.db;
-  const customer: Field[] = [{ name: 'name', kind: 'name' }, { name: 'notes', kind: 'text' }, { name: 'alertRecipients', kind: 'strict-list' }];
-  const customerForm = (n: number): Json => ({ name: `Hostile Co ${n}`, notes: 'Plain notes.', alertRecipients: 'ops@example.test' });
-  const customerJson = (n: number): Json => ({ name: `Hostile Co ${n}`, notes: 'Plain notes.', alertRecipients: ['ops@example.test'] });
+  const customer: Field[] = [
+    { name: 'name', kind: 'name' },
+    { name: 'notes', kind: 'text' },
+    { name: 'alertRecipients', kind: 'strict-list' },
+  ];
+  const customerForm = (n: number): Json => ({
+    name: `Hostile Co ${n}`,
+    notes: 'Plain notes.',
+    alertRecipients: 'ops@example.test',
+  });
+  const customerJson = (n: number): Json => ({
+    name: `Hostile Co ${n}`,
+    notes: 'Plain notes.',
+    alertRecipients: ['ops@example.test'],
+  });
 
   const dnsFields: Field[] = [
-    { name: 'name', kind: 'name' }, { name: 'token', kind: 'secret' }, { name: 'zoneName', kind: 'domain' },
-    { name: 'zoneId', kind: 'strict' }, { name: 'apiBaseUrl', kind: 'strict' },
+    { name: 'name', kind: 'name' },
+    { name: 'token', kind: 'secret' },
+    { name: 'zoneName', kind: 'domain' },
+    { name: 'zoneId', kind: 'strict' },
+    { name: 'apiBaseUrl', kind: 'strict' },
   ];
   const dnsBase = (n: number): Json => ({
-    name: `Hostile DNS ${n}`, token: 'cf-token-1234567890', zoneName: 'example.test', zoneId: '0123456789abcdef0123456789abcdef', apiBaseUrl: 'https://api.cloudflare.example.test/client/v4',
+    name: `Hostile DNS ${n}`,
+    token: 'cf-token-1234567890',
+    zoneName: 'example.test',
+    zoneId: '0123456789abcdef0123456789abcdef',
+    apiBaseUrl: 'https://api.cloudflare.example.test/client/v4',
   });
 
   const certCreateFields: Field[] = [
-    { name: 'commonName', kind: 'domain' }, { name: 'customerId', kind: 'strict' }, { name: 'dnsProviderId', kind: 'strict' },
-    { name: 'acmeDirectoryId', kind: 'strict' }, { name: 'keyType', kind: 'strict' }, { name: 'renewalMode', kind: 'strict' }, { name: 'renewalValue', kind: 'strict' },
+    { name: 'commonName', kind: 'domain' },
+    { name: 'customerId', kind: 'strict' },
+    { name: 'dnsProviderId', kind: 'strict' },
+    { name: 'acmeDirectoryId', kind: 'strict' },
+    { name: 'keyType', kind: 'strict' },
+    { name: 'renewalMode', kind: 'strict' },
+    { name: 'renewalValue', kind: 'strict' },
   ];
   const certCreate = (n: number): Json => ({
-    commonName: `hostile-${n}.example.test`, customerId: fx.customerId, dnsProviderId: fx.providerId, acmeDirectoryId: fx.directoryId,
-    keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: '30',
+    commonName: `hostile-${n}.example.test`,
+    customerId: fx.customerId,
+    dnsProviderId: fx.providerId,
+    acmeDirectoryId: fx.directoryId,
+    keyType: 'ecdsa-p256',
+    renewalMode: 'days',
+    renewalValue: '30',
   });
   const certSettingsFields: Field[] = [
-    { name: 'customerId', kind: 'strict' }, { name: 'dnsProviderId', kind: 'strict' }, { name: 'keyType', kind: 'strict' },
-    { name: 'renewalMode', kind: 'strict' }, { name: 'renewalValue', kind: 'strict' },
+    { name: 'customerId', kind: 'strict' },
+    { name: 'dnsProviderId', kind: 'strict' },
+    { name: 'keyType', kind: 'strict' },
+    { name: 'renewalMode', kind: 'strict' },
+    { name: 'renewalValue', kind: 'strict' },
   ];
-  const certSettings = (): Json => ({ customerId: fx.customerId, dnsProviderId: fx.providerId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: '30' });
+  const certSettings = (): Json => ({
+    customerId: fx.customerId,
+    dnsProviderId: fx.providerId,
+    keyType: 'ecdsa-p256',
+    renewalMode: 'days',
+    renewalValue: '30',
+  });
 
   const unlink = async () => {
-    await db.query('UPDATE deployments SET deleted_at = now() WHERE certificate_id = $1 AND target_id = $2 AND deleted_at IS NULL', [fx.certId, fx.targetId]);
+    await db.query(
+      'UPDATE deployments SET deleted_at = now() WHERE certificate_id = $1 AND target_id = $2 AND deleted_at IS NULL',
+      [fx.certId, fx.targetId],
+    );
   };
   /**
    * The prober's admin as it was: its password, its credential version back to the one its session holds
@@ -244,68 +332,172 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
         WHERE id = $2`,
       [adminHash, fx.adminId, fx.adminId],
     );
-    await db.query('UPDATE api_tokens SET revoked_at = NULL, revoked_reason = NULL WHERE user_id = $1 AND revoked_reason IS NOT NULL', [fx.adminId]);
+    await db.query(
+      'UPDATE api_tokens SET revoked_at = NULL, revoked_reason = NULL WHERE user_id = $1 AND revoked_reason IS NOT NULL',
+      [fx.adminId],
+    );
     await db.query("DELETE FROM settings WHERE key = 'security'");
   };
 
   // Targets: a FortiGate (management TLS, token) and an nginx server (SSH, paths, commands).
   const fortigateForm: Field[] = [
-    { name: 'name', kind: 'name' }, { name: 'customerId', kind: 'strict' }, { name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' },
-    { name: 'trustMode', kind: 'strict' }, { name: 'trustFingerprint', kind: 'strict' },
+    { name: 'name', kind: 'name' },
+    { name: 'customerId', kind: 'strict' },
+    { name: 'host', kind: 'domain' },
+    { name: 'port', kind: 'strict' },
+    { name: 'trustMode', kind: 'strict' },
+    { name: 'trustFingerprint', kind: 'strict' },
     { name: 'trustCaPem', kind: 'pem', base: { trustMode: 'ca', trustFingerprint: '' } },
-    { name: 'cred_token', kind: 'secret' }, { name: 'opt_vdom', kind: 'strict' }, { name: 'opt_sslVpnPort', kind: 'strict' },
-    { name: 'maintenanceTimeZone', kind: 'strict' }, { name: 'maintenanceWindows', kind: 'strict-list' },
+    { name: 'cred_token', kind: 'secret' },
+    { name: 'opt_vdom', kind: 'strict' },
+    { name: 'opt_sslVpnPort', kind: 'strict' },
+    { name: 'maintenanceTimeZone', kind: 'strict' },
+    { name: 'maintenanceWindows', kind: 'strict-list' },
   ];
   const fortigateFormBase = (n: number): Json => ({
-    name: `Hostile FW ${n}`, customerId: fx.customerId, host: 'fw.example.test', port: '443', trustMode: 'fingerprint', trustFingerprint: FINGERPRINT,
-    trustCaPem: fx.caPem, cred_token: 'fortigate-token-123', opt_vdom: 'root', opt_sslVpnPort: '10443',
-    maintenanceTimeZone: 'Europe/Berlin', maintenanceWindows: 'sat,sun 02:00-05:00',
+    name: `Hostile FW ${n}`,
+    customerId: fx.customerId,
+    host: 'fw.example.test',
+    port: '443',
+    trustMode: 'fingerprint',
+    trustFingerprint: FINGERPRINT,
+    trustCaPem: fx.caPem,
+    cred_token: 'fortigate-token-123',
+    opt_vdom: 'root',
+    opt_sslVpnPort: '10443',
+    maintenanceTimeZone: 'Europe/Berlin',
+    maintenanceWindows: 'sat,sun 02:00-05:00',
   });
   const nginxForm: Field[] = [
-    { name: 'host', kind: 'domain' }, { name: 'cred_username', kind: 'strict' }, { name: 'cred_password', kind: 'password' },
-    { name: 'cred_privateKey', kind: 'password' }, { name: 'opt_certPath', kind: 'strict' }, { name: 'opt_keyPath', kind: 'strict' },
-    { name: 'opt_hostKeySha256', kind: 'strict' }, { name: 'opt_useSudo', kind: 'flag' }, { name: 'opt_testCommand', kind: 'line' },
-    { name: 'opt_reloadCommand', kind: 'line' }, { name: 'opt_reloadWaitSeconds', kind: 'strict' },
+    { name: 'host', kind: 'domain' },
+    { name: 'cred_username', kind: 'strict' },
+    { name: 'cred_password', kind: 'password' },
+    { name: 'cred_privateKey', kind: 'password' },
+    { name: 'opt_certPath', kind: 'strict' },
+    { name: 'opt_keyPath', kind: 'strict' },
+    { name: 'opt_hostKeySha256', kind: 'strict' },
+    { name: 'opt_useSudo', kind: 'flag' },
+    { name: 'opt_testCommand', kind: 'line' },
+    { name: 'opt_reloadCommand', kind: 'line' },
+    { name: 'opt_reloadWaitSeconds', kind: 'strict' },
   ];
   const nginxFormBase = (n: number): Json => ({
-    vendor: 'nginx', name: `Hostile web ${n}`, customerId: fx.customerId, host: 'web.example.test', port: '22', cred_username: 'deploy',
-    cred_password: 'ssh-password-1', opt_certPath: '/etc/nginx/ssl/site.crt', opt_keyPath: '/etc/nginx/ssl/site.key', opt_useSudo: 'on',
-    opt_testCommand: 'nginx -t', opt_reloadCommand: 'nginx -s reload', opt_reloadWaitSeconds: '2', maintenanceTimeZone: 'UTC', maintenanceWindows: '',
+    vendor: 'nginx',
+    name: `Hostile web ${n}`,
+    customerId: fx.customerId,
+    host: 'web.example.test',
+    port: '22',
+    cred_username: 'deploy',
+    cred_password: 'ssh-password-1',
+    opt_certPath: '/etc/nginx/ssl/site.crt',
+    opt_keyPath: '/etc/nginx/ssl/site.key',
+    opt_useSudo: 'on',
+    opt_testCommand: 'nginx -t',
+    opt_reloadCommand: 'nginx -s reload',
+    opt_reloadWaitSeconds: '2',
+    maintenanceTimeZone: 'UTC',
+    maintenanceWindows: '',
   });
   const fortigateJson: Field[] = [
-    { name: 'name', kind: 'name' }, { name: 'customerId', kind: 'strict' }, { name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' },
-    { name: 'trust', kind: 'object' }, { name: 'trust.fingerprintSha256', kind: 'strict' }, { name: 'trust.caPem', kind: 'pem', base: { trust: { caPem: fx.caPem } } },
-    { name: 'credentials', kind: 'object' }, { name: 'credentials.token', kind: 'secret', numbersAsText: true }, { name: 'options', kind: 'object' },
-    { name: 'options.vdom', kind: 'strict', numbersAsText: true }, { name: 'options.sslVpnPort', kind: 'strict', numbersAsText: true }, { name: 'maintenance', kind: 'object' },
-    { name: 'maintenance.timeZone', kind: 'strict' }, { name: 'maintenance.windows', kind: 'strict-list' },
+    { name: 'name', kind: 'name' },
+    { name: 'customerId', kind: 'strict' },
+    { name: 'host', kind: 'domain' },
+    { name: 'port', kind: 'strict' },
+    { name: 'trust', kind: 'object' },
+    { name: 'trust.fingerprintSha256', kind: 'strict' },
+    { name: 'trust.caPem', kind: 'pem', base: { trust: { caPem: fx.caPem } } },
+    { name: 'credentials', kind: 'object' },
+    { name: 'credentials.token', kind: 'secret', numbersAsText: true },
+    { name: 'options', kind: 'object' },
+    { name: 'options.vdom', kind: 'strict', numbersAsText: true },
+    { name: 'options.sslVpnPort', kind: 'strict', numbersAsText: true },
+    { name: 'maintenance', kind: 'object' },
+    { name: 'maintenance.timeZone', kind: 'strict' },
+    { name: 'maintenance.windows', kind: 'strict-list' },
   ];
   const fortigateJsonBase = (n: number): Json => ({
-    name: `Hostile FW ${n}`, customerId: fx.customerId, host: 'fw.example.test', port: 443, trust: { fingerprintSha256: FINGERPRINT },
-    credentials: { token: 'fortigate-token-123' }, options: { vdom: 'root', sslVpnPort: 10443 },
+    name: `Hostile FW ${n}`,
+    customerId: fx.customerId,
+    host: 'fw.example.test',
+    port: 443,
+    trust: { fingerprintSha256: FINGERPRINT },
+    credentials: { token: 'fortigate-token-123' },
+    options: { vdom: 'root', sslVpnPort: 10443 },
     maintenance: { timeZone: 'Europe/Berlin', windows: ['sat,sun 02:00-05:00'] },
   });
   const nginxJson: Field[] = [
-    { name: 'credentials.username', kind: 'strict', numbersAsText: true }, { name: 'credentials.password', kind: 'password', numbersAsText: true }, { name: 'credentials.privateKey', kind: 'password', numbersAsText: true },
-    { name: 'options.certPath', kind: 'strict', numbersAsText: true }, { name: 'options.keyPath', kind: 'strict', numbersAsText: true }, { name: 'options.hostKeySha256', kind: 'strict' },
-    { name: 'options.useSudo', kind: 'bool' }, { name: 'options.testCommand', kind: 'line', numbersAsText: true }, { name: 'options.reloadCommand', kind: 'line', numbersAsText: true },
+    { name: 'credentials.username', kind: 'strict', numbersAsText: true },
+    { name: 'credentials.password', kind: 'password', numbersAsText: true },
+    { name: 'credentials.privateKey', kind: 'password', numbersAsText: true },
+    { name: 'options.certPath', kind: 'strict', numbersAsText: true },
+    { name: 'options.keyPath', kind: 'strict', numbersAsText: true },
+    { name: 'options.hostKeySha256', kind: 'strict' },
+    { name: 'options.useSudo', kind: 'bool' },
+    { name: 'options.testCommand', kind: 'line', numbersAsText: true },
+    { name: 'options.reloadCommand', kind: 'line', numbersAsText: true },
     { name: 'options.reloadWaitSeconds', kind: 'strict', numbersAsText: true },
   ];
   const nginxJsonBase = (n: number): Json => ({
-    vendor: 'nginx', name: `Hostile web ${n}`, customerId: fx.customerId, host: 'web.example.test', port: 22,
+    vendor: 'nginx',
+    name: `Hostile web ${n}`,
+    customerId: fx.customerId,
+    host: 'web.example.test',
+    port: 22,
     credentials: { username: 'deploy', password: 'ssh-password-1' },
-    options: { certPath: '/etc/nginx/ssl/site.crt', keyPath: '/etc/nginx/ssl/site.key', useSudo: true, testCommand: 'nginx -t', reloadCommand: 'nginx -s reload', reloadWaitSeconds: 2 },
+    options: {
+      certPath: '/etc/nginx/ssl/site.crt',
+      keyPath: '/etc/nginx/ssl/site.key',
+      useSudo: true,
+      testCommand: 'nginx -t',
+      reloadCommand: 'nginx -s reload',
+      reloadWaitSeconds: 2,
+    },
   });
 
-  const users: Field[] = [{ name: 'username', kind: 'name' }, { name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }];
-  const userBase = (n: number): Json => ({ username: `hostile-user-${n}`, role: 'readonly', password: 'user-password-123' });
-  const acme: Field[] = [{ name: 'name', kind: 'name' }, { name: 'url', kind: 'strict' }, { name: 'caBundlePem', kind: 'pem' }];
-  const acmeBase = (n: number): Json => ({ name: `Hostile ACME ${n}`, url: `https://acme-${n}.example.test/directory`, caBundlePem: '' });
-  const defaults: Field[] = [{ name: 'acmeDirectoryId', kind: 'strict' }, { name: 'keyType', kind: 'strict' }, { name: 'renewalMode', kind: 'strict' }, { name: 'renewalValue', kind: 'strict' }];
-  const email: Field[] = [
-    { name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' }, { name: 'secure', kind: 'flag' }, { name: 'username', kind: 'line' },
-    { name: 'password', kind: 'secret' }, { name: 'allowPasswordWithoutTls', kind: 'flag' }, { name: 'from', kind: 'strict' }, { name: 'recipients', kind: 'strict-list' },
+  const users: Field[] = [
+    { name: 'username', kind: 'name' },
+    { name: 'role', kind: 'strict' },
+    { name: 'password', kind: 'password' },
   ];
-  const emailBase = (): Json => ({ host: 'smtp.example.test', port: '587', username: 'mailer', password: 'smtp-password-1', from: 'CertFleet <certfleet@example.test>', recipients: 'ops@example.test' });
+  const userBase = (n: number): Json => ({
+    username: `hostile-user-${n}`,
+    role: 'readonly',
+    password: 'user-password-123',
+  });
+  const acme: Field[] = [
+    { name: 'name', kind: 'name' },
+    { name: 'url', kind: 'strict' },
+    { name: 'caBundlePem', kind: 'pem' },
+  ];
+  const acmeBase = (n: number): Json => ({
+    name: `Hostile ACME ${n}`,
+    url: `https://acme-${n}.example.test/directory`,
+    caBundlePem: '',
+  });
+  const defaults: Field[] = [
+    { name: 'acmeDirectoryId', kind: 'strict' },
+    { name: 'keyType', kind: 'strict' },
+    { name: 'renewalMode', kind: 'strict' },
+    { name: 'renewalValue', kind: 'strict' },
+  ];
+  const email: Field[] = [
+    { name: 'host', kind: 'domain' },
+    { name: 'port', kind: 'strict' },
+    { name: 'secure', kind: 'flag' },
+    { name: 'username', kind: 'line' },
+    { name: 'password', kind: 'secret' },
+    { name: 'allowPasswordWithoutTls', kind: 'flag' },
+    { name: 'from', kind: 'strict' },
+    { name: 'recipients', kind: 'strict-list' },
+  ];
+  const emailBase = (): Json => ({
+    host: 'smtp.example.test',
+    port: '587',
+    username: 'mailer',
+    password: 'smtp-password-1',
+    from: 'CertFleet <certfleet@example.test>',
+    recipients: 'ops@example.test',
+  });
   const command: RouteSpec[] = [{ fields: [], base: () => ({}) }];
 
   return {
@@ -313,85 +505,205 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /customers': [{ fields: customer, base: customerForm }],
     'POST /customers/:id': [{ fields: customer, base: customerForm }],
     'POST /customers/:id/delete': command,
-    'POST /dns-providers': [{ fields: [...dnsFields, { name: 'kind', kind: 'strict' }], base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }) }],
+    'POST /dns-providers': [
+      {
+        fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
+        base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }),
+      },
+    ],
     'POST /dns-providers/:id': [{ fields: dnsFields, base: dnsBase }],
     'POST /dns-providers/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /dns-providers/:id/verify': command,
     'POST /certificates': [{ fields: certCreateFields, base: certCreate }],
-    'POST /certificates/:id/settings': [{ fields: [...certSettingsFields, { name: 'enabled', kind: 'flag' }], base: () => ({ ...certSettings(), enabled: 'on' }) }],
+    'POST /certificates/:id/settings': [
+      {
+        fields: [...certSettingsFields, { name: 'enabled', kind: 'flag' }],
+        base: () => ({ ...certSettings(), enabled: 'on' }),
+      },
+    ],
     'POST /certificates/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
-    'POST /certificates/:id/download/pfx': [{ fields: [{ name: 'password', kind: 'password' }, { name: 'legacy', kind: 'flag' }], base: () => ({ password: 'pfx-password-1' }) }],
-    'POST /certificates/:id/deployments': [{
-      fields: [{ name: 'targetId', kind: 'strict' }, { name: 'bind_adminGui', kind: 'flag' }, { name: 'bind_sslVpn', kind: 'flag' }, { name: 'verifyEndpoints', kind: 'strict-list' }, { name: 'deployNow', kind: 'flag' }],
-      base: () => ({ targetId: fx.targetId, bind_adminGui: 'on', verifyEndpoints: 'fw1.example.test:443' }),
-      after: unlink,
-    }],
+    'POST /certificates/:id/download/pfx': [
+      {
+        fields: [
+          { name: 'password', kind: 'password' },
+          { name: 'legacy', kind: 'flag' },
+        ],
+        base: () => ({ password: 'pfx-password-1' }),
+      },
+    ],
+    'POST /certificates/:id/deployments': [
+      {
+        fields: [
+          { name: 'targetId', kind: 'strict' },
+          { name: 'bind_adminGui', kind: 'flag' },
+          { name: 'bind_sslVpn', kind: 'flag' },
+          { name: 'verifyEndpoints', kind: 'strict-list' },
+          { name: 'deployNow', kind: 'flag' },
+        ],
+        base: () => ({ targetId: fx.targetId, bind_adminGui: 'on', verifyEndpoints: 'fw1.example.test:443' }),
+        after: unlink,
+      },
+    ],
     'POST /targets': [
-      { label: 'fortigate', fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateForm], base: (n) => ({ vendor: 'fortigate', ...fortigateFormBase(n) }) },
+      {
+        label: 'fortigate',
+        fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateForm],
+        base: (n) => ({ vendor: 'fortigate', ...fortigateFormBase(n) }),
+      },
       { label: 'nginx', fields: nginxForm, base: nginxFormBase },
     ],
     'POST /targets/:id': [{ fields: fortigateForm, base: fortigateFormBase }],
     'POST /targets/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /targets/:id/preflight': command,
-    'POST /targets/fetch-fingerprint': [{ fields: [{ name: 'host', kind: 'domain' }, { name: 'port', kind: 'strict' }, { name: 'vendor', kind: 'strict' }], base: () => ({ vendor: 'fortigate', host: 'fw.example.test', port: '443' }) }],
+    'POST /targets/fetch-fingerprint': [
+      {
+        fields: [
+          { name: 'host', kind: 'domain' },
+          { name: 'port', kind: 'strict' },
+          { name: 'vendor', kind: 'strict' },
+        ],
+        base: () => ({ vendor: 'fortigate', host: 'fw.example.test', port: '443' }),
+      },
+    ],
     'POST /deployments/:id/redeploy': command,
     'POST /deployments/:id/retry': command,
     'POST /deployments/:id/deploy-now': command,
     'POST /deployments/:id/mark-done': command,
     'POST /deployments/:id/delete': command,
-    'POST /account/password': [{
-      fields: [{ name: 'currentPassword', kind: 'strict' }, { name: 'newPassword', kind: 'password' }],
-      base: () => ({ currentPassword: ROLE_PASSWORD, newPassword: ROLE_PASSWORD }),
-      after: restoreAdmin,
-    }],
+    'POST /account/password': [
+      {
+        fields: [
+          { name: 'currentPassword', kind: 'strict' },
+          { name: 'newPassword', kind: 'password' },
+        ],
+        base: () => ({ currentPassword: ROLE_PASSWORD, newPassword: ROLE_PASSWORD }),
+        after: restoreAdmin,
+      },
+    ],
     'POST /account/sign-out-everywhere': [{ fields: [], base: () => ({}), after: restoreAdmin }],
-    'POST /account/mfa/setup': [{ fields: [{ name: 'currentPassword', kind: 'strict' }], base: () => ({ currentPassword: ROLE_PASSWORD }), after: restoreAdmin }],
+    'POST /account/mfa/setup': [
+      {
+        fields: [{ name: 'currentPassword', kind: 'strict' }],
+        base: () => ({ currentPassword: ROLE_PASSWORD }),
+        after: restoreAdmin,
+      },
+    ],
     // No valid body: a code cannot be known in advance here (test/integration/mfa.test.ts signs in with real ones).
     'POST /account/mfa/confirm': [{ fields: [{ name: 'code', kind: 'strict' }] }],
-    'POST /account/mfa/disable': [{ fields: [{ name: 'currentPassword', kind: 'strict' }, { name: 'code', kind: 'strict' }] }],
+    'POST /account/mfa/disable': [
+      {
+        fields: [
+          { name: 'currentPassword', kind: 'strict' },
+          { name: 'code', kind: 'strict' },
+        ],
+      },
+    ],
     'POST /settings/users/:id/end-sessions': command,
     'POST /settings/users/:id/reset-mfa': command,
-    'POST /settings/security': [{ fields: [{ name: 'requireAdminMfa', kind: 'flag' }], base: () => ({}), after: restoreAdmin }],
+    'POST /settings/security': [
+      { fields: [{ name: 'requireAdminMfa', kind: 'flag' }], base: () => ({}), after: restoreAdmin },
+    ],
     'POST /account/tokens': [{ fields: [{ name: 'name', kind: 'name' }], base: (n) => ({ name: `token ${n}` }) }],
     'POST /account/tokens/:id/revoke': [{ fields: [], base: () => ({}), realId: fx.tokenIds.console }],
     'POST /settings/acme-directories': [{ fields: acme, base: acmeBase }],
-    'POST /settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: '30' }) }],
+    'POST /settings/renewal-defaults': [
+      {
+        fields: defaults,
+        base: () => ({
+          acmeDirectoryId: fx.directoryId,
+          keyType: 'ecdsa-p256',
+          renewalMode: 'days',
+          renewalValue: '30',
+        }),
+      },
+    ],
     'POST /settings/email': [{ fields: email, base: emailBase }],
     'POST /settings/email/test': command,
-    'POST /settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: '10.20.0.0/16' }) }],
+    'POST /settings/networks': [
+      { fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: '10.20.0.0/16' }) },
+    ],
     'POST /settings/users': [{ fields: users, base: userBase }],
-    'POST /settings/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'flag' }], base: () => ({ role: 'readonly' }) }],
+    'POST /settings/users/:id': [
+      {
+        fields: [
+          { name: 'role', kind: 'strict' },
+          { name: 'password', kind: 'password' },
+          { name: 'unlock', kind: 'flag' },
+        ],
+        base: () => ({ role: 'readonly' }),
+      },
+    ],
     'POST /settings/users/:id/delete': [{ fields: [], base: () => ({}), realId: fx.deleteUserIds.console }],
 
     // API
     'POST /api/v1/customers': [{ fields: customer, base: customerJson }],
     'PATCH /api/v1/customers/:id': [{ fields: customer, base: customerJson }],
     'DELETE /api/v1/customers/:id': command,
-    'POST /api/v1/dns-providers': [{ fields: [...dnsFields, { name: 'kind', kind: 'strict' }], base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }) }],
+    'POST /api/v1/dns-providers': [
+      {
+        fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
+        base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }),
+      },
+    ],
     'PATCH /api/v1/dns-providers/:id': [{ fields: [...dnsFields, { name: 'config', kind: 'object' }], base: dnsBase }],
     'DELETE /api/v1/dns-providers/:id': command,
     'POST /api/v1/dns-providers/:id/verify': command,
     'POST /api/v1/targets': [
-      { label: 'fortigate', fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateJson], base: (n) => ({ vendor: 'fortigate', ...fortigateJsonBase(n) }) },
+      {
+        label: 'fortigate',
+        fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateJson],
+        base: (n) => ({ vendor: 'fortigate', ...fortigateJsonBase(n) }),
+      },
       { label: 'nginx', fields: nginxJson, base: nginxJsonBase },
     ],
-    'PATCH /api/v1/targets/:id': [{ fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateJson], base: fortigateJsonBase }],
+    'PATCH /api/v1/targets/:id': [
+      { fields: [{ name: 'vendor', kind: 'strict' }, ...fortigateJson], base: fortigateJsonBase },
+    ],
     'DELETE /api/v1/targets/:id': command,
     'POST /api/v1/targets/:id/test-connection': command,
-    'POST /api/v1/certificates': [{ fields: certCreateFields, base: (n) => ({ ...certCreate(n), customerId: Number(fx.customerId), renewalValue: 30 }) }],
-    'PATCH /api/v1/certificates/:id': [{ fields: [...certSettingsFields, { name: 'enabled', kind: 'bool' }], base: () => ({ ...certSettings(), renewalValue: 30, enabled: true }) }],
+    'POST /api/v1/certificates': [
+      {
+        fields: certCreateFields,
+        base: (n) => ({ ...certCreate(n), customerId: Number(fx.customerId), renewalValue: 30 }),
+      },
+    ],
+    'PATCH /api/v1/certificates/:id': [
+      {
+        fields: [...certSettingsFields, { name: 'enabled', kind: 'bool' }],
+        base: () => ({ ...certSettings(), renewalValue: 30, enabled: true }),
+      },
+    ],
     'DELETE /api/v1/certificates/:id': [{ fields: [{ name: 'confirm', kind: 'strict' }], query: true }],
     'POST /api/v1/certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
-    'POST /api/v1/certificates/:id/pfx': [{ fields: [{ name: 'password', kind: 'password' }, { name: 'legacy', kind: 'bool' }], base: () => ({ password: 'pfx-password-1', legacy: false }) }],
-    'POST /api/v1/certificates/:id/deployments': [{
-      fields: [
-        { name: 'targetId', kind: 'strict' }, { name: 'binding', kind: 'object' }, { name: 'binding.adminGui', kind: 'bool', base: { binding: { sslVpn: true } } },
-        { name: 'binding.sslVpn', kind: 'bool' }, { name: 'verifyEndpoints', kind: 'strict-list' }, { name: 'deployNow', kind: 'bool' },
-      ],
-      base: () => ({ targetId: fx.targetId, binding: { adminGui: true, sslVpn: false }, verifyEndpoints: ['fw1.example.test:443'], deployNow: false }),
-      after: unlink,
-    }],
+    'POST /api/v1/certificates/:id/pfx': [
+      {
+        fields: [
+          { name: 'password', kind: 'password' },
+          { name: 'legacy', kind: 'bool' },
+        ],
+        base: () => ({ password: 'pfx-password-1', legacy: false }),
+      },
+    ],
+    'POST /api/v1/certificates/:id/deployments': [
+      {
+        fields: [
+          { name: 'targetId', kind: 'strict' },
+          { name: 'binding', kind: 'object' },
+          { name: 'binding.adminGui', kind: 'bool', base: { binding: { sslVpn: true } } },
+          { name: 'binding.sslVpn', kind: 'bool' },
+          { name: 'verifyEndpoints', kind: 'strict-list' },
+          { name: 'deployNow', kind: 'bool' },
+        ],
+        base: () => ({
+          targetId: fx.targetId,
+          binding: { adminGui: true, sslVpn: false },
+          verifyEndpoints: ['fw1.example.test:443'],
+          deployNow: false,
+        }),
+        after: unlink,
+      },
+    ],
     'DELETE /api/v1/deployments/:id': command,
     'POST /api/v1/deployments/:id/retry': command,
     'POST /api/v1/deployments/:id/redeploy': command,
@@ -399,16 +711,41 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/deployments/:id/deploy-now': command,
     'DELETE /api/v1/me/tokens/:id': [{ fields: [], base: () => ({}), realId: fx.tokenIds.api }],
     'POST /api/v1/users': [{ fields: users, base: userBase }],
-    'PATCH /api/v1/users/:id': [{ fields: [{ name: 'role', kind: 'strict' }, { name: 'password', kind: 'password' }, { name: 'unlock', kind: 'bool' }, { name: 'disabled', kind: 'bool' }], base: () => ({ role: 'readonly' }) }],
+    'PATCH /api/v1/users/:id': [
+      {
+        fields: [
+          { name: 'role', kind: 'strict' },
+          { name: 'password', kind: 'password' },
+          { name: 'unlock', kind: 'bool' },
+          { name: 'disabled', kind: 'bool' },
+        ],
+        base: () => ({ role: 'readonly' }),
+      },
+    ],
     'DELETE /api/v1/users/:id': [{ fields: [], base: () => ({}), realId: fx.deleteUserIds.api }],
     'POST /api/v1/users/:id/end-sessions': command,
     'POST /api/v1/users/:id/reset-mfa': command,
-    'PUT /api/v1/settings/security': [{ fields: [{ name: 'requireAdminMfa', kind: 'bool' }], base: () => ({ requireAdminMfa: false }), after: restoreAdmin }],
-    'PUT /api/v1/settings/email': [{ fields: email, base: () => ({ ...emailBase(), secure: false, recipients: ['ops@example.test'] }) }],
+    'PUT /api/v1/settings/security': [
+      {
+        fields: [{ name: 'requireAdminMfa', kind: 'bool' }],
+        base: () => ({ requireAdminMfa: false }),
+        after: restoreAdmin,
+      },
+    ],
+    'PUT /api/v1/settings/email': [
+      { fields: email, base: () => ({ ...emailBase(), secure: false, recipients: ['ops@example.test'] }) },
+    ],
     'POST /api/v1/settings/email/test': command,
-    'PUT /api/v1/settings/renewal-defaults': [{ fields: defaults, base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: 30 }) }],
+    'PUT /api/v1/settings/renewal-defaults': [
+      {
+        fields: defaults,
+        base: () => ({ acmeDirectoryId: fx.directoryId, keyType: 'ecdsa-p256', renewalMode: 'days', renewalValue: 30 }),
+      },
+    ],
     'POST /api/v1/settings/acme-directories': [{ fields: acme, base: acmeBase }],
-    'PUT /api/v1/settings/networks': [{ fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: ['10.20.0.0/16'] }) }],
+    'PUT /api/v1/settings/networks': [
+      { fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: ['10.20.0.0/16'] }) },
+    ],
   };
 }
 
@@ -431,12 +768,14 @@ function realIdFor(path: string, fx: Fixtures): string {
 
 const hasParam = (path: string): boolean => /:[A-Za-z]+/.test(path);
 const fillPath = (path: string, segment: string): string => path.replace(/:[A-Za-z]+/, segment);
-const nonExistentId = (path: string): string => (path.includes(':workflowId') ? 'test-email:00000000-0000-0000-0000-000000000000' : '999999999');
+const nonExistentId = (path: string): string =>
+  path.includes(':workflowId') ? 'test-email:00000000-0000-0000-0000-000000000000' : '999999999';
 const isApi = (path: string): boolean => path.startsWith('/api/');
 /** For monitors, not people: Prometheus reads a plain-text 401 from /metrics (its token is not a session). */
 const isMachineEndpoint = (path: string): boolean => path.split('?')[0] === '/metrics';
 const keyOf = (r: AppRoute): string => `${r.method} ${r.path}`;
-const isDeletion = (r: AppRoute): boolean => r.method === 'DELETE' || r.path.endsWith('/delete') || r.path.endsWith('/revoke');
+const isDeletion = (r: AppRoute): boolean =>
+  r.method === 'DELETE' || r.path.endsWith('/delete') || r.path.endsWith('/revoke');
 
 // ----------------------------------------------------------------------------------- bodies
 
@@ -456,7 +795,8 @@ function setPath(body: Json, path: string, value: unknown): void {
 function deletePath(body: Json, path: string): void {
   const parts = path.split('.');
   let node: unknown = body;
-  for (const part of parts.slice(0, -1)) node = typeof node === 'object' && node !== null ? (node as Json)[part] : undefined;
+  for (const part of parts.slice(0, -1))
+    node = typeof node === 'object' && node !== null ? (node as Json)[part] : undefined;
   if (typeof node === 'object' && node !== null) delete (node as Json)[parts.at(-1) as string];
 }
 
@@ -473,7 +813,8 @@ function jsonWith(base: Json, field: string, h: Hostile): string {
 }
 
 const formText = (pairs: [string, string][]): string => new URLSearchParams(pairs).toString();
-const formPairs = (body: Json): [string, string][] => Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+const formPairs = (body: Json): [string, string][] =>
+  Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 
 function formWith(base: Json, field: string, h: Hostile): string {
   const rest = formPairs(base).filter(([k]) => k !== field);
@@ -505,13 +846,31 @@ function apiWholeBodies(base: Json, readsBody: boolean): WholeBody[] {
     { label: 'null body', contentType: json, data: 'null', refuse: true },
     { label: 'empty object', contentType: json, data: '{}' },
     { label: 'no body' },
-    { label: 'extra fields', contentType: json, data: JSON.stringify({ ...base, id: '1', createdAt: '2000-01-01T00:00:00Z', deletedAt: null, role: 'admin', isAdmin: true, extra: SCRIPT }) },
+    {
+      label: 'extra fields',
+      contentType: json,
+      data: JSON.stringify({
+        ...base,
+        id: '1',
+        createdAt: '2000-01-01T00:00:00Z',
+        deletedAt: null,
+        role: 'admin',
+        isAdmin: true,
+        extra: SCRIPT,
+      }),
+    },
     { label: '__proto__ member', contentType: json, data: merge('"__proto__":{"isAdmin":true,"role":"admin"}') },
     { label: 'constructor member', contentType: json, data: merge('"constructor":{"prototype":{"isAdmin":true}}') },
     { label: 'text/plain', contentType: 'text/plain', data: text },
     { label: 'form to the API', contentType: 'application/x-www-form-urlencoded', data: formText(formPairs(base)) },
     { label: 'utf-16 charset', contentType: 'application/json; charset=utf-16', data: text, refuse: true },
-    { label: 'unknown content-encoding', contentType: json, data: text, headers: { 'content-encoding': 'x-hostile' }, refuse: true },
+    {
+      label: 'unknown content-encoding',
+      contentType: json,
+      data: text,
+      headers: { 'content-encoding': 'x-hostile' },
+      refuse: true,
+    },
     { label: '300k body', contentType: json, data: merge(`"pad":"${'a'.repeat(300_000)}"`), status: 413 },
     { label: 'deep nesting', contentType: json, data: merge(`"deep":${'['.repeat(40_000)}${']'.repeat(40_000)}`) },
   ];
@@ -523,11 +882,20 @@ function consoleWholeBodies(base: Json): WholeBody[] {
   return [
     { label: 'JSON body', contentType: 'application/json', data: JSON.stringify(base) },
     { label: 'text/plain', contentType: 'text/plain', data: formText(pairs) },
-    { label: 'multipart', contentType: 'multipart/form-data; boundary=XyZ', data: '--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--XyZ--\r\n' },
+    {
+      label: 'multipart',
+      contentType: 'multipart/form-data; boundary=XyZ',
+      data: '--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--XyZ--\r\n',
+    },
     { label: 'no body' },
     { label: 'empty form', contentType: form, data: '' },
     { label: 'malformed percent', contentType: form, data: `${formText(pairs)}&name=%E0%A4%A&notes=%` },
-    { label: '2000 parameters', contentType: form, data: Array.from({ length: 2000 }, (_, i) => `p${i}=x`).join('&'), refuse: true },
+    {
+      label: '2000 parameters',
+      contentType: form,
+      data: Array.from({ length: 2000 }, (_, i) => `p${i}=x`).join('&'),
+      refuse: true,
+    },
     { label: 'utf-16 charset', contentType: `${form}; charset=utf-16`, data: formText(pairs), refuse: true },
     { label: '300k form', contentType: form, data: formText([...pairs, ['pad', 'a'.repeat(300_000)]]), status: 413 },
   ];
@@ -566,14 +934,31 @@ async function send(base: string, creds: Credentials, req: Request): Promise<Rep
   }
   if (req.contentType) headers['content-type'] = req.contentType;
   try {
-    const response = await fetch(new URL(req.path, base), { method: req.method, headers, redirect: 'manual', ...(req.data !== undefined ? { body: req.data } : {}) });
+    const response = await fetch(new URL(req.path, base), {
+      method: req.method,
+      headers,
+      redirect: 'manual',
+      ...(req.data !== undefined ? { body: req.data } : {}),
+    });
     const text = await response.text();
     const json = jsonOrUndefined(text);
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, json, headers: response.headers };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      text,
+      json,
+      headers: response.headers,
+    };
   } catch (error) {
     // The server dropped the connection (e.g. an error after a streamed answer had begun): status 0.
     const cause = (error as { cause?: { message?: string } }).cause?.message;
-    return { status: 0, contentType: '', text: `connection dropped: ${(error as Error).message}${cause ? ` (${cause})` : ''}`, json: undefined, headers: new Headers() };
+    return {
+      status: 0,
+      contentType: '',
+      text: `connection dropped: ${(error as Error).message}${cause ? ` (${cause})` : ''}`,
+      json: undefined,
+      headers: new Headers(),
+    };
   }
 }
 
@@ -612,7 +997,8 @@ const SNAPSHOT_SQL = "SELECT coalesce(json_object_agg(tbl, n), '{}') AS s FROM h
 
 type Snapshot = Record<string, number>;
 
-const changedTables = (a: Snapshot, b: Snapshot): string[] => [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
+const changedTables = (a: Snapshot, b: Snapshot): string[] =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
 
 // ------------------------------------------------------------------------------------- judge
 
@@ -660,18 +1046,22 @@ class Violations {
 function readable(req: Request, reply: Reply, field: string | undefined): string | undefined {
   if (isApi(req.path)) {
     const body = reply.json as { error?: unknown; fields?: unknown } | undefined;
-    if (typeof body?.error !== 'string' || body.error.trim() === '') return `no JSON { error } message (got ${show(reply.text, 60)})`;
+    if (typeof body?.error !== 'string' || body.error.trim() === '')
+      return `no JSON { error } message (got ${show(reply.text, 60)})`;
     if (field && reply.status === 400) {
       const fields = body.fields;
       const named = typeof fields === 'object' && fields !== null && Object.keys(fields).length > 0;
       const leaf = field.split('.').at(-1) ?? field;
-      if (!named && !body.error.toLowerCase().includes(leaf.toLowerCase()) && !/json|body/i.test(body.error)) return `400 without "fields" or a word about ${field}: ${show(body.error, 80)}`;
+      if (!named && !body.error.toLowerCase().includes(leaf.toLowerCase()) && !/json|body/i.test(body.error))
+        return `400 without "fields" or a word about ${field}: ${show(body.error, 80)}`;
     }
     return undefined;
   }
   if (isMachineEndpoint(req.path)) return reply.text.trim() ? undefined : 'no message';
-  if (!reply.contentType.includes('text/html')) return `error answered as ${reply.contentType || 'no content type'}, not an HTML page`;
-  if (!/class="(?:field-)?error"[^>]*>\s*[^<\s]/.test(reply.text)) return `HTML error page without an error message (${show(reply.text.replace(/\s+/g, ' '), 80)})`;
+  if (!reply.contentType.includes('text/html'))
+    return `error answered as ${reply.contentType || 'no content type'}, not an HTML page`;
+  if (!/class="(?:field-)?error"[^>]*>\s*[^<\s]/.test(reply.text))
+    return `HTML error page without an error message (${show(reply.text.replace(/\s+/g, ' '), 80)})`;
   return undefined;
 }
 
@@ -687,11 +1077,14 @@ function judge(req: Request, reply: Reply, expect: Expectation): string[] {
     if (unreadable) problems.push(unreadable);
   }
   if (reply.contentType.includes('html')) {
-    for (const marker of RAW_MARKERS) if (reply.text.includes(marker)) problems.push(`HTML echoes ${show(marker)} unescaped`);
+    for (const marker of RAW_MARKERS)
+      if (reply.text.includes(marker)) problems.push(`HTML echoes ${show(marker)} unescaped`);
   }
-  if (reply.headers.getSetCookie().some((cookie) => /^x=/.test(cookie))) problems.push('header injection: Set-Cookie x=1');
+  if (reply.headers.getSetCookie().some((cookie) => /^x=/.test(cookie)))
+    problems.push('header injection: Set-Cookie x=1');
   const location = reply.headers.get('location');
-  if (location !== null && (!location.startsWith('/') || /^\/[/\\]/.test(location))) problems.push(`redirects off-site to ${show(location, 60)}`);
+  if (location !== null && (!location.startsWith('/') || /^\/[/\\]/.test(location)))
+    problems.push(`redirects off-site to ${show(location, 60)}`);
   return problems;
 }
 
@@ -714,7 +1107,11 @@ class Prober {
 
   private record(req: Request, reply: { status: number }, expect: Expectation, problem: string): void {
     const at = expect.at ?? req.path;
-    this.violations.add(`${req.method} ${at.length > 100 ? `${at.slice(0, 100)}…` : at} ${expect.key}`, expect.value, `${reply.status}: ${problem}`);
+    this.violations.add(
+      `${req.method} ${at.length > 100 ? `${at.slice(0, 100)}…` : at} ${expect.key}`,
+      expect.value,
+      `${reply.status}: ${problem}`,
+    );
   }
 
   /** One request on its own: judged, and (refused, or a GET) the main tables must not have moved. */
@@ -726,7 +1123,12 @@ class Prober {
     const now = await this.snapshot();
     const changed = changedTables(this.last, now);
     if (changed.length > 0 && (reply.status >= 400 || req.method === 'GET')) {
-      this.record(req, reply, expect, `${req.method === 'GET' ? 'a read' : 'a refused request'} changed ${changed.join(', ')}`);
+      this.record(
+        req,
+        reply,
+        expect,
+        `${req.method === 'GET' ? 'a read' : 'a refused request'} changed ${changed.join(', ')}`,
+      );
     }
     this.last = now;
     return reply;
@@ -735,13 +1137,20 @@ class Prober {
   /** Reads, a few at a time: none of them may change the main tables. */
   async reads(batch: { req: Request; expect: Expectation }[]): Promise<void> {
     const before = await this.snapshot();
-    await Promise.all(batch.map(async ({ req, expect }) => {
-      const reply = await send(this.c.url, this.creds, req);
-      this.requests += 1;
-      for (const problem of judge(req, reply, expect)) this.record(req, reply, expect, problem);
-    }));
+    await Promise.all(
+      batch.map(async ({ req, expect }) => {
+        const reply = await send(this.c.url, this.creds, req);
+        this.requests += 1;
+        for (const problem of judge(req, reply, expect)) this.record(req, reply, expect, problem);
+      }),
+    );
     const changed = changedTables(before, await this.snapshot());
-    if (changed.length > 0) this.violations.add(`reads ${batch.map(({ req }) => `${req.method} ${req.path.slice(0, 60)}`).join(', ')} batch`, 'of 8', `changed ${changed.join(', ')}`);
+    if (changed.length > 0)
+      this.violations.add(
+        `reads ${batch.map(({ req }) => `${req.method} ${req.path.slice(0, 60)}`).join(', ')} batch`,
+        'of 8',
+        `changed ${changed.join(', ')}`,
+      );
     this.last = undefined;
   }
 
@@ -754,7 +1163,33 @@ class Prober {
 // ------------------------------------------------------------------------------------- tests
 
 const DATE_KEYS = ['from', 'to'];
-const QUERY_KEYS = ['q', 'status', 'customer', 'expiry', 'vendor', 'sort', 'dir', 'page', 'pageSize', 'before', 'limit', 'from', 'to', 'actor', 'action', 'entityType', 'entityId', 'outcome', 'target', 'certificate', 'test', 'id', 'polling', 'next', 'confirm'];
+const QUERY_KEYS = [
+  'q',
+  'status',
+  'customer',
+  'expiry',
+  'vendor',
+  'sort',
+  'dir',
+  'page',
+  'pageSize',
+  'before',
+  'limit',
+  'from',
+  'to',
+  'actor',
+  'action',
+  'entityType',
+  'entityId',
+  'outcome',
+  'target',
+  'certificate',
+  'test',
+  'id',
+  'polling',
+  'next',
+  'confirm',
+];
 
 describe('hostile input on every route', () => {
   let c: ConsoleApp;
@@ -769,29 +1204,62 @@ describe('hostile input on every route', () => {
 
   before(async () => {
     // Hostile current passwords count as failed sign-ins: keep the lockout from ending the prober's session.
-    c = await startConsoleApp({ login: { maxFailures: 1_000_000, lockMs: 60_000, rateLimit: 20, rateWindowMs: 60_000 } });
+    c = await startConsoleApp({
+      login: { maxFailures: 1_000_000, lockMs: 60_000, rateLimit: 20, rateWindowMs: 60_000 },
+    });
     ca = createTestCa();
     const leaf = ca.issue('hostile.example.test');
     const db = c.db.db;
-    const fleet = await seedFleet(db, { customers: 3, certificates: 12, targetsPerCustomer: 2, deploymentRuns: 12, auditEntries: 30 }, c.box.seal('placeholder', SecretPurpose.versionKey));
+    const fleet = await seedFleet(
+      db,
+      { customers: 3, certificates: 12, targetsPerCustomer: 2, deploymentRuns: 12, auditEntries: 30 },
+      c.box.seal('placeholder', SecretPurpose.versionKey),
+    );
     // The seed's placeholders are not what the console opens: a real key and certificate for the
     // versions, and credentials sealed for their purpose.
-    await db.query('UPDATE certificate_versions SET cert_pem = $1, chain_pem = $2, key_encrypted = $3', [leaf.certPem, leaf.chainPems.join(''), c.box.seal(leaf.keyPem, SecretPurpose.versionKey)]);
-    await db.query('UPDATE targets SET credentials_encrypted = $1', [c.box.seal('{}', SecretPurpose.targetCredentials)]);
+    await db.query('UPDATE certificate_versions SET cert_pem = $1, chain_pem = $2, key_encrypted = $3', [
+      leaf.certPem,
+      leaf.chainPems.join(''),
+      c.box.seal(leaf.keyPem, SecretPurpose.versionKey),
+    ]);
+    await db.query('UPDATE targets SET credentials_encrypted = $1', [
+      c.box.seal('{}', SecretPurpose.targetCredentials),
+    ]);
     await db.query(WRITE_COUNTERS_SQL);
 
     const admin = await c.addUser('admin', 'hostile-admin');
     const client = new ConsoleClient(c.url);
     await client.login(admin.username, ROLE_PASSWORD);
     token = TOKEN_PREFIX + 'hostile'.padEnd(43, 'x');
-    await insertApiToken(db, { userId: admin.id, name: 'prober', tokenHash: hashToken(token), prefix: token.slice(0, 10) });
-    const victimToken = async (name: string) => (await insertApiToken(db, { userId: admin.id, name, tokenHash: hashToken(`${TOKEN_PREFIX}${name}`.padEnd(47, 'v')), prefix: 'cft_victim' })).id;
+    await insertApiToken(db, {
+      userId: admin.id,
+      name: 'prober',
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, 10),
+    });
+    const victimToken = async (name: string) =>
+      (
+        await insertApiToken(db, {
+          userId: admin.id,
+          name,
+          tokenHash: hashToken(`${TOKEN_PREFIX}${name}`.padEnd(47, 'v')),
+          prefix: 'cft_victim',
+        })
+      ).id;
 
     const customerId = fleet.customerIds[0] as string;
-    const certs = await db.query<{ id: string }>('SELECT id FROM certificates WHERE customer_id = $1 AND current_version_id IS NOT NULL ORDER BY id', [customerId]);
+    const certs = await db.query<{ id: string }>(
+      'SELECT id FROM certificates WHERE customer_id = $1 AND current_version_id IS NOT NULL ORDER BY id',
+      [customerId],
+    );
     const target = await c.api(token, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate', name: 'Hostile fixture FW', customerId, host: 'fw1.example.test', trust: { fingerprintSha256: FINGERPRINT },
-      credentials: { token: 'fortigate-token-123' }, options: { vdom: 'root' },
+      vendor: 'fortigate',
+      name: 'Hostile fixture FW',
+      customerId,
+      host: 'fw1.example.test',
+      trust: { fingerprintSha256: FINGERPRINT },
+      credentials: { token: 'fortigate-token-123' },
+      options: { vdom: 'root' },
     });
     assert.equal(target.status, 201, target.text);
     const testEmail = await c.api(token, 'POST', '/api/v1/settings/email/test', {});
@@ -807,13 +1275,20 @@ describe('hostile input on every route', () => {
       deploymentId: deployment?.id ?? '',
       adminId: admin.id,
       userId: (await c.addUser('readonly', 'victim-update')).id,
-      deleteUserIds: { console: (await c.addUser('readonly', 'victim-console')).id, api: (await c.addUser('readonly', 'victim-api')).id },
+      deleteUserIds: {
+        console: (await c.addUser('readonly', 'victim-console')).id,
+        api: (await c.addUser('readonly', 'victim-api')).id,
+      },
       tokenIds: { console: await victimToken('victim-console'), api: await victimToken('victim-api') },
       workflowId: (testEmail.json as { workflowId: string }).workflowId,
       caPem: ca.rootPem,
     };
     specs = buildSpecs(fx, c, await hashPassword(ROLE_PASSWORD));
-    probe = new Prober(c, { cookie: `certfleet.sid=${client.cookie('certfleet.sid') ?? ''}`, csrf: client.csrf, token });
+    probe = new Prober(c, {
+      cookie: `certfleet.sid=${client.cookie('certfleet.sid') ?? ''}`,
+      csrf: client.csrf,
+      token,
+    });
     routes = listRoutes(c.app);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     strings = stringCorpus(ca.rootPem, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -831,15 +1306,31 @@ describe('hostile input on every route', () => {
     const t0 = Date.now();
     await work();
     const lines = probe.violations.lines();
-    console.log(`# hostile-input ${label}: ${probe.requests - n0} requests in ${Math.round((Date.now() - t0) / 1000)} s, ${probe.violations.count} violation(s)`);
-    if (lines.length > 0) assert.fail(`${probe.violations.count} violation(s) in ${lines.length} group(s):\n${lines.join('\n')}`);
+    console.log(
+      `# hostile-input ${label}: ${probe.requests - n0} requests in ${Math.round((Date.now() - t0) / 1000)} s, ${probe.violations.count} violation(s)`,
+    );
+    if (lines.length > 0)
+      assert.fail(`${probe.violations.count} violation(s) in ${lines.length} group(s):\n${lines.join('\n')}`);
   };
 
   it('every mutating route (but sign-in and sign-out) has a spec of its fields here', () => {
-    const mutating = routes.filter(isMutating).map(keyOf).filter((k) => k !== 'POST /login' && k !== 'POST /login/mfa' && k !== 'POST /logout');
-    console.log(`# hostile-input: ${routes.length} routes, ${mutating.length} mutating (plus sign-in, tested on its own), ${routes.filter((r) => r.method === 'GET').length} reads`);
-    assert.deepEqual(mutating.filter((k) => !(k in specs)), [], 'routes without a hostile-input spec');
-    assert.deepEqual(Object.keys(specs).filter((k) => !mutating.includes(k)), [], 'specs of routes the app no longer has');
+    const mutating = routes
+      .filter(isMutating)
+      .map(keyOf)
+      .filter((k) => k !== 'POST /login' && k !== 'POST /login/mfa' && k !== 'POST /logout');
+    console.log(
+      `# hostile-input: ${routes.length} routes, ${mutating.length} mutating (plus sign-in, tested on its own), ${routes.filter((r) => r.method === 'GET').length} reads`,
+    );
+    assert.deepEqual(
+      mutating.filter((k) => !(k in specs)),
+      [],
+      'routes without a hostile-input spec',
+    );
+    assert.deepEqual(
+      Object.keys(specs).filter((k) => !mutating.includes(k)),
+      [],
+      'specs of routes the app no longer has',
+    );
   });
 
   /** Hostile ids in the path, then the fields one by one, then whole bodies, for one route. */
@@ -849,7 +1340,11 @@ describe('hostile input on every route', () => {
     const form = 'application/x-www-form-urlencoded';
     const realPath = hasParam(route.path) ? fillPath(route.path, spec.realId ?? realIdFor(route.path, fx)) : route.path;
     const bodyOf = (body: Json | undefined): Pick<Request, 'contentType' | 'data'> =>
-      body === undefined || spec.query ? {} : api ? { contentType: json, data: JSON.stringify(body) } : { contentType: form, data: formText(formPairs(body)) };
+      body === undefined || spec.query
+        ? {}
+        : api
+          ? { contentType: json, data: JSON.stringify(body) }
+          : { contentType: form, data: formText(formPairs(body)) };
     const tag = spec.label ? `[${spec.label}] ` : '';
     const afterSuccess = async (reply: Reply) => {
       if (reply.status >= 400 || !spec.after) return;
@@ -860,28 +1355,62 @@ describe('hostile input on every route', () => {
     if (hasParam(route.path)) {
       const body = bodyOf(spec.base?.(++counter));
       const at = route.path;
-      for (const id of HOSTILE_IDS) await probe.one({ method: route.method, path: fillPath(route.path, id.segment), ...body }, { at, key: `${tag}id`, value: show(id.label), refuse: true });
+      for (const id of HOSTILE_IDS)
+        await probe.one(
+          { method: route.method, path: fillPath(route.path, id.segment), ...body },
+          { at, key: `${tag}id`, value: show(id.label), refuse: true },
+        );
       const missing = nonExistentId(route.path);
-      await probe.one({ method: route.method, path: fillPath(route.path, missing), ...body }, { at, key: `${tag}id`, value: missing, refuse: true });
-      if (!api) await probe.one({ method: route.method, path: fillPath(route.path, 'abc'), headers: { 'HX-Request': 'true' }, ...body }, { at, key: `${tag}id`, value: '"abc" (htmx)', refuse: true });
+      await probe.one(
+        { method: route.method, path: fillPath(route.path, missing), ...body },
+        { at, key: `${tag}id`, value: missing, refuse: true },
+      );
+      if (!api)
+        await probe.one(
+          { method: route.method, path: fillPath(route.path, 'abc'), headers: { 'HX-Request': 'true' }, ...body },
+          { at, key: `${tag}id`, value: '"abc" (htmx)', refuse: true },
+        );
     }
 
     if (spec.base && spec.fields.length > 0) {
-      const reply = await probe.one({ method: route.method, path: realPath, ...bodyOf(spec.base(++counter)) }, { key: `${tag}body`, value: 'the valid base body' });
-      if (reply.status >= 400) probe.violations.add(`${route.method} ${realPath} ${tag}[test setup] body`, 'the valid base body', `${reply.status}: refused: ${snippet(reply)}`);
+      const reply = await probe.one(
+        { method: route.method, path: realPath, ...bodyOf(spec.base(++counter)) },
+        { key: `${tag}body`, value: 'the valid base body' },
+      );
+      if (reply.status >= 400)
+        probe.violations.add(
+          `${route.method} ${realPath} ${tag}[test setup] body`,
+          'the valid base body',
+          `${reply.status}: refused: ${snippet(reply)}`,
+        );
       await afterSuccess(reply);
     }
 
     for (const field of spec.fields) {
-      const values = [...strings.filter((h) => !h.tags.includes('huge') || field.kind === 'pem'), ...(api ? TYPE_CORPUS : FORM_SHAPES)];
+      const values = [
+        ...strings.filter((h) => !h.tags.includes('huge') || field.kind === 'pem'),
+        ...(api ? TYPE_CORPUS : FORM_SHAPES),
+      ];
       for (const h of values) {
         if (!api && (h.jsonOnly || h.json !== undefined || h.omit)) continue;
         // Query values stay under Node's 16 kB header limit (beyond it Node answers 431 before the app sees anything).
-        if (spec.query && (h.json !== undefined || h.omit || h.jsonOnly || encodeURIComponent(h.text ?? '').length > 12_000)) continue;
+        if (
+          spec.query &&
+          (h.json !== undefined || h.omit || h.jsonOnly || encodeURIComponent(h.text ?? '').length > 12_000)
+        )
+          continue;
         const base = { ...(spec.base?.(++counter) ?? {}), ...field.base };
         // Names must be unique: a suffix keeps an earlier acceptance (say by the API) from hiding this one behind "name taken".
-        const sent: Hostile = field.kind === 'name' && h.text !== undefined && !h.tags.includes('absent') ? { ...h, text: `${h.text} ${counter}` } : h;
-        const query = () => (h.form === 'repeated' ? `${field.name}=a&${field.name}=b` : h.form === 'bracket' ? `${field.name}[]=x` : `${field.name}=${encodeURIComponent(h.text ?? '')}`);
+        const sent: Hostile =
+          field.kind === 'name' && h.text !== undefined && !h.tags.includes('absent')
+            ? { ...h, text: `${h.text} ${counter}` }
+            : h;
+        const query = () =>
+          h.form === 'repeated'
+            ? `${field.name}=a&${field.name}=b`
+            : h.form === 'bracket'
+              ? `${field.name}[]=x`
+              : `${field.name}=${encodeURIComponent(h.text ?? '')}`;
         const req: Request = spec.query
           ? { method: route.method, path: `${realPath}?${query()}` }
           : api
@@ -901,11 +1430,18 @@ describe('hostile input on every route', () => {
     }
 
     const readsBody = spec.fields.length > 0;
-    const wholes = api ? apiWholeBodies(spec.base?.(++counter) ?? {}, readsBody) : consoleWholeBodies(spec.base?.(++counter) ?? {});
+    const wholes = api
+      ? apiWholeBodies(spec.base?.(++counter) ?? {}, readsBody)
+      : consoleWholeBodies(spec.base?.(++counter) ?? {});
     for (const w of wholes) {
       const reply = await probe.one(
         { method: route.method, path: realPath, contentType: w.contentType, data: w.data, headers: w.headers },
-        { key: `${tag}body`, value: w.label, ...(w.refuse ? { refuse: true } : {}), ...(w.status ? { status: w.status } : {}) },
+        {
+          key: `${tag}body`,
+          value: w.label,
+          ...(w.refuse ? { refuse: true } : {}),
+          ...(w.status ? { status: w.status } : {}),
+        },
       );
       await afterSuccess(reply);
     }
@@ -919,7 +1455,8 @@ describe('hostile input on every route', () => {
           await exercise(route, spec);
         }
       }
-      if (Object.prototype.hasOwnProperty.call(Object.prototype, 'isAdmin')) probe.violations.add('Object.prototype', 'isAdmin', 'polluted by a request body');
+      if (Object.prototype.hasOwnProperty.call(Object.prototype, 'isAdmin'))
+        probe.violations.add('Object.prototype', 'isAdmin', 'polluted by a request body');
     });
   });
 
@@ -927,26 +1464,53 @@ describe('hostile input on every route', () => {
     await phase('reads', async () => {
       const requests: { req: Request; expect: Expectation }[] = [];
       // Query strings stay under Node's 16 kB header limit (beyond it Node answers 431 before the app sees anything).
-      const queryValues = strings.filter((h) => h.text !== undefined && !h.jsonOnly && encodeURIComponent(h.text).length <= 12_000);
+      const queryValues = strings.filter(
+        (h) => h.text !== undefined && !h.jsonOnly && encodeURIComponent(h.text).length <= 12_000,
+      );
       for (const route of routes.filter((r) => r.method === 'GET')) {
         const real = hasParam(route.path) ? fillPath(route.path, realIdFor(route.path, fx)) : route.path;
         if (hasParam(route.path)) {
           const at = route.path;
-          for (const id of HOSTILE_IDS) requests.push({ req: { method: 'GET', path: fillPath(route.path, id.segment) }, expect: { at, key: 'id', value: show(id.label), refuse: true } });
+          for (const id of HOSTILE_IDS)
+            requests.push({
+              req: { method: 'GET', path: fillPath(route.path, id.segment) },
+              expect: { at, key: 'id', value: show(id.label), refuse: true },
+            });
           // A test-email id of the right shape that never ran is answered "none", like the console's fragment.
-          if (!route.path.includes(':workflowId')) requests.push({ req: { method: 'GET', path: fillPath(route.path, nonExistentId(route.path)) }, expect: { at, key: 'id', value: 'non-existent', refuse: true } });
-          if (!isApi(route.path)) requests.push({ req: { method: 'GET', path: fillPath(route.path, 'abc'), headers: { 'HX-Request': 'true' } }, expect: { at, key: 'id', value: '"abc" (htmx)', refuse: true } });
+          if (!route.path.includes(':workflowId'))
+            requests.push({
+              req: { method: 'GET', path: fillPath(route.path, nonExistentId(route.path)) },
+              expect: { at, key: 'id', value: 'non-existent', refuse: true },
+            });
+          if (!isApi(route.path))
+            requests.push({
+              req: { method: 'GET', path: fillPath(route.path, 'abc'), headers: { 'HX-Request': 'true' } },
+              expect: { at, key: 'id', value: '"abc" (htmx)', refuse: true },
+            });
         }
         requests.push({ req: { method: 'GET', path: real }, expect: { key: 'id', value: 'real' } });
         for (const h of queryValues) {
           // Dates are checked first (a bad one is a 400), so they go separately: otherwise they would hide the other keys.
-          const groups = (h.text ?? '').length > 200 ? [['q']] : [QUERY_KEYS.filter((k) => !DATE_KEYS.includes(k)), DATE_KEYS];
+          const groups =
+            (h.text ?? '').length > 200 ? [['q']] : [QUERY_KEYS.filter((k) => !DATE_KEYS.includes(k)), DATE_KEYS];
           for (const keys of groups) {
-            requests.push({ req: { method: 'GET', path: `${real}?${keys.map((k) => `${k}=${encodeURIComponent(h.text ?? '')}`).join('&')}` }, expect: { at: real, key: `query ${keys.length > 2 ? '(all keys)' : keys.join(',')}`, value: h.label } });
+            requests.push({
+              req: {
+                method: 'GET',
+                path: `${real}?${keys.map((k) => `${k}=${encodeURIComponent(h.text ?? '')}`).join('&')}`,
+              },
+              expect: { at: real, key: `query ${keys.length > 2 ? '(all keys)' : keys.join(',')}`, value: h.label },
+            });
           }
         }
-        requests.push({ req: { method: 'GET', path: `${real}?${QUERY_KEYS.map((k) => `${k}=1&${k}=2&${k}[]=3`).join('&')}` }, expect: { at: real, key: 'query', value: 'repeated keys' } });
-        requests.push({ req: { method: 'GET', path: `${real}?page=99999999999&pageSize=-5&limit=1e9&before=99999999999999999999` }, expect: { at: real, key: 'query', value: 'huge numbers' } });
+        requests.push({
+          req: { method: 'GET', path: `${real}?${QUERY_KEYS.map((k) => `${k}=1&${k}=2&${k}[]=3`).join('&')}` },
+          expect: { at: real, key: 'query', value: 'repeated keys' },
+        });
+        requests.push({
+          req: { method: 'GET', path: `${real}?page=99999999999&pageSize=-5&limit=1e9&before=99999999999999999999` },
+          expect: { at: real, key: 'query', value: 'huge numbers' },
+        });
       }
       for (let i = 0; i < requests.length; i += 8) await probe.reads(requests.slice(i, i + 8));
     });
@@ -961,17 +1525,27 @@ describe('hostile input on every route', () => {
   });
 
   it('an IDN certificate name is stored (and scheduled) as punycode; an RTL override is refused', async () => {
-    const body = { commonName: 'bücher.example.test', customerId: fx.customerId, dnsProviderId: fx.providerId, acmeDirectoryId: fx.directoryId };
+    const body = {
+      commonName: 'bücher.example.test',
+      customerId: fx.customerId,
+      dnsProviderId: fx.providerId,
+      acmeDirectoryId: fx.directoryId,
+    };
     const created = await c.api(token, 'POST', '/api/v1/certificates', body);
     assert.equal(created.status, 201, created.text);
     const id = (created.json as { id: string }).id;
-    const [row] = await c.db.db.query<{ common_name: string }>('SELECT common_name FROM certificates WHERE id = $1', [id]);
+    const [row] = await c.db.db.query<{ common_name: string }>('SELECT common_name FROM certificates WHERE id = $1', [
+      id,
+    ]);
     assert.equal(row?.common_name, 'xn--bcher-kva.example.test');
     const schedule = await c.deps.temporal.client.schedule.getHandle(renewalScheduleId(id)).describe();
     assert.equal(schedule.memo?.['commonName'], 'xn--bcher-kva.example.test');
 
     const before = await probe.snapshot();
-    const refused = await c.api(token, 'POST', '/api/v1/certificates', { ...body, commonName: 'www.exa\u202Eelpmaxe.test' });
+    const refused = await c.api(token, 'POST', '/api/v1/certificates', {
+      ...body,
+      commonName: 'www.exa\u202Eelpmaxe.test',
+    });
     assert.equal(refused.status, 400, refused.text);
     assert.ok((refused.json as { fields?: Record<string, string> }).fields?.['commonName'], refused.text);
     assert.deepEqual(changedTables(before, await probe.snapshot()), []);
@@ -986,7 +1560,10 @@ describe('hostile input on every route', () => {
       statuses.push(reply.status);
       if (reply.status === 429) assert.match(reply.text, /class="error"[^>]*>\s*Too many sign-in attempts/);
     }
-    assert.ok(statuses.every((s) => s === 401 || s === 429), `statuses: ${statuses.join(', ')}`);
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 429),
+      `statuses: ${statuses.join(', ')}`,
+    );
     assert.ok(statuses.includes(429), 'the rate limit applies');
   });
 });
@@ -998,10 +1575,15 @@ describe('sign-in with hostile input', () => {
 
   before(async () => {
     // Limits out of the way, so every attempt reaches the handler.
-    c = await startConsoleApp({ login: { maxFailures: 1_000, lockMs: 60_000, rateLimit: 100_000, rateWindowMs: 60_000 } });
+    c = await startConsoleApp({
+      login: { maxFailures: 1_000, lockMs: 60_000, rateLimit: 100_000, rateWindowMs: 60_000 },
+    });
     username = (await c.addUser('technician', 'signin-user')).username;
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    strings = stringCorpus('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    strings = stringCorpus(
+      '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
   });
   after(async () => {
     await c?.stop();
@@ -1012,7 +1594,9 @@ describe('sign-in with hostile input', () => {
     await client.get('/login');
     // Before sign-in the form's CSRF token belongs to the certfleet.csrf cookie (no session yet).
     const creds = (): Credentials => ({
-      cookie: ['certfleet.sid', 'certfleet.csrf'].flatMap((name) => (client.cookie(name) ? [`${name}=${client.cookie(name) ?? ''}`] : [])).join('; '),
+      cookie: ['certfleet.sid', 'certfleet.csrf']
+        .flatMap((name) => (client.cookie(name) ? [`${name}=${client.cookie(name) ?? ''}`] : []))
+        .join('; '),
       csrf: client.csrf,
       token: '',
     });
@@ -1020,32 +1604,110 @@ describe('sign-in with hostile input', () => {
     const form = 'application/x-www-form-urlencoded';
     const attempts: { what: string; req: Request; status?: number }[] = [];
     for (const h of strings.filter((s) => !s.jsonOnly && !s.tags.includes('huge'))) {
-      attempts.push({ what: `username=${h.label}`, req: { method: 'POST', path: '/login', contentType: form, data: formText([['username', h.text ?? ''], ['password', 'wrong-password']]) } });
-      attempts.push({ what: `password=${h.label}`, req: { method: 'POST', path: '/login', contentType: form, data: formText([['username', username], ['password', h.text ?? '']]) } });
+      attempts.push({
+        what: `username=${h.label}`,
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: form,
+          data: formText([
+            ['username', h.text ?? ''],
+            ['password', 'wrong-password'],
+          ]),
+        },
+      });
+      attempts.push({
+        what: `password=${h.label}`,
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: form,
+          data: formText([
+            ['username', username],
+            ['password', h.text ?? ''],
+          ]),
+        },
+      });
     }
     attempts.push(
-      { what: 'username repeated', req: { method: 'POST', path: '/login', contentType: form, data: `username=${username}&username=${username}&password=${ROLE_PASSWORD}` } },
-      { what: 'password repeated', req: { method: 'POST', path: '/login', contentType: form, data: `username=${username}&password=${ROLE_PASSWORD}&password=${ROLE_PASSWORD}` } },
-      { what: 'JSON body', req: { method: 'POST', path: '/login', contentType: 'application/json', data: JSON.stringify({ username, password: ROLE_PASSWORD }) } },
-      { what: 'text/plain body', req: { method: 'POST', path: '/login', contentType: 'text/plain', data: `username=${username}` } },
+      {
+        what: 'username repeated',
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: form,
+          data: `username=${username}&username=${username}&password=${ROLE_PASSWORD}`,
+        },
+      },
+      {
+        what: 'password repeated',
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: form,
+          data: `username=${username}&password=${ROLE_PASSWORD}&password=${ROLE_PASSWORD}`,
+        },
+      },
+      {
+        what: 'JSON body',
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: 'application/json',
+          data: JSON.stringify({ username, password: ROLE_PASSWORD }),
+        },
+      },
+      {
+        what: 'text/plain body',
+        req: { method: 'POST', path: '/login', contentType: 'text/plain', data: `username=${username}` },
+      },
       { what: 'no body', req: { method: 'POST', path: '/login' } },
-      { what: '300k body', req: { method: 'POST', path: '/login', contentType: form, data: formText([['username', username], ['password', 'a'.repeat(300_000)]]) }, status: 413 },
-      { what: 'utf-16 charset', req: { method: 'POST', path: '/login', contentType: `${form}; charset=utf-16`, data: 'username=x' } },
+      {
+        what: '300k body',
+        req: {
+          method: 'POST',
+          path: '/login',
+          contentType: form,
+          data: formText([
+            ['username', username],
+            ['password', 'a'.repeat(300_000)],
+          ]),
+        },
+        status: 413,
+      },
+      {
+        what: 'utf-16 charset',
+        req: { method: 'POST', path: '/login', contentType: `${form}; charset=utf-16`, data: 'username=x' },
+      },
     );
     for (const { what, req, status } of attempts) {
       const reply = await send(c.url, creds(), req);
-      const problems = judge(req, reply, { key: 'POST /login', value: what, refuse: true, ...(status ? { status } : {}) });
-      if (reply.status < 500 && ![400, 401, 413, 415, 423, 429].includes(reply.status)) problems.push('not a sign-in refusal');
+      const problems = judge(req, reply, {
+        key: 'POST /login',
+        value: what,
+        refuse: true,
+        ...(status ? { status } : {}),
+      });
+      if (reply.status < 500 && ![400, 401, 413, 415, 423, 429].includes(reply.status))
+        problems.push('not a sign-in refusal');
       for (const p of problems) violations.push(`POST /login ${what} → ${reply.status}: ${p}`);
     }
 
     // A correct sign-in with a hostile `next` stays on this site.
-    for (const next of ['//evil.example', '/\\evil.example', 'https://evil.example/', '/%0d%0aSet-Cookie:%20x=1', `/${SCRIPT}`, 'javascript:alert(1)']) {
+    for (const next of [
+      '//evil.example',
+      '/\\evil.example',
+      'https://evil.example/',
+      '/%0d%0aSet-Cookie:%20x=1',
+      `/${SCRIPT}`,
+      'javascript:alert(1)',
+    ]) {
       const fresh = new ConsoleClient(c.url);
       await fresh.get('/login');
       const reply = await fresh.post('/login', { username, password: ROLE_PASSWORD, next });
       const location = reply.location ?? '';
-      if (reply.status !== 303 || !location.startsWith('/') || /^\/[/\\]/.test(location)) violations.push(`POST /login next=${show(next)} → ${reply.status}: redirected to ${show(location)}`);
+      if (reply.status !== 303 || !location.startsWith('/') || /^\/[/\\]/.test(location))
+        violations.push(`POST /login next=${show(next)} → ${reply.status}: redirected to ${show(location)}`);
     }
     if (violations.length > 0) assert.fail(`${violations.length} violation(s):\n${violations.join('\n')}`);
   });

@@ -11,7 +11,12 @@ import { insertUser } from '../../activities/db/repositories/users';
 import { hashPassword } from '../../web/passwords';
 import { SMTPServer } from 'smtp-server';
 import { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { ADMIN_PASSWORD, ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
 describe('issuing a certificate through the console', () => {
@@ -32,13 +37,19 @@ describe('issuing a certificate through the console', () => {
   });
 
   const issuedId = async (): Promise<string> => {
-    const rows = await stack.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = '*.example.test'");
+    const rows = await stack.db.db.query<{ id: string }>(
+      "SELECT id FROM certificates WHERE common_name = '*.example.test'",
+    );
     assert.ok(rows[0], 'the wildcard was issued by the first test');
     return rows[0].id;
   };
 
   it('issues *.example.test, stores it encrypted, emails, and removes the TXT record', async () => {
-    const id = await requestCertificate(admin, { commonName: '*.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: '*.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     const fragment = await waitForRunToEnd(admin, id);
     assert.match(fragment, /run-COMPLETED/);
     assert.match(fragment, /Finalize and store version/);
@@ -61,13 +72,16 @@ describe('issuing a certificate through the console', () => {
       assert.ok(child.verify(issuer.publicKey), `${child.subject} is signed by ${issuer.subject}`);
       child = issuer;
     }
-    assert.ok(child.verify(root.publicKey), 'the chain ends at Pebble\'s root');
+    assert.ok(child.verify(root.publicKey), "the chain ends at Pebble's root");
 
     // The key download matches the certificate, and the key is sealed in the database.
     const key = await admin.getBytes(`/certificates/${id}/download/key.pem`);
     assert.equal(key.status, 200);
     assert.ok(leaf.checkPrivateKey(createPrivateKey(key.body)));
-    const rows = await stack.db.db.query<{ key_encrypted: string }>('SELECT key_encrypted FROM certificate_versions WHERE certificate_id = $1', [id]);
+    const rows = await stack.db.db.query<{ key_encrypted: string }>(
+      'SELECT key_encrypted FROM certificate_versions WHERE certificate_id = $1',
+      [id],
+    );
     assert.equal(rows.length, 1);
     assert.match(rows[0]?.key_encrypted ?? '', /^v1\./);
     assert.ok(!(rows[0]?.key_encrypted ?? '').includes('PRIVATE KEY'));
@@ -86,7 +100,10 @@ describe('issuing a certificate through the console', () => {
     assert.ok(!mail.raw.includes(CLOUDFLARE_TOKEN) && !mail.raw.includes('PRIVATE KEY'));
 
     // The TXT record is gone from Cloudflare (and thus from DNS).
-    assert.deepEqual(stack.cloudflare.records().filter((r) => r.type === 'TXT'), []);
+    assert.deepEqual(
+      stack.cloudflare.records().filter((r) => r.type === 'TXT'),
+      [],
+    );
     const creates = stack.cloudflare.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/dns_records'));
     const deletes = stack.cloudflare.calls.filter((c) => c.method === 'DELETE');
     assert.ok(creates.length >= 1 && deletes.length === creates.length, 'every created record was deleted');
@@ -95,8 +112,19 @@ describe('issuing a certificate through the console', () => {
   it('refuses a bad name with a 400 and stores nothing', async () => {
     await admin.get('/certificates/new');
     const before = await stack.db.db.query('SELECT id FROM certificates');
-    for (const commonName of ['a.example.test, b.example.test', '*.*.example.test', 'not a name', '<script>alert(1)</script>']) {
-      const response = await admin.post('/certificates', { commonName, dnsProviderId: providerId, acmeDirectoryId: directoryId, keyType: 'ecdsa-p256', renewalMode: 'fraction' });
+    for (const commonName of [
+      'a.example.test, b.example.test',
+      '*.*.example.test',
+      'not a name',
+      '<script>alert(1)</script>',
+    ]) {
+      const response = await admin.post('/certificates', {
+        commonName,
+        dnsProviderId: providerId,
+        acmeDirectoryId: directoryId,
+        keyType: 'ecdsa-p256',
+        renewalMode: 'fraction',
+      });
       assert.equal(response.status, 400, commonName);
       assert.match(response.text, /class="field-error"/);
       assert.ok(!response.text.includes('<script>alert(1)</script>'), 'hostile input is escaped');
@@ -108,15 +136,25 @@ describe('issuing a certificate through the console', () => {
   it('a propagation timeout fails clearly, names the nameserver, stores no version and removes the TXT', async () => {
     stack.cloudflare.setPushToDns(false);
     try {
-      const id = await requestCertificate(admin, { commonName: 'slow.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      const id = await requestCertificate(admin, {
+        commonName: 'slow.example.test',
+        dnsProviderId: providerId,
+        acmeDirectoryId: directoryId,
+      });
       const fragment = await waitForRunToEnd(admin, id);
       assert.match(fragment, /run-FAILED/);
       const page = await admin.get(`/certificates/${id}`);
       assert.match(page.text, /status-failed/);
-      assert.match(page.text, new RegExp(`not visible after \\d+s at 1 of 1 nameservers: ${stack.pebble.dnsServer.replace(/\./g, '\\.')}`));
+      assert.match(
+        page.text,
+        new RegExp(`not visible after \\d+s at 1 of 1 nameservers: ${stack.pebble.dnsServer.replace(/\./g, '\\.')}`),
+      );
       const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
       assert.equal(versions.length, 0);
-      assert.deepEqual(stack.cloudflare.records().filter((r) => r.name.startsWith('_acme-challenge.slow')), []);
+      assert.deepEqual(
+        stack.cloudflare.records().filter((r) => r.name.startsWith('_acme-challenge.slow')),
+        [],
+      );
       await stack.smtp.waitFor((m) => m.subject.includes('FAILED') && m.subject.includes('slow.example.test'), 10_000);
     } finally {
       stack.cloudflare.setPushToDns(true);
@@ -126,7 +164,11 @@ describe('issuing a certificate through the console', () => {
   it('a bad Cloudflare token fails clearly before any ACME order and stores nothing half-done', async () => {
     const badProvider = await addCloudflareProvider(admin, stack, 'Revoked token', 'not-the-right-token');
     const ordersBefore = await stack.db.db.query('SELECT id FROM acme_orders');
-    const id = await requestCertificate(admin, { commonName: 'badtoken.example.test', dnsProviderId: badProvider, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: 'badtoken.example.test',
+      dnsProviderId: badProvider,
+      acmeDirectoryId: directoryId,
+    });
     const fragment = await waitForRunToEnd(admin, id);
     assert.match(fragment, /run-FAILED/);
     const page = await admin.get(`/certificates/${id}`);
@@ -140,20 +182,39 @@ describe('issuing a certificate through the console', () => {
 
   it('enforces roles on the server: read-only sees and downloads the chain, but changes nothing and gets no key', async () => {
     const id = await issuedId();
-    await insertUser(stack.db.db, { username: 'viewer', role: 'readonly', passwordHash: await hashPassword('viewer-password-1') });
+    await insertUser(stack.db.db, {
+      username: 'viewer',
+      role: 'readonly',
+      passwordHash: await hashPassword('viewer-password-1'),
+    });
     const viewer = new ConsoleClient(stack.web.url);
     await viewer.login('viewer', 'viewer-password-1');
     assert.equal((await viewer.get(`/certificates/${id}`)).status, 200);
     assert.equal((await viewer.getBytes(`/certificates/${id}/download/fullchain.pem`)).status, 200);
     assert.equal((await viewer.getBytes(`/certificates/${id}/download/key.pem`)).status, 403);
-    assert.equal((await viewer.post(`/certificates/${id}/download/pfx`, { password: 'long enough password' })).status, 403);
+    assert.equal(
+      (await viewer.post(`/certificates/${id}/download/pfx`, { password: 'long enough password' })).status,
+      403,
+    );
     assert.equal((await viewer.get('/certificates/new')).status, 403);
-    assert.equal((await viewer.post('/certificates', { commonName: 'viewer.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId })).status, 403);
+    assert.equal(
+      (
+        await viewer.post('/certificates', {
+          commonName: 'viewer.example.test',
+          dnsProviderId: providerId,
+          acmeDirectoryId: directoryId,
+        })
+      ).status,
+      403,
+    );
     assert.equal((await viewer.post(`/certificates/${id}/renew`, {})).status, 403);
     assert.equal((await viewer.post(`/certificates/${id}/delete`, { confirm: '*.example.test' })).status, 403);
     assert.equal((await viewer.post('/dns-providers', { name: 'x', token: 'y' })).status, 403);
     assert.equal((await viewer.get('/settings')).status, 403);
-    assert.equal((await viewer.post('/settings/acme-directories', { name: 'x', url: 'https://x.example/dir' })).status, 403);
+    assert.equal(
+      (await viewer.post('/settings/acme-directories', { name: 'x', url: 'https://x.example/dir' })).status,
+      403,
+    );
     // Without a session nothing is reachable, and a state change without the CSRF token is refused.
     const anonymous = new ConsoleClient(stack.web.url);
     assert.equal((await anonymous.get(`/certificates/${id}`)).status, 303);
@@ -166,14 +227,22 @@ describe('issuing a certificate through the console', () => {
   it('sessions: HttpOnly and SameSite=Lax cookie, a fresh session id at login, gone at logout', async () => {
     const browser = new ConsoleClient(stack.web.url);
     await browser.get('/login');
-    assert.equal(browser.cookie('certfleet.sid'), undefined, 'the login form stores no session (its CSRF token goes with a signed cookie)');
+    assert.equal(
+      browser.cookie('certfleet.sid'),
+      undefined,
+      'the login form stores no session (its CSRF token goes with a signed cookie)',
+    );
     const csrfCookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.csrf='));
     assert.ok(csrfCookie);
     assert.match(csrfCookie, /HttpOnly/i);
     assert.match(csrfCookie, /SameSite=Lax/i);
     await browser.post('/login', { username: 'admin', password: 'wrong' });
     assert.equal(browser.cookie('certfleet.sid'), undefined, 'nor does a failed sign-in');
-    const loggedIn = await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '//evil.example/' });
+    const loggedIn = await browser.post('/login', {
+      username: 'admin',
+      password: ADMIN_PASSWORD,
+      next: '//evil.example/',
+    });
     assert.equal(loggedIn.location, '/', 'never redirected to another site after login');
     const cookie = browser.lastSetCookies.find((c) => c.startsWith('certfleet.sid='));
     assert.ok(cookie);
@@ -181,7 +250,10 @@ describe('issuing a certificate through the console', () => {
     assert.match(cookie, /SameSite=Lax/i);
     const first = browser.cookie('certfleet.sid');
     await browser.get('/');
-    assert.equal((await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '/' })).status, 303);
+    assert.equal(
+      (await browser.post('/login', { username: 'admin', password: ADMIN_PASSWORD, next: '/' })).status,
+      303,
+    );
     assert.notEqual(browser.cookie('certfleet.sid'), first, 'a new session id at every login');
     const home = await browser.get('/');
     assert.equal(home.status, 200);
@@ -191,15 +263,32 @@ describe('issuing a certificate through the console', () => {
   });
 
   it('keeps an audit trail of changes and key downloads, without secrets', async () => {
-    const rows = await stack.db.db.query<{ actor: string; action: string; after: unknown; actor_ip: string | null }>('SELECT actor, action, after, actor_ip FROM audit_log ORDER BY id');
+    const rows = await stack.db.db.query<{ actor: string; action: string; after: unknown; actor_ip: string | null }>(
+      'SELECT actor, action, after, actor_ip FROM audit_log ORDER BY id',
+    );
     const actions = rows.map((r) => r.action);
-    for (const action of ['login', 'acme-directory.upsert', 'dns-provider.create', 'certificate.create', 'certificate.issue', 'certificate.download-key', 'certificate.download-pfx']) {
+    for (const action of [
+      'login',
+      'acme-directory.upsert',
+      'dns-provider.create',
+      'certificate.create',
+      'certificate.issue',
+      'certificate.download-key',
+      'certificate.download-pfx',
+    ]) {
       assert.ok(actions.includes(action), `audit has ${action}`);
     }
-    assert.ok(rows.filter((r) => r.action !== 'login-failed').every((r) => r.actor === 'admin' || r.actor === 'viewer'));
-    assert.ok(rows.every((r) => r.actor_ip), 'every entry has the client address');
+    assert.ok(
+      rows.filter((r) => r.action !== 'login-failed').every((r) => r.actor === 'admin' || r.actor === 'viewer'),
+    );
+    assert.ok(
+      rows.every((r) => r.actor_ip),
+      'every entry has the client address',
+    );
     const dump = JSON.stringify(rows);
-    assert.ok(!dump.includes(CLOUDFLARE_TOKEN) && !dump.includes('not-the-right-token') && !dump.includes('PRIVATE KEY'));
+    assert.ok(
+      !dump.includes(CLOUDFLARE_TOKEN) && !dump.includes('not-the-right-token') && !dump.includes('PRIVATE KEY'),
+    );
   });
 
   it('email settings saved in the console win over the environment; the SMTP password is sealed', async () => {
@@ -216,7 +305,11 @@ describe('issuing a certificate through the console', () => {
       onData(stream, session, callback) {
         stream.resume();
         stream.on('end', () => {
-          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), user: session.user as string | undefined });
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            user: session.user as string | undefined,
+          });
           callback();
         });
       },
@@ -225,11 +318,24 @@ describe('issuing a certificate through the console', () => {
     try {
       const port = (server.server.address() as { port: number }).port;
       await admin.get('/settings');
-      const bad = await admin.post('/settings/email', { host: '127.0.0.1', port: '99999', from: 'nobody', recipients: 'not-an-address' });
+      const bad = await admin.post('/settings/email', {
+        host: '127.0.0.1',
+        port: '99999',
+        from: 'nobody',
+        recipients: 'not-an-address',
+      });
       assert.equal(bad.status, 400);
       assert.match(bad.text, /The port is a number/);
       assert.match(bad.text, /is not an email address/);
-      const saved = await admin.post('/settings/email', { host: '127.0.0.1', port: String(port), username: 'mailer', password: 'smtp-secret-ü1', allowPasswordWithoutTls: 'on', from: 'CertFleet DB <certfleet@db.example>', recipients: 'oncall@db.example, noc@db.example' });
+      const saved = await admin.post('/settings/email', {
+        host: '127.0.0.1',
+        port: String(port),
+        username: 'mailer',
+        password: 'smtp-secret-ü1',
+        allowPasswordWithoutTls: 'on',
+        from: 'CertFleet DB <certfleet@db.example>',
+        recipients: 'oncall@db.example, noc@db.example',
+      });
       assert.equal(saved.status, 303, saved.text.slice(0, 500));
       const stored = JSON.stringify(await stack.db.db.query("SELECT value FROM settings WHERE key = 'smtp'"));
       assert.ok(!stored.includes('smtp-secret'), 'the SMTP password is not stored in plaintext');
@@ -240,7 +346,11 @@ describe('issuing a certificate through the console', () => {
       await waitForRunToEnd(admin, id);
       const deadline = Date.now() + 15_000;
       while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.deepEqual(received[0], { from: 'certfleet@db.example', to: ['oncall@db.example', 'noc@db.example'], user: 'mailer' });
+      assert.deepEqual(received[0], {
+        from: 'certfleet@db.example',
+        to: ['oncall@db.example', 'noc@db.example'],
+        user: 'mailer',
+      });
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -6,10 +6,23 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { certificateWorkflowId, deploymentWorkflowId, TASK_QUEUE, WorkflowType, type DeploymentOutcome, type LifecycleResult } from '../../temporal/contract';
+import {
+  certificateWorkflowId,
+  deploymentWorkflowId,
+  TASK_QUEUE,
+  WorkflowType,
+  type DeploymentOutcome,
+  type LifecycleResult,
+} from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, linkDeployment, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  linkDeployment,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 const TOKEN = 'fgt-token-maintenance';
@@ -26,7 +39,8 @@ const clock = (d: Date): string => d.toISOString().slice(11, 19);
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 /** How the pages name a window opening at `d` in UTC: "Sat 12 Dec 02:00 (UTC)". */
-const inUtc = (d: Date): string => `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.toISOString().slice(11, 16)} (UTC)`;
+const inUtc = (d: Date): string =>
+  `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.toISOString().slice(11, 16)} (UTC)`;
 /** A daily window (UTC) opening at `opens` (or `inMs` from now), one hour long. */
 const windowAt = (opens: Date): string => `daily ${clock(opens)}-${clock(new Date(opens.getTime() + 3_600_000))}`;
 const windowFrom = (inMs: number): string => windowAt(new Date(Date.now() + inMs));
@@ -41,10 +55,21 @@ async function setWindowIn(inMs: number): Promise<string> {
 async function setWindow(lines: string): Promise<void> {
   await admin.get(`/targets/${targetId}/edit`);
   // The pin as stored (the edit form shows it): a deploy that bound the admin GUI re-pinned the new certificate.
-  const [pinned] = await stack.db.db.query<{ trust_fingerprint: string }>('SELECT trust_fingerprint FROM targets WHERE id = $1', [targetId]);
+  const [pinned] = await stack.db.db.query<{ trust_fingerprint: string }>(
+    'SELECT trust_fingerprint FROM targets WHERE id = $1',
+    [targetId],
+  );
   const saved = await admin.post(`/targets/${targetId}`, {
-    vendor: 'fortigate', name: 'FW with windows', host: fortigate.host, port: String(fortigate.port), trustMode: 'fingerprint',
-    trustFingerprint: pinned?.trust_fingerprint ?? '', cred_token: '', opt_vdom: 'root', maintenanceTimeZone: 'UTC', maintenanceWindows: lines,
+    vendor: 'fortigate',
+    name: 'FW with windows',
+    host: fortigate.host,
+    port: String(fortigate.port),
+    trustMode: 'fingerprint',
+    trustFingerprint: pinned?.trust_fingerprint ?? '',
+    cred_token: '',
+    opt_vdom: 'root',
+    maintenanceTimeZone: 'UTC',
+    maintenanceWindows: lines,
   });
   assert.equal(saved.status, 303, saved.text.slice(0, 500));
 }
@@ -52,14 +77,19 @@ async function setWindow(lines: string): Promise<void> {
 async function redeployAndWaitUntilWaiting(): Promise<void> {
   await admin.get(`/deployments/${deploymentId}`);
   assert.equal((await admin.post(`/deployments/${deploymentId}/redeploy`, {})).status, 303);
-  await eventually('the deploy waits for the window', async () => {
-    const page = await admin.get(`/deployments/${deploymentId}`);
-    return page.text.includes('Waiting for the maintenance window') ? true : undefined;
-  }, 30_000);
+  await eventually(
+    'the deploy waits for the window',
+    async () => {
+      const page = await admin.get(`/deployments/${deploymentId}`);
+      return page.text.includes('Waiting for the maintenance window') ? true : undefined;
+    },
+    30_000,
+  );
 }
 
 const mutatingCalls = () => fortigate.calls.filter((c) => c.method !== 'GET').length;
-const result = () => client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).result() as Promise<DeploymentOutcome>;
+const result = () =>
+  client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).result() as Promise<DeploymentOutcome>;
 
 before(async () => {
   stack = await startStack();
@@ -70,18 +100,33 @@ before(async () => {
   admin = await stack.admin();
   const directoryId = await addPebbleDirectory(admin, stack);
   const providerId = await addCloudflareProvider(admin, stack, 'Windows CF');
-  certificateId = await requestCertificate(admin, { commonName: 'window.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+  certificateId = await requestCertificate(admin, {
+    commonName: 'window.example.test',
+    dnsProviderId: providerId,
+    acmeDirectoryId: directoryId,
+  });
   await waitForRunToEnd(admin, certificateId);
   await admin.get('/targets/new?vendor=fortigate');
   const created = await admin.post('/targets', {
-    vendor: 'fortigate', name: 'FW with windows', host: fortigate.host, port: String(fortigate.port), trustMode: 'fingerprint',
-    trustFingerprint: fortigate.managementFingerprint(), cred_token: TOKEN, opt_vdom: 'root', maintenanceTimeZone: 'UTC', maintenanceWindows: windowFrom(3_600_000),
+    vendor: 'fortigate',
+    name: 'FW with windows',
+    host: fortigate.host,
+    port: String(fortigate.port),
+    trustMode: 'fingerprint',
+    trustFingerprint: fortigate.managementFingerprint(),
+    cred_token: TOKEN,
+    opt_vdom: 'root',
+    maintenanceTimeZone: 'UTC',
+    maintenanceWindows: windowFrom(3_600_000),
   });
   assert.equal(created.status, 303, created.text.slice(0, 500));
   targetId = /\/targets\/(\d+)$/.exec(created.location ?? '')?.[1] as string;
   assert.match((await admin.get(`/targets/${targetId}`)).text, /Next window opens/);
   await linkDeployment(admin, certificateId, targetId, { adminGui: 'on' }, [fortigate.endpoints.admin]);
-  [{ id: deploymentId }] = await stack.db.db.query<{ id: string }>('SELECT id FROM deployments WHERE certificate_id = $1', [certificateId]) as [{ id: string }];
+  [{ id: deploymentId }] = (await stack.db.db.query<{ id: string }>(
+    'SELECT id FROM deployments WHERE certificate_id = $1',
+    [certificateId],
+  )) as [{ id: string }];
 });
 after(async () => {
   await connection?.close();
@@ -93,7 +138,9 @@ it('waits for the window without touching the device, then deploys when it opens
   await setWindow(windowFrom(6_000));
   const before = mutatingCalls();
   await redeployAndWaitUntilWaiting();
-  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [
+    deploymentId,
+  ]);
   assert.equal(row?.status, 'waiting');
   assert.equal(mutatingCalls(), before, 'nothing is imported or bound while waiting');
   const outcome = await result();
@@ -103,8 +150,14 @@ it('waits for the window without touching the device, then deploys when it opens
     [deploymentId],
   );
   const window = steps.filter((s) => s.step === 'maintenance window');
-  assert.deepEqual(window.map((s) => s.status), ['started', 'succeeded']);
-  assert.match(window[0]?.detail ?? '', /^waiting until \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), when the maintenance window opens \(daily /);
+  assert.deepEqual(
+    window.map((s) => s.status),
+    ['started', 'succeeded'],
+  );
+  assert.match(
+    window[0]?.detail ?? '',
+    /^waiting until \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), when the maintenance window opens \(daily /,
+  );
   assert.equal(window[1]?.detail, 'the window opened');
 });
 
@@ -113,15 +166,30 @@ it('a waiting deploy says until when, in the target\'s time zone, on every page;
   await redeployAndWaitUntilWaiting();
   const page = await admin.get(`/deployments/${deploymentId}`);
   assert.match(page.text, /Deploy now, outside the window/);
-  for (const url of [`/deployments/${deploymentId}`, '/deployments', `/certificates/${certificateId}`, `/targets/${targetId}`, '/reports/compliance']) {
+  for (const url of [
+    `/deployments/${deploymentId}`,
+    '/deployments',
+    `/certificates/${certificateId}`,
+    `/targets/${targetId}`,
+    '/reports/compliance',
+  ]) {
     assert.ok((await admin.get(url)).text.includes(waiting), `${url} says "${waiting}"`);
   }
   const running = (await admin.get('/dashboard/running', { 'HX-Request': 'true' })).text;
-  assert.ok(running.includes(`window.example.test → FW with windows</a> <span class="waiting">${waiting}</span>`), running);
-  assert.ok(!running.includes(deploymentWorkflowId(certificateId, deploymentId)), 'the dashboard names the deploy, not its workflow id');
+  assert.ok(
+    running.includes(`window.example.test → FW with windows</a> <span class="waiting">${waiting}</span>`),
+    running,
+  );
+  assert.ok(
+    !running.includes(deploymentWorkflowId(certificateId, deploymentId)),
+    'the dashboard names the deploy, not its workflow id',
+  );
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
   assert.equal((await result()).outcome, 'deployed');
-  const [audit] = await stack.db.db.query<{ actor: string }>("SELECT actor FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);
+  const [audit] = await stack.db.db.query<{ actor: string }>(
+    "SELECT actor FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1",
+    [deploymentId],
+  );
   assert.equal(audit?.actor, 'admin');
   const [step] = await stack.db.db.query<{ detail: string }>(
     "SELECT s.detail FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id WHERE r.deployment_id = $1 AND s.step = 'maintenance window' AND s.status = 'succeeded' ORDER BY s.id DESC LIMIT 1",
@@ -137,15 +205,22 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
   await redeployAndWaitUntilWaiting();
   const waiting = client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId));
   const before = mutatingCalls();
-  const rejections = async (count: number) => eventually(`${count} signal(s) rejected and recorded`, async () => {
-    const rows = await stack.db.db.query<{ actor: string; after: { reason: string; command: string } }>(
-      "SELECT actor, after FROM audit_log WHERE action = 'signal-rejected' AND entity_type = 'deployment' AND entity_id = $1 ORDER BY id",
-      [deploymentId],
+  const rejections = async (count: number) =>
+    eventually(
+      `${count} signal(s) rejected and recorded`,
+      async () => {
+        const rows = await stack.db.db.query<{ actor: string; after: { reason: string; command: string } }>(
+          "SELECT actor, after FROM audit_log WHERE action = 'signal-rejected' AND entity_type = 'deployment' AND entity_id = $1 ORDER BY id",
+          [deploymentId],
+        );
+        return rows.length >= count ? rows : undefined;
+      },
+      30_000,
     );
-    return rows.length >= count ? rows : undefined;
-  }, 30_000);
   const stillWaiting = async () => {
-    const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+    const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [
+      deploymentId,
+    ]);
     assert.equal(row?.status, 'waiting', 'the deploy still waits for its window');
     assert.equal((await waiting.describe()).status.name, 'RUNNING');
     assert.equal(mutatingCalls(), before, 'nothing is imported or bound');
@@ -153,7 +228,10 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
 
   // As sent from the Temporal UI without a CertFleet login: a name in the payload, no audit entry;
   // then the entry of another command (the Redeploy that started this run).
-  const [redeploy] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.redeploy' AND entity_id = $1", [deploymentId]);
+  const [redeploy] = await stack.db.db.query<{ id: string }>(
+    "SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.redeploy' AND entity_id = $1",
+    [deploymentId],
+  );
   await waiting.signal('deployNow', { requestedBy: 'demo' });
   await waiting.signal('deployNow', { auditId: redeploy?.id });
   const [forged, otherCommand] = await rejections(2);
@@ -167,7 +245,10 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
   await admin.get(`/deployments/${deploymentId}`);
   assert.equal((await admin.post(`/deployments/${deploymentId}/deploy-now`, {})).status, 303);
   assert.equal((await result()).outcome, 'deployed');
-  const [used] = await stack.db.db.query<{ id: string }>("SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1", [deploymentId]);
+  const [used] = await stack.db.db.query<{ id: string }>(
+    "SELECT max(id) AS id FROM audit_log WHERE action = 'deployment.deploy-now' AND entity_id = $1",
+    [deploymentId],
+  );
 
   // The next deploy waits again: the used entry does not open it.
   await redeployAndWaitUntilWaiting();
@@ -175,7 +256,9 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
   await waiting.signal('deployNow', { auditId: used?.id });
   const replayed = (await rejections(3))[2];
   assert.match(replayed?.after.reason ?? '', /was used already/);
-  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [deploymentId]);
+  const [row] = await stack.db.db.query<{ status: string }>('SELECT status FROM deployments WHERE id = $1', [
+    deploymentId,
+  ]);
   assert.equal(row?.status, 'waiting');
   assert.equal(mutatingCalls(), next, 'a used entry changes nothing');
   await admin.get(`/deployments/${deploymentId}`);
@@ -184,33 +267,55 @@ it('a "Deploy now" signal without its audit entry changes nothing and is recorde
 });
 
 it('starts through the Temporal API without an audit entry change nothing and are recorded', async () => {
-  const [cert] = await stack.db.db.query<{ current_version_id: string }>('SELECT current_version_id FROM certificates WHERE id = $1', [certificateId]);
+  const [cert] = await stack.db.db.query<{ current_version_id: string }>(
+    'SELECT current_version_id FROM certificates WHERE id = $1',
+    [certificateId],
+  );
   const versionId = cert?.current_version_id as string;
   const before = mutatingCalls();
-  const [runsBefore] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  const [runsBefore] = await stack.db.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1',
+    [deploymentId],
+  );
   // A deploy posing as the renewal's child, and a Redeploy naming no entry.
-  for (const [trigger, why] of [['lifecycle', /certificate's own run/], ['redeploy', /names no audit entry/]] as const) {
+  for (const [trigger, why] of [
+    ['lifecycle', /certificate's own run/],
+    ['redeploy', /names no audit entry/],
+  ] as const) {
     const outcome = (await client.workflow.execute(WorkflowType.deploy, {
-      workflowId: deploymentWorkflowId(certificateId, deploymentId), taskQueue: TASK_QUEUE, args: [{ deploymentId, versionId, trigger }],
+      workflowId: deploymentWorkflowId(certificateId, deploymentId),
+      taskQueue: TASK_QUEUE,
+      args: [{ deploymentId, versionId, trigger }],
     })) as DeploymentOutcome;
     assert.equal(outcome.outcome, 'failed');
     assert.match(outcome.reason ?? '', why);
   }
   // "Renew now" posing as the console.
   const renewal = (await client.workflow.execute(WorkflowType.lifecycle, {
-    workflowId: certificateWorkflowId(certificateId), taskQueue: TASK_QUEUE, args: [{ certificateId, trigger: 'manual' }],
+    workflowId: certificateWorkflowId(certificateId),
+    taskQueue: TASK_QUEUE,
+    args: [{ certificateId, trigger: 'manual' }],
   })) as LifecycleResult;
   assert.equal(renewal.outcome, 'skipped');
   assert.match(renewal.reason ?? '', /not started by CertFleet: it names no audit entry/);
 
   assert.equal(mutatingCalls(), before, 'the device was not touched');
-  const [runsAfter] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1', [deploymentId]);
+  const [runsAfter] = await stack.db.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM deployment_runs WHERE deployment_id = $1',
+    [deploymentId],
+  );
   assert.equal(runsAfter?.n, runsBefore?.n, 'no deploy run was opened');
-  const [versions] = await stack.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM certificate_versions WHERE certificate_id = $1', [certificateId]);
+  const [versions] = await stack.db.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM certificate_versions WHERE certificate_id = $1',
+    [certificateId],
+  );
   assert.equal(versions?.n, 1, 'no certificate was issued');
   const recorded = await stack.db.db.query<{ entity_type: string }>(
     "SELECT entity_type FROM audit_log WHERE action = 'start-rejected' AND entity_id IN ($1, $2) ORDER BY id",
     [deploymentId, certificateId],
   );
-  assert.deepEqual(recorded.map((r) => r.entity_type), ['deployment', 'deployment', 'certificate']);
+  assert.deepEqual(
+    recorded.map((r) => r.entity_type),
+    ['deployment', 'deployment', 'certificate'],
+  );
 });

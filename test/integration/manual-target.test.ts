@@ -9,7 +9,14 @@ import { insertUser } from '../../activities/db/repositories/users';
 import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
 import { hashPassword } from '../../web/passwords';
 import { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -29,7 +36,11 @@ it('a renewal leaves a manual target ready for download; a technician marks it d
   const admin = await stack.admin();
   const directoryId = await addPebbleDirectory(admin, stack);
   const providerId = await addCloudflareProvider(admin, stack, 'Manual');
-  const certificateId = await requestCertificate(admin, { commonName: 'appliance.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+  const certificateId = await requestCertificate(admin, {
+    commonName: 'appliance.example.test',
+    dnsProviderId: providerId,
+    acmeDirectoryId: directoryId,
+  });
   await waitForRunToEnd(admin, certificateId);
 
   const form = await admin.get('/targets/new?vendor=manual');
@@ -41,16 +52,28 @@ it('a renewal leaves a manual target ready for download; a technician marks it d
   await linkDeployment(admin, certificateId, targetId, {}, []);
 
   await renewNow(admin, certificateId);
-  const result = (await new Client({ connection }).workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
+  const result = (await new Client({ connection }).workflow
+    .getHandle(certificateWorkflowId(certificateId))
+    .result()) as LifecycleResult;
   assert.equal(result.outcome, 'issued', 'a manual target is not a failure');
-  assert.deepEqual(result.deployments?.map((d) => d.outcome), ['ready']);
-  const [deployment] = await stack.db.db.query<{ id: string; status: string }>('SELECT id, status FROM deployments WHERE certificate_id = $1', [certificateId]);
+  assert.deepEqual(
+    result.deployments?.map((d) => d.outcome),
+    ['ready'],
+  );
+  const [deployment] = await stack.db.db.query<{ id: string; status: string }>(
+    'SELECT id, status FROM deployments WHERE certificate_id = $1',
+    [certificateId],
+  );
   assert.equal(deployment?.status, 'ready');
   const page = await admin.get(`/deployments/${deployment.id}`);
   assert.match(page.text, /Ready for download/);
   assert.match(page.text, /download\/fullchain\.pem/);
 
-  await insertUser(stack.db.db, { username: 'auditor', role: 'readonly', passwordHash: await hashPassword('auditor-password') });
+  await insertUser(stack.db.db, {
+    username: 'auditor',
+    role: 'readonly',
+    passwordHash: await hashPassword('auditor-password'),
+  });
   const viewer = new ConsoleClient(stack.web.url);
   await viewer.login('auditor', 'auditor-password');
   await viewer.get(`/deployments/${deployment.id}`);
@@ -59,11 +82,24 @@ it('a renewal leaves a manual target ready for download; a technician marks it d
   await admin.get(`/deployments/${deployment.id}`);
   const done = await admin.post(`/deployments/${deployment.id}/mark-done`, {});
   assert.equal(done.status, 303);
-  const [after] = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM deployments WHERE id = $1', [deployment.id]);
+  const [after] = await stack.db.db.query<{ status: string; current_version_id: string }>(
+    'SELECT status, current_version_id FROM deployments WHERE id = $1',
+    [deployment.id],
+  );
   assert.equal(after?.status, 'deployed');
   assert.ok(after?.current_version_id);
-  const audit = await stack.db.db.query<{ actor: string }>("SELECT actor FROM audit_log WHERE action = 'deployment.mark-done' AND entity_id = $1", [deployment.id]);
-  assert.deepEqual(audit.map((a) => a.actor), ['admin']);
+  const audit = await stack.db.db.query<{ actor: string }>(
+    "SELECT actor FROM audit_log WHERE action = 'deployment.mark-done' AND entity_id = $1",
+    [deployment.id],
+  );
+  assert.deepEqual(
+    audit.map((a) => a.actor),
+    ['admin'],
+  );
   await admin.get(`/deployments/${deployment.id}`);
-  assert.equal((await admin.post(`/deployments/${deployment.id}/mark-done`, {})).status, 409, 'only a ready deployment can be marked done');
+  assert.equal(
+    (await admin.post(`/deployments/${deployment.id}/mark-done`, {})).status,
+    409,
+    'only a ready deployment can be marked done',
+  );
 });

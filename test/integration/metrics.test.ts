@@ -59,7 +59,8 @@ function parseExposition(text: string): Map<string, Family> {
     assert.ok(!Number.isNaN(value) || raw === 'NaN' || raw === 'Nan', `a number: ${line}`);
     // A histogram's _bucket/_sum/_count lines belong to the family declared by TYPE.
     const base = name.replace(/_(bucket|sum|count)$/, '');
-    const owner = families.get(name) ?? (families.get(base)?.type === 'histogram' ? families.get(base) : undefined) ?? family(name);
+    const owner =
+      families.get(name) ?? (families.get(base)?.type === 'histogram' ? families.get(base) : undefined) ?? family(name);
     owner.samples.push({ name, labels, value });
   }
   return families;
@@ -72,7 +73,12 @@ function familyOf(metrics: Map<string, Family>, name: string): Family {
 }
 
 function valueOf(f: Family, name: string, labels: Record<string, string>): number | undefined {
-  return f.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v) && Object.keys(s.labels).length === Object.keys(labels).length)?.value;
+  return f.samples.find(
+    (s) =>
+      s.name === name &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v) &&
+      Object.keys(s.labels).length === Object.keys(labels).length,
+  )?.value;
 }
 
 async function listen(deps: WebDeps): Promise<{ url: string; close(): Promise<void> }> {
@@ -99,7 +105,11 @@ describe('web console /metrics, /healthz, /readyz', () => {
 
   before(async () => {
     c = await startConsoleApp({ metricsToken: METRICS_TOKEN });
-    await seedFleet(c.db.db, { customers: 3, certificates: 150, targetsPerCustomer: 2, deploymentRuns: 300, auditEntries: 1 }, c.box.seal('placeholder', SecretPurpose.versionKey));
+    await seedFleet(
+      c.db.db,
+      { customers: 3, certificates: 150, targetsPerCustomer: 2, deploymentRuns: 300, auditEntries: 1 },
+      c.box.seal('placeholder', SecretPurpose.versionKey),
+    );
     // Renewal runs: durations on and around bucket bounds (a run of exactly 5 s is in le="5").
     await c.db.db.query(
       `INSERT INTO lifecycle_runs (certificate_id, workflow_id, run_id, trigger, outcome, reason, started_at, ended_at)
@@ -108,13 +118,19 @@ describe('web console /metrics, /healthz, /readyz', () => {
               (VALUES (1, 'issued', 5), (2, 'issued', 5.5), (3, 'issued', 42), (4, 'partial', 4000), (5, 'failed', 0.5), (6, 'failed', 300000)) AS r(n, outcome, seconds)`,
     );
     // A running deployment run is not counted; a ready one (manual target) is.
-    await c.db.db.query("UPDATE deployment_runs SET outcome = 'running', ended_at = NULL WHERE id IN (SELECT id FROM deployment_runs ORDER BY id LIMIT 2)");
-    await c.db.db.query("UPDATE deployment_runs SET outcome = 'ready' WHERE id IN (SELECT id FROM deployment_runs ORDER BY id DESC LIMIT 3)");
+    await c.db.db.query(
+      "UPDATE deployment_runs SET outcome = 'running', ended_at = NULL WHERE id IN (SELECT id FROM deployment_runs ORDER BY id LIMIT 2)",
+    );
+    await c.db.db.query(
+      "UPDATE deployment_runs SET outcome = 'ready' WHERE id IN (SELECT id FROM deployment_runs ORDER BY id DESC LIMIT 3)",
+    );
     await c.db.db.query(
       `INSERT INTO incidents (key, kind, title, detail) VALUES ('drift:1:a', 'drift', 'Drift', 'changed by hand'), ('drift:2:a', 'drift', 'Drift', 'changed by hand'),
          ('renewal:1', 'renewal-failed', 'Renewal failed', 'x')`,
     );
-    await c.db.db.query("INSERT INTO incidents (key, kind, title, detail, resolved_at) VALUES ('deploy:9', 'deploy-failed', 'Deploy failed', 'x', now())");
+    await c.db.db.query(
+      "INSERT INTO incidents (key, kind, title, detail, resolved_at) VALUES ('deploy:9', 'deploy-failed', 'Deploy failed', 'x', now())",
+    );
     customers = (await c.db.db.query<{ name: string }>('SELECT name FROM customers')).map((r) => r.name);
     assert.ok(customers.length >= 3);
   });
@@ -149,11 +165,20 @@ describe('web console /metrics, /healthz, /readyz', () => {
     const metrics = parseExposition(await (await fetch(`${c.url}/metrics`, withToken)).text());
     const expiry = familyOf(metrics, 'certfleet_certificate_expiry_timestamp_seconds');
     const ready = familyOf(metrics, 'certfleet_certificate_ready');
-    const live = await c.db.db.query<{ common_name: string; customer: string; status: string; current_not_after: Date | null }>(
+    const live = await c.db.db.query<{
+      common_name: string;
+      customer: string;
+      status: string;
+      current_not_after: Date | null;
+    }>(
       'SELECT c.common_name, cu.name AS customer, c.status, c.current_not_after FROM certificates c JOIN customers cu ON cu.id = c.customer_id WHERE c.deleted_at IS NULL',
     );
     assert.equal(ready.samples.length, live.length, 'one ready line per live certificate');
-    assert.equal(expiry.samples.length, live.filter((r) => r.current_not_after).length, 'one expiry line per issued certificate');
+    assert.equal(
+      expiry.samples.length,
+      live.filter((r) => r.current_not_after).length,
+      'one expiry line per issued certificate',
+    );
 
     const now = Date.now();
     const pick = (what: string, test: (r: (typeof live)[number]) => boolean) => {
@@ -161,14 +186,26 @@ describe('web console /metrics, /healthz, /readyz', () => {
       assert.ok(row, `the seed has ${what}`);
       return row;
     };
-    const valid = pick('a valid certificate', (r) => r.status === 'valid' && (r.current_not_after?.getTime() ?? 0) > now + 86_400_000);
-    const expired = pick('an expired one', (r) => r.status === 'valid' && (r.current_not_after?.getTime() ?? Infinity) < now - 86_400_000);
+    const valid = pick(
+      'a valid certificate',
+      (r) => r.status === 'valid' && (r.current_not_after?.getTime() ?? 0) > now + 86_400_000,
+    );
+    const expired = pick(
+      'an expired one',
+      (r) => r.status === 'valid' && (r.current_not_after?.getTime() ?? Infinity) < now - 86_400_000,
+    );
     const failed = pick('a failed one', (r) => r.status === 'failed' && (r.current_not_after?.getTime() ?? 0) > now);
     const pending = pick('one not issued', (r) => r.current_not_after === null);
     const labels = (r: (typeof live)[number]) => ({ certificate: r.common_name, customer: r.customer });
 
-    assert.equal(valueOf(expiry, 'certfleet_certificate_expiry_timestamp_seconds', labels(valid)), Math.floor((valid.current_not_after?.getTime() ?? 0) / 1000));
-    assert.equal(valueOf(expiry, 'certfleet_certificate_expiry_timestamp_seconds', labels(expired)), Math.floor((expired.current_not_after?.getTime() ?? 0) / 1000));
+    assert.equal(
+      valueOf(expiry, 'certfleet_certificate_expiry_timestamp_seconds', labels(valid)),
+      Math.floor((valid.current_not_after?.getTime() ?? 0) / 1000),
+    );
+    assert.equal(
+      valueOf(expiry, 'certfleet_certificate_expiry_timestamp_seconds', labels(expired)),
+      Math.floor((expired.current_not_after?.getTime() ?? 0) / 1000),
+    );
     assert.equal(valueOf(expiry, 'certfleet_certificate_expiry_timestamp_seconds', labels(pending)), undefined);
     assert.equal(valueOf(ready, 'certfleet_certificate_ready', labels(valid)), 1);
     assert.equal(valueOf(ready, 'certfleet_certificate_ready', labels(expired)), 0);
@@ -179,16 +216,23 @@ describe('web console /metrics, /healthz, /readyz', () => {
 
     const statuses = familyOf(metrics, 'certfleet_certificates');
     for (const status of ['pending', 'issuing', 'valid', 'failed']) {
-      assert.equal(valueOf(statuses, 'certfleet_certificates', { status }), live.filter((r) => r.status === status).length, status);
+      assert.equal(
+        valueOf(statuses, 'certfleet_certificates', { status }),
+        live.filter((r) => r.status === status).length,
+        status,
+      );
     }
   });
 
   it('counts renewals and deployments by outcome as SQL does, and open incidents by kind', async () => {
     const metrics = parseExposition(await (await fetch(`${c.url}/metrics`, withToken)).text());
     const renewals = familyOf(metrics, 'certfleet_renewals_total');
-    const renewalCounts = await c.db.db.query<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM lifecycle_runs GROUP BY outcome');
+    const renewalCounts = await c.db.db.query<{ outcome: string; n: number }>(
+      'SELECT outcome, count(*)::int AS n FROM lifecycle_runs GROUP BY outcome',
+    );
     assert.deepEqual(renewalCounts.map((r) => r.n).sort(), [1, 2, 3]);
-    for (const r of renewalCounts) assert.equal(valueOf(renewals, 'certfleet_renewals_total', { outcome: r.outcome }), r.n, r.outcome);
+    for (const r of renewalCounts)
+      assert.equal(valueOf(renewals, 'certfleet_renewals_total', { outcome: r.outcome }), r.n, r.outcome);
 
     const deployments = familyOf(metrics, 'certfleet_deployments_total');
     const deploymentCounts = await c.db.db.query<{ outcome: string; vendor: string; n: number }>(
@@ -198,12 +242,21 @@ describe('web console /metrics, /healthz, /readyz', () => {
     assert.ok(deploymentCounts.length >= 4, 'several outcomes and vendors');
     assert.ok(deploymentCounts.some((r) => r.outcome === 'ready'));
     assert.equal(deployments.samples.length, deploymentCounts.length, 'no other series (running runs are not counted)');
-    for (const r of deploymentCounts) assert.equal(valueOf(deployments, 'certfleet_deployments_total', { outcome: r.outcome, vendor: r.vendor }), r.n, `${r.outcome} ${r.vendor}`);
+    for (const r of deploymentCounts)
+      assert.equal(
+        valueOf(deployments, 'certfleet_deployments_total', { outcome: r.outcome, vendor: r.vendor }),
+        r.n,
+        `${r.outcome} ${r.vendor}`,
+      );
 
     const incidents = familyOf(metrics, 'certfleet_open_incidents');
     assert.equal(valueOf(incidents, 'certfleet_open_incidents', { kind: 'drift' }), 2);
     assert.equal(valueOf(incidents, 'certfleet_open_incidents', { kind: 'renewal-failed' }), 1);
-    assert.equal(valueOf(incidents, 'certfleet_open_incidents', { kind: 'deploy-failed' }), 0, 'a resolved incident is not open');
+    assert.equal(
+      valueOf(incidents, 'certfleet_open_incidents', { kind: 'deploy-failed' }),
+      0,
+      'a resolved incident is not open',
+    );
   });
 
   it('exposes run durations as a histogram: cumulative buckets, +Inf = _count = finished runs', async () => {
@@ -218,8 +271,16 @@ describe('web console /metrics, /healthz, /readyz', () => {
     let deployRuns = 0;
     for (const [key, samples] of series) {
       const buckets = samples.filter((s) => s.name === 'certfleet_workflow_duration_seconds_bucket');
-      assert.deepEqual(buckets.map((b) => b.labels['le']), [...DURATION_BUCKETS.map(String), '+Inf'], `${key}: every bucket, in order`);
-      for (let i = 1; i < buckets.length; i++) assert.ok((buckets[i]?.value ?? -1) >= (buckets[i - 1]?.value ?? Infinity), `${key}: cumulative at le=${buckets[i]?.labels['le']}`);
+      assert.deepEqual(
+        buckets.map((b) => b.labels['le']),
+        [...DURATION_BUCKETS.map(String), '+Inf'],
+        `${key}: every bucket, in order`,
+      );
+      for (let i = 1; i < buckets.length; i++)
+        assert.ok(
+          (buckets[i]?.value ?? -1) >= (buckets[i - 1]?.value ?? Infinity),
+          `${key}: cumulative at le=${buckets[i]?.labels['le']}`,
+        );
       const count = samples.find((s) => s.name === 'certfleet_workflow_duration_seconds_count')?.value;
       const sum = samples.find((s) => s.name === 'certfleet_workflow_duration_seconds_sum')?.value;
       assert.equal(buckets.at(-1)?.value, count, `${key}: +Inf = _count`);
@@ -234,7 +295,8 @@ describe('web console /metrics, /healthz, /readyz', () => {
     assert.equal(deployRuns, sql?.deploys);
 
     // The seeded renewal runs: issued took 5 s, 5.5 s and 42 s; failed 0.5 s and 300,000 s.
-    const bucket = (outcome: string, le: string) => valueOf(h, 'certfleet_workflow_duration_seconds_bucket', { workflow: 'renewal', outcome, le });
+    const bucket = (outcome: string, le: string) =>
+      valueOf(h, 'certfleet_workflow_duration_seconds_bucket', { workflow: 'renewal', outcome, le });
     assert.equal(bucket('issued', '1'), 0);
     assert.equal(bucket('issued', '5'), 1, 'le is inclusive');
     assert.equal(bucket('issued', '15'), 2);
@@ -242,10 +304,14 @@ describe('web console /metrics, /healthz, /readyz', () => {
     assert.equal(bucket('failed', '1'), 1);
     assert.equal(bucket('failed', '259200'), 1, 'a run longer than the last bound is only in +Inf');
     assert.equal(bucket('failed', '+Inf'), 2);
-    const issuedSum = valueOf(h, 'certfleet_workflow_duration_seconds_sum', { workflow: 'renewal', outcome: 'issued' }) ?? 0;
+    const issuedSum =
+      valueOf(h, 'certfleet_workflow_duration_seconds_sum', { workflow: 'renewal', outcome: 'issued' }) ?? 0;
     assert.ok(Math.abs(issuedSum - 52.5) < 0.01, `sum of the issued runs: ${issuedSum}`);
     // Seeded deploy runs take 3 s each.
-    assert.equal(valueOf(h, 'certfleet_workflow_duration_seconds_bucket', { workflow: 'deploy', outcome: 'deployed', le: '1' }), 0);
+    assert.equal(
+      valueOf(h, 'certfleet_workflow_duration_seconds_bucket', { workflow: 'deploy', outcome: 'deployed', le: '1' }),
+      0,
+    );
     assert.equal(
       valueOf(h, 'certfleet_workflow_duration_seconds_bucket', { workflow: 'deploy', outcome: 'deployed', le: '5' }),
       valueOf(h, 'certfleet_workflow_duration_seconds_count', { workflow: 'deploy', outcome: 'deployed' }),
@@ -262,7 +328,10 @@ describe('web console /metrics, /healthz, /readyz', () => {
     assert.equal(authorized.status, 200);
     const text = await authorized.text();
     assert.match(text, /^certfleet_renewals_total\{outcome="issued"\} 3$/m);
-    assert.ok(customers.some((name) => text.includes(`customer="${name}"`)), 'the token holder sees the customers');
+    assert.ok(
+      customers.some((name) => text.includes(`customer="${name}"`)),
+      'the token holder sees the customers',
+    );
     assert.equal((await fetch(`${c.url}/healthz`)).status, 200, 'health checks stay open');
   });
 
@@ -270,7 +339,11 @@ describe('web console /metrics, /healthz, /readyz', () => {
     const { metricsToken: _unused, ...withoutToken } = c.deps;
     const open = await listen(withoutToken);
     try {
-      const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${METRICS_TOKEN}` }, { authorization: 'Bearer x' }];
+      const attempts: Record<string, string>[] = [
+        {},
+        { authorization: `Bearer ${METRICS_TOKEN}` },
+        { authorization: 'Bearer x' },
+      ];
       for (const headers of attempts) {
         const response = await fetch(`${open.url}/metrics`, { headers });
         assert.equal(response.status, 401);
@@ -295,9 +368,15 @@ describe('web console /metrics, /healthz, /readyz', () => {
       assert.equal(response.status, 200);
       const text = await response.text();
       const metrics = parseExposition(text);
-      assert.equal(valueOf(familyOf(metrics, 'certfleet_renewals_total'), 'certfleet_renewals_total', { outcome: 'issued' }), 3);
+      assert.equal(
+        valueOf(familyOf(metrics, 'certfleet_renewals_total'), 'certfleet_renewals_total', { outcome: 'issued' }),
+        3,
+      );
       assert.ok(metrics.has('certfleet_open_incidents'));
-      assert.ok(!metrics.has('certfleet_certificate_ready') && !metrics.has('certfleet_certificate_expiry_timestamp_seconds'), 'no per-certificate series');
+      assert.ok(
+        !metrics.has('certfleet_certificate_ready') && !metrics.has('certfleet_certificate_expiry_timestamp_seconds'),
+        'no per-certificate series',
+      );
       assert.doesNotMatch(text, /customer=|certificate=/);
       for (const name of customers) assert.ok(!text.includes(name), `no ${name}`);
     } finally {
@@ -325,7 +404,10 @@ describe('web console /metrics, /healthz, /readyz', () => {
       const ready = await fetch(`${app.url}/readyz`);
       assert.equal(ready.status, 503);
       const text = await ready.text();
-      assert.deepEqual(JSON.parse(text), { ok: false, checks: { database: 'failed: connection refused', temporal: 'ok' } });
+      assert.deepEqual(JSON.parse(text), {
+        ok: false,
+        checks: { database: 'failed: connection refused', temporal: 'ok' },
+      });
       assert.doesNotMatch(text, /127\.0\.0\.1|postgres:|pw-not-logged|none/);
       assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'still alive');
       const metrics = await fetch(`${app.url}/metrics`, withToken);
@@ -368,21 +450,35 @@ describe('worker metrics (Temporal Core on WORKER_METRICS_ADDRESS)', () => {
   it('serves Temporal worker metrics while a worker runs', async () => {
     const worker = await stack.startWorker();
     assert.match(worker.output(), /worker metrics for Prometheus/);
-    const text = await eventually('worker task slot metrics', async () => {
-      const response = await fetch(`http://${address}/metrics`).catch(() => undefined);
-      const body = response?.ok ? await response.text() : '';
-      // Core reports each worker's slots once that worker has polled: wait for both kinds and the pollers.
-      const ready = /^temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"/m.test(body)
-        && /^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"/m.test(body)
-        && /^temporal_num_pollers\b/m.test(body);
-      return ready ? body : undefined;
-    }, 30_000);
+    const text = await eventually(
+      'worker task slot metrics',
+      async () => {
+        const response = await fetch(`http://${address}/metrics`).catch(() => undefined);
+        const body = response?.ok ? await response.text() : '';
+        // Core reports each worker's slots once that worker has polled: wait for both kinds and the pollers.
+        const ready =
+          /^temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"/m.test(body) &&
+          /^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"/m.test(body) &&
+          /^temporal_num_pollers\b/m.test(body);
+        return ready ? body : undefined;
+      },
+      30_000,
+    );
     const metrics = parseExposition(text);
     assert.equal(familyOf(metrics, 'temporal_worker_task_slots_available').type, 'gauge');
     const slots = familyOf(metrics, 'temporal_worker_task_slots_available').samples;
-    assert.ok(slots.some((s) => s.labels['worker_type'] === 'ActivityWorker' && s.labels['task_queue'] === 'certfleet'), 'activity slots of our task queue');
-    assert.ok(slots.some((s) => s.labels['worker_type'] === 'WorkflowWorker'), 'workflow slots');
+    assert.ok(
+      slots.some((s) => s.labels['worker_type'] === 'ActivityWorker' && s.labels['task_queue'] === 'certfleet'),
+      'activity slots of our task queue',
+    );
+    assert.ok(
+      slots.some((s) => s.labels['worker_type'] === 'WorkflowWorker'),
+      'workflow slots',
+    );
     assert.ok(metrics.has('temporal_num_pollers'), 'pollers');
-    assert.ok([...metrics.keys()].every((name) => name.startsWith('temporal_')), 'the SDK prefix on every metric');
+    assert.ok(
+      [...metrics.keys()].every((name) => name.startsWith('temporal_')),
+      'the SDK prefix on every metric',
+    );
   });
 });

@@ -41,10 +41,15 @@ describe('two-factor sign-in', () => {
     assert.match((await me.get('/account/mfa')).text, /Two-factor sign-in is on.*10 unused recovery code/s);
 
     // Stored sealed, recovery codes as hashes only; neither the secret nor a code in the audit log.
-    const [row] = await c.db.db.query<{ sealed: string }>("SELECT mfa_secret_sealed AS sealed FROM users WHERE username = 'totp-user'");
+    const [row] = await c.db.db.query<{ sealed: string }>(
+      "SELECT mfa_secret_sealed AS sealed FROM users WHERE username = 'totp-user'",
+    );
     assert.equal(c.box.openText(row?.sealed ?? '', SecretPurpose.mfaSecret), secret);
-    const stored = JSON.stringify(await c.db.db.query('SELECT * FROM mfa_recovery_codes')) + JSON.stringify(await c.db.db.query('SELECT * FROM audit_log'));
-    for (const value of [secret, ...recoveryCodes]) assert.ok(!stored.includes(value), 'no secret or recovery code stored in the clear');
+    const stored =
+      JSON.stringify(await c.db.db.query('SELECT * FROM mfa_recovery_codes')) +
+      JSON.stringify(await c.db.db.query('SELECT * FROM audit_log'));
+    for (const value of [secret, ...recoveryCodes])
+      assert.ok(!stored.includes(value), 'no secret or recovery code stored in the clear');
 
     // The password alone grants nothing: the pending session sees no page.
     const pending = await passwordStep('totp-user');
@@ -74,8 +79,13 @@ describe('two-factor sign-in', () => {
     assert.equal((await reused.post('/login/mfa', { code: first })).status, 401);
     assert.match((await recovered.get('/account/mfa')).text, /9 unused recovery code/);
 
-    const actions = (await c.db.db.query<{ action: string }>("SELECT action FROM audit_log WHERE actor = 'totp-user' OR after->>'username' = 'totp-user' ORDER BY id")).map((r) => r.action);
-    for (const action of ['user.mfa-start', 'user.mfa-enable', 'login-failed', 'login']) assert.ok(actions.includes(action), `${action} audited`);
+    const actions = (
+      await c.db.db.query<{ action: string }>(
+        "SELECT action FROM audit_log WHERE actor = 'totp-user' OR after->>'username' = 'totp-user' ORDER BY id",
+      )
+    ).map((r) => r.action);
+    for (const action of ['user.mfa-start', 'user.mfa-enable', 'login-failed', 'login'])
+      assert.ok(actions.includes(action), `${action} audited`);
   });
 
   it('set-up needs the current password (counted toward the lockout) and a right first code', async () => {
@@ -84,18 +94,22 @@ describe('two-factor sign-in', () => {
     const wrongPassword = await me.post('/account/mfa/setup', { currentPassword: 'not-my-password' });
     assert.equal(wrongPassword.status, 400);
     assert.match(wrongPassword.text, /This is not your current password/);
-    const [failures] = await c.db.db.query<{ n: number }>("SELECT failures AS n FROM login_failures WHERE username = 'totp-careful'");
+    const [failures] = await c.db.db.query<{ n: number }>(
+      "SELECT failures AS n FROM login_failures WHERE username = 'totp-careful'",
+    );
     assert.equal(failures?.n, 1);
     assert.equal((await me.post('/account/mfa/setup', { currentPassword: ROLE_PASSWORD })).status, 303);
     await me.get('/account/mfa');
     const wrongCode = await me.post('/account/mfa/confirm', { code: '123456' });
     assert.equal(wrongCode.status, 400);
     assert.match(wrongCode.text, /This code is not right/);
-    const [state] = await c.db.db.query<{ on: boolean }>("SELECT mfa_enabled_at IS NOT NULL AS on FROM users WHERE username = 'totp-careful'");
+    const [state] = await c.db.db.query<{ on: boolean }>(
+      "SELECT mfa_enabled_at IS NOT NULL AS on FROM users WHERE username = 'totp-careful'",
+    );
     assert.equal(state?.on, false);
   });
 
-  it('when required, an admin without MFA is sent to set it up before anything else; an admin resets a user\'s MFA', async () => {
+  it("when required, an admin without MFA is sent to set it up before anything else; an admin resets a user's MFA", async () => {
     await admin.get('/settings/users');
     assert.equal((await admin.post('/settings/security', { requireAdminMfa: 'on' })).status, 303);
     // The setting's own admin is held too, from the next request on.
@@ -114,7 +128,8 @@ describe('two-factor sign-in', () => {
     // Another admin signs in with the code; the admin resets their MFA, which also ends their sessions.
     const other = await c.signedIn('admin', 'other-admin');
     const enrolled = await other.enrolMfa(ROLE_PASSWORD);
-    const otherId = (await c.db.db.query<{ id: string }>("SELECT id FROM users WHERE username = 'other-admin'"))[0]?.id ?? '';
+    const otherId =
+      (await c.db.db.query<{ id: string }>("SELECT id FROM users WHERE username = 'other-admin'"))[0]?.id ?? '';
     await admin.get(`/settings/users/${otherId}`);
     assert.equal((await admin.post(`/settings/users/${otherId}/reset-mfa`, {})).status, 303);
     const ended = await other.get('/account');
@@ -126,7 +141,11 @@ describe('two-factor sign-in', () => {
 
     assert.equal((await admin.post('/settings/security', {})).status, 303);
     assert.equal((await fresh.get('/certificates')).status, 200);
-    const actions = (await c.db.db.query<{ action: string }>("SELECT action FROM audit_log WHERE action IN ('settings.security', 'user.reset-mfa')")).map((r) => r.action);
+    const actions = (
+      await c.db.db.query<{ action: string }>(
+        "SELECT action FROM audit_log WHERE action IN ('settings.security', 'user.reset-mfa')",
+      )
+    ).map((r) => r.action);
     assert.deepEqual([...new Set(actions)].sort(), ['settings.security', 'user.reset-mfa']);
     assert.ok(secret);
   });

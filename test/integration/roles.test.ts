@@ -113,10 +113,12 @@ const SENSITIVE_READS: Record<string, Needs> = {
 /** Sign-in (with its code step) and sign-out (here or everywhere) are for everyone by nature. */
 const UNRESTRICTED = new Set(['POST /login', 'POST /login/mfa', 'POST /logout', 'POST /account/sign-out-everywhere']);
 
-const allowed = (needs: Needs, role: Role): boolean => needs === 'any' || role === 'admin' || (needs === 'technician' && role === 'technician');
+const allowed = (needs: Needs, role: Role): boolean =>
+  needs === 'any' || role === 'admin' || (needs === 'technician' && role === 'technician');
 const key = (r: AppRoute): string => `${r.method} ${r.path}`;
 /** Ids that do not exist: an allowed role gets a 4xx about the missing thing, and nothing changes. */
-const concrete = (path: string): string => path.replace(/:workflowId/g, 'test-email:00000000-0000-0000-0000-000000000000').replace(/:[a-zA-Z]+/g, '999999999');
+const concrete = (path: string): string =>
+  path.replace(/:workflowId/g, 'test-email:00000000-0000-0000-0000-000000000000').replace(/:[a-zA-Z]+/g, '999999999');
 
 describe('role checks on every route', () => {
   let c: ConsoleApp;
@@ -136,7 +138,10 @@ describe('role checks on every route', () => {
   });
 
   it('every mutating route of the console and the API has a policy entry', () => {
-    const routes = listRoutes(c.app).filter(isMutating).map(key).filter((k) => !UNRESTRICTED.has(k));
+    const routes = listRoutes(c.app)
+      .filter(isMutating)
+      .map(key)
+      .filter((k) => !UNRESTRICTED.has(k));
     const missing = routes.filter((k) => !(k in POLICY));
     assert.deepEqual(missing, [], `mutating routes without a role decision in POLICY: ${missing.join(', ')}`);
     const stale = Object.keys(POLICY).filter((k) => !routes.includes(k));
@@ -147,7 +152,9 @@ describe('role checks on every route', () => {
   const call = async (role: Role, entry: string): Promise<number> => {
     const [method, path] = entry.split(' ') as [string, string];
     const url = concrete(path);
-    if (path.startsWith('/api/')) return (await c.api(tokens.get(role), method, url, method === 'GET' || method === 'DELETE' ? undefined : {})).status;
+    if (path.startsWith('/api/'))
+      return (await c.api(tokens.get(role), method, url, method === 'GET' || method === 'DELETE' ? undefined : {}))
+        .status;
     const client = clients.get(role) as ConsoleClient;
     if (method === 'GET') return (await client.get(url)).status;
     return (await client.post(url, {})).status;
@@ -173,7 +180,9 @@ describe('role checks on every route', () => {
     for (const entry of Object.keys(POLICY)) {
       const [method, path] = entry.split(' ') as [string, string];
       const url = concrete(path);
-      const status = path.startsWith('/api/') ? (await c.api(undefined, method, url, method === 'DELETE' ? undefined : {})).status : (await anonymous.post(url, {})).status;
+      const status = path.startsWith('/api/')
+        ? (await c.api(undefined, method, url, method === 'DELETE' ? undefined : {})).status
+        : (await anonymous.post(url, {})).status;
       assert.equal(status, path.startsWith('/api/') ? 401 : 303, `${entry} without credentials`);
     }
     assert.equal((await c.api('cft_not-a-real-token', 'GET', '/api/v1/certificates')).status, 401);

@@ -8,7 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 describe('renewal schedules', () => {
@@ -34,12 +39,19 @@ describe('renewal schedules', () => {
   });
 
   it('is created, updated and deleted along with its certificate', async () => {
-    const id = await requestCertificate(admin, { commonName: 'sched.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: 'sched.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     const schedule = client.schedule.getHandle(renewalScheduleId(id));
     const created = await schedule.describe();
     assert.equal(created.state.paused, false);
     assert.equal(created.action.type, 'startWorkflow');
-    assert.equal(created.action.type === 'startWorkflow' ? created.action.workflowType : '', WorkflowType.scheduledRenewal);
+    assert.equal(
+      created.action.type === 'startWorkflow' ? created.action.workflowType : '',
+      WorkflowType.scheduledRenewal,
+    );
     assert.deepEqual(created.action.type === 'startWorkflow' ? created.action.args : [], [{ certificateId: id }]);
     assert.equal(created.spec.intervals?.[0]?.every, 3_600_000);
     await waitForRunToEnd(admin, id);
@@ -47,7 +59,10 @@ describe('renewal schedules', () => {
     // A scheduled tick on a fresh certificate: the lifecycle runs under certificate:<id>, skips, records the check.
     await schedule.trigger();
     const skipped = await eventually('the scheduled run to skip', async () => {
-      const rows = await stack.db.db.query<{ last_checked_at: Date | null }>('SELECT last_checked_at FROM certificates WHERE id = $1', [id]);
+      const rows = await stack.db.db.query<{ last_checked_at: Date | null }>(
+        'SELECT last_checked_at FROM certificates WHERE id = $1',
+        [id],
+      );
       return rows[0]?.last_checked_at ?? undefined;
     });
     assert.ok(skipped instanceof Date);
@@ -58,17 +73,30 @@ describe('renewal schedules', () => {
 
     // Disabling renewal pauses the schedule; the rule change is stored.
     await admin.get(`/certificates/${id}`);
-    const saved = await admin.post(`/certificates/${id}/settings`, { dnsProviderId: providerId, keyType: 'rsa-2048', renewalMode: 'days', renewalValue: '20' });
+    const saved = await admin.post(`/certificates/${id}/settings`, {
+      dnsProviderId: providerId,
+      keyType: 'rsa-2048',
+      renewalMode: 'days',
+      renewalValue: '20',
+    });
     assert.equal(saved.status, 303, saved.text.slice(0, 500));
     assert.equal((await schedule.describe()).state.paused, true);
-    const [row] = await stack.db.db.query<{ renewal_mode: string; renewal_value: number; enabled: boolean; key_type: string }>(
-      'SELECT renewal_mode, renewal_value, enabled, key_type FROM certificates WHERE id = $1',
-      [id],
-    );
+    const [row] = await stack.db.db.query<{
+      renewal_mode: string;
+      renewal_value: number;
+      enabled: boolean;
+      key_type: string;
+    }>('SELECT renewal_mode, renewal_value, enabled, key_type FROM certificates WHERE id = $1', [id]);
     assert.deepEqual(row, { renewal_mode: 'days', renewal_value: 20, enabled: false, key_type: 'rsa-2048' });
 
     // Invalid settings change nothing.
-    const refused = await admin.post(`/certificates/${id}/settings`, { dnsProviderId: providerId, keyType: 'dsa-1024', renewalMode: 'days', renewalValue: '20', enabled: 'on' });
+    const refused = await admin.post(`/certificates/${id}/settings`, {
+      dnsProviderId: providerId,
+      keyType: 'dsa-1024',
+      renewalMode: 'days',
+      renewalValue: '20',
+      enabled: 'on',
+    });
     assert.equal(refused.status, 400);
     assert.equal((await schedule.describe()).state.paused, true);
 
@@ -80,13 +108,20 @@ describe('renewal schedules', () => {
     assert.equal(deleted.status, 303);
     await assert.rejects(schedule.describe(), ScheduleNotFoundError);
     assert.ok(!(await admin.get('/')).text.includes('sched.example.test'));
-    assert.equal((await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id])).length, 1);
+    assert.equal(
+      (await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id])).length,
+      1,
+    );
     assert.equal((await admin.get(`/certificates/${id}`)).status, 404);
   });
 
   it('refuses "Renew now" while a run is in progress, then allows it', async () => {
     stack.cloudflare.setPushToDns(false);
-    const id = await requestCertificate(admin, { commonName: 'busy.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: 'busy.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await admin.get(`/certificates/${id}`);
     const refused = await admin.post(`/certificates/${id}/renew`, {});
     assert.equal(refused.status, 409);
@@ -100,21 +135,36 @@ describe('renewal schedules', () => {
     assert.match(fragment, /run-COMPLETED/);
     assert.match(fragment, /manual run/);
     // Both runs are listed on the certificate page, found through the CertificateId search attribute.
-    await eventually('the run history to list both runs', async () => {
-      const page = await admin.get(`/certificates/${id}`);
-      const history = /<table id="run-history">([\s\S]*?)<\/table>/.exec(page.text)?.[1] ?? '';
-      return history.includes('run-TERMINATED') && history.includes('run-COMPLETED') && history.includes('>issued<') ? true : undefined;
-    }, 20_000);
+    await eventually(
+      'the run history to list both runs',
+      async () => {
+        const page = await admin.get(`/certificates/${id}`);
+        const history = /<table id="run-history">([\s\S]*?)<\/table>/.exec(page.text)?.[1] ?? '';
+        return history.includes('run-TERMINATED') && history.includes('run-COMPLETED') && history.includes('>issued<')
+          ? true
+          : undefined;
+      },
+      20_000,
+    );
   });
 
   it('the worker recreates a schedule that went missing, and removes orphans', async () => {
-    const id = await requestCertificate(admin, { commonName: 'heal.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: 'heal.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await waitForRunToEnd(admin, id);
     await client.schedule.getHandle(renewalScheduleId(id)).delete();
     const orphan = await client.schedule.create({
       scheduleId: renewalScheduleId('999999'),
       spec: { intervals: [{ every: '1h' }] },
-      action: { type: 'startWorkflow', workflowType: WorkflowType.scheduledRenewal, taskQueue: 'certfleet', args: [{ certificateId: '999999' }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: WorkflowType.scheduledRenewal,
+        taskQueue: 'certfleet',
+        args: [{ certificateId: '999999' }],
+      },
     });
     await stack.startWorker();
     await client.schedule.getHandle(renewalScheduleId(id)).describe();

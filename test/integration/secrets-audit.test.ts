@@ -31,7 +31,12 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
-import { openDnsToken, openSmtpPassword, openTargetCredentials, openTargetSessionKey } from '../../activities/crypto/bound-secrets';
+import {
+  openDnsToken,
+  openSmtpPassword,
+  openTargetCredentials,
+  openTargetSessionKey,
+} from '../../activities/crypto/bound-secrets';
 import { createSecretBox, SecretPurpose, type SecretBox } from '../../activities/crypto/secret-box';
 import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
 import { getTarget } from '../../activities/db/repositories/targets';
@@ -53,12 +58,29 @@ import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, createApiToken, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  addTarget,
+  createApiToken,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
 import type { ManagedProcess } from '../support/process';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
-import { base64InStream, Finder as SecretFinder, keyNeedles, needlesOf, opensshKeyNeedles, type Hit as SecretHit, type Needle as SecretNeedle } from '../support/secret-forms';
+import {
+  base64InStream,
+  Finder as SecretFinder,
+  keyNeedles,
+  needlesOf,
+  opensshKeyNeedles,
+  type Hit as SecretHit,
+  type Needle as SecretNeedle,
+} from '../support/secret-forms';
 import { CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 import { nginxAvailable, startNginx, type TestWebServer } from '../support/webservers';
 
@@ -129,8 +151,18 @@ function textPlants(kind: Kind, label: string, value: string): Plant[] {
   return [
     { kind, label, how: 'in JSON', text: `{"a":1,"b":${json}}` },
     // '{"value":"' is 10 bytes: with k more in front the value sits at offsets 10, 11 and 12, every alignment.
-    ...[0, 1, 2].map((k) => ({ kind, label, how: `in a base64 payload @${k}`, text: Buffer.concat([randomBytes(k), Buffer.from(json)]).toString('base64') })),
-    ...[0, 1, 2].map((k) => ({ kind, label, how: `in a base64url payload @${k}`, text: Buffer.concat([randomBytes(k), Buffer.from(json)]).toString('base64url') })),
+    ...[0, 1, 2].map((k) => ({
+      kind,
+      label,
+      how: `in a base64 payload @${k}`,
+      text: Buffer.concat([randomBytes(k), Buffer.from(json)]).toString('base64'),
+    })),
+    ...[0, 1, 2].map((k) => ({
+      kind,
+      label,
+      how: `in a base64url payload @${k}`,
+      text: Buffer.concat([randomBytes(k), Buffer.from(json)]).toString('base64url'),
+    })),
     { kind, label, how: 'URL-encoded in a query', text: `a=1&password=${encodeURIComponent(value)}&b=2` },
     { kind, label, how: 'as pg_dump writes text', text: value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') },
     { kind, label, how: 'hex-encoded', text: `0x${Buffer.from(value).toString('hex')}` },
@@ -142,7 +174,12 @@ function keyPlants(kind: Kind, label: string, text: string, key: KeyObject): Pla
   const jwk = key.export({ format: 'jwk' });
   return [
     ...textPlants(kind, label, text),
-    ...[0, 1, 2].map((k) => ({ kind, label, how: `DER in a base64 blob @${k}`, text: Buffer.concat([randomBytes(k + 9), der, randomBytes(5)]).toString('base64') })),
+    ...[0, 1, 2].map((k) => ({
+      kind,
+      label,
+      how: `DER in a base64 blob @${k}`,
+      text: Buffer.concat([randomBytes(k + 9), der, randomBytes(5)]).toString('base64'),
+    })),
     { kind, label, how: 'private JWK in JSON', text: JSON.stringify({ kty: jwk.kty, d: jwk.d }) },
   ];
 }
@@ -164,7 +201,11 @@ interface Corpus {
   bytes: number;
 }
 
-const corpusOf = (name: string, segments: Segment[]): Corpus => ({ name, segments, bytes: segments.reduce((n, s) => n + Buffer.byteLength(s.text), 0) });
+const corpusOf = (name: string, segments: Segment[]): Corpus => ({
+  name,
+  segments,
+  bytes: segments.reduce((n, s) => n + Buffer.byteLength(s.text), 0),
+});
 
 /** pg_dump's plain format: every cell of every COPY block is a segment named table.column; other lines by number. */
 function dumpSegments(dump: string): Segment[] {
@@ -180,13 +221,20 @@ function dumpSegments(dump: string): Segment[] {
       const cells = line.split('\t');
       const { table, columns, row } = copy;
       // Rows are named by their id or key column (never by a session id or any other value).
-      const rowName = columns[0] === 'id' || columns[0] === 'key' ? `, ${columns[0]}=${(cells[0] ?? '').slice(0, 40)}` : '';
-      cells.forEach((cell, c) => segments.push({ where: `${table}.${columns[c] ?? `column ${c + 1}`} (row ${row}${rowName})`, text: cell }));
+      const rowName =
+        columns[0] === 'id' || columns[0] === 'key' ? `, ${columns[0]}=${(cells[0] ?? '').slice(0, 40)}` : '';
+      cells.forEach((cell, c) =>
+        segments.push({ where: `${table}.${columns[c] ?? `column ${c + 1}`} (row ${row}${rowName})`, text: cell }),
+      );
       return;
     }
     const header = /^COPY (\S+) \((.*)\) FROM stdin;$/.exec(line);
     if (header) {
-      copy = { table: header[1] ?? '?', columns: (header[2] ?? '').split(', ').map((c) => c.replace(/^"|"$/g, '')), row: 0 };
+      copy = {
+        table: header[1] ?? '?',
+        columns: (header[2] ?? '').split(', ').map((c) => c.replace(/^"|"$/g, '')),
+        row: 0,
+      };
       return;
     }
     if (line !== '') segments.push({ where: `line ${i + 1}`, text: line });
@@ -196,10 +244,15 @@ function dumpSegments(dump: string): Segment[] {
 
 async function pgDump(url: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('pg_dump', [...args, '--no-owner', '--no-privileges', `--dbname=${url}`], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
+    const { stdout } = await execFileAsync('pg_dump', [...args, '--no-owner', '--no-privileges', `--dbname=${url}`], {
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
-    throw new Error(`pg_dump ${args.join(' ')} failed (the PostgreSQL client must be installed and match the server): ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `pg_dump ${args.join(' ')} failed (the PostgreSQL client must be installed and match the server): ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -241,7 +294,8 @@ const asBase64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 /** "activityTaskScheduledEventAttributes" → "ActivityTaskScheduled". */
 function eventTypeOf(event: object): string {
   for (const [key, value] of Object.entries(event)) {
-    if (key.endsWith('EventAttributes') && value) return key.slice(0, 1).toUpperCase() + key.slice(1, -'EventAttributes'.length);
+    if (key.endsWith('EventAttributes') && value)
+      return key.slice(0, 1).toUpperCase() + key.slice(1, -'EventAttributes'.length);
   }
   return 'Unknown';
 }
@@ -271,8 +325,14 @@ async function collectTemporal(client: Client): Promise<TemporalCorpora> {
     }
     const described = await handle.describe();
     histories.push({ where: `${run} describe [payloads decoded]`, text: JSON.stringify(plain(described.raw, asText)) });
-    histories.push({ where: `${run} describe [payloads as stored]`, text: JSON.stringify(plain(described.raw, asBase64)) });
-    histories.push({ where: `${run} memo and search attributes`, text: JSON.stringify(plain({ memo: described.memo, searchAttributes: described.typedSearchAttributes }, asText)) });
+    histories.push({
+      where: `${run} describe [payloads as stored]`,
+      text: JSON.stringify(plain(described.raw, asBase64)),
+    });
+    histories.push({
+      where: `${run} memo and search attributes`,
+      text: JSON.stringify(plain({ memo: described.memo, searchAttributes: described.typedSearchAttributes }, asText)),
+    });
   }
   const schedules: Segment[] = [];
   let scheduleCount = 0;
@@ -280,14 +340,33 @@ async function collectTemporal(client: Client): Promise<TemporalCorpora> {
     scheduleCount += 1;
     const described = await client.schedule.getHandle(summary.scheduleId).describe();
     const { raw, ...decoded } = described;
-    schedules.push({ where: `schedule ${summary.scheduleId} [as the SDK decodes it]`, text: JSON.stringify(plain(decoded, asText)) });
-    schedules.push({ where: `schedule ${summary.scheduleId} [payloads decoded]`, text: JSON.stringify(plain(raw, asText)) });
-    schedules.push({ where: `schedule ${summary.scheduleId} [payloads as stored]`, text: JSON.stringify(plain(raw, asBase64)) });
+    schedules.push({
+      where: `schedule ${summary.scheduleId} [as the SDK decodes it]`,
+      text: JSON.stringify(plain(decoded, asText)),
+    });
+    schedules.push({
+      where: `schedule ${summary.scheduleId} [payloads decoded]`,
+      text: JSON.stringify(plain(raw, asText)),
+    });
+    schedules.push({
+      where: `schedule ${summary.scheduleId} [payloads as stored]`,
+      text: JSON.stringify(plain(raw, asBase64)),
+    });
   }
-  return { histories: corpusOf('Temporal histories', histories), schedules: corpusOf('Temporal schedules', schedules), workflows, events, scheduleCount };
+  return {
+    histories: corpusOf('Temporal histories', histories),
+    schedules: corpusOf('Temporal schedules', schedules),
+    workflows,
+    events,
+    scheduleCount,
+  };
 }
 
-const logCorpus = (name: string, text: string): Corpus => corpusOf(name, text.split('\n').map((line, i) => ({ where: `line ${i + 1}`, text: line })));
+const logCorpus = (name: string, text: string): Corpus =>
+  corpusOf(
+    name,
+    text.split('\n').map((line, i) => ({ where: `line ${i + 1}`, text: line })),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Findings
@@ -306,7 +385,8 @@ function maskedExcerpt(text: string, hit: Hit, finder: Finder): string {
   const to = Math.min(text.length, hit.index + hit.needle.text.length + 60);
   const window = text.slice(from, to);
   const ranges = [{ start: hit.index - from, end: hit.index - from + hit.needle.text.length, needle: hit.needle }];
-  for (const other of finder.find(window)) ranges.push({ start: other.index, end: other.index + other.needle.text.length, needle: other.needle });
+  for (const other of finder.find(window))
+    ranges.push({ start: other.index, end: other.index + other.needle.text.length, needle: other.needle });
   ranges.sort((a, b) => a.start - b.start || b.end - a.end);
   let out = '';
   let at = 0;
@@ -327,7 +407,14 @@ function search(corpora: readonly Corpus[], finder: Finder): Finding[] {
         const key = `${corpus.name}\0${segment.where}\0${hit.needle.label}`;
         const known = findings.get(key);
         if (known) known.forms.add(hit.needle.form);
-        else findings.set(key, { corpus: corpus.name, where: segment.where, label: hit.needle.label, forms: new Set([hit.needle.form]), excerpt: maskedExcerpt(segment.text, hit, finder) });
+        else
+          findings.set(key, {
+            corpus: corpus.name,
+            where: segment.where,
+            label: hit.needle.label,
+            forms: new Set([hit.needle.form]),
+            excerpt: maskedExcerpt(segment.text, hit, finder),
+          });
       }
     }
   }
@@ -381,10 +468,17 @@ describe('secrets audit: no private key, token or password in the database, the 
   let totpSecret = '';
   let collected: Collected;
 
-  const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
+  const api = async (
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
     const response = await fetch(new URL(route, web.url), {
       method,
-      headers: { authorization: `Bearer ${apiToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${apiToken}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
@@ -452,7 +546,10 @@ describe('secrets audit: no private key, token or password in the database, the 
     };
     worker.child.stdout?.on('data', record);
     worker.child.stderr?.on('data', record);
-    web = await startWeb({ ...process.env, ...stack.env }, createLogger('certfleet-web', 'debug', { write: (line: string) => void webLog.push(line) }));
+    web = await startWeb(
+      { ...process.env, ...stack.env },
+      createLogger('certfleet-web', 'debug', { write: (line: string) => void webLog.push(line) }),
+    );
     lap('stack, devices and console started');
 
     // ---- people: a mistyped password, a second user who changes her password, an API token
@@ -463,12 +560,19 @@ describe('secrets audit: no private key, token or password in the database, the 
     const admin = new ConsoleClient(web.url);
     await admin.login('admin', ADMIN_PASSWORD);
     await admin.get('/settings/users');
-    const created = await admin.post('/settings/users', { username: 'auditor', role: 'technician', password: USER_PASSWORD });
+    const created = await admin.post('/settings/users', {
+      username: 'auditor',
+      role: 'technician',
+      password: USER_PASSWORD,
+    });
     assert.equal(created.status, 303, created.text.slice(0, 500));
     const user = new ConsoleClient(web.url);
     await user.login('auditor', USER_PASSWORD);
     await user.get('/account');
-    const changed = await user.post('/account/password', { currentPassword: USER_PASSWORD, newPassword: USER_NEW_PASSWORD });
+    const changed = await user.post('/account/password', {
+      currentPassword: USER_PASSWORD,
+      newPassword: USER_NEW_PASSWORD,
+    });
     assert.equal(changed.status, 303, changed.text.slice(0, 500));
     assert.match((await user.get('/account')).text, /Your password was changed/);
     const technician = new ConsoleClient(web.url);
@@ -483,7 +587,13 @@ describe('secrets audit: no private key, token or password in the database, the 
     // ---- email settings with a password, and a test email through them
     await admin.get('/settings/email');
     const email = await admin.post('/settings/email', {
-      host: '127.0.0.1', port: String(smtpPort), username: SMTP_USER, password: SMTP_PASSWORD, allowPasswordWithoutTls: 'on', from: 'CertFleet Audit <certfleet@audit.example>', recipients: 'noc@audit.example',
+      host: '127.0.0.1',
+      port: String(smtpPort),
+      username: SMTP_USER,
+      password: SMTP_PASSWORD,
+      allowPasswordWithoutTls: 'on',
+      from: 'CertFleet Audit <certfleet@audit.example>',
+      recipients: 'noc@audit.example',
     });
     assert.equal(email.status, 303, email.text.slice(0, 500));
     const testEmail = await admin.post('/settings/email/test', {});
@@ -513,8 +623,17 @@ describe('secrets audit: no private key, token or password in the database, the 
     lap('email and DNS checks');
 
     // ---- certificates: an ECDSA one deployed everywhere, an RSA one only issued
-    const vpnId = await requestCertificate(admin, { commonName: 'vpn.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
-    const legacyId = await requestCertificate(admin, { commonName: 'legacy.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId, keyType: 'rsa-2048' });
+    const vpnId = await requestCertificate(admin, {
+      commonName: 'vpn.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
+    const legacyId = await requestCertificate(admin, {
+      commonName: 'legacy.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+      keyType: 'rsa-2048',
+    });
     assert.match(await waitForRunToEnd(admin, vpnId), /run-COMPLETED/);
     assert.match(await waitForRunToEnd(admin, legacyId), /run-COMPLETED/);
     lap('issued two certificates');
@@ -522,47 +641,98 @@ describe('secrets audit: no private key, token or password in the database, the 
     // ---- targets with every kind of credential, one with a wrong password
     const targets: Record<string, string> = {};
     targets['FW Lyon'] = await addTarget(admin, {
-      vendor: 'fortigate', name: 'FW Lyon', host: fortigate.host, port: fortigate.port, fingerprint: fortigate.managementFingerprint(),
-      credentials: { token: FORTIGATE_TOKEN }, options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
+      vendor: 'fortigate',
+      name: 'FW Lyon',
+      host: fortigate.host,
+      port: fortigate.port,
+      fingerprint: fortigate.managementFingerprint(),
+      credentials: { token: FORTIGATE_TOKEN },
+      options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
     });
     targets['LB Berlin'] = await addTarget(admin, {
-      vendor: 'f5-bigip', name: 'LB Berlin', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      vendor: 'f5-bigip',
+      name: 'LB Berlin',
+      host: bigip.host,
+      port: bigip.port,
+      fingerprint: bigip.managementFingerprint,
       credentials: { username: bigip.username, password: F5_PASSWORD },
     });
     targets['LB wrong password'] = await addTarget(admin, {
-      vendor: 'f5-bigip', name: 'LB wrong password', host: bigip.host, port: bigip.port, fingerprint: bigip.managementFingerprint,
+      vendor: 'f5-bigip',
+      name: 'LB wrong password',
+      host: bigip.host,
+      port: bigip.port,
+      fingerprint: bigip.managementFingerprint,
       credentials: { username: bigip.username, password: F5_WRONG_PASSWORD },
     });
     targets['FW Paris'] = await addTarget(admin, {
-      vendor: 'panos', name: 'FW Paris', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
+      vendor: 'panos',
+      name: 'FW Paris',
+      host: panos.host,
+      port: panos.port,
+      fingerprint: panos.managementFingerprint,
       credentials: { username: panos.username, password: PANOS_PASSWORD },
     });
     targets['SW Munich'] = await addTarget(admin, {
-      vendor: 'sonicwall', name: 'SW Munich', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      vendor: 'sonicwall',
+      name: 'SW Munich',
+      host: sonicwall.host,
+      port: sonicwall.port,
+      fingerprint: sonicwall.managementFingerprint(),
       credentials: { username: 'admin', password: SONICWALL_PASSWORD, ftpPassword: FTP_PASSWORD },
-      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+      options: {
+        ftpHost: ftp.host,
+        ftpPort: String(ftp.port),
+        ftpUser: ftp.user,
+        ftpDirectory: 'certfleet',
+        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
+      },
     });
     if (sshd && nginx) {
       targets['Web nginx'] = await addTarget(admin, {
-        vendor: 'nginx', name: 'Web nginx', host: sshd.host, port: sshd.port, fingerprint: sshd.hostKeyHex,
+        vendor: 'nginx',
+        name: 'Web nginx',
+        host: sshd.host,
+        port: sshd.port,
+        fingerprint: sshd.hostKeyHex,
         credentials: { username: sshd.username, privateKey: sshd.privateKey },
-        options: { hostKeySha256: sshd.hostKeySha256, certPath: nginx.certPath, keyPath: nginx.keyPath, testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand, reloadWaitSeconds: '10' },
+        options: {
+          hostKeySha256: sshd.hostKeySha256,
+          certPath: nginx.certPath,
+          keyPath: nginx.keyPath,
+          testCommand: nginx.testCommand,
+          reloadCommand: nginx.reloadCommand,
+          reloadWaitSeconds: '10',
+        },
       });
     }
     await linkDeployment(admin, vpnId, targets['FW Lyon'] ?? '', { adminGui: 'on', sslVpn: 'on' }, []);
     await linkDeployment(admin, vpnId, targets['LB Berlin'] ?? '', { profiles: 'clientssl-web' }, bigip.endpoints);
-    await linkDeployment(admin, vpnId, targets['LB wrong password'] ?? '', { profiles: 'clientssl-web' }, bigip.endpoints);
+    await linkDeployment(
+      admin,
+      vpnId,
+      targets['LB wrong password'] ?? '',
+      { profiles: 'clientssl-web' },
+      bigip.endpoints,
+    );
     await linkDeployment(admin, vpnId, targets['FW Paris'] ?? '', { profiles: 'gp-portal' }, panos.endpoints);
     await linkDeployment(admin, vpnId, targets['SW Munich'] ?? '', { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
-    if (nginx && targets['Web nginx']) await linkDeployment(admin, vpnId, targets['Web nginx'], { verifyPorts: String(nginx.endpoint.port) }, []);
+    if (nginx && targets['Web nginx'])
+      await linkDeployment(admin, vpnId, targets['Web nginx'], { verifyPorts: String(nginx.endpoint.port) }, []);
 
     // "Test connection" on every target (the wrong password fails it).
     for (const id of Object.values(targets)) {
       await admin.get(`/targets/${id}`);
       assert.equal((await admin.post(`/targets/${id}/preflight`, {})).status, 303);
     }
-    const preflights = await Promise.all(Object.entries(targets).map(async ([name, id]) => [name, (await client.workflow.getHandle(preflightWorkflowId(id)).result()) as PreflightResult] as const));
-    for (const [name, result] of preflights) assert.equal(result.ok, name !== 'LB wrong password', `${name}: ${JSON.stringify(result)}`);
+    const preflights = await Promise.all(
+      Object.entries(targets).map(
+        async ([name, id]) =>
+          [name, (await client.workflow.getHandle(preflightWorkflowId(id)).result()) as PreflightResult] as const,
+      ),
+    );
+    for (const [name, result] of preflights)
+      assert.equal(result.ok, name !== 'LB wrong password', `${name}: ${JSON.stringify(result)}`);
     lap('targets added and tested');
 
     // ---- renew once: every target is deployed to, the one with the wrong password fails
@@ -570,7 +740,12 @@ describe('secrets audit: no private key, token or password in the database, the 
     const lifecycle = (await client.workflow.getHandle(certificateWorkflowId(vpnId)).result()) as LifecycleResult;
     assert.equal(lifecycle.outcome, 'partial', JSON.stringify(lifecycle));
     const outcomes = Object.fromEntries((lifecycle.deployments ?? []).map((d) => [d.targetName, d.outcome]));
-    assert.deepEqual(outcomes, Object.fromEntries(Object.keys(targets).map((name) => [name, name === 'LB wrong password' ? 'failed' : 'deployed'])));
+    assert.deepEqual(
+      outcomes,
+      Object.fromEntries(
+        Object.keys(targets).map((name) => [name, name === 'LB wrong password' ? 'failed' : 'deployed']),
+      ),
+    );
     lap('renewed and deployed');
 
     // ---- the failed run's wire transcript, downloaded as a technician attaches it to a bug report (searched below)
@@ -603,7 +778,8 @@ describe('secrets audit: no private key, token or password in the database, the 
       set.add(label);
       values.set(kind, set);
     };
-    const addText = (kind: Kind, label: string, value: string): void => add(kind, label, needlesOf(kind, label, [{ form: 'plain', text: value }]), textPlants(kind, label, value));
+    const addText = (kind: Kind, label: string, value: string): void =>
+      add(kind, label, needlesOf(kind, label, [{ form: 'plain', text: value }]), textPlants(kind, label, value));
     const addPem = (kind: Kind, label: string, pem: string): void => {
       const key = createPrivateKey(pem);
       add(kind, label, keyNeedles(kind, label, pem, key), keyPlants(kind, label, pem, key));
@@ -627,33 +803,75 @@ describe('secrets audit: no private key, token or password in the database, the 
     addText('TOTP secret', 'TOTP secret', totpSecret);
     if (sshd) {
       const ssh = opensshKeyNeedles('SSH private key', 'SSH private key', sshd.privateKey);
-      add('SSH private key', 'SSH private key', ssh.needles, keyPlants('SSH private key', 'SSH private key', sshd.privateKey, ssh.key));
+      add(
+        'SSH private key',
+        'SSH private key',
+        ssh.needles,
+        keyPlants('SSH private key', 'SSH private key', sshd.privateKey, ssh.key),
+      );
     }
     const masterKey = Buffer.from(stack.masterKey, 'base64');
     add(
       'master key and derived keys',
       'master key',
       [
-        ...needlesOf('master key and derived keys', 'master key', [{ form: 'base64', text: stack.masterKey }, { form: 'base64url', text: masterKey.toString('base64url') }, { form: 'hex', text: masterKey.toString('hex') }]),
-        ...base64InStream(masterKey, false).map((text, k) => ({ kind: 'master key and derived keys' as const, label: 'master key', form: `raw in a base64 stream @${k}`, text })),
+        ...needlesOf('master key and derived keys', 'master key', [
+          { form: 'base64', text: stack.masterKey },
+          { form: 'base64url', text: masterKey.toString('base64url') },
+          { form: 'hex', text: masterKey.toString('hex') },
+        ]),
+        ...base64InStream(masterKey, false).map((text, k) => ({
+          kind: 'master key and derived keys' as const,
+          label: 'master key',
+          form: `raw in a base64 stream @${k}`,
+          text,
+        })),
       ],
       [
         ...textPlants('master key and derived keys', 'master key', stack.masterKey),
-        { kind: 'master key and derived keys', label: 'master key', how: 'as hex', text: `key=${masterKey.toString('hex')}` },
-        ...[0, 1, 2].map((k) => ({ kind: 'master key and derived keys' as const, label: 'master key', how: `raw in a base64 blob @${k}`, text: Buffer.concat([randomBytes(k + 3), masterKey, randomBytes(4)]).toString('base64') })),
+        {
+          kind: 'master key and derived keys',
+          label: 'master key',
+          how: 'as hex',
+          text: `key=${masterKey.toString('hex')}`,
+        },
+        ...[0, 1, 2].map((k) => ({
+          kind: 'master key and derived keys' as const,
+          label: 'master key',
+          how: `raw in a base64 blob @${k}`,
+          text: Buffer.concat([randomBytes(k + 3), masterKey, randomBytes(4)]).toString('base64'),
+        })),
       ],
     );
     addText('master key and derived keys', 'session cookie secret', box.derive('session-cookie').toString('hex'));
 
-    const versions = await db.query<{ id: string; key_encrypted: string; cert_pem: string }>('SELECT id, key_encrypted, cert_pem FROM certificate_versions ORDER BY id');
-    const sealedVersions = versions.map((v) => ({ id: v.id, keyPem: box.openText(v.key_encrypted, SecretPurpose.versionKey), certPem: v.cert_pem }));
+    const versions = await db.query<{ id: string; key_encrypted: string; cert_pem: string }>(
+      'SELECT id, key_encrypted, cert_pem FROM certificate_versions ORDER BY id',
+    );
+    const sealedVersions = versions.map((v) => ({
+      id: v.id,
+      keyPem: box.openText(v.key_encrypted, SecretPurpose.versionKey),
+      certPem: v.cert_pem,
+    }));
     for (const v of sealedVersions) addPem('certificate private keys', `key of version ${v.id}`, v.keyPem);
-    const accounts = await db.query<{ id: string; key_encrypted: string }>('SELECT id, key_encrypted FROM acme_accounts ORDER BY id');
-    for (const a of accounts) addPem('ACME account key', `ACME account ${a.id} key`, box.openText(a.key_encrypted, SecretPurpose.acmeAccountKey));
-    const orders = await db.query<{ id: string; key_encrypted: string }>('SELECT id, key_encrypted FROM acme_orders ORDER BY id');
-    for (const o of orders) addPem('ACME order keys', `order ${o.id} key`, box.openText(o.key_encrypted, SecretPurpose.orderKey));
+    const accounts = await db.query<{ id: string; key_encrypted: string }>(
+      'SELECT id, key_encrypted FROM acme_accounts ORDER BY id',
+    );
+    for (const a of accounts)
+      addPem(
+        'ACME account key',
+        `ACME account ${a.id} key`,
+        box.openText(a.key_encrypted, SecretPurpose.acmeAccountKey),
+      );
+    const orders = await db.query<{ id: string; key_encrypted: string }>(
+      'SELECT id, key_encrypted FROM acme_orders ORDER BY id',
+    );
+    for (const o of orders)
+      addPem('ACME order keys', `order ${o.id} key`, box.openText(o.key_encrypted, SecretPurpose.orderKey));
     const targetIds = await db.query<{ id: string }>('SELECT id FROM targets ORDER BY id');
-    const targetRows = await Promise.all(targetIds.map(async ({ id }) => (await getTarget(db, id)) ?? assert.fail(`target ${id}`)));
+    const targetRows = await Promise.all(
+      targetIds.map(async ({ id }) => (await getTarget(db, id)) ?? assert.fail(`target ${id}`)),
+    );
     const credentials: Record<string, Record<string, unknown>> = {};
     let panosApiKey: string | undefined;
     for (const t of targetRows) {
@@ -665,20 +883,36 @@ describe('secrets audit: no private key, token or password in the database, the 
       }
     }
     const providerIds = await db.query<{ id: string }>('SELECT id FROM dns_providers');
-    const providers = await Promise.all(providerIds.map(async ({ id }) => (await getDnsProvider(db, id)) ?? assert.fail(`DNS provider ${id}`)));
+    const providers = await Promise.all(
+      providerIds.map(async ({ id }) => (await getDnsProvider(db, id)) ?? assert.fail(`DNS provider ${id}`)),
+    );
     const dnsTokens = Object.fromEntries(providers.map((p) => [p.name, openDnsToken(box, p)]));
     const smtpSettings = await getSetting<StoredSmtpSettings>(db, SMTP_SETTING_KEY);
-    const smtpPassword = smtpSettings?.passwordSealed ? openSmtpPassword(box, smtpSettings, smtpSettings.passwordSealed) : undefined;
-    const users = await db.query<{ username: string; password_hash: string }>('SELECT username, password_hash FROM users');
+    const smtpPassword = smtpSettings?.passwordSealed
+      ? openSmtpPassword(box, smtpSettings, smtpSettings.passwordSealed)
+      : undefined;
+    const users = await db.query<{ username: string; password_hash: string }>(
+      'SELECT username, password_hash FROM users',
+    );
     const apiTokens = await db.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens');
-    const [mfaRow] = await db.query<{ mfa_secret_sealed: string | null }>("SELECT mfa_secret_sealed FROM users WHERE username = 'auditor'");
+    const [mfaRow] = await db.query<{ mfa_secret_sealed: string | null }>(
+      "SELECT mfa_secret_sealed FROM users WHERE username = 'auditor'",
+    );
     lap('secrets collected');
 
     // ---- everything that could hold them
-    const [dataOnly, full, temporal] = await Promise.all([pgDump(stack.db.url, ['--data-only']), pgDump(stack.db.url, []), collectTemporal(client)]);
+    const [dataOnly, full, temporal] = await Promise.all([
+      pgDump(stack.db.url, ['--data-only']),
+      pgDump(stack.db.url, []),
+      collectTemporal(client),
+    ]);
     const sqlite: Segment[] = [];
     for (const file of [stack.temporal.dbFile, `${stack.temporal.dbFile}-wal`]) {
-      if (existsSync(file)) sqlite.push({ where: file.endsWith('-wal') ? 'SQLite write-ahead log' : 'SQLite database file', text: (await readFile(file)).toString('latin1') });
+      if (existsSync(file))
+        sqlite.push({
+          where: file.endsWith('-wal') ? 'SQLite write-ahead log' : 'SQLite database file',
+          text: (await readFile(file)).toString('latin1'),
+        });
     }
     const corpora = [
       corpusOf('pg_dump --data-only', dumpSegments(dataOnly)),
@@ -696,7 +930,10 @@ describe('secrets audit: no private key, token or password in the database, the 
       // For a person looking into a finding: every corpus as searched, one file each.
       await mkdir(keep, { recursive: true });
       for (const corpus of corpora) {
-        await writeFile(path.join(keep, `${corpus.name.replace(/[^A-Za-z0-9.-]+/g, '_')}.txt`), corpus.segments.map((seg) => `${seg.where}\t${seg.text}`).join('\n'));
+        await writeFile(
+          path.join(keep, `${corpus.name.replace(/[^A-Za-z0-9.-]+/g, '_')}.txt`),
+          corpus.segments.map((seg) => `${seg.where}\t${seg.text}`).join('\n'),
+        );
       }
     }
 
@@ -717,7 +954,9 @@ describe('secrets audit: no private key, token or password in the database, the 
         panosApiKey,
         passwordHashes: Object.fromEntries(users.map((u) => [u.username, u.password_hash])),
         apiTokenHashes: apiTokens.map((t) => t.token_hash),
-        totpSecret: mfaRow?.mfa_secret_sealed ? box.openText(mfaRow.mfa_secret_sealed, SecretPurpose.mfaSecret) : undefined,
+        totpSecret: mfaRow?.mfa_secret_sealed
+          ? box.openText(mfaRow.mfa_secret_sealed, SecretPurpose.mfaSecret)
+          : undefined,
       },
     };
   });
@@ -726,15 +965,29 @@ describe('secrets audit: no private key, token or password in the database, the 
     await web?.stop();
     await connection?.close();
     await new Promise<void>((resolve) => (smtpServer ? smtpServer.close(() => resolve()) : resolve()));
-    await Promise.all([fortigate?.close(), bigip?.close(), panos?.close(), sonicwall?.close(), ftp?.close(), nginx?.stop(), sshd?.stop()]);
+    await Promise.all([
+      fortigate?.close(),
+      bigip?.close(),
+      panos?.close(),
+      sonicwall?.close(),
+      ftp?.close(),
+      nginx?.stop(),
+      sshd?.stop(),
+    ]);
     await stack?.stop();
   });
 
   it('stores every secret, sealed: each opens with the master key to what was entered', async (t: TestContext) => {
     const s = collected.sealed;
-    t.diagnostic(`flow: ${Object.entries(collected.timings).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join('; ')}`);
+    t.diagnostic(
+      `flow: ${Object.entries(collected.timings)
+        .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+        .join('; ')}`,
+    );
     t.diagnostic(`searched: ${collected.corpora.map((c) => `${c.name} ${c.bytes.toLocaleString('en')} B`).join('; ')}`);
-    t.diagnostic(`Temporal: ${collected.temporal.workflows} workflow runs, ${collected.temporal.events} history events, ${collected.temporal.schedules} schedules; ${collected.needles.length} needles`);
+    t.diagnostic(
+      `Temporal: ${collected.temporal.workflows} workflow runs, ${collected.temporal.events} history events, ${collected.temporal.schedules} schedules; ${collected.needles.length} needles`,
+    );
 
     assert.equal(s.dnsTokens['Audit Cloudflare'], CLOUDFLARE_TOKEN);
     assert.equal(s.dnsTokens['Audit rejected token'], REJECTED_CLOUDFLARE_TOKEN);
@@ -751,7 +1004,10 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.equal(s.versions.length, 3);
     for (const v of s.versions) {
       assert.match(v.keyPem, /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
-      assert.ok(new X509Certificate(v.certPem).checkPrivateKey(createPrivateKey(v.keyPem)), `version ${v.id}: the sealed key is the certificate's`);
+      assert.ok(
+        new X509Certificate(v.certPem).checkPrivateKey(createPrivateKey(v.keyPem)),
+        `version ${v.id}: the sealed key is the certificate's`,
+      );
     }
     assert.equal(s.accounts, 1);
     assert.ok(s.orders >= 3, `${s.orders} orders`);
@@ -762,47 +1018,83 @@ describe('secrets audit: no private key, token or password in the database, the 
     assert.equal(s.totpSecret, totpSecret, 'the TOTP secret is stored sealed');
   });
 
-  it('control: the search sees what each corpus holds (a certificate name, a workflow type, the processes\' names)', () => {
+  it("control: the search sees what each corpus holds (a certificate name, a workflow type, the processes' names)", () => {
     const name = 'legacy.example.test';
     const workflowType = WorkflowType.scheduledRenewal;
-    const findings = search(collected.corpora, new Finder([
-      ...needlesOf('control', name, [{ form: 'plain', text: name }]),
-      ...needlesOf('control', workflowType, [{ form: 'plain', text: workflowType }]),
-    ]));
+    const findings = search(
+      collected.corpora,
+      new Finder([
+        ...needlesOf('control', name, [{ form: 'plain', text: name }]),
+        ...needlesOf('control', workflowType, [{ form: 'plain', text: workflowType }]),
+      ]),
+    );
     const seen = (label: string, corpus: string, where: RegExp, form: RegExp): boolean =>
-      findings.some((f) => f.label === label && f.corpus === corpus && where.test(f.where) && [...f.forms].some((x) => form.test(x)));
-    assert.ok(seen(name, 'pg_dump --data-only', /^public\.certificates\.common_name /, /^plain$/), 'in the data-only dump, by table and column');
+      findings.some(
+        (f) =>
+          f.label === label && f.corpus === corpus && where.test(f.where) && [...f.forms].some((x) => form.test(x)),
+      );
+    assert.ok(
+      seen(name, 'pg_dump --data-only', /^public\.certificates\.common_name /, /^plain$/),
+      'in the data-only dump, by table and column',
+    );
     assert.ok(seen(name, 'pg_dump (full)', /^public\.certificates\.common_name /, /^plain$/), 'in the full dump');
-    assert.ok(seen(name, 'Temporal histories', /^certificate:\d+ .* \[payloads decoded\]$/, /^plain$/), 'in a decoded payload of a history');
-    assert.ok(seen(name, 'Temporal histories', /^certificate:\d+ .* \[payloads as stored\]$/, /^base64@\d$/), 'in a payload as stored (base64)');
-    assert.ok(seen(workflowType, 'Temporal schedules', /^schedule renewal:/, /^plain$/), 'in the action of a renewal schedule');
+    assert.ok(
+      seen(name, 'Temporal histories', /^certificate:\d+ .* \[payloads decoded\]$/, /^plain$/),
+      'in a decoded payload of a history',
+    );
+    assert.ok(
+      seen(name, 'Temporal histories', /^certificate:\d+ .* \[payloads as stored\]$/, /^base64@\d$/),
+      'in a payload as stored (base64)',
+    );
+    assert.ok(
+      seen(workflowType, 'Temporal schedules', /^schedule renewal:/, /^plain$/),
+      'in the action of a renewal schedule',
+    );
     assert.ok(
       seen(name, 'Temporal SQLite persistence', /SQLite/, /^plain$/),
-      'Temporal\'s SQLite file no longer shows payloads in the clear (compressed or encoded?): decode it, or drop it from what is searched',
+      "Temporal's SQLite file no longer shows payloads in the clear (compressed or encoded?): decode it, or drop it from what is searched",
     );
-    const log = (corpusName: string): string => collected.corpora.find((c) => c.name === corpusName)?.segments.map((seg) => seg.text).join('\n') ?? '';
+    const log = (corpusName: string): string =>
+      collected.corpora
+        .find((c) => c.name === corpusName)
+        ?.segments.map((seg) => seg.text)
+        .join('\n') ?? '';
     assert.match(log('worker log'), /"name":"certfleet-worker"/, 'the worker log was captured');
     assert.match(log('web console log'), /"name":"certfleet-web"/, 'the web console log was captured');
   });
 
   for (const kind of KINDS) {
-    it(`${kind}: in no form in the database dump, the histories, the schedules, Temporal's file or the logs`, { skip: kind === 'SSH private key' && !WITH_SSH ? 'sshd or nginx is not installed' : false }, (t: TestContext) => {
-      const needles = collected.needles.filter((n) => n.kind === kind);
-      const labels = [...(collected.values.get(kind) ?? [])];
-      assert.ok(needles.length > 0, `no values collected for ${kind}`);
-      const finder = new Finder(needles);
-      // Self-check first: every way a value could hide is found.
-      const plants = collected.plants.filter((p) => p.kind === kind);
-      for (const plant of plants) {
-        assert.ok(finder.find(plant.text).some((h) => h.needle.label === plant.label), `self-check: ${plant.label} ${plant.how} is not recognised by the search`);
-      }
-      const findings = search(collected.corpora, finder);
-      t.diagnostic(
-        `${kind}: ${labels.length} value(s) (${labels.join(', ')}), ${needles.length} forms, ${plants.length} self-checks; searched ${collected.corpora.map((c) => `${c.name} ${c.bytes.toLocaleString('en')} B`).join(', ')}`,
-      );
-      if (findings.length === 0) return;
-      const lines = findings.slice(0, 25).map((f) => `  - ${f.label} in ${f.corpus} › ${f.where} (as ${[...f.forms].slice(0, 4).join('; ')}${f.forms.size > 4 ? '; …' : ''}):\n      ${f.excerpt}`);
-      assert.fail(`${kind} found in plaintext ${findings.length} time(s):\n${lines.join('\n')}${findings.length > 25 ? `\n  … and ${findings.length - 25} more` : ''}`);
-    });
+    it(
+      `${kind}: in no form in the database dump, the histories, the schedules, Temporal's file or the logs`,
+      { skip: kind === 'SSH private key' && !WITH_SSH ? 'sshd or nginx is not installed' : false },
+      (t: TestContext) => {
+        const needles = collected.needles.filter((n) => n.kind === kind);
+        const labels = [...(collected.values.get(kind) ?? [])];
+        assert.ok(needles.length > 0, `no values collected for ${kind}`);
+        const finder = new Finder(needles);
+        // Self-check first: every way a value could hide is found.
+        const plants = collected.plants.filter((p) => p.kind === kind);
+        for (const plant of plants) {
+          assert.ok(
+            finder.find(plant.text).some((h) => h.needle.label === plant.label),
+            `self-check: ${plant.label} ${plant.how} is not recognised by the search`,
+          );
+        }
+        const findings = search(collected.corpora, finder);
+        t.diagnostic(
+          `${kind}: ${labels.length} value(s) (${labels.join(', ')}), ${needles.length} forms, ${plants.length} self-checks; searched ${collected.corpora.map((c) => `${c.name} ${c.bytes.toLocaleString('en')} B`).join(', ')}`,
+        );
+        if (findings.length === 0) return;
+        const lines = findings
+          .slice(0, 25)
+          .map(
+            (f) =>
+              `  - ${f.label} in ${f.corpus} › ${f.where} (as ${[...f.forms].slice(0, 4).join('; ')}${f.forms.size > 4 ? '; …' : ''}):\n      ${f.excerpt}`,
+          );
+        assert.fail(
+          `${kind} found in plaintext ${findings.length} time(s):\n${lines.join('\n')}${findings.length > 25 ? `\n  … and ${findings.length - 25} more` : ''}`,
+        );
+      },
+    );
   }
 });

@@ -16,7 +16,9 @@ let c: ConsoleApp;
 let admin: ConsoleClient;
 
 before(async () => {
-  c = await startConsoleApp({ login: { maxFailures: MAX_FAILURES, lockMs: 60_000, rateLimit: 1000, rateWindowMs: 60_000 } });
+  c = await startConsoleApp({
+    login: { maxFailures: MAX_FAILURES, lockMs: 60_000, rateLimit: 1000, rateWindowMs: 60_000 },
+  });
   admin = await c.signedIn('admin', 'boss');
 });
 after(async () => {
@@ -50,9 +52,15 @@ const FROM_B = { 'x-forwarded-for': '203.0.113.20' };
 describe('sessions end', () => {
   it('an old session dies after a password change; the changing session stays; API tokens die', async () => {
     const { first, second, token } = await userWithSessions('technician', 'pwchange');
-    const changed = await first.post('/account/password', { currentPassword: ROLE_PASSWORD, newPassword: 'pwchange-new-secret-1' });
+    const changed = await first.post('/account/password', {
+      currentPassword: ROLE_PASSWORD,
+      newPassword: 'pwchange-new-secret-1',
+    });
     assert.equal(changed.status, 303, changed.text);
-    assert.match((await first.get(changed.location ?? '/account')).text, /Your other sessions and your API tokens have ended/);
+    assert.match(
+      (await first.get(changed.location ?? '/account')).text,
+      /Your other sessions and your API tokens have ended/,
+    );
     assert.equal(await signedIn(first), true, 'the session that changed the password stays');
     assert.equal(await signedIn(second), false, 'the other session has ended');
     const htmx = await second.get('/certificates', { 'HX-Request': 'true' });
@@ -63,8 +71,12 @@ describe('sessions end', () => {
     assert.match((await first.get('/account')).text, /revoked .*\(the password was changed\)/);
   });
 
-  it('an admin reset, a role change and disabling end the user\'s sessions and tokens', async () => {
-    for (const [name, change] of [['reset', { role: 'technician', password: 'reset-by-admin-secret-1' }], ['demoted', { role: 'readonly' }], ['disabled', { role: 'technician', disabled: 'on' }]] as const) {
+  it("an admin reset, a role change and disabling end the user's sessions and tokens", async () => {
+    for (const [name, change] of [
+      ['reset', { role: 'technician', password: 'reset-by-admin-secret-1' }],
+      ['demoted', { role: 'readonly' }],
+      ['disabled', { role: 'technician', disabled: 'on' }],
+    ] as const) {
       const { user, first, token } = await userWithSessions('technician', name);
       await admin.get(`/settings/users/${user.id}`);
       assert.equal((await admin.post(`/settings/users/${user.id}`, change)).status, 303, name);
@@ -83,7 +95,10 @@ describe('sessions end', () => {
   it('an admin who resets their own password in the user settings stays signed in there; their other session ends', async () => {
     const { user, first, second } = await userWithSessions('admin', 'self-admin');
     await first.get(`/settings/users/${user.id}`);
-    assert.equal((await first.post(`/settings/users/${user.id}`, { role: 'admin', password: 'self-admin-new-secret-1' })).status, 303);
+    assert.equal(
+      (await first.post(`/settings/users/${user.id}`, { role: 'admin', password: 'self-admin-new-secret-1' })).status,
+      303,
+    );
     assert.equal(await signedIn(first), true);
     assert.equal(await signedIn(second), false);
   });
@@ -104,11 +119,13 @@ describe('sessions end', () => {
     assert.equal(await signedIn(first), false);
     assert.equal(await signedIn(second), false);
     assert.equal((await c.api(token, 'GET', '/api/v1/me')).status, 401);
-    const [row] = await c.db.db.query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE action = 'user.sign-out-everywhere'");
+    const [row] = await c.db.db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM audit_log WHERE action = 'user.sign-out-everywhere'",
+    );
     assert.equal(row?.n, '1');
   });
 
-  it('an admin ends a user\'s sessions', async () => {
+  it("an admin ends a user's sessions", async () => {
     const { user, first, second, token } = await userWithSessions('technician', 'ended');
     await admin.get(`/settings/users/${user.id}`);
     assert.equal((await admin.post(`/settings/users/${user.id}/end-sessions`, {})).status, 303);
@@ -130,13 +147,18 @@ describe('API token expiry', () => {
     assert.match(bad.text, /expires after 1 to 3650 days/);
     const token = await createApiToken(me, 'nightly', { expiresInDays: '30' });
     assert.equal((await c.api(token, 'GET', '/api/v1/me')).status, 200);
-    const [row] = await c.db.db.query<{ days: number }>("SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int AS days FROM api_tokens WHERE name = 'nightly'");
+    const [row] = await c.db.db.query<{ days: number }>(
+      "SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int AS days FROM api_tokens WHERE name = 'nightly'",
+    );
     assert.equal(row?.days, 30);
     // The thirty days pass (the clock is the database's: move the expiry instead of waiting).
     await c.db.db.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE name = 'nightly'");
     const expired = await c.api(token, 'GET', '/api/v1/me');
     assert.equal(expired.status, 401);
-    assert.match((expired.json as { error: string }).error, /^This API token expired on \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Create a new one/);
+    assert.match(
+      (expired.json as { error: string }).error,
+      /^This API token expired on \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Create a new one/,
+    );
     assert.match((await me.get('/account')).text, /<span class="muted">expired<\/span>/);
   });
 });
@@ -146,17 +168,33 @@ describe('lockout by user name and address', () => {
     const victim = await c.addUser('admin', 'lock-victim');
     const attacker = new ConsoleClient(c.url);
     await attacker.get('/login');
-    for (let i = 0; i < MAX_FAILURES - 1; i += 1) assert.equal((await attacker.post('/login', { username: 'lock-victim', password: `wrong-${i}` }, FROM_A)).status, 401);
+    for (let i = 0; i < MAX_FAILURES - 1; i += 1)
+      assert.equal(
+        (await attacker.post('/login', { username: 'lock-victim', password: `wrong-${i}` }, FROM_A)).status,
+        401,
+      );
     const locked = await attacker.post('/login', { username: 'lock-victim', password: 'wrong-last' }, FROM_A);
     assert.equal(locked.status, 423);
     assert.match(locked.text, /Too many failed sign-ins with this user name from your address/);
-    assert.equal((await attacker.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD }, FROM_A)).status, 423, 'even the right password, from that address');
+    assert.equal(
+      (await attacker.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD }, FROM_A)).status,
+      423,
+      'even the right password, from that address',
+    );
     const owner = new ConsoleClient(c.url);
     await owner.get('/login');
-    assert.equal((await owner.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD, next: '/' }, FROM_B)).status, 303, 'the owner elsewhere signs in');
+    assert.equal(
+      (await owner.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD, next: '/' }, FROM_B)).status,
+      303,
+      'the owner elsewhere signs in',
+    );
     await admin.get(`/settings/users/${victim.id}`);
     assert.equal((await admin.post(`/settings/users/${victim.id}`, { role: 'admin', unlock: 'on' })).status, 303);
-    assert.equal((await attacker.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD, next: '/' }, FROM_A)).status, 303, 'unlocked');
+    assert.equal(
+      (await attacker.post('/login', { username: 'lock-victim', password: ROLE_PASSWORD, next: '/' }, FROM_A)).status,
+      303,
+      'unlocked',
+    );
   });
 
   it('an unknown user name gets the same answers as a known one, failure after failure', async () => {
@@ -166,8 +204,15 @@ describe('lockout by user name and address', () => {
       await client.get('/login');
       const out: string[] = [];
       for (let i = 0; i <= MAX_FAILURES; i += 1) {
-        const reply = await client.post('/login', { username, password: `guess-${i}` }, { 'x-forwarded-for': '198.51.100.7' });
-        const text = reply.text.replaceAll(username, 'NAME').replace(/name="_csrf" value="[^"]+"/g, '').replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/, 'TIME');
+        const reply = await client.post(
+          '/login',
+          { username, password: `guess-${i}` },
+          { 'x-forwarded-for': '198.51.100.7' },
+        );
+        const text = reply.text
+          .replaceAll(username, 'NAME')
+          .replace(/name="_csrf" value="[^"]+"/g, '')
+          .replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/, 'TIME');
         out.push(`${reply.status} ${/role="alert">([^<]*)</.exec(text)?.[1] ?? ''} ${text.length}`);
       }
       return out;
@@ -182,29 +227,51 @@ describe('lockout by user name and address', () => {
     const me = await c.signedIn('technician', 'guesser');
     await me.get('/account');
     for (let i = 0; i < MAX_FAILURES - 1; i += 1) {
-      const wrong = await me.post('/account/password', { currentPassword: `nope-${i}`, newPassword: 'guesser-new-secret-1' });
+      const wrong = await me.post('/account/password', {
+        currentPassword: `nope-${i}`,
+        newPassword: 'guesser-new-secret-1',
+      });
       assert.equal(wrong.status, 400);
       assert.match(wrong.text, /This is not your current password/);
     }
-    const last = await me.post('/account/password', { currentPassword: 'nope-last', newPassword: 'guesser-new-secret-1' });
+    const last = await me.post('/account/password', {
+      currentPassword: 'nope-last',
+      newPassword: 'guesser-new-secret-1',
+    });
     assert.match(last.text, /Too many failed sign-ins .* You are signed out\./);
     assert.equal(await signedIn(me), false);
     const again = new ConsoleClient(c.url);
     await again.get('/login');
-    assert.equal((await again.post('/login', { username: 'guesser', password: ROLE_PASSWORD })).status, 423, 'locked from that address');
+    assert.equal(
+      (await again.post('/login', { username: 'guesser', password: ROLE_PASSWORD })).status,
+      423,
+      'locked from that address',
+    );
   });
 });
 
 describe('password policy', () => {
   it('refuses common passwords and the user name wherever a password is set', async () => {
     await admin.get('/settings/users');
-    const common = await admin.post('/settings/users', { username: 'newbie', role: 'readonly', password: 'Password123' });
+    const common = await admin.post('/settings/users', {
+      username: 'newbie',
+      role: 'readonly',
+      password: 'Password123',
+    });
     assert.equal(common.status, 400);
     assert.match(common.text, /on a list of the most common passwords/);
-    const same = await admin.post('/settings/users', { username: 'newbie-user', role: 'readonly', password: 'NEWBIE-USER' });
+    const same = await admin.post('/settings/users', {
+      username: 'newbie-user',
+      role: 'readonly',
+      password: 'NEWBIE-USER',
+    });
     assert.equal(same.status, 400);
     assert.match(same.text, /must not be the user name/);
-    const api = await c.api(await c.apiToken('admin'), 'POST', '/api/v1/users', { username: 'newbie', role: 'readonly', password: 'qwertyuiop' });
+    const api = await c.api(await c.apiToken('admin'), 'POST', '/api/v1/users', {
+      username: 'newbie',
+      role: 'readonly',
+      password: 'qwertyuiop',
+    });
     assert.equal(api.status, 400);
     assert.match(JSON.stringify(api.json), /most common passwords/);
     const me = await c.signedIn('readonly', 'policy-me');

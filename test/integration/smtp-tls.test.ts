@@ -21,7 +21,10 @@ let t: TestDatabase;
 let smtp: SmtpCatcher;
 
 before(async () => {
-  [t, smtp] = await Promise.all([createTestDatabase(), startSmtpCatcher({ auth: { username: USER, password: PASSWORD } })]);
+  [t, smtp] = await Promise.all([
+    createTestDatabase(),
+    startSmtpCatcher({ auth: { username: USER, password: PASSWORD } }),
+  ]);
 });
 after(async () => {
   await Promise.all([t?.drop(), smtp?.close()]);
@@ -34,22 +37,33 @@ beforeEach(async () => {
 });
 
 const message = { subject: 'TLS check', text: 'hello' };
-const envMailer = (url: string | undefined) => createMailer({ db: t.db, box, mail: { url, from: 'CertFleet <certfleet@msp.example>', recipients: ['noc@msp.example'] } });
+const envMailer = (url: string | undefined) =>
+  createMailer({
+    db: t.db,
+    box,
+    mail: { url, from: 'CertFleet <certfleet@msp.example>', recipients: ['noc@msp.example'] },
+  });
 /** Stored as the console stores them: the password sealed for this server (host, port, TLS mode). */
 const store = (extra: Partial<StoredSmtpSettings> = {}) => {
   const server = { host: smtp.host, port: smtp.port, secure: false };
   return putSetting(t.db, SMTP_SETTING_KEY, {
-    ...server, username: USER, passwordSealed: sealSmtpPassword(box, server, PASSWORD),
-    from: 'CertFleet <certfleet@msp.example>', recipients: ['noc@msp.example'], ...extra,
+    ...server,
+    username: USER,
+    passwordSealed: sealSmtpPassword(box, server, PASSWORD),
+    from: 'CertFleet <certfleet@msp.example>',
+    recipients: ['noc@msp.example'],
+    ...extra,
   } satisfies StoredSmtpSettings);
 };
 
 it('stored settings with a password: a server without STARTTLS sees no AUTH, and the send fails saying what to change', async () => {
   await store();
-  const error = await envMailer(undefined).send(message).then(
-    () => assert.fail('sent without TLS'),
-    (e: unknown) => e as Error & { type?: string },
-  );
+  const error = await envMailer(undefined)
+    .send(message)
+    .then(
+      () => assert.fail('sent without TLS'),
+      (e: unknown) => e as Error & { type?: string },
+    );
   assert.equal(error.type, 'EMAIL_FAILED');
   assert.match(error.message, /the SMTP password is only sent over TLS/);
   assert.match(error.message, /STARTTLS on the server.*port 465.*Settings → Email/);
@@ -78,7 +92,10 @@ it('without a user name nothing is kept back: the mail goes out without TLS', as
 
 it('SMTP_URL with credentials: no AUTH without TLS unless the URL says ?requireTLS=false', async () => {
   const url = `smtp://${encodeURIComponent(USER)}:${PASSWORD}@${smtp.host}:${smtp.port}`;
-  await assert.rejects(envMailer(url).send(message), (e: Error) => /only sent over TLS.*\?requireTLS=false to SMTP_URL/.test(e.message) && !e.message.includes(PASSWORD));
+  await assert.rejects(
+    envMailer(url).send(message),
+    (e: Error) => /only sent over TLS.*\?requireTLS=false to SMTP_URL/.test(e.message) && !e.message.includes(PASSWORD),
+  );
   assert.ok(!smtp.commands.includes('AUTH'), `no AUTH: ${smtp.commands.join(' ')}`);
   const result = await envMailer(`${url}?requireTLS=false`).send(message);
   assert.equal(result.sent, true, result.detail);

@@ -10,7 +10,15 @@ import { verifyServedFingerprint } from '../../activities/deployers/verify-serve
 import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
 import { startStack, type Stack } from '../support/stack';
 
@@ -28,7 +36,12 @@ describe('SonicWall: one session at a time across workers', () => {
 
   before(async () => {
     stack = await startStack({
-      env: { DEVICE_BUSY_RETRY_MS: '300', DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', DEPLOY_DEVICE_RETRY_ATTEMPTS: '40', DEVICE_COORDINATOR_IDLE_MS: '5000' },
+      env: {
+        DEVICE_BUSY_RETRY_MS: '300',
+        DEPLOY_DEVICE_RETRY_INITIAL_MS: '200',
+        DEPLOY_DEVICE_RETRY_ATTEMPTS: '40',
+        DEVICE_COORDINATOR_IDLE_MS: '5000',
+      },
     });
     connection = await Connection.connect({ address: stack.temporal.address });
     client = new Client({ connection });
@@ -39,9 +52,19 @@ describe('SonicWall: one session at a time across workers', () => {
     directoryId = await addPebbleDirectory(admin, stack);
     providerId = await addCloudflareProvider(admin, stack, 'SonicWall tests');
     targetId = await addTarget(admin, {
-      vendor: 'sonicwall', name: 'SW Munich', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      vendor: 'sonicwall',
+      name: 'SW Munich',
+      host: sonicwall.host,
+      port: sonicwall.port,
+      fingerprint: sonicwall.managementFingerprint(),
       credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
-      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+      options: {
+        ftpHost: ftp.host,
+        ftpPort: String(ftp.port),
+        ftpUser: ftp.user,
+        ftpDirectory: 'certfleet',
+        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
+      },
     });
   });
   after(async () => {
@@ -54,23 +77,42 @@ describe('SonicWall: one session at a time across workers', () => {
   it('20 renewals at once with two workers: all deployed in turn, no refused login, never two sessions', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      ids.push(await requestCertificate(admin, { commonName: `site${i}.example.test`, dnsProviderId: providerId, acmeDirectoryId: directoryId }));
+      ids.push(
+        await requestCertificate(admin, {
+          commonName: `site${i}.example.test`,
+          dnsProviderId: providerId,
+          acmeDirectoryId: directoryId,
+        }),
+      );
     }
     for (const id of ids) await waitForRunToEnd(admin, id);
     for (const id of ids) await linkDeployment(admin, id, targetId, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
     const loginsBefore = sonicwall.loginsByUser['admin'] ?? 0;
     await Promise.all(ids.map((id) => renewNow(admin, id)));
-    const results = await Promise.all(ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>));
+    const results = await Promise.all(
+      ids.map((id) => client.workflow.getHandle(certificateWorkflowId(id)).result() as Promise<LifecycleResult>),
+    );
     for (const result of results) {
       assert.equal(result.outcome, 'issued', JSON.stringify(result));
-      assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed']);
+      assert.deepEqual(
+        result.deployments?.map((d) => d.outcome),
+        ['deployed'],
+      );
     }
     assert.equal(sonicwall.maxConcurrentSessions(), 1, 'never two sessions on the firewall');
     assert.equal(sonicwall.refusedLogins(), 0, 'no login was refused');
-    assert.ok((sonicwall.loginsByUser['admin'] ?? 0) - loginsBefore >= 20 * 2, 'stage and activate of every deploy each had their own session');
+    assert.ok(
+      (sonicwall.loginsByUser['admin'] ?? 0) - loginsBefore >= 20 * 2,
+      'stage and activate of every deploy each had their own session',
+    );
     assert.equal(sonicwall.activeSessions(), 0, 'no session left open');
     assert.deepEqual(sonicwall.ftpPulls, [], 'SonicOS 7: imported by upload, not over FTP');
-    assert.ok(sonicwall.calls.every((c) => !c.cookie && (c.path === '/api/sonicos/auth' || c.auth === 'digest' || c.status === 401)), 'session security: Digest on every call, no cookie');
+    assert.ok(
+      sonicwall.calls.every(
+        (c) => !c.cookie && (c.path === '/api/sonicos/auth' || c.auth === 'digest' || c.status === 401),
+      ),
+      'session security: Digest on every call, no cookie',
+    );
     // The 20 runs were served one after another: their verify steps never overlap.
     const verifies = await stack.db.db.query<{ started: Date; ended: Date }>(
       `SELECT min(s.at) AS started, max(s.at) AS ended FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id
@@ -79,21 +121,42 @@ describe('SonicWall: one session at a time across workers', () => {
     );
     assert.equal(verifies.length, 20);
     for (let i = 1; i < verifies.length; i++) {
-      assert.ok((verifies[i]?.started.getTime() ?? 0) >= (verifies[i - 1]?.ended.getTime() ?? 0), `run ${i} started after run ${i - 1} ended`);
+      assert.ok(
+        (verifies[i]?.started.getTime() ?? 0) >= (verifies[i - 1]?.ended.getTime() ?? 0),
+        `run ${i} started after run ${i - 1} ended`,
+      );
     }
   });
 
   it('a worker killed mid-session (SonicOS 6.5, FTP import): the retried step logs the dead session out first, then proceeds', async () => {
     // A firewall that would keep the dead session for 25 s: the retry must not wait for that, nor
     // pre-empt anyone; it ends CertFleet's own leftover session (DELETE /api/sonicos/auth).
-    const sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 25_000, firmware: 'SonicOS Enhanced 6.5.4.4-44n' });
+    const sonicwall = await startFakeSonicWall({
+      users: { admin: PASSWORD },
+      idleTimeoutMs: 25_000,
+      firmware: 'SonicOS Enhanced 6.5.4.4-44n',
+    });
     after(() => sonicwall.close());
     const slowTarget = await addTarget(admin, {
-      vendor: 'sonicwall', name: 'SW Hamburg', host: sonicwall.host, port: sonicwall.port, fingerprint: sonicwall.managementFingerprint(),
+      vendor: 'sonicwall',
+      name: 'SW Hamburg',
+      host: sonicwall.host,
+      port: sonicwall.port,
+      fingerprint: sonicwall.managementFingerprint(),
       credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
-      options: { ftpHost: ftp.host, ftpPort: String(ftp.port), ftpUser: ftp.user, ftpDirectory: 'certfleet', sslVpnPort: String(sonicwall.endpoints.sslVpn.port) },
+      options: {
+        ftpHost: ftp.host,
+        ftpPort: String(ftp.port),
+        ftpUser: ftp.user,
+        ftpDirectory: 'certfleet',
+        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
+      },
     });
-    const id = await requestCertificate(admin, { commonName: 'killed.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+    const id = await requestCertificate(admin, {
+      commonName: 'killed.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
     await waitForRunToEnd(admin, id);
     await linkDeployment(admin, id, slowTarget, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
     let reached!: () => void;
@@ -113,10 +176,19 @@ describe('SonicWall: one session at a time across workers', () => {
     await stack.startWorker();
     const result = (await client.workflow.getHandle(certificateWorkflowId(id)).result()) as LifecycleResult;
     assert.equal(result.outcome, 'issued', JSON.stringify(result));
-    assert.deepEqual(result.deployments?.map((d) => d.outcome), ['deployed']);
+    assert.deepEqual(
+      result.deployments?.map((d) => d.outcome),
+      ['deployed'],
+    );
     assert.equal(sonicwall.refusedLogins(), refusedBefore, 'the dead session was ended before the next login');
-    assert.ok(sonicwall.calls.every((c) => c.override !== true), 'nobody was pre-empted');
-    assert.ok(sonicwall.sessions().every((s) => s.state === 'logout'), 'every session ended by a logout, none by the idle timeout');
+    assert.ok(
+      sonicwall.calls.every((c) => c.override !== true),
+      'nobody was pre-empted',
+    );
+    assert.ok(
+      sonicwall.sessions().every((s) => s.state === 'logout'),
+      'every session ended by a logout, none by the idle timeout',
+    );
     assert.equal(sonicwall.activeSessions(), 0, 'no session left open');
     assert.equal(sonicwall.maxConcurrentSessions(), 1);
     const [current] = await stack.db.db.query<{ fingerprint_sha256: string }>(

@@ -16,7 +16,11 @@ let fleet: SeededFleet;
 
 before(async () => {
   c = await startConsoleApp();
-  fleet = await seedFleet(c.db.db, { customers: 1, certificates: 3, targetsPerCustomer: 1, deploymentRuns: 3, auditEntries: 1 }, c.box.seal('placeholder', SecretPurpose.versionKey));
+  fleet = await seedFleet(
+    c.db.db,
+    { customers: 1, certificates: 3, targetsPerCustomer: 1, deploymentRuns: 3, auditEntries: 1 },
+    c.box.seal('placeholder', SecretPurpose.versionKey),
+  );
   admin = await c.signedIn('admin');
   token = await c.apiToken('technician');
   c.temporal.child.kill('SIGKILL');
@@ -27,7 +31,9 @@ after(async () => {
 });
 
 it('pages render from the database; commands answer 503 and change nothing', async () => {
-  const [cert] = await c.db.db.query<{ id: string; common_name: string }>('SELECT id, common_name FROM certificates ORDER BY id LIMIT 1');
+  const [cert] = await c.db.db.query<{ id: string; common_name: string }>(
+    'SELECT id, common_name FROM certificates ORDER BY id LIMIT 1',
+  );
   const page = await admin.get(`/certificates/${cert?.id}`);
   assert.equal(page.status, 200);
   assert.match(page.text, /Temporal is unreachable/);
@@ -38,16 +44,33 @@ it('pages render from the database; commands answer 503 and change nothing', asy
   assert.equal(renew.status, 503);
   assert.match(renew.text, /Temporal is unreachable right now/);
   const before = (await c.db.db.query('SELECT id FROM certificates')).length;
-  const created = await c.api(token, 'POST', '/api/v1/certificates', { commonName: 'down.example.test', customerId: fleet.customerIds[0], dnsProviderId: fleet.dnsProviderId });
+  const created = await c.api(token, 'POST', '/api/v1/certificates', {
+    commonName: 'down.example.test',
+    customerId: fleet.customerIds[0],
+    dnsProviderId: fleet.dnsProviderId,
+  });
   assert.equal(created.status, 503, created.text);
   assert.match((created.json as { error: string }).error, /could not be created. Nothing was saved/);
-  assert.equal((await c.db.db.query('SELECT id FROM certificates')).length, before, 'no certificate without its schedule');
-  const deleted = await c.api(token, 'DELETE', `/api/v1/certificates/${cert?.id}?confirm=${encodeURIComponent(cert?.common_name ?? '')}`);
+  assert.equal(
+    (await c.db.db.query('SELECT id FROM certificates')).length,
+    before,
+    'no certificate without its schedule',
+  );
+  const deleted = await c.api(
+    token,
+    'DELETE',
+    `/api/v1/certificates/${cert?.id}?confirm=${encodeURIComponent(cert?.common_name ?? '')}`,
+  );
   assert.equal(deleted.status, 503);
-  assert.equal((await c.db.db.query('SELECT deleted_at FROM certificates WHERE id = $1', [cert?.id]))[0]?.['deleted_at' as never], null);
+  assert.equal(
+    (await c.db.db.query('SELECT deleted_at FROM certificates WHERE id = $1', [cert?.id]))[0]?.['deleted_at' as never],
+    null,
+  );
   const [target] = await c.db.db.query<{ id: string }>('SELECT id FROM targets LIMIT 1');
   assert.equal((await c.api(token, 'POST', `/api/v1/targets/${target?.id}/test-connection`)).status, 503);
   assert.equal((await c.api(token, 'GET', `/api/v1/certificates/${cert?.id}/runs`)).status, 503);
-  const audit = await c.db.db.query("SELECT 1 FROM audit_log WHERE action IN ('certificate.renew-now', 'certificate.create', 'certificate.delete', 'target.test-connection')");
+  const audit = await c.db.db.query(
+    "SELECT 1 FROM audit_log WHERE action IN ('certificate.renew-now', 'certificate.create', 'certificate.delete', 'target.test-connection')",
+  );
   assert.equal(audit.length, 0, 'nothing is audited that did not happen');
 });

@@ -10,7 +10,12 @@ import * as path from 'node:path';
 import { after, before, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE, WorkflowType } from '../../temporal/contract';
-import { READ_ONLY_UI_SWITCHES, startReadOnlyTemporalUi, TEMPORAL_UI_SERVER, type ReadOnlyUi } from '../../scripts/temporal/ui-server';
+import {
+  READ_ONLY_UI_SWITCHES,
+  startReadOnlyTemporalUi,
+  TEMPORAL_UI_SERVER,
+  type ReadOnlyUi,
+} from '../../scripts/temporal/ui-server';
 import { freePort } from '../support/free-port';
 import { requireGoTool, startTestTemporal, type TestTemporal } from '../support/temporal';
 
@@ -27,9 +32,18 @@ before(async () => {
   connection = await Connection.connect({ address: temporal.address });
   client = new Client({ connection });
   // No worker: the run stays open, as a deploy waiting for its maintenance window does.
-  await client.workflow.start(WorkflowType.lifecycle, { workflowId, taskQueue: TASK_QUEUE, args: [{ certificateId: '1', trigger: 'schedule' }] });
+  await client.workflow.start(WorkflowType.lifecycle, {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [{ certificateId: '1', trigger: 'schedule' }],
+  });
   configDir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-ui-'));
-  ui = await startReadOnlyTemporalUi({ binaryPath, temporalAddress: temporal.address, port: await freePort(), configDir });
+  ui = await startReadOnlyTemporalUi({
+    binaryPath,
+    temporalAddress: temporal.address,
+    port: await freePort(),
+    configDir,
+  });
 });
 after(async () => {
   await ui?.stop();
@@ -63,7 +77,10 @@ it('refuses a signal and a terminate through its API, and still shows the run', 
   const handle = client.workflow.getHandle(workflowId);
   assert.equal((await handle.describe()).status.name, 'RUNNING');
   const history = await handle.fetchHistory();
-  assert.ok(!(history.events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes), 'no signal reached the run');
+  assert.ok(
+    !(history.events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes),
+    'no signal reached the run',
+  );
 
   const read = await fetch(`${ui.url}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
   assert.equal(read.status, 200, 'reading a run still works');

@@ -30,23 +30,51 @@ describe('verify of a binding without a TLS endpoint', () => {
   let runs = 0;
 
   const runWith = async (binding: Record<string, unknown>): Promise<string> => {
-    await database.db.query("UPDATE targets SET vendor = 'fortigate', options = '{}' WHERE id = (SELECT target_id FROM deployments WHERE id = $1)", [deploymentId]);
-    await database.db.query("UPDATE deployments SET binding = $2, verify_endpoints = '[]' WHERE id = $1", [deploymentId, JSON.stringify(binding)]);
+    await database.db.query(
+      "UPDATE targets SET vendor = 'fortigate', options = '{}' WHERE id = (SELECT target_id FROM deployments WHERE id = $1)",
+      [deploymentId],
+    );
+    await database.db.query("UPDATE deployments SET binding = $2, verify_endpoints = '[]' WHERE id = $1", [
+      deploymentId,
+      JSON.stringify(binding),
+    ]);
     runs += 1;
-    const run = await startRunOnce(database.db, { deploymentId, versionId, workflowId: `deploy:verify:${deploymentId}`, runId: `verify-${runs}`, trigger: 'retry' });
+    const run = await startRunOnce(database.db, {
+      deploymentId,
+      versionId,
+      workflowId: `deploy:verify:${deploymentId}`,
+      runId: `verify-${runs}`,
+      trigger: 'retry',
+    });
     return run.id;
   };
 
   before(async () => {
     database = await createTestDatabase();
-    await seedFleet(database.db, { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 }, box.seal('placeholder', SecretPurpose.versionKey));
-    const [row] = await database.db.query<{ id: string; version_id: string }>('SELECT id, current_version_id AS version_id FROM deployments ORDER BY id LIMIT 1');
+    await seedFleet(
+      database.db,
+      { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 },
+      box.seal('placeholder', SecretPurpose.versionKey),
+    );
+    const [row] = await database.db.query<{ id: string; version_id: string }>(
+      'SELECT id, current_version_id AS version_id FROM deployments ORDER BY id LIMIT 1',
+    );
     assert.ok(row);
     [deploymentId, versionId] = [row.id, row.version_id];
     const config = loadWorkerConfig({ DATABASE_URL: 'postgres://127.0.0.1/unused' });
     activities = createDeployActivities({
-      db: database.db, box, log: pino({ level: 'silent' }), acme: config.acme, propagation: config.propagation, mail: config.mail, consoleUrl: config.consoleUrl,
-      dnsProviders: dnsProviderFactories, deployers: deployerFactories, vendors: vendorDescriptors, deploy: config.deploy, alerts: config.alerts,
+      db: database.db,
+      box,
+      log: pino({ level: 'silent' }),
+      acme: config.acme,
+      propagation: config.propagation,
+      mail: config.mail,
+      consoleUrl: config.consoleUrl,
+      dnsProviders: dnsProviderFactories,
+      deployers: deployerFactories,
+      vendors: vendorDescriptors,
+      deploy: config.deploy,
+      alerts: config.alerts,
     });
   });
   after(async () => {
@@ -58,7 +86,10 @@ describe('verify of a binding without a TLS endpoint', () => {
     assert.deepEqual(await activities.verifyDeployment({ runRowId }), { endpoints: [] });
     const verify = (await listRunSteps(database.db, runRowId)).filter((s) => s.step === 'verify');
     assert.equal(verify.at(-1)?.status, 'succeeded');
-    assert.match(verify.at(-1)?.detail ?? '', /^not verified by TLS: IPsec phase-1 vpn-hq, vpn-branch only: the certificate is presented during IKE/);
+    assert.match(
+      verify.at(-1)?.detail ?? '',
+      /^not verified by TLS: IPsec phase-1 vpn-hq, vpn-branch only: the certificate is presented during IKE/,
+    );
   });
 
   it('IPsec with a VIP but no endpoint for the VIP still fails: the VIP terminates TLS and must be verified', async () => {

@@ -8,7 +8,15 @@ import { Client, Connection } from '@temporalio/client';
 import { certificateWorkflowId, progressQuery } from '../../temporal/contract';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { startFakePanos } from '../fakes/panos/server';
-import { addCloudflareProvider, addPebbleDirectory, addTarget, linkDeployment, renewNow, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  addTarget,
+  linkDeployment,
+  renewNow,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -32,9 +40,15 @@ it('completes with exactly one new version after the worker is killed mid-run', 
 
   // Hold the run in the propagation step: records are created at Cloudflare but not yet in DNS.
   stack.cloudflare.setPushToDns(false);
-  const id = await requestCertificate(admin, { commonName: 'crash.example.test', dnsProviderId: providerId, acmeDirectoryId: directoryId });
+  const id = await requestCertificate(admin, {
+    commonName: 'crash.example.test',
+    dnsProviderId: providerId,
+    acmeDirectoryId: directoryId,
+  });
   const handle = client.workflow.getHandle(certificateWorkflowId(id));
-  await eventually('the run to wait for propagation', async () => ((await handle.query(progressQuery).catch(() => undefined))?.current === 'propagate' ? true : undefined));
+  await eventually('the run to wait for propagation', async () =>
+    (await handle.query(progressQuery).catch(() => undefined))?.current === 'propagate' ? true : undefined,
+  );
 
   first.child.kill('SIGKILL');
   const exit = await first.exited;
@@ -56,8 +70,14 @@ it('completes with exactly one new version after the worker is killed mid-run', 
   assert.equal(versions.length, 1, 'exactly one version');
   const orders = await stack.db.db.query('SELECT id FROM acme_orders WHERE certificate_id = $1', [id]);
   assert.equal(orders.length, 1, 'exactly one ACME order');
-  assert.deepEqual(stack.cloudflare.records().filter((r) => r.name.startsWith('_acme-challenge.crash')), []);
-  const [cert] = await stack.db.db.query<{ status: string; current_version_id: string }>('SELECT status, current_version_id FROM certificates WHERE id = $1', [id]);
+  assert.deepEqual(
+    stack.cloudflare.records().filter((r) => r.name.startsWith('_acme-challenge.crash')),
+    [],
+  );
+  const [cert] = await stack.db.db.query<{ status: string; current_version_id: string }>(
+    'SELECT status, current_version_id FROM certificates WHERE id = $1',
+    [id],
+  );
   assert.equal(cert?.status, 'valid');
   assert.equal(cert?.current_version_id, (versions[0] as { id: string }).id);
 });
@@ -68,10 +88,16 @@ it('a worker killed while staging on a firewall leaves no duplicate objects: the
     const client = new Client({ connection });
     if (stack.workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) await stack.startWorker();
     const admin = await stack.admin();
-    const [cert] = await stack.db.db.query<{ id: string }>("SELECT id FROM certificates WHERE common_name = 'crash.example.test'");
+    const [cert] = await stack.db.db.query<{ id: string }>(
+      "SELECT id FROM certificates WHERE common_name = 'crash.example.test'",
+    );
     assert.ok(cert, 'the certificate of the first test exists');
     const targetId = await addTarget(admin, {
-      vendor: 'panos', name: 'FW crash', host: panos.host, port: panos.port, fingerprint: panos.managementFingerprint,
+      vendor: 'panos',
+      name: 'FW crash',
+      host: panos.host,
+      port: panos.port,
+      fingerprint: panos.managementFingerprint,
       credentials: { username: panos.username, password: panos.password },
     });
     await linkDeployment(admin, cert.id, targetId, { profiles: 'gp-portal' }, panos.endpoints);
@@ -96,9 +122,17 @@ it('a worker killed while staging on a firewall leaves no duplicate objects: the
     await verifyServedFingerprint('panos', panos.endpoints, current.fingerprint_sha256);
     // Exactly the objects the first attempt created: the retry found and reused them.
     assert.deepEqual(panos.certificateNames('candidate').sort(), namesAfterCrash.sort());
-    const imports = panos.calls.filter((c) => c.params['type'] === 'import' && c.params['category'] === 'certificate' && /crash/.test(c.params['certificate-name'] ?? ''));
+    const imports = panos.calls.filter(
+      (c) =>
+        c.params['type'] === 'import' &&
+        c.params['category'] === 'certificate' &&
+        /crash/.test(c.params['certificate-name'] ?? ''),
+    );
     assert.equal(new Set(imports.map((c) => c.params['certificate-name'])).size, 1, 'one name for the version');
-    const [runs] = await stack.db.db.query<{ n: string }>('SELECT count(*) AS n FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id WHERE d.target_id = $1', [targetId]);
+    const [runs] = await stack.db.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id WHERE d.target_id = $1',
+      [targetId],
+    );
     assert.equal(runs?.n, '1', 'one deployment run, continued by the new worker');
   } finally {
     await panos.close();

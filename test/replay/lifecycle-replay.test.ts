@@ -23,7 +23,9 @@ interface SavedHistory {
 }
 
 async function loadSavedHistories(): Promise<SavedHistory[]> {
-  const files = existsSync(HISTORIES_DIR) ? (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort() : [];
+  const files = existsSync(HISTORIES_DIR)
+    ? (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort()
+    : [];
   return Promise.all(
     files.map(async (file) => {
       const name = path.basename(file, '.json');
@@ -46,17 +48,26 @@ async function replayAll(bundle: WorkflowBundleWithSourceMap, saved: SavedHistor
 describe('workflow replay (determinism guard)', { timeout: 300_000 }, () => {
   let bundle: WorkflowBundleWithSourceMap | undefined;
 
-  before(async () => {
-    installTestRuntime();
-    bundle = await bundleWorkflows();
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      installTestRuntime();
+      bundle = await bundleWorkflows();
+    },
+    { timeout: 180_000 },
+  );
 
   it('replays every saved history against the current workflow code', { timeout: 120_000 }, async () => {
     assert.ok(bundle, 'no workflow bundle');
     const saved = await loadSavedHistories();
-    assert.ok(saved.length > 0, `no histories in ${HISTORIES_DIR}: record them with npx tsx test/replay/record-histories.ts`);
+    assert.ok(
+      saved.length > 0,
+      `no histories in ${HISTORIES_DIR}: record them with npx tsx test/replay/record-histories.ts`,
+    );
     for (const scenario of SCENARIOS) {
-      assert.ok(saved.some((s) => s.name === scenario.name), `${scenario.name}.json is missing: record it with npx tsx test/replay/record-histories.ts`);
+      assert.ok(
+        saved.some((s) => s.name === scenario.name),
+        `${scenario.name}.json is missing: record it with npx tsx test/replay/record-histories.ts`,
+      );
     }
 
     const results = await replayAll(bundle, saved);
@@ -67,7 +78,11 @@ describe('workflow replay (determinism guard)', { timeout: 300_000 }, () => {
 
   it('the guard fails when the workflow code is incompatible with a saved history', { timeout: 120_000 }, async () => {
     const saved = (await loadSavedHistories()).filter((s) => s.name === 'lifecycle-issued');
-    assert.equal(saved.length, 1, 'lifecycle-issued.json is missing: record it with npx tsx test/replay/record-histories.ts');
+    assert.equal(
+      saved.length,
+      1,
+      'lifecycle-issued.json is missing: record it with npx tsx test/replay/record-histories.ts',
+    );
     const incompatible = await bundleWorkflows(require.resolve('./fixtures/incompatible-lifecycle'));
     const [result] = await replayAll(incompatible, saved);
     assert.ok(result, 'no replay result');

@@ -51,12 +51,20 @@ it('every run completes after PostgreSQL restarts mid-run', async () => {
     throw new Error(`the worker exited (code ${code}, signal ${signal}) during the restart:\n${worker.output()}`);
   });
   const results = await Promise.race([renewing, workerDied]);
-  assert.deepEqual(results.map((r) => r.outcome), Array(CERTIFICATES).fill('issued'), JSON.stringify(results.filter((r) => r.outcome !== 'issued')));
+  assert.deepEqual(
+    results.map((r) => r.outcome),
+    Array(CERTIFICATES).fill('issued'),
+    JSON.stringify(results.filter((r) => r.outcome !== 'issued')),
+  );
   const [counts] = await stack.db.db.query<{ versions: string; deployed: string; orders: string }>(
     `SELECT (SELECT count(*) FROM certificate_versions) AS versions, (SELECT count(*) FROM acme_orders) AS orders,
             (SELECT count(*) FROM deployment_runs WHERE outcome = 'deployed') AS deployed`,
   );
-  assert.deepEqual(counts, { versions: String(CERTIFICATES * 2), orders: String(CERTIFICATES * 2), deployed: String(CERTIFICATES * 2) }, 'nothing twice, nothing lost');
+  assert.deepEqual(
+    counts,
+    { versions: String(CERTIFICATES * 2), orders: String(CERTIFICATES * 2), deployed: String(CERTIFICATES * 2) },
+    'nothing twice, nothing lost',
+  );
   // The console's pool reconnected too.
   assert.equal((await (await stack.admin()).get('/certificates')).status, 200);
 });

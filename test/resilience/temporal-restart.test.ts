@@ -30,14 +30,23 @@ it('every run completes after the Temporal server restarts mid-run', async () =>
   await stack.temporal.restart();
   const downMs = Date.now() - t0;
   const results = await renewing;
-  assert.deepEqual(results.map((r) => r.outcome), Array(CERTIFICATES).fill('issued'), `every run issued (server down for ${downMs} ms)`);
+  assert.deepEqual(
+    results.map((r) => r.outcome),
+    Array(CERTIFICATES).fill('issued'),
+    `every run issued (server down for ${downMs} ms)`,
+  );
   const [counts] = await stack.db.db.query<{ versions: string; deployed: string }>(
     "SELECT (SELECT count(*) FROM certificate_versions) AS versions, (SELECT count(*) FROM deployment_runs WHERE outcome = 'deployed') AS deployed",
   );
   assert.equal(counts?.versions, String(CERTIFICATES * 2));
   assert.equal(counts?.deployed, String(CERTIFICATES * 2));
   // The console works again too: its Temporal client reconnected.
-  const { status } = await apiCall(stack.web.url, fleet.token, 'POST', `/api/v1/certificates/${fleet.certificates[0]?.id}/renew`);
+  const { status } = await apiCall(
+    stack.web.url,
+    fleet.token,
+    'POST',
+    `/api/v1/certificates/${fleet.certificates[0]?.id}/renew`,
+  );
   assert.equal(status, 202);
   const [again] = await fleet.results();
   assert.equal(again?.outcome, 'issued');

@@ -44,7 +44,11 @@ it('every renewal completes once and every version reaches the device exactly on
   }
   const results = await renewing;
   assert.equal(kills.length, 5, 'five workers were killed mid-run');
-  assert.deepEqual(results.map((r) => r.outcome).filter((o) => o !== 'issued'), [], 'every run ended issued');
+  assert.deepEqual(
+    results.map((r) => r.outcome).filter((o) => o !== 'issued'),
+    [],
+    'every run ended issued',
+  );
 
   const versions = await stack.db.db.query<{ certificate_id: string; n: string; orders: string }>(
     `SELECT c.id AS certificate_id, count(DISTINCT v.id) AS n, count(DISTINCT o.id) AS orders
@@ -59,27 +63,51 @@ it('every renewal completes once and every version reaches the device exactly on
     "SELECT deployment_id, version_id, count(*) AS n FROM deployment_runs WHERE outcome = 'deployed' GROUP BY deployment_id, version_id",
   );
   assert.equal(deployed.length, CERTIFICATES * 2, 'each version deployed to its profile');
-  assert.deepEqual(deployed.filter((d) => d.n !== '1'), [], 'never deployed twice');
+  assert.deepEqual(
+    deployed.filter((d) => d.n !== '1'),
+    [],
+    'never deployed twice',
+  );
 
   // The device received each version once: one successful install of its certificate and its key.
   const installs = new Map<string, number>();
   for (const call of fleet.bigip.calls) {
     const body = call.body as { command?: unknown; name?: unknown } | undefined;
-    if (call.method === 'POST' && /^\/mgmt\/tm\/sys\/crypto\/(cert|key)$/.test(call.path) && call.status === 200 && body?.command === 'install' && typeof body.name === 'string' && !body.name.includes('Intermediate')) {
+    if (
+      call.method === 'POST' &&
+      /^\/mgmt\/tm\/sys\/crypto\/(cert|key)$/.test(call.path) &&
+      call.status === 200 &&
+      body?.command === 'install' &&
+      typeof body.name === 'string' &&
+      !body.name.includes('Intermediate')
+    ) {
       installs.set(body.name, (installs.get(body.name) ?? 0) + 1);
     }
   }
   assert.equal(installs.size, CERTIFICATES * 2 * 2, 'a certificate and a key installed for every version');
-  assert.deepEqual([...installs].filter(([, n]) => n !== 1), [], 'nothing installed twice');
+  assert.deepEqual(
+    [...installs].filter(([, n]) => n !== 1),
+    [],
+    'nothing installed twice',
+  );
 
   // On the device: one certificate object per version, the current one served.
   const objects = fleet.bigip.certificateObjects().filter((o) => !o.endsWith('.key'));
-  const serials = await stack.db.db.query<{ certificate_id: string; serial_hex: string; fingerprint_sha256: string; current: boolean }>(
+  const serials = await stack.db.db.query<{
+    certificate_id: string;
+    serial_hex: string;
+    fingerprint_sha256: string;
+    current: boolean;
+  }>(
     'SELECT v.certificate_id, v.serial_hex, v.fingerprint_sha256, v.id = c.current_version_id AS current FROM certificate_versions v JOIN certificates c ON c.id = v.certificate_id',
   );
   for (const v of serials) {
     const matching = objects.filter((o) => o.toLowerCase().includes(v.serial_hex.toLowerCase().slice(-12)));
-    assert.equal(matching.length, 1, `version ${v.serial_hex} of certificate ${v.certificate_id} is on the device once: ${matching.join(', ')}`);
+    assert.equal(
+      matching.length,
+      1,
+      `version ${v.serial_hex} of certificate ${v.certificate_id} is on the device once: ${matching.join(', ')}`,
+    );
   }
   for (const c of fleet.certificates.slice(0, 10)) {
     const current = serials.find((v) => v.certificate_id === c.id && v.current);

@@ -31,10 +31,48 @@ export function createTestCa(): TestCa {
   const ext = path.join(dir, 'ext.cnf');
   writeFileSync(ext, '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'root.key'], dir);
-  openssl(['req', '-x509', '-new', '-key', 'root.key', '-subj', '/CN=CertFleet Test Root', '-days', '30', '-out', 'root.pem', '-addext', 'basicConstraints=critical,CA:TRUE'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'root.key',
+      '-subj',
+      '/CN=CertFleet Test Root',
+      '-days',
+      '30',
+      '-out',
+      'root.pem',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ],
+    dir,
+  );
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'int.key'], dir);
   openssl(['req', '-new', '-key', 'int.key', '-subj', '/CN=CertFleet Test Intermediate', '-out', 'int.csr'], dir);
-  openssl(['x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '30', '-extfile', ext, '-extensions', 'ca', '-out', 'int.pem'], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'int.csr',
+      '-CA',
+      'root.pem',
+      '-CAkey',
+      'root.key',
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      ext,
+      '-extensions',
+      'ca',
+      '-out',
+      'int.pem',
+    ],
+    dir,
+  );
   const rootPem = readFileSync(path.join(dir, 'root.pem'), 'utf8');
   const intermediatePem = readFileSync(path.join(dir, 'int.pem'), 'utf8');
   return {
@@ -43,10 +81,34 @@ export function createTestCa(): TestCa {
     issue(commonName, keyType = 'ecdsa-p256', subjectAltNames = [`DNS:${commonName}`]) {
       const n = ++counter;
       const leafExt = path.join(dir, `leaf${n}.cnf`);
-      writeFileSync(leafExt, `[leaf]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${subjectAltNames.join(',')}\n`);
+      writeFileSync(
+        leafExt,
+        `[leaf]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${subjectAltNames.join(',')}\n`,
+      );
       openssl(['genpkey', ...keyArgs(keyType), '-out', `leaf${n}.key`], dir);
       openssl(['req', '-new', '-key', `leaf${n}.key`, '-subj', `/CN=${commonName}`, '-out', `leaf${n}.csr`], dir);
-      openssl(['x509', '-req', '-in', `leaf${n}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-days', '20', '-extfile', leafExt, '-extensions', 'leaf', '-out', `leaf${n}.pem`], dir);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `leaf${n}.csr`,
+          '-CA',
+          'int.pem',
+          '-CAkey',
+          'int.key',
+          '-CAcreateserial',
+          '-days',
+          '20',
+          '-extfile',
+          leafExt,
+          '-extensions',
+          'leaf',
+          '-out',
+          `leaf${n}.pem`,
+        ],
+        dir,
+      );
       const certPem = readFileSync(path.join(dir, `leaf${n}.pem`), 'utf8');
       const facts = readCertificateFacts(certPem);
       return {

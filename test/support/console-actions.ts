@@ -6,7 +6,11 @@ import { CLOUDFLARE_TOKEN } from './stack';
 /** Registers Pebble as a custom ACME directory with its CA bundle, through Settings. Returns its id. */
 export async function addPebbleDirectory(client: ConsoleClient, stack: Stack): Promise<string> {
   await client.get('/settings');
-  const saved = await client.post('/settings/acme-directories', { name: 'Pebble', url: stack.pebble.directoryUrl, caBundlePem: stack.pebble.caBundlePem });
+  const saved = await client.post('/settings/acme-directories', {
+    name: 'Pebble',
+    url: stack.pebble.directoryUrl,
+    caBundlePem: stack.pebble.caBundlePem,
+  });
   assert.equal(saved.status, 303, saved.text);
   const page = await client.get('/certificates/new');
   const id = new RegExp(`<option value="(\\d+)"[^>]*>Pebble`).exec(page.text)?.[1];
@@ -15,9 +19,21 @@ export async function addPebbleDirectory(client: ConsoleClient, stack: Stack): P
 }
 
 /** Adds a Cloudflare provider pointing at the fake. Returns its id. */
-export async function addCloudflareProvider(client: ConsoleClient, stack: Stack, name: string, token = CLOUDFLARE_TOKEN): Promise<string> {
+export async function addCloudflareProvider(
+  client: ConsoleClient,
+  stack: Stack,
+  name: string,
+  token = CLOUDFLARE_TOKEN,
+): Promise<string> {
   await client.get('/dns-providers');
-  const saved = await client.post('/dns-providers', { kind: 'cloudflare', name, token, zoneName: '', zoneId: '', apiBaseUrl: stack.cloudflare.baseUrl });
+  const saved = await client.post('/dns-providers', {
+    kind: 'cloudflare',
+    name,
+    token,
+    zoneName: '',
+    zoneId: '',
+    apiBaseUrl: stack.cloudflare.baseUrl,
+  });
   assert.equal(saved.status, 303, saved.text);
   const page = await client.get('/certificates/new');
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -27,9 +43,17 @@ export async function addCloudflareProvider(client: ConsoleClient, stack: Stack,
 }
 
 /** Requests a certificate through the form. Returns the new certificate id. */
-export async function requestCertificate(client: ConsoleClient, form: { commonName: string; dnsProviderId: string; acmeDirectoryId: string; keyType?: string }): Promise<string> {
+export async function requestCertificate(
+  client: ConsoleClient,
+  form: { commonName: string; dnsProviderId: string; acmeDirectoryId: string; keyType?: string },
+): Promise<string> {
   await client.get('/certificates/new');
-  const created = await client.post('/certificates', { keyType: 'ecdsa-p256', renewalMode: 'fraction', renewalValue: '', ...form });
+  const created = await client.post('/certificates', {
+    keyType: 'ecdsa-p256',
+    renewalMode: 'fraction',
+    renewalValue: '',
+    ...form,
+  });
   assert.equal(created.status, 303, created.text.slice(0, 2000));
   const id = /^\/certificates\/(\d+)$/.exec(created.location ?? '')?.[1];
   assert.ok(id, `redirected to the certificate page, got ${created.location}`);
@@ -37,13 +61,18 @@ export async function requestCertificate(client: ConsoleClient, form: { commonNa
 }
 
 /** Waits until the certificate page's progress fragment stops polling (the run ended). */
-export async function waitForRunToEnd(client: ConsoleClient, certificateId: string, timeoutMs = 90_000): Promise<string> {
+export async function waitForRunToEnd(
+  client: ConsoleClient,
+  certificateId: string,
+  timeoutMs = 90_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const fragment = await client.get(`/certificates/${certificateId}/progress`, { 'HX-Request': 'true' });
     assert.equal(fragment.status, 200);
     if (fragment.text.includes('run-') && !fragment.text.includes('hx-trigger="every 1s"')) return fragment.text;
-    if (Date.now() > deadline) throw new Error(`run did not end within ${timeoutMs} ms; last fragment:\n${fragment.text}`);
+    if (Date.now() > deadline)
+      throw new Error(`run did not end within ${timeoutMs} ms; last fragment:\n${fragment.text}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
@@ -69,7 +98,9 @@ export async function addTarget(client: ConsoleClient, form: TargetForm): Promis
     name: form.name,
     host: form.host,
     port: String(form.port),
-    ...(form.caPem !== undefined ? { trustMode: 'ca', trustCaPem: form.caPem } : { trustMode: 'fingerprint', trustFingerprint: form.fingerprint ?? '' }),
+    ...(form.caPem !== undefined
+      ? { trustMode: 'ca', trustCaPem: form.caPem }
+      : { trustMode: 'fingerprint', trustFingerprint: form.fingerprint ?? '' }),
   };
   for (const [k, v] of Object.entries(form.credentials)) fields[`cred_${k}`] = v;
   for (const [k, v] of Object.entries(form.options ?? {})) fields[`opt_${k}`] = v;
@@ -81,9 +112,18 @@ export async function addTarget(client: ConsoleClient, form: TargetForm): Promis
 }
 
 /** Links a certificate to a target with binding fields and verify endpoints. */
-export async function linkDeployment(client: ConsoleClient, certificateId: string, targetId: string, binding: Record<string, string>, endpoints: { host: string; port: number }[]): Promise<void> {
+export async function linkDeployment(
+  client: ConsoleClient,
+  certificateId: string,
+  targetId: string,
+  binding: Record<string, string>,
+  endpoints: { host: string; port: number }[],
+): Promise<void> {
   await client.get(`/certificates/${certificateId}/deployments/new?target=${targetId}`);
-  const fields: Record<string, string> = { targetId, verifyEndpoints: endpoints.map((e) => `${e.host}:${e.port}`).join('\n') };
+  const fields: Record<string, string> = {
+    targetId,
+    verifyEndpoints: endpoints.map((e) => `${e.host}:${e.port}`).join('\n'),
+  };
   for (const [k, v] of Object.entries(binding)) fields[`bind_${k}`] = v;
   const saved = await client.post(`/certificates/${certificateId}/deployments`, fields);
   assert.equal(saved.status, 303, saved.text.slice(0, 3000));
@@ -97,23 +137,40 @@ export async function renewNow(client: ConsoleClient, certificateId: string): Pr
 }
 
 /** Creates an API token under "Your account" and returns it (shown once on that page). */
-export async function createApiToken(client: ConsoleClient, name: string, extra: Record<string, string> = {}): Promise<string> {
+export async function createApiToken(
+  client: ConsoleClient,
+  name: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
   await client.get('/account');
   const created = await client.post('/account/tokens', { name, ...extra });
   assert.equal(created.status, 303, created.text.slice(0, 500));
-  const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec((await client.get(created.location ?? '/account')).text)?.[1];
+  const token = /<code class="token" id="new-token">(cft_[A-Za-z0-9_-]+)<\/code>/.exec(
+    (await client.get(created.location ?? '/account')).text,
+  )?.[1];
   assert.ok(token, 'the new token is on the page');
   return token;
 }
 
 /** A JSON API call with a bearer token; throws on a non-2xx answer unless `allow` lists the status. */
-export async function apiCall<T>(baseUrl: string, token: string, method: string, path: string, body?: unknown, allow: number[] = []): Promise<{ status: number; json: T }> {
+export async function apiCall<T>(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  allow: number[] = [],
+): Promise<{ status: number; json: T }> {
   const response = await fetch(new URL(path, baseUrl), {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
-  if (response.status >= 300 && !allow.includes(response.status)) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+  if (response.status >= 300 && !allow.includes(response.status))
+    throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
   return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
 }

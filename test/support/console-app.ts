@@ -38,13 +38,23 @@ export interface ConsoleApp {
   /** An API token of a new user of this role. */
   apiToken(role: Role, username?: string): Promise<string>;
   /** JSON API call with a bearer token. */
-  api(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string; headers: Headers }>;
+  api(
+    token: string | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown; text: string; headers: Headers }>;
   stop: () => Promise<void>;
 }
 
-export async function startConsoleApp(options: { login?: LoginProtection; metricsToken?: string } = {}): Promise<ConsoleApp> {
+export async function startConsoleApp(
+  options: { login?: LoginProtection; metricsToken?: string } = {},
+): Promise<ConsoleApp> {
   const [db, temporal] = await Promise.all([createTestDatabase(), startTestTemporal()]);
-  const { connection, client } = await connectTemporal({ address: temporal.address, namespace: 'default' }, { quickRetries: true });
+  const { connection, client } = await connectTemporal(
+    { address: temporal.address, namespace: 'default' },
+    { quickRetries: true },
+  );
   const box = createSecretBox(randomBytes(32));
   const deps: WebDeps = {
     db: db.db,
@@ -66,7 +76,13 @@ export async function startConsoleApp(options: { login?: LoginProtection; metric
 
   const addUser = async (role: Role, username?: string) => {
     counter += 1;
-    const user = await db.db.withTransaction(async (tx) => insertUser(tx, { username: username ?? `${role}-${counter}`, role, passwordHash: await hashPassword(ROLE_PASSWORD) }));
+    const user = await db.db.withTransaction(async (tx) =>
+      insertUser(tx, {
+        username: username ?? `${role}-${counter}`,
+        role,
+        passwordHash: await hashPassword(ROLE_PASSWORD),
+      }),
+    );
     return { id: user.id, username: user.username };
   };
 
@@ -87,13 +103,21 @@ export async function startConsoleApp(options: { login?: LoginProtection; metric
     async apiToken(role, username) {
       const user = await addUser(role, username);
       const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-      await insertApiToken(db.db, { userId: user.id, name: 'test', tokenHash: hashToken(token), prefix: token.slice(0, 10) });
+      await insertApiToken(db.db, {
+        userId: user.id,
+        name: 'test',
+        tokenHash: hashToken(token),
+        prefix: token.slice(0, 10),
+      });
       return token;
     },
     async api(token, method, path, body) {
       const response = await fetch(new URL(path, url), {
         method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await response.text();

@@ -22,7 +22,12 @@ export class ConsoleClient {
     }
   }
 
-  private async send(method: string, path: string, body?: URLSearchParams, headers: Record<string, string> = {}): Promise<ConsoleResponse> {
+  private async send(
+    method: string,
+    path: string,
+    body?: URLSearchParams,
+    headers: Record<string, string> = {},
+  ): Promise<ConsoleResponse> {
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
       redirect: 'manual',
@@ -38,7 +43,12 @@ export class ConsoleClient {
     const text = await response.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
     if (token) this.csrf = token;
-    return { status: response.status, headers: response.headers, text, location: response.headers.get('location') ?? undefined };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      location: response.headers.get('location') ?? undefined,
+    };
   }
 
   cookie(name: string): string | undefined {

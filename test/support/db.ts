@@ -60,7 +60,11 @@ async function migrationsHash(): Promise<string> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   const hash = createHash('sha256');
   for (const file of files) {
-    hash.update(file).update('\0').update(await readFile(path.join(MIGRATIONS_DIR, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(path.join(MIGRATIONS_DIR, file)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -79,7 +83,11 @@ async function buildTemplate(): Promise<string> {
       const building = `${template}_build_${randomBytes(4).toString('hex')}`;
       await admin.query(`CREATE DATABASE ${ident(building)}`);
       try {
-        const db = createDatabase({ connectionString: urlFor(building), max: 2, applicationName: 'certfleet-test-migrate' });
+        const db = createDatabase({
+          connectionString: urlFor(building),
+          max: 2,
+          applicationName: 'certfleet-test-migrate',
+        });
         try {
           await migrate(db);
         } finally {
@@ -110,7 +118,9 @@ function templateDatabase(): Promise<string> {
 async function newDatabase(template: string | undefined): Promise<TestDatabase> {
   const name = `certfleet_test_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (admin) => {
-    await admin.query(template ? `CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}` : `CREATE DATABASE ${ident(name)}`);
+    await admin.query(
+      template ? `CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}` : `CREATE DATABASE ${ident(name)}`,
+    );
   });
   const url = urlFor(name);
   const db = createDatabase({ connectionString: url, max: 5, applicationName: 'certfleet-test' });

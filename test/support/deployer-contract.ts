@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClassifiedError } from '../../activities/errors';
-import type { Activation, CertificateMaterial, Deployer, DeployerContext, StagedObjects, VerifyEndpoint } from '../../activities/deployers/types';
+import type {
+  Activation,
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+  StagedObjects,
+  VerifyEndpoint,
+} from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { FailureType } from '../../temporal/contract';
 import { createTestCa, type TestCa } from './certificates';
@@ -58,7 +65,8 @@ async function settled(deployer: Deployer, activation: Activation): Promise<Acti
   throw new Error(`activation job ${activation.jobId} did not finish`);
 }
 
-const activated = async (deployer: Deployer, staged: StagedObjects): Promise<Activation> => settled(deployer, await deployer.activate(staged));
+const activated = async (deployer: Deployer, staged: StagedObjects): Promise<Activation> =>
+  settled(deployer, await deployer.activate(staged));
 
 async function expectFailure(promise: Promise<unknown>, type: string, secrets: string[]): Promise<ClassifiedError> {
   let caught: unknown;
@@ -129,27 +137,47 @@ export function runDeployerContract(harness: ContractHarness): void {
     it('the device serves the bound leaf, then its intermediates in order', async () => {
       const staged = await use(setup.context, (d) => d.stage(v1));
       await use(setup.context, (d) => activated(d, staged));
-      const seen = await verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems));
+      const seen = await verifyServedFingerprint(
+        harness.vendor,
+        setup.endpoints,
+        expectedChainOf(v1.fingerprintSha256, v1.chainPems),
+      );
       assert.equal(seen.length, setup.endpoints.length);
       for (const line of seen) assert.ok(line.endsWith(`${v1.fingerprintSha256} + 1 intermediate(s)`), line);
     });
 
     // A fake must have the switch; a real server serves what the deployer wrote (its own tests cover that).
-    if (!harness.realServer) it('a device serving the leaf alone fails verify with a message that says so', async () => {
-      const serveLeafOnly = setup.fake.serveLeafOnly?.bind(setup.fake);
-      assert.ok(serveLeafOnly, 'the fake has a serveLeafOnly switch');
-      const staged = await use(setup.context, (d) => d.stage(v1));
-      await use(setup.context, (d) => activated(d, staged));
-      serveLeafOnly(true);
-      try {
-        const error = await expectFailure(verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems)), FailureType.verifyMismatch, setup.fake.secrets);
-        assert.match(error.message, /serves the leaf without its intermediate\(s\) \(expected 1, got 0\): clients that do not already have CertFleet Test Intermediate will fail/);
-        await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256); // the leaf itself is right
-      } finally {
-        serveLeafOnly(false);
-      }
-      await verifyServedFingerprint(harness.vendor, setup.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems));
-    });
+    if (!harness.realServer)
+      it('a device serving the leaf alone fails verify with a message that says so', async () => {
+        const serveLeafOnly = setup.fake.serveLeafOnly?.bind(setup.fake);
+        assert.ok(serveLeafOnly, 'the fake has a serveLeafOnly switch');
+        const staged = await use(setup.context, (d) => d.stage(v1));
+        await use(setup.context, (d) => activated(d, staged));
+        serveLeafOnly(true);
+        try {
+          const error = await expectFailure(
+            verifyServedFingerprint(
+              harness.vendor,
+              setup.endpoints,
+              expectedChainOf(v1.fingerprintSha256, v1.chainPems),
+            ),
+            FailureType.verifyMismatch,
+            setup.fake.secrets,
+          );
+          assert.match(
+            error.message,
+            /serves the leaf without its intermediate\(s\) \(expected 1, got 0\): clients that do not already have CertFleet Test Intermediate will fail/,
+          );
+          await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256); // the leaf itself is right
+        } finally {
+          serveLeafOnly(false);
+        }
+        await verifyServedFingerprint(
+          harness.vendor,
+          setup.endpoints,
+          expectedChainOf(v1.fingerprintSha256, v1.chainPems),
+        );
+      });
 
     it('a new version (other key type) gets new objects; rollback restores the previous binding', async () => {
       const staged1 = await use(setup.context, (d) => d.stage(v1));
@@ -167,24 +195,46 @@ export function runDeployerContract(harness: ContractHarness): void {
       // Objects only v1 used are gone (a shared intermediate CA stays); all of v2's are there.
       const names = setup.fake.certificateObjects();
       const onlyV1 = Object.values(staged1).filter((name) => !Object.values(staged2).includes(name));
-      assert.ok(onlyV1.length > 0 && onlyV1.every((name) => !names.includes(name)), `v1 objects gone: ${names.join(', ')}`);
-      assert.ok(Object.values(staged2).every((name) => names.includes(name)), `v2 objects present: ${names.join(', ')}`);
+      assert.ok(
+        onlyV1.length > 0 && onlyV1.every((name) => !names.includes(name)),
+        `v1 objects gone: ${names.join(', ')}`,
+      );
+      assert.ok(
+        Object.values(staged2).every((name) => names.includes(name)),
+        `v2 objects present: ${names.join(', ')}`,
+      );
       assert.deepEqual(await use(setup.context, (d) => d.removeSuperseded([staged2], [staged1])), [], 'idempotent');
       await verifyServedFingerprint(harness.vendor, setup.endpoints, v2.fingerprintSha256);
     });
 
     it('wrong credentials: non-retryable TARGET_AUTH_FAILED without the secret in the message', async () => {
-      await expectFailure(use(setup.withWrongCredentials(), (d) => d.preflight()), FailureType.targetAuth, setup.fake.secrets);
-      await expectFailure(use(setup.withWrongCredentials(), (d) => d.stage(v1)), FailureType.targetAuth, setup.fake.secrets);
+      await expectFailure(
+        use(setup.withWrongCredentials(), (d) => d.preflight()),
+        FailureType.targetAuth,
+        setup.fake.secrets,
+      );
+      await expectFailure(
+        use(setup.withWrongCredentials(), (d) => d.stage(v1)),
+        FailureType.targetAuth,
+        setup.fake.secrets,
+      );
     });
 
     it('a wrong pinned fingerprint: TARGET_TLS_UNTRUSTED; an unreachable port: TARGET_UNREACHABLE', async () => {
       const target = setup.context.target;
       const pinned = { ...setup.context, target: { ...target, trust: { fingerprintSha256: 'ab'.repeat(32) } } };
-      const error = await expectFailure(use(pinned, (d) => d.preflight()), FailureType.targetTlsUntrusted, setup.fake.secrets);
+      const error = await expectFailure(
+        use(pinned, (d) => d.preflight()),
+        FailureType.targetTlsUntrusted,
+        setup.fake.secrets,
+      );
       assert.match(error.message, /fingerprint|certificate/);
       const closed = { ...setup.context, target: { ...target, port: await freePort() } };
-      await expectFailure(use(closed, (d) => d.preflight()), FailureType.targetUnreachable, setup.fake.secrets);
+      await expectFailure(
+        use(closed, (d) => d.preflight()),
+        FailureType.targetUnreachable,
+        setup.fake.secrets,
+      );
     });
   });
 }

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { certificateWorkflowId, deploymentWorkflowId, type DeploymentOutcome, type LifecycleResult } from '../../temporal/contract';
+import {
+  certificateWorkflowId,
+  deploymentWorkflowId,
+  type DeploymentOutcome,
+  type LifecycleResult,
+} from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
 import type { Stack } from './stack';
@@ -38,11 +43,16 @@ export async function createFleet(stack: Stack, count: number, options: { concur
   const directoryId = await addPebbleDirectory(admin, stack);
   const providerId = await addCloudflareProvider(admin, stack, 'Fleet CF');
   const token = await createApiToken(admin, 'fleet');
-  const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) => apiCall<T>(stack.web.url, token, method, path, body, allow);
+  const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) =>
+    apiCall<T>(stack.web.url, token, method, path, body, allow);
 
   const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
-    vendor: 'f5-bigip', name: 'Fleet LB', host: bigip.host, port: bigip.port,
-    trust: { fingerprintSha256: bigip.managementFingerprint }, credentials: { username: bigip.username, password: bigip.password },
+    vendor: 'f5-bigip',
+    name: 'Fleet LB',
+    host: bigip.host,
+    port: bigip.port,
+    trust: { fingerprintSha256: bigip.managementFingerprint },
+    credentials: { username: bigip.username, password: bigip.password },
   });
   const certificates: Fleet['certificates'] = [];
   const concurrency = options.concurrency ?? 16;
@@ -51,7 +61,11 @@ export async function createFleet(stack: Stack, count: number, options: { concur
     while (next < count) {
       const i = next++;
       const name = `fleet-${i}.example.test`;
-      const { json: created } = await api<{ id: string }>('POST', '/api/v1/certificates', { commonName: name, dnsProviderId: providerId, acmeDirectoryId: directoryId });
+      const { json: created } = await api<{ id: string }>('POST', '/api/v1/certificates', {
+        commonName: name,
+        dnsProviderId: providerId,
+        acmeDirectoryId: directoryId,
+      });
       certificates[i] = { id: String(created.id), name, profile: profileOf(i), deploymentId: '' };
     }
   };
@@ -68,24 +82,42 @@ export async function createFleet(stack: Stack, count: number, options: { concur
       await writeFile(file, JSON.stringify(await handle.fetchHistory(), null, 1)).catch(() => undefined);
       // What the fake Cloudflare was asked about this certificate's TXT record, for the same look.
       const name = certificates.find((c) => c.id === id)?.name ?? '';
-      const dnsCalls = [...stack.cloudflare.calls, ...stack.cloudflare.mutations].filter((c) => name !== '' && JSON.stringify(c).includes(name));
-      await writeFile(file.replace(/\.json$/, '-cloudflare.json'), JSON.stringify(dnsCalls, null, 1)).catch(() => undefined);
+      const dnsCalls = [...stack.cloudflare.calls, ...stack.cloudflare.mutations].filter(
+        (c) => name !== '' && JSON.stringify(c).includes(name),
+      );
+      await writeFile(file.replace(/\.json$/, '-cloudflare.json'), JSON.stringify(dnsCalls, null, 1)).catch(
+        () => undefined,
+      );
       const cause = (error as { cause?: { message?: string } }).cause;
       return { outcome: 'failed', reason: `${cause?.message ?? String(error)} (history: ${file})` };
     }
   };
   let ended = 0;
   const issued = await Promise.all(certificates.map((c) => resultOf(c.id)));
-  assert.ok(issued.every((r) => r.outcome === 'issued'), `every first issuance succeeded: ${JSON.stringify(issued.filter((r) => r.outcome !== 'issued').slice(0, 3))}`);
+  assert.ok(
+    issued.every((r) => r.outcome === 'issued'),
+    `every first issuance succeeded: ${JSON.stringify(issued.filter((r) => r.outcome !== 'issued').slice(0, 3))}`,
+  );
   // Linked after the first issuance, deployed at once (the first version reaches the device too).
   for (const c of certificates) {
     const { json: link } = await api<{ id: string }>('POST', `/api/v1/certificates/${c.id}/deployments`, {
-      targetId: target.id, binding: { profiles: [c.profile] }, verifyEndpoints: [`${bigip.endpointFor(c.profile).host}:${bigip.endpointFor(c.profile).port}`], deployNow: true,
+      targetId: target.id,
+      binding: { profiles: [c.profile] },
+      verifyEndpoints: [`${bigip.endpointFor(c.profile).host}:${bigip.endpointFor(c.profile).port}`],
+      deployNow: true,
     });
     c.deploymentId = String(link.id);
   }
-  const firstDeploys = await Promise.all(certificates.map((c) => client.workflow.getHandle(deploymentWorkflowId(c.id, c.deploymentId)).result() as Promise<DeploymentOutcome>));
-  assert.ok(firstDeploys.every((d) => d.outcome === 'deployed'), `every first deploy succeeded: ${JSON.stringify(firstDeploys.filter((d) => d.outcome !== 'deployed').slice(0, 3))}`);
+  const firstDeploys = await Promise.all(
+    certificates.map(
+      (c) =>
+        client.workflow.getHandle(deploymentWorkflowId(c.id, c.deploymentId)).result() as Promise<DeploymentOutcome>,
+    ),
+  );
+  assert.ok(
+    firstDeploys.every((d) => d.outcome === 'deployed'),
+    `every first deploy succeeded: ${JSON.stringify(firstDeploys.filter((d) => d.outcome !== 'deployed').slice(0, 3))}`,
+  );
 
   return {
     bigip,
@@ -100,18 +132,31 @@ export async function createFleet(stack: Stack, count: number, options: { concur
       // A 503 after the deadline may still have started the run: a 409 on the next try means it did.
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
-          const { status } = await api('POST', `/api/v1/certificates/${id}/renew`, undefined, attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409]);
+          const { status } = await api(
+            'POST',
+            `/api/v1/certificates/${id}/renew`,
+            undefined,
+            attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
+          );
           if (status !== 503) return;
           await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
         }
       };
-      await Promise.all(Array.from({ length: Math.min(32, certificates.length) }, async () => {
-        while (next < certificates.length) {
-          const c = certificates[next++];
-          if (c) await renewOne(c.id);
-        }
-      }));
-      return Promise.all(certificates.map((c) => resultOf(c.id).finally(() => { ended += 1; })));
+      await Promise.all(
+        Array.from({ length: Math.min(32, certificates.length) }, async () => {
+          while (next < certificates.length) {
+            const c = certificates[next++];
+            if (c) await renewOne(c.id);
+          }
+        }),
+      );
+      return Promise.all(
+        certificates.map((c) =>
+          resultOf(c.id).finally(() => {
+            ended += 1;
+          }),
+        ),
+      );
     },
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
     ended: () => ended,

@@ -57,7 +57,15 @@ export interface TestFtpServer {
 
 type Log = Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', () => void> & { child(): Log };
 const noop = (): void => undefined;
-const silentLog: Log = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => silentLog };
+const silentLog: Log = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  fatal: noop,
+  child: () => silentLog,
+};
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const;
 
@@ -119,8 +127,21 @@ export async function startFtpServer(options: FtpServerOptions = {}): Promise<Te
   }
 
   const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
-  const server = new FtpSrv({ url: 'ftp://127.0.0.1:0', pasv_url: '127.0.0.1', pasv_min: 0, pasv_max: 0, anonymous: false, log: silentLog, greeting: 'CertFleet test FTP' });
-  const added = SIGNALS.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)?.has(l)).map((l) => [s, l] as const));
+  const server = new FtpSrv({
+    url: 'ftp://127.0.0.1:0',
+    pasv_url: '127.0.0.1',
+    pasv_min: 0,
+    pasv_max: 0,
+    anonymous: false,
+    log: silentLog,
+    greeting: 'CertFleet test FTP',
+  });
+  const added = SIGNALS.flatMap((s) =>
+    process
+      .listeners(s)
+      .filter((l) => !before.get(s)?.has(l))
+      .map((l) => [s, l] as const),
+  );
 
   server.on('login', ({ connection, username, password: given }, resolve, reject) => {
     const from = connection.ip;
@@ -142,7 +163,8 @@ export async function startFtpServer(options: FtpServerOptions = {}): Promise<Te
   server.on('client-error', noop);
 
   /** ftp-srv reports local file system paths for transfers; map them back to FTP paths. */
-  const clientPathOf = (fsPath: string): string => (fsPath.startsWith(root) ? `/${path.relative(root, fsPath).split(path.sep).join('/')}` : fsPath);
+  const clientPathOf = (fsPath: string): string =>
+    fsPath.startsWith(root) ? `/${path.relative(root, fsPath).split(path.sep).join('/')}` : fsPath;
 
   try {
     await server.listen();

@@ -26,10 +26,15 @@ function serverBinDir(): string {
   if (configured) return configured;
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(root)
+        .filter((v) => existsSync(path.join(root, v, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   const newest = versions[0];
-  if (newest === undefined) throw new Error(`no PostgreSQL server binaries under ${root} (apt-get install postgresql, or set TEST_POSTGRES_BINDIR)`);
+  if (newest === undefined)
+    throw new Error(
+      `no PostgreSQL server binaries under ${root} (apt-get install postgresql, or set TEST_POSTGRES_BINDIR)`,
+    );
   return path.join(root, newest, 'bin');
 }
 
@@ -41,10 +46,14 @@ export async function startPrivatePostgres(dir: string, port: number): Promise<P
   await chmod(dir, 0o711);
   await mkdir(dataDir, { mode: 0o700 });
   if (user) await chown(dataDir, user.uid, user.gid);
-  const initdb = spawnSync(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-locale', '-E', 'UTF8', '--no-sync'], {
-    encoding: 'utf8',
-    ...(user ?? {}),
-  });
+  const initdb = spawnSync(
+    path.join(bin, 'initdb'),
+    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-locale', '-E', 'UTF8', '--no-sync'],
+    {
+      encoding: 'utf8',
+      ...(user ?? {}),
+    },
+  );
   if (initdb.error || initdb.status !== 0) {
     throw new Error(`initdb failed (${initdb.error?.message ?? `exit ${initdb.status}`}): ${initdb.stderr}`);
   }
@@ -52,8 +61,25 @@ export async function startPrivatePostgres(dir: string, port: number): Promise<P
   const start = async (): Promise<void> => {
     server = await spawnManaged(
       path.join(bin, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
-      { name: 'private postgres', ...(user ?? {}), readyWhen: /database system is ready to accept connections/, stopSignal: 'SIGINT', timeoutMs: 30_000 },
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+      ],
+      {
+        name: 'private postgres',
+        ...(user ?? {}),
+        readyWhen: /database system is ready to accept connections/,
+        stopSignal: 'SIGINT',
+        timeoutMs: 30_000,
+      },
     );
   };
   await start();

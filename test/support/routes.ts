@@ -17,7 +17,8 @@ export function listRoutes(app: Express): AppRoute[] {
   const walk = (stack: Layer[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const [method, on] of Object.entries(layer.route.methods)) if (on) routes.push({ method: method.toUpperCase(), path: prefix + layer.route.path });
+        for (const [method, on] of Object.entries(layer.route.methods))
+          if (on) routes.push({ method: method.toUpperCase(), path: prefix + layer.route.path });
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack, prefix + (layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : ''));
       }

@@ -49,8 +49,19 @@ export function textForms(text: string): { form: string; text: string }[] {
   return forms.filter((f) => f.text.length >= WINDOW && !seen.has(f.text) && seen.add(f.text));
 }
 
-export const needlesOf = <K extends string>(kind: K, label: string, base: { form: string; text: string }[]): Needle<K>[] =>
-  base.flatMap((b) => textForms(b.text).map((f) => ({ kind, label, form: f.form === 'plain' ? b.form : b.form === 'plain' ? f.form : `${b.form}, ${f.form}`, text: f.text })));
+export const needlesOf = <K extends string>(
+  kind: K,
+  label: string,
+  base: { form: string; text: string }[],
+): Needle<K>[] =>
+  base.flatMap((b) =>
+    textForms(b.text).map((f) => ({
+      kind,
+      label,
+      form: f.form === 'plain' ? b.form : b.form === 'plain' ? f.form : `${b.form}, ${f.form}`,
+      text: f.text,
+    })),
+  );
 
 export const pemLines = (pem: string): string[] => pem.split('\n').filter((l) => l !== '' && !l.startsWith('-----'));
 
@@ -62,25 +73,40 @@ export const pemLines = (pem: string): string[] => pem.split('\n').filter((l) =>
 export function keyNeedles<K extends string>(kind: K, label: string, original: string, key: KeyObject): Needle<K>[] {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const encodings: { name: string; pem: string; der: Buffer }[] = [
-    { name: 'PKCS#8', pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), der: key.export({ type: 'pkcs8', format: 'der' }) },
+    {
+      name: 'PKCS#8',
+      pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      der: key.export({ type: 'pkcs8', format: 'der' }),
+    },
   ];
   if (key.asymmetricKeyType === 'ec') {
-    encodings.push({ name: 'SEC1', pem: key.export({ type: 'sec1', format: 'pem' }).toString(), der: key.export({ type: 'sec1', format: 'der' }) });
+    encodings.push({
+      name: 'SEC1',
+      pem: key.export({ type: 'sec1', format: 'pem' }).toString(),
+      der: key.export({ type: 'sec1', format: 'der' }),
+    });
   } else if (key.asymmetricKeyType === 'rsa') {
-    encodings.push({ name: 'PKCS#1', pem: key.export({ type: 'pkcs1', format: 'pem' }).toString(), der: key.export({ type: 'pkcs1', format: 'der' }) });
+    encodings.push({
+      name: 'PKCS#1',
+      pem: key.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      der: key.export({ type: 'pkcs1', format: 'der' }),
+    });
   }
   const base: { form: string; text: string }[] = [{ form: 'as stored', text: original.trim() }];
   for (const { name, pem, der } of encodings) {
     base.push({ form: `${name} PEM`, text: pem.trim() });
     base.push({ form: `${name} DER base64`, text: der.toString('base64') });
     pemLines(pem).forEach((line, i) => {
-      if (line.length === 64 && !spki.includes(Buffer.from(line, 'base64'))) base.push({ form: `${name} PEM line ${i + 1}`, text: line });
+      if (line.length === 64 && !spki.includes(Buffer.from(line, 'base64')))
+        base.push({ form: `${name} PEM line ${i + 1}`, text: line });
     });
   }
   const needles = needlesOf(kind, label, base);
   for (const { name, der } of encodings) {
     for (const url of [false, true]) {
-      base64InStream(der, url).forEach((text, k) => needles.push({ kind, label, form: `${name} DER in a ${url ? 'base64url' : 'base64'} stream @${k}`, text }));
+      base64InStream(der, url).forEach((text, k) =>
+        needles.push({ kind, label, form: `${name} DER in a ${url ? 'base64url' : 'base64'} stream @${k}`, text }),
+      );
     }
   }
   const jwk = key.export({ format: 'jwk' });
@@ -88,7 +114,11 @@ export function keyNeedles<K extends string>(kind: K, label: string, original: s
     const value = jwk[component];
     if (typeof value !== 'string') continue;
     const raw = Buffer.from(value, 'base64url');
-    for (const [form, text] of [['base64url', value], ['base64', raw.toString('base64')], ['hex', raw.toString('hex')]] as const) {
+    for (const [form, text] of [
+      ['base64url', value],
+      ['base64', raw.toString('base64')],
+      ['hex', raw.toString('hex')],
+    ] as const) {
       if (text.length >= WINDOW) needles.push({ kind, label, form: `JWK ${component} (${form})`, text });
     }
   }
@@ -96,7 +126,11 @@ export function keyNeedles<K extends string>(kind: K, label: string, original: s
 }
 
 /** An OpenSSH private key: its text and base64 body (whole and by line), and the key itself as above. */
-export function opensshKeyNeedles<K extends string>(kind: K, label: string, text: string): { needles: Needle<K>[]; key: KeyObject } {
+export function opensshKeyNeedles<K extends string>(
+  kind: K,
+  label: string,
+  text: string,
+): { needles: Needle<K>[]; key: KeyObject } {
   const lines = pemLines(text.trim());
   const base = [
     { form: 'OpenSSH text', text: text.trim() },
@@ -153,10 +187,12 @@ export class Finder<K extends string = string> {
     let h = windowHash(text, 0);
     for (let i = 0; ; i++) {
       if (this.bloom[h & mask] === 1) {
-        for (const needle of this.table.get(h) ?? []) if (text.startsWith(needle.text, i)) hits.push({ needle, index: i });
+        for (const needle of this.table.get(h) ?? [])
+          if (text.startsWith(needle.text, i)) hits.push({ needle, index: i });
       }
       if (i + WINDOW >= text.length) break;
-      h = (Math.imul((h - Math.imul(text.charCodeAt(i), this.outPow)) | 0, HASH_BASE) + text.charCodeAt(i + WINDOW)) | 0;
+      h =
+        (Math.imul((h - Math.imul(text.charCodeAt(i), this.outPow)) | 0, HASH_BASE) + text.charCodeAt(i + WINDOW)) | 0;
     }
     return hits;
   }

@@ -65,7 +65,9 @@ export async function seedFleet(db: Database, size: FleetSize, sealedPlaceholder
          FROM acme_orders o`,
       [sealedPlaceholder],
     );
-    await tx.query('UPDATE certificates c SET current_version_id = v.id FROM certificate_versions v WHERE v.certificate_id = c.id');
+    await tx.query(
+      'UPDATE certificates c SET current_version_id = v.id FROM certificate_versions v WHERE v.certificate_id = c.id',
+    );
     // Each certificate is deployed to one target of its customer; every 25th deployment is failing.
     await tx.query(
       `INSERT INTO deployments (certificate_id, target_id, status, last_error, current_version_id)

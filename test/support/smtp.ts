@@ -102,7 +102,10 @@ function contentType(headers: Record<string, string>): { type: string; params: R
   for (const p of rest) {
     const eq = p.indexOf('=');
     if (eq === -1) continue;
-    params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    params[p.slice(0, eq).trim().toLowerCase()] = p
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
   }
   return { type: type.trim().toLowerCase(), params };
 }
@@ -144,7 +147,12 @@ function collectBodies(part: MimePart, found: { text?: string; html?: string }):
   else if (type === 'text/html' && found.html === undefined) found.html = decodeBody(part, charset);
 }
 
-export function parseMail(raw: string): { subject: string; text: string; html?: string; headers: Record<string, string> } {
+export function parseMail(raw: string): {
+  subject: string;
+  text: string;
+  html?: string;
+  headers: Record<string, string>;
+} {
   const top = splitHeaderBody(raw);
   const found: { text?: string; html?: string } = {};
   collectBodies(top, found);
@@ -159,7 +167,9 @@ export function parseMail(raw: string): { subject: string; text: string; html?: 
 
 // ---------------------------------------------------------------------------------------------
 
-export async function startSmtpCatcher(options: { auth?: { username: string; password: string } } = {}): Promise<SmtpCatcher> {
+export async function startSmtpCatcher(
+  options: { auth?: { username: string; password: string } } = {},
+): Promise<SmtpCatcher> {
   const messages: CaughtMail[] = [];
   const commands: string[] = [];
   const logins: string[] = [];
@@ -167,7 +177,11 @@ export async function startSmtpCatcher(options: { auth?: { username: string; pas
   const ignore = (): void => undefined;
   // smtp-server logs each client command at debug level with its name (credentials redacted).
   const logger = {
-    trace: ignore, info: ignore, warn: ignore, error: ignore, fatal: ignore,
+    trace: ignore,
+    info: ignore,
+    warn: ignore,
+    error: ignore,
+    fatal: ignore,
     debug: (meta: { tnx?: string; command?: string }) => {
       if (meta.tnx === 'command' && meta.command) commands.push(meta.command);
     },

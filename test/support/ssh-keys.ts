@@ -7,6 +7,7 @@ import { utils } from 'ssh2';
 export function ed25519KeyPair(): { private: string; public: string } {
   for (;;) {
     const pair = utils.generateKeyPairSync('ed25519');
-    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error))
+      return pair;
   }
 }

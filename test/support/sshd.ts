@@ -57,7 +57,8 @@ export function sshdAvailable(): boolean {
   return existsSync(SSHD) && existsSync(SFTP_SERVER);
 }
 
-const keygen = (args: string[]): string => execFileSync('ssh-keygen', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const keygen = (args: string[]): string =>
+  execFileSync('ssh-keygen', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 function fingerprintOf(pubFile: string): { sha256: string; hex: string } {
   const line = keygen(['-l', '-E', 'sha256', '-f', pubFile]);
@@ -79,7 +80,21 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   keygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'certfleet-test-host', '-f', file('host_ed25519')]);
   keygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'certfleet-test-client', '-f', file('client_ed25519')]);
   keygen(['-q', '-t', 'ed25519', '-N', '', '-C', 'certfleet-test-wrong', '-f', file('wrong_ed25519')]);
-  keygen(['-q', '-t', 'rsa', '-b', '2048', '-m', 'PEM', '-N', passphrase, '-C', 'certfleet-test-rsa', '-f', file('client_rsa')]);
+  keygen([
+    '-q',
+    '-t',
+    'rsa',
+    '-b',
+    '2048',
+    '-m',
+    'PEM',
+    '-N',
+    passphrase,
+    '-C',
+    'certfleet-test-rsa',
+    '-f',
+    file('client_rsa'),
+  ]);
   const host = fingerprintOf(file('host_ed25519.pub'));
 
   let keyOptions = '';
@@ -93,7 +108,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     writeFileSync(file('sudo.log'), '');
     keyOptions = `environment="PATH=${file('bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" `;
   }
-  const authorized = ['client_ed25519.pub', 'client_rsa.pub'].map((name) => `${keyOptions}${readFileSync(file(name), 'utf8').trim()}`).join('\n');
+  const authorized = ['client_ed25519.pub', 'client_rsa.pub']
+    .map((name) => `${keyOptions}${readFileSync(file(name), 'utf8').trim()}`)
+    .join('\n');
   writeFileSync(file('authorized_keys'), `${authorized}\n`, { mode: 0o600 });
   writeFileSync(file('sftp.log'), '');
 
@@ -124,7 +141,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     );
     let proc: ManagedProcess;
     try {
-      proc = await spawnManaged(SSHD, ['-D', '-e', '-f', file('sshd_config')], { name: 'sshd', readyWhen: /Server listening on 127\.0\.0\.1 port/, timeoutMs: 10_000 });
+      proc = await spawnManaged(SSHD, ['-D', '-e', '-f', file('sshd_config')], {
+        name: 'sshd',
+        readyWhen: /Server listening on 127\.0\.0\.1 port/,
+        timeoutMs: 10_000,
+      });
     } catch (error) {
       lastError = error;
       if (/Bind to port|Address already in use/.test(String(error))) continue;
@@ -132,7 +153,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       rmSync(dir, { recursive: true, force: true });
       throw error;
     }
-    const lines = (name: string): string[] => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').split(/\r?\n/).filter(Boolean) : []);
+    const lines = (name: string): string[] =>
+      existsSync(file(name)) ? readFileSync(file(name), 'utf8').split(/\r?\n/).filter(Boolean) : [];
     return {
       host: '127.0.0.1',
       port,

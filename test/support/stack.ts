@@ -126,19 +126,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const startWorker = async (): Promise<ManagedProcess> => {
       // WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers of a test or benchmark.
       const nodeArgs = (process.env['WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-      const worker = await spawnManaged(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
-        env: { ...env, LOG_LEVEL: 'info' },
-        cwd: ROOT,
-        name: `worker-${workers.length + 1}`,
-        readyWhen: /worker started/,
-        timeoutMs: 60_000,
-      });
+      const worker = await spawnManaged(
+        process.execPath,
+        [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')],
+        {
+          env: { ...env, LOG_LEVEL: 'info' },
+          cwd: ROOT,
+          name: `worker-${workers.length + 1}`,
+          readyWhen: /worker started/,
+          timeoutMs: 60_000,
+        },
+      );
       workers.push(worker);
       stops.push(() => worker.stop());
       return worker;
     };
     return {
-      db, temporal, pebble, cloudflare, smtp, web, ...(webChild ? { webChild } : {}), masterKey, env, startWorker, workers,
+      db,
+      temporal,
+      pebble,
+      cloudflare,
+      smtp,
+      web,
+      ...(webChild ? { webChild } : {}),
+      masterKey,
+      env,
+      startWorker,
+      workers,
       async admin() {
         const client = new ConsoleClient(web.url);
         await client.login('admin', ADMIN_PASSWORD);
@@ -153,7 +167,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last state described. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -40,7 +40,9 @@ export async function requireGoTool(tool: GoTool): Promise<string> {
   if (found !== undefined) return found;
   const built = await buildGoTool(tool, (msg) => process.stderr.write(`[${tool.binary}] ${msg}\n`));
   if (built !== undefined) return built;
-  throw new Error(`${tool.label} not found (${tool.pathEnvVar ? `${tool.pathEnvVar}, ` : ''}PATH, ~/.cache/certfleet/bin/${tool.binary}) and Go is unavailable to build it`);
+  throw new Error(
+    `${tool.label} not found (${tool.pathEnvVar ? `${tool.pathEnvVar}, ` : ''}PATH, ~/.cache/certfleet/bin/${tool.binary}) and Go is unavailable to build it`,
+  );
 }
 
 export async function startTestTemporal(

@@ -8,7 +8,16 @@
  * also ends the process named in the pid file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -65,7 +74,25 @@ function selfSigned(certDir: string): { certPath: string; keyPath: string; finge
   const keyPath = path.join(certDir, 'site.key');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-subj', '/CN=initial.example.test', '-days', '5', '-addext', 'subjectAltName=DNS:initial.example.test'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-subj',
+      '/CN=initial.example.test',
+      '-days',
+      '5',
+      '-addext',
+      'subjectAltName=DNS:initial.example.test',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return { certPath, keyPath, fingerprint: readCertificateFacts(readFileSync(certPath, 'utf8')).fingerprintSha256 };
@@ -136,7 +163,14 @@ interface Layout {
 
 async function startWith(
   kind: 'nginx' | 'apache',
-  write: (layout: Layout) => { confPath: string; start: [string, string[]]; testCommand: string; reloadCommand: string; pidFile: string; reloadPattern: RegExp },
+  write: (layout: Layout) => {
+    confPath: string;
+    start: [string, string[]];
+    testCommand: string;
+    reloadCommand: string;
+    pidFile: string;
+    reloadPattern: RegExp;
+  },
   withChain: boolean,
 ): Promise<TestWebServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `certfleet-${kind}-`));
@@ -154,13 +188,25 @@ async function startWith(
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const layout: Layout = { dir, certDir, port, certPath: initial.certPath, keyPath: initial.keyPath, ...(chainPath ? { chainPath } : {}) };
+    const layout: Layout = {
+      dir,
+      certDir,
+      port,
+      certPath: initial.certPath,
+      keyPath: initial.keyPath,
+      ...(chainPath ? { chainPath } : {}),
+    };
     const setup = write(layout);
     pidFile = setup.pidFile;
     const endpoint: VerifyEndpoint = { host: '127.0.0.1', port };
     let proc: ManagedProcess;
     try {
-      proc = await spawnManaged(setup.start[0], setup.start[1], { name: kind, readyWhen: () => handshakes(endpoint), timeoutMs: 15_000, pollIntervalMs: 100 });
+      proc = await spawnManaged(setup.start[0], setup.start[1], {
+        name: kind,
+        readyWhen: () => handshakes(endpoint),
+        timeoutMs: 15_000,
+        pollIntervalMs: 100,
+      });
     } catch (error) {
       lastError = error;
       if (/Address already in use|could not bind/i.test(String(error))) continue;
@@ -181,9 +227,15 @@ async function startWith(
       reloadCommand: setup.reloadCommand,
       endpoint,
       initialFingerprint: initial.fingerprint,
-      reloads: () => errorLog().split('\n').filter((line) => setup.reloadPattern.test(line)).length,
+      reloads: () =>
+        errorLog()
+          .split('\n')
+          .filter((line) => setup.reloadPattern.test(line)).length,
       errorLog,
-      files: () => readdirSync(certDir).map((name) => path.join(certDir, name)).sort(),
+      files: () =>
+        readdirSync(certDir)
+          .map((name) => path.join(certDir, name))
+          .sort(),
       answering: () => handshakes(endpoint),
       async stop() {
         await proc.stop();
@@ -219,7 +271,9 @@ export function startNginx(): Promise<TestWebServer> {
           'events { worker_connections 64; }',
           'http {',
           '  access_log off;',
-          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${name}_temp_path ${path.join(temp, name)};`),
+          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+            (name) => `  ${name}_temp_path ${path.join(temp, name)};`,
+          ),
           '  server {',
           `    listen 127.0.0.1:${port} ssl;`,
           `    ssl_certificate ${certPath};`,
@@ -251,7 +305,11 @@ export function startNginx(): Promise<TestWebServer> {
  */
 export function startApache(options: { withChain?: boolean } = {}): Promise<TestWebServer> {
   if (!apacheAvailable()) throw new Error(`${APACHE} or mod_ssl is missing: apt-get install -y apache2`);
-  const group = readFileSync('/etc/group', 'utf8').split('\n').some((line) => line.startsWith('nogroup:')) ? 'nogroup' : 'nobody';
+  const group = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .some((line) => line.startsWith('nogroup:'))
+    ? 'nogroup'
+    : 'nobody';
   return startWith(
     'apache',
     ({ dir, port, certPath, keyPath, chainPath }) => {
@@ -348,17 +406,24 @@ export function sshTargetContext(sshd: TestSshd, web: TestWebServer, input: SshT
 export function pinFromTrust(ctx: DeployerContext): DeployerContext {
   const trust = ctx.target.trust;
   if (!('fingerprintSha256' in trust)) return ctx;
-  return { ...ctx, target: { ...ctx.target, options: { ...ctx.target.options, hostKeySha256: trust.fingerprintSha256 } } };
+  return {
+    ...ctx,
+    target: { ...ctx.target, options: { ...ctx.target.options, hostKeySha256: trust.fingerprintSha256 } },
+  };
 }
 
-const SFTP_MUTATION = /^(open "[^"]*" flags \S*WRITE|remove |rename |posix-rename |set |mkdir |rmdir |symlink |hardlink )/;
+const SFTP_MUTATION =
+  /^(open "[^"]*" flags \S*WRITE|remove |rename |posix-rename |set |mkdir |rmdir |symlink |hardlink )/;
 
 /** What the contract observes: files in the certificate dir, and every change (SFTP writes, file changes, reloads). */
 export function sshServerView(sshd: TestSshd, web: TestWebServer): FakeDeviceView {
-  const snapshot = (): string => JSON.stringify(web.files().map((file) => {
-    const s = statSync(file);
-    return [file, s.size, s.mtimeMs, s.mode];
-  }));
+  const snapshot = (): string =>
+    JSON.stringify(
+      web.files().map((file) => {
+        const s = statSync(file);
+        return [file, s.size, s.mtimeMs, s.mode];
+      }),
+    );
   let last = snapshot();
   let changes = 0;
   return {

@@ -5,13 +5,35 @@ import { auditChanges } from '../../web/audit-changes';
 
 describe('auditChanges', () => {
   it('an update lists only the fields that changed, nested ones as dotted paths', () => {
-    const before = { id: '7', name: 'Berlin FW', host: 'fw.example', port: 443, options: { vdom: 'root', deleteOld: true }, updatedAt: '2026-01-01' };
-    const after = { id: '7', name: 'Berlin FW 2', host: 'fw.example', port: 8443, options: { vdom: 'root', deleteOld: false }, updatedAt: '2026-01-02' };
-    assert.deepEqual(auditChanges(before, after), ['name: Berlin FW → Berlin FW 2', 'port: 443 → 8443', 'options.deleteOld: yes → no']);
+    const before = {
+      id: '7',
+      name: 'Berlin FW',
+      host: 'fw.example',
+      port: 443,
+      options: { vdom: 'root', deleteOld: true },
+      updatedAt: '2026-01-01',
+    };
+    const after = {
+      id: '7',
+      name: 'Berlin FW 2',
+      host: 'fw.example',
+      port: 8443,
+      options: { vdom: 'root', deleteOld: false },
+      updatedAt: '2026-01-02',
+    };
+    assert.deepEqual(auditChanges(before, after), [
+      'name: Berlin FW → Berlin FW 2',
+      'port: 443 → 8443',
+      'options.deleteOld: yes → no',
+    ]);
   });
 
   it('a creation lists what it was created with; a deletion what it had', () => {
-    assert.deepEqual(auditChanges(null, { name: 'Acme', alertRecipients: ['a@x.test', 'b@x.test'], notes: '' }), ['name: Acme', 'alertRecipients: a@x.test, b@x.test', 'notes: (empty)']);
+    assert.deepEqual(auditChanges(null, { name: 'Acme', alertRecipients: ['a@x.test', 'b@x.test'], notes: '' }), [
+      'name: Acme',
+      'alertRecipients: a@x.test, b@x.test',
+      'notes: (empty)',
+    ]);
     assert.deepEqual(auditChanges({ name: 'Old' }, undefined), ['name: Old']);
     assert.deepEqual(auditChanges(undefined, undefined), []);
   });

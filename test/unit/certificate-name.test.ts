@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { challengeRecordName, checkCertificateName, displayCertificateName } from '../../activities/domain/certificate-name';
+import {
+  challengeRecordName,
+  checkCertificateName,
+  displayCertificateName,
+} from '../../activities/domain/certificate-name';
 
 function accepted(input: unknown): string {
   const r = checkCertificateName(input);
@@ -51,7 +55,13 @@ describe('checkCertificateName', () => {
   });
 
   it('refuses lists (commas, spaces, semicolons)', () => {
-    for (const name of ['a.example.com,b.example.com', 'a.example.com, b.example.com', 'a.example.com b.example.com', 'a.example.com;b.example.com', 'a.example.com\tb.example.com']) {
+    for (const name of [
+      'a.example.com,b.example.com',
+      'a.example.com, b.example.com',
+      'a.example.com b.example.com',
+      'a.example.com;b.example.com',
+      'a.example.com\tb.example.com',
+    ]) {
       refused(name, /One name per certificate/);
     }
   });
@@ -141,6 +151,10 @@ describe('displayCertificateName', () => {
     assert.equal(displayCertificateName('xn--bcher-kva.example'), 'bücher.example (xn--bcher-kva.example)');
     assert.equal(displayCertificateName('*.xn--mller-kva.example'), '*.müller.example (*.xn--mller-kva.example)');
     assert.equal(displayCertificateName('www.example.com'), 'www.example.com');
-    assert.equal(displayCertificateName('xn--zz.example'), 'xn--zz.example', 'a label that does not decode stays as stored');
+    assert.equal(
+      displayCertificateName('xn--zz.example'),
+      'xn--zz.example',
+      'a label that does not decode stays as stored',
+    );
   });
 });

@@ -61,7 +61,10 @@ describe('verify', () => {
 
   it('an active token with a configured zone checks the zone is visible', async () => {
     const calls = await callsDuring(async () => {
-      assert.deepEqual(await provider({ zoneName: ZONE }).verify(), { zone: ZONE, detail: `token active, zone ${ZONE} visible` });
+      assert.deepEqual(await provider({ zoneName: ZONE }).verify(), {
+        zone: ZONE,
+        detail: `token active, zone ${ZONE} visible`,
+      });
     });
     assert.deepEqual(zoneLookups(calls), [ZONE]);
   });
@@ -130,7 +133,10 @@ describe('zone lookup', () => {
       await p.cleanup(name, 'configured');
     });
     assert.deepEqual(zoneLookups(calls), []);
-    assert.ok(calls.length > 0 && calls.every((c) => c.path.startsWith(`/zones/${ZONE_ID}/dns_records`)), JSON.stringify(calls.map((c) => c.path)));
+    assert.ok(
+      calls.length > 0 && calls.every((c) => c.path.startsWith(`/zones/${ZONE_ID}/dns_records`)),
+      JSON.stringify(calls.map((c) => c.path)),
+    );
   });
 
   it('with a configured zone name only, looks up just that zone', async () => {
@@ -141,7 +147,9 @@ describe('zone lookup', () => {
   });
 
   it('a name outside the configured zone is refused', async () => {
-    const error = await rejection(provider({ zoneName: ZONE, zoneId: ZONE_ID }).present(`_acme-challenge.${OTHER_ZONE}`, 'v'));
+    const error = await rejection(
+      provider({ zoneName: ZONE, zoneId: ZONE_ID }).present(`_acme-challenge.${OTHER_ZONE}`, 'v'),
+    );
     assert.equal(error.type, FailureType.validation);
     const error2 = await rejection(provider({ zoneName: ZONE }).zoneFor(`_acme-challenge.${OTHER_ZONE}`));
     assert.equal(error2.type, FailureType.dnsZoneNotFound);
@@ -156,7 +164,11 @@ describe('zone lookup', () => {
     });
     assert.equal(error?.type, FailureType.dnsZoneNotFound);
     assert.match(error?.message ?? '', /no zone for _acme-challenge\.www\.nothere\.invalid/);
-    assert.deepEqual(zoneLookups(calls), ['_acme-challenge.www.nothere.invalid', 'www.nothere.invalid', 'nothere.invalid']);
+    assert.deepEqual(zoneLookups(calls), [
+      '_acme-challenge.www.nothere.invalid',
+      'www.nothere.invalid',
+      'nothere.invalid',
+    ]);
   });
 
   it('a configured zone id that does not exist: DNS_ZONE_NOT_FOUND on present', async () => {
@@ -246,7 +258,10 @@ describe('present and cleanup', () => {
     fake.failNext(/dns_records/, 503, 2);
     const calls = await callsDuring(() => p.present(name, 'after-503'));
     assert.deepEqual(txtValues(name), ['after-503']);
-    assert.ok(calls.filter((c) => c.path.includes('dns_records')).length >= 4, 'two failed attempts, then list and create');
+    assert.ok(
+      calls.filter((c) => c.path.includes('dns_records')).length >= 4,
+      'two failed attempts, then list and create',
+    );
     await p.cleanup(name, 'after-503');
   });
 
@@ -271,7 +286,10 @@ describe('present and cleanup', () => {
     const down = await startFakeCloudflare({ token: TOKEN, zones: [{ name: ZONE }] });
     const baseUrl = down.baseUrl;
     await down.close();
-    const p2 = createCloudflareProvider({ config: { apiBaseUrl: baseUrl, zoneName: ZONE, zoneId: ZONE_ID }, token: TOKEN });
+    const p2 = createCloudflareProvider({
+      config: { apiBaseUrl: baseUrl, zoneName: ZONE, zoneId: ZONE_ID },
+      token: TOKEN,
+    });
     const error = await rejection(p2.present(recordName(), 'v'));
     assert.equal(error.type, FailureType.dnsUnavailable);
     assert.ok(!error.message.includes(TOKEN));
@@ -287,16 +305,38 @@ describe('cloudflare parseConfig', () => {
   });
 
   it('normalises a valid config', () => {
-    assert.deepEqual(parse({ zoneName: ' Example.COM. ', zoneId: 'ABCDEF0123456789abcdef0123456789', apiBaseUrl: 'https://proxy.example/client/v4/' }), {
-      config: { zoneName: 'example.com', zoneId: 'abcdef0123456789abcdef0123456789', apiBaseUrl: 'https://proxy.example/client/v4' },
-      errors: {},
-    });
+    assert.deepEqual(
+      parse({
+        zoneName: ' Example.COM. ',
+        zoneId: 'ABCDEF0123456789abcdef0123456789',
+        apiBaseUrl: 'https://proxy.example/client/v4/',
+      }),
+      {
+        config: {
+          zoneName: 'example.com',
+          zoneId: 'abcdef0123456789abcdef0123456789',
+          apiBaseUrl: 'https://proxy.example/client/v4',
+        },
+        errors: {},
+      },
+    );
     assert.deepEqual(parse({ zoneName: 'xn--bcher-kva.example' }).config, { zoneName: 'xn--bcher-kva.example' });
-    assert.deepEqual(parse({ apiBaseUrl: 'http://127.0.0.1:8080/client/v4' }).config, { apiBaseUrl: 'http://127.0.0.1:8080/client/v4' });
+    assert.deepEqual(parse({ apiBaseUrl: 'http://127.0.0.1:8080/client/v4' }).config, {
+      apiBaseUrl: 'http://127.0.0.1:8080/client/v4',
+    });
   });
 
   it('refuses a bad zone', () => {
-    for (const zoneName of ['localhost', 'not a zone', '-bad.example', 'bad-.example', '*.example.com', 'a..b', `${'a'.repeat(64)}.com`, 'example.c']) {
+    for (const zoneName of [
+      'localhost',
+      'not a zone',
+      '-bad.example',
+      'bad-.example',
+      '*.example.com',
+      'a..b',
+      `${'a'.repeat(64)}.com`,
+      'example.c',
+    ]) {
       const r = parse({ zoneName });
       assert.ok(r.errors['zoneName'], zoneName);
       assert.equal(r.config['zoneName'], undefined, zoneName);
@@ -313,13 +353,23 @@ describe('cloudflare parseConfig', () => {
   });
 
   it('refuses a bad API URL', () => {
-    for (const apiBaseUrl of ['not a url', 'ftp://proxy.example/', 'https://user:pw@proxy.example/', 'https://user@proxy.example/', 'javascript:alert(1)', 'file:///etc/passwd']) {
+    for (const apiBaseUrl of [
+      'not a url',
+      'ftp://proxy.example/',
+      'https://user:pw@proxy.example/',
+      'https://user@proxy.example/',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+    ]) {
       const r = parse({ apiBaseUrl });
       assert.match(r.errors['apiBaseUrl'] ?? '', /https:\/\/ URL of the API, without credentials/, apiBaseUrl);
       assert.equal(r.config['apiBaseUrl'], undefined);
     }
     const plain = parse({ apiBaseUrl: 'http://api.cloudflare.com/client/v4' });
-    assert.match(plain.errors['apiBaseUrl'] ?? '', /must start with https:\/\/: the token would otherwise travel unencrypted/);
+    assert.match(
+      plain.errors['apiBaseUrl'] ?? '',
+      /must start with https:\/\/: the token would otherwise travel unencrypted/,
+    );
     assert.equal(plain.config['apiBaseUrl'], undefined);
   });
 

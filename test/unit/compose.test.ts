@@ -73,21 +73,33 @@ it('the SonicWall FTP drop runs only under the "sonicwall" profile, with its pas
   // start without a password or an address, never running with an empty password.
   assert.equal(ftp.environment?.['FTP_PASSWORD_SET'], '${CERTFLEET_FTP_PASSWORD:+yes}');
   const guard = (ftp.entrypoint ?? []).join(' ');
-  assert.match(guard, /if \[ -z "\$\$FTP_PASSWORD_SET" \] \|\| \[ -z "\$\$ADDRESS" \]; then[\s\S]*exit 1[\s\S]*exec \/bin\/start_vsftpd\.sh/);
+  assert.match(
+    guard,
+    /if \[ -z "\$\$FTP_PASSWORD_SET" \] \|\| \[ -z "\$\$ADDRESS" \]; then[\s\S]*exit 1[\s\S]*exec \/bin\/start_vsftpd\.sh/,
+  );
   assert.ok(!/password\|/i.test(ftp.environment?.['USERS'] ?? ''), 'no password written into the file');
   assert.ok(ftp.healthcheck, 'a healthcheck');
   const volume = (ftp.volumes ?? [])[0]?.split(':')[0] ?? '';
   assert.ok(volume && compose.volumes && volume in compose.volumes, 'a named volume');
-  for (const name of ['CERTFLEET_FTP_PASSWORD', 'CERTFLEET_FTP_PUBLIC_ADDRESS']) assert.match(envExample, new RegExp(`^${name}=`, 'm'));
+  for (const name of ['CERTFLEET_FTP_PASSWORD', 'CERTFLEET_FTP_PUBLIC_ADDRESS'])
+    assert.match(envExample, new RegExp(`^${name}=`, 'm'));
 });
 
 describe('docker-compose.yml', () => {
   it('parses, with the whole stack as services', () => {
     assert.equal(typeof compose, 'object');
-    assert.deepEqual(
-      Object.keys(compose.services).sort(),
-      ['ftp', 'mailcatcher', 'migrations', 'postgres', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'web', 'worker'],
-    );
+    assert.deepEqual(Object.keys(compose.services).sort(), [
+      'ftp',
+      'mailcatcher',
+      'migrations',
+      'postgres',
+      'temporal',
+      'temporal-namespace',
+      'temporal-schema',
+      'temporal-ui',
+      'web',
+      'worker',
+    ]);
   });
 
   it('pins every image it pulls (only the locally built CertFleet image, and the FTP drop kept as it was, float)', () => {
@@ -104,7 +116,11 @@ describe('docker-compose.yml', () => {
       const tag = /^[^:@]+:([^@]+)$/.exec(image)?.[1] ?? '';
       assert.ok(tag && tag !== 'latest' && !tag.includes('$'), `${name}: ${image} has a fixed tag`);
     }
-    assert.doesNotMatch(service('temporal').image ?? '', /auto-setup/, 'the plain server image, not the deprecated auto-setup');
+    assert.doesNotMatch(
+      service('temporal').image ?? '',
+      /auto-setup/,
+      'the plain server image, not the deprecated auto-setup',
+    );
     assert.match(service('temporal').image ?? '', /^temporalio\/server:\d+\.\d+\.\d+$/);
   });
 
@@ -113,11 +129,14 @@ describe('docker-compose.yml', () => {
     for (const name of ['temporal-schema', 'temporal-namespace']) {
       const image = service(name).image ?? '';
       assert.match(image, /^temporalio\/admin-tools:/);
-      assert.ok(image.startsWith(`temporalio/admin-tools:${server}`), `${name}: admin-tools ${server} like the server (${image})`);
+      assert.ok(
+        image.startsWith(`temporalio/admin-tools:${server}`),
+        `${name}: admin-tools ${server} like the server (${image})`,
+      );
     }
   });
 
-  it('keeps PostgreSQL on a named volume declared under volumes:, and Temporal\'s state in that PostgreSQL', () => {
+  it("keeps PostgreSQL on a named volume declared under volumes:, and Temporal's state in that PostgreSQL", () => {
     const [source, target] = (service('postgres').volumes ?? [])[0]?.split(':') ?? [];
     assert.equal(target, '/var/lib/postgresql/data');
     assert.ok(source && !source.startsWith('.') && !source.startsWith('/'), 'a named volume, not a bind mount');
@@ -128,13 +147,16 @@ describe('docker-compose.yml', () => {
     assert.equal(temporal['DBNAME'], 'temporal');
     assert.equal(temporal['VISIBILITY_DBNAME'], 'temporal_visibility');
     // Temporal mounts only its dynamic config (read-only); its data lives in the postgres volume.
-    for (const volume of service('temporal').volumes ?? []) assert.match(volume, /:ro$/, `${volume} is read-only config`);
+    for (const volume of service('temporal').volumes ?? [])
+      assert.match(volume, /:ro$/, `${volume} is read-only config`);
   });
 
   it('gives Temporal the dynamic config file of the repository', () => {
     const temporal = service('temporal');
     const file = temporal.environment?.['DYNAMIC_CONFIG_FILE_PATH'] ?? '';
-    const mount = (temporal.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target && file.startsWith(`${target}/`));
+    const mount = (temporal.volumes ?? [])
+      .map((v) => v.split(':'))
+      .find(([, target]) => target && file.startsWith(`${target}/`));
     assert.ok(mount, `${file} is inside a mounted folder`);
     const [hostDir = '', target = ''] = mount;
     const onHost = path.join(ROOT, hostDir, file.slice(target.length + 1));
@@ -143,7 +165,7 @@ describe('docker-compose.yml', () => {
     assert.equal(typeof config, 'object');
   });
 
-  it('sets Temporal\'s schema up with admin-tools: both databases, created, versioned and updated', () => {
+  it("sets Temporal's schema up with admin-tools: both databases, created, versioned and updated", () => {
     const schema = service('temporal-schema');
     const script = [...(schema.entrypoint ?? []), ...[schema.command ?? []].flat()].join('\n');
     assert.match(script, /temporal-sql-tool --plugin postgres12/);
@@ -155,7 +177,10 @@ describe('docker-compose.yml', () => {
     assert.match(script, /\/etc\/temporal\/schema\/postgresql\/v12/);
     assert.match(script, /\/temporal\/versioned/);
     assert.match(script, /\/visibility\/versioned/);
-    assert.equal(schema.environment?.['SQL_PASSWORD'], '${TEMPORAL_DB_PASSWORD:?set TEMPORAL_DB_PASSWORD (see docs/install-compose.md)}');
+    assert.equal(
+      schema.environment?.['SQL_PASSWORD'],
+      '${TEMPORAL_DB_PASSWORD:?set TEMPORAL_DB_PASSWORD (see docs/install-compose.md)}',
+    );
   });
 
   it('creates the namespace once, after waiting for the server', () => {
@@ -166,7 +191,11 @@ describe('docker-compose.yml', () => {
     assert.match(script, /temporal operator namespace create/);
     assert.equal(ns.environment?.['NAMESPACE'], '${TEMPORAL_NAMESPACE:-default}');
     for (const name of CERTFLEET_SERVICES.filter((n) => n !== 'migrations')) {
-      assert.equal(service(name).environment?.['TEMPORAL_NAMESPACE'], '${TEMPORAL_NAMESPACE:-default}', `${name} uses that namespace`);
+      assert.equal(
+        service(name).environment?.['TEMPORAL_NAMESPACE'],
+        '${TEMPORAL_NAMESPACE:-default}',
+        `${name} uses that namespace`,
+      );
     }
   });
 
@@ -180,7 +209,10 @@ describe('docker-compose.yml', () => {
       assert.equal(service(name).restart, 'no', `${name} is not restarted`);
     }
     assert.match((service('postgres').healthcheck?.test ?? []).join(' '), /pg_isready/);
-    assert.match((service('temporal').healthcheck?.test ?? []).join(' '), /temporal operator cluster health --address temporal:7233/);
+    assert.match(
+      (service('temporal').healthcheck?.test ?? []).join(' '),
+      /temporal operator cluster health --address temporal:7233/,
+    );
     assert.match((service('web').healthcheck?.test ?? []).join(' '), /http:\/\/127\.0\.0\.1:3000\/healthz/);
     assert.match((service('worker').healthcheck?.test ?? []).join(' '), /http:\/\/127\.0\.0\.1:9464\/metrics/);
   });
@@ -191,8 +223,13 @@ describe('docker-compose.yml', () => {
         assert.ok(dependency in compose.services, `${name} depends on a known service (${dependency})`);
         const expected = ONE_SHOTS.includes(dependency) ? 'service_completed_successfully' : 'service_healthy';
         assert.equal(condition, expected, `${name} → ${dependency}`);
-        if (expected === 'service_healthy') assert.ok(compose.services[dependency]?.healthcheck, `${dependency} has a healthcheck to wait for`);
-        assert.equal(compose.services[dependency]?.profiles, undefined, `${name} does not depend on a profile-only service`);
+        if (expected === 'service_healthy')
+          assert.ok(compose.services[dependency]?.healthcheck, `${dependency} has a healthcheck to wait for`);
+        assert.equal(
+          compose.services[dependency]?.profiles,
+          undefined,
+          `${name} does not depend on a profile-only service`,
+        );
       }
     }
     const after = (name: string, seen = new Set<string>()): Set<string> => {
@@ -234,7 +271,8 @@ describe('docker-compose.yml', () => {
   it('documents every variable it reads in .env.example', () => {
     const uses = interpolatedVariables(composeText);
     assert.ok(uses.size > 10, 'variables found');
-    for (const name of uses.keys()) assert.match(envExample, new RegExp(`^${name}=`, 'm'), `${name} is in .env.example`);
+    for (const name of uses.keys())
+      assert.match(envExample, new RegExp(`^${name}=`, 'm'), `${name} is in .env.example`);
   });
 
   it('requires the secrets (${VAR:?…}) and writes none into the file', () => {
@@ -248,10 +286,18 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const [variable, value] of Object.entries(svc.environment ?? {})) {
         if (secretName.test(variable)) {
-          assert.match(String(value), /^\$\{[A-Z0-9_]+(:[?+-][^}]*)?\}$/, `${name}.${variable} comes from the environment`);
+          assert.match(
+            String(value),
+            /^\$\{[A-Z0-9_]+(:[?+-][^}]*)?\}$/,
+            `${name}.${variable} comes from the environment`,
+          );
         }
         if (/^[a-z]+:\/\/[^/]*@/.test(String(value))) {
-          assert.match(String(value), /^[a-z]+:\/\/[^:/@]+:\$\{[A-Z0-9_]+:\?[^}]+\}@/, `${name}.${variable}: the password in the URL comes from the environment`);
+          assert.match(
+            String(value),
+            /^[a-z]+:\/\/[^:/@]+:\$\{[A-Z0-9_]+:\?[^}]+\}@/,
+            `${name}.${variable}: the password in the URL comes from the environment`,
+          );
         }
       }
     }
@@ -270,7 +316,10 @@ describe('docker-compose.yml', () => {
   it('gives the worker and the web the environment they need in a container', () => {
     for (const name of ['worker', 'web']) {
       const env = service(name).environment ?? {};
-      assert.match(env['DATABASE_URL'] ?? '', /^postgres:\/\/certfleet:\$\{CERTFLEET_DB_PASSWORD:\?[^}]+\}@postgres:5432\/certfleet$/);
+      assert.match(
+        env['DATABASE_URL'] ?? '',
+        /^postgres:\/\/certfleet:\$\{CERTFLEET_DB_PASSWORD:\?[^}]+\}@postgres:5432\/certfleet$/,
+      );
       assert.match(env['CERTFLEET_MASTER_KEY'] ?? '', /^\$\{CERTFLEET_MASTER_KEY:\?/);
       assert.equal(env['TEMPORAL_ADDRESS'], 'temporal:7233');
       assert.ok(env['TEMPORAL_UI_URL']?.startsWith('${TEMPORAL_UI_URL'), 'TEMPORAL_UI_URL');
@@ -285,19 +334,33 @@ describe('docker-compose.yml', () => {
 
   it('publishes only the web, the Temporal UI, the mail catcher and the FTP drop, the first three on 127.0.0.1 by default', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
-      if (!['web', 'temporal-ui', 'mailcatcher', 'ftp'].includes(name)) assert.equal(svc.ports, undefined, `${name} publishes nothing`);
+      if (!['web', 'temporal-ui', 'mailcatcher', 'ftp'].includes(name))
+        assert.equal(svc.ports, undefined, `${name} publishes nothing`);
     }
-    assert.match(service('web').ports?.[0] ?? '', /^\$\{CERTFLEET_WEB_BIND:-127\.0\.0\.1\}:\$\{CERTFLEET_WEB_PORT:-3000\}:3000$/);
-    assert.match(service('temporal-ui').ports?.[0] ?? '', /^\$\{TEMPORAL_UI_BIND:-127\.0\.0\.1\}:\$\{TEMPORAL_UI_PORT:-\d+\}:8080$/);
+    assert.match(
+      service('web').ports?.[0] ?? '',
+      /^\$\{CERTFLEET_WEB_BIND:-127\.0\.0\.1\}:\$\{CERTFLEET_WEB_PORT:-3000\}:3000$/,
+    );
+    assert.match(
+      service('temporal-ui').ports?.[0] ?? '',
+      /^\$\{TEMPORAL_UI_BIND:-127\.0\.0\.1\}:\$\{TEMPORAL_UI_PORT:-\d+\}:8080$/,
+    );
     assert.match(service('mailcatcher').ports?.[0] ?? '', /^127\.0\.0\.1:/);
   });
 
   it('keeps the Temporal frontend unpublished: reachable on the compose network only', () => {
     const temporal = service('temporal');
     assert.equal(temporal.ports, undefined, 'temporal publishes no port');
-    assert.equal((temporal as { network_mode?: string }).network_mode, undefined, 'temporal does not share the host network');
+    assert.equal(
+      (temporal as { network_mode?: string }).network_mode,
+      undefined,
+      'temporal does not share the host network',
+    );
     for (const [name, svc] of Object.entries(compose.services)) {
-      assert.ok(!(svc.ports ?? []).some((p) => /(^|:)7233(\/tcp)?$/.test(p.split(':').slice(-1)[0] ?? '')), `${name} publishes no Temporal frontend port`);
+      assert.ok(
+        !(svc.ports ?? []).some((p) => /(^|:)7233(\/tcp)?$/.test(p.split(':').slice(-1)[0] ?? '')),
+        `${name} publishes no Temporal frontend port`,
+      );
     }
   });
 
@@ -306,7 +369,7 @@ describe('docker-compose.yml', () => {
     for (const variable of Object.values(READ_ONLY_UI_SWITCHES)) assert.equal(env[variable], 'true', variable);
   });
 
-  it('creates CertFleet\'s database and Temporal\'s role on the first PostgreSQL start', () => {
+  it("creates CertFleet's database and Temporal's role on the first PostgreSQL start", () => {
     const mount = service('postgres').configs?.find((c) => c.source === 'postgres-init');
     assert.ok(mount?.target.startsWith('/docker-entrypoint-initdb.d/') && mount.target.endsWith('.sql'));
     const init = compose.configs?.['postgres-init']?.content ?? '';
@@ -321,7 +384,11 @@ describe('the processes of npm start', () => {
   it('are the modules scripts/start.ts runs in one process', () => {
     const start = read('scripts/start.ts');
     for (const [name, specifier] of Object.entries(IN_PROCESS_MODULES)) {
-      assert.match(start, new RegExp(`from '${specifier.replaceAll('.', '\\.')}'`), `scripts/start.ts imports ${specifier} (${name})`);
+      assert.match(
+        start,
+        new RegExp(`from '${specifier.replaceAll('.', '\\.')}'`),
+        `scripts/start.ts imports ${specifier} (${name})`,
+      );
     }
   });
 
@@ -332,7 +399,8 @@ describe('the processes of npm start', () => {
       const source = read(file);
       // worker/main.ts and web/server.ts are also imported by scripts/start.ts, so they guard their
       // main; scripts/migrate.ts is imported by nothing and may call it directly.
-      if (name === 'migrations') assert.match(source, /require\.main === module|^main\(\)/m, `${file} runs when executed`);
+      if (name === 'migrations')
+        assert.match(source, /require\.main === module|^main\(\)/m, `${file} runs when executed`);
       else assert.match(source, /require\.main === module/, `${file} runs its main only when executed`);
     }
     assert.match(read('scripts/migrate.ts'), /from '\.\.\/activities\/db\/migrate'/, 'the same migrate() as npm start');
@@ -348,7 +416,11 @@ describe('the processes of npm start', () => {
 
 /** Instructions of a Dockerfile (continuations joined, comments dropped), grouped by stage. */
 function dockerfileStages(text: string): { from: string; instructions: [string, string][] }[] {
-  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: { from: string; instructions: [string, string][] }[] = [];
   for (const line of lines) {
     const [, keyword = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
@@ -377,31 +449,53 @@ describe('Dockerfile', () => {
   });
 
   it('builds the workflow bundle and points WORKFLOW_BUNDLE_PATH at it', () => {
-    const build = stages.flatMap((s) => s.instructions).find(([k, v]) => k === 'RUN' && v.includes('worker/build-workflow-bundle.ts'));
+    const build = stages
+      .flatMap((s) => s.instructions)
+      .find(([k, v]) => k === 'RUN' && v.includes('worker/build-workflow-bundle.ts'));
     assert.ok(build, 'a RUN of worker/build-workflow-bundle.ts');
     const out = /build-workflow-bundle\.ts\s+(\S+)/.exec(build[1])?.[1] ?? '';
     assert.match(out, /^\/\S+\.js$/, 'an absolute output path');
-    const env = (final?.instructions ?? []).filter(([k]) => k === 'ENV').map(([, v]) => v).join(' ');
-    assert.match(env, new RegExp(`WORKFLOW_BUNDLE_PATH=${out.replaceAll('.', '\\.')}(\\s|$)`), 'WORKFLOW_BUNDLE_PATH is the built file');
+    const env = (final?.instructions ?? [])
+      .filter(([k]) => k === 'ENV')
+      .map(([, v]) => v)
+      .join(' ');
+    assert.match(
+      env,
+      new RegExp(`WORKFLOW_BUNDLE_PATH=${out.replaceAll('.', '\\.')}(\\s|$)`),
+      'WORKFLOW_BUNDLE_PATH is the built file',
+    );
     assert.match(env, /NODE_ENV=production/);
-    const copied = (final?.instructions ?? []).some(([k, v]) => k === 'COPY' && v.startsWith('--from=') && v.includes(out));
+    const copied = (final?.instructions ?? []).some(
+      ([k, v]) => k === 'COPY' && v.startsWith('--from=') && v.includes(out),
+    );
     assert.ok(copied, 'the bundle is copied into the final stage');
   });
 
   it('installs production dependencies only in the final image, and bakes in no secret', () => {
     assert.match(text, /npm ci --omit=dev/);
-    const env = stages.flatMap((s) => s.instructions).filter(([k]) => k === 'ENV' || k === 'ARG').map(([, v]) => v).join(' ');
+    const env = stages
+      .flatMap((s) => s.instructions)
+      .filter(([k]) => k === 'ENV' || k === 'ARG')
+      .map(([, v]) => v)
+      .join(' ');
     assert.doesNotMatch(env, /MASTER_KEY|PASSWORD|DATABASE_URL|SECRET|TOKEN/);
     assert.doesNotMatch(text, /^COPY\s+.*\.env\b/m);
   });
 
   it('runs the web by default, with a command from scripts/processes.ts', () => {
-    const cmd = (final?.instructions ?? []).filter(([k]) => k === 'CMD').map(([, v]) => v).at(-1) ?? '';
+    const cmd =
+      (final?.instructions ?? [])
+        .filter(([k]) => k === 'CMD')
+        .map(([, v]) => v)
+        .at(-1) ?? '';
     assert.deepEqual(JSON.parse(cmd), [...PROCESS_COMMANDS.web]);
   });
 
   it('has a .dockerignore that keeps local state and secrets out of the build context', () => {
-    const ignored = read('.dockerignore').split(/\r?\n/).map((l) => l.trim());
-    for (const entry of ['node_modules', 'data', '.git', '**/.env']) assert.ok(ignored.includes(entry), `${entry} ignored`);
+    const ignored = read('.dockerignore')
+      .split(/\r?\n/)
+      .map((l) => l.trim());
+    for (const entry of ['node_modules', 'data', '.git', '**/.env'])
+      assert.ok(ignored.includes(entry), `${entry} ignored`);
   });
 });

@@ -8,8 +8,18 @@ describe('demo guide: deployment lines', () => {
     const manual = describeDeploymentStatus({ vendor: 'manual', status: 'deployed', last_error: null });
     assert.doesNotMatch(manual, /handshake|verified/i);
     assert.match(manual, /marked done/);
-    assert.match(describeDeploymentStatus({ vendor: 'fortigate', status: 'deployed', last_error: null }), /verified by a TLS handshake/);
+    assert.match(
+      describeDeploymentStatus({ vendor: 'fortigate', status: 'deployed', last_error: null }),
+      /verified by a TLS handshake/,
+    );
     assert.match(describeDeploymentStatus({ vendor: 'manual', status: 'ready', last_error: null }), /Mark done/);
-    assert.equal(describeDeploymentStatus({ vendor: 'panos', status: 'failed', last_error: 'panos: cannot reach x: connection refused' }), 'FAILED: panos: cannot reach x: connection refused');
+    assert.equal(
+      describeDeploymentStatus({
+        vendor: 'panos',
+        status: 'failed',
+        last_error: 'panos: cannot reach x: connection refused',
+      }),
+      'FAILED: panos: cannot reach x: connection refused',
+    );
   });
 });

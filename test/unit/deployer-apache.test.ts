@@ -20,7 +20,14 @@ import { rejection as rejectionOf } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
-import { pinFromTrust, sshServerView, sshTargetContext, startApache, type SshTargetInput, type TestWebServer } from '../support/webservers';
+import {
+  pinFromTrust,
+  sshServerView,
+  sshTargetContext,
+  startApache,
+  type SshTargetInput,
+  type TestWebServer,
+} from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -52,7 +59,12 @@ function servedChain(endpoint: VerifyEndpoint): Promise<string[]> {
   });
 }
 
-const fingerprintOf = (pem: string): string => execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: pem, encoding: 'utf8' }).split('=')[1]?.replace(/:/g, '').trim().toLowerCase() ?? '';
+const fingerprintOf = (pem: string): string =>
+  execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: pem, encoding: 'utf8' })
+    .split('=')[1]
+    ?.replace(/:/g, '')
+    .trim()
+    .toLowerCase() ?? '';
 const pem = (...pems: string[]): string => pems.map((p) => `${p.trim()}\n`).join('');
 const modeOf = (file: string): number => statSync(file).mode & 0o777;
 
@@ -74,7 +86,10 @@ runDeployerContract({
       context,
       endpoints: [web.endpoint],
       fake: sshServerView(sshd, web),
-      withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } } }),
+      withWrongCredentials: () => ({
+        ...context,
+        target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } },
+      }),
       async stop() {
         await web.stop();
         await sshd.stop();
@@ -115,11 +130,20 @@ describe('apache', () => {
 
     it('preflight: the version, the three files, the config test', async () => {
       const report = await use(ctx(), (d) => d.preflight());
-      assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+      assert.ok(
+        report.checks.every((c) => c.ok),
+        JSON.stringify(report.checks),
+      );
       assert.match(report.firmware ?? '', /^Apache\/2\.4/);
-      assert.deepEqual(report.checks.map((c) => c.name), ['SSH host key', 'SSH login', 'cert file', 'chain file', 'key file', 'config test']);
+      assert.deepEqual(
+        report.checks.map((c) => c.name),
+        ['SSH host key', 'SSH login', 'cert file', 'chain file', 'key file', 'config test'],
+      );
       assert.match(report.checks.at(-1)?.detail ?? '', /Syntax OK/);
-      assert.match(report.changes[0] ?? '', /site\.crt: initial\.example\.test, expires \d{4}-\d\d-\d\d → new certificate/);
+      assert.match(
+        report.changes[0] ?? '',
+        /site\.crt: initial\.example\.test, expires \d{4}-\d\d-\d\d → new certificate/,
+      );
     });
 
     it('deploys: leaf in the certificate file, intermediates in the chain file, key 0600; the server sends leaf + intermediate', async () => {
@@ -127,7 +151,11 @@ describe('apache', () => {
       assert.deepEqual(Object.keys(staged).sort(), ['cert', 'chain', 'key']);
       const reloads = web.reloads();
       const activation = await use(ctx(), (d) => d.activate(staged));
-      assert.deepEqual(activation.previous, { cert: `${web.certPath}${BACKUP_SUFFIX}`, chain: `${web.chainPath ?? ''}${BACKUP_SUFFIX}`, key: `${web.keyPath}${BACKUP_SUFFIX}` });
+      assert.deepEqual(activation.previous, {
+        cert: `${web.certPath}${BACKUP_SUFFIX}`,
+        chain: `${web.chainPath ?? ''}${BACKUP_SUFFIX}`,
+        key: `${web.keyPath}${BACKUP_SUFFIX}`,
+      });
       assert.equal(readFileSync(web.certPath, 'utf8'), pem(v1.certPem));
       assert.equal(readFileSync(web.chainPath ?? '', 'utf8'), pem(...v1.chainPems));
       assert.equal(modeOf(web.keyPath), 0o600);
@@ -146,14 +174,21 @@ describe('apache', () => {
       await use(ctx(), (d) => d.activate(staged1));
       const staged2 = await use(ctx(), (d) => d.stage(v2));
       // Another RSA key: `apache2 -t` does not load keys, so the config test passes.
-      const foreign = execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const foreign = execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       writeFileSync(staged2['key'] ?? '', foreign, { mode: 0o600 });
       const error = await rejection(use(ctx({ options: { reloadWaitSeconds: 3 } }), (d) => d.activate(staged2)));
       assert.equal(error.type, FailureType.commitFailed, error.message);
       assert.match(error.message, /stopped answering TLS/);
       assert.match(error.message, /previous files were put back and apache reloaded/);
       assert.ok(!error.message.includes(foreign.split('\n')[1] ?? 'x'));
-      assert.match(web.errorLog(), /AH02565: Certificate and private key .* do not match/, 'Apache refused the pair at the restart');
+      assert.match(
+        web.errorLog(),
+        /AH02565: Certificate and private key .* do not match/,
+        'Apache refused the pair at the restart',
+      );
       assert.equal(readFileSync(web.keyPath, 'utf8'), pem(v1.keyPem));
       assert.ok(await web.answering(), 'Apache runs again');
       assert.equal((await servedChain(web.endpoint))[0], v1.fingerprintSha256);
@@ -188,9 +223,15 @@ describe('apache', () => {
       assert.equal(parsed.value['testCommand'], 'apachectl configtest');
       assert.equal(parsed.value['reloadCommand'], 'apachectl graceful');
       assert.equal(parsed.value['chainPath'], undefined);
-      assert.equal(parseApacheOptions({ ...base, chainPath: '/etc/ssl/certs/chain.pem' }).value['chainPath'], '/etc/ssl/certs/chain.pem');
+      assert.equal(
+        parseApacheOptions({ ...base, chainPath: '/etc/ssl/certs/chain.pem' }).value['chainPath'],
+        '/etc/ssl/certs/chain.pem',
+      );
       assert.match(parseApacheOptions({ ...base, chainPath: 'chain.pem' }).errors['chainPath'] ?? '', /absolute/);
-      assert.match(parseApacheOptions({ ...base, chainPath: '/etc/ssl/certs/$(x).pem' }).errors['chainPath'] ?? '', /shell characters/);
+      assert.match(
+        parseApacheOptions({ ...base, chainPath: '/etc/ssl/certs/$(x).pem' }).errors['chainPath'] ?? '',
+        /shell characters/,
+      );
       assert.match(parseApacheOptions({ ...base, chainPath: base.certPath }).errors['chainPath'] ?? '', /same path/);
       assert.ok(parseApacheOptions({ certPath: base.certPath }).errors['keyPath']);
     });
@@ -200,7 +241,9 @@ describe('apache', () => {
       assert.equal(apacheDescriptor.defaultPort, 22);
       assert.ok(apacheDescriptor.optionFields.some((f) => f.name === 'hostKeySha256'));
       assert.ok(apacheDescriptor.credentialFields.some((f) => f.name === 'privateKey' && f.kind === 'secret'));
-      assert.deepEqual(apacheDescriptor.defaultVerifyEndpoints({ host: '192.0.2.10', port: 22, options: {} }, {}), [{ host: '192.0.2.10', port: 443 }]);
+      assert.deepEqual(apacheDescriptor.defaultVerifyEndpoints({ host: '192.0.2.10', port: 22, options: {} }, {}), [
+        { host: '192.0.2.10', port: 443 },
+      ]);
     });
   });
 });

@@ -7,7 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asParseResult, checkDeployerConfig, refusingDeployer, type Parsed, type VendorParsers } from '../../activities/deployers/config-check';
+import {
+  asParseResult,
+  checkDeployerConfig,
+  refusingDeployer,
+  type Parsed,
+  type VendorParsers,
+} from '../../activities/deployers/config-check';
 import type { CertificateMaterial, DeployerContext } from '../../activities/deployers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
@@ -38,8 +44,20 @@ const parsers: VendorParsers<Login, Options, Binding> = {
   },
 };
 
-const ctx = (credentials: Record<string, string>, options: Record<string, unknown>, binding: Record<string, unknown>): DeployerContext => ({
-  target: { id: 't1', name: 'fw', host: '192.0.2.1', port: 443, trust: { fingerprintSha256: 'ab'.repeat(32) }, credentials, options },
+const ctx = (
+  credentials: Record<string, string>,
+  options: Record<string, unknown>,
+  binding: Record<string, unknown>,
+): DeployerContext => ({
+  target: {
+    id: 't1',
+    name: 'fw',
+    host: '192.0.2.1',
+    port: 443,
+    trust: { fingerprintSha256: 'ab'.repeat(32) },
+    credentials,
+    options,
+  },
   binding,
 });
 
@@ -56,7 +74,11 @@ const validationError = (run: () => unknown): ClassifiedError => {
 
 describe('checkDeployerConfig', () => {
   it('returns the typed credentials, options and binding', () => {
-    const config = checkDeployerConfig('demo', parsers, ctx({ user: 'admin' }, { port: '8443' }, { services: ['web'] }));
+    const config = checkDeployerConfig(
+      'demo',
+      parsers,
+      ctx({ user: 'admin' }, { port: '8443' }, { services: ['web'] }),
+    );
     const all = config.all();
     assert.equal(all.credentials.user, 'admin');
     assert.equal(all.options.port, 8443);
@@ -72,8 +94,14 @@ describe('checkDeployerConfig', () => {
     const config = checkDeployerConfig('demo', parsers, ctx({}, { port: 'x' }, {}));
     assert.equal(config.targetValid, false);
     const error = validationError(() => config.all());
-    assert.equal(error.message, 'demo: invalid target configuration: credentials.user: Enter the user.; options.port: Enter a port.; binding.services: Choose a service.');
-    assert.equal(validationError(() => config.target()).message, 'demo: invalid target configuration: credentials.user: Enter the user.; options.port: Enter a port.');
+    assert.equal(
+      error.message,
+      'demo: invalid target configuration: credentials.user: Enter the user.; options.port: Enter a port.; binding.services: Choose a service.',
+    );
+    assert.equal(
+      validationError(() => config.target()).message,
+      'demo: invalid target configuration: credentials.user: Enter the user.; options.port: Enter a port.',
+    );
     assert.equal(validationError(() => config.ready()).message, error.message);
   });
 
@@ -84,11 +112,17 @@ describe('checkDeployerConfig', () => {
     assert.equal(config.bindingValid, false);
     assert.equal(config.binding, undefined);
     assert.deepEqual(config.bindingErrors, { services: 'Choose a service.' });
-    assert.equal(validationError(() => config.all()).message, 'demo: invalid target configuration: binding.services: Choose a service.');
+    assert.equal(
+      validationError(() => config.all()).message,
+      'demo: invalid target configuration: binding.services: Choose a service.',
+    );
   });
 
   it('a value that came with errors is never handed out', () => {
-    const lenient: VendorParsers<Login, Options, Binding> = { ...parsers, parseOptions: () => ({ value: { port: 443 }, errors: { port: 'Enter a port.' } }) };
+    const lenient: VendorParsers<Login, Options, Binding> = {
+      ...parsers,
+      parseOptions: () => ({ value: { port: 443 }, errors: { port: 'Enter a port.' } }),
+    };
     const config = checkDeployerConfig('demo', lenient, ctx({ user: 'admin' }, {}, { services: ['web'] }));
     assert.equal(config.targetValid, false);
     assert.match(validationError(() => config.target()).message, /options\.port: Enter a port\./);
@@ -99,10 +133,20 @@ describe('checkDeployerConfig', () => {
     assert.deepEqual(asParseResult({ errors: { port: 'bad' } }), { value: {}, errors: { port: 'bad' } });
   });
 
-  it('refusingDeployer: every step throws the validation error (the binding\'s too where the step needs one), close does nothing', async () => {
+  it("refusingDeployer: every step throws the validation error (the binding's too where the step needs one), close does nothing", async () => {
     const config = checkDeployerConfig('demo', parsers, ctx({}, {}, {}));
     const deployer = refusingDeployer(config);
-    const material: CertificateMaterial = { versionId: 'v1', commonName: 'x.example', serialHex: '01', fingerprintSha256: 'ab', notAfter: new Date(), keyType: 'ecdsa-p256', certPem: '', chainPems: [], keyPem: '' };
+    const material: CertificateMaterial = {
+      versionId: 'v1',
+      commonName: 'x.example',
+      serialHex: '01',
+      fingerprintSha256: 'ab',
+      notAfter: new Date(),
+      keyType: 'ecdsa-p256',
+      certPem: '',
+      chainPems: [],
+      keyPem: '',
+    };
     const targetOnly = 'demo: invalid target configuration: credentials.user: Enter the user.';
     const withBinding = `${targetOnly}; binding.services: Choose a service.`;
     const steps: [() => Promise<unknown>, string][] = [
@@ -113,7 +157,10 @@ describe('checkDeployerConfig', () => {
       [() => deployer.removeSuperseded([], []), targetOnly],
     ];
     for (const [step, message] of steps) assert.equal((await rejection(step(), ClassifiedError)).message, message);
-    assert.equal((await rejection(refusingDeployer(config, ['preflight']).preflight(), ClassifiedError)).message, withBinding);
+    assert.equal(
+      (await rejection(refusingDeployer(config, ['preflight']).preflight(), ClassifiedError)).message,
+      withBinding,
+    );
     await deployer.close();
   });
 });

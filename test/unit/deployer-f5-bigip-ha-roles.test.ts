@@ -10,7 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { BigipClient, BigipHttpError } from '../../activities/deployers/f5-bigip/client';
 import { createBigipDeployer, createBigipDeployerWith } from '../../activities/deployers/f5-bigip/index';
 import { createDeviceHttp } from '../../activities/deployers/device-http';
-import type { Activation, ActivationStatus, CertificateMaterial, Deployer, DeployerContext, DeployerFactory } from '../../activities/deployers/types';
+import type {
+  Activation,
+  ActivationStatus,
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+  DeployerFactory,
+} from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
@@ -38,7 +45,11 @@ function contextFor(fake: FakeBigip, options: Record<string, unknown> = { partit
 }
 const withSync = (fake: FakeBigip): DeployerContext => contextFor(fake, { partition: 'Common', syncGroup: GROUP });
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>, factory: DeployerFactory = quick): Promise<T> {
+async function use<T>(
+  ctx: DeployerContext,
+  work: (d: Deployer) => Promise<T>,
+  factory: DeployerFactory = quick,
+): Promise<T> {
   const deployer = factory(ctx);
   try {
     return await work(deployer);
@@ -58,7 +69,10 @@ async function failureOf(promise: Promise<unknown>): Promise<ClassifiedError> {
 }
 
 /** What the deploy workflow does with an activation job: poll activationStatus (each time a new deployer) until it is not pending. */
-async function follow(ctx: DeployerContext, activation: Activation): Promise<{ final: ActivationStatus; pending: number }> {
+async function follow(
+  ctx: DeployerContext,
+  activation: Activation,
+): Promise<{ final: ActivationStatus; pending: number }> {
   assert.ok(activation.jobId, 'a config-sync job was returned');
   let pending = 0;
   for (let i = 0; i < 200; i++) {
@@ -115,13 +129,21 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
       assert.ok(pending >= 1, 'Changes Pending may settle: polled until the deadline');
       assert.equal(final.state, 'failed');
       const detail = final.state === 'failed' ? final.detail : '';
-      assert.match(detail, /^f5-bigip: config-sync to certfleet-sync did not reach "In Sync" within 0\.4 s: device group certfleet-sync is Changes Pending \(yellow\): /);
+      assert.match(
+        detail,
+        /^f5-bigip: config-sync to certfleet-sync did not reach "In Sync" within 0\.4 s: device group certfleet-sync is Changes Pending \(yellow\): /,
+      );
       assert.match(detail, /Recommended action: Synchronize bigip1\.certfleet\.test to group certfleet-sync/);
       // A retried activate binds the same objects again: no import, the same binding.
       const from = fake.calls.length;
       const again = await use(ctx, (d) => d.activate(staged));
       assert.ok(again.jobId);
-      assert.deepEqual(fake.calls.slice(from).filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/') || c.path.startsWith('/mgmt/tm/sys/crypto/')), []);
+      assert.deepEqual(
+        fake.calls
+          .slice(from)
+          .filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/') || c.path.startsWith('/mgmt/tm/sys/crypto/')),
+        [],
+      );
     } finally {
       fake.setSyncBehaviour('syncs');
     }
@@ -138,7 +160,10 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
       const { final, pending } = await follow(ctx, activation);
       assert.equal(pending, 0, 'no waiting on Disconnected');
       assert.equal(final.state, 'failed');
-      assert.match(final.state === 'failed' ? final.detail : '', /^f5-bigip: config-sync to certfleet-sync: device group certfleet-sync is Disconnected \(red\): .*bigip2\.certfleet\.test: disconnected.*resolve the communication problem/);
+      assert.match(
+        final.state === 'failed' ? final.detail : '',
+        /^f5-bigip: config-sync to certfleet-sync: device group certfleet-sync is Disconnected \(red\): .*bigip2\.certfleet\.test: disconnected.*resolve the communication problem/,
+      );
       fake.setSyncBehaviour('syncs');
       const back = await use(ctx, (d) => d.rollback(activation.previous));
       assert.match(back.jobId ?? '', /^config-sync:certfleet-sync:/);
@@ -178,15 +203,22 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
     const pendingReport = await use(ctx, (d) => d.preflight());
     const pendingCheck = pendingReport.checks.find((c) => c.name === 'sync status');
     assert.equal(pendingCheck?.ok, false);
-    assert.match(pendingCheck?.detail ?? '', /^device group certfleet-sync is Changes Pending \(yellow\): .*a deploy pushes this device's whole configuration to the group/);
+    assert.match(
+      pendingCheck?.detail ?? '',
+      /^device group certfleet-sync is Changes Pending \(yellow\): .*a deploy pushes this device's whole configuration to the group/,
+    );
     // A deploy syncs the group; preflight then reports it in sync.
     await follow(ctx, await use(ctx, (d) => d.activate({ cert: '/Common/default.crt', key: '/Common/default.key' })));
     const report = await use(ctx, (d) => d.preflight());
-    assert.deepEqual(report.checks.find((c) => c.name === 'sync status'), {
-      name: 'sync status',
-      ok: true,
-      detail: 'device group certfleet-sync is In Sync (green): All devices in the device group are in sync; bigip1.certfleet.test: connected; bigip2.certfleet.test: connected; certfleet-sync (In Sync): All devices in the device group are in sync',
-    });
+    assert.deepEqual(
+      report.checks.find((c) => c.name === 'sync status'),
+      {
+        name: 'sync status',
+        ok: true,
+        detail:
+          'device group certfleet-sync is In Sync (green): All devices in the device group are in sync; bigip1.certfleet.test: connected; bigip2.certfleet.test: connected; certfleet-sync (In Sync): All devices in the device group are in sync',
+      },
+    );
     assert.ok(report.changes.includes('device group certfleet-sync: config-sync from this device'));
   });
 });
@@ -212,23 +244,34 @@ describe('f5-bigip: the account role', () => {
   it('an Administrator passes the role check', async () => {
     const fake = await start({});
     const report = await use(contextFor(fake), (d) => d.preflight(), createBigipDeployer);
-    assert.deepEqual(report.checks.find((c) => c.name === 'account role'), {
-      name: 'account role',
-      ok: true,
-      detail: 'required: Administrator (admin) on all partitions; user "certfleet" has Administrator (admin) on all partitions',
-    });
+    assert.deepEqual(
+      report.checks.find((c) => c.name === 'account role'),
+      {
+        name: 'account role',
+        ok: true,
+        detail:
+          'required: Administrator (admin) on all partitions; user "certfleet" has Administrator (admin) on all partitions',
+      },
+    );
   });
 
   it('a Certificate Manager fails preflight with a clear role check, and a deploy is refused before it changes anything', async () => {
     const fake = await start({ partitionAccess: [{ name: 'Common', role: 'certificate-manager' }] });
     const ctx = contextFor(fake);
     const report = await use(ctx, (d) => d.preflight());
-    assert.deepEqual(report.checks.find((c) => c.name === 'account role'), {
-      name: 'account role',
-      ok: false,
-      detail: 'required: Administrator (admin) on all partitions; user "certfleet" has Certificate Manager (certificate-manager) on partition Common',
-    });
-    assert.ok(report.checks.filter((c) => c.name !== 'account role').every((c) => c.ok), 'everything else it may read');
+    assert.deepEqual(
+      report.checks.find((c) => c.name === 'account role'),
+      {
+        name: 'account role',
+        ok: false,
+        detail:
+          'required: Administrator (admin) on all partitions; user "certfleet" has Certificate Manager (certificate-manager) on partition Common',
+      },
+    );
+    assert.ok(
+      report.checks.filter((c) => c.name !== 'account role').every((c) => c.ok),
+      'everything else it may read',
+    );
 
     const before = fake.mutatingCalls();
     const objects = fake.certificateObjects().length;
@@ -238,7 +281,9 @@ describe('f5-bigip: the account role', () => {
       error.message,
       'f5-bigip: the BIG-IP account\'s role is not enough (required: Administrator (admin) on all partitions; user "certfleet" has Certificate Manager (certificate-manager) on partition Common). Nothing was changed on the device. Give the user the Administrator role.',
     );
-    const activateError = await failureOf(use(ctx, (d) => d.activate({ cert: '/Common/default.crt', key: '/Common/default.key' })));
+    const activateError = await failureOf(
+      use(ctx, (d) => d.activate({ cert: '/Common/default.crt', key: '/Common/default.key' })),
+    );
     assert.equal(activateError.type, FailureType.targetPermission);
     assert.equal(fake.mutatingCalls(), before, 'refused early: no upload, no install, no bind');
     assert.equal(fake.certificateObjects().length, objects);
@@ -247,7 +292,10 @@ describe('f5-bigip: the account role', () => {
 
   it('the fake enforces the roles: a Certificate Manager may import in its partition, but not bind, save, sync or rm', async () => {
     const fake = await start({ partitionAccess: [{ name: 'Common', role: 'certificate-manager' }] });
-    const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
+    const http = createDeviceHttp(
+      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
+      'test',
+    );
     const client = new BigipClient(http);
     const { token } = await client.login(fake.username, fake.password);
     client.useToken(token);
@@ -263,17 +311,33 @@ describe('f5-bigip: the account role', () => {
       });
     };
     try {
-      assert.deepEqual(await client.userPartitionAccess('certfleet'), [{ partition: 'Common', role: 'certificate-manager' }]);
+      assert.deepEqual(await client.userPartitionAccess('certfleet'), [
+        { partition: 'Common', role: 'certificate-manager' },
+      ]);
       await refused(client.userPartitionAccess('admin'), '/mgmt/tm/auth/user/admin', 'GET');
       const pem = Buffer.from(v1.certPem);
       await client.uploadChunk('leaf.crt', pem, 0, pem.length);
       await client.installCert('/Common/role_leaf.crt', '/var/config/rest/downloads/leaf.crt');
       assert.ok(await client.getCert('/Common/role_leaf.crt'), 'installed in its partition');
-      await refused(client.installCert('/Tenant/role_leaf.crt', '/var/config/rest/downloads/leaf.crt'), '/mgmt/tm/sys/crypto/cert', 'POST');
+      await refused(
+        client.installCert('/Tenant/role_leaf.crt', '/var/config/rest/downloads/leaf.crt'),
+        '/mgmt/tm/sys/crypto/cert',
+        'POST',
+      );
       const path = '/mgmt/tm/ltm/profile/client-ssl/~Common~clientssl-web';
-      await refused(client.patchClientSslProfile('/Common/clientssl-web', { certKeyChain: [{ name: 'x', cert: '/Common/default.crt', key: '/Common/default.key' }] }), path, 'PATCH');
+      await refused(
+        client.patchClientSslProfile('/Common/clientssl-web', {
+          certKeyChain: [{ name: 'x', cert: '/Common/default.crt', key: '/Common/default.key' }],
+        }),
+        path,
+        'PATCH',
+      );
       const transId = await client.createTransaction();
-      await refused(client.patchClientSslProfile('/Common/clientssl-web', { chain: '/Common/role_leaf.crt' }, transId), path, 'PATCH');
+      await refused(
+        client.patchClientSslProfile('/Common/clientssl-web', { chain: '/Common/role_leaf.crt' }, transId),
+        path,
+        'PATCH',
+      );
       await refused(client.saveConfig(), '/mgmt/tm/sys/config', 'POST');
       await refused(client.configSyncToGroup(GROUP), '/mgmt/tm/cm', 'POST');
       await refused(client.removeUploadedFile('/var/config/rest/downloads/leaf.crt'), '/mgmt/tm/util/unix-rm', 'POST');
@@ -288,7 +352,10 @@ describe('f5-bigip: the account role', () => {
     for (const role of ['guest', 'operator']) {
       const fake = await start({ partitionAccess: [{ name: 'all-partitions', role }] });
       const report = await use(contextFor(fake), (d) => d.preflight());
-      assert.match(report.checks.find((c) => c.name === 'account role')?.detail ?? '', new RegExp(`has ${role === 'guest' ? 'Guest' : 'Operator'} \\(${role}\\) on all partitions$`));
+      assert.match(
+        report.checks.find((c) => c.name === 'account role')?.detail ?? '',
+        new RegExp(`has ${role === 'guest' ? 'Guest' : 'Operator'} \\(${role}\\) on all partitions$`),
+      );
       const error = await failureOf(use(contextFor(fake), (d) => d.stage(v1)));
       assert.equal(error.type, FailureType.targetPermission, role);
       assert.equal(fake.mutatingCalls(), 0, role);
@@ -296,22 +363,40 @@ describe('f5-bigip: the account role', () => {
     const none = await start({ partitionAccess: [{ name: 'all-partitions', role: 'no-access' }] });
     const error = await failureOf(use(contextFor(none), (d) => d.preflight()));
     assert.equal(error.type, FailureType.targetPermission);
-    assert.match(error.message, /Authorization failed: user=https:\/\/localhost\/mgmt\/shared\/authz\/users\/certfleet resource=\/mgmt\/tm\/sys\/version verb=GET.*needs the Administrator role/);
+    assert.match(
+      error.message,
+      /Authorization failed: user=https:\/\/localhost\/mgmt\/shared\/authz\/users\/certfleet resource=\/mgmt\/tm\/sys\/version verb=GET.*needs the Administrator role/,
+    );
   });
 
   it('a user whose role cannot be read (no local user: remote auth) fails the preflight check but the device decides each call', async () => {
     const fake = await start({ partitionAccess: [{ name: 'Common', role: 'certificate-manager' }] });
     const ctx = contextFor(fake);
-    fake.failNext(/\/mgmt\/tm\/auth\/user\//, { status: 404, times: 10, body: { code: 404, message: '01020036:3: The requested user (certfleet) was not found.', errorStack: [], apiError: 3 } });
+    fake.failNext(/\/mgmt\/tm\/auth\/user\//, {
+      status: 404,
+      times: 10,
+      body: {
+        code: 404,
+        message: '01020036:3: The requested user (certfleet) was not found.',
+        errorStack: [],
+        apiError: 3,
+      },
+    });
     try {
       const report = await use(ctx, (d) => d.preflight());
       const check = report.checks.find((c) => c.name === 'account role');
       assert.equal(check?.ok, false);
-      assert.match(check?.detail ?? '', /^required: Administrator \(admin\) on all partitions; user "certfleet" is not a local BIG-IP user \(a remote LDAP\/RADIUS\/TACACS\+ user\?\)/);
+      assert.match(
+        check?.detail ?? '',
+        /^required: Administrator \(admin\) on all partitions; user "certfleet" is not a local BIG-IP user \(a remote LDAP\/RADIUS\/TACACS\+ user\?\)/,
+      );
       const staged = await use(ctx, (d) => d.stage(v1));
       const error = await failureOf(use(ctx, (d) => d.activate(staged)));
       assert.equal(error.type, FailureType.targetPermission);
-      assert.match(error.message, /PATCH \/mgmt\/tm\/ltm\/profile\/client-ssl\/~Common~clientssl-(web|api) answered HTTP 401: Authorization failed: .*needs the Administrator role/);
+      assert.match(
+        error.message,
+        /PATCH \/mgmt\/tm\/ltm\/profile\/client-ssl\/~Common~clientssl-(web|api) answered HTTP 401: Authorization failed: .*needs the Administrator role/,
+      );
     } finally {
       fake.clearFailures();
     }
@@ -319,10 +404,22 @@ describe('f5-bigip: the account role', () => {
 
   it('a refused read of its own user object means the account is not an Administrator', async () => {
     const fake = await start({});
-    fake.failNext(/\/mgmt\/tm\/auth\/user\//, { status: 401, times: 2, body: { code: 401, message: 'Authorization failed: user=https://localhost/mgmt/shared/authz/users/certfleet resource=/mgmt/tm/auth/user/certfleet verb=GET', errorStack: [] } });
+    fake.failNext(/\/mgmt\/tm\/auth\/user\//, {
+      status: 401,
+      times: 2,
+      body: {
+        code: 401,
+        message:
+          'Authorization failed: user=https://localhost/mgmt/shared/authz/users/certfleet resource=/mgmt/tm/auth/user/certfleet verb=GET',
+        errorStack: [],
+      },
+    });
     try {
       const report = await use(contextFor(fake), (d) => d.preflight());
-      assert.match(report.checks.find((c) => c.name === 'account role')?.detail ?? '', /may not even read its own user object \(HTTP 401\), so it is not an Administrator$/);
+      assert.match(
+        report.checks.find((c) => c.name === 'account role')?.detail ?? '',
+        /may not even read its own user object \(HTTP 401\), so it is not an Administrator$/,
+      );
       const error = await failureOf(use(contextFor(fake), (d) => d.stage(v1)));
       assert.equal(error.type, FailureType.targetPermission);
       assert.equal(fake.mutatingCalls(), 0);
@@ -345,11 +442,31 @@ describe('f5-bigip: two client-ssl profiles in one deployment', () => {
       assert.equal(activation.jobId, undefined, 'no device group: nothing to follow');
       const calls = fake.calls.slice(from);
       const queued = calls.filter((c) => c.transId !== undefined);
-      assert.deepEqual(queued.map((c) => c.path).sort(), ['/mgmt/tm/ltm/profile/client-ssl/~Common~clientssl-api', '/mgmt/tm/ltm/profile/client-ssl/~Common~clientssl-web']);
+      assert.deepEqual(queued.map((c) => c.path).sort(), [
+        '/mgmt/tm/ltm/profile/client-ssl/~Common~clientssl-api',
+        '/mgmt/tm/ltm/profile/client-ssl/~Common~clientssl-web',
+      ]);
       assert.equal(new Set(queued.map((c) => c.transId)).size, 1, 'one transaction');
-      assert.equal(calls.filter((c) => c.method === 'PATCH' && /^\/mgmt\/tm\/transaction\/\d+$/.test(c.path)).length, 1, 'one commit');
-      for (const profile of fake.profiles) assert.deepEqual(fake.bindings()[profile], { name: staged['cert']?.split('/').pop()?.replace(/\.crt$/, ''), cert: staged['cert'], key: staged['key'], chain: staged['chain'] });
-      const seen = await verifyServedFingerprint('f5-bigip', fake.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems));
+      assert.equal(
+        calls.filter((c) => c.method === 'PATCH' && /^\/mgmt\/tm\/transaction\/\d+$/.test(c.path)).length,
+        1,
+        'one commit',
+      );
+      for (const profile of fake.profiles)
+        assert.deepEqual(fake.bindings()[profile], {
+          name: staged['cert']
+            ?.split('/')
+            .pop()
+            ?.replace(/\.crt$/, ''),
+          cert: staged['cert'],
+          key: staged['key'],
+          chain: staged['chain'],
+        });
+      const seen = await verifyServedFingerprint(
+        'f5-bigip',
+        fake.endpoints,
+        expectedChainOf(v1.fingerprintSha256, v1.chainPems),
+      );
       assert.equal(seen.length, 2);
       for (const line of seen) assert.ok(line.endsWith(`${v1.fingerprintSha256} + 1 intermediate(s)`), line);
       assert.deepEqual(activation.previous, {

@@ -23,7 +23,10 @@ import { runDeployerContract } from '../support/deployer-contract';
 
 const PROFILES = ['clientssl-web', 'clientssl-api'];
 
-function contextFor(fake: FakeBigip, overrides: { options?: Record<string, unknown>; password?: string } = {}): DeployerContext {
+function contextFor(
+  fake: FakeBigip,
+  overrides: { options?: Record<string, unknown>; password?: string } = {},
+): DeployerContext {
   return {
     target: {
       id: 'target-bigip',
@@ -70,7 +73,11 @@ describe('f5-bigip vendor cases', () => {
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
   let context: DeployerContext;
-  const use = async <T>(work: (d: Deployer) => Promise<T>, factory: DeployerFactory = createBigipDeployer, ctx: DeployerContext = context): Promise<T> => {
+  const use = async <T>(
+    work: (d: Deployer) => Promise<T>,
+    factory: DeployerFactory = createBigipDeployer,
+    ctx: DeployerContext = context,
+  ): Promise<T> => {
     const deployer = factory(ctx);
     try {
       return await work(deployer);
@@ -80,7 +87,10 @@ describe('f5-bigip vendor cases', () => {
   };
   /** A logged-in iControl client that talks to the fake directly (as another admin would). */
   const direct = async <T>(work: (client: BigipClient, http: DeviceHttp) => Promise<T>): Promise<T> => {
-    const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
+    const http = createDeviceHttp(
+      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
+      'test',
+    );
     const client = new BigipClient(http);
     const { token } = await client.login(fake.username, fake.password);
     client.useToken(token);
@@ -91,7 +101,8 @@ describe('f5-bigip vendor cases', () => {
       await http.close();
     }
   };
-  const served = async (profile: string): Promise<string> => (await servedCertificate(fake.endpointFor(profile))).fingerprintSha256;
+  const served = async (profile: string): Promise<string> =>
+    (await servedCertificate(fake.endpointFor(profile))).fingerprintSha256;
 
   before(async () => {
     ca = createTestCa();
@@ -117,16 +128,24 @@ describe('f5-bigip vendor cases', () => {
       await assert.rejects(patch, (error: unknown) => {
         assert.ok(error instanceof BigipHttpError);
         assert.equal(error.status, 400);
-        assert.equal(error.deviceMessage, "01070317:3: profile /Common/clientssl-web's key and certificate do not match");
+        assert.equal(
+          error.deviceMessage,
+          "01070317:3: profile /Common/clientssl-web's key and certificate do not match",
+        );
         return true;
       });
       // cert-key-chain naming the new key with the old certificate: same refusal.
-      const mixed = client.patchClientSslProfile('/Common/clientssl-web', { certKeyChain: [{ name: 'x', cert: staged1['cert'] ?? '', key: staged2['key'] ?? '' }] });
+      const mixed = client.patchClientSslProfile('/Common/clientssl-web', {
+        certKeyChain: [{ name: 'x', cert: staged1['cert'] ?? '', key: staged2['key'] ?? '' }],
+      });
       await assert.rejects(mixed, /01070317:3/);
       // Replacing the key file of an object a profile uses, in place (f5-ansible issues #1217, #2505).
       const upload = Buffer.from(v2.keyPem);
       await client.uploadChunk('replace.key', upload, 0, upload.length);
-      await assert.rejects(client.updateKeySource(staged1['key'] ?? '', '/var/config/rest/downloads/replace.key'), /01070317:3/);
+      await assert.rejects(
+        client.updateKeySource(staged1['key'] ?? '', '/var/config/rest/downloads/replace.key'),
+        /01070317:3/,
+      );
       await client.removeUploadedFile('/var/config/rest/downloads/replace.key');
     });
     assert.deepEqual(fake.bindings(), before, 'the refused changes left the profiles as they were');
@@ -135,11 +154,25 @@ describe('f5-bigip vendor cases', () => {
     // The deployer changes key and certificate of both profiles together.
     await use((d) => d.activate(staged2));
     for (const profile of fake.profiles) {
-      assert.deepEqual(fake.bindings()[profile], { name: staged2['cert']?.split('/').pop()?.replace(/\.crt$/, ''), cert: staged2['cert'], key: staged2['key'], chain: staged2['chain'] });
+      assert.deepEqual(fake.bindings()[profile], {
+        name: staged2['cert']
+          ?.split('/')
+          .pop()
+          ?.replace(/\.crt$/, ''),
+        cert: staged2['cert'],
+        key: staged2['key'],
+        chain: staged2['chain'],
+      });
     }
     const transactional = fake.calls.filter((c) => c.transId !== undefined);
-    assert.ok(transactional.length >= 2 && transactional.every((c) => c.method === 'PATCH' && c.path.startsWith('/mgmt/tm/ltm/profile/client-ssl/')), 'profile PATCHes were queued');
-    const commit = fake.calls.find((c) => c.method === 'PATCH' && /^\/mgmt\/tm\/transaction\/\d+$/.test(c.path) && c.status === 200);
+    assert.ok(
+      transactional.length >= 2 &&
+        transactional.every((c) => c.method === 'PATCH' && c.path.startsWith('/mgmt/tm/ltm/profile/client-ssl/')),
+      'profile PATCHes were queued',
+    );
+    const commit = fake.calls.find(
+      (c) => c.method === 'PATCH' && /^\/mgmt\/tm\/transaction\/\d+$/.test(c.path) && c.status === 200,
+    );
     assert.deepEqual(commit?.body, { state: 'VALIDATING', validateOnly: false });
     await verifyServedFingerprint('f5-bigip', fake.endpoints, v2.fingerprintSha256);
     const chainServed = await new Promise<string>((resolve, reject) => {
@@ -163,22 +196,39 @@ describe('f5-bigip vendor cases', () => {
     const staged = await use((d) => d.stage(v3), chunked);
 
     const ranges = (suffix: string): string[] =>
-      fake.calls.slice(from).filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/') && c.path.endsWith(suffix)).map((c) => c.contentRange ?? '');
+      fake.calls
+        .slice(from)
+        .filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/uploads/') && c.path.endsWith(suffix))
+        .map((c) => c.contentRange ?? '');
     const keyRanges = ranges(staged['key']?.split('/').pop() ?? '');
     const size = Buffer.byteLength(v3.keyPem);
     assert.ok(size > 600, 'the key needs several chunks');
-    const expected = Array.from({ length: Math.ceil(size / 200) }, (_, i) => `${i * 200}-${Math.min(size, (i + 1) * 200) - 1}/${size}`);
-    assert.deepEqual(keyRanges, [...expected.slice(0, 3), ...expected], 'third chunk failed, the upload restarted from 0 and completed');
+    const expected = Array.from(
+      { length: Math.ceil(size / 200) },
+      (_, i) => `${i * 200}-${Math.min(size, (i + 1) * 200) - 1}/${size}`,
+    );
+    assert.deepEqual(
+      keyRanges,
+      [...expected.slice(0, 3), ...expected],
+      'third chunk failed, the upload restarted from 0 and completed',
+    );
     const certRanges = ranges(staged['cert']?.split('/').pop() ?? '');
     assert.equal(certRanges[0]?.split('-')[0], '0');
     assert.equal(certRanges.filter((r) => r.startsWith('0-')).length, 2, 'a reset connection also restarts from 0');
     assert.ok(fake.certificateObjects().includes(staged['key'] ?? ''), 'key installed');
     assert.ok(fake.certificateObjects().includes(staged['cert'] ?? ''), 'cert installed');
-    assert.deepEqual(fake.uploadedFiles().filter((f) => f.endsWith('.key')), [], 'no key file is left in /var/config/rest/downloads');
+    assert.deepEqual(
+      fake.uploadedFiles().filter((f) => f.endsWith('.key')),
+      [],
+      'no key file is left in /var/config/rest/downloads',
+    );
     const install = fake.calls.slice(from).find((c) => c.path === '/mgmt/tm/sys/crypto/key');
     const keyUpload = `certfleet-[0-9a-f]{8}${(staged['key'] ?? '').replace(/\//g, '_').replace(/\./g, '\\.')}`;
     const installBody = install?.body as Record<string, unknown> | undefined;
-    assert.deepEqual({ ...installBody, 'from-local-file': '' }, { command: 'install', name: staged['key'], 'from-local-file': '', securityType: 'normal' });
+    assert.deepEqual(
+      { ...installBody, 'from-local-file': '' },
+      { command: 'install', name: staged['key'], 'from-local-file': '', securityType: 'normal' },
+    );
     assert.match(String(installBody?.['from-local-file']), new RegExp(`^/var/config/rest/downloads/${keyUpload}$`));
   });
 
@@ -188,7 +238,11 @@ describe('f5-bigip vendor cases', () => {
     assert.equal(new Set(staged.map((s) => s['chain'])).size, 1, 'one shared chain object');
     for (const s of staged) assert.ok(fake.certificateObjects().includes(s['cert'] ?? ''), `${s['cert']} installed`);
     assert.ok(fake.certificateObjects().includes(staged[0]?.['chain'] ?? ''), 'chain installed');
-    assert.deepEqual(fake.uploadedFiles().filter((f) => f.includes('parallel')), [], 'every upload was removed');
+    assert.deepEqual(
+      fake.uploadedFiles().filter((f) => f.includes('parallel')),
+      [],
+      'every upload was removed',
+    );
   });
 
   it('one token per deployer, deleted after success and after failure', async () => {
@@ -200,9 +254,15 @@ describe('f5-bigip vendor cases', () => {
     const logins = fake.calls.slice(from).filter((c) => c.path === '/mgmt/shared/authn/login');
     assert.equal(logins.length, 1, 'one login for preflight and stage');
     assert.equal(fake.activeTokens(), 0, 'token deleted after success');
-    assert.ok(fake.calls.slice(from).some((c) => c.method === 'DELETE' && c.path === '/mgmt/shared/authz/tokens/<token>' && c.status === 200));
+    assert.ok(
+      fake.calls
+        .slice(from)
+        .some((c) => c.method === 'DELETE' && c.path === '/mgmt/shared/authz/tokens/<token>' && c.status === 200),
+    );
 
-    const failure = await failureOf(use((d) => d.activate({ cert: '/Common/missing.crt', key: '/Common/missing.key' })));
+    const failure = await failureOf(
+      use((d) => d.activate({ cert: '/Common/missing.crt', key: '/Common/missing.key' })),
+    );
     assert.equal(failure.type, FailureType.commitFailed);
     assert.match(failure.message, /^f5-bigip: .*01070226:3/);
     assert.equal(fake.activeTokens(), 0, 'token deleted after failure');
@@ -240,7 +300,10 @@ describe('f5-bigip vendor cases', () => {
     assert.equal(fake.savedConfigCount(), savesBefore);
     assert.equal(fake.mutatingCalls(), mutatingBefore);
     assert.match(report.firmware ?? '', /^BIG-IP 17\.1\.1\.3 Build 0\.0\.5 Point Release 3$/);
-    assert.ok(report.changes.every((c) => /^client-ssl clientssl-(web|api): \/Common\/\S+\.crt → new certificate$/.test(c)), report.changes.join('; '));
+    assert.ok(
+      report.changes.every((c) => /^client-ssl clientssl-(web|api): \/Common\/\S+\.crt → new certificate$/.test(c)),
+      report.changes.join('; '),
+    );
 
     await use((d) => d.activate(staged));
     assert.equal(fake.savedConfigCount(), savesBefore + 1);
@@ -306,13 +369,19 @@ describe('f5-bigip vendor cases', () => {
 
     const missing = contextFor(fake, { options: { partition: 'Common', syncGroup: 'no-such-group' } });
     const bad = await use((d) => d.preflight(), createBigipDeployer, missing);
-    assert.deepEqual(bad.checks.find((c) => c.name === 'device group'), { name: 'device group', ok: false, detail: 'device group no-such-group not found' });
+    assert.deepEqual(
+      bad.checks.find((c) => c.name === 'device group'),
+      { name: 'device group', ok: false, detail: 'device group no-such-group not found' },
+    );
   });
 
   it('a missing profile fails preflight checks and activation (TARGET_REJECTED)', async () => {
     const ctx = { ...context, binding: { profiles: ['clientssl-web', 'no-such-profile'], verifyPorts: [] } };
     const report = await use((d) => d.preflight(), createBigipDeployer, ctx);
-    assert.deepEqual(report.checks.find((c) => c.name === 'client-ssl no-such-profile'), { name: 'client-ssl no-such-profile', ok: false, detail: 'profile not found' });
+    assert.deepEqual(
+      report.checks.find((c) => c.name === 'client-ssl no-such-profile'),
+      { name: 'client-ssl no-such-profile', ok: false, detail: 'profile not found' },
+    );
     const staged = await use((d) => d.stage(v1), createBigipDeployer, ctx);
     const error = await failureOf(use((d) => d.activate(staged), createBigipDeployer, ctx));
     assert.equal(error.type, FailureType.targetRejected);
@@ -332,7 +401,9 @@ describe('f5-bigip vendor cases', () => {
       });
       await client.deleteToken(token);
 
-      const basic = (password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${fake.username}:${password}`).toString('base64')}` });
+      const basic = (password: string): Record<string, string> => ({
+        authorization: `Basic ${Buffer.from(`${fake.username}:${password}`).toString('base64')}`,
+      });
       assert.equal((await http.request('GET', '/mgmt/tm/sys/version', { headers: basic(fake.password) })).status, 200);
       const refused = await http.request('GET', '/mgmt/tm/sys/version', { headers: basic('wrong') });
       assert.equal(refused.status, 401);
@@ -343,14 +414,26 @@ describe('f5-bigip vendor cases', () => {
       await client.uploadChunk('bundle.p12', pfx, 0, pfx.length);
       await client.installPkcs12('/Common/p12_example_test', '/var/config/rest/downloads/bundle.p12', 'p12-secret');
       const cert = await client.getCert('/Common/p12_example_test.crt');
-      assert.equal(cert?.fingerprint?.replace(/^SHA256\//, '').replace(/:/g, '').toLowerCase(), v4.fingerprintSha256);
+      assert.equal(
+        cert?.fingerprint
+          ?.replace(/^SHA256\//, '')
+          .replace(/:/g, '')
+          .toLowerCase(),
+        v4.fingerprintSha256,
+      );
       assert.ok(await client.getKey('/Common/p12_example_test.key'));
-      await assert.rejects(client.installPkcs12('/Common/p12_example_test', '/var/config/rest/downloads/bundle.p12', 'p12-secret'), (error: unknown) => {
-        assert.ok(error instanceof BigipHttpError);
-        assert.equal(error.status, 409);
-        assert.equal(error.deviceMessage, '01020066:3: The requested Certificate File (/Common/p12_example_test.crt) already exists in partition Common.');
-        return true;
-      });
+      await assert.rejects(
+        client.installPkcs12('/Common/p12_example_test', '/var/config/rest/downloads/bundle.p12', 'p12-secret'),
+        (error: unknown) => {
+          assert.ok(error instanceof BigipHttpError);
+          assert.equal(error.status, 409);
+          assert.equal(
+            error.deviceMessage,
+            '01020066:3: The requested Certificate File (/Common/p12_example_test.crt) already exists in partition Common.',
+          );
+          return true;
+        },
+      );
       assert.equal(await client.deleteCert('/Common/p12_example_test.crt'), true);
       assert.equal(await client.deleteKey('/Common/p12_example_test.key'), true);
       assert.equal(await client.deleteKey('/Common/p12_example_test.key'), false, '404: already gone');
@@ -362,55 +445,111 @@ describe('f5-bigip vendor cases', () => {
   it('descriptor: fields and validation', () => {
     assert.equal(bigipDescriptor.id, 'f5-bigip');
     assert.equal(bigipDescriptor.defaultPort, 443);
-    assert.deepEqual(bigipDescriptor.credentialFields.map((f) => [f.name, f.kind, f.required]), [['username', 'text', true], ['password', 'secret', true]]);
+    assert.deepEqual(
+      bigipDescriptor.credentialFields.map((f) => [f.name, f.kind, f.required]),
+      [
+        ['username', 'text', true],
+        ['password', 'secret', true],
+      ],
+    );
 
-    assert.deepEqual(bigipDescriptor.parseCredentials({ username: ' admin2 ', password: 'x' }), { value: { username: 'admin2', password: 'x' }, errors: {} });
-    const noCreds = bigipDescriptor.parseCredentials({});
-    assert.deepEqual(Object.keys(noCreds.errors).sort(), ['password', 'username']);
-    assert.match(bigipDescriptor.parseCredentials({ username: 'a b', password: 'x' }).errors['username'] ?? '', /no spaces/);
-
-    assert.deepEqual(bigipDescriptor.parseOptions({}), { value: { partition: 'Common' }, errors: {} });
-    assert.deepEqual(bigipDescriptor.parseOptions({ partition: '/Tenant_1/', syncGroup: 'dg-1' }), { value: { partition: 'Tenant_1', syncGroup: 'dg-1' }, errors: {} });
-    assert.match(bigipDescriptor.parseOptions({ partition: 'bad partition' }).errors['partition'] ?? '', /partition name/);
-    assert.match(bigipDescriptor.parseOptions({ syncGroup: 'a/b' }).errors['syncGroup'] ?? '', /device group/);
-
-    assert.deepEqual(bigipDescriptor.parseBinding({ profiles: 'clientssl-web, /Tenant/clientssl-api\nclientssl-web', verifyPorts: '443 8443' }), {
-      value: { profiles: ['clientssl-web', '/Tenant/clientssl-api'], verifyPorts: [443, 8443] },
+    assert.deepEqual(bigipDescriptor.parseCredentials({ username: ' admin2 ', password: 'x' }), {
+      value: { username: 'admin2', password: 'x' },
       errors: {},
     });
-    assert.deepEqual(bigipDescriptor.parseBinding({ profiles: ['clientssl-web'], verifyPorts: [443] }).value, { profiles: ['clientssl-web'], verifyPorts: [443] });
-    assert.match(bigipDescriptor.parseBinding({}).errors['profiles'] ?? '', /at least one client-ssl profile/);
-    assert.deepEqual(bigipDescriptor.parseBinding({ profiles: 'web;ssl', verifyPorts: '' }), { value: { profiles: ['web', 'ssl'], verifyPorts: [] }, errors: {} });
-    assert.match(bigipDescriptor.parseBinding({ profiles: ['bad name!'] }).errors['profiles'] ?? '', /"bad name!" is not a client-ssl profile name/);
-    assert.match(bigipDescriptor.parseBinding({ profiles: [{ name: 'web' }] }).errors['profiles'] ?? '', /"\?" is not a client-ssl profile name/);
-    assert.match(bigipDescriptor.parseBinding({ profiles: ['/only-partition'] }).errors['profiles'] ?? '', /not a client-ssl profile name/);
-    assert.match(bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: [70000] }).errors['verifyPorts'] ?? '', /"70000" is not a TCP port/);
-    assert.match(bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: ['https'] }).errors['verifyPorts'] ?? '', /"https" is not a TCP port/);
+    const noCreds = bigipDescriptor.parseCredentials({});
+    assert.deepEqual(Object.keys(noCreds.errors).sort(), ['password', 'username']);
+    assert.match(
+      bigipDescriptor.parseCredentials({ username: 'a b', password: 'x' }).errors['username'] ?? '',
+      /no spaces/,
+    );
 
-    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'bigip.example.test', port: 443, options: {} }, { profiles: ['web'], verifyPorts: [443, 8443] }), [
-      { host: 'bigip.example.test', port: 443 },
-      { host: 'bigip.example.test', port: 8443 },
-    ]);
-    assert.deepEqual(bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443, options: {} }, { profiles: ['web'] }), []);
+    assert.deepEqual(bigipDescriptor.parseOptions({}), { value: { partition: 'Common' }, errors: {} });
+    assert.deepEqual(bigipDescriptor.parseOptions({ partition: '/Tenant_1/', syncGroup: 'dg-1' }), {
+      value: { partition: 'Tenant_1', syncGroup: 'dg-1' },
+      errors: {},
+    });
+    assert.match(
+      bigipDescriptor.parseOptions({ partition: 'bad partition' }).errors['partition'] ?? '',
+      /partition name/,
+    );
+    assert.match(bigipDescriptor.parseOptions({ syncGroup: 'a/b' }).errors['syncGroup'] ?? '', /device group/);
+
+    assert.deepEqual(
+      bigipDescriptor.parseBinding({
+        profiles: 'clientssl-web, /Tenant/clientssl-api\nclientssl-web',
+        verifyPorts: '443 8443',
+      }),
+      {
+        value: { profiles: ['clientssl-web', '/Tenant/clientssl-api'], verifyPorts: [443, 8443] },
+        errors: {},
+      },
+    );
+    assert.deepEqual(bigipDescriptor.parseBinding({ profiles: ['clientssl-web'], verifyPorts: [443] }).value, {
+      profiles: ['clientssl-web'],
+      verifyPorts: [443],
+    });
+    assert.match(bigipDescriptor.parseBinding({}).errors['profiles'] ?? '', /at least one client-ssl profile/);
+    assert.deepEqual(bigipDescriptor.parseBinding({ profiles: 'web;ssl', verifyPorts: '' }), {
+      value: { profiles: ['web', 'ssl'], verifyPorts: [] },
+      errors: {},
+    });
+    assert.match(
+      bigipDescriptor.parseBinding({ profiles: ['bad name!'] }).errors['profiles'] ?? '',
+      /"bad name!" is not a client-ssl profile name/,
+    );
+    assert.match(
+      bigipDescriptor.parseBinding({ profiles: [{ name: 'web' }] }).errors['profiles'] ?? '',
+      /"\?" is not a client-ssl profile name/,
+    );
+    assert.match(
+      bigipDescriptor.parseBinding({ profiles: ['/only-partition'] }).errors['profiles'] ?? '',
+      /not a client-ssl profile name/,
+    );
+    assert.match(
+      bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: [70000] }).errors['verifyPorts'] ?? '',
+      /"70000" is not a TCP port/,
+    );
+    assert.match(
+      bigipDescriptor.parseBinding({ profiles: ['web'], verifyPorts: ['https'] }).errors['verifyPorts'] ?? '',
+      /"https" is not a TCP port/,
+    );
+
+    assert.deepEqual(
+      bigipDescriptor.defaultVerifyEndpoints(
+        { host: 'bigip.example.test', port: 443, options: {} },
+        { profiles: ['web'], verifyPorts: [443, 8443] },
+      ),
+      [
+        { host: 'bigip.example.test', port: 443 },
+        { host: 'bigip.example.test', port: 8443 },
+      ],
+    );
+    assert.deepEqual(
+      bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443, options: {} }, { profiles: ['web'] }),
+      [],
+    );
   });
 
-  it(
-    'pinned trust keeps working when the device resumes TLS sessions',
-    async () => {
-      const resuming = await startFakeBigip({ profiles: PROFILES, resumeTlsSessions: true });
-      try {
-        for (let i = 0; i < 3; i++) await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
-      } finally {
-        await resuming.close();
-      }
-    },
-  );
+  it('pinned trust keeps working when the device resumes TLS sessions', async () => {
+    const resuming = await startFakeBigip({ profiles: PROFILES, resumeTlsSessions: true });
+    try {
+      for (let i = 0; i < 3; i++) await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
+    } finally {
+      await resuming.close();
+    }
+  });
 
   it('invalid target configuration is VALIDATION_FAILED before any device call', async () => {
     const from = fake.calls.length;
-    const error = await failureOf(use((d) => d.preflight(), createBigipDeployer, { ...context, binding: { profiles: [] } }));
+    const error = await failureOf(
+      use((d) => d.preflight(), createBigipDeployer, { ...context, binding: { profiles: [] } }),
+    );
     assert.equal(error.type, FailureType.validation);
-    assert.match(error.message, /^f5-bigip: invalid target configuration: binding\.profiles: Name at least one client-ssl profile/);
+    assert.match(
+      error.message,
+      /^f5-bigip: invalid target configuration: binding\.profiles: Name at least one client-ssl profile/,
+    );
     assert.equal(fake.calls.length, from);
   });
 });

@@ -22,7 +22,12 @@ const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
-function contextFor(fake: FakeFortiGate, binding: Record<string, unknown>, versions: CertificateMaterial[] = [], options: Record<string, unknown> = {}): DeployerContext {
+function contextFor(
+  fake: FakeFortiGate,
+  binding: Record<string, unknown>,
+  versions: CertificateMaterial[] = [],
+  options: Record<string, unknown> = {},
+): DeployerContext {
   return {
     target: {
       id: 'target-fgt',
@@ -31,7 +36,11 @@ function contextFor(fake: FakeFortiGate, binding: Record<string, unknown>, versi
       port: fake.port,
       trust: { fingerprintSha256: fake.managementFingerprint(), alsoAccept: versions.map((v) => v.fingerprintSha256) },
       credentials: { token: TOKEN },
-      options: { sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443, authPortalPort: fake.endpoints.authPortal.port, ...options },
+      options: {
+        sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443,
+        authPortalPort: fake.endpoints.authPortal.port,
+        ...options,
+      },
     },
     binding,
   };
@@ -46,7 +55,10 @@ async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): 
   }
 }
 
-async function withFake<T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> {
+async function withFake<T>(
+  options: Partial<FakeFortiGateOptions>,
+  work: (fake: FakeFortiGate) => Promise<T>,
+): Promise<T> {
   const fake = await startFakeFortiGate({ token: TOKEN, ...options });
   try {
     return await work(fake);
@@ -71,21 +83,32 @@ describe('fortigate bindings', () => {
   describe('fake FortiGate: the new tables (docs/vendors/fortigate.md)', () => {
     it('phase-1 certificate is a list of {name}; an unknown certificate name is refused with -651 and cli_error (terraform-provider-fortios #193)', async () => {
       await withFake({ phase1: [{ name: 'hq' }] }, async (fake) => {
-        const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } }, 'test');
+        const http = createDeviceHttp(
+          { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
+          'test',
+        );
         try {
           const read = await http.request('GET', '/api/v2/cmdb/vpn.ipsec/phase1-interface/hq', { headers: bearer });
           const item = ((read.json as Record<string, unknown>)['results'] as Record<string, unknown>[])[0];
           assert.equal(item?.['authmethod'], 'signature');
           assert.deepEqual(item?.['certificate'], [{ name: 'Fortinet_Factory', q_origin_key: 'Fortinet_Factory' }]);
-          const bad = await http.request('PUT', '/api/v2/cmdb/vpn.ipsec/phase1-interface/hq', { headers: bearer, json: { certificate: [{ name: 'nope' }] } });
+          const bad = await http.request('PUT', '/api/v2/cmdb/vpn.ipsec/phase1-interface/hq', {
+            headers: bearer,
+            json: { certificate: [{ name: 'nope' }] },
+          });
           assert.equal(bad.status, 500);
           const env = bad.json as Record<string, unknown>;
           assert.equal(env['error'], -651);
           assert.match(String(env['cli_error']), /value parse error before 'nope'\nCommand fail\. Return code -651/);
-          const missing = await http.request('GET', '/api/v2/cmdb/vpn.ipsec/phase1-interface/other', { headers: bearer });
+          const missing = await http.request('GET', '/api/v2/cmdb/vpn.ipsec/phase1-interface/other', {
+            headers: bearer,
+          });
           assert.equal(missing.status, 404);
           const global = await http.request('GET', '/api/v2/cmdb/system/global', { headers: bearer });
-          assert.equal(((global.json as Record<string, unknown>)['results'] as Record<string, unknown>)['auth-https-port'], fake.endpoints.authPortal.port);
+          assert.equal(
+            ((global.json as Record<string, unknown>)['results'] as Record<string, unknown>)['auth-https-port'],
+            fake.endpoints.authPortal.port,
+          );
         } finally {
           await http.close();
         }
@@ -94,15 +117,28 @@ describe('fortigate bindings', () => {
     });
 
     it('VIP ssl-certificate: a name before FortiOS 7.4.2, a list of {name} from 7.4.2; the other shape is refused', async () => {
-      for (const [version, asList] of [['v7.2.8', false], ['v7.4.2', true]] as const) {
+      for (const [version, asList] of [
+        ['v7.2.8', false],
+        ['v7.4.2', true],
+      ] as const) {
         await withFake({ version, vips: [{ name: 'web' }] }, async (fake) => {
-          const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } }, 'test');
+          const http = createDeviceHttp(
+            { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
+            'test',
+          );
           try {
             const read = await http.request('GET', '/api/v2/cmdb/firewall/vip/web', { headers: bearer });
             const item = ((read.json as Record<string, unknown>)['results'] as Record<string, unknown>[])[0];
-            assert.deepEqual(item?.['ssl-certificate'], asList ? [{ name: 'Fortinet_Factory', q_origin_key: 'Fortinet_Factory' }] : 'Fortinet_Factory', version);
+            assert.deepEqual(
+              item?.['ssl-certificate'],
+              asList ? [{ name: 'Fortinet_Factory', q_origin_key: 'Fortinet_Factory' }] : 'Fortinet_Factory',
+              version,
+            );
             assert.equal(item?.['extport'], String(fake.endpoints.vips['web']?.port));
-            const wrong = await http.request('PUT', '/api/v2/cmdb/firewall/vip/web', { headers: bearer, json: { 'ssl-certificate': asList ? 'Fortinet_Factory' : [{ name: 'Fortinet_Factory' }] } });
+            const wrong = await http.request('PUT', '/api/v2/cmdb/firewall/vip/web', {
+              headers: bearer,
+              json: { 'ssl-certificate': asList ? 'Fortinet_Factory' : [{ name: 'Fortinet_Factory' }] },
+            });
             assert.equal((wrong.json as Record<string, unknown>)['error'], -651, version);
           } finally {
             await http.close();
@@ -124,42 +160,73 @@ describe('fortigate bindings', () => {
 
   describe('deployer', () => {
     it('binds IPsec phase-1, VIP and auth portal; the VIP and auth portal listeners serve the new chain; rollback puts each back', async () => {
-      await withFake({ version: 'v7.4.3', phase1: [{ name: 'hq' }, { name: 'branch' }], vips: [{ name: 'web' }] }, async (fake) => {
-        const v = ca.issue('vpn.example.test');
-        const binding = { authPortal: true, ipsecPhase1: 'hq, branch', vips: ['web'], vipEndpoints: [vipEndpoint(fake, 'web')] };
-        const ctx = contextFor(fake, binding, [v]);
-        const report = await use(ctx, (d) => d.preflight());
-        assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
-        assert.deepEqual(report.changes, [
-          'auth portal (VDOM root): Fortinet_Factory → new certificate',
-          'IPsec phase-1 "hq": Fortinet_Factory → new certificate',
-          'IPsec phase-1 "branch": Fortinet_Factory → new certificate',
-          'VIP "web": Fortinet_Factory → new certificate',
-        ]);
-        assert.match(report.checks.find((c) => c.name === 'IPsec phase-1 "hq"')?.detail ?? '', /no TLS endpoint/);
+      await withFake(
+        { version: 'v7.4.3', phase1: [{ name: 'hq' }, { name: 'branch' }], vips: [{ name: 'web' }] },
+        async (fake) => {
+          const v = ca.issue('vpn.example.test');
+          const binding = {
+            authPortal: true,
+            ipsecPhase1: 'hq, branch',
+            vips: ['web'],
+            vipEndpoints: [vipEndpoint(fake, 'web')],
+          };
+          const ctx = contextFor(fake, binding, [v]);
+          const report = await use(ctx, (d) => d.preflight());
+          assert.ok(
+            report.checks.every((c) => c.ok),
+            JSON.stringify(report.checks),
+          );
+          assert.deepEqual(report.changes, [
+            'auth portal (VDOM root): Fortinet_Factory → new certificate',
+            'IPsec phase-1 "hq": Fortinet_Factory → new certificate',
+            'IPsec phase-1 "branch": Fortinet_Factory → new certificate',
+            'VIP "web": Fortinet_Factory → new certificate',
+          ]);
+          assert.match(report.checks.find((c) => c.name === 'IPsec phase-1 "hq"')?.detail ?? '', /no TLS endpoint/);
 
-        const staged = await use(ctx, (d) => d.stage(v));
-        const activation = await use(ctx, (d) => d.activate(staged));
-        assert.deepEqual(activation.previous, { authPortal: 'Fortinet_Factory', 'ipsec:hq': 'Fortinet_Factory', 'ipsec:branch': 'Fortinet_Factory', 'vip:web': 'Fortinet_Factory' });
-        const cert = staged['cert'] ?? '?';
-        assert.deepEqual(fake.bindings().phase1, { hq: [cert], branch: [cert] });
-        assert.deepEqual(fake.bindings().vips, { web: [cert] });
-        assert.deepEqual(fake.bindings().authCert, { root: cert });
-        assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory', 'the admin GUI was not asked for');
+          const staged = await use(ctx, (d) => d.stage(v));
+          const activation = await use(ctx, (d) => d.activate(staged));
+          assert.deepEqual(activation.previous, {
+            authPortal: 'Fortinet_Factory',
+            'ipsec:hq': 'Fortinet_Factory',
+            'ipsec:branch': 'Fortinet_Factory',
+            'vip:web': 'Fortinet_Factory',
+          });
+          const cert = staged['cert'] ?? '?';
+          assert.deepEqual(fake.bindings().phase1, { hq: [cert], branch: [cert] });
+          assert.deepEqual(fake.bindings().vips, { web: [cert] });
+          assert.deepEqual(fake.bindings().authCert, { root: cert });
+          assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory', 'the admin GUI was not asked for');
 
-        // The verify step's endpoints come from the descriptor: the auth portal and the VIP, nothing for IPsec.
-        const endpoints = fortigateDescriptor.defaultVerifyEndpoints({ host: fake.host, port: fake.port, options: ctx.target.options }, binding);
-        assert.deepEqual(endpoints, [fake.endpoints.authPortal, fake.endpoints.vips['web']]);
-        const seen = await verifyServedFingerprint('fortigate', endpoints, expectedChainOf(v.fingerprintSha256, v.chainPems));
-        assert.equal(seen.length, 2);
+          // The verify step's endpoints come from the descriptor: the auth portal and the VIP, nothing for IPsec.
+          const endpoints = fortigateDescriptor.defaultVerifyEndpoints(
+            { host: fake.host, port: fake.port, options: ctx.target.options },
+            binding,
+          );
+          assert.deepEqual(endpoints, [fake.endpoints.authPortal, fake.endpoints.vips['web']]);
+          const seen = await verifyServedFingerprint(
+            'fortigate',
+            endpoints,
+            expectedChainOf(v.fingerprintSha256, v.chainPems),
+          );
+          assert.equal(seen.length, 2);
 
-        const back = await use(ctx, (d) => d.rollback(activation.previous));
-        assert.deepEqual(back.previous, { authPortal: cert, 'ipsec:hq': cert, 'ipsec:branch': cert, 'vip:web': cert });
-        assert.deepEqual(fake.bindings().phase1, { hq: ['Fortinet_Factory'], branch: ['Fortinet_Factory'] });
-        assert.deepEqual(fake.bindings().vips, { web: ['Fortinet_Factory'] });
-        assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory' });
-        await assert.rejects(verifyServedFingerprint('fortigate', endpoints, v.fingerprintSha256), (e: unknown) => e instanceof ClassifiedError && e.type === FailureType.verifyMismatch);
-      });
+          const back = await use(ctx, (d) => d.rollback(activation.previous));
+          assert.deepEqual(back.previous, {
+            authPortal: cert,
+            'ipsec:hq': cert,
+            'ipsec:branch': cert,
+            'vip:web': cert,
+          });
+          assert.deepEqual(fake.bindings().phase1, { hq: ['Fortinet_Factory'], branch: ['Fortinet_Factory'] });
+          assert.deepEqual(fake.bindings().vips, { web: ['Fortinet_Factory'] });
+          assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory' });
+          await assert.rejects(
+            verifyServedFingerprint('fortigate', endpoints, v.fingerprintSha256),
+            (e: unknown) => e instanceof ClassifiedError && e.type === FailureType.verifyMismatch,
+          );
+        },
+      );
     });
 
     it('VIP on FortiOS 7.2 (ssl-certificate a plain name) binds with a plain name', async () => {
@@ -189,7 +256,10 @@ describe('fortigate bindings', () => {
         const before = fake.view().mutatingCalls();
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetRejected);
-        assert.match(error.message, /^fortigate: IPsec phase-1 "nosuch" does not exist in VDOM root\. .* Nothing was changed\.$/);
+        assert.match(
+          error.message,
+          /^fortigate: IPsec phase-1 "nosuch" does not exist in VDOM root\. .* Nothing was changed\.$/,
+        );
         assert.equal(fake.view().mutatingCalls(), before);
         assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory');
       });
@@ -197,9 +267,17 @@ describe('fortigate bindings', () => {
 
     it('preflight refuses a pre-shared-key phase-1, a VIP that does not terminate TLS, and a slot with several certificates', async () => {
       await withFake(
-        { phase1: [{ name: 'psk1', authmethod: 'psk' }, { name: 'two', certificates: ['Fortinet_Factory', 'Fortinet_Factory'] }], vips: [{ name: 'nat', type: 'static-nat' }] },
+        {
+          phase1: [
+            { name: 'psk1', authmethod: 'psk' },
+            { name: 'two', certificates: ['Fortinet_Factory', 'Fortinet_Factory'] },
+          ],
+          vips: [{ name: 'nat', type: 'static-nat' }],
+        },
         async (fake) => {
-          const report = await use(contextFor(fake, { ipsecPhase1: ['psk1', 'two'], vips: ['nat'] }), (d) => d.preflight());
+          const report = await use(contextFor(fake, { ipsecPhase1: ['psk1', 'two'], vips: ['nat'] }), (d) =>
+            d.preflight(),
+          );
           const detail = (name: string): string => {
             const check = report.checks.find((c) => c.name === name);
             assert.equal(check?.ok, false, name);
@@ -217,15 +295,24 @@ describe('fortigate bindings', () => {
       await withFake({ version: 'v7.6.3', lowMemoryModel: true, phase1: [{ name: 'hq' }] }, async (fake) => {
         const v = ca.issue('novpn763.example.test');
         const offered = await use(contextFor(fake, { ipsecPhase1: 'hq' }), (d) => d.preflight());
-        assert.deepEqual(offered.checks.find((c) => c.name === 'SSL-VPN'), { name: 'SSL-VPN', ok: true, detail: 'not available on this firmware/model (not part of this binding)' });
+        assert.deepEqual(
+          offered.checks.find((c) => c.name === 'SSL-VPN'),
+          { name: 'SSL-VPN', ok: true, detail: 'not available on this firmware/model (not part of this binding)' },
+        );
         const ctx = contextFor(fake, { sslVpn: true, ipsecPhase1: 'hq' }, [v]);
         const report = await use(ctx, (d) => d.preflight());
         assert.equal(report.firmware, 'FortiOS v7.6.3 build 2731');
-        assert.match(report.checks.find((c) => c.name === 'SSL-VPN' && !c.ok)?.detail ?? '', /^SSL-VPN is not available on this FortiGate/);
+        assert.match(
+          report.checks.find((c) => c.name === 'SSL-VPN' && !c.ok)?.detail ?? '',
+          /^SSL-VPN is not available on this FortiGate/,
+        );
         const staged = await use(ctx, (d) => d.stage(v));
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetRejected);
-        assert.match(error.message, /^fortigate: SSL-VPN is not available on this FortiGate .*Untick the SSL-VPN binding\. Nothing was changed\.$/);
+        assert.match(
+          error.message,
+          /^fortigate: SSL-VPN is not available on this FortiGate .*Untick the SSL-VPN binding\. Nothing was changed\.$/,
+        );
         assert.deepEqual(fake.bindings().phase1, { hq: ['Fortinet_Factory'] });
       });
       await withFake({ version: 'v7.6.3' }, async (fake) => {
@@ -241,7 +328,10 @@ describe('fortigate bindings', () => {
         const staged = await use(ctx, (d) => d.stage(v));
         fake.failNext(/\/firewall\/vip\/web$/, { method: 'PUT', status: 500, error: -651 });
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
-        assert.match(error.message, /^fortigate: bind \S+ to the VIP "web": the device does not know the certificate named .*\(error -651\)$/);
+        assert.match(
+          error.message,
+          /^fortigate: bind \S+ to the VIP "web": the device does not know the certificate named .*\(error -651\)$/,
+        );
         assert.deepEqual(fake.bindings().phase1, { hq: ['Fortinet_Factory'] });
         assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory' });
         assert.deepEqual(fake.bindings().vips, { web: ['Fortinet_Factory'] });
@@ -252,7 +342,10 @@ describe('fortigate bindings', () => {
       await withFake({ vips: [{ name: 'web' }] }, async (fake) => {
         const port = fake.endpoints.vips['web']?.port;
         const unverified = await use(contextFor(fake, { vips: 'web' }), (d) => d.preflight());
-        assert.match(unverified.checks.find((c) => c.name === 'VIP "web"')?.detail ?? '', new RegExp(`answers on 127\\.0\\.0\\.1:${port} \\(not checked after a deploy: add 127\\.0\\.0\\.1:${port}`));
+        assert.match(
+          unverified.checks.find((c) => c.name === 'VIP "web"')?.detail ?? '',
+          new RegExp(`answers on 127\\.0\\.0\\.1:${port} \\(not checked after a deploy: add 127\\.0\\.0\\.1:${port}`),
+        );
         const wrong = await use(contextFor(fake, { vips: 'web', vipEndpoints: '127.0.0.1:1' }), (d) => d.preflight());
         const check = wrong.checks.find((c) => c.name === 'VIP "web"');
         assert.equal(check?.ok, false);
@@ -261,24 +354,33 @@ describe('fortigate bindings', () => {
       await withFake({ vips: [{ name: 'web' }], forbidden: /\/firewall\/vip\// }, async (fake) => {
         const error = await rejection(use(contextFor(fake, { vips: 'web' }), (d) => d.preflight()));
         assert.equal(error.type, FailureType.targetPermission);
-        assert.match(error.message, /^fortigate: read VIP "web" in VDOM root: permission denied \(HTTP 403\)\. .*Firewall \(fwgrp\)/);
+        assert.match(
+          error.message,
+          /^fortigate: read VIP "web" in VDOM root: permission denied \(HTTP 403\)\. .*Firewall \(fwgrp\)/,
+        );
       });
     });
 
     it('VDOMs: a phase-1 and the auth portal of VDOM cust1 are found and bound only through that VDOM, with a VDOM-scoped certificate', async () => {
-      await withFake({ vdoms: ['root', 'cust1'], sslVpnVdom: 'cust1', phase1: [{ name: 'cust-tun', vdom: 'cust1' }] }, async (fake) => {
-        const v = ca.issue('vdom-vpn.example.test');
-        const fromRoot = await use(contextFor(fake, { ipsecPhase1: 'cust-tun' }), (d) => d.preflight());
-        assert.match(fromRoot.checks.find((c) => c.name === 'IPsec phase-1 "cust-tun"')?.detail ?? '', /does not exist in VDOM root/);
-        const ctx = contextFor(fake, { ipsecPhase1: 'cust-tun', authPortal: true }, [v], { vdom: 'cust1' });
-        const staged = await use(ctx, (d) => d.stage(v));
-        await use(ctx, (d) => d.activate(staged));
-        assert.equal(fake.localCertificates().find((c) => c.name === staged['cert'])?.vdom, 'cust1');
-        assert.deepEqual(fake.bindings().phase1, { 'cust-tun': [staged['cert']] });
-        assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory', cust1: staged['cert'] });
-        await verifyServedFingerprint('fortigate', [fake.endpoints.authPortal], v.fingerprintSha256);
-        assert.ok(fake.calls.every((c) => c.query['vdom'] === 'root' || c.query['vdom'] === 'cust1'));
-      });
+      await withFake(
+        { vdoms: ['root', 'cust1'], sslVpnVdom: 'cust1', phase1: [{ name: 'cust-tun', vdom: 'cust1' }] },
+        async (fake) => {
+          const v = ca.issue('vdom-vpn.example.test');
+          const fromRoot = await use(contextFor(fake, { ipsecPhase1: 'cust-tun' }), (d) => d.preflight());
+          assert.match(
+            fromRoot.checks.find((c) => c.name === 'IPsec phase-1 "cust-tun"')?.detail ?? '',
+            /does not exist in VDOM root/,
+          );
+          const ctx = contextFor(fake, { ipsecPhase1: 'cust-tun', authPortal: true }, [v], { vdom: 'cust1' });
+          const staged = await use(ctx, (d) => d.stage(v));
+          await use(ctx, (d) => d.activate(staged));
+          assert.equal(fake.localCertificates().find((c) => c.name === staged['cert'])?.vdom, 'cust1');
+          assert.deepEqual(fake.bindings().phase1, { 'cust-tun': [staged['cert']] });
+          assert.deepEqual(fake.bindings().authCert, { root: 'Fortinet_Factory', cust1: staged['cert'] });
+          await verifyServedFingerprint('fortigate', [fake.endpoints.authPortal], v.fingerprintSha256);
+          assert.ok(fake.calls.every((c) => c.query['vdom'] === 'root' || c.query['vdom'] === 'cust1'));
+        },
+      );
     });
 
     it('removeSuperseded keeps a certificate still bound to a phase-1 or VIP', async () => {
@@ -288,7 +390,12 @@ describe('fortigate bindings', () => {
         const staged1 = await use(ctx, (d) => d.stage(v1));
         await use(ctx, (d) => d.activate(staged1));
         assert.deepEqual(await use(ctx, (d) => d.removeSuperseded([], [staged1])), []);
-        assert.ok(fake.view().certificateObjects().includes(staged1['cert'] ?? '?'));
+        assert.ok(
+          fake
+            .view()
+            .certificateObjects()
+            .includes(staged1['cert'] ?? '?'),
+        );
       });
     });
 
@@ -298,7 +405,10 @@ describe('fortigate bindings', () => {
         const report = await use(ctx, (d) => d.preflight());
         const check = report.checks.find((c) => c.name === 'bindings');
         assert.equal(check?.ok, false);
-        assert.match(check?.detail ?? '', /ipsecPhase1: Not a phase-1 interface name: has\/slash.*vipEndpoints: Not host:port: no-port/);
+        assert.match(
+          check?.detail ?? '',
+          /ipsecPhase1: Not a phase-1 interface name: has\/slash.*vipEndpoints: Not host:port: no-port/,
+        );
         const error = await rejection(use(ctx, (d) => d.stage(ca.issue('bad.example.test'))));
         assert.equal(error.type, FailureType.validation);
       });
@@ -307,7 +417,11 @@ describe('fortigate bindings', () => {
 
   describe('descriptor', () => {
     it('lists: names split on commas and new lines, deduplicated; VIP endpoints as host:port; validation messages', () => {
-      const parsed = fortigateDescriptor.parseBinding({ ipsecPhase1: 'hq,\n branch ,hq', vips: ['web', 'mail vip'], vipEndpoints: '203.0.113.10:443, [2001:db8::10]:8443' });
+      const parsed = fortigateDescriptor.parseBinding({
+        ipsecPhase1: 'hq,\n branch ,hq',
+        vips: ['web', 'mail vip'],
+        vipEndpoints: '203.0.113.10:443, [2001:db8::10]:8443',
+      });
       assert.deepEqual(parsed, {
         value: {
           adminGui: false,
@@ -321,22 +435,44 @@ describe('fortigate bindings', () => {
       });
       // The parsed binding is what the console stores and shows again: it parses to itself.
       assert.deepEqual(fortigateDescriptor.parseBinding(parsed.value), parsed);
-      assert.match(fortigateDescriptor.parseBinding({ ipsecPhase1: 'x'.repeat(16) }).errors['ipsecPhase1'] ?? '', /1 to 15/);
-      assert.match(fortigateDescriptor.parseBinding({ vips: 'a"b' }).errors['vips'] ?? '', /Not a virtual IP name: a"b/);
-      assert.match(fortigateDescriptor.parseBinding({ vips: 'web', vipEndpoints: 'web:99999' }).errors['vipEndpoints'] ?? '', /Not host:port/);
-      assert.match(fortigateDescriptor.parseBinding({ adminGui: true, vipEndpoints: '10.0.0.1:443' }).errors['vipEndpoints'] ?? '', /name at least one VIP/);
+      assert.match(
+        fortigateDescriptor.parseBinding({ ipsecPhase1: 'x'.repeat(16) }).errors['ipsecPhase1'] ?? '',
+        /1 to 15/,
+      );
+      assert.match(
+        fortigateDescriptor.parseBinding({ vips: 'a"b' }).errors['vips'] ?? '',
+        /Not a virtual IP name: a"b/,
+      );
+      assert.match(
+        fortigateDescriptor.parseBinding({ vips: 'web', vipEndpoints: 'web:99999' }).errors['vipEndpoints'] ?? '',
+        /Not host:port/,
+      );
+      assert.match(
+        fortigateDescriptor.parseBinding({ adminGui: true, vipEndpoints: '10.0.0.1:443' }).errors['vipEndpoints'] ?? '',
+        /name at least one VIP/,
+      );
       assert.match(fortigateDescriptor.parseBinding({ authPortal: 'maybe' }).errors['authPortal'] ?? '', /ticked/);
       assert.deepEqual(fortigateDescriptor.parseBinding({ authPortal: 'on' }).errors, {});
     });
 
     it('verify endpoints: admin GUI, SSL-VPN and auth portal on the target host, VIPs where given, none for IPsec', () => {
       const target = { host: 'fw.example.test', port: 8443, options: { authPortalPort: '2003' } };
-      assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(target, { adminGui: true, sslVpn: true, authPortal: true, ipsecPhase1: 'hq', vips: 'web', vipEndpoints: '203.0.113.10:443' }), [
-        { host: 'fw.example.test', port: 8443 },
-        { host: 'fw.example.test', port: 10443 },
-        { host: 'fw.example.test', port: 2003 },
-        { host: '203.0.113.10', port: 443 },
-      ]);
+      assert.deepEqual(
+        fortigateDescriptor.defaultVerifyEndpoints(target, {
+          adminGui: true,
+          sslVpn: true,
+          authPortal: true,
+          ipsecPhase1: 'hq',
+          vips: 'web',
+          vipEndpoints: '203.0.113.10:443',
+        }),
+        [
+          { host: 'fw.example.test', port: 8443 },
+          { host: 'fw.example.test', port: 10443 },
+          { host: 'fw.example.test', port: 2003 },
+          { host: '203.0.113.10', port: 443 },
+        ],
+      );
       assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(target, { ipsecPhase1: 'hq' }), []);
     });
   });

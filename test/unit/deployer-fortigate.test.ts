@@ -10,7 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { buildPfx } from '../../activities/crypto/pem';
 import { createDeviceHttp, type DeviceHttp } from '../../activities/deployers/device-http';
 import { fortigateDescriptor } from '../../activities/deployers/fortigate/descriptor';
-import { createFortiGateDeployer, describeFortiOsError, FORTIGATE_NAME_RULES } from '../../activities/deployers/fortigate/index';
+import {
+  createFortiGateDeployer,
+  describeFortiOsError,
+  FORTIGATE_NAME_RULES,
+} from '../../activities/deployers/fortigate/index';
 import { objectName } from '../../activities/deployers/naming';
 import type { CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
@@ -42,7 +46,10 @@ function contextFor(fake: FakeFortiGate, input: ContextInput = {}): DeployerCont
       name: 'fgt-test',
       host: fake.host,
       port: fake.port,
-      trust: input.trust ?? { fingerprintSha256: fake.managementFingerprint(), alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256) },
+      trust: input.trust ?? {
+        fingerprintSha256: fake.managementFingerprint(),
+        alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256),
+      },
       credentials: { token: input.token ?? TOKEN },
       options: { sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443, ...input.options },
     },
@@ -59,7 +66,10 @@ async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): 
   }
 }
 
-async function withFake<T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> {
+async function withFake<T>(
+  options: Partial<FakeFortiGateOptions>,
+  work: (fake: FakeFortiGate) => Promise<T>,
+): Promise<T> {
   const fake = await startFakeFortiGate({ token: TOKEN, ...options });
   try {
     return await work(fake);
@@ -70,7 +80,10 @@ async function withFake<T>(options: Partial<FakeFortiGateOptions>, work: (fake: 
 
 /** Raw API access to the fake (pinned to its factory certificate). */
 function raw(fake: FakeFortiGate): DeviceHttp {
-  return createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } }, 'test');
+  return createDeviceHttp(
+    { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
+    'test',
+  );
 }
 
 const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -143,19 +156,36 @@ describe('fortigate', () => {
         const http = raw(fake);
         try {
           assert.equal((await http.request('GET', '/api/v2/cmdb/system/global')).status, 401);
-          assert.equal((await http.request('GET', '/api/v2/cmdb/system/global', { headers: { authorization: `Bearer ${WRONG_TOKEN}` } })).status, 401);
-          assert.equal((await http.request('GET', '/api/v2/cmdb/system/global', { query: { access_token: TOKEN } })).status, 401, 'query token disabled by default (7.4.5+)');
+          assert.equal(
+            (
+              await http.request('GET', '/api/v2/cmdb/system/global', {
+                headers: { authorization: `Bearer ${WRONG_TOKEN}` },
+              })
+            ).status,
+            401,
+          );
+          assert.equal(
+            (await http.request('GET', '/api/v2/cmdb/system/global', { query: { access_token: TOKEN } })).status,
+            401,
+            'query token disabled by default (7.4.5+)',
+          );
           assert.equal((await http.request('GET', '/api/v2/cmdb/system/global', { headers: bearer })).status, 200);
         } finally {
           await http.close();
         }
-        assert.deepEqual(fake.calls.map((c) => c.auth), ['none', 'none', 'none', 'header']);
+        assert.deepEqual(
+          fake.calls.map((c) => c.auth),
+          ['none', 'none', 'none', 'header'],
+        );
         assert.ok(!JSON.stringify(fake.calls).includes(TOKEN), 'no token in the recorded calls');
       });
       await withFake({ acceptQueryToken: true }, async (fake) => {
         const http = raw(fake);
         try {
-          assert.equal((await http.request('GET', '/api/v2/cmdb/system/global', { query: { access_token: TOKEN } })).status, 200);
+          assert.equal(
+            (await http.request('GET', '/api/v2/cmdb/system/global', { query: { access_token: TOKEN } })).status,
+            200,
+          );
         } finally {
           await http.close();
         }
@@ -169,7 +199,10 @@ describe('fortigate', () => {
         const http = raw(fake);
         const v = ca.issue('envelope.example.test');
         try {
-          const read = await http.request('GET', '/api/v2/cmdb/system/global', { headers: bearer, query: { vdom: 'root' } });
+          const read = await http.request('GET', '/api/v2/cmdb/system/global', {
+            headers: bearer,
+            query: { vdom: 'root' },
+          });
           const env = read.json as Record<string, unknown>;
           assert.equal(env['status'], 'success');
           assert.equal(env['http_status'], 200);
@@ -183,15 +216,51 @@ describe('fortigate', () => {
           });
           assert.equal(bad.status, 500);
           const err = bad.json as Record<string, unknown>;
-          assert.deepEqual(Object.keys(err), ['http_method', 'error', 'status', 'http_status', 'vdom', 'path', 'name', 'action', 'serial', 'version', 'build']);
-          assert.deepEqual({ ...err, serial: 'x' }, { http_method: 'POST', error: -145, status: 'error', http_status: 500, vdom: 'root', path: 'vpn-certificate', name: 'local', action: 'import', serial: 'x', version: 'v7.0.5', build: 304 });
+          assert.deepEqual(Object.keys(err), [
+            'http_method',
+            'error',
+            'status',
+            'http_status',
+            'vdom',
+            'path',
+            'name',
+            'action',
+            'serial',
+            'version',
+            'build',
+          ]);
+          assert.deepEqual(
+            { ...err, serial: 'x' },
+            {
+              http_method: 'POST',
+              error: -145,
+              status: 'error',
+              http_status: 500,
+              vdom: 'root',
+              path: 'vpn-certificate',
+              name: 'local',
+              action: 'import',
+              serial: 'x',
+              version: 'v7.0.5',
+              build: 304,
+            },
+          );
 
           const good = await http.request('POST', '/api/v2/monitor/vpn-certificate/local/import', {
             headers: bearer,
-            json: { type: 'regular', certname: 'b64-pem', scope: 'global', file_content: b64(v.certPem), key_file_content: b64(v.keyPem) },
+            json: {
+              type: 'regular',
+              certname: 'b64-pem',
+              scope: 'global',
+              file_content: b64(v.certPem),
+              key_file_content: b64(v.keyPem),
+            },
           });
           assert.equal(good.status, 200);
-          const put = await http.request('PUT', '/api/v2/cmdb/system/global', { headers: bearer, json: { 'admin-server-cert': 'Fortinet_Factory' } });
+          const put = await http.request('PUT', '/api/v2/cmdb/system/global', {
+            headers: bearer,
+            json: { 'admin-server-cert': 'Fortinet_Factory' },
+          });
           const putEnv = put.json as Record<string, unknown>;
           assert.equal(putEnv['revision_changed'], true);
           assert.equal(typeof putEnv['revision'], 'string');
@@ -199,7 +268,10 @@ describe('fortigate', () => {
         } finally {
           await http.close();
         }
-        assert.ok(!JSON.stringify(fake.calls).includes('PRIVATE KEY') && !JSON.stringify(fake.calls).includes(b64(v.keyPem)), 'no key material recorded');
+        assert.ok(
+          !JSON.stringify(fake.calls).includes('PRIVATE KEY') && !JSON.stringify(fake.calls).includes(b64(v.keyPem)),
+          'no key material recorded',
+        );
         assert.equal(fake.view().mutatingCalls(), 2, 'the import and the PUT (not the refused import)');
       });
     });
@@ -213,19 +285,38 @@ describe('fortigate', () => {
           const pfx = buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfx-pass' });
           const p12 = await http.request('POST', '/api/v2/monitor/vpn-certificate/local/import', {
             headers: bearer,
-            json: { type: 'pkcs12', certname: 'from-p12', password: 'pfx-pass', scope: 'global', file_content: pfx.toString('base64') },
+            json: {
+              type: 'pkcs12',
+              certname: 'from-p12',
+              password: 'pfx-pass',
+              scope: 'global',
+              file_content: pfx.toString('base64'),
+            },
           });
           assert.equal(p12.status, 200, p12.text);
-          assert.equal(fake.localCertificates().find((c) => c.name === 'from-p12')?.fingerprintSha256, v.fingerprintSha256);
+          assert.equal(
+            fake.localCertificates().find((c) => c.name === 'from-p12')?.fingerprintSha256,
+            v.fingerprintSha256,
+          );
           const dup = await http.request('POST', '/api/v2/monitor/vpn-certificate/local/import', {
             headers: bearer,
-            json: { type: 'regular', certname: 'another-name', file_content: b64(v.certPem), key_file_content: b64(v.keyPem) },
+            json: {
+              type: 'regular',
+              certname: 'another-name',
+              file_content: b64(v.certPem),
+              key_file_content: b64(v.keyPem),
+            },
           });
           assert.equal(dup.status, 500);
           assert.equal((dup.json as Record<string, unknown>)['error'], -23);
           const sameName = await http.request('POST', '/api/v2/monitor/vpn-certificate/local/import', {
             headers: bearer,
-            json: { type: 'regular', certname: 'from-p12', file_content: b64(other.certPem), key_file_content: b64(other.keyPem) },
+            json: {
+              type: 'regular',
+              certname: 'from-p12',
+              file_content: b64(other.certPem),
+              key_file_content: b64(other.keyPem),
+            },
           });
           assert.equal((sameName.json as Record<string, unknown>)['error'], -5);
         } finally {
@@ -239,19 +330,31 @@ describe('fortigate', () => {
         const http = raw(fake);
         try {
           const body = { import_method: 'file', scope: 'global', file_content: b64(ca.intermediatePem) };
-          assert.equal((await http.request('POST', '/api/v2/monitor/vpn-certificate/ca/import', { headers: bearer, json: body })).status, 200);
-          const again = await http.request('POST', '/api/v2/monitor/vpn-certificate/ca/import', { headers: bearer, json: body });
+          assert.equal(
+            (await http.request('POST', '/api/v2/monitor/vpn-certificate/ca/import', { headers: bearer, json: body }))
+              .status,
+            200,
+          );
+          const again = await http.request('POST', '/api/v2/monitor/vpn-certificate/ca/import', {
+            headers: bearer,
+            json: body,
+          });
           assert.equal(again.status, 500);
           assert.equal((again.json as Record<string, unknown>)['error'], -328);
           assert.deepEqual(fake.view().certificateObjects(), ['CA_Cert_1']);
 
-          const refused = await http.request('DELETE', '/api/v2/cmdb/vpn.certificate/local/Fortinet_Factory', { headers: bearer });
+          const refused = await http.request('DELETE', '/api/v2/cmdb/vpn.certificate/local/Fortinet_Factory', {
+            headers: bearer,
+          });
           assert.equal(refused.status, 500);
           const env = refused.json as Record<string, unknown>;
           assert.equal(env['status'], 'error');
           assert.equal(env['error'], -23);
           assert.equal(typeof env['cli_error'], 'string');
-          assert.equal((await http.request('DELETE', '/api/v2/cmdb/vpn.certificate/local/nope', { headers: bearer })).status, 404);
+          assert.equal(
+            (await http.request('DELETE', '/api/v2/cmdb/vpn.certificate/local/nope', { headers: bearer })).status,
+            404,
+          );
         } finally {
           await http.close();
         }
@@ -263,7 +366,9 @@ describe('fortigate', () => {
         const v = ca.issue('chain.example.test');
         const staged = await use(contextFor(fake, { versions: [v] }), (d) => d.stage(v));
         await use(contextFor(fake, { versions: [v] }), (d) => d.activate(staged));
-        const intermediate = new (await import('node:crypto')).X509Certificate(ca.intermediatePem).fingerprint256.replace(/:/g, '').toLowerCase();
+        const intermediate = new (await import('node:crypto')).X509Certificate(ca.intermediatePem).fingerprint256
+          .replace(/:/g, '')
+          .toLowerCase();
         for (const endpoint of [fake.endpoints.admin, fake.endpoints.sslVpn]) {
           assert.ok(endpoint);
           assert.deepEqual((await peerChain(endpoint.port)).slice(0, 2), [v.fingerprintSha256, intermediate]);
@@ -302,7 +407,10 @@ describe('fortigate', () => {
       await withFake({ fileContentEncoding: 'der-only' }, async (fake) => {
         const v = ca.issue('der.example.test', 'rsa-2048');
         const staged = await use(contextFor(fake, { versions: [v] }), (d) => d.stage(v));
-        assert.equal(fake.localCertificates().find((c) => c.name === staged['cert'])?.fingerprintSha256, v.fingerprintSha256);
+        assert.equal(
+          fake.localCertificates().find((c) => c.name === staged['cert'])?.fingerprintSha256,
+          v.fingerprintSha256,
+        );
         const imports = fake.calls.filter((c) => c.path.includes('/import'));
         assert.deepEqual(
           imports.map((c) => [c.path.split('/').slice(-2).join('/'), c.status, c.error ?? null]),
@@ -315,11 +423,15 @@ describe('fortigate', () => {
       });
     });
 
-    it('stage: a different certificate under the version\'s name is left alone (TARGET_REJECTED)', async () => {
+    it("stage: a different certificate under the version's name is left alone (TARGET_REJECTED)", async () => {
       await withFake({}, async (fake) => {
         const v = ca.issue('clash.example.test');
         const other = ca.issue('clash.example.test');
-        fake.seedLocalCertificate({ name: objectName(v.commonName, v.serialHex, FORTIGATE_NAME_RULES), certPem: other.certPem, keyPem: other.keyPem });
+        fake.seedLocalCertificate({
+          name: objectName(v.commonName, v.serialHex, FORTIGATE_NAME_RULES),
+          certPem: other.certPem,
+          keyPem: other.keyPem,
+        });
         const error = await rejection(use(contextFor(fake, { versions: [v] }), (d) => d.stage(v)));
         assert.equal(error.type, FailureType.targetRejected);
         assert.match(error.message, /^fortigate: a different certificate is already named/);
@@ -349,7 +461,12 @@ describe('fortigate', () => {
         const staged1 = await use(ctx, (d) => d.stage(v1));
         await use(ctx, (d) => d.activate(staged1));
         assert.deepEqual(await use(ctx, (d) => d.removeSuperseded([], [staged1])), [], 'bound: nothing deleted');
-        assert.ok(fake.view().certificateObjects().includes(staged1['cert'] ?? '?'));
+        assert.ok(
+          fake
+            .view()
+            .certificateObjects()
+            .includes(staged1['cert'] ?? '?'),
+        );
 
         const staged2 = await use(ctx, (d) => d.stage(v2));
         assert.equal(staged2['ca0'], staged1['ca0'], 'one shared intermediate');
@@ -367,12 +484,21 @@ describe('fortigate', () => {
         fake.failNext(/\/local\/import$/, { status: 500, error: -327 });
         const e327 = await rejection(use(ctx, (d) => d.stage(v)));
         assert.equal(e327.type, FailureType.targetRejected);
-        assert.match(e327.message, /^fortigate: import certificate \S+: the certificate or key was refused \(key size or format\) \(error -327\)$/);
+        assert.match(
+          e327.message,
+          /^fortigate: import certificate \S+: the certificate or key was refused \(key size or format\) \(error -327\)$/,
+        );
         fake.failNext(/\/local\/import$/, { status: 500, error: -9999 });
-        assert.match((await rejection(use(ctx, (d) => d.stage(v)))).message, /^fortigate: import certificate \S+: error -9999$/);
+        assert.match(
+          (await rejection(use(ctx, (d) => d.stage(v)))).message,
+          /^fortigate: import certificate \S+: error -9999$/,
+        );
         fake.failNext(/\/ca\/import$/, { status: 500, error: -145 });
         fake.failNext(/\/ca\/import$/, { status: 500, error: -145 });
-        assert.match((await rejection(use(ctx, (d) => d.stage(v)))).message, /^fortigate: import CA certificate .*CertFleet Test Intermediate.*: invalid input format \(error -145\)$/);
+        assert.match(
+          (await rejection(use(ctx, (d) => d.stage(v)))).message,
+          /^fortigate: import CA certificate .*CertFleet Test Intermediate.*: invalid input format \(error -145\)$/,
+        );
       });
       assert.equal(describeFortiOsError(-23, 'import'), 'an identical certificate exists already');
       assert.equal(describeFortiOsError(-23, 'delete'), 'the object is still in use');
@@ -403,12 +529,18 @@ describe('fortigate', () => {
         const v = ca.issue('vdom.example.test');
         const ctx = contextFor(fake, { versions: [v], options: { vdom: 'cust1' }, binding: { sslVpn: true } });
         const report = await use(ctx, (d) => d.preflight());
-        assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+        assert.ok(
+          report.checks.every((c) => c.ok),
+          JSON.stringify(report.checks),
+        );
         assert.deepEqual(report.changes, ['SSL-VPN (VDOM cust1): Fortinet_Factory → new certificate']);
         const staged = await use(ctx, (d) => d.stage(v));
         const activation = await use(ctx, (d) => d.activate(staged));
         assert.deepEqual(activation, { previous: { sslVpn: 'Fortinet_Factory' } });
-        assert.ok(fake.calls.length > 0 && fake.calls.every((c) => c.query['vdom'] === 'cust1'), JSON.stringify(fake.calls.map((c) => c.query)));
+        assert.ok(
+          fake.calls.length > 0 && fake.calls.every((c) => c.query['vdom'] === 'cust1'),
+          JSON.stringify(fake.calls.map((c) => c.query)),
+        );
         assert.deepEqual(fake.bindings().sslVpnServerCert, { root: 'Fortinet_Factory', cust1: staged['cert'] });
         assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory');
         assert.deepEqual(fake.localCertificates().find((c) => c.name === staged['cert'])?.range, 'vdom');
@@ -448,7 +580,10 @@ describe('fortigate', () => {
 
         const adminOnly = contextFor(fake, { versions: [v], binding: { adminGui: true } });
         const ok = await use(adminOnly, (d) => d.preflight());
-        assert.ok(ok.checks.every((c) => c.ok), JSON.stringify(ok.checks));
+        assert.ok(
+          ok.checks.every((c) => c.ok),
+          JSON.stringify(ok.checks),
+        );
         assert.deepEqual(ok.changes, ['admin GUI: Fortinet_Factory → new certificate']);
         await use(adminOnly, (d) => d.activate(staged));
         await verifyServedFingerprint('fortigate', [fake.endpoints.admin], v.fingerprintSha256);
@@ -497,24 +632,35 @@ describe('fortigate', () => {
         fake.failNext(/\/cmdb\/system\/global$/, { method: 'PUT', status: 500, error: -651 });
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetRejected);
-        assert.match(error.message, /^fortigate: bind \S+ to the admin GUI: the device does not know the certificate named \(or it is not visible in this VDOM\) \(error -651\)$/);
+        assert.match(
+          error.message,
+          /^fortigate: bind \S+ to the admin GUI: the device does not know the certificate named \(or it is not visible in this VDOM\) \(error -651\)$/,
+        );
         assert.deepEqual(fake.bindings().sslVpnServerCert, { root: 'Fortinet_Factory' }, 'SSL-VPN restored');
         assert.equal(fake.bindings().adminServerCert, 'Fortinet_Factory');
-        const puts = fake.calls.filter((c) => c.method === 'PUT').map((c) => [c.path.replace('/api/v2/cmdb/', ''), c.status]);
+        const puts = fake.calls
+          .filter((c) => c.method === 'PUT')
+          .map((c) => [c.path.replace('/api/v2/cmdb/', ''), c.status]);
         assert.deepEqual(puts, [
           ['vpn.ssl/settings', 200],
           ['system/global', 500],
           ['vpn.ssl/settings', 200],
         ]);
         // A retry then reads the original state as "previous".
-        assert.deepEqual((await use(ctx, (d) => d.activate(staged))).previous, { sslVpn: 'Fortinet_Factory', adminGui: 'Fortinet_Factory' });
+        assert.deepEqual((await use(ctx, (d) => d.activate(staged))).previous, {
+          sslVpn: 'Fortinet_Factory',
+          adminGui: 'Fortinet_Factory',
+        });
       });
     });
 
     it('preflight ("Test connection") works before any deployment exists (no binding)', async () => {
       await withFake({}, async (fake) => {
         const report = await use(contextFor(fake, { binding: {} }), (d) => d.preflight());
-        assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+        assert.ok(
+          report.checks.every((c) => c.ok),
+          JSON.stringify(report.checks),
+        );
         assert.deepEqual(report.changes, []);
         assert.ok(report.firmware);
       });
@@ -541,7 +687,10 @@ describe('fortigate', () => {
         const before = fake.view().mutatingCalls();
         const report = await use(contextFor(fake), (d) => d.preflight());
         assert.equal(report.firmware, 'FortiOS v7.6.3 build 3510');
-        assert.deepEqual(report.changes, ['admin GUI: Fortinet_Factory → new certificate', 'SSL-VPN (VDOM root): Fortinet_Factory → new certificate']);
+        assert.deepEqual(report.changes, [
+          'admin GUI: Fortinet_Factory → new certificate',
+          'SSL-VPN (VDOM root): Fortinet_Factory → new certificate',
+        ]);
         assert.ok(fake.calls.every((c) => c.method === 'GET'));
         assert.equal(fake.view().mutatingCalls(), before);
         const v = ca.issue('object.example.test');
@@ -572,7 +721,10 @@ describe('fortigate', () => {
         const v = ca.issue('invalid.example.test');
         const error = await rejection(use(contextFor(fake, { token: '', binding: {} }), (d) => d.stage(v)));
         assert.equal(error.type, FailureType.validation);
-        assert.match(error.message, /^fortigate: invalid target configuration: credentials\.token: .*binding\.adminGui: Choose at least one service/);
+        assert.match(
+          error.message,
+          /^fortigate: invalid target configuration: credentials\.token: .*binding\.adminGui: Choose at least one service/,
+        );
         assert.equal(fake.calls.length, 0);
       });
     });
@@ -580,37 +732,74 @@ describe('fortigate', () => {
 
   describe('descriptor', () => {
     it('credentials: a token is required, without spaces', () => {
-      assert.deepEqual(fortigateDescriptor.parseCredentials({ token: `  ${TOKEN} ` }), { value: { token: TOKEN }, errors: {} });
+      assert.deepEqual(fortigateDescriptor.parseCredentials({ token: `  ${TOKEN} ` }), {
+        value: { token: TOKEN },
+        errors: {},
+      });
       assert.match(fortigateDescriptor.parseCredentials({}).errors['token'] ?? '', /API token/);
-      assert.match(fortigateDescriptor.parseCredentials({ token: 'has a space in it' }).errors['token'] ?? '', /without spaces/);
-      assert.deepEqual(fortigateDescriptor.credentialFields.map((f) => [f.name, f.kind, f.required]), [['token', 'secret', true]]);
+      assert.match(
+        fortigateDescriptor.parseCredentials({ token: 'has a space in it' }).errors['token'] ?? '',
+        /without spaces/,
+      );
+      assert.deepEqual(
+        fortigateDescriptor.credentialFields.map((f) => [f.name, f.kind, f.required]),
+        [['token', 'secret', true]],
+      );
     });
 
     it('options: vdom defaults to root, sslVpnPort to 10443; bad values get clear messages', () => {
-      assert.deepEqual(fortigateDescriptor.parseOptions({}), { value: { vdom: 'root', sslVpnPort: 10443, authPortalPort: 1003 }, errors: {} });
-      assert.deepEqual(fortigateDescriptor.parseOptions({ vdom: ' cust_1 ', sslVpnPort: '4443', authPortalPort: '2003' }).value, { vdom: 'cust_1', sslVpnPort: 4443, authPortalPort: 2003 });
-      assert.deepEqual(fortigateDescriptor.parseOptions({ sslVpnPort: 8443 }).value, { vdom: 'root', sslVpnPort: 8443, authPortalPort: 1003 });
+      assert.deepEqual(fortigateDescriptor.parseOptions({}), {
+        value: { vdom: 'root', sslVpnPort: 10443, authPortalPort: 1003 },
+        errors: {},
+      });
+      assert.deepEqual(
+        fortigateDescriptor.parseOptions({ vdom: ' cust_1 ', sslVpnPort: '4443', authPortalPort: '2003' }).value,
+        { vdom: 'cust_1', sslVpnPort: 4443, authPortalPort: 2003 },
+      );
+      assert.deepEqual(fortigateDescriptor.parseOptions({ sslVpnPort: 8443 }).value, {
+        vdom: 'root',
+        sslVpnPort: 8443,
+        authPortalPort: 1003,
+      });
       assert.match(fortigateDescriptor.parseOptions({ authPortalPort: '0' }).errors['authPortalPort'] ?? '', /1003/);
       assert.match(fortigateDescriptor.parseOptions({ vdom: 'a b' }).errors['vdom'] ?? '', /VDOM name/);
       assert.match(fortigateDescriptor.parseOptions({ vdom: 'x'.repeat(32) }).errors['vdom'] ?? '', /1 to 31/);
-      for (const port of ['abc', '0', '70000', '-1', 1.5]) assert.match(fortigateDescriptor.parseOptions({ sslVpnPort: port }).errors['sslVpnPort'] ?? '', /1 to 65535/, String(port));
+      for (const port of ['abc', '0', '70000', '-1', 1.5])
+        assert.match(
+          fortigateDescriptor.parseOptions({ sslVpnPort: port }).errors['sslVpnPort'] ?? '',
+          /1 to 65535/,
+          String(port),
+        );
     });
 
     it('binding: checkboxes and lists, at least one service', () => {
       const none = { adminGui: false, sslVpn: false, authPortal: false, ipsecPhase1: [], vips: [], vipEndpoints: [] };
-      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: 'on' }), { value: { ...none, adminGui: true }, errors: {} });
-      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: true, sslVpn: 'true' }).value, { ...none, adminGui: true, sslVpn: true });
+      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: 'on' }), {
+        value: { ...none, adminGui: true },
+        errors: {},
+      });
+      assert.deepEqual(fortigateDescriptor.parseBinding({ adminGui: true, sslVpn: 'true' }).value, {
+        ...none,
+        adminGui: true,
+        sslVpn: true,
+      });
       assert.match(fortigateDescriptor.parseBinding({}).errors['adminGui'] ?? '', /at least one/);
-      assert.match(fortigateDescriptor.parseBinding({ adminGui: false, sslVpn: 'off' }).errors['adminGui'] ?? '', /at least one/);
+      assert.match(
+        fortigateDescriptor.parseBinding({ adminGui: false, sslVpn: 'off' }).errors['adminGui'] ?? '',
+        /at least one/,
+      );
       assert.match(fortigateDescriptor.parseBinding({ sslVpn: 'maybe' }).errors['sslVpn'] ?? '', /ticked/);
-      assert.deepEqual(fortigateDescriptor.bindingFields.map((f) => [f.name, f.kind]), [
-        ['adminGui', 'checkbox'],
-        ['sslVpn', 'checkbox'],
-        ['authPortal', 'checkbox'],
-        ['ipsecPhase1', 'list'],
-        ['vips', 'list'],
-        ['vipEndpoints', 'list'],
-      ]);
+      assert.deepEqual(
+        fortigateDescriptor.bindingFields.map((f) => [f.name, f.kind]),
+        [
+          ['adminGui', 'checkbox'],
+          ['sslVpn', 'checkbox'],
+          ['authPortal', 'checkbox'],
+          ['ipsecPhase1', 'list'],
+          ['vips', 'list'],
+          ['vipEndpoints', 'list'],
+        ],
+      );
     });
 
     it('identity, default port and verify endpoints', () => {
@@ -621,9 +810,13 @@ describe('fortigate', () => {
         { host: 'fw.example.test', port: 8443 },
         { host: 'fw.example.test', port: 10443 },
       ]);
-      assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(target, { sslVpn: 'on' }), [{ host: 'fw.example.test', port: 10443 }]);
+      assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(target, { sslVpn: 'on' }), [
+        { host: 'fw.example.test', port: 10443 },
+      ]);
       const withOptions = { ...target, options: { sslVpnPort: 4443 } };
-      assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(withOptions, { sslVpn: true }), [{ host: 'fw.example.test', port: 4443 }]);
+      assert.deepEqual(fortigateDescriptor.defaultVerifyEndpoints(withOptions, { sslVpn: true }), [
+        { host: 'fw.example.test', port: 4443 },
+      ]);
     });
   });
 });

@@ -9,7 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { iisDescriptor, parseIisBinding, parseIisCredentials, parseIisOptions, parseSiteBinding } from '../../activities/deployers/iis/descriptor';
+import {
+  iisDescriptor,
+  parseIisBinding,
+  parseIisCredentials,
+  parseIisOptions,
+  parseSiteBinding,
+} from '../../activities/deployers/iis/descriptor';
 import { createIisDeployer, thumbprintOf } from '../../activities/deployers/iis/index';
 import { connectSsh } from '../../activities/deployers/ssh/session';
 import {
@@ -40,7 +46,10 @@ const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejec
 function pinFromTrust(ctx: DeployerContext): DeployerContext {
   const trust = ctx.target.trust;
   if (!('fingerprintSha256' in trust)) return ctx;
-  return { ...ctx, target: { ...ctx.target, options: { ...ctx.target.options, hostKeySha256: trust.fingerprintSha256 } } };
+  return {
+    ...ctx,
+    target: { ...ctx.target, options: { ...ctx.target.options, hostKeySha256: trust.fingerprintSha256 } },
+  };
 }
 
 interface TargetInput {
@@ -73,7 +82,8 @@ async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): 
   }
 }
 
-const served = async (fake: FakeIis, site: string, index = 0): Promise<string> => (await servedCertificate(fake.endpoint(site, index), 3000)).fingerprintSha256;
+const served = async (fake: FakeIis, site: string, index = 0): Promise<string> =>
+  (await servedCertificate(fake.endpoint(site, index), 3000)).fingerprintSha256;
 const pfxUploads = (fake: FakeIis): string[] => fake.disk.files().filter((f) => f.toLowerCase().endsWith('.pfx'));
 const keyLine = (m: CertificateMaterial): string => m.keyPem.split('\n')[1] ?? 'x';
 
@@ -84,13 +94,21 @@ runDeployerContract({
   vendor: 'iis',
   create: (ctx) => createIisDeployer(pinFromTrust(ctx)),
   async setup() {
-    const fake = await startFakeIis({ sites: [{ name: 'Default Web Site', bindings: [{}] }, { name: 'Shop', bindings: [{ host: 'shop.example.test' }] }] });
+    const fake = await startFakeIis({
+      sites: [
+        { name: 'Default Web Site', bindings: [{}] },
+        { name: 'Shop', bindings: [{ host: 'shop.example.test' }] },
+      ],
+    });
     const context = iisContext(fake, [fake.entry('Default Web Site'), fake.entry('Shop')]);
     return {
       context,
       endpoints: [fake.endpoint('Default Web Site'), fake.endpoint('Shop')],
       fake: fake.view(),
-      withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: fake.username, privateKey: fake.wrongPrivateKey } } }),
+      withWrongCredentials: () => ({
+        ...context,
+        target: { ...context.target, credentials: { username: fake.username, privateKey: fake.wrongPrivateKey } },
+      }),
       stop: () => fake.stop(),
     };
   },
@@ -124,13 +142,43 @@ describe('iis scripts', () => {
   });
 
   it('compaction removes comments, indentation and spaces PowerShell does not need, and leaves every string literal as written', () => {
-    for (const operation of ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const) {
-      const params = { store: 'My', uploadDirectory: 'C:\\x', bindings: [], certificates: [], thumbprint: '', path: '', password: '', friendlyName: '', chain: 0, thumbprints: [] };
+    for (const operation of [
+      'probe',
+      'read-bindings',
+      'stage-check',
+      'import',
+      'set-bindings',
+      'remove-certificates',
+    ] as const) {
+      const params = {
+        store: 'My',
+        uploadDirectory: 'C:\\x',
+        bindings: [],
+        certificates: [],
+        thumbprint: '',
+        path: '',
+        password: '',
+        friendlyName: '',
+        chain: 0,
+        thumbprints: [],
+      };
       const script = buildScript(operation, params);
-      assert.ok(!script.split('\n').some((line) => line.startsWith('#') && !line.startsWith('# certfleet:')), `${operation}: no comment lines`);
+      assert.ok(
+        !script.split('\n').some((line) => line.startsWith('#') && !line.startsWith('# certfleet:')),
+        `${operation}: no comment lines`,
+      );
       assert.ok(!script.split('\n').some((line) => /^\s/.test(line)), `${operation}: no indentation`);
-      const literals = (text: string): string[] => text.split('\n').filter((l) => !l.trim().startsWith('#') && !l.startsWith('$p=')).join('\n').match(/'[^'\n]*'|"[^"\n]*"/g) ?? [];
-      assert.deepEqual(literals(compact(scriptTemplate(operation))), literals(scriptTemplate(operation)), `${operation}: literals unchanged`);
+      const literals = (text: string): string[] =>
+        text
+          .split('\n')
+          .filter((l) => !l.trim().startsWith('#') && !l.startsWith('$p='))
+          .join('\n')
+          .match(/'[^'\n]*'|"[^"\n]*"/g) ?? [];
+      assert.deepEqual(
+        literals(compact(scriptTemplate(operation))),
+        literals(scriptTemplate(operation)),
+        `${operation}: literals unchanged`,
+      );
     }
   });
 
@@ -144,7 +192,8 @@ describe('iis scripts', () => {
   });
 
   it('CLIXML on stderr is decoded to its error lines', () => {
-    const raw = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN></Obj><S S="Error">Access to the path &apos;C:\\x&apos; is denied._x000D__x000A_</S><S S="Error">At line:1 char:1 &lt;here&gt; a_x005F_x0041_b_x000D__x000A_</S></Objs>';
+    const raw =
+      '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN></Obj><S S="Error">Access to the path &apos;C:\\x&apos; is denied._x000D__x000A_</S><S S="Error">At line:1 char:1 &lt;here&gt; a_x005F_x0041_b_x000D__x000A_</S></Objs>';
     assert.equal(stderrText(raw), "Access to the path 'C:\\x' is denied.\r\nAt line:1 char:1 <here> a_x0041_b");
     assert.equal(stderrText(toClixml(psError('boom', 'X'))).split('\r\n')[0], 'boom');
     assert.equal(stderrText('plain text'), 'plain text');
@@ -152,17 +201,51 @@ describe('iis scripts', () => {
 
   it('readReply: errors are classified, trimmed, with secrets redacted; no JSON is an error too', () => {
     const secret = 'S3cretPfxPassw0rd';
-    const logon = rejectionSync(() => readReply('iis', 'binding', { code: 1, stdout: '', stderr: psError(`Exception calling "CommitChanges" with "0" argument(s): "A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)" ${secret}`, 'COMException') }, { secrets: [secret] }));
+    const logon = rejectionSync(() =>
+      readReply(
+        'iis',
+        'binding',
+        {
+          code: 1,
+          stdout: '',
+          stderr: psError(
+            `Exception calling "CommitChanges" with "0" argument(s): "A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)" ${secret}`,
+            'COMException',
+          ),
+        },
+        { secrets: [secret] },
+      ),
+    );
     assert.equal(logon.type, FailureType.targetRejected);
     assert.match(logon.message, /^iis: binding failed \(exit 1\): Exception calling "CommitChanges"/);
     assert.match(logon.message, /MachineKeySet/);
     assert.ok(!logon.message.includes(secret) && logon.message.includes('[redacted]'));
-    const denied = rejectionSync(() => readReply('iis', 'import', { code: 1, stdout: '', stderr: toClixml(psError("Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied.", 'UnauthorizedAccessException')) }));
+    const denied = rejectionSync(() =>
+      readReply('iis', 'import', {
+        code: 1,
+        stdout: '',
+        stderr: toClixml(
+          psError("Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied.", 'UnauthorizedAccessException'),
+        ),
+      }),
+    );
     assert.equal(denied.type, FailureType.targetPermission);
     assert.ok(!denied.message.includes('<Objs'), denied.message);
-    const busy = rejectionSync(() => readReply('iis', 'x', { code: 1, stdout: '', stderr: 'The process cannot access the file because it is being used by another process.' }));
+    const busy = rejectionSync(() =>
+      readReply('iis', 'x', {
+        code: 1,
+        stdout: '',
+        stderr: 'The process cannot access the file because it is being used by another process.',
+      }),
+    );
     assert.equal(busy.type, FailureType.targetUnreachable, 'a locked applicationHost.config is worth a retry');
-    const cmd = rejectionSync(() => readReply('iis', 'x', { code: 1, stdout: '', stderr: "'powershell.exe' is not recognized as an internal or external command," }));
+    const cmd = rejectionSync(() =>
+      readReply('iis', 'x', {
+        code: 1,
+        stdout: '',
+        stderr: "'powershell.exe' is not recognized as an internal or external command,",
+      }),
+    );
     assert.match(cmd.message, /Windows PowerShell/);
     const noJson = rejectionSync(() => readReply('iis', 'probe', { code: 0, stdout: 'hello\r\n', stderr: '' }));
     assert.equal(noJson.type, FailureType.targetRejected);
@@ -189,34 +272,77 @@ describe('iis descriptor', () => {
     assert.equal(iisDescriptor.id, 'iis');
     assert.equal(iisDescriptor.managementTls, false);
     assert.equal(iisDescriptor.defaultPort, 22);
-    assert.deepEqual(iisDescriptor.credentialFields.map((f) => f.name), ['username', 'privateKey', 'passphrase', 'password']);
-    assert.deepEqual(iisDescriptor.bindingFields.map((f) => f.name), ['sites', 'sni']);
+    assert.deepEqual(
+      iisDescriptor.credentialFields.map((f) => f.name),
+      ['username', 'privateKey', 'passphrase', 'password'],
+    );
+    assert.deepEqual(
+      iisDescriptor.bindingFields.map((f) => f.name),
+      ['sites', 'sni'],
+    );
   });
 
   it('options: defaults, store names, pin, upload directory', () => {
     const defaults = parseIisOptions({});
     assert.deepEqual(defaults.errors, {});
-    assert.deepEqual(defaults.value, { store: 'My', legacyPfx: false, uploadDirectory: 'C:\\ProgramData\\CertFleet\\upload' });
-    const set = parseIisOptions({ store: 'webhosting', legacyPfx: 'on', uploadDirectory: 'd:/Temp/CertFleet Upload/', hostKeySha256: 'ab'.repeat(32) });
+    assert.deepEqual(defaults.value, {
+      store: 'My',
+      legacyPfx: false,
+      uploadDirectory: 'C:\\ProgramData\\CertFleet\\upload',
+    });
+    const set = parseIisOptions({
+      store: 'webhosting',
+      legacyPfx: 'on',
+      uploadDirectory: 'd:/Temp/CertFleet Upload/',
+      hostKeySha256: 'ab'.repeat(32),
+    });
     assert.deepEqual(set.errors, {});
-    assert.deepEqual(set.value, { store: 'WebHosting', legacyPfx: true, uploadDirectory: 'D:\\Temp\\CertFleet Upload', hostKeySha256: `SHA256:${Buffer.from('ab'.repeat(32), 'hex').toString('base64').replace(/=+$/, '')}` });
+    assert.deepEqual(set.value, {
+      store: 'WebHosting',
+      legacyPfx: true,
+      uploadDirectory: 'D:\\Temp\\CertFleet Upload',
+      hostKeySha256: `SHA256:${Buffer.from('ab'.repeat(32), 'hex').toString('base64').replace(/=+$/, '')}`,
+    });
     const bad = parseIisOptions({ store: 'Root', legacyPfx: 'maybe', uploadDirectory: 'C:\\', hostKeySha256: 'nope' });
     assert.deepEqual(Object.keys(bad.errors).sort(), ['hostKeySha256', 'legacyPfx', 'store', 'uploadDirectory']);
-    for (const dir of ['relative\\dir', 'C:\\a\\..\\b', 'C:\\a"b', 'C:\\a;b', '\\\\server\\share\\x', 'C:\\a\\b.', `C:\\${'x'.repeat(220)}`]) {
+    for (const dir of [
+      'relative\\dir',
+      'C:\\a\\..\\b',
+      'C:\\a"b',
+      'C:\\a;b',
+      '\\\\server\\share\\x',
+      'C:\\a\\b.',
+      `C:\\${'x'.repeat(220)}`,
+    ]) {
       assert.ok(parseIisOptions({ uploadDirectory: dir }).errors['uploadDirectory'], dir);
     }
   });
 
   it('credentials: the shared SSH rules, plus DOMAIN\\user', () => {
-    assert.deepEqual(parseIisCredentials({ username: 'CORP\\svc-certfleet', password: 'pw' }), { value: { username: 'CORP\\svc-certfleet', password: 'pw' }, errors: {} });
+    assert.deepEqual(parseIisCredentials({ username: 'CORP\\svc-certfleet', password: 'pw' }), {
+      value: { username: 'CORP\\svc-certfleet', password: 'pw' },
+      errors: {},
+    });
     assert.deepEqual(parseIisCredentials({ username: 'svc@corp.example', password: 'pw' }).errors, {});
     assert.ok(parseIisCredentials({ username: 'CORP\\-bad', password: 'pw' }).errors['username']);
     assert.ok(parseIisCredentials({ username: 'Administrator' }).errors['privateKey'], 'a key or a password');
   });
 
   it('site bindings: "Site name|IP:port:host", validated and normalised', () => {
-    assert.deepEqual(parseSiteBinding('Default Web Site|*:443:WWW.Example.com').binding, { site: 'Default Web Site', bindingInformation: '*:443:www.example.com', ip: '*', port: 443, host: 'www.example.com' });
-    assert.deepEqual(parseSiteBinding(' Shop | 10.0.0.5:8443: ').binding, { site: 'Shop', bindingInformation: '10.0.0.5:8443:', ip: '10.0.0.5', port: 8443, host: '' });
+    assert.deepEqual(parseSiteBinding('Default Web Site|*:443:WWW.Example.com').binding, {
+      site: 'Default Web Site',
+      bindingInformation: '*:443:www.example.com',
+      ip: '*',
+      port: 443,
+      host: 'www.example.com',
+    });
+    assert.deepEqual(parseSiteBinding(' Shop | 10.0.0.5:8443: ').binding, {
+      site: 'Shop',
+      bindingInformation: '10.0.0.5:8443:',
+      ip: '10.0.0.5',
+      port: 8443,
+      host: '',
+    });
     assert.equal(parseSiteBinding('V6|[2001:DB8::1]:443:').binding?.bindingInformation, '[2001:db8::1]:443:');
     const refused: [string, RegExp][] = [
       ['Default Web Site *:443:x', /write the site name, "\|"/],
@@ -234,20 +360,42 @@ describe('iis descriptor', () => {
   });
 
   it('binding: a list (array or lines), no duplicates, SNI needs host names, endpoints from the bindings', () => {
-    const ok = parseIisBinding({ sites: 'Default Web Site|*:443:www.example.com\nShop|*:443:shop.example.com', sni: 'on' });
+    const ok = parseIisBinding({
+      sites: 'Default Web Site|*:443:www.example.com\nShop|*:443:shop.example.com',
+      sni: 'on',
+    });
     assert.deepEqual(ok.errors, {});
-    assert.deepEqual(ok.value, { sites: ['Default Web Site|*:443:www.example.com', 'Shop|*:443:shop.example.com'], sni: true });
+    assert.deepEqual(ok.value, {
+      sites: ['Default Web Site|*:443:www.example.com', 'Shop|*:443:shop.example.com'],
+      sni: true,
+    });
     assert.ok(parseIisBinding({}).errors['sites']);
-    assert.match(parseIisBinding({ sites: ['A|*:443:x.example', 'a|*:443:X.example'] }).errors['sites'] ?? '', /listed twice/);
-    assert.match(parseIisBinding({ sites: ['A|*:443:x.example', 'B|*:443:x.example'] }).errors['sites'] ?? '', /for both A and B/);
+    assert.match(
+      parseIisBinding({ sites: ['A|*:443:x.example', 'a|*:443:X.example'] }).errors['sites'] ?? '',
+      /listed twice/,
+    );
+    assert.match(
+      parseIisBinding({ sites: ['A|*:443:x.example', 'B|*:443:x.example'] }).errors['sites'] ?? '',
+      /for both A and B/,
+    );
     assert.match(parseIisBinding({ sites: ['A|*:443:'], sni: true }).errors['sni'] ?? '', /SNI needs a host name/);
-    assert.match(parseIisBinding({ sites: Array.from({ length: 33 }, (_, i) => `S${i}|*:443:h${i}.example`) }).errors['sites'] ?? '', /at most 32/);
-    assert.deepEqual(iisDescriptor.defaultVerifyEndpoints({ host: 'web1.example.com', port: 22, options: {} }, { sites: ['A|*:443:', 'B|*:443:b.example.com', 'C|10.0.0.7:8443:', 'D|[::1]:443:d.example.com'] }), [
-      { host: 'web1.example.com', port: 443 },
-      { host: 'web1.example.com', port: 443, servername: 'b.example.com' },
-      { host: '10.0.0.7', port: 8443 },
-      { host: '::1', port: 443, servername: 'd.example.com' },
-    ]);
+    assert.match(
+      parseIisBinding({ sites: Array.from({ length: 33 }, (_, i) => `S${i}|*:443:h${i}.example`) }).errors['sites'] ??
+        '',
+      /at most 32/,
+    );
+    assert.deepEqual(
+      iisDescriptor.defaultVerifyEndpoints(
+        { host: 'web1.example.com', port: 22, options: {} },
+        { sites: ['A|*:443:', 'B|*:443:b.example.com', 'C|10.0.0.7:8443:', 'D|[::1]:443:d.example.com'] },
+      ),
+      [
+        { host: 'web1.example.com', port: 443 },
+        { host: 'web1.example.com', port: 443, servername: 'b.example.com' },
+        { host: '10.0.0.7', port: 8443 },
+        { host: '::1', port: 443, servername: 'd.example.com' },
+      ],
+    );
   });
 
   it('an invalid configuration is refused before connecting (VALIDATION)', async () => {
@@ -283,7 +431,8 @@ describe('iis', () => {
     versions.push(v);
     return v;
   };
-  const ctx = (sites: string[] = [fake.entry('Default Web Site')], input: TargetInput = {}): DeployerContext => iisContext(fake, sites, input);
+  const ctx = (sites: string[] = [fake.entry('Default Web Site')], input: TargetInput = {}): DeployerContext =>
+    iisContext(fake, sites, input);
 
   before(async () => {
     ca = createTestCa();
@@ -302,7 +451,10 @@ describe('iis', () => {
     await use(ctx(), (d) => d.activate(staged));
     const commands = fake.commands().slice(start);
     const scripts = fake.scripts().slice(-commands.length);
-    assert.deepEqual(scripts.map((s) => s.operation), ['probe', 'read-bindings', 'stage-check', 'import', 'read-bindings', 'set-bindings']);
+    assert.deepEqual(
+      scripts.map((s) => s.operation),
+      ['probe', 'read-bindings', 'stage-check', 'import', 'read-bindings', 'set-bindings'],
+    );
     for (const [i, command] of commands.entries()) {
       assert.match(command, /^powershell\.exe -NoProfile -NonInteractive -EncodedCommand [A-Za-z0-9+/]+={0,2}$/);
       assert.ok(command.length <= MAX_COMMAND_LENGTH);
@@ -310,24 +462,57 @@ describe('iis', () => {
       assert.equal(script, scripts[i]?.script);
       assert.equal(script.split('\n')[0], `# certfleet:${scripts[i]?.operation}`);
     }
-    assert.equal(decodeCommand(commands[0] ?? ''), buildScript('probe', { store: 'My', uploadDirectory: 'C:\\ProgramData\\CertFleet\\upload' }), 'the probe is exactly the built script');
+    assert.equal(
+      decodeCommand(commands[0] ?? ''),
+      buildScript('probe', { store: 'My', uploadDirectory: 'C:\\ProgramData\\CertFleet\\upload' }),
+      'the probe is exactly the built script',
+    );
     const imported = scripts.find((s) => s.operation === 'import');
     const password = String(imported?.params['password']);
     assert.match(password, /^[A-Za-z0-9_-]{32}$/, 'a random password per upload');
-    assert.ok(commands.every((c) => !c.includes(password)), 'the password is inside the base64 only');
+    assert.ok(
+      commands.every((c) => !c.includes(password)),
+      'the password is inside the base64 only',
+    );
     assert.equal(scripts.filter((s) => s.script.includes(password)).length, 1, 'and only in the import script');
-    assert.deepEqual(imported?.params, { path: imported?.params['path'], password, store: 'My', thumbprint: thumbprintOf(v.certPem), friendlyName: imported?.params['friendlyName'], chain: 1 });
+    assert.deepEqual(imported?.params, {
+      path: imported?.params['path'],
+      password,
+      store: 'My',
+      thumbprint: thumbprintOf(v.certPem),
+      friendlyName: imported?.params['friendlyName'],
+      chain: 1,
+    });
     assert.match(String(imported?.params['path']), /^C:\\ProgramData\\CertFleet\\upload\\certfleet-[0-9a-f]{16}\.pfx$/);
   });
 
   it('preflight: versions, passing checks, "site X binding …: <old> → new certificate", and changes nothing', async () => {
     const before = fake.view().mutatingCalls();
     const report = await use(ctx([fake.entry('Default Web Site'), fake.entry('Shop')]), (d) => d.preflight());
-    assert.equal(report.firmware, 'IIS 10.0 on Windows Server 2019 Datacenter (build 17763), PowerShell 5.1.17763.1432');
-    assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks, null, 1));
+    assert.equal(
+      report.firmware,
+      'IIS 10.0 on Windows Server 2019 Datacenter (build 17763), PowerShell 5.1.17763.1432',
+    );
+    assert.ok(
+      report.checks.every((c) => c.ok),
+      JSON.stringify(report.checks, null, 1),
+    );
     assert.deepEqual(
       report.checks.map((c) => c.name),
-      ['SSH host key', 'SSH login', 'SFTP', 'PowerShell', 'IIS', 'IIS configuration API', 'Administrator', 'Certificate store', 'PFX encryption', 'Upload directory', `binding Default Web Site ${fake.bindingInformation('Default Web Site')}`, `binding Shop ${fake.bindingInformation('Shop')}`],
+      [
+        'SSH host key',
+        'SSH login',
+        'SFTP',
+        'PowerShell',
+        'IIS',
+        'IIS configuration API',
+        'Administrator',
+        'Certificate store',
+        'PFX encryption',
+        'Upload directory',
+        `binding Default Web Site ${fake.bindingInformation('Default Web Site')}`,
+        `binding Shop ${fake.bindingInformation('Shop')}`,
+      ],
     );
     const current = fake.certificate('My', fake.binding('Shop', fake.bindingInformation('Shop'))?.hash ?? '');
     const expected = `site "Shop" binding ${fake.bindingInformation('Shop')}: ${current?.thumbprint.slice(0, 12)}… (${/CN=([^,]+)/.exec(current?.subject ?? '')?.[1]}, expires ${current?.notAfter.toISOString().slice(0, 10)}) → new certificate`;
@@ -344,22 +529,42 @@ describe('iis', () => {
     const cert = fake.certificate('My', thumbprintOf(v.certPem));
     assert.ok(cert?.hasPrivateKey && cert.keyUsable, 'imported with its key into the machine key set');
     assert.match(cert?.friendlyName ?? '', /^CertFleet www\.example\.test \d{4}-\d\d-\d\d [0-9a-f]+$/);
-    assert.ok(fake.certificates('CA').some((c) => c.certPem.trim() === ca.intermediatePem.trim()), 'the intermediate went to LocalMachine\\CA');
+    assert.ok(
+      fake.certificates('CA').some((c) => c.certPem.trim() === ca.intermediatePem.trim()),
+      'the intermediate went to LocalMachine\\CA',
+    );
     const log = fake.disk.log.slice(logStart);
-    assert.ok(log.some((line) => /^open C:\\ProgramData\\CertFleet\\upload\\certfleet-[0-9a-f]{16}\.pfx write excl$/.test(line)), log.join('\n'));
+    assert.ok(
+      log.some((line) =>
+        /^open C:\\ProgramData\\CertFleet\\upload\\certfleet-[0-9a-f]{16}\.pfx write excl$/.test(line),
+      ),
+      log.join('\n'),
+    );
     assert.deepEqual(pfxUploads(fake), [], 'the PFX is gone');
     const again = await use(ctx(), (d) => d.stage(v));
     assert.deepEqual(again, staged);
-    assert.ok(!fake.disk.log.slice(logStart + log.length).some((line) => line.startsWith('open')), 'nothing uploaded on the retry');
+    assert.ok(
+      !fake.disk.log.slice(logStart + log.length).some((line) => line.startsWith('open')),
+      'nothing uploaded on the retry',
+    );
     assert.equal(fake.scripts().at(-1)?.operation, 'stage-check');
   });
 
   it('a failing import: the PFX is deleted anyway, the error has the trimmed stderr and not the password', async () => {
     const v = fresh();
-    fake.failNext('import', psError(`New-Object : Exception calling ".ctor" with "3" argument(s): "The data is invalid." (password {password})`, 'CryptographicException'));
+    fake.failNext(
+      'import',
+      psError(
+        `New-Object : Exception calling ".ctor" with "3" argument(s): "The data is invalid." (password {password})`,
+        'CryptographicException',
+      ),
+    );
     const error = await rejection(use(ctx(), (d) => d.stage(v)));
     assert.equal(error.type, FailureType.targetRejected);
-    assert.match(error.message, /^iis: importing [0-9A-F]{40} into Cert:\\LocalMachine\\My failed \(exit 1\): New-Object : Exception calling "\.ctor"/);
+    assert.match(
+      error.message,
+      /^iis: importing [0-9A-F]{40} into Cert:\\LocalMachine\\My failed \(exit 1\): New-Object : Exception calling "\.ctor"/,
+    );
     const password = String(fake.scripts().at(-1)?.params['password']);
     assert.ok(!error.message.includes(password) && error.message.includes('[redacted]'), error.message);
     assert.ok(!error.message.includes(keyLine(v)));
@@ -378,13 +583,19 @@ describe('iis', () => {
     const s2 = await use(ctx(sites), (d) => d.stage(v2));
     const activation = await use(ctx(sites), (d) => d.activate(s2));
     const tp1 = thumbprintOf(v1.certPem);
-    assert.deepEqual(activation.previous, { [fake.entry('Default Web Site')]: `${tp1}|My|0`, [fake.entry('Shop')]: `${tp1}|My|0` });
+    assert.deepEqual(activation.previous, {
+      [fake.entry('Default Web Site')]: `${tp1}|My|0`,
+      [fake.entry('Shop')]: `${tp1}|My|0`,
+    });
     assert.equal(await served(fake, 'Shop'), v2.fingerprintSha256);
     // A retry whose first result was lost still reports v1 as the previous state.
     const again = await use(ctx(sites), (d) => d.activate(s2));
     assert.deepEqual(again.previous, activation.previous);
     const back = await use(ctx(sites), (d) => d.rollback(activation.previous));
-    assert.deepEqual(back.previous, { [fake.entry('Default Web Site')]: `${thumbprintOf(v2.certPem)}|My|0`, [fake.entry('Shop')]: `${thumbprintOf(v2.certPem)}|My|0` });
+    assert.deepEqual(back.previous, {
+      [fake.entry('Default Web Site')]: `${thumbprintOf(v2.certPem)}|My|0`,
+      [fake.entry('Shop')]: `${thumbprintOf(v2.certPem)}|My|0`,
+    });
     assert.equal(await served(fake, 'Default Web Site'), v1.fingerprintSha256);
     assert.equal(await served(fake, 'Shop'), v1.fingerprintSha256);
   });
@@ -401,7 +612,10 @@ describe('iis', () => {
       assert.ok(fake.certificate('My', staged['thumbprint'] ?? ''), 'the import itself succeeds');
       const error = await rejection(use(ctx(sites), (d) => d.activate(staged)));
       assert.equal(error.type, FailureType.targetRejected, 'non-retryable');
-      assert.match(error.message, /^iis: setting site "Default Web Site" binding \S+ to the new certificate [0-9A-F]{12}… failed: Exception calling "CommitChanges" with "0" argument\(s\): "A specified logon session does not exist/);
+      assert.match(
+        error.message,
+        /^iis: setting site "Default Web Site" binding \S+ to the new certificate [0-9A-F]{12}… failed: Exception calling "CommitChanges" with "0" argument\(s\): "A specified logon session does not exist/,
+      );
       assert.match(error.message, /0x80070520/);
       assert.match(error.message, /private key/);
       assert.match(error.message, /MachineKeySet\|PersistKeySet/);
@@ -421,13 +635,24 @@ describe('iis', () => {
     await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
     const v = fresh();
     const staged = await use(ctx(sites), (d) => d.stage(v));
-    fake.failCommit(fake.bindingInformation('Shop'), 'Exception calling "CommitChanges" with "0" argument(s): "A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)"');
+    fake.failCommit(
+      fake.bindingInformation('Shop'),
+      'Exception calling "CommitChanges" with "0" argument(s): "A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)"',
+    );
     const error = await rejection(use(ctx(sites), (d) => d.activate(staged)));
     assert.match(error.message, /setting site "Shop" binding/);
     assert.match(error.message, /logon session does not exist/);
     assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
-    assert.equal(fake.binding('Shop', fake.bindingInformation('Shop'))?.hash, thumbprintOf(base.certPem), 'the failed binding is there with its old certificate');
-    assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem), 'the first binding was put back');
+    assert.equal(
+      fake.binding('Shop', fake.bindingInformation('Shop'))?.hash,
+      thumbprintOf(base.certPem),
+      'the failed binding is there with its old certificate',
+    );
+    assert.equal(
+      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
+      thumbprintOf(base.certPem),
+      'the first binding was put back',
+    );
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
     assert.equal(await served(fake, 'Shop'), base.fingerprintSha256);
   });
@@ -438,18 +663,30 @@ describe('iis', () => {
     await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
     const v = fresh();
     const staged = await use(ctx(sites), (d) => d.stage(v));
-    fake.failNext('set-bindings', 'powershell.exe : Program \'powershell.exe\' failed to run: The operation was canceled by the user\r\n', { afterBindings: 1 });
+    fake.failNext(
+      'set-bindings',
+      "powershell.exe : Program 'powershell.exe' failed to run: The operation was canceled by the user\r\n",
+      { afterBindings: 1 },
+    );
     const error = await rejection(use(ctx(sites), (d) => d.activate(staged)));
     assert.match(error.message, /failed to run/);
     assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
-    assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem));
+    assert.equal(
+      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
+      thumbprintOf(base.certPem),
+    );
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
   });
 
   it('bindings are replaced (removed and added again), never edited in place: the script has no CertificateHash assignment on the binding it read', async () => {
-    const script = buildScript('set-bindings', { bindings: [{ site: 'S', bindingInformation: '*:443:', hash: 'AB'.repeat(20), store: 'My', sslFlags: 0 }] });
+    const script = buildScript('set-bindings', {
+      bindings: [{ site: 'S', bindingInformation: '*:443:', hash: 'AB'.repeat(20), store: 'My', sslFlags: 0 }],
+    });
     assert.doesNotMatch(script, /\$b\.CertificateHash=/, 'no in-place edit (win-acme #371, Certify #308)');
-    assert.match(script, /if\(\$b\)\{\$s\.Bindings\.Remove\(\$b\)\}\n\[void\]\$s\.Bindings\.Add\(\$n\)\ntry\{\$sm\.CommitChanges\(\)\}/);
+    assert.match(
+      script,
+      /if\(\$b\)\{\$s\.Bindings\.Remove\(\$b\)\}\n\[void\]\$s\.Bindings\.Add\(\$n\)\ntry\{\$sm\.CommitChanges\(\)\}/,
+    );
     const v = fresh();
     const sites = [fake.entry('Default Web Site')];
     const staged = await use(ctx(sites), (d) => d.stage(v));
@@ -463,14 +700,31 @@ describe('iis', () => {
     const sites = [fake.entry('Default Web Site')];
     await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
     const staged = await use(ctx(sites), (d) => d.stage(v));
-    const params = { bindings: [{ site: 'Default Web Site', bindingInformation: fake.bindingInformation('Default Web Site'), hash: staged['thumbprint'] ?? '', store: 'My', sslFlags: 0 }] };
+    const params = {
+      bindings: [
+        {
+          site: 'Default Web Site',
+          bindingInformation: fake.bindingInformation('Default Web Site'),
+          hash: staged['thumbprint'] ?? '',
+          store: 'My',
+          sslFlags: 0,
+        },
+      ],
+    };
     // The script as it was before issue 12: Set-One edited the binding it had read.
     const inPlace = buildScript('set-bindings', params).replace(
       'if($b){$s.Bindings.Remove($b)}\n[void]$s.Bindings.Add($n)\n',
       "$b.CertificateHash=[byte[]]($t.hash -split '(..)' -ne ''|ForEach-Object{[Convert]::ToByte($_,16)});$b.CertificateStoreName=$t.store\n",
     );
     assert.notEqual(inPlace, buildScript('set-bindings', params));
-    const ssh = await connectSsh({ component: 'test', host: fake.host, port: fake.port, hostKeySha256: fake.hostKeySha256, username: fake.username, privateKey: fake.privateKey });
+    const ssh = await connectSsh({
+      component: 'test',
+      host: fake.host,
+      port: fake.port,
+      hostKeySha256: fake.hostKeySha256,
+      username: fake.username,
+      privateKey: fake.privateKey,
+    });
     let reply: Record<string, unknown>;
     try {
       reply = readReply('iis', 'in-place', await ssh.exec(encodeCommand(inPlace), { timeoutMs: 30_000 }));
@@ -479,7 +733,10 @@ describe('iis', () => {
     }
     assert.equal(reply['ok'], false);
     assert.match(JSON.stringify(reply['failure']), /A specified logon session does not exist.*0x80070520/);
-    assert.equal(fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, thumbprintOf(base.certPem));
+    assert.equal(
+      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
+      thumbprintOf(base.certPem),
+    );
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
   });
 
@@ -493,9 +750,15 @@ describe('iis', () => {
     const staged = await use(ctx([shop]), (d) => d.stage(v));
     const setBindings = (): number => fake.scripts().filter((x) => x.operation === 'set-bindings').length;
     const runs = setBindings();
-    fake.failCommit(info, 'Exception calling "CommitChanges" with "0" argument(s): "Cannot create a file when that file already exists. (Exception from HRESULT: 0x800700B7)"');
+    fake.failCommit(
+      info,
+      'Exception calling "CommitChanges" with "0" argument(s): "Cannot create a file when that file already exists. (Exception from HRESULT: 0x800700B7)"',
+    );
     const error = await rejection(use(ctx([shop]), (d) => d.activate(staged)));
-    assert.match(error.message, /setting site "Shop" binding \S+ to the new certificate [0-9A-F]{12}… failed: .*0x800700B7/);
+    assert.match(
+      error.message,
+      /setting site "Shop" binding \S+ to the new certificate [0-9A-F]{12}… failed: .*0x800700B7/,
+    );
     assert.match(error.message, /Nothing stays changed/);
     assert.equal(setBindings(), runs + 1, 'put back by the same script, not by a second one');
     assert.deepEqual(fake.binding('Shop', info), before, 'the binding is there with its old hash, store and flags');
@@ -510,7 +773,10 @@ describe('iis', () => {
     const staged = await use(context, (d) => d.stage(v));
     const activation = await use(context, (d) => d.activate(staged));
     assert.equal(fake.binding('Shop', fake.bindingInformation('Shop'))?.sslFlags, 1);
-    assert.equal(fake.sslBindings()[`hostnameport=shop.example.test:${fake.endpoint('Shop').port}`], thumbprintOf(v.certPem));
+    assert.equal(
+      fake.sslBindings()[`hostnameport=shop.example.test:${fake.endpoint('Shop').port}`],
+      thumbprintOf(v.certPem),
+    );
     assert.equal(await served(fake, 'Shop'), v.fingerprintSha256);
     assert.equal(await served(fake, 'Blog'), blogBefore, 'Blog, on the same IP:port without SNI, is unchanged');
     assert.match(activation.previous[shop] ?? '', /\|0$/);
@@ -536,18 +802,29 @@ describe('iis', () => {
     assert.equal(fake.certificate('My', s1['thumbprint'] ?? ''), undefined);
     await use(context, (d) => d.activate(s1));
     assert.deepEqual(
-      { hash: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash, store: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.store },
+      {
+        hash: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
+        store: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.store,
+      },
       { hash: s1['thumbprint'], store: 'WebHosting' },
     );
     assert.equal(await served(fake, 'Default Web Site'), v1.fingerprintSha256);
     const s2 = await use(context, (d) => d.stage(v2));
     await use(context, (d) => d.activate(s2));
     const saved = `C:\\ProgramData\\CertFleet\\upload\\certfleet-previous-${s2['thumbprint']}.json`;
-    assert.equal(fake.disk.read(saved)?.toString('utf8'), JSON.stringify({ [fake.entry('Default Web Site')]: `${s1['thumbprint']}|WebHosting|0` }), 'the previous state is kept for a retried activation');
+    assert.equal(
+      fake.disk.read(saved)?.toString('utf8'),
+      JSON.stringify({ [fake.entry('Default Web Site')]: `${s1['thumbprint']}|WebHosting|0` }),
+      'the previous state is kept for a retried activation',
+    );
     assert.ok(fake.disk.exists(`C:\\ProgramData\\CertFleet\\upload\\certfleet-previous-${s1['thumbprint']}.json`));
     assert.deepEqual(await use(context, (d) => d.removeSuperseded([s2], [s1])), [s1['thumbprint']]);
     assert.equal(fake.certificate('WebHosting', s1['thumbprint'] ?? ''), undefined);
-    assert.equal(fake.disk.exists(`C:\\ProgramData\\CertFleet\\upload\\certfleet-previous-${s1['thumbprint']}.json`), false, 'the removed version\'s copy is deleted');
+    assert.equal(
+      fake.disk.exists(`C:\\ProgramData\\CertFleet\\upload\\certfleet-previous-${s1['thumbprint']}.json`),
+      false,
+      "the removed version's copy is deleted",
+    );
   });
 
   it('removeSuperseded keeps certificates still bound anywhere and certificates CertFleet did not import', async () => {
@@ -564,8 +841,12 @@ describe('iis', () => {
     const removeScript = fake.scripts().at(-1);
     assert.equal(removeScript?.operation, 'remove-certificates');
     // The initial certificate (not CertFleet's) is never deleted, even when no binding uses it.
-    for (const b of [fake.bindingInformation('Shop'), fake.bindingInformation('Blog')]) fake.setBinding(b.includes('shop') ? 'Shop' : 'Blog', b, s2['thumbprint'] ?? '');
-    assert.deepEqual(await use(ctx(), (d) => d.removeSuperseded([s2], [{ thumbprint: fake.initialThumbprint, store: 'My' }])), []);
+    for (const b of [fake.bindingInformation('Shop'), fake.bindingInformation('Blog')])
+      fake.setBinding(b.includes('shop') ? 'Shop' : 'Blog', b, s2['thumbprint'] ?? '');
+    assert.deepEqual(
+      await use(ctx(), (d) => d.removeSuperseded([s2], [{ thumbprint: fake.initialThumbprint, store: 'My' }])),
+      [],
+    );
     assert.ok(fake.certificate('My', fake.initialThumbprint));
     // Unbound now: removed.
     fake.setBinding('Blog', fake.bindingInformation('Blog'), s2['thumbprint'] ?? '');
@@ -573,14 +854,25 @@ describe('iis', () => {
   });
 
   it('bindings that do not exist: preflight says which and lists what there is; activate refuses before changing anything', async () => {
-    const context = ctx([fake.entry('Default Web Site'), 'Missing Site|*:443:', `Shop|*:${fake.endpoint('Shop').port}:other.example.test`]);
+    const context = ctx([
+      fake.entry('Default Web Site'),
+      'Missing Site|*:443:',
+      `Shop|*:${fake.endpoint('Shop').port}:other.example.test`,
+    ]);
     const report = await use(context, (d) => d.preflight());
     const check = report.checks.find((c) => c.name === 'site bindings');
     assert.equal(check?.ok, false);
     assert.match(check?.detail ?? '', /there is no site "Missing Site" \(sites: Default Web Site, Shop, Blog\)/);
-    assert.match(check?.detail ?? '', new RegExp(`site "Shop" has no https binding \\*:\\d+:other\\.example\\.test \\(its https bindings: \\*:\\d+:shop\\.example\\.test\\)`));
+    assert.match(
+      check?.detail ?? '',
+      new RegExp(
+        `site "Shop" has no https binding \\*:\\d+:other\\.example\\.test \\(its https bindings: \\*:\\d+:shop\\.example\\.test\\)`,
+      ),
+    );
     const mutations = fake.view().mutatingCalls();
-    const error = await rejection(use(context, async (d) => d.activate({ thumbprint: fake.initialThumbprint, store: 'My' })));
+    const error = await rejection(
+      use(context, async (d) => d.activate({ thumbprint: fake.initialThumbprint, store: 'My' })),
+    );
     assert.equal(error.type, FailureType.targetRejected);
     assert.match(error.message, /Create the https binding in IIS first/);
     assert.equal(fake.view().mutatingCalls(), mutations);
@@ -589,7 +881,9 @@ describe('iis', () => {
   it('activate refuses staged objects that are not in the store, and rollback refuses a previous certificate that is gone', async () => {
     const error = await rejection(use(ctx(), (d) => d.activate({ thumbprint: 'AB'.repeat(20), store: 'My' })));
     assert.match(error.message, /is not in Cert:\\LocalMachine\\My; stage the version again/);
-    const gone = await rejection(use(ctx(), (d) => d.rollback({ [fake.entry('Default Web Site')]: `${'CD'.repeat(20)}|My|0` })));
+    const gone = await rejection(
+      use(ctx(), (d) => d.rollback({ [fake.entry('Default Web Site')]: `${'CD'.repeat(20)}|My|0` })),
+    );
     assert.match(gone.message, /cannot roll back: CDCD.* is no longer in Cert:\\LocalMachine\\My/);
     const garbage = await rejection(use(ctx(), (d) => d.rollback({ 'not a binding': 'x' })));
     assert.equal(garbage.type, FailureType.validation);
@@ -609,7 +903,10 @@ describe('iis', () => {
   });
 
   it('password login works too', async () => {
-    const report = await use(ctx(undefined, { credentials: { username: fake.username, password: fake.password } }), (d) => d.preflight());
+    const report = await use(
+      ctx(undefined, { credentials: { username: fake.username, password: fake.password } }),
+      (d) => d.preflight(),
+    );
     assert.match(report.checks.find((c) => c.name === 'SSH login')?.detail ?? '', /with a password/);
   });
 
@@ -633,11 +930,22 @@ describe('iis', () => {
     assert.ok(mismatch.message.includes(fake.hostKeySha256) && mismatch.message.includes(other), mismatch.message);
     assert.equal(fake.authAttempts(), logins, 'no credentials sent to the wrong server');
     const hexPin = fake.hostKeyHex.replace(/(..)(?!$)/g, '$1:').toUpperCase();
-    assert.ok((await use(ctx(undefined, { options: { hostKeySha256: hexPin } }), (d) => d.preflight())).checks.every((c) => c.ok));
+    assert.ok(
+      (await use(ctx(undefined, { options: { hostKeySha256: hexPin } }), (d) => d.preflight())).checks.every(
+        (c) => c.ok,
+      ),
+    );
   });
 
-  it('long binding lists are split over several commands, each within cmd.exe\'s limit', async () => {
-    const many = await startFakeIis({ sites: [{ name: 'Many Bindings Site', bindings: Array.from({ length: 14 }, (_, i) => ({ host: `h${i}.example.test` })) }] });
+  it("long binding lists are split over several commands, each within cmd.exe's limit", async () => {
+    const many = await startFakeIis({
+      sites: [
+        {
+          name: 'Many Bindings Site',
+          bindings: Array.from({ length: 14 }, (_, i) => ({ host: `h${i}.example.test` })),
+        },
+      ],
+    });
     try {
       const entries = Array.from({ length: 14 }, (_, i) => many.entry('Many Bindings Site', i));
       const v = fresh();
@@ -647,7 +955,11 @@ describe('iis', () => {
       assert.ok(ops.filter((o) => o === 'set-bindings').length >= 2, ops.join(' '));
       assert.ok(ops.filter((o) => o === 'read-bindings').length >= 2, ops.join(' '));
       assert.ok(many.commands().every((c) => c.length <= MAX_COMMAND_LENGTH));
-      for (let i = 0; i < 14; i++) assert.equal(many.binding('Many Bindings Site', many.bindingInformation('Many Bindings Site', i))?.hash, thumbprintOf(v.certPem));
+      for (let i = 0; i < 14; i++)
+        assert.equal(
+          many.binding('Many Bindings Site', many.bindingInformation('Many Bindings Site', i))?.hash,
+          thumbprintOf(v.certPem),
+        );
       assert.equal(await served(many, 'Many Bindings Site', 13), v.fingerprintSha256);
     } finally {
       await many.stop();
@@ -673,7 +985,11 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
       const v = ca.issue('flags.example.test', 'ecdsa-p256');
       const flags = iisContext(fake, [fake.entry('Flags')]);
       const activation = await use(flags, async (d) => d.activate(await d.stage(v)));
-      assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13, 'SNI, DisableHTTP2 and DisableOCSPStp kept');
+      assert.equal(
+        fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags,
+        13,
+        'SNI, DisableHTTP2 and DisableOCSPStp kept',
+      );
       assert.equal(await served(fake, 'Flags'), v.fingerprintSha256);
       await use(flags, (d) => d.rollback(activation.previous));
       assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13);
@@ -688,8 +1004,16 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
       const error = await rejection(use(central, (d) => d.activate(staged)));
       assert.equal(error.type, FailureType.targetRejected);
       assert.match(error.message, /Centralized Certificate Store .* Nothing was changed\.$/);
-      assert.equal(fake.binding('Central', fake.bindingInformation('Central'))?.sslFlags, 3, 'the CCS flag is never lost');
-      assert.equal(fake.view().mutatingCalls(), mutations, 'stage found the certificate already there; activate changed nothing');
+      assert.equal(
+        fake.binding('Central', fake.bindingInformation('Central'))?.sslFlags,
+        3,
+        'the CCS flag is never lost',
+      );
+      assert.equal(
+        fake.view().mutatingCalls(),
+        mutations,
+        'stage found the certificate already there; activate changed nothing',
+      );
     } finally {
       await fake.stop();
     }
@@ -702,11 +1026,22 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
       const context = iisContext(fake, [fake.entry('Lost')]);
       const info = fake.bindingInformation('Lost');
       const staged = await use(context, (d) => d.stage(v));
-      fake.failCommit(info, 'Exception calling "CommitChanges" with "0" argument(s): "The configuration file is locked. (Exception from HRESULT: 0x80070021)"', 2);
+      fake.failCommit(
+        info,
+        'Exception calling "CommitChanges" with "0" argument(s): "The configuration file is locked. (Exception from HRESULT: 0x80070021)"',
+        2,
+      );
       const error = await rejection(use(context, (d) => d.activate(staged)));
-      assert.match(error.message, /The script removed site "Lost" binding \S+ and could not add it back with its previous certificate \(.*0x80070021/);
+      assert.match(
+        error.message,
+        /The script removed site "Lost" binding \S+ and could not add it back with its previous certificate \(.*0x80070021/,
+      );
       assert.match(error.message, /by hand/);
-      assert.equal(fake.binding('Lost', info), undefined, 'the simulator really lost it (what the script guards against)');
+      assert.equal(
+        fake.binding('Lost', info),
+        undefined,
+        'the simulator really lost it (what the script guards against)',
+      );
     } finally {
       await fake.stop();
     }
@@ -721,7 +1056,11 @@ describe('iis: other servers', () => {
   after(() => ca?.dispose());
 
   it('Windows before build 16299: preflight asks for legacy PFX, an AES-256 PFX is refused with that hint, a 3DES one imports', async () => {
-    const fake = await startFakeIis({ build: 14393, productName: 'Windows Server 2016 Datacenter', iis: { major: 10, minor: 0 } });
+    const fake = await startFakeIis({
+      build: 14393,
+      productName: 'Windows Server 2016 Datacenter',
+      iis: { major: 10, minor: 0 },
+    });
     try {
       const sites = [fake.entry('Default Web Site')];
       const report = await use(iisContext(fake, sites), (d) => d.preflight());
@@ -750,7 +1089,12 @@ describe('iis: other servers', () => {
       const context = iisContext(fake, [fake.entry('Default Web Site')]);
       await use(context, (d) => d.stage(ca.issue('a.example.test')));
       assert.deepEqual(pfxUploads(fake), []);
-      assert.ok(fake.disk.log.some((line) => /^remove C:\\ProgramData\\CertFleet\\upload\\certfleet-[0-9a-f]{16}\.pfx$/.test(line)), fake.disk.log.join('\n'));
+      assert.ok(
+        fake.disk.log.some((line) =>
+          /^remove C:\\ProgramData\\CertFleet\\upload\\certfleet-[0-9a-f]{16}\.pfx$/.test(line),
+        ),
+        fake.disk.log.join('\n'),
+      );
       fake.failNext('import', 'powershell.exe : terminated\r\n');
       await rejection(use(context, (d) => d.stage(ca.issue('b.example.test'))));
       assert.deepEqual(pfxUploads(fake), []);
@@ -762,8 +1106,16 @@ describe('iis: other servers', () => {
   it('errors printed as CLIXML are decoded; Access denied is TARGET_PERMISSION_DENIED', async () => {
     const fake = await startFakeIis({ clixmlErrors: true });
     try {
-      fake.failNext('stage-check', psError("New-Item : Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied.", 'UnauthorizedAccessException'));
-      const error = await rejection(use(iisContext(fake, [fake.entry('Default Web Site')]), (d) => d.stage(ca.issue('c.example.test'))));
+      fake.failNext(
+        'stage-check',
+        psError(
+          "New-Item : Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied.",
+          'UnauthorizedAccessException',
+        ),
+      );
+      const error = await rejection(
+        use(iisContext(fake, [fake.entry('Default Web Site')]), (d) => d.stage(ca.issue('c.example.test'))),
+      );
       assert.equal(error.type, FailureType.targetPermission);
       assert.match(error.message, /New-Item : Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied\./);
       assert.ok(!/CLIXML|<Objs|_x000D_/.test(error.message), error.message);

@@ -20,7 +20,14 @@ import { rejection as rejectionOf } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
-import { pinFromTrust, sshServerView, sshTargetContext, startNginx, type SshTargetInput, type TestWebServer } from '../support/webservers';
+import {
+  pinFromTrust,
+  sshServerView,
+  sshTargetContext,
+  startNginx,
+  type SshTargetInput,
+  type TestWebServer,
+} from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -34,11 +41,22 @@ async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): 
 }
 
 const served = async (web: TestWebServer): Promise<string> => (await servedCertificate(web.endpoint)).fingerprintSha256;
-const fullChainOf = (m: CertificateMaterial): string => [m.certPem, ...m.chainPems].map((p) => `${p.trim()}\n`).join('');
+const fullChainOf = (m: CertificateMaterial): string =>
+  [m.certPem, ...m.chainPems].map((p) => `${p.trim()}\n`).join('');
 const modeOf = (file: string): number => statSync(file).mode & 0o777;
 const newKeyPem = (type: 'ec' | 'rsa'): string =>
-  execFileSync('openssl', ['genpkey', ...(type === 'ec' ? ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-const secretsIn = (message: string, ...materials: CertificateMaterial[]): boolean => materials.some((m) => message.includes(m.keyPem.split('\n')[1] ?? 'x'));
+  execFileSync(
+    'openssl',
+    [
+      'genpkey',
+      ...(type === 'ec'
+        ? ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']
+        : ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+const secretsIn = (message: string, ...materials: CertificateMaterial[]): boolean =>
+  materials.some((m) => message.includes(m.keyPem.split('\n')[1] ?? 'x'));
 
 // ---------------------------------------------------------------------------------------------
 // The shared contract
@@ -58,7 +76,10 @@ runDeployerContract({
       context,
       endpoints: [web.endpoint],
       fake: sshServerView(sshd, web),
-      withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } } }),
+      withWrongCredentials: () => ({
+        ...context,
+        target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } },
+      }),
       async stop() {
         await web.stop();
         await sshd.stop();
@@ -92,7 +113,11 @@ describe('nginx', () => {
   });
 
   it('without a pinned host key, preflight fails with a check naming the presented key, and sends no credentials', async () => {
-    const logins = (): number => sshd.output().split('\n').filter((line) => /Accepted|Failed|Invalid user/.test(line)).length;
+    const logins = (): number =>
+      sshd
+        .output()
+        .split('\n')
+        .filter((line) => /Accepted|Failed|Invalid user/.test(line)).length;
     const before = logins();
     const { hostKeySha256: _pin, ...unpinned } = ctx().target.options;
     const context = { ...ctx(), target: { ...ctx().target, options: unpinned } };
@@ -119,8 +144,14 @@ describe('nginx', () => {
     assert.ok(error.message.includes(other), 'names the pin');
     assert.ok(!error.message.includes(sshd.privateKey.split('\n')[1] ?? 'x'));
 
-    const report = await use(ctx({ options: { hostKeySha256: sshd.hostKeyHex.replace(/(..)(?!$)/g, '$1:').toUpperCase() } }), (d) => d.preflight());
-    assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+    const report = await use(
+      ctx({ options: { hostKeySha256: sshd.hostKeyHex.replace(/(..)(?!$)/g, '$1:').toUpperCase() } }),
+      (d) => d.preflight(),
+    );
+    assert.ok(
+      report.checks.every((c) => c.ok),
+      JSON.stringify(report.checks),
+    );
     assert.match(report.firmware ?? '', /^nginx\/1\./);
   });
 
@@ -138,26 +169,45 @@ describe('nginx', () => {
     const initialKey = readFileSync(web.keyPath);
     const reloads = web.reloads();
     const activation = await use(ctx(), (d) => d.activate(staged));
-    assert.deepEqual(activation.previous, { cert: `${web.certPath}${BACKUP_SUFFIX}`, key: `${web.keyPath}${BACKUP_SUFFIX}` });
-    assert.ok(readFileSync(`${web.certPath}${BACKUP_SUFFIX}`).equals(initialCert), 'the backup holds the previous certificate');
+    assert.deepEqual(activation.previous, {
+      cert: `${web.certPath}${BACKUP_SUFFIX}`,
+      key: `${web.keyPath}${BACKUP_SUFFIX}`,
+    });
+    assert.ok(
+      readFileSync(`${web.certPath}${BACKUP_SUFFIX}`).equals(initialCert),
+      'the backup holds the previous certificate',
+    );
     assert.ok(readFileSync(`${web.keyPath}${BACKUP_SUFFIX}`).equals(initialKey), 'the backup holds the previous key');
     assert.equal(modeOf(`${web.keyPath}${BACKUP_SUFFIX}`), 0o600, 'the key backup is 0600 too');
     assert.equal(readFileSync(web.keyPath, 'utf8'), v1.keyPem.trim() + '\n');
     assert.equal(modeOf(web.keyPath), 0o600, 'the live key is 0600');
     assert.equal(web.reloads(), reloads + 1, 'one reload');
     assert.equal(await served(web), v1.fingerprintSha256);
-    assert.deepEqual(web.files().filter((f) => f.includes('certfleet-tmp')), [], 'no temp file left');
+    assert.deepEqual(
+      web.files().filter((f) => f.includes('certfleet-tmp')),
+      [],
+      'no temp file left',
+    );
 
     // The live files were never opened for writing: each was replaced by a rename of a complete temp file.
     const log = sshd.sftpLog().slice(logBefore);
     for (const live of [web.certPath, web.keyPath]) {
-      assert.ok(!log.some((line) => line.startsWith(`open "${live}" flags`) && line.includes('WRITE')), `${live} not written in place`);
+      assert.ok(
+        !log.some((line) => line.startsWith(`open "${live}" flags`) && line.includes('WRITE')),
+        `${live} not written in place`,
+      );
       const rename = log.find((line) => line.startsWith('posix-rename old') && line.endsWith(`new "${live}"`));
       assert.ok(rename, `${live} replaced by posix-rename: ${log.join('\n')}`);
       assert.match(rename ?? '', /certfleet-tmp-[0-9a-f]+" new/);
     }
-    const keyTemp = log.find((line) => line.startsWith('open "') && line.includes(`.${web.keyPath.split('/').pop()}.certfleet-tmp-`));
-    assert.match(keyTemp ?? '', /flags WRITE,CREATE,TRUNCATE,EXCL mode 0600$/, 'the key temp file is created exclusively at 0600');
+    const keyTemp = log.find(
+      (line) => line.startsWith('open "') && line.includes(`.${web.keyPath.split('/').pop()}.certfleet-tmp-`),
+    );
+    assert.match(
+      keyTemp ?? '',
+      /flags WRITE,CREATE,TRUNCATE,EXCL mode 0600$/,
+      'the key temp file is created exclusively at 0600',
+    );
   });
 
   it('a config broken by the new files (key not matching the certificate): restored, reloaded, still serving the old certificate; the message has nginx -t output and no key', async () => {
@@ -178,7 +228,10 @@ describe('nginx', () => {
     assert.match(error.message, /key values mismatch/, 'nginx -t output in the message');
     assert.match(error.message, /test failed/);
     assert.match(error.message, /previous files were put back and nginx reloaded/);
-    assert.ok(!error.message.includes(foreignKey.split('\n')[1] ?? 'x') && !secretsIn(error.message, v1, v2), 'no key material in the message');
+    assert.ok(
+      !error.message.includes(foreignKey.split('\n')[1] ?? 'x') && !secretsIn(error.message, v1, v2),
+      'no key material in the message',
+    );
     assert.ok(readFileSync(web.certPath).equals(liveCert), 'certificate restored');
     assert.ok(readFileSync(web.keyPath).equals(liveKey), 'key restored');
     assert.equal(modeOf(web.keyPath), 0o600);
@@ -218,7 +271,11 @@ describe('nginx', () => {
     const first = await use(ctx(), (d) => d.activate(staged2));
     const again = await use(ctx(), (d) => d.activate(staged2));
     assert.deepEqual(again.previous, first.previous);
-    assert.equal(readFileSync(first.previous['key'] ?? '', 'utf8'), v1.keyPem.trim() + '\n', 'the backup still holds v1');
+    assert.equal(
+      readFileSync(first.previous['key'] ?? '', 'utf8'),
+      v1.keyPem.trim() + '\n',
+      'the backup still holds v1',
+    );
     assert.equal(await served(web), v2.fingerprintSha256);
     const back = await use(ctx(), (d) => d.rollback(first.previous));
     assert.deepEqual(back.previous, {});
@@ -264,8 +321,14 @@ describe('nginx', () => {
       // /usr/bin/sudo is not installed here: the sshd puts a logging stand-in on the session's PATH.
       const context = sshTargetContext(sudoSshd, web, { options: { useSudo: true } });
       const report = await use(context, (d) => d.preflight());
-      assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
-      assert.ok(report.checks.some((c) => c.name === 'sudo'), 'sudo is checked');
+      assert.ok(
+        report.checks.every((c) => c.ok),
+        JSON.stringify(report.checks),
+      );
+      assert.ok(
+        report.checks.some((c) => c.name === 'sudo'),
+        'sudo is checked',
+      );
       const staged = await use(context, (d) => d.stage(v2));
       const activation = await use(context, (d) => d.activate(staged));
       assert.equal(await served(web), v2.fingerprintSha256);
@@ -277,10 +340,23 @@ describe('nginx', () => {
       assert.ok(calls.length > 0 && calls.every((line) => line.startsWith('-n ')), calls.join('\n'));
       assert.ok(calls.includes(`-n ${web.testCommand}`), 'config test through sudo');
       assert.ok(calls.includes(`-n ${web.reloadCommand}`), 'reload through sudo');
-      assert.ok(calls.some((line) => /^-n install -m 0600 \/dev\/null \S+\.site\.key\.certfleet-tmp-[0-9a-f]+$/.test(line)), 'key temp file created at 0600');
-      assert.ok(calls.some((line) => line.startsWith('-n dd of=') && line.endsWith('conv=fsync')), 'written with fsync');
-      assert.ok(calls.some((line) => line.startsWith('-n mv -f -- ') && line.endsWith(` ${web.keyPath}`)), 'renamed over the live key');
-      assert.deepEqual(sudoSshd.sftpLog().filter((line) => /^open /.test(line)), [], 'no SFTP file access with sudo');
+      assert.ok(
+        calls.some((line) => /^-n install -m 0600 \/dev\/null \S+\.site\.key\.certfleet-tmp-[0-9a-f]+$/.test(line)),
+        'key temp file created at 0600',
+      );
+      assert.ok(
+        calls.some((line) => line.startsWith('-n dd of=') && line.endsWith('conv=fsync')),
+        'written with fsync',
+      );
+      assert.ok(
+        calls.some((line) => line.startsWith('-n mv -f -- ') && line.endsWith(` ${web.keyPath}`)),
+        'renamed over the live key',
+      );
+      assert.deepEqual(
+        sudoSshd.sftpLog().filter((line) => /^open /.test(line)),
+        [],
+        'no SFTP file access with sudo',
+      );
     });
   });
 
@@ -302,9 +378,15 @@ describe('nginx', () => {
       assert.equal(modeOf(web.keyPath), 0o600);
       // The temp files were complete and renamed by mv (no SFTP rename at all), none is left over.
       const log = plainSshd.sftpLog();
-      assert.ok(log.some((line) => line.startsWith('open "') && line.includes('.site.key.certfleet-tmp-')), 'written to a temp file over SFTP');
+      assert.ok(
+        log.some((line) => line.startsWith('open "') && line.includes('.site.key.certfleet-tmp-')),
+        'written to a temp file over SFTP',
+      );
       assert.ok(!log.some((line) => /^(posix-)?rename /.test(line)), log.join('\n'));
-      assert.deepEqual(web.files().filter((f) => f.includes('certfleet-tmp')), []);
+      assert.deepEqual(
+        web.files().filter((f) => f.includes('certfleet-tmp')),
+        [],
+      );
     });
   });
 
@@ -317,16 +399,36 @@ describe('nginx', () => {
       assert.equal(parsed.value['testCommand'], 'nginx -t');
       assert.equal(parsed.value['reloadCommand'], 'nginx -s reload');
       assert.equal(parsed.value['useSudo'], true);
-      assert.equal(parsed.value['hostKeySha256'], `SHA256:${Buffer.from('ab'.repeat(32), 'hex').toString('base64').replace(/=+$/, '')}`);
-      const custom = parseNginxOptions({ ...base, testCommand: '/usr/sbin/nginx -c /etc/nginx/nginx.conf -t', reloadCommand: 'systemctl reload nginx' });
-      assert.equal(custom.value['testCommand'], '/usr/sbin/nginx -c /etc/nginx/nginx.conf -t', 'commands as configured');
+      assert.equal(
+        parsed.value['hostKeySha256'],
+        `SHA256:${Buffer.from('ab'.repeat(32), 'hex').toString('base64').replace(/=+$/, '')}`,
+      );
+      const custom = parseNginxOptions({
+        ...base,
+        testCommand: '/usr/sbin/nginx -c /etc/nginx/nginx.conf -t',
+        reloadCommand: 'systemctl reload nginx',
+      });
+      assert.equal(
+        custom.value['testCommand'],
+        '/usr/sbin/nginx -c /etc/nginx/nginx.conf -t',
+        'commands as configured',
+      );
       assert.equal(custom.value['reloadCommand'], 'systemctl reload nginx');
     });
 
     it('refuses relative paths, shell metacharacters, "..", shared paths and bad pins or commands', () => {
-      const errors = (input: Record<string, unknown>): Record<string, string> => parseNginxOptions({ ...base, ...input }).errors;
+      const errors = (input: Record<string, unknown>): Record<string, string> =>
+        parseNginxOptions({ ...base, ...input }).errors;
       assert.match(errors({ certPath: 'ssl/site.crt' })['certPath'] ?? '', /absolute/);
-      for (const bad of ['/etc/nginx/ssl/site.crt;rm -rf /', '/etc/nginx/$(id)/k', '/etc/nginx/ssl/a b.crt', '/etc/nginx/`x`', "/etc/nginx/'q'", '/etc/nginx/ssl/*.crt', '/etc/nginx/ssl/a|b']) {
+      for (const bad of [
+        '/etc/nginx/ssl/site.crt;rm -rf /',
+        '/etc/nginx/$(id)/k',
+        '/etc/nginx/ssl/a b.crt',
+        '/etc/nginx/`x`',
+        "/etc/nginx/'q'",
+        '/etc/nginx/ssl/*.crt',
+        '/etc/nginx/ssl/a|b',
+      ]) {
         assert.match(errors({ certPath: bad })['certPath'] ?? '', /shell characters/, bad);
       }
       assert.match(errors({ keyPath: '/etc/nginx/../shadow' })['keyPath'] ?? '', /"\.\."/);
@@ -346,9 +448,16 @@ describe('nginx', () => {
       assert.ok(nginxDescriptor.parseCredentials({ username: 'deploy' }).errors['privateKey']);
       assert.ok(nginxDescriptor.parseCredentials({ username: '-oProxyCommand=x', password: 'pw' }).errors['username']);
       assert.ok(nginxDescriptor.parseCredentials({ username: 'deploy', privateKey: 'not a key' }).errors['privateKey']);
-      const parsed = nginxDescriptor.parseCredentials({ username: 'root', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\r\nAAAA\r\n-----END OPENSSH PRIVATE KEY-----\r\n', passphrase: 'p' });
+      const parsed = nginxDescriptor.parseCredentials({
+        username: 'root',
+        privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\r\nAAAA\r\n-----END OPENSSH PRIVATE KEY-----\r\n',
+        passphrase: 'p',
+      });
       assert.deepEqual(parsed.errors, {});
-      assert.equal(parsed.value['privateKey'], '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+      assert.equal(
+        parsed.value['privateKey'],
+        '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      );
     });
 
     it('binding: verify ports and SNI; default endpoints are the target host on those ports', () => {
@@ -356,10 +465,16 @@ describe('nginx', () => {
       assert.deepEqual(nginxDescriptor.parseBinding({}).value, { verifyPorts: [443] });
       assert.ok(nginxDescriptor.parseBinding({ verifyPorts: ['70000'] }).errors['verifyPorts']);
       assert.ok(nginxDescriptor.parseBinding({ serverName: 'bad name' }).errors['serverName']);
-      assert.deepEqual(nginxDescriptor.defaultVerifyEndpoints({ host: 'web01.example.net', port: 22, options: {} }, { verifyPorts: [443, 8443], serverName: 'WWW.example.com' }), [
-        { host: 'web01.example.net', port: 443, servername: 'www.example.com' },
-        { host: 'web01.example.net', port: 8443, servername: 'www.example.com' },
-      ]);
+      assert.deepEqual(
+        nginxDescriptor.defaultVerifyEndpoints(
+          { host: 'web01.example.net', port: 22, options: {} },
+          { verifyPorts: [443, 8443], serverName: 'WWW.example.com' },
+        ),
+        [
+          { host: 'web01.example.net', port: 443, servername: 'www.example.com' },
+          { host: 'web01.example.net', port: 8443, servername: 'www.example.com' },
+        ],
+      );
       assert.ok(nginxDescriptor.bindingFields.length > 0 && nginxDescriptor.credentialFields.length > 0);
     });
   });

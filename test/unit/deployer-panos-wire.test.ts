@@ -38,8 +38,14 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
     }
   };
   /** A raw client for what the deployer never does. */
-  const withClient = async (fake: FakePanos, work: (client: PanosClient, key: string, http: ReturnType<typeof createDeviceHttp>) => Promise<void>): Promise<void> => {
-    const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
+  const withClient = async (
+    fake: FakePanos,
+    work: (client: PanosClient, key: string, http: ReturnType<typeof createDeviceHttp>) => Promise<void>,
+  ): Promise<void> => {
+    const http = createDeviceHttp(
+      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
+      'test',
+    );
     try {
       const client = new PanosClient(http);
       const { key } = await client.keygen(fake.username, fake.password);
@@ -59,19 +65,35 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
     await withFake({}, async (fake) => {
       await usePanos(panosContext(fake, keyCache()), (d) => d.stage(v1));
       const imports = fake.calls.filter((c) => c.type === 'import');
-      assert.deepEqual(imports.map((c) => c.category), ['certificate', 'private-key']);
+      assert.deepEqual(
+        imports.map((c) => c.category),
+        ['certificate', 'private-key'],
+      );
       for (const call of imports) {
         assert.deepEqual(call.bodyParams, [], 'only the file in the body');
-        for (const name of ['type', 'category', 'certificate-name', 'format']) assert.ok(call.queryParams.includes(name), `${name} in the query string`);
-        assert.ok(!call.queryParams.includes('key') && call.keyVia === 'header', 'the API key stays in the X-PAN-KEY header');
+        for (const name of ['type', 'category', 'certificate-name', 'format'])
+          assert.ok(call.queryParams.includes(name), `${name} in the query string`);
+        assert.ok(
+          !call.queryParams.includes('key') && call.keyVia === 'header',
+          'the API key stays in the X-PAN-KEY header',
+        );
       }
-      assert.ok(imports[1]?.queryParams.includes('passphrase'), 'the key travels with a (dummy) passphrase, as acme.sh sends it');
+      assert.ok(
+        imports[1]?.queryParams.includes('passphrase'),
+        'the key travels with a (dummy) passphrase, as acme.sh sends it',
+      );
 
       // The old wire form: type=import (and the rest) in the multipart body only.
       await withClient(fake, async (_client, key, http) => {
         const before = fake.certificateNames();
         const form = new FormData();
-        for (const [k, v] of Object.entries({ type: 'import', category: 'certificate', 'certificate-name': 'body-only', format: 'pem' })) form.append(k, v);
+        for (const [k, v] of Object.entries({
+          type: 'import',
+          category: 'certificate',
+          'certificate-name': 'body-only',
+          format: 'pem',
+        }))
+          form.append(k, v);
         form.append('file', new Blob([v1.certPem]), 'c.pem');
         const response = await http.request('POST', '/api/', { headers: { 'X-PAN-KEY': key }, multipart: form });
         const reply = await parseReply(response.status, response.text);
@@ -86,14 +108,22 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
     await withFake({}, async (fake) => {
       const exchanges: WireExchange[] = [];
       const redactor = new WireRedactor({ values: [fake.password], keyPems: [v1.keyPem] });
-      await withWireTranscript(redactor, () => usePanos(panosContext(fake, keyCache()), (d) => d.stage(v1)), async (recorded) => void exchanges.push(...recorded));
+      await withWireTranscript(
+        redactor,
+        () => usePanos(panosContext(fake, keyCache()), (d) => d.stage(v1)),
+        async (recorded) => void exchanges.push(...recorded),
+      );
       const text = exchanges.map((e) => e.text).join('\n---\n');
       const keyImport = exchanges.map((e) => e.text).find((t) => t.includes('category=private-key'));
       assert.ok(keyImport, text);
       assert.match(keyImport, /passphrase=[^&\s]*removed/i, 'the passphrase parameter is removed from the URL');
       assert.match(keyImport, /part file: \(file part, \d+ bytes, removed\)/, 'the key file is not recorded');
-      for (const secret of [...fake.view().secrets, fake.password]) assert.ok(!text.includes(secret), 'no key or password in the transcript');
-      const keyBody = v1.keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+      for (const secret of [...fake.view().secrets, fake.password])
+        assert.ok(!text.includes(secret), 'no key or password in the transcript');
+      const keyBody = v1.keyPem
+        .split('\n')
+        .filter((l) => l && !l.startsWith('-----'))
+        .join('');
       assert.ok(!text.replace(/\s/g, '').includes(keyBody.slice(0, 40)), 'no private key material');
     });
   });
@@ -104,20 +134,67 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
         // The leaf alone, its intermediate as a separate object (what CertFleet did before issue 13).
         const [intermediate] = v1.chainPems;
         assert.ok(intermediate);
-        for (const [name, content] of [['ca-object', intermediate], ['leaf-alone', v1.certPem]] as const) {
-          assert.equal((await client.importFile(key, { category: 'certificate', certificateName: name, format: 'pem', fileName: `${name}.pem`, content })).status, 'success');
+        for (const [name, content] of [
+          ['ca-object', intermediate],
+          ['leaf-alone', v1.certPem],
+        ] as const) {
+          assert.equal(
+            (
+              await client.importFile(key, {
+                category: 'certificate',
+                certificateName: name,
+                format: 'pem',
+                fileName: `${name}.pem`,
+                content,
+              })
+            ).status,
+            'success',
+          );
         }
-        assert.equal((await client.importFile(key, { category: 'private-key', certificateName: 'leaf-alone', format: 'pem', passphrase: 'x', fileName: 'k.pem', content: v1.keyPem })).status, 'success');
+        assert.equal(
+          (
+            await client.importFile(key, {
+              category: 'private-key',
+              certificateName: 'leaf-alone',
+              format: 'pem',
+              passphrase: 'x',
+              fileName: 'k.pem',
+              content: v1.keyPem,
+            })
+          ).status,
+          'success',
+        );
         // An encrypted PKCS#8 key (what CertFleet sent before): refused (docs/vendors/panos.md P2).
-        const encrypted = createPrivateKey(v1.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret-pass' }).toString();
-        const refused = await client.importFile(key, { category: 'private-key', certificateName: 'leaf-alone', format: 'pem', passphrase: 'secret-pass', fileName: 'k.pem', content: encrypted });
+        const encrypted = createPrivateKey(v1.keyPem)
+          .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret-pass' })
+          .toString();
+        const refused = await client.importFile(key, {
+          category: 'private-key',
+          certificateName: 'leaf-alone',
+          format: 'pem',
+          passphrase: 'secret-pass',
+          fileName: 'k.pem',
+          content: encrypted,
+        });
         assert.equal(refused.status, 'error');
-        assert.equal((await client.setConfig(key, "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']", '<certificate>leaf-alone</certificate>')).code, '20');
+        assert.equal(
+          (
+            await client.setConfig(
+              key,
+              "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']",
+              '<certificate>leaf-alone</certificate>',
+            )
+          ).code,
+          '20',
+        );
         const { jobId } = await client.commitPartial(key, fake.username);
         assert.ok(jobId);
         for (let i = 0; i < 10 && (await client.showJob(key, jobId)).job?.status !== 'FIN'; i++);
       });
-      const error = await failureOf(verifyServedFingerprint('panos', fake.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems)), FailureType.verifyMismatch);
+      const error = await failureOf(
+        verifyServedFingerprint('panos', fake.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems)),
+        FailureType.verifyMismatch,
+      );
       assert.match(error.message, /serves the leaf without its intermediate\(s\) \(expected 1, got 0\)/);
 
       // The deployer's one-file upload: served with its intermediate.
@@ -136,29 +213,49 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
       const report = await usePanos(ctx, (d) => d.preflight());
       const locks = report.checks.find((c) => c.name === 'locks');
       assert.equal(locks?.ok, false);
-      assert.match(locks?.detail ?? '', /^held by another admin: config lock of alice since \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d; deploys wait until it is released$/);
+      assert.match(
+        locks?.detail ?? '',
+        /^held by another admin: config lock of alice since \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d; deploys wait until it is released$/,
+      );
 
       const mutating = fake.mutatingCalls();
-      const busy = await failureOf(usePanos(ctx, (d) => d.activate(staged)), FailureType.deviceSessionBusy);
-      assert.match(busy.message, /^panos: activate: the device is locked \(config lock held by admin alice since [\d/: ]+ \("change window"\)\); CertFleet waits and retries, it never removes another admin's lock$/);
+      const busy = await failureOf(
+        usePanos(ctx, (d) => d.activate(staged)),
+        FailureType.deviceSessionBusy,
+      );
+      assert.match(
+        busy.message,
+        /^panos: activate: the device is locked \(config lock held by admin alice since [\d/: ]+ \("change window"\)\); CertFleet waits and retries, it never removes another admin's lock$/,
+      );
       assert.ok(busy.retryAfterMs && busy.retryAfterMs > 0, 'retried later');
       assert.equal(fake.mutatingCalls(), mutating, 'nothing was bound while locked');
 
       fake.unlock('config', 'alice');
       fake.lock('commit', 'alice');
-      const commitBusy = await failureOf(usePanos(ctx, (d) => d.activate(staged)), FailureType.deviceSessionBusy);
+      const commitBusy = await failureOf(
+        usePanos(ctx, (d) => d.activate(staged)),
+        FailureType.deviceSessionBusy,
+      );
       assert.match(commitBusy.message, /commit lock held by admin alice/);
       assert.equal(fake.calls.filter((c) => c.type === 'commit').length, 0, 'no commit was attempted');
 
       // A lock taken between the check and the commit: the device refuses the commit, also a wait.
       fake.unlock('commit', 'alice');
-      fake.failNext(/type=commit/, { xml: '<response status="error"><msg><line>Other administrators are holding commit locks.</line></msg></response>' });
-      await failureOf(usePanos(ctx, (d) => d.activate(staged)), FailureType.deviceSessionBusy);
+      fake.failNext(/type=commit/, {
+        xml: '<response status="error"><msg><line>Other administrators are holding commit locks.</line></msg></response>',
+      });
+      await failureOf(
+        usePanos(ctx, (d) => d.activate(staged)),
+        FailureType.deviceSessionBusy,
+      );
 
       // The API admin's own lock does not stop it.
       fake.lock('config', fake.username);
       const own = await usePanos(ctx, (d) => d.preflight());
-      assert.deepEqual(own.checks.find((c) => c.name === 'locks'), { name: 'locks', ok: true, detail: `only ${fake.username}'s own config lock` });
+      assert.deepEqual(
+        own.checks.find((c) => c.name === 'locks'),
+        { name: 'locks', ok: true, detail: `only ${fake.username}'s own config lock` },
+      );
       assert.deepEqual(await usePanos(ctx, async (d) => settle(d, await d.activate(staged))), { state: 'done' });
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
     });
@@ -167,9 +264,17 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
   it('admin GUI: the management interface uses the first profile; the API then presents the new certificate (accepted through alsoAccept); rollback puts the device certificate back', async () => {
     await withFake({ profiles: [{ name: 'gp-portal' }, { name: 'mgmt-ui' }] }, async (fake) => {
       const trust = { fingerprintSha256: fake.managementFingerprint, alsoAccept: [v1.fingerprintSha256] };
-      const ctx = panosContext(fake, keyCache(), { profiles: ['mgmt-ui'], binding: { adminGui: 'on' }, trust, ports: [fake.endpoint('mgmt-ui').port] });
+      const ctx = panosContext(fake, keyCache(), {
+        profiles: ['mgmt-ui'],
+        binding: { adminGui: 'on' },
+        trust,
+        ports: [fake.endpoint('mgmt-ui').port],
+      });
       const report = await usePanos(ctx, (d) => d.preflight());
-      assert.ok(report.changes.includes("admin GUI: the device's own certificate → profile mgmt-ui (new certificate)"), report.changes.join('; '));
+      assert.ok(
+        report.changes.includes("admin GUI: the device's own certificate → profile mgmt-ui (new certificate)"),
+        report.changes.join('; '),
+      );
 
       const staged = await usePanos(ctx, (d) => d.stage(v1));
       const activation = await usePanos(ctx, (d) => d.activate(staged));
@@ -181,7 +286,10 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
 
       // A trust pinned to the old management certificate only now refuses the API: why the run's fingerprints are accepted.
       const pinnedOnly = panosContext(fake, keyCache(), { profiles: ['mgmt-ui'], binding: { adminGui: 'on' } });
-      await failureOf(usePanos(pinnedOnly, (d) => d.preflight()), FailureType.targetTlsUntrusted);
+      await failureOf(
+        usePanos(pinnedOnly, (d) => d.preflight()),
+        FailureType.targetTlsUntrusted,
+      );
 
       const rolled = await usePanos(ctx, async (d) => {
         const back = await d.rollback(activation.previous);

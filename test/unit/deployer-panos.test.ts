@@ -8,7 +8,13 @@ import { createDeviceHttp } from '../../activities/deployers/device-http';
 import { PanosClient } from '../../activities/deployers/panos/client';
 import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import { createPanosDeployer } from '../../activities/deployers/panos/index';
-import type { Activation, ActivationStatus, CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
+import type {
+  Activation,
+  ActivationStatus,
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+} from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
@@ -41,9 +47,16 @@ function keyCache(): KeyCache {
   return cache;
 }
 
-function contextFor(fake: FakePanos, cache: KeyCache, over: { credentials?: Record<string, string>; options?: Record<string, unknown>; profiles?: string[] } = {}): DeployerContext {
+function contextFor(
+  fake: FakePanos,
+  cache: KeyCache,
+  over: { credentials?: Record<string, string>; options?: Record<string, unknown>; profiles?: string[] } = {},
+): DeployerContext {
   const target = { host: fake.host, port: fake.port };
-  const binding = { profiles: over.profiles ?? PROFILES, verifyPorts: fake.endpoints.map((e) => String(e.port)).join(', ') };
+  const binding = {
+    profiles: over.profiles ?? PROFILES,
+    verifyPorts: fake.endpoints.map((e) => String(e.port)).join(', '),
+  };
   return {
     target: {
       id: 'target-1',
@@ -66,10 +79,17 @@ runDeployerContract({
     const context = contextFor(fake, keyCache());
     return {
       context,
-      endpoints: panosDescriptor.defaultVerifyEndpoints({ host: fake.host, port: fake.port, options: {} }, context.binding),
+      endpoints: panosDescriptor.defaultVerifyEndpoints(
+        { host: fake.host, port: fake.port, options: {} },
+        context.binding,
+      ),
       fake: fake.view(),
       // Wrong password and nothing cached (a cached key would still be valid on the device).
-      withWrongCredentials: () => ({ ...context, target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } }, sessionKey: keyCache().store }),
+      withWrongCredentials: () => ({
+        ...context,
+        target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } },
+        sessionKey: keyCache().store,
+      }),
       stop: () => fake.close(),
     };
   },
@@ -154,7 +174,10 @@ describe('panos deployer: vendor cases', () => {
 
       // Keys and passwords never travel in a URL and are never recorded.
       const keyed = fake.calls.filter((c) => c.type !== 'keygen');
-      assert.ok(keyed.every((c) => c.keyVia === 'header' && c.transport !== 'query'), 'key in the X-PAN-KEY header, parameters in the body');
+      assert.ok(
+        keyed.every((c) => c.keyVia === 'header' && c.transport !== 'query'),
+        'key in the X-PAN-KEY header, parameters in the body',
+      );
       const recorded = JSON.stringify(fake.calls);
       for (const secret of fake.view().secrets) assert.ok(!recorded.includes(secret), 'no secret in the call log');
     });
@@ -164,11 +187,19 @@ describe('panos deployer: vendor cases', () => {
     await withFake({}, async (fake) => {
       const key = fake.issueKey();
       const cache = keyCache();
-      const report = await use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: key } }), (d) => d.preflight());
+      const report = await use(
+        contextFor(fake, cache, { credentials: { username: fake.username, apiKey: key } }),
+        (d) => d.preflight(),
+      );
       assert.match(report.checks.find((c) => c.name === 'API key')?.detail ?? '', /configured API key is accepted/);
       assert.equal(fake.calls.filter((c) => c.type === 'keygen').length, 0);
       assert.equal(cache.writes, 0);
-      const error = await failureOf(use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: 'LUFRPTwrong' } }), (d) => d.preflight()), FailureType.targetAuth);
+      const error = await failureOf(
+        use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: 'LUFRPTwrong' } }), (d) =>
+          d.preflight(),
+        ),
+        FailureType.targetAuth,
+      );
       assert.match(error.message, /^panos: /);
       assert.ok(!error.message.includes('LUFRPTwrong'));
     });
@@ -191,16 +222,22 @@ describe('panos deployer: vendor cases', () => {
 
       // Firewall rules against a Panorama: the device refuses the 63-character name with code 17.
       const firewallRules = contextFor(fake, keyCache());
-      const error = await failureOf(use(firewallRules, (d) => d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test'))), FailureType.targetRejected);
+      const error = await failureOf(
+        use(firewallRules, (d) => d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test'))),
+        FailureType.targetRejected,
+      );
       assert.match(error.message, /certificate-name '.{32,}' is invalid, code 17: invalid command/);
       const report = await use(firewallRules, (d) => d.preflight());
       const deviceType = report.checks.find((c) => c.name === 'device type');
       assert.equal(deviceType?.ok, false);
-      assert.match(deviceType?.detail ?? '', /is a Panorama: choose the kind panorama \(its own certificate\), template or template-stack/);
+      assert.match(
+        deviceType?.detail ?? '',
+        /is a Panorama: choose the kind panorama \(its own certificate\), template or template-stack/,
+      );
     });
   });
 
-  it('activate commits only the API admin\'s changes: a human\'s pending edit stays pending', async () => {
+  it("activate commits only the API admin's changes: a human's pending edit stays pending", async () => {
     await withFake({ otherAdmins: { alice: 'alice-password' } }, async (fake) => {
       const xpath = "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']";
       await fake.editAs('alice', xpath, '<protocol-settings><min-version>tls1-1</min-version></protocol-settings>');
@@ -210,13 +247,15 @@ describe('panos deployer: vendor cases', () => {
       const commit = fake.calls.find((c) => c.type === 'commit');
       assert.equal(commit?.action, 'partial');
       assert.equal(commit?.cmd, `<commit><partial><admin><member>${fake.username}</member></admin></partial></commit>`);
-      assert.equal(fake.pendingChanges('alice').length, 1, 'the human\'s change was not pushed');
+      assert.equal(fake.pendingChanges('alice').length, 1, "the human's change was not pushed");
       assert.deepEqual(fake.pendingChanges(fake.username), []);
       const name = fake.profileCertificate('gp-portal', 'running') ?? '';
       assert.match(name, /^portal_example_test-/);
       assert.equal(fake.profileCertificate('mgmt-ui', 'running'), name);
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
-      assert.ok(fake.calls.filter((c) => c.action === 'set').every((c) => c.element === `<certificate>${name}</certificate>`));
+      assert.ok(
+        fake.calls.filter((c) => c.action === 'set').every((c) => c.element === `<certificate>${name}</certificate>`),
+      );
     });
   });
 
@@ -224,14 +263,25 @@ describe('panos deployer: vendor cases', () => {
     await withFake({}, async (fake) => {
       const ctx = contextFor(fake, keyCache());
       const staged = await use(ctx, (d) => d.stage(v1));
-      fake.failNextCommit(['Validation Error:', 'ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid']);
+      fake.failNextCommit([
+        'Validation Error:',
+        'ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid',
+      ]);
       const activation = await use(ctx, (d) => d.activate(staged));
       assert.ok(activation.jobId);
-      assert.deepEqual(activation.previous, { 'gp-portal': fake.defaultCertificateName, 'mgmt-ui': fake.defaultCertificateName });
+      assert.deepEqual(activation.previous, {
+        'gp-portal': fake.defaultCertificateName,
+        'mgmt-ui': fake.defaultCertificateName,
+      });
       const status = await use(ctx, (d) => settle(d, activation));
       assert.equal(status.state, 'failed');
       const detail = status.state === 'failed' ? status.detail : '';
-      assert.match(detail, new RegExp(`^panos: commit job ${activation.jobId} failed: Validation Error:; ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid; Commit failed$`));
+      assert.match(
+        detail,
+        new RegExp(
+          `^panos: commit job ${activation.jobId} failed: Validation Error:; ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid; Commit failed$`,
+        ),
+      );
       assert.equal(fake.profileCertificate('gp-portal', 'running'), fake.defaultCertificateName);
       await verifyServedFingerprint('panos', fake.endpoints, fake.defaultCertificateFingerprint);
 
@@ -244,12 +294,22 @@ describe('panos deployer: vendor cases', () => {
       assert.equal(fake.profileCertificate('gp-portal', 'candidate'), fake.defaultCertificateName);
 
       // A commit the device refuses outright: TARGET_COMMIT_FAILED with its lines.
-      fake.failNext(/type=commit/, { xml: '<response status="error" code="13"><msg><line>Commit failed</line><line>certificate is invalid</line></msg></response>' });
-      const error = await failureOf(use(ctx, (d) => d.activate(staged)), FailureType.commitFailed);
+      fake.failNext(/type=commit/, {
+        xml: '<response status="error" code="13"><msg><line>Commit failed</line><line>certificate is invalid</line></msg></response>',
+      });
+      const error = await failureOf(
+        use(ctx, (d) => d.activate(staged)),
+        FailureType.commitFailed,
+      );
       assert.match(error.message, /^panos: activate: the commit was refused: Commit failed; certificate is invalid/);
       // A commit lock held by someone else: retry later.
-      fake.failNext(/type=commit/, { xml: '<response status="error"><msg><line>Commit lock is currently held by alice</line></msg></response>' });
-      await failureOf(use(ctx, (d) => d.activate(staged)), FailureType.deviceSessionBusy);
+      fake.failNext(/type=commit/, {
+        xml: '<response status="error"><msg><line>Commit lock is currently held by alice</line></msg></response>',
+      });
+      await failureOf(
+        use(ctx, (d) => d.activate(staged)),
+        FailureType.deviceSessionBusy,
+      );
     });
   });
 
@@ -270,17 +330,29 @@ describe('panos deployer: vendor cases', () => {
   it('a private key refused after the certificate was imported is detected; a retry imports only the key', async () => {
     await withFake({}, async (fake) => {
       const ctx = contextFor(fake, keyCache());
-      fake.failNext(/category=private-key/, { xml: '<response status="error"><msg><line>Import of private key failed: unsupported key</line></msg></response>' });
-      const error = await failureOf(use(ctx, (d) => d.stage(v1)), FailureType.targetRejected);
-      assert.match(error.message, /certificate was imported as portal_example_test-\w+ but its private key was refused \(Import of private key failed: unsupported key\)/);
+      fake.failNext(/category=private-key/, {
+        xml: '<response status="error"><msg><line>Import of private key failed: unsupported key</line></msg></response>',
+      });
+      const error = await failureOf(
+        use(ctx, (d) => d.stage(v1)),
+        FailureType.targetRejected,
+      );
+      assert.match(
+        error.message,
+        /certificate was imported as portal_example_test-\w+ but its private key was refused \(Import of private key failed: unsupported key\)/,
+      );
       const name = fake.certificateNames().find((n) => n.startsWith('portal_example_test-')) ?? '';
       assert.equal(fake.hasPrivateKey(name), false);
 
-      const importsBefore = fake.calls.filter((c) => c.type === 'import' && c.certificateName === name).map((c) => c.category);
+      const importsBefore = fake.calls
+        .filter((c) => c.type === 'import' && c.certificateName === name)
+        .map((c) => c.category);
       const staged = await use(ctx, (d) => d.stage(v1));
       assert.equal(staged['cert'], name);
       assert.ok(fake.hasPrivateKey(name));
-      const importsAfter = fake.calls.filter((c) => c.type === 'import' && c.certificateName === name).map((c) => c.category);
+      const importsAfter = fake.calls
+        .filter((c) => c.type === 'import' && c.certificateName === name)
+        .map((c) => c.category);
       assert.deepEqual(importsAfter.slice(importsBefore.length), ['private-key']);
       const keyImport = fake.calls.filter((c) => c.category === 'private-key').at(-1);
       assert.equal(keyImport?.params['passphrase'], '********', 'a passphrase is sent (masked in the log)');
@@ -288,26 +360,62 @@ describe('panos deployer: vendor cases', () => {
 
       // A reply that claims success while the key never arrived: caught by reading the object back.
       const v3 = ca.issue('portal.example.test');
-      fake.failNext(/category=private-key/, { xml: '<response status="success"><result>Successfully imported x into candidate configuration</result></response>' });
-      const silent = await failureOf(use(ctx, (d) => d.stage(v3)), FailureType.targetRejected);
+      fake.failNext(/category=private-key/, {
+        xml: '<response status="success"><result>Successfully imported x into candidate configuration</result></response>',
+      });
+      const silent = await failureOf(
+        use(ctx, (d) => d.stage(v3)),
+        FailureType.targetRejected,
+      );
       assert.match(silent.message, /reported success but the candidate object has no private key/);
     });
   });
 
   it('the fake keeps acme.sh #4716: a mismatched key is accepted at import and commit, and the service keeps the old pair', async () => {
     await withFake({}, async (fake) => {
-      const http = createDeviceHttp({ host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } }, 'test');
+      const http = createDeviceHttp(
+        { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
+        'test',
+      );
       try {
         const client = new PanosClient(http);
         const { key } = await client.keygen(fake.username, fake.password);
         assert.ok(key);
-        const cert = await client.importFile(key, { category: 'certificate', certificateName: 'mixed', format: 'pem', fileName: 'c.pem', content: v1.certPem });
+        const cert = await client.importFile(key, {
+          category: 'certificate',
+          certificateName: 'mixed',
+          format: 'pem',
+          fileName: 'c.pem',
+          content: v1.certPem,
+        });
         assert.equal(cert.status, 'success');
-        const wrongKey = await client.importFile(key, { category: 'private-key', certificateName: 'mixed', format: 'pem', passphrase: 'unused', fileName: 'k.pem', content: v2.keyPem });
+        const wrongKey = await client.importFile(key, {
+          category: 'private-key',
+          certificateName: 'mixed',
+          format: 'pem',
+          passphrase: 'unused',
+          fileName: 'k.pem',
+          content: v2.keyPem,
+        });
         assert.equal(wrongKey.status, 'success', 'the device does not compare key and certificate');
-        const noPassphrase = await client.importFile(key, { category: 'private-key', certificateName: 'mixed', format: 'pem', fileName: 'k.pem', content: v1.keyPem });
+        const noPassphrase = await client.importFile(key, {
+          category: 'private-key',
+          certificateName: 'mixed',
+          format: 'pem',
+          fileName: 'k.pem',
+          content: v1.keyPem,
+        });
         assert.equal(noPassphrase.status, 'error', 'a private key needs a passphrase');
-        assert.equal((await client.setConfig(key, "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']", '<certificate>mixed</certificate>')).code, '20');
+        assert.equal(
+          (
+            await client.setConfig(
+              key,
+              "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']",
+              '<certificate>mixed</certificate>',
+            )
+          ).code,
+          '20',
+        );
         const { jobId } = await client.commitPartial(key, fake.username);
         assert.ok(jobId);
         let job;
@@ -315,8 +423,17 @@ describe('panos deployer: vendor cases', () => {
         assert.equal(job?.result, 'OK');
         assert.ok(fake.mismatchCommitted());
         await verifyServedFingerprint('panos', [fake.endpoint('gp-portal')], fake.defaultCertificateFingerprint);
-        const invalidName = await client.importFile(key, { category: 'certificate', certificateName: '_leading', format: 'pem', fileName: 'c.pem', content: v1.certPem });
-        assert.deepEqual([invalidName.status, invalidName.code, invalidName.messages], ['error', '17', ["upload -> certificate -> certificate-name '_leading' is invalid"]]);
+        const invalidName = await client.importFile(key, {
+          category: 'certificate',
+          certificateName: '_leading',
+          format: 'pem',
+          fileName: 'c.pem',
+          content: v1.certPem,
+        });
+        assert.deepEqual(
+          [invalidName.status, invalidName.code, invalidName.messages],
+          ['error', '17', ["upload -> certificate -> certificate-name '_leading' is invalid"]],
+        );
       } finally {
         await http.close();
       }
@@ -328,7 +445,10 @@ describe('panos deployer: vendor cases', () => {
       const ctx = contextFor(fake, keyCache());
       fake.serveStale(true);
       assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
-      const error = await failureOf(verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256), FailureType.verifyMismatch);
+      const error = await failureOf(
+        verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256),
+        FailureType.verifyMismatch,
+      );
       assert.match(error.message, /not the new/);
       fake.serveStale(false);
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
@@ -347,7 +467,10 @@ describe('panos deployer: vendor cases', () => {
       // A failed cleanup commit surfaces as TARGET_COMMIT_FAILED with the job's lines.
       const old = await use(ctx, (d) => d.stage(v2));
       fake.failNextCommit(['Validation Error:', 'something else is invalid']);
-      const error = await failureOf(use(ctx, (d) => d.removeSuperseded([staged], [old])), FailureType.commitFailed);
+      const error = await failureOf(
+        use(ctx, (d) => d.removeSuperseded([staged], [old])),
+        FailureType.commitFailed,
+      );
       assert.match(error.message, /commit job \d+ failed: Validation Error:; something else is invalid/);
     });
   });
@@ -359,7 +482,10 @@ describe('panos deployer: vendor cases', () => {
       assert.deepEqual(report.changes, [`profile gp-portal: ${fake.defaultCertificateName} → new certificate`]);
       assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
       const set = fake.calls.find((c) => c.action === 'set');
-      assert.equal(set?.xpath, "/config/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='vsys2']/ssl-tls-service-profile/entry[@name='gp-portal']");
+      assert.equal(
+        set?.xpath,
+        "/config/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='vsys2']/ssl-tls-service-profile/entry[@name='gp-portal']",
+      );
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
       // A profile that does not exist: a failed check, not an exception.
       const missing = await use(contextFor(fake, keyCache(), { profiles: ['gp-portal'] }), (d) => d.preflight());
@@ -367,54 +493,119 @@ describe('panos deployer: vendor cases', () => {
     });
   });
 
-  it(
-    'pinned trust survives TLS session resumption on the management API',
-    async () => {
-      await withFake({ sessionResumption: true }, async (fake) => {
-        await use(contextFor(fake, keyCache()), (d) => d.preflight());
-      });
-    },
-  );
+  it('pinned trust survives TLS session resumption on the management API', async () => {
+    await withFake({ sessionResumption: true }, async (fake) => {
+      await use(contextFor(fake, keyCache()), (d) => d.preflight());
+    });
+  });
 
   it('descriptor: clear validation messages, typed values and verify endpoints', () => {
     const creds = panosDescriptor.parseCredentials({ username: '', password: '' });
     assert.match(creds.errors['username'] ?? '', /API admin/);
     assert.match(creds.errors['password'] ?? '', /password, or an API key/);
-    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', apiKey: ' KEY ' }), { value: { username: 'api', apiKey: 'KEY' }, errors: {} });
-    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', password: ' p w ' }).value, { username: 'api', password: ' p w ' });
-
-    assert.deepEqual(panosDescriptor.parseOptions({ vsys: 'VSYS2' }), { value: { kind: 'firewall', vsys: 'vsys2' }, errors: {} });
-    assert.deepEqual(panosDescriptor.parseOptions({}), { value: { kind: 'firewall' }, errors: {} });
-    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on' }), { value: { kind: 'panorama' }, errors: {} }, 'the old Panorama checkbox maps to the kind panorama');
-    assert.deepEqual(panosDescriptor.parseOptions({ panorama: 'on', kind: 'firewall' }).value, { kind: 'firewall' }, 'an explicit kind wins');
-    assert.match(panosDescriptor.parseOptions({ panorama: 'on', vsys: 'vsys2' }).errors['vsys'] ?? '', /no virtual system/);
-    assert.match(panosDescriptor.parseOptions({ vsys: 'shared' }).errors['vsys'] ?? '', /vsys1/);
-    assert.match(panosDescriptor.parseOptions({ kind: 'device-group' }).errors['kind'] ?? '', /firewall, panorama, template, template-stack/);
-    assert.match(panosDescriptor.parseOptions({ kind: 'template' }).errors['template'] ?? '', /Name the Panorama template/);
-    assert.match(panosDescriptor.parseOptions({ kind: 'template-stack', template: 'fw' }).errors['templateStack'] ?? '', /Name the template stack/);
-    assert.match(panosDescriptor.parseOptions({ kind: 'firewall', template: 'fw' }).errors['template'] ?? '', /only used with the kinds template/);
-    assert.match(panosDescriptor.parseOptions({ kind: 'template', template: "fw'x" }).errors['template'] ?? '', /template name has letters/);
-    assert.deepEqual(panosDescriptor.parseOptions({ kind: 'Template Stack', template: 'fw-tpl', templateStack: 'branch', vsys: 'vsys1' }).value, {
-      kind: 'template-stack',
-      template: 'fw-tpl',
-      templateStack: 'branch',
-      vsys: 'vsys1',
+    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', apiKey: ' KEY ' }), {
+      value: { username: 'api', apiKey: 'KEY' },
+      errors: {},
+    });
+    assert.deepEqual(panosDescriptor.parseCredentials({ username: 'api', password: ' p w ' }).value, {
+      username: 'api',
+      password: ' p w ',
     });
 
+    assert.deepEqual(panosDescriptor.parseOptions({ vsys: 'VSYS2' }), {
+      value: { kind: 'firewall', vsys: 'vsys2' },
+      errors: {},
+    });
+    assert.deepEqual(panosDescriptor.parseOptions({}), { value: { kind: 'firewall' }, errors: {} });
+    assert.deepEqual(
+      panosDescriptor.parseOptions({ panorama: 'on' }),
+      { value: { kind: 'panorama' }, errors: {} },
+      'the old Panorama checkbox maps to the kind panorama',
+    );
+    assert.deepEqual(
+      panosDescriptor.parseOptions({ panorama: 'on', kind: 'firewall' }).value,
+      { kind: 'firewall' },
+      'an explicit kind wins',
+    );
+    assert.match(
+      panosDescriptor.parseOptions({ panorama: 'on', vsys: 'vsys2' }).errors['vsys'] ?? '',
+      /no virtual system/,
+    );
+    assert.match(panosDescriptor.parseOptions({ vsys: 'shared' }).errors['vsys'] ?? '', /vsys1/);
+    assert.match(
+      panosDescriptor.parseOptions({ kind: 'device-group' }).errors['kind'] ?? '',
+      /firewall, panorama, template, template-stack/,
+    );
+    assert.match(
+      panosDescriptor.parseOptions({ kind: 'template' }).errors['template'] ?? '',
+      /Name the Panorama template/,
+    );
+    assert.match(
+      panosDescriptor.parseOptions({ kind: 'template-stack', template: 'fw' }).errors['templateStack'] ?? '',
+      /Name the template stack/,
+    );
+    assert.match(
+      panosDescriptor.parseOptions({ kind: 'firewall', template: 'fw' }).errors['template'] ?? '',
+      /only used with the kinds template/,
+    );
+    assert.match(
+      panosDescriptor.parseOptions({ kind: 'template', template: "fw'x" }).errors['template'] ?? '',
+      /template name has letters/,
+    );
+    assert.deepEqual(
+      panosDescriptor.parseOptions({
+        kind: 'Template Stack',
+        template: 'fw-tpl',
+        templateStack: 'branch',
+        vsys: 'vsys1',
+      }).value,
+      {
+        kind: 'template-stack',
+        template: 'fw-tpl',
+        templateStack: 'branch',
+        vsys: 'vsys1',
+      },
+    );
+
     assert.match(panosDescriptor.parseBinding({}).errors['profiles'] ?? '', /at least one SSL\/TLS service profile/);
-    assert.match(panosDescriptor.parseBinding({ profiles: "gp'portal" }).errors['profiles'] ?? '', /Not a valid profile name: gp'portal/);
-    assert.match(panosDescriptor.parseBinding({ profiles: 'a', verifyPorts: '443, 70000' }).errors['verifyPorts'] ?? '', /1 to 65535/);
-    assert.deepEqual(panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value, { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443], adminGui: false });
+    assert.match(
+      panosDescriptor.parseBinding({ profiles: "gp'portal" }).errors['profiles'] ?? '',
+      /Not a valid profile name: gp'portal/,
+    );
+    assert.match(
+      panosDescriptor.parseBinding({ profiles: 'a', verifyPorts: '443, 70000' }).errors['verifyPorts'] ?? '',
+      /1 to 65535/,
+    );
+    assert.deepEqual(
+      panosDescriptor.parseBinding({ profiles: 'gp-portal,\nmgmt-ui, gp-portal', verifyPorts: ['443', 4443] }).value,
+      { profiles: ['gp-portal', 'mgmt-ui'], verifyPorts: [443, 4443], adminGui: false },
+    );
     assert.equal(panosDescriptor.parseBinding({ profiles: 'mgmt', adminGui: 'on' }).value['adminGui'], true);
-    assert.match(panosDescriptor.parseBinding({ profiles: 'mgmt', adminGui: 'maybe' }).errors['adminGui'] ?? '', /on or off/);
-    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 8443, options: {} }, { profiles: ['mgmt'], verifyPorts: [443], adminGui: true }), [
-      { host: 'fw', port: 443 },
-      { host: 'fw', port: 8443 },
-    ], 'the admin GUI is verified on the management port');
-    assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw.example.test', port: 443, options: {} }, { profiles: ['gp'], verifyPorts: [443, 4443] }), [
-      { host: 'fw.example.test', port: 443 },
-      { host: 'fw.example.test', port: 4443 },
-    ]);
+    assert.match(
+      panosDescriptor.parseBinding({ profiles: 'mgmt', adminGui: 'maybe' }).errors['adminGui'] ?? '',
+      /on or off/,
+    );
+    assert.deepEqual(
+      panosDescriptor.defaultVerifyEndpoints(
+        { host: 'fw', port: 8443, options: {} },
+        { profiles: ['mgmt'], verifyPorts: [443], adminGui: true },
+      ),
+      [
+        { host: 'fw', port: 443 },
+        { host: 'fw', port: 8443 },
+      ],
+      'the admin GUI is verified on the management port',
+    );
+    assert.deepEqual(
+      panosDescriptor.defaultVerifyEndpoints(
+        { host: 'fw.example.test', port: 443, options: {} },
+        { profiles: ['gp'], verifyPorts: [443, 4443] },
+      ),
+      [
+        { host: 'fw.example.test', port: 443 },
+        { host: 'fw.example.test', port: 4443 },
+      ],
+    );
     assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443, options: {} }, {}), []);
     assert.equal(panosDescriptor.id, 'panos');
     assert.equal(panosDescriptor.defaultPort, 443);
@@ -423,12 +614,29 @@ describe('panos deployer: vendor cases', () => {
   it('an invalid binding or credentials fail as VALIDATION_FAILED before touching the device', async () => {
     await withFake({}, async (fake) => {
       const ctx = contextFor(fake, keyCache());
-      await failureOf(use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })), FailureType.validation);
-      await failureOf(use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()), FailureType.validation);
-      for (const handle of ['', 'commit:x:push', 'push:', '12;rm', 'commit:1']) await failureOf(use(ctx, (d) => d.activationStatus(handle)), FailureType.validation);
+      await failureOf(
+        use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })),
+        FailureType.validation,
+      );
+      await failureOf(
+        use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()),
+        FailureType.validation,
+      );
+      for (const handle of ['', 'commit:x:push', 'push:', '12;rm', 'commit:1'])
+        await failureOf(
+          use(ctx, (d) => d.activationStatus(handle)),
+          FailureType.validation,
+        );
       // The admin GUI binding is for firewalls and Panorama itself, not templates.
-      const templated = { ...ctx, target: { ...ctx.target, options: { kind: 'template', template: 't' } }, binding: { profiles: ['gp-portal'], verifyPorts: [], adminGui: true } };
-      await failureOf(use(templated, (d) => d.activate({ cert: 'x' })), FailureType.validation);
+      const templated = {
+        ...ctx,
+        target: { ...ctx.target, options: { kind: 'template', template: 't' } },
+        binding: { profiles: ['gp-portal'], verifyPorts: [], adminGui: true },
+      };
+      await failureOf(
+        use(templated, (d) => d.activate({ cert: 'x' })),
+        FailureType.validation,
+      );
       assert.equal(fake.calls.length, 0);
     });
   });

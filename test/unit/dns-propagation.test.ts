@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { promises as dns } from 'node:dns';
 import { after, before, describe, it } from 'node:test';
-import { nameServersFor, parseResolverList, waitForTxtPropagation, type NameServer } from '../../activities/dns-propagation';
+import {
+  nameServersFor,
+  parseResolverList,
+  waitForTxtPropagation,
+  type NameServer,
+} from '../../activities/dns-propagation';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { freePort, freeUdpAndTcpPort } from '../support/free-port';
@@ -19,10 +24,15 @@ let mgmtUrl = '';
 let deadAddress = '';
 
 async function management(endpoint: 'set-txt' | 'clear-txt', body: Record<string, string>): Promise<void> {
-  const res = await fetch(`${mgmtUrl}/${endpoint}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`${mgmtUrl}/${endpoint}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   assert.equal(res.status, 200, `challtestsrv ${endpoint}: ${await res.text()}`);
 }
-const setTxt = (name: string, value: string): Promise<void> => management('set-txt', { host: `${name.toLowerCase()}.`, value });
+const setTxt = (name: string, value: string): Promise<void> =>
+  management('set-txt', { host: `${name.toLowerCase()}.`, value });
 const clearTxt = (name: string): Promise<void> => management('clear-txt', { host: `${name.toLowerCase()}.` });
 
 async function dnsAnswers(address: string): Promise<boolean> {
@@ -47,7 +57,20 @@ async function startChalltestsrv(): Promise<void> {
     try {
       cts = await spawnManaged(
         CHALLTESTSRV,
-        ['-dns01', address, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmtPort}`, '-defaultIPv6', ''],
+        [
+          '-dns01',
+          address,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${mgmtPort}`,
+          '-defaultIPv6',
+          '',
+        ],
         {
           name: 'pebble-challtestsrv',
           timeoutMs: 15_000,
@@ -88,7 +111,11 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     const name = recordName();
     await setTxt(name, 'token-1');
     const polls: string[][] = [];
-    const result = await waitForTxtPropagation(name, ['token-1'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 5_000, onPoll: (p) => polls.push(p) });
+    const result = await waitForTxtPropagation(name, ['token-1'], [server(dnsAddress)], {
+      intervalMs: 100,
+      timeoutMs: 5_000,
+      onPoll: (p) => polls.push(p),
+    });
     assert.equal(result.rounds, 1);
     assert.deepEqual(polls, []);
     await clearTxt(name);
@@ -103,7 +130,11 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     }, 300);
     try {
       const polls: string[][] = [];
-      const result = await waitForTxtPropagation(name, ['late-value'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 10_000, onPoll: (p) => polls.push(p) });
+      const result = await waitForTxtPropagation(name, ['late-value'], [server(dnsAddress)], {
+        intervalMs: 100,
+        timeoutMs: 10_000,
+        onPoll: (p) => polls.push(p),
+      });
       assert.ok(published, 'resolved before the value was published');
       assert.ok(result.rounds >= 2, `rounds ${result.rounds}`);
       assert.ok(polls.length >= 1);
@@ -116,7 +147,9 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
 
   it('a value never set times out with DNS_PROPAGATION_TIMEOUT naming the server', async () => {
     const name = recordName();
-    const error = await rejection(waitForTxtPropagation(name, ['never'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 500 }));
+    const error = await rejection(
+      waitForTxtPropagation(name, ['never'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 500 }),
+    );
     assert.equal(error.type, FailureType.propagationTimeout);
     assert.ok(error.message.startsWith('dns: '), error.message);
     assert.ok(error.message.includes(dnsAddress), error.message);
@@ -128,7 +161,9 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     const name = recordName();
     await setTxt(name, 'someone-else');
     try {
-      const error = await rejection(waitForTxtPropagation(name, ['ours'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 500 }));
+      const error = await rejection(
+        waitForTxtPropagation(name, ['ours'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 500 }),
+      );
       assert.equal(error.type, FailureType.propagationTimeout);
       assert.match(error.message, /other values \(1\)/);
     } finally {
@@ -141,7 +176,10 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     await setTxt(name, 'v');
     try {
       const error = await rejection(
-        waitForTxtPropagation(name, ['v'], [server(dnsAddress), server(deadAddress)], { intervalMs: 100, timeoutMs: 500 }),
+        waitForTxtPropagation(name, ['v'], [server(dnsAddress), server(deadAddress)], {
+          intervalMs: 100,
+          timeoutMs: 500,
+        }),
       );
       assert.equal(error.type, FailureType.propagationTimeout);
       assert.ok(error.message.includes(deadAddress), error.message);
@@ -155,7 +193,10 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
   it('a server given by host name is named with its address', async () => {
     const name = recordName();
     const error = await rejection(
-      waitForTxtPropagation(name, ['v'], [{ name: 'ns1.example.test', address: deadAddress }], { intervalMs: 100, timeoutMs: 300 }),
+      waitForTxtPropagation(name, ['v'], [{ name: 'ns1.example.test', address: deadAddress }], {
+        intervalMs: 100,
+        timeoutMs: 300,
+      }),
     );
     assert.ok(error.message.includes(`ns1.example.test (${deadAddress})`), error.message);
   });
@@ -169,7 +210,10 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
       void setTxt(name, 'value-b');
     }, 300);
     try {
-      const result = await waitForTxtPropagation(name, ['value-a', 'value-b'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 10_000 });
+      const result = await waitForTxtPropagation(name, ['value-a', 'value-b'], [server(dnsAddress)], {
+        intervalMs: 100,
+        timeoutMs: 10_000,
+      });
       assert.ok(secondPublished, 'resolved while only the first value was visible');
       assert.ok(result.rounds >= 2);
     } finally {
@@ -182,7 +226,12 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     const name = recordName();
     await setTxt(name, 'v2');
     try {
-      const result = await waitForTxtPropagation(name, ['v2'], [server(dnsAddress), { name: 'alias', address: dnsAddress }], { intervalMs: 100, timeoutMs: 5_000 });
+      const result = await waitForTxtPropagation(
+        name,
+        ['v2'],
+        [server(dnsAddress), { name: 'alias', address: dnsAddress }],
+        { intervalMs: 100, timeoutMs: 5_000 },
+      );
       assert.equal(result.rounds, 1);
     } finally {
       await clearTxt(name);
@@ -195,7 +244,11 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
     const timer = setTimeout(() => controller.abort(), 300);
     try {
       await assert.rejects(
-        waitForTxtPropagation(name, ['never'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 60_000, signal: controller.signal }),
+        waitForTxtPropagation(name, ['never'], [server(dnsAddress)], {
+          intervalMs: 100,
+          timeoutMs: 60_000,
+          signal: controller.signal,
+        }),
         (e: unknown) => e instanceof Error && e.name === 'AbortError',
       );
     } finally {
@@ -215,7 +268,12 @@ describe('nameServersFor', () => {
 
 describe('parseResolverList', () => {
   it('splits on commas, spaces and newlines and drops empties', () => {
-    assert.deepEqual(parseResolverList('1.1.1.1, 8.8.8.8:53  [::1]:53\nns1.example.com,,'), ['1.1.1.1', '8.8.8.8:53', '[::1]:53', 'ns1.example.com']);
+    assert.deepEqual(parseResolverList('1.1.1.1, 8.8.8.8:53  [::1]:53\nns1.example.com,,'), [
+      '1.1.1.1',
+      '8.8.8.8:53',
+      '[::1]:53',
+      'ns1.example.com',
+    ]);
     assert.deepEqual(parseResolverList('127.0.0.1:8053'), ['127.0.0.1:8053']);
   });
 

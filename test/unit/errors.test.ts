@@ -34,7 +34,18 @@ describe('toApplicationFailure', () => {
 
   it('the other types stay retryable', () => {
     const retryable = Object.values(FailureType).filter((t) => !NON_RETRYABLE_FAILURES.includes(t));
-    assert.deepEqual(new Set(retryable), new Set(['DNS_PROVIDER_UNAVAILABLE', 'ACME_RATE_LIMITED', 'ACME_UNAVAILABLE', 'EMAIL_FAILED', 'TARGET_UNREACHABLE', 'DEVICE_SESSION_BUSY', 'TARGET_VERIFY_MISMATCH']));
+    assert.deepEqual(
+      new Set(retryable),
+      new Set([
+        'DNS_PROVIDER_UNAVAILABLE',
+        'ACME_RATE_LIMITED',
+        'ACME_UNAVAILABLE',
+        'EMAIL_FAILED',
+        'TARGET_UNREACHABLE',
+        'DEVICE_SESSION_BUSY',
+        'TARGET_VERIFY_MISMATCH',
+      ]),
+    );
     for (const type of retryable) {
       const f = asFailure(toApplicationFailure(classified(type, 'transient')));
       assert.equal(f.type, type);

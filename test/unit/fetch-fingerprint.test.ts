@@ -36,20 +36,24 @@ describe('fetch fingerprint', () => {
     return seen[count - 1];
   };
   let database: TestDatabase;
-  const fetchPresentedCertificate: ReturnType<typeof createFetchFingerprintActivities>['fetchPresentedCertificate'] = (input) =>
-    createFetchFingerprintActivities({ db: database.db }, { timeoutMs: 500 }).fetchPresentedCertificate(input);
+  const fetchPresentedCertificate: ReturnType<typeof createFetchFingerprintActivities>['fetchPresentedCertificate'] = (
+    input,
+  ) => createFetchFingerprintActivities({ db: database.db }, { timeoutMs: 500 }).fetchPresentedCertificate(input);
 
   before(async () => {
     database = await createTestDatabase();
     ca = createTestCa();
     leaf = ca.issue('localhost');
-    tls = createServer({ cert: [leaf.certPem, ca.intermediatePem].join('\n'), key: leaf.keyPem }, (socket: TLSSocket) => {
-      const entry = { servername: socket.servername, bytes: 0, closed: false };
-      seen.push(entry);
-      socket.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
-      socket.on('close', () => (entry.closed = true));
-      socket.on('error', () => undefined);
-    });
+    tls = createServer(
+      { cert: [leaf.certPem, ca.intermediatePem].join('\n'), key: leaf.keyPem },
+      (socket: TLSSocket) => {
+        const entry = { servername: socket.servername, bytes: 0, closed: false };
+        seen.push(entry);
+        socket.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
+        socket.on('close', () => (entry.closed = true));
+        socket.on('error', () => undefined);
+      },
+    );
     // Reads (and ignores) the ClientHello, so it sees the client hang up.
     silent = createTcpServer((socket) => socket.on('error', () => undefined).resume());
     [tlsPort, silentPort] = await Promise.all([listen(tls), listen(silent)]);
@@ -76,7 +80,11 @@ describe('fetch fingerprint', () => {
     assert.ok(Date.parse(presented.notBefore) < Date.now());
     assert.equal(presented.trusted, false, 'a private CA does not chain to the system trust store');
     assert.match(presented.trustError ?? '', /ISSUER|SELF_SIGNED|VERIFY/);
-    assert.deepEqual(await lastConnection(1), { servername: 'localhost', bytes: 0, closed: true }, 'SNI, no application data, closed');
+    assert.deepEqual(
+      await lastConnection(1),
+      { servername: 'localhost', bytes: 0, closed: true },
+      'SNI, no application data, closed',
+    );
   });
 
   it('sends no SNI to an IP address', async () => {
@@ -85,13 +93,25 @@ describe('fetch fingerprint', () => {
   });
 
   it('says why it could not read a certificate: bad input, a closed port, no TLS handshake', async () => {
-    const invalid = await rejection(fetchPresentedCertificate({ host: 'https://localhost', port: tlsPort }), ClassifiedError);
+    const invalid = await rejection(
+      fetchPresentedCertificate({ host: 'https://localhost', port: tlsPort }),
+      ClassifiedError,
+    );
     assert.equal(invalid.type, FailureType.validation);
     const closedPort = await freePort();
-    const refused = await rejection(fetchPresentedCertificate({ host: '127.0.0.1', port: closedPort }), ClassifiedError);
+    const refused = await rejection(
+      fetchPresentedCertificate({ host: '127.0.0.1', port: closedPort }),
+      ClassifiedError,
+    );
     assert.equal(refused.type, FailureType.targetUnreachable);
-    assert.equal(refused.message, `fetch fingerprint: 127.0.0.1:${closedPort} refused the connection: nothing listens on that port, or a firewall rejects us.`);
+    assert.equal(
+      refused.message,
+      `fetch fingerprint: 127.0.0.1:${closedPort} refused the connection: nothing listens on that port, or a firewall rejects us.`,
+    );
     const mute = await rejection(fetchPresentedCertificate({ host: '127.0.0.1', port: silentPort }), ClassifiedError);
-    assert.equal(mute.message, `fetch fingerprint: 127.0.0.1:${silentPort} did not complete a TLS handshake within 0.5 s: is this the HTTPS management port?`);
+    assert.equal(
+      mute.message,
+      `fetch fingerprint: 127.0.0.1:${silentPort} did not complete a TLS handshake within 0.5 s: is this the HTTPS management port?`,
+    );
   });
 });

@@ -33,14 +33,16 @@ function captured(level = 'trace') {
 }
 
 function assertAbsent(output: string, secrets: Record<string, string>): void {
-  for (const [what, secret] of Object.entries(secrets)) assert.ok(!output.includes(secret), `${what} leaked into the log:\n${output}`);
+  for (const [what, secret] of Object.entries(secrets))
+    assert.ok(!output.includes(secret), `${what} leaked into the log:\n${output}`);
 }
 
 const S = {
   password: 'pw-Sup3r-s3cret',
   token: 'fgt-token-0123456789abcdef',
   apiKey: 'panos-api-key-LUFRPT1',
-  privateKey: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----',
+  privateKey:
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----',
   keyPem: 'keypem-body-QUJDREVGRw',
   passphrase: 'key-passphrase-horse-battery',
   ftpPassword: 'ftp-drop-password-77',
@@ -60,16 +62,75 @@ const S = {
 describe('createLogger redaction', () => {
   it('redacts secrets in every shape we log, keeping the other fields', () => {
     const { log, text, lines } = captured();
-    log.info({ password: S.password, token: S.token, apiKey: S.apiKey, privateKey: S.privateKey, keyPem: S.keyPem, passphrase: S.passphrase, ftpPassword: S.ftpPassword, secret: S.secret, masterKey: S.masterKey, apiToken: S.apiToken, workflowId: 'certificate:42' }, 'flat');
-    log.info({ target: { id: '7', vendor: 'sonicwall', credentials: { username: 'admin', password: S.credentialsPassword, ftpPassword: S.ftpPassword } } }, 'nested credentials');
+    log.info(
+      {
+        password: S.password,
+        token: S.token,
+        apiKey: S.apiKey,
+        privateKey: S.privateKey,
+        keyPem: S.keyPem,
+        passphrase: S.passphrase,
+        ftpPassword: S.ftpPassword,
+        secret: S.secret,
+        masterKey: S.masterKey,
+        apiToken: S.apiToken,
+        workflowId: 'certificate:42',
+      },
+      'flat',
+    );
+    log.info(
+      {
+        target: {
+          id: '7',
+          vendor: 'sonicwall',
+          credentials: { username: 'admin', password: S.credentialsPassword, ftpPassword: S.ftpPassword },
+        },
+      },
+      'nested credentials',
+    );
     log.info({ input: { target: { credentials: { token: S.deepCredentials } } } }, 'credentials two levels down');
-    log.info({ settings: { smtp: { password: S.password } }, provider: { token: S.token }, ssh: { privateKey: S.privateKey, passphrase: S.passphrase } }, 'nested keys');
+    log.info(
+      {
+        settings: { smtp: { password: S.password } },
+        provider: { token: S.token },
+        ssh: { privateKey: S.privateKey, passphrase: S.passphrase },
+      },
+      'nested keys',
+    );
     log.info({ authorization: S.authorization, cookie: S.cookie, 'set-cookie': S.setCookie }, 'headers at the top');
-    log.info({ headers: { authorization: S.authorization, Authorization: S.authorization, cookie: S.cookie, 'set-cookie': S.setCookie } }, 'a headers object');
-    log.info({ req: { method: 'GET', url: '/x', headers: { authorization: S.authorization, cookie: S.cookie, host: 'console.example' } }, res: { statusCode: 200, headers: { 'set-cookie': S.setCookie } } }, 'req/res');
+    log.info(
+      {
+        headers: {
+          authorization: S.authorization,
+          Authorization: S.authorization,
+          cookie: S.cookie,
+          'set-cookie': S.setCookie,
+        },
+      },
+      'a headers object',
+    );
+    log.info(
+      {
+        req: {
+          method: 'GET',
+          url: '/x',
+          headers: { authorization: S.authorization, cookie: S.cookie, host: 'console.example' },
+        },
+        res: { statusCode: 200, headers: { 'set-cookie': S.setCookie } },
+      },
+      'req/res',
+    );
     const axiosError = Object.assign(new Error('Request failed with status code 401'), {
-      config: { url: 'https://fw.example/api', headers: { Authorization: S.axiosAuthorization, Accept: 'application/json' }, data: JSON.stringify({ password: S.password }) },
-      response: { status: 401, config: { headers: { Authorization: S.axiosResponseAuthorization } }, headers: { 'set-cookie': S.setCookie } },
+      config: {
+        url: 'https://fw.example/api',
+        headers: { Authorization: S.axiosAuthorization, Accept: 'application/json' },
+        data: JSON.stringify({ password: S.password }),
+      },
+      response: {
+        status: 401,
+        config: { headers: { Authorization: S.axiosResponseAuthorization } },
+        headers: { 'set-cookie': S.setCookie },
+      },
     });
     log.error({ err: axiosError }, 'device call failed');
     log.warn({ error: axiosError }, 'Activity failed');
@@ -86,7 +147,11 @@ describe('createLogger redaction', () => {
     assert.match(text(), /Request failed with status code 401/, 'the error message stays');
     assert.match(text(), /https:\/\/fw\.example\/api/, 'so does the URL');
     assert.equal(out[8]?.['msg'], 'Activity failed');
-    assert.match(JSON.stringify(out[8]?.['error']), /Request failed with status code 401/, 'the SDK\'s `error` is serialized like `err`');
+    assert.match(
+      JSON.stringify(out[8]?.['error']),
+      /Request failed with status code 401/,
+      "the SDK's `error` is serialized like `err`",
+    );
     assert.equal(out[9]?.['deploymentId'], '9');
   });
 });
@@ -109,16 +174,29 @@ describe('request logger', () => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const secrets = { bearer: 'cft_secret_bearer_0123456789', query: 'cft_secret_in_query_987', session: 's%3Asession-cookie-secret', body: 'body-password-secret' };
+    const secrets = {
+      bearer: 'cft_secret_bearer_0123456789',
+      query: 'cft_secret_in_query_987',
+      session: 's%3Asession-cookie-secret',
+      body: 'body-password-secret',
+    };
     try {
       const listed = await fetch(`${url}/api/v1/certificates?token=${secrets.query}&page=2&api_key=${secrets.query}`, {
-        headers: { authorization: `Bearer ${secrets.bearer}`, cookie: `certfleet.sid=${secrets.session}`, 'x-request-id': 'req-test-0001' },
+        headers: {
+          authorization: `Bearer ${secrets.bearer}`,
+          cookie: `certfleet.sid=${secrets.session}`,
+          'x-request-id': 'req-test-0001',
+        },
       });
       assert.equal(listed.status, 200);
       assert.equal(listed.headers.get('x-request-id'), 'req-test-0001');
       const failed = await fetch(`${url}/api/v1/login?password=${secrets.body}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${secrets.bearer}`, cookie: `certfleet.sid=${secrets.session}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${secrets.bearer}`,
+          cookie: `certfleet.sid=${secrets.session}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ username: 'admin', password: secrets.body }),
       });
       assert.equal(failed.status, 500);
@@ -131,13 +209,21 @@ describe('request logger', () => {
       const handlerLine = out.find((l) => l['msg'] === 'listing');
       assert.equal(handlerLine?.['reqId'], 'req-test-0001', 'req.log carries the request id');
       const completed = out.find((l) => l['msg'] === 'request completed');
-      assert.deepEqual(completed?.['req'], { id: 'req-test-0001', method: 'GET', url: '/api/v1/certificates?token=[redacted]&page=2&api_key=[redacted]', remoteAddress: '127.0.0.1' });
+      assert.deepEqual(completed?.['req'], {
+        id: 'req-test-0001',
+        method: 'GET',
+        url: '/api/v1/certificates?token=[redacted]&page=2&api_key=[redacted]',
+        remoteAddress: '127.0.0.1',
+      });
       assert.deepEqual(completed?.['res'], { statusCode: 200 });
       const errorLine = out.find((l) => l['msg'] === 'api request failed');
       assert.equal(errorLine?.['reqId'], failedId, 'the 5xx log line carries the request id');
       assert.equal(errorLine?.['url'], '/api/v1/login?password=[redacted]');
       assert.match(JSON.stringify(errorLine?.['err']), /the store failed/);
-      assert.ok(out.some((l) => l['msg'] === 'request errored' && l['level'] === 50), 'the failed request is logged at error');
+      assert.ok(
+        out.some((l) => l['msg'] === 'request errored' && l['level'] === 50),
+        'the failed request is logged at error',
+      );
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -145,7 +231,10 @@ describe('request logger', () => {
 
   it('redacts secret-looking query parameters only', () => {
     assert.equal(loggableUrl('/certificates?q=cert-1&page=3'), '/certificates?q=cert-1&page=3');
-    assert.equal(loggableUrl('/x?access_token=a&sessionId=b&Signature=c&next=%2Fhome'), '/x?access_token=[redacted]&sessionId=[redacted]&Signature=[redacted]&next=%2Fhome');
+    assert.equal(
+      loggableUrl('/x?access_token=a&sessionId=b&Signature=c&next=%2Fhome'),
+      '/x?access_token=[redacted]&sessionId=[redacted]&Signature=[redacted]&next=%2Fhome',
+    );
     assert.equal(loggableUrl('/x?'), '/x');
   });
 });
@@ -154,7 +243,13 @@ describe('Temporal runtime logger and activity logs', () => {
   it('redacts secrets in the SDK metadata and keeps the workflow ids', () => {
     const { log, text, lines } = captured();
     const temporal = temporalLoggerFor(log.child({ component: 'temporal' }));
-    temporal.warn('Activity failed', { workflowId: 'deploy:3:9', workflowRunId: 'run-1', activityType: 'deployToTarget', password: S.password, details: { credentials: { apiKey: S.apiKey } } });
+    temporal.warn('Activity failed', {
+      workflowId: 'deploy:3:9',
+      workflowRunId: 'run-1',
+      activityType: 'deployToTarget',
+      password: S.password,
+      details: { credentials: { apiKey: S.apiKey } },
+    });
     temporal.info('Workflow started', { workflowId: 'certificate:3', runId: 'run-2', input: { token: S.token } });
     assertAbsent(text(), S);
     const [failed, started] = lines();
@@ -168,7 +263,11 @@ describe('Temporal runtime logger and activity logs', () => {
   it('gives every line an activity writes its workflowId, runId and activityType', async () => {
     const { log, text, lines } = captured();
     const depsLog = activityAwareLogger(log);
-    const env = new MockActivityEnvironment({ activityType: 'deployToTarget', activityId: '5', workflowExecution: { workflowId: 'deploy:3:9', runId: 'run-3' } });
+    const env = new MockActivityEnvironment({
+      activityType: 'deployToTarget',
+      activityId: '5',
+      workflowExecution: { workflowId: 'deploy:3:9', runId: 'run-3' },
+    });
     await env.run(async () =>
       withActivityLog(log.child(activityLogFields(Context.current().info)), async () => {
         depsLog.info({ target: { credentials: { password: S.password } } }, 'inside the activity');

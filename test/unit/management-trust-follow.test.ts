@@ -11,10 +11,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, createServer, type Server } from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { openTargetCredentials, openTargetSessionKey, sealTargetCredentials, sealTargetSessionKey } from '../../activities/crypto/bound-secrets';
+import {
+  openTargetCredentials,
+  openTargetSessionKey,
+  sealTargetCredentials,
+  sealTargetSessionKey,
+} from '../../activities/crypto/bound-secrets';
 import { createSecretBox } from '../../activities/crypto/secret-box';
 import { putSetting, TARGET_NETWORKS_KEY } from '../../activities/db/repositories/settings';
-import { getTarget, insertTarget, setTargetSessionKey, type TargetRecord } from '../../activities/db/repositories/targets';
+import {
+  getTarget,
+  insertTarget,
+  setTargetSessionKey,
+  type TargetRecord,
+} from '../../activities/db/repositories/targets';
 import { ClassifiedError } from '../../activities/errors';
 import { followManagementCertificate, REPIN_AUDIT_ACTION, type FollowDeps } from '../../activities/management-trust';
 import { FailureType } from '../../temporal/contract';
@@ -45,26 +55,46 @@ describe('the management trust follows a verified GUI rebinding', () => {
     credentialsOf: (t) => openTargetCredentials(box, t),
     sessionKeyOf: (t) => (t.sessionKeySealed ? openTargetSessionKey(box, t, t.sessionKeySealed) : undefined),
   });
-  const serve = (cert: ReturnType<TestCa['issue']>, chain: string[]): void => server.setSecureContext({ cert: [cert.certPem, ...chain].join('\n'), key: cert.keyPem });
+  const serve = (cert: ReturnType<TestCa['issue']>, chain: string[]): void =>
+    server.setSecureContext({ cert: [cert.certPem, ...chain].join('\n'), key: cert.keyPem });
   let counter = 0;
   const addTarget = async (trust: { caPem: string } | { fingerprint: string }): Promise<TargetRecord> => {
     const fields = {
-      vendor: 'fortigate', host: '127.0.0.1', port, options: {},
-      trustCaPem: 'caPem' in trust ? trust.caPem : null, trustFingerprint: 'fingerprint' in trust ? trust.fingerprint : null,
+      vendor: 'fortigate',
+      host: '127.0.0.1',
+      port,
+      options: {},
+      trustCaPem: 'caPem' in trust ? trust.caPem : null,
+      trustFingerprint: 'fingerprint' in trust ? trust.fingerprint : null,
     };
-    const id = await insertTarget(database.db, { ...fields, name: `FW ${++counter}`, credentialsSealed: sealTargetCredentials(box, fields, CREDENTIALS), customerId, maintenance: null });
+    const id = await insertTarget(database.db, {
+      ...fields,
+      name: `FW ${++counter}`,
+      credentialsSealed: sealTargetCredentials(box, fields, CREDENTIALS),
+      customerId,
+      maintenance: null,
+    });
     await setTargetSessionKey(database.db, id, sealTargetSessionKey(box, fields, SESSION_KEY));
     const target = await getTarget(database.db, id);
     assert.ok(target);
     return target;
   };
   const audits = async (targetId: string) =>
-    database.db.query<{ actor: string; before: { trust: Record<string, string> }; after: { trust: Record<string, string>; name: string; deploymentId: string; versionId: string } }>(
-      'SELECT actor, before, after FROM audit_log WHERE action = $1 AND entity_id = $2 ORDER BY id',
-      [REPIN_AUDIT_ACTION, targetId],
-    );
+    database.db.query<{
+      actor: string;
+      before: { trust: Record<string, string> };
+      after: { trust: Record<string, string>; name: string; deploymentId: string; versionId: string };
+    }>('SELECT actor, before, after FROM audit_log WHERE action = $1 AND entity_id = $2 ORDER BY id', [
+      REPIN_AUDIT_ACTION,
+      targetId,
+    ]);
   const follow = (target: TargetRecord, fingerprintSha256: string) =>
-    followManagementCertificate(deps(), { target, version: { id: '42', fingerprintSha256 }, deploymentId: '7', commonName: 'vpn.example.com' });
+    followManagementCertificate(deps(), {
+      target,
+      version: { id: '42', fingerprintSha256 },
+      deploymentId: '7',
+      commonName: 'vpn.example.com',
+    });
 
   before(async () => {
     database = await createTestDatabase();
@@ -73,11 +103,16 @@ describe('the management trust follows a verified GUI rebinding', () => {
     deployed = publicCa.issue('vpn.example.com');
     original = ca.issue('fw-management', 'ecdsa-p256', ['IP:127.0.0.1']);
     internal = ca.issue('fw-management-2', 'ecdsa-p256', ['IP:127.0.0.1']);
-    server = createServer({ secureContext: createSecureContext({ cert: original.certPem, key: original.keyPem }) }, (socket) => socket.on('error', () => undefined).end());
+    server = createServer(
+      { secureContext: createSecureContext({ cert: original.certPem, key: original.keyPem }) },
+      (socket) => socket.on('error', () => undefined).end(),
+    );
     server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
-    const [customer] = await database.db.query<{ id: string }>("INSERT INTO customers (name) VALUES ('Follow tests') RETURNING id");
+    const [customer] = await database.db.query<{ id: string }>(
+      "INSERT INTO customers (name) VALUES ('Follow tests') RETURNING id",
+    );
     assert.ok(customer);
     customerId = customer.id;
   });
@@ -93,15 +128,26 @@ describe('the management trust follows a verified GUI rebinding', () => {
     const caPem = ca.rootPem + ca.intermediatePem;
     const target = await addTarget({ caPem });
     const outcome = await follow(target, deployed.fingerprintSha256);
-    assert.deepEqual(outcome, { changed: true, before: { caBundleSha256: createHash('sha256').update(caPem).digest('hex') }, after: { fingerprintSha256: deployed.fingerprintSha256 } });
+    assert.deepEqual(outcome, {
+      changed: true,
+      before: { caBundleSha256: createHash('sha256').update(caPem).digest('hex') },
+      after: { fingerprintSha256: deployed.fingerprintSha256 },
+    });
 
     const now = await getTarget(database.db, target.id);
     assert.ok(now);
     assert.equal(now.trustFingerprint, deployed.fingerprintSha256);
     assert.equal(now.trustCaPem, null);
     assert.deepEqual(openTargetCredentials(box, now), CREDENTIALS, 'the credentials open for the new pin');
-    assert.equal(openTargetSessionKey(box, now, now.sessionKeySealed ?? ''), SESSION_KEY, 'so does the cached session key');
-    assert.throws(() => openTargetCredentials(box, { ...now, trustFingerprint: null, trustCaPem: caPem }), 'and no longer for the old CA');
+    assert.equal(
+      openTargetSessionKey(box, now, now.sessionKeySealed ?? ''),
+      SESSION_KEY,
+      'so does the cached session key',
+    );
+    assert.throws(
+      () => openTargetCredentials(box, { ...now, trustFingerprint: null, trustCaPem: caPem }),
+      'and no longer for the old CA',
+    );
 
     const [entry, ...more] = await audits(target.id);
     assert.deepEqual(more, []);
@@ -110,7 +156,11 @@ describe('the management trust follows a verified GUI rebinding', () => {
     assert.deepEqual(entry?.after.trust, { fingerprintSha256: deployed.fingerprintSha256 });
     assert.equal(entry?.after.name, target.name);
     assert.equal(entry?.after.deploymentId, '7');
-    assert.doesNotMatch(JSON.stringify(entry), /BEGIN CERTIFICATE|fgt-token|cached-session/, 'no PEM and no secret in the audit log');
+    assert.doesNotMatch(
+      JSON.stringify(entry),
+      /BEGIN CERTIFICATE|fgt-token|cached-session/,
+      'no PEM and no secret in the audit log',
+    );
 
     // A retry of finishDeploymentRun reads the row again: already pinned, nothing more is written.
     assert.deepEqual(await follow(now, deployed.fingerprintSha256), { changed: false, reason: 'already pinned' });
@@ -124,13 +174,18 @@ describe('the management trust follows a verified GUI rebinding', () => {
     const now = await getTarget(database.db, target.id);
     assert.equal(now?.trustFingerprint, deployed.fingerprintSha256);
     assert.deepEqual(now && openTargetCredentials(box, now), CREDENTIALS);
-    assert.deepEqual((await audits(target.id))[0]?.before, { trust: { fingerprintSha256: original.fingerprintSha256 } });
+    assert.deepEqual((await audits(target.id))[0]?.before, {
+      trust: { fingerprintSha256: original.fingerprintSha256 },
+    });
   });
 
   it('keeps the CA when it still verifies the new certificate for the host', async () => {
     serve(internal, [ca.intermediatePem]);
     const target = await addTarget({ caPem: ca.rootPem });
-    assert.deepEqual(await follow(target, internal.fingerprintSha256), { changed: false, reason: 'its CA still verifies it' });
+    assert.deepEqual(await follow(target, internal.fingerprintSha256), {
+      changed: false,
+      reason: 'its CA still verifies it',
+    });
     assert.equal((await getTarget(database.db, target.id))?.trustCaPem, ca.rootPem);
     assert.deepEqual(await audits(target.id), []);
   });
@@ -138,15 +193,24 @@ describe('the management trust follows a verified GUI rebinding', () => {
   it('changes nothing when the management port serves another certificate', async () => {
     serve(original, [ca.intermediatePem]);
     const target = await addTarget({ caPem: ca.rootPem });
-    assert.deepEqual(await follow(target, deployed.fingerprintSha256), { changed: false, reason: 'serves another certificate' });
+    assert.deepEqual(await follow(target, deployed.fingerprintSha256), {
+      changed: false,
+      reason: 'serves another certificate',
+    });
     assert.equal((await getTarget(database.db, target.id))?.trustFingerprint, null);
     assert.deepEqual(await audits(target.id), []);
   });
 
   it('changes nothing when the target was edited meanwhile (the edit wins)', async () => {
     const stale = await addTarget({ caPem: ca.rootPem });
-    await database.db.query('UPDATE targets SET credentials_encrypted = $2 WHERE id = $1', [stale.id, sealTargetCredentials(box, stale, { token: 'new-token' })]);
-    assert.deepEqual(await follow(stale, deployed.fingerprintSha256), { changed: false, reason: 'the target changed meanwhile' });
+    await database.db.query('UPDATE targets SET credentials_encrypted = $2 WHERE id = $1', [
+      stale.id,
+      sealTargetCredentials(box, stale, { token: 'new-token' }),
+    ]);
+    assert.deepEqual(await follow(stale, deployed.fingerprintSha256), {
+      changed: false,
+      reason: 'the target changed meanwhile',
+    });
     assert.equal((await getTarget(database.db, stale.id))?.trustCaPem, ca.rootPem);
     assert.deepEqual(await audits(stale.id), []);
   });
@@ -170,7 +234,13 @@ describe('the management trust follows a verified GUI rebinding', () => {
 
   it('a target without management TLS (SSH, manual) is left alone', async () => {
     const fields = { vendor: 'nginx', host: '127.0.0.1', port, options: {}, trustCaPem: null, trustFingerprint: null };
-    const id = await insertTarget(database.db, { ...fields, name: 'Web', credentialsSealed: sealTargetCredentials(box, fields, {}), customerId, maintenance: null });
+    const id = await insertTarget(database.db, {
+      ...fields,
+      name: 'Web',
+      credentialsSealed: sealTargetCredentials(box, fields, {}),
+      customerId,
+      maintenance: null,
+    });
     const target = await getTarget(database.db, id);
     assert.ok(target);
     assert.deepEqual(await follow(target, deployed.fingerprintSha256), { changed: false, reason: 'no management TLS' });

@@ -102,14 +102,22 @@ describe('management trust: a CA, a pin, and the versions a run deploys', () => 
     for (const alsoAccept of [undefined, ['00'.repeat(32)]]) {
       const label = alsoAccept ? ' (with an alsoAccept list)' : '';
       it(`trusts a certificate it issued for the host name${label}`, async () => {
-        assert.equal(await getByName('fw.example.test', byName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }), 200);
+        assert.equal(
+          await getByName('fw.example.test', byName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }),
+          200,
+        );
       });
       it(`trusts a certificate it issued for the IP address${label}`, async () => {
         assert.equal(await getByIp(byIp, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }), 200);
       });
       it(`refuses a certificate it issued for another name${label}`, async () => {
-        await assert.rejects(getByName('fw.example.test', wrongName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }));
-        assert.match(await untrusted(getByIp(wrongName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) })), /name does not match the host|ALTNAME/);
+        await assert.rejects(
+          getByName('fw.example.test', wrongName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }),
+        );
+        assert.match(
+          await untrusted(getByIp(wrongName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) })),
+          /name does not match the host|ALTNAME/,
+        );
       });
       it(`refuses a certificate for the name but issued for a host name, when addressed by IP${label}`, async () => {
         await untrusted(getByIp(byName, { caPem: ca.rootPem, ...(alsoAccept ? { alsoAccept } : {}) }));
@@ -129,7 +137,9 @@ describe('management trust: a CA, a pin, and the versions a run deploys', () => 
 
     it('alsoAccept adds exactly those fingerprints: an unrelated self-signed certificate is still refused', async () => {
       await untrusted(getByIp(unrelated, { caPem: ca.rootPem, alsoAccept: [deployed.fingerprint] }));
-      await assert.rejects(getByName('fw.example.test', unrelated, { caPem: ca.rootPem, alsoAccept: [deployed.fingerprint] }));
+      await assert.rejects(
+        getByName('fw.example.test', unrelated, { caPem: ca.rootPem, alsoAccept: [deployed.fingerprint] }),
+      );
     });
 
     it('an empty CA with alsoAccept trusts nothing but the listed fingerprints', async () => {
@@ -141,8 +151,16 @@ describe('management trust: a CA, a pin, and the versions a run deploys', () => 
   describe('a pin', () => {
     it('accepts the pinned certificate and the run’s versions, nothing else', async () => {
       assert.equal(await getByIp(unrelated, { fingerprintSha256: unrelated.fingerprint }), 200);
-      assert.equal(await getByIp(deployed, { fingerprintSha256: unrelated.fingerprint, alsoAccept: [deployed.fingerprint] }), 200);
-      assert.match(await untrusted(getByIp(byIp, { fingerprintSha256: unrelated.fingerprint, alsoAccept: [deployed.fingerprint] })), /not the pinned certificate/);
+      assert.equal(
+        await getByIp(deployed, { fingerprintSha256: unrelated.fingerprint, alsoAccept: [deployed.fingerprint] }),
+        200,
+      );
+      assert.match(
+        await untrusted(
+          getByIp(byIp, { fingerprintSha256: unrelated.fingerprint, alsoAccept: [deployed.fingerprint] }),
+        ),
+        /not the pinned certificate/,
+      );
     });
   });
 });

@@ -37,7 +37,9 @@ beforeEach(async () => {
 });
 
 async function checkRow(): Promise<string | undefined> {
-  const rows = await testDb.db.query<{ value: string }>("SELECT value #>> '{}' AS value FROM settings WHERE key = 'master_key_check'");
+  const rows = await testDb.db.query<{ value: string }>(
+    "SELECT value #>> '{}' AS value FROM settings WHERE key = 'master_key_check'",
+  );
   return rows[0]?.value;
 }
 
@@ -113,7 +115,9 @@ describe('loadMasterKey', () => {
 
   it('a different env key: MasterKeyError "wrong master key"', async () => {
     await loadMasterKey({ keyFile }, testDb.db);
-    const error = await masterKeyError(loadMasterKey({ envValue: randomBytes(32).toString('base64'), keyFile }, testDb.db));
+    const error = await masterKeyError(
+      loadMasterKey({ envValue: randomBytes(32).toString('base64'), keyFile }, testDb.db),
+    );
     assert.match(error.message, /wrong master key/);
   });
 
@@ -137,8 +141,14 @@ describe('loadMasterKey', () => {
 
   it('no env key and a key file that cannot be created (read-only file system): a MasterKeyError that says to set CERTFLEET_MASTER_KEY', async () => {
     // /sys refuses new files even to root, as a read-only container file system does.
-    const error = await rejection(loadMasterKey({ envValue: undefined, keyFile: '/sys/kernel/certfleet-test/master.key' }, testDb.db), MasterKeyError);
-    assert.match(error.message, /CERTFLEET_MASTER_KEY is not set and the key file \/sys\/kernel\/certfleet-test\/master\.key cannot be created \(E[A-Z]+\)\. Set CERTFLEET_MASTER_KEY/);
+    const error = await rejection(
+      loadMasterKey({ envValue: undefined, keyFile: '/sys/kernel/certfleet-test/master.key' }, testDb.db),
+      MasterKeyError,
+    );
+    assert.match(
+      error.message,
+      /CERTFLEET_MASTER_KEY is not set and the key file \/sys\/kernel\/certfleet-test\/master\.key cannot be created \(E[A-Z]+\)\. Set CERTFLEET_MASTER_KEY/,
+    );
     assert.equal(await checkRow(), undefined, 'nothing recorded');
   });
 
@@ -159,7 +169,13 @@ describe('loadMasterKey', () => {
   });
 
   it('a malformed env key is refused without touching the database', async () => {
-    for (const envValue of ['not-a-key', 'abcd', randomBytes(16).toString('base64'), randomBytes(33).toString('hex'), 'g'.repeat(64)]) {
+    for (const envValue of [
+      'not-a-key',
+      'abcd',
+      randomBytes(16).toString('base64'),
+      randomBytes(33).toString('hex'),
+      'g'.repeat(64),
+    ]) {
       const error = await masterKeyError(loadMasterKey({ envValue, keyFile }, testDb.db));
       assert.match(error.message, /CERTFLEET_MASTER_KEY is not a valid master key/, envValue);
       assert.ok(!error.message.includes(envValue), 'the message echoes the key');
@@ -183,7 +199,10 @@ describe('loadMasterKey', () => {
     // which is what happens when two processes start at the same moment.
     const [dbA, dbB] = simultaneousStarts(2);
     assert.ok(dbA && dbB);
-    const results = await Promise.allSettled([loadMasterKey({ keyFile: fileA }, dbA), loadMasterKey({ keyFile: fileB }, dbB)]);
+    const results = await Promise.allSettled([
+      loadMasterKey({ keyFile: fileA }, dbA),
+      loadMasterKey({ keyFile: fileB }, dbB),
+    ]);
     const check = await checkRow();
     assert.ok(check);
     for (const [i, r] of results.entries()) {

@@ -28,12 +28,18 @@ describe('migrate', () => {
     assert.deepEqual(await migrate(t.db), files);
     assert.deepEqual(await migrate(t.db), []);
     const versions = await t.db.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(versions.map((v) => v.version), files);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      files,
+    );
     const tables = await t.db.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     for (const table of ['audit_log', 'certificates', 'settings', 'users', 'web_sessions']) {
-      assert.ok(tables.some((r) => r.table_name === table), `table ${table} missing`);
+      assert.ok(
+        tables.some((r) => r.table_name === table),
+        `table ${table} missing`,
+      );
     }
   });
 

@@ -12,7 +12,9 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { VendorField } from '../../activities/deployers/types';
 
 const OPENAPI_PATH = path.join(__dirname, '../../web/openapi.yaml');
-const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { components: { schemas: Record<string, { description?: string }> } };
+const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
+  components: { schemas: Record<string, { description?: string }> };
+};
 
 interface Row {
   keys: Map<string, { required: boolean; kind: string }>;
@@ -46,9 +48,15 @@ describe('the API reference lists every vendor field', () => {
   for (const [schema, fieldsOf] of parts) {
     it(`${schema}: one row per vendor, the descriptor's keys, kinds and required ones`, () => {
       const rows = rowsOf(schema);
-      assert.deepEqual([...rows.keys()].sort(), Object.keys(vendorDescriptors).sort(), `${schema}: a row for every vendor`);
+      assert.deepEqual(
+        [...rows.keys()].sort(),
+        Object.keys(vendorDescriptors).sort(),
+        `${schema}: a row for every vendor`,
+      );
       for (const id of Object.keys(vendorDescriptors)) {
-        const documented = [...(rows.get(id)?.keys ?? new Map<string, { required: boolean; kind: string }>()).entries()].sort(([a], [b]) => a.localeCompare(b));
+        const documented = [
+          ...(rows.get(id)?.keys ?? new Map<string, { required: boolean; kind: string }>()).entries(),
+        ].sort(([a], [b]) => a.localeCompare(b));
         const fields = expected(fieldsOf(id)).sort(([a], [b]) => a.localeCompare(b));
         assert.deepEqual(documented, fields, `${schema} row of ${id}`);
       }

@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { buildPfx, fingerprintOfDer, keyMatchesCertificate, readCertificateFacts, splitPemChain, type PfxAlgorithm } from '../../activities/crypto/pem';
+import {
+  buildPfx,
+  fingerprintOfDer,
+  keyMatchesCertificate,
+  readCertificateFacts,
+  splitPemChain,
+  type PfxAlgorithm,
+} from '../../activities/crypto/pem';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,7 +29,10 @@ interface RunResult {
 
 async function openssl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await execFileAsync('openssl', args, { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync('openssl', args, {
+      env: { ...process.env, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -39,19 +49,53 @@ async function mustOpenssl(args: string[]): Promise<string> {
 const countOf = (text: string, needle: string): number => text.split(needle).length - 1;
 const derOf = (pem: string): string => new X509Certificate(pem).raw.toString('hex');
 /** A positive 16-byte serial with a non-zero first nibble. */
-const serialArg = (): string => `0x${(1 + ((randomBytes(1)[0] ?? 0) % 7)).toString(16)}${randomBytes(15).toString('hex')}`;
+const serialArg = (): string =>
+  `0x${(1 + ((randomBytes(1)[0] ?? 0) % 7)).toString(16)}${randomBytes(15).toString('hex')}`;
 
 let dir: string;
 const pems: Record<'root' | 'int' | 'leafEc' | 'leafRsa', string> = { root: '', int: '', leafEc: '', leafRsa: '' };
-const keys: Record<'leafEc' | 'leafRsa' | 'leafEcSec1' | 'leafRsaPkcs1' | 'other', string> = { leafEc: '', leafRsa: '', leafEcSec1: '', leafRsaPkcs1: '', other: '' };
+const keys: Record<'leafEc' | 'leafRsa' | 'leafEcSec1' | 'leafRsaPkcs1' | 'other', string> = {
+  leafEc: '',
+  leafRsa: '',
+  leafEcSec1: '',
+  leafRsaPkcs1: '',
+  other: '',
+};
 
 async function issue(name: string, newKey: string[], subject: string, ext: string, caName: string): Promise<void> {
   const f = (n: string): string => path.join(dir, n);
-  await mustOpenssl(['req', '-new', '-newkey', ...newKey, '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subject]);
+  await mustOpenssl([
+    'req',
+    '-new',
+    '-newkey',
+    ...newKey,
+    '-nodes',
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+    '-subj',
+    subject,
+  ]);
   await writeFile(f(`${name}.ext`), ext);
   await mustOpenssl([
-    'x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${caName}.pem`), '-CAkey', f(`${caName}.key`),
-    '-set_serial', serialArg(), '-days', '30', '-sha256', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`),
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    f(`${caName}.pem`),
+    '-CAkey',
+    f(`${caName}.key`),
+    '-set_serial',
+    serialArg(),
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    f(`${name}.ext`),
+    '-out',
+    f(`${name}.pem`),
   ]);
 }
 
@@ -60,17 +104,40 @@ before(async () => {
   const f = (n: string): string => path.join(dir, n);
   const ec = ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
   await mustOpenssl([
-    'req', '-x509', '-newkey', ...ec, '-nodes', '-keyout', f('root.key'), '-out', f('root.pem'), '-days', '30',
-    '-subj', '/CN=CertFleet Test Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    ...ec,
+    '-nodes',
+    '-keyout',
+    f('root.key'),
+    '-out',
+    f('root.pem'),
+    '-days',
+    '30',
+    '-subj',
+    '/CN=CertFleet Test Root',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  await issue('int', ec, '/CN=CertFleet Test Intermediate', 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n', 'root');
-  const leafExt = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.example.test,DNS:example.test\n';
+  await issue(
+    'int',
+    ec,
+    '/CN=CertFleet Test Intermediate',
+    'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
+    'root',
+  );
+  const leafExt =
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:www.example.test,DNS:example.test\n';
   await issue('leafEc', ec, '/CN=www.example.test', leafExt, 'int');
   await issue('leafRsa', ['rsa:2048'], '/CN=www.example.test', leafExt, 'int');
   await mustOpenssl(['ec', '-in', f('leafEc.key'), '-out', f('leafEc.sec1.key')]);
   await mustOpenssl(['rsa', '-in', f('leafRsa.key'), '-traditional', '-out', f('leafRsa.pkcs1.key')]);
   await mustOpenssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', f('other.key')]);
-  for (const name of ['root', 'int', 'leafEc', 'leafRsa'] as const) pems[name] = await readFile(f(`${name}.pem`), 'utf8');
+  for (const name of ['root', 'int', 'leafEc', 'leafRsa'] as const)
+    pems[name] = await readFile(f(`${name}.pem`), 'utf8');
   keys.leafEc = await readFile(f('leafEc.key'), 'utf8');
   keys.leafRsa = await readFile(f('leafRsa.key'), 'utf8');
   keys.leafEcSec1 = await readFile(f('leafEc.sec1.key'), 'utf8');
@@ -113,13 +180,27 @@ describe('buildPfx, read back by openssl pkcs12', () => {
     for (const algorithm of algorithms) {
       for (const password of passwords) {
         it(`${c.label}, ${algorithm ?? 'default'}, password ${JSON.stringify(password)}`, async () => {
-          const pfx = buildPfx({ keyPem: c.key(), certPem: c.leaf(), chainPems: [pems.int, pems.root], password, friendlyName: 'certfleet-www', ...(algorithm ? { algorithm } : {}) });
+          const pfx = buildPfx({
+            keyPem: c.key(),
+            certPem: c.leaf(),
+            chainPems: [pems.int, pems.root],
+            password,
+            friendlyName: 'certfleet-www',
+            ...(algorithm ? { algorithm } : {}),
+          });
           const r = await readPfx(pfx, password);
           assert.equal(r.code, 0, `openssl pkcs12 failed: ${r.stderr}`);
           assert.ok(!/broken algorithm/i.test(r.stderr), `openssl needed its broken-password fallback: ${r.stderr}`);
           const certs = pemBlocks(r.stdout, 'CERTIFICATE');
           assert.equal(certs.length, 3, r.stdout);
-          assert.deepEqual(new Set(certs.map(derOf)), new Set([pems.leafEc === c.leaf() ? derOf(pems.leafEc) : derOf(pems.leafRsa), derOf(pems.int), derOf(pems.root)]));
+          assert.deepEqual(
+            new Set(certs.map(derOf)),
+            new Set([
+              pems.leafEc === c.leaf() ? derOf(pems.leafEc) : derOf(pems.leafRsa),
+              derOf(pems.int),
+              derOf(pems.root),
+            ]),
+          );
           const keysOut = pemBlocks(r.stdout, 'PRIVATE KEY');
           assert.equal(keysOut.length, 1, r.stdout);
           assert.ok(keyMatchesCertificate(keysOut[0] ?? '', c.leaf()), 'the key in the PFX does not match the leaf');
@@ -156,7 +237,13 @@ describe('buildPfx, read back by openssl pkcs12', () => {
 
   it('a wrong password is refused', async () => {
     for (const algorithm of ['aes256', '3des'] as const) {
-      const pfx = buildPfx({ keyPem: keys.leafEc, certPem: pems.leafEc, chainPems: [pems.int], password: 'right-password', algorithm });
+      const pfx = buildPfx({
+        keyPem: keys.leafEc,
+        certPem: pems.leafEc,
+        chainPems: [pems.int],
+        password: 'right-password',
+        algorithm,
+      });
       const r = await readPfx(pfx, 'wrong-password');
       assert.notEqual(r.code, 0, algorithm);
       assert.match(r.stderr, /mac verify error|invalid password/i);
@@ -222,7 +309,10 @@ describe('readCertificateFacts', () => {
       assert.equal(facts.fingerprintSha256, expected);
       assert.equal(fingerprintOfDer(new X509Certificate(pems[name]).raw), expected);
 
-      const serial = (await mustOpenssl(['x509', '-in', file, '-noout', '-serial'])).trim().replace(/^serial=/, '').toLowerCase();
+      const serial = (await mustOpenssl(['x509', '-in', file, '-noout', '-serial']))
+        .trim()
+        .replace(/^serial=/, '')
+        .toLowerCase();
       assert.equal(facts.serialHex, serial);
 
       const dates = await mustOpenssl(['x509', '-in', file, '-noout', '-dates', '-dateopt', 'iso_8601']);
@@ -243,6 +333,9 @@ describe('readCertificateFacts', () => {
   });
 
   it('reads the first certificate of a bundle', () => {
-    assert.equal(readCertificateFacts(pems.leafRsa + pems.int).fingerprintSha256, readCertificateFacts(pems.leafRsa).fingerprintSha256);
+    assert.equal(
+      readCertificateFacts(pems.leafRsa + pems.int).fingerprintSha256,
+      readCertificateFacts(pems.leafRsa).fingerprintSha256,
+    );
   });
 });

@@ -13,13 +13,25 @@ const problem = (status: number, type: string, detail: string, retryAfterSeconds
 });
 
 describe('classifyAcmeError', () => {
-  it('a request that got no answer is named, not acme-client\'s TypeError about it', () => {
-    const e = classifyAcmeError(new TypeError("Cannot read properties of undefined (reading 'config')"), undefined, 'finalize', { code: 'ECONNABORTED', message: 'timeout of 60000ms exceeded' });
+  it("a request that got no answer is named, not acme-client's TypeError about it", () => {
+    const e = classifyAcmeError(
+      new TypeError("Cannot read properties of undefined (reading 'config')"),
+      undefined,
+      'finalize',
+      { code: 'ECONNABORTED', message: 'timeout of 60000ms exceeded' },
+    );
     assert.equal(e.type, FailureType.acmeUnavailable);
-    assert.equal(e.message, 'acme: finalize: cannot reach the CA: timed out (ECONNABORTED: timeout of 60000ms exceeded)');
+    assert.equal(
+      e.message,
+      'acme: finalize: cannot reach the CA: timed out (ECONNABORTED: timeout of 60000ms exceeded)',
+    );
   });
   it('rateLimited: ACME_RATE_LIMITED with the delay from Retry-After', () => {
-    const e = classifyAcmeError(new Error('Request failed'), problem(429, 'rateLimited', 'too many certificates', 120), 'create order');
+    const e = classifyAcmeError(
+      new Error('Request failed'),
+      problem(429, 'rateLimited', 'too many certificates', 120),
+      'create order',
+    );
     assert.equal(e.type, FailureType.acmeRateLimited);
     assert.equal(e.retryAfterMs, 120_000);
     assert.equal(e.message, 'acme: create order: rateLimited: too many certificates (retrying after 120s)');
@@ -27,21 +39,36 @@ describe('classifyAcmeError', () => {
 
   it('rateLimited without Retry-After waits 60 s; a huge Retry-After is capped at 3 h', () => {
     assert.equal(classifyAcmeError(new Error('x'), problem(429, 'rateLimited', 'slow down'), 'a').retryAfterMs, 60_000);
-    assert.equal(classifyAcmeError(new Error('x'), problem(429, 'rateLimited', 'slow down', 86_400), 'a').retryAfterMs, 3 * 3600_000);
+    assert.equal(
+      classifyAcmeError(new Error('x'), problem(429, 'rateLimited', 'slow down', 86_400), 'a').retryAfterMs,
+      3 * 3600_000,
+    );
   });
 
   it('a 429 with another problem type is still a rate limit', () => {
-    const e = classifyAcmeError(new Error('x'), { status: 429, type: 'about:blank', detail: 'busy', retryAfterSeconds: 5 }, 'a');
+    const e = classifyAcmeError(
+      new Error('x'),
+      { status: 429, type: 'about:blank', detail: 'busy', retryAfterSeconds: 5 },
+      'a',
+    );
     assert.equal(e.type, FailureType.acmeRateLimited);
     assert.equal(e.retryAfterMs, 5_000);
   });
 
   it('a rateLimited type with a non-429 status is still a rate limit', () => {
-    assert.equal(classifyAcmeError(new Error('x'), problem(403, 'rateLimited', 'r'), 'a').type, FailureType.acmeRateLimited);
+    assert.equal(
+      classifyAcmeError(new Error('x'), problem(403, 'rateLimited', 'r'), 'a').type,
+      FailureType.acmeRateLimited,
+    );
   });
 
   it('5xx, serverInternal and badNonce: ACME_UNAVAILABLE (retryable)', () => {
-    for (const p of [problem(503, 'serverInternal', 'down'), problem(500, 'malformed', 'odd'), problem(400, 'badNonce', 'stale nonce'), problem(400, 'serverInternal', 'x')]) {
+    for (const p of [
+      problem(503, 'serverInternal', 'down'),
+      problem(500, 'malformed', 'odd'),
+      problem(400, 'badNonce', 'stale nonce'),
+      problem(400, 'serverInternal', 'x'),
+    ]) {
       const e = classifyAcmeError(new Error('x'), p, 'finalize');
       assert.equal(e.type, FailureType.acmeUnavailable, p.type);
       assert.equal(e.retryAfterMs, undefined);
@@ -49,11 +76,19 @@ describe('classifyAcmeError', () => {
   });
 
   it('4xx problems: ACME_REJECTED with the short type and detail', () => {
-    const e = classifyAcmeError(new Error('Request failed with status code 400'), problem(400, 'rejectedIdentifier', 'policy forbids issuing for name'), 'create order');
+    const e = classifyAcmeError(
+      new Error('Request failed with status code 400'),
+      problem(400, 'rejectedIdentifier', 'policy forbids issuing for name'),
+      'create order',
+    );
     assert.equal(e.type, FailureType.acmeRejected);
     assert.equal(e.message, 'acme: create order: rejectedIdentifier: policy forbids issuing for name');
     for (const type of ['unauthorized', 'caa', 'malformed', 'badCSR', 'externalAccountRequired']) {
-      assert.equal(classifyAcmeError(new Error('x'), problem(403, type, 'd'), 'a').type, FailureType.acmeRejected, type);
+      assert.equal(
+        classifyAcmeError(new Error('x'), problem(403, type, 'd'), 'a').type,
+        FailureType.acmeRejected,
+        type,
+      );
     }
   });
 
@@ -64,7 +99,10 @@ describe('classifyAcmeError', () => {
 
   it('network error codes: ACME_UNAVAILABLE naming the cause in words, then the code', () => {
     const words: Record<string, string> = {
-      ECONNREFUSED: 'connection refused', ETIMEDOUT: 'timed out', ENOTFOUND: 'host name not found', ECONNRESET: 'connection reset',
+      ECONNREFUSED: 'connection refused',
+      ETIMEDOUT: 'timed out',
+      ENOTFOUND: 'host name not found',
+      ECONNRESET: 'connection reset',
       ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate not trusted \\(its name does not match the host\\)',
     };
     for (const [code, text] of Object.entries(words)) {
@@ -78,7 +116,10 @@ describe('classifyAcmeError', () => {
   it('anything else is ACME_UNAVAILABLE with the message', () => {
     assert.equal(classifyAcmeError(new Error('weird'), undefined, 'a').message, 'acme: a: weird');
     assert.equal(classifyAcmeError('a string', undefined, 'a').type, FailureType.acmeUnavailable);
-    assert.equal(classifyAcmeError(Object.assign(new Error('x'), { code: 42 }), undefined, 'a').type, FailureType.acmeUnavailable);
+    assert.equal(
+      classifyAcmeError(Object.assign(new Error('x'), { code: 42 }), undefined, 'a').type,
+      FailureType.acmeUnavailable,
+    );
   });
 
   it('an already classified error passes through unchanged', () => {
@@ -115,7 +156,10 @@ describe('withAcmeProblems', () => {
       withAcmeProblems('create account', async () => {
         throw error;
       }),
-      (e: unknown) => e instanceof ClassifiedError && e.type === FailureType.acmeUnavailable && /create account: cannot reach the CA/.test(e.message),
+      (e: unknown) =>
+        e instanceof ClassifiedError &&
+        e.type === FailureType.acmeUnavailable &&
+        /create account: cannot reach the CA/.test(e.message),
     );
   });
 });

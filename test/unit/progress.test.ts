@@ -18,7 +18,10 @@ describe('progress bookkeeping', () => {
     const p = newProgress('42', 'manual');
     assert.equal(p.certificateId, '42');
     assert.equal(p.trigger, 'manual');
-    assert.deepEqual(p.steps.map((s) => s.step), [...LIFECYCLE_STEPS]);
+    assert.deepEqual(
+      p.steps.map((s) => s.step),
+      [...LIFECYCLE_STEPS],
+    );
     assert.ok(p.steps.every((s) => s.status === 'pending'));
     assert.equal(p.current, undefined);
     assert.equal(p.lastError, undefined);
@@ -43,7 +46,12 @@ describe('progress bookkeeping', () => {
     const p = newProgress('1', 'create');
     startStep(p, 'check', t1);
     endStep(p, 'check', 'done', t2);
-    assert.deepEqual(stateOf(p, 'check'), { step: 'check', status: 'done', startedAt: t1.toISOString(), endedAt: t2.toISOString() });
+    assert.deepEqual(stateOf(p, 'check'), {
+      step: 'check',
+      status: 'done',
+      startedAt: t1.toISOString(),
+      endedAt: t2.toISOString(),
+    });
     assert.equal(p.lastError, undefined);
 
     startStep(p, 'propagate', t2);

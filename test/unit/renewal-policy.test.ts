@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkRenewalPolicy, describePolicy, policyFromRow, RENEWAL_MODES } from '../../activities/domain/renewal-policy';
+import {
+  checkRenewalPolicy,
+  describePolicy,
+  policyFromRow,
+  RENEWAL_MODES,
+} from '../../activities/domain/renewal-policy';
 
 describe('checkRenewalPolicy', () => {
   it('empty, missing or "fraction" is the default rule with no value', () => {
@@ -71,7 +76,11 @@ describe('policyFromRow', () => {
   });
 
   it('round-trips what checkRenewalPolicy accepts', () => {
-    for (const [mode, value] of [['days', '45'], ['percent', '20'], ['fraction', '']] as const) {
+    for (const [mode, value] of [
+      ['days', '45'],
+      ['percent', '20'],
+      ['fraction', ''],
+    ] as const) {
       const checked = checkRenewalPolicy(mode, value);
       assert.ok(checked.ok);
       const policy = policyFromRow(checked.mode, checked.value);

@@ -27,7 +27,11 @@ describe('renewAtFor', () => {
   it('days policy counts back from notAfter, independent of the lifetime', () => {
     for (const lifetime of [90, 47]) {
       const v = validity('2025-06-01T12:00:00.000Z', lifetime);
-      assert.equal(renewAtFor(v, { mode: 'days', days: 10 }).getTime(), Date.parse(v.notAfter) - 10 * DAY, `lifetime ${lifetime}`);
+      assert.equal(
+        renewAtFor(v, { mode: 'days', days: 10 }).getTime(),
+        Date.parse(v.notAfter) - 10 * DAY,
+        `lifetime ${lifetime}`,
+      );
     }
   });
 
@@ -35,12 +39,18 @@ describe('renewAtFor', () => {
     const ninety = validity('2025-01-01T00:00:00.000Z', 90);
     assert.equal(renewAtFor(ninety, { mode: 'percent', percent: 10 }).toISOString(), '2025-03-23T00:00:00.000Z');
     const fortySeven = validity('2025-01-01T00:00:00.000Z', 47);
-    assert.equal(renewAtFor(fortySeven, { mode: 'percent', percent: 50 }).getTime(), Date.parse(fortySeven.notAfter) - 23.5 * DAY);
+    assert.equal(
+      renewAtFor(fortySeven, { mode: 'percent', percent: 50 }).getTime(),
+      Date.parse(fortySeven.notAfter) - 23.5 * DAY,
+    );
   });
 
   it('percent 33 and the default are close but not the same rule', () => {
     const v = validity('2025-01-01T00:00:00.000Z', 90);
-    assert.notEqual(renewAtFor(v, { mode: 'percent', percent: 33 }).getTime(), renewAtFor(v, { mode: 'fraction' }).getTime());
+    assert.notEqual(
+      renewAtFor(v, { mode: 'percent', percent: 33 }).getTime(),
+      renewAtFor(v, { mode: 'fraction' }).getTime(),
+    );
   });
 });
 

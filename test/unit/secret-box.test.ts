@@ -9,7 +9,12 @@ const PURPOSE = SecretPurpose.dnsProviderToken;
 function parts(sealed: string): [string, Buffer, Buffer, Buffer] {
   const p = sealed.split('.');
   assert.equal(p.length, 4);
-  return [p[0] ?? '', Buffer.from(p[1] ?? '', 'base64url'), Buffer.from(p[2] ?? '', 'base64url'), Buffer.from(p[3] ?? '', 'base64url')];
+  return [
+    p[0] ?? '',
+    Buffer.from(p[1] ?? '', 'base64url'),
+    Buffer.from(p[2] ?? '', 'base64url'),
+    Buffer.from(p[3] ?? '', 'base64url'),
+  ];
 }
 
 function join(version: string, iv: Buffer, tag: Buffer, data: Buffer): string {
@@ -140,7 +145,7 @@ describe('secret box (AES-256-GCM)', () => {
     }
   });
 
-  it('copies the key: changing the caller\'s buffer afterwards changes nothing', () => {
+  it("copies the key: changing the caller's buffer afterwards changes nothing", () => {
     const k = randomBytes(32);
     const b = createSecretBox(k);
     const sealed = b.seal(PLAINTEXT, PURPOSE);

@@ -2,30 +2,77 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { openDnsToken, openSmtpPassword, openTargetCredentials, sealDnsToken, sealSmtpPassword, sealTargetCredentials } from '../../activities/crypto/bound-secrets';
+import {
+  openDnsToken,
+  openSmtpPassword,
+  openTargetCredentials,
+  sealDnsToken,
+  sealSmtpPassword,
+  sealTargetCredentials,
+} from '../../activities/crypto/bound-secrets';
 import { createSecretBox, SecretBoxError, SecretPurpose } from '../../activities/crypto/secret-box';
 import { checkApiBaseUrl } from '../../activities/domain/api-base-url';
-import { describeEndpoint, dnsProviderEndpoint, smtpEndpoint, targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
+import {
+  describeEndpoint,
+  dnsProviderEndpoint,
+  smtpEndpoint,
+  targetEndpoint,
+  type TargetEndpointFields,
+} from '../../activities/domain/secret-endpoints';
 
 const box = createSecretBox(randomBytes(32));
 const SECRET = 'device-secret-0123456789';
 
-const fortigate: TargetEndpointFields = { vendor: 'fortigate', host: 'fw.example.test', port: 443, trustCaPem: null, trustFingerprint: 'a'.repeat(64), options: { vdom: 'root' } };
-const sonicwall: TargetEndpointFields = {
-  vendor: 'sonicwall', host: 'sw.example.test', port: 443, trustCaPem: null, trustFingerprint: 'b'.repeat(64),
-  options: { authMethod: 'basic', ftpHost: 'ftp.example.test', ftpPort: 21, ftpUser: 'certfleet', ftpDirectory: '', ftpUrlHost: 'ftp.example.test', sslVpnPort: 4433 },
+const fortigate: TargetEndpointFields = {
+  vendor: 'fortigate',
+  host: 'fw.example.test',
+  port: 443,
+  trustCaPem: null,
+  trustFingerprint: 'a'.repeat(64),
+  options: { vdom: 'root' },
 };
-const nginx: TargetEndpointFields = { vendor: 'nginx', host: 'web.example.test', port: 22, trustCaPem: null, trustFingerprint: null, options: { hostKeySha256: 'SHA256:abc', certPath: '/etc/a.crt' } };
+const sonicwall: TargetEndpointFields = {
+  vendor: 'sonicwall',
+  host: 'sw.example.test',
+  port: 443,
+  trustCaPem: null,
+  trustFingerprint: 'b'.repeat(64),
+  options: {
+    authMethod: 'basic',
+    ftpHost: 'ftp.example.test',
+    ftpPort: 21,
+    ftpUser: 'certfleet',
+    ftpDirectory: '',
+    ftpUrlHost: 'ftp.example.test',
+    sslVpnPort: 4433,
+  },
+};
+const nginx: TargetEndpointFields = {
+  vendor: 'nginx',
+  host: 'web.example.test',
+  port: 22,
+  trustCaPem: null,
+  trustFingerprint: null,
+  options: { hostKeySha256: 'SHA256:abc', certPath: '/etc/a.crt' },
+};
 
 describe('secret box: endpoint as additional authenticated data', () => {
   it('opens only with the endpoint it was sealed with', () => {
     const sealed = box.seal(SECRET, SecretPurpose.targetCredentials, 'endpoint-a');
     assert.equal(box.openText(sealed, SecretPurpose.targetCredentials, 'endpoint-a'), SECRET);
     for (const other of ['endpoint-b', '', undefined]) {
-      assert.throws(() => box.openText(sealed, SecretPurpose.targetCredentials, other), (e: unknown) => e instanceof SecretBoxError && !e.message.includes(SECRET), String(other));
+      assert.throws(
+        () => box.openText(sealed, SecretPurpose.targetCredentials, other),
+        (e: unknown) => e instanceof SecretBoxError && !e.message.includes(SECRET),
+        String(other),
+      );
     }
     const unbound = box.seal(SECRET, SecretPurpose.targetCredentials);
-    assert.throws(() => box.openText(unbound, SecretPurpose.targetCredentials, 'endpoint-a'), SecretBoxError, 'a purpose-only value does not open for an endpoint');
+    assert.throws(
+      () => box.openText(unbound, SecretPurpose.targetCredentials, 'endpoint-a'),
+      SecretBoxError,
+      'a purpose-only value does not open for an endpoint',
+    );
   });
 
   it('says the endpoint differs, without the secret', () => {
@@ -35,23 +82,37 @@ describe('secret box: endpoint as additional authenticated data', () => {
 });
 
 describe('target endpoint', () => {
-  const moved = (t: TargetEndpointFields, change: Partial<TargetEndpointFields>): boolean => targetEndpoint(t) !== targetEndpoint({ ...t, ...change });
+  const moved = (t: TargetEndpointFields, change: Partial<TargetEndpointFields>): boolean =>
+    targetEndpoint(t) !== targetEndpoint({ ...t, ...change });
 
   it('changes with the host, port, trust and the vendor', () => {
     assert.ok(moved(fortigate, { host: 'evil.example.test' }));
     assert.ok(moved(fortigate, { port: 8443 }));
     assert.ok(moved(fortigate, { trustFingerprint: 'c'.repeat(64) }));
-    assert.ok(moved(fortigate, { trustFingerprint: null, trustCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' }));
+    assert.ok(
+      moved(fortigate, {
+        trustFingerprint: null,
+        trustCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      }),
+    );
     assert.ok(moved(fortigate, { vendor: 'panos' }));
   });
 
   it('changes with the options marked as endpoint (SonicWall FTP account, SSH host-key pin), not with others', () => {
-    for (const [key, value] of [['ftpHost', 'evil.example.test'], ['ftpPort', 2121], ['ftpUser', 'other'], ['ftpUrlHost', '10.0.0.9']] as const) {
+    for (const [key, value] of [
+      ['ftpHost', 'evil.example.test'],
+      ['ftpPort', 2121],
+      ['ftpUser', 'other'],
+      ['ftpUrlHost', '10.0.0.9'],
+    ] as const) {
       assert.ok(moved(sonicwall, { options: { ...sonicwall.options, [key]: value } }), key);
     }
     assert.ok(!moved(sonicwall, { options: { ...sonicwall.options, ftpDirectory: 'certs', sslVpnPort: 443 } }));
     assert.ok(moved(nginx, { options: { ...nginx.options, hostKeySha256: 'SHA256:other' } }));
-    assert.ok(moved(nginx, { options: { certPath: '/etc/a.crt' } }), 'pinning a host key for the first time is a change too');
+    assert.ok(
+      moved(nginx, { options: { certPath: '/etc/a.crt' } }),
+      'pinning a host key for the first time is a change too',
+    );
     assert.ok(!moved(nginx, { options: { ...nginx.options, certPath: '/etc/b.crt' } }));
     assert.ok(!moved(fortigate, { options: { vdom: 'other' } }));
   });
@@ -59,10 +120,24 @@ describe('target endpoint', () => {
   it('credentials sealed for a target do not open once the row points elsewhere', () => {
     const sealed = sealTargetCredentials(box, fortigate, { token: SECRET });
     assert.deepEqual(openTargetCredentials(box, { ...fortigate, credentialsSealed: sealed }), { token: SECRET });
-    assert.deepEqual(openTargetCredentials(box, { ...fortigate, options: { vdom: 'other' }, credentialsSealed: sealed }), { token: SECRET });
-    assert.throws(() => openTargetCredentials(box, { ...fortigate, host: '127.0.0.1', credentialsSealed: sealed }), SecretBoxError);
+    assert.deepEqual(
+      openTargetCredentials(box, { ...fortigate, options: { vdom: 'other' }, credentialsSealed: sealed }),
+      { token: SECRET },
+    );
+    assert.throws(
+      () => openTargetCredentials(box, { ...fortigate, host: '127.0.0.1', credentialsSealed: sealed }),
+      SecretBoxError,
+    );
     const ftp = sealTargetCredentials(box, sonicwall, { password: 'p', ftpPassword: SECRET });
-    assert.throws(() => openTargetCredentials(box, { ...sonicwall, options: { ...sonicwall.options, ftpHost: 'evil.example.test' }, credentialsSealed: ftp }), SecretBoxError);
+    assert.throws(
+      () =>
+        openTargetCredentials(box, {
+          ...sonicwall,
+          options: { ...sonicwall.options, ftpHost: 'evil.example.test' },
+          credentialsSealed: ftp,
+        }),
+      SecretBoxError,
+    );
   });
 });
 
@@ -71,8 +146,19 @@ describe('DNS provider and SMTP endpoints', () => {
     const provider = { kind: 'cloudflare', config: { zoneName: 'example.test' } as Record<string, unknown> };
     const sealed = sealDnsToken(box, provider, SECRET);
     assert.equal(openDnsToken(box, { ...provider, config: { zoneName: 'other.test' }, tokenSealed: sealed }), SECRET);
-    assert.throws(() => openDnsToken(box, { ...provider, config: { ...provider.config, apiBaseUrl: 'https://proxy.example' }, tokenSealed: sealed }), SecretBoxError);
-    assert.notEqual(dnsProviderEndpoint(provider), dnsProviderEndpoint({ kind: 'cloudflare', config: { apiBaseUrl: 'https://api.cloudflare.com/client/v4' } }));
+    assert.throws(
+      () =>
+        openDnsToken(box, {
+          ...provider,
+          config: { ...provider.config, apiBaseUrl: 'https://proxy.example' },
+          tokenSealed: sealed,
+        }),
+      SecretBoxError,
+    );
+    assert.notEqual(
+      dnsProviderEndpoint(provider),
+      dnsProviderEndpoint({ kind: 'cloudflare', config: { apiBaseUrl: 'https://api.cloudflare.com/client/v4' } }),
+    );
   });
 
   it('an SMTP password is bound to host, port and TLS mode', () => {
@@ -80,14 +166,20 @@ describe('DNS provider and SMTP endpoints', () => {
     const sealed = sealSmtpPassword(box, smtp, SECRET);
     assert.equal(openSmtpPassword(box, { ...smtp, host: 'SMTP.example.test' }, sealed), SECRET);
     for (const change of [{ host: 'evil.example.test' }, { port: 25 }, { secure: true }]) {
-      assert.throws(() => openSmtpPassword(box, { ...smtp, ...change }, sealed), SecretBoxError, JSON.stringify(change));
+      assert.throws(
+        () => openSmtpPassword(box, { ...smtp, ...change }, sealed),
+        SecretBoxError,
+        JSON.stringify(change),
+      );
     }
     assert.equal(smtpEndpoint(smtp), smtpEndpoint({ ...smtp }));
   });
 
   it('describes an endpoint without a CA bundle body', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIBsecretlookingbody\n-----END CERTIFICATE-----\n';
-    const described = JSON.stringify(describeEndpoint(targetEndpoint({ ...fortigate, trustFingerprint: null, trustCaPem: pem })));
+    const described = JSON.stringify(
+      describeEndpoint(targetEndpoint({ ...fortigate, trustFingerprint: null, trustCaPem: pem })),
+    );
     assert.ok(!described.includes('MIIB'), described);
     assert.match(described, /fw\.example\.test/);
     assert.match(described, /CA bundle sha256:[0-9a-f]{16}/);
@@ -96,13 +188,17 @@ describe('DNS provider and SMTP endpoints', () => {
 
 describe('API base URL of a secret-bearing API', () => {
   it('https only; plain http only to this machine', () => {
-    assert.deepEqual(checkApiBaseUrl('https://proxy.example/client/v4/'), { ok: true, url: 'https://proxy.example/client/v4' });
+    assert.deepEqual(checkApiBaseUrl('https://proxy.example/client/v4/'), {
+      ok: true,
+      url: 'https://proxy.example/client/v4',
+    });
     assert.equal(checkApiBaseUrl('http://127.0.0.1:8080/client/v4').ok, true);
     assert.equal(checkApiBaseUrl('http://localhost:8080').ok, true);
     for (const url of ['http://api.cloudflare.com/client/v4', 'http://10.0.0.1/', 'http://127.0.0.1.evil.example/']) {
       const checked = checkApiBaseUrl(url);
       assert.ok(!checked.ok && /must start with https:\/\//.test(checked.error), url);
     }
-    for (const url of ['ftp://proxy.example/', 'https://user:pw@proxy.example/', 'not a url', 'file:///etc/passwd']) assert.equal(checkApiBaseUrl(url).ok, false, url);
+    for (const url of ['ftp://proxy.example/', 'https://user:pw@proxy.example/', 'not a url', 'file:///etc/passwd'])
+      assert.equal(checkApiBaseUrl(url).ok, false, url);
   });
 });

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generate } from 'otplib';
-import { hashRecoveryCode, looksLikeRecoveryCode, newRecoveryCodes, newTotpSecret, otpauthUri, totpStep } from '../../web/mfa';
+import {
+  hashRecoveryCode,
+  looksLikeRecoveryCode,
+  newRecoveryCodes,
+  newTotpSecret,
+  otpauthUri,
+  totpStep,
+} from '../../web/mfa';
 import { passwordProblem } from '../../web/password-policy';
 
 describe('password policy', () => {
@@ -13,7 +20,8 @@ describe('password policy', () => {
     assert.match(passwordProblem('short') ?? '', /10 to 128 characters/);
     assert.match(passwordProblem('x'.repeat(129)) ?? '', /10 to 128 characters/);
     assert.match(passwordProblem('Technician-7', 'technician-7') ?? '', /must not be the user name/);
-    for (const common of ['password123', 'PASSWORD123', 'qwertyuiop', '1qaz2wsx3edc']) assert.match(passwordProblem(common) ?? '', /most common passwords/, common);
+    for (const common of ['password123', 'PASSWORD123', 'qwertyuiop', '1qaz2wsx3edc'])
+      assert.match(passwordProblem(common) ?? '', /most common passwords/, common);
     assert.equal(passwordProblem('correct horse battery staple', 'admin'), undefined);
   });
 });
@@ -27,7 +35,8 @@ describe('TOTP', () => {
     assert.ok((await totpStep(secret, await at(30), null)) !== undefined);
     assert.ok((await totpStep(secret, await at(-30), null)) !== undefined);
     assert.equal(await totpStep(secret, await at(-120), null), undefined);
-    for (const bad of ['', '12345', '1234567', 'abcdef']) assert.equal(await totpStep(secret, bad, null), undefined, bad);
+    for (const bad of ['', '12345', '1234567', 'abcdef'])
+      assert.equal(await totpStep(secret, bad, null), undefined, bad);
   });
 
   it('refuses a code of a step already used (a replay), accepts a later one', async () => {

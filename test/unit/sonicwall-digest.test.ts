@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { digestResponse, DigestSigner, nextNonceOf, parseDigestChallenges } from '../../activities/deployers/sonicwall/digest';
+import {
+  digestResponse,
+  DigestSigner,
+  nextNonceOf,
+  parseDigestChallenges,
+} from '../../activities/deployers/sonicwall/digest';
 
 // RFC 7616 §3.9.1: user "Mufasa", password "Circle of Life", GET /dir/index.html.
 const RFC = {
@@ -23,7 +28,10 @@ const RFC = {
 describe('sonicwall digest (RFC 7616)', () => {
   it('computes the RFC 7616 §3.9.1 responses for MD5 and SHA-256', () => {
     assert.equal(digestResponse({ ...RFC, algorithm: 'MD5' }), '8ca523f5e9506fed4657c9700eebdbec');
-    assert.equal(digestResponse({ ...RFC, algorithm: 'SHA-256' }), '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
+    assert.equal(
+      digestResponse({ ...RFC, algorithm: 'SHA-256' }),
+      '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1',
+    );
   });
 
   it('parses joined challenges SHA-256 first, skips what it cannot answer, and reads stale and nextnonce', () => {
@@ -36,14 +44,26 @@ describe('sonicwall digest (RFC 7616)', () => {
     assert.deepEqual(parseDigestChallenges('Basic realm="x"'), []);
     assert.deepEqual(parseDigestChallenges(null), []);
     // The proprietary Authentication-Info after a Basic/CHAP login (API guide "Operation After Non-Digest Authentication").
-    assert.equal(parseDigestChallenges('Digest algorithm=SHA-256, realm="admin-users@a.b.c.d", qop="auth", nonce="abc", opaque="def"')[0]?.nonce, 'abc');
+    assert.equal(
+      parseDigestChallenges(
+        'Digest algorithm=SHA-256, realm="admin-users@a.b.c.d", qop="auth", nonce="abc", opaque="def"',
+      )[0]?.nonce,
+      'abc',
+    );
     assert.equal(nextNonceOf('nextnonce="fresh"'), 'fresh');
     assert.equal(nextNonceOf('rspauth="x"'), undefined);
   });
 
   it('signs with a nonce count that rises per request and restarts at 1 with a new nonce', () => {
-    const signer = new DigestSigner(RFC.username, RFC.password, { realm: RFC.realm, nonce: RFC.nonce, opaque: 'op', algorithm: 'SHA-256', stale: false });
-    const field = (header: string, name: string): string | undefined => new RegExp(`(?:^Digest |, )${name}="?([^",]*)"?`).exec(header)?.[1];
+    const signer = new DigestSigner(RFC.username, RFC.password, {
+      realm: RFC.realm,
+      nonce: RFC.nonce,
+      opaque: 'op',
+      algorithm: 'SHA-256',
+      stale: false,
+    });
+    const field = (header: string, name: string): string | undefined =>
+      new RegExp(`(?:^Digest |, )${name}="?([^",]*)"?`).exec(header)?.[1];
     const first = signer.sign('GET', RFC.uri);
     const second = signer.sign('GET', RFC.uri);
     assert.equal(field(first, 'nc'), '00000001');

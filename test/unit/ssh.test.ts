@@ -14,9 +14,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Server, utils, type Connection } from 'ssh2';
-import { formatHostKeyDigest, hostKeyPinDigest, identifyHostKey, normalizeHostKeyPin } from '../../activities/deployers/ssh/pin';
-import { commandFailure, remoteFiles, SftpFiles, ShellFiles, type RemoteFiles } from '../../activities/deployers/ssh/remote-files';
-import { connectSsh, hostKeyFingerprint, type SshConnectOptions, type SshSession } from '../../activities/deployers/ssh/session';
+import {
+  formatHostKeyDigest,
+  hostKeyPinDigest,
+  identifyHostKey,
+  normalizeHostKeyPin,
+} from '../../activities/deployers/ssh/pin';
+import {
+  commandFailure,
+  remoteFiles,
+  SftpFiles,
+  ShellFiles,
+  type RemoteFiles,
+} from '../../activities/deployers/ssh/remote-files';
+import {
+  connectSsh,
+  hostKeyFingerprint,
+  type SshConnectOptions,
+  type SshSession,
+} from '../../activities/deployers/ssh/session';
 import { shellQuote, trimOutput, withSudo } from '../../activities/deployers/ssh/shell';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
@@ -46,7 +62,11 @@ async function withSession<T>(options: SshConnectOptions, work: (s: SshSession) 
   }
 }
 
-const logins = (sshd: TestSshd): string[] => sshd.output().split('\n').filter((line) => /Accepted|Failed|Invalid user|Connection closed by authenticating/.test(line));
+const logins = (sshd: TestSshd): string[] =>
+  sshd
+    .output()
+    .split('\n')
+    .filter((line) => /Accepted|Failed|Invalid user|Connection closed by authenticating/.test(line));
 const modeOf = (file: string): number => statSync(file).mode & 0o777;
 
 describe('host-key pins', () => {
@@ -58,12 +78,21 @@ describe('host-key pins', () => {
     assert.equal(normalizeHostKeyPin(openssh), openssh);
     assert.equal(normalizeHostKeyPin(` ${openssh.slice(7)}= `), openssh, 'without prefix, with padding');
     assert.equal(normalizeHostKeyPin(digest.toString('hex')), openssh);
-    assert.equal(normalizeHostKeyPin(digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:')), openssh);
+    assert.equal(
+      normalizeHostKeyPin(
+        digest
+          .toString('hex')
+          .toUpperCase()
+          .replace(/(..)(?!$)/g, '$1:'),
+      ),
+      openssh,
+    );
     assert.ok(hostKeyPinDigest(openssh)?.equals(digest));
   });
 
   it('refuses anything else', () => {
-    for (const bad of ['', 'SHA256:', 'SHA256:abc', 'ab'.repeat(31), 'MD5:00:11', 'zz'.repeat(32), `${openssh}x`]) assert.equal(normalizeHostKeyPin(bad), undefined, bad);
+    for (const bad of ['', 'SHA256:', 'SHA256:abc', 'ab'.repeat(31), 'MD5:00:11', 'zz'.repeat(32), `${openssh}x`])
+      assert.equal(normalizeHostKeyPin(bad), undefined, bad);
   });
 
   it('fingerprints a key blob like ssh-keygen and names its type', () => {
@@ -85,11 +114,18 @@ describe('shell helpers', () => {
   });
 
   it('trims command output for messages: no PEM blocks or long base64, the last lines only', () => {
-    const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
-    const out = trimOutput(`line 1\n${key}\n${'QUJD'.repeat(30)}\n${Array.from({ length: 30 }, (_, i) => `l${i}`).join('\n')}`, 5);
+    const key =
+      '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
+    const out = trimOutput(
+      `line 1\n${key}\n${'QUJD'.repeat(30)}\n${Array.from({ length: 30 }, (_, i) => `l${i}`).join('\n')}`,
+      5,
+    );
     assert.ok(!out.includes('MIGHAgEA') && !out.includes('QUJDQUJD'));
     assert.equal(out, '…\nl25\nl26\nl27\nl28\nl29');
-    assert.match(trimOutput(`nginx: [emerg] bad\n${key}\nnginx: test failed`), /^nginx: \[emerg\] bad\n\[PEM block removed\]\nnginx: test failed$/);
+    assert.match(
+      trimOutput(`nginx: [emerg] bad\n${key}\nnginx: test failed`),
+      /^nginx: \[emerg\] bad\n\[PEM block removed\]\nnginx: test failed$/,
+    );
   });
 });
 
@@ -119,35 +155,51 @@ describe('ssh against a real sshd', () => {
   });
 
   it('exec returns exit code, stdout and stderr', async () => {
-    const result = await withSession(optionsFor(sshd), (s) => s.exec(`echo out; echo err >&2; printf '%s' "$(whoami)"; exit 3`));
+    const result = await withSession(optionsFor(sshd), (s) =>
+      s.exec(`echo out; echo err >&2; printf '%s' "$(whoami)"; exit 3`),
+    );
     assert.deepEqual(result, { code: 3, stdout: `out\n${sshd.username}`, stderr: 'err\n' });
     const stdin = await withSession(optionsFor(sshd), (s) => s.exec('wc -c', { stdin: Buffer.from('12345') }));
     assert.equal(stdin.stdout.trim(), '5');
   });
 
   it('logs in with a hex pin, and with an encrypted PEM key and its passphrase', async () => {
-    await withSession(optionsFor(sshd, { hostKeySha256: sshd.hostKeyHex }), async (s) => assert.equal((await s.exec('true')).code, 0));
-    await withSession(optionsFor(sshd, { privateKey: sshd.encryptedPrivateKey, passphrase: sshd.passphrase }), async (s) => {
-      assert.equal(s.options.method, 'key');
-      assert.equal((await s.exec('true')).code, 0);
-    });
+    await withSession(optionsFor(sshd, { hostKeySha256: sshd.hostKeyHex }), async (s) =>
+      assert.equal((await s.exec('true')).code, 0),
+    );
+    await withSession(
+      optionsFor(sshd, { privateKey: sshd.encryptedPrivateKey, passphrase: sshd.passphrase }),
+      async (s) => {
+        assert.equal(s.options.method, 'key');
+        assert.equal((await s.exec('true')).code, 0);
+      },
+    );
   });
 
   it('a refused key: TARGET_AUTH_FAILED, naming the user, never the key', async () => {
     const error = await rejection(connectSsh(optionsFor(sshd, { privateKey: sshd.wrongPrivateKey })));
     assert.equal(error.type, FailureType.targetAuth);
     assert.match(error.message, new RegExp(`login as ${sshd.username} with key was refused`));
-    for (const secret of [sshd.wrongPrivateKey, sshd.privateKey]) assert.ok(!error.message.includes(secret.split('\n')[1] ?? 'x'));
+    for (const secret of [sshd.wrongPrivateKey, sshd.privateKey])
+      assert.ok(!error.message.includes(secret.split('\n')[1] ?? 'x'));
   });
 
   it('an encrypted key without its passphrase, or with a wrong one: TARGET_AUTH_FAILED; a garbled key: VALIDATION', async () => {
     const missing = await rejection(connectSsh(optionsFor(sshd, { privateKey: sshd.encryptedPrivateKey })));
     assert.equal(missing.type, FailureType.targetAuth, missing.message);
     assert.match(missing.message, /passphrase/);
-    const wrong = await rejection(connectSsh(optionsFor(sshd, { privateKey: sshd.encryptedPrivateKey, passphrase: 'wrong' })));
+    const wrong = await rejection(
+      connectSsh(optionsFor(sshd, { privateKey: sshd.encryptedPrivateKey, passphrase: 'wrong' })),
+    );
     assert.equal(wrong.type, FailureType.targetAuth, wrong.message);
     assert.ok(!wrong.message.includes(sshd.passphrase));
-    const garbled = await rejection(connectSsh(optionsFor(sshd, { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n' })));
+    const garbled = await rejection(
+      connectSsh(
+        optionsFor(sshd, {
+          privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+        }),
+      ),
+    );
     assert.equal(garbled.type, FailureType.validation, garbled.message);
   });
 
@@ -161,7 +213,10 @@ describe('ssh against a real sshd', () => {
     assert.ok(error.message.includes(pinned));
     assert.match(error.message, /ssh-ed25519/);
     assert.equal(logins(sshd).length, before, 'no authentication attempt');
-    assert.equal((await rejection(connectSsh(optionsFor(sshd, { hostKeySha256: 'nonsense' })))).type, FailureType.validation);
+    assert.equal(
+      (await rejection(connectSsh(optionsFor(sshd, { hostKeySha256: 'nonsense' })))).type,
+      FailureType.validation,
+    );
   });
 
   it('connection refused, and a server that never speaks: TARGET_UNREACHABLE', async () => {
@@ -210,7 +265,11 @@ describe('ssh against a real sshd', () => {
     assert.ok(!existsSync(shared));
     const error = await rejection(files.writeAtomic(path.join(dir, 'missing', 'x.key'), Buffer.from('x'), 0o600));
     assert.equal(error.type, FailureType.targetRejected, error.message);
-    assert.deepEqual(readdirSync(dir).filter((name) => name.includes('certfleet-tmp')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.includes('certfleet-tmp')),
+      [],
+      'no temp file left',
+    );
   }
 
   it('SFTP files: atomic write (temp + fsync + chmod + posix-rename), read, stat, chmod, remove', async () => {
@@ -225,7 +284,10 @@ describe('ssh against a real sshd', () => {
     const log = sshd.sftpLog().slice(logStart);
     const key = path.join(dir, 'site.key');
     assert.equal(log.filter((line) => line.startsWith('posix-rename old') && line.endsWith(`new "${key}"`)).length, 2);
-    assert.ok(!log.some((line) => line.startsWith(`open "${key}"`) && line.includes('WRITE')), 'the target is never opened for writing');
+    assert.ok(
+      !log.some((line) => line.startsWith(`open "${key}"`) && line.includes('WRITE')),
+      'the target is never opened for writing',
+    );
   });
 
   describe('with posix-rename refused by the server', () => {
@@ -272,11 +334,27 @@ describe('ssh against a real sshd', () => {
         await exerciseFiles(files, dir);
       });
       const calls = sudoSshd.sudoLog();
-      assert.ok(calls.every((line) => line.startsWith('-n ')), calls.join('\n'));
+      assert.ok(
+        calls.every((line) => line.startsWith('-n ')),
+        calls.join('\n'),
+      );
       const key = path.join(dir, 'site.key');
-      assert.ok(calls.some((line) => new RegExp(`^-n install -m 0600 /dev/null ${dir}/\\.site\\.key\\.certfleet-tmp-[0-9a-f]{12}$`).test(line)), calls.join('\n'));
-      assert.ok(calls.some((line) => line.startsWith(`-n mv -f -- ${dir}/.site.key.certfleet-tmp-`) && line.endsWith(` ${key}`)));
-      assert.deepEqual(sudoSshd.sftpLog().filter((line) => line.startsWith('open ')), [], 'no SFTP');
+      assert.ok(
+        calls.some((line) =>
+          new RegExp(`^-n install -m 0600 /dev/null ${dir}/\\.site\\.key\\.certfleet-tmp-[0-9a-f]{12}$`).test(line),
+        ),
+        calls.join('\n'),
+      );
+      assert.ok(
+        calls.some(
+          (line) => line.startsWith(`-n mv -f -- ${dir}/.site.key.certfleet-tmp-`) && line.endsWith(` ${key}`),
+        ),
+      );
+      assert.deepEqual(
+        sudoSshd.sftpLog().filter((line) => line.startsWith('open ')),
+        [],
+        'no SFTP',
+      );
     });
 
     it('sudo that wants a password: TARGET_PERMISSION_DENIED; no sudo at all: TARGET_REJECTED naming it', async () => {
@@ -286,7 +364,10 @@ describe('ssh against a real sshd', () => {
       const denied = commandFailure('test', 'read /etc/x', result);
       assert.equal(denied.type, FailureType.targetPermission);
       assert.match(denied.message, /^test: read \/etc\/x: exit 1: sudo: a password is required$/);
-      const missing = commandFailure('test', 'write /etc/x', { code: 127, stderr: 'bash: line 1: sudo: command not found\n' });
+      const missing = commandFailure('test', 'write /etc/x', {
+        code: 127,
+        stderr: 'bash: line 1: sudo: command not found\n',
+      });
       assert.equal(missing.type, FailureType.targetRejected);
       assert.match(missing.message, /is sudo installed\?/);
     });
@@ -308,9 +389,12 @@ describe('password login (in-process ssh2 server)', () => {
     pin = identifyHostKey(parsed.getPublicSSH()).sha256;
     server = new Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
       client.on('authentication', (ctx) => {
-        if (!keyboardOnly && ctx.method === 'password') return ctx.username === 'deploy' && ctx.password === PASSWORD ? ctx.accept() : ctx.reject();
+        if (!keyboardOnly && ctx.method === 'password')
+          return ctx.username === 'deploy' && ctx.password === PASSWORD ? ctx.accept() : ctx.reject();
         if (keyboardOnly && ctx.method === 'keyboard-interactive') {
-          ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => (ctx.username === 'deploy' && answers[0] === PASSWORD ? ctx.accept() : ctx.reject()));
+          ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) =>
+            ctx.username === 'deploy' && answers[0] === PASSWORD ? ctx.accept() : ctx.reject(),
+          );
           return;
         }
         ctx.reject(keyboardOnly ? ['keyboard-interactive'] : ['password']);
@@ -335,7 +419,14 @@ describe('password login (in-process ssh2 server)', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  const options = (password: string): SshConnectOptions => ({ component: 'test', host: '127.0.0.1', port, username: 'deploy', password, hostKeySha256: pin });
+  const options = (password: string): SshConnectOptions => ({
+    component: 'test',
+    host: '127.0.0.1',
+    port,
+    username: 'deploy',
+    password,
+    hostKeySha256: pin,
+  });
 
   it('logs in with a password (method "password") and runs a command', async () => {
     keyboardOnly = false;

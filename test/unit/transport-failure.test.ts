@@ -44,23 +44,34 @@ describe('transport failures in words', () => {
     ca.dispose();
   });
 
-  const device = (port: number, trust: { caPem: string } | { fingerprintSha256: string } = { fingerprintSha256: 'aa'.repeat(32) }) =>
-    createDeviceHttp({ host: '127.0.0.1', port, trust }, 'fortigate');
+  const device = (
+    port: number,
+    trust: { caPem: string } | { fingerprintSha256: string } = { fingerprintSha256: 'aa'.repeat(32) },
+  ) => createDeviceHttp({ host: '127.0.0.1', port, trust }, 'fortigate');
 
   it('a device that refuses the connection: "connection refused", retryable', async () => {
     const error = await rejection(device(closedPort).request('GET', '/api/v2/monitor/system/status'), ClassifiedError);
     assert.equal(error.type, FailureType.targetUnreachable);
-    assert.match(error.message, new RegExp(`^fortigate: cannot reach 127\\.0\\.0\\.1:${closedPort}: connection refused \\(ECONNREFUSED: `));
+    assert.match(
+      error.message,
+      new RegExp(`^fortigate: cannot reach 127\\.0\\.0\\.1:${closedPort}: connection refused \\(ECONNREFUSED: `),
+    );
     assert.doesNotMatch(error.message, /fetch failed/);
   });
 
   it('a device that hangs up: "connection closed by the peer" or "connection reset", not "fetch failed"', async () => {
     // After the TLS handshake, before any answer (undici: TypeError('fetch failed') caused by UND_ERR_SOCKET).
-    const afterHandshake = await rejection(device(tlsPort, { fingerprintSha256: leafFingerprint }).request('GET', '/'), ClassifiedError);
+    const afterHandshake = await rejection(
+      device(tlsPort, { fingerprintSha256: leafFingerprint }).request('GET', '/'),
+      ClassifiedError,
+    );
     assert.equal(afterHandshake.type, FailureType.targetUnreachable);
     assert.match(afterHandshake.message, /: connection closed by the peer \(UND_ERR_SOCKET: /);
     // Before the TLS handshake.
-    const beforeHandshake = await rejection(device(hangUpPort, { caPem: ca.rootPem }).request('GET', '/'), ClassifiedError);
+    const beforeHandshake = await rejection(
+      device(hangUpPort, { caPem: ca.rootPem }).request('GET', '/'),
+      ClassifiedError,
+    );
     assert.match(beforeHandshake.message, /: connection reset \(ECONNRESET: /);
     for (const error of [afterHandshake, beforeHandshake]) assert.doesNotMatch(error.message, /fetch failed/);
   });
@@ -77,8 +88,12 @@ describe('transport failures in words', () => {
     }
   });
 
-  it("Cloudflare's API out of reach: words instead of the SDK's \"Connection error.\"", async () => {
-    const sdk = new Cloudflare({ apiToken: 'polish-token', baseURL: `http://127.0.0.1:${closedPort}/client/v4`, maxRetries: 0 });
+  it('Cloudflare\'s API out of reach: words instead of the SDK\'s "Connection error."', async () => {
+    const sdk = new Cloudflare({
+      apiToken: 'polish-token',
+      baseURL: `http://127.0.0.1:${closedPort}/client/v4`,
+      maxRetries: 0,
+    });
     const thrown = await rejection(sdk.zones.list(), Error);
     const error = classifyCloudflareError(thrown, 'list zones');
     assert.equal(error.type, FailureType.dnsUnavailable);
@@ -86,7 +101,10 @@ describe('transport failures in words', () => {
   });
 
   it('every common code has its words; a timeout is a timeout', () => {
-    const words = (code: string) => describeTransportFailure(new TypeError('fetch failed', { cause: Object.assign(new Error(`x ${code}`), { code }) })).words;
+    const words = (code: string) =>
+      describeTransportFailure(
+        new TypeError('fetch failed', { cause: Object.assign(new Error(`x ${code}`), { code }) }),
+      ).words;
     assert.equal(words('ENOTFOUND'), 'host name not found');
     assert.equal(words('ETIMEDOUT'), 'timed out');
     assert.equal(words('UND_ERR_CONNECT_TIMEOUT'), 'timed out');
@@ -94,7 +112,13 @@ describe('transport failures in words', () => {
     assert.equal(words('EHOSTUNREACH'), 'host unreachable');
     assert.equal(words('CERT_HAS_EXPIRED'), 'TLS certificate not trusted (expired)');
     assert.equal(words('ERR_SSL_WRONG_VERSION_NUMBER'), 'TLS handshake failed (ERR_SSL_WRONG_VERSION_NUMBER)');
-    assert.equal(transportFailureText({ code: 'ECONNABORTED', message: 'timeout of 700ms exceeded' }), 'timed out (ECONNABORTED: timeout of 700ms exceeded)');
-    assert.equal(transportFailureText(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), 'timed out (The operation was aborted due to timeout)');
+    assert.equal(
+      transportFailureText({ code: 'ECONNABORTED', message: 'timeout of 700ms exceeded' }),
+      'timed out (ECONNABORTED: timeout of 700ms exceeded)',
+    );
+    assert.equal(
+      transportFailureText(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      'timed out (The operation was aborted due to timeout)',
+    );
   });
 });

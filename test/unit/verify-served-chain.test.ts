@@ -22,7 +22,9 @@ describe('verify: the served chain', () => {
 
   /** A TLS listener presenting exactly these certificates, in this order. */
   const serving = async (pems: string[]): Promise<{ host: string; port: number }> => {
-    const server = createServer({ key: leaf.keyPem, cert: pems.map((p) => p.trim()).join('\n') }, (socket) => socket.end());
+    const server = createServer({ key: leaf.keyPem, cert: pems.map((p) => p.trim()).join('\n') }, (socket) =>
+      socket.end(),
+    );
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
@@ -54,15 +56,25 @@ describe('verify: the served chain', () => {
   it('fails, retryably, when the leaf is served without its intermediate, and says so', async () => {
     const endpoint = await serving([leaf.certPem]);
     const error = await rejection(verifyServedFingerprint('fortigate', [endpoint], expected()), ClassifiedError);
-    assert.equal(error.type, FailureType.verifyMismatch, 'retryable like a leaf mismatch: the device may still be applying');
-    assert.match(error.message, /^fortigate: verify failed: 127\.0\.0\.1:\d+ serves the leaf without its intermediate\(s\) \(expected 1, got 0\): clients that do not already have CertFleet Test Intermediate will fail$/);
+    assert.equal(
+      error.type,
+      FailureType.verifyMismatch,
+      'retryable like a leaf mismatch: the device may still be applying',
+    );
+    assert.match(
+      error.message,
+      /^fortigate: verify failed: 127\.0\.0\.1:\d+ serves the leaf without its intermediate\(s\) \(expected 1, got 0\): clients that do not already have CertFleet Test Intermediate will fail$/,
+    );
   });
 
   it('fails when another intermediate stands where the version’s belongs', async () => {
     const endpoint = await serving([leaf.certPem, other.intermediatePem]);
     const error = await rejection(verifyServedFingerprint('panos', [endpoint], expected()), ClassifiedError);
     assert.equal(error.type, FailureType.verifyMismatch);
-    assert.match(error.message, /serves the leaf without its intermediate\(s\) \(expected 1, got 0\)|expected 1, got 0 matching/);
+    assert.match(
+      error.message,
+      /serves the leaf without its intermediate\(s\) \(expected 1, got 0\)|expected 1, got 0 matching/,
+    );
     assert.match(error.message, /clients that do not already have CertFleet Test Intermediate will fail/);
   });
 

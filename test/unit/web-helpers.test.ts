@@ -16,7 +16,8 @@ describe('csv', () => {
     assert.equal(csvField('a,b'), '"a,b"');
     assert.equal(csvField('say "hi"'), '"say ""hi"""');
     assert.equal(csvField('two\nlines'), '"two\nlines"');
-    for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx']) assert.ok(csvField(formula).replace(/^"/, '').startsWith("'"), formula);
+    for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx'])
+      assert.ok(csvField(formula).replace(/^"/, '').startsWith("'"), formula);
     assert.equal(csvField(null), '');
     assert.equal(csvField(new Date('2026-01-02T03:04:05Z')), '2026-01-02T03:04:05.000Z');
     assert.equal(csvField({ a: 1 }), '"{""a"":1}"');
@@ -40,14 +41,39 @@ describe('list queries', () => {
   });
 
   it('turns a certificate query into a filter with defaults', () => {
-    const { filter } = certificateFiltersOf({ q: 'vpn', status: 'failed', sort: 'name', dir: 'desc', expiry: '14', vendor: 'panos', page: '2' }, 50);
-    assert.deepEqual(filter, { q: 'vpn', status: 'failed', expiry: '14', vendor: 'panos', sort: 'name', descending: true, page: 2, pageSize: 50 });
-    assert.deepEqual(certificateFiltersOf({ vendor: 'nope', sort: 'x' }, 10).filter, { sort: 'expiry', descending: false, page: 1, pageSize: 10 });
+    const { filter } = certificateFiltersOf(
+      { q: 'vpn', status: 'failed', sort: 'name', dir: 'desc', expiry: '14', vendor: 'panos', page: '2' },
+      50,
+    );
+    assert.deepEqual(filter, {
+      q: 'vpn',
+      status: 'failed',
+      expiry: '14',
+      vendor: 'panos',
+      sort: 'name',
+      descending: true,
+      page: 2,
+      pageSize: 50,
+    });
+    assert.deepEqual(certificateFiltersOf({ vendor: 'nope', sort: 'x' }, 10).filter, {
+      sort: 'expiry',
+      descending: false,
+      page: 1,
+      pageSize: 10,
+    });
   });
 
   it('pages keep the filters and stop at the ends', () => {
     const p = pager('/certificates', { status: 'valid', q: undefined }, 2, 50, 120);
-    assert.deepEqual(p, { page: 2, pages: 3, total: 120, from: 51, to: 100, prevUrl: '/certificates?status=valid', nextUrl: '/certificates?status=valid&page=3' });
+    assert.deepEqual(p, {
+      page: 2,
+      pages: 3,
+      total: 120,
+      from: 51,
+      to: 100,
+      prevUrl: '/certificates?status=valid',
+      nextUrl: '/certificates?status=valid&page=3',
+    });
     assert.deepEqual(pager('/x', {}, 1, 50, 0), { page: 1, pages: 1, total: 0, from: 0, to: 0 });
   });
 
@@ -58,7 +84,18 @@ describe('list queries', () => {
 
 describe('input checks', () => {
   it('text fields are strings only; references may be integers; wrong types are errors, not empty fields', () => {
-    const f = new FieldReader({ a: ' x ', n: 42, list: ['x'], ref: 42, float: 4.2, id: '0012', nul: 'a\u0000b', lone: '\ud800x', two: 'two\nlines', none: null });
+    const f = new FieldReader({
+      a: ' x ',
+      n: 42,
+      list: ['x'],
+      ref: 42,
+      float: 4.2,
+      id: '0012',
+      nul: 'a\u0000b',
+      lone: '\ud800x',
+      two: 'two\nlines',
+      none: null,
+    });
     assert.equal(f.text('a'), 'x');
     assert.equal(f.text('missing'), '');
     assert.equal(f.text('none'), '', 'null reads as left out');
@@ -84,7 +121,20 @@ describe('input checks', () => {
   });
 
   it('booleans are JSON booleans; integers are whole numbers; lists are arrays of strings or text', () => {
-    const f = new FieldReader({ yes: true, no: false, empty: [], on: 'on', port: 587, text: ' 25 ', float: 1.5, inf: Infinity, flag: true, list: ['a', 'b'], mixed: ['a', 1], one: 'a, b' });
+    const f = new FieldReader({
+      yes: true,
+      no: false,
+      empty: [],
+      on: 'on',
+      port: 587,
+      text: ' 25 ',
+      float: 1.5,
+      inf: Infinity,
+      flag: true,
+      list: ['a', 'b'],
+      mixed: ['a', 1],
+      one: 'a, b',
+    });
     assert.equal(f.bool('yes'), true);
     assert.equal(f.bool('no'), false);
     assert.equal(f.bool('missing'), undefined);
@@ -151,7 +201,8 @@ describe('request bodies', () => {
 });
 
 describe('publicError', () => {
-  const grpc = (code: number) => new ServiceError('temporal call failed', { cause: Object.assign(new Error('grpc'), { code }) });
+  const grpc = (code: number) =>
+    new ServiceError('temporal call failed', { cause: Object.assign(new Error('grpc'), { code }) });
   it('says nothing was started only when Temporal could not be reached at all', () => {
     const unreachable = publicError(grpc(14));
     assert.equal(unreachable.status, 503);

@@ -8,7 +8,12 @@ import { createPrivateKey, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FormData } from 'undici';
 import { buildPfx } from '../../activities/crypto/pem';
-import { recordCommand, recordHttpExchange, withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
+import {
+  recordCommand,
+  recordHttpExchange,
+  withWireTranscript,
+  type WireExchange,
+} from '../../activities/deployers/wire-transcript';
 import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { createTestCa } from '../support/certificates';
 import { Finder, keyNeedles, needlesOf, type Needle } from '../support/secret-forms';
@@ -17,7 +22,11 @@ const SECRET = `dev-pw-${randomBytes(18).toString('base64url')}`;
 
 const noSecret = (text: string, needles: Needle[]): void => {
   const hits = new Finder(needles).find(text);
-  assert.deepEqual(hits.map((h) => `${h.needle.label} (${h.needle.form})`), [], text);
+  assert.deepEqual(
+    hits.map((h) => `${h.needle.label} (${h.needle.form})`),
+    [],
+    text,
+  );
 };
 
 describe('wire transcript redaction', () => {
@@ -28,9 +37,21 @@ describe('wire transcript redaction', () => {
 
   it('headers naming a key, token, cookie or authorization are removed; others and a digest challenge stay', () => {
     const r = new WireRedactor();
-    for (const name of ['Authorization', 'Cookie', 'Set-Cookie', 'X-Auth-Token', 'X-F5-Auth-Token', 'X-PAN-KEY', 'api_key']) assert.equal(r.header(name, 'abc123secretvalue'), '(removed)', name);
+    for (const name of [
+      'Authorization',
+      'Cookie',
+      'Set-Cookie',
+      'X-Auth-Token',
+      'X-F5-Auth-Token',
+      'X-PAN-KEY',
+      'api_key',
+    ])
+      assert.equal(r.header(name, 'abc123secretvalue'), '(removed)', name);
     assert.equal(r.header('content-type', 'application/json'), 'application/json');
-    assert.equal(r.header('WWW-Authenticate', 'Digest realm="SonicWall", qop="auth", nonce="abc"'), 'Digest realm="SonicWall", qop="auth", nonce="abc"');
+    assert.equal(
+      r.header('WWW-Authenticate', 'Digest realm="SonicWall", qop="auth", nonce="abc"'),
+      'Digest realm="SonicWall", qop="auth", nonce="abc"',
+    );
     // A removed header value is learned: the cookie's value is removed wherever it shows up later.
     r.header('Set-Cookie', 'SessId=cookie-value-0123456789; Path=/');
     assert.equal(r.text('logout SessId cookie-value-0123456789'), 'logout SessId (removed)');
@@ -38,20 +59,52 @@ describe('wire transcript redaction', () => {
 
   it('JSON members, query and form parameters, XML elements with secret names are removed; a value learned so is removed later, a user name is not', () => {
     const r = new WireRedactor();
-    const json = r.json({ username: 'admin', password: SECRET, nested: [{ passphrase: 'x-phrase-123456', apiKey: 'k-0123456789', privateKey: 'p', file_content: 'MIIB' }], token: { token: 'tok-0123456789abcdef', userName: 'admin' } });
-    assert.deepEqual(JSON.parse(json), { username: 'admin', password: '(removed)', nested: [{ passphrase: '(removed)', apiKey: '(removed)', privateKey: '(removed)', file_content: '(removed)' }], token: '(removed)' });
-    assert.equal(r.url(new URL('https://fw/mgmt/shared/authz/tokens/tok-0123456789abcdef')), '/mgmt/shared/authz/tokens/(removed)');
+    const json = r.json({
+      username: 'admin',
+      password: SECRET,
+      nested: [{ passphrase: 'x-phrase-123456', apiKey: 'k-0123456789', privateKey: 'p', file_content: 'MIIB' }],
+      token: { token: 'tok-0123456789abcdef', userName: 'admin' },
+    });
+    assert.deepEqual(JSON.parse(json), {
+      username: 'admin',
+      password: '(removed)',
+      nested: [{ passphrase: '(removed)', apiKey: '(removed)', privateKey: '(removed)', file_content: '(removed)' }],
+      token: '(removed)',
+    });
+    assert.equal(
+      r.url(new URL('https://fw/mgmt/shared/authz/tokens/tok-0123456789abcdef')),
+      '/mgmt/shared/authz/tokens/(removed)',
+    );
     assert.equal(r.text('user admin'), 'user admin', 'the user name next to the token is not learned');
-    assert.equal(r.url(new URL('https://fw/api/?type=op&key=LUFRPT1-key-value&cmd=%3Cshow%3E')), '/api/?type=op&key=%28removed%29&cmd=%3Cshow%3E');
-    assert.equal(r.form({ type: 'keygen', user: 'admin', password: SECRET }), 'type=keygen&user=admin&password=%28removed%29');
-    assert.equal(r.xml('<response status="success"><result><key>LUFRPT1-other-key</key><msg>ok</msg></result></response>'), '<response status="success"><result><key>(removed)</key><msg>ok</msg></result></response>');
+    assert.equal(
+      r.url(new URL('https://fw/api/?type=op&key=LUFRPT1-key-value&cmd=%3Cshow%3E')),
+      '/api/?type=op&key=%28removed%29&cmd=%3Cshow%3E',
+    );
+    assert.equal(
+      r.form({ type: 'keygen', user: 'admin', password: SECRET }),
+      'type=keygen&user=admin&password=%28removed%29',
+    );
+    assert.equal(
+      r.xml('<response status="success"><result><key>LUFRPT1-other-key</key><msg>ok</msg></result></response>'),
+      '<response status="success"><result><key>(removed)</key><msg>ok</msg></result></response>',
+    );
     assert.equal(r.text('again LUFRPT1-other-key'), 'again (removed)');
   });
 
   it('PEM private keys and base64 DER (a PKCS#12) are removed by pattern, whoever sent them', () => {
     const r = new WireRedactor();
-    const pfx = buildPfx({ keyPem: version.keyPem, certPem: version.certPem, chainPems: version.chainPems, password: 'pfx-password-1', friendlyName: 'x', algorithm: 'aes256' });
-    const text = r.body(JSON.stringify({ note: `here ${version.keyPem}`, blob: pfx.toString('base64') }), 'application/json');
+    const pfx = buildPfx({
+      keyPem: version.keyPem,
+      certPem: version.certPem,
+      chainPems: version.chainPems,
+      password: 'pfx-password-1',
+      friendlyName: 'x',
+      algorithm: 'aes256',
+    });
+    const text = r.body(
+      JSON.stringify({ note: `here ${version.keyPem}`, blob: pfx.toString('base64') }),
+      'application/json',
+    );
     assert.match(text, /\(PEM private key removed\)/);
     assert.match(text, /\(base64, \d+ bytes, removed\)/);
     noSecret(text, keyNeedles('key', 'version key', version.keyPem, key));
@@ -59,7 +112,10 @@ describe('wire transcript redaction', () => {
 
   it('every known value is removed in every form the secrets audit searches for', () => {
     const r = new WireRedactor({ values: [SECRET], keyPems: [version.keyPem] });
-    const needles = [...needlesOf('pw', 'device password', [{ form: 'plain', text: SECRET }]), ...keyNeedles('key', 'version key', version.keyPem, key)];
+    const needles = [
+      ...needlesOf('pw', 'device password', [{ form: 'plain', text: SECRET }]),
+      ...keyNeedles('key', 'version key', version.keyPem, key),
+    ];
     // Each form planted in text the structure does not explain: a log line, a base64 payload at each alignment, hex.
     const json = JSON.stringify({ value: SECRET });
     const planted = [
@@ -79,16 +135,34 @@ describe('wire transcript redaction', () => {
     form.set('passphrase', SECRET);
     form.set('file', new Blob([Buffer.from(version.keyPem)]), 'cert.p12');
     let saved: WireExchange[] = [];
-    await withWireTranscript(new WireRedactor({ values: [SECRET] }), async () => {
-      const one = recordHttpExchange({ method: 'POST', url: new URL('https://fw/api/?type=import'), headers: { 'X-PAN-KEY': 'LUFRPT1-header-key' }, multipart: form });
-      one?.answered(200, new Headers({ 'content-type': 'application/xml' }), '<response status="success"/>');
-      recordHttpExchange({ method: 'POST', url: new URL('https://fw/upload'), headers: {}, bytes: Buffer.from(version.keyPem) })?.failed(new Error(`socket hang up ${SECRET}`));
-      // IIS: a short script whose base64 would pass the patterns, holding a password nobody told the redactor.
-      const script = Buffer.from('$p = "password-in-script"', 'utf16le').toString('base64');
-      recordCommand(`powershell.exe -NoProfile -NonInteractive -EncodedCommand ${script}`, undefined, { code: 0, stdout: Buffer.from('{"ok":true}'), stderr: '' });
-    }, async (exchanges) => {
-      saved = exchanges;
-    });
+    await withWireTranscript(
+      new WireRedactor({ values: [SECRET] }),
+      async () => {
+        const one = recordHttpExchange({
+          method: 'POST',
+          url: new URL('https://fw/api/?type=import'),
+          headers: { 'X-PAN-KEY': 'LUFRPT1-header-key' },
+          multipart: form,
+        });
+        one?.answered(200, new Headers({ 'content-type': 'application/xml' }), '<response status="success"/>');
+        recordHttpExchange({
+          method: 'POST',
+          url: new URL('https://fw/upload'),
+          headers: {},
+          bytes: Buffer.from(version.keyPem),
+        })?.failed(new Error(`socket hang up ${SECRET}`));
+        // IIS: a short script whose base64 would pass the patterns, holding a password nobody told the redactor.
+        const script = Buffer.from('$p = "password-in-script"', 'utf16le').toString('base64');
+        recordCommand(`powershell.exe -NoProfile -NonInteractive -EncodedCommand ${script}`, undefined, {
+          code: 0,
+          stdout: Buffer.from('{"ok":true}'),
+          stderr: '',
+        });
+      },
+      async (exchanges) => {
+        saved = exchanges;
+      },
+    );
     const text = saved.map((e) => e.text).join('\n');
     assert.match(text, /part category: keypair/);
     assert.match(text, /part passphrase: \(removed\)/);
@@ -98,6 +172,9 @@ describe('wire transcript redaction', () => {
     assert.match(text, /< \(no answer: socket hang up \(removed\)\)/);
     assert.match(text, /-EncodedCommand \(encoded script removed\)\nexit status 0\nstdout:\n\{"ok":true\}/);
     assert.ok(!text.includes(Buffer.from('password-in-script', 'utf16le').toString('base64').slice(4, 40)));
-    noSecret(text, [...needlesOf('pw', 'passphrase', [{ form: 'plain', text: SECRET }]), ...keyNeedles('key', 'version key', version.keyPem, key)]);
+    noSecret(text, [
+      ...needlesOf('pw', 'passphrase', [{ form: 'plain', text: SECRET }]),
+      ...keyNeedles('key', 'version key', version.keyPem, key),
+    ]);
   });
 });

@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   certificateWorkflowId,
@@ -81,7 +85,10 @@ function expectFailure(run: LifecycleRun, type: string): string {
   if (run.settled.ok) assert.fail(`expected the run to fail, it returned ${JSON.stringify(run.settled.result)}`);
   const { error } = run.settled;
   assert.ok(error instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(error)}`);
-  assert.ok(error.cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(error.cause)}`);
+  assert.ok(
+    error.cause instanceof ApplicationFailure,
+    `expected an ApplicationFailure cause, got ${String(error.cause)}`,
+  );
   assert.equal(error.cause.type, type);
   assert.equal(error.cause.nonRetryable, true);
   return error.cause.message;
@@ -97,7 +104,10 @@ function statusesOf(progress: LifecycleProgress): Record<LifecycleStep, string> 
   return Object.fromEntries(progress.steps.map((s) => [s.step, s.status])) as Record<LifecycleStep, string>;
 }
 
-function searchAttribute(description: WorkflowExecutionDescription, key: (typeof SearchAttributes)[keyof typeof SearchAttributes]): string | undefined {
+function searchAttribute(
+  description: WorkflowExecutionDescription,
+  key: (typeof SearchAttributes)[keyof typeof SearchAttributes],
+): string | undefined {
   return description.typedSearchAttributes.get(key);
 }
 
@@ -128,79 +138,131 @@ const ACME_AND_DNS_ACTIVITIES = [
 ] as const;
 
 /** Inputs carry ids and short words only: never a key, token, password or PEM body. */
-const ALLOWED_INPUT_FIELDS = new Set(['certificateId', 'workflowId', 'runId', 'orderId', 'status', 'error', 'outcome', 'reason', 'deployments', 'trigger', 'startedAt']);
+const ALLOWED_INPUT_FIELDS = new Set([
+  'certificateId',
+  'workflowId',
+  'runId',
+  'orderId',
+  'status',
+  'error',
+  'outcome',
+  'reason',
+  'deployments',
+  'trigger',
+  'startedAt',
+]);
 
 const nonRetryable = (type: string, message: string): ApplicationFailure =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
 describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
-  it('create trigger: issues, calling the activities in order with ids only', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('create');
-    const mocks = mockActivities();
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+  it(
+    'create trigger: issues, calling the activities in order with ids only',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('create');
+      const mocks = mockActivities();
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE]);
+      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE]);
 
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
-    assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
-    assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
-      { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
-    ]);
-    for (const name of ['presentDnsChallenge', 'checkDnsPropagationOnce', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge', 'finalizeAcmeOrder'] as const) {
-      assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
-    }
-    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map(({ startedAt, ...rest }) => ({ ...rest, startedAt: typeof startedAt })), [
-      { certificateId, outcome: 'issued', workflowId: certificateWorkflowId(certificateId), trigger: 'create', startedAt: 'string', deployments: [] },
-    ]);
-
-    for (const call of mocks.calls) {
-      for (const [field, value] of Object.entries(call.input)) {
-        assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
-        if (field !== 'deployments') assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
-        assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
+      assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
+      assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
+      assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
+        { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
+      ]);
+      for (const name of [
+        'presentDnsChallenge',
+        'checkDnsPropagationOnce',
+        'waitForDnsPropagation',
+        'validateAcmeChallenge',
+        'removeDnsChallenge',
+        'finalizeAcmeOrder',
+      ] as const) {
+        assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
       }
-    }
+      assert.deepEqual(
+        mocks
+          .inputsOf('sendLifecycleEmail')
+          .map(({ startedAt, ...rest }) => ({ ...rest, startedAt: typeof startedAt })),
+        [
+          {
+            certificateId,
+            outcome: 'issued',
+            workflowId: certificateWorkflowId(certificateId),
+            trigger: 'create',
+            startedAt: 'string',
+            deployments: [],
+          },
+        ],
+      );
 
-    assert.equal(run.progress.outcome, 'issued');
-    assert.equal(run.progress.current, undefined);
-    assert.ok(run.progress.steps.every((s) => s.status === 'done'), JSON.stringify(statusesOf(run.progress)));
-  });
+      for (const call of mocks.calls) {
+        for (const [field, value] of Object.entries(call.input)) {
+          assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
+          if (field !== 'deployments') assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
+          assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
+        }
+      }
 
-  it('a TXT record visible at the first look needs no wait; the ACME and DNS calls forward run as local activities, cleanup and mail as regular ones', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('quick-dns');
-    const mocks = mockActivities({ overrides: { checkDnsPropagationOnce: async () => ({ propagated: true }) } });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+      assert.equal(run.progress.outcome, 'issued');
+      assert.equal(run.progress.current, undefined);
+      assert.ok(
+        run.progress.steps.every((s) => s.status === 'done'),
+        JSON.stringify(statusesOf(run.progress)),
+      );
+    },
+  );
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation')]);
-    assert.equal(statusesOf(run.progress)['propagate'], 'done');
-    const { events } = await run.handle.fetchHistory();
-    const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    // Removing the TXT record and mailing undo or tell: they are scheduled only once the workflow
-    // task that decided them is recorded (a lost task's local activities have happened all the same).
-    assert.deepEqual(scheduled, ['removeDnsChallenge', 'sendLifecycleEmail'], 'every other step is a local activity');
-    const markers = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
-    assert.equal(markers, mocks.calls.length - 2, 'one marker per local call');
-  });
+  it(
+    'a TXT record visible at the first look needs no wait; the ACME and DNS calls forward run as local activities, cleanup and mail as regular ones',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('quick-dns');
+      const mocks = mockActivities({ overrides: { checkDnsPropagationOnce: async () => ({ propagated: true }) } });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-  it('schedule trigger, current certificate still fresh: skipped after recording the check, no ACME call', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('fresh');
-    const mocks = mockActivities({ facts: { current: validity('fresh') } });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.deepEqual(mocks.names(), [
+        'authorizeLifecycle',
+        ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation'),
+      ]);
+      assert.equal(statusesOf(run.progress)['propagate'], 'done');
+      const { events } = await run.handle.fetchHistory();
+      const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      // Removing the TXT record and mailing undo or tell: they are scheduled only once the workflow
+      // task that decided them is recorded (a lost task's local activities have happened all the same).
+      assert.deepEqual(scheduled, ['removeDnsChallenge', 'sendLifecycleEmail'], 'every other step is a local activity');
+      const markers = (events ?? []).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      ).length;
+      assert.equal(markers, mocks.calls.length - 2, 'one marker per local call');
+    },
+  );
 
-    const result = expectResult(run);
-    assert.equal(result.outcome, 'skipped');
-    assert.match(result.reason ?? '', /^not due until /);
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck']);
-    assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
-    for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
+  it(
+    'schedule trigger, current certificate still fresh: skipped after recording the check, no ACME call',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('fresh');
+      const mocks = mockActivities({ facts: { current: validity('fresh') } });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
-    assert.equal(run.progress.outcome, 'skipped');
-    assert.equal(stepOf(run.progress, 'check').status, 'done');
-    for (const step of LIFECYCLE_STEPS.filter((s) => s !== 'check')) assert.equal(stepOf(run.progress, step).status, 'skipped', step);
-    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'skipped');
-  });
+      const result = expectResult(run);
+      assert.equal(result.outcome, 'skipped');
+      assert.match(result.reason ?? '', /^not due until /);
+      assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck']);
+      assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
+      for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
+
+      assert.equal(run.progress.outcome, 'skipped');
+      assert.equal(stepOf(run.progress, 'check').status, 'done');
+      for (const step of LIFECYCLE_STEPS.filter((s) => s !== 'check'))
+        assert.equal(stepOf(run.progress, step).status, 'skipped', step);
+      assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'skipped');
+    },
+  );
 
   it('schedule trigger, renewal disabled: skipped even when due', { timeout: TEST_TIMEOUT_MS }, async () => {
     const certificateId = uniqueCertificateId('disabled');
@@ -221,7 +283,12 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
     assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck', ...ISSUE_SEQUENCE.slice(1)]);
+    assert.deepEqual(mocks.names(), [
+      'authorizeLifecycle',
+      'loadRenewalFacts',
+      'recordRenewalCheck',
+      ...ISSUE_SEQUENCE.slice(1),
+    ]);
   });
 
   it('a deleted certificate is skipped without touching ACME or DNS', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -233,82 +300,107 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts']);
   });
 
-  it('a start CertFleet did not authorise ("Renew now" without its audit entry) does nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('forged');
-    const mocks = mockActivities({ overrides: { authorizeLifecycle: async () => ({ accepted: false, reason: 'it names no audit entry' }) } });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+  it(
+    'a start CertFleet did not authorise ("Renew now" without its audit entry) does nothing',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('forged');
+      const mocks = mockActivities({
+        overrides: { authorizeLifecycle: async () => ({ accepted: false, reason: 'it names no audit entry' }) },
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'skipped', reason: 'not started by CertFleet: it names no audit entry' });
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle']);
-  });
+      assert.deepEqual(expectResult(run), {
+        outcome: 'skipped',
+        reason: 'not started by CertFleet: it names no audit entry',
+      });
+      assert.deepEqual(mocks.names(), ['authorizeLifecycle']);
+    },
+  );
 
-  it('ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('invalid');
-    const message = 'acme: the CA could not validate www.example.test through DNS: NXDOMAIN';
-    const mocks = mockActivities({
-      overrides: {
-        validateAcmeChallenge: async () => {
-          throw nonRetryable(FailureType.acmeValidationFailed, message);
+  it(
+    'ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('invalid');
+      const message = 'acme: the CA could not validate www.example.test through DNS: NXDOMAIN';
+      const mocks = mockActivities({
+        overrides: {
+          validateAcmeChallenge: async () => {
+            throw nonRetryable(FailureType.acmeValidationFailed, message);
+          },
         },
-      },
-    });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.equal(expectFailure(run, FailureType.acmeValidationFailed), message);
-    assert.equal(mocks.count('validateAcmeChallenge'), 1, 'a failed validation must not be retried');
-    assert.equal(mocks.count('removeDnsChallenge'), 1);
-    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-    assert.deepEqual(mocks.inputsOf('removeDnsChallenge'), [{ orderId: MOCK_ORDER_ID }]);
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [
-      { certificateId, status: 'issuing' },
-      { certificateId, status: 'failed', error: message },
-    ]);
-    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map(({ startedAt: _startedAt, trigger: _trigger, ...rest }) => rest), [
-      { certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) },
-    ]);
-    // The TXT record is removed before the status is written and the email goes out.
-    const names = mocks.names();
-    assert.ok(names.indexOf('removeDnsChallenge') < names.lastIndexOf('markCertificateStatus'), names.join(', '));
+      assert.equal(expectFailure(run, FailureType.acmeValidationFailed), message);
+      assert.equal(mocks.count('validateAcmeChallenge'), 1, 'a failed validation must not be retried');
+      assert.equal(mocks.count('removeDnsChallenge'), 1);
+      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+      assert.deepEqual(mocks.inputsOf('removeDnsChallenge'), [{ orderId: MOCK_ORDER_ID }]);
+      assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [
+        { certificateId, status: 'issuing' },
+        { certificateId, status: 'failed', error: message },
+      ]);
+      assert.deepEqual(
+        mocks.inputsOf('sendLifecycleEmail').map(({ startedAt: _startedAt, trigger: _trigger, ...rest }) => rest),
+        [{ certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) }],
+      );
+      // The TXT record is removed before the status is written and the email goes out.
+      const names = mocks.names();
+      assert.ok(names.indexOf('removeDnsChallenge') < names.lastIndexOf('markCertificateStatus'), names.join(', '));
 
-    assert.equal(run.progress.outcome, 'failed');
-    assert.equal(run.progress.lastError, message);
-    assert.deepEqual(statusesOf(run.progress), {
-      check: 'done',
-      order: 'done',
-      present: 'done',
-      propagate: 'done',
-      validate: 'failed',
-      cleanup: 'done',
-      finalize: 'skipped',
-      deploy: 'skipped',
-      notify: 'done',
-    });
-    assert.equal(stepOf(run.progress, 'validate').error, message);
-    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'failed');
-  });
+      assert.equal(run.progress.outcome, 'failed');
+      assert.equal(run.progress.lastError, message);
+      assert.deepEqual(statusesOf(run.progress), {
+        check: 'done',
+        order: 'done',
+        present: 'done',
+        propagate: 'done',
+        validate: 'failed',
+        cleanup: 'done',
+        finalize: 'skipped',
+        deploy: 'skipped',
+        notify: 'done',
+      });
+      assert.equal(stepOf(run.progress, 'validate').error, message);
+      assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'failed');
+    },
+  );
 
-  it('DNS propagation times out (non-retryable): cleanup runs, validation is never asked for', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('propagation');
-    const message = 'dns: _acme-challenge.www.example.test not visible at 2 nameservers after 600 s';
-    const mocks = mockActivities({
-      overrides: {
-        waitForDnsPropagation: async () => {
-          throw nonRetryable(FailureType.propagationTimeout, message);
+  it(
+    'DNS propagation times out (non-retryable): cleanup runs, validation is never asked for',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('propagation');
+      const message = 'dns: _acme-challenge.www.example.test not visible at 2 nameservers after 600 s';
+      const mocks = mockActivities({
+        overrides: {
+          waitForDnsPropagation: async () => {
+            throw nonRetryable(FailureType.propagationTimeout, message);
+          },
         },
-      },
-    });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
-    assert.equal(mocks.count('waitForDnsPropagation'), 1);
-    assert.equal(mocks.count('validateAcmeChallenge'), 0);
-    assert.equal(mocks.count('removeDnsChallenge'), 1);
-    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: message });
-    assert.deepEqual(mocks.inputsOf('sendLifecycleEmail').map((i) => [i.outcome, i.reason]), [['failed', message]]);
-    assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
-    assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
-  });
+      assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
+      assert.equal(mocks.count('waitForDnsPropagation'), 1);
+      assert.equal(mocks.count('validateAcmeChallenge'), 0);
+      assert.equal(mocks.count('removeDnsChallenge'), 1);
+      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
+        certificateId,
+        status: 'failed',
+        error: message,
+      });
+      assert.deepEqual(
+        mocks.inputsOf('sendLifecycleEmail').map((i) => [i.outcome, i.reason]),
+        [['failed', message]],
+      );
+      assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
+      assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
+    },
+  );
 
   it('a retryable error in createAcmeOrder is retried until it succeeds', { timeout: TEST_TIMEOUT_MS }, async () => {
     const certificateId = uniqueCertificateId('retry');
@@ -318,7 +410,12 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         createAcmeOrder: async () => {
           attempts += 1;
           if (attempts <= 2) throw new Error(`acme: connection reset (attempt ${attempts})`);
-          return { orderId: MOCK_ORDER_ID, needsChallenge: true, recordName: '_acme-challenge.www.example.test', values: ['v'] };
+          return {
+            orderId: MOCK_ORDER_ID,
+            needsChallenge: true,
+            recordName: '_acme-challenge.www.example.test',
+            values: ['v'],
+          };
         },
       },
     });
@@ -332,28 +429,37 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.equal(mocks.count('markCertificateStatus'), 1);
   });
 
-  it('no challenge needed (authorizations already valid): straight to finalize', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('valid-authz');
-    const mocks = mockActivities({ order: { needsChallenge: false, values: [] } });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+  it(
+    'no challenge needed (authorizations already valid): straight to finalize',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('valid-authz');
+      const mocks = mockActivities({ order: { needsChallenge: false, values: [] } });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    for (const name of ['presentDnsChallenge', 'waitForDnsPropagation', 'validateAcmeChallenge', 'removeDnsChallenge'] as const) {
-      assert.equal(mocks.count(name), 0, name);
-    }
-    assert.equal(mocks.count('finalizeAcmeOrder'), 1);
-    assert.deepEqual(statusesOf(run.progress), {
-      check: 'done',
-      order: 'done',
-      present: 'skipped',
-      propagate: 'skipped',
-      validate: 'skipped',
-      cleanup: 'skipped',
-      finalize: 'done',
-      deploy: 'done',
-      notify: 'done',
-    });
-  });
+      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      for (const name of [
+        'presentDnsChallenge',
+        'waitForDnsPropagation',
+        'validateAcmeChallenge',
+        'removeDnsChallenge',
+      ] as const) {
+        assert.equal(mocks.count(name), 0, name);
+      }
+      assert.equal(mocks.count('finalizeAcmeOrder'), 1);
+      assert.deepEqual(statusesOf(run.progress), {
+        check: 'done',
+        order: 'done',
+        present: 'skipped',
+        propagate: 'skipped',
+        validate: 'skipped',
+        cleanup: 'skipped',
+        finalize: 'done',
+        deploy: 'done',
+        notify: 'done',
+      });
+    },
+  );
 
   it('a failing email never fails an issued certificate', { timeout: TEST_TIMEOUT_MS }, async () => {
     const certificateId = uniqueCertificateId('mail');
@@ -377,118 +483,152 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
   });
 
-  it('progress query: shows the running step while DNS propagation is awaited', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('progress');
-    const gate: Gate = createGate();
-    const mocks = mockActivities({
-      overrides: {
-        waitForDnsPropagation: async () => {
-          await gate.pass();
-          return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
+  it(
+    'progress query: shows the running step while DNS propagation is awaited',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('progress');
+      const gate: Gate = createGate();
+      const mocks = mockActivities({
+        overrides: {
+          waitForDnsPropagation: async () => {
+            await gate.pass();
+            return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
+          },
         },
-      },
-    });
-    let during: LifecycleProgress | undefined;
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' }, async (handle) => {
-      await gate.entered;
-      during = await handle.query(progressQuery);
-      const description = await handle.describe();
-      assert.equal(searchAttribute(description, SearchAttributes.step), 'propagate');
-      assert.equal(searchAttribute(description, SearchAttributes.certificateId), certificateId);
-      assert.equal(searchAttribute(description, SearchAttributes.outcome), undefined);
-      gate.release();
-    });
+      });
+      let during: LifecycleProgress | undefined;
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' }, async (handle) => {
+        await gate.entered;
+        during = await handle.query(progressQuery);
+        const description = await handle.describe();
+        assert.equal(searchAttribute(description, SearchAttributes.step), 'propagate');
+        assert.equal(searchAttribute(description, SearchAttributes.certificateId), certificateId);
+        assert.equal(searchAttribute(description, SearchAttributes.outcome), undefined);
+        gate.release();
+      });
 
-    assert.ok(during, 'no progress while blocked');
-    assert.equal(during.certificateId, certificateId);
-    assert.equal(during.trigger, 'create');
-    assert.equal(during.current, 'propagate');
-    assert.equal(during.outcome, undefined);
-    assert.deepEqual(during.steps.map((s) => s.step), [...LIFECYCLE_STEPS]);
-    for (const step of ['check', 'order', 'present'] as const) {
-      const state = stepOf(during, step);
-      assert.equal(state.status, 'done', step);
-      assert.ok(state.startedAt && state.endedAt, `${step} has no timing: ${JSON.stringify(state)}`);
-      assert.ok(!Number.isNaN(Date.parse(state.startedAt)) && Date.parse(state.startedAt) <= Date.parse(state.endedAt), step);
-    }
-    const propagate = stepOf(during, 'propagate');
-    assert.equal(propagate.status, 'running');
-    assert.ok(propagate.startedAt);
-    assert.equal(propagate.endedAt, undefined);
-    for (const step of ['validate', 'cleanup', 'finalize', 'notify'] as const) {
-      assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
-    }
+      assert.ok(during, 'no progress while blocked');
+      assert.equal(during.certificateId, certificateId);
+      assert.equal(during.trigger, 'create');
+      assert.equal(during.current, 'propagate');
+      assert.equal(during.outcome, undefined);
+      assert.deepEqual(
+        during.steps.map((s) => s.step),
+        [...LIFECYCLE_STEPS],
+      );
+      for (const step of ['check', 'order', 'present'] as const) {
+        const state = stepOf(during, step);
+        assert.equal(state.status, 'done', step);
+        assert.ok(state.startedAt && state.endedAt, `${step} has no timing: ${JSON.stringify(state)}`);
+        assert.ok(
+          !Number.isNaN(Date.parse(state.startedAt)) && Date.parse(state.startedAt) <= Date.parse(state.endedAt),
+          step,
+        );
+      }
+      const propagate = stepOf(during, 'propagate');
+      assert.equal(propagate.status, 'running');
+      assert.ok(propagate.startedAt);
+      assert.equal(propagate.endedAt, undefined);
+      for (const step of ['validate', 'cleanup', 'finalize', 'notify'] as const) {
+        assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
+      }
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.equal(run.progress.current, undefined);
-    assert.equal(run.progress.outcome, 'issued');
-    for (const state of run.progress.steps) assert.ok(state.status === 'done' || state.status === 'skipped', JSON.stringify(state));
-    assert.ok(Date.parse(stepOf(run.progress, 'propagate').endedAt ?? '') >= Date.parse(propagate.startedAt));
-  });
+      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.equal(run.progress.current, undefined);
+      assert.equal(run.progress.outcome, 'issued');
+      for (const state of run.progress.steps)
+        assert.ok(state.status === 'done' || state.status === 'skipped', JSON.stringify(state));
+      assert.ok(Date.parse(stepOf(run.progress, 'propagate').endedAt ?? '') >= Date.parse(propagate.startedAt));
+    },
+  );
 
-  it('search attributes: CertificateId and CertFleetOutcome are set on an issued run', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('search');
-    const run = await runLifecycle(mockActivities(), { certificateId, trigger: 'create' });
+  it(
+    'search attributes: CertificateId and CertFleetOutcome are set on an issued run',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('search');
+      const run = await runLifecycle(mockActivities(), { certificateId, trigger: 'create' });
 
-    expectResult(run);
-    assert.equal(run.description.type, 'certificateLifecycleWorkflow');
-    assert.equal(run.description.status.name, 'COMPLETED');
-    assert.equal(searchAttribute(run.description, SearchAttributes.certificateId), certificateId);
-    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
-    assert.equal(searchAttribute(run.description, SearchAttributes.step), 'notify');
-  });
+      expectResult(run);
+      assert.equal(run.description.type, 'certificateLifecycleWorkflow');
+      assert.equal(run.description.status.name, 'COMPLETED');
+      assert.equal(searchAttribute(run.description, SearchAttributes.certificateId), certificateId);
+      assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
+      assert.equal(searchAttribute(run.description, SearchAttributes.step), 'notify');
+    },
+  );
 
-  it('DNS provider check fails (non-retryable): no ACME order is spent, the failure names the provider', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('dns-auth');
-    const message = 'cloudflare: the API token was rejected (9109 Invalid access token)';
-    const mocks = mockActivities({
-      overrides: {
-        checkDnsProvider: async () => {
-          throw nonRetryable(FailureType.dnsAuth, message);
+  it(
+    'DNS provider check fails (non-retryable): no ACME order is spent, the failure names the provider',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('dns-auth');
+      const message = 'cloudflare: the API token was rejected (9109 Invalid access token)';
+      const mocks = mockActivities({
+        overrides: {
+          checkDnsProvider: async () => {
+            throw nonRetryable(FailureType.dnsAuth, message);
+          },
         },
-      },
-    });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.ok(expectFailure(run, FailureType.dnsAuth).includes(message));
-    assert.equal(mocks.count('checkDnsProvider'), 1);
-    assert.equal(mocks.count('createAcmeOrder'), 0);
-    assert.equal(mocks.count('presentDnsChallenge'), 0);
-    assert.equal(mocks.count('removeDnsChallenge'), 0, 'nothing was published, so nothing to clean up');
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: message });
-    assert.equal(mocks.inputsOf('sendLifecycleEmail')[0]?.outcome, 'failed');
-    assert.equal(stepOf(run.progress, 'order').status, 'failed');
-    assert.equal(stepOf(run.progress, 'order').error, message);
-  });
+      assert.ok(expectFailure(run, FailureType.dnsAuth).includes(message));
+      assert.equal(mocks.count('checkDnsProvider'), 1);
+      assert.equal(mocks.count('createAcmeOrder'), 0);
+      assert.equal(mocks.count('presentDnsChallenge'), 0);
+      assert.equal(mocks.count('removeDnsChallenge'), 0, 'nothing was published, so nothing to clean up');
+      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
+        certificateId,
+        status: 'failed',
+        error: message,
+      });
+      assert.equal(mocks.inputsOf('sendLifecycleEmail')[0]?.outcome, 'failed');
+      assert.equal(stepOf(run.progress, 'order').status, 'failed');
+      assert.equal(stepOf(run.progress, 'order').error, message);
+    },
+  );
 
-  it('cancellation while waiting for DNS: the TXT record is still removed and the status says cancelled', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('cancel');
-    const gate = createGate();
-    const mocks = mockActivities({
-      overrides: {
-        waitForDnsPropagation: async () => {
-          await gate.pass();
-          return { nameservers: [], elapsedMs: 0 };
+  it(
+    'cancellation while waiting for DNS: the TXT record is still removed and the status says cancelled',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('cancel');
+      const gate = createGate();
+      const mocks = mockActivities({
+        overrides: {
+          waitForDnsPropagation: async () => {
+            await gate.pass();
+            return { nameservers: [], elapsedMs: 0 };
+          },
         },
-      },
-    });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' }, async (handle) => {
-      await gate.entered;
-      await handle.cancel();
-    });
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' }, async (handle) => {
+        await gate.entered;
+        await handle.cancel();
+      });
 
-    assert.equal(run.settled.ok, false);
-    const error = run.settled.ok ? undefined : run.settled.error;
-    assert.ok(error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure, `expected a cancellation, got ${String(error)}`);
-    assert.equal(run.description.status.name, 'CANCELLED');
-    assert.equal(mocks.count('removeDnsChallenge'), 1);
-    assert.equal(mocks.count('validateAcmeChallenge'), 0);
-    assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error: 'the run was cancelled' });
-    // A cancelled run still records its outcome, for the progress view and for searches by outcome.
-    assert.equal(run.progress.outcome, 'failed');
-    assert.equal(run.progress.lastError, 'the run was cancelled');
-    assert.equal(run.progress.current, undefined);
-    assert.equal(run.description.typedSearchAttributes.get(SearchAttributes.outcome), 'failed');
-  });
+      assert.equal(run.settled.ok, false);
+      const error = run.settled.ok ? undefined : run.settled.error;
+      assert.ok(
+        error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure,
+        `expected a cancellation, got ${String(error)}`,
+      );
+      assert.equal(run.description.status.name, 'CANCELLED');
+      assert.equal(mocks.count('removeDnsChallenge'), 1);
+      assert.equal(mocks.count('validateAcmeChallenge'), 0);
+      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
+      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
+        certificateId,
+        status: 'failed',
+        error: 'the run was cancelled',
+      });
+      // A cancelled run still records its outcome, for the progress view and for searches by outcome.
+      assert.equal(run.progress.outcome, 'failed');
+      assert.equal(run.progress.lastError, 'the run was cancelled');
+      assert.equal(run.progress.current, undefined);
+      assert.equal(run.description.typedSearchAttributes.get(SearchAttributes.outcome), 'failed');
+    },
+  );
 });

@@ -18,88 +18,137 @@ import { mockActivities, uniqueCertificateId, useWorkflowTestEnv } from './harne
 
 const testEnv = useWorkflowTestEnv();
 
-it('concurrent deploys to one device hold its session one at a time, in the order they asked', { timeout: 90_000 }, async () => {
-  const { client, runWorker } = testEnv();
-  const targetId = uniqueCertificateId('sonicwall');
-  let open = 0;
-  let maxOpen = 0;
-  const sessions: string[] = [];
-  const leaseSettings = { leaseTimeoutMs: 60_000, idleMs: 2_000 };
-  const mocks = mockActivities({
-    overrides: {
-      startDeploymentRun: async (input) => ({ runRowId: input.deploymentId, targetName: 'SonicWall', targetId, exclusiveSession: true, manual: false }),
-      stageDeployment: async (input) => {
-        open += 1;
-        maxOpen = Math.max(maxOpen, open);
-        sessions.push(input.runRowId);
-        await new Promise((resolve) => setTimeout(resolve, 80));
-        open -= 1;
-        return { staged: { cert: input.runRowId } };
+it(
+  'concurrent deploys to one device hold its session one at a time, in the order they asked',
+  { timeout: 90_000 },
+  async () => {
+    const { client, runWorker } = testEnv();
+    const targetId = uniqueCertificateId('sonicwall');
+    let open = 0;
+    let maxOpen = 0;
+    const sessions: string[] = [];
+    const leaseSettings = { leaseTimeoutMs: 60_000, idleMs: 2_000 };
+    const mocks = mockActivities({
+      overrides: {
+        startDeploymentRun: async (input) => ({
+          runRowId: input.deploymentId,
+          targetName: 'SonicWall',
+          targetId,
+          exclusiveSession: true,
+          manual: false,
+        }),
+        stageDeployment: async (input) => {
+          open += 1;
+          maxOpen = Math.max(maxOpen, open);
+          sessions.push(input.runRowId);
+          await new Promise((resolve) => setTimeout(resolve, 80));
+          open -= 1;
+          return { staged: { cert: input.runRowId } };
+        },
+        activateDeployment: async () => {
+          open += 1;
+          maxOpen = Math.max(maxOpen, open);
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          open -= 1;
+          return {};
+        },
       },
-      activateDeployment: async () => {
-        open += 1;
-        maxOpen = Math.max(maxOpen, open);
-        await new Promise((resolve) => setTimeout(resolve, 40));
-        open -= 1;
-        return {};
+    });
+    const results = await runWorker(
+      {
+        ...mocks.activities,
+        requestDeviceLease: async (input: { targetId: string; requestId: string; requesterWorkflowId: string }) => {
+          const args: DeviceSessionInput = { targetId: input.targetId, ...leaseSettings };
+          await client.workflow.signalWithStart(WorkflowType.deviceSession, {
+            workflowId: deviceSessionWorkflowId(input.targetId),
+            taskQueue: currentQueue,
+            args: [args],
+            signal: acquireDeviceLeaseSignal,
+            signalArgs: [{ requestId: input.requestId, requesterWorkflowId: input.requesterWorkflowId }],
+          });
+        },
+        releaseDeviceLease: async (input: { targetId: string; requestId: string }) => {
+          await client.workflow
+            .getHandle(deviceSessionWorkflowId(input.targetId))
+            .signal(releaseDeviceLeaseSignal, { requestId: input.requestId });
+        },
       },
-    },
-  });
-  const results = await runWorker(
-    {
-      ...mocks.activities,
-      requestDeviceLease: async (input: { targetId: string; requestId: string; requesterWorkflowId: string }) => {
-        const args: DeviceSessionInput = { targetId: input.targetId, ...leaseSettings };
-        await client.workflow.signalWithStart(WorkflowType.deviceSession, {
-          workflowId: deviceSessionWorkflowId(input.targetId),
-          taskQueue: currentQueue,
-          args: [args],
-          signal: acquireDeviceLeaseSignal,
-          signalArgs: [{ requestId: input.requestId, requesterWorkflowId: input.requesterWorkflowId }],
-        });
+      async (taskQueue) => {
+        currentQueue = taskQueue;
+        const handles = [];
+        for (let i = 0; i < 8; i++) {
+          handles.push(
+            await client.workflow.start(deployToTargetWorkflow, {
+              taskQueue,
+              workflowId: `deploy:${targetId}:${i}`,
+              args: [{ deploymentId: `d${i}`, versionId: 'v1', trigger: 'lifecycle' }],
+            }),
+          );
+        }
+        return Promise.all(handles.map((h) => h.result()));
       },
-      releaseDeviceLease: async (input: { targetId: string; requestId: string }) => {
-        await client.workflow.getHandle(deviceSessionWorkflowId(input.targetId)).signal(releaseDeviceLeaseSignal, { requestId: input.requestId });
-      },
-    },
-    async (taskQueue) => {
-      currentQueue = taskQueue;
-      const handles = [];
-      for (let i = 0; i < 8; i++) {
-        handles.push(await client.workflow.start(deployToTargetWorkflow, { taskQueue, workflowId: `deploy:${targetId}:${i}`, args: [{ deploymentId: `d${i}`, versionId: 'v1', trigger: 'lifecycle' }] }));
-      }
-      return Promise.all(handles.map((h) => h.result()));
-    },
-  );
-  assert.deepEqual(results.map((r) => r.outcome), Array(8).fill('deployed'));
-  assert.equal(maxOpen, 1, 'never two sessions on the device at once');
-  assert.equal(sessions.length, 8);
-  const state = await client.workflow.getHandle(deviceSessionWorkflowId(targetId)).query(deviceSessionQuery).catch(() => undefined);
-  if (state) assert.equal(state.holder, undefined, 'the last lease was given back');
-});
+    );
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      Array(8).fill('deployed'),
+    );
+    assert.equal(maxOpen, 1, 'never two sessions on the device at once');
+    assert.equal(sessions.length, 8);
+    const state = await client.workflow
+      .getHandle(deviceSessionWorkflowId(targetId))
+      .query(deviceSessionQuery)
+      .catch(() => undefined);
+    if (state) assert.equal(state.holder, undefined, 'the last lease was given back');
+  },
+);
 
 let currentQueue = '';
 
-it('a lease whose holder never gives it back is taken back after the lease timeout, not earlier', { timeout: 60_000 }, async () => {
-  const { client, runWorker } = testEnv();
-  const targetId = uniqueCertificateId('stuck');
-  const input: DeviceSessionInput = { targetId, leaseTimeoutMs: 1_500, idleMs: 5_000 };
-  await runWorker(mockActivities().activities, async (taskQueue) => {
-    const coordinator = await client.workflow.start(WorkflowType.deviceSession, { taskQueue, workflowId: deviceSessionWorkflowId(targetId), args: [input] });
-    // Two live requesters that never give the lease back (any running workflow can receive the grant).
-    const requesters = await Promise.all(['a', 'b'].map((r) => client.workflow.start(WorkflowType.deviceSession, { taskQueue, workflowId: `requester-${targetId}-${r}`, args: [{ ...input, targetId: `${targetId}-${r}`, idleMs: 30_000 }] })));
-    await coordinator.signal(acquireDeviceLeaseSignal, { requestId: 'a', requesterWorkflowId: requesters[0]?.workflowId ?? '' });
-    await coordinator.signal(acquireDeviceLeaseSignal, { requestId: 'b', requesterWorkflowId: requesters[1]?.workflowId ?? '' });
-    const early = await coordinator.query(deviceSessionQuery);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const stillHeld = await coordinator.query(deviceSessionQuery);
-    assert.equal(stillHeld.holder?.requestId ?? early.holder?.requestId, 'a', 'the first requester holds the lease');
-    assert.deepEqual(stillHeld.queue.map((r) => r.requestId), ['b']);
-    await new Promise((resolve) => setTimeout(resolve, 1_800));
-    const after = await coordinator.query(deviceSessionQuery);
-    assert.equal(after.holder?.requestId, 'b', 'after the timeout the next one holds it');
-    await coordinator.signal(releaseDeviceLeaseSignal, { requestId: 'b' });
-    await coordinator.terminate('test done');
-    for (const r of requesters) await r.terminate('test done');
-  });
-});
+it(
+  'a lease whose holder never gives it back is taken back after the lease timeout, not earlier',
+  { timeout: 60_000 },
+  async () => {
+    const { client, runWorker } = testEnv();
+    const targetId = uniqueCertificateId('stuck');
+    const input: DeviceSessionInput = { targetId, leaseTimeoutMs: 1_500, idleMs: 5_000 };
+    await runWorker(mockActivities().activities, async (taskQueue) => {
+      const coordinator = await client.workflow.start(WorkflowType.deviceSession, {
+        taskQueue,
+        workflowId: deviceSessionWorkflowId(targetId),
+        args: [input],
+      });
+      // Two live requesters that never give the lease back (any running workflow can receive the grant).
+      const requesters = await Promise.all(
+        ['a', 'b'].map((r) =>
+          client.workflow.start(WorkflowType.deviceSession, {
+            taskQueue,
+            workflowId: `requester-${targetId}-${r}`,
+            args: [{ ...input, targetId: `${targetId}-${r}`, idleMs: 30_000 }],
+          }),
+        ),
+      );
+      await coordinator.signal(acquireDeviceLeaseSignal, {
+        requestId: 'a',
+        requesterWorkflowId: requesters[0]?.workflowId ?? '',
+      });
+      await coordinator.signal(acquireDeviceLeaseSignal, {
+        requestId: 'b',
+        requesterWorkflowId: requesters[1]?.workflowId ?? '',
+      });
+      const early = await coordinator.query(deviceSessionQuery);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const stillHeld = await coordinator.query(deviceSessionQuery);
+      assert.equal(stillHeld.holder?.requestId ?? early.holder?.requestId, 'a', 'the first requester holds the lease');
+      assert.deepEqual(
+        stillHeld.queue.map((r) => r.requestId),
+        ['b'],
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_800));
+      const after = await coordinator.query(deviceSessionQuery);
+      assert.equal(after.holder?.requestId, 'b', 'after the timeout the next one holds it');
+      await coordinator.signal(releaseDeviceLeaseSignal, { requestId: 'b' });
+      await coordinator.terminate('test done');
+      for (const r of requesters) await r.terminate('test done');
+    });
+  },
+);

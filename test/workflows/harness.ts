@@ -108,7 +108,10 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
       shutdownForceTime: '5s',
     });
     const run = worker.runUntil(() => fn(taskQueue));
-    running.set(worker, run.catch(() => undefined));
+    running.set(
+      worker,
+      run.catch(() => undefined),
+    );
     try {
       return await run;
     } finally {
@@ -144,13 +147,19 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
  */
 export function useWorkflowTestEnv(): () => WorkflowTestEnv {
   let env: WorkflowTestEnv | undefined;
-  before(async () => {
-    env = await startWorkflowTestEnv();
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      env = await startWorkflowTestEnv();
+    },
+    { timeout: 180_000 },
+  );
   afterEach(() => releaseAllGates());
-  after(async () => {
-    await env?.stop();
-  }, { timeout: 60_000 });
+  after(
+    async () => {
+      await env?.stop();
+    },
+    { timeout: 60_000 },
+  );
   return () => {
     assert.ok(env, 'the Temporal test environment did not start');
     return env;
@@ -259,7 +268,10 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     // when it is a number (the real checks run against PostgreSQL in test/integration/maintenance.test.ts).
     authorizeLifecycle: async () => ({ accepted: true, actor: 'schedule' }),
     authorizeDeploy: async () => ({ accepted: true, actor: 'renewal' }),
-    claimCommand: async (input) => (typeof input.auditId === 'string' && /^\d+$/.test(input.auditId) ? { accepted: true, actor: 'tina' } : { accepted: false, reason: 'mock: no audit entry' }),
+    claimCommand: async (input) =>
+      typeof input.auditId === 'string' && /^\d+$/.test(input.auditId)
+        ? { accepted: true, actor: 'tina' }
+        : { accepted: false, reason: 'mock: no audit entry' },
     loadRenewalFacts: async () => ({
       exists: true,
       enabled: true,
@@ -285,9 +297,26 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     }),
     sendLifecycleEmail: async () => ({ sent: true, detail: 'mock mailer' }),
     // Deploying: no target linked unless a test says otherwise; the device steps succeed.
-    loadDeploySettings: async () => ({ retryWindowMs: 2_000, commitPollMs: 50, commitTimeoutMs: 5_000, deviceRetryInitialMs: 100, deviceRetryAttempts: 3, leaseTimeoutMs: 60_000, coordinatorIdleMs: 5_000, busyAlertMs: 60_000, busyRetryMs: 100, ...options.deploySettings }),
+    loadDeploySettings: async () => ({
+      retryWindowMs: 2_000,
+      commitPollMs: 50,
+      commitTimeoutMs: 5_000,
+      deviceRetryInitialMs: 100,
+      deviceRetryAttempts: 3,
+      leaseTimeoutMs: 60_000,
+      coordinatorIdleMs: 5_000,
+      busyAlertMs: 60_000,
+      busyRetryMs: 100,
+      ...options.deploySettings,
+    }),
     listCertificateDeployments: async () => options.deployments ?? [],
-    startDeploymentRun: async (input) => ({ runRowId: `run-${input.deploymentId}`, targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target', targetId: 't1', exclusiveSession: false, manual: false }),
+    startDeploymentRun: async (input) => ({
+      runRowId: `run-${input.deploymentId}`,
+      targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target',
+      targetId: 't1',
+      exclusiveSession: false,
+      manual: false,
+    }),
     loadTargetFacts: async () => ({ exclusiveSession: false }),
     checkMaintenanceWindow: async () => ({ inWindow: true }),
     endMaintenanceWait: async () => undefined,
@@ -309,7 +338,14 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     sweepAlerts: async () => ({ notDeployed: 0, resolved: 0, alerts: 0, recoveries: 0 }),
     sendDailyDigest: async () => ({ sent: 1, detail: 'mock digest' }),
     checkServedEndpoints: async () => ({ lastId: null, deployments: 0, endpoints: 0, problems: 0 }),
-    fetchPresentedCertificate: async () => ({ subject: 'CN=mock', issuer: 'CN=mock', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', fingerprintSha256: '0'.repeat(64), trusted: false }),
+    fetchPresentedCertificate: async () => ({
+      subject: 'CN=mock',
+      issuer: 'CN=mock',
+      notBefore: '2026-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      fingerprintSha256: '0'.repeat(64),
+      trusted: false,
+    }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

@@ -25,31 +25,38 @@ const testEnv = useWorkflowTestEnv();
 const tickId = (certificateId: string): string => `renewal:certificate:${certificateId}-${Date.now()}`;
 
 describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
-  it('runs the lifecycle as a child under certificate:<id> and returns its result', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { client, runWorker } = testEnv();
-    const certificateId = uniqueCertificateId('tick');
-    const mocks = mockActivities({ facts: { current: validity('due') } });
+  it(
+    'runs the lifecycle as a child under certificate:<id> and returns its result',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const { client, runWorker } = testEnv();
+      const certificateId = uniqueCertificateId('tick');
+      const mocks = mockActivities({ facts: { current: validity('due') } });
 
-    const { result, child } = await runWorker(mocks.activities, async (taskQueue) => {
-      const result = await client.workflow.execute(scheduledRenewalWorkflow, {
-        taskQueue,
-        workflowId: tickId(certificateId),
-        args: [{ certificateId }],
-        workflowExecutionTimeout: '2m',
+      const { result, child } = await runWorker(mocks.activities, async (taskQueue) => {
+        const result = await client.workflow.execute(scheduledRenewalWorkflow, {
+          taskQueue,
+          workflowId: tickId(certificateId),
+          args: [{ certificateId }],
+          workflowExecutionTimeout: '2m',
+        });
+        const child = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
+        return { result, child };
       });
-      const child = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
-      return { result, child };
-    });
 
-    assert.deepEqual(result, { started: true, result: { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] } });
-    assert.equal(child.workflowId, `certificate:${certificateId}`);
-    assert.equal(child.type, 'certificateLifecycleWorkflow');
-    assert.equal(child.status.name, 'COMPLETED');
-    assert.equal(child.typedSearchAttributes.get(SearchAttributes.certificateId), certificateId);
-    // The child ran with the schedule trigger: the renewal check was recorded.
-    assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
-    assert.equal(mocks.count('finalizeAcmeOrder'), 1);
-  });
+      assert.deepEqual(result, {
+        started: true,
+        result: { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] },
+      });
+      assert.equal(child.workflowId, `certificate:${certificateId}`);
+      assert.equal(child.type, 'certificateLifecycleWorkflow');
+      assert.equal(child.status.name, 'COMPLETED');
+      assert.equal(child.typedSearchAttributes.get(SearchAttributes.certificateId), certificateId);
+      // The child ran with the schedule trigger: the renewal check was recorded.
+      assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
+      assert.equal(mocks.count('finalizeAcmeOrder'), 1);
+    },
+  );
 
   it('returns the skipped result of a child that found nothing to do', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { client, runWorker } = testEnv();
@@ -57,7 +64,11 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     const mocks = mockActivities({ facts: { current: validity('fresh') } });
 
     const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(scheduledRenewalWorkflow, { taskQueue, workflowId: tickId(certificateId), args: [{ certificateId }] }),
+      client.workflow.execute(scheduledRenewalWorkflow, {
+        taskQueue,
+        workflowId: tickId(certificateId),
+        args: [{ certificateId }],
+      }),
     );
 
     assert.equal(result.started, true);
@@ -78,60 +89,68 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     });
 
     const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(scheduledRenewalWorkflow, { taskQueue, workflowId: tickId(certificateId), args: [{ certificateId }] }),
+      client.workflow.execute(scheduledRenewalWorkflow, {
+        taskQueue,
+        workflowId: tickId(certificateId),
+        args: [{ certificateId }],
+      }),
     );
 
     assert.deepEqual(result, { started: true, result: { outcome: 'failed', reason: message } });
     assert.equal(mocks.count('removeDnsChallenge'), 1);
   });
 
-  it('does not start a second run while one for the certificate is in progress', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { client, runWorker } = testEnv();
-    const certificateId = uniqueCertificateId('tick-busy');
-    const gate = createGate();
-    const mocks = mockActivities({
-      overrides: {
-        waitForDnsPropagation: async () => {
-          await gate.pass();
-          return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
+  it(
+    'does not start a second run while one for the certificate is in progress',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const { client, runWorker } = testEnv();
+      const certificateId = uniqueCertificateId('tick-busy');
+      const gate = createGate();
+      const mocks = mockActivities({
+        overrides: {
+          waitForDnsPropagation: async () => {
+            await gate.pass();
+            return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
+          },
         },
-      },
-    });
-
-    const observed = await runWorker(mocks.activities, async (taskQueue) => {
-      const running = await client.workflow.start(certificateLifecycleWorkflow, {
-        taskQueue,
-        workflowId: certificateWorkflowId(certificateId),
-        args: [{ certificateId, trigger: 'manual' }],
-        workflowExecutionTimeout: '2m',
       });
-      await gate.entered;
 
-      const tick = await client.workflow.execute(scheduledRenewalWorkflow, {
-        taskQueue,
-        workflowId: tickId(certificateId),
-        args: [{ certificateId }],
-        workflowExecutionTimeout: '1m',
+      const observed = await runWorker(mocks.activities, async (taskQueue) => {
+        const running = await client.workflow.start(certificateLifecycleWorkflow, {
+          taskQueue,
+          workflowId: certificateWorkflowId(certificateId),
+          args: [{ certificateId, trigger: 'manual' }],
+          workflowExecutionTimeout: '2m',
+        });
+        await gate.entered;
+
+        const tick = await client.workflow.execute(scheduledRenewalWorkflow, {
+          taskQueue,
+          workflowId: tickId(certificateId),
+          args: [{ certificateId }],
+          workflowExecutionTimeout: '1m',
+        });
+        const whileBlocked = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
+        const callsWhileBlocked = mocks.names();
+
+        gate.release();
+        const result = await running.result();
+        return { tick, whileBlocked, callsWhileBlocked, runId: running.firstExecutionRunId, result };
       });
-      const whileBlocked = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
-      const callsWhileBlocked = mocks.names();
 
-      gate.release();
-      const result = await running.result();
-      return { tick, whileBlocked, callsWhileBlocked, runId: running.firstExecutionRunId, result };
-    });
-
-    assert.equal(observed.tick.started, false);
-    assert.equal(observed.tick.result, undefined);
-    assert.match(observed.tick.reason ?? '', /already in progress/);
-    // The run that was already there is the same run, still running, and finished normally.
-    assert.equal(observed.whileBlocked.runId, observed.runId);
-    assert.equal(observed.whileBlocked.status.name, 'RUNNING');
-    assert.deepEqual(observed.result, { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    // Nothing of a second run reached the activities.
-    assert.equal(observed.callsWhileBlocked.filter((n) => n === 'loadRenewalFacts').length, 1);
-    assert.equal(mocks.count('loadRenewalFacts'), 1);
-    assert.equal(mocks.count('recordRenewalCheck'), 0);
-    assert.equal(mocks.count('createAcmeOrder'), 1);
-  });
+      assert.equal(observed.tick.started, false);
+      assert.equal(observed.tick.result, undefined);
+      assert.match(observed.tick.reason ?? '', /already in progress/);
+      // The run that was already there is the same run, still running, and finished normally.
+      assert.equal(observed.whileBlocked.runId, observed.runId);
+      assert.equal(observed.whileBlocked.status.name, 'RUNNING');
+      assert.deepEqual(observed.result, { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      // Nothing of a second run reached the activities.
+      assert.equal(observed.callsWhileBlocked.filter((n) => n === 'loadRenewalFacts').length, 1);
+      assert.equal(mocks.count('loadRenewalFacts'), 1);
+      assert.equal(mocks.count('recordRenewalCheck'), 0);
+      assert.equal(mocks.count('createAcmeOrder'), 1);
+    },
+  );
 });

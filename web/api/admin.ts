@@ -5,10 +5,21 @@ import { listAcmeDirectories } from '../../activities/db/repositories/acme-direc
 import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
 import { listAudit } from '../../activities/db/repositories/audit-log';
 import { countByStatus } from '../../activities/db/repositories/certificates';
-import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
+import {
+  expiringSoon,
+  expiryCounts,
+  failingDeployments,
+  scheduleHealthSummary,
+  upcomingRenewals,
+} from '../../activities/db/repositories/dashboard';
 import { driftSummary } from '../../activities/db/repositories/fleet-watch';
 import { listOpenIncidents } from '../../activities/db/repositories/incidents';
-import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import {
+  allowedTargetNetworks,
+  getSetting,
+  SMTP_SETTING_KEY,
+  type StoredSmtpSettings,
+} from '../../activities/db/repositories/settings';
 import { listUsers } from '../../activities/db/repositories/users';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -16,8 +27,25 @@ import { idParam } from '../list-query';
 import { adminOnly } from '../middleware/auth';
 import { revokeApiToken } from '../operations/api-tokens';
 import { renewalDefaults } from '../operations/certificates';
-import { publicSmtp, saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, endSessions, loadUser, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
+import {
+  publicSmtp,
+  saveAcmeDirectory,
+  saveRenewalDefaults,
+  saveSmtpSettings,
+  saveTargetNetworks,
+  sendTestEmail,
+} from '../operations/settings';
+import {
+  createUser,
+  deleteUser,
+  endSessions,
+  loadUser,
+  publicUser,
+  resetMfa,
+  saveSecuritySettings,
+  securitySettings,
+  updateUser,
+} from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
 import { API_PREFIX, jsonBody, refuseUnchangeable, reply } from './support';
 
@@ -36,11 +64,25 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/dashboard`, async (req, res) => {
     const customerId = idParam(req.query, 'customer');
     const [counts, expiry, expiring, failing, renewals, scheduleHealth, incidents, drift] = await Promise.all([
-      countByStatus(deps.db, customerId), expiryCounts(deps.db, customerId), expiringSoon(deps.db, customerId, 20),
-      failingDeployments(deps.db, customerId, 20), upcomingRenewals(deps.db, customerId, 20), scheduleHealthSummary(deps.db, customerId),
-      listOpenIncidents(deps.db, customerId, 50), driftSummary(deps.db, customerId, 50),
+      countByStatus(deps.db, customerId),
+      expiryCounts(deps.db, customerId),
+      expiringSoon(deps.db, customerId, 20),
+      failingDeployments(deps.db, customerId, 20),
+      upcomingRenewals(deps.db, customerId, 20),
+      scheduleHealthSummary(deps.db, customerId),
+      listOpenIncidents(deps.db, customerId, 50),
+      driftSummary(deps.db, customerId, 50),
     ]);
-    res.json({ counts, expiry, expiring, failingDeployments: failing, upcomingRenewals: renewals, scheduleHealth, incidents, drift });
+    res.json({
+      counts,
+      expiry,
+      expiring,
+      failingDeployments: failing,
+      upcomingRenewals: renewals,
+      scheduleHealth,
+      incidents,
+      drift,
+    });
   });
 
   router.get(`${P}/audit`, async (req, res) => {
@@ -59,7 +101,9 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/users`, async (_req, res) => {
     res.json({ users: (await listUsers(deps.db)).map(publicUser) });
   });
-  router.post(`${P}/users`, async (req, res) => reply(res, 201, await createUser(deps, req, jsonBody(req)), publicUser));
+  router.post(`${P}/users`, async (req, res) =>
+    reply(res, 201, await createUser(deps, req, jsonBody(req)), publicUser),
+  );
   router.get(`${P}/users/:id`, async (req, res) => {
     res.json(publicUser(await loadUser(deps.db, req.params['id'])));
   });
@@ -82,29 +126,40 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/settings/email`, async (_req, res) => {
     res.json(publicSmtp(await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY)) ?? {});
   });
-  router.put(`${P}/settings/email`, async (req, res) => reply(res, 200, await saveSmtpSettings(deps, req, jsonBody(req)), publicSmtp));
+  router.put(`${P}/settings/email`, async (req, res) =>
+    reply(res, 200, await saveSmtpSettings(deps, req, jsonBody(req)), publicSmtp),
+  );
   router.post(`${P}/settings/email/test`, async (req, res) => {
     res.status(202).json(await sendTestEmail(deps, req));
   });
   router.get(`${P}/settings/email/test/:workflowId`, async (req, res) => {
     const workflowId = req.params['workflowId'];
-    if (typeof workflowId !== 'string' || !/^test-email:[0-9a-f-]{36}$/.test(workflowId)) throw new HttpError(404, 'Unknown test email.');
+    if (typeof workflowId !== 'string' || !/^test-email:[0-9a-f-]{36}$/.test(workflowId))
+      throw new HttpError(404, 'Unknown test email.');
     res.json(await deps.commands.latestTestEmail(workflowId));
   });
   router.get(`${P}/settings/security`, async (_req, res) => {
     res.json(await securitySettings(deps.db));
   });
-  router.put(`${P}/settings/security`, async (req, res) => reply(res, 200, await saveSecuritySettings(deps, req, jsonBody(req))));
+  router.put(`${P}/settings/security`, async (req, res) =>
+    reply(res, 200, await saveSecuritySettings(deps, req, jsonBody(req))),
+  );
   router.get(`${P}/settings/renewal-defaults`, async (_req, res) => {
     res.json(await renewalDefaults(deps.db));
   });
-  router.put(`${P}/settings/renewal-defaults`, async (req, res) => reply(res, 200, await saveRenewalDefaults(deps, req, jsonBody(req))));
+  router.put(`${P}/settings/renewal-defaults`, async (req, res) =>
+    reply(res, 200, await saveRenewalDefaults(deps, req, jsonBody(req))),
+  );
   router.get(`${P}/settings/networks`, async (_req, res) => {
     res.json({ allowed: await allowedTargetNetworks(deps.db) });
   });
-  router.put(`${P}/settings/networks`, async (req, res) => reply(res, 200, await saveTargetNetworks(deps, req, jsonBody(req))));
+  router.put(`${P}/settings/networks`, async (req, res) =>
+    reply(res, 200, await saveTargetNetworks(deps, req, jsonBody(req))),
+  );
   router.get(`${P}/settings/acme-directories`, async (_req, res) => {
     res.json({ directories: await listAcmeDirectories(deps.db), accounts: await listAcmeAccounts(deps.db) });
   });
-  router.post(`${P}/settings/acme-directories`, async (req, res) => reply(res, 200, await saveAcmeDirectory(deps, req, jsonBody(req))));
+  router.post(`${P}/settings/acme-directories`, async (req, res) =>
+    reply(res, 200, await saveAcmeDirectory(deps, req, jsonBody(req))),
+  );
 }

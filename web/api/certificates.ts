@@ -10,8 +10,21 @@ import type { WebDeps } from '../deps';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { certificateFiltersOf, historyFiltersOf } from '../list-filters';
 import { canChange } from '../middleware/auth';
-import { createCertificate, deleteCertificate, loadCertificate, renewCertificate, updateCertificate } from '../operations/certificates';
-import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
+import {
+  createCertificate,
+  deleteCertificate,
+  loadCertificate,
+  renewCertificate,
+  updateCertificate,
+} from '../operations/certificates';
+import {
+  commandDeployment,
+  deployNow,
+  linkDeployment,
+  loadDeployment,
+  markDeploymentDone,
+  unlinkDeployment,
+} from '../operations/deployments';
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
@@ -30,11 +43,16 @@ function pageSizeOf(query: Record<string, unknown>): number {
 
 /** Versions without their sealed keys. */
 const publicVersion = (v: Awaited<ReturnType<typeof listVersions>>[number]) => ({
-  id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt,
+  id: v.id,
+  serialHex: v.serialHex,
+  fingerprintSha256: v.fingerprintSha256,
+  notBefore: v.notBefore,
+  notAfter: v.notAfter,
+  keyType: v.keyType,
+  createdAt: v.createdAt,
 });
 
 export function certificateApi(router: Router, deps: WebDeps): void {
-
   router.get(`${P}/certificates`, async (req, res) => {
     const query = req.query as Record<string, unknown>;
     const pageSize = pageSizeOf(query);
@@ -42,13 +60,20 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const result = await listCertificatePage(deps.db, filter);
     res.json({ certificates: result.rows, total: result.total, page, pageSize });
   });
-  router.post(`${P}/certificates`, canChange, async (req, res) => reply(res, 201, await createCertificate(deps, req, jsonBody(req))));
+  router.post(`${P}/certificates`, canChange, async (req, res) =>
+    reply(res, 201, await createCertificate(deps, req, jsonBody(req))),
+  );
   router.get(`${P}/certificates/:id`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
     const [versions, deployments, run] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
-      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({
+        exists: false,
+        running: false,
+        steps: [],
+        queryError: `Temporal is unreachable: ${(error as Error).message}`,
+      })),
     ]);
     res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
   });
@@ -69,7 +94,10 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/certificates/:id/runs`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
     // allSettled: a failing call must not leave the other one retrying after the response.
-    const [latest, runs] = await Promise.allSettled([deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)), deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req), 50)]);
+    const [latest, runs] = await Promise.allSettled([
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)),
+      deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req), 50),
+    ]);
     if (latest.status === 'rejected') throw latest.reason;
     if (runs.status === 'rejected') throw runs.reason;
     res.json({ latest: latest.value, runs: runs.value });
@@ -79,8 +107,12 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     res.json({ versions: (await listVersions(deps.db, cert.id)).map(publicVersion) });
   });
   const send = (res: Response, download: Download) => sendDownload(res, download);
-  router.get(`${P}/certificates/:id/fullchain.pem`, async (req, res) => send(res, await downloadFullchain(deps, req.params['id'])));
-  router.get(`${P}/certificates/:id/key.pem`, canChange, async (req, res) => send(res, await downloadPrivateKey(deps, req, req.params['id'])));
+  router.get(`${P}/certificates/:id/fullchain.pem`, async (req, res) =>
+    send(res, await downloadFullchain(deps, req.params['id'])),
+  );
+  router.get(`${P}/certificates/:id/key.pem`, canChange, async (req, res) =>
+    send(res, await downloadPrivateKey(deps, req, req.params['id'])),
+  );
   router.post(`${P}/certificates/:id/pfx`, canChange, async (req, res) => {
     const result = await downloadPfx(deps, req, req.params['id'], jsonBody(req));
     if (!result.ok) return reply(res, 200, result);
@@ -90,26 +122,51 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   // Deployments
   router.get(`${P}/certificates/:id/deployments`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    res.json(deviceErrorsFor({ deployments: await listDeploymentsOfCertificate(deps.db, cert.id) }, req.user?.role === 'admin'));
+    res.json(
+      deviceErrorsFor(
+        { deployments: await listDeploymentsOfCertificate(deps.db, cert.id) },
+        req.user?.role === 'admin',
+      ),
+    );
   });
   router.post(`${P}/certificates/:id/deployments`, canChange, async (req, res) => {
     const body = jsonBody(req);
-    const target = typeof body['targetId'] === 'string' || typeof body['targetId'] === 'number' ? await getTarget(deps.db, String(body['targetId'])) : undefined;
+    const target =
+      typeof body['targetId'] === 'string' || typeof body['targetId'] === 'number'
+        ? await getTarget(deps.db, String(body['targetId']))
+        : undefined;
     const vendor = target ? vendorOf(target.vendor) : undefined;
     const binding = vendor ? groupFromJson(objectField(body, 'binding'), vendor.bindingFields) : {};
-    reply(res, 201, await linkDeployment(deps, req, req.params['id'], { targetId: body['targetId'], binding, verifyEndpoints: body['verifyEndpoints'], deployNow: body['deployNow'] }));
+    reply(
+      res,
+      201,
+      await linkDeployment(deps, req, req.params['id'], {
+        targetId: body['targetId'],
+        binding,
+        verifyEndpoints: body['verifyEndpoints'],
+        deployNow: body['deployNow'],
+      }),
+    );
   });
   router.get(`${P}/deployments`, async (req, res) => {
     const query = req.query as Record<string, unknown>;
     const limit = pageSizeOf(query);
     const { filter } = historyFiltersOf(query, limit);
     const runs = await listDeploymentHistory(deps.db, filter);
-    res.json(deviceErrorsFor({ runs, ...(runs.length === limit ? { nextBefore: runs.at(-1)?.runId } : {}) }, req.user?.role === 'admin'));
+    res.json(
+      deviceErrorsFor(
+        { runs, ...(runs.length === limit ? { nextBefore: runs.at(-1)?.runId } : {}) },
+        req.user?.role === 'admin',
+      ),
+    );
   });
   router.get(`${P}/deployments/:id`, async (req, res) => {
     const deployment = await loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
-    const body = { ...deployment, runs: await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) }))) };
+    const body = {
+      ...deployment,
+      runs: await Promise.all(runs.map(async (run) => ({ ...run, steps: await listRunSteps(deps.db, run.id) }))),
+    };
     res.json(deviceErrorsFor(body, req.user?.role === 'admin'));
   });
   router.delete(`${P}/deployments/:id`, canChange, async (req, res) => {

@@ -24,7 +24,10 @@ export function apiRoutes(deps: WebDeps): Router {
       return;
     }
     const forBrowser = req.accepts(['application/yaml', 'text/html']) === 'text/html';
-    res.type(forBrowser ? 'text/plain; charset=utf-8' : 'application/yaml').vary('Accept').send(openapi);
+    res
+      .type(forBrowser ? 'text/plain; charset=utf-8' : 'application/yaml')
+      .vary('Accept')
+      .send(openapi);
   });
   router.use(API_PREFIX, express.json({ limit: '200kb', strict: true }), bearerAuth(deps.db));
   inventoryApi(router, deps);

@@ -12,8 +12,22 @@ import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { createCustomer, deleteCustomer, loadCustomer, updateCustomer } from '../operations/customers';
-import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvider, verifyDnsProvider } from '../operations/dns-providers';
-import { createTarget, deleteTarget, loadTarget, testTargetConnection, updateTarget, vendorOf, type TargetInput } from '../operations/targets';
+import {
+  createDnsProvider,
+  deleteDnsProvider,
+  loadDnsProvider,
+  updateDnsProvider,
+  verifyDnsProvider,
+} from '../operations/dns-providers';
+import {
+  createTarget,
+  deleteTarget,
+  loadTarget,
+  testTargetConnection,
+  updateTarget,
+  vendorOf,
+  type TargetInput,
+} from '../operations/targets';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -29,7 +43,9 @@ function maintenanceOf(body: Record<string, unknown>): Pick<TargetInput, 'mainte
   return {
     maintenanceTimeZone: m['timeZone'],
     // A non-string entry makes the whole value invalid (a 400), never silently dropped.
-    maintenanceWindows: Array.isArray(windows) ? windows.map((w) => (typeof w === 'string' ? w : '?')).join('\n') : windows,
+    maintenanceWindows: Array.isArray(windows)
+      ? windows.map((w) => (typeof w === 'string' ? w : '?')).join('\n')
+      : windows,
   };
 }
 
@@ -38,7 +54,9 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/customers`, async (_req, res) => {
     res.json({ customers: await listCustomerSummaries(deps.db) });
   });
-  router.post(`${P}/customers`, canChange, async (req, res) => reply(res, 201, await createCustomer(deps, req, jsonBody(req))));
+  router.post(`${P}/customers`, canChange, async (req, res) =>
+    reply(res, 201, await createCustomer(deps, req, jsonBody(req))),
+  );
   router.get(`${P}/customers/:id`, async (req, res) => {
     res.json(await loadCustomer(deps.db, req.params['id']));
   });
@@ -46,7 +64,16 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     const before = await loadCustomer(deps.db, req.params['id']);
     const body = jsonBody(req);
     refuseUnchangeable(body, ['name', 'notes', 'alertRecipients']);
-    reply(res, 200, await updateCustomer(deps, req, before.id, { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients, ...body }));
+    reply(
+      res,
+      200,
+      await updateCustomer(deps, req, before.id, {
+        name: before.name,
+        notes: before.notes,
+        alertRecipients: before.alertRecipients,
+        ...body,
+      }),
+    );
   });
   router.delete(`${P}/customers/:id`, canChange, async (req, res) => {
     await deleteCustomer(deps, req, req.params['id']);
@@ -57,7 +84,9 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/dns-providers`, async (_req, res) => {
     res.json({ dnsProviders: (await listDnsProviders(deps.db)).map(redactDnsProvider) });
   });
-  router.post(`${P}/dns-providers`, canChange, async (req, res) => reply(res, 201, await createDnsProvider(deps, req, jsonBody(req)), redactDnsProvider));
+  router.post(`${P}/dns-providers`, canChange, async (req, res) =>
+    reply(res, 201, await createDnsProvider(deps, req, jsonBody(req)), redactDnsProvider),
+  );
   router.get(`${P}/dns-providers/:id`, async (req, res) => {
     res.json(redactDnsProvider(await loadDnsProvider(deps.db, req.params['id'])));
   });
@@ -66,7 +95,17 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     const body = jsonBody(req);
     const configKeys = (dnsProviderDescriptors[before.kind]?.fields ?? []).filter((f) => !f.secret).map((f) => f.name);
     refuseUnchangeable(body, ['name', 'kind', 'token', 'config', ...configKeys], { config: configKeys });
-    reply(res, 200, await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...objectField(body, 'config'), ...body }), redactDnsProvider);
+    reply(
+      res,
+      200,
+      await updateDnsProvider(deps, req, before.id, {
+        name: before.name,
+        ...before.config,
+        ...objectField(body, 'config'),
+        ...body,
+      }),
+      redactDnsProvider,
+    );
   });
   router.delete(`${P}/dns-providers/:id`, canChange, async (req, res) => {
     await deleteDnsProvider(deps, req, req.params['id']);
@@ -81,13 +120,21 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   });
 
   // Targets (credentials are write-only)
-  const targetInput = (body: Record<string, unknown>, vendorId: string, base: Partial<TargetInput> = {}): TargetInput => {
+  const targetInput = (
+    body: Record<string, unknown>,
+    vendorId: string,
+    base: Partial<TargetInput> = {},
+  ): TargetInput => {
     const vendor = vendorOf(vendorId);
     const trust = objectField(body, 'trust');
     return {
       ...base,
-      ...Object.fromEntries(['name', 'customerId', 'host', 'port'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]])),
-      ...(trust['fingerprintSha256'] !== undefined ? { trustMode: 'fingerprint', trustFingerprint: trust['fingerprintSha256'] } : {}),
+      ...Object.fromEntries(
+        ['name', 'customerId', 'host', 'port'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]]),
+      ),
+      ...(trust['fingerprintSha256'] !== undefined
+        ? { trustMode: 'fingerprint', trustFingerprint: trust['fingerprintSha256'] }
+        : {}),
       ...(trust['caPem'] !== undefined ? { trustMode: 'ca', trustCaPem: trust['caPem'] } : {}),
       ...maintenanceOf(body),
       credentials: vendor ? groupFromJson(objectField(body, 'credentials'), vendor.credentialFields) : {},
@@ -99,7 +146,15 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     const customerId = idParam(query, 'customer');
     const vendor = oneOf(query, 'vendor', Object.keys(vendorDescriptors));
     const q = searchText(query, 'q');
-    res.json({ targets: (await listTargets(deps.db, { ...(customerId ? { customerId } : {}), ...(vendor ? { vendor } : {}), ...(q ? { q } : {}) })).map(redactTarget) });
+    res.json({
+      targets: (
+        await listTargets(deps.db, {
+          ...(customerId ? { customerId } : {}),
+          ...(vendor ? { vendor } : {}),
+          ...(q ? { q } : {}),
+        })
+      ).map(redactTarget),
+    });
   });
   router.post(`${P}/targets`, canChange, async (req, res) => {
     const body = jsonBody(req);
@@ -114,16 +169,28 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     const before = await loadTarget(deps.db, req.params['id']);
     const body = jsonBody(req);
     const vendor = vendorOf(before.vendor);
-    refuseUnchangeable(body, ['vendor', 'name', 'customerId', 'host', 'port', 'trust', 'credentials', 'options', 'maintenance'], {
-      trust: ['fingerprintSha256', 'caPem'],
-      credentials: (vendor?.credentialFields ?? []).map((f) => f.name),
-      options: (vendor?.optionFields ?? []).map((f) => f.name),
-    });
-    if (body['vendor'] !== undefined && body['vendor'] !== before.vendor) throw new HttpError(400, 'The vendor of a target cannot change; add a new target instead.');
+    refuseUnchangeable(
+      body,
+      ['vendor', 'name', 'customerId', 'host', 'port', 'trust', 'credentials', 'options', 'maintenance'],
+      {
+        trust: ['fingerprintSha256', 'caPem'],
+        credentials: (vendor?.credentialFields ?? []).map((f) => f.name),
+        options: (vendor?.optionFields ?? []).map((f) => f.name),
+      },
+    );
+    if (body['vendor'] !== undefined && body['vendor'] !== before.vendor)
+      throw new HttpError(400, 'The vendor of a target cannot change; add a new target instead.');
     const base: Partial<TargetInput> = {
-      maintenanceTimeZone: before.maintenance?.timeZone, maintenanceWindows: describeWindows(before.maintenance),
-      name: before.name, customerId: before.customerId, host: before.host, port: before.port, options: before.options,
-      ...(before.trustCaPem ? { trustMode: 'ca', trustCaPem: before.trustCaPem } : { trustMode: 'fingerprint', trustFingerprint: before.trustFingerprint ?? '' }),
+      maintenanceTimeZone: before.maintenance?.timeZone,
+      maintenanceWindows: describeWindows(before.maintenance),
+      name: before.name,
+      customerId: before.customerId,
+      host: before.host,
+      port: before.port,
+      options: before.options,
+      ...(before.trustCaPem
+        ? { trustMode: 'ca', trustCaPem: before.trustCaPem }
+        : { trustMode: 'fingerprint', trustFingerprint: before.trustFingerprint ?? '' }),
     };
     reply(res, 200, await updateTarget(deps, req, before.id, targetInput(body, before.vendor, base)), redactTarget);
   });

@@ -17,12 +17,18 @@ export function bearerAuth(db: Queryable) {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1] || !match[1].startsWith(TOKEN_PREFIX) || match[1].length > 200) {
-      res.set('WWW-Authenticate', 'Bearer realm="certfleet"').status(401).json({ error: 'Send an API token: Authorization: Bearer cft_… (create one under Your account).' });
+      res
+        .set('WWW-Authenticate', 'Bearer realm="certfleet"')
+        .status(401)
+        .json({ error: 'Send an API token: Authorization: Bearer cft_… (create one under Your account).' });
       return;
     }
     const user = await userByTokenHash(db, hashToken(match[1]));
     if (!user?.live) {
-      res.set('WWW-Authenticate', 'Bearer realm="certfleet", error="invalid_token"').status(401).json({ error: deadTokenMessage(user) });
+      res
+        .set('WWW-Authenticate', 'Bearer realm="certfleet", error="invalid_token"')
+        .status(401)
+        .json({ error: deadTokenMessage(user) });
       return;
     }
     req.user = { id: user.id, username: user.username, role: user.role };
@@ -34,14 +40,20 @@ const dayText = (d: Date): string => d.toISOString().replace('T', ' ').slice(0, 
 
 /** Why a token is refused, in words a script's owner can act on. */
 function deadTokenMessage(lookup: Exclude<TokenLookup, { live: true }> | undefined): string {
-  if (lookup?.why === 'expired') return `This API token expired on ${dayText(lookup.expiresAt)}. Create a new one under Your account.`;
+  if (lookup?.why === 'expired')
+    return `This API token expired on ${dayText(lookup.expiresAt)}. Create a new one under Your account.`;
   if (lookup?.why === 'disabled') return 'The account of this API token is disabled.';
   if (lookup?.reason) return `This API token was revoked (${lookup.reason}). Create a new one under Your account.`;
   return 'This API token is unknown or revoked.';
 }
 
 /** An operation's result as JSON: the value, or 400 with the field errors. */
-export function reply<T>(res: Response, status: number, result: OpResult<T>, view: (value: T) => unknown = (v) => v): void {
+export function reply<T>(
+  res: Response,
+  status: number,
+  result: OpResult<T>,
+  view: (value: T) => unknown = (v) => v,
+): void {
   if (!result.ok) {
     res.status(400).json({ error: INVALID_FIELDS, fields: apiFieldNames(result.errors) });
     return;
@@ -53,10 +65,12 @@ const GROUPS: Record<string, string> = { cred_: 'credentials.', opt_: 'options.'
 
 /** The console's flat field names (cred_token) as the API's nested ones (credentials.token). */
 export function apiFieldNames(errors: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(errors).map(([k, v]) => {
-    const prefix = Object.keys(GROUPS).find((p) => k.startsWith(p));
-    return [prefix ? `${GROUPS[prefix]}${k.slice(prefix.length)}` : k, v];
-  }));
+  return Object.fromEntries(
+    Object.entries(errors).map(([k, v]) => {
+      const prefix = Object.keys(GROUPS).find((p) => k.startsWith(p));
+      return [prefix ? `${GROUPS[prefix]}${k.slice(prefix.length)}` : k, v];
+    }),
+  );
 }
 
 /**
@@ -70,9 +84,13 @@ export function jsonBody(req: Request): Record<string, unknown> {
     if (hasBody(req)) throw new HttpError(415, 'Send the request body as JSON (Content-Type: application/json).');
     return {};
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'The request body must be a JSON object.');
   const problem = jsonBodyProblem(body);
-  if (problem) throw problem.field ? new HttpError(400, INVALID_FIELDS, { [problem.field]: problem.message }) : new HttpError(400, problem.message);
+  if (problem)
+    throw problem.field
+      ? new HttpError(400, INVALID_FIELDS, { [problem.field]: problem.message })
+      : new HttpError(400, problem.message);
   return body as Record<string, unknown>;
 }
 
@@ -81,7 +99,11 @@ export function jsonBody(req: Request): Record<string, unknown> {
  * such as `id`, `createdAt` or a certificate's name) is a 400 listing them, and nothing is changed.
  * `nested` lists the keys an object member may hold (a target's `credentials` and `options`).
  */
-export function refuseUnchangeable(body: Record<string, unknown>, changeable: readonly string[], nested: Record<string, readonly string[]> = {}): void {
+export function refuseUnchangeable(
+  body: Record<string, unknown>,
+  changeable: readonly string[],
+  nested: Record<string, readonly string[]> = {},
+): void {
   const refused: Record<string, string> = {};
   for (const [key, value] of Object.entries(body)) {
     if (!changeable.includes(key)) {
@@ -90,11 +112,16 @@ export function refuseUnchangeable(body: Record<string, unknown>, changeable: re
     }
     const allowed = nested[key];
     if (!allowed || typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-    for (const inner of Object.keys(value)) if (!allowed.includes(inner)) refused[`${key}.${inner}`] = 'This field is unknown or cannot be changed.';
+    for (const inner of Object.keys(value))
+      if (!allowed.includes(inner)) refused[`${key}.${inner}`] = 'This field is unknown or cannot be changed.';
   }
   const names = Object.keys(refused);
   if (names.length) {
-    throw new HttpError(400, `${names.join(', ')} cannot be changed here (unknown or read-only); nothing was changed. Changeable: ${changeable.join(', ')}.`, refused);
+    throw new HttpError(
+      400,
+      `${names.join(', ')} cannot be changed here (unknown or read-only); nothing was changed. Changeable: ${changeable.join(', ')}.`,
+      refused,
+    );
   }
 }
 

@@ -23,9 +23,28 @@ import {
   type TestEmailInput,
   type TestEmailResult,
 } from '../../temporal/contract';
-import { deleteRenewalSchedule, upsertRenewalSchedule, type RenewalScheduleSettings, type ScheduledCertificate } from '../../temporal/schedules';
-import { latestPreflight, retryDeploy, startDeploy, startPreflight, type CommandResult, type PreflightView } from './deploys';
-import { describeLatestRun, listRuns, startLifecycle, type RunSummary, type RunView, type StartResult } from './lifecycle';
+import {
+  deleteRenewalSchedule,
+  upsertRenewalSchedule,
+  type RenewalScheduleSettings,
+  type ScheduledCertificate,
+} from '../../temporal/schedules';
+import {
+  latestPreflight,
+  retryDeploy,
+  startDeploy,
+  startPreflight,
+  type CommandResult,
+  type PreflightView,
+} from './deploys';
+import {
+  describeLatestRun,
+  listRuns,
+  startLifecycle,
+  type RunSummary,
+  type RunView,
+  type StartResult,
+} from './lifecycle';
 import { latestResult, resultWithin, type CheckView } from './results';
 import { listRunningWorkflows, type RunningWorkflow } from './running';
 
@@ -36,20 +55,37 @@ export type { RunningWorkflow } from './running';
 
 export interface ConsoleCommands {
   // Certificates: issue / renew runs and their renewal schedule
-  startLifecycle(certificateId: string, trigger: Exclude<LifecycleTrigger, 'schedule'>, auditId: string): Promise<StartResult>;
+  startLifecycle(
+    certificateId: string,
+    trigger: Exclude<LifecycleTrigger, 'schedule'>,
+    auditId: string,
+  ): Promise<StartResult>;
   listLifecycleRuns(certificateId: string, uiUrl: string | undefined, limit?: number): Promise<RunSummary[]>;
   describeLatestRun(certificateId: string, uiUrl: string | undefined): Promise<RunView>;
   upsertRenewalSchedule(cert: ScheduledCertificate, settings: RenewalScheduleSettings): Promise<'created' | 'updated'>;
   deleteRenewalSchedule(certificateId: string): Promise<void>;
   // Deployments
-  startDeploy(certificateId: string, deploymentId: string, versionId: string, trigger: Exclude<DeployTrigger, 'lifecycle'>, auditId: string): Promise<CommandResult>;
-  retryDeploy(certificateId: string, deploymentId: string, currentVersionId: string | null, auditId: string): Promise<CommandResult>;
+  startDeploy(
+    certificateId: string,
+    deploymentId: string,
+    versionId: string,
+    trigger: Exclude<DeployTrigger, 'lifecycle'>,
+    auditId: string,
+  ): Promise<CommandResult>;
+  retryDeploy(
+    certificateId: string,
+    deploymentId: string,
+    currentVersionId: string | null,
+    auditId: string,
+  ): Promise<CommandResult>;
   /** Signals a deploy waiting for its maintenance window; 'not-running' when there is no such run. */
   deployNow(certificateId: string, deploymentId: string, auditId: string): Promise<'signalled' | 'not-running'>;
   // Checks the worker runs for the console
   startPreflight(targetId: string): Promise<CommandResult>;
   latestPreflight(targetId: string): Promise<PreflightView>;
-  startDnsProviderCheck(providerId: string): Promise<{ started: true; workflowId: string; runId: string } | { started: false }>;
+  startDnsProviderCheck(
+    providerId: string,
+  ): Promise<{ started: true; workflowId: string; runId: string } | { started: false }>;
   latestDnsProviderCheck(providerId: string): Promise<CheckView<DnsProviderCheckResult>>;
   startTestEmail(workflowId: string, input: TestEmailInput): Promise<void>;
   latestTestEmail(workflowId: string): Promise<CheckView<TestEmailResult>>;
@@ -72,11 +108,15 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
     upsertRenewalSchedule: (cert, settings) => upsertRenewalSchedule(client, cert, settings),
     deleteRenewalSchedule: (certificateId) => deleteRenewalSchedule(client, certificateId),
 
-    startDeploy: (certificateId, deploymentId, versionId, trigger, auditId) => startDeploy(client, certificateId, deploymentId, versionId, trigger, auditId),
-    retryDeploy: (certificateId, deploymentId, currentVersionId, auditId) => retryDeploy(client, certificateId, deploymentId, currentVersionId, auditId),
+    startDeploy: (certificateId, deploymentId, versionId, trigger, auditId) =>
+      startDeploy(client, certificateId, deploymentId, versionId, trigger, auditId),
+    retryDeploy: (certificateId, deploymentId, currentVersionId, auditId) =>
+      retryDeploy(client, certificateId, deploymentId, currentVersionId, auditId),
     async deployNow(certificateId, deploymentId, auditId) {
       try {
-        await client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).signal(deployNowSignal, { auditId });
+        await client.workflow
+          .getHandle(deploymentWorkflowId(certificateId, deploymentId))
+          .signal(deployNowSignal, { auditId });
         return 'signalled';
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return 'not-running';
@@ -90,14 +130,19 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
       const input: DnsProviderCheckInput = { providerId };
       const workflowId = dnsProviderCheckWorkflowId(providerId);
       try {
-        const handle = await client.workflow.start(WorkflowType.dnsProviderCheck, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+        const handle = await client.workflow.start(WorkflowType.dnsProviderCheck, {
+          workflowId,
+          taskQueue: TASK_QUEUE,
+          args: [input],
+        });
         return { started: true, workflowId, runId: handle.firstExecutionRunId };
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
         throw error;
       }
     },
-    latestDnsProviderCheck: (providerId) => latestResult<DnsProviderCheckResult>(client, dnsProviderCheckWorkflowId(providerId)),
+    latestDnsProviderCheck: (providerId) =>
+      latestResult<DnsProviderCheckResult>(client, dnsProviderCheckWorkflowId(providerId)),
     async startTestEmail(workflowId, input) {
       await client.workflow.start(WorkflowType.testEmail, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
     },
@@ -106,10 +151,16 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
       await client.workflow.start(WorkflowType.fetchFingerprint, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
     },
     fetchedFingerprint: (workflowId, waitMs) =>
-      waitMs ? resultWithin<FetchFingerprintResult>(client, workflowId, waitMs) : latestResult<FetchFingerprintResult>(client, workflowId),
+      waitMs
+        ? resultWithin<FetchFingerprintResult>(client, workflowId, waitMs)
+        : latestResult<FetchFingerprintResult>(client, workflowId),
     async startEndpointChangeNotice(auditId) {
       const input: EndpointChangeNoticeInput = { auditId };
-      await client.workflow.start(WorkflowType.endpointChangeNotice, { workflowId: endpointChangeNoticeWorkflowId(auditId), taskQueue: TASK_QUEUE, args: [input] });
+      await client.workflow.start(WorkflowType.endpointChangeNotice, {
+        workflowId: endpointChangeNoticeWorkflowId(auditId),
+        taskQueue: TASK_QUEUE,
+        args: [input],
+      });
     },
 
     listRunning: (uiUrl, limit) => listRunningWorkflows(client, uiUrl, namespace, limit),

@@ -25,7 +25,12 @@ export type StartResult = { started: true; runId: string } | { started: false; r
  * `auditId`: the console's entry for the command (certificate.create, certificate.renew-now), which
  * the run checks and claims before it does anything.
  */
-export async function startLifecycle(client: Client, certificateId: string, trigger: Exclude<LifecycleTrigger, 'schedule'>, auditId: string): Promise<StartResult> {
+export async function startLifecycle(
+  client: Client,
+  certificateId: string,
+  trigger: Exclude<LifecycleTrigger, 'schedule'>,
+  auditId: string,
+): Promise<StartResult> {
   const input: LifecycleInput = { certificateId, trigger, auditId };
   try {
     const handle = await client.workflow.start(WorkflowType.lifecycle, {
@@ -52,10 +57,19 @@ export interface RunSummary {
 }
 
 /** The certificate's recent lifecycle runs, found through the CertificateId search attribute. */
-export async function listRuns(client: Client, certificateId: string, uiUrl: string | undefined, namespace: string, limit = 10): Promise<RunSummary[]> {
+export async function listRuns(
+  client: Client,
+  certificateId: string,
+  uiUrl: string | undefined,
+  namespace: string,
+  limit = 10,
+): Promise<RunSummary[]> {
   if (!/^\d{1,18}$/.test(certificateId)) return [];
   const runs: RunSummary[] = [];
-  for await (const run of client.workflow.list({ query: `CertificateId = '${certificateId}' AND WorkflowType = '${WorkflowType.lifecycle}'`, pageSize: limit })) {
+  for await (const run of client.workflow.list({
+    query: `CertificateId = '${certificateId}' AND WorkflowType = '${WorkflowType.lifecycle}'`,
+    pageSize: limit,
+  })) {
     runs.push({
       runId: run.runId,
       status: run.status.name,
@@ -95,7 +109,12 @@ export interface RunView {
 }
 
 /** The latest run of the certificate's workflow, with its progress when a worker can answer the query. */
-export async function describeLatestRun(client: Client, certificateId: string, uiUrl: string | undefined, namespace: string): Promise<RunView> {
+export async function describeLatestRun(
+  client: Client,
+  certificateId: string,
+  uiUrl: string | undefined,
+  namespace: string,
+): Promise<RunView> {
   const workflowId = certificateWorkflowId(certificateId);
   const handle = client.workflow.getHandle(workflowId);
   let description;
@@ -118,9 +137,18 @@ export async function describeLatestRun(client: Client, certificateId: string, u
   if (description.type !== WorkflowType.lifecycle) return view;
   try {
     // Without a worker a query waits for one; a page must not: give up after a few seconds.
-    const progress = await client.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId, description.runId).query(progressQuery));
+    const progress = await client.withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () =>
+      client.workflow.getHandle(workflowId, description.runId).query(progressQuery),
+    );
     view.progress = progress;
-    view.steps = progress.steps.map((s) => ({ step: s.step, label: STEP_LABELS[s.step], status: s.status, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.endedAt ? { endedAt: s.endedAt } : {}), ...(s.error ? { error: s.error } : {}) }));
+    view.steps = progress.steps.map((s) => ({
+      step: s.step,
+      label: STEP_LABELS[s.step],
+      status: s.status,
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.endedAt ? { endedAt: s.endedAt } : {}),
+      ...(s.error ? { error: s.error } : {}),
+    }));
   } catch (error) {
     view.queryError = `Live progress is unavailable (${(error as Error).message}). Is the worker running?`;
   }
@@ -131,11 +159,17 @@ export async function describeLatestRun(client: Client, certificateId: string, u
  * A deploy step that waits for a maintenance window says until when (the earliest window of the
  * certificate's waiting deployments) instead of a timer that counts for days.
  */
-export function withMaintenanceWaits(run: RunView, deployments: Pick<DeploymentRecord, 'waitingUntil' | 'waitingTimeZone'>[]): RunView {
+export function withMaintenanceWaits(
+  run: RunView,
+  deployments: Pick<DeploymentRecord, 'waitingUntil' | 'waitingTimeZone'>[],
+): RunView {
   const next = deployments
     .filter((d): d is typeof d & { waitingUntil: Date } => d.waitingUntil !== null)
     .sort((a, b) => a.waitingUntil.getTime() - b.waitingUntil.getTime())[0];
   if (!next) return run;
   const waiting = waitingUntilText(next.waitingUntil, next.waitingTimeZone ?? 'UTC');
-  return { ...run, steps: run.steps.map((s) => (s.step === 'deploy' && s.status === 'running' ? { ...s, waiting } : s)) };
+  return {
+    ...run,
+    steps: run.steps.map((s) => (s.step === 'deploy' && s.status === 'running' ? { ...s, waiting } : s)),
+  };
 }

@@ -1,14 +1,19 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 
 /** The last run of a one-shot check workflow (connection test, token check, test email), as a page shows it. */
-export type CheckView<T> = { state: 'none' } | { state: 'running' } | { state: 'done'; result: T; at: Date | undefined } | { state: 'error'; message: string };
+export type CheckView<T> =
+  | { state: 'none' }
+  | { state: 'running' }
+  | { state: 'done'; result: T; at: Date | undefined }
+  | { state: 'error'; message: string };
 
 export async function latestResult<T>(client: Client, workflowId: string): Promise<CheckView<T>> {
   const handle = client.workflow.getHandle(workflowId);
   try {
     const description = await handle.describe();
     if (description.status.name === 'RUNNING') return { state: 'running' };
-    if (description.status.name !== 'COMPLETED') return { state: 'error', message: `the check ended ${description.status.name.toLowerCase()}` };
+    if (description.status.name !== 'COMPLETED')
+      return { state: 'error', message: `the check ended ${description.status.name.toLowerCase()}` };
     return { state: 'done', result: (await handle.result()) as T, at: description.closeTime };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { state: 'none' };

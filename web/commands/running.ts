@@ -29,18 +29,32 @@ const LABELS: Record<string, string> = {
 /** Where a workflow id points in the console (ids come from temporal/contract's builders). */
 function pageOf(workflowId: string): Pick<RunningWorkflow, 'href' | 'certificateId' | 'subject'> {
   const cert = /^certificate:(\d+)$/.exec(workflowId) ?? /^deploy:(\d+):(\d+)$/.exec(workflowId);
-  if (cert?.[1] && cert[2]) return { href: `/deployments/${cert[2]}`, certificateId: cert[1], subject: { kind: 'deployment', id: cert[2] } };
-  if (cert?.[1]) return { href: `/certificates/${cert[1]}`, certificateId: cert[1], subject: { kind: 'certificate', id: cert[1] } };
+  if (cert?.[1] && cert[2])
+    return { href: `/deployments/${cert[2]}`, certificateId: cert[1], subject: { kind: 'deployment', id: cert[2] } };
+  if (cert?.[1])
+    return { href: `/certificates/${cert[1]}`, certificateId: cert[1], subject: { kind: 'certificate', id: cert[1] } };
   const target = /^preflight:target:(\d+)$/.exec(workflowId)?.[1];
   if (target) return { href: `/targets/${target}`, certificateId: undefined, subject: { kind: 'target', id: target } };
   const provider = /^dns-check:provider:(\d+)$/.exec(workflowId)?.[1];
-  if (provider) return { href: `/dns-providers/${provider}`, certificateId: undefined, subject: { kind: 'dns-provider', id: provider } };
+  if (provider)
+    return {
+      href: `/dns-providers/${provider}`,
+      certificateId: undefined,
+      subject: { kind: 'dns-provider', id: provider },
+    };
   return { href: undefined, certificateId: undefined, subject: undefined };
 }
 
 /** Running workflows that do work someone waits for (not the long-lived device coordinators or the renewal ticks). */
-export async function listRunningWorkflows(client: Client, uiUrl: string | undefined, namespace: string, limit: number): Promise<{ total: number; runs: RunningWorkflow[] }> {
-  const types = Object.keys(LABELS).map((t) => `'${t}'`).join(', ');
+export async function listRunningWorkflows(
+  client: Client,
+  uiUrl: string | undefined,
+  namespace: string,
+  limit: number,
+): Promise<{ total: number; runs: RunningWorkflow[] }> {
+  const types = Object.keys(LABELS)
+    .map((t) => `'${t}'`)
+    .join(', ');
   const query = `ExecutionStatus = 'Running' AND WorkflowType IN (${types})`;
   // allSettled: when one call fails, the other must not go on retrying after the page is answered.
   const [count, runs] = await Promise.allSettled([

@@ -80,7 +80,13 @@ export function requireMfaEnrolment(req: Request, res: Response, next: NextFunct
     res.set('HX-Redirect', '/account/mfa').status(403).end();
     return;
   }
-  if (req.method !== 'GET') return next(new HttpError(403, 'Set up two-factor sign-in first (Your account → Two-factor sign-in): it is required for admins.'));
+  if (req.method !== 'GET')
+    return next(
+      new HttpError(
+        403,
+        'Set up two-factor sign-in first (Your account → Two-factor sign-in): it is required for admins.',
+      ),
+    );
   res.redirect(303, '/account/mfa');
 }
 

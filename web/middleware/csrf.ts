@@ -46,7 +46,12 @@ export function createCsrf(options: { key: Buffer; secureCookies: boolean }) {
     let nonce = validNonce(req);
     if (!nonce) {
       nonce = randomBytes(32).toString('base64url');
-      res.cookie(ANONYMOUS_CSRF_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/' });
+      res.cookie(ANONYMOUS_CSRF_COOKIE, nonce, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.secureCookies,
+        path: '/',
+      });
     }
     return sign(nonce);
   };
@@ -56,7 +61,13 @@ export function createCsrf(options: { key: Buffer; secureCookies: boolean }) {
     const nonce = validNonce(req);
     const sent = tokenFromRequest(req);
     const expected = nonce ? Buffer.from(sign(nonce)) : undefined;
-    if (expected && sent !== undefined && Buffer.byteLength(sent) === expected.length && timingSafeEqual(Buffer.from(sent), expected)) return next();
+    if (
+      expected &&
+      sent !== undefined &&
+      Buffer.byteLength(sent) === expected.length &&
+      timingSafeEqual(Buffer.from(sent), expected)
+    )
+      return next();
     next(new HttpError(403, CSRF_MESSAGE));
   };
 

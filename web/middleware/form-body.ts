@@ -8,7 +8,11 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Whether the request says it carries a body (a content type, a length above zero, or chunks). */
 export function hasBody(req: Request): boolean {
   const length = Number(req.headers['content-length'] ?? 0);
-  return req.headers['content-type'] !== undefined || req.headers['transfer-encoding'] !== undefined || !(length === 0 || Number.isNaN(length));
+  return (
+    req.headers['content-type'] !== undefined ||
+    req.headers['transfer-encoding'] !== undefined ||
+    !(length === 0 || Number.isNaN(length))
+  );
 }
 
 /**
@@ -21,7 +25,12 @@ export function formBody(req: Request, _res: Response, next: NextFunction): void
   if (req.body === undefined) {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (hasBody(req) && type !== FORM_TYPE) {
-      return next(new HttpError(415, `Console forms are sent as ${FORM_TYPE}, as a browser sends them; nothing was changed. Scripts use the JSON API under /api/v1.`));
+      return next(
+        new HttpError(
+          415,
+          `Console forms are sent as ${FORM_TYPE}, as a browser sends them; nothing was changed. Scripts use the JSON API under /api/v1.`,
+        ),
+      );
     }
     req.body = {};
   }

@@ -18,7 +18,8 @@ export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = [...new URLSearchParams(url.slice(q + 1))].map(
-    ([name, value]) => `${encodeURIComponent(name)}=${SECRET_PARAM.test(name) ? '[redacted]' : encodeURIComponent(value)}`,
+    ([name, value]) =>
+      `${encodeURIComponent(name)}=${SECRET_PARAM.test(name) ? '[redacted]' : encodeURIComponent(value)}`,
   );
   return params.length ? `${url.slice(0, q)}?${params.join('&')}` : url.slice(0, q);
 }
@@ -46,7 +47,12 @@ export function requestLog(log: Logger): RequestHandler {
       return QUIET_PATH.test(pathOf(req)) ? 'debug' : 'info';
     },
     serializers: {
-      req: (req: Req) => ({ id: req.id, method: req.method, url: loggableUrl(req.originalUrl ?? req.url ?? '/'), remoteAddress: req.socket?.remoteAddress }),
+      req: (req: Req) => ({
+        id: req.id,
+        method: req.method,
+        url: loggableUrl(req.originalUrl ?? req.url ?? '/'),
+        remoteAddress: req.socket?.remoteAddress,
+      }),
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
   });

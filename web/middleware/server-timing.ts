@@ -5,7 +5,8 @@ export function serverTiming(_req: Request, res: Response, next: NextFunction): 
   const start = process.hrtime.bigint();
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
   res.writeHead = ((...args: unknown[]) => {
-    if (!res.headersSent) res.setHeader('Server-Timing', `app;dur=${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(2)}`);
+    if (!res.headersSent)
+      res.setHeader('Server-Timing', `app;dur=${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(2)}`);
     return writeHead(...args);
   }) as Response['writeHead'];
   next();

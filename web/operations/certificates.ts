@@ -24,9 +24,19 @@ import { chooseCustomer } from './customers';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
-export const certificateAuditView = (c: Pick<CertificateRecord, 'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'>) => ({
-  commonName: c.commonName, customerId: c.customerId, dnsProviderId: c.dnsProviderId, keyType: c.keyType,
-  renewalMode: c.renewalMode, renewalValue: c.renewalValue, enabled: c.enabled,
+export const certificateAuditView = (
+  c: Pick<
+    CertificateRecord,
+    'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'
+  >,
+) => ({
+  commonName: c.commonName,
+  customerId: c.customerId,
+  dnsProviderId: c.dnsProviderId,
+  keyType: c.keyType,
+  renewalMode: c.renewalMode,
+  renewalValue: c.renewalValue,
+  enabled: c.enabled,
 });
 
 export async function renewalDefaults(db: Queryable): Promise<RenewalDefaults> {
@@ -47,12 +57,18 @@ async function withDefaults(db: Queryable, body: Body): Promise<Body> {
   return {
     ...body,
     keyType: given('keyType') ? body['keyType'] : defaults.keyType,
-    acmeDirectoryId: given('acmeDirectoryId') ? body['acmeDirectoryId'] : defaults.acmeDirectoryId ?? (await listAcmeDirectories(db))[0]?.id,
+    acmeDirectoryId: given('acmeDirectoryId')
+      ? body['acmeDirectoryId']
+      : (defaults.acmeDirectoryId ?? (await listAcmeDirectories(db))[0]?.id),
     ...(given('renewalMode') ? {} : { renewalMode: defaults.renewalMode, renewalValue: defaults.renewalValue ?? '' }),
   };
 }
 
-export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Body): Promise<OpResult<{ id: string; runId: string | undefined }>> {
+export async function createCertificate(
+  deps: WebDeps,
+  actor: Actor,
+  rawBody: Body,
+): Promise<OpResult<{ id: string; runId: string | undefined }>> {
   const body = await withDefaults(deps.db, rawBody);
   const f = new FieldReader(body);
   const name = checkCertificateName(body['commonName']);
@@ -68,67 +84,122 @@ export async function createCertificate(deps: WebDeps, actor: Actor, rawBody: Bo
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
   if (!policy.ok) f.fail('renewalValue', policy.error);
-  if (name.ok && (await liveCertificateExists(deps.db, name.name))) f.fail('commonName', `A certificate for ${name.name} exists already.`);
-  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
+  if (name.ok && (await liveCertificateExists(deps.db, name.name)))
+    f.fail('commonName', `A certificate for ${name.name} exists already.`);
+  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !f.ok)
+    return invalid(f.errors);
 
   const fields = {
-    commonName: name.name, customerId: customer.customer.id, dnsProviderId: provider.id, acmeDirectoryId: directory.id,
-    keyType, renewalMode: policy.mode, renewalValue: policy.value,
+    commonName: name.name,
+    customerId: customer.customer.id,
+    dnsProviderId: provider.id,
+    acmeDirectoryId: directory.id,
+    keyType,
+    renewalMode: policy.mode,
+    renewalValue: policy.value,
   };
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
     const newId = await insertCertificate(tx, fields);
     try {
-      await deps.commands.upsertRenewalSchedule({ certificateId: newId, commonName: name.name, enabled: true }, deps.renewalSchedule);
+      await deps.commands.upsertRenewalSchedule(
+        { certificateId: newId, commonName: name.name, enabled: true },
+        deps.renewalSchedule,
+      );
     } catch (error) {
       deps.log.error({ err: error }, 'cannot create the renewal schedule');
-      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.');
+      throw new HttpError(
+        503,
+        'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.',
+      );
     }
-    const created = await audit(tx, actor, { action: CommandAction.create, entityType: 'certificate', entityId: newId, after: certificateAuditView({ ...fields, enabled: true }) });
+    const created = await audit(tx, actor, {
+      action: CommandAction.create,
+      entityType: 'certificate',
+      entityId: newId,
+      after: certificateAuditView({ ...fields, enabled: true }),
+    });
     return { id: newId, auditId: created };
   });
   // The first issuance runs on the creation's audit entry (checked and claimed by the run).
   const started = await deps.commands.startLifecycle(id, 'create', auditId);
-  if (started.started) await audit(deps.db, actor, { action: 'certificate.issue', entityType: 'certificate', entityId: id, after: { runId: started.runId } });
+  if (started.started)
+    await audit(deps.db, actor, {
+      action: 'certificate.issue',
+      entityType: 'certificate',
+      entityId: id,
+      after: { runId: started.runId },
+    });
   return done({ id, runId: started.started ? started.runId : undefined });
 }
 
 /** Customer, DNS provider, key type, renewal rule and automatic renewal of a certificate. */
-export async function updateCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<CertificateRecord>> {
+export async function updateCertificate(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  body: Body,
+): Promise<OpResult<CertificateRecord>> {
   const cert = await loadCertificate(deps.db, id);
   const f = new FieldReader(body);
   const given = (key: string) => body[key] !== undefined;
-  const customer = given('customerId') ? await chooseCustomer(deps.db, f) : ({ ok: true, customer: { id: cert.customerId } } as const);
+  const customer = given('customerId')
+    ? await chooseCustomer(deps.db, f)
+    : ({ ok: true, customer: { id: cert.customerId } } as const);
   if (!customer.ok) f.fail('customerId', customer.error);
   else if (customer.customer.id !== cert.customerId) {
     const deployments = await listDeploymentsOfCertificate(deps.db, cert.id);
     const targets = await Promise.all(deployments.map((d) => getTarget(deps.db, d.targetId)));
     const foreign = targets.filter((t) => t && t.customerId !== customer.customer.id).map((t) => t?.name);
-    if (foreign.length) f.fail('customerId', `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`);
+    if (foreign.length)
+      f.fail(
+        'customerId',
+        `It is deployed to ${foreign.join(', ')} of its current customer; unlink those targets first.`,
+      );
   }
   const providerId = given('dnsProviderId') ? f.ref('dnsProviderId') : cert.dnsProviderId;
   const provider = await getDnsProvider(deps.db, providerId);
   if (!provider) f.fail('dnsProviderId', 'Choose a DNS provider.');
   const keyType = given('keyType') ? f.text('keyType') : cert.keyType;
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
-  const policy = given('renewalMode') || given('renewalValue')
-    ? checkRenewalPolicy(given('renewalMode') ? body['renewalMode'] : cert.renewalMode, body['renewalValue'])
-    : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
+  const policy =
+    given('renewalMode') || given('renewalValue')
+      ? checkRenewalPolicy(given('renewalMode') ? body['renewalMode'] : cert.renewalMode, body['renewalValue'])
+      : ({ ok: true, mode: cert.renewalMode, value: cert.renewalValue } as const);
   if (!policy.ok) f.fail('renewalValue', policy.error);
   // A JSON boolean (the console's route turns its checkbox into one); left out: unchanged.
   const enabled = f.bool('enabled') ?? cert.enabled;
   if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
 
-  const after: CertificateSettings = { customerId: customer.customer.id, dnsProviderId: provider.id, keyType: keyType, renewalMode: policy.mode, renewalValue: policy.value, enabled };
+  const after: CertificateSettings = {
+    customerId: customer.customer.id,
+    dnsProviderId: provider.id,
+    keyType: keyType,
+    renewalMode: policy.mode,
+    renewalValue: policy.value,
+    enabled,
+  };
   await deps.db.withTransaction(async (tx) => {
     await updateCertificateSettings(tx, cert.id, after);
     try {
-      await deps.commands.upsertRenewalSchedule({ certificateId: cert.id, commonName: cert.commonName, enabled }, deps.renewalSchedule);
+      await deps.commands.upsertRenewalSchedule(
+        { certificateId: cert.id, commonName: cert.commonName, enabled },
+        deps.renewalSchedule,
+      );
     } catch (error) {
       deps.log.error({ err: error }, 'cannot update the renewal schedule');
-      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.');
+      throw new HttpError(
+        503,
+        'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.',
+      );
     }
-    await audit(tx, actor, { action: 'certificate.update', entityType: 'certificate', entityId: cert.id, before: certificateAuditView(cert), after: certificateAuditView({ commonName: cert.commonName, ...after }) });
+    await audit(tx, actor, {
+      action: 'certificate.update',
+      entityType: 'certificate',
+      entityId: cert.id,
+      before: certificateAuditView(cert),
+      after: certificateAuditView({ commonName: cert.commonName, ...after }),
+    });
   });
   return done(await loadCertificate(deps.db, cert.id));
 }
@@ -144,9 +215,17 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
       await deps.commands.deleteRenewalSchedule(cert.id);
     } catch (error) {
       deps.log.error({ err: error }, 'cannot delete the renewal schedule');
-      throw new HttpError(503, 'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.');
+      throw new HttpError(
+        503,
+        'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.',
+      );
     }
-    await audit(tx, actor, { action: 'certificate.delete', entityType: 'certificate', entityId: cert.id, before: certificateAuditView(cert) });
+    await audit(tx, actor, {
+      action: 'certificate.delete',
+      entityType: 'certificate',
+      entityId: cert.id,
+      before: certificateAuditView(cert),
+    });
   });
   return done(undefined);
 }
@@ -155,9 +234,14 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
 export async function renewCertificate(deps: WebDeps, actor: Actor, id: unknown): Promise<{ runId: string }> {
   const cert = await loadCertificate(deps.db, id);
   // The entry is written with the start (and dropped when it fails): the run checks and claims it first.
-  return auditedCommand(deps.db, actor, { action: CommandAction.renewNow, entityType: 'certificate', entityId: cert.id }, async (auditId) => {
-    const started = await deps.commands.startLifecycle(cert.id, 'manual', auditId);
-    if (!started.started) throw new HttpError(409, started.reason);
-    return { runId: started.runId };
-  });
+  return auditedCommand(
+    deps.db,
+    actor,
+    { action: CommandAction.renewNow, entityType: 'certificate', entityId: cert.id },
+    async (auditId) => {
+      const started = await deps.commands.startLifecycle(cert.id, 'manual', auditId);
+      if (!started.started) throw new HttpError(409, started.reason);
+      return { runId: started.runId };
+    },
+  );
 }

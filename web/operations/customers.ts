@@ -22,7 +22,8 @@ async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Prom
   const notes = f.text('notes', { multiline: true });
   // The form sends text, JSON clients a list.
   const recipients = checkRecipients(f.list('alertRecipients', ','));
-  if (name.length < 1 || name.length > 100 || !displayable(name)) f.fail('name', 'Give the customer a name of 1 to 100 characters (no control or text-direction characters).');
+  if (name.length < 1 || name.length > 100 || !displayable(name))
+    f.fail('name', 'Give the customer a name of 1 to 100 characters (no control or text-direction characters).');
   else if (await customerNameTaken(db, name, exceptId)) f.fail('name', 'Another customer has this name already.');
   if (notes.length > 2000) f.fail('notes', 'Notes are at most 2000 characters of text.');
   if (!recipients.ok) f.fail('alertRecipients', recipients.error);
@@ -40,21 +41,34 @@ export async function createCustomer(deps: WebDeps, actor: Actor, body: Body): P
   if (!checked.ok) return checked;
   const customer = await deps.db.withTransaction(async (tx) => {
     const created = await insertCustomer(tx, checked.value);
-    await audit(tx, actor, { action: 'customer.create', entityType: 'customer', entityId: created.id, after: checked.value });
+    await audit(tx, actor, {
+      action: 'customer.create',
+      entityType: 'customer',
+      entityId: created.id,
+      after: checked.value,
+    });
     return created;
   });
   return done(customer);
 }
 
-export async function updateCustomer(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<CustomerRecord>> {
+export async function updateCustomer(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  body: Body,
+): Promise<OpResult<CustomerRecord>> {
   const before = await loadCustomer(deps.db, id);
   const checked = await checkCustomer(deps.db, body, before.id);
   if (!checked.ok) return checked;
   await deps.db.withTransaction(async (tx) => {
     await saveCustomer(tx, before.id, checked.value);
     await audit(tx, actor, {
-      action: 'customer.update', entityType: 'customer', entityId: before.id,
-      before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients }, after: checked.value,
+      action: 'customer.update',
+      entityType: 'customer',
+      entityId: before.id,
+      before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients },
+      after: checked.value,
     });
   });
   return done({ ...before, ...checked.value });
@@ -65,12 +79,21 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
   const customer = await loadCustomer(deps.db, id);
   const usage = await customerUsage(deps.db, customer.id);
   if (usage.certificates > 0 || usage.targets > 0) {
-    throw new HttpError(409, `${customer.name} still has ${usage.certificates} certificate(s) and ${usage.targets} target(s). Delete them or move them to another customer first.`);
+    throw new HttpError(
+      409,
+      `${customer.name} still has ${usage.certificates} certificate(s) and ${usage.targets} target(s). Delete them or move them to another customer first.`,
+    );
   }
-  if ((await listCustomers(deps.db)).length <= 1) throw new HttpError(409, 'This is the last customer; every certificate and target needs one.');
+  if ((await listCustomers(deps.db)).length <= 1)
+    throw new HttpError(409, 'This is the last customer; every certificate and target needs one.');
   await deps.db.withTransaction(async (tx) => {
     await softDeleteCustomer(tx, customer.id);
-    await audit(tx, actor, { action: 'customer.delete', entityType: 'customer', entityId: customer.id, before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients } });
+    await audit(tx, actor, {
+      action: 'customer.delete',
+      entityType: 'customer',
+      entityId: customer.id,
+      before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients },
+    });
   });
 }
 
@@ -79,7 +102,10 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
  * and with a single customer, that one (installations that do not group by customer never see the
  * field as a hurdle). A customerId of the wrong type is an error recorded in `f`.
  */
-export async function chooseCustomer(db: Queryable, f: FieldReader): Promise<{ ok: true; customer: CustomerRecord } | { ok: false; error: string }> {
+export async function chooseCustomer(
+  db: Queryable,
+  f: FieldReader,
+): Promise<{ ok: true; customer: CustomerRecord } | { ok: false; error: string }> {
   const raw = f.ref('customerId');
   if (f.errors['customerId']) return { ok: false, error: f.errors['customerId'] };
   if (raw) {

@@ -38,7 +38,12 @@ export interface LinkInput {
 }
 
 /** Links a certificate to a target with the vendor's binding options; every new version is deployed there. */
-export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId: unknown, input: LinkInput): Promise<OpResult<{ id: string }>> {
+export async function linkDeployment(
+  deps: WebDeps,
+  actor: Actor,
+  certificateId: unknown,
+  input: LinkInput,
+): Promise<OpResult<{ id: string }>> {
   const cert = await loadCertificate(deps.db, certificateId);
   const f = new FieldReader(input as unknown as Body);
   const targetId = f.ref('targetId');
@@ -50,21 +55,42 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   const endpoints = checkEndpoints(f.list('verifyEndpoints', '\n'));
   if (!endpoints.ok) f.fail('verifyEndpoints', endpoints.error);
   else {
-    const refusal = await refusedAddress(deps.db, endpoints.endpoints.map((e) => e.host));
+    const refusal = await refusedAddress(
+      deps.db,
+      endpoints.endpoints.map((e) => e.host),
+    );
     if (refusal) f.fail('verifyEndpoints', refusal);
   }
   if (!target || !vendor) return invalid(f.errors);
   for (const [k, v] of Object.entries(groupTypeErrors(input.binding, vendor.bindingFields))) f.fail(`bind_${k}`, v);
   const binding = vendor.parseBinding(input.binding);
   for (const [k, v] of Object.entries(binding.errors)) f.fail(`bind_${k}`, v);
-  if (target.customerId !== cert.customerId) f.fail('targetId', `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`);
-  else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id)) f.fail('targetId', 'This certificate is already deployed to that target.');
+  if (target.customerId !== cert.customerId)
+    f.fail(
+      'targetId',
+      `${target.name} belongs to ${target.customerName}, the certificate to ${cert.customerName}. Choose a target of ${cert.customerName}.`,
+    );
+  else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id))
+    f.fail('targetId', 'This certificate is already deployed to that target.');
   if (!endpoints.ok || !f.ok) return invalid(f.errors);
   const id = await deps.db.withTransaction(async (tx) => {
-    const linked = await insertDeployment(tx, { certificateId: cert.id, targetId: target.id, binding: binding.value, verifyEndpoints: endpoints.endpoints });
+    const linked = await insertDeployment(tx, {
+      certificateId: cert.id,
+      targetId: target.id,
+      binding: binding.value,
+      verifyEndpoints: endpoints.endpoints,
+    });
     await audit(tx, actor, {
-      action: 'deployment.create', entityType: 'deployment', entityId: linked,
-      after: { certificate: cert.commonName, target: target.name, binding: binding.value, verifyEndpoints: endpoints.endpoints, deployNow },
+      action: 'deployment.create',
+      entityType: 'deployment',
+      entityId: linked,
+      after: {
+        certificate: cert.commonName,
+        target: target.name,
+        binding: binding.value,
+        verifyEndpoints: endpoints.endpoints,
+        deployNow,
+      },
     });
     return linked;
   });
@@ -72,10 +98,17 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
   // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
   const versionId = cert.currentVersionId;
   if (deployNow && versionId) {
-    await auditedCommand(deps.db, actor, { action: CommandAction.redeploy, entityType: 'deployment', entityId: id, after: { onLink: true } }, async (auditId) => {
-      const started = await deps.commands.startDeploy(cert.id, id, versionId, 'redeploy', auditId);
-      if (!started.ok) throw new HttpError(409, started.reason);
-    }).catch((error: unknown) => deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started'));
+    await auditedCommand(
+      deps.db,
+      actor,
+      { action: CommandAction.redeploy, entityType: 'deployment', entityId: id, after: { onLink: true } },
+      async (auditId) => {
+        const started = await deps.commands.startDeploy(cert.id, id, versionId, 'redeploy', auditId);
+        if (!started.ok) throw new HttpError(409, started.reason);
+      },
+    ).catch((error: unknown) =>
+      deps.log.warn({ err: error, deploymentId: id }, 'linked, but the first deploy could not be started'),
+    );
   }
   return done({ id });
 }
@@ -83,11 +116,14 @@ export async function linkDeployment(deps: WebDeps, actor: Actor, certificateId:
 /** Stops deploying the certificate to the target (nothing is removed from the device); the history stays. */
 export async function unlinkDeployment(deps: WebDeps, actor: Actor, id: unknown): Promise<DeploymentRecord> {
   const deployment = await loadDeployment(deps.db, id);
-  if (deployment.status === 'deploying') throw new HttpError(409, 'A deploy to this target is running; unlink it when it has finished.');
+  if (deployment.status === 'deploying')
+    throw new HttpError(409, 'A deploy to this target is running; unlink it when it has finished.');
   await deps.db.withTransaction(async (tx) => {
     await deleteDeployment(tx, deployment.id);
     await audit(tx, actor, {
-      action: 'deployment.delete', entityType: 'deployment', entityId: deployment.id,
+      action: 'deployment.delete',
+      entityType: 'deployment',
+      entityId: deployment.id,
       before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
     });
   });
@@ -95,28 +131,46 @@ export async function unlinkDeployment(deps: WebDeps, actor: Actor, id: unknown)
 }
 
 /** Retry (a failed target) or Redeploy (the current version again): Temporal commands, audited. */
-export async function commandDeployment(deps: WebDeps, actor: Actor, id: unknown, action: 'retry' | 'redeploy'): Promise<{ detail: string }> {
+export async function commandDeployment(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  action: 'retry' | 'redeploy',
+): Promise<{ detail: string }> {
   const deployment = await loadDeployment(deps.db, id);
   const cert = await getCertificate(deps.db, deployment.certificateId);
   if (!cert) throw new HttpError(404, 'The certificate was deleted.');
   const versionId = cert.currentVersionId;
-  if (action === 'redeploy' && !versionId) throw new HttpError(409, 'This certificate has no issued version to deploy yet.');
+  if (action === 'redeploy' && !versionId)
+    throw new HttpError(409, 'This certificate has no issued version to deploy yet.');
   // The entry is written with the command (and dropped when it fails): the workflow checks it before acting.
-  return auditedCommand(deps.db, actor, { action: CommandAction[action], entityType: 'deployment', entityId: deployment.id }, async (auditId) => {
-    const result = action === 'retry' || !versionId
-      ? await deps.commands.retryDeploy(cert.id, deployment.id, versionId, auditId)
-      : await deps.commands.startDeploy(cert.id, deployment.id, versionId, 'redeploy', auditId);
-    if (!result.ok) throw new HttpError(409, result.reason);
-    return { detail: result.detail };
-  });
+  return auditedCommand(
+    deps.db,
+    actor,
+    { action: CommandAction[action], entityType: 'deployment', entityId: deployment.id },
+    async (auditId) => {
+      const result =
+        action === 'retry' || !versionId
+          ? await deps.commands.retryDeploy(cert.id, deployment.id, versionId, auditId)
+          : await deps.commands.startDeploy(cert.id, deployment.id, versionId, 'redeploy', auditId);
+      if (!result.ok) throw new HttpError(409, result.reason);
+      return { detail: result.detail };
+    },
+  );
 }
 
 /** "Deploy now": a deploy waiting for the target's maintenance window goes ahead at once. Audited. */
 export async function deployNow(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
   const deployment = await loadDeployment(deps.db, id);
-  if (deployment.status !== 'waiting') throw new HttpError(409, 'This deployment is not waiting for a maintenance window.');
+  if (deployment.status !== 'waiting')
+    throw new HttpError(409, 'This deployment is not waiting for a maintenance window.');
   // The signal names only this entry; the workflow checks and claims it, and shows its actor as who asked.
-  const entry = { action: CommandAction.deployNow, entityType: 'deployment', entityId: deployment.id, after: { target: deployment.targetName, outsideMaintenanceWindow: true } };
+  const entry = {
+    action: CommandAction.deployNow,
+    entityType: 'deployment',
+    entityId: deployment.id,
+    after: { target: deployment.targetName, outsideMaintenanceWindow: true },
+  };
   await auditedCommand(deps.db, actor, entry, async (auditId) => {
     if ((await deps.commands.deployNow(deployment.certificateId, deployment.id, auditId)) === 'not-running') {
       throw new HttpError(409, 'The waiting deploy is no longer running; use Redeploy.');
@@ -127,14 +181,26 @@ export async function deployNow(deps: WebDeps, actor: Actor, id: unknown): Promi
 /** Manual targets: a technician installed the ready version by hand. Audited. */
 export async function markDeploymentDone(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {
   const deployment = await loadDeployment(deps.db, id);
-  if (deployment.status !== 'ready') throw new HttpError(409, 'Only a deployment that is ready for download can be marked done.');
+  if (deployment.status !== 'ready')
+    throw new HttpError(409, 'Only a deployment that is ready for download can be marked done.');
   const run = await latestReadyRun(deps.db, deployment.id);
   if (!run) throw new HttpError(409, 'There is no version waiting for this deployment.');
   await deps.db.withTransaction(async (tx) => {
     await finishRun(tx, run.id, 'deployed', null);
-    await appendRunStep(tx, run.id, 'installed by hand', 'succeeded', `marked done by ${actor.user?.username ?? 'unknown'}`);
+    await appendRunStep(
+      tx,
+      run.id,
+      'installed by hand',
+      'succeeded',
+      `marked done by ${actor.user?.username ?? 'unknown'}`,
+    );
     await recordDeployed(tx, deployment.id, run.versionId, {});
     await observeRecovery(tx, incidentKey.notDeployed(deployment.id));
-    await audit(tx, actor, { action: 'deployment.mark-done', entityType: 'deployment', entityId: deployment.id, after: { versionId: run.versionId } });
+    await audit(tx, actor, {
+      action: 'deployment.mark-done',
+      entityType: 'deployment',
+      entityId: deployment.id,
+      after: { versionId: run.versionId },
+    });
   });
 }

@@ -36,23 +36,37 @@ async function checkProvider(db: Queryable, actor: Actor, body: Body, existing?:
   const givenKind = f.text('kind');
   const kind = existing?.kind ?? (givenKind || 'cloudflare');
   const token = f.text('token');
-  if (!NAME.test(name)) f.fail('name', 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.');
-  else if (await dnsProviderNameTaken(db, name, existing?.id)) f.fail('name', 'A provider with this name exists already.');
+  if (!NAME.test(name))
+    f.fail('name', 'Give the provider a name of 1 to 64 letters, digits, spaces, dots, dashes or underscores.');
+  else if (await dnsProviderNameTaken(db, name, existing?.id))
+    f.fail('name', 'A provider with this name exists already.');
   const descriptor = Object.hasOwn(dnsProviderDescriptors, kind) ? dnsProviderDescriptors[kind] : undefined;
   if (!descriptor) f.fail('kind', 'Choose a supported DNS provider.');
-  else if (existing && givenKind && givenKind !== existing.kind) f.fail('kind', 'The kind of a DNS provider cannot change; add a new provider instead.');
+  else if (existing && givenKind && givenKind !== existing.kind)
+    f.fail('kind', 'The kind of a DNS provider cannot change; add a new provider instead.');
   if (!token && !existing) f.fail('token', 'Enter the API token.');
   else if (token.length > 512 || /\s/.test(token)) f.fail('token', 'That does not look like an API token.');
   // The provider's own fields, read as text here (a wrong JSON type is an error, not an empty field).
-  const configInput = Object.fromEntries((descriptor?.fields ?? []).filter((field) => !field.secret).map((field) => [field.name, f.text(field.name)]));
+  const configInput = Object.fromEntries(
+    (descriptor?.fields ?? []).filter((field) => !field.secret).map((field) => [field.name, f.text(field.name)]),
+  );
   const parsed = descriptor ? descriptor.parseConfig(configInput) : { config: {}, errors: {} };
   for (const [key, message] of Object.entries(parsed.errors)) f.fail(key, message);
   const endpointFields = (descriptor?.fields ?? []).filter((field) => field.endpoint === true);
-  const moved = endpointFields.filter((field) => (existing?.config[field.name] ?? undefined) !== parsed.config[field.name]);
+  const moved = endpointFields.filter(
+    (field) => (existing?.config[field.name] ?? undefined) !== parsed.config[field.name],
+  );
   if (moved.length > 0 && actor.user?.role !== 'admin') {
-    throw new HttpError(403, `Only an admin can set or change the ${moved.map((field) => field.label).join(', ')} of a DNS provider: the API token is sent there.`);
+    throw new HttpError(
+      403,
+      `Only an admin can set or change the ${moved.map((field) => field.label).join(', ')} of a DNS provider: the API token is sent there.`,
+    );
   }
-  if (existing && moved.length > 0 && !token) f.fail('token', 'The API address changed: enter the API token again (a stored token is never sent to a new address).');
+  if (existing && moved.length > 0 && !token)
+    f.fail(
+      'token',
+      'The API address changed: enter the API token again (a stored token is never sent to a new address).',
+    );
   if (!f.ok) return invalid<{ name: string; kind: string; token: string; config: Record<string, unknown> }>(f.errors);
   return done({ name, kind, token, config: parsed.config });
 }
@@ -62,28 +76,55 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
   if (!checked.ok) return checked;
   const { name, kind, config, token } = checked.value;
   const provider = await deps.db.withTransaction(async (tx) => {
-    const created = await insertDnsProvider(tx, { name, kind, config, tokenSealed: sealDnsToken(deps.box, { kind, config }, token) });
-    await audit(tx, actor, { action: 'dns-provider.create', entityType: 'dns_provider', entityId: created.id, after: redactDnsProvider(created) });
+    const created = await insertDnsProvider(tx, {
+      name,
+      kind,
+      config,
+      tokenSealed: sealDnsToken(deps.box, { kind, config }, token),
+    });
+    await audit(tx, actor, {
+      action: 'dns-provider.create',
+      entityType: 'dns_provider',
+      entityId: created.id,
+      after: redactDnsProvider(created),
+    });
     return created;
   });
   return done(provider);
 }
 
 /** A new name or configuration; the stored token is kept unless a new one is entered. */
-export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<DnsProviderRecord>> {
+export async function updateDnsProvider(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  body: Body,
+): Promise<OpResult<DnsProviderRecord>> {
   const before = await loadDnsProvider(deps.db, id);
   const checked = await checkProvider(deps.db, actor, body, before);
   if (!checked.ok) return checked;
   const { name, config, token } = checked.value;
   const endpoints = { before: dnsProviderEndpoint(before), after: dnsProviderEndpoint({ kind: before.kind, config }) };
   const { saved, notice } = await deps.db.withTransaction(async (tx) => {
-    await saveDnsProvider(tx, before.id, { name, config, ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}) });
+    await saveDnsProvider(tx, before.id, {
+      name,
+      config,
+      ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}),
+    });
     const saved = await loadDnsProvider(tx, before.id);
     await audit(tx, actor, {
-      action: 'dns-provider.update', entityType: 'dns_provider', entityId: before.id,
-      before: redactDnsProvider(before), after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
+      action: 'dns-provider.update',
+      entityType: 'dns_provider',
+      entityId: before.id,
+      before: redactDnsProvider(before),
+      after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
     });
-    const notice = await auditEndpointChange(tx, actor, { entityType: 'dns_provider', entityId: before.id, name: saved.name, ...endpoints });
+    const notice = await auditEndpointChange(tx, actor, {
+      entityType: 'dns_provider',
+      entityId: before.id,
+      name: saved.name,
+      ...endpoints,
+    });
     return { saved, notice };
   });
   await notifyEndpointChange(deps, notice);
@@ -91,26 +132,48 @@ export async function updateDnsProvider(deps: WebDeps, actor: Actor, id: unknown
 }
 
 /** The console confirms by the provider's name (`confirmation`: its form); the API's DELETE is explicit. */
-export async function deleteDnsProvider(deps: WebDeps, actor: Actor, id: unknown, confirmation?: Body): Promise<OpResult<void>> {
+export async function deleteDnsProvider(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  confirmation?: Body,
+): Promise<OpResult<void>> {
   const provider = await loadDnsProvider(deps.db, id);
   const users = await certificatesUsingDnsProvider(deps.db, provider.id);
   if (users.length) {
-    throw new HttpError(409, `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`);
+    throw new HttpError(
+      409,
+      `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`,
+    );
   }
   const unconfirmed = confirmation && confirmationErrors(confirmation, provider.name, 'DNS provider');
   if (unconfirmed) return invalid(unconfirmed);
   await deps.db.withTransaction(async (tx) => {
     await softDeleteDnsProvider(tx, provider.id);
-    await audit(tx, actor, { action: 'dns-provider.delete', entityType: 'dns_provider', entityId: provider.id, before: redactDnsProvider(provider) });
+    await audit(tx, actor, {
+      action: 'dns-provider.delete',
+      entityType: 'dns_provider',
+      entityId: provider.id,
+      before: redactDnsProvider(provider),
+    });
   });
   return done(undefined);
 }
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */
-export async function verifyDnsProvider(deps: WebDeps, actor: Actor, id: unknown): Promise<{ workflowId: string; runId: string }> {
+export async function verifyDnsProvider(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+): Promise<{ workflowId: string; runId: string }> {
   const provider = await loadDnsProvider(deps.db, id);
   const started = await deps.commands.startDnsProviderCheck(provider.id);
   if (!started.started) throw new HttpError(409, 'A check of this provider is already running.');
-  await audit(deps.db, actor, { action: 'dns-provider.verify', entityType: 'dns_provider', entityId: provider.id, after: { runId: started.runId } });
+  await audit(deps.db, actor, {
+    action: 'dns-provider.verify',
+    entityType: 'dns_provider',
+    entityId: provider.id,
+    after: { runId: started.runId },
+  });
   return { workflowId: started.workflowId, runId: started.runId };
 }

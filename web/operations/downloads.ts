@@ -28,14 +28,24 @@ async function currentVersion(deps: WebDeps, id: unknown): Promise<{ name: strin
 /** Certificate and chain: public material, every role. */
 export async function downloadFullchain(deps: WebDeps, id: unknown): Promise<Download> {
   const { name, version } = await currentVersion(deps, id);
-  return { fileName: `${fileBase(name)}.fullchain.pem`, contentType: 'application/x-pem-file', body: version.certPem + version.chainPem, secret: false };
+  return {
+    fileName: `${fileBase(name)}.fullchain.pem`,
+    contentType: 'application/x-pem-file',
+    body: version.certPem + version.chainPem,
+    secret: false,
+  };
 }
 
 /** The private key (admins and technicians), audited. */
 export async function downloadPrivateKey(deps: WebDeps, actor: Actor, id: unknown): Promise<Download> {
   const { name, version } = await currentVersion(deps, id);
   const keyPem = deps.box.openText(version.keySealed, SecretPurpose.versionKey);
-  await audit(deps.db, actor, { action: 'certificate.download-key', entityType: 'certificate', entityId: version.certificateId, after: { versionId: version.id } });
+  await audit(deps.db, actor, {
+    action: 'certificate.download-key',
+    entityType: 'certificate',
+    entityId: version.certificateId,
+    after: { versionId: version.id },
+  });
   return { fileName: `${fileBase(name)}.key.pem`, contentType: 'application/x-pem-file', body: keyPem, secret: true };
 }
 
@@ -56,6 +66,11 @@ export async function downloadPfx(deps: WebDeps, actor: Actor, id: unknown, body
     friendlyName: name,
     algorithm,
   });
-  await audit(deps.db, actor, { action: 'certificate.download-pfx', entityType: 'certificate', entityId: version.certificateId, after: { versionId: version.id, algorithm } });
+  await audit(deps.db, actor, {
+    action: 'certificate.download-pfx',
+    entityType: 'certificate',
+    entityId: version.certificateId,
+    after: { versionId: version.id, algorithm },
+  });
   return done({ fileName: `${fileBase(name)}.pfx`, contentType: 'application/x-pkcs12', body: pfx, secret: true });
 }

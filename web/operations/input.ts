@@ -20,7 +20,9 @@ export const invalid = <T>(errors: FieldErrors): OpResult<T> => ({ ok: false, er
  * the error to show at the `confirm` field, or undefined when it matches.
  */
 export function confirmationErrors(body: Body, name: string, what: string): FieldErrors | undefined {
-  return new FieldReader(body).text('confirm') === name ? undefined : { confirm: `Type the ${what} name (${name}) to confirm the deletion.` };
+  return new FieldReader(body).text('confirm') === name
+    ? undefined
+    : { confirm: `Type the ${what} name (${name}) to confirm the deletion.` };
 }
 
 /** Who acts, and from where: the signed-in user (session or API token) and the client's address. */
@@ -116,8 +118,10 @@ export class FieldReader {
     const value = this.raw(key);
     if (value === undefined) return '';
     if (typeof value === 'string') return this.checked(key, value, true) ?? '';
-    if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string')) return this.wrongType(key, 'a list of strings');
-    if (value.some((item) => textProblem(item) !== undefined)) return this.failed(key, `Every entry of "${key}" must be one line of printable text.`);
+    if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string'))
+      return this.wrongType(key, 'a list of strings');
+    if (value.some((item) => textProblem(item) !== undefined))
+      return this.failed(key, `Every entry of "${key}" must be one line of printable text.`);
     return value.join(separator);
   }
 

@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { getAcmeDirectory, listAcmeDirectories, upsertAcmeDirectory, type AcmeDirectory } from '../../activities/db/repositories/acme-directories';
 import {
-  allowedTargetNetworks, getSetting, putSetting, RENEWAL_DEFAULTS_KEY, SMTP_SETTING_KEY, TARGET_NETWORKS_KEY, type RenewalDefaults, type StoredSmtpSettings, type TargetNetworks,
+  getAcmeDirectory,
+  listAcmeDirectories,
+  upsertAcmeDirectory,
+  type AcmeDirectory,
+} from '../../activities/db/repositories/acme-directories';
+import {
+  allowedTargetNetworks,
+  getSetting,
+  putSetting,
+  RENEWAL_DEFAULTS_KEY,
+  SMTP_SETTING_KEY,
+  TARGET_NETWORKS_KEY,
+  type RenewalDefaults,
+  type StoredSmtpSettings,
+  type TargetNetworks,
 } from '../../activities/db/repositories/settings';
 import { sealSmtpPassword } from '../../activities/crypto/bound-secrets';
 import { smtpEndpoint } from '../../activities/domain/secret-endpoints';
@@ -23,16 +36,20 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
   const url = f.text('url');
   const caBundlePem = f.text('caBundlePem', { multiline: true });
   const directories = await listAcmeDirectories(deps.db);
-  if (name.length < 1 || name.length > 64 || !displayable(name)) f.fail('name', 'Give the directory a name of 1 to 64 characters (no control or text-direction characters).');
-  else if (directories.some((d) => d.name === name && d.url !== url)) f.fail('name', 'Another directory has this name already.');
+  if (name.length < 1 || name.length > 64 || !displayable(name))
+    f.fail('name', 'Give the directory a name of 1 to 64 characters (no control or text-direction characters).');
+  else if (directories.some((d) => d.name === name && d.url !== url))
+    f.fail('name', 'Another directory has this name already.');
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || url.length > 500) f.fail('url', 'Enter the https:// URL of the ACME directory.');
-  else if (directories.some((d) => d.builtin && d.url === url)) f.fail('url', 'This is a built-in directory; it cannot be changed.');
+  if (!parsed || parsed.protocol !== 'https:' || parsed.username || parsed.password || url.length > 500)
+    f.fail('url', 'Enter the https:// URL of the ACME directory.');
+  else if (directories.some((d) => d.builtin && d.url === url))
+    f.fail('url', 'This is a built-in directory; it cannot be changed.');
   const bundle = checkCaBundle(caBundlePem);
   if (!bundle.ok) f.fail('caBundlePem', bundle.error);
   if (!f.ok || !bundle.ok) return invalid(f.errors);
@@ -40,7 +57,9 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
   const directory = await deps.db.withTransaction(async (tx) => {
     const saved = await upsertAcmeDirectory(tx, { name, url, caBundlePem: bundle.pem });
     await audit(tx, actor, {
-      action: 'acme-directory.upsert', entityType: 'acme_directory', entityId: saved.id,
+      action: 'acme-directory.upsert',
+      entityType: 'acme_directory',
+      entityId: saved.id,
       ...(before ? { before: { name: before.name, url, caBundle: before.caBundlePem ? 'set' : 'none' } } : {}),
       after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
     });
@@ -53,7 +72,13 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
 export const publicSmtp = (s: StoredSmtpSettings | undefined) =>
   s
     ? {
-        host: s.host, port: s.port, secure: s.secure, username: s.username ?? '', from: s.from, recipients: s.recipients, hasPassword: Boolean(s.passwordSealed),
+        host: s.host,
+        port: s.port,
+        secure: s.secure,
+        username: s.username ?? '',
+        from: s.from,
+        recipients: s.recipients,
+        hasPassword: Boolean(s.passwordSealed),
         allowPasswordWithoutTls: s.allowPasswordWithoutTls === true,
       }
     : undefined;
@@ -63,8 +88,14 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   const f = new FieldReader(body);
   const port = f.integer('port');
   const form = {
-    host: f.text('host'), port: port === undefined ? '' : String(port), secure: f.bool('secure') === true, username: f.text('username'),
-    password: f.secret('password'), allowPasswordWithoutTls: f.bool('allowPasswordWithoutTls') === true, from: f.text('from'), recipients: f.list('recipients', ', '),
+    host: f.text('host'),
+    port: port === undefined ? '' : String(port),
+    secure: f.bool('secure') === true,
+    username: f.text('username'),
+    password: f.secret('password'),
+    allowPasswordWithoutTls: f.bool('allowPasswordWithoutTls') === true,
+    from: f.text('from'),
+    recipients: f.list('recipients', ', '),
   };
   const checked = checkSmtpForm(form);
   if (!checked.ok) for (const [key, message] of Object.entries(checked.errors)) f.fail(key, message);
@@ -74,19 +105,43 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
   // The stored password is bound to the server: a new host, port or TLS mode needs it entered again.
   const moved = previous !== undefined && smtpEndpoint(previous) !== smtpEndpoint(smtp);
   if (moved && previous.passwordSealed && smtp.username && !smtp.password) {
-    return invalid({ password: 'The server changed: enter the password again (a stored password is never sent to a new server).' });
+    return invalid({
+      password: 'The server changed: enter the password again (a stored password is never sent to a new server).',
+    });
   }
-  const passwordSealed = smtp.password ? sealSmtpPassword(deps.box, smtp, smtp.password) : smtp.username ? previous?.passwordSealed : undefined;
+  const passwordSealed = smtp.password
+    ? sealSmtpPassword(deps.box, smtp, smtp.password)
+    : smtp.username
+      ? previous?.passwordSealed
+      : undefined;
   const stored: StoredSmtpSettings = {
-    host: smtp.host, port: smtp.port, secure: smtp.secure, from: smtp.from, recipients: smtp.recipients,
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    from: smtp.from,
+    recipients: smtp.recipients,
     ...(smtp.username ? { username: smtp.username } : {}),
     ...(passwordSealed ? { passwordSealed } : {}),
     ...(smtp.allowPasswordWithoutTls ? { allowPasswordWithoutTls: true } : {}),
   };
   const notice = await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, SMTP_SETTING_KEY, stored);
-    await audit(tx, actor, { action: 'settings.email', entityType: 'settings', entityId: SMTP_SETTING_KEY, before: publicSmtp(previous), after: publicSmtp(stored) });
-    return previous?.host ? auditEndpointChange(tx, actor, { entityType: 'settings', entityId: SMTP_SETTING_KEY, name: 'SMTP server', before: smtpEndpoint(previous), after: smtpEndpoint(stored) }) : undefined;
+    await audit(tx, actor, {
+      action: 'settings.email',
+      entityType: 'settings',
+      entityId: SMTP_SETTING_KEY,
+      before: publicSmtp(previous),
+      after: publicSmtp(stored),
+    });
+    return previous?.host
+      ? auditEndpointChange(tx, actor, {
+          entityType: 'settings',
+          entityId: SMTP_SETTING_KEY,
+          name: 'SMTP server',
+          before: smtpEndpoint(previous),
+          after: smtpEndpoint(stored),
+        })
+      : undefined;
   });
   await notifyEndpointChange(deps, notice);
   return done(stored);
@@ -96,7 +151,8 @@ export async function saveSmtpSettings(deps: WebDeps, actor: Actor, body: Body):
 export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<RenewalDefaults>> {
   const f = new FieldReader(body);
   const directoryId = f.ref('acmeDirectoryId');
-  const directory = directoryId && /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
+  const directory =
+    directoryId && /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
   if (directoryId && !directory) f.fail('acmeDirectoryId', 'Choose an ACME directory from the list.');
   const keyType = f.text('keyType');
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
@@ -104,10 +160,21 @@ export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Bod
   if (!policy.ok) f.fail('renewalValue', policy.error);
   if (!f.ok || !policy.ok || !isKeyType(keyType)) return invalid(f.errors);
   const previous = await getSetting<RenewalDefaults>(deps.db, RENEWAL_DEFAULTS_KEY);
-  const value: RenewalDefaults = { acmeDirectoryId: directory?.id ?? null, keyType, renewalMode: policy.mode, renewalValue: policy.value };
+  const value: RenewalDefaults = {
+    acmeDirectoryId: directory?.id ?? null,
+    keyType,
+    renewalMode: policy.mode,
+    renewalValue: policy.value,
+  };
   await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, RENEWAL_DEFAULTS_KEY, value);
-    await audit(tx, actor, { action: 'settings.renewal-defaults', entityType: 'settings', entityId: RENEWAL_DEFAULTS_KEY, before: previous ?? null, after: value });
+    await audit(tx, actor, {
+      action: 'settings.renewal-defaults',
+      entityType: 'settings',
+      entityId: RENEWAL_DEFAULTS_KEY,
+      before: previous ?? null,
+      after: value,
+    });
   });
   return done(value);
 }
@@ -122,7 +189,13 @@ export async function saveTargetNetworks(deps: WebDeps, actor: Actor, body: Body
   const value: TargetNetworks = { allowed: checked.networks };
   await deps.db.withTransaction(async (tx) => {
     await putSetting(tx, TARGET_NETWORKS_KEY, value);
-    await audit(tx, actor, { action: 'settings.networks', entityType: 'settings', entityId: TARGET_NETWORKS_KEY, before: { allowed: before }, after: value });
+    await audit(tx, actor, {
+      action: 'settings.networks',
+      entityType: 'settings',
+      entityId: TARGET_NETWORKS_KEY,
+      before: { allowed: before },
+      after: value,
+    });
   });
   return done(value);
 }
@@ -132,6 +205,11 @@ export async function sendTestEmail(deps: WebDeps, actor: Actor): Promise<{ work
   const workflowId = testEmailWorkflowId(randomUUID());
   const input: TestEmailInput = { requestedBy: actor.user?.username ?? 'unknown' };
   await deps.commands.startTestEmail(workflowId, input);
-  await audit(deps.db, actor, { action: 'settings.test-email', entityType: 'settings', entityId: SMTP_SETTING_KEY, after: { workflowId } });
+  await audit(deps.db, actor, {
+    action: 'settings.test-email',
+    entityType: 'settings',
+    entityId: SMTP_SETTING_KEY,
+    after: { workflowId },
+  });
   return { workflowId };
 }

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { openTargetCredentials, sealTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretBoxError, type SecretBox } from '../../activities/crypto/secret-box';
 import { countLiveDeploymentsOfTarget } from '../../activities/db/repositories/deployments';
-import { deleteTarget as softDeleteTarget, getTarget, insertTarget, liveTargetNameExists, redactTarget, updateTarget as saveTarget, type TargetRecord } from '../../activities/db/repositories/targets';
+import {
+  deleteTarget as softDeleteTarget,
+  getTarget,
+  insertTarget,
+  liveTargetNameExists,
+  redactTarget,
+  updateTarget as saveTarget,
+  type TargetRecord,
+} from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import type { ParseResult, VendorDescriptor } from '../../activities/deployers/types';
@@ -20,7 +28,8 @@ import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, 
 import { refusedAddress } from './target-addresses';
 
 /** "Password" → "password", "REST API token" stays. */
-const lowerFirst = (label: string): string => (/^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label);
+const lowerFirst = (label: string): string =>
+  /^[A-Z][a-z]/.test(label) ? label[0]?.toLowerCase() + label.slice(1) : label;
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()-]{0,63}$/u;
 
@@ -55,11 +64,18 @@ export async function loadTarget(db: Queryable, id: unknown): Promise<TargetReco
 
 type CheckedTarget = Omit<TargetRecord, 'id' | 'vendor' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
 
-async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: TargetInput, existing?: TargetRecord): Promise<OpResult<CheckedTarget>> {
+async function checkTarget(
+  deps: WebDeps,
+  vendor: VendorDescriptor,
+  input: TargetInput,
+  existing?: TargetRecord,
+): Promise<OpResult<CheckedTarget>> {
   const f = new FieldReader(input as unknown as Body);
   const name = f.text('name');
-  if (!NAME.test(name)) f.fail('name', 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.');
-  else if (await liveTargetNameExists(deps.db, name, existing?.id)) f.fail('name', 'A target with this name exists already.');
+  if (!NAME.test(name))
+    f.fail('name', 'Give the target a name of 1 to 64 letters, digits, spaces, dots, dashes or brackets.');
+  else if (await liveTargetNameExists(deps.db, name, existing?.id))
+    f.fail('name', 'A target with this name exists already.');
   const customer = await chooseCustomer(deps.db, f);
   if (!customer.ok) f.fail('customerId', customer.error);
   // Manual targets have no address; SSH vendors pin their host key in the options, not a TLS trust.
@@ -71,21 +87,36 @@ async function checkTarget(deps: WebDeps, vendor: VendorDescriptor, input: Targe
   }
   const port = checkPort(input.port, vendor.defaultPort);
   if (!port.ok) f.fail('port', port.error);
-  const trust = vendor.managementTls === false ? ({ ok: true, caPem: null, fingerprint: null } as const) : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);
+  const trust =
+    vendor.managementTls === false
+      ? ({ ok: true, caPem: null, fingerprint: null } as const)
+      : checkTrust(input.trustMode, input.trustCaPem, input.trustFingerprint);
   if (!trust.ok) f.fail('trust', trust.error);
   // Vendor fields of the wrong JSON type are errors of their own, before the vendor reads them.
-  for (const [k, v] of Object.entries(groupTypeErrors(input.credentials, vendor.credentialFields))) f.fail(`cred_${k}`, v);
+  for (const [k, v] of Object.entries(groupTypeErrors(input.credentials, vendor.credentialFields)))
+    f.fail(`cred_${k}`, v);
   for (const [k, v] of Object.entries(groupTypeErrors(input.options, vendor.optionFields))) f.fail(`opt_${k}`, v);
   const options = vendor.parseOptions(input.options);
   for (const [k, v] of Object.entries(options.errors)) f.fail(`opt_${k}`, v);
-  const endpoint: TargetEndpointFields | undefined = host.ok && port.ok && trust.ok
-    ? { vendor: vendor.id, host: host.host, port: port.port, trustCaPem: trust.caPem, trustFingerprint: trust.fingerprint, options: options.value }
-    : undefined;
+  const endpoint: TargetEndpointFields | undefined =
+    host.ok && port.ok && trust.ok
+      ? {
+          vendor: vendor.id,
+          host: host.host,
+          port: port.port,
+          trustCaPem: trust.caPem,
+          trustFingerprint: trust.fingerprint,
+          options: options.value,
+        }
+      : undefined;
   const credentials = mergeCredentials(deps.box, vendor, input.credentials, f, existing, endpoint);
   for (const [k, v] of Object.entries(credentials.errors)) f.fail(`cred_${k}`, v);
-  const maintenance = vendor.manual ? ({ ok: true, value: null } as const) : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
+  const maintenance = vendor.manual
+    ? ({ ok: true, value: null } as const)
+    : checkMaintenanceWindows(input.maintenanceTimeZone, input.maintenanceWindows);
   if (!maintenance.ok) f.fail('maintenance', maintenance.error);
-  if (!endpoint || !host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok) return invalid(f.errors);
+  if (!endpoint || !host.ok || !port.ok || !trust.ok || !customer.ok || !maintenance.ok || !f.ok)
+    return invalid(f.errors);
   return done({
     name,
     customerId: customer.customer.id,
@@ -107,15 +138,24 @@ const empty = (v: unknown): boolean => v === '' || v === undefined;
  * must be entered again, and each one left empty is an error beside its field.
  */
 function mergeCredentials(
-  box: SecretBox, vendor: VendorDescriptor, input: Record<string, unknown>, f: FieldReader, existing: TargetRecord | undefined, endpoint: TargetEndpointFields | undefined,
+  box: SecretBox,
+  vendor: VendorDescriptor,
+  input: Record<string, unknown>,
+  f: FieldReader,
+  existing: TargetRecord | undefined,
+  endpoint: TargetEndpointFields | undefined,
 ): ParseResult {
   if (!existing) return vendor.parseCredentials(input);
   const stored = storedCredentialsOf(box, existing) ?? {};
   const moved = endpoint !== undefined && targetEndpoint(existing) !== targetEndpoint(endpoint);
-  const isSecret = (name: string): boolean => vendor.credentialFields.some((field) => field.name === name && field.kind === 'secret');
+  const isSecret = (name: string): boolean =>
+    vendor.credentialFields.some((field) => field.name === name && field.kind === 'secret');
   for (const field of moved ? vendor.credentialFields : []) {
     if (isSecret(field.name) && !empty(stored[field.name]) && empty(input[field.name])) {
-      f.fail(`cred_${field.name}`, `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`);
+      f.fail(
+        `cred_${field.name}`,
+        `The address changed: enter the ${lowerFirst(field.label)} again (stored secrets are never sent to a new address).`,
+      );
     }
   }
   const kept = moved ? Object.fromEntries(Object.entries(stored).filter(([name]) => !isSecret(name))) : stored;
@@ -136,7 +176,12 @@ export function storedCredentialsOf(box: SecretBox, target: TargetRecord): Recor
   }
 }
 
-export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
+export async function createTarget(
+  deps: WebDeps,
+  actor: Actor,
+  vendorId: unknown,
+  input: TargetInput,
+): Promise<OpResult<TargetRecord>> {
   const vendor = vendorOf(vendorId);
   if (!vendor) return invalid({ vendor: `Choose a vendor: ${Object.keys(vendorDescriptors).join(', ')}.` });
   const checked = await checkTarget(deps, vendor, input);
@@ -144,30 +189,54 @@ export async function createTarget(deps: WebDeps, actor: Actor, vendorId: unknow
   const created = await deps.db.withTransaction(async (tx) => {
     const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
     const target = await loadTarget(tx, id);
-    await audit(tx, actor, { action: 'target.create', entityType: 'target', entityId: id, after: redactTarget(target) });
+    await audit(tx, actor, {
+      action: 'target.create',
+      entityType: 'target',
+      entityId: id,
+      after: redactTarget(target),
+    });
     return target;
   });
   return done(created);
 }
 
-export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, input: TargetInput): Promise<OpResult<TargetRecord>> {
+export async function updateTarget(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  input: TargetInput,
+): Promise<OpResult<TargetRecord>> {
   const before = await loadTarget(deps.db, id);
   const vendor = vendorOf(before.vendor);
   if (!vendor) throw new HttpError(409, `Target vendor "${before.vendor}" is not supported by this version.`);
   const checked = await checkTarget(deps, vendor, input, before);
   if (!checked.ok) return checked;
   if (checked.value.customerId !== before.customerId && (await countLiveDeploymentsOfTarget(deps.db, before.id)) > 0) {
-    return invalid({ customerId: 'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.' });
+    return invalid({
+      customerId:
+        'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.',
+    });
   }
   const { saved, notice } = await deps.db.withTransaction(async (tx) => {
     await saveTarget(tx, before.id, checked.value);
     const saved = await loadTarget(tx, before.id);
-    const credentialsChanged = saved.credentialsSealed !== before.credentialsSealed && Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
+    const credentialsChanged =
+      saved.credentialsSealed !== before.credentialsSealed &&
+      Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
     await audit(tx, actor, {
-      action: 'target.update', entityType: 'target', entityId: before.id,
-      before: redactTarget(before), after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
+      action: 'target.update',
+      entityType: 'target',
+      entityId: before.id,
+      before: redactTarget(before),
+      after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
     });
-    const notice = await auditEndpointChange(tx, actor, { entityType: 'target', entityId: before.id, name: saved.name, before: targetEndpoint(before), after: targetEndpoint(saved) });
+    const notice = await auditEndpointChange(tx, actor, {
+      entityType: 'target',
+      entityId: before.id,
+      name: saved.name,
+      before: targetEndpoint(before),
+      after: targetEndpoint(saved),
+    });
     return { saved, notice };
   });
   await notifyEndpointChange(deps, notice);
@@ -176,15 +245,26 @@ export async function updateTarget(deps: WebDeps, actor: Actor, id: unknown, inp
 
 /** A target still linked to live certificates is not deleted: unlink them first. */
 /** The console confirms by the target's name (`confirmation`: its form); the API's DELETE is explicit. */
-export async function deleteTarget(deps: WebDeps, actor: Actor, id: unknown, confirmation?: Body): Promise<OpResult<void>> {
+export async function deleteTarget(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  confirmation?: Body,
+): Promise<OpResult<void>> {
   const target = await loadTarget(deps.db, id);
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
-  if (linked > 0) throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
+  if (linked > 0)
+    throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
   const unconfirmed = confirmation && confirmationErrors(confirmation, target.name, 'target');
   if (unconfirmed) return invalid(unconfirmed);
   await deps.db.withTransaction(async (tx) => {
     await softDeleteTarget(tx, target.id);
-    await audit(tx, actor, { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) });
+    await audit(tx, actor, {
+      action: 'target.delete',
+      entityType: 'target',
+      entityId: target.id,
+      before: redactTarget(target),
+    });
   });
   return done(undefined);
 }
@@ -213,6 +293,10 @@ export async function fetchTargetFingerprint(deps: WebDeps, actor: Actor, body: 
   const input: FetchFingerprintInput = { host: host.host, port: port.port };
   const workflowId = fetchFingerprintWorkflowId(randomUUID());
   await deps.commands.startFetchFingerprint(workflowId, input);
-  await audit(deps.db, actor, { action: 'target.fetch-fingerprint', entityType: 'target', after: { host: input.host, port: input.port, workflowId } });
+  await audit(deps.db, actor, {
+    action: 'target.fetch-fingerprint',
+    entityType: 'target',
+    after: { host: input.host, port: input.port, workflowId },
+  });
   return { workflowId };
 }

@@ -13,13 +13,24 @@ import type { Actor } from './input';
  * step as the activities recorded it, already redacted (activities/domain/wire-redaction.ts).
  * Technicians and admins only (it shows internal addresses and object names), audited.
  */
-export async function downloadRunTranscript(deps: WebDeps, actor: Actor, deploymentId: unknown, runId: unknown): Promise<Download> {
+export async function downloadRunTranscript(
+  deps: WebDeps,
+  actor: Actor,
+  deploymentId: unknown,
+  runId: unknown,
+): Promise<Download> {
   const deployment = await loadDeployment(deps.db, deploymentId);
   const run = typeof runId === 'string' && isId(runId) ? await getRun(deps.db, runId) : undefined;
   if (!run || run.deploymentId !== deployment.id) throw new HttpError(404, 'No such run of this deployment.');
   const exchanges = await listRunExchanges(deps.db, run.id);
-  if (exchanges.length === 0) throw new HttpError(404, 'This run has no wire transcript (only failed and rolled-back runs keep one).');
-  await audit(deps.db, actor, { action: 'deployment.download-transcript', entityType: 'deployment', entityId: deployment.id, after: { runId: run.id } });
+  if (exchanges.length === 0)
+    throw new HttpError(404, 'This run has no wire transcript (only failed and rolled-back runs keep one).');
+  await audit(deps.db, actor, {
+    action: 'deployment.download-transcript',
+    entityType: 'deployment',
+    entityId: deployment.id,
+    after: { runId: run.id },
+  });
   const header = [
     `CertFleet wire transcript: ${deployment.commonName} -> ${deployment.targetName} (${deployment.vendor})`,
     `Deployment ${deployment.id}, run ${run.id}, started ${run.startedAt.toISOString()}, outcome ${run.outcome}${run.error ? `: ${run.error}` : ''}`,

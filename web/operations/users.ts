@@ -1,5 +1,10 @@
 import { unlockUsername } from '../../activities/db/repositories/login-failures';
-import { getSetting, putSetting, SECURITY_SETTING_KEY, type SecuritySettings } from '../../activities/db/repositories/settings';
+import {
+  getSetting,
+  putSetting,
+  SECURITY_SETTING_KEY,
+  type SecuritySettings,
+} from '../../activities/db/repositories/settings';
 import {
   bumpCredentialVersion,
   countAdmins,
@@ -30,8 +35,15 @@ const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
 
 /** What pages, the API and the audit log may show of a user: never the password hash. */
 export const publicUser = (u: User) => ({
-  id: u.id, username: u.username, role: u.role, lockedUntil: u.lockedUntil && u.lockedUntil > new Date() ? u.lockedUntil : null,
-  failedLogins: u.failedLogins, lastLoginAt: u.lastLoginAt, createdAt: u.createdAt, disabled: u.disabledAt !== null, mfa: u.mfaEnabledAt !== null,
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  lockedUntil: u.lockedUntil && u.lockedUntil > new Date() ? u.lockedUntil : null,
+  failedLogins: u.failedLogins,
+  lastLoginAt: u.lastLoginAt,
+  createdAt: u.createdAt,
+  disabled: u.disabledAt !== null,
+  mfa: u.mfaEnabledAt !== null,
 });
 
 const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
@@ -47,7 +59,11 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   const username = f.text('username');
   const role = f.text('role');
   const password = f.secret('password');
-  if (!USERNAME.test(username)) f.fail('username', 'A user name is 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.');
+  if (!USERNAME.test(username))
+    f.fail(
+      'username',
+      'A user name is 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit.',
+    );
   else if (await findUserByUsername(deps.db, username)) f.fail('username', 'This user name is taken.');
   if (!isRole(role)) f.fail('role', 'Choose a role: admin, technician or readonly.');
   const passwordError = passwordProblem(password, username);
@@ -56,7 +72,12 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   const passwordHash = await hashPassword(password);
   const user = await deps.db.withTransaction(async (tx) => {
     const created = await insertUser(tx, { username, role, passwordHash });
-    await audit(tx, actor, { action: 'user.create', entityType: 'user', entityId: created.id, after: { username, role } });
+    await audit(tx, actor, {
+      action: 'user.create',
+      entityType: 'user',
+      entityId: created.id,
+      after: { username, role },
+    });
     return created;
   });
   return done(user);
@@ -72,7 +93,8 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
   const f = new FieldReader(body);
   const role = f.has('role') ? f.text('role') : user.role;
   if (!isRole(role)) f.fail('role', 'Choose a role: admin, technician or readonly.');
-  else if (user.role === 'admin' && role !== 'admin' && (await countAdmins(deps.db)) <= 1) f.fail('role', 'This is the last admin; make another user admin first.');
+  else if (user.role === 'admin' && role !== 'admin' && (await countAdmins(deps.db)) <= 1)
+    f.fail('role', 'This is the last admin; make another user admin first.');
   // Empty or left out: the password stays.
   const password = f.secret('password') || undefined;
   const passwordError = password !== undefined ? passwordProblem(password, user.username) : undefined;
@@ -81,7 +103,8 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
   const disabled = f.has('disabled') ? f.bool('disabled') : undefined;
   const disabling = disabled === true && user.disabledAt === null;
   if (disabling && user.id === actor.user?.id) f.fail('disabled', 'You cannot disable your own account.');
-  else if (disabling && user.role === 'admin' && (await countAdmins(deps.db)) <= 1) f.fail('disabled', 'This is the last admin; make another user admin first.');
+  else if (disabling && user.role === 'admin' && (await countAdmins(deps.db)) <= 1)
+    f.fail('disabled', 'This is the last admin; make another user admin first.');
   if (!f.ok || !isRole(role)) return invalid(f.errors);
   const passwordHash = password !== undefined ? await hashPassword(password) : undefined;
   await deps.db.withTransaction(async (tx) => {
@@ -109,7 +132,13 @@ export async function updateUser(deps: WebDeps, actor: Actor, id: unknown, body:
       changes['sessionsEnded'] = true;
     }
     if (Object.keys(changes).length > 0) {
-      await audit(tx, actor, { action: 'user.update', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role }, after: { username: user.username, ...changes } });
+      await audit(tx, actor, {
+        action: 'user.update',
+        entityType: 'user',
+        entityId: user.id,
+        before: { username: user.username, role: user.role },
+        after: { username: user.username, ...changes },
+      });
     }
   });
   return done(await loadUser(deps.db, user.id));
@@ -121,7 +150,12 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
   if (user.role === 'admin' && (await countAdmins(deps.db)) <= 1) throw new HttpError(409, 'This is the last admin.');
   await deps.db.withTransaction(async (tx) => {
     await removeUser(tx, user.id);
-    await audit(tx, actor, { action: 'user.delete', entityType: 'user', entityId: user.id, before: { username: user.username, role: user.role } });
+    await audit(tx, actor, {
+      action: 'user.delete',
+      entityType: 'user',
+      entityId: user.id,
+      before: { username: user.username, role: user.role },
+    });
   });
 }
 
@@ -130,7 +164,12 @@ export async function endSessions(deps: WebDeps, actor: Actor, id: unknown): Pro
   const user = await loadUser(deps.db, id);
   await deps.db.withTransaction(async (tx) => {
     await bumpCredentialVersion(tx, user.id, 'an admin ended the sessions');
-    await audit(tx, actor, { action: 'user.end-sessions', entityType: 'user', entityId: user.id, after: { username: user.username } });
+    await audit(tx, actor, {
+      action: 'user.end-sessions',
+      entityType: 'user',
+      entityId: user.id,
+      after: { username: user.username },
+    });
   });
   return user;
 }
@@ -141,7 +180,12 @@ export async function resetMfa(deps: WebDeps, actor: Actor, id: unknown): Promis
   await deps.db.withTransaction(async (tx) => {
     await setMfaSecret(tx, user.id, null);
     await bumpCredentialVersion(tx, user.id, 'an admin reset the MFA');
-    await audit(tx, actor, { action: 'user.reset-mfa', entityType: 'user', entityId: user.id, after: { username: user.username } });
+    await audit(tx, actor, {
+      action: 'user.reset-mfa',
+      entityType: 'user',
+      entityId: user.id,
+      after: { username: user.username },
+    });
   });
   return user;
 }
@@ -152,16 +196,27 @@ export async function securitySettings(db: Queryable): Promise<SecuritySettings>
 }
 
 /** Admin: "require MFA for admins" (a boolean; new installs start with it on, see bootstrap-admin.ts). */
-export async function saveSecuritySettings(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<SecuritySettings>> {
+export async function saveSecuritySettings(
+  deps: WebDeps,
+  actor: Actor,
+  body: Body,
+): Promise<OpResult<SecuritySettings>> {
   const f = new FieldReader(body);
   const requireAdminMfa = f.bool('requireAdminMfa');
-  if (requireAdminMfa === undefined) f.fail('requireAdminMfa', 'Say whether admins must use two-factor sign-in: true or false.');
+  if (requireAdminMfa === undefined)
+    f.fail('requireAdminMfa', 'Say whether admins must use two-factor sign-in: true or false.');
   if (!f.ok || requireAdminMfa === undefined) return invalid(f.errors);
   const settings: SecuritySettings = { requireAdminMfa };
   await deps.db.withTransaction(async (tx) => {
     const before = await securitySettings(tx);
     await putSetting(tx, SECURITY_SETTING_KEY, settings);
-    await audit(tx, actor, { action: 'settings.security', entityType: 'settings', entityId: SECURITY_SETTING_KEY, before, after: settings });
+    await audit(tx, actor, {
+      action: 'settings.security',
+      entityType: 'settings',
+      entityId: SECURITY_SETTING_KEY,
+      before,
+      after: settings,
+    });
   });
   return done(settings);
 }
@@ -180,7 +235,11 @@ export async function signOutEverywhere(deps: WebDeps, actor: Actor): Promise<vo
  * the lockout). Ends the user's other sessions and API tokens; returns the new credential version, which
  * the calling session takes so it stays signed in.
  */
-export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<{ credentialVersion: number }>> {
+export async function changeOwnPassword(
+  deps: WebDeps,
+  actor: Actor,
+  body: Body,
+): Promise<OpResult<{ credentialVersion: number }>> {
   const user = await loadUser(deps.db, actor.user?.id);
   const f = new FieldReader(body);
   const currentPassword = f.secret('currentPassword');
@@ -194,7 +253,12 @@ export async function changeOwnPassword(deps: WebDeps, actor: Actor, body: Body)
   const credentialVersion = await deps.db.withTransaction(async (tx) => {
     await setUserPassword(tx, user.id, passwordHash);
     const version = await bumpCredentialVersion(tx, user.id, 'the password was changed');
-    await audit(tx, actor, { action: 'user.change-password', entityType: 'user', entityId: user.id, after: { sessionsEnded: true } });
+    await audit(tx, actor, {
+      action: 'user.change-password',
+      entityType: 'user',
+      entityId: user.id,
+      after: { sessionsEnded: true },
+    });
     return version;
   });
   return done({ credentialVersion });

@@ -29,16 +29,30 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
 
   const page = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const tokens = req.user ? await listApiTokensOfUser(deps.db, req.user.id) : [];
-    views.page(req, res, 'account', { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra }, status);
+    views.page(
+      req,
+      res,
+      'account',
+      { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra },
+      status,
+    );
   };
 
   /**
    * Stores the flash, then redirects: express-session sends a response's headers before its own save
    * ends, so a browser following the 303 could otherwise read the session before the flash is in it.
    */
-  const redirectWith = async (req: Request, res: Response, flash: NonNullable<SessionData['accountFlash']>): Promise<void> => {
+  const redirectWith = async (
+    req: Request,
+    res: Response,
+    flash: NonNullable<SessionData['accountFlash']>,
+  ): Promise<void> => {
     req.session.accountFlash = flash;
-    await new Promise<void>((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error instanceof Error ? error : new Error(textOf(error))) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      req.session.save((error: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(textOf(error))) : resolve(),
+      ),
+    );
     res.redirect(303, '/account');
   };
 
@@ -50,7 +64,10 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
     if (flash.newToken) {
       // Shown once, on this response only; never stored or logged in the clear.
       res.set('Cache-Control', 'no-store');
-      Object.assign(shown, { newToken: deps.box.openText(flash.newToken.sealed, SecretPurpose.newApiToken), newTokenName: flash.newToken.name });
+      Object.assign(shown, {
+        newToken: deps.box.openText(flash.newToken.sealed, SecretPurpose.newApiToken),
+        newTokenName: flash.newToken.name,
+      });
     }
     await page(req, res, shown);
   });
@@ -60,7 +77,9 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
     if (!result.ok) return page(req, res, { errors: result.errors, formError: 'Your password was not changed.' }, 400);
     // This session stays signed in; every other one (and every API token) has ended.
     req.session.credentialVersion = result.value.credentialVersion;
-    await redirectWith(req, res, { notice: 'Your password was changed. Your other sessions and your API tokens have ended.' });
+    await redirectWith(req, res, {
+      notice: 'Your password was changed. Your other sessions and your API tokens have ended.',
+    });
   });
 
   router.post('/account/sign-out-everywhere', async (req, res) => {
@@ -72,7 +91,12 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
   router.post('/account/tokens', async (req, res) => {
     const result = await createApiToken(deps, req, req.body as Body);
     if (!result.ok) return page(req, res, { tokenErrors: result.errors, tokenValues: req.body }, 400);
-    await redirectWith(req, res, { newToken: { sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken), name: result.value.record.name } });
+    await redirectWith(req, res, {
+      newToken: {
+        sealed: deps.box.seal(result.value.token, SecretPurpose.newApiToken),
+        name: result.value.record.name,
+      },
+    });
   });
 
   router.post('/account/tokens/:id/revoke', async (req, res) => {
@@ -84,11 +108,22 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
   const mfa = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const user = await loadUser(deps.db, req.user?.id);
     res.set('Cache-Control', 'no-store');
-    views.page(req, res, 'account-mfa', {
-      title: 'Two-factor sign-in', enabled: user.mfaEnabledAt !== null, pending: pendingEnrolment(deps, user),
-      required: await mustEnrolMfa(deps.db, { role: user.role, mfaEnabledAt: null }), mustEnrol: req.mustEnrolMfa === true,
-      recoveryLeft: user.mfaEnabledAt ? await countUnusedRecoveryCodes(deps.db, user.id) : 0, errors: {}, ...extra,
-    }, status);
+    views.page(
+      req,
+      res,
+      'account-mfa',
+      {
+        title: 'Two-factor sign-in',
+        enabled: user.mfaEnabledAt !== null,
+        pending: pendingEnrolment(deps, user),
+        required: await mustEnrolMfa(deps.db, { role: user.role, mfaEnabledAt: null }),
+        mustEnrol: req.mustEnrolMfa === true,
+        recoveryLeft: user.mfaEnabledAt ? await countUnusedRecoveryCodes(deps.db, user.id) : 0,
+        errors: {},
+        ...extra,
+      },
+      status,
+    );
   };
 
   router.get('/account/mfa', (req, res) => mfa(req, res));

@@ -18,22 +18,29 @@ const CSV_BATCH = 1000;
 export const ADMIN_ONLY_AUDIT_ENTITY_TYPES: readonly string[] = ['user', 'api_token', 'settings', 'acme_directory'];
 
 /** What the signed-in user may not read in the audit log. */
-export const hiddenAuditEntityTypes = (req: Request): readonly string[] => (req.user?.role === 'readonly' ? ADMIN_ONLY_AUDIT_ENTITY_TYPES : []);
+export const hiddenAuditEntityTypes = (req: Request): readonly string[] =>
+  req.user?.role === 'readonly' ? ADMIN_ONLY_AUDIT_ENTITY_TYPES : [];
 
 /** `YYYY-MM-DD` (a whole day, UTC) or a full ISO timestamp. */
 function dateParam(value: unknown, endOfDay: boolean): Date | undefined | 'invalid' {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const text = value.trim();
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z`) : new Date(text);
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? new Date(`${text}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z`)
+    : new Date(text);
   return Number.isNaN(date.getTime()) || text.length > 40 ? 'invalid' : date;
 }
 
 /** The viewer's filters from the query string; a malformed date is a 400, not an empty list. */
-export function auditFilterOf(req: Request): { filter: Omit<AuditFilter, 'limit'>; filters: Record<string, string | undefined> } {
+export function auditFilterOf(req: Request): {
+  filter: Omit<AuditFilter, 'limit'>;
+  filters: Record<string, string | undefined>;
+} {
   const query = req.query as Record<string, unknown>;
   const from = dateParam(query['from'], false);
   const to = dateParam(query['to'], true);
-  if (from === 'invalid' || to === 'invalid') throw new HttpError(400, 'Dates are YYYY-MM-DD (or a full ISO 8601 time).');
+  if (from === 'invalid' || to === 'invalid')
+    throw new HttpError(400, 'Dates are YYYY-MM-DD (or a full ISO 8601 time).');
   const filters = {
     actor: searchText(query, 'actor', 64),
     action: searchText(query, 'action', 64),
@@ -62,11 +69,17 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
   router.get('/audit', async (req, res) => {
     const { filter, filters } = auditFilterOf(req);
     const before = idParam(req.query, 'before');
-    const [rows, facets] = await Promise.all([listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }), auditFacets(deps.db, hiddenAuditEntityTypes(req))]);
+    const [rows, facets] = await Promise.all([
+      listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }),
+      auditFacets(deps.db, hiddenAuditEntityTypes(req)),
+    ]);
     const page = rows.slice(0, AUDIT_PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
     const last = page.at(-1);
-    const nextUrl = rows.length > AUDIT_PAGE_SIZE && last ? `/audit?${new URLSearchParams([...params, ['before', last.id]]).toString()}` : undefined;
+    const nextUrl =
+      rows.length > AUDIT_PAGE_SIZE && last
+        ? `/audit?${new URLSearchParams([...params, ['before', last.id]]).toString()}`
+        : undefined;
     views.page(req, res, 'audit', {
       title: 'Audit log',
       entries: page.map((e) => ({ ...e, changes: auditChanges(e.before, e.after) })),
@@ -86,10 +99,14 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
   router.get('/audit.csv', async (req, res) => {
     const { filter } = auditFilterOf(req);
     let rows = await listAudit(deps.db, { ...filter, limit: CSV_BATCH });
-    res.status(200).type('text/csv; charset=utf-8').attachment(`certfleet-audit-${new Date().toISOString().slice(0, 10)}.csv`);
+    res
+      .status(200)
+      .type('text/csv; charset=utf-8')
+      .attachment(`certfleet-audit-${new Date().toISOString().slice(0, 10)}.csv`);
     res.write(csvLine(['id', 'at', 'actor', 'actor_ip', 'action', 'entity_type', 'entity_id', 'before', 'after']));
     for (;;) {
-      for (const r of rows) res.write(csvLine([r.id, r.at, r.actor, r.actorIp, r.action, r.entityType, r.entityId, r.before, r.after]));
+      for (const r of rows)
+        res.write(csvLine([r.id, r.at, r.actor, r.actorIp, r.action, r.entityType, r.entityId, r.before, r.after]));
       const beforeId = rows.at(-1)?.id;
       if (rows.length < CSV_BATCH || !beforeId) break;
       rows = await listAudit(deps.db, { ...filter, beforeId, limit: CSV_BATCH });

@@ -24,11 +24,18 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
   // Unknown user names cost the same scrypt as known ones, so timing does not tell which exist.
   const dummyHash = hashPassword('certfleet-timing-equaliser');
 
-  const nextOf = (req: Request): string => safeNext((req.body as Record<string, unknown> | undefined)?.['next'] ?? req.query['next']);
+  const nextOf = (req: Request): string =>
+    safeNext((req.body as Record<string, unknown> | undefined)?.['next'] ?? req.query['next']);
   const loginPage = (req: Request, res: Response, status: number, error: string, username = '') =>
     views.page(req, res, 'login', { title: 'Sign in', error, username, next: nextOf(req) }, status);
   const mfaPage = (req: Request, res: Response, status = 200, error?: string) =>
-    views.page(req, res, 'login-mfa', { title: 'Two-factor sign-in', next: nextOf(req), ...(error ? { error } : {}) }, status);
+    views.page(
+      req,
+      res,
+      'login-mfa',
+      { title: 'Two-factor sign-in', next: nextOf(req), ...(error ? { error } : {}) },
+      status,
+    );
 
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, '/');
@@ -57,7 +64,14 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
         await clearFailures(deps, req, user.username);
         await deps.db.withTransaction(async (tx) => {
           await recordLogin(tx, user.id);
-          await appendAudit(tx, { actor: user.username, actorIp: req.ip, action: 'login', entityType: 'user', entityId: user.id, after: { with: how } });
+          await appendAudit(tx, {
+            actor: user.username,
+            actorIp: req.ip,
+            action: 'login',
+            entityType: 'user',
+            entityId: user.id,
+            after: { with: how },
+          });
         });
         res.redirect(303, nextOf(req));
       };
@@ -81,16 +95,27 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
       return loginPage(req, res, 423, lockedMessage(locked), username);
     }
     const user = countable ? await findUserByUsername(deps.db, username) : undefined;
-    const valid = user ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash)) && false;
+    const valid = user
+      ? await verifyPassword(password, user.passwordHash)
+      : (await verifyPassword(password, await dummyHash)) && false;
     if (!user || !valid) {
-      await audit(deps.db, req, { action: 'login-failed', entityType: 'user', after: { username: countable ? username : '(unprintable)' } });
+      await audit(deps.db, req, {
+        action: 'login-failed',
+        entityType: 'user',
+        after: { username: countable ? username : '(unprintable)' },
+      });
       const until = countable ? await countFailure(deps, req, username, user) : null;
       if (until) return loginPage(req, res, 423, lockedMessage(until), username);
       return loginPage(req, res, 401, 'Wrong username or password.', username);
     }
     // Only someone with the right password learns that the account is disabled.
     if (user.disabledAt) {
-      await audit(deps.db, req, { action: 'login-disabled', entityType: 'user', entityId: user.id, after: { username } });
+      await audit(deps.db, req, {
+        action: 'login-disabled',
+        entityType: 'user',
+        entityId: user.id,
+        after: { username },
+      });
       return loginPage(req, res, 403, 'This account is disabled. Ask an admin to enable it.', username);
     }
     if (!user.mfaEnabledAt) return startSession(req, res, next, user, 'password');
@@ -98,7 +123,9 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     req.session.regenerate((error) => {
       if (error) return next(error);
       req.session.pendingMfa = { userId: user.id, credentialVersion: user.credentialVersion, since: Date.now() };
-      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, `/login/mfa?next=${encodeURIComponent(nextOf(req))}`)));
+      req.session.save((saveError) =>
+        saveError ? next(saveError) : res.redirect(303, `/login/mfa?next=${encodeURIComponent(nextOf(req))}`),
+      );
     });
   });
 
@@ -107,7 +134,9 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     const pending = req.session.pendingMfa;
     if (!pending || Date.now() - pending.since > PENDING_MFA_MS) return undefined;
     const user = await findUserById(deps.db, pending.userId);
-    return user && !user.disabledAt && user.mfaEnabledAt && user.credentialVersion === pending.credentialVersion ? user : undefined;
+    return user && !user.disabledAt && user.mfaEnabledAt && user.credentialVersion === pending.credentialVersion
+      ? user
+      : undefined;
   };
 
   router.get('/login/mfa', async (req, res) => {
@@ -120,16 +149,29 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     if (!user) return loginPage(req, res, 401, 'Your sign-in took too long or was interrupted. Sign in again.');
     const locked = await currentLock(deps, req, user.username);
     if (locked) return mfaPage(req, res, 423, lockedMessage(locked));
-    const code = typeof (req.body as Record<string, unknown>)['code'] === 'string' ? ((req.body as Record<string, unknown>)['code'] as string) : '';
+    const code =
+      typeof (req.body as Record<string, unknown>)['code'] === 'string'
+        ? ((req.body as Record<string, unknown>)['code'] as string)
+        : '';
     const how = await checkSecondFactor(deps, user, code);
     if (!how) {
-      await audit(deps.db, req, { action: 'login-failed', entityType: 'user', entityId: user.id, after: { username: user.username, step: 'mfa' } });
+      await audit(deps.db, req, {
+        action: 'login-failed',
+        entityType: 'user',
+        entityId: user.id,
+        after: { username: user.username, step: 'mfa' },
+      });
       const until = await countFailure(deps, req, user.username, user);
       if (until) {
         delete req.session.pendingMfa;
         return loginPage(req, res, 423, lockedMessage(until));
       }
-      return mfaPage(req, res, 401, 'This code is not right (or was used already). Enter the current code from your app, or one of your recovery codes.');
+      return mfaPage(
+        req,
+        res,
+        401,
+        'This code is not right (or was used already). Enter the current code from your app, or one of your recovery codes.',
+      );
     }
     startSession(req, res, next, user, how);
   });
@@ -138,10 +180,11 @@ export function authRoutes(deps: WebDeps, views: Views): Router {
     const actor = { user: req.user, ip: req.ip };
     req.session.destroy((error) => {
       if (error) return next(error);
-      audit(deps.db, actor, { action: 'logout', entityType: 'user', ...(actor.user ? { entityId: actor.user.id } : {}) }).then(
-        () => res.redirect(303, '/login'),
-        next,
-      );
+      audit(deps.db, actor, {
+        action: 'logout',
+        entityType: 'user',
+        ...(actor.user ? { entityId: actor.user.id } : {}),
+      }).then(() => res.redirect(303, '/login'), next);
     });
   });
 

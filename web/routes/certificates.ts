@@ -16,7 +16,14 @@ import { temporalUiUrlFor } from '../temporal-ui';
 import { certificateFiltersOf, CERTIFICATE_STATUSES } from '../list-filters';
 import { pager } from '../list-query';
 import { canChange } from '../middleware/auth';
-import { createCertificate, deleteCertificate, loadCertificate, renewalDefaults, renewCertificate, updateCertificate } from '../operations/certificates';
+import {
+  createCertificate,
+  deleteCertificate,
+  loadCertificate,
+  renewalDefaults,
+  renewCertificate,
+  updateCertificate,
+} from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
 import { vendorList } from '../vendor-form';
@@ -31,13 +38,24 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   router.get('/certificates', async (req, res) => {
     const { filters, filter, page } = certificateFiltersOf(req.query, CERTIFICATES_PAGE_SIZE);
     const [result, customers] = await Promise.all([listCertificatePage(deps.db, filter), listCustomers(deps.db)]);
-    const filterParams = { ...filters, sort: filters.sort === 'expiry' ? undefined : filters.sort, dir: filters.dir === 'asc' ? undefined : filters.dir };
+    const filterParams = {
+      ...filters,
+      sort: filters.sort === 'expiry' ? undefined : filters.sort,
+      dir: filters.dir === 'asc' ? undefined : filters.dir,
+    };
     // Column headers sort by their column; a second click reverses.
-    const sortLinks = Object.fromEntries(CERTIFICATE_SORTS.map((s) => {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries({ ...filters, sort: s, dir: filters.sort === s && filters.dir === 'asc' ? 'desc' : 'asc' })) if (v) params.set(k, v);
-      return [s, `/certificates?${params.toString()}`];
-    }));
+    const sortLinks = Object.fromEntries(
+      CERTIFICATE_SORTS.map((s) => {
+        const params = new URLSearchParams();
+        for (const [k, v] of Object.entries({
+          ...filters,
+          sort: s,
+          dir: filters.sort === s && filters.dir === 'asc' ? 'desc' : 'asc',
+        }))
+          if (v) params.set(k, v);
+        return [s, `/certificates?${params.toString()}`];
+      }),
+    );
     views.page(req, res, 'certificates', {
       title: 'Certificates',
       certificates: result.rows,
@@ -45,8 +63,11 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       sortLinks,
       statuses: CERTIFICATE_STATUSES,
       expiries: [
-        { id: 'expired', label: 'expired' }, { id: '7', label: 'within 7 days' }, { id: '14', label: 'within 14 days' },
-        { id: '30', label: 'within 30 days' }, { id: 'none', label: 'not issued yet' },
+        { id: 'expired', label: 'expired' },
+        { id: '7', label: 'within 7 days' },
+        { id: '14', label: 'within 14 days' },
+        { id: '30', label: 'within 30 days' },
+        { id: 'none', label: 'not issued yet' },
       ],
       customers,
       vendors,
@@ -55,13 +76,35 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   });
 
   const newForm = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
-    const [providers, directories, customers, defaults] = await Promise.all([listDnsProviders(deps.db), listAcmeDirectories(deps.db), listCustomers(deps.db), renewalDefaults(deps.db)]);
+    const [providers, directories, customers, defaults] = await Promise.all([
+      listDnsProviders(deps.db),
+      listAcmeDirectories(deps.db),
+      listCustomers(deps.db),
+      renewalDefaults(deps.db),
+    ]);
     const preselected = typeof req.query['customer'] === 'string' ? req.query['customer'] : undefined;
-    views.page(req, res, 'certificate-new', {
-      title: 'New certificate', providers, directories, keyTypes, customers,
-      values: { keyType: defaults.keyType, renewalMode: defaults.renewalMode, renewalValue: defaults.renewalValue ?? '', acmeDirectoryId: defaults.acmeDirectoryId, customerId: preselected },
-      errors: {}, ...extra,
-    }, status);
+    views.page(
+      req,
+      res,
+      'certificate-new',
+      {
+        title: 'New certificate',
+        providers,
+        directories,
+        keyTypes,
+        customers,
+        values: {
+          keyType: defaults.keyType,
+          renewalMode: defaults.renewalMode,
+          renewalValue: defaults.renewalValue ?? '',
+          acmeDirectoryId: defaults.acmeDirectoryId,
+          customerId: preselected,
+        },
+        errors: {},
+        ...extra,
+      },
+      status,
+    );
   };
 
   router.get('/certificates/new', canChange, (req, res) => newForm(req, res));
@@ -69,44 +112,83 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   router.post('/certificates', canChange, async (req, res) => {
     const body = req.body as Body;
     const result = await createCertificate(deps, req, body);
-    if (!result.ok) return newForm(req, res, { values: body, errors: result.errors, formError: 'Please correct the fields marked below.' }, 400);
+    if (!result.ok)
+      return newForm(
+        req,
+        res,
+        { values: body, errors: result.errors, formError: 'Please correct the fields marked below.' },
+        400,
+      );
     res.redirect(303, `/certificates/${result.value.id}`);
   });
 
-  const detail = async (req: Request, res: Response, cert: CertificateRecord, extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {}, status = 200) => {
+  const detail = async (
+    req: Request,
+    res: Response,
+    cert: CertificateRecord,
+    extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {},
+    status = 200,
+  ) => {
     const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
       listVersions(deps.db, cert.id),
-      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({ exists: false, running: false, steps: [], queryError: `Temporal is unreachable: ${(error as Error).message}` })),
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({
+        exists: false,
+        running: false,
+        steps: [],
+        queryError: `Temporal is unreachable: ${(error as Error).message}`,
+      })),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
-    views.page(req, res, 'certificate', {
-      deployments,
-      title: displayCertificateName(cert.commonName),
-      cert,
-      settingsValues: extra.settingsValues ?? cert,
-      settingsErrors: extra.settingsErrors ?? {},
-      ...(extra.settingsErrors ? { settingsFormError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
-      ...(extra.deleteError ? { deleteError: extra.deleteError } : {}),
-      versions: versions.map((v) => ({ id: v.id, serialHex: v.serialHex, fingerprintSha256: v.fingerprintSha256, notBefore: v.notBefore, notAfter: v.notAfter, keyType: v.keyType, createdAt: v.createdAt, current: v.id === cert.currentVersionId })),
-      run,
-      runs,
-      providers,
-      customers,
-      keyTypes,
-      policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
-    }, status);
+    views.page(
+      req,
+      res,
+      'certificate',
+      {
+        deployments,
+        title: displayCertificateName(cert.commonName),
+        cert,
+        settingsValues: extra.settingsValues ?? cert,
+        settingsErrors: extra.settingsErrors ?? {},
+        ...(extra.settingsErrors
+          ? { settingsFormError: 'Please correct the fields marked below. Nothing was changed.' }
+          : {}),
+        ...(extra.deleteError ? { deleteError: extra.deleteError } : {}),
+        versions: versions.map((v) => ({
+          id: v.id,
+          serialHex: v.serialHex,
+          fingerprintSha256: v.fingerprintSha256,
+          notBefore: v.notBefore,
+          notAfter: v.notAfter,
+          keyType: v.keyType,
+          createdAt: v.createdAt,
+          current: v.id === cert.currentVersionId,
+        })),
+        run,
+        runs,
+        providers,
+        customers,
+        keyTypes,
+        policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
+      },
+      status,
+    );
   };
 
-  router.get('/certificates/:id', async (req, res) => detail(req, res, await loadCertificate(deps.db, req.params['id'])));
+  router.get('/certificates/:id', async (req, res) =>
+    detail(req, res, await loadCertificate(deps.db, req.params['id'])),
+  );
 
   /** htmx fragment: re-polls itself while the run is in progress; reloads the page once when it ends. */
   router.get('/certificates/:id/progress', async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [latestRun, deployments] = await Promise.all([deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)), listDeploymentsOfCertificate(deps.db, cert.id)]);
+    const [latestRun, deployments] = await Promise.all([
+      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)),
+      listDeploymentsOfCertificate(deps.db, cert.id),
+    ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     if (req.query['polling'] === '1' && !run.running) res.set('HX-Refresh', 'true');
     views.partial(res, 'progress', { cert, run });
@@ -126,13 +208,27 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     // A form sends a checkbox only when it is ticked.
     const body = { ...(req.body as Body), enabled: checkbox(req.body as Body, 'enabled') };
     const result = await updateCertificate(deps, req, req.params['id'], body);
-    if (!result.ok) return detail(req, res, await loadCertificate(deps.db, req.params['id']), { settingsValues: body, settingsErrors: result.errors }, 400);
+    if (!result.ok)
+      return detail(
+        req,
+        res,
+        await loadCertificate(deps.db, req.params['id']),
+        { settingsValues: body, settingsErrors: result.errors },
+        400,
+      );
     res.redirect(303, `/certificates/${result.value.id}`);
   });
 
   router.post('/certificates/:id/delete', canChange, async (req, res) => {
     const result = await deleteCertificate(deps, req, req.params['id'], req.body as Body);
-    if (!result.ok) return detail(req, res, await loadCertificate(deps.db, req.params['id']), { deleteError: result.errors['confirm'] ?? 'Confirm the deletion.' }, 400);
+    if (!result.ok)
+      return detail(
+        req,
+        res,
+        await loadCertificate(deps.db, req.params['id']),
+        { deleteError: result.errors['confirm'] ?? 'Confirm the deletion.' },
+        400,
+      );
     res.redirect(303, '/certificates');
   });
 

@@ -13,19 +13,48 @@ export function customerRoutes(deps: WebDeps, views: Views): Router {
 
   const list = async (req: Request, res: Response, values: Body = {}, errors: FieldErrors = {}, status = 200) => {
     const customers = await listCustomerSummaries(deps.db);
-    views.page(req, res, 'customers', { title: 'Customers', customers, values, errors, ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}) }, status);
+    views.page(
+      req,
+      res,
+      'customers',
+      {
+        title: 'Customers',
+        customers,
+        values,
+        errors,
+        ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}),
+      },
+      status,
+    );
   };
 
   const detail = async (req: Request, res: Response, values?: Body, errors: FieldErrors = {}, status = 200) => {
     const customer = await loadCustomer(deps.db, req.params['id']);
     const [certificates, targets] = await Promise.all([
-      listCertificatePage(deps.db, { customerId: customer.id, sort: 'expiry', descending: false, page: 1, pageSize: 50 }),
+      listCertificatePage(deps.db, {
+        customerId: customer.id,
+        sort: 'expiry',
+        descending: false,
+        page: 1,
+        pageSize: 50,
+      }),
       listTargets(deps.db, { customerId: customer.id }),
     ]);
-    views.page(req, res, 'customer', {
-      title: customer.name, customer, certificates, targets: targets.map(redactTarget), values: values ?? customer, errors,
-      ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}),
-    }, status);
+    views.page(
+      req,
+      res,
+      'customer',
+      {
+        title: customer.name,
+        customer,
+        certificates,
+        targets: targets.map(redactTarget),
+        values: values ?? customer,
+        errors,
+        ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}),
+      },
+      status,
+    );
   };
 
   router.get('/customers', (req, res) => list(req, res));

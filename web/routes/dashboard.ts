@@ -1,7 +1,13 @@
 import { Router } from 'express';
 import { countByStatus } from '../../activities/db/repositories/certificates';
 import { getCustomer, listCustomers } from '../../activities/db/repositories/customers';
-import { expiringSoon, expiryCounts, failingDeployments, scheduleHealthSummary, upcomingRenewals } from '../../activities/db/repositories/dashboard';
+import {
+  expiringSoon,
+  expiryCounts,
+  failingDeployments,
+  scheduleHealthSummary,
+  upcomingRenewals,
+} from '../../activities/db/repositories/dashboard';
 import { driftSummary } from '../../activities/db/repositories/fleet-watch';
 import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import type { WebDeps } from '../deps';
@@ -30,8 +36,25 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
     ]);
     const q = customerId ? `&customer=${customerId}` : '';
     views.page(req, res, 'dashboard', {
-      title: 'Dashboard', counts, expiry, expiring, failing, renewals, health, customers, customerId, q, drift,
-      incidents: incidents.map((i) => ({ ...i, href: i.deploymentId ? `/deployments/${i.deploymentId}` : i.certificateId ? `/certificates/${i.certificateId}` : undefined })),
+      title: 'Dashboard',
+      counts,
+      expiry,
+      expiring,
+      failing,
+      renewals,
+      health,
+      customers,
+      customerId,
+      q,
+      drift,
+      incidents: incidents.map((i) => ({
+        ...i,
+        href: i.deploymentId
+          ? `/deployments/${i.deploymentId}`
+          : i.certificateId
+            ? `/certificates/${i.certificateId}`
+            : undefined,
+      })),
       total: counts.pending + counts.issuing + counts.valid + counts.failed,
     });
   });
@@ -42,10 +65,12 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
     try {
       const running = await deps.commands.listRunning(temporalUiUrlFor(deps, req), customerId ? 100 : 20);
       const customer = customerId ? await getCustomer(deps.db, customerId) : undefined;
-      const runs = customer
-        ? (await filterByCustomer(deps, running.runs, customer.id)).slice(0, 20)
-        : running.runs;
-      views.partial(res, 'running', { runs: await nameRunningWorkflows(deps.db, runs), total: customer ? runs.length : running.total, customerId });
+      const runs = customer ? (await filterByCustomer(deps, running.runs, customer.id)).slice(0, 20) : running.runs;
+      views.partial(res, 'running', {
+        runs: await nameRunningWorkflows(deps.db, runs),
+        total: customer ? runs.length : running.total,
+        customerId,
+      });
     } catch (error) {
       views.partial(res, 'running', { error: `Temporal is unreachable: ${(error as Error).message}`, customerId });
     }
@@ -55,10 +80,17 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
 }
 
 /** Keeps runs about certificates of the customer (others cannot be attributed). */
-async function filterByCustomer<T extends { certificateId: string | undefined }>(deps: WebDeps, runs: T[], customerId: string): Promise<T[]> {
+async function filterByCustomer<T extends { certificateId: string | undefined }>(
+  deps: WebDeps,
+  runs: T[],
+  customerId: string,
+): Promise<T[]> {
   const ids = [...new Set(runs.map((r) => r.certificateId).filter((id): id is string => Boolean(id)))];
   if (ids.length === 0) return [];
-  const rows = await deps.db.query<{ id: string }>('SELECT id FROM certificates WHERE id = ANY($1::bigint[]) AND customer_id = $2', [ids, customerId]);
+  const rows = await deps.db.query<{ id: string }>(
+    'SELECT id FROM certificates WHERE id = ANY($1::bigint[]) AND customer_id = $2',
+    [ids, customerId],
+  );
   const mine = new Set(rows.map((r) => r.id));
   return runs.filter((r) => r.certificateId && mine.has(r.certificateId));
 }

@@ -16,7 +16,14 @@ import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
 import { downloadRunTranscript } from '../operations/transcripts';
 import { sendDownload } from './downloads';
-import { commandDeployment, deployNow, linkDeployment, loadDeployment, markDeploymentDone, unlinkDeployment } from '../operations/deployments';
+import {
+  commandDeployment,
+  deployNow,
+  linkDeployment,
+  loadDeployment,
+  markDeploymentDone,
+  unlinkDeployment,
+} from '../operations/deployments';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
@@ -29,21 +36,41 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   const vendors = vendorList(vendorDescriptors);
 
   /** Step 1 picks one of the customer's targets; step 2 shows that vendor's binding fields. */
-  const linkForm = async (req: Request, res: Response, cert: CertificateRecord, targetId: string | undefined, values: Body, errors: FieldErrors, status = 200) => {
+  const linkForm = async (
+    req: Request,
+    res: Response,
+    cert: CertificateRecord,
+    targetId: string | undefined,
+    values: Body,
+    errors: FieldErrors,
+    status = 200,
+  ) => {
     const targets = await listTargets(deps.db, { customerId: cert.customerId });
     const target = targetId ? await getTarget(deps.db, targetId) : undefined;
     const vendor = target ? vendorOf(target.vendor) : undefined;
-    const bindErrors = Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith('bind_')).map(([k, v]) => [k.slice(5), v]));
-    views.page(req, res, 'deployment-new', {
-      title: `Deploy ${displayCertificateName(cert.commonName)}`,
-      cert,
-      targets: targets.map((t) => ({ id: t.id, name: t.name, vendor: t.vendor })),
-      target: target && { id: target.id, name: target.name, vendor: target.vendor },
-      bindingFields: vendor ? renderFields('bind', vendor.bindingFields, pickGroup(values, 'bind', vendor.bindingFields), bindErrors) : [],
-      verifyEndpoints: values['verifyEndpoints'],
-      errors,
-      ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}),
-    }, status);
+    const bindErrors = Object.fromEntries(
+      Object.entries(errors)
+        .filter(([k]) => k.startsWith('bind_'))
+        .map(([k, v]) => [k.slice(5), v]),
+    );
+    views.page(
+      req,
+      res,
+      'deployment-new',
+      {
+        title: `Deploy ${displayCertificateName(cert.commonName)}`,
+        cert,
+        targets: targets.map((t) => ({ id: t.id, name: t.name, vendor: t.vendor })),
+        target: target && { id: target.id, name: target.name, vendor: target.vendor },
+        bindingFields: vendor
+          ? renderFields('bind', vendor.bindingFields, pickGroup(values, 'bind', vendor.bindingFields), bindErrors)
+          : [],
+        verifyEndpoints: values['verifyEndpoints'],
+        errors,
+        ...(status === 400 ? { formError: 'Please correct the fields marked below.' } : {}),
+      },
+      status,
+    );
   };
 
   router.get('/certificates/:id/deployments/new', canChange, async (req, res) => {
@@ -77,8 +104,14 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'deployments', {
       title: 'Deployment history',
       runs: page.map((r) => ({ ...r, temporalUiUrl: temporalUiLink(uiUrl, namespace, r.workflowId, r.workflowRunId) })),
-      filters, outcomes: RUN_OUTCOMES, customers, vendors,
-      nextUrl: rows.length > HISTORY_PAGE_SIZE && last ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}` : undefined,
+      filters,
+      outcomes: RUN_OUTCOMES,
+      customers,
+      vendors,
+      nextUrl:
+        rows.length > HISTORY_PAGE_SIZE && last
+          ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}`
+          : undefined,
       firstUrl: before ? `/deployments${params.size ? `?${params.toString()}` : ''}` : undefined,
     });
   });
@@ -88,15 +121,28 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
     const { namespace } = deps.temporal;
     const uiUrl = temporalUiUrlFor(deps, req);
-    const transcripts = await runsWithTranscript(deps.db, runs.map((r) => r.id));
-    const withSteps = await Promise.all(runs.map(async (run) => ({
-      ...run,
-      hasTranscript: transcripts.has(run.id),
-      steps: await listRunSteps(deps.db, run.id),
-      temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
-    })));
-    const waitingDetail = deployment.status === 'waiting' ? withSteps[0]?.steps.filter((s) => s.step === 'maintenance window').at(-1)?.detail : undefined;
-    views.page(req, res, 'deployment', { title: `${displayCertificateName(deployment.commonName)} → ${deployment.targetName}`, deployment, runs: withSteps, waitingDetail });
+    const transcripts = await runsWithTranscript(
+      deps.db,
+      runs.map((r) => r.id),
+    );
+    const withSteps = await Promise.all(
+      runs.map(async (run) => ({
+        ...run,
+        hasTranscript: transcripts.has(run.id),
+        steps: await listRunSteps(deps.db, run.id),
+        temporalUiUrl: temporalUiLink(uiUrl, namespace, run.workflowId, run.runId),
+      })),
+    );
+    const waitingDetail =
+      deployment.status === 'waiting'
+        ? withSteps[0]?.steps.filter((s) => s.step === 'maintenance window').at(-1)?.detail
+        : undefined;
+    views.page(req, res, 'deployment', {
+      title: `${displayCertificateName(deployment.commonName)} → ${deployment.targetName}`,
+      deployment,
+      runs: withSteps,
+      waitingDetail,
+    });
   });
 
   /** The redacted wire transcript of a failed run, for a bug report (technicians and admins, audited). */

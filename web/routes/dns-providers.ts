@@ -4,7 +4,13 @@ import { dnsProviderDescriptors } from '../../activities/dns-providers/descripto
 import type { WebDeps } from '../deps';
 import { canChange } from '../middleware/auth';
 import type { Body, FieldErrors } from '../operations/input';
-import { createDnsProvider, deleteDnsProvider, loadDnsProvider, updateDnsProvider, verifyDnsProvider } from '../operations/dns-providers';
+import {
+  createDnsProvider,
+  deleteDnsProvider,
+  loadDnsProvider,
+  updateDnsProvider,
+  verifyDnsProvider,
+} from '../operations/dns-providers';
 import type { Views } from '../render';
 
 /** Never echo a token back into a form. */
@@ -17,28 +23,59 @@ export function dnsProviderRoutes(deps: WebDeps, views: Views): Router {
 
   const list = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const providers = (await listDnsProviders(deps.db)).map(redactDnsProvider);
-    views.page(req, res, 'dns-providers', { title: 'DNS providers', providers, kinds, values: {}, errors: {}, ...extra }, status);
+    views.page(
+      req,
+      res,
+      'dns-providers',
+      { title: 'DNS providers', providers, kinds, values: {}, errors: {}, ...extra },
+      status,
+    );
   };
 
-  const detail = async (req: Request, res: Response, values?: Body, errors: FieldErrors = {}, status = 200, deleteError?: string) => {
+  const detail = async (
+    req: Request,
+    res: Response,
+    values?: Body,
+    errors: FieldErrors = {},
+    status = 200,
+    deleteError?: string,
+  ) => {
     const provider = await loadDnsProvider(deps.db, req.params['id']);
     const redacted = redactDnsProvider(provider);
-    views.page(req, res, 'dns-provider', {
-      title: provider.name,
-      provider: redacted,
-      values: values ?? { name: provider.name, ...provider.config },
-      errors,
-      check: await checkOf(provider.id),
-      ...(status === 400 && !deleteError ? { formError: 'Please correct the fields marked below. Nothing was changed.' } : {}),
-      ...(deleteError ? { deleteError } : {}),
-    }, status);
+    views.page(
+      req,
+      res,
+      'dns-provider',
+      {
+        title: provider.name,
+        provider: redacted,
+        values: values ?? { name: provider.name, ...provider.config },
+        errors,
+        check: await checkOf(provider.id),
+        ...(status === 400 && !deleteError
+          ? { formError: 'Please correct the fields marked below. Nothing was changed.' }
+          : {}),
+        ...(deleteError ? { deleteError } : {}),
+      },
+      status,
+    );
   };
 
   router.get('/dns-providers', (req, res) => list(req, res));
 
   router.post('/dns-providers', canChange, async (req, res) => {
     const result = await createDnsProvider(deps, req, req.body as Body);
-    if (!result.ok) return list(req, res, { values: withoutToken(req.body as Body), errors: result.errors, formError: 'Please correct the fields marked below.' }, 400);
+    if (!result.ok)
+      return list(
+        req,
+        res,
+        {
+          values: withoutToken(req.body as Body),
+          errors: result.errors,
+          formError: 'Please correct the fields marked below.',
+        },
+        400,
+      );
     res.redirect(303, '/dns-providers');
   });
 

@@ -14,9 +14,13 @@ export function sendDownload(res: Response, download: Download): void {
 export function downloadRoutes(deps: WebDeps): Router {
   const router = Router();
 
-  router.get('/certificates/:id/download/fullchain.pem', async (req, res) => sendDownload(res, await downloadFullchain(deps, req.params['id'])));
+  router.get('/certificates/:id/download/fullchain.pem', async (req, res) =>
+    sendDownload(res, await downloadFullchain(deps, req.params['id'])),
+  );
 
-  router.get('/certificates/:id/download/key.pem', canChange, async (req, res) => sendDownload(res, await downloadPrivateKey(deps, req, req.params['id'])));
+  router.get('/certificates/:id/download/key.pem', canChange, async (req, res) =>
+    sendDownload(res, await downloadPrivateKey(deps, req, req.params['id'])),
+  );
 
   router.post('/certificates/:id/download/pfx', canChange, async (req, res) => {
     const body = req.body as Body;

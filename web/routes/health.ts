@@ -9,13 +9,22 @@ export const READY_TIMEOUT_MS = 2_000;
 
 /** gRPC status codes worth a word (the numbers are fixed by the gRPC spec). */
 const GRPC_STATUS: Record<number, string> = {
-  1: 'cancelled', 4: 'timed out', 7: 'permission denied', 8: 'resource exhausted', 14: 'unreachable', 16: 'authentication failed',
+  1: 'cancelled',
+  4: 'timed out',
+  7: 'permission denied',
+  8: 'resource exhausted',
+  14: 'unreachable',
+  16: 'authentication failed',
 };
 
 /** PostgreSQL SQLSTATEs worth a word (socket errors: transportWords). */
 const DB_CODES: Record<string, string> = {
-  '28P01': 'authentication failed', '28000': 'authentication failed', '3D000': 'database does not exist',
-  '57P01': 'server shutting down', '57P03': 'server starting up', '53300': 'too many connections',
+  '28P01': 'authentication failed',
+  '28000': 'authentication failed',
+  '3D000': 'database does not exist',
+  '57P01': 'server shutting down',
+  '57P03': 'server starting up',
+  '53300': 'too many connections',
 };
 
 class ProbeTimeout extends Error {}
@@ -26,10 +35,15 @@ class ProbeTimeout extends Error {}
  */
 export function failureReason(error: unknown): string {
   if (error instanceof ProbeTimeout) return `timed out after ${READY_TIMEOUT_MS / 1000} s`;
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'number' && GRPC_STATUS[code]) return GRPC_STATUS[code];
-    if (typeof code === 'string') return DB_CODES[code] ?? transportWords(code) ?? `error ${code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 20)}`;
+    if (typeof code === 'string')
+      return DB_CODES[code] ?? transportWords(code) ?? `error ${code.replace(/[^A-Za-z0-9_]/g, '').slice(0, 20)}`;
   }
   return 'error';
 }
@@ -65,7 +79,10 @@ export function metricsAccess(req: Request, token: string | undefined, publicSer
   if (token && bearerMatches(req, token)) return { full: true };
   if (publicSeries === 'unlabelled' && !sentAuthorization) return { full: false };
   if (token) return { unauthorized: 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n' };
-  return { unauthorized: 'Metrics are off: set METRICS_TOKEN and scrape with Authorization: Bearer <token> (or METRICS_PUBLIC=unlabelled for the series without customer and certificate names).\n' };
+  return {
+    unauthorized:
+      'Metrics are off: set METRICS_TOKEN and scrape with Authorization: Bearer <token> (or METRICS_PUBLIC=unlabelled for the series without customer and certificate names).\n',
+  };
 }
 
 /**
@@ -91,13 +108,21 @@ export function healthRoutes(deps: WebDeps): Router {
       probe(() => deps.commands.ping(READY_TIMEOUT_MS)),
     ]);
     const ok = database === 'ok' && temporal === 'ok';
-    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ ok, checks: { database, temporal } });
+    res
+      .status(ok ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ ok, checks: { database, temporal } });
   });
 
   router.get('/metrics', async (req, res) => {
     const access = metricsAccess(req, deps.metricsToken, publicSeries);
     if ('unauthorized' in access) {
-      res.set('WWW-Authenticate', 'Bearer realm="certfleet-metrics"').set('Cache-Control', 'no-store').status(401).type('text/plain').send(access.unauthorized);
+      res
+        .set('WWW-Authenticate', 'Bearer realm="certfleet-metrics"')
+        .set('Cache-Control', 'no-store')
+        .status(401)
+        .type('text/plain')
+        .send(access.unauthorized);
       return;
     }
     const metrics = access.full ? full : (unlabelled ??= createWebMetrics(deps.db, { perCertificate: false }));
@@ -106,7 +131,10 @@ export function healthRoutes(deps: WebDeps): Router {
       text = await metrics.scrape();
     } catch (error) {
       req.log.warn({ err: error }, 'metrics: the database could not be read');
-      res.status(503).type('text/plain').send(`Metrics unavailable: the database could not be read (${failureReason(error)}).\n`);
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`Metrics unavailable: the database could not be read (${failureReason(error)}).\n`);
       return;
     }
     res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(text);

@@ -15,7 +15,9 @@ function issuerOf(pem: string | null): string {
   if (!pem) return '';
   try {
     const issuer = new X509Certificate(pem).issuer;
-    return /(?:^|\n)CN=([^\n]+)/.exec(issuer)?.[1] ?? /(?:^|\n)O=([^\n]+)/.exec(issuer)?.[1] ?? issuer.replace(/\n/g, ', ');
+    return (
+      /(?:^|\n)CN=([^\n]+)/.exec(issuer)?.[1] ?? /(?:^|\n)O=([^\n]+)/.exec(issuer)?.[1] ?? issuer.replace(/\n/g, ', ')
+    );
   } catch {
     return '?';
   }
@@ -54,12 +56,45 @@ export function reportRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/reports/compliance.csv', async (req, res) => {
     const customerId = idParam(req.query, 'customer');
-    res.status(200).type('text/csv; charset=utf-8').attachment(`certfleet-compliance-${new Date().toISOString().slice(0, 10)}.csv`);
-    res.write(csvLine(['certificate', 'customer', 'status', 'expires', 'issuer', 'key_type', 'targets', 'last_deploy_outcome', 'last_deploy_target', 'last_deploy_at', 'last_verified_at', 'last_verification']));
+    res
+      .status(200)
+      .type('text/csv; charset=utf-8')
+      .attachment(`certfleet-compliance-${new Date().toISOString().slice(0, 10)}.csv`);
+    res.write(
+      csvLine([
+        'certificate',
+        'customer',
+        'status',
+        'expires',
+        'issuer',
+        'key_type',
+        'targets',
+        'last_deploy_outcome',
+        'last_deploy_target',
+        'last_deploy_at',
+        'last_verified_at',
+        'last_verification',
+      ]),
+    );
     for (let offset = 0; ; offset += CSV_BATCH) {
       const rows = await complianceRows(deps.db, { ...(customerId ? { customerId } : {}), limit: CSV_BATCH, offset });
       for (const r of rows.map(reportLine)) {
-        res.write(csvLine([r.commonName, r.customerName, r.status, r.notAfter, r.issuer, r.keyType, r.targetList, r.lastDeployOutcome, r.lastDeployTarget, r.lastDeployAt, r.lastVerifiedAt, r.lastVerification]));
+        res.write(
+          csvLine([
+            r.commonName,
+            r.customerName,
+            r.status,
+            r.notAfter,
+            r.issuer,
+            r.keyType,
+            r.targetList,
+            r.lastDeployOutcome,
+            r.lastDeployTarget,
+            r.lastDeployAt,
+            r.lastVerifiedAt,
+            r.lastVerification,
+          ]),
+        );
       }
       if (rows.length < CSV_BATCH) break;
     }

@@ -1,7 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
-import { allowedTargetNetworks, getSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../../activities/db/repositories/settings';
+import {
+  allowedTargetNetworks,
+  getSetting,
+  SMTP_SETTING_KEY,
+  type StoredSmtpSettings,
+} from '../../activities/db/repositories/settings';
 import { listUsers, ROLES } from '../../activities/db/repositories/users';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import type { WebDeps } from '../deps';
@@ -9,8 +14,25 @@ import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
-import { saveAcmeDirectory, saveRenewalDefaults, saveSmtpSettings, saveTargetNetworks, sendTestEmail } from '../operations/settings';
-import { createUser, deleteUser, endSessions, loadUser, MIN_PASSWORD, publicUser, resetMfa, saveSecuritySettings, securitySettings, updateUser } from '../operations/users';
+import {
+  saveAcmeDirectory,
+  saveRenewalDefaults,
+  saveSmtpSettings,
+  saveTargetNetworks,
+  sendTestEmail,
+} from '../operations/settings';
+import {
+  createUser,
+  deleteUser,
+  endSessions,
+  loadUser,
+  MIN_PASSWORD,
+  publicUser,
+  resetMfa,
+  saveSecuritySettings,
+  securitySettings,
+  updateUser,
+} from '../operations/users';
 import type { Views } from '../render';
 
 const FORM_ERROR = 'Please correct the fields marked below. Nothing was changed.';
@@ -23,10 +45,29 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   /** ACME directories and accounts, and the defaults of new certificates. */
   const acme = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
-    const [directories, accounts, defaults] = await Promise.all([listAcmeDirectories(deps.db), listAcmeAccounts(deps.db), renewalDefaults(deps.db)]);
-    views.page(req, res, 'settings', {
-      title: 'Settings', tab: 'acme', directories, accounts, keyTypes, values: {}, errors: {}, defaults, defaultsErrors: {}, ...extra,
-    }, status);
+    const [directories, accounts, defaults] = await Promise.all([
+      listAcmeDirectories(deps.db),
+      listAcmeAccounts(deps.db),
+      renewalDefaults(deps.db),
+    ]);
+    views.page(
+      req,
+      res,
+      'settings',
+      {
+        title: 'Settings',
+        tab: 'acme',
+        directories,
+        accounts,
+        keyTypes,
+        values: {},
+        errors: {},
+        defaults,
+        defaultsErrors: {},
+        ...extra,
+      },
+      status,
+    );
   };
 
   router.get('/settings', (req, res) => acme(req, res));
@@ -39,7 +80,8 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   router.post('/settings/renewal-defaults', async (req, res) => {
     const result = await saveRenewalDefaults(deps, req, req.body as Body);
-    if (!result.ok) return acme(req, res, { defaults: req.body, defaultsErrors: result.errors, defaultsFormError: FORM_ERROR }, 400);
+    if (!result.ok)
+      return acme(req, res, { defaults: req.body, defaultsErrors: result.errors, defaultsFormError: FORM_ERROR }, 400);
     res.redirect(303, '/settings');
   });
 
@@ -47,22 +89,45 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     const smtp = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     const smtpValues = smtp
       ? {
-          host: smtp.host, port: String(smtp.port), secure: smtp.secure, username: smtp.username ?? '', from: smtp.from, recipients: smtp.recipients.join(', '),
-          hasPassword: Boolean(smtp.passwordSealed), allowPasswordWithoutTls: smtp.allowPasswordWithoutTls === true,
+          host: smtp.host,
+          port: String(smtp.port),
+          secure: smtp.secure,
+          username: smtp.username ?? '',
+          from: smtp.from,
+          recipients: smtp.recipients.join(', '),
+          hasPassword: Boolean(smtp.passwordSealed),
+          allowPasswordWithoutTls: smtp.allowPasswordWithoutTls === true,
         }
       : { port: '587' };
-    const testId = typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
-    views.page(req, res, 'settings-email', { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra }, status);
+    const testId =
+      typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
+    views.page(
+      req,
+      res,
+      'settings-email',
+      { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra },
+      status,
+    );
   };
 
   router.get('/settings/email', (req, res) => email(req, res));
 
   router.post('/settings/email', async (req, res) => {
     const body = req.body as Body;
-    const checkboxes = { secure: checkbox(body, 'secure'), allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls') };
+    const checkboxes = {
+      secure: checkbox(body, 'secure'),
+      allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls'),
+    };
     const result = await saveSmtpSettings(deps, req, { ...body, ...checkboxes });
     if (!result.ok) {
-      const smtpValues = { host: body['host'], port: body['port'], ...checkboxes, username: body['username'], from: body['from'], recipients: body['recipients'] };
+      const smtpValues = {
+        host: body['host'],
+        port: body['port'],
+        ...checkboxes,
+        username: body['username'],
+        from: body['from'],
+        recipients: body['recipients'],
+      };
       return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
     }
     res.redirect(303, '/settings/email');
@@ -75,14 +140,21 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   /** htmx fragment: the result of one test email, polling itself until it is sent or failed. */
   router.get('/settings/email/test', async (req, res) => {
-    const workflowId = typeof req.query['id'] === 'string' && TEST_EMAIL_ID.test(req.query['id']) ? req.query['id'] : undefined;
+    const workflowId =
+      typeof req.query['id'] === 'string' && TEST_EMAIL_ID.test(req.query['id']) ? req.query['id'] : undefined;
     if (!workflowId) throw new HttpError(400, 'Unknown test email.');
     views.partial(res, 'test-email', { workflowId, check: await deps.commands.latestTestEmail(workflowId) });
   });
 
   const networks = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const allowed = (await allowedTargetNetworks(deps.db)).join('\n');
-    views.page(req, res, 'settings-networks', { title: 'Settings · Networks', tab: 'networks', allowed, errors: {}, ...extra }, status);
+    views.page(
+      req,
+      res,
+      'settings-networks',
+      { title: 'Settings · Networks', tab: 'networks', allowed, errors: {}, ...extra },
+      status,
+    );
   };
 
   router.get('/settings/networks', (req, res) => networks(req, res));
@@ -90,34 +162,84 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   router.post('/settings/networks', async (req, res) => {
     const body = req.body as Body;
     const result = await saveTargetNetworks(deps, req, body);
-    if (!result.ok) return networks(req, res, { allowed: typeof body['allowed'] === 'string' ? body['allowed'] : '', errors: result.errors, formError: FORM_ERROR }, 400);
+    if (!result.ok)
+      return networks(
+        req,
+        res,
+        {
+          allowed: typeof body['allowed'] === 'string' ? body['allowed'] : '',
+          errors: result.errors,
+          formError: FORM_ERROR,
+        },
+        400,
+      );
     res.redirect(303, '/settings/networks');
   });
 
   const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
     const all = (await listUsers(deps.db)).map(publicUser);
     const { requireAdminMfa } = await securitySettings(deps.db);
-    views.page(req, res, 'settings-users', { title: 'Settings · Users', tab: 'users', users: all, requireAdminMfa, roles: ROLES, minPassword: MIN_PASSWORD, values: { role: 'technician' }, errors: {}, ...extra }, status);
+    views.page(
+      req,
+      res,
+      'settings-users',
+      {
+        title: 'Settings · Users',
+        tab: 'users',
+        users: all,
+        requireAdminMfa,
+        roles: ROLES,
+        minPassword: MIN_PASSWORD,
+        values: { role: 'technician' },
+        errors: {},
+        ...extra,
+      },
+      status,
+    );
   };
 
   router.get('/settings/users', (req, res) => users(req, res));
 
   router.post('/settings/users', async (req, res) => {
     const result = await createUser(deps, req, req.body as Body);
-    if (!result.ok) return users(req, res, { values: { ...(req.body as Body), password: '' }, errors: result.errors, formError: FORM_ERROR }, 400);
+    if (!result.ok)
+      return users(
+        req,
+        res,
+        { values: { ...(req.body as Body), password: '' }, errors: result.errors, formError: FORM_ERROR },
+        400,
+      );
     res.redirect(303, '/settings/users');
   });
 
   const userPage = async (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
     const user = publicUser(await loadUser(deps.db, req.params['id']));
-    views.page(req, res, 'settings-user', { title: `User ${user.username}`, tab: 'users', account: user, roles: ROLES, minPassword: MIN_PASSWORD, errors, ...(status === 400 ? { formError: FORM_ERROR } : {}) }, status);
+    views.page(
+      req,
+      res,
+      'settings-user',
+      {
+        title: `User ${user.username}`,
+        tab: 'users',
+        account: user,
+        roles: ROLES,
+        minPassword: MIN_PASSWORD,
+        errors,
+        ...(status === 400 ? { formError: FORM_ERROR } : {}),
+      },
+      status,
+    );
   };
 
   router.get('/settings/users/:id', (req, res) => userPage(req, res));
 
   router.post('/settings/users/:id', async (req, res) => {
     const body = req.body as Body;
-    const result = await updateUser(deps, req, req.params['id'], { ...body, unlock: checkbox(body, 'unlock'), disabled: checkbox(body, 'disabled') });
+    const result = await updateUser(deps, req, req.params['id'], {
+      ...body,
+      unlock: checkbox(body, 'unlock'),
+      disabled: checkbox(body, 'disabled'),
+    });
     if (!result.ok) return userPage(req, res, result.errors, 400);
     // An admin who changed their own account stays signed in here; their other sessions have ended.
     if (result.value.id === req.user?.id) req.session.credentialVersion = result.value.credentialVersion;
@@ -135,7 +257,9 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/settings/security', async (req, res) => {
-    const result = await saveSecuritySettings(deps, req, { requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa') });
+    const result = await saveSecuritySettings(deps, req, {
+      requireAdminMfa: checkbox(req.body as Body, 'requireAdminMfa'),
+    });
     if (!result.ok) throw new HttpError(400, Object.values(result.errors).join(' '));
     res.redirect(303, '/settings/users');
   });

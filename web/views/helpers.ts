@@ -14,13 +14,17 @@ export function daysUntil(date: Date | string | null | undefined, now = new Date
 export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   /** {{deviceError text @root.isAdmin}}: device and connection errors, coarse for non-admins (web/device-errors.ts). */
-  hbs.registerHelper('deviceError', (text: unknown, isAdmin: unknown) => (typeof text === 'string' ? deviceErrorFor(text, isAdmin === true) : text));
+  hbs.registerHelper('deviceError', (text: unknown, isAdmin: unknown) =>
+    typeof text === 'string' ? deviceErrorFor(text, isAdmin === true) : text,
+  );
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   hbs.registerHelper('not', (a: unknown) => !a);
   hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
   hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
   /** A certificate name: an IDN in Unicode with its punycode beside it. */
-  hbs.registerHelper('hostName', (value: unknown) => (typeof value === 'string' ? displayCertificateName(value) : value));
+  hbs.registerHelper('hostName', (value: unknown) =>
+    typeof value === 'string' ? displayCertificateName(value) : value,
+  );
   hbs.registerHelper('formatDate', (value: unknown) => {
     if (!value) return '—';
     const d = new Date(value as string);

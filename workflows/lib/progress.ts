@@ -1,5 +1,11 @@
 /** Pure bookkeeping for the progress query: which step runs, each step's status and timing. */
-import { LIFECYCLE_STEPS, type LifecycleProgress, type LifecycleStep, type LifecycleTrigger, type StepStatus } from '../../temporal/contract';
+import {
+  LIFECYCLE_STEPS,
+  type LifecycleProgress,
+  type LifecycleStep,
+  type LifecycleTrigger,
+  type StepStatus,
+} from '../../temporal/contract';
 
 export function newProgress(certificateId: string, trigger: LifecycleTrigger): LifecycleProgress {
   return { certificateId, trigger, steps: LIFECYCLE_STEPS.map((step) => ({ step, status: 'pending' })) };
@@ -20,7 +26,13 @@ export function startStep(progress: LifecycleProgress, step: LifecycleStep, now:
   progress.current = step;
 }
 
-export function endStep(progress: LifecycleProgress, step: LifecycleStep, status: Exclude<StepStatus, 'pending' | 'running'>, now: Date, error?: string): void {
+export function endStep(
+  progress: LifecycleProgress,
+  step: LifecycleStep,
+  status: Exclude<StepStatus, 'pending' | 'running'>,
+  now: Date,
+  error?: string,
+): void {
   const state = stateOf(progress, step);
   state.status = status;
   state.endedAt = now.toISOString();

@@ -35,7 +35,11 @@ export function renewAtFor(validity: CurrentValidity, policy: RenewalPolicy): Da
   return new Date(Math.max(wanted, start + lifetime * MIN_ELAPSED_FRACTION));
 }
 
-export function renewalDecision(validity: CurrentValidity | undefined, policy: RenewalPolicy, now: Date): RenewalDecision {
+export function renewalDecision(
+  validity: CurrentValidity | undefined,
+  policy: RenewalPolicy,
+  now: Date,
+): RenewalDecision {
   if (!validity) return { due: true, reason: 'no certificate has been issued yet' };
   const renewAt = renewAtFor(validity, policy);
   const end = new Date(validity.notAfter);
@@ -44,7 +48,15 @@ export function renewalDecision(validity: CurrentValidity | undefined, policy: R
     return { due: true, reason: `the certificate expired on ${validity.notAfter}`, renewAt: renewAt.toISOString() };
   }
   if (now.getTime() >= renewAt.getTime()) {
-    return { due: true, reason: `renewal window open since ${renewAt.toISOString()} (${daysLeft} days left)`, renewAt: renewAt.toISOString() };
+    return {
+      due: true,
+      reason: `renewal window open since ${renewAt.toISOString()} (${daysLeft} days left)`,
+      renewAt: renewAt.toISOString(),
+    };
   }
-  return { due: false, reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left)`, renewAt: renewAt.toISOString() };
+  return {
+    due: false,
+    reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left)`,
+    renewAt: renewAt.toISOString(),
+  };
 }

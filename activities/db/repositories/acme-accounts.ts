@@ -8,16 +8,34 @@ export interface AcmeAccount {
   accountUrl: string | null;
 }
 
-interface Row { id: string; directory_id: string; email: string | null; key_encrypted: string; account_url: string | null }
-const toAccount = (r: Row): AcmeAccount => ({ id: r.id, directoryId: r.directory_id, email: r.email, keySealed: r.key_encrypted, accountUrl: r.account_url });
+interface Row {
+  id: string;
+  directory_id: string;
+  email: string | null;
+  key_encrypted: string;
+  account_url: string | null;
+}
+const toAccount = (r: Row): AcmeAccount => ({
+  id: r.id,
+  directoryId: r.directory_id,
+  email: r.email,
+  keySealed: r.key_encrypted,
+  accountUrl: r.account_url,
+});
 
 export async function findAcmeAccount(db: Queryable, directoryId: string): Promise<AcmeAccount | undefined> {
-  const rows = await db.query<Row>('SELECT id, directory_id, email, key_encrypted, account_url FROM acme_accounts WHERE directory_id = $1', [directoryId]);
+  const rows = await db.query<Row>(
+    'SELECT id, directory_id, email, key_encrypted, account_url FROM acme_accounts WHERE directory_id = $1',
+    [directoryId],
+  );
   return rows[0] && toAccount(rows[0]);
 }
 
 /** Inserts the account key once per directory; a concurrent insert loses and gets the winner's row. */
-export async function insertAcmeAccountOnce(db: Queryable, a: { directoryId: string; email: string | null; keySealed: string }): Promise<AcmeAccount> {
+export async function insertAcmeAccountOnce(
+  db: Queryable,
+  a: { directoryId: string; email: string | null; keySealed: string },
+): Promise<AcmeAccount> {
   await db.query(
     'INSERT INTO acme_accounts (directory_id, email, key_encrypted) VALUES ($1, $2, $3) ON CONFLICT (directory_id) DO NOTHING',
     [a.directoryId, a.email, a.keySealed],
@@ -30,7 +48,16 @@ export async function setAcmeAccountUrl(db: Queryable, id: string, accountUrl: s
 }
 
 /** The accounts as Settings shows them: never the key. */
-export async function listAcmeAccounts(db: Queryable): Promise<{ id: string; directoryName: string; directoryUrl: string; email: string | null; accountUrl: string | null; createdAt: Date }[]> {
+export async function listAcmeAccounts(db: Queryable): Promise<
+  {
+    id: string;
+    directoryName: string;
+    directoryUrl: string;
+    email: string | null;
+    accountUrl: string | null;
+    createdAt: Date;
+  }[]
+> {
   return db.query(
     `SELECT a.id, d.name AS "directoryName", d.url AS "directoryUrl", a.email, a.account_url AS "accountUrl", a.created_at AS "createdAt"
        FROM acme_accounts a JOIN acme_directories d ON d.id = a.directory_id ORDER BY d.name`,

@@ -13,13 +13,28 @@ export interface AcmeOrderRecord {
 }
 
 interface Row {
-  id: string; certificate_id: string; workflow_id: string; run_id: string; order_url: string; status: string; key_encrypted: string;
-  txt_record_name: string | null; txt_values: string[];
+  id: string;
+  certificate_id: string;
+  workflow_id: string;
+  run_id: string;
+  order_url: string;
+  status: string;
+  key_encrypted: string;
+  txt_record_name: string | null;
+  txt_values: string[];
 }
-const COLUMNS = 'id, certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values';
+const COLUMNS =
+  'id, certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values';
 const toOrder = (r: Row): AcmeOrderRecord => ({
-  id: r.id, certificateId: r.certificate_id, workflowId: r.workflow_id, runId: r.run_id, orderUrl: r.order_url, status: r.status,
-  keySealed: r.key_encrypted, txtRecordName: r.txt_record_name, txtValues: r.txt_values,
+  id: r.id,
+  certificateId: r.certificate_id,
+  workflowId: r.workflow_id,
+  runId: r.run_id,
+  orderUrl: r.order_url,
+  status: r.status,
+  keySealed: r.key_encrypted,
+  txtRecordName: r.txt_record_name,
+  txtValues: r.txt_values,
 });
 
 export async function findOrderByRun(db: Queryable, runId: string): Promise<AcmeOrderRecord | undefined> {

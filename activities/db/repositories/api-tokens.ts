@@ -16,16 +16,36 @@ export interface ApiTokenRecord {
 }
 
 interface Row {
-  id: string; user_id: string; name: string; prefix: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null;
-  revoked_reason: string | null; expires_at: Date | null; expired: boolean;
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+  expires_at: Date | null;
+  expired: boolean;
 }
-const COLUMNS = 'id, user_id, name, prefix, created_at, last_used_at, revoked_at, revoked_reason, expires_at, coalesce(expires_at <= now(), false) AS expired';
+const COLUMNS =
+  'id, user_id, name, prefix, created_at, last_used_at, revoked_at, revoked_reason, expires_at, coalesce(expires_at <= now(), false) AS expired';
 const toToken = (r: Row): ApiTokenRecord => ({
-  id: r.id, userId: r.user_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
-  revokedReason: r.revoked_reason, expiresAt: r.expires_at, expired: r.expired,
+  id: r.id,
+  userId: r.user_id,
+  name: r.name,
+  prefix: r.prefix,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+  revokedReason: r.revoked_reason,
+  expiresAt: r.expires_at,
+  expired: r.expired,
 });
 
-export async function insertApiToken(db: Queryable, t: { userId: string; name: string; tokenHash: string; prefix: string; expiresInDays?: number }): Promise<ApiTokenRecord> {
+export async function insertApiToken(
+  db: Queryable,
+  t: { userId: string; name: string; tokenHash: string; prefix: string; expiresInDays?: number },
+): Promise<ApiTokenRecord> {
   const rows = await db.query<Row>(
     `INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)
           VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NOT NULL THEN now() + $5::int * interval '1 day' END)
@@ -36,13 +56,18 @@ export async function insertApiToken(db: Queryable, t: { userId: string; name: s
 }
 
 export async function listApiTokensOfUser(db: Queryable, userId: string): Promise<ApiTokenRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, [userId])).map(toToken);
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, [userId])).map(
+    toToken,
+  );
 }
 
 /** Revokes one of the user's own tokens; returns whether a live token was revoked. */
 export async function revokeApiToken(db: Queryable, userId: string, id: string): Promise<boolean> {
   if (!/^\d{1,18}$/.test(id)) return false;
-  const rows = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id', [id, userId]);
+  const rows = await db.query(
+    'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
+    [id, userId],
+  );
   return rows.length > 0;
 }
 
@@ -56,8 +81,15 @@ export type TokenLookup =
 /** The user behind a token, by the token's hash, or why it is dead; records the use (at most once a minute). */
 export async function userByTokenHash(db: Queryable, tokenHash: string): Promise<TokenLookup | undefined> {
   const rows = await db.query<{
-    id: string; username: string; role: Role; token_id: string; revoked_at: Date | null; revoked_reason: string | null;
-    expires_at: Date | null; expired: boolean; disabled: boolean;
+    id: string;
+    username: string;
+    role: Role;
+    token_id: string;
+    revoked_at: Date | null;
+    revoked_reason: string | null;
+    expires_at: Date | null;
+    expired: boolean;
+    disabled: boolean;
   }>(
     `SELECT u.id, u.username, u.role, t.id AS token_id, t.revoked_at, t.revoked_reason, t.expires_at,
             coalesce(t.expires_at <= now(), false) AS expired, u.disabled_at IS NOT NULL AS disabled
@@ -70,6 +102,9 @@ export async function userByTokenHash(db: Queryable, tokenHash: string): Promise
   if (row.revoked_at) return { live: false, why: 'revoked', reason: row.revoked_reason };
   if (row.expired && row.expires_at) return { live: false, why: 'expired', expiresAt: row.expires_at };
   if (row.disabled) return { live: false, why: 'disabled' };
-  await db.query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [row.token_id]);
+  await db.query(
+    "UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+    [row.token_id],
+  );
   return { live: true, id: row.id, username: row.username, role: row.role, tokenId: row.token_id };
 }

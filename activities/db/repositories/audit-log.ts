@@ -50,7 +50,15 @@ export interface AuditFilter {
 }
 
 interface AuditDbRow {
-  id: string; at: Date; actor: string; actor_ip: string | null; action: string; entity_type: string; entity_id: string | null; before: unknown; after: unknown;
+  id: string;
+  at: Date;
+  actor: string;
+  actor_ip: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  before: unknown;
+  after: unknown;
 }
 
 /** Newest first. Keyset paging through `beforeId` keeps deep pages as fast as the first. */
@@ -65,19 +73,39 @@ export async function listAudit(db: Queryable, f: AuditFilter): Promise<AuditRow
         AND ($7::bigint IS NULL OR id < $7)
         AND NOT (entity_type = ANY ($9::text[]))
       ORDER BY id DESC LIMIT $8`,
-    [f.actor ?? null, action, f.entityType ?? null, f.entityId ?? null, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit, f.hiddenEntityTypes ?? []],
+    [
+      f.actor ?? null,
+      action,
+      f.entityType ?? null,
+      f.entityId ?? null,
+      f.from ?? null,
+      f.to ?? null,
+      f.beforeId ?? null,
+      f.limit,
+      f.hiddenEntityTypes ?? [],
+    ],
   );
   return rows.map(toAuditRow);
 }
 
 const toAuditRow = (r: AuditDbRow): AuditRow => ({
-  id: r.id, at: r.at, actor: r.actor, actorIp: r.actor_ip ?? undefined, action: r.action, entityType: r.entity_type,
-  entityId: r.entity_id ?? undefined, before: r.before, after: r.after,
+  id: r.id,
+  at: r.at,
+  actor: r.actor,
+  actorIp: r.actor_ip ?? undefined,
+  action: r.action,
+  entityType: r.entity_type,
+  entityId: r.entity_id ?? undefined,
+  before: r.before,
+  after: r.after,
 });
 
 export async function getAuditEntry(db: Queryable, id: string): Promise<AuditRow | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const rows = await db.query<AuditDbRow>('SELECT id, at, actor, actor_ip, action, entity_type, entity_id, before, after FROM audit_log WHERE id = $1', [id]);
+  const rows = await db.query<AuditDbRow>(
+    'SELECT id, at, actor, actor_ip, action, entity_type, entity_id, before, after FROM audit_log WHERE id = $1',
+    [id],
+  );
   return rows[0] && toAuditRow(rows[0]);
 }
 
@@ -93,10 +121,26 @@ const distinct = (column: 'action' | 'entity_type') => `
  * Distinct actions and entity types, for the viewer's filter lists; without the hidden entity types,
  * nor the actions of entries about them.
  */
-export async function auditFacets(db: Queryable, hiddenEntityTypes: readonly string[] = []): Promise<{ actions: string[]; entityTypes: string[] }> {
-  const [actions, types] = await Promise.all([db.query<{ v: string }>(distinct('action')), db.query<{ v: string }>(distinct('entity_type'))]);
+export async function auditFacets(
+  db: Queryable,
+  hiddenEntityTypes: readonly string[] = [],
+): Promise<{ actions: string[]; entityTypes: string[] }> {
+  const [actions, types] = await Promise.all([
+    db.query<{ v: string }>(distinct('action')),
+    db.query<{ v: string }>(distinct('entity_type')),
+  ]);
   const hiddenActions = hiddenEntityTypes.length
-    ? new Set((await db.query<{ action: string }>('SELECT DISTINCT action FROM audit_log WHERE entity_type = ANY ($1::text[])', [hiddenEntityTypes])).map((r) => r.action))
+    ? new Set(
+        (
+          await db.query<{ action: string }>(
+            'SELECT DISTINCT action FROM audit_log WHERE entity_type = ANY ($1::text[])',
+            [hiddenEntityTypes],
+          )
+        ).map((r) => r.action),
+      )
     : new Set<string>();
-  return { actions: actions.map((r) => r.v).filter((a) => !hiddenActions.has(a)), entityTypes: types.map((r) => r.v).filter((t) => !hiddenEntityTypes.includes(t)) };
+  return {
+    actions: actions.map((r) => r.v).filter((a) => !hiddenActions.has(a)),
+    entityTypes: types.map((r) => r.v).filter((t) => !hiddenEntityTypes.includes(t)),
+  };
 }

@@ -1,6 +1,12 @@
 import { likePattern } from '../like';
 import type { Queryable } from '../pool';
-import { CERTIFICATE_SELECT, toCertificate, type CertificateRecord, type CertificateRow, type CertificateStatus } from './certificates';
+import {
+  CERTIFICATE_SELECT,
+  toCertificate,
+  type CertificateRecord,
+  type CertificateRow,
+  type CertificateStatus,
+} from './certificates';
 
 export const CERTIFICATE_SORTS = ['expiry', 'name', 'status', 'customer', 'created'] as const;
 export type CertificateSort = (typeof CERTIFICATE_SORTS)[number];
@@ -57,7 +63,10 @@ export async function listCertificatePage(db: Queryable, f: CertificateFilter): 
   if (f.customerId) where.push(`c.customer_id = ${param(f.customerId)}`);
   if (f.expiry === 'none') where.push('c.current_version_id IS NULL');
   else if (f.expiry === 'expired') where.push('c.current_not_after <= now()');
-  else if (f.expiry) where.push(`c.current_not_after > now() AND c.current_not_after <= now() + ${param(Number(f.expiry))} * interval '1 day'`);
+  else if (f.expiry)
+    where.push(
+      `c.current_not_after > now() AND c.current_not_after <= now() + ${param(Number(f.expiry))} * interval '1 day'`,
+    );
   if (f.vendor) {
     where.push(`EXISTS (SELECT 1 FROM deployments d JOIN targets t ON t.id = d.target_id
                          WHERE d.certificate_id = c.id AND d.deleted_at IS NULL AND t.deleted_at IS NULL AND t.vendor = ${param(f.vendor)})`);

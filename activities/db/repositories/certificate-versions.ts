@@ -16,18 +16,42 @@ export interface CertificateVersion {
 }
 
 interface Row {
-  id: string; certificate_id: string; order_id: string; serial_hex: string; fingerprint_sha256: string; not_before: Date; not_after: Date;
-  key_type: string; cert_pem: string; chain_pem: string; key_encrypted: string; created_at: Date;
+  id: string;
+  certificate_id: string;
+  order_id: string;
+  serial_hex: string;
+  fingerprint_sha256: string;
+  not_before: Date;
+  not_after: Date;
+  key_type: string;
+  cert_pem: string;
+  chain_pem: string;
+  key_encrypted: string;
+  created_at: Date;
 }
-const COLUMNS = 'id, certificate_id, order_id, serial_hex, fingerprint_sha256, not_before, not_after, key_type, cert_pem, chain_pem, key_encrypted, created_at';
+const COLUMNS =
+  'id, certificate_id, order_id, serial_hex, fingerprint_sha256, not_before, not_after, key_type, cert_pem, chain_pem, key_encrypted, created_at';
 const toVersion = (r: Row): CertificateVersion => ({
-  id: r.id, certificateId: r.certificate_id, orderId: r.order_id, serialHex: r.serial_hex, fingerprintSha256: r.fingerprint_sha256,
-  notBefore: r.not_before, notAfter: r.not_after, keyType: r.key_type, certPem: r.cert_pem, chainPem: r.chain_pem, keySealed: r.key_encrypted,
+  id: r.id,
+  certificateId: r.certificate_id,
+  orderId: r.order_id,
+  serialHex: r.serial_hex,
+  fingerprintSha256: r.fingerprint_sha256,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  keyType: r.key_type,
+  certPem: r.cert_pem,
+  chainPem: r.chain_pem,
+  keySealed: r.key_encrypted,
   createdAt: r.created_at,
 });
 
 export async function listVersions(db: Queryable, certificateId: string): Promise<CertificateVersion[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`, [certificateId])).map(toVersion);
+  return (
+    await db.query<Row>(`SELECT ${COLUMNS} FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`, [
+      certificateId,
+    ])
+  ).map(toVersion);
 }
 
 export async function getVersion(db: Queryable, id: string): Promise<CertificateVersion | undefined> {
@@ -47,7 +71,18 @@ export async function insertVersionOnce(db: Queryable, v: NewVersion): Promise<C
   await db.query(
     `INSERT INTO certificate_versions (certificate_id, order_id, serial_hex, fingerprint_sha256, not_before, not_after, key_type, cert_pem, chain_pem, key_encrypted)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id) DO NOTHING`,
-    [v.certificateId, v.orderId, v.serialHex, v.fingerprintSha256, v.notBefore, v.notAfter, v.keyType, v.certPem, v.chainPem, v.keySealed],
+    [
+      v.certificateId,
+      v.orderId,
+      v.serialHex,
+      v.fingerprintSha256,
+      v.notBefore,
+      v.notAfter,
+      v.keyType,
+      v.certPem,
+      v.chainPem,
+      v.keySealed,
+    ],
   );
   await db.query(
     `UPDATE certificates SET current_version_id = (SELECT id FROM certificate_versions WHERE order_id = $1), status = 'valid', last_error = NULL, updated_at = now()

@@ -27,9 +27,25 @@ export interface CertificateRecord {
 }
 
 export interface CertificateRow {
-  id: string; common_name: string; dns_provider_id: string; dns_provider_name: string; acme_directory_id: string; acme_directory_name: string;
-  customer_id: string; customer_name: string; key_type: KeyType; renewal_mode: RenewalMode; renewal_value: number | null; enabled: boolean; status: CertificateStatus; last_error: string | null;
-  last_checked_at: Date | null; current_version_id: string | null; not_before: Date | null; not_after: Date | null; created_at: Date;
+  id: string;
+  common_name: string;
+  dns_provider_id: string;
+  dns_provider_name: string;
+  acme_directory_id: string;
+  acme_directory_name: string;
+  customer_id: string;
+  customer_name: string;
+  key_type: KeyType;
+  renewal_mode: RenewalMode;
+  renewal_value: number | null;
+  enabled: boolean;
+  status: CertificateStatus;
+  last_error: string | null;
+  last_checked_at: Date | null;
+  current_version_id: string | null;
+  not_before: Date | null;
+  not_after: Date | null;
+  created_at: Date;
 }
 
 export const CERTIFICATE_SELECT = `
@@ -42,17 +58,35 @@ export const CERTIFICATE_SELECT = `
     JOIN customers cu ON cu.id = c.customer_id`;
 
 export const toCertificate = (r: CertificateRow): CertificateRecord => ({
-  id: r.id, commonName: r.common_name, dnsProviderId: r.dns_provider_id, dnsProviderName: r.dns_provider_name,
-  acmeDirectoryId: r.acme_directory_id, acmeDirectoryName: r.acme_directory_name, customerId: r.customer_id, customerName: r.customer_name, keyType: r.key_type, renewalMode: r.renewal_mode,
-  renewalValue: r.renewal_value, enabled: r.enabled, status: r.status, lastError: r.last_error, lastCheckedAt: r.last_checked_at,
-  currentVersionId: r.current_version_id, notBefore: r.not_before, notAfter: r.not_after, createdAt: r.created_at,
+  id: r.id,
+  commonName: r.common_name,
+  dnsProviderId: r.dns_provider_id,
+  dnsProviderName: r.dns_provider_name,
+  acmeDirectoryId: r.acme_directory_id,
+  acmeDirectoryName: r.acme_directory_name,
+  customerId: r.customer_id,
+  customerName: r.customer_name,
+  keyType: r.key_type,
+  renewalMode: r.renewal_mode,
+  renewalValue: r.renewal_value,
+  enabled: r.enabled,
+  status: r.status,
+  lastError: r.last_error,
+  lastCheckedAt: r.last_checked_at,
+  currentVersionId: r.current_version_id,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  createdAt: r.created_at,
 });
 
 export const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
 /** The certificate's current version id, deleted certificates included (null before the first issuance). */
 export async function currentVersionIdOf(db: Queryable, id: string): Promise<string | null | undefined> {
-  const rows = await db.query<{ current_version_id: string | null }>('SELECT current_version_id FROM certificates WHERE id = $1', [id]);
+  const rows = await db.query<{ current_version_id: string | null }>(
+    'SELECT current_version_id FROM certificates WHERE id = $1',
+    [id],
+  );
   return rows[0]?.current_version_id;
 }
 
@@ -63,7 +97,10 @@ export async function getCertificate(db: Queryable, id: string): Promise<Certifi
 }
 
 export async function liveCertificateExists(db: Queryable, commonName: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM certificates WHERE common_name = $1 AND deleted_at IS NULL', [commonName])).length > 0;
+  return (
+    (await db.query('SELECT 1 FROM certificates WHERE common_name = $1 AND deleted_at IS NULL', [commonName])).length >
+    0
+  );
 }
 
 export interface NewCertificate {
@@ -94,11 +131,7 @@ export interface CertificateSettings {
   enabled: boolean;
 }
 
-export async function updateCertificateSettings(
-  db: Queryable,
-  id: string,
-  s: CertificateSettings,
-): Promise<void> {
+export async function updateCertificateSettings(db: Queryable, id: string, s: CertificateSettings): Promise<void> {
   await db.query(
     `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
@@ -108,11 +141,23 @@ export async function updateCertificateSettings(
 
 /** Soft delete: versions and history stay; the name becomes free again. */
 export async function deleteCertificate(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE certificates SET deleted_at = now(), enabled = false, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+  await db.query(
+    'UPDATE certificates SET deleted_at = now(), enabled = false, updated_at = now() WHERE id = $1 AND deleted_at IS NULL',
+    [id],
+  );
 }
 
-export async function setCertificateStatus(db: Queryable, id: string, status: CertificateStatus, lastError: string | null): Promise<void> {
-  await db.query('UPDATE certificates SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
+export async function setCertificateStatus(
+  db: Queryable,
+  id: string,
+  status: CertificateStatus,
+  lastError: string | null,
+): Promise<void> {
+  await db.query('UPDATE certificates SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [
+    id,
+    status,
+    lastError,
+  ]);
 }
 
 export async function recordRenewalCheck(db: Queryable, id: string): Promise<void> {
@@ -120,7 +165,9 @@ export async function recordRenewalCheck(db: Queryable, id: string): Promise<voi
 }
 
 /** Ids of live certificates, for reconciling schedules. */
-export async function listLiveCertificateIds(db: Queryable): Promise<{ certificateId: string; commonName: string; enabled: boolean }[]> {
+export async function listLiveCertificateIds(
+  db: Queryable,
+): Promise<{ certificateId: string; commonName: string; enabled: boolean }[]> {
   return db.query<{ certificateId: string; commonName: string; enabled: boolean }>(
     'SELECT id AS "certificateId", common_name AS "commonName", enabled FROM certificates WHERE deleted_at IS NULL ORDER BY id',
   );

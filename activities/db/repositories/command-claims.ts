@@ -22,7 +22,9 @@ export async function findClaim(db: Queryable, claimId: string): Promise<StoredC
     [claimId],
   );
   if (!row) return undefined;
-  return row.accepted ? { accepted: true, actor: row.actor ?? 'unknown' } : { accepted: false, reason: row.reason ?? 'rejected' };
+  return row.accepted
+    ? { accepted: true, actor: row.actor ?? 'unknown' }
+    : { accepted: false, reason: row.reason ?? 'rejected' };
 }
 
 /**
@@ -30,7 +32,12 @@ export async function findClaim(db: Queryable, claimId: string): Promise<StoredC
  * before the entry is committed: wait (up to timeoutMs) while the id was handed out but is not visible.
  * An id the sequence never handed out, or one whose transaction rolled back, is simply not there.
  */
-export async function waitForAuditEntry(db: Queryable, auditId: string, timeoutMs: number, pollMs = 200): Promise<void> {
+export async function waitForAuditEntry(
+  db: Queryable,
+  auditId: string,
+  timeoutMs: number,
+  pollMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await db.query<{ visible: boolean; issued: boolean }>(
@@ -46,7 +53,14 @@ export async function waitForAuditEntry(db: Queryable, auditId: string, timeoutM
 /** Why the entry does not authorise the command, or undefined (with its actor) when it does. */
 async function checkEntry(db: Queryable, c: ClaimCheck): Promise<{ reason: string } | { actor: string }> {
   if (c.auditId === undefined) return { reason: 'it names no audit entry (commands come from the CertFleet console)' };
-  const [entry] = await db.query<{ actor: string; action: string; entity_type: string; entity_id: string | null; age_ms: number; used: boolean }>(
+  const [entry] = await db.query<{
+    actor: string;
+    action: string;
+    entity_type: string;
+    entity_id: string | null;
+    age_ms: number;
+    used: boolean;
+  }>(
     `SELECT actor, action, entity_type, entity_id, (extract(epoch FROM now() - at) * 1000)::float8 AS age_ms,
             EXISTS (SELECT 1 FROM command_claims WHERE audit_id = audit_log.id AND accepted) AS used
        FROM audit_log WHERE id = $1`,
@@ -55,10 +69,13 @@ async function checkEntry(db: Queryable, c: ClaimCheck): Promise<{ reason: strin
   if (!entry) return { reason: `audit entry ${c.auditId} does not exist` };
   if (entry.action !== c.action) return { reason: `audit entry ${c.auditId} records ${entry.action}, not ${c.action}` };
   if (entry.entity_type !== c.entityType || entry.entity_id !== c.entityId) {
-    return { reason: `audit entry ${c.auditId} is about ${entry.entity_type} ${entry.entity_id ?? '-'}, not ${c.entityType} ${c.entityId}` };
+    return {
+      reason: `audit entry ${c.auditId} is about ${entry.entity_type} ${entry.entity_id ?? '-'}, not ${c.entityType} ${c.entityId}`,
+    };
   }
   if (entry.used) return { reason: `audit entry ${c.auditId} was used already` };
-  if (entry.age_ms > COMMAND_MAX_AGE_MS) return { reason: `audit entry ${c.auditId} is too old (over ${COMMAND_MAX_AGE_MS / 60_000} minutes)` };
+  if (entry.age_ms > COMMAND_MAX_AGE_MS)
+    return { reason: `audit entry ${c.auditId} is too old (over ${COMMAND_MAX_AGE_MS / 60_000} minutes)` };
   return { actor: entry.actor };
 }
 
@@ -67,13 +84,20 @@ async function checkEntry(db: Queryable, c: ClaimCheck): Promise<{ reason: strin
  * entry's action and object match, it is recent and no command used it. Idempotent per claimId. A
  * rejection is stored under the claim id and recorded in the audit log (`rejection` describes it).
  */
-export async function claimAuditEntry(tx: Queryable, c: ClaimCheck, rejection: { action: string; after: Record<string, unknown> }): Promise<StoredClaim> {
+export async function claimAuditEntry(
+  tx: Queryable,
+  c: ClaimCheck,
+  rejection: { action: string; after: Record<string, unknown> },
+): Promise<StoredClaim> {
   const earlier = await findClaim(tx, c.claimId);
   if (earlier) return earlier;
   const checked = await checkEntry(tx, c);
   if ('actor' in checked) {
     // The partial unique index turns a concurrent second claim of the same entry into no row.
-    const inserted = await tx.query('INSERT INTO command_claims (claim_id, audit_id, accepted) VALUES ($1, $2, true) ON CONFLICT DO NOTHING RETURNING claim_id', [c.claimId, c.auditId]);
+    const inserted = await tx.query(
+      'INSERT INTO command_claims (claim_id, audit_id, accepted) VALUES ($1, $2, true) ON CONFLICT DO NOTHING RETURNING claim_id',
+      [c.claimId, c.auditId],
+    );
     if (inserted.length > 0) return { accepted: true, actor: checked.actor };
   }
   const reason = 'reason' in checked ? checked.reason : `audit entry ${c.auditId ?? '-'} was used already`;
@@ -90,9 +114,18 @@ export async function rejectCommand(
   reason: string,
   rejection: { action: string; after: Record<string, unknown> },
 ): Promise<{ accepted: false; reason: string }> {
-  const inserted = await tx.query('INSERT INTO command_claims (claim_id, accepted, reason) VALUES ($1, false, $2) ON CONFLICT DO NOTHING RETURNING claim_id', [c.claimId, reason]);
+  const inserted = await tx.query(
+    'INSERT INTO command_claims (claim_id, accepted, reason) VALUES ($1, false, $2) ON CONFLICT DO NOTHING RETURNING claim_id',
+    [c.claimId, reason],
+  );
   if (inserted.length > 0) {
-    await appendAudit(tx, { actor: 'certfleet-worker', action: rejection.action, entityType: c.entityType, entityId: c.entityId, after: { ...rejection.after, reason } });
+    await appendAudit(tx, {
+      actor: 'certfleet-worker',
+      action: rejection.action,
+      entityType: c.entityType,
+      entityId: c.entityId,
+      after: { ...rejection.after, reason },
+    });
   }
   return { accepted: false, reason };
 }

@@ -23,7 +23,10 @@ export interface ComplianceRow {
 }
 
 /** Live certificates, by customer and name; `customerId` narrows it, `limit`/`offset` page it. */
-export async function complianceRows(db: Queryable, f: { customerId?: string; limit: number; offset: number }): Promise<ComplianceRow[]> {
+export async function complianceRows(
+  db: Queryable,
+  f: { customerId?: string; limit: number; offset: number },
+): Promise<ComplianceRow[]> {
   return db.query<ComplianceRow>(
     `SELECT c.id AS "certificateId", c.common_name AS "commonName", cu.name AS "customerName", c.status, c.current_not_after AS "notAfter",
             v.key_type AS "keyType", v.cert_pem AS "certPem",

@@ -15,12 +15,28 @@ export interface CustomerSummary extends CustomerRecord {
   targets: number;
 }
 
-interface Row { id: string; name: string; notes: string; alert_recipients: string[]; created_at: Date }
-const toCustomer = (r: Row): CustomerRecord => ({ id: r.id, name: r.name, notes: r.notes, alertRecipients: r.alert_recipients, createdAt: r.created_at });
+interface Row {
+  id: string;
+  name: string;
+  notes: string;
+  alert_recipients: string[];
+  created_at: Date;
+}
+const toCustomer = (r: Row): CustomerRecord => ({
+  id: r.id,
+  name: r.name,
+  notes: r.notes,
+  alertRecipients: r.alert_recipients,
+  createdAt: r.created_at,
+});
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
 export async function listCustomers(db: Queryable): Promise<CustomerRecord[]> {
-  return (await db.query<Row>('SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE deleted_at IS NULL ORDER BY lower(name), id')).map(toCustomer);
+  return (
+    await db.query<Row>(
+      'SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE deleted_at IS NULL ORDER BY lower(name), id',
+    )
+  ).map(toCustomer);
 }
 
 /** Customers with how many live certificates and targets each has. */
@@ -36,13 +52,19 @@ export async function listCustomerSummaries(db: Queryable): Promise<CustomerSumm
 
 export async function getCustomer(db: Queryable, id: string): Promise<CustomerRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>('SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE id = $1 AND deleted_at IS NULL', [id]);
+  const rows = await db.query<Row>(
+    'SELECT id, name, notes, alert_recipients, created_at FROM customers WHERE id = $1 AND deleted_at IS NULL',
+    [id],
+  );
   return rows[0] && toCustomer(rows[0]);
 }
 
 /** Whether another live customer has this name (case-insensitive). */
 export async function customerNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM customers WHERE lower(name) = lower($1) AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null]);
+  const rows = await db.query(
+    'SELECT 1 FROM customers WHERE lower(name) = lower($1) AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint',
+    [name, exceptId ?? null],
+  );
   return rows.length > 0;
 }
 
@@ -61,7 +83,10 @@ export async function insertCustomer(db: Queryable, c: CustomerFields): Promise<
 }
 
 export async function updateCustomer(db: Queryable, id: string, c: CustomerFields): Promise<void> {
-  await db.query('UPDATE customers SET name = $2, notes = $3, alert_recipients = $4, updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id, c.name, c.notes, c.alertRecipients]);
+  await db.query(
+    'UPDATE customers SET name = $2, notes = $3, alert_recipients = $4, updated_at = now() WHERE id = $1 AND deleted_at IS NULL',
+    [id, c.name, c.notes, c.alertRecipients],
+  );
 }
 
 /** How many live certificates and targets still belong to the customer. */
@@ -76,5 +101,7 @@ export async function customerUsage(db: Queryable, id: string): Promise<{ certif
 
 /** Soft delete: history keeps pointing at the row. */
 export async function deleteCustomer(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE customers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+  await db.query('UPDATE customers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
+    id,
+  ]);
 }

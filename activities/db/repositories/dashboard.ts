@@ -61,13 +61,20 @@ export async function expiryCounts(db: Queryable, customerId?: string): Promise<
   );
   const r = rows[0];
   return {
-    expired: Number(r?.expired ?? 0), within7: Number(r?.within7 ?? 0), within14: Number(r?.within14 ?? 0),
-    within30: Number(r?.within30 ?? 0), notIssued: Number(r?.notIssued ?? 0),
+    expired: Number(r?.expired ?? 0),
+    within7: Number(r?.within7 ?? 0),
+    within14: Number(r?.within14 ?? 0),
+    within30: Number(r?.within30 ?? 0),
+    notIssued: Number(r?.notIssued ?? 0),
   };
 }
 
 /** Expired or expiring within 30 days, soonest first. */
-export async function expiringSoon(db: Queryable, customerId: string | undefined, limit: number): Promise<ExpiringCertificate[]> {
+export async function expiringSoon(
+  db: Queryable,
+  customerId: string | undefined,
+  limit: number,
+): Promise<ExpiringCertificate[]> {
   return db.query<ExpiringCertificate>(
     `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.current_not_after AS "notAfter", c.status
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
@@ -77,7 +84,11 @@ export async function expiringSoon(db: Queryable, customerId: string | undefined
   );
 }
 
-export async function failingDeployments(db: Queryable, customerId: string | undefined, limit: number): Promise<{ total: number; rows: FailingDeployment[] }> {
+export async function failingDeployments(
+  db: Queryable,
+  customerId: string | undefined,
+  limit: number,
+): Promise<{ total: number; rows: FailingDeployment[] }> {
   const rows = await db.query<FailingDeployment & { total: string }>(
     `SELECT count(*) OVER () AS total, d.id, d.certificate_id AS "certificateId", c.common_name AS "commonName", d.target_id AS "targetId",
             t.name AS "targetName", t.vendor, cu.name AS "customerName", d.last_error AS "lastError", d.updated_at AS "updatedAt"
@@ -90,7 +101,11 @@ export async function failingDeployments(db: Queryable, customerId: string | und
 }
 
 /** Enabled certificates by when their renewal becomes due (certificates.renew_at, kept by a trigger). */
-export async function upcomingRenewals(db: Queryable, customerId: string | undefined, limit: number): Promise<UpcomingRenewal[]> {
+export async function upcomingRenewals(
+  db: Queryable,
+  customerId: string | undefined,
+  limit: number,
+): Promise<UpcomingRenewal[]> {
   return db.query<UpcomingRenewal>(
     `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.renew_at AS "renewAt", c.current_not_after AS "notAfter"
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
@@ -105,7 +120,9 @@ const LIST_LIMIT = 20;
 export async function scheduleHealthSummary(db: Queryable, customerId?: string): Promise<ScheduleHealthSummary> {
   const params = [customerId ?? null, LIST_LIMIT];
   const [meta, pausedUnexpectedly, pausedDisabled, skipped, missing] = await Promise.all([
-    db.query<{ checked_at: Date | null; n: string }>('SELECT min(checked_at) AS checked_at, count(*) AS n FROM schedule_health'),
+    db.query<{ checked_at: Date | null; n: string }>(
+      'SELECT min(checked_at) AS checked_at, count(*) AS n FROM schedule_health',
+    ),
     db.query<{ certificateId: string; commonName: string; note: string | null }>(
       `SELECT c.id AS "certificateId", c.common_name AS "commonName", h.note
          FROM schedule_health h JOIN certificates c ON c.id = h.certificate_id
@@ -144,7 +161,6 @@ export async function scheduleHealthSummary(db: Queryable, customerId?: string):
   };
 }
 
-
 /** Replaces the snapshot with what Temporal reported just now. */
 export async function replaceScheduleHealth(db: Queryable, rows: ScheduleHealthRow[]): Promise<void> {
   await db.query('DELETE FROM schedule_health');
@@ -155,8 +171,14 @@ export async function replaceScheduleHealth(db: Queryable, rows: ScheduleHealthR
       `INSERT INTO schedule_health (schedule_id, certificate_id, paused, note, skipped_overlap, missed_catchup, last_action_at, next_action_at)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[])`,
       [
-        part.map((r) => r.scheduleId), part.map((r) => r.certificateId), part.map((r) => r.paused), part.map((r) => r.note),
-        part.map((r) => r.skippedOverlap), part.map((r) => r.missedCatchup), part.map((r) => r.lastActionAt), part.map((r) => r.nextActionAt),
+        part.map((r) => r.scheduleId),
+        part.map((r) => r.certificateId),
+        part.map((r) => r.paused),
+        part.map((r) => r.note),
+        part.map((r) => r.skippedOverlap),
+        part.map((r) => r.missedCatchup),
+        part.map((r) => r.lastActionAt),
+        part.map((r) => r.nextActionAt),
       ],
     );
   }

@@ -37,7 +37,10 @@ export interface DeploymentHistoryRow extends DeploymentLabels {
  * Deployment runs across every deployment, newest first. Paged by run id (like the audit log), so a
  * deep page costs what the first does and no page counts 100,000 runs.
  */
-export async function listDeploymentHistory(db: Queryable, f: DeploymentHistoryFilter): Promise<DeploymentHistoryRow[]> {
+export async function listDeploymentHistory(
+  db: Queryable,
+  f: DeploymentHistoryFilter,
+): Promise<DeploymentHistoryRow[]> {
   return db.query<DeploymentHistoryRow>(
     `SELECT r.id AS "runId", r.deployment_id AS "deploymentId", d.certificate_id AS "certificateId", c.common_name AS "commonName",
             d.target_id AS "targetId", t.name AS "targetName", t.vendor, cu.name AS "customerName", r.trigger, r.outcome, r.error,
@@ -49,6 +52,14 @@ export async function listDeploymentHistory(db: Queryable, f: DeploymentHistoryF
       WHERE ($1::text IS NULL OR r.outcome = $1) AND ($2::bigint IS NULL OR c.customer_id = $2) AND ($3::text IS NULL OR t.vendor = $3)
         AND ($4::bigint IS NULL OR d.target_id = $4) AND ($5::bigint IS NULL OR d.certificate_id = $5) AND ($6::bigint IS NULL OR r.id < $6)
       ORDER BY r.id DESC LIMIT $7`,
-    [f.outcome ?? null, f.customerId ?? null, f.vendor ?? null, f.targetId ?? null, f.certificateId ?? null, f.beforeId ?? null, f.limit],
+    [
+      f.outcome ?? null,
+      f.customerId ?? null,
+      f.vendor ?? null,
+      f.targetId ?? null,
+      f.certificateId ?? null,
+      f.beforeId ?? null,
+      f.limit,
+    ],
   );
 }

@@ -25,13 +25,34 @@ export interface RunStepRecord {
 }
 
 interface Row {
-  id: string; deployment_id: string; version_id: string; workflow_id: string; run_id: string; trigger: string; outcome: RunOutcome; error: string | null;
-  staged_objects: Record<string, string> | null; previous_binding: Record<string, string> | null; started_at: Date; ended_at: Date | null;
+  id: string;
+  deployment_id: string;
+  version_id: string;
+  workflow_id: string;
+  run_id: string;
+  trigger: string;
+  outcome: RunOutcome;
+  error: string | null;
+  staged_objects: Record<string, string> | null;
+  previous_binding: Record<string, string> | null;
+  started_at: Date;
+  ended_at: Date | null;
 }
-const COLUMNS = 'id, deployment_id, version_id, workflow_id, run_id, trigger, outcome, error, staged_objects, previous_binding, started_at, ended_at';
+const COLUMNS =
+  'id, deployment_id, version_id, workflow_id, run_id, trigger, outcome, error, staged_objects, previous_binding, started_at, ended_at';
 const toRun = (r: Row): DeploymentRunRecord => ({
-  id: r.id, deploymentId: r.deployment_id, versionId: r.version_id, workflowId: r.workflow_id, runId: r.run_id, trigger: r.trigger, outcome: r.outcome,
-  error: r.error, stagedObjects: r.staged_objects, previousBinding: r.previous_binding, startedAt: r.started_at, endedAt: r.ended_at,
+  id: r.id,
+  deploymentId: r.deployment_id,
+  versionId: r.version_id,
+  workflowId: r.workflow_id,
+  runId: r.run_id,
+  trigger: r.trigger,
+  outcome: r.outcome,
+  error: r.error,
+  stagedObjects: r.staged_objects,
+  previousBinding: r.previous_binding,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
 });
 
 /** One row per workflow run: a retried "start" returns the same row. */
@@ -44,7 +65,10 @@ export async function startRunOnce(
      ON CONFLICT (workflow_id, run_id) DO NOTHING`,
     [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger],
   );
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`, [r.workflowId, r.runId]);
+  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`, [
+    r.workflowId,
+    r.runId,
+  ]);
   return toRun(rows[0] as Row);
 }
 
@@ -53,12 +77,24 @@ export async function getRun(db: Queryable, id: string): Promise<DeploymentRunRe
   return rows[0] && toRun(rows[0]);
 }
 
-export async function listRunsOfDeployment(db: Queryable, deploymentId: string, limit = 20): Promise<DeploymentRunRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`, [deploymentId, limit])).map(toRun);
+export async function listRunsOfDeployment(
+  db: Queryable,
+  deploymentId: string,
+  limit = 20,
+): Promise<DeploymentRunRecord[]> {
+  return (
+    await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`, [
+      deploymentId,
+      limit,
+    ])
+  ).map(toRun);
 }
 
 /** Every set of objects this deployment has imported (for removing superseded ones). */
-export async function stagedObjectsOfDeployment(db: Queryable, deploymentId: string): Promise<Record<string, string>[]> {
+export async function stagedObjectsOfDeployment(
+  db: Queryable,
+  deploymentId: string,
+): Promise<Record<string, string>[]> {
   const rows = await db.query<{ staged_objects: Record<string, string> }>(
     'SELECT DISTINCT staged_objects FROM deployment_runs WHERE deployment_id = $1 AND staged_objects IS NOT NULL',
     [deploymentId],
@@ -70,25 +106,58 @@ export async function setRunStaged(db: Queryable, id: string, staged: Record<str
   await db.query('UPDATE deployment_runs SET staged_objects = $2 WHERE id = $1', [id, JSON.stringify(staged)]);
 }
 
-export async function setRunPreviousBinding(db: Queryable, id: string, previous: Record<string, string>): Promise<void> {
+export async function setRunPreviousBinding(
+  db: Queryable,
+  id: string,
+  previous: Record<string, string>,
+): Promise<void> {
   // The first activation's "previous" is the truth; a retried activate must not overwrite it with our own binding.
-  await db.query('UPDATE deployment_runs SET previous_binding = COALESCE(previous_binding, $2) WHERE id = $1', [id, JSON.stringify(previous)]);
+  await db.query('UPDATE deployment_runs SET previous_binding = COALESCE(previous_binding, $2) WHERE id = $1', [
+    id,
+    JSON.stringify(previous),
+  ]);
 }
 
 /** The newest run of a deployment that waits for a manual download. */
 export async function latestReadyRun(db: Queryable, deploymentId: string): Promise<DeploymentRunRecord | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`, [deploymentId]);
+  const rows = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`,
+    [deploymentId],
+  );
   return rows[0] && toRun(rows[0]);
 }
 
-export async function finishRun(db: Queryable, id: string, outcome: Exclude<RunOutcome, 'running'>, error: string | null): Promise<void> {
-  await db.query('UPDATE deployment_runs SET outcome = $2, error = $3, ended_at = now() WHERE id = $1', [id, outcome, error]);
+export async function finishRun(
+  db: Queryable,
+  id: string,
+  outcome: Exclude<RunOutcome, 'running'>,
+  error: string | null,
+): Promise<void> {
+  await db.query('UPDATE deployment_runs SET outcome = $2, error = $3, ended_at = now() WHERE id = $1', [
+    id,
+    outcome,
+    error,
+  ]);
 }
 
-export async function appendRunStep(db: Queryable, runId: string, step: string, status: RunStepRecord['status'], detail: string | null): Promise<void> {
-  await db.query('INSERT INTO deployment_run_steps (run_id, step, status, detail) VALUES ($1, $2, $3, $4)', [runId, step, status, detail]);
+export async function appendRunStep(
+  db: Queryable,
+  runId: string,
+  step: string,
+  status: RunStepRecord['status'],
+  detail: string | null,
+): Promise<void> {
+  await db.query('INSERT INTO deployment_run_steps (run_id, step, status, detail) VALUES ($1, $2, $3, $4)', [
+    runId,
+    step,
+    status,
+    detail,
+  ]);
 }
 
 export async function listRunSteps(db: Queryable, runId: string): Promise<RunStepRecord[]> {
-  return db.query<RunStepRecord>('SELECT step, status, detail, at FROM deployment_run_steps WHERE run_id = $1 ORDER BY id', [runId]);
+  return db.query<RunStepRecord>(
+    'SELECT step, status, detail, at FROM deployment_run_steps WHERE run_id = $1 ORDER BY id',
+    [runId],
+  );
 }

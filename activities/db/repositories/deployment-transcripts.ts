@@ -10,7 +10,12 @@ export interface RunExchangeRecord {
 export const MAX_RUN_EXCHANGES = 1000;
 
 /** Appends the (already redacted) exchanges of one step and drops the run's oldest beyond the limit. */
-export async function appendRunExchanges(db: Queryable, runId: string, step: string, exchanges: { at: Date; text: string }[]): Promise<void> {
+export async function appendRunExchanges(
+  db: Queryable,
+  runId: string,
+  step: string,
+  exchanges: { at: Date; text: string }[],
+): Promise<void> {
   if (exchanges.length === 0) return;
   await db.query(
     `INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
@@ -25,13 +30,19 @@ export async function appendRunExchanges(db: Queryable, runId: string, step: str
 }
 
 export async function listRunExchanges(db: Queryable, runId: string): Promise<RunExchangeRecord[]> {
-  return db.query<RunExchangeRecord>('SELECT step, at, exchange FROM deployment_run_exchanges WHERE run_id = $1 ORDER BY id', [runId]);
+  return db.query<RunExchangeRecord>(
+    'SELECT step, at, exchange FROM deployment_run_exchanges WHERE run_id = $1 ORDER BY id',
+    [runId],
+  );
 }
 
 /** Runs (of these) that have a transcript. */
 export async function runsWithTranscript(db: Queryable, runIds: string[]): Promise<Set<string>> {
   if (runIds.length === 0) return new Set();
-  const rows = await db.query<{ run_id: string }>('SELECT DISTINCT run_id FROM deployment_run_exchanges WHERE run_id = ANY($1::bigint[])', [runIds]);
+  const rows = await db.query<{ run_id: string }>(
+    'SELECT DISTINCT run_id FROM deployment_run_exchanges WHERE run_id = ANY($1::bigint[])',
+    [runIds],
+  );
   return new Set(rows.map((r) => String(r.run_id)));
 }
 

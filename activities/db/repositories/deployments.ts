@@ -34,10 +34,23 @@ export interface DeploymentRecord extends DeploymentLabels {
 }
 
 interface Row {
-  id: string; certificate_id: string; common_name: string; target_id: string; target_name: string; vendor: string; binding: Record<string, unknown>;
-  verify_endpoints: EndpointSpec[]; status: DeploymentStatus; last_error: string | null; current_version_id: string | null;
-  current_objects: Record<string, string> | null; previous_version_id: string | null; previous_objects: Record<string, string> | null; updated_at: Date;
-  waiting_until: Date | null; waiting_time_zone: string | null;
+  id: string;
+  certificate_id: string;
+  common_name: string;
+  target_id: string;
+  target_name: string;
+  vendor: string;
+  binding: Record<string, unknown>;
+  verify_endpoints: EndpointSpec[];
+  status: DeploymentStatus;
+  last_error: string | null;
+  current_version_id: string | null;
+  current_objects: Record<string, string> | null;
+  previous_version_id: string | null;
+  previous_objects: Record<string, string> | null;
+  updated_at: Date;
+  waiting_until: Date | null;
+  waiting_time_zone: string | null;
 }
 /** The window a waiting deploy waits for; NULL unless the deployment is waiting (`d` is deployments). */
 const WAITING_COLUMNS = `CASE WHEN d.status = 'waiting' THEN d.waiting_until END AS waiting_until,
@@ -48,10 +61,23 @@ const SELECT = `
          ${WAITING_COLUMNS}
     FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id`;
 const toDeployment = (r: Row): DeploymentRecord => ({
-  id: r.id, certificateId: r.certificate_id, commonName: r.common_name, targetId: r.target_id, targetName: r.target_name, vendor: r.vendor,
-  binding: r.binding, verifyEndpoints: r.verify_endpoints, status: r.status, lastError: r.last_error, currentVersionId: r.current_version_id,
-  currentObjects: r.current_objects, previousVersionId: r.previous_version_id, previousObjects: r.previous_objects, updatedAt: r.updated_at,
-  waitingUntil: r.waiting_until, waitingTimeZone: r.waiting_time_zone,
+  id: r.id,
+  certificateId: r.certificate_id,
+  commonName: r.common_name,
+  targetId: r.target_id,
+  targetName: r.target_name,
+  vendor: r.vendor,
+  binding: r.binding,
+  verifyEndpoints: r.verify_endpoints,
+  status: r.status,
+  lastError: r.last_error,
+  currentVersionId: r.current_version_id,
+  currentObjects: r.current_objects,
+  previousVersionId: r.previous_version_id,
+  previousObjects: r.previous_objects,
+  updatedAt: r.updated_at,
+  waitingUntil: r.waiting_until,
+  waitingTimeZone: r.waiting_time_zone,
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
@@ -62,11 +88,21 @@ export async function getDeployment(db: Queryable, id: string): Promise<Deployme
 }
 
 export async function listDeploymentsOfCertificate(db: Queryable, certificateId: string): Promise<DeploymentRecord[]> {
-  return (await db.query<Row>(`${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`, [certificateId])).map(toDeployment);
+  return (
+    await db.query<Row>(
+      `${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
+      [certificateId],
+    )
+  ).map(toDeployment);
 }
 
 export async function listDeploymentsOfTarget(db: Queryable, targetId: string): Promise<DeploymentRecord[]> {
-  return (await db.query<Row>(`${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`, [targetId])).map(toDeployment);
+  return (
+    await db.query<Row>(
+      `${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`,
+      [targetId],
+    )
+  ).map(toDeployment);
 }
 
 export async function insertDeployment(
@@ -82,7 +118,9 @@ export async function insertDeployment(
 
 /** Unlinks a certificate from a target; the history stays. */
 export async function deleteDeployment(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE deployments SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+  await db.query('UPDATE deployments SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
+    id,
+  ]);
 }
 
 /** Live deployments that still point at a target (a target in use cannot be deleted). */
@@ -95,8 +133,17 @@ export async function countLiveDeploymentsOfTarget(db: Queryable, targetId: stri
   return Number(rows[0]?.n ?? 0);
 }
 
-export async function setDeploymentStatus(db: Queryable, id: string, status: DeploymentStatus, lastError: string | null): Promise<void> {
-  await db.query('UPDATE deployments SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [id, status, lastError]);
+export async function setDeploymentStatus(
+  db: Queryable,
+  id: string,
+  status: DeploymentStatus,
+  lastError: string | null,
+): Promise<void> {
+  await db.query('UPDATE deployments SET status = $2, last_error = $3, updated_at = now() WHERE id = $1', [
+    id,
+    status,
+    lastError,
+  ]);
 }
 
 /** The deploy waits for the target's maintenance window that opens at `until` (windows written in `timeZone`). */
@@ -108,7 +155,12 @@ export async function setDeploymentWaiting(db: Queryable, id: string, until: Dat
 }
 
 /** A verified deploy: the new version becomes current, the one it replaced is kept for rollback. */
-export async function recordDeployed(db: Queryable, id: string, versionId: string, objects: Record<string, string>): Promise<void> {
+export async function recordDeployed(
+  db: Queryable,
+  id: string,
+  versionId: string,
+  objects: Record<string, string>,
+): Promise<void> {
   await db.query(
     `UPDATE deployments
         SET previous_version_id = CASE WHEN current_version_id IS DISTINCT FROM $2 THEN current_version_id ELSE previous_version_id END,

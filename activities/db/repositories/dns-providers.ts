@@ -11,14 +11,30 @@ export interface DnsProviderRecord {
   updatedAt: Date;
 }
 
-interface Row { id: string; name: string; kind: string; config: Record<string, unknown>; token_encrypted: string; created_at: Date; updated_at: Date }
+interface Row {
+  id: string;
+  name: string;
+  kind: string;
+  config: Record<string, unknown>;
+  token_encrypted: string;
+  created_at: Date;
+  updated_at: Date;
+}
 const COLUMNS = 'id, name, kind, config, token_encrypted, created_at, updated_at';
 const toProvider = (r: Row): DnsProviderRecord => ({
-  id: r.id, name: r.name, kind: r.kind, config: r.config, tokenSealed: r.token_encrypted, createdAt: r.created_at, updatedAt: r.updated_at,
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  config: r.config,
+  tokenSealed: r.token_encrypted,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
 });
 
 export async function listDnsProviders(db: Queryable): Promise<DnsProviderRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(toProvider);
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(
+    toProvider,
+  );
 }
 
 export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProviderRecord | undefined> {
@@ -28,7 +44,10 @@ export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProv
 }
 
 export async function dnsProviderNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM dns_providers WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null]);
+  const rows = await db.query(
+    'SELECT 1 FROM dns_providers WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint',
+    [name, exceptId ?? null],
+  );
   return rows.length > 0;
 }
 
@@ -44,7 +63,11 @@ export async function insertDnsProvider(
 }
 
 /** A new name or configuration; the token only when a new one was entered. */
-export async function updateDnsProvider(db: Queryable, id: string, p: { name: string; config: Record<string, unknown>; tokenSealed?: string }): Promise<void> {
+export async function updateDnsProvider(
+  db: Queryable,
+  id: string,
+  p: { name: string; config: Record<string, unknown>; tokenSealed?: string },
+): Promise<void> {
   await db.query(
     `UPDATE dns_providers SET name = $2, config = $3, token_encrypted = COALESCE($4, token_encrypted), updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
@@ -54,11 +77,18 @@ export async function updateDnsProvider(db: Queryable, id: string, p: { name: st
 
 /** Replaces the sealed token, only while it is still the one read (a concurrent edit wins). */
 export async function replaceDnsToken(db: Queryable, id: string, before: string, after: string): Promise<void> {
-  await db.query('UPDATE dns_providers SET token_encrypted = $3 WHERE id = $1 AND token_encrypted = $2', [id, before, after]);
+  await db.query('UPDATE dns_providers SET token_encrypted = $3 WHERE id = $1 AND token_encrypted = $2', [
+    id,
+    before,
+    after,
+  ]);
 }
 
 /** Live certificates that use the provider (a provider in use cannot be deleted). */
-export async function certificatesUsingDnsProvider(db: Queryable, id: string): Promise<{ id: string; commonName: string }[]> {
+export async function certificatesUsingDnsProvider(
+  db: Queryable,
+  id: string,
+): Promise<{ id: string; commonName: string }[]> {
   return db.query<{ id: string; commonName: string }>(
     'SELECT id, common_name AS "commonName" FROM certificates WHERE dns_provider_id = $1 AND deleted_at IS NULL ORDER BY common_name LIMIT 20',
     [id],
@@ -67,7 +97,10 @@ export async function certificatesUsingDnsProvider(db: Queryable, id: string): P
 
 /** Soft delete: certificates deleted earlier keep pointing at the row. */
 export async function deleteDnsProvider(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE dns_providers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+  await db.query(
+    'UPDATE dns_providers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL',
+    [id],
+  );
 }
 
 /** Redacted view for audit entries and pages: never the token. */

@@ -78,9 +78,11 @@ export async function countWaitingDeployments(db: Queryable, customerId?: string
 }
 
 /** Customers that have their own alert recipients. */
-export async function customersWithRecipients(db: Queryable): Promise<{ id: string; name: string; recipients: string[] }[]> {
+export async function customersWithRecipients(
+  db: Queryable,
+): Promise<{ id: string; name: string; recipients: string[] }[]> {
   return db.query<{ id: string; name: string; recipients: string[] }>(
-    "SELECT id, name, alert_recipients AS recipients FROM customers WHERE deleted_at IS NULL AND cardinality(alert_recipients) > 0 ORDER BY id",
+    'SELECT id, name, alert_recipients AS recipients FROM customers WHERE deleted_at IS NULL AND cardinality(alert_recipients) > 0 ORDER BY id',
   );
 }
 
@@ -95,7 +97,11 @@ export interface WatchedDeployment {
 }
 
 /** The next page of deployments the drift watch checks: live, not manual, with a deployed version. */
-export async function deploymentsToWatch(db: Queryable, afterId: string | null, limit: number): Promise<WatchedDeployment[]> {
+export async function deploymentsToWatch(
+  db: Queryable,
+  afterId: string | null,
+  limit: number,
+): Promise<WatchedDeployment[]> {
   return db.query<WatchedDeployment>(
     `SELECT d.id AS "deploymentId", c.id AS "certificateId", c.customer_id AS "customerId", c.common_name AS "commonName", t.name AS "targetName",
             t.id AS "targetId", v.fingerprint_sha256 AS "expectedFingerprint"
@@ -130,23 +136,52 @@ export async function recordEndpointCheck(db: Queryable, c: EndpointCheck): Prom
         SET host = EXCLUDED.host, port = EXCLUDED.port, servername = EXCLUDED.servername, checked_at = now(), state = EXCLUDED.state,
             fingerprint_sha256 = EXCLUDED.fingerprint_sha256, subject = EXCLUDED.subject, issuer = EXCLUDED.issuer, not_after = EXCLUDED.not_after,
             detail = EXCLUDED.detail`,
-    [c.deploymentId, c.endpoint, c.host, c.port, c.servername, c.state, c.fingerprintSha256, c.subject, c.issuer, c.notAfter, c.detail],
+    [
+      c.deploymentId,
+      c.endpoint,
+      c.host,
+      c.port,
+      c.servername,
+      c.state,
+      c.fingerprintSha256,
+      c.subject,
+      c.issuer,
+      c.notAfter,
+      c.detail,
+    ],
   );
 }
 
 /** Endpoints of a deployment that are no longer checked (the endpoints changed): forget them. */
 export async function forgetEndpointChecks(db: Queryable, deploymentId: string, keep: string[]): Promise<void> {
-  await db.query('DELETE FROM endpoint_checks WHERE deployment_id = $1 AND NOT (endpoint = ANY($2::text[]))', [deploymentId, keep]);
+  await db.query('DELETE FROM endpoint_checks WHERE deployment_id = $1 AND NOT (endpoint = ANY($2::text[]))', [
+    deploymentId,
+    keep,
+  ]);
 }
 
 export interface DriftSummary {
   checkedAt: Date | null;
   counts: Record<EndpointCheck['state'], number>;
-  problems: { deploymentId: string; certificateId: string; commonName: string; targetName: string; endpoint: string; state: string; detail: string | null; notAfter: Date | null; checkedAt: Date }[];
+  problems: {
+    deploymentId: string;
+    certificateId: string;
+    commonName: string;
+    targetName: string;
+    endpoint: string;
+    state: string;
+    detail: string | null;
+    notAfter: Date | null;
+    checkedAt: Date;
+  }[];
 }
 
 /** The drift watch's last results for the dashboard. */
-export async function driftSummary(db: Queryable, customerId: string | undefined, limit: number): Promise<DriftSummary> {
+export async function driftSummary(
+  db: Queryable,
+  customerId: string | undefined,
+  limit: number,
+): Promise<DriftSummary> {
   const [counts, problems] = await Promise.all([
     db.query<{ state: EndpointCheck['state']; n: string; checked_at: Date | null }>(
       `SELECT e.state, count(*) AS n, max(e.checked_at) AS checked_at

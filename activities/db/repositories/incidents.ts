@@ -30,16 +30,40 @@ export interface IncidentRecord {
 }
 
 interface Row {
-  id: string; key: string; kind: IncidentKind; certificate_id: string | null; deployment_id: string | null; customer_id: string | null; title: string;
-  detail: string; opened_at: Date; last_seen_at: Date; occurrences: number; alert_sent_at: Date | null; recovering_since: Date | null;
-  resolved_at: Date | null; recovery_sent_at: Date | null;
+  id: string;
+  key: string;
+  kind: IncidentKind;
+  certificate_id: string | null;
+  deployment_id: string | null;
+  customer_id: string | null;
+  title: string;
+  detail: string;
+  opened_at: Date;
+  last_seen_at: Date;
+  occurrences: number;
+  alert_sent_at: Date | null;
+  recovering_since: Date | null;
+  resolved_at: Date | null;
+  recovery_sent_at: Date | null;
 }
 const COLUMNS = `id, key, kind, certificate_id, deployment_id, customer_id, title, detail, opened_at, last_seen_at, occurrences, alert_sent_at,
                  recovering_since, resolved_at, recovery_sent_at`;
 const toIncident = (r: Row): IncidentRecord => ({
-  id: r.id, key: r.key, kind: r.kind, certificateId: r.certificate_id, deploymentId: r.deployment_id, customerId: r.customer_id, title: r.title,
-  detail: r.detail, openedAt: r.opened_at, lastSeenAt: r.last_seen_at, occurrences: r.occurrences, alertSentAt: r.alert_sent_at,
-  recoveringSince: r.recovering_since, resolvedAt: r.resolved_at, recoverySentAt: r.recovery_sent_at,
+  id: r.id,
+  key: r.key,
+  kind: r.kind,
+  certificateId: r.certificate_id,
+  deploymentId: r.deployment_id,
+  customerId: r.customer_id,
+  title: r.title,
+  detail: r.detail,
+  openedAt: r.opened_at,
+  lastSeenAt: r.last_seen_at,
+  occurrences: r.occurrences,
+  alertSentAt: r.alert_sent_at,
+  recoveringSince: r.recovering_since,
+  resolvedAt: r.resolved_at,
+  recoverySentAt: r.recovery_sent_at,
 });
 
 export interface IncidentSpec {
@@ -57,14 +81,25 @@ export interface IncidentSpec {
  * refreshes its detail and cancels a pending recovery (it failed again). Returns the incident and
  * whether it is new (only a new incident alerts).
  */
-export async function observeProblem(db: Queryable, spec: IncidentSpec): Promise<{ incident: IncidentRecord; opened: boolean }> {
+export async function observeProblem(
+  db: Queryable,
+  spec: IncidentSpec,
+): Promise<{ incident: IncidentRecord; opened: boolean }> {
   const rows = await db.query<Row & { inserted: boolean }>(
     `INSERT INTO incidents (key, kind, certificate_id, deployment_id, customer_id, title, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (key) WHERE resolved_at IS NULL DO UPDATE
         SET occurrences = incidents.occurrences + 1, last_seen_at = now(), detail = EXCLUDED.detail, title = EXCLUDED.title, recovering_since = NULL
      RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-    [spec.key, spec.kind, spec.certificateId ?? null, spec.deploymentId ?? null, spec.customerId ?? null, spec.title, spec.detail],
+    [
+      spec.key,
+      spec.kind,
+      spec.certificateId ?? null,
+      spec.deploymentId ?? null,
+      spec.customerId ?? null,
+      spec.title,
+      spec.detail,
+    ],
   );
   const row = rows[0] as Row & { inserted: boolean };
   return { incident: toIncident(row), opened: row.inserted };
@@ -82,7 +117,10 @@ export async function observeRecovery(db: Queryable, key: string): Promise<Incid
 
 /** Open incidents whose keys start with the prefix (e.g. every drift incident of a deployment). */
 export async function openIncidentKeys(db: Queryable, prefix: string): Promise<string[]> {
-  const rows = await db.query<{ key: string }>('SELECT key FROM incidents WHERE resolved_at IS NULL AND left(key, length($1)) = $1', [prefix]);
+  const rows = await db.query<{ key: string }>(
+    'SELECT key FROM incidents WHERE resolved_at IS NULL AND left(key, length($1)) = $1',
+    [prefix],
+  );
   return rows.map((r) => r.key);
 }
 
@@ -146,10 +184,16 @@ export async function markRecoverySent(db: Queryable, id: string): Promise<void>
 
 /** An incident that ended before its alert could go out needs neither (nobody was told it began). */
 export async function dropUnsentResolved(db: Queryable): Promise<void> {
-  await db.query('UPDATE incidents SET alert_sent_at = resolved_at, recovery_sent_at = resolved_at WHERE resolved_at IS NOT NULL AND alert_sent_at IS NULL');
+  await db.query(
+    'UPDATE incidents SET alert_sent_at = resolved_at, recovery_sent_at = resolved_at WHERE resolved_at IS NOT NULL AND alert_sent_at IS NULL',
+  );
 }
 
-export async function listOpenIncidents(db: Queryable, customerId: string | undefined, limit: number): Promise<IncidentRecord[]> {
+export async function listOpenIncidents(
+  db: Queryable,
+  customerId: string | undefined,
+  limit: number,
+): Promise<IncidentRecord[]> {
   return (
     await db.query<Row>(
       `SELECT ${COLUMNS} FROM incidents WHERE resolved_at IS NULL AND ($1::bigint IS NULL OR customer_id = $1) ORDER BY opened_at DESC LIMIT $2`,

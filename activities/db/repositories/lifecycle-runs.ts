@@ -8,7 +8,15 @@ export type RecordedOutcome = 'issued' | 'partial' | 'failed';
  */
 export async function recordLifecycleRun(
   db: Queryable,
-  r: { certificateId: string; workflowId: string; runId: string; trigger: string; outcome: RecordedOutcome; reason: string | null; startedAt: Date },
+  r: {
+    certificateId: string;
+    workflowId: string;
+    runId: string;
+    trigger: string;
+    outcome: RecordedOutcome;
+    reason: string | null;
+    startedAt: Date;
+  },
 ): Promise<boolean> {
   const rows = await db.query(
     `INSERT INTO lifecycle_runs (certificate_id, workflow_id, run_id, trigger, outcome, reason, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -13,7 +13,13 @@ export async function lockedUntil(db: Queryable, username: string, address: stri
 }
 
 /** Counts one failure of the pair; returns until when the pair is locked, if this failure locked it. */
-export async function recordLoginFailure(db: Queryable, username: string, address: string, maxFailures: number, lockMs: number): Promise<Date | null> {
+export async function recordLoginFailure(
+  db: Queryable,
+  username: string,
+  address: string,
+  maxFailures: number,
+  lockMs: number,
+): Promise<Date | null> {
   const rows = await db.query<{ locked_until: Date | null }>(
     `INSERT INTO login_failures AS f (username, address, failures, locked_until)
           VALUES ($1, $2, 1, CASE WHEN 1 >= $3 THEN now() + ($4::double precision * interval '1 millisecond') END)
@@ -31,10 +37,12 @@ export async function recordLoginFailure(db: Queryable, username: string, addres
 
 /** A successful sign-in from this address clears its count; pairs untouched for a day are forgotten. */
 export async function clearLoginFailures(db: Queryable, username: string, address: string): Promise<void> {
-  await db.query(`DELETE FROM login_failures
+  await db.query(
+    `DELETE FROM login_failures
       WHERE (username = $1 AND address = $2)
          OR (updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now()))`,
-    [username, address],);
+    [username, address],
+  );
 }
 
 /** The admin's unlock: every address of the name. */

@@ -21,16 +21,39 @@ export interface TargetRecord {
 }
 
 interface Row {
-  id: string; name: string; vendor: string; host: string; port: number; credentials_encrypted: string; options: Record<string, unknown>;
-  trust_ca_pem: string | null; trust_fingerprint: string | null; session_key_encrypted: string | null; customer_id: string; customer_name: string; maintenance: MaintenanceWindows | null; created_at: Date;
+  id: string;
+  name: string;
+  vendor: string;
+  host: string;
+  port: number;
+  credentials_encrypted: string;
+  options: Record<string, unknown>;
+  trust_ca_pem: string | null;
+  trust_fingerprint: string | null;
+  session_key_encrypted: string | null;
+  customer_id: string;
+  customer_name: string;
+  maintenance: MaintenanceWindows | null;
+  created_at: Date;
 }
 const SELECT = `SELECT t.id, t.name, t.vendor, t.host, t.port, t.credentials_encrypted, t.options, t.trust_ca_pem, t.trust_fingerprint,
                        t.session_key_encrypted, t.customer_id, cu.name AS customer_name, t.maintenance, t.created_at
                   FROM targets t JOIN customers cu ON cu.id = t.customer_id`;
 const toTarget = (r: Row): TargetRecord => ({
-  id: r.id, name: r.name, vendor: r.vendor, host: r.host, port: r.port, credentialsSealed: r.credentials_encrypted, options: r.options,
-  trustCaPem: r.trust_ca_pem, trustFingerprint: r.trust_fingerprint, sessionKeySealed: r.session_key_encrypted,
-  customerId: r.customer_id, customerName: r.customer_name, maintenance: r.maintenance, createdAt: r.created_at,
+  id: r.id,
+  name: r.name,
+  vendor: r.vendor,
+  host: r.host,
+  port: r.port,
+  credentialsSealed: r.credentials_encrypted,
+  options: r.options,
+  trustCaPem: r.trust_ca_pem,
+  trustFingerprint: r.trust_fingerprint,
+  sessionKeySealed: r.session_key_encrypted,
+  customerId: r.customer_id,
+  customerName: r.customer_name,
+  maintenance: r.maintenance,
+  createdAt: r.created_at,
 });
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
@@ -59,7 +82,14 @@ export async function getTarget(db: Queryable, id: string): Promise<TargetRecord
 }
 
 export async function liveTargetNameExists(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM targets WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint', [name, exceptId ?? null])).length > 0;
+  return (
+    (
+      await db.query(
+        'SELECT 1 FROM targets WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint',
+        [name, exceptId ?? null],
+      )
+    ).length > 0
+  );
 }
 
 export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
@@ -68,7 +98,18 @@ export async function insertTarget(db: Queryable, t: NewTarget): Promise<string>
   const rows = await db.query<{ id: string }>(
     `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id, maintenance)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-    [t.name, t.vendor, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId, t.maintenance === null ? null : JSON.stringify(t.maintenance)],
+    [
+      t.name,
+      t.vendor,
+      t.host,
+      t.port,
+      t.credentialsSealed,
+      JSON.stringify(t.options),
+      t.trustCaPem,
+      t.trustFingerprint,
+      t.customerId,
+      t.maintenance === null ? null : JSON.stringify(t.maintenance),
+    ],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -80,13 +121,26 @@ export async function updateTarget(db: Queryable, id: string, t: Omit<NewTarget,
         SET session_key_encrypted = NULL, name = $2, host = $3, port = $4, credentials_encrypted = $5, options = $6, trust_ca_pem = $7, trust_fingerprint = $8,
             customer_id = $9, maintenance = $10, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, t.name, t.host, t.port, t.credentialsSealed, JSON.stringify(t.options), t.trustCaPem, t.trustFingerprint, t.customerId, t.maintenance === null ? null : JSON.stringify(t.maintenance)],
+    [
+      id,
+      t.name,
+      t.host,
+      t.port,
+      t.credentialsSealed,
+      JSON.stringify(t.options),
+      t.trustCaPem,
+      t.trustFingerprint,
+      t.customerId,
+      t.maintenance === null ? null : JSON.stringify(t.maintenance),
+    ],
   );
 }
 
 /** Soft delete: deployment history keeps pointing at it. */
 export async function deleteTarget(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE targets SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [id]);
+  await db.query('UPDATE targets SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
+    id,
+  ]);
 }
 
 export async function setTargetSessionKey(db: Queryable, id: string, sealed: string | null): Promise<void> {
@@ -120,7 +174,15 @@ export async function repinTarget(
     `UPDATE targets SET trust_fingerprint = $2, trust_ca_pem = NULL, credentials_encrypted = $3, session_key_encrypted = $4, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL AND trust_fingerprint IS NOT DISTINCT FROM $5 AND trust_ca_pem IS NOT DISTINCT FROM $6 AND credentials_encrypted = $7
       RETURNING id`,
-    [before.id, after.trustFingerprint, after.credentialsSealed, after.sessionKeySealed, before.trustFingerprint, before.trustCaPem, before.credentialsSealed],
+    [
+      before.id,
+      after.trustFingerprint,
+      after.credentialsSealed,
+      after.sessionKeySealed,
+      before.trustFingerprint,
+      before.trustCaPem,
+      before.credentialsSealed,
+    ],
   );
   return rows.length > 0;
 }
@@ -144,14 +206,25 @@ export async function markTargetBusyAlerted(db: Queryable, id: string): Promise<
 
 /** A session was obtained: the busy spell is over. */
 export async function clearTargetBusy(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE targets SET busy_since = NULL, busy_alerted_at = NULL WHERE id = $1 AND busy_since IS NOT NULL', [id]);
+  await db.query(
+    'UPDATE targets SET busy_since = NULL, busy_alerted_at = NULL WHERE id = $1 AND busy_since IS NOT NULL',
+    [id],
+  );
 }
 
 /** What pages and the audit log may show of a target: never credentials. */
 export function redactTarget(t: TargetRecord): Record<string, unknown> {
   return {
-    id: t.id, name: t.name, vendor: t.vendor, host: t.host, port: t.port, options: t.options, customerId: t.customerId, customerName: t.customerName,
+    id: t.id,
+    name: t.name,
+    vendor: t.vendor,
+    host: t.host,
+    port: t.port,
+    options: t.options,
+    customerId: t.customerId,
+    customerName: t.customerName,
     maintenance: t.maintenance,
-    trust: t.trustFingerprint ? { fingerprintSha256: t.trustFingerprint } : t.trustCaPem ? { caPem: 'set' } : {}, credentials: '(sealed)',
+    trust: t.trustFingerprint ? { fingerprintSha256: t.trustFingerprint } : t.trustCaPem ? { caPem: 'set' } : {},
+    credentials: '(sealed)',
   };
 }

@@ -7,7 +7,15 @@
  * writes them, and activate notices a server that stops answering and puts the old files back.
  */
 import { parseSshCredentials, parseVerifyBinding } from '../ssh/options';
-import { chainOnly, createSshServerDeployer, fullChain, keyFile, leafOnly, type ServedFile, type SshServerSpec } from '../ssh/server-deployer';
+import {
+  chainOnly,
+  createSshServerDeployer,
+  fullChain,
+  keyFile,
+  leafOnly,
+  type ServedFile,
+  type SshServerSpec,
+} from '../ssh/server-deployer';
 import type { DeployerFactory } from '../types';
 import { parseApacheOptions, type ApacheOptions } from './descriptor';
 
@@ -23,7 +31,9 @@ export const apacheSpec: SshServerSpec<ApacheOptions> = {
   parseOptions: parseApacheOptions,
   parseBinding: parseVerifyBinding,
   files({ certPath, chainPath, keyPath }) {
-    const files: ServedFile[] = [{ kind: 'cert', path: certPath, mode: 0o644, contents: chainPath ? leafOnly : fullChain }];
+    const files: ServedFile[] = [
+      { kind: 'cert', path: certPath, mode: 0o644, contents: chainPath ? leafOnly : fullChain },
+    ];
     if (chainPath) files.push({ kind: 'chain', path: chainPath, mode: 0o644, contents: chainOnly });
     files.push({ kind: 'key', path: keyPath, mode: 0o600, contents: keyFile });
     return files;

@@ -13,7 +13,8 @@ import { COMPONENT, type Scrub } from './failures';
 /** Profile full path → the one cert-key-chain entry CertFleet manages. */
 export type Binding = Map<string, BigipCertKeyChainEntry>;
 
-export const baseName = (fullPath: string): string => (fullPath.split('/').pop() ?? fullPath).replace(/\.(crt|key)$/, '');
+export const baseName = (fullPath: string): string =>
+  (fullPath.split('/').pop() ?? fullPath).replace(/\.(crt|key)$/, '');
 
 /** BindingState keys: "<profile full path>#name|cert|key|chain" (object names only, never secrets). */
 export function toBindingState(binding: Binding): BindingState {
@@ -31,13 +32,18 @@ export function fromBindingState(state: BindingState): Binding {
   const binding: Binding = new Map();
   for (const [k, value] of Object.entries(state)) {
     const m = /^(\/.+)#(name|cert|key|chain)$/.exec(k);
-    if (!m?.[1] || !m[2]) throw classified(FailureType.validation, `${COMPONENT}: rollback state has an unknown entry "${k}"`);
+    if (!m?.[1] || !m[2])
+      throw classified(FailureType.validation, `${COMPONENT}: rollback state has an unknown entry "${k}"`);
     const entry = binding.get(m[1]) ?? { name: '', cert: '', key: '' };
     entry[m[2] as 'name' | 'cert' | 'key' | 'chain'] = value;
     binding.set(m[1], entry);
   }
   for (const [profile, entry] of binding) {
-    if (!entry.cert || !entry.key) throw classified(FailureType.validation, `${COMPONENT}: rollback state for ${profile} names no certificate and key`);
+    if (!entry.cert || !entry.key)
+      throw classified(
+        FailureType.validation,
+        `${COMPONENT}: rollback state for ${profile} names no certificate and key`,
+      );
     if (!entry.name) entry.name = baseName(entry.cert);
   }
   if (binding.size === 0) throw classified(FailureType.validation, `${COMPONENT}: rollback state is empty`);
@@ -56,20 +62,32 @@ export async function readBinding(client: BigipClient, profiles: string[]): Prom
   const binding: Binding = new Map();
   for (const fullPath of profiles) {
     const profile = await client.getClientSslProfile(fullPath);
-    if (!profile) throw classified(FailureType.targetRejected, `${COMPONENT}: client-ssl profile ${fullPath} does not exist`);
+    if (!profile)
+      throw classified(FailureType.targetRejected, `${COMPONENT}: client-ssl profile ${fullPath} does not exist`);
     const reason = unbindableReason(profile.certKeyChain);
     const [entry] = profile.certKeyChain;
-    if (reason || !entry) throw classified(FailureType.targetRejected, `${COMPONENT}: client-ssl profile ${fullPath} has ${reason ?? 'no entry'}`);
+    if (reason || !entry)
+      throw classified(
+        FailureType.targetRejected,
+        `${COMPONENT}: client-ssl profile ${fullPath} has ${reason ?? 'no entry'}`,
+      );
     binding.set(fullPath, entry);
   }
   return binding;
 }
 
 /** Binds every profile in one transaction: all or nothing. `label` names the profiles for messages. */
-export async function bindAll(client: BigipClient, binding: Binding, what: string, label: (profile: string) => string, scrub: Scrub): Promise<void> {
+export async function bindAll(
+  client: BigipClient,
+  binding: Binding,
+  what: string,
+  label: (profile: string) => string,
+  scrub: Scrub,
+): Promise<void> {
   const transId = await client.createTransaction();
   try {
-    for (const [profile, entry] of binding) await client.patchClientSslProfile(profile, { certKeyChain: [entry] }, transId);
+    for (const [profile, entry] of binding)
+      await client.patchClientSslProfile(profile, { certKeyChain: [entry] }, transId);
   } catch (error) {
     await client.deleteTransaction(transId).catch(() => undefined);
     throw error;
@@ -79,12 +97,28 @@ export async function bindAll(client: BigipClient, binding: Binding, what: strin
   try {
     state = await client.commitTransaction(transId);
   } catch (error) {
-    if (error instanceof BigipHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403) {
-      throw classified(FailureType.commitFailed, scrub(`${COMPONENT}: the device rejected binding ${what} to client-ssl ${profiles} (transaction ${transId}, nothing changed): ${error.deviceMessage}`));
+    if (
+      error instanceof BigipHttpError &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      error.status !== 401 &&
+      error.status !== 403
+    ) {
+      throw classified(
+        FailureType.commitFailed,
+        scrub(
+          `${COMPONENT}: the device rejected binding ${what} to client-ssl ${profiles} (transaction ${transId}, nothing changed): ${error.deviceMessage}`,
+        ),
+      );
     }
     throw error;
   }
   if (state.state && state.state !== 'COMPLETED') {
-    throw classified(FailureType.commitFailed, scrub(`${COMPONENT}: transaction ${transId} binding ${what} to client-ssl ${profiles} ended ${state.state}: ${state.failureReason ?? 'no reason given'}`));
+    throw classified(
+      FailureType.commitFailed,
+      scrub(
+        `${COMPONENT}: transaction ${transId} binding ${what} to client-ssl ${profiles} ended ${state.state}: ${state.failureReason ?? 'no reason given'}`,
+      ),
+    );
   }
 }

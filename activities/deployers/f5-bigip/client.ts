@@ -93,18 +93,29 @@ const none = (v: unknown): string | undefined => {
 
 const nestedEntries = (v: unknown): Record<string, unknown> =>
   isRecord(v) && isRecord(v['nestedStats']) && isRecord(v['nestedStats']['entries']) ? v['nestedStats']['entries'] : {};
-const description = (v: unknown): string => (isRecord(v) && typeof v['description'] === 'string' ? v['description'] : '');
+const description = (v: unknown): string =>
+  isRecord(v) && typeof v['description'] === 'string' ? v['description'] : '';
 
 function messageOf(response: DeviceResponse): string {
   if (isRecord(response.json) && typeof response.json['message'] === 'string') return response.json['message'];
-  return response.text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) || '(no body)';
+  return (
+    response.text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 300) || '(no body)'
+  );
 }
 
 function fileObject(json: unknown): BigipFileObject {
   const o = isRecord(json) ? json : {};
   const fingerprint = str(o['fingerprint']);
   const checksum = str(o['checksum']);
-  return { fullPath: str(o['fullPath']) ?? '', ...(fingerprint ? { fingerprint } : {}), ...(checksum ? { checksum } : {}) };
+  return {
+    fullPath: str(o['fullPath']) ?? '',
+    ...(fingerprint ? { fingerprint } : {}),
+    ...(checksum ? { checksum } : {}),
+  };
 }
 
 function profile(json: unknown): BigipClientSslProfile {
@@ -112,12 +123,22 @@ function profile(json: unknown): BigipClientSslProfile {
   const entries = Array.isArray(o['certKeyChain']) ? o['certKeyChain'] : [];
   const certKeyChain: BigipCertKeyChainEntry[] = entries.filter(isRecord).map((e) => {
     const chain = none(e['chain']);
-    return { name: str(e['name']) ?? '', cert: none(e['cert']) ?? '', key: none(e['key']) ?? '', ...(chain ? { chain } : {}) };
+    return {
+      name: str(e['name']) ?? '',
+      cert: none(e['cert']) ?? '',
+      key: none(e['key']) ?? '',
+      ...(chain ? { chain } : {}),
+    };
   });
   // Legacy profiles (before cert-key-chain) only have top-level cert/key/chain (docs/vendors/f5-bigip.md).
   if (certKeyChain.length === 0 && none(o['cert'])) {
     const chain = none(o['chain']);
-    certKeyChain.push({ name: 'default', cert: none(o['cert']) ?? '', key: none(o['key']) ?? '', ...(chain ? { chain } : {}) });
+    certKeyChain.push({
+      name: 'default',
+      cert: none(o['cert']) ?? '',
+      key: none(o['key']) ?? '',
+      ...(chain ? { chain } : {}),
+    });
   }
   return { fullPath: str(o['fullPath']) ?? '', certKeyChain };
 }
@@ -132,7 +153,13 @@ export class BigipClient {
     this.token = token;
   }
 
-  private async call(label: string, method: string, path: string, request: Parameters<DeviceHttp['request']>[2] = {}, transId?: string): Promise<DeviceResponse> {
+  private async call(
+    label: string,
+    method: string,
+    path: string,
+    request: Parameters<DeviceHttp['request']>[2] = {},
+    transId?: string,
+  ): Promise<DeviceResponse> {
     const headers: Record<string, string> = { ...request.headers };
     if (this.token) headers['X-F5-Auth-Token'] = this.token;
     if (transId) headers['X-F5-REST-Coordination-Id'] = transId;
@@ -143,8 +170,11 @@ export class BigipClient {
 
   /** POST /mgmt/shared/authn/login {username, password, loginProviderName:"tmos"} → token.token ([f5-ans] icontrol.py; [f5-tok]). */
   async login(username: string, password: string): Promise<BigipLogin> {
-    const response = await this.http.request('POST', '/mgmt/shared/authn/login', { json: { username, password, loginProviderName: 'tmos' } });
-    if (response.status >= 400) throw new BigipHttpError(response.status, 'POST /mgmt/shared/authn/login', messageOf(response));
+    const response = await this.http.request('POST', '/mgmt/shared/authn/login', {
+      json: { username, password, loginProviderName: 'tmos' },
+    });
+    if (response.status >= 400)
+      throw new BigipHttpError(response.status, 'POST /mgmt/shared/authn/login', messageOf(response));
     const token = isRecord(response.json) && isRecord(response.json['token']) ? response.json['token'] : {};
     const value = str(token['token']);
     if (!value) throw new BigipHttpError(502, 'POST /mgmt/shared/authn/login', 'the reply holds no token');
@@ -153,34 +183,57 @@ export class BigipClient {
 
   /** PATCH /mgmt/shared/authz/tokens/<token> {timeout} (≤ 36000 s) ([f5-tok]). */
   async extendToken(token: string, timeoutSeconds: number): Promise<void> {
-    await this.call('PATCH /mgmt/shared/authz/tokens/<token>', 'PATCH', `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`, { json: { timeout: timeoutSeconds } });
+    await this.call(
+      'PATCH /mgmt/shared/authz/tokens/<token>',
+      'PATCH',
+      `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`,
+      { json: { timeout: timeoutSeconds } },
+    );
   }
 
   /** DELETE /mgmt/shared/authz/tokens/<token> ([f5-tok]). */
   async deleteToken(token: string): Promise<void> {
-    await this.call('DELETE /mgmt/shared/authz/tokens/<token>', 'DELETE', `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`);
+    await this.call(
+      'DELETE /mgmt/shared/authz/tokens/<token>',
+      'DELETE',
+      `/mgmt/shared/authz/tokens/${encodeURIComponent(token)}`,
+    );
   }
 
   /** GET /mgmt/tm/sys/version: versionstats, entries.<link>.nestedStats.entries.{Product,Version,Build,Edition}.description. */
   async version(): Promise<BigipVersion> {
     const response = await this.call('GET /mgmt/tm/sys/version', 'GET', '/mgmt/tm/sys/version');
-    const entries = isRecord(response.json) && isRecord(response.json['entries']) ? Object.values(response.json['entries']) : [];
+    const entries =
+      isRecord(response.json) && isRecord(response.json['entries']) ? Object.values(response.json['entries']) : [];
     const first = entries[0];
-    const nested = isRecord(first) && isRecord(first['nestedStats']) && isRecord(first['nestedStats']['entries']) ? first['nestedStats']['entries'] : {};
+    const nested =
+      isRecord(first) && isRecord(first['nestedStats']) && isRecord(first['nestedStats']['entries'])
+        ? first['nestedStats']['entries']
+        : {};
     const read = (key: string): string => {
       const v = nested[key];
       return isRecord(v) ? (str(v['description']) ?? '') : '';
     };
-    return { product: read('Product') || 'BIG-IP', version: read('Version'), build: read('Build'), edition: read('Edition') };
+    return {
+      product: read('Product') || 'BIG-IP',
+      version: read('Version'),
+      build: read('Build'),
+      edition: read('Edition'),
+    };
   }
 
   /** POST /mgmt/shared/file-transfer/uploads/<file>, octet-stream, Content-Range start-end/total ([f5-ans] upload_file). */
   async uploadChunk(fileName: string, chunk: Buffer, start: number, total: number): Promise<BigipUploadReply> {
     const end = start + chunk.length - 1;
-    const response = await this.call(`POST /mgmt/shared/file-transfer/uploads/${fileName} (${start}-${end}/${total})`, 'POST', `/mgmt/shared/file-transfer/uploads/${encodeURIComponent(fileName)}`, {
-      headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${end}/${total}` },
-      bytes: chunk,
-    });
+    const response = await this.call(
+      `POST /mgmt/shared/file-transfer/uploads/${fileName} (${start}-${end}/${total})`,
+      'POST',
+      `/mgmt/shared/file-transfer/uploads/${encodeURIComponent(fileName)}`,
+      {
+        headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${end}/${total}` },
+        bytes: chunk,
+      },
+    );
     const o = isRecord(response.json) ? response.json : {};
     return {
       remainingByteCount: typeof o['remainingByteCount'] === 'number' ? o['remainingByteCount'] : total - end - 1,
@@ -191,17 +244,23 @@ export class BigipClient {
 
   /** POST /mgmt/tm/sys/crypto/cert {command:"install", name, "from-local-file"} (dehydrated-bigip issue #11). */
   async installCert(fullPath: string, localFilePath: string): Promise<void> {
-    await this.call('POST /mgmt/tm/sys/crypto/cert (install)', 'POST', '/mgmt/tm/sys/crypto/cert', { json: { command: 'install', name: fullPath, 'from-local-file': localFilePath } });
+    await this.call('POST /mgmt/tm/sys/crypto/cert (install)', 'POST', '/mgmt/tm/sys/crypto/cert', {
+      json: { command: 'install', name: fullPath, 'from-local-file': localFilePath },
+    });
   }
 
   /** POST /mgmt/tm/sys/crypto/key {command:"install", name, "from-local-file", securityType:"normal"}. */
   async installKey(fullPath: string, localFilePath: string): Promise<void> {
-    await this.call('POST /mgmt/tm/sys/crypto/key (install)', 'POST', '/mgmt/tm/sys/crypto/key', { json: { command: 'install', name: fullPath, 'from-local-file': localFilePath, securityType: 'normal' } });
+    await this.call('POST /mgmt/tm/sys/crypto/key (install)', 'POST', '/mgmt/tm/sys/crypto/key', {
+      json: { command: 'install', name: fullPath, 'from-local-file': localFilePath, securityType: 'normal' },
+    });
   }
 
   /** POST /mgmt/tm/sys/crypto/pkcs12 {command:"install", name, fromLocalFile, passphrase} → <name>.crt + <name>.key (terraform-provider-bigip). */
   async installPkcs12(fullPathBase: string, localFilePath: string, passphrase: string): Promise<void> {
-    await this.call('POST /mgmt/tm/sys/crypto/pkcs12 (install)', 'POST', '/mgmt/tm/sys/crypto/pkcs12', { json: { command: 'install', name: fullPathBase, fromLocalFile: localFilePath, passphrase } });
+    await this.call('POST /mgmt/tm/sys/crypto/pkcs12 (install)', 'POST', '/mgmt/tm/sys/crypto/pkcs12', {
+      json: { command: 'install', name: fullPathBase, fromLocalFile: localFilePath, passphrase },
+    });
   }
 
   /** GET /mgmt/tm/sys/file/ssl-cert/~P~name; undefined on 404 ([f5-ans] bigip_ssl_key_cert.py exists()). */
@@ -216,7 +275,13 @@ export class BigipClient {
 
   /** PATCH /mgmt/tm/sys/file/ssl-key/~P~name {sourcePath:"file://…"} ([f5-ans] bigip_ssl_key_cert.py update_on_device). */
   async updateKeySource(fullPath: string, localFilePath: string, transId?: string): Promise<void> {
-    await this.call('PATCH /mgmt/tm/sys/file/ssl-key', 'PATCH', `/mgmt/tm/sys/file/ssl-key/${uriName(fullPath)}`, { json: { sourcePath: `file://${localFilePath}` } }, transId);
+    await this.call(
+      'PATCH /mgmt/tm/sys/file/ssl-key',
+      'PATCH',
+      `/mgmt/tm/sys/file/ssl-key/${uriName(fullPath)}`,
+      { json: { sourcePath: `file://${localFilePath}` } },
+      transId,
+    );
   }
 
   /** DELETE /mgmt/tm/sys/file/ssl-cert/~P~name; false when it was already gone (404). */
@@ -231,7 +296,9 @@ export class BigipClient {
 
   /** [f5-ans] bigip_ssl_key_cert.py remove_uploaded_file_from_device: POST /mgmt/tm/util/unix-rm {command:"run", utilCmdArgs:<path>}. */
   async removeUploadedFile(localFilePath: string): Promise<void> {
-    await this.call('POST /mgmt/tm/util/unix-rm', 'POST', '/mgmt/tm/util/unix-rm', { json: { command: 'run', utilCmdArgs: localFilePath } });
+    await this.call('POST /mgmt/tm/util/unix-rm', 'POST', '/mgmt/tm/util/unix-rm', {
+      json: { command: 'run', utilCmdArgs: localFilePath },
+    });
   }
 
   /** GET /mgmt/tm/ltm/profile/client-ssl (all partitions) ([f5-ans] bigip_profile_client_ssl.py). */
@@ -244,7 +311,11 @@ export class BigipClient {
   /** GET /mgmt/tm/ltm/profile/client-ssl/~P~name; undefined on 404. */
   async getClientSslProfile(fullPath: string): Promise<BigipClientSslProfile | undefined> {
     try {
-      const response = await this.call(`GET /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, 'GET', `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`);
+      const response = await this.call(
+        `GET /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`,
+        'GET',
+        `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`,
+      );
       return profile(response.json);
     } catch (error) {
       if (error instanceof BigipHttpError && error.status === 404) return undefined;
@@ -258,20 +329,32 @@ export class BigipClient {
     patch: { certKeyChain: BigipCertKeyChainEntry[] } | { cert?: string; key?: string; chain?: string },
     transId?: string,
   ): Promise<void> {
-    await this.call(`PATCH /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, 'PATCH', `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`, { json: patch }, transId);
+    await this.call(
+      `PATCH /mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`,
+      'PATCH',
+      `/mgmt/tm/ltm/profile/client-ssl/${uriName(fullPath)}`,
+      { json: patch },
+      transId,
+    );
   }
 
   /** POST /mgmt/tm/transaction {} → transId ([f5-ans] TransactionContextManager). */
   async createTransaction(): Promise<string> {
     const response = await this.call('POST /mgmt/tm/transaction', 'POST', '/mgmt/tm/transaction', { json: {} });
     const id = isRecord(response.json) ? response.json['transId'] : undefined;
-    if (typeof id !== 'number' && typeof id !== 'string') throw new BigipHttpError(502, 'POST /mgmt/tm/transaction', 'the reply holds no transId');
+    if (typeof id !== 'number' && typeof id !== 'string')
+      throw new BigipHttpError(502, 'POST /mgmt/tm/transaction', 'the reply holds no transId');
     return String(id);
   }
 
   /** PATCH /mgmt/tm/transaction/<id> {"state":"VALIDATING","validateOnly":false} (commit, without the coordination header). */
   async commitTransaction(transId: string): Promise<BigipTransactionState> {
-    const response = await this.call(`PATCH /mgmt/tm/transaction/${transId}`, 'PATCH', `/mgmt/tm/transaction/${encodeURIComponent(transId)}`, { json: { state: 'VALIDATING', validateOnly: false } });
+    const response = await this.call(
+      `PATCH /mgmt/tm/transaction/${transId}`,
+      'PATCH',
+      `/mgmt/tm/transaction/${encodeURIComponent(transId)}`,
+      { json: { state: 'VALIDATING', validateOnly: false } },
+    );
     const o = isRecord(response.json) ? response.json : {};
     const failureReason = str(o['failureReason']);
     return { transId, state: str(o['state']) ?? '', ...(failureReason ? { failureReason } : {}) };
@@ -279,7 +362,11 @@ export class BigipClient {
 
   /** DELETE /mgmt/tm/transaction/<id>: discards an uncommitted transaction (F5 iControl REST user guide, transactions). */
   async deleteTransaction(transId: string): Promise<void> {
-    await this.call(`DELETE /mgmt/tm/transaction/${transId}`, 'DELETE', `/mgmt/tm/transaction/${encodeURIComponent(transId)}`);
+    await this.call(
+      `DELETE /mgmt/tm/transaction/${transId}`,
+      'DELETE',
+      `/mgmt/tm/transaction/${encodeURIComponent(transId)}`,
+    );
   }
 
   /** POST /mgmt/tm/sys/config {"command":"save"} (preferred over util/bash, which appliance mode disables). */
@@ -289,7 +376,9 @@ export class BigipClient {
 
   /** f5-ansible bigip_configsync_action.py execute_on_device: POST /mgmt/tm/cm {command:"run", utilCmdArgs:"config-sync to-group <g>"}. */
   async configSyncToGroup(group: string): Promise<void> {
-    await this.call('POST /mgmt/tm/cm (config-sync)', 'POST', '/mgmt/tm/cm', { json: { command: 'run', utilCmdArgs: `config-sync to-group ${group}` } });
+    await this.call('POST /mgmt/tm/cm (config-sync)', 'POST', '/mgmt/tm/cm', {
+      json: { command: 'run', utilCmdArgs: `config-sync to-group ${group}` },
+    });
   }
 
   /** f5-ansible bigip_configsync_action.py _device_group_exists: GET /mgmt/tm/cm/device-group/<g>; false on 404. */
@@ -309,8 +398,15 @@ export class BigipClient {
    */
   async userPartitionAccess(username: string): Promise<BigipPartitionRole[] | undefined> {
     try {
-      const response = await this.call(`GET /mgmt/tm/auth/user/${username}`, 'GET', `/mgmt/tm/auth/user/${encodeURIComponent(username)}`);
-      const entries = isRecord(response.json) && Array.isArray(response.json['partitionAccess']) ? response.json['partitionAccess'] : [];
+      const response = await this.call(
+        `GET /mgmt/tm/auth/user/${username}`,
+        'GET',
+        `/mgmt/tm/auth/user/${encodeURIComponent(username)}`,
+      );
+      const entries =
+        isRecord(response.json) && Array.isArray(response.json['partitionAccess'])
+          ? response.json['partitionAccess']
+          : [];
       return entries.filter(isRecord).map((e) => ({ partition: str(e['name']) ?? '', role: str(e['role']) ?? '' }));
     } catch (error) {
       if (error instanceof BigipHttpError && error.status === 404) return undefined;
@@ -325,7 +421,8 @@ export class BigipClient {
    */
   async syncStatus(): Promise<BigipSyncStatus> {
     const response = await this.call('GET /mgmt/tm/cm/sync-status', 'GET', '/mgmt/tm/cm/sync-status');
-    const top = isRecord(response.json) && isRecord(response.json['entries']) ? Object.values(response.json['entries']) : [];
+    const top =
+      isRecord(response.json) && isRecord(response.json['entries']) ? Object.values(response.json['entries']) : [];
     const fields = nestedEntries(top[0]);
     const detailsKey = Object.keys(fields).find((k) => /\/details$/.test(k));
     const detailEntries = Object.entries(nestedEntries(detailsKey ? fields[detailsKey] : undefined));
@@ -334,12 +431,22 @@ export class BigipClient {
       .sort(([a], [b]) => index(a) - index(b))
       .map(([, v]) => description(nestedEntries(v)['details']).trim())
       .filter((d) => d !== '');
-    return { status: description(fields['status']), color: description(fields['color']), mode: description(fields['mode']), summary: description(fields['summary']).trim(), details };
+    return {
+      status: description(fields['status']),
+      color: description(fields['color']),
+      mode: description(fields['mode']),
+      summary: description(fields['summary']).trim(),
+      details,
+    };
   }
 
   private async getFileObject(kind: 'ssl-cert' | 'ssl-key', fullPath: string): Promise<BigipFileObject | undefined> {
     try {
-      const response = await this.call(`GET /mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`, 'GET', `/mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`);
+      const response = await this.call(
+        `GET /mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`,
+        'GET',
+        `/mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`,
+      );
       return fileObject(response.json);
     } catch (error) {
       if (error instanceof BigipHttpError && error.status === 404) return undefined;
@@ -349,7 +456,11 @@ export class BigipClient {
 
   private async deleteFileObject(kind: 'ssl-cert' | 'ssl-key', fullPath: string): Promise<boolean> {
     try {
-      await this.call(`DELETE /mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`, 'DELETE', `/mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`);
+      await this.call(
+        `DELETE /mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`,
+        'DELETE',
+        `/mgmt/tm/sys/file/${kind}/${uriName(fullPath)}`,
+      );
       return true;
     } catch (error) {
       if (error instanceof BigipHttpError && error.status === 404) return false;

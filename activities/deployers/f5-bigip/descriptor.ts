@@ -33,19 +33,29 @@ const FULL_PATH = /^\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\/([A-Za-z0-9_][A-Za-z0-
 /** A list field arrives as an array (JSON) or as text separated by commas, spaces or new lines (forms). */
 function list(input: Record<string, unknown>, key: string): string[] {
   const value = input[key];
-  const items = Array.isArray(value) ? value : typeof value === 'string' || typeof value === 'number' ? String(value).split(/[\s,;]+/) : [];
-  return items.map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).trim() : '?')).filter((item) => item !== '');
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === 'string' || typeof value === 'number'
+      ? String(value).split(/[\s,;]+/)
+      : [];
+  return items
+    .map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item).trim() : '?'))
+    .filter((item) => item !== '');
 }
 
 const unique = <T>(items: T[]): T[] => [...new Set(items)];
-const done = <T>(value: T, errors: Record<string, string>): Parsed<T> => (Object.keys(errors).length > 0 ? { errors } : { value, errors });
+const done = <T>(value: T, errors: Record<string, string>): Parsed<T> =>
+  Object.keys(errors).length > 0 ? { errors } : { value, errors };
 
 export function parseBigipCredentials(input: Record<string, unknown>): Parsed<BigipCredentials> {
   const errors: Record<string, string> = {};
   const username = text(input, 'username');
   const password = typeof input['password'] === 'string' ? input['password'] : '';
-  if (!username) errors['username'] = 'Enter the BIG-IP user name (a local user with the Administrator role: docs/vendors/f5-bigip.md).';
-  else if (/\s/.test(username) || username.length > 255) errors['username'] = 'A BIG-IP user name has no spaces and at most 255 characters.';
+  if (!username)
+    errors['username'] =
+      'Enter the BIG-IP user name (a local user with the Administrator role: docs/vendors/f5-bigip.md).';
+  else if (/\s/.test(username) || username.length > 255)
+    errors['username'] = 'A BIG-IP user name has no spaces and at most 255 characters.';
   if (!password) errors['password'] = 'Enter the password of the BIG-IP user.';
   return done({ username, password }, errors);
 }
@@ -53,9 +63,11 @@ export function parseBigipCredentials(input: Record<string, unknown>): Parsed<Bi
 export function parseBigipOptions(input: Record<string, unknown>): Parsed<BigipOptions> {
   const errors: Record<string, string> = {};
   const partition = text(input, 'partition').replace(/^\/+|\/+$/g, '') || 'Common';
-  if (!NAME.test(partition) || partition.length > 64) errors['partition'] = 'A partition name has letters, digits, ".", "_" or "-" (default: Common).';
+  if (!NAME.test(partition) || partition.length > 64)
+    errors['partition'] = 'A partition name has letters, digits, ".", "_" or "-" (default: Common).';
   const syncGroup = text(input, 'syncGroup');
-  if (syncGroup && !NAME.test(syncGroup)) errors['syncGroup'] = 'A device group name has letters, digits, ".", "_" or "-"; leave empty without an HA pair.';
+  if (syncGroup && !NAME.test(syncGroup))
+    errors['syncGroup'] = 'A device group name has letters, digits, ".", "_" or "-"; leave empty without an HA pair.';
   return done({ partition, ...(syncGroup ? { syncGroup } : {}) }, errors);
 }
 
@@ -64,10 +76,14 @@ export function parseBigipBinding(input: Record<string, unknown>): Parsed<BigipB
   const profiles = unique(list(input, 'profiles'));
   const badProfile = profiles.find((p) => !(p.startsWith('/') ? FULL_PATH.test(p) : NAME.test(p)));
   if (profiles.length === 0) errors['profiles'] = 'Name at least one client-ssl profile, e.g. clientssl-web.';
-  else if (badProfile !== undefined) errors['profiles'] = `"${badProfile}" is not a client-ssl profile name (letters, digits, ".", "_", "-"; or a full path /Partition/name).`;
+  else if (badProfile !== undefined)
+    errors['profiles'] =
+      `"${badProfile}" is not a client-ssl profile name (letters, digits, ".", "_", "-"; or a full path /Partition/name).`;
   const rawPorts = list(input, 'verifyPorts');
   const ports = rawPorts.map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : NaN));
-  const badPort = rawPorts.find((_, i) => !(Number.isInteger(ports[i]) && (ports[i] ?? 0) >= 1 && (ports[i] ?? 0) <= 65535));
+  const badPort = rawPorts.find(
+    (_, i) => !(Number.isInteger(ports[i]) && (ports[i] ?? 0) >= 1 && (ports[i] ?? 0) <= 65535),
+  );
   if (badPort !== undefined) errors['verifyPorts'] = `"${badPort}" is not a TCP port (1-65535).`;
   return done({ profiles, verifyPorts: unique(ports) }, errors);
 }
@@ -94,7 +110,14 @@ export const bigipDescriptor: VendorDescriptor = {
     { name: 'password', label: 'Password', kind: 'secret', required: true },
   ],
   optionFields: [
-    { name: 'partition', label: 'Partition', kind: 'text', required: false, placeholder: 'Common', help: 'Where certificate and key objects are created.' },
+    {
+      name: 'partition',
+      label: 'Partition',
+      kind: 'text',
+      required: false,
+      placeholder: 'Common',
+      help: 'Where certificate and key objects are created.',
+    },
     {
       name: 'syncGroup',
       label: 'Device group to sync',
@@ -104,8 +127,22 @@ export const bigipDescriptor: VendorDescriptor = {
     },
   ],
   bindingFields: [
-    { name: 'profiles', label: 'Client SSL profiles', kind: 'list', required: true, placeholder: 'clientssl-web', help: 'Profiles whose certificate is replaced, all in one transaction. Names in the partition, or /Partition/name.' },
-    { name: 'verifyPorts', label: 'Ports to verify', kind: 'list', required: false, placeholder: '443', help: "Ports on the target's address where the virtual servers answer TLS. Virtual servers on other addresses: name them as verify endpoints of the deployment." },
+    {
+      name: 'profiles',
+      label: 'Client SSL profiles',
+      kind: 'list',
+      required: true,
+      placeholder: 'clientssl-web',
+      help: 'Profiles whose certificate is replaced, all in one transaction. Names in the partition, or /Partition/name.',
+    },
+    {
+      name: 'verifyPorts',
+      label: 'Ports to verify',
+      kind: 'list',
+      required: false,
+      placeholder: '443',
+      help: "Ports on the target's address where the virtual servers answer TLS. Virtual servers on other addresses: name them as verify endpoints of the deployment.",
+    },
   ],
   parseCredentials: (input) => asParseResult(parseBigipCredentials(input)),
   parseOptions: (input) => asParseResult(parseBigipOptions(input)),

@@ -22,20 +22,33 @@ export function classifyBigipError(error: unknown, doing: string, scrub: Scrub):
   if (!(error instanceof BigipHttpError)) return error;
   const message = scrub(`${COMPONENT}: ${doing}: ${error.message}`);
   if (error.status === 401 && /authorization failed/i.test(error.deviceMessage)) {
-    return classified(FailureType.targetPermission, `${message}. The BIG-IP user's role may not make this call: CertFleet needs the Administrator role (docs/vendors/f5-bigip.md).`);
+    return classified(
+      FailureType.targetPermission,
+      `${message}. The BIG-IP user's role may not make this call: CertFleet needs the Administrator role (docs/vendors/f5-bigip.md).`,
+    );
   }
   if (error.status === 401) return classified(FailureType.targetAuth, message);
   if (error.status === 403) return classified(FailureType.targetPermission, message);
-  if (error.status === 408 || error.status === 429 || error.status >= 500) return classified(FailureType.targetUnreachable, message);
+  if (error.status === 408 || error.status === 429 || error.status >= 500)
+    return classified(FailureType.targetUnreachable, message);
   return classified(FailureType.targetRejected, message);
 }
 
 /** The login's own failures: a wrong password, or the 100-token cap (retry later). */
 export function classifyLoginError(error: unknown, username: string, scrub: Scrub, busyRetryAfterMs: number): unknown {
   if (error instanceof BigipHttpError && error.status === 401) {
-    return classified(FailureType.targetAuth, scrub(`${COMPONENT}: login as "${username}" was refused (HTTP 401: ${error.deviceMessage}). Check the user name and password.`));
+    return classified(
+      FailureType.targetAuth,
+      scrub(
+        `${COMPONENT}: login as "${username}" was refused (HTTP 401: ${error.deviceMessage}). Check the user name and password.`,
+      ),
+    );
   }
-  if (error instanceof BigipHttpError && error.status === 400 && /maximum active login tokens/i.test(error.deviceMessage)) {
+  if (
+    error instanceof BigipHttpError &&
+    error.status === 400 &&
+    /maximum active login tokens/i.test(error.deviceMessage)
+  ) {
     return classified(
       FailureType.deviceSessionBusy,
       `${COMPONENT}: user "${username}" already holds the maximum of 100 active REST tokens (F5 K44237337), held by other clients or leaked (BIG-IP 17.1.2.x bug ID1787517). Tokens expire after 20 minutes, or an administrator can delete them; CertFleet will retry.`,

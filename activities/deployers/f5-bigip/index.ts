@@ -18,7 +18,17 @@ import { FailureType } from '../../../temporal/contract';
 import { classified } from '../../errors';
 import { checkDeployerConfig } from '../config-check';
 import { objectName, type NameRules } from '../naming';
-import type { Activation, ActivationStatus, BindingState, CertificateMaterial, Deployer, DeployerContext, DeployerFactory, PreflightReport, StagedObjects } from '../types';
+import type {
+  Activation,
+  ActivationStatus,
+  BindingState,
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+  DeployerFactory,
+  PreflightReport,
+  StagedObjects,
+} from '../types';
 import { baseName, bindAll, fromBindingState, readBinding, toBindingState, type Binding } from './binding';
 import { BigipHttpError, type BigipCertKeyChainEntry } from './client';
 import { bigipParsers, type BigipCredentials, type BigipOptions } from './descriptor';
@@ -56,7 +66,10 @@ const commonNameOf = (cert: X509Certificate): string => /^CN=(.*)$/m.exec(cert.s
 const unique = <T>(items: T[]): T[] => [...new Set(items)];
 
 export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): DeployerFactory {
-  const staging = { chunkSize: Math.max(1, settings.chunkSize ?? 512 * 1024), uploadAttempts: Math.max(1, settings.uploadAttempts ?? 3) };
+  const staging = {
+    chunkSize: Math.max(1, settings.chunkSize ?? 512 * 1024),
+    uploadAttempts: Math.max(1, settings.uploadAttempts ?? 3),
+  };
   const busyRetryAfterMs = settings.busyRetryAfterMs ?? 120_000;
   const syncTiming = { timeoutMs: settings.syncTimeoutMs ?? 60_000, pollMs: settings.syncPollMs ?? 3_000 };
 
@@ -70,7 +83,11 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       if (resolved) return resolved;
       const { credentials, options } = parsed.target();
       const named = unbound ? [] : parsed.all().binding.profiles;
-      return (resolved = { credentials, options, profiles: named.map((p) => (p.startsWith('/') ? p : `/${options.partition}/${p}`)) });
+      return (resolved = {
+        credentials,
+        options,
+        profiles: named.map((p) => (p.startsWith('/') ? p : `/${options.partition}/${p}`)),
+      });
     };
     const session = openBigipSession(ctx.target, () => cfg().credentials, busyRetryAfterMs);
     const { client } = session;
@@ -118,7 +135,13 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       async preflight(): Promise<PreflightReport> {
         return step('preflight', () => {
           const { credentials, options, profiles } = cfg();
-          return bigipPreflight({ client, username: credentials.username, profiles, label, ...(options.syncGroup ? { syncGroup: options.syncGroup } : {}) });
+          return bigipPreflight({
+            client,
+            username: credentials.username,
+            profiles,
+            label,
+            ...(options.syncGroup ? { syncGroup: options.syncGroup } : {}),
+          });
         });
       },
 
@@ -132,8 +155,15 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
           const intermediate = new X509Certificate(first);
           const pem = `${material.chainPems.map((p) => p.trim()).join('\n')}\n`;
           // One intermediate: named after it (shared by every leaf it issued); a longer chain: after its content.
-          const serial = material.chainPems.length === 1 ? intermediate.serialNumber : createHash('sha256').update(pem).digest('hex');
-          chain = { path: `/${partition}/${objectName(commonNameOf(intermediate), serial, NAME_RULES)}.crt`, pem, fingerprint: intermediate.fingerprint256.replace(/:/g, '').toLowerCase() };
+          const serial =
+            material.chainPems.length === 1
+              ? intermediate.serialNumber
+              : createHash('sha256').update(pem).digest('hex');
+          chain = {
+            path: `/${partition}/${objectName(commonNameOf(intermediate), serial, NAME_RULES)}.crt`,
+            pem,
+            fingerprint: intermediate.fingerprint256.replace(/:/g, '').toLowerCase(),
+          };
           staged['chain'] = chain.path;
         }
         await step(`staging ${base}`, async () => {
@@ -147,18 +177,24 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
 
       async activate(staged: StagedObjects): Promise<Activation> {
         const { cert, key, chain } = staged;
-        if (!cert || !key) throw classified(FailureType.validation, `${COMPONENT}: staged objects name no cert and key`);
+        if (!cert || !key)
+          throw classified(FailureType.validation, `${COMPONENT}: staged objects name no cert and key`);
         const { profiles } = cfg();
-        if (profiles.length === 0) throw classified(FailureType.validation, `${COMPONENT}: no client-ssl profile chosen for this deployment`);
+        if (profiles.length === 0)
+          throw classified(FailureType.validation, `${COMPONENT}: no client-ssl profile chosen for this deployment`);
         const entry: BigipCertKeyChainEntry = { name: baseName(cert), cert, key, ...(chain ? { chain } : {}) };
-        return step(`activating ${baseName(cert)}`, () => rebind(new Map(profiles.map((p) => [p, entry])), baseName(cert)));
+        return step(`activating ${baseName(cert)}`, () =>
+          rebind(new Map(profiles.map((p) => [p, entry])), baseName(cert)),
+        );
       },
 
       /** Follows a config-sync started by activate or rollback until the group is "In Sync" (BIG-IP applies the binding itself synchronously). */
       async activationStatus(jobId: string): Promise<ActivationStatus> {
         const job = parseSyncJobId(jobId);
         if (!job) return { state: 'failed', detail: `${COMPONENT}: unknown activation job "${jobId}"` };
-        return step(`checking config-sync to ${job.group}`, () => syncProgress(client, job.group, job.startedAtMs, syncTiming.timeoutMs));
+        return step(`checking config-sync to ${job.group}`, () =>
+          syncProgress(client, job.group, job.startedAtMs, syncTiming.timeoutMs),
+        );
       },
 
       async rollback(previous: BindingState): Promise<Activation> {
@@ -168,12 +204,20 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
 
       async removeSuperseded(keep: StagedObjects[], candidates: StagedObjects[]): Promise<string[]> {
         const kept = new Set(keep.flatMap((s) => Object.values(s)));
-        const certs = unique(candidates.flatMap((s) => [s['cert'], s['chain']])).filter((n): n is string => Boolean(n) && !kept.has(n ?? ''));
-        const keys = unique(candidates.map((s) => s['key'])).filter((n): n is string => Boolean(n) && !kept.has(n ?? ''));
+        const certs = unique(candidates.flatMap((s) => [s['cert'], s['chain']])).filter(
+          (n): n is string => Boolean(n) && !kept.has(n ?? ''),
+        );
+        const keys = unique(candidates.map((s) => s['key'])).filter(
+          (n): n is string => Boolean(n) && !kept.has(n ?? ''),
+        );
         if (certs.length === 0 && keys.length === 0) return [];
         return step('removing superseded objects', async () => {
           await requireRole();
-          const inUse = new Set((await client.listClientSslProfiles()).flatMap((p) => p.certKeyChain.flatMap((e) => [e.cert, e.key, e.chain ?? ''])));
+          const inUse = new Set(
+            (await client.listClientSslProfiles()).flatMap((p) =>
+              p.certKeyChain.flatMap((e) => [e.cert, e.key, e.chain ?? '']),
+            ),
+          );
           const removed: string[] = [];
           const remove = async (name: string, del: (n: string) => Promise<boolean>): Promise<void> => {
             if (inUse.has(name)) return;

@@ -17,10 +17,18 @@ export interface PreflightInput {
   label: (profile: string) => string;
 }
 
-export async function bigipPreflight({ client, username, profiles, syncGroup, label }: PreflightInput): Promise<PreflightReport> {
+export async function bigipPreflight({
+  client,
+  username,
+  profiles,
+  syncGroup,
+  label,
+}: PreflightInput): Promise<PreflightReport> {
   const checks: PreflightCheck[] = [{ name: 'login', ok: true, detail: `REST token issued to ${username}` }];
   const version = await client.version();
-  const firmware = [version.product, version.version, version.build && `Build ${version.build}`, version.edition].filter(Boolean).join(' ');
+  const firmware = [version.product, version.version, version.build && `Build ${version.build}`, version.edition]
+    .filter(Boolean)
+    .join(' ');
   checks.push({ name: 'firmware', ok: Boolean(version.version), detail: firmware });
 
   const role = judgeRole(username, await readAccountRole(client, username));
@@ -43,14 +51,28 @@ export async function bigipPreflight({ client, username, profiles, syncGroup, la
     checks.push({ name, ok: true, detail: `bound to ${entry.cert}${entry.chain ? ` with chain ${entry.chain}` : ''}` });
     changes.push(`${name}: ${entry.cert} → new certificate`);
   }
-  if (profiles.length === 0) changes.push('no client-ssl profile chosen yet: link a certificate to this target to choose them');
+  if (profiles.length === 0)
+    changes.push('no client-ssl profile chosen yet: link a certificate to this target to choose them');
 
   if (syncGroup) {
     const exists = await client.deviceGroupExists(syncGroup);
-    checks.push({ name: 'device group', ok: exists, detail: exists ? `config-sync to ${syncGroup} after each change, then wait for "In Sync"` : `device group ${syncGroup} not found` });
+    checks.push({
+      name: 'device group',
+      ok: exists,
+      detail: exists
+        ? `config-sync to ${syncGroup} after each change, then wait for "In Sync"`
+        : `device group ${syncGroup} not found`,
+    });
     if (exists) {
       const sync = judgeSync(syncGroup, await client.syncStatus());
-      checks.push({ name: 'sync status', ok: sync.state === 'done', detail: sync.state === 'done' ? sync.detail : `${sync.detail} (a deploy pushes this device's whole configuration to the group)` });
+      checks.push({
+        name: 'sync status',
+        ok: sync.state === 'done',
+        detail:
+          sync.state === 'done'
+            ? sync.detail
+            : `${sync.detail} (a deploy pushes this device's whole configuration to the group)`,
+      });
       changes.push(`device group ${syncGroup}: config-sync from this device`);
     }
   }

@@ -53,7 +53,12 @@ export interface RoleVerdict {
 
 export function describeAccess(access: BigipPartitionRole[]): string {
   if (access.length === 0) return 'no role';
-  return access.map((a) => `${roleName(a.role)} on ${a.partition === 'all-partitions' ? 'all partitions' : `partition ${a.partition}`}`).join(', ');
+  return access
+    .map(
+      (a) =>
+        `${roleName(a.role)} on ${a.partition === 'all-partitions' ? 'all partitions' : `partition ${a.partition}`}`,
+    )
+    .join(', ');
 }
 
 const REQUIRED = `${roleName(REQUIRED_ROLE)} on all partitions`;
@@ -68,7 +73,11 @@ export function judgeRole(username: string, found: AccountAccess): RoleVerdict {
   }
   if (found.kind === 'refused') {
     // An Administrator may read every user account; a refusal means the account is not one.
-    return { ok: false, known: true, detail: `required: ${REQUIRED}; user "${username}" may not even read its own user object (${found.message}), so it is not an Administrator` };
+    return {
+      ok: false,
+      known: true,
+      detail: `required: ${REQUIRED}; user "${username}" may not even read its own user object (${found.message}), so it is not an Administrator`,
+    };
   }
   const ok = found.access.some((a) => a.role === REQUIRED_ROLE);
   return { ok, known: true, detail: `required: ${REQUIRED}; user "${username}" has ${describeAccess(found.access)}` };
@@ -80,7 +89,10 @@ export async function readAccountRole(client: BigipClient, username: string): Pr
     const access = await client.userPartitionAccess(username);
     return access ? { kind: 'read', access } : { kind: 'remote' };
   } catch (error) {
-    if (error instanceof BigipHttpError && (error.status === 403 || (error.status === 401 && /authorization failed/i.test(error.deviceMessage)))) {
+    if (
+      error instanceof BigipHttpError &&
+      (error.status === 403 || (error.status === 401 && /authorization failed/i.test(error.deviceMessage)))
+    ) {
       return { kind: 'refused', message: `HTTP ${error.status}` };
     }
     throw error;
@@ -90,5 +102,8 @@ export async function readAccountRole(client: BigipClient, username: string): Pr
 /** The refusal a deploy step throws before it changes anything, when the role is known to be too weak. */
 export function insufficientRole(verdict: RoleVerdict): ClassifiedError | undefined {
   if (verdict.ok || !verdict.known) return undefined;
-  return classified(FailureType.targetPermission, `${COMPONENT}: the BIG-IP account's role is not enough (${verdict.detail}). Nothing was changed on the device. Give the user the Administrator role.`);
+  return classified(
+    FailureType.targetPermission,
+    `${COMPONENT}: the BIG-IP account's role is not enough (${verdict.detail}). Nothing was changed on the device. Give the user the Administrator role.`,
+  );
 }

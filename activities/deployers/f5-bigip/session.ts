@@ -18,7 +18,11 @@ export interface BigipSession {
 }
 
 /** `credentials` is read at the first login, after the deployer has validated its configuration. */
-export function openBigipSession(target: DeployerTarget, credentials: () => BigipCredentials, busyRetryAfterMs: number): BigipSession {
+export function openBigipSession(
+  target: DeployerTarget,
+  credentials: () => BigipCredentials,
+  busyRetryAfterMs: number,
+): BigipSession {
   const http = createDeviceHttp(target, COMPONENT);
   const client = new BigipClient(http);
   let token: string | undefined;
@@ -51,7 +55,12 @@ export function openBigipSession(target: DeployerTarget, credentials: () => Bigi
     try {
       return await work();
     } catch (error) {
-      if (error instanceof BigipHttpError && error.status === 401 && /auth-token does not exist/i.test(error.deviceMessage) && !renewed) {
+      if (
+        error instanceof BigipHttpError &&
+        error.status === 401 &&
+        /auth-token does not exist/i.test(error.deviceMessage) &&
+        !renewed
+      ) {
         renewed = true;
         token = undefined;
         client.useToken(undefined);

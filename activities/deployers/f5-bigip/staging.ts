@@ -17,13 +17,21 @@ export interface StagingSettings {
   uploadAttempts: number;
 }
 
-const fingerprintHex = (value: string): string => value.replace(/^SHA256\//i, '').replace(/:/g, '').toLowerCase();
+const fingerprintHex = (value: string): string =>
+  value
+    .replace(/^SHA256\//i, '')
+    .replace(/:/g, '')
+    .toLowerCase();
 
 // Unique per upload: deploys of different leaves to one device share the chain object, and one
 // deploy's install-then-remove of a shared file name would pull it from under the other's install.
-const uploadName = (fullPath: string): string => `certfleet-${randomBytes(4).toString('hex')}${fullPath.replace(/\//g, '_')}`;
+const uploadName = (fullPath: string): string =>
+  `certfleet-${randomBytes(4).toString('hex')}${fullPath.replace(/\//g, '_')}`;
 
-export function createStaging(client: BigipClient, settings: StagingSettings): {
+export function createStaging(
+  client: BigipClient,
+  settings: StagingSettings,
+): {
   ensureCert: (fullPath: string, pem: string, fingerprint: string) => Promise<void>;
   ensureKey: (fullPath: string, keyPem: string) => Promise<void>;
 } {
@@ -33,7 +41,12 @@ export function createStaging(client: BigipClient, settings: StagingSettings): {
       try {
         let localFilePath = `${DOWNLOADS}/${fileName}`;
         for (let start = 0; start < bytes.length; start += settings.chunkSize) {
-          const reply = await client.uploadChunk(fileName, bytes.subarray(start, start + settings.chunkSize), start, bytes.length);
+          const reply = await client.uploadChunk(
+            fileName,
+            bytes.subarray(start, start + settings.chunkSize),
+            start,
+            bytes.length,
+          );
           localFilePath = reply.localFilePath;
         }
         return localFilePath;
@@ -69,7 +82,8 @@ export function createStaging(client: BigipClient, settings: StagingSettings): {
       await client.installCert(fullPath, local);
     } catch (error) {
       // Installed by a concurrent or interrupted attempt: fine when it is the same certificate.
-      const found = error instanceof BigipHttpError && error.status === 409 ? await client.getCert(fullPath) : undefined;
+      const found =
+        error instanceof BigipHttpError && error.status === 409 ? await client.getCert(fullPath) : undefined;
       if (!found) throw error;
       same(found);
     } finally {

@@ -54,7 +54,11 @@ export function judgeSync(group: string, status: BigipSyncStatus): SyncVerdict {
   const detail = `device group ${group} is ${describeSync(status, own)}`;
   if (own === 'In Sync') return { state: 'done', detail };
   if (own === 'Changes Pending' || SETTLING.has(own)) return { state: 'pending', detail };
-  if (own === 'Disconnected') return { state: 'failed', detail: `${detail}. One or more devices are unreachable: resolve the communication problem between the devices, then retry` };
+  if (own === 'Disconnected')
+    return {
+      state: 'failed',
+      detail: `${detail}. One or more devices are unreachable: resolve the communication problem between the devices, then retry`,
+    };
   return { state: 'failed', detail: `${detail}. CertFleet waits for "In Sync" only` };
 }
 
@@ -67,19 +71,32 @@ export function parseSyncJobId(jobId: string): { group: string; startedAtMs: num
 }
 
 /** One look at the sync status for a config-sync started at `startedAtMs`; pending turns failed after `timeoutMs`. */
-export async function syncProgress(client: BigipClient, group: string, startedAtMs: number, timeoutMs: number): Promise<ActivationStatus> {
+export async function syncProgress(
+  client: BigipClient,
+  group: string,
+  startedAtMs: number,
+  timeoutMs: number,
+): Promise<ActivationStatus> {
   const verdict = judgeSync(group, await client.syncStatus());
   if (verdict.state === 'done') return { state: 'done' };
-  if (verdict.state === 'failed') return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group}: ${verdict.detail}` };
+  if (verdict.state === 'failed')
+    return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group}: ${verdict.detail}` };
   const waited = Date.now() - startedAtMs;
   if (waited > timeoutMs) {
-    return { state: 'failed', detail: `${COMPONENT}: config-sync to ${group} did not reach "In Sync" within ${seconds(timeoutMs)} s: ${verdict.detail}` };
+    return {
+      state: 'failed',
+      detail: `${COMPONENT}: config-sync to ${group} did not reach "In Sync" within ${seconds(timeoutMs)} s: ${verdict.detail}`,
+    };
   }
   return { state: 'pending' };
 }
 
 /** Runs config-sync to the group and waits here (bounded) until it reports "In Sync"; throws a classified error otherwise. */
-export async function syncAndWait(client: BigipClient, group: string, timing: { pollMs: number; timeoutMs: number }): Promise<void> {
+export async function syncAndWait(
+  client: BigipClient,
+  group: string,
+  timing: { pollMs: number; timeoutMs: number },
+): Promise<void> {
   const started = Date.now();
   await client.configSyncToGroup(group);
   for (;;) {

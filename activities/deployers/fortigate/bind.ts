@@ -21,21 +21,30 @@ export async function bind(wanted: WantedBinding[]): Promise<BindingState> {
   for (const want of wanted) readings.push({ want, reading: await want.slot.read() });
   const refused = readings.filter(({ reading }) => reading.problem !== undefined || !reading.offered);
   if (refused.length > 0) {
-    const reasons = refused.map(({ want, reading }) => reading.problem ?? `${want.slot.label} is not available on this FortiGate`);
-    throw classified(FailureType.targetRejected, `${COMPONENT}: ${reasons.join(' ')}${readings.length > refused.length ? ' Nothing was changed.' : ''}`);
+    const reasons = refused.map(
+      ({ want, reading }) => reading.problem ?? `${want.slot.label} is not available on this FortiGate`,
+    );
+    throw classified(
+      FailureType.targetRejected,
+      `${COMPONENT}: ${reasons.join(' ')}${readings.length > refused.length ? ' Nothing was changed.' : ''}`,
+    );
   }
 
   const previous: BindingState = {};
   for (const { want, reading } of readings) previous[want.slot.key] = reading.current;
 
-  const ordered = [...readings.filter(({ want }) => !want.slot.restartsListener), ...readings.filter(({ want }) => want.slot.restartsListener)];
+  const ordered = [
+    ...readings.filter(({ want }) => !want.slot.restartsListener),
+    ...readings.filter(({ want }) => want.slot.restartsListener),
+  ];
   const undo: { what: string; run: () => Promise<unknown> }[] = [];
   try {
     for (const { want, reading } of ordered) {
       const { slot, certificate } = want;
       const old = reading.current;
       if (old === certificate) continue;
-      const put = (name: string): Promise<unknown> => expectOk(slot.write(name, reading), `bind ${name} to the ${slot.label}`, 'bind');
+      const put = (name: string): Promise<unknown> =>
+        expectOk(slot.write(name, reading), `bind ${name} to the ${slot.label}`, 'bind');
       if (!slot.restartsListener) {
         await put(certificate);
         if (old) undo.push({ what: `${slot.label} back to ${old}`, run: () => put(old) });
@@ -66,7 +75,11 @@ export async function bind(wanted: WantedBinding[]): Promise<BindingState> {
       }
     }
     if (failed.length > 0 && error instanceof ClassifiedError) {
-      throw classified(error.type, `${error.message}; restoring the previous binding failed too (${failed.join('; ')})`, error.retryAfterMs);
+      throw classified(
+        error.type,
+        `${error.message}; restoring the previous binding failed too (${failed.join('; ')})`,
+        error.retryAfterMs,
+      );
     }
     throw error;
   }

@@ -76,11 +76,15 @@ export interface SlotContext {
 }
 
 /** The binding's VIP endpoint texts, read. */
-export const vipEndpointsOf = (texts: string[]): FortiGateVipEndpoint[] => texts.map(vipEndpointOf).filter((e): e is FortiGateVipEndpoint => e !== undefined);
+export const vipEndpointsOf = (texts: string[]): FortiGateVipEndpoint[] =>
+  texts.map(vipEndpointOf).filter((e): e is FortiGateVipEndpoint => e !== undefined);
 
 export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefined {
   const { client, vdom, options } = ctx;
-  const read = async (request: Promise<FortiResponse>, what: string): Promise<{ item?: Record<string, unknown>; version?: string }> => {
+  const read = async (
+    request: Promise<FortiResponse>,
+    what: string,
+  ): Promise<{ item?: Record<string, unknown>; version?: string }> => {
     const r = await request;
     if (r.status === 404) return {};
     if (!ok(r)) throw fortigateFailure(r, what, 'read');
@@ -94,7 +98,12 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       restartsListener: true,
       async read() {
         const { item } = await read(client.getSystemGlobal(), 'read system global settings');
-        if (!item) return { offered: false, current: '', problem: `the system global settings are not readable in VDOM ${vdom} (HTTP 404)` };
+        if (!item)
+          return {
+            offered: false,
+            current: '',
+            problem: `the system global settings are not readable in VDOM ${vdom} (HTTP 404)`,
+          };
         return { offered: true, current: referencedName(item['admin-server-cert']) ?? '' };
       },
       write: (name) => client.setAdminServerCert(name),
@@ -109,13 +118,21 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
         const { item, version } = await read(client.getSslVpnSettings(), `read SSL-VPN settings in VDOM ${vdom}`);
         if (!item) return { offered: false, current: '', problem: SSL_VPN_ABSENT };
         const port = numberOf(item['port']);
-        const agentless = firmwareAtLeast(version, [7, 6, 3]) ? ' (Agentless VPN: FortiOS 7.6.3 removed tunnel mode)' : '';
+        const agentless = firmwareAtLeast(version, [7, 6, 3])
+          ? ' (Agentless VPN: FortiOS 7.6.3 removed tunnel mode)'
+          : '';
         return {
           offered: true,
           current: referencedName(item['servercert']) ?? '',
-          ...(port !== undefined ? { facts: `portal on port ${port}${agentless}` } : agentless ? { facts: agentless.trim() } : {}),
+          ...(port !== undefined
+            ? { facts: `portal on port ${port}${agentless}` }
+            : agentless
+              ? { facts: agentless.trim() }
+              : {}),
           ...(port !== undefined && port !== options.sslVpnPort
-            ? { verifyProblem: `the portal listens on port ${port} but the target's SSL-VPN port is ${options.sslVpnPort}: the TLS check after a deploy would look at the wrong port` }
+            ? {
+                verifyProblem: `the portal listens on port ${port} but the target's SSL-VPN port is ${options.sslVpnPort}: the TLS check after a deploy would look at the wrong port`,
+              }
             : {}),
         };
       },
@@ -129,7 +146,12 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label: `auth portal (VDOM ${vdom})`,
       async read() {
         const { item } = await read(client.getUserSetting(), `read user settings (auth portal) in VDOM ${vdom}`);
-        if (!item) return { offered: false, current: '', problem: `the auth portal settings (user/setting) are not readable in VDOM ${vdom} (HTTP 404)` };
+        if (!item)
+          return {
+            offered: false,
+            current: '',
+            problem: `the auth portal settings (user/setting) are not readable in VDOM ${vdom} (HTTP 404)`,
+          };
         const global = await read(client.getSystemGlobal(), 'read system global settings');
         const port = numberOf(global.item?.['auth-https-port']);
         return {
@@ -137,7 +159,9 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
           current: referencedName(item['auth-cert']) ?? '',
           ...(port !== undefined ? { facts: `HTTPS authentication on port ${port}` } : {}),
           ...(port !== undefined && port !== options.authPortalPort
-            ? { verifyProblem: `auth-https-port is ${port} but the target's auth portal port is ${options.authPortalPort}: the TLS check after a deploy would look at the wrong port` }
+            ? {
+                verifyProblem: `auth-https-port is ${port} but the target's auth portal port is ${options.authPortalPort}: the TLS check after a deploy would look at the wrong port`,
+              }
             : {}),
         };
       },
@@ -153,13 +177,25 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label,
       async read() {
         const { item } = await read(client.getPhase1Interface(name), `read ${label} in VDOM ${vdom}`);
-        if (!item) return { offered: false, current: '', problem: `${label} does not exist in VDOM ${vdom}. Check the name (VPN → IPsec Tunnels) and the VDOM option.` };
+        if (!item)
+          return {
+            offered: false,
+            current: '',
+            problem: `${label} does not exist in VDOM ${vdom}. Check the name (VPN → IPsec Tunnels) and the VDOM option.`,
+          };
         const single = singleOf(label, referencedNames(item['certificate']));
         const authmethod = typeof item['authmethod'] === 'string' ? item['authmethod'] : '';
         const problem =
           single.problem ??
-          (authmethod === 'psk' ? `${label} authenticates with a pre-shared key (authmethod psk): its certificate is used only with signature authentication. Switch it to signature first.` : undefined);
-        return { offered: true, current: single.current, ...(problem ? { problem } : {}), facts: 'IPsec has no TLS endpoint: not checked by a handshake after a deploy' };
+          (authmethod === 'psk'
+            ? `${label} authenticates with a pre-shared key (authmethod psk): its certificate is used only with signature authentication. Switch it to signature first.`
+            : undefined);
+        return {
+          offered: true,
+          current: single.current,
+          ...(problem ? { problem } : {}),
+          facts: 'IPsec has no TLS endpoint: not checked by a handshake after a deploy',
+        };
       },
       write: (certificate) => client.setPhase1Certificates(name, certificate ? [certificate] : []),
     };
@@ -173,26 +209,43 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label,
       async read() {
         const { item } = await read(client.getVip(name), `read ${label} in VDOM ${vdom}`);
-        if (!item) return { offered: false, current: '', problem: `${label} does not exist in VDOM ${vdom}. Check the name (Policy & Objects → Virtual IPs) and the VDOM option.` };
+        if (!item)
+          return {
+            offered: false,
+            current: '',
+            problem: `${label} does not exist in VDOM ${vdom}. Check the name (Policy & Objects → Virtual IPs) and the VDOM option.`,
+          };
         const type = typeof item['type'] === 'string' ? item['type'] : '';
         const serverType = typeof item['server-type'] === 'string' ? item['server-type'] : '';
         const value = item['ssl-certificate'];
         const single = singleOf(label, referencedNames(value));
-        const terminatesTls = (type === 'server-load-balance' && TLS_SERVER_TYPES.has(serverType)) || type === 'access-proxy';
+        const terminatesTls =
+          (type === 'server-load-balance' && TLS_SERVER_TYPES.has(serverType)) || type === 'access-proxy';
         const problem =
           single.problem ??
-          (terminatesTls ? undefined : `${label} is of type ${type || '(unknown)'}${serverType ? ` with server type ${serverType}` : ''}: FortiGate does not terminate TLS on it, so an ssl-certificate is not used. Name a server-load-balance VIP with server type https or ssl.`);
+          (terminatesTls
+            ? undefined
+            : `${label} is of type ${type || '(unknown)'}${serverType ? ` with server type ${serverType}` : ''}: FortiGate does not terminate TLS on it, so an ssl-certificate is not used. Name a server-load-balance VIP with server type https or ssl.`);
         const extip = typeof item['extip'] === 'string' ? item['extip'] : '';
         // extport may be a range ("443-444"); 0 or none means the VIP does not say (port forwarding off).
-        const extport = numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']) || undefined;
+        const extport =
+          numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']) || undefined;
         const where = `${extip || '?'}:${extport ?? '?'}`;
         let verifyProblem: string | undefined;
         let facts = `answers on ${where}`;
-        if (ctx.vipEndpoints.length === 0) facts += ` (not checked after a deploy: add ${where} to the VIP TLS endpoints to check it)`;
+        if (ctx.vipEndpoints.length === 0)
+          facts += ` (not checked after a deploy: add ${where} to the VIP TLS endpoints to check it)`;
         else if (extport !== undefined && !ctx.vipEndpoints.some((e) => e.port === extport)) {
           verifyProblem = `${label} answers on port ${extport}, which none of the VIP TLS endpoints (${ctx.vipEndpoints.map((e) => `${e.host}:${e.port}`).join(', ')}) uses: the check after a deploy would not reach it`;
         }
-        return { offered: true, current: single.current, listShape: Array.isArray(value), facts, ...(problem ? { problem } : {}), ...(verifyProblem ? { verifyProblem } : {}) };
+        return {
+          offered: true,
+          current: single.current,
+          listShape: Array.isArray(value),
+          facts,
+          ...(problem ? { problem } : {}),
+          ...(verifyProblem ? { verifyProblem } : {}),
+        };
       },
       write: (certificate, reading) => client.setVipSslCertificate(name, certificate, reading.listShape === true),
     };

@@ -9,7 +9,8 @@ import { classified } from '../../errors';
 import type { FortiGateClient, FortiResponse } from './client';
 import { codeOf, COMPONENT, describeFortiOsError, expectOk, fortigateFailure, ok, resultList } from './failures';
 
-export const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+export const fingerprint = (pem: string): string =>
+  new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 
 function fingerprintOrUndefined(pem: unknown): string | undefined {
   if (typeof pem !== 'string' || !pem.includes('BEGIN CERTIFICATE')) return undefined;
@@ -44,7 +45,8 @@ const storedCa = (item: Record<string, unknown>): StoredCert | undefined => stor
 type Encoding = 'pem' | 'der';
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 /** file_content: base64 of the PEM file (acme.sh) or of the DER leaf (7.6.6, caddy-forticertsync). */
-const certContent = (pem: string, encoding: Encoding): string => (encoding === 'pem' ? b64(pem) : new X509Certificate(pem).raw.toString('base64'));
+const certContent = (pem: string, encoding: Encoding): string =>
+  encoding === 'pem' ? b64(pem) : new X509Certificate(pem).raw.toString('base64');
 /** key_file_content: base64 of the PEM file, or the PEM body without its armour lines (= base64 DER). */
 const keyContent = (pem: string, encoding: Encoding): string =>
   encoding === 'pem'
@@ -75,7 +77,10 @@ export interface CertificateStore {
   ensureCa(pem: string, known: StoredCert[]): Promise<{ name?: string; known: StoredCert[] }>;
 }
 
-export function createCertificateStore(client: FortiGateClient, where: { vdom: string; scope: 'global' | 'vdom' }): CertificateStore {
+export function createCertificateStore(
+  client: FortiGateClient,
+  where: { vdom: string; scope: 'global' | 'vdom' },
+): CertificateStore {
   const { vdom, scope } = where;
   let encoding: Encoding = 'pem';
 
@@ -90,12 +95,16 @@ export function createCertificateStore(client: FortiGateClient, where: { vdom: s
   const store: CertificateStore = {
     async listLocal() {
       const r = await expectOk(client.listLocalCertificates(), `list local certificates in VDOM ${vdom}`, 'read');
-      return resultList(r.envelope).map(storedLocal).filter((c): c is StoredCert => c !== undefined);
+      return resultList(r.envelope)
+        .map(storedLocal)
+        .filter((c): c is StoredCert => c !== undefined);
     },
 
     async listCas() {
       const r = await expectOk(client.listCaCertificates(), `list CA certificates in VDOM ${vdom}`, 'read');
-      return resultList(r.envelope).map(storedCa).filter((c): c is StoredCert => c !== undefined);
+      return resultList(r.envelope)
+        .map(storedCa)
+        .filter((c): c is StoredCert => c !== undefined);
     },
 
     async getLocal(name) {
@@ -109,7 +118,13 @@ export function createCertificateStore(client: FortiGateClient, where: { vdom: s
     async importLeaf(name, certPem, keyPem) {
       const wanted = fingerprint(certPem);
       const r = await importWithFallback((enc) =>
-        client.importLocalCertificate({ type: 'regular', certname: name, scope, file_content: certContent(certPem, enc), key_file_content: keyContent(keyPem, enc) }),
+        client.importLocalCertificate({
+          type: 'regular',
+          certname: name,
+          scope,
+          file_content: certContent(certPem, enc),
+          key_file_content: keyContent(keyPem, enc),
+        }),
       );
       if (ok(r)) return name;
       const code = codeOf(r);
@@ -134,8 +149,11 @@ export function createCertificateStore(client: FortiGateClient, where: { vdom: s
       const wanted = fingerprint(pem);
       const present = known.find((c) => c.fingerprint === wanted);
       if (present) return { name: present.name, known };
-      const r = await importWithFallback((enc) => client.importCaCertificate({ import_method: 'file', scope, file_content: certContent(pem, enc) }));
-      if (!ok(r) && codeOf(r) !== -328) throw fortigateFailure(r, `import CA certificate ${subjectOf(pem)}`, 'ca-import');
+      const r = await importWithFallback((enc) =>
+        client.importCaCertificate({ import_method: 'file', scope, file_content: certContent(pem, enc) }),
+      );
+      if (!ok(r) && codeOf(r) !== -328)
+        throw fortigateFailure(r, `import CA certificate ${subjectOf(pem)}`, 'ca-import');
       const refreshed = await store.listCas();
       const found = refreshed.find((c) => c.fingerprint === wanted);
       if (!found && refreshed.some((c) => c.fingerprint === undefined)) return { known: refreshed };

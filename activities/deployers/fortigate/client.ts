@@ -66,7 +66,8 @@ export class FortiGateClient {
       ...(json !== undefined ? { json } : {}),
     });
     const body = response.json;
-    const envelope = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as FortiEnvelope) : undefined;
+    const envelope =
+      typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as FortiEnvelope) : undefined;
     return { status: response.status, ...(envelope ? { envelope } : {}) };
   }
 
@@ -113,7 +114,9 @@ export class FortiGateClient {
 
   /** PUT /api/v2/cmdb/vpn.ipsec/phase1-interface/<name> {"certificate": [{name}, …]} (same sources). */
   setPhase1Certificates(name: string, certificates: string[]): Promise<FortiResponse> {
-    return this.call('PUT', `/cmdb/vpn.ipsec/phase1-interface/${seg(name)}`, { certificate: certificates.map((c) => ({ name: c })) });
+    return this.call('PUT', `/cmdb/vpn.ipsec/phase1-interface/${seg(name)}`, {
+      certificate: certificates.map((c) => ({ name: c })),
+    });
   }
 
   /**
@@ -129,7 +132,9 @@ export class FortiGateClient {
    * a plain name before (terraform-provider-fortios resource_firewall_vip.go expandFirewallVipSslCertificate).
    */
   setVipSslCertificate(name: string, certificate: string, asList: boolean): Promise<FortiResponse> {
-    return this.call('PUT', `/cmdb/firewall/vip/${seg(name)}`, { 'ssl-certificate': asList ? [{ name: certificate }] : certificate });
+    return this.call('PUT', `/cmdb/firewall/vip/${seg(name)}`, {
+      'ssl-certificate': asList ? [{ name: certificate }] : certificate,
+    });
   }
 
   /**

@@ -67,7 +67,11 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})?)$/;
 /** A list field: an array, or text split on commas and new lines (names never contain a comma). */
 function list(input: Record<string, unknown>, key: string): string[] {
   const raw = input[key];
-  const items = Array.isArray(raw) ? raw.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '\u0000')) : typeof raw === 'string' ? raw.split(/[,\n]/) : [];
+  const items = Array.isArray(raw)
+    ? raw.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '\u0000'))
+    : typeof raw === 'string'
+      ? raw.split(/[,\n]/)
+      : [];
   return [...new Set(items.map((s) => s.trim()).filter(Boolean))];
 }
 
@@ -85,8 +89,15 @@ const endpointText = (e: FortiGateVipEndpoint): string => `${e.host.includes(':'
 
 export function parseFortiGateCredentials(input: Record<string, unknown>): Parsed<FortiGateCredentials> {
   const token = text(input, 'token');
-  if (!token) return { errors: { token: 'Enter the API token of a REST API admin (System → Administrators → REST API Admin).' } };
-  if (!TOKEN.test(token)) return { errors: { token: 'The API token is 8 to 256 printable characters without spaces; paste it exactly as FortiGate showed it.' } };
+  if (!token)
+    return { errors: { token: 'Enter the API token of a REST API admin (System → Administrators → REST API Admin).' } };
+  if (!TOKEN.test(token))
+    return {
+      errors: {
+        token:
+          'The API token is 8 to 256 printable characters without spaces; paste it exactly as FortiGate showed it.',
+      },
+    };
   return { value: { token }, errors: {} };
 }
 
@@ -95,9 +106,11 @@ export function parseFortiGateOptions(input: Record<string, unknown>): Parsed<Fo
   const vdom = text(input, 'vdom') || FORTIGATE_DEFAULT_VDOM;
   if (!VDOM.test(vdom)) errors['vdom'] = 'A VDOM name is 1 to 31 letters, digits, "-" or "_" (leave empty for root).';
   const sslVpnPort = parsePort(text(input, 'sslVpnPort'), FORTIGATE_DEFAULT_SSL_VPN_PORT);
-  if (sslVpnPort === undefined) errors['sslVpnPort'] = 'Enter the SSL-VPN port as a number from 1 to 65535 (FortiGate default 10443).';
+  if (sslVpnPort === undefined)
+    errors['sslVpnPort'] = 'Enter the SSL-VPN port as a number from 1 to 65535 (FortiGate default 10443).';
   const authPortalPort = parsePort(text(input, 'authPortalPort'), FORTIGATE_DEFAULT_AUTH_PORTAL_PORT);
-  if (authPortalPort === undefined) errors['authPortalPort'] = 'Enter the auth portal HTTPS port as a number from 1 to 65535 (FortiGate default 1003).';
+  if (authPortalPort === undefined)
+    errors['authPortalPort'] = 'Enter the auth portal HTTPS port as a number from 1 to 65535 (FortiGate default 1003).';
   if (Object.keys(errors).length > 0 || sslVpnPort === undefined || authPortalPort === undefined) return { errors };
   return { value: { vdom, sslVpnPort, authPortalPort }, errors };
 }
@@ -114,21 +127,46 @@ export function parseFortiGateBinding(input: Record<string, unknown>): Parsed<Fo
   const authPortal = flag('authPortal', 'Auth portal');
   const ipsecPhase1 = list(input, 'ipsecPhase1');
   const badPhase1 = ipsecPhase1.filter((n) => !PHASE1_NAME.test(n));
-  if (badPhase1.length > 0) errors['ipsecPhase1'] = `Not a phase-1 interface name: ${badPhase1.join(', ')} (1 to 15 letters, digits, space, ".", "-" or "_"; as in VPN → IPsec Tunnels).`;
+  if (badPhase1.length > 0)
+    errors['ipsecPhase1'] =
+      `Not a phase-1 interface name: ${badPhase1.join(', ')} (1 to 15 letters, digits, space, ".", "-" or "_"; as in VPN → IPsec Tunnels).`;
   const vips = list(input, 'vips');
   const badVips = vips.filter((n) => !VIP_NAME.test(n));
-  if (badVips.length > 0) errors['vips'] = `Not a virtual IP name: ${badVips.join(', ')} (1 to 79 letters, digits, space or . - _ : ( ); as in Policy & Objects → Virtual IPs).`;
+  if (badVips.length > 0)
+    errors['vips'] =
+      `Not a virtual IP name: ${badVips.join(', ')} (1 to 79 letters, digits, space or . - _ : ( ); as in Policy & Objects → Virtual IPs).`;
   const endpointTexts = list(input, 'vipEndpoints');
   const vipEndpoints = endpointTexts.map(vipEndpointOf);
   const badEndpoints = endpointTexts.filter((_, i) => vipEndpoints[i] === undefined);
-  if (badEndpoints.length > 0) errors['vipEndpoints'] = `Not host:port: ${badEndpoints.join(', ')} (e.g. 203.0.113.10:443 or [2001:db8::10]:443).`;
-  else if (endpointTexts.length > 0 && vips.length === 0) errors['vipEndpoints'] = 'VIP TLS endpoints are checked only for the virtual IPs named above: name at least one VIP, or leave this empty.';
-  if (!adminGui && !sslVpn && !authPortal && ipsecPhase1.length === 0 && vips.length === 0 && !errors['ipsecPhase1'] && !errors['vips']) {
-    errors['adminGui'] = 'Choose at least one service to bind the certificate to: admin GUI, SSL-VPN, auth portal, an IPsec phase-1 or a virtual IP.';
+  if (badEndpoints.length > 0)
+    errors['vipEndpoints'] = `Not host:port: ${badEndpoints.join(', ')} (e.g. 203.0.113.10:443 or [2001:db8::10]:443).`;
+  else if (endpointTexts.length > 0 && vips.length === 0)
+    errors['vipEndpoints'] =
+      'VIP TLS endpoints are checked only for the virtual IPs named above: name at least one VIP, or leave this empty.';
+  if (
+    !adminGui &&
+    !sslVpn &&
+    !authPortal &&
+    ipsecPhase1.length === 0 &&
+    vips.length === 0 &&
+    !errors['ipsecPhase1'] &&
+    !errors['vips']
+  ) {
+    errors['adminGui'] =
+      'Choose at least one service to bind the certificate to: admin GUI, SSL-VPN, auth portal, an IPsec phase-1 or a virtual IP.';
   }
   if (Object.keys(errors).length > 0) return { errors };
   return {
-    value: { adminGui, sslVpn, authPortal, ipsecPhase1, vips, vipEndpoints: [...new Set(vipEndpoints.filter((e): e is FortiGateVipEndpoint => e !== undefined).map(endpointText))] },
+    value: {
+      adminGui,
+      sslVpn,
+      authPortal,
+      ipsecPhase1,
+      vips,
+      vipEndpoints: [
+        ...new Set(vipEndpoints.filter((e): e is FortiGateVipEndpoint => e !== undefined).map(endpointText)),
+      ],
+    },
     errors,
   };
 }
@@ -140,7 +178,11 @@ export const fortigateParsers: VendorParsers<FortiGateCredentials, FortiGateOpti
 };
 
 /** Where the bound certificate is served (IPsec has no TLS endpoint; VIPs only where endpoints are given). */
-export function fortigateVerifyEndpoints(target: { host: string; port: number }, options: FortiGateOptions, binding: FortiGateBinding): VerifyEndpoint[] {
+export function fortigateVerifyEndpoints(
+  target: { host: string; port: number },
+  options: FortiGateOptions,
+  binding: FortiGateBinding,
+): VerifyEndpoint[] {
   const endpoints: VerifyEndpoint[] = [];
   if (binding.adminGui) endpoints.push({ host: target.host, port: target.port });
   if (binding.sslVpn) endpoints.push({ host: target.host, port: options.sslVpnPort });
@@ -163,17 +205,77 @@ export const fortigateDescriptor: VendorDescriptor = {
     },
   ],
   optionFields: [
-    { name: 'vdom', label: 'VDOM', kind: 'text', required: false, placeholder: FORTIGATE_DEFAULT_VDOM, help: 'Leave empty on a FortiGate without VDOMs.' },
-    { name: 'sslVpnPort', label: 'SSL-VPN port', kind: 'number', required: false, placeholder: String(FORTIGATE_DEFAULT_SSL_VPN_PORT), help: 'Where the SSL-VPN (Agentless VPN) portal listens; checked by a TLS handshake after a deploy.' },
-    { name: 'authPortalPort', label: 'Auth portal HTTPS port', kind: 'number', required: false, placeholder: String(FORTIGATE_DEFAULT_AUTH_PORTAL_PORT), help: "The device's auth-https-port; checked by a TLS handshake after a deploy." },
+    {
+      name: 'vdom',
+      label: 'VDOM',
+      kind: 'text',
+      required: false,
+      placeholder: FORTIGATE_DEFAULT_VDOM,
+      help: 'Leave empty on a FortiGate without VDOMs.',
+    },
+    {
+      name: 'sslVpnPort',
+      label: 'SSL-VPN port',
+      kind: 'number',
+      required: false,
+      placeholder: String(FORTIGATE_DEFAULT_SSL_VPN_PORT),
+      help: 'Where the SSL-VPN (Agentless VPN) portal listens; checked by a TLS handshake after a deploy.',
+    },
+    {
+      name: 'authPortalPort',
+      label: 'Auth portal HTTPS port',
+      kind: 'number',
+      required: false,
+      placeholder: String(FORTIGATE_DEFAULT_AUTH_PORTAL_PORT),
+      help: "The device's auth-https-port; checked by a TLS handshake after a deploy.",
+    },
   ],
   bindingFields: [
-    { name: 'adminGui', label: 'Admin GUI (HTTPS management)', kind: 'checkbox', required: false, help: 'Sets admin-server-cert. The management API then presents the new certificate.' },
-    { name: 'sslVpn', label: 'SSL-VPN portal', kind: 'checkbox', required: false, help: 'Sets the SSL-VPN servercert in the VDOM. FortiOS 7.6 removed SSL-VPN on 2 GB models; preflight says whether this FortiGate has it.' },
-    { name: 'authPortal', label: 'Auth portal (captive portal)', kind: 'checkbox', required: false, help: 'Sets auth-cert in the VDOM’s user settings: the HTTPS firewall authentication page.' },
-    { name: 'ipsecPhase1', label: 'IPsec phase-1 interfaces', kind: 'list', required: false, placeholder: 'hq-tunnel', help: 'Phase-1 interfaces using certificate (signature) authentication. IPsec has no TLS endpoint: these are not checked by a handshake after a deploy.' },
-    { name: 'vips', label: 'Virtual IPs (SSL offload)', kind: 'list', required: false, placeholder: 'web-vip', help: 'Server-load-balance VIPs that terminate HTTPS/SSL; their ssl-certificate is replaced.' },
-    { name: 'vipEndpoints', label: 'VIP TLS endpoints', kind: 'list', required: false, placeholder: '203.0.113.10:443', help: 'host:port where those VIPs answer (their external IP and port; preflight shows them). Checked by a TLS handshake after a deploy.' },
+    {
+      name: 'adminGui',
+      label: 'Admin GUI (HTTPS management)',
+      kind: 'checkbox',
+      required: false,
+      help: 'Sets admin-server-cert. The management API then presents the new certificate.',
+    },
+    {
+      name: 'sslVpn',
+      label: 'SSL-VPN portal',
+      kind: 'checkbox',
+      required: false,
+      help: 'Sets the SSL-VPN servercert in the VDOM. FortiOS 7.6 removed SSL-VPN on 2 GB models; preflight says whether this FortiGate has it.',
+    },
+    {
+      name: 'authPortal',
+      label: 'Auth portal (captive portal)',
+      kind: 'checkbox',
+      required: false,
+      help: 'Sets auth-cert in the VDOM’s user settings: the HTTPS firewall authentication page.',
+    },
+    {
+      name: 'ipsecPhase1',
+      label: 'IPsec phase-1 interfaces',
+      kind: 'list',
+      required: false,
+      placeholder: 'hq-tunnel',
+      help: 'Phase-1 interfaces using certificate (signature) authentication. IPsec has no TLS endpoint: these are not checked by a handshake after a deploy.',
+    },
+    {
+      name: 'vips',
+      label: 'Virtual IPs (SSL offload)',
+      kind: 'list',
+      required: false,
+      placeholder: 'web-vip',
+      help: 'Server-load-balance VIPs that terminate HTTPS/SSL; their ssl-certificate is replaced.',
+    },
+    {
+      name: 'vipEndpoints',
+      label: 'VIP TLS endpoints',
+      kind: 'list',
+      required: false,
+      placeholder: '203.0.113.10:443',
+      help: 'host:port where those VIPs answer (their external IP and port; preflight shows them). Checked by a TLS handshake after a deploy.',
+    },
   ],
   parseCredentials: (input) => asParseResult(parseFortiGateCredentials(input)),
   parseOptions: (input) => asParseResult(parseFortiGateOptions(input)),
@@ -187,6 +289,8 @@ export const fortigateDescriptor: VendorDescriptor = {
     const parsed = parseFortiGateBinding(binding).value;
     if (!parsed || parsed.ipsecPhase1.length === 0) return undefined;
     const tls = parsed.adminGui || parsed.sslVpn || parsed.authPortal || parsed.vips.length > 0;
-    return tls ? undefined : `IPsec phase-1 ${parsed.ipsecPhase1.join(', ')} only: the certificate is presented during IKE, not in a TLS handshake, so there is nothing to verify by TLS`;
+    return tls
+      ? undefined
+      : `IPsec phase-1 ${parsed.ipsecPhase1.join(', ')} only: the certificate is presented during IKE, not in a TLS handshake, so there is nothing to verify by TLS`;
   },
 };

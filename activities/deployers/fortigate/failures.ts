@@ -27,14 +27,18 @@ export function describeFortiOsError(code: number, action: Action = 'read'): str
       return 'the CA certificate exists already';
     case -651:
       // terraform-provider-fortios #193: "node_check_object fail! for name … value parse error before '…'".
-      return action === 'bind' ? 'the device does not know the certificate named (or it is not visible in this VDOM)' : 'a value names an object the device does not have';
+      return action === 'bind'
+        ? 'the device does not know the certificate named (or it is not visible in this VDOM)'
+        : 'a value names an object the device does not have';
     default:
       return `error ${code}`;
   }
 }
 
-export const ok = (r: FortiResponse): boolean => r.status === 200 && (r.envelope?.status === undefined || r.envelope.status === 'success');
-export const codeOf = (r: FortiResponse): number | undefined => (typeof r.envelope?.error === 'number' ? r.envelope.error : undefined);
+export const ok = (r: FortiResponse): boolean =>
+  r.status === 200 && (r.envelope?.status === undefined || r.envelope.status === 'success');
+export const codeOf = (r: FortiResponse): number | undefined =>
+  typeof r.envelope?.error === 'number' ? r.envelope.error : undefined;
 
 /** What the admin profile needs for a path (terraform-provider-fortios fortios_system_accprofile: sysgrp, vpngrp, fwgrp, authgrp). */
 function permissionFor(what: string): string {
@@ -48,20 +52,32 @@ function permissionFor(what: string): string {
 export function fortigateFailure(r: FortiResponse, what: string, action: Action): ClassifiedError {
   const prefix = `${COMPONENT}: ${what}`;
   if (r.status === 401) {
-    return classified(FailureType.targetAuth, `${prefix}: the API token was rejected (HTTP 401). Check the token, that its REST API admin still exists, and that this server's address is in the admin's trusted hosts.`);
+    return classified(
+      FailureType.targetAuth,
+      `${prefix}: the API token was rejected (HTTP 401). Check the token, that its REST API admin still exists, and that this server's address is in the admin's trusted hosts.`,
+    );
   }
   if (r.status === 403) {
-    return classified(FailureType.targetPermission, `${prefix}: permission denied (HTTP 403). The REST API admin's profile needs ${permissionFor(what)}; with VDOMs its scope must be global.`);
+    return classified(
+      FailureType.targetPermission,
+      `${prefix}: permission denied (HTTP 403). The REST API admin's profile needs ${permissionFor(what)}; with VDOMs its scope must be global.`,
+    );
   }
   const code = codeOf(r);
   if (code !== undefined) {
-    const cli = r.envelope?.cli_error?.split('\n').find((line) => line.trim() !== '')?.trim();
+    const cli = r.envelope?.cli_error
+      ?.split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim();
     const meaning = describeFortiOsError(code, action);
     const detail = meaning === `error ${code}` ? meaning : `${meaning} (error ${code})`;
     return classified(FailureType.targetRejected, `${prefix}: ${detail}${cli ? `: ${cli}` : ''}`);
   }
   if (r.status >= 500 || r.status === 408 || r.status === 429) {
-    return classified(FailureType.targetUnreachable, `${prefix}: the device answered HTTP ${r.status} without a FortiOS error code (busy or restarting); retrying may help`);
+    return classified(
+      FailureType.targetUnreachable,
+      `${prefix}: the device answered HTTP ${r.status} without a FortiOS error code (busy or restarting); retrying may help`,
+    );
   }
   if (r.status === 404) return classified(FailureType.targetRejected, `${prefix}: not found (HTTP 404)`);
   return classified(FailureType.targetRejected, `${prefix}: refused with HTTP ${r.status}`);
@@ -78,7 +94,9 @@ export async function expectOk(request: Promise<FortiResponse>, what: string, ac
 export function resultList(envelope: FortiEnvelope | undefined): Record<string, unknown>[] {
   const results = envelope?.results;
   const items = Array.isArray(results) ? results : results !== undefined ? [results] : [];
-  return items.filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null && !Array.isArray(item));
+  return items.filter(
+    (item): item is Record<string, unknown> => typeof item === 'object' && item !== null && !Array.isArray(item),
+  );
 }
 
 /** A certificate reference as FortiOS returns it: a name, `{q_origin_key}`/`{name}`, or a list of one. */

@@ -29,7 +29,9 @@ export const FORTIGATE_NAME_RULES: NameRules = { maxLength: 35, allowed: /[A-Za-
 
 /** A binding input that names nothing (no deployment yet: "Test connection"). */
 const namesNothing = (input: Record<string, unknown>): boolean =>
-  Object.values(input).every((v) => v === undefined || v === null || v === false || v === '' || (Array.isArray(v) && v.length === 0));
+  Object.values(input).every(
+    (v) => v === undefined || v === null || v === false || v === '' || (Array.isArray(v) && v.length === 0),
+  );
 
 export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   const config = checkDeployerConfig(COMPONENT, fortigateParsers, ctx);
@@ -43,10 +45,19 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   /** Certificates that serve the admin GUI must live in the global store (docs/vendors/fortigate.md). */
   const store = createCertificateStore(client, { vdom, scope: binding?.adminGui ? 'global' : 'vdom' });
 
-  const slotContext = (): SlotContext => ({ client, vdom, options: config.target().options, vipEndpoints: vipEndpointsOf(binding?.vipEndpoints ?? []) });
+  const slotContext = (): SlotContext => ({
+    client,
+    vdom,
+    options: config.target().options,
+    vipEndpoints: vipEndpointsOf(binding?.vipEndpoints ?? []),
+  });
   const slotOf = (key: string): BindingSlot => {
     const slot = createSlot(key, slotContext());
-    if (!slot) throw classified(FailureType.validation, `${COMPONENT}: the recorded binding names "${key}", which this version does not know`);
+    if (!slot)
+      throw classified(
+        FailureType.validation,
+        `${COMPONENT}: the recorded binding names "${key}", which this version does not know`,
+      );
     return slot;
   };
 
@@ -77,26 +88,49 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       config.target();
       const checks: PreflightCheck[] = [];
       const changes: string[] = [];
-      const trustDetail = 'caPem' in ctx.target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
-      checks.push({ name: 'management TLS', ok: true, detail: `the management certificate of ${ctx.target.host}:${ctx.target.port} ${trustDetail}` });
+      const trustDetail =
+        'caPem' in ctx.target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
+      checks.push({
+        name: 'management TLS',
+        ok: true,
+        detail: `the management certificate of ${ctx.target.host}:${ctx.target.port} ${trustDetail}`,
+      });
 
       const global = await client.getSystemGlobal();
       if (global.status === 404) {
-        checks.push({ name: 'VDOM', ok: false, detail: `VDOM "${vdom}" was not found (system global answered 404). Check the VDOM option.` });
+        checks.push({
+          name: 'VDOM',
+          ok: false,
+          detail: `VDOM "${vdom}" was not found (system global answered 404). Check the VDOM option.`,
+        });
         return { checks, changes };
       }
       if (!ok(global)) throw fortigateFailure(global, 'read system global settings', 'read');
       checks.push({ name: 'API token', ok: true, detail: `accepted; VDOM ${vdom} readable` });
       const env = global.envelope;
-      const firmware = env?.version ? `FortiOS ${env.version}${env.build !== undefined ? ` build ${env.build}` : ''}` : undefined;
-      checks.push({ name: 'firmware', ok: firmware !== undefined, detail: firmware ?? 'the device did not report its version' });
+      const firmware = env?.version
+        ? `FortiOS ${env.version}${env.build !== undefined ? ` build ${env.build}` : ''}`
+        : undefined;
+      checks.push({
+        name: 'firmware',
+        ok: firmware !== undefined,
+        detail: firmware ?? 'the device did not report its version',
+      });
 
       const keys = binding ? slotKeysOf(binding) : [];
       if (!binding && !namesNothing(ctx.binding)) {
         const errors = Object.entries(config.bindingErrors).map(([k, v]) => `${k}: ${v}`);
-        checks.push({ name: 'bindings', ok: false, detail: `the deployment's binding is invalid: ${errors.join('; ')}` });
+        checks.push({
+          name: 'bindings',
+          ok: false,
+          detail: `the deployment's binding is invalid: ${errors.join('; ')}`,
+        });
       } else if (!binding) {
-        checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
+        checks.push({
+          name: 'bindings',
+          ok: true,
+          detail: 'no deployment names a service yet: a deploy would change nothing',
+        });
       }
       for (const key of keys) {
         const slot = slotOf(key);
@@ -104,8 +138,13 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         const name = key === 'adminGui' ? 'admin GUI binding' : key === 'sslVpn' ? 'SSL-VPN' : slot.label;
         const problem = reading.problem ?? reading.verifyProblem;
         const current = `${key === 'adminGui' ? 'admin-server-cert' : 'certificate'} is ${reading.current || '(none)'}`;
-        checks.push({ name, ok: problem === undefined, detail: problem ?? `${current}${reading.facts ? `; ${reading.facts}` : ''}` });
-        if (reading.offered && reading.problem === undefined) changes.push(`${slot.label}: ${reading.current || '(none)'} → new certificate`);
+        checks.push({
+          name,
+          ok: problem === undefined,
+          detail: problem ?? `${current}${reading.facts ? `; ${reading.facts}` : ''}`,
+        });
+        if (reading.offered && reading.problem === undefined)
+          changes.push(`${slot.label}: ${reading.current || '(none)'} → new certificate`);
       }
       if (!keys.includes('sslVpn')) {
         // Says which bindings the firmware offers, also when SSL-VPN is not part of this binding.
@@ -113,12 +152,18 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         checks.push({
           name: 'SSL-VPN',
           ok: true,
-          detail: reading.offered ? `available, servercert ${reading.current || '(none)'} (not part of this binding)` : 'not available on this firmware/model (not part of this binding)',
+          detail: reading.offered
+            ? `available, servercert ${reading.current || '(none)'} (not part of this binding)`
+            : 'not available on this firmware/model (not part of this binding)',
         });
       }
 
       const locals = await store.listLocal();
-      checks.push({ name: 'certificate store', ok: true, detail: `${locals.filter((c) => !c.name.startsWith('Fortinet_')).length} user certificate(s) visible in VDOM ${vdom}` });
+      checks.push({
+        name: 'certificate store',
+        ok: true,
+        detail: `${locals.filter((c) => !c.name.startsWith('Fortinet_')).length} user certificate(s) visible in VDOM ${vdom}`,
+      });
       return { ...(firmware ? { firmware } : {}), checks, changes };
     },
 
@@ -132,7 +177,10 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         // A retry: reuse the object when it holds this certificate (a firmware without the PEM in the
         // CMDB answer leaves only the name, which carries the serial).
         if (existing.fingerprint !== undefined && existing.fingerprint !== wanted) {
-          throw classified(FailureType.targetRejected, `${COMPONENT}: a different certificate is already named ${name} on the device; it was left alone. Rename or delete it, then retry.`);
+          throw classified(
+            FailureType.targetRejected,
+            `${COMPONENT}: a different certificate is already named ${name} on the device; it was left alone. Rename or delete it, then retry.`,
+          );
         }
         staged['cert'] = name;
       } else {
@@ -151,8 +199,12 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
     async activate(staged) {
       const { binding: wantedBinding } = config.all();
       const name = staged['cert'];
-      if (!name) throw classified(FailureType.validation, `${COMPONENT}: nothing staged to activate (no "cert" object)`);
-      const wanted: WantedBinding[] = slotKeysOf(wantedBinding).map((key) => ({ slot: slotOf(key), certificate: name }));
+      if (!name)
+        throw classified(FailureType.validation, `${COMPONENT}: nothing staged to activate (no "cert" object)`);
+      const wanted: WantedBinding[] = slotKeysOf(wantedBinding).map((key) => ({
+        slot: slotOf(key),
+        certificate: name,
+      }));
       return { previous: await bind(wanted) };
     },
 
@@ -185,7 +237,8 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         if (kept.has(name) || bound.has(name) || !localNames.has(name)) continue;
         const r = await client.deleteLocalCertificate(name);
         if (ok(r)) deleted.push(name);
-        else if (r.status === 404 || refused(r)) continue; // gone already, or still used by something else: leave it
+        else if (r.status === 404 || refused(r))
+          continue; // gone already, or still used by something else: leave it
         else throw fortigateFailure(r, `delete certificate ${name}`, 'delete');
       }
 
@@ -197,7 +250,13 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         const x509 = new X509Certificate(ca.pem);
         return leaves.some((leaf) => leaf !== undefined && leaf.checkIssued(x509) && leaf.verify(x509.publicKey));
       };
-      const caCandidates = new Set(candidates.flatMap((s) => Object.entries(s).filter(([key]) => /^ca\d+$/.test(key)).map(([, name]) => name)));
+      const caCandidates = new Set(
+        candidates.flatMap((s) =>
+          Object.entries(s)
+            .filter(([key]) => /^ca\d+$/.test(key))
+            .map(([, name]) => name),
+        ),
+      );
       for (const name of caCandidates) {
         const ca = cas.find((c) => c.name === name);
         if (kept.has(name) || !caNames.has(name) || !ca || chainsTo(ca)) continue;

@@ -11,7 +11,17 @@ import type { SshSession } from '../ssh/session';
 import type { BindingState } from '../types';
 import { parseSiteBinding } from './descriptor';
 import { certInfoOf, isObject, listOf, num, str, type CertInfo, type Json } from './replies';
-import { buildScript, encodeCommand, MAX_COMMAND_LENGTH, scriptFailure, type BindingRef, type BindingTarget, type CertificateRef, type ScriptOperation, type ScriptParams } from './scripts';
+import {
+  buildScript,
+  encodeCommand,
+  MAX_COMMAND_LENGTH,
+  scriptFailure,
+  type BindingRef,
+  type BindingTarget,
+  type CertificateRef,
+  type ScriptOperation,
+  type ScriptParams,
+} from './scripts';
 import { C, type IisSession } from './session';
 import { putFile, sftpPathOf } from './upload';
 
@@ -57,21 +67,33 @@ export const describeBinding = (b: BindingRef): string => `site "${b.site}" bind
 
 export const stateKey = (b: BindingRef): string => `${b.site}|${b.bindingInformation}`;
 const stateValue = (t: BindingTarget): string => `${t.hash}|${t.store}|${t.sslFlags}`;
-export const encodeState = (targets: BindingTarget[]): BindingState => Object.fromEntries(targets.map((t) => [stateKey(t), stateValue(t)]));
-export const sameTarget = (a: BindingTarget, b: BindingTarget): boolean => a.hash === b.hash && (a.hash === '' || a.store.toLowerCase() === b.store.toLowerCase()) && a.sslFlags === b.sslFlags;
+export const encodeState = (targets: BindingTarget[]): BindingState =>
+  Object.fromEntries(targets.map((t) => [stateKey(t), stateValue(t)]));
+export const sameTarget = (a: BindingTarget, b: BindingTarget): boolean =>
+  a.hash === b.hash && (a.hash === '' || a.store.toLowerCase() === b.store.toLowerCase()) && a.sslFlags === b.sslFlags;
 
 export function decodeStateEntry(key: string, value: string): BindingTarget | undefined {
   const binding = parseSiteBinding(key).binding;
   const match = /^([0-9A-F]{40})?\|([^|]*)\|(\d{1,5})$/.exec(value);
   if (!binding || !match || !(match[1] === undefined || STORE_NAME.test(match[2] ?? ''))) return undefined;
-  return { site: binding.site, bindingInformation: binding.bindingInformation, hash: match[1] ?? '', store: match[2] || 'My', sslFlags: Number(match[3]) };
+  return {
+    site: binding.site,
+    bindingInformation: binding.bindingInformation,
+    hash: match[1] ?? '',
+    store: match[2] || 'My',
+    sslFlags: Number(match[3]),
+  };
 }
 
 export function decodeState(previous: BindingState): BindingTarget[] {
   const targets: BindingTarget[] = [];
   for (const [key, value] of Object.entries(previous)) {
     const target = decodeStateEntry(key, value);
-    if (!target) throw classified(FailureType.validation, `${C}: the previous binding state "${key}" = "${value}" is not one CertFleet wrote; set the binding by hand`);
+    if (!target)
+      throw classified(
+        FailureType.validation,
+        `${C}: the previous binding state "${key}" = "${value}" is not one CertFleet wrote; set the binding by hand`,
+      );
     targets.push(target);
   }
   return targets;
@@ -86,20 +108,32 @@ export function batches<T>(items: T[], fits: (batch: T[]) => boolean, what: stri
       current.push(item);
       continue;
     }
-    if (current.length === 0) throw classified(FailureType.validation, `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`);
+    if (current.length === 0)
+      throw classified(
+        FailureType.validation,
+        `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`,
+      );
     out.push(current);
     current = [item];
-    if (!fits(current)) throw classified(FailureType.validation, `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`);
+    if (!fits(current))
+      throw classified(
+        FailureType.validation,
+        `${C}: ${what}: one item alone makes a command longer than ${MAX_COMMAND_LENGTH} characters`,
+      );
   }
   if (current.length > 0) out.push(current);
   return out;
 }
 
-export const commandFits = <O extends ScriptOperation>(operation: O, params: ScriptParams[O]): boolean => encodeCommand(buildScript(operation, params)).length <= MAX_COMMAND_LENGTH;
+export const commandFits = <O extends ScriptOperation>(operation: O, params: ScriptParams[O]): boolean =>
+  encodeCommand(buildScript(operation, params)).length <= MAX_COMMAND_LENGTH;
 
 export interface IisBindings {
   /** The current state of bindings (split into several commands when needed) and of the certificates asked about. */
-  readBindings: (refs: BindingRef[], certificates: CertificateRef[]) => Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }>;
+  readBindings: (
+    refs: BindingRef[],
+    certificates: CertificateRef[],
+  ) => Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }>;
   /** What is missing among `refs`, as a sentence; undefined when every binding exists. */
   missingMessage: (refs: BindingRef[], states: ReadState[], siteNames: string[]) => string | undefined;
   targetOf: (ref: BindingRef, state: ReadState) => BindingTarget;
@@ -111,14 +145,27 @@ export interface IisBindings {
 }
 
 export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirectory: string): IisBindings {
-  async function readBindings(refs: BindingRef[], certificates: CertificateRef[]): Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }> {
+  async function readBindings(
+    refs: BindingRef[],
+    certificates: CertificateRef[],
+  ): Promise<{ states: ReadState[]; certificates: CertInfo[]; sites: string[] }> {
     const what = 'reading the site bindings';
-    const parts = refs.length === 0 ? [[]] : batches(refs, (batch) => commandFits('read-bindings', { bindings: batch, certificates }), what);
+    const parts =
+      refs.length === 0
+        ? [[]]
+        : batches(refs, (batch) => commandFits('read-bindings', { bindings: batch, certificates }), what);
     const states: ReadState[] = [];
     let certs: CertInfo[] = [];
     let siteNames: string[] = [];
     for (const [index, part] of parts.entries()) {
-      const reply = await run('read-bindings', { bindings: part.map((b) => ({ site: b.site, bindingInformation: b.bindingInformation })), certificates: index === 0 ? certificates : [] }, what);
+      const reply = await run(
+        'read-bindings',
+        {
+          bindings: part.map((b) => ({ site: b.site, bindingInformation: b.bindingInformation })),
+          certificates: index === 0 ? certificates : [],
+        },
+        what,
+      );
       const items = listOf(reply['bindings']).filter(isObject);
       for (let i = 0; i < part.length; i++) {
         const item = items.find((it) => num(it, 'i') === i);
@@ -133,7 +180,10 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
           ...(certInfoOf(item['certificate']) ? { certificate: certInfoOf(item['certificate']) } : {}),
         });
       }
-      if (index === 0) certs = listOf(reply['certificates']).map(certInfoOf).filter((c): c is CertInfo => c !== undefined);
+      if (index === 0)
+        certs = listOf(reply['certificates'])
+          .map(certInfoOf)
+          .filter((c): c is CertInfo => c !== undefined);
       siteNames = listOf(reply['sites']).filter((v): v is string => typeof v === 'string');
     }
     return { states, certificates: certs, sites: siteNames };
@@ -144,12 +194,22 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
       const state = states[i];
       if (!state || state.found) return [];
       if (!state.siteFound) return [`there is no site "${ref.site}" (sites: ${siteNames.join(', ') || 'none'})`];
-      return [`site "${ref.site}" has no https binding ${ref.bindingInformation} (its https bindings: ${state.available.join(', ') || 'none'})`];
+      return [
+        `site "${ref.site}" has no https binding ${ref.bindingInformation} (its https bindings: ${state.available.join(', ') || 'none'})`,
+      ];
     });
-    return problems.length > 0 ? `${problems.join('; ')}. Create the https binding in IIS first, or correct the list.` : undefined;
+    return problems.length > 0
+      ? `${problems.join('; ')}. Create the https binding in IIS first, or correct the list.`
+      : undefined;
   }
 
-  const targetOf = (ref: BindingRef, state: ReadState): BindingTarget => ({ site: ref.site, bindingInformation: ref.bindingInformation, hash: state.hash, store: state.store, sslFlags: state.sslFlags });
+  const targetOf = (ref: BindingRef, state: ReadState): BindingTarget => ({
+    site: ref.site,
+    bindingInformation: ref.bindingInformation,
+    hash: state.hash,
+    store: state.store,
+    sslFlags: state.sslFlags,
+  });
 
   /**
    * Puts every binding of `before` back where it differs from it now. Returns a sentence for the
@@ -162,8 +222,13 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
         const state = now.states[i];
         return !state?.found || !sameTarget(targetOf(b, state), b);
       });
-      if (differing.length === 0) return `${scriptNote}Nothing stays changed: every binding has its previous certificate.`;
-      for (const part of batches(differing, (batch) => commandFits('set-bindings', { bindings: batch }), 'putting bindings back')) {
+      if (differing.length === 0)
+        return `${scriptNote}Nothing stays changed: every binding has its previous certificate.`;
+      for (const part of batches(
+        differing,
+        (batch) => commandFits('set-bindings', { bindings: batch }),
+        'putting bindings back',
+      )) {
         const reply = await run('set-bindings', { bindings: part }, 'putting the bindings back');
         if (reply['ok'] !== true) {
           const failure = isObject(reply['failure']) ? reply['failure'] : {};
@@ -182,18 +247,34 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
    * failure the changed bindings are put back before the error is thrown.
    */
   async function applyAll(desired: BindingTarget[], before: BindingTarget[], what: string): Promise<void> {
-    const changes = desired.map((d, i) => ({ d, b: before[i] })).filter((x): x is { d: BindingTarget; b: BindingTarget } => x.b !== undefined && !sameTarget(x.d, x.b));
+    const changes = desired
+      .map((d, i) => ({ d, b: before[i] }))
+      .filter((x): x is { d: BindingTarget; b: BindingTarget } => x.b !== undefined && !sameTarget(x.d, x.b));
     if (changes.length === 0) return;
-    const parts = batches(changes, (batch) => commandFits('set-bindings', { bindings: batch.map((x) => x.d) }), 'switching the bindings');
+    const parts = batches(
+      changes,
+      (batch) => commandFits('set-bindings', { bindings: batch.map((x) => x.d) }),
+      'switching the bindings',
+    );
     const touched: BindingTarget[] = [];
     for (const part of parts) {
       touched.push(...part.map((x) => x.b));
       let reply: Json;
       try {
-        reply = await run('set-bindings', { bindings: part.map((x) => x.d) }, `switching ${part.map((x) => describeBinding(x.d)).join(', ')} to ${what}`);
+        reply = await run(
+          'set-bindings',
+          { bindings: part.map((x) => x.d) },
+          `switching ${part.map((x) => describeBinding(x.d)).join(', ')} to ${what}`,
+        );
       } catch (error) {
         const note = await restore(touched, '');
-        const base = error instanceof ClassifiedError ? error : classified(FailureType.targetUnreachable, `${C}: ${error instanceof Error ? error.message : String(error)}`);
+        const base =
+          error instanceof ClassifiedError
+            ? error
+            : classified(
+                FailureType.targetUnreachable,
+                `${C}: ${error instanceof Error ? error.message : String(error)}`,
+              );
         throw classified(base.type, `${base.message} ${note}`, base.retryAfterMs);
       }
       if (reply['ok'] === true) continue;
@@ -203,7 +284,10 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
       // The script put the failed binding back itself ("putBack"); the ones it replaced before are
       // put back by restore() below.
       const putBack = str(failure, 'putBack');
-      const scriptNote = putBack && putBack !== 'ok' ? `The script removed ${describeBinding(failed)} and could not add it back with its previous certificate (${putBack.slice(0, 200)}). ` : '';
+      const scriptNote =
+        putBack && putBack !== 'ok'
+          ? `The script removed ${describeBinding(failed)} and could not add it back with its previous certificate (${putBack.slice(0, 200)}). `
+          : '';
       const note = await restore(touched, scriptNote);
       const base = scriptFailure(C, `setting ${describeBinding(failed)} to ${what}`, str(failure, 'error'));
       throw classified(base.type, `${base.message} ${note}`);
@@ -212,7 +296,8 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
 
   // A copy of the previous state next to the uploads: what a retried activation returns when the
   // first attempt switched the bindings but its result was lost.
-  const savedPath = (thumbprint: string): string => sftpPathOf(`${uploadDirectory}\\certfleet-previous-${thumbprint}.json`);
+  const savedPath = (thumbprint: string): string =>
+    sftpPathOf(`${uploadDirectory}\\certfleet-previous-${thumbprint}.json`);
 
   async function readSaved(ssh: SshSession, thumbprint: string): Promise<Map<string, BindingTarget>> {
     const saved = new Map<string, BindingTarget>();
@@ -234,7 +319,11 @@ export function iisBindings({ run, sftpOf, unexpected }: IisSession, uploadDirec
 
   async function save(ssh: SshSession, thumbprint: string, previous: BindingTarget[]): Promise<void> {
     try {
-      await putFile(await sftpOf(ssh), savedPath(thumbprint), Buffer.from(JSON.stringify(encodeState(previous)), 'utf8'));
+      await putFile(
+        await sftpOf(ssh),
+        savedPath(thumbprint),
+        Buffer.from(JSON.stringify(encodeState(previous)), 'utf8'),
+      );
     } catch {
       // Best effort: only a retry after a lost result needs it.
     }

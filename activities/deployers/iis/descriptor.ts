@@ -74,9 +74,11 @@ export function checkWindowsDirectory(raw: string): { path?: string; error?: str
   const path = raw.replace(/\//g, '\\').replace(/\\+$/, '');
   if (path.length > 200) return { error: 'The path is longer than 200 characters.' };
   const match = /^([A-Za-z]):((\\[^\\]+)+)$/.exec(path);
-  if (!match?.[1] || !match[2]) return { error: 'Use an absolute path on a drive below its root, e.g. C:\\ProgramData\\CertFleet\\upload.' };
+  if (!match?.[1] || !match[2])
+    return { error: 'Use an absolute path on a drive below its root, e.g. C:\\ProgramData\\CertFleet\\upload.' };
   const segments = match[2].split('\\').slice(1);
-  if (segments.some((s) => !SEGMENT.test(s))) return { error: 'Use only letters, digits, spaces and . _ - ( ) in the directory names.' };
+  if (segments.some((s) => !SEGMENT.test(s)))
+    return { error: 'Use only letters, digits, spaces and . _ - ( ) in the directory names.' };
   if (segments.some((s) => s === '.' || s === '..' || s.endsWith('.') || s.endsWith(' ') || s.startsWith(' '))) {
     return { error: 'Directory names must not be "." or "..", nor start with a space or end with a space or a dot.' };
   }
@@ -93,7 +95,8 @@ export function parseIisOptions(input: Record<string, unknown>): ParsedWithDefau
       'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
   }
   const storeText = text(input, 'store');
-  const store = storeText === '' ? DEFAULT_IIS_STORE : IIS_STORES.find((s) => s.toLowerCase() === storeText.toLowerCase());
+  const store =
+    storeText === '' ? DEFAULT_IIS_STORE : IIS_STORES.find((s) => s.toLowerCase() === storeText.toLowerCase());
   if (!store) errors['store'] = 'Choose My (Personal) or WebHosting (Web Hosting).';
   const legacyPfx = checkbox(input['legacyPfx']);
   if (legacyPfx === undefined) errors['legacyPfx'] = 'Legacy PFX must be ticked or not.';
@@ -111,22 +114,32 @@ export function parseIisOptions(input: Record<string, unknown>): ParsedWithDefau
 /** One `Site name|IP:port:host` entry, or the reason it is refused. */
 export function parseSiteBinding(raw: string): { binding?: SiteBinding; error?: string } {
   const bar = raw.indexOf('|');
-  if (bar < 0) return { error: `"${raw}": write the site name, "|", then the binding information, e.g. "Default Web Site|*:443:www.example.com".` };
+  if (bar < 0)
+    return {
+      error: `"${raw}": write the site name, "|", then the binding information, e.g. "Default Web Site|*:443:www.example.com".`,
+    };
   const site = raw.slice(0, bar).trim();
   const info = raw.slice(bar + 1).trim();
   if (site === '') return { error: `"${raw}": the site name is missing before "|".` };
   if (site.length > 128) return { error: `"${site.slice(0, 40)}…": a site name has at most 128 characters.` };
-  if (SITE_NAME_FORBIDDEN.test(site)) return { error: `"${site}": a site name cannot contain \\ / ? ; : @ & = + $ , | " < > (IIS refuses them).` };
+  if (SITE_NAME_FORBIDDEN.test(site))
+    return { error: `"${site}": a site name cannot contain \\ / ? ; : @ & = + $ , | " < > (IIS refuses them).` };
   const match = BINDING_INFO.exec(info);
   if (!match?.[1] || !match[2] || match[3] === undefined) {
-    return { error: `"${info}" (site ${site}): binding information is IP:port:host, e.g. "*:443:www.example.com", "*:443:" or "10.0.0.5:8443:".` };
+    return {
+      error: `"${info}" (site ${site}): binding information is IP:port:host, e.g. "*:443:www.example.com", "*:443:" or "10.0.0.5:8443:".`,
+    };
   }
   const ip = match[1];
-  if (ip !== '*' && !(ip.startsWith('[') ? isIPv6(ip.slice(1, -1)) : isIPv4(ip))) return { error: `"${info}" (site ${site}): "${ip}" is not "*", an IPv4 address or a bracketed IPv6 address.` };
+  if (ip !== '*' && !(ip.startsWith('[') ? isIPv6(ip.slice(1, -1)) : isIPv4(ip)))
+    return { error: `"${info}" (site ${site}): "${ip}" is not "*", an IPv4 address or a bracketed IPv6 address.` };
   const port = Number(match[2]);
   if (!(port >= 1 && port <= 65535)) return { error: `"${info}" (site ${site}): the port must be from 1 to 65535.` };
   const host = match[3].toLowerCase();
-  if (host.startsWith('*')) return { error: `"${info}" (site ${site}): wildcard host headers are not supported; list the binding with its exact host name.` };
+  if (host.startsWith('*'))
+    return {
+      error: `"${info}" (site ${site}): wildcard host headers are not supported; list the binding with its exact host name.`,
+    };
   if (host !== '' && !HOST.test(host)) return { error: `"${info}" (site ${site}): "${match[3]}" is not a host name.` };
   const normalIp = ip.startsWith('[') ? ip.toLowerCase() : ip;
   return { binding: { site, bindingInformation: `${normalIp}:${port}:${host}`, ip: normalIp, port, host } };
@@ -134,8 +147,13 @@ export function parseSiteBinding(raw: string): { binding?: SiteBinding; error?: 
 
 const listItems = (value: unknown): string[] | undefined => {
   if (value === undefined || value === null) return [];
-  if (typeof value === 'string') return value.split(/[\r\n;,]+/).map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(/[\r\n;,]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    return value.map((s) => s.trim()).filter(Boolean);
   return undefined;
 };
 
@@ -145,7 +163,8 @@ export function parseIisBinding(input: Record<string, unknown>): ParsedWithDefau
   const items = listItems(input['sites']);
   const bindings: SiteBinding[] = [];
   if (!items) errors['sites'] = 'List the site bindings as text, one per line.';
-  else if (items.length === 0) errors['sites'] = 'List at least one site binding, e.g. "Default Web Site|*:443:www.example.com".';
+  else if (items.length === 0)
+    errors['sites'] = 'List at least one site binding, e.g. "Default Web Site|*:443:www.example.com".';
   else if (items.length > MAX_SITE_BINDINGS) errors['sites'] = `List at most ${MAX_SITE_BINDINGS} site bindings.`;
   else {
     const problems: string[] = [];
@@ -158,7 +177,12 @@ export function parseIisBinding(input: Record<string, unknown>): ParsedWithDefau
       const b = parsed.binding;
       // IIS refuses the same binding information twice on a server, whatever the site.
       const twice = bindings.find((o) => o.bindingInformation === b.bindingInformation);
-      if (twice) problems.push(twice.site.toLowerCase() === b.site.toLowerCase() ? `"${item}" is listed twice.` : `${b.bindingInformation} is listed for both ${twice.site} and ${b.site}; IIS has one binding per IP:port:host.`);
+      if (twice)
+        problems.push(
+          twice.site.toLowerCase() === b.site.toLowerCase()
+            ? `"${item}" is listed twice.`
+            : `${b.bindingInformation} is listed for both ${twice.site} and ${b.site}; IIS has one binding per IP:port:host.`,
+        );
       else bindings.push(b);
     }
     if (problems.length > 0) errors['sites'] = problems.join(' ');
@@ -167,7 +191,9 @@ export function parseIisBinding(input: Record<string, unknown>): ParsedWithDefau
   if (sni === undefined) errors['sni'] = 'Require SNI must be ticked or not.';
   if (sni === true && !errors['sites']) {
     const hostless = bindings.filter((b) => b.host === '');
-    if (hostless.length > 0) errors['sni'] = `SNI needs a host name in every binding; ${hostless.map((b) => `${b.site}|${b.bindingInformation}`).join(', ')} has none.`;
+    if (hostless.length > 0)
+      errors['sni'] =
+        `SNI needs a host name in every binding; ${hostless.map((b) => `${b.site}|${b.bindingInformation}`).join(', ')} has none.`;
   }
   return { value: { sites: bindings.map((b) => `${b.site}|${b.bindingInformation}`), sni: sni === true }, errors };
 }
@@ -177,14 +203,19 @@ export const siteBindingsIn = (sites: readonly string[]): SiteBinding[] =>
   sites.map((item) => parseSiteBinding(item).binding).filter((b): b is SiteBinding => b !== undefined);
 
 /** The parsed bindings of a stored binding value (entries that do not parse are skipped). */
-export const siteBindingsOf = (binding: Record<string, unknown>): SiteBinding[] => siteBindingsIn(listItems(binding['sites']) ?? []);
+export const siteBindingsOf = (binding: Record<string, unknown>): SiteBinding[] =>
+  siteBindingsIn(listItems(binding['sites']) ?? []);
 
 /** Every listed binding: its address ('*' → the target's host), its port, its host header as SNI. */
 export function iisVerifyEndpoints(host: string, binding: Record<string, unknown>): VerifyEndpoint[] {
   const seen = new Set<string>();
   const endpoints: VerifyEndpoint[] = [];
   for (const b of siteBindingsOf(binding)) {
-    const endpoint: VerifyEndpoint = { host: b.ip === '*' ? host : b.ip.replace(/^\[|\]$/g, ''), port: b.port, ...(b.host ? { servername: b.host } : {}) };
+    const endpoint: VerifyEndpoint = {
+      host: b.ip === '*' ? host : b.ip.replace(/^\[|\]$/g, ''),
+      port: b.port,
+      ...(b.host ? { servername: b.host } : {}),
+    };
     const key = `${endpoint.host}:${endpoint.port}:${endpoint.servername ?? ''}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -196,7 +227,11 @@ export function iisVerifyEndpoints(host: string, binding: Record<string, unknown
 
 const credentialFields: VendorField[] = sshCredentialFields.map((field) =>
   field.name === 'username'
-    ? { ...field, placeholder: 'Administrator', help: 'A local administrator (or DOMAIN\\user in the Administrators group) whose key is in C:\\ProgramData\\ssh\\administrators_authorized_keys.' }
+    ? {
+        ...field,
+        placeholder: 'Administrator',
+        help: 'A local administrator (or DOMAIN\\user in the Administrators group) whose key is in C:\\ProgramData\\ssh\\administrators_authorized_keys.',
+      }
     : field,
 );
 
@@ -216,8 +251,21 @@ export const iisDescriptor: VendorDescriptor = {
       help: 'The server\'s host key fingerprint, as "ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub" prints it. Leave empty at first: Test connection shows the key the server presents, for you to compare and pin. Pinning or changing it asks for the credentials again.',
       endpoint: true,
     },
-    { name: 'store', label: 'Certificate store', kind: 'text', required: false, placeholder: DEFAULT_IIS_STORE, help: 'My (Personal, the default) or WebHosting (Web Hosting, IIS 8 and later), in LocalMachine.' },
-    { name: 'legacyPfx', label: 'Legacy PFX (3DES)', kind: 'checkbox', required: false, help: 'For Windows Server 2016 1607 and older, which cannot read AES-256 PFX files.' },
+    {
+      name: 'store',
+      label: 'Certificate store',
+      kind: 'text',
+      required: false,
+      placeholder: DEFAULT_IIS_STORE,
+      help: 'My (Personal, the default) or WebHosting (Web Hosting, IIS 8 and later), in LocalMachine.',
+    },
+    {
+      name: 'legacyPfx',
+      label: 'Legacy PFX (3DES)',
+      kind: 'checkbox',
+      required: false,
+      help: 'For Windows Server 2016 1607 and older, which cannot read AES-256 PFX files.',
+    },
     {
       name: 'uploadDirectory',
       label: 'Upload directory',
@@ -236,7 +284,13 @@ export const iisDescriptor: VendorDescriptor = {
       placeholder: 'Default Web Site|*:443:www.example.com',
       help: 'One https binding per line: the site name as IIS Manager shows it, "|", then IP:port:host ("*" for all unassigned addresses, the host name empty for a binding without one). The bindings must exist.',
     },
-    { name: 'sni', label: 'Require SNI', kind: 'checkbox', required: false, help: 'Turn on "Require Server Name Indication" on every listed binding (each needs a host name). Unticked: each binding keeps its setting.' },
+    {
+      name: 'sni',
+      label: 'Require SNI',
+      kind: 'checkbox',
+      required: false,
+      help: 'Turn on "Require Server Name Indication" on every listed binding (each needs a host name). Unticked: each binding keeps its setting.',
+    },
   ],
   parseCredentials: (input) => asParseResult(parseIisCredentials(input)),
   parseOptions: (input) => asParseResult(parseIisOptions(input)),

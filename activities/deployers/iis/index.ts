@@ -78,7 +78,11 @@ export function friendlyNameOf(material: CertificateMaterial): string {
 }
 
 export const createIisDeployer: DeployerFactory = (ctx) => {
-  const config = checkDeployerConfig(C, { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding }, ctx);
+  const config = checkDeployerConfig(
+    C,
+    { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding },
+    ctx,
+  );
   // Preflight lists the bindings it would change, so it needs the binding too.
   if (!config.targetValid) return refusingDeployer(config, ['preflight', 'stage', 'activate']);
   const { options, credentials: login } = config.target();
@@ -93,7 +97,10 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     const thumbprint = (staged['thumbprint'] ?? '').toUpperCase();
     const store = staged['store'] ?? '';
     if (!THUMBPRINT.test(thumbprint) || !STORE_NAME.test(store)) {
-      throw classified(FailureType.validation, `${C}: the staged objects (${JSON.stringify(staged)}) are not a thumbprint and a store; stage the version again`);
+      throw classified(
+        FailureType.validation,
+        `${C}: the staged objects (${JSON.stringify(staged)}) are not a thumbprint and a store; stage the version again`,
+      );
     }
     return { thumbprint, store };
   }
@@ -103,9 +110,16 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     try {
       matches = keyMatchesCertificate(material.keyPem, material.certPem);
     } catch (error) {
-      throw classified(FailureType.validation, `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+      throw classified(
+        FailureType.validation,
+        `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
-    if (!matches) throw classified(FailureType.validation, `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was uploaded`);
+    if (!matches)
+      throw classified(
+        FailureType.validation,
+        `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was uploaded`,
+      );
   }
 
   const deployer: Deployer = {
@@ -120,7 +134,11 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const thumbprint = thumbprintOf(material.certPem);
       const store = options.store;
       const where = `Cert:\\LocalMachine\\${store}`;
-      const check = await run('stage-check', { thumbprint, store, uploadDirectory: options.uploadDirectory }, `looking for ${thumbprint} in ${where}`);
+      const check = await run(
+        'stage-check',
+        { thumbprint, store, uploadDirectory: options.uploadDirectory },
+        `looking for ${thumbprint} in ${where}`,
+      );
       if (check['present'] === true && check['hasPrivateKey'] === true) return { thumbprint, store };
 
       const ssh = await open();
@@ -128,7 +146,14 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const password = randomBytes(24).toString('base64url');
       learnWireSecret(password);
       const friendlyName = friendlyNameOf(material);
-      const pfx = buildPfx({ keyPem: material.keyPem, certPem: material.certPem, chainPems: material.chainPems, password, friendlyName, algorithm: options.legacyPfx ? '3des' : 'aes256' });
+      const pfx = buildPfx({
+        keyPem: material.keyPem,
+        certPem: material.certPem,
+        chainPems: material.chainPems,
+        password,
+        friendlyName,
+        algorithm: options.legacyPfx ? '3des' : 'aes256',
+      });
       const windowsPath = `${options.uploadDirectory}\\certfleet-${randomBytes(8).toString('hex')}.pfx`;
       const path = sftpPathOf(windowsPath);
       try {
@@ -137,9 +162,17 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
         } catch (error) {
           throw sftpError(`uploading the PFX to ${windowsPath}`, error);
         }
-        const reply = await run('import', { path: windowsPath, password, store, thumbprint, friendlyName, chain: material.chainPems.length }, `importing ${thumbprint} into ${where}`, [password]);
+        const reply = await run(
+          'import',
+          { path: windowsPath, password, store, thumbprint, friendlyName, chain: material.chainPems.length },
+          `importing ${thumbprint} into ${where}`,
+          [password],
+        );
         if (str(reply, 'thumbprint').toUpperCase() !== thumbprint || reply['hasPrivateKey'] !== true) {
-          throw classified(FailureType.targetRejected, `${C}: the import into ${where} reported ${str(reply, 'thumbprint') || 'no thumbprint'} (private key: ${String(reply['hasPrivateKey'])}), expected ${thumbprint} with its key`);
+          throw classified(
+            FailureType.targetRejected,
+            `${C}: the import into ${where} reported ${str(reply, 'thumbprint') || 'no thumbprint'} (private key: ${String(reply['hasPrivateKey'])}), expected ${thumbprint} with its key`,
+          );
         }
       } finally {
         // The script deletes the file in its `finally`; this covers a script that never ran or died.
@@ -156,20 +189,35 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       if (missing) throw classified(FailureType.targetRejected, `${C}: ${missing}`);
       const cert = read.certificates[0];
       const where = `Cert:\\LocalMachine\\${target.store}`;
-      if (!cert?.present) throw classified(FailureType.targetRejected, `${C}: certificate ${target.thumbprint} is not in ${where}; stage the version again`);
-      if (!cert.hasPrivateKey) throw classified(FailureType.targetRejected, `${C}: certificate ${target.thumbprint} in ${where} has no private key; delete it and stage the version again`);
+      if (!cert?.present)
+        throw classified(
+          FailureType.targetRejected,
+          `${C}: certificate ${target.thumbprint} is not in ${where}; stage the version again`,
+        );
+      if (!cert.hasPrivateKey)
+        throw classified(
+          FailureType.targetRejected,
+          `${C}: certificate ${target.thumbprint} in ${where} has no private key; delete it and stage the version again`,
+        );
 
       const central = sites.filter((_, i) => ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0);
-      if (central.length > 0) throw classified(FailureType.targetRejected, `${C}: ${centralStoreMessage(central)} Nothing was changed.`);
+      if (central.length > 0)
+        throw classified(FailureType.targetRejected, `${C}: ${centralStoreMessage(central)} Nothing was changed.`);
       const current = sites.map((site, i) => targetOf(site, read.states[i] as ReadState));
       // Every sslFlags bit the binding has is kept (the replacement carries it); "Require SNI" only adds bit 1.
-      const desired = current.map((c) => ({ ...c, hash: target.thumbprint, store: target.store, sslFlags: binding.sni ? c.sslFlags | SSL_FLAG_SNI : c.sslFlags }));
+      const desired = current.map((c) => ({
+        ...c,
+        hash: target.thumbprint,
+        store: target.store,
+        sslFlags: binding.sni ? c.sslFlags | SSL_FLAG_SNI : c.sslFlags,
+      }));
       const ssh = await open();
       // Bindings already on the new certificate: a retry after a switch whose result was lost.
       const onNew = current.some((c) => c.hash === target.thumbprint);
       const saved = onNew ? await readSaved(ssh, target.thumbprint) : new Map<string, BindingTarget>();
       const previous = current.map((c) => (c.hash === target.thumbprint ? (saved.get(stateKey(c)) ?? c) : c));
-      if (desired.every((d, i) => current[i] !== undefined && sameTarget(d, current[i]))) return { previous: encodeState(previous) };
+      if (desired.every((d, i) => current[i] !== undefined && sameTarget(d, current[i])))
+        return { previous: encodeState(previous) };
       await save(ssh, target.thumbprint, previous);
       await applyAll(desired, current, `the new certificate ${short(target.thumbprint)}`);
       return { previous: encodeState(previous) };
@@ -182,13 +230,20 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     async rollback(previous): Promise<Activation> {
       const targets = decodeState(previous);
       if (targets.length === 0) return { previous: {} };
-      const wanted = [...new Map(targets.filter((t) => t.hash).map((t) => [`${t.store}\\${t.hash}`, { store: t.store, thumbprint: t.hash }])).values()];
+      const wanted = [
+        ...new Map(
+          targets.filter((t) => t.hash).map((t) => [`${t.store}\\${t.hash}`, { store: t.store, thumbprint: t.hash }]),
+        ).values(),
+      ];
       const read = await readBindings(targets, wanted);
       const missing = missingMessage(targets, read.states, read.sites);
       if (missing) throw classified(FailureType.targetRejected, `${C}: cannot roll back: ${missing}`);
       const gone = read.certificates.filter((c) => !c.present || !c.hasPrivateKey);
       if (gone.length > 0) {
-        throw classified(FailureType.targetRejected, `${C}: cannot roll back: ${gone.map((c) => `${c.thumbprint} is ${c.present ? 'without its private key' : 'no longer'} in Cert:\\LocalMachine\\${c.store}`).join('; ')}`);
+        throw classified(
+          FailureType.targetRejected,
+          `${C}: cannot roll back: ${gone.map((c) => `${c.thumbprint} is ${c.present ? 'without its private key' : 'no longer'} in Cert:\\LocalMachine\\${c.store}`).join('; ')}`,
+        );
       }
       const current = targets.map((t, i) => targetOf(t, read.states[i] as ReadState));
       await applyAll(targets, current, 'the previous certificates');
@@ -207,9 +262,17 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const removed: string[] = [];
       for (const [store, set] of byStore) {
         const what = `removing superseded certificates from Cert:\\LocalMachine\\${store}`;
-        for (const part of batches([...set], (batch) => commandFits('remove-certificates', { store, thumbprints: batch }), what)) {
+        for (const part of batches(
+          [...set],
+          (batch) => commandFits('remove-certificates', { store, thumbprints: batch }),
+          what,
+        )) {
           const reply = await run('remove-certificates', { store, thumbprints: part }, what);
-          removed.push(...listOf(reply['removed']).filter((v): v is string => typeof v === 'string').map((v) => v.toUpperCase()));
+          removed.push(
+            ...listOf(reply['removed'])
+              .filter((v): v is string => typeof v === 'string')
+              .map((v) => v.toUpperCase()),
+          );
         }
       }
       if (removed.length > 0) {

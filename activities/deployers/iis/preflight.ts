@@ -6,7 +6,15 @@
 import type { SshCredentials } from '../ssh/options';
 import { hostKeyFingerprint } from '../ssh/session';
 import type { DeployerTarget, PreflightCheck, PreflightReport } from '../types';
-import { centralStoreMessage, describeBinding, describeCertificate, FIRST_IIS_WITH_SNI, SSL_FLAG_CENTRAL_CERT_STORE, SSL_FLAG_SNI, type IisBindings } from './bindings';
+import {
+  centralStoreMessage,
+  describeBinding,
+  describeCertificate,
+  FIRST_IIS_WITH_SNI,
+  SSL_FLAG_CENTRAL_CERT_STORE,
+  SSL_FLAG_SNI,
+  type IisBindings,
+} from './bindings';
 import type { IisBinding, IisOptions, SiteBinding } from './descriptor';
 import { isObject, num, str } from './replies';
 import { C, type IisSession } from './session';
@@ -24,7 +32,15 @@ export interface IisPreflightContext {
   bindings: IisBindings;
 }
 
-export async function iisPreflight({ target, options, login, binding, sites, session, bindings }: IisPreflightContext): Promise<PreflightReport> {
+export async function iisPreflight({
+  target,
+  options,
+  login,
+  binding,
+  sites,
+  session,
+  bindings,
+}: IisPreflightContext): Promise<PreflightReport> {
   const { host, port } = target;
   const { open, run, unpinned } = session;
   const { readBindings, missingMessage } = bindings;
@@ -36,12 +52,30 @@ export async function iisPreflight({ target, options, login, binding, sites, ses
     return { checks, changes };
   }
   const ssh = await open();
-  checks.push({ name: 'SSH host key', ok: true, detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin` });
-  checks.push({ name: 'SSH login', ok: true, detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}` });
+  checks.push({
+    name: 'SSH host key',
+    ok: true,
+    detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin`,
+  });
+  checks.push({
+    name: 'SSH login',
+    ok: true,
+    detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}`,
+  });
   const sftp = await ssh.sftp();
-  checks.push({ name: 'SFTP', ok: sftp !== undefined, detail: sftp ? 'the SFTP subsystem answers (the PFX is uploaded with it)' : 'no SFTP subsystem: enable "Subsystem sftp sftp-server.exe" in sshd_config' });
+  checks.push({
+    name: 'SFTP',
+    ok: sftp !== undefined,
+    detail: sftp
+      ? 'the SFTP subsystem answers (the PFX is uploaded with it)'
+      : 'no SFTP subsystem: enable "Subsystem sftp sftp-server.exe" in sshd_config',
+  });
 
-  const probe = await run('probe', { store: options.store, uploadDirectory: options.uploadDirectory }, 'reading the server facts');
+  const probe = await run(
+    'probe',
+    { store: options.store, uploadDirectory: options.uploadDirectory },
+    'reading the server facts',
+  );
   const iis = isObject(probe['iis']) ? probe['iis'] : undefined;
   const iisMajor = iis ? num(iis, 'major') : -1;
   const iisVersion = iis ? `${num(iis, 'major')}.${num(iis, 'minor')}` : '';
@@ -50,14 +84,46 @@ export async function iisPreflight({ target, options, login, binding, sites, ses
   const os = str(probe, 'os') || 'Windows';
   const firmware = `${iis ? `IIS ${iisVersion}` : 'no IIS'} on ${os} (build ${build}), PowerShell ${psVersion || '?'}`;
   const psMajor = Number(psVersion.split('.')[0]);
-  checks.push({ name: 'PowerShell', ok: psMajor >= 3, detail: psMajor >= 3 ? `Windows PowerShell ${psVersion}` : `PowerShell ${psVersion || '?'} is too old: 3.0 or later is needed (ConvertFrom-Json)` });
-  checks.push({ name: 'IIS', ok: iis !== undefined, detail: iis ? `IIS ${iisVersion} (HKLM:\\SOFTWARE\\Microsoft\\InetStp)` : 'IIS is not installed: HKLM:\\SOFTWARE\\Microsoft\\InetStp is missing' });
+  checks.push({
+    name: 'PowerShell',
+    ok: psMajor >= 3,
+    detail:
+      psMajor >= 3
+        ? `Windows PowerShell ${psVersion}`
+        : `PowerShell ${psVersion || '?'} is too old: 3.0 or later is needed (ConvertFrom-Json)`,
+  });
+  checks.push({
+    name: 'IIS',
+    ok: iis !== undefined,
+    detail: iis
+      ? `IIS ${iisVersion} (HKLM:\\SOFTWARE\\Microsoft\\InetStp)`
+      : 'IIS is not installed: HKLM:\\SOFTWARE\\Microsoft\\InetStp is missing',
+  });
   const mwa = probe['mwa'] === true;
-  if (iis) checks.push({ name: 'IIS configuration API', ok: mwa, detail: mwa ? 'Microsoft.Web.Administration.dll is present' : 'Microsoft.Web.Administration.dll is missing from %windir%\\System32\\inetsrv (install the IIS Management Scripts and Tools)' });
+  if (iis)
+    checks.push({
+      name: 'IIS configuration API',
+      ok: mwa,
+      detail: mwa
+        ? 'Microsoft.Web.Administration.dll is present'
+        : 'Microsoft.Web.Administration.dll is missing from %windir%\\System32\\inetsrv (install the IIS Management Scripts and Tools)',
+    });
   const admin = probe['isAdmin'] === true;
-  checks.push({ name: 'Administrator', ok: admin, detail: admin ? `${str(probe, 'user')} is an administrator` : `${str(probe, 'user') || login.username} is not an administrator (or the token is filtered): importing into LocalMachine and changing IIS bindings need one` });
+  checks.push({
+    name: 'Administrator',
+    ok: admin,
+    detail: admin
+      ? `${str(probe, 'user')} is an administrator`
+      : `${str(probe, 'user') || login.username} is not an administrator (or the token is filtered): importing into LocalMachine and changing IIS bindings need one`,
+  });
   const store = probe['store'] === true;
-  checks.push({ name: 'Certificate store', ok: store, detail: store ? `Cert:\\LocalMachine\\${options.store} exists` : `Cert:\\LocalMachine\\${options.store} does not exist${options.store === 'WebHosting' ? ' (IIS 8 and later create it): choose My' : ''}` });
+  checks.push({
+    name: 'Certificate store',
+    ok: store,
+    detail: store
+      ? `Cert:\\LocalMachine\\${options.store} exists`
+      : `Cert:\\LocalMachine\\${options.store} does not exist${options.store === 'WebHosting' ? ' (IIS 8 and later create it): choose My' : ''}`,
+  });
   const aesOk = options.legacyPfx || build >= FIRST_BUILD_WITH_AES_PFX;
   checks.push({
     name: 'PFX encryption',
@@ -71,11 +137,20 @@ export async function iisPreflight({ target, options, login, binding, sites, ses
   checks.push({
     name: 'Upload directory',
     ok: true,
-    detail: probe['uploadDirectory'] === true ? `${options.uploadDirectory} exists` : `${options.uploadDirectory} will be created (SYSTEM, Administrators and ${login.username} only)`,
+    detail:
+      probe['uploadDirectory'] === true
+        ? `${options.uploadDirectory} exists`
+        : `${options.uploadDirectory} will be created (SYSTEM, Administrators and ${login.username} only)`,
   });
   if (binding.sni) {
     const sniOk = iisMajor >= FIRST_IIS_WITH_SNI;
-    checks.push({ name: 'SNI', ok: sniOk, detail: sniOk ? `IIS ${iisVersion} supports SNI bindings` : `"Require SNI" needs IIS 8 or later; this is ${iis ? `IIS ${iisVersion}` : 'no IIS'}` });
+    checks.push({
+      name: 'SNI',
+      ok: sniOk,
+      detail: sniOk
+        ? `IIS ${iisVersion} supports SNI bindings`
+        : `"Require SNI" needs IIS 8 or later; this is ${iis ? `IIS ${iisVersion}` : 'no IIS'}`,
+    });
   }
   if (iis && mwa) {
     const read = await readBindings(sites, []);
@@ -85,13 +160,25 @@ export async function iisPreflight({ target, options, login, binding, sites, ses
       if (!state?.found) return;
       const sni = (state.sslFlags & SSL_FLAG_SNI) !== 0;
       const flagNote = binding.sni && !sni ? ' (Require SNI turned on)' : '';
-      checks.push({ name: `binding ${site.site} ${site.bindingInformation}`, ok: true, detail: `serves ${describeCertificate(state.hash, state.certificate)}${state.hash ? ` from ${state.store}` : ''}${sni ? ', SNI' : ''}` });
-      changes.push(`${describeBinding(site)}: ${describeCertificate(state.hash, state.certificate)} → new certificate${flagNote}`);
+      checks.push({
+        name: `binding ${site.site} ${site.bindingInformation}`,
+        ok: true,
+        detail: `serves ${describeCertificate(state.hash, state.certificate)}${state.hash ? ` from ${state.store}` : ''}${sni ? ', SNI' : ''}`,
+      });
+      changes.push(
+        `${describeBinding(site)}: ${describeCertificate(state.hash, state.certificate)} → new certificate${flagNote}`,
+      );
     });
     if (missing) checks.push({ name: 'site bindings', ok: false, detail: missing });
-    const central = sites.filter((_, i) => read.states[i]?.found && ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0);
-    if (central.length > 0) checks.push({ name: 'Centralized Certificate Store', ok: false, detail: centralStoreMessage(central) });
-    if (changes.length > 0) changes.unshift(`import the new certificate into Cert:\\LocalMachine\\${options.store} (PFX uploaded to ${options.uploadDirectory}, deleted right after)`);
+    const central = sites.filter(
+      (_, i) => read.states[i]?.found && ((read.states[i]?.sslFlags ?? 0) & SSL_FLAG_CENTRAL_CERT_STORE) !== 0,
+    );
+    if (central.length > 0)
+      checks.push({ name: 'Centralized Certificate Store', ok: false, detail: centralStoreMessage(central) });
+    if (changes.length > 0)
+      changes.unshift(
+        `import the new certificate into Cert:\\LocalMachine\\${options.store} (PFX uploaded to ${options.uploadDirectory}, deleted right after)`,
+      );
   }
   return { firmware, checks, changes };
 }

@@ -35,9 +35,24 @@
  * EphemeralKeySet fallback, `[Console]::OutputEncoding` in a session without a console, the SFTP path
  * form "/C:/…", and how much room cmd.exe needs below 8191 characters.
  */
-export { cleanOutput, LOGON_SESSION, LOGON_SESSION_EXPLANATION, parseReply, readReply, scriptFailure, stderrText } from './replies';
+export {
+  cleanOutput,
+  LOGON_SESSION,
+  LOGON_SESSION_EXPLANATION,
+  parseReply,
+  readReply,
+  scriptFailure,
+  stderrText,
+} from './replies';
 
-export const SCRIPT_OPERATIONS = ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const;
+export const SCRIPT_OPERATIONS = [
+  'probe',
+  'read-bindings',
+  'stage-check',
+  'import',
+  'set-bindings',
+  'remove-certificates',
+] as const;
 export type ScriptOperation = (typeof SCRIPT_OPERATIONS)[number];
 
 /**
@@ -274,10 +289,15 @@ Out-Json $out
 const USES_IIS: ReadonlySet<ScriptOperation> = new Set(['read-bindings', 'set-bindings', 'remove-certificates']);
 const USES_CERT: ReadonlySet<ScriptOperation> = new Set(['read-bindings']);
 
+// eslint-disable-next-line no-control-regex -- every character outside ASCII, NUL included
+const NOT_ASCII = /[^\x00-\x7f]/g;
+
 /** JSON that PowerShell reads back verbatim from a single-quoted string: ASCII only, `'` doubled. */
 export function psJsonLiteral(value: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  const ascii = JSON.stringify(value).replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const ascii = JSON.stringify(value).replace(
+    NOT_ASCII,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return `'${ascii.replace(/'/g, "''")}'`;
 }
 
@@ -293,13 +313,22 @@ export function compact(script: string): string {
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line !== '' && (!line.startsWith('#') || line.startsWith('# certfleet:')))
-    .map((line) => (line.startsWith('# certfleet:') || line.startsWith('$p=ConvertFrom-Json') ? line : line.replace(/ ?([{}=;,+|]) ?/g, '$1').replace(/\b(if|elseif|foreach|for|while) \(/g, '$1(')))
+    .map((line) =>
+      line.startsWith('# certfleet:') || line.startsWith('$p=ConvertFrom-Json')
+        ? line
+        : line.replace(/ ?([{}=;,+|]) ?/g, '$1').replace(/\b(if|elseif|foreach|for|while) \(/g, '$1('),
+    )
     .join('\n');
 }
 
 /** The script text of an operation without its parameter line (for tests). */
 export const scriptTemplate = (operation: ScriptOperation): string =>
-  [PROLOGUE, USES_IIS.has(operation) ? IIS_HELPERS : '', USES_CERT.has(operation) ? CERT_HELPER : '', BODIES[operation]].join('\n');
+  [
+    PROLOGUE,
+    USES_IIS.has(operation) ? IIS_HELPERS : '',
+    USES_CERT.has(operation) ? CERT_HELPER : '',
+    BODIES[operation],
+  ].join('\n');
 
 /** The script for an operation, as it is sent (compacted). Its first line is `# certfleet:<op>`. */
 export function buildScript<O extends ScriptOperation>(operation: O, params: ScriptParams[O]): string {

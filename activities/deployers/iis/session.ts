@@ -23,7 +23,12 @@ export interface IisSession {
   /** The session's SFTP channel; TARGET_REJECTED when the server has no SFTP subsystem. */
   sftpOf: (ssh: SshSession) => Promise<SFTPWrapper>;
   /** Runs one script and returns its JSON reply (errors classified, secrets redacted). */
-  run: <O extends ScriptOperation>(operation: O, params: ScriptParams[O], what: string, secrets?: string[]) => Promise<Json>;
+  run: <O extends ScriptOperation>(
+    operation: O,
+    params: ScriptParams[O],
+    what: string,
+    secrets?: string[],
+  ) => Promise<Json>;
   /** TARGET_REJECTED for a reply without the fields a script promises. */
   unexpected: (what: string, reply: Json) => ClassifiedError;
   /** What to do when no host key is pinned yet. */
@@ -45,7 +50,14 @@ export function createIisSession(target: DeployerTarget, options: IisOptions, lo
         const presented = await hostKeyFingerprint(host, port, { component: C });
         throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
       }
-      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: options.hostKeySha256, ...login, ...(target.allowedNetworks ? { allowedNetworks: target.allowedNetworks } : {}) });
+      const ssh = await connectSsh({
+        component: C,
+        host,
+        port,
+        hostKeySha256: options.hostKeySha256,
+        ...login,
+        ...(target.allowedNetworks ? { allowedNetworks: target.allowedNetworks } : {}),
+      });
       session = ssh;
       return ssh;
     })();
@@ -54,15 +66,27 @@ export function createIisSession(target: DeployerTarget, options: IisOptions, lo
 
   const sftpOf = async (ssh: SshSession): Promise<SFTPWrapper> => {
     const sftp = await ssh.sftp();
-    if (!sftp) throw classified(FailureType.targetRejected, `${C}: ${host}:${port} offers no SFTP subsystem (Windows OpenSSH has one: "Subsystem sftp sftp-server.exe" in sshd_config)`);
+    if (!sftp)
+      throw classified(
+        FailureType.targetRejected,
+        `${C}: ${host}:${port} offers no SFTP subsystem (Windows OpenSSH has one: "Subsystem sftp sftp-server.exe" in sshd_config)`,
+      );
     return sftp;
   };
 
-  async function run<O extends ScriptOperation>(operation: O, params: ScriptParams[O], what: string, secrets: string[] = []): Promise<Json> {
+  async function run<O extends ScriptOperation>(
+    operation: O,
+    params: ScriptParams[O],
+    what: string,
+    secrets: string[] = [],
+  ): Promise<Json> {
     const ssh = await open();
     const command = encodeCommand(buildScript(operation, params));
     if (command.length > MAX_COMMAND_LENGTH) {
-      throw classified(FailureType.validation, `${C}: ${what}: the command would be ${command.length} characters, over cmd.exe's limit of ${MAX_COMMAND_LENGTH}`);
+      throw classified(
+        FailureType.validation,
+        `${C}: ${what}: the command would be ${command.length} characters, over cmd.exe's limit of ${MAX_COMMAND_LENGTH}`,
+      );
     }
     const result = await ssh.exec(command, { timeoutMs: EXEC_TIMEOUT_MS });
     return readReply(C, what, result, { secrets, legacyPfx: options.legacyPfx });

@@ -19,7 +19,11 @@ export function sftpError(what: string, error: unknown): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   const code = (error as { code?: unknown } | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if (code === SFTP_PERMISSION_DENIED) return classified(FailureType.targetPermission, `${C}: ${what}: permission denied (SFTP). The SSH user must be allowed to write to the upload directory.`);
+  if (code === SFTP_PERMISSION_DENIED)
+    return classified(
+      FailureType.targetPermission,
+      `${C}: ${what}: permission denied (SFTP). The SSH user must be allowed to write to the upload directory.`,
+    );
   if (code === SFTP_NO_SUCH_FILE) return classified(FailureType.targetRejected, `${C}: ${what}: no such directory`);
   if (typeof code !== 'number') return classified(FailureType.targetUnreachable, `${C}: ${what}: ${message}`);
   return classified(FailureType.targetRejected, `${C}: ${what}: ${message}`);
@@ -31,12 +35,16 @@ export function sftpError(what: string, error: unknown): ClassifiedError {
  * cmd.exe does not have, and a fresh file name needs no atomic replace.
  */
 export async function putNewFile(sftp: SFTPWrapper, path: string, data: Buffer): Promise<void> {
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'wx', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))));
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.open(path, 'wx', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))),
+  );
   try {
     const CHUNK = 32 * 1024;
     for (let offset = 0; offset < data.length; offset += CHUNK) {
       const length = Math.min(CHUNK, data.length - offset);
-      await new Promise<void>((resolve, reject) => sftp.write(handle, data, offset, length, offset, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sftp.write(handle, data, offset, length, offset, (error) => (error ? reject(error) : resolve())),
+      );
     }
   } finally {
     await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
@@ -45,9 +53,13 @@ export async function putNewFile(sftp: SFTPWrapper, path: string, data: Buffer):
 
 /** Replaces a small file over SFTP (truncate + write). */
 export async function putFile(sftp: SFTPWrapper, path: string, data: Buffer): Promise<void> {
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'w', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))));
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.open(path, 'w', { mode: 0o600 }, (error, h) => (error ? reject(error) : resolve(h))),
+  );
   try {
-    await new Promise<void>((resolve, reject) => sftp.write(handle, data, 0, data.length, 0, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.write(handle, data, 0, data.length, 0, (error) => (error ? reject(error) : resolve())),
+    );
   } finally {
     await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
   }

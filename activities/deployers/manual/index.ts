@@ -8,7 +8,13 @@ export const createManualDeployer: DeployerFactory = () => {
   const deployer: Deployer = {
     preflight: async () => ({
       firmware: 'manual',
-      checks: [{ name: 'manual target', ok: true, detail: 'nothing is pushed: a technician downloads each new version and marks it done' }],
+      checks: [
+        {
+          name: 'manual target',
+          ok: true,
+          detail: 'nothing is pushed: a technician downloads each new version and marks it done',
+        },
+      ],
       changes: ['a technician installs the new version by hand'],
     }),
     stage: async () => ({}),

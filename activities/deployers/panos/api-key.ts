@@ -24,16 +24,28 @@ export interface PanosKeySession {
   remember(version: { swVersion?: string; model?: string }): void;
 }
 
-export function createPanosKeySession(client: PanosClient, credentials: () => PanosCredentials, cache: DeployerContext['sessionKey']): PanosKeySession {
-  const session: { key?: string; source?: 'configured' | 'cached' | 'generated'; swVersion?: string; model?: string } = {};
+export function createPanosKeySession(
+  client: PanosClient,
+  credentials: () => PanosCredentials,
+  cache: DeployerContext['sessionKey'],
+): PanosKeySession {
+  const session: { key?: string; source?: 'configured' | 'cached' | 'generated'; swVersion?: string; model?: string } =
+    {};
 
   const keygen = async (): Promise<string> => {
     const { username, password } = credentials();
-    if (!password) throw classified(FailureType.targetAuth, `panos: the API key of admin ${username} was rejected and no password is configured to generate a new one`);
+    if (!password)
+      throw classified(
+        FailureType.targetAuth,
+        `panos: the API key of admin ${username} was rejected and no password is configured to generate a new one`,
+      );
     const { reply, key } = await client.keygen(username, password);
     if (reply.status !== 'success' || !key) {
       if (reply.httpStatus === 403 || credentialRejected(reply)) {
-        throw classified(FailureType.targetAuth, `panos: keygen for admin ${username} was refused (${describeReply(reply)}); check the user name and password`);
+        throw classified(
+          FailureType.targetAuth,
+          `panos: keygen for admin ${username} was refused (${describeReply(reply)}); check the user name and password`,
+        );
       }
       throw failureOf('keygen', reply);
     }
@@ -59,7 +71,11 @@ export function createPanosKeySession(client: PanosClient, credentials: () => Pa
     const { apiKey, username } = credentials();
     if (apiKey) {
       const ok = await tryKey(apiKey, 'configured');
-      if (!ok) throw classified(FailureType.targetAuth, `panos: the configured API key for admin ${username} was rejected (Invalid Credential); generate a new key or configure the password instead`);
+      if (!ok)
+        throw classified(
+          FailureType.targetAuth,
+          `panos: the configured API key for admin ${username} was rejected (Invalid Credential); generate a new key or configure the password instead`,
+        );
       return ok;
     }
     const cached = await cache?.get();
@@ -85,8 +101,13 @@ export function createPanosKeySession(client: PanosClient, credentials: () => Pa
   return {
     ensureKey,
     keyed,
-    request: async (action, send) => ensureSuccess(action, (await keyed(async (key) => ({ reply: await send(key) }))).reply),
-    info: () => ({ ...(session.source ? { source: session.source } : {}), ...(session.swVersion ? { swVersion: session.swVersion } : {}), ...(session.model ? { model: session.model } : {}) }),
+    request: async (action, send) =>
+      ensureSuccess(action, (await keyed(async (key) => ({ reply: await send(key) }))).reply),
+    info: () => ({
+      ...(session.source ? { source: session.source } : {}),
+      ...(session.swVersion ? { swVersion: session.swVersion } : {}),
+      ...(session.model ? { model: session.model } : {}),
+    }),
     remember(version) {
       if (version.swVersion) session.swVersion = version.swVersion;
       if (version.model) session.model = version.model;

@@ -44,13 +44,18 @@ const objectOf = (entry: Parameters<typeof textAt>[0]): CertificateObject => {
 
 export function createPanosBindings(client: PanosClient, session: PanosKeySession, scope: () => PanosScope) {
   const read = async (xpath: string, config: Config): Promise<PanReply> =>
-    (await session.keyed(async (key) => ({ reply: config === 'running' ? await client.showConfig(key, xpath) : await client.getConfig(key, xpath) }))).reply;
+    (
+      await session.keyed(async (key) => ({
+        reply: config === 'running' ? await client.showConfig(key, xpath) : await client.getConfig(key, xpath),
+      }))
+    ).reply;
 
   const readCertificates = async (): Promise<Map<string, CertificateObject>> => {
     const reply = await read(scope().certificates, 'candidate');
     const objects = new Map<string, CertificateObject>();
     if (reply.code === '7') return objects; // no certificate container yet
-    for (const entry of childrenOf(childOf(ensureSuccess('read certificates', reply).result, 'certificate'), 'entry')) objects.set(entry.attrs['name'] ?? '', objectOf(entry));
+    for (const entry of childrenOf(childOf(ensureSuccess('read certificates', reply).result, 'certificate'), 'entry'))
+      objects.set(entry.attrs['name'] ?? '', objectOf(entry));
     return objects;
   };
 
@@ -62,7 +67,8 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
   };
 
   const readProfile = async (name: string, config: Config): Promise<ProfileState> => {
-    if (!PANOS_OBJECT_NAME.test(name)) throw classified(FailureType.validation, `panos: "${name}" is not a valid SSL/TLS service profile name`);
+    if (!PANOS_OBJECT_NAME.test(name))
+      throw classified(FailureType.validation, `panos: "${name}" is not a valid SSL/TLS service profile name`);
     const reply = await read(profileXpath(scope(), name), config);
     if (reply.code === '7') return { exists: false, certificate: '' }; // get: success + code 7; show: "No such node"
     const entry = childOf(ensureSuccess(`read SSL/TLS service profile ${name}`, reply).result, 'entry');
@@ -83,8 +89,18 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
   };
 
   const setAdminGui = async (profile: string): Promise<void> => {
-    if (profile === '') await session.request('reset the management interface profile', (key) => client.deleteConfig(key, MANAGEMENT_PROFILE));
-    else await session.request(`make ${profile} the management interface profile`, (key) => client.setConfig(key, `${DEVICE}/deviceconfig/system`, `<ssl-tls-service-profile>${escapeText(profile)}</ssl-tls-service-profile>`));
+    if (profile === '')
+      await session.request('reset the management interface profile', (key) =>
+        client.deleteConfig(key, MANAGEMENT_PROFILE),
+      );
+    else
+      await session.request(`make ${profile} the management interface profile`, (key) =>
+        client.setConfig(
+          key,
+          `${DEVICE}/deviceconfig/system`,
+          `<ssl-tls-service-profile>${escapeText(profile)}</ssl-tls-service-profile>`,
+        ),
+      );
   };
 
   /**
@@ -102,12 +118,20 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
       }
       const running = await readProfile(profile, 'running');
       const candidate = await readProfile(profile, 'candidate');
-      if (!running.exists && !candidate.exists) throw classified(FailureType.targetRejected, `panos: SSL/TLS service profile "${profile}" does not exist in ${scope().label}`);
+      if (!running.exists && !candidate.exists)
+        throw classified(
+          FailureType.targetRejected,
+          `panos: SSL/TLS service profile "${profile}" does not exist in ${scope().label}`,
+        );
       previous[profile] = running.exists ? running.certificate : candidate.certificate;
       if (candidate.exists && candidate.certificate === certificate) continue;
       const xpath = profileXpath(scope(), profile);
-      if (certificate === '') await session.request(`unbind profile ${profile}`, (key) => client.deleteConfig(key, `${xpath}/certificate`));
-      else await session.request(`bind profile ${profile} to ${certificate}`, (key) => client.setConfig(key, xpath, `<certificate>${escapeText(certificate)}</certificate>`));
+      if (certificate === '')
+        await session.request(`unbind profile ${profile}`, (key) => client.deleteConfig(key, `${xpath}/certificate`));
+      else
+        await session.request(`bind profile ${profile} to ${certificate}`, (key) =>
+          client.setConfig(key, xpath, `<certificate>${escapeText(certificate)}</certificate>`),
+        );
     }
     return previous;
   };
@@ -119,7 +143,10 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
       for (const config of ['candidate', 'running'] as const) {
         const reply = await read(xpath, config);
         if (reply.code === '7') continue;
-        for (const entry of childrenOf(childOf(ensureSuccess('read SSL/TLS service profiles', reply).result, 'ssl-tls-service-profile'), 'entry')) {
+        for (const entry of childrenOf(
+          childOf(ensureSuccess('read SSL/TLS service profiles', reply).result, 'ssl-tls-service-profile'),
+          'entry',
+        )) {
           referenced.add(textAt(entry, 'certificate'));
         }
       }
@@ -131,10 +158,21 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
   const entryNames = async (xpath: string, container: string): Promise<string[]> => {
     const reply = await read(xpath, 'candidate');
     if (reply.code === '7') return [];
-    return childrenOf(childOf(ensureSuccess(`read ${container}`, reply).result, container), 'entry').map((e) => e.attrs['name'] ?? '');
+    return childrenOf(childOf(ensureSuccess(`read ${container}`, reply).result, container), 'entry').map(
+      (e) => e.attrs['name'] ?? '',
+    );
   };
 
-  return { readCertificates, readCertificate, readProfile, currentCertificate, readAdminGui, bind, referencedCertificates, entryNames };
+  return {
+    readCertificates,
+    readCertificate,
+    readProfile,
+    currentCertificate,
+    readAdminGui,
+    bind,
+    referencedCertificates,
+    entryNames,
+  };
 }
 
 export type PanosBindings = ReturnType<typeof createPanosBindings>;

@@ -74,9 +74,16 @@ export interface PanImport {
 }
 
 const deepText = (n: PanNode): string => [n.text.trim(), ...n.children.map(deepText)].filter(Boolean).join(' ');
-const linesOf = (n: PanNode | undefined): string[] => (n ? n.children.filter((c) => c.name === 'line').map(deepText).filter(Boolean) : []);
+const linesOf = (n: PanNode | undefined): string[] =>
+  n
+    ? n.children
+        .filter((c) => c.name === 'line')
+        .map(deepText)
+        .filter(Boolean)
+    : [];
 /** Every `entry` element below a node (the lock lists' wrapper elements are not relied on). */
-const entriesBelow = (n: PanNode | undefined): PanNode[] => (n ? n.children.flatMap((c) => (c.name === 'entry' ? [c] : entriesBelow(c))) : []);
+const entriesBelow = (n: PanNode | undefined): PanNode[] =>
+  n ? n.children.flatMap((c) => (c.name === 'entry' ? [c] : entriesBelow(c))) : [];
 
 function jobOf(job: PanNode): PanJob {
   const progress = Number(textAt(job, 'progress'));
@@ -84,7 +91,12 @@ function jobOf(job: PanNode): PanJob {
     const details = childOf(d, 'details');
     const msg = childOf(details, 'msg');
     const messages = [...linesOf(childOf(msg, 'errors')), ...linesOf(childOf(msg, 'warnings')), ...linesOf(details)];
-    return { serial: textAt(d, 'serial-no') || (d.attrs['name'] ?? ''), name: textAt(d, 'devicename'), result: textAt(d, 'result'), messages };
+    return {
+      serial: textAt(d, 'serial-no') || (d.attrs['name'] ?? ''),
+      name: textAt(d, 'devicename'),
+      result: textAt(d, 'result'),
+      messages,
+    };
   });
   return {
     id: textAt(job, 'id'),
@@ -114,8 +126,10 @@ function toNode(name: string, raw: unknown): PanNode {
   };
 }
 
-export const childOf = (n: PanNode | undefined, name: string): PanNode | undefined => n?.children.find((c) => c.name === name);
-export const childrenOf = (n: PanNode | undefined, name: string): PanNode[] => n?.children.filter((c) => c.name === name) ?? [];
+export const childOf = (n: PanNode | undefined, name: string): PanNode | undefined =>
+  n?.children.find((c) => c.name === name);
+export const childrenOf = (n: PanNode | undefined, name: string): PanNode[] =>
+  n?.children.filter((c) => c.name === name) ?? [];
 /** Trimmed text at a path of child names (`textAt(job, 'status')`). */
 export const textAt = (n: PanNode | undefined, ...path: string[]): string => {
   let current = n;
@@ -140,13 +154,18 @@ function messagesOf(n: PanNode): string[] {
 export async function parseReply(httpStatus: number, body: string): Promise<PanReply> {
   let root: PanNode | undefined;
   try {
-    const parsed: unknown = await parseStringPromise(body, { explicitChildren: true, preserveChildrenOrder: true, explicitCharkey: true });
+    const parsed: unknown = await parseStringPromise(body, {
+      explicitChildren: true,
+      preserveChildrenOrder: true,
+      explicitCharkey: true,
+    });
     const [name, raw] = isObject(parsed) ? (Object.entries(parsed)[0] ?? []) : [];
     if (name !== undefined) root = toNode(name, raw);
   } catch {
     root = undefined;
   }
-  if (!root || root.name !== 'response') return { httpStatus, status: '', messages: [], raw: body.replace(/\s+/g, ' ').trim().slice(0, 200) };
+  if (!root || root.name !== 'response')
+    return { httpStatus, status: '', messages: [], raw: body.replace(/\s+/g, ' ').trim().slice(0, 200) };
   const result = childOf(root, 'result');
   return {
     httpStatus,
@@ -160,7 +179,10 @@ export async function parseReply(httpStatus: number, body: string): Promise<PanR
 export class PanosClient {
   constructor(private readonly http: DeviceHttp) {}
 
-  private async send(key: string | undefined, body: { form?: Record<string, string>; multipart?: FormData; query?: Record<string, string> }): Promise<PanReply> {
+  private async send(
+    key: string | undefined,
+    body: { form?: Record<string, string>; multipart?: FormData; query?: Record<string, string> },
+  ): Promise<PanReply> {
     const headers: Record<string, string> = { accept: 'application/xml' };
     if (key) headers['X-PAN-KEY'] = key;
     const response = await this.http.request('POST', '/api/', { headers, ...body, timeoutMs: 60_000 });
@@ -180,7 +202,12 @@ export class PanosClient {
     const swVersion = textAt(reply.result, 'sw-version');
     const model = textAt(reply.result, 'model');
     const multiVsys = textAt(reply.result, 'multi-vsys');
-    return { reply, ...(swVersion ? { swVersion } : {}), ...(model ? { model } : {}), ...(multiVsys ? { multiVsys } : {}) };
+    return {
+      reply,
+      ...(swVersion ? { swVersion } : {}),
+      ...(model ? { model } : {}),
+      ...(multiVsys ? { multiVsys } : {}),
+    };
   }
 
   /**
@@ -190,10 +217,20 @@ export class PanosClient {
    * wire transcript removes it (a secret parameter name) and it is no more than acme.sh's dummy value.
    */
   async importFile(key: string, file: PanImport): Promise<PanReply> {
-    const query: Record<string, string> = { type: 'import', category: file.category, 'certificate-name': file.certificateName, format: file.format, ...(file.target ?? {}) };
+    const query: Record<string, string> = {
+      type: 'import',
+      category: file.category,
+      'certificate-name': file.certificateName,
+      format: file.format,
+      ...(file.target ?? {}),
+    };
     if (file.passphrase !== undefined) query['passphrase'] = file.passphrase;
     const form = new FormData();
-    form.append('file', new Blob([typeof file.content === 'string' ? file.content : new Uint8Array(file.content)]), file.fileName);
+    form.append(
+      'file',
+      new Blob([typeof file.content === 'string' ? file.content : new Uint8Array(file.content)]),
+      file.fileName,
+    );
     return this.send(key, { query, multipart: form });
   }
 
@@ -231,7 +268,13 @@ export class PanosClient {
    * admin scope (PAN-OS 10.2+) ([pan-os-python] `PanoramaCommitAll`; [acme.sh] `deployer push`). The
    * description lets a retry find the job it enqueued (docs/vendors/panos.md "Panorama").
    */
-  async commitAll(key: string, style: 'template' | 'template-stack', name: string, admin: string, description: string): Promise<{ reply: PanReply; jobId?: string }> {
+  async commitAll(
+    key: string,
+    style: 'template' | 'template-stack',
+    name: string,
+    admin: string,
+    description: string,
+  ): Promise<{ reply: PanReply; jobId?: string }> {
     const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     const cmd = `<commit-all><${style}><name>${esc(name)}</name><description>${esc(description)}</description><admin><member>${esc(admin)}</member></admin></${style}></commit-all>`;
     const reply = await this.send(key, { form: { type: 'commit', action: 'all', cmd } });
@@ -255,7 +298,11 @@ export class PanosClient {
   /** `<show><config-locks/></show>` or `<show><commit-locks/></show>` ([pan-os-python] `check_config_locks`, `check_commit_locks`). */
   async showLocks(key: string, which: 'config' | 'commit'): Promise<{ reply: PanReply; locks: PanLock[] }> {
     const reply = await this.send(key, { form: { type: 'op', cmd: `<show><${which}-locks></${which}-locks></show>` } });
-    const locks = entriesBelow(reply.result).map((e): PanLock => ({ admin: e.attrs['name'] ?? '', created: textAt(e, 'created'), comment: textAt(e, 'comment') }));
+    const locks = entriesBelow(reply.result).map((e): PanLock => ({
+      admin: e.attrs['name'] ?? '',
+      created: textAt(e, 'created'),
+      comment: textAt(e, 'comment'),
+    }));
     return { reply, locks };
   }
 }

@@ -39,11 +39,17 @@ export interface PanosCommitter {
   wait(handle: string): Promise<void>;
 }
 
-const describeLock = (l: PanLock & { kind: string }): string => `${l.kind} lock held by admin ${l.admin}${l.created ? ` since ${l.created}` : ''}${l.comment && l.comment !== '(null)' ? ` ("${l.comment}")` : ''}`;
+const describeLock = (l: PanLock & { kind: string }): string =>
+  `${l.kind} lock held by admin ${l.admin}${l.created ? ` since ${l.created}` : ''}${l.comment && l.comment !== '(null)' ? ` ("${l.comment}")` : ''}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createPanosCommitter(client: PanosClient, session: PanosKeySession, admin: () => string, scope: () => PanosScope): PanosCommitter {
+export function createPanosCommitter(
+  client: PanosClient,
+  session: PanosKeySession,
+  admin: () => string,
+  scope: () => PanosScope,
+): PanosCommitter {
   const readLocks = async (): Promise<PanosLocks> => {
     const locks: PanosLocks = { others: [], own: [] };
     for (const kind of ['config', 'commit'] as const) {
@@ -57,18 +63,29 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
   const ensureUnlocked = async (action: string): Promise<void> => {
     const { others } = await readLocks();
     if (others.length === 0) return;
-    throw classified(FailureType.deviceSessionBusy, `panos: ${action}: the device is locked (${others.map(describeLock).join('; ')}); CertFleet waits and retries, it never removes another admin's lock`, LOCK_RETRY_MS);
+    throw classified(
+      FailureType.deviceSessionBusy,
+      `panos: ${action}: the device is locked (${others.map(describeLock).join('; ')}); CertFleet waits and retries, it never removes another admin's lock`,
+      LOCK_RETRY_MS,
+    );
   };
 
   /** A commit refused outright (not a failed job). */
   const refused = (action: string, reply: Parameters<typeof describeReply>[0]): Error => {
     const detail = describeReply(reply);
-    if (credentialRejected(reply) || reply.httpStatus === 403 || reply.code === '16' || reply.httpStatus >= 500) return failureOf(action, reply);
-    if (/lock|in progress|another commit|busy/i.test(detail)) return classified(FailureType.deviceSessionBusy, `panos: ${action}: the device cannot commit now (${detail})`, LOCK_RETRY_MS);
+    if (credentialRejected(reply) || reply.httpStatus === 403 || reply.code === '16' || reply.httpStatus >= 500)
+      return failureOf(action, reply);
+    if (/lock|in progress|another commit|busy/i.test(detail))
+      return classified(
+        FailureType.deviceSessionBusy,
+        `panos: ${action}: the device cannot commit now (${detail})`,
+        LOCK_RETRY_MS,
+      );
     return classified(FailureType.commitFailed, `panos: ${action}: the commit was refused: ${detail}`);
   };
 
-  const pushDescription = (commitJob: string | undefined): string => (commitJob ? `CertFleet push after commit ${commitJob}` : `CertFleet push ${Date.now().toString(36)}`);
+  const pushDescription = (commitJob: string | undefined): string =>
+    commitJob ? `CertFleet push after commit ${commitJob}` : `CertFleet push ${Date.now().toString(36)}`;
 
   const startPush = async (commitJob: string | undefined): Promise<string> => {
     const push = scope().push;
@@ -81,9 +98,15 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
       if (mine) return mine.id;
     }
     await ensureUnlocked(`push to ${push.style} ${push.name}`);
-    const { reply, jobId } = await session.keyed((key) => client.commitAll(key, push.style, push.name, admin(), description));
+    const { reply, jobId } = await session.keyed((key) =>
+      client.commitAll(key, push.style, push.name, admin(), description),
+    );
     if (reply.status !== 'success') throw refused(`push to ${push.style} ${push.name}`, reply);
-    if (!jobId) throw classified(FailureType.targetRejected, `panos: push to ${push.style} ${push.name}: the reply has no job id (${describeReply(reply)})`);
+    if (!jobId)
+      throw classified(
+        FailureType.targetRejected,
+        `panos: push to ${push.style} ${push.name}: the reply has no job id (${describeReply(reply)})`,
+      );
     return jobId;
   };
 
@@ -94,7 +117,10 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
     const pushing = options.push !== false && scope().push !== undefined;
     if (jobId) return pushing ? `commit:${jobId}:push` : jobId;
     if (!reply.messages.some((m) => /no changes to commit/i.test(m))) {
-      throw classified(FailureType.targetRejected, `panos: ${action}: the commit reply has neither a job id nor "no changes" (${describeReply(reply)})`);
+      throw classified(
+        FailureType.targetRejected,
+        `panos: ${action}: the commit reply has neither a job id nor "no changes" (${describeReply(reply)})`,
+      );
     }
     return pushing ? `push:${await startPush(undefined)}` : undefined;
   };
@@ -102,13 +128,18 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
   const showJob = async (jobId: string, what: string): Promise<PanJob> => {
     const { reply, job } = await session.keyed((key) => client.showJob(key, jobId));
     ensureSuccess(`show job ${jobId}`, reply);
-    if (!job) throw classified(FailureType.targetRejected, `panos: ${what} job ${jobId} is not known to the device (${describeReply(reply)})`);
+    if (!job)
+      throw classified(
+        FailureType.targetRejected,
+        `panos: ${what} job ${jobId} is not known to the device (${describeReply(reply)})`,
+      );
     return job;
   };
 
   const commitStatus = async (jobId: string): Promise<ActivationStatus> => {
     const job = await showJob(jobId, 'commit');
-    if (job.status !== 'FIN') return { state: 'pending', ...(job.progress !== undefined ? { progress: job.progress } : {}) };
+    if (job.status !== 'FIN')
+      return { state: 'pending', ...(job.progress !== undefined ? { progress: job.progress } : {}) };
     if (job.result === 'OK') return { state: 'done' };
     const lines = job.details.length > 0 ? job.details.join('; ') : `result ${job.result || 'unknown'}`;
     return { state: 'failed', detail: `panos: commit job ${jobId} failed: ${lines}` };
@@ -118,17 +149,31 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
   const pushStatus = async (jobId: string): Promise<ActivationStatus> => {
     const job = await showJob(jobId, 'push');
     const devicesPending = job.devices.some((d) => d.result === 'PEND' || d.result === '');
-    if (job.status !== 'FIN' || devicesPending) return { state: 'pending', ...(job.progress !== undefined ? { progress: job.progress } : {}) };
+    if (job.status !== 'FIN' || devicesPending)
+      return { state: 'pending', ...(job.progress !== undefined ? { progress: job.progress } : {}) };
     const failed = job.devices.filter((d) => d.result !== 'OK');
     const target = scope().push;
     const where = target ? ` to ${target.style} ${target.name}` : '';
     if (job.result === 'OK' && failed.length === 0) {
       const devices = job.devices.map((d) => `${d.serial}${d.name ? ` (${d.name})` : ''}`);
-      return { state: 'done', detail: `push job ${jobId}${where}: OK on ${devices.length ? devices.join(', ') : 'no firewall'}` };
+      return {
+        state: 'done',
+        detail: `push job ${jobId}${where}: OK on ${devices.length ? devices.join(', ') : 'no firewall'}`,
+      };
     }
-    if (failed.length === 0) return { state: 'failed', detail: `panos: push job ${jobId}${where} failed: ${job.details.join('; ') || `result ${job.result || 'unknown'}`}` };
-    const lines = failed.map((d) => `${d.serial}${d.name ? ` (${d.name})` : ''}: ${d.result}${d.messages.length ? `: ${d.messages.join('; ')}` : ''}`);
-    return { state: 'failed', detail: `panos: push job ${jobId}${where} failed on ${failed.length} of ${job.devices.length} firewall(s): ${lines.join(' | ')}` };
+    if (failed.length === 0)
+      return {
+        state: 'failed',
+        detail: `panos: push job ${jobId}${where} failed: ${job.details.join('; ') || `result ${job.result || 'unknown'}`}`,
+      };
+    const lines = failed.map(
+      (d) =>
+        `${d.serial}${d.name ? ` (${d.name})` : ''}: ${d.result}${d.messages.length ? `: ${d.messages.join('; ')}` : ''}`,
+    );
+    return {
+      state: 'failed',
+      detail: `panos: push job ${jobId}${where} failed on ${failed.length} of ${job.devices.length} firewall(s): ${lines.join(' | ')}`,
+    };
   };
 
   const status = async (handle: string): Promise<ActivationStatus> => {
@@ -145,11 +190,14 @@ export function createPanosCommitter(client: PanosClient, session: PanosKeySessi
       pushJob = await startPush(commitThenPush);
     } catch (error) {
       // Another admin's lock between the commit and the push: keep polling (durable timers) until it is released.
-      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) return { state: 'pending', progress: 50 };
+      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy)
+        return { state: 'pending', progress: 50 };
       throw error;
     }
     const pushed = await pushStatus(pushJob);
-    return pushed.state === 'pending' ? { state: 'pending', progress: 50 + Math.floor((pushed.progress ?? 0) / 2) } : pushed;
+    return pushed.state === 'pending'
+      ? { state: 'pending', progress: 50 + Math.floor((pushed.progress ?? 0) / 2) }
+      : pushed;
   };
 
   const wait = async (handle: string): Promise<void> => {

@@ -33,7 +33,8 @@ const TRANSIENT_CODES = new Set(['2', '3', '4', '5', '11', '21']);
 /** What the device said, readable: its messages, the code and its meaning, a non-200 HTTP status. */
 export function describeReply(reply: PanReply): string {
   const parts = [reply.messages.join('; ') || reply.raw || 'no message'];
-  if (reply.code && reply.code !== '19' && reply.code !== '20') parts.push(`code ${reply.code}${CODE_MEANINGS[reply.code] ? `: ${CODE_MEANINGS[reply.code]}` : ''}`);
+  if (reply.code && reply.code !== '19' && reply.code !== '20')
+    parts.push(`code ${reply.code}${CODE_MEANINGS[reply.code] ? `: ${CODE_MEANINGS[reply.code]}` : ''}`);
   if (reply.httpStatus !== 200) parts.push(`HTTP ${reply.httpStatus}`);
   return parts.join(', ');
 }
@@ -49,12 +50,27 @@ export const credentialRejected = (reply: PanReply): boolean => {
 /** Maps a failed reply to a classified error whose message names the action and the device's words. */
 export function failureOf(action: string, reply: PanReply): ClassifiedError {
   const detail = describeReply(reply);
-  if (credentialRejected(reply)) return classified(FailureType.targetAuth, `panos: ${action}: the device rejected the API key or credentials (${detail})`);
+  if (credentialRejected(reply))
+    return classified(
+      FailureType.targetAuth,
+      `panos: ${action}: the device rejected the API key or credentials (${detail})`,
+    );
   if (reply.httpStatus === 403 || reply.code === '16' || reply.status === 'unauth') {
-    return classified(FailureType.targetPermission, `panos: ${action}: not allowed for this admin (${detail}); its admin role needs XML API access to configuration, import, commit and operational requests`);
+    return classified(
+      FailureType.targetPermission,
+      `panos: ${action}: not allowed for this admin (${detail}); its admin role needs XML API access to configuration, import, commit and operational requests`,
+    );
   }
-  if (reply.httpStatus >= 500 || (reply.code !== undefined && TRANSIENT_CODES.has(reply.code))) return classified(FailureType.targetUnreachable, `panos: ${action}: the device reported a temporary error (${detail})`);
-  if (!reply.status) return classified(FailureType.targetRejected, `panos: ${action}: the answer is not a PAN-OS XML API reply (${detail}); check host and port`);
+  if (reply.httpStatus >= 500 || (reply.code !== undefined && TRANSIENT_CODES.has(reply.code)))
+    return classified(
+      FailureType.targetUnreachable,
+      `panos: ${action}: the device reported a temporary error (${detail})`,
+    );
+  if (!reply.status)
+    return classified(
+      FailureType.targetRejected,
+      `panos: ${action}: the answer is not a PAN-OS XML API reply (${detail}); check host and port`,
+    );
   return classified(FailureType.targetRejected, `panos: ${action} failed: ${detail}`);
 }
 

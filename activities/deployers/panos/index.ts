@@ -19,7 +19,14 @@ import { classified } from '../../errors';
 import { checkDeployerConfig } from '../config-check';
 import { createDeviceHttp } from '../device-http';
 import { objectName } from '../naming';
-import type { Activation, BindingState, CertificateMaterial, DeployerFactory, PreflightReport, StagedObjects } from '../types';
+import type {
+  Activation,
+  BindingState,
+  CertificateMaterial,
+  DeployerFactory,
+  PreflightReport,
+  StagedObjects,
+} from '../types';
 import { learnWireSecret } from '../wire-transcript';
 import { createPanosKeySession } from './api-key';
 import { ADMIN_GUI_KEY, createPanosBindings } from './bindings';
@@ -53,16 +60,33 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
     const targets: [string, string][] = binding.profiles.map((p) => [p, certificate]);
     const first = binding.profiles[0];
     if (binding.adminGui && first) {
-      if (scope().push) throw classified(FailureType.validation, 'panos: the admin GUI binding is for the firewall and panorama kinds, not for a template');
+      if (scope().push)
+        throw classified(
+          FailureType.validation,
+          'panos: the admin GUI binding is for the firewall and panorama kinds, not for a template',
+        );
       targets.push([ADMIN_GUI_KEY, first]);
     }
     return targets;
   };
 
-  const importFile = async (category: 'certificate' | 'private-key', name: string, content: string, passphrase?: string): Promise<PanReply> =>
+  const importFile = async (
+    category: 'certificate' | 'private-key',
+    name: string,
+    content: string,
+    passphrase?: string,
+  ): Promise<PanReply> =>
     (
       await session.keyed(async (key) => ({
-        reply: await client.importFile(key, { category, certificateName: name, format: 'pem', target: scope().importTarget, ...(passphrase ? { passphrase } : {}), fileName: category === 'certificate' ? `${name}.pem` : `${name}.key`, content }),
+        reply: await client.importFile(key, {
+          category,
+          certificateName: name,
+          format: 'pem',
+          target: scope().importTarget,
+          ...(passphrase ? { passphrase } : {}),
+          fileName: category === 'certificate' ? `${name}.pem` : `${name}.key`,
+          content,
+        }),
       }))
     ).reply;
 
@@ -77,13 +101,26 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
   return {
     preflight(): Promise<PreflightReport> {
       const { credentials: creds, options: opts } = config.target();
-      return panosPreflight({ client, session, bindings, committer, credentials: creds, options: opts, scope: scope(), ...(config.binding ? { binding: config.binding } : {}), bindingErrors: config.bindingErrors });
+      return panosPreflight({
+        client,
+        session,
+        bindings,
+        committer,
+        credentials: creds,
+        options: opts,
+        scope: scope(),
+        ...(config.binding ? { binding: config.binding } : {}),
+        bindingErrors: config.bindingErrors,
+      });
     },
 
     async stage(material: CertificateMaterial): Promise<StagedObjects> {
       const where = scope();
       if (!keyMatchesCertificate(material.keyPem, material.certPem)) {
-        throw classified(FailureType.validation, `panos: the private key of version ${material.versionId} does not belong to its certificate; nothing was imported`);
+        throw classified(
+          FailureType.validation,
+          `panos: the private key of version ${material.versionId} does not belong to its certificate; nothing was imported`,
+        );
       }
       const name = objectName(material.commonName, material.serialHex, panosNameRules(where.onPanorama));
       const staged: StagedObjects = { cert: name };
@@ -102,24 +139,39 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
       const keyReply = await importFile('private-key', name, material.keyPem, passphrase);
       if (keyReply.status !== 'success') {
         const cause = failureOf(`import private key ${name}`, keyReply);
-        throw classified(cause.type, `panos: the certificate was imported as ${name} but its private key was refused (${describeReply(keyReply)}); nothing was bound, a retry imports the key again`);
+        throw classified(
+          cause.type,
+          `panos: the certificate was imported as ${name} but its private key was refused (${describeReply(keyReply)}); nothing was bound, a retry imports the key again`,
+        );
       }
 
       // acme.sh #4716 (docs/vendors/panos.md): the device never checks that the pair matches, so read the object back.
       const object = await bindings.readCertificate(name);
       if (object?.fingerprint !== material.fingerprintSha256 || !object.hasKey) {
-        const state = !object ? `is missing at ${certificateXpath(where, name)}` : object.fingerprint !== material.fingerprintSha256 ? 'holds another certificate' : 'has no private key';
-        throw classified(FailureType.targetRejected, `panos: both imports of ${name} reported success but the candidate object ${state}; nothing was bound`);
+        const state = !object
+          ? `is missing at ${certificateXpath(where, name)}`
+          : object.fingerprint !== material.fingerprintSha256
+            ? 'holds another certificate'
+            : 'has no private key';
+        throw classified(
+          FailureType.targetRejected,
+          `panos: both imports of ${name} reported success but the candidate object ${state}; nothing was bound`,
+        );
       }
       return staged;
     },
 
     async activate(staged: StagedObjects): Promise<Activation> {
       const name = staged['cert'];
-      if (!name || !PANOS_OBJECT_NAME.test(name)) throw classified(FailureType.validation, 'panos: nothing staged to activate (no certificate name)');
+      if (!name || !PANOS_OBJECT_NAME.test(name))
+        throw classified(FailureType.validation, 'panos: nothing staged to activate (no certificate name)');
       const targets = bindingTargets(name);
       const object = await bindings.readCertificate(name);
-      if (!object?.hasKey) throw classified(FailureType.targetRejected, `panos: certificate ${name} ${object ? 'has no private key' : `is not in ${scope().label}`}; stage the version again`);
+      if (!object?.hasKey)
+        throw classified(
+          FailureType.targetRejected,
+          `panos: certificate ${name} ${object ? 'has no private key' : `is not in ${scope().label}`}; stage the version again`,
+        );
       return bindAndCommit('activate', targets);
     },
 
@@ -135,7 +187,9 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
 
     async removeSuperseded(keep: StagedObjects[], candidates: StagedObjects[]): Promise<string[]> {
       const kept = new Set(keep.flatMap((o) => Object.values(o)));
-      const wanted = [...new Set(candidates.flatMap((o) => Object.values(o)))].filter((n) => !kept.has(n) && PANOS_OBJECT_NAME.test(n));
+      const wanted = [...new Set(candidates.flatMap((o) => Object.values(o)))].filter(
+        (n) => !kept.has(n) && PANOS_OBJECT_NAME.test(n),
+      );
       if (wanted.length === 0) return [];
       const existing = await bindings.readCertificates();
       const present = wanted.filter((n) => existing.has(n));
@@ -143,7 +197,9 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
       const referenced = await bindings.referencedCertificates(); // never delete what a profile references
       const removed: string[] = [];
       for (const name of present.filter((n) => !referenced.has(n))) {
-        const { reply } = await session.keyed(async (key) => ({ reply: await client.deleteConfig(key, certificateXpath(scope(), name)) }));
+        const { reply } = await session.keyed(async (key) => ({
+          reply: await client.deleteConfig(key, certificateXpath(scope(), name)),
+        }));
         if (reply.status === 'success') removed.push(name);
         else if (!/references? from/i.test(describeReply(reply))) throw failureOf(`delete certificate ${name}`, reply);
       }

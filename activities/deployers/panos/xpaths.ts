@@ -32,17 +32,32 @@ export interface PanosScope {
 const entry = (container: string, name: string): string => `${container}/entry[@name='${name}']`;
 
 export function scopeOf(options: PanosOptions): PanosScope {
-  const vsysProfiles = (base: string, vsys: string): string => `${base}/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='${vsys}']/ssl-tls-service-profile`;
+  const vsysProfiles = (base: string, vsys: string): string =>
+    `${base}/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='${vsys}']/ssl-tls-service-profile`;
   switch (options.kind) {
     case 'firewall': {
       // Certificates are imported into shared (no vsys parameter); a vsys profile may reference them.
       const shared = '/config/shared/ssl-tls-service-profile';
       const profiles = options.vsys ? vsysProfiles('/config', options.vsys) : shared;
-      return { certificates: '/config/shared/certificate', profiles, referencingProfiles: [...new Set([shared, profiles])], importTarget: {}, label: options.vsys ? `vsys ${options.vsys}` : 'shared', onPanorama: false };
+      return {
+        certificates: '/config/shared/certificate',
+        profiles,
+        referencingProfiles: [...new Set([shared, profiles])],
+        importTarget: {},
+        label: options.vsys ? `vsys ${options.vsys}` : 'shared',
+        onPanorama: false,
+      };
     }
     case 'panorama': {
       const profiles = '/config/panorama/ssl-tls-service-profile';
-      return { certificates: '/config/panorama/certificate', profiles, referencingProfiles: [profiles], importTarget: {}, label: 'Panorama', onPanorama: true };
+      return {
+        certificates: '/config/panorama/certificate',
+        profiles,
+        referencingProfiles: [profiles],
+        importTarget: {},
+        label: 'Panorama',
+        onPanorama: true,
+      };
     }
     case 'template':
     case 'template-stack': {
@@ -51,7 +66,10 @@ export function scopeOf(options: PanosOptions): PanosScope {
       const shared = `${base}/shared/ssl-tls-service-profile`;
       const profiles = options.vsys ? vsysProfiles(base, options.vsys) : shared;
       // Into the template's shared certificates only: pan-chainguard notes that target-tpl-vsys does not work (PAN-257229).
-      const push = options.kind === 'template' ? { style: 'template' as const, name: template } : { style: 'template-stack' as const, name: options.templateStack ?? '' };
+      const push =
+        options.kind === 'template'
+          ? { style: 'template' as const, name: template }
+          : { style: 'template-stack' as const, name: options.templateStack ?? '' };
       return {
         certificates: `${base}/shared/certificate`,
         profiles,
@@ -69,7 +87,10 @@ export const certificateXpath = (scope: PanosScope, name: string): string => ent
 export const profileXpath = (scope: PanosScope, name: string): string => entry(scope.profiles, name);
 
 /** acme.sh #4309, PR #6630 (docs/vendors/panos.md): no leading `*` or `_`; 63 characters on a firewall, 31 on Panorama. */
-export const panosNameRules = (onPanorama: boolean): NameRules => ({ maxLength: onPanorama ? 31 : 63, allowed: /[A-Za-z0-9_-]/ });
+export const panosNameRules = (onPanorama: boolean): NameRules => ({
+  maxLength: onPanorama ? 31 : 63,
+  allowed: /[A-Za-z0-9_-]/,
+});
 
 /** pan-chainguard `guard.py` reads model "Panorama"; M-series hardware models start with "M-" (ASSUMPTION P6). */
 export const isPanoramaModel = (model: string | undefined): boolean => /^panorama|^m-\d/i.test(model ?? '');

@@ -33,11 +33,14 @@ export function certificateRef(value: unknown): CertificateRef | undefined {
   return undefined;
 }
 
-const refBody = (ref: CertificateRef): Record<string, unknown> => ('name' in ref ? { name: ref.name } : { use_self_signed: true });
-export const describeRef = (ref: CertificateRef | undefined): string => (!ref ? '(none)' : 'name' in ref ? ref.name : 'self-signed');
+const refBody = (ref: CertificateRef): Record<string, unknown> =>
+  'name' in ref ? { name: ref.name } : { use_self_signed: true };
+export const describeRef = (ref: CertificateRef | undefined): string =>
+  !ref ? '(none)' : 'name' in ref ? ref.name : 'self-signed';
 export const sameRef = (a: CertificateRef | undefined, b: CertificateRef | undefined): boolean =>
   !!a && !!b && ('name' in a ? 'name' in b && a.name === b.name : 'selfSigned' in b);
-export const nameOf = (ref: CertificateRef | undefined): string | undefined => (ref && 'name' in ref ? ref.name : undefined);
+export const nameOf = (ref: CertificateRef | undefined): string | undefined =>
+  ref && 'name' in ref ? ref.name : undefined;
 
 export function toBindingState(refs: Partial<Record<Service, CertificateRef>>): BindingState {
   const state: BindingState = {};
@@ -101,12 +104,19 @@ export interface SonicBindings {
   bind: (wanted: Partial<Record<Service, CertificateRef>>, what: string) => Promise<BindingState>;
 }
 
-export function sonicBindings(client: SonicWallClient, { expect }: SonicFailures, { session, commit, discardQuietly }: SonicSession): SonicBindings {
+export function sonicBindings(
+  client: SonicWallClient,
+  { expect }: SonicFailures,
+  { session, commit, discardQuietly }: SonicSession,
+): SonicBindings {
   async function readService(service: Service, required: boolean): Promise<ServiceState | undefined> {
     const r = service === 'webManagement' ? await client.getAdministration() : await client.getSslVpnServer();
     if (r.status === 404 && service === 'sslVpn' && !required) return undefined;
     if (r.status === 404 && service === 'sslVpn') {
-      throw classified(FailureType.targetRejected, `${COMPONENT}: SSL-VPN is not available on this firewall (ssl-vpn/server/base answered 404). Untick the SSL-VPN binding.`);
+      throw classified(
+        FailureType.targetRejected,
+        `${COMPONENT}: SSL-VPN is not available on this firewall (ssl-vpn/server/base answered 404). Untick the SSL-VPN binding.`,
+      );
     }
     expect(r, `read the ${LABEL[service]} settings`);
     const body = r.body ?? {};
@@ -133,13 +143,19 @@ export function sonicBindings(client: SonicWallClient, { expect }: SonicFailures
           const state = states[service];
           if (!ref || !state || sameRef(state.ref, ref)) continue;
           const body = withValue(state.body, CERT_PATH[service], refBody(ref));
-          const put = service === 'webManagement' ? await client.putAdministration(body) : await client.putSslVpnServer(body);
+          const put =
+            service === 'webManagement' ? await client.putAdministration(body) : await client.putSslVpnServer(body);
           expect(put, `set the ${LABEL[service]} certificate to ${describeRef(ref)}`);
           changed = true;
         }
         if (changed) await commit(what);
       } catch (error) {
-        if (changed && error instanceof ClassifiedError && error.type === FailureType.targetUnreachable && client.hasSession) {
+        if (
+          changed &&
+          error instanceof ClassifiedError &&
+          error.type === FailureType.targetUnreachable &&
+          client.hasSession
+        ) {
           uncertain = error; // the commit may have been applied before the connection broke
           return;
         }

@@ -53,7 +53,10 @@ const HEADERS = { accept: 'application/json', 'accept-encoding': 'application/js
 export const sonicPathSegment = (value: string): string => value.replace(/ /g, '%20').replace(/\/\//g, '%2f%2f');
 
 function parse(response: DeviceResponse): SonicResponse {
-  const body = typeof response.json === 'object' && response.json !== null && !Array.isArray(response.json) ? (response.json as Record<string, unknown>) : undefined;
+  const body =
+    typeof response.json === 'object' && response.json !== null && !Array.isArray(response.json)
+      ? (response.json as Record<string, unknown>)
+      : undefined;
   const status = body?.['status'];
   let success: boolean | undefined;
   let info: SonicInfo | undefined;
@@ -64,11 +67,18 @@ function parse(response: DeviceResponse): SonicResponse {
     if (typeof first === 'object' && first !== null) {
       const f = first as Record<string, unknown>;
       info = {};
-      for (const key of ['level', 'code', 'message', 'auth_code'] as const) if (typeof f[key] === 'string') info[key] = f[key];
+      for (const key of ['level', 'code', 'message', 'auth_code'] as const)
+        if (typeof f[key] === 'string') info[key] = f[key];
     }
   }
   const list = Array.isArray(response.json) ? (response.json as unknown[]) : undefined;
-  return { status: response.status, ...(body ? { body } : {}), ...(list ? { list } : {}), ...(success !== undefined ? { success } : {}), ...(info ? { info } : {}) };
+  return {
+    status: response.status,
+    ...(body ? { body } : {}),
+    ...(list ? { list } : {}),
+    ...(success !== undefined ? { success } : {}),
+    ...(info ? { info } : {}),
+  };
 }
 
 interface CallOptions {
@@ -103,9 +113,19 @@ export class SonicWallClient {
     return this.signer?.algorithm;
   }
 
-  private send(method: string, uri: string, options: CallOptions, signer: DigestSigner | undefined): Promise<DeviceResponse> {
+  private send(
+    method: string,
+    uri: string,
+    options: CallOptions,
+    signer: DigestSigner | undefined,
+  ): Promise<DeviceResponse> {
     return this.http.request(method, uri, {
-      headers: { ...HEADERS, ...(this.cookie ? { cookie: this.cookie } : {}), ...(signer ? { authorization: signer.sign(method, uri) } : {}), ...options.headers },
+      headers: {
+        ...HEADERS,
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(signer ? { authorization: signer.sign(method, uri) } : {}),
+        ...options.headers,
+      },
       ...(options.json !== undefined ? { json: options.json } : {}),
       ...(options.bytes ? { bytes: options.bytes } : {}),
       ...(options.multipart ? { multipart: options.multipart } : {}),
@@ -144,14 +164,21 @@ export class SonicWallClient {
    * Keeps what a successful login hands out: the proprietary `Authentication-Info` Digest parameters
    * ("Operation After Non-Digest Authentication") and any cookie (kept, never required).
    */
-  private async login(json: Record<string, unknown>, credentials: { username: string; password: string }, headers: Record<string, string> = {}): Promise<SonicResponse> {
+  private async login(
+    json: Record<string, unknown>,
+    credentials: { username: string; password: string },
+    headers: Record<string, string> = {},
+  ): Promise<SonicResponse> {
     this.reset();
     const response = await this.http.request('POST', `${API}/auth`, { headers: { ...HEADERS, ...headers }, json });
     const result = parse(response);
     if (response.status === 200 && result.success !== false) {
       this.loggedIn = true;
       this.credentials = credentials;
-      const cookies = response.headers.getSetCookie().map((c) => c.split(';')[0]?.trim() ?? '').filter((c) => c.includes('='));
+      const cookies = response.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0]?.trim() ?? '')
+        .filter((c) => c.includes('='));
       this.cookie = cookies.length > 0 ? cookies.join('; ') : undefined;
       const offered = parseDigestChallenges(response.headers.get('authentication-info'))[0];
       if (offered) {
@@ -190,7 +217,10 @@ export class SonicWallClient {
    * POST /api/sonicos/auth `{override, id, user, digest}`, digest = MD5(id ‖ password ‖ challenge) in hex,
    * id and challenge taken as the bytes their hex strings encode. Same source as chapChallenge.
    */
-  loginChap(body: { override: boolean; id: string; user: string; digest: string }, password: string): Promise<SonicResponse> {
+  loginChap(
+    body: { override: boolean; id: string; user: string; digest: string },
+    password: string,
+  ): Promise<SonicResponse> {
     return this.login(body, { username: body.user, password });
   }
 
@@ -213,7 +243,8 @@ export class SonicWallClient {
   async endLeftoverSession(username: string, password: string): Promise<SonicResponse> {
     const uri = `${API}/auth`;
     let response = await this.send('DELETE', uri, {}, undefined);
-    const challenge = response.status === 401 ? parseDigestChallenges(response.headers.get('www-authenticate'))[0] : undefined;
+    const challenge =
+      response.status === 401 ? parseDigestChallenges(response.headers.get('www-authenticate'))[0] : undefined;
     if (challenge) response = await this.send('DELETE', uri, {}, new DigestSigner(username, password, challenge));
     return parse(response);
   }

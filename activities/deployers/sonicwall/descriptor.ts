@@ -49,7 +49,8 @@ export const SONICWALL_DEFAULT_FTP_PORT = 21;
 export const SONICWALL_DEFAULT_SSL_VPN_PORT = 4433;
 
 /** Host names and IPv4/IPv6 addresses (IPv6 without brackets). */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 /**
  * FTP user and password go into `ftp://user:password@host/…`, which goes into the path of the import
  * call. How SonicOS decodes that is undocumented and error-prone (docs/vendors/sonicwall.md), so only characters
@@ -57,7 +58,8 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](
  */
 const FTP_USER = /^[A-Za-z0-9._~-]{1,64}$/;
 const FTP_PASSWORD = /^[A-Za-z0-9._~!$*+,=-]{1,128}$/;
-const FTP_SAFE_HINT = 'letters, digits and - . _ ~ ! $ * + , = only (the firewall receives it inside a URL; other characters are not decoded reliably by SonicOS)';
+const FTP_SAFE_HINT =
+  'letters, digits and - . _ ~ ! $ * + , = only (the firewall receives it inside a URL; other characters are not decoded reliably by SonicOS)';
 /** Directory segments: letters, digits, '.', '_' and '-'; never '.' or '..'. */
 const DIR_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 /** Administrator names: printable, no ':' (Basic auth) and no spaces at the ends. */
@@ -76,10 +78,13 @@ export function parseSonicWallCredentials(input: Record<string, unknown>): Parse
   const username = text(input, 'username');
   const password = typeof input['password'] === 'string' ? input['password'] : '';
   const ftpPassword = typeof input['ftpPassword'] === 'string' ? input['ftpPassword'] : '';
-  if (!username) errors['username'] = 'Enter the name of a full administrator (only full administrators may use the SonicOS API).';
-  else if (!USERNAME.test(username)) errors['username'] = 'An administrator name is 1 to 64 characters without ":" and without spaces at either end.';
+  if (!username)
+    errors['username'] = 'Enter the name of a full administrator (only full administrators may use the SonicOS API).';
+  else if (!USERNAME.test(username))
+    errors['username'] = 'An administrator name is 1 to 64 characters without ":" and without spaces at either end.';
   if (!password) errors['password'] = "Enter the administrator's password.";
-  if (ftpPassword && !FTP_PASSWORD.test(ftpPassword)) errors['ftpPassword'] = `The FTP password may contain ${FTP_SAFE_HINT}.`;
+  if (ftpPassword && !FTP_PASSWORD.test(ftpPassword))
+    errors['ftpPassword'] = `The FTP password may contain ${FTP_SAFE_HINT}.`;
   if (Object.keys(errors).length > 0) return { errors };
   return { value: { username, password, ftpPassword }, errors };
 }
@@ -89,26 +94,38 @@ export function parseSonicWallOptions(input: Record<string, unknown>): ParsedWit
   const errors: Record<string, string> = {};
   const authRaw = text(input, 'authMethod').toLowerCase() || 'basic';
   const authMethod: SonicWallAuthMethod = authRaw === 'chap' ? 'chap' : 'basic';
-  if (authRaw !== 'basic' && authRaw !== 'chap') errors['authMethod'] = 'Choose Basic or CHAP (Device → Settings → Administration → SonicOS API lists what the firewall allows).';
+  if (authRaw !== 'basic' && authRaw !== 'chap')
+    errors['authMethod'] =
+      'Choose Basic or CHAP (Device → Settings → Administration → SonicOS API lists what the firewall allows).';
   const override = checkbox(input['override']);
   if (override === undefined) errors['override'] = 'Override must be ticked or not.';
 
   // The FTP drop is for SonicOS 6.5 only (no upload path there): all of it, or none of it.
   const ftpHost = text(input, 'ftpHost');
   const ftpUserGiven = text(input, 'ftpUser');
-  if (!ftpHost && ftpUserGiven) errors['ftpHost'] = 'Enter the FTP server as well, or clear the FTP user (the FTP drop is only needed for SonicOS 6.5).';
-  else if (ftpHost && !HOST.test(ftpHost)) errors['ftpHost'] = 'Enter a host name or an IP address (without ftp:// and without a port).';
+  if (!ftpHost && ftpUserGiven)
+    errors['ftpHost'] =
+      'Enter the FTP server as well, or clear the FTP user (the FTP drop is only needed for SonicOS 6.5).';
+  else if (ftpHost && !HOST.test(ftpHost))
+    errors['ftpHost'] = 'Enter a host name or an IP address (without ftp:// and without a port).';
   const ftpPort = parsePort(text(input, 'ftpPort'), SONICWALL_DEFAULT_FTP_PORT);
   if (ftpPort === undefined) errors['ftpPort'] = 'Enter the FTP port as a number from 1 to 65535 (default 21).';
   const ftpUser = text(input, 'ftpUser');
   if (ftpHost && !ftpUser) errors['ftpUser'] = 'Enter the FTP account name.';
-  else if (ftpUser && !FTP_USER.test(ftpUser)) errors['ftpUser'] = 'The FTP account name may contain letters, digits and - . _ ~ only (it travels inside a URL to the firewall).';
+  else if (ftpUser && !FTP_USER.test(ftpUser))
+    errors['ftpUser'] =
+      'The FTP account name may contain letters, digits and - . _ ~ only (it travels inside a URL to the firewall).';
   const ftpDirectory = normaliseFtpDirectory(text(input, 'ftpDirectory'));
-  if (ftpDirectory === undefined) errors['ftpDirectory'] = 'Enter a directory such as certfleet or drop/sonicwall: letters, digits, ".", "_" and "-" between slashes, no "..".';
+  if (ftpDirectory === undefined)
+    errors['ftpDirectory'] =
+      'Enter a directory such as certfleet or drop/sonicwall: letters, digits, ".", "_" and "-" between slashes, no "..".';
   const urlHostRaw = text(input, 'ftpUrlHost');
-  if (urlHostRaw && !HOST.test(urlHostRaw)) errors['ftpUrlHost'] = 'Enter the host name or IP address the firewall uses to reach the FTP server (or leave empty to use the FTP server above).';
+  if (urlHostRaw && !HOST.test(urlHostRaw))
+    errors['ftpUrlHost'] =
+      'Enter the host name or IP address the firewall uses to reach the FTP server (or leave empty to use the FTP server above).';
   const sslVpnPort = parsePort(text(input, 'sslVpnPort'), SONICWALL_DEFAULT_SSL_VPN_PORT);
-  if (sslVpnPort === undefined) errors['sslVpnPort'] = 'Enter the SSL-VPN port as a number from 1 to 65535 (SonicWall default 4433).';
+  if (sslVpnPort === undefined)
+    errors['sslVpnPort'] = 'Enter the SSL-VPN port as a number from 1 to 65535 (SonicWall default 4433).';
 
   const value: SonicWallOptions = {
     authMethod,
@@ -130,7 +147,8 @@ export function parseSonicWallBinding(input: Record<string, unknown>): ParsedWit
   const sslVpn = checkbox(input['sslVpn']);
   if (webManagement === undefined) errors['webManagement'] = 'Web management must be ticked or not.';
   if (sslVpn === undefined) errors['sslVpn'] = 'SSL-VPN must be ticked or not.';
-  if (webManagement === false && sslVpn === false) errors['webManagement'] = 'Choose at least one service to bind the certificate to: web management or SSL-VPN.';
+  if (webManagement === false && sslVpn === false)
+    errors['webManagement'] = 'Choose at least one service to bind the certificate to: web management or SSL-VPN.';
   return { value: { webManagement: webManagement === true, sslVpn: sslVpn === true }, errors };
 }
 
@@ -140,7 +158,13 @@ export const sonicwallDescriptor: VendorDescriptor = {
   defaultPort: 443,
   exclusiveSession: true,
   credentialFields: [
-    { name: 'username', label: 'Administrator', kind: 'text', required: true, help: 'A full administrator. The SonicOS API must be enabled (Device → Settings → Administration → SonicOS API).' },
+    {
+      name: 'username',
+      label: 'Administrator',
+      kind: 'text',
+      required: true,
+      help: 'A full administrator. The SonicOS API must be enabled (Device → Settings → Administration → SonicOS API).',
+    },
     { name: 'password', label: 'Password', kind: 'secret', required: true },
     {
       name: 'ftpPassword',
@@ -151,7 +175,14 @@ export const sonicwallDescriptor: VendorDescriptor = {
     },
   ],
   optionFields: [
-    { name: 'authMethod', label: 'API authentication', kind: 'text', required: false, placeholder: 'basic', help: 'basic or chap, whichever the SonicOS API settings allow (some releases disable Basic).' },
+    {
+      name: 'authMethod',
+      label: 'API authentication',
+      kind: 'text',
+      required: false,
+      placeholder: 'basic',
+      help: 'basic or chap, whichever the SonicOS API settings allow (some releases disable Basic).',
+    },
     {
       name: 'override',
       label: 'Pre-empt other administrators',
@@ -167,14 +198,48 @@ export const sonicwallDescriptor: VendorDescriptor = {
       help: 'SonicOS 7 takes the certificate as an upload and needs no FTP server. SonicOS 6.5 has no upload: CertFleet puts a password-protected PKCS#12 here, the firewall downloads it and CertFleet deletes it.',
       endpoint: true,
     },
-    { name: 'ftpPort', label: 'FTP port', kind: 'number', required: false, placeholder: String(SONICWALL_DEFAULT_FTP_PORT), endpoint: true },
+    {
+      name: 'ftpPort',
+      label: 'FTP port',
+      kind: 'number',
+      required: false,
+      placeholder: String(SONICWALL_DEFAULT_FTP_PORT),
+      endpoint: true,
+    },
     { name: 'ftpUser', label: 'FTP user', kind: 'text', required: false, endpoint: true },
-    { name: 'ftpDirectory', label: 'FTP directory', kind: 'text', required: false, placeholder: 'certfleet', help: "Relative to the FTP account's home; it must exist. Leave empty for the home itself." },
-    { name: 'ftpUrlHost', label: 'FTP server as the firewall sees it', kind: 'text', required: false, help: 'Host name or address the firewall uses to reach the FTP server, when it differs from the one above.', endpoint: true },
-    { name: 'sslVpnPort', label: 'SSL-VPN port', kind: 'number', required: false, placeholder: String(SONICWALL_DEFAULT_SSL_VPN_PORT), help: 'Checked by a TLS handshake after a deploy.' },
+    {
+      name: 'ftpDirectory',
+      label: 'FTP directory',
+      kind: 'text',
+      required: false,
+      placeholder: 'certfleet',
+      help: "Relative to the FTP account's home; it must exist. Leave empty for the home itself.",
+    },
+    {
+      name: 'ftpUrlHost',
+      label: 'FTP server as the firewall sees it',
+      kind: 'text',
+      required: false,
+      help: 'Host name or address the firewall uses to reach the FTP server, when it differs from the one above.',
+      endpoint: true,
+    },
+    {
+      name: 'sslVpnPort',
+      label: 'SSL-VPN port',
+      kind: 'number',
+      required: false,
+      placeholder: String(SONICWALL_DEFAULT_SSL_VPN_PORT),
+      help: 'Checked by a TLS handshake after a deploy.',
+    },
   ],
   bindingFields: [
-    { name: 'webManagement', label: 'Web management (HTTPS and API)', kind: 'checkbox', required: false, help: 'The management API then presents the new certificate.' },
+    {
+      name: 'webManagement',
+      label: 'Web management (HTTPS and API)',
+      kind: 'checkbox',
+      required: false,
+      help: 'The management API then presents the new certificate.',
+    },
     { name: 'sslVpn', label: 'SSL-VPN portal', kind: 'checkbox', required: false },
   ],
   parseCredentials: (input) => asParseResult(parseSonicWallCredentials(input)),

@@ -56,7 +56,13 @@ export function parseDigestChallenges(header: string | null | undefined): Digest
     const algorithm = algorithmOf(params['algorithm']);
     const qops = (params['qop'] ?? 'auth').split(',').map((q) => q.trim().toLowerCase());
     if (!algorithm || !params['nonce'] || params['realm'] === undefined || !qops.includes('auth')) continue;
-    out.push({ realm: params['realm'], nonce: params['nonce'], ...(params['opaque'] ? { opaque: params['opaque'] } : {}), algorithm, stale: params['stale']?.toLowerCase() === 'true' });
+    out.push({
+      realm: params['realm'],
+      nonce: params['nonce'],
+      ...(params['opaque'] ? { opaque: params['opaque'] } : {}),
+      algorithm,
+      stale: params['stale']?.toLowerCase() === 'true',
+    });
   }
   return out.sort((a, b) => (a.algorithm === b.algorithm ? 0 : a.algorithm === 'SHA-256' ? -1 : 1));
 }
@@ -66,10 +72,23 @@ export function nextNonceOf(header: string | null | undefined): string | undefin
   return header ? parseParams(header)['nextnonce'] : undefined;
 }
 
-export const digestHash = (algorithm: DigestAlgorithm, value: string): string => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(value, 'utf8').digest('hex');
+export const digestHash = (algorithm: DigestAlgorithm, value: string): string =>
+  createHash(algorithm === 'MD5' ? 'md5' : 'sha256')
+    .update(value, 'utf8')
+    .digest('hex');
 
 /** RFC 7616 §3.4.1 `response` for qop=auth. */
-export function digestResponse(input: { algorithm: DigestAlgorithm; username: string; realm: string; password: string; method: string; uri: string; nonce: string; nc: string; cnonce: string }): string {
+export function digestResponse(input: {
+  algorithm: DigestAlgorithm;
+  username: string;
+  realm: string;
+  password: string;
+  method: string;
+  uri: string;
+  nonce: string;
+  nc: string;
+  cnonce: string;
+}): string {
   const ha1 = digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password}`);
   const ha2 = digestHash(input.algorithm, `${input.method}:${input.uri}`);
   return digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.nc}:${input.cnonce}:auth:${ha2}`);
@@ -109,7 +128,17 @@ export class DigestSigner {
     const nc = this.count.toString(16).padStart(8, '0');
     const cnonce = randomBytes(12).toString('hex');
     const { realm, nonce, opaque, algorithm } = this.challenge;
-    const response = digestResponse({ algorithm, username: this.username, realm, password: this.password, method, uri, nonce, nc, cnonce });
+    const response = digestResponse({
+      algorithm,
+      username: this.username,
+      realm,
+      password: this.password,
+      method,
+      uri,
+      nonce,
+      nc,
+      cnonce,
+    });
     const fields = [
       `username=${quote(this.username)}`,
       `realm=${quote(realm)}`,

@@ -21,12 +21,15 @@ export function isSessionBusy(r: SonicResponse): boolean {
   const message = r.info?.message ?? '';
   return (
     /^E_(BUSY|SESSION|PREEMPT|CONFIG_MODE|ADMIN_LOGGED_IN)/i.test(code) ||
-    /already logged in|another (administrator|admin|user|session)|is logged in|session (is )?(active|open|in use)|in config(uration)? mode|pre-?empt/i.test(message)
+    /already logged in|another (administrator|admin|user|session)|is logged in|session (is )?(active|open|in use)|in config(uration)? mode|pre-?empt/i.test(
+      message,
+    )
   );
 }
 
 /** A session the device ended because another administrator pre-empted it (override). */
-const isPreempted = (r: SonicResponse): boolean => /pre-?empt|another (administrator|admin)|overrid/i.test(`${r.info?.code ?? ''} ${r.info?.message ?? ''}`);
+const isPreempted = (r: SonicResponse): boolean =>
+  /pre-?empt|another (administrator|admin)|overrid/i.test(`${r.info?.code ?? ''} ${r.info?.message ?? ''}`);
 
 export const ok = (r: SonicResponse): boolean => r.status === 200 && r.success !== false;
 export const deviceSays = (r: SonicResponse): string => {
@@ -35,7 +38,8 @@ export const deviceSays = (r: SonicResponse): string => {
   if (code && message) return `${code}: ${message}`;
   return code ?? message ?? `HTTP ${r.status}`;
 };
-export const isDisabled = (r: SonicResponse): boolean => r.info?.code === 'E_DISABLED' || /service disabled/i.test(r.info?.message ?? '');
+export const isDisabled = (r: SonicResponse): boolean =>
+  r.info?.code === 'E_DISABLED' || /service disabled/i.test(r.info?.message ?? '');
 
 export const API_DISABLED =
   'the SonicOS API is disabled on the firewall (E_DISABLED "Service disabled."). Enable it under Device → Settings → Administration → SonicOS API, with Basic or CHAP authentication.';
@@ -58,26 +62,49 @@ export interface SonicFailures {
   loginFailure: (r: SonicResponse, override: boolean) => ClassifiedError;
 }
 
-export function sonicFailures({ client, username, options, busyRetryAfterMs, scrub }: SonicFailureContext): SonicFailures {
+export function sonicFailures({
+  client,
+  username,
+  options,
+  busyRetryAfterMs,
+  scrub,
+}: SonicFailureContext): SonicFailures {
   function failure(r: SonicResponse, what: string): ClassifiedError {
     const prefix = `${COMPONENT}: ${what}`;
-    if (r.status === 403 && isDisabled(r)) return classified(FailureType.targetPermission, `${prefix}: ${API_DISABLED}`);
+    if (r.status === 403 && isDisabled(r))
+      return classified(FailureType.targetPermission, `${prefix}: ${API_DISABLED}`);
     if (r.status === 401) {
       client.forgetSession();
       if (isPreempted(r)) {
         return classified(
           FailureType.deviceSessionBusy,
-          scrub(`${prefix}: another administrator pre-empted CertFleet's session (${deviceSays(r)}); the firewall dropped the uncommitted changes. CertFleet will retry.`),
+          scrub(
+            `${prefix}: another administrator pre-empted CertFleet's session (${deviceSays(r)}); the firewall dropped the uncommitted changes. CertFleet will retry.`,
+          ),
           busyRetryAfterMs,
         );
       }
-      return classified(FailureType.targetUnreachable, scrub(`${prefix}: the firewall ended the session (${deviceSays(r)}); retrying with a new session may help`));
+      return classified(
+        FailureType.targetUnreachable,
+        scrub(`${prefix}: the firewall ended the session (${deviceSays(r)}); retrying with a new session may help`),
+      );
     }
-    if (r.status === 403) return classified(FailureType.targetPermission, scrub(`${prefix}: permission denied (${deviceSays(r)}). The account must be a full administrator.`));
+    if (r.status === 403)
+      return classified(
+        FailureType.targetPermission,
+        scrub(`${prefix}: permission denied (${deviceSays(r)}). The account must be a full administrator.`),
+      );
     if (r.status >= 500 || r.status === 408 || r.status === 429) {
-      return classified(FailureType.targetUnreachable, scrub(`${prefix}: the firewall answered HTTP ${r.status} (${deviceSays(r)}); retrying may help`));
+      return classified(
+        FailureType.targetUnreachable,
+        scrub(`${prefix}: the firewall answered HTTP ${r.status} (${deviceSays(r)}); retrying may help`),
+      );
     }
-    if (r.status === 404 && !r.info) return classified(FailureType.targetRejected, `${prefix}: not found (HTTP 404); this SonicOS may not offer that API`);
+    if (r.status === 404 && !r.info)
+      return classified(
+        FailureType.targetRejected,
+        `${prefix}: not found (HTTP 404); this SonicOS may not offer that API`,
+      );
     return classified(FailureType.targetRejected, scrub(`${prefix}: ${deviceSays(r)}`));
   }
 
@@ -88,7 +115,8 @@ export function sonicFailures({ client, username, options, busyRetryAfterMs, scr
 
   function loginFailure(r: SonicResponse, override: boolean): ClassifiedError {
     const prefix = `${COMPONENT}: login as "${username}"`;
-    if (r.status === 403 && isDisabled(r)) return classified(FailureType.targetPermission, `${prefix}: ${API_DISABLED}`);
+    if (r.status === 403 && isDisabled(r))
+      return classified(FailureType.targetPermission, `${prefix}: ${API_DISABLED}`);
     if (isSessionBusy(r)) {
       return classified(
         FailureType.deviceSessionBusy,
@@ -114,8 +142,18 @@ export function sonicFailures({ client, username, options, busyRetryAfterMs, scr
         }`,
       );
     }
-    if (r.status === 401) return classified(FailureType.targetAuth, scrub(`${prefix} was refused (${deviceSays(r)}). Check the user name and password, and that the account is a full administrator.`));
-    if (r.status === 404) return classified(FailureType.targetRejected, `${prefix}: /api/sonicos/auth answered 404: this firewall has no SonicOS API (Gen5), or the port is not its management port.`);
+    if (r.status === 401)
+      return classified(
+        FailureType.targetAuth,
+        scrub(
+          `${prefix} was refused (${deviceSays(r)}). Check the user name and password, and that the account is a full administrator.`,
+        ),
+      );
+    if (r.status === 404)
+      return classified(
+        FailureType.targetRejected,
+        `${prefix}: /api/sonicos/auth answered 404: this firewall has no SonicOS API (Gen5), or the port is not its management port.`,
+      );
     return failure(r, `login as "${username}"`);
   }
 

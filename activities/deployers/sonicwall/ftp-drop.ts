@@ -71,18 +71,38 @@ export class FtpDrop {
     const code = ftpCode(error);
     const prefix = `${this.component}: ${doing}`;
     if (code === 530) {
-      return classified(FailureType.targetAuth, `${prefix}: the FTP server refused the login of "${this.settings.user}" (${message}). Check the FTP user and password.`);
+      return classified(
+        FailureType.targetAuth,
+        `${prefix}: the FTP server refused the login of "${this.settings.user}" (${message}). Check the FTP user and password.`,
+      );
     }
-    if (code !== undefined && code >= 500) return classified(FailureType.targetRejected, `${prefix}: the FTP server refused (${message}). Check that the directory exists and the FTP account may write and delete there.`);
-    if (code !== undefined && code >= 400) return classified(FailureType.targetUnreachable, `${prefix}: the FTP server answered a transient error (${message}); retrying may help`);
+    if (code !== undefined && code >= 500)
+      return classified(
+        FailureType.targetRejected,
+        `${prefix}: the FTP server refused (${message}). Check that the directory exists and the FTP account may write and delete there.`,
+      );
+    if (code !== undefined && code >= 400)
+      return classified(
+        FailureType.targetUnreachable,
+        `${prefix}: the FTP server answered a transient error (${message}); retrying may help`,
+      );
     const errno = (error as { code?: unknown } | null)?.code;
-    return classified(FailureType.targetUnreachable, `${prefix}: cannot reach the FTP server ${bracketed(this.settings.host)}:${this.settings.port} (${typeof errno === 'string' ? `${errno}: ` : ''}${message})`);
+    return classified(
+      FailureType.targetUnreachable,
+      `${prefix}: cannot reach the FTP server ${bracketed(this.settings.host)}:${this.settings.port} (${typeof errno === 'string' ? `${errno}: ` : ''}${message})`,
+    );
   }
 
   private async withClient<T>(doing: string, work: (client: Client) => Promise<T>): Promise<T> {
     const client = new Client(this.settings.timeoutMs ?? 30_000);
     try {
-      await client.access({ host: this.settings.host, port: this.settings.port, user: this.settings.user, password: this.settings.password, secure: false });
+      await client.access({
+        host: this.settings.host,
+        port: this.settings.port,
+        user: this.settings.user,
+        password: this.settings.password,
+        secure: false,
+      });
       return await work(client);
     } catch (error) {
       throw this.failure(doing, error);
@@ -94,7 +114,9 @@ export class FtpDrop {
   /** Uploads `bytes` as `fileName` into the directory. */
   async upload(fileName: string, bytes: Buffer): Promise<DroppedFile> {
     const remotePath = this.remotePath(fileName);
-    await this.withClient(`upload ${fileName} to ${this.describe()}`, (client) => client.uploadFrom(Readable.from(bytes), remotePath));
+    await this.withClient(`upload ${fileName} to ${this.describe()}`, (client) =>
+      client.uploadFrom(Readable.from(bytes), remotePath),
+    );
     recordNote(`FTP upload of ${fileName} to ${this.describe()}: (PKCS#12 upload, ${bytes.length} bytes, removed)`);
     const { user, password, port, urlHost } = this.settings;
     const path = `/${remotePath}`;
@@ -147,7 +169,10 @@ export class FtpDrop {
   async probe(fileName: string): Promise<void> {
     const remotePath = this.remotePath(fileName);
     await this.withClient(`write a test file to ${this.describe()}`, async (client) => {
-      await client.uploadFrom(Readable.from(Buffer.from('CertFleet connection test: this file is deleted at once.\n')), remotePath);
+      await client.uploadFrom(
+        Readable.from(Buffer.from('CertFleet connection test: this file is deleted at once.\n')),
+        remotePath,
+      );
       await client.remove(remotePath);
     });
   }

@@ -33,7 +33,11 @@ export interface ListedCertificate {
   name: string;
 }
 
-const normaliseSerial = (raw: string): string => raw.replace(/[^0-9a-fA-F]/g, '').toLowerCase().replace(/^0+/, '') || '0';
+const normaliseSerial = (raw: string): string =>
+  raw
+    .replace(/[^0-9a-fA-F]/g, '')
+    .toLowerCase()
+    .replace(/^0+/, '') || '0';
 
 /**
  * The 7.0.1 OpenAPI list (`show_status_certs_list`): a top-level array of `{certificate, type,
@@ -61,7 +65,8 @@ export function firmwareRelease(firmware: string | undefined): { major: number; 
 }
 
 /** ASSUMPTION: an unreadable version is treated as SonicOS 7 (the current release line). */
-export const importPathFor = (firmware: string | undefined): ImportPath => ((firmwareRelease(firmware)?.major ?? 7) >= 7 ? 'upload' : 'ftp');
+export const importPathFor = (firmware: string | undefined): ImportPath =>
+  (firmwareRelease(firmware)?.major ?? 7) >= 7 ? 'upload' : 'ftp';
 
 /** Letters and digits only: nothing to encode in the import URL (docs/vendors/sonicwall.md). */
 function safePassword(length = 24): string {
@@ -91,14 +96,26 @@ export interface SonicImports {
   stage(material: CertificateMaterial): Promise<StagedObjects>;
 }
 
-export function sonicImports({ client, options, failures, session: sessions, ftp, filePrefix, importTimeoutMs }: SonicImportContext): SonicImports {
+export function sonicImports({
+  client,
+  options,
+  failures,
+  session: sessions,
+  ftp,
+  filePrefix,
+  importTimeoutMs,
+}: SonicImportContext): SonicImports {
   const { expect, failure } = failures;
   const { session, commit, discardQuietly } = sessions;
 
   async function listCertificates(): Promise<ListedCertificate[]> {
     const r = expect(await client.listCertificates(), 'list certificates');
     const listed = listedCertificates(r.list);
-    if (!listed) throw classified(FailureType.targetRejected, `${COMPONENT}: list certificates: the firewall's answer is not the documented list (a JSON array of certificates)`);
+    if (!listed)
+      throw classified(
+        FailureType.targetRejected,
+        `${COMPONENT}: list certificates: the firewall's answer is not the documented list (a JSON array of certificates)`,
+      );
     return listed;
   }
 
@@ -120,7 +137,11 @@ export function sonicImports({ client, options, failures, session: sessions, ftp
     const fw = version.body?.['firmware_version'];
     const model = version.body?.['model'];
     const firmware = typeof fw === 'string' && fw ? fw : undefined;
-    return { ...(firmware ? { firmware } : {}), ...(typeof model === 'string' && model ? { model } : {}), path: importPathFor(firmware) };
+    return {
+      ...(firmware ? { firmware } : {}),
+      ...(typeof model === 'string' && model ? { model } : {}),
+      path: importPathFor(firmware),
+    };
   }
 
   const noFtpFor65 = (firmware: string | undefined): ClassifiedError =>
@@ -148,7 +169,11 @@ export function sonicImports({ client, options, failures, session: sessions, ftp
       await drop.remove(file.remotePath);
     } catch (error) {
       if (!(error instanceof ClassifiedError)) throw error;
-      throw classified(error.type, `${error.message}. The import was not committed; the next attempt removes the file first.`, error.retryAfterMs);
+      throw classified(
+        error.type,
+        `${error.message}. The import was not committed; the next attempt removes the file first.`,
+        error.retryAfterMs,
+      );
     }
     return imported;
   }
@@ -161,7 +186,10 @@ export function sonicImports({ client, options, failures, session: sessions, ftp
       if (!listed.some((c) => c.name === name)) return false;
       const seen = await serialOf(name);
       if (seen !== undefined && seen !== serial) {
-        throw classified(FailureType.targetRejected, `${COMPONENT}: a different certificate is already named ${name} on the firewall; it was left alone. Rename or delete it, then retry.`);
+        throw classified(
+          FailureType.targetRejected,
+          `${COMPONENT}: a different certificate is already named ${name} on the firewall; it was left alone. Rename or delete it, then retry.`,
+        );
       }
       return true;
     };
@@ -173,10 +201,24 @@ export function sonicImports({ client, options, failures, session: sessions, ftp
       const pfxPassword = safePassword();
       // It travels in the import path (and the FTP variant's): never into a wire transcript.
       learnWireSecret(pfxPassword);
-      const pfx = buildPfx({ keyPem: material.keyPem, certPem: material.certPem, chainPems: material.chainPems, password: pfxPassword, friendlyName: name, algorithm: '3des' });
-      const imported = ftp && path === 'ftp' ? await importOverFtp(ftp, name, pfx, pfxPassword) : await client.importCertKeyPair(name, pfxPassword, pfx, importTimeoutMs);
+      const pfx = buildPfx({
+        keyPem: material.keyPem,
+        certPem: material.certPem,
+        chainPems: material.chainPems,
+        password: pfxPassword,
+        friendlyName: name,
+        algorithm: '3des',
+      });
+      const imported =
+        ftp && path === 'ftp'
+          ? await importOverFtp(ftp, name, pfx, pfxPassword)
+          : await client.importCertKeyPair(name, pfxPassword, pfx, importTimeoutMs);
       if (!ok(imported)) {
-        if (/exist/i.test(`${imported.info?.code ?? ''} ${imported.info?.message ?? ''}`) && (await reuse(await listCertificates()))) return { cert: name };
+        if (
+          /exist/i.test(`${imported.info?.code ?? ''} ${imported.info?.message ?? ''}`) &&
+          (await reuse(await listCertificates()))
+        )
+          return { cert: name };
         const error = failure(imported, path === 'ftp' ? `import ${name} over FTP` : `import ${name}`);
         await discardQuietly();
         if (error.type !== FailureType.targetRejected || path !== 'ftp') throw error;
@@ -186,7 +228,11 @@ export function sonicImports({ client, options, failures, session: sessions, ftp
         );
       }
       await commit(`import ${name}`);
-      if (!(await reuse(await listCertificates()))) throw classified(FailureType.targetRejected, `${COMPONENT}: the firewall accepted the import of ${name} but does not list it afterwards`);
+      if (!(await reuse(await listCertificates())))
+        throw classified(
+          FailureType.targetRejected,
+          `${COMPONENT}: the firewall accepted the import of ${name} but does not list it afterwards`,
+        );
       return { cert: name };
     });
   }

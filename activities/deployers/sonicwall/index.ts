@@ -56,7 +56,11 @@ export interface SonicWallDeployerSettings {
 export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings = {}): DeployerFactory {
   const busyRetryAfterMs = settings.busyRetryAfterMs ?? 60_000;
   const importTimeoutMs = settings.importTimeoutMs ?? 120_000;
-  const parsers = { parseCredentials: parseSonicWallCredentials, parseOptions: parseSonicWallOptions, parseBinding: parseSonicWallBinding };
+  const parsers = {
+    parseCredentials: parseSonicWallCredentials,
+    parseOptions: parseSonicWallOptions,
+    parseBinding: parseSonicWallBinding,
+  };
 
   return (ctx) => {
     const config = checkDeployerConfig(COMPONENT, parsers, ctx);
@@ -97,7 +101,19 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
     const { listCertificates } = imports;
 
     const deployer: Deployer = {
-      preflight: () => sonicPreflight({ target: ctx.target, client, username, options, binding: config.binding, session: sessions, bindings, imports, ftp, filePrefix }),
+      preflight: () =>
+        sonicPreflight({
+          target: ctx.target,
+          client,
+          username,
+          options,
+          binding: config.binding,
+          session: sessions,
+          bindings,
+          imports,
+          ftp,
+          filePrefix,
+        }),
 
       async stage(material) {
         config.all();
@@ -107,7 +123,8 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
       async activate(staged) {
         const { binding } = config.all();
         const name = staged['cert'];
-        if (!name) throw classified(FailureType.validation, `${COMPONENT}: nothing staged to activate (no "cert" object)`);
+        if (!name)
+          throw classified(FailureType.validation, `${COMPONENT}: nothing staged to activate (no "cert" object)`);
         const wanted: Partial<Record<Service, CertificateRef>> = {};
         if (binding.sslVpn) wanted.sslVpn = { name };
         if (binding.webManagement) wanted.webManagement = { name };
@@ -120,13 +137,16 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
 
       async rollback(previous): Promise<Activation> {
         const wanted = fromBindingState(previous);
-        if (Object.keys(wanted).length === 0) throw classified(FailureType.validation, `${COMPONENT}: the rollback state names no binding`);
+        if (Object.keys(wanted).length === 0)
+          throw classified(FailureType.validation, `${COMPONENT}: the rollback state names no binding`);
         return { previous: await bind(wanted, 'restore the previous binding') };
       },
 
       async removeSuperseded(keep, candidates) {
         const kept = new Set(keep.flatMap((s) => Object.values(s)));
-        const wanted = [...new Set(candidates.map((s) => s['cert']).filter((n): n is string => !!n))].filter((n) => !kept.has(n));
+        const wanted = [...new Set(candidates.map((s) => s['cert']).filter((n): n is string => !!n))].filter(
+          (n) => !kept.has(n),
+        );
         if (wanted.length === 0) return [];
         return session(async () => {
           const bound = new Set<string>();
@@ -141,7 +161,11 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
               if (bound.has(name) || !present.has(name)) continue;
               const r = await client.deleteCertificate(name);
               if (ok(r)) deleted.push(name);
-              else if (r.status === 404 || (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 403 && r.info)) continue; // gone, or still used by something else
+              else if (
+                r.status === 404 ||
+                (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 403 && r.info)
+              )
+                continue; // gone, or still used by something else
               else throw failure(r, `delete certificate ${name}`);
             }
             if (deleted.length > 0) await commit(`delete ${deleted.join(', ')}`);
@@ -157,7 +181,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         await exclusive(() => logoutQuietly());
         await http.close();
       },
-  };
+    };
 
     return deployer;
   };

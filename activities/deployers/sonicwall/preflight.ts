@@ -30,7 +30,18 @@ export interface SonicPreflightContext {
   filePrefix: string;
 }
 
-export async function sonicPreflight({ target, client, username, options, binding, session: sessions, bindings, imports, ftp, filePrefix }: SonicPreflightContext): Promise<PreflightReport> {
+export async function sonicPreflight({
+  target,
+  client,
+  username,
+  options,
+  binding,
+  session: sessions,
+  bindings,
+  imports,
+  ftp,
+  filePrefix,
+}: SonicPreflightContext): Promise<PreflightReport> {
   const { session } = sessions;
   const { readService } = bindings;
   const { firmwareOf, listCertificates, noFtpFor65 } = imports;
@@ -40,17 +51,26 @@ export async function sonicPreflight({ target, client, username, options, bindin
   const changes: string[] = [];
   let firmware: string | undefined;
   let path: ImportPath | undefined;
-  const trustDetail = 'caPem' in target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
+  const trustDetail =
+    'caPem' in target.trust ? 'verified against the configured CA' : 'matches the pinned SHA-256 fingerprint';
 
   const tlsCheck = (): void => {
     if (!checks.some((c) => c.name === 'management TLS')) {
-      checks.push({ name: 'management TLS', ok: true, detail: `the management certificate of ${target.host}:${target.port} ${trustDetail}` });
+      checks.push({
+        name: 'management TLS',
+        ok: true,
+        detail: `the management certificate of ${target.host}:${target.port} ${trustDetail}`,
+      });
     }
   };
   try {
     await session(async () => {
       tlsCheck();
-      checks.push({ name: 'login', ok: true, detail: `logged in as ${username} (${options.authMethod === 'chap' ? 'CHAP' : 'Basic'}, without pre-empting anyone); logged out again` });
+      checks.push({
+        name: 'login',
+        ok: true,
+        detail: `logged in as ${username} (${options.authMethod === 'chap' ? 'CHAP' : 'Basic'}, without pre-empting anyone); logged out again`,
+      });
 
       const found = await firmwareOf();
       firmware = found.firmware;
@@ -58,7 +78,9 @@ export async function sonicPreflight({ target, client, username, options, bindin
       checks.push({
         name: 'firmware',
         ok: firmware !== undefined,
-        detail: firmware ? `${firmware}${found.model ? ` on ${found.model}` : ''}` : 'the firewall did not report its version (treated as SonicOS 7)',
+        detail: firmware
+          ? `${firmware}${found.model ? ` on ${found.model}` : ''}`
+          : 'the firewall did not report its version (treated as SonicOS 7)',
       });
       checks.push({
         name: 'session security',
@@ -70,7 +92,11 @@ export async function sonicPreflight({ target, client, username, options, bindin
       });
       checks.push(
         path === 'upload'
-          ? { name: 'import path', ok: true, detail: `upload: ${firmware ?? 'this firmware'} takes the certificate in the API call itself (PUT import/certificates/cert-key-pair); no FTP server is needed${ftp ? ' (the FTP server on this target is not used)' : ''}` }
+          ? {
+              name: 'import path',
+              ok: true,
+              detail: `upload: ${firmware ?? 'this firmware'} takes the certificate in the API call itself (PUT import/certificates/cert-key-pair); no FTP server is needed${ftp ? ' (the FTP server on this target is not used)' : ''}`,
+            }
           : {
               name: 'import path',
               ok: ftp !== undefined,
@@ -82,12 +108,22 @@ export async function sonicPreflight({ target, client, username, options, bindin
 
       const web = await readService('webManagement', true);
       if (asked.webManagement) {
-        checks.push({ name: 'web management binding', ok: true, detail: `web management uses ${describeRef(web?.ref)}` });
+        checks.push({
+          name: 'web management binding',
+          ok: true,
+          detail: `web management uses ${describeRef(web?.ref)}`,
+        });
         changes.push(`web management: ${describeRef(web?.ref)} → new certificate`);
       }
       const vpn = await readService('sslVpn', false);
       if (!vpn) {
-        checks.push({ name: 'SSL-VPN', ok: !asked.sslVpn, detail: asked.sslVpn ? 'SSL-VPN is not available on this firewall (404). Untick the SSL-VPN binding.' : 'not available on this firewall (not part of this binding)' });
+        checks.push({
+          name: 'SSL-VPN',
+          ok: !asked.sslVpn,
+          detail: asked.sslVpn
+            ? 'SSL-VPN is not available on this firewall (404). Untick the SSL-VPN binding.'
+            : 'not available on this firewall (not part of this binding)',
+        });
       } else if (asked.sslVpn) {
         const portOk = vpn.port === undefined || vpn.port === options.sslVpnPort;
         checks.push({
@@ -99,19 +135,36 @@ export async function sonicPreflight({ target, client, username, options, bindin
         });
         changes.push(`SSL-VPN: ${describeRef(vpn.ref)} → new certificate`);
       } else {
-        checks.push({ name: 'SSL-VPN', ok: true, detail: `SSL-VPN uses ${describeRef(vpn.ref)} (not part of this binding)` });
+        checks.push({
+          name: 'SSL-VPN',
+          ok: true,
+          detail: `SSL-VPN uses ${describeRef(vpn.ref)} (not part of this binding)`,
+        });
       }
       const certificates = await listCertificates();
-      checks.push({ name: 'certificate store', ok: true, detail: `${certificates.length} imported certificate(s) listed` });
+      checks.push({
+        name: 'certificate store',
+        ok: true,
+        detail: `${certificates.length} imported certificate(s) listed`,
+      });
     }, false);
   } catch (error) {
     if (!(error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy)) throw error;
     // Busy is a state, not a fault of the target's settings: report it as a failed check and
     // still check the FTP side. (Deploy steps throw DEVICE_SESSION_BUSY and are retried.)
     tlsCheck();
-    checks.push({ name: 'login', ok: false, detail: `the firewall is busy: ${error.message.replace(`${COMPONENT}: `, '')}` });
+    checks.push({
+      name: 'login',
+      ok: false,
+      detail: `the firewall is busy: ${error.message.replace(`${COMPONENT}: `, '')}`,
+    });
   }
-  if (!hasBinding) checks.push({ name: 'bindings', ok: true, detail: 'no deployment names a service yet: a deploy would change nothing' });
+  if (!hasBinding)
+    checks.push({
+      name: 'bindings',
+      ok: true,
+      detail: 'no deployment names a service yet: a deploy would change nothing',
+    });
 
   if (ftp && path !== 'upload') {
     try {
@@ -122,7 +175,11 @@ export async function sonicPreflight({ target, client, username, options, bindin
         detail: `uploaded and deleted a test file in ${ftp.describe()} (this changes nothing on the firewall). The firewall downloads certificates from ${ftp.describe(options.ftpUrlHost)}; whether it can reach that address shows at the first deploy.`,
       });
     } catch (error) {
-      checks.push({ name: 'FTP drop', ok: false, detail: error instanceof Error ? error.message.replace(`${COMPONENT}: `, '') : String(error) });
+      checks.push({
+        name: 'FTP drop',
+        ok: false,
+        detail: error instanceof Error ? error.message.replace(`${COMPONENT}: `, '') : String(error),
+      });
     }
   }
   return { ...(firmware ? { firmware } : {}), checks, changes };

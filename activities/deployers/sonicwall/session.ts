@@ -12,7 +12,11 @@ import { API_DISABLED, COMPONENT, isDisabled, ok, type SonicFailures } from './f
 
 /** CHAP digest: MD5 over the bytes of the hex id, the UTF-8 password and the bytes of the hex challenge (sonicos-automation). */
 export function chapDigest(id: string, password: string, challenge: string): string {
-  return createHash('md5').update(Buffer.from(id, 'hex')).update(Buffer.from(password, 'utf8')).update(Buffer.from(challenge, 'hex')).digest('hex');
+  return createHash('md5')
+    .update(Buffer.from(id, 'hex'))
+    .update(Buffer.from(password, 'utf8'))
+    .update(Buffer.from(challenge, 'hex'))
+    .digest('hex');
 }
 
 /** How many changes `GET config/pending` still lists (ASSUMPTION: a `pending` array; an empty body = none). */
@@ -45,7 +49,14 @@ export interface SonicSession {
   commit: (what: string) => Promise<void>;
 }
 
-export function createSonicSession({ client, username, password, options, busyRetryAfterMs, failures }: SonicSessionContext): SonicSession {
+export function createSonicSession({
+  client,
+  username,
+  password,
+  options,
+  busyRetryAfterMs,
+  failures,
+}: SonicSessionContext): SonicSession {
   const { expect, failure, loginFailure } = failures;
   /** Methods of one instance run one after another: a second login would be refused by our own session. */
   let queue: Promise<unknown> = Promise.resolve();
@@ -73,7 +84,8 @@ export function createSonicSession({ client, username, password, options, busyRe
       const challenge = await client.chapChallenge();
       const id = challenge.body?.['id'];
       const value = challenge.body?.['challenge'];
-      if (challenge.status === 403 && isDisabled(challenge)) throw classified(FailureType.targetPermission, `${COMPONENT}: CHAP challenge: ${API_DISABLED}`);
+      if (challenge.status === 403 && isDisabled(challenge))
+        throw classified(FailureType.targetPermission, `${COMPONENT}: CHAP challenge: ${API_DISABLED}`);
       if (!challenge.body) {
         // SonicWall's own tooling sees a non-JSON answer here while an administrator is logged in.
         throw classified(
@@ -82,9 +94,17 @@ export function createSonicSession({ client, username, password, options, busyRe
           busyRetryAfterMs,
         );
       }
-      if (typeof id !== 'string' || typeof value !== 'string' || !/^[0-9a-f]+$/i.test(id) || !/^[0-9a-f]+$/i.test(value)) {
+      if (
+        typeof id !== 'string' ||
+        typeof value !== 'string' ||
+        !/^[0-9a-f]+$/i.test(id) ||
+        !/^[0-9a-f]+$/i.test(value)
+      ) {
         if (!ok(challenge)) throw loginFailure(challenge, override);
-        throw classified(FailureType.targetRejected, `${COMPONENT}: the CHAP challenge answer has no hex "id" and "challenge"; is CHAP enabled under SonicOS API?`);
+        throw classified(
+          FailureType.targetRejected,
+          `${COMPONENT}: the CHAP challenge answer has no hex "id" and "challenge"; is CHAP enabled under SonicOS API?`,
+        );
       }
       r = await client.loginChap({ override, id, user: username, digest: chapDigest(id, password, value) }, password);
     } else {
@@ -93,7 +113,10 @@ export function createSonicSession({ client, username, password, options, busyRe
     if (!ok(r)) throw loginFailure(r, override);
     if (r.info?.auth_code === 'API_AUTH_PASSWORD_UPDATE') {
       await logoutQuietly();
-      throw classified(FailureType.targetAuth, `${COMPONENT}: the firewall requires a new password for "${username}" before the API can be used (API_AUTH_PASSWORD_UPDATE). Log in once in the web UI, change it, and update the target.`);
+      throw classified(
+        FailureType.targetAuth,
+        `${COMPONENT}: the firewall requires a new password for "${username}" before the API can be used (API_AUTH_PASSWORD_UPDATE). Log in once in the web UI, change it, and update the target.`,
+      );
     }
   }
 
@@ -145,7 +168,10 @@ export function createSonicSession({ client, username, password, options, busyRe
     const left = expect(await client.pendingChanges(), `read the pending changes after the commit (${what})`);
     const pending = pendingCount(left);
     if (pending > 0) {
-      throw classified(FailureType.commitFailed, `${COMPONENT}: commit (${what}): the firewall accepted the commit but still lists ${pending} pending change(s); nothing more was changed. Check Device → Settings → pending configuration.`);
+      throw classified(
+        FailureType.commitFailed,
+        `${COMPONENT}: commit (${what}): the firewall accepted the commit but still lists ${pending} pending change(s); nothing more was changed. Check Device → Settings → pending configuration.`,
+      );
     }
   }
 

@@ -4,7 +4,18 @@ import { transportFailureText } from '../../domain/transport-failure';
 import { classified, ClassifiedError } from '../../errors';
 import type { HostKeyIdentity } from './pin';
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 
 export interface ConnectFailureContext {
   component: string;
@@ -48,10 +59,16 @@ export function classifyConnectError(error: unknown, ctx: ConnectFailureContext)
   const code = errorCode(err);
   if (level === 'client-authentication') {
     const methods = ctx.methods && ctx.methods.length > 0 ? ` with ${ctx.methods.join(' and ')}` : '';
-    return classified(FailureType.targetAuth, `${prefix}: login as ${ctx.username ?? '?'}${methods} was refused. Check the user name, and that the key is in its authorized_keys (or the password).`);
+    return classified(
+      FailureType.targetAuth,
+      `${prefix}: login as ${ctx.username ?? '?'}${methods} was refused. Check the user name, and that the key is in its authorized_keys (or the password).`,
+    );
   }
   if (level === 'client-timeout') {
-    return classified(FailureType.targetUnreachable, `${prefix}: no SSH handshake within ${(ctx.readyTimeoutMs ?? 0) / 1000} s`);
+    return classified(
+      FailureType.targetUnreachable,
+      `${prefix}: no SSH handshake within ${(ctx.readyTimeoutMs ?? 0) / 1000} s`,
+    );
   }
   if ((code && UNREACHABLE_CODES.has(code)) || level === 'client-socket' || level === 'client-dns') {
     return classified(FailureType.targetUnreachable, `${prefix}: cannot connect: ${transportFailureText(err)}`);
@@ -66,7 +83,13 @@ export function classifyConnectError(error: unknown, ctx: ConnectFailureContext)
 export function classifyKeyError(error: unknown, component: string): ClassifiedError {
   const message = error instanceof Error ? error.message : String(error);
   if (/passphrase|decrypt/i.test(message)) {
-    return classified(FailureType.targetAuth, `${component}: the private key cannot be decrypted: the passphrase is missing or wrong`);
+    return classified(
+      FailureType.targetAuth,
+      `${component}: the private key cannot be decrypted: the passphrase is missing or wrong`,
+    );
   }
-  return classified(FailureType.validation, `${component}: the private key cannot be used (${message.replace(/^Cannot parse privateKey: /, '')}); paste an OpenSSH or PEM private key`);
+  return classified(
+    FailureType.validation,
+    `${component}: the private key cannot be used (${message.replace(/^Cannot parse privateKey: /, '')}); paste an OpenSSH or PEM private key`,
+  );
 }

@@ -64,13 +64,20 @@ export function checkRemotePath(raw: string): { path?: string; error?: string } 
   if (raw === '') return { error: 'Enter the absolute path of the file on the server.' };
   if (!raw.startsWith('/')) return { error: 'Use an absolute path (starting with "/").' };
   if (raw.length > 1024) return { error: 'The path is longer than 1024 characters.' };
-  if (!PATH_CHARS.test(raw)) return { error: 'Use only letters, digits and . _ - + @ = , / in paths: no spaces, quotes or shell characters ($ ` ; & | * ? < > etc.).' };
+  if (!PATH_CHARS.test(raw))
+    return {
+      error:
+        'Use only letters, digits and . _ - + @ = , / in paths: no spaces, quotes or shell characters ($ ` ; & | * ? < > etc.).',
+    };
   const segments = raw.split('/').slice(1);
-  if (raw.endsWith('/') || segments.some((s) => s === '')) return { error: 'The path must name a file (no trailing "/" or "//").' };
-  if (segments.some((s) => s === '.' || s === '..')) return { error: 'The path must not contain "." or ".." segments.' };
+  if (raw.endsWith('/') || segments.some((s) => s === ''))
+    return { error: 'The path must name a file (no trailing "/" or "//").' };
+  if (segments.some((s) => s === '.' || s === '..'))
+    return { error: 'The path must not contain "." or ".." segments.' };
   if (segments.some((s) => s.startsWith('-'))) return { error: 'No part of the path may start with "-".' };
   if (segments.some((s) => s.length > 255)) return { error: 'A part of the path is longer than 255 characters.' };
-  if (raw.includes(BACKUP_SUFFIX)) return { error: `The path must not contain "${BACKUP_SUFFIX}" (CertFleet names its backups so).` };
+  if (raw.includes(BACKUP_SUFFIX))
+    return { error: `The path must not contain "${BACKUP_SUFFIX}" (CertFleet names its backups so).` };
   return { path: raw };
 }
 
@@ -87,18 +94,24 @@ export function parseSshCredentials(input: Record<string, unknown>): Parsed<SshC
   const errors: Record<string, string> = {};
   const username = text(input, 'username');
   if (!username) errors['username'] = 'Enter the SSH login name (e.g. root, or a deploy user with sudo).';
-  else if (!USERNAME.test(username)) errors['username'] = 'A login name is 1 to 64 letters, digits, "_", ".", "@" or "-", not starting with "-".';
+  else if (!USERNAME.test(username))
+    errors['username'] = 'A login name is 1 to 64 letters, digits, "_", ".", "@" or "-", not starting with "-".';
   const rawKey = typeof input['privateKey'] === 'string' ? input['privateKey'].replace(/\r\n?/g, '\n').trim() : '';
   const privateKey = rawKey ? `${rawKey}\n` : '';
-  if (privateKey.length > MAX_PRIVATE_KEY) errors['privateKey'] = `The private key is longer than ${MAX_PRIVATE_KEY / 1024} KiB; paste one key (an RSA 4096 key is about 3.3 KiB).`;
+  if (privateKey.length > MAX_PRIVATE_KEY)
+    errors['privateKey'] =
+      `The private key is longer than ${MAX_PRIVATE_KEY / 1024} KiB; paste one key (an RSA 4096 key is about 3.3 KiB).`;
   else if (privateKey && !PRIVATE_KEY.test(privateKey)) {
-    errors['privateKey'] = 'Paste the whole private key, from "-----BEGIN … PRIVATE KEY-----" to "-----END … PRIVATE KEY-----" (OpenSSH or PEM format).';
+    errors['privateKey'] =
+      'Paste the whole private key, from "-----BEGIN … PRIVATE KEY-----" to "-----END … PRIVATE KEY-----" (OpenSSH or PEM format).';
   }
   const passphrase = typeof input['passphrase'] === 'string' ? input['passphrase'] : '';
   const password = typeof input['password'] === 'string' ? input['password'] : '';
   if (!privateKey && !password) errors['privateKey'] = 'Enter a private key or a password (or both).';
-  if (passphrase && !privateKey) errors['passphrase'] = 'A passphrase belongs to a private key: enter the key too, or clear the passphrase.';
-  else if (passphrase.length > MAX_SECRET) errors['passphrase'] = `The passphrase is longer than ${MAX_SECRET} characters.`;
+  if (passphrase && !privateKey)
+    errors['passphrase'] = 'A passphrase belongs to a private key: enter the key too, or clear the passphrase.';
+  else if (passphrase.length > MAX_SECRET)
+    errors['passphrase'] = `The passphrase is longer than ${MAX_SECRET} characters.`;
   if (password.length > MAX_SECRET) errors['password'] = `The password is longer than ${MAX_SECRET} characters.`;
   const value: SshCredentials = {
     username,
@@ -110,12 +123,16 @@ export function parseSshCredentials(input: Record<string, unknown>): Parsed<SshC
 }
 
 /** The options every SSH-managed server has; vendor descriptors add their file paths. Fields in error hold their defaults. */
-export function parseSshServerOptions(input: Record<string, unknown>, defaults: { testCommand: string; reloadCommand: string }): ParsedWithDefaults<SshServerOptions> {
+export function parseSshServerOptions(
+  input: Record<string, unknown>,
+  defaults: { testCommand: string; reloadCommand: string },
+): ParsedWithDefaults<SshServerOptions> {
   const errors: Record<string, string> = {};
   const pinText = text(input, 'hostKeySha256');
   const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
   if (pinText && !hostKeySha256) {
-    errors['hostKeySha256'] = 'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
+    errors['hostKeySha256'] =
+      'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
   }
   const useSudo = checkbox(input['useSudo']);
   if (useSudo === undefined) errors['useSudo'] = 'Use sudo must be ticked or not.';
@@ -124,8 +141,10 @@ export function parseSshServerOptions(input: Record<string, unknown>, defaults: 
   const reload = checkCommand(text(input, 'reloadCommand') || defaults.reloadCommand);
   if (reload.error) errors['reloadCommand'] = reload.error;
   const waitText = text(input, 'reloadWaitSeconds');
-  const reloadWaitSeconds = waitText === '' ? DEFAULT_RELOAD_WAIT_SECONDS : /^\d{1,3}$/.test(waitText) ? Number(waitText) : NaN;
-  if (!(reloadWaitSeconds >= 0 && reloadWaitSeconds <= MAX_RELOAD_WAIT_SECONDS)) errors['reloadWaitSeconds'] = `Enter a whole number of seconds from 0 to ${MAX_RELOAD_WAIT_SECONDS}.`;
+  const reloadWaitSeconds =
+    waitText === '' ? DEFAULT_RELOAD_WAIT_SECONDS : /^\d{1,3}$/.test(waitText) ? Number(waitText) : NaN;
+  if (!(reloadWaitSeconds >= 0 && reloadWaitSeconds <= MAX_RELOAD_WAIT_SECONDS))
+    errors['reloadWaitSeconds'] = `Enter a whole number of seconds from 0 to ${MAX_RELOAD_WAIT_SECONDS}.`;
   const value: SshServerOptions = {
     ...(hostKeySha256 ? { hostKeySha256 } : {}),
     useSudo: useSudo === true,
@@ -137,7 +156,11 @@ export function parseSshServerOptions(input: Record<string, unknown>, defaults: 
 }
 
 /** Parses the named path options (required unless listed in `optional`); all must differ. The value holds the valid ones. */
-export function parsePathOptions<K extends string>(input: Record<string, unknown>, names: readonly K[], optional: readonly K[] = []): { value: Partial<Record<K, string>>; errors: Partial<Record<K, string>> } {
+export function parsePathOptions<K extends string>(
+  input: Record<string, unknown>,
+  names: readonly K[],
+  optional: readonly K[] = [],
+): { value: Partial<Record<K, string>>; errors: Partial<Record<K, string>> } {
   const errors: Partial<Record<K, string>> = {};
   const value: Partial<Record<K, string>> = {};
   for (const name of names) {
@@ -157,13 +180,23 @@ export function parsePathOptions<K extends string>(input: Record<string, unknown
   // A path that is another's staged copy or backup would be overwritten by it.
   for (const [name, path] of given) {
     const prefixOf = [...seen.keys()].find((p) => p !== path && path.startsWith(`${p}.`));
-    if (prefixOf && !errors[name]) errors[name] = `Choose another name: paths beginning with "${prefixOf}." are where CertFleet keeps version copies of ${seen.get(prefixOf) ?? 'that file'}.`;
+    if (prefixOf && !errors[name])
+      errors[name] =
+        `Choose another name: paths beginning with "${prefixOf}." are where CertFleet keeps version copies of ${seen.get(prefixOf) ?? 'that file'}.`;
   }
   return { value, errors };
 }
 
 function parsePorts(value: unknown): number[] | undefined {
-  const items = Array.isArray(value) ? value : typeof value === 'number' ? [value] : typeof value === 'string' ? value.split(/[\s,;]+/).filter(Boolean) : value === undefined || value === null ? [] : undefined;
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === 'number'
+      ? [value]
+      : typeof value === 'string'
+        ? value.split(/[\s,;]+/).filter(Boolean)
+        : value === undefined || value === null
+          ? []
+          : undefined;
   if (!items) return undefined;
   const ports: number[] = [];
   for (const item of items) {
@@ -176,23 +209,33 @@ function parsePorts(value: unknown): number[] | undefined {
   return ports;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** Fields in error hold their defaults (port 443, no SNI name). */
 export function parseVerifyBinding(input: Record<string, unknown>): ParsedWithDefaults<SshVerifyBinding> {
   const errors: Record<string, string> = {};
   const ports = parsePorts(input['verifyPorts']);
-  if (!ports) errors['verifyPorts'] = 'List the TLS ports to check after a deploy as numbers from 1 to 65535, e.g. "443, 8443".';
+  if (!ports)
+    errors['verifyPorts'] = 'List the TLS ports to check after a deploy as numbers from 1 to 65535, e.g. "443, 8443".';
   if (ports && ports.length > 16) errors['verifyPorts'] = 'List at most 16 ports.';
   const serverName = text(input, 'serverName');
-  if (serverName && (!HOSTNAME.test(serverName) || serverName.startsWith('*'))) errors['serverName'] = 'Enter a host name such as www.example.com (sent as SNI), or leave it empty.';
-  const value: SshVerifyBinding = { verifyPorts: ports && ports.length > 0 ? ports : [DEFAULT_VERIFY_PORT], ...(serverName ? { serverName: serverName.toLowerCase() } : {}) };
+  if (serverName && (!HOSTNAME.test(serverName) || serverName.startsWith('*')))
+    errors['serverName'] = 'Enter a host name such as www.example.com (sent as SNI), or leave it empty.';
+  const value: SshVerifyBinding = {
+    verifyPorts: ports && ports.length > 0 ? ports : [DEFAULT_VERIFY_PORT],
+    ...(serverName ? { serverName: serverName.toLowerCase() } : {}),
+  };
   return { value, errors };
 }
 
 /** Where a deploy is checked by TLS handshake: the target's host on every verify port, with the binding's SNI name. */
 export const verifyEndpointsFor = (host: string, binding: SshVerifyBinding): VerifyEndpoint[] =>
-  binding.verifyPorts.map((port) => ({ host, port, ...(binding.serverName ? { servername: binding.serverName } : {}) }));
+  binding.verifyPorts.map((port) => ({
+    host,
+    port,
+    ...(binding.serverName ? { servername: binding.serverName } : {}),
+  }));
 
 /** The endpoints of a stored binding; a field in error falls back to its default (port 443, no SNI). */
 export function verifyEndpointsOf(host: string, binding: Record<string, unknown>): VerifyEndpoint[] {
@@ -205,10 +248,35 @@ export function verifyEndpointsOf(host: string, binding: Record<string, unknown>
 }
 
 export const sshCredentialFields: VendorField[] = [
-  { name: 'username', label: 'SSH user', kind: 'text', required: true, placeholder: 'root', help: 'A user who may write the certificate files and run the test and reload commands (directly, or through sudo -n).' },
-  { name: 'privateKey', label: 'Private key', kind: 'secret', required: false, help: 'OpenSSH or PEM private key whose public key is in the user\'s authorized_keys. Preferred over a password.' },
-  { name: 'passphrase', label: 'Key passphrase', kind: 'secret', required: false, help: 'Only if the private key is encrypted.' },
-  { name: 'password', label: 'Password', kind: 'secret', required: false, help: 'Used when no key is given, or when the key is refused.' },
+  {
+    name: 'username',
+    label: 'SSH user',
+    kind: 'text',
+    required: true,
+    placeholder: 'root',
+    help: 'A user who may write the certificate files and run the test and reload commands (directly, or through sudo -n).',
+  },
+  {
+    name: 'privateKey',
+    label: 'Private key',
+    kind: 'secret',
+    required: false,
+    help: "OpenSSH or PEM private key whose public key is in the user's authorized_keys. Preferred over a password.",
+  },
+  {
+    name: 'passphrase',
+    label: 'Key passphrase',
+    kind: 'secret',
+    required: false,
+    help: 'Only if the private key is encrypted.',
+  },
+  {
+    name: 'password',
+    label: 'Password',
+    kind: 'secret',
+    required: false,
+    help: 'Used when no key is given, or when the key is refused.',
+  },
 ];
 
 export function sshOptionFields(defaults: { testCommand: string; reloadCommand: string }): VendorField[] {
@@ -222,14 +290,55 @@ export function sshOptionFields(defaults: { testCommand: string; reloadCommand: 
       help: 'The server\'s host key fingerprint, as "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" prints it. Leave empty at first: Test connection shows the key the server presents, for you to compare and pin. Pinning or changing it asks for the credentials again.',
       endpoint: true,
     },
-    { name: 'testCommand', label: 'Config test command', kind: 'text', required: false, placeholder: defaults.testCommand, help: 'Must exit 0 when the configuration (with the new files) is valid.' },
-    { name: 'reloadCommand', label: 'Reload command', kind: 'text', required: false, placeholder: defaults.reloadCommand, help: 'Makes the server load the new certificate without dropping connections.' },
-    { name: 'useSudo', label: 'Use sudo', kind: 'checkbox', required: false, help: 'Prefix file operations and commands with "sudo -n" (needs NOPASSWD for cat, stat, install, dd, mv, rm, chmod, test and the commands above).' },
-    { name: 'reloadWaitSeconds', label: 'Wait after reload (s)', kind: 'number', required: false, placeholder: String(DEFAULT_RELOAD_WAIT_SECONDS), help: 'How long to wait for the verify ports to serve the new certificate after the reload. A server that stops answering within it is put back.' },
+    {
+      name: 'testCommand',
+      label: 'Config test command',
+      kind: 'text',
+      required: false,
+      placeholder: defaults.testCommand,
+      help: 'Must exit 0 when the configuration (with the new files) is valid.',
+    },
+    {
+      name: 'reloadCommand',
+      label: 'Reload command',
+      kind: 'text',
+      required: false,
+      placeholder: defaults.reloadCommand,
+      help: 'Makes the server load the new certificate without dropping connections.',
+    },
+    {
+      name: 'useSudo',
+      label: 'Use sudo',
+      kind: 'checkbox',
+      required: false,
+      help: 'Prefix file operations and commands with "sudo -n" (needs NOPASSWD for cat, stat, install, dd, mv, rm, chmod, test and the commands above).',
+    },
+    {
+      name: 'reloadWaitSeconds',
+      label: 'Wait after reload (s)',
+      kind: 'number',
+      required: false,
+      placeholder: String(DEFAULT_RELOAD_WAIT_SECONDS),
+      help: 'How long to wait for the verify ports to serve the new certificate after the reload. A server that stops answering within it is put back.',
+    },
   ];
 }
 
 export const sshBindingFields: VendorField[] = [
-  { name: 'verifyPorts', label: 'TLS ports to check', kind: 'list', required: false, placeholder: String(DEFAULT_VERIFY_PORT), help: 'After the reload, a TLS handshake on these ports of the host must show the new certificate.' },
-  { name: 'serverName', label: 'Site name (SNI)', kind: 'text', required: false, placeholder: 'www.example.com', help: 'Sent in the check when the server hosts several sites; empty: the target\'s host name.' },
+  {
+    name: 'verifyPorts',
+    label: 'TLS ports to check',
+    kind: 'list',
+    required: false,
+    placeholder: String(DEFAULT_VERIFY_PORT),
+    help: 'After the reload, a TLS handshake on these ports of the host must show the new certificate.',
+  },
+  {
+    name: 'serverName',
+    label: 'Site name (SNI)',
+    kind: 'text',
+    required: false,
+    placeholder: 'www.example.com',
+    help: "Sent in the check when the server hosts several sites; empty: the target's host name.",
+  },
 ];

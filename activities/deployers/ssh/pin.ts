@@ -44,10 +44,18 @@ export function identifyHostKey(blob: Buffer): HostKeyIdentity {
   let keyType = 'unknown';
   if (blob.length >= 4) {
     const length = blob.readUInt32BE(0);
-    if (length > 0 && length < 64 && blob.length >= 4 + length) keyType = blob.subarray(4, 4 + length).toString('latin1');
+    if (length > 0 && length < 64 && blob.length >= 4 + length)
+      keyType = blob.subarray(4, 4 + length).toString('latin1');
   }
   return { sha256: formatHostKeyDigest(digest), hex: digest.toString('hex'), keyType };
 }
 
 /** The name part of OpenSSH's host key files for a key algorithm (ssh_host_<name>_key.pub). */
-export const hostKeyFileName = (keyType: string): string => (keyType.includes('ed25519') ? 'ed25519' : keyType.startsWith('ecdsa') ? 'ecdsa' : keyType.includes('rsa') ? 'rsa' : '*');
+export const hostKeyFileName = (keyType: string): string =>
+  keyType.includes('ed25519')
+    ? 'ed25519'
+    : keyType.startsWith('ecdsa')
+      ? 'ecdsa'
+      : keyType.includes('rsa')
+        ? 'rsa'
+        : '*';

@@ -43,7 +43,11 @@ export interface RemoteFiles {
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_PERMISSION_DENIED = 3;
 
-const tempNameFor = (file: string): string => path.posix.join(path.posix.dirname(file), `.${path.posix.basename(file)}.certfleet-tmp-${randomBytes(6).toString('hex')}`);
+const tempNameFor = (file: string): string =>
+  path.posix.join(
+    path.posix.dirname(file),
+    `.${path.posix.basename(file)}.certfleet-tmp-${randomBytes(6).toString('hex')}`,
+  );
 const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 
 const sftpCode = (error: unknown): number | undefined => {
@@ -55,8 +59,13 @@ function sftpFailure(component: string, what: string, error: unknown): Classifie
   if (error instanceof ClassifiedError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = sftpCode(error);
-  if (code === SFTP_PERMISSION_DENIED) return classified(FailureType.targetPermission, `${component}: ${what}: permission denied (SFTP). Log in as a user who may write there, or tick "Use sudo".`);
-  if (code === SFTP_NO_SUCH_FILE) return classified(FailureType.targetRejected, `${component}: ${what}: no such file or directory`);
+  if (code === SFTP_PERMISSION_DENIED)
+    return classified(
+      FailureType.targetPermission,
+      `${component}: ${what}: permission denied (SFTP). Log in as a user who may write there, or tick "Use sudo".`,
+    );
+  if (code === SFTP_NO_SUCH_FILE)
+    return classified(FailureType.targetRejected, `${component}: ${what}: no such file or directory`);
   if (code === undefined) return classified(FailureType.targetUnreachable, `${component}: ${what}: ${message}`);
   return classified(FailureType.targetRejected, `${component}: ${what}: ${message}`);
 }
@@ -92,7 +101,9 @@ export class SftpFiles implements RemoteFiles {
 
   async stat(file: string): Promise<RemoteStat | undefined> {
     try {
-      const stats = await call<{ mode: number; size: number; isFile(): boolean }>((cb) => this.sftp.stat(file, (error, s) => cb(error, s)));
+      const stats = await call<{ mode: number; size: number; isFile(): boolean }>((cb) =>
+        this.sftp.stat(file, (error, s) => cb(error, s)),
+      );
       return { mode: stats.mode & 0o7777, size: stats.size, isFile: stats.isFile() };
     } catch (error) {
       if (sftpCode(error) === SFTP_NO_SUCH_FILE) return undefined;
@@ -116,7 +127,9 @@ export class SftpFiles implements RemoteFiles {
       await this.rename(temp, file);
       recordNote(`SFTP: wrote ${file} (${data.length} bytes, mode ${mode.toString(8)}; contents not recorded)`);
     } catch (error) {
-      recordNote(`SFTP: writing ${file} (${data.length} bytes) failed: ${error instanceof Error ? error.message : String(error)}`);
+      recordNote(
+        `SFTP: writing ${file} (${data.length} bytes) failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       if (handle) {
         const h = handle;
         await callVoid((cb) => this.sftp.close(h, (e) => cb(e))).catch(() => undefined);
@@ -175,14 +188,23 @@ export class SftpFiles implements RemoteFiles {
 }
 
 const NO_SUCH_FILE = /No such file or directory/i;
-const PERMISSION = /Permission denied|Operation not permitted|a password is required|a terminal is required|not in the sudoers|not allowed to execute/i;
+const PERMISSION =
+  /Permission denied|Operation not permitted|a password is required|a terminal is required|not in the sudoers|not allowed to execute/i;
 
 /** A failed command as a classified error, with its output trimmed (never file contents). */
-export function commandFailure(component: string, what: string, result: { code: number; stderr: string }): ClassifiedError {
+export function commandFailure(
+  component: string,
+  what: string,
+  result: { code: number; stderr: string },
+): ClassifiedError {
   const output = trimOutput(result.stderr, 4, 400);
   const detail = `${what}: exit ${result.code}${output ? `: ${output}` : ''}`;
   if (PERMISSION.test(result.stderr)) return classified(FailureType.targetPermission, `${component}: ${detail}`);
-  if (result.code === 127) return classified(FailureType.targetRejected, `${component}: ${detail} (command not found${/sudo/.test(result.stderr) ? ': is sudo installed?' : ''})`);
+  if (result.code === 127)
+    return classified(
+      FailureType.targetRejected,
+      `${component}: ${detail} (command not found${/sudo/.test(result.stderr) ? ': is sudo installed?' : ''})`,
+    );
   return classified(FailureType.targetRejected, `${component}: ${detail}`);
 }
 
@@ -214,7 +236,8 @@ export class ShellFiles implements RemoteFiles {
       throw commandFailure(this.component, `stat ${file}`, result);
     }
     const match = /^([0-9a-f]+):(\d+)/.exec(result.stdout.toString('utf8').trim());
-    if (!match?.[1] || !match[2]) throw classified(FailureType.targetRejected, `${this.component}: stat ${file}: unexpected output`);
+    if (!match?.[1] || !match[2])
+      throw classified(FailureType.targetRejected, `${this.component}: stat ${file}: unexpected output`);
     const raw = parseInt(match[1], 16);
     return { mode: raw & 0o7777, size: Number(match[2]), isFile: (raw & 0o170000) === 0o100000 };
   }
@@ -257,7 +280,10 @@ export class ShellFiles implements RemoteFiles {
 }
 
 /** SFTP as the login user; commands through sudo, or when the server has no SFTP subsystem. */
-export async function remoteFiles(session: SshSession, options: { component: string; sudo: boolean }): Promise<RemoteFiles> {
+export async function remoteFiles(
+  session: SshSession,
+  options: { component: string; sudo: boolean },
+): Promise<RemoteFiles> {
   if (options.sudo) return new ShellFiles(session, options.component, true);
   const sftp = await session.sftp();
   return sftp ? new SftpFiles(sftp, session, options.component) : new ShellFiles(session, options.component, false);

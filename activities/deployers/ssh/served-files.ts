@@ -29,7 +29,8 @@ export const keyFile = (material: CertificateMaterial): string => pemFile([mater
 
 export type Contents = Map<FileKind, Buffer | undefined>;
 
-export const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
+export const same = (a: Buffer | undefined, b: Buffer | undefined): boolean =>
+  a === undefined ? b === undefined : b !== undefined && a.equals(b);
 
 /** SHA-256 (hex) of the first certificate in a PEM file, if it has one. */
 export function leafFingerprint(data: Buffer | undefined): string | undefined {

@@ -24,16 +24,47 @@ import { keyMatchesCertificate } from '../../crypto/pem';
 import { classified, ClassifiedError } from '../../errors';
 import { checkDeployerConfig, refusingDeployer, type VendorParsers } from '../config-check';
 import { objectName } from '../naming';
-import type { Activation, BindingState, CertificateMaterial, Deployer, DeployerContext, PreflightCheck, StagedObjects, VerifyEndpoint } from '../types';
+import type {
+  Activation,
+  BindingState,
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+  PreflightCheck,
+  StagedObjects,
+  VerifyEndpoint,
+} from '../types';
 import { servedCertificate } from '../verify-served';
-import { BACKUP_SUFFIX, verifyEndpointsFor, type SshCredentials, type SshServerOptions, type SshVerifyBinding } from './options';
+import {
+  BACKUP_SUFFIX,
+  verifyEndpointsFor,
+  type SshCredentials,
+  type SshServerOptions,
+  type SshVerifyBinding,
+} from './options';
 import { hostKeyFileName, type HostKeyIdentity } from './pin';
 import { remoteFiles, type RemoteFiles } from './remote-files';
-import { describeCertificate, leafFingerprint, same, STAGED_NAME_RULES, TAG, type Contents, type ServedFile } from './served-files';
+import {
+  describeCertificate,
+  leafFingerprint,
+  same,
+  STAGED_NAME_RULES,
+  TAG,
+  type Contents,
+  type ServedFile,
+} from './served-files';
 import { connectSsh, hostKeyFingerprint, type SshSession } from './session';
 import { trimOutput } from './shell';
 
-export { chainOnly, fullChain, keyFile, leafOnly, STAGED_NAME_RULES, type FileKind, type ServedFile } from './served-files';
+export {
+  chainOnly,
+  fullChain,
+  keyFile,
+  leafOnly,
+  STAGED_NAME_RULES,
+  type FileKind,
+  type ServedFile,
+} from './served-files';
 
 /** What differs between SSH-managed servers: their typed options (file paths), files and version commands. */
 export interface SshServerSpec<O extends SshServerOptions> extends VendorParsers<SshCredentials, O, SshVerifyBinding> {
@@ -47,10 +78,14 @@ export interface SshServerSpec<O extends SshServerOptions> extends VendorParsers
   versionPattern: RegExp;
 }
 
-const describeEndpoint = (e: VerifyEndpoint): string => `${e.host}:${e.port}${e.servername ? ` (SNI ${e.servername})` : ''}`;
+const describeEndpoint = (e: VerifyEndpoint): string =>
+  `${e.host}:${e.port}${e.servername ? ` (SNI ${e.servername})` : ''}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createSshServerDeployer<O extends SshServerOptions>(spec: SshServerSpec<O>, ctx: DeployerContext): Deployer {
+export function createSshServerDeployer<O extends SshServerOptions>(
+  spec: SshServerSpec<O>,
+  ctx: DeployerContext,
+): Deployer {
   const C = spec.component;
   const config = checkDeployerConfig(C, spec, ctx);
   if (!config.targetValid) return refusingDeployer(config);
@@ -73,7 +108,14 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
         const presented = await hostKeyFingerprint(host, port, { component: C });
         throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
       }
-      const ssh = await connectSsh({ component: C, host, port, hostKeySha256: server.hostKeySha256, ...login, ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}) });
+      const ssh = await connectSsh({
+        component: C,
+        host,
+        port,
+        hostKeySha256: server.hostKeySha256,
+        ...login,
+        ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}),
+      });
       session = ssh;
       return { ssh, fs: await remoteFiles(ssh, { component: C, sudo }) };
     })();
@@ -83,7 +125,10 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
   const run = async (command: string): Promise<{ ok: boolean; output: string }> => {
     const { ssh } = await open();
     const result = await ssh.exec(command, { sudo });
-    return { ok: result.code === 0, output: trimOutput(`${result.stdout}\n${result.stderr}`) || `(no output, exit ${result.code})` };
+    return {
+      ok: result.code === 0,
+      output: trimOutput(`${result.stdout}\n${result.stderr}`) || `(no output, exit ${result.code})`,
+    };
   };
 
   const stagedPath = (file: ServedFile, tag: string): string => `${file.path}.${tag}`;
@@ -96,7 +141,10 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
       const value = staged[file.kind];
       const candidate = value?.startsWith(`${file.path}.`) ? value.slice(file.path.length + 1) : undefined;
       if (!candidate || !TAG.test(candidate) || (tag !== undefined && candidate !== tag)) {
-        throw classified(FailureType.validation, `${C}: the staged files (${Object.values(staged).join(', ') || 'none'}) do not belong to this target's paths; stage the version again`);
+        throw classified(
+          FailureType.validation,
+          `${C}: the staged files (${Object.values(staged).join(', ') || 'none'}) do not belong to this target's paths; stage the version again`,
+        );
       }
       tag = candidate;
     }
@@ -121,7 +169,14 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
 
   /** Handshake fingerprint per endpoint, undefined where it does not answer. */
   async function probe(list: VerifyEndpoint[]): Promise<(string | undefined)[]> {
-    return Promise.all(list.map((e) => servedCertificate(e, 3000).then((s) => s.fingerprintSha256, () => undefined)));
+    return Promise.all(
+      list.map((e) =>
+        servedCertificate(e, 3000).then(
+          (s) => s.fingerprintSha256,
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /**
@@ -152,7 +207,8 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
     try {
       await putLive(fs, contents);
       const test = await run(server.testCommand);
-      if (!test.ok) return `The previous files were put back, but the config test fails with them too (${test.output}); ${C} was not reloaded.`;
+      if (!test.ok)
+        return `The previous files were put back, but the config test fails with them too (${test.output}); ${C} was not reloaded.`;
       const reload = await run(server.reloadCommand);
       if (!reload.ok) return `The previous files were put back, but reloading ${C} failed too (${reload.output}).`;
       await settle(leafFingerprint(contents.get('cert')), []);
@@ -174,17 +230,26 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
     } catch (error) {
       const restored = await restore(fs, fallback);
       const message = error instanceof Error ? error.message : String(error);
-      throw classified(error instanceof ClassifiedError ? error.type : FailureType.targetRejected, `${message}. ${restored}`);
+      throw classified(
+        error instanceof ClassifiedError ? error.type : FailureType.targetRejected,
+        `${message}. ${restored}`,
+      );
     }
     const test = await run(server.testCommand);
     if (!test.ok) {
       const restored = await restore(fs, fallback);
-      throw classified(FailureType.targetRejected, `${C}: the config test (${server.testCommand}) failed with ${what}: ${test.output}. ${restored}`);
+      throw classified(
+        FailureType.targetRejected,
+        `${C}: the config test (${server.testCommand}) failed with ${what}: ${test.output}. ${restored}`,
+      );
     }
     const reload = await run(server.reloadCommand);
     if (!reload.ok) {
       const restored = await restore(fs, fallback);
-      throw classified(FailureType.commitFailed, `${C}: the reload (${server.reloadCommand}) failed with ${what}: ${reload.output}. ${restored}`);
+      throw classified(
+        FailureType.commitFailed,
+        `${C}: the reload (${server.reloadCommand}) failed with ${what}: ${reload.output}. ${restored}`,
+      );
     }
     const down = await settle(leafFingerprint(wanted.get('cert')), answering);
     if (down.length > 0) {
@@ -201,9 +266,16 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
     try {
       matches = keyMatchesCertificate(material.keyPem, material.certPem);
     } catch (error) {
-      throw classified(FailureType.validation, `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+      throw classified(
+        FailureType.validation,
+        `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
-    if (!matches) throw classified(FailureType.validation, `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was written`);
+    if (!matches)
+      throw classified(
+        FailureType.validation,
+        `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was written`,
+      );
   }
 
   const deployer: Deployer = {
@@ -216,14 +288,25 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
         return { checks, changes };
       }
       const { ssh, fs } = await open();
-      checks.push({ name: 'SSH host key', ok: true, detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin` });
-      checks.push({ name: 'SSH login', ok: true, detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}; files through ${fs.kind === 'sftp' ? 'SFTP' : 'commands'}` });
+      checks.push({
+        name: 'SSH host key',
+        ok: true,
+        detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin`,
+      });
+      checks.push({
+        name: 'SSH login',
+        ok: true,
+        detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}; files through ${fs.kind === 'sftp' ? 'SFTP' : 'commands'}`,
+      });
       if (sudo) {
         const probeSudo = await ssh.exec('true', { sudo: true });
         checks.push({
           name: 'sudo',
           ok: probeSudo.code === 0,
-          detail: probeSudo.code === 0 ? 'sudo -n works without a password' : `sudo -n failed (exit ${probeSudo.code}): ${trimOutput(probeSudo.stderr, 3, 300) || 'no output'}. Allow the commands with NOPASSWD.`,
+          detail:
+            probeSudo.code === 0
+              ? 'sudo -n works without a password'
+              : `sudo -n failed (exit ${probeSudo.code}): ${trimOutput(probeSudo.stderr, 3, 300) || 'no output'}. Allow the commands with NOPASSWD.`,
         });
         // Everything else goes through sudo: nothing more to learn.
         if (probeSudo.code !== 0) return { checks, changes };
@@ -244,13 +327,21 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
           const writable = await fs.writableDirectory(dir);
           const stat = await fs.stat(file.path);
           const data = stat && file.kind === 'cert' ? await fs.read(file.path) : undefined;
-          const now = !stat ? 'does not exist yet' : !stat.isFile ? 'is not a regular file' : data ? `holds ${describeCertificate(data)}` : `exists (mode ${stat.mode.toString(8)})`;
+          const now = !stat
+            ? 'does not exist yet'
+            : !stat.isFile
+              ? 'is not a regular file'
+              : data
+                ? `holds ${describeCertificate(data)}`
+                : `exists (mode ${stat.mode.toString(8)})`;
           checks.push({
             name: `${file.kind} file`,
             ok: writable && (!stat || stat.isFile),
             detail: `${file.path} ${now}${writable ? '' : `; ${dir} is missing or not writable${sudo ? ' (through sudo)' : ` by ${login.username}`}`}`,
           });
-          changes.push(`${file.path}: ${data ? describeCertificate(data) : stat ? 'current file' : '(none)'} → new ${what}`);
+          changes.push(
+            `${file.path}: ${data ? describeCertificate(data) : stat ? 'current file' : '(none)'} → new ${what}`,
+          );
         } catch (error) {
           if (!(error instanceof ClassifiedError) || error.type === FailureType.targetUnreachable) throw error;
           checks.push({ name: `${file.kind} file`, ok: false, detail: error.message });
@@ -290,7 +381,11 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
       const { fs } = await open();
       const wanted = await readAll(fs, (file) => stagedPath(file, tag));
       const missing = files.filter((file) => !wanted.get(file.kind)).map((file) => stagedPath(file, tag));
-      if (missing.length > 0) throw classified(FailureType.targetRejected, `${C}: the staged ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone; stage the version again`);
+      if (missing.length > 0)
+        throw classified(
+          FailureType.targetRejected,
+          `${C}: the staged ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} gone; stage the version again`,
+        );
       const live = await readAll(fs, (file) => file.path);
       const alreadyLive = files.every((file) => same(live.get(file.kind), wanted.get(file.kind)));
 
@@ -324,7 +419,10 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
       for (const file of files) {
         const value = previous[file.kind];
         if (value === undefined || (value !== '' && value !== backupPath(file))) {
-          throw classified(FailureType.validation, `${C}: the previous binding (${Object.values(previous).join(', ')}) does not match this target's paths; restore the files by hand`);
+          throw classified(
+            FailureType.validation,
+            `${C}: the previous binding (${Object.values(previous).join(', ')}) does not match this target's paths; restore the files by hand`,
+          );
         }
       }
       const { fs } = await open();
@@ -332,7 +430,8 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
       for (const file of files) {
         const value = previous[file.kind];
         const data = value ? await fs.read(value) : undefined;
-        if (value && !data) throw classified(FailureType.targetRejected, `${C}: the backup ${value} is gone; restore the files by hand`);
+        if (value && !data)
+          throw classified(FailureType.targetRejected, `${C}: the backup ${value} is gone; restore the files by hand`);
         backups.set(file.kind, data);
       }
       const current = await readAll(fs, (file) => file.path);
@@ -343,8 +442,15 @@ export function createSshServerDeployer<O extends SshServerOptions>(spec: SshSer
     async removeSuperseded(keep, candidates) {
       const kept = new Set(keep.flatMap((s) => Object.values(s)));
       const ours = (value: string): boolean =>
-        files.some((file) => value.startsWith(`${file.path}.`) && TAG.test(value.slice(file.path.length + 1)) && value !== backupPath(file));
-      const doomed = [...new Set(candidates.flatMap((s) => Object.values(s)))].filter((value) => !kept.has(value) && ours(value));
+        files.some(
+          (file) =>
+            value.startsWith(`${file.path}.`) &&
+            TAG.test(value.slice(file.path.length + 1)) &&
+            value !== backupPath(file),
+        );
+      const doomed = [...new Set(candidates.flatMap((s) => Object.values(s)))].filter(
+        (value) => !kept.has(value) && ours(value),
+      );
       if (doomed.length === 0) return [];
       const { fs } = await open();
       const removed: string[] = [];

@@ -61,7 +61,14 @@ export class SshSession {
 
   constructor(
     private readonly client: Client,
-    readonly options: { component: string; host: string; port: number; username: string; hostKey: HostKeyIdentity; method: 'key' | 'password' },
+    readonly options: {
+      component: string;
+      host: string;
+      port: number;
+      username: string;
+      hostKey: HostKeyIdentity;
+      method: 'key' | 'password';
+    },
   ) {
     client.on('error', (error: Error) => {
       this.lost = classified(FailureType.targetUnreachable, `${this.where}: connection lost: ${error.message}`);
@@ -96,7 +103,12 @@ export class SshSession {
         let code = -1;
         const timer = setTimeout(() => {
           channel.close();
-          reject(classified(FailureType.targetUnreachable, `${this.where}: "${command.slice(0, 80)}" did not finish within ${Math.round(timeoutMs / 1000)} s`));
+          reject(
+            classified(
+              FailureType.targetUnreachable,
+              `${this.where}: "${command.slice(0, 80)}" did not finish within ${Math.round(timeoutMs / 1000)} s`,
+            ),
+          );
         }, timeoutMs);
         channel.on('data', (chunk: Buffer) => out.push(chunk));
         channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
@@ -149,17 +161,37 @@ export class SshSession {
 /** Connects, checks the pinned host key, logs in. Errors are classified (see connect-errors.ts). */
 export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
   const pin = hostKeyPinDigest(options.hostKeySha256);
-  if (!pin) return Promise.reject(classified(FailureType.validation, `${options.component}: the host key pin is not a SHA-256 fingerprint ("SHA256:…" or 64 hex digits)`));
+  if (!pin)
+    return Promise.reject(
+      classified(
+        FailureType.validation,
+        `${options.component}: the host key pin is not a SHA-256 fingerprint ("SHA256:…" or 64 hex digits)`,
+      ),
+    );
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const methods = [...(options.privateKey ? ['key'] : []), ...(options.password ? ['password'] : [])];
-  const failure: ConnectFailureContext = { component: options.component, host: options.host, port: options.port, username: options.username, methods, pinned: options.hostKeySha256, readyTimeoutMs };
+  const failure: ConnectFailureContext = {
+    component: options.component,
+    host: options.host,
+    port: options.port,
+    username: options.username,
+    methods,
+    pinned: options.hostKeySha256,
+    readyTimeoutMs,
+  };
 
   return new Promise((resolve, reject) => {
     const client = new Client();
     let settled = false;
     let method: 'key' | 'password' = options.privateKey ? 'key' : 'password';
     // Our own socket, so its DNS answer goes through the target network check before anything is sent.
-    const sock = options.allowedNetworks ? netConnect({ host: options.host, port: options.port, lookup: guardedLookup(options.component, options.allowedNetworks) }) : undefined;
+    const sock = options.allowedNetworks
+      ? netConnect({
+          host: options.host,
+          port: options.port,
+          lookup: guardedLookup(options.component, options.allowedNetworks),
+        })
+      : undefined;
     const config: ConnectConfig = {
       host: options.host,
       port: options.port,
@@ -172,7 +204,9 @@ export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
         failure.hostKeyRefused = !Buffer.from(failure.presented.hex, 'hex').equals(pin);
         return !failure.hostKeyRefused;
       },
-      ...(options.privateKey ? { privateKey: options.privateKey, ...(options.passphrase ? { passphrase: options.passphrase } : {}) } : {}),
+      ...(options.privateKey
+        ? { privateKey: options.privateKey, ...(options.passphrase ? { passphrase: options.passphrase } : {}) }
+        : {}),
       ...(options.password ? { password: options.password, tryKeyboard: true } : {}),
     };
     if (options.password) {
@@ -187,10 +221,24 @@ export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
       settled = true;
       if (!failure.presented) {
         client.end();
-        reject(classified(FailureType.targetTlsUntrusted, `${options.component}: SSH ${options.host}:${options.port}: the host key was not checked`));
+        reject(
+          classified(
+            FailureType.targetTlsUntrusted,
+            `${options.component}: SSH ${options.host}:${options.port}: the host key was not checked`,
+          ),
+        );
         return;
       }
-      resolve(new SshSession(client, { component: options.component, host: options.host, port: options.port, username: options.username, hostKey: failure.presented, method }));
+      resolve(
+        new SshSession(client, {
+          component: options.component,
+          host: options.host,
+          port: options.port,
+          username: options.username,
+          hostKey: failure.presented,
+          method,
+        }),
+      );
     });
     client.on('error', (error: Error) => {
       if (settled) return;
@@ -212,7 +260,11 @@ export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
  * The host key a server presents, without logging in: for the first pin. The connection is ended
  * during key exchange, before any credential is sent.
  */
-export function hostKeyFingerprint(host: string, port: number, options: { component?: string; timeoutMs?: number } = {}): Promise<HostKeyIdentity> {
+export function hostKeyFingerprint(
+  host: string,
+  port: number,
+  options: { component?: string; timeoutMs?: number } = {},
+): Promise<HostKeyIdentity> {
   const component = options.component ?? 'ssh';
   const readyTimeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -224,7 +276,10 @@ export function hostKeyFingerprint(host: string, port: number, options: { compon
       settled = true;
       client.destroy();
       if (presented) resolve(presented);
-      else reject(classifyConnectError(error ?? new Error('no host key received'), { component, host, port, readyTimeoutMs }));
+      else
+        reject(
+          classifyConnectError(error ?? new Error('no host key received'), { component, host, port, readyTimeoutMs }),
+        );
     };
     client.on('error', (error: Error) => finish(error));
     client.on('close', () => finish());

@@ -17,15 +17,39 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
   id: 'cloudflare',
   label: 'Cloudflare',
   fields: [
-    { name: 'token', label: 'API token', required: true, secret: true, help: 'A token with Zone:DNS:Edit (and Zone:Zone:Read unless you give the zone id).' },
-    { name: 'zoneName', label: 'Zone', required: false, placeholder: 'example.com', help: 'Leave empty to find the zone from each certificate name.' },
-    { name: 'zoneId', label: 'Zone id', required: false, help: 'Optional: 32 hex characters from the zone overview page.' },
-    { name: 'apiBaseUrl', label: 'API base URL', required: false, placeholder: 'https://api.cloudflare.com/client/v4', help: 'Only for a proxy: https:// (plain http only to this machine). Only admins can change it.', endpoint: true },
+    {
+      name: 'token',
+      label: 'API token',
+      required: true,
+      secret: true,
+      help: 'A token with Zone:DNS:Edit (and Zone:Zone:Read unless you give the zone id).',
+    },
+    {
+      name: 'zoneName',
+      label: 'Zone',
+      required: false,
+      placeholder: 'example.com',
+      help: 'Leave empty to find the zone from each certificate name.',
+    },
+    {
+      name: 'zoneId',
+      label: 'Zone id',
+      required: false,
+      help: 'Optional: 32 hex characters from the zone overview page.',
+    },
+    {
+      name: 'apiBaseUrl',
+      label: 'API base URL',
+      required: false,
+      placeholder: 'https://api.cloudflare.com/client/v4',
+      help: 'Only for a proxy: https:// (plain http only to this machine). Only admins can change it.',
+      endpoint: true,
+    },
   ],
   parseConfig(input) {
     const errors: Record<string, string> = {};
     const config: CloudflareConfig = {};
-    const text = (key: string): string => (typeof input[key] === 'string' ? (input[key]).trim() : '');
+    const text = (key: string): string => (typeof input[key] === 'string' ? input[key].trim() : '');
     const zoneName = text('zoneName').toLowerCase().replace(/\.$/, '');
     if (zoneName) {
       if (ZONE.test(zoneName)) config.zoneName = zoneName;

@@ -24,15 +24,28 @@ function apiErrorCodes(error: CloudflareApiError): string {
 export function classifyCloudflareError(error: unknown, action: string): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   if (error instanceof Cloudflare.APIError) {
-    const apiError: CloudflareApiError = { status: typeof error.status === 'number' ? error.status : undefined, errors: error.errors, message: error.message };
+    const apiError: CloudflareApiError = {
+      status: typeof error.status === 'number' ? error.status : undefined,
+      errors: error.errors,
+      message: error.message,
+    };
     const detail = apiErrorCodes(apiError) || apiError.message;
     const status = apiError.status;
-    if (status === 401 || status === 403 || status === 400 && /auth|6003|6111|10000/i.test(detail)) {
-      return classified(FailureType.dnsAuth, `cloudflare: ${action}: the API token was rejected (${detail}). Check the token and that it has Zone:DNS:Edit on this zone.`);
+    if (status === 401 || status === 403 || (status === 400 && /auth|6003|6111|10000/i.test(detail))) {
+      return classified(
+        FailureType.dnsAuth,
+        `cloudflare: ${action}: the API token was rejected (${detail}). Check the token and that it has Zone:DNS:Edit on this zone.`,
+      );
     }
-    if (status === 429) return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: rate limited (${detail})`, 30_000);
-    if (status !== undefined && status >= 500) return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: server error ${status} (${detail})`);
-    if (status === 404) return classified(FailureType.dnsZoneNotFound, `cloudflare: ${action}: not found (${detail}). Check the zone id.`);
+    if (status === 429)
+      return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: rate limited (${detail})`, 30_000);
+    if (status !== undefined && status >= 500)
+      return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: server error ${status} (${detail})`);
+    if (status === 404)
+      return classified(
+        FailureType.dnsZoneNotFound,
+        `cloudflare: ${action}: not found (${detail}). Check the zone id.`,
+      );
     if (status === undefined) {
       const why = error instanceof Cloudflare.APIConnectionTimeoutError ? 'timed out' : transportFailureText(error);
       return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: cannot reach the API: ${why}`);
@@ -61,7 +74,10 @@ export const createCloudflareProvider: DnsProviderFactory = ({ config, token }) 
     const name = recordName.replace(/\.$/, '').toLowerCase();
     if (cfg.zoneId && cfg.zoneName) {
       if (name !== cfg.zoneName && !name.endsWith('.' + cfg.zoneName)) {
-        throw classified(FailureType.validation, `cloudflare: ${name} is not inside the configured zone ${cfg.zoneName}`);
+        throw classified(
+          FailureType.validation,
+          `cloudflare: ${name} is not inside the configured zone ${cfg.zoneName}`,
+        );
       }
       return { id: cfg.zoneId, name: cfg.zoneName };
     }
@@ -87,7 +103,10 @@ export const createCloudflareProvider: DnsProviderFactory = ({ config, token }) 
     async verify() {
       const status = await call('verify token', () => client.verifyToken());
       if (status !== 'active') {
-        throw classified(FailureType.dnsAuth, `cloudflare: the API token is ${status}. Create a new token with Zone:DNS:Edit.`);
+        throw classified(
+          FailureType.dnsAuth,
+          `cloudflare: the API token is ${status}. Create a new token with Zone:DNS:Edit.`,
+        );
       }
       if (cfg.zoneName) {
         const zone = await resolveZone(cfg.zoneName);

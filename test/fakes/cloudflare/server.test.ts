@@ -82,7 +82,10 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
     assert.match(found[0]?.id ?? '', /^[0-9a-f]{32}$/);
     // The SDK's V4PagePaginationArray keeps asking for the next page until one comes back empty.
     const listCalls = fake.calls.slice(before);
-    assert.deepEqual(listCalls.map((c) => c.query), [{ name: ZONE }, { name: ZONE, page: '2' }]);
+    assert.deepEqual(
+      listCalls.map((c) => c.query),
+      [{ name: ZONE }, { name: ZONE, page: '2' }],
+    );
 
     const again = await startFakeCloudflare({ token: TOKEN, zones: [{ name: ZONE }] });
     try {
@@ -108,7 +111,10 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
     try {
       const c = client(many);
       const first = await c.zones.list({ per_page: 2, account: { id: '0123' }, status: 'active' });
-      assert.deepEqual(first.result.map((z) => z.name), ['a.test', 'b.test']);
+      assert.deepEqual(
+        first.result.map((z) => z.name),
+        ['a.test', 'b.test'],
+      );
       assert.deepEqual(first.result_info, { page: 1, per_page: 2, count: 2, total_count: 5, total_pages: 3 });
       assert.deepEqual(many.calls.at(-1)?.query, { per_page: '2', 'account.id': '0123', status: 'active' });
       const names = [];
@@ -122,7 +128,13 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
   it('creates, lists (name.exact), gets and deletes a TXT record', async () => {
     const zoneId = await firstZoneId(cf, ZONE);
     const name = `_acme-challenge.www.${ZONE}`;
-    const created = await cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name, content: 'token-value-1', ttl: 120 });
+    const created = await cf.dns.records.create({
+      zone_id: zoneId,
+      type: 'TXT',
+      name,
+      content: 'token-value-1',
+      ttl: 120,
+    });
     assert.match(created.id, /^[0-9a-f]{32}$/);
     assert.equal(created.name, name);
     assert.equal(created.type, 'TXT');
@@ -132,12 +144,18 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
 
     const listed = [];
     for await (const r of cf.dns.records.list({ zone_id: zoneId, type: 'TXT', name: { exact: name } })) listed.push(r);
-    assert.deepEqual(listed.map((r) => r.id), [created.id]);
+    assert.deepEqual(
+      listed.map((r) => r.id),
+      [created.id],
+    );
     const listCall = fake.calls.find((c) => c.method === 'GET' && c.path === `/zones/${zoneId}/dns_records`);
     assert.deepEqual(listCall?.query, { type: 'TXT', 'name.exact': name });
 
     const byContent = await cf.dns.records.list({ zone_id: zoneId, content: { exact: 'token-value-1' } });
-    assert.deepEqual(byContent.result.map((r) => r.id), [created.id]);
+    assert.deepEqual(
+      byContent.result.map((r) => r.id),
+      [created.id],
+    );
     const none = await cf.dns.records.list({ zone_id: zoneId, type: 'TXT', name: { exact: `other.${ZONE}` } });
     assert.deepEqual(none.result, []);
     assert.deepEqual(none.result_info, { page: 1, per_page: 100, count: 0, total_count: 0, total_pages: 1 });
@@ -155,11 +173,20 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
   it('accepts quoted TXT content, stores it as sent, and treats it as identical to the unquoted value', async () => {
     const zoneId = await firstZoneId(cf, ZONE);
     const name = `_acme-challenge.${ZONE}`;
-    const rec = await cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name, content: '"quoted-value"', ttl: 120 });
+    const rec = await cf.dns.records.create({
+      zone_id: zoneId,
+      type: 'TXT',
+      name,
+      content: '"quoted-value"',
+      ttl: 120,
+    });
     assert.equal(rec.content, '"quoted-value"');
     assert.equal(fake.records().find((r) => r.id === rec.id)?.content, '"quoted-value"');
     const byUnquoted = await cf.dns.records.list({ zone_id: zoneId, content: { exact: 'quoted-value' } });
-    assert.deepEqual(byUnquoted.result.map((r) => r.id), [rec.id]);
+    assert.deepEqual(
+      byUnquoted.result.map((r) => r.id),
+      [rec.id],
+    );
     await rejectsWith(
       cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name, content: 'quoted-value', ttl: 120 }),
       Cloudflare.BadRequestError,
@@ -196,7 +223,13 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
       1004,
     );
     await rejectsWith(
-      cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name: `_acme-challenge.not${ZONE}`, content: 'x', ttl: 120 }),
+      cf.dns.records.create({
+        zone_id: zoneId,
+        type: 'TXT',
+        name: `_acme-challenge.not${ZONE}`,
+        content: 'x',
+        ttl: 120,
+      }),
       Cloudflare.BadRequestError,
       400,
       1004,
@@ -233,7 +266,10 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
     });
     const malformed = await fetch(`${fake.baseUrl}/zones`, { headers: { authorization: `Token ${TOKEN}` } });
     assert.equal(malformed.status, 400);
-    const body = (await malformed.json()) as { success: boolean; errors: { code: number; error_chain?: { code: number }[] }[] };
+    const body = (await malformed.json()) as {
+      success: boolean;
+      errors: { code: number; error_chain?: { code: number }[] }[];
+    };
     assert.equal(body.success, false);
     assert.equal(body.errors[0]?.code, 6003);
     assert.equal(body.errors[0]?.error_chain?.[0]?.code, 6103);
@@ -352,7 +388,18 @@ describe('fake Cloudflare mirrors TXT records to a real pebble-challtestsrv', ()
       output = '';
       child = spawn(
         CHALLTESTSRV,
-        ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmtPort}`],
+        [
+          '-dns01',
+          `127.0.0.1:${dnsPort}`,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${mgmtPort}`,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -416,7 +463,13 @@ describe('fake Cloudflare mirrors TXT records to a real pebble-challtestsrv', ()
 
   it('publishes mixed-case names under the lower-case FQDN', async () => {
     const zoneId = await firstZoneId(cf, ZONE);
-    const rec = await cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name: `_ACME-Challenge.Mixed.${ZONE}.`, content: 'mixed', ttl: 120 });
+    const rec = await cf.dns.records.create({
+      zone_id: zoneId,
+      type: 'TXT',
+      name: `_ACME-Challenge.Mixed.${ZONE}.`,
+      content: 'mixed',
+      ttl: 120,
+    });
     assert.equal(rec.name, `_acme-challenge.mixed.${ZONE}`);
     assert.deepEqual(await txt(`_acme-challenge.mixed.${ZONE}`), ['mixed']);
     await cf.dns.records.delete(rec.id, { zone_id: zoneId });
@@ -428,13 +481,28 @@ describe('fake Cloudflare mirrors TXT records to a real pebble-challtestsrv', ()
     const name = `_acme-challenge.stuck.${ZONE}`;
     fake?.setPushToDns(false);
     try {
-      const rec = await cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name, content: 'never-propagates', ttl: 120 });
+      const rec = await cf.dns.records.create({
+        zone_id: zoneId,
+        type: 'TXT',
+        name,
+        content: 'never-propagates',
+        ttl: 120,
+      });
       const listed = await cf.dns.records.list({ zone_id: zoneId, type: 'TXT', name: { exact: name } });
-      assert.deepEqual(listed.result.map((r) => r.id), [rec.id]);
+      assert.deepEqual(
+        listed.result.map((r) => r.id),
+        [rec.id],
+      );
       assert.deepEqual(await txt(name), []);
       fake?.setPushToDns(true);
       // A later push at the same name must not resurrect the unpropagated value.
-      const other = await cf.dns.records.create({ zone_id: zoneId, type: 'TXT', name, content: 'propagates', ttl: 120 });
+      const other = await cf.dns.records.create({
+        zone_id: zoneId,
+        type: 'TXT',
+        name,
+        content: 'propagates',
+        ttl: 120,
+      });
       assert.deepEqual(await txt(name), ['propagates']);
       await cf.dns.records.delete(other.id, { zone_id: zoneId });
       assert.deepEqual(await txt(name), []);

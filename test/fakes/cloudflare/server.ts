@@ -183,8 +183,27 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const KNOWN_TYPES = new Set([
-  'A', 'AAAA', 'CAA', 'CERT', 'CNAME', 'DNSKEY', 'DS', 'HTTPS', 'LOC', 'MX', 'NAPTR', 'NS',
-  'OPENPGPKEY', 'PTR', 'SMIMEA', 'SRV', 'SSHFP', 'SVCB', 'TLSA', 'TXT', 'URI',
+  'A',
+  'AAAA',
+  'CAA',
+  'CERT',
+  'CNAME',
+  'DNSKEY',
+  'DS',
+  'HTTPS',
+  'LOC',
+  'MX',
+  'NAPTR',
+  'NS',
+  'OPENPGPKEY',
+  'PTR',
+  'SMIMEA',
+  'SRV',
+  'SSHFP',
+  'SVCB',
+  'TLSA',
+  'TXT',
+  'URI',
 ]);
 
 function zoneJson(z: ZoneState): Record<string, unknown> {
@@ -208,7 +227,18 @@ function zoneJson(z: ZoneState): Record<string, unknown> {
     tenant: { id: null, name: null },
     tenant_unit: { id: null },
     permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
-    plan: { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website', price: 0, currency: 'USD', frequency: '', is_subscribed: false, can_subscribe: false, legacy_id: 'free', legacy_discount: false, externally_managed: false },
+    plan: {
+      id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee',
+      name: 'Free Website',
+      price: 0,
+      currency: 'USD',
+      frequency: '',
+      is_subscribed: false,
+      can_subscribe: false,
+      legacy_id: 'free',
+      legacy_discount: false,
+      externally_managed: false,
+    },
   };
 }
 
@@ -230,7 +260,12 @@ function recordJson(r: RecordState): Record<string, unknown> {
   };
 }
 
-function paginate<T>(items: T[], query: URLSearchParams, defaultPerPage: number, maxPerPage: number): { page: T[]; info: ResultInfo } {
+function paginate<T>(
+  items: T[],
+  query: URLSearchParams,
+  defaultPerPage: number,
+  maxPerPage: number,
+): { page: T[]; info: ResultInfo } {
   const intParam = (key: string, dflt: number): number => {
     const raw = query.get(key);
     if (raw === null || raw === '') return dflt;
@@ -257,18 +292,28 @@ function paginate<T>(items: T[], query: URLSearchParams, defaultPerPage: number,
 
 /** Cloudflare's zone name filter: `name=<v>` or `name=<op>:<v>`. */
 function zoneNameMatches(zoneName: string, filter: string): boolean {
-  const m = /^(equal|not_equal|starts_with|ends_with|contains|starts_with_case_sensitive|ends_with_case_sensitive|contains_case_sensitive):(.*)$/s.exec(filter);
+  const m =
+    /^(equal|not_equal|starts_with|ends_with|contains|starts_with_case_sensitive|ends_with_case_sensitive|contains_case_sensitive):(.*)$/s.exec(
+      filter,
+    );
   const op = m?.[1] ?? 'equal';
   const raw = m?.[2] ?? filter;
   const ci = !op.endsWith('_case_sensitive');
   const v = ci ? normaliseName(raw) : raw.replace(/\.$/, '');
   const n = ci ? zoneName.toLowerCase() : zoneName;
   switch (op) {
-    case 'equal': return n === v;
-    case 'not_equal': return n !== v;
-    case 'starts_with': case 'starts_with_case_sensitive': return n.startsWith(v);
-    case 'ends_with': case 'ends_with_case_sensitive': return n.endsWith(v);
-    default: return n.includes(v);
+    case 'equal':
+      return n === v;
+    case 'not_equal':
+      return n !== v;
+    case 'starts_with':
+    case 'starts_with_case_sensitive':
+      return n.startsWith(v);
+    case 'ends_with':
+    case 'ends_with_case_sensitive':
+      return n.endsWith(v);
+    default:
+      return n.includes(v);
   }
 }
 
@@ -325,11 +370,18 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
         signal: AbortSignal.timeout(5000),
       });
     } catch (err) {
-      throw new CfHttpError(500, [{ code: 500, message: `fake-cloudflare: pebble-challtestsrv ${endpoint} failed: ${String(err)}` }]);
+      throw new CfHttpError(500, [
+        { code: 500, message: `fake-cloudflare: pebble-challtestsrv ${endpoint} failed: ${String(err)}` },
+      ]);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => '');
-      throw new CfHttpError(500, [{ code: 500, message: `fake-cloudflare: pebble-challtestsrv ${endpoint} answered ${res.status} ${text.trim()}` }]);
+      throw new CfHttpError(500, [
+        {
+          code: 500,
+          message: `fake-cloudflare: pebble-challtestsrv ${endpoint} answered ${res.status} ${text.trim()}`,
+        },
+      ]);
     }
   }
 
@@ -379,11 +431,15 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     }
     if (typeof name !== 'string' || name.trim() === '') throw validationError('Record name is required.');
     if (typeof content !== 'string' || content === '') throw validationError('Record content is required.');
-    if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || (ttl !== 1 && (ttl < 30 || ttl > 86400)))) {
+    if (
+      ttl !== undefined &&
+      (typeof ttl !== 'number' || !Number.isInteger(ttl) || (ttl !== 1 && (ttl < 30 || ttl > 86400)))
+    ) {
       throw validationError('TTL must be between 30 and 86400 seconds, or 1 for Automatic.');
     }
     if (proxied !== undefined && typeof proxied !== 'boolean') throw validationError('proxied must be a boolean.');
-    if (comment !== undefined && comment !== null && typeof comment !== 'string') throw validationError('comment must be a string.');
+    if (comment !== undefined && comment !== null && typeof comment !== 'string')
+      throw validationError('comment must be a string.');
     const upperType = type.toUpperCase();
     const fqName = name.trim() === '@' ? zone.name : normaliseName(name);
     if (fqName !== zone.name && !fqName.endsWith(`.${zone.name}`)) {
@@ -399,7 +455,9 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
       (upperType === 'CNAME' && same.some((r) => ['A', 'AAAA', 'CNAME'].includes(r.type))) ||
       (['A', 'AAAA'].includes(upperType) && same.some((r) => r.type === 'CNAME'))
     ) {
-      throw new CfHttpError(400, [{ code: 81053, message: 'An A, AAAA, or CNAME record with that host already exists.' }]);
+      throw new CfHttpError(400, [
+        { code: 81053, message: 'An A, AAAA, or CNAME record with that host already exists.' },
+      ]);
     }
 
     const now = new Date().toISOString();
@@ -446,15 +504,29 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     messages?: { code: number; message: string; type: string | null }[];
   }
 
-  async function route(method: string, rel: string, fullPath: string, query: URLSearchParams, body: unknown): Promise<Reply> {
-    const seg = rel.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  async function route(
+    method: string,
+    rel: string,
+    fullPath: string,
+    query: URLSearchParams,
+    body: unknown,
+  ): Promise<Reply> {
+    const seg = rel
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
     const methodNotAllowed = (): CfHttpError =>
       new CfHttpError(405, [{ code: 7001, message: `Method ${method} not available for that URI.` }]);
 
     if (seg[0] === 'user' && seg[1] === 'tokens' && seg[2] === 'verify' && seg.length === 3) {
       if (method !== 'GET') throw methodNotAllowed();
-      const message = tokenStatus === 'active' ? 'This API Token is valid and active' : `This API Token is ${tokenStatus}`;
-      return { status: 200, result: { id: tokenId, status: tokenStatus }, messages: [{ code: 10000, message, type: null }] };
+      const message =
+        tokenStatus === 'active' ? 'This API Token is valid and active' : `This API Token is ${tokenStatus}`;
+      return {
+        status: 200,
+        result: { id: tokenId, status: tokenStatus },
+        messages: [{ code: 10000, message, type: null }],
+      };
     }
     if (tokenStatus !== 'active') {
       throw new CfHttpError(403, [{ code: 10000, message: 'Authentication error' }]);
@@ -504,9 +576,18 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     ]);
   }
 
-  function send(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  function send(
+    res: http.ServerResponse,
+    status: number,
+    payload: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -518,7 +599,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const fullPath = url.pathname;
-    const rel = fullPath === API_PREFIX || fullPath.startsWith(`${API_PREFIX}/`) ? fullPath.slice(API_PREFIX.length) || '/' : fullPath;
+    const rel =
+      fullPath === API_PREFIX || fullPath.startsWith(`${API_PREFIX}/`)
+        ? fullPath.slice(API_PREFIX.length) || '/'
+        : fullPath;
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
 
@@ -546,13 +630,23 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
       if (rule) {
         rule.remaining -= 1;
         if (rule.status === 429) {
-          throw new CfHttpError(429, [{ code: 971, message: 'Please wait and consider throttling your request speed' }], { 'retry-after': '1' });
+          throw new CfHttpError(
+            429,
+            [{ code: 971, message: 'Please wait and consider throttling your request speed' }],
+            { 'retry-after': '1' },
+          );
         }
-        throw new CfHttpError(rule.status, [{ code: rule.status, message: STATUS_TEXT[rule.status] ?? `HTTP ${rule.status}` }]);
+        throw new CfHttpError(rule.status, [
+          { code: rule.status, message: STATUS_TEXT[rule.status] ?? `HTTP ${rule.status}` },
+        ]);
       }
       if (authHeader !== undefined && bearer === undefined) {
         throw new CfHttpError(400, [
-          { code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6103, message: 'Invalid format for Authorization header' }] },
+          {
+            code: 6003,
+            message: 'Invalid request headers',
+            error_chain: [{ code: 6103, message: 'Invalid format for Authorization header' }],
+          },
         ]);
       }
       if (!authorized) {
@@ -573,7 +667,10 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
       if (err instanceof CfHttpError) {
         sendError(res, err);
       } else {
-        sendError(res, new CfHttpError(500, [{ code: 500, message: `fake-cloudflare internal error: ${String(err)}` }]));
+        sendError(
+          res,
+          new CfHttpError(500, [{ code: 500, message: `fake-cloudflare internal error: ${String(err)}` }]),
+        );
       }
     }
   }

@@ -7,7 +7,13 @@
  * F5Networks/terraform-provider-bigip (bigip/resource_bigip_ssl_certificate_test.go); error texts are
  * the device's where a public source quotes them, otherwise marked GUESS.
  */
-import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject as NodeKeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  X509Certificate,
+  type KeyObject as NodeKeyObject,
+} from 'node:crypto';
 
 export const DOWNLOADS = '/var/config/rest/downloads';
 export const VERSION_QUERY = (version: string): string => `?ver=${version}`;
@@ -82,7 +88,11 @@ export function parseCertificateFile(content: Buffer, what: string): string {
     certs = [];
   }
   // GUESS: the device's wording for a file that holds no PEM certificate.
-  if (certs.length === 0) throw new F5Error(400, `01070712:3: Values (${what}) specified for certificate file are invalid: no PEM certificate found.`);
+  if (certs.length === 0)
+    throw new F5Error(
+      400,
+      `01070712:3: Values (${what}) specified for certificate file are invalid: no PEM certificate found.`,
+    );
   return text;
 }
 
@@ -218,7 +228,14 @@ export function profileJson(profile: ClientSslProfile, version: string): Record<
     cert: first?.cert ?? 'none',
     key: first?.key ?? 'none',
     chain: first?.chain ?? 'none',
-    certKeyChain: profile.certKeyChain.map((e) => ({ name: e.name, appService: 'none', cert: e.cert, key: e.key, ...(e.chain ? { chain: e.chain } : {}), usage: 'SERVER' })),
+    certKeyChain: profile.certKeyChain.map((e) => ({
+      name: e.name,
+      appService: 'none',
+      cert: e.cert,
+      key: e.key,
+      ...(e.chain ? { chain: e.chain } : {}),
+      usage: 'SERVER',
+    })),
     defaultsFrom: profile.defaultsFrom,
     ciphers: 'DEFAULT',
     sniDefault: 'false',
@@ -236,7 +253,8 @@ export class DeviceConfig {
     const copy = new DeviceConfig();
     for (const [k, v] of this.certs) copy.certs.set(k, { ...v });
     for (const [k, v] of this.keys) copy.keys.set(k, { ...v });
-    for (const [k, v] of this.profiles) copy.profiles.set(k, { ...v, certKeyChain: v.certKeyChain.map((e) => ({ ...e })) });
+    for (const [k, v] of this.profiles)
+      copy.profiles.set(k, { ...v, certKeyChain: v.certKeyChain.map((e) => ({ ...e })) });
     for (const [k, v] of this.downloads) copy.downloads.set(k, v);
     return copy;
   }
@@ -258,9 +276,11 @@ export class DeviceConfig {
         // terraform-provider-bigip issue #318.
         if (!cert) throw new F5Error(400, `01070226:3: The requested certificate (${entry.cert}) was not found.`);
         if (!key) throw new F5Error(400, `01070277:3: The requested key (${entry.key}) was not found.`);
-        if (entry.chain && !this.certs.has(entry.chain)) throw new F5Error(400, `01070226:3: The requested certificate (${entry.chain}) was not found.`);
+        if (entry.chain && !this.certs.has(entry.chain))
+          throw new F5Error(400, `01070226:3: The requested certificate (${entry.chain}) was not found.`);
         // docs/vendors/f5-bigip.md (f5-ansible issues #1217, #2505).
-        if (!keyMatches(key.pem, cert.pem)) throw new F5Error(400, `01070317:3: profile ${profile.fullPath}'s key and certificate do not match`);
+        if (!keyMatches(key.pem, cert.pem))
+          throw new F5Error(400, `01070317:3: profile ${profile.fullPath}'s key and certificate do not match`);
       }
     }
   }

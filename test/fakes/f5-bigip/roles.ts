@@ -47,7 +47,9 @@ export function userJson(username: string, access: PartitionAccess[], version: s
     partitionAccess: access.map((a) => ({
       name: a.name,
       role: a.role,
-      ...(a.name === 'all-partitions' ? {} : { nameReference: { link: `https://localhost/mgmt/tm/auth/partition/${a.name}${VERSION_QUERY(version)}` } }),
+      ...(a.name === 'all-partitions'
+        ? {}
+        : { nameReference: { link: `https://localhost/mgmt/tm/auth/partition/${a.name}${VERSION_QUERY(version)}` } }),
     })),
   };
 }
@@ -66,7 +68,8 @@ function targetPartition(path: string, body: unknown): string | undefined {
   const item = /^\/mgmt\/tm\/sys\/file\/ssl-(?:cert|key)\/([^/]+)$/.exec(path)?.[1];
   if (item) return splitPath(fullPathOf(decodeURIComponent(item))).partition;
   if (isRecord(body) && typeof body['name'] === 'string') {
-    return splitPath(fullPathOf(body['name'], typeof body['partition'] === 'string' ? body['partition'] : 'Common')).partition;
+    return splitPath(fullPathOf(body['name'], typeof body['partition'] === 'string' ? body['partition'] : 'Common'))
+      .partition;
   }
   return undefined;
 }
@@ -74,7 +77,13 @@ function targetPartition(path: string, body: unknown): string | undefined {
 const CERTIFICATE_WRITE = /^\/mgmt\/tm\/sys\/(crypto\/(cert|key|pkcs12)|file\/ssl-(cert|key)(\/[^/]+)?)$/;
 
 /** Throws the device's 401 when `access` may not make this call (login and token calls are not checked here). */
-export function authorize(username: string, access: PartitionAccess[], method: string, path: string, body: unknown): void {
+export function authorize(
+  username: string,
+  access: PartitionAccess[],
+  method: string,
+  path: string,
+  body: unknown,
+): void {
   const roles = new Set(access.map((a) => a.role));
   if (roles.has('admin')) return;
   const refuse = (): never => {
@@ -89,8 +98,14 @@ export function authorize(username: string, access: PartitionAccess[], method: s
   if (method === 'GET') return; // B6
   if (/^\/mgmt\/tm\/transaction(\/\d+)?$/.test(path)) return; // B4: what is queued is checked when it is queued
   const certificateManagerOf = (partition: string | undefined): boolean =>
-    partition !== undefined && access.some((a) => a.role === 'certificate-manager' && (a.name === 'all-partitions' || a.name === partition));
-  if (method === 'POST' && /^\/mgmt\/shared\/file-transfer\/uploads\/[^/]+$/.test(path) && access.some((a) => a.role === 'certificate-manager')) return; // B4
+    partition !== undefined &&
+    access.some((a) => a.role === 'certificate-manager' && (a.name === 'all-partitions' || a.name === partition));
+  if (
+    method === 'POST' &&
+    /^\/mgmt\/shared\/file-transfer\/uploads\/[^/]+$/.test(path) &&
+    access.some((a) => a.role === 'certificate-manager')
+  )
+    return; // B4
   if (CERTIFICATE_WRITE.test(path) && certificateManagerOf(targetPartition(path, body))) return;
   refuse();
 }

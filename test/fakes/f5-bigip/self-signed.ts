@@ -32,7 +32,13 @@ export function selfSignedRsa(commonName: string, days = 30): SelfSigned {
   cert.setIssuer(attrs);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: commonName }, { type: 7, ip: '127.0.0.1' }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: commonName },
+        { type: 7, ip: '127.0.0.1' },
+      ],
+    },
   ]);
   cert.sign(forgeKey, forge.md.sha256.create());
   const certPem = forge.pki.certificateToPem(cert);

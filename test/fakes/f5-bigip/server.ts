@@ -248,7 +248,9 @@ function newToken(): string {
 function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /password|passphrase/i.test(k) ? '<redacted>' : redact(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, /password|passphrase/i.test(k) ? '<redacted>' : redact(v)]),
+    );
   }
   return value;
 }
@@ -270,17 +272,43 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   const created = new Date();
 
   let config = new DeviceConfig();
-  config.certs.set('/Common/default.crt', { fullPath: '/Common/default.crt', pem: factory.certPem, createdAt: created, updatedAt: created, revision: 1 });
-  config.keys.set('/Common/default.key', { fullPath: '/Common/default.key', pem: factory.keyPem, createdAt: created, updatedAt: created, revision: 1 });
+  config.certs.set('/Common/default.crt', {
+    fullPath: '/Common/default.crt',
+    pem: factory.certPem,
+    createdAt: created,
+    updatedAt: created,
+    revision: 1,
+  });
+  config.keys.set('/Common/default.key', {
+    fullPath: '/Common/default.key',
+    pem: factory.keyPem,
+    createdAt: created,
+    updatedAt: created,
+    revision: 1,
+  });
   const factoryEntry: KeyChainEntry = { name: 'default', cert: '/Common/default.crt', key: '/Common/default.key' };
   // The parent profile every custom client-ssl profile inherits from (no listener of its own).
-  config.profiles.set('/Common/clientssl', { fullPath: '/Common/clientssl', defaultsFrom: 'none', certKeyChain: [{ ...factoryEntry }], generation: 1 });
-  for (const p of profilePaths) config.profiles.set(p, { fullPath: p, defaultsFrom: '/Common/clientssl', certKeyChain: [{ ...factoryEntry }], generation: 1 });
+  config.profiles.set('/Common/clientssl', {
+    fullPath: '/Common/clientssl',
+    defaultsFrom: 'none',
+    certKeyChain: [{ ...factoryEntry }],
+    generation: 1,
+  });
+  for (const p of profilePaths)
+    config.profiles.set(p, {
+      fullPath: p,
+      defaultsFrom: '/Common/clientssl',
+      certKeyChain: [{ ...factoryEntry }],
+      generation: 1,
+    });
   let saved: DeviceConfig | undefined;
   let savedCount = 0;
   const syncs: string[] = [];
   const access = opts.partitionAccess ?? ADMIN_ACCESS;
-  const syncState = new FakeSyncState(() => [...deviceGroups].map((g) => splitPath(g).name), opts.syncPollsToInSync ?? 1);
+  const syncState = new FakeSyncState(
+    () => [...deviceGroups].map((g) => splitPath(g).name),
+    opts.syncPollsToInSync ?? 1,
+  );
 
   const tokens = new Map<string, TokenState>();
   const uploads = new Map<string, { total: number; data: Buffer; next: number; chunks: Record<string, number> }>();
@@ -296,7 +324,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   let leafOnly = false;
 
   const isActive = (t: TokenState): boolean => Date.now() < t.startedAt + t.timeoutSeconds * 1000;
-  const activeTokensOf = (user: string): number => [...tokens.values()].filter((t) => t.user === user && isActive(t)).length;
+  const activeTokensOf = (user: string): number =>
+    [...tokens.values()].filter((t) => t.user === user && isActive(t)).length;
 
   // ------------------------------------------------------------------------------------------
   // TLS listeners (virtual servers using the profiles)
@@ -341,7 +370,13 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       server.once('error', reject);
       server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
     });
-    listeners.push({ profile, server, port: (server.address() as AddressInfo).port, presented: material.cert, sockets });
+    listeners.push({
+      profile,
+      server,
+      port: (server.address() as AddressInfo).port,
+      presented: material.cert,
+      sockets,
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -349,12 +384,20 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   function envelope(error: F5Error): Record<string, unknown> {
     if (error.style === 'rest') {
-      return { code: error.status, message: error.message, referer: '127.0.0.1', restOperationId: ++restOperationId, errorStack: [], kind: ':resterrorresponse' };
+      return {
+        code: error.status,
+        message: error.message,
+        referer: '127.0.0.1',
+        restOperationId: ++restOperationId,
+        errorStack: [],
+        kind: ':resterrorresponse',
+      };
     }
     return { code: error.status, message: error.message, errorStack: [], apiError: 3 };
   }
 
-  const notRegistered = (p: string): F5Error => new F5Error(404, `Public URI path not registered: ${p.replace(/^\/mgmt/, '')}`, 'rest'); // GUESS: wording
+  const notRegistered = (p: string): F5Error =>
+    new F5Error(404, `Public URI path not registered: ${p.replace(/^\/mgmt/, '')}`, 'rest'); // GUESS: wording
   const badMethod = (method: string): F5Error => new F5Error(400, `Found unexpected method: ${method}`); // GUESS: wording
 
   // ------------------------------------------------------------------------------------------
@@ -417,7 +460,9 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       status: 200,
       body: {
         username,
-        loginReference: { link: 'https://localhost/mgmt/cm/system/authn/providers/tmos/1f44a60e-11a7-3c51-a49f-82983026b41b/login' },
+        loginReference: {
+          link: 'https://localhost/mgmt/cm/system/authn/providers/tmos/1f44a60e-11a7-3c51-a49f-82983026b41b/login',
+        },
         loginProviderName: 'tmos',
         token: tokenJson(value, state),
         generation: 0,
@@ -430,7 +475,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const state = tokens.get(value);
     if (!state || !isActive(state)) throw new F5Error(404, 'Object not found: token', 'rest'); // GUESS: wording
     // Tokens can only be managed by their owner ([f5-tok]). GUESS: status and wording.
-    if (state.user !== user) throw new F5Error(401, `Authorization failed: user ${userId(user)} may not manage this token`, 'rest');
+    if (state.user !== user)
+      throw new F5Error(401, `Authorization failed: user ${userId(user)} may not manage this token`, 'rest');
     if (method === 'GET') return { status: 200, body: tokenJson(value, state) };
     if (method === 'DELETE') {
       tokens.delete(value);
@@ -438,8 +484,10 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     }
     if (method === 'PATCH') {
       const timeout = isRecord(body) ? body['timeout'] : undefined;
-      if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1) throw new F5Error(400, 'timeout must be a positive integer', 'rest'); // GUESS
-      if (timeout > TOKEN_MAX_TIMEOUT) throw new F5Error(406, `Auth-token absolute timeout (${TOKEN_MAX_TIMEOUT} seconds) exceeded`, 'rest');
+      if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1)
+        throw new F5Error(400, 'timeout must be a positive integer', 'rest'); // GUESS
+      if (timeout > TOKEN_MAX_TIMEOUT)
+        throw new F5Error(406, `Auth-token absolute timeout (${TOKEN_MAX_TIMEOUT} seconds) exceeded`, 'rest');
       state.timeoutSeconds = timeout;
       return { status: 200, body: tokenJson(value, state) };
     }
@@ -451,14 +499,23 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   function upload(file: string, req: http.IncomingMessage, raw: Buffer): Reply {
     if (!/^application\/octet-stream/.test(req.headers['content-type'] ?? '')) {
-      throw new F5Error(400, `Found invalid content-type. The content-type must be application/octet-stream. The received content-type is ${req.headers['content-type'] ?? 'none'}`, 'rest'); // GUESS
+      throw new F5Error(
+        400,
+        `Found invalid content-type. The content-type must be application/octet-stream. The received content-type is ${req.headers['content-type'] ?? 'none'}`,
+        'rest',
+      ); // GUESS
     }
     if (!file || file.includes('/') || file === '..') throw new F5Error(400, 'invalid file name', 'rest'); // GUESS
     const range = /^(\d+)-(\d+)\/(\d+)$/.exec(req.headers['content-range'] ?? '');
-    if (!range) throw new F5Error(400, 'Content-Range header is missing or invalid (expected <start>-<end>/<total>)', 'rest'); // GUESS
+    if (!range)
+      throw new F5Error(400, 'Content-Range header is missing or invalid (expected <start>-<end>/<total>)', 'rest'); // GUESS
     const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
     if (end < start || end >= total || raw.length !== end - start + 1) {
-      throw new F5Error(400, `Content-Range ${start}-${end}/${total} does not match a body of ${raw.length} bytes`, 'rest'); // GUESS
+      throw new F5Error(
+        400,
+        `Content-Range ${start}-${end}/${total} does not match a body of ${raw.length} bytes`,
+        'rest',
+      ); // GUESS
     }
     // A chunk at 0 starts the file over (f5-ansible restarts a broken upload from 0). GUESS: the device
     // is stricter than needed about order; out-of-order chunks are refused here to catch client bugs.
@@ -467,7 +524,11 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       state = { total, data: Buffer.alloc(total), next: 0, chunks: {} };
       uploads.set(file, state);
     } else if (!state || state.total !== total || state.next !== start) {
-      throw new F5Error(400, `chunk ${start}-${end}/${total} of ${file} does not continue the upload (expected offset ${state?.next ?? 0})`, 'rest'); // GUESS
+      throw new F5Error(
+        400,
+        `chunk ${start}-${end}/${total} of ${file} does not continue the upload (expected offset ${state?.next ?? 0})`,
+        'rest',
+      ); // GUESS
     }
     raw.copy(state.data, start);
     state.next = end + 1;
@@ -498,7 +559,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const name = file.startsWith(`${DOWNLOADS}/`) ? file.slice(DOWNLOADS.length + 1) : '';
     const content = cfg.downloads.get(name);
     // GUESS: wording.
-    if (!content) throw new F5Error(400, `01070712:3: Could not open file ${file || '(none)'}: No such file or directory`);
+    if (!content)
+      throw new F5Error(400, `01070712:3: Could not open file ${file || '(none)'}: No such file or directory`);
     return { name, content };
   }
 
@@ -509,14 +571,25 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   }
 
   const alreadyExists = (kind: string, fp: string): F5Error =>
-    new F5Error(409, `01020066:3: The requested ${kind} (${fp}) already exists in partition ${splitPath(fp).partition}.`);
-  const notFound = (kind: string, fp: string): F5Error => new F5Error(404, `01020036:3: The requested ${kind} (${fp}) was not found.`); // GUESS: code for file objects
+    new F5Error(
+      409,
+      `01020066:3: The requested ${kind} (${fp}) already exists in partition ${splitPath(fp).partition}.`,
+    );
+  const notFound = (kind: string, fp: string): F5Error =>
+    new F5Error(404, `01020036:3: The requested ${kind} (${fp}) was not found.`); // GUESS: code for file objects
 
   function addCert(cfg: DeviceConfig, fp: string, content: Buffer, sourcePath?: string): void {
     if (cfg.certs.has(fp)) throw alreadyExists('Certificate File', fp);
     const pem = parseCertificateFile(content, fp);
     const now = new Date();
-    cfg.certs.set(fp, { fullPath: fp, pem, createdAt: now, updatedAt: now, revision: 1, ...(sourcePath ? { sourcePath } : {}) });
+    cfg.certs.set(fp, {
+      fullPath: fp,
+      pem,
+      createdAt: now,
+      updatedAt: now,
+      revision: 1,
+      ...(sourcePath ? { sourcePath } : {}),
+    });
   }
 
   function addKey(cfg: DeviceConfig, fp: string, content: Buffer, passphrase?: string): void {
@@ -535,34 +608,60 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       writeFileSync(path.join(dir, 'in.p12'), content);
       const env = { ...process.env, FAKE_BIGIP_P12: str(body['passphrase']) ?? '' };
       const run = (legacy: boolean): string =>
-        execFileSync('openssl', ['pkcs12', ...(legacy ? ['-legacy'] : []), '-in', 'in.p12', '-nodes', '-passin', 'env:FAKE_BIGIP_P12'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+        execFileSync(
+          'openssl',
+          ['pkcs12', ...(legacy ? ['-legacy'] : []), '-in', 'in.p12', '-nodes', '-passin', 'env:FAKE_BIGIP_P12'],
+          { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] },
+        ).toString();
       try {
         out = run(false);
       } catch {
         out = run(true);
       }
     } catch {
-      throw new F5Error(400, `01070712:3: Could not read the PKCS#12 file for ${base}: wrong passphrase or not a PKCS#12 file.`); // GUESS
+      throw new F5Error(
+        400,
+        `01070712:3: Could not read the PKCS#12 file for ${base}: wrong passphrase or not a PKCS#12 file.`,
+      ); // GUESS
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const keyPem = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(out)?.[0];
+    const keyPem = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(
+      out,
+    )?.[0];
     const certs = out.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    if (!keyPem || certs.length === 0) throw new F5Error(400, `01070712:3: The PKCS#12 file for ${base} holds no key and certificate.`); // GUESS
-    const publicDer = (pem: string): Buffer => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    if (!keyPem || certs.length === 0)
+      throw new F5Error(400, `01070712:3: The PKCS#12 file for ${base} holds no key and certificate.`); // GUESS
+    const publicDer = (pem: string): Buffer =>
+      new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
     const keyDer = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
     const leaf = certs.find((c) => publicDer(c).equals(keyDer)) ?? certs[0] ?? '';
     addCert(cfg, `${base}.crt`, Buffer.from(leaf));
     addKey(cfg, `${base}.key`, Buffer.from(keyPem));
   }
 
-  function fileObjects(cfg: DeviceConfig, kind: 'ssl-cert' | 'ssl-key', method: string, item: string | undefined, body: unknown): Reply {
+  function fileObjects(
+    cfg: DeviceConfig,
+    kind: 'ssl-cert' | 'ssl-key',
+    method: string,
+    item: string | undefined,
+    body: unknown,
+  ): Reply {
     const isCert = kind === 'ssl-cert';
     const label = isCert ? 'Certificate File' : 'Certificate Key File';
     if (item === undefined) {
       if (method === 'GET') {
-        const items = isCert ? [...cfg.certs.values()].map((c) => certJson(c, version)) : [...cfg.keys.values()].map((k) => keyJson(k, version));
-        return { status: 200, body: { kind: `tm:sys:file:${kind}:${kind}collectionstate`, selfLink: `https://localhost/mgmt/tm/sys/file/${kind}${VERSION_QUERY(version)}`, items } };
+        const items = isCert
+          ? [...cfg.certs.values()].map((c) => certJson(c, version))
+          : [...cfg.keys.values()].map((k) => keyJson(k, version));
+        return {
+          status: 200,
+          body: {
+            kind: `tm:sys:file:${kind}:${kind}collectionstate`,
+            selfLink: `https://localhost/mgmt/tm/sys/file/${kind}${VERSION_QUERY(version)}`,
+            items,
+          },
+        };
       }
       if (method === 'POST') {
         if (!isRecord(body)) throw new F5Error(400, 'Found invalid JSON body in the request.');
@@ -571,7 +670,10 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         const { content } = downloaded(cfg, sourcePath);
         if (isCert) addCert(cfg, fp, content, sourcePath);
         else addKey(cfg, fp, content, str(body['passphrase']));
-        return { status: 200, body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version) };
+        return {
+          status: 200,
+          body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version),
+        };
       }
       throw badMethod(method);
     }
@@ -579,11 +681,16 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const store: Map<string, { pem: string; updatedAt: Date; revision: number }> = isCert ? cfg.certs : cfg.keys;
     const existing = store.get(fp);
     if (!existing) throw notFound(label, fp);
-    if (method === 'GET') return { status: 200, body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version) };
+    if (method === 'GET')
+      return {
+        status: 200,
+        body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version),
+      };
     if (method === 'DELETE') {
       const users = cfg.usersOf(fp);
       // GUESS: code and wording of "in use" (the refusal itself is documented behaviour).
-      if (users.length > 0) throw new F5Error(400, `01071349:3: File object by name (${fp}) is in use by ${users.join(', ')}.`);
+      if (users.length > 0)
+        throw new F5Error(400, `01071349:3: File object by name (${fp}) is in use by ${users.join(', ')}.`);
       store.delete(fp);
       return { status: 200 };
     }
@@ -596,7 +703,10 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         existing.updatedAt = new Date();
         existing.revision += 1;
       }
-      return { status: 200, body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version) };
+      return {
+        status: 200,
+        body: isCert ? certJson(cfg.certs.get(fp)!, version) : keyJson(cfg.keys.get(fp)!, version),
+      };
     }
     throw badMethod(method);
   }
@@ -605,7 +715,14 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     if (item === undefined) {
       if (method !== 'GET') throw badMethod(method);
       const items = [...cfg.profiles.values()].map((p) => profileJson(p, version));
-      return { status: 200, body: { kind: 'tm:ltm:profile:client-ssl:client-sslcollectionstate', selfLink: `https://localhost/mgmt/tm/ltm/profile/client-ssl${VERSION_QUERY(version)}`, items } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:ltm:profile:client-ssl:client-sslcollectionstate',
+          selfLink: `https://localhost/mgmt/tm/ltm/profile/client-ssl${VERSION_QUERY(version)}`,
+          items,
+        },
+      };
     }
     const fp = fullPathOf(item);
     const profile = cfg.profiles.get(fp);
@@ -624,7 +741,11 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const legacy = ['cert', 'key', 'chain'].filter((k) => k in body);
     if (Array.isArray(body['certKeyChain'])) {
       // Quoted in terraform-provider-bigip issue #449.
-      if (legacy.length > 0) throw new F5Error(400, `01b4002a:3: Client SSL profile (${fp}):cert-key-chain and profile cert/key/chain/passphrase options cannot be specified together.`);
+      if (legacy.length > 0)
+        throw new F5Error(
+          400,
+          `01b4002a:3: Client SSL profile (${fp}):cert-key-chain and profile cert/key/chain/passphrase options cannot be specified together.`,
+        );
       const entries: KeyChainEntry[] = [];
       for (const raw of body['certKeyChain'] as unknown[]) {
         if (!isRecord(raw)) throw new F5Error(400, 'Found invalid JSON body in the request.');
@@ -633,7 +754,11 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         const before = profile.certKeyChain.find((e) => e.name === name);
         const cert = ref(raw['cert']) ?? before?.cert;
         const key = ref(raw['key']) ?? before?.key;
-        if (!name || !cert || !key) throw new F5Error(400, `01070734:3: Configuration error: cert-key-chain entries of ${fp} need a name, a cert and a key`); // GUESS
+        if (!name || !cert || !key)
+          throw new F5Error(
+            400,
+            `01070734:3: Configuration error: cert-key-chain entries of ${fp} need a name, a cert and a key`,
+          ); // GUESS
         const chain = 'chain' in raw ? ref(raw['chain']) : before?.chain;
         entries.push({ name, cert, key, ...(chain ? { chain } : {}) });
       }
@@ -656,11 +781,21 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   /** Executes a /mgmt/tm configuration request against cfg (throws F5Error; unknown paths are 404). */
   function executeTm(cfg: DeviceConfig, method: string, p: string, body: unknown): Reply {
-    const seg = p.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const seg = p
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
     const route = seg.slice(2).join('/');
     const item = seg[seg.length - 1];
     if (route === 'sys' && method === 'GET') {
-      return { status: 200, body: { kind: 'tm:sys:syscollectionstate', selfLink: `https://localhost/mgmt/tm/sys${VERSION_QUERY(version)}`, items: [] } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:sys:syscollectionstate',
+          selfLink: `https://localhost/mgmt/tm/sys${VERSION_QUERY(version)}`,
+          items: [],
+        },
+      };
     }
     if (route === 'sys/version') {
       if (method !== 'GET') throw badMethod(method);
@@ -690,7 +825,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     if (/^sys\/crypto\/(cert|key|pkcs12)$/.test(route)) {
       if (method !== 'POST') throw badMethod(method);
       if (!isRecord(body)) throw new F5Error(400, 'Found invalid JSON body in the request.');
-      if (body['command'] !== 'install') throw new F5Error(400, `"command" may not be specified with the value "${String(body['command'])}"`); // GUESS
+      if (body['command'] !== 'install')
+        throw new F5Error(400, `"command" may not be specified with the value "${String(body['command'])}"`); // GUESS
       const kind = seg[4] ?? '';
       if (kind === 'pkcs12') installPkcs12(cfg, body);
       else {
@@ -700,7 +836,10 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         else addKey(cfg, fp, content, str(body['passphrase']));
       }
       // GUESS: the reply echoes the command.
-      return { status: 200, body: { kind: `tm:sys:crypto:${kind}:${kind}state`, ...(redact(body) as Record<string, unknown>) } };
+      return {
+        status: 200,
+        body: { kind: `tm:sys:crypto:${kind}:${kind}state`, ...(redact(body) as Record<string, unknown>) },
+      };
     }
     const file = /^sys\/file\/(ssl-cert|ssl-key)(?:\/([^/]+))?$/.exec(route);
     if (file) return fileObjects(cfg, file[1] as 'ssl-cert' | 'ssl-key', method, file[2], body);
@@ -710,9 +849,18 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       if (method !== 'POST') throw badMethod(method);
       const target = isRecord(body) ? (str(body['utilCmdArgs']) ?? '') : '';
       if (!isRecord(body) || body['command'] !== 'run') throw new F5Error(400, '"command" must be "run"'); // GUESS
-      if (!target.startsWith(`${DOWNLOADS}/`)) throw new F5Error(400, `rm: refusing to remove ${target} (the fake only manages ${DOWNLOADS})`); // fake-only limit
+      if (!target.startsWith(`${DOWNLOADS}/`))
+        throw new F5Error(400, `rm: refusing to remove ${target} (the fake only manages ${DOWNLOADS})`); // fake-only limit
       const removed = cfg.downloads.delete(target.slice(DOWNLOADS.length + 1));
-      return { status: 200, body: { kind: 'tm:util:unix-rm:runstate', command: 'run', utilCmdArgs: target, ...(removed ? {} : { commandResult: `rm: cannot remove '${target}': No such file or directory\n` }) } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:util:unix-rm:runstate',
+          command: 'run',
+          utilCmdArgs: target,
+          ...(removed ? {} : { commandResult: `rm: cannot remove '${target}': No such file or directory\n` }),
+        },
+      };
     }
     if (route === 'cm/sync-status') {
       if (method !== 'GET') throw badMethod(method);
@@ -726,9 +874,20 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     if (/^cm\/device-group\/[^/]+$/.test(route)) {
       if (method !== 'GET') throw badMethod(method);
       const fp = fullPathOf(item ?? '');
-      if (!deviceGroups.has(fp)) throw new F5Error(404, `01020036:3: The requested device group (${fp}) was not found.`);
+      if (!deviceGroups.has(fp))
+        throw new F5Error(404, `01020036:3: The requested device group (${fp}) was not found.`);
       const { partition: gp, name } = splitPath(fp);
-      return { status: 200, body: { kind: 'tm:cm:device-group:device-groupstate', name, partition: gp, fullPath: fp, type: 'sync-failover', autoSync: 'disabled' } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:cm:device-group:device-groupstate',
+          name,
+          partition: gp,
+          fullPath: fp,
+          type: 'sync-failover',
+          autoSync: 'disabled',
+        },
+      };
     }
     throw notRegistered(p);
   }
@@ -737,7 +896,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   function executeCommand(p: string, method: string, body: unknown): Reply | undefined {
     if (p === '/mgmt/tm/sys/config') {
       if (method !== 'POST') throw badMethod(method);
-      if (!isRecord(body) || body['command'] !== 'save') throw new F5Error(400, `the fake supports only {"command":"save"} on ${p}`);
+      if (!isRecord(body) || body['command'] !== 'save')
+        throw new F5Error(400, `the fake supports only {"command":"save"} on ${p}`);
       saved = config.clone();
       savedCount += 1;
       return { status: 200, body: { kind: 'tm:sys:config:savestate', command: 'save' } };
@@ -750,7 +910,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       if (!m) throw new F5Error(400, `the fake supports only config-sync to-group|from-group <group>, not "${args}"`);
       const group = fullPathOf(m[2] ?? '');
       // GUESS: wording.
-      if (!deviceGroups.has(group)) throw new F5Error(400, `01070734:3: Configuration error: device group ${group} was not found`);
+      if (!deviceGroups.has(group))
+        throw new F5Error(400, `01070734:3: Configuration error: device group ${group} was not found`);
       syncs.push(splitPath(group).name);
       syncState.syncStarted();
       return { status: 200, body: { kind: 'tm:cm:runstate', command: 'run', utilCmdArgs: args } };
@@ -780,7 +941,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   function liveTransaction(id: string, user: string): Transaction {
     const tx = transactions.get(id);
     // A transaction idle for timeoutSeconds is silently removed (F5 lab guide).
-    if (tx && tx.state === 'STARTED' && Date.now() - tx.lastActivity > TRANSACTION_TIMEOUT_SECONDS * 1000) transactions.delete(id);
+    if (tx && tx.state === 'STARTED' && Date.now() - tx.lastActivity > TRANSACTION_TIMEOUT_SECONDS * 1000)
+      transactions.delete(id);
     const live = transactions.get(id);
     if (!live || live.user !== user) throw new F5Error(404, `Transaction ${id} not found`); // GUESS: wording
     return live;
@@ -790,13 +952,25 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const id = seg[3];
     if (id === undefined) {
       if (method !== 'POST') throw badMethod(method);
-      const tx: Transaction = { id: String(Date.now() * 1000 + ++transactionSeq), user, state: 'STARTED', commands: [], lastActivity: Date.now() };
+      const tx: Transaction = {
+        id: String(Date.now() * 1000 + ++transactionSeq),
+        user,
+        state: 'STARTED',
+        commands: [],
+        lastActivity: Date.now(),
+      };
       transactions.set(tx.id, tx);
       return { status: 200, body: transactionJson(tx) };
     }
     const tx = liveTransaction(id, user);
     if (seg[4] === 'commands' && method === 'GET') {
-      return { status: 200, body: { kind: 'tm:transaction:commandscollectionstate', items: tx.commands.map((c, i) => commandJson(tx, c, i + 1)) } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:transaction:commandscollectionstate',
+          items: tx.commands.map((c, i) => commandJson(tx, c, i + 1)),
+        },
+      };
     }
     if (seg.length !== 4) throw notRegistered(`/${seg.join('/')}`);
     if (method === 'GET') return { status: 200, body: transactionJson(tx) };
@@ -805,7 +979,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       return { status: 200 };
     }
     if (method !== 'PATCH') throw badMethod(method);
-    if (!isRecord(body) || body['state'] !== 'VALIDATING') throw new F5Error(400, 'Only a state of VALIDATING can be requested'); // GUESS
+    if (!isRecord(body) || body['state'] !== 'VALIDATING')
+      throw new F5Error(400, 'Only a state of VALIDATING can be requested'); // GUESS
     if (tx.state !== 'STARTED') throw new F5Error(400, `Transaction ${id} is ${tx.state}`); // GUESS
     const next = config.clone();
     try {
@@ -848,7 +1023,11 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const json = (): unknown => {
       if (raw.length === 0) return undefined;
       if (!/^application\/json/.test(req.headers['content-type'] ?? '')) {
-        throw new F5Error(400, `Found invalid content-type. The content-type must be application/json. The received content-type is ${req.headers['content-type'] ?? 'none'}`, 'rest');
+        throw new F5Error(
+          400,
+          `Found invalid content-type. The content-type must be application/json. The received content-type is ${req.headers['content-type'] ?? 'none'}`,
+          'rest',
+        );
       }
       try {
         return JSON.parse(raw.toString('utf8')) as unknown;
@@ -865,7 +1044,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     const user = authenticate(req, call);
 
     if (seg[1] === 'shared') {
-      if (seg[2] === 'authz' && seg[3] === 'tokens' && seg.length === 5) return tokenItem(method, decodeURIComponent(seg[4] ?? ''), user, json());
+      if (seg[2] === 'authz' && seg[3] === 'tokens' && seg.length === 5)
+        return tokenItem(method, decodeURIComponent(seg[4] ?? ''), user, json());
       if (seg[2] === 'file-transfer' && seg[3] === 'uploads' && seg.length === 5) {
         if (method !== 'POST') throw badMethod(method);
         authorize(user, access, method, p, undefined);
@@ -886,7 +1066,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       const tx = liveTransaction(coordination, user);
       if (tx.state !== 'STARTED') throw new F5Error(400, `Transaction ${coordination} is ${tx.state}`); // GUESS
       // GUESS: save, config-sync and util commands are refused inside a transaction.
-      if (/^\/mgmt\/tm\/(sys\/config|cm|util\/)/.test(p)) throw new F5Error(400, `${p} cannot be part of a transaction`);
+      if (/^\/mgmt\/tm\/(sys\/config|cm|util\/)/.test(p))
+        throw new F5Error(400, `${p} cannot be part of a transaction`);
       tx.commands.push({ method, path: p, body });
       tx.lastActivity = Date.now();
       return { status: 200, body: commandJson(tx, tx.commands[tx.commands.length - 1]!, tx.commands.length) };
@@ -906,7 +1087,10 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   function send(res: http.ServerResponse, status: number, body: unknown): void {
     const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=UTF-8',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -917,7 +1101,12 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
     const raw = Buffer.concat(chunks);
 
-    const call: FakeBigipCall = { method, path: p.replace(/^(\/mgmt\/shared\/authz\/tokens\/)[^/]+/, '$1<token>'), status: 0, auth: 'none' };
+    const call: FakeBigipCall = {
+      method,
+      path: p.replace(/^(\/mgmt\/shared\/authz\/tokens\/)[^/]+/, '$1<token>'),
+      status: 0,
+      auth: 'none',
+    };
     const coordination = req.headers['x-f5-rest-coordination-id'];
     if (typeof coordination === 'string') call.transId = coordination;
     if (typeof req.headers['content-range'] === 'string') call.contentRange = req.headers['content-range'];
@@ -942,7 +1131,11 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
           return;
         }
         call.status = rule.status;
-        send(res, rule.status, rule.body ?? envelope(new F5Error(rule.status, `fake-bigip: scripted failure of ${method} ${call.path}`)));
+        send(
+          res,
+          rule.status,
+          rule.body ?? envelope(new F5Error(rule.status, `fake-bigip: scripted failure of ${method} ${call.path}`)),
+        );
         return;
       }
     }
@@ -965,12 +1158,15 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
 
   // Real devices resume TLS sessions; the fake does too unless told otherwise.
   const noResumption = opts.resumeTlsSessions === false ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
-  const server = https.createServer({ key: management.keyPem, cert: management.certPem, ...noResumption }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, envelope(new F5Error(500, String(error))));
-      else res.destroy();
-    });
-  });
+  const server = https.createServer(
+    { key: management.keyPem, cert: management.certPem, ...noResumption },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, envelope(new F5Error(500, String(error))));
+        else res.destroy();
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
@@ -978,10 +1174,12 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   const { port } = server.address() as AddressInfo;
 
   const bindingsOf = (cfg: DeviceConfig): Record<string, FakeBinding | undefined> =>
-    Object.fromEntries(profilePaths.map((p) => {
-      const entry = cfg.profiles.get(p)?.certKeyChain[0];
-      return [p, entry ? { ...entry } : undefined];
-    }));
+    Object.fromEntries(
+      profilePaths.map((p) => {
+        const entry = cfg.profiles.get(p)?.certKeyChain[0];
+        return [p, entry ? { ...entry } : undefined];
+      }),
+    );
   const endpoints: VerifyEndpoint[] = listeners.map((l) => ({ host: '127.0.0.1', port: l.port }));
   const certificateObjects = (): string[] => [...config.certs.keys(), ...config.keys.keys()];
   const mutatingCalls = (): number => mutating;
@@ -1012,7 +1210,8 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     syncStatus: () => syncState.current(),
     activeTokens: () => [...tokens.values()].filter(isActive).length,
     leakTokens(count) {
-      for (let i = 0; i < count; i++) tokens.set(newToken(), { user: username, startedAt: Date.now(), timeoutSeconds: TOKEN_TIMEOUT });
+      for (let i = 0; i < count; i++)
+        tokens.set(newToken(), { user: username, startedAt: Date.now(), timeoutSeconds: TOKEN_TIMEOUT });
     },
     dropAllTokens: () => tokens.clear(),
     failNext(pathPattern, failure = {}) {

@@ -76,10 +76,15 @@ export class FakeSyncState {
       `${SELF}: connected`,
       `${PEER}: ${status === 'Disconnected' ? 'disconnected' : 'connected'}`,
       ...groups.map((g) => `${g} (${status}): ${summary[status]}`),
-      ...(status === 'Changes Pending' ? groups.map((g) => `Recommended action: Synchronize ${SELF} to group ${g}`) : []),
+      ...(status === 'Changes Pending'
+        ? groups.map((g) => `Recommended action: Synchronize ${SELF} to group ${g}`)
+        : []),
     ];
     const details = Object.fromEntries(
-      lines.map((line, i) => [`https://localhost/mgmt/tm/cm/syncStatus/0/details/${i}`, { nestedStats: { entries: { details: { description: line } } } }]),
+      lines.map((line, i) => [
+        `https://localhost/mgmt/tm/cm/syncStatus/0/details/${i}`,
+        { nestedStats: { entries: { details: { description: line } } } },
+      ]),
     );
     return {
       kind: 'tm:cm:sync-status:sync-statusstats',

@@ -73,7 +73,16 @@
  *   object; lists and GET by name return an array;
  * - certificate names longer than 35 characters answer -1 (the 35: scripts truncate to it).
  */
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -193,7 +202,12 @@ export interface FakeFortiGateFailure {
 
 export interface FakeFortiGate {
   /** TLS endpoints: the management API (admin GUI), the SSL-VPN port unless removed, the auth portal, and each TLS VIP by name. */
-  endpoints: { admin: VerifyEndpoint; sslVpn?: VerifyEndpoint; authPortal: VerifyEndpoint; vips: Record<string, VerifyEndpoint> };
+  endpoints: {
+    admin: VerifyEndpoint;
+    sslVpn?: VerifyEndpoint;
+    authPortal: VerifyEndpoint;
+    vips: Record<string, VerifyEndpoint>;
+  };
   host: string;
   port: number;
   /** Every request, in order (never the token, keys or passwords). */
@@ -216,7 +230,13 @@ export interface FakeFortiGate {
     vips: Record<string, string[]>;
   };
   /** Puts a local certificate on the device as an administrator would (no API call recorded). */
-  seedLocalCertificate(input: { name: string; certPem: string; keyPem: string; scope?: 'global' | 'vdom'; vdom?: string }): void;
+  seedLocalCertificate(input: {
+    name: string;
+    certPem: string;
+    keyPem: string;
+    scope?: 'global' | 'vdom';
+    vdom?: string;
+  }): void;
   /** Puts a CA certificate on the device (no API call recorded); returns its name. */
   seedCaCertificate(pem: string): string;
   /** The next `times` requests whose path (and method) match fail after authentication, before any processing. */
@@ -278,7 +298,14 @@ function builtInCertificate(commonName: string, ca: boolean): { certPem: string;
   ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
-  cert.setExtensions(ca ? [{ name: 'basicConstraints', critical: true, cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }] : [{ name: 'basicConstraints', cA: false }]);
+  cert.setExtensions(
+    ca
+      ? [
+          { name: 'basicConstraints', critical: true, cA: true },
+          { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+        ]
+      : [{ name: 'basicConstraints', cA: false }],
+  );
   cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
@@ -303,7 +330,8 @@ function decodeBase64(value: unknown): Buffer | undefined {
   return Buffer.from(compact, 'base64');
 }
 
-const isPemText = (bytes: Buffer): boolean => bytes.subarray(0, 64).toString('latin1').trimStart().startsWith('-----BEGIN');
+const isPemText = (bytes: Buffer): boolean =>
+  bytes.subarray(0, 64).toString('latin1').trimStart().startsWith('-----BEGIN');
 
 function readCertificate(bytes: Buffer, allowPem: boolean): X509Certificate {
   try {
@@ -342,21 +370,32 @@ function readKey(bytes: Buffer, allowPem: boolean): KeyObject {
 function checkKeyPair(x509: X509Certificate, key: KeyObject): void {
   const fromKey = createPublicKey(key).export({ format: 'der', type: 'spki' });
   if (!fromKey.equals(x509.publicKey.export({ format: 'der', type: 'spki' }))) throw new FortiError(500, -327);
-  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new FortiError(500, -327);
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+    throw new FortiError(500, -327);
 }
 
 function readPkcs12(bytes: Buffer, password: string): { x509: X509Certificate; key: KeyObject } {
   try {
-    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))), false, password);
+    const p12 = forge.pkcs12.pkcs12FromAsn1(
+      forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))),
+      false,
+      password,
+    );
     const toDer = (node: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
     let key: KeyObject | undefined;
     let leaf: X509Certificate | undefined;
     for (const content of p12.safeContents) {
       for (const bag of content.safeBags) {
         if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
-          key = bag.key ? createPrivateKey(forge.pki.privateKeyToPem(bag.key)) : createPrivateKey({ key: toDer(bag.asn1), format: 'der', type: 'pkcs8' });
+          key = bag.key
+            ? createPrivateKey(forge.pki.privateKeyToPem(bag.key))
+            : createPrivateKey({ key: toDer(bag.asn1), format: 'der', type: 'pkcs8' });
         } else if (bag.type === forge.pki.oids.certBag && !leaf) {
-          leaf = new X509Certificate(bag.cert ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') : toDer(bag.asn1));
+          leaf = new X509Certificate(
+            bag.cert
+              ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary')
+              : toDer(bag.asn1),
+          );
         }
       }
     }
@@ -365,7 +404,11 @@ function readPkcs12(bytes: Buffer, password: string): { x509: X509Certificate; k
     for (const content of p12.safeContents) {
       for (const bag of content.safeBags) {
         if (bag.type !== forge.pki.oids.certBag) continue;
-        const candidate = new X509Certificate(bag.cert ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') : toDer(bag.asn1));
+        const candidate = new X509Certificate(
+          bag.cert
+            ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary')
+            : toDer(bag.asn1),
+        );
         if (candidate.checkPrivateKey(key)) leaf = candidate;
       }
     }
@@ -420,41 +463,100 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
 
   const locals: LocalCert[] = [];
   const cas: CaCert[] = [];
-  const addLocal = (input: { name: string; x509: X509Certificate; key: KeyObject; source: 'factory' | 'user'; range: 'global' | 'vdom'; vdom?: string }): LocalCert => {
-    const cert: LocalCert = { ...input, certPem: input.x509.toString(), fingerprint: fingerprintOf(input.x509), comments: '', lastUpdated: now() };
+  const addLocal = (input: {
+    name: string;
+    x509: X509Certificate;
+    key: KeyObject;
+    source: 'factory' | 'user';
+    range: 'global' | 'vdom';
+    vdom?: string;
+  }): LocalCert => {
+    const cert: LocalCert = {
+      ...input,
+      certPem: input.x509.toString(),
+      fingerprint: fingerprintOf(input.x509),
+      comments: '',
+      lastUpdated: now(),
+    };
     locals.push(cert);
     return cert;
   };
   let caCounter = 0;
-  const addCa = (input: { name?: string; x509: X509Certificate; source: 'factory' | 'user'; range: 'global' | 'vdom'; vdom?: string }): CaCert => {
-    const ca: CaCert = { ...input, name: input.name ?? `CA_Cert_${++caCounter}`, pem: input.x509.toString(), fingerprint: fingerprintOf(input.x509), lastUpdated: now() };
+  const addCa = (input: {
+    name?: string;
+    x509: X509Certificate;
+    source: 'factory' | 'user';
+    range: 'global' | 'vdom';
+    vdom?: string;
+  }): CaCert => {
+    const ca: CaCert = {
+      ...input,
+      name: input.name ?? `CA_Cert_${++caCounter}`,
+      pem: input.x509.toString(),
+      fingerprint: fingerprintOf(input.x509),
+      lastUpdated: now(),
+    };
     cas.push(ca);
     return ca;
   };
-  addLocal({ name: 'Fortinet_Factory', x509: new X509Certificate(factory.certPem), key: createPrivateKey(factory.keyPem), source: 'factory', range: 'global' });
+  addLocal({
+    name: 'Fortinet_Factory',
+    x509: new X509Certificate(factory.certPem),
+    key: createPrivateKey(factory.keyPem),
+    source: 'factory',
+    range: 'global',
+  });
   addCa({ name: 'Fortinet_CA_SSL', x509: new X509Certificate(factoryCa.certPem), source: 'factory', range: 'global' });
 
-  const globalSettings: Record<string, unknown> = { hostname: 'FGT60F', timezone: 'Europe/London', 'admin-server-cert': 'Fortinet_Factory', 'admin-sport': 0 };
-  const ftmPush: Record<string, unknown> = { status: 'disable', 'server-port': 4433, 'server-cert': 'Fortinet_Factory' };
+  const globalSettings: Record<string, unknown> = {
+    hostname: 'FGT60F',
+    timezone: 'Europe/London',
+    'admin-server-cert': 'Fortinet_Factory',
+    'admin-sport': 0,
+  };
+  const ftmPush: Record<string, unknown> = {
+    status: 'disable',
+    'server-port': 4433,
+    'server-cert': 'Fortinet_Factory',
+  };
   const sslVpnRemoved = opts.sslVpnRemoved ?? (opts.lowMemoryModel === true && versionAtLeast(version, [7, 6, 0]));
   const sslVpn = new Map<string, Record<string, unknown>>();
-  if (!sslVpnRemoved) for (const vdom of vdoms) sslVpn.set(vdom, { status: 'enable', servercert: 'Fortinet_Factory', port: 10443, 'source-interface': [] });
+  if (!sslVpnRemoved)
+    for (const vdom of vdoms)
+      sslVpn.set(vdom, { status: 'enable', servercert: 'Fortinet_Factory', port: 10443, 'source-interface': [] });
   // terraform-provider-fortios fortios_user_setting example (auth_cert "Fortinet_Factory", auth_type, auth_portal_timeout …).
   const userSettings = new Map<string, Record<string, unknown>>();
   for (const vdom of vdoms) {
-    userSettings.set(vdom, { 'auth-type': 'http https ftp telnet', 'auth-cert': 'Fortinet_Factory', 'auth-ca-cert': '', 'auth-secure-http': 'disable', 'auth-portal-timeout': 3, 'auth-ports': [] });
+    userSettings.set(vdom, {
+      'auth-type': 'http https ftp telnet',
+      'auth-cert': 'Fortinet_Factory',
+      'auth-ca-cert': '',
+      'auth-secure-http': 'disable',
+      'auth-portal-timeout': 3,
+      'auth-ports': [],
+    });
   }
   /** FortiOS ≥ 7.4.2 keeps a VIP's ssl-certificate as a list of references (terraform-provider-fortios expandFirewallVipSslCertificate). */
   const vipCertAsList = versionAtLeast(version, [7, 4, 2]);
   const firstVdom = vdoms[0] ?? 'root';
-  const phase1s: { vdom: string; name: string; fields: Record<string, unknown>; certificates: string[] }[] = (opts.phase1 ?? []).map((p) => {
+  const phase1s: { vdom: string; name: string; fields: Record<string, unknown>; certificates: string[] }[] = (
+    opts.phase1 ?? []
+  ).map((p) => {
     const authmethod = p.authmethod ?? 'signature';
     return {
       vdom: p.vdom ?? firstVdom,
       name: p.name,
       certificates: p.certificates ?? (authmethod === 'signature' ? ['Fortinet_Factory'] : []),
       // Field names: terraform-provider-fortios fortios_vpnipsec_phase1interface (type, interface, ike-version, authmethod, remote-gw, peertype).
-      fields: { type: 'static', interface: 'wan1', 'ike-version': '2', authmethod, 'remote-gw': '198.51.100.1', peertype: 'any', 'send-cert-chain': 'enable' },
+      fields: {
+        type: 'static',
+        interface: 'wan1',
+        'ike-version': '2',
+        authmethod,
+        'remote-gw': '198.51.100.1',
+        peertype: 'any',
+        'send-cert-chain': 'enable',
+      },
     };
   });
   interface VipState {
@@ -465,13 +567,24 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     listener?: tls.Server;
     port?: number;
   }
-  const terminatesTls = (type: string, serverType: string): boolean => (type === 'server-load-balance' && ['https', 'ssl', 'imaps', 'pop3s', 'smtps'].includes(serverType)) || type === 'access-proxy';
+  const terminatesTls = (type: string, serverType: string): boolean =>
+    (type === 'server-load-balance' && ['https', 'ssl', 'imaps', 'pop3s', 'smtps'].includes(serverType)) ||
+    type === 'access-proxy';
   const vips: VipState[] = (opts.vips ?? []).map((v) => ({
     vdom: v.vdom ?? firstVdom,
     name: v.name,
     certificates: v.certificates ?? ['Fortinet_Factory'],
     // Field names: terraform-provider-fortios fortios_firewall_vip (type, server-type, extip, extport, extintf, mappedip, mappedport, ssl-mode).
-    fields: { type: v.type ?? 'server-load-balance', 'server-type': v.serverType ?? 'https', extip: '127.0.0.1', extport: '0', extintf: 'any', mappedip: [{ range: '10.0.0.10' }], mappedport: '443', 'ssl-mode': 'half' },
+    fields: {
+      type: v.type ?? 'server-load-balance',
+      'server-type': v.serverType ?? 'https',
+      extip: '127.0.0.1',
+      extport: '0',
+      extintf: 'any',
+      mappedip: [{ range: '10.0.0.10' }],
+      mappedport: '443',
+      'ssl-mode': 'half',
+    },
   }));
 
   let revision = 1;
@@ -485,8 +598,10 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   /** TEST SWITCH (not device behaviour): serve the bound leaf without its intermediates. */
   let leafOnly = false;
 
-  const visible = <T extends { range: 'global' | 'vdom'; vdom?: string }>(item: T, vdom: string): boolean => item.range === 'global' || item.vdom === vdom;
-  const findLocal = (name: string, vdom: string): LocalCert | undefined => locals.find((c) => c.name === name && visible(c, vdom));
+  const visible = <T extends { range: 'global' | 'vdom'; vdom?: string }>(item: T, vdom: string): boolean =>
+    item.range === 'global' || item.vdom === vdom;
+  const findLocal = (name: string, vdom: string): LocalCert | undefined =>
+    locals.find((c) => c.name === name && visible(c, vdom));
 
   /** Intermediates from the CA store that chain the leaf (self-signed roots are not sent). */
   function chainFor(leaf: X509Certificate): string {
@@ -535,7 +650,9 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   };
   const vpn = sslVpnRemoved ? undefined : serviceListener(servedSslVpn);
   const authPortal = serviceListener('Fortinet_Factory');
-  for (const vip of vips) if (terminatesTls(String(vip.fields['type']), String(vip.fields['server-type']))) vip.listener = serviceListener(vip.certificates[0] ?? 'Fortinet_Factory');
+  for (const vip of vips)
+    if (terminatesTls(String(vip.fields['type']), String(vip.fields['server-type'])))
+      vip.listener = serviceListener(vip.certificates[0] ?? 'Fortinet_Factory');
 
   const listen = (server: tls.Server): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -574,13 +691,20 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       servedSslVpn = String(settings['servercert']);
       vpn.setSecureContext(contextFor(servedSslVpn));
     }
-    authPortal.setSecureContext(contextFor(textOfSetting(userSettings.get(sslVpnVdom)?.['auth-cert']) ?? 'Fortinet_Factory'));
+    authPortal.setSecureContext(
+      contextFor(textOfSetting(userSettings.get(sslVpnVdom)?.['auth-cert']) ?? 'Fortinet_Factory'),
+    );
     // A VIP with several certificates serves the first here (ASSUMPTION: the device picks by the client's signature algorithms).
     for (const vip of vips) vip.listener?.setSecureContext(contextFor(vip.certificates[0] ?? 'Fortinet_Factory'));
   }
 
   // ------------------------------------------------------------------ envelopes
-  const base = (method: string, vdom: string, path: string, name: string): Record<string, unknown> => ({ http_method: method, vdom, path, name });
+  const base = (method: string, vdom: string, path: string, name: string): Record<string, unknown> => ({
+    http_method: method,
+    vdom,
+    path,
+    name,
+  });
   const tail = (): Record<string, unknown> => ({ serial, version, build });
 
   function sendJson(res: ServerResponse, status: number, payload: unknown): void {
@@ -604,12 +728,23 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   }
 
   function parseRoute(pathname: string): Route {
-    const parts = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
-    if (parts[0] !== 'api' || parts[1] !== 'v2' || (parts[2] !== 'cmdb' && parts[2] !== 'monitor')) return { family: 'other', path: '', name: '', rest: '' };
+    const parts = pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+    if (parts[0] !== 'api' || parts[1] !== 'v2' || (parts[2] !== 'cmdb' && parts[2] !== 'monitor'))
+      return { family: 'other', path: '', name: '', rest: '' };
     return { family: parts[2], path: parts[3] ?? '', name: parts[4] ?? '', rest: parts.slice(5).join('/') };
   }
 
-  function errorEnvelope(method: string, vdom: string, route: Route, status: number, code?: number, cliError?: string): Record<string, unknown> {
+  function errorEnvelope(
+    method: string,
+    vdom: string,
+    route: Route,
+    status: number,
+    code?: number,
+    cliError?: string,
+  ): Record<string, unknown> {
     return {
       http_method: method,
       ...(code !== undefined ? { error: code } : {}),
@@ -660,7 +795,17 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   }
 
   function monitorSuccess(vdom: string, route: Route, results: Record<string, unknown>): Record<string, unknown> {
-    return { http_method: 'POST', results, vdom, path: route.path, name: route.name, action: route.rest, status: 'success', http_status: 200, ...tail() };
+    return {
+      http_method: 'POST',
+      results,
+      vdom,
+      path: route.path,
+      name: route.name,
+      action: route.rest,
+      status: 'success',
+      http_status: 200,
+      ...tail(),
+    };
   }
 
   // ------------------------------------------------------------------ objects as the API shows them
@@ -694,8 +839,14 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     'last-updated': c.lastUpdated,
   });
   const reference = (name: string): unknown => (opts.servercertAsObject ? { q_origin_key: name } : name);
-  const referenceList = (names: string[]): Record<string, unknown>[] => names.map((n) => ({ name: n, q_origin_key: n }));
-  const phase1Json = (p: (typeof phase1s)[number]): Record<string, unknown> => ({ name: p.name, q_origin_key: p.name, ...p.fields, certificate: referenceList(p.certificates) });
+  const referenceList = (names: string[]): Record<string, unknown>[] =>
+    names.map((n) => ({ name: n, q_origin_key: n }));
+  const phase1Json = (p: (typeof phase1s)[number]): Record<string, unknown> => ({
+    name: p.name,
+    q_origin_key: p.name,
+    ...p.fields,
+    certificate: referenceList(p.certificates),
+  });
   const vipJson = (v: VipState): Record<string, unknown> => ({
     name: v.name,
     q_origin_key: v.name,
@@ -707,9 +858,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     const used: string[] = [];
     if (globalSettings['admin-server-cert'] === name) used.push('system.global:admin-server-cert');
     if (ftmPush['server-cert'] === name) used.push('system.ftm-push:server-cert');
-    for (const [vdom, settings] of sslVpn) if (settings['servercert'] === name) used.push(`vpn.ssl.settings(${vdom}):servercert`);
-    for (const [vdom, settings] of userSettings) if (settings['auth-cert'] === name) used.push(`user.setting(${vdom}):auth-cert`);
-    for (const p of phase1s) if (p.certificates.includes(name)) used.push(`vpn.ipsec.phase1-interface(${p.name}):certificate`);
+    for (const [vdom, settings] of sslVpn)
+      if (settings['servercert'] === name) used.push(`vpn.ssl.settings(${vdom}):servercert`);
+    for (const [vdom, settings] of userSettings)
+      if (settings['auth-cert'] === name) used.push(`user.setting(${vdom}):auth-cert`);
+    for (const p of phase1s)
+      if (p.certificates.includes(name)) used.push(`vpn.ipsec.phase1-interface(${p.name}):certificate`);
     for (const v of vips) if (v.certificates.includes(name)) used.push(`firewall.vip(${v.name}):ssl-certificate`);
     return used;
   };
@@ -735,7 +889,8 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     }
     checkKeyPair(x509, key);
     const fingerprint = fingerprintOf(x509);
-    const requested = typeof body['certname'] === 'string' && body['certname'] !== '' ? body['certname'] : `cert_${locals.length}`;
+    const requested =
+      typeof body['certname'] === 'string' && body['certname'] !== '' ? body['certname'] : `cert_${locals.length}`;
     if (locals.some((c) => c.fingerprint === fingerprint)) throw new FortiError(500, -23);
     if (locals.some((c) => c.name === requested)) throw new FortiError(500, -5);
     if (requested.length > 35) throw new FortiError(500, -1);
@@ -765,7 +920,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   function boundName(value: unknown, vdom: string, needsGlobal: boolean, field = 'name'): string {
     const name = referenceName(value);
     const cert = name === undefined ? undefined : findLocal(name, vdom);
-    const refuse = (): FortiError => new FortiError(500, -651, `node_check_object fail! for ${field} ${name ?? ''}\nvalue parse error before '${name ?? ''}'\nCommand fail. Return code -651`);
+    const refuse = (): FortiError =>
+      new FortiError(
+        500,
+        -651,
+        `node_check_object fail! for ${field} ${name ?? ''}\nvalue parse error before '${name ?? ''}'\nCommand fail. Return code -651`,
+      );
     if (!name || !cert) throw refuse();
     // A VDOM-scoped certificate is not in the datasource of a global setting (the direction: vladimirs-git/fortigate-api #41; the answer: ASSUMPTION).
     if (needsGlobal && multiVdom && cert.range !== 'global') throw refuse();
@@ -774,15 +934,31 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
 
   /** A list of references `[{name}]` (phase-1 `certificate`, 7.4.2+ VIP `ssl-certificate`); anything else is refused like an unknown name (ASSUMPTION). */
   function boundList(value: unknown, vdom: string, field: string, max: number): string[] {
-    if (!Array.isArray(value)) throw new FortiError(500, -651, `node_check_object fail! for ${field}\nvalue parse error before '${typeof value === 'string' ? value : ''}'\nCommand fail. Return code -651`);
-    const names = value.map((v) => (isObject(v) ? boundName(v, vdom, false, field) : boundName(undefined, vdom, false, field)));
+    if (!Array.isArray(value))
+      throw new FortiError(
+        500,
+        -651,
+        `node_check_object fail! for ${field}\nvalue parse error before '${typeof value === 'string' ? value : ''}'\nCommand fail. Return code -651`,
+      );
+    const names = value.map((v) =>
+      isObject(v) ? boundName(v, vdom, false, field) : boundName(undefined, vdom, false, field),
+    );
     // "The names of up to 4 signed personal certificates" (terraform-provider-fortios fortios_vpnipsec_phase1interface); the error code: ASSUMPTION.
-    if (names.length > max) throw new FortiError(500, -1, `too many entries for ${field}\nCommand fail. Return code -1`);
+    if (names.length > max)
+      throw new FortiError(500, -1, `too many entries for ${field}\nCommand fail. Return code -1`);
     return names;
   }
 
-  function route(method: string, r: Route, vdom: string, body: Record<string, unknown> | null): { status: number; payload: Record<string, unknown>; mutated: boolean } {
-    const ok = (payload: Record<string, unknown>, mutated = method !== 'GET'): { status: number; payload: Record<string, unknown>; mutated: boolean } => ({ status: 200, payload, mutated });
+  function route(
+    method: string,
+    r: Route,
+    vdom: string,
+    body: Record<string, unknown> | null,
+  ): { status: number; payload: Record<string, unknown>; mutated: boolean } {
+    const ok = (
+      payload: Record<string, unknown>,
+      mutated = method !== 'GET',
+    ): { status: number; payload: Record<string, unknown>; mutated: boolean } => ({ status: 200, payload, mutated });
     const notFound = (): FortiError => new FortiError(404);
     const notAllowed = (): FortiError => new FortiError(405);
     const needBody = (): Record<string, unknown> => {
@@ -790,9 +966,16 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       return body;
     };
 
-    if (r.family === 'monitor' && r.path === 'vpn-certificate' && r.rest === 'import' && (r.name === 'local' || r.name === 'ca')) {
+    if (
+      r.family === 'monitor' &&
+      r.path === 'vpn-certificate' &&
+      r.rest === 'import' &&
+      (r.name === 'local' || r.name === 'ca')
+    ) {
       if (method !== 'POST') throw notAllowed();
-      return ok(monitorSuccess(vdom, r, r.name === 'local' ? importLocal(vdom, needBody()) : importCa(vdom, needBody())));
+      return ok(
+        monitorSuccess(vdom, r, r.name === 'local' ? importLocal(vdom, needBody()) : importCa(vdom, needBody())),
+      );
     }
     if (r.family !== 'cmdb') throw notFound();
 
@@ -814,7 +997,11 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       if (method === 'DELETE') {
         const used = bindingsOf(cert.name);
         if (cert.source === 'factory' || used.length > 0) {
-          throw new FortiError(500, -23, `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`);
+          throw new FortiError(
+            500,
+            -23,
+            `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`,
+          );
         }
         locals.splice(locals.indexOf(cert), 1);
         return ok(cmdbWrite(method, vdom, r, cert.name));
@@ -831,7 +1018,8 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       if (!ca) throw notFound();
       if (method === 'GET') return ok(cmdbRead(vdom, r, [caJson(ca)], ca.name));
       if (method === 'DELETE') {
-        if (ca.source === 'factory') throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
+        if (ca.source === 'factory')
+          throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
         cas.splice(cas.indexOf(ca), 1);
         syncListeners();
         return ok(cmdbWrite(method, vdom, r, ca.name));
@@ -863,7 +1051,8 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     if (r.path === 'vpn.ssl' && r.name === 'settings' && !r.rest) {
       const settings = sslVpn.get(vdom);
       if (!settings) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...settings, servercert: reference(String(settings['servercert'])) }));
+      if (method === 'GET')
+        return ok(cmdbRead(vdom, r, { ...settings, servercert: reference(String(settings['servercert'])) }));
       if (method !== 'PUT') throw notAllowed();
       const b = needBody();
       const next = { ...settings };
@@ -922,7 +1111,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
         const value = b['ssl-certificate'];
         if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
         else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
-        else throw new FortiError(500, -651, `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`);
+        else
+          throw new FortiError(
+            500,
+            -651,
+            `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`,
+          );
       }
       for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
       v.certificates = certificates;
@@ -943,7 +1137,8 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       try {
         const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
         const body: Record<string, unknown> = {};
-        for (const [k, v] of form.entries()) body[k] = typeof v === 'string' ? v : Buffer.from(await v.arrayBuffer()).toString('utf8');
+        for (const [k, v] of form.entries())
+          body[k] = typeof v === 'string' ? v : Buffer.from(await v.arrayBuffer()).toString('utf8');
         return { body, malformed: false };
       } catch {
         return { body: null, malformed: true };
@@ -966,7 +1161,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
 
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const queryToken = url.searchParams.get('access_token');
-    const auth: FakeFortiGateCall['auth'] = bearer === opts.token ? 'header' : opts.acceptQueryToken && queryToken === opts.token && bearer === undefined ? 'query' : 'none';
+    const auth: FakeFortiGateCall['auth'] =
+      bearer === opts.token
+        ? 'header'
+        : opts.acceptQueryToken && queryToken === opts.token && bearer === undefined
+          ? 'query'
+          : 'none';
     const call: FakeFortiGateCall = { method, path: url.pathname, query, body: redact(body), auth, status: 0 };
     calls.push(call);
 
@@ -985,10 +1185,16 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     if ((opts.forbidden && opts.forbidden.test(url.pathname)) || (opts.readOnly && method !== 'GET')) {
       return reply(403, errorEnvelope(method, vdom, r, 403));
     }
-    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(url.pathname) && (f.failure.method === undefined || f.failure.method.toUpperCase() === method));
+    const rule = failRules.find(
+      (f) =>
+        f.remaining > 0 &&
+        f.path.test(url.pathname) &&
+        (f.failure.method === undefined || f.failure.method.toUpperCase() === method),
+    );
     if (rule) {
       rule.remaining -= 1;
-      if (rule.failure.error !== undefined) return reply(rule.failure.status, errorEnvelope(method, vdom, r, rule.failure.status, rule.failure.error));
+      if (rule.failure.error !== undefined)
+        return reply(rule.failure.status, errorEnvelope(method, vdom, r, rule.failure.status, rule.failure.error));
       call.status = rule.failure.status;
       return sendHtml(res, rule.failure.status, 'Internal Server Error');
     }
@@ -1021,14 +1227,17 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       admin: { host: '127.0.0.1', port: adminPort },
       ...(vpnPort !== undefined ? { sslVpn: { host: '127.0.0.1', port: vpnPort } } : {}),
       authPortal: { host: '127.0.0.1', port: authPortalPort },
-      vips: Object.fromEntries(vips.filter((v) => v.port !== undefined).map((v) => [v.name, { host: '127.0.0.1', port: v.port ?? 0 }])),
+      vips: Object.fromEntries(
+        vips.filter((v) => v.port !== undefined).map((v) => [v.name, { host: '127.0.0.1', port: v.port ?? 0 }]),
+      ),
     },
     host: '127.0.0.1',
     port: adminPort,
     calls,
     managementFingerprint: () => fingerprintOf(new X509Certificate(factory.certPem)),
     view: () => ({
-      certificateObjects: () => [...locals, ...cas].filter((c) => c.source !== 'factory' && !c.name.startsWith('Fortinet_')).map((c) => c.name),
+      certificateObjects: () =>
+        [...locals, ...cas].filter((c) => c.source !== 'factory' && !c.name.startsWith('Fortinet_')).map((c) => c.name),
       mutatingCalls: () => mutating,
       secrets: [opts.token],
       serveLeafOnly: (on) => {
@@ -1049,7 +1258,14 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     seedLocalCertificate(input) {
       const x509 = new X509Certificate(input.certPem);
       const scope = input.scope ?? 'global';
-      addLocal({ name: input.name, x509, key: createPrivateKey(input.keyPem), source: 'user', range: scope, ...(scope === 'vdom' ? { vdom: input.vdom ?? 'root' } : {}) });
+      addLocal({
+        name: input.name,
+        x509,
+        key: createPrivateKey(input.keyPem),
+        source: 'user',
+        range: scope,
+        ...(scope === 'vdom' ? { vdom: input.vdom ?? 'root' } : {}),
+      });
       syncListeners();
     },
     seedCaCertificate(pem) {
@@ -1058,7 +1274,11 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       return ca.name;
     },
     failNext(path, failure) {
-      failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+      failRules.push({
+        path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')),
+        failure,
+        remaining: failure.times ?? 1,
+      });
     },
     clearFailures() {
       failRules.length = 0;
@@ -1072,9 +1292,12 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     },
     async close() {
       for (const socket of serviceSockets) socket.destroy();
-      const closing = [admin, ...(vpn ? [vpn] : []), authPortal, ...vips.flatMap((v) => (v.listener ? [v.listener] : []))].map(
-        (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-      );
+      const closing = [
+        admin,
+        ...(vpn ? [vpn] : []),
+        authPortal,
+        ...vips.flatMap((v) => (v.listener ? [v.listener] : [])),
+      ].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       admin.closeAllConnections();
       await Promise.all(closing);
     },

@@ -21,7 +21,10 @@ interface Entry {
 
 /** "C:\\a\\b", "/C:/a/b", "C:/a/b" → "C:\\a\\b"; undefined for other forms. */
 export function windowsPath(raw: string): string | undefined {
-  const p = raw.replace(/\//g, '\\').replace(/^\\(?=[A-Za-z]:)/, '').replace(/\\+$/, '');
+  const p = raw
+    .replace(/\//g, '\\')
+    .replace(/^\\(?=[A-Za-z]:)/, '')
+    .replace(/\\+$/, '');
   if (!/^[A-Za-z]:(\\[^\\]+)*$/.test(p) && !/^[A-Za-z]:$/.test(p)) return undefined;
   if (p.split('\\').some((s) => s === '.' || s === '..')) return undefined;
   return `${p[0]?.toUpperCase()}${p.slice(1)}`;
@@ -37,7 +40,8 @@ export class WindowsDisk {
   mutations = 0;
 
   constructor(drives: string[] = ['C:']) {
-    for (const drive of drives) this.entries.set(keyOf(drive), { path: drive, dir: true, data: Buffer.alloc(0), mtime: Date.now() });
+    for (const drive of drives)
+      this.entries.set(keyOf(drive), { path: drive, dir: true, data: Buffer.alloc(0), mtime: Date.now() });
   }
 
   get(path: string): Entry | undefined {
@@ -87,12 +91,18 @@ export class WindowsDisk {
   /** Files (not directories) directly in a directory. */
   list(dir: string): string[] {
     const prefix = `${keyOf(dir)}\\`;
-    return [...this.entries.entries()].filter(([k, e]) => !e.dir && k.startsWith(prefix) && !k.slice(prefix.length).includes('\\')).map(([, e]) => e.path).sort();
+    return [...this.entries.entries()]
+      .filter(([k, e]) => !e.dir && k.startsWith(prefix) && !k.slice(prefix.length).includes('\\'))
+      .map(([, e]) => e.path)
+      .sort();
   }
 
   /** Every file, full paths. */
   files(): string[] {
-    return [...this.entries.values()].filter((e) => !e.dir).map((e) => e.path).sort();
+    return [...this.entries.values()]
+      .filter((e) => !e.dir)
+      .map((e) => e.path)
+      .sort();
   }
 
   setMtime(path: string, mtime: number): void {
@@ -104,8 +114,11 @@ export class WindowsDisk {
   serve(sftp: SFTPWrapper): void {
     const handles = new Map<number, { path: string; writable: boolean }>();
     let next = 1;
-    const handleOf = (buf: Buffer): { path: string; writable: boolean } | undefined => (buf.length === 4 ? handles.get(buf.readUInt32BE(0)) : undefined);
-    const attrsOf = (entry: Entry): { mode: number; uid: number; gid: number; size: number; atime: number; mtime: number } => ({
+    const handleOf = (buf: Buffer): { path: string; writable: boolean } | undefined =>
+      buf.length === 4 ? handles.get(buf.readUInt32BE(0)) : undefined;
+    const attrsOf = (
+      entry: Entry,
+    ): { mode: number; uid: number; gid: number; size: number; atime: number; mtime: number } => ({
       mode: entry.dir ? 0o40755 : 0o100644,
       uid: 0,
       gid: 0,
@@ -123,7 +136,9 @@ export class WindowsDisk {
       const path = raw === '.' || raw === '' ? 'C:\\Users\\certfleet' : windowsPath(raw);
       if (!path) return sftp.status(reqId, STATUS_CODE.NO_SUCH_FILE, 'No such file');
       const name = `/${path.replace(/\\/g, '/')}`;
-      sftp.name(reqId, [{ filename: name, longname: name, attrs: { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 } }]);
+      sftp.name(reqId, [
+        { filename: name, longname: name, attrs: { mode: 0o40755, uid: 0, gid: 0, size: 0, atime: 0, mtime: 0 } },
+      ]);
     });
 
     sftp.on('OPEN', (reqId, raw, flags) => {
@@ -134,7 +149,8 @@ export class WindowsDisk {
       if (!this.isDirectory(parentOf(path))) return sftp.status(reqId, STATUS_CODE.NO_SUCH_FILE, 'No such file');
       const entry = this.get(path);
       if (entry?.dir) return sftp.status(reqId, STATUS_CODE.FAILURE, 'Is a directory');
-      if (entry && flags & OPEN_MODE.CREAT && flags & OPEN_MODE.EXCL) return sftp.status(reqId, STATUS_CODE.FAILURE, 'File exists');
+      if (entry && flags & OPEN_MODE.CREAT && flags & OPEN_MODE.EXCL)
+        return sftp.status(reqId, STATUS_CODE.FAILURE, 'File exists');
       if (!entry && !(flags & OPEN_MODE.CREAT)) return sftp.status(reqId, STATUS_CODE.NO_SUCH_FILE, 'No such file');
       if (writable) {
         this.mutations++;
@@ -203,7 +219,11 @@ export class WindowsDisk {
       const path = resolve(reqId, raw);
       if (!path) return;
       this.log.push(`remove ${path}`);
-      sftp.status(reqId, this.remove(path) ? STATUS_CODE.OK : STATUS_CODE.NO_SUCH_FILE, this.exists(path) ? 'Is a directory' : 'No such file');
+      sftp.status(
+        reqId,
+        this.remove(path) ? STATUS_CODE.OK : STATUS_CODE.NO_SUCH_FILE,
+        this.exists(path) ? 'Is a directory' : 'No such file',
+      );
     });
 
     sftp.on('RENAME', (reqId, rawFrom, rawTo) => {

@@ -30,7 +30,10 @@ export class HttpSysListeners {
     if (!material) return undefined;
     let context = this.contexts.get(material.id);
     if (!context) {
-      context = tls.createSecureContext({ key: material.keyPem, cert: [material.certPem, ...material.chainPems].map((p) => p.trim()).join('\n') });
+      context = tls.createSecureContext({
+        key: material.keyPem,
+        cert: [material.certPem, ...material.chainPems].map((p) => p.trim()).join('\n'),
+      });
       this.contexts.set(material.id, context);
     }
     return context;
@@ -48,7 +51,11 @@ export class HttpSysListeners {
         secureContext: byName(undefined) ?? this.empty,
         SNICallback: (name, cb) => cb(null, byName(name) ?? byName(undefined) ?? this.empty),
       });
-      secure.on('secure', () => secure.end('HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/10.0 (CertFleet simulator)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+      secure.on('secure', () =>
+        secure.end(
+          'HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/10.0 (CertFleet simulator)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+        ),
+      );
       secure.on('error', () => secure.destroy());
     });
     await new Promise<void>((resolve, reject) => {
@@ -63,7 +70,9 @@ export class HttpSysListeners {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all(
+      [...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     this.servers.clear();
   }
 }

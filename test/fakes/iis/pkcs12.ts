@@ -39,7 +39,11 @@ export const thumbprintOfDer = (raw: Buffer): string => createHash('sha1').updat
 export function openPfx(bytes: Buffer, password: string): OpenedPfx {
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))), false, password);
+    p12 = forge.pkcs12.pkcs12FromAsn1(
+      forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))),
+      false,
+      password,
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/password|MAC could not be verified|decrypt/i.test(message)) throw new PfxError('password', 'wrong password');
@@ -52,7 +56,9 @@ export function openPfx(bytes: Buffer, password: string): OpenedPfx {
     for (const content of p12.safeContents) {
       for (const bag of content.safeBags) {
         if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
-          key = bag.key ? createPrivateKey(forge.pki.privateKeyToPem(bag.key)) : createPrivateKey({ key: der(bag.asn1), format: 'der', type: 'pkcs8' });
+          key = bag.key
+            ? createPrivateKey(forge.pki.privateKeyToPem(bag.key))
+            : createPrivateKey({ key: der(bag.asn1), format: 'der', type: 'pkcs8' });
         } else if (bag.type === forge.pki.oids.certBag) {
           certs.push(new X509Certificate(bag.cert ? der(forge.pki.certificateToAsn1(bag.cert)) : der(bag.asn1)));
           const name: unknown = (bag.attributes as Record<string, unknown[] | undefined>)['friendlyName']?.[0];

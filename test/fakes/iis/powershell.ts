@@ -17,7 +17,14 @@ export const COMMAND = /^powershell\.exe -NoProfile -NonInteractive -EncodedComm
 /** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines (Microsoft: "Command prompt (Cmd.exe) command-line string limitation", 8191 characters). */
 export const CMD_MAX_LENGTH = 8191;
 
-export const OPERATIONS = ['probe', 'read-bindings', 'stage-check', 'import', 'set-bindings', 'remove-certificates'] as const;
+export const OPERATIONS = [
+  'probe',
+  'read-bindings',
+  'stage-check',
+  'import',
+  'set-bindings',
+  'remove-certificates',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export interface ParsedScript {
@@ -35,8 +42,17 @@ export interface ParsedScript {
  * error, which no Windows would print: it marks a script the simulator cannot vouch for.
  */
 const REQUIRED: Record<Operation, RegExp[]> = {
-  probe: [/\$PSVersionTable\.PSVersion/, /HKLM:\\SOFTWARE\\Microsoft\\InetStp/, /IsInRole\(\[Security\.Principal\.WindowsBuiltInRole\]::Administrator\)/],
-  'read-bindings': [/New-Object Microsoft\.Web\.Administration\.ServerManager/, /\$b\.CertificateHash/, /GetAttributeValue\('sslFlags'\)/, /\$sm\.Dispose\(\)/],
+  probe: [
+    /\$PSVersionTable\.PSVersion/,
+    /HKLM:\\SOFTWARE\\Microsoft\\InetStp/,
+    /IsInRole\(\[Security\.Principal\.WindowsBuiltInRole\]::Administrator\)/,
+  ],
+  'read-bindings': [
+    /New-Object Microsoft\.Web\.Administration\.ServerManager/,
+    /\$b\.CertificateHash/,
+    /GetAttributeValue\('sslFlags'\)/,
+    /\$sm\.Dispose\(\)/,
+  ],
   'stage-check': [/Cert:\\LocalMachine\\/, /New-Item -ItemType Directory/, /SetAccessRuleProtection\(\$true,\$false\)/],
   import: [
     /X509Certificate2 -ArgumentList \$p\.path,\$p\.password,\(\[Security\.Cryptography\.X509Certificates\.X509KeyStorageFlags\]'MachineKeySet,PersistKeySet'\)/,
@@ -57,7 +73,11 @@ const REQUIRED: Record<Operation, RegExp[]> = {
     // The same script puts the old binding back when the commit fails (Set-One on what it read).
     /catch\{\$e=\$_;if\(\$b -and !\$t\.attrs\)\{\$script:pb='ok';try\{\[void\]\(Set-One \$r\)\}/,
   ],
-  'remove-certificates': [/Protocol -eq 'https'/, /Remove-Item -LiteralPath \$path -DeleteKey/, /StartsWith\('CertFleet '\)/],
+  'remove-certificates': [
+    /Protocol -eq 'https'/,
+    /Remove-Item -LiteralPath \$path -DeleteKey/,
+    /StartsWith\('CertFleet '\)/,
+  ],
 };
 const FORBIDDEN: RegExp[] = [/Import-PfxCertificate/i, /Invoke-Expression/i];
 
@@ -71,7 +91,8 @@ export const IN_PLACE_HASH_EDIT = /\$b\.CertificateHash=/;
 export type Recognised = { ok: true; parsed: ParsedScript } | { ok: false; code: number; stderr: string };
 
 /** What cmd.exe prints for a command it cannot run (its usual "is not recognized" text; ASSUMPTION: exit code 1 as OpenSSH relays it). */
-const notRecognised = (command: string): string => `'${command.split(' ')[0] ?? command}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n`;
+const notRecognised = (command: string): string =>
+  `'${command.split(' ')[0] ?? command}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n`;
 
 export function recognise(command: string): Recognised {
   if (command.length > CMD_MAX_LENGTH) return { ok: false, code: 1, stderr: 'The command line is too long.\r\n' };
@@ -80,25 +101,73 @@ export function recognise(command: string): Recognised {
   const script = Buffer.from(match[1], 'base64').toString('utf16le');
   const marker = /^# certfleet:([a-z-]+)\n/.exec(script);
   const operation = OPERATIONS.find((op) => op === marker?.[1]);
-  if (!operation) return { ok: false, code: 1, stderr: psError('simulator: not a CertFleet script (no "# certfleet:<operation>" first line)', 'FullyQualifiedErrorId : CertFleetSimulator') };
-  const paramLine = script.split('\n').find((line) => line.startsWith("$p=ConvertFrom-Json -InputObject '") && line.endsWith("'"));
-  if (!paramLine) return { ok: false, code: 1, stderr: psError('simulator: no $p=ConvertFrom-Json parameter line', 'FullyQualifiedErrorId : CertFleetSimulator') };
+  if (!operation)
+    return {
+      ok: false,
+      code: 1,
+      stderr: psError(
+        'simulator: not a CertFleet script (no "# certfleet:<operation>" first line)',
+        'FullyQualifiedErrorId : CertFleetSimulator',
+      ),
+    };
+  const paramLine = script
+    .split('\n')
+    .find((line) => line.startsWith("$p=ConvertFrom-Json -InputObject '") && line.endsWith("'"));
+  if (!paramLine)
+    return {
+      ok: false,
+      code: 1,
+      stderr: psError('simulator: no $p=ConvertFrom-Json parameter line', 'FullyQualifiedErrorId : CertFleetSimulator'),
+    };
   const literal = paramLine.slice("$p=ConvertFrom-Json -InputObject '".length, -1);
-  if (/(^|[^'])'([^']|$)/.test(literal)) return { ok: false, code: 1, stderr: psError('simulator: an unescaped quote ends the parameter string early', 'ParserError') };
+  if (/(^|[^'])'([^']|$)/.test(literal))
+    return {
+      ok: false,
+      code: 1,
+      stderr: psError('simulator: an unescaped quote ends the parameter string early', 'ParserError'),
+    };
   let params: unknown;
   try {
     params = JSON.parse(literal.replace(/''/g, "'"));
   } catch {
-    return { ok: false, code: 1, stderr: psError('ConvertFrom-Json : Invalid JSON primitive.', 'FullyQualifiedErrorId : System.ArgumentException,Microsoft.PowerShell.Commands.ConvertFromJsonCommand') };
+    return {
+      ok: false,
+      code: 1,
+      stderr: psError(
+        'ConvertFrom-Json : Invalid JSON primitive.',
+        'FullyQualifiedErrorId : System.ArgumentException,Microsoft.PowerShell.Commands.ConvertFromJsonCommand',
+      ),
+    };
   }
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) return { ok: false, code: 1, stderr: psError('simulator: parameters are not an object', 'CertFleetSimulator') };
+  if (params === null || typeof params !== 'object' || Array.isArray(params))
+    return { ok: false, code: 1, stderr: psError('simulator: parameters are not an object', 'CertFleetSimulator') };
   // eslint-disable-next-line no-control-regex
-  if (/[^\x00-\x7f]/.test(literal)) return { ok: false, code: 1, stderr: psError('simulator: non-ASCII in the parameter line (it must be \\u-escaped)', 'CertFleetSimulator') };
+  if (/[^\x00-\x7f]/.test(literal))
+    return {
+      ok: false,
+      code: 1,
+      stderr: psError('simulator: non-ASCII in the parameter line (it must be \\u-escaped)', 'CertFleetSimulator'),
+    };
   const inPlace = operation === 'set-bindings' && IN_PLACE_HASH_EDIT.test(script);
-  for (const pattern of [/\$ErrorActionPreference='Stop'/, /ConvertTo-Json -InputObject \$o -Compress/, ...(inPlace ? [/\$sm\.CommitChanges\(\)/] : REQUIRED[operation])]) {
-    if (!pattern.test(script)) return { ok: false, code: 1, stderr: psError(`simulator: the ${operation} script lacks ${pattern.source}`, 'CertFleetSimulator') };
+  for (const pattern of [
+    /\$ErrorActionPreference='Stop'/,
+    /ConvertTo-Json -InputObject \$o -Compress/,
+    ...(inPlace ? [/\$sm\.CommitChanges\(\)/] : REQUIRED[operation]),
+  ]) {
+    if (!pattern.test(script))
+      return {
+        ok: false,
+        code: 1,
+        stderr: psError(`simulator: the ${operation} script lacks ${pattern.source}`, 'CertFleetSimulator'),
+      };
   }
-  for (const pattern of FORBIDDEN) if (pattern.test(script)) return { ok: false, code: 1, stderr: psError(`simulator: the ${operation} script uses ${pattern.source}`, 'CertFleetSimulator') };
+  for (const pattern of FORBIDDEN)
+    if (pattern.test(script))
+      return {
+        ok: false,
+        code: 1,
+        stderr: psError(`simulator: the ${operation} script uses ${pattern.source}`, 'CertFleetSimulator'),
+      };
   return { ok: true, parsed: { operation, script, params: params as Record<string, unknown>, inPlace } };
 }
 
@@ -116,7 +185,8 @@ export function psError(message: string, category: string, line = 1): string {
 }
 
 /** A .NET method exception surfaced by PowerShell: `Exception calling "<m>" with "<n>" argument(s): "<text>"`. */
-export const methodException = (method: string, args: number, text: string): string => `Exception calling "${method}" with "${args}" argument(s): "${text}"`;
+export const methodException = (method: string, args: number, text: string): string =>
+  `Exception calling "${method}" with "${args}" argument(s): "${text}"`;
 
 /**
  * ERROR_NO_SUCH_LOGON_SESSION from HTTP.sys, as CommitChanges() surfaces it (docs/vendors/iis.md). The
@@ -124,13 +194,20 @@ export const methodException = (method: string, args: number, text: string): str
  * HttpApiWrapper.CreateSSLBinding under ServerManager.CommitChanges()); the `Exception calling`
  * wrapper is how PowerShell prints a .NET method exception.
  */
-export const LOGON_SESSION_MESSAGE = methodException('CommitChanges', 0, 'A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)');
+export const LOGON_SESSION_MESSAGE = methodException(
+  'CommitChanges',
+  0,
+  'A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)',
+);
 
-const xmlEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlEscape = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The same error text as CLIXML, what powershell.exe -EncodedCommand may write to a redirected stderr (Ansible's handling of `#< CLIXML` over SSH; ASSUMPTION: the exact element layout). */
 export function toClixml(stderr: string): string {
   const lines = stderr.split(/\r\n/).filter((line, i, all) => line !== '' || i < all.length - 1);
-  const body = lines.map((line) => `<S S="Error">${xmlEscape(line).replace(/_x/g, '_x005F_x')}_x000D__x000A_</S>`).join('');
+  const body = lines
+    .map((line) => `<S S="Error">${xmlEscape(line).replace(/_x/g, '_x005F_x')}_x000D__x000A_</S>`)
+    .join('');
   return `#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">${body}</Objs>`;
 }

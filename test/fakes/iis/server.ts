@@ -205,18 +205,40 @@ class CommitFailure extends Error {
 }
 
 const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
-const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? (o[key]) : '');
-const objects = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value : []).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
+const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? o[key] : '');
+const objects = (value: unknown): Record<string, unknown>[] =>
+  (Array.isArray(value) ? value : []).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
 
 function selfSigned(): { certPem: string; keyPem: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-iis-'));
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=initial.iis.test', '-days', '5', '-addext', 'subjectAltName=DNS:initial.iis.test'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-subj',
+        '/CN=initial.iis.test',
+        '-days',
+        '5',
+        '-addext',
+        'subjectAltName=DNS:initial.iis.test',
+      ],
       { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    return { certPem: readFileSync(path.join(dir, 'c.pem'), 'utf8'), keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+    return {
+      certPem: readFileSync(path.join(dir, 'c.pem'), 'utf8'),
+      keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -226,7 +248,8 @@ function selfSigned(): { certPem: string; keyPem: string } {
 // Naming of HTTP.sys SSL bindings: non-SNI `0.0.0.0!443` (ipport), SNI `!443!host` (hostnameport):
 // Posh-ACME.Deploy Set-IISCertificateOld.ps1 comment table (docs/vendors/iis.md); `netsh http show sslcert` prints
 // them as ipport= / hostnameport= (fast2host KB 279).
-const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string => ((b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`);
+const sslKeyOf = (b: { port: number; host: string; sslFlags: number }): string =>
+  (b.sslFlags & 1) !== 0 && b.host ? `hostnameport=${b.host}:${b.port}` : `ipport=0.0.0.0:${b.port}`;
 
 export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIis> {
   const username = options.username ?? 'Administrator';
@@ -253,7 +276,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   // LocalMachine stores: My, WebHosting (IIS 8+, win-acme CertificateStore.cs DefaultStore), CA, Root.
   for (const name of options.stores ?? ['My', 'WebHosting', 'CA', 'Root']) stores.set(name.toLowerCase(), new Map());
   const storeOf = (name: string): Map<string, FakeCertificate> | undefined => stores.get(name.toLowerCase());
-  const storeName = (name: string): string => (options.stores ?? ['My', 'WebHosting', 'CA', 'Root']).find((s) => s.toLowerCase() === name.toLowerCase()) ?? name;
+  const storeName = (name: string): string =>
+    (options.stores ?? ['My', 'WebHosting', 'CA', 'Root']).find((s) => s.toLowerCase() === name.toLowerCase()) ?? name;
 
   const scripts: ScriptRecord[] = [];
   const commands: string[] = [];
@@ -294,13 +318,22 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       }
       const host = (b.host ?? '').toLowerCase();
       const bound = b.bound !== false;
-      bindings.push({ site: spec.name, bindingInformation: `*:${port}:${host}`, port, host, hash: bound ? initialThumbprint : '', store: bound ? 'My' : '', sslFlags: b.sslFlags ?? (b.sni ? 1 : 0) });
+      bindings.push({
+        site: spec.name,
+        bindingInformation: `*:${port}:${host}`,
+        port,
+        host,
+        hash: bound ? initialThumbprint : '',
+        store: bound ? 'My' : '',
+        sslFlags: b.sslFlags ?? (b.sni ? 1 : 0),
+      });
     }
     sites.push({ name: spec.name, bindings });
   }
   const allBindings = (): FakeBinding[] => sites.flatMap((s) => s.bindings);
   const siteOf = (name: string): Site | undefined => sites.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  const findBinding = (site: string, info: string): FakeBinding | undefined => siteOf(site)?.bindings.find((b) => b.bindingInformation.toLowerCase() === info.toLowerCase());
+  const findBinding = (site: string, info: string): FakeBinding | undefined =>
+    siteOf(site)?.bindings.find((b) => b.bindingInformation.toLowerCase() === info.toLowerCase());
 
   // HTTP.sys SSL bindings, derived from the site bindings as IIS writes them on commit
   // (win-acme #64 stack trace: CommitChanges → BindingManager.Save → HttpApiWrapper.CreateSSLBinding).
@@ -314,11 +347,14 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
   // Set-IISCertificateOld.ps1 table); a certificate whose key HTTP.sys cannot use is not served
   // (win-acme #172: bound but not working; ASSUMPTION: the handshake fails).
   const served = (port: number, servername: string | undefined): ServedMaterial | undefined => {
-    const entry = (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ?? httpSys.get(`ipport=0.0.0.0:${port}`);
+    const entry =
+      (servername ? httpSys.get(`hostnameport=${servername.toLowerCase()}:${port}`) : undefined) ??
+      httpSys.get(`ipport=0.0.0.0:${port}`);
     const cert = entry ? storeOf(entry.store || 'My')?.get(entry.hash) : undefined;
     if (!cert?.keyPem || !cert.keyUsable) return undefined;
     // The leaf, then exactly the chain that came in its PFX (imported into the CA store beside it).
-    if (leafOnly) return { id: `${cert.thumbprint}:leaf-only`, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: [] };
+    if (leafOnly)
+      return { id: `${cert.thumbprint}:leaf-only`, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: [] };
     return { id: cert.thumbprint, certPem: cert.certPem, keyPem: cert.keyPem, chainPems: cert.chainPems };
   };
   const listeners = new HttpSysListeners(served);
@@ -330,7 +366,15 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     if (!thumbprint) return null;
     const cert = storeOf(store)?.get(thumbprint.toUpperCase());
     if (!cert) return { store, thumbprint, present: false };
-    return { store, thumbprint, present: true, hasPrivateKey: cert.hasPrivateKey, subject: cert.subject, notAfter: cert.notAfter.toISOString().slice(0, 10), friendlyName: cert.friendlyName };
+    return {
+      store,
+      thumbprint,
+      present: true,
+      hasPrivateKey: cert.hasPrivateKey,
+      subject: cert.subject,
+      notAfter: cert.notAfter.toISOString().slice(0, 10),
+      friendlyName: cert.friendlyName,
+    };
   };
 
   /** Why committing `hash` from `store` to binding `b` fails, or undefined. A scripted failure is used up. */
@@ -345,7 +389,12 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     if (!hash) return undefined;
     const cert = storeOf(store)?.get(hash);
     // GUESSED wording: what HTTP.sys reports for a hash that is not in the store.
-    if (!cert) return methodException('CommitChanges', 0, 'Cannot find object or property. (Exception from HRESULT: 0x80092004)');
+    if (!cert)
+      return methodException(
+        'CommitChanges',
+        0,
+        'Cannot find object or property. (Exception from HRESULT: 0x80092004)',
+      );
     // win-acme #64/#172, Certify #222 (docs/vendors/iis.md): HTTP.sys cannot use the key.
     if (!cert.hasPrivateKey || !cert.keyUsable) return LOGON_SESSION_MESSAGE;
     return undefined;
@@ -390,14 +439,26 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
    *   change in place succeeds.
    * - 'direct': an administrator in IIS Manager (test helper).
    */
-  function setOne(t: Record<string, unknown>, mode: 'replace' | 'in-place' | 'direct'): (BindingStateOf & { putBack?: string }) | null {
+  function setOne(
+    t: Record<string, unknown>,
+    mode: 'replace' | 'in-place' | 'direct',
+  ): (BindingStateOf & { putBack?: string }) | null {
     const site = str(t, 'site');
     const info = str(t, 'bindingInformation');
-    const wanted = { hash: str(t, 'hash').toUpperCase(), store: str(t, 'store'), sslFlags: typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0 };
+    const wanted = {
+      hash: str(t, 'hash').toUpperCase(),
+      store: str(t, 'store'),
+      sslFlags: typeof t['sslFlags'] === 'number' ? t['sslFlags'] : 0,
+    };
     const b = findBinding(site, info);
     if (!b) throw new Error(`site '${site}' has no https binding ${info}`);
     const before = { hash: b.hash, store: b.store || 'My', sslFlags: b.sslFlags };
-    if (before.hash === wanted.hash && (before.store.toLowerCase() === wanted.store.toLowerCase() || !wanted.hash) && before.sslFlags === wanted.sslFlags) return null;
+    if (
+      before.hash === wanted.hash &&
+      (before.store.toLowerCase() === wanted.store.toLowerCase() || !wanted.hash) &&
+      before.sslFlags === wanted.sslFlags
+    )
+      return null;
     if (mode === 'in-place' && before.hash !== wanted.hash) throw new Error(LOGON_SESSION_MESSAGE);
     const problem = commitProblem(b, wanted.hash, wanted.store);
     if (problem === undefined) {
@@ -415,7 +476,14 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     throw new CommitFailure(problem, putBackProblem ?? 'ok');
   }
 
-  const handlers: Record<Operation, (p: Record<string, unknown>, failure: { stderr: string; afterBindings?: number } | undefined, inPlace: boolean) => Reply> = {
+  const handlers: Record<
+    Operation,
+    (
+      p: Record<string, unknown>,
+      failure: { stderr: string; afterBindings?: number } | undefined,
+      inPlace: boolean,
+    ) => Reply
+  > = {
     // Facts the probe script reads (registry, $PSVersionTable, IsInRole): answered from settings.
     probe(p) {
       return json({
@@ -435,15 +503,33 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     // text). A binding is found by exact IP:port:host (Posh-ACME.Deploy Set-IISCertificate.ps1
     // matches bindingInformation the same way); case-insensitive (ASSUMPTION).
     'read-bindings'(p) {
-      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      if (!settings.iis)
+        return {
+          code: 1,
+          stdout: '',
+          stderr: psError(
+            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
+            'FileNotFoundException',
+          ),
+        };
       const bindings = objects(p['bindings']).map((t, i) => {
         const site = siteOf(str(t, 'site'));
         const b = findBinding(str(t, 'site'), str(t, 'bindingInformation'));
-        if (!b) return { i, found: false, siteFound: site !== undefined, available: site ? site.bindings.map((o) => o.bindingInformation) : [] };
+        if (!b)
+          return {
+            i,
+            found: false,
+            siteFound: site !== undefined,
+            available: site ? site.bindings.map((o) => o.bindingInformation) : [],
+          };
         const store = b.store || 'My';
         return { i, found: true, hash: b.hash, store, sslFlags: b.sslFlags, certificate: certInfo(store, b.hash) };
       });
-      return json({ bindings, sites: sites.map((s) => s.name), certificates: objects(p['certificates']).map((c) => certInfo(str(c, 'store'), str(c, 'thumbprint'))) });
+      return json({
+        bindings,
+        sites: sites.map((s) => s.name),
+        certificates: objects(p['certificates']).map((c) => certInfo(str(c, 'store'), str(c, 'thumbprint'))),
+      });
     },
 
     // Stale-upload cleanup and the protected ACL are CertFleet's own design; the simulator logs the
@@ -452,12 +538,24 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     'stage-check'(p) {
       const cert = storeOf(str(p, 'store'))?.get(str(p, 'thumbprint').toUpperCase());
       const dir = windowsPath(str(p, 'uploadDirectory'));
-      if (!dir) return { code: 1, stdout: '', stderr: psError(`New-Item : The given path's format is not supported.`, 'NotSupportedException') };
+      if (!dir)
+        return {
+          code: 1,
+          stdout: '',
+          stderr: psError(`New-Item : The given path's format is not supported.`, 'NotSupportedException'),
+        };
       const made = !disk.isDirectory(dir) && disk.mkdirs(dir);
       if (made) disk.log.push(`${ACL_LOG} ${dir} protected: S-1-5-18, S-1-5-32-544, user`);
-      const stale = disk.list(dir).filter((f) => /\\certfleet-[^\\]*\.pfx$/i.test(f) && (disk.get(f)?.mtime ?? 0) < Date.now() - 30 * 60_000);
+      const stale = disk
+        .list(dir)
+        .filter((f) => /\\certfleet-[^\\]*\.pfx$/i.test(f) && (disk.get(f)?.mtime ?? 0) < Date.now() - 30 * 60_000);
       for (const f of stale) disk.remove(f);
-      return json({ present: cert !== undefined, hasPrivateKey: cert?.hasPrivateKey === true, directoryCreated: made, staleRemoved: stale.length });
+      return json({
+        present: cert !== undefined,
+        hasPrivateKey: cert?.hasPrivateKey === true,
+        directoryCreated: made,
+        staleRemoved: stale.length,
+      });
     },
 
     // X509Certificate2(path, password, MachineKeySet|PersistKeySet) + X509Store.Add (Posh-ACME.Deploy
@@ -472,23 +570,51 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       try {
         if (failure) return { code: 1, stdout: '', stderr: failure.stderr };
         const store = storeOf(str(p, 'store'));
-        if (!store) return { code: 1, stdout: '', stderr: psError(methodException('Open', 1, 'The system cannot find the file specified.'), 'CryptographicException') };
+        if (!store)
+          return {
+            code: 1,
+            stdout: '',
+            stderr: psError(
+              methodException('Open', 1, 'The system cannot find the file specified.'),
+              'CryptographicException',
+            ),
+          };
         const thumbprint = str(p, 'thumbprint').toUpperCase();
         const existing = store.get(thumbprint);
-        if (existing?.hasPrivateKey) return json({ thumbprint, imported: false, hasPrivateKey: true, intermediatesAdded: 0 });
+        if (existing?.hasPrivateKey)
+          return json({ thumbprint, imported: false, hasPrivateKey: true, intermediatesAdded: 0 });
         const bytes = file ? disk.read(file) : undefined;
-        const ctor = (text: string): Reply => ({ code: 1, stdout: '', stderr: psError(`New-Object : ${methodException('.ctor', 3, `${text}\r\n`)}`, 'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand', 5) });
+        const ctor = (text: string): Reply => ({
+          code: 1,
+          stdout: '',
+          stderr: psError(
+            `New-Object : ${methodException('.ctor', 3, `${text}\r\n`)}`,
+            'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand',
+            5,
+          ),
+        });
         if (!bytes) return ctor('The system cannot find the file specified.');
         let opened;
         try {
           opened = openPfx(bytes, str(p, 'password'));
         } catch (error) {
-          return ctor(error instanceof PfxError && error.problem === 'password' ? 'The specified network password is not correct.' : 'An internal error occurred.');
+          return ctor(
+            error instanceof PfxError && error.problem === 'password'
+              ? 'The specified network password is not correct.'
+              : 'An internal error occurred.',
+          );
         }
         // Windows before Server 2016 1709 cannot decrypt PBES2/AES key bags (docs/vendors/iis.md).
         if (opened.aes && settings.build < 16299) return ctor('The specified network password is not correct.');
         if (opened.thumbprint !== thumbprint) {
-          return { code: 1, stdout: '', stderr: psError(`certfleet: the uploaded file holds ${opened.thumbprint} (key: True) instead of ${thumbprint} with its key`, 'RuntimeException') };
+          return {
+            code: 1,
+            stdout: '',
+            stderr: psError(
+              `certfleet: the uploaded file holds ${opened.thumbprint} (key: True) instead of ${thumbprint} with its key`,
+              'RuntimeException',
+            ),
+          };
         }
         store.set(thumbprint, {
           thumbprint,
@@ -499,7 +625,11 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
           hasPrivateKey: true,
           keyUsable: !logonSession,
           friendlyName: str(p, 'friendlyName'),
-          subject: opened.leaf.subject.split('\n').map((part) => part.trim()).filter(Boolean).join(', '),
+          subject: opened.leaf.subject
+            .split('\n')
+            .map((part) => part.trim())
+            .filter(Boolean)
+            .join(', '),
           notAfter: new Date(opened.leaf.validTo),
         });
         execMutations++;
@@ -511,7 +641,17 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
           for (const c of opened.chain) {
             const tp = thumbprintOfDer(c.raw);
             if (c.subject !== c.issuer && !ca.has(tp)) {
-              ca.set(tp, { thumbprint: tp, store: 'CA', certPem: c.toString(), chainPems: [], hasPrivateKey: false, keyUsable: false, friendlyName: '', subject: c.subject, notAfter: new Date(c.validTo) });
+              ca.set(tp, {
+                thumbprint: tp,
+                store: 'CA',
+                certPem: c.toString(),
+                chainPems: [],
+                hasPrivateKey: false,
+                keyUsable: false,
+                friendlyName: '',
+                subject: c.subject,
+                notAfter: new Date(c.validTo),
+              });
               added++;
             }
           }
@@ -524,7 +664,15 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
 
     'set-bindings'(p, failure, inPlace) {
       const mode = inPlace ? 'in-place' : 'replace';
-      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      if (!settings.iis)
+        return {
+          code: 1,
+          stdout: '',
+          stderr: psError(
+            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
+            'FileNotFoundException',
+          ),
+        };
       const targets = objects(p['bindings']);
       if (failure) {
         // The script dies after switching `afterBindings` bindings: no restore, no JSON.
@@ -537,7 +685,11 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         try {
           if (setOne(t, mode)) done.push(i);
         } catch (error) {
-          fail = { i, error: error instanceof Error ? error.message : String(error), putBack: error instanceof CommitFailure ? error.putBack : null };
+          fail = {
+            i,
+            error: error instanceof Error ? error.message : String(error),
+            putBack: error instanceof CommitFailure ? error.putBack : null,
+          };
           break;
         }
       }
@@ -549,10 +701,19 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     // -RemoveOldCert deletes the old thumbprint the same way). ASSUMPTION: Remove-Item -DeleteKey
     // on Cert:\LocalMachine\<store>\<thumbprint> removes certificate and key.
     'remove-certificates'(p) {
-      if (!settings.iis) return { code: 1, stdout: '', stderr: psError(methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"), 'FileNotFoundException') };
+      if (!settings.iis)
+        return {
+          code: 1,
+          stdout: '',
+          stderr: psError(
+            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
+            'FileNotFoundException',
+          ),
+        };
       const store = storeOf(str(p, 'store'));
       const used = new Map<string, string[]>();
-      for (const b of allBindings()) if (b.hash) used.set(b.hash, [...(used.get(b.hash) ?? []), `${b.site} ${b.bindingInformation}`]);
+      for (const b of allBindings())
+        if (b.hash) used.set(b.hash, [...(used.get(b.hash) ?? []), `${b.site} ${b.bindingInformation}`]);
       const removed: string[] = [];
       const inUse: { thumbprint: string; bindings: string[] }[] = [];
       const missing: string[] = [];
@@ -581,12 +742,19 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     scripts.push({ operation, command, script, params });
     const scripted = failures.get(operation);
     failures.delete(operation);
-    const failure = scripted ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) } : undefined;
-    if (failure && operation !== 'import' && operation !== 'set-bindings') return { code: 1, stdout: '', stderr: failure.stderr };
+    const failure = scripted
+      ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) }
+      : undefined;
+    if (failure && operation !== 'import' && operation !== 'set-bindings')
+      return { code: 1, stdout: '', stderr: failure.stderr };
     try {
       return handlers[operation](params, failure, inPlace);
     } catch (error) {
-      return { code: 1, stdout: '', stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException') };
+      return {
+        code: 1,
+        stdout: '',
+        stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException'),
+      };
     }
   }
 
@@ -603,11 +771,15 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       if (ctx.method === 'none') return ctx.reject(['publickey', 'password']);
       auths++;
       if (ctx.username !== username) return ctx.reject(['publickey', 'password']);
-      if (ctx.method === 'password') return ctx.password === password ? ctx.accept() : ctx.reject(['publickey', 'password']);
+      if (ctx.method === 'password')
+        return ctx.password === password ? ctx.accept() : ctx.reject(['publickey', 'password']);
       if (ctx.method === 'publickey') {
-        if (ctx.key.algo !== authorized.type || !ctx.key.data.equals(authorized.getPublicSSH())) return ctx.reject(['publickey', 'password']);
+        if (ctx.key.algo !== authorized.type || !ctx.key.data.equals(authorized.getPublicSSH()))
+          return ctx.reject(['publickey', 'password']);
         if (!ctx.signature || !ctx.blob) return ctx.accept();
-        return authorized.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey', 'password']);
+        return authorized.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true
+          ? ctx.accept()
+          : ctx.reject(['publickey', 'password']);
       }
       return ctx.reject(['publickey', 'password']);
     });
@@ -618,7 +790,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
           const channel: ServerChannel = accept();
           const reply = runCommand(info.command);
           if (reply.stdout) channel.write(reply.stdout);
-          if (reply.stderr) channel.stderr.write(reply.code !== 0 && options.clixmlErrors ? toClixml(reply.stderr) : reply.stderr);
+          if (reply.stderr)
+            channel.stderr.write(reply.code !== 0 && options.clixmlErrors ? toClixml(reply.stderr) : reply.stderr);
           channel.exit(reply.code);
           channel.end();
         });
@@ -664,7 +837,10 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
       return b ? { ...b } : undefined;
     },
     setBinding(site, info, hash, store = 'My') {
-      setOne({ site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 }, 'direct');
+      setOne(
+        { site, bindingInformation: info, hash, store, sslFlags: findBinding(site, info)?.sslFlags ?? 0 },
+        'direct',
+      );
     },
     certificates: (store) => [...(storeOf(store)?.values() ?? [])].map((c) => ({ ...c })),
     certificate: (store, thumbprint) => {
@@ -691,7 +867,8 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     view: () => ({
       // The contract checks that every staged value names an object on the device: a stage
       // returns {thumbprint, store}, so the stores count as objects next to the certificates.
-      certificateObjects: () => ['My', 'WebHosting'].flatMap((s) => (storeOf(s) ? [s, ...[...(storeOf(s)?.keys() ?? [])]] : [])),
+      certificateObjects: () =>
+        ['My', 'WebHosting'].flatMap((s) => (storeOf(s) ? [s, ...[...(storeOf(s)?.keys() ?? [])]] : [])),
       mutatingCalls: () => execMutations + disk.mutations,
       secrets: [password, clientKey.private.split('\n')[1] ?? clientKey.private],
       serveLeafOnly: (on: boolean) => {

@@ -12,9 +12,11 @@ export interface KeyPair {
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-const PEM_KEY = /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/;
+const PEM_KEY =
+  /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/;
 
-export const fingerprintOf = (certPem: string): string => new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase();
+export const fingerprintOf = (certPem: string): string =>
+  new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase();
 
 /** A fresh self-signed EC P-256 certificate (openssl, like test/support/certificates.ts). */
 export function selfSigned(commonName: string): KeyPair {
@@ -22,7 +24,25 @@ export function selfSigned(commonName: string): KeyPair {
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '30', '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=DNS:${commonName},IP:127.0.0.1`],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '30',
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        `subjectAltName=DNS:${commonName},IP:127.0.0.1`,
+      ],
       { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const certPem = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
@@ -40,7 +60,9 @@ export const pemPrivateKey = (text: string): string | undefined => PEM_KEY.exec(
 
 /** Decrypts a PEM private key with the passphrase (an unencrypted key ignores it); throws when it cannot. */
 export function decryptKey(keyPem: string, passphrase: string): string {
-  return createPrivateKey({ key: keyPem, format: 'pem', passphrase }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  return createPrivateKey({ key: keyPem, format: 'pem', passphrase })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
 }
 
 export function keyMatchesCert(keyPem: string, certPem: string): boolean {
@@ -54,7 +76,10 @@ export function keyMatchesCert(keyPem: string, certPem: string): boolean {
 }
 
 /** Reads a PKCS#12 with openssl: the leaf (the cert with a key id), the other certs, and the key. Throws on a wrong passphrase. */
-export function readPkcs12(pfx: Buffer, passphrase: string): { leafPem?: string; otherPems: string[]; keyPem?: string } {
+export function readPkcs12(
+  pfx: Buffer,
+  passphrase: string,
+): { leafPem?: string; otherPems: string[]; keyPem?: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-panos-p12-'));
   const file = path.join(dir, 'in.p12');
   writeFileSync(file, pfx);

@@ -4,7 +4,13 @@
  */
 import { panosDescriptor } from '../../../activities/deployers/panos/descriptor';
 import { createPanosDeployer } from '../../../activities/deployers/panos/index';
-import type { Activation, ActivationStatus, Deployer, DeployerContext, ManagementTrust } from '../../../activities/deployers/types';
+import type {
+  Activation,
+  ActivationStatus,
+  Deployer,
+  DeployerContext,
+  ManagementTrust,
+} from '../../../activities/deployers/types';
 import type { FakePanos } from './server';
 
 export interface KeyCache {
@@ -42,7 +48,11 @@ export interface ContextOverrides {
 
 export function panosContext(fake: FakePanos, cache: KeyCache, over: ContextOverrides = {}): DeployerContext {
   const ports = over.ports ?? fake.endpoints.map((e) => e.port);
-  const binding = { profiles: over.profiles ?? ['gp-portal', 'mgmt-ui'], verifyPorts: ports.map(String).join(', '), ...(over.binding ?? {}) };
+  const binding = {
+    profiles: over.profiles ?? ['gp-portal', 'mgmt-ui'],
+    verifyPorts: ports.map(String).join(', '),
+    ...(over.binding ?? {}),
+  };
   return {
     target: {
       id: 'target-1',

@@ -7,18 +7,43 @@ import { certSteps, type Place } from './paths';
 import type { Reply } from './types';
 import { child, ensure, escapeXml, leaf, type XNode } from './xml';
 
-export const MUTATING_CONFIG_ACTIONS = new Set(['set', 'edit', 'delete', 'rename', 'move', 'clone', 'override', 'multi-config']);
-export const INVALID_CREDENTIAL: Reply = { status: 403, xml: "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>" };
+export const MUTATING_CONFIG_ACTIONS = new Set([
+  'set',
+  'edit',
+  'delete',
+  'rename',
+  'move',
+  'clone',
+  'override',
+  'multi-config',
+]);
+export const INVALID_CREDENTIAL: Reply = {
+  status: 403,
+  xml: "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>",
+};
 
-export const success = (inner: string, code?: string): Reply => ({ status: 200, xml: `<response status="success"${code ? ` code="${code}"` : ''}>${inner}</response>` });
+export const success = (inner: string, code?: string): Reply => ({
+  status: 200,
+  xml: `<response status="success"${code ? ` code="${code}"` : ''}>${inner}</response>`,
+});
 export const failure = (code: string | undefined, lines: string[]): Reply => ({
   status: 200,
   xml: `<response status="error"${code ? ` code="${code}"` : ''}><msg>${lines.map((l) => `<line>${escapeXml(l)}</line>`).join('')}</msg></response>`,
 });
 
 /** "CN=a\nO=b" → "/CN=a/O=b", as PAN-OS prints subjects. */
-export const slashName = (dn: string): string => dn.split('\n').filter(Boolean).map((part) => `/${part}`).join('');
-export const panosDate = (d: Date): string => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/-/g, '/');
+export const slashName = (dn: string): string =>
+  dn
+    .split('\n')
+    .filter(Boolean)
+    .map((part) => `/${part}`)
+    .join('');
+export const panosDate = (d: Date): string =>
+  d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')
+    .replace(/-/g, '/');
 
 export function certificateFields(certPem: string): XNode[] {
   const x = new X509Certificate(certPem);
@@ -37,7 +62,13 @@ export function certificateFields(certPem: string): XNode[] {
 }
 
 /** Creates or updates a certificate object: new certificate fields replace the old ones, the private key stays unless given. */
-export function upsertCertificate(config: XNode, place: Place, name: string, certPem: string | undefined, keyToken: string | undefined): void {
+export function upsertCertificate(
+  config: XNode,
+  place: Place,
+  name: string,
+  certPem: string | undefined,
+  keyToken: string | undefined,
+): void {
   const target = ensure(config, certSteps(place, name));
   if (certPem) {
     const key = child(target, 'private-key');

@@ -73,7 +73,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { Request } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
-import { decryptKey, fingerprintOf, keyMatchesCert, pemCertificates, pemPrivateKey, readPkcs12, selfSigned } from './crypto';
+import {
+  decryptKey,
+  fingerprintOf,
+  keyMatchesCert,
+  pemCertificates,
+  pemPrivateKey,
+  readPkcs12,
+  selfSigned,
+} from './crypto';
 import {
   boundObject,
   certificateNamesAt,
@@ -94,7 +102,23 @@ import {
 } from './paths';
 import { failure, INVALID_CREDENTIAL, MUTATING_CONFIG_ACTIONS, panosDate, success, upsertCertificate } from './objects';
 import type { Change, FakePanoramaDevice, FakePanos, FakePanosCall, FakePanosOptions, Job, Lock, Reply } from './types';
-import { child, clone, ensure, escapeXml, find, leaf, merge, node, parseFragment, parseXml, parseXpath, remove, serialize, textOf, type XNode } from './xml';
+import {
+  child,
+  clone,
+  ensure,
+  escapeXml,
+  find,
+  leaf,
+  merge,
+  node,
+  parseFragment,
+  parseXml,
+  parseXpath,
+  remove,
+  serialize,
+  textOf,
+  type XNode,
+} from './xml';
 
 export type { FakePanosProfile } from './paths';
 export type { FakePanoramaDevice, FakePanos, FakePanosCall, FakePanosJob, FakePanosOptions } from './types';
@@ -130,7 +154,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   const panorama = opts.panorama === true;
   const templates = opts.templates ?? [];
   const stacks = opts.templateStacks ?? [];
-  if (!panorama && (templates.length > 0 || stacks.length > 0 || profiles.some((p) => p.template))) throw new Error('fake-panos: templates need panorama: true');
+  if (!panorama && (templates.length > 0 || stacks.length > 0 || profiles.some((p) => p.template)))
+    throw new Error('fake-panos: templates need panorama: true');
   const maxNameLength = panorama ? 31 : 63;
   const commitPolls = Math.max(1, opts.commitPolls ?? 3);
   const management = selfSigned('panos-fake.local');
@@ -147,21 +172,37 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
 
   // ---- configuration --------------------------------------------------------------------------
 
-  let running = node('config', { version: opts.swVersion ?? '10.2.9' }, [panorama ? node('panorama') : node('shared'), node('devices')]);
+  let running = node('config', { version: opts.swVersion ?? '10.2.9' }, [
+    panorama ? node('panorama') : node('shared'),
+    node('devices'),
+  ]);
   for (const t of templates) ensure(running, [...templateSteps(t.name), { name: 'config' }, { name: 'shared' }]);
-  for (const s of stacks) merge(ensure(running, stackSteps(s.name)), [node('templates', {}, s.templates.map((t) => leaf('member', t)))]);
+  for (const s of stacks)
+    merge(ensure(running, stackSteps(s.name)), [
+      node(
+        'templates',
+        {},
+        s.templates.map((t) => leaf('member', t)),
+      ),
+    ]);
   const defaultToken = newKeyToken(defaultPair.keyPem);
   for (const p of profiles) {
     const place = placeOfProfile(p);
-    if (place.kind === 'template' && !templates.some((t) => t.name === place.template)) throw new Error(`fake-panos: no template ${place.template}`);
+    if (place.kind === 'template' && !templates.some((t) => t.name === place.template))
+      throw new Error(`fake-panos: no template ${place.template}`);
     upsertCertificate(running, place, defaultName, defaultPair.certPem, defaultToken);
-    merge(ensure(running, profileSteps(place, p)), [leaf('certificate', defaultName), node('protocol-settings', {}, [leaf('min-version', 'tls1-2')])]);
+    merge(ensure(running, profileSteps(place, p)), [
+      leaf('certificate', defaultName),
+      node('protocol-settings', {}, [leaf('min-version', 'tls1-2')]),
+    ]);
   }
-  if (opts.managementProfile) merge(ensure(running, SYSTEM_STEPS), [leaf('ssl-tls-service-profile', opts.managementProfile)]);
+  if (opts.managementProfile)
+    merge(ensure(running, SYSTEM_STEPS), [leaf('ssl-tls-service-profile', opts.managementProfile)]);
 
   // Panorama pushes: every firewall's configuration as last pushed (a template's `config` is the firewall's root).
   const firewalls = new Map<string, { device: FakePanoramaDevice; config?: XNode }>();
-  for (const d of [...templates.flatMap((t) => t.devices ?? []), ...stacks.flatMap((s) => s.devices ?? [])]) firewalls.set(d.serial, { device: d });
+  for (const d of [...templates.flatMap((t) => t.devices ?? []), ...stacks.flatMap((s) => s.devices ?? [])])
+    firewalls.set(d.serial, { device: d });
   const templatesOfDevice = (serial: string): string[] => [
     ...stacks.filter((s) => (s.devices ?? []).some((d) => d.serial === serial)).flatMap((s) => s.templates),
     ...templates.filter((t) => (t.devices ?? []).some((d) => d.serial === serial)).map((t) => t.name),
@@ -225,7 +266,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     for (const [admin, k] of currentKeys) if (k === key) return admin;
     return undefined;
   };
-  const lockedByOther = (kind: 'config' | 'commit', admin: string): Lock | undefined => locks.find((l) => l.kind === kind && l.admin !== admin);
+  const lockedByOther = (kind: 'config' | 'commit', admin: string): Lock | undefined =>
+    locks.find((l) => l.kind === kind && l.admin !== admin);
 
   // ---- TLS service listeners and the management API certificate -------------------------------
 
@@ -256,7 +298,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const profile = textOf(find(running, SYSTEM_STEPS), 'ssl-tls-service-profile');
     if (!profile) return undefined;
     const place: Place = panorama ? { kind: 'panorama' } : { kind: 'firewall' };
-    const vsysNames = (find(running, [...DEVICE_STEPS, { name: 'vsys' }])?.children ?? []).map((v) => v.attrs['name'] ?? '');
+    const vsysNames = (find(running, [...DEVICE_STEPS, { name: 'vsys' }])?.children ?? []).map(
+      (v) => v.attrs['name'] ?? '',
+    );
     for (const vsys of [undefined, ...vsysNames]) {
       const spec = { name: profile, ...(vsys ? { vsys } : {}) };
       if (find(running, profileSteps(place, spec))) return pairOf(boundObject(running, place, spec).object);
@@ -297,7 +341,13 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       socket.on('close', () => sockets.delete(socket));
     });
     server.on('tlsClientError', () => undefined);
-    listeners.push({ profile, server, port: await listen(server), sockets, served: `${fingerprintOf(pair.certPem)}+${pair.chain.length}` });
+    listeners.push({
+      profile,
+      server,
+      port: await listen(server),
+      sockets,
+      served: `${fingerprintOf(pair.certPem)}+${pair.chain.length}`,
+    });
   }
 
   // ---- jobs -----------------------------------------------------------------------------------
@@ -308,7 +358,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       return profilesOf(config, place)
         .map((p) => ({ p, cert: textOf(p.node, 'certificate') }))
         .filter(({ cert }) => cert !== '' && !names.has(cert))
-        .map(({ p, cert }) => `${p.label.replace(/^shared -> /, '')} -> certificate '${cert}' is not a valid reference`);
+        .map(
+          ({ p, cert }) => `${p.label.replace(/^shared -> /, '')} -> certificate '${cert}' is not a valid reference`,
+        );
     });
     return problems.length ? ['Validation Error:', ...problems, 'ssl-tls-service-profile is invalid'] : [];
   };
@@ -376,7 +428,16 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
 
   const enqueue = (job: Omit<Job, 'id' | 'status' | 'result' | 'progress' | 'details' | 'tenq'>): Job => {
     const busy = jobs.some((j) => j.status !== 'FIN');
-    const full: Job = { ...job, id: nextJobId++, status: busy ? 'PEND' : 'ACT', result: 'PEND', progress: 0, details: [], tenq: new Date(), ...(busy ? {} : { tdeq: new Date() }) };
+    const full: Job = {
+      ...job,
+      id: nextJobId++,
+      status: busy ? 'PEND' : 'ACT',
+      result: 'PEND',
+      progress: 0,
+      details: [],
+      tenq: new Date(),
+      ...(busy ? {} : { tdeq: new Date() }),
+    };
     jobs.push(full);
     return full;
   };
@@ -409,19 +470,29 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     xml: `<response status="error" code="17"><msg><line><![CDATA[ upload -> ${category} -> certificate-name '${name}' is invalid]]></line></msg></response>`,
   });
 
-  const importFile = async (admin: string, method: string, params: Record<string, string>, file: { name: string; content: Buffer } | undefined): Promise<Reply> => {
+  const importFile = async (
+    admin: string,
+    method: string,
+    params: Record<string, string>,
+    file: { name: string; content: Buffer } | undefined,
+  ): Promise<Reply> => {
     const category = params['category'] ?? '';
-    if (!['certificate', 'private-key', 'keypair'].includes(category)) return failure('17', [`import -> ${category || '(none)'} is not a valid import category`]);
+    if (!['certificate', 'private-key', 'keypair'].includes(category))
+      return failure('17', [`import -> ${category || '(none)'} is not a valid import category`]);
     if (method !== 'POST' || !file) return failure('17', ['Missing file: imports need a POST with a file field']);
     const name = params['certificate-name'] ?? '';
-    if (name === '' || /^[*_]/.test(name) || name.length > maxNameLength || /['"<>&\\]/.test(name)) return nameError(category, name);
+    if (name === '' || /^[*_]/.test(name) || name.length > maxNameLength || /['"<>&\\]/.test(name))
+      return nameError(category, name);
     const format = params['format'] ?? 'pem';
     if (format !== 'pem' && format !== 'pkcs12') return failure('17', [`format '${format}' is not valid`]);
     const template = params['target-tpl'];
     if (params['target-tpl-vsys'] !== undefined) return failure('17', ['target-tpl-vsys is not modelled by the fake']);
-    if (template !== undefined && (!panorama || !templates.some((t) => t.name === template))) return failure('17', [`target-tpl '${template}' is not a template on this device`]);
-    if (lockedByOther('config', admin)) return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
-    const place: Place = template !== undefined ? { kind: 'template', template } : panorama ? { kind: 'panorama' } : { kind: 'firewall' };
+    if (template !== undefined && (!panorama || !templates.some((t) => t.name === template)))
+      return failure('17', [`target-tpl '${template}' is not a template on this device`]);
+    if (lockedByOther('config', admin))
+      return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
+    const place: Place =
+      template !== undefined ? { kind: 'template', template } : panorama ? { kind: 'panorama' } : { kind: 'firewall' };
     const passphrase = params['passphrase'];
     const text = file.content.toString('utf8');
 
@@ -430,7 +501,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     let keyPem: string | undefined;
     try {
       if (format === 'pkcs12') {
-        if (passphrase === undefined) return failure(undefined, [`Import of ${name} failed: a passphrase is required for PKCS12 files`]);
+        if (passphrase === undefined)
+          return failure(undefined, [`Import of ${name} failed: a passphrase is required for PKCS12 files`]);
         const p12 = readPkcs12(file.content, passphrase);
         certPem = category === 'private-key' ? undefined : p12.leafPem;
         chainPems = p12.otherPems;
@@ -442,18 +514,23 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     } catch {
       return failure(undefined, [`Import of ${name} failed: the file could not be read with the given passphrase`]);
     }
-    if (category !== 'private-key' && !certPem) return failure(undefined, [`Import of ${name} failed: no certificate found in the file`]);
+    if (category !== 'private-key' && !certPem)
+      return failure(undefined, [`Import of ${name} failed: no certificate found in the file`]);
     if (category !== 'certificate') {
       if (!keyPem) return failure(undefined, [`Import of ${name} failed: no private key found in the file`]);
-      if (passphrase === undefined || passphrase === '') return failure(undefined, [`Import of ${name} failed: passphrase is required for the private key`]);
-      if (format === 'pem' && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(keyPem)) return failure(undefined, [`Import of ${name} failed: unsupported private key format`]);
+      if (passphrase === undefined || passphrase === '')
+        return failure(undefined, [`Import of ${name} failed: passphrase is required for the private key`]);
+      if (format === 'pem' && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(keyPem))
+        return failure(undefined, [`Import of ${name} failed: unsupported private key format`]);
       try {
         keyPem = decryptKey(keyPem, passphrase);
       } catch {
         return failure(undefined, [`Import of ${name} failed: wrong passphrase or unsupported private key`]);
       }
       if (category === 'private-key' && !find(candidate(), certSteps(place, name))) {
-        return failure(undefined, [`Import of ${name} failed: certificate ${name} does not exist; import the certificate first`]);
+        return failure(undefined, [
+          `Import of ${name} failed: certificate ${name} does not exist; import the certificate first`,
+        ]);
       }
     }
     const token = keyPem ? newKeyToken(keyPem) : undefined;
@@ -466,7 +543,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const action = params['action'] ?? '';
     const steps = parseXpath(params['xpath'] ?? '');
     if (!steps || steps[0]?.name !== 'config') return failure('6', ['Bad Xpath']);
-    if (MUTATING_CONFIG_ACTIONS.has(action) && lockedByOther('config', admin)) return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
+    if (MUTATING_CONFIG_ACTIONS.has(action) && lockedByOther('config', admin))
+      return failure(undefined, [`Config is locked by ${lockedByOther('config', admin)?.admin ?? ''}`]);
     switch (action) {
       case 'get':
       case 'show': {
@@ -487,13 +565,22 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
         return success('<msg>command succeeded</msg>', '20');
       }
       case 'delete': {
-        if (!editable(steps, 'delete')) return failure('12', [`${pathText(steps)} is not modelled by the fake (delete)`]);
+        if (!editable(steps, 'delete'))
+          return failure('12', [`${pathText(steps)} is not modelled by the fake (delete)`]);
         const current = candidate();
         const last = steps[steps.length - 1];
         if (steps.at(-2)?.name === 'certificate' && last?.entryName !== undefined) {
-          const place = placesOf(current, panorama).find((p) => pathText(certSteps(p, last.entryName ?? '')) === pathText(steps));
-          const refs = place ? profilesOf(current, place).filter((p) => textOf(p.node, 'certificate') === last.entryName) : [];
-          if (refs.length > 0) return failure('12', [`${last.entryName} cannot be deleted because of references from:`, ...refs.map((r) => `${r.label} -> certificate`)]);
+          const place = placesOf(current, panorama).find(
+            (p) => pathText(certSteps(p, last.entryName ?? '')) === pathText(steps),
+          );
+          const refs = place
+            ? profilesOf(current, place).filter((p) => textOf(p.node, 'certificate') === last.entryName)
+            : [];
+          if (refs.length > 0)
+            return failure('12', [
+              `${last.entryName} cannot be deleted because of references from:`,
+              ...refs.map((r) => `${r.label} -> certificate`),
+            ]);
         }
         change(admin, `delete ${pathText(steps)}`, (c) => {
           remove(c, steps);
@@ -509,9 +596,18 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     if (!panorama) return failure('17', ['commit-all is a Panorama command']);
     const style = cmd.children.find((c) => c.name === 'template' || c.name === 'template-stack');
     const name = textOf(style, 'name');
-    if (!style || !name) return failure('17', ['commit-all: the fake models <template> and <template-stack> pushes only']);
-    const pushed = style.name === 'template' ? (templates.some((t) => t.name === name) ? [name] : undefined) : stacks.find((s) => s.name === name)?.templates;
-    const devices = style.name === 'template' ? templates.find((t) => t.name === name)?.devices : stacks.find((s) => s.name === name)?.devices;
+    if (!style || !name)
+      return failure('17', ['commit-all: the fake models <template> and <template-stack> pushes only']);
+    const pushed =
+      style.name === 'template'
+        ? templates.some((t) => t.name === name)
+          ? [name]
+          : undefined
+        : stacks.find((s) => s.name === name)?.templates;
+    const devices =
+      style.name === 'template'
+        ? templates.find((t) => t.name === name)?.devices
+        : stacks.find((s) => s.name === name)?.devices;
     if (!pushed) return failure('17', [`${style.name} ${name} does not exist`]);
     if (lockedByOther('commit', admin)) return failure(undefined, ['Other administrators are holding commit locks.']);
     const job = enqueue({
@@ -519,10 +615,20 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       user: admin,
       description: textOf(style, 'description'),
       changes: [],
-      push: { templates: pushed, devices: (devices ?? []).map((device) => ({ device, result: 'PEND', lines: failNextPushLines.get(device.serial) ?? [] })) },
+      push: {
+        templates: pushed,
+        devices: (devices ?? []).map((device) => ({
+          device,
+          result: 'PEND',
+          lines: failNextPushLines.get(device.serial) ?? [],
+        })),
+      },
     });
     for (const d of devices ?? []) failNextPushLines.delete(d.serial);
-    return success(`<result><msg><line>Job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`, '19');
+    return success(
+      `<result><msg><line>Job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`,
+      '19',
+    );
   };
 
   const commit = async (admin: string, params: Record<string, string>): Promise<Reply> => {
@@ -532,23 +638,40 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     } catch {
       return failure('18', ['Malformed Request']);
     }
-    if (params['action'] === 'all' || cmd.name === 'commit-all') return cmd.name === 'commit-all' && params['action'] === 'all' ? commitAll(admin, cmd) : failure('17', ['commit-all needs action=all']);
+    if (params['action'] === 'all' || cmd.name === 'commit-all')
+      return cmd.name === 'commit-all' && params['action'] === 'all'
+        ? commitAll(admin, cmd)
+        : failure('17', ['commit-all needs action=all']);
     if (cmd.name !== 'commit') return failure('17', [`${cmd.name} is unexpected`]);
     if (lockedByOther('commit', admin)) return failure(undefined, ['Other administrators are holding commit locks.']);
     const partial = child(cmd, 'partial') ?? child(child(cmd, 'force'), 'partial');
-    const adminScope = partial ? (child(partial, 'admin')?.children ?? []).filter((m) => m.name === 'member').map((m) => m.text.trim()) : undefined;
+    const adminScope = partial
+      ? (child(partial, 'admin')?.children ?? []).filter((m) => m.name === 'member').map((m) => m.text.trim())
+      : undefined;
     const scoped = pending.filter((c) => !adminScope || adminScope.length === 0 || adminScope.includes(c.admin));
     if (scoped.length === 0) return success('<msg>There are no changes to commit.</msg>', '19');
     for (const c of scoped) pending.splice(pending.indexOf(c), 1);
-    const job = enqueue({ type: 'Commit', user: admin, description: '', changes: scoped, ...(failNextCommitLines ? { failLines: failNextCommitLines } : {}) });
+    const job = enqueue({
+      type: 'Commit',
+      user: admin,
+      description: '',
+      changes: scoped,
+      ...(failNextCommitLines ? { failLines: failNextCommitLines } : {}),
+    });
     failNextCommitLines = undefined;
-    return success(`<result><msg><line>Commit job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`, '19');
+    return success(
+      `<result><msg><line>Commit job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`,
+      '19',
+    );
   };
 
   const lockXml = (kind: 'config' | 'commit'): string =>
     `<${kind}-locks>${locks
       .filter((l) => l.kind === kind)
-      .map((l) => `<entry name="${escapeXml(l.admin)}"><created>${panosDate(l.created)}</created><last-activity>${panosDate(l.created)}</last-activity><loggedin>yes</loggedin><comment>${escapeXml(l.comment || '(null)')}</comment></entry>`)
+      .map(
+        (l) =>
+          `<entry name="${escapeXml(l.admin)}"><created>${panosDate(l.created)}</created><last-activity>${panosDate(l.created)}</last-activity><loggedin>yes</loggedin><comment>${escapeXml(l.comment || '(null)')}</comment></entry>`,
+      )
       .join('')}</${kind}-locks>`;
 
   const op = async (params: Record<string, string>): Promise<Reply> => {
@@ -559,13 +682,17 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       return failure('18', ['Malformed Request']);
     }
     const what = cmd.name === 'show' ? cmd.children[0] : undefined;
-    if (what?.name === 'config-locks' || what?.name === 'commit-locks') return success(`<result>${lockXml(what.name === 'config-locks' ? 'config' : 'commit')}</result>`);
+    if (what?.name === 'config-locks' || what?.name === 'commit-locks')
+      return success(`<result>${lockXml(what.name === 'config-locks' ? 'config' : 'commit')}</result>`);
     if (what?.name === 'jobs' && child(what, 'all')) {
       advance();
       return success(`<result>${jobs.map(jobXml).join('')}</result>`);
     }
     const idText = what?.name === 'jobs' ? child(what, 'id')?.text.trim() : undefined;
-    if (idText === undefined) return failure('17', [`${cmd.name} is unexpected (the fake knows show jobs, show config-locks, show commit-locks)`]);
+    if (idText === undefined)
+      return failure('17', [
+        `${cmd.name} is unexpected (the fake knows show jobs, show config-locks, show commit-locks)`,
+      ]);
     advance();
     const job = jobs.find((j) => String(j.id) === idText);
     if (!job) return failure(undefined, [`job ${idText} not found`]);
@@ -593,7 +720,11 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     let transport: FakePanosCall['transport'] = 'query';
     if (method === 'POST' && /^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(contentType)) {
       transport = contentType.toLowerCase().startsWith('multipart') ? 'multipart' : 'form';
-      const form = await new Request('https://fake-panos.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }).formData();
+      const form = await new Request('https://fake-panos.invalid/', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: new Uint8Array(body),
+      }).formData();
       for (const [k, v] of form) {
         if (typeof v === 'string') {
           params[k] = v;
@@ -604,12 +735,21 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     const headerKey = req.headers['x-pan-key'];
     const key = params['key'] ?? (typeof headerKey === 'string' ? headerKey : undefined);
     const type = params['type'] ?? '';
-    const what = [`type=${type}`, ...(['action', 'category'] as const).flatMap((k) => (params[k] ? [`${k}=${params[k]}`] : []))].join('&');
+    const what = [
+      `type=${type}`,
+      ...(['action', 'category'] as const).flatMap((k) => (params[k] ? [`${k}=${params[k]}`] : [])),
+    ].join('&');
     const masked: Record<string, string> = {};
-    for (const [k, v] of Object.entries(params)) masked[k] = ['key', 'password', 'passphrase'].includes(k) ? '********' : v;
+    for (const [k, v] of Object.entries(params))
+      masked[k] = ['key', 'password', 'passphrase'].includes(k) ? '********' : v;
     if (file) masked['file'] = `<${file.name}, ${file.content.length} bytes>`;
     const admin = type === 'keygen' ? undefined : adminOfKey(key);
-    if (type === 'import' || type === 'commit' || (type === 'config' && MUTATING_CONFIG_ACTIONS.has(params['action'] ?? ''))) mutating++;
+    if (
+      type === 'import' ||
+      type === 'commit' ||
+      (type === 'config' && MUTATING_CONFIG_ACTIONS.has(params['action'] ?? ''))
+    )
+      mutating++;
 
     let reply: Reply;
     const rule = failRules.find((r) => r.remaining > 0 && (r.match.test(what) || r.match.test(url.pathname)));
@@ -620,7 +760,10 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       reply = { status: rule.status, xml: rule.xml };
     } else if (type === 'keygen') {
       const user = params['user'] ?? '';
-      reply = admins.has(user) && admins.get(user) === params['password'] ? success(`<result><key>${issueKey(user)}</key></result>`) : INVALID_CREDENTIAL;
+      reply =
+        admins.has(user) && admins.get(user) === params['password']
+          ? success(`<result><key>${issueKey(user)}</key></result>`)
+          : INVALID_CREDENTIAL;
     } else if (!admin) {
       reply = INVALID_CREDENTIAL;
     } else if (type === 'version') {
@@ -669,7 +812,10 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       held?.reached();
       await held?.released;
     }
-    res.writeHead(reply.status, { 'content-type': 'application/xml; charset=UTF-8', 'content-length': Buffer.byteLength(reply.xml) });
+    res.writeHead(reply.status, {
+      'content-type': 'application/xml; charset=UTF-8',
+      'content-length': Buffer.byteLength(reply.xml),
+    });
     res.end(reply.xml);
   }
 
@@ -677,16 +823,19 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   const resumption = opts.sessionResumption === false ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {};
   const initialMgmt = managementPair() ?? { certPem: management.certPem, keyPem: management.keyPem, chain: [] };
   apiServed = `${fingerprintOf(initialMgmt.certPem)}+${initialMgmt.chain.length}`;
-  const server = https.createServer({ cert: initialMgmt.certPem + initialMgmt.chain.join(''), key: initialMgmt.keyPem, ...resumption }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const xml = `<response status="error" code="21"><msg><line>${escapeXml(`fake-panos internal error: ${String(error)}`)}</line></msg></response>`;
-      res.writeHead(500, { 'content-type': 'application/xml' }).end(xml);
-    });
-  });
+  const server = https.createServer(
+    { cert: initialMgmt.certPem + initialMgmt.chain.join(''), key: initialMgmt.keyPem, ...resumption },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        const xml = `<response status="error" code="21"><msg><line>${escapeXml(`fake-panos internal error: ${String(error)}`)}</line></msg></response>`;
+        res.writeHead(500, { 'content-type': 'application/xml' }).end(xml);
+      });
+    },
+  );
   apiRef.server = server;
   const port = await listen(server);
 
@@ -696,7 +845,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     return p;
   };
   const endpointOf = (l: Listener): VerifyEndpoint => ({ host: '127.0.0.1', port: l.port });
-  const allCertificateNames = (config: XNode): string[] => placesOf(config, panorama).flatMap((place) => certificateNamesAt(config, place));
+  const allCertificateNames = (config: XNode): string[] =>
+    placesOf(config, panorama).flatMap((place) => certificateNamesAt(config, place));
 
   return {
     host: '127.0.0.1',
@@ -740,10 +890,13 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     },
     hasPrivateKey: (name) => {
       const current = candidate();
-      return placesOf(current, panorama).some((place) => keyStore.has(textOf(find(current, certSteps(place, name)), 'private-key')));
+      return placesOf(current, panorama).some((place) =>
+        keyStore.has(textOf(find(current, certSteps(place, name)), 'private-key')),
+      );
     },
     managementProfile: () => textOf(find(running, SYSTEM_STEPS), 'ssl-tls-service-profile'),
-    pendingChanges: (admin) => pending.filter((c) => admin === undefined || c.admin === admin).map((c) => `${c.admin}: ${c.description}`),
+    pendingChanges: (admin) =>
+      pending.filter((c) => admin === undefined || c.admin === admin).map((c) => `${c.admin}: ${c.description}`),
     jobs: () =>
       jobs.map((j) => ({
         id: j.id,
@@ -754,7 +907,11 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
         progress: j.progress,
         details: [...j.details],
         changes: j.changes.map((c) => c.description),
-        devices: (j.push?.devices ?? []).map((d) => ({ serial: d.device.serial, result: d.result, messages: [...d.lines] })),
+        devices: (j.push?.devices ?? []).map((d) => ({
+          serial: d.device.serial,
+          result: d.result,
+          messages: [...d.lines],
+        })),
       })),
     mismatchCommitted: () => mismatch,
     issueKey: (user = username) => issueKey(user),
@@ -765,7 +922,8 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       change(admin, `set ${pathText(steps)}`, (c) => merge(ensure(c, steps), fragment));
     },
     lock(kind, admin, comment = '') {
-      if (!locks.some((l) => l.kind === kind && l.admin === admin)) locks.push({ kind, admin, comment, created: new Date() });
+      if (!locks.some((l) => l.kind === kind && l.admin === admin))
+        locks.push({ kind, admin, comment, created: new Date() });
     },
     unlock(kind, admin) {
       const index = locks.findIndex((l) => l.kind === kind && l.admin === admin);
@@ -778,7 +936,12 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       failNextPushLines.set(serial, [...detailLines]);
     },
     failNext(match, reply) {
-      failRules.push({ match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')), status: reply.status ?? 200, xml: reply.xml, remaining: reply.times ?? 1 });
+      failRules.push({
+        match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')),
+        status: reply.status ?? 200,
+        xml: reply.xml,
+        remaining: reply.times ?? 1,
+      });
     },
     serveStale(on) {
       stale = on;
@@ -793,7 +956,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       return { reached: reachedPromise, release };
     },
     async close() {
-      const closing = [server, ...listeners.map((l) => l.server)].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      const closing = [server, ...listeners.map((l) => l.server)].map(
+        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
+      );
       server.closeAllConnections();
       for (const l of listeners) for (const s of l.sockets) s.destroy();
       await Promise.all(closing);

@@ -153,7 +153,10 @@ export interface Job {
   details: string[];
   changes: Change[];
   /** CommitAll: the firewalls and their results. */
-  push?: { templates: string[]; devices: { device: FakePanoramaDevice; result: 'PEND' | 'OK' | 'FAIL'; lines: string[] }[] };
+  push?: {
+    templates: string[];
+    devices: { device: FakePanoramaDevice; result: 'PEND' | 'OK' | 'FAIL'; lines: string[] }[];
+  };
   failLines?: string[];
   tenq: Date;
   tdeq?: Date;

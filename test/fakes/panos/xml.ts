@@ -12,7 +12,12 @@ export interface XNode {
   text: string;
 }
 
-export const node = (name: string, attrs: Record<string, string> = {}, children: XNode[] = [], text = ''): XNode => ({ name, attrs, children, text });
+export const node = (name: string, attrs: Record<string, string> = {}, children: XNode[] = [], text = ''): XNode => ({
+  name,
+  attrs,
+  children,
+  text,
+});
 export const leaf = (name: string, text: string): XNode => node(name, {}, [], text);
 export const entry = (name: string, children: XNode[] = []): XNode => node('entry', { name }, children);
 
@@ -21,13 +26,20 @@ export const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace
 const escapeAttr = (s: string): string => escapeXml(s).replace(/"/g, '&quot;');
 
 export function serialize(n: XNode): string {
-  const attrs = Object.entries(n.attrs).map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
+  const attrs = Object.entries(n.attrs)
+    .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+    .join('');
   if (n.children.length > 0) return `<${n.name}${attrs}>${n.children.map(serialize).join('')}</${n.name}>`;
   if (n.text !== '') return `<${n.name}${attrs}>${escapeXml(n.text)}</${n.name}>`;
   return `<${n.name}${attrs}/>`;
 }
 
-export const clone = (n: XNode): XNode => ({ name: n.name, attrs: { ...n.attrs }, children: n.children.map(clone), text: n.text });
+export const clone = (n: XNode): XNode => ({
+  name: n.name,
+  attrs: { ...n.attrs },
+  children: n.children.map(clone),
+  text: n.text,
+});
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -36,13 +48,19 @@ function fromXml2js(name: string, raw: unknown): XNode {
   const attrs: Record<string, string> = {};
   if (isObject(raw['$'])) for (const [k, v] of Object.entries(raw['$'])) attrs[k] = String(v);
   const kids = Array.isArray(raw['$$']) ? raw['$$'] : [];
-  const children = kids.map((kid) => fromXml2js(isObject(kid) && typeof kid['#name'] === 'string' ? kid['#name'] : '?', kid));
+  const children = kids.map((kid) =>
+    fromXml2js(isObject(kid) && typeof kid['#name'] === 'string' ? kid['#name'] : '?', kid),
+  );
   return node(name, attrs, children, typeof raw['_'] === 'string' ? raw['_'] : '');
 }
 
 /** Parses a document; returns its root element. Throws on malformed XML. */
 export async function parseXml(xml: string): Promise<XNode> {
-  const parsed: unknown = await parseStringPromise(xml, { explicitChildren: true, preserveChildrenOrder: true, explicitCharkey: true });
+  const parsed: unknown = await parseStringPromise(xml, {
+    explicitChildren: true,
+    preserveChildrenOrder: true,
+    explicitCharkey: true,
+  });
   if (!isObject(parsed)) throw new Error('empty document');
   const [rootName, raw] = Object.entries(parsed)[0] ?? [];
   if (rootName === undefined) throw new Error('empty document');
@@ -54,7 +72,8 @@ export async function parseFragment(xml: string): Promise<XNode[]> {
   return (await parseXml(`<fragment>${xml}</fragment>`)).children;
 }
 
-export const child = (n: XNode | undefined, name: string): XNode | undefined => n?.children.find((c) => c.name === name);
+export const child = (n: XNode | undefined, name: string): XNode | undefined =>
+  n?.children.find((c) => c.name === name);
 export const textOf = (n: XNode | undefined, name: string): string => child(n, name)?.text.trim() ?? '';
 
 // ---------------------------------------------------------------------------------------------
@@ -80,7 +99,8 @@ export function parseXpath(xpath: string): Step[] | undefined {
   return steps.length > 0 ? steps : undefined;
 }
 
-const matches = (n: XNode, step: Step): boolean => n.name === step.name && (step.entryName === undefined || n.attrs['name'] === step.entryName);
+const matches = (n: XNode, step: Step): boolean =>
+  n.name === step.name && (step.entryName === undefined || n.attrs['name'] === step.entryName);
 
 /** The node at the path (root = first step), or undefined. */
 export function find(root: XNode, steps: Step[]): XNode | undefined {
@@ -122,7 +142,9 @@ export function remove(root: XNode, steps: Step[]): boolean {
 /** `action=set` semantics: adds or merges the fragment into the node (leaves are replaced). */
 export function merge(target: XNode, fragment: XNode[]): void {
   for (const incoming of fragment) {
-    const existing = target.children.find((c) => c.name === incoming.name && c.attrs['name'] === incoming.attrs['name']);
+    const existing = target.children.find(
+      (c) => c.name === incoming.name && c.attrs['name'] === incoming.attrs['name'],
+    );
     if (!existing) {
       target.children.push(clone(incoming));
     } else if (incoming.children.length === 0) {

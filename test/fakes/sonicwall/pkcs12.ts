@@ -34,10 +34,15 @@ const der = (node: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(node
 export function openPkcs12(bytes: Buffer, password: string): OpenedPkcs12 {
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))), false, password);
+    p12 = forge.pkcs12.pkcs12FromAsn1(
+      forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))),
+      false,
+      password,
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (/password|MAC could not be verified|decrypt/i.test(message)) throw new Pkcs12Error('password', 'wrong password for the PKCS#12 file');
+    if (/password|MAC could not be verified|decrypt/i.test(message))
+      throw new Pkcs12Error('password', 'wrong password for the PKCS#12 file');
     throw new Pkcs12Error('format', 'not a PKCS#12 file');
   }
   let key: KeyObject | undefined;
@@ -46,7 +51,9 @@ export function openPkcs12(bytes: Buffer, password: string): OpenedPkcs12 {
     for (const content of p12.safeContents) {
       for (const bag of content.safeBags) {
         if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
-          key = bag.key ? createPrivateKey(forge.pki.privateKeyToPem(bag.key)) : createPrivateKey({ key: der(bag.asn1), format: 'der', type: 'pkcs8' });
+          key = bag.key
+            ? createPrivateKey(forge.pki.privateKeyToPem(bag.key))
+            : createPrivateKey({ key: der(bag.asn1), format: 'der', type: 'pkcs8' });
         } else if (bag.type === forge.pki.oids.certBag) {
           certs.push(new X509Certificate(bag.cert ? der(forge.pki.certificateToAsn1(bag.cert)) : der(bag.asn1)));
         }

@@ -31,5 +31,9 @@ export function sonicwallSelfSigned(commonName = '192.168.168.168', days = 3650)
   cert.setExtensions([{ name: 'basicConstraints', cA: false }]);
   cert.sign(forgeKey, forge.md.sha256.create());
   const certPem = forge.pki.certificateToPem(cert);
-  return { keyPem, certPem, fingerprintSha256: new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase() };
+  return {
+    keyPem,
+    certPem,
+    fingerprintSha256: new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase(),
+  };
 }

@@ -298,7 +298,8 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
   const out: Record<string, unknown> = { ...target };
   for (const [key, value] of Object.entries(patch)) {
     const current = out[key];
-    out[key] = key !== 'certificate' && isObject(value) && isObject(current) ? merge(current, value) : structuredClone(value);
+    out[key] =
+      key !== 'certificate' && isObject(value) && isObject(current) ? merge(current, value) : structuredClone(value);
   }
   return out;
 }
@@ -311,7 +312,9 @@ function certificateOf(section: Record<string, unknown>, path: string[]): unknow
 
 /** The recorded path: import passwords and the FTP URL's password never appear. */
 export function redactPath(rawPath: string): string {
-  return rawPath.replace(/\/password\/[^/]+/g, '/password/[omitted]').replace(/(ftp:(?:%2f|\/){2}[^:@/]*):[^@/]*@/gi, '$1:[omitted]@');
+  return rawPath
+    .replace(/\/password\/[^/]+/g, '/password/[omitted]')
+    .replace(/(ftp:(?:%2f|\/){2}[^:@/]*):[^@/]*@/gi, '$1:[omitted]@');
 }
 
 const WEB_PATH = ['administration', 'web_management', 'certificate'];
@@ -352,12 +355,28 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       refresh_interval: 10,
     },
   };
-  const vpnServer: Record<string, unknown> = { port: 4433, certificate: { use_self_signed: true }, enable_web_management: false, inactivity_timeout: 10 };
-  const committed: DeviceConfig = { certificates: new Map(), administration: { administration: adminSection }, sslVpn: { ssl_vpn: { server: vpnServer } } };
+  const vpnServer: Record<string, unknown> = {
+    port: 4433,
+    certificate: { use_self_signed: true },
+    enable_web_management: false,
+    inactivity_timeout: 10,
+  };
+  const committed: DeviceConfig = {
+    certificates: new Map(),
+    administration: { administration: adminSection },
+    sslVpn: { ssl_vpn: { server: vpnServer } },
+  };
   if (opts.webManagementCertificate) {
     const { name, certPem, keyPem, chainPems = [] } = opts.webManagementCertificate;
     const leaf = new X509Certificate(certPem);
-    committed.certificates.set(name, { name, leaf, key: createPrivateKey(keyPem), chain: chainPems.map((pem) => new X509Certificate(pem)), fingerprint: fingerprintOf(leaf), via: 'upload' });
+    committed.certificates.set(name, {
+      name,
+      leaf,
+      key: createPrivateKey(keyPem),
+      chain: chainPems.map((pem) => new X509Certificate(pem)),
+      fingerprint: fingerprintOf(leaf),
+      via: 'upload',
+    });
     (adminSection['web_management'] as Record<string, unknown>)['certificate'] = { name };
   }
 
@@ -395,7 +414,15 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   }
 
   function openSession(user: string, source: Session['source'], address: string, held: boolean): Session {
-    const session: Session = { id: randomBytes(16).toString('hex'), user, source, address, lastSeen: Date.now(), pending: [], held };
+    const session: Session = {
+      id: randomBytes(16).toString('hex'),
+      user,
+      source,
+      address,
+      lastSeen: Date.now(),
+      pending: [],
+      held,
+    };
     sessions.set(session.id, session);
     maxConcurrent = Math.max(maxConcurrent, active().length);
     return session;
@@ -411,7 +438,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
 
   /** The committed configuration with the session's pending changes applied (what its GETs show). */
   function viewOf(session: Session | undefined): DeviceConfig {
-    const config: DeviceConfig = { certificates: new Map(committed.certificates), administration: structuredClone(committed.administration), sslVpn: structuredClone(committed.sslVpn) };
+    const config: DeviceConfig = {
+      certificates: new Map(committed.certificates),
+      administration: structuredClone(committed.administration),
+      sslVpn: structuredClone(committed.sslVpn),
+    };
     for (const change of session?.pending ?? []) apply(config, change);
     return config;
   }
@@ -433,7 +464,10 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   function contextFor(ref: FakeCertificateRef | undefined): tls.SecureContextOptions {
     const cert = ref && 'name' in ref ? committed.certificates.get(ref.name) : undefined;
     if (!cert) return { cert: builtIn.certPem, key: builtIn.keyPem };
-    return { cert: [cert.leaf.toString(), ...(leafOnly ? [] : cert.chain.map((c) => c.toString()))].join(''), key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    return {
+      cert: [cert.leaf.toString(), ...(leafOnly ? [] : cert.chain.map((c) => c.toString()))].join(''),
+      key: cert.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    };
   }
 
   let servedWeb = fingerprintOf(builtInX509);
@@ -483,14 +517,23 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   }
 
   // ------------------------------------------------------------------ replies
-  function envelope(success: boolean, code: string, message: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  function envelope(
+    success: boolean,
+    code: string,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ): Record<string, unknown> {
     return { status: { success, info: [{ level: success ? 'info' : 'error', code, message, ...extra }] } };
   }
   const okEnvelope = (): Record<string, unknown> => envelope(true, 'E_OK', 'Success.');
 
   function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -498,7 +541,13 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   /** `show_status_certs_list_inner` (7.0.1 OpenAPI): certificate, type, validated, expires_on, expired_on. */
   function certificateListJson(c: StoredCert): Record<string, unknown> {
     const expired = new Date(c.leaf.validTo).getTime() < Date.now();
-    return { certificate: c.name, type: 'Local Certificate', validated: 'Yes', expires_on: expired ? '' : c.leaf.validTo, expired_on: expired ? c.leaf.validTo : '' };
+    return {
+      certificate: c.name,
+      type: 'Local Certificate',
+      validated: 'Yes',
+      expires_on: expired ? '' : c.leaf.validTo,
+      expired_on: expired ? c.leaf.validTo : '',
+    };
   }
 
   /** `show_status_cert_detail` (7.0.1 OpenAPI); value formats are ASSUMPTIONS (the schema types them as strings only). */
@@ -522,11 +571,27 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     try {
       opened = openPkcs12(bytes, password);
     } catch (error) {
-      if (error instanceof Pkcs12Error && error.problem === 'password') throw new SonicError(400, 'E_CERT_PASSWORD', 'Failed to import the certificate: incorrect password.');
-      throw new SonicError(400, 'E_CERT_FORMAT', `Failed to import the certificate: ${error instanceof Error ? error.message : String(error)}.`);
+      if (error instanceof Pkcs12Error && error.problem === 'password')
+        throw new SonicError(400, 'E_CERT_PASSWORD', 'Failed to import the certificate: incorrect password.');
+      throw new SonicError(
+        400,
+        'E_CERT_FORMAT',
+        `Failed to import the certificate: ${error instanceof Error ? error.message : String(error)}.`,
+      );
     }
-    if (opened.modernEncryption && opts.legacyPkcs12Only) throw new SonicError(400, 'E_CERT_FORMAT', 'Failed to import the certificate: unsupported PKCS#12 encryption.');
-    session.pending.push({ kind: 'import', cert: { name, leaf: opened.leaf, key: opened.key, chain: opened.chain, fingerprint: fingerprintOf(opened.leaf), via } });
+    if (opened.modernEncryption && opts.legacyPkcs12Only)
+      throw new SonicError(400, 'E_CERT_FORMAT', 'Failed to import the certificate: unsupported PKCS#12 encryption.');
+    session.pending.push({
+      kind: 'import',
+      cert: {
+        name,
+        leaf: opened.leaf,
+        key: opened.key,
+        chain: opened.chain,
+        fingerprint: fingerprintOf(opened.leaf),
+        via,
+      },
+    });
   }
 
   /** Downloads ftp://user:pass@host:port/path with basic-ftp, as the firewall does. */
@@ -560,16 +625,27 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     }
   }
 
-  function putSection(session: Session, kind: 'administration' | 'ssl-vpn', body: Record<string, unknown> | undefined): void {
+  function putSection(
+    session: Session,
+    kind: 'administration' | 'ssl-vpn',
+    body: Record<string, unknown> | undefined,
+  ): void {
     const top = kind === 'administration' ? 'administration' : 'ssl_vpn';
-    if (!body || !isObject(body[top])) throw new SonicError(400, 'E_INVALID', `Request body must be an object with "${top}".`);
+    if (!body || !isObject(body[top]))
+      throw new SonicError(400, 'E_INVALID', `Request body must be an object with "${top}".`);
     const view = viewOf(session);
     const merged = merge(kind === 'administration' ? view.administration : view.sslVpn, body);
     const path = kind === 'administration' ? WEB_PATH : VPN_PATH;
     const raw = certificateOf(merged, path);
     const ref = refOf(raw);
-    if (!ref) throw new SonicError(400, 'E_INVALID', 'Certificate must be either {"name": <certificate>} or {"use_self_signed": true}.');
-    if ('name' in ref && !view.certificates.has(ref.name)) throw new SonicError(400, 'E_INVALID', `Certificate '${ref.name}' does not exist.`);
+    if (!ref)
+      throw new SonicError(
+        400,
+        'E_INVALID',
+        'Certificate must be either {"name": <certificate>} or {"use_self_signed": true}.',
+      );
+    if ('name' in ref && !view.certificates.has(ref.name))
+      throw new SonicError(400, 'E_INVALID', `Certificate '${ref.name}' does not exist.`);
     session.pending.push(kind === 'administration' ? { kind, body: merged } : { kind, body: merged });
   }
 
@@ -615,11 +691,21 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     nonces.set(nonce, { lastNc: 0, uses: 0, retired: false });
     return nonce;
   };
-  const hashOf = (algorithm: string, value: string): string => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(value).digest('hex');
+  const hashOf = (algorithm: string, value: string): string =>
+    createHash(algorithm === 'MD5' ? 'md5' : 'sha256')
+      .update(value)
+      .digest('hex');
   /** `WWW-Authenticate`: one Digest challenge per enabled algorithm (RFC 7616 §3.7), one nonce. */
   const challengeHeader = (stale = false): Record<string, string> => {
     const nonce = newNonce();
-    return { 'www-authenticate': algorithms.map((a) => `Digest realm="${realm}", qop="auth", algorithm=${a}, nonce="${nonce}", opaque="${opaque}"${stale ? ', stale=true' : ''}`).join(', ') };
+    return {
+      'www-authenticate': algorithms
+        .map(
+          (a) =>
+            `Digest realm="${realm}", qop="auth", algorithm=${a}, nonce="${nonce}", opaque="${opaque}"${stale ? ', stale=true' : ''}`,
+        )
+        .join(', '),
+    };
   };
   const notAuthenticated = (message = 'Not authenticated.', stale = false): SonicError =>
     new SonicError(401, 'E_UNAUTHORIZED', message, false, sessionSecurity ? challengeHeader(stale) : {});
@@ -633,20 +719,29 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     const header = req.headers.authorization ?? '';
     if (!/^Digest\s/i.test(header)) throw notAuthenticated();
     const params: Record<string, string> = {};
-    for (const m of header.slice(7).matchAll(/([a-z]+)=(?:"([^"]*)"|([^\s,]*))/gi)) params[(m[1] ?? '').toLowerCase()] = m[2] ?? m[3] ?? '';
+    for (const m of header.slice(7).matchAll(/([a-z]+)=(?:"([^"]*)"|([^\s,]*))/gi))
+      params[(m[1] ?? '').toLowerCase()] = m[2] ?? m[3] ?? '';
     const { username = '', nonce = '', nc = '', cnonce = '', uri = '', response = '' } = params;
     const algorithm = params['algorithm'] ?? 'MD5';
     const record = nonces.get(nonce);
     const count = parseInt(nc, 16);
     if (!record || record.retired) throw notAuthenticated('Stale nonce.', true);
-    if (!(algorithms as string[]).includes(algorithm) || params['qop'] !== 'auth' || params['realm'] !== realm || params['opaque'] !== opaque || uri !== req.url || !cnonce) {
+    if (
+      !(algorithms as string[]).includes(algorithm) ||
+      params['qop'] !== 'auth' ||
+      params['realm'] !== realm ||
+      params['opaque'] !== opaque ||
+      uri !== req.url ||
+      !cnonce
+    ) {
       throw notAuthenticated('Invalid digest.');
     }
     const password = opts.users[username];
     if (password === undefined) throw notAuthenticated('Incorrect name/password.');
     const ha1 = hashOf(algorithm, `${username}:${realm}:${password}`);
     const ha2 = hashOf(algorithm, `${method}:${uri}`);
-    if (hashOf(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`) !== response.toLowerCase()) throw notAuthenticated('Incorrect name/password.');
+    if (hashOf(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`) !== response.toLowerCase())
+      throw notAuthenticated('Incorrect name/password.');
     if (!Number.isInteger(count) || count <= record.lastNc) throw notAuthenticated('Replayed nonce count.');
     record.lastNc = count;
     record.uses += 1;
@@ -663,7 +758,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   }
 
   /** The most recent API session of `match`, ended or not (to say why a call is refused). */
-  const latestApiSession = (match: (s: Session) => boolean): Session | undefined => [...sessions.values()].filter((s) => s.source === 'api' && match(s)).pop();
+  const latestApiSession = (match: (s: Session) => boolean): Session | undefined =>
+    [...sessions.values()].filter((s) => s.source === 'api' && match(s)).pop();
 
   /**
    * The session a management call belongs to. No cookie (docs/vendors/sonicwall.md: no public client shows SonicOS
@@ -684,7 +780,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       session = latestApiSession((s) => s.address === address);
     }
     if (!session) throw notAuthenticated();
-    if (session.ended === 'preempted') throw notAuthenticated(`Session was pre-empted by another administrator (${session.preemptedBy ?? 'unknown'}).`);
+    if (session.ended === 'preempted')
+      throw notAuthenticated(`Session was pre-empted by another administrator (${session.preemptedBy ?? 'unknown'}).`);
     if (session.ended === 'timeout') throw notAuthenticated('Session expired.');
     if (session.ended) throw notAuthenticated();
     call.user = session.user;
@@ -693,7 +790,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   }
 
   /** POST /api/sonicos/auth. */
-  function login(req: IncomingMessage, body: Record<string, unknown> | undefined, call: FakeSonicWallCall): { session: Session; extra: Record<string, unknown> } {
+  function login(
+    req: IncomingMessage,
+    body: Record<string, unknown> | undefined,
+    call: FakeSonicWallCall,
+  ): { session: Session; extra: Record<string, unknown> } {
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     let user: string;
     if (basic !== undefined) {
@@ -704,8 +805,14 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       const colon = decoded.indexOf(':');
       user = colon >= 0 ? decoded.slice(0, colon) : decoded;
       call.user = user;
-      if (colon < 0 || opts.users[user] === undefined || opts.users[user] !== decoded.slice(colon + 1)) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
-    } else if (body && typeof body['user'] === 'string' && typeof body['id'] === 'string' && typeof body['digest'] === 'string') {
+      if (colon < 0 || opts.users[user] === undefined || opts.users[user] !== decoded.slice(colon + 1))
+        throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+    } else if (
+      body &&
+      typeof body['user'] === 'string' &&
+      typeof body['id'] === 'string' &&
+      typeof body['digest'] === 'string'
+    ) {
       call.auth = 'chap';
       user = body['user'];
       call.user = user;
@@ -713,9 +820,15 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       const issued = challenges.get(body['id']);
       challenges.delete(body['id']);
       const secret = opts.users[user];
-      if (!issued || issued.expires < Date.now() || secret === undefined) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
-      const expected = createHash('md5').update(Buffer.from(body['id'], 'hex')).update(Buffer.from(secret, 'utf8')).update(Buffer.from(issued.challenge, 'hex')).digest('hex');
-      if (expected !== body['digest'].toLowerCase()) throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+      if (!issued || issued.expires < Date.now() || secret === undefined)
+        throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
+      const expected = createHash('md5')
+        .update(Buffer.from(body['id'], 'hex'))
+        .update(Buffer.from(secret, 'utf8'))
+        .update(Buffer.from(issued.challenge, 'hex'))
+        .digest('hex');
+      if (expected !== body['digest'].toLowerCase())
+        throw new SonicError(401, 'E_UNAUTHORIZED', 'Incorrect name/password.');
     } else {
       throw new SonicError(401, 'E_UNAUTHORIZED', 'Authentication required.');
     }
@@ -727,28 +840,55 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     if (holder && !override) {
       refused += 1;
       const where = `${holder.source === 'gui' ? 'GUI' : 'API'} from ${holder.address}`;
-      throw new SonicError(401, 'E_BUSY', `Another administrator is logged in: ${holder.user} (${where}). Log in with "override": true to pre-empt.`);
+      throw new SonicError(
+        401,
+        'E_BUSY',
+        `Another administrator is logged in: ${holder.user} (${where}). Log in with "override": true to pre-empt.`,
+      );
     }
     for (const other of others) end(other, 'preempted', user);
     const session = openSession(user, 'api', req.socket.remoteAddress ?? '127.0.0.1', false);
     loginsByUser[user] = (loginsByUser[user] ?? 0) + 1;
-    return { session, extra: opts.passwordUpdateRequired?.includes(user) ? { auth_code: 'API_AUTH_PASSWORD_UPDATE' } : {} };
+    return {
+      session,
+      extra: opts.passwordUpdateRequired?.includes(user) ? { auth_code: 'API_AUTH_PASSWORD_UPDATE' } : {},
+    };
   }
 
-  type Reply = { status: number; payload: Record<string, unknown> | Record<string, unknown>[]; headers?: Record<string, string>; mutated?: boolean };
+  type Reply = {
+    status: number;
+    payload: Record<string, unknown> | Record<string, unknown>[];
+    headers?: Record<string, string>;
+    mutated?: boolean;
+  };
 
-  async function route(method: string, rawPath: string, req: IncomingMessage, raw: Buffer, call: FakeSonicWallCall): Promise<Reply> {
+  async function route(
+    method: string,
+    rawPath: string,
+    req: IncomingMessage,
+    raw: Buffer,
+    call: FakeSonicWallCall,
+  ): Promise<Reply> {
     const rest = rawPath.replace(/^\/api\/sonicos/, '');
     // Scripted failures hit after authentication (for /auth: before the login is processed).
     const session = rest === '/auth' ? undefined : sessionOf(req, method, call);
-    const rule = failRules.find((f) => f.remaining > 0 && f.path.test(rawPath) && (f.failure.method === undefined || f.failure.method.toUpperCase() === method));
+    const rule = failRules.find(
+      (f) =>
+        f.remaining > 0 &&
+        f.path.test(rawPath) &&
+        (f.failure.method === undefined || f.failure.method.toUpperCase() === method),
+    );
     if (rule) rule.remaining -= 1;
     const failNow = (): Reply => {
       if (rule?.failure.dropConnection) {
         req.socket.destroy();
         return { status: 0, payload: {} };
       }
-      throw new SonicError(rule?.failure.status ?? 500, rule?.failure.code ?? 'E_ERROR', rule?.failure.message ?? 'Internal error.');
+      throw new SonicError(
+        rule?.failure.status ?? 500,
+        rule?.failure.code ?? 'E_ERROR',
+        rule?.failure.message ?? 'Internal error.',
+      );
     };
     if (rule && !rule.failure.afterProcessing) return failNow();
     const reply = session ? await serve(method, rest, session, req, raw) : auth(method, req, raw, call);
@@ -774,7 +914,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       // After Non-Digest Authentication" (unless announceDigest is off).
       const announce = sessionSecurity && opts.announceDigest !== false;
       const info = `Digest algorithm=${algorithms[0] ?? 'SHA-256'}, realm="${realm}", qop="auth", nonce="${newNonce()}", opaque="${opaque}"`;
-      return { status: 200, payload: envelope(true, 'E_OK', 'Success.', extra), headers: announce ? { 'authentication-info': info } : {} };
+      return {
+        status: 200,
+        payload: envelope(true, 'E_OK', 'Success.', extra),
+        headers: announce ? { 'authentication-info': info } : {},
+      };
     }
     if (method === 'DELETE') {
       // Logout "with bearer token or user name/password" ("Authentication Methods"). ASSUMPTION:
@@ -798,14 +942,31 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     throw new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
   }
 
-  async function serve(method: string, rest: string, session: Session, req: IncomingMessage, raw: Buffer): Promise<Reply> {
-    const ok = (payload: Record<string, unknown> = {}, mutated = false): Reply => ({ status: 200, payload: { ...payload, ...okEnvelope() }, mutated });
-    const notAllowed = (): SonicError => new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
+  async function serve(
+    method: string,
+    rest: string,
+    session: Session,
+    req: IncomingMessage,
+    raw: Buffer,
+  ): Promise<Reply> {
+    const ok = (payload: Record<string, unknown> = {}, mutated = false): Reply => ({
+      status: 200,
+      payload: { ...payload, ...okEnvelope() },
+      mutated,
+    });
+    const notAllowed = (): SonicError =>
+      new SonicError(405, 'E_NOT_SUPPORTED', `Method ${method} is not supported here.`);
     const seg = (s: string): string => decodeURIComponent(s);
 
     if (rest === '/version') {
       if (method !== 'GET') throw notAllowed();
-      return ok({ firmware_version: firmware, model, serial_number: serial, rom_version: 'SonicROM 7.0.0.9', system_uptime: '0 Days 1:02:03' });
+      return ok({
+        firmware_version: firmware,
+        model,
+        serial_number: serial,
+        rom_version: 'SonicROM 7.0.0.9',
+        system_uptime: '0 Days 1:02:03',
+      });
     }
 
     const reporting = /^\/reporting\/certificates(?:\/imported|\/name\/([^/]+))?$/.exec(rest);
@@ -824,7 +985,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       return { status: 200, payload: [...view.certificates.values()].map(certificateListJson) };
     }
 
-    const ftpImport = /^\/certificates\/import\/cert-key-pair-ftp\/name\/([^/]+)\/password\/([^/]+)\/url\/(.+?)\/?$/.exec(rest);
+    const ftpImport =
+      /^\/certificates\/import\/cert-key-pair-ftp\/name\/([^/]+)\/password\/([^/]+)\/url\/(.+?)\/?$/.exec(rest);
     if (ftpImport) {
       // Not in the 7.0.1 OpenAPI (docs/vendors/sonicwall.md): on SonicOS 7 the fake does not know it (ASSUMPTION: 404).
       if (gen7) throw new SonicError(404, 'E_NOT_FOUND', 'API endpoint not found.');
@@ -858,11 +1020,13 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       const password = seg(direct[2] ?? '');
       seenSecrets.add(password);
       const type = req.headers['content-type'] ?? '';
-      if (!type.startsWith('multipart/form-data')) throw new SonicError(400, 'E_INVALID', 'Expected multipart/form-data with the certificate file.');
+      if (!type.startsWith('multipart/form-data'))
+        throw new SonicError(400, 'E_INVALID', 'Expected multipart/form-data with the certificate file.');
       const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
       let bytes = Buffer.alloc(0);
       for (const [key, value] of form.entries()) {
-        if (key === 'certPasswd' && typeof value === 'string' && value !== password) throw new SonicError(400, 'E_INVALID', 'Certificate password mismatch.');
+        if (key === 'certPasswd' && typeof value === 'string' && value !== password)
+          throw new SonicError(400, 'E_INVALID', 'Certificate password mismatch.');
         if (typeof value !== 'string') bytes = Buffer.from(await value.arrayBuffer());
       }
       if (bytes.length === 0) throw new SonicError(400, 'E_INVALID', 'Missing certificate file.');
@@ -877,7 +1041,12 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       const view = viewOf(session);
       if (!view.certificates.has(name)) throw new SonicError(404, 'E_NOT_FOUND', `Certificate '${name}' not found.`);
       const uses = boundNames(view).get(name);
-      if (uses) throw new SonicError(400, 'E_IN_USE', `Certificate '${name}' is in use by ${uses.join(' and ')} and cannot be deleted.`);
+      if (uses)
+        throw new SonicError(
+          400,
+          'E_IN_USE',
+          `Certificate '${name}' is in use by ${uses.join(' and ')} and cannot be deleted.`,
+        );
       session.pending.push({ kind: 'delete', name });
       return ok({}, true);
     }
@@ -915,12 +1084,25 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    const call: FakeSonicWallCall = { method, path: redactPath(rawPath), status: 0, code: '', auth: 'none', ...(req.headers.cookie ? { cookie: true } : {}) };
+    const call: FakeSonicWallCall = {
+      method,
+      path: redactPath(rawPath),
+      status: 0,
+      code: '',
+      auth: 'none',
+      ...(req.headers.cookie ? { cookie: true } : {}),
+    };
     calls.push(call);
     const raw = await readBody(req);
-    const reply = (status: number, payload: Record<string, unknown> | Record<string, unknown>[], headers: Record<string, string> = {}): void => {
+    const reply = (
+      status: number,
+      payload: Record<string, unknown> | Record<string, unknown>[],
+      headers: Record<string, string> = {},
+    ): void => {
       call.status = status;
-      const info = Array.isArray(payload) ? undefined : (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
+      const info = Array.isArray(payload)
+        ? undefined
+        : (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
       call.code = Array.isArray(payload) ? 'E_OK' : (info?.code ?? '');
       sendJson(res, status, payload, headers);
     };
@@ -980,7 +1162,12 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     maxConcurrentSessions: () => maxConcurrent,
     sessions: () => {
       expireIdle();
-      return [...sessions.values()].map((s) => ({ user: s.user, source: s.source, state: stateOf(s), pending: s.pending.length }));
+      return [...sessions.values()].map((s) => ({
+        user: s.user,
+        source: s.source,
+        state: stateOf(s),
+        pending: s.pending.length,
+      }));
     },
     droppedChanges: () => dropped,
     bindings: () => ({
@@ -988,12 +1175,19 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       sslVpn: refOf(certificateOf(committed.sslVpn, VPN_PATH)) ?? { use_self_signed: true },
     }),
     certificates: () =>
-      [...committed.certificates.values()].map((c) => ({ name: c.name, fingerprintSha256: c.fingerprint, serialHex: c.leaf.serialNumber.toLowerCase(), chainLength: c.chain.length, via: c.via })),
+      [...committed.certificates.values()].map((c) => ({
+        name: c.name,
+        fingerprintSha256: c.fingerprint,
+        serialHex: c.leaf.serialNumber.toLowerCase(),
+        chainLength: c.chain.length,
+        via: c.via,
+      })),
     holdSession(input = {}) {
       const user = input.user ?? 'admin';
       expireIdle();
       const others = active();
-      if (others.length > 0 && !input.override) throw new Error(`fake-sonicwall: ${others[0]?.user ?? '?'} is logged in; holdSession needs override`);
+      if (others.length > 0 && !input.override)
+        throw new Error(`fake-sonicwall: ${others[0]?.user ?? '?'} is logged in; holdSession needs override`);
       for (const other of others) end(other, 'preempted', user);
       const session = openSession(user, 'gui', input.address ?? '192.0.2.10', true);
       if (input.ms !== undefined) {
@@ -1010,7 +1204,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
     },
     failNext(path, failure) {
-      failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), failure, remaining: failure.times ?? 1 });
+      failRules.push({
+        path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')),
+        failure,
+        remaining: failure.times ?? 1,
+      });
     },
     swallowNextCommit() {
       swallowCommit = true;
@@ -1022,7 +1220,10 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     async close() {
       for (const timer of timers) clearTimeout(timer);
       for (const socket of vpnSockets) socket.destroy();
-      const closing = [new Promise<void>((resolve) => management.close(() => resolve())), new Promise<void>((resolve) => vpn.close(() => resolve()))];
+      const closing = [
+        new Promise<void>((resolve) => management.close(() => resolve())),
+        new Promise<void>((resolve) => vpn.close(() => resolve())),
+      ];
       management.closeAllConnections();
       await Promise.all(closing);
     },
