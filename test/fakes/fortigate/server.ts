@@ -82,6 +82,7 @@ import forge from 'node-forge';
 import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
+import { countHandshakes, type HandshakeCount } from '../../support/tls-handshakes';
 
 export interface FakeFortiGateOptions {
   /** The only valid REST API token. */
@@ -195,6 +196,8 @@ export interface FakeFortiGate {
   port: number;
   /** Every request, in order (never the token, keys or passwords). */
   calls: FakeFortiGateCall[];
+  /** TLS handshakes on the management API (admin) listener: full or resumed. */
+  managementHandshakes: HandshakeCount;
   /** SHA-256 fingerprint (lowercase hex) of the built-in Fortinet_Factory certificate. */
   managementFingerprint(): string;
   /** The contract's view: user certificate objects (local and CA), mutating calls, secrets. */
@@ -518,6 +521,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     });
   });
   admin.on('tlsClientError', () => undefined);
+  const managementHandshakes = countHandshakes(admin);
   const serviceSockets = new Set<tls.TLSSocket>();
   /** A TLS service port (SSL-VPN portal, auth portal, VIP): answers one empty HTTP response and closes. */
   const serviceListener = (serving: string): tls.Server => {
@@ -1023,6 +1027,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     host: '127.0.0.1',
     port: adminPort,
     calls,
+    managementHandshakes,
     managementFingerprint: () => fingerprintOf(new X509Certificate(factory.certPem)),
     view: () => ({
       certificateObjects: () => [...locals, ...cas].filter((c) => c.source !== 'factory' && !c.name.startsWith('Fortinet_')).map((c) => c.name),
