@@ -1,11 +1,11 @@
 /**
- * The renewal schedule follows its certificate: created with it, updated (paused) with it, deleted
+ * The renewal schedule follows its certificate: created with it (interval and jitter as configured), updated (paused) with it, deleted
  * with it, recreated by the worker when it went missing; a scheduled tick skips a certificate that is
  * not due and records the check; "Renew now" during a run is refused with 409.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
@@ -42,6 +42,9 @@ describe('renewal schedules', () => {
     assert.equal(created.action.type === 'startWorkflow' ? created.action.workflowType : '', WorkflowType.scheduledRenewal);
     assert.deepEqual(created.action.type === 'startWorkflow' ? created.action.args : [], [{ certificateId: id }]);
     assert.equal(created.spec.intervals?.[0]?.every, 3_600_000);
+    // The configured jitter (RENEWAL_CHECK_JITTER_SECONDS=60 in the stack), as Temporal stored it.
+    assert.equal(created.spec.jitter, 60_000);
+    assert.equal(created.policies.overlap, ScheduleOverlapPolicy.SKIP);
     await waitForRunToEnd(admin, id);
 
     // A scheduled tick on a fresh certificate: the lifecycle runs under certificate:<id>, skips, records the check.
@@ -60,7 +63,9 @@ describe('renewal schedules', () => {
     await admin.get(`/certificates/${id}`);
     const saved = await admin.post(`/certificates/${id}/settings`, { dnsProviderId: providerId, keyType: 'rsa-2048', renewalMode: 'days', renewalValue: '20' });
     assert.equal(saved.status, 303, saved.text.slice(0, 500));
-    assert.equal((await schedule.describe()).state.paused, true);
+    const paused = await schedule.describe();
+    assert.equal(paused.state.paused, true);
+    assert.equal(paused.spec.jitter, 60_000, 'an update keeps the jitter');
     const [row] = await stack.db.db.query<{ renewal_mode: string; renewal_value: number; enabled: boolean; key_type: string }>(
       'SELECT renewal_mode, renewal_value, enabled, key_type FROM certificates WHERE id = $1',
       [id],
@@ -117,7 +122,8 @@ describe('renewal schedules', () => {
       action: { type: 'startWorkflow', workflowType: WorkflowType.scheduledRenewal, taskQueue: 'certfleet', args: [{ certificateId: '999999' }] },
     });
     await stack.startWorker();
-    await client.schedule.getHandle(renewalScheduleId(id)).describe();
+    const recreated = await client.schedule.getHandle(renewalScheduleId(id)).describe();
+    assert.equal(recreated.spec.jitter, 60_000, 'the recreated schedule has the configured jitter');
     await assert.rejects(orphan.describe(), ScheduleNotFoundError);
   });
 });
