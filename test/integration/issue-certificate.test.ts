@@ -4,13 +4,14 @@
  * see the email, and see the TXT record gone. Failure paths: propagation timeout and a bad token.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { splitPemChain } from '../../activities/crypto/pem';
 import { insertUser } from '../../activities/db/repositories/users';
 import { hashPassword } from '../../web/passwords';
 import { SMTPServer } from 'smtp-server';
 import { ConsoleClient } from '../support/console-client';
+import { openPkcs12WithOpenssl } from '../support/pkcs12-openssl';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from '../support/console-actions';
 import { ADMIN_PASSWORD, ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
@@ -66,7 +67,7 @@ describe('issuing a certificate through the console', () => {
     // The key download matches the certificate, and the key is sealed in the database.
     const key = await admin.getBytes(`/certificates/${id}/download/key.pem`);
     assert.equal(key.status, 200);
-    assert.ok(leaf.checkPrivateKey(require('node:crypto').createPrivateKey(key.body)));
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(key.body)));
     const rows = await stack.db.db.query<{ key_encrypted: string }>('SELECT key_encrypted FROM certificate_versions WHERE certificate_id = $1', [id]);
     assert.equal(rows.length, 1);
     assert.match(rows[0]?.key_encrypted ?? '', /^v1\./);
@@ -74,10 +75,27 @@ describe('issuing a certificate through the console', () => {
     const tokens = await stack.db.db.query<{ token_encrypted: string }>('SELECT token_encrypted FROM dns_providers');
     assert.ok(tokens.every((t) => !t.token_encrypted.includes(CLOUDFLARE_TOKEN)));
 
-    // A PFX with a chosen password.
+    // A PFX with a chosen password: opened by openssl, it holds this version's certificate, its key and its chain.
     await admin.get(`/certificates/${id}`);
-    const pfx = await admin.post(`/certificates/${id}/download/pfx`, { password: 'correct horse battery' });
+    const pfx = await admin.postBytes(`/certificates/${id}/download/pfx`, { password: 'correct horse battery' });
     assert.equal(pfx.status, 200);
+    assert.equal(pfx.headers.get('content-type'), 'application/x-pkcs12');
+    assert.match(pfx.headers.get('content-disposition') ?? '', /filename="?wildcard\.example\.test\.pfx"?$/);
+    assert.equal(pfx.headers.get('cache-control'), 'no-store');
+    const opened = openPkcs12WithOpenssl(pfx.body, 'correct horse battery');
+    assert.deepEqual(opened.leafPems.map((p) => new X509Certificate(p).fingerprint256), [leaf.fingerprint256], 'the leaf is the current version');
+    assert.deepEqual(
+      opened.chainPems.map((p) => new X509Certificate(p).fingerprint256).sort(),
+      chainPems.map((p) => new X509Certificate(p).fingerprint256).sort(),
+      'the chain is the version\'s chain',
+    );
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(opened.keyPem)), 'the key in the PFX is the certificate\'s key');
+    assert.equal(
+      createPrivateKey(opened.keyPem).export({ format: 'der', type: 'pkcs8' }).toString('hex'),
+      createPrivateKey(key.body).export({ format: 'der', type: 'pkcs8' }).toString('hex'),
+      'the same key as the key download',
+    );
+    assert.throws(() => openPkcs12WithOpenssl(pfx.body, 'not the password'), /mac verify failure|invalid password/i, 'the chosen password protects it');
 
     // The email reached the SMTP server, without secrets.
     const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued *.example.test'), 10_000);

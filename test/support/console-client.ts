@@ -57,6 +57,17 @@ export class ConsoleClient {
     return this.send('POST', path, new URLSearchParams({ _csrf: this.csrf, ...form }), headers);
   }
 
+  /** Posts a form like `post` and returns the answer's bytes (a file download). */
+  async postBytes(path: string, form: Record<string, string>): Promise<{ status: number; body: Buffer; headers: Headers }> {
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: this.csrf, ...form }).toString(),
+    });
+    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
   async getBytes(path: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
     const response = await fetch(new URL(path, this.baseUrl), {
       headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
