@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getTarget } from '../../activities/db/repositories/targets';
+import { createApiToken } from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { seedFleet, type SeededFleet } from '../support/seed';
@@ -291,6 +292,14 @@ describe('linking a certificate to a target', () => {
     );
     assert.deepEqual(await deploymentsOf(), deploymentsBefore, 'no deployment was created');
     assert.equal((await linkAudits()).length, auditsBefore.length, 'nothing was audited as linked');
+
+    // The JSON API goes through the same check.
+    const token = await createApiToken(admin, 'link guard');
+    const viaApi = await c.api(token, 'POST', `/api/v1/certificates/${pick.cert_id}/deployments`, { targetId: pick.foreign_id, binding: { profiles: ['gp-portal'] } });
+    assert.equal(viaApi.status, 400, viaApi.text);
+    assert.ok(viaApi.text.includes(`belongs to ${pick.foreign_customer}`), viaApi.text);
+    assert.deepEqual(await deploymentsOf(), deploymentsBefore, 'the API created nothing either');
+    await admin.get(`/certificates/${pick.cert_id}/deployments/new?target=${pick.own_id}`);
 
     // The premise: the refusal was about the customer, not the form.
     const accepted = await admin.post(`/certificates/${pick.cert_id}/deployments`, form(pick.own_id));
