@@ -4,6 +4,7 @@
  * sessions: the premise of the tests that a pinned-fingerprint client never resumes one
  * (activities/deployers/device-http.ts, `maxCachedSessions: 0`).
  */
+import assert from 'node:assert/strict';
 import { connect, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls';
 
 export interface HandshakeCount {
@@ -52,4 +53,17 @@ export async function resumesSessions(host: string, port: number, extra: SecureC
   const first = await handshake(host, port, undefined, extra);
   if (!first.session) return false;
   return (await handshake(host, port, first.session, extra)).reused;
+}
+
+/**
+ * Runs `work` (requests of a pinned client) against a listener counted by `count`: it must open more
+ * than one TLS connection (else nothing could have been resumed) and resume none of them.
+ */
+export async function assertNeverResumes(count: HandshakeCount, work: () => Promise<void>): Promise<void> {
+  const before = { ...count };
+  await work();
+  const full = count.full - before.full;
+  const resumed = count.resumed - before.resumed;
+  assert.ok(full + resumed >= 2, `the work opened more than one TLS connection (saw ${full + resumed}): else nothing could resume`);
+  assert.equal(resumed, 0, 'the pinned client never resumes a session (a resumed handshake shows no certificate to check)');
 }
