@@ -25,11 +25,6 @@ export function withActivityLog<T>(log: Logger, work: () => Promise<T>): Promise
   return running.run(log, work);
 }
 
-/** The running activity's logger, or `fallback` outside an activity. */
-export function activityLog(fallback: Logger): Logger {
-  return running.getStore() ?? fallback;
-}
-
 /** `base`, except that inside an activity every call goes to that activity's child logger. */
 export function activityAwareLogger(base: Logger): Logger {
   return new Proxy(base, {

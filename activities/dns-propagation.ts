@@ -25,14 +25,6 @@ function resolverFor(address: string): dns.Resolver {
   return resolver;
 }
 
-/** "1.2.3.4", "1.2.3.4:5353", "[::1]:53" or a host name. */
-export function parseResolverList(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 /**
  * The servers to ask: configured resolvers if any, else the zone's authoritative nameservers
  * (NS looked up through the system resolver, then their addresses).

@@ -3,7 +3,7 @@ import { FailureType } from '../temporal/contract';
 import { getOrder } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
-import { nameServersFor, parseResolverList, waitForTxtPropagation } from './dns-propagation';
+import { nameServersFor, waitForTxtPropagation } from './dns-propagation';
 import { challengeRecordName } from './domain/certificate-name';
 import type { DnsProvider } from './dns-providers/types';
 import { classified, ClassifiedError } from './errors';
@@ -17,14 +17,13 @@ export function createDnsActivities(deps: ActivityDeps) {
     const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
-    const { provider, config } = await loadDnsProvider(deps, cert.dnsProviderId);
-    return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider, config };
+    const { provider } = await loadDnsProvider(deps, cert.dnsProviderId);
+    return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider };
   };
 
-  /** The provider's configured resolvers, else the worker's, else the zone's authoritative nameservers. */
-  const propagationServers = async (provider: DnsProvider, config: Record<string, unknown>, recordName: string) => {
-    const configured = parseResolverList(typeof config['resolvers'] === 'string' ? config['resolvers'] : undefined);
-    const resolvers = configured.length > 0 ? configured : deps.propagation.resolvers;
+  /** The worker's resolvers (DNS_PROPAGATION_RESOLVERS), else the zone's authoritative nameservers. */
+  const propagationServers = async (provider: DnsProvider, recordName: string) => {
+    const resolvers = deps.propagation.resolvers;
     const zone = resolvers.length > 0 ? '' : await provider.zoneFor(recordName);
     return nameServersFor(zone, resolvers);
   };
@@ -59,8 +58,8 @@ export function createDnsActivities(deps: ActivityDeps) {
      * Heartbeats each round, so a dead worker is noticed within the heartbeat timeout.
      */
     async waitForDnsPropagation(input: { orderId: string }): Promise<{ nameservers: string[]; elapsedMs: number }> {
-      const { recordName, values, provider, config } = await challengeOf(input.orderId);
-      const servers = await propagationServers(provider, config, recordName);
+      const { recordName, values, provider } = await challengeOf(input.orderId);
+      const servers = await propagationServers(provider, recordName);
       const ctx = Context.current();
       const result = await waitForTxtPropagation(recordName, values, servers, {
         intervalMs: deps.propagation.intervalMs,
@@ -76,8 +75,8 @@ export function createDnsActivities(deps: ActivityDeps) {
      * authoritative nameservers that answer at once (most of the time), the run needs no wait at all.
      */
     async checkDnsPropagationOnce(input: { orderId: string }): Promise<{ propagated: boolean; detail?: string }> {
-      const { recordName, values, provider, config } = await challengeOf(input.orderId);
-      const servers = await propagationServers(provider, config, recordName);
+      const { recordName, values, provider } = await challengeOf(input.orderId);
+      const servers = await propagationServers(provider, recordName);
       try {
         await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });
         return { propagated: true };

@@ -16,7 +16,6 @@ const MAX_CACHED = 200;
 
 interface CachedProvider {
   provider: DnsProvider;
-  config: Record<string, unknown>;
   verifiedAt?: number;
 }
 
@@ -54,18 +53,15 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
   const hit = built.get(key);
   if (hit) return hit;
   const token = tokenOf(deps, record);
-  const entry: CachedProvider = { provider: factory({ config: record.config, token }), config: record.config };
+  const entry: CachedProvider = { provider: factory({ config: record.config, token }) };
   built.set(key, entry);
   return entry;
 }
 
 /** Builds (or reuses) the provider of a stored row, unsealing its token only in memory. */
-export async function loadDnsProvider(
-  deps: ActivityDeps,
-  providerId: string,
-): Promise<{ provider: DnsProvider; config: Record<string, unknown> }> {
-  const { provider, config } = await cachedProvider(deps, providerId);
-  return { provider, config };
+export async function loadDnsProvider(deps: ActivityDeps, providerId: string): Promise<{ provider: DnsProvider }> {
+  const { provider } = await cachedProvider(deps, providerId);
+  return { provider };
 }
 
 /**

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getTarget } from '../../activities/db/repositories/targets';
+import { createApiToken } from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { seedFleet, type SeededFleet } from '../support/seed';
@@ -311,6 +312,40 @@ describe('deployment history', () => {
     assert.deepEqual(runIds((await admin.get('/deployments?vendor=nginx')).text), nginx);
   });
 
+  it('lists only the runs of one target, or of one certificate, when asked', async () => {
+    // The busiest target and certificate: more than one run each, and not every run of the fleet.
+    const busiest = async (column: 'target_id' | 'certificate_id'): Promise<string> => {
+      const [row] = await c.db.db.query<{ id: string; runs: number }>(
+        `SELECT d.${column} AS id, count(*)::int AS runs FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id GROUP BY d.${column} ORDER BY count(*) DESC, d.${column} LIMIT 1`,
+      );
+      assert.ok(row && row.runs > 1, `the seed gives some ${column} several runs`);
+      return row.id;
+    };
+    const all = runIds((await admin.get('/deployments')).text);
+
+    const targetId = await busiest('target_id');
+    const ofTarget = await expected('d.target_id = $1', [targetId]);
+    assert.ok(ofTarget.length > 1);
+    assert.notDeepEqual(ofTarget, all, 'the filter must narrow the list');
+    const targetPage = await admin.get(`/deployments?target=${targetId}`);
+    assert.equal(targetPage.status, 200);
+    assert.deepEqual(runIds(targetPage.text), ofTarget);
+
+    const certificateId = await busiest('certificate_id');
+    const ofCertificate = await expected('d.certificate_id = $1', [certificateId]);
+    assert.ok(ofCertificate.length > 1);
+    assert.notDeepEqual(ofCertificate, all, 'the filter must narrow the list');
+    const certificatePage = await admin.get(`/deployments?certificate=${certificateId}`);
+    assert.equal(certificatePage.status, 200);
+    assert.deepEqual(runIds(certificatePage.text), ofCertificate);
+
+    // Both at once: the runs of that certificate on that target only.
+    assert.deepEqual(
+      runIds((await admin.get(`/deployments?target=${targetId}&certificate=${certificateId}`)).text),
+      await expected('d.target_id = $1 AND d.certificate_id = $2', [targetId, certificateId]),
+    );
+  });
+
   it('links runs to the Temporal UI for admins only', async () => {
     const [run] = await c.db.db.query<{ deployment_id: string }>(
       'SELECT deployment_id FROM deployment_runs ORDER BY id DESC LIMIT 1',
@@ -331,6 +366,66 @@ describe('deployment history', () => {
         );
       }
     }
+  });
+});
+
+describe('linking a certificate to a target', () => {
+  it("refuses a target of another customer with a 400 and creates nothing; the same form with the customer's own target is accepted", async () => {
+    // A certificate, a PAN-OS target of another customer, and a PAN-OS target of its own customer it is not deployed to.
+    const [pick] = await c.db.db.query<{
+      cert_id: string;
+      cert_customer: string;
+      foreign_id: string;
+      foreign_name: string;
+      foreign_customer: string;
+      own_id: string;
+    }>(
+      `SELECT c.id AS cert_id, cc.name AS cert_customer, f.id AS foreign_id, f.name AS foreign_name, fc.name AS foreign_customer, o.id AS own_id
+         FROM certificates c JOIN customers cc ON cc.id = c.customer_id
+         JOIN targets o ON o.customer_id = c.customer_id AND o.vendor = 'panos'
+         JOIN targets f ON f.customer_id <> c.customer_id AND f.vendor = 'panos' JOIN customers fc ON fc.id = f.customer_id
+        WHERE c.current_version_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.certificate_id = c.id AND d.target_id = o.id)
+        ORDER BY c.id, f.id, o.id LIMIT 1`,
+    );
+    assert.ok(pick, 'the seed has PAN-OS targets at two customers');
+    const deploymentsOf = () =>
+      c.db.db.query<{ target_id: string }>('SELECT target_id FROM deployments WHERE certificate_id = $1 ORDER BY id', [
+        pick.cert_id,
+      ]);
+    const linkAudits = () => c.db.db.query("SELECT id FROM audit_log WHERE action = 'deployment.create'");
+    const [deploymentsBefore, auditsBefore] = [await deploymentsOf(), await linkAudits()];
+    const form = (targetId: string) => ({ targetId, bind_profiles: 'gp-portal', verifyEndpoints: '' });
+
+    await admin.get(`/certificates/${pick.cert_id}/deployments/new?target=${pick.foreign_id}`);
+    const refused = await admin.post(`/certificates/${pick.cert_id}/deployments`, form(pick.foreign_id));
+    assert.equal(refused.status, 400);
+    assert.ok(
+      refused.text.includes(
+        `${pick.foreign_name} belongs to ${pick.foreign_customer}, the certificate to ${pick.cert_customer}.`,
+      ),
+      'the form names both customers next to the target field',
+    );
+    assert.deepEqual(await deploymentsOf(), deploymentsBefore, 'no deployment was created');
+    assert.equal((await linkAudits()).length, auditsBefore.length, 'nothing was audited as linked');
+
+    // The JSON API goes through the same check.
+    const token = await createApiToken(admin, 'link guard');
+    const viaApi = await c.api(token, 'POST', `/api/v1/certificates/${pick.cert_id}/deployments`, {
+      targetId: pick.foreign_id,
+      binding: { profiles: ['gp-portal'] },
+    });
+    assert.equal(viaApi.status, 400, viaApi.text);
+    assert.ok(viaApi.text.includes(`belongs to ${pick.foreign_customer}`), viaApi.text);
+    assert.deepEqual(await deploymentsOf(), deploymentsBefore, 'the API created nothing either');
+    await admin.get(`/certificates/${pick.cert_id}/deployments/new?target=${pick.own_id}`);
+
+    // The premise: the refusal was about the customer, not the form.
+    const accepted = await admin.post(`/certificates/${pick.cert_id}/deployments`, form(pick.own_id));
+    assert.equal(accepted.status, 303, accepted.text.slice(0, 500));
+    assert.deepEqual(
+      (await deploymentsOf()).map((d) => d.target_id),
+      [...deploymentsBefore.map((d) => d.target_id), pick.own_id],
+    );
   });
 });
 

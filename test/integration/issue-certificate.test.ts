@@ -11,6 +11,7 @@ import { insertUser } from '../../activities/db/repositories/users';
 import { hashPassword } from '../../web/passwords';
 import { SMTPServer } from 'smtp-server';
 import { ConsoleClient } from '../support/console-client';
+import { openPkcs12WithOpenssl } from '../support/pkcs12-openssl';
 import {
   addCloudflareProvider,
   addPebbleDirectory,
@@ -88,10 +89,35 @@ describe('issuing a certificate through the console', () => {
     const tokens = await stack.db.db.query<{ token_encrypted: string }>('SELECT token_encrypted FROM dns_providers');
     assert.ok(tokens.every((t) => !t.token_encrypted.includes(CLOUDFLARE_TOKEN)));
 
-    // A PFX with a chosen password.
+    // A PFX with a chosen password: opened by openssl, it holds this version's certificate, its key and its chain.
     await admin.get(`/certificates/${id}`);
-    const pfx = await admin.post(`/certificates/${id}/download/pfx`, { password: 'correct horse battery' });
+    const pfx = await admin.postBytes(`/certificates/${id}/download/pfx`, { password: 'correct horse battery' });
     assert.equal(pfx.status, 200);
+    assert.equal(pfx.headers.get('content-type'), 'application/x-pkcs12');
+    assert.match(pfx.headers.get('content-disposition') ?? '', /filename="?wildcard\.example\.test\.pfx"?$/);
+    assert.equal(pfx.headers.get('cache-control'), 'no-store');
+    const opened = openPkcs12WithOpenssl(pfx.body, 'correct horse battery');
+    assert.deepEqual(
+      opened.leafPems.map((p) => new X509Certificate(p).fingerprint256),
+      [leaf.fingerprint256],
+      'the leaf is the current version',
+    );
+    assert.deepEqual(
+      opened.chainPems.map((p) => new X509Certificate(p).fingerprint256).sort(),
+      chainPems.map((p) => new X509Certificate(p).fingerprint256).sort(),
+      "the chain is the version's chain",
+    );
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(opened.keyPem)), "the key in the PFX is the certificate's key");
+    assert.equal(
+      createPrivateKey(opened.keyPem).export({ format: 'der', type: 'pkcs8' }).toString('hex'),
+      createPrivateKey(key.body).export({ format: 'der', type: 'pkcs8' }).toString('hex'),
+      'the same key as the key download',
+    );
+    assert.throws(
+      () => openPkcs12WithOpenssl(pfx.body, 'not the password'),
+      /mac verify failure|invalid password/i,
+      'the chosen password protects it',
+    );
 
     // The email reached the SMTP server, without secrets.
     const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued *.example.test'), 10_000);

@@ -1,11 +1,11 @@
 /**
- * The renewal schedule follows its certificate: created with it, updated (paused) with it, deleted
+ * The renewal schedule follows its certificate: created with it (interval and jitter as configured), updated (paused) with it, deleted
  * with it, recreated by the worker when it went missing; a scheduled tick skips a certificate that is
  * not due and records the check; "Renew now" during a run is refused with 409.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
 import {
@@ -54,6 +54,9 @@ describe('renewal schedules', () => {
     );
     assert.deepEqual(created.action.type === 'startWorkflow' ? created.action.args : [], [{ certificateId: id }]);
     assert.equal(created.spec.intervals?.[0]?.every, 3_600_000);
+    // The configured jitter (RENEWAL_CHECK_JITTER_SECONDS=60 in the stack), as Temporal stored it.
+    assert.equal(created.spec.jitter, 60_000);
+    assert.equal(created.policies.overlap, ScheduleOverlapPolicy.SKIP);
     await waitForRunToEnd(admin, id);
 
     // A scheduled tick on a fresh certificate: the lifecycle runs under certificate:<id>, skips, records the check.
@@ -80,7 +83,9 @@ describe('renewal schedules', () => {
       renewalValue: '20',
     });
     assert.equal(saved.status, 303, saved.text.slice(0, 500));
-    assert.equal((await schedule.describe()).state.paused, true);
+    const paused = await schedule.describe();
+    assert.equal(paused.state.paused, true);
+    assert.equal(paused.spec.jitter, 60_000, 'an update keeps the jitter');
     const [row] = await stack.db.db.query<{
       renewal_mode: string;
       renewal_value: number;
@@ -167,7 +172,8 @@ describe('renewal schedules', () => {
       },
     });
     await stack.startWorker();
-    await client.schedule.getHandle(renewalScheduleId(id)).describe();
+    const recreated = await client.schedule.getHandle(renewalScheduleId(id)).describe();
+    assert.equal(recreated.spec.jitter, 60_000, 'the recreated schedule has the configured jitter');
     await assert.rejects(orphan.describe(), ScheduleNotFoundError);
   });
 });

@@ -67,12 +67,30 @@ export class ConsoleClient {
     return this.send('POST', path, new URLSearchParams({ _csrf: this.csrf, ...form }), headers);
   }
 
-  async getBytes(path: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  /** A request whose answer is a file: its bytes, unparsed. */
+  private async sendForBytes(
+    path: string,
+    init: { method: string; form?: Record<string, string> },
+  ): Promise<{ status: number; body: Buffer; headers: Headers }> {
     const response = await fetch(new URL(path, this.baseUrl), {
-      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      method: init.method,
       redirect: 'manual',
+      headers: {
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(init.form ? { body: new URLSearchParams({ _csrf: this.csrf, ...init.form }).toString() } : {}),
     });
     return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
+  getBytes(path: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+    return this.sendForBytes(path, { method: 'GET' });
+  }
+
+  /** Posts a form like `post` (fetch a page first) and returns the answer's bytes (a file download). */
+  postBytes(path: string, form: Record<string, string>): Promise<{ status: number; body: Buffer; headers: Headers }> {
+    return this.sendForBytes(path, { method: 'POST', form });
   }
 
   /** Signs in; with MFA on, answers the code step with a code of `mfa.secret` (`stepsAhead` as in totpCode). */

@@ -20,6 +20,7 @@ import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { runDeployerContract } from '../support/deployer-contract';
+import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const PROFILES = ['clientssl-web', 'clientssl-api'];
 
@@ -534,7 +535,26 @@ describe('f5-bigip vendor cases', () => {
   it('pinned trust keeps working when the device resumes TLS sessions', async () => {
     const resuming = await startFakeBigip({ profiles: PROFILES, resumeTlsSessions: true });
     try {
-      for (let i = 0; i < 3; i++) await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
+      assert.equal(await resumesSessions(resuming.host, resuming.port), true, 'the fake BIG-IP resumes TLS sessions');
+      // Kept-alive connections are shared by requests; a second connection is where a client would resume.
+      await assertNeverResumes(resuming.managementHandshakes, async () => {
+        for (let i = 0; i < 3; i++) {
+          const report = await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
+          assert.deepEqual(
+            report.checks.map((c) => [c.name, c.ok]),
+            [
+              ['login', true],
+              ['firmware', true],
+              ['account role', true],
+              ['client-ssl clientssl-web', true],
+              ['client-ssl clientssl-api', true],
+            ],
+            JSON.stringify(report.checks),
+          );
+          assert.equal(report.checks[0]?.detail, 'REST token issued to certfleet');
+          assert.match(report.firmware ?? '', /^BIG-IP 17\.1\.1\.3/);
+        }
+      });
     } finally {
       await resuming.close();
     }

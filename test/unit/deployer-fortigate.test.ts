@@ -24,6 +24,7 @@ import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } fro
 import { rejection as rejectionOf } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { runDeployerContract } from '../support/deployer-contract';
+import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
 const WRONG_TOKEN = 'fgtWrongSECRET9876543210fedcbaZZ';
@@ -712,7 +713,27 @@ describe('fortigate', () => {
     it('a device that offers TLS session resumption stays trusted across connections (pinned fingerprint)', async () => {
       // A resumed session shows no peer certificate; device-http must do full handshakes to check the pin.
       await withFake({ tlsSessionTickets: true }, async (fake) => {
-        for (let i = 0; i < 3; i++) await use(contextFor(fake), (d) => d.preflight());
+        assert.equal(await resumesSessions(fake.host, fake.port), true, 'the fake FortiGate resumes TLS sessions');
+        // Kept-alive connections are shared by requests; a second connection is where a client would resume.
+        await assertNeverResumes(fake.managementHandshakes, async () => {
+          for (let i = 0; i < 3; i++) {
+            const report = await use(contextFor(fake), (d) => d.preflight());
+            assert.deepEqual(
+              report.checks.map((c) => [c.name, c.ok]),
+              [
+                ['management TLS', true],
+                ['API token', true],
+                ['firmware', true],
+                ['admin GUI binding', true],
+                ['SSL-VPN', true],
+                ['certificate store', true],
+              ],
+              JSON.stringify(report.checks),
+            );
+            assert.match(report.checks[0]?.detail ?? '', /matches the pinned SHA-256 fingerprint/);
+            assert.equal(report.checks[1]?.detail, 'accepted; VDOM root readable');
+          }
+        });
       });
     });
 

@@ -22,6 +22,7 @@ import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/
 import { rejection } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { runDeployerContract } from '../support/deployer-contract';
+import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
 
@@ -495,7 +496,32 @@ describe('panos deployer: vendor cases', () => {
 
   it('pinned trust survives TLS session resumption on the management API', async () => {
     await withFake({ sessionResumption: true }, async (fake) => {
-      await use(contextFor(fake, keyCache()), (d) => d.preflight());
+      // The premise: the device really resumes sessions (a plain client gets an abbreviated handshake).
+      assert.equal(await resumesSessions(fake.host, fake.port), true, 'the fake PAN-OS resumes TLS sessions');
+      const cache = keyCache();
+      // Kept-alive connections are shared by requests; a second connection is where a client would resume.
+      await assertNeverResumes(fake.managementHandshakes, async () => {
+        for (let i = 0; i < 3; i++) {
+          const report = await use(contextFor(fake, cache), (d) => d.preflight());
+          assert.deepEqual(
+            report.checks.map((c) => [c.name, c.ok]),
+            [
+              ['API key', true],
+              ['firmware', true],
+              ['device type', true],
+              ['locks', true],
+              ['profile gp-portal', true],
+              ['profile mgmt-ui', true],
+            ],
+            JSON.stringify(report.checks),
+          );
+          assert.equal(
+            report.checks[0]?.detail,
+            i === 0 ? 'generated a new API key for admin certfleet-api' : 'the cached API key is still valid',
+          );
+          assert.equal(report.firmware, 'PAN-OS 10.2.9 (PA-VM)');
+        }
+      });
     });
   });
 

@@ -4,12 +4,7 @@
 import assert from 'node:assert/strict';
 import { promises as dns } from 'node:dns';
 import { after, before, describe, it } from 'node:test';
-import {
-  nameServersFor,
-  parseResolverList,
-  waitForTxtPropagation,
-  type NameServer,
-} from '../../activities/dns-propagation';
+import { nameServersFor, waitForTxtPropagation, type NameServer } from '../../activities/dns-propagation';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { freePort, freeUdpAndTcpPort } from '../support/free-port';
@@ -263,23 +258,5 @@ describe('nameServersFor', () => {
       { name: '127.0.0.1:5353', address: '127.0.0.1:5353' },
       { name: '10.0.0.1', address: '10.0.0.1' },
     ]);
-  });
-});
-
-describe('parseResolverList', () => {
-  it('splits on commas, spaces and newlines and drops empties', () => {
-    assert.deepEqual(parseResolverList('1.1.1.1, 8.8.8.8:53  [::1]:53\nns1.example.com,,'), [
-      '1.1.1.1',
-      '8.8.8.8:53',
-      '[::1]:53',
-      'ns1.example.com',
-    ]);
-    assert.deepEqual(parseResolverList('127.0.0.1:8053'), ['127.0.0.1:8053']);
-  });
-
-  it('empty or missing gives an empty list', () => {
-    assert.deepEqual(parseResolverList(undefined), []);
-    assert.deepEqual(parseResolverList(''), []);
-    assert.deepEqual(parseResolverList(' , \n '), []);
   });
 });

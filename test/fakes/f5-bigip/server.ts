@@ -61,6 +61,7 @@ import path from 'node:path';
 import * as tls from 'node:tls';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
+import { countHandshakes, type HandshakeCount } from '../../support/tls-handshakes';
 import {
   certJson,
   DeviceConfig,
@@ -147,6 +148,8 @@ export interface FakeBigip {
   port: number;
   /** SHA-256 of the management certificate, lowercase hex without colons (pin it). */
   managementFingerprint: string;
+  /** TLS handshakes on the management (iControl REST) listener: full or resumed. */
+  managementHandshakes: HandshakeCount;
   username: string;
   password: string;
   /** Full paths of the profiles with a TLS listener, in option order. */
@@ -1167,6 +1170,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
       });
     },
   );
+  const managementHandshakes = countHandshakes(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
@@ -1188,6 +1192,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     host: '127.0.0.1',
     port,
     managementFingerprint: management.fingerprintSha256,
+    managementHandshakes,
     username,
     password,
     profiles: [...profilePaths],

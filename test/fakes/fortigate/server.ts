@@ -91,6 +91,7 @@ import forge from 'node-forge';
 import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
+import { countHandshakes, type HandshakeCount } from '../../support/tls-handshakes';
 
 /** A stored cmdb setting that should name something: its text, or undefined. */
 const textOfSetting = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -212,6 +213,8 @@ export interface FakeFortiGate {
   port: number;
   /** Every request, in order (never the token, keys or passwords). */
   calls: FakeFortiGateCall[];
+  /** TLS handshakes on the management API (admin) listener: full or resumed. */
+  managementHandshakes: HandshakeCount;
   /** SHA-256 fingerprint (lowercase hex) of the built-in Fortinet_Factory certificate. */
   managementFingerprint(): string;
   /** The contract's view: user certificate objects (local and CA), mutating calls, secrets. */
@@ -636,6 +639,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     });
   });
   admin.on('tlsClientError', () => undefined);
+  const managementHandshakes = countHandshakes(admin);
   const serviceSockets = new Set<tls.TLSSocket>();
   /** A TLS service port (SSL-VPN portal, auth portal, VIP): answers one empty HTTP response and closes. */
   const serviceListener = (serving: string): tls.Server => {
@@ -1234,6 +1238,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     host: '127.0.0.1',
     port: adminPort,
     calls,
+    managementHandshakes,
     managementFingerprint: () => fingerprintOf(new X509Certificate(factory.certPem)),
     view: () => ({
       certificateObjects: () =>

@@ -73,6 +73,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { Request } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
+import { countHandshakes } from '../../support/tls-handshakes';
 import {
   decryptKey,
   fingerprintOf,
@@ -837,6 +838,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     },
   );
   apiRef.server = server;
+  const managementHandshakes = countHandshakes(server);
   const port = await listen(server);
 
   const profileOf = (name: string): FakePanosProfile => {
@@ -858,6 +860,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     defaultCertificateName: defaultName,
     username,
     password,
+    managementHandshakes,
     endpoints: listeners.map(endpointOf),
     endpoint(profile) {
       const l = listeners.find((x) => x.profile.name === profile);

@@ -4,6 +4,7 @@
  */
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
+import type { HandshakeCount } from '../../support/tls-handshakes';
 import type { FakePanosProfile } from './paths';
 import type { XNode } from './xml';
 
@@ -34,9 +35,9 @@ export interface FakePanosOptions {
   /** Number of `show jobs` polls until a job finishes (default 3). */
   commitPolls?: number;
   /**
-   * TLS session resumption (tickets) on the management API. Default OFF: a resumed handshake carries
-   * no certificate, and activities/deployers/device-http.ts's pinned-fingerprint check then sees
-   * "(none)" and refuses the connection (see the todo test in test/unit/deployer-panos.test.ts).
+   * TLS session resumption (tickets) on the management API. Default ON, as real devices do: a resumed
+   * handshake carries no certificate, so activities/deployers/device-http.ts never resumes a pinned
+   * connection (test/unit/deployer-panos.test.ts, "pinned trust survives TLS session resumption").
    */
   sessionResumption?: boolean;
 }
@@ -98,6 +99,8 @@ export interface FakePanos {
   endpoints: VerifyEndpoint[];
   endpoint(profile: string): VerifyEndpoint;
   calls: FakePanosCall[];
+  /** TLS handshakes on the management API: full or resumed. */
+  managementHandshakes: HandshakeCount;
   view(): FakeDeviceView;
   mutatingCalls(): number;
   /** Certificate names of every place (firewall or Panorama own, and each template). */
