@@ -252,7 +252,7 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.click('text=Link target');
   await page.waitForURL(new RegExp(`/certificates/${certificateId}$`));
   await page.click('text=Renew now');
-  await page.locator('#deployments .badge.deploy-deployed').waitFor({ timeout: 90_000 });
+  await page.locator('#deployments .badge.deploy-deployed').waitFor({ timeout: 180_000 });
   await page.locator('#progress .run-COMPLETED').waitFor();
   await shot(page, '13-certificate-deployed');
 
