@@ -1,21 +1,24 @@
 /**
- * Pebble (Debian 2.4.0) + pebble-challtestsrv for tests, on free loopback ports.
+ * Pebble + pebble-challtestsrv v2.10.3 (ARI, profiles, EAB; built with Go into the cache, as
+ * `.ci/run` does: `go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3`) for tests, the
+ * demo and the benchmarks, on free loopback ports. Debian's Pebble 2.4 has none of those.
  *
- * Debian ships no TLS material, so each start generates a throwaway CA and a listener cert
+ * Pebble ships no TLS material for its listener here, so each start generates a throwaway CA and a listener cert
  * (SAN localhost, 127.0.0.1) with node-forge in a temp dir. Callers trust Pebble's HTTPS through
  * `caBundlePem` (never by disabling verification). Certificates Pebble *issues* chain to a different
  * root, served by the management port at /roots/0 and regenerated at every start.
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import * as dns from 'node:dns';
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, rmSync } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { buildGoTool, cachedToolPath, type GoTool } from '../../scripts/temporal/dev-server';
 import { freePort, freeUdpAndTcpPort } from './free-port';
 import { registerExitCleanup, spawnManaged, type ManagedProcess } from './process';
 
@@ -58,8 +61,73 @@ export interface PebbleStack {
   stop: () => Promise<void>;
 }
 
-const DEFAULT_PEBBLE = '/usr/bin/pebble';
-const DEFAULT_CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
+const PEBBLE_MODULE = 'github.com/letsencrypt/pebble/v2/cmd';
+export const PEBBLE_VERSION = 'v2.10.3';
+
+/** Pebble, built once with Go into the cache (PEBBLE_PATH names another binary). */
+export const PEBBLE: GoTool = {
+  module: `${PEBBLE_MODULE}/pebble`,
+  version: PEBBLE_VERSION,
+  binary: 'pebble',
+  label: `Pebble ${PEBBLE_VERSION}`,
+  pathEnvVar: 'PEBBLE_PATH',
+};
+
+/** pebble-challtestsrv of the same release (PEBBLE_CHALLTESTSRV_PATH names another binary). */
+export const PEBBLE_CHALLTESTSRV: GoTool = {
+  module: `${PEBBLE_MODULE}/pebble-challtestsrv`,
+  version: PEBBLE_VERSION,
+  binary: 'pebble-challtestsrv',
+  label: `pebble-challtestsrv ${PEBBLE_VERSION}`,
+  pathEnvVar: 'PEBBLE_CHALLTESTSRV_PATH',
+};
+
+const executable = async (file: string): Promise<boolean> =>
+  access(file, fsConstants.X_OK).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * pebble-challtestsrv as the tests run it: DNS on `dnsAddress` (UDP and TCP), the management API on
+ * 127.0.0.1:`managementPort`, no HTTP-01/TLS-ALPN-01/DoH listeners and no AAAA answers.
+ */
+export function challtestsrvArgs(dnsAddress: string, managementPort: number): string[] {
+  return [
+    '-dnsserver',
+    dnsAddress,
+    '-doh',
+    '',
+    '-http01',
+    '',
+    '-https01',
+    '',
+    '-tlsalpn01',
+    '',
+    '-management',
+    `127.0.0.1:${managementPort}`,
+    '-defaultIPv6',
+    '',
+  ];
+}
+
+/**
+ * The tool's binary: its path variable, else the cache, else built into the cache now (a fresh
+ * machine's first test or demo; `.ci/run` builds it beforehand). Never Debian's `pebble` on PATH,
+ * which is 2.4 and takes other flags.
+ */
+export async function pebbleTool(tool: GoTool): Promise<string> {
+  const explicit = tool.pathEnvVar ? process.env[tool.pathEnvVar] : undefined;
+  if (explicit) return explicit;
+  const cached = cachedToolPath(tool);
+  if (await executable(cached)) return cached;
+  const lines: string[] = [];
+  const built = await buildGoTool(tool, (line) => lines.push(line));
+  if (built) return built;
+  throw new Error(
+    `${tool.label} is not in ${cached} and could not be built (${lines.slice(-3).join('; ')}); run GOBIN=${path.dirname(cached)} go install ${tool.module}@${tool.version}`,
+  );
+}
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -150,7 +218,8 @@ function request(
 ): Promise<HttpResult> {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? https : http;
-  const headers: http.OutgoingHttpHeaders = {};
+  // Pebble 2.10 refuses requests without one (RFC 8555 §6.1: "All requests MUST include a User-Agent header").
+  const headers: http.OutgoingHttpHeaders = { 'user-agent': 'certfleet-tests' };
   if (opts.body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = Buffer.byteLength(opts.body);
@@ -217,21 +286,8 @@ async function startOnce(
   const ca = tls.caCertPem;
 
   const cts = await spawnManaged(
-    opts.challtestsrvBinary ?? DEFAULT_CHALLTESTSRV,
-    [
-      '-dns01',
-      dnsServer,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${ctsMgmtPort}`,
-      '-defaultIPv6',
-      '',
-    ],
+    opts.challtestsrvBinary ?? (await pebbleTool(PEBBLE_CHALLTESTSRV)),
+    challtestsrvArgs(dnsServer, ctsMgmtPort),
     {
       name: 'pebble-challtestsrv',
       cwd: dir,
@@ -261,7 +317,7 @@ async function startOnce(
     };
     await writeFile(configFile, JSON.stringify(config, null, 2));
     pebble = await spawnManaged(
-      opts.pebbleBinary ?? DEFAULT_PEBBLE,
+      opts.pebbleBinary ?? (await pebbleTool(PEBBLE)),
       ['-config', configFile, '-strict=false', '-dnsserver', dnsServer],
       {
         name: 'pebble',

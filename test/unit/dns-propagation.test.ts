@@ -9,9 +9,8 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { freePort, freeUdpAndTcpPort } from '../support/free-port';
 import { spawnManaged, type ManagedProcess } from '../support/process';
+import { challtestsrvArgs, PEBBLE_CHALLTESTSRV, pebbleTool } from '../support/pebble';
 import { rejection as rejectionOf } from '../support/assertions';
-
-const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
 
 let cts: ManagedProcess | undefined;
 let dnsAddress = '';
@@ -50,31 +49,14 @@ async function startChalltestsrv(): Promise<void> {
     const address = `127.0.0.1:${dnsPort}`;
     const url = `http://127.0.0.1:${mgmtPort}`;
     try {
-      cts = await spawnManaged(
-        CHALLTESTSRV,
-        [
-          '-dns01',
-          address,
-          '-http01',
-          '',
-          '-https01',
-          '',
-          '-tlsalpn01',
-          '',
-          '-management',
-          `127.0.0.1:${mgmtPort}`,
-          '-defaultIPv6',
-          '',
-        ],
-        {
-          name: 'pebble-challtestsrv',
-          timeoutMs: 15_000,
-          readyWhen: async () => {
-            await fetch(`${url}/`, { signal: AbortSignal.timeout(500) });
-            return dnsAnswers(address);
-          },
+      cts = await spawnManaged(await pebbleTool(PEBBLE_CHALLTESTSRV), challtestsrvArgs(address, mgmtPort), {
+        name: 'pebble-challtestsrv',
+        timeoutMs: 15_000,
+        readyWhen: async () => {
+          await fetch(`${url}/`, { signal: AbortSignal.timeout(500) });
+          return dnsAnswers(address);
         },
-      );
+      });
       dnsAddress = address;
       mgmtUrl = url;
       return;

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Cloudflare, { APIError } from 'cloudflare';
 import { startFakeCloudflare, type FakeCloudflare } from './server';
+import { challtestsrvArgs, PEBBLE_CHALLTESTSRV, pebbleTool } from '../../support/pebble';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
 const ZONE = 'example.test';
@@ -315,8 +316,6 @@ describe('fake Cloudflare API via the cloudflare SDK', () => {
 // ---------------------------------------------------------------------------------------------
 // Against a real pebble-challtestsrv
 
-const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
-
 function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -381,27 +380,15 @@ describe('fake Cloudflare mirrors TXT records to a real pebble-challtestsrv', ()
 
   before(async () => {
     process.once('exit', killOnExit);
+    const challtestsrv = await pebbleTool(PEBBLE_CHALLTESTSRV);
     let lastError: unknown;
     for (let attempt = 0; attempt < 3 && fake === undefined; attempt++) {
       const dnsPort = await freeTcpUdpPort();
       const mgmtPort = await freeTcpPort();
       output = '';
-      child = spawn(
-        CHALLTESTSRV,
-        [
-          '-dns01',
-          `127.0.0.1:${dnsPort}`,
-          '-http01',
-          '',
-          '-https01',
-          '',
-          '-tlsalpn01',
-          '',
-          '-management',
-          `127.0.0.1:${mgmtPort}`,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      child = spawn(challtestsrv, challtestsrvArgs(`127.0.0.1:${dnsPort}`, mgmtPort), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       try {
