@@ -66,8 +66,8 @@ export function createFetchFingerprintActivities(deps: { db: Queryable }, option
         throw classified(FailureType.targetRejected, `fetch fingerprint: ${address} presented no certificate.`);
       const x509 = new X509Certificate(handshake.cert.raw);
       return {
-        subject: names(x509.subject),
-        issuer: names(x509.issuer),
+        subject: names(x509.subject ?? ''),
+        issuer: names(x509.issuer ?? ''),
         notBefore: iso(x509.validFrom),
         notAfter: iso(x509.validTo),
         fingerprintSha256: normalise(x509.fingerprint256),

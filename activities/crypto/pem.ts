@@ -25,8 +25,9 @@ export function readCertificateFacts(pem: string): CertificateFacts {
     fingerprintSha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
-    subject: cert.subject,
-    issuer: cert.issuer,
+    // Node gives undefined for an empty name: certificates of ACME profiles without a CN (Pebble 2.10's default, Let's Encrypt's tlsserver) have one.
+    subject: cert.subject ?? '',
+    issuer: cert.issuer ?? '',
     subjectAltNames: (cert.subjectAltName ?? '')
       .split(/,\s*/)
       .filter(Boolean)

@@ -58,7 +58,7 @@ const keyContent = (pem: string, encoding: Encoding): string =>
 
 export const subjectOf = (pem: string): string => {
   try {
-    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
+    return (new X509Certificate(pem).subject ?? '').replace(/\n/g, ', ') || 'the CA certificate';
   } catch {
     return 'the CA certificate';
   }

@@ -129,7 +129,7 @@ export function keyMatches(keyPem: string, certPem: string): boolean {
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
 /** BIG-IP prints distinguished names leaf-most RDN first, comma separated (see the fixture). */
-const dn = (nodeDn: string): string => nodeDn.split('\n').filter(Boolean).reverse().join(',');
+const dn = (nodeDn: string | undefined): string => (nodeDn ?? '').split('\n').filter(Boolean).reverse().join(',');
 
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -47,11 +47,12 @@ export const panosDate = (d: Date): string =>
 
 export function certificateFields(certPem: string): XNode[] {
   const x = new X509Certificate(certPem);
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? '';
+  // An empty subject (a certificate without a CN) reads as undefined in Node.
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject ?? '')?.[1] ?? '';
   return [
     leaf('common-name', cn),
-    leaf('subject', slashName(x.subject)),
-    leaf('issuer', slashName(x.issuer)),
+    leaf('subject', slashName(x.subject ?? '')),
+    leaf('issuer', slashName(x.issuer ?? '')),
     leaf('not-valid-before', x.validFrom),
     leaf('not-valid-after', x.validTo),
     leaf('expiry-epoch', String(Math.floor(new Date(x.validTo).getTime() / 1000))),

@@ -554,8 +554,8 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   function certificateDetailJson(c: StoredCert): Record<string, unknown> {
     return {
       certificate: c.name,
-      subject_distinguished_name: c.leaf.subject.replace(/\n/g, ', '),
-      certificate_issuer: c.leaf.issuer.replace(/\n/g, ', '),
+      subject_distinguished_name: (c.leaf.subject ?? '').replace(/\n/g, ', '),
+      certificate_issuer: (c.leaf.issuer ?? '').replace(/\n/g, ', '),
       certificate_serial_number: (c.leaf.serialNumber.match(/../g) ?? [c.leaf.serialNumber]).join(':').toUpperCase(),
       valid_from: c.leaf.validFrom,
       expires_on: c.leaf.validTo,
