@@ -34,9 +34,10 @@
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
-import { buildPfx, keyMatchesCertificate } from '../../crypto/pem';
+import { buildPfx } from '../../crypto/pem';
 import { classified } from '../../errors';
 import { checkDeployerConfig, refusingDeployer } from '../config-check';
+import { checkKeyMatchesCertificate } from '../key-match';
 import { SftpFiles } from '../ssh/remote-files';
 import type { Activation, CertificateMaterial, Deployer, DeployerFactory, StagedObjects } from '../types';
 import { learnWireSecret } from '../wire-transcript';
@@ -105,32 +106,15 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     return { thumbprint, store };
   }
 
-  function checkMaterial(material: CertificateMaterial): void {
-    let matches = false;
-    try {
-      matches = keyMatchesCertificate(material.keyPem, material.certPem);
-    } catch (error) {
-      throw classified(
-        FailureType.validation,
-        `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-    if (!matches)
-      throw classified(
-        FailureType.validation,
-        `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was uploaded`,
-      );
-  }
-
   const deployer: Deployer = {
     async preflight() {
       const { binding } = config.all();
-      return iisPreflight({ target: ctx.target, options, login, binding, sites, session, bindings });
+      return iisPreflight({ options, login, binding, sites, session, bindings });
     },
 
     async stage(material) {
       config.all();
-      checkMaterial(material);
+      checkKeyMatchesCertificate(C, material, 'nothing was uploaded');
       const thumbprint = thumbprintOf(material.certPem);
       const store = options.store;
       const where = `Cert:\\LocalMachine\\${store}`;
