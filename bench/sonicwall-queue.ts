@@ -20,14 +20,10 @@ import {
 } from '../test/support/console-actions';
 import { startFtpServer } from '../test/support/ftp';
 import { startStack } from '../test/support/stack';
-import { median, runBenchmark } from './stats';
+import { median, runBenchmark, sizesFromArgs } from './stats';
 
 async function main(): Promise<void> {
-  const sizes = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((n) => n > 0);
-  const queues = sizes.length ? sizes : [1, 5, 20];
+  const queues = sizesFromArgs([1, 5, 20]);
   const stack = await startStack({ authzReusePercent: 0, env: { DEVICE_BUSY_RETRY_MS: '300' } });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const ftp = await startFtpServer({ directories: ['certfleet'] });
