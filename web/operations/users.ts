@@ -159,36 +159,34 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
   });
 }
 
-/** Admin: ends every session and API token of a user (e.g. a lost laptop). */
-export async function endSessions(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
+/** An admin's action on a user's sign-in (in one transaction with its audit entry), e.g. ending the sessions. */
+async function adminActionOnUser(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  action: string,
+  change: (tx: Queryable, user: User) => Promise<unknown>,
+): Promise<User> {
   const user = await loadUser(deps.db, id);
   await deps.db.withTransaction(async (tx) => {
-    await bumpCredentialVersion(tx, user.id, 'an admin ended the sessions');
-    await audit(tx, actor, {
-      action: 'user.end-sessions',
-      entityType: 'user',
-      entityId: user.id,
-      after: { username: user.username },
-    });
+    await change(tx, user);
+    await audit(tx, actor, { action, entityType: 'user', entityId: user.id, after: { username: user.username } });
   });
   return user;
 }
 
+/** Admin: ends every session and API token of a user (e.g. a lost laptop). */
+export const endSessions = (deps: WebDeps, actor: Actor, id: unknown): Promise<User> =>
+  adminActionOnUser(deps, actor, id, 'user.end-sessions', (tx, user) =>
+    bumpCredentialVersion(tx, user.id, 'an admin ended the sessions'),
+  );
+
 /** Admin: turns a user's MFA off (a lost phone and no recovery codes) and ends their sessions. */
-export async function resetMfa(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
-  const user = await loadUser(deps.db, id);
-  await deps.db.withTransaction(async (tx) => {
+export const resetMfa = (deps: WebDeps, actor: Actor, id: unknown): Promise<User> =>
+  adminActionOnUser(deps, actor, id, 'user.reset-mfa', async (tx, user) => {
     await setMfaSecret(tx, user.id, null);
     await bumpCredentialVersion(tx, user.id, 'an admin reset the MFA');
-    await audit(tx, actor, {
-      action: 'user.reset-mfa',
-      entityType: 'user',
-      entityId: user.id,
-      after: { username: user.username },
-    });
   });
-  return user;
-}
 
 /** The sign-in security settings; installs from before they existed read as "MFA not required". */
 export async function securitySettings(db: Queryable): Promise<SecuritySettings> {
