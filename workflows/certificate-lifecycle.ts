@@ -13,7 +13,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  NON_RETRYABLE_FAILURES,
   progressQuery,
   SearchAttributes,
   type LifecycleInput,
@@ -24,23 +23,15 @@ import {
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
+import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
 
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
-
-/** Database bookkeeping: quick, retried patiently (a PostgreSQL restart must not fail a run). */
-const bookkeepingRetry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 20,
-  nonRetryableErrorTypes,
-};
-const remoteDb = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: bookkeepingRetry });
+/** Database bookkeeping (lib/retry-policies.ts). */
+const remoteDb = proxyActivities<Activities>(bookkeepingOptions);
 /**
  * The same as local activities: run by the worker that runs the workflow task, recorded as one marker
  * each instead of a round trip through the Temporal server (a fleet renews several times faster).
  */
-const localDb = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: bookkeepingRetry });
+const localDb = proxyLocalActivities<Activities>(bookkeepingOptions);
 
 /** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
 const remote: ActivityOptions = {

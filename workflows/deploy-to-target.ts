@@ -11,28 +11,16 @@ import {
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
+import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
 import {
   CommandAction,
   deployNowSignal,
   FailureType,
-  NON_RETRYABLE_FAILURES,
   type DeployInput,
   type DeploymentOutcome,
   type DeploySettings,
 } from '../temporal/contract';
 
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
-
-const bookkeepingOptions = {
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes,
-  },
-} as const;
 /** Closing a run, and the commit checks and device steps of runs that keep regular activities (see deviceActivities). */
 const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
 /** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
