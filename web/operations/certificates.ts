@@ -16,7 +16,7 @@ import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
-import { audit, auditedCommand } from '../audit';
+import { audit, auditedChange, auditedCommand } from '../audit';
 import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -179,28 +179,32 @@ export async function updateCertificate(
     renewalValue: policy.value,
     enabled,
   };
-  await deps.db.withTransaction(async (tx) => {
-    await updateCertificateSettings(tx, cert.id, after);
-    try {
-      await deps.commands.upsertRenewalSchedule(
-        { certificateId: cert.id, commonName: cert.commonName, enabled },
-        deps.renewalSchedule,
-      );
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot update the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.',
-      );
-    }
-    await audit(tx, actor, {
+  await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      await updateCertificateSettings(tx, cert.id, after);
+      try {
+        await deps.commands.upsertRenewalSchedule(
+          { certificateId: cert.id, commonName: cert.commonName, enabled },
+          deps.renewalSchedule,
+        );
+      } catch (error) {
+        deps.log.error({ err: error }, 'cannot update the renewal schedule');
+        throw new HttpError(
+          503,
+          'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.',
+        );
+      }
+    },
+    {
       action: 'certificate.update',
       entityType: 'certificate',
       entityId: cert.id,
       before: certificateAuditView(cert),
       after: certificateAuditView({ commonName: cert.commonName, ...after }),
-    });
-  });
+    },
+  );
   return done(await loadCertificate(deps.db, cert.id));
 }
 
@@ -209,24 +213,28 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
   const cert = await loadCertificate(deps.db, id);
   const unconfirmed = confirmationErrors(body, cert.commonName, 'certificate');
   if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteCertificate(tx, cert.id);
-    try {
-      await deps.commands.deleteRenewalSchedule(cert.id);
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot delete the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.',
-      );
-    }
-    await audit(tx, actor, {
+  await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      await softDeleteCertificate(tx, cert.id);
+      try {
+        await deps.commands.deleteRenewalSchedule(cert.id);
+      } catch (error) {
+        deps.log.error({ err: error }, 'cannot delete the renewal schedule');
+        throw new HttpError(
+          503,
+          'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.',
+        );
+      }
+    },
+    {
       action: 'certificate.delete',
       entityType: 'certificate',
       entityId: cert.id,
       before: certificateAuditView(cert),
-    });
-  });
+    },
+  );
   return done(undefined);
 }
 

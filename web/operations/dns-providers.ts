@@ -12,7 +12,7 @@ import {
 } from '../../activities/db/repositories/dns-providers';
 import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
-import { audit } from '../audit';
+import { audit, auditedChange } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -75,21 +75,23 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
   const checked = await checkProvider(deps.db, actor, body);
   if (!checked.ok) return checked;
   const { name, kind, config, token } = checked.value;
-  const provider = await deps.db.withTransaction(async (tx) => {
-    const created = await insertDnsProvider(tx, {
-      name,
-      kind,
-      config,
-      tokenSealed: sealDnsToken(deps.box, { kind, config }, token),
-    });
-    await audit(tx, actor, {
+  const provider = await auditedChange(
+    deps.db,
+    actor,
+    (tx) =>
+      insertDnsProvider(tx, {
+        name,
+        kind,
+        config,
+        tokenSealed: sealDnsToken(deps.box, { kind, config }, token),
+      }),
+    (created) => ({
       action: 'dns-provider.create',
       entityType: 'dns_provider',
       entityId: created.id,
       after: redactDnsProvider(created),
-    });
-    return created;
-  });
+    }),
+  );
   return done(provider);
 }
 
@@ -148,14 +150,11 @@ export async function deleteDnsProvider(
   }
   const unconfirmed = confirmation && confirmationErrors(confirmation, provider.name, 'DNS provider');
   if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteDnsProvider(tx, provider.id);
-    await audit(tx, actor, {
-      action: 'dns-provider.delete',
-      entityType: 'dns_provider',
-      entityId: provider.id,
-      before: redactDnsProvider(provider),
-    });
+  await auditedChange(deps.db, actor, (tx) => softDeleteDnsProvider(tx, provider.id), {
+    action: 'dns-provider.delete',
+    entityType: 'dns_provider',
+    entityId: provider.id,
+    before: redactDnsProvider(provider),
   });
   return done(undefined);
 }

@@ -18,7 +18,7 @@ import { checkMaintenanceWindows } from '../../activities/domain/maintenance-win
 import { targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { fetchFingerprintWorkflowId, type FetchFingerprintInput } from '../../temporal/contract';
-import { audit } from '../audit';
+import { audit, auditedChange } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
@@ -186,17 +186,15 @@ export async function createTarget(
   if (!vendor) return invalid({ vendor: `Choose a vendor: ${Object.keys(vendorDescriptors).join(', ')}.` });
   const checked = await checkTarget(deps, vendor, input);
   if (!checked.ok) return checked;
-  const created = await deps.db.withTransaction(async (tx) => {
-    const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
-    const target = await loadTarget(tx, id);
-    await audit(tx, actor, {
-      action: 'target.create',
-      entityType: 'target',
-      entityId: id,
-      after: redactTarget(target),
-    });
-    return target;
-  });
+  const created = await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
+      return loadTarget(tx, id);
+    },
+    (target) => ({ action: 'target.create', entityType: 'target', entityId: target.id, after: redactTarget(target) }),
+  );
   return done(created);
 }
 
@@ -257,14 +255,11 @@ export async function deleteTarget(
     throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
   const unconfirmed = confirmation && confirmationErrors(confirmation, target.name, 'target');
   if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteTarget(tx, target.id);
-    await audit(tx, actor, {
-      action: 'target.delete',
-      entityType: 'target',
-      entityId: target.id,
-      before: redactTarget(target),
-    });
+  await auditedChange(deps.db, actor, (tx) => softDeleteTarget(tx, target.id), {
+    action: 'target.delete',
+    entityType: 'target',
+    entityId: target.id,
+    before: redactTarget(target),
   });
   return done(undefined);
 }
