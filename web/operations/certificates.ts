@@ -64,6 +64,26 @@ async function withDefaults(db: Queryable, body: Body): Promise<Body> {
   };
 }
 
+/**
+ * A change of the renewal schedule inside the certificate's transaction: when Temporal cannot make it,
+ * the transaction rolls back and the user is told that nothing was `undone`.
+ */
+async function scheduleChange(
+  deps: WebDeps,
+  words: { verb: string; done: string; undone: string },
+  change: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await change();
+  } catch (error) {
+    deps.log.error({ err: error }, `cannot ${words.verb} the renewal schedule`);
+    throw new HttpError(
+      503,
+      `Temporal is unreachable, so the renewal schedule could not be ${words.done}. Nothing was ${words.undone}; try again.`,
+    );
+  }
+}
+
 export async function createCertificate(
   deps: WebDeps,
   actor: Actor,
@@ -101,18 +121,12 @@ export async function createCertificate(
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
     const newId = await insertCertificate(tx, fields);
-    try {
-      await deps.commands.upsertRenewalSchedule(
+    await scheduleChange(deps, { verb: 'create', done: 'created', undone: 'saved' }, () =>
+      deps.commands.upsertRenewalSchedule(
         { certificateId: newId, commonName: name.name, enabled: true },
         deps.renewalSchedule,
-      );
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot create the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.',
-      );
-    }
+      ),
+    );
     const created = await audit(tx, actor, {
       action: CommandAction.create,
       entityType: 'certificate',
@@ -184,18 +198,12 @@ export async function updateCertificate(
     actor,
     async (tx) => {
       await updateCertificateSettings(tx, cert.id, after);
-      try {
-        await deps.commands.upsertRenewalSchedule(
+      await scheduleChange(deps, { verb: 'update', done: 'updated', undone: 'changed' }, () =>
+        deps.commands.upsertRenewalSchedule(
           { certificateId: cert.id, commonName: cert.commonName, enabled },
           deps.renewalSchedule,
-        );
-      } catch (error) {
-        deps.log.error({ err: error }, 'cannot update the renewal schedule');
-        throw new HttpError(
-          503,
-          'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.',
-        );
-      }
+        ),
+      );
     },
     {
       action: 'certificate.update',
@@ -218,15 +226,9 @@ export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown
     actor,
     async (tx) => {
       await softDeleteCertificate(tx, cert.id);
-      try {
-        await deps.commands.deleteRenewalSchedule(cert.id);
-      } catch (error) {
-        deps.log.error({ err: error }, 'cannot delete the renewal schedule');
-        throw new HttpError(
-          503,
-          'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.',
-        );
-      }
+      await scheduleChange(deps, { verb: 'delete', done: 'removed', undone: 'deleted' }, () =>
+        deps.commands.deleteRenewalSchedule(cert.id),
+      );
     },
     {
       action: 'certificate.delete',

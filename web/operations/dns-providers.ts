@@ -13,7 +13,7 @@ import {
 import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { audit, auditedChange } from '../audit';
-import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
+import { saveSecretHolder } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
@@ -106,30 +106,25 @@ export async function updateDnsProvider(
   const checked = await checkProvider(deps.db, actor, body, before);
   if (!checked.ok) return checked;
   const { name, config, token } = checked.value;
-  const endpoints = { before: dnsProviderEndpoint(before), after: dnsProviderEndpoint({ kind: before.kind, config }) };
-  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
-    await saveDnsProvider(tx, before.id, {
-      name,
-      config,
-      ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}),
-    });
-    const saved = await loadDnsProvider(tx, before.id);
-    await audit(tx, actor, {
-      action: 'dns-provider.update',
-      entityType: 'dns_provider',
-      entityId: before.id,
-      before: redactDnsProvider(before),
-      after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
-    });
-    const notice = await auditEndpointChange(tx, actor, {
-      entityType: 'dns_provider',
-      entityId: before.id,
-      name: saved.name,
-      ...endpoints,
-    });
-    return { saved, notice };
+  const saved = await saveSecretHolder(deps, actor, {
+    entityType: 'dns_provider',
+    action: 'dns-provider.update',
+    before,
+    save: async (tx) => {
+      await saveDnsProvider(tx, before.id, {
+        name,
+        config,
+        ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}),
+      });
+      return loadDnsProvider(tx, before.id);
+    },
+    redact: redactDnsProvider,
+    endpoints: () => ({
+      before: dnsProviderEndpoint(before),
+      after: dnsProviderEndpoint({ kind: before.kind, config }),
+    }),
+    secret: { field: 'token', replaced: () => Boolean(token) },
   });
-  await notifyEndpointChange(deps, notice);
   return done(saved);
 }
 

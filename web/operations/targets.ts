@@ -19,7 +19,7 @@ import { targetEndpoint, type TargetEndpointFields } from '../../activities/doma
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { fetchFingerprintWorkflowId, type FetchFingerprintInput } from '../../temporal/contract';
 import { audit, auditedChange } from '../audit';
-import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
+import { saveSecretHolder } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
@@ -215,29 +215,23 @@ export async function updateTarget(
         'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.',
     });
   }
-  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
-    await saveTarget(tx, before.id, checked.value);
-    const saved = await loadTarget(tx, before.id);
-    const credentialsChanged =
-      saved.credentialsSealed !== before.credentialsSealed &&
-      Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
-    await audit(tx, actor, {
-      action: 'target.update',
-      entityType: 'target',
-      entityId: before.id,
-      before: redactTarget(before),
-      after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
-    });
-    const notice = await auditEndpointChange(tx, actor, {
-      entityType: 'target',
-      entityId: before.id,
-      name: saved.name,
-      before: targetEndpoint(before),
-      after: targetEndpoint(saved),
-    });
-    return { saved, notice };
+  const saved = await saveSecretHolder(deps, actor, {
+    entityType: 'target',
+    action: 'target.update',
+    before,
+    save: async (tx) => {
+      await saveTarget(tx, before.id, checked.value);
+      return loadTarget(tx, before.id);
+    },
+    redact: redactTarget,
+    endpoints: (saved) => ({ before: targetEndpoint(before), after: targetEndpoint(saved) }),
+    secret: {
+      field: 'credentials',
+      replaced: (saved) =>
+        saved.credentialsSealed !== before.credentialsSealed &&
+        Object.values(input.credentials).some((v) => v !== '' && v !== undefined),
+    },
   });
-  await notifyEndpointChange(deps, notice);
   return done(saved);
 }
 
