@@ -21,7 +21,8 @@ import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { deleteConfirmed } from './delete-confirmed';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (
@@ -219,25 +220,23 @@ export async function updateCertificate(
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
   const cert = await loadCertificate(deps.db, id);
-  const unconfirmed = confirmationErrors(body, cert.commonName, 'certificate');
-  if (unconfirmed) return invalid(unconfirmed);
-  await auditedChange(
-    deps.db,
-    actor,
-    async (tx) => {
+  return deleteConfirmed(deps, actor, {
+    name: cert.commonName,
+    what: 'certificate',
+    confirmation: body,
+    remove: async (tx) => {
       await softDeleteCertificate(tx, cert.id);
       await scheduleChange(deps, { verb: 'delete', done: 'removed', undone: 'deleted' }, () =>
         deps.commands.deleteRenewalSchedule(cert.id),
       );
     },
-    {
+    entry: {
       action: 'certificate.delete',
       entityType: 'certificate',
       entityId: cert.id,
       before: certificateAuditView(cert),
     },
-  );
-  return done(undefined);
+  });
 }
 
 /** "Renew now": a run whatever the renewal window says; refused while one is in progress. */

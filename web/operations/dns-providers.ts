@@ -14,9 +14,10 @@ import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { audit, auditedChange } from '../audit';
 import { saveSecretHolder } from '../endpoint-change';
+import { deleteConfirmed } from './delete-confirmed';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 
@@ -143,15 +144,18 @@ export async function deleteDnsProvider(
       `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`,
     );
   }
-  const unconfirmed = confirmation && confirmationErrors(confirmation, provider.name, 'DNS provider');
-  if (unconfirmed) return invalid(unconfirmed);
-  await auditedChange(deps.db, actor, (tx) => softDeleteDnsProvider(tx, provider.id), {
-    action: 'dns-provider.delete',
-    entityType: 'dns_provider',
-    entityId: provider.id,
-    before: redactDnsProvider(provider),
+  return deleteConfirmed(deps, actor, {
+    name: provider.name,
+    what: 'DNS provider',
+    confirmation,
+    remove: (tx) => softDeleteDnsProvider(tx, provider.id),
+    entry: {
+      action: 'dns-provider.delete',
+      entityType: 'dns_provider',
+      entityId: provider.id,
+      before: redactDnsProvider(provider),
+    },
   });
-  return done(undefined);
 }
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */

@@ -20,11 +20,12 @@ import { checkHost, checkPort, checkTrust } from '../../activities/domain/target
 import { fetchFingerprintWorkflowId, type FetchFingerprintInput } from '../../temporal/contract';
 import { audit, auditedChange } from '../audit';
 import { saveSecretHolder } from '../endpoint-change';
+import { deleteConfirmed } from './delete-confirmed';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import { refusedAddress } from './target-addresses';
 
 /** "Password" → "password", "REST API token" stays. */
@@ -247,15 +248,13 @@ export async function deleteTarget(
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
   if (linked > 0)
     throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
-  const unconfirmed = confirmation && confirmationErrors(confirmation, target.name, 'target');
-  if (unconfirmed) return invalid(unconfirmed);
-  await auditedChange(deps.db, actor, (tx) => softDeleteTarget(tx, target.id), {
-    action: 'target.delete',
-    entityType: 'target',
-    entityId: target.id,
-    before: redactTarget(target),
+  return deleteConfirmed(deps, actor, {
+    name: target.name,
+    what: 'target',
+    confirmation,
+    remove: (tx) => softDeleteTarget(tx, target.id),
+    entry: { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) },
   });
-  return done(undefined);
 }
 
 /** "Test connection": the preflight workflow. */
