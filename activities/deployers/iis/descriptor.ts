@@ -11,8 +11,14 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
-import { checkbox, parseSshCredentials, sshCredentialFields, text, type SshCredentials } from '../ssh/options';
-import { normalizeHostKeyPin } from '../ssh/pin';
+import {
+  checkbox,
+  parseHostKeyPinOption,
+  parseSshCredentials,
+  sshCredentialFields,
+  text,
+  type SshCredentials,
+} from '../ssh/options';
 import type { VendorDescriptor, VendorField, VerifyEndpoint } from '../types';
 
 export const IIS_STORES = ['My', 'WebHosting'] as const;
@@ -88,12 +94,11 @@ export function checkWindowsDirectory(raw: string): { path?: string; error?: str
 /** Fields in error hold their defaults (the console compares the host-key pin while others are in error). */
 export function parseIisOptions(input: Record<string, unknown>): ParsedWithDefaults<IisOptions> {
   const errors: Record<string, string> = {};
-  const pinText = text(input, 'hostKeySha256');
-  const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
-  if (pinText && !hostKeySha256) {
-    errors['hostKeySha256'] =
-      'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
-  }
+  const { hostKeySha256, error: pinError } = parseHostKeyPinOption(
+    input,
+    'C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub',
+  );
+  if (pinError) errors['hostKeySha256'] = pinError;
   const storeText = text(input, 'store');
   const store =
     storeText === '' ? DEFAULT_IIS_STORE : IIS_STORES.find((s) => s.toLowerCase() === storeText.toLowerCase());
