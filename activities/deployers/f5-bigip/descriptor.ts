@@ -3,7 +3,7 @@
  * The typed parsers (`bigipParsers`) are what the deployer reads its configuration with, once
  * (activities/deployers/config-check.ts); the descriptor wraps the same parsers for the console.
  */
-import { asParseResult, type Parsed, type VendorParsers } from '../config-check';
+import { untypedParsers, type Parsed, type VendorParsers } from '../config-check';
 import { text } from '../form-values';
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 
@@ -144,9 +144,7 @@ export const bigipDescriptor: VendorDescriptor = {
       help: "Ports on the target's address where the virtual servers answer TLS. Virtual servers on other addresses: name them as verify endpoints of the deployment.",
     },
   ],
-  parseCredentials: (input) => asParseResult(parseBigipCredentials(input)),
-  parseOptions: (input) => asParseResult(parseBigipOptions(input)),
-  parseBinding: (input) => asParseResult(parseBigipBinding(input)),
+  ...untypedParsers(bigipParsers),
   defaultVerifyEndpoints(target, binding): VerifyEndpoint[] {
     return (parseBigipBinding(binding).value?.verifyPorts ?? []).map((port) => ({ host: target.host, port }));
   },

@@ -10,7 +10,7 @@
  * The TLS check after a deploy connects to every listed binding (the host header sent as SNI).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
+import { untypedParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
 import {
   checkbox,
   parseHostKeyPinOption,
@@ -240,6 +240,13 @@ const credentialFields: VendorField[] = sshCredentialFields.map((field) =>
     : field,
 );
 
+/** The typed parsers, for checkDeployerConfig. */
+export const iisParsers = {
+  parseCredentials: parseIisCredentials,
+  parseOptions: parseIisOptions,
+  parseBinding: parseIisBinding,
+};
+
 export const iisDescriptor: VendorDescriptor = {
   id: 'iis',
   label: 'Microsoft IIS (SSH + PowerShell)',
@@ -297,8 +304,6 @@ export const iisDescriptor: VendorDescriptor = {
       help: 'Turn on "Require Server Name Indication" on every listed binding (each needs a host name). Unticked: each binding keeps its setting.',
     },
   ],
-  parseCredentials: (input) => asParseResult(parseIisCredentials(input)),
-  parseOptions: (input) => asParseResult(parseIisOptions(input)),
-  parseBinding: (input) => asParseResult(parseIisBinding(input)),
+  ...untypedParsers(iisParsers),
   defaultVerifyEndpoints: (target, binding) => iisVerifyEndpoints(target.host, binding),
 };

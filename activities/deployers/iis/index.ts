@@ -57,7 +57,7 @@ import {
   centralStoreMessage,
   type ReadState,
 } from './bindings';
-import { IIS_STORES, parseIisBinding, parseIisCredentials, parseIisOptions, siteBindingsIn } from './descriptor';
+import { IIS_STORES, iisParsers, siteBindingsIn } from './descriptor';
 import { iisPreflight } from './preflight';
 import { listOf, str } from './replies';
 import type { BindingTarget, CertificateRef } from './scripts';
@@ -79,11 +79,7 @@ export function friendlyNameOf(material: CertificateMaterial): string {
 }
 
 export const createIisDeployer: DeployerFactory = (ctx) => {
-  const config = checkDeployerConfig(
-    C,
-    { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding },
-    ctx,
-  );
+  const config = checkDeployerConfig(C, iisParsers, ctx);
   // Preflight lists the bindings it would change, so it needs the binding too.
   if (!config.targetValid) return refusingDeployer(config, ['preflight', 'stage', 'activate']);
   const { options, credentials: login } = config.target();

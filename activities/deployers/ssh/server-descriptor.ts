@@ -3,7 +3,7 @@
  * server options after the vendor's file paths, and TLS-port bindings. Web-safe: no ssh2, no device
  * code. Facts: docs/vendors/ssh-targets.md.
  */
-import { asParseResult, type ParsedWithDefaults } from '../config-check';
+import { untypedParsers, type ParsedWithDefaults } from '../config-check';
 import type { VendorDescriptor, VendorField } from '../types';
 import {
   parseSshCredentials,
@@ -43,9 +43,11 @@ export function sshServerDescriptor<O extends object>(spec: SshServerDescriptorS
     credentialFields: sshCredentialFields,
     optionFields: [...spec.pathFields, ...sshOptionFields(spec.defaultCommands)],
     bindingFields: sshBindingFields,
-    parseCredentials: (input) => asParseResult(parseSshCredentials(input)),
-    parseOptions: (input) => asParseResult(spec.parseOptions(input)),
-    parseBinding: (input) => asParseResult(parseVerifyBinding(input)),
+    ...untypedParsers({
+      parseCredentials: parseSshCredentials,
+      parseOptions: spec.parseOptions,
+      parseBinding: parseVerifyBinding,
+    }),
     defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
   };
 }
