@@ -30,6 +30,13 @@ export const asParseResult = <T extends object>(parsed: Parsed<T>): ParseResult 
   errors: parsed.errors,
 });
 
+/** A vendor's typed parsers, their types inferred from the three functions. */
+export const vendorParsers = <C, O, B>(
+  parseCredentials: VendorParsers<C, O, B>['parseCredentials'],
+  parseOptions: VendorParsers<C, O, B>['parseOptions'],
+  parseBinding: VendorParsers<C, O, B>['parseBinding'],
+): VendorParsers<C, O, B> => ({ parseCredentials, parseOptions, parseBinding });
+
 /** A vendor's typed parsers in the untyped form its descriptor gives the console (`...untypedParsers(parsers)`). */
 export const untypedParsers = <C extends object, O extends object, B extends object>(
   parsers: VendorParsers<C, O, B>,

@@ -3,7 +3,7 @@
  * The typed parsers are parsed once per deployer by `checkDeployerConfig`; the descriptor wraps them
  * with `untypedParsers` for the console.
  */
-import { untypedParsers, type Parsed, type VendorParsers } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 import { checkbox, parsePort, text } from '../form-values';
 
@@ -171,11 +171,7 @@ export function parseFortiGateBinding(input: Record<string, unknown>): Parsed<Fo
   };
 }
 
-export const fortigateParsers: VendorParsers<FortiGateCredentials, FortiGateOptions, FortiGateBinding> = {
-  parseCredentials: parseFortiGateCredentials,
-  parseOptions: parseFortiGateOptions,
-  parseBinding: parseFortiGateBinding,
-};
+export const fortigateParsers = vendorParsers(parseFortiGateCredentials, parseFortiGateOptions, parseFortiGateBinding);
 
 /** Where the bound certificate is served (IPsec has no TLS endpoint; VIPs only where endpoints are given). */
 export function fortigateVerifyEndpoints(

@@ -10,7 +10,7 @@
  * The TLS check after a deploy connects to every listed binding (the host header sent as SNI).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { untypedParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
 import {
   checkbox,
   parseHostKeyPinOption,
@@ -241,11 +241,7 @@ const credentialFields: VendorField[] = sshCredentialFields.map((field) =>
 );
 
 /** The typed parsers, for checkDeployerConfig. */
-export const iisParsers = {
-  parseCredentials: parseIisCredentials,
-  parseOptions: parseIisOptions,
-  parseBinding: parseIisBinding,
-};
+export const iisParsers = vendorParsers(parseIisCredentials, parseIisOptions, parseIisBinding);
 
 export const iisDescriptor: VendorDescriptor = {
   id: 'iis',

@@ -3,7 +3,7 @@
  * Facts: docs/vendors/panos.md.
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
-import { untypedParsers, type Parsed } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
 import { checkbox, text } from '../form-values';
 
 export interface PanosCredentials {
@@ -141,11 +141,7 @@ export function parsePanosBinding(input: Record<string, unknown>): Parsed<PanosB
 }
 
 /** The typed parsers, for checkDeployerConfig. */
-export const panosParsers = {
-  parseCredentials: parsePanosCredentials,
-  parseOptions: parsePanosOptions,
-  parseBinding: parsePanosBinding,
-};
+export const panosParsers = vendorParsers(parsePanosCredentials, parsePanosOptions, parsePanosBinding);
 
 export const panosDescriptor: VendorDescriptor = {
   id: 'panos',

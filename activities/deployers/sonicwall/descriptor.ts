@@ -7,7 +7,7 @@
  * the firmware and refuse a 6.5 target without them (docs/vendors/sonicwall.md).
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
-import { untypedParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
 import { checkbox, parsePort, text } from '../form-values';
 
 export interface SonicWallCredentials {
@@ -153,11 +153,7 @@ export function parseSonicWallBinding(input: Record<string, unknown>): ParsedWit
 }
 
 /** The typed parsers, for checkDeployerConfig. */
-export const sonicwallParsers = {
-  parseCredentials: parseSonicWallCredentials,
-  parseOptions: parseSonicWallOptions,
-  parseBinding: parseSonicWallBinding,
-};
+export const sonicwallParsers = vendorParsers(parseSonicWallCredentials, parseSonicWallOptions, parseSonicWallBinding);
 
 export const sonicwallDescriptor: VendorDescriptor = {
   id: 'sonicwall',
