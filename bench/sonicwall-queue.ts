@@ -12,7 +12,7 @@ import { benchConsole } from './console-setup';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeSonicWall } from '../test/fakes/sonicwall/server';
 import {
-  addTarget,
+  addSonicWallTarget,
   linkDeployment,
   renewNow,
   requestCertificate,
@@ -30,20 +30,9 @@ async function main(): Promise<void> {
   const sonicwall = await startFakeSonicWall({ users: { admin: 'bench-password' } });
   try {
     const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
-    const targetId = await addTarget(admin, {
-      vendor: 'sonicwall',
-      name: 'SW bench',
-      host: sonicwall.host,
-      port: sonicwall.port,
-      fingerprint: sonicwall.managementFingerprint(),
-      credentials: { username: 'admin', password: 'bench-password', ftpPassword: ftp.password },
-      options: {
-        ftpHost: ftp.host,
-        ftpPort: String(ftp.port),
-        ftpUser: ftp.user,
-        ftpDirectory: 'certfleet',
-        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
-      },
+    const targetId = await addSonicWallTarget(admin, 'SW bench', sonicwall, ftp, {
+      admin: 'bench-password',
+      ftp: ftp.password,
     });
     const rows: string[] = [];
     let round = 0;
