@@ -23,15 +23,8 @@ import {
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
-import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
-
-/** Database bookkeeping (lib/retry-policies.ts). */
-const remoteDb = proxyActivities<Activities>(bookkeepingOptions);
-/**
- * The same as local activities: run by the worker that runs the workflow task, recorded as one marker
- * each instead of a round trip through the Temporal server (a fleet renews several times faster).
- */
-const localDb = proxyLocalActivities<Activities>(bookkeepingOptions);
+import { runBookkeeping } from './bookkeeping';
+import { nonRetryableErrorTypes } from './lib/retry-policies';
 
 /** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
 const remote: ActivityOptions = {
@@ -95,8 +88,7 @@ function messageOf(error: unknown): string {
  * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
  */
 export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
-  // Runs recorded before local bookkeeping existed replay with the remote activities they used.
-  const db = patched('local-bookkeeping') ? localDb : remoteDb;
+  const db = runBookkeeping();
   // Runs recorded before the ACME and DNS calls became local activities replay with regular ones.
   const localSteps = patched('local-acme-steps');
   // A local activity runs before its workflow task is recorded: when that task is lost (it timed out

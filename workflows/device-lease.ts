@@ -1,10 +1,9 @@
-import { CancellationScope, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { deviceLeaseGrantedSignal } from '../temporal/contract';
-import { bookkeepingOptions } from './lib/retry-policies';
+import { bookkeeping } from './bookkeeping';
 
 /** Signals to the device session coordinator: quick, retried like database bookkeeping. */
-const coordinator = proxyActivities<Activities>(bookkeepingOptions);
+const coordinator = bookkeeping;
 
 /**
  * Runs `work` holding the device's single admin session lease (first come, first served through
