@@ -36,6 +36,13 @@ export async function loadCustomer(db: Queryable, id: unknown): Promise<Customer
   return customer;
 }
 
+/** What the audit log keeps of a customer. */
+const customerAuditView = (c: Pick<CustomerRecord, 'name' | 'notes' | 'alertRecipients'>) => ({
+  name: c.name,
+  notes: c.notes,
+  alertRecipients: c.alertRecipients,
+});
+
 export async function createCustomer(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<CustomerRecord>> {
   const checked = await checkCustomer(deps.db, body);
   if (!checked.ok) return checked;
@@ -61,7 +68,7 @@ export async function updateCustomer(
     action: 'customer.update',
     entityType: 'customer',
     entityId: before.id,
-    before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients },
+    before: customerAuditView(before),
     after: checked.value,
   });
   return done({ ...before, ...checked.value });
@@ -83,7 +90,7 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
     action: 'customer.delete',
     entityType: 'customer',
     entityId: customer.id,
-    before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients },
+    before: customerAuditView(customer),
   });
 }
 
