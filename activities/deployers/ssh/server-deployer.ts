@@ -34,15 +34,8 @@ import {
   type SshVerifyBinding,
 } from './options';
 import { remoteFiles, type RemoteFiles } from './remote-files';
-import {
-  describeCertificate,
-  leafFingerprint,
-  same,
-  STAGED_NAME_RULES,
-  TAG,
-  type Contents,
-  type ServedFile,
-} from './served-files';
+import { leafFingerprint, same, STAGED_NAME_RULES, TAG, type Contents, type ServedFile } from './served-files';
+import { fileChecks } from './file-checks';
 import { pinnedConnection } from './pinned-connection';
 import type { SshSession } from './session';
 import { trimOutput } from './shell';
@@ -271,34 +264,9 @@ export function createSshServerDeployer<O extends SshServerOptions>(
           break;
         }
       }
-      for (const file of files) {
-        const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
-        const what = file.kind === 'key' ? 'key (mode 0600)' : file.kind === 'chain' ? 'chain' : 'certificate';
-        try {
-          const writable = await fs.writableDirectory(dir);
-          const stat = await fs.stat(file.path);
-          const data = stat && file.kind === 'cert' ? await fs.read(file.path) : undefined;
-          const now = !stat
-            ? 'does not exist yet'
-            : !stat.isFile
-              ? 'is not a regular file'
-              : data
-                ? `holds ${describeCertificate(data)}`
-                : `exists (mode ${stat.mode.toString(8)})`;
-          checks.push({
-            name: `${file.kind} file`,
-            ok: writable && (!stat || stat.isFile),
-            detail: `${file.path} ${now}${writable ? '' : `; ${dir} is missing or not writable${sudo ? ' (through sudo)' : ` by ${login.username}`}`}`,
-          });
-          changes.push(
-            `${file.path}: ${data ? describeCertificate(data) : stat ? 'current file' : '(none)'} → new ${what}`,
-          );
-        } catch (error) {
-          if (!(error instanceof ClassifiedError) || error.type === FailureType.targetUnreachable) throw error;
-          checks.push({ name: `${file.kind} file`, ok: false, detail: error.message });
-          changes.push(`${file.path} → new ${what}`);
-        }
-      }
+      const planned = await fileChecks(fs, files, { sudo, username: login.username });
+      checks.push(...planned.checks);
+      changes.push(...planned.changes);
       const test = await run(server.testCommand);
       checks.push({ name: 'config test', ok: test.ok, detail: `${server.testCommand}: ${test.output}` });
       changes.push(`then ${server.testCommand}; ${server.reloadCommand}`);
