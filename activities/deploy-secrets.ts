@@ -2,11 +2,11 @@
  * The secrets a deploy step opens, always for the target's endpoint as it is now
  * (docs/secret-binding.md), and the redactor of the step's wire transcript built from them.
  */
-import { openTargetCredentials, openTargetSessionKey } from './crypto/bound-secrets';
+import { openBoundOr, openTargetCredentials, openTargetSessionKey } from './crypto/bound-secrets';
 import { splitPemChain } from './crypto/pem';
 import type { CertificateMaterial } from './deployers/types';
 import type { KeyType } from './domain/key-types';
-import { SecretBoxError, SecretPurpose } from './crypto/secret-box';
+import { SecretPurpose } from './crypto/secret-box';
 import type { CertificateVersion } from './db/repositories/certificate-versions';
 import type { TargetRecord } from './db/repositories/targets';
 import type { ActivityDeps } from './deps';
@@ -28,27 +28,23 @@ export function deploySecrets(deps: Pick<ActivityDeps, 'box' | 'vendors'>): Depl
    * The target's credentials, opened with its endpoint as it is now: credentials sealed for another
    * host, port, trust or endpoint option are never sent (nothing is connected to at all).
    */
-  const credentialsOf = (target: TargetRecord): Record<string, string> => {
-    try {
-      return openTargetCredentials(deps.box, target);
-    } catch (error) {
-      if (!(error instanceof SecretBoxError)) throw error;
-      throw classified(
-        FailureType.targetAuth,
-        `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`,
-      );
-    }
-  };
+  const credentialsOf = (target: TargetRecord): Record<string, string> =>
+    openBoundOr(
+      () => openTargetCredentials(deps.box, target),
+      () => {
+        throw classified(
+          FailureType.targetAuth,
+          `${target.vendor}: the stored credentials of ${target.name} belong to another address (host, port, trust or server options changed); edit the target and enter them again`,
+        );
+      },
+    );
 
   /** A cached device session key sealed for another endpoint is not used: the deployer logs in again with the credentials. */
-  const sessionKeyOrNothing = (target: TargetRecord, sealed: string): string | undefined => {
-    try {
-      return openTargetSessionKey(deps.box, target, sealed);
-    } catch (error) {
-      if (error instanceof SecretBoxError) return undefined;
-      throw error;
-    }
-  };
+  const sessionKeyOrNothing = (target: TargetRecord, sealed: string): string | undefined =>
+    openBoundOr<string | undefined>(
+      () => openTargetSessionKey(deps.box, target, sealed),
+      () => undefined,
+    );
 
   /**
    * Redaction for the run's wire transcript: every secret the step could send or meet is known here

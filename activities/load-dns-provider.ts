@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FailureType } from '../temporal/contract';
-import { openDnsToken } from './crypto/bound-secrets';
-import { SecretBoxError } from './crypto/secret-box';
+import { openBoundOr, openDnsToken } from './crypto/bound-secrets';
 import { getDnsProvider, type DnsProviderRecord } from './db/repositories/dns-providers';
 import type { ActivityDeps } from './deps';
 import type { DnsProvider, DnsProviderFactory } from './dns-providers/types';
@@ -28,15 +27,15 @@ const cache = new WeakMap<DnsProviderFactory, BoundedCache<CachedProvider>>();
 
 /** The token, opened with the provider's API address as it is now: a token sealed for another address is never sent. */
 function tokenOf(deps: ActivityDeps, record: DnsProviderRecord): string {
-  try {
-    return openDnsToken(deps.box, record);
-  } catch (error) {
-    if (!(error instanceof SecretBoxError)) throw error;
-    throw classified(
-      FailureType.dnsAuth,
-      `${record.kind}: the stored API token of DNS provider "${record.name}" belongs to another API address; edit the provider and enter the token again`,
-    );
-  }
+  return openBoundOr(
+    () => openDnsToken(deps.box, record),
+    () => {
+      throw classified(
+        FailureType.dnsAuth,
+        `${record.kind}: the stored API token of DNS provider "${record.name}" belongs to another API address; edit the provider and enter the token again`,
+      );
+    },
+  );
 }
 
 async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<CachedProvider> {

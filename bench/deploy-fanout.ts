@@ -9,7 +9,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { benchConsole } from './console-setup';
-import { median, ms, runBenchmark } from './stats';
+import { median, ms, runBenchmark, sizesFromArgs } from './stats';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../test/fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../test/fakes/fortigate/server';
@@ -28,59 +28,41 @@ type Fake = FakeFortiGate | FakePanos | FakeBigip;
 
 async function linkFake(admin: ConsoleClient, certificateId: string, index: number, fakes: Fake[]): Promise<void> {
   const name = `bench-${certificateId}-${index}`;
-  switch (index % 3) {
-    case 0: {
-      const token = `fgt-bench-token-${index}`;
-      const fake = await startFakeFortiGate({ token });
-      fakes.push(fake);
-      const id = await addTarget(admin, {
-        vendor: 'fortigate',
-        name,
-        host: fake.host,
-        port: fake.port,
-        fingerprint: fake.managementFingerprint(),
-        credentials: { token },
-        options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) },
-      });
-      await linkDeployment(admin, certificateId, id, { sslVpn: 'on' }, []);
-      return;
-    }
-    case 1: {
-      const fake = await startFakePanos({ profiles: [{ name: 'gp-portal' }] });
-      fakes.push(fake);
-      const id = await addTarget(admin, {
-        vendor: 'panos',
-        name,
-        host: fake.host,
-        port: fake.port,
-        fingerprint: fake.managementFingerprint,
-        credentials: { username: fake.username, password: fake.password },
-      });
-      await linkDeployment(admin, certificateId, id, { profiles: 'gp-portal' }, fake.endpoints);
-      return;
-    }
-    default: {
-      const fake = await startFakeBigip({ profiles: ['clientssl-web'] });
-      fakes.push(fake);
-      const id = await addTarget(admin, {
-        vendor: 'f5-bigip',
-        name,
-        host: fake.host,
-        port: fake.port,
-        fingerprint: fake.managementFingerprint,
-        credentials: { username: fake.username, password: fake.password },
-      });
-      await linkDeployment(admin, certificateId, id, { profiles: 'clientssl-web' }, fake.endpoints);
-    }
+  if (index % 3 === 0) {
+    const token = `fgt-bench-token-${index}`;
+    const fake = await startFakeFortiGate({ token });
+    fakes.push(fake);
+    const id = await addTarget(admin, {
+      vendor: 'fortigate',
+      name,
+      host: fake.host,
+      port: fake.port,
+      fingerprint: fake.managementFingerprint(),
+      credentials: { token },
+      options: { sslVpnPort: String(fake.endpoints.sslVpn?.port ?? 0) },
+    });
+    await linkDeployment(admin, certificateId, id, { sslVpn: 'on' }, []);
+    return;
   }
+  // PAN-OS and F5 alike: a username/password login, one TLS profile to bind.
+  const { vendor, profile, fake } =
+    index % 3 === 1
+      ? { vendor: 'panos', profile: 'gp-portal', fake: await startFakePanos({ profiles: [{ name: 'gp-portal' }] }) }
+      : { vendor: 'f5-bigip', profile: 'clientssl-web', fake: await startFakeBigip({ profiles: ['clientssl-web'] }) };
+  fakes.push(fake);
+  const id = await addTarget(admin, {
+    vendor,
+    name,
+    host: fake.host,
+    port: fake.port,
+    fingerprint: fake.managementFingerprint,
+    credentials: { username: fake.username, password: fake.password },
+  });
+  await linkDeployment(admin, certificateId, id, { profiles: profile }, fake.endpoints);
 }
 
 async function main(): Promise<void> {
-  const sizes = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((n) => n > 0);
-  const fanouts = sizes.length ? sizes : [1, 10, 50];
+  const fanouts = sizesFromArgs([1, 10, 50]);
   const stack: Stack = await startStack({
     authzReusePercent: 0,
     env: { DEPLOY_COMMIT_POLL_MS: '100', WORKER_MAX_CONCURRENT_ACTIVITIES: '100' },

@@ -12,7 +12,7 @@ import { benchConsole } from './console-setup';
 import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
 import { startFakeSonicWall } from '../test/fakes/sonicwall/server';
 import {
-  addTarget,
+  addSonicWallTarget,
   linkDeployment,
   renewNow,
   requestCertificate,
@@ -20,34 +20,19 @@ import {
 } from '../test/support/console-actions';
 import { startFtpServer } from '../test/support/ftp';
 import { startStack } from '../test/support/stack';
-import { median, runBenchmark } from './stats';
+import { median, runBenchmark, sizesFromArgs } from './stats';
 
 async function main(): Promise<void> {
-  const sizes = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((n) => n > 0);
-  const queues = sizes.length ? sizes : [1, 5, 20];
+  const queues = sizesFromArgs([1, 5, 20]);
   const stack = await startStack({ authzReusePercent: 0, env: { DEVICE_BUSY_RETRY_MS: '300' } });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const ftp = await startFtpServer({ directories: ['certfleet'] });
   const sonicwall = await startFakeSonicWall({ users: { admin: 'bench-password' } });
   try {
     const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
-    const targetId = await addTarget(admin, {
-      vendor: 'sonicwall',
-      name: 'SW bench',
-      host: sonicwall.host,
-      port: sonicwall.port,
-      fingerprint: sonicwall.managementFingerprint(),
-      credentials: { username: 'admin', password: 'bench-password', ftpPassword: ftp.password },
-      options: {
-        ftpHost: ftp.host,
-        ftpPort: String(ftp.port),
-        ftpUser: ftp.user,
-        ftpDirectory: 'certfleet',
-        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
-      },
+    const targetId = await addSonicWallTarget(admin, 'SW bench', sonicwall, ftp, {
+      admin: 'bench-password',
+      ftp: ftp.password,
     });
     const rows: string[] = [];
     let round = 0;

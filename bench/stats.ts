@@ -9,6 +9,15 @@ export const median = (xs: number[]): number => {
 export const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
   t ? Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : 0;
 
+/** The sizes given on the command line (positive numbers), or the benchmark's defaults when none are. */
+export function sizesFromArgs(defaults: number[]): number[] {
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
+  return sizes.length ? sizes : defaults;
+}
+
 /** Runs a benchmark's main: exit 0 when it resolves, print the error and exit 1 when it throws. */
 export function runBenchmark(main: () => Promise<void>): void {
   main().then(

@@ -360,6 +360,18 @@ async function seed(
     trustMode: 'fingerprint',
     trustFingerprint: fingerprint,
   });
+  /** A fake appliance that signs in with a username and password (F5, PAN-OS). */
+  const passwordAppliance = (fake: {
+    host: string;
+    port: number;
+    managementFingerprint: string;
+    username: string;
+    password: string;
+  }) => ({
+    ...appliance(fake.host, fake.port, fake.managementFingerprint),
+    cred_username: fake.username,
+    cred_password: fake.password,
+  });
   const { fortigate, bigip, panos } = peers;
   const sslVpn = fortigate.endpoints.sslVpn;
   if (!sslVpn) throw new Error('seeding: the fake FortiGate has no SSL-VPN listener');
@@ -371,17 +383,13 @@ async function seed(
   });
   const manualTarget = await target('manual', bakery, 'Bakery web hosting (manual)', {});
   const bigipTarget = await target('f5-bigip', mueller, 'Müller LB Hamburg (F5)', {
-    ...appliance(bigip.host, bigip.port, bigip.managementFingerprint),
-    cred_username: bigip.username,
-    cred_password: bigip.password,
+    ...passwordAppliance(bigip),
     opt_partition: '',
     opt_syncGroup: '',
   });
   const maintenance = closedMaintenanceWindow(new Date());
   const panosTarget = await target('panos', mueller, 'Müller FW Hamburg (PAN-OS)', {
-    ...appliance(panos.host, panos.port, panos.managementFingerprint),
-    cred_username: panos.username,
-    cred_password: panos.password,
+    ...passwordAppliance(panos),
     cred_apiKey: '',
     opt_vsys: '',
     maintenanceTimeZone: MAINTENANCE_TIME_ZONE,

@@ -3,13 +3,34 @@ import { appendAudit } from '../activities/db/repositories/audit-log';
 import { commandMayHaveArrived } from './http-error';
 import type { Actor } from './operations/input';
 
+export interface AuditEntry {
+  action: string;
+  entityType: string;
+  entityId?: string;
+  before?: unknown;
+  after?: unknown;
+}
+
 /** Records who did what from where; returns the entry's id. `before`/`after` must already be redacted. */
-export async function audit(
-  db: Queryable,
-  actor: Actor,
-  entry: { action: string; entityType: string; entityId?: string; before?: unknown; after?: unknown },
-): Promise<string> {
+export async function audit(db: Queryable, actor: Actor, entry: AuditEntry): Promise<string> {
   return appendAudit(db, { actor: actor.user?.username ?? 'anonymous', actorIp: actor.ip, ...entry });
+}
+
+/**
+ * A change and its audit entry in one transaction: both are written, or neither. The entry may be
+ * built from what the change returns (a created row's id).
+ */
+export async function auditedChange<T>(
+  db: Database,
+  actor: Actor,
+  change: (tx: Queryable) => Promise<T>,
+  entry: AuditEntry | ((result: T) => AuditEntry),
+): Promise<T> {
+  return db.withTransaction(async (tx) => {
+    const result = await change(tx);
+    await audit(tx, actor, typeof entry === 'function' ? entry(result) : entry);
+    return result;
+  });
 }
 
 /**

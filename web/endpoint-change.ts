@@ -40,3 +40,49 @@ export async function notifyEndpointChange(deps: WebDeps, auditId: string | unde
     deps.log.warn({ err: error, auditId }, 'cannot start the endpoint change notice');
   }
 }
+
+/** An edit of a row whose sealed secret is bound to its endpoint (a target, a DNS provider). */
+export interface SecretHolderEdit<R extends { id: string; name: string }> {
+  entityType: 'target' | 'dns_provider';
+  /** The audit action of the edit, e.g. "target.update". */
+  action: string;
+  before: R;
+  /** Writes the edit, then reads the row back. */
+  save: (tx: Queryable) => Promise<R>;
+  /** The row as the audit log keeps it (no secrets). */
+  redact: (row: R) => Record<string, unknown>;
+  endpoints: (saved: R) => { before: string; after: string };
+  /** The field naming the secret in the entry, and whether the edit replaced it. */
+  secret: { field: string; replaced: (saved: R) => boolean };
+}
+
+/**
+ * Saves the edit, its audit entry and (when the endpoint moved) the endpoint-change entry in one
+ * transaction, then starts the admins' notice. Returns the saved row.
+ */
+export async function saveSecretHolder<R extends { id: string; name: string }>(
+  deps: WebDeps,
+  actor: Actor,
+  edit: SecretHolderEdit<R>,
+): Promise<R> {
+  const { before, redact, secret } = edit;
+  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
+    const saved = await edit.save(tx);
+    await audit(tx, actor, {
+      action: edit.action,
+      entityType: edit.entityType,
+      entityId: before.id,
+      before: redact(before),
+      after: { ...redact(saved), [secret.field]: secret.replaced(saved) ? '(replaced, sealed)' : '(kept, sealed)' },
+    });
+    const notice = await auditEndpointChange(tx, actor, {
+      entityType: edit.entityType,
+      entityId: before.id,
+      name: saved.name,
+      ...edit.endpoints(saved),
+    });
+    return { saved, notice };
+  });
+  await notifyEndpointChange(deps, notice);
+  return saved;
+}

@@ -6,9 +6,6 @@ import { loadMasterKey } from '../activities/crypto/master-key';
 import { resealLegacySecrets } from '../activities/crypto/reseal-legacy';
 import { createDatabase } from '../activities/db/pool';
 import { listLiveCertificateIds } from '../activities/db/repositories/certificates';
-import { deployerFactories } from '../activities/deployers/registry';
-import { vendorDescriptors } from '../activities/deployers/descriptors';
-import { dnsProviderFactories } from '../activities/dns-providers/registry';
 import { createLogger } from '../config/logger';
 import { TASK_QUEUE } from '../temporal/contract';
 import { connectTemporal } from '../temporal/connection';
@@ -16,6 +13,7 @@ import { reconcileRenewalSchedules } from '../temporal/schedules';
 import { upsertFleetSchedules } from '../temporal/fleet-schedules';
 import { describeRenewalSchedules } from '../temporal/schedule-health';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { activityDepsFrom } from './activity-deps';
 import { bundleWorkflows } from './build-workflow-bundle';
 import { deviceCoordinatorSignals } from './device-coordinator';
 import { loadWorkerConfig } from './config';
@@ -86,18 +84,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
       ? { codePath: config.workflowBundlePath }
       : { code: await bundleWorkflows(temporalLoggerFor(log.child({ component: 'workflow-bundle' }))) },
     activities: createActivities({
-      db,
-      box,
-      log,
-      acme: config.acme,
-      propagation: config.propagation,
-      mail: config.mail,
-      consoleUrl: config.consoleUrl,
-      dnsProviders: dnsProviderFactories,
-      deployers: deployerFactories,
-      vendors: vendorDescriptors,
-      deploy: config.deploy,
-      alerts: config.alerts,
+      ...activityDepsFrom(config, { db, box, log }),
       ...deviceCoordinatorSignals(client, config.deploy),
       describeRenewalSchedules: (progress) => describeRenewalSchedules(client, progress),
     }),

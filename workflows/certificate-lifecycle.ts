@@ -13,7 +13,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  NON_RETRYABLE_FAILURES,
   progressQuery,
   SearchAttributes,
   type LifecycleInput,
@@ -24,23 +23,8 @@ import {
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
-
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
-
-/** Database bookkeeping: quick, retried patiently (a PostgreSQL restart must not fail a run). */
-const bookkeepingRetry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 20,
-  nonRetryableErrorTypes,
-};
-const remoteDb = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: bookkeepingRetry });
-/**
- * The same as local activities: run by the worker that runs the workflow task, recorded as one marker
- * each instead of a round trip through the Temporal server (a fleet renews several times faster).
- */
-const localDb = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: bookkeepingRetry });
+import { runBookkeeping } from './bookkeeping';
+import { nonRetryableErrorTypes } from './lib/retry-policies';
 
 /** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
 const remote: ActivityOptions = {
@@ -104,8 +88,7 @@ function messageOf(error: unknown): string {
  * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
  */
 export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
-  // Runs recorded before local bookkeeping existed replay with the remote activities they used.
-  const db = patched('local-bookkeeping') ? localDb : remoteDb;
+  const db = runBookkeeping();
   // Runs recorded before the ACME and DNS calls became local activities replay with regular ones.
   const localSteps = patched('local-acme-steps');
   // A local activity runs before its workflow task is recorded: when that task is lost (it timed out

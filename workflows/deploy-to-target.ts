@@ -11,32 +11,16 @@ import {
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
+import { bookkeeping, runBookkeeping } from './bookkeeping';
+import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
 import {
   CommandAction,
   deployNowSignal,
   FailureType,
-  NON_RETRYABLE_FAILURES,
   type DeployInput,
   type DeploymentOutcome,
   type DeploySettings,
 } from '../temporal/contract';
-
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
-
-const bookkeepingOptions = {
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes,
-  },
-} as const;
-/** Closing a run, and the commit checks and device steps of runs that keep regular activities (see deviceActivities). */
-const bookkeeping = proxyActivities<Activities>(bookkeepingOptions);
-/** Database-only bookkeeping: local activities (one marker each, no round trip through the server). */
-const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions);
 
 /**
  * Device steps: retried while the target is unreachable, never on auth or validation errors. Since
@@ -112,8 +96,7 @@ async function waitForCommit(
  * what was bound before. Returns the outcome instead of failing, so one target never blocks others.
  */
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
-  // Runs recorded before local bookkeeping existed replay with the remote activities they used.
-  const db = patched('local-bookkeeping') ? localBookkeeping : bookkeeping;
+  const db = runBookkeeping();
   const { workflowId, runId, parent } = workflowInfo();
   // Nothing happens unless the certificate's own run or a console command (its audit entry) started this.
   const authority = await db.authorizeDeploy({

@@ -1,17 +1,9 @@
-import { CancellationScope, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { deviceLeaseGrantedSignal, NON_RETRYABLE_FAILURES } from '../temporal/contract';
+import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { deviceLeaseGrantedSignal } from '../temporal/contract';
+import { bookkeeping } from './bookkeeping';
 
-const coordinator = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
-  },
-});
+/** Signals to the device session coordinator: quick, retried like database bookkeeping. */
+const coordinator = bookkeeping;
 
 /**
  * Runs `work` holding the device's single admin session lease (first come, first served through

@@ -9,7 +9,7 @@ import {
   targetEndpoint,
   type TargetEndpointFields,
 } from '../domain/secret-endpoints';
-import { SecretPurpose, type SecretBox } from './secret-box';
+import { SecretBoxError, SecretPurpose, type SecretBox } from './secret-box';
 
 type DnsEndpointFields = { kind: string; config: Record<string, unknown> };
 type SmtpEndpointFields = { host: string; port: number; secure: boolean };
@@ -47,3 +47,17 @@ export const sealSmtpPassword = (box: SecretBox, smtp: SmtpEndpointFields, passw
 
 export const openSmtpPassword = (box: SecretBox, smtp: SmtpEndpointFields, sealed: string): string =>
   box.openText(sealed, SecretPurpose.smtpPassword, smtpEndpoint(smtp));
+
+/**
+ * Opens a bound secret; one sealed for another endpoint (SecretBoxError: the row was re-pointed) is
+ * never opened, and `otherwise` decides instead (refuse with an error a technician can act on, or do
+ * without). Any other failure is thrown as it is.
+ */
+export function openBoundOr<T>(open: () => T, otherwise: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    if (!(error instanceof SecretBoxError)) throw error;
+    return otherwise();
+  }
+}

@@ -1,6 +1,6 @@
 import { FailureType } from '../../temporal/contract';
 import { classified } from '../errors';
-import type { Deployer, DeployerContext, ParseResult } from './types';
+import type { Deployer, DeployerContext, ParseResult, VendorDescriptor } from './types';
 
 /** A typed parse of one part of a vendor's configuration: the value when there are no errors. */
 export interface Parsed<T> {
@@ -8,7 +8,7 @@ export interface Parsed<T> {
   errors: Record<string, string>;
 }
 
-/** A vendor's typed parsers (its descriptor module exports them; the descriptor wraps them with `asParseResult`). */
+/** A vendor's typed parsers (its descriptor module exports them; the descriptor wraps them with `untypedParsers`). */
 export interface VendorParsers<C, O, B> {
   parseCredentials: (input: Record<string, unknown>) => Parsed<C>;
   parseOptions: (input: Record<string, unknown>) => Parsed<O>;
@@ -28,6 +28,22 @@ export interface ParsedWithDefaults<T> extends Parsed<T> {
 export const asParseResult = <T extends object>(parsed: Parsed<T>): ParseResult => ({
   value: { ...(parsed.value ?? {}) },
   errors: parsed.errors,
+});
+
+/** A vendor's typed parsers, their types inferred from the three functions. */
+export const vendorParsers = <C, O, B>(
+  parseCredentials: VendorParsers<C, O, B>['parseCredentials'],
+  parseOptions: VendorParsers<C, O, B>['parseOptions'],
+  parseBinding: VendorParsers<C, O, B>['parseBinding'],
+): VendorParsers<C, O, B> => ({ parseCredentials, parseOptions, parseBinding });
+
+/** A vendor's typed parsers in the untyped form its descriptor gives the console (`...untypedParsers(parsers)`). */
+export const untypedParsers = <C extends object, O extends object, B extends object>(
+  parsers: VendorParsers<C, O, B>,
+): Pick<VendorDescriptor, 'parseCredentials' | 'parseOptions' | 'parseBinding'> => ({
+  parseCredentials: (input) => asParseResult(parsers.parseCredentials(input)),
+  parseOptions: (input) => asParseResult(parsers.parseOptions(input)),
+  parseBinding: (input) => asParseResult(parsers.parseBinding(input)),
 });
 
 /** A deployer's stored configuration, parsed once, typed. */

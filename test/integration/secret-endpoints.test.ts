@@ -19,10 +19,8 @@ import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-b
 import { getTarget } from '../../activities/db/repositories/targets';
 import { insertUser } from '../../activities/db/repositories/users';
 import { createDeployActivities } from '../../activities/deploy';
-import { vendorDescriptors } from '../../activities/deployers/descriptors';
-import { deployerFactories } from '../../activities/deployers/registry';
-import { dnsProviderFactories } from '../../activities/dns-providers/registry';
 import { ClassifiedError, toApplicationFailure } from '../../activities/errors';
+import { activityDepsFrom } from '../../worker/activity-deps';
 import { loadWorkerConfig } from '../../worker/config';
 import {
   dnsProviderCheckWorkflowId,
@@ -439,20 +437,9 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     ]);
 
     const config = loadWorkerConfig(stack.env);
-    const activities = createDeployActivities({
-      db: stack.db.db,
-      box,
-      log: pino({ level: 'silent' }),
-      acme: config.acme,
-      propagation: config.propagation,
-      mail: config.mail,
-      consoleUrl: config.consoleUrl,
-      dnsProviders: dnsProviderFactories,
-      deployers: deployerFactories,
-      vendors: vendorDescriptors,
-      deploy: config.deploy,
-      alerts: config.alerts,
-    });
+    const activities = createDeployActivities(
+      activityDepsFrom(config, { db: stack.db.db, box, log: pino({ level: 'silent' }) }),
+    );
     const error = await activities.stageDeployment({ runRowId: run.id }).then(
       () => assert.fail('staged on a re-pointed target'),
       (e: unknown) => e,

@@ -61,6 +61,7 @@ import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/serve
 import {
   addCloudflareProvider,
   addPebbleDirectory,
+  addSonicWallTarget,
   addTarget,
   createApiToken,
   linkDeployment,
@@ -673,20 +674,9 @@ describe('secrets audit: no private key, token or password in the database, the 
       fingerprint: panos.managementFingerprint,
       credentials: { username: panos.username, password: PANOS_PASSWORD },
     });
-    targets['SW Munich'] = await addTarget(admin, {
-      vendor: 'sonicwall',
-      name: 'SW Munich',
-      host: sonicwall.host,
-      port: sonicwall.port,
-      fingerprint: sonicwall.managementFingerprint(),
-      credentials: { username: 'admin', password: SONICWALL_PASSWORD, ftpPassword: FTP_PASSWORD },
-      options: {
-        ftpHost: ftp.host,
-        ftpPort: String(ftp.port),
-        ftpUser: ftp.user,
-        ftpDirectory: 'certfleet',
-        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
-      },
+    targets['SW Munich'] = await addSonicWallTarget(admin, 'SW Munich', sonicwall, ftp, {
+      admin: SONICWALL_PASSWORD,
+      ftp: FTP_PASSWORD,
     });
     if (sshd && nginx) {
       targets['Web nginx'] = await addTarget(admin, {

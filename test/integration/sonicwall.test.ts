@@ -13,7 +13,7 @@ import type { ConsoleClient } from '../support/console-client';
 import {
   addCloudflareProvider,
   addPebbleDirectory,
-  addTarget,
+  addSonicWallTarget,
   linkDeployment,
   renewNow,
   requestCertificate,
@@ -51,21 +51,7 @@ describe('SonicWall: one session at a time across workers', () => {
     admin = await stack.admin();
     directoryId = await addPebbleDirectory(admin, stack);
     providerId = await addCloudflareProvider(admin, stack, 'SonicWall tests');
-    targetId = await addTarget(admin, {
-      vendor: 'sonicwall',
-      name: 'SW Munich',
-      host: sonicwall.host,
-      port: sonicwall.port,
-      fingerprint: sonicwall.managementFingerprint(),
-      credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
-      options: {
-        ftpHost: ftp.host,
-        ftpPort: String(ftp.port),
-        ftpUser: ftp.user,
-        ftpDirectory: 'certfleet',
-        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
-      },
-    });
+    targetId = await addSonicWallTarget(admin, 'SW Munich', sonicwall, ftp, { admin: PASSWORD, ftp: ftp.password });
   });
   after(async () => {
     await connection?.close();
@@ -137,20 +123,9 @@ describe('SonicWall: one session at a time across workers', () => {
       firmware: 'SonicOS Enhanced 6.5.4.4-44n',
     });
     after(() => sonicwall.close());
-    const slowTarget = await addTarget(admin, {
-      vendor: 'sonicwall',
-      name: 'SW Hamburg',
-      host: sonicwall.host,
-      port: sonicwall.port,
-      fingerprint: sonicwall.managementFingerprint(),
-      credentials: { username: 'admin', password: PASSWORD, ftpPassword: ftp.password },
-      options: {
-        ftpHost: ftp.host,
-        ftpPort: String(ftp.port),
-        ftpUser: ftp.user,
-        ftpDirectory: 'certfleet',
-        sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
-      },
+    const slowTarget = await addSonicWallTarget(admin, 'SW Hamburg', sonicwall, ftp, {
+      admin: PASSWORD,
+      ftp: ftp.password,
     });
     const id = await requestCertificate(admin, {
       commonName: 'killed.example.test',

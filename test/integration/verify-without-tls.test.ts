@@ -11,11 +11,9 @@ import pino from 'pino';
 import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-box';
 import { listRunSteps, startRunOnce } from '../../activities/db/repositories/deployment-runs';
 import { createDeployActivities } from '../../activities/deploy';
-import { vendorDescriptors } from '../../activities/deployers/descriptors';
-import { deployerFactories } from '../../activities/deployers/registry';
-import { dnsProviderFactories } from '../../activities/dns-providers/registry';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
+import { activityDepsFrom } from '../../worker/activity-deps';
 import { loadWorkerConfig } from '../../worker/config';
 import { rejection } from '../support/assertions';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -62,20 +60,9 @@ describe('verify of a binding without a TLS endpoint', () => {
     assert.ok(row);
     [deploymentId, versionId] = [row.id, row.version_id];
     const config = loadWorkerConfig({ DATABASE_URL: 'postgres://127.0.0.1/unused' });
-    activities = createDeployActivities({
-      db: database.db,
-      box,
-      log: pino({ level: 'silent' }),
-      acme: config.acme,
-      propagation: config.propagation,
-      mail: config.mail,
-      consoleUrl: config.consoleUrl,
-      dnsProviders: dnsProviderFactories,
-      deployers: deployerFactories,
-      vendors: vendorDescriptors,
-      deploy: config.deploy,
-      alerts: config.alerts,
-    });
+    activities = createDeployActivities(
+      activityDepsFrom(config, { db: database.db, box, log: pino({ level: 'silent' }) }),
+    );
   });
   after(async () => {
     await database?.drop();

@@ -17,10 +17,8 @@ import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getRun, startRunOnce } from '../../activities/db/repositories/deployment-runs';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { createDeployActivities } from '../../activities/deploy';
-import { vendorDescriptors } from '../../activities/deployers/descriptors';
-import { deployerFactories } from '../../activities/deployers/registry';
 import type { CertificateMaterial } from '../../activities/deployers/types';
-import { dnsProviderFactories } from '../../activities/dns-providers/registry';
+import { activityDepsFrom } from '../../worker/activity-deps';
 import { loadWorkerConfig } from '../../worker/config';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { createTestCa } from '../support/certificates';
@@ -144,20 +142,9 @@ describe('the redacted wire transcript of a failed deploy run', () => {
       ],
     );
     const config = loadWorkerConfig({ DATABASE_URL: 'postgres://127.0.0.1/unused' });
-    activities = createDeployActivities({
-      db: c.db.db,
-      box: c.box,
-      log: pino({ level: 'silent' }),
-      acme: config.acme,
-      propagation: config.propagation,
-      mail: config.mail,
-      consoleUrl: config.consoleUrl,
-      dnsProviders: dnsProviderFactories,
-      deployers: deployerFactories,
-      vendors: vendorDescriptors,
-      deploy: config.deploy,
-      alerts: config.alerts,
-    });
+    activities = createDeployActivities(
+      activityDepsFrom(config, { db: c.db.db, box: c.box, log: pino({ level: 'silent' }) }),
+    );
   });
   after(async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);

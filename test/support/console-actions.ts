@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import type { FakeSonicWall } from '../fakes/sonicwall/server';
 import type { ConsoleClient } from './console-client';
+import type { TestFtpServer } from './ftp';
 import type { Stack } from './stack';
 import { CLOUDFLARE_TOKEN } from './stack';
 
@@ -109,6 +111,31 @@ export async function addTarget(client: ConsoleClient, form: TargetForm): Promis
   const id = /^\/targets\/(\d+)$/.exec(saved.location ?? '')?.[1];
   assert.ok(id, `redirected to the target page, got ${saved.location}`);
   return id;
+}
+
+/** The fake SonicWall as a target, signed in as "admin"; it pulls certificates from `ftp`'s "certfleet" directory. */
+export function addSonicWallTarget(
+  client: ConsoleClient,
+  name: string,
+  sonicwall: FakeSonicWall,
+  ftp: TestFtpServer,
+  passwords: { admin: string; ftp: string },
+): Promise<string> {
+  return addTarget(client, {
+    vendor: 'sonicwall',
+    name,
+    host: sonicwall.host,
+    port: sonicwall.port,
+    fingerprint: sonicwall.managementFingerprint(),
+    credentials: { username: 'admin', password: passwords.admin, ftpPassword: passwords.ftp },
+    options: {
+      ftpHost: ftp.host,
+      ftpPort: String(ftp.port),
+      ftpUser: ftp.user,
+      ftpDirectory: 'certfleet',
+      sslVpnPort: String(sonicwall.endpoints.sslVpn.port),
+    },
+  });
 }
 
 /** Links a certificate to a target with binding fields and verify endpoints. */

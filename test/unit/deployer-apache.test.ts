@@ -18,27 +18,14 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
-import { runDeployerContract } from '../support/deployer-contract';
+import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
-import {
-  pinFromTrust,
-  sshServerView,
-  sshTargetContext,
-  startApache,
-  type SshTargetInput,
-  type TestWebServer,
-} from '../support/webservers';
+import { sshTargetContext, startApache, type SshTargetInput, type TestWebServer } from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createApacheDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+  withDeployer(createApacheDeployer, ctx, work);
 
 /** SHA-256 fingerprints of the chain the endpoint sends, leaf first. */
 function servedChain(endpoint: VerifyEndpoint): Promise<string[]> {
@@ -71,32 +58,7 @@ const modeOf = (file: string): number => statSync(file).mode & 0o777;
 // ---------------------------------------------------------------------------------------------
 // The shared contract (with an SSLCertificateChainFile: three files per version)
 
-runDeployerContract({
-  realServer: true,
-  vendor: 'apache',
-  create: (ctx) => createApacheDeployer(pinFromTrust(ctx)),
-  async setup() {
-    const sshd = await startSshd();
-    const web = await startApache({ withChain: true }).catch(async (error: unknown) => {
-      await sshd.stop();
-      throw error;
-    });
-    const context = sshTargetContext(sshd, web);
-    return {
-      context,
-      endpoints: [web.endpoint],
-      fake: sshServerView(sshd, web),
-      withWrongCredentials: () => ({
-        ...context,
-        target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } },
-      }),
-      async stop() {
-        await web.stop();
-        await sshd.stop();
-      },
-    };
-  },
-});
+runSshServerContract('apache', createApacheDeployer, () => startApache({ withChain: true }));
 
 // ---------------------------------------------------------------------------------------------
 // Vendor cases

@@ -27,6 +27,7 @@ import {
   parseReply,
   psJsonLiteral,
   readReply,
+  SCRIPT_OPERATIONS,
   scriptTemplate,
   stderrText,
 } from '../../activities/deployers/iis/scripts';
@@ -142,14 +143,7 @@ describe('iis scripts', () => {
   });
 
   it('compaction removes comments, indentation and spaces PowerShell does not need, and leaves every string literal as written', () => {
-    for (const operation of [
-      'probe',
-      'read-bindings',
-      'stage-check',
-      'import',
-      'set-bindings',
-      'remove-certificates',
-    ] as const) {
+    for (const operation of SCRIPT_OPERATIONS) {
       const params = {
         store: 'My',
         uploadDirectory: 'C:\\x',

@@ -18,27 +18,14 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
-import { runDeployerContract } from '../support/deployer-contract';
+import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
-import {
-  pinFromTrust,
-  sshServerView,
-  sshTargetContext,
-  startNginx,
-  type SshTargetInput,
-  type TestWebServer,
-} from '../support/webservers';
+import { sshTargetContext, startNginx, type SshTargetInput, type TestWebServer } from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createNginxDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+  withDeployer(createNginxDeployer, ctx, work);
 
 const served = async (web: TestWebServer): Promise<string> => (await servedCertificate(web.endpoint)).fingerprintSha256;
 const fullChainOf = (m: CertificateMaterial): string =>
@@ -61,32 +48,7 @@ const secretsIn = (message: string, ...materials: CertificateMaterial[]): boolea
 // ---------------------------------------------------------------------------------------------
 // The shared contract
 
-runDeployerContract({
-  realServer: true,
-  vendor: 'nginx',
-  create: (ctx) => createNginxDeployer(pinFromTrust(ctx)),
-  async setup() {
-    const sshd = await startSshd();
-    const web = await startNginx().catch(async (error: unknown) => {
-      await sshd.stop();
-      throw error;
-    });
-    const context = sshTargetContext(sshd, web);
-    return {
-      context,
-      endpoints: [web.endpoint],
-      fake: sshServerView(sshd, web),
-      withWrongCredentials: () => ({
-        ...context,
-        target: { ...context.target, credentials: { username: sshd.username, privateKey: sshd.wrongPrivateKey } },
-      }),
-      async stop() {
-        await web.stop();
-        await sshd.stop();
-      },
-    };
-  },
-});
+runSshServerContract('nginx', createNginxDeployer, startNginx);
 
 // ---------------------------------------------------------------------------------------------
 // Vendor cases

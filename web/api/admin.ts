@@ -4,16 +4,6 @@ import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
 import { listApiTokensOfUser } from '../../activities/db/repositories/api-tokens';
 import { listAudit } from '../../activities/db/repositories/audit-log';
-import { countByStatus } from '../../activities/db/repositories/certificates';
-import {
-  expiringSoon,
-  expiryCounts,
-  failingDeployments,
-  scheduleHealthSummary,
-  upcomingRenewals,
-} from '../../activities/db/repositories/dashboard';
-import { driftSummary } from '../../activities/db/repositories/fleet-watch';
-import { listOpenIncidents } from '../../activities/db/repositories/incidents';
 import {
   allowedTargetNetworks,
   getSetting,
@@ -21,6 +11,7 @@ import {
   type StoredSmtpSettings,
 } from '../../activities/db/repositories/settings';
 import { listUsers } from '../../activities/db/repositories/users';
+import { dashboardSummary } from '../dashboard-summary';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { idParam } from '../list-query';
@@ -63,26 +54,8 @@ export function adminApi(router: Router, deps: WebDeps): void {
 
   router.get(`${P}/dashboard`, async (req, res) => {
     const customerId = idParam(req.query, 'customer');
-    const [counts, expiry, expiring, failing, renewals, scheduleHealth, incidents, drift] = await Promise.all([
-      countByStatus(deps.db, customerId),
-      expiryCounts(deps.db, customerId),
-      expiringSoon(deps.db, customerId, 20),
-      failingDeployments(deps.db, customerId, 20),
-      upcomingRenewals(deps.db, customerId, 20),
-      scheduleHealthSummary(deps.db, customerId),
-      listOpenIncidents(deps.db, customerId, 50),
-      driftSummary(deps.db, customerId, 50),
-    ]);
-    res.json({
-      counts,
-      expiry,
-      expiring,
-      failingDeployments: failing,
-      upcomingRenewals: renewals,
-      scheduleHealth,
-      incidents,
-      drift,
-    });
+    const { failing, renewals, ...summary } = await dashboardSummary(deps.db, customerId, { lists: 20, watch: 50 });
+    res.json({ ...summary, failingDeployments: failing, upcomingRenewals: renewals });
   });
 
   router.get(`${P}/audit`, async (req, res) => {

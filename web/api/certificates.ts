@@ -28,6 +28,7 @@ import {
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
+import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -40,17 +41,6 @@ function pageSizeOf(query: Record<string, unknown>): number {
   const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : 50;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, n));
 }
-
-/** Versions without their sealed keys. */
-const publicVersion = (v: Awaited<ReturnType<typeof listVersions>>[number]) => ({
-  id: v.id,
-  serialHex: v.serialHex,
-  fingerprintSha256: v.fingerprintSha256,
-  notBefore: v.notBefore,
-  notAfter: v.notAfter,
-  keyType: v.keyType,
-  createdAt: v.createdAt,
-});
 
 export function certificateApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/certificates`, async (req, res) => {
@@ -68,12 +58,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     const [versions, deployments, run] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
-      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({
-        exists: false,
-        running: false,
-        steps: [],
-        queryError: `Temporal is unreachable: ${(error as Error).message}`,
-      })),
+      latestRunOrUnreachable(deps, req, cert.id),
     ]);
     res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
   });

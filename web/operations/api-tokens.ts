@@ -4,7 +4,7 @@ import {
   revokeApiToken as revoke,
   type ApiTokenRecord,
 } from '../../activities/db/repositories/api-tokens';
-import { audit } from '../audit';
+import { audit, auditedChange } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
@@ -39,22 +39,24 @@ export async function createApiToken(
   if (!f.ok) return invalid(f.errors);
   const userId = actor.user.id;
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const record = await deps.db.withTransaction(async (tx) => {
-    const created = await insertApiToken(tx, {
-      userId,
-      name,
-      tokenHash: hashToken(token),
-      prefix: token.slice(0, TOKEN_PREFIX.length + 6),
-      ...(expiresInDays !== undefined ? { expiresInDays } : {}),
-    });
-    await audit(tx, actor, {
+  const record = await auditedChange(
+    deps.db,
+    actor,
+    (tx) =>
+      insertApiToken(tx, {
+        userId,
+        name,
+        tokenHash: hashToken(token),
+        prefix: token.slice(0, TOKEN_PREFIX.length + 6),
+        ...(expiresInDays !== undefined ? { expiresInDays } : {}),
+      }),
+    (created) => ({
       action: 'api-token.create',
       entityType: 'api_token',
       entityId: created.id,
       after: { name, prefix: created.prefix, expiresAt: created.expiresAt },
-    });
-    return created;
-  });
+    }),
+  );
   return done({ token, record });
 }
 

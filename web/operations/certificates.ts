@@ -16,12 +16,13 @@ import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
-import { audit, auditedCommand } from '../audit';
+import { audit, auditedChange, auditedCommand } from '../audit';
 import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { deleteConfirmed } from './delete-confirmed';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (
@@ -64,6 +65,26 @@ async function withDefaults(db: Queryable, body: Body): Promise<Body> {
   };
 }
 
+/**
+ * A change of the renewal schedule inside the certificate's transaction: when Temporal cannot make it,
+ * the transaction rolls back and the user is told that nothing was `undone`.
+ */
+async function scheduleChange(
+  deps: WebDeps,
+  words: { verb: string; done: string; undone: string },
+  change: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await change();
+  } catch (error) {
+    deps.log.error({ err: error }, `cannot ${words.verb} the renewal schedule`);
+    throw new HttpError(
+      503,
+      `Temporal is unreachable, so the renewal schedule could not be ${words.done}. Nothing was ${words.undone}; try again.`,
+    );
+  }
+}
+
 export async function createCertificate(
   deps: WebDeps,
   actor: Actor,
@@ -101,18 +122,12 @@ export async function createCertificate(
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
     const newId = await insertCertificate(tx, fields);
-    try {
-      await deps.commands.upsertRenewalSchedule(
+    await scheduleChange(deps, { verb: 'create', done: 'created', undone: 'saved' }, () =>
+      deps.commands.upsertRenewalSchedule(
         { certificateId: newId, commonName: name.name, enabled: true },
         deps.renewalSchedule,
-      );
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot create the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be created. Nothing was saved; try again.',
-      );
-    }
+      ),
+    );
     const created = await audit(tx, actor, {
       action: CommandAction.create,
       entityType: 'certificate',
@@ -179,55 +194,49 @@ export async function updateCertificate(
     renewalValue: policy.value,
     enabled,
   };
-  await deps.db.withTransaction(async (tx) => {
-    await updateCertificateSettings(tx, cert.id, after);
-    try {
-      await deps.commands.upsertRenewalSchedule(
-        { certificateId: cert.id, commonName: cert.commonName, enabled },
-        deps.renewalSchedule,
+  await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      await updateCertificateSettings(tx, cert.id, after);
+      await scheduleChange(deps, { verb: 'update', done: 'updated', undone: 'changed' }, () =>
+        deps.commands.upsertRenewalSchedule(
+          { certificateId: cert.id, commonName: cert.commonName, enabled },
+          deps.renewalSchedule,
+        ),
       );
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot update the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be updated. Nothing was changed; try again.',
-      );
-    }
-    await audit(tx, actor, {
+    },
+    {
       action: 'certificate.update',
       entityType: 'certificate',
       entityId: cert.id,
       before: certificateAuditView(cert),
       after: certificateAuditView({ commonName: cert.commonName, ...after }),
-    });
-  });
+    },
+  );
   return done(await loadCertificate(deps.db, cert.id));
 }
 
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
   const cert = await loadCertificate(deps.db, id);
-  const unconfirmed = confirmationErrors(body, cert.commonName, 'certificate');
-  if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteCertificate(tx, cert.id);
-    try {
-      await deps.commands.deleteRenewalSchedule(cert.id);
-    } catch (error) {
-      deps.log.error({ err: error }, 'cannot delete the renewal schedule');
-      throw new HttpError(
-        503,
-        'Temporal is unreachable, so the renewal schedule could not be removed. Nothing was deleted; try again.',
+  return deleteConfirmed(deps, actor, {
+    name: cert.commonName,
+    what: 'certificate',
+    confirmation: body,
+    remove: async (tx) => {
+      await softDeleteCertificate(tx, cert.id);
+      await scheduleChange(deps, { verb: 'delete', done: 'removed', undone: 'deleted' }, () =>
+        deps.commands.deleteRenewalSchedule(cert.id),
       );
-    }
-    await audit(tx, actor, {
+    },
+    entry: {
       action: 'certificate.delete',
       entityType: 'certificate',
       entityId: cert.id,
       before: certificateAuditView(cert),
-    });
+    },
   });
-  return done(undefined);
 }
 
 /** "Renew now": a run whatever the renewal window says; refused while one is in progress. */

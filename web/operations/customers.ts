@@ -11,7 +11,7 @@ import {
 } from '../../activities/db/repositories/customers';
 import { checkRecipients } from '../smtp-form';
 import type { Queryable } from '../../activities/db/pool';
-import { audit } from '../audit';
+import { auditedChange } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
@@ -36,19 +36,22 @@ export async function loadCustomer(db: Queryable, id: unknown): Promise<Customer
   return customer;
 }
 
+/** What the audit log keeps of a customer. */
+const customerAuditView = (c: Pick<CustomerRecord, 'name' | 'notes' | 'alertRecipients'>) => ({
+  name: c.name,
+  notes: c.notes,
+  alertRecipients: c.alertRecipients,
+});
+
 export async function createCustomer(deps: WebDeps, actor: Actor, body: Body): Promise<OpResult<CustomerRecord>> {
   const checked = await checkCustomer(deps.db, body);
   if (!checked.ok) return checked;
-  const customer = await deps.db.withTransaction(async (tx) => {
-    const created = await insertCustomer(tx, checked.value);
-    await audit(tx, actor, {
-      action: 'customer.create',
-      entityType: 'customer',
-      entityId: created.id,
-      after: checked.value,
-    });
-    return created;
-  });
+  const customer = await auditedChange(
+    deps.db,
+    actor,
+    (tx) => insertCustomer(tx, checked.value),
+    (created) => ({ action: 'customer.create', entityType: 'customer', entityId: created.id, after: checked.value }),
+  );
   return done(customer);
 }
 
@@ -61,15 +64,12 @@ export async function updateCustomer(
   const before = await loadCustomer(deps.db, id);
   const checked = await checkCustomer(deps.db, body, before.id);
   if (!checked.ok) return checked;
-  await deps.db.withTransaction(async (tx) => {
-    await saveCustomer(tx, before.id, checked.value);
-    await audit(tx, actor, {
-      action: 'customer.update',
-      entityType: 'customer',
-      entityId: before.id,
-      before: { name: before.name, notes: before.notes, alertRecipients: before.alertRecipients },
-      after: checked.value,
-    });
+  await auditedChange(deps.db, actor, (tx) => saveCustomer(tx, before.id, checked.value), {
+    action: 'customer.update',
+    entityType: 'customer',
+    entityId: before.id,
+    before: customerAuditView(before),
+    after: checked.value,
   });
   return done({ ...before, ...checked.value });
 }
@@ -86,14 +86,11 @@ export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): 
   }
   if ((await listCustomers(deps.db)).length <= 1)
     throw new HttpError(409, 'This is the last customer; every certificate and target needs one.');
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteCustomer(tx, customer.id);
-    await audit(tx, actor, {
-      action: 'customer.delete',
-      entityType: 'customer',
-      entityId: customer.id,
-      before: { name: customer.name, notes: customer.notes, alertRecipients: customer.alertRecipients },
-    });
+  await auditedChange(deps.db, actor, (tx) => softDeleteCustomer(tx, customer.id), {
+    action: 'customer.delete',
+    entityType: 'customer',
+    entityId: customer.id,
+    before: customerAuditView(customer),
   });
 }
 

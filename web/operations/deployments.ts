@@ -13,7 +13,7 @@ import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkEndpoints } from '../../activities/domain/target-input';
 import { CommandAction } from '../../temporal/contract';
-import { audit, auditedCommand } from '../audit';
+import { auditedChange, auditedCommand } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { loadCertificate } from './certificates';
@@ -73,14 +73,17 @@ export async function linkDeployment(
   else if ((await listDeploymentsOfCertificate(deps.db, cert.id)).some((d) => d.targetId === target.id))
     f.fail('targetId', 'This certificate is already deployed to that target.');
   if (!endpoints.ok || !f.ok) return invalid(f.errors);
-  const id = await deps.db.withTransaction(async (tx) => {
-    const linked = await insertDeployment(tx, {
-      certificateId: cert.id,
-      targetId: target.id,
-      binding: binding.value,
-      verifyEndpoints: endpoints.endpoints,
-    });
-    await audit(tx, actor, {
+  const id = await auditedChange(
+    deps.db,
+    actor,
+    (tx) =>
+      insertDeployment(tx, {
+        certificateId: cert.id,
+        targetId: target.id,
+        binding: binding.value,
+        verifyEndpoints: endpoints.endpoints,
+      }),
+    (linked) => ({
       action: 'deployment.create',
       entityType: 'deployment',
       entityId: linked,
@@ -91,9 +94,8 @@ export async function linkDeployment(
         verifyEndpoints: endpoints.endpoints,
         deployNow,
       },
-    });
-    return linked;
-  });
+    }),
+  );
   // An issued certificate can go to the new target right away, not only at the next renewal. The link
   // stands even when Temporal cannot take the deploy now (Redeploy, or the next renewal, does it).
   const versionId = cert.currentVersionId;
@@ -118,14 +120,11 @@ export async function unlinkDeployment(deps: WebDeps, actor: Actor, id: unknown)
   const deployment = await loadDeployment(deps.db, id);
   if (deployment.status === 'deploying')
     throw new HttpError(409, 'A deploy to this target is running; unlink it when it has finished.');
-  await deps.db.withTransaction(async (tx) => {
-    await deleteDeployment(tx, deployment.id);
-    await audit(tx, actor, {
-      action: 'deployment.delete',
-      entityType: 'deployment',
-      entityId: deployment.id,
-      before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
-    });
+  await auditedChange(deps.db, actor, (tx) => deleteDeployment(tx, deployment.id), {
+    action: 'deployment.delete',
+    entityType: 'deployment',
+    entityId: deployment.id,
+    before: { certificate: deployment.commonName, target: deployment.targetName, binding: deployment.binding },
   });
   return deployment;
 }
@@ -185,22 +184,26 @@ export async function markDeploymentDone(deps: WebDeps, actor: Actor, id: unknow
     throw new HttpError(409, 'Only a deployment that is ready for download can be marked done.');
   const run = await latestReadyRun(deps.db, deployment.id);
   if (!run) throw new HttpError(409, 'There is no version waiting for this deployment.');
-  await deps.db.withTransaction(async (tx) => {
-    await finishRun(tx, run.id, 'deployed', null);
-    await appendRunStep(
-      tx,
-      run.id,
-      'installed by hand',
-      'succeeded',
-      `marked done by ${actor.user?.username ?? 'unknown'}`,
-    );
-    await recordDeployed(tx, deployment.id, run.versionId, {});
-    await observeRecovery(tx, incidentKey.notDeployed(deployment.id));
-    await audit(tx, actor, {
+  await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      await finishRun(tx, run.id, 'deployed', null);
+      await appendRunStep(
+        tx,
+        run.id,
+        'installed by hand',
+        'succeeded',
+        `marked done by ${actor.user?.username ?? 'unknown'}`,
+      );
+      await recordDeployed(tx, deployment.id, run.versionId, {});
+      await observeRecovery(tx, incidentKey.notDeployed(deployment.id));
+    },
+    {
       action: 'deployment.mark-done',
       entityType: 'deployment',
       entityId: deployment.id,
       after: { versionId: run.versionId },
-    });
-  });
+    },
+  );
 }

@@ -12,11 +12,12 @@ import {
 } from '../../activities/db/repositories/dns-providers';
 import type { Queryable } from '../../activities/db/pool';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
-import { audit } from '../audit';
-import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
+import { audit, auditedChange } from '../audit';
+import { saveSecretHolder } from '../endpoint-change';
+import { deleteConfirmed } from './delete-confirmed';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 
@@ -75,21 +76,23 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
   const checked = await checkProvider(deps.db, actor, body);
   if (!checked.ok) return checked;
   const { name, kind, config, token } = checked.value;
-  const provider = await deps.db.withTransaction(async (tx) => {
-    const created = await insertDnsProvider(tx, {
-      name,
-      kind,
-      config,
-      tokenSealed: sealDnsToken(deps.box, { kind, config }, token),
-    });
-    await audit(tx, actor, {
+  const provider = await auditedChange(
+    deps.db,
+    actor,
+    (tx) =>
+      insertDnsProvider(tx, {
+        name,
+        kind,
+        config,
+        tokenSealed: sealDnsToken(deps.box, { kind, config }, token),
+      }),
+    (created) => ({
       action: 'dns-provider.create',
       entityType: 'dns_provider',
       entityId: created.id,
       after: redactDnsProvider(created),
-    });
-    return created;
-  });
+    }),
+  );
   return done(provider);
 }
 
@@ -104,30 +107,25 @@ export async function updateDnsProvider(
   const checked = await checkProvider(deps.db, actor, body, before);
   if (!checked.ok) return checked;
   const { name, config, token } = checked.value;
-  const endpoints = { before: dnsProviderEndpoint(before), after: dnsProviderEndpoint({ kind: before.kind, config }) };
-  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
-    await saveDnsProvider(tx, before.id, {
-      name,
-      config,
-      ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}),
-    });
-    const saved = await loadDnsProvider(tx, before.id);
-    await audit(tx, actor, {
-      action: 'dns-provider.update',
-      entityType: 'dns_provider',
-      entityId: before.id,
-      before: redactDnsProvider(before),
-      after: { ...redactDnsProvider(saved), token: token ? '(replaced, sealed)' : '(kept, sealed)' },
-    });
-    const notice = await auditEndpointChange(tx, actor, {
-      entityType: 'dns_provider',
-      entityId: before.id,
-      name: saved.name,
-      ...endpoints,
-    });
-    return { saved, notice };
+  const saved = await saveSecretHolder(deps, actor, {
+    entityType: 'dns_provider',
+    action: 'dns-provider.update',
+    before,
+    save: async (tx) => {
+      await saveDnsProvider(tx, before.id, {
+        name,
+        config,
+        ...(token ? { tokenSealed: sealDnsToken(deps.box, { kind: before.kind, config }, token) } : {}),
+      });
+      return loadDnsProvider(tx, before.id);
+    },
+    redact: redactDnsProvider,
+    endpoints: () => ({
+      before: dnsProviderEndpoint(before),
+      after: dnsProviderEndpoint({ kind: before.kind, config }),
+    }),
+    secret: { field: 'token', replaced: () => Boolean(token) },
   });
-  await notifyEndpointChange(deps, notice);
   return done(saved);
 }
 
@@ -146,18 +144,18 @@ export async function deleteDnsProvider(
       `${provider.name} is used by ${users.map((c) => c.commonName).join(', ')}. Move those certificates to another provider first.`,
     );
   }
-  const unconfirmed = confirmation && confirmationErrors(confirmation, provider.name, 'DNS provider');
-  if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteDnsProvider(tx, provider.id);
-    await audit(tx, actor, {
+  return deleteConfirmed(deps, actor, {
+    name: provider.name,
+    what: 'DNS provider',
+    confirmation,
+    remove: (tx) => softDeleteDnsProvider(tx, provider.id),
+    entry: {
       action: 'dns-provider.delete',
       entityType: 'dns_provider',
       entityId: provider.id,
       before: redactDnsProvider(provider),
-    });
+    },
   });
-  return done(undefined);
 }
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */

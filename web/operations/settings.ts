@@ -24,7 +24,7 @@ import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { checkSmtpForm } from '../smtp-form';
 import { checkCaBundle } from '../../activities/domain/target-input';
 import { testEmailWorkflowId, type TestEmailInput } from '../../temporal/contract';
-import { audit } from '../audit';
+import { audit, auditedChange } from '../audit';
 import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
 import type { WebDeps } from '../deps';
 import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
@@ -54,17 +54,18 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
   if (!bundle.ok) f.fail('caBundlePem', bundle.error);
   if (!f.ok || !bundle.ok) return invalid(f.errors);
   const before = directories.find((d) => d.url === url);
-  const directory = await deps.db.withTransaction(async (tx) => {
-    const saved = await upsertAcmeDirectory(tx, { name, url, caBundlePem: bundle.pem });
-    await audit(tx, actor, {
+  const directory = await auditedChange(
+    deps.db,
+    actor,
+    (tx) => upsertAcmeDirectory(tx, { name, url, caBundlePem: bundle.pem }),
+    (saved) => ({
       action: 'acme-directory.upsert',
       entityType: 'acme_directory',
       entityId: saved.id,
       ...(before ? { before: { name: before.name, url, caBundle: before.caBundlePem ? 'set' : 'none' } } : {}),
       after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
-    });
-    return saved;
-  });
+    }),
+  );
   return done(directory);
 }
 
@@ -166,15 +167,12 @@ export async function saveRenewalDefaults(deps: WebDeps, actor: Actor, body: Bod
     renewalMode: policy.mode,
     renewalValue: policy.value,
   };
-  await deps.db.withTransaction(async (tx) => {
-    await putSetting(tx, RENEWAL_DEFAULTS_KEY, value);
-    await audit(tx, actor, {
-      action: 'settings.renewal-defaults',
-      entityType: 'settings',
-      entityId: RENEWAL_DEFAULTS_KEY,
-      before: previous ?? null,
-      after: value,
-    });
+  await auditedChange(deps.db, actor, (tx) => putSetting(tx, RENEWAL_DEFAULTS_KEY, value), {
+    action: 'settings.renewal-defaults',
+    entityType: 'settings',
+    entityId: RENEWAL_DEFAULTS_KEY,
+    before: previous ?? null,
+    after: value,
   });
   return done(value);
 }
@@ -187,15 +185,12 @@ export async function saveTargetNetworks(deps: WebDeps, actor: Actor, body: Body
   if (!f.ok || !checked.ok) return invalid(f.errors);
   const before = await allowedTargetNetworks(deps.db);
   const value: TargetNetworks = { allowed: checked.networks };
-  await deps.db.withTransaction(async (tx) => {
-    await putSetting(tx, TARGET_NETWORKS_KEY, value);
-    await audit(tx, actor, {
-      action: 'settings.networks',
-      entityType: 'settings',
-      entityId: TARGET_NETWORKS_KEY,
-      before: { allowed: before },
-      after: value,
-    });
+  await auditedChange(deps.db, actor, (tx) => putSetting(tx, TARGET_NETWORKS_KEY, value), {
+    action: 'settings.networks',
+    entityType: 'settings',
+    entityId: TARGET_NETWORKS_KEY,
+    before: { allowed: before },
+    after: value,
   });
   return done(value);
 }

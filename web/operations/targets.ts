@@ -18,13 +18,14 @@ import { checkMaintenanceWindows } from '../../activities/domain/maintenance-win
 import { targetEndpoint, type TargetEndpointFields } from '../../activities/domain/secret-endpoints';
 import { checkHost, checkPort, checkTrust } from '../../activities/domain/target-input';
 import { fetchFingerprintWorkflowId, type FetchFingerprintInput } from '../../temporal/contract';
-import { audit } from '../audit';
-import { auditEndpointChange, notifyEndpointChange } from '../endpoint-change';
+import { audit, auditedChange } from '../audit';
+import { saveSecretHolder } from '../endpoint-change';
+import { deleteConfirmed } from './delete-confirmed';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
-import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import { refusedAddress } from './target-addresses';
 
 /** "Password" → "password", "REST API token" stays. */
@@ -186,17 +187,15 @@ export async function createTarget(
   if (!vendor) return invalid({ vendor: `Choose a vendor: ${Object.keys(vendorDescriptors).join(', ')}.` });
   const checked = await checkTarget(deps, vendor, input);
   if (!checked.ok) return checked;
-  const created = await deps.db.withTransaction(async (tx) => {
-    const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
-    const target = await loadTarget(tx, id);
-    await audit(tx, actor, {
-      action: 'target.create',
-      entityType: 'target',
-      entityId: id,
-      after: redactTarget(target),
-    });
-    return target;
-  });
+  const created = await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      const id = await insertTarget(tx, { ...checked.value, vendor: vendor.id });
+      return loadTarget(tx, id);
+    },
+    (target) => ({ action: 'target.create', entityType: 'target', entityId: target.id, after: redactTarget(target) }),
+  );
   return done(created);
 }
 
@@ -217,29 +216,23 @@ export async function updateTarget(
         'Certificates of its current customer are deployed to this target; unlink them before moving it to another customer.',
     });
   }
-  const { saved, notice } = await deps.db.withTransaction(async (tx) => {
-    await saveTarget(tx, before.id, checked.value);
-    const saved = await loadTarget(tx, before.id);
-    const credentialsChanged =
-      saved.credentialsSealed !== before.credentialsSealed &&
-      Object.values(input.credentials).some((v) => v !== '' && v !== undefined);
-    await audit(tx, actor, {
-      action: 'target.update',
-      entityType: 'target',
-      entityId: before.id,
-      before: redactTarget(before),
-      after: { ...redactTarget(saved), credentials: credentialsChanged ? '(replaced, sealed)' : '(kept, sealed)' },
-    });
-    const notice = await auditEndpointChange(tx, actor, {
-      entityType: 'target',
-      entityId: before.id,
-      name: saved.name,
-      before: targetEndpoint(before),
-      after: targetEndpoint(saved),
-    });
-    return { saved, notice };
+  const saved = await saveSecretHolder(deps, actor, {
+    entityType: 'target',
+    action: 'target.update',
+    before,
+    save: async (tx) => {
+      await saveTarget(tx, before.id, checked.value);
+      return loadTarget(tx, before.id);
+    },
+    redact: redactTarget,
+    endpoints: (saved) => ({ before: targetEndpoint(before), after: targetEndpoint(saved) }),
+    secret: {
+      field: 'credentials',
+      replaced: (saved) =>
+        saved.credentialsSealed !== before.credentialsSealed &&
+        Object.values(input.credentials).some((v) => v !== '' && v !== undefined),
+    },
   });
-  await notifyEndpointChange(deps, notice);
   return done(saved);
 }
 
@@ -255,18 +248,13 @@ export async function deleteTarget(
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
   if (linked > 0)
     throw new HttpError(409, `${target.name} has ${linked} deployment(s). Unlink those certificates from it first.`);
-  const unconfirmed = confirmation && confirmationErrors(confirmation, target.name, 'target');
-  if (unconfirmed) return invalid(unconfirmed);
-  await deps.db.withTransaction(async (tx) => {
-    await softDeleteTarget(tx, target.id);
-    await audit(tx, actor, {
-      action: 'target.delete',
-      entityType: 'target',
-      entityId: target.id,
-      before: redactTarget(target),
-    });
+  return deleteConfirmed(deps, actor, {
+    name: target.name,
+    what: 'target',
+    confirmation,
+    remove: (tx) => softDeleteTarget(tx, target.id),
+    entry: { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) },
   });
-  return done(undefined);
 }
 
 /** "Test connection": the preflight workflow. */

@@ -21,7 +21,7 @@ import {
   type User,
 } from '../../activities/db/repositories/users';
 import type { Queryable } from '../../activities/db/pool';
-import { audit } from '../audit';
+import { audit, auditedChange } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { passwordProblem } from '../password-policy';
@@ -70,16 +70,12 @@ export async function createUser(deps: WebDeps, actor: Actor, body: Body): Promi
   if (passwordError) f.fail('password', passwordError);
   if (!f.ok || !isRole(role)) return invalid(f.errors);
   const passwordHash = await hashPassword(password);
-  const user = await deps.db.withTransaction(async (tx) => {
-    const created = await insertUser(tx, { username, role, passwordHash });
-    await audit(tx, actor, {
-      action: 'user.create',
-      entityType: 'user',
-      entityId: created.id,
-      after: { username, role },
-    });
-    return created;
-  });
+  const user = await auditedChange(
+    deps.db,
+    actor,
+    (tx) => insertUser(tx, { username, role, passwordHash }),
+    (created) => ({ action: 'user.create', entityType: 'user', entityId: created.id, after: { username, role } }),
+  );
   return done(user);
 }
 
@@ -148,47 +144,40 @@ export async function deleteUser(deps: WebDeps, actor: Actor, id: unknown): Prom
   const user = await loadUser(deps.db, id);
   if (user.id === actor.user?.id) throw new HttpError(409, 'You cannot delete your own account.');
   if (user.role === 'admin' && (await countAdmins(deps.db)) <= 1) throw new HttpError(409, 'This is the last admin.');
-  await deps.db.withTransaction(async (tx) => {
-    await removeUser(tx, user.id);
-    await audit(tx, actor, {
-      action: 'user.delete',
-      entityType: 'user',
-      entityId: user.id,
-      before: { username: user.username, role: user.role },
-    });
+  await auditedChange(deps.db, actor, (tx) => removeUser(tx, user.id), {
+    action: 'user.delete',
+    entityType: 'user',
+    entityId: user.id,
+    before: { username: user.username, role: user.role },
   });
+}
+
+/** An admin's action on a user's sign-in (in one transaction with its audit entry), e.g. ending the sessions. */
+async function adminActionOnUser(
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  action: string,
+  change: (tx: Queryable, user: User) => Promise<unknown>,
+): Promise<User> {
+  const user = await loadUser(deps.db, id);
+  const entry = { action, entityType: 'user', entityId: user.id, after: { username: user.username } };
+  await auditedChange(deps.db, actor, (tx) => change(tx, user), entry);
+  return user;
 }
 
 /** Admin: ends every session and API token of a user (e.g. a lost laptop). */
-export async function endSessions(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
-  const user = await loadUser(deps.db, id);
-  await deps.db.withTransaction(async (tx) => {
-    await bumpCredentialVersion(tx, user.id, 'an admin ended the sessions');
-    await audit(tx, actor, {
-      action: 'user.end-sessions',
-      entityType: 'user',
-      entityId: user.id,
-      after: { username: user.username },
-    });
-  });
-  return user;
-}
+export const endSessions = (deps: WebDeps, actor: Actor, id: unknown): Promise<User> =>
+  adminActionOnUser(deps, actor, id, 'user.end-sessions', (tx, user) =>
+    bumpCredentialVersion(tx, user.id, 'an admin ended the sessions'),
+  );
 
 /** Admin: turns a user's MFA off (a lost phone and no recovery codes) and ends their sessions. */
-export async function resetMfa(deps: WebDeps, actor: Actor, id: unknown): Promise<User> {
-  const user = await loadUser(deps.db, id);
-  await deps.db.withTransaction(async (tx) => {
+export const resetMfa = (deps: WebDeps, actor: Actor, id: unknown): Promise<User> =>
+  adminActionOnUser(deps, actor, id, 'user.reset-mfa', async (tx, user) => {
     await setMfaSecret(tx, user.id, null);
     await bumpCredentialVersion(tx, user.id, 'an admin reset the MFA');
-    await audit(tx, actor, {
-      action: 'user.reset-mfa',
-      entityType: 'user',
-      entityId: user.id,
-      after: { username: user.username },
-    });
   });
-  return user;
-}
 
 /** The sign-in security settings; installs from before they existed read as "MFA not required". */
 export async function securitySettings(db: Queryable): Promise<SecuritySettings> {
@@ -207,17 +196,22 @@ export async function saveSecuritySettings(
     f.fail('requireAdminMfa', 'Say whether admins must use two-factor sign-in: true or false.');
   if (!f.ok || requireAdminMfa === undefined) return invalid(f.errors);
   const settings: SecuritySettings = { requireAdminMfa };
-  await deps.db.withTransaction(async (tx) => {
-    const before = await securitySettings(tx);
-    await putSetting(tx, SECURITY_SETTING_KEY, settings);
-    await audit(tx, actor, {
+  await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      const before = await securitySettings(tx);
+      await putSetting(tx, SECURITY_SETTING_KEY, settings);
+      return before;
+    },
+    (before) => ({
       action: 'settings.security',
       entityType: 'settings',
       entityId: SECURITY_SETTING_KEY,
       before,
       after: settings,
-    });
-  });
+    }),
+  );
   return done(settings);
 }
 
@@ -250,16 +244,14 @@ export async function changeOwnPassword(
   if (currentError) f.fail('currentPassword', currentError);
   if (!f.ok) return invalid(f.errors);
   const passwordHash = await hashPassword(newPassword);
-  const credentialVersion = await deps.db.withTransaction(async (tx) => {
-    await setUserPassword(tx, user.id, passwordHash);
-    const version = await bumpCredentialVersion(tx, user.id, 'the password was changed');
-    await audit(tx, actor, {
-      action: 'user.change-password',
-      entityType: 'user',
-      entityId: user.id,
-      after: { sessionsEnded: true },
-    });
-    return version;
-  });
+  const credentialVersion = await auditedChange(
+    deps.db,
+    actor,
+    async (tx) => {
+      await setUserPassword(tx, user.id, passwordHash);
+      return bumpCredentialVersion(tx, user.id, 'the password was changed');
+    },
+    { action: 'user.change-password', entityType: 'user', entityId: user.id, after: { sessionsEnded: true } },
+  );
   return done({ credentialVersion });
 }

@@ -10,6 +10,7 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
+import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
 import type { WebDeps } from '../deps';
 import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
@@ -131,12 +132,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   ) => {
     const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
       listVersions(deps.db, cert.id),
-      deps.commands.describeLatestRun(cert.id, temporalUiUrlFor(deps, req)).catch((error: unknown) => ({
-        exists: false,
-        running: false,
-        steps: [],
-        queryError: `Temporal is unreachable: ${(error as Error).message}`,
-      })),
+      latestRunOrUnreachable(deps, req, cert.id),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
@@ -157,16 +153,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
           ? { settingsFormError: 'Please correct the fields marked below. Nothing was changed.' }
           : {}),
         ...(extra.deleteError ? { deleteError: extra.deleteError } : {}),
-        versions: versions.map((v) => ({
-          id: v.id,
-          serialHex: v.serialHex,
-          fingerprintSha256: v.fingerprintSha256,
-          notBefore: v.notBefore,
-          notAfter: v.notAfter,
-          keyType: v.keyType,
-          createdAt: v.createdAt,
-          current: v.id === cert.currentVersionId,
-        })),
+        versions: versions.map((v) => ({ ...publicVersion(v), current: v.id === cert.currentVersionId })),
         run,
         runs,
         providers,

@@ -1,15 +1,6 @@
 import { Router } from 'express';
-import { countByStatus } from '../../activities/db/repositories/certificates';
 import { getCustomer, listCustomers } from '../../activities/db/repositories/customers';
-import {
-  expiringSoon,
-  expiryCounts,
-  failingDeployments,
-  scheduleHealthSummary,
-  upcomingRenewals,
-} from '../../activities/db/repositories/dashboard';
-import { driftSummary } from '../../activities/db/repositories/fleet-watch';
-import { listOpenIncidents } from '../../activities/db/repositories/incidents';
+import { dashboardSummary } from '../dashboard-summary';
 import type { WebDeps } from '../deps';
 import { idParam } from '../list-query';
 import type { Views } from '../render';
@@ -23,17 +14,11 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/', async (req, res) => {
     const customerId = idParam(req.query, 'customer');
-    const [counts, expiry, expiring, failing, renewals, health, customers, incidents, drift] = await Promise.all([
-      countByStatus(deps.db, customerId),
-      expiryCounts(deps.db, customerId),
-      expiringSoon(deps.db, customerId, LIST),
-      failingDeployments(deps.db, customerId, LIST),
-      upcomingRenewals(deps.db, customerId, LIST),
-      scheduleHealthSummary(deps.db, customerId),
+    const [summary, customers] = await Promise.all([
+      dashboardSummary(deps.db, customerId, { lists: LIST, watch: LIST }),
       listCustomers(deps.db),
-      listOpenIncidents(deps.db, customerId, LIST),
-      driftSummary(deps.db, customerId, LIST),
     ]);
+    const { counts, expiry, expiring, failing, renewals, scheduleHealth: health, incidents, drift } = summary;
     const q = customerId ? `&customer=${customerId}` : '';
     views.page(req, res, 'dashboard', {
       title: 'Dashboard',

@@ -56,6 +56,15 @@ function pickErrors(errors: FieldErrors, group: string): FieldErrors {
   );
 }
 
+/** A refused form's values, shown again (secrets are never filled in: the form leaves them out). */
+const refilled = (body: Body, vendor: VendorDescriptor): Body => ({
+  ...body,
+  name: str(body, 'name'),
+  host: str(body, 'host'),
+  port: str(body, 'port'),
+  options: pickGroup(body, 'opt', vendor.optionFields),
+});
+
 export function targetRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const vendors = vendorList(vendorDescriptors);
@@ -171,16 +180,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
         `Unknown target vendor "${String(body['vendor']).slice(0, 40)}". Choose one of: ${vendors.map((v) => v.id).join(', ')}.`,
       );
     const result = await createTarget(deps, req, vendor.id, inputFromForm(body, vendor));
-    if (!result.ok) {
-      const values = {
-        ...body,
-        name: str(body, 'name'),
-        host: str(body, 'host'),
-        port: str(body, 'port'),
-        options: pickGroup(body, 'opt', vendor.optionFields),
-      };
-      return form(req, res, vendor, values, result.errors, undefined, 400);
-    }
+    if (!result.ok) return form(req, res, vendor, refilled(body, vendor), result.errors, undefined, 400);
     res.redirect(303, `/targets/${result.value.id}`);
   });
 
@@ -240,16 +240,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     if (!vendor) throw new HttpError(409, `Target vendor "${target.vendor}" is not supported by this version.`);
     const body = req.body as Body;
     const result = await updateTarget(deps, req, target.id, inputFromForm(body, vendor));
-    if (!result.ok) {
-      const values = {
-        ...body,
-        name: str(body, 'name'),
-        host: str(body, 'host'),
-        port: str(body, 'port'),
-        options: pickGroup(body, 'opt', vendor.optionFields),
-      };
-      return form(req, res, vendor, values, result.errors, target, 400);
-    }
+    if (!result.ok) return form(req, res, vendor, refilled(body, vendor), result.errors, target, 400);
     res.redirect(303, `/targets/${target.id}`);
   });
 

@@ -12,39 +12,19 @@ export interface AcmeOrderRecord {
   txtValues: string[];
 }
 
-interface Row {
-  id: string;
-  certificate_id: string;
-  workflow_id: string;
-  run_id: string;
-  order_url: string;
-  status: string;
-  key_encrypted: string;
-  txt_record_name: string | null;
-  txt_values: string[];
-}
-const COLUMNS =
-  'id, certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values';
-const toOrder = (r: Row): AcmeOrderRecord => ({
-  id: r.id,
-  certificateId: r.certificate_id,
-  workflowId: r.workflow_id,
-  runId: r.run_id,
-  orderUrl: r.order_url,
-  status: r.status,
-  keySealed: r.key_encrypted,
-  txtRecordName: r.txt_record_name,
-  txtValues: r.txt_values,
-});
+/** Every column under its field's name, so a row is the record as it stands. */
+const COLUMNS = `id, certificate_id AS "certificateId", workflow_id AS "workflowId", run_id AS "runId",
+  order_url AS "orderUrl", status, key_encrypted AS "keySealed", txt_record_name AS "txtRecordName",
+  txt_values AS "txtValues"`;
 
 export async function findOrderByRun(db: Queryable, runId: string): Promise<AcmeOrderRecord | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1`, [runId]);
-  return rows[0] && toOrder(rows[0]);
+  const rows = await db.query<AcmeOrderRecord>(`SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1`, [runId]);
+  return rows[0];
 }
 
 export async function getOrder(db: Queryable, id: string): Promise<AcmeOrderRecord | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM acme_orders WHERE id = $1`, [id]);
-  return rows[0] && toOrder(rows[0]);
+  const rows = await db.query<AcmeOrderRecord>(`SELECT ${COLUMNS} FROM acme_orders WHERE id = $1`, [id]);
+  return rows[0];
 }
 
 /** First writer wins per workflow run: a retried "create order" reuses the stored order and key. */

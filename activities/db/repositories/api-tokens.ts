@@ -15,50 +15,28 @@ export interface ApiTokenRecord {
   expired: boolean;
 }
 
-interface Row {
-  id: string;
-  user_id: string;
-  name: string;
-  prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-  revoked_reason: string | null;
-  expires_at: Date | null;
-  expired: boolean;
-}
-const COLUMNS =
-  'id, user_id, name, prefix, created_at, last_used_at, revoked_at, revoked_reason, expires_at, coalesce(expires_at <= now(), false) AS expired';
-const toToken = (r: Row): ApiTokenRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  name: r.name,
-  prefix: r.prefix,
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-  revokedReason: r.revoked_reason,
-  expiresAt: r.expires_at,
-  expired: r.expired,
-});
+/** Every column under its field's name, so a row is the record as it stands. */
+const COLUMNS = `id, user_id AS "userId", name, prefix, created_at AS "createdAt", last_used_at AS "lastUsedAt",
+  revoked_at AS "revokedAt", revoked_reason AS "revokedReason", expires_at AS "expiresAt",
+  coalesce(expires_at <= now(), false) AS expired`;
 
 export async function insertApiToken(
   db: Queryable,
   t: { userId: string; name: string; tokenHash: string; prefix: string; expiresInDays?: number },
 ): Promise<ApiTokenRecord> {
-  const rows = await db.query<Row>(
+  const rows = await db.query<ApiTokenRecord>(
     `INSERT INTO api_tokens (user_id, name, token_hash, prefix, expires_at)
           VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NOT NULL THEN now() + $5::int * interval '1 day' END)
        RETURNING ${COLUMNS}`,
     [t.userId, t.name, t.tokenHash, t.prefix, t.expiresInDays ?? null],
   );
-  return toToken(rows[0] as Row);
+  return rows[0] as ApiTokenRecord;
 }
 
 export async function listApiTokensOfUser(db: Queryable, userId: string): Promise<ApiTokenRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, [userId])).map(
-    toToken,
-  );
+  return await db.query<ApiTokenRecord>(`SELECT ${COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, [
+    userId,
+  ]);
 }
 
 /** Revokes one of the user's own tokens; returns whether a live token was revoked. */

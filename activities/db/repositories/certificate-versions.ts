@@ -15,53 +15,29 @@ export interface CertificateVersion {
   createdAt: Date;
 }
 
-interface Row {
-  id: string;
-  certificate_id: string;
-  order_id: string;
-  serial_hex: string;
-  fingerprint_sha256: string;
-  not_before: Date;
-  not_after: Date;
-  key_type: string;
-  cert_pem: string;
-  chain_pem: string;
-  key_encrypted: string;
-  created_at: Date;
-}
-const COLUMNS =
-  'id, certificate_id, order_id, serial_hex, fingerprint_sha256, not_before, not_after, key_type, cert_pem, chain_pem, key_encrypted, created_at';
-const toVersion = (r: Row): CertificateVersion => ({
-  id: r.id,
-  certificateId: r.certificate_id,
-  orderId: r.order_id,
-  serialHex: r.serial_hex,
-  fingerprintSha256: r.fingerprint_sha256,
-  notBefore: r.not_before,
-  notAfter: r.not_after,
-  keyType: r.key_type,
-  certPem: r.cert_pem,
-  chainPem: r.chain_pem,
-  keySealed: r.key_encrypted,
-  createdAt: r.created_at,
-});
+/** Every column under its field's name, so a row is the record as it stands. */
+const COLUMNS = `id, certificate_id AS "certificateId", order_id AS "orderId", serial_hex AS "serialHex",
+  fingerprint_sha256 AS "fingerprintSha256", not_before AS "notBefore", not_after AS "notAfter",
+  key_type AS "keyType", cert_pem AS "certPem", chain_pem AS "chainPem", key_encrypted AS "keySealed",
+  created_at AS "createdAt"`;
 
 export async function listVersions(db: Queryable, certificateId: string): Promise<CertificateVersion[]> {
-  return (
-    await db.query<Row>(`SELECT ${COLUMNS} FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`, [
-      certificateId,
-    ])
-  ).map(toVersion);
+  return await db.query<CertificateVersion>(
+    `SELECT ${COLUMNS} FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`,
+    [certificateId],
+  );
 }
 
 export async function getVersion(db: Queryable, id: string): Promise<CertificateVersion | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM certificate_versions WHERE id = $1`, [id]);
-  return rows[0] && toVersion(rows[0]);
+  const rows = await db.query<CertificateVersion>(`SELECT ${COLUMNS} FROM certificate_versions WHERE id = $1`, [id]);
+  return rows[0];
 }
 
 export async function findVersionByOrder(db: Queryable, orderId: string): Promise<CertificateVersion | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM certificate_versions WHERE order_id = $1`, [orderId]);
-  return rows[0] && toVersion(rows[0]);
+  const rows = await db.query<CertificateVersion>(`SELECT ${COLUMNS} FROM certificate_versions WHERE order_id = $1`, [
+    orderId,
+  ]);
+  return rows[0];
 }
 
 export type NewVersion = Omit<CertificateVersion, 'id' | 'createdAt'>;

@@ -24,36 +24,10 @@ export interface RunStepRecord {
   at: Date;
 }
 
-interface Row {
-  id: string;
-  deployment_id: string;
-  version_id: string;
-  workflow_id: string;
-  run_id: string;
-  trigger: string;
-  outcome: RunOutcome;
-  error: string | null;
-  staged_objects: Record<string, string> | null;
-  previous_binding: Record<string, string> | null;
-  started_at: Date;
-  ended_at: Date | null;
-}
-const COLUMNS =
-  'id, deployment_id, version_id, workflow_id, run_id, trigger, outcome, error, staged_objects, previous_binding, started_at, ended_at';
-const toRun = (r: Row): DeploymentRunRecord => ({
-  id: r.id,
-  deploymentId: r.deployment_id,
-  versionId: r.version_id,
-  workflowId: r.workflow_id,
-  runId: r.run_id,
-  trigger: r.trigger,
-  outcome: r.outcome,
-  error: r.error,
-  stagedObjects: r.staged_objects,
-  previousBinding: r.previous_binding,
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-});
+/** Every column under its field's name, so a row is the record as it stands. */
+const COLUMNS = `id, deployment_id AS "deploymentId", version_id AS "versionId", workflow_id AS "workflowId",
+  run_id AS "runId", trigger, outcome, error, staged_objects AS "stagedObjects",
+  previous_binding AS "previousBinding", started_at AS "startedAt", ended_at AS "endedAt"`;
 
 /** One row per workflow run: a retried "start" returns the same row. */
 export async function startRunOnce(
@@ -65,16 +39,16 @@ export async function startRunOnce(
      ON CONFLICT (workflow_id, run_id) DO NOTHING`,
     [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger],
   );
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`, [
-    r.workflowId,
-    r.runId,
-  ]);
-  return toRun(rows[0] as Row);
+  const rows = await db.query<DeploymentRunRecord>(
+    `SELECT ${COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`,
+    [r.workflowId, r.runId],
+  );
+  return rows[0] as DeploymentRunRecord;
 }
 
 export async function getRun(db: Queryable, id: string): Promise<DeploymentRunRecord | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE id = $1`, [id]);
-  return rows[0] && toRun(rows[0]);
+  const rows = await db.query<DeploymentRunRecord>(`SELECT ${COLUMNS} FROM deployment_runs WHERE id = $1`, [id]);
+  return rows[0];
 }
 
 export async function listRunsOfDeployment(
@@ -82,12 +56,10 @@ export async function listRunsOfDeployment(
   deploymentId: string,
   limit = 20,
 ): Promise<DeploymentRunRecord[]> {
-  return (
-    await db.query<Row>(`SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`, [
-      deploymentId,
-      limit,
-    ])
-  ).map(toRun);
+  return await db.query<DeploymentRunRecord>(
+    `SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`,
+    [deploymentId, limit],
+  );
 }
 
 /** Every set of objects this deployment has imported (for removing superseded ones). */
@@ -120,11 +92,11 @@ export async function setRunPreviousBinding(
 
 /** The newest run of a deployment that waits for a manual download. */
 export async function latestReadyRun(db: Queryable, deploymentId: string): Promise<DeploymentRunRecord | undefined> {
-  const rows = await db.query<Row>(
+  const rows = await db.query<DeploymentRunRecord>(
     `SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`,
     [deploymentId],
   );
-  return rows[0] && toRun(rows[0]);
+  return rows[0];
 }
 
 export async function finishRun(

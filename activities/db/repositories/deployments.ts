@@ -33,76 +33,35 @@ export interface DeploymentRecord extends DeploymentLabels {
   waitingTimeZone: string | null;
 }
 
-interface Row {
-  id: string;
-  certificate_id: string;
-  common_name: string;
-  target_id: string;
-  target_name: string;
-  vendor: string;
-  binding: Record<string, unknown>;
-  verify_endpoints: EndpointSpec[];
-  status: DeploymentStatus;
-  last_error: string | null;
-  current_version_id: string | null;
-  current_objects: Record<string, string> | null;
-  previous_version_id: string | null;
-  previous_objects: Record<string, string> | null;
-  updated_at: Date;
-  waiting_until: Date | null;
-  waiting_time_zone: string | null;
-}
-/** The window a waiting deploy waits for; NULL unless the deployment is waiting (`d` is deployments). */
-const WAITING_COLUMNS = `CASE WHEN d.status = 'waiting' THEN d.waiting_until END AS waiting_until,
-         CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END AS waiting_time_zone`;
+/** Every column under its field's name, so a row is the record as it stands (the window only while waiting). */
 const SELECT = `
-  SELECT d.id, d.certificate_id, c.common_name, d.target_id, t.name AS target_name, t.vendor, d.binding, d.verify_endpoints, d.status, d.last_error,
-         d.current_version_id, d.current_objects, d.previous_version_id, d.previous_objects, d.updated_at,
-         ${WAITING_COLUMNS}
+  SELECT d.id, d.certificate_id AS "certificateId", c.common_name AS "commonName", d.target_id AS "targetId",
+         t.name AS "targetName", t.vendor, d.binding, d.verify_endpoints AS "verifyEndpoints", d.status,
+         d.last_error AS "lastError", d.current_version_id AS "currentVersionId", d.current_objects AS "currentObjects",
+         d.previous_version_id AS "previousVersionId", d.previous_objects AS "previousObjects", d.updated_at AS "updatedAt",
+         CASE WHEN d.status = 'waiting' THEN d.waiting_until END AS "waitingUntil",
+         CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END AS "waitingTimeZone"
     FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id`;
-const toDeployment = (r: Row): DeploymentRecord => ({
-  id: r.id,
-  certificateId: r.certificate_id,
-  commonName: r.common_name,
-  targetId: r.target_id,
-  targetName: r.target_name,
-  vendor: r.vendor,
-  binding: r.binding,
-  verifyEndpoints: r.verify_endpoints,
-  status: r.status,
-  lastError: r.last_error,
-  currentVersionId: r.current_version_id,
-  currentObjects: r.current_objects,
-  previousVersionId: r.previous_version_id,
-  previousObjects: r.previous_objects,
-  updatedAt: r.updated_at,
-  waitingUntil: r.waiting_until,
-  waitingTimeZone: r.waiting_time_zone,
-});
 const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
 export async function getDeployment(db: Queryable, id: string): Promise<DeploymentRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>(`${SELECT} WHERE d.id = $1 AND d.deleted_at IS NULL`, [id]);
-  return rows[0] && toDeployment(rows[0]);
+  const rows = await db.query<DeploymentRecord>(`${SELECT} WHERE d.id = $1 AND d.deleted_at IS NULL`, [id]);
+  return rows[0];
 }
 
 export async function listDeploymentsOfCertificate(db: Queryable, certificateId: string): Promise<DeploymentRecord[]> {
-  return (
-    await db.query<Row>(
-      `${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
-      [certificateId],
-    )
-  ).map(toDeployment);
+  return await db.query<DeploymentRecord>(
+    `${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
+    [certificateId],
+  );
 }
 
 export async function listDeploymentsOfTarget(db: Queryable, targetId: string): Promise<DeploymentRecord[]> {
-  return (
-    await db.query<Row>(
-      `${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`,
-      [targetId],
-    )
-  ).map(toDeployment);
+  return await db.query<DeploymentRecord>(
+    `${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`,
+    [targetId],
+  );
 }
 
 export async function insertDeployment(

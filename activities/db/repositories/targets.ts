@@ -94,22 +94,24 @@ export async function liveTargetNameExists(db: Queryable, name: string, exceptId
 
 export type NewTarget = Omit<TargetRecord, 'id' | 'sessionKeySealed' | 'createdAt' | 'customerName'>;
 
+/** The parameters of the columns an edit may change, in the order both statements list them (after vendor or id). */
+const editableValues = (t: Omit<NewTarget, 'vendor'>): unknown[] => [
+  t.name,
+  t.host,
+  t.port,
+  t.credentialsSealed,
+  JSON.stringify(t.options),
+  t.trustCaPem,
+  t.trustFingerprint,
+  t.customerId,
+  t.maintenance === null ? null : JSON.stringify(t.maintenance),
+];
+
 export async function insertTarget(db: Queryable, t: NewTarget): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO targets (name, vendor, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id, maintenance)
+    `INSERT INTO targets (vendor, name, host, port, credentials_encrypted, options, trust_ca_pem, trust_fingerprint, customer_id, maintenance)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-    [
-      t.name,
-      t.vendor,
-      t.host,
-      t.port,
-      t.credentialsSealed,
-      JSON.stringify(t.options),
-      t.trustCaPem,
-      t.trustFingerprint,
-      t.customerId,
-      t.maintenance === null ? null : JSON.stringify(t.maintenance),
-    ],
+    [t.vendor, ...editableValues(t)],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -121,18 +123,7 @@ export async function updateTarget(db: Queryable, id: string, t: Omit<NewTarget,
         SET session_key_encrypted = NULL, name = $2, host = $3, port = $4, credentials_encrypted = $5, options = $6, trust_ca_pem = $7, trust_fingerprint = $8,
             customer_id = $9, maintenance = $10, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [
-      id,
-      t.name,
-      t.host,
-      t.port,
-      t.credentialsSealed,
-      JSON.stringify(t.options),
-      t.trustCaPem,
-      t.trustFingerprint,
-      t.customerId,
-      t.maintenance === null ? null : JSON.stringify(t.maintenance),
-    ],
+    [id, ...editableValues(t)],
   );
 }
 

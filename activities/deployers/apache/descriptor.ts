@@ -2,19 +2,10 @@
  * Apache httpd over SSH: target form and validation (web-safe: no device code). Facts:
  * docs/vendors/ssh-targets.md (certbot-apache: `apachectl configtest`, `apachectl graceful`).
  */
-import { asParseResult, type ParsedWithDefaults } from '../config-check';
+import type { ParsedWithDefaults } from '../config-check';
 import type { VendorDescriptor } from '../types';
-import {
-  parsePathOptions,
-  parseSshCredentials,
-  parseSshServerOptions,
-  parseVerifyBinding,
-  sshBindingFields,
-  sshCredentialFields,
-  sshOptionFields,
-  verifyEndpointsOf,
-  type SshServerOptions,
-} from '../ssh/options';
+import { parsePathOptions, parseSshServerOptions, type SshServerOptions } from '../ssh/options';
+import { keyFileField, sshServerDescriptor } from '../ssh/server-descriptor';
 
 export interface ApacheOptions extends SshServerOptions {
   /** `SSLCertificateFile`: the leaf, or leaf + intermediates when no chainPath is set (Apache ≥ 2.4.8). */
@@ -41,14 +32,10 @@ export function parseApacheOptions(input: Record<string, unknown>): ParsedWithDe
   };
 }
 
-export const apacheDescriptor: VendorDescriptor = {
+export const apacheDescriptor: VendorDescriptor = sshServerDescriptor({
   id: 'apache',
   label: 'Apache httpd (SSH)',
-  defaultPort: 22,
-  // Reached over SSH with a pinned host key (an option), not over management HTTPS.
-  managementTls: false,
-  credentialFields: sshCredentialFields,
-  optionFields: [
+  pathFields: [
     {
       name: 'certPath',
       label: 'Certificate file',
@@ -65,19 +52,8 @@ export const apacheDescriptor: VendorDescriptor = {
       placeholder: '/etc/ssl/certs/example.com.chain.pem',
       help: 'Only for an SSLCertificateChainFile setup: the intermediates go here, the certificate file gets the certificate alone.',
     },
-    {
-      name: 'keyPath',
-      label: 'Key file',
-      kind: 'text',
-      required: true,
-      placeholder: '/etc/ssl/private/example.com.key',
-      help: 'The SSLCertificateKeyFile path; written with mode 0600.',
-    },
-    ...sshOptionFields(APACHE_DEFAULT_COMMANDS),
+    keyFileField('SSLCertificateKeyFile', '/etc/ssl/private/example.com.key'),
   ],
-  bindingFields: sshBindingFields,
-  parseCredentials: (input) => asParseResult(parseSshCredentials(input)),
-  parseOptions: (input) => asParseResult(parseApacheOptions(input)),
-  parseBinding: (input) => asParseResult(parseVerifyBinding(input)),
-  defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
-};
+  defaultCommands: APACHE_DEFAULT_COMMANDS,
+  parseOptions: parseApacheOptions,
+});

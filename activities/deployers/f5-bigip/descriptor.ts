@@ -3,7 +3,7 @@
  * The typed parsers (`bigipParsers`) are what the deployer reads its configuration with, once
  * (activities/deployers/config-check.ts); the descriptor wraps the same parsers for the console.
  */
-import { asParseResult, type Parsed, type VendorParsers } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
 import { text } from '../form-values';
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 
@@ -89,11 +89,7 @@ export function parseBigipBinding(input: Record<string, unknown>): Parsed<BigipB
 }
 
 /** The typed parsers the deployer reads its configuration with (checkDeployerConfig). */
-export const bigipParsers: VendorParsers<BigipCredentials, BigipOptions, BigipBinding> = {
-  parseCredentials: parseBigipCredentials,
-  parseOptions: parseBigipOptions,
-  parseBinding: parseBigipBinding,
-};
+export const bigipParsers = vendorParsers(parseBigipCredentials, parseBigipOptions, parseBigipBinding);
 
 export const bigipDescriptor: VendorDescriptor = {
   id: 'f5-bigip',
@@ -144,9 +140,7 @@ export const bigipDescriptor: VendorDescriptor = {
       help: "Ports on the target's address where the virtual servers answer TLS. Virtual servers on other addresses: name them as verify endpoints of the deployment.",
     },
   ],
-  parseCredentials: (input) => asParseResult(parseBigipCredentials(input)),
-  parseOptions: (input) => asParseResult(parseBigipOptions(input)),
-  parseBinding: (input) => asParseResult(parseBigipBinding(input)),
+  ...untypedParsers(bigipParsers),
   defaultVerifyEndpoints(target, binding): VerifyEndpoint[] {
     return (parseBigipBinding(binding).value?.verifyPorts ?? []).map((port) => ({ host: target.host, port }));
   },

@@ -91,6 +91,12 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
     return { item: resultList(r.envelope)[0] ?? {}, ...(r.envelope?.version ? { version: r.envelope.version } : {}) };
   };
 
+  /** A slot the device does not offer (here), and why. */
+  const notOffered = (problem: string) => ({ offered: false, current: '', problem });
+  /** A named object the binding lists that the VDOM does not have; `where`: the GUI menu that lists them. */
+  const missing = (label: string, where: string) =>
+    notOffered(`${label} does not exist in VDOM ${vdom}. Check the name (${where}) and the VDOM option.`);
+
   if (key === 'adminGui') {
     return {
       key,
@@ -98,12 +104,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       restartsListener: true,
       async read() {
         const { item } = await read(client.getSystemGlobal(), 'read system global settings');
-        if (!item)
-          return {
-            offered: false,
-            current: '',
-            problem: `the system global settings are not readable in VDOM ${vdom} (HTTP 404)`,
-          };
+        if (!item) return notOffered(`the system global settings are not readable in VDOM ${vdom} (HTTP 404)`);
         return { offered: true, current: referencedName(item['admin-server-cert']) ?? '' };
       },
       write: (name) => client.setAdminServerCert(name),
@@ -116,7 +117,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label: `SSL-VPN (VDOM ${vdom})`,
       async read() {
         const { item, version } = await read(client.getSslVpnSettings(), `read SSL-VPN settings in VDOM ${vdom}`);
-        if (!item) return { offered: false, current: '', problem: SSL_VPN_ABSENT };
+        if (!item) return notOffered(SSL_VPN_ABSENT);
         const port = numberOf(item['port']);
         const agentless = firmwareAtLeast(version, [7, 6, 3])
           ? ' (Agentless VPN: FortiOS 7.6.3 removed tunnel mode)'
@@ -147,11 +148,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       async read() {
         const { item } = await read(client.getUserSetting(), `read user settings (auth portal) in VDOM ${vdom}`);
         if (!item)
-          return {
-            offered: false,
-            current: '',
-            problem: `the auth portal settings (user/setting) are not readable in VDOM ${vdom} (HTTP 404)`,
-          };
+          return notOffered(`the auth portal settings (user/setting) are not readable in VDOM ${vdom} (HTTP 404)`);
         const global = await read(client.getSystemGlobal(), 'read system global settings');
         const port = numberOf(global.item?.['auth-https-port']);
         return {
@@ -177,12 +174,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label,
       async read() {
         const { item } = await read(client.getPhase1Interface(name), `read ${label} in VDOM ${vdom}`);
-        if (!item)
-          return {
-            offered: false,
-            current: '',
-            problem: `${label} does not exist in VDOM ${vdom}. Check the name (VPN → IPsec Tunnels) and the VDOM option.`,
-          };
+        if (!item) return missing(label, 'VPN → IPsec Tunnels');
         const single = singleOf(label, referencedNames(item['certificate']));
         const authmethod = typeof item['authmethod'] === 'string' ? item['authmethod'] : '';
         const problem =
@@ -209,12 +201,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label,
       async read() {
         const { item } = await read(client.getVip(name), `read ${label} in VDOM ${vdom}`);
-        if (!item)
-          return {
-            offered: false,
-            current: '',
-            problem: `${label} does not exist in VDOM ${vdom}. Check the name (Policy & Objects → Virtual IPs) and the VDOM option.`,
-          };
+        if (!item) return missing(label, 'Policy & Objects → Virtual IPs');
         const type = typeof item['type'] === 'string' ? item['type'] : '';
         const serverType = typeof item['server-type'] === 'string' ? item['server-type'] : '';
         const value = item['ssl-certificate'];

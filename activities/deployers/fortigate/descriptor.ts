@@ -1,9 +1,9 @@
 /**
  * FortiGate target form and validation (web-safe: no device code). Facts: docs/vendors/fortigate.md.
  * The typed parsers are parsed once per deployer by `checkDeployerConfig`; the descriptor wraps them
- * with `asParseResult` for the console.
+ * with `untypedParsers` for the console.
  */
-import { asParseResult, type Parsed, type VendorParsers } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 import { checkbox, parsePort, text } from '../form-values';
 
@@ -171,11 +171,7 @@ export function parseFortiGateBinding(input: Record<string, unknown>): Parsed<Fo
   };
 }
 
-export const fortigateParsers: VendorParsers<FortiGateCredentials, FortiGateOptions, FortiGateBinding> = {
-  parseCredentials: parseFortiGateCredentials,
-  parseOptions: parseFortiGateOptions,
-  parseBinding: parseFortiGateBinding,
-};
+export const fortigateParsers = vendorParsers(parseFortiGateCredentials, parseFortiGateOptions, parseFortiGateBinding);
 
 /** Where the bound certificate is served (IPsec has no TLS endpoint; VIPs only where endpoints are given). */
 export function fortigateVerifyEndpoints(
@@ -277,9 +273,7 @@ export const fortigateDescriptor: VendorDescriptor = {
       help: 'host:port where those VIPs answer (their external IP and port; preflight shows them). Checked by a TLS handshake after a deploy.',
     },
   ],
-  parseCredentials: (input) => asParseResult(parseFortiGateCredentials(input)),
-  parseOptions: (input) => asParseResult(parseFortiGateOptions(input)),
-  parseBinding: (input) => asParseResult(parseFortiGateBinding(input)),
+  ...untypedParsers(fortigateParsers),
   defaultVerifyEndpoints(target, binding) {
     const options = parseFortiGateOptions(target.options).value;
     const parsed = parseFortiGateBinding(binding).value;

@@ -10,9 +10,15 @@
  * The TLS check after a deploy connects to every listed binding (the host header sent as SNI).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
-import { checkbox, parseSshCredentials, sshCredentialFields, text, type SshCredentials } from '../ssh/options';
-import { normalizeHostKeyPin } from '../ssh/pin';
+import { untypedParsers, vendorParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
+import {
+  checkbox,
+  parseHostKeyPinOption,
+  parseSshCredentials,
+  sshCredentialFields,
+  text,
+  type SshCredentials,
+} from '../ssh/options';
 import type { VendorDescriptor, VendorField, VerifyEndpoint } from '../types';
 
 export const IIS_STORES = ['My', 'WebHosting'] as const;
@@ -88,12 +94,11 @@ export function checkWindowsDirectory(raw: string): { path?: string; error?: str
 /** Fields in error hold their defaults (the console compares the host-key pin while others are in error). */
 export function parseIisOptions(input: Record<string, unknown>): ParsedWithDefaults<IisOptions> {
   const errors: Record<string, string> = {};
-  const pinText = text(input, 'hostKeySha256');
-  const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
-  if (pinText && !hostKeySha256) {
-    errors['hostKeySha256'] =
-      'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
-  }
+  const { hostKeySha256, error: pinError } = parseHostKeyPinOption(
+    input,
+    'C:\\ProgramData\\ssh\\ssh_host_ed25519_key.pub',
+  );
+  if (pinError) errors['hostKeySha256'] = pinError;
   const storeText = text(input, 'store');
   const store =
     storeText === '' ? DEFAULT_IIS_STORE : IIS_STORES.find((s) => s.toLowerCase() === storeText.toLowerCase());
@@ -235,6 +240,9 @@ const credentialFields: VendorField[] = sshCredentialFields.map((field) =>
     : field,
 );
 
+/** The typed parsers, for checkDeployerConfig. */
+export const iisParsers = vendorParsers(parseIisCredentials, parseIisOptions, parseIisBinding);
+
 export const iisDescriptor: VendorDescriptor = {
   id: 'iis',
   label: 'Microsoft IIS (SSH + PowerShell)',
@@ -292,8 +300,6 @@ export const iisDescriptor: VendorDescriptor = {
       help: 'Turn on "Require Server Name Indication" on every listed binding (each needs a host name). Unticked: each binding keeps its setting.',
     },
   ],
-  parseCredentials: (input) => asParseResult(parseIisCredentials(input)),
-  parseOptions: (input) => asParseResult(parseIisOptions(input)),
-  parseBinding: (input) => asParseResult(parseIisBinding(input)),
+  ...untypedParsers(iisParsers),
   defaultVerifyEndpoints: (target, binding) => iisVerifyEndpoints(target.host, binding),
 };

@@ -34,9 +34,10 @@
  */
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
-import { buildPfx, keyMatchesCertificate } from '../../crypto/pem';
+import { buildPfx } from '../../crypto/pem';
 import { classified } from '../../errors';
 import { checkDeployerConfig, refusingDeployer } from '../config-check';
+import { checkKeyMatchesCertificate } from '../key-match';
 import { SftpFiles } from '../ssh/remote-files';
 import type { Activation, CertificateMaterial, Deployer, DeployerFactory, StagedObjects } from '../types';
 import { learnWireSecret } from '../wire-transcript';
@@ -56,7 +57,7 @@ import {
   centralStoreMessage,
   type ReadState,
 } from './bindings';
-import { IIS_STORES, parseIisBinding, parseIisCredentials, parseIisOptions, siteBindingsIn } from './descriptor';
+import { IIS_STORES, iisParsers, siteBindingsIn } from './descriptor';
 import { iisPreflight } from './preflight';
 import { listOf, str } from './replies';
 import type { BindingTarget, CertificateRef } from './scripts';
@@ -78,11 +79,7 @@ export function friendlyNameOf(material: CertificateMaterial): string {
 }
 
 export const createIisDeployer: DeployerFactory = (ctx) => {
-  const config = checkDeployerConfig(
-    C,
-    { parseCredentials: parseIisCredentials, parseOptions: parseIisOptions, parseBinding: parseIisBinding },
-    ctx,
-  );
+  const config = checkDeployerConfig(C, iisParsers, ctx);
   // Preflight lists the bindings it would change, so it needs the binding too.
   if (!config.targetValid) return refusingDeployer(config, ['preflight', 'stage', 'activate']);
   const { options, credentials: login } = config.target();
@@ -105,32 +102,15 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
     return { thumbprint, store };
   }
 
-  function checkMaterial(material: CertificateMaterial): void {
-    let matches = false;
-    try {
-      matches = keyMatchesCertificate(material.keyPem, material.certPem);
-    } catch (error) {
-      throw classified(
-        FailureType.validation,
-        `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-    if (!matches)
-      throw classified(
-        FailureType.validation,
-        `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was uploaded`,
-      );
-  }
-
   const deployer: Deployer = {
     async preflight() {
       const { binding } = config.all();
-      return iisPreflight({ target: ctx.target, options, login, binding, sites, session, bindings });
+      return iisPreflight({ options, login, binding, sites, session, bindings });
     },
 
     async stage(material) {
       config.all();
-      checkMaterial(material);
+      checkKeyMatchesCertificate(C, material, 'nothing was uploaded');
       const thumbprint = thumbprintOf(material.certPem);
       const store = options.store;
       const where = `Cert:\\LocalMachine\\${store}`;

@@ -4,8 +4,7 @@
  * the listed bindings. Changes nothing.
  */
 import type { SshCredentials } from '../ssh/options';
-import { hostKeyFingerprint } from '../ssh/session';
-import type { DeployerTarget, PreflightCheck, PreflightReport } from '../types';
+import type { PreflightReport } from '../types';
 import {
   centralStoreMessage,
   describeBinding,
@@ -17,13 +16,12 @@ import {
 } from './bindings';
 import type { IisBinding, IisOptions, SiteBinding } from './descriptor';
 import { isObject, num, str } from './replies';
-import { C, type IisSession } from './session';
+import type { IisSession } from './session';
 
 /** Windows before Server 2016 1709 cannot read AES-256 PFX files (docs/vendors/iis.md). */
 export const FIRST_BUILD_WITH_AES_PFX = 16299;
 
 export interface IisPreflightContext {
-  target: DeployerTarget;
   options: IisOptions;
   login: SshCredentials;
   binding: IisBinding;
@@ -33,7 +31,6 @@ export interface IisPreflightContext {
 }
 
 export async function iisPreflight({
-  target,
   options,
   login,
   binding,
@@ -41,27 +38,11 @@ export async function iisPreflight({
   session,
   bindings,
 }: IisPreflightContext): Promise<PreflightReport> {
-  const { host, port } = target;
-  const { open, run, unpinned } = session;
+  const { run } = session;
   const { readBindings, missingMessage } = bindings;
-  const checks: PreflightCheck[] = [];
   const changes: string[] = [];
-  if (!options.hostKeySha256) {
-    const presented = await hostKeyFingerprint(host, port, { component: C });
-    checks.push({ name: 'SSH host key', ok: false, detail: unpinned(presented) });
-    return { checks, changes };
-  }
-  const ssh = await open();
-  checks.push({
-    name: 'SSH host key',
-    ok: true,
-    detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin`,
-  });
-  checks.push({
-    name: 'SSH login',
-    ok: true,
-    detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}`,
-  });
+  const { checks, ssh } = await session.identityChecks();
+  if (!ssh) return { checks, changes };
   const sftp = await ssh.sftp();
   checks.push({
     name: 'SFTP',

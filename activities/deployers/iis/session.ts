@@ -7,8 +7,8 @@ import type { SFTPWrapper } from 'ssh2';
 import { FailureType } from '../../../temporal/contract';
 import { classified, type ClassifiedError } from '../../errors';
 import type { SshCredentials } from '../ssh/options';
-import { hostKeyFileName, type HostKeyIdentity } from '../ssh/pin';
-import { connectSsh, hostKeyFingerprint, type SshSession } from '../ssh/session';
+import { pinnedConnection, type PinnedConnection } from '../ssh/pinned-connection';
+import type { SshSession } from '../ssh/session';
 import type { DeployerTarget } from '../types';
 import type { IisOptions } from './descriptor';
 import { readReply, type Json } from './replies';
@@ -17,9 +17,8 @@ import { buildScript, encodeCommand, MAX_COMMAND_LENGTH, type ScriptOperation, t
 export const C = 'iis';
 const EXEC_TIMEOUT_MS = 180_000;
 
-export interface IisSession {
-  /** Connects once (the pinned host key checked); without a pin, throws TARGET_TLS_UNTRUSTED showing the key presented. */
-  open: () => Promise<SshSession>;
+/** The pinned connection (../ssh/pinned-connection.ts) and the script runner. */
+export interface IisSession extends PinnedConnection {
   /** The session's SFTP channel; TARGET_REJECTED when the server has no SFTP subsystem. */
   sftpOf: (ssh: SshSession) => Promise<SFTPWrapper>;
   /** Runs one script and returns its JSON reply (errors classified, secrets redacted). */
@@ -31,38 +30,18 @@ export interface IisSession {
   ) => Promise<Json>;
   /** TARGET_REJECTED for a reply without the fields a script promises. */
   unexpected: (what: string, reply: Json) => ClassifiedError;
-  /** What to do when no host key is pinned yet. */
-  unpinned: (presented: HostKeyIdentity) => string;
-  close: () => Promise<void>;
 }
 
 export function createIisSession(target: DeployerTarget, options: IisOptions, login: SshCredentials): IisSession {
   const { host, port } = target;
-  let opened: Promise<SshSession> | undefined;
-  let session: SshSession | undefined;
-
-  const unpinned = (presented: HostKeyIdentity): string =>
-    `No SSH host key is pinned for this target yet. ${host}:${port} presents ${presented.sha256} (${presented.keyType}). Compare it with the server's key (on the server: ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_${hostKeyFileName(presented.keyType)}_key.pub) and pin it as the host key (SHA-256) if it matches.`;
-
-  const open = (): Promise<SshSession> => {
-    opened ??= (async () => {
-      if (!options.hostKeySha256) {
-        const presented = await hostKeyFingerprint(host, port, { component: C });
-        throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
-      }
-      const ssh = await connectSsh({
-        component: C,
-        host,
-        port,
-        hostKeySha256: options.hostKeySha256,
-        ...login,
-        ...(target.allowedNetworks ? { allowedNetworks: target.allowedNetworks } : {}),
-      });
-      session = ssh;
-      return ssh;
-    })();
-    return opened;
-  };
+  const connection = pinnedConnection({
+    component: C,
+    target,
+    hostKeySha256: options.hostKeySha256,
+    login,
+    keyListCommand: (keyFile) => `on the server: ssh-keygen -lf C:\\ProgramData\\ssh\\ssh_host_${keyFile}_key.pub`,
+  });
+  const { open } = connection;
 
   const sftpOf = async (ssh: SshSession): Promise<SFTPWrapper> => {
     const sftp = await ssh.sftp();
@@ -95,12 +74,5 @@ export function createIisSession(target: DeployerTarget, options: IisOptions, lo
   const unexpected = (what: string, reply: Json): ClassifiedError =>
     classified(FailureType.targetRejected, `${C}: ${what}: unexpected reply ${JSON.stringify(reply).slice(0, 300)}`);
 
-  async function close(): Promise<void> {
-    const current = session;
-    session = undefined;
-    opened = undefined;
-    if (current) await current.close();
-  }
-
-  return { open, sftpOf, run, unexpected, unpinned, close };
+  return { ...connection, sftpOf, run, unexpected };
 }

@@ -2,19 +2,10 @@
  * Nginx over SSH: target form and validation (web-safe: no device code). Facts:
  * docs/vendors/ssh-targets.md (certbot-nginx: `nginx -t`, `nginx -s reload`).
  */
-import { asParseResult, type ParsedWithDefaults } from '../config-check';
+import type { ParsedWithDefaults } from '../config-check';
 import type { VendorDescriptor } from '../types';
-import {
-  parsePathOptions,
-  parseSshCredentials,
-  parseSshServerOptions,
-  parseVerifyBinding,
-  sshBindingFields,
-  sshCredentialFields,
-  sshOptionFields,
-  verifyEndpointsOf,
-  type SshServerOptions,
-} from '../ssh/options';
+import { parsePathOptions, parseSshServerOptions, type SshServerOptions } from '../ssh/options';
+import { keyFileField, sshServerDescriptor } from '../ssh/server-descriptor';
 
 export interface NginxOptions extends SshServerOptions {
   /** `ssl_certificate`: the leaf followed by the intermediates (nginx wants the full chain in one file). */
@@ -33,14 +24,10 @@ export function parseNginxOptions(input: Record<string, unknown>): ParsedWithDef
   return { value: { ...common.value, certPath, keyPath }, errors: { ...common.errors, ...paths.errors } };
 }
 
-export const nginxDescriptor: VendorDescriptor = {
+export const nginxDescriptor: VendorDescriptor = sshServerDescriptor({
   id: 'nginx',
   label: 'Nginx (SSH)',
-  defaultPort: 22,
-  // Reached over SSH with a pinned host key (an option), not over management HTTPS.
-  managementTls: false,
-  credentialFields: sshCredentialFields,
-  optionFields: [
+  pathFields: [
     {
       name: 'certPath',
       label: 'Certificate file (full chain)',
@@ -49,19 +36,8 @@ export const nginxDescriptor: VendorDescriptor = {
       placeholder: '/etc/nginx/ssl/example.com.crt',
       help: 'The ssl_certificate path: CertFleet writes the certificate followed by its intermediates.',
     },
-    {
-      name: 'keyPath',
-      label: 'Key file',
-      kind: 'text',
-      required: true,
-      placeholder: '/etc/nginx/ssl/example.com.key',
-      help: 'The ssl_certificate_key path; written with mode 0600.',
-    },
-    ...sshOptionFields(NGINX_DEFAULT_COMMANDS),
+    keyFileField('ssl_certificate_key', '/etc/nginx/ssl/example.com.key'),
   ],
-  bindingFields: sshBindingFields,
-  parseCredentials: (input) => asParseResult(parseSshCredentials(input)),
-  parseOptions: (input) => asParseResult(parseNginxOptions(input)),
-  parseBinding: (input) => asParseResult(parseVerifyBinding(input)),
-  defaultVerifyEndpoints: (target, binding) => verifyEndpointsOf(target.host, binding),
-};
+  defaultCommands: NGINX_DEFAULT_COMMANDS,
+  parseOptions: parseNginxOptions,
+});

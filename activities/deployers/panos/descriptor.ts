@@ -3,7 +3,7 @@
  * Facts: docs/vendors/panos.md.
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
-import { asParseResult, type Parsed } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
 import { checkbox, text } from '../form-values';
 
 export interface PanosCredentials {
@@ -140,6 +140,9 @@ export function parsePanosBinding(input: Record<string, unknown>): Parsed<PanosB
   return { value: { profiles, verifyPorts, adminGui }, errors };
 }
 
+/** The typed parsers, for checkDeployerConfig. */
+export const panosParsers = vendorParsers(parsePanosCredentials, parsePanosOptions, parsePanosBinding);
+
 export const panosDescriptor: VendorDescriptor = {
   id: 'panos',
   label: 'Palo Alto Networks PAN-OS / Panorama',
@@ -231,9 +234,7 @@ export const panosDescriptor: VendorDescriptor = {
       help: 'The management web interface uses the first profile above (firewall and Panorama kinds). The management API then presents the new certificate: pin the trust by fingerprint or use a CA the new certificate chains to.',
     },
   ],
-  parseCredentials: (input) => asParseResult(parsePanosCredentials(input)),
-  parseOptions: (input) => asParseResult(parsePanosOptions(input)),
-  parseBinding: (input) => asParseResult(parsePanosBinding(input)),
+  ...untypedParsers(panosParsers),
   defaultVerifyEndpoints(target, binding): VerifyEndpoint[] {
     const ports = list(binding, 'verifyPorts')
       .map(Number)
@@ -241,11 +242,4 @@ export const panosDescriptor: VendorDescriptor = {
     if (checkbox(binding['adminGui']) === true && !ports.includes(target.port)) ports.push(target.port);
     return ports.map((port) => ({ host: target.host, port }));
   },
-};
-
-/** The typed parsers, for checkDeployerConfig. */
-export const panosParsers = {
-  parseCredentials: parsePanosCredentials,
-  parseOptions: parsePanosOptions,
-  parseBinding: parsePanosBinding,
 };

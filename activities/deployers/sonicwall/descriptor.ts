@@ -7,7 +7,7 @@
  * the firmware and refuse a 6.5 target without them (docs/vendors/sonicwall.md).
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
-import { asParseResult, type Parsed, type ParsedWithDefaults } from '../config-check';
+import { untypedParsers, vendorParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
 import { checkbox, parsePort, text } from '../form-values';
 
 export interface SonicWallCredentials {
@@ -152,6 +152,9 @@ export function parseSonicWallBinding(input: Record<string, unknown>): ParsedWit
   return { value: { webManagement: webManagement === true, sslVpn: sslVpn === true }, errors };
 }
 
+/** The typed parsers, for checkDeployerConfig. */
+export const sonicwallParsers = vendorParsers(parseSonicWallCredentials, parseSonicWallOptions, parseSonicWallBinding);
+
 export const sonicwallDescriptor: VendorDescriptor = {
   id: 'sonicwall',
   label: 'SonicWall (SonicOS 6.5 / 7)',
@@ -242,9 +245,7 @@ export const sonicwallDescriptor: VendorDescriptor = {
     },
     { name: 'sslVpn', label: 'SSL-VPN portal', kind: 'checkbox', required: false },
   ],
-  parseCredentials: (input) => asParseResult(parseSonicWallCredentials(input)),
-  parseOptions: (input) => asParseResult(parseSonicWallOptions(input)),
-  parseBinding: (input) => asParseResult(parseSonicWallBinding(input)),
+  ...untypedParsers(sonicwallParsers),
   defaultVerifyEndpoints(target, binding) {
     const parsed = parseSonicWallBinding(binding).value;
     const sslVpnPort = parseSonicWallOptions(target.options).value.sslVpnPort;

@@ -33,7 +33,7 @@ import { createDeviceHttp } from '../device-http';
 import type { Activation, Deployer, DeployerFactory } from '../types';
 import { fromBindingState, nameOf, SERVICES, sonicBindings, type CertificateRef, type Service } from './bindings';
 import { SonicWallClient } from './client';
-import { parseSonicWallBinding, parseSonicWallCredentials, parseSonicWallOptions } from './descriptor';
+import { sonicwallParsers } from './descriptor';
 import { COMPONENT, ok, sonicFailures } from './failures';
 import { FtpDrop } from './ftp-drop';
 import { sonicImports } from './import';
@@ -56,14 +56,9 @@ export interface SonicWallDeployerSettings {
 export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings = {}): DeployerFactory {
   const busyRetryAfterMs = settings.busyRetryAfterMs ?? 60_000;
   const importTimeoutMs = settings.importTimeoutMs ?? 120_000;
-  const parsers = {
-    parseCredentials: parseSonicWallCredentials,
-    parseOptions: parseSonicWallOptions,
-    parseBinding: parseSonicWallBinding,
-  };
 
   return (ctx) => {
-    const config = checkDeployerConfig(COMPONENT, parsers, ctx);
+    const config = checkDeployerConfig(COMPONENT, sonicwallParsers, ctx);
     /** "Test connection" runs before any deployment exists, so preflight and cleanup need no binding. */
     if (!config.targetValid) return refusingDeployer(config);
     const { credentials, options } = config.target();

@@ -122,18 +122,31 @@ export function parseSshCredentials(input: Record<string, unknown>): Parsed<SshC
   return Object.keys(errors).length > 0 ? { errors } : { value, errors };
 }
 
+/**
+ * The optional host-key pin (`hostKeySha256`), normalised to "SHA256:…"; `keyFile`: where the server
+ * keeps its ed25519 public key, for the message that tells how to read the fingerprint.
+ */
+export function parseHostKeyPinOption(
+  input: Record<string, unknown>,
+  keyFile: string,
+): { hostKeySha256?: string; error?: string } {
+  const pinText = text(input, 'hostKeySha256');
+  if (!pinText) return {};
+  const hostKeySha256 = normalizeHostKeyPin(pinText);
+  if (hostKeySha256) return { hostKeySha256 };
+  return {
+    error: `Enter the host key's SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf ${keyFile}) or 64 hex digits; leave it empty and run Test connection to see it.`,
+  };
+}
+
 /** The options every SSH-managed server has; vendor descriptors add their file paths. Fields in error hold their defaults. */
 export function parseSshServerOptions(
   input: Record<string, unknown>,
   defaults: { testCommand: string; reloadCommand: string },
 ): ParsedWithDefaults<SshServerOptions> {
   const errors: Record<string, string> = {};
-  const pinText = text(input, 'hostKeySha256');
-  const hostKeySha256 = pinText ? normalizeHostKeyPin(pinText) : undefined;
-  if (pinText && !hostKeySha256) {
-    errors['hostKeySha256'] =
-      'Enter the host key\'s SHA-256 fingerprint as "SHA256:…" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) or 64 hex digits; leave it empty and run Test connection to see it.';
-  }
+  const { hostKeySha256, error: pinError } = parseHostKeyPinOption(input, '/etc/ssh/ssh_host_ed25519_key.pub');
+  if (pinError) errors['hostKeySha256'] = pinError;
   const useSudo = checkbox(input['useSudo']);
   if (useSudo === undefined) errors['useSudo'] = 'Use sudo must be ticked or not.';
   const test = checkCommand(text(input, 'testCommand') || defaults.testCommand);

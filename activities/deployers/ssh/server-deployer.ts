@@ -20,20 +20,11 @@
  * every step throws the VALIDATION error naming the bad fields.
  */
 import { FailureType } from '../../../temporal/contract';
-import { keyMatchesCertificate } from '../../crypto/pem';
 import { classified, ClassifiedError } from '../../errors';
+import { checkKeyMatchesCertificate } from '../key-match';
 import { checkDeployerConfig, refusingDeployer, type VendorParsers } from '../config-check';
 import { objectName } from '../naming';
-import type {
-  Activation,
-  BindingState,
-  CertificateMaterial,
-  Deployer,
-  DeployerContext,
-  PreflightCheck,
-  StagedObjects,
-  VerifyEndpoint,
-} from '../types';
+import type { Activation, BindingState, Deployer, DeployerContext, StagedObjects, VerifyEndpoint } from '../types';
 import { servedCertificate } from '../verify-served';
 import {
   BACKUP_SUFFIX,
@@ -42,18 +33,11 @@ import {
   type SshServerOptions,
   type SshVerifyBinding,
 } from './options';
-import { hostKeyFileName, type HostKeyIdentity } from './pin';
 import { remoteFiles, type RemoteFiles } from './remote-files';
-import {
-  describeCertificate,
-  leafFingerprint,
-  same,
-  STAGED_NAME_RULES,
-  TAG,
-  type Contents,
-  type ServedFile,
-} from './served-files';
-import { connectSsh, hostKeyFingerprint, type SshSession } from './session';
+import { leafFingerprint, same, STAGED_NAME_RULES, TAG, type Contents, type ServedFile } from './served-files';
+import { fileChecks } from './file-checks';
+import { pinnedConnection } from './pinned-connection';
+import type { SshSession } from './session';
 import { trimOutput } from './shell';
 
 export {
@@ -94,32 +78,20 @@ export function createSshServerDeployer<O extends SshServerOptions>(
   const sudo = server.useSudo;
   const endpoints = config.binding ? verifyEndpointsFor(ctx.target.host, config.binding) : [];
   const waitMs = server.reloadWaitSeconds * 1000;
-  const { host, port } = ctx.target;
 
-  let opened: Promise<{ ssh: SshSession; fs: RemoteFiles }> | undefined;
-  let session: SshSession | undefined;
+  const connection = pinnedConnection({
+    component: C,
+    target: ctx.target,
+    hostKeySha256: server.hostKeySha256,
+    login,
+    keyListCommand: (keyFile) => `ssh-keygen -lf /etc/ssh/ssh_host_${keyFile}_key.pub`,
+  });
+  let remote: Promise<RemoteFiles> | undefined;
 
-  const unpinned = (presented: HostKeyIdentity): string =>
-    `No SSH host key is pinned for this target yet. ${host}:${port} presents ${presented.sha256} (${presented.keyType}). Compare it with the server's key (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileName(presented.keyType)}_key.pub) and pin it as the host key (SHA-256) if it matches.`;
-
-  const open = (): Promise<{ ssh: SshSession; fs: RemoteFiles }> => {
-    opened ??= (async () => {
-      if (!server.hostKeySha256) {
-        const presented = await hostKeyFingerprint(host, port, { component: C });
-        throw classified(FailureType.targetTlsUntrusted, `${C}: ${unpinned(presented)}`);
-      }
-      const ssh = await connectSsh({
-        component: C,
-        host,
-        port,
-        hostKeySha256: server.hostKeySha256,
-        ...login,
-        ...(ctx.target.allowedNetworks ? { allowedNetworks: ctx.target.allowedNetworks } : {}),
-      });
-      session = ssh;
-      return { ssh, fs: await remoteFiles(ssh, { component: C, sudo }) };
-    })();
-    return opened;
+  const open = async (): Promise<{ ssh: SshSession; fs: RemoteFiles }> => {
+    const ssh = await connection.open();
+    remote ??= remoteFiles(ssh, { component: C, sudo });
+    return { ssh, fs: await remote };
   };
 
   const run = async (command: string): Promise<{ ok: boolean; output: string }> => {
@@ -261,43 +233,15 @@ export function createSshServerDeployer<O extends SshServerOptions>(
     }
   }
 
-  function checkMaterial(material: CertificateMaterial): void {
-    let matches = false;
-    try {
-      matches = keyMatchesCertificate(material.keyPem, material.certPem);
-    } catch (error) {
-      throw classified(
-        FailureType.validation,
-        `${C}: the certificate or key of version ${material.versionId} cannot be read (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-    if (!matches)
-      throw classified(
-        FailureType.validation,
-        `${C}: the key of version ${material.versionId} does not belong to its certificate; nothing was written`,
-      );
-  }
-
   const deployer: Deployer = {
     async preflight() {
-      const checks: PreflightCheck[] = [];
       const changes: string[] = [];
-      if (!server.hostKeySha256) {
-        const presented = await hostKeyFingerprint(host, port, { component: C });
-        checks.push({ name: 'SSH host key', ok: false, detail: unpinned(presented) });
-        return { checks, changes };
-      }
-      const { ssh, fs } = await open();
-      checks.push({
-        name: 'SSH host key',
-        ok: true,
-        detail: `${ssh.options.hostKey.sha256} (${ssh.options.hostKey.keyType}) matches the pin`,
-      });
-      checks.push({
-        name: 'SSH login',
-        ok: true,
-        detail: `logged in as ${login.username} with a ${ssh.options.method === 'key' ? 'key' : 'password'}; files through ${fs.kind === 'sftp' ? 'SFTP' : 'commands'}`,
-      });
+      const identity = await connection.identityChecks(
+        async () => `files through ${(await open()).fs.kind === 'sftp' ? 'SFTP' : 'commands'}`,
+      );
+      const { checks, ssh } = identity;
+      if (!ssh) return { checks, changes };
+      const { fs } = await open();
       if (sudo) {
         const probeSudo = await ssh.exec('true', { sudo: true });
         checks.push({
@@ -320,34 +264,9 @@ export function createSshServerDeployer<O extends SshServerOptions>(
           break;
         }
       }
-      for (const file of files) {
-        const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
-        const what = file.kind === 'key' ? 'key (mode 0600)' : file.kind === 'chain' ? 'chain' : 'certificate';
-        try {
-          const writable = await fs.writableDirectory(dir);
-          const stat = await fs.stat(file.path);
-          const data = stat && file.kind === 'cert' ? await fs.read(file.path) : undefined;
-          const now = !stat
-            ? 'does not exist yet'
-            : !stat.isFile
-              ? 'is not a regular file'
-              : data
-                ? `holds ${describeCertificate(data)}`
-                : `exists (mode ${stat.mode.toString(8)})`;
-          checks.push({
-            name: `${file.kind} file`,
-            ok: writable && (!stat || stat.isFile),
-            detail: `${file.path} ${now}${writable ? '' : `; ${dir} is missing or not writable${sudo ? ' (through sudo)' : ` by ${login.username}`}`}`,
-          });
-          changes.push(
-            `${file.path}: ${data ? describeCertificate(data) : stat ? 'current file' : '(none)'} → new ${what}`,
-          );
-        } catch (error) {
-          if (!(error instanceof ClassifiedError) || error.type === FailureType.targetUnreachable) throw error;
-          checks.push({ name: `${file.kind} file`, ok: false, detail: error.message });
-          changes.push(`${file.path} → new ${what}`);
-        }
-      }
+      const planned = await fileChecks(fs, files, { sudo, username: login.username });
+      checks.push(...planned.checks);
+      changes.push(...planned.changes);
       const test = await run(server.testCommand);
       checks.push({ name: 'config test', ok: test.ok, detail: `${server.testCommand}: ${test.output}` });
       changes.push(`then ${server.testCommand}; ${server.reloadCommand}`);
@@ -356,7 +275,7 @@ export function createSshServerDeployer<O extends SshServerOptions>(
 
     async stage(material) {
       config.all();
-      checkMaterial(material);
+      checkKeyMatchesCertificate(C, material, 'nothing was written');
       const { fs } = await open();
       const tag = objectName(material.commonName, material.serialHex, STAGED_NAME_RULES);
       const staged: StagedObjects = {};
@@ -459,10 +378,8 @@ export function createSshServerDeployer<O extends SshServerOptions>(
     },
 
     async close() {
-      const current = session;
-      session = undefined;
-      opened = undefined;
-      if (current) await current.close();
+      remote = undefined;
+      await connection.close();
     },
   };
   return deployer;
