@@ -7,7 +7,7 @@
  * Apache's `-k graceful` starts a (daemonised) server when the one we started has died, so stop()
  * also ends the process named in the pid file.
  */
-import { execFileSync } from 'node:child_process';
+import { opensslSelfSigned } from './openssl-self-signed';
 import {
   existsSync,
   mkdirSync,
@@ -72,30 +72,13 @@ const isRoot = (): boolean => typeof process.getuid === 'function' && process.ge
 function selfSigned(certDir: string): { certPath: string; keyPath: string; fingerprint: string } {
   const certPath = path.join(certDir, 'site.crt');
   const keyPath = path.join(certDir, 'site.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-subj',
-      '/CN=initial.example.test',
-      '-days',
-      '5',
-      '-addext',
-      'subjectAltName=DNS:initial.example.test',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return { certPath, keyPath, fingerprint: readCertificateFacts(readFileSync(certPath, 'utf8')).fingerprintSha256 };
+  const { certPem, keyPem } = opensslSelfSigned({
+    subject: '/CN=initial.example.test',
+    subjectAltName: 'DNS:initial.example.test',
+  });
+  writeFileSync(certPath, certPem);
+  writeFileSync(keyPath, keyPem);
+  return { certPath, keyPath, fingerprint: readCertificateFacts(certPem).fingerprintSha256 };
 }
 
 const handshakes = async (endpoint: VerifyEndpoint): Promise<boolean> => {

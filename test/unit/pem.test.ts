@@ -2,6 +2,7 @@
  * PEM / PKCS#12 helpers, checked against the OpenSSL CLI (the reference reader of PFX files).
  * Certificates are made with `openssl` in a temp dir: root CA → intermediate → leaf (ECDSA P-256 and RSA 2048).
  */
+import { opensslSelfSigned } from '../support/openssl-self-signed';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -341,37 +342,12 @@ describe('readCertificateFacts', () => {
 });
 
 describe('a certificate without a subject common name', () => {
-  it('reads as an empty subject, not undefined (ACME profiles without a CN: Pebble 2.10, Let’s Encrypt tlsserver)', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-nocn-'));
-    try {
-      const [key, cert] = [path.join(dir, 'k.pem'), path.join(dir, 'c.pem')];
-      await execFileAsync('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-subj',
-        '/',
-        '-addext',
-        'subjectAltName=DNS:nocn.example.test',
-        '-days',
-        '1',
-      ]);
-      const pem = await readFile(cert, 'utf8');
-      assert.equal(new X509Certificate(pem).subject, undefined, 'premise: Node reads an empty subject as undefined');
-      const facts = readCertificateFacts(pem);
-      assert.equal(facts.subject, '');
-      assert.equal(facts.issuer, '');
-      assert.deepEqual(facts.subjectAltNames, ['nocn.example.test']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('reads as an empty subject, not undefined (ACME profiles without a CN: Pebble 2.10, Let’s Encrypt tlsserver)', () => {
+    const { certPem } = opensslSelfSigned({ subject: '/', subjectAltName: 'DNS:nocn.example.test', days: 1 });
+    assert.equal(new X509Certificate(certPem).subject, undefined, 'premise: Node reads an empty subject as undefined');
+    const facts = readCertificateFacts(certPem);
+    assert.equal(facts.subject, '');
+    assert.equal(facts.issuer, '');
+    assert.deepEqual(facts.subjectAltNames, ['nocn.example.test']);
   });
 });

@@ -33,12 +33,9 @@
  *
  * Every behaviour names its source or says ASSUMPTION / GUESSED; docs/vendors/iis.md lists them.
  */
+import { opensslSelfSigned } from '../../support/openssl-self-signed';
 import { ed25519KeyPair } from '../../support/ssh-keys';
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Server, utils, type Connection, type ServerChannel } from 'ssh2';
 import { identifyHostKey } from '../../../activities/deployers/ssh/pin';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
@@ -210,38 +207,7 @@ const objects = (value: unknown): Record<string, unknown>[] =>
   (Array.isArray(value) ? value : []).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
 
 function selfSigned(): { certPem: string; keyPem: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-iis-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'k.pem',
-        '-out',
-        'c.pem',
-        '-subj',
-        '/CN=initial.iis.test',
-        '-days',
-        '5',
-        '-addext',
-        'subjectAltName=DNS:initial.iis.test',
-      ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    return {
-      certPem: readFileSync(path.join(dir, 'c.pem'), 'utf8'),
-      keyPem: readFileSync(path.join(dir, 'k.pem'), 'utf8'),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return opensslSelfSigned({ subject: '/CN=initial.iis.test', subjectAltName: 'DNS:initial.iis.test' });
 }
 
 /** The HTTP.sys SSL binding a site binding maps to. */

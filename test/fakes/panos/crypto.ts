@@ -1,7 +1,8 @@
 /** Certificate helpers for the fake PAN-OS: self-signed certs, PEM/PKCS#12 reading (openssl), key checks. */
+import { opensslSelfSigned } from '../../support/openssl-self-signed';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -20,37 +21,12 @@ export const fingerprintOf = (certPem: string): string =>
 
 /** A fresh self-signed EC P-256 certificate (openssl, like test/support/certificates.ts). */
 export function selfSigned(commonName: string): KeyPair {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-panos-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'key.pem',
-        '-out',
-        'cert.pem',
-        '-days',
-        '30',
-        '-subj',
-        `/CN=${commonName}`,
-        '-addext',
-        `subjectAltName=DNS:${commonName},IP:127.0.0.1`,
-      ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const certPem = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    const keyPem = readFileSync(path.join(dir, 'key.pem'), 'utf8');
-    return { certPem, keyPem, fingerprintSha256: fingerprintOf(certPem) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { certPem, keyPem } = opensslSelfSigned({
+    subject: `/CN=${commonName}`,
+    subjectAltName: `DNS:${commonName},IP:127.0.0.1`,
+    days: 30,
+  });
+  return { certPem, keyPem, fingerprintSha256: fingerprintOf(certPem) };
 }
 
 export const pemCertificates = (text: string): string[] => (text.match(PEM_CERT) ?? []).map((p) => `${p.trim()}\n`);
