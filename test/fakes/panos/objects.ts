@@ -47,7 +47,8 @@ export const panosDate = (d: Date): string =>
 
 export function certificateFields(certPem: string): XNode[] {
   const x = new X509Certificate(certPem);
-  // An empty subject (a certificate without a CN) reads as undefined in Node.
+  // An empty subject (a certificate without a CN) reads as undefined in Node; it imports with an empty
+  // common-name (ASSUMPTION P12, docs/vendors/panos.md).
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject ?? '')?.[1] ?? '';
   return [
     leaf('common-name', cn),

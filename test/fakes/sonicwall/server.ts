@@ -554,6 +554,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   function certificateDetailJson(c: StoredCert): Record<string, unknown> {
     return {
       certificate: c.name,
+      // A certificate without a subject CN shows an empty name (ASSUMPTION A11, docs/vendors/sonicwall.md).
       subject_distinguished_name: (c.leaf.subject ?? '').replace(/\n/g, ', '),
       certificate_issuer: (c.leaf.issuer ?? '').replace(/\n/g, ', '),
       certificate_serial_number: (c.leaf.serialNumber.match(/../g) ?? [c.leaf.serialNumber]).join(':').toUpperCase(),
