@@ -8,6 +8,7 @@ import type { ScheduleHealthRow } from './db/repositories/dashboard';
 import type { DeployerFactory, VendorDescriptor } from './deployers/types';
 import type { DnsProviderFactory } from './dns-providers/types';
 import type { DeploySettings } from '../temporal/contract';
+import type { RevocationSettings } from '../temporal/revocation-contract';
 
 export interface PropagationSettings {
   intervalMs: number;
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   vendors: Record<string, VendorDescriptor>;
   deploy: DeploySettings;
   alerts: AlertSettings;
+  /** Key-compromise revocations: how often and how long they wait for the replacement on every target (default: 5 min, 7 days). */
+  revocation?: RevocationSettings;
   /** Signals the device session coordinator (the worker's Temporal client). */
   signalWithStart?: (request: DeviceLeaseActivityRequest) => Promise<void>;
   signalRelease?: (targetId: string, requestId: string) => Promise<void>;

@@ -12,6 +12,8 @@ import { createNotifyActivities } from './notify';
 import { createScheduleHealthActivities } from './schedule-health';
 import { createFleetWatchActivities } from './fleet-watch';
 import { createFetchFingerprintActivities } from './fetch-fingerprint';
+import { createKeyRolloverActivities } from './acme/key-rollover';
+import { createRevocationActivities } from './acme/revoke';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -56,6 +58,8 @@ export function createActivities(base: ActivityDeps) {
       ...createScheduleHealthActivities(deps),
       ...createFleetWatchActivities(deps),
       ...createFetchFingerprintActivities(deps),
+      ...createRevocationActivities(deps),
+      ...createKeyRolloverActivities(deps),
     },
     base.log,
   );

@@ -22,6 +22,8 @@ export const WorkflowType = {
   dailyDigest: 'dailyDigestWorkflow',
   driftWatch: 'driftWatchWorkflow',
   fetchFingerprint: 'fetchFingerprintWorkflow',
+  revocation: 'revocationWorkflow',
+  accountKeyRollover: 'accountKeyRolloverWorkflow',
 } as const;
 
 export const certificateWorkflowId = (certificateId: string): string => `certificate:${certificateId}`;
@@ -139,6 +141,8 @@ export const CommandAction = {
   redeploy: 'deployment.redeploy',
   renewNow: 'certificate.renew-now',
   create: 'certificate.create',
+  revoke: 'certificate.revoke',
+  keyRollover: 'acme-account.key-rollover',
 } as const;
 export type CommandAction = (typeof CommandAction)[keyof typeof CommandAction];
 
@@ -151,7 +155,7 @@ export interface CommandClaimRequest {
   /** The signal or start being authorised, for the record ('deployNow', 'retryDeployment', 'start'). */
   command: string;
   action: CommandAction;
-  entityType: 'deployment' | 'certificate';
+  entityType: 'deployment' | 'certificate' | 'acme-directory';
   entityId: string;
   workflowId: string;
 }

@@ -21,6 +21,7 @@ export function activityDepsFrom(config: WorkerConfig, core: Pick<ActivityDeps, 
     deployers: deployerFactories,
     vendors: vendorDescriptors,
     deploy: config.deploy,
+    revocation: config.revocation,
     alerts: config.alerts,
   };
 }

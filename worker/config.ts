@@ -14,6 +14,7 @@ import {
   type Env,
 } from '../config/env';
 import type { DeploySettings } from '../temporal/contract';
+import type { RevocationSettings } from '../temporal/revocation-contract';
 
 export interface WorkerConfig extends CommonConfig {
   consoleUrl: string;
@@ -38,6 +39,7 @@ export interface WorkerConfig extends CommonConfig {
   /** ip:port of the Temporal Core's Prometheus exporter (the worker's own metrics); undefined = off. */
   metricsAddress: string | undefined;
   deploy: DeploySettings;
+  revocation: RevocationSettings;
   /** How often the dashboard's renewal schedule health is refreshed from Temporal. */
   scheduleHealthIntervalSeconds: number;
   alerts: AlertSettings;
@@ -95,6 +97,10 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       digestCron: text(env, 'DIGEST_CRON', '0 7 * * *'),
       digestTimeZone: text(env, 'DIGEST_TIME_ZONE', 'UTC'),
       driftWatchIntervalSeconds: integer(env, 'DRIFT_WATCH_INTERVAL_SECONDS', 86_400, 1),
+    },
+    revocation: {
+      pollMs: integer(env, 'REVOCATION_POLL_MS', 5 * 60_000, 50),
+      waitMs: integer(env, 'REVOCATION_WAIT_MS', 7 * 86_400_000, 1_000),
     },
     deploy: {
       retryWindowMs: integer(env, 'DEPLOY_RETRY_WINDOW_MS', 3 * 86_400_000, 1_000),

@@ -11,3 +11,5 @@ export { alertSweepWorkflow } from './alert-sweep';
 export { dailyDigestWorkflow } from './daily-digest';
 export { driftWatchWorkflow } from './drift-watch';
 export { fetchFingerprintWorkflow } from './fetch-fingerprint';
+export { revocationWorkflow } from './revocation';
+export { accountKeyRolloverWorkflow } from './account-key-rollover';

@@ -55,7 +55,15 @@ export async function acmeClientForDirectory(
       keySealed: box.seal(key, SecretPurpose.acmeAccountKey),
     });
   }
-  const cacheKey = JSON.stringify([directoryId, directory.url, account.id, account.accountUrl, settings]);
+  // The sealed key is part of the key: after a key rollover (key-rollover.ts) the next call signs with the new one.
+  const cacheKey = JSON.stringify([
+    directoryId,
+    directory.url,
+    account.id,
+    account.accountUrl,
+    account.keySealed,
+    settings,
+  ]);
   const cached = clients.get(cacheKey);
   if (cached) return cached;
   const client = new acme.Client({

@@ -346,6 +346,13 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       fingerprintSha256: '0'.repeat(64),
       trusted: false,
     }),
+    // Revocation and key rollover (the real ones run against Pebble in test/integration/revocation.test.ts).
+    loadRevocationSettings: async () => ({ pollMs: 50, waitMs: 5_000 }),
+    authorizeRevocation: async () => ({ accepted: true, certificateId: '1', versionId: '1', replace: false }),
+    setRevocationState: async () => undefined,
+    checkReplacement: async () => ({ verified: true, replacementVersionId: '2', detail: 'mock: every target' }),
+    revokeVersion: async () => ({ revokedAt: '2026-01-01T00:00:00.000Z' }),
+    rollOverAccountKey: async () => ({ accountUrl: 'https://ca.example/acct/1' }),
   };
   const implementations: Activities = { ...defaults, ...options.overrides };
 

@@ -1,0 +1,40 @@
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { CommandAction } from '../temporal/contract';
+import type { KeyRolloverInput, KeyRolloverResult } from '../temporal/revocation-contract';
+import { failureMessage } from './lib/failure-message';
+import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
+
+const db = proxyLocalActivities<Activities>(bookkeepingOptions);
+const ca = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes,
+  },
+});
+
+/** "Roll over the account key" from Settings: acts once on its audit entry; the activity is crash-safe. */
+export async function accountKeyRolloverWorkflow(input: KeyRolloverInput): Promise<KeyRolloverResult> {
+  const { workflowId, runId } = workflowInfo();
+  const claim = await db.claimCommand({
+    claimId: `${workflowId}/${runId}/start`,
+    auditId: input.auditId,
+    command: 'start',
+    action: CommandAction.keyRollover,
+    entityType: 'acme-directory',
+    entityId: input.directoryId,
+    workflowId,
+  });
+  if (!claim.accepted) return { outcome: 'rejected', reason: claim.reason };
+  try {
+    const { accountUrl } = await ca.rollOverAccountKey({ directoryId: input.directoryId });
+    return { outcome: 'rolled-over', accountUrl };
+  } catch (error) {
+    return { outcome: 'failed', reason: failureMessage(error) };
+  }
+}
