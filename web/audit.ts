@@ -36,7 +36,7 @@ export async function auditedChange<T>(
 /**
  * A command to Temporal that a workflow checks against its audit entry (temporal/contract.ts,
  * CommandAction): the entry is written first and its id handed to `send`, in one transaction, so a
- * command that fails (Temporal unreachable, refused) leaves no entry behind; one that may have arrived
+ * command that fails (Temporal unreachable, refused) leaves no entry behind (nor what `send` wrote with `tx`); one that may have arrived
  * (no answer in time) keeps it. The worker waits for the entry to be committed before it checks it
  * (command-claims.ts).
  */
@@ -44,12 +44,12 @@ export async function auditedCommand<T>(
   db: Database,
   actor: Actor,
   entry: { action: string; entityType: string; entityId: string; after?: unknown },
-  send: (auditId: string) => Promise<T>,
+  send: (auditId: string, tx: Queryable) => Promise<T>,
 ): Promise<T> {
   const sent = await db.withTransaction(async (tx) => {
     const auditId = await audit(tx, actor, entry);
     try {
-      return { ok: true, value: await send(auditId) } as const;
+      return { ok: true, value: await send(auditId, tx) } as const;
     } catch (error) {
       // No answer in time: the command may have arrived, and its run must find its entry. Keep it.
       if (commandMayHaveArrived(error)) return { ok: false, error } as const;

@@ -1,6 +1,9 @@
 /** What the certificate page and the certificate API both show: its versions and its latest run. */
 import type { Request } from 'express';
 import type { CertificateVersion } from '../activities/db/repositories/certificate-versions';
+import type { Queryable } from '../activities/db/pool';
+import { listRevocations, versionRevocations } from '../activities/db/repositories/revocations';
+import { REVOCATION_REASON_LABELS, reasonName } from '../activities/domain/revocation-reasons';
 import type { RunView } from './commands';
 import type { WebDeps } from './deps';
 import { temporalUiUrlFor } from './temporal-ui';
@@ -28,3 +31,34 @@ export const latestRunOrUnreachable = (
     steps: [],
     queryError: `Temporal is unreachable: ${(error as Error).message}`,
   }));
+
+/** The certificate's versions as shown (newest first), each with its revocation ("revoked (reason, when)") if any. */
+export async function publicVersions(db: Queryable, certificateId: string, versions: CertificateVersion[]) {
+  const revoked = await versionRevocations(db, certificateId);
+  return versions.map((v) => {
+    const r = revoked.get(v.id);
+    return {
+      ...publicVersion(v),
+      revokedAt: r?.revokedAt ?? null,
+      revocationReason: r ? reasonName(r.reason) : null,
+      ...(r ? { revocationLabel: REVOCATION_REASON_LABELS[r.reason] } : {}),
+      expired: v.notAfter.getTime() <= Date.now(),
+    };
+  });
+}
+
+/** The certificate's revocations (newest first): what was asked, where it stands, and what to do when held. */
+export async function publicRevocations(db: Queryable, certificateId: string) {
+  return (await listRevocations(db, certificateId)).map((r) => ({
+    id: r.id,
+    versionId: r.versionId,
+    reason: reasonName(r.reason),
+    reasonLabel: REVOCATION_REASON_LABELS[r.reason],
+    replace: r.replace,
+    status: r.status,
+    detail: r.detail,
+    replacementVersionId: r.replacementVersionId,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }));
+}

@@ -28,7 +28,8 @@ import {
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
-import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
+import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
+import { revokeVersion } from '../operations/revocations';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -60,16 +61,26 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
     ]);
-    res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
+    res.json({
+      ...cert,
+      versions: await publicVersions(deps.db, cert.id, versions),
+      revocations: await publicRevocations(deps.db, cert.id),
+      deployments,
+      latestRun: run,
+    });
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
     const body = jsonBody(req);
     refuseUnchangeable(body, ['customerId', 'dnsProviderId', 'keyType', 'renewalMode', 'renewalValue', 'enabled']);
     reply(res, 200, await updateCertificate(deps, req, req.params['id'], body));
   });
-  /** DELETE needs ?confirm=<the certificate's name>, as the console's confirmation does. */
+  /** DELETE needs ?confirm=<the certificate's name>, as the console's confirmation does; ?revoke=true[&revokeReason=…] revokes first. */
   router.delete(`${P}/certificates/:id`, canChange, async (req, res) => {
-    const result = await deleteCertificate(deps, req, req.params['id'], { confirm: req.query['confirm'] });
+    const result = await deleteCertificate(deps, req, req.params['id'], {
+      confirm: req.query['confirm'],
+      revoke: req.query['revoke'],
+      revokeReason: req.query['revokeReason'],
+    });
     if (!result.ok) return reply(res, 204, result);
     res.status(204).end();
   });
@@ -89,8 +100,12 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   });
   router.get(`${P}/certificates/:id/versions`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    res.json({ versions: (await listVersions(deps.db, cert.id)).map(publicVersion) });
+    res.json({ versions: await publicVersions(deps.db, cert.id, await listVersions(deps.db, cert.id)) });
   });
+  /** Body {reason}: an RFC 5280 reason name or code. 202: the revocation runs (GET the certificate for its status). */
+  router.post(`${P}/certificates/:id/versions/:versionId/revoke`, canChange, async (req, res) =>
+    reply(res, 202, await revokeVersion(deps, req, req.params['id'], req.params['versionId'], jsonBody(req))),
+  );
   const send = (res: Response, download: Download) => sendDownload(res, download);
   router.get(`${P}/certificates/:id/fullchain.pem`, async (req, res) =>
     send(res, await downloadFullchain(deps, req.params['id'])),

@@ -47,6 +47,8 @@ import {
 } from './lifecycle';
 import { latestResult, resultWithin, type CheckView } from './results';
 import { listRunningWorkflows, type RunningWorkflow } from './running';
+import { keyRolloverResult, revocationResult, startKeyRollover, startRevocation } from './revocations';
+import type { KeyRolloverResult, RevocationResult } from '../../temporal/revocation-contract';
 
 export type { CommandResult, PreflightView } from './deploys';
 export type { RunStepView, RunSummary, RunView, StartResult } from './lifecycle';
@@ -64,6 +66,13 @@ export interface ConsoleCommands {
   describeLatestRun(certificateId: string, uiUrl: string | undefined): Promise<RunView>;
   upsertRenewalSchedule(cert: ScheduledCertificate, settings: RenewalScheduleSettings): Promise<'created' | 'updated'>;
   deleteRenewalSchedule(certificateId: string): Promise<void>;
+  // Revocation (revocations row + audit entry written by the console) and ACME account key rollover
+  startRevocation(revocationId: string, auditId: string): Promise<void>;
+  /** The revocation's result if it ends within `waitMs`, else "running". */
+  revocationResult(revocationId: string, waitMs: number): Promise<CheckView<RevocationResult>>;
+  /** 'running': a rollover of this directory's account is in progress. */
+  startKeyRollover(directoryId: string, auditId: string): Promise<'started' | 'running'>;
+  keyRolloverResult(directoryId: string, waitMs: number): Promise<CheckView<KeyRolloverResult>>;
   // Deployments
   startDeploy(
     certificateId: string,
@@ -107,6 +116,11 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
     describeLatestRun: (certificateId, uiUrl) => describeLatestRun(client, certificateId, uiUrl, namespace),
     upsertRenewalSchedule: (cert, settings) => upsertRenewalSchedule(client, cert, settings),
     deleteRenewalSchedule: (certificateId) => deleteRenewalSchedule(client, certificateId),
+
+    startRevocation: (revocationId, auditId) => startRevocation(client, revocationId, auditId),
+    revocationResult: (revocationId, waitMs) => revocationResult(client, revocationId, waitMs),
+    startKeyRollover: (directoryId, auditId) => startKeyRollover(client, directoryId, auditId),
+    keyRolloverResult: (directoryId, waitMs) => keyRolloverResult(client, directoryId, waitMs),
 
     startDeploy: (certificateId, deploymentId, versionId, trigger, auditId) =>
       startDeploy(client, certificateId, deploymentId, versionId, trigger, auditId),

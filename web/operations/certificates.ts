@@ -22,7 +22,8 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { deleteConfirmed } from './delete-confirmed';
-import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import { deletionRevocation, revokeBeforeDeletion } from './revocations';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (
@@ -220,6 +221,15 @@ export async function updateCertificate(
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {
   const cert = await loadCertificate(deps.db, id);
+  // "Revoke before deleting": every still-valid version is revoked first (after the name is confirmed).
+  const revoke = deletionRevocation(body);
+  if (!revoke.ok) return invalid(revoke.errors);
+  if (revoke.value !== undefined) {
+    const unconfirmed = confirmationErrors(body, cert.commonName, 'certificate');
+    if (unconfirmed) return invalid(unconfirmed);
+    const problem = await revokeBeforeDeletion(deps, actor, cert, revoke.value);
+    if (problem) return invalid({ revoke: problem });
+  }
   return deleteConfirmed(deps, actor, {
     name: cert.commonName,
     what: 'certificate',

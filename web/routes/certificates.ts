@@ -10,7 +10,9 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
-import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
+import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
+import { revokeVersion } from '../operations/revocations';
+import { REVOCATION_REASON_LABELS, REVOCATION_REASONS } from '../../activities/domain/revocation-reasons';
 import type { WebDeps } from '../deps';
 import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
@@ -35,6 +37,10 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
   const vendors = vendorList(vendorDescriptors);
+  const revocationReasons = Object.entries(REVOCATION_REASONS).map(([name, code]) => ({
+    name,
+    label: REVOCATION_REASON_LABELS[code],
+  }));
 
   router.get('/certificates', async (req, res) => {
     const { filters, filter, page } = certificateFiltersOf(req.query, CERTIFICATES_PAGE_SIZE);
@@ -127,7 +133,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     req: Request,
     res: Response,
     cert: CertificateRecord,
-    extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {},
+    extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string; revokeError?: string } = {},
     status = 200,
   ) => {
     const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
@@ -139,6 +145,10 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       listCustomers(deps.db),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
+    const [shownVersions, revocations] = await Promise.all([
+      publicVersions(deps.db, cert.id, versions),
+      publicRevocations(deps.db, cert.id),
+    ]);
     views.page(
       req,
       res,
@@ -153,7 +163,10 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
           ? { settingsFormError: 'Please correct the fields marked below. Nothing was changed.' }
           : {}),
         ...(extra.deleteError ? { deleteError: extra.deleteError } : {}),
-        versions: versions.map((v) => ({ ...publicVersion(v), current: v.id === cert.currentVersionId })),
+        ...(extra.revokeError ? { revokeError: extra.revokeError } : {}),
+        versions: shownVersions.map((v) => ({ ...v, current: v.id === cert.currentVersionId })),
+        revocations,
+        revocationReasons,
         run,
         runs,
         providers,
@@ -207,16 +220,31 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.post('/certificates/:id/delete', canChange, async (req, res) => {
-    const result = await deleteCertificate(deps, req, req.params['id'], req.body as Body);
+    const body = { ...(req.body as Body), revoke: checkbox(req.body as Body, 'revoke') };
+    const result = await deleteCertificate(deps, req, req.params['id'], body);
     if (!result.ok)
       return detail(
         req,
         res,
         await loadCertificate(deps.db, req.params['id']),
-        { deleteError: result.errors['confirm'] ?? 'Confirm the deletion.' },
+        {
+          deleteError:
+            result.errors['revoke'] ??
+            result.errors['revokeReason'] ??
+            result.errors['confirm'] ??
+            'Confirm the deletion.',
+        },
         400,
       );
     res.redirect(303, '/certificates');
+  });
+
+  router.post('/certificates/:id/versions/:versionId/revoke', canChange, async (req, res) => {
+    const id = String(req.params['id']);
+    const result = await revokeVersion(deps, req, id, req.params['versionId'], req.body as Body);
+    if (!result.ok)
+      return detail(req, res, await loadCertificate(deps.db, id), { revokeError: result.errors['reason'] }, 400);
+    res.redirect(303, `/certificates/${id}`);
   });
 
   return router;

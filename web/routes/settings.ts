@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import { keyRolloversByDirectory } from '../../activities/db/repositories/acme-account-keys';
+import { rollOverAccountKey } from '../operations/revocations';
 import {
   allowedTargetNetworks,
   getSetting,
@@ -45,11 +47,13 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   /** ACME directories and accounts, and the defaults of new certificates. */
   const acme = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
-    const [directories, accounts, defaults] = await Promise.all([
+    const [directories, listed, defaults, rollovers] = await Promise.all([
       listAcmeDirectories(deps.db),
       listAcmeAccounts(deps.db),
       renewalDefaults(deps.db),
+      keyRolloversByDirectory(deps.db),
     ]);
+    const accounts = listed.map((a) => ({ ...a, keyRolledOverAt: rollovers.get(a.directoryId) ?? null }));
     views.page(
       req,
       res,
@@ -76,6 +80,20 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     const result = await saveAcmeDirectory(deps, req, req.body as Body);
     if (!result.ok) return acme(req, res, { values: req.body, errors: result.errors, formError: FORM_ERROR }, 400);
     res.redirect(303, '/settings');
+  });
+
+  /** ACME account key rollover (RFC 8555 §7.3.5): answered on the page within a few seconds, audited. */
+  router.post('/settings/acme-directories/:id/key-rollover', async (req, res) => {
+    const view = await rollOverAccountKey(deps, req, req.params['id']);
+    const outcome =
+      view.state === 'done'
+        ? view.result.outcome === 'rolled-over'
+          ? { rolloverNotice: 'The account key was rolled over: the CA now knows the account by its new key.' }
+          : { rolloverError: `The key was not rolled over: ${view.result.reason}` }
+        : view.state === 'error'
+          ? { rolloverError: `The key rollover could not be checked: ${view.message}` }
+          : { rolloverNotice: 'The key rollover is running; reload this page in a moment.' };
+    return acme(req, res, outcome, 'rolloverError' in outcome ? 502 : 200);
   });
 
   router.post('/settings/renewal-defaults', async (req, res) => {

@@ -51,6 +51,7 @@ export async function setAcmeAccountUrl(db: Queryable, id: string, accountUrl: s
 export async function listAcmeAccounts(db: Queryable): Promise<
   {
     id: string;
+    directoryId: string;
     directoryName: string;
     directoryUrl: string;
     email: string | null;
@@ -59,7 +60,7 @@ export async function listAcmeAccounts(db: Queryable): Promise<
   }[]
 > {
   return db.query(
-    `SELECT a.id, d.name AS "directoryName", d.url AS "directoryUrl", a.email, a.account_url AS "accountUrl", a.created_at AS "createdAt"
+    `SELECT a.id, a.directory_id AS "directoryId", d.name AS "directoryName", d.url AS "directoryUrl", a.email, a.account_url AS "accountUrl", a.created_at AS "createdAt"
        FROM acme_accounts a JOIN acme_directories d ON d.id = a.directory_id ORDER BY d.name`,
   );
 }
