@@ -3,20 +3,10 @@ import type { Activities } from '../activities';
 import { CommandAction } from '../temporal/contract';
 import type { KeyRolloverInput, KeyRolloverResult } from '../temporal/revocation-contract';
 import { failureMessage } from './lib/failure-message';
-import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
+import { bookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
 
 const db = proxyLocalActivities<Activities>(bookkeepingOptions);
-const ca = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes,
-  },
-});
+const ca = proxyActivities<Activities>(remoteCallOptions);
 
 /** "Roll over the account key" from Settings: acts once on its audit entry; the activity is crash-safe. */
 export async function accountKeyRolloverWorkflow(input: KeyRolloverInput): Promise<KeyRolloverResult> {

@@ -24,20 +24,10 @@ import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
 import { runBookkeeping } from './bookkeeping';
-import { nonRetryableErrorTypes } from './lib/retry-policies';
+import { nonRetryableErrorTypes, remoteCallOptions } from './lib/retry-policies';
 
-/** Calls to the CA and the DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
-const remote: ActivityOptions = {
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes,
-  },
-};
+/** Calls to the CA and the DNS API (lib/retry-policies.ts). */
+const remote: ActivityOptions = remoteCallOptions;
 const acme = proxyActivities<Activities>(remote);
 const dns = proxyActivities<Activities>(remote);
 /**

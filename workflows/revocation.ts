@@ -12,21 +12,11 @@ import { certificateWorkflowId, type LifecycleResult } from '../temporal/contrac
 import type { RevocationInput, RevocationResult } from '../temporal/revocation-contract';
 import { certificateLifecycleWorkflow } from './certificate-lifecycle';
 import { failureMessage } from './lib/failure-message';
-import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
+import { bookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
 
 const db = proxyLocalActivities<Activities>(bookkeepingOptions);
 /** The call to the CA: retried with backoff; a refusal (expired, not ours) fails at once. */
-const ca = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes,
-  },
-});
+const ca = proxyActivities<Activities>(remoteCallOptions);
 
 /**
  * Revokes one certificate version the console asked for (ids in, ids out). A key compromise of the

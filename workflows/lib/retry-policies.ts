@@ -15,3 +15,16 @@ export const bookkeepingRetry = {
 
 /** Activity options of database bookkeeping. */
 export const bookkeepingOptions = { startToCloseTimeout: '30s', retry: bookkeepingRetry } as const;
+
+/** Calls to a CA or a DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
+export const remoteCallOptions = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes,
+  },
+} as const;
