@@ -69,6 +69,9 @@ export async function revocationWorkflow(input: RevocationInput): Promise<Revoca
     const settings = await db.loadRevocationSettings({});
     const deadline = Date.now() + settings.waitMs;
     let shown = '';
+    // Polls at the configured interval, doubling up to an hour: a week's wait stays a few hundred
+    // events of history, and an early finish is still seen within the first minutes.
+    let pollMs = settings.pollMs;
     for (;;) {
       let check;
       try {
@@ -101,10 +104,8 @@ export async function revocationWorkflow(input: RevocationInput): Promise<Revoca
       }
       // Wakes early when the run ends (a failed issuance is reported at once).
       const wasEnded = ended !== undefined;
-      await condition(
-        () => !wasEnded && ended !== undefined,
-        Math.min(settings.pollMs, Math.max(1, deadline - Date.now())),
-      );
+      await condition(() => !wasEnded && ended !== undefined, Math.min(pollMs, Math.max(1, deadline - Date.now())));
+      pollMs = Math.min(pollMs * 2, Math.max(settings.pollMs, 3_600_000));
     }
   }
 
