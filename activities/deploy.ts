@@ -57,6 +57,13 @@ interface Loaded {
   version: CertificateVersion;
 }
 
+/** One step of a deploy run on the device: its name in the run's steps, the work, and what the step record says of the result. */
+interface DeviceStep<T> {
+  step: string;
+  work: (deployer: Deployer, loaded: Loaded) => Promise<T>;
+  describe?: ((result: T) => string) | undefined;
+}
+
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function createDeployActivities(deps: ActivityDeps) {
@@ -169,19 +176,14 @@ export function createDeployActivities(deps: ActivityDeps) {
   const onDevice = async <T>(
     runRowId: string,
     step: string,
-    work: (deployer: Deployer, loaded: Loaded) => Promise<T>,
-    describe?: (result: T) => string,
+    work: DeviceStep<T>['work'],
+    describe?: DeviceStep<T>['describe'],
   ): Promise<T> => {
     const loaded = await load(runRowId);
-    return transcribed(loaded, step, () => deviceStep(loaded, step, work, describe));
+    return transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
   };
 
-  const deviceStep = async <T>(
-    loaded: Loaded,
-    step: string,
-    work: (deployer: Deployer, loaded: Loaded) => Promise<T>,
-    describe?: (result: T) => string,
-  ): Promise<T> => {
+  const deviceStep = async <T>(loaded: Loaded, { step, work, describe }: DeviceStep<T>): Promise<T> => {
     const runRowId = loaded.run.id;
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;

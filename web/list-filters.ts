@@ -6,7 +6,7 @@ import {
 import type { CertificateStatus } from '../activities/db/repositories/certificates';
 import { RUN_OUTCOMES, type DeploymentHistoryFilter } from '../activities/db/repositories/deployment-history';
 import { vendorDescriptors } from '../activities/deployers/descriptors';
-import { idParam, oneOf, pageParam, searchText, type Query } from './list-query';
+import { givenFilters, idParam, oneOf, pageParam, searchText, type Query } from './list-query';
 
 export const CERTIFICATE_STATUSES: CertificateStatus[] = ['pending', 'issuing', 'valid', 'failed'];
 
@@ -22,12 +22,9 @@ export function certificateFiltersOf(query: Query, pageSize: number) {
     dir: oneOf(query, 'dir', ['asc', 'desc'] as const) ?? 'asc',
   };
   const page = pageParam(query);
+  const { q, status, customer, expiry, vendor } = filters;
   const filter: CertificateFilter = {
-    ...(filters.q ? { q: filters.q } : {}),
-    ...(filters.status ? { status: filters.status } : {}),
-    ...(filters.customer ? { customerId: filters.customer } : {}),
-    ...(filters.expiry ? { expiry: filters.expiry } : {}),
-    ...(filters.vendor ? { vendor: filters.vendor } : {}),
+    ...givenFilters({ q, status, customerId: customer, expiry, vendor }),
     sort: filters.sort,
     descending: filters.dir === 'desc',
     page,
@@ -46,13 +43,16 @@ export function historyFiltersOf(query: Query, limit: number) {
     certificate: idParam(query, 'certificate'),
   };
   const before = idParam(query, 'before');
+  const { outcome, customer, vendor, target, certificate } = filters;
   const filter: DeploymentHistoryFilter = {
-    ...(filters.outcome ? { outcome: filters.outcome } : {}),
-    ...(filters.customer ? { customerId: filters.customer } : {}),
-    ...(filters.vendor ? { vendor: filters.vendor } : {}),
-    ...(filters.target ? { targetId: filters.target } : {}),
-    ...(filters.certificate ? { certificateId: filters.certificate } : {}),
-    ...(before ? { beforeId: before } : {}),
+    ...givenFilters({
+      outcome,
+      customerId: customer,
+      vendor,
+      targetId: target,
+      certificateId: certificate,
+      beforeId: before,
+    }),
     limit,
   };
   return { filters, filter, before };

@@ -28,6 +28,15 @@ export function idParam(query: Query, key: string): string | undefined {
   return typeof value === 'string' && /^\d{1,18}$/.test(value) ? value : undefined;
 }
 
+/** Only the filters that were given (a filter object leaves out the ones absent from the query). */
+export function givenFilters<T extends Record<string, string | undefined>>(
+  values: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
 export function pageParam(query: Query): number {
   const value = query['page'];
   const n = typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : 1;

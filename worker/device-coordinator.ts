@@ -9,10 +9,13 @@ import {
   type DeviceSessionInput,
 } from '../temporal/contract';
 
-/** The two calls the deploy activities make to a device's session coordinator workflow. */
+/**
+ * The two calls the deploy activities make to a device's session coordinator workflow. `taskQueue`
+ * defaults to the worker's; the workflow tests pass the queue of their own test worker.
+ */
 export function deviceCoordinatorSignals(
   client: Client,
-  settings: { leaseTimeoutMs: number; coordinatorIdleMs: number },
+  settings: { leaseTimeoutMs: number; coordinatorIdleMs: number; taskQueue?: string },
 ) {
   return {
     async signalWithStart(request: DeviceLeaseActivityRequest): Promise<void> {
@@ -23,7 +26,7 @@ export function deviceCoordinatorSignals(
       };
       await client.workflow.signalWithStart(WorkflowType.deviceSession, {
         workflowId: deviceSessionWorkflowId(request.targetId),
-        taskQueue: TASK_QUEUE,
+        taskQueue: settings.taskQueue ?? TASK_QUEUE,
         args: [input],
         signal: acquireDeviceLeaseSignal,
         signalArgs: [{ requestId: request.requestId, requesterWorkflowId: request.requesterWorkflowId }],

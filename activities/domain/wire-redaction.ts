@@ -31,8 +31,13 @@ const BASE64_RUN = /[A-Za-z0-9+/_-]{64,}={0,2}/g;
 /** Base64 this long is removed whatever it decodes to: devices send nothing that long we need to read. */
 const ALWAYS_REMOVED_BASE64 = 1024;
 
-/** The characters `data` becomes inside a longer base64 stream, at each of the three byte alignments. */
-function base64InStream(data: Buffer, url: boolean): string[] {
+/**
+ * The base64 (or base64url) characters that `data` turns into inside a longer base64 stream, for
+ * each of the three byte alignments it can have there: the first and last partial groups, which
+ * depend on the neighbouring bytes, are dropped. Also the secrets audit's search forms
+ * (test/support/secret-forms.ts); test/unit/wire-redaction.test.ts checks it against real streams.
+ */
+export function base64InStream(data: Buffer, url: boolean): string[] {
   const out: string[] = [];
   for (let k = 0; k < 3; k++) {
     const padded = Buffer.concat([Buffer.alloc(k), data]);

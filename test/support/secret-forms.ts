@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { utils as sshUtils } from 'ssh2';
+import { base64InStream } from '../../activities/domain/wire-redaction';
+
+export { base64InStream };
 
 /** Every needle is at least this long (the window of the rolling hash below). */
 export const WINDOW = 16;
@@ -17,21 +20,6 @@ export interface Needle<K extends string = string> {
   /** Which form of it, e.g. "base64@1". */
   form: string;
   text: string;
-}
-
-/**
- * The base64 (or base64url) characters that `data` turns into inside a longer base64 stream, for
- * each of the three byte alignments it can have there: the first and last partial groups, which
- * depend on the neighbouring bytes, are dropped.
- */
-export function base64InStream(data: Buffer, url: boolean): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    const padded = Buffer.concat([Buffer.alloc(k), data]);
-    const encoded = padded.toString(url ? 'base64url' : 'base64');
-    out.push(encoded.slice(k === 0 ? 0 : 4, Math.floor(padded.length / 3) * 4));
-  }
-  return out;
 }
 
 /** A text value: itself, JSON-escaped, URL-encoded, hex, and base64/base64url at each alignment. */

@@ -14,7 +14,7 @@ import {
   withWireTranscript,
   type WireExchange,
 } from '../../activities/deployers/wire-transcript';
-import { WireRedactor } from '../../activities/domain/wire-redaction';
+import { base64InStream, WireRedactor } from '../../activities/domain/wire-redaction';
 import { createTestCa } from '../support/certificates';
 import { Finder, keyNeedles, needlesOf, type Needle } from '../support/secret-forms';
 
@@ -108,6 +108,22 @@ describe('wire transcript redaction', () => {
     assert.match(text, /\(PEM private key removed\)/);
     assert.match(text, /\(base64, \d+ bytes, removed\)/);
     noSecret(text, keyNeedles('key', 'version key', version.keyPem, key));
+  });
+
+  it('base64InStream gives the characters a value becomes inside a longer base64 stream, at each alignment', () => {
+    for (const length of [1, 2, 3, 16, 17, 18]) {
+      const data = randomBytes(length);
+      for (const url of [false, true]) {
+        const forms = base64InStream(data, url);
+        assert.equal(forms.length, 3);
+        for (let k = 0; k < 3; k++) {
+          for (let tail = 0; tail < 3; tail++) {
+            const stream = Buffer.concat([randomBytes(3 + k), data, randomBytes(tail)]);
+            assert.ok(stream.toString(url ? 'base64url' : 'base64').includes(forms[k]!), `length ${length}, k ${k}`);
+          }
+        }
+      }
+    }
   });
 
   it('every known value is removed in every form the secrets audit searches for', () => {

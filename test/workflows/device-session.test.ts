@@ -13,6 +13,7 @@ import {
   WorkflowType,
   type DeviceSessionInput,
 } from '../../temporal/contract';
+import { deviceCoordinatorSignals } from '../../worker/device-coordinator';
 import { deployToTargetWorkflow } from '../../workflows';
 import { mockActivities, uniqueCertificateId, useWorkflowTestEnv } from './harness';
 
@@ -27,7 +28,7 @@ it(
     let open = 0;
     let maxOpen = 0;
     const sessions: string[] = [];
-    const leaseSettings = { leaseTimeoutMs: 60_000, idleMs: 2_000 };
+    const leaseSettings = { leaseTimeoutMs: 60_000, coordinatorIdleMs: 2_000 };
     const mocks = mockActivities({
       overrides: {
         startDeploymentRun: async (input) => ({
@@ -58,14 +59,8 @@ it(
       {
         ...mocks.activities,
         requestDeviceLease: async (input: { targetId: string; requestId: string; requesterWorkflowId: string }) => {
-          const args: DeviceSessionInput = { targetId: input.targetId, ...leaseSettings };
-          await client.workflow.signalWithStart(WorkflowType.deviceSession, {
-            workflowId: deviceSessionWorkflowId(input.targetId),
-            taskQueue: currentQueue,
-            args: [args],
-            signal: acquireDeviceLeaseSignal,
-            signalArgs: [{ requestId: input.requestId, requesterWorkflowId: input.requesterWorkflowId }],
-          });
+          const settings = { ...leaseSettings, taskQueue: currentQueue };
+          await deviceCoordinatorSignals(client, settings).signalWithStart(input);
         },
         releaseDeviceLease: async (input: { targetId: string; requestId: string }) => {
           await client.workflow

@@ -23,6 +23,7 @@ import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { deleteConfirmed } from './delete-confirmed';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import type { ObjectChange } from './input';
 import { deletionRevocation, revokeBeforeDeletion } from './revocations';
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
@@ -150,12 +151,7 @@ export async function createCertificate(
 }
 
 /** Customer, DNS provider, key type, renewal rule and automatic renewal of a certificate. */
-export async function updateCertificate(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  body: Body,
-): Promise<OpResult<CertificateRecord>> {
+export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (deps, actor, id, body) => {
   const cert = await loadCertificate(deps.db, id);
   const f = new FieldReader(body);
   const given = (key: string) => body[key] !== undefined;
@@ -216,7 +212,7 @@ export async function updateCertificate(
     },
   );
   return done(await loadCertificate(deps.db, cert.id));
-}
+};
 
 /** Deletes the certificate and its renewal schedule; versions, runs and the audit trail stay. */
 export async function deleteCertificate(deps: WebDeps, actor: Actor, id: unknown, body: Body): Promise<OpResult<void>> {

@@ -15,6 +15,7 @@ import { auditedChange } from '../audit';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { displayable, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import type { ObjectChange } from './input';
 
 async function checkCustomer(db: Queryable, body: Body, exceptId?: string): Promise<OpResult<CustomerFields>> {
   const f = new FieldReader(body);
@@ -55,12 +56,7 @@ export async function createCustomer(deps: WebDeps, actor: Actor, body: Body): P
   return done(customer);
 }
 
-export async function updateCustomer(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  body: Body,
-): Promise<OpResult<CustomerRecord>> {
+export const updateCustomer: ObjectChange<Body, CustomerRecord> = async (deps, actor, id, body) => {
   const before = await loadCustomer(deps.db, id);
   const checked = await checkCustomer(deps.db, body, before.id);
   if (!checked.ok) return checked;
@@ -72,7 +68,7 @@ export async function updateCustomer(
     after: checked.value,
   });
   return done({ ...before, ...checked.value });
-}
+};
 
 /** Only an empty customer can be deleted: certificates and targets must move or go first. */
 export async function deleteCustomer(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {

@@ -18,6 +18,7 @@ import { deleteConfirmed } from './delete-confirmed';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import type { ObjectChange, ObjectDeletion } from './input';
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 
@@ -97,12 +98,7 @@ export async function createDnsProvider(deps: WebDeps, actor: Actor, body: Body)
 }
 
 /** A new name or configuration; the stored token is kept unless a new one is entered. */
-export async function updateDnsProvider(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  body: Body,
-): Promise<OpResult<DnsProviderRecord>> {
+export const updateDnsProvider: ObjectChange<Body, DnsProviderRecord> = async (deps, actor, id, body) => {
   const before = await loadDnsProvider(deps.db, id);
   const checked = await checkProvider(deps.db, actor, body, before);
   if (!checked.ok) return checked;
@@ -127,15 +123,10 @@ export async function updateDnsProvider(
     secret: { field: 'token', replaced: () => Boolean(token) },
   });
   return done(saved);
-}
+};
 
 /** The console confirms by the provider's name (`confirmation`: its form); the API's DELETE is explicit. */
-export async function deleteDnsProvider(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  confirmation?: Body,
-): Promise<OpResult<void>> {
+export const deleteDnsProvider: ObjectDeletion = async (deps, actor, id, confirmation) => {
   const provider = await loadDnsProvider(deps.db, id);
   const users = await certificatesUsingDnsProvider(deps.db, provider.id);
   if (users.length) {
@@ -156,7 +147,7 @@ export async function deleteDnsProvider(
       before: redactDnsProvider(provider),
     },
   });
-}
+};
 
 /** "Verify token" runs as a workflow (the web never calls Cloudflare itself). */
 export async function verifyDnsProvider(

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { WebDeps } from '../deps';
 import { textProblem, unstorable } from '../text-rules';
 
 export { displayable, printable } from '../text-rules';
@@ -27,6 +28,20 @@ export function confirmationErrors(body: Body, name: string, what: string): Fiel
 
 /** Who acts, and from where: the signed-in user (session or API token) and the client's address. */
 export type Actor = Pick<Request, 'user' | 'ip'>;
+
+/**
+ * A change to one stored object named by the request's `id` (not yet checked: the operation loads it,
+ * which is a 404 when it is gone or not the actor's to see), with the checked input.
+ */
+export type ObjectChange<Input, Out> = (
+  deps: WebDeps,
+  actor: Actor,
+  id: unknown,
+  input: Input,
+) => Promise<OpResult<Out>>;
+
+/** A deletion of one stored object; the console sends the form that confirms it, the API's DELETE is explicit. */
+export type ObjectDeletion = (deps: WebDeps, actor: Actor, id: unknown, confirmation?: Body) => Promise<OpResult<void>>;
 
 /** A form checkbox: sent (as "on") when ticked, left out when not. Console routes turn theirs into booleans. */
 export function checkbox(body: Body, key: string): boolean {

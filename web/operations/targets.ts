@@ -26,6 +26,7 @@ import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { groupTypeErrors } from '../vendor-form';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
+import type { ObjectChange, ObjectDeletion } from './input';
 import { refusedAddress } from './target-addresses';
 
 /** "Password" → "password", "REST API token" stays. */
@@ -199,12 +200,7 @@ export async function createTarget(
   return done(created);
 }
 
-export async function updateTarget(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  input: TargetInput,
-): Promise<OpResult<TargetRecord>> {
+export const updateTarget: ObjectChange<TargetInput, TargetRecord> = async (deps, actor, id, input) => {
   const before = await loadTarget(deps.db, id);
   const vendor = vendorOf(before.vendor);
   if (!vendor) throw new HttpError(409, `Target vendor "${before.vendor}" is not supported by this version.`);
@@ -234,16 +230,11 @@ export async function updateTarget(
     },
   });
   return done(saved);
-}
+};
 
 /** A target still linked to live certificates is not deleted: unlink them first. */
 /** The console confirms by the target's name (`confirmation`: its form); the API's DELETE is explicit. */
-export async function deleteTarget(
-  deps: WebDeps,
-  actor: Actor,
-  id: unknown,
-  confirmation?: Body,
-): Promise<OpResult<void>> {
+export const deleteTarget: ObjectDeletion = async (deps, actor, id, confirmation) => {
   const target = await loadTarget(deps.db, id);
   const linked = await countLiveDeploymentsOfTarget(deps.db, target.id);
   if (linked > 0)
@@ -255,7 +246,7 @@ export async function deleteTarget(
     remove: (tx) => softDeleteTarget(tx, target.id),
     entry: { action: 'target.delete', entityType: 'target', entityId: target.id, before: redactTarget(target) },
   });
-}
+};
 
 /** "Test connection": the preflight workflow. */
 export async function testTargetConnection(deps: WebDeps, actor: Actor, id: unknown): Promise<void> {

@@ -11,6 +11,7 @@ import type { Body } from '../operations/input';
 import { confirmEnrolment, disableMfa, pendingEnrolment, startEnrolment } from '../operations/mfa';
 import { changeOwnPassword, loadUser, MIN_PASSWORD, signOutEverywhere } from '../operations/users';
 import type { Views } from '../render';
+import { formPage, formPost, type Refused } from './form-page';
 
 declare module 'express-session' {
   interface SessionData {
@@ -27,16 +28,10 @@ declare module 'express-session' {
 export function accountRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
 
-  const page = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const page = formPage(views, 'account', async (req) => {
     const tokens = req.user ? await listApiTokensOfUser(deps.db, req.user.id) : [];
-    views.page(
-      req,
-      res,
-      'account',
-      { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {}, ...extra },
-      status,
-    );
-  };
+    return { title: 'Your account', tokens, minPassword: MIN_PASSWORD, errors: {}, tokenErrors: {} };
+  });
 
   /**
    * Stores the flash, then redirects: express-session sends a response's headers before its own save
@@ -105,34 +100,25 @@ export function accountRoutes(deps: WebDeps, views: Views): Router {
   });
 
   /** Two-factor sign-in: its state, the pending secret while setting up, the recovery codes once. */
-  const mfa = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const mfa = formPage(views, 'account-mfa', async (req, res) => {
     const user = await loadUser(deps.db, req.user?.id);
     res.set('Cache-Control', 'no-store');
-    views.page(
-      req,
-      res,
-      'account-mfa',
-      {
-        title: 'Two-factor sign-in',
-        enabled: user.mfaEnabledAt !== null,
-        pending: pendingEnrolment(deps, user),
-        required: await mustEnrolMfa(deps.db, { role: user.role, mfaEnabledAt: null }),
-        mustEnrol: req.mustEnrolMfa === true,
-        recoveryLeft: user.mfaEnabledAt ? await countUnusedRecoveryCodes(deps.db, user.id) : 0,
-        errors: {},
-        ...extra,
-      },
-      status,
-    );
-  };
+    return {
+      title: 'Two-factor sign-in',
+      enabled: user.mfaEnabledAt !== null,
+      pending: pendingEnrolment(deps, user),
+      required: await mustEnrolMfa(deps.db, { role: user.role, mfaEnabledAt: null }),
+      mustEnrol: req.mustEnrolMfa === true,
+      recoveryLeft: user.mfaEnabledAt ? await countUnusedRecoveryCodes(deps.db, user.id) : 0,
+      errors: {},
+    };
+  });
 
   router.get('/account/mfa', (req, res) => mfa(req, res));
 
-  router.post('/account/mfa/setup', async (req, res) => {
-    const result = await startEnrolment(deps, req, req.body as Body);
-    if (!result.ok) return mfa(req, res, { errors: result.errors }, 400);
-    res.redirect(303, '/account/mfa');
-  });
+  /** The MFA forms show only the errors again: a code or a password is never put back. */
+  const refusedMfa: Refused = (_body, errors) => ({ errors });
+  router.post('/account/mfa/setup', formPost(deps, mfa, startEnrolment, '/account/mfa', refusedMfa));
 
   router.post('/account/mfa/confirm', async (req, res) => {
     const result = await confirmEnrolment(deps, req, req.body as Body);

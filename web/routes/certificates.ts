@@ -29,6 +29,7 @@ import {
 } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
+import { formPage, formPost, type Refused } from './form-page';
 import { vendorList } from '../vendor-form';
 
 export const CERTIFICATES_PAGE_SIZE = 50;
@@ -82,7 +83,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     });
   });
 
-  const newForm = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const newForm = formPage(views, 'certificate-new', async (req) => {
     const [providers, directories, customers, defaults] = await Promise.all([
       listDnsProviders(deps.db),
       listAcmeDirectories(deps.db),
@@ -90,44 +91,25 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       renewalDefaults(deps.db),
     ]);
     const preselected = typeof req.query['customer'] === 'string' ? req.query['customer'] : undefined;
-    views.page(
-      req,
-      res,
-      'certificate-new',
-      {
-        title: 'New certificate',
-        providers,
-        directories,
-        keyTypes,
-        customers,
-        values: {
-          keyType: defaults.keyType,
-          renewalMode: defaults.renewalMode,
-          renewalValue: defaults.renewalValue ?? '',
-          acmeDirectoryId: defaults.acmeDirectoryId,
-          customerId: preselected,
-        },
-        errors: {},
-        ...extra,
-      },
-      status,
-    );
-  };
+    const values = {
+      keyType: defaults.keyType,
+      renewalMode: defaults.renewalMode,
+      renewalValue: defaults.renewalValue ?? '',
+      acmeDirectoryId: defaults.acmeDirectoryId,
+      customerId: preselected,
+    };
+    return { title: 'New certificate', providers, directories, keyTypes, customers, values, errors: {} };
+  });
 
   router.get('/certificates/new', canChange, (req, res) => newForm(req, res));
 
-  router.post('/certificates', canChange, async (req, res) => {
-    const body = req.body as Body;
-    const result = await createCertificate(deps, req, body);
-    if (!result.ok)
-      return newForm(
-        req,
-        res,
-        { values: body, errors: result.errors, formError: 'Please correct the fields marked below.' },
-        400,
-      );
-    res.redirect(303, `/certificates/${result.value.id}`);
+  const refusedNew: Refused = (values, errors) => ({
+    values,
+    errors,
+    formError: 'Please correct the fields marked below.',
   });
+  const created = (value: { id: string }) => `/certificates/${value.id}`;
+  router.post('/certificates', canChange, formPost(deps, newForm, createCertificate, created, refusedNew));
 
   const detail = async (
     req: Request,

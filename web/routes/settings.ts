@@ -36,8 +36,8 @@ import {
   updateUser,
 } from '../operations/users';
 import type { Views } from '../render';
+import { FORM_ERROR, formPage, formPost, type FormOperation, type Refused } from './form-page';
 
-const FORM_ERROR = 'Please correct the fields marked below. Nothing was changed.';
 const TEST_EMAIL_ID = /^test-email:[0-9a-f-]{36}$/;
 
 export function settingsRoutes(deps: WebDeps, views: Views): Router {
@@ -46,7 +46,7 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
 
   /** ACME directories and accounts, and the defaults of new certificates. */
-  const acme = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const acme = formPage(views, 'settings', async () => {
     const [directories, listed, defaults, rollovers] = await Promise.all([
       listAcmeDirectories(deps.db),
       listAcmeAccounts(deps.db),
@@ -54,33 +54,22 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
       keyRolloversByDirectory(deps.db),
     ]);
     const accounts = listed.map((a) => ({ ...a, keyRolledOverAt: rollovers.get(a.directoryId) ?? null }));
-    views.page(
-      req,
-      res,
-      'settings',
-      {
-        title: 'Settings',
-        tab: 'acme',
-        directories,
-        accounts,
-        keyTypes,
-        values: {},
-        errors: {},
-        defaults,
-        defaultsErrors: {},
-        ...extra,
-      },
-      status,
-    );
-  };
+    return {
+      title: 'Settings',
+      tab: 'acme',
+      directories,
+      accounts,
+      keyTypes,
+      values: {},
+      errors: {},
+      defaults,
+      defaultsErrors: {},
+    };
+  });
 
   router.get('/settings', (req, res) => acme(req, res));
 
-  router.post('/settings/acme-directories', async (req, res) => {
-    const result = await saveAcmeDirectory(deps, req, req.body as Body);
-    if (!result.ok) return acme(req, res, { values: req.body, errors: result.errors, formError: FORM_ERROR }, 400);
-    res.redirect(303, '/settings');
-  });
+  router.post('/settings/acme-directories', formPost(deps, acme, saveAcmeDirectory, '/settings'));
 
   /** ACME account key rollover (RFC 8555 §7.3.5): answered on the page within a few seconds, audited. */
   router.post('/settings/acme-directories/:id/key-rollover', async (req, res) => {
@@ -96,14 +85,14 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     return acme(req, res, outcome, 'rolloverError' in outcome ? 502 : 200);
   });
 
-  router.post('/settings/renewal-defaults', async (req, res) => {
-    const result = await saveRenewalDefaults(deps, req, req.body as Body);
-    if (!result.ok)
-      return acme(req, res, { defaults: req.body, defaultsErrors: result.errors, defaultsFormError: FORM_ERROR }, 400);
-    res.redirect(303, '/settings');
+  const refusedDefaults: Refused = (defaults, defaultsErrors) => ({
+    defaults,
+    defaultsErrors,
+    defaultsFormError: FORM_ERROR,
   });
+  router.post('/settings/renewal-defaults', formPost(deps, acme, saveRenewalDefaults, '/settings', refusedDefaults));
 
-  const email = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const email = formPage(views, 'settings-email', async (req) => {
     const smtp = await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY);
     const smtpValues = smtp
       ? {
@@ -119,37 +108,31 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
       : { port: '587' };
     const testId =
       typeof req.query['test'] === 'string' && TEST_EMAIL_ID.test(req.query['test']) ? req.query['test'] : undefined;
-    views.page(
-      req,
-      res,
-      'settings-email',
-      { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId, ...extra },
-      status,
-    );
-  };
+    return { title: 'Settings · Email', tab: 'email', smtpValues, smtpErrors: {}, testId };
+  });
 
   router.get('/settings/email', (req, res) => email(req, res));
 
-  router.post('/settings/email', async (req, res) => {
-    const body = req.body as Body;
-    const checkboxes = {
-      secure: checkbox(body, 'secure'),
-      allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls'),
-    };
-    const result = await saveSmtpSettings(deps, req, { ...body, ...checkboxes });
-    if (!result.ok) {
-      const smtpValues = {
-        host: body['host'],
-        port: body['port'],
-        ...checkboxes,
-        username: body['username'],
-        from: body['from'],
-        recipients: body['recipients'],
-      };
-      return email(req, res, { smtpValues, smtpErrors: result.errors, smtpFormError: FORM_ERROR }, 400);
-    }
-    res.redirect(303, '/settings/email');
+  /** A form sends a checkbox only when it is ticked. */
+  const smtpCheckboxes = (body: Body) => ({
+    secure: checkbox(body, 'secure'),
+    allowPasswordWithoutTls: checkbox(body, 'allowPasswordWithoutTls'),
   });
+
+  const saveSmtpForm: FormOperation<unknown> = (formDeps, actor, body) =>
+    saveSmtpSettings(formDeps, actor, { ...body, ...smtpCheckboxes(body) });
+  const refusedSmtp: Refused = (body, smtpErrors) => {
+    const smtpValues = {
+      host: body['host'],
+      port: body['port'],
+      ...smtpCheckboxes(body),
+      username: body['username'],
+      from: body['from'],
+      recipients: body['recipients'],
+    };
+    return { smtpValues, smtpErrors, smtpFormError: FORM_ERROR };
+  };
+  router.post('/settings/email', formPost(deps, email, saveSmtpForm, '/settings/email', refusedSmtp));
 
   router.post('/settings/email/test', async (req, res) => {
     const { workflowId } = await sendTestEmail(deps, req);
@@ -164,71 +147,41 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
     views.partial(res, 'test-email', { workflowId, check: await deps.commands.latestTestEmail(workflowId) });
   });
 
-  const networks = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const networks = formPage(views, 'settings-networks', async () => {
     const allowed = (await allowedTargetNetworks(deps.db)).join('\n');
-    views.page(
-      req,
-      res,
-      'settings-networks',
-      { title: 'Settings · Networks', tab: 'networks', allowed, errors: {}, ...extra },
-      status,
-    );
-  };
+    return { title: 'Settings · Networks', tab: 'networks', allowed, errors: {} };
+  });
 
   router.get('/settings/networks', (req, res) => networks(req, res));
 
-  router.post('/settings/networks', async (req, res) => {
-    const body = req.body as Body;
-    const result = await saveTargetNetworks(deps, req, body);
-    if (!result.ok)
-      return networks(
-        req,
-        res,
-        {
-          allowed: typeof body['allowed'] === 'string' ? body['allowed'] : '',
-          errors: result.errors,
-          formError: FORM_ERROR,
-        },
-        400,
-      );
-    res.redirect(303, '/settings/networks');
-  });
+  const refusedNetworks: Refused = (body, errors) => {
+    const allowed = typeof body['allowed'] === 'string' ? body['allowed'] : '';
+    return { allowed, errors, formError: FORM_ERROR };
+  };
+  router.post(
+    '/settings/networks',
+    formPost(deps, networks, saveTargetNetworks, '/settings/networks', refusedNetworks),
+  );
 
-  const users = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const users = formPage(views, 'settings-users', async () => {
     const all = (await listUsers(deps.db)).map(publicUser);
     const { requireAdminMfa } = await securitySettings(deps.db);
-    views.page(
-      req,
-      res,
-      'settings-users',
-      {
-        title: 'Settings · Users',
-        tab: 'users',
-        users: all,
-        requireAdminMfa,
-        roles: ROLES,
-        minPassword: MIN_PASSWORD,
-        values: { role: 'technician' },
-        errors: {},
-        ...extra,
-      },
-      status,
-    );
-  };
+    return {
+      title: 'Settings · Users',
+      tab: 'users',
+      users: all,
+      requireAdminMfa,
+      roles: ROLES,
+      minPassword: MIN_PASSWORD,
+      values: { role: 'technician' },
+      errors: {},
+    };
+  });
 
   router.get('/settings/users', (req, res) => users(req, res));
 
-  router.post('/settings/users', async (req, res) => {
-    const result = await createUser(deps, req, req.body as Body);
-    if (!result.ok)
-      return users(
-        req,
-        res,
-        { values: { ...(req.body as Body), password: '' }, errors: result.errors, formError: FORM_ERROR },
-        400,
-      );
-    res.redirect(303, '/settings/users');
-  });
+  const refusedUser: Refused = (body, errors) => ({ values: { ...body, password: '' }, errors, formError: FORM_ERROR });
+  router.post('/settings/users', formPost(deps, users, createUser, '/settings/users', refusedUser));
 
   const userPage = async (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
     const user = publicUser(await loadUser(deps.db, req.params['id']));

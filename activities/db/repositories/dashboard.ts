@@ -69,12 +69,11 @@ export async function expiryCounts(db: Queryable, customerId?: string): Promise<
   };
 }
 
+/** A dashboard list of one customer's rows (`customerId` undefined: every customer's), at most `limit` of them. */
+type CustomerList<Result> = (db: Queryable, customerId: string | undefined, limit: number) => Promise<Result>;
+
 /** Expired or expiring within 30 days, soonest first. */
-export async function expiringSoon(
-  db: Queryable,
-  customerId: string | undefined,
-  limit: number,
-): Promise<ExpiringCertificate[]> {
+export const expiringSoon: CustomerList<ExpiringCertificate[]> = async (db, customerId, limit) => {
   return db.query<ExpiringCertificate>(
     `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.current_not_after AS "notAfter", c.status
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
@@ -82,13 +81,13 @@ export async function expiringSoon(
       ORDER BY c.current_not_after, c.id LIMIT $2`,
     [customerId ?? null, limit],
   );
-}
+};
 
-export async function failingDeployments(
-  db: Queryable,
-  customerId: string | undefined,
-  limit: number,
-): Promise<{ total: number; rows: FailingDeployment[] }> {
+export const failingDeployments: CustomerList<{ total: number; rows: FailingDeployment[] }> = async (
+  db,
+  customerId,
+  limit,
+) => {
   const rows = await db.query<FailingDeployment & { total: string }>(
     `SELECT count(*) OVER () AS total, d.id, d.certificate_id AS "certificateId", c.common_name AS "commonName", d.target_id AS "targetId",
             t.name AS "targetName", t.vendor, cu.name AS "customerName", d.last_error AS "lastError", d.updated_at AS "updatedAt"
@@ -98,14 +97,10 @@ export async function failingDeployments(
     [customerId ?? null, limit],
   );
   return { total: rows[0] ? Number(rows[0].total) : 0, rows: rows.map(({ total: _total, ...row }) => row) };
-}
+};
 
 /** Enabled certificates by when their renewal becomes due (certificates.renew_at, kept by a trigger). */
-export async function upcomingRenewals(
-  db: Queryable,
-  customerId: string | undefined,
-  limit: number,
-): Promise<UpcomingRenewal[]> {
+export const upcomingRenewals: CustomerList<UpcomingRenewal[]> = async (db, customerId, limit) => {
   return db.query<UpcomingRenewal>(
     `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.renew_at AS "renewAt", c.current_not_after AS "notAfter"
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
@@ -113,7 +108,7 @@ export async function upcomingRenewals(
       ORDER BY c.renew_at, c.id LIMIT $2`,
     [customerId ?? null, limit],
   );
-}
+};
 
 const LIST_LIMIT = 20;
 

@@ -10,6 +10,7 @@
  * the script would do on Windows. Replies are what the scripts print: one JSON line and exit 0; errors
  * go to stderr in PowerShell's error format (or CLIXML) with exit 1.
  */
+import { SCRIPT_OPERATIONS, type ScriptOperation } from '../../../activities/deployers/iis/scripts';
 
 // The only command form CertFleet sends (docs/vendors/iis.md: Win32-OpenSSH wiki "DefaultShell": cmd.exe is the
 // default shell, -EncodedCommand avoids its quoting).
@@ -17,15 +18,12 @@ export const COMMAND = /^powershell\.exe -NoProfile -NonInteractive -EncodedComm
 /** cmd.exe, the default shell of Windows OpenSSH, refuses longer command lines (Microsoft: "Command prompt (Cmd.exe) command-line string limitation", 8191 characters). */
 export const CMD_MAX_LENGTH = 8191;
 
-export const OPERATIONS = [
-  'probe',
-  'read-bindings',
-  'stage-check',
-  'import',
-  'set-bindings',
-  'remove-certificates',
-] as const;
-export type Operation = (typeof OPERATIONS)[number];
+/**
+ * The operations are CertFleet's own `# certfleet:<operation>` markers, not a Windows fact: the list is
+ * the deployer's, so an operation added there fails to typecheck here until REQUIRED covers it.
+ */
+export const OPERATIONS = SCRIPT_OPERATIONS;
+export type Operation = ScriptOperation;
 
 export interface ParsedScript {
   operation: Operation;
