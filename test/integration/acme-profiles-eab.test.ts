@@ -17,6 +17,8 @@ import { sealEabHmacKey } from '../../activities/crypto/bound-secrets';
 import { createSecretBox } from '../../activities/crypto/secret-box';
 import { setDirectoryOptions, upsertAcmeDirectory } from '../../activities/db/repositories/acme-directories';
 import { expiryCounts, expiringSoon } from '../../activities/db/repositories/dashboard';
+import { insertApiToken } from '../../activities/db/repositories/api-tokens';
+import { hashToken, TOKEN_PREFIX } from '../../web/operations/api-tokens';
 import type { ConsoleClient } from '../support/console-client';
 import { addCloudflareProvider, requestCertificate, waitForRunToEnd } from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -144,8 +146,27 @@ describe('ACME profiles and External Account Binding on Pebble', () => {
     const page = await admin.get(`/certificates/${certificateId}`);
     assert.match(page.text, /lifetime <span id="lifetime">160 hours<\/span>/);
     assert.match(page.text, /<td>160 hours<\/td><td>shortlived<\/td>/);
-    const api = await admin.get(`/api/v1/certificates/${certificateId}`);
-    if (api.status === 200) assert.match(api.text, /"acmeProfile":"shortlived"/);
+    const [adminUser] = await stack.db.db.query<{ id: string }>("SELECT id FROM users WHERE username = 'admin'");
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    await insertApiToken(stack.db.db, {
+      userId: adminUser?.id ?? '',
+      name: 'profiles test',
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, 10),
+    });
+    const api = await fetch(new URL(`/api/v1/certificates/${certificateId}`, stack.web.url), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const apiText = await api.text();
+    assert.equal(api.status, 200, apiText.slice(0, 500));
+    const body = JSON.parse(apiText) as {
+      acmeProfile: string;
+      lifetimeSeconds: number;
+      versions: { profile: string }[];
+    };
+    assert.equal(body.acmeProfile, 'shortlived');
+    assert.equal(body.lifetimeSeconds, SHORTLIVED_SECONDS - 1);
+    assert.equal(body.versions[0]?.profile, 'shortlived');
 
     // A fresh 6-day certificate is not "expiring within 7 days" (nor 14 or 30): thresholds scale with the lifetime.
     const counts = await expiryCounts(stack.db.db);

@@ -60,7 +60,9 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
     ]);
-    res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
+    const lifetimeSeconds =
+      cert.notBefore && cert.notAfter ? Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000) : null;
+    res.json({ ...cert, lifetimeSeconds, versions: versions.map(publicVersion), deployments, latestRun: run });
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
     const body = jsonBody(req);
