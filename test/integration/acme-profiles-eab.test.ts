@@ -20,7 +20,12 @@ import { expiryCounts, expiringSoon } from '../../activities/db/repositories/das
 import { insertApiToken } from '../../activities/db/repositories/api-tokens';
 import { hashToken, TOKEN_PREFIX } from '../../web/operations/api-tokens';
 import type { ConsoleClient } from '../support/console-client';
-import { addCloudflareProvider, requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 const HOUR = 3600;
@@ -55,13 +60,7 @@ describe('ACME profiles and External Account Binding on Pebble', () => {
   });
 
   it('reads the profiles the directory offers and lists them in the forms', async () => {
-    await admin.get('/settings');
-    const saved = await admin.post('/settings/acme-directories', {
-      name: 'Pebble',
-      url: stack.pebble.directoryUrl,
-      caBundlePem: stack.pebble.caBundlePem,
-    });
-    assert.equal(saved.status, 303, saved.text);
+    await addPebbleDirectory(admin, stack);
     const row = await eventually('the worker read the directory', async () => {
       const rows = await stack.db.db.query<{
         id: string;
