@@ -17,6 +17,7 @@ import { findVersionByOrder, insertVersionOnce } from './db/repositories/certifi
 import type { ActivityDeps } from './deps';
 import { challengeRecordName } from './domain/certificate-name';
 import { classified } from './errors';
+import { newOrderPayload, orderProfile } from './acme/profiles';
 
 export interface CreatedOrder {
   orderId: string;
@@ -77,10 +78,11 @@ export function createAcmeActivities(deps: ActivityDeps) {
       }
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
+      const profile = await orderProfile(deps.db, cert);
       const client = await clientFor(cert.acmeDirectoryId);
       const keyPem = await generatePrivateKey(cert.keyType);
       const { order, values } = await withAcmeProblems(`create order for ${cert.commonName}`, async () => {
-        const created = await client.createOrder({ identifiers: [{ type: 'dns', value: cert.commonName }] });
+        const created = await client.createOrder(newOrderPayload(cert.commonName, profile));
         const authorizations = await client.getAuthorizations(created);
         const pending = authorizations.filter((a) => a.status === 'pending');
         const invalid = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
@@ -101,6 +103,7 @@ export function createAcmeActivities(deps: ActivityDeps) {
         keySealed: deps.box.seal(keyPem, SecretPurpose.orderKey),
         txtRecordName: challengeRecordName(cert.commonName),
         txtValues: values,
+        profile,
       });
       return {
         orderId: stored.id,

@@ -22,6 +22,7 @@ import type { ActivityDeps } from './deps';
 import { servedCertificate } from './deployers/verify-served';
 import { checkTargetAddress } from './target-address';
 import type { VerifyEndpoint } from './deployers/types';
+import { expiresWithin } from './domain/expiry-threshold';
 
 const DAY_MS = 86_400_000;
 const CONCURRENT_HANDSHAKES = 16;
@@ -46,7 +47,8 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
       await checkTargetAddress(deps.db, 'drift watch', endpoint.host);
       const served = await servedCertificate(endpoint, 10_000);
       const notAfter = served.validTo ? new Date(served.validTo) : null;
-      const expiring = notAfter !== null && notAfter.getTime() - Date.now() < deps.alerts.servedExpiryDays * DAY_MS;
+      const notBefore = served.validFrom ? new Date(served.validFrom) : null;
+      const expiring = notAfter !== null && expiresWithin(deps.alerts.servedExpiryDays, { notBefore, notAfter });
       const state: EndpointCheck['state'] =
         served.fingerprintSha256 !== watched.expectedFingerprint ? 'drift' : expiring ? 'expiring' : 'match';
       const detail =
@@ -61,6 +63,7 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
         fingerprintSha256: served.fingerprintSha256,
         subject: served.subject || null,
         issuer: served.issuer || null,
+        notBefore,
         notAfter,
         detail,
       };
@@ -71,6 +74,7 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
         fingerprintSha256: null,
         subject: null,
         issuer: null,
+        notBefore: null,
         notAfter: null,
         detail: `${label}: ${(error as Error).message}`,
       };
@@ -98,7 +102,10 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
       });
     } else await alerter.recovered(drift);
     const expiring = incidentKey.servedExpiring(watched.deploymentId, check.endpoint);
-    if (check.notAfter && check.notAfter.getTime() - Date.now() < deps.alerts.servedExpiryDays * DAY_MS) {
+    if (
+      check.notAfter &&
+      expiresWithin(deps.alerts.servedExpiryDays, { notBefore: check.notBefore, notAfter: check.notAfter })
+    ) {
       await alerter.problem({
         ...spec,
         key: expiring,
@@ -113,10 +120,8 @@ export function createFleetWatchActivities(deps: ActivityDeps) {
     const limits = deps.alerts.digestThresholdsDays;
     return limits.map((limit, i) => {
       const lower = i === 0 ? -Infinity : (limits[i - 1] as number);
-      const inBucket = rows.filter((r) => {
-        const days = daysLeft(r.notAfter);
-        return days < limit && (i === 0 ? true : days >= lower);
-      });
+      // Each certificate in the first bucket whose (lifetime-scaled) threshold it is within.
+      const inBucket = rows.filter((r) => expiresWithin(limit, r) && (i === 0 || !expiresWithin(lower, r)));
       return {
         label: i === 0 ? `Expired or expiring within ${limit} days` : `Expiring in ${lower} to ${limit} days`,
         rows: inBucket.map((r) => ({

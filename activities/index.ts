@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { activityAwareLogger, activityLogFields, withActivityLog } from './activity-log';
 import { createAcmeActivities } from './acme';
+import { createAcmeDirectoryActivities } from './acme-directory';
 import { createCertificateActivities } from './certificates';
 import { createCommandActivities } from './commands';
 import { createDeployActivities } from './deploy';
@@ -52,6 +53,7 @@ export function createActivities(base: ActivityDeps) {
       ...createCertificateActivities(deps),
       ...createCommandActivities(deps),
       ...createAcmeActivities(deps),
+      ...createAcmeDirectoryActivities(deps),
       ...createDnsActivities(deps),
       ...createNotifyActivities(deps),
       ...createDeployActivities(deps),

@@ -15,6 +15,7 @@ export const WorkflowType = {
   preflight: 'targetPreflightWorkflow',
   deviceSession: 'deviceSessionWorkflow',
   dnsProviderCheck: 'dnsProviderCheckWorkflow',
+  acmeDirectoryCheck: 'acmeDirectoryCheckWorkflow',
   testEmail: 'testEmailWorkflow',
   endpointChangeNotice: 'endpointChangeNoticeWorkflow',
   scheduleHealth: 'scheduleHealthWorkflow',
@@ -33,6 +34,8 @@ export const deploymentWorkflowId = (certificateId: string, deploymentId: string
 export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
 export const deviceSessionWorkflowId = (targetId: string): string => `device:${targetId}`;
 export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-check:provider:${providerId}`;
+/** "Read profiles" of an ACME directory: one at a time per directory. */
+export const acmeDirectoryCheckWorkflowId = (directoryId: string): string => `acme-directory-check:${directoryId}`;
 /** One test email per request; the request id is chosen by the console. */
 export const testEmailWorkflowId = (requestId: string): string => `test-email:${requestId}`;
 /** One "Fetch the fingerprint" per request (the target may not exist yet); the request id is chosen by the console. */
@@ -256,6 +259,17 @@ export interface DnsProviderCheckResult {
   /** What was checked (token status, zone), or why it failed, in words a technician can act on. */
   detail: string;
   zone?: string;
+}
+
+export interface AcmeDirectoryCheckInput {
+  directoryId: string;
+}
+
+export interface AcmeDirectoryCheckResult {
+  ok: boolean;
+  /** The profiles offered, or why the directory could not be read, in words a technician can act on. */
+  detail: string;
+  profiles?: string[];
 }
 
 export interface TestEmailInput {

@@ -9,12 +9,15 @@ import type { WebDeps } from './deps';
 import { temporalUiUrlFor } from './temporal-ui';
 
 /** A version without its sealed key. */
-export const publicVersion = (v: CertificateVersion) => ({
+export const publicVersion = (v: CertificateVersion & { profile?: string | null }) => ({
   id: v.id,
   serialHex: v.serialHex,
   fingerprintSha256: v.fingerprintSha256,
   notBefore: v.notBefore,
   notAfter: v.notAfter,
+  /** The issued lifetime (notAfter - notBefore), in seconds. */
+  lifetimeSeconds: Math.round((v.notAfter.getTime() - v.notBefore.getTime()) / 1000),
+  ...(v.profile !== undefined ? { profile: v.profile } : {}),
   keyType: v.keyType,
   createdAt: v.createdAt,
 });

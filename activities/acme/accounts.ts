@@ -4,8 +4,9 @@ import type { SecretBox } from '../crypto/secret-box';
 import { SecretPurpose } from '../crypto/secret-box';
 import type { Queryable } from '../db/pool';
 import { findAcmeAccount, insertAcmeAccountOnce, setAcmeAccountUrl } from '../db/repositories/acme-accounts';
-import { getAcmeDirectory } from '../db/repositories/acme-directories';
-import { classified } from '../errors';
+import { directoryEabSealed, getAcmeDirectory, type AcmeDirectory } from '../db/repositories/acme-directories';
+import { openEabHmacKey } from '../crypto/bound-secrets';
+import { classified, ClassifiedError } from '../errors';
 import { trustDirectoryCa, withAcmeProblems } from './problems';
 import { BoundedCache } from '../bounded-cache';
 
@@ -66,10 +67,20 @@ export async function acmeClientForDirectory(
   ]);
   const cached = clients.get(cacheKey);
   if (cached) return cached;
+  // External Account Binding is used once, to create the account; a registered account never needs it again.
+  const eab = account.accountUrl ? undefined : await directoryEabSealed(db, directoryId);
   const client = new acme.Client({
     directoryUrl: directory.url,
     accountKey: box.open(account.keySealed, SecretPurpose.acmeAccountKey),
     ...(account.accountUrl ? { accountUrl: account.accountUrl } : {}),
+    ...(eab
+      ? {
+          externalAccountBinding: {
+            kid: eab.keyId,
+            hmacKey: openEabHmacKey(box, directory.url, eab.hmacKeySealed),
+          },
+        }
+      : {}),
     backoffMin: settings.backoffMinMs,
     backoffMax: settings.backoffMaxMs,
     backoffAttempts: settings.backoffAttempts,
@@ -88,10 +99,35 @@ export async function acmeClientForDirectory(
         // sends an update that some CAs (Pebble) refuse. The URL is all we need.
         if (!knownAccountUrl(client)) throw error;
       }
+    }).catch((error: unknown) => {
+      throw eabFailure(error, directory, Boolean(eab));
     });
     await setAcmeAccountUrl(db, accountId, client.getAccountUrl());
     return client;
   }
   clients.set(cacheKey, client);
   return client;
+}
+
+const EAB_SETTING = 'Settings → ACME directories → External Account Binding';
+
+/**
+ * A registration the CA refused for External Account Binding: say which setting to fix (no retry
+ * can help). Other failures pass as they are.
+ */
+function eabFailure(error: unknown, directory: AcmeDirectory, eabSent: boolean): unknown {
+  if (!(error instanceof ClassifiedError)) return error;
+  if (/externalAccountRequired/i.test(error.message) || (!eabSent && /external account/i.test(error.message))) {
+    return classified(
+      FailureType.acmeRejected,
+      `acme: ${directory.name} requires External Account Binding to create an account: enter the key id and HMAC key the CA gave you under ${EAB_SETTING}. (${error.message})`,
+    );
+  }
+  if (eabSent && error.type === FailureType.acmeRejected) {
+    return classified(
+      FailureType.acmeRejected,
+      `acme: ${directory.name} refused the External Account Binding: check the key id and HMAC key under ${EAB_SETTING} (the CA shows them together; a used or revoked pair must be replaced). (${error.message})`,
+    );
+  }
+  return error;
 }

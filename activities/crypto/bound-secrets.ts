@@ -42,6 +42,13 @@ export const sealDnsToken = (box: SecretBox, provider: DnsEndpointFields, token:
 export const openDnsToken = (box: SecretBox, provider: DnsEndpointFields & { tokenSealed: string }): string =>
   box.openText(provider.tokenSealed, SecretPurpose.dnsProviderToken, dnsProviderEndpoint(provider));
 
+/** An ACME directory's EAB HMAC key, bound to the directory URL (a row with another URL cannot open it). */
+export const sealEabHmacKey = (box: SecretBox, directoryUrl: string, hmacKey: string): string =>
+  box.seal(hmacKey, SecretPurpose.acmeEabHmacKey, `acme:${directoryUrl}`);
+
+export const openEabHmacKey = (box: SecretBox, directoryUrl: string, sealed: string): string =>
+  box.openText(sealed, SecretPurpose.acmeEabHmacKey, `acme:${directoryUrl}`);
+
 export const sealSmtpPassword = (box: SecretBox, smtp: SmtpEndpointFields, password: string): string =>
   box.seal(password, SecretPurpose.smtpPassword, smtpEndpoint(smtp));
 

@@ -78,6 +78,8 @@ export const SecretPurpose = {
   masterKeyCheck: 'settings.master_key_check',
   dnsProviderToken: 'dns_providers.token',
   acmeAccountKey: 'acme_accounts.key',
+  /** External Account Binding HMAC key of an ACME directory, bound to the directory URL. */
+  acmeEabHmacKey: 'acme_directories.eab_hmac_key',
   orderKey: 'acme_orders.key',
   versionKey: 'certificate_versions.key',
   smtpPassword: 'settings.smtp_password',

@@ -9,6 +9,7 @@ export interface ServedCertificate {
   fingerprintSha256: string;
   subject: string;
   issuer: string;
+  validFrom: string;
   validTo: string;
 }
 
@@ -81,6 +82,7 @@ export async function servedCertificate(endpoint: VerifyEndpoint, timeoutMs = 10
     fingerprintSha256: (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase(),
     subject: [cert.subject?.CN ?? ''].flat().join(','),
     issuer: [cert.issuer?.CN ?? cert.issuer?.O ?? ''].flat().join(','),
+    validFrom: cert.valid_from ?? '',
     validTo: cert.valid_to ?? '',
   };
 }

@@ -31,6 +31,16 @@ export interface PebbleOptions {
   challtestsrvBinary?: string;
   /** Readiness timeout per process (default 20 s). */
   timeoutMs?: number;
+  /**
+   * ACME profiles (Pebble v2.7+ config `profiles`): name → description and validity in seconds. The
+   * directory lists them in `meta.profiles`; an order naming none gets a random one (Pebble's choice).
+   */
+  profiles?: Record<string, { description: string; validityPeriodSeconds: number }>;
+  /**
+   * External Account Binding (config `externalAccountBindingRequired`, `externalAccountMACKeys`
+   * {kid: base64url HMAC key}): when given, new accounts need one of these pairs.
+   */
+  eabKeys?: Record<string, string>;
 }
 
 export interface PebbleStack {
@@ -312,7 +322,18 @@ async function startOnce(
         httpPort,
         tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: opts.eabKeys !== undefined,
+        ...(opts.eabKeys ? { externalAccountMACKeys: opts.eabKeys } : {}),
+        ...(opts.profiles
+          ? {
+              profiles: Object.fromEntries(
+                Object.entries(opts.profiles).map(([name, p]) => [
+                  name,
+                  { description: p.description, validityPeriod: p.validityPeriodSeconds },
+                ]),
+              ),
+            }
+          : {}),
       },
     };
     await writeFile(configFile, JSON.stringify(config, null, 2));

@@ -10,7 +10,7 @@ import { startWeb, type RunningWeb } from '../../web/server';
 import { startFakeCloudflare, type FakeCloudflare } from '../fakes/cloudflare/server';
 import { ConsoleClient } from './console-client';
 import { createTestDatabase, type TestDatabase } from './db';
-import { startPebble, type PebbleStack } from './pebble';
+import { startPebble, type PebbleOptions, type PebbleStack } from './pebble';
 import { freePort } from './free-port';
 import { spawnManaged, type ManagedProcess } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';
@@ -26,6 +26,8 @@ export interface StackOptions {
   propagationTimeoutMs?: number;
   /** Pebble's reuse of valid authorizations (its default 50% skips the DNS challenge on half the orders). */
   authzReusePercent?: number;
+  /** Profiles and External Account Binding of the Pebble (test/support/pebble.ts). */
+  pebble?: Pick<PebbleOptions, 'profiles' | 'eabKeys'>;
   /** Extra environment for the web and the workers. */
   env?: Record<string, string>;
   zones?: string[];
@@ -65,7 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const [db, temporal, pebble, smtp, bundlePath] = await Promise.all([
       createTestDatabase(),
       startTestTemporal(),
-      startPebble({ authzReusePercent: options.authzReusePercent ?? 0 }),
+      startPebble({ authzReusePercent: options.authzReusePercent ?? 0, ...options.pebble }),
       startSmtpCatcher(),
       testWorkflowBundle(),
     ]);

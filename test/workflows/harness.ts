@@ -331,6 +331,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     runTargetPreflight: async () => ({ ok: true, firmware: 'mock 1.0', checks: [], changes: [] }),
     // Console checks.
     verifyDnsProvider: async () => ({ zone: 'example.test', detail: 'token active, zone example.test visible' }),
+    readAcmeDirectoryMeta: async () => ({ profiles: ['classic'], eabRequired: false, detail: 'offers classic' }),
     sendTestEmail: async () => ({ sent: true, detail: 'mock mailer' }),
     sendEndpointChangeNotice: async () => ({ sent: true, detail: 'mock mailer' }),
     recordScheduleHealth: async () => ({ schedules: 0, paused: 0, skipped: 0 }),

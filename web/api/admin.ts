@@ -18,6 +18,7 @@ import { idParam } from '../list-query';
 import { adminOnly } from '../middleware/auth';
 import { revokeApiToken } from '../operations/api-tokens';
 import { renewalDefaults } from '../operations/certificates';
+import { readDirectoryProfiles, saveDirectoryOptions } from '../operations/acme-directories';
 import {
   publicSmtp,
   saveAcmeDirectory,
@@ -135,4 +136,11 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.post(`${P}/settings/acme-directories`, async (req, res) =>
     reply(res, 200, await saveAcmeDirectory(deps, req, jsonBody(req))),
   );
+  router.put(`${P}/settings/acme-directories/:id/options`, async (req, res) =>
+    reply(res, 200, await saveDirectoryOptions(deps, req, req.params['id'], jsonBody(req))),
+  );
+  router.post(`${P}/settings/acme-directories/:id/read-profiles`, async (req, res) => {
+    const { directory, check } = await readDirectoryProfiles(deps, req.params['id']);
+    res.status(check.state === 'running' ? 202 : 200).json({ directory, check });
+  });
 }

@@ -61,8 +61,11 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
     ]);
+    const lifetimeSeconds =
+      cert.notBefore && cert.notAfter ? Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000) : null;
     res.json({
       ...cert,
+      lifetimeSeconds,
       versions: await publicVersions(deps.db, cert.id, versions),
       revocations: await publicRevocations(deps.db, cert.id),
       deployments,

@@ -7,12 +7,15 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
+  acmeDirectoryCheckWorkflowId,
   deployNowSignal,
   deploymentWorkflowId,
   dnsProviderCheckWorkflowId,
   endpointChangeNoticeWorkflowId,
   TASK_QUEUE,
   WorkflowType,
+  type AcmeDirectoryCheckInput,
+  type AcmeDirectoryCheckResult,
   type DeployTrigger,
   type DnsProviderCheckInput,
   type DnsProviderCheckResult,
@@ -92,10 +95,12 @@ export interface ConsoleCommands {
   // Checks the worker runs for the console
   startPreflight(targetId: string): Promise<CommandResult>;
   latestPreflight(targetId: string): Promise<PreflightView>;
-  startDnsProviderCheck(
-    providerId: string,
-  ): Promise<{ started: true; workflowId: string; runId: string } | { started: false }>;
+  startDnsProviderCheck(providerId: string): Promise<CheckStart>;
   latestDnsProviderCheck(providerId: string): Promise<CheckView<DnsProviderCheckResult>>;
+  /** "Read profiles": the worker reads the directory's `meta` and stores it (the web never talks to a CA). */
+  startAcmeDirectoryCheck(directoryId: string): Promise<CheckStart>;
+  /** The read's result if it ends within `waitMs` (else "running"; the page shows the stored record). */
+  acmeDirectoryCheck(directoryId: string, waitMs: number): Promise<CheckView<AcmeDirectoryCheckResult>>;
   startTestEmail(workflowId: string, input: TestEmailInput): Promise<void>;
   latestTestEmail(workflowId: string): Promise<CheckView<TestEmailResult>>;
   startFetchFingerprint(workflowId: string, input: FetchFingerprintInput): Promise<void>;
@@ -106,6 +111,19 @@ export interface ConsoleCommands {
   listRunning(uiUrl: string | undefined, limit: number): Promise<{ total: number; runs: RunningWorkflow[] }>;
   /** Temporal's frontend answers (readiness probe). */
   ping(timeoutMs: number): Promise<void>;
+}
+
+export type CheckStart = { started: true; workflowId: string; runId: string } | { started: false };
+
+/** Starts a one-shot check workflow; one already running under that id is left to finish. */
+async function startCheck(client: Client, type: string, workflowId: string, input: object): Promise<CheckStart> {
+  try {
+    const handle = await client.workflow.start(type, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    return { started: true, workflowId, runId: handle.firstExecutionRunId };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
+    throw error;
+  }
 }
 
 export function createConsoleCommands(temporal: { client: Client; namespace: string }): ConsoleCommands {
@@ -140,23 +158,18 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
 
     startPreflight: (targetId) => startPreflight(client, targetId),
     latestPreflight: (targetId) => latestPreflight(client, targetId),
-    async startDnsProviderCheck(providerId) {
-      const input: DnsProviderCheckInput = { providerId };
-      const workflowId = dnsProviderCheckWorkflowId(providerId);
-      try {
-        const handle = await client.workflow.start(WorkflowType.dnsProviderCheck, {
-          workflowId,
-          taskQueue: TASK_QUEUE,
-          args: [input],
-        });
-        return { started: true, workflowId, runId: handle.firstExecutionRunId };
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
-        throw error;
-      }
-    },
+    startDnsProviderCheck: (providerId) =>
+      startCheck(client, WorkflowType.dnsProviderCheck, dnsProviderCheckWorkflowId(providerId), {
+        providerId,
+      } satisfies DnsProviderCheckInput),
     latestDnsProviderCheck: (providerId) =>
       latestResult<DnsProviderCheckResult>(client, dnsProviderCheckWorkflowId(providerId)),
+    startAcmeDirectoryCheck: (directoryId) =>
+      startCheck(client, WorkflowType.acmeDirectoryCheck, acmeDirectoryCheckWorkflowId(directoryId), {
+        directoryId,
+      } satisfies AcmeDirectoryCheckInput),
+    acmeDirectoryCheck: (directoryId, waitMs) =>
+      resultWithin<AcmeDirectoryCheckResult>(client, acmeDirectoryCheckWorkflowId(directoryId), waitMs),
     async startTestEmail(workflowId, input) {
       await client.workflow.start(WorkflowType.testEmail, { workflowId, taskQueue: TASK_QUEUE, args: [input] });
     },

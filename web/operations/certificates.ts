@@ -16,6 +16,7 @@ import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
 import { DEFAULT_KEY_TYPE, isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
+import { checkProfileChoice, type ProfileCheck } from '../../activities/domain/acme-options';
 import { audit, auditedChange, auditedCommand } from '../audit';
 import { CommandAction } from '../../temporal/contract';
 import type { WebDeps } from '../deps';
@@ -30,7 +31,14 @@ import { deletionRevocation, revokeBeforeDeletion } from './revocations';
 export const certificateAuditView = (
   c: Pick<
     CertificateRecord,
-    'commonName' | 'customerId' | 'dnsProviderId' | 'keyType' | 'renewalMode' | 'renewalValue' | 'enabled'
+    | 'commonName'
+    | 'customerId'
+    | 'dnsProviderId'
+    | 'keyType'
+    | 'renewalMode'
+    | 'renewalValue'
+    | 'enabled'
+    | 'acmeProfile'
   >,
 ) => ({
   commonName: c.commonName,
@@ -40,6 +48,7 @@ export const certificateAuditView = (
   renewalMode: c.renewalMode,
   renewalValue: c.renewalValue,
   enabled: c.enabled,
+  acmeProfile: c.acmeProfile,
 });
 
 export async function renewalDefaults(db: Queryable): Promise<RenewalDefaults> {
@@ -51,6 +60,14 @@ export async function loadCertificate(db: Queryable, id: unknown): Promise<Certi
   const cert = typeof id === 'string' ? await getCertificate(db, id) : undefined;
   if (!cert) throw new HttpError(404, 'No such certificate.');
   return cert;
+}
+
+/** A profile chosen for a certificate of this directory (empty: the directory's default). */
+async function profileOfDirectory(db: Queryable, directoryId: string, value: unknown): Promise<ProfileCheck> {
+  const directory = await getAcmeDirectory(db, directoryId);
+  return directory
+    ? checkProfileChoice(value, directory.profiles, directory.name)
+    : { ok: false, error: 'The certificate authority no longer exists.' };
 }
 
 /** Fields missing from the request fall back to the renewal defaults (Settings). */
@@ -103,13 +120,17 @@ export async function createCertificate(
   const directoryId = f.ref('acmeDirectoryId');
   const directory = /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
   if (!directory) f.fail('acmeDirectoryId', 'Choose an ACME directory.');
+  const profile = directory
+    ? checkProfileChoice(body['acmeProfile'], directory.profiles, directory.name)
+    : ({ ok: true, profile: null } as const);
+  if (!profile.ok) f.fail('acmeProfile', profile.error);
   const keyType = f.text('keyType');
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
   if (!policy.ok) f.fail('renewalValue', policy.error);
   if (name.ok && (await liveCertificateExists(deps.db, name.name)))
     f.fail('commonName', `A certificate for ${name.name} exists already.`);
-  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !f.ok)
+  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !profile.ok || !f.ok)
     return invalid(f.errors);
 
   const fields = {
@@ -120,6 +141,7 @@ export async function createCertificate(
     keyType,
     renewalMode: policy.mode,
     renewalValue: policy.value,
+    acmeProfile: profile.profile,
   };
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
@@ -181,7 +203,11 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
   if (!policy.ok) f.fail('renewalValue', policy.error);
   // A JSON boolean (the console's route turns its checkbox into one); left out: unchanged.
   const enabled = f.bool('enabled') ?? cert.enabled;
-  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !f.ok) return invalid(f.errors);
+  const profile = given('acmeProfile')
+    ? await profileOfDirectory(deps.db, cert.acmeDirectoryId, body['acmeProfile'])
+    : ({ ok: true, profile: cert.acmeProfile } as const);
+  if (!profile.ok) f.fail('acmeProfile', profile.error);
+  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !profile.ok || !f.ok) return invalid(f.errors);
 
   const after: CertificateSettings = {
     customerId: customer.customer.id,
@@ -190,6 +216,7 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
     renewalMode: policy.mode,
     renewalValue: policy.value,
     enabled,
+    acmeProfile: profile.profile,
   };
   await auditedChange(
     deps.db,

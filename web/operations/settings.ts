@@ -66,6 +66,10 @@ export async function saveAcmeDirectory(deps: WebDeps, actor: Actor, body: Body)
       after: { name, url, caBundle: bundle.pem ? 'set' : 'none' },
     }),
   );
+  // The worker reads what the directory offers (profiles, EAB); Settings shows it once read, or why not.
+  await deps.commands.startAcmeDirectoryCheck(directory.id).catch((error: unknown) => {
+    deps.log.warn({ err: error }, 'cannot start reading the profiles of an ACME directory');
+  });
   return done(directory);
 }
 

@@ -118,13 +118,14 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string; revokeError?: string } = {},
     status = 200,
   ) => {
-    const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
+    const [versions, latestRun, runs, providers, deployments, customers, directories] = await Promise.all([
       listVersions(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
+      listAcmeDirectories(deps.db),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     const [shownVersions, revocations] = await Promise.all([
@@ -153,6 +154,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         runs,
         providers,
         customers,
+        directories,
         keyTypes,
         policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
       },

@@ -16,6 +16,7 @@ import { HttpError } from '../http-error';
 import { adminOnly } from '../middleware/auth';
 import { renewalDefaults } from '../operations/certificates';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
+import { readDirectoryProfiles, saveDirectoryOptions } from '../operations/acme-directories';
 import {
   saveAcmeDirectory,
   saveRenewalDefaults,
@@ -83,6 +84,26 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
           ? { rolloverError: `The key rollover could not be checked: ${view.message}` }
           : { rolloverNotice: 'The key rollover is running; reload this page in a moment.' };
     return acme(req, res, outcome, 'rolloverError' in outcome ? 502 : 200);
+  });
+
+  router.post('/settings/acme-directories/:id/options', async (req, res) => {
+    const id = req.params['id'];
+    const result = await saveDirectoryOptions(deps, req, id, req.body as Body);
+    if (!result.ok)
+      return acme(req, res, { optionsFor: id, optionsErrors: result.errors, optionsFormError: FORM_ERROR }, 400);
+    res.redirect(303, `/settings#directory-${result.value.id}`);
+  });
+
+  router.post('/settings/acme-directories/:id/read-profiles', async (req, res) => {
+    const { directory, check } = await readDirectoryProfiles(deps, req.params['id']);
+    const text =
+      check.state === 'done'
+        ? check.result.detail
+        : check.state === 'error'
+          ? check.message
+          : `Reading the profiles of ${directory.name}; reload the page in a moment.`;
+    const ok = check.state !== 'error' && (check.state !== 'done' || check.result.ok);
+    return acme(req, res, { optionsFor: directory.id, readNotice: { ok, text } });
   });
 
   const refusedDefaults: Refused = (defaults, defaultsErrors) => ({

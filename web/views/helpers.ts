@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { waitingUntilText } from '../../activities/domain/maintenance-window';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { deviceErrorFor } from '../device-errors';
+import { describeLifetime, expiresWithin } from '../../activities/domain/expiry-threshold';
 
 const DAY_MS = 86_400_000;
 
@@ -40,13 +41,31 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     if (days < 0) return `expired ${-days} d ago`;
     return `${days} d`;
   });
-  hbs.registerHelper('expiryClass', (value: unknown) => {
-    const days = daysUntil(value as string | undefined);
-    if (days === undefined) return 'muted';
-    if (days < 7) return 'bad';
-    if (days < 30) return 'warn';
+  /** {{expiryClass notAfter notBefore}}: bad within 7 days, warn within 30, both scaled to the lifetime when notBefore is known. */
+  hbs.registerHelper('expiryClass', (value: unknown, ...rest: unknown[]) => {
+    if (!value) return 'muted';
+    const notAfter = new Date(value as string);
+    if (Number.isNaN(notAfter.getTime())) return 'muted';
+    const start = rest.length > 1 && rest[0] ? new Date(rest[0] as string) : null;
+    const validity = { notBefore: start, notAfter };
+    if (expiresWithin(7, validity)) return 'bad';
+    if (expiresWithin(30, validity)) return 'warn';
     return 'good';
   });
+  /** {{lifetime notBefore notAfter}}: "90 days", "6 days". */
+  hbs.registerHelper('lifetime', (start: unknown, end: unknown) =>
+    start && end ? describeLifetime(new Date(start as string), new Date(end as string)) : '—',
+  );
+  /** The names of the profiles a directory offers, comma-separated. */
+  hbs.registerHelper('profileNames', (profiles: unknown) =>
+    profiles && typeof profiles === 'object' ? Object.keys(profiles).join(', ') : '',
+  );
+  /** A directory's profiles as {name, description} for a select. */
+  hbs.registerHelper('profileOptions', (profiles: unknown) =>
+    profiles && typeof profiles === 'object'
+      ? Object.entries(profiles as Record<string, string>).map(([name, description]) => ({ name, description }))
+      : [],
+  );
   hbs.registerHelper('smtpPasswordHelp', (hasPassword: unknown) =>
     hasPassword ? 'A password is stored (encrypted). Leave empty to keep it.' : 'Stored encrypted.',
   );

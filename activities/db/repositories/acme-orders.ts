@@ -10,12 +10,14 @@ export interface AcmeOrderRecord {
   keySealed: string;
   txtRecordName: string | null;
   txtValues: string[];
+  /** The ACME profile the order asked for (null: none sent, the CA's default). */
+  profile: string | null;
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
 const COLUMNS = `id, certificate_id AS "certificateId", workflow_id AS "workflowId", run_id AS "runId",
   order_url AS "orderUrl", status, key_encrypted AS "keySealed", txt_record_name AS "txtRecordName",
-  txt_values AS "txtValues"`;
+  txt_values AS "txtValues", profile`;
 
 export async function findOrderByRun(db: Queryable, runId: string): Promise<AcmeOrderRecord | undefined> {
   const rows = await db.query<AcmeOrderRecord>(`SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1`, [runId]);
@@ -30,9 +32,19 @@ export async function getOrder(db: Queryable, id: string): Promise<AcmeOrderReco
 /** First writer wins per workflow run: a retried "create order" reuses the stored order and key. */
 export async function insertOrderOnce(db: Queryable, o: Omit<AcmeOrderRecord, 'id'>): Promise<AcmeOrderRecord> {
   await db.query(
-    `INSERT INTO acme_orders (certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING`,
-    [o.certificateId, o.workflowId, o.runId, o.orderUrl, o.status, o.keySealed, o.txtRecordName, o.txtValues],
+    `INSERT INTO acme_orders (certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values, profile)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
+    [
+      o.certificateId,
+      o.workflowId,
+      o.runId,
+      o.orderUrl,
+      o.status,
+      o.keySealed,
+      o.txtRecordName,
+      o.txtValues,
+      o.profile,
+    ],
   );
   return (await findOrderByRun(db, o.runId)) as AcmeOrderRecord;
 }

@@ -1,5 +1,6 @@
 import { likePattern } from '../like';
 import type { Queryable } from '../pool';
+import { expiresWithinSql } from './expiry-sql';
 import {
   CERTIFICATE_SELECT,
   toCertificate,
@@ -63,10 +64,7 @@ export async function listCertificatePage(db: Queryable, f: CertificateFilter): 
   if (f.customerId) where.push(`c.customer_id = ${param(f.customerId)}`);
   if (f.expiry === 'none') where.push('c.current_version_id IS NULL');
   else if (f.expiry === 'expired') where.push('c.current_not_after <= now()');
-  else if (f.expiry)
-    where.push(
-      `c.current_not_after > now() AND c.current_not_after <= now() + ${param(Number(f.expiry))} * interval '1 day'`,
-    );
+  else if (f.expiry) where.push(`c.current_not_after > now() AND ${expiresWithinSql('c', param(Number(f.expiry)))}`);
   if (f.vendor) {
     where.push(`EXISTS (SELECT 1 FROM deployments d JOIN targets t ON t.id = d.target_id
                          WHERE d.certificate_id = c.id AND d.deleted_at IS NULL AND t.deleted_at IS NULL AND t.vendor = ${param(f.vendor)})`);

@@ -21,9 +21,13 @@ const COLUMNS = `id, certificate_id AS "certificateId", order_id AS "orderId", s
   key_type AS "keyType", cert_pem AS "certPem", chain_pem AS "chainPem", key_encrypted AS "keySealed",
   created_at AS "createdAt"`;
 
-export async function listVersions(db: Queryable, certificateId: string): Promise<CertificateVersion[]> {
-  return await db.query<CertificateVersion>(
-    `SELECT ${COLUMNS} FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`,
+/** A version with the ACME profile its order asked for (null: none, the CA's default). */
+export type ListedVersion = CertificateVersion & { profile: string | null };
+
+export async function listVersions(db: Queryable, certificateId: string): Promise<ListedVersion[]> {
+  return await db.query<ListedVersion>(
+    `SELECT ${COLUMNS}, (SELECT o.profile FROM acme_orders o WHERE o.id = order_id) AS profile
+       FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`,
     [certificateId],
   );
 }

@@ -11,6 +11,10 @@ export interface CertificateRecord {
   dnsProviderName: string;
   acmeDirectoryId: string;
   acmeDirectoryName: string;
+  /** The certificate's own ACME profile (null: the directory's default). */
+  acmeProfile: string | null;
+  /** The profile that applies: its own, else the directory's default (null: the CA's default). */
+  effectiveProfile: string | null;
   customerId: string;
   customerName: string;
   keyType: KeyType;
@@ -33,6 +37,8 @@ export interface CertificateRow {
   dns_provider_name: string;
   acme_directory_id: string;
   acme_directory_name: string;
+  acme_profile: string | null;
+  effective_profile: string | null;
   customer_id: string;
   customer_name: string;
   key_type: KeyType;
@@ -50,6 +56,7 @@ export interface CertificateRow {
 
 export const CERTIFICATE_SELECT = `
   SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
+         c.acme_profile, coalesce(c.acme_profile, d.default_profile) AS effective_profile,
          c.customer_id, cu.name AS customer_name, c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
          c.current_not_before AS not_before, c.current_not_after AS not_after, c.created_at
     FROM certificates c
@@ -64,6 +71,8 @@ export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   dnsProviderName: r.dns_provider_name,
   acmeDirectoryId: r.acme_directory_id,
   acmeDirectoryName: r.acme_directory_name,
+  acmeProfile: r.acme_profile,
+  effectiveProfile: r.effective_profile,
   customerId: r.customer_id,
   customerName: r.customer_name,
   keyType: r.key_type,
@@ -111,13 +120,23 @@ export interface NewCertificate {
   keyType: KeyType;
   renewalMode: RenewalMode;
   renewalValue: number | null;
+  acmeProfile: string | null;
 }
 
 export async function insertCertificate(db: Queryable, c: NewCertificate): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [c.commonName, c.customerId, c.dnsProviderId, c.acmeDirectoryId, c.keyType, c.renewalMode, c.renewalValue],
+    `INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value, acme_profile)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [
+      c.commonName,
+      c.customerId,
+      c.dnsProviderId,
+      c.acmeDirectoryId,
+      c.keyType,
+      c.renewalMode,
+      c.renewalValue,
+      c.acmeProfile,
+    ],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -129,13 +148,15 @@ export interface CertificateSettings {
   renewalMode: RenewalMode;
   renewalValue: number | null;
   enabled: boolean;
+  acmeProfile: string | null;
 }
 
 export async function updateCertificateSettings(db: Queryable, id: string, s: CertificateSettings): Promise<void> {
   await db.query(
-    `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7, updated_at = now()
+    `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7,
+            acme_profile = $8, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, s.customerId, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled],
+    [id, s.customerId, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled, s.acmeProfile],
   );
 }
 

@@ -1,6 +1,7 @@
 import type { ScheduleHealthRow } from '../../../temporal/contract';
 import type { DeploymentLabels } from './deployments';
 import type { Queryable } from '../pool';
+import { expiresWithinSql } from './expiry-sql';
 
 export interface ExpiryCounts {
   expired: number;
@@ -14,6 +15,7 @@ export interface ExpiringCertificate {
   id: string;
   commonName: string;
   customerName: string;
+  notBefore: Date;
   notAfter: Date;
   status: string;
 }
@@ -51,9 +53,9 @@ const byCustomer = (alias: string) => `($1::bigint IS NULL OR ${alias}.customer_
 export async function expiryCounts(db: Queryable, customerId?: string): Promise<ExpiryCounts> {
   const rows = await db.query<Record<keyof ExpiryCounts, string>>(
     `SELECT count(*) FILTER (WHERE c.current_not_after <= now()) AS expired,
-            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '7 days') AS within7,
-            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '14 days') AS within14,
-            count(*) FILTER (WHERE c.current_not_after > now() AND c.current_not_after <= now() + interval '30 days') AS within30,
+            count(*) FILTER (WHERE c.current_not_after > now() AND ${expiresWithinSql('c', '7')}) AS within7,
+            count(*) FILTER (WHERE c.current_not_after > now() AND ${expiresWithinSql('c', '14')}) AS within14,
+            count(*) FILTER (WHERE c.current_not_after > now() AND ${expiresWithinSql('c', '30')}) AS within30,
             count(*) FILTER (WHERE c.current_version_id IS NULL) AS "notIssued"
        FROM certificates c
       WHERE c.deleted_at IS NULL AND ${byCustomer('c')}`,
@@ -72,12 +74,13 @@ export async function expiryCounts(db: Queryable, customerId?: string): Promise<
 /** A dashboard list of one customer's rows (`customerId` undefined: every customer's), at most `limit` of them. */
 type CustomerList<Result> = (db: Queryable, customerId: string | undefined, limit: number) => Promise<Result>;
 
-/** Expired or expiring within 30 days, soonest first. */
+/** Expired or expiring within 30 days (scaled to the lifetime: activities/domain/expiry-threshold.ts), soonest first. */
 export const expiringSoon: CustomerList<ExpiringCertificate[]> = async (db, customerId, limit) => {
   return db.query<ExpiringCertificate>(
-    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.current_not_after AS "notAfter", c.status
+    `SELECT c.id, c.common_name AS "commonName", cu.name AS "customerName", c.current_not_before AS "notBefore",
+            c.current_not_after AS "notAfter", c.status
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
-      WHERE c.deleted_at IS NULL AND c.current_not_after <= now() + interval '30 days' AND ${byCustomer('c')}
+      WHERE c.deleted_at IS NULL AND ${expiresWithinSql('c', '30')} AND ${byCustomer('c')}
       ORDER BY c.current_not_after, c.id LIMIT $2`,
     [customerId ?? null, limit],
   );

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { expiresWithinSql } from './expiry-sql';
 
 export interface UndeployedDeployment {
   deploymentId: string;
@@ -33,15 +34,17 @@ export interface ExpiringRow {
   commonName: string;
   customerId: string;
   customerName: string;
+  notBefore: Date;
   notAfter: Date;
 }
 
-/** Live certificates whose current version expires within `days` days (expired ones included). */
+/** Live certificates whose current version expires within `days` days, scaled to its lifetime (expired ones included). */
 export async function certificatesExpiringWithin(db: Queryable, days: number): Promise<ExpiringRow[]> {
   return db.query<ExpiringRow>(
-    `SELECT c.id AS "certificateId", c.common_name AS "commonName", c.customer_id AS "customerId", cu.name AS "customerName", c.current_not_after AS "notAfter"
+    `SELECT c.id AS "certificateId", c.common_name AS "commonName", c.customer_id AS "customerId", cu.name AS "customerName",
+            c.current_not_before AS "notBefore", c.current_not_after AS "notAfter"
        FROM certificates c JOIN customers cu ON cu.id = c.customer_id
-      WHERE c.deleted_at IS NULL AND c.current_not_after <= now() + $1 * interval '1 day'
+      WHERE c.deleted_at IS NULL AND ${expiresWithinSql('c', '$1::double precision')}
       ORDER BY c.current_not_after, c.id`,
     [days],
   );
@@ -57,12 +60,13 @@ export interface ServedExpiringRow {
   state: string;
 }
 
-/** Endpoints seen serving a certificate that expires within `days` days, whoever issued it. */
+/** Endpoints seen serving a certificate that expires within `days` days (scaled to its lifetime), whoever issued it. */
 export async function servedExpiringWithin(db: Queryable, days: number): Promise<ServedExpiringRow[]> {
   return db.query<ServedExpiringRow>(
     `SELECT e.deployment_id AS "deploymentId", c.customer_id AS "customerId", e.endpoint, t.name AS "targetName", e.subject, e.not_after AS "notAfter", e.state
        FROM endpoint_checks e JOIN deployments d ON d.id = e.deployment_id JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id
       WHERE d.deleted_at IS NULL AND c.deleted_at IS NULL AND t.deleted_at IS NULL AND e.not_after <= now() + $1 * interval '1 day'
+        AND e.not_after <= now() + expiry_threshold(e.not_before, e.not_after, $1::double precision)
       ORDER BY e.not_after`,
     [days],
   );
@@ -124,18 +128,19 @@ export interface EndpointCheck {
   fingerprintSha256: string | null;
   subject: string | null;
   issuer: string | null;
+  notBefore: Date | null;
   notAfter: Date | null;
   detail: string | null;
 }
 
 export async function recordEndpointCheck(db: Queryable, c: EndpointCheck): Promise<void> {
   await db.query(
-    `INSERT INTO endpoint_checks (deployment_id, endpoint, host, port, servername, checked_at, state, fingerprint_sha256, subject, issuer, not_after, detail)
-     VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11)
+    `INSERT INTO endpoint_checks (deployment_id, endpoint, host, port, servername, checked_at, state, fingerprint_sha256, subject, issuer, not_after, detail, not_before)
+     VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (deployment_id, endpoint) DO UPDATE
         SET host = EXCLUDED.host, port = EXCLUDED.port, servername = EXCLUDED.servername, checked_at = now(), state = EXCLUDED.state,
             fingerprint_sha256 = EXCLUDED.fingerprint_sha256, subject = EXCLUDED.subject, issuer = EXCLUDED.issuer, not_after = EXCLUDED.not_after,
-            detail = EXCLUDED.detail`,
+            detail = EXCLUDED.detail, not_before = EXCLUDED.not_before`,
     [
       c.deploymentId,
       c.endpoint,
@@ -148,6 +153,7 @@ export async function recordEndpointCheck(db: Queryable, c: EndpointCheck): Prom
       c.issuer,
       c.notAfter,
       c.detail,
+      c.notBefore,
     ],
   );
 }

@@ -1,0 +1,24 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  NON_RETRYABLE_FAILURES,
+  type AcmeDirectoryCheckInput,
+  type AcmeDirectoryCheckResult,
+} from '../temporal/contract';
+
+const { readAcmeDirectoryMeta } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+});
+
+/** "Read profiles" of an ACME directory: the worker reads its `meta` and stores it (the web never talks to a CA). */
+export async function acmeDirectoryCheckWorkflow(input: AcmeDirectoryCheckInput): Promise<AcmeDirectoryCheckResult> {
+  try {
+    const read = await readAcmeDirectoryMeta({ directoryId: input.directoryId });
+    return { ok: true, detail: read.detail, profiles: read.profiles };
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
+    return { ok: false, detail: message };
+  }
+}
