@@ -46,6 +46,8 @@ const POLICY: Record<string, Needs> = {
   'POST /account/mfa/disable': 'any',
   'POST /settings/acme-directories': 'admin',
   'POST /settings/acme-directories/:id/key-rollover': 'admin',
+  'POST /settings/acme-directories/:id/options': 'admin',
+  'POST /settings/acme-directories/:id/read-profiles': 'admin',
   'POST /settings/renewal-defaults': 'admin',
   'POST /settings/email': 'admin',
   'POST /settings/email/test': 'admin',
@@ -91,6 +93,8 @@ const POLICY: Record<string, Needs> = {
   'PUT /api/v1/settings/renewal-defaults': 'admin',
   'PUT /api/v1/settings/networks': 'admin',
   'POST /api/v1/settings/acme-directories': 'admin',
+  'PUT /api/v1/settings/acme-directories/:id/options': 'admin',
+  'POST /api/v1/settings/acme-directories/:id/read-profiles': 'admin',
 };
 
 /** Reads that hand out keys or settings: not for every role either. */
