@@ -17,7 +17,7 @@ import { servedCertificate } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
 import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
 import { sshTargetContext, startNginx, type SshTargetInput, type TestWebServer } from '../support/webservers';
@@ -54,7 +54,7 @@ runSshServerContract('nginx', createNginxDeployer, startNginx);
 // Vendor cases
 
 describe('nginx', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let sshd: TestSshd;
   let web: TestWebServer;
   let v1: CertificateMaterial;
@@ -62,7 +62,6 @@ describe('nginx', () => {
   const ctx = (input: SshTargetInput = {}): DeployerContext => sshTargetContext(sshd, web, input);
 
   before(async () => {
-    ca = createTestCa();
     v1 = ca.issue('www.example.test', 'ecdsa-p256');
     v2 = ca.issue('www.example.test', 'rsa-2048');
     sshd = await startSshd();
@@ -71,7 +70,6 @@ describe('nginx', () => {
   after(async () => {
     await web?.stop();
     await sshd?.stop();
-    ca?.dispose();
   });
 
   it('without a pinned host key, preflight fails with a check naming the presented key, and sends no credentials', async () => {
