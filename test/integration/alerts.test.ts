@@ -13,6 +13,7 @@ import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/serve
 import type { ConsoleClient } from '../support/console-client';
 import { fortigateFormFields } from '../support/appliance-targets';
 import { linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
+import { setCloudflareToken } from '../support/console-forms';
 import { signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
 import type { CaughtMail } from '../support/smtp';
 import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, type Stack } from '../support/stack';
@@ -164,33 +165,14 @@ describe('incidents', () => {
   });
 
   it('a renewal that keeps failing alerts once; a successful renewal ends it', async () => {
-    await admin.get(`/dns-providers/${providerId}`);
-    assert.equal(
-      (
-        await admin.post(`/dns-providers/${providerId}`, {
-          name: 'Alerts CF',
-          token: 'cf-revoked-token',
-          apiBaseUrl: stack.cloudflare.baseUrl,
-        })
-      ).status,
-      303,
-    );
+    await setCloudflareToken(admin, stack, { id: providerId, name: 'Alerts CF' }, 'cf-revoked-token');
     for (let i = 0; i < 2; i += 1) {
       await renewNow(admin, certificateId);
       const fragment = await waitForRunToEnd(admin, certificateId);
       assert.match(fragment, /run-FAILED/);
     }
     await stack.smtp.waitFor((m) => /FAILED: certificate vpn\.example\.test: renewal failed/.test(m.subject), 20_000);
-    assert.equal(
-      (
-        await admin.post(`/dns-providers/${providerId}`, {
-          name: 'Alerts CF',
-          token: CLOUDFLARE_TOKEN,
-          apiBaseUrl: stack.cloudflare.baseUrl,
-        })
-      ).status,
-      303,
-    );
+    await setCloudflareToken(admin, stack, { id: providerId, name: 'Alerts CF' }, CLOUDFLARE_TOKEN);
     await renewNow(admin, certificateId);
     await waitForRunToEnd(admin, certificateId);
     await stack.smtp.waitFor((m) => /RESOLVED: certificate vpn\.example\.test: renewal failed/.test(m.subject), 20_000);

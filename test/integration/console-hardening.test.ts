@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pinnedApiTarget } from '../support/api-fixtures';
 import { ConsoleClient } from '../support/console-client';
+import { submitForm } from '../support/console-forms';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { seedFleet } from '../support/seed';
@@ -91,29 +93,17 @@ describe('sessions', () => {
 describe('audit log for the read-only role', () => {
   it('has no entries about users, API tokens or settings, in the page, the CSV and the API; admins see them', async () => {
     const admin = await c.signedIn('admin');
-    await admin.get('/settings/users');
-    assert.equal(
-      (
-        await admin.post('/settings/users', {
-          username: 'secret-hire',
-          role: 'technician',
-          password: 'a-long-password-123',
-        })
-      ).status,
-      303,
-    );
-    await admin.get('/settings/email');
-    assert.equal(
-      (
-        await admin.post('/settings/email', {
-          host: 'mail.internal.example',
-          port: '587',
-          from: 'CertFleet <c@msp.example>',
-          recipients: 'noc@msp.example',
-        })
-      ).status,
-      303,
-    );
+    await submitForm(admin, '/settings/users', '/settings/users', {
+      username: 'secret-hire',
+      role: 'technician',
+      password: 'a-long-password-123',
+    });
+    await submitForm(admin, '/settings/email', '/settings/email', {
+      host: 'mail.internal.example',
+      port: '587',
+      from: 'CertFleet <c@msp.example>',
+      recipients: 'noc@msp.example',
+    });
     await admin.get('/customers');
     assert.equal((await admin.post('/customers', { name: 'Visible Customer' })).status, 303);
     const stranger = new ConsoleClient(c.url);
@@ -235,11 +225,7 @@ describe('networks targets may point to', () => {
     }
     const token = await c.apiToken('technician');
     const api = await c.api(token, 'POST', '/api/v1/targets', {
-      vendor: 'f5-bigip',
-      name: 'API metadata',
-      customerId,
-      host: '169.254.169.254',
-      trust: { fingerprintSha256: FINGERPRINT },
+      ...pinnedApiTarget('f5-bigip', 'API metadata', customerId, '169.254.169.254', FINGERPRINT),
       credentials: { username: 'admin', password: 'device-password-1' },
     });
     assert.equal(api.status, 400, api.text);

@@ -21,6 +21,7 @@ import { insertApiToken } from '../../activities/db/repositories/api-tokens';
 import { renewalScheduleId } from '../../temporal/contract';
 import { hashToken, TOKEN_PREFIX } from '../../web/operations/api-tokens';
 import { hashPassword } from '../../web/passwords';
+import { pinnedApiTarget } from '../support/api-fixtures';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
@@ -1253,11 +1254,7 @@ describe('hostile input on every route', () => {
       [customerId],
     );
     const target = await c.api(token, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate',
-      name: 'Hostile fixture FW',
-      customerId,
-      host: 'fw1.example.test',
-      trust: { fingerprintSha256: FINGERPRINT },
+      ...pinnedApiTarget('fortigate', 'Hostile fixture FW', customerId, 'fw1.example.test', FINGERPRINT),
       credentials: { token: 'fortigate-token-123' },
       options: { vdom: 'root' },
     });
