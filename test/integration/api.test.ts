@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { OPENAPI_PATH } from '../../web/api';
-import { apiCreate, pinnedApiTarget } from '../support/api-fixtures';
+import { apiCreate, dnsProviderIdNamed, pinnedApiTarget } from '../support/api-fixtures';
 import { ConsoleClient } from '../support/console-client';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { listRoutes } from '../support/routes';
@@ -188,13 +188,10 @@ describe('inventory through the API', () => {
       renewalValue: 21,
     });
     assert.equal(defaults.status, 200, defaults.text);
-    const [provider] = await c.db.db.query<{ id: string }>(
-      "SELECT id FROM dns_providers WHERE name = 'API Cloudflare'",
-    );
     const id = await apiCreate(c, tech, '/api/v1/certificates', {
       commonName: 'WWW.Api.Example.Test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: await dnsProviderIdNamed(c, 'API Cloudflare'),
     });
     const detail = (await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json;
     assert.deepEqual(

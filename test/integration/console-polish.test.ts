@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apiCreate, pinnedApiTarget } from '../support/api-fixtures';
+import { apiCreate, dnsProviderIdNamed, pinnedApiTarget } from '../support/api-fixtures';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 
 type Json = Record<string, unknown>;
@@ -111,13 +111,10 @@ describe('audit log page', () => {
 
 describe('IDN names', () => {
   it('show in Unicode with the punycode beside them on lists, the certificate and customer pages and the compliance report', async () => {
-    const [provider] = await c.db.db.query<{ id: string }>(
-      "SELECT id FROM dns_providers WHERE name = 'Renamed CF' OR name = 'Polish CF' LIMIT 1",
-    );
     const id = await apiCreate(c, tech, '/api/v1/certificates', {
       commonName: 'Bücher.Polish.Test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: await dnsProviderIdNamed(c, 'Renamed CF', 'Polish CF'),
     });
     assert.equal(
       ((await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json)['commonName'],

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { ConsoleClient } from '../support/console-client';
 import { applianceTarget } from '../support/appliance-targets';
-import { submitForm } from '../support/console-forms';
+import { refusedForm, submitForm } from '../support/console-forms';
 import { addTarget } from '../support/console-actions';
 import { freePort } from '../support/free-port';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -45,15 +45,13 @@ describe('targets and Test connection', () => {
   };
 
   it('refuses bad target input with clear messages and stores nothing', async () => {
-    await admin.get('/targets/new?vendor=f5-bigip');
-    const unknown = await admin.post('/targets', {
+    const unknown = await refusedForm(admin, '/targets/new?vendor=f5-bigip', '/targets', {
       vendor: 'checkpoint',
       name: 'x',
       host: 'h.example',
       trustMode: 'fingerprint',
       trustFingerprint: 'ab'.repeat(32),
     });
-    assert.equal(unknown.status, 400);
     assert.match(
       unknown.text,
       /Unknown target vendor &quot;checkpoint&quot;. Choose one of: fortigate, f5-bigip, panos/,

@@ -26,3 +26,12 @@ export async function apiCreate(
   assert.equal(created.status, 201, created.text);
   return String((created.json as { id: unknown }).id);
 }
+
+/** The id of the DNS provider named one of `names` (the first one made, where several match). */
+export async function dnsProviderIdNamed(c: Pick<ConsoleApp, 'db'>, ...names: string[]): Promise<string | undefined> {
+  const [provider] = await c.db.db.query<{ id: string }>(
+    'SELECT id FROM dns_providers WHERE name = ANY($1::text[]) ORDER BY id LIMIT 1',
+    [names],
+  );
+  return provider?.id;
+}

@@ -29,3 +29,13 @@ export async function setCloudflareToken(
   const page = `/dns-providers/${provider.id}`;
   await submitForm(client, page, page, { name: provider.name, token, apiBaseUrl: stack.cloudflare.baseUrl });
 }
+
+/** Submits a form as submitForm does and asserts it is refused with 400 (and its field errors shown). */
+export function refusedForm(
+  client: ConsoleClient,
+  page: string,
+  action: string,
+  fields: Record<string, string>,
+): Promise<ConsoleResponse> {
+  return submitForm(client, page, action, fields, 400);
+}
