@@ -188,10 +188,11 @@ describe('inventory through the API', () => {
       renewalValue: 21,
     });
     assert.equal(defaults.status, 200, defaults.text);
+    const providerId = await dnsProviderIdNamed(c, 'API Cloudflare');
     const id = await apiCreate(c, tech, '/api/v1/certificates', {
       commonName: 'WWW.Api.Example.Test',
       customerId,
-      dnsProviderId: await dnsProviderIdNamed(c, 'API Cloudflare'),
+      dnsProviderId: providerId,
     });
     const detail = (await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json;
     assert.deepEqual(
@@ -207,7 +208,7 @@ describe('inventory through the API', () => {
     const bad = await c.api(tech, 'POST', '/api/v1/certificates', {
       commonName: 'a.example.test, b.example.test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: providerId,
       keyType: 'dsa',
     });
     assert.equal(bad.status, 400);
