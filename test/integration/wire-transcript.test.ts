@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { sealTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
-import { getRun, startRunOnce } from '../../activities/db/repositories/deployment-runs';
+import { getRun } from '../../activities/db/repositories/deployment-runs';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { createDeployActivities } from '../../activities/deploy';
 import type { CertificateMaterial } from '../../activities/deployers/types';
@@ -25,7 +25,7 @@ import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
 import { Finder, keyNeedles, needlesOf, opensshKeyNeedles, type Needle } from '../support/secret-forms';
-import { seedFleetDeployment } from '../support/seeded-deployment';
+import { seedFleetDeployment, startNumberedRun } from '../support/seeded-deployment';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
 import { nginxAvailable, sshTargetContext, startNginx, type TestWebServer } from '../support/webservers';
 
@@ -70,14 +70,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
 
   const newRun = async (): Promise<string> => {
     runCounter += 1;
-    const run = await startRunOnce(c.db.db, {
-      deploymentId,
-      versionId,
-      workflowId: `deploy:transcript:${deploymentId}`,
-      runId: `transcript-${runCounter}`,
-      trigger: 'retry',
-    });
-    return run.id;
+    return startNumberedRun(c.db.db, { deploymentId, versionId }, 'transcript', runCounter);
   };
 
   const failure = async (promise: Promise<unknown>): Promise<Error> =>

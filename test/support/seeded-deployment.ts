@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
+import type { Queryable } from '../../activities/db/pool';
+import { startRunOnce } from '../../activities/db/repositories/deployment-runs';
 import type { ConsoleApp } from './console-app';
 import { seedFleet, type FleetSize } from './seed';
 
@@ -22,4 +24,23 @@ export async function seedFleetDeployment(
   );
   assert.ok(row, 'the seeded fleet has a deployment');
   return { id: row.id, targetId: row.target_id, certificateId: row.certificate_id, versionId: row.version_id };
+}
+
+/**
+ * Starts run number `n` of a deployment as a Retry would, under the test's own workflow id
+ * (`deploy:<label>:<deploymentId>`, run id `<label>-<n>`), so each call is a new run. Returns its id.
+ */
+export async function startNumberedRun(
+  db: Queryable,
+  deployment: { deploymentId: string; versionId: string },
+  label: string,
+  n: number,
+): Promise<string> {
+  const run = await startRunOnce(db, {
+    ...deployment,
+    workflowId: `deploy:${label}:${deployment.deploymentId}`,
+    runId: `${label}-${n}`,
+    trigger: 'retry',
+  });
+  return run.id;
 }
