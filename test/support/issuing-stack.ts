@@ -74,14 +74,9 @@ export async function signInWithIssuer(stack: Stack, providerName: string): Prom
   const providerId = await addCloudflareProvider(admin, stack, providerName);
   const request = (commonName: string, dnsProviderId = providerId): Promise<string> =>
     requestCertificate(admin, { commonName, dnsProviderId, acmeDirectoryId: directoryId });
-  return {
-    admin,
-    directoryId,
-    providerId,
-    request,
-    async issue(commonName, dnsProviderId) {
-      const id = await request(commonName, dnsProviderId);
-      return { id, fragment: await waitForRunToEnd(admin, id) };
-    },
+  const issue = async (commonName: string, dnsProviderId?: string): Promise<{ id: string; fragment: string }> => {
+    const id = await request(commonName, dnsProviderId);
+    return { id, fragment: await waitForRunToEnd(admin, id) };
   };
+  return { admin, directoryId, providerId, request, issue };
 }
