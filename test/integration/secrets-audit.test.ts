@@ -59,6 +59,7 @@ import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/serve
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
 import { applianceTarget, fortigateTarget } from '../support/appliance-targets';
+import { bearerRequest } from '../support/bearer-request';
 import {
   addCloudflareProvider,
   addPebbleDirectory,
@@ -475,14 +476,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     route: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
-    const response = await fetch(new URL(route, web.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${apiToken}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    const response = await bearerRequest(web.url, apiToken, method, route, body);
     const text = await response.text();
     let json: Record<string, unknown> = {};
     try {
