@@ -17,14 +17,7 @@ import {
   renewCertificate,
   updateCertificate,
 } from '../operations/certificates';
-import {
-  commandDeployment,
-  deployNow,
-  linkDeployment,
-  loadDeployment,
-  markDeploymentDone,
-  unlinkDeployment,
-} from '../operations/deployments';
+import * as deploymentOps from '../operations/deployments';
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
@@ -143,7 +136,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     reply(
       res,
       201,
-      await linkDeployment(deps, req, req.params['id'], {
+      await deploymentOps.linkDeployment(deps, req, req.params['id'], {
         targetId: body['targetId'],
         binding,
         verifyEndpoints: body['verifyEndpoints'],
@@ -164,7 +157,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     );
   });
   router.get(`${P}/deployments/:id`, async (req, res) => {
-    const deployment = await loadDeployment(deps.db, req.params['id']);
+    const deployment = await deploymentOps.loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
     const body = {
       ...deployment,
@@ -173,20 +166,20 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     res.json(deviceErrorsFor(body, req.user?.role === 'admin'));
   });
   router.delete(`${P}/deployments/:id`, canChange, async (req, res) => {
-    await unlinkDeployment(deps, req, req.params['id']);
+    await deploymentOps.unlinkDeployment(deps, req, req.params['id']);
     res.status(204).end();
   });
   for (const action of ['retry', 'redeploy'] as const) {
     router.post(`${P}/deployments/:id/${action}`, canChange, async (req, res) => {
-      res.status(202).json(await commandDeployment(deps, req, req.params['id'], action));
+      res.status(202).json(await deploymentOps.commandDeployment(deps, req, req.params['id'], action));
     });
   }
   router.post(`${P}/deployments/:id/deploy-now`, canChange, async (req, res) => {
-    await deployNow(deps, req, req.params['id']);
+    await deploymentOps.deployNow(deps, req, req.params['id']);
     res.status(202).json({ signalled: true });
   });
   router.post(`${P}/deployments/:id/mark-done`, canChange, async (req, res) => {
-    await markDeploymentDone(deps, req, req.params['id']);
+    await deploymentOps.markDeploymentDone(deps, req, req.params['id']);
     res.status(204).end();
   });
 }
