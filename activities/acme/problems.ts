@@ -50,7 +50,7 @@ const recordingAdapter: AxiosAdapter = async (config) => {
 const agents = new Map<string, { caBundlePem: string; agent: Agent }>();
 let installed = false;
 
-function parseRetryAfter(value: unknown): number | undefined {
+export function parseRetryAfter(value: unknown): number | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
