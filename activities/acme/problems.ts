@@ -125,6 +125,11 @@ export function trustDirectoryCa(directoryUrl: string, caBundlePem: string | nul
   agents.set(origin, { caBundlePem, agent: new Agent({ secureContext, keepAlive: true }) });
 }
 
+/** The last problem document the CA answered in the ACME work in progress (withAcmeProblems), if any. */
+export function lastAcmeProblem(): AcmeProblem | undefined {
+  return calls.getStore()?.problems.at(-1);
+}
+
 /** Runs ACME work, converting failures into classified errors a technician can act on. */
 export async function withAcmeProblems<T>(action: string, work: () => Promise<T>): Promise<T> {
   install();

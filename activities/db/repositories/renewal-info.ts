@@ -67,3 +67,17 @@ export async function saveRenewalInfo(db: Queryable, r: RenewalInfoRecord): Prom
     ],
   );
 }
+
+/** What a renewal order sent as `replaces`, and the CA's problem when it refused it (then sent without). */
+export async function recordOrderReplaces(
+  db: Queryable,
+  orderId: string,
+  replaces: string,
+  refused: string | null,
+): Promise<void> {
+  await db.query('UPDATE acme_orders SET replaces = $2, replaces_refused = $3 WHERE id = $1', [
+    orderId,
+    replaces,
+    refused,
+  ]);
+}

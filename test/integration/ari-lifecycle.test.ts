@@ -1,0 +1,119 @@
+/**
+ * ARI on the real stack (Pebble 2.10.3, Temporal, PostgreSQL, worker): a scheduled check inside the
+ * CA's window waits for the chosen moment; a window moved into the past renews at once with `replaces`
+ * naming the old certificate (Pebble then marks it replaced); a renewal whose `replaces` the CA refuses
+ * (already replaced) is ordered again without it and still renews.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { ariCertIdOf } from '../../activities/acme/ari-cert-id';
+import { TASK_QUEUE, WorkflowType, type ScheduledRenewalResult } from '../../temporal/contract';
+import type { ConsoleClient } from '../support/console-client';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
+import { pastWindow, setRenewalInfo } from '../support/pebble-ari';
+import { startStack, type Stack } from '../support/stack';
+
+describe('ARI in the renewal check', () => {
+  let stack: Stack;
+  let connection: Connection;
+  let client: Client;
+  let admin: ConsoleClient;
+  let directoryId: string;
+  let providerId: string;
+  let checks = 0;
+
+  before(async () => {
+    // Pebble's Retry-After (6 h) is kept to 1 s here, so a second check asks the CA again.
+    stack = await startStack({ env: { ARI_POLL_MIN_SECONDS: '1', ARI_POLL_MAX_SECONDS: '1' } });
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection });
+    await stack.startWorker();
+    admin = await stack.admin();
+    directoryId = await addPebbleDirectory(admin, stack);
+    providerId = await addCloudflareProvider(admin, stack, 'ARI');
+  });
+  after(async () => {
+    await connection?.close();
+    await stack?.stop();
+  });
+
+  /** What the certificate's schedule starts, run now. */
+  const scheduledCheck = (certificateId: string) =>
+    client.workflow.execute(WorkflowType.scheduledRenewal, {
+      args: [{ certificateId }],
+      taskQueue: TASK_QUEUE,
+      workflowId: `test-ari-check-${certificateId}-${++checks}`,
+    }) as Promise<ScheduledRenewalResult>;
+
+  const currentPem = async (id: string): Promise<string> => {
+    const [row] = await stack.db.db.query<{ cert_pem: string }>(
+      'SELECT v.cert_pem FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',
+      [id],
+    );
+    assert.ok(row);
+    return row.cert_pem;
+  };
+  const latestOrder = async (id: string) =>
+    (
+      await stack.db.db.query<{ replaces: string | null; replaces_refused: string | null }>(
+        'SELECT replaces, replaces_refused FROM acme_orders WHERE certificate_id = $1 ORDER BY id DESC LIMIT 1',
+        [id],
+      )
+    )[0];
+
+  it('waits inside the window, renews at once when the CA moves it into the past, sending replaces', async () => {
+    const id = await requestCertificate(admin, {
+      commonName: 'ari.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
+    await waitForRunToEnd(admin, id);
+    const first = await currentPem(id);
+    assert.equal((await latestOrder(id))?.replaces, null, 'a first issuance replaces nothing');
+
+    const waiting = await scheduledCheck(id);
+    assert.equal(waiting.result?.outcome, 'skipped');
+    assert.match(waiting.result?.reason ?? '', /^ARI: renewing at \S+, in the CA's window \S+ to \S+$/);
+
+    await setRenewalInfo(stack.pebble, first, pastWindow('https://ca.example/incident'));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the (test-bounded) next poll time
+    const renewed = await scheduledCheck(id);
+    assert.equal(renewed.result?.outcome, 'issued', JSON.stringify(renewed));
+    assert.notEqual(await currentPem(id), first);
+    assert.deepEqual(await latestOrder(id), { replaces: ariCertIdOf(first), replaces_refused: null });
+  });
+
+  it('orders again without replaces when the CA says the certificate was already replaced', async () => {
+    const id = await requestCertificate(admin, {
+      commonName: 'ari2.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: directoryId,
+    });
+    await waitForRunToEnd(admin, id);
+    const first = await currentPem(id);
+    const [v1] = await stack.db.db.query<{ id: string }>(
+      'SELECT current_version_id AS id FROM certificates WHERE id = $1',
+      [id],
+    );
+    await setRenewalInfo(stack.pebble, first, pastWindow());
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.equal((await scheduledCheck(id)).result?.outcome, 'issued');
+    // As if the renewal's version had been lost: the current version is the replaced one again.
+    await stack.db.db.query('UPDATE certificates SET current_version_id = $2 WHERE id = $1', [id, v1?.id]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const again = await scheduledCheck(id);
+    assert.equal(again.result?.outcome, 'issued', JSON.stringify(again));
+    const order = await latestOrder(id);
+    assert.equal(order?.replaces, ariCertIdOf(first));
+    assert.match(
+      order?.replaces_refused ?? '',
+      /^alreadyReplaced: certificate with serial \w+ already has a replacement order$/,
+    );
+  });
+});
