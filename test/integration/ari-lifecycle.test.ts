@@ -13,6 +13,8 @@ import type { ConsoleClient } from '../support/console-client';
 import {
   addCloudflareProvider,
   addPebbleDirectory,
+  apiCall,
+  createApiToken,
   requestCertificate,
   waitForRunToEnd,
 } from '../support/console-actions';
@@ -77,9 +79,38 @@ describe('ARI in the renewal check', () => {
     const first = await currentPem(id);
     assert.equal((await latestOrder(id))?.replaces, null, 'a first issuance replaces nothing');
 
+    const start = new Date(Date.now() + 86_400_000);
+    const end = new Date(start.getTime() + 86_400_000);
+    await setRenewalInfo(
+      stack.pebble,
+      first,
+      JSON.stringify({ suggestedWindow: { start, end }, explanationURL: 'https://ca.example/maintenance' }),
+    );
     const waiting = await scheduledCheck(id);
     assert.equal(waiting.result?.outcome, 'skipped');
     assert.match(waiting.result?.reason ?? '', /^ARI: renewing at \S+, in the CA's window \S+ to \S+$/);
+
+    // The API and the page show the window, the chosen moment and the CA's explanation.
+    const token = await createApiToken(admin, 'ari');
+    const { json } = await apiCall<{ renewalInfo: Record<string, string | null> }>(
+      stack.web.url,
+      token,
+      'GET',
+      `/api/v1/certificates/${id}`,
+    );
+    const info = json.renewalInfo;
+    assert.equal(info['kind'], 'window');
+    assert.equal(info['certId'], ariCertIdOf(first));
+    assert.deepEqual([info['windowStart'], info['windowEnd']], [start.toISOString(), end.toISOString()]);
+    const renewAt = Date.parse(info['renewAt'] ?? '');
+    assert.ok(renewAt >= start.getTime() && renewAt < end.getTime(), 'the moment is inside the window');
+    assert.equal(info['explanationUrl'], 'https://ca.example/maintenance');
+    const page = await admin.get(`/certificates/${id}`);
+    assert.match(
+      page.text,
+      /<a id="ari-explanation" href="https:\/\/ca.example\/maintenance" target="_blank" rel="noopener noreferrer nofollow">/,
+    );
+    assert.match(page.text, /id="ari-renew-at"/);
 
     await setRenewalInfo(stack.pebble, first, pastWindow('https://ca.example/incident'));
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the (test-bounded) next poll time
@@ -97,6 +128,19 @@ describe('ARI in the renewal check', () => {
     });
     await waitForRunToEnd(admin, id);
     const first = await currentPem(id);
+    // An unusable answer: the lifetime rule decides (not due yet), the reason is on the page.
+    await setRenewalInfo(stack.pebble, first, 'not json');
+    const failing = await scheduledCheck(id);
+    assert.equal(failing.result?.outcome, 'skipped');
+    assert.match(
+      failing.result?.reason ?? '',
+      /^not due until .*; ARI failed: ari: GET https:\/\/.*: the answer has no valid suggestedWindow\)$/,
+    );
+    assert.match(
+      (await admin.get(`/certificates/${id}`)).text,
+      /id="ari-error">The CA's renewal information \(ARI\) failed: ari: GET/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const [v1] = await stack.db.db.query<{ id: string }>(
       'SELECT current_version_id AS id FROM certificates WHERE id = $1',
       [id],

@@ -28,7 +28,8 @@ import {
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
-import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { latestRunOrUnreachable, publicRenewalInfo, publicVersion } from '../certificate-views';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -55,12 +56,19 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   );
   router.get(`${P}/certificates/:id`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [versions, deployments, run] = await Promise.all([
+    const [versions, deployments, run, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
-    res.json({ ...cert, versions: versions.map(publicVersion), deployments, latestRun: run });
+    res.json({
+      ...cert,
+      versions: versions.map(publicVersion),
+      deployments,
+      latestRun: run,
+      renewalInfo: publicRenewalInfo(renewalInfo),
+    });
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
     const body = jsonBody(req);

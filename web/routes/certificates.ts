@@ -10,7 +10,8 @@ import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
-import { latestRunOrUnreachable, publicVersion } from '../certificate-views';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { latestRunOrUnreachable, publicRenewalInfo, publicVersion } from '../certificate-views';
 import type { WebDeps } from '../deps';
 import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
@@ -130,13 +131,14 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string } = {},
     status = 200,
   ) => {
-    const [versions, latestRun, runs, providers, deployments, customers] = await Promise.all([
+    const [versions, latestRun, runs, providers, deployments, customers, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
       listDnsProviders(deps.db),
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     views.page(
@@ -160,6 +162,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         customers,
         keyTypes,
         policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
+        renewalInfo: publicRenewalInfo(renewalInfo),
       },
       status,
     );
