@@ -6,43 +6,29 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ariCertIdOf } from '../../activities/acme/ari-cert-id';
 import { TASK_QUEUE, WorkflowType, type ScheduledRenewalResult } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  apiCall,
-  createApiToken,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
+import { apiCall, createApiToken } from '../support/console-actions';
+import { startIssuingStack, type IssuingStack } from '../support/issuing-stack';
 import { pastWindow, setRenewalInfo } from '../support/pebble-ari';
-import { startStack, type Stack } from '../support/stack';
+import type { Stack } from '../support/stack';
 
 describe('ARI in the renewal check', () => {
+  let issuing: IssuingStack;
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let admin: ConsoleClient;
-  let directoryId: string;
-  let providerId: string;
   let checks = 0;
 
   before(async () => {
     // Pebble's Retry-After (6 h) is kept to 1 s here, so a second check asks the CA again.
-    stack = await startStack({ env: { ARI_POLL_MIN_SECONDS: '1', ARI_POLL_MAX_SECONDS: '1' } });
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
-    await stack.startWorker();
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'ARI');
+    issuing = await startIssuingStack('ARI', { env: { ARI_POLL_MIN_SECONDS: '1', ARI_POLL_MAX_SECONDS: '1' } });
+    ({ stack, client, admin } = issuing);
   });
   after(async () => {
-    await connection?.close();
-    await stack?.stop();
+    await issuing?.stop();
   });
 
   /** What the certificate's schedule starts, run now. */
@@ -70,12 +56,7 @@ describe('ARI in the renewal check', () => {
     )[0];
 
   it('waits inside the window, renews at once when the CA moves it into the past, sending replaces', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: 'ari.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, id);
+    const id = await issuing.issue('ari.example.test');
     const first = await currentPem(id);
     assert.equal((await latestOrder(id))?.replaces, null, 'a first issuance replaces nothing');
 
@@ -121,12 +102,7 @@ describe('ARI in the renewal check', () => {
   });
 
   it('orders again without replaces when the CA says the certificate was already replaced', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: 'ari2.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, id);
+    const id = await issuing.issue('ari2.example.test');
     const first = await currentPem(id);
     // An unusable answer: the lifetime rule decides (not due yet), the reason is on the page.
     await setRenewalInfo(stack.pebble, first, 'not json');

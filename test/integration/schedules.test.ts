@@ -5,37 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { requestCertificate, waitForRunToEnd } from '../support/console-actions';
+import { startIssuingStack, type IssuingStack } from '../support/issuing-stack';
+import { eventually, type Stack } from '../support/stack';
 
 describe('renewal schedules', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let admin: ConsoleClient;
   let directoryId: string;
   let providerId: string;
 
+  let issuing: IssuingStack;
+
   before(async () => {
-    stack = await startStack();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
-    await stack.startWorker();
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'Schedules');
+    issuing = await startIssuingStack('Schedules');
+    ({ stack, client, admin, directoryId, providerId } = issuing);
   });
   after(async () => {
-    await connection?.close();
-    await stack?.stop();
+    await issuing?.stop();
   });
 
   it('is created, updated and deleted along with its certificate', async () => {
