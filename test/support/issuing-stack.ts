@@ -80,3 +80,22 @@ export async function signInWithIssuer(stack: Stack, providerName: string): Prom
   };
   return { admin, directoryId, providerId, request, issue };
 }
+
+/** The stack with its worker started, a Temporal client, and a signed-in issuer: what the ARI tests start from. */
+export interface IssuingStack extends ConsoleIssuer {
+  stack: Stack;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startIssuingStack(providerName: string, options: StackOptions = {}): Promise<IssuingStack> {
+  const { stack, client } = await startStackWithClient(options);
+  try {
+    await stack.startWorker();
+    const issuer = await signInWithIssuer(stack, providerName);
+    return { ...issuer, stack, client, stop: () => stack.stop() };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}

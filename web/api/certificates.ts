@@ -23,6 +23,8 @@ import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
 import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
 import { revokeVersion } from '../operations/revocations';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { publicRenewalInfo } from '../certificate-views';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -49,10 +51,11 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   );
   router.get(`${P}/certificates/:id`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [versions, deployments, run] = await Promise.all([
+    const [versions, deployments, run, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
     const lifetimeSeconds =
       cert.notBefore && cert.notAfter ? Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000) : null;
@@ -63,6 +66,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       revocations: await publicRevocations(deps.db, cert.id),
       deployments,
       latestRun: run,
+      renewalInfo: publicRenewalInfo(renewalInfo),
     });
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {

@@ -13,6 +13,8 @@ import { describePolicy, policyFromRow } from '../../activities/domain/renewal-p
 import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
 import { revokeVersion } from '../operations/revocations';
 import { REVOCATION_REASON_LABELS, REVOCATION_REASONS } from '../../activities/domain/revocation-reasons';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { publicRenewalInfo } from '../certificate-views';
 import type { WebDeps } from '../deps';
 import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
@@ -118,7 +120,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string; revokeError?: string } = {},
     status = 200,
   ) => {
-    const [versions, latestRun, runs, providers, deployments, customers, directories] = await Promise.all([
+    const [versions, latestRun, runs, providers, deployments, customers, directories, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
@@ -126,6 +128,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
       listAcmeDirectories(deps.db),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     const [shownVersions, revocations] = await Promise.all([
@@ -157,6 +160,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         directories,
         keyTypes,
         policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
+        renewalInfo: publicRenewalInfo(renewalInfo),
       },
       status,
     );
