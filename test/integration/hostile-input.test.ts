@@ -504,6 +504,8 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     recipients: 'ops@example.test',
   });
   const command: RouteSpec[] = [{ fields: [], base: () => ({}) }];
+  // Revocations and directory options reach the CA or change a binding: hostile bodies only.
+  const directoryOptions = fieldsOf({ defaultProfile: 'strict', eabKeyId: 'strict', eabHmacKey: 'secret' });
   const dnsCreate: RouteSpec[] = [
     {
       fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
@@ -600,6 +602,10 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /account/tokens': [{ fields: [{ name: 'name', kind: 'name' }], base: (n) => ({ name: `token ${n}` }) }],
     'POST /account/tokens/:id/revoke': [{ fields: [], base: () => ({}), realId: fx.tokenIds.console }],
     'POST /settings/acme-directories': [{ fields: acme, base: acmeBase }],
+    'POST /certificates/:id/versions/:versionId/revoke': [{ fields: [{ name: 'reason', kind: 'strict' }] }],
+    'POST /settings/acme-directories/:id/options': [{ fields: directoryOptions }],
+    'POST /settings/acme-directories/:id/read-profiles': command,
+    'POST /settings/acme-directories/:id/key-rollover': command,
     'POST /settings/renewal-defaults': [
       {
         fields: defaults,
@@ -719,6 +725,9 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
       },
     ],
     'POST /api/v1/settings/acme-directories': [{ fields: acme, base: acmeBase }],
+    'POST /api/v1/certificates/:id/versions/:versionId/revoke': [{ fields: [{ name: 'reason', kind: 'strict' }] }],
+    'PUT /api/v1/settings/acme-directories/:id/options': [{ fields: directoryOptions }],
+    'POST /api/v1/settings/acme-directories/:id/read-profiles': command,
     'PUT /api/v1/settings/networks': [
       { fields: [{ name: 'allowed', kind: 'strict-list' }], base: () => ({ allowed: ['10.20.0.0/16'] }) },
     ],
@@ -730,6 +739,7 @@ function realIdFor(path: string, fx: Fixtures): string {
   if (path.includes(':workflowId')) return fx.workflowId;
   const rules: [RegExp, string][] = [
     [/^(\/api\/v1)?\/customers\//, fx.customerId],
+    [/^(\/api\/v1)?\/settings\/acme-directories\//, fx.directoryId],
     [/^(\/api\/v1)?\/dns-providers\//, fx.providerId],
     [/^(\/api\/v1)?\/certificates\//, fx.certId],
     [/^(\/api\/v1)?\/targets\//, fx.targetId],

@@ -46,9 +46,10 @@ export async function saveDirectoryOptions(
     ? checkProfileChoice(f.text('defaultProfile'), directory.profiles, directory.name)
     : ({ ok: true, profile: directory.defaultProfile } as const);
   if (!profile.ok) f.fail('defaultProfile', profile.error);
-  const eab = f.has('eabKeyId')
-    ? checkEabInput(f.text('eabKeyId'), f.secret('eabHmacKey'), { keyId: directory.eabKeyId })
-    : ({ ok: true, change: 'keep' } as const);
+  const eab =
+    f.has('eabKeyId') || f.has('eabHmacKey')
+      ? checkEabInput(f.text('eabKeyId'), f.secret('eabHmacKey'), { keyId: directory.eabKeyId })
+      : ({ ok: true, change: 'keep' } as const);
   if (!eab.ok) for (const [key, message] of Object.entries(eab.errors)) f.fail(key, message);
   if (!profile.ok || !eab.ok || !f.ok) return invalid(f.errors);
 
