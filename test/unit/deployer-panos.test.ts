@@ -9,15 +9,14 @@ import { PanosClient } from '../../activities/deployers/panos/client';
 import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import { createPanosDeployer } from '../../activities/deployers/panos/index';
 import type {
-  Activation,
   ActivationStatus,
   CertificateMaterial,
-  Deployer,
   DeployerContext,
 } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
+import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
 import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/panos/server';
 import { rejection } from '../support/assertions';
 import { createTestCa, type TestCa } from '../support/certificates';
@@ -26,58 +25,12 @@ import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
 
-interface KeyCache {
-  store: NonNullable<DeployerContext['sessionKey']>;
-  value(): string | undefined;
-  writes: number;
-}
-
-function keyCache(): KeyCache {
-  let value: string | undefined;
-  const cache: KeyCache = {
-    store: {
-      get: async () => value,
-      set: async (v) => {
-        value = v;
-        cache.writes++;
-      },
-    },
-    value: () => value,
-    writes: 0,
-  };
-  return cache;
-}
-
-function contextFor(
-  fake: FakePanos,
-  cache: KeyCache,
-  over: { credentials?: Record<string, string>; options?: Record<string, unknown>; profiles?: string[] } = {},
-): DeployerContext {
-  const target = { host: fake.host, port: fake.port };
-  const binding = {
-    profiles: over.profiles ?? PROFILES,
-    verifyPorts: fake.endpoints.map((e) => String(e.port)).join(', '),
-  };
-  return {
-    target: {
-      id: 'target-1',
-      name: 'fw-1',
-      ...target,
-      trust: { fingerprintSha256: fake.managementFingerprint },
-      credentials: over.credentials ?? { username: fake.username, password: fake.password },
-      options: over.options ?? {},
-    },
-    binding: panosDescriptor.parseBinding(binding).value,
-    sessionKey: cache.store,
-  };
-}
-
 runDeployerContract({
   vendor: 'panos',
   create: createPanosDeployer,
   async setup() {
     const fake = await startFakePanos({ profiles: PROFILES.map((name) => ({ name })) });
-    const context = contextFor(fake, keyCache());
+    const context = panosContext(fake, keyCache());
     return {
       context,
       endpoints: panosDescriptor.defaultVerifyEndpoints(
@@ -115,25 +68,8 @@ describe('panos deployer: vendor cases', () => {
       await fake.close();
     }
   };
-  const use = async <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> => {
-    const deployer = createPanosDeployer(ctx);
-    try {
-      return await work(deployer);
-    } finally {
-      await deployer.close();
-    }
-  };
-  const settle = async (d: Deployer, activation: Activation): Promise<ActivationStatus> => {
-    if (!activation.jobId) return { state: 'done' };
-    for (let i = 0; i < 100; i++) {
-      const status = await d.activationStatus(activation.jobId);
-      if (status.state !== 'pending') return status;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`job ${activation.jobId} did not finish`);
-  };
   const deploy = async (ctx: DeployerContext, material: CertificateMaterial): Promise<ActivationStatus> =>
-    use(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
+    usePanos(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
   const failureOf = async (promise: Promise<unknown>, type: string): Promise<ClassifiedError> => {
     const error = await rejection(promise, ClassifiedError);
     assert.equal(error.type, type, error.message);
@@ -143,16 +79,16 @@ describe('panos deployer: vendor cases', () => {
   it('caches the API key: keygen once, then type=version; a key ended by another keygen is replaced', async () => {
     await withFake({}, async (fake) => {
       const cache = keyCache();
-      const ctx = contextFor(fake, cache);
+      const ctx = panosContext(fake, cache);
       const keygens = (): number => fake.calls.filter((c) => c.type === 'keygen').length;
 
-      const first = await use(ctx, (d) => d.preflight());
+      const first = await usePanos(ctx, (d) => d.preflight());
       assert.equal(keygens(), 1);
       assert.ok(cache.value(), 'the key is stored');
       assert.match(first.checks.find((c) => c.name === 'API key')?.detail ?? '', /generated a new API key/);
 
       const before = fake.calls.length;
-      const second = await use(ctx, (d) => d.preflight());
+      const second = await usePanos(ctx, (d) => d.preflight());
       assert.equal(keygens(), 1, 'the cached key is reused');
       assert.equal(fake.calls[before]?.type, 'version', 'the cached key is validated with type=version first');
       assert.match(second.checks.find((c) => c.name === 'API key')?.detail ?? '', /cached API key is still valid/);
@@ -160,12 +96,12 @@ describe('panos deployer: vendor cases', () => {
       // Someone runs keygen for the same admin: our stored key stops working (docs/vendors/panos.md).
       const stolen = cache.value();
       fake.issueKey();
-      await use(ctx, (d) => d.preflight());
+      await usePanos(ctx, (d) => d.preflight());
       assert.equal(keygens(), 2, 'a new key was generated');
       assert.notEqual(cache.value(), stolen);
 
       // Mid-run: the key dies between two calls of one deployer; the call is repeated with a new key.
-      await use(ctx, async (d) => {
+      await usePanos(ctx, async (d) => {
         await d.preflight();
         fake.issueKey();
         await d.stage(v1);
@@ -188,15 +124,15 @@ describe('panos deployer: vendor cases', () => {
     await withFake({}, async (fake) => {
       const key = fake.issueKey();
       const cache = keyCache();
-      const report = await use(
-        contextFor(fake, cache, { credentials: { username: fake.username, apiKey: key } }),
+      const report = await usePanos(
+        panosContext(fake, cache, { credentials: { username: fake.username, apiKey: key } }),
         (d) => d.preflight(),
       );
       assert.match(report.checks.find((c) => c.name === 'API key')?.detail ?? '', /configured API key is accepted/);
       assert.equal(fake.calls.filter((c) => c.type === 'keygen').length, 0);
       assert.equal(cache.writes, 0);
       const error = await failureOf(
-        use(contextFor(fake, cache, { credentials: { username: fake.username, apiKey: 'LUFRPTwrong' } }), (d) =>
+        usePanos(panosContext(fake, cache, { credentials: { username: fake.username, apiKey: 'LUFRPTwrong' } }), (d) =>
           d.preflight(),
         ),
         FailureType.targetAuth,
@@ -209,7 +145,7 @@ describe('panos deployer: vendor cases', () => {
   it('names: no leading * or _, at most 63 characters on a firewall and 31 on Panorama (code 17 otherwise)', async () => {
     const long = ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test');
     await withFake({}, async (fake) => {
-      const staged = await use(contextFor(fake, keyCache()), (d) => d.stage(long));
+      const staged = await usePanos(panosContext(fake, keyCache()), (d) => d.stage(long));
       const name = staged['cert'] ?? '';
       assert.match(name, /^wildcard_a-rather-long/);
       assert.ok(name.length <= 63, name);
@@ -217,18 +153,22 @@ describe('panos deployer: vendor cases', () => {
     });
     await withFake({ panorama: true }, async (fake) => {
       // A target stored before the kind existed: the Panorama checkbox means Panorama's own certificate.
-      const staged = await use(contextFor(fake, keyCache(), { options: { panorama: 'on' } }), (d) => d.stage(long));
+      const staged = await usePanos(panosContext(fake, keyCache(), { options: { panorama: 'on' } }), (d) =>
+        d.stage(long),
+      );
       assert.ok((staged['cert'] ?? '').length <= 31, staged['cert']);
       assert.ok(fake.hasPrivateKey(staged['cert'] ?? ''));
 
       // Firewall rules against a Panorama: the device refuses the 63-character name with code 17.
-      const firewallRules = contextFor(fake, keyCache());
+      const firewallRules = panosContext(fake, keyCache());
       const error = await failureOf(
-        use(firewallRules, (d) => d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test'))),
+        usePanos(firewallRules, (d) =>
+          d.stage(ca.issue('*.a-rather-long-label-to-reach-the-limits.portal.example.test')),
+        ),
         FailureType.targetRejected,
       );
       assert.match(error.message, /certificate-name '.{32,}' is invalid, code 17: invalid command/);
-      const report = await use(firewallRules, (d) => d.preflight());
+      const report = await usePanos(firewallRules, (d) => d.preflight());
       const deviceType = report.checks.find((c) => c.name === 'device type');
       assert.equal(deviceType?.ok, false);
       assert.match(
@@ -242,7 +182,7 @@ describe('panos deployer: vendor cases', () => {
     await withFake({ otherAdmins: { alice: 'alice-password' } }, async (fake) => {
       const xpath = "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']";
       await fake.editAs('alice', xpath, '<protocol-settings><min-version>tls1-1</min-version></protocol-settings>');
-      const ctx = contextFor(fake, keyCache());
+      const ctx = panosContext(fake, keyCache());
       const status = await deploy(ctx, v1);
       assert.deepEqual(status, { state: 'done' });
       const commit = fake.calls.find((c) => c.type === 'commit');
@@ -262,19 +202,19 @@ describe('panos deployer: vendor cases', () => {
 
   it('a failed commit job: activationStatus reports every detail line; nothing reaches the running config', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
-      const staged = await use(ctx, (d) => d.stage(v1));
+      const ctx = panosContext(fake, keyCache());
+      const staged = await usePanos(ctx, (d) => d.stage(v1));
       fake.failNextCommit([
         'Validation Error:',
         'ssl-tls-service-profile -> gp-portal -> protocol-settings is invalid',
       ]);
-      const activation = await use(ctx, (d) => d.activate(staged));
+      const activation = await usePanos(ctx, (d) => d.activate(staged));
       assert.ok(activation.jobId);
       assert.deepEqual(activation.previous, {
         'gp-portal': fake.defaultCertificateName,
         'mgmt-ui': fake.defaultCertificateName,
       });
-      const status = await use(ctx, (d) => settle(d, activation));
+      const status = await usePanos(ctx, (d) => settle(d, activation));
       assert.equal(status.state, 'failed');
       const detail = status.state === 'failed' ? status.detail : '';
       assert.match(
@@ -287,7 +227,7 @@ describe('panos deployer: vendor cases', () => {
       await verifyServedFingerprint('panos', fake.endpoints, fake.defaultCertificateFingerprint);
 
       // The candidate still holds the change: rolling back and committing puts everything back.
-      const back = await use(ctx, async (d) => {
+      const back = await usePanos(ctx, async (d) => {
         const rolled = await d.rollback(activation.previous);
         return { rolled, status: await settle(d, rolled) };
       });
@@ -299,7 +239,7 @@ describe('panos deployer: vendor cases', () => {
         xml: '<response status="error" code="13"><msg><line>Commit failed</line><line>certificate is invalid</line></msg></response>',
       });
       const error = await failureOf(
-        use(ctx, (d) => d.activate(staged)),
+        usePanos(ctx, (d) => d.activate(staged)),
         FailureType.commitFailed,
       );
       assert.match(error.message, /^panos: activate: the commit was refused: Commit failed; certificate is invalid/);
@@ -308,7 +248,7 @@ describe('panos deployer: vendor cases', () => {
         xml: '<response status="error"><msg><line>Commit lock is currently held by alice</line></msg></response>',
       });
       await failureOf(
-        use(ctx, (d) => d.activate(staged)),
+        usePanos(ctx, (d) => d.activate(staged)),
         FailureType.deviceSessionBusy,
       );
     });
@@ -316,10 +256,10 @@ describe('panos deployer: vendor cases', () => {
 
   it('"There are no changes to commit." gives an activation without a job id', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
+      const ctx = panosContext(fake, keyCache());
       assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
-      const staged = await use(ctx, (d) => d.stage(v1));
-      const again = await use(ctx, (d) => d.activate(staged));
+      const staged = await usePanos(ctx, (d) => d.stage(v1));
+      const again = await usePanos(ctx, (d) => d.activate(staged));
       assert.equal(again.jobId, undefined);
       assert.equal(again.previous['gp-portal'], staged['cert']);
       const lastCommit = fake.calls.filter((c) => c.type === 'commit').at(-1);
@@ -330,12 +270,12 @@ describe('panos deployer: vendor cases', () => {
 
   it('a private key refused after the certificate was imported is detected; a retry imports only the key', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
+      const ctx = panosContext(fake, keyCache());
       fake.failNext(/category=private-key/, {
         xml: '<response status="error"><msg><line>Import of private key failed: unsupported key</line></msg></response>',
       });
       const error = await failureOf(
-        use(ctx, (d) => d.stage(v1)),
+        usePanos(ctx, (d) => d.stage(v1)),
         FailureType.targetRejected,
       );
       assert.match(
@@ -348,7 +288,7 @@ describe('panos deployer: vendor cases', () => {
       const importsBefore = fake.calls
         .filter((c) => c.type === 'import' && c.certificateName === name)
         .map((c) => c.category);
-      const staged = await use(ctx, (d) => d.stage(v1));
+      const staged = await usePanos(ctx, (d) => d.stage(v1));
       assert.equal(staged['cert'], name);
       assert.ok(fake.hasPrivateKey(name));
       const importsAfter = fake.calls
@@ -365,7 +305,7 @@ describe('panos deployer: vendor cases', () => {
         xml: '<response status="success"><result>Successfully imported x into candidate configuration</result></response>',
       });
       const silent = await failureOf(
-        use(ctx, (d) => d.stage(v3)),
+        usePanos(ctx, (d) => d.stage(v3)),
         FailureType.targetRejected,
       );
       assert.match(silent.message, /reported success but the candidate object has no private key/);
@@ -443,7 +383,7 @@ describe('panos deployer: vendor cases', () => {
 
   it('serveStale: a device that keeps serving the old certificate fails verification', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
+      const ctx = panosContext(fake, keyCache());
       fake.serveStale(true);
       assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
       const error = await failureOf(
@@ -458,18 +398,18 @@ describe('panos deployer: vendor cases', () => {
 
   it('removeSuperseded never deletes a certificate a profile references', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
-      const staged = await use(ctx, (d) => d.stage(v1));
-      await use(ctx, async (d) => settle(d, await d.activate(staged)));
-      const removed = await use(ctx, (d) => d.removeSuperseded([], [staged]));
+      const ctx = panosContext(fake, keyCache());
+      const staged = await usePanos(ctx, (d) => d.stage(v1));
+      await usePanos(ctx, async (d) => settle(d, await d.activate(staged)));
+      const removed = await usePanos(ctx, (d) => d.removeSuperseded([], [staged]));
       assert.ok(!removed.includes(staged['cert'] ?? ''), removed.join(', '));
       assert.ok(fake.certificateNames('running').includes(staged['cert'] ?? ''));
 
       // A failed cleanup commit surfaces as TARGET_COMMIT_FAILED with the job's lines.
-      const old = await use(ctx, (d) => d.stage(v2));
+      const old = await usePanos(ctx, (d) => d.stage(v2));
       fake.failNextCommit(['Validation Error:', 'something else is invalid']);
       const error = await failureOf(
-        use(ctx, (d) => d.removeSuperseded([staged], [old])),
+        usePanos(ctx, (d) => d.removeSuperseded([staged], [old])),
         FailureType.commitFailed,
       );
       assert.match(error.message, /commit job \d+ failed: Validation Error:; something else is invalid/);
@@ -478,8 +418,8 @@ describe('panos deployer: vendor cases', () => {
 
   it('profiles in a vsys are bound through the vsys xpath', async () => {
     await withFake({ profiles: [{ name: 'gp-portal', vsys: 'vsys2' }] }, async (fake) => {
-      const ctx = contextFor(fake, keyCache(), { options: { vsys: 'vsys2' }, profiles: ['gp-portal'] });
-      const report = await use(ctx, (d) => d.preflight());
+      const ctx = panosContext(fake, keyCache(), { options: { vsys: 'vsys2' }, profiles: ['gp-portal'] });
+      const report = await usePanos(ctx, (d) => d.preflight());
       assert.deepEqual(report.changes, [`profile gp-portal: ${fake.defaultCertificateName} → new certificate`]);
       assert.deepEqual(await deploy(ctx, v1), { state: 'done' });
       const set = fake.calls.find((c) => c.action === 'set');
@@ -489,7 +429,7 @@ describe('panos deployer: vendor cases', () => {
       );
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
       // A profile that does not exist: a failed check, not an exception.
-      const missing = await use(contextFor(fake, keyCache(), { profiles: ['gp-portal'] }), (d) => d.preflight());
+      const missing = await usePanos(panosContext(fake, keyCache(), { profiles: ['gp-portal'] }), (d) => d.preflight());
       assert.equal(missing.checks.find((c) => c.name === 'profile gp-portal')?.ok, false);
     });
   });
@@ -502,7 +442,7 @@ describe('panos deployer: vendor cases', () => {
       // Kept-alive connections are shared by requests; a second connection is where a client would resume.
       await assertNeverResumes(fake.managementHandshakes, async () => {
         for (let i = 0; i < 3; i++) {
-          const report = await use(contextFor(fake, cache), (d) => d.preflight());
+          const report = await usePanos(panosContext(fake, cache), (d) => d.preflight());
           assert.deepEqual(
             report.checks.map((c) => [c.name, c.ok]),
             [
@@ -639,18 +579,18 @@ describe('panos deployer: vendor cases', () => {
 
   it('an invalid binding or credentials fail as VALIDATION_FAILED before touching the device', async () => {
     await withFake({}, async (fake) => {
-      const ctx = contextFor(fake, keyCache());
+      const ctx = panosContext(fake, keyCache());
       await failureOf(
-        use({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })),
+        usePanos({ ...ctx, binding: {} }, (d) => d.activate({ cert: 'x' })),
         FailureType.validation,
       );
       await failureOf(
-        use({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()),
+        usePanos({ ...ctx, target: { ...ctx.target, credentials: {} } }, (d) => d.preflight()),
         FailureType.validation,
       );
       for (const handle of ['', 'commit:x:push', 'push:', '12;rm', 'commit:1'])
         await failureOf(
-          use(ctx, (d) => d.activationStatus(handle)),
+          usePanos(ctx, (d) => d.activationStatus(handle)),
           FailureType.validation,
         );
       // The admin GUI binding is for firewalls and Panorama itself, not templates.
@@ -660,7 +600,7 @@ describe('panos deployer: vendor cases', () => {
         binding: { profiles: ['gp-portal'], verifyPorts: [], adminGui: true },
       };
       await failureOf(
-        use(templated, (d) => d.activate({ cert: 'x' })),
+        usePanos(templated, (d) => d.activate({ cert: 'x' })),
         FailureType.validation,
       );
       assert.equal(fake.calls.length, 0);

@@ -918,24 +918,47 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       return body;
     };
     /**
-     * A CMDB table of named entries in this vdom: GET without a name lists them, GET with one reads
-     * it, PUT on a name changes it through `update` (given the body); anything else is refused.
+     * A singleton CMDB table (404 where this vdom has none): GET reads it (as `shown` shows it), PUT
+     * merges the body in, `certField` going through `bind` (a certificate reference: all or nothing),
+     * then the listeners follow the new bindings unless `relisten` is false.
+     */
+    const settingsTable = (
+      settings: Record<string, unknown> | undefined,
+      certField: string,
+      bind: (value: unknown) => unknown,
+      options: { shown?: (settings: Record<string, unknown>) => Record<string, unknown>; relisten?: boolean } = {},
+    ): { status: number; payload: Record<string, unknown>; mutated: boolean } => {
+      if (!settings) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, options.shown ? options.shown(settings) : { ...settings }));
+      if (method !== 'PUT') throw notAllowed();
+      const next = { ...settings };
+      for (const [k, v] of Object.entries(needBody())) next[k] = k === certField ? bind(v) : v;
+      Object.assign(settings, next);
+      if (options.relisten !== false) syncListeners();
+      return ok(cmdbWrite(method, vdom, r));
+    };
+
+    /**
+     * A CMDB table of named entries (those visible in this vdom): GET without a name lists them, GET
+     * with one reads it, PUT and DELETE on a name go to `change` (PUT given the body); anything else
+     * is refused.
      */
     const namedTable = <T extends { name: string }>(
-      inVdom: T[],
-      toJson: (item: T) => Record<string, unknown>,
-      update: (item: T, body: Record<string, unknown>) => void,
+      entries: T[],
+      toJson: (entry: T) => Record<string, unknown>,
+      change: { PUT?: (entry: T, body: Record<string, unknown>) => void; DELETE?: (entry: T) => void },
     ): { status: number; payload: Record<string, unknown>; mutated: boolean } => {
       if (!r.rest) {
         if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, inVdom.map(toJson)));
+        return ok(cmdbRead(vdom, r, entries.map(toJson)));
       }
-      const item = inVdom.find((x) => x.name === r.rest);
-      if (!item) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [toJson(item)], item.name));
-      if (method !== 'PUT') throw notAllowed();
-      update(item, needBody());
-      return ok(cmdbWrite(method, vdom, r, item.name));
+      const entry = entries.find((x) => x.name === r.rest);
+      if (!entry) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [toJson(entry)], entry.name));
+      if (method === 'PUT' && change.PUT) change.PUT(entry, needBody());
+      else if (method === 'DELETE' && change.DELETE) change.DELETE(entry);
+      else throw notAllowed();
+      return ok(cmdbWrite(method, vdom, r, entry.name));
     };
 
     if (
@@ -952,111 +975,75 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     if (r.family !== 'cmdb') throw notFound();
 
     if (r.path === 'vpn.certificate' && r.name === 'local') {
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, locals.filter((c) => visible(c, vdom)).map(localJson)));
-      }
-      const cert = findLocal(r.rest, vdom);
-      if (!cert) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [localJson(cert)], cert.name));
-      if (method === 'PUT') {
-        // In-place replacement does not work (tf-fortios #404): only comments change, the content stays.
-        const b = needBody();
-        if (typeof b['comments'] === 'string') cert.comments = b['comments'];
-        cert.lastUpdated = now();
-        return ok(cmdbWrite(method, vdom, r, cert.name));
-      }
-      if (method === 'DELETE') {
-        const used = bindingsOf(cert.name);
-        if (cert.source === 'factory' || used.length > 0) {
-          throw new FortiError(
-            500,
-            -23,
-            `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`,
-          );
-        }
-        locals.splice(locals.indexOf(cert), 1);
-        return ok(cmdbWrite(method, vdom, r, cert.name));
-      }
-      throw notAllowed();
+      return namedTable(
+        locals.filter((c) => visible(c, vdom)),
+        localJson,
+        {
+          PUT: (cert, b) => {
+            // In-place replacement does not work (tf-fortios #404): only comments change, the content stays.
+            if (typeof b['comments'] === 'string') cert.comments = b['comments'];
+            cert.lastUpdated = now();
+          },
+          DELETE: (cert) => {
+            const used = bindingsOf(cert.name);
+            if (cert.source === 'factory' || used.length > 0) {
+              throw new FortiError(
+                500,
+                -23,
+                `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`,
+              );
+            }
+            locals.splice(locals.indexOf(cert), 1);
+          },
+        },
+      );
     }
 
     if (r.path === 'vpn.certificate' && r.name === 'ca') {
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, cas.filter((c) => visible(c, vdom)).map(caJson)));
-      }
-      const ca = cas.find((c) => c.name === r.rest && visible(c, vdom));
-      if (!ca) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [caJson(ca)], ca.name));
-      if (method === 'DELETE') {
-        if (ca.source === 'factory')
-          throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
-        cas.splice(cas.indexOf(ca), 1);
-        syncListeners();
-        return ok(cmdbWrite(method, vdom, r, ca.name));
-      }
-      throw notAllowed();
+      return namedTable(
+        cas.filter((c) => visible(c, vdom)),
+        caJson,
+        {
+          DELETE: (ca) => {
+            if (ca.source === 'factory')
+              throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
+            cas.splice(cas.indexOf(ca), 1);
+            syncListeners();
+          },
+        },
+      );
     }
 
     if (r.path === 'system' && r.name === 'global' && !r.rest) {
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...globalSettings }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...globalSettings };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'admin-server-cert' ? boundName(v, vdom, true) : v;
-      Object.assign(globalSettings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(globalSettings, 'admin-server-cert', (v) => boundName(v, vdom, true));
     }
 
     if (r.path === 'system' && r.name === 'ftm-push' && !r.rest) {
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...ftmPush }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...ftmPush };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'server-cert' ? boundName(v, vdom, true) : v;
-      Object.assign(ftmPush, next);
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(ftmPush, 'server-cert', (v) => boundName(v, vdom, true), { relisten: false });
     }
 
     if (r.path === 'vpn.ssl' && r.name === 'settings' && !r.rest) {
-      const settings = sslVpn.get(vdom);
-      if (!settings) throw notFound();
-      if (method === 'GET')
-        return ok(cmdbRead(vdom, r, { ...settings, servercert: reference(String(settings['servercert'])) }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...settings };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'servercert' ? boundName(v, vdom, false) : v;
-      Object.assign(settings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(sslVpn.get(vdom), 'servercert', (v) => boundName(v, vdom, false), {
+        shown: (settings) => ({ ...settings, servercert: reference(String(settings['servercert'])) }),
+      });
     }
 
     if (r.path === 'user' && r.name === 'setting' && !r.rest) {
-      const settings = userSettings.get(vdom);
-      if (!settings) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...settings }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...settings };
       // auth-cert: a string, datasource vpn.certificate.local.name (FortiOS CLI reference "user setting", 6.0.0).
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'auth-cert' ? boundName(v, vdom, false, 'auth-cert') : v;
-      Object.assign(settings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(userSettings.get(vdom), 'auth-cert', (v) => boundName(v, vdom, false, 'auth-cert'));
     }
 
     if (r.path === 'vpn.ipsec' && r.name === 'phase1-interface') {
       return namedTable(
         phase1s.filter((p) => p.vdom === vdom),
         phase1Json,
-        (p, b) => {
-          const certificates =
-            'certificate' in b ? boundList(b['certificate'], vdom, 'certificate', 4) : p.certificates;
-          for (const [k, v] of Object.entries(b)) if (k !== 'certificate' && k !== 'name') p.fields[k] = v;
-          p.certificates = certificates;
+        {
+          PUT: (p, b) => {
+            const certificates =
+              'certificate' in b ? boundList(b['certificate'], vdom, 'certificate', 4) : p.certificates;
+            for (const [k, v] of Object.entries(b)) if (k !== 'certificate' && k !== 'name') p.fields[k] = v;
+            p.certificates = certificates;
+          },
         },
       );
     }
@@ -1065,24 +1052,26 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       return namedTable(
         vips.filter((v) => v.vdom === vdom),
         vipJson,
-        (v, b) => {
-          let certificates = v.certificates;
-          if ('ssl-certificate' in b) {
-            // The shape follows the firmware (terraform-provider-fortios expandFirewallVipSslCertificate: a list from 7.4.2);
-            // the other shape is refused (ASSUMPTION).
-            const value = b['ssl-certificate'];
-            if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
-            else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
-            else
-              throw new FortiError(
-                500,
-                -651,
-                `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`,
-              );
-          }
-          for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
-          v.certificates = certificates;
-          syncListeners();
+        {
+          PUT: (v, b) => {
+            let certificates = v.certificates;
+            if ('ssl-certificate' in b) {
+              // The shape follows the firmware (terraform-provider-fortios expandFirewallVipSslCertificate: a list from 7.4.2);
+              // the other shape is refused (ASSUMPTION).
+              const value = b['ssl-certificate'];
+              if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
+              else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
+              else
+                throw new FortiError(
+                  500,
+                  -651,
+                  `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`,
+                );
+            }
+            for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
+            v.certificates = certificates;
+            syncListeners();
+          },
         },
       );
     }
