@@ -22,7 +22,9 @@ import { expectedChainOf, verifyServedFingerprint } from '../../activities/deplo
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
+import { bigipConnection } from '../support/bigip-target';
 import { createTestCa, type TestCa } from '../support/certificates';
+import { withDeployer } from '../support/ssh-server-contract';
 
 const PROFILES = ['clientssl-web', 'clientssl-api'];
 const GROUP = 'certfleet-sync';
@@ -34,10 +36,7 @@ function contextFor(fake: FakeBigip, options: Record<string, unknown> = { partit
     target: {
       id: 'target-bigip',
       name: 'bigip-lab',
-      host: fake.host,
-      port: fake.port,
-      trust: { fingerprintSha256: fake.managementFingerprint },
-      credentials: { username: fake.username, password: fake.password },
+      ...bigipConnection(fake),
       options,
     },
     binding: { profiles: PROFILES, verifyPorts: fake.endpoints.map((e) => e.port) },
@@ -45,18 +44,11 @@ function contextFor(fake: FakeBigip, options: Record<string, unknown> = { partit
 }
 const withSync = (fake: FakeBigip): DeployerContext => contextFor(fake, { partition: 'Common', syncGroup: GROUP });
 
-async function use<T>(
+const use = <T>(
   ctx: DeployerContext,
   work: (d: Deployer) => Promise<T>,
   factory: DeployerFactory = quick,
-): Promise<T> {
-  const deployer = factory(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+): Promise<T> => withDeployer(factory, ctx, work);
 
 async function failureOf(promise: Promise<unknown>): Promise<ClassifiedError> {
   try {
