@@ -63,6 +63,7 @@ import {
   addPebbleDirectory,
   addSonicWallTarget,
   addTarget,
+  bearerRequest,
   createApiToken,
   linkDeployment,
   renewNow,
@@ -474,14 +475,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     route: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
-    const response = await fetch(new URL(route, web.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${apiToken}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    const response = await bearerRequest(web.url, apiToken, method, route, body);
     const text = await response.text();
     let json: Record<string, unknown> = {};
     try {

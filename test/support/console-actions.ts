@@ -179,6 +179,24 @@ export async function createApiToken(
   return token;
 }
 
+/** A request to the JSON API with a bearer token, and `body` (when given) as JSON; the raw response. */
+export function bearerRequest(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(new URL(path, baseUrl), {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
 /** A JSON API call with a bearer token; throws on a non-2xx answer unless `allow` lists the status. */
 export async function apiCall<T>(
   baseUrl: string,
@@ -188,14 +206,7 @@ export async function apiCall<T>(
   body?: unknown,
   allow: number[] = [],
 ): Promise<{ status: number; json: T }> {
-  const response = await fetch(new URL(path, baseUrl), {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+  const response = await bearerRequest(baseUrl, token, method, path, body);
   const text = await response.text();
   if (response.status >= 300 && !allow.includes(response.status))
     throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
