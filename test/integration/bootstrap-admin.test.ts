@@ -3,7 +3,7 @@
  * one, and a first start is a new install, so it turns on "require two-factor sign-in for admins".
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import {
   getSetting,
   putSetting,
@@ -12,17 +12,13 @@ import {
 } from '../../activities/db/repositories/settings';
 import { countUsers } from '../../activities/db/repositories/users';
 import { bootstrapAdmin } from '../../web/bootstrap-admin';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase } from '../support/db';
+import { suiteResource } from '../support/suite-resource';
 
-let db: TestDatabase;
-before(async () => {
-  db = await createTestDatabase();
-});
-after(async () => {
-  await db?.drop();
-});
+const testDb = suiteResource(createTestDatabase, (db) => db.drop());
 
 it('refuses a common or short password for the first admin, and creates nothing', async () => {
+  const db = testDb();
   for (const [password, why] of [
     ['1q2w3e4r5t', /most common passwords/],
     ['short', /10 to 128 characters/],
@@ -36,6 +32,7 @@ it('refuses a common or short password for the first admin, and creates nothing'
 });
 
 it('a first start requires MFA for admins; a later start leaves the setting alone', async () => {
+  const db = testDb();
   const created = await db.db.withTransaction((tx) => bootstrapAdmin(tx, 'first-admin-secret-1'));
   assert.equal(created?.username, 'admin');
   assert.equal((await getSetting<SecuritySettings>(db.db, SECURITY_SETTING_KEY))?.requireAdminMfa, true);

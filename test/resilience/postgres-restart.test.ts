@@ -8,35 +8,31 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, it } from 'node:test';
-import { createFleet, type Fleet } from '../support/fleet';
+import { it } from 'node:test';
+import { useFleetOnStack } from '../support/fleet-on-stack';
 import { freePort } from '../support/free-port';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
-import { startStack, type Stack } from '../support/stack';
 
 const CERTIFICATES = 10;
 let dir: string;
 let postgres: PrivatePostgres;
-let stack: Stack;
-let fleet: Fleet;
-
-before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-pg-restart-'));
-  postgres = await startPrivatePostgres(dir, await freePort());
-  // Every database of this file lives in the private server.
-  process.env['TEST_DATABASE_ADMIN_URL'] = postgres.adminUrl;
-  stack = await startStack({ env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
-  await stack.startWorker();
-  fleet = await createFleet(stack, CERTIFICATES);
-});
-after(async () => {
-  await fleet?.close();
-  await stack?.stop();
-  await postgres?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const fleetOnStack = useFleetOnStack({
+  certificates: CERTIFICATES,
+  env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' },
+  beforeStack: async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-pg-restart-'));
+    postgres = await startPrivatePostgres(dir, await freePort());
+    // Every database of this file lives in the private server.
+    process.env['TEST_DATABASE_ADMIN_URL'] = postgres.adminUrl;
+  },
+  afterStack: async () => {
+    await postgres?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  },
 });
 
 it('every run completes after PostgreSQL restarts mid-run', async () => {
+  const { stack, fleet } = fleetOnStack();
   const renewing = fleet.renewAll();
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.ok(fleet.ended() < CERTIFICATES, 'the fault hits runs in flight');

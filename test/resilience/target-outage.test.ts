@@ -4,34 +4,25 @@
  * back every run converges to issued and deployed, with one recovery notice.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { createFleet, type Fleet } from '../support/fleet';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { it } from 'node:test';
+import { useFleetOnStack } from '../support/fleet-on-stack';
+import { eventually } from '../support/stack';
 
 const CERTIFICATES = 3;
-let stack: Stack;
-let fleet: Fleet;
-
-before(async () => {
-  stack = await startStack({
-    env: {
-      DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
-      DEPLOY_DEVICE_RETRY_ATTEMPTS: '2',
-      DEPLOY_AUTO_RETRY_MS: '1500',
-      DEPLOY_RETRY_WINDOW_MS: '120000',
-      ALERT_RECOVERY_QUIET_MS: '2000',
-      ALERT_SWEEP_INTERVAL_SECONDS: '1',
-    },
-  });
-  await stack.startWorker();
-  fleet = await createFleet(stack, CERTIFICATES);
-});
-after(async () => {
-  await fleet?.close();
-  await stack?.stop();
+const fleetOnStack = useFleetOnStack({
+  certificates: CERTIFICATES,
+  env: {
+    DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
+    DEPLOY_DEVICE_RETRY_ATTEMPTS: '2',
+    DEPLOY_AUTO_RETRY_MS: '1500',
+    DEPLOY_RETRY_WINDOW_MS: '120000',
+    ALERT_RECOVERY_QUIET_MS: '2000',
+    ALERT_SWEEP_INTERVAL_SECONDS: '1',
+  },
 });
 
 it('retries, alerts once per target, and converges after the target recovers', async () => {
+  const { stack, fleet } = fleetOnStack();
   fleet.bigip.failNext(/\/mgmt\//, { status: 503, times: 1_000_000 });
   const renewing = fleet.renewAll();
   // Every deploy fails at least twice (the first round and one automatic retry) while it is down.

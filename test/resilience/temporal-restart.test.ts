@@ -3,26 +3,15 @@
  * deploy to a fake F5: workers and the console reconnect, and every run completes exactly once.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { apiCall } from '../support/console-actions';
-import { createFleet, type Fleet } from '../support/fleet';
-import { startStack, type Stack } from '../support/stack';
+import { useFleetOnStack } from '../support/fleet-on-stack';
 
 const CERTIFICATES = 10;
-let stack: Stack;
-let fleet: Fleet;
-
-before(async () => {
-  stack = await startStack({ env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
-  await stack.startWorker();
-  fleet = await createFleet(stack, CERTIFICATES);
-});
-after(async () => {
-  await fleet?.close();
-  await stack?.stop();
-});
+const fleetOnStack = useFleetOnStack({ certificates: CERTIFICATES, env: { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
 
 it('every run completes after the Temporal server restarts mid-run', async () => {
+  const { stack, fleet } = fleetOnStack();
   const renewing = fleet.renewAll();
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   assert.ok(fleet.ended() < CERTIFICATES, 'the fault hits runs in flight');

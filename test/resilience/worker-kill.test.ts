@@ -4,30 +4,22 @@
  * device receives each version exactly once (one certificate object, one successful deploy run).
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
-import { createFleet, type Fleet } from '../support/fleet';
+import { useFleetOnStack } from '../support/fleet-on-stack';
 import type { ManagedProcess } from '../support/process';
-import { startStack, type Stack } from '../support/stack';
 
 const CERTIFICATES = 50;
-let stack: Stack;
-let fleet: Fleet;
-
-before(async () => {
-  stack = await startStack({ env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '100', DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' } });
-  await stack.startWorker();
-  await stack.startWorker();
-  fleet = await createFleet(stack, CERTIFICATES);
-});
-after(async () => {
-  await fleet?.close();
-  await stack?.stop();
+const fleetOnStack = useFleetOnStack({
+  certificates: CERTIFICATES,
+  env: { WORKER_MAX_CONCURRENT_ACTIVITIES: '100', DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' },
+  workers: 2,
 });
 
 const alive = (w: ManagedProcess): boolean => w.child.exitCode === null && w.child.signalCode === null;
 
 it('every renewal completes once and every version reaches the device exactly once, whatever is killed when', async () => {
+  const { stack, fleet } = fleetOnStack();
   const renewing = fleet.renewAll();
   // Kill a random live worker every 1.5–4 s, five times, and replace it at once.
   const kills: string[] = [];

@@ -15,6 +15,7 @@ import {
 } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
+import { bigipConnection } from './bigip-target';
 import type { Stack } from './stack';
 
 export interface Fleet {
@@ -49,10 +50,7 @@ export async function createFleet(stack: Stack, count: number, options: { concur
   const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
     vendor: 'f5-bigip',
     name: 'Fleet LB',
-    host: bigip.host,
-    port: bigip.port,
-    trust: { fingerprintSha256: bigip.managementFingerprint },
-    credentials: { username: bigip.username, password: bigip.password },
+    ...bigipConnection(bigip),
   });
   const certificates: Fleet['certificates'] = [];
   const concurrency = options.concurrency ?? 16;

@@ -17,7 +17,8 @@ import nodemailer from 'nodemailer';
 import { INDEXED_VALUE_TYPE } from '../../temporal/search-attributes';
 import { startPebble, type PebbleStack } from './pebble';
 import { runningProcessCount } from './process';
-import { startSmtpCatcher, type SmtpCatcher } from './smtp';
+import { startSmtpCatcher } from './smtp';
+import { suiteResource } from './suite-resource';
 import { startTestTemporal, TEST_SEARCH_ATTRIBUTES, type TestTemporal } from './temporal';
 
 interface AcmeSettings {
@@ -165,17 +166,10 @@ describe('temporal dev server', () => {
 });
 
 describe('smtp catcher', () => {
-  let smtp: SmtpCatcher;
-
-  before(async () => {
-    smtp = await startSmtpCatcher();
-  });
-
-  after(async () => {
-    await smtp?.close();
-  });
+  const catcher = suiteResource(startSmtpCatcher, (smtp) => smtp.close());
 
   it('receives a real message sent with nodemailer', async () => {
+    const smtp = catcher();
     const transport = nodemailer.createTransport({ host: smtp.host, port: smtp.port, secure: false, ignoreTLS: true });
     const longLine = `Renewal of *.example.test succeeded — expires 2031-01-01. ${'x'.repeat(100)} a=b`;
     try {

@@ -4,7 +4,7 @@
  * the progress query and the search attributes.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import {
   WorkflowFailedError,
   type WorkflowExecutionDescription,
@@ -30,11 +30,19 @@ import {
   MOCK_ORDER_ID,
   MOCK_VERSION_ID,
   useWorkflowTestEnv,
-  uniqueCertificateId,
   validity,
+  type ActivityName,
   type Gate,
   type MockActivities,
 } from './harness';
+import {
+  ACME_VALIDATION_FAILURE,
+  activityScheduling,
+  itWithFreshId,
+  mocksBlockedInPropagation,
+  mocksFailingAt,
+  type ActivityFailure,
+} from '../support/workflow-runs';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -111,17 +119,22 @@ function searchAttribute(
   return description.typedSearchAttributes.get(key);
 }
 
-const ISSUE_SEQUENCE = [
-  'loadRenewalFacts',
-  'markCertificateStatus',
-  'checkDnsProvider',
-  'createAcmeOrder',
+/** The activities that take the ACME order's id, in the order an issuance calls them. */
+const ORDER_ACTIVITIES = [
   'presentDnsChallenge',
   'checkDnsPropagationOnce',
   'waitForDnsPropagation',
   'validateAcmeChallenge',
   'removeDnsChallenge',
   'finalizeAcmeOrder',
+] as const;
+
+const ISSUE_SEQUENCE = [
+  'loadRenewalFacts',
+  'markCertificateStatus',
+  'checkDnsProvider',
+  'createAcmeOrder',
+  ...ORDER_ACTIVITIES,
   'loadDeploySettings',
   'listCertificateDeployments',
   'sendLifecycleEmail',
@@ -152,19 +165,39 @@ const ALLOWED_INPUT_FIELDS = new Set([
   'startedAt',
 ]);
 
-const nonRetryable = (type: string, message: string): ApplicationFailure =>
-  ApplicationFailure.create({ type, message, nonRetryable: true });
+/** One lifecycle test with the default timeout and a fresh certificate id named after `label`. */
+const lifecycleTest = (name: string, label: string, body: (certificateId: string) => Promise<void>): void =>
+  itWithFreshId(name, TEST_TIMEOUT_MS, label, body);
+
+/** How many times each activity ran. */
+function assertCallCounts(mocks: MockActivities, expected: Partial<Record<ActivityName, number>>): void {
+  for (const [name, count] of Object.entries(expected)) assert.equal(mocks.count(name as ActivityName), count, name);
+}
+
+/** The last status the run wrote for the certificate is `failed` with this error. */
+function assertLastStatusFailed(mocks: MockActivities, certificateId: string, error: string): void {
+  assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), { certificateId, status: 'failed', error });
+}
+
+/** What a table row's check gets: the finished run, its mocks, the certificate and the failure's message. */
+interface FailedRun {
+  run: LifecycleRun;
+  mocks: MockActivities;
+  certificateId: string;
+  message: string;
+}
+
+const ISSUED_WITHOUT_DEPLOYMENTS = { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] };
 
 describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () => {
-  it(
+  lifecycleTest(
     'create trigger: issues, calling the activities in order with ids only',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('create');
+    'create',
+    async (certificateId) => {
       const mocks = mockActivities();
       const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
       assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE]);
 
       assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
@@ -172,14 +205,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
         { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
       ]);
-      for (const name of [
-        'presentDnsChallenge',
-        'checkDnsPropagationOnce',
-        'waitForDnsPropagation',
-        'validateAcmeChallenge',
-        'removeDnsChallenge',
-        'finalizeAcmeOrder',
-      ] as const) {
+      for (const name of ORDER_ACTIVITIES) {
         assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
       }
       assert.deepEqual(
@@ -215,37 +241,31 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it(
+  lifecycleTest(
     'a TXT record visible at the first look needs no wait; the ACME and DNS calls forward run as local activities, cleanup and mail as regular ones',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('quick-dns');
+    'quick-dns',
+    async (certificateId) => {
       const mocks = mockActivities({ overrides: { checkDnsPropagationOnce: async () => ({ propagated: true }) } });
       const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
       assert.deepEqual(mocks.names(), [
         'authorizeLifecycle',
         ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation'),
       ]);
       assert.equal(statusesOf(run.progress)['propagate'], 'done');
-      const { events } = await run.handle.fetchHistory();
-      const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      const { scheduled, localMarkers } = activityScheduling((await run.handle.fetchHistory()).events);
       // Removing the TXT record and mailing undo or tell: they are scheduled only once the workflow
       // task that decided them is recorded (a lost task's local activities have happened all the same).
       assert.deepEqual(scheduled, ['removeDnsChallenge', 'sendLifecycleEmail'], 'every other step is a local activity');
-      const markers = (events ?? []).filter(
-        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-      ).length;
-      assert.equal(markers, mocks.calls.length - 2, 'one marker per local call');
+      assert.equal(localMarkers, mocks.calls.length - 2, 'one marker per local call');
     },
   );
 
-  it(
+  lifecycleTest(
     'schedule trigger, current certificate still fresh: skipped after recording the check, no ACME call',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('fresh');
+    'fresh',
+    async (certificateId) => {
       const mocks = mockActivities({ facts: { current: validity('fresh') } });
       const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
@@ -264,8 +284,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it('schedule trigger, renewal disabled: skipped even when due', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('disabled');
+  lifecycleTest('schedule trigger, renewal disabled: skipped even when due', 'disabled', async (certificateId) => {
     const mocks = mockActivities({ facts: { enabled: false, current: validity('due') } });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
@@ -277,12 +296,11 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.equal(mocks.count('markCertificateStatus'), 0);
   });
 
-  it('schedule trigger, inside the renewal window: issues', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('due');
+  lifecycleTest('schedule trigger, inside the renewal window: issues', 'due', async (certificateId) => {
     const mocks = mockActivities({ facts: { current: validity('due') } });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+    assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
     assert.deepEqual(mocks.names(), [
       'authorizeLifecycle',
       'loadRenewalFacts',
@@ -291,11 +309,10 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     ]);
   });
 
-  it(
+  lifecycleTest(
     'schedule trigger with an ARI window in the past (a revocation coming): renews though the lifetime rule says fresh',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('ari-past');
+    'ari-past',
+    async (certificateId) => {
       const past = new Date(Date.now() - 3600_000).toISOString();
       const renewalInfo = { kind: 'window' as const, windowStart: past, windowEnd: past, renewAt: past };
       const mocks = mockActivities({ facts: { current: validity('fresh'), renewalInfo } });
@@ -306,11 +323,10 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it(
+  lifecycleTest(
     'schedule trigger with an ARI moment still ahead: skipped, saying when',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('ari-ahead');
+    'ari-ahead',
+    async (certificateId) => {
       const at = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
       const renewalInfo = { kind: 'window' as const, windowStart: at(-1), windowEnd: at(5), renewAt: at(2) };
       // The lifetime rule alone would renew now ('due'); the CA's window says later.
@@ -324,15 +340,17 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it('"Renew now" does not ask the CA for ARI (only scheduled checks do)', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('ari-manual');
-    const mocks = mockActivities({ facts: { current: validity('fresh') } });
-    await runLifecycle(mocks, { certificateId, trigger: 'manual' });
-    assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId }]);
-  });
+  lifecycleTest(
+    '"Renew now" does not ask the CA for ARI (only scheduled checks do)',
+    'ari-manual',
+    async (certificateId) => {
+      const mocks = mockActivities({ facts: { current: validity('fresh') } });
+      await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+      assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId }]);
+    },
+  );
 
-  it('a deleted certificate is skipped without touching ACME or DNS', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('deleted');
+  lifecycleTest('a deleted certificate is skipped without touching ACME or DNS', 'deleted', async (certificateId) => {
     const mocks = mockActivities({ facts: { exists: false, enabled: false } });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
@@ -340,11 +358,10 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts']);
   });
 
-  it(
+  lifecycleTest(
     'a start CertFleet did not authorise ("Renew now" without its audit entry) does nothing',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('forged');
+    'forged',
+    async (certificateId) => {
       const mocks = mockActivities({
         overrides: { authorizeLifecycle: async () => ({ accepted: false, reason: 'it names no audit entry' }) },
       });
@@ -358,92 +375,118 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it(
-    'ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('invalid');
-      const message = 'acme: the CA could not validate www.example.test through DNS: NXDOMAIN';
-      const mocks = mockActivities({
-        overrides: {
-          validateAcmeChallenge: async () => {
-            throw nonRetryable(FailureType.acmeValidationFailed, message);
-          },
-        },
-      });
-      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+  /** One row per failing activity: the run is a create, the activity fails non-retryable, `check` asserts. */
+  const FAILURE_CASES: { name: string; label: string; failure: ActivityFailure; check: (c: FailedRun) => void }[] = [
+    {
+      name: 'ACME validation fails (non-retryable): cleanup still runs, status and email say failed, no retry',
+      label: 'invalid',
+      failure: ACME_VALIDATION_FAILURE,
+      check: ({ run, mocks, certificateId, message }) => {
+        assert.equal(expectFailure(run, FailureType.acmeValidationFailed), message);
+        assert.equal(mocks.count('validateAcmeChallenge'), 1, 'a failed validation must not be retried');
+        assertCallCounts(mocks, { removeDnsChallenge: 1, finalizeAcmeOrder: 0 });
+        assert.deepEqual(mocks.inputsOf('removeDnsChallenge'), [{ orderId: MOCK_ORDER_ID }]);
+        assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [
+          { certificateId, status: 'issuing' },
+          { certificateId, status: 'failed', error: message },
+        ]);
+        assert.deepEqual(
+          mocks.inputsOf('sendLifecycleEmail').map(({ startedAt: _startedAt, trigger: _trigger, ...rest }) => rest),
+          [{ certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) }],
+        );
+        // The TXT record is removed before the status is written and the email goes out.
+        const names = mocks.names();
+        assert.ok(names.indexOf('removeDnsChallenge') < names.lastIndexOf('markCertificateStatus'), names.join(', '));
 
-      assert.equal(expectFailure(run, FailureType.acmeValidationFailed), message);
-      assert.equal(mocks.count('validateAcmeChallenge'), 1, 'a failed validation must not be retried');
-      assert.equal(mocks.count('removeDnsChallenge'), 1);
-      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-      assert.deepEqual(mocks.inputsOf('removeDnsChallenge'), [{ orderId: MOCK_ORDER_ID }]);
-      assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [
-        { certificateId, status: 'issuing' },
-        { certificateId, status: 'failed', error: message },
-      ]);
-      assert.deepEqual(
-        mocks.inputsOf('sendLifecycleEmail').map(({ startedAt: _startedAt, trigger: _trigger, ...rest }) => rest),
-        [{ certificateId, outcome: 'failed', reason: message, workflowId: certificateWorkflowId(certificateId) }],
-      );
-      // The TXT record is removed before the status is written and the email goes out.
-      const names = mocks.names();
-      assert.ok(names.indexOf('removeDnsChallenge') < names.lastIndexOf('markCertificateStatus'), names.join(', '));
-
-      assert.equal(run.progress.outcome, 'failed');
-      assert.equal(run.progress.lastError, message);
-      assert.deepEqual(statusesOf(run.progress), {
-        check: 'done',
-        order: 'done',
-        present: 'done',
-        propagate: 'done',
-        validate: 'failed',
-        cleanup: 'done',
-        finalize: 'skipped',
-        deploy: 'skipped',
-        notify: 'done',
-      });
-      assert.equal(stepOf(run.progress, 'validate').error, message);
-      assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'failed');
+        assert.equal(run.progress.outcome, 'failed');
+        assert.equal(run.progress.lastError, message);
+        assert.deepEqual(statusesOf(run.progress), {
+          check: 'done',
+          order: 'done',
+          present: 'done',
+          propagate: 'done',
+          validate: 'failed',
+          cleanup: 'done',
+          finalize: 'skipped',
+          deploy: 'skipped',
+          notify: 'done',
+        });
+        assert.equal(stepOf(run.progress, 'validate').error, message);
+        assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'failed');
+      },
     },
-  );
-
-  it(
-    'DNS propagation times out (non-retryable): cleanup runs, validation is never asked for',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('propagation');
-      const message = 'dns: _acme-challenge.www.example.test not visible at 2 nameservers after 600 s';
-      const mocks = mockActivities({
-        overrides: {
-          waitForDnsPropagation: async () => {
-            throw nonRetryable(FailureType.propagationTimeout, message);
-          },
-        },
-      });
-      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
-
-      assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
-      assert.equal(mocks.count('waitForDnsPropagation'), 1);
-      assert.equal(mocks.count('validateAcmeChallenge'), 0);
-      assert.equal(mocks.count('removeDnsChallenge'), 1);
-      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
-        certificateId,
-        status: 'failed',
-        error: message,
-      });
-      assert.deepEqual(
-        mocks.inputsOf('sendLifecycleEmail').map((i) => [i.outcome, i.reason]),
-        [['failed', message]],
-      );
-      assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
-      assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
+    {
+      name: 'DNS propagation times out (non-retryable): cleanup runs, validation is never asked for',
+      label: 'propagation',
+      failure: {
+        activity: 'waitForDnsPropagation',
+        type: FailureType.propagationTimeout,
+        message: 'dns: _acme-challenge.www.example.test not visible at 2 nameservers after 600 s',
+      },
+      check: ({ run, mocks, certificateId, message }) => {
+        assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
+        assertCallCounts(mocks, {
+          waitForDnsPropagation: 1,
+          validateAcmeChallenge: 0,
+          removeDnsChallenge: 1,
+          finalizeAcmeOrder: 0,
+        });
+        assertLastStatusFailed(mocks, certificateId, message);
+        assert.deepEqual(
+          mocks.inputsOf('sendLifecycleEmail').map((i) => [i.outcome, i.reason]),
+          [['failed', message]],
+        );
+        assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
+        assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
+      },
     },
-  );
+    {
+      name: 'a failing email never fails an issued certificate',
+      label: 'mail',
+      failure: {
+        activity: 'sendLifecycleEmail',
+        type: FailureType.emailFailed,
+        message: 'email: cannot send through SMTP: connect ECONNREFUSED 127.0.0.1:25',
+      },
+      check: ({ run, mocks, certificateId, message }) => {
+        assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
+        assert.equal(mocks.count('sendLifecycleEmail'), 1);
+        assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
+        const notify = stepOf(run.progress, 'notify');
+        assert.equal(notify.status, 'failed');
+        assert.equal(notify.error, message);
+        assert.equal(run.progress.outcome, 'issued');
+        assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
+      },
+    },
+    {
+      name: 'DNS provider check fails (non-retryable): no ACME order is spent, the failure names the provider',
+      label: 'dns-auth',
+      failure: {
+        activity: 'checkDnsProvider',
+        type: FailureType.dnsAuth,
+        message: 'cloudflare: the API token was rejected (9109 Invalid access token)',
+      },
+      check: ({ run, mocks, certificateId, message }) => {
+        assert.ok(expectFailure(run, FailureType.dnsAuth).includes(message));
+        assertCallCounts(mocks, { checkDnsProvider: 1, createAcmeOrder: 0, presentDnsChallenge: 0 });
+        assert.equal(mocks.count('removeDnsChallenge'), 0, 'nothing was published, so nothing to clean up');
+        assertLastStatusFailed(mocks, certificateId, message);
+        assert.equal(mocks.inputsOf('sendLifecycleEmail')[0]?.outcome, 'failed');
+        assert.equal(stepOf(run.progress, 'order').status, 'failed');
+        assert.equal(stepOf(run.progress, 'order').error, message);
+      },
+    },
+  ];
+  for (const { name, label, failure, check } of FAILURE_CASES) {
+    lifecycleTest(name, label, async (certificateId) => {
+      const mocks = mocksFailingAt(failure);
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+      check({ run, mocks, certificateId, message: failure.message });
+    });
+  }
 
-  it('a retryable error in createAcmeOrder is retried until it succeeds', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('retry');
+  lifecycleTest('a retryable error in createAcmeOrder is retried until it succeeds', 'retry', async (certificateId) => {
     let attempts = 0;
     const mocks = mockActivities({
       overrides: {
@@ -461,32 +504,28 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     });
     const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+    assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
     assert.equal(mocks.count('createAcmeOrder'), 3);
     // Every attempt belongs to the same run, so the activity can find the order it already created.
     assert.equal(new Set(mocks.inputsOf('createAcmeOrder').map((i) => i.runId)).size, 1);
-    assert.equal(mocks.count('checkDnsProvider'), 1);
-    assert.equal(mocks.count('markCertificateStatus'), 1);
+    assertCallCounts(mocks, { checkDnsProvider: 1, markCertificateStatus: 1 });
   });
 
-  it(
+  lifecycleTest(
     'no challenge needed (authorizations already valid): straight to finalize',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('valid-authz');
+    'valid-authz',
+    async (certificateId) => {
       const mocks = mockActivities({ order: { needsChallenge: false, values: [] } });
       const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
-      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-      for (const name of [
-        'presentDnsChallenge',
-        'waitForDnsPropagation',
-        'validateAcmeChallenge',
-        'removeDnsChallenge',
-      ] as const) {
-        assert.equal(mocks.count(name), 0, name);
-      }
-      assert.equal(mocks.count('finalizeAcmeOrder'), 1);
+      assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
+      assertCallCounts(mocks, {
+        presentDnsChallenge: 0,
+        waitForDnsPropagation: 0,
+        validateAcmeChallenge: 0,
+        removeDnsChallenge: 0,
+        finalizeAcmeOrder: 1,
+      });
       assert.deepEqual(statusesOf(run.progress), {
         check: 'done',
         order: 'done',
@@ -501,42 +540,12 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it('a failing email never fails an issued certificate', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const certificateId = uniqueCertificateId('mail');
-    const message = 'email: cannot send through SMTP: connect ECONNREFUSED 127.0.0.1:25';
-    const mocks = mockActivities({
-      overrides: {
-        sendLifecycleEmail: async () => {
-          throw nonRetryable(FailureType.emailFailed, message);
-        },
-      },
-    });
-    const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
-
-    assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
-    assert.equal(mocks.count('sendLifecycleEmail'), 1);
-    assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
-    const notify = stepOf(run.progress, 'notify');
-    assert.equal(notify.status, 'failed');
-    assert.equal(notify.error, message);
-    assert.equal(run.progress.outcome, 'issued');
-    assert.equal(searchAttribute(run.description, SearchAttributes.outcome), 'issued');
-  });
-
-  it(
+  lifecycleTest(
     'progress query: shows the running step while DNS propagation is awaited',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('progress');
+    'progress',
+    async (certificateId) => {
       const gate: Gate = createGate();
-      const mocks = mockActivities({
-        overrides: {
-          waitForDnsPropagation: async () => {
-            await gate.pass();
-            return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
-          },
-        },
-      });
+      const mocks = mocksBlockedInPropagation(gate, { nameservers: ['192.0.2.53'], elapsedMs: 5 });
       let during: LifecycleProgress | undefined;
       const run = await runLifecycle(mocks, { certificateId, trigger: 'create' }, async (handle) => {
         await gate.entered;
@@ -574,7 +583,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
       }
 
-      assert.deepEqual(expectResult(run), { outcome: 'issued', versionId: MOCK_VERSION_ID, deployments: [] });
+      assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
       assert.equal(run.progress.current, undefined);
       assert.equal(run.progress.outcome, 'issued');
       for (const state of run.progress.steps)
@@ -583,11 +592,10 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it(
+  lifecycleTest(
     'search attributes: CertificateId and CertFleetOutcome are set on an issued run',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('search');
+    'search',
+    async (certificateId) => {
       const run = await runLifecycle(mockActivities(), { certificateId, trigger: 'create' });
 
       expectResult(run);
@@ -599,51 +607,12 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     },
   );
 
-  it(
-    'DNS provider check fails (non-retryable): no ACME order is spent, the failure names the provider',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('dns-auth');
-      const message = 'cloudflare: the API token was rejected (9109 Invalid access token)';
-      const mocks = mockActivities({
-        overrides: {
-          checkDnsProvider: async () => {
-            throw nonRetryable(FailureType.dnsAuth, message);
-          },
-        },
-      });
-      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
-
-      assert.ok(expectFailure(run, FailureType.dnsAuth).includes(message));
-      assert.equal(mocks.count('checkDnsProvider'), 1);
-      assert.equal(mocks.count('createAcmeOrder'), 0);
-      assert.equal(mocks.count('presentDnsChallenge'), 0);
-      assert.equal(mocks.count('removeDnsChallenge'), 0, 'nothing was published, so nothing to clean up');
-      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
-        certificateId,
-        status: 'failed',
-        error: message,
-      });
-      assert.equal(mocks.inputsOf('sendLifecycleEmail')[0]?.outcome, 'failed');
-      assert.equal(stepOf(run.progress, 'order').status, 'failed');
-      assert.equal(stepOf(run.progress, 'order').error, message);
-    },
-  );
-
-  it(
+  lifecycleTest(
     'cancellation while waiting for DNS: the TXT record is still removed and the status says cancelled',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const certificateId = uniqueCertificateId('cancel');
+    'cancel',
+    async (certificateId) => {
       const gate = createGate();
-      const mocks = mockActivities({
-        overrides: {
-          waitForDnsPropagation: async () => {
-            await gate.pass();
-            return { nameservers: [], elapsedMs: 0 };
-          },
-        },
-      });
+      const mocks = mocksBlockedInPropagation(gate, { nameservers: [], elapsedMs: 0 });
       const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' }, async (handle) => {
         await gate.entered;
         await handle.cancel();
@@ -656,14 +625,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         `expected a cancellation, got ${String(error)}`,
       );
       assert.equal(run.description.status.name, 'CANCELLED');
-      assert.equal(mocks.count('removeDnsChallenge'), 1);
-      assert.equal(mocks.count('validateAcmeChallenge'), 0);
-      assert.equal(mocks.count('finalizeAcmeOrder'), 0);
-      assert.deepEqual(mocks.inputsOf('markCertificateStatus').at(-1), {
-        certificateId,
-        status: 'failed',
-        error: 'the run was cancelled',
-      });
+      assertCallCounts(mocks, { removeDnsChallenge: 1, validateAcmeChallenge: 0, finalizeAcmeOrder: 0 });
+      assertLastStatusFailed(mocks, certificateId, 'the run was cancelled');
       // A cancelled run still records its outcome, for the progress view and for searches by outcome.
       assert.equal(run.progress.outcome, 'failed');
       assert.equal(run.progress.lastError, 'the run was cancelled');

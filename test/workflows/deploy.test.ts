@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   certificateWorkflowId,
   deployNowSignal,
@@ -16,41 +15,86 @@ import {
   type LifecycleResult,
 } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, deployToTargetWorkflow } from '../../workflows';
-import { mockActivities, MOCK_VERSION_ID, uniqueCertificateId, useWorkflowTestEnv } from './harness';
+import type { Activities } from '../../activities';
+import {
+  mockActivities,
+  MOCK_VERSION_ID,
+  uniqueCertificateId,
+  useWorkflowTestEnv,
+  type MockActivities,
+  type MockOptions,
+} from './harness';
+import {
+  activityScheduling,
+  executeOnWorker,
+  failingActivity,
+  itWithFreshId,
+  nonRetryableFailure as fail,
+  pollUntil,
+} from '../support/workflow-runs';
 
 const testEnv = useWorkflowTestEnv();
-const TIMEOUT = { timeout: 60_000 };
-const fail = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+const TIMEOUT_MS = 60_000;
+const TIMEOUT = { timeout: TIMEOUT_MS };
 const TARGETS = [
   { deploymentId: 'd1', targetName: 'fw-paris' },
   { deploymentId: 'd2', targetName: 'lb-berlin' },
 ];
 
+/** startDeploymentRun for TARGETS, with a run row id per deployment and trigger. */
+const startRunPerTrigger: Activities['startDeploymentRun'] = async (input) => ({
+  runRowId: `run-${input.deploymentId}-${input.trigger}`,
+  targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?',
+  targetId: 't1',
+  exclusiveSession: false,
+  manual: false,
+});
+
+/** stageDeployment that fails for lb-berlin (d2) the first `times` times, non-retryable. */
+function stageFailingForBerlin(times: number, type: string, message: string): Activities['stageDeployment'] {
+  let left = times;
+  return async (input) => {
+    if (input.runRowId.startsWith('run-d2') && left-- > 0) throw fail(type, message);
+    return { staged: { cert: 'c' } };
+  };
+}
+
+/** Mocks that deploy to both TARGETS, with these settings and activities replaced. */
+const twoTargetMocks = (
+  deploySettings: MockOptions['deploySettings'],
+  overrides: Partial<Activities>,
+): MockActivities => mockActivities({ deployments: TARGETS, deploySettings, overrides });
+
+/** The lifecycle of a certificate, started by hand, run to its end on a fresh worker. */
+const executeLifecycle = (mocks: MockActivities, certificateId: string): Promise<LifecycleResult> =>
+  executeOnWorker(testEnv(), mocks.activities, certificateLifecycleWorkflow, {
+    workflowId: certificateWorkflowId(certificateId),
+    args: [{ certificateId, trigger: 'manual' }],
+  });
+
+/** deployToTargetWorkflow for deployment d1 and version v9, run to its end with mocks built from `options`. */
+async function executeDeploy(options: MockOptions, trigger: 'redeploy' | 'lifecycle' = 'redeploy') {
+  const mocks = mockActivities(options);
+  const outcome = await executeOnWorker(testEnv(), mocks.activities, deployToTargetWorkflow, {
+    workflowId: `deploy:${uniqueCertificateId(trigger)}:d1`,
+    args: [{ deploymentId: 'd1', versionId: 'v9', trigger }],
+  });
+  return { mocks, outcome };
+}
+
 describe('deploying after issuance', () => {
-  it(
+  itWithFreshId(
     'deploys to every target in parallel; a failing one waits for retryDeployment, then all are deployed',
-    TIMEOUT,
-    async () => {
-      const certificateId = uniqueCertificateId('fanout');
-      let berlinFailures = 1;
-      const mocks = mockActivities({
-        deployments: TARGETS,
-        deploySettings: { retryWindowMs: 30_000 },
-        overrides: {
-          startDeploymentRun: async (input) => ({
-            runRowId: `run-${input.deploymentId}-${input.trigger}`,
-            targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?',
-            targetId: 't1',
-            exclusiveSession: false,
-            manual: false,
-          }),
-          stageDeployment: async (input) => {
-            if (input.runRowId.startsWith('run-d2') && berlinFailures-- > 0)
-              throw fail(FailureType.targetRejected, 'f5-bigip: upload refused');
-            return { staged: { cert: 'c' } };
-          },
+    TIMEOUT_MS,
+    'fanout',
+    async (certificateId) => {
+      const mocks = twoTargetMocks(
+        { retryWindowMs: 30_000 },
+        {
+          startDeploymentRun: startRunPerTrigger,
+          stageDeployment: stageFailingForBerlin(1, FailureType.targetRejected, 'f5-bigip: upload refused'),
         },
-      });
+      );
       const { client, runWorker } = testEnv();
       const result = await runWorker(mocks.activities, async (taskQueue) => {
         const handle = await client.workflow.start(certificateLifecycleWorkflow, {
@@ -58,11 +102,7 @@ describe('deploying after issuance', () => {
           workflowId: certificateWorkflowId(certificateId),
           args: [{ certificateId, trigger: 'manual' }],
         });
-        for (let i = 0; i < 100; i++) {
-          const progress = await handle.query(progressQuery);
-          if (progress.awaitingRetry) break;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        await pollUntil(async () => (await handle.query(progressQuery)).awaitingRetry === true, 100, 100);
         const waiting = await handle.query(progressQuery);
         assert.equal(waiting.awaitingRetry, true);
         assert.deepEqual(
@@ -93,114 +133,83 @@ describe('deploying after issuance', () => {
     },
   );
 
-  it('closes as partial when the retry window ends without a retry', TIMEOUT, async () => {
-    const certificateId = uniqueCertificateId('partial');
-    const mocks = mockActivities({
-      deployments: TARGETS,
-      deploySettings: { retryWindowMs: 500 },
-      overrides: {
-        startDeploymentRun: async (input) => ({
-          runRowId: `run-${input.deploymentId}`,
-          targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?',
-          targetId: 't1',
-          exclusiveSession: false,
-          manual: false,
-        }),
-        verifyDeployment: async (input) => {
-          if (input.runRowId === 'run-d1')
-            throw fail(FailureType.commitFailed, 'fortigate: still serving the old certificate');
-          return { endpoints: [] };
+  itWithFreshId(
+    'closes as partial when the retry window ends without a retry',
+    TIMEOUT_MS,
+    'partial',
+    async (certificateId) => {
+      const mocks = twoTargetMocks(
+        { retryWindowMs: 500 },
+        {
+          verifyDeployment: async (input) => {
+            if (input.runRowId === 'run-d1')
+              throw fail(FailureType.commitFailed, 'fortigate: still serving the old certificate');
+            return { endpoints: [] };
+          },
         },
-      },
-    });
-    const { client, runWorker } = testEnv();
-    const result: LifecycleResult = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(certificateLifecycleWorkflow, {
-        taskQueue,
-        workflowId: certificateWorkflowId(certificateId),
-        args: [{ certificateId, trigger: 'manual' }],
-      }),
-    );
-    assert.equal(result.outcome, 'partial');
-    assert.equal(result.versionId, MOCK_VERSION_ID);
-    assert.match(result.reason ?? '', /fw-paris: fortigate: still serving the old certificate/);
-    assert.deepEqual(
-      result.deployments?.map((d) => d.outcome),
-      ['rolled_back', 'deployed'],
-    );
-    assert.equal(mocks.count('rollbackDeployment'), 1);
-  });
+      );
+      const result = await executeLifecycle(mocks, certificateId);
+      assert.equal(result.outcome, 'partial');
+      assert.equal(result.versionId, MOCK_VERSION_ID);
+      assert.match(result.reason ?? '', /fw-paris: fortigate: still serving the old certificate/);
+      assert.deepEqual(
+        result.deployments?.map((d) => d.outcome),
+        ['rolled_back', 'deployed'],
+      );
+      assert.equal(mocks.count('rollbackDeployment'), 1);
+    },
+  );
 
-  it('ignores a Retry signal without its audit entry: the failed target is not deployed again', TIMEOUT, async () => {
-    const certificateId = uniqueCertificateId('forged-retry');
-    const mocks = mockActivities({
-      deployments: TARGETS,
-      deploySettings: { retryWindowMs: 3_000 },
-      overrides: {
-        stageDeployment: async (input) => {
-          if (input.runRowId === 'run-d2') throw fail(FailureType.targetRejected, 'f5: upload refused');
-          return { staged: { cert: 'c' } };
+  itWithFreshId(
+    'ignores a Retry signal without its audit entry: the failed target is not deployed again',
+    TIMEOUT_MS,
+    'forged-retry',
+    async (certificateId) => {
+      const mocks = twoTargetMocks(
+        { retryWindowMs: 3_000 },
+        {
+          stageDeployment: stageFailingForBerlin(Infinity, FailureType.targetRejected, 'f5: upload refused'),
         },
-      },
-    });
-    const { client, runWorker } = testEnv();
-    const result: LifecycleResult = await runWorker(mocks.activities, async (taskQueue) => {
-      const handle = await client.workflow.start(certificateLifecycleWorkflow, {
-        taskQueue,
-        workflowId: certificateWorkflowId(certificateId),
-        args: [{ certificateId, trigger: 'manual', auditId: '7' }],
+      );
+      const { client, runWorker } = testEnv();
+      const result: LifecycleResult = await runWorker(mocks.activities, async (taskQueue) => {
+        const handle = await client.workflow.start(certificateLifecycleWorkflow, {
+          taskQueue,
+          workflowId: certificateWorkflowId(certificateId),
+          args: [{ certificateId, trigger: 'manual', auditId: '7' }],
+        });
+        await pollUntil(async () => (await handle.query(progressQuery)).awaitingRetry === true, 100);
+        await handle.signal('retryDeployment', { deploymentId: 'd2' });
+        return handle.result();
       });
-      while (!(await handle.query(progressQuery)).awaitingRetry)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      await handle.signal('retryDeployment', { deploymentId: 'd2' });
-      return handle.result();
-    });
-    assert.equal(result.outcome, 'partial');
-    assert.deepEqual(
-      mocks.inputsOf('claimCommand').map((c) => [c.entityId, c.auditId]),
-      [['d2', undefined]],
-    );
-    assert.equal(
-      mocks.inputsOf('stageDeployment').filter((i) => i.runRowId === 'run-d2').length,
-      1,
-      'tried once, never on the forged Retry',
-    );
-  });
+      assert.equal(result.outcome, 'partial');
+      assert.deepEqual(
+        mocks.inputsOf('claimCommand').map((c) => [c.entityId, c.auditId]),
+        [['d2', undefined]],
+      );
+      assert.equal(
+        mocks.inputsOf('stageDeployment').filter((i) => i.runRowId === 'run-d2').length,
+        1,
+        'tried once, never on the forged Retry',
+      );
+    },
+  );
 });
 
 describe('automatic retries of failed targets', () => {
-  it(
+  itWithFreshId(
     'a target that was down gets the version by itself when it is back, within the retry window',
-    TIMEOUT,
-    async () => {
-      const certificateId = uniqueCertificateId('autoretry');
-      let berlinFailures = 2;
-      const mocks = mockActivities({
-        deployments: TARGETS,
-        deploySettings: { retryWindowMs: 30_000, autoRetryMs: 300 },
-        overrides: {
-          startDeploymentRun: async (input) => ({
-            runRowId: `run-${input.deploymentId}-${input.trigger}`,
-            targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?',
-            targetId: 't1',
-            exclusiveSession: false,
-            manual: false,
-          }),
-          stageDeployment: async (input) => {
-            if (input.runRowId.startsWith('run-d2') && berlinFailures-- > 0)
-              throw fail(FailureType.targetUnreachable, 'f5-bigip: no answer');
-            return { staged: { cert: 'c' } };
-          },
+    TIMEOUT_MS,
+    'autoretry',
+    async (certificateId) => {
+      const mocks = twoTargetMocks(
+        { retryWindowMs: 30_000, autoRetryMs: 300 },
+        {
+          startDeploymentRun: startRunPerTrigger,
+          stageDeployment: stageFailingForBerlin(2, FailureType.targetUnreachable, 'f5-bigip: no answer'),
         },
-      });
-      const { client, runWorker } = testEnv();
-      const result: LifecycleResult = await runWorker(mocks.activities, (taskQueue) =>
-        client.workflow.execute(certificateLifecycleWorkflow, {
-          taskQueue,
-          workflowId: certificateWorkflowId(certificateId),
-          args: [{ certificateId, trigger: 'manual' }],
-        }),
       );
+      const result = await executeLifecycle(mocks, certificateId);
       assert.equal(result.outcome, 'issued', JSON.stringify(result));
       const berlinRuns = mocks
         .inputsOf('startDeploymentRun')
@@ -217,22 +226,9 @@ describe('automatic retries of failed targets', () => {
 });
 
 describe('deployToTargetWorkflow', () => {
-  const run = async (overrides: Parameters<typeof mockActivities>[0]) => {
-    const mocks = mockActivities(overrides);
-    const { client, runWorker } = testEnv();
-    const outcome = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(deployToTargetWorkflow, {
-        taskQueue,
-        workflowId: `deploy:${uniqueCertificateId('c')}:d1`,
-        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }],
-      }),
-    );
-    return { mocks, outcome };
-  };
-
   it('polls an asynchronous commit with durable timers, then verifies', TIMEOUT, async () => {
     let polls = 0;
-    const { mocks, outcome } = await run({
+    const { mocks, outcome } = await executeDeploy({
       overrides: {
         activateDeployment: async () => ({ jobId: '42' }),
         checkDeploymentActivation: async () =>
@@ -277,21 +273,18 @@ describe('deployToTargetWorkflow', () => {
         assert.equal((await handle.result()).outcome, 'deployed');
         return (await handle.fetchHistory()).events ?? [];
       });
-      const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      const { scheduled, localMarkers } = activityScheduling(events);
       assert.deepEqual(
         scheduled,
         ['finishDeploymentRun'],
         'stage, activate, commit check and verify are local; closing the run (it may alert) is scheduled once recorded',
       );
-      const markers = events.filter(
-        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-      ).length;
-      assert.equal(markers, mocks.calls.length - 1, 'one marker per local call');
+      assert.equal(localMarkers, mocks.calls.length - 1, 'one marker per local call');
     },
   );
 
   it('a failed commit job rolls back (with its own commit) and reports the job detail', TIMEOUT, async () => {
-    const { mocks, outcome } = await run({
+    const { mocks, outcome } = await executeDeploy({
       overrides: {
         activateDeployment: async () => ({ jobId: '7' }),
         checkDeploymentActivation: async (input) =>
@@ -312,11 +305,12 @@ describe('deployToTargetWorkflow', () => {
   });
 
   it('a failed verify rolls back to the previous binding', TIMEOUT, async () => {
-    const { mocks, outcome } = await run({
+    const { mocks, outcome } = await executeDeploy({
       overrides: {
-        verifyDeployment: async () => {
-          throw fail(FailureType.targetRejected, 'verify failed: 192.0.2.1:443 serves the old certificate');
-        },
+        verifyDeployment: failingActivity(
+          FailureType.targetRejected,
+          'verify failed: 192.0.2.1:443 serves the old certificate',
+        ),
       },
     });
     assert.equal(outcome.outcome, 'rolled_back');
@@ -324,11 +318,9 @@ describe('deployToTargetWorkflow', () => {
   });
 
   it('an authentication error is not retried and needs no rollback', TIMEOUT, async () => {
-    const { mocks, outcome } = await run({
+    const { mocks, outcome } = await executeDeploy({
       overrides: {
-        activateDeployment: async () => {
-          throw fail(FailureType.targetAuth, 'fortigate: the API token was rejected');
-        },
+        activateDeployment: failingActivity(FailureType.targetAuth, 'fortigate: the API token was rejected'),
       },
     });
     assert.equal(outcome.outcome, 'failed');
@@ -338,14 +330,10 @@ describe('deployToTargetWorkflow', () => {
   });
 
   it('a failed rollback is reported together with the original failure', TIMEOUT, async () => {
-    const { outcome } = await run({
+    const { outcome } = await executeDeploy({
       overrides: {
-        verifyDeployment: async () => {
-          throw fail(FailureType.targetRejected, 'verify failed');
-        },
-        rollbackDeployment: async () => {
-          throw fail(FailureType.targetAuth, 'token revoked meanwhile');
-        },
+        verifyDeployment: failingActivity(FailureType.targetRejected, 'verify failed'),
+        rollbackDeployment: failingActivity(FailureType.targetAuth, 'token revoked meanwhile'),
       },
     });
     assert.equal(outcome.outcome, 'failed');
@@ -355,19 +343,17 @@ describe('deployToTargetWorkflow', () => {
 
 describe('maintenance windows', () => {
   it('a deploy outside the window touches nothing until the window opens (a durable timer)', TIMEOUT, async () => {
-    const mocks = mockActivities({
-      overrides: {
-        checkMaintenanceWindow: async () => ({ inWindow: false, opensAt: new Date(Date.now() + 1_500).toISOString() }),
-      },
-    });
-    const { client, runWorker } = testEnv();
     const started = Date.now();
-    const outcome = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(deployToTargetWorkflow, {
-        taskQueue,
-        workflowId: `deploy:${uniqueCertificateId('mw')}:d1`,
-        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }],
-      }),
+    const { mocks, outcome } = await executeDeploy(
+      {
+        overrides: {
+          checkMaintenanceWindow: async () => ({
+            inWindow: false,
+            opensAt: new Date(Date.now() + 1_500).toISOString(),
+          }),
+        },
+      },
+      'lifecycle',
     );
     assert.equal(outcome.outcome, 'deployed');
     assert.ok(Date.now() - started >= 1_400, 'waited for the window');
@@ -396,11 +382,11 @@ describe('maintenance windows', () => {
           workflowId,
           args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }],
         });
-        while (mocks.count('checkMaintenanceWindow') === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        await pollUntil(() => mocks.count('checkMaintenanceWindow') > 0, 50);
         assert.equal(mocks.count('stageDeployment'), 0, 'nothing is staged while waiting');
         // Forged: a name instead of an audit entry. Checked, rejected, and the deploy keeps waiting.
         await client.workflow.getHandle(workflowId).signal('deployNow', { requestedBy: 'demo' });
-        while (mocks.count('claimCommand') === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        await pollUntil(() => mocks.count('claimCommand') > 0, 50);
         assert.equal(mocks.count('stageDeployment'), 0, 'a signal without its audit entry changes nothing');
         assert.equal(mocks.count('endMaintenanceWait'), 0);
         await handle.signal(deployNowSignal, { auditId: '42' });
@@ -416,15 +402,7 @@ describe('maintenance windows', () => {
   );
 
   it('inside the window (or without windows) it deploys at once', TIMEOUT, async () => {
-    const mocks = mockActivities({});
-    const { client, runWorker } = testEnv();
-    const outcome = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(deployToTargetWorkflow, {
-        taskQueue,
-        workflowId: `deploy:${uniqueCertificateId('mw')}:d1`,
-        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'lifecycle' }],
-      }),
-    );
+    const { mocks, outcome } = await executeDeploy({}, 'lifecycle');
     assert.equal(outcome.outcome, 'deployed');
     assert.equal(mocks.count('endMaintenanceWait'), 0);
   });

@@ -4,7 +4,6 @@
  * taken back only after the lease timeout.
  */
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
 import {
   acquireDeviceLeaseSignal,
   deviceSessionQuery,
@@ -15,16 +14,17 @@ import {
 } from '../../temporal/contract';
 import { deviceCoordinatorSignals } from '../../worker/device-coordinator';
 import { deployToTargetWorkflow } from '../../workflows';
-import { mockActivities, uniqueCertificateId, useWorkflowTestEnv } from './harness';
+import { mockActivities, useWorkflowTestEnv } from './harness';
+import { itWithFreshId } from '../support/workflow-runs';
 
 const testEnv = useWorkflowTestEnv();
 
-it(
+itWithFreshId(
   'concurrent deploys to one device hold its session one at a time, in the order they asked',
-  { timeout: 90_000 },
-  async () => {
+  90_000,
+  'sonicwall',
+  async (targetId) => {
     const { client, runWorker } = testEnv();
-    const targetId = uniqueCertificateId('sonicwall');
     let open = 0;
     let maxOpen = 0;
     const sessions: string[] = [];
@@ -99,12 +99,12 @@ it(
 
 let currentQueue = '';
 
-it(
+itWithFreshId(
   'a lease whose holder never gives it back is taken back after the lease timeout, not earlier',
-  { timeout: 60_000 },
-  async () => {
+  60_000,
+  'stuck',
+  async (targetId) => {
     const { client, runWorker } = testEnv();
-    const targetId = uniqueCertificateId('stuck');
     const input: DeviceSessionInput = { targetId, leaseTimeoutMs: 1_500, idleMs: 5_000 };
     await runWorker(mockActivities().activities, async (taskQueue) => {
       const coordinator = await client.workflow.start(WorkflowType.deviceSession, {

@@ -4,18 +4,25 @@
  * that is already in progress.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
-import { certificateWorkflowId, FailureType, SearchAttributes } from '../../temporal/contract';
+import { describe } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { certificateWorkflowId, SearchAttributes } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, scheduledRenewalWorkflow } from '../../workflows';
 import {
   createGate,
   mockActivities,
   MOCK_VERSION_ID,
   useWorkflowTestEnv,
-  uniqueCertificateId,
   validity,
+  type MockActivities,
 } from './harness';
+import {
+  ACME_VALIDATION_FAILURE,
+  executeOnWorker,
+  itWithFreshId,
+  mocksBlockedInPropagation,
+  mocksFailingAt,
+} from '../support/workflow-runs';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -24,25 +31,39 @@ const testEnv = useWorkflowTestEnv();
 /** A schedule tick's own id: schedules append a timestamp, so it never equals `certificate:<id>`. */
 const tickId = (certificateId: string): string => `renewal:certificate:${certificateId}-${Date.now()}`;
 
+/** Executes one schedule tick on `taskQueue`, then describes the certificate's own run. */
+async function tickThenDescribe(client: Client, taskQueue: string, certificateId: string, timeout: string) {
+  const tick = await client.workflow.execute(scheduledRenewalWorkflow, {
+    taskQueue,
+    workflowId: tickId(certificateId),
+    args: [{ certificateId }],
+    workflowExecutionTimeout: timeout,
+  });
+  const certificateRun = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
+  return { tick, certificateRun };
+}
+
+/** One schedule tick for the certificate, run to its end on a fresh worker with these mocks. */
+const runTick = (mocks: MockActivities, certificateId: string) =>
+  executeOnWorker(testEnv(), mocks.activities, scheduledRenewalWorkflow, {
+    workflowId: tickId(certificateId),
+    args: [{ certificateId }],
+  });
+
+const tickTest = (name: string, label: string, body: (certificateId: string) => Promise<void>): void =>
+  itWithFreshId(name, TEST_TIMEOUT_MS, label, body);
+
 describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
-  it(
+  tickTest(
     'runs the lifecycle as a child under certificate:<id> and returns its result',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
+    'tick',
+    async (certificateId) => {
       const { client, runWorker } = testEnv();
-      const certificateId = uniqueCertificateId('tick');
       const mocks = mockActivities({ facts: { current: validity('due') } });
 
-      const { result, child } = await runWorker(mocks.activities, async (taskQueue) => {
-        const result = await client.workflow.execute(scheduledRenewalWorkflow, {
-          taskQueue,
-          workflowId: tickId(certificateId),
-          args: [{ certificateId }],
-          workflowExecutionTimeout: '2m',
-        });
-        const child = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
-        return { result, child };
-      });
+      const { tick: result, certificateRun: child } = await runWorker(mocks.activities, (taskQueue) =>
+        tickThenDescribe(client, taskQueue, certificateId, '2m'),
+      );
 
       assert.deepEqual(result, {
         started: true,
@@ -58,63 +79,37 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     },
   );
 
-  it('returns the skipped result of a child that found nothing to do', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { client, runWorker } = testEnv();
-    const certificateId = uniqueCertificateId('tick-fresh');
+  tickTest('returns the skipped result of a child that found nothing to do', 'tick-fresh', async (certificateId) => {
     const mocks = mockActivities({ facts: { current: validity('fresh') } });
 
-    const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(scheduledRenewalWorkflow, {
-        taskQueue,
-        workflowId: tickId(certificateId),
-        args: [{ certificateId }],
-      }),
-    );
+    const result = await runTick(mocks, certificateId);
 
     assert.equal(result.started, true);
     assert.equal(result.result?.outcome, 'skipped');
     assert.equal(mocks.count('createAcmeOrder'), 0);
   });
 
-  it('a failed child is reported as a failed result, not as a failed tick', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { client, runWorker } = testEnv();
-    const certificateId = uniqueCertificateId('tick-fail');
-    const message = 'acme: the CA could not validate www.example.test through DNS: NXDOMAIN';
-    const mocks = mockActivities({
-      overrides: {
-        validateAcmeChallenge: async () => {
-          throw ApplicationFailure.create({ type: FailureType.acmeValidationFailed, message, nonRetryable: true });
-        },
-      },
-    });
+  tickTest(
+    'a failed child is reported as a failed result, not as a failed tick',
+    'tick-fail',
+    async (certificateId) => {
+      const { message } = ACME_VALIDATION_FAILURE;
+      const mocks = mocksFailingAt(ACME_VALIDATION_FAILURE);
 
-    const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(scheduledRenewalWorkflow, {
-        taskQueue,
-        workflowId: tickId(certificateId),
-        args: [{ certificateId }],
-      }),
-    );
+      const result = await runTick(mocks, certificateId);
 
-    assert.deepEqual(result, { started: true, result: { outcome: 'failed', reason: message } });
-    assert.equal(mocks.count('removeDnsChallenge'), 1);
-  });
+      assert.deepEqual(result, { started: true, result: { outcome: 'failed', reason: message } });
+      assert.equal(mocks.count('removeDnsChallenge'), 1);
+    },
+  );
 
-  it(
+  tickTest(
     'does not start a second run while one for the certificate is in progress',
-    { timeout: TEST_TIMEOUT_MS },
-    async () => {
+    'tick-busy',
+    async (certificateId) => {
       const { client, runWorker } = testEnv();
-      const certificateId = uniqueCertificateId('tick-busy');
       const gate = createGate();
-      const mocks = mockActivities({
-        overrides: {
-          waitForDnsPropagation: async () => {
-            await gate.pass();
-            return { nameservers: ['192.0.2.53'], elapsedMs: 5 };
-          },
-        },
-      });
+      const mocks = mocksBlockedInPropagation(gate, { nameservers: ['192.0.2.53'], elapsedMs: 5 });
 
       const observed = await runWorker(mocks.activities, async (taskQueue) => {
         const running = await client.workflow.start(certificateLifecycleWorkflow, {
@@ -125,13 +120,7 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
         });
         await gate.entered;
 
-        const tick = await client.workflow.execute(scheduledRenewalWorkflow, {
-          taskQueue,
-          workflowId: tickId(certificateId),
-          args: [{ certificateId }],
-          workflowExecutionTimeout: '1m',
-        });
-        const whileBlocked = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
+        const { tick, certificateRun: whileBlocked } = await tickThenDescribe(client, taskQueue, certificateId, '1m');
         const callsWhileBlocked = mocks.names();
 
         gate.release();

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Cloudflare, { APIError } from 'cloudflare';
 import { startFakeCloudflare, type FakeCloudflare } from './server';
+import { rejection } from '../../support/assertions';
 import { challtestsrvArgs, PEBBLE_CHALLTESTSRV, pebbleTool } from '../../support/pebble';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuv';
@@ -34,13 +35,7 @@ async function rejectsWith<E extends APIError>(
   status: number,
   code: number,
 ): Promise<E> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof cls, `expected ${cls.name}, got ${String(caught)}`);
+  const caught = await rejection(promise, cls);
   assert.equal(caught.status, status);
   assert.equal(caught.errors[0]?.code, code, JSON.stringify(caught.errors));
   return caught;

@@ -24,7 +24,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, sendJsonReply, statelessPattern } from '../../support/fake-server-io';
 
 export interface FakeCloudflareOptions {
   /** The only valid API token (Authorization: Bearer <token>). */
@@ -144,15 +144,8 @@ interface ZoneState {
   createdOn: string;
 }
 
-interface RecordState {
-  id: string;
-  zoneId: string;
-  type: string;
-  /** Lower-case, no trailing dot. */
-  name: string;
-  /** As sent. */
-  content: string;
-  ttl: number;
+/** A stored record: `name` lower-case with no trailing dot, `content` as sent. */
+interface RecordState extends FakeCloudflareRecord {
   proxied: boolean;
   comment: string | null;
   createdOn: string;
@@ -576,23 +569,8 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     ]);
   }
 
-  function send(
-    res: http.ServerResponse,
-    status: number,
-    payload: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    const text = JSON.stringify(payload);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
-  }
-
   function sendError(res: http.ServerResponse, err: CfHttpError): void {
-    send(res, err.status, { success: false, errors: err.errors, messages: [], result: null }, err.headers);
+    sendJsonReply(res, err.status, { success: false, errors: err.errors, messages: [], result: null }, err.headers);
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -656,7 +634,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
         throw new CfHttpError(400, [{ code: 9207, message: 'Request body is invalid.' }]);
       }
       const reply = await route(method, rel, fullPath, url.searchParams, body);
-      send(res, reply.status, {
+      sendJsonReply(res, reply.status, {
         success: true,
         errors: [],
         messages: reply.messages ?? [],
@@ -681,14 +659,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     baseUrl: `http://127.0.0.1:${port}${API_PREFIX}`,
@@ -701,7 +672,7 @@ export async function startFakeCloudflare(opts: FakeCloudflareOptions): Promise<
     },
     failNext(path: RegExp, status: number, times = 1): void {
       // A global/sticky regex would make .test() stateful; use a plain copy.
-      failRules.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), status, remaining: times });
+      failRules.push({ path: statelessPattern(path), status, remaining: times });
     },
     close(): Promise<void> {
       return new Promise<void>((resolve, reject) => {

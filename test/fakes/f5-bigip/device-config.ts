@@ -147,21 +147,29 @@ function keySize(key: NodeKeyObject): number {
   return 0;
 }
 
+/** The fields every sys/file ssl-cert and ssl-key object starts with, in the order the device lists them. */
+function fileHead(type: 'ssl-cert' | 'ssl-key', file: CertFile | KeyFile, version: string): Record<string, unknown> {
+  const { partition, name } = splitPath(file.fullPath);
+  return {
+    kind: `tm:sys:file:${type}:${type}state`,
+    name,
+    partition,
+    fullPath: file.fullPath,
+    generation: file.revision,
+    selfLink: `https://localhost/mgmt/tm/sys/file/${type}/${file.fullPath.replace(/\//g, '~')}${VERSION_QUERY(version)}`,
+    checksum: `SHA1:${Buffer.byteLength(file.pem)}:${sha1(file.pem)}`,
+    createTime: iso(file.createdAt),
+    createdBy: 'certfleet',
+  };
+}
+
 export function certJson(file: CertFile, version: string): Record<string, unknown> {
   const certs = certificatesIn(file.pem);
   const leaf = certs[0];
   const { partition, name } = splitPath(file.fullPath);
   const size = Buffer.byteLength(file.pem);
   const base: Record<string, unknown> = {
-    kind: 'tm:sys:file:ssl-cert:ssl-certstate',
-    name,
-    partition,
-    fullPath: file.fullPath,
-    generation: file.revision,
-    selfLink: `https://localhost/mgmt/tm/sys/file/ssl-cert/${file.fullPath.replace(/\//g, '~')}${VERSION_QUERY(version)}`,
-    checksum: `SHA1:${size}:${sha1(file.pem)}`,
-    createTime: iso(file.createdAt),
-    createdBy: 'certfleet',
+    ...fileHead('ssl-cert', file, version),
     isBundle: certs.length > 1 ? 'true' : 'false',
     lastUpdateTime: iso(file.updatedAt),
     mode: 33188,
@@ -190,18 +198,9 @@ export function certJson(file: CertFile, version: string): Record<string, unknow
 
 export function keyJson(file: KeyFile, version: string): Record<string, unknown> {
   const key = createPrivateKey(file.pem);
-  const { partition, name } = splitPath(file.fullPath);
   const size = Buffer.byteLength(file.pem);
   return {
-    kind: 'tm:sys:file:ssl-key:ssl-keystate',
-    name,
-    partition,
-    fullPath: file.fullPath,
-    generation: file.revision,
-    selfLink: `https://localhost/mgmt/tm/sys/file/ssl-key/${file.fullPath.replace(/\//g, '~')}${VERSION_QUERY(version)}`,
-    checksum: `SHA1:${size}:${sha1(file.pem)}`,
-    createTime: iso(file.createdAt),
-    createdBy: 'certfleet',
+    ...fileHead('ssl-key', file, version),
     curveName: curveName(key),
     keySize: keySize(key),
     keyType: key.asymmetricKeyType === 'ec' ? 'ec-private' : 'rsa-private',

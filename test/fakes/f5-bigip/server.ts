@@ -55,7 +55,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import type * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tls from 'node:tls';
@@ -79,6 +79,7 @@ import {
 import { ADMIN_ACCESS, authorize, userJson, type PartitionAccess } from './roles';
 import { selfSignedRsa } from './self-signed';
 import { FakeSyncState, type SyncBehaviour } from './sync-status';
+import { closeServers, listenOnLoopback, statelessPattern, tlsServicePort } from '../../support/fake-server-io';
 
 export interface FakeBigipOptions {
   /** Default 'certfleet' (a non-admin user, so the token cap applies). */
@@ -359,24 +360,12 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
   for (const profile of profilePaths) {
     const material = presented(config, profile);
     if (!material) throw new Error(`fake-bigip: profile ${profile} has no certificate`);
-    const sockets = new Set<Socket>();
-    const server = tls.createServer(material, (socket) => {
-      socket.on('error', () => undefined);
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
-    });
-    server.on('connection', (socket: Socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
-    });
+    const { server, sockets } = tlsServicePort(material, { body: 'ok' });
+    const port = await listenOnLoopback(server);
     listeners.push({
       profile,
       server,
-      port: (server.address() as AddressInfo).port,
+      port,
       presented: material.cert,
       sockets,
     });
@@ -1171,11 +1160,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     },
   );
   const managementHandshakes = countHandshakes(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   const bindingsOf = (cfg: DeviceConfig): Record<string, FakeBinding | undefined> =>
     Object.fromEntries(
@@ -1221,7 +1206,7 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
     dropAllTokens: () => tokens.clear(),
     failNext(pathPattern, failure = {}) {
       failRules.push({
-        path: new RegExp(pathPattern.source, pathPattern.flags.replace(/[gy]/g, '')),
+        path: statelessPattern(pathPattern),
         status: failure.status ?? 500,
         body: failure.body,
         times: failure.times ?? 1,
@@ -1248,13 +1233,6 @@ export async function startFakeBigip(opts: FakeBigipOptions = {}): Promise<FakeB
         refreshListeners();
       },
     }),
-    async close() {
-      const closing = [server, ...listeners.map((l) => l.server)].map(
-        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
-      );
-      server.closeAllConnections();
-      for (const l of listeners) for (const socket of l.sockets) socket.destroy();
-      await Promise.all(closing);
-    },
+    close: () => closeServers(server, listeners),
   };
 }

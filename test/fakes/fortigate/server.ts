@@ -85,13 +85,15 @@ import {
 } from 'node:crypto';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import forge from 'node-forge';
 import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
+import { readPkcs12Bags } from '../../support/pkcs12-forge';
 import { countHandshakes, type HandshakeCount } from '../../support/tls-handshakes';
+import type { Socket } from 'node:net';
+import { listenOnLoopback, sendJsonReply, statelessPattern, tlsServicePort } from '../../support/fake-server-io';
 
 /** A stored cmdb setting that should name something: its text, or undefined. */
 const textOfSetting = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -379,42 +381,10 @@ function checkKeyPair(x509: X509Certificate, key: KeyObject): void {
 
 function readPkcs12(bytes: Buffer, password: string): { x509: X509Certificate; key: KeyObject } {
   try {
-    const p12 = forge.pkcs12.pkcs12FromAsn1(
-      forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary'))),
-      false,
-      password,
-    );
-    const toDer = (node: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
-    let key: KeyObject | undefined;
-    let leaf: X509Certificate | undefined;
-    for (const content of p12.safeContents) {
-      for (const bag of content.safeBags) {
-        if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
-          key = bag.key
-            ? createPrivateKey(forge.pki.privateKeyToPem(bag.key))
-            : createPrivateKey({ key: toDer(bag.asn1), format: 'der', type: 'pkcs8' });
-        } else if (bag.type === forge.pki.oids.certBag && !leaf) {
-          leaf = new X509Certificate(
-            bag.cert
-              ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary')
-              : toDer(bag.asn1),
-          );
-        }
-      }
-    }
-    if (!key || !leaf) throw new FortiError(500, -145);
+    const { key, certs } = readPkcs12Bags(bytes, password);
     // The leaf is the certificate matching the key, whatever order the bags came in.
-    for (const content of p12.safeContents) {
-      for (const bag of content.safeBags) {
-        if (bag.type !== forge.pki.oids.certBag) continue;
-        const candidate = new X509Certificate(
-          bag.cert
-            ? Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary')
-            : toDer(bag.asn1),
-        );
-        if (candidate.checkPrivateKey(key)) leaf = candidate;
-      }
-    }
+    const leaf = key ? (certs.findLast((c) => c.checkPrivateKey(key)) ?? certs[0]) : undefined;
+    if (!key || !leaf) throw new FortiError(500, -145);
     return { x509: leaf, key };
   } catch (error) {
     if (error instanceof FortiError) throw error;
@@ -634,41 +604,25 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   let servedSslVpn = 'Fortinet_Factory';
   const admin = https.createServer({ ...contextFor(servedAdmin), keepAliveTimeout: 5_000 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { status: 'error', http_status: 500, detail: String(error) });
+      if (!res.headersSent) sendJsonReply(res, 500, { status: 'error', http_status: 500, detail: String(error) });
       else res.destroy();
     });
   });
   admin.on('tlsClientError', () => undefined);
   const managementHandshakes = countHandshakes(admin);
-  const serviceSockets = new Set<tls.TLSSocket>();
+  const serviceSockets = new Set<Socket>();
   /** A TLS service port (SSL-VPN portal, auth portal, VIP): answers one empty HTTP response and closes. */
-  const serviceListener = (serving: string): tls.Server => {
-    const server = tls.createServer(contextFor(serving), (socket) => {
-      serviceSockets.add(socket);
-      socket.on('close', () => serviceSockets.delete(socket));
-      socket.on('error', () => undefined);
-      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-    });
-    server.on('tlsClientError', () => undefined);
-    return server;
-  };
+  const serviceListener = (serving: string): tls.Server =>
+    tlsServicePort(contextFor(serving), { contentType: 'text/html', sockets: serviceSockets }).server;
   const vpn = sslVpnRemoved ? undefined : serviceListener(servedSslVpn);
   const authPortal = serviceListener('Fortinet_Factory');
   for (const vip of vips)
     if (terminatesTls(String(vip.fields['type']), String(vip.fields['server-type'])))
       vip.listener = serviceListener(vip.certificates[0] ?? 'Fortinet_Factory');
 
-  const listen = (server: tls.Server): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: 0, host: '127.0.0.1' }, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-  const adminPort = await listen(admin);
-  const vpnPort = vpn ? await listen(vpn) : undefined;
-  const authPortalPort = await listen(authPortal);
+  const adminPort = await listenOnLoopback(admin);
+  const vpnPort = vpn ? await listenOnLoopback(vpn) : undefined;
+  const authPortalPort = await listenOnLoopback(authPortal);
   globalSettings['admin-sport'] = adminPort;
   // terraform-provider-fortios fortios_system_global: auth-https-port (default 1003 since 6.4.0) lives in system global.
   globalSettings['auth-https-port'] = authPortalPort;
@@ -676,7 +630,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
   if (vpnPort !== undefined) for (const settings of sslVpn.values()) settings['port'] = vpnPort;
   for (const vip of vips) {
     if (!vip.listener) continue;
-    vip.port = await listen(vip.listener);
+    vip.port = await listenOnLoopback(vip.listener);
     vip.fields['extport'] = String(vip.port);
   }
 
@@ -710,12 +664,6 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     name,
   });
   const tail = (): Record<string, unknown> => ({ serial, version, build });
-
-  function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-    const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
 
   function sendHtml(res: ServerResponse, status: number, title: string): void {
     const text = `<html><head><title>${status} ${title}</title></head><body><h1>${title}</h1></body></html>\n`;
@@ -969,6 +917,49 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       if (!body) throw new FortiError(400);
       return body;
     };
+    /**
+     * A singleton CMDB table (404 where this vdom has none): GET reads it (as `shown` shows it), PUT
+     * merges the body in, `certField` going through `bind` (a certificate reference: all or nothing),
+     * then the listeners follow the new bindings unless `relisten` is false.
+     */
+    const settingsTable = (
+      settings: Record<string, unknown> | undefined,
+      certField: string,
+      bind: (value: unknown) => unknown,
+      options: { shown?: (settings: Record<string, unknown>) => Record<string, unknown>; relisten?: boolean } = {},
+    ): { status: number; payload: Record<string, unknown>; mutated: boolean } => {
+      if (!settings) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, options.shown ? options.shown(settings) : { ...settings }));
+      if (method !== 'PUT') throw notAllowed();
+      const next = { ...settings };
+      for (const [k, v] of Object.entries(needBody())) next[k] = k === certField ? bind(v) : v;
+      Object.assign(settings, next);
+      if (options.relisten !== false) syncListeners();
+      return ok(cmdbWrite(method, vdom, r));
+    };
+
+    /**
+     * A CMDB table of named entries (those visible in this vdom): GET without a name lists them, GET
+     * with one reads it, PUT and DELETE on a name go to `change` (PUT given the body); anything else
+     * is refused.
+     */
+    const namedTable = <T extends { name: string }>(
+      entries: T[],
+      toJson: (entry: T) => Record<string, unknown>,
+      change: { PUT?: (entry: T, body: Record<string, unknown>) => void; DELETE?: (entry: T) => void },
+    ): { status: number; payload: Record<string, unknown>; mutated: boolean } => {
+      if (!r.rest) {
+        if (method !== 'GET') throw notAllowed();
+        return ok(cmdbRead(vdom, r, entries.map(toJson)));
+      }
+      const entry = entries.find((x) => x.name === r.rest);
+      if (!entry) throw notFound();
+      if (method === 'GET') return ok(cmdbRead(vdom, r, [toJson(entry)], entry.name));
+      if (method === 'PUT' && change.PUT) change.PUT(entry, needBody());
+      else if (method === 'DELETE' && change.DELETE) change.DELETE(entry);
+      else throw notAllowed();
+      return ok(cmdbWrite(method, vdom, r, entry.name));
+    };
 
     if (
       r.family === 'monitor' &&
@@ -984,148 +975,105 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     if (r.family !== 'cmdb') throw notFound();
 
     if (r.path === 'vpn.certificate' && r.name === 'local') {
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, locals.filter((c) => visible(c, vdom)).map(localJson)));
-      }
-      const cert = findLocal(r.rest, vdom);
-      if (!cert) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [localJson(cert)], cert.name));
-      if (method === 'PUT') {
-        // In-place replacement does not work (tf-fortios #404): only comments change, the content stays.
-        const b = needBody();
-        if (typeof b['comments'] === 'string') cert.comments = b['comments'];
-        cert.lastUpdated = now();
-        return ok(cmdbWrite(method, vdom, r, cert.name));
-      }
-      if (method === 'DELETE') {
-        const used = bindingsOf(cert.name);
-        if (cert.source === 'factory' || used.length > 0) {
-          throw new FortiError(
-            500,
-            -23,
-            `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`,
-          );
-        }
-        locals.splice(locals.indexOf(cert), 1);
-        return ok(cmdbWrite(method, vdom, r, cert.name));
-      }
-      throw notAllowed();
+      return namedTable(
+        locals.filter((c) => visible(c, vdom)),
+        localJson,
+        {
+          PUT: (cert, b) => {
+            // In-place replacement does not work (tf-fortios #404): only comments change, the content stays.
+            if (typeof b['comments'] === 'string') cert.comments = b['comments'];
+            cert.lastUpdated = now();
+          },
+          DELETE: (cert) => {
+            const used = bindingsOf(cert.name);
+            if (cert.source === 'factory' || used.length > 0) {
+              throw new FortiError(
+                500,
+                -23,
+                `The entry is used by other ${used.length || 1} entries\nCommand fail. Return code -23`,
+              );
+            }
+            locals.splice(locals.indexOf(cert), 1);
+          },
+        },
+      );
     }
 
     if (r.path === 'vpn.certificate' && r.name === 'ca') {
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, cas.filter((c) => visible(c, vdom)).map(caJson)));
-      }
-      const ca = cas.find((c) => c.name === r.rest && visible(c, vdom));
-      if (!ca) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [caJson(ca)], ca.name));
-      if (method === 'DELETE') {
-        if (ca.source === 'factory')
-          throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
-        cas.splice(cas.indexOf(ca), 1);
-        syncListeners();
-        return ok(cmdbWrite(method, vdom, r, ca.name));
-      }
-      throw notAllowed();
+      return namedTable(
+        cas.filter((c) => visible(c, vdom)),
+        caJson,
+        {
+          DELETE: (ca) => {
+            if (ca.source === 'factory')
+              throw new FortiError(500, -23, 'The entry is used by other 1 entries\nCommand fail. Return code -23');
+            cas.splice(cas.indexOf(ca), 1);
+            syncListeners();
+          },
+        },
+      );
     }
 
     if (r.path === 'system' && r.name === 'global' && !r.rest) {
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...globalSettings }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...globalSettings };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'admin-server-cert' ? boundName(v, vdom, true) : v;
-      Object.assign(globalSettings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(globalSettings, 'admin-server-cert', (v) => boundName(v, vdom, true));
     }
 
     if (r.path === 'system' && r.name === 'ftm-push' && !r.rest) {
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...ftmPush }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...ftmPush };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'server-cert' ? boundName(v, vdom, true) : v;
-      Object.assign(ftmPush, next);
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(ftmPush, 'server-cert', (v) => boundName(v, vdom, true), { relisten: false });
     }
 
     if (r.path === 'vpn.ssl' && r.name === 'settings' && !r.rest) {
-      const settings = sslVpn.get(vdom);
-      if (!settings) throw notFound();
-      if (method === 'GET')
-        return ok(cmdbRead(vdom, r, { ...settings, servercert: reference(String(settings['servercert'])) }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...settings };
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'servercert' ? boundName(v, vdom, false) : v;
-      Object.assign(settings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(sslVpn.get(vdom), 'servercert', (v) => boundName(v, vdom, false), {
+        shown: (settings) => ({ ...settings, servercert: reference(String(settings['servercert'])) }),
+      });
     }
 
     if (r.path === 'user' && r.name === 'setting' && !r.rest) {
-      const settings = userSettings.get(vdom);
-      if (!settings) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, { ...settings }));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const next = { ...settings };
       // auth-cert: a string, datasource vpn.certificate.local.name (FortiOS CLI reference "user setting", 6.0.0).
-      for (const [k, v] of Object.entries(b)) next[k] = k === 'auth-cert' ? boundName(v, vdom, false, 'auth-cert') : v;
-      Object.assign(settings, next);
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r));
+      return settingsTable(userSettings.get(vdom), 'auth-cert', (v) => boundName(v, vdom, false, 'auth-cert'));
     }
 
     if (r.path === 'vpn.ipsec' && r.name === 'phase1-interface') {
-      const inVdom = phase1s.filter((p) => p.vdom === vdom);
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, inVdom.map(phase1Json)));
-      }
-      const p = inVdom.find((x) => x.name === r.rest);
-      if (!p) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [phase1Json(p)], p.name));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      const certificates = 'certificate' in b ? boundList(b['certificate'], vdom, 'certificate', 4) : p.certificates;
-      for (const [k, v] of Object.entries(b)) if (k !== 'certificate' && k !== 'name') p.fields[k] = v;
-      p.certificates = certificates;
-      return ok(cmdbWrite(method, vdom, r, p.name));
+      return namedTable(
+        phase1s.filter((p) => p.vdom === vdom),
+        phase1Json,
+        {
+          PUT: (p, b) => {
+            const certificates =
+              'certificate' in b ? boundList(b['certificate'], vdom, 'certificate', 4) : p.certificates;
+            for (const [k, v] of Object.entries(b)) if (k !== 'certificate' && k !== 'name') p.fields[k] = v;
+            p.certificates = certificates;
+          },
+        },
+      );
     }
 
     if (r.path === 'firewall' && r.name === 'vip') {
-      const inVdom = vips.filter((v) => v.vdom === vdom);
-      if (!r.rest) {
-        if (method !== 'GET') throw notAllowed();
-        return ok(cmdbRead(vdom, r, inVdom.map(vipJson)));
-      }
-      const v = inVdom.find((x) => x.name === r.rest);
-      if (!v) throw notFound();
-      if (method === 'GET') return ok(cmdbRead(vdom, r, [vipJson(v)], v.name));
-      if (method !== 'PUT') throw notAllowed();
-      const b = needBody();
-      let certificates = v.certificates;
-      if ('ssl-certificate' in b) {
-        // The shape follows the firmware (terraform-provider-fortios expandFirewallVipSslCertificate: a list from 7.4.2);
-        // the other shape is refused (ASSUMPTION).
-        const value = b['ssl-certificate'];
-        if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
-        else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
-        else
-          throw new FortiError(
-            500,
-            -651,
-            `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`,
-          );
-      }
-      for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
-      v.certificates = certificates;
-      syncListeners();
-      return ok(cmdbWrite(method, vdom, r, v.name));
+      return namedTable(
+        vips.filter((v) => v.vdom === vdom),
+        vipJson,
+        {
+          PUT: (v, b) => {
+            let certificates = v.certificates;
+            if ('ssl-certificate' in b) {
+              // The shape follows the firmware (terraform-provider-fortios expandFirewallVipSslCertificate: a list from 7.4.2);
+              // the other shape is refused (ASSUMPTION).
+              const value = b['ssl-certificate'];
+              if (vipCertAsList) certificates = boundList(value, vdom, 'ssl-certificate', 8);
+              else if (typeof value === 'string') certificates = [boundName(value, vdom, false, 'ssl-certificate')];
+              else
+                throw new FortiError(
+                  500,
+                  -651,
+                  `node_check_object fail! for ssl-certificate\nvalue parse error before ''\nCommand fail. Return code -651`,
+                );
+            }
+            for (const [k, val] of Object.entries(b)) if (k !== 'ssl-certificate' && k !== 'name') v.fields[k] = val;
+            v.certificates = certificates;
+            syncListeners();
+          },
+        },
+      );
     }
 
     throw notFound();
@@ -1179,7 +1127,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     const reply = (status: number, payload: Record<string, unknown>): void => {
       call.status = status;
       if (typeof payload['error'] === 'number') call.error = payload['error'];
-      sendJson(res, status, payload);
+      sendJsonReply(res, status, payload);
     };
 
     if (auth === 'none') {
@@ -1280,7 +1228,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
     },
     failNext(path, failure) {
       failRules.push({
-        path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')),
+        path: statelessPattern(path),
         failure,
         remaining: failure.times ?? 1,
       });
@@ -1289,7 +1237,7 @@ export async function startFakeFortiGate(opts: FakeFortiGateOptions): Promise<Fa
       failRules.length = 0;
     },
     beforeNext(path, hook) {
-      hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
+      hooks.push({ path: statelessPattern(path), hook });
     },
     serveStale(on) {
       stale = on;

@@ -43,7 +43,8 @@ import type { FakeDeviceView } from '../../support/deployer-contract';
 import { freePort } from '../../support/free-port';
 import { windowsPath, WindowsDisk } from './file-system';
 import { HttpSysListeners, type ServedMaterial } from './http-sys';
-import { openPfx, PfxError, thumbprintOfDer } from './pkcs12';
+import { Pkcs12ReadError } from '../../support/pkcs12-forge';
+import { openPfx, thumbprintOfDer } from './pkcs12';
 import { LOGON_SESSION_MESSAGE, methodException, psError, recognise, toClixml, type Operation } from './powershell';
 
 export interface FakeIisBindingSpec {
@@ -201,6 +202,16 @@ class CommitFailure extends Error {
   }
 }
 
+/** A script that failed: exit code 1 and PowerShell's error record on stderr. */
+const failed = (stderr: string): Reply => ({ code: 1, stdout: '', stderr });
+/** Without IIS, loading Microsoft.Web.Administration.dll fails (ASSUMPTION: the LoadFrom error text). */
+const withoutIis = (): Reply =>
+  failed(
+    psError(
+      methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
+      'FileNotFoundException',
+    ),
+  );
 const json = (value: unknown): Reply => ({ code: 0, stdout: `${JSON.stringify(value)}\r\n`, stderr: '' });
 const str = (o: Record<string, unknown>, key: string): string => (typeof o[key] === 'string' ? o[key] : '');
 const objects = (value: unknown): Record<string, unknown>[] =>
@@ -469,15 +480,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     // text). A binding is found by exact IP:port:host (Posh-ACME.Deploy Set-IISCertificate.ps1
     // matches bindingInformation the same way); case-insensitive (ASSUMPTION).
     'read-bindings'(p) {
-      if (!settings.iis)
-        return {
-          code: 1,
-          stdout: '',
-          stderr: psError(
-            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
-            'FileNotFoundException',
-          ),
-        };
+      if (!settings.iis) return withoutIis();
       const bindings = objects(p['bindings']).map((t, i) => {
         const site = siteOf(str(t, 'site'));
         const b = findBinding(str(t, 'site'), str(t, 'bindingInformation'));
@@ -504,12 +507,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     'stage-check'(p) {
       const cert = storeOf(str(p, 'store'))?.get(str(p, 'thumbprint').toUpperCase());
       const dir = windowsPath(str(p, 'uploadDirectory'));
-      if (!dir)
-        return {
-          code: 1,
-          stdout: '',
-          stderr: psError(`New-Item : The given path's format is not supported.`, 'NotSupportedException'),
-        };
+      if (!dir) return failed(psError(`New-Item : The given path's format is not supported.`, 'NotSupportedException'));
       const made = !disk.isDirectory(dir) && disk.mkdirs(dir);
       if (made) disk.log.push(`${ACL_LOG} ${dir} protected: S-1-5-18, S-1-5-32-544, user`);
       const stale = disk
@@ -534,38 +532,32 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         if (file && !options.keepUploads) disk.remove(file);
       };
       try {
-        if (failure) return { code: 1, stdout: '', stderr: failure.stderr };
+        if (failure) return failed(failure.stderr);
         const store = storeOf(str(p, 'store'));
         if (!store)
-          return {
-            code: 1,
-            stdout: '',
-            stderr: psError(
-              methodException('Open', 1, 'The system cannot find the file specified.'),
-              'CryptographicException',
-            ),
-          };
+          return failed(
+            psError(methodException('Open', 1, 'The system cannot find the file specified.'), 'CryptographicException'),
+          );
         const thumbprint = str(p, 'thumbprint').toUpperCase();
         const existing = store.get(thumbprint);
         if (existing?.hasPrivateKey)
           return json({ thumbprint, imported: false, hasPrivateKey: true, intermediatesAdded: 0 });
         const bytes = file ? disk.read(file) : undefined;
-        const ctor = (text: string): Reply => ({
-          code: 1,
-          stdout: '',
-          stderr: psError(
-            `New-Object : ${methodException('.ctor', 3, `${text}\r\n`)}`,
-            'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand',
-            5,
-          ),
-        });
+        const ctor = (text: string): Reply =>
+          failed(
+            psError(
+              `New-Object : ${methodException('.ctor', 3, `${text}\r\n`)}`,
+              'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand',
+              5,
+            ),
+          );
         if (!bytes) return ctor('The system cannot find the file specified.');
         let opened;
         try {
           opened = openPfx(bytes, str(p, 'password'));
         } catch (error) {
           return ctor(
-            error instanceof PfxError && error.problem === 'password'
+            error instanceof Pkcs12ReadError && error.problem === 'password'
               ? 'The specified network password is not correct.'
               : 'An internal error occurred.',
           );
@@ -573,14 +565,12 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
         // Windows before Server 2016 1709 cannot decrypt PBES2/AES key bags (docs/vendors/iis.md).
         if (opened.aes && settings.build < 16299) return ctor('The specified network password is not correct.');
         if (opened.thumbprint !== thumbprint) {
-          return {
-            code: 1,
-            stdout: '',
-            stderr: psError(
+          return failed(
+            psError(
               `certfleet: the uploaded file holds ${opened.thumbprint} (key: True) instead of ${thumbprint} with its key`,
               'RuntimeException',
             ),
-          };
+          );
         }
         store.set(thumbprint, {
           thumbprint,
@@ -630,20 +620,12 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
 
     'set-bindings'(p, failure, inPlace) {
       const mode = inPlace ? 'in-place' : 'replace';
-      if (!settings.iis)
-        return {
-          code: 1,
-          stdout: '',
-          stderr: psError(
-            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
-            'FileNotFoundException',
-          ),
-        };
+      if (!settings.iis) return withoutIis();
       const targets = objects(p['bindings']);
       if (failure) {
         // The script dies after switching `afterBindings` bindings: no restore, no JSON.
         for (const t of targets.slice(0, failure.afterBindings ?? 0)) setOne(t, mode);
-        return { code: 1, stdout: '', stderr: failure.stderr };
+        return failed(failure.stderr);
       }
       const done: number[] = [];
       let fail: { i: number; error: string; putBack: string | null } | null = null;
@@ -667,15 +649,7 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     // -RemoveOldCert deletes the old thumbprint the same way). ASSUMPTION: Remove-Item -DeleteKey
     // on Cert:\LocalMachine\<store>\<thumbprint> removes certificate and key.
     'remove-certificates'(p) {
-      if (!settings.iis)
-        return {
-          code: 1,
-          stdout: '',
-          stderr: psError(
-            methodException('LoadFrom', 1, "Could not load file or assembly 'Microsoft.Web.Administration.dll'"),
-            'FileNotFoundException',
-          ),
-        };
+      if (!settings.iis) return withoutIis();
       const store = storeOf(str(p, 'store'));
       const used = new Map<string, string[]>();
       for (const b of allBindings())
@@ -711,16 +685,11 @@ export async function startFakeIis(options: FakeIisOptions = {}): Promise<FakeIi
     const failure = scripted
       ? { ...scripted, stderr: scripted.stderr.split('{password}').join(str(params, 'password')) }
       : undefined;
-    if (failure && operation !== 'import' && operation !== 'set-bindings')
-      return { code: 1, stdout: '', stderr: failure.stderr };
+    if (failure && operation !== 'import' && operation !== 'set-bindings') return failed(failure.stderr);
     try {
       return handlers[operation](params, failure, inPlace);
     } catch (error) {
-      return {
-        code: 1,
-        stdout: '',
-        stderr: psError(error instanceof Error ? error.message : String(error), 'RuntimeException'),
-      };
+      return failed(psError(error instanceof Error ? error.message : String(error), 'RuntimeException'));
     }
   }
 

@@ -69,7 +69,7 @@
 import { constants as cryptoConstants, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { Request } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
@@ -120,6 +120,7 @@ import {
   textOf,
   type XNode,
 } from './xml';
+import { closeServers, listenOnLoopback, statelessPattern, tlsServicePort } from '../../support/fake-server-io';
 
 export type { FakePanosProfile } from './paths';
 export type { FakePanoramaDevice, FakePanos, FakePanosCall, FakePanosJob, FakePanosOptions } from './types';
@@ -137,15 +138,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   for await (const chunk of req) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
-
-const listen = (server: tls.Server | https.Server): Promise<number> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 
 export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakePanos> {
   const username = opts.username ?? 'certfleet-api';
@@ -332,20 +324,11 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
 
   for (const profile of profiles) {
     const pair = pairFor(profile) ?? { certPem: defaultPair.certPem, keyPem: defaultPair.keyPem, chain: [] };
-    const sockets = new Set<Socket>();
-    const server = tls.createServer({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem }, (socket) => {
-      socket.on('error', () => undefined);
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-    });
-    server.on('connection', (socket: Socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    server.on('tlsClientError', () => undefined);
+    const { server, sockets } = tlsServicePort({ cert: pair.certPem + pair.chain.join(''), key: pair.keyPem });
     listeners.push({
       profile,
       server,
-      port: await listen(server),
+      port: await listenOnLoopback(server),
       sockets,
       served: `${fingerprintOf(pair.certPem)}+${pair.chain.length}`,
     });
@@ -839,7 +822,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
   );
   apiRef.server = server;
   const managementHandshakes = countHandshakes(server);
-  const port = await listen(server);
+  const port = await listenOnLoopback(server);
 
   const profileOf = (name: string): FakePanosProfile => {
     const p = profiles.find((x) => x.name === name);
@@ -940,7 +923,7 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
     },
     failNext(match, reply) {
       failRules.push({
-        match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')),
+        match: statelessPattern(match),
         status: reply.status ?? 200,
         xml: reply.xml,
         remaining: reply.times ?? 1,
@@ -955,16 +938,9 @@ export async function startFakePanos(opts: FakePanosOptions = {}): Promise<FakeP
       let release!: () => void;
       const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
       const released = new Promise<void>((resolve) => (release = resolve));
-      holds.push({ match: new RegExp(match.source, match.flags.replace(/[gy]/g, '')), reached, released });
+      holds.push({ match: statelessPattern(match), reached, released });
       return { reached: reachedPromise, release };
     },
-    async close() {
-      const closing = [server, ...listeners.map((l) => l.server)].map(
-        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
-      );
-      server.closeAllConnections();
-      for (const l of listeners) for (const s of l.sockets) s.destroy();
-      await Promise.all(closing);
-    },
+    close: () => closeServers(server, listeners),
   };
 }

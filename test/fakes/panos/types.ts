@@ -71,7 +71,8 @@ export interface FakePanosCall {
   code?: string;
 }
 
-export interface FakePanosJob {
+/** What a job shows and how it stands, in the fake's state and in the view tests get. */
+interface JobStanding {
   id: number;
   type: 'Commit' | 'CommitAll';
   user: string;
@@ -79,6 +80,9 @@ export interface FakePanosJob {
   result: 'PEND' | 'OK' | 'FAIL';
   progress: number;
   details: string[];
+}
+
+export interface FakePanosJob extends JobStanding {
   changes: string[];
   devices: { serial: string; result: string; messages: string[] }[];
 }
@@ -145,15 +149,8 @@ export interface Change {
   apply(config: XNode): void;
 }
 
-export interface Job {
-  id: number;
-  type: 'Commit' | 'CommitAll';
-  user: string;
+export interface Job extends JobStanding {
   description: string;
-  status: 'ACT' | 'PEND' | 'FIN';
-  result: 'PEND' | 'OK' | 'FAIL';
-  progress: number;
-  details: string[];
   changes: Change[];
   /** CommitAll: the firewalls and their results. */
   push?: {

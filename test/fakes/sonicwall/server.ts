@@ -67,15 +67,16 @@
 import { createHash, createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as tls from 'node:tls';
 import { Client as FtpClient } from 'basic-ftp';
 import { Response } from 'undici';
 import type { VerifyEndpoint } from '../../../activities/deployers/types';
 import type { FakeDeviceView } from '../../support/deployer-contract';
-import { openPkcs12, Pkcs12Error } from './pkcs12';
+import { Pkcs12ReadError } from '../../support/pkcs12-forge';
+import { openPkcs12 } from './pkcs12';
 import { sonicwallSelfSigned } from './self-signed';
+import { listenOnLoopback, sendJsonReply, statelessPattern, tlsServicePort } from '../../support/fake-server-io';
 
 export interface FakeSonicWallOptions {
   /** Administrators: name → password. */
@@ -473,30 +474,15 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
   let servedWeb = fingerprintOf(builtInX509);
   const management = https.createServer({ ...contextFor(undefined), keepAliveTimeout: 5_000 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, envelope(false, 'E_ERROR', `Internal error: ${String(error)}`));
+      if (!res.headersSent) sendJsonReply(res, 500, envelope(false, 'E_ERROR', `Internal error: ${String(error)}`));
       else res.destroy();
     });
   });
   management.on('tlsClientError', () => undefined);
-  const vpnSockets = new Set<tls.TLSSocket>();
-  const vpn = tls.createServer(contextFor(undefined), (socket) => {
-    vpnSockets.add(socket);
-    socket.on('close', () => vpnSockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-  });
-  vpn.on('tlsClientError', () => undefined);
+  const { server: vpn, sockets: vpnSockets } = tlsServicePort(contextFor(undefined), { contentType: 'text/html' });
 
-  const listen = (server: tls.Server): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: 0, host: '127.0.0.1' }, () => {
-        server.off('error', reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-  const port = await listen(management);
-  const vpnPort = await listen(vpn);
+  const port = await listenOnLoopback(management);
+  const vpnPort = await listenOnLoopback(vpn);
   adminSection['https_port'] = port;
   vpnServer['port'] = vpnPort;
   if (opts.webManagementCertificate) syncListeners();
@@ -526,16 +512,6 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     return { status: { success, info: [{ level: success ? 'info' : 'error', code, message, ...extra }] } };
   }
   const okEnvelope = (): Record<string, unknown> => envelope(true, 'E_OK', 'Success.');
-
-  function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(payload);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
-  }
 
   // ------------------------------------------------------------------ handlers
   /** `show_status_certs_list_inner` (7.0.1 OpenAPI): certificate, type, validated, expires_on, expired_on. */
@@ -572,7 +548,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
     try {
       opened = openPkcs12(bytes, password);
     } catch (error) {
-      if (error instanceof Pkcs12Error && error.problem === 'password')
+      if (error instanceof Pkcs12ReadError && error.problem === 'password')
         throw new SonicError(400, 'E_CERT_PASSWORD', 'Failed to import the certificate: incorrect password.');
       throw new SonicError(
         400,
@@ -1105,7 +1081,7 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
         ? undefined
         : (payload['status'] as { info?: { code?: string }[] } | undefined)?.info?.[0];
       call.code = Array.isArray(payload) ? 'E_OK' : (info?.code ?? '');
-      sendJson(res, status, payload, headers);
+      sendJsonReply(res, status, payload, headers);
     };
 
     if (!rawPath.startsWith('/api/sonicos/')) return reply(404, envelope(false, 'E_NOT_FOUND', 'Not found.'));
@@ -1202,11 +1178,11 @@ export async function startFakeSonicWall(opts: FakeSonicWallOptions): Promise<Fa
       return { release: () => end(session, 'logout'), state: () => stateOf(session) };
     },
     beforeNext(path, hook) {
-      hooks.push({ path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')), hook });
+      hooks.push({ path: statelessPattern(path), hook });
     },
     failNext(path, failure) {
       failRules.push({
-        path: new RegExp(path.source, path.flags.replace(/[gy]/g, '')),
+        path: statelessPattern(path),
         failure,
         remaining: failure.times ?? 1,
       });
