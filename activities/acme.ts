@@ -57,16 +57,25 @@ export function createAcmeActivities(deps: ActivityDeps) {
     const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
-    return { order, client: await clientFor(cert.acmeDirectoryId), commonName: cert.commonName, keyType: cert.keyType };
+    return { order, client: await clientFor(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };
   };
 
   return {
     /**
-     * Creates the ACME order and seals a fresh private key for it. Idempotent per workflow run: a
-     * retry returns the order already stored for this run.
+     * Creates the ACME order at `directoryId` (default: the certificate's directory; a fallback run
+     * names the next one) and seals a fresh private key for it. Idempotent per workflow run and
+     * directory: a retry returns the order already stored for this run there.
      */
-    async createAcmeOrder(input: { certificateId: string; workflowId: string; runId: string }): Promise<CreatedOrder> {
-      const existing = await findOrderByRun(deps.db, input.runId);
+    async createAcmeOrder(input: {
+      certificateId: string;
+      workflowId: string;
+      runId: string;
+      directoryId?: string;
+    }): Promise<CreatedOrder> {
+      const cert = await getCertificate(deps.db, input.certificateId);
+      if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
+      const directoryId = input.directoryId ?? cert.acmeDirectoryId;
+      const existing = await findOrderByRun(deps.db, input.runId, directoryId);
       if (existing) {
         return {
           orderId: existing.id,
@@ -75,10 +84,7 @@ export function createAcmeActivities(deps: ActivityDeps) {
           values: existing.txtValues,
         };
       }
-      const cert = await getCertificate(deps.db, input.certificateId);
-      if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
-      const client = await clientFor(cert.acmeDirectoryId);
-      const keyPem = await generatePrivateKey(cert.keyType);
+      const client = await clientFor(directoryId);
       const { order, values } = await withAcmeProblems(`create order for ${cert.commonName}`, async () => {
         const created = await client.createOrder({ identifiers: [{ type: 'dns', value: cert.commonName }] });
         const authorizations = await client.getAuthorizations(created);
@@ -92,8 +98,12 @@ export function createAcmeActivities(deps: ActivityDeps) {
         const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
         return { order: created, values: txt };
       });
+      // Generated after the order is sent: an RSA 4096 key can take seconds, and the order should reach
+      // the CA soon after its pacing slot was reserved (domain/pacing-budget.ts).
+      const keyPem = await generatePrivateKey(cert.keyType);
       const stored = await insertOrderOnce(deps.db, {
         certificateId: cert.id,
+        directoryId,
         workflowId: input.workflowId,
         runId: input.runId,
         orderUrl: order.url,

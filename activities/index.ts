@@ -14,6 +14,8 @@ import { createFleetWatchActivities } from './fleet-watch';
 import { createFetchFingerprintActivities } from './fetch-fingerprint';
 import { createKeyRolloverActivities } from './acme/key-rollover';
 import { createRevocationActivities } from './acme/revoke';
+import { createPacingActivities } from './acme/pacing';
+import { createFallbackActivities } from './acme/fallback';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -60,6 +62,8 @@ export function createActivities(base: ActivityDeps) {
       ...createFetchFingerprintActivities(deps),
       ...createRevocationActivities(deps),
       ...createKeyRolloverActivities(deps),
+      ...createPacingActivities(deps),
+      ...createFallbackActivities(deps),
     },
     base.log,
   );

@@ -12,6 +12,20 @@
  * a certificate), which again errs on the patient side.
  */
 import { getDomain } from 'tldts';
+import { formatInZone } from './maintenance-window';
+
+/** How a run that waits for a budget is shown (certificate page, dashboard). */
+export const rateLimitWaitText = (until: Date | string): string =>
+  `waiting for the CA's rate limit until ${formatInZone(until, 'UTC')}`;
+
+/**
+ * A slot is reserved a moment before its order reaches the CA (the reservation and the order are two
+ * steps). So that the CA's window, which starts at the order, never holds more than the budget, a
+ * slot counts for its window plus this grace; an order later than that after its reservation (a
+ * stalled worker) could meet a full window at the CA, which then answers rateLimited (retried after
+ * its Retry-After).
+ */
+export const DEFAULT_ORDER_SLOT_GRACE_MS = 60_000;
 
 export interface PacingLimits {
   ordersPerAccount: number;
@@ -81,12 +95,13 @@ export function budgetFreesAt(times: readonly Date[], limit: number, windowMs: n
 const hours = (ms: number): string => (ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 1000)} s`);
 const window = (ms: number): string => (ms === 7 * 24 * HOUR_MS ? 'week' : hours(ms));
 
-/** Decides whether one more order may be spent now. */
+/** Decides whether one more order may be spent now; each slot counts for its window plus `graceMs`. */
 export function decideSlot(
   spent: readonly SpentSlot[],
   request: SlotRequest,
   limits: PacingLimits,
   now: Date,
+  graceMs = 0,
 ): SlotDecision {
   if (request.exempt) return { granted: true };
   const counted = spent.filter((s) => !s.exempt);
@@ -96,7 +111,7 @@ export function decideSlot(
       at: budgetFreesAt(
         counted.map((s) => s.spentAt),
         limits.ordersPerAccount,
-        limits.accountWindowMs,
+        limits.accountWindowMs + graceMs,
         now,
       ),
       reason: `${limits.ordersPerAccount} new orders per account per ${window(limits.accountWindowMs)}`,
@@ -106,7 +121,7 @@ export function decideSlot(
       at: budgetFreesAt(
         counted.filter((s) => s.registeredDomain === request.registeredDomain).map((s) => s.spentAt),
         limits.certificatesPerDomain,
-        limits.domainWindowMs,
+        limits.domainWindowMs + graceMs,
         now,
       ),
       reason: `${limits.certificatesPerDomain} certificates per registered domain (${request.registeredDomain}) per ${window(limits.domainWindowMs)}`,
@@ -116,7 +131,7 @@ export function decideSlot(
       at: budgetFreesAt(
         counted.filter((s) => s.identifiers === request.identifiers).map((s) => s.spentAt),
         limits.duplicatesPerIdentifiers,
-        limits.domainWindowMs,
+        limits.domainWindowMs + graceMs,
         now,
       ),
       reason: `${limits.duplicatesPerIdentifiers} certificates for ${request.identifiers} per ${window(limits.domainWindowMs)}`,

@@ -74,6 +74,17 @@ describe('decideSlot', () => {
     assert.deepEqual(decision.limits, ['orders-per-account']);
     assert.match(decision.reasons[0] ?? '', /5 new orders per account per 4 s/);
   });
+  it('counts each slot for its window plus the grace an order may take to reach the CA', () => {
+    const full = [0, 1, 2, 3, 4].map((s) => slot(s * 100));
+    const decision = decideSlot(full, request, small, at(4500), 2000);
+    assert.equal(decision.granted, false);
+    if (!decision.granted) assert.equal(decision.retryAt.toISOString(), at(6000).toISOString());
+    assert.deepEqual(
+      decideSlot(full, request, small, at(4500)),
+      { granted: true },
+      'without grace the first left at 4 s',
+    );
+  });
   it('does not count exempt slots, and an exempt request is never held back', () => {
     const spent = [0, 1, 2, 3, 4].map((s) => slot(s * 100, { exempt: s > 0 }));
     assert.deepEqual(decideSlot(spent, request, small, at(500)), { granted: true });

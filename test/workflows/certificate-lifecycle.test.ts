@@ -114,7 +114,9 @@ function searchAttribute(
 const ISSUE_SEQUENCE = [
   'loadRenewalFacts',
   'markCertificateStatus',
+  'planAcmeDirectories',
   'checkDnsProvider',
+  'reserveOrderSlot',
   'createAcmeOrder',
   'presentDnsChallenge',
   'checkDnsPropagationOnce',
@@ -143,6 +145,8 @@ const ALLOWED_INPUT_FIELDS = new Set([
   'workflowId',
   'runId',
   'orderId',
+  'directoryId',
+  'exempt',
   'status',
   'error',
   'outcome',
@@ -170,7 +174,15 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
       assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
       assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
-        { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
+        {
+          certificateId,
+          workflowId: certificateWorkflowId(certificateId),
+          runId: run.handle.firstExecutionRunId,
+          directoryId: '1',
+        },
+      ]);
+      assert.deepEqual(mocks.inputsOf('reserveOrderSlot'), [
+        { certificateId, directoryId: '1', runId: run.handle.firstExecutionRunId, exempt: false },
       ]);
       for (const name of [
         'presentDnsChallenge',
@@ -201,7 +213,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       for (const call of mocks.calls) {
         for (const [field, value] of Object.entries(call.input)) {
           assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
-          if (field !== 'deployments') assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
+          if (field !== 'deployments' && field !== 'exempt')
+            assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
           assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
         }
       }

@@ -44,5 +44,15 @@ ALTER TABLE certificates
 ALTER TABLE acme_orders ADD COLUMN directory_id bigint REFERENCES acme_directories (id);
 UPDATE acme_orders o SET directory_id = c.acme_directory_id FROM certificates c WHERE c.id = o.certificate_id;
 ALTER TABLE acme_orders ALTER COLUMN directory_id SET NOT NULL;
+-- An insert that names no directory (older code, fixtures) means the certificate's own.
+CREATE FUNCTION acme_orders_default_directory() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.directory_id IS NULL THEN
+    SELECT acme_directory_id INTO NEW.directory_id FROM certificates WHERE id = NEW.certificate_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER acme_orders_default_directory BEFORE INSERT ON acme_orders
+  FOR EACH ROW EXECUTE FUNCTION acme_orders_default_directory();
 ALTER TABLE acme_orders DROP CONSTRAINT acme_orders_run_id_key;
 CREATE UNIQUE INDEX acme_orders_run_directory ON acme_orders (run_id, directory_id);
