@@ -17,6 +17,7 @@ export const publicVersion = (v: CertificateVersion) => ({
   notAfter: v.notAfter,
   keyType: v.keyType,
   createdAt: v.createdAt,
+  issuedBy: v.issuedBy,
 });
 
 /** The latest run's progress; with Temporal unreachable, a run that does not exist and says why. */

@@ -83,6 +83,15 @@ function failureFactsOf(error: unknown): FailureFacts {
   };
 }
 
+/** A timed-out activity's last attempt (the timeout's cause), else its own message. */
+function lastAttemptMessage(error: unknown): string {
+  const timeout = error instanceof ActivityFailure ? error.cause : undefined;
+  const last = timeout instanceof TimeoutFailure ? timeout.cause : undefined;
+  if (last instanceof Error && last.message) return last.message;
+  // The attempt in flight was still waiting for the CA (refused connections are retried inside it).
+  return timeout instanceof TimeoutFailure ? 'the CA gave no answer' : messageOf(error);
+}
+
 function messageOf(error: unknown): string {
   if (error instanceof ApplicationFailure) return error.message;
   const cause = (error as { cause?: unknown }).cause;
@@ -153,6 +162,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           startedAt: startTime.toISOString(),
           ...(result.reason !== undefined ? { reason: result.reason } : {}),
           ...(result.deployments !== undefined ? { deployments: result.deployments } : {}),
+          ...(result.outcome !== 'failed' && progress.fallbacks ? { fallbacks: progress.fallbacks } : {}),
         }),
       );
     } catch {
@@ -185,10 +195,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   // triggered by the CA's suggested window and sent with `replaces`, which Let's Encrypt does not count.
   const exemptFromRateLimits = false;
   // The CA calls of a directory that has a fallback give up at the fallback deadline (retries included).
+  // Regular activities: their failure (a timeout of the deadline included) is recorded as history
+  // events, so a replay takes the same fall-over decision.
   const withDeadline = (ms: number): typeof ca =>
-    localSteps
-      ? proxyLocalActivities<Activities>({ ...local, scheduleToCloseTimeout: ms })
-      : proxyActivities<Activities>({ ...remote, scheduleToCloseTimeout: ms });
+    proxyActivities<Activities>({ ...remote, scheduleToCloseTimeout: ms });
 
   /** Pacing → order → DNS-01 → validation → finalize, at one ACME directory. */
   const issueFrom = async (directory: AcmeDirectoryRef, caCalls: typeof ca): Promise<StoredVersion> => {
@@ -238,7 +248,13 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         return await issueFrom(directory, withDeadline(plan.fallbackAfterMs));
       } catch (error) {
         if (isCancellation(error) || !fallsOver(failureFactsOf(error))) throw error;
-        (progress.fallbacks ??= []).push({ from: directory.name, to: next.name, reason: messageOf(error) });
+        const seconds = Math.round(plan.fallbackAfterMs / 1000);
+        const reason = failureFactsOf(error).timedOut
+          ? `no success within the fallback deadline of ${seconds} s; last: ${lastAttemptMessage(error)}`
+          : messageOf(error);
+        (progress.fallbacks ??= []).push({ from: directory.name, to: next.name, reason });
+        // The step's error stays on the step; the run goes on, so it is no longer the run's error.
+        delete progress.lastError;
       }
     }
     throw ApplicationFailure.create({

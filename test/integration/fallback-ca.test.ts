@@ -1,0 +1,110 @@
+/**
+ * A second CA (issue 15 item 6) against two Pebble 2.10.3 instances. The certificate's directory is
+ * "Pebble A", with the stack's Pebble ("Pebble") as its fallback. A validation failure at Pebble A
+ * (its DNS has no TXT record: the customer's side) does not fall over; with Pebble A stopped
+ * (connection refused), the run gives it up at the fallback deadline and issues from the fallback,
+ * and says so on the certificate page, on the version and in the email.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ConsoleClient } from '../support/console-client';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  requestCertificate,
+  waitForRunToEnd,
+} from '../support/console-actions';
+import { startPebble, type PebbleStack } from '../support/pebble';
+import { startStack, type Stack } from '../support/stack';
+
+describe('fallback to a second CA', () => {
+  let stack: Stack;
+  let pebbleA: PebbleStack;
+  let admin: ConsoleClient;
+  let fallbackId: string;
+  let primaryId: string;
+  let providerId: string;
+
+  before(async () => {
+    [stack, pebbleA] = await Promise.all([startStack(), startPebble({ authzReusePercent: 0 })]);
+    await stack.startWorker();
+    admin = await stack.admin();
+    fallbackId = await addPebbleDirectory(admin, stack);
+    providerId = await addCloudflareProvider(admin, stack, 'Fallback Cloudflare');
+    await admin.get('/settings');
+    const saved = await admin.post('/settings/acme-directories', {
+      name: 'Pebble A',
+      url: pebbleA.directoryUrl,
+      caBundlePem: pebbleA.caBundlePem,
+    });
+    assert.equal(saved.status, 303, saved.text);
+    const rows = await stack.db.db.query<{ id: string }>(
+      "SELECT id::text AS id FROM acme_directories WHERE name = 'Pebble A'",
+    );
+    primaryId = rows[0]?.id ?? '';
+    assert.ok(primaryId);
+    // Pebble A falls over to Pebble after 3 s of CA-side failures.
+    await stack.db.db.query(
+      'UPDATE acme_directories SET fallback_directory_ids = ARRAY[$2::bigint], fallback_after_seconds = 3 WHERE id = $1',
+      [primaryId, fallbackId],
+    );
+  });
+  after(async () => {
+    await Promise.all([stack?.stop(), pebbleA?.stop()]);
+  });
+
+  const ordersOf = async (certificateId: string) =>
+    stack.db.db.query<{ directory_id: string }>(
+      'SELECT directory_id::text AS directory_id FROM acme_orders WHERE certificate_id = $1 ORDER BY id',
+      [certificateId],
+    );
+
+  it('a failed validation at the first CA does not fall over', async () => {
+    const id = await requestCertificate(admin, {
+      commonName: 'novalidate.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: primaryId,
+    });
+    const fragment = await waitForRunToEnd(admin, id);
+    assert.match(fragment, /run-FAILED/);
+    assert.match(fragment, /could not validate novalidate\.example\.test/);
+    assert.doesNotMatch(fragment, /issuing from/);
+    assert.deepEqual(
+      (await ordersOf(id)).map((o) => o.directory_id),
+      [primaryId],
+      'no order at the fallback CA',
+    );
+  });
+
+  it('with the first CA stopped, issues from the fallback and says so (page, version, email)', async () => {
+    await pebbleA.stop();
+    stack.smtp.clear();
+    const id = await requestCertificate(admin, {
+      commonName: 'fallback.example.test',
+      dnsProviderId: providerId,
+      acmeDirectoryId: primaryId,
+    });
+    const fragment = await waitForRunToEnd(admin, id);
+    assert.match(fragment, /run-COMPLETED/, fragment);
+    assert.match(
+      fragment,
+      /Pebble A failed for CA-side reasons \(no success within the fallback deadline of 3 s; last: [^)]+\): issuing from Pebble\./,
+    );
+    assert.match(fragment, /ACME directory: Pebble</);
+
+    assert.deepEqual(
+      (await ordersOf(id)).map((o) => o.directory_id),
+      [fallbackId],
+      'the only order went to the fallback (Pebble A never answered)',
+    );
+    const page = await admin.get(`/certificates/${id}`);
+    assert.match(page.text, /<td class="issued-by">Pebble<\/td>/);
+
+    const mail = await stack.smtp.waitFor((m) => m.subject.includes('Issued fallback.example.test'), 30_000);
+    assert.match(mail.text, /issued by the fallback CA Pebble:/);
+    assert.match(
+      mail.text,
+      /Pebble A failed for CA-side reasons \(no success within the fallback deadline of 3 s; last: .+\); the run went on with Pebble\./,
+    );
+  });
+});
