@@ -44,10 +44,19 @@ describe('fallback to a second CA', () => {
     primaryId = rows[0]?.id ?? '';
     assert.ok(primaryId);
     // Pebble A falls over to Pebble after 3 s of CA-side failures.
-    await stack.db.db.query(
-      'UPDATE acme_directories SET fallback_directory_ids = ARRAY[$2::bigint], fallback_after_seconds = 3 WHERE id = $1',
-      [primaryId, fallbackId],
-    );
+    await admin.get('/settings');
+    const saved2 = await admin.post(`/settings/acme-directories/${primaryId}/pacing`, {
+      ordersPerAccount: '300',
+      accountWindowSeconds: '10800',
+      certificatesPerDomain: '50',
+      duplicatesPerIdentifiers: '5',
+      domainWindowSeconds: '604800',
+      fallbackDirectoryIds: fallbackId,
+      fallbackAfterSeconds: '3',
+    });
+    assert.equal(saved2.status, 303, saved2.text);
+    const settings = await admin.get('/settings');
+    assert.match(settings.text, new RegExp(`#${primaryId} Pebble A <span class="muted">→ Pebble</span>`));
   });
   after(async () => {
     await Promise.all([stack?.stop(), pebbleA?.stop()]);

@@ -27,10 +27,32 @@ describe('rate-limit pacing', () => {
     admin = await stack.admin();
     directoryId = await addPebbleDirectory(admin, stack);
     providerId = await addCloudflareProvider(admin, stack, 'Onboarding Cloudflare');
-    await stack.db.db.query(
-      'UPDATE acme_directories SET orders_per_account = $2, account_window_seconds = $3 WHERE id = $1',
-      [directoryId, BUDGET, WINDOW_SECONDS],
+    // Settings → Rate-limit budgets: a bad value is refused and changes nothing, then the small budget is saved.
+    await admin.get('/settings');
+    const form = {
+      ordersPerAccount: String(BUDGET),
+      accountWindowSeconds: String(WINDOW_SECONDS),
+      certificatesPerDomain: '50',
+      duplicatesPerIdentifiers: '5',
+      domainWindowSeconds: '604800',
+      fallbackDirectoryIds: '',
+      fallbackAfterSeconds: '900',
+    };
+    const refused = await admin.post(`/settings/acme-directories/${directoryId}/pacing`, {
+      ...form,
+      ordersPerAccount: '0',
+      fallbackDirectoryIds: directoryId,
+    });
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /Enter new orders per account: a whole number from 1 to 100000\./);
+    assert.match(refused.text, /List other ACME directories by their number/);
+    const saved = await admin.post(`/settings/acme-directories/${directoryId}/pacing`, form);
+    assert.equal(saved.status, 303, saved.text);
+    const stored = await stack.db.db.query<{ n: number; w: number }>(
+      'SELECT orders_per_account AS n, account_window_seconds AS w FROM acme_directories WHERE id = $1',
+      [directoryId],
     );
+    assert.deepEqual(stored[0], { n: BUDGET, w: WINDOW_SECONDS });
   });
   after(async () => {
     await stack?.stop();

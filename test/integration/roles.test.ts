@@ -46,6 +46,7 @@ const POLICY: Record<string, Needs> = {
   'POST /account/mfa/disable': 'any',
   'POST /settings/acme-directories': 'admin',
   'POST /settings/acme-directories/:id/key-rollover': 'admin',
+  'POST /settings/acme-directories/:id/pacing': 'admin',
   'POST /settings/renewal-defaults': 'admin',
   'POST /settings/email': 'admin',
   'POST /settings/email/test': 'admin',

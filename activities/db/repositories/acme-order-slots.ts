@@ -88,3 +88,44 @@ export async function directoryPlan(
   const directoryIds = [row.primary, ...row.fallbacks.filter((id) => known.has(id) && id !== row.primary)];
   return { directoryIds: [...new Set(directoryIds)], fallbackAfterSeconds: row.after };
 }
+
+/** A directory's rate-limit budgets and fallbacks, as Settings shows and edits them. */
+export interface DirectoryPacing {
+  directoryId: string;
+  ordersPerAccount: number;
+  accountWindowSeconds: number;
+  certificatesPerDomain: number;
+  duplicatesPerIdentifiers: number;
+  domainWindowSeconds: number;
+  fallbackDirectoryIds: string[];
+  fallbackAfterSeconds: number;
+}
+
+const PACING_COLUMNS = `id::text AS "directoryId", orders_per_account AS "ordersPerAccount",
+  account_window_seconds AS "accountWindowSeconds", certificates_per_domain AS "certificatesPerDomain",
+  duplicates_per_identifiers AS "duplicatesPerIdentifiers", domain_window_seconds AS "domainWindowSeconds",
+  fallback_directory_ids::text[] AS "fallbackDirectoryIds", fallback_after_seconds AS "fallbackAfterSeconds"`;
+
+export async function listDirectoryPacing(db: Queryable): Promise<DirectoryPacing[]> {
+  return db.query<DirectoryPacing>(`SELECT ${PACING_COLUMNS} FROM acme_directories ORDER BY builtin DESC, id`);
+}
+
+export async function setDirectoryPacing(db: Queryable, p: DirectoryPacing): Promise<DirectoryPacing | undefined> {
+  const rows = await db.query<DirectoryPacing>(
+    `UPDATE acme_directories SET orders_per_account = $2, account_window_seconds = $3, certificates_per_domain = $4,
+            duplicates_per_identifiers = $5, domain_window_seconds = $6, fallback_directory_ids = $7::bigint[],
+            fallback_after_seconds = $8
+      WHERE id = $1 RETURNING ${PACING_COLUMNS}`,
+    [
+      p.directoryId,
+      p.ordersPerAccount,
+      p.accountWindowSeconds,
+      p.certificatesPerDomain,
+      p.duplicatesPerIdentifiers,
+      p.domainWindowSeconds,
+      p.fallbackDirectoryIds,
+      p.fallbackAfterSeconds,
+    ],
+  );
+  return rows[0];
+}
