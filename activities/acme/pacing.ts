@@ -33,7 +33,7 @@ export type OrderSlot = { granted: true } | { granted: false; retryAt: string; r
 
 export const RATE_LIMIT_WAIT_TEXT = "waiting for the CA's rate limit";
 
-export function createPacingActivities(deps: ActivityDeps) {
+export function createPacingActivities(deps: Pick<ActivityDeps, 'db' | 'log' | 'acme'>) {
   return {
     async reserveOrderSlot(input: OrderSlotRequest): Promise<OrderSlot> {
       const cert = await getCertificate(deps.db, input.certificateId);
