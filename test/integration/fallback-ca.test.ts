@@ -3,9 +3,11 @@
  * "Pebble A", with the stack's Pebble ("Pebble") as its fallback. A validation failure at Pebble A
  * (its DNS has no TXT record: the customer's side) does not fall over; with Pebble A stopped
  * (connection refused), the run gives it up at the fallback deadline and issues from the fallback,
- * and says so on the certificate page, on the version and in the email.
+ * and says so on the certificate page, on the version and in the email. A CA that accepts connections
+ * and never answers (it hangs) falls over the same way.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConsoleClient } from '../support/console-client';
 import {
@@ -115,5 +117,55 @@ describe('fallback to a second CA', () => {
       mail.text,
       /Pebble A failed for CA-side reasons \(no success within the fallback deadline of 3 s; last: .+\); the run went on with Pebble\./,
     );
+  });
+
+  it('a CA that accepts and never answers falls over at the deadline too', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      await admin.get('/settings');
+      const added = await admin.post('/settings/acme-directories', {
+        name: 'Silent CA',
+        url: `https://127.0.0.1:${port}/dir`,
+        caBundlePem: '',
+      });
+      assert.equal(added.status, 303, added.text);
+      const silentId = (
+        await stack.db.db.query<{ id: string }>("SELECT id::text AS id FROM acme_directories WHERE name = 'Silent CA'")
+      )[0]?.id;
+      assert.ok(silentId);
+      await admin.get('/settings');
+      const saved = await admin.post(`/settings/acme-directories/${silentId}/pacing`, {
+        ordersPerAccount: '300',
+        accountWindowSeconds: '10800',
+        certificatesPerDomain: '50',
+        duplicatesPerIdentifiers: '5',
+        domainWindowSeconds: '604800',
+        fallbackDirectoryIds: fallbackId,
+        fallbackAfterSeconds: '3',
+      });
+      assert.equal(saved.status, 303, saved.text);
+      const id = await requestCertificate(admin, {
+        commonName: 'hang.example.test',
+        dnsProviderId: providerId,
+        acmeDirectoryId: silentId,
+      });
+      const fragment = await waitForRunToEnd(admin, id);
+      assert.match(fragment, /run-COMPLETED/, fragment);
+      assert.match(fragment, /Silent CA failed for CA-side reasons \(no success within the fallback deadline of 3 s/);
+      assert.ok(sockets.size >= 1, 'the run did reach the silent CA');
+      assert.deepEqual(
+        (await ordersOf(id)).map((o) => o.directory_id),
+        [fallbackId],
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
