@@ -61,16 +61,25 @@ export function createAcmeActivities(deps: ActivityDeps) {
     const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
-    return { order, client: await clientFor(cert.acmeDirectoryId), commonName: cert.commonName, keyType: cert.keyType };
+    return { order, client: await clientFor(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };
   };
 
   return {
     /**
-     * Creates the ACME order and seals a fresh private key for it. Idempotent per workflow run: a
-     * retry returns the order already stored for this run.
+     * Creates the ACME order at `directoryId` (default: the certificate's directory; a fallback run
+     * names the next one) and seals a fresh private key for it. Idempotent per workflow run and
+     * directory: a retry returns the order already stored for this run there.
      */
-    async createAcmeOrder(input: { certificateId: string; workflowId: string; runId: string }): Promise<CreatedOrder> {
-      const existing = await findOrderByRun(deps.db, input.runId);
+    async createAcmeOrder(input: {
+      certificateId: string;
+      workflowId: string;
+      runId: string;
+      directoryId?: string;
+    }): Promise<CreatedOrder> {
+      const cert = await getCertificate(deps.db, input.certificateId);
+      if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
+      const directoryId = input.directoryId ?? cert.acmeDirectoryId;
+      const existing = await findOrderByRun(deps.db, input.runId, directoryId);
       if (existing) {
         return {
           orderId: existing.id,
@@ -79,12 +88,9 @@ export function createAcmeActivities(deps: ActivityDeps) {
           values: existing.txtValues,
         };
       }
-      const cert = await getCertificate(deps.db, input.certificateId);
-      if (!cert) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
-      const profile = await orderProfile(deps.db, cert);
-      const client = await clientFor(cert.acmeDirectoryId);
-      const keyPem = await generatePrivateKey(cert.keyType);
-      const directory = await getAcmeDirectory(deps.db, cert.acmeDirectoryId);
+      const profile = await orderProfile(deps.db, cert, directoryId);
+      const client = await clientFor(directoryId);
+      const directory = await getAcmeDirectory(deps.db, directoryId);
       const replaces = directory ? await replacesFor(deps.db, cert, directory.url) : undefined;
       const { order, values, replacesRefused } = await withAcmeProblems(
         `create order for ${cert.commonName}`,
@@ -103,8 +109,12 @@ export function createAcmeActivities(deps: ActivityDeps) {
           return { order: created, values: txt, replacesRefused: placed.replacesRefused };
         },
       );
+      // Generated after the order is sent: an RSA 4096 key can take seconds, and the order should reach
+      // the CA soon after its pacing slot was reserved (domain/pacing-budget.ts).
+      const keyPem = await generatePrivateKey(cert.keyType);
       const stored = await insertOrderOnce(deps.db, {
         certificateId: cert.id,
+        directoryId,
         workflowId: input.workflowId,
         runId: input.runId,
         orderUrl: order.url,

@@ -15,6 +15,8 @@ import { createFleetWatchActivities } from './fleet-watch';
 import { createFetchFingerprintActivities } from './fetch-fingerprint';
 import { createKeyRolloverActivities } from './acme/key-rollover';
 import { createRevocationActivities } from './acme/revoke';
+import { createPacingActivities } from './acme/pacing';
+import { createFallbackActivities } from './acme/fallback';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -62,6 +64,8 @@ export function createActivities(base: ActivityDeps) {
       ...createFetchFingerprintActivities(deps),
       ...createRevocationActivities(deps),
       ...createKeyRolloverActivities(deps),
+      ...createPacingActivities(deps),
+      ...createFallbackActivities(deps),
     },
     base.log,
   );

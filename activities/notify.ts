@@ -70,6 +70,8 @@ export function createNotifyActivities(
       trigger?: LifecycleTrigger;
       startedAt?: string;
       deployments?: DeploymentOutcome[];
+      /** The run fell over to a fallback ACME directory: from which, to which, why. */
+      fallbacks?: { from: string; to: string; reason: string }[];
     }): Promise<{ sent: boolean; detail: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       const name = cert?.commonName ?? `certificate ${input.certificateId}`;
@@ -113,6 +115,8 @@ export function createNotifyActivities(
         name,
         notAfter: cert?.notAfter?.toISOString(),
         deployments: input.deployments ?? [],
+        fallbacks: input.fallbacks ?? [],
+        issuedBy: input.fallbacks?.at(-1)?.to,
         link: `${base}/certificates/${input.certificateId}`,
         workflowId: input.workflowId,
         consoleUrl: base,

@@ -354,6 +354,24 @@ export interface LifecycleProgress {
   deployments?: DeploymentOutcome[];
   /** Some deployments failed and the run waits for retryDeployment signals. */
   awaitingRetry?: boolean;
+  /** The order waits for the CA's rate-limit budget (pacing): until when (ISO), and which budget is full. */
+  rateLimitWait?: { until: string; reason: string };
+  /** The ACME directory the run orders from (it changes when the run falls over to a fallback). */
+  directory?: AcmeDirectoryRef;
+  /** Each fall-over to the next ACME directory: from which, to which, and why. */
+  fallbacks?: { from: string; to: string; reason: string }[];
+}
+
+/** An ACME directory as a run names it (id and display name: nothing secret). */
+export interface AcmeDirectoryRef {
+  id: string;
+  name: string;
+}
+
+/** The directories a run may issue from, in order, and how long each but the last may fail for CA-side reasons. */
+export interface AcmeDirectoryPlan {
+  directories: AcmeDirectoryRef[];
+  fallbackAfterMs: number;
 }
 
 export const progressQuery = defineQuery<LifecycleProgress>('progress');

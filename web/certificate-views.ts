@@ -22,6 +22,7 @@ export const publicVersion = (v: CertificateVersion & { profile?: string | null 
   ...(v.profile !== undefined ? { profile: v.profile } : {}),
   keyType: v.keyType,
   createdAt: v.createdAt,
+  issuedBy: v.issuedBy,
 });
 
 /** The latest run's progress; with Temporal unreachable, a run that does not exist and says why. */

@@ -1,9 +1,10 @@
 import type { Queryable } from '../activities/db/pool';
 import { runSubjects, type RunSubjectKind } from '../activities/db/repositories/dashboard';
 import { waitingUntilText } from '../activities/domain/maintenance-window';
+import { rateLimitWaitText } from '../activities/domain/pacing-budget';
 import type { RunningWorkflow } from './commands/running';
 
-/** A running workflow as the dashboard shows it: by name, and until when a deploy waits for its window. */
+/** A running workflow as the dashboard shows it: by name, and until when a deploy waits for its window or an order for the CA's rate limit. */
 export interface NamedRunningWorkflow extends RunningWorkflow {
   name: string | undefined;
   waiting: string | undefined;
@@ -20,9 +21,11 @@ export async function nameRunningWorkflows(db: Queryable, runs: RunningWorkflow[
     return {
       ...run,
       name: subject?.name,
-      waiting: subject?.waitingUntil
-        ? waitingUntilText(subject.waitingUntil, subject.waitingTimeZone ?? 'UTC')
-        : undefined,
+      waiting: !subject?.waitingUntil
+        ? undefined
+        : subject.waitingFor === 'rate-limit'
+          ? rateLimitWaitText(subject.waitingUntil)
+          : waitingUntilText(subject.waitingUntil, subject.waitingTimeZone ?? 'UTC'),
     };
   });
 }

@@ -13,6 +13,7 @@ import {
   type CommonConfig,
   type Env,
 } from '../config/env';
+import { DEFAULT_ORDER_SLOT_GRACE_MS } from '../activities/domain/pacing-budget';
 import type { DeploySettings } from '../temporal/contract';
 import type { RevocationSettings } from '../temporal/revocation-contract';
 import { DEFAULT_POLL_BOUNDS, type RenewalInfoPollBounds } from '../activities/domain/renewal-info';
@@ -26,6 +27,7 @@ export interface WorkerConfig extends CommonConfig {
     backoffMaxMs: number;
     backoffAttempts: number;
     requestTimeoutMs: number;
+    orderSlotGraceMs: number;
   };
   /** ARI polls: the CA's Retry-After clamped to [min, max] seconds; `default` when it sends none. */
   ari: RenewalInfoPollBounds;
@@ -74,6 +76,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       backoffMaxMs: integer(env, 'ACME_BACKOFF_MAX_MS', 30_000, 10),
       backoffAttempts: integer(env, 'ACME_BACKOFF_ATTEMPTS', 10, 1),
       requestTimeoutMs: integer(env, 'ACME_REQUEST_TIMEOUT_MS', DEFAULT_ACME_REQUEST_TIMEOUT_MS, 100, 600_000),
+      orderSlotGraceMs: integer(env, 'ACME_ORDER_SLOT_GRACE_MS', DEFAULT_ORDER_SLOT_GRACE_MS, 0, 3_600_000),
     },
     ari: ariPollBounds(env),
     mail: {

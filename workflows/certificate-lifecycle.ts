@@ -1,6 +1,8 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TimeoutFailure,
   isCancellation,
   patched,
   proxyActivities,
@@ -13,18 +15,24 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  FailureType,
   progressQuery,
   SearchAttributes,
   type LifecycleInput,
   type LifecycleResult,
   type DeploymentOutcome,
   type LifecycleStep,
+  type AcmeDirectoryPlan,
+  type AcmeDirectoryRef,
 } from '../temporal/contract';
+import type { StoredVersion } from '../activities/acme';
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
 import { runBookkeeping } from './bookkeeping';
 import { nonRetryableErrorTypes, remoteCallOptions } from './lib/retry-policies';
+import { fallsOver, type FailureFacts } from './lib/fallback';
+import { waitForOrderSlot } from './order-pacing';
 
 /** Calls to the CA and the DNS API (lib/retry-policies.ts). */
 const remote: ActivityOptions = remoteCallOptions;
@@ -63,6 +71,25 @@ function failureTypeOf(error: unknown): string | undefined {
   if (error instanceof ApplicationFailure) return error.type ?? undefined;
   const cause = (error as { cause?: unknown }).cause;
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+/** What the fallback decision needs to know about a failure (lib/fallback.ts). */
+function failureFactsOf(error: unknown): FailureFacts {
+  const activity = error instanceof ActivityFailure ? error : undefined;
+  return {
+    type: failureTypeOf(error),
+    activityType: activity?.activityType,
+    timedOut: activity?.cause instanceof TimeoutFailure,
+  };
+}
+
+/** A timed-out activity's last attempt (the timeout's cause), else its own message. */
+function lastAttemptMessage(error: unknown): string {
+  const timeout = error instanceof ActivityFailure ? error.cause : undefined;
+  const last = timeout instanceof TimeoutFailure ? timeout.cause : undefined;
+  if (last instanceof Error && last.message) return last.message;
+  // The attempt in flight was still waiting for the CA (refused connections are retried inside it).
+  return timeout instanceof TimeoutFailure ? 'the CA gave no answer' : messageOf(error);
 }
 
 function messageOf(error: unknown): string {
@@ -135,6 +162,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           startedAt: startTime.toISOString(),
           ...(result.reason !== undefined ? { reason: result.reason } : {}),
           ...(result.deployments !== undefined ? { deployments: result.deployments } : {}),
+          ...(result.outcome !== 'failed' && progress.fallbacks ? { fallbacks: progress.fallbacks } : {}),
         }),
       );
     } catch {
@@ -160,18 +188,41 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     db.loadRenewalFacts({ certificateId: input.certificateId, ...(scheduled ? { renewalInfo: true } : {}) }),
   );
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
+  let exemptFromRateLimits = false;
   if (scheduled) {
     const decision = renewalDecision(facts.current, facts.policy, new Date(), facts.renewalInfo);
     await db.recordRenewalCheck({ certificateId: input.certificateId });
     if (!facts.enabled) return finish({ outcome: 'skipped', reason: 'renewal is disabled for this certificate' });
     if (!decision.due) return finish({ outcome: 'skipped', reason: decision.reason });
+    // A renewal the CA's ARI window asked for goes out with `replaces` (the directory offers ARI and a
+    // current version exists): Let's Encrypt does not count it against its limits, so pacing lets it go.
+    exemptFromRateLimits = decision.basis === 'ari' && facts.current !== undefined;
   }
+  // The CA calls of a directory that has a fallback give up at the fallback deadline (retries included).
+  // Regular activities: their failure (a timeout of the deadline included) is recorded as history
+  // events, so a replay takes the same fall-over decision.
+  const withDeadline = (ms: number): typeof ca =>
+    proxyActivities<Activities>({ ...remote, scheduleToCloseTimeout: ms });
 
-  await db.markCertificateStatus({ certificateId: input.certificateId, status: 'issuing' });
-  try {
+  /** Pacing → order → DNS-01 → validation → finalize, at one ACME directory. */
+  const issueFrom = async (directory: AcmeDirectoryRef, caCalls: typeof ca): Promise<StoredVersion> => {
+    progress.directory = directory;
     const order = await step('order', async () => {
+      const slot = {
+        certificateId: input.certificateId,
+        directoryId: directory.id,
+        runId,
+        exempt: exemptFromRateLimits,
+      };
       await dnsApi.checkDnsProvider({ certificateId: input.certificateId });
-      return ca.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId });
+      // The slot is taken right before the order, so the order reaches the CA within the slot's grace.
+      await waitForOrderSlot(db.reserveOrderSlot, slot, progress);
+      return caCalls.createAcmeOrder({
+        certificateId: input.certificateId,
+        workflowId,
+        runId,
+        directoryId: directory.id,
+      });
     });
     if (order.needsChallenge) {
       try {
@@ -181,7 +232,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
           if (localSteps && (await dnsApi.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
           await propagation.waitForDnsPropagation({ orderId: order.orderId });
         });
-        await step('validate', () => ca.validateAcmeChallenge({ orderId: order.orderId }));
+        await step('validate', () => caCalls.validateAcmeChallenge({ orderId: order.orderId }));
       } finally {
         // Remove the TXT record in every outcome, also when the run is being cancelled.
         await CancellationScope.nonCancellable(() =>
@@ -189,7 +240,38 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         );
       }
     }
-    const version = await step('finalize', () => ca.finalizeAcmeOrder({ orderId: order.orderId }));
+    return step('finalize', () => caCalls.finalizeAcmeOrder({ orderId: order.orderId }));
+  };
+
+  /** Each directory in turn while the one before fails for CA-side reasons (lib/fallback.ts). */
+  const issueWithFallback = async (plan: AcmeDirectoryPlan): Promise<StoredVersion> => {
+    for (const [index, directory] of plan.directories.entries()) {
+      const next = plan.directories[index + 1];
+      if (!next) return issueFrom(directory, ca);
+      try {
+        return await issueFrom(directory, withDeadline(plan.fallbackAfterMs));
+      } catch (error) {
+        if (isCancellation(error) || !fallsOver(failureFactsOf(error))) throw error;
+        const seconds = Math.round(plan.fallbackAfterMs / 1000);
+        const reason = failureFactsOf(error).timedOut
+          ? `no success within the fallback deadline of ${seconds} s; last: ${lastAttemptMessage(error)}`
+          : messageOf(error);
+        (progress.fallbacks ??= []).push({ from: directory.name, to: next.name, reason });
+        // The step's error stays on the step; the run goes on, so it is no longer the run's error.
+        delete progress.lastError;
+      }
+    }
+    throw ApplicationFailure.create({
+      type: FailureType.notFound,
+      message: 'acme: no ACME directory to issue from',
+      nonRetryable: true,
+    });
+  };
+
+  await db.markCertificateStatus({ certificateId: input.certificateId, status: 'issuing' });
+  try {
+    const plan = await db.planAcmeDirectories({ certificateId: input.certificateId });
+    const version = await issueWithFallback(plan);
     // Runs recorded before deploys existed replay without this block.
     if (patched('deploy-after-issue')) {
       let mailed: DeploymentOutcome[] | undefined;

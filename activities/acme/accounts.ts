@@ -17,6 +17,8 @@ export interface AcmeClientSettings {
   backoffMinMs: number;
   backoffMaxMs: number;
   backoffAttempts: number;
+  /** Pacing: how long a reserved order slot may take to reach the CA (domain/pacing-budget.ts). */
+  orderSlotGraceMs?: number;
 }
 
 /**

@@ -15,12 +15,15 @@ type OrderCreateRequest = Parameters<acme.Client['createOrder']>[0];
 export async function orderProfile(
   db: Queryable,
   cert: Pick<CertificateRecord, 'commonName' | 'acmeDirectoryId' | 'acmeProfile'>,
+  directoryId: string = cert.acmeDirectoryId,
 ): Promise<string | null> {
-  const directory = await getAcmeDirectory(db, cert.acmeDirectoryId);
-  if (!directory) throw classified(FailureType.notFound, `acme: directory ${cert.acmeDirectoryId} no longer exists`);
-  const profile = cert.acmeProfile ?? directory.defaultProfile;
+  const directory = await getAcmeDirectory(db, directoryId);
+  if (!directory) throw classified(FailureType.notFound, `acme: directory ${directoryId} no longer exists`);
+  // The certificate's own profile names one of its own directory's; a fallback CA uses its default.
+  const own = directoryId === cert.acmeDirectoryId ? cert.acmeProfile : null;
+  const profile = own ?? directory.defaultProfile;
   if (profile && directory.profiles && !(profile in directory.profiles)) {
-    const where = cert.acmeProfile
+    const where = own
       ? `the certificate's profile (change it on the certificate ${cert.commonName})`
       : `the default profile of ${directory.name} (Settings → ACME directories)`;
     const offered = Object.keys(directory.profiles);

@@ -48,6 +48,7 @@ const POLICY: Record<string, Needs> = {
   'POST /settings/acme-directories/:id/key-rollover': 'admin',
   'POST /settings/acme-directories/:id/options': 'admin',
   'POST /settings/acme-directories/:id/read-profiles': 'admin',
+  'POST /settings/acme-directories/:id/pacing': 'admin',
   'POST /settings/renewal-defaults': 'admin',
   'POST /settings/email': 'admin',
   'POST /settings/email/test': 'admin',

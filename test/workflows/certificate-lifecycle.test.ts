@@ -132,7 +132,9 @@ const ORDER_ACTIVITIES = [
 const ISSUE_SEQUENCE = [
   'loadRenewalFacts',
   'markCertificateStatus',
+  'planAcmeDirectories',
   'checkDnsProvider',
+  'reserveOrderSlot',
   'createAcmeOrder',
   ...ORDER_ACTIVITIES,
   'loadDeploySettings',
@@ -156,6 +158,8 @@ const ALLOWED_INPUT_FIELDS = new Set([
   'workflowId',
   'runId',
   'orderId',
+  'directoryId',
+  'exempt',
   'status',
   'error',
   'outcome',
@@ -203,7 +207,15 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
       assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
       assert.deepEqual(mocks.inputsOf('createAcmeOrder'), [
-        { certificateId, workflowId: certificateWorkflowId(certificateId), runId: run.handle.firstExecutionRunId },
+        {
+          certificateId,
+          workflowId: certificateWorkflowId(certificateId),
+          runId: run.handle.firstExecutionRunId,
+          directoryId: '1',
+        },
+      ]);
+      assert.deepEqual(mocks.inputsOf('reserveOrderSlot'), [
+        { certificateId, directoryId: '1', runId: run.handle.firstExecutionRunId, exempt: false },
       ]);
       for (const name of ORDER_ACTIVITIES) {
         assert.deepEqual(mocks.inputsOf(name), [{ orderId: MOCK_ORDER_ID }], name);
@@ -227,7 +239,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       for (const call of mocks.calls) {
         for (const [field, value] of Object.entries(call.input)) {
           assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
-          if (field !== 'deployments') assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
+          if (field !== 'deployments' && field !== 'exempt')
+            assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
           assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
         }
       }
@@ -320,6 +333,11 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
 
       assert.equal(expectResult(run).outcome, 'issued');
       assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId, renewalInfo: true }]);
+      // An ARI-asked renewal (sent with `replaces`) is exempt from the pacing budgets.
+      assert.deepEqual(
+        mocks.inputsOf('reserveOrderSlot').map((i) => i.exempt),
+        [true],
+      );
     },
   );
 

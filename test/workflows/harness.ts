@@ -281,6 +281,8 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     }),
     markCertificateStatus: async () => undefined,
     recordRenewalCheck: async () => undefined,
+    planAcmeDirectories: async () => ({ directories: [{ id: '1', name: 'Mock CA' }], fallbackAfterMs: 60_000 }),
+    reserveOrderSlot: async () => ({ granted: true }),
     checkDnsProvider: async () => ({ zone: 'example.test' }),
     createAcmeOrder: async () => order,
     presentDnsChallenge: async () => ({ recordName: order.recordName, count: order.values.length }),

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DeploymentRecord } from '../../activities/db/repositories/deployments';
 import { waitingUntilText } from '../../activities/domain/maintenance-window';
+import { rateLimitWaitText } from '../../activities/domain/pacing-budget';
 import {
   certificateWorkflowId,
   progressQuery,
@@ -90,7 +91,10 @@ export interface RunStepView {
   startedAt?: string;
   endedAt?: string;
   error?: string;
-  /** A running deploy step whose targets wait for a maintenance window: "waiting until …" instead of a timer. */
+  /**
+   * A running deploy step whose targets wait for a maintenance window ("waiting until …"), or an order
+   * step waiting for the CA's rate-limit budget ("waiting for the CA's rate limit until …"), instead of a timer.
+   */
   waiting?: string;
 }
 
@@ -148,6 +152,9 @@ export async function describeLatestRun(
       ...(s.startedAt ? { startedAt: s.startedAt } : {}),
       ...(s.endedAt ? { endedAt: s.endedAt } : {}),
       ...(s.error ? { error: s.error } : {}),
+      ...(s.step === 'order' && s.status === 'running' && progress.rateLimitWait
+        ? { waiting: rateLimitWaitText(progress.rateLimitWait.until) }
+        : {}),
     }));
   } catch (error) {
     view.queryError = `Live progress is unavailable (${(error as Error).message}). Is the worker running?`;

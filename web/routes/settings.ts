@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { listAcmeAccounts } from '../../activities/db/repositories/acme-accounts';
 import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
+import { listDirectoryPacing } from '../../activities/db/repositories/acme-order-slots';
+import { saveDirectoryPacing } from '../operations/acme-pacing';
 import { keyRolloversByDirectory } from '../../activities/db/repositories/acme-account-keys';
 import { rollOverAccountKey } from '../operations/revocations';
 import {
@@ -48,18 +50,27 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
 
   /** ACME directories and accounts, and the defaults of new certificates. */
   const acme = formPage(views, 'settings', async () => {
-    const [directories, listed, defaults, rollovers] = await Promise.all([
+    const [directories, listed, defaults, rollovers, pacing] = await Promise.all([
       listAcmeDirectories(deps.db),
       listAcmeAccounts(deps.db),
       renewalDefaults(deps.db),
       keyRolloversByDirectory(deps.db),
+      listDirectoryPacing(deps.db),
     ]);
+    const names = new Map(directories.map((d) => [d.id, d.name]));
+    const budgets = pacing.map((p) => ({
+      ...p,
+      name: names.get(p.directoryId),
+      fallbackIds: p.fallbackDirectoryIds.join(', '),
+      fallbackNames: p.fallbackDirectoryIds.map((id) => names.get(id) ?? id).join(' → '),
+    }));
     const accounts = listed.map((a) => ({ ...a, keyRolledOverAt: rollovers.get(a.directoryId) ?? null }));
     return {
       title: 'Settings',
       tab: 'acme',
       directories,
       accounts,
+      budgets,
       keyTypes,
       values: {},
       errors: {},
@@ -71,6 +82,14 @@ export function settingsRoutes(deps: WebDeps, views: Views): Router {
   router.get('/settings', (req, res) => acme(req, res));
 
   router.post('/settings/acme-directories', formPost(deps, acme, saveAcmeDirectory, '/settings'));
+
+  /** A directory's rate-limit budgets (pacing) and fallback directories. */
+  router.post('/settings/acme-directories/:id/pacing', async (req, res) => {
+    const result = await saveDirectoryPacing(deps, req, req.params['id'], req.body as Body);
+    if (!result.ok)
+      return acme(req, res, { pacingErrors: result.errors, pacingFor: req.params['id'], formError: FORM_ERROR }, 400);
+    res.redirect(303, '/settings');
+  });
 
   /** ACME account key rollover (RFC 8555 §7.3.5): answered on the page within a few seconds, audited. */
   router.post('/settings/acme-directories/:id/key-rollover', async (req, res) => {

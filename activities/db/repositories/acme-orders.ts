@@ -3,6 +3,8 @@ import type { Queryable } from '../pool';
 export interface AcmeOrderRecord {
   id: string;
   certificateId: string;
+  /** The ACME directory the order went to (a run that fell over has one order per directory it tried). */
+  directoryId: string;
   workflowId: string;
   runId: string;
   orderUrl: string;
@@ -15,12 +17,19 @@ export interface AcmeOrderRecord {
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
-const COLUMNS = `id, certificate_id AS "certificateId", workflow_id AS "workflowId", run_id AS "runId",
+const COLUMNS = `id, certificate_id AS "certificateId", directory_id AS "directoryId", workflow_id AS "workflowId", run_id AS "runId",
   order_url AS "orderUrl", status, key_encrypted AS "keySealed", txt_record_name AS "txtRecordName",
   txt_values AS "txtValues", profile`;
 
-export async function findOrderByRun(db: Queryable, runId: string): Promise<AcmeOrderRecord | undefined> {
-  const rows = await db.query<AcmeOrderRecord>(`SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1`, [runId]);
+export async function findOrderByRun(
+  db: Queryable,
+  runId: string,
+  directoryId: string,
+): Promise<AcmeOrderRecord | undefined> {
+  const rows = await db.query<AcmeOrderRecord>(
+    `SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1 AND directory_id = $2`,
+    [runId, directoryId],
+  );
   return rows[0];
 }
 
@@ -29,13 +38,14 @@ export async function getOrder(db: Queryable, id: string): Promise<AcmeOrderReco
   return rows[0];
 }
 
-/** First writer wins per workflow run: a retried "create order" reuses the stored order and key. */
+/** First writer wins per workflow run and directory: a retried "create order" reuses the stored order and key. */
 export async function insertOrderOnce(db: Queryable, o: Omit<AcmeOrderRecord, 'id'>): Promise<AcmeOrderRecord> {
   await db.query(
-    `INSERT INTO acme_orders (certificate_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values, profile)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id) DO NOTHING`,
+    `INSERT INTO acme_orders (certificate_id, directory_id, workflow_id, run_id, order_url, status, key_encrypted, txt_record_name, txt_values, profile)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, directory_id) DO NOTHING`,
     [
       o.certificateId,
+      o.directoryId,
       o.workflowId,
       o.runId,
       o.orderUrl,
@@ -46,7 +56,7 @@ export async function insertOrderOnce(db: Queryable, o: Omit<AcmeOrderRecord, 'i
       o.profile,
     ],
   );
-  return (await findOrderByRun(db, o.runId)) as AcmeOrderRecord;
+  return (await findOrderByRun(db, o.runId, o.directoryId)) as AcmeOrderRecord;
 }
 
 export async function setOrderStatus(db: Queryable, id: string, status: string): Promise<void> {

@@ -13,13 +13,17 @@ export interface CertificateVersion {
   chainPem: string;
   keySealed: string;
   createdAt: Date;
+  /** The ACME directory (by name) that issued it: the certificate's own, or a fallback. */
+  issuedBy: string;
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
 const COLUMNS = `id, certificate_id AS "certificateId", order_id AS "orderId", serial_hex AS "serialHex",
   fingerprint_sha256 AS "fingerprintSha256", not_before AS "notBefore", not_after AS "notAfter",
   key_type AS "keyType", cert_pem AS "certPem", chain_pem AS "chainPem", key_encrypted AS "keySealed",
-  created_at AS "createdAt"`;
+  created_at AS "createdAt",
+  (SELECT d.name FROM acme_orders o JOIN acme_directories d ON d.id = o.directory_id
+    WHERE o.id = certificate_versions.order_id) AS "issuedBy"`;
 
 /** A version with the ACME profile its order asked for (null: none, the CA's default). */
 export type ListedVersion = CertificateVersion & { profile: string | null };
@@ -44,7 +48,7 @@ export async function findVersionByOrder(db: Queryable, orderId: string): Promis
   return rows[0];
 }
 
-export type NewVersion = Omit<CertificateVersion, 'id' | 'createdAt'>;
+export type NewVersion = Omit<CertificateVersion, 'id' | 'createdAt' | 'issuedBy'>;
 
 /** One version per ACME order: a retried finalize returns the row stored by the first attempt. */
 export async function insertVersionOnce(db: Queryable, v: NewVersion): Promise<CertificateVersion> {

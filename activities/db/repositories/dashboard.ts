@@ -189,24 +189,29 @@ export interface RunSubject {
   kind: RunSubjectKind;
   id: string;
   name: string;
-  /** A deployment waiting for its target's maintenance window. */
+  /** A deployment waiting for its target's maintenance window, or a certificate's order for the CA's rate limit. */
   waitingUntil: Date | null;
   waitingTimeZone: string | null;
+  /** 'rate-limit': the certificate's run waits for its CA's rate-limit budget (pacing). */
+  waitingFor: 'maintenance-window' | 'rate-limit' | null;
 }
 
 /** The names of the things running workflows are about (ids from the workflow ids), in one round trip. */
 export async function runSubjects(db: Queryable, ids: Record<RunSubjectKind, string[]>): Promise<RunSubject[]> {
   return db.query<RunSubject>(
-    `SELECT 'certificate' AS kind, id::text AS id, common_name AS name, NULL::timestamptz AS "waitingUntil", NULL::text AS "waitingTimeZone"
+    `SELECT 'certificate' AS kind, id::text AS id, common_name AS name,
+            CASE WHEN status = 'issuing' THEN rate_limit_wait_until END AS "waitingUntil", 'UTC' AS "waitingTimeZone",
+            CASE WHEN status = 'issuing' AND rate_limit_wait_until IS NOT NULL THEN 'rate-limit' END AS "waitingFor"
        FROM certificates WHERE id = ANY($1::bigint[])
      UNION ALL
      SELECT 'deployment', d.id::text, c.common_name || ' → ' || t.name,
-            CASE WHEN d.status = 'waiting' THEN d.waiting_until END, CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END
+            CASE WHEN d.status = 'waiting' THEN d.waiting_until END, CASE WHEN d.status = 'waiting' THEN d.waiting_time_zone END,
+            CASE WHEN d.status = 'waiting' THEN 'maintenance-window' END
        FROM deployments d JOIN certificates c ON c.id = d.certificate_id JOIN targets t ON t.id = d.target_id WHERE d.id = ANY($2::bigint[])
      UNION ALL
-     SELECT 'target', id::text, name, NULL, NULL FROM targets WHERE id = ANY($3::bigint[])
+     SELECT 'target', id::text, name, NULL, NULL, NULL FROM targets WHERE id = ANY($3::bigint[])
      UNION ALL
-     SELECT 'dns-provider', id::text, name, NULL, NULL FROM dns_providers WHERE id = ANY($4::bigint[])`,
+     SELECT 'dns-provider', id::text, name, NULL, NULL, NULL FROM dns_providers WHERE id = ANY($4::bigint[])`,
     [ids.certificate, ids.deployment, ids.target, ids['dns-provider']],
   );
 }
