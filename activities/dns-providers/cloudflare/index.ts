@@ -56,8 +56,9 @@ export function classifyCloudflareError(error: unknown, action: string): Classif
   return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: ${message}`);
 }
 
-export const createCloudflareProvider: DnsProviderFactory = ({ config, token }) => {
+export const createCloudflareProvider: DnsProviderFactory = ({ config, secrets }) => {
   const cfg = config as CloudflareConfig;
+  const token = secrets['token'] ?? '';
   const client = new CloudflareClient({ token, ...(cfg.apiBaseUrl ? { baseUrl: cfg.apiBaseUrl } : {}) });
   const zoneIds = new Map<string, string>();
 
