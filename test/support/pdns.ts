@@ -24,14 +24,17 @@ export interface PowerDns {
   /** ip:port of the authoritative DNS listener. */
   dnsAddress: string;
   dnsPort: number;
-  /** Creates a Native zone with an SOA and one NS record through the API. */
+  /** Creates a Native zone with an SOA and one NS record (`ns1.<zone>`) through the API. */
   createZone(name: string): Promise<void>;
+  /** Adds (replaces) one record, e.g. the A or AAAA of a nameserver. */
+  setRecord(zone: string, name: string, type: string, content: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export const powerDnsAvailable = (): boolean => existsSync(PDNS_SERVER) && SCHEMA.some((p) => existsSync(p));
 
-export async function startPowerDns(options: { apiKey: string }): Promise<PowerDns> {
+/** `ipv6`: also listen on [::1] (same port), for IPv6-only nameserver tests. */
+export async function startPowerDns(options: { apiKey: string; ipv6?: boolean }): Promise<PowerDns> {
   const dir = mkdtempSync(path.join(tmpdir(), 'certfleet-pdns-'));
   const schema = SCHEMA.find((p) => existsSync(p));
   if (!schema)
@@ -45,7 +48,7 @@ export async function startPowerDns(options: { apiKey: string }): Promise<PowerD
     [
       'launch=gsqlite3',
       `gsqlite3-database=${database}`,
-      'local-address=127.0.0.1',
+      `local-address=127.0.0.1${options.ipv6 ? ', ::1' : ''}`,
       `local-port=${dnsPort}`,
       'api=yes',
       `api-key=${options.apiKey}`,
@@ -90,6 +93,16 @@ export async function startPowerDns(options: { apiKey: string }): Promise<PowerD
       });
       if (response.status !== 201)
         throw new Error(`pdns: create zone ${name}: ${response.status} ${await response.text()}`);
+    },
+    async setRecord(zone, name, type, content) {
+      const rrset = { name: `${name}.`, type, ttl: 60, changetype: 'REPLACE', records: [{ content, disabled: false }] };
+      const response = await fetch(`${apiUrl}/api/v1/servers/localhost/zones/${zone}.`, {
+        method: 'PATCH',
+        headers: { 'x-api-key': options.apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ rrsets: [rrset] }),
+      });
+      if (response.status !== 204)
+        throw new Error(`pdns: set ${name} ${type}: ${response.status} ${await response.text()}`);
     },
     async stop() {
       await server.stop();
