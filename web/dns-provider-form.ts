@@ -31,7 +31,9 @@ export function renderProviderFields(
     return {
       kind: field.secret ? 'secret' : 'text',
       inputName: field.name,
-      label: keep ? `New ${field.label.charAt(0).toLowerCase()}${field.label.slice(1)}` : field.label,
+      label: keep
+        ? `New ${/^[A-Z][a-z]/.test(field.label) ? field.label.charAt(0).toLowerCase() + field.label.slice(1) : field.label}`
+        : field.label,
       help: keep ? 'Leave empty to keep the stored value.' : field.help,
       placeholder: field.placeholder,
       // An edit never requires a stored secret again (unless the API address moves: the server says so).
