@@ -1,6 +1,7 @@
 import type * as acme from 'acme-client';
 import { FailureType } from '../temporal/contract';
 import { acmeClientForDirectory } from './acme/accounts';
+import { createOrderReplacing, replacesFor } from './acme/ari-replaces';
 import { createCsrFor, generatePrivateKey } from './acme/keys';
 import { withAcmeProblems } from './acme/problems';
 import { SecretPurpose } from './crypto/secret-box';
@@ -13,6 +14,8 @@ import {
   type AcmeOrderRecord,
 } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
+import { getAcmeDirectory } from './db/repositories/acme-directories';
+import { recordOrderReplaces } from './db/repositories/renewal-info';
 import { findVersionByOrder, insertVersionOnce } from './db/repositories/certificate-versions';
 import type { ActivityDeps } from './deps';
 import { challengeRecordName } from './domain/certificate-name';
@@ -81,19 +84,25 @@ export function createAcmeActivities(deps: ActivityDeps) {
       const profile = await orderProfile(deps.db, cert);
       const client = await clientFor(cert.acmeDirectoryId);
       const keyPem = await generatePrivateKey(cert.keyType);
-      const { order, values } = await withAcmeProblems(`create order for ${cert.commonName}`, async () => {
-        const created = await client.createOrder(newOrderPayload(cert.commonName, profile));
-        const authorizations = await client.getAuthorizations(created);
-        const pending = authorizations.filter((a) => a.status === 'pending');
-        const invalid = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
-        if (invalid)
-          throw classified(
-            FailureType.acmeRejected,
-            `acme: authorization for ${invalid.identifier.value} is ${invalid.status}`,
-          );
-        const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
-        return { order: created, values: txt };
-      });
+      const directory = await getAcmeDirectory(deps.db, cert.acmeDirectoryId);
+      const replaces = directory ? await replacesFor(deps.db, cert, directory.url) : undefined;
+      const { order, values, replacesRefused } = await withAcmeProblems(
+        `create order for ${cert.commonName}`,
+        async () => {
+          const placed = await createOrderReplacing(client, newOrderPayload(cert.commonName, profile), replaces);
+          const created = placed.order;
+          const authorizations = await client.getAuthorizations(created);
+          const pending = authorizations.filter((a) => a.status === 'pending');
+          const invalid = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
+          if (invalid)
+            throw classified(
+              FailureType.acmeRejected,
+              `acme: authorization for ${invalid.identifier.value} is ${invalid.status}`,
+            );
+          const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
+          return { order: created, values: txt, replacesRefused: placed.replacesRefused };
+        },
+      );
       const stored = await insertOrderOnce(deps.db, {
         certificateId: cert.id,
         workflowId: input.workflowId,
@@ -105,6 +114,7 @@ export function createAcmeActivities(deps: ActivityDeps) {
         txtValues: values,
         profile,
       });
+      if (replaces) await recordOrderReplaces(deps.db, stored.id, replaces, replacesRefused ?? null);
       return {
         orderId: stored.id,
         needsChallenge: stored.txtValues.length > 0,

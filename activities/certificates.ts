@@ -1,6 +1,8 @@
 import type { CertificateStatus } from './db/repositories/certificates';
 import { getCertificate, recordRenewalCheck, setCertificateStatus } from './db/repositories/certificates';
 import { policyFromRow } from './domain/renewal-policy';
+import type { RenewalInfoFacts } from './domain/renewal-info';
+import { checkRenewalInfo } from './acme/ari-check';
 import type { ActivityDeps } from './deps';
 import type { RenewalPolicy } from '../temporal/contract';
 
@@ -10,15 +12,26 @@ export interface RenewalFacts {
   commonName: string;
   policy: RenewalPolicy;
   current?: { notBefore: string; notAfter: string };
+  /** The CA's ARI view of the current version (absent before the first issuance or when not asked). */
+  renewalInfo?: RenewalInfoFacts;
 }
 
 export function createCertificateActivities(deps: ActivityDeps) {
   return {
-    /** What the workflow needs to decide whether renewal is due (the decision itself is pure, in workflows/lib). */
-    async loadRenewalFacts(input: { certificateId: string }): Promise<RenewalFacts> {
+    /**
+     * What the workflow needs to decide whether renewal is due (the decision itself is pure, in
+     * workflows/lib). With `renewalInfo` (scheduled checks), also the CA's ARI window: the CA is asked
+     * only when the stored next-poll time has passed, so a check stays one quick activity.
+     */
+    async loadRenewalFacts(input: { certificateId: string; renewalInfo?: boolean }): Promise<RenewalFacts> {
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) return { exists: false, enabled: false, commonName: '', policy: { mode: 'fraction' } };
+      const renewalInfo =
+        input.renewalInfo && cert.enabled
+          ? await checkRenewalInfo({ db: deps.db, ...(deps.ari ? { bounds: deps.ari } : {}) }, cert)
+          : undefined;
       return {
+        ...(renewalInfo ? { renewalInfo } : {}),
         exists: true,
         enabled: cert.enabled,
         commonName: cert.commonName,

@@ -7,6 +7,7 @@ import type { EnvMailSettings } from './mailer';
 import type { ScheduleHealthRow } from './db/repositories/dashboard';
 import type { DeployerFactory, VendorDescriptor } from './deployers/types';
 import type { DnsProviderFactory } from './dns-providers/types';
+import type { RenewalInfoPollBounds } from './domain/renewal-info';
 import type { DeploySettings } from '../temporal/contract';
 import type { RevocationSettings } from '../temporal/revocation-contract';
 
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   box: SecretBox;
   log: Logger;
   acme: AcmeClientSettings;
+  /** Bounds of the ARI poll interval (the CA's Retry-After is clamped to them); defaults when absent. */
+  ari?: RenewalInfoPollBounds;
   propagation: PropagationSettings;
   mail: EnvMailSettings;
   /** Public URL of the web console, for links in emails. */

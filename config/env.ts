@@ -92,8 +92,11 @@ export function loadCommonConfig(env: Env): CommonConfig {
       uiUrl: optionalText(env, 'TEMPORAL_UI_URL'),
     },
     renewalSchedule: {
-      intervalSeconds: integer(env, 'RENEWAL_CHECK_INTERVAL_SECONDS', 12 * 3600, 1),
-      jitterSeconds: integer(env, 'RENEWAL_CHECK_JITTER_SECONDS', 3600, 0),
+      // Hourly: a 6-day certificate (Let's Encrypt's shortlived profile) renews at most an hour after
+      // the moment chosen in its ARI window, and a window moved into the past (a revocation coming) is
+      // seen within an hour of the next ARI poll. The CA is asked only at its Retry-After (bounded).
+      intervalSeconds: integer(env, 'RENEWAL_CHECK_INTERVAL_SECONDS', 3600, 1),
+      jitterSeconds: integer(env, 'RENEWAL_CHECK_JITTER_SECONDS', 300, 0),
     },
     logLevel: text(env, 'LOG_LEVEL', 'info'),
     dataDir,

@@ -4,6 +4,8 @@ import type { CertificateVersion } from '../activities/db/repositories/certifica
 import type { Queryable } from '../activities/db/pool';
 import { listRevocations, versionRevocations } from '../activities/db/repositories/revocations';
 import { REVOCATION_REASON_LABELS, reasonName } from '../activities/domain/revocation-reasons';
+import type { RenewalInfoRecord } from '../activities/db/repositories/renewal-info';
+import { safeExplanationUrl } from '../activities/domain/renewal-info';
 import type { RunView } from './commands';
 import type { WebDeps } from './deps';
 import { temporalUiUrlFor } from './temporal-ui';
@@ -65,3 +67,21 @@ export async function publicRevocations(db: Queryable, certificateId: string) {
     updatedAt: r.updatedAt,
   }));
 }
+/**
+ * The CA's ARI view of the current version (RFC 9773), as the page and the API show it; null before
+ * the first scheduled check. explanationUrl is checked again here: only an https URL becomes a link.
+ */
+export const publicRenewalInfo = (r: RenewalInfoRecord | undefined) =>
+  r
+    ? {
+        kind: r.kind,
+        certId: r.certId,
+        windowStart: r.windowStart,
+        windowEnd: r.windowEnd,
+        renewAt: r.renewAt,
+        explanationUrl: safeExplanationUrl(r.explanationUrl) ?? null,
+        error: r.error,
+        polledAt: r.polledAt,
+        nextPollAt: r.nextPollAt,
+      }
+    : null;

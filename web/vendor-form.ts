@@ -1,4 +1,5 @@
 import { textOf } from './text-rules';
+import { vendorDescriptors } from '../activities/deployers/descriptors';
 import type { VendorDescriptor, VendorField } from '../activities/deployers/types';
 
 /** Vendor fields are posted with a prefix per group: cred_<name>, opt_<name>, bind_<name>. */
@@ -49,6 +50,9 @@ export function renderFields(
 export function vendorList(descriptors: Record<string, VendorDescriptor>): { id: string; label: string }[] {
   return Object.values(descriptors).map((d) => ({ id: d.id, label: d.label }));
 }
+
+/** Every device kind the console offers, as the target and deployment forms list them. */
+export const consoleVendors = vendorList(vendorDescriptors);
 
 /**
  * A vendor field group from a JSON body (`credentials`, `options`, `binding`): the vendor's keys only

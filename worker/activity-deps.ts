@@ -14,6 +14,7 @@ export function activityDepsFrom(config: WorkerConfig, core: Pick<ActivityDeps, 
   return {
     ...core,
     acme: config.acme,
+    ari: config.ari,
     propagation: config.propagation,
     mail: config.mail,
     consoleUrl: config.consoleUrl,

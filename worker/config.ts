@@ -15,6 +15,7 @@ import {
 } from '../config/env';
 import type { DeploySettings } from '../temporal/contract';
 import type { RevocationSettings } from '../temporal/revocation-contract';
+import { DEFAULT_POLL_BOUNDS, type RenewalInfoPollBounds } from '../activities/domain/renewal-info';
 
 export interface WorkerConfig extends CommonConfig {
   consoleUrl: string;
@@ -26,6 +27,8 @@ export interface WorkerConfig extends CommonConfig {
     backoffAttempts: number;
     requestTimeoutMs: number;
   };
+  /** ARI polls: the CA's Retry-After clamped to [min, max] seconds; `default` when it sends none. */
+  ari: RenewalInfoPollBounds;
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
@@ -72,6 +75,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       backoffAttempts: integer(env, 'ACME_BACKOFF_ATTEMPTS', 10, 1),
       requestTimeoutMs: integer(env, 'ACME_REQUEST_TIMEOUT_MS', DEFAULT_ACME_REQUEST_TIMEOUT_MS, 100, 600_000),
     },
+    ari: ariPollBounds(env),
     mail: {
       url: optionalText(env, 'SMTP_URL'),
       from: text(env, 'SMTP_FROM', 'CertFleet <certfleet@localhost>'),
@@ -131,4 +135,16 @@ function socketAddress(env: Env, name: string, fallback: string): string | undef
     );
   }
   return value;
+}
+
+function ariPollBounds(env: Env): RenewalInfoPollBounds {
+  const minSeconds = integer(env, 'ARI_POLL_MIN_SECONDS', DEFAULT_POLL_BOUNDS.minSeconds, 1, 7 * 86_400);
+  const maxSeconds = integer(env, 'ARI_POLL_MAX_SECONDS', DEFAULT_POLL_BOUNDS.maxSeconds, 1, 7 * 86_400);
+  if (maxSeconds < minSeconds) {
+    throw new ConfigError(
+      `ARI_POLL_MAX_SECONDS (${maxSeconds}) must not be below ARI_POLL_MIN_SECONDS (${minSeconds})`,
+    );
+  }
+  const defaultSeconds = integer(env, 'ARI_POLL_DEFAULT_SECONDS', DEFAULT_POLL_BOUNDS.defaultSeconds, 1, 7 * 86_400);
+  return { minSeconds, maxSeconds, defaultSeconds };
 }

@@ -1,15 +1,10 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import {
-  NON_RETRYABLE_FAILURES,
-  type AcmeDirectoryCheckInput,
-  type AcmeDirectoryCheckResult,
-} from '../temporal/contract';
+import type { AcmeDirectoryCheckInput, AcmeDirectoryCheckResult } from '../temporal/contract';
+import { failureMessage } from './lib/failure-message';
+import { consoleCheckOptions } from './lib/retry-policies';
 
-const { readAcmeDirectoryMeta } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
-});
+const { readAcmeDirectoryMeta } = proxyActivities<Activities>(consoleCheckOptions);
 
 /** "Read profiles" of an ACME directory: the worker reads its `meta` and stores it (the web never talks to a CA). */
 export async function acmeDirectoryCheckWorkflow(input: AcmeDirectoryCheckInput): Promise<AcmeDirectoryCheckResult> {
@@ -17,8 +12,6 @@ export async function acmeDirectoryCheckWorkflow(input: AcmeDirectoryCheckInput)
     const read = await readAcmeDirectoryMeta({ directoryId: input.directoryId });
     return { ok: true, detail: read.detail, profiles: read.profiles };
   } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, detail: message };
+    return { ok: false, detail: failureMessage(error) };
   }
 }

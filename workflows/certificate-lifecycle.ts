@@ -154,10 +154,14 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   if (!authority.accepted)
     return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
 
-  const facts = await step('check', () => db.loadRenewalFacts({ certificateId: input.certificateId }));
+  // A scheduled check also asks the CA's ARI when its stored next-poll time has passed (in the same activity).
+  const scheduled = input.trigger === 'schedule';
+  const facts = await step('check', () =>
+    db.loadRenewalFacts({ certificateId: input.certificateId, ...(scheduled ? { renewalInfo: true } : {}) }),
+  );
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
-  if (input.trigger === 'schedule') {
-    const decision = renewalDecision(facts.current, facts.policy, new Date());
+  if (scheduled) {
+    const decision = renewalDecision(facts.current, facts.policy, new Date(), facts.renewalInfo);
     await db.recordRenewalCheck({ certificateId: input.certificateId });
     if (!facts.enabled) return finish({ outcome: 'skipped', reason: 'renewal is disabled for this certificate' });
     if (!decision.due) return finish({ outcome: 'skipped', reason: decision.reason });

@@ -1,11 +1,10 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE_FAILURES, type DnsProviderCheckInput, type DnsProviderCheckResult } from '../temporal/contract';
+import type { DnsProviderCheckInput, DnsProviderCheckResult } from '../temporal/contract';
+import { failureMessage } from './lib/failure-message';
+import { consoleCheckOptions } from './lib/retry-policies';
 
-const { verifyDnsProvider } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
-});
+const { verifyDnsProvider } = proxyActivities<Activities>(consoleCheckOptions);
 
 /** "Verify token" of a DNS provider: the token is active and can see its zone. Changes nothing. */
 export async function dnsProviderCheckWorkflow(input: DnsProviderCheckInput): Promise<DnsProviderCheckResult> {
@@ -13,8 +12,6 @@ export async function dnsProviderCheckWorkflow(input: DnsProviderCheckInput): Pr
     const checked = await verifyDnsProvider({ providerId: input.providerId });
     return { ok: true, detail: checked.detail, ...(checked.zone ? { zone: checked.zone } : {}) };
   } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, detail: message };
+    return { ok: false, detail: failureMessage(error) };
   }
 }

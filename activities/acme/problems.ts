@@ -50,7 +50,7 @@ const recordingAdapter: AxiosAdapter = async (config) => {
 const agents = new Map<string, { caBundlePem: string; agent: Agent }>();
 let installed = false;
 
-function parseRetryAfter(value: unknown): number | undefined {
+export function parseRetryAfter(value: unknown): number | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
@@ -123,6 +123,11 @@ export function trustDirectoryCa(directoryUrl: string, caBundlePem: string | nul
   }
   const secureContext = createSecureContext({ ca: [...rootCertificates, caBundlePem] });
   agents.set(origin, { caBundlePem, agent: new Agent({ secureContext, keepAlive: true }) });
+}
+
+/** The last problem document the CA answered in the ACME work in progress (withAcmeProblems), if any. */
+export function lastAcmeProblem(): AcmeProblem | undefined {
+  return calls.getStore()?.problems.at(-1);
 }
 
 /** Runs ACME work, converting failures into classified errors a technician can act on. */

@@ -7,26 +7,22 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { deploymentWorkflowId, TASK_QUEUE, WorkflowType, type DeploymentOutcome } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  linkDeployment,
-  renewNow,
-  waitForRunToEnd,
-} from '../support/console-actions';
+import { fortigateFormFields } from '../support/appliance-targets';
+import { linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
+import { setCloudflareToken } from '../support/console-forms';
+import { signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
 import type { CaughtMail } from '../support/smtp';
-import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
+import { ALERT_RECIPIENT, CLOUDFLARE_TOKEN, type Stack } from '../support/stack';
 
 const TOKEN = 'fgt-token-alerts-1';
 const CUSTOMER_RECIPIENT = 'it@kunde-a.example';
 const QUIET_MS = 6_000;
 
 let stack: Stack;
-let connection: Connection;
 let client: Client;
 let admin: ConsoleClient;
 let fortigate: FakeFortiGate;
@@ -74,7 +70,7 @@ const runFleetWorkflow = (type: string, id: string) =>
   client.workflow.execute(type, { taskQueue: TASK_QUEUE, workflowId: `${id}-${Date.now()}`, args: [] });
 
 before(async () => {
-  stack = await startStack({
+  ({ stack, client } = await startStackWithClient({
     env: {
       ALERT_RECOVERY_QUIET_MS: String(QUIET_MS),
       ALERT_SWEEP_INTERVAL_SECONDS: '1',
@@ -85,14 +81,12 @@ before(async () => {
       DIGEST_THRESHOLDS_DAYS: '30,3650',
       DRIFT_WATCH_INTERVAL_SECONDS: '86400',
     },
-  });
-  connection = await Connection.connect({ address: stack.temporal.address });
-  client = new Client({ connection });
+  }));
   fortigate = await startFakeFortiGate({ token: TOKEN });
   await stack.startWorker();
-  admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  providerId = await addCloudflareProvider(admin, stack, 'Alerts CF');
+  const issuer = await signInWithIssuer(stack, 'Alerts CF');
+  admin = issuer.admin;
+  providerId = issuer.providerId;
   await admin.get('/customers');
   const customer = await admin.post('/customers', { name: 'Kunde A', alertRecipients: CUSTOMER_RECIPIENT });
   const customerId = /\/customers\/(\d+)$/.exec(customer.location ?? '')?.[1] as string;
@@ -101,24 +95,14 @@ before(async () => {
     customerId,
     commonName: 'vpn.example.test',
     dnsProviderId: providerId,
-    acmeDirectoryId: directoryId,
+    acmeDirectoryId: issuer.directoryId,
     keyType: 'ecdsa-p256',
     renewalMode: 'fraction',
   });
   certificateId = /\/certificates\/(\d+)$/.exec(created.location ?? '')?.[1] as string;
   await waitForRunToEnd(admin, certificateId);
   await admin.get('/targets/new?vendor=fortigate');
-  const target = await admin.post('/targets', {
-    vendor: 'fortigate',
-    customerId,
-    name: 'FW Kunde A',
-    host: fortigate.host,
-    port: String(fortigate.port),
-    trustMode: 'fingerprint',
-    trustFingerprint: fortigate.managementFingerprint(),
-    cred_token: TOKEN,
-    opt_vdom: 'root',
-  });
+  const target = await admin.post('/targets', { ...fortigateFormFields('FW Kunde A', fortigate, TOKEN), customerId });
   const targetId = /\/targets\/(\d+)$/.exec(target.location ?? '')?.[1] as string;
   await linkDeployment(admin, certificateId, targetId, { adminGui: 'on' }, [fortigate.endpoints.admin]);
   const manualTarget = await admin.post('/targets', { vendor: 'manual', customerId, name: 'Old box by hand' });
@@ -140,7 +124,6 @@ before(async () => {
   await waitForRunToEnd(admin, certificateId);
 });
 after(async () => {
-  await connection?.close();
   await fortigate?.close();
   await stack?.stop();
 });
@@ -182,33 +165,14 @@ describe('incidents', () => {
   });
 
   it('a renewal that keeps failing alerts once; a successful renewal ends it', async () => {
-    await admin.get(`/dns-providers/${providerId}`);
-    assert.equal(
-      (
-        await admin.post(`/dns-providers/${providerId}`, {
-          name: 'Alerts CF',
-          token: 'cf-revoked-token',
-          apiBaseUrl: stack.cloudflare.baseUrl,
-        })
-      ).status,
-      303,
-    );
+    await setCloudflareToken(admin, stack, { id: providerId, name: 'Alerts CF' }, 'cf-revoked-token');
     for (let i = 0; i < 2; i += 1) {
       await renewNow(admin, certificateId);
       const fragment = await waitForRunToEnd(admin, certificateId);
       assert.match(fragment, /run-FAILED/);
     }
     await stack.smtp.waitFor((m) => /FAILED: certificate vpn\.example\.test: renewal failed/.test(m.subject), 20_000);
-    assert.equal(
-      (
-        await admin.post(`/dns-providers/${providerId}`, {
-          name: 'Alerts CF',
-          token: CLOUDFLARE_TOKEN,
-          apiBaseUrl: stack.cloudflare.baseUrl,
-        })
-      ).status,
-      303,
-    );
+    await setCloudflareToken(admin, stack, { id: providerId, name: 'Alerts CF' }, CLOUDFLARE_TOKEN);
     await renewNow(admin, certificateId);
     await waitForRunToEnd(admin, certificateId);
     await stack.smtp.waitFor((m) => /RESOLVED: certificate vpn\.example\.test: renewal failed/.test(m.subject), 20_000);

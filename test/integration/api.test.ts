@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { OPENAPI_PATH } from '../../web/api';
+import { apiCreate, dnsProviderIdNamed, pinnedApiTarget } from '../support/api-fixtures';
 import { ConsoleClient } from '../support/console-client';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import { listRoutes } from '../support/routes';
@@ -142,13 +143,12 @@ describe('inventory through the API', () => {
     assert.equal(target.status, 201, target.text);
     assert.ok(!target.text.includes('fortigate-api-secret'));
     const targetId = String((target.json as Json)['id']);
-    const missing = await c.api(tech, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate',
-      name: 'No creds',
-      customerId,
-      host: 'x.example.test',
-      trust: { fingerprintSha256: FINGERPRINT },
-    });
+    const missing = await c.api(
+      tech,
+      'POST',
+      '/api/v1/targets',
+      pinnedApiTarget('fortigate', 'No creds', customerId, 'x.example.test', FINGERPRINT),
+    );
     assert.equal(missing.status, 400);
     assert.ok(
       'credentials.token' in ((missing.json as Json)['fields'] as Json),
@@ -188,16 +188,12 @@ describe('inventory through the API', () => {
       renewalValue: 21,
     });
     assert.equal(defaults.status, 200, defaults.text);
-    const [provider] = await c.db.db.query<{ id: string }>(
-      "SELECT id FROM dns_providers WHERE name = 'API Cloudflare'",
-    );
-    const created = await c.api(tech, 'POST', '/api/v1/certificates', {
+    const providerId = await dnsProviderIdNamed(c, 'API Cloudflare');
+    const id = await apiCreate(c, tech, '/api/v1/certificates', {
       commonName: 'WWW.Api.Example.Test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: providerId,
     });
-    assert.equal(created.status, 201, created.text);
-    const id = String((created.json as Json)['id']);
     const detail = (await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json;
     assert.deepEqual(
       [
@@ -212,7 +208,7 @@ describe('inventory through the API', () => {
     const bad = await c.api(tech, 'POST', '/api/v1/certificates', {
       commonName: 'a.example.test, b.example.test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: providerId,
       keyType: 'dsa',
     });
     assert.equal(bad.status, 400);

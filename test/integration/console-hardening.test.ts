@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pinnedApiTarget } from '../support/api-fixtures';
 import { ConsoleClient } from '../support/console-client';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
+import { submitForm } from '../support/console-forms';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
-import { seedFleet } from '../support/seed';
+import { seedFleetDeployment } from '../support/seeded-deployment';
 
 let c: ConsoleApp;
 before(async () => {
@@ -91,29 +92,17 @@ describe('sessions', () => {
 describe('audit log for the read-only role', () => {
   it('has no entries about users, API tokens or settings, in the page, the CSV and the API; admins see them', async () => {
     const admin = await c.signedIn('admin');
-    await admin.get('/settings/users');
-    assert.equal(
-      (
-        await admin.post('/settings/users', {
-          username: 'secret-hire',
-          role: 'technician',
-          password: 'a-long-password-123',
-        })
-      ).status,
-      303,
-    );
-    await admin.get('/settings/email');
-    assert.equal(
-      (
-        await admin.post('/settings/email', {
-          host: 'mail.internal.example',
-          port: '587',
-          from: 'CertFleet <c@msp.example>',
-          recipients: 'noc@msp.example',
-        })
-      ).status,
-      303,
-    );
+    await submitForm(admin, '/settings/users', '/settings/users', {
+      username: 'secret-hire',
+      role: 'technician',
+      password: 'a-long-password-123',
+    });
+    await submitForm(admin, '/settings/email', '/settings/email', {
+      host: 'mail.internal.example',
+      port: '587',
+      from: 'CertFleet <c@msp.example>',
+      recipients: 'noc@msp.example',
+    });
     await admin.get('/customers');
     assert.equal((await admin.post('/customers', { name: 'Visible Customer' })).status, 303);
     const stranger = new ConsoleClient(c.url);
@@ -235,11 +224,7 @@ describe('networks targets may point to', () => {
     }
     const token = await c.apiToken('technician');
     const api = await c.api(token, 'POST', '/api/v1/targets', {
-      vendor: 'f5-bigip',
-      name: 'API metadata',
-      customerId,
-      host: '169.254.169.254',
-      trust: { fingerprintSha256: FINGERPRINT },
+      ...pinnedApiTarget('f5-bigip', 'API metadata', customerId, '169.254.169.254', FINGERPRINT),
       credentials: { username: 'admin', password: 'device-password-1' },
     });
     assert.equal(api.status, 400, api.text);
@@ -307,15 +292,13 @@ describe('networks targets may point to', () => {
 
 describe('device errors for non-admins', () => {
   it('show a coarse category, without the addresses behind it; admins see the whole text', async () => {
-    await seedFleet(
-      c.db.db,
-      { customers: 1, certificates: 2, targetsPerCustomer: 1, deploymentRuns: 2, auditEntries: 0 },
-      c.box.seal('placeholder', SecretPurpose.versionKey),
-    );
-    const [deployment] = await c.db.db.query<{ id: string; target_id: string; certificate_id: string }>(
-      'SELECT id, target_id, certificate_id FROM deployments ORDER BY id LIMIT 1',
-    );
-    assert.ok(deployment);
+    const deployment = await seedFleetDeployment(c, {
+      customers: 1,
+      certificates: 2,
+      targetsPerCustomer: 1,
+      deploymentRuns: 2,
+      auditEntries: 0,
+    });
     const detail =
       'fortigate: cannot reach fw-lyon.internal.example:443 (ECONNREFUSED: connect ECONNREFUSED 10.77.3.4:443)';
     await c.db.db.query("UPDATE deployments SET status = 'failed', last_error = $1 WHERE id = $2", [
@@ -328,8 +311,8 @@ describe('device errors for non-admins', () => {
     ]);
     const pages = [
       `/deployments/${deployment.id}`,
-      `/targets/${deployment.target_id}`,
-      `/certificates/${deployment.certificate_id}`,
+      `/targets/${deployment.targetId}`,
+      `/certificates/${deployment.certificateId}`,
       '/',
     ];
     for (const role of ['technician', 'readonly'] as const) {
@@ -353,9 +336,9 @@ describe('device errors for non-admins', () => {
     const linked = await c.api(
       await c.apiToken('technician'),
       'POST',
-      `/api/v1/certificates/${deployment.certificate_id}/deployments`,
+      `/api/v1/certificates/${deployment.certificateId}/deployments`,
       {
-        targetId: deployment.target_id,
+        targetId: deployment.targetId,
         verifyEndpoints: '169.254.169.254:443',
       },
     );
@@ -367,7 +350,7 @@ describe('device errors for non-admins', () => {
 
     const apiPaths = [
       `/api/v1/deployments/${deployment.id}`,
-      `/api/v1/certificates/${deployment.certificate_id}/deployments`,
+      `/api/v1/certificates/${deployment.certificateId}/deployments`,
       `/api/v1/deployments?limit=500`,
     ];
     const readonlyToken = await c.apiToken('readonly');

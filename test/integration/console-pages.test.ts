@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { openTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getTarget } from '../../activities/db/repositories/targets';
+import { assertAudited } from '../support/audit-log';
 import { createApiToken } from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
@@ -181,8 +182,8 @@ describe('dashboard', () => {
 
 describe('targets and DNS providers', () => {
   it('edits a target keeping its stored secret, refuses to delete one in use, deletes an unused one', async () => {
-    await admin.get('/targets/new?vendor=fortigate');
-    const created = await admin.post('/targets', {
+    /** The FortiGate form of the first customer's "Edge FW" at fw.example.test:8443, pinned, with `fields` on top. */
+    const fortigateForm = (fields: Record<string, string>): Record<string, string> => ({
       vendor: 'fortigate',
       customerId: fleet.customerIds[0] as string,
       name: 'Edge FW',
@@ -190,24 +191,16 @@ describe('targets and DNS providers', () => {
       port: '8443',
       trustMode: 'fingerprint',
       trustFingerprint: FINGERPRINT,
-      cred_token: 'fortigate-secret-token-1',
       opt_vdom: 'root',
+      ...fields,
     });
+    await admin.get('/targets/new?vendor=fortigate');
+    const created = await admin.post('/targets', fortigateForm({ cred_token: 'fortigate-secret-token-1' }));
     assert.equal(created.status, 303, created.text.slice(0, 400));
     const id = /\/targets\/(\d+)$/.exec(created.location ?? '')?.[1] as string;
     const editForm = await admin.get(`/targets/${id}/edit`);
     assert.ok(!editForm.text.includes('fortigate-secret-token-1'), 'the stored secret is never sent back');
-    const saved = await admin.post(`/targets/${id}`, {
-      vendor: 'fortigate',
-      customerId: fleet.customerIds[0] as string,
-      name: 'Edge FW 2',
-      host: 'fw.example.test',
-      port: '8443',
-      trustMode: 'fingerprint',
-      trustFingerprint: FINGERPRINT,
-      cred_token: '',
-      opt_vdom: 'root',
-    });
+    const saved = await admin.post(`/targets/${id}`, fortigateForm({ name: 'Edge FW 2', cred_token: '' }));
     assert.equal(saved.status, 303, saved.text.slice(0, 400));
     const row = await getTarget(c.db.db, id);
     assert.equal(row?.name, 'Edge FW 2');
@@ -324,21 +317,19 @@ describe('deployment history', () => {
     };
     const all = runIds((await admin.get('/deployments')).text);
 
-    const targetId = await busiest('target_id');
-    const ofTarget = await expected('d.target_id = $1', [targetId]);
-    assert.ok(ofTarget.length > 1);
-    assert.notDeepEqual(ofTarget, all, 'the filter must narrow the list');
-    const targetPage = await admin.get(`/deployments?target=${targetId}`);
-    assert.equal(targetPage.status, 200);
-    assert.deepEqual(runIds(targetPage.text), ofTarget);
-
-    const certificateId = await busiest('certificate_id');
-    const ofCertificate = await expected('d.certificate_id = $1', [certificateId]);
-    assert.ok(ofCertificate.length > 1);
-    assert.notDeepEqual(ofCertificate, all, 'the filter must narrow the list');
-    const certificatePage = await admin.get(`/deployments?certificate=${certificateId}`);
-    assert.equal(certificatePage.status, 200);
-    assert.deepEqual(runIds(certificatePage.text), ofCertificate);
+    /** Filters the list by `?param=` the busiest id of `column`: only (and all) its runs. Returns that id. */
+    const filteredBy = async (column: 'target_id' | 'certificate_id', param: string): Promise<string> => {
+      const id = await busiest(column);
+      const ofId = await expected(`d.${column} = $1`, [id]);
+      assert.ok(ofId.length > 1);
+      assert.notDeepEqual(ofId, all, 'the filter must narrow the list');
+      const page = await admin.get(`/deployments?${param}=${id}`);
+      assert.equal(page.status, 200);
+      assert.deepEqual(runIds(page.text), ofId);
+      return id;
+    };
+    const targetId = await filteredBy('target_id', 'target');
+    const certificateId = await filteredBy('certificate_id', 'certificate');
 
     // Both at once: the runs of that certificate on that target only.
     assert.deepEqual(
@@ -473,13 +464,7 @@ describe('users and sign-in', () => {
     const ok = await attacker.post('/login', { username: 'victim', password: ROLE_PASSWORD, next: '/' });
     assert.equal(ok.status, 303);
     assert.notEqual(attacker.cookie('certfleet.sid'), before, 'a fresh session id at login');
-    const actions = (
-      await c.db.db.query<{ action: string }>(
-        "SELECT action FROM audit_log WHERE action IN ('login-failed', 'user.locked', 'login-locked', 'user.update') ORDER BY id",
-      )
-    ).map((r) => r.action);
-    for (const action of ['login-failed', 'user.locked', 'login-locked', 'user.update'])
-      assert.ok(actions.includes(action), `${action} audited`);
+    await assertAudited(c.db.db, ['login-failed', 'user.locked', 'login-locked', 'user.update']);
   });
 
   it('rate-limits sign-in attempts from one address', async () => {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { apiCreate, dnsProviderIdNamed, pinnedApiTarget } from '../support/api-fixtures';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
 
 type Json = Record<string, unknown>;
@@ -27,24 +28,16 @@ after(async () => {
 
 describe('API PATCH', () => {
   it('refuses members it cannot change with a 400 naming them, and changes nothing', async () => {
-    const provider = await c.api(tech, 'POST', '/api/v1/dns-providers', {
+    const providerId = await apiCreate(c, tech, '/api/v1/dns-providers', {
       name: 'Polish CF',
       kind: 'cloudflare',
       token: 'cf-polish-token',
       zoneName: 'polish.test',
     });
-    assert.equal(provider.status, 201, provider.text);
-    const providerId = String((provider.json as Json)['id']);
-    const target = await c.api(tech, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate',
-      name: 'Polish FW',
-      customerId,
-      host: 'fw.polish.test',
-      trust: { fingerprintSha256: FINGERPRINT },
+    const targetId = await apiCreate(c, tech, '/api/v1/targets', {
+      ...pinnedApiTarget('fortigate', 'Polish FW', customerId, 'fw.polish.test', FINGERPRINT),
       credentials: { token: 'fortigate-polish' },
     });
-    assert.equal(target.status, 201, target.text);
-    const targetId = String((target.json as Json)['id']);
     const cert = await c.api(tech, 'POST', '/api/v1/certificates', {
       commonName: 'www.polish.test',
       customerId,
@@ -118,16 +111,11 @@ describe('audit log page', () => {
 
 describe('IDN names', () => {
   it('show in Unicode with the punycode beside them on lists, the certificate and customer pages and the compliance report', async () => {
-    const [provider] = await c.db.db.query<{ id: string }>(
-      "SELECT id FROM dns_providers WHERE name = 'Renamed CF' OR name = 'Polish CF' LIMIT 1",
-    );
-    const created = await c.api(tech, 'POST', '/api/v1/certificates', {
+    const id = await apiCreate(c, tech, '/api/v1/certificates', {
       commonName: 'Bücher.Polish.Test',
       customerId,
-      dnsProviderId: provider?.id,
+      dnsProviderId: await dnsProviderIdNamed(c, 'Renamed CF', 'Polish CF'),
     });
-    assert.equal(created.status, 201, created.text);
-    const id = String((created.json as Json)['id']);
     assert.equal(
       ((await c.api(tech, 'GET', `/api/v1/certificates/${id}`)).json as Json)['commonName'],
       'xn--bcher-kva.polish.test',

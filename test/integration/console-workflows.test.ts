@@ -14,6 +14,7 @@ import {
   requestCertificate,
   waitForRunToEnd,
 } from '../support/console-actions';
+import { setCloudflareToken, submitForm } from '../support/console-forms';
 import type { ConsoleClient } from '../support/console-client';
 import { ALERT_RECIPIENT, eventually, startStack, type Stack } from '../support/stack';
 
@@ -37,38 +38,24 @@ const decoded = (html: string): string => html.replace(/&#x3D;/g, '=').replace(/
 describe('DNS provider "Verify token"', () => {
   it('runs as a workflow and shows a valid token, then the reason a bad one fails', async () => {
     const id = await addCloudflareProvider(admin, stack, 'Verify CF');
-    await admin.get(`/dns-providers/${id}`);
-    assert.equal((await admin.post(`/dns-providers/${id}/verify`, {})).status, 303);
-    const ok = await eventually(
-      'token check result',
-      async () => {
-        const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
-        return fragment.text.includes('badge good') ? fragment.text : undefined;
-      },
-      30_000,
-    );
+    /** "Verify token", then the check's fragment once it shows the badge `badge`. */
+    const verifyUntil = async (what: string, badge: 'good' | 'bad'): Promise<string> => {
+      await submitForm(admin, `/dns-providers/${id}`, `/dns-providers/${id}/verify`, {});
+      return eventually(
+        what,
+        async () => {
+          const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
+          return fragment.text.includes(`badge ${badge}`) ? fragment.text : undefined;
+        },
+        30_000,
+      );
+    };
+    const ok = await verifyUntil('token check result', 'good');
     assert.match(ok, /token active/);
     assert.ok(!ok.includes('hx-trigger'), 'the fragment stops polling once the check ended');
 
-    assert.equal(
-      (
-        await admin.post(`/dns-providers/${id}`, {
-          name: 'Verify CF',
-          token: 'cf-wrong-token',
-          apiBaseUrl: stack.cloudflare.baseUrl,
-        })
-      ).status,
-      303,
-    );
-    assert.equal((await admin.post(`/dns-providers/${id}/verify`, {})).status, 303);
-    const bad = await eventually(
-      'failed token check',
-      async () => {
-        const fragment = await admin.get(`/dns-providers/${id}/check`, { 'HX-Request': 'true' });
-        return fragment.text.includes('badge bad') ? fragment.text : undefined;
-      },
-      30_000,
-    );
+    await setCloudflareToken(admin, stack, { id, name: 'Verify CF' }, 'cf-wrong-token');
+    const bad = await verifyUntil('failed token check', 'bad');
     assert.match(bad, /the API token was rejected/);
     assert.ok(!bad.includes('cf-wrong-token'), 'the token never appears in the result');
     const audit = await stack.db.db.query<{ action: string }>(

@@ -36,6 +36,20 @@ function processGroup(pgid: number): string[] {
 }
 
 /** Live child processes of this process (Linux), e.g. "1234 postgres". */
+/** The demo's environment: no database URL (it brings its own), data under `dir`, free ports, removed when it stops, quiet. */
+async function demoEnv(dir: string): Promise<NodeJS.ProcessEnv> {
+  const [webPort, uiPort] = await Promise.all([freePort(), freePort()]);
+  return {
+    ...process.env,
+    DATABASE_URL: '',
+    DEMO_DATA_DIR: path.join(dir, 'demo'),
+    DEMO_PORT: String(webPort),
+    DEMO_TEMPORAL_UI_PORT: String(uiPort),
+    DEMO_KEEP: '',
+    LOG_LEVEL: 'error',
+  };
+}
+
 function childProcesses(): string[] {
   if (!existsSync('/proc')) return [];
   const children: string[] = [];
@@ -63,18 +77,8 @@ describe('npm run demo', () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-demo-'));
     childrenBefore = new Set(childProcesses());
-    const [webPort, uiPort] = await Promise.all([freePort(), freePort()]);
     demo = await startDemo({
-      env: {
-        ...process.env,
-        DATABASE_URL: '',
-        DEMO_DATA_DIR: path.join(dir, 'demo'),
-        DEMO_PORT: String(webPort),
-        DEMO_TEMPORAL_UI_PORT: String(uiPort),
-        DEMO_KEEP: '',
-        DEMO_ADMIN_PASSWORD: '',
-        LOG_LEVEL: 'error',
-      },
+      env: { ...(await demoEnv(dir)), DEMO_ADMIN_PASSWORD: '' },
       say: (line) => printed.push(line),
     });
   });
@@ -200,21 +204,12 @@ describe('npm run demo, stopped with kill -INT <its pid>', () => {
     { timeout: 180_000, skip: !existsSync('/proc') && 'needs /proc' },
     async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'certfleet-demo-int-'));
-      const [webPort, uiPort] = await Promise.all([freePort(), freePort()]);
       // Its own process group, like a shell job: the signal goes to the npm process only, not the group.
       const demo = spawn('npm', ['run', '--silent', 'demo'], {
         cwd: path.join(__dirname, '..', '..'),
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          DATABASE_URL: '',
-          DEMO_DATA_DIR: path.join(dir, 'demo'),
-          DEMO_PORT: String(webPort),
-          DEMO_TEMPORAL_UI_PORT: String(uiPort),
-          DEMO_KEEP: '',
-          LOG_LEVEL: 'error',
-        },
+        env: await demoEnv(dir),
       });
       let output = '';
       demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

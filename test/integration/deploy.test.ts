@@ -6,27 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { certificateWorkflowId, progressQuery, type LifecycleResult } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  addTarget,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { applianceTarget, fortigateTarget } from '../support/appliance-targets';
+import { addTarget, linkDeployment, renewNow } from '../support/console-actions';
+import { fastDeployEnv, signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
+import { eventually, type Stack } from '../support/stack';
 
 describe('deploying a renewed certificate to appliances', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let admin: ConsoleClient;
   let bigip: FakeBigip;
@@ -46,59 +39,35 @@ describe('deploying a renewed certificate to appliances', () => {
   };
   const lifecycleResult = async (): Promise<LifecycleResult> =>
     (await client.workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
+  /** "Renew now", then the run's progress once it waits for a retry of its failed targets. */
+  const renewUntilAwaitingRetry = async () => {
+    await renewNow(admin, certificateId);
+    const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
+    return eventually(
+      'the run to wait for retries',
+      async () => {
+        const progress = await lifecycle.query(progressQuery).catch(() => undefined);
+        return progress?.awaitingRetry ? progress : undefined;
+      },
+      90_000,
+    );
+  };
 
   before(async () => {
-    stack = await startStack({
-      env: {
-        DEPLOY_RETRY_WINDOW_MS: '120000',
-        DEPLOY_COMMIT_POLL_MS: '100',
-        DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
-        DEPLOY_DEVICE_RETRY_ATTEMPTS: '2',
-      },
-    });
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
+    ({ stack, client } = await startStackWithClient({ env: fastDeployEnv(120_000, 2) }));
     [bigip, panos, fortigate] = await Promise.all([
       startFakeBigip({ profiles: ['clientssl-web'] }),
       startFakePanos({ profiles: [{ name: 'gp-portal' }] }),
       startFakeFortiGate({ token: FORTIGATE_TOKEN }),
     ]);
     await stack.startWorker();
-    admin = await stack.admin();
-    const directoryId = await addPebbleDirectory(admin, stack);
-    const providerId = await addCloudflareProvider(admin, stack, 'Deploy tests');
-    certificateId = await requestCertificate(admin, {
-      commonName: 'vpn.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, certificateId);
+    const issuer = await signInWithIssuer(stack, 'Deploy tests');
+    admin = issuer.admin;
+    certificateId = (await issuer.issue('vpn.example.test')).id;
 
-    const bigipId = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB Berlin',
-      host: bigip.host,
-      port: bigip.port,
-      fingerprint: bigip.managementFingerprint,
-      credentials: { username: bigip.username, password: bigip.password },
-    });
-    const panosId = await addTarget(admin, {
-      vendor: 'panos',
-      name: 'FW Paris',
-      host: panos.host,
-      port: panos.port,
-      fingerprint: panos.managementFingerprint,
-      credentials: { username: panos.username, password: panos.password },
-    });
-    const fortigateId = await addTarget(admin, {
-      vendor: 'fortigate',
-      name: 'FW Lyon',
-      host: fortigate.host,
-      port: fortigate.port,
-      fingerprint: fortigate.managementFingerprint(),
-      credentials: { token: FORTIGATE_TOKEN },
-      options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
-    });
+    const bigipId = await addTarget(admin, applianceTarget('f5-bigip', 'LB Berlin', bigip));
+    const panosId = await addTarget(admin, applianceTarget('panos', 'FW Paris', panos));
+    const fortigateId = await addTarget(admin, fortigateTarget('FW Lyon', fortigate, FORTIGATE_TOKEN));
     await linkDeployment(admin, certificateId, fortigateId, { adminGui: 'on', sslVpn: 'on' }, []);
     await linkDeployment(admin, certificateId, bigipId, { profiles: 'clientssl-web' }, bigip.endpoints);
     await linkDeployment(admin, certificateId, panosId, { profiles: 'gp-portal' }, panos.endpoints);
@@ -109,7 +78,6 @@ describe('deploying a renewed certificate to appliances', () => {
     for (const row of rows) deploymentIds[row.name] = row.id;
   });
   after(async () => {
-    await connection?.close();
     await Promise.all([bigip?.close(), panos?.close(), fortigate?.close()]);
     await stack?.stop();
   });
@@ -177,16 +145,7 @@ describe('deploying a renewed certificate to appliances', () => {
     const before = await currentFingerprint();
     panos.serveStale(true);
     bigip.failNext(/file-transfer\/uploads/, { status: 503, times: 20 });
-    await renewNow(admin, certificateId);
-    const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
-    const waiting = await eventually(
-      'the run to wait for retries',
-      async () => {
-        const progress = await lifecycle.query(progressQuery).catch(() => undefined);
-        return progress?.awaitingRetry ? progress : undefined;
-      },
-      90_000,
-    );
+    const waiting = await renewUntilAwaitingRetry();
     const byTarget = Object.fromEntries((waiting.deployments ?? []).map((d) => [d.targetName, d]));
     assert.equal(byTarget['FW Paris']?.outcome, 'rolled_back');
     assert.match(byTarget['FW Paris']?.reason ?? '', /verify failed/);
@@ -224,16 +183,7 @@ describe('deploying a renewed certificate to appliances', () => {
     await admin.get('/settings/networks');
     assert.equal((await admin.post('/settings/networks', { allowed: '10.0.0.0/8' })).status, 303);
     try {
-      await renewNow(admin, certificateId);
-      const lifecycle = client.workflow.getHandle(certificateWorkflowId(certificateId));
-      const waiting = await eventually(
-        'the run to wait for retries',
-        async () => {
-          const progress = await lifecycle.query(progressQuery).catch(() => undefined);
-          return progress?.awaitingRetry ? progress : undefined;
-        },
-        90_000,
-      );
+      const waiting = await renewUntilAwaitingRetry();
       assert.equal(waiting.deployments?.length, 3);
       for (const d of waiting.deployments ?? []) {
         assert.equal(d.outcome, 'failed', d.targetName);

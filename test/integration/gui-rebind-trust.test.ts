@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { createDeviceHttp } from '../../activities/deployers/device-http';
 import type { VerifyEndpoint } from '../../activities/deployers/types';
 import { servedCertificate } from '../../activities/deployers/verify-served';
@@ -26,17 +26,9 @@ import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness
 import { startFakeSonicWall } from '../fakes/sonicwall/server';
 import { createTestCa, type TestCa } from '../support/certificates';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  addTarget,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-  type TargetForm,
-} from '../support/console-actions';
-import { startStack, type Stack } from '../support/stack';
+import { addTarget, linkDeployment, renewNow, type TargetForm } from '../support/console-actions';
+import { fastDeployEnv, signInWithIssuer, startStackWithClient, type ConsoleIssuer } from '../support/issuing-stack';
+import type { Stack } from '../support/stack';
 
 /** A fake appliance whose admin GUI presents `managementName`, a certificate issued by the test CA for 127.0.0.1. */
 interface GuiDevice {
@@ -164,32 +156,19 @@ const VENDORS: VendorCase[] = [
 
 describe('management GUI rebinding keeps our trust (CA-trusted targets addressed by IP)', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
+  let issuer: ConsoleIssuer;
   let admin: ConsoleClient;
   let ca: TestCa;
-  let directoryId: string;
-  let providerId: string;
 
   before(async () => {
-    stack = await startStack({
-      env: {
-        DEPLOY_RETRY_WINDOW_MS: '2000',
-        DEPLOY_COMMIT_POLL_MS: '100',
-        DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
-        DEPLOY_DEVICE_RETRY_ATTEMPTS: '3',
-      },
-    });
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
+    ({ stack, client } = await startStackWithClient({ env: fastDeployEnv(2_000, 3) }));
     ca = createTestCa();
     await stack.startWorker();
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'GUI trust tests');
+    issuer = await signInWithIssuer(stack, 'GUI trust tests');
+    admin = issuer.admin;
   });
   after(async () => {
-    await connection?.close();
     await stack?.stop();
     ca?.dispose();
   });
@@ -243,12 +222,7 @@ describe('management GUI rebinding keeps our trust (CA-trusted targets addressed
         device = await vendorCase.start(ca);
         assert.equal((await servedCertificate(device.management)).fingerprintSha256.length, 64);
         targetId = await addTarget(admin, { ...device.target, name: `GUI ${vendorCase.vendor}`, caPem: caBundle() });
-        certificateId = await requestCertificate(admin, {
-          commonName: `gui-${vendorCase.vendor}.example.test`,
-          dnsProviderId: providerId,
-          acmeDirectoryId: directoryId,
-        });
-        await waitForRunToEnd(admin, certificateId);
+        certificateId = (await issuer.issue(`gui-${vendorCase.vendor}.example.test`)).id;
         await linkDeployment(admin, certificateId, targetId, device.binding, []);
       });
       after(async () => {

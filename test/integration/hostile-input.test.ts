@@ -21,6 +21,7 @@ import { insertApiToken } from '../../activities/db/repositories/api-tokens';
 import { renewalScheduleId } from '../../temporal/contract';
 import { hashToken, TOKEN_PREFIX } from '../../web/operations/api-tokens';
 import { hashPassword } from '../../web/passwords';
+import { pinnedApiTarget } from '../support/api-fixtures';
 import { createTestCa, type TestCa } from '../support/certificates';
 import { ConsoleClient } from '../support/console-client';
 import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/console-app';
@@ -248,13 +249,19 @@ interface Fixtures {
 
 const FINGERPRINT = 'ab'.repeat(32);
 
+/** Fields from `name: kind` pairs, in their order. */
+function fieldsOf(kinds: Record<string, Kind>): Field[] {
+  return Object.entries(kinds).map(([name, kind]) => ({ name, kind }));
+}
+
+/** Vendor fields of a JSON group (numbersAsText), from `name: kind` pairs. */
+function textFieldsOf(kinds: Record<string, Kind>): Field[] {
+  return fieldsOf(kinds).map((field) => ({ ...field, numbersAsText: true }));
+}
+
 function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<string, RouteSpec[]> {
   const db = c.db.db;
-  const customer: Field[] = [
-    { name: 'name', kind: 'name' },
-    { name: 'notes', kind: 'text' },
-    { name: 'alertRecipients', kind: 'strict-list' },
-  ];
+  const customer = fieldsOf({ name: 'name', notes: 'text', alertRecipients: 'strict-list' });
   const customerForm = (n: number): Json => ({
     name: `Hostile Co ${n}`,
     notes: 'Plain notes.',
@@ -266,13 +273,13 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     alertRecipients: ['ops@example.test'],
   });
 
-  const dnsFields: Field[] = [
-    { name: 'name', kind: 'name' },
-    { name: 'token', kind: 'secret' },
-    { name: 'zoneName', kind: 'domain' },
-    { name: 'zoneId', kind: 'strict' },
-    { name: 'apiBaseUrl', kind: 'strict' },
-  ];
+  const dnsFields = fieldsOf({
+    name: 'name',
+    token: 'secret',
+    zoneName: 'domain',
+    zoneId: 'strict',
+    apiBaseUrl: 'strict',
+  });
   const dnsBase = (n: number): Json => ({
     name: `Hostile DNS ${n}`,
     token: 'cf-token-1234567890',
@@ -281,15 +288,15 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     apiBaseUrl: 'https://api.cloudflare.example.test/client/v4',
   });
 
-  const certCreateFields: Field[] = [
-    { name: 'commonName', kind: 'domain' },
-    { name: 'customerId', kind: 'strict' },
-    { name: 'dnsProviderId', kind: 'strict' },
-    { name: 'acmeDirectoryId', kind: 'strict' },
-    { name: 'keyType', kind: 'strict' },
-    { name: 'renewalMode', kind: 'strict' },
-    { name: 'renewalValue', kind: 'strict' },
-  ];
+  const certCreateFields = fieldsOf({
+    commonName: 'domain',
+    customerId: 'strict',
+    dnsProviderId: 'strict',
+    acmeDirectoryId: 'strict',
+    keyType: 'strict',
+    renewalMode: 'strict',
+    renewalValue: 'strict',
+  });
   const certCreate = (n: number): Json => ({
     commonName: `hostile-${n}.example.test`,
     customerId: fx.customerId,
@@ -299,13 +306,13 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     renewalMode: 'days',
     renewalValue: '30',
   });
-  const certSettingsFields: Field[] = [
-    { name: 'customerId', kind: 'strict' },
-    { name: 'dnsProviderId', kind: 'strict' },
-    { name: 'keyType', kind: 'strict' },
-    { name: 'renewalMode', kind: 'strict' },
-    { name: 'renewalValue', kind: 'strict' },
-  ];
+  const certSettingsFields = fieldsOf({
+    customerId: 'strict',
+    dnsProviderId: 'strict',
+    keyType: 'strict',
+    renewalMode: 'strict',
+    renewalValue: 'strict',
+  });
   const certSettings = (): Json => ({
     customerId: fx.customerId,
     dnsProviderId: fx.providerId,
@@ -341,18 +348,22 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
 
   // Targets: a FortiGate (management TLS, token) and an nginx server (SSH, paths, commands).
   const fortigateForm: Field[] = [
-    { name: 'name', kind: 'name' },
-    { name: 'customerId', kind: 'strict' },
-    { name: 'host', kind: 'domain' },
-    { name: 'port', kind: 'strict' },
-    { name: 'trustMode', kind: 'strict' },
-    { name: 'trustFingerprint', kind: 'strict' },
+    ...fieldsOf({
+      name: 'name',
+      customerId: 'strict',
+      host: 'domain',
+      port: 'strict',
+      trustMode: 'strict',
+      trustFingerprint: 'strict',
+    }),
     { name: 'trustCaPem', kind: 'pem', base: { trustMode: 'ca', trustFingerprint: '' } },
-    { name: 'cred_token', kind: 'secret' },
-    { name: 'opt_vdom', kind: 'strict' },
-    { name: 'opt_sslVpnPort', kind: 'strict' },
-    { name: 'maintenanceTimeZone', kind: 'strict' },
-    { name: 'maintenanceWindows', kind: 'strict-list' },
+    ...fieldsOf({
+      cred_token: 'secret',
+      opt_vdom: 'strict',
+      opt_sslVpnPort: 'strict',
+      maintenanceTimeZone: 'strict',
+      maintenanceWindows: 'strict-list',
+    }),
   ];
   const fortigateFormBase = (n: number): Json => ({
     name: `Hostile FW ${n}`,
@@ -368,19 +379,19 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     maintenanceTimeZone: 'Europe/Berlin',
     maintenanceWindows: 'sat,sun 02:00-05:00',
   });
-  const nginxForm: Field[] = [
-    { name: 'host', kind: 'domain' },
-    { name: 'cred_username', kind: 'strict' },
-    { name: 'cred_password', kind: 'password' },
-    { name: 'cred_privateKey', kind: 'password' },
-    { name: 'opt_certPath', kind: 'strict' },
-    { name: 'opt_keyPath', kind: 'strict' },
-    { name: 'opt_hostKeySha256', kind: 'strict' },
-    { name: 'opt_useSudo', kind: 'flag' },
-    { name: 'opt_testCommand', kind: 'line' },
-    { name: 'opt_reloadCommand', kind: 'line' },
-    { name: 'opt_reloadWaitSeconds', kind: 'strict' },
-  ];
+  const nginxForm = fieldsOf({
+    host: 'domain',
+    cred_username: 'strict',
+    cred_password: 'password',
+    cred_privateKey: 'password',
+    opt_certPath: 'strict',
+    opt_keyPath: 'strict',
+    opt_hostKeySha256: 'strict',
+    opt_useSudo: 'flag',
+    opt_testCommand: 'line',
+    opt_reloadCommand: 'line',
+    opt_reloadWaitSeconds: 'strict',
+  });
   const nginxFormBase = (n: number): Json => ({
     vendor: 'nginx',
     name: `Hostile web ${n}`,
@@ -399,21 +410,20 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     maintenanceWindows: '',
   });
   const fortigateJson: Field[] = [
-    { name: 'name', kind: 'name' },
-    { name: 'customerId', kind: 'strict' },
-    { name: 'host', kind: 'domain' },
-    { name: 'port', kind: 'strict' },
-    { name: 'trust', kind: 'object' },
-    { name: 'trust.fingerprintSha256', kind: 'strict' },
+    ...fieldsOf({
+      name: 'name',
+      customerId: 'strict',
+      host: 'domain',
+      port: 'strict',
+      trust: 'object',
+      'trust.fingerprintSha256': 'strict',
+    }),
     { name: 'trust.caPem', kind: 'pem', base: { trust: { caPem: fx.caPem } } },
-    { name: 'credentials', kind: 'object' },
-    { name: 'credentials.token', kind: 'secret', numbersAsText: true },
-    { name: 'options', kind: 'object' },
-    { name: 'options.vdom', kind: 'strict', numbersAsText: true },
-    { name: 'options.sslVpnPort', kind: 'strict', numbersAsText: true },
-    { name: 'maintenance', kind: 'object' },
-    { name: 'maintenance.timeZone', kind: 'strict' },
-    { name: 'maintenance.windows', kind: 'strict-list' },
+    ...fieldsOf({ credentials: 'object' }),
+    ...textFieldsOf({ 'credentials.token': 'secret' }),
+    ...fieldsOf({ options: 'object' }),
+    ...textFieldsOf({ 'options.vdom': 'strict', 'options.sslVpnPort': 'strict' }),
+    ...fieldsOf({ maintenance: 'object', 'maintenance.timeZone': 'strict', 'maintenance.windows': 'strict-list' }),
   ];
   const fortigateJsonBase = (n: number): Json => ({
     name: `Hostile FW ${n}`,
@@ -426,16 +436,19 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     maintenance: { timeZone: 'Europe/Berlin', windows: ['sat,sun 02:00-05:00'] },
   });
   const nginxJson: Field[] = [
-    { name: 'credentials.username', kind: 'strict', numbersAsText: true },
-    { name: 'credentials.password', kind: 'password', numbersAsText: true },
-    { name: 'credentials.privateKey', kind: 'password', numbersAsText: true },
-    { name: 'options.certPath', kind: 'strict', numbersAsText: true },
-    { name: 'options.keyPath', kind: 'strict', numbersAsText: true },
-    { name: 'options.hostKeySha256', kind: 'strict' },
-    { name: 'options.useSudo', kind: 'bool' },
-    { name: 'options.testCommand', kind: 'line', numbersAsText: true },
-    { name: 'options.reloadCommand', kind: 'line', numbersAsText: true },
-    { name: 'options.reloadWaitSeconds', kind: 'strict', numbersAsText: true },
+    ...textFieldsOf({
+      'credentials.username': 'strict',
+      'credentials.password': 'password',
+      'credentials.privateKey': 'password',
+      'options.certPath': 'strict',
+      'options.keyPath': 'strict',
+    }),
+    ...fieldsOf({ 'options.hostKeySha256': 'strict', 'options.useSudo': 'bool' }),
+    ...textFieldsOf({
+      'options.testCommand': 'line',
+      'options.reloadCommand': 'line',
+      'options.reloadWaitSeconds': 'strict',
+    }),
   ];
   const nginxJsonBase = (n: number): Json => ({
     vendor: 'nginx',
@@ -454,42 +467,34 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     },
   });
 
-  const users: Field[] = [
-    { name: 'username', kind: 'name' },
-    { name: 'role', kind: 'strict' },
-    { name: 'password', kind: 'password' },
-  ];
+  const users = fieldsOf({ username: 'name', role: 'strict', password: 'password' });
   const userBase = (n: number): Json => ({
     username: `hostile-user-${n}`,
     role: 'readonly',
     password: 'user-password-123',
   });
-  const acme: Field[] = [
-    { name: 'name', kind: 'name' },
-    { name: 'url', kind: 'strict' },
-    { name: 'caBundlePem', kind: 'pem' },
-  ];
+  const acme = fieldsOf({ name: 'name', url: 'strict', caBundlePem: 'pem' });
   const acmeBase = (n: number): Json => ({
     name: `Hostile ACME ${n}`,
     url: `https://acme-${n}.example.test/directory`,
     caBundlePem: '',
   });
-  const defaults: Field[] = [
-    { name: 'acmeDirectoryId', kind: 'strict' },
-    { name: 'keyType', kind: 'strict' },
-    { name: 'renewalMode', kind: 'strict' },
-    { name: 'renewalValue', kind: 'strict' },
-  ];
-  const email: Field[] = [
-    { name: 'host', kind: 'domain' },
-    { name: 'port', kind: 'strict' },
-    { name: 'secure', kind: 'flag' },
-    { name: 'username', kind: 'line' },
-    { name: 'password', kind: 'secret' },
-    { name: 'allowPasswordWithoutTls', kind: 'flag' },
-    { name: 'from', kind: 'strict' },
-    { name: 'recipients', kind: 'strict-list' },
-  ];
+  const defaults = fieldsOf({
+    acmeDirectoryId: 'strict',
+    keyType: 'strict',
+    renewalMode: 'strict',
+    renewalValue: 'strict',
+  });
+  const email = fieldsOf({
+    host: 'domain',
+    port: 'strict',
+    secure: 'flag',
+    username: 'line',
+    password: 'secret',
+    allowPasswordWithoutTls: 'flag',
+    from: 'strict',
+    recipients: 'strict-list',
+  });
   const emailBase = (): Json => ({
     host: 'smtp.example.test',
     port: '587',
@@ -499,18 +504,19 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     recipients: 'ops@example.test',
   });
   const command: RouteSpec[] = [{ fields: [], base: () => ({}) }];
+  const dnsCreate: RouteSpec[] = [
+    {
+      fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
+      base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }),
+    },
+  ];
 
   return {
     // Console
     'POST /customers': [{ fields: customer, base: customerForm }],
     'POST /customers/:id': [{ fields: customer, base: customerForm }],
     'POST /customers/:id/delete': command,
-    'POST /dns-providers': [
-      {
-        fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
-        base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }),
-      },
-    ],
+    'POST /dns-providers': dnsCreate,
     'POST /dns-providers/:id': [{ fields: dnsFields, base: dnsBase }],
     'POST /dns-providers/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /dns-providers/:id/verify': command,
@@ -525,22 +531,19 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
     'POST /certificates/:id/download/pfx': [
       {
-        fields: [
-          { name: 'password', kind: 'password' },
-          { name: 'legacy', kind: 'flag' },
-        ],
+        fields: fieldsOf({ password: 'password', legacy: 'flag' }),
         base: () => ({ password: 'pfx-password-1' }),
       },
     ],
     'POST /certificates/:id/deployments': [
       {
-        fields: [
-          { name: 'targetId', kind: 'strict' },
-          { name: 'bind_adminGui', kind: 'flag' },
-          { name: 'bind_sslVpn', kind: 'flag' },
-          { name: 'verifyEndpoints', kind: 'strict-list' },
-          { name: 'deployNow', kind: 'flag' },
-        ],
+        fields: fieldsOf({
+          targetId: 'strict',
+          bind_adminGui: 'flag',
+          bind_sslVpn: 'flag',
+          verifyEndpoints: 'strict-list',
+          deployNow: 'flag',
+        }),
         base: () => ({ targetId: fx.targetId, bind_adminGui: 'on', verifyEndpoints: 'fw1.example.test:443' }),
         after: unlink,
       },
@@ -558,11 +561,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /targets/:id/preflight': command,
     'POST /targets/fetch-fingerprint': [
       {
-        fields: [
-          { name: 'host', kind: 'domain' },
-          { name: 'port', kind: 'strict' },
-          { name: 'vendor', kind: 'strict' },
-        ],
+        fields: fieldsOf({ host: 'domain', port: 'strict', vendor: 'strict' }),
         base: () => ({ vendor: 'fortigate', host: 'fw.example.test', port: '443' }),
       },
     ],
@@ -573,10 +572,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /deployments/:id/delete': command,
     'POST /account/password': [
       {
-        fields: [
-          { name: 'currentPassword', kind: 'strict' },
-          { name: 'newPassword', kind: 'password' },
-        ],
+        fields: fieldsOf({ currentPassword: 'strict', newPassword: 'password' }),
         base: () => ({ currentPassword: ROLE_PASSWORD, newPassword: ROLE_PASSWORD }),
         after: restoreAdmin,
       },
@@ -593,10 +589,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /account/mfa/confirm': [{ fields: [{ name: 'code', kind: 'strict' }] }],
     'POST /account/mfa/disable': [
       {
-        fields: [
-          { name: 'currentPassword', kind: 'strict' },
-          { name: 'code', kind: 'strict' },
-        ],
+        fields: fieldsOf({ currentPassword: 'strict', code: 'strict' }),
       },
     ],
     'POST /settings/users/:id/end-sessions': command,
@@ -626,11 +619,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /settings/users': [{ fields: users, base: userBase }],
     'POST /settings/users/:id': [
       {
-        fields: [
-          { name: 'role', kind: 'strict' },
-          { name: 'password', kind: 'password' },
-          { name: 'unlock', kind: 'flag' },
-        ],
+        fields: fieldsOf({ role: 'strict', password: 'password', unlock: 'flag' }),
         base: () => ({ role: 'readonly' }),
       },
     ],
@@ -640,12 +629,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/customers': [{ fields: customer, base: customerJson }],
     'PATCH /api/v1/customers/:id': [{ fields: customer, base: customerJson }],
     'DELETE /api/v1/customers/:id': command,
-    'POST /api/v1/dns-providers': [
-      {
-        fields: [...dnsFields, { name: 'kind', kind: 'strict' }],
-        base: (n) => ({ ...dnsBase(n), kind: 'cloudflare' }),
-      },
-    ],
+    'POST /api/v1/dns-providers': dnsCreate,
     'PATCH /api/v1/dns-providers/:id': [{ fields: [...dnsFields, { name: 'config', kind: 'object' }], base: dnsBase }],
     'DELETE /api/v1/dns-providers/:id': command,
     'POST /api/v1/dns-providers/:id/verify': command,
@@ -678,10 +662,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
     'POST /api/v1/certificates/:id/pfx': [
       {
-        fields: [
-          { name: 'password', kind: 'password' },
-          { name: 'legacy', kind: 'bool' },
-        ],
+        fields: fieldsOf({ password: 'password', legacy: 'bool' }),
         base: () => ({ password: 'pfx-password-1', legacy: false }),
       },
     ],
@@ -713,12 +694,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /api/v1/users': [{ fields: users, base: userBase }],
     'PATCH /api/v1/users/:id': [
       {
-        fields: [
-          { name: 'role', kind: 'strict' },
-          { name: 'password', kind: 'password' },
-          { name: 'unlock', kind: 'bool' },
-          { name: 'disabled', kind: 'bool' },
-        ],
+        fields: fieldsOf({ role: 'strict', password: 'password', unlock: 'bool', disabled: 'bool' }),
         base: () => ({ role: 'readonly' }),
       },
     ],
@@ -1253,11 +1229,7 @@ describe('hostile input on every route', () => {
       [customerId],
     );
     const target = await c.api(token, 'POST', '/api/v1/targets', {
-      vendor: 'fortigate',
-      name: 'Hostile fixture FW',
-      customerId,
-      host: 'fw1.example.test',
-      trust: { fingerprintSha256: FINGERPRINT },
+      ...pinnedApiTarget('fortigate', 'Hostile fixture FW', customerId, 'fw1.example.test', FINGERPRINT),
       credentials: { token: 'fortigate-token-123' },
       options: { vdom: 'root' },
     });
@@ -1603,82 +1575,34 @@ describe('sign-in with hostile input', () => {
     const violations: string[] = [];
     const form = 'application/x-www-form-urlencoded';
     const attempts: { what: string; req: Request; status?: number }[] = [];
+    /** A sign-in attempt posting `data` as `contentType` (both absent: no body); `status` when only one answer will do. */
+    const signIn = (what: string, contentType?: string, data?: string, status?: number) => ({
+      what,
+      req: { method: 'POST', path: '/login', contentType, data },
+      ...(status ? { status } : {}),
+    });
+    const signInForm = (what: string, user: string, password: string, status?: number) =>
+      signIn(
+        what,
+        form,
+        formText([
+          ['username', user],
+          ['password', password],
+        ]),
+        status,
+      );
     for (const h of strings.filter((s) => !s.jsonOnly && !s.tags.includes('huge'))) {
-      attempts.push({
-        what: `username=${h.label}`,
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: form,
-          data: formText([
-            ['username', h.text ?? ''],
-            ['password', 'wrong-password'],
-          ]),
-        },
-      });
-      attempts.push({
-        what: `password=${h.label}`,
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: form,
-          data: formText([
-            ['username', username],
-            ['password', h.text ?? ''],
-          ]),
-        },
-      });
+      attempts.push(signInForm(`username=${h.label}`, h.text ?? '', 'wrong-password'));
+      attempts.push(signInForm(`password=${h.label}`, username, h.text ?? ''));
     }
     attempts.push(
-      {
-        what: 'username repeated',
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: form,
-          data: `username=${username}&username=${username}&password=${ROLE_PASSWORD}`,
-        },
-      },
-      {
-        what: 'password repeated',
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: form,
-          data: `username=${username}&password=${ROLE_PASSWORD}&password=${ROLE_PASSWORD}`,
-        },
-      },
-      {
-        what: 'JSON body',
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: 'application/json',
-          data: JSON.stringify({ username, password: ROLE_PASSWORD }),
-        },
-      },
-      {
-        what: 'text/plain body',
-        req: { method: 'POST', path: '/login', contentType: 'text/plain', data: `username=${username}` },
-      },
-      { what: 'no body', req: { method: 'POST', path: '/login' } },
-      {
-        what: '300k body',
-        req: {
-          method: 'POST',
-          path: '/login',
-          contentType: form,
-          data: formText([
-            ['username', username],
-            ['password', 'a'.repeat(300_000)],
-          ]),
-        },
-        status: 413,
-      },
-      {
-        what: 'utf-16 charset',
-        req: { method: 'POST', path: '/login', contentType: `${form}; charset=utf-16`, data: 'username=x' },
-      },
+      signIn('username repeated', form, `username=${username}&username=${username}&password=${ROLE_PASSWORD}`),
+      signIn('password repeated', form, `username=${username}&password=${ROLE_PASSWORD}&password=${ROLE_PASSWORD}`),
+      signIn('JSON body', 'application/json', JSON.stringify({ username, password: ROLE_PASSWORD })),
+      signIn('text/plain body', 'text/plain', `username=${username}`),
+      signIn('no body'),
+      signInForm('300k body', username, 'a'.repeat(300_000), 413),
+      signIn('utf-16 charset', `${form}; charset=utf-16`, 'username=x'),
     );
     for (const { what, req, status } of attempts) {
       const reply = await send(c.url, creds(), req);

@@ -7,21 +7,17 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { splitPemChain } from '../../activities/crypto/pem';
-import { insertUser } from '../../activities/db/repositories/users';
-import { hashPassword } from '../../web/passwords';
 import { SMTPServer } from 'smtp-server';
 import { ConsoleClient } from '../support/console-client';
 import { openPkcs12WithOpenssl } from '../support/pkcs12-openssl';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
+import { addCloudflareProvider, waitForRunToEnd } from '../support/console-actions';
+import { refusedForm } from '../support/console-forms';
+import { signInNewUser, signInWithIssuer, type ConsoleIssuer } from '../support/issuing-stack';
 import { ADMIN_PASSWORD, ALERT_RECIPIENT, CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
 
 describe('issuing a certificate through the console', () => {
   let stack: Stack;
+  let issuer: ConsoleIssuer;
   let admin: ConsoleClient;
   let directoryId: string;
   let providerId: string;
@@ -29,9 +25,8 @@ describe('issuing a certificate through the console', () => {
   before(async () => {
     stack = await startStack({ propagationTimeoutMs: 3_000 });
     await stack.startWorker();
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'Customer A Cloudflare');
+    issuer = await signInWithIssuer(stack, 'Customer A Cloudflare');
+    ({ admin, directoryId, providerId } = issuer);
   });
   after(async () => {
     await stack?.stop();
@@ -46,12 +41,7 @@ describe('issuing a certificate through the console', () => {
   };
 
   it('issues *.example.test, stores it encrypted, emails, and removes the TXT record', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: '*.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    const fragment = await waitForRunToEnd(admin, id);
+    const { id, fragment } = await issuer.issue('*.example.test');
     assert.match(fragment, /run-COMPLETED/);
     assert.match(fragment, /Finalize and store version/);
 
@@ -164,12 +154,7 @@ describe('issuing a certificate through the console', () => {
   it('a propagation timeout fails clearly, names the nameserver, stores no version and removes the TXT', async () => {
     stack.cloudflare.setPushToDns(false);
     try {
-      const id = await requestCertificate(admin, {
-        commonName: 'slow.example.test',
-        dnsProviderId: providerId,
-        acmeDirectoryId: directoryId,
-      });
-      const fragment = await waitForRunToEnd(admin, id);
+      const { id, fragment } = await issuer.issue('slow.example.test');
       assert.match(fragment, /run-FAILED/);
       const page = await admin.get(`/certificates/${id}`);
       assert.match(page.text, /status-failed/);
@@ -192,12 +177,7 @@ describe('issuing a certificate through the console', () => {
   it('a bad Cloudflare token fails clearly before any ACME order and stores nothing half-done', async () => {
     const badProvider = await addCloudflareProvider(admin, stack, 'Revoked token', 'not-the-right-token');
     const ordersBefore = await stack.db.db.query('SELECT id FROM acme_orders');
-    const id = await requestCertificate(admin, {
-      commonName: 'badtoken.example.test',
-      dnsProviderId: badProvider,
-      acmeDirectoryId: directoryId,
-    });
-    const fragment = await waitForRunToEnd(admin, id);
+    const { id, fragment } = await issuer.issue('badtoken.example.test', badProvider);
     assert.match(fragment, /run-FAILED/);
     const page = await admin.get(`/certificates/${id}`);
     assert.match(page.text, /the API token was rejected/);
@@ -210,13 +190,7 @@ describe('issuing a certificate through the console', () => {
 
   it('enforces roles on the server: read-only sees and downloads the chain, but changes nothing and gets no key', async () => {
     const id = await issuedId();
-    await insertUser(stack.db.db, {
-      username: 'viewer',
-      role: 'readonly',
-      passwordHash: await hashPassword('viewer-password-1'),
-    });
-    const viewer = new ConsoleClient(stack.web.url);
-    await viewer.login('viewer', 'viewer-password-1');
+    const viewer = await signInNewUser(stack, { username: 'viewer', role: 'readonly', password: 'viewer-password-1' });
     assert.equal((await viewer.get(`/certificates/${id}`)).status, 200);
     assert.equal((await viewer.getBytes(`/certificates/${id}/download/fullchain.pem`)).status, 200);
     assert.equal((await viewer.getBytes(`/certificates/${id}/download/key.pem`)).status, 403);
@@ -345,14 +319,12 @@ describe('issuing a certificate through the console', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const port = (server.server.address() as { port: number }).port;
-      await admin.get('/settings');
-      const bad = await admin.post('/settings/email', {
+      const bad = await refusedForm(admin, '/settings', '/settings/email', {
         host: '127.0.0.1',
         port: '99999',
         from: 'nobody',
         recipients: 'not-an-address',
       });
-      assert.equal(bad.status, 400);
       assert.match(bad.text, /The port is a number/);
       assert.match(bad.text, /is not an email address/);
       const saved = await admin.post('/settings/email', {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
   deploymentWorkflowId,
@@ -16,18 +16,13 @@ import {
 } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  linkDeployment,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { fortigateFormFields } from '../support/appliance-targets';
+import { linkDeployment } from '../support/console-actions';
+import { signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
+import { eventually, type Stack } from '../support/stack';
 
 const TOKEN = 'fgt-token-maintenance';
 let stack: Stack;
-let connection: Connection;
 let client: Client;
 let admin: ConsoleClient;
 let fortigate: FakeFortiGate;
@@ -60,14 +55,8 @@ async function setWindow(lines: string): Promise<void> {
     [targetId],
   );
   const saved = await admin.post(`/targets/${targetId}`, {
-    vendor: 'fortigate',
-    name: 'FW with windows',
-    host: fortigate.host,
-    port: String(fortigate.port),
-    trustMode: 'fingerprint',
+    ...fortigateFormFields('FW with windows', fortigate, ''),
     trustFingerprint: pinned?.trust_fingerprint ?? '',
-    cred_token: '',
-    opt_vdom: 'root',
     maintenanceTimeZone: 'UTC',
     maintenanceWindows: lines,
   });
@@ -92,30 +81,15 @@ const result = () =>
   client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentId)).result() as Promise<DeploymentOutcome>;
 
 before(async () => {
-  stack = await startStack();
-  connection = await Connection.connect({ address: stack.temporal.address });
-  client = new Client({ connection });
+  ({ stack, client } = await startStackWithClient());
   fortigate = await startFakeFortiGate({ token: TOKEN });
   await stack.startWorker();
-  admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  const providerId = await addCloudflareProvider(admin, stack, 'Windows CF');
-  certificateId = await requestCertificate(admin, {
-    commonName: 'window.example.test',
-    dnsProviderId: providerId,
-    acmeDirectoryId: directoryId,
-  });
-  await waitForRunToEnd(admin, certificateId);
+  const issuer = await signInWithIssuer(stack, 'Windows CF');
+  admin = issuer.admin;
+  certificateId = (await issuer.issue('window.example.test')).id;
   await admin.get('/targets/new?vendor=fortigate');
   const created = await admin.post('/targets', {
-    vendor: 'fortigate',
-    name: 'FW with windows',
-    host: fortigate.host,
-    port: String(fortigate.port),
-    trustMode: 'fingerprint',
-    trustFingerprint: fortigate.managementFingerprint(),
-    cred_token: TOKEN,
-    opt_vdom: 'root',
+    ...fortigateFormFields('FW with windows', fortigate, TOKEN),
     maintenanceTimeZone: 'UTC',
     maintenanceWindows: windowFrom(3_600_000),
   });
@@ -129,7 +103,6 @@ before(async () => {
   )) as [{ id: string }];
 });
 after(async () => {
-  await connection?.close();
   await fortigate?.close();
   await stack?.stop();
 });

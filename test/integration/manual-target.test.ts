@@ -4,44 +4,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { insertUser } from '../../activities/db/repositories/users';
+import type { Client } from '@temporalio/client';
 import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
-import { hashPassword } from '../../web/passwords';
-import { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { startStack, type Stack } from '../support/stack';
+import { linkDeployment, renewNow } from '../support/console-actions';
+import { signInNewUser, signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
+import type { Stack } from '../support/stack';
 
 let stack: Stack;
-let connection: Connection;
+let client: Client;
 
 before(async () => {
-  stack = await startStack();
-  connection = await Connection.connect({ address: stack.temporal.address });
+  ({ stack, client } = await startStackWithClient());
   await stack.startWorker();
 });
 after(async () => {
-  await connection?.close();
   await stack?.stop();
 });
 
 it('a renewal leaves a manual target ready for download; a technician marks it done (audited)', async () => {
-  const admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  const providerId = await addCloudflareProvider(admin, stack, 'Manual');
-  const certificateId = await requestCertificate(admin, {
-    commonName: 'appliance.example.test',
-    dnsProviderId: providerId,
-    acmeDirectoryId: directoryId,
-  });
-  await waitForRunToEnd(admin, certificateId);
+  const issuer = await signInWithIssuer(stack, 'Manual');
+  const admin = issuer.admin;
+  const { id: certificateId } = await issuer.issue('appliance.example.test');
 
   const form = await admin.get('/targets/new?vendor=manual');
   assert.ok(!form.text.includes('name="trustFingerprint"'), 'no TLS trust asked for a manual target');
@@ -52,9 +35,7 @@ it('a renewal leaves a manual target ready for download; a technician marks it d
   await linkDeployment(admin, certificateId, targetId, {}, []);
 
   await renewNow(admin, certificateId);
-  const result = (await new Client({ connection }).workflow
-    .getHandle(certificateWorkflowId(certificateId))
-    .result()) as LifecycleResult;
+  const result = (await client.workflow.getHandle(certificateWorkflowId(certificateId)).result()) as LifecycleResult;
   assert.equal(result.outcome, 'issued', 'a manual target is not a failure');
   assert.deepEqual(
     result.deployments?.map((d) => d.outcome),
@@ -69,13 +50,7 @@ it('a renewal leaves a manual target ready for download; a technician marks it d
   assert.match(page.text, /Ready for download/);
   assert.match(page.text, /download\/fullchain\.pem/);
 
-  await insertUser(stack.db.db, {
-    username: 'auditor',
-    role: 'readonly',
-    passwordHash: await hashPassword('auditor-password'),
-  });
-  const viewer = new ConsoleClient(stack.web.url);
-  await viewer.login('auditor', 'auditor-password');
+  const viewer = await signInNewUser(stack, { username: 'auditor', role: 'readonly', password: 'auditor-password' });
   await viewer.get(`/deployments/${deployment.id}`);
   assert.equal((await viewer.post(`/deployments/${deployment.id}/mark-done`, {})).status, 403);
 

@@ -5,45 +5,31 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { waitForRunToEnd } from '../support/console-actions';
+import { signInWithIssuer, startStackWithClient, type ConsoleIssuer } from '../support/issuing-stack';
+import { eventually, type Stack } from '../support/stack';
 
 describe('renewal schedules', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let admin: ConsoleClient;
-  let directoryId: string;
-  let providerId: string;
+  let issuer: ConsoleIssuer;
 
   before(async () => {
-    stack = await startStack();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
+    ({ stack, client } = await startStackWithClient());
     await stack.startWorker();
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'Schedules');
+    issuer = await signInWithIssuer(stack, 'Schedules');
+    admin = issuer.admin;
   });
   after(async () => {
-    await connection?.close();
     await stack?.stop();
   });
 
   it('is created, updated and deleted along with its certificate', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: 'sched.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
+    const id = await issuer.request('sched.example.test');
     const schedule = client.schedule.getHandle(renewalScheduleId(id));
     const created = await schedule.describe();
     assert.equal(created.state.paused, false);
@@ -77,7 +63,7 @@ describe('renewal schedules', () => {
     // Disabling renewal pauses the schedule; the rule change is stored.
     await admin.get(`/certificates/${id}`);
     const saved = await admin.post(`/certificates/${id}/settings`, {
-      dnsProviderId: providerId,
+      dnsProviderId: issuer.providerId,
       keyType: 'rsa-2048',
       renewalMode: 'days',
       renewalValue: '20',
@@ -96,7 +82,7 @@ describe('renewal schedules', () => {
 
     // Invalid settings change nothing.
     const refused = await admin.post(`/certificates/${id}/settings`, {
-      dnsProviderId: providerId,
+      dnsProviderId: issuer.providerId,
       keyType: 'dsa-1024',
       renewalMode: 'days',
       renewalValue: '20',
@@ -122,11 +108,7 @@ describe('renewal schedules', () => {
 
   it('refuses "Renew now" while a run is in progress, then allows it', async () => {
     stack.cloudflare.setPushToDns(false);
-    const id = await requestCertificate(admin, {
-      commonName: 'busy.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
+    const id = await issuer.request('busy.example.test');
     await admin.get(`/certificates/${id}`);
     const refused = await admin.post(`/certificates/${id}/renew`, {});
     assert.equal(refused.status, 409);
@@ -154,12 +136,7 @@ describe('renewal schedules', () => {
   });
 
   it('the worker recreates a schedule that went missing, and removes orphans', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: 'heal.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, id);
+    const { id } = await issuer.issue('heal.example.test');
     await client.schedule.getHandle(renewalScheduleId(id)).delete();
     const orphan = await client.schedule.create({
       scheduleId: renewalScheduleId('999999'),

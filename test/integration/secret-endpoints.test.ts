@@ -162,6 +162,12 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
 
   const row = async <T>(sql: string, params: unknown[]): Promise<T> =>
     (await stack.db.db.query<T & Record<string, unknown>>(sql, params))[0] as T;
+  /** The audit entry of a deliberate address change of a target or DNS provider: who, and from what to what. */
+  const endpointChange = (kind: 'target' | 'dns-provider', id: string) =>
+    row<{ actor: string; before: unknown; after: unknown }>(
+      'SELECT actor, before, after FROM audit_log WHERE action = $1 AND entity_id = $2',
+      [`${kind}.endpoint-change`, id],
+    );
 
   it('target: a new address needs the secret again; a row re-pointed in SQL sends nothing on Test connection', async () => {
     const attacker = await startTlsListener();
@@ -241,10 +247,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
       opt_vdom: 'root',
     });
     assert.equal(repointed.status, 303, repointed.text.slice(0, 500));
-    const audit = await row<{ actor: string; before: unknown; after: unknown }>(
-      "SELECT actor, before, after FROM audit_log WHERE action = 'target.endpoint-change' AND entity_id = $1",
-      [id],
-    );
+    const audit = await endpointChange('target', id);
     assert.equal(audit.actor, 'tech');
     assert.match(
       JSON.stringify(audit.before),
@@ -335,10 +338,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     );
     const repointed = await admin.post(`/dns-providers/${id}`, form(other.url, 'cf-token-for-the-proxy'));
     assert.equal(repointed.status, 303, repointed.text.slice(0, 500));
-    const audit = await row<{ actor: string; before: unknown; after: unknown }>(
-      "SELECT actor, before, after FROM audit_log WHERE action = 'dns-provider.endpoint-change' AND entity_id = $1",
-      [id],
-    );
+    const audit = await endpointChange('dns-provider', id);
     assert.equal(audit.actor, 'admin');
     assert.match(
       JSON.stringify(audit.before),

@@ -29,7 +29,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
 import {
   openDnsSecrets,
@@ -58,6 +58,8 @@ import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
+import { applianceTarget, fortigateTarget } from '../support/appliance-targets';
+import { bearerRequest } from '../support/bearer-request';
 import {
   addCloudflareProvider,
   addPebbleDirectory,
@@ -71,6 +73,7 @@ import {
 } from '../support/console-actions';
 import { ConsoleClient } from '../support/console-client';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
+import { fastDeployEnv, startStackWithClient } from '../support/issuing-stack';
 import type { ManagedProcess } from '../support/process';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
 import {
@@ -82,7 +85,7 @@ import {
   type Hit as SecretHit,
   type Needle as SecretNeedle,
 } from '../support/secret-forms';
-import { CLOUDFLARE_TOKEN, startStack, type Stack } from '../support/stack';
+import { CLOUDFLARE_TOKEN, type Stack } from '../support/stack';
 import { nginxAvailable, startNginx, type TestWebServer } from '../support/webservers';
 
 const execFileAsync = promisify(execFile);
@@ -450,7 +453,6 @@ interface Collected {
 
 describe('secrets audit: no private key, token or password in the database, the workflow histories or the logs', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let web: RunningWeb;
   let worker: ManagedProcess;
@@ -474,14 +476,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     route: string,
     body?: unknown,
   ): Promise<{ status: number; json: Record<string, unknown>; text: string }> => {
-    const response = await fetch(new URL(route, web.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${apiToken}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    const response = await bearerRequest(web.url, apiToken, method, route, body);
     const text = await response.text();
     let json: Record<string, unknown> = {};
     try {
@@ -501,17 +496,9 @@ describe('secrets audit: no private key, token or password in the database, the 
     };
 
     // ---- the stack, the devices, a mail server that wants a password, and a console whose logs we keep
-    stack = await startStack({
-      env: {
-        CERTFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        DEPLOY_RETRY_WINDOW_MS: '1000',
-        DEPLOY_COMMIT_POLL_MS: '100',
-        DEPLOY_DEVICE_RETRY_INITIAL_MS: '100',
-        DEPLOY_DEVICE_RETRY_ATTEMPTS: '2',
-      },
-    });
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
+    ({ stack, client } = await startStackWithClient({
+      env: { CERTFLEET_ADMIN_PASSWORD: ADMIN_PASSWORD, ...fastDeployEnv(1_000, 2) },
+    }));
     [fortigate, bigip, panos, sonicwall, ftp] = await Promise.all([
       startFakeFortiGate({ token: FORTIGATE_TOKEN }),
       startFakeBigip({ password: F5_PASSWORD, profiles: ['clientssl-web'] }),
@@ -641,39 +628,13 @@ describe('secrets audit: no private key, token or password in the database, the 
 
     // ---- targets with every kind of credential, one with a wrong password
     const targets: Record<string, string> = {};
-    targets['FW Lyon'] = await addTarget(admin, {
-      vendor: 'fortigate',
-      name: 'FW Lyon',
-      host: fortigate.host,
-      port: fortigate.port,
-      fingerprint: fortigate.managementFingerprint(),
-      credentials: { token: FORTIGATE_TOKEN },
-      options: { sslVpnPort: String(fortigate.endpoints.sslVpn?.port ?? 0) },
-    });
-    targets['LB Berlin'] = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB Berlin',
-      host: bigip.host,
-      port: bigip.port,
-      fingerprint: bigip.managementFingerprint,
-      credentials: { username: bigip.username, password: F5_PASSWORD },
-    });
-    targets['LB wrong password'] = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB wrong password',
-      host: bigip.host,
-      port: bigip.port,
-      fingerprint: bigip.managementFingerprint,
-      credentials: { username: bigip.username, password: F5_WRONG_PASSWORD },
-    });
-    targets['FW Paris'] = await addTarget(admin, {
-      vendor: 'panos',
-      name: 'FW Paris',
-      host: panos.host,
-      port: panos.port,
-      fingerprint: panos.managementFingerprint,
-      credentials: { username: panos.username, password: PANOS_PASSWORD },
-    });
+    targets['FW Lyon'] = await addTarget(admin, fortigateTarget('FW Lyon', fortigate, FORTIGATE_TOKEN));
+    targets['LB Berlin'] = await addTarget(admin, applianceTarget('f5-bigip', 'LB Berlin', bigip, F5_PASSWORD));
+    targets['LB wrong password'] = await addTarget(
+      admin,
+      applianceTarget('f5-bigip', 'LB wrong password', bigip, F5_WRONG_PASSWORD),
+    );
+    targets['FW Paris'] = await addTarget(admin, applianceTarget('panos', 'FW Paris', panos, PANOS_PASSWORD));
     targets['SW Munich'] = await addSonicWallTarget(admin, 'SW Munich', sonicwall, ftp, {
       admin: SONICWALL_PASSWORD,
       ftp: FTP_PASSWORD,
@@ -953,7 +914,6 @@ describe('secrets audit: no private key, token or password in the database, the 
 
   after(async () => {
     await web?.stop();
-    await connection?.close();
     await new Promise<void>((resolve) => (smtpServer ? smtpServer.close(() => resolve()) : resolve()));
     await Promise.all([
       fortigate?.close(),

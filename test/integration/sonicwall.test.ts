@@ -5,56 +5,43 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { certificateWorkflowId, type LifecycleResult } from '../../temporal/contract';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
 import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  addSonicWallTarget,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
+import { addSonicWallTarget, linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
-import { startStack, type Stack } from '../support/stack';
+import { signInWithIssuer, startStackWithClient, type ConsoleIssuer } from '../support/issuing-stack';
+import type { Stack } from '../support/stack';
 
 describe('SonicWall: one session at a time across workers', () => {
   let stack: Stack;
-  let connection: Connection;
   let client: Client;
   let admin: ConsoleClient;
   let sonicwall: FakeSonicWall;
   let ftp: TestFtpServer;
   let targetId: string;
-  let directoryId: string;
-  let providerId: string;
+  let issuer: ConsoleIssuer;
   const PASSWORD = 'sw-admin-password-1';
 
   before(async () => {
-    stack = await startStack({
+    ({ stack, client } = await startStackWithClient({
       env: {
         DEVICE_BUSY_RETRY_MS: '300',
         DEPLOY_DEVICE_RETRY_INITIAL_MS: '200',
         DEPLOY_DEVICE_RETRY_ATTEMPTS: '40',
         DEVICE_COORDINATOR_IDLE_MS: '5000',
       },
-    });
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection });
+    }));
     ftp = await startFtpServer({ directories: ['certfleet'] });
     sonicwall = await startFakeSonicWall({ users: { admin: PASSWORD }, idleTimeoutMs: 3_000 });
     await Promise.all([stack.startWorker(), stack.startWorker()]);
-    admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
-    providerId = await addCloudflareProvider(admin, stack, 'SonicWall tests');
+    issuer = await signInWithIssuer(stack, 'SonicWall tests');
+    admin = issuer.admin;
     targetId = await addSonicWallTarget(admin, 'SW Munich', sonicwall, ftp, { admin: PASSWORD, ftp: ftp.password });
   });
   after(async () => {
-    await connection?.close();
     await sonicwall?.close();
     await ftp?.close();
     await stack?.stop();
@@ -62,15 +49,7 @@ describe('SonicWall: one session at a time across workers', () => {
 
   it('20 renewals at once with two workers: all deployed in turn, no refused login, never two sessions', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      ids.push(
-        await requestCertificate(admin, {
-          commonName: `site${i}.example.test`,
-          dnsProviderId: providerId,
-          acmeDirectoryId: directoryId,
-        }),
-      );
-    }
+    for (let i = 0; i < 20; i++) ids.push(await issuer.request(`site${i}.example.test`));
     for (const id of ids) await waitForRunToEnd(admin, id);
     for (const id of ids) await linkDeployment(admin, id, targetId, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
     const loginsBefore = sonicwall.loginsByUser['admin'] ?? 0;
@@ -127,12 +106,7 @@ describe('SonicWall: one session at a time across workers', () => {
       admin: PASSWORD,
       ftp: ftp.password,
     });
-    const id = await requestCertificate(admin, {
-      commonName: 'killed.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, id);
+    const { id } = await issuer.issue('killed.example.test');
     await linkDeployment(admin, id, slowTarget, { sslVpn: 'on' }, [sonicwall.endpoints.sslVpn]);
     let reached!: () => void;
     const inImport = new Promise<void>((resolve) => (reached = resolve));

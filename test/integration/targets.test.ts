@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { ConsoleClient } from '../support/console-client';
+import { applianceTarget } from '../support/appliance-targets';
+import { refusedForm, submitForm } from '../support/console-forms';
 import { addTarget } from '../support/console-actions';
 import { freePort } from '../support/free-port';
 import { eventually, startStack, type Stack } from '../support/stack';
@@ -43,15 +45,13 @@ describe('targets and Test connection', () => {
   };
 
   it('refuses bad target input with clear messages and stores nothing', async () => {
-    await admin.get('/targets/new?vendor=f5-bigip');
-    const unknown = await admin.post('/targets', {
+    const unknown = await refusedForm(admin, '/targets/new?vendor=f5-bigip', '/targets', {
       vendor: 'checkpoint',
       name: 'x',
       host: 'h.example',
       trustMode: 'fingerprint',
       trustFingerprint: 'ab'.repeat(32),
     });
-    assert.equal(unknown.status, 400);
     assert.match(
       unknown.text,
       /Unknown target vendor &quot;checkpoint&quot;. Choose one of: fortigate, f5-bigip, panos/,
@@ -88,14 +88,7 @@ describe('targets and Test connection', () => {
   });
 
   it('Test connection on a good target: firmware, checks, changes, and nothing changed on the device', async () => {
-    const id = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB good',
-      host: bigip.host,
-      port: bigip.port,
-      fingerprint: bigip.managementFingerprint,
-      credentials: { username: bigip.username, password: bigip.password },
-    });
+    const id = await addTarget(admin, applianceTarget('f5-bigip', 'LB good', bigip));
     const before = bigip.mutatingCalls();
     const fragment = await testConnection(id);
     assert.match(fragment, /passed/);
@@ -109,12 +102,8 @@ describe('targets and Test connection', () => {
 
   it('a wrong pinned fingerprint is reported with the fingerprint the device presents', async () => {
     const id = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB wrong pin',
-      host: bigip.host,
-      port: bigip.port,
+      ...applianceTarget('f5-bigip', 'LB wrong pin', bigip),
       fingerprint: 'ab'.repeat(32),
-      credentials: { username: bigip.username, password: bigip.password },
     });
     const fragment = await testConnection(id);
     assert.match(fragment, /failed/);
@@ -134,30 +123,17 @@ describe('targets and Test connection', () => {
     });
     assert.match(await testConnection(unreachable), /cannot reach 127\.0\.0\.1:\d+/);
     // A technician sees the category, not the address behind it.
-    await admin.get('/settings/users');
-    assert.equal(
-      (
-        await admin.post('/settings/users', {
-          username: 'tech-view',
-          role: 'technician',
-          password: 'tech-view-password-1',
-        })
-      ).status,
-      303,
-    );
+    await submitForm(admin, '/settings/users', '/settings/users', {
+      username: 'tech-view',
+      role: 'technician',
+      password: 'tech-view-password-1',
+    });
     const technician = new ConsoleClient(stack.web.url);
     await technician.login('tech-view', 'tech-view-password-1');
     const coarse = (await technician.get(`/targets/${unreachable}/preflight`, { 'HX-Request': 'true' })).text;
     assert.match(coarse, /f5-bigip: cannot reach an internal address: connection refused(<|$| )/);
     assert.ok(!coarse.includes('127.0.0.1') && !coarse.includes('ECONNREFUSED'), coarse);
-    const wrong = await addTarget(admin, {
-      vendor: 'f5-bigip',
-      name: 'LB bad password',
-      host: bigip.host,
-      port: bigip.port,
-      fingerprint: bigip.managementFingerprint,
-      credentials: { username: bigip.username, password: 'wrong-password' },
-    });
+    const wrong = await addTarget(admin, applianceTarget('f5-bigip', 'LB bad password', bigip, 'wrong-password'));
     const fragment = await testConnection(wrong);
     assert.match(fragment, /failed/);
     assert.ok(!fragment.includes('wrong-password'));

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-box';
-import { listRunSteps, startRunOnce } from '../../activities/db/repositories/deployment-runs';
+import { listRunSteps } from '../../activities/db/repositories/deployment-runs';
 import { createDeployActivities } from '../../activities/deploy';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
@@ -17,6 +17,7 @@ import { activityDepsFrom } from '../../worker/activity-deps';
 import { loadWorkerConfig } from '../../worker/config';
 import { rejection } from '../support/assertions';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startNumberedRun } from '../support/seeded-deployment';
 import { seedFleet } from '../support/seed';
 
 describe('verify of a binding without a TLS endpoint', () => {
@@ -37,14 +38,7 @@ describe('verify of a binding without a TLS endpoint', () => {
       JSON.stringify(binding),
     ]);
     runs += 1;
-    const run = await startRunOnce(database.db, {
-      deploymentId,
-      versionId,
-      workflowId: `deploy:verify:${deploymentId}`,
-      runId: `verify-${runs}`,
-      trigger: 'retry',
-    });
-    return run.id;
+    return startNumberedRun(database.db, { deploymentId, versionId }, 'verify', runs);
   };
 
   before(async () => {

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { sealTargetCredentials } from '../../activities/crypto/bound-secrets';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
-import { getRun, startRunOnce } from '../../activities/db/repositories/deployment-runs';
+import { getRun } from '../../activities/db/repositories/deployment-runs';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { createDeployActivities } from '../../activities/deploy';
 import type { CertificateMaterial } from '../../activities/deployers/types';
@@ -25,7 +25,7 @@ import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
 import { Finder, keyNeedles, needlesOf, opensshKeyNeedles, type Needle } from '../support/secret-forms';
-import { seedFleet } from '../support/seed';
+import { seedFleetDeployment, startNumberedRun } from '../support/seeded-deployment';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
 import { nginxAvailable, sshTargetContext, startNginx, type TestWebServer } from '../support/webservers';
 
@@ -70,14 +70,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
 
   const newRun = async (): Promise<string> => {
     runCounter += 1;
-    const run = await startRunOnce(c.db.db, {
-      deploymentId,
-      versionId,
-      workflowId: `deploy:transcript:${deploymentId}`,
-      runId: `transcript-${runCounter}`,
-      trigger: 'retry',
-    });
-    return run.id;
+    return startNumberedRun(c.db.db, { deploymentId, versionId }, 'transcript', runCounter);
   };
 
   const failure = async (promise: Promise<unknown>): Promise<Error> =>
@@ -117,16 +110,17 @@ describe('the redacted wire transcript of a failed deploy run', () => {
     closers.push(() => bigip.close());
     tech = await c.signedIn('technician');
     viewer = await c.signedIn('readonly');
-    await seedFleet(
-      c.db.db,
-      { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 },
-      c.box.seal('placeholder', SecretPurpose.versionKey),
-    );
-    const [row] = await c.db.db.query<{ id: string; target_id: string; version_id: string }>(
-      'SELECT d.id, d.target_id, d.current_version_id AS version_id FROM deployments d ORDER BY d.id LIMIT 1',
-    );
-    assert.ok(row);
-    [deploymentId, targetId, versionId] = [row.id, row.target_id, row.version_id];
+    ({
+      id: deploymentId,
+      targetId,
+      versionId,
+    } = await seedFleetDeployment(c, {
+      customers: 1,
+      certificates: 1,
+      targetsPerCustomer: 1,
+      deploymentRuns: 1,
+      auditEntries: 1,
+    }));
     version = ca.issue('vpn.example.test');
     await c.db.db.query(
       'UPDATE certificate_versions SET cert_pem = $2, chain_pem = $3, key_encrypted = $4, fingerprint_sha256 = $5, serial_hex = $6, key_type = $7, not_after = $8 WHERE id = $1',

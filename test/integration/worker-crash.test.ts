@@ -4,47 +4,33 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { certificateWorkflowId, progressQuery } from '../../temporal/contract';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { startFakePanos } from '../fakes/panos/server';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  addTarget,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { applianceTarget } from '../support/appliance-targets';
+import { addTarget, linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
+import { signInWithIssuer, startStackWithClient } from '../support/issuing-stack';
+import { eventually, type Stack } from '../support/stack';
 
 let stack: Stack;
-let connection: Connection;
+let client: Client;
 
 before(async () => {
-  stack = await startStack({ propagationTimeoutMs: 120_000 });
-  connection = await Connection.connect({ address: stack.temporal.address });
+  ({ stack, client } = await startStackWithClient({ propagationTimeoutMs: 120_000 }));
 });
 after(async () => {
-  await connection?.close();
   await stack?.stop();
 });
 
 it('completes with exactly one new version after the worker is killed mid-run', async () => {
-  const client = new Client({ connection });
   const first = await stack.startWorker();
-  const admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  const providerId = await addCloudflareProvider(admin, stack, 'Crash test');
+  const issuer = await signInWithIssuer(stack, 'Crash test');
+  const admin = issuer.admin;
 
   // Hold the run in the propagation step: records are created at Cloudflare but not yet in DNS.
   stack.cloudflare.setPushToDns(false);
-  const id = await requestCertificate(admin, {
-    commonName: 'crash.example.test',
-    dnsProviderId: providerId,
-    acmeDirectoryId: directoryId,
-  });
+  const id = await issuer.request('crash.example.test');
   const handle = client.workflow.getHandle(certificateWorkflowId(id));
   await eventually('the run to wait for propagation', async () =>
     (await handle.query(progressQuery).catch(() => undefined))?.current === 'propagate' ? true : undefined,
@@ -85,21 +71,13 @@ it('completes with exactly one new version after the worker is killed mid-run', 
 it('a worker killed while staging on a firewall leaves no duplicate objects: the retry reuses them', async () => {
   const panos = await startFakePanos({ profiles: [{ name: 'gp-portal' }] });
   try {
-    const client = new Client({ connection });
     if (stack.workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) await stack.startWorker();
     const admin = await stack.admin();
     const [cert] = await stack.db.db.query<{ id: string }>(
       "SELECT id FROM certificates WHERE common_name = 'crash.example.test'",
     );
     assert.ok(cert, 'the certificate of the first test exists');
-    const targetId = await addTarget(admin, {
-      vendor: 'panos',
-      name: 'FW crash',
-      host: panos.host,
-      port: panos.port,
-      fingerprint: panos.managementFingerprint,
-      credentials: { username: panos.username, password: panos.password },
-    });
+    const targetId = await addTarget(admin, applianceTarget('panos', 'FW crash', panos));
     await linkDeployment(admin, cert.id, targetId, { profiles: 'gp-portal' }, panos.endpoints);
 
     // The key import is carried out on the device, but its reply is held: the worker dies right then.

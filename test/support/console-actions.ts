@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FakeSonicWall } from '../fakes/sonicwall/server';
+import { bearerRequest } from './bearer-request';
 import type { ConsoleClient } from './console-client';
 import type { TestFtpServer } from './ftp';
 import type { Stack } from './stack';
@@ -188,14 +189,7 @@ export async function apiCall<T>(
   body?: unknown,
   allow: number[] = [],
 ): Promise<{ status: number; json: T }> {
-  const response = await fetch(new URL(path, baseUrl), {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+  const response = await bearerRequest(baseUrl, token, method, path, body);
   const text = await response.text();
   if (response.status >= 300 && !allow.includes(response.status))
     throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);

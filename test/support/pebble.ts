@@ -222,7 +222,7 @@ interface HttpResult {
   body: string;
 }
 
-function request(
+export function request(
   url: string,
   opts: { method?: string; body?: string; ca?: string; timeoutMs?: number } = {},
 ): Promise<HttpResult> {

@@ -1,5 +1,6 @@
 /** What the nginx and apache deployer tests share: the contract against a real sshd and web server, and a deployer per case. */
 import type { Deployer, DeployerContext, DeployerFactory } from '../../activities/deployers/types';
+import { closing } from './closing';
 import { runDeployerContract } from './deployer-contract';
 import { startSshd } from './sshd';
 import { pinFromTrust, sshServerView, sshTargetContext, type TestWebServer } from './webservers';
@@ -39,15 +40,10 @@ export function runSshServerContract(
 }
 
 /** Runs `work` with a new deployer for `ctx`, and always closes it. */
-export async function withDeployer<T>(
+export function withDeployer<T>(
   create: DeployerFactory,
   ctx: DeployerContext,
   work: (deployer: Deployer) => Promise<T>,
 ): Promise<T> {
-  const deployer = create(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
+  return closing(create(ctx), work);
 }

@@ -14,9 +14,8 @@ describe('auditChanges', () => {
       updatedAt: '2026-01-01',
     };
     const after = {
-      id: '7',
+      ...before,
       name: 'Berlin FW 2',
-      host: 'fw.example',
       port: 8443,
       options: { vdom: 'root', deleteOld: false },
       updatedAt: '2026-01-02',

@@ -20,26 +20,43 @@ function refused(input: unknown, pattern?: RegExp): string {
 }
 
 describe('checkCertificateName', () => {
-  it('accepts a plain name as is', () => {
-    assert.equal(accepted('www.example.com'), 'www.example.com');
-    assert.equal(accepted('example.com'), 'example.com');
-    assert.equal(accepted('a-b.x1.example.co.uk'), 'a-b.x1.example.co.uk');
-  });
-
-  it('drops one trailing dot and surrounding whitespace', () => {
-    assert.equal(accepted('www.example.com.'), 'www.example.com');
-    assert.equal(accepted('  www.example.com \n'), 'www.example.com');
-  });
-
-  it('lower-cases', () => {
-    assert.equal(accepted('WWW.Example.COM'), 'www.example.com');
-    assert.equal(accepted('*.EXAMPLE.com'), '*.example.com');
-  });
-
-  it('accepts one wildcard as the whole first label', () => {
-    assert.equal(accepted('*.example.com'), '*.example.com');
-    assert.equal(accepted('*.example.com.'), '*.example.com');
-  });
+  /** Each case: what is typed, and the name it is accepted as. */
+  const acceptedAs: { title: string; names: [input: string, name: string][] }[] = [
+    {
+      title: 'accepts a plain name as is',
+      names: [
+        ['www.example.com', 'www.example.com'],
+        ['example.com', 'example.com'],
+        ['a-b.x1.example.co.uk', 'a-b.x1.example.co.uk'],
+      ],
+    },
+    {
+      title: 'drops one trailing dot and surrounding whitespace',
+      names: [
+        ['www.example.com.', 'www.example.com'],
+        ['  www.example.com \n', 'www.example.com'],
+      ],
+    },
+    {
+      title: 'lower-cases',
+      names: [
+        ['WWW.Example.COM', 'www.example.com'],
+        ['*.EXAMPLE.com', '*.example.com'],
+      ],
+    },
+    {
+      title: 'accepts one wildcard as the whole first label',
+      names: [
+        ['*.example.com', '*.example.com'],
+        ['*.example.com.', '*.example.com'],
+      ],
+    },
+  ];
+  for (const { title, names } of acceptedAs) {
+    it(title, () => {
+      for (const [input, name] of names) assert.equal(accepted(input), name);
+    });
+  }
 
   it('refuses wildcards anywhere else', () => {
     for (const name of ['*.*.example.com', 'a.*.example.com', '*', 'w*.example.com', '*example.com', 'www.example.*']) {

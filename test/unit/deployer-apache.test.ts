@@ -8,43 +8,25 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { apacheDescriptor, parseApacheOptions } from '../../activities/deployers/apache/descriptor';
 import { createApacheDeployer } from '../../activities/deployers/apache/index';
 import { BACKUP_SUFFIX } from '../../activities/deployers/ssh/options';
-import type { CertificateMaterial, Deployer, DeployerContext, VerifyEndpoint } from '../../activities/deployers/types';
+import type { CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { servedChainFingerprints } from '../support/served-chain';
 import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
-import { sshTargetContext, startApache, type SshTargetInput, type TestWebServer } from '../support/webservers';
+import { suiteResource } from '../support/suite-resource';
+import { sshTargetContext, startApache, type SshTargetInput } from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
 const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
   withDeployer(createApacheDeployer, ctx, work);
-
-/** SHA-256 fingerprints of the chain the endpoint sends, leaf first. */
-function servedChain(endpoint: VerifyEndpoint): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port, rejectUnauthorized: false }, () => {
-      const fingerprints: string[] = [];
-      let cert: DetailedPeerCertificate | PeerCertificate | undefined = socket.getPeerCertificate(true);
-      const seen = new Set<string>();
-      while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
-        seen.add(cert.fingerprint256);
-        fingerprints.push(cert.fingerprint256.replace(/:/g, '').toLowerCase());
-        cert = 'issuerCertificate' in cert ? cert.issuerCertificate : undefined;
-      }
-      socket.end();
-      resolve(fingerprints);
-    });
-    socket.once('error', reject);
-  });
-}
 
 const fingerprintOf = (pem: string): string =>
   execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: pem, encoding: 'utf8' })
@@ -64,31 +46,26 @@ runSshServerContract('apache', createApacheDeployer, () => startApache({ withCha
 // Vendor cases
 
 describe('apache', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let sshd: TestSshd;
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
 
   before(async () => {
-    ca = createTestCa();
     v1 = ca.issue('shop.example.test', 'ecdsa-p256');
     v2 = ca.issue('shop.example.test', 'rsa-2048');
     sshd = await startSshd();
   });
   after(async () => {
     await sshd?.stop();
-    ca?.dispose();
   });
 
   describe('with a chain file', () => {
-    let web: TestWebServer;
-    const ctx = (input: SshTargetInput = {}): DeployerContext => sshTargetContext(sshd, web, input);
-    before(async () => {
-      web = await startApache({ withChain: true });
-    });
-    after(async () => {
-      await web?.stop();
-    });
+    const web = suiteResource(
+      () => startApache({ withChain: true }),
+      (w) => w.stop(),
+    );
+    const ctx = (input: SshTargetInput = {}): DeployerContext => sshTargetContext(sshd, web(), input);
 
     it('preflight: the version, the three files, the config test', async () => {
       const report = await use(ctx(), (d) => d.preflight());
@@ -111,24 +88,27 @@ describe('apache', () => {
     it('deploys: leaf in the certificate file, intermediates in the chain file, key 0600; the server sends leaf + intermediate', async () => {
       const staged = await use(ctx(), (d) => d.stage(v1));
       assert.deepEqual(Object.keys(staged).sort(), ['cert', 'chain', 'key']);
-      const reloads = web.reloads();
+      const reloads = web().reloads();
       const activation = await use(ctx(), (d) => d.activate(staged));
       assert.deepEqual(activation.previous, {
-        cert: `${web.certPath}${BACKUP_SUFFIX}`,
-        chain: `${web.chainPath ?? ''}${BACKUP_SUFFIX}`,
-        key: `${web.keyPath}${BACKUP_SUFFIX}`,
+        cert: `${web().certPath}${BACKUP_SUFFIX}`,
+        chain: `${web().chainPath ?? ''}${BACKUP_SUFFIX}`,
+        key: `${web().keyPath}${BACKUP_SUFFIX}`,
       });
-      assert.equal(readFileSync(web.certPath, 'utf8'), pem(v1.certPem));
-      assert.equal(readFileSync(web.chainPath ?? '', 'utf8'), pem(...v1.chainPems));
-      assert.equal(modeOf(web.keyPath), 0o600);
-      assert.equal(web.reloads(), reloads + 1, 'one graceful restart');
-      assert.deepEqual(await servedChain(web.endpoint), [v1.fingerprintSha256, fingerprintOf(ca.intermediatePem)]);
+      assert.equal(readFileSync(web().certPath, 'utf8'), pem(v1.certPem));
+      assert.equal(readFileSync(web().chainPath ?? '', 'utf8'), pem(...v1.chainPems));
+      assert.equal(modeOf(web().keyPath), 0o600);
+      assert.equal(web().reloads(), reloads + 1, 'one graceful restart');
+      assert.deepEqual(await servedChainFingerprints(web().endpoint), [
+        v1.fingerprintSha256,
+        fingerprintOf(ca.intermediatePem),
+      ]);
 
       const staged2 = await use(ctx(), (d) => d.stage(v2));
       const second = await use(ctx(), (d) => d.activate(staged2));
-      assert.equal((await servedChain(web.endpoint))[0], v2.fingerprintSha256);
+      assert.equal((await servedChainFingerprints(web().endpoint))[0], v2.fingerprintSha256);
       await use(ctx(), (d) => d.rollback(second.previous));
-      assert.equal((await servedChain(web.endpoint))[0], v1.fingerprintSha256);
+      assert.equal((await servedChainFingerprints(web().endpoint))[0], v1.fingerprintSha256);
     });
 
     it('a key Apache only rejects at the graceful restart (the server exits): noticed, the old files put back, Apache started again', async () => {
@@ -147,32 +127,32 @@ describe('apache', () => {
       assert.match(error.message, /previous files were put back and apache reloaded/);
       assert.ok(!error.message.includes(foreign.split('\n')[1] ?? 'x'));
       assert.match(
-        web.errorLog(),
+        web().errorLog(),
         /AH02565: Certificate and private key .* do not match/,
         'Apache refused the pair at the restart',
       );
-      assert.equal(readFileSync(web.keyPath, 'utf8'), pem(v1.keyPem));
-      assert.ok(await web.answering(), 'Apache runs again');
-      assert.equal((await servedChain(web.endpoint))[0], v1.fingerprintSha256);
+      assert.equal(readFileSync(web().keyPath, 'utf8'), pem(v1.keyPem));
+      assert.ok(await web().answering(), 'Apache runs again');
+      assert.equal((await servedChainFingerprints(web().endpoint))[0], v1.fingerprintSha256);
     });
   });
 
   describe('without a chain file', () => {
-    let web: TestWebServer;
-    before(async () => {
-      web = await startApache();
-    });
-    after(async () => {
-      await web?.stop();
-    });
+    const web = suiteResource(
+      () => startApache(),
+      (w) => w.stop(),
+    );
 
     it('writes leaf + intermediates into the certificate file (SSLCertificateFile full chain)', async () => {
-      const context = sshTargetContext(sshd, web);
+      const context = sshTargetContext(sshd, web());
       const staged = await use(context, (d) => d.stage(v2));
       assert.deepEqual(Object.keys(staged).sort(), ['cert', 'key']);
       await use(context, (d) => d.activate(staged));
-      assert.equal(readFileSync(web.certPath, 'utf8'), pem(v2.certPem, ...v2.chainPems));
-      assert.deepEqual(await servedChain(web.endpoint), [v2.fingerprintSha256, fingerprintOf(ca.intermediatePem)]);
+      assert.equal(readFileSync(web().certPath, 'utf8'), pem(v2.certPem, ...v2.chainPems));
+      assert.deepEqual(await servedChainFingerprints(web().endpoint), [
+        v2.fingerprintSha256,
+        fingerprintOf(ca.intermediatePem),
+      ]);
     });
   });
 

@@ -22,51 +22,28 @@ import { expectedChainOf, verifyServedFingerprint } from '../../activities/deplo
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { rejection } from '../support/assertions';
+import { bigipContext, BIGIP_PROFILES } from '../support/bigip-context';
+import { createTestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
 
-const PROFILES = ['clientssl-web', 'clientssl-api'];
+const PROFILES = BIGIP_PROFILES;
 const GROUP = 'certfleet-sync';
 /** Short sync timings for tests (production: 60 s timeout, 3 s polls). */
 const quick = createBigipDeployerWith({ syncTimeoutMs: 400, syncPollMs: 20 });
 
-function contextFor(fake: FakeBigip, options: Record<string, unknown> = { partition: 'Common' }): DeployerContext {
-  return {
-    target: {
-      id: 'target-bigip',
-      name: 'bigip-lab',
-      host: fake.host,
-      port: fake.port,
-      trust: { fingerprintSha256: fake.managementFingerprint },
-      credentials: { username: fake.username, password: fake.password },
-      options,
-    },
-    binding: { profiles: PROFILES, verifyPorts: fake.endpoints.map((e) => e.port) },
-  };
-}
+const contextFor = (fake: FakeBigip, options: Record<string, unknown> = { partition: 'Common' }): DeployerContext =>
+  bigipContext(fake, { options });
 const withSync = (fake: FakeBigip): DeployerContext => contextFor(fake, { partition: 'Common', syncGroup: GROUP });
 
-async function use<T>(
+const use = <T>(
   ctx: DeployerContext,
   work: (d: Deployer) => Promise<T>,
   factory: DeployerFactory = quick,
-): Promise<T> {
-  const deployer = factory(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+): Promise<T> => closing(factory(ctx), work);
 
-async function failureOf(promise: Promise<unknown>): Promise<ClassifiedError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ClassifiedError, `expected a ClassifiedError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
+const failureOf = (promise: Promise<unknown>): Promise<ClassifiedError> => rejection(promise, ClassifiedError);
 
 /** What the deploy workflow does with an activation job: poll activationStatus (each time a new deployer) until it is not pending. */
 async function follow(
@@ -86,18 +63,16 @@ async function follow(
 
 describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
   let fake: FakeBigip;
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
   before(async () => {
-    ca = createTestCa();
     v1 = ca.issue('ha.example.test', 'rsa-2048');
     v2 = ca.issue('ha.example.test', 'ecdsa-p256');
     fake = await startFakeBigip({ profiles: PROFILES, syncPollsToInSync: 3 });
   });
   after(async () => {
     await fake?.close();
-    ca?.dispose();
   });
 
   it('activate syncs the group and the job stays pending until the group reports In Sync', async () => {
@@ -224,7 +199,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
 });
 
 describe('f5-bigip: the account role', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   const fakes: FakeBigip[] = [];
   const start = async (opts: FakeBigipOptions): Promise<FakeBigip> => {
@@ -233,12 +208,10 @@ describe('f5-bigip: the account role', () => {
     return fake;
   };
   before(() => {
-    ca = createTestCa();
     v1 = ca.issue('role.example.test', 'rsa-2048');
   });
   after(async () => {
     await Promise.all(fakes.map((f) => f.close()));
-    ca?.dispose();
   });
 
   it('an Administrator passes the role check', async () => {

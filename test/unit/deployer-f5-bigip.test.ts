@@ -18,29 +18,15 @@ import { servedCertificate, verifyServedFingerprint } from '../../activities/dep
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { rejection } from '../support/assertions';
+import { bigipContext, BIGIP_PROFILES } from '../support/bigip-context';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
 import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
-const PROFILES = ['clientssl-web', 'clientssl-api'];
-
-function contextFor(
-  fake: FakeBigip,
-  overrides: { options?: Record<string, unknown>; password?: string } = {},
-): DeployerContext {
-  return {
-    target: {
-      id: 'target-bigip',
-      name: 'bigip-lab',
-      host: fake.host,
-      port: fake.port,
-      trust: { fingerprintSha256: fake.managementFingerprint },
-      credentials: { username: fake.username, password: overrides.password ?? fake.password },
-      options: overrides.options ?? { partition: 'Common' },
-    },
-    binding: { profiles: PROFILES, verifyPorts: fake.endpoints.map((e) => e.port) },
-  };
-}
+const PROFILES = BIGIP_PROFILES;
+const contextFor = bigipContext;
 
 runDeployerContract({
   vendor: 'f5-bigip',
@@ -58,34 +44,19 @@ runDeployerContract({
   },
 });
 
-async function failureOf(promise: Promise<unknown>): Promise<ClassifiedError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ClassifiedError, `expected a ClassifiedError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
+const failureOf = (promise: Promise<unknown>): Promise<ClassifiedError> => rejection(promise, ClassifiedError);
 
 describe('f5-bigip vendor cases', () => {
   let fake: FakeBigip;
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
   let context: DeployerContext;
-  const use = async <T>(
+  const use = <T>(
     work: (d: Deployer) => Promise<T>,
     factory: DeployerFactory = createBigipDeployer,
     ctx: DeployerContext = context,
-  ): Promise<T> => {
-    const deployer = factory(ctx);
-    try {
-      return await work(deployer);
-    } finally {
-      await deployer.close();
-    }
-  };
+  ): Promise<T> => closing(factory(ctx), work);
   /** A logged-in iControl client that talks to the fake directly (as another admin would). */
   const direct = async <T>(work: (client: BigipClient, http: DeviceHttp) => Promise<T>): Promise<T> => {
     const http = createDeviceHttp(
@@ -106,7 +77,6 @@ describe('f5-bigip vendor cases', () => {
     (await servedCertificate(fake.endpointFor(profile))).fingerprintSha256;
 
   before(async () => {
-    ca = createTestCa();
     v1 = ca.issue('shop.example.test', 'rsa-2048');
     v2 = ca.issue('shop.example.test', 'ecdsa-p256');
     fake = await startFakeBigip({ profiles: PROFILES });
@@ -114,7 +84,6 @@ describe('f5-bigip vendor cases', () => {
   });
   after(async () => {
     await fake?.close();
-    ca?.dispose();
   });
 
   it('the fake refuses changing only the key outside a transaction; the deployer’s transaction succeeds', async () => {

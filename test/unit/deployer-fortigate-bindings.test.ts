@@ -6,7 +6,7 @@
  *   TEST_CONCURRENCY=1 npx tsx scripts/run-tests.ts test/unit/deployer-fortigate-bindings.test.ts
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createDeviceHttp } from '../../activities/deployers/device-http';
 import { fortigateDescriptor } from '../../activities/deployers/fortigate/descriptor';
 import { createFortiGateDeployer } from '../../activities/deployers/fortigate/index';
@@ -16,7 +16,8 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } from '../fakes/fortigate/server';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
 
 const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
 const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -46,26 +47,11 @@ function contextFor(
   };
 }
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createFortiGateDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+  closing(createFortiGateDeployer(ctx), work);
 
-async function withFake<T>(
-  options: Partial<FakeFortiGateOptions>,
-  work: (fake: FakeFortiGate) => Promise<T>,
-): Promise<T> {
-  const fake = await startFakeFortiGate({ token: TOKEN, ...options });
-  try {
-    return await work(fake);
-  } finally {
-    await fake.close();
-  }
-}
+const withFake = <T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> =>
+  closing(startFakeFortiGate({ token: TOKEN, ...options }), work);
 
 const vipEndpoint = (fake: FakeFortiGate, name: string): string => {
   const e = fake.endpoints.vips[name];
@@ -74,11 +60,7 @@ const vipEndpoint = (fake: FakeFortiGate, name: string): string => {
 };
 
 describe('fortigate bindings', () => {
-  let ca: TestCa;
-  before(() => {
-    ca = createTestCa();
-  });
-  after(() => ca?.dispose());
+  const ca = suiteTestCa();
 
   describe('fake FortiGate: the new tables (docs/vendors/fortigate.md)', () => {
     it('phase-1 certificate is a list of {name}; an unknown certificate name is refused with -651 and cli_error (terraform-provider-fortios #193)', async () => {

@@ -5,8 +5,7 @@
  *   npx tsx --test test/unit/deployer-fortigate.test.ts
  */
 import assert from 'node:assert/strict';
-import { connect, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildPfx } from '../../activities/crypto/pem';
 import { createDeviceHttp, type DeviceHttp } from '../../activities/deployers/device-http';
 import { fortigateDescriptor } from '../../activities/deployers/fortigate/descriptor';
@@ -22,8 +21,10 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } from '../fakes/fortigate/server';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
+import { servedChainFingerprints } from '../support/served-chain';
 import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
@@ -58,26 +59,11 @@ function contextFor(fake: FakeFortiGate, input: ContextInput = {}): DeployerCont
   };
 }
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createFortiGateDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+  closing(createFortiGateDeployer(ctx), work);
 
-async function withFake<T>(
-  options: Partial<FakeFortiGateOptions>,
-  work: (fake: FakeFortiGate) => Promise<T>,
-): Promise<T> {
-  const fake = await startFakeFortiGate({ token: TOKEN, ...options });
-  try {
-    return await work(fake);
-  } finally {
-    await fake.close();
-  }
-}
+const withFake = <T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> =>
+  closing(startFakeFortiGate({ token: TOKEN, ...options }), work);
 
 /** Raw API access to the fake (pinned to its factory certificate). */
 function raw(fake: FakeFortiGate): DeviceHttp {
@@ -90,23 +76,8 @@ function raw(fake: FakeFortiGate): DeviceHttp {
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
-function peerChain(port: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const fingerprints: string[] = [];
-      let cert: DetailedPeerCertificate | PeerCertificate | undefined = socket.getPeerCertificate(true);
-      const seen = new Set<string>();
-      while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
-        seen.add(cert.fingerprint256);
-        fingerprints.push(cert.fingerprint256.replace(/:/g, '').toLowerCase());
-        cert = 'issuerCertificate' in cert ? cert.issuerCertificate : undefined;
-      }
-      socket.end();
-      resolve(fingerprints);
-    });
-    socket.once('error', reject);
-  });
-}
+/** Fingerprints of the certificates a TLS endpoint on this machine sends, leaf first. */
+const peerChain = (port: number): Promise<string[]> => servedChainFingerprints({ host: '127.0.0.1', port });
 
 // ---------------------------------------------------------------------------------------------
 // The shared contract
@@ -145,11 +116,7 @@ runDeployerContract({
 // Vendor cases
 
 describe('fortigate', () => {
-  let ca: TestCa;
-  before(() => {
-    ca = createTestCa();
-  });
-  after(() => ca?.dispose());
+  const ca = suiteTestCa();
 
   describe('fake FortiGate (docs/vendors/fortigate.md)', () => {
     it('Bearer auth: 401 without or with a wrong token; access_token only when enabled; the token is never recorded', async () => {

@@ -36,7 +36,7 @@ import { servedCertificate } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
 import { runDeployerContract } from '../support/deployer-contract';
 import { psError, toClixml } from '../fakes/iis/powershell';
 import { startFakeIis, type FakeIis, type FakeIisOptions } from '../fakes/iis/server';
@@ -416,7 +416,7 @@ const SITES: FakeIisOptions['sites'] = [
 ];
 
 describe('iis', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let fake: FakeIis;
   const versions: CertificateMaterial[] = [];
   /** A version not staged anywhere yet (each test that needs a fresh import takes its own). */
@@ -429,12 +429,10 @@ describe('iis', () => {
     iisContext(fake, sites, input);
 
   before(async () => {
-    ca = createTestCa();
     fake = await startFakeIis({ sites: SITES });
   });
   after(async () => {
     await fake?.stop();
-    ca?.dispose();
   });
 
   it('every command is the -EncodedCommand shape, decodes to the script built for it, and the PFX password is never in clear text', async () => {
@@ -962,11 +960,7 @@ describe('iis', () => {
 });
 
 describe('iis: sslFlags and a binding that cannot be put back', () => {
-  let ca: TestCa;
-  before(() => {
-    ca = createTestCa();
-  });
-  after(() => ca?.dispose());
+  const ca = suiteTestCa();
 
   it('every sslFlags bit survives the replacement; a Centralized Certificate Store binding is refused before anything changes', async () => {
     const fake = await startFakeIis({
@@ -1043,11 +1037,7 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
 });
 
 describe('iis: other servers', () => {
-  let ca: TestCa;
-  before(() => {
-    ca = createTestCa();
-  });
-  after(() => ca?.dispose());
+  const ca = suiteTestCa();
 
   it('Windows before build 16299: preflight asks for legacy PFX, an AES-256 PFX is refused with that hint, a 3DES one imports', async () => {
     const fake = await startFakeIis({

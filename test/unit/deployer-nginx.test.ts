@@ -17,9 +17,10 @@ import { servedCertificate } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
 import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
 import { startSshd, type TestSshd } from '../support/sshd';
+import { suiteResource } from '../support/suite-resource';
 import { sshTargetContext, startNginx, type SshTargetInput, type TestWebServer } from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -54,7 +55,7 @@ runSshServerContract('nginx', createNginxDeployer, startNginx);
 // Vendor cases
 
 describe('nginx', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let sshd: TestSshd;
   let web: TestWebServer;
   let v1: CertificateMaterial;
@@ -62,7 +63,6 @@ describe('nginx', () => {
   const ctx = (input: SshTargetInput = {}): DeployerContext => sshTargetContext(sshd, web, input);
 
   before(async () => {
-    ca = createTestCa();
     v1 = ca.issue('www.example.test', 'ecdsa-p256');
     v2 = ca.issue('www.example.test', 'rsa-2048');
     sshd = await startSshd();
@@ -71,7 +71,6 @@ describe('nginx', () => {
   after(async () => {
     await web?.stop();
     await sshd?.stop();
-    ca?.dispose();
   });
 
   it('without a pinned host key, preflight fails with a check naming the presented key, and sends no credentials', async () => {
@@ -271,17 +270,14 @@ describe('nginx', () => {
   });
 
   describe('with sudo', () => {
-    let sudoSshd: TestSshd;
-    before(async () => {
-      sudoSshd = await startSshd({ fakeSudo: true });
-    });
-    after(async () => {
-      await sudoSshd?.stop();
-    });
+    const sudoSshd = suiteResource(
+      () => startSshd({ fakeSudo: true }),
+      (s) => s.stop(),
+    );
 
     it('useSudo: every file operation and command runs as "sudo -n …"; the deploy works and the key is 0600', async () => {
       // /usr/bin/sudo is not installed here: the sshd puts a logging stand-in on the session's PATH.
-      const context = sshTargetContext(sudoSshd, web, { options: { useSudo: true } });
+      const context = sshTargetContext(sudoSshd(), web, { options: { useSudo: true } });
       const report = await use(context, (d) => d.preflight());
       assert.ok(
         report.checks.every((c) => c.ok),
@@ -298,7 +294,7 @@ describe('nginx', () => {
       assert.equal(modeOf(staged['key'] ?? ''), 0o600);
       assert.equal(modeOf(activation.previous['key'] ?? ''), 0o600);
 
-      const calls = sudoSshd.sudoLog();
+      const calls = sudoSshd().sudoLog();
       assert.ok(calls.length > 0 && calls.every((line) => line.startsWith('-n ')), calls.join('\n'));
       assert.ok(calls.includes(`-n ${web.testCommand}`), 'config test through sudo');
       assert.ok(calls.includes(`-n ${web.reloadCommand}`), 'reload through sudo');
@@ -315,7 +311,9 @@ describe('nginx', () => {
         'renamed over the live key',
       );
       assert.deepEqual(
-        sudoSshd.sftpLog().filter((line) => /^open /.test(line)),
+        sudoSshd()
+          .sftpLog()
+          .filter((line) => /^open /.test(line)),
         [],
         'no SFTP file access with sudo',
       );
@@ -323,23 +321,20 @@ describe('nginx', () => {
   });
 
   describe('without posix-rename', () => {
-    let plainSshd: TestSshd;
-    before(async () => {
-      plainSshd = await startSshd({ denyPosixRename: true });
-    });
-    after(async () => {
-      await plainSshd?.stop();
-    });
+    const plainSshd = suiteResource(
+      () => startSshd({ denyPosixRename: true }),
+      (s) => s.stop(),
+    );
 
     it('falls back to "mv -f" when the server refuses posix-rename@openssh.com', async () => {
-      const context = sshTargetContext(plainSshd, web);
+      const context = sshTargetContext(plainSshd(), web);
       const staged = await use(context, (d) => d.stage(v1));
       await use(context, (d) => d.activate(staged));
       assert.equal(await served(web), v1.fingerprintSha256);
       assert.equal(readFileSync(web.keyPath, 'utf8'), v1.keyPem.trim() + '\n');
       assert.equal(modeOf(web.keyPath), 0o600);
       // The temp files were complete and renamed by mv (no SFTP rename at all), none is left over.
-      const log = plainSshd.sftpLog();
+      const log = plainSshd().sftpLog();
       assert.ok(
         log.some((line) => line.startsWith('open "') && line.includes('.site.key.certfleet-tmp-')),
         'written to a temp file over SFTP',

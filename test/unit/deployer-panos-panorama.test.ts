@@ -4,17 +4,13 @@
  * Panorama cases (xpaths, the push after the commit, a firewall failing the push, preflight).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createDeviceHttp } from '../../activities/deployers/device-http';
-import { PanosClient } from '../../activities/deployers/panos/client';
-import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
-import { createPanosDeployer } from '../../activities/deployers/panos/index';
+import { before, describe, it } from 'node:test';
 import type { CertificateMaterial, DeployerContext } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
-import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/panos/server';
-import { createTestCa, type TestCa } from '../support/certificates';
-import { runDeployerContract } from '../support/deployer-contract';
+import { type FakePanosOptions } from '../fakes/panos/server';
+import { suiteTestCa } from '../support/suite-ca';
+import { runPanosContract, withFakePanos, withPanosClient } from '../support/panos-suite';
 
 const TEMPLATE = 'branch-fw';
 const STACK = 'branch-stack';
@@ -22,35 +18,7 @@ const HAMBURG = { serial: '007951000111111', name: 'fw-hamburg' };
 const BREMEN = { serial: '007951000222222', name: 'fw-bremen' };
 const TEMPLATE_XPATH = `/config/devices/entry[@name='localhost.localdomain']/template/entry[@name='${TEMPLATE}']/config`;
 
-const contract = (
-  label: string,
-  fakeOptions: FakePanosOptions,
-  options: Record<string, unknown>,
-  profiles: string[],
-): void =>
-  runDeployerContract({
-    vendor: 'panos',
-    create: createPanosDeployer,
-    async setup() {
-      const fake = await startFakePanos(fakeOptions);
-      const context = panosContext(fake, keyCache(), { options, profiles });
-      assert.ok(label);
-      return {
-        context,
-        endpoints: panosDescriptor.defaultVerifyEndpoints(
-          { host: fake.host, port: fake.port, options },
-          context.binding,
-        ),
-        fake: fake.view(),
-        withWrongCredentials: () => ({
-          ...context,
-          target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } },
-          sessionKey: keyCache().store,
-        }),
-        stop: () => fake.close(),
-      };
-    },
-  });
+const contract = runPanosContract;
 
 contract('Panorama own', { panorama: true, profiles: [{ name: 'panorama-gui' }] }, { kind: 'panorama' }, [
   'panorama-gui',
@@ -78,22 +46,13 @@ contract(
 );
 
 describe('panos deployer: Panorama cases', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   before(() => {
-    ca = createTestCa();
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
   });
-  after(() => ca.dispose());
 
-  const withFake = async (opts: FakePanosOptions, work: (fake: FakePanos) => Promise<void>): Promise<void> => {
-    const fake = await startFakePanos(opts);
-    try {
-      await work(fake);
-    } finally {
-      await fake.close();
-    }
-  };
+  const withFake = withFakePanos;
   const deploy = (ctx: DeployerContext, material: CertificateMaterial) =>
     usePanos(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
   const templateFake: FakePanosOptions = {
@@ -118,19 +77,10 @@ describe('panos deployer: Panorama cases', () => {
       );
 
       // Where CertFleet read back before (/config/shared/certificate), Panorama has nothing: that read-back would fail.
-      const http = createDeviceHttp(
-        { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
-        'test',
-      );
-      try {
-        const client = new PanosClient(http);
-        const { key } = await client.keygen(fake.username, fake.password);
-        assert.ok(key);
+      await withPanosClient(fake, async (client, key) => {
         const shared = await client.getConfig(key, `/config/shared/certificate/entry[@name='${name}']`);
         assert.deepEqual([shared.status, shared.code], ['success', '7']);
-      } finally {
-        await http.close();
-      }
+      });
 
       assert.deepEqual(await usePanos(ctx, async (d) => settle(d, await d.activate(staged))), { state: 'done' });
       assert.equal(fake.profileCertificate('panorama-gui', 'running'), name);

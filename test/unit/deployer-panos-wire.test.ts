@@ -5,10 +5,10 @@
  * with rollback under a pinned trust.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
-import { createDeviceHttp, FormData } from '../../activities/deployers/device-http';
-import { parseReply, PanosClient } from '../../activities/deployers/panos/client';
+import { FormData } from '../../activities/deployers/device-http';
+import { parseReply } from '../../activities/deployers/panos/client';
 import type { CertificateMaterial } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
@@ -16,45 +16,20 @@ import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
-import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/panos/server';
 import { rejection } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { withFakePanos, withPanosClient } from '../support/panos-suite';
 
 describe('panos deployer: imports, served chain, locks, admin GUI', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   before(() => {
-    ca = createTestCa();
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
   });
-  after(() => ca.dispose());
 
-  const withFake = async (opts: FakePanosOptions, work: (fake: FakePanos) => Promise<void>): Promise<void> => {
-    const fake = await startFakePanos(opts);
-    try {
-      await work(fake);
-    } finally {
-      await fake.close();
-    }
-  };
+  const withFake = withFakePanos;
   /** A raw client for what the deployer never does. */
-  const withClient = async (
-    fake: FakePanos,
-    work: (client: PanosClient, key: string, http: ReturnType<typeof createDeviceHttp>) => Promise<void>,
-  ): Promise<void> => {
-    const http = createDeviceHttp(
-      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
-      'test',
-    );
-    try {
-      const client = new PanosClient(http);
-      const { key } = await client.keygen(fake.username, fake.password);
-      assert.ok(key);
-      await work(client, key, http);
-    } finally {
-      await http.close();
-    }
-  };
+  const withClient = withPanosClient;
   const failureOf = async (promise: Promise<unknown>, type: string): Promise<ClassifiedError> => {
     const error = await rejection(promise, ClassifiedError);
     assert.equal(error.type, type, error.message);

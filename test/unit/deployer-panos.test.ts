@@ -3,9 +3,7 @@
  * (API key caching and re-keygen, name rules, partial commit scope, commit jobs, import pitfalls).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createDeviceHttp } from '../../activities/deployers/device-http';
-import { PanosClient } from '../../activities/deployers/panos/client';
+import { before, describe, it } from 'node:test';
 import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import { createPanosDeployer } from '../../activities/deployers/panos/index';
 import type {
@@ -18,10 +16,11 @@ import type {
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { startFakePanos, type FakePanos, type FakePanosOptions } from '../fakes/panos/server';
+import { type FakePanos } from '../fakes/panos/server';
 import { rejection } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
-import { runDeployerContract } from '../support/deployer-contract';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
+import { runPanosContract, withFakePanos, withPanosClient } from '../support/panos-suite';
 import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
@@ -72,57 +71,20 @@ function contextFor(
   };
 }
 
-runDeployerContract({
-  vendor: 'panos',
-  create: createPanosDeployer,
-  async setup() {
-    const fake = await startFakePanos({ profiles: PROFILES.map((name) => ({ name })) });
-    const context = contextFor(fake, keyCache());
-    return {
-      context,
-      endpoints: panosDescriptor.defaultVerifyEndpoints(
-        { host: fake.host, port: fake.port, options: {} },
-        context.binding,
-      ),
-      fake: fake.view(),
-      // Wrong password and nothing cached (a cached key would still be valid on the device).
-      withWrongCredentials: () => ({
-        ...context,
-        target: { ...context.target, credentials: { username: fake.username, password: 'not-the-password' } },
-        sessionKey: keyCache().store,
-      }),
-      stop: () => fake.close(),
-    };
-  },
-});
+runPanosContract('firewall', { profiles: PROFILES.map((name) => ({ name })) }, {}, PROFILES);
 
 describe('panos deployer: vendor cases', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
   before(() => {
-    ca = createTestCa();
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
     v2 = ca.issue('portal.example.test', 'rsa-2048');
   });
-  after(() => ca.dispose());
 
-  const withFake = async (opts: FakePanosOptions, work: (fake: FakePanos) => Promise<void>): Promise<void> => {
-    const fake = await startFakePanos(opts);
-    try {
-      await work(fake);
-    } finally {
-      await fake.close();
-    }
-  };
-  const use = async <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> => {
-    const deployer = createPanosDeployer(ctx);
-    try {
-      return await work(deployer);
-    } finally {
-      await deployer.close();
-    }
-  };
+  const withFake = withFakePanos;
+  const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+    closing(createPanosDeployer(ctx), work);
   const settle = async (d: Deployer, activation: Activation): Promise<ActivationStatus> => {
     if (!activation.jobId) return { state: 'done' };
     for (let i = 0; i < 100; i++) {
@@ -374,14 +336,7 @@ describe('panos deployer: vendor cases', () => {
 
   it('the fake keeps acme.sh #4716: a mismatched key is accepted at import and commit, and the service keeps the old pair', async () => {
     await withFake({}, async (fake) => {
-      const http = createDeviceHttp(
-        { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
-        'test',
-      );
-      try {
-        const client = new PanosClient(http);
-        const { key } = await client.keygen(fake.username, fake.password);
-        assert.ok(key);
+      await withPanosClient(fake, async (client, key) => {
         const cert = await client.importFile(key, {
           category: 'certificate',
           certificateName: 'mixed',
@@ -435,9 +390,7 @@ describe('panos deployer: vendor cases', () => {
           [invalidName.status, invalidName.code, invalidName.messages],
           ['error', '17', ["upload -> certificate -> certificate-name '_leading' is invalid"]],
         );
-      } finally {
-        await http.close();
-      }
+      });
     });
   });
 

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { buildPfx } from '../../activities/crypto/pem';
 import {
@@ -43,9 +42,11 @@ import {
   type FakeSonicWallOptions,
 } from '../fakes/sonicwall/server';
 import { rejection as rejectionOf } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
+import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
+import { servedChainFingerprints } from '../support/served-chain';
 
 const USER = 'certfleet';
 const PASSWORD = 'SwAdminSECRET-0123456789';
@@ -98,26 +99,11 @@ function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput
   };
 }
 
-async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createSonicWallDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
-}
+const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
+  closing(createSonicWallDeployer(ctx), work);
 
-async function withFake<T>(
-  options: Partial<FakeSonicWallOptions>,
-  work: (fake: FakeSonicWall) => Promise<T>,
-): Promise<T> {
-  const fake = await startFakeSonicWall({ users: USERS, legacyPkcs12Only: true, ...options });
-  try {
-    return await work(fake);
-  } finally {
-    await fake.close();
-  }
-}
+const withFake = <T>(options: Partial<FakeSonicWallOptions>, work: (fake: FakeSonicWall) => Promise<T>): Promise<T> =>
+  closing(startFakeSonicWall({ users: USERS, legacyPkcs12Only: true, ...options }), work);
 
 /** Raw API access to the fake, pinned to its built-in certificate (plus `alsoAccept`). */
 function raw(fake: FakeSonicWall, alsoAccept: string[] = []): DeviceHttp {
@@ -182,24 +168,8 @@ function rawSessionFor(http: DeviceHttp, response: DeviceResponse, user: string,
   };
 }
 
-/** Fingerprints of the certificates a TLS endpoint sends, leaf first. */
-function peerChain(port: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const fingerprints: string[] = [];
-      let cert: DetailedPeerCertificate | PeerCertificate | undefined = socket.getPeerCertificate(true);
-      const seen = new Set<string>();
-      while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
-        seen.add(cert.fingerprint256);
-        fingerprints.push(cert.fingerprint256.replace(/:/g, '').toLowerCase());
-        cert = 'issuerCertificate' in cert ? cert.issuerCertificate : undefined;
-      }
-      socket.end();
-      resolve(fingerprints);
-    });
-    socket.once('error', reject);
-  });
-}
+/** Fingerprints of the certificates a TLS endpoint on this machine sends, leaf first. */
+const peerChain = (port: number): Promise<string[]> => servedChainFingerprints({ host: '127.0.0.1', port });
 
 const dropFiles = (ftp: TestFtpServer): string[] => ftp.files().filter((f) => f.startsWith(`${FTP_DIR}/`));
 
@@ -281,14 +251,12 @@ after(() => Promise.all(contractFtps.map((f) => f.close())));
 // Vendor cases
 
 describe('sonicwall', () => {
-  let ca: TestCa;
+  const ca = suiteTestCa();
   let ftp: TestFtpServer;
   before(async () => {
-    ca = createTestCa();
     ftp = await startFtpServer({ password: FTP_PASSWORD, directories: [FTP_DIR] });
   });
   after(async () => {
-    ca?.dispose();
     await ftp?.close();
   });
 

@@ -79,6 +79,16 @@ after(async () => {
 let counter = 0;
 /** A record name of its own for each test. */
 const recordName = (): string => `_acme-challenge.t${++counter}-${process.pid}.example.test`;
+/** Runs `work` with a fresh record name that holds the TXT `value`, and always clears the record. */
+async function withTxtRecord(value: string, work: (name: string) => Promise<void>): Promise<void> {
+  const name = recordName();
+  await setTxt(name, value);
+  try {
+    await work(name);
+  } finally {
+    await clearTxt(name);
+  }
+}
 const server = (address: string): NameServer => ({ name: address, address });
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -135,23 +145,17 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
   });
 
   it('another value only (not ours) is not enough', async () => {
-    const name = recordName();
-    await setTxt(name, 'someone-else');
-    try {
+    await withTxtRecord('someone-else', async (name) => {
       const error = await rejection(
         waitForTxtPropagation(name, ['ours'], [server(dnsAddress)], { intervalMs: 100, timeoutMs: 500 }),
       );
       assert.equal(error.type, FailureType.propagationTimeout);
       assert.match(error.message, /other values \(1\)/);
-    } finally {
-      await clearTxt(name);
-    }
+    });
   });
 
   it('with one dead server, the timeout names only the dead one', async () => {
-    const name = recordName();
-    await setTxt(name, 'v');
-    try {
+    await withTxtRecord('v', async (name) => {
       const error = await rejection(
         waitForTxtPropagation(name, ['v'], [server(dnsAddress), server(deadAddress)], {
           intervalMs: 100,
@@ -162,9 +166,7 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
       assert.ok(error.message.includes(deadAddress), error.message);
       assert.ok(!error.message.includes(dnsAddress), `the live server should not be named: ${error.message}`);
       assert.match(error.message, /at 1 of 2 nameservers/);
-    } finally {
-      await clearTxt(name);
-    }
+    });
   });
 
   it('a server given by host name is named with its address', async () => {
@@ -200,9 +202,7 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
   });
 
   it('two live servers (the same one twice under different names) both count', async () => {
-    const name = recordName();
-    await setTxt(name, 'v2');
-    try {
+    await withTxtRecord('v2', async (name) => {
       const result = await waitForTxtPropagation(
         name,
         ['v2'],
@@ -210,9 +210,7 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
         { intervalMs: 100, timeoutMs: 5_000 },
       );
       assert.equal(result.rounds, 1);
-    } finally {
-      await clearTxt(name);
-    }
+    });
   });
 
   it('an abort signal stops the wait', async () => {

@@ -95,6 +95,17 @@ describe('the management trust follows a verified GUI rebinding', () => {
       deploymentId: '7',
       commonName: 'vpn.example.com',
     });
+  /** Following `fingerprintSha256` changes nothing on `target`, for `reason`: its trust `field` still holds `value`, nothing is audited. */
+  const assertNotFollowed = async (
+    target: TargetRecord,
+    fingerprintSha256: string,
+    reason: string,
+    [field, value]: ['trustCaPem' | 'trustFingerprint', string | null],
+  ): Promise<void> => {
+    assert.deepEqual(await follow(target, fingerprintSha256), { changed: false, reason });
+    assert.equal((await getTarget(database.db, target.id))?.[field], value);
+    assert.deepEqual(await audits(target.id), []);
+  };
 
   before(async () => {
     database = await createTestDatabase();
@@ -182,23 +193,16 @@ describe('the management trust follows a verified GUI rebinding', () => {
   it('keeps the CA when it still verifies the new certificate for the host', async () => {
     serve(internal, [ca.intermediatePem]);
     const target = await addTarget({ caPem: ca.rootPem });
-    assert.deepEqual(await follow(target, internal.fingerprintSha256), {
-      changed: false,
-      reason: 'its CA still verifies it',
-    });
-    assert.equal((await getTarget(database.db, target.id))?.trustCaPem, ca.rootPem);
-    assert.deepEqual(await audits(target.id), []);
+    await assertNotFollowed(target, internal.fingerprintSha256, 'its CA still verifies it', ['trustCaPem', ca.rootPem]);
   });
 
   it('changes nothing when the management port serves another certificate', async () => {
     serve(original, [ca.intermediatePem]);
     const target = await addTarget({ caPem: ca.rootPem });
-    assert.deepEqual(await follow(target, deployed.fingerprintSha256), {
-      changed: false,
-      reason: 'serves another certificate',
-    });
-    assert.equal((await getTarget(database.db, target.id))?.trustFingerprint, null);
-    assert.deepEqual(await audits(target.id), []);
+    await assertNotFollowed(target, deployed.fingerprintSha256, 'serves another certificate', [
+      'trustFingerprint',
+      null,
+    ]);
   });
 
   it('changes nothing when the target was edited meanwhile (the edit wins)', async () => {
@@ -207,12 +211,10 @@ describe('the management trust follows a verified GUI rebinding', () => {
       stale.id,
       sealTargetCredentials(box, stale, { token: 'new-token' }),
     ]);
-    assert.deepEqual(await follow(stale, deployed.fingerprintSha256), {
-      changed: false,
-      reason: 'the target changed meanwhile',
-    });
-    assert.equal((await getTarget(database.db, stale.id))?.trustCaPem, ca.rootPem);
-    assert.deepEqual(await audits(stale.id), []);
+    await assertNotFollowed(stale, deployed.fingerprintSha256, 'the target changed meanwhile', [
+      'trustCaPem',
+      ca.rootPem,
+    ]);
   });
 
   it('respects the target network policy: a refused address is never contacted', async () => {

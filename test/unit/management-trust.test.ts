@@ -16,7 +16,7 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { sonicwallSelfSigned } from '../fakes/sonicwall/self-signed';
 import { rejection } from '../support/assertions';
-import { createTestCa, type TestCa } from '../support/certificates';
+import { suiteTestCa } from '../support/suite-ca';
 
 interface Served {
   port: number;
@@ -42,8 +42,8 @@ const toLoopback: LookupFunction = (_hostname, options, callback) => {
 };
 
 describe('management trust: a CA, a pin, and the versions a run deploys', () => {
-  let ca: TestCa;
-  let otherCa: TestCa;
+  const ca = suiteTestCa();
+  const otherCa = suiteTestCa();
   /** CA-issued for the name fw.example.test. */
   let byName: Served;
   /** CA-issued for the IP address 127.0.0.1. */
@@ -56,8 +56,6 @@ describe('management trust: a CA, a pin, and the versions a run deploys', () => 
   let unrelated: Served;
 
   before(async () => {
-    ca = createTestCa();
-    otherCa = createTestCa();
     const name = ca.issue('fw.example.test');
     const ip = ca.issue('fw-by-ip', 'ecdsa-p256', ['IP:127.0.0.1']);
     const wrong = ca.issue('other.example.test');
@@ -76,8 +74,6 @@ describe('management trust: a CA, a pin, and the versions a run deploys', () => 
       s?.server.closeAllConnections();
       await new Promise((resolve) => s?.server.close(resolve));
     }
-    ca?.dispose();
-    otherCa?.dispose();
   });
 
   /** A GET through a fresh dispatcher for `trust`, addressed by host name (resolved to loopback). */

@@ -62,19 +62,23 @@ describe('progress bookkeeping', () => {
     assert.equal(p.lastError, 'dns: TXT not visible');
   });
 
-  it('a later successful step does not erase lastError', () => {
+  /** A create run whose `step` ran from t1 and failed at t2 with `error`. */
+  const failedAtT2 = (step: LifecycleStep, error: string): LifecycleProgress => {
     const p = newProgress('1', 'create');
-    startStep(p, 'present', t1);
-    endStep(p, 'present', 'failed', t2, 'cloudflare: boom');
+    startStep(p, step, t1);
+    endStep(p, step, 'failed', t2, error);
+    return p;
+  };
+
+  it('a later successful step does not erase lastError', () => {
+    const p = failedAtT2('present', 'cloudflare: boom');
     startStep(p, 'cleanup', t2);
     endStep(p, 'cleanup', 'done', t3);
     assert.equal(p.lastError, 'cloudflare: boom');
   });
 
   it('restarting a failed step (retry) clears its end time and error', () => {
-    const p = newProgress('1', 'create');
-    startStep(p, 'validate', t1);
-    endStep(p, 'validate', 'failed', t2, 'first try failed');
+    const p = failedAtT2('validate', 'first try failed');
     startStep(p, 'validate', t3);
     assert.deepEqual(stateOf(p, 'validate'), { step: 'validate', status: 'running', startedAt: t3.toISOString() });
     assert.equal(p.current, 'validate');

@@ -21,25 +21,21 @@ describe('checkRenewalPolicy', () => {
     assert.deepEqual(checkRenewalPolicy('percent', '25'), { ok: true, mode: 'percent', value: 25 });
   });
 
-  it('days range is 1..3650', () => {
-    assert.equal(checkRenewalPolicy('days', '1').ok, true);
-    assert.equal(checkRenewalPolicy('days', '3650').ok, true);
-    for (const bad of ['0', '3651']) {
-      const r = checkRenewalPolicy('days', bad);
-      assert.equal(r.ok, false, bad);
-      if (!r.ok) assert.match(r.error, /between 1 and 3650/);
-    }
-  });
-
-  it('percent range is 1..99', () => {
-    assert.equal(checkRenewalPolicy('percent', '1').ok, true);
-    assert.equal(checkRenewalPolicy('percent', '99').ok, true);
-    for (const bad of ['0', '100']) {
-      const r = checkRenewalPolicy('percent', bad);
-      assert.equal(r.ok, false, bad);
-      if (!r.ok) assert.match(r.error, /between 1 and 99/);
-    }
-  });
+  const ranges = [
+    { mode: 'days', max: '3650', tooLarge: '3651', error: /between 1 and 3650/ },
+    { mode: 'percent', max: '99', tooLarge: '100', error: /between 1 and 99/ },
+  ];
+  for (const { mode, max, tooLarge, error } of ranges) {
+    it(`${mode} range is 1..${max}`, () => {
+      assert.equal(checkRenewalPolicy(mode, '1').ok, true);
+      assert.equal(checkRenewalPolicy(mode, max).ok, true);
+      for (const bad of ['0', tooLarge]) {
+        const r = checkRenewalPolicy(mode, bad);
+        assert.equal(r.ok, false, bad);
+        if (!r.ok) assert.match(r.error, error);
+      }
+    });
+  }
 
   it('refuses values that are not whole numbers', () => {
     for (const bad of ['', '1.5', '-5', 'abc', '1e3', '12345', null, undefined, {}, ['5'], 2.5, -1, NaN]) {

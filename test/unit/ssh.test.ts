@@ -40,6 +40,7 @@ import { rejection as rejectionOf } from '../support/assertions';
 import { freePort } from '../support/free-port';
 import { registerExitCleanup } from '../support/process';
 import { startSshd, type TestSshd } from '../support/sshd';
+import { suiteResource } from '../support/suite-resource';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -291,17 +292,14 @@ describe('ssh against a real sshd', () => {
   });
 
   describe('with posix-rename refused by the server', () => {
-    let plain: TestSshd;
-    before(async () => {
-      plain = await startSshd({ denyPosixRename: true });
-    });
-    after(async () => {
-      await plain?.stop();
-    });
+    const plain = suiteResource(
+      () => startSshd({ denyPosixRename: true }),
+      (s) => s.stop(),
+    );
 
     it('falls back to mv -f', async () => {
       const dir = mkdtempSync(path.join(work, 'mv-'));
-      await withSession(optionsFor(plain), async (s) => {
+      await withSession(optionsFor(plain()), async (s) => {
         const files = await remoteFiles(s, { component: 'test', sudo: false });
         assert.ok(files instanceof SftpFiles);
         await exerciseFiles(files, dir);
@@ -311,29 +309,26 @@ describe('ssh against a real sshd', () => {
   });
 
   describe('through sudo', () => {
-    let sudoSshd: TestSshd;
-    before(async () => {
-      // /usr/bin/sudo is not installed on this machine: a stand-in on the session PATH logs and runs the command.
-      sudoSshd = await startSshd({ fakeSudo: true });
-    });
-    after(async () => {
-      await sudoSshd?.stop();
-    });
+    // /usr/bin/sudo is not installed on this machine: a stand-in on the session PATH logs and runs the command.
+    const sudoSshd = suiteResource(
+      () => startSshd({ fakeSudo: true }),
+      (s) => s.stop(),
+    );
 
     it('exec with sudo runs "sudo -n <command>"', async () => {
-      const result = await withSession(optionsFor(sudoSshd), (s) => s.exec('id -u', { sudo: true }));
+      const result = await withSession(optionsFor(sudoSshd()), (s) => s.exec('id -u', { sudo: true }));
       assert.equal(result.code, 0);
-      assert.deepEqual(sudoSshd.sudoLog(), ['-n id -u']);
+      assert.deepEqual(sudoSshd().sudoLog(), ['-n id -u']);
     });
 
     it('command files: the same operations as coreutils commands, each through sudo -n', async () => {
       const dir = mkdtempSync(path.join(work, 'sudo-'));
-      await withSession(optionsFor(sudoSshd), async (s) => {
+      await withSession(optionsFor(sudoSshd()), async (s) => {
         const files = await remoteFiles(s, { component: 'test', sudo: true });
         assert.ok(files instanceof ShellFiles);
         await exerciseFiles(files, dir);
       });
-      const calls = sudoSshd.sudoLog();
+      const calls = sudoSshd().sudoLog();
       assert.ok(
         calls.every((line) => line.startsWith('-n ')),
         calls.join('\n'),
@@ -351,7 +346,9 @@ describe('ssh against a real sshd', () => {
         ),
       );
       assert.deepEqual(
-        sudoSshd.sftpLog().filter((line) => line.startsWith('open ')),
+        sudoSshd()
+          .sftpLog()
+          .filter((line) => line.startsWith('open ')),
         [],
         'no SFTP',
       );
@@ -359,7 +356,7 @@ describe('ssh against a real sshd', () => {
 
     it('sudo that wants a password: TARGET_PERMISSION_DENIED; no sudo at all: TARGET_REJECTED naming it', async () => {
       // The stand-in answers like sudo does when a password would be needed (called without -n here).
-      const result = await withSession(optionsFor(sudoSshd), (s) => s.exec('sudo true'));
+      const result = await withSession(optionsFor(sudoSshd()), (s) => s.exec('sudo true'));
       assert.equal(result.code, 1);
       const denied = commandFailure('test', 'read /etc/x', result);
       assert.equal(denied.type, FailureType.targetPermission);

@@ -291,6 +291,46 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     ]);
   });
 
+  it(
+    'schedule trigger with an ARI window in the past (a revocation coming): renews though the lifetime rule says fresh',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('ari-past');
+      const past = new Date(Date.now() - 3600_000).toISOString();
+      const renewalInfo = { kind: 'window' as const, windowStart: past, windowEnd: past, renewAt: past };
+      const mocks = mockActivities({ facts: { current: validity('fresh'), renewalInfo } });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+
+      assert.equal(expectResult(run).outcome, 'issued');
+      assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId, renewalInfo: true }]);
+    },
+  );
+
+  it(
+    'schedule trigger with an ARI moment still ahead: skipped, saying when',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const certificateId = uniqueCertificateId('ari-ahead');
+      const at = (h: number) => new Date(Date.now() + h * 3600_000).toISOString();
+      const renewalInfo = { kind: 'window' as const, windowStart: at(-1), windowEnd: at(5), renewAt: at(2) };
+      // The lifetime rule alone would renew now ('due'); the CA's window says later.
+      const mocks = mockActivities({ facts: { current: validity('due'), renewalInfo } });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
+
+      const result = expectResult(run);
+      assert.equal(result.outcome, 'skipped');
+      assert.match(result.reason ?? '', /^ARI: renewing at /);
+      for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
+    },
+  );
+
+  it('"Renew now" does not ask the CA for ARI (only scheduled checks do)', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const certificateId = uniqueCertificateId('ari-manual');
+    const mocks = mockActivities({ facts: { current: validity('fresh') } });
+    await runLifecycle(mocks, { certificateId, trigger: 'manual' });
+    assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId }]);
+  });
+
   it('a deleted certificate is skipped without touching ACME or DNS', { timeout: TEST_TIMEOUT_MS }, async () => {
     const certificateId = uniqueCertificateId('deleted');
     const mocks = mockActivities({ facts: { exists: false, enabled: false } });

@@ -19,25 +19,8 @@ import { adminOnly } from '../middleware/auth';
 import { revokeApiToken } from '../operations/api-tokens';
 import { renewalDefaults } from '../operations/certificates';
 import { readDirectoryProfiles, saveDirectoryOptions } from '../operations/acme-directories';
-import {
-  publicSmtp,
-  saveAcmeDirectory,
-  saveRenewalDefaults,
-  saveSmtpSettings,
-  saveTargetNetworks,
-  sendTestEmail,
-} from '../operations/settings';
-import {
-  createUser,
-  deleteUser,
-  endSessions,
-  loadUser,
-  publicUser,
-  resetMfa,
-  saveSecuritySettings,
-  securitySettings,
-  updateUser,
-} from '../operations/users';
+import * as settings from '../operations/settings';
+import * as users from '../operations/users';
 import { auditFilterOf } from '../routes/audit';
 import { API_PREFIX, jsonBody, refuseUnchangeable, reply } from './support';
 
@@ -73,38 +56,40 @@ export function adminApi(router: Router, deps: WebDeps): void {
   router.use(`${P}/settings`, adminOnly);
 
   router.get(`${P}/users`, async (_req, res) => {
-    res.json({ users: (await listUsers(deps.db)).map(publicUser) });
+    res.json({ users: (await listUsers(deps.db)).map(users.publicUser) });
   });
   router.post(`${P}/users`, async (req, res) =>
-    reply(res, 201, await createUser(deps, req, jsonBody(req)), publicUser),
+    reply(res, 201, await users.createUser(deps, req, jsonBody(req)), users.publicUser),
   );
   router.get(`${P}/users/:id`, async (req, res) => {
-    res.json(publicUser(await loadUser(deps.db, req.params['id'])));
+    res.json(users.publicUser(await users.loadUser(deps.db, req.params['id'])));
   });
   router.patch(`${P}/users/:id`, async (req, res) => {
     const body = jsonBody(req);
     refuseUnchangeable(body, ['role', 'password', 'unlock', 'disabled']);
-    reply(res, 200, await updateUser(deps, req, req.params['id'], body), publicUser);
+    reply(res, 200, await users.updateUser(deps, req, req.params['id'], body), users.publicUser);
   });
   router.post(`${P}/users/:id/end-sessions`, async (req, res) => {
-    res.json(publicUser(await loadUser(deps.db, (await endSessions(deps, req, req.params['id'])).id)));
+    res.json(
+      users.publicUser(await users.loadUser(deps.db, (await users.endSessions(deps, req, req.params['id'])).id)),
+    );
   });
   router.post(`${P}/users/:id/reset-mfa`, async (req, res) => {
-    res.json(publicUser(await loadUser(deps.db, (await resetMfa(deps, req, req.params['id'])).id)));
+    res.json(users.publicUser(await users.loadUser(deps.db, (await users.resetMfa(deps, req, req.params['id'])).id)));
   });
   router.delete(`${P}/users/:id`, async (req, res) => {
-    await deleteUser(deps, req, req.params['id']);
+    await users.deleteUser(deps, req, req.params['id']);
     res.status(204).end();
   });
 
   router.get(`${P}/settings/email`, async (_req, res) => {
-    res.json(publicSmtp(await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY)) ?? {});
+    res.json(settings.publicSmtp(await getSetting<StoredSmtpSettings>(deps.db, SMTP_SETTING_KEY)) ?? {});
   });
   router.put(`${P}/settings/email`, async (req, res) =>
-    reply(res, 200, await saveSmtpSettings(deps, req, jsonBody(req)), publicSmtp),
+    reply(res, 200, await settings.saveSmtpSettings(deps, req, jsonBody(req)), settings.publicSmtp),
   );
   router.post(`${P}/settings/email/test`, async (req, res) => {
-    res.status(202).json(await sendTestEmail(deps, req));
+    res.status(202).json(await settings.sendTestEmail(deps, req));
   });
   router.get(`${P}/settings/email/test/:workflowId`, async (req, res) => {
     const workflowId = req.params['workflowId'];
@@ -113,28 +98,28 @@ export function adminApi(router: Router, deps: WebDeps): void {
     res.json(await deps.commands.latestTestEmail(workflowId));
   });
   router.get(`${P}/settings/security`, async (_req, res) => {
-    res.json(await securitySettings(deps.db));
+    res.json(await users.securitySettings(deps.db));
   });
   router.put(`${P}/settings/security`, async (req, res) =>
-    reply(res, 200, await saveSecuritySettings(deps, req, jsonBody(req))),
+    reply(res, 200, await users.saveSecuritySettings(deps, req, jsonBody(req))),
   );
   router.get(`${P}/settings/renewal-defaults`, async (_req, res) => {
     res.json(await renewalDefaults(deps.db));
   });
   router.put(`${P}/settings/renewal-defaults`, async (req, res) =>
-    reply(res, 200, await saveRenewalDefaults(deps, req, jsonBody(req))),
+    reply(res, 200, await settings.saveRenewalDefaults(deps, req, jsonBody(req))),
   );
   router.get(`${P}/settings/networks`, async (_req, res) => {
     res.json({ allowed: await allowedTargetNetworks(deps.db) });
   });
   router.put(`${P}/settings/networks`, async (req, res) =>
-    reply(res, 200, await saveTargetNetworks(deps, req, jsonBody(req))),
+    reply(res, 200, await settings.saveTargetNetworks(deps, req, jsonBody(req))),
   );
   router.get(`${P}/settings/acme-directories`, async (_req, res) => {
     res.json({ directories: await listAcmeDirectories(deps.db), accounts: await listAcmeAccounts(deps.db) });
   });
   router.post(`${P}/settings/acme-directories`, async (req, res) =>
-    reply(res, 200, await saveAcmeDirectory(deps, req, jsonBody(req))),
+    reply(res, 200, await settings.saveAcmeDirectory(deps, req, jsonBody(req))),
   );
   router.put(`${P}/settings/acme-directories/:id/options`, async (req, res) =>
     reply(res, 200, await saveDirectoryOptions(deps, req, req.params['id'], jsonBody(req))),

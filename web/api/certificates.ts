@@ -17,19 +17,14 @@ import {
   renewCertificate,
   updateCertificate,
 } from '../operations/certificates';
-import {
-  commandDeployment,
-  deployNow,
-  linkDeployment,
-  loadDeployment,
-  markDeploymentDone,
-  unlinkDeployment,
-} from '../operations/deployments';
+import * as deploymentOps from '../operations/deployments';
 import { downloadFullchain, downloadPfx, downloadPrivateKey, type Download } from '../operations/downloads';
 import { vendorOf } from '../operations/targets';
 import { sendDownload } from '../routes/downloads';
 import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
 import { revokeVersion } from '../operations/revocations';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { publicRenewalInfo } from '../certificate-views';
 import { groupFromJson } from '../vendor-form';
 import { API_PREFIX, jsonBody, objectField, refuseUnchangeable, reply } from './support';
 import { deviceErrorsFor } from '../device-errors';
@@ -56,10 +51,11 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   );
   router.get(`${P}/certificates/:id`, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    const [versions, deployments, run] = await Promise.all([
+    const [versions, deployments, run, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       listDeploymentsOfCertificate(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
     const lifetimeSeconds =
       cert.notBefore && cert.notAfter ? Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000) : null;
@@ -70,6 +66,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
       revocations: await publicRevocations(deps.db, cert.id),
       deployments,
       latestRun: run,
+      renewalInfo: publicRenewalInfo(renewalInfo),
     });
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
@@ -143,7 +140,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     reply(
       res,
       201,
-      await linkDeployment(deps, req, req.params['id'], {
+      await deploymentOps.linkDeployment(deps, req, req.params['id'], {
         targetId: body['targetId'],
         binding,
         verifyEndpoints: body['verifyEndpoints'],
@@ -164,7 +161,7 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     );
   });
   router.get(`${P}/deployments/:id`, async (req, res) => {
-    const deployment = await loadDeployment(deps.db, req.params['id']);
+    const deployment = await deploymentOps.loadDeployment(deps.db, req.params['id']);
     const runs = await listRunsOfDeployment(deps.db, deployment.id);
     const body = {
       ...deployment,
@@ -173,20 +170,20 @@ export function certificateApi(router: Router, deps: WebDeps): void {
     res.json(deviceErrorsFor(body, req.user?.role === 'admin'));
   });
   router.delete(`${P}/deployments/:id`, canChange, async (req, res) => {
-    await unlinkDeployment(deps, req, req.params['id']);
+    await deploymentOps.unlinkDeployment(deps, req, req.params['id']);
     res.status(204).end();
   });
   for (const action of ['retry', 'redeploy'] as const) {
     router.post(`${P}/deployments/:id/${action}`, canChange, async (req, res) => {
-      res.status(202).json(await commandDeployment(deps, req, req.params['id'], action));
+      res.status(202).json(await deploymentOps.commandDeployment(deps, req, req.params['id'], action));
     });
   }
   router.post(`${P}/deployments/:id/deploy-now`, canChange, async (req, res) => {
-    await deployNow(deps, req, req.params['id']);
+    await deploymentOps.deployNow(deps, req, req.params['id']);
     res.status(202).json({ signalled: true });
   });
   router.post(`${P}/deployments/:id/mark-done`, canChange, async (req, res) => {
-    await markDeploymentDone(deps, req, req.params['id']);
+    await deploymentOps.markDeploymentDone(deps, req, req.params['id']);
     res.status(204).end();
   });
 }

@@ -6,13 +6,14 @@ import { listVersions } from '../../activities/db/repositories/certificate-versi
 import { listCustomers } from '../../activities/db/repositories/customers';
 import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
 import { listDnsProviders } from '../../activities/db/repositories/dns-providers';
-import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import { KEY_TYPE_LABELS, KEY_TYPES } from '../../activities/domain/key-types';
 import { describePolicy, policyFromRow } from '../../activities/domain/renewal-policy';
 import { latestRunOrUnreachable, publicRevocations, publicVersions } from '../certificate-views';
 import { revokeVersion } from '../operations/revocations';
 import { REVOCATION_REASON_LABELS, REVOCATION_REASONS } from '../../activities/domain/revocation-reasons';
+import { getCurrentRenewalInfo } from '../../activities/db/repositories/renewal-info';
+import { publicRenewalInfo } from '../certificate-views';
 import type { WebDeps } from '../deps';
 import { withMaintenanceWaits } from '../commands/lifecycle';
 import { temporalUiUrlFor } from '../temporal-ui';
@@ -30,14 +31,13 @@ import {
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
 import { formPage, formPost, type Refused } from './form-page';
-import { vendorList } from '../vendor-form';
+import { consoleVendors } from '../vendor-form';
 
 export const CERTIFICATES_PAGE_SIZE = 50;
 
 export function certificateRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
   const keyTypes = KEY_TYPES.map((id) => ({ id, label: KEY_TYPE_LABELS[id] }));
-  const vendors = vendorList(vendorDescriptors);
   const revocationReasons = Object.entries(REVOCATION_REASONS).map(([name, code]) => ({
     name,
     label: REVOCATION_REASON_LABELS[code],
@@ -78,7 +78,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         { id: 'none', label: 'not issued yet' },
       ],
       customers,
-      vendors,
+      vendors: consoleVendors,
       pager: pager('/certificates', filterParams, page, CERTIFICATES_PAGE_SIZE, result.total),
     });
   });
@@ -118,7 +118,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string; revokeError?: string } = {},
     status = 200,
   ) => {
-    const [versions, latestRun, runs, providers, deployments, customers, directories] = await Promise.all([
+    const [versions, latestRun, runs, providers, deployments, customers, directories, renewalInfo] = await Promise.all([
       listVersions(deps.db, cert.id),
       latestRunOrUnreachable(deps, req, cert.id),
       deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
@@ -126,6 +126,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
       listDeploymentsOfCertificate(deps.db, cert.id),
       listCustomers(deps.db),
       listAcmeDirectories(deps.db),
+      getCurrentRenewalInfo(deps.db, cert.id),
     ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     const [shownVersions, revocations] = await Promise.all([
@@ -157,6 +158,7 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         directories,
         keyTypes,
         policyText: describePolicy(policyFromRow(cert.renewalMode, cert.renewalValue)),
+        renewalInfo: publicRenewalInfo(renewalInfo),
       },
       status,
     );
@@ -165,6 +167,10 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
   router.get('/certificates/:id', async (req, res) =>
     detail(req, res, await loadCertificate(deps.db, req.params['id'])),
   );
+
+  /** The certificate page again (400) with what a refused form on it says. */
+  const refusedOnDetail = async (req: Request, res: Response, extra: Parameters<typeof detail>[3]) =>
+    detail(req, res, await loadCertificate(deps.db, req.params['id']), extra, 400);
 
   /** htmx fragment: re-polls itself while the run is in progress; reloads the page once when it ends. */
   router.get('/certificates/:id/progress', async (req, res) => {
@@ -192,42 +198,25 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     // A form sends a checkbox only when it is ticked.
     const body = { ...(req.body as Body), enabled: checkbox(req.body as Body, 'enabled') };
     const result = await updateCertificate(deps, req, req.params['id'], body);
-    if (!result.ok)
-      return detail(
-        req,
-        res,
-        await loadCertificate(deps.db, req.params['id']),
-        { settingsValues: body, settingsErrors: result.errors },
-        400,
-      );
+    if (!result.ok) return refusedOnDetail(req, res, { settingsValues: body, settingsErrors: result.errors });
     res.redirect(303, `/certificates/${result.value.id}`);
   });
 
   router.post('/certificates/:id/delete', canChange, async (req, res) => {
     const body = { ...(req.body as Body), revoke: checkbox(req.body as Body, 'revoke') };
     const result = await deleteCertificate(deps, req, req.params['id'], body);
-    if (!result.ok)
-      return detail(
-        req,
-        res,
-        await loadCertificate(deps.db, req.params['id']),
-        {
-          deleteError:
-            result.errors['revoke'] ??
-            result.errors['revokeReason'] ??
-            result.errors['confirm'] ??
-            'Confirm the deletion.',
-        },
-        400,
-      );
+    if (!result.ok) {
+      const errors = result.errors;
+      const deleteError = errors['revoke'] ?? errors['revokeReason'] ?? errors['confirm'] ?? 'Confirm the deletion.';
+      return refusedOnDetail(req, res, { deleteError });
+    }
     res.redirect(303, '/certificates');
   });
 
   router.post('/certificates/:id/versions/:versionId/revoke', canChange, async (req, res) => {
     const id = String(req.params['id']);
     const result = await revokeVersion(deps, req, id, req.params['versionId'], req.body as Body);
-    if (!result.ok)
-      return detail(req, res, await loadCertificate(deps.db, id), { revokeError: result.errors['reason'] }, 400);
+    if (!result.ok) return refusedOnDetail(req, res, { revokeError: result.errors['reason'] });
     res.redirect(303, `/certificates/${id}`);
   });
 

@@ -4,7 +4,6 @@ import { listDeploymentHistory, RUN_OUTCOMES } from '../../activities/db/reposit
 import { listRunsOfDeployment, listRunSteps } from '../../activities/db/repositories/deployment-runs';
 import { runsWithTranscript } from '../../activities/db/repositories/deployment-transcripts';
 import { getTarget, listTargets } from '../../activities/db/repositories/targets';
-import { vendorDescriptors } from '../../activities/deployers/descriptors';
 import { displayCertificateName } from '../../activities/domain/certificate-name';
 import type { CertificateRecord } from '../../activities/db/repositories/certificates';
 import type { WebDeps } from '../deps';
@@ -27,13 +26,12 @@ import {
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
-import { pickGroup, renderFields, vendorList } from '../vendor-form';
+import { pickGroup, renderFields, consoleVendors } from '../vendor-form';
 
 export const HISTORY_PAGE_SIZE = 50;
 
 export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
-  const vendors = vendorList(vendorDescriptors);
 
   /** Step 1 picks one of the customer's targets; step 2 shows that vendor's binding fields. */
   const linkForm = async (
@@ -107,7 +105,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       filters,
       outcomes: RUN_OUTCOMES,
       customers,
-      vendors,
+      vendors: consoleVendors,
       nextUrl:
         rows.length > HISTORY_PAGE_SIZE && last
           ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}`

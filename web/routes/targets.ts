@@ -22,7 +22,7 @@ import {
   type TargetInput,
 } from '../operations/targets';
 import type { Views } from '../render';
-import { pickGroup, renderFields, vendorList } from '../vendor-form';
+import { pickGroup, renderFields, consoleVendors } from '../vendor-form';
 
 const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? body[key].trim() : '');
 
@@ -67,7 +67,6 @@ const refilled = (body: Body, vendor: VendorDescriptor): Body => ({
 
 export function targetRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
-  const vendors = vendorList(vendorDescriptors);
 
   /** The form for a new target, or for editing one (`existing`): secrets are never filled in. */
   const form = async (
@@ -86,7 +85,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
       'target-form',
       {
         title: existing ? `Edit ${existing.name}` : `New ${vendor.label} target`,
-        vendors,
+        vendors: consoleVendors,
         existing: existing && redactTarget(existing),
         vendor: {
           id: vendor.id,
@@ -137,7 +136,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     views.page(req, res, 'targets', {
       title: 'Targets',
       targets: targets.map(redactTarget),
-      vendors,
+      vendors: consoleVendors,
       customers,
       filters,
     });
@@ -160,7 +159,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
   });
 
   router.get('/targets/new', canChange, async (req, res) => {
-    const vendor = vendorOf(req.query['vendor']) ?? vendorOf(vendors[0]?.id);
+    const vendor = vendorOf(req.query['vendor']) ?? vendorOf(consoleVendors[0]?.id);
     if (!vendor) throw new HttpError(404, 'No target vendors are available.');
     await form(
       req,
@@ -177,7 +176,7 @@ export function targetRoutes(deps: WebDeps, views: Views): Router {
     if (!vendor)
       throw new HttpError(
         400,
-        `Unknown target vendor "${String(body['vendor']).slice(0, 40)}". Choose one of: ${vendors.map((v) => v.id).join(', ')}.`,
+        `Unknown target vendor "${String(body['vendor']).slice(0, 40)}". Choose one of: ${consoleVendors.map((v) => v.id).join(', ')}.`,
       );
     const result = await createTarget(deps, req, vendor.id, inputFromForm(body, vendor));
     if (!result.ok) return form(req, res, vendor, refilled(body, vendor), result.errors, undefined, 400);

@@ -1,4 +1,5 @@
 /** Pure renewal-window decision. No Temporal runtime import, unit-tested in test/unit/renewal-window.test.ts. */
+import type { RenewalInfoFacts } from '../../activities/domain/renewal-info';
 import type { RenewalPolicy } from '../../temporal/contract';
 
 export interface CurrentValidity {
@@ -11,6 +12,8 @@ export interface RenewalDecision {
   reason: string;
   /** When renewal becomes due (absent when there is nothing to renew yet). */
   renewAt?: string;
+  /** What decided: the CA's ARI window, or the lifetime rule (no ARI, or ARI failing). */
+  basis?: 'ari' | 'lifetime';
 }
 
 const DAY_MS = 86_400_000;
@@ -35,28 +38,68 @@ export function renewAtFor(validity: CurrentValidity, policy: RenewalPolicy): Da
   return new Date(Math.max(wanted, start + lifetime * MIN_ELAPSED_FRACTION));
 }
 
-export function renewalDecision(
-  validity: CurrentValidity | undefined,
-  policy: RenewalPolicy,
-  now: Date,
-): RenewalDecision {
-  if (!validity) return { due: true, reason: 'no certificate has been issued yet' };
+function lifetimeDecision(validity: CurrentValidity, policy: RenewalPolicy, now: Date, why: string): RenewalDecision {
   const renewAt = renewAtFor(validity, policy);
   const end = new Date(validity.notAfter);
   const daysLeft = Math.floor((end.getTime() - now.getTime()) / DAY_MS);
+  const basis = 'lifetime' as const;
   if (now.getTime() >= end.getTime()) {
-    return { due: true, reason: `the certificate expired on ${validity.notAfter}`, renewAt: renewAt.toISOString() };
+    return {
+      due: true,
+      reason: `the certificate expired on ${validity.notAfter}`,
+      renewAt: renewAt.toISOString(),
+      basis,
+    };
   }
   if (now.getTime() >= renewAt.getTime()) {
     return {
       due: true,
-      reason: `renewal window open since ${renewAt.toISOString()} (${daysLeft} days left)`,
+      reason: `renewal window open since ${renewAt.toISOString()} (${daysLeft} days left${why})`,
       renewAt: renewAt.toISOString(),
+      basis,
     };
   }
   return {
     due: false,
-    reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left)`,
+    reason: `not due until ${renewAt.toISOString()} (${daysLeft} days left${why})`,
     renewAt: renewAt.toISOString(),
+    basis,
+  };
+}
+
+/**
+ * Whether to renew now. With an ARI window (RFC 9773 §4.2): at the moment chosen at random inside it
+ * (chosen and stored by the check activity; this only compares times), at once when the whole window
+ * is in the past (how a CA announces a revocation), and always once the certificate has expired.
+ * Without ARI, or when the CA's ARI fails, the lifetime rule decides and the reason says why.
+ */
+export function renewalDecision(
+  validity: CurrentValidity | undefined,
+  policy: RenewalPolicy,
+  now: Date,
+  renewalInfo?: RenewalInfoFacts,
+): RenewalDecision {
+  if (!validity) return { due: true, reason: 'no certificate has been issued yet' };
+  if (renewalInfo?.kind === 'error')
+    return lifetimeDecision(validity, policy, now, `; ARI failed: ${renewalInfo.reason}`);
+  if (renewalInfo?.kind !== 'window' || now.getTime() >= Date.parse(validity.notAfter)) {
+    return lifetimeDecision(validity, policy, now, renewalInfo?.kind === 'unsupported' ? '; the CA offers no ARI' : '');
+  }
+  const { windowStart, windowEnd, renewAt } = renewalInfo;
+  const ari = { renewAt, basis: 'ari' as const };
+  if (now.getTime() >= Date.parse(windowEnd)) {
+    return { due: true, reason: `the CA's renewal window ended at ${windowEnd}: renew now`, ...ari };
+  }
+  if (now.getTime() >= Date.parse(renewAt)) {
+    return {
+      due: true,
+      reason: `the moment chosen in the CA's window (${windowStart} to ${windowEnd}) has come`,
+      ...ari,
+    };
+  }
+  return {
+    due: false,
+    reason: `ARI: renewing at ${renewAt}, in the CA's window ${windowStart} to ${windowEnd}`,
+    ...ari,
   };
 }

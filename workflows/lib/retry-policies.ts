@@ -28,3 +28,9 @@ export const remoteCallOptions = {
     nonRetryableErrorTypes,
   },
 } as const;
+
+/** A check someone waits for at a console form (read a directory, verify a DNS token): a few quick tries. */
+export const consoleCheckOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes },
+} as const;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { liveNameTaken } from './live-name-taken';
 
 /** A customer of the MSP: every certificate and target belongs to one. */
 export interface CustomerRecord {
@@ -60,13 +61,8 @@ export async function getCustomer(db: Queryable, id: string): Promise<CustomerRe
 }
 
 /** Whether another live customer has this name (case-insensitive). */
-export async function customerNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
-  const rows = await db.query(
-    'SELECT 1 FROM customers WHERE lower(name) = lower($1) AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint',
-    [name, exceptId ?? null],
-  );
-  return rows.length > 0;
-}
+export const customerNameTaken = (db: Queryable, name: string, exceptId?: string): Promise<boolean> =>
+  liveNameTaken(db, 'customers', name, exceptId, true);
 
 export interface CustomerFields {
   name: string;

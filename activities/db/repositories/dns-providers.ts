@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { liveNameTaken } from './live-name-taken';
 
 /** A DNS provider as the web and activities see it. Its secrets stay sealed here. */
 export interface DnsProviderRecord {
@@ -61,13 +62,9 @@ export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProv
   return rows[0] && toProvider(rows[0]);
 }
 
-export async function dnsProviderNameTaken(db: Queryable, name: string, exceptId?: string): Promise<boolean> {
-  const rows = await db.query(
-    'SELECT 1 FROM dns_providers WHERE name = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint',
-    [name, exceptId ?? null],
-  );
-  return rows.length > 0;
-}
+/** Whether another live DNS provider has this name (exactly as typed). */
+export const dnsProviderNameTaken = (db: Queryable, name: string, exceptId?: string): Promise<boolean> =>
+  liveNameTaken(db, 'dns_providers', name, exceptId, false);
 
 export async function insertDnsProvider(
   db: Queryable,

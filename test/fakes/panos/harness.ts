@@ -11,6 +11,7 @@ import type {
   DeployerContext,
   ManagementTrust,
 } from '../../../activities/deployers/types';
+import { closing } from '../../support/closing';
 import type { FakePanos } from './server';
 
 export interface KeyCache {
@@ -68,13 +69,8 @@ export function panosContext(fake: FakePanos, cache: KeyCache, over: ContextOver
   };
 }
 
-export async function usePanos<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
-  const deployer = createPanosDeployer(ctx);
-  try {
-    return await work(deployer);
-  } finally {
-    await deployer.close();
-  }
+export function usePanos<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
+  return closing(createPanosDeployer(ctx), work);
 }
 
 /** Polls a handle until the device reports it done or failed. */
