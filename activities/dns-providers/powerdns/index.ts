@@ -1,6 +1,7 @@
 import { FailureType } from '../../../temporal/contract';
 import { transportFailureText } from '../../domain/transport-failure';
 import { classified, ClassifiedError } from '../../errors';
+import { classifiedCalls } from '../classified-call';
 import type { DnsProvider, DnsProviderFactory } from '../types';
 import { PowerDnsClient, PowerDnsHttpError } from './client';
 import type { PowerDnsConfig } from './descriptor';
@@ -38,13 +39,7 @@ export const createPowerDnsProvider: DnsProviderFactory = ({ config, secrets }) 
   const client = new PowerDnsClient({ apiUrl: cfg.apiUrl, serverId: cfg.serverId, apiKey: secrets['apiKey'] ?? '' });
   const zones = new Map<string, string>();
 
-  const call = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw classifyPowerDnsError(error, action);
-    }
-  };
+  const call = classifiedCalls(classifyPowerDnsError);
 
   /** The configured zone, or the longest suffix of the name that the server has as a zone. */
   const zoneFor = async (recordName: string): Promise<string> => {
