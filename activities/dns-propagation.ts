@@ -25,15 +25,33 @@ function resolverFor(address: string): dns.Resolver {
   return resolver;
 }
 
+/** How the authoritative nameservers are found and asked (tests point both at a real server on a loopback port). */
+export interface NameServerLookup {
+  /** Resolvers for the NS and address lookups; default: the system resolver. */
+  via?: string[];
+  /** The port the nameservers are asked on; default 53. */
+  port?: number;
+}
+
+/** ip (or ip:port, [v6]:port) as dns.Resolver#setServers takes it. */
+const serverAddress = (ip: string, port: number | undefined): string =>
+  port === undefined ? ip : isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+
 /**
- * The servers to ask: configured resolvers if any, else the zone's authoritative nameservers
- * (NS looked up through the system resolver, then their addresses).
+ * The servers to ask: configured resolvers if any, else the zone's authoritative nameservers (NS
+ * looked up, then every IPv4 and IPv6 address of each: an IPv6-only nameserver is asked over IPv6).
  */
-export async function nameServersFor(zone: string, configured: string[]): Promise<NameServer[]> {
+export async function nameServersFor(
+  zone: string,
+  configured: string[],
+  lookup: NameServerLookup = {},
+): Promise<NameServer[]> {
   if (configured.length > 0) return configured.map((address) => ({ name: address, address }));
+  const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
+  if (lookup.via?.length) resolver.setServers(lookup.via);
   let hosts: string[];
   try {
-    hosts = await dns.resolveNs(zone);
+    hosts = await resolver.resolveNs(zone);
   } catch (error) {
     throw classified(
       FailureType.dnsUnavailable,
@@ -42,13 +60,18 @@ export async function nameServersFor(zone: string, configured: string[]): Promis
   }
   const servers: NameServer[] = [];
   for (const host of hosts.sort()) {
-    const addresses = isIP(host) ? [host] : await dns.resolve4(host).catch(() => [] as string[]);
-    for (const address of addresses) servers.push({ name: host, address });
+    const addresses = isIP(host)
+      ? [host]
+      : [
+          ...(await resolver.resolve4(host).catch(() => [] as string[])),
+          ...(await resolver.resolve6(host).catch(() => [] as string[])),
+        ];
+    for (const ip of addresses) servers.push({ name: host, address: serverAddress(ip, lookup.port) });
   }
   if (servers.length === 0)
     throw classified(
       FailureType.dnsUnavailable,
-      `dns: the nameservers of ${zone} (${hosts.join(', ')}) have no addresses`,
+      `dns: the nameservers of ${zone} (${hosts.join(', ')}) have no IPv4 or IPv6 addresses`,
     );
   return servers;
 }

@@ -17,7 +17,7 @@ export function createDnsActivities(deps: ActivityDeps) {
     const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
-    const { provider } = await loadDnsProvider(deps, cert.dnsProviderId);
+    const { provider } = await loadDnsProvider(deps, { providerId: cert.dnsProviderId, customerId: cert.customerId });
     return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider };
   };
 
@@ -36,13 +36,16 @@ export function createDnsActivities(deps: ActivityDeps) {
     async checkDnsProvider(input: { certificateId: string }): Promise<{ zone: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) throw classified(FailureType.notFound, `dns: certificate ${input.certificateId} no longer exists`);
-      const provider = await verifyDnsProviderRecently(deps, cert.dnsProviderId);
+      const provider = await verifyDnsProviderRecently(deps, {
+        providerId: cert.dnsProviderId,
+        customerId: cert.customerId,
+      });
       return { zone: await provider.zoneFor(challengeRecordName(cert.commonName)) };
     },
 
     /** "Verify token" from the console: the provider's token is active and sees its zone. Changes nothing. */
     async verifyDnsProvider(input: { providerId: string }): Promise<{ zone: string; detail: string }> {
-      const { provider } = await loadDnsProvider(deps, input.providerId);
+      const { provider } = await loadDnsProvider(deps, { providerId: input.providerId });
       return provider.verify();
     },
 

@@ -897,7 +897,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
       '  - Any certificate: "Renew now" issues a new version on Pebble and deploys it to its targets again.',
       '  - Targets → an appliance: "Test connection" (a preflight that changes nothing on the device).',
       '  - *.acme-bakery.test → the manual target: download the bundle, then "Mark done".',
-      '  - DNS providers → "Verify token"; Settings → Email → "Send test email"; the Audit log.',
+      '  - DNS providers → "Verify credentials"; Settings → Email → "Send test email"; the Audit log.',
       '  - Your account → "Two-factor sign-in" (the demo turned "require MFA for admins" off; Settings → Users).',
       `  - Sign in as ${facts.viewer.username} to see the read-only role; as admin, open a run in the (read-only) Temporal UI.`,
     );

@@ -52,9 +52,15 @@ export interface SecretHolderEdit<R extends { id: string; name: string }> {
   /** The row as the audit log keeps it (no secrets). */
   redact: (row: R) => Record<string, unknown>;
   endpoints: (saved: R) => { before: string; after: string };
-  /** The field naming the secret in the entry, and whether the edit replaced it. */
-  secret: { field: string; replaced: (saved: R) => boolean };
+  /**
+   * The field naming the secret in the entry, and whether the edit replaced it; or, for a row with
+   * several secrets, each secret field's note ("(replaced, sealed)" / "(kept, sealed)").
+   */
+  secret: { field: string; replaced: (saved: R) => boolean | Record<string, string> };
 }
+
+const secretNote = (replaced: boolean | Record<string, string>): string | Record<string, string> =>
+  typeof replaced === 'boolean' ? (replaced ? '(replaced, sealed)' : '(kept, sealed)') : replaced;
 
 /**
  * Saves the edit, its audit entry and (when the endpoint moved) the endpoint-change entry in one
@@ -73,7 +79,7 @@ export async function saveSecretHolder<R extends { id: string; name: string }>(
       entityType: edit.entityType,
       entityId: before.id,
       before: redact(before),
-      after: { ...redact(saved), [secret.field]: secret.replaced(saved) ? '(replaced, sealed)' : '(kept, sealed)' },
+      after: { ...redact(saved), [secret.field]: secretNote(secret.replaced(saved)) },
     });
     const notice = await auditEndpointChange(tx, actor, {
       entityType: edit.entityType,

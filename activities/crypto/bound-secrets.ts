@@ -36,11 +36,30 @@ export const sealTargetSessionKey = (box: SecretBox, target: TargetEndpointField
 export const openTargetSessionKey = (box: SecretBox, target: TargetEndpointFields, sealed: string): string =>
   box.openText(sealed, SecretPurpose.targetSessionKey, targetEndpoint(target));
 
-export const sealDnsToken = (box: SecretBox, provider: DnsEndpointFields, token: string): string =>
-  box.seal(token, SecretPurpose.dnsProviderToken, dnsProviderEndpoint(provider));
+/**
+ * A DNS provider's secrets are sealed one by one, each bound to the provider's endpoint and to its
+ * field (the purpose names it), so a value cannot move to another field or another address. The
+ * `token` field keeps the purpose it had when a provider had one token, so stored tokens still open.
+ */
+export const dnsSecretPurpose = (field: string): string =>
+  field === 'token' ? SecretPurpose.dnsProviderToken : `${SecretPurpose.dnsProviderSecretPrefix}${field}`;
 
-export const openDnsToken = (box: SecretBox, provider: DnsEndpointFields & { tokenSealed: string }): string =>
-  box.openText(provider.tokenSealed, SecretPurpose.dnsProviderToken, dnsProviderEndpoint(provider));
+export const sealDnsSecret = (box: SecretBox, provider: DnsEndpointFields, field: string, value: string): string =>
+  box.seal(value, dnsSecretPurpose(field), dnsProviderEndpoint(provider));
+
+/** Every secret of a provider, opened; throws SecretBoxError when the provider's endpoint changed since. */
+export function openDnsSecrets(
+  box: SecretBox,
+  provider: DnsEndpointFields & { secretsSealed: Record<string, string> },
+): Record<string, string> {
+  const endpoint = dnsProviderEndpoint(provider);
+  return Object.fromEntries(
+    Object.entries(provider.secretsSealed).map(([field, sealed]) => [
+      field,
+      box.openText(sealed, dnsSecretPurpose(field), endpoint),
+    ]),
+  );
+}
 
 /** An ACME directory's EAB HMAC key, bound to the directory URL (a row with another URL cannot open it). */
 export const sealEabHmacKey = (box: SecretBox, directoryUrl: string, hmacKey: string): string =>

@@ -7,7 +7,7 @@
  * backup, into a re-pointed row) is not upgraded and stays unusable.
  */
 import type { Queryable } from '../db/pool';
-import { listDnsProviders, replaceDnsToken } from '../db/repositories/dns-providers';
+import { listDnsProviders, replaceDnsSecret } from '../db/repositories/dns-providers';
 import { getSetting, putSetting, SMTP_SETTING_KEY, type StoredSmtpSettings } from '../db/repositories/settings';
 import { listTargets, replaceTargetSecrets } from '../db/repositories/targets';
 import { dnsProviderEndpoint, smtpEndpoint, targetEndpoint } from '../domain/secret-endpoints';
@@ -48,9 +48,13 @@ export async function resealLegacySecrets(db: Queryable, box: SecretBox): Promis
     count += (credentials ? 1 : 0) + (sessionKey ? 1 : 0);
   }
   for (const provider of await listDnsProviders(db)) {
-    const token = resealed(box, provider.tokenSealed, SecretPurpose.dnsProviderToken, dnsProviderEndpoint(provider));
-    if (token === undefined) continue;
-    await replaceDnsToken(db, provider.id, provider.tokenSealed, token);
+    // Only the `token` field predates endpoint binding (other secret fields came with issue 16).
+    const sealed = provider.secretsSealed['token'];
+    const token = sealed
+      ? resealed(box, sealed, SecretPurpose.dnsProviderToken, dnsProviderEndpoint(provider))
+      : undefined;
+    if (sealed === undefined || token === undefined) continue;
+    await replaceDnsSecret(db, provider.id, 'token', sealed, token);
     count += 1;
   }
   const smtp = await getSetting<StoredSmtpSettings>(db, SMTP_SETTING_KEY);

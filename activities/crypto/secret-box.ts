@@ -77,6 +77,8 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
 export const SecretPurpose = {
   masterKeyCheck: 'settings.master_key_check',
   dnsProviderToken: 'dns_providers.token',
+  /** Every other secret field of a DNS provider: this prefix + the field name. */
+  dnsProviderSecretPrefix: 'dns_providers.secrets.',
   acmeAccountKey: 'acme_accounts.key',
   /** External Account Binding HMAC key of an ACME directory, bound to the directory URL. */
   acmeEabHmacKey: 'acme_directories.eab_hmac_key',

@@ -1,7 +1,9 @@
 import { cloudflareDescriptor } from './cloudflare/descriptor';
+import { powerdnsDescriptor } from './powerdns/descriptor';
 import type { DnsProviderDescriptor } from './types';
 
 /** Web-safe: descriptors only, no provider code. */
 export const dnsProviderDescriptors: Record<string, DnsProviderDescriptor> = {
   cloudflare: cloudflareDescriptor,
+  powerdns: powerdnsDescriptor,
 };

@@ -176,7 +176,7 @@ it('an admin sets up, issues, deploys and downloads; a read-only user is held ba
   await page.fill('#f-apiBaseUrl', stack.cloudflare.baseUrl);
   await page.click('text=Add provider');
   await page.click('text=Kunde Müller Cloudflare');
-  await page.click('text=Verify token');
+  await page.click('text=Verify credentials');
   await page.locator('#dns-check .badge.good').waitFor({ timeout: 30_000 });
   await shot(page, '07-dns-provider-verified');
 

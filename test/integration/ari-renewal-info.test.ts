@@ -97,7 +97,7 @@ async function storedCertificate(p: PebbleStack, name: string, certPem: string):
   );
   const [customer] = await q<{ id: string }>(`INSERT INTO customers (name) VALUES ($1) RETURNING id`, [`c ${name}`]);
   const [provider] = await q<{ id: string }>(
-    `INSERT INTO dns_providers (name, kind, token_encrypted) VALUES ($1, 'cloudflare', 'x') RETURNING id`,
+    `INSERT INTO dns_providers (name, kind, secrets_encrypted) VALUES ($1, 'cloudflare', '{"token": "x"}') RETURNING id`,
     [`p ${name}`],
   );
   const [cert] = await q<{ id: string }>(

@@ -239,8 +239,8 @@ describe('targets and DNS providers', () => {
     await admin.get('/dns-providers');
     const created = await admin.post('/dns-providers', { name: 'Spare CF', kind: 'cloudflare', token: 'cf-token-1' });
     assert.equal(created.status, 303);
-    const [row] = await c.db.db.query<{ id: string; token_encrypted: string }>(
-      "SELECT id, token_encrypted FROM dns_providers WHERE name = 'Spare CF'",
+    const [row] = await c.db.db.query<{ id: string; secrets_encrypted: Record<string, string> }>(
+      "SELECT id, secrets_encrypted FROM dns_providers WHERE name = 'Spare CF'",
     );
     const edited = await admin.post(`/dns-providers/${row?.id}`, {
       name: 'Spare Cloudflare',
@@ -248,12 +248,13 @@ describe('targets and DNS providers', () => {
       zoneName: 'example.test',
     });
     assert.equal(edited.status, 303, edited.text.slice(0, 300));
-    const [after] = await c.db.db.query<{ name: string; token_encrypted: string; config: Record<string, unknown> }>(
-      'SELECT name, token_encrypted, config FROM dns_providers WHERE id = $1',
-      [row?.id],
-    );
+    const [after] = await c.db.db.query<{
+      name: string;
+      secrets_encrypted: Record<string, string>;
+      config: Record<string, unknown>;
+    }>('SELECT name, secrets_encrypted, config FROM dns_providers WHERE id = $1', [row?.id]);
     assert.equal(after?.name, 'Spare Cloudflare');
-    assert.equal(after?.token_encrypted, row?.token_encrypted, 'an empty token field keeps the stored token');
+    assert.deepEqual(after?.secrets_encrypted, row?.secrets_encrypted, 'an empty token field keeps the stored token');
     assert.deepEqual(after?.config, { zoneName: 'example.test' });
     const used = await admin.post(`/dns-providers/${fleet.dnsProviderId}/delete`, {});
     assert.equal(used.status, 409);

@@ -76,8 +76,10 @@ describe('issuing a certificate through the console', () => {
     assert.equal(rows.length, 1);
     assert.match(rows[0]?.key_encrypted ?? '', /^v1\./);
     assert.ok(!(rows[0]?.key_encrypted ?? '').includes('PRIVATE KEY'));
-    const tokens = await stack.db.db.query<{ token_encrypted: string }>('SELECT token_encrypted FROM dns_providers');
-    assert.ok(tokens.every((t) => !t.token_encrypted.includes(CLOUDFLARE_TOKEN)));
+    const tokens = await stack.db.db.query<{ secrets: string }>(
+      'SELECT secrets_encrypted::text AS secrets FROM dns_providers',
+    );
+    assert.ok(tokens.every((t) => !t.secrets.includes(CLOUDFLARE_TOKEN) && /"token": "v1\./.test(t.secrets)));
 
     // A PFX with a chosen password: opened by openssl, it holds this version's certificate, its key and its chain.
     await admin.get(`/certificates/${id}`);

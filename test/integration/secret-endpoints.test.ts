@@ -276,8 +276,8 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
       apiBaseUrl,
       token,
     });
-    const stored = await row<{ config: unknown; token_encrypted: string }>(
-      'SELECT config, token_encrypted FROM dns_providers WHERE id = $1',
+    const stored = await row<{ config: unknown; secrets_encrypted: unknown }>(
+      'SELECT config, secrets_encrypted FROM dns_providers WHERE id = $1',
       [id],
     );
 
@@ -307,8 +307,8 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     const keep = await admin.post(`/dns-providers/${id}`, form(attacker.url));
     assert.equal(keep.status, 400);
     assert.match(keep.text, /The API address changed: enter the API token again/);
-    const unchanged = await row<{ config: unknown; token_encrypted: string }>(
-      'SELECT config, token_encrypted FROM dns_providers WHERE id = $1',
+    const unchanged = await row<{ config: unknown; secrets_encrypted: unknown }>(
+      'SELECT config, secrets_encrypted FROM dns_providers WHERE id = $1',
       [id],
     );
     assert.deepEqual(unchanged, stored, 'nothing saved');
@@ -324,7 +324,7 @@ describe('a sealed secret never reaches a re-pointed endpoint', () => {
     assert.equal(check.ok, false);
     assert.match(
       check.detail,
-      /cloudflare: the stored API token of DNS provider "CF bound renamed" belongs to another API address; edit the provider and enter the token again/,
+      /cloudflare: the stored credentials of DNS provider "CF bound renamed" belong to another API address; edit the provider and enter them again/,
     );
     assert.equal(attacker.connections, 0, 'nothing connected to the re-pointed API URL');
     assert.ok(!attacker.received.join('\n').includes(CLOUDFLARE_TOKEN));

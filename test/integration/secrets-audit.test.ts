@@ -32,7 +32,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
 import {
-  openDnsToken,
+  openDnsSecrets,
   openSmtpPassword,
   openTargetCredentials,
   openTargetSessionKey,
@@ -837,7 +837,7 @@ describe('secrets audit: no private key, token or password in the database, the 
     const providers = await Promise.all(
       providerIds.map(async ({ id }) => (await getDnsProvider(db, id)) ?? assert.fail(`DNS provider ${id}`)),
     );
-    const dnsTokens = Object.fromEntries(providers.map((p) => [p.name, openDnsToken(box, p)]));
+    const dnsTokens = Object.fromEntries(providers.map((p) => [p.name, openDnsSecrets(box, p)['token'] ?? '']));
     const smtpSettings = await getSetting<StoredSmtpSettings>(db, SMTP_SETTING_KEY);
     const smtpPassword = smtpSettings?.passwordSealed
       ? openSmtpPassword(box, smtpSettings, smtpSettings.passwordSealed)

@@ -27,7 +27,7 @@ export async function seedFleet(db: Database, size: FleetSize, sealedPlaceholder
   return db.withTransaction(async (tx) => {
     const [directory] = await tx.query<{ id: string }>('SELECT id FROM acme_directories ORDER BY id LIMIT 1');
     const [provider] = await tx.query<{ id: string }>(
-      "INSERT INTO dns_providers (name, kind, config, token_encrypted) VALUES ('Seeded Cloudflare', 'cloudflare', '{}', $1) RETURNING id",
+      "INSERT INTO dns_providers (name, kind, config, secrets_encrypted) VALUES ('Seeded Cloudflare', 'cloudflare', '{}', jsonb_build_object('token', $1::text)) RETURNING id",
       [sealedPlaceholder],
     );
     const customers = await tx.query<{ id: string }>(

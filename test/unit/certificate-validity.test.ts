@@ -42,7 +42,9 @@ async function certificateWithVersion(
 
 it('follows the current version and agrees with the renewal window for every rule', () =>
   t.db.withTransaction(async (db) => {
-    await db.query("INSERT INTO dns_providers (name, kind, token_encrypted) VALUES ('p', 'cloudflare', 'x')");
+    await db.query(
+      `INSERT INTO dns_providers (name, kind, secrets_encrypted) VALUES ('p', 'cloudflare', '{"token": "x"}')`,
+    );
     // 46 days across the end of daylight saving time in Berlin, a short-lived certificate.
     await db.query("SET LOCAL TIME ZONE 'Europe/Berlin'");
     const notBefore = new Date('2026-10-01T00:00:00Z');

@@ -29,7 +29,7 @@ after(async () => {
 });
 
 function provider(config: Record<string, unknown> = {}, token = TOKEN): DnsProvider {
-  return createCloudflareProvider({ config: { apiBaseUrl: fake.baseUrl, ...config }, token });
+  return createCloudflareProvider({ config: { apiBaseUrl: fake.baseUrl, ...config }, secrets: { token } });
 }
 
 /** Calls made while `work` ran. */
@@ -78,7 +78,7 @@ describe('verify', () => {
     it(`a ${status} token: DNS_AUTH_FAILED`, async () => {
       const other = await startFakeCloudflare({ token: TOKEN, zones: [{ name: ZONE }], tokenStatus: status });
       try {
-        const p = createCloudflareProvider({ config: { apiBaseUrl: other.baseUrl }, token: TOKEN });
+        const p = createCloudflareProvider({ config: { apiBaseUrl: other.baseUrl }, secrets: { token: TOKEN } });
         const error = await rejection(p.verify());
         assert.equal(error.type, FailureType.dnsAuth);
         assert.ok(error.message.includes(status), error.message);
@@ -288,7 +288,7 @@ describe('present and cleanup', () => {
     await down.close();
     const p2 = createCloudflareProvider({
       config: { apiBaseUrl: baseUrl, zoneName: ZONE, zoneId: ZONE_ID },
-      token: TOKEN,
+      secrets: { token: TOKEN },
     });
     const error = await rejection(p2.present(recordName(), 'v'));
     assert.equal(error.type, FailureType.dnsUnavailable);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
-  openDnsToken,
+  openDnsSecrets,
   openSmtpPassword,
   openTargetCredentials,
   openTargetSessionKey,
@@ -56,8 +56,9 @@ describe('resealLegacySecrets', () => {
     const provider = await insertDnsProvider(t.db, {
       name: 'Legacy CF',
       kind: 'cloudflare',
+      customerId: null,
       config: { apiBaseUrl: 'https://proxy.example' },
-      tokenSealed: box.seal('legacy-cf', SecretPurpose.dnsProviderToken),
+      secretsSealed: { token: box.seal('legacy-cf', SecretPurpose.dnsProviderToken) },
     });
     const smtp: StoredSmtpSettings = {
       host: 'smtp.legacy.test',
@@ -80,7 +81,7 @@ describe('resealLegacySecrets', () => {
       SecretBoxError,
       'no longer opens without its endpoint',
     );
-    assert.equal(openDnsToken(box, (await getDnsProvider(t.db, provider.id))!), 'legacy-cf');
+    assert.deepEqual(openDnsSecrets(box, (await getDnsProvider(t.db, provider.id))!), { token: 'legacy-cf' });
     const stored = (await getSetting<StoredSmtpSettings>(t.db, SMTP_SETTING_KEY))!;
     assert.equal(openSmtpPassword(box, stored, stored.passwordSealed ?? ''), 'legacy-smtp');
     const moved = await getTarget(t.db, movedId);

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
-  openDnsToken,
+  openDnsSecrets,
   openSmtpPassword,
   openTargetCredentials,
-  sealDnsToken,
+  sealDnsSecret,
   sealSmtpPassword,
   sealTargetCredentials,
 } from '../../activities/crypto/bound-secrets';
@@ -144,15 +144,28 @@ describe('target endpoint', () => {
 describe('DNS provider and SMTP endpoints', () => {
   it('a DNS token is bound to the API base URL, not to the zone', () => {
     const provider = { kind: 'cloudflare', config: { zoneName: 'example.test' } as Record<string, unknown> };
-    const sealed = sealDnsToken(box, provider, SECRET);
-    assert.equal(openDnsToken(box, { ...provider, config: { zoneName: 'other.test' }, tokenSealed: sealed }), SECRET);
+    const sealed = sealDnsSecret(box, provider, 'token', SECRET);
+    assert.deepEqual(
+      openDnsSecrets(box, { ...provider, config: { zoneName: 'other.test' }, secretsSealed: { token: sealed } }),
+      { token: SECRET },
+    );
     assert.throws(
       () =>
-        openDnsToken(box, {
+        openDnsSecrets(box, {
           ...provider,
           config: { ...provider.config, apiBaseUrl: 'https://proxy.example' },
-          tokenSealed: sealed,
+          secretsSealed: { token: sealed },
         }),
+      SecretBoxError,
+    );
+    // Each secret field is bound to its name: a value moved to another field does not open.
+    const keyId = sealDnsSecret(box, provider, 'accessKeyId', 'AKIDEXAMPLE');
+    assert.deepEqual(openDnsSecrets(box, { ...provider, secretsSealed: { token: sealed, accessKeyId: keyId } }), {
+      token: SECRET,
+      accessKeyId: 'AKIDEXAMPLE',
+    });
+    assert.throws(
+      () => openDnsSecrets(box, { ...provider, secretsSealed: { secretAccessKey: keyId } }),
       SecretBoxError,
     );
     assert.notEqual(

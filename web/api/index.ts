@@ -4,6 +4,7 @@ import express, { Router } from 'express';
 import type { WebDeps } from '../deps';
 import { adminApi } from './admin';
 import { certificateApi } from './certificates';
+import { withDnsProviderSchema } from './dns-provider-schema';
 import { inventoryApi } from './inventory';
 import { API_PREFIX, apiErrors, bearerAuth } from './support';
 
@@ -15,7 +16,7 @@ export const OPENAPI_PATH = path.join(__dirname, '..', 'openapi.yaml');
  */
 export function apiRoutes(deps: WebDeps): Router {
   const router = Router();
-  const openapi = readFileSync(OPENAPI_PATH, 'utf8');
+  const openapi = withDnsProviderSchema(readFileSync(OPENAPI_PATH, 'utf8'));
   // A browser opening the link shows the document (a YAML type would be saved as a file); tools get
   // application/yaml, and `?download=1` saves it as a file.
   router.get(`${API_PREFIX}/openapi.yaml`, (req, res) => {

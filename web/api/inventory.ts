@@ -84,8 +84,13 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.get(`${P}/dns-providers`, async (_req, res) => {
     res.json({ dnsProviders: (await listDnsProviders(deps.db)).map(redactDnsProvider) });
   });
+  // Fields go flat (`token`, `zoneName`) or grouped (`config: {…}`, `secrets: {…}`), as the descriptor names them.
+  const providerBody = (body: Record<string, unknown>): Record<string, unknown> => {
+    const { config: _config, secrets: _secrets, ...rest } = body;
+    return { ...objectField(body, 'config'), ...objectField(body, 'secrets'), ...rest };
+  };
   router.post(`${P}/dns-providers`, canChange, async (req, res) =>
-    reply(res, 201, await createDnsProvider(deps, req, jsonBody(req)), redactDnsProvider),
+    reply(res, 201, await createDnsProvider(deps, req, providerBody(jsonBody(req))), redactDnsProvider),
   );
   router.get(`${P}/dns-providers/:id`, async (req, res) => {
     res.json(redactDnsProvider(await loadDnsProvider(deps.db, req.params['id'])));
@@ -93,17 +98,17 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
   router.patch(`${P}/dns-providers/:id`, canChange, async (req, res) => {
     const before = await loadDnsProvider(deps.db, req.params['id']);
     const body = jsonBody(req);
-    const configKeys = (dnsProviderDescriptors[before.kind]?.fields ?? []).filter((f) => !f.secret).map((f) => f.name);
-    refuseUnchangeable(body, ['name', 'kind', 'token', 'config', ...configKeys], { config: configKeys });
+    const fields = dnsProviderDescriptors[before.kind]?.fields ?? [];
+    const configKeys = fields.filter((f) => !f.secret).map((f) => f.name);
+    const secretKeys = fields.filter((f) => f.secret).map((f) => f.name);
+    refuseUnchangeable(body, ['name', 'kind', 'customerId', 'config', 'secrets', ...configKeys, ...secretKeys], {
+      config: configKeys,
+      secrets: secretKeys,
+    });
     reply(
       res,
       200,
-      await updateDnsProvider(deps, req, before.id, {
-        name: before.name,
-        ...before.config,
-        ...objectField(body, 'config'),
-        ...body,
-      }),
+      await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...providerBody(body) }),
       redactDnsProvider,
     );
   });

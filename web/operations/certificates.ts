@@ -9,7 +9,7 @@ import {
   type CertificateSettings,
 } from '../../activities/db/repositories/certificates';
 import { listDeploymentsOfCertificate } from '../../activities/db/repositories/deployments';
-import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
+import { getDnsProvider, providerServesCustomer } from '../../activities/db/repositories/dns-providers';
 import { getSetting, RENEWAL_DEFAULTS_KEY, type RenewalDefaults } from '../../activities/db/repositories/settings';
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
@@ -26,6 +26,9 @@ import { deleteConfirmed } from './delete-confirmed';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import type { ObjectChange } from './input';
 import { deletionRevocation, revokeBeforeDeletion } from './revocations';
+
+const FOREIGN_PROVIDER =
+  "That DNS provider belongs to another customer: choose a shared one or one of this certificate's customer.";
 
 /** What the audit log keeps of a certificate (no secrets here anyway). */
 export const certificateAuditView = (
@@ -117,6 +120,8 @@ export async function createCertificate(
   if (!customer.ok) f.fail('customerId', customer.error);
   const provider = await getDnsProvider(deps.db, f.ref('dnsProviderId'));
   if (!provider) f.fail('dnsProviderId', 'Choose a DNS provider (add one first under DNS providers).');
+  else if (customer.ok && !providerServesCustomer(provider, customer.customer.id))
+    f.fail('dnsProviderId', FOREIGN_PROVIDER);
   const directoryId = f.ref('acmeDirectoryId');
   const directory = /^\d{1,18}$/.test(directoryId) ? await getAcmeDirectory(deps.db, directoryId) : undefined;
   if (!directory) f.fail('acmeDirectoryId', 'Choose an ACME directory.');
@@ -194,6 +199,8 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
   const providerId = given('dnsProviderId') ? f.ref('dnsProviderId') : cert.dnsProviderId;
   const provider = await getDnsProvider(deps.db, providerId);
   if (!provider) f.fail('dnsProviderId', 'Choose a DNS provider.');
+  else if (customer.ok && !providerServesCustomer(provider, customer.customer.id))
+    f.fail('dnsProviderId', FOREIGN_PROVIDER);
   const keyType = given('keyType') ? f.text('keyType') : cert.keyType;
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy =

@@ -1,13 +1,16 @@
 import type { Queryable } from '../pool';
 import { liveNameTaken } from './live-name-taken';
 
-/** A DNS provider as the web and activities see it. The token stays sealed here. */
+/** A DNS provider as the web and activities see it. Its secrets stay sealed here. */
 export interface DnsProviderRecord {
   id: string;
   name: string;
   kind: string;
+  /** The customer it belongs to; null: shared by every customer. */
+  customerId: string | null;
   config: Record<string, unknown>;
-  tokenSealed: string;
+  /** Secret field name → its sealed value (each sealed on its own). */
+  secretsSealed: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,27 +19,42 @@ interface Row {
   id: string;
   name: string;
   kind: string;
+  customer_id: string | null;
   config: Record<string, unknown>;
-  token_encrypted: string;
+  secrets_encrypted: Record<string, string>;
   created_at: Date;
   updated_at: Date;
 }
-const COLUMNS = 'id, name, kind, config, token_encrypted, created_at, updated_at';
+const COLUMNS = 'id, name, kind, customer_id, config, secrets_encrypted, created_at, updated_at';
 const toProvider = (r: Row): DnsProviderRecord => ({
   id: r.id,
   name: r.name,
   kind: r.kind,
+  customerId: r.customer_id,
   config: r.config,
-  tokenSealed: r.token_encrypted,
+  secretsSealed: r.secrets_encrypted,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
-export async function listDnsProviders(db: Queryable): Promise<DnsProviderRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(
-    toProvider,
-  );
+/** Every live provider; with `usableBy`, only the shared ones and those of that customer. */
+export async function listDnsProviders(db: Queryable, usableBy?: string): Promise<DnsProviderRecord[]> {
+  if (usableBy === undefined)
+    return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(
+      toProvider,
+    );
+  return (
+    await db.query<Row>(
+      `SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL AND (customer_id IS NULL OR customer_id = $1)
+        ORDER BY name`,
+      [usableBy],
+    )
+  ).map(toProvider);
 }
+
+/** Whether a certificate of `customerId` may use the provider: it is shared or that customer's own. */
+export const providerServesCustomer = (p: DnsProviderRecord, customerId: string): boolean =>
+  p.customerId === null || p.customerId === customerId;
 
 export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProviderRecord | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
@@ -50,35 +68,67 @@ export const dnsProviderNameTaken = (db: Queryable, name: string, exceptId?: str
 
 export async function insertDnsProvider(
   db: Queryable,
-  p: { name: string; kind: string; config: Record<string, unknown>; tokenSealed: string },
+  p: {
+    name: string;
+    kind: string;
+    customerId: string | null;
+    config: Record<string, unknown>;
+    secretsSealed: Record<string, string>;
+  },
 ): Promise<DnsProviderRecord> {
   const rows = await db.query<Row>(
-    `INSERT INTO dns_providers (name, kind, config, token_encrypted) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-    [p.name, p.kind, JSON.stringify(p.config), p.tokenSealed],
+    `INSERT INTO dns_providers (name, kind, customer_id, config, secrets_encrypted) VALUES ($1, $2, $3, $4, $5)
+      RETURNING ${COLUMNS}`,
+    [p.name, p.kind, p.customerId, JSON.stringify(p.config), JSON.stringify(p.secretsSealed)],
   );
   return toProvider(rows[0] as Row);
 }
 
-/** A new name or configuration; the token only when a new one was entered. */
+/** A new name, customer or configuration; `secretsSealed` holds only the secrets entered anew (the others stay). */
 export async function updateDnsProvider(
   db: Queryable,
   id: string,
-  p: { name: string; config: Record<string, unknown>; tokenSealed?: string },
+  p: {
+    name: string;
+    customerId: string | null;
+    config: Record<string, unknown>;
+    secretsSealed: Record<string, string>;
+  },
 ): Promise<void> {
   await db.query(
-    `UPDATE dns_providers SET name = $2, config = $3, token_encrypted = COALESCE($4, token_encrypted), updated_at = now()
+    `UPDATE dns_providers SET name = $2, customer_id = $3, config = $4, secrets_encrypted = secrets_encrypted || $5::jsonb,
+        updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, p.name, JSON.stringify(p.config), p.tokenSealed ?? null],
+    [id, p.name, p.customerId, JSON.stringify(p.config), JSON.stringify(p.secretsSealed)],
   );
 }
 
-/** Replaces the sealed token, only while it is still the one read (a concurrent edit wins). */
-export async function replaceDnsToken(db: Queryable, id: string, before: string, after: string): Promise<void> {
-  await db.query('UPDATE dns_providers SET token_encrypted = $3 WHERE id = $1 AND token_encrypted = $2', [
-    id,
-    before,
-    after,
-  ]);
+/** Replaces one sealed secret, only while it is still the one read (a concurrent edit wins). */
+export async function replaceDnsSecret(
+  db: Queryable,
+  id: string,
+  field: string,
+  before: string,
+  after: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE dns_providers SET secrets_encrypted = jsonb_set(secrets_encrypted, ARRAY[$2::text], to_jsonb($4::text))
+      WHERE id = $1 AND secrets_encrypted ->> $2 = $3`,
+    [id, field, before, after],
+  );
+}
+
+/** Live certificates of other customers than `customerId` that use the provider (it cannot become that customer's own). */
+export async function foreignCertificatesUsingDnsProvider(
+  db: Queryable,
+  id: string,
+  customerId: string,
+): Promise<{ id: string; commonName: string }[]> {
+  return db.query<{ id: string; commonName: string }>(
+    `SELECT id, common_name AS "commonName" FROM certificates
+      WHERE dns_provider_id = $1 AND customer_id <> $2 AND deleted_at IS NULL ORDER BY common_name LIMIT 20`,
+    [id, customerId],
+  );
 }
 
 /** Live certificates that use the provider (a provider in use cannot be deleted). */
@@ -100,7 +150,14 @@ export async function deleteDnsProvider(db: Queryable, id: string): Promise<void
   );
 }
 
-/** Redacted view for audit entries and pages: never the token. */
+/** Redacted view for audit entries, pages and the API: never a secret, only which fields are stored (sealed). */
 export function redactDnsProvider(p: DnsProviderRecord): Record<string, unknown> {
-  return { id: p.id, name: p.name, kind: p.kind, config: p.config, token: '(sealed)' };
+  return {
+    id: p.id,
+    name: p.name,
+    kind: p.kind,
+    customerId: p.customerId,
+    config: p.config,
+    secrets: Object.fromEntries(Object.keys(p.secretsSealed).map((field) => [field, '(sealed)'])),
+  };
 }

@@ -46,6 +46,7 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
       endpoint: true,
     },
   ],
+  summary: (config) => (typeof config['zoneName'] === 'string' ? `zone ${config['zoneName']}` : 'zone from each name'),
   parseConfig(input) {
     const errors: Record<string, string> = {};
     const config: CloudflareConfig = {};

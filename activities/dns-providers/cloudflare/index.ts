@@ -1,6 +1,7 @@
 import { FailureType } from '../../../temporal/contract';
 import { transportFailureText } from '../../domain/transport-failure';
 import { classified, ClassifiedError } from '../../errors';
+import { classifiedCalls } from '../classified-call';
 import type { DnsProvider, DnsProviderFactory } from '../types';
 import { Cloudflare, CloudflareClient } from './client';
 import type { CloudflareConfig } from './descriptor';
@@ -56,18 +57,13 @@ export function classifyCloudflareError(error: unknown, action: string): Classif
   return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: ${message}`);
 }
 
-export const createCloudflareProvider: DnsProviderFactory = ({ config, token }) => {
+export const createCloudflareProvider: DnsProviderFactory = ({ config, secrets }) => {
   const cfg = config as CloudflareConfig;
+  const token = secrets['token'] ?? '';
   const client = new CloudflareClient({ token, ...(cfg.apiBaseUrl ? { baseUrl: cfg.apiBaseUrl } : {}) });
   const zoneIds = new Map<string, string>();
 
-  const call = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw classifyCloudflareError(error, action);
-    }
-  };
+  const call = classifiedCalls(classifyCloudflareError);
 
   /** Walks the labels of the name upward until a zone matches, unless the zone is configured. */
   const resolveZone = async (recordName: string): Promise<{ id: string; name: string }> => {
