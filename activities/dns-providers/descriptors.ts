@@ -1,7 +1,9 @@
 import { cloudflareDescriptor } from './cloudflare/descriptor';
+import { rfc2136Descriptor } from './rfc2136/descriptor';
 import type { DnsProviderDescriptor } from './types';
 
 /** Web-safe: descriptors only, no provider code. */
 export const dnsProviderDescriptors: Record<string, DnsProviderDescriptor> = {
   cloudflare: cloudflareDescriptor,
+  rfc2136: rfc2136Descriptor,
 };

@@ -1,7 +1,9 @@
 import { createCloudflareProvider } from './cloudflare';
+import { createRfc2136Provider } from './rfc2136';
 import type { DnsProviderFactory } from './types';
 
 /** Provider id (= folder = dns_providers.kind) → factory. */
 export const dnsProviderFactories: Record<string, DnsProviderFactory> = {
   cloudflare: createCloudflareProvider,
+  rfc2136: createRfc2136Provider,
 };
