@@ -282,6 +282,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     markCertificateStatus: async () => undefined,
     recordRenewalCheck: async () => undefined,
     checkDnsProvider: async () => ({ zone: 'example.test' }),
+    checkDnsDelegation: async () => ({ ok: true, detail: 'mock: no CNAME' }),
     createAcmeOrder: async () => order,
     presentDnsChallenge: async () => ({ recordName: order.recordName, count: order.values.length }),
     // The first look finds the record missing unless a test says otherwise, so the patient wait runs.

@@ -1,0 +1,23 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  NON_RETRYABLE_FAILURES,
+  type DnsDelegationCheckInput,
+  type DnsDelegationCheckResult,
+} from '../temporal/contract';
+
+const { checkDnsDelegation } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+});
+
+/** "Check the CNAME" of a delegated certificate, before any ACME order is spent. Changes nothing. */
+export async function dnsDelegationCheckWorkflow(input: DnsDelegationCheckInput): Promise<DnsDelegationCheckResult> {
+  try {
+    return await checkDnsDelegation({ certificateId: input.certificateId });
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
+    return { ok: false, detail: message };
+  }
+}
