@@ -24,7 +24,8 @@ export async function challengeCnameTarget(recordName: string, resolvers: string
       next = (await resolver.resolveCname(name))[0];
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (NO_RECORD.has(code)) return target;
+      // Past the first link, the chain ends where the name cannot be looked up further.
+      if (NO_RECORD.has(code) || target !== undefined) return target;
       throw classified(
         FailureType.dnsUnavailable,
         `dns: cannot look up the CNAME of ${name}: ${code || String(error)}`,

@@ -29,6 +29,16 @@ export interface BindZone {
   records?: string[];
 }
 
+export interface BindOptions {
+  keys: BindKey[];
+  zones: BindZone[];
+  /**
+   * Also answer recursively for 127.0.0.1, following CNAMEs across the zones it serves, as the
+   * resolver of a CA's validation authority does (Pebble's `-dnsserver` in the delegation test).
+   */
+  recursive?: boolean;
+}
+
 export interface BindServer {
   /** "127.0.0.1:PORT" (UDP and TCP). */
   address: string;
@@ -62,7 +72,8 @@ function zoneFile(zone: BindZone, serial: number, records: string[]): string {
   ].join('\n');
 }
 
-function namedConf(dir: string, port: number, keys: BindKey[], zones: BindZone[]): string {
+function namedConf(dir: string, port: number, options: BindOptions): string {
+  const { keys, zones } = options;
   return [
     'options {',
     `  directory "${dir}";`,
@@ -71,7 +82,11 @@ function namedConf(dir: string, port: number, keys: BindKey[], zones: BindZone[]
     `  managed-keys-directory "${dir}";`,
     `  listen-on port ${port} { 127.0.0.1; };`,
     '  listen-on-v6 { none; };',
-    '  recursion no;',
+    // A recursive resolver (as Let's Encrypt's VA uses) follows a CNAME into another zone; named does
+    // that from its own zones when recursion is on. Authoritative-only, it answers the CNAME alone.
+    options.recursive
+      ? '  recursion yes; allow-recursion { 127.0.0.1; }; allow-query-cache { 127.0.0.1; };'
+      : '  recursion no;',
     '  notify no;',
     '  dnssec-validation no;',
     '};',
@@ -105,7 +120,7 @@ async function soaSerial(address: string, zone: string): Promise<number | undefi
 }
 
 /** Starts named serving `zones` with `keys` on a free loopback port (retried on a port race). */
-export async function startBind(options: { keys: BindKey[]; zones: BindZone[] }): Promise<BindServer> {
+export async function startBind(options: BindOptions): Promise<BindServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-bind-'));
   const unregister = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const serials = new Map(options.zones.map((z) => [z.name, 1]));
@@ -117,7 +132,7 @@ export async function startBind(options: { keys: BindKey[]; zones: BindZone[] })
   for (let attempt = 0; attempt < 3 && !named; attempt++) {
     port = await freeUdpAndTcpPort();
     const conf = path.join(dir, 'named.conf');
-    await writeFile(conf, namedConf(dir, port, options.keys, options.zones));
+    await writeFile(conf, namedConf(dir, port, options));
     const first = options.zones[0]?.name ?? '.';
     try {
       named = await spawnManaged(NAMED, ['-g', '-c', conf, '-n', '1'], {
