@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import { checkFailureDetail } from './check-failure';
 import type { Activities } from '../activities';
 import {
   NON_RETRYABLE_FAILURES,
@@ -17,8 +18,6 @@ export async function acmeDirectoryCheckWorkflow(input: AcmeDirectoryCheckInput)
     const read = await readAcmeDirectoryMeta({ directoryId: input.directoryId });
     return { ok: true, detail: read.detail, profiles: read.profiles };
   } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, detail: message };
+    return { ok: false, detail: checkFailureDetail(error) };
   }
 }

@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import { checkFailureDetail } from './check-failure';
 import type { Activities } from '../activities';
 import {
   NON_RETRYABLE_FAILURES,
@@ -16,8 +17,6 @@ export async function dnsDelegationCheckWorkflow(input: DnsDelegationCheckInput)
   try {
     return await checkDnsDelegation({ certificateId: input.certificateId });
   } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, detail: message };
+    return { ok: false, detail: checkFailureDetail(error) };
   }
 }

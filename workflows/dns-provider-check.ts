@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import { checkFailureDetail } from './check-failure';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_FAILURES, type DnsProviderCheckInput, type DnsProviderCheckResult } from '../temporal/contract';
 
@@ -13,8 +14,6 @@ export async function dnsProviderCheckWorkflow(input: DnsProviderCheckInput): Pr
     const checked = await verifyDnsProvider({ providerId: input.providerId });
     return { ok: true, detail: checked.detail, ...(checked.zone ? { zone: checked.zone } : {}) };
   } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, detail: message };
+    return { ok: false, detail: checkFailureDetail(error) };
   }
 }

@@ -25,9 +25,8 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
   let bind: BindServer;
   let stack: Stack;
   let admin: ConsoleClient;
-  let directoryId: string;
-  let providerId: string;
-  let certificateId: string;
+  /** The Pebble directory, the RFC 2136 provider and the delegated certificate, as the console numbered them. */
+  const ids = { directory: '', provider: '', certificate: '' };
 
   before(async () => {
     bind = await startBind({
@@ -42,7 +41,7 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
     });
     await stack.startWorker();
     admin = await stack.admin();
-    directoryId = await addPebbleDirectory(admin, stack);
+    ids.directory = await addPebbleDirectory(admin, stack);
     await admin.get('/dns-providers');
     const saved = await admin.post('/dns-providers', {
       kind: 'rfc2136',
@@ -55,8 +54,8 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
     });
     assert.equal(saved.status, 303, saved.text.slice(0, 2000));
     const page = await admin.get('/certificates/new');
-    providerId = /<option value="(\d+)"[^>]*>MSP BIND<\/option>/.exec(page.text)?.[1] ?? '';
-    assert.ok(providerId, 'the RFC 2136 provider is listed on the certificate form');
+    ids.provider = /<option value="(\d+)"[^>]*>MSP BIND<\/option>/.exec(page.text)?.[1] ?? '';
+    assert.ok(ids.provider, 'the RFC 2136 provider is listed on the certificate form');
   });
   after(async () => {
     await stack?.stop();
@@ -64,11 +63,11 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
   });
 
   const checkFragment = async (): Promise<string> => {
-    await admin.get(`/certificates/${certificateId}`);
-    const started = await admin.post(`/certificates/${certificateId}/delegation/check`, {}, { 'HX-Request': 'true' });
+    await admin.get(`/certificates/${ids.certificate}`);
+    const started = await admin.post(`/certificates/${ids.certificate}/delegation/check`, {}, { 'HX-Request': 'true' });
     assert.equal(started.status, 200, started.text);
     return eventually('the delegation check to end', async () => {
-      const fragment = await admin.get(`/certificates/${certificateId}/delegation/check`, { 'HX-Request': 'true' });
+      const fragment = await admin.get(`/certificates/${ids.certificate}/delegation/check`, { 'HX-Request': 'true' });
       return fragment.text.includes('hx-trigger="every 1s"') || fragment.text.includes('Not checked')
         ? undefined
         : fragment.text;
@@ -76,16 +75,16 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
   };
 
   it('refuses a delegated wildcard before any ACME order while the CNAME is missing, and shows the CNAME', async () => {
-    certificateId = await requestCertificate(admin, {
+    ids.certificate = await requestCertificate(admin, {
       commonName: NAME,
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
+      dnsProviderId: ids.provider,
+      acmeDirectoryId: ids.directory,
       delegationZone: MSP_ZONE,
     });
-    assert.match(await waitForRunToEnd(admin, certificateId), /run-FAILED/);
-    const orders = await stack.db.db.query('SELECT id FROM acme_orders WHERE certificate_id = $1', [certificateId]);
+    assert.match(await waitForRunToEnd(admin, ids.certificate), /run-FAILED/);
+    const orders = await stack.db.db.query('SELECT id FROM acme_orders WHERE certificate_id = $1', [ids.certificate]);
     assert.equal(orders.length, 0, 'no ACME order was spent');
-    const page = await admin.get(`/certificates/${certificateId}`);
+    const page = await admin.get(`/certificates/${ids.certificate}`);
     assert.ok(page.text.includes(CNAME_LINE), 'the page shows the exact CNAME to give the customer');
     assert.match(page.text, /Last run failed: dns: _acme-challenge\.shop\.customer\.test is not a CNAME yet/);
 
@@ -106,22 +105,22 @@ describe('CNAME delegation on real BIND with Pebble validating against it', () =
     assert.match(fragment, /in place/);
     assert.match(fragment, /is a CNAME to shop\.customer\.test\.acme\.msp\.test/);
 
-    await admin.get(`/certificates/${certificateId}`);
-    const renew = await admin.post(`/certificates/${certificateId}/renew`, {});
+    await admin.get(`/certificates/${ids.certificate}`);
+    const renew = await admin.post(`/certificates/${ids.certificate}/renew`, {});
     assert.equal(renew.status, 303, renew.text);
-    const run = await waitForRunToEnd(admin, certificateId);
+    const run = await waitForRunToEnd(admin, ids.certificate);
     assert.match(run, /run-COMPLETED/, run);
 
     const orders = await stack.db.db.query<{ txt_record_name: string; txt_target_name: string }>(
       'SELECT txt_record_name, txt_target_name FROM acme_orders WHERE certificate_id = $1',
-      [certificateId],
+      [ids.certificate],
     );
     assert.deepEqual(
       orders.map((o) => [o.txt_record_name, o.txt_target_name]),
       [['_acme-challenge.shop.customer.test', TARGET]],
       'the TXT record went into the delegated zone',
     );
-    const pem = await admin.getBytes(`/certificates/${certificateId}/download/fullchain.pem`);
+    const pem = await admin.getBytes(`/certificates/${ids.certificate}/download/fullchain.pem`);
     const [leafPem] = splitPemChain(pem.body.toString('utf8'));
     assert.ok(leafPem);
     assert.match(new X509Certificate(leafPem).subjectAltName ?? '', /DNS:\*\.shop\.customer\.test/);
