@@ -289,6 +289,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     { name: 'keyType', kind: 'strict' },
     { name: 'renewalMode', kind: 'strict' },
     { name: 'renewalValue', kind: 'strict' },
+    { name: 'delegationZone', kind: 'domain' },
   ];
   const certCreate = (n: number): Json => ({
     commonName: `hostile-${n}.example.test`,
@@ -305,6 +306,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     { name: 'keyType', kind: 'strict' },
     { name: 'renewalMode', kind: 'strict' },
     { name: 'renewalValue', kind: 'strict' },
+    { name: 'delegationZone', kind: 'domain' },
   ];
   const certSettings = (): Json => ({
     customerId: fx.customerId,
@@ -523,6 +525,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     ],
     'POST /certificates/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
+    'POST /certificates/:id/delegation/check': command,
     'POST /certificates/:id/download/pfx': [
       {
         fields: [
