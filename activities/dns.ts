@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { FailureType } from '../temporal/contract';
-import { getOrder } from './db/repositories/acme-orders';
+import { FailureType, type DnsDelegationCheckInput, type DnsDelegationCheckResult } from '../temporal/contract';
+import { getOrder, setOrderTxtTarget } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
+import { resolveChallengeTarget } from './dns-delegation';
 import { nameServersFor, waitForTxtPropagation } from './dns-propagation';
 import { challengeRecordName } from './domain/certificate-name';
 import type { DnsProvider } from './dns-providers/types';
@@ -10,7 +11,11 @@ import { classified, ClassifiedError } from './errors';
 import { loadDnsProvider, verifyDnsProviderRecently } from './load-dns-provider';
 
 export function createDnsActivities(deps: ActivityDeps) {
-  /** The order's challenge record and the provider of its certificate. */
+  /**
+   * The order's challenge values, the provider of its certificate, and the name the TXT record is
+   * written to: the CNAME target of `_acme-challenge.<name>` when it is delegated. Resolved once and
+   * kept on the order, so the propagation check and the cleanup use the name the record went to.
+   */
   const challengeOf = async (orderId: string) => {
     const order = await getOrder(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `dns: order ${orderId} not found`);
@@ -18,7 +23,15 @@ export function createDnsActivities(deps: ActivityDeps) {
     if (!cert)
       throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
     const { provider } = await loadDnsProvider(deps, { providerId: cert.dnsProviderId, customerId: cert.customerId });
-    return { recordName: order.txtRecordName ?? '', values: order.txtValues, provider };
+    const challengeName = order.txtRecordName ?? '';
+    const recordName =
+      order.txtTargetName ??
+      (await setOrderTxtTarget(
+        deps.db,
+        order.id,
+        (await resolveChallengeTarget(cert, provider, challengeName, deps.propagation.resolvers)).writeTo,
+      ));
+    return { recordName, values: order.txtValues, provider };
   };
 
   /** The worker's resolvers (DNS_PROPAGATION_RESOLVERS), else the zone's authoritative nameservers. */
@@ -40,7 +53,30 @@ export function createDnsActivities(deps: ActivityDeps) {
         providerId: cert.dnsProviderId,
         customerId: cert.customerId,
       });
-      return { zone: await provider.zoneFor(challengeRecordName(cert.commonName)) };
+      const target = await resolveChallengeTarget(
+        cert,
+        provider,
+        challengeRecordName(cert.commonName),
+        deps.propagation.resolvers,
+      );
+      return { zone: await provider.zoneFor(target.writeTo) };
+    },
+
+    /**
+     * "Check the CNAME" on the certificate page: is `_acme-challenge.<name>` delegated as this
+     * certificate needs? Reads public DNS and asks the provider which zone it writes; changes nothing.
+     */
+    async checkDnsDelegation(input: DnsDelegationCheckInput): Promise<DnsDelegationCheckResult> {
+      const cert = await getCertificate(deps.db, input.certificateId);
+      if (!cert) throw classified(FailureType.notFound, `dns: certificate ${input.certificateId} no longer exists`);
+      const { provider } = await loadDnsProvider(deps, { providerId: cert.dnsProviderId, customerId: cert.customerId });
+      const outcome = await resolveChallengeTarget(
+        cert,
+        provider,
+        challengeRecordName(cert.commonName),
+        deps.propagation.resolvers,
+      );
+      return { ok: true, detail: outcome.detail, ...(outcome.found ? { found: outcome.found } : {}) };
     },
 
     /** "Verify token" from the console: the provider's token is active and sees its zone. Changes nothing. */

@@ -15,6 +15,7 @@ export const WorkflowType = {
   preflight: 'targetPreflightWorkflow',
   deviceSession: 'deviceSessionWorkflow',
   dnsProviderCheck: 'dnsProviderCheckWorkflow',
+  dnsDelegationCheck: 'dnsDelegationCheckWorkflow',
   acmeDirectoryCheck: 'acmeDirectoryCheckWorkflow',
   testEmail: 'testEmailWorkflow',
   endpointChangeNotice: 'endpointChangeNoticeWorkflow',
@@ -34,6 +35,8 @@ export const deploymentWorkflowId = (certificateId: string, deploymentId: string
 export const preflightWorkflowId = (targetId: string): string => `preflight:target:${targetId}`;
 export const deviceSessionWorkflowId = (targetId: string): string => `device:${targetId}`;
 export const dnsProviderCheckWorkflowId = (providerId: string): string => `dns-check:provider:${providerId}`;
+/** "Check the CNAME" of a certificate whose DNS-01 challenge is delegated: one at a time per certificate. */
+export const dnsDelegationCheckWorkflowId = (certificateId: string): string => `dns-check:delegation:${certificateId}`;
 /** "Read profiles" of an ACME directory: one at a time per directory. */
 export const acmeDirectoryCheckWorkflowId = (directoryId: string): string => `acme-directory-check:${directoryId}`;
 /** One test email per request; the request id is chosen by the console. */
@@ -254,6 +257,18 @@ export interface DnsProviderCheckInput {
   providerId: string;
 }
 
+export interface DnsDelegationCheckInput {
+  certificateId: string;
+}
+
+/** Whether `_acme-challenge.<name>` is the CNAME the certificate needs, and what was found instead. */
+export interface DnsDelegationCheckResult {
+  ok: boolean;
+  detail: string;
+  /** The CNAME target found (undefined: no CNAME). */
+  found?: string;
+}
+
 export interface DnsProviderCheckResult {
   ok: boolean;
   /** What was checked (token status, zone), or why it failed, in words a technician can act on. */
@@ -396,6 +411,8 @@ export const FailureType = {
   dnsZoneNotFound: 'DNS_ZONE_NOT_FOUND',
   dnsUnavailable: 'DNS_PROVIDER_UNAVAILABLE',
   propagationTimeout: 'DNS_PROPAGATION_TIMEOUT',
+  /** `_acme-challenge.<name>` is not the CNAME a delegated certificate needs: the customer must add it. */
+  dnsDelegationMissing: 'DNS_DELEGATION_MISSING',
   acmeRejected: 'ACME_REJECTED',
   acmeValidationFailed: 'ACME_VALIDATION_FAILED',
   acmeRateLimited: 'ACME_RATE_LIMITED',
@@ -421,6 +438,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.dnsAuth,
   FailureType.dnsZoneNotFound,
   FailureType.propagationTimeout,
+  FailureType.dnsDelegationMissing,
   FailureType.acmeRejected,
   FailureType.acmeValidationFailed,
   FailureType.notFound,

@@ -22,6 +22,7 @@ import { reportRoutes } from './routes/reports';
 import { certificateRoutes } from './routes/certificates';
 import { dashboardRoutes } from './routes/dashboard';
 import { dnsProviderRoutes } from './routes/dns-providers';
+import { dnsDelegationRoutes } from './routes/dns-delegation';
 import { healthRoutes } from './routes/health';
 import { downloadRoutes } from './routes/downloads';
 import { deploymentRoutes } from './routes/deployments';
@@ -102,6 +103,7 @@ export function createApp(deps: WebDeps): Express {
   app.use(customerRoutes(deps, views));
   app.use(dnsProviderRoutes(deps, views));
   app.use(certificateRoutes(deps, views));
+  app.use(dnsDelegationRoutes(deps, views));
   app.use(downloadRoutes(deps));
   app.use(targetRoutes(deps, views));
   app.use(deploymentRoutes(deps, views));

@@ -4,6 +4,7 @@ export { deployToTargetWorkflow } from './deploy-to-target';
 export { targetPreflightWorkflow } from './target-preflight';
 export { deviceSessionWorkflow } from './device-session';
 export { dnsProviderCheckWorkflow } from './dns-provider-check';
+export { dnsDelegationCheckWorkflow } from './dns-delegation-check';
 export { acmeDirectoryCheckWorkflow } from './acme-directory-check';
 export { testEmailWorkflow } from './test-email';
 export { endpointChangeNoticeWorkflow } from './endpoint-change-notice';

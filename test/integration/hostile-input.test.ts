@@ -296,6 +296,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     keyType: 'strict',
     renewalMode: 'strict',
     renewalValue: 'strict',
+    delegationZone: 'domain',
   });
   const certCreate = (n: number): Json => ({
     commonName: `hostile-${n}.example.test`,
@@ -312,6 +313,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     keyType: 'strict',
     renewalMode: 'strict',
     renewalValue: 'strict',
+    delegationZone: 'domain',
   });
   const certSettings = (): Json => ({
     customerId: fx.customerId,
@@ -531,6 +533,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     ],
     'POST /certificates/:id/delete': [{ fields: [{ name: 'confirm', kind: 'strict' }] }],
     'POST /certificates/:id/renew': [{ fields: [], base: () => ({}), realId: fx.renewCertId }],
+    'POST /certificates/:id/delegation/check': command,
     'POST /certificates/:id/download/pfx': [
       {
         fields: fieldsOf({ password: 'password', legacy: 'flag' }),

@@ -23,6 +23,7 @@ const POLICY: Record<string, Needs> = {
   'POST /dns-providers/:id/verify': 'technician',
   'POST /certificates': 'technician',
   'POST /certificates/:id/renew': 'technician',
+  'POST /certificates/:id/delegation/check': 'technician',
   'POST /certificates/:id/settings': 'technician',
   'POST /certificates/:id/delete': 'technician',
   'POST /certificates/:id/download/pfx': 'technician',

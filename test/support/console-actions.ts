@@ -48,7 +48,13 @@ export async function addCloudflareProvider(
 /** Requests a certificate through the form. Returns the new certificate id. */
 export async function requestCertificate(
   client: ConsoleClient,
-  form: { commonName: string; dnsProviderId: string; acmeDirectoryId: string; keyType?: string },
+  form: {
+    commonName: string;
+    dnsProviderId: string;
+    acmeDirectoryId: string;
+    keyType?: string;
+    delegationZone?: string;
+  },
 ): Promise<string> {
   await client.get('/certificates/new');
   const created = await client.post('/certificates', {

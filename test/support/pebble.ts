@@ -41,6 +41,11 @@ export interface PebbleOptions {
    * {kid: base64url HMAC key}): when given, new accounts need one of these pairs.
    */
   eabKeys?: Record<string, string>;
+  /**
+   * The DNS server Pebble's VA asks (`-dnsserver`), e.g. a BIND serving a delegated challenge; default
+   * the challtestsrv started beside it.
+   */
+  dnsServer?: string;
 }
 
 export interface PebbleStack {
@@ -339,7 +344,7 @@ async function startOnce(
     await writeFile(configFile, JSON.stringify(config, null, 2));
     pebble = await spawnManaged(
       opts.pebbleBinary ?? (await pebbleTool(PEBBLE)),
-      ['-config', configFile, '-strict=false', '-dnsserver', dnsServer],
+      ['-config', configFile, '-strict=false', '-dnsserver', opts.dnsServer ?? dnsServer],
       {
         name: 'pebble',
         cwd: dir,

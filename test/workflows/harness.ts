@@ -284,6 +284,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     planAcmeDirectories: async () => ({ directories: [{ id: '1', name: 'Mock CA' }], fallbackAfterMs: 60_000 }),
     reserveOrderSlot: async () => ({ granted: true }),
     checkDnsProvider: async () => ({ zone: 'example.test' }),
+    checkDnsDelegation: async () => ({ ok: true, detail: 'mock: no CNAME' }),
     createAcmeOrder: async () => order,
     presentDnsChallenge: async () => ({ recordName: order.recordName, count: order.values.length }),
     // The first look finds the record missing unless a test says otherwise, so the patient wait runs.

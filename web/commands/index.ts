@@ -10,6 +10,7 @@ import {
   acmeDirectoryCheckWorkflowId,
   deployNowSignal,
   deploymentWorkflowId,
+  dnsDelegationCheckWorkflowId,
   dnsProviderCheckWorkflowId,
   endpointChangeNoticeWorkflowId,
   TASK_QUEUE,
@@ -17,6 +18,8 @@ import {
   type AcmeDirectoryCheckInput,
   type AcmeDirectoryCheckResult,
   type DeployTrigger,
+  type DnsDelegationCheckInput,
+  type DnsDelegationCheckResult,
   type DnsProviderCheckInput,
   type DnsProviderCheckResult,
   type EndpointChangeNoticeInput,
@@ -97,6 +100,9 @@ export interface ConsoleCommands {
   latestPreflight(targetId: string): Promise<PreflightView>;
   startDnsProviderCheck(providerId: string): Promise<CheckStart>;
   latestDnsProviderCheck(providerId: string): Promise<CheckView<DnsProviderCheckResult>>;
+  /** "Check the CNAME" of a delegated certificate; the result if it ends within `waitMs`, else "running". */
+  startDnsDelegationCheck(certificateId: string): Promise<CheckStart>;
+  dnsDelegationCheck(certificateId: string, waitMs?: number): Promise<CheckView<DnsDelegationCheckResult>>;
   /** "Read profiles": the worker reads the directory's `meta` and stores it (the web never talks to a CA). */
   startAcmeDirectoryCheck(directoryId: string): Promise<CheckStart>;
   /** The read's result if it ends within `waitMs` (else "running"; the page shows the stored record). */
@@ -164,6 +170,14 @@ export function createConsoleCommands(temporal: { client: Client; namespace: str
       } satisfies DnsProviderCheckInput),
     latestDnsProviderCheck: (providerId) =>
       latestResult<DnsProviderCheckResult>(client, dnsProviderCheckWorkflowId(providerId)),
+    startDnsDelegationCheck: (certificateId) =>
+      startCheck(client, WorkflowType.dnsDelegationCheck, dnsDelegationCheckWorkflowId(certificateId), {
+        certificateId,
+      } satisfies DnsDelegationCheckInput),
+    dnsDelegationCheck: (certificateId, waitMs) =>
+      waitMs
+        ? resultWithin<DnsDelegationCheckResult>(client, dnsDelegationCheckWorkflowId(certificateId), waitMs)
+        : latestResult<DnsDelegationCheckResult>(client, dnsDelegationCheckWorkflowId(certificateId)),
     startAcmeDirectoryCheck: (directoryId) =>
       startCheck(client, WorkflowType.acmeDirectoryCheck, acmeDirectoryCheckWorkflowId(directoryId), {
         directoryId,

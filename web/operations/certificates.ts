@@ -14,6 +14,7 @@ import { getSetting, RENEWAL_DEFAULTS_KEY, type RenewalDefaults } from '../../ac
 import { getTarget } from '../../activities/db/repositories/targets';
 import type { Queryable } from '../../activities/db/pool';
 import { checkCertificateName } from '../../activities/domain/certificate-name';
+import { checkDelegationZone } from '../../activities/domain/dns-delegation';
 import { DEFAULT_KEY_TYPE, isKeyType } from '../../activities/domain/key-types';
 import { checkRenewalPolicy } from '../../activities/domain/renewal-policy';
 import { checkProfileChoice, type ProfileCheck } from '../../activities/domain/acme-options';
@@ -42,6 +43,7 @@ export const certificateAuditView = (
     | 'renewalValue'
     | 'enabled'
     | 'acmeProfile'
+    | 'delegationZone'
   >,
 ) => ({
   commonName: c.commonName,
@@ -52,6 +54,7 @@ export const certificateAuditView = (
   renewalValue: c.renewalValue,
   enabled: c.enabled,
   acmeProfile: c.acmeProfile,
+  delegationZone: c.delegationZone,
 });
 
 export async function renewalDefaults(db: Queryable): Promise<RenewalDefaults> {
@@ -133,9 +136,21 @@ export async function createCertificate(
   if (!isKeyType(keyType)) f.fail('keyType', 'Choose a key type from the list.');
   const policy = checkRenewalPolicy(body['renewalMode'], body['renewalValue']);
   if (!policy.ok) f.fail('renewalValue', policy.error);
+  const delegation = checkDelegationZone(body['delegationZone']);
+  if (!delegation.ok) f.fail('delegationZone', delegation.error);
   if (name.ok && (await liveCertificateExists(deps.db, name.name)))
     f.fail('commonName', `A certificate for ${name.name} exists already.`);
-  if (!name.ok || !customer.ok || !provider || !directory || !isKeyType(keyType) || !policy.ok || !profile.ok || !f.ok)
+  if (
+    !name.ok ||
+    !customer.ok ||
+    !provider ||
+    !directory ||
+    !isKeyType(keyType) ||
+    !policy.ok ||
+    !profile.ok ||
+    !delegation.ok ||
+    !f.ok
+  )
     return invalid(f.errors);
 
   const fields = {
@@ -147,6 +162,7 @@ export async function createCertificate(
     renewalMode: policy.mode,
     renewalValue: policy.value,
     acmeProfile: profile.profile,
+    delegationZone: delegation.zone,
   };
   // The row and its schedule land together: if Temporal cannot take the schedule, nothing is stored.
   const { id, auditId } = await deps.db.withTransaction(async (tx) => {
@@ -214,7 +230,12 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
     ? await profileOfDirectory(deps.db, cert.acmeDirectoryId, body['acmeProfile'])
     : ({ ok: true, profile: cert.acmeProfile } as const);
   if (!profile.ok) f.fail('acmeProfile', profile.error);
-  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !profile.ok || !f.ok) return invalid(f.errors);
+  const delegation = given('delegationZone')
+    ? checkDelegationZone(body['delegationZone'])
+    : ({ ok: true, zone: cert.delegationZone } as const);
+  if (!delegation.ok) f.fail('delegationZone', delegation.error);
+  if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !profile.ok || !delegation.ok || !f.ok)
+    return invalid(f.errors);
 
   const after: CertificateSettings = {
     customerId: customer.customer.id,
@@ -224,6 +245,7 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
     renewalValue: policy.value,
     enabled,
     acmeProfile: profile.profile,
+    delegationZone: delegation.zone,
   };
   await auditedChange(
     deps.db,

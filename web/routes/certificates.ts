@@ -28,6 +28,7 @@ import {
   renewCertificate,
   updateCertificate,
 } from '../operations/certificates';
+import { delegationView } from '../operations/dns-delegation';
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import type { Views } from '../render';
 import { formPage, formPost, type Refused } from './form-page';
@@ -118,16 +119,18 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
     extra: { settingsValues?: Body; settingsErrors?: FieldErrors; deleteError?: string; revokeError?: string } = {},
     status = 200,
   ) => {
-    const [versions, latestRun, runs, providers, deployments, customers, directories, renewalInfo] = await Promise.all([
-      listVersions(deps.db, cert.id),
-      latestRunOrUnreachable(deps, req, cert.id),
-      deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
-      listDnsProviders(deps.db),
-      listDeploymentsOfCertificate(deps.db, cert.id),
-      listCustomers(deps.db),
-      listAcmeDirectories(deps.db),
-      getCurrentRenewalInfo(deps.db, cert.id),
-    ]);
+    const [versions, latestRun, runs, providers, deployments, customers, directories, renewalInfo, delegationCheck] =
+      await Promise.all([
+        listVersions(deps.db, cert.id),
+        latestRunOrUnreachable(deps, req, cert.id),
+        deps.commands.listLifecycleRuns(cert.id, temporalUiUrlFor(deps, req)).catch(() => []),
+        listDnsProviders(deps.db),
+        listDeploymentsOfCertificate(deps.db, cert.id),
+        listCustomers(deps.db),
+        listAcmeDirectories(deps.db),
+        getCurrentRenewalInfo(deps.db, cert.id),
+        cert.delegationZone ? deps.commands.dnsDelegationCheck(cert.id) : undefined,
+      ]);
     const run = withMaintenanceWaits(latestRun, deployments);
     const [shownVersions, revocations] = await Promise.all([
       publicVersions(deps.db, cert.id, versions),
@@ -141,6 +144,8 @@ export function certificateRoutes(deps: WebDeps, views: Views): Router {
         deployments,
         title: displayCertificateName(cert.commonName),
         cert,
+        delegation: delegationView(cert),
+        delegationCheck,
         settingsValues: extra.settingsValues ?? cert,
         settingsErrors: extra.settingsErrors ?? {},
         ...(extra.settingsErrors

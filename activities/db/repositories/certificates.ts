@@ -15,6 +15,8 @@ export interface CertificateRecord {
   acmeProfile: string | null;
   /** The profile that applies: its own, else the directory's default (null: the CA's default). */
   effectiveProfile: string | null;
+  /** The zone `_acme-challenge.<name>` must be a CNAME into (delegation required), or null. */
+  delegationZone: string | null;
   customerId: string;
   customerName: string;
   keyType: KeyType;
@@ -39,6 +41,7 @@ export interface CertificateRow {
   acme_directory_name: string;
   acme_profile: string | null;
   effective_profile: string | null;
+  delegation_zone: string | null;
   customer_id: string;
   customer_name: string;
   key_type: KeyType;
@@ -56,7 +59,7 @@ export interface CertificateRow {
 
 export const CERTIFICATE_SELECT = `
   SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
-         c.acme_profile, coalesce(c.acme_profile, d.default_profile) AS effective_profile,
+         c.acme_profile, coalesce(c.acme_profile, d.default_profile) AS effective_profile, c.delegation_zone,
          c.customer_id, cu.name AS customer_name, c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
          c.current_not_before AS not_before, c.current_not_after AS not_after, c.created_at
     FROM certificates c
@@ -73,6 +76,7 @@ export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   acmeDirectoryName: r.acme_directory_name,
   acmeProfile: r.acme_profile,
   effectiveProfile: r.effective_profile,
+  delegationZone: r.delegation_zone,
   customerId: r.customer_id,
   customerName: r.customer_name,
   keyType: r.key_type,
@@ -121,12 +125,13 @@ export interface NewCertificate {
   renewalMode: RenewalMode;
   renewalValue: number | null;
   acmeProfile: string | null;
+  delegationZone: string | null;
 }
 
 export async function insertCertificate(db: Queryable, c: NewCertificate): Promise<string> {
   const rows = await db.query<{ id: string }>(
-    `INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value, acme_profile)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    `INSERT INTO certificates (common_name, customer_id, dns_provider_id, acme_directory_id, key_type, renewal_mode, renewal_value, acme_profile, delegation_zone)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
     [
       c.commonName,
       c.customerId,
@@ -136,6 +141,7 @@ export async function insertCertificate(db: Queryable, c: NewCertificate): Promi
       c.renewalMode,
       c.renewalValue,
       c.acmeProfile,
+      c.delegationZone,
     ],
   );
   return (rows[0] as { id: string }).id;
@@ -149,14 +155,25 @@ export interface CertificateSettings {
   renewalValue: number | null;
   enabled: boolean;
   acmeProfile: string | null;
+  delegationZone: string | null;
 }
 
 export async function updateCertificateSettings(db: Queryable, id: string, s: CertificateSettings): Promise<void> {
   await db.query(
     `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7,
-            acme_profile = $8, updated_at = now()
+            acme_profile = $8, delegation_zone = $9, updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
-    [id, s.customerId, s.dnsProviderId, s.keyType, s.renewalMode, s.renewalValue, s.enabled, s.acmeProfile],
+    [
+      id,
+      s.customerId,
+      s.dnsProviderId,
+      s.keyType,
+      s.renewalMode,
+      s.renewalValue,
+      s.enabled,
+      s.acmeProfile,
+      s.delegationZone,
+    ],
   );
 }
 
