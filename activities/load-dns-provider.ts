@@ -52,7 +52,7 @@ async function cachedProvider(deps: ActivityDeps, providerId: string): Promise<C
   const hit = built.get(key);
   if (hit) return hit;
   const token = tokenOf(deps, record);
-  const entry: CachedProvider = { provider: factory({ config: record.config, token }) };
+  const entry: CachedProvider = { provider: factory({ config: record.config, token, secrets: { token } }) };
   built.set(key, entry);
   return entry;
 }

@@ -33,7 +33,10 @@ export interface DnsProviderDescriptor {
 
 export interface DnsProviderFactoryInput {
   config: Record<string, unknown>;
+  /** The single secret of a one-secret provider (Cloudflare's API token). */
   token: string;
+  /** Every field with `secret: true`, by field name, opened from its seal (the agreed issue-16 shape). */
+  secrets?: Record<string, string>;
 }
 
 export type DnsProviderFactory = (input: DnsProviderFactoryInput) => DnsProvider;
