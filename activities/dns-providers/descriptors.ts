@@ -1,3 +1,4 @@
+import { azureDnsDescriptor } from './azure/descriptor';
 import { cloudflareDescriptor } from './cloudflare/descriptor';
 import { route53Descriptor } from './route53/descriptor';
 import type { DnsProviderDescriptor } from './types';
@@ -6,4 +7,5 @@ import type { DnsProviderDescriptor } from './types';
 export const dnsProviderDescriptors: Record<string, DnsProviderDescriptor> = {
   cloudflare: cloudflareDescriptor,
   route53: route53Descriptor,
+  azure: azureDnsDescriptor,
 };

@@ -1,3 +1,4 @@
+import { createAzureDnsProvider } from './azure';
 import { createCloudflareProvider } from './cloudflare';
 import { createRoute53Provider } from './route53';
 import type { DnsProviderFactory } from './types';
@@ -6,4 +7,5 @@ import type { DnsProviderFactory } from './types';
 export const dnsProviderFactories: Record<string, DnsProviderFactory> = {
   cloudflare: createCloudflareProvider,
   route53: createRoute53Provider,
+  azure: createAzureDnsProvider,
 };
