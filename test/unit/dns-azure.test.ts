@@ -9,8 +9,8 @@ import { buildAzureDnsProvider } from '../../activities/dns-providers/azure/inde
 import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { startFakeAzureDns, type FakeAzureCall, type FakeAzureDns } from '../fakes/azure-dns/server';
-import { rejection as rejectionOf } from '../support/assertions';
+import { startFakeAzureDns, type FakeAzureDns } from '../fakes/azure-dns/server';
+import { callsDuring, rejection as rejectionOf } from '../support/assertions';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const SUBSCRIPTION = '99999999-8888-7777-6666-555555555555';
@@ -55,12 +55,6 @@ function provider(config: Record<string, unknown> = {}, secret = SECRET): DnsPro
     },
     { trustedCaPem: fake.caPem, maxRetries: 1, retryDelayMs: 10 },
   );
-}
-
-async function callsDuring(work: () => Promise<unknown>): Promise<FakeAzureCall[]> {
-  const start = fake.calls.length;
-  await work();
-  return fake.calls.slice(start);
 }
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -150,12 +144,12 @@ describe('sign-in and zones', () => {
 describe('present and cleanup', () => {
   it('present creates the set create-only (If-None-Match: *); a retry writes nothing', async () => {
     const name = recordName();
-    const calls = await callsDuring(() => provider().present(name, 'value-one'));
+    const calls = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
     assert.deepEqual(fake.txt(name), ['value-one']);
     const put = calls.find((c) => c.method === 'PUT');
     assert.equal(put?.ifNoneMatch, '*');
     assert.equal(put?.status, 201);
-    const again = await callsDuring(() => provider().present(name, 'value-one'));
+    const again = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
     assert.equal(again.filter((c) => c.method !== 'GET' && c.method !== 'POST').length, 0);
   });
 
@@ -172,10 +166,10 @@ describe('present and cleanup', () => {
   it('the last value removed deletes the set (If-Match); cleanup of an absent set is a no-op', async () => {
     const name = recordName();
     await provider().present(name, 'only');
-    const calls = await callsDuring(() => provider().cleanup(name, 'only'));
+    const calls = await callsDuring(fake.calls, () => provider().cleanup(name, 'only'));
     assert.ok(calls.some((c) => c.method === 'DELETE' && c.ifMatch));
     assert.deepEqual(fake.txt(name), []);
-    const none = await callsDuring(() => provider().cleanup(name, 'only'));
+    const none = await callsDuring(fake.calls, () => provider().cleanup(name, 'only'));
     assert.equal(none.filter((c) => c.method === 'DELETE').length, 0);
   });
 
@@ -184,7 +178,7 @@ describe('present and cleanup', () => {
     const rel = name.slice(0, -(ZONE.length + 1));
     await provider().present(name, 'first');
     fake.beforeNextWrite(() => fake.putTxt(RG, ZONE, rel, ['first', 'racer']));
-    const calls = await callsDuring(() => provider().present(name, 'second'));
+    const calls = await callsDuring(fake.calls, () => provider().present(name, 'second'));
     assert.ok(calls.some((c) => c.status === 412));
     assert.deepEqual(fake.txt(name).sort(), ['first', 'racer', 'second']);
   });

@@ -10,8 +10,8 @@ import { route53Descriptor } from '../../activities/dns-providers/route53/descri
 import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { startFakeRoute53, type FakeRoute53, type FakeRoute53Call } from '../fakes/route53/server';
-import { rejection as rejectionOf } from '../support/assertions';
+import { startFakeRoute53, type FakeRoute53 } from '../fakes/route53/server';
+import { callsDuring, rejection as rejectionOf } from '../support/assertions';
 
 const KEY = { accessKeyId: 'AKIAFAKECERTFLEET001', secretAccessKey: 'r53-secret-SECRET-0123456789abcdefghijklmn' };
 const READ_ONLY = {
@@ -43,12 +43,6 @@ function provider(config: Record<string, unknown> = {}, secrets: Record<string, 
     { config: { apiEndpoint: fake.endpoint, ...config }, token: '', secrets },
     { pollIntervalMs: 5, maxWaitMs: 2_000, maxAttempts: 2 },
   );
-}
-
-async function callsDuring(work: () => Promise<unknown>): Promise<FakeRoute53Call[]> {
-  const start = fake.calls.length;
-  await work();
-  return fake.calls.slice(start);
 }
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -115,11 +109,11 @@ describe('verify and zones', () => {
 describe('present and cleanup', () => {
   it('present creates the value and returns only once GetChange says INSYNC; a retry changes nothing', async () => {
     const name = recordName();
-    const calls = await callsDuring(() => provider().present(name, 'value-one'));
+    const calls = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
     assert.deepEqual(fake.txt(name), ['"value-one"']);
     const polls = calls.filter((c) => c.action === 'GetChange');
     assert.equal(polls.length, 3, 'PENDING, PENDING, INSYNC');
-    const again = await callsDuring(() => provider().present(name, 'value-one'));
+    const again = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
     assert.equal(again.filter((c) => c.action === 'ChangeResourceRecordSets').length, 0);
   });
 
@@ -140,7 +134,7 @@ describe('present and cleanup', () => {
     await provider().present(name, 'only');
     await provider().cleanup(name, 'only');
     assert.deepEqual(fake.txt(name), []);
-    const calls = await callsDuring(() => provider().cleanup(name, 'only'));
+    const calls = await callsDuring(fake.calls, () => provider().cleanup(name, 'only'));
     assert.equal(calls.filter((c) => c.action === 'ChangeResourceRecordSets').length, 0);
   });
 
