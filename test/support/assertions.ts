@@ -14,3 +14,10 @@ export async function rejection<E extends Error>(
   assert.ok(caught instanceof type, `expected ${type.name}, got ${String(caught)}`);
   return caught;
 }
+
+/** The entries a fake appended to its call log while `work` ran. */
+export async function callsDuring<T>(log: readonly T[], work: () => Promise<unknown>): Promise<T[]> {
+  const start = log.length;
+  await work();
+  return log.slice(start);
+}
