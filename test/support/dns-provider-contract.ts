@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dnsProviderDescriptors } from '../../activities/dns-providers/descriptors';
 import { dnsProviderFactories } from '../../activities/dns-providers/registry';
-import type { DnsProvider, DnsProviderFactoryInput } from '../../activities/dns-providers/types';
+import type { DnsProvider, DnsProviderFactory, DnsProviderFactoryInput } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 import { rejection } from './assertions';
@@ -34,6 +34,11 @@ export interface DnsContractSetup {
 export interface DnsContractHarness {
   /** Provider id: folder = registry key = dns_providers.kind. */
   id: string;
+  /**
+   * Builds the provider instead of the registry's factory, for a peer the factory cannot reach as
+   * configured (a fake that serves HTTPS with its own CA); the registry must still list the provider.
+   */
+  create?: DnsProviderFactory;
   setup(): Promise<DnsContractSetup>;
 }
 
@@ -47,7 +52,7 @@ export function runDnsProviderContract(harness: DnsContractHarness): void {
     const build = (input: DnsProviderFactoryInput): DnsProvider => {
       const factory = dnsProviderFactories[harness.id];
       assert.ok(factory, `${harness.id} is in activities/dns-providers/registry.ts`);
-      return factory(input);
+      return (harness.create ?? factory)(input);
     };
     const provider = (): DnsProvider => build(s.input);
     const sorted = async (name: string): Promise<string[]> => (await s.txtValues(name)).sort();
