@@ -314,6 +314,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     renewalMode: 'strict',
     renewalValue: 'strict',
     delegationZone: 'domain',
+    fallbackDirectoryIds: 'strict-list',
   });
   const certSettings = (): Json => ({
     customerId: fx.customerId,

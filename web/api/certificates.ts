@@ -71,7 +71,17 @@ export function certificateApi(router: Router, deps: WebDeps): void {
   });
   router.patch(`${P}/certificates/:id`, canChange, async (req, res) => {
     const body = jsonBody(req);
-    refuseUnchangeable(body, ['customerId', 'dnsProviderId', 'keyType', 'renewalMode', 'renewalValue', 'enabled']);
+    refuseUnchangeable(body, [
+      'customerId',
+      'dnsProviderId',
+      'keyType',
+      'renewalMode',
+      'renewalValue',
+      'enabled',
+      'acmeProfile',
+      'delegationZone',
+      'fallbackDirectoryIds',
+    ]);
     reply(res, 200, await updateCertificate(deps, req, req.params['id'], body));
   });
   /** DELETE needs ?confirm=<the certificate's name>, as the console's confirmation does; ?revoke=true[&revokeReason=…] revokes first. */

@@ -7,6 +7,7 @@ import {
 } from '../../activities/db/repositories/acme-order-slots';
 import { auditedChange } from '../audit';
 import type { WebDeps } from '../deps';
+import { readFallbackDirectories } from './fallback-directories';
 import { done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 
 const WEEK_SECONDS = 7 * 86_400;
@@ -41,14 +42,7 @@ export async function saveDirectoryPacing(
       f.fail(key, `Enter ${what}: a whole number from ${min} to ${max}.`);
     else numbers[key] = value;
   }
-  const fallbacks = f
-    .list('fallbackDirectoryIds', ',')
-    .split(',')
-    .map((id) => id.trim())
-    .filter((id) => id !== '');
-  const known = new Set(directories.map((d) => d.id));
-  if (fallbacks.some((id) => !known.has(id) || id === directoryId) || new Set(fallbacks).size !== fallbacks.length)
-    f.fail('fallbackDirectoryIds', 'List other ACME directories by their number, each once, in the order to try them.');
+  const fallbacks = await readFallbackDirectories(deps.db, f, 'fallbackDirectoryIds', directoryId);
   if (!f.ok) return invalid(f.errors);
   const pacing: DirectoryPacing = { directoryId, ...numbers, fallbackDirectoryIds: fallbacks };
   const saved = await auditedChange(

@@ -24,6 +24,7 @@ import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
 import { chooseCustomer } from './customers';
 import { deleteConfirmed } from './delete-confirmed';
+import { readFallbackDirectories } from './fallback-directories';
 import { confirmationErrors, done, FieldReader, invalid, type Actor, type Body, type OpResult } from './input';
 import type { ObjectChange } from './input';
 import { deletionRevocation, revokeBeforeDeletion } from './revocations';
@@ -44,6 +45,7 @@ export const certificateAuditView = (
     | 'enabled'
     | 'acmeProfile'
     | 'delegationZone'
+    | 'fallbackDirectoryIds'
   >,
 ) => ({
   commonName: c.commonName,
@@ -55,6 +57,7 @@ export const certificateAuditView = (
   enabled: c.enabled,
   acmeProfile: c.acmeProfile,
   delegationZone: c.delegationZone,
+  fallbackDirectoryIds: c.fallbackDirectoryIds,
 });
 
 export async function renewalDefaults(db: Queryable): Promise<RenewalDefaults> {
@@ -177,7 +180,7 @@ export async function createCertificate(
       action: CommandAction.create,
       entityType: 'certificate',
       entityId: newId,
-      after: certificateAuditView({ ...fields, enabled: true }),
+      after: certificateAuditView({ ...fields, enabled: true, fallbackDirectoryIds: null }),
     });
     return { id: newId, auditId: created };
   });
@@ -234,6 +237,10 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
     ? checkDelegationZone(body['delegationZone'])
     : ({ ok: true, zone: cert.delegationZone } as const);
   if (!delegation.ok) f.fail('delegationZone', delegation.error);
+  // Its own fallback CAs, tried in order when its directory is down (empty: its directory's list).
+  const fallbacks = given('fallbackDirectoryIds')
+    ? await readFallbackDirectories(deps.db, f, 'fallbackDirectoryIds', cert.acmeDirectoryId)
+    : cert.fallbackDirectoryIds;
   if (!customer.ok || !provider || !isKeyType(keyType) || !policy.ok || !profile.ok || !delegation.ok || !f.ok)
     return invalid(f.errors);
 
@@ -246,6 +253,7 @@ export const updateCertificate: ObjectChange<Body, CertificateRecord> = async (d
     enabled,
     acmeProfile: profile.profile,
     delegationZone: delegation.zone,
+    fallbackDirectoryIds: fallbacks && fallbacks.length > 0 ? fallbacks : null,
   };
   await auditedChange(
     deps.db,

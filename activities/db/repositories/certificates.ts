@@ -17,6 +17,8 @@ export interface CertificateRecord {
   effectiveProfile: string | null;
   /** The zone `_acme-challenge.<name>` must be a CNAME into (delegation required), or null. */
   delegationZone: string | null;
+  /** Its own fallback ACME directories, in order (null: its directory's list). */
+  fallbackDirectoryIds: string[] | null;
   customerId: string;
   customerName: string;
   keyType: KeyType;
@@ -42,6 +44,7 @@ export interface CertificateRow {
   acme_profile: string | null;
   effective_profile: string | null;
   delegation_zone: string | null;
+  fallback_directory_ids: string[] | null;
   customer_id: string;
   customer_name: string;
   key_type: KeyType;
@@ -60,6 +63,7 @@ export interface CertificateRow {
 export const CERTIFICATE_SELECT = `
   SELECT c.id, c.common_name, c.dns_provider_id, p.name AS dns_provider_name, c.acme_directory_id, d.name AS acme_directory_name,
          c.acme_profile, coalesce(c.acme_profile, d.default_profile) AS effective_profile, c.delegation_zone,
+         c.fallback_directory_ids::text[] AS fallback_directory_ids,
          c.customer_id, cu.name AS customer_name, c.key_type, c.renewal_mode, c.renewal_value, c.enabled, c.status, c.last_error, c.last_checked_at, c.current_version_id,
          c.current_not_before AS not_before, c.current_not_after AS not_after, c.created_at
     FROM certificates c
@@ -77,6 +81,7 @@ export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   acmeProfile: r.acme_profile,
   effectiveProfile: r.effective_profile,
   delegationZone: r.delegation_zone,
+  fallbackDirectoryIds: r.fallback_directory_ids,
   customerId: r.customer_id,
   customerName: r.customer_name,
   keyType: r.key_type,
@@ -156,12 +161,13 @@ export interface CertificateSettings {
   enabled: boolean;
   acmeProfile: string | null;
   delegationZone: string | null;
+  fallbackDirectoryIds: string[] | null;
 }
 
 export async function updateCertificateSettings(db: Queryable, id: string, s: CertificateSettings): Promise<void> {
   await db.query(
     `UPDATE certificates SET customer_id = $2, dns_provider_id = $3, key_type = $4, renewal_mode = $5, renewal_value = $6, enabled = $7,
-            acme_profile = $8, delegation_zone = $9, updated_at = now()
+            acme_profile = $8, delegation_zone = $9, fallback_directory_ids = $10::bigint[], updated_at = now()
       WHERE id = $1 AND deleted_at IS NULL`,
     [
       id,
@@ -173,6 +179,7 @@ export async function updateCertificateSettings(db: Queryable, id: string, s: Ce
       s.enabled,
       s.acmeProfile,
       s.delegationZone,
+      s.fallbackDirectoryIds,
     ],
   );
 }
