@@ -27,6 +27,8 @@ import {
   waitForRunToEnd,
 } from '../support/console-actions';
 import { eventually, startStack, type Stack } from '../support/stack';
+import { pastWindow, setRenewalInfo } from '../support/pebble-ari';
+import { TASK_QUEUE, WorkflowType, type ScheduledRenewalResult } from '../../temporal/contract';
 
 const HOUR = 3600;
 const SHORTLIVED_SECONDS = 160 * HOUR; // Let's Encrypt's shortlived: 160 hours
@@ -187,6 +189,37 @@ describe('ACME profiles and External Account Binding on Pebble', () => {
     );
     const late = await expiryCounts(stack.db.db);
     assert.deepEqual([late.within7, late.within14, late.within30], [1, 1, 1]);
+  });
+
+  it('renews the shortlived certificate when the CA says so (ARI), with the same profile and lifetime', async () => {
+    const [current] = await stack.db.db.query<{ cert_pem: string; version_id: string }>(
+      'SELECT v.cert_pem, v.id AS version_id FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id WHERE c.id = $1',
+      [certificateId],
+    );
+    assert.ok(current);
+    // The CA moves the window of this 6-day certificate into the past (renew now), as it would on its day.
+    await setRenewalInfo(stack.pebble, current.cert_pem, pastWindow());
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    try {
+      const result = (await new Client({ connection }).workflow.execute(WorkflowType.scheduledRenewal, {
+        args: [{ certificateId }],
+        taskQueue: TASK_QUEUE,
+        workflowId: `test-shortlived-renewal-${certificateId}`,
+      })) as ScheduledRenewalResult;
+      assert.equal(result.result?.outcome, 'issued', JSON.stringify(result));
+    } finally {
+      await connection.close();
+    }
+    const [renewed] = await stack.db.db.query<{ version_id: string; profile: string; seconds: number }>(
+      `SELECT v.id AS version_id, o.profile, extract(epoch FROM v.not_after - v.not_before)::int AS seconds
+         FROM certificates c JOIN certificate_versions v ON v.id = c.current_version_id JOIN acme_orders o ON o.id = v.order_id
+        WHERE c.id = $1`,
+      [certificateId],
+    );
+    assert.ok(renewed);
+    assert.notEqual(renewed.version_id, current.version_id, 'a new version');
+    assert.equal(renewed.profile, 'shortlived', 'the renewal order asked for the same profile');
+    assert.equal(renewed.seconds, SHORTLIVED_SECONDS - 1, 'and got a 6-day certificate again');
   });
 
   it('created the account with the EAB pair; without one, or with a wrong one, the error names the setting', async () => {
