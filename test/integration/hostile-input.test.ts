@@ -610,6 +610,28 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
     'POST /settings/acme-directories/:id/options': [{ fields: directoryOptions }],
     'POST /settings/acme-directories/:id/read-profiles': command,
     'POST /settings/acme-directories/:id/key-rollover': command,
+    'POST /settings/acme-directories/:id/pacing': [
+      {
+        fields: fieldsOf({
+          ordersPerAccount: 'strict',
+          accountWindowSeconds: 'strict',
+          certificatesPerDomain: 'strict',
+          duplicatesPerIdentifiers: 'strict',
+          domainWindowSeconds: 'strict',
+          fallbackDirectoryIds: 'strict-list',
+          fallbackAfterSeconds: 'strict',
+        }),
+        base: () => ({
+          ordersPerAccount: '300',
+          accountWindowSeconds: '10800',
+          certificatesPerDomain: '50',
+          duplicatesPerIdentifiers: '5',
+          domainWindowSeconds: '604800',
+          fallbackDirectoryIds: '',
+          fallbackAfterSeconds: '900',
+        }),
+      },
+    ],
     'POST /settings/renewal-defaults': [
       {
         fields: defaults,
