@@ -10,15 +10,18 @@ import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeAzureDns, type FakeAzureDns } from '../fakes/azure-dns/server';
+import { AZURE_TEST } from '../fakes/azure-dns/test-identities';
 import { callsDuring, rejection as rejectionOf } from '../support/assertions';
 
-const TENANT = '11111111-2222-3333-4444-555555555555';
-const SUBSCRIPTION = '99999999-8888-7777-6666-555555555555';
-const CLIENT = 'aaaaaaaa-0000-0000-0000-000000000001';
-const READER = 'aaaaaaaa-0000-0000-0000-000000000002';
-const SECRET = 'az~SECRET~value-0123456789abcdefghij';
-const READER_SECRET = 'az~READER~SECRET-abcdefghij0123456789';
-const RG = 'dns-rg';
+const {
+  tenantId: TENANT,
+  subscriptionId: SUBSCRIPTION,
+  clientId: CLIENT,
+  readerClientId: READER,
+  clientSecret: SECRET,
+  readerSecret: READER_SECRET,
+  resourceGroup: RG,
+} = AZURE_TEST;
 const ZONE = 'example.test';
 
 let fake: FakeAzureDns;

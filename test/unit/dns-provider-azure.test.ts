@@ -8,14 +8,11 @@ import { buildAzureDnsProvider } from '../../activities/dns-providers/azure/inde
 import { runDnsProviderContract } from '../support/dns-provider-contract';
 import { freePort } from '../support/free-port';
 import { startFakeAzureDns } from '../fakes/azure-dns/server';
+import { AZURE_TEST } from '../fakes/azure-dns/test-identities';
 
-const TENANT = '11111111-2222-3333-4444-666666666666';
-const SUBSCRIPTION = '99999999-8888-7777-6666-444444444444';
-const CLIENT = 'aaaaaaaa-0000-0000-0000-00000000c0de';
-const SECRET = 'az~CONTRACT~SECRET-0123456789abcdefghij';
 const WRONG = 'az~CONTRACT~WRONG-SECRET-zyxwvutsrqpon';
-const RG = 'contract-rg';
 const ZONE = 'contract.test';
+const { tenantId, clientId, clientSecret, subscriptionId, resourceGroup } = AZURE_TEST;
 
 let caPem = '';
 
@@ -24,24 +21,24 @@ runDnsProviderContract({
   create: (input) => buildAzureDnsProvider(input, { trustedCaPem: caPem, maxRetries: 1, retryDelayMs: 10 }),
   async setup() {
     const fake = await startFakeAzureDns({
-      subscriptionId: SUBSCRIPTION,
-      resourceGroups: [{ name: RG, zones: [ZONE, 'other.test'] }],
-      principals: [{ tenantId: TENANT, clientId: CLIENT, clientSecret: SECRET, role: 'DNS Zone Contributor' }],
+      subscriptionId,
+      resourceGroups: [{ name: resourceGroup, zones: [ZONE, 'other.test'] }],
+      principals: [{ tenantId, clientId, clientSecret, role: 'DNS Zone Contributor' }],
     });
     caPem = fake.caPem;
-    const base = { tenantId: TENANT, clientId: CLIENT, subscriptionId: SUBSCRIPTION, resourceGroup: RG };
+    const base = { tenantId, clientId, subscriptionId, resourceGroup };
     const config = { ...base, authorityHost: fake.url, resourceManagerUrl: fake.url };
     const closed = `https://127.0.0.1:${await freePort()}`;
     return {
-      input: { config, secrets: { clientSecret: SECRET } },
+      input: { config, secrets: { clientSecret } },
       withWrongCredentials: () => ({ config, secrets: { clientSecret: WRONG } }),
       withNothingListening: () => ({
         config: { ...base, authorityHost: closed, resourceManagerUrl: closed },
-        secrets: { clientSecret: SECRET },
+        secrets: { clientSecret },
       }),
       zone: ZONE,
       txtValues: async (name) => fake.txt(name),
-      secrets: [SECRET, WRONG],
+      secrets: [clientSecret, WRONG],
       stop: () => fake.close(),
     };
   },
