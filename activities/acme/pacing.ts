@@ -48,6 +48,8 @@ export function createPacingActivities(deps: Pick<ActivityDeps, 'db' | 'log' | '
           registeredDomain: registeredDomainOf(cert.commonName),
           identifiers: identifierSetOf([cert.commonName]),
           exempt: input.exempt,
+          // One certificate = one name: once it has a version, the CA issued this identifier set before.
+          renewal: cert.currentVersionId !== null,
         };
         const graceMs = deps.acme.orderSlotGraceMs ?? DEFAULT_ORDER_SLOT_GRACE_MS;
         const since = new Date(now.getTime() - Math.max(limits.accountWindowMs, limits.domainWindowMs) - graceMs);

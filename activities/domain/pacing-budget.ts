@@ -52,6 +52,7 @@ export interface SpentSlot {
   registeredDomain: string;
   identifiers: string;
   exempt: boolean;
+  renewal: boolean;
 }
 
 export interface SlotRequest {
@@ -62,6 +63,12 @@ export interface SlotRequest {
    * ("Limit exemptions for renewals", https://letsencrypt.org/docs/rate-limits/), so they never wait.
    */
   exempt: boolean;
+  /**
+   * The exact identifier set was issued before (the certificate has a version): Let's Encrypt does not
+   * count renewals against "New Certificates per Registered Domain", only against the duplicate limit
+   * (rate-limits page, "Renewal Exemption"; community.letsencrypt.org/t/understanding-certificate-limits/140807).
+   */
+  renewal: boolean;
 }
 
 export type PacingLimitName = 'orders-per-account' | 'certificates-per-domain' | 'duplicates';
@@ -119,7 +126,9 @@ export function decideSlot(
     {
       name: 'certificates-per-domain',
       at: budgetFreesAt(
-        counted.filter((s) => s.registeredDomain === request.registeredDomain).map((s) => s.spentAt),
+        request.renewal
+          ? []
+          : counted.filter((s) => !s.renewal && s.registeredDomain === request.registeredDomain).map((s) => s.spentAt),
         limits.certificatesPerDomain,
         limits.domainWindowMs + graceMs,
         now,

@@ -19,6 +19,7 @@ const slot = (ms: number, over: Partial<SpentSlot> = {}): SpentSlot => ({
   registeredDomain: 'example.com',
   identifiers: `n${ms}.example.com`,
   exempt: false,
+  renewal: false,
   ...over,
 });
 
@@ -48,7 +49,7 @@ describe('decideSlot', () => {
     duplicatesPerIdentifiers: 100,
     domainWindowMs: 7 * 24 * HOUR,
   };
-  const request = { registeredDomain: 'example.com', identifiers: 'new.example.com', exempt: false };
+  const request = { registeredDomain: 'example.com', identifiers: 'new.example.com', exempt: false, renewal: false };
 
   it('grants while the account budget has room', () => {
     assert.deepEqual(
@@ -90,6 +91,24 @@ describe('decideSlot', () => {
     assert.deepEqual(decideSlot(spent, request, small, at(500)), { granted: true });
     const full = [0, 1, 2, 3, 4].map((s) => slot(s * 100));
     assert.deepEqual(decideSlot(full, { ...request, exempt: true }, small, at(500)), { granted: true });
+  });
+  it('a renewal is not held back by the per-domain limit, nor counted in it; it still counts as a duplicate', () => {
+    const firstIssues = Array.from({ length: 50 }, (_, i) => slot(i * HOUR));
+    const now = at(60 * HOUR);
+    const renewal = { ...request, identifiers: 'n0.example.com', renewal: true };
+    assert.deepEqual(decideSlot(firstIssues, renewal, LETS_ENCRYPT_LIMITS, now), { granted: true });
+    const renewals = Array.from({ length: 50 }, (_, i) => slot(i * HOUR, { renewal: true }));
+    assert.deepEqual(
+      decideSlot(renewals, request, LETS_ENCRYPT_LIMITS, now),
+      { granted: true },
+      'renewals do not fill it',
+    );
+    const sameSet = Array.from({ length: 5 }, (_, i) =>
+      slot(i * HOUR, { identifiers: 'n0.example.com', renewal: true }),
+    );
+    const duplicate = decideSlot(sameSet, renewal, LETS_ENCRYPT_LIMITS, now);
+    assert.equal(duplicate.granted, false);
+    if (!duplicate.granted) assert.deepEqual(duplicate.limits, ['duplicates']);
   });
   it("applies Let's Encrypt's per-domain limit (50 a week) only to the same registered domain", () => {
     const spent = Array.from({ length: 50 }, (_, i) => slot(i * HOUR));

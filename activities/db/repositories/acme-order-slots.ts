@@ -36,7 +36,7 @@ export async function hasSlotForRun(db: Queryable, runId: string, directoryId: s
 /** Slots of the directory spent after `since` (the start of the longest window). */
 export async function slotsSince(db: Queryable, directoryId: string, since: Date): Promise<SpentSlot[]> {
   return db.query<SpentSlot>(
-    `SELECT spent_at AS "spentAt", registered_domain AS "registeredDomain", identifiers, exempt
+    `SELECT spent_at AS "spentAt", registered_domain AS "registeredDomain", identifiers, exempt, renewal
        FROM acme_order_slots WHERE directory_id = $1 AND spent_at > $2`,
     [directoryId, since],
   );
@@ -47,9 +47,9 @@ export async function insertSlot(
   s: SpentSlot & { directoryId: string; certificateId: string; runId: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO acme_order_slots (directory_id, certificate_id, run_id, registered_domain, identifiers, exempt, spent_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id, directory_id) DO NOTHING`,
-    [s.directoryId, s.certificateId, s.runId, s.registeredDomain, s.identifiers, s.exempt, s.spentAt],
+    `INSERT INTO acme_order_slots (directory_id, certificate_id, run_id, registered_domain, identifiers, exempt, renewal, spent_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, directory_id) DO NOTHING`,
+    [s.directoryId, s.certificateId, s.runId, s.registeredDomain, s.identifiers, s.exempt, s.renewal, s.spentAt],
   );
 }
 
