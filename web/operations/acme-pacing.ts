@@ -1,5 +1,4 @@
 /** Settings → ACME directories: each directory's rate-limit budgets (pacing) and fallback directories. */
-import { listAcmeDirectories } from '../../activities/db/repositories/acme-directories';
 import {
   listDirectoryPacing,
   setDirectoryPacing,
@@ -32,7 +31,6 @@ export async function saveDirectoryPacing(
   body: Body,
 ): Promise<OpResult<DirectoryPacing>> {
   const f = new FieldReader(body);
-  const directories = await listAcmeDirectories(deps.db);
   const before = (await listDirectoryPacing(deps.db)).find((p) => p.directoryId === directoryId);
   if (!directoryId || !before) return invalid({ directory: 'Choose an ACME directory from the list.' });
   const numbers = {} as Record<keyof typeof BOUNDS, number>;
