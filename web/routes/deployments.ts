@@ -10,7 +10,7 @@ import type { WebDeps } from '../deps';
 import { temporalUiLink } from '../temporal-ui';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { historyFiltersOf } from '../list-filters';
-import { idParam } from '../list-query';
+import { idParam, keysetPage } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
 import { downloadRunTranscript } from '../operations/transcripts';
@@ -28,7 +28,8 @@ import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
 import { pickGroup, renderFields, consoleVendors } from '../vendor-form';
 
-export const HISTORY_PAGE_SIZE = 50;
+/** Runs per page of the deployment history (keyset paging). */
+const HISTORY_PAGE_SIZE = 50;
 
 export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
@@ -94,9 +95,11 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   router.get('/deployments', async (req, res) => {
     const { filters, filter, before } = historyFiltersOf(req.query, HISTORY_PAGE_SIZE + 1);
     const [rows, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
-    const page = rows.slice(0, HISTORY_PAGE_SIZE);
-    const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
-    const last = page.at(-1);
+    const { page, nextUrl, firstUrl } = keysetPage('/deployments', filters, rows, {
+      pageSize: HISTORY_PAGE_SIZE,
+      before,
+      cursorOf: (r) => r.runId,
+    });
     const { namespace } = deps.temporal;
     const uiUrl = temporalUiUrlFor(deps, req);
     views.page(req, res, 'deployments', {
@@ -106,11 +109,8 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       outcomes: RUN_OUTCOMES,
       customers,
       vendors: consoleVendors,
-      nextUrl:
-        rows.length > HISTORY_PAGE_SIZE && last
-          ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}`
-          : undefined,
-      firstUrl: before ? `/deployments${params.size ? `?${params.toString()}` : ''}` : undefined,
+      nextUrl,
+      firstUrl,
     });
   });
 
