@@ -79,3 +79,36 @@ export function pager(
     ...(page < pages ? { nextUrl: url(page + 1) } : {}),
   };
 }
+
+/** The filters that are set, as query parameters. */
+export const filterParams = (filters: Record<string, string | undefined>): URLSearchParams =>
+  new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
+
+/** One page of a keyset-paged list (newest first) and the links to the next page and back to the first. */
+export interface KeysetPage<T> {
+  page: T[];
+  nextUrl?: string;
+  firstUrl?: string;
+}
+
+/**
+ * Keyset paging: `rows` were read with a limit of `pageSize + 1`, so one more row means a next page,
+ * which starts before the last row shown (`cursorOf`). The links keep every other filter.
+ */
+export function keysetPage<T>(
+  path: string,
+  filters: Record<string, string | undefined>,
+  rows: T[],
+  paging: { pageSize: number; before: string | undefined; cursorOf: (row: T) => string },
+): KeysetPage<T> {
+  const page = rows.slice(0, paging.pageSize);
+  const params = filterParams(filters);
+  const last = page.at(-1);
+  return {
+    page,
+    ...(rows.length > paging.pageSize && last
+      ? { nextUrl: `${path}?${new URLSearchParams([...params, ['before', paging.cursorOf(last)]]).toString()}` }
+      : {}),
+    ...(paging.before ? { firstUrl: `${path}${params.size ? `?${params.toString()}` : ''}` } : {}),
+  };
+}

@@ -21,6 +21,15 @@ export function pickGroup(
   return picked;
 }
 
+/** The field errors of one group (`cred_token` → `token`), for that group's rendered fields. */
+export function pickErrors(errors: Record<string, string>, group: FieldGroup): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(errors)
+      .filter(([k]) => k.startsWith(`${group}_`))
+      .map(([k, v]) => [k.slice(group.length + 1), v]),
+  );
+}
+
 export interface RenderedField extends VendorField {
   inputName: string;
   value: string;

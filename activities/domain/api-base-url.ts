@@ -27,3 +27,20 @@ export function checkApiBaseUrl(input: string): { ok: true; url: string } | { ok
     return { ok: false, error: 'Enter the https:// URL of the API, without credentials.' };
   return { ok: true, url: input.replace(/\/$/, '') };
 }
+
+/**
+ * An optional URL field of a provider's configuration (a proxy, a private endpoint): the checked URL,
+ * or undefined when the field is empty or refused (then `errors[key]` says why).
+ */
+export function optionalApiBaseUrl(
+  input: Record<string, unknown>,
+  key: string,
+  errors: Record<string, string>,
+): string | undefined {
+  const value = typeof input[key] === 'string' ? input[key].trim() : '';
+  if (!value) return undefined;
+  const checked = checkApiBaseUrl(value);
+  if (checked.ok) return checked.url;
+  errors[key] = checked.error;
+  return undefined;
+}

@@ -4,7 +4,7 @@ import { auditChanges } from '../audit-changes';
 import { csvLine } from '../csv';
 import type { WebDeps } from '../deps';
 import { HttpError } from '../http-error';
-import { idParam, searchText } from '../list-query';
+import { filterParams, idParam, keysetPage, searchText } from '../list-query';
 import type { Views } from '../render';
 
 export const AUDIT_PAGE_SIZE = 100;
@@ -73,20 +73,19 @@ export function auditRoutes(deps: WebDeps, views: Views): Router {
       listAudit(deps.db, { ...filter, ...(before ? { beforeId: before } : {}), limit: AUDIT_PAGE_SIZE + 1 }),
       auditFacets(deps.db, hiddenAuditEntityTypes(req)),
     ]);
-    const page = rows.slice(0, AUDIT_PAGE_SIZE);
-    const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
-    const last = page.at(-1);
-    const nextUrl =
-      rows.length > AUDIT_PAGE_SIZE && last
-        ? `/audit?${new URLSearchParams([...params, ['before', last.id]]).toString()}`
-        : undefined;
+    const { page, nextUrl, firstUrl } = keysetPage('/audit', filters, rows, {
+      pageSize: AUDIT_PAGE_SIZE,
+      before,
+      cursorOf: (e) => e.id,
+    });
+    const params = filterParams(filters);
     views.page(req, res, 'audit', {
       title: 'Audit log',
       entries: page.map((e) => ({ ...e, changes: auditChanges(e.before, e.after) })),
       filters,
       facets,
       nextUrl,
-      firstUrl: before ? `/audit${params.size ? `?${params.toString()}` : ''}` : undefined,
+      firstUrl,
       csvUrl: `/audit.csv${params.size ? `?${params.toString()}` : ''}`,
     });
   });

@@ -10,7 +10,7 @@ import type { WebDeps } from '../deps';
 import { temporalUiLink } from '../temporal-ui';
 import { temporalUiUrlFor } from '../temporal-ui';
 import { historyFiltersOf } from '../list-filters';
-import { idParam } from '../list-query';
+import { idParam, keysetPage } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { loadCertificate } from '../operations/certificates';
 import { downloadRunTranscript } from '../operations/transcripts';
@@ -26,31 +26,28 @@ import {
 import { checkbox, type Body, type FieldErrors } from '../operations/input';
 import { vendorOf } from '../operations/targets';
 import type { Views } from '../render';
-import { pickGroup, renderFields, consoleVendors } from '../vendor-form';
+import { pickErrors, pickGroup, renderFields, consoleVendors } from '../vendor-form';
 
-export const HISTORY_PAGE_SIZE = 50;
+/** The link form's certificate, the target picked (step 2), and the posted values and field errors. */
+interface LinkForm {
+  cert: CertificateRecord;
+  targetId: string | undefined;
+  values: Body;
+  errors: FieldErrors;
+}
+
+/** Runs per page of the deployment history (keyset paging). */
+const HISTORY_PAGE_SIZE = 50;
 
 export function deploymentRoutes(deps: WebDeps, views: Views): Router {
   const router = Router();
 
   /** Step 1 picks one of the customer's targets; step 2 shows that vendor's binding fields. */
-  const linkForm = async (
-    req: Request,
-    res: Response,
-    cert: CertificateRecord,
-    targetId: string | undefined,
-    values: Body,
-    errors: FieldErrors,
-    status = 200,
-  ) => {
+  const linkForm = async (req: Request, res: Response, form: LinkForm, status = 200) => {
+    const { cert, targetId, values, errors } = form;
     const targets = await listTargets(deps.db, { customerId: cert.customerId });
     const target = targetId ? await getTarget(deps.db, targetId) : undefined;
     const vendor = target ? vendorOf(target.vendor) : undefined;
-    const bindErrors = Object.fromEntries(
-      Object.entries(errors)
-        .filter(([k]) => k.startsWith('bind_'))
-        .map(([k, v]) => [k.slice(5), v]),
-    );
     views.page(
       req,
       res,
@@ -61,7 +58,12 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
         targets: targets.map((t) => ({ id: t.id, name: t.name, vendor: t.vendor })),
         target: target && { id: target.id, name: target.name, vendor: target.vendor },
         bindingFields: vendor
-          ? renderFields('bind', vendor.bindingFields, pickGroup(values, 'bind', vendor.bindingFields), bindErrors)
+          ? renderFields(
+              'bind',
+              vendor.bindingFields,
+              pickGroup(values, 'bind', vendor.bindingFields),
+              pickErrors(errors, 'bind'),
+            )
           : [],
         verifyEndpoints: values['verifyEndpoints'],
         errors,
@@ -73,7 +75,7 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/certificates/:id/deployments/new', canChange, async (req, res) => {
     const cert = await loadCertificate(deps.db, req.params['id']);
-    await linkForm(req, res, cert, idParam(req.query, 'target'), {}, {});
+    await linkForm(req, res, { cert, targetId: idParam(req.query, 'target'), values: {}, errors: {} });
   });
 
   router.post('/certificates/:id/deployments', canChange, async (req, res) => {
@@ -87,16 +89,18 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       verifyEndpoints: body['verifyEndpoints'],
       deployNow: checkbox(body, 'deployNow'),
     });
-    if (!result.ok) return linkForm(req, res, cert, target?.id, body, result.errors, 400);
+    if (!result.ok) return linkForm(req, res, { cert, targetId: target?.id, values: body, errors: result.errors }, 400);
     res.redirect(303, `/certificates/${cert.id}`);
   });
 
   router.get('/deployments', async (req, res) => {
     const { filters, filter, before } = historyFiltersOf(req.query, HISTORY_PAGE_SIZE + 1);
     const [rows, customers] = await Promise.all([listDeploymentHistory(deps.db, filter), listCustomers(deps.db)]);
-    const page = rows.slice(0, HISTORY_PAGE_SIZE);
-    const params = new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1])));
-    const last = page.at(-1);
+    const { page, nextUrl, firstUrl } = keysetPage('/deployments', filters, rows, {
+      pageSize: HISTORY_PAGE_SIZE,
+      before,
+      cursorOf: (r) => r.runId,
+    });
     const { namespace } = deps.temporal;
     const uiUrl = temporalUiUrlFor(deps, req);
     views.page(req, res, 'deployments', {
@@ -106,11 +110,8 @@ export function deploymentRoutes(deps: WebDeps, views: Views): Router {
       outcomes: RUN_OUTCOMES,
       customers,
       vendors: consoleVendors,
-      nextUrl:
-        rows.length > HISTORY_PAGE_SIZE && last
-          ? `/deployments?${new URLSearchParams([...params, ['before', last.runId]]).toString()}`
-          : undefined,
-      firstUrl: before ? `/deployments${params.size ? `?${params.toString()}` : ''}` : undefined,
+      nextUrl,
+      firstUrl,
     });
   });
 

@@ -22,7 +22,7 @@ import {
   type TargetInput,
 } from '../operations/targets';
 import type { Views } from '../render';
-import { pickGroup, renderFields, consoleVendors } from '../vendor-form';
+import { pickErrors, pickGroup, renderFields, consoleVendors } from '../vendor-form';
 
 const str = (body: Body, key: string): string => (typeof body[key] === 'string' ? body[key].trim() : '');
 
@@ -47,14 +47,6 @@ const TIME_ZONES = Intl.supportedValuesOf('timeZone');
 const FETCH_FINGERPRINT_ID = /^fetch-fingerprint:[0-9a-f-]{36}$/;
 /** How long "Fetch the fingerprint" waits for the worker before the fragment polls instead. */
 const FETCH_FINGERPRINT_WAIT_MS = 2_000;
-
-function pickErrors(errors: FieldErrors, group: string): FieldErrors {
-  return Object.fromEntries(
-    Object.entries(errors)
-      .filter(([k]) => k.startsWith(`${group}_`))
-      .map(([k, v]) => [k.slice(group.length + 1), v]),
-  );
-}
 
 /** A refused form's values, shown again (secrets are never filled in: the form leaves them out). */
 const refilled = (body: Body, vendor: VendorDescriptor): Body => ({

@@ -1,3 +1,4 @@
+import { pollUntil } from '../../poll-until';
 import type { Queryable } from '../pool';
 import { appendAudit } from './audit-log';
 
@@ -38,16 +39,15 @@ export async function waitForAuditEntry(
   timeoutMs: number,
   pollMs = 200,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const settled = async (): Promise<boolean> => {
     const [row] = await db.query<{ visible: boolean; issued: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM audit_log WHERE id = $1) AS visible,
               $1::bigint <= (SELECT last_value FROM audit_log_id_seq) AS issued`,
       [auditId],
     );
-    if (!row || row.visible || !row.issued || Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+    return !row || row.visible || !row.issued;
+  };
+  await pollUntil(settled, { timeoutMs, pollMs });
 }
 
 /** Why the entry does not authorise the command, or undefined (with its actor) when it does. */

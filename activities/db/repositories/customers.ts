@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { softDelete } from './soft-delete';
 import { liveNameTaken } from './live-name-taken';
 
 /** A customer of the MSP: every certificate and target belongs to one. */
@@ -96,8 +97,4 @@ export async function customerUsage(db: Queryable, id: string): Promise<{ certif
 }
 
 /** Soft delete: history keeps pointing at the row. */
-export async function deleteCustomer(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE customers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
-    id,
-  ]);
-}
+export const deleteCustomer = (db: Queryable, id: string): Promise<void> => softDelete(db, 'customers', id);

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { softDelete } from './soft-delete';
 
 export type DeploymentStatus = 'pending' | 'waiting' | 'deploying' | 'ready' | 'deployed' | 'failed';
 
@@ -76,11 +77,7 @@ export async function insertDeployment(
 }
 
 /** Unlinks a certificate from a target; the history stays. */
-export async function deleteDeployment(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE deployments SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
-    id,
-  ]);
-}
+export const deleteDeployment = (db: Queryable, id: string): Promise<void> => softDelete(db, 'deployments', id);
 
 /** Live deployments that still point at a target (a target in use cannot be deleted). */
 export async function countLiveDeploymentsOfTarget(db: Queryable, targetId: string): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool';
+import { softDelete } from './soft-delete';
 import { liveNameTaken } from './live-name-taken';
 
 /** A DNS provider as the web and activities see it. Its secrets stay sealed here. */
@@ -15,41 +16,19 @@ export interface DnsProviderRecord {
   updatedAt: Date;
 }
 
-interface Row {
-  id: string;
-  name: string;
-  kind: string;
-  customer_id: string | null;
-  config: Record<string, unknown>;
-  secrets_encrypted: Record<string, string>;
-  created_at: Date;
-  updated_at: Date;
-}
-const COLUMNS = 'id, name, kind, customer_id, config, secrets_encrypted, created_at, updated_at';
-const toProvider = (r: Row): DnsProviderRecord => ({
-  id: r.id,
-  name: r.name,
-  kind: r.kind,
-  customerId: r.customer_id,
-  config: r.config,
-  secretsSealed: r.secrets_encrypted,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+/** The columns, named as the record's fields: a row is a DnsProviderRecord as it comes. */
+const COLUMNS =
+  'id, name, kind, customer_id AS "customerId", config, secrets_encrypted AS "secretsSealed", created_at AS "createdAt", updated_at AS "updatedAt"';
 
 /** Every live provider; with `usableBy`, only the shared ones and those of that customer. */
 export async function listDnsProviders(db: Queryable, usableBy?: string): Promise<DnsProviderRecord[]> {
   if (usableBy === undefined)
-    return (await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`)).map(
-      toProvider,
-    );
-  return (
-    await db.query<Row>(
-      `SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL AND (customer_id IS NULL OR customer_id = $1)
-        ORDER BY name`,
-      [usableBy],
-    )
-  ).map(toProvider);
+    return db.query<DnsProviderRecord>(`SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL ORDER BY name`);
+  return db.query<DnsProviderRecord>(
+    `SELECT ${COLUMNS} FROM dns_providers WHERE deleted_at IS NULL AND (customer_id IS NULL OR customer_id = $1)
+      ORDER BY name`,
+    [usableBy],
+  );
 }
 
 /** Whether a certificate of `customerId` may use the provider: it is shared or that customer's own. */
@@ -58,8 +37,11 @@ export const providerServesCustomer = (p: DnsProviderRecord, customerId: string)
 
 export async function getDnsProvider(db: Queryable, id: string): Promise<DnsProviderRecord | undefined> {
   if (!/^\d{1,18}$/.test(id)) return undefined;
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM dns_providers WHERE id = $1 AND deleted_at IS NULL`, [id]);
-  return rows[0] && toProvider(rows[0]);
+  const rows = await db.query<DnsProviderRecord>(
+    `SELECT ${COLUMNS} FROM dns_providers WHERE id = $1 AND deleted_at IS NULL`,
+    [id],
+  );
+  return rows[0];
 }
 
 /** Whether another live DNS provider has this name (exactly as typed). */
@@ -76,12 +58,12 @@ export async function insertDnsProvider(
     secretsSealed: Record<string, string>;
   },
 ): Promise<DnsProviderRecord> {
-  const rows = await db.query<Row>(
+  const rows = await db.query<DnsProviderRecord>(
     `INSERT INTO dns_providers (name, kind, customer_id, config, secrets_encrypted) VALUES ($1, $2, $3, $4, $5)
       RETURNING ${COLUMNS}`,
     [p.name, p.kind, p.customerId, JSON.stringify(p.config), JSON.stringify(p.secretsSealed)],
   );
-  return toProvider(rows[0] as Row);
+  return rows[0] as DnsProviderRecord;
 }
 
 /** A new name, customer or configuration; `secretsSealed` holds only the secrets entered anew (the others stay). */
@@ -143,12 +125,7 @@ export async function certificatesUsingDnsProvider(
 }
 
 /** Soft delete: certificates deleted earlier keep pointing at the row. */
-export async function deleteDnsProvider(db: Queryable, id: string): Promise<void> {
-  await db.query(
-    'UPDATE dns_providers SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL',
-    [id],
-  );
-}
+export const deleteDnsProvider = (db: Queryable, id: string): Promise<void> => softDelete(db, 'dns_providers', id);
 
 /** Redacted view for audit entries, pages and the API: never a secret, only which fields are stored (sealed). */
 export function redactDnsProvider(p: DnsProviderRecord): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import type { MaintenanceWindows } from '../../domain/maintenance-window';
 import { likePattern } from '../like';
 import type { Queryable } from '../pool';
+import { softDelete } from './soft-delete';
 
 export interface TargetRecord {
   id: string;
@@ -128,11 +129,7 @@ export async function updateTarget(db: Queryable, id: string, t: Omit<NewTarget,
 }
 
 /** Soft delete: deployment history keeps pointing at it. */
-export async function deleteTarget(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE targets SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL', [
-    id,
-  ]);
-}
+export const deleteTarget = (db: Queryable, id: string): Promise<void> => softDelete(db, 'targets', id);
 
 export async function setTargetSessionKey(db: Queryable, id: string, sealed: string | null): Promise<void> {
   await db.query('UPDATE targets SET session_key_encrypted = $2, updated_at = now() WHERE id = $1', [id, sealed]);

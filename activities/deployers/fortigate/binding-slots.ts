@@ -67,6 +67,57 @@ function singleOf(label: string, names: string[]): { current: string; problem?: 
   };
 }
 
+/** What an IPsec phase-1 interface has bound, and whether its certificate is used at all. */
+function phase1Reading(label: string, item: Record<string, unknown>): SlotReading {
+  const single = singleOf(label, referencedNames(item['certificate']));
+  const authmethod = typeof item['authmethod'] === 'string' ? item['authmethod'] : '';
+  const problem =
+    single.problem ??
+    (authmethod === 'psk'
+      ? `${label} authenticates with a pre-shared key (authmethod psk): its certificate is used only with signature authentication. Switch it to signature first.`
+      : undefined);
+  return {
+    offered: true,
+    current: single.current,
+    ...(problem ? { problem } : {}),
+    facts: 'IPsec has no TLS endpoint: not checked by a handshake after a deploy',
+  };
+}
+
+/** What a VIP has bound, whether FortiGate terminates TLS on it, and whether the check after a deploy reaches it. */
+function vipReading(label: string, item: Record<string, unknown>, vipEndpoints: FortiGateVipEndpoint[]): SlotReading {
+  const type = typeof item['type'] === 'string' ? item['type'] : '';
+  const serverType = typeof item['server-type'] === 'string' ? item['server-type'] : '';
+  const value = item['ssl-certificate'];
+  const single = singleOf(label, referencedNames(value));
+  const terminatesTls = (type === 'server-load-balance' && TLS_SERVER_TYPES.has(serverType)) || type === 'access-proxy';
+  const problem =
+    single.problem ??
+    (terminatesTls
+      ? undefined
+      : `${label} is of type ${type || '(unknown)'}${serverType ? ` with server type ${serverType}` : ''}: FortiGate does not terminate TLS on it, so an ssl-certificate is not used. Name a server-load-balance VIP with server type https or ssl.`);
+  const extip = typeof item['extip'] === 'string' ? item['extip'] : '';
+  // extport may be a range ("443-444"); 0 or none means the VIP does not say (port forwarding off).
+  const extport =
+    numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']) || undefined;
+  const where = `${extip || '?'}:${extport ?? '?'}`;
+  let verifyProblem: string | undefined;
+  let facts = `answers on ${where}`;
+  if (vipEndpoints.length === 0)
+    facts += ` (not checked after a deploy: add ${where} to the VIP TLS endpoints to check it)`;
+  else if (extport !== undefined && !vipEndpoints.some((e) => e.port === extport)) {
+    verifyProblem = `${label} answers on port ${extport}, which none of the VIP TLS endpoints (${vipEndpoints.map((e) => `${e.host}:${e.port}`).join(', ')}) uses: the check after a deploy would not reach it`;
+  }
+  return {
+    offered: true,
+    current: single.current,
+    listShape: Array.isArray(value),
+    facts,
+    ...(problem ? { problem } : {}),
+    ...(verifyProblem ? { verifyProblem } : {}),
+  };
+}
+
 export interface SlotContext {
   client: FortiGateClient;
   vdom: string;
@@ -103,11 +154,11 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       label: 'admin GUI',
       restartsListener: true,
       async read() {
-        const { item } = await read(client.getSystemGlobal(), 'read system global settings');
+        const { item } = await read(client.getSettings('system/global'), 'read system global settings');
         if (!item) return notOffered(`the system global settings are not readable in VDOM ${vdom} (HTTP 404)`);
         return { offered: true, current: referencedName(item['admin-server-cert']) ?? '' };
       },
-      write: (name) => client.setAdminServerCert(name),
+      write: (name) => client.setSettingsCertificate('system/global', name),
     };
   }
 
@@ -116,7 +167,10 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       key,
       label: `SSL-VPN (VDOM ${vdom})`,
       async read() {
-        const { item, version } = await read(client.getSslVpnSettings(), `read SSL-VPN settings in VDOM ${vdom}`);
+        const { item, version } = await read(
+          client.getSettings('vpn.ssl/settings'),
+          `read SSL-VPN settings in VDOM ${vdom}`,
+        );
         if (!item) return notOffered(SSL_VPN_ABSENT);
         const port = numberOf(item['port']);
         const agentless = firmwareAtLeast(version, [7, 6, 3])
@@ -137,7 +191,7 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
             : {}),
         };
       },
-      write: (name) => client.setSslVpnServerCert(name),
+      write: (name) => client.setSettingsCertificate('vpn.ssl/settings', name),
     };
   }
 
@@ -146,10 +200,13 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
       key,
       label: `auth portal (VDOM ${vdom})`,
       async read() {
-        const { item } = await read(client.getUserSetting(), `read user settings (auth portal) in VDOM ${vdom}`);
+        const { item } = await read(
+          client.getSettings('user/setting'),
+          `read user settings (auth portal) in VDOM ${vdom}`,
+        );
         if (!item)
           return notOffered(`the auth portal settings (user/setting) are not readable in VDOM ${vdom} (HTTP 404)`);
-        const global = await read(client.getSystemGlobal(), 'read system global settings');
+        const global = await read(client.getSettings('system/global'), 'read system global settings');
         const port = numberOf(global.item?.['auth-https-port']);
         return {
           offered: true,
@@ -162,80 +219,45 @@ export function createSlot(key: string, ctx: SlotContext): BindingSlot | undefin
             : {}),
         };
       },
-      write: (name) => client.setUserAuthCert(name),
+      write: (name) => client.setSettingsCertificate('user/setting', name),
     };
   }
 
+  /** A slot on an object the binding names: the VDOM may lack it (`where`: the GUI menu that lists them). */
+  const objectSlot = (
+    label: string,
+    where: string,
+    slot: {
+      get: () => Promise<FortiResponse>;
+      inspect: (label: string, item: Record<string, unknown>) => SlotReading;
+      write: BindingSlot['write'];
+    },
+  ): BindingSlot => ({
+    key,
+    label,
+    async read() {
+      const { item } = await read(slot.get(), `read ${label} in VDOM ${vdom}`);
+      return item ? slot.inspect(label, item) : missing(label, where);
+    },
+    write: slot.write,
+  });
+
   if (key.startsWith('ipsec:')) {
     const name = key.slice('ipsec:'.length);
-    const label = `IPsec phase-1 "${name}"`;
-    return {
-      key,
-      label,
-      async read() {
-        const { item } = await read(client.getPhase1Interface(name), `read ${label} in VDOM ${vdom}`);
-        if (!item) return missing(label, 'VPN → IPsec Tunnels');
-        const single = singleOf(label, referencedNames(item['certificate']));
-        const authmethod = typeof item['authmethod'] === 'string' ? item['authmethod'] : '';
-        const problem =
-          single.problem ??
-          (authmethod === 'psk'
-            ? `${label} authenticates with a pre-shared key (authmethod psk): its certificate is used only with signature authentication. Switch it to signature first.`
-            : undefined);
-        return {
-          offered: true,
-          current: single.current,
-          ...(problem ? { problem } : {}),
-          facts: 'IPsec has no TLS endpoint: not checked by a handshake after a deploy',
-        };
-      },
+    return objectSlot(`IPsec phase-1 "${name}"`, 'VPN → IPsec Tunnels', {
+      get: () => client.getPhase1Interface(name),
+      inspect: phase1Reading,
       write: (certificate) => client.setPhase1Certificates(name, certificate ? [certificate] : []),
-    };
+    });
   }
 
   if (key.startsWith('vip:')) {
     const name = key.slice('vip:'.length);
-    const label = `VIP "${name}"`;
-    return {
-      key,
-      label,
-      async read() {
-        const { item } = await read(client.getVip(name), `read ${label} in VDOM ${vdom}`);
-        if (!item) return missing(label, 'Policy & Objects → Virtual IPs');
-        const type = typeof item['type'] === 'string' ? item['type'] : '';
-        const serverType = typeof item['server-type'] === 'string' ? item['server-type'] : '';
-        const value = item['ssl-certificate'];
-        const single = singleOf(label, referencedNames(value));
-        const terminatesTls =
-          (type === 'server-load-balance' && TLS_SERVER_TYPES.has(serverType)) || type === 'access-proxy';
-        const problem =
-          single.problem ??
-          (terminatesTls
-            ? undefined
-            : `${label} is of type ${type || '(unknown)'}${serverType ? ` with server type ${serverType}` : ''}: FortiGate does not terminate TLS on it, so an ssl-certificate is not used. Name a server-load-balance VIP with server type https or ssl.`);
-        const extip = typeof item['extip'] === 'string' ? item['extip'] : '';
-        // extport may be a range ("443-444"); 0 or none means the VIP does not say (port forwarding off).
-        const extport =
-          numberOf(typeof item['extport'] === 'string' ? item['extport'].split('-')[0] : item['extport']) || undefined;
-        const where = `${extip || '?'}:${extport ?? '?'}`;
-        let verifyProblem: string | undefined;
-        let facts = `answers on ${where}`;
-        if (ctx.vipEndpoints.length === 0)
-          facts += ` (not checked after a deploy: add ${where} to the VIP TLS endpoints to check it)`;
-        else if (extport !== undefined && !ctx.vipEndpoints.some((e) => e.port === extport)) {
-          verifyProblem = `${label} answers on port ${extport}, which none of the VIP TLS endpoints (${ctx.vipEndpoints.map((e) => `${e.host}:${e.port}`).join(', ')}) uses: the check after a deploy would not reach it`;
-        }
-        return {
-          offered: true,
-          current: single.current,
-          listShape: Array.isArray(value),
-          facts,
-          ...(problem ? { problem } : {}),
-          ...(verifyProblem ? { verifyProblem } : {}),
-        };
-      },
+    return objectSlot(`VIP "${name}"`, 'Policy & Objects → Virtual IPs', {
+      get: () => client.getVip(name),
+      inspect: (label, item) => vipReading(label, item, ctx.vipEndpoints),
       write: (certificate, reading) => client.setVipSslCertificate(name, certificate, reading.listShape === true),
-    };
+    });
   }
   return undefined;
 }

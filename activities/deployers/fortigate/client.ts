@@ -50,6 +50,25 @@ export interface CaImportFile {
   file_content: string;
 }
 
+/**
+ * The CMDB settings tables (one object, per VDOM or global) that name a certificate, and the attribute
+ * that names it (docs/vendors/fortigate.md "Bindings"):
+ * - `system/global` `admin-server-cert`: the HTTPS admin GUI / API; the table also holds the firmware and
+ *   `auth-https-port`. acme.sh PR #6236 deploy/fortigate.sh set_active_web_cert; CyB0rgg/fortigate-cert-swap
+ *   bind_gui; jonarihen/caddy-forticertsync fortigate_client.go certReferenceEndpoints.
+ * - `vpn.ssl/settings` `servercert` (404 where FortiOS 7.6 removed SSL-VPN). CyB0rgg/fortigate-cert-swap
+ *   bind_ssl_vpn; caddy-forticertsync certReferenceEndpoints, UpdateCertReference.
+ * - `user/setting` `auth-cert` (a string, datasource vpn.certificate.local): the HTTPS firewall
+ *   authentication / captive portal certificate. FortiOS CLI reference `config user setting` (6.0.0,
+ *   419036); Fortinet ansible fortios_user_setting `auth_cert`; terraform-provider-fortios fortios_user_setting.
+ */
+export const CERTIFICATE_SETTINGS = {
+  'system/global': 'admin-server-cert',
+  'vpn.ssl/settings': 'servercert',
+  'user/setting': 'auth-cert',
+} as const;
+export type FortiSettingsTable = keyof typeof CERTIFICATE_SETTINGS;
+
 const API = '/api/v2';
 const seg = (name: string): string => encodeURIComponent(name);
 
@@ -71,36 +90,14 @@ export class FortiGateClient {
     return { status: response.status, ...(envelope ? { envelope } : {}) };
   }
 
-  /**
-   * GET /api/v2/cmdb/system/global (holds `admin-server-cert`).
-   * acme.sh PR #6236 deploy/fortigate.sh; jonarihen/caddy-forticertsync fortigate_client.go certReferenceEndpoints.
-   */
-  getSystemGlobal(): Promise<FortiResponse> {
-    return this.call('GET', '/cmdb/system/global');
+  /** GET /api/v2/cmdb/<table>: a settings table's one object (sources: CERTIFICATE_SETTINGS). */
+  getSettings(table: FortiSettingsTable): Promise<FortiResponse> {
+    return this.call('GET', `/cmdb/${table}`);
   }
 
-  /**
-   * PUT /api/v2/cmdb/system/global {"admin-server-cert": name}: the HTTPS admin GUI / API certificate.
-   * acme.sh PR #6236 set_active_web_cert; CyB0rgg/fortigate-cert-swap bind_gui.
-   */
-  setAdminServerCert(name: string): Promise<FortiResponse> {
-    return this.call('PUT', '/cmdb/system/global', { 'admin-server-cert': name });
-  }
-
-  /**
-   * GET /api/v2/cmdb/vpn.ssl/settings (holds `servercert`; 404 where FortiOS 7.6 removed SSL-VPN).
-   * caddy-forticertsync certReferenceEndpoints; docs/vendors/fortigate.md.
-   */
-  getSslVpnSettings(): Promise<FortiResponse> {
-    return this.call('GET', '/cmdb/vpn.ssl/settings');
-  }
-
-  /**
-   * PUT /api/v2/cmdb/vpn.ssl/settings {"servercert": name} in the VDOM.
-   * CyB0rgg/fortigate-cert-swap bind_ssl_vpn; caddy-forticertsync UpdateCertReference.
-   */
-  setSslVpnServerCert(name: string): Promise<FortiResponse> {
-    return this.call('PUT', '/cmdb/vpn.ssl/settings', { servercert: name });
+  /** PUT /api/v2/cmdb/<table> {<attribute>: name}: the certificate the table names (sources: CERTIFICATE_SETTINGS). */
+  setSettingsCertificate(table: FortiSettingsTable, name: string): Promise<FortiResponse> {
+    return this.call('PUT', `/cmdb/${table}`, { [CERTIFICATE_SETTINGS[table]]: name });
   }
 
   /**
@@ -135,20 +132,6 @@ export class FortiGateClient {
     return this.call('PUT', `/cmdb/firewall/vip/${seg(name)}`, {
       'ssl-certificate': asList ? [{ name: certificate }] : certificate,
     });
-  }
-
-  /**
-   * GET /api/v2/cmdb/user/setting (per VDOM; holds `auth-cert`, the HTTPS firewall authentication / captive
-   * portal certificate). FortiOS CLI reference `config user setting` (6.0.0, 419036); Fortinet ansible
-   * fortios_user_setting `auth_cert`; terraform-provider-fortios fortios_user_setting.
-   */
-  getUserSetting(): Promise<FortiResponse> {
-    return this.call('GET', '/cmdb/user/setting');
-  }
-
-  /** PUT /api/v2/cmdb/user/setting {"auth-cert": name} (same sources; a string, datasource vpn.certificate.local). */
-  setUserAuthCert(name: string): Promise<FortiResponse> {
-    return this.call('PUT', '/cmdb/user/setting', { 'auth-cert': name });
   }
 
   /**

@@ -62,7 +62,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
   };
 
   async function adminServerCert(): Promise<string> {
-    const r = await client.getSystemGlobal();
+    const r = await client.getSettings('system/global');
     if (!ok(r)) throw fortigateFailure(r, 'read system global settings', 'read');
     return referencedName(resultList(r.envelope)[0]?.['admin-server-cert']) ?? '';
   }
@@ -96,7 +96,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         detail: `the management certificate of ${ctx.target.host}:${ctx.target.port} ${trustDetail}`,
       });
 
-      const global = await client.getSystemGlobal();
+      const global = await client.getSettings('system/global');
       if (global.status === 404) {
         checks.push({
           name: 'VDOM',

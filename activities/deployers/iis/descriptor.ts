@@ -15,6 +15,7 @@ import {
   checkbox,
   parseHostKeyPinOption,
   parseSshCredentials,
+  SSH_MANAGED,
   sshCredentialFields,
   text,
   type SshCredentials,
@@ -246,8 +247,7 @@ export const iisParsers = vendorParsers(parseIisCredentials, parseIisOptions, pa
 export const iisDescriptor: VendorDescriptor = {
   id: 'iis',
   label: 'Microsoft IIS (SSH + PowerShell)',
-  defaultPort: 22,
-  managementTls: false,
+  ...SSH_MANAGED,
   credentialFields,
   optionFields: [
     {

@@ -38,8 +38,6 @@ export async function iisPreflight({
   session,
   bindings,
 }: IisPreflightContext): Promise<PreflightReport> {
-  const { run } = session;
-  const { readBindings, missingMessage } = bindings;
   const changes: string[] = [];
   const { checks, ssh } = await session.identityChecks();
   if (!ssh) return { checks, changes };
@@ -52,7 +50,7 @@ export async function iisPreflight({
       : 'no SFTP subsystem: enable "Subsystem sftp sftp-server.exe" in sshd_config',
   });
 
-  const probe = await run(
+  const probe = await session.run(
     'probe',
     { store: options.store, uploadDirectory: options.uploadDirectory },
     'reading the server facts',
@@ -134,8 +132,8 @@ export async function iisPreflight({
     });
   }
   if (iis && mwa) {
-    const read = await readBindings(sites, []);
-    const missing = missingMessage(sites, read.states, read.sites);
+    const read = await bindings.readBindings(sites, []);
+    const missing = bindings.missingMessage(sites, read.states, read.sites);
     sites.forEach((site, i) => {
       const state = read.states[i];
       if (!state?.found) return;

@@ -9,7 +9,7 @@
  * Binding: the TLS ports to check after a deploy (`verifyPorts`) and the SNI name to send.
  */
 import type { Parsed, ParsedWithDefaults } from '../config-check';
-import type { VendorField, VerifyEndpoint } from '../types';
+import type { VendorDescriptor, VendorField, VerifyEndpoint } from '../types';
 import { normalizeHostKeyPin } from './pin';
 import { checkbox, text } from '../form-values';
 
@@ -259,6 +259,12 @@ export function verifyEndpointsOf(host: string, binding: Record<string, unknown>
     ...(serverName && !errors['serverName'] ? { serverName } : {}),
   });
 }
+
+/** How every SSH-managed target is reached: SSH on port 22 with a pinned host key (an option), not management HTTPS. */
+export const SSH_MANAGED: Pick<VendorDescriptor, 'defaultPort' | 'managementTls'> = {
+  defaultPort: 22,
+  managementTls: false,
+};
 
 export const sshCredentialFields: VendorField[] = [
   {

@@ -8,6 +8,7 @@ import type { VendorDescriptor, VendorField } from '../types';
 import {
   parseSshCredentials,
   parseVerifyBinding,
+  SSH_MANAGED,
   sshBindingFields,
   sshCredentialFields,
   sshOptionFields,
@@ -37,9 +38,7 @@ export function sshServerDescriptor<O extends object>(spec: SshServerDescriptorS
   return {
     id: spec.id,
     label: spec.label,
-    defaultPort: 22,
-    // Reached over SSH with a pinned host key (an option), not over management HTTPS.
-    managementTls: false,
+    ...SSH_MANAGED,
     credentialFields: sshCredentialFields,
     optionFields: [...spec.pathFields, ...sshOptionFields(spec.defaultCommands)],
     bindingFields: sshBindingFields,

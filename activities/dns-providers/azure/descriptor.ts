@@ -1,4 +1,4 @@
-import { checkApiBaseUrl } from '../../domain/api-base-url';
+import { optionalApiBaseUrl } from '../../domain/api-base-url';
 import type { DnsProviderDescriptor } from '../types';
 
 export interface AzureDnsConfig {
@@ -90,11 +90,8 @@ export const azureDnsDescriptor: DnsProviderDescriptor = {
       else errors['zoneName'] = 'Enter a zone such as example.com.';
     }
     for (const key of ['authorityHost', 'resourceManagerUrl'] as const) {
-      const value = text(key);
-      if (!value) continue;
-      const checked = checkApiBaseUrl(value);
-      if (checked.ok) config[key] = checked.url;
-      else errors[key] = checked.error;
+      const url = optionalApiBaseUrl(input, key, errors);
+      if (url) config[key] = url;
     }
     return { config: config as unknown as Record<string, unknown>, errors };
   },

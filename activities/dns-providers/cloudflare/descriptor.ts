@@ -1,4 +1,4 @@
-import { checkApiBaseUrl } from '../../domain/api-base-url';
+import { optionalApiBaseUrl } from '../../domain/api-base-url';
 import type { DnsProviderDescriptor } from '../types';
 
 export interface CloudflareConfig {
@@ -62,12 +62,8 @@ export const cloudflareDescriptor: DnsProviderDescriptor = {
       else errors['zoneId'] = 'A Cloudflare zone id is 32 hexadecimal characters.';
     }
     if (zoneId && !zoneName) errors['zoneName'] = 'Give the zone name together with its id.';
-    const apiBaseUrl = text('apiBaseUrl');
-    if (apiBaseUrl) {
-      const checked = checkApiBaseUrl(apiBaseUrl);
-      if (checked.ok) config.apiBaseUrl = checked.url;
-      else errors['apiBaseUrl'] = checked.error;
-    }
+    const apiBaseUrl = optionalApiBaseUrl(input, 'apiBaseUrl', errors);
+    if (apiBaseUrl) config.apiBaseUrl = apiBaseUrl;
     return { config: config as Record<string, unknown>, errors };
   },
 };

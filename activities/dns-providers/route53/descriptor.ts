@@ -1,4 +1,4 @@
-import { checkApiBaseUrl } from '../../domain/api-base-url';
+import { optionalApiBaseUrl } from '../../domain/api-base-url';
 import type { DnsProviderDescriptor } from '../types';
 
 export interface Route53Config {
@@ -50,12 +50,8 @@ export const route53Descriptor: DnsProviderDescriptor = {
       if (HOSTED_ZONE_ID.test(hostedZoneId)) config.hostedZoneId = hostedZoneId;
       else errors['hostedZoneId'] = 'A hosted zone id is letters and digits, such as Z1D633PJN98FT9.';
     }
-    const apiEndpoint = text('apiEndpoint');
-    if (apiEndpoint) {
-      const checked = checkApiBaseUrl(apiEndpoint);
-      if (checked.ok) config.apiEndpoint = checked.url;
-      else errors['apiEndpoint'] = checked.error;
-    }
+    const apiEndpoint = optionalApiBaseUrl(input, 'apiEndpoint', errors);
+    if (apiEndpoint) config.apiEndpoint = apiEndpoint;
     return { config: config as Record<string, unknown>, errors };
   },
 };
