@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ClassifiedError } from '../../activities/errors';
 
 /** Awaits a promise that must reject with an instance of `type`, and returns that error. */
 export async function rejection<E extends Error>(
@@ -20,4 +21,48 @@ export async function callsDuring<T>(log: readonly T[], work: () => Promise<unkn
   const start = log.length;
   await work();
   return log.slice(start);
+}
+
+/** What the check assertions read of a deployer's preflight report. */
+interface CheckedReport {
+  checks: readonly { name: string; ok: boolean }[];
+}
+
+/** Asserts a preflight report's checks by name and in order, and that exactly the `failed` ones failed. */
+export function assertChecks(report: CheckedReport, names: readonly string[], failed: readonly string[] = []): void {
+  assert.deepEqual(
+    report.checks.map((c) => [c.name, c.ok]),
+    names.map((name) => [name, !failed.includes(name)]),
+    JSON.stringify(report.checks),
+  );
+}
+
+/** Asserts that every check of a preflight report passed, and their names in order. */
+export function assertChecksPassed(report: CheckedReport, names: readonly string[]): void {
+  assert.ok(
+    report.checks.every((c) => c.ok),
+    JSON.stringify(report.checks, null, 1),
+  );
+  assert.deepEqual(
+    report.checks.map((c) => c.name),
+    names,
+  );
+}
+
+/** Awaits a step that must fail with a ClassifiedError of `type` whose message matches `message`, and returns it. */
+export async function assertFailure(
+  promise: Promise<unknown>,
+  type: string,
+  message: RegExp,
+): Promise<ClassifiedError> {
+  const error = await failureOf(promise, type);
+  assert.match(error.message, message);
+  return error;
+}
+
+/** Awaits a step that must fail with a ClassifiedError of `type`, and returns it (for the caller's checks of the message). */
+export async function failureOf(promise: Promise<unknown>, type: string): Promise<ClassifiedError> {
+  const error = await rejection(promise, ClassifiedError);
+  assert.equal(error.type, type, error.message);
+  return error;
 }

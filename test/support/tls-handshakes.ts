@@ -79,3 +79,26 @@ export async function assertNeverResumes(count: HandshakeCount, work: () => Prom
     'the pinned client never resumes a session (a resumed handshake shows no certificate to check)',
   );
 }
+
+/** A fake device's management listener: where it answers, and its handshakes counted by `countHandshakes`. */
+export interface CountedListener {
+  host: string;
+  port: number;
+  managementHandshakes: HandshakeCount;
+}
+
+/**
+ * The shared test of a pinned client against a device that resumes TLS sessions: first the premise (a plain
+ * client does resume there), then three `round`s of the pinned client's work, none of which may resume.
+ */
+export async function assertPinnedClientNeverResumes(
+  device: CountedListener,
+  label: string,
+  round: (i: number) => Promise<void>,
+): Promise<void> {
+  assert.equal(await resumesSessions(device.host, device.port), true, `the fake ${label} resumes TLS sessions`);
+  // Kept-alive connections are shared by requests; a second connection is where a client would resume.
+  await assertNeverResumes(device.managementHandshakes, async () => {
+    for (let i = 0; i < 3; i++) await round(i);
+  });
+}

@@ -7,9 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BigipClient, BigipHttpError } from '../../activities/deployers/f5-bigip/client';
 import { createBigipDeployer, createBigipDeployerWith } from '../../activities/deployers/f5-bigip/index';
-import { createDeviceHttp } from '../../activities/deployers/device-http';
 import type {
   Activation,
   ActivationStatus,
@@ -23,7 +21,7 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
 import { rejection } from '../support/assertions';
-import { bigipContext, BIGIP_PROFILES } from '../support/bigip-context';
+import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
 import { createTestCa } from '../support/certificates';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
@@ -265,25 +263,14 @@ describe('f5-bigip: the account role', () => {
 
   it('the fake enforces the roles: a Certificate Manager may import in its partition, but not bind, save, sync or rm', async () => {
     const fake = await start({ partitionAccess: [{ name: 'Common', role: 'certificate-manager' }] });
-    const http = createDeviceHttp(
-      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
-      'test',
-    );
-    const client = new BigipClient(http);
-    const { token } = await client.login(fake.username, fake.password);
-    client.useToken(token);
     const refused = async (call: Promise<unknown>, resource: string, verb: string): Promise<void> => {
-      await assert.rejects(call, (error: unknown) => {
-        assert.ok(error instanceof BigipHttpError);
-        assert.equal(error.status, 401);
-        assert.equal(
-          error.deviceMessage,
-          `Authorization failed: user=https://localhost/mgmt/shared/authz/users/certfleet resource=${resource} verb=${verb} uri:http://localhost:8100${resource} referrer:127.0.0.1 sender:127.0.0.1`,
-        );
-        return true;
-      });
+      await assertBigipRefuses(
+        call,
+        401,
+        `Authorization failed: user=https://localhost/mgmt/shared/authz/users/certfleet resource=${resource} verb=${verb} uri:http://localhost:8100${resource} referrer:127.0.0.1 sender:127.0.0.1`,
+      );
     };
-    try {
+    await withBigipClient(fake, async (client) => {
       assert.deepEqual(await client.userPartitionAccess('certfleet'), [
         { partition: 'Common', role: 'certificate-manager' },
       ]);
@@ -315,10 +302,7 @@ describe('f5-bigip: the account role', () => {
       await refused(client.configSyncToGroup(GROUP), '/mgmt/tm/cm', 'POST');
       await refused(client.removeUploadedFile('/var/config/rest/downloads/leaf.crt'), '/mgmt/tm/util/unix-rm', 'POST');
       assert.equal(await client.deleteCert('/Common/role_leaf.crt'), true, 'it may delete its certificates');
-    } finally {
-      await client.deleteToken(token);
-      await http.close();
-    }
+    });
   });
 
   it('Guest and Operator may read but not upload; No Access may not even read', async () => {

@@ -9,21 +9,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { buildPfx } from '../../activities/crypto/pem';
-import { BigipClient, BigipHttpError } from '../../activities/deployers/f5-bigip/client';
+import { BigipClient } from '../../activities/deployers/f5-bigip/client';
 import { bigipDescriptor } from '../../activities/deployers/f5-bigip/descriptor';
 import { createBigipDeployer, createBigipDeployerWith } from '../../activities/deployers/f5-bigip/index';
-import { createDeviceHttp, type DeviceHttp } from '../../activities/deployers/device-http';
+import type { DeviceHttp } from '../../activities/deployers/device-http';
 import type { CertificateMaterial, Deployer, DeployerContext, DeployerFactory } from '../../activities/deployers/types';
 import { servedCertificate, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { rejection } from '../support/assertions';
-import { bigipContext, BIGIP_PROFILES } from '../support/bigip-context';
+import { assertChecks, rejection } from '../support/assertions';
+import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
-import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
+import { assertPinnedClientNeverResumes } from '../support/tls-handshakes';
 
 const PROFILES = BIGIP_PROFILES;
 const contextFor = bigipContext;
@@ -58,21 +58,8 @@ describe('f5-bigip vendor cases', () => {
     ctx: DeployerContext = context,
   ): Promise<T> => closing(factory(ctx), work);
   /** A logged-in iControl client that talks to the fake directly (as another admin would). */
-  const direct = async <T>(work: (client: BigipClient, http: DeviceHttp) => Promise<T>): Promise<T> => {
-    const http = createDeviceHttp(
-      { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint } },
-      'test',
-    );
-    const client = new BigipClient(http);
-    const { token } = await client.login(fake.username, fake.password);
-    client.useToken(token);
-    try {
-      return await work(client, http);
-    } finally {
-      await client.deleteToken(token);
-      await http.close();
-    }
-  };
+  const direct = <T>(work: (client: BigipClient, http: DeviceHttp) => Promise<T>): Promise<T> =>
+    withBigipClient(fake, work);
   const served = async (profile: string): Promise<string> =>
     (await servedCertificate(fake.endpointFor(profile))).fingerprintSha256;
 
@@ -95,15 +82,11 @@ describe('f5-bigip vendor cases', () => {
     await direct(async (client) => {
       // Legacy top-level key only: the profile's key no longer matches its certificate.
       const patch = client.patchClientSslProfile('/Common/clientssl-web', { key: staged2['key'] });
-      await assert.rejects(patch, (error: unknown) => {
-        assert.ok(error instanceof BigipHttpError);
-        assert.equal(error.status, 400);
-        assert.equal(
-          error.deviceMessage,
-          "01070317:3: profile /Common/clientssl-web's key and certificate do not match",
-        );
-        return true;
-      });
+      await assertBigipRefuses(
+        patch,
+        400,
+        "01070317:3: profile /Common/clientssl-web's key and certificate do not match",
+      );
       // cert-key-chain naming the new key with the old certificate: same refusal.
       const mixed = client.patchClientSslProfile('/Common/clientssl-web', {
         certKeyChain: [{ name: 'x', cert: staged1['cert'] ?? '', key: staged2['key'] ?? '' }],
@@ -363,12 +346,11 @@ describe('f5-bigip vendor cases', () => {
       await assert.rejects(client.extendToken('unused', 10), /404/);
       const { token } = await client.login(fake.username, fake.password);
       await client.extendToken(token, 36000);
-      await assert.rejects(client.extendToken(token, 36001), (error: unknown) => {
-        assert.ok(error instanceof BigipHttpError);
-        assert.equal(error.status, 406);
-        assert.equal(error.deviceMessage, 'Auth-token absolute timeout (36000 seconds) exceeded');
-        return true;
-      });
+      await assertBigipRefuses(
+        client.extendToken(token, 36001),
+        406,
+        'Auth-token absolute timeout (36000 seconds) exceeded',
+      );
       await client.deleteToken(token);
 
       const basic = (password: string): Record<string, string> => ({
@@ -392,17 +374,10 @@ describe('f5-bigip vendor cases', () => {
         v4.fingerprintSha256,
       );
       assert.ok(await client.getKey('/Common/p12_example_test.key'));
-      await assert.rejects(
+      await assertBigipRefuses(
         client.installPkcs12('/Common/p12_example_test', '/var/config/rest/downloads/bundle.p12', 'p12-secret'),
-        (error: unknown) => {
-          assert.ok(error instanceof BigipHttpError);
-          assert.equal(error.status, 409);
-          assert.equal(
-            error.deviceMessage,
-            '01020066:3: The requested Certificate File (/Common/p12_example_test.crt) already exists in partition Common.',
-          );
-          return true;
-        },
+        409,
+        '01020066:3: The requested Certificate File (/Common/p12_example_test.crt) already exists in partition Common.',
       );
       assert.equal(await client.deleteCert('/Common/p12_example_test.crt'), true);
       assert.equal(await client.deleteKey('/Common/p12_example_test.key'), true);
@@ -504,25 +479,17 @@ describe('f5-bigip vendor cases', () => {
   it('pinned trust keeps working when the device resumes TLS sessions', async () => {
     const resuming = await startFakeBigip({ profiles: PROFILES, resumeTlsSessions: true });
     try {
-      assert.equal(await resumesSessions(resuming.host, resuming.port), true, 'the fake BIG-IP resumes TLS sessions');
-      // Kept-alive connections are shared by requests; a second connection is where a client would resume.
-      await assertNeverResumes(resuming.managementHandshakes, async () => {
-        for (let i = 0; i < 3; i++) {
-          const report = await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
-          assert.deepEqual(
-            report.checks.map((c) => [c.name, c.ok]),
-            [
-              ['login', true],
-              ['firmware', true],
-              ['account role', true],
-              ['client-ssl clientssl-web', true],
-              ['client-ssl clientssl-api', true],
-            ],
-            JSON.stringify(report.checks),
-          );
-          assert.equal(report.checks[0]?.detail, 'REST token issued to certfleet');
-          assert.match(report.firmware ?? '', /^BIG-IP 17\.1\.1\.3/);
-        }
+      await assertPinnedClientNeverResumes(resuming, 'BIG-IP', async () => {
+        const report = await use((d) => d.preflight(), createBigipDeployer, contextFor(resuming));
+        assertChecks(report, [
+          'login',
+          'firmware',
+          'account role',
+          'client-ssl clientssl-web',
+          'client-ssl clientssl-api',
+        ]);
+        assert.equal(report.checks[0]?.detail, 'REST token issued to certfleet');
+        assert.match(report.firmware ?? '', /^BIG-IP 17\.1\.1\.3/);
       });
     } finally {
       await resuming.close();

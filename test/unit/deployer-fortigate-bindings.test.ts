@@ -7,51 +7,37 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDeviceHttp } from '../../activities/deployers/device-http';
 import { fortigateDescriptor } from '../../activities/deployers/fortigate/descriptor';
-import { createFortiGateDeployer } from '../../activities/deployers/fortigate/index';
-import type { CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
+import type { CertificateMaterial, DeployerContext } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } from '../fakes/fortigate/server';
+import type { FakeFortiGate } from '../fakes/fortigate/server';
 import { rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
-import { closing } from '../support/closing';
+import {
+  FORTIGATE_TOKEN as TOKEN,
+  fortigateContext,
+  rawFortiGate,
+  useFortiGate as use,
+  withFakeFortiGate as withFake,
+} from '../support/fortigate-context';
 
-const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
-function contextFor(
+/** A target on `fake` with its auth portal port, binding what `binding` says. */
+const contextFor = (
   fake: FakeFortiGate,
   binding: Record<string, unknown>,
   versions: CertificateMaterial[] = [],
   options: Record<string, unknown> = {},
-): DeployerContext {
-  return {
-    target: {
-      id: 'target-fgt',
-      name: 'fgt-test',
-      host: fake.host,
-      port: fake.port,
-      trust: { fingerprintSha256: fake.managementFingerprint(), alsoAccept: versions.map((v) => v.fingerprintSha256) },
-      credentials: { token: TOKEN },
-      options: {
-        sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443,
-        authPortalPort: fake.endpoints.authPortal.port,
-        ...options,
-      },
-    },
+): DeployerContext =>
+  fortigateContext(fake, {
     binding,
-  };
-}
-
-const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
-  closing(createFortiGateDeployer(ctx), work);
-
-const withFake = <T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> =>
-  closing(startFakeFortiGate({ token: TOKEN, ...options }), work);
+    versions,
+    options: { authPortalPort: fake.endpoints.authPortal.port, ...options },
+  });
 
 const vipEndpoint = (fake: FakeFortiGate, name: string): string => {
   const e = fake.endpoints.vips[name];
@@ -65,10 +51,7 @@ describe('fortigate bindings', () => {
   describe('fake FortiGate: the new tables (docs/vendors/fortigate.md)', () => {
     it('phase-1 certificate is a list of {name}; an unknown certificate name is refused with -651 and cli_error (terraform-provider-fortios #193)', async () => {
       await withFake({ phase1: [{ name: 'hq' }] }, async (fake) => {
-        const http = createDeviceHttp(
-          { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
-          'test',
-        );
+        const http = rawFortiGate(fake);
         try {
           const read = await http.request('GET', '/api/v2/cmdb/vpn.ipsec/phase1-interface/hq', { headers: bearer });
           const item = ((read.json as Record<string, unknown>)['results'] as Record<string, unknown>[])[0];
@@ -104,10 +87,7 @@ describe('fortigate bindings', () => {
         ['v7.4.2', true],
       ] as const) {
         await withFake({ version, vips: [{ name: 'web' }] }, async (fake) => {
-          const http = createDeviceHttp(
-            { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
-            'test',
-          );
+          const http = rawFortiGate(fake);
           try {
             const read = await http.request('GET', '/api/v2/cmdb/firewall/vip/web', { headers: bearer });
             const item = ((read.json as Record<string, unknown>)['results'] as Record<string, unknown>[])[0];

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildPfx } from '../../activities/crypto/pem';
-import { createDeviceHttp, type DeviceHttp } from '../../activities/deployers/device-http';
 import { fortigateDescriptor } from '../../activities/deployers/fortigate/descriptor';
 import {
   createFortiGateDeployer,
@@ -15,63 +14,27 @@ import {
   FORTIGATE_NAME_RULES,
 } from '../../activities/deployers/fortigate/index';
 import { objectName } from '../../activities/deployers/naming';
-import type { CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from '../../activities/deployers/types';
+import type { ManagementTrust } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
-import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } from '../fakes/fortigate/server';
-import { rejection as rejectionOf } from '../support/assertions';
+import { startFakeFortiGate } from '../fakes/fortigate/server';
+import { assertChecks, assertFailure, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
-import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
 import { servedChainFingerprints } from '../support/served-chain';
-import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
+import { assertPinnedClientNeverResumes } from '../support/tls-handshakes';
+import {
+  FORTIGATE_TOKEN as TOKEN,
+  fortigateContext as contextFor,
+  rawFortiGate as raw,
+  useFortiGate as use,
+  withFakeFortiGate as withFake,
+} from '../support/fortigate-context';
 
-const TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
 const WRONG_TOKEN = 'fgtWrongSECRET9876543210fedcbaZZ';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
-
-interface ContextInput {
-  binding?: Record<string, unknown>;
-  options?: Record<string, unknown>;
-  token?: string;
-  /** Fingerprints of the versions this run deploys (the admin GUI binding replaces the management certificate). */
-  versions?: CertificateMaterial[];
-  trust?: ManagementTrust;
-}
-
-function contextFor(fake: FakeFortiGate, input: ContextInput = {}): DeployerContext {
-  return {
-    target: {
-      id: 'target-fgt',
-      name: 'fgt-test',
-      host: fake.host,
-      port: fake.port,
-      trust: input.trust ?? {
-        fingerprintSha256: fake.managementFingerprint(),
-        alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256),
-      },
-      credentials: { token: input.token ?? TOKEN },
-      options: { sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443, ...input.options },
-    },
-    binding: input.binding ?? { adminGui: true, sslVpn: true },
-  };
-}
-
-const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
-  closing(createFortiGateDeployer(ctx), work);
-
-const withFake = <T>(options: Partial<FakeFortiGateOptions>, work: (fake: FakeFortiGate) => Promise<T>): Promise<T> =>
-  closing(startFakeFortiGate({ token: TOKEN, ...options }), work);
-
-/** Raw API access to the fake (pinned to its factory certificate). */
-function raw(fake: FakeFortiGate): DeviceHttp {
-  return createDeviceHttp(
-    { host: fake.host, port: fake.port, trust: { fingerprintSha256: fake.managementFingerprint() } },
-    'test',
-  );
-}
 
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -680,26 +643,18 @@ describe('fortigate', () => {
     it('a device that offers TLS session resumption stays trusted across connections (pinned fingerprint)', async () => {
       // A resumed session shows no peer certificate; device-http must do full handshakes to check the pin.
       await withFake({ tlsSessionTickets: true }, async (fake) => {
-        assert.equal(await resumesSessions(fake.host, fake.port), true, 'the fake FortiGate resumes TLS sessions');
-        // Kept-alive connections are shared by requests; a second connection is where a client would resume.
-        await assertNeverResumes(fake.managementHandshakes, async () => {
-          for (let i = 0; i < 3; i++) {
-            const report = await use(contextFor(fake), (d) => d.preflight());
-            assert.deepEqual(
-              report.checks.map((c) => [c.name, c.ok]),
-              [
-                ['management TLS', true],
-                ['API token', true],
-                ['firmware', true],
-                ['admin GUI binding', true],
-                ['SSL-VPN', true],
-                ['certificate store', true],
-              ],
-              JSON.stringify(report.checks),
-            );
-            assert.match(report.checks[0]?.detail ?? '', /matches the pinned SHA-256 fingerprint/);
-            assert.equal(report.checks[1]?.detail, 'accepted; VDOM root readable');
-          }
+        await assertPinnedClientNeverResumes(fake, 'FortiGate', async () => {
+          const report = await use(contextFor(fake), (d) => d.preflight());
+          assertChecks(report, [
+            'management TLS',
+            'API token',
+            'firmware',
+            'admin GUI binding',
+            'SSL-VPN',
+            'certificate store',
+          ]);
+          assert.match(report.checks[0]?.detail ?? '', /matches the pinned SHA-256 fingerprint/);
+          assert.equal(report.checks[1]?.detail, 'accepted; VDOM root readable');
         });
       });
     });
@@ -707,10 +662,9 @@ describe('fortigate', () => {
     it('an invalid target configuration fails with VALIDATION_FAILED before any call', async () => {
       await withFake({}, async (fake) => {
         const v = ca.issue('invalid.example.test');
-        const error = await rejection(use(contextFor(fake, { token: '', binding: {} }), (d) => d.stage(v)));
-        assert.equal(error.type, FailureType.validation);
-        assert.match(
-          error.message,
+        await assertFailure(
+          use(contextFor(fake, { token: '', binding: {} }), (d) => d.stage(v)),
+          FailureType.validation,
           /^fortigate: invalid target configuration: credentials\.token: .*binding\.adminGui: Choose at least one service/,
         );
         assert.equal(fake.calls.length, 0);

@@ -31,11 +31,11 @@ import {
   scriptTemplate,
   stderrText,
 } from '../../activities/deployers/iis/scripts';
-import type { CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
+import type { CertificateMaterial, Deployer, DeployerContext, StagedObjects } from '../../activities/deployers/types';
 import { servedCertificate } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { rejection as rejectionOf } from '../support/assertions';
+import { assertChecksPassed, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import { runDeployerContract } from '../support/deployer-contract';
 import { psError, toClixml } from '../fakes/iis/powershell';
@@ -80,6 +80,16 @@ async function use<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): 
     return await work(deployer);
   } finally {
     await deployer.close();
+  }
+}
+
+/** Runs `work` against a fake IIS started with `options`, and stops it afterwards. */
+async function withFakeIis<T>(options: FakeIisOptions, work: (fake: FakeIis) => Promise<T>): Promise<T> {
+  const fake = await startFakeIis(options);
+  try {
+    return await work(fake);
+  } finally {
+    await fake.stop();
   }
 }
 
@@ -393,15 +403,12 @@ describe('iis descriptor', () => {
   });
 
   it('an invalid configuration is refused before connecting (VALIDATION)', async () => {
-    const fake = await startFakeIis();
-    try {
+    await withFakeIis({}, async (fake) => {
       const error = await rejection(use(iisContext(fake, ['no bar here']), (d) => d.preflight()));
       assert.equal(error.type, FailureType.validation);
       assert.match(error.message, /binding\.sites/);
       assert.equal(fake.authAttempts(), 0);
-    } finally {
-      await fake.stop();
-    }
+    });
   });
 });
 
@@ -427,6 +434,16 @@ describe('iis', () => {
   };
   const ctx = (sites: string[] = [fake.entry('Default Web Site')], input: TargetInput = {}): DeployerContext =>
     iisContext(fake, sites, input);
+  /** The certificate hash on `site`'s binding. */
+  const boundHash = (site: string): string | undefined => fake.binding(site, fake.bindingInformation(site))?.hash;
+  /** Both sites serve a `base` version, and another is staged: where the partial-failure cases start. */
+  const stagedOverBase = async (): Promise<{ sites: string[]; base: CertificateMaterial; staged: StagedObjects }> => {
+    const sites = [fake.entry('Default Web Site'), fake.entry('Shop')];
+    const base = fresh();
+    await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
+    const v = fresh();
+    return { sites, base, staged: await use(ctx(sites), (d) => d.stage(v)) };
+  };
 
   before(async () => {
     fake = await startFakeIis({ sites: SITES });
@@ -485,28 +502,21 @@ describe('iis', () => {
       report.firmware,
       'IIS 10.0 on Windows Server 2019 Datacenter (build 17763), PowerShell 5.1.17763.1432',
     );
-    assert.ok(
-      report.checks.every((c) => c.ok),
-      JSON.stringify(report.checks, null, 1),
-    );
-    assert.deepEqual(
-      report.checks.map((c) => c.name),
-      [
-        'SSH host key',
-        'SSH login',
-        'SFTP',
-        'PowerShell',
-        'IIS',
-        'IIS configuration API',
-        'Administrator',
-        'Certificate store',
-        'PFX encryption',
-        'Upload directory',
-        `binding Default Web Site ${fake.bindingInformation('Default Web Site')}`,
-        `binding Shop ${fake.bindingInformation('Shop')}`,
-      ],
-    );
-    const current = fake.certificate('My', fake.binding('Shop', fake.bindingInformation('Shop'))?.hash ?? '');
+    assertChecksPassed(report, [
+      'SSH host key',
+      'SSH login',
+      'SFTP',
+      'PowerShell',
+      'IIS',
+      'IIS configuration API',
+      'Administrator',
+      'Certificate store',
+      'PFX encryption',
+      'Upload directory',
+      `binding Default Web Site ${fake.bindingInformation('Default Web Site')}`,
+      `binding Shop ${fake.bindingInformation('Shop')}`,
+    ]);
+    const current = fake.certificate('My', boundHash('Shop') ?? '');
     const expected = `site "Shop" binding ${fake.bindingInformation('Shop')}: ${current?.thumbprint.slice(0, 12)}… (${/CN=([^,]+)/.exec(current?.subject ?? '')?.[1]}, expires ${current?.notAfter.toISOString().slice(0, 10)}) → new certificate`;
     assert.ok(report.changes.includes(expected), `${expected}\n---\n${report.changes.join('\n')}`);
     assert.match(report.changes[0] ?? '', /^import the new certificate into Cert:\\LocalMachine\\My/);
@@ -622,11 +632,7 @@ describe('iis', () => {
   });
 
   it('a binding failing after another was switched: the script puts the failed one back, the deployer the first (all or nothing)', async () => {
-    const sites = [fake.entry('Default Web Site'), fake.entry('Shop')];
-    const base = fresh();
-    await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
-    const v = fresh();
-    const staged = await use(ctx(sites), (d) => d.stage(v));
+    const { sites, base, staged } = await stagedOverBase();
     fake.failCommit(
       fake.bindingInformation('Shop'),
       'Exception calling "CommitChanges" with "0" argument(s): "A specified logon session does not exist. It may already have been terminated. (Exception from HRESULT: 0x80070520)"',
@@ -635,26 +641,14 @@ describe('iis', () => {
     assert.match(error.message, /setting site "Shop" binding/);
     assert.match(error.message, /logon session does not exist/);
     assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
-    assert.equal(
-      fake.binding('Shop', fake.bindingInformation('Shop'))?.hash,
-      thumbprintOf(base.certPem),
-      'the failed binding is there with its old certificate',
-    );
-    assert.equal(
-      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
-      thumbprintOf(base.certPem),
-      'the first binding was put back',
-    );
+    assert.equal(boundHash('Shop'), thumbprintOf(base.certPem), 'the failed binding is there with its old certificate');
+    assert.equal(boundHash('Default Web Site'), thumbprintOf(base.certPem), 'the first binding was put back');
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
     assert.equal(await served(fake, 'Shop'), base.fingerprintSha256);
   });
 
   it('a script that dies half-way (no JSON): the deployer re-reads and puts back what was switched', async () => {
-    const sites = [fake.entry('Default Web Site'), fake.entry('Shop')];
-    const base = fresh();
-    await use(ctx(sites), async (d) => d.activate(await d.stage(base)));
-    const v = fresh();
-    const staged = await use(ctx(sites), (d) => d.stage(v));
+    const { sites, base, staged } = await stagedOverBase();
     fake.failNext(
       'set-bindings',
       "powershell.exe : Program 'powershell.exe' failed to run: The operation was canceled by the user\r\n",
@@ -663,10 +657,7 @@ describe('iis', () => {
     const error = await rejection(use(ctx(sites), (d) => d.activate(staged)));
     assert.match(error.message, /failed to run/);
     assert.match(error.message, /site "Default Web Site" binding \S+ was put back: nothing stays changed/);
-    assert.equal(
-      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
-      thumbprintOf(base.certPem),
-    );
+    assert.equal(boundHash('Default Web Site'), thumbprintOf(base.certPem));
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
   });
 
@@ -725,10 +716,7 @@ describe('iis', () => {
     }
     assert.equal(reply['ok'], false);
     assert.match(JSON.stringify(reply['failure']), /A specified logon session does not exist.*0x80070520/);
-    assert.equal(
-      fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
-      thumbprintOf(base.certPem),
-    );
+    assert.equal(boundHash('Default Web Site'), thumbprintOf(base.certPem));
     assert.equal(await served(fake, 'Default Web Site'), base.fingerprintSha256);
   });
 
@@ -795,7 +783,7 @@ describe('iis', () => {
     await use(context, (d) => d.activate(s1));
     assert.deepEqual(
       {
-        hash: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.hash,
+        hash: boundHash('Default Web Site'),
         store: fake.binding('Default Web Site', fake.bindingInformation('Default Web Site'))?.store,
       },
       { hash: s1['thumbprint'], store: 'WebHosting' },
@@ -930,32 +918,32 @@ describe('iis', () => {
   });
 
   it("long binding lists are split over several commands, each within cmd.exe's limit", async () => {
-    const many = await startFakeIis({
-      sites: [
-        {
-          name: 'Many Bindings Site',
-          bindings: Array.from({ length: 14 }, (_, i) => ({ host: `h${i}.example.test` })),
-        },
-      ],
-    });
-    try {
-      const entries = Array.from({ length: 14 }, (_, i) => many.entry('Many Bindings Site', i));
-      const v = fresh();
-      const context = iisContext(many, entries);
-      await use(context, async (d) => d.activate(await d.stage(v)));
-      const ops = many.scripts().map((s) => s.operation);
-      assert.ok(ops.filter((o) => o === 'set-bindings').length >= 2, ops.join(' '));
-      assert.ok(ops.filter((o) => o === 'read-bindings').length >= 2, ops.join(' '));
-      assert.ok(many.commands().every((c) => c.length <= MAX_COMMAND_LENGTH));
-      for (let i = 0; i < 14; i++)
-        assert.equal(
-          many.binding('Many Bindings Site', many.bindingInformation('Many Bindings Site', i))?.hash,
-          thumbprintOf(v.certPem),
-        );
-      assert.equal(await served(many, 'Many Bindings Site', 13), v.fingerprintSha256);
-    } finally {
-      await many.stop();
-    }
+    await withFakeIis(
+      {
+        sites: [
+          {
+            name: 'Many Bindings Site',
+            bindings: Array.from({ length: 14 }, (_, i) => ({ host: `h${i}.example.test` })),
+          },
+        ],
+      },
+      async (many) => {
+        const entries = Array.from({ length: 14 }, (_, i) => many.entry('Many Bindings Site', i));
+        const v = fresh();
+        const context = iisContext(many, entries);
+        await use(context, async (d) => d.activate(await d.stage(v)));
+        const ops = many.scripts().map((s) => s.operation);
+        assert.ok(ops.filter((o) => o === 'set-bindings').length >= 2, ops.join(' '));
+        assert.ok(ops.filter((o) => o === 'read-bindings').length >= 2, ops.join(' '));
+        assert.ok(many.commands().every((c) => c.length <= MAX_COMMAND_LENGTH));
+        for (let i = 0; i < 14; i++)
+          assert.equal(
+            many.binding('Many Bindings Site', many.bindingInformation('Many Bindings Site', i))?.hash,
+            thumbprintOf(v.certPem),
+          );
+        assert.equal(await served(many, 'Many Bindings Site', 13), v.fingerprintSha256);
+      },
+    );
   });
 });
 
@@ -963,53 +951,52 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
   const ca = suiteTestCa();
 
   it('every sslFlags bit survives the replacement; a Centralized Certificate Store binding is refused before anything changes', async () => {
-    const fake = await startFakeIis({
-      sites: [
-        { name: 'Flags', bindings: [{ host: 'flags.example.test', sslFlags: 1 | 4 | 8 }] },
-        { name: 'Central', bindings: [{ host: 'ccs.example.test', sslFlags: 1 | 2, bound: false }] },
-      ],
-    });
-    try {
-      const v = ca.issue('flags.example.test', 'ecdsa-p256');
-      const flags = iisContext(fake, [fake.entry('Flags')]);
-      const activation = await use(flags, async (d) => d.activate(await d.stage(v)));
-      assert.equal(
-        fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags,
-        13,
-        'SNI, DisableHTTP2 and DisableOCSPStp kept',
-      );
-      assert.equal(await served(fake, 'Flags'), v.fingerprintSha256);
-      await use(flags, (d) => d.rollback(activation.previous));
-      assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13);
+    await withFakeIis(
+      {
+        sites: [
+          { name: 'Flags', bindings: [{ host: 'flags.example.test', sslFlags: 1 | 4 | 8 }] },
+          { name: 'Central', bindings: [{ host: 'ccs.example.test', sslFlags: 1 | 2, bound: false }] },
+        ],
+      },
+      async (fake) => {
+        const v = ca.issue('flags.example.test', 'ecdsa-p256');
+        const flags = iisContext(fake, [fake.entry('Flags')]);
+        const activation = await use(flags, async (d) => d.activate(await d.stage(v)));
+        assert.equal(
+          fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags,
+          13,
+          'SNI, DisableHTTP2 and DisableOCSPStp kept',
+        );
+        assert.equal(await served(fake, 'Flags'), v.fingerprintSha256);
+        await use(flags, (d) => d.rollback(activation.previous));
+        assert.equal(fake.binding('Flags', fake.bindingInformation('Flags'))?.sslFlags, 13);
 
-      const central = iisContext(fake, [fake.entry('Central')]);
-      const report = await use(central, (d) => d.preflight());
-      const check = report.checks.find((c) => c.name === 'Centralized Certificate Store');
-      assert.equal(check?.ok, false);
-      assert.match(check?.detail ?? '', /site "Central" binding \S+ uses the Centralized Certificate Store/);
-      const mutations = fake.view().mutatingCalls();
-      const staged = await use(central, (d) => d.stage(v));
-      const error = await rejection(use(central, (d) => d.activate(staged)));
-      assert.equal(error.type, FailureType.targetRejected);
-      assert.match(error.message, /Centralized Certificate Store .* Nothing was changed\.$/);
-      assert.equal(
-        fake.binding('Central', fake.bindingInformation('Central'))?.sslFlags,
-        3,
-        'the CCS flag is never lost',
-      );
-      assert.equal(
-        fake.view().mutatingCalls(),
-        mutations,
-        'stage found the certificate already there; activate changed nothing',
-      );
-    } finally {
-      await fake.stop();
-    }
+        const central = iisContext(fake, [fake.entry('Central')]);
+        const report = await use(central, (d) => d.preflight());
+        const check = report.checks.find((c) => c.name === 'Centralized Certificate Store');
+        assert.equal(check?.ok, false);
+        assert.match(check?.detail ?? '', /site "Central" binding \S+ uses the Centralized Certificate Store/);
+        const mutations = fake.view().mutatingCalls();
+        const staged = await use(central, (d) => d.stage(v));
+        const error = await rejection(use(central, (d) => d.activate(staged)));
+        assert.equal(error.type, FailureType.targetRejected);
+        assert.match(error.message, /Centralized Certificate Store .* Nothing was changed\.$/);
+        assert.equal(
+          fake.binding('Central', fake.bindingInformation('Central'))?.sslFlags,
+          3,
+          'the CCS flag is never lost',
+        );
+        assert.equal(
+          fake.view().mutatingCalls(),
+          mutations,
+          'stage found the certificate already there; activate changed nothing',
+        );
+      },
+    );
   });
 
   it('when the old binding cannot be put back either, the error says so and says to set it by hand', async () => {
-    const fake = await startFakeIis({ sites: [{ name: 'Lost', bindings: [{ host: 'lost.example.test' }] }] });
-    try {
+    await withFakeIis({ sites: [{ name: 'Lost', bindings: [{ host: 'lost.example.test' }] }] }, async (fake) => {
       const v = ca.issue('lost.example.test', 'ecdsa-p256');
       const context = iisContext(fake, [fake.entry('Lost')]);
       const info = fake.bindingInformation('Lost');
@@ -1030,9 +1017,7 @@ describe('iis: sslFlags and a binding that cannot be put back', () => {
         undefined,
         'the simulator really lost it (what the script guards against)',
       );
-    } finally {
-      await fake.stop();
-    }
+    });
   });
 });
 
@@ -1040,36 +1025,35 @@ describe('iis: other servers', () => {
   const ca = suiteTestCa();
 
   it('Windows before build 16299: preflight asks for legacy PFX, an AES-256 PFX is refused with that hint, a 3DES one imports', async () => {
-    const fake = await startFakeIis({
-      build: 14393,
-      productName: 'Windows Server 2016 Datacenter',
-      iis: { major: 10, minor: 0 },
-    });
-    try {
-      const sites = [fake.entry('Default Web Site')];
-      const report = await use(iisContext(fake, sites), (d) => d.preflight());
-      const check = report.checks.find((c) => c.name === 'PFX encryption');
-      assert.equal(check?.ok, false);
-      assert.match(check?.detail ?? '', /build 14393 cannot read AES-256 PFX files/);
-      const v = ca.issue('legacy.example.test');
-      const error = await rejection(use(iisContext(fake, sites), (d) => d.stage(v)));
-      assert.equal(error.type, FailureType.targetRejected);
-      assert.match(error.message, /The specified network password is not correct/);
-      assert.match(error.message, /tick "Legacy PFX \(3DES\)"/);
-      assert.deepEqual(pfxUploads(fake), []);
-      const legacy = iisContext(fake, sites, { options: { legacyPfx: true } });
-      assert.ok((await use(legacy, (d) => d.preflight())).checks.every((c) => c.ok));
-      const staged = await use(legacy, (d) => d.stage(v));
-      await use(legacy, (d) => d.activate(staged));
-      assert.equal(await served(fake, 'Default Web Site'), v.fingerprintSha256);
-    } finally {
-      await fake.stop();
-    }
+    await withFakeIis(
+      {
+        build: 14393,
+        productName: 'Windows Server 2016 Datacenter',
+        iis: { major: 10, minor: 0 },
+      },
+      async (fake) => {
+        const sites = [fake.entry('Default Web Site')];
+        const report = await use(iisContext(fake, sites), (d) => d.preflight());
+        const check = report.checks.find((c) => c.name === 'PFX encryption');
+        assert.equal(check?.ok, false);
+        assert.match(check?.detail ?? '', /build 14393 cannot read AES-256 PFX files/);
+        const v = ca.issue('legacy.example.test');
+        const error = await rejection(use(iisContext(fake, sites), (d) => d.stage(v)));
+        assert.equal(error.type, FailureType.targetRejected);
+        assert.match(error.message, /The specified network password is not correct/);
+        assert.match(error.message, /tick "Legacy PFX \(3DES\)"/);
+        assert.deepEqual(pfxUploads(fake), []);
+        const legacy = iisContext(fake, sites, { options: { legacyPfx: true } });
+        assert.ok((await use(legacy, (d) => d.preflight())).checks.every((c) => c.ok));
+        const staged = await use(legacy, (d) => d.stage(v));
+        await use(legacy, (d) => d.activate(staged));
+        assert.equal(await served(fake, 'Default Web Site'), v.fingerprintSha256);
+      },
+    );
   });
 
   it('an import script that dies without its finally: the deployer deletes the PFX over SFTP, after success and after failure', async () => {
-    const fake = await startFakeIis({ keepUploads: true });
-    try {
+    await withFakeIis({ keepUploads: true }, async (fake) => {
       const context = iisContext(fake, [fake.entry('Default Web Site')]);
       await use(context, (d) => d.stage(ca.issue('a.example.test')));
       assert.deepEqual(pfxUploads(fake), []);
@@ -1082,14 +1066,11 @@ describe('iis: other servers', () => {
       fake.failNext('import', 'powershell.exe : terminated\r\n');
       await rejection(use(context, (d) => d.stage(ca.issue('b.example.test'))));
       assert.deepEqual(pfxUploads(fake), []);
-    } finally {
-      await fake.stop();
-    }
+    });
   });
 
   it('errors printed as CLIXML are decoded; Access denied is TARGET_PERMISSION_DENIED', async () => {
-    const fake = await startFakeIis({ clixmlErrors: true });
-    try {
+    await withFakeIis({ clixmlErrors: true }, async (fake) => {
       fake.failNext(
         'stage-check',
         psError(
@@ -1103,20 +1084,15 @@ describe('iis: other servers', () => {
       assert.equal(error.type, FailureType.targetPermission);
       assert.match(error.message, /New-Item : Access to the path 'C:\\ProgramData\\CertFleet\\upload' is denied\./);
       assert.ok(!/CLIXML|<Objs|_x000D_/.test(error.message), error.message);
-    } finally {
-      await fake.stop();
-    }
+    });
   });
 
   it('no IIS: preflight says so, with the firmware line still filled', async () => {
-    const fake = await startFakeIis({ iis: null });
-    try {
+    await withFakeIis({ iis: null }, async (fake) => {
       const report = await use(iisContext(fake, [fake.entry('Default Web Site')]), (d) => d.preflight());
       assert.match(report.firmware ?? '', /^no IIS on /);
       assert.equal(report.checks.find((c) => c.name === 'IIS')?.ok, false);
       assert.deepEqual(report.changes, []);
-    } finally {
-      await fake.stop();
-    }
+    });
   });
 });

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { CertificateMaterial, DeployerContext } from '../../activities/deployers/types';
+import type { CertificateMaterial } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
-import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
+import { deployPanos as deploy, keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
 import { type FakePanosOptions } from '../fakes/panos/server';
 import { suiteTestCa } from '../support/suite-ca';
-import { runPanosContract, withFakePanos, withPanosClient } from '../support/panos-suite';
+import { runPanosContract, withFakePanos as withFake, withPanosClient } from '../support/panos-suite';
 
 const TEMPLATE = 'branch-fw';
 const STACK = 'branch-stack';
@@ -52,9 +52,6 @@ describe('panos deployer: Panorama cases', () => {
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
   });
 
-  const withFake = withFakePanos;
-  const deploy = (ctx: DeployerContext, material: CertificateMaterial) =>
-    usePanos(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
   const templateFake: FakePanosOptions = {
     panorama: true,
     templates: [{ name: TEMPLATE, devices: [HAMBURG] }],

@@ -13,12 +13,11 @@ import type { CertificateMaterial } from '../../activities/deployers/types';
 import { expectedChainOf, verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
 import { WireRedactor } from '../../activities/domain/wire-redaction';
-import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
-import { rejection } from '../support/assertions';
+import { failureOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
-import { withFakePanos, withPanosClient } from '../support/panos-suite';
+import { withFakePanos as withFake, withPanosClient as withClient } from '../support/panos-suite';
 
 describe('panos deployer: imports, served chain, locks, admin GUI', () => {
   const ca = suiteTestCa();
@@ -26,15 +25,6 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
   before(() => {
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
   });
-
-  const withFake = withFakePanos;
-  /** A raw client for what the deployer never does. */
-  const withClient = withPanosClient;
-  const failureOf = async (promise: Promise<unknown>, type: string): Promise<ClassifiedError> => {
-    const error = await rejection(promise, ClassifiedError);
-    assert.equal(error.type, type, error.message);
-    return error;
-  };
 
   it('imports put type=import and every parameter in the query string and only the file in the body; the fake refuses type in the body only', async () => {
     await withFake({}, async (fake) => {

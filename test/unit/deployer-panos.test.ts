@@ -5,71 +5,22 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
-import { createPanosDeployer } from '../../activities/deployers/panos/index';
-import type {
-  Activation,
-  ActivationStatus,
-  CertificateMaterial,
-  Deployer,
-  DeployerContext,
-} from '../../activities/deployers/types';
+import type { CertificateMaterial } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
-import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
-import { type FakePanos } from '../fakes/panos/server';
-import { rejection } from '../support/assertions';
+import { assertChecks, failureOf } from '../support/assertions';
+import {
+  deployPanos as deploy,
+  keyCache,
+  panosContext as contextFor,
+  settle,
+  usePanos as use,
+} from '../fakes/panos/harness';
 import { suiteTestCa } from '../support/suite-ca';
-import { closing } from '../support/closing';
-import { runPanosContract, withFakePanos, withPanosClient } from '../support/panos-suite';
-import { assertNeverResumes, resumesSessions } from '../support/tls-handshakes';
+import { runPanosContract, withFakePanos as withFake, withPanosClient } from '../support/panos-suite';
+import { assertPinnedClientNeverResumes } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
-
-interface KeyCache {
-  store: NonNullable<DeployerContext['sessionKey']>;
-  value(): string | undefined;
-  writes: number;
-}
-
-function keyCache(): KeyCache {
-  let value: string | undefined;
-  const cache: KeyCache = {
-    store: {
-      get: async () => value,
-      set: async (v) => {
-        value = v;
-        cache.writes++;
-      },
-    },
-    value: () => value,
-    writes: 0,
-  };
-  return cache;
-}
-
-function contextFor(
-  fake: FakePanos,
-  cache: KeyCache,
-  over: { credentials?: Record<string, string>; options?: Record<string, unknown>; profiles?: string[] } = {},
-): DeployerContext {
-  const target = { host: fake.host, port: fake.port };
-  const binding = {
-    profiles: over.profiles ?? PROFILES,
-    verifyPorts: fake.endpoints.map((e) => String(e.port)).join(', '),
-  };
-  return {
-    target: {
-      id: 'target-1',
-      name: 'fw-1',
-      ...target,
-      trust: { fingerprintSha256: fake.managementFingerprint },
-      credentials: over.credentials ?? { username: fake.username, password: fake.password },
-      options: over.options ?? {},
-    },
-    binding: panosDescriptor.parseBinding(binding).value,
-    sessionKey: cache.store,
-  };
-}
 
 runPanosContract('firewall', { profiles: PROFILES.map((name) => ({ name })) }, {}, PROFILES);
 
@@ -81,26 +32,6 @@ describe('panos deployer: vendor cases', () => {
     v1 = ca.issue('portal.example.test', 'ecdsa-p256');
     v2 = ca.issue('portal.example.test', 'rsa-2048');
   });
-
-  const withFake = withFakePanos;
-  const use = <T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> =>
-    closing(createPanosDeployer(ctx), work);
-  const settle = async (d: Deployer, activation: Activation): Promise<ActivationStatus> => {
-    if (!activation.jobId) return { state: 'done' };
-    for (let i = 0; i < 100; i++) {
-      const status = await d.activationStatus(activation.jobId);
-      if (status.state !== 'pending') return status;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`job ${activation.jobId} did not finish`);
-  };
-  const deploy = async (ctx: DeployerContext, material: CertificateMaterial): Promise<ActivationStatus> =>
-    use(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
-  const failureOf = async (promise: Promise<unknown>, type: string): Promise<ClassifiedError> => {
-    const error = await rejection(promise, ClassifiedError);
-    assert.equal(error.type, type, error.message);
-    return error;
-  };
 
   it('caches the API key: keygen once, then type=version; a key ended by another keygen is replaced', async () => {
     await withFake({}, async (fake) => {
@@ -449,31 +380,15 @@ describe('panos deployer: vendor cases', () => {
 
   it('pinned trust survives TLS session resumption on the management API', async () => {
     await withFake({ sessionResumption: true }, async (fake) => {
-      // The premise: the device really resumes sessions (a plain client gets an abbreviated handshake).
-      assert.equal(await resumesSessions(fake.host, fake.port), true, 'the fake PAN-OS resumes TLS sessions');
       const cache = keyCache();
-      // Kept-alive connections are shared by requests; a second connection is where a client would resume.
-      await assertNeverResumes(fake.managementHandshakes, async () => {
-        for (let i = 0; i < 3; i++) {
-          const report = await use(contextFor(fake, cache), (d) => d.preflight());
-          assert.deepEqual(
-            report.checks.map((c) => [c.name, c.ok]),
-            [
-              ['API key', true],
-              ['firmware', true],
-              ['device type', true],
-              ['locks', true],
-              ['profile gp-portal', true],
-              ['profile mgmt-ui', true],
-            ],
-            JSON.stringify(report.checks),
-          );
-          assert.equal(
-            report.checks[0]?.detail,
-            i === 0 ? 'generated a new API key for admin certfleet-api' : 'the cached API key is still valid',
-          );
-          assert.equal(report.firmware, 'PAN-OS 10.2.9 (PA-VM)');
-        }
+      await assertPinnedClientNeverResumes(fake, 'PAN-OS', async (i) => {
+        const report = await use(contextFor(fake, cache), (d) => d.preflight());
+        assertChecks(report, ['API key', 'firmware', 'device type', 'locks', 'profile gp-portal', 'profile mgmt-ui']);
+        assert.equal(
+          report.checks[0]?.detail,
+          i === 0 ? 'generated a new API key for admin certfleet-api' : 'the cached API key is still valid',
+        );
+        assert.equal(report.firmware, 'PAN-OS 10.2.9 (PA-VM)');
       });
     });
   });

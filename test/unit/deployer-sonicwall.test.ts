@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildPfx } from '../../activities/crypto/pem';
+import { buildPfx, type PfxAlgorithm } from '../../activities/crypto/pem';
 import {
   createDeviceHttp,
   FormData,
@@ -29,7 +29,13 @@ import {
   isSessionBusy,
   SONICWALL_NAME_RULES,
 } from '../../activities/deployers/sonicwall/index';
-import type { CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from '../../activities/deployers/types';
+import type {
+  CertificateMaterial,
+  Deployer,
+  DeployerContext,
+  ManagementTrust,
+  StagedObjects,
+} from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { withWireTranscript, type WireExchange } from '../../activities/deployers/wire-transcript';
 import { WireRedactor } from '../../activities/domain/wire-redaction';
@@ -41,7 +47,7 @@ import {
   type FakeSonicWall,
   type FakeSonicWallOptions,
 } from '../fakes/sonicwall/server';
-import { rejection as rejectionOf } from '../support/assertions';
+import { assertChecks, assertChecksPassed, assertFailure, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
@@ -58,6 +64,13 @@ const FTP_DIR = 'certfleet';
 const USERS = { [USER]: PASSWORD, [HUMAN]: HUMAN_PASSWORD };
 /** SonicOS 6.5 has no upload path: the FTP pull is the import there (docs/vendors/sonicwall.md). */
 const SONICOS_65 = { firmware: 'SonicOS Enhanced 6.5.4.4-44n', model: 'NSA 2650' };
+/** What the fake reports for both services while they still use the built-in self-signed certificate. */
+const NOTHING_BOUND = { webManagement: { use_self_signed: true }, sslVpn: { use_self_signed: true } };
+/** The PKCS#12 file a person would upload by hand (password `pfxPass123`; AES-256 unless `algorithm` says otherwise). */
+const pfxOf = (v: CertificateMaterial, algorithm?: PfxAlgorithm): Buffer =>
+  buildPfx({ keyPem: v.keyPem, certPem: v.certPem, chainPems: v.chainPems, password: 'pfxPass123', algorithm });
+/** A SonicOS refusal (HTTP 400 with its status code and message), for `fake.failNext`. */
+const refused = (code: string, message: string) => ({ status: 400, code, message });
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -260,6 +273,22 @@ describe('sonicwall', () => {
     await ftp?.close();
   });
 
+  /** A fake with default settings, one version of `commonName`, its deploy context, and that version staged. */
+  const withStaged = (
+    commonName: string,
+    work: (s: {
+      fake: FakeSonicWall;
+      v: CertificateMaterial;
+      ctx: DeployerContext;
+      staged: StagedObjects;
+    }) => Promise<void>,
+  ): Promise<void> =>
+    withFake({}, async (fake) => {
+      const v = ca.issue(commonName);
+      const ctx = contextFor(fake, ftp, { versions: [v] });
+      await work({ fake, v, ctx, staged: await use(ctx, (d) => d.stage(v)) });
+    });
+
   describe('fake SonicWall (docs/vendors/sonicwall.md)', () => {
     it('Basic login sets NO cookie; session security: every later call needs a Digest header with a rising nonce count; logout ends the session', async () => {
       await withFake({ maxNonceUse: 3 }, async (fake) => {
@@ -382,13 +411,7 @@ describe('sonicwall', () => {
         const v = ca.issue('override.example.test');
         try {
           const human = await rawLogin(http, HUMAN, HUMAN_PASSWORD);
-          const pfx = buildPfx({
-            keyPem: v.keyPem,
-            certPem: v.certPem,
-            chainPems: v.chainPems,
-            password: 'pfxPass123',
-            algorithm: '3des',
-          });
+          const pfx = pfxOf(v, '3des');
           const put = await human.request(
             'PUT',
             '/api/sonicos/import/certificates/cert-key-pair/name/by-hand/password/pfxPass123',
@@ -426,13 +449,7 @@ describe('sonicwall', () => {
       await withFake({ idleTimeoutMs: 1_500 }, async (fake) => {
         const http = raw(fake);
         const v = ca.issue('pending.example.test');
-        const pfx = buildPfx({
-          keyPem: v.keyPem,
-          certPem: v.certPem,
-          chainPems: v.chainPems,
-          password: 'pfxPass123',
-          algorithm: '3des',
-        });
+        const pfx = pfxOf(v, '3des');
         try {
           // Logout drops an uncommitted import.
           let s = await rawLogin(http, USER, PASSWORD);
@@ -606,25 +623,14 @@ describe('sonicwall', () => {
         const v = ca.issue('p12.example.test', 'rsa-2048');
         try {
           const s = await rawLogin(http, USER, PASSWORD);
-          const aes = buildPfx({
-            keyPem: v.keyPem,
-            certPem: v.certPem,
-            chainPems: v.chainPems,
-            password: 'pfxPass123',
-          });
+          const aes = pfxOf(v);
           const modern = await s.request(
             'PUT',
             '/api/sonicos/import/certificates/cert-key-pair/name/aes/password/pfxPass123',
             { bytes: aes },
           );
           assert.equal(info(modern).code, 'E_CERT_FORMAT');
-          const des = buildPfx({
-            keyPem: v.keyPem,
-            certPem: v.certPem,
-            chainPems: v.chainPems,
-            password: 'pfxPass123',
-            algorithm: '3des',
-          });
+          const des = pfxOf(v, '3des');
           const wrong = await s.request(
             'PUT',
             '/api/sonicos/import/certificates/cert-key-pair/name/des/password/otherPass',
@@ -723,11 +729,7 @@ describe('sonicwall', () => {
           ['upload', 'download', 'delete'],
         );
         assert.equal(fake.activeSessions(), 0);
-        assert.deepEqual(
-          fake.bindings(),
-          { webManagement: { use_self_signed: true }, sslVpn: { use_self_signed: true } },
-          'stage binds nothing',
-        );
+        assert.deepEqual(fake.bindings(), NOTHING_BOUND, 'stage binds nothing');
         const pfxPassword =
           fake.view().secrets.find((s) => s !== PASSWORD && s !== HUMAN_PASSWORD && s !== FTP_PASSWORD) ?? '';
         assert.match(pfxPassword, /^[A-Za-z0-9]{24}$/, 'a random PFX password of safe characters');
@@ -849,14 +851,7 @@ describe('sonicwall', () => {
 
         // Preflight reports busy as a failed check (no exception) and still checks the FTP side.
         const report = await use(contextFor(fake, ftp), (d) => d.preflight());
-        assert.deepEqual(
-          report.checks.map((c) => [c.name, c.ok]),
-          [
-            ['management TLS', true],
-            ['login', false],
-            ['FTP drop', true],
-          ],
-        );
+        assertChecks(report, ['management TLS', 'login', 'FTP drop'], ['login']);
         assert.match(
           report.checks[1]?.detail ?? '',
           /^the firewall is busy: login as "certfleet" was refused .*admin \(GUI from 192\.0\.2\.10\)/,
@@ -1029,10 +1024,7 @@ describe('sonicwall', () => {
 
         const back = await use(ctx, (d) => d.rollback(activation.previous));
         assert.deepEqual(back.previous, { sslVpn: staged['cert'], webManagement: staged['cert'] });
-        assert.deepEqual(fake.bindings(), {
-          webManagement: { use_self_signed: true },
-          sslVpn: { use_self_signed: true },
-        });
+        assert.deepEqual(fake.bindings(), NOTHING_BOUND);
         await verifyServedFingerprint(
           'sonicwall',
           [fake.endpoints.management, fake.endpoints.sslVpn],
@@ -1045,27 +1037,16 @@ describe('sonicwall', () => {
     });
 
     it('activate is all or nothing: a refused PUT discards the staged SSL-VPN change; nothing is committed', async () => {
-      await withFake({}, async (fake) => {
-        const v = ca.issue('atomic.example.test');
-        const ctx = contextFor(fake, ftp, { versions: [v] });
-        const staged = await use(ctx, (d) => d.stage(v));
+      await withStaged('atomic.example.test', async ({ fake, ctx, staged }) => {
         const mutatingBefore = fake.view().mutatingCalls();
-        fake.failNext(/\/administration\/global$/, {
-          method: 'PUT',
-          status: 400,
-          code: 'E_INVALID',
-          message: 'Invalid value.',
-        });
+        fake.failNext(/\/administration\/global$/, { method: 'PUT', ...refused('E_INVALID', 'Invalid value.') });
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetRejected);
         assert.match(
           error.message,
           /^sonicwall: set the web management certificate to \S+: E_INVALID: Invalid value\.$/,
         );
-        assert.deepEqual(fake.bindings(), {
-          webManagement: { use_self_signed: true },
-          sslVpn: { use_self_signed: true },
-        });
+        assert.deepEqual(fake.bindings(), NOTHING_BOUND);
         const tail = fake.calls.slice(-3).map((c) => `${c.method} ${c.path} ${c.status}`);
         assert.deepEqual(tail, [
           'PUT /api/sonicos/administration/global 400',
@@ -1080,18 +1061,10 @@ describe('sonicwall', () => {
         assert.equal(fake.droppedChanges(), 0, 'discarded explicitly, not left for the logout');
 
         // A failing commit: non-retryable TARGET_COMMIT_FAILED, nothing applied.
-        fake.failNext(/\/config\/pending$/, {
-          method: 'POST',
-          status: 400,
-          code: 'E_ERROR',
-          message: 'Commit failed.',
-        });
+        fake.failNext(/\/config\/pending$/, { method: 'POST', ...refused('E_ERROR', 'Commit failed.') });
         const commit = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(commit.type, FailureType.commitFailed);
-        assert.deepEqual(fake.bindings(), {
-          webManagement: { use_self_signed: true },
-          sslVpn: { use_self_signed: true },
-        });
+        assert.deepEqual(fake.bindings(), NOTHING_BOUND);
         assert.equal(fake.activeSessions(), 0);
 
         // A retry then binds and reads the original state as "previous".
@@ -1103,10 +1076,7 @@ describe('sonicwall', () => {
     });
 
     it('a commit whose answer is lost is checked in a new session: applied means done', async () => {
-      await withFake({}, async (fake) => {
-        const v = ca.issue('lost.example.test');
-        const ctx = contextFor(fake, ftp, { versions: [v] });
-        const staged = await use(ctx, (d) => d.stage(v));
+      await withStaged('lost.example.test', async ({ fake, ctx, staged }) => {
         fake.failNext(/\/config\/pending$/, { method: 'POST', status: 0, afterProcessing: true, dropConnection: true });
         const activation = await use(ctx, (d) => d.activate(staged));
         assert.deepEqual(activation.previous, { sslVpnSelfSigned: 'true', webManagementSelfSigned: 'true' });
@@ -1121,10 +1091,7 @@ describe('sonicwall', () => {
         fake.failNext(/\/config\/pending$/, { method: 'POST', status: 0, dropConnection: true });
         const error = await rejection(use(ctx, (d) => d.activate(staged)));
         assert.equal(error.type, FailureType.targetUnreachable);
-        assert.deepEqual(fake.bindings(), {
-          webManagement: { use_self_signed: true },
-          sslVpn: { use_self_signed: true },
-        });
+        assert.deepEqual(fake.bindings(), NOTHING_BOUND);
         assert.ok(back.previous['webManagement']);
         assert.equal(fake.activeSessions(), 0);
       });
@@ -1158,10 +1125,7 @@ describe('sonicwall', () => {
     });
 
     it('stage is idempotent and refuses a different certificate under its name', async () => {
-      await withFake({}, async (fake) => {
-        const v = ca.issue('idem.example.test');
-        const ctx = contextFor(fake, ftp, { versions: [v] });
-        const first = await use(ctx, (d) => d.stage(v));
+      await withStaged('idem.example.test', async ({ fake, ctx, v, staged: first }) => {
         const imports = (): number =>
           fake.calls.filter((c) => c.path.includes('/import/certificates/cert-key-pair/')).length;
         assert.deepEqual(await use(ctx, (d) => d.stage(v)), first);
@@ -1172,13 +1136,7 @@ describe('sonicwall', () => {
         const http = raw(fake);
         try {
           const s = await rawLogin(http, USER, PASSWORD);
-          const pfx = buildPfx({
-            keyPem: other.keyPem,
-            certPem: other.certPem,
-            chainPems: [],
-            password: 'pfxPass123',
-            algorithm: '3des',
-          });
+          const pfx = pfxOf({ ...other, chainPems: [] }, '3des');
           const name = objectName(next.commonName, next.serialHex, SONICWALL_NAME_RULES);
           assert.equal(
             (
@@ -1222,24 +1180,17 @@ describe('sonicwall', () => {
       await withFake({ firmware: 'SonicOS 6.5.4.7-83n', model: 'NSA 2650' }, async (fake) => {
         const report = await use(contextFor(fake, ftp), (d) => d.preflight());
         assert.equal(report.firmware, 'SonicOS 6.5.4.7-83n');
-        assert.ok(
-          report.checks.every((c) => c.ok),
-          JSON.stringify(report.checks),
-        );
-        assert.deepEqual(
-          report.checks.map((c) => c.name),
-          [
-            'management TLS',
-            'login',
-            'firmware',
-            'session security',
-            'import path',
-            'web management binding',
-            'SSL-VPN',
-            'certificate store',
-            'FTP drop',
-          ],
-        );
+        assertChecksPassed(report, [
+          'management TLS',
+          'login',
+          'firmware',
+          'session security',
+          'import path',
+          'web management binding',
+          'SSL-VPN',
+          'certificate store',
+          'FTP drop',
+        ]);
         const ftpCheck = report.checks.find((c) => c.name === 'FTP drop');
         assert.match(ftpCheck?.detail ?? '', /changes nothing on the firewall/);
         assert.match(
@@ -1506,12 +1457,9 @@ describe('sonicwall', () => {
     it('an invalid target configuration fails with VALIDATION_FAILED before any call', async () => {
       await withFake({}, async (fake) => {
         const v = ca.issue('invalid.example.test');
-        const error = await rejection(
+        await assertFailure(
           use(contextFor(fake, ftp, { credentials: { password: '' }, binding: {} }), (d) => d.stage(v)),
-        );
-        assert.equal(error.type, FailureType.validation);
-        assert.match(
-          error.message,
+          FailureType.validation,
           /^sonicwall: invalid target configuration: credentials\.password: .*binding\.webManagement: Choose at least one service/,
         );
         assert.equal(fake.calls.length, 0);

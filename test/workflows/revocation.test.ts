@@ -11,12 +11,22 @@ import { mockActivities, uniqueCertificateId, useWorkflowTestEnv } from './harne
 const testEnv = useWorkflowTestEnv();
 const authority = (certificateId: string) => async () =>
   ({ accepted: true, certificateId, versionId: '1', replace: true, renewAuditId: '7' }) as const;
+/** Runs revocation 1 (audit 5) of `certificateId` to its end on a worker with these activities. */
+const runRevocation = (certificateId: string, activities: ReturnType<typeof mockActivities>['activities']) => {
+  const { client, runWorker } = testEnv();
+  return runWorker(activities, (taskQueue) =>
+    client.workflow.execute(revocationWorkflow, {
+      taskQueue,
+      workflowId: `revocation:${certificateId}`,
+      args: [{ revocationId: '1', auditId: '5' }],
+    }),
+  );
+};
 
 it(
   'holds a key-compromise revocation while a target lacks the replacement, and never revokes',
   { timeout: 60_000 },
   async () => {
-    const { client, runWorker } = testEnv();
     const certificateId = uniqueCertificateId('held');
     const mocks = mockActivities({
       overrides: {
@@ -25,13 +35,7 @@ it(
         checkReplacement: async () => ({ verified: false, replacementVersionId: '2', detail: 'Not yet: FW: failed' }),
       },
     });
-    const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(revocationWorkflow, {
-        taskQueue,
-        workflowId: `revocation:${certificateId}`,
-        args: [{ revocationId: '1', auditId: '5' }],
-      }),
-    );
+    const result = await runRevocation(certificateId, mocks.activities);
     assert.equal(result.outcome, 'held');
     assert.match(result.reason ?? '', /Not revoked: gave up waiting\. Not yet: FW: failed/);
     assert.equal(mocks.count('revokeVersion'), 0, 'the old version was not revoked');
@@ -43,7 +47,6 @@ it(
   'revokes a key-compromised version once the replacement is verified on every target',
   { timeout: 60_000 },
   async () => {
-    const { client, runWorker } = testEnv();
     const certificateId = uniqueCertificateId('revoked');
     let checks = 0;
     const mocks = mockActivities({
@@ -55,13 +58,7 @@ it(
             : { verified: true, replacementVersionId: '2', detail: 'every target' },
       },
     });
-    const result = await runWorker(mocks.activities, (taskQueue) =>
-      client.workflow.execute(revocationWorkflow, {
-        taskQueue,
-        workflowId: `revocation:${certificateId}`,
-        args: [{ revocationId: '1', auditId: '5' }],
-      }),
-    );
+    const result = await runRevocation(certificateId, mocks.activities);
     assert.deepEqual(result, { outcome: 'revoked', replacementVersionId: '2' });
     const order = mocks.names().filter((n) => n === 'checkReplacement' || n === 'revokeVersion');
     assert.equal(order.at(-1), 'revokeVersion');

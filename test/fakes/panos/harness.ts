@@ -7,6 +7,7 @@ import { createPanosDeployer } from '../../../activities/deployers/panos/index';
 import type {
   Activation,
   ActivationStatus,
+  CertificateMaterial,
   Deployer,
   DeployerContext,
   ManagementTrust,
@@ -71,6 +72,11 @@ export function panosContext(fake: FakePanos, cache: KeyCache, over: ContextOver
 
 export function usePanos<T>(ctx: DeployerContext, work: (d: Deployer) => Promise<T>): Promise<T> {
   return closing(createPanosDeployer(ctx), work);
+}
+
+/** Stages `material`, activates it and waits for the commit (or push) job to end. */
+export function deployPanos(ctx: DeployerContext, material: CertificateMaterial): Promise<ActivationStatus> {
+  return usePanos(ctx, async (d) => settle(d, await d.activate(await d.stage(material))));
 }
 
 /** Polls a handle until the device reports it done or failed. */
