@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../temporal/contract';
 import { INDEXED_VALUE_TYPE } from '../../temporal/search-attributes';
-import { useFleetOnStack } from '../support/fleet-on-stack';
+import { useFleetOnStack, workerExit } from '../support/fleet-on-stack';
 import { startProductionStack, type ProductionStack } from '../support/production-stack';
 import { ALERT_RECIPIENT, eventually } from '../support/stack';
 
@@ -31,13 +31,7 @@ async function renewThrough(what: string, fault: (stack: ProductionStack) => Pro
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.ok(fleet.ended() < CERTIFICATES, `${what}: the fault hits runs in flight`);
   await fault(stack);
-  const died = stack.workers.map((w) =>
-    w.exited.then(({ code, signal }) => {
-      if (signal === 'SIGKILL') return new Promise<never>(() => undefined); // the one this test killed
-      throw new Error(`${w.name} exited (code ${code}, signal ${signal}) ${what}:\n${w.output()}`);
-    }),
-  );
-  const results = await Promise.race([renewing, ...died]);
+  const results = await Promise.race([renewing, workerExit(stack.workers, what)]);
   renewals += 1;
   assert.deepEqual(
     results.map((r) => r.outcome),

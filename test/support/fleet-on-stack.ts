@@ -4,6 +4,7 @@
  */
 import { after, before } from 'node:test';
 import { createFleet, type Fleet } from './fleet';
+import type { ManagedProcess } from './process';
 import { startStack, type AnyStack, type Stack, type StackOptions } from './stack';
 
 export interface FleetOnStackOptions {
@@ -43,4 +44,19 @@ export function useFleetOnStack(
     if (!stack || !fleet) throw new Error('the stack and its fleet did not start');
     return { stack, fleet };
   };
+}
+
+/**
+ * Rejects as soon as one of `workers` exits by itself (a SIGKILL the test sent does not count), with
+ * its output: race it against the runs, which would otherwise wait for good on a dead worker.
+ */
+export function workerExit(workers: readonly ManagedProcess[], during: string): Promise<never> {
+  return Promise.race(
+    workers.map((w) =>
+      w.exited.then(({ code, signal }) => {
+        if (signal === 'SIGKILL') return new Promise<never>(() => undefined);
+        throw new Error(`${w.name} exited (code ${code}, signal ${signal}) ${during}:\n${w.output()}`);
+      }),
+    ),
+  );
 }
