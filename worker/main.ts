@@ -72,7 +72,10 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
   const resealed = await resealLegacySecrets(db, box);
   if (resealed > 0) log.info({ resealed }, 'secrets sealed again, bound to their endpoints');
   const { connection, client } = await connectTemporal(config.temporal);
-  await ensureSearchAttributes(connection, config.temporal.namespace);
+  const searchAttributesSince = Date.now();
+  const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+  if (added.length > 0)
+    log.info({ added, readyAfterMs: Date.now() - searchAttributesSince }, 'search attributes added to the namespace');
 
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({

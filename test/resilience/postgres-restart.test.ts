@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { useFleetOnStack } from '../support/fleet-on-stack';
+import { useFleetOnStack, workerExit } from '../support/fleet-on-stack';
 import { freePort } from '../support/free-port';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 
@@ -41,12 +41,7 @@ it('every run completes after PostgreSQL restarts mid-run', async () => {
   await postgres.start();
   // A worker that died of the restart (it once did: an unhandled 'error' event of a pg client in a
   // transaction) would leave the runs waiting for good; fail with its output instead.
-  const worker = stack.workers[0];
-  assert.ok(worker);
-  const workerDied = worker.exited.then(({ code, signal }): never => {
-    throw new Error(`the worker exited (code ${code}, signal ${signal}) during the restart:\n${worker.output()}`);
-  });
-  const results = await Promise.race([renewing, workerDied]);
+  const results = await Promise.race([renewing, workerExit(stack.workers, 'during the restart')]);
   assert.deepEqual(
     results.map((r) => r.outcome),
     Array(CERTIFICATES).fill('issued'),
