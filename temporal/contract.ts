@@ -430,6 +430,11 @@ export const FailureType = {
   deviceSessionBusy: 'DEVICE_SESSION_BUSY',
   commitFailed: 'TARGET_COMMIT_FAILED',
   verifyMismatch: 'TARGET_VERIFY_MISMATCH',
+  // Isolation (activities/dependency-guard): one dependency outside CertFleet that is slow or silent
+  /** This worker's share of calls to the dependency is in use: retried after a short delay (the slot is free meanwhile). */
+  dependencyBusy: 'DEPENDENCY_BUSY',
+  /** The dependency's circuit breaker is open: the activity fails at once and the workflow waits on a timer until its next probe. */
+  dependencyNotAnswering: 'DEPENDENCY_NOT_ANSWERING',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -448,7 +453,14 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.targetAddressRefused,
   FailureType.targetRejected,
   FailureType.commitFailed,
+  FailureType.dependencyNotAnswering,
 ];
+
+/** What a DEPENDENCY_NOT_ANSWERING failure carries (its details[0]): when to try again, and what is down. */
+export interface NotAnsweringDetails {
+  retryAfterMs: number;
+  dependency: string;
+}
 
 /** One renewal schedule as Temporal describes it (the schedule health page and its refresh activity). */
 export interface ScheduleHealthRow {
