@@ -19,9 +19,4 @@ export const DEFAULT_ISOLATION_SETTINGS: IsolationSettings = {
   breakerOpenMs: 60_000,
 };
 
-/** What the dashboard and the errors call a dependency that does not answer. */
-export const NOT_ANSWERING: Record<DependencyKind, string> = {
-  'acme-directory': 'CA not answering',
-  'dns-provider': 'DNS provider not answering',
-  device: 'device not answering',
-};
+export { NOT_ANSWERING } from '../db/repositories/dependency-health';

@@ -4,6 +4,13 @@ import type { Queryable } from '../pool';
 export type DependencyKind = 'acme-directory' | 'dns-provider' | 'device';
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** What the dashboard, the alerts and the errors call a dependency whose breaker is open. */
+export const NOT_ANSWERING: Record<DependencyKind, string> = {
+  'acme-directory': 'CA not answering',
+  'dns-provider': 'DNS provider not answering',
+  device: 'device not answering',
+};
+
 export interface DependencyHealth {
   key: string;
   kind: DependencyKind;
