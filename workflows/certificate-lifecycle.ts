@@ -4,7 +4,6 @@ import {
   CancellationScope,
   TimeoutFailure,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -29,14 +28,13 @@ import type { StoredVersion } from '../activities/acme';
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
-import { runBookkeeping } from './bookkeeping';
+import { localBookkeeping } from './bookkeeping';
 import { nonRetryableErrorTypes, remoteCallOptions } from './lib/retry-policies';
 import { fallsOver, type FailureFacts } from './lib/fallback';
 import { waitForOrderSlot } from './order-pacing';
 
 /** Calls to the CA and the DNS API (lib/retry-policies.ts). */
 const remote: ActivityOptions = remoteCallOptions;
-const acme = proxyActivities<Activities>(remote);
 const dns = proxyActivities<Activities>(remote);
 /**
  * The same calls as local activities: each is a few hundred milliseconds, so running them in the
@@ -58,8 +56,7 @@ const mailOptions = {
   startToCloseTimeout: '1m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
 } as const;
-const remoteMail = proxyActivities<Activities>(mailOptions);
-const localMail = proxyLocalActivities<Activities>(mailOptions);
+const mail = proxyActivities<Activities>(mailOptions);
 
 /** Steps where a run can wait for minutes or more (the patient DNS wait, deploys with retries). */
 const WAITING_STEPS: ReadonlySet<LifecycleStep> = new Set(['propagate', 'deploy']);
@@ -105,20 +102,16 @@ function messageOf(error: unknown): string {
  * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
  */
 export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
-  const db = runBookkeeping();
-  // Runs recorded before the ACME and DNS calls became local activities replay with regular ones.
-  const localSteps = patched('local-acme-steps');
-  // A local activity runs before its workflow task is recorded: when that task is lost (it timed out
-  // on an overloaded worker), the next attempt may take another branch, yet what the lost one did has
-  // happened. Harmless for steps forward (the next attempt repeats them idempotently), not for undoing
-  // or telling: removing the TXT record a later attempt still waits for, or mailing a failure that the
-  // recorded run never had. Since patch 'durable-cleanup-and-mail' those run as regular activities,
+  const db = localBookkeeping;
+  // The ACME and DNS calls forward are local activities. A local activity runs before its workflow task
+  // is recorded: when that task is lost (it timed out on an overloaded worker), the next attempt may take
+  // another branch, yet what the lost one did has happened. Harmless for steps forward (the next attempt
+  // repeats them idempotently), not for undoing or telling: removing the TXT record a later attempt still
+  // waits for, or mailing a failure that the recorded run never had. Those run as regular activities,
   // scheduled only once the workflow task that decided them is recorded.
-  const durableEffects = patched('durable-cleanup-and-mail');
-  const ca = localSteps ? acmeLocal : acme;
-  const dnsApi = localSteps ? acmeLocal : dns;
-  const dnsCleanup = localSteps && !durableEffects ? acmeLocal : dns;
-  const mail = localSteps && !durableEffects ? localMail : remoteMail;
+  const ca = acmeLocal;
+  const dnsApi = acmeLocal;
+  const dnsCleanup = dns;
   const { workflowId, runId, startTime } = workflowInfo();
   const progress = newProgress(input.certificateId, input.trigger);
   setHandler(progressQuery, () => progress);
@@ -130,7 +123,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     // is set where a run can wait for a while (or fails), not at every step (each upsert is a history
     // event and a visibility write on the server), and with the outcome when the run ends. The
     // progress query always has every step.
-    if (!localSteps || WAITING_STEPS.has(name)) upsertSearchAttributes([{ key: SearchAttributes.step, value: name }]);
+    if (WAITING_STEPS.has(name)) upsertSearchAttributes([{ key: SearchAttributes.step, value: name }]);
     try {
       const result = await work();
       endStep(progress, name, 'done', new Date());
@@ -147,7 +140,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     delete progress.current;
     upsertSearchAttributes([
       { key: SearchAttributes.outcome, value: result.outcome },
-      ...(localSteps && last !== undefined ? [{ key: SearchAttributes.step, value: last }] : []),
+      ...(last !== undefined ? [{ key: SearchAttributes.step, value: last }] : []),
     ]);
     return result;
   };
@@ -229,7 +222,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         await step('present', () => dnsApi.presentDnsChallenge({ orderId: order.orderId }));
         await step('propagate', async () => {
           // Visible everywhere at the first look (the usual case): no patient wait, no extra task.
-          if (localSteps && (await dnsApi.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
+          if ((await dnsApi.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
           await propagation.waitForDnsPropagation({ orderId: order.orderId });
         });
         await step('validate', () => caCalls.validateAcmeChallenge({ orderId: order.orderId }));
@@ -272,44 +265,38 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   try {
     const plan = await db.planAcmeDirectories({ certificateId: input.certificateId });
     const version = await issueWithFallback(plan);
-    // Runs recorded before deploys existed replay without this block.
-    if (patched('deploy-after-issue')) {
-      let mailed: DeploymentOutcome[] | undefined;
-      const deployments = await step('deploy', () =>
-        deployToAllTargets(input.certificateId, version.versionId, db, {
-          onOutcomes(outcomes, awaitingRetry) {
-            progress.deployments = outcomes;
-            progress.awaitingRetry = awaitingRetry;
-          },
-          async afterFirstRound(outcomes) {
-            mailed = outcomes;
-            await notify({
-              outcome: outcomes.every(succeeded) ? 'issued' : 'partial',
-              versionId: version.versionId,
-              deployments: outcomes,
-            });
-          },
-        }),
-      );
-      progress.awaitingRetry = false;
-      const allDeployed = deployments.every(succeeded);
-      const result: LifecycleResult = allDeployed
-        ? { outcome: 'issued', versionId: version.versionId, deployments }
-        : {
-            outcome: 'partial',
+    let mailed: DeploymentOutcome[] | undefined;
+    const deployments = await step('deploy', () =>
+      deployToAllTargets(input.certificateId, version.versionId, db, {
+        onOutcomes(outcomes, awaitingRetry) {
+          progress.deployments = outcomes;
+          progress.awaitingRetry = awaitingRetry;
+        },
+        async afterFirstRound(outcomes) {
+          mailed = outcomes;
+          await notify({
+            outcome: outcomes.every(succeeded) ? 'issued' : 'partial',
             versionId: version.versionId,
-            deployments,
-            reason: deployments
-              .filter((o) => !succeeded(o))
-              .map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`)
-              .join('; '),
-          };
-      // A second email only when retries changed what the first one said.
-      if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
-      return finish(result);
-    }
-    const result: LifecycleResult = { outcome: 'issued', versionId: version.versionId };
-    await notify(result);
+            deployments: outcomes,
+          });
+        },
+      }),
+    );
+    progress.awaitingRetry = false;
+    const allDeployed = deployments.every(succeeded);
+    const result: LifecycleResult = allDeployed
+      ? { outcome: 'issued', versionId: version.versionId, deployments }
+      : {
+          outcome: 'partial',
+          versionId: version.versionId,
+          deployments,
+          reason: deployments
+            .filter((o) => !succeeded(o))
+            .map((o) => `${o.targetName}: ${o.reason ?? o.outcome}`)
+            .join('; '),
+        };
+    // A second email only when retries changed what the first one said.
+    if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
     return finish(result);
   } catch (error) {
     if (isCancellation(error)) {

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { condition, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   CommandAction,
@@ -91,8 +91,8 @@ export async function deployToAllTargets(
   await hooks.afterFirstRound(list());
   hooks.onOutcomes(list(), failed());
 
-  // Runs recorded before automatic retries existed replay the first loop.
-  if (!patched('deploy-auto-retry') || !settings.autoRetryMs) {
+  // Without automatic retries, only a Retry from the console deploys a failed target again.
+  if (!settings.autoRetryMs) {
     while (failed()) {
       const signalled = await retryRequested(settings.retryWindowMs);
       if (!signalled) break;

@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   condition,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -11,7 +10,7 @@ import {
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
-import { bookkeeping, runBookkeeping } from './bookkeeping';
+import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
 import {
   CommandAction,
@@ -23,8 +22,8 @@ import {
 } from '../temporal/contract';
 
 /**
- * Device steps: retried while the target is unreachable, never on auth or validation errors. Since
- * patch 'local-device-steps', the steps forward (stage, activate, commit check, verify) are local
+ * Device steps: retried while the target is unreachable, never on auth or validation errors. The
+ * steps forward (stage, activate, commit check, verify) are local
  * activities (one marker each, no round trip through the server): a worker that dies mid-step loses
  * its workflow task and the next worker runs the step again, which every deployer's steps allow
  * (deterministic names, binding what is already bound changes nothing). Rollback and closing the run
@@ -96,7 +95,7 @@ async function waitForCommit(
  * what was bound before. Returns the outcome instead of failing, so one target never blocks others.
  */
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
-  const db = runBookkeeping();
+  const db = localBookkeeping;
   const { workflowId, runId, parent } = workflowInfo();
   // Nothing happens unless the certificate's own run or a console command (its audit entry) started this.
   const authority = await db.authorizeDeploy({
@@ -113,8 +112,6 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       reason: `not started by CertFleet: ${authority.reason}`,
     };
   const settings = await db.loadDeploySettings({});
-  // Runs recorded before local device steps replay with the regular activities they used.
-  const localSteps = patched('local-device-steps');
   const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({
     ...input,
     workflowId,
@@ -123,7 +120,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   // Devices with one admin session (SonicWall) keep regular activities: after a worker dies mid-step,
   // the retry must wait out the dead session (heartbeat timeout, then busy retries), which a local
   // activity retried at once by the next workflow task would use up before the firewall lets go.
-  const deviceLocal = localSteps && !exclusiveSession;
+  const deviceLocal = !exclusiveSession;
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
   const stage = deviceActivities(settings, settings.deviceRetryAttempts, deviceLocal);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), deviceLocal);
@@ -143,35 +140,32 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     return outcome('ready');
   }
 
-  // Runs recorded before maintenance windows existed replay without this block.
-  if (patched('maintenance-windows')) {
-    // "Deploy now" signals, in order: each names an audit entry, checked and claimed before it counts.
-    const deployNowRequests: unknown[] = [];
-    setHandler(deployNowSignal, (payload: unknown) => {
-      deployNowRequests.push(auditIdOf(payload));
-    });
-    const maintenance = await db.checkMaintenanceWindow({ runRowId });
-    if (!maintenance.inWindow && maintenance.opensAt) {
-      const opensAt = Date.parse(maintenance.opensAt);
-      let deployNowBy: string | undefined;
-      // Durable timers: a worker restart or a week's wait changes nothing. A rejected signal is
-      // recorded by claimCommand and the wait goes on until the window opens.
-      for (let n = 0; deployNowBy === undefined; n++) {
-        const signalled = await condition(() => deployNowRequests.length > 0, Math.max(1, opensAt - Date.now()));
-        if (!signalled) break;
-        const claim = await db.claimCommand({
-          claimId: `${workflowId}/${runId}/deployNow/${n}`,
-          auditId: deployNowRequests.shift(),
-          command: 'deployNow',
-          action: CommandAction.deployNow,
-          entityType: 'deployment',
-          entityId: input.deploymentId,
-          workflowId,
-        });
-        if (claim.accepted) deployNowBy = claim.actor;
-      }
-      await db.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
+  // "Deploy now" signals, in order: each names an audit entry, checked and claimed before it counts.
+  const deployNowRequests: unknown[] = [];
+  setHandler(deployNowSignal, (payload: unknown) => {
+    deployNowRequests.push(auditIdOf(payload));
+  });
+  const maintenance = await db.checkMaintenanceWindow({ runRowId });
+  if (!maintenance.inWindow && maintenance.opensAt) {
+    const opensAt = Date.parse(maintenance.opensAt);
+    let deployNowBy: string | undefined;
+    // Durable timers: a worker restart or a week's wait changes nothing. A rejected signal is
+    // recorded by claimCommand and the wait goes on until the window opens.
+    for (let n = 0; deployNowBy === undefined; n++) {
+      const signalled = await condition(() => deployNowRequests.length > 0, Math.max(1, opensAt - Date.now()));
+      if (!signalled) break;
+      const claim = await db.claimCommand({
+        claimId: `${workflowId}/${runId}/deployNow/${n}`,
+        auditId: deployNowRequests.shift(),
+        command: 'deployNow',
+        action: CommandAction.deployNow,
+        entityType: 'deployment',
+        entityId: input.deploymentId,
+        workflowId,
+      });
+      if (claim.accepted) deployNowBy = claim.actor;
     }
+    await db.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
   }
 
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
