@@ -371,6 +371,8 @@ export interface LifecycleProgress {
   awaitingRetry?: boolean;
   /** The order waits for the CA's rate-limit budget (pacing): until when (ISO), and which budget is full. */
   rateLimitWait?: { until: string; reason: string };
+  /** A dependency's breaker is open (e.g. "CA not answering: …"): the run waits on a timer until then (ISO). */
+  dependencyWait?: { until: string; reason: string };
   /** The ACME directory the run orders from (it changes when the run falls over to a fallback). */
   directory?: AcmeDirectoryRef;
   /** Each fall-over to the next ACME directory: from which, to which, and why. */
