@@ -9,91 +9,30 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
-import { startHangProxy, type HangProxy } from '../support/hang-proxy';
-import { startPebble, type PebbleStack } from '../support/pebble';
-import { startStack, type Stack } from '../support/stack';
+import { startHangStack, type HangStack } from '../support/hang-stack';
 
 const HEALTHY = Number(process.env['HANG_TEST_HEALTHY'] ?? 8);
 const STUCK = 3;
 
-let stack: Stack;
-let silentPebble: PebbleStack;
-let proxy: HangProxy;
-let admin: ConsoleClient;
-let healthyDirectory: string;
-let silentDirectory: string;
-let providerId: string;
-let silentUrl: string;
-
+let hang: HangStack;
 before(async () => {
-  stack = await startStack({
-    env: {
-      ACME_REQUEST_TIMEOUT_MS: '1000',
-      ACME_BACKOFF_ATTEMPTS: '1',
-      BREAKER_FAILURE_THRESHOLD: '2',
-      BREAKER_OPEN_MS: '2000',
-      ALERT_RECOVERY_QUIET_MS: '0',
-      ALERT_SWEEP_INTERVAL_SECONDS: '1',
-    },
-  });
-  silentPebble = await startPebble({ authzReusePercent: 0, dnsServer: stack.pebble.dnsServer });
-  const upstream = new URL(silentPebble.directoryUrl);
-  proxy = await startHangProxy({ host: upstream.hostname, port: Number(upstream.port) }, 'forward');
-  silentUrl = `https://127.0.0.1:${proxy.port}/dir`;
-  await stack.startWorker();
-  admin = await stack.admin();
-  healthyDirectory = await addPebbleDirectory(admin, stack);
-  providerId = await addCloudflareProvider(admin, stack, 'Hang Cloudflare');
-  await admin.get('/settings');
-  const saved = await admin.post('/settings/acme-directories', {
-    name: 'Silent CA',
-    url: silentUrl,
-    caBundlePem: silentPebble.caBundlePem,
-  });
-  assert.equal(saved.status, 303, saved.text);
-  silentDirectory =
-    (await stack.db.db.query<{ id: string }>("SELECT id::text AS id FROM acme_directories WHERE name = 'Silent CA'"))[0]
-      ?.id ?? '';
-  assert.ok(silentDirectory);
+  hang = await startHangStack();
 });
 after(async () => {
-  await Promise.all([proxy?.close(), silentPebble?.stop()]);
-  await stack?.stop();
+  await hang?.stop();
 });
 
 const statusOf = async (id: string): Promise<string | undefined> =>
-  (await stack.db.db.query<{ status: string }>('SELECT status FROM certificates WHERE id = $1', [id]))[0]?.status;
+  (await hang.stack.db.db.query<{ status: string }>('SELECT status FROM certificates WHERE id = $1', [id]))[0]?.status;
 
 it('healthy renewals complete while a CA hangs; the stuck ones wait, alert once, survive a worker kill and complete after recovery', async () => {
+  const { stack, proxy, admin, silentUrl } = hang;
   proxy.hang();
   stack.smtp.clear();
-  const stuck: string[] = [];
-  for (let i = 0; i < STUCK; i++)
-    stuck.push(
-      await requestCertificate(admin, {
-        commonName: `stuck-${i}.example.test`,
-        dnsProviderId: providerId,
-        acmeDirectoryId: silentDirectory,
-      }),
-    );
+  const stuck = await hang.request('stuck', STUCK, hang.silentDirectory);
   const started = Date.now();
-  const healthy: string[] = [];
-  for (let i = 0; i < HEALTHY; i++)
-    healthy.push(
-      await requestCertificate(admin, {
-        commonName: `healthy-${i}.example.test`,
-        dnsProviderId: providerId,
-        acmeDirectoryId: healthyDirectory,
-      }),
-    );
-  for (const id of healthy) assert.match(await waitForRunToEnd(admin, id, 180_000), /run-COMPLETED/);
+  const healthy = await hang.request('healthy', HEALTHY, hang.healthyDirectory);
+  for (const fragment of await hang.waitAll(healthy, 180_000)) assert.match(fragment, /run-COMPLETED/);
   const healthyMs = Date.now() - started;
   assert.ok(proxy.held >= 1, 'the runs did reach the hanging CA');
 
@@ -101,7 +40,7 @@ it('healthy renewals complete while a CA hangs; the stuck ones wait, alert once,
   const deadline = Date.now() + 60_000;
   for (;;) {
     const rows = await stack.db.db.query<{ state: string }>('SELECT state FROM dependency_health WHERE key = $1', [
-      `acme-directory:${silentDirectory}`,
+      `acme-directory:${hang.silentDirectory}`,
     ]);
     if (rows[0] && rows[0].state !== 'closed') break;
     assert.ok(Date.now() < deadline, "the silent CA's breaker opened");
@@ -121,7 +60,7 @@ it('healthy renewals complete while a CA hangs; the stuck ones wait, alert once,
 
   // The CA answers again: every stuck run completes, and one recovery notice goes out.
   proxy.forward();
-  for (const id of stuck) assert.match(await waitForRunToEnd(admin, id, 180_000), /run-COMPLETED/);
+  for (const fragment of await hang.waitAll(stuck, 180_000)) assert.match(fragment, /run-COMPLETED/);
   await stack.smtp.waitFor((m) => m.subject.includes('RESOLVED: CA not answering'), 30_000);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const about = stack.smtp.messages.filter((m) => m.subject.includes('CA not answering'));
