@@ -46,6 +46,10 @@ runBenchmark(async () => {
       `  stuck ones after recovery:     ${s(recoveryMs)} s  (${recovered.filter((f) => f.includes('run-COMPLETED')).length}/${K} completed)`,
     );
     console.log(`  held connections at the CA:   ${hang.proxy.held}`);
+    const notDone = await hang.stack.db.db.query<{ common_name: string; status: string; last_error: string | null }>(
+      "SELECT common_name, status, last_error FROM certificates WHERE status <> 'valid' ORDER BY id",
+    );
+    for (const c of notDone) console.log(`  not valid: ${c.common_name} ${c.status}: ${c.last_error ?? ''}`);
   } finally {
     await hang.stop();
   }
