@@ -21,6 +21,8 @@ import type { ActivityDeps } from './deps';
 import { challengeRecordName } from './domain/certificate-name';
 import { classified } from './errors';
 import { newOrderPayload, orderProfile } from './acme/profiles';
+import { BoundedCache } from './bounded-cache';
+import { guardedCallsOf, type DependencyRef } from './dependency-guard';
 
 export interface CreatedOrder {
   orderId: string;
@@ -52,16 +54,27 @@ function dnsChallengeOf(authz: acme.Authorization): AcmeChallenge {
 
 export function createAcmeActivities(deps: ActivityDeps) {
   const clientFor = (directoryId: string) => acmeClientForDirectory(deps.db, deps.box, deps.acme, directoryId);
+  // Every call to a CA runs within its directory's share and circuit breaker (dependency-guard/).
+  const guarded = guardedCallsOf(deps.guard);
+  const directoryUrls = new BoundedCache<string>(256, 5 * 60_000);
+  const caOf = async (directoryId: string, known?: string): Promise<DependencyRef> => {
+    let url = known ?? directoryUrls.get(directoryId);
+    if (url === undefined) {
+      url = (await getAcmeDirectory(deps.db, directoryId))?.url ?? `ACME directory ${directoryId}`;
+      directoryUrls.set(directoryId, url);
+    }
+    return { kind: 'acme-directory', id: directoryId, label: url };
+  };
 
   const loadOrder = async (
     orderId: string,
-  ): Promise<{ order: AcmeOrderRecord; client: acme.Client; commonName: string; keyType: string }> => {
+  ): Promise<{ order: AcmeOrderRecord; ca: DependencyRef; commonName: string; keyType: string }> => {
     const order = await getOrder(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `acme: order ${orderId} not found`);
     const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
-    return { order, client: await clientFor(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };
+    return { order, ca: await caOf(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };
   };
 
   return {
@@ -89,12 +102,12 @@ export function createAcmeActivities(deps: ActivityDeps) {
         };
       }
       const profile = await orderProfile(deps.db, cert, directoryId);
-      const client = await clientFor(directoryId);
       const directory = await getAcmeDirectory(deps.db, directoryId);
       const replaces = directory ? await replacesFor(deps.db, cert, directory.url) : undefined;
-      const { order, values, replacesRefused } = await withAcmeProblems(
-        `create order for ${cert.commonName}`,
-        async () => {
+      const ca = await caOf(directoryId, directory?.url);
+      const { order, values, replacesRefused } = await guarded(ca, async () => {
+        const client = await clientFor(directoryId);
+        return withAcmeProblems(`create order for ${cert.commonName}`, async () => {
           const placed = await createOrderReplacing(client, newOrderPayload(cert.commonName, profile), replaces);
           const created = placed.order;
           const authorizations = await client.getAuthorizations(created);
@@ -107,8 +120,8 @@ export function createAcmeActivities(deps: ActivityDeps) {
             );
           const txt = await Promise.all(pending.map((a) => client.getChallengeKeyAuthorization(dnsChallengeOf(a))));
           return { order: created, values: txt, replacesRefused: placed.replacesRefused };
-        },
-      );
+        });
+      });
       // Generated after the order is sent: an RSA 4096 key can take seconds, and the order should reach
       // the CA soon after its pacing slot was reserved (domain/pacing-budget.ts).
       const keyPem = await generatePrivateKey(cert.keyType);
@@ -138,23 +151,26 @@ export function createAcmeActivities(deps: ActivityDeps) {
      * (non-retryable): Let's Encrypt limits failed validations, so we never retry blindly.
      */
     async validateAcmeChallenge(input: { orderId: string }): Promise<void> {
-      const { order, client, commonName } = await loadOrder(input.orderId);
-      await withAcmeProblems(`validate ${commonName}`, async () => {
-        const authorizations = await client.getAuthorizations(await client.getOrder(orderRef(order.orderUrl)));
-        for (const authz of authorizations) {
-          if (authz.status === 'valid') continue;
-          const challenge = dnsChallengeOf(authz);
-          if (challenge.status === 'pending') await client.completeChallenge(challenge);
-          try {
-            await client.waitForValidStatus(challenge);
-          } catch (error) {
-            const detail = error instanceof Error ? error.message : String(error);
-            throw classified(
-              FailureType.acmeValidationFailed,
-              `acme: the CA could not validate ${authz.identifier.value} through DNS: ${detail}. Check that ${challengeRecordName(commonName)} is publicly resolvable at the zone's nameservers (and no CAA record forbids this CA).`,
-            );
+      const { order, ca, commonName } = await loadOrder(input.orderId);
+      await guarded(ca, async () => {
+        const client = await clientFor(order.directoryId);
+        return withAcmeProblems(`validate ${commonName}`, async () => {
+          const authorizations = await client.getAuthorizations(await client.getOrder(orderRef(order.orderUrl)));
+          for (const authz of authorizations) {
+            if (authz.status === 'valid') continue;
+            const challenge = dnsChallengeOf(authz);
+            if (challenge.status === 'pending') await client.completeChallenge(challenge);
+            try {
+              await client.waitForValidStatus(challenge);
+            } catch (error) {
+              const detail = error instanceof Error ? error.message : String(error);
+              throw classified(
+                FailureType.acmeValidationFailed,
+                `acme: the CA could not validate ${authz.identifier.value} through DNS: ${detail}. Check that ${challengeRecordName(commonName)} is publicly resolvable at the zone's nameservers (and no CAA record forbids this CA).`,
+              );
+            }
           }
-        }
+        });
       });
       await setOrderStatus(deps.db, order.id, 'validated');
     },
@@ -171,21 +187,24 @@ export function createAcmeActivities(deps: ActivityDeps) {
           notAfter: already.notAfter.toISOString(),
           fingerprintSha256: already.fingerprintSha256,
         };
-      const { order, client, commonName, keyType } = await loadOrder(input.orderId);
+      const { order, ca, commonName, keyType } = await loadOrder(input.orderId);
       const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
-      const chainPem = await withAcmeProblems(`finalize ${commonName}`, async () => {
-        let current = await client.getOrder(orderRef(order.orderUrl));
-        if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
-        if (current.status === 'ready')
-          current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
-        if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
-        if (current.status !== 'valid') {
-          throw classified(
-            FailureType.acmeRejected,
-            `acme: order for ${commonName} is ${current.status}, expected valid`,
-          );
-        }
-        return client.getCertificate(current);
+      const chainPem = await guarded(ca, async () => {
+        const client = await clientFor(order.directoryId);
+        return withAcmeProblems(`finalize ${commonName}`, async () => {
+          let current = await client.getOrder(orderRef(order.orderUrl));
+          if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
+          if (current.status === 'ready')
+            current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
+          if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
+          if (current.status !== 'valid') {
+            throw classified(
+              FailureType.acmeRejected,
+              `acme: order for ${commonName} is ${current.status}, expected valid`,
+            );
+          }
+          return client.getCertificate(current);
+        });
       });
       const [leafPem, ...chain] = splitPemChain(chainPem);
       if (!leafPem)

@@ -37,6 +37,7 @@ import {
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
+import { guardedCallsOf, type DependencyRef } from './dependency-guard';
 import { alertingFor } from './alerts';
 import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
 import { incidentKey } from './db/repositories/incidents';
@@ -172,6 +173,15 @@ export function createDeployActivities(deps: ActivityDeps) {
       ),
     );
 
+  // The steps forward run within the device's share and circuit breaker (dependency-guard/); a rollback
+  // always goes to the device, whatever its breaker says.
+  const guarded = guardedCallsOf(deps.guard);
+  const deviceOf = (target: TargetRecord): DependencyRef => ({
+    kind: 'device',
+    id: target.id,
+    label: `${target.name} (${target.host})`,
+  });
+
   /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
   const onDevice = async <T>(
     runRowId: string,
@@ -180,7 +190,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     describe?: DeviceStep<T>['describe'],
   ): Promise<T> => {
     const loaded = await load(runRowId);
-    return transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
+    const run = () => transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
+    return step === 'rollback' ? run() : guarded(deviceOf(loaded.target), run);
   };
 
   const deviceStep = async <T>(loaded: Loaded, { step, work, describe }: DeviceStep<T>): Promise<T> => {

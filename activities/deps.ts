@@ -10,6 +10,8 @@ import type { DnsProviderFactory } from './dns-providers/types';
 import type { RenewalInfoPollBounds } from './domain/renewal-info';
 import type { DeploySettings } from '../temporal/contract';
 import type { RevocationSettings } from '../temporal/revocation-contract';
+import type { DependencyGuard } from './dependency-guard';
+import type { IsolationSettings } from './dependency-guard/settings';
 
 export interface PropagationSettings {
   intervalMs: number;
@@ -34,6 +36,10 @@ export interface ActivityDeps {
   vendors: Record<string, VendorDescriptor>;
   deploy: DeploySettings;
   alerts: AlertSettings;
+  /** Per-dependency shares and circuit breakers (defaults: dependency-guard/settings.ts). */
+  isolation?: IsolationSettings;
+  /** The process's one guard (shares are per process); createActivities builds it when absent. */
+  guard?: DependencyGuard;
   /** Key-compromise revocations: how often and how long they wait for the replacement on every target (default: 5 min, 7 days). */
   revocation?: RevocationSettings;
   /** Signals the device session coordinator (the worker's Temporal client). */

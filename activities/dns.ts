@@ -9,8 +9,23 @@ import { challengeRecordName } from './domain/certificate-name';
 import type { DnsProvider } from './dns-providers/types';
 import { classified, ClassifiedError } from './errors';
 import { loadDnsProvider, verifyDnsProviderRecently } from './load-dns-provider';
+import { BoundedCache } from './bounded-cache';
+import { getDnsProvider } from './db/repositories/dns-providers';
+import { guardedCallsOf, type DependencyRef } from './dependency-guard';
 
 export function createDnsActivities(deps: ActivityDeps) {
+  // Every call to a DNS provider's API runs within the account's share and circuit breaker (dependency-guard/).
+  const guarded = guardedCallsOf(deps.guard);
+  const providerNames = new BoundedCache<string>(256, 5 * 60_000);
+  const accountOf = async (providerId: string): Promise<DependencyRef> => {
+    let name = providerNames.get(providerId);
+    if (name === undefined) {
+      name = (await getDnsProvider(deps.db, providerId))?.name ?? `DNS provider ${providerId}`;
+      providerNames.set(providerId, name);
+    }
+    return { kind: 'dns-provider', id: providerId, label: name };
+  };
+
   /**
    * The order's challenge values, the provider of its certificate, and the name the TXT record is
    * written to: the CNAME target of `_acme-challenge.<name>` when it is delegated. Resolved once and
@@ -34,6 +49,18 @@ export function createDnsActivities(deps: ActivityDeps) {
     return { recordName, values: order.txtValues, provider };
   };
 
+  /** The order's challenge and `work` on it, within the provider account's share and breaker. */
+  const guardedChallenge = async <T>(
+    orderId: string,
+    work: (challenge: Awaited<ReturnType<typeof challengeOf>>) => Promise<T>,
+  ): Promise<T> => {
+    const order = await getOrder(deps.db, orderId);
+    const cert = order && (await getCertificate(deps.db, order.certificateId));
+    // A missing order or certificate is reported by challengeOf, outside any breaker.
+    if (!cert) return work(await challengeOf(orderId));
+    return guarded(await accountOf(cert.dnsProviderId), async () => work(await challengeOf(orderId)));
+  };
+
   /** The worker's resolvers (DNS_PROPAGATION_RESOLVERS), else the zone's authoritative nameservers. */
   const propagationServers = async (provider: DnsProvider, recordName: string) => {
     const resolvers = deps.propagation.resolvers;
@@ -49,17 +76,19 @@ export function createDnsActivities(deps: ActivityDeps) {
     async checkDnsProvider(input: { certificateId: string }): Promise<{ zone: string }> {
       const cert = await getCertificate(deps.db, input.certificateId);
       if (!cert) throw classified(FailureType.notFound, `dns: certificate ${input.certificateId} no longer exists`);
-      const provider = await verifyDnsProviderRecently(deps, {
-        providerId: cert.dnsProviderId,
-        customerId: cert.customerId,
+      return guarded(await accountOf(cert.dnsProviderId), async () => {
+        const provider = await verifyDnsProviderRecently(deps, {
+          providerId: cert.dnsProviderId,
+          customerId: cert.customerId,
+        });
+        const target = await resolveChallengeTarget(
+          cert,
+          provider,
+          challengeRecordName(cert.commonName),
+          deps.propagation.resolvers,
+        );
+        return { zone: await provider.zoneFor(target.writeTo) };
       });
-      const target = await resolveChallengeTarget(
-        cert,
-        provider,
-        challengeRecordName(cert.commonName),
-        deps.propagation.resolvers,
-      );
-      return { zone: await provider.zoneFor(target.writeTo) };
     },
 
     /**
@@ -87,9 +116,10 @@ export function createDnsActivities(deps: ActivityDeps) {
 
     /** Publishes the TXT value(s). Idempotent. */
     async presentDnsChallenge(input: { orderId: string }): Promise<{ recordName: string; count: number }> {
-      const { recordName, values, provider } = await challengeOf(input.orderId);
-      for (const value of values) await provider.present(recordName, value);
-      return { recordName, count: values.length };
+      return guardedChallenge(input.orderId, async ({ recordName, values, provider }) => {
+        for (const value of values) await provider.present(recordName, value);
+        return { recordName, count: values.length };
+      });
     },
 
     /**
@@ -128,9 +158,10 @@ export function createDnsActivities(deps: ActivityDeps) {
 
     /** Removes the TXT value(s). Idempotent; runs in every outcome. */
     async removeDnsChallenge(input: { orderId: string }): Promise<{ removed: number }> {
-      const { recordName, values, provider } = await challengeOf(input.orderId);
-      for (const value of values) await provider.cleanup(recordName, value);
-      return { removed: values.length };
+      return guardedChallenge(input.orderId, async ({ recordName, values, provider }) => {
+        for (const value of values) await provider.cleanup(recordName, value);
+        return { removed: values.length };
+      });
     },
   };
 }

@@ -11,13 +11,19 @@ export class ClassifiedError extends Error {
     readonly type: FailureType,
     message: string,
     readonly retryAfterMs?: number,
+    /** Plain data for the workflow (ApplicationFailure details): never secrets. */
+    readonly details?: unknown,
   ) {
     super(message);
   }
 }
 
-export const classified = (type: FailureType, message: string, retryAfterMs?: number): ClassifiedError =>
-  new ClassifiedError(type, message, retryAfterMs);
+export const classified = (
+  type: FailureType,
+  message: string,
+  retryAfterMs?: number,
+  details?: unknown,
+): ClassifiedError => new ClassifiedError(type, message, retryAfterMs, details);
 
 /** Converts a ClassifiedError into the ApplicationFailure the workflow sees. Other errors pass unchanged (retryable). */
 export function toApplicationFailure(error: unknown): unknown {
@@ -27,5 +33,6 @@ export function toApplicationFailure(error: unknown): unknown {
     message: error.message,
     nonRetryable: NON_RETRYABLE_FAILURES.includes(error.type),
     ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
+    ...(error.details !== undefined ? { details: [error.details] } : {}),
   });
 }

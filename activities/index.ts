@@ -17,6 +17,9 @@ import { createKeyRolloverActivities } from './acme/key-rollover';
 import { createRevocationActivities } from './acme/revoke';
 import { createPacingActivities } from './acme/pacing';
 import { createFallbackActivities } from './acme/fallback';
+import { alertingFor } from './alerts';
+import { createDependencyGuard } from './dependency-guard';
+import { DEFAULT_ISOLATION_SETTINGS } from './dependency-guard/settings';
 
 type AnyActivity = (input: never) => Promise<unknown>;
 
@@ -49,7 +52,16 @@ function asTemporalActivities<T extends Record<string, AnyActivity>>(activities:
 }
 
 export function createActivities(base: ActivityDeps) {
-  const deps: ActivityDeps = { ...base, log: activityAwareLogger(base.log) };
+  const log = activityAwareLogger(base.log);
+  const guard =
+    base.guard ??
+    createDependencyGuard({
+      db: base.db,
+      alerter: alertingFor({ ...base, log }).alerter,
+      settings: base.isolation ?? DEFAULT_ISOLATION_SETTINGS,
+      log,
+    });
+  const deps: ActivityDeps = { ...base, log, guard };
   return asTemporalActivities(
     {
       ...createCertificateActivities(deps),

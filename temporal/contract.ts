@@ -371,6 +371,8 @@ export interface LifecycleProgress {
   awaitingRetry?: boolean;
   /** The order waits for the CA's rate-limit budget (pacing): until when (ISO), and which budget is full. */
   rateLimitWait?: { until: string; reason: string };
+  /** A dependency's breaker is open (e.g. "CA not answering: …"): the run waits on a timer until then (ISO). */
+  dependencyWait?: { until: string; reason: string };
   /** The ACME directory the run orders from (it changes when the run falls over to a fallback). */
   directory?: AcmeDirectoryRef;
   /** Each fall-over to the next ACME directory: from which, to which, and why. */
@@ -430,6 +432,11 @@ export const FailureType = {
   deviceSessionBusy: 'DEVICE_SESSION_BUSY',
   commitFailed: 'TARGET_COMMIT_FAILED',
   verifyMismatch: 'TARGET_VERIFY_MISMATCH',
+  // Isolation (activities/dependency-guard): one dependency outside CertFleet that is slow or silent
+  /** This worker's share of calls to the dependency is in use: retried after a short delay (the slot is free meanwhile). */
+  dependencyBusy: 'DEPENDENCY_BUSY',
+  /** The dependency's circuit breaker is open: the activity fails at once and the workflow waits on a timer until its next probe. */
+  dependencyNotAnswering: 'DEPENDENCY_NOT_ANSWERING',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -448,7 +455,14 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.targetAddressRefused,
   FailureType.targetRejected,
   FailureType.commitFailed,
+  FailureType.dependencyNotAnswering,
 ];
+
+/** What a DEPENDENCY_NOT_ANSWERING failure carries (its details[0]): when to try again, and what is down. */
+export interface NotAnsweringDetails {
+  retryAfterMs: number;
+  dependency: string;
+}
 
 /** One renewal schedule as Temporal describes it (the schedule health page and its refresh activity). */
 export interface ScheduleHealthRow {

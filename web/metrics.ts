@@ -36,7 +36,14 @@ export const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 72
 
 const CERTIFICATE_STATUSES = ['pending', 'issuing', 'valid', 'failed'];
 const RENEWAL_OUTCOMES = ['issued', 'partial', 'failed'];
-const INCIDENT_KINDS = ['renewal-failed', 'deploy-failed', 'not-deployed', 'drift', 'served-expiring'];
+const INCIDENT_KINDS = [
+  'renewal-failed',
+  'deploy-failed',
+  'not-deployed',
+  'drift',
+  'served-expiring',
+  'dependency-down',
+];
 
 type Labels = Record<string, string>;
 

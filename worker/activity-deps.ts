@@ -24,5 +24,6 @@ export function activityDepsFrom(config: WorkerConfig, core: Pick<ActivityDeps, 
     deploy: config.deploy,
     revocation: config.revocation,
     alerts: config.alerts,
+    isolation: config.isolation,
   };
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_ACME_REQUEST_TIMEOUT_MS } from '../activities/acme/problems';
 import type { AlertSettings } from '../activities/alerts/alerter';
+import { DEFAULT_ISOLATION_SETTINGS as ISO, type IsolationSettings } from '../activities/dependency-guard/settings';
 import { isIP } from 'node:net';
 import {
   bool,
@@ -48,6 +49,8 @@ export interface WorkerConfig extends CommonConfig {
   /** How often the dashboard's renewal schedule health is refreshed from Temporal. */
   scheduleHealthIntervalSeconds: number;
   alerts: AlertSettings;
+  /** Shares and circuit breakers per dependency (CA directory, DNS account, device). */
+  isolation: IsolationSettings;
   /** The fleet's own schedules: alert sweep, daily digest, drift watch. */
   fleetSchedules: FleetScheduleSettings;
 }
@@ -98,6 +101,16 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       issuedNotices: bool(env, 'ALERT_ISSUED_NOTICES', true),
       servedExpiryDays: integer(env, 'DRIFT_EXPIRY_WARNING_DAYS', 14, 0, 3650),
       digestThresholdsDays: integers(env, 'DIGEST_THRESHOLDS_DAYS', [7, 14, 30], 1, 3650),
+    },
+    isolation: {
+      shares: {
+        'acme-directory': integer(env, 'ISOLATION_SHARE_PER_ACME_DIRECTORY', ISO.shares['acme-directory'], 1, 10_000),
+        'dns-provider': integer(env, 'ISOLATION_SHARE_PER_DNS_PROVIDER', ISO.shares['dns-provider'], 1, 10_000),
+        device: integer(env, 'ISOLATION_SHARE_PER_DEVICE', ISO.shares.device, 1, 10_000),
+      },
+      busyRetryMs: integer(env, 'ISOLATION_BUSY_RETRY_MS', ISO.busyRetryMs, 10, 600_000),
+      breakerThreshold: integer(env, 'BREAKER_FAILURE_THRESHOLD', ISO.breakerThreshold, 1, 1_000),
+      breakerOpenMs: integer(env, 'BREAKER_OPEN_MS', ISO.breakerOpenMs, 100, 86_400_000),
     },
     fleetSchedules: {
       alertSweepIntervalSeconds: integer(env, 'ALERT_SWEEP_INTERVAL_SECONDS', 60, 1),

@@ -3,9 +3,9 @@ import type { Activities } from '../activities';
 import { CommandAction } from '../temporal/contract';
 import type { KeyRolloverInput, KeyRolloverResult } from '../temporal/revocation-contract';
 import { failureMessage } from './lib/failure-message';
-import { bookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
+import { localBookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
 
-const db = proxyLocalActivities<Activities>(bookkeepingOptions);
+const db = proxyLocalActivities<Activities>(localBookkeepingOptions);
 const ca = proxyActivities<Activities>(remoteCallOptions);
 
 /** "Roll over the account key" from Settings: acts once on its audit entry; the activity is crash-safe. */

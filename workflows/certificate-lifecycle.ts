@@ -5,12 +5,10 @@ import {
   TimeoutFailure,
   isCancellation,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
-  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
@@ -28,21 +26,20 @@ import type { StoredVersion } from '../activities/acme';
 import { deployToAllTargets } from './deploy-fanout';
 import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
-import { localBookkeeping } from './bookkeeping';
+import { bookkeeping, localBookkeeping } from './bookkeeping';
+import { untilAnswering } from './dependency-wait';
 import { nonRetryableErrorTypes, remoteCallOptions } from './lib/retry-policies';
 import { fallsOver, type FailureFacts } from './lib/fallback';
 import { waitForOrderSlot } from './order-pacing';
 
-/** Calls to the CA and the DNS API (lib/retry-policies.ts). */
-const remote: ActivityOptions = remoteCallOptions;
-const dns = proxyActivities<Activities>(remote);
 /**
- * The same calls as local activities: each is a few hundred milliseconds, so running them in the
- * workflow task (one marker each) instead of as tasks of their own takes two thirds of the round trips
- * through the Temporal server out of a renewal. Retries are the same; long backoffs become timers.
+ * Calls to the CA and the DNS API (lib/retry-policies.ts): regular activities, so a CA or DNS API that
+ * stops answering holds an activity slot of its own dependency's share (activities/dependency-guard),
+ * never a workflow task (docs/architecture.md, "Where each step runs").
  */
-const local: LocalActivityOptions = { startToCloseTimeout: '2m', retry: remote.retry };
-const acmeLocal = proxyLocalActivities<Activities>(local);
+const remote: ActivityOptions = remoteCallOptions;
+const ca = proxyActivities<Activities>(remote);
+const dns = proxyActivities<Activities>(remote);
 
 /** The propagation wait enforces its own configured timeout; heartbeats detect a dead worker. */
 const propagation = proxyActivities<Activities>({
@@ -102,16 +99,9 @@ function messageOf(error: unknown): string {
  * ACME validation → remove TXT (always) → finalize and store → email. Inputs and outputs are ids only.
  */
 export async function certificateLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
+  // PostgreSQL-only bookkeeping runs as local activities (short timeouts); everything that leaves
+  // CertFleet (CA, DNS API, nameservers, mail) as regular activities.
   const db = localBookkeeping;
-  // The ACME and DNS calls forward are local activities. A local activity runs before its workflow task
-  // is recorded: when that task is lost (it timed out on an overloaded worker), the next attempt may take
-  // another branch, yet what the lost one did has happened. Harmless for steps forward (the next attempt
-  // repeats them idempotently), not for undoing or telling: removing the TXT record a later attempt still
-  // waits for, or mailing a failure that the recorded run never had. Those run as regular activities,
-  // scheduled only once the workflow task that decided them is recorded.
-  const ca = acmeLocal;
-  const dnsApi = acmeLocal;
-  const dnsCleanup = dns;
   const { workflowId, runId, startTime } = workflowInfo();
   const progress = newProgress(input.certificateId, input.trigger);
   setHandler(progressQuery, () => progress);
@@ -119,10 +109,9 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
 
   const step = async <T>(name: LifecycleStep, work: () => Promise<T>): Promise<T> => {
     startStep(progress, name, new Date());
-    // With local steps, a run passes most steps inside one workflow task: the step search attribute
-    // is set where a run can wait for a while (or fails), not at every step (each upsert is a history
-    // event and a visibility write on the server), and with the outcome when the run ends. The
-    // progress query always has every step.
+    // The step search attribute is set where a run can wait for a while (or fails), not at every step
+    // (each upsert is a history event and a visibility write on the server), and with the outcome when
+    // the run ends. The progress query always has every step.
     if (WAITING_STEPS.has(name)) upsertSearchAttributes([{ key: SearchAttributes.step, value: name }]);
     try {
       const result = await work();
@@ -175,10 +164,13 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   if (!authority.accepted)
     return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
 
-  // A scheduled check also asks the CA's ARI when its stored next-poll time has passed (in the same activity).
+  // A scheduled check also asks the CA's ARI when its stored next-poll time has passed (in the same
+  // activity): a call to the CA, so then a regular activity.
   const scheduled = input.trigger === 'schedule';
   const facts = await step('check', () =>
-    db.loadRenewalFacts({ certificateId: input.certificateId, ...(scheduled ? { renewalInfo: true } : {}) }),
+    scheduled
+      ? bookkeeping.loadRenewalFacts({ certificateId: input.certificateId, renewalInfo: true })
+      : db.loadRenewalFacts({ certificateId: input.certificateId }),
   );
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
   let exemptFromRateLimits = false;
@@ -197,9 +189,25 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   const withDeadline = (ms: number): typeof ca =>
     proxyActivities<Activities>({ ...remote, scheduleToCloseTimeout: ms });
 
-  /** Pacing → order → DNS-01 → validation → finalize, at one ACME directory. */
-  const issueFrom = async (directory: AcmeDirectoryRef, caCalls: typeof ca): Promise<StoredVersion> => {
+  /** While a dependency's breaker is open, the run waits on timers and its progress says why. */
+  const answering = <T>(call: () => Promise<T>): Promise<T> =>
+    untilAnswering(call, (reason, waitMs) => {
+      if (reason === undefined || waitMs === undefined) delete progress.dependencyWait;
+      else progress.dependencyWait = { until: new Date(Date.now() + waitMs).toISOString(), reason };
+    });
+
+  /**
+   * Pacing → order → DNS-01 → validation → finalize, at one ACME directory. With a fallback next
+   * (`fallsOver`), a CA whose breaker is open sends the run on to the next directory; the last one
+   * is waited for.
+   */
+  const issueFrom = async (
+    directory: AcmeDirectoryRef,
+    caCalls: typeof ca,
+    fallsOverNext: boolean,
+  ): Promise<StoredVersion> => {
     progress.directory = directory;
+    const toCa = <T>(call: () => Promise<T>): Promise<T> => (fallsOverNext ? call() : answering(call));
     const order = await step('order', async () => {
       const slot = {
         certificateId: input.certificateId,
@@ -207,42 +215,39 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         runId,
         exempt: exemptFromRateLimits,
       };
-      await dnsApi.checkDnsProvider({ certificateId: input.certificateId });
+      await answering(() => dns.checkDnsProvider({ certificateId: input.certificateId }));
       // The slot is taken right before the order, so the order reaches the CA within the slot's grace.
       await waitForOrderSlot(db.reserveOrderSlot, slot, progress);
-      return caCalls.createAcmeOrder({
-        certificateId: input.certificateId,
-        workflowId,
-        runId,
-        directoryId: directory.id,
-      });
+      return toCa(() =>
+        caCalls.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId, directoryId: directory.id }),
+      );
     });
     if (order.needsChallenge) {
       try {
-        await step('present', () => dnsApi.presentDnsChallenge({ orderId: order.orderId }));
+        await step('present', () => answering(() => dns.presentDnsChallenge({ orderId: order.orderId })));
         await step('propagate', async () => {
           // Visible everywhere at the first look (the usual case): no patient wait, no extra task.
-          if ((await dnsApi.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
+          if ((await dns.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
           await propagation.waitForDnsPropagation({ orderId: order.orderId });
         });
-        await step('validate', () => caCalls.validateAcmeChallenge({ orderId: order.orderId }));
+        await step('validate', () => toCa(() => caCalls.validateAcmeChallenge({ orderId: order.orderId })));
       } finally {
         // Remove the TXT record in every outcome, also when the run is being cancelled.
         await CancellationScope.nonCancellable(() =>
-          step('cleanup', () => dnsCleanup.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
+          step('cleanup', () => dns.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
         );
       }
     }
-    return step('finalize', () => caCalls.finalizeAcmeOrder({ orderId: order.orderId }));
+    return step('finalize', () => toCa(() => caCalls.finalizeAcmeOrder({ orderId: order.orderId })));
   };
 
   /** Each directory in turn while the one before fails for CA-side reasons (lib/fallback.ts). */
   const issueWithFallback = async (plan: AcmeDirectoryPlan): Promise<StoredVersion> => {
     for (const [index, directory] of plan.directories.entries()) {
       const next = plan.directories[index + 1];
-      if (!next) return issueFrom(directory, ca);
+      if (!next) return issueFrom(directory, ca, false);
       try {
-        return await issueFrom(directory, withDeadline(plan.fallbackAfterMs));
+        return await issueFrom(directory, withDeadline(plan.fallbackAfterMs), true);
       } catch (error) {
         if (isCancellation(error) || !fallsOver(failureFactsOf(error))) throw error;
         const seconds = Math.round(plan.fallbackAfterMs / 1000);

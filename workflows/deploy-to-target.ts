@@ -1,16 +1,9 @@
-import {
-  ApplicationFailure,
-  condition,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
+import { untilAnswering } from './dependency-wait';
 import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
 import {
   CommandAction,
@@ -22,15 +15,13 @@ import {
 } from '../temporal/contract';
 
 /**
- * Device steps: retried while the target is unreachable, never on auth or validation errors. The
- * steps forward (stage, activate, commit check, verify) are local
- * activities (one marker each, no round trip through the server): a worker that dies mid-step loses
- * its workflow task and the next worker runs the step again, which every deployer's steps allow
- * (deterministic names, binding what is already bound changes nothing). Rollback and closing the run
- * stay regular activities: a local activity runs before its workflow task is recorded, so a lost task
- * could roll a device back (or raise an alert) on a branch the recorded run never took.
+ * Device steps: retried while the target is unreachable, never on auth or validation errors. Every
+ * call to the device (stage, activate, commit check, verify, rollback) is a regular activity: a device
+ * that stops answering holds an activity slot within its own share (activities/dependency-guard),
+ * never a workflow task, and its heartbeat lets a dead worker's step be retried elsewhere. The steps
+ * are idempotent (deterministic names, binding what is already bound changes nothing).
  */
-function deviceActivities(settings: DeploySettings, maximumAttempts: number, local: boolean) {
+function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
   const retry = {
     initialInterval: settings.deviceRetryInitialMs,
     backoffCoefficient: 2,
@@ -38,13 +29,13 @@ function deviceActivities(settings: DeploySettings, maximumAttempts: number, loc
     maximumAttempts,
     nonRetryableErrorTypes,
   };
-  if (local) return proxyLocalActivities<Activities>({ startToCloseTimeout: '5m', retry });
   return proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '15s', retry });
 }
 
 /** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
-const verifyOptions = {
+const verify = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
+  heartbeatTimeout: '15s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -52,11 +43,13 @@ const verifyOptions = {
     maximumAttempts: 4,
     nonRetryableErrorTypes,
   },
-} as const;
-const remoteVerify = proxyActivities<Activities>(verifyOptions);
-const localVerify = proxyLocalActivities<Activities>(verifyOptions);
+});
 /** Asking the device whether a commit job finished. */
-const localDeviceBookkeeping = proxyLocalActivities<Activities>({ ...bookkeepingOptions, startToCloseTimeout: '2m' });
+const commitCheck = proxyActivities<Activities>({
+  ...bookkeepingOptions,
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '15s',
+});
 
 function messageOf(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause;
@@ -117,16 +110,10 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     workflowId,
     runId,
   });
-  // Devices with one admin session (SonicWall) keep regular activities: after a worker dies mid-step,
-  // the retry must wait out the dead session (heartbeat timeout, then busy retries), which a local
-  // activity retried at once by the next workflow task would use up before the firewall lets go.
-  const deviceLocal = !exclusiveSession;
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
-  const stage = deviceActivities(settings, settings.deviceRetryAttempts, deviceLocal);
-  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)), deviceLocal);
-  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2, false);
-  const verify = deviceLocal ? localVerify : remoteVerify;
-  const commitCheck = deviceLocal ? localDeviceBookkeeping : bookkeeping;
+  const stage = deviceActivities(settings, settings.deviceRetryAttempts);
+  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
+  const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
     targetName,
@@ -171,7 +158,8 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
   return withDeviceLease(targetId, exclusiveSession, async () => {
     try {
-      await stage.stageDeployment({ runRowId });
+      // While the device's breaker is open, the run waits on timers (workflows/dependency-wait.ts).
+      await untilAnswering(() => stage.stageDeployment({ runRowId }));
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
@@ -182,7 +170,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     // activation needs no rollback; a failed commit or verify does.
     let activation: { jobId?: string };
     try {
-      activation = await activate.activateDeployment({ runRowId });
+      activation = await untilAnswering(() => activate.activateDeployment({ runRowId }));
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });

@@ -12,9 +12,9 @@ import { certificateWorkflowId, type LifecycleResult } from '../temporal/contrac
 import type { RevocationInput, RevocationResult } from '../temporal/revocation-contract';
 import { certificateLifecycleWorkflow } from './certificate-lifecycle';
 import { failureMessage } from './lib/failure-message';
-import { bookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
+import { localBookkeepingOptions, remoteCallOptions } from './lib/retry-policies';
 
-const db = proxyLocalActivities<Activities>(bookkeepingOptions);
+const db = proxyLocalActivities<Activities>(localBookkeepingOptions);
 /** The call to the CA: retried with backoff; a refusal (expired, not ours) fails at once. */
 const ca = proxyActivities<Activities>(remoteCallOptions);
 

@@ -45,6 +45,7 @@ const KIND_SUBJECT: Record<IncidentRecord['kind'], string> = {
   'not-deployed': 'NOT DEPLOYED',
   drift: 'DRIFT',
   'served-expiring': 'EXPIRING',
+  'dependency-down': 'NOT ANSWERING',
 };
 
 const KIND_ADVICE: Record<IncidentRecord['kind'], string> = {
@@ -56,6 +57,8 @@ const KIND_ADVICE: Record<IncidentRecord['kind'], string> = {
     'The endpoint serves something other than what CertFleet deployed: someone changed it by hand, or a deploy did not take effect.',
   'served-expiring':
     'The certificate this endpoint serves expires soon. Check that renewal and deployment work for it.',
+  'dependency-down':
+    'Runs that need it wait and try again on timers; everything else goes on. Check that it is up and reachable from the worker: the runs complete by themselves once it answers.',
 };
 
 interface IncidentContext {

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { getCustomer, listCustomers } from '../../activities/db/repositories/customers';
+import { listDependenciesNotAnswering, NOT_ANSWERING } from '../../activities/db/repositories/dependency-health';
 import { dashboardSummary } from '../dashboard-summary';
 import type { WebDeps } from '../deps';
 import { idParam } from '../list-query';
@@ -14,9 +15,10 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
 
   router.get('/', async (req, res) => {
     const customerId = idParam(req.query, 'customer');
-    const [summary, customers] = await Promise.all([
+    const [summary, customers, notAnswering] = await Promise.all([
       dashboardSummary(deps.db, customerId, { lists: LIST, watch: LIST }),
       listCustomers(deps.db),
+      listDependenciesNotAnswering(deps.db),
     ]);
     const { counts, expiry, expiring, failing, renewals, scheduleHealth: health, incidents, drift } = summary;
     const q = customerId ? `&customer=${customerId}` : '';
@@ -32,6 +34,8 @@ export function dashboardRoutes(deps: WebDeps, views: Views): Router {
       customerId,
       q,
       drift,
+      // Circuit breakers that are open (the worker's dependency_health): runs that need them wait on timers.
+      notAnswering: notAnswering.map((d) => ({ ...d, what: NOT_ANSWERING[d.kind] })),
       incidents: incidents.map((i) => ({
         ...i,
         href: i.deploymentId

@@ -7,7 +7,12 @@
  */
 import { FailureType } from '../../temporal/contract';
 
-const CA_SIDE: ReadonlySet<string> = new Set([FailureType.acmeUnavailable, FailureType.acmeRateLimited]);
+/** DEPENDENCY_NOT_ANSWERING from a CA activity: the directory's circuit breaker is open (dependency-guard). */
+const CA_SIDE: ReadonlySet<string> = new Set([
+  FailureType.acmeUnavailable,
+  FailureType.acmeRateLimited,
+  FailureType.dependencyNotAnswering,
+]);
 
 /** The activities that talk to the CA (their timeouts count as the CA hanging). */
 export const CA_ACTIVITIES: ReadonlySet<string> = new Set([

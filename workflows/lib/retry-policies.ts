@@ -16,6 +16,13 @@ export const bookkeepingRetry = {
 /** Activity options of database bookkeeping. */
 export const bookkeepingOptions = { startToCloseTimeout: '30s', retry: bookkeepingRetry } as const;
 
+/**
+ * Database bookkeeping as local activities (the only local activities: quick calls to our own
+ * PostgreSQL). A short timeout keeps a slow database from holding the workflow task for long; longer
+ * retry backoffs become timers (the SDK's local retry threshold).
+ */
+export const localBookkeepingOptions = { startToCloseTimeout: '10s', retry: bookkeepingRetry } as const;
+
 /** Calls to a CA or a DNS API: retried with backoff; rate limits carry their own Retry-After delay. */
 export const remoteCallOptions = {
   startToCloseTimeout: '5m',

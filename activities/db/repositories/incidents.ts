@@ -7,9 +7,12 @@ export const incidentKey = {
   notDeployed: (deploymentId: string): string => `not-deployed:${deploymentId}`,
   drift: (deploymentId: string, endpoint: string): string => `drift:${deploymentId}:${endpoint}`,
   servedExpiring: (deploymentId: string, endpoint: string): string => `served-expiring:${deploymentId}:${endpoint}`,
+  /** One outage of a dependency outside CertFleet (dependency_health.key), whatever the number of runs it holds. */
+  dependency: (dependencyKey: string): string => `dependency:${dependencyKey}`,
 } as const;
 
-export type IncidentKind = 'renewal-failed' | 'deploy-failed' | 'not-deployed' | 'drift' | 'served-expiring';
+export type IncidentKind =
+  'renewal-failed' | 'deploy-failed' | 'not-deployed' | 'drift' | 'served-expiring' | 'dependency-down';
 
 export interface IncidentRecord {
   id: string;

@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import { FailureType, type NotAnsweringDetails } from '../../temporal/contract';
+import type { Alerter } from '../alerts/alerter';
+import type { Queryable } from '../db/pool';
+import {
+  claimProbe,
+  readDependencyHealth,
+  recordDependencyFailure,
+  recordDependencySuccess,
+  type DependencyHealth,
+  type DependencyKind,
+} from '../db/repositories/dependency-health';
+import { incidentKey } from '../db/repositories/incidents';
+import { classified, ClassifiedError } from '../errors';
+import { createConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter';
+import { NOT_ANSWERING, type IsolationSettings } from './settings';
+
+/** One dependency outside CertFleet: `kind:id` is its breaker's key; the label is what people read. */
+export interface DependencyRef {
+  kind: DependencyKind;
+  id: string;
+  label: string;
+}
+
+export const dependencyKey = (dep: Pick<DependencyRef, 'kind' | 'id'>): string => `${dep.kind}:${dep.id}`;
+
+/** Failures that say the dependency did not answer (refused, reset, timed out), as the activities classify them. */
+const TRANSPORT_FAILURES: ReadonlySet<string> = new Set([
+  FailureType.acmeUnavailable,
+  FailureType.dnsUnavailable,
+  FailureType.targetUnreachable,
+]);
+
+export const isTransportFailure = (error: unknown): boolean =>
+  error instanceof ClassifiedError && TRANSPORT_FAILURES.has(error.type);
+
+export interface DependencyGuard {
+  /**
+   * Runs `work` (one call, or a few, to the dependency) within the dependency's share and its breaker:
+   * fails fast with DEPENDENCY_NOT_ANSWERING while the breaker is open, and with DEPENDENCY_BUSY
+   * when this worker's share of calls to it is in use.
+   */
+  guarded<T>(dep: DependencyRef, work: () => Promise<T>): Promise<T>;
+  readonly limiter: ConcurrencyLimiter;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export function createDependencyGuard(deps: {
+  db: Queryable;
+  alerter: Alerter;
+  settings: IsolationSettings;
+  log: Logger;
+}): DependencyGuard {
+  const { settings } = deps;
+  const limiter = createConcurrencyLimiter();
+
+  const notAnswering = (dep: DependencyRef, health: DependencyHealth): ClassifiedError => {
+    const retryAfterMs = Math.max(1_000, (health.nextProbe?.getTime() ?? Date.now()) - Date.now());
+    const details: NotAnsweringDetails = { retryAfterMs, dependency: dependencyKey(dep) };
+    const since = health.since.toISOString().replace('T', ' ').slice(0, 19);
+    return classified(
+      FailureType.dependencyNotAnswering,
+      `${NOT_ANSWERING[dep.kind]}: ${dep.label} (since ${since} UTC, next try in ${Math.round(retryAfterMs / 1000)} s; last error: ${health.lastError ?? 'none'})`,
+      undefined,
+      details,
+    );
+  };
+
+  const onFailure = async (dep: DependencyRef, error: unknown): Promise<void> => {
+    const key = dependencyKey(dep);
+    const { opened, health } = await recordDependencyFailure(deps.db, {
+      key,
+      kind: dep.kind,
+      label: dep.label,
+      error: messageOf(error),
+      threshold: settings.breakerThreshold,
+      openMs: settings.breakerOpenMs,
+    });
+    if (!opened) return;
+    deps.log.warn({ dependency: key, failures: health.failures }, `${NOT_ANSWERING[dep.kind]}: breaker open`);
+    // One incident per outage: every run it holds up finds this one open and only counts in it.
+    await deps.alerter
+      .problem({
+        key: incidentKey.dependency(key),
+        kind: 'dependency-down',
+        title: `${NOT_ANSWERING[dep.kind]}: ${dep.label}`,
+        detail: `${health.failures} calls in a row failed; last: ${health.lastError ?? messageOf(error)}`,
+      })
+      .catch((alertError: unknown) => deps.log.warn({ err: alertError, dependency: key }, 'dependency alert not sent'));
+  };
+
+  const onSuccess = async (dep: DependencyRef): Promise<void> => {
+    const key = dependencyKey(dep);
+    const was = await recordDependencySuccess(deps.db, key);
+    if (was === undefined || was === 'closed') return;
+    deps.log.info({ dependency: key }, `${dep.label} answers again: breaker closed`);
+    await deps.alerter.recovered(incidentKey.dependency(key));
+  };
+
+  return {
+    limiter,
+    async guarded(dep, work) {
+      const key = dependencyKey(dep);
+      const health = await readDependencyHealth(deps.db, key);
+      if (health && health.state !== 'closed') {
+        const probeDue = health.nextProbe !== null && health.nextProbe.getTime() <= Date.now();
+        if (!probeDue || !(await claimProbe(deps.db, key, settings.breakerOpenMs))) throw notAnswering(dep, health);
+      }
+      const release = limiter.tryAcquire(key, settings.shares[dep.kind]);
+      if (!release) {
+        const delay = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+        throw classified(
+          FailureType.dependencyBusy,
+          `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in ${delay} ms`,
+          delay,
+        );
+      }
+      try {
+        const result = await work();
+        if (health && (health.state !== 'closed' || health.failures > 0)) await onSuccess(dep);
+        return result;
+      } catch (error) {
+        // The breaker's bookkeeping never hides the call's own error.
+        const keep = (bookkeepingError: unknown) =>
+          deps.log.warn({ err: bookkeepingError, dependency: key }, 'dependency health not recorded');
+        if (isTransportFailure(error)) await onFailure(dep, error).catch(keep);
+        // It answered, if only to refuse: the dependency is up.
+        else if (health && (health.state !== 'closed' || health.failures > 0)) await onSuccess(dep).catch(keep);
+        throw error;
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/** The activities' view of the guard: a pass-through where none is configured (tests of one activity group). */
+export function guardedCallsOf(guard: DependencyGuard | undefined): DependencyGuard['guarded'] {
+  return guard ? (dep, work) => guard.guarded(dep, work) : (_dep, work) => work();
+}

@@ -1,0 +1,56 @@
+/**
+ * bench/hang.ts — issue 18's liveness figure: the time N healthy renewals (DNS-01 at the stack's
+ * Pebble) take alone, and the time N others take while K certificates of a CA that accepts
+ * connections and never answers (a second Pebble behind a hang proxy) run beside them. Goal: the
+ * second at most 1.5 times the first. Breaker and timeouts as in the hang test (test/support/hang-stack.ts).
+ *
+ *   npm run bench:hang                # N = 20 healthy, K = 10 stuck
+ *   npm run bench:hang -- 50 20       # N = 50, K = 20
+ */
+import { startHangStack } from '../test/support/hang-stack';
+import { runBenchmark } from './stats';
+
+const [nArg, kArg] = process.argv.slice(2).filter((a) => /^\d+$/.test(a));
+const N = Number(nArg ?? 20);
+const K = Number(kArg ?? 10);
+
+runBenchmark(async () => {
+  const hang = await startHangStack();
+  try {
+    // Warm-up: accounts at both CAs, the provider's token check, the worker's first compilations.
+    await hang.waitAll(await hang.request('warm', 2, hang.healthyDirectory), 180_000);
+    await hang.waitAll(await hang.request('warm-silent', 1, hang.silentDirectory), 180_000);
+
+    let started = Date.now();
+    await hang.waitAll(await hang.request('alone', N, hang.healthyDirectory), 600_000);
+    const aloneMs = Date.now() - started;
+
+    hang.proxy.hang();
+    const stuck = await hang.request('stuck', K, hang.silentDirectory);
+    started = Date.now();
+    const beside = await hang.waitAll(await hang.request('beside', N, hang.healthyDirectory), 600_000);
+    const besideMs = Date.now() - started;
+    const completed = beside.filter((f) => f.includes('run-COMPLETED')).length;
+
+    hang.proxy.forward();
+    started = Date.now();
+    const recovered = await hang.waitAll(stuck, 600_000);
+    const recoveryMs = Date.now() - started;
+
+    const s = (ms: number) => (ms / 1000).toFixed(1);
+    console.log(`\nbench:hang  N = ${N} healthy renewals, K = ${K} at a CA that hangs`);
+    console.log(`  healthy alone:                 ${s(aloneMs)} s`);
+    console.log(`  healthy beside the hang:       ${s(besideMs)} s  (${completed}/${N} completed)`);
+    console.log(`  ratio:                         ${(besideMs / aloneMs).toFixed(2)}×  (goal ≤ 1.5×)`);
+    console.log(
+      `  stuck ones after recovery:     ${s(recoveryMs)} s  (${recovered.filter((f) => f.includes('run-COMPLETED')).length}/${K} completed)`,
+    );
+    console.log(`  held connections at the CA:   ${hang.proxy.held}`);
+    const notDone = await hang.stack.db.db.query<{ common_name: string; status: string; last_error: string | null }>(
+      "SELECT common_name, status, last_error FROM certificates WHERE status <> 'valid' ORDER BY id",
+    );
+    for (const c of notDone) console.log(`  not valid: ${c.common_name} ${c.status}: ${c.last_error ?? ''}`);
+  } finally {
+    await hang.stop();
+  }
+});

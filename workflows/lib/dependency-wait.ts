@@ -1,0 +1,36 @@
+/**
+ * How long a run waits before it calls a dependency again whose breaker is open or whose share was
+ * full (pure; activities/dependency-guard decides, the workflow waits on a durable timer). The wait is
+ * at least until the breaker's next probe, and grows with each round (1 s, 2 s, 4 s … up to
+ * `maxWaitMs`) so a long outage costs a few history events an hour, not a loop. Jitter spreads a
+ * fleet's wake-ups over the following `jitter` share of the wait.
+ */
+import { FailureType, type NotAnsweringDetails } from '../../temporal/contract';
+
+export interface WaitFacts {
+  /** ApplicationFailure.type of the failure (or of its cause). */
+  type: string | undefined;
+  /** ApplicationFailure.details[0], when there is one. */
+  details: unknown;
+}
+
+export const DEFAULT_MAX_WAIT_MS = 10 * 60_000;
+
+const retryAfterOf = (details: unknown): number | undefined => {
+  const ms = (details as Partial<NotAnsweringDetails> | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
+};
+
+/** Milliseconds to wait, or undefined when the failure is not about a dependency's availability. */
+export function dependencyWaitMs(
+  failure: WaitFacts,
+  round: number,
+  random: number,
+  maxWaitMs = DEFAULT_MAX_WAIT_MS,
+): number | undefined {
+  if (failure.type !== FailureType.dependencyNotAnswering && failure.type !== FailureType.dependencyBusy)
+    return undefined;
+  const backoff = Math.min(maxWaitMs, 1_000 * 2 ** Math.min(round, 20));
+  const base = Math.max(retryAfterOf(failure.details) ?? 0, backoff);
+  return Math.round(base * (1 + 0.2 * Math.min(1, Math.max(0, random))));
+}
