@@ -1,4 +1,5 @@
 import { ServiceError } from '@temporalio/client';
+import { isDatabaseUnreachable } from '../activities/db/pool';
 
 /** An error with an HTTP status and a message safe to show to the user (and, for a 400, the fields to blame). */
 export class HttpError extends Error {
@@ -20,12 +21,22 @@ const DEADLINE_EXCEEDED = 4;
 const grpcCodeOf = (error: unknown): unknown =>
   error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
 
+/**
+ * CertFleet's PostgreSQL could not be reached or went away under a statement: refused or reset
+ * connections, a server starting up or shutting down (SQLSTATE 57P01 admin_shutdown, 57P02
+ * crash_shutdown, 57P03 cannot_connect_now), or a pg client that lost its connection.
+ */
+const isDatabaseOutage = (error: unknown): boolean =>
+  isDatabaseUnreachable(error) ||
+  ['57P01', '57P02'].includes(String((error as { code?: unknown }).code)) ||
+  (error instanceof Error && /not queryable|^Connection terminated/.test(error.message));
+
 /** Temporal did not answer in time: the command may have arrived all the same. */
 export const commandMayHaveArrived = (error: unknown): boolean => grpcCodeOf(error) === DEADLINE_EXCEEDED;
 
 /**
  * The status and the message a user may see for any error: HttpError as thrown, a unique-name race
- * as 409, Temporal out of reach as 503, body-parser's 4xx as they are, everything else 500 (whose
+ * as 409, Temporal or the database out of reach as 503, body-parser's 4xx as they are, everything else 500 (whose
  * details go to the log, never to the user).
  */
 export function publicError(error: unknown): { status: number; message: string; fields?: Record<string, string> } {
@@ -49,6 +60,13 @@ export function publicError(error: unknown): { status: number; message: string; 
       status: 503,
       message:
         'Temporal did not answer in time (it may be overloaded). The command may still go through: reload in a moment and check before trying again.',
+    };
+  }
+  if (isDatabaseOutage(error)) {
+    return {
+      status: 503,
+      message:
+        'The database did not answer (it may be restarting). Reload in a moment and check before trying again: what you asked for may not have been saved.',
     };
   }
   const bodyError = (error as { type?: unknown }).type;

@@ -214,4 +214,19 @@ describe('publicError', () => {
     assert.doesNotMatch(late.message, /nothing was started/);
     assert.match(late.message, /may still go through: reload in a moment and check before trying again/);
   });
+  it('answers 503 when the database is restarting or out of reach, and 500 for other database errors', () => {
+    const outages = [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+      new Error('Client has encountered a connection error and is not queryable'),
+      new Error('Connection terminated unexpectedly'),
+    ];
+    for (const error of outages) {
+      const answer = publicError(error);
+      assert.equal(answer.status, 503, error.message);
+      assert.match(answer.message, /database did not answer .* check before trying again/);
+    }
+    assert.equal(publicError(Object.assign(new Error('syntax error'), { code: '42601' })).status, 500);
+  });
 });
