@@ -32,7 +32,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
 import { measureAcmeCeiling } from './acme-ceiling';
 import { printOne, printSummary, type FleetFigures } from './fleet-report';
-import { clusterCpuSeconds, cpuSeconds, parentPid, peakRssMiB } from './process-stats';
+import { cpuSeconds, peakRssMiB } from './process-stats';
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import { createFleet } from '../test/support/fleet';
@@ -74,8 +74,14 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
     );
 
-    const [backend] = await stack.db.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const postmaster = parentPid(backend?.pid ?? 0);
+    // The PostgreSQL server is shared (other databases, other users): count the backends of this
+    // benchmark's database only, each by its own CPU (one that exits between two looks is lost).
+    const backendsCpu = async (): Promise<Record<string, number>> => {
+      const rows = await stack.db.db.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+      );
+      return Object.fromEntries(rows.map((r) => [String(r.pid), cpuSeconds(r.pid)]));
+    };
     const pids: Record<string, number> = {
       ...Object.fromEntries(workers.map((w, i) => [`worker ${i + 1}`, w.child.pid ?? 0])),
       web: stack.webChild?.child.pid ?? 0,
@@ -87,7 +93,6 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
     pids['challtestsrv'] = pebblePids.challtestsrv;
     const cpuNow = (): Record<string, number> => ({
       ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])),
-      postgres: clusterCpuSeconds(postmaster),
     });
 
     const transactions = async (): Promise<number> => {
@@ -101,10 +106,16 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
     const [{ now: startedAt } = { now: new Date() }] = await stack.db.db.query<{ now: Date }>('SELECT now()');
     const loadBefore = loadavg()[0] ?? 0;
     const cpuBefore = cpuNow();
+    const backendsBefore = await backendsCpu();
     const started = performance.now();
     const results = await fleet.renewAll();
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = cpuNow();
+    const backendsAfter = await backendsCpu();
+    cpuAfter['postgres'] = Object.entries(backendsAfter).reduce(
+      (a, [pid, cpu]) => a + cpu - (backendsBefore[pid] ?? 0),
+      0,
+    );
     const loadAfter = loadavg()[0] ?? 0;
     const failed = results.filter((r) => r.outcome !== 'issued');
     if (failed.length)
