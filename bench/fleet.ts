@@ -191,6 +191,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a whole number ≥ 1');
   const numbers = args.filter((a, i) => /^\d+$/.test(a) && (workersAt < 0 || i !== workersAt + 1)).map(Number);
   const sizes = fleetSizes(numbers);
+  if (args.includes('--production'))
+    throw new Error(
+      '--production needs test/support/production-stack.ts (branch prod-stack), which is not merged into this branch yet',
+    );
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);
   console.log(
     `worker tuning: ${Object.keys(TUNING)
