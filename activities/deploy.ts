@@ -9,16 +9,15 @@ import { splitPemChain } from './crypto/pem';
 import { sealTargetSessionKey } from './crypto/bound-secrets';
 import { deploySecrets } from './deploy-secrets';
 import { currentVersionIdOf } from './db/repositories/certificates';
-import { getVersion, type CertificateVersion } from './db/repositories/certificate-versions';
+import { getVersion } from './db/repositories/certificate-versions';
+import { loadDeployRunContext, type DeployRunContext, type MissingPart } from './db/repositories/deploy-run-context';
 import {
   appendRunStep,
   finishRun,
-  getRun,
   setRunPreviousBinding,
   setRunStaged,
   stagedObjectsOfDeployment,
   startRunOnce,
-  type DeploymentRunRecord,
 } from './db/repositories/deployment-runs';
 import {
   getDeployment,
@@ -51,12 +50,14 @@ import { checkTargetAddress } from './target-address';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
-interface Loaded {
-  run: DeploymentRunRecord;
-  deployment: DeploymentRecord;
-  target: TargetRecord;
-  version: CertificateVersion;
-}
+type Loaded = DeployRunContext;
+
+const MISSING: Record<MissingPart['missing'], (id: string) => string> = {
+  run: (id) => `deploy: run ${id} not found`,
+  deployment: (id) => `deploy: deployment ${id} was deleted`,
+  target: (id) => `deploy: target ${id} was deleted`,
+  version: (id) => `deploy: version ${id} not found`,
+};
 
 /** One step of a deploy run on the device: its name in the run's steps, the work, and what the step record says of the result. */
 interface DeviceStep<T> {
@@ -69,16 +70,11 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 
 export function createDeployActivities(deps: ActivityDeps) {
   const { alerter, mailer } = alertingFor(deps);
+  /** The run's context in one statement (it was four, and one more per deployed version). */
   const load = async (runRowId: string): Promise<Loaded> => {
-    const run = await getRun(deps.db, runRowId);
-    if (!run) throw classified(FailureType.notFound, `deploy: run ${runRowId} not found`);
-    const deployment = await getDeployment(deps.db, run.deploymentId);
-    if (!deployment) throw classified(FailureType.notFound, `deploy: deployment ${run.deploymentId} was deleted`);
-    const target = await getTarget(deps.db, deployment.targetId);
-    if (!target) throw classified(FailureType.notFound, `deploy: target ${deployment.targetId} was deleted`);
-    const version = await getVersion(deps.db, run.versionId);
-    if (!version) throw classified(FailureType.notFound, `deploy: version ${run.versionId} not found`);
-    return { run, deployment, target, version };
+    const loaded = await loadDeployRunContext(deps.db, runRowId);
+    if ('missing' in loaded) throw classified(FailureType.notFound, MISSING[loaded.missing](loaded.id));
+    return loaded;
   };
 
   /** Fingerprints the management API may present during this run (binding the admin GUI replaces its certificate). */
@@ -199,11 +195,10 @@ export function createDeployActivities(deps: ActivityDeps) {
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;
     try {
-      deployer = await deployerFor(
-        loaded.target,
-        loaded.deployment.binding,
-        await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]),
-      );
+      deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
+        loaded.version.fingerprintSha256,
+        ...loaded.deployedFingerprints,
+      ]);
       const result = await work(deployer, loaded);
       await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
@@ -365,11 +360,10 @@ export function createDeployActivities(deps: ActivityDeps) {
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
       const loaded = await load(input.runRowId);
       return transcribed(loaded, 'commit', async () => {
-        const deployer = await deployerFor(
-          loaded.target,
-          loaded.deployment.binding,
-          await deployedFingerprints(loaded.deployment, [loaded.version.fingerprintSha256]),
-        );
+        const deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
+          loaded.version.fingerprintSha256,
+          ...loaded.deployedFingerprints,
+        ]);
         try {
           const status = await deployer.activationStatus(input.jobId);
           if (status.state !== 'pending')

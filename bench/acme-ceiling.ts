@@ -8,12 +8,15 @@ import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import type { PebbleStack } from '../test/support/pebble';
+import { cpuSeconds } from './process-stats';
 
 export interface CeilingResult {
   certificates: number;
   concurrency: number;
   seconds: number;
   perSecond: number;
+  /** CPU per certificate in ms: acme-client (this process), Pebble, challtestsrv, and their total. */
+  cpuMsPerCert: { client: number; pebble: number; challtestsrv: number; total: number };
 }
 
 /** Issues `count` certificates, `concurrency` at a time; names are `<prefix>-<i>.<zone>`. */
@@ -63,6 +66,12 @@ export async function measureAcmeCeiling(
       const valid = finalized.status === 'valid' ? finalized : await client.waitForValidStatus(finalized);
       await client.getCertificate(valid);
     };
+    const pids = pebble.pids();
+    const cpuBefore = {
+      client: process.cpuUsage(),
+      pebble: cpuSeconds(pids.pebble),
+      cts: cpuSeconds(pids.challtestsrv),
+    };
     const started = performance.now();
     await Promise.all(
       Array.from({ length: Math.min(concurrency, count) }, async () => {
@@ -70,7 +79,18 @@ export async function measureAcmeCeiling(
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    return { certificates: count, concurrency, seconds, perSecond: count / seconds };
+    const used = process.cpuUsage(cpuBefore.client);
+    const perCert = (cpuS: number): number => (cpuS / count) * 1000;
+    const clientMs = perCert((used.user + used.system) / 1e6);
+    const pebbleMs = perCert(cpuSeconds(pids.pebble) - cpuBefore.pebble);
+    const challtestsrv = perCert(cpuSeconds(pids.challtestsrv) - cpuBefore.cts);
+    return {
+      certificates: count,
+      concurrency,
+      seconds,
+      perSecond: count / seconds,
+      cpuMsPerCert: { client: clientMs, pebble: pebbleMs, challtestsrv, total: clientMs + pebbleMs + challtestsrv },
+    };
   } finally {
     acme.axios.defaults.httpsAgent = previousAgent;
     agent.destroy();

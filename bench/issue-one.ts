@@ -1,114 +1,106 @@
 /**
- * bench/issue-one.ts — issue one certificate end to end on Pebble (trigger → version stored) N times
- * (default 10) on the real stack (PostgreSQL, Temporal dev server, worker process, Pebble, fake
- * Cloudflare mirrored into challtestsrv), and print the median with its split, read from each run's
- * history: ACME calls, DNS provider calls, propagation polling, database bookkeeping, and the rest
- * (Temporal scheduling, workflow tasks, network between them).
+ * bench/issue-one.ts — one certificate, issue → deploy → verify, N times (default 10) on the real
+ * stack (PostgreSQL, the Temporal dev server, a worker process, Pebble, the fake Cloudflare mirrored
+ * into challtestsrv, a fake F5 BIG-IP whose client-ssl profile serves TLS). Each run is "Renew now"
+ * through the JSON API and ends when the deploy to the BIG-IP is verified by a TLS handshake.
+ *
+ * The split comes from what the run itself records, not from history event types (a local activity
+ * is a marker, a regular one an activity event, and which one a step is may change):
+ * - the lifecycle's progress (its `progress` query: each step's start and end);
+ * - inside the deploy step, the deployment run's steps in PostgreSQL (deployment_run_steps: stage,
+ *   activate, verify, each "started" and "succeeded" with the database's time).
  *
  *   npm run bench:issue-one            # 10 runs
  *   npm run bench:issue-one -- 25      # 25 runs
  */
 import { Connection } from '@temporalio/client';
-import { benchConsole } from './console-setup';
-import { median, ms, runBenchmark } from './stats';
-import { certificateWorkflowId, type LifecycleResult } from '../temporal/contract';
-import { renewNow, requestCertificate, waitForRunToEnd } from '../test/support/console-actions';
+import { median, runBenchmark } from './stats';
+import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
+import { createFleet } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
 
-type Bucket = 'acme' | 'dnsApi' | 'propagation' | 'database' | 'email';
-const BUCKET_OF: Record<string, Bucket> = {
-  createAcmeOrder: 'acme',
-  validateAcmeChallenge: 'acme',
-  finalizeAcmeOrder: 'acme',
-  checkDnsProvider: 'dnsApi',
-  presentDnsChallenge: 'dnsApi',
-  removeDnsChallenge: 'dnsApi',
-  waitForDnsPropagation: 'propagation',
-  loadRenewalFacts: 'database',
-  markCertificateStatus: 'database',
-  recordRenewalCheck: 'database',
-  sendLifecycleEmail: 'email',
-};
+/** The parts of one run: ACME is order + validation + finalize (with the download), as the CA sees it. */
+const PARTS = {
+  acme: ['order', 'validate', 'finalize'],
+  dns: ['present', 'propagate', 'cleanup'],
+  bookkeeping: ['check'],
+  deploy: ['deploy'],
+} satisfies Record<string, LifecycleStep[]>;
+type Part = keyof typeof PARTS | 'between steps';
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 10);
   const stack = await startStack({ propagationTimeoutMs: 30_000, authzReusePercent: 0 });
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
-    const { client, admin, directoryId, providerId } = await benchConsole(stack, connection);
-    const id = await requestCertificate(admin, {
-      commonName: '*.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: directoryId,
-    });
-    await waitForRunToEnd(admin, id); // warm-up: account registration, first issuance
+    await stack.startWorker();
+    // One certificate, issued and deployed once (the warm-up: account registration, first issuance).
+    const fleet = await createFleet(stack, 1);
+    const [cert] = fleet.certificates;
+    if (!cert) throw new Error('the fleet has no certificate');
+    const handle = fleet.client.workflow.getHandle(certificateWorkflowId(cert.id));
 
     const totals: number[] = [];
-    const split: Record<Bucket | 'other', number[]> = {
-      acme: [],
-      dnsApi: [],
-      propagation: [],
-      database: [],
-      email: [],
-      other: [],
-    };
+    const parts: Record<Part, number[]> = { acme: [], dns: [], bookkeeping: [], deploy: [], 'between steps': [] };
+    const deviceSteps = new Map<string, number[]>();
+    const stepMs = new Map<LifecycleStep, number[]>();
     for (let i = 0; i < runs; i++) {
-      // "Renew now" through the console: a lifecycle started without its audit entry does nothing.
       const started = Date.now();
-      await renewNow(admin, id);
-      const handle = client.workflow.getHandle(certificateWorkflowId(id));
-      const result = (await handle.result()) as LifecycleResult;
-      if (result.outcome !== 'issued') throw new Error(`run ${i + 1} ended ${result.outcome}: ${result.reason ?? ''}`);
-      const history = await handle.fetchHistory();
-      const startedAt = new Map<number, number>();
-      const typeOf = new Map<number, string>();
-      const spent: Record<Bucket, number> = { acme: 0, dnsApi: 0, propagation: 0, database: 0, email: 0 };
-      let storedAt = 0;
-      for (const event of history.events ?? []) {
-        const eventId = Number(event.eventId);
-        if (event.activityTaskScheduledEventAttributes)
-          typeOf.set(eventId, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-        if (event.activityTaskStartedEventAttributes)
-          startedAt.set(Number(event.activityTaskStartedEventAttributes.scheduledEventId), ms(event.eventTime));
-        const done = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
-        if (done) {
-          const scheduled = Number(done.scheduledEventId);
-          const type = typeOf.get(scheduled) ?? '';
-          const bucket = BUCKET_OF[type];
-          if (bucket) spent[bucket] += ms(event.eventTime) - (startedAt.get(scheduled) ?? ms(event.eventTime));
-          if (type === 'finalizeAcmeOrder' && event.activityTaskCompletedEventAttributes)
-            storedAt = ms(event.eventTime);
-        }
-      }
-      // Trigger → version stored: up to the completion of finalizeAcmeOrder (the email comes after).
-      const total = storedAt - started;
-      const accounted = spent.acme + spent.dnsApi + spent.propagation + spent.database;
+      const [result] = await fleet.renewAll();
+      if (result?.outcome !== 'issued')
+        throw new Error(`run ${i + 1} ended ${result?.outcome}: ${result?.reason ?? ''}`);
+      const progress = await handle.query(progressQuery);
+      const spans = new Map<LifecycleStep, { from: number; to: number }>();
+      for (const s of progress.steps)
+        if (s.startedAt && s.endedAt) spans.set(s.step, { from: Date.parse(s.startedAt), to: Date.parse(s.endedAt) });
+      const deploy = spans.get('deploy');
+      if (!deploy) throw new Error(`run ${i + 1} recorded no deploy step`);
+      // Trigger → the deploy verified (the email after it is not part of getting the certificate out).
+      const total = deploy.to - started;
       totals.push(total);
-      for (const bucket of Object.keys(spent) as Bucket[]) split[bucket].push(spent[bucket]);
-      split.other.push(Math.max(0, total - accounted));
-      console.log(
-        `run ${String(i + 1).padStart(2)}: ${total} ms (acme ${spent.acme}, dns api ${spent.dnsApi}, propagation ${spent.propagation}, db ${spent.database}, email ${spent.email})`,
+      let accounted = 0;
+      const line: string[] = [];
+      for (const [part, steps] of Object.entries(PARTS) as [keyof typeof PARTS, LifecycleStep[]][]) {
+        const ms = steps.reduce((a, step) => a + ((spans.get(step)?.to ?? 0) - (spans.get(step)?.from ?? 0)), 0);
+        parts[part].push(ms);
+        accounted += ms;
+        line.push(`${part} ${ms}`);
+      }
+      parts['between steps'].push(Math.max(0, total - accounted));
+      for (const [step, span] of spans) stepMs.set(step, [...(stepMs.get(step) ?? []), span.to - span.from]);
+      // The device steps of this run's deploy, from the deployment run's step rows.
+      const rows = await stack.db.db.query<{ step: string; ms: number }>(
+        `SELECT s.step, extract(epoch FROM max(s.at) FILTER (WHERE s.status = 'succeeded') - min(s.at) FILTER (WHERE s.status = 'started')) * 1000 AS ms
+           FROM deployment_run_steps s
+          WHERE s.run_id = (SELECT max(id) FROM deployment_runs WHERE deployment_id = $1)
+          GROUP BY s.step`,
+        [cert.deploymentId],
       );
+      for (const r of rows)
+        if (r.ms !== null) deviceSteps.set(r.step, [...(deviceSteps.get(r.step) ?? []), Number(r.ms)]);
+      console.log(`run ${String(i + 1).padStart(2)}: ${total} ms (${line.join(', ')})`);
     }
-    const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);
+    await fleet.close();
+
     const m = median(totals);
-    const line = (label: string, values: number[]) => {
+    const show = (label: string, values: number[]): void => {
       const v = median(values);
-      console.log(
-        `  ${label.padEnd(44)} ${String(Math.round(v)).padStart(6)} ms  ${((100 * v) / m).toFixed(0).padStart(3)}%`,
-      );
+      console.log(`| ${label} | ${Math.round(v)} ms | ${((100 * v) / m).toFixed(0)} % |`);
     };
-    console.log(
-      `\nissue-one: ${runs} issuances of *.example.test on Pebble, trigger → version stored (${versions.length} versions stored)`,
-    );
-    console.log(`  median ${Math.round(m)} ms, min ${Math.min(...totals)} ms, max ${Math.max(...totals)} ms`);
-    console.log('  median split (each part is its own median, so they need not add up exactly):');
-    line('ACME (order, validation, finalize+download)', split.acme);
-    line('propagation polling (authoritative DNS)', split.propagation);
-    line('DNS provider API (check, create, delete TXT)', split.dnsApi);
-    line('database bookkeeping activities', split.database);
-    line('Temporal (scheduling, workflow tasks) + rest', split.other);
-    console.log(`  (after the version is stored, the email takes a median ${Math.round(median(split.email))} ms more)`);
+    console.log(`\nissue-one: ${runs} runs of Renew now → issued → deployed to a BIG-IP profile → verified by TLS\n`);
+    console.log(`median ${Math.round(m)} ms, min ${Math.min(...totals)} ms, max ${Math.max(...totals)} ms\n`);
+    console.log('| part (each its own median) | median | share |');
+    console.log('|---|---|---|');
+    show('ACME: order, validation, finalize and download', parts.acme);
+    show('DNS: publish TXT, propagation, remove TXT', parts.dns);
+    show('deploy: stage, activate, verify on the device', parts.deploy);
+    show('renewal check (bookkeeping)', parts.bookkeeping);
+    show('between steps (API, Temporal scheduling, workflow tasks)', parts['between steps']);
+    console.log('\n| step | median |');
+    console.log('|---|---|');
+    for (const [step, values] of stepMs) console.log(`| ${step} | ${Math.round(median(values))} ms |`);
+    for (const [step, values] of deviceSteps)
+      console.log(`| deploy: ${step} (deployment run steps) | ${Math.round(median(values))} ms |`);
   } finally {
     await connection.close();
     await stack.stop();

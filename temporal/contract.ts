@@ -395,14 +395,12 @@ export const progressQuery = defineQuery<LifecycleProgress>('progress');
 
 export const SearchAttributes = {
   certificateId: defineSearchAttributeKey('CertificateId', SearchAttributeType.KEYWORD),
-  step: defineSearchAttributeKey('CertFleetStep', SearchAttributeType.KEYWORD),
   outcome: defineSearchAttributeKey('CertFleetOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
 /** Name → Temporal CLI type, for `temporal server start-dev --search-attribute` and operator registration. */
 export const SEARCH_ATTRIBUTE_TYPES = {
   CertificateId: 'Keyword',
-  CertFleetStep: 'Keyword',
   CertFleetOutcome: 'Keyword',
 } as const;
 

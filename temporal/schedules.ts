@@ -76,20 +76,47 @@ export async function deleteRenewalSchedule(client: Client, certificateId: strin
   }
 }
 
-/** Makes the schedules match the live certificates: upserts each, deletes orphans. Run at worker start. */
+/** Where reconciliation reads the live certificates: a page at a time, never the whole fleet at once. */
+export interface LiveCertificates {
+  /** The live certificates, page after page (keyset by id). */
+  pages(): AsyncIterable<ScheduledCertificate[]>;
+  /** Which of these certificate ids are live. */
+  liveAmong(certificateIds: string[]): Promise<Set<string>>;
+}
+
+const ORPHAN_BATCH = 200;
+
+/**
+ * Makes the schedules match the live certificates: upserts each, deletes orphans. Run at worker start.
+ * Memory stays flat with the fleet: certificates come a page at a time, and the schedules listed are
+ * checked against the database in batches instead of against a set of every live id.
+ */
 export async function reconcileRenewalSchedules(
   client: Client,
-  certificates: ScheduledCertificate[],
+  live: LiveCertificates,
   settings: RenewalScheduleSettings,
 ): Promise<{ upserted: number; deleted: number }> {
-  const live = new Set(certificates.map((c) => renewalScheduleId(c.certificateId)));
-  for (const cert of certificates) await upsertRenewalSchedule(client, cert, settings);
+  let upserted = 0;
+  for await (const page of live.pages()) {
+    for (const cert of page) await upsertRenewalSchedule(client, cert, settings);
+    upserted += page.length;
+  }
   let deleted = 0;
-  for await (const schedule of client.schedule.list()) {
-    if (schedule.scheduleId.startsWith(SCHEDULE_PREFIX) && !live.has(schedule.scheduleId)) {
-      await deleteRenewalSchedule(client, schedule.scheduleId.slice(SCHEDULE_PREFIX.length));
+  let batch: string[] = [];
+  const deleteOrphans = async (): Promise<void> => {
+    const alive = await live.liveAmong(batch);
+    for (const certificateId of batch) {
+      if (alive.has(certificateId)) continue;
+      await deleteRenewalSchedule(client, certificateId);
       deleted += 1;
     }
+    batch = [];
+  };
+  for await (const schedule of client.schedule.list()) {
+    if (!schedule.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+    batch.push(schedule.scheduleId.slice(SCHEDULE_PREFIX.length));
+    if (batch.length >= ORPHAN_BATCH) await deleteOrphans();
   }
-  return { upserted: certificates.length, deleted };
+  if (batch.length) await deleteOrphans();
+  return { upserted, deleted };
 }

@@ -38,6 +38,11 @@ export interface WorkerConfig extends CommonConfig {
   /** Workflow tasks and local activities (database bookkeeping) this worker runs at once. */
   maxConcurrentWorkflowTasks: number;
   maxConcurrentLocalActivities: number;
+  /**
+   * Workflows kept in memory between their tasks (the sticky cache). Bounded so the worker's memory
+   * does not grow with the certificates in flight; an evicted run replays its history at its next task.
+   */
+  maxCachedWorkflows: number;
   /** PostgreSQL connections of the worker. */
   databasePoolMax: number;
   /** How long a database call waits for an unreachable PostgreSQL (a restart) before it fails. */
@@ -91,6 +96,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
     maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
     maxConcurrentLocalActivities: integer(env, 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 100, 1, 10_000),
+    maxCachedWorkflows: cachedWorkflows(env),
     databasePoolMax: integer(env, 'WORKER_DATABASE_POOL_MAX', 20, 1, 1_000),
     databaseConnectRetryMs: integer(env, 'WORKER_DATABASE_CONNECT_RETRY_MS', 60_000, 0, 3_600_000),
     metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
@@ -151,6 +157,18 @@ function socketAddress(env: Env, name: string, fallback: string): string | undef
     );
   }
   return value;
+}
+
+/** The sticky cache holds at least every workflow task running at once (the SDK lowers the tasks otherwise). */
+function cachedWorkflows(env: Env): number {
+  const tasks = integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000);
+  const cached = integer(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250, 2, 100_000);
+  if (cached < tasks) {
+    throw new ConfigError(
+      `WORKER_MAX_CACHED_WORKFLOWS (${cached}) must not be below WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (${tasks})`,
+    );
+  }
+  return cached;
 }
 
 function ariPollBounds(env: Env): RenewalInfoPollBounds {

@@ -5,7 +5,7 @@ import { setAcmeRequestTimeout } from '../activities/acme/problems';
 import { loadMasterKey } from '../activities/crypto/master-key';
 import { resealLegacySecrets } from '../activities/crypto/reseal-legacy';
 import { createDatabase } from '../activities/db/pool';
-import { listLiveCertificateIds } from '../activities/db/repositories/certificates';
+import { liveCertificateIdsAmong, liveCertificatePages } from '../activities/db/repositories/certificates';
 import { createLogger } from '../config/logger';
 import { TASK_QUEUE } from '../temporal/contract';
 import { connectTemporal } from '../temporal/connection';
@@ -94,9 +94,14 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
     maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivities,
+    maxCachedWorkflows: config.maxCachedWorkflows,
   });
 
-  const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);
+  const reconciled = await reconcileRenewalSchedules(
+    client,
+    { pages: () => liveCertificatePages(db), liveAmong: (ids) => liveCertificateIdsAmong(db, ids) },
+    config.renewalSchedule,
+  );
   await upsertFleetSchedules(client, {
     scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds,
     ...config.fleetSchedules,

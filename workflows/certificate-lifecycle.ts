@@ -55,9 +55,6 @@ const mailOptions = {
 } as const;
 const mail = proxyActivities<Activities>(mailOptions);
 
-/** Steps where a run can wait for minutes or more (the patient DNS wait, deploys with retries). */
-const WAITING_STEPS: ReadonlySet<LifecycleStep> = new Set(['propagate', 'deploy']);
-
 /** A manual target that is ready for download is not a failure. */
 const succeeded = (o: DeploymentOutcome): boolean => o.outcome === 'deployed' || o.outcome === 'ready';
 
@@ -108,11 +105,9 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: input.certificateId }]);
 
   const step = async <T>(name: LifecycleStep, work: () => Promise<T>): Promise<T> => {
+    // The step is in the progress query (the console reads it there), not in a search attribute: nothing
+    // searched by step, and each upsert was a history event and a visibility write on the server.
     startStep(progress, name, new Date());
-    // The step search attribute is set where a run can wait for a while (or fails), not at every step
-    // (each upsert is a history event and a visibility write on the server), and with the outcome when
-    // the run ends. The progress query always has every step.
-    if (WAITING_STEPS.has(name)) upsertSearchAttributes([{ key: SearchAttributes.step, value: name }]);
     try {
       const result = await work();
       endStep(progress, name, 'done', new Date());
@@ -125,12 +120,9 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   const finish = (result: LifecycleResult): LifecycleResult => {
     skipRemaining(progress);
     progress.outcome = result.outcome;
-    const last = progress.current;
     delete progress.current;
-    upsertSearchAttributes([
-      { key: SearchAttributes.outcome, value: result.outcome },
-      ...(last !== undefined ? [{ key: SearchAttributes.step, value: last }] : []),
-    ]);
+    // The console's run history shows each run's outcome from this attribute.
+    upsertSearchAttributes([{ key: SearchAttributes.outcome, value: result.outcome }]);
     return result;
   };
   const notify = async (result: LifecycleResult): Promise<void> => {

@@ -21,7 +21,6 @@ import { registerExitCleanup } from './process';
 
 export const TEST_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeKind>> = {
   CertificateId: 'Keyword',
-  CertFleetStep: 'Keyword',
   CertFleetOutcome: 'Keyword',
 };
 

@@ -18,7 +18,7 @@ export interface CertificateVersion {
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
-const COLUMNS = `id, certificate_id AS "certificateId", order_id AS "orderId", serial_hex AS "serialHex",
+export const VERSION_COLUMNS = `id, certificate_id AS "certificateId", order_id AS "orderId", serial_hex AS "serialHex",
   fingerprint_sha256 AS "fingerprintSha256", not_before AS "notBefore", not_after AS "notAfter",
   key_type AS "keyType", cert_pem AS "certPem", chain_pem AS "chainPem", key_encrypted AS "keySealed",
   created_at AS "createdAt",
@@ -30,21 +30,24 @@ export type ListedVersion = CertificateVersion & { profile: string | null };
 
 export async function listVersions(db: Queryable, certificateId: string): Promise<ListedVersion[]> {
   return await db.query<ListedVersion>(
-    `SELECT ${COLUMNS}, (SELECT o.profile FROM acme_orders o WHERE o.id = order_id) AS profile
+    `SELECT ${VERSION_COLUMNS}, (SELECT o.profile FROM acme_orders o WHERE o.id = order_id) AS profile
        FROM certificate_versions WHERE certificate_id = $1 ORDER BY id DESC`,
     [certificateId],
   );
 }
 
 export async function getVersion(db: Queryable, id: string): Promise<CertificateVersion | undefined> {
-  const rows = await db.query<CertificateVersion>(`SELECT ${COLUMNS} FROM certificate_versions WHERE id = $1`, [id]);
+  const rows = await db.query<CertificateVersion>(`SELECT ${VERSION_COLUMNS} FROM certificate_versions WHERE id = $1`, [
+    id,
+  ]);
   return rows[0];
 }
 
 export async function findVersionByOrder(db: Queryable, orderId: string): Promise<CertificateVersion | undefined> {
-  const rows = await db.query<CertificateVersion>(`SELECT ${COLUMNS} FROM certificate_versions WHERE order_id = $1`, [
-    orderId,
-  ]);
+  const rows = await db.query<CertificateVersion>(
+    `SELECT ${VERSION_COLUMNS} FROM certificate_versions WHERE order_id = $1`,
+    [orderId],
+  );
   return rows[0];
 }
 

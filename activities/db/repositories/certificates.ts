@@ -210,12 +210,33 @@ export async function recordRenewalCheck(db: Queryable, id: string): Promise<voi
 }
 
 /** Ids of live certificates, for reconciling schedules. */
-export async function listLiveCertificateIds(
+/** The live certificates' ids, names and switches, `pageSize` rows at a time in id order (keyset, no OFFSET). */
+export async function* liveCertificatePages(
   db: Queryable,
-): Promise<{ certificateId: string; commonName: string; enabled: boolean }[]> {
-  return db.query<{ certificateId: string; commonName: string; enabled: boolean }>(
-    'SELECT id AS "certificateId", common_name AS "commonName", enabled FROM certificates WHERE deleted_at IS NULL ORDER BY id',
+  pageSize = 500,
+): AsyncGenerator<{ certificateId: string; commonName: string; enabled: boolean }[]> {
+  let afterId: string | null = null;
+  for (;;) {
+    const page: { certificateId: string; commonName: string; enabled: boolean }[] = await db.query(
+      `SELECT id::text AS "certificateId", common_name AS "commonName", enabled FROM certificates
+        WHERE deleted_at IS NULL AND ($1::bigint IS NULL OR id > $1) ORDER BY id LIMIT $2`,
+      [afterId, pageSize],
+    );
+    if (page.length) yield page;
+    if (page.length < pageSize) return;
+    afterId = page[page.length - 1]?.certificateId ?? null;
+  }
+}
+
+/** Which of `ids` are live certificates (ids that are not numbers are not). */
+export async function liveCertificateIdsAmong(db: Queryable, ids: string[]): Promise<Set<string>> {
+  const numeric = ids.filter((id) => /^\d{1,18}$/.test(id));
+  if (!numeric.length) return new Set();
+  const rows = await db.query<{ id: string }>(
+    'SELECT id::text AS id FROM certificates WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL',
+    [numeric],
   );
+  return new Set(rows.map((r) => r.id));
 }
 
 export async function countByStatus(db: Queryable, customerId?: string): Promise<Record<CertificateStatus, number>> {

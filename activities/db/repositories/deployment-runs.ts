@@ -25,7 +25,7 @@ export interface RunStepRecord {
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
-const COLUMNS = `id, deployment_id AS "deploymentId", version_id AS "versionId", workflow_id AS "workflowId",
+export const RUN_COLUMNS = `id, deployment_id AS "deploymentId", version_id AS "versionId", workflow_id AS "workflowId",
   run_id AS "runId", trigger, outcome, error, staged_objects AS "stagedObjects",
   previous_binding AS "previousBinding", started_at AS "startedAt", ended_at AS "endedAt"`;
 
@@ -40,14 +40,14 @@ export async function startRunOnce(
     [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger],
   );
   const rows = await db.query<DeploymentRunRecord>(
-    `SELECT ${COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`,
+    `SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`,
     [r.workflowId, r.runId],
   );
   return rows[0] as DeploymentRunRecord;
 }
 
 export async function getRun(db: Queryable, id: string): Promise<DeploymentRunRecord | undefined> {
-  const rows = await db.query<DeploymentRunRecord>(`SELECT ${COLUMNS} FROM deployment_runs WHERE id = $1`, [id]);
+  const rows = await db.query<DeploymentRunRecord>(`SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE id = $1`, [id]);
   return rows[0];
 }
 
@@ -57,7 +57,7 @@ export async function listRunsOfDeployment(
   limit = 20,
 ): Promise<DeploymentRunRecord[]> {
   return await db.query<DeploymentRunRecord>(
-    `SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`,
+    `SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE deployment_id = $1 ORDER BY id DESC LIMIT $2`,
     [deploymentId, limit],
   );
 }
@@ -93,7 +93,7 @@ export async function setRunPreviousBinding(
 /** The newest run of a deployment that waits for a manual download. */
 export async function latestReadyRun(db: Queryable, deploymentId: string): Promise<DeploymentRunRecord | undefined> {
   const rows = await db.query<DeploymentRunRecord>(
-    `SELECT ${COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`,
+    `SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE deployment_id = $1 AND outcome = 'ready' ORDER BY id DESC LIMIT 1`,
     [deploymentId],
   );
   return rows[0];

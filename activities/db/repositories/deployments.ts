@@ -35,7 +35,7 @@ export interface DeploymentRecord extends DeploymentLabels {
 }
 
 /** Every column under its field's name, so a row is the record as it stands (the window only while waiting). */
-const SELECT = `
+export const DEPLOYMENT_SELECT = `
   SELECT d.id, d.certificate_id AS "certificateId", c.common_name AS "commonName", d.target_id AS "targetId",
          t.name AS "targetName", t.vendor, d.binding, d.verify_endpoints AS "verifyEndpoints", d.status,
          d.last_error AS "lastError", d.current_version_id AS "currentVersionId", d.current_objects AS "currentObjects",
@@ -47,20 +47,20 @@ const isId = (id: string): boolean => /^\d{1,18}$/.test(id);
 
 export async function getDeployment(db: Queryable, id: string): Promise<DeploymentRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<DeploymentRecord>(`${SELECT} WHERE d.id = $1 AND d.deleted_at IS NULL`, [id]);
+  const rows = await db.query<DeploymentRecord>(`${DEPLOYMENT_SELECT} WHERE d.id = $1 AND d.deleted_at IS NULL`, [id]);
   return rows[0];
 }
 
 export async function listDeploymentsOfCertificate(db: Queryable, certificateId: string): Promise<DeploymentRecord[]> {
   return await db.query<DeploymentRecord>(
-    `${SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
+    `${DEPLOYMENT_SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
     [certificateId],
   );
 }
 
 export async function listDeploymentsOfTarget(db: Queryable, targetId: string): Promise<DeploymentRecord[]> {
   return await db.query<DeploymentRecord>(
-    `${SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`,
+    `${DEPLOYMENT_SELECT} WHERE d.target_id = $1 AND d.deleted_at IS NULL AND c.deleted_at IS NULL ORDER BY c.common_name`,
     [targetId],
   );
 }

@@ -21,7 +21,7 @@ export interface TargetRecord {
   createdAt: Date;
 }
 
-interface Row {
+export interface TargetRow {
   id: string;
   name: string;
   vendor: string;
@@ -37,10 +37,10 @@ interface Row {
   maintenance: MaintenanceWindows | null;
   created_at: Date;
 }
-const SELECT = `SELECT t.id, t.name, t.vendor, t.host, t.port, t.credentials_encrypted, t.options, t.trust_ca_pem, t.trust_fingerprint,
+export const TARGET_SELECT = `SELECT t.id, t.name, t.vendor, t.host, t.port, t.credentials_encrypted, t.options, t.trust_ca_pem, t.trust_fingerprint,
                        t.session_key_encrypted, t.customer_id, cu.name AS customer_name, t.maintenance, t.created_at
                   FROM targets t JOIN customers cu ON cu.id = t.customer_id`;
-const toTarget = (r: Row): TargetRecord => ({
+export const toTarget = (r: TargetRow): TargetRecord => ({
   id: r.id,
   name: r.name,
   vendor: r.vendor,
@@ -68,8 +68,8 @@ export interface TargetFilter {
 export async function listTargets(db: Queryable, f: TargetFilter = {}): Promise<TargetRecord[]> {
   const q = f.q ? likePattern(f.q) : null;
   return (
-    await db.query<Row>(
-      `${SELECT} WHERE t.deleted_at IS NULL AND ($1::bigint IS NULL OR t.customer_id = $1) AND ($2::text IS NULL OR t.vendor = $2)
+    await db.query<TargetRow>(
+      `${TARGET_SELECT} WHERE t.deleted_at IS NULL AND ($1::bigint IS NULL OR t.customer_id = $1) AND ($2::text IS NULL OR t.vendor = $2)
          AND ($3::text IS NULL OR t.name ILIKE $3 OR t.host ILIKE $3) ORDER BY t.name`,
       [f.customerId ?? null, f.vendor ?? null, q],
     )
@@ -78,7 +78,7 @@ export async function listTargets(db: Queryable, f: TargetFilter = {}): Promise<
 
 export async function getTarget(db: Queryable, id: string): Promise<TargetRecord | undefined> {
   if (!isId(id)) return undefined;
-  const rows = await db.query<Row>(`${SELECT} WHERE t.id = $1 AND t.deleted_at IS NULL`, [id]);
+  const rows = await db.query<TargetRow>(`${TARGET_SELECT} WHERE t.id = $1 AND t.deleted_at IS NULL`, [id]);
   return rows[0] && toTarget(rows[0]);
 }
 
