@@ -7,7 +7,7 @@
  * out of a data-directory archive, and scans what it wrote for the key in every form it is kept in.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 
@@ -65,7 +65,7 @@ async function streamContains(stream: NodeJS.ReadableStream, needles: Buffer[]):
 }
 
 /**
- * Throws when a written file contains the key (gzip archives are scanned decompressed). pg_dump's
+ * Deletes a written file that contains the key and throws (gzip archives are scanned decompressed). pg_dump's
  * custom format compresses table data, so for the dumps this is a second line only: the first is that
  * the database never holds the key (only a value sealed with it, settings.master_key_check).
  */
@@ -74,7 +74,9 @@ export async function assertKeyAbsent(files: readonly string[], needles: Buffer[
   for (const file of files) {
     const raw = createReadStream(file);
     const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-    if (await streamContains(stream, needles))
+    if (await streamContains(stream, needles)) {
+      await rm(file, { force: true });
       throw new Error(`backup: ${file} contains the master key; it was not kept. Back the key up apart.`);
+    }
   }
 }
