@@ -85,7 +85,7 @@ export interface TemporalServerSettings {
 
 /**
  * The `temporal` service's environment: the variables the `temporalio/server` image renders into its
- * config (docker/config_template.yaml of the module); test/support/temporal-server-config.ts renders
+ * config (docker/config_template.yaml of the module); scripts/temporal/server-config.ts renders
  * the same template branch for a process.
  */
 export function temporalServerEnv(s: TemporalServerSettings): Record<string, string> {

@@ -12,6 +12,7 @@ import { ConsoleClient } from './console-client';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startPebble, type PebbleOptions, type PebbleStack } from './pebble';
 import { freePort } from './free-port';
+import { PROCESS_COMMANDS } from '../../scripts/processes';
 import { spawnManaged, type ManagedProcess } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';
 import { startTestTemporal, type TestTemporal } from './temporal';
@@ -40,9 +41,18 @@ export interface StackOptions {
   adminMfa?: boolean;
 }
 
-export interface Stack {
+/** What the stack needs of a Temporal server: the dev server (test/support/temporal.ts) or the real one. */
+export interface StackTemporal {
+  readonly address: string;
+  /** Stop the server and start it again on the same address and state. */
+  restart: () => Promise<void>;
+  stop: () => Promise<void>;
+  output: () => string;
+}
+
+export interface Stack<T extends StackTemporal = TestTemporal> {
   db: TestDatabase;
-  temporal: TestTemporal;
+  temporal: T;
   pebble: PebbleStack;
   cloudflare: FakeCloudflare;
   smtp: SmtpCatcher;
@@ -58,20 +68,69 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
+/** Where a stack's Temporal and CertFleet database come from, started beside the other peers. */
+export interface StackBackend<T extends StackTemporal> {
+  /** Starts them; pushes what stops them onto `stops` (run in reverse order) as soon as each runs. */
+  start(stops: (() => Promise<void>)[]): Promise<{ db: TestDatabase; temporal: T }>;
+  /** Runs before the web and the workers start (the production topology runs CertFleet's migrations here). */
+  beforeProcesses?(env: NodeJS.ProcessEnv): Promise<void>;
+}
+
+/** The dev-server stack: the Temporal CLI dev server and a database cloned from the migrated template. */
+const DEV_SERVER_BACKEND: StackBackend<TestTemporal> = {
+  async start(stops) {
+    const [db, temporal] = await Promise.all([createTestDatabase(), startTestTemporal()]);
+    stops.push(db.drop, temporal.stop);
+    return { db, temporal };
+  },
+};
+
+export function startStack(options: StackOptions = {}): Promise<Stack> {
+  return startStackOn(DEV_SERVER_BACKEND, options);
+}
+
+/** `command` of scripts/processes.ts with `node` as this Node (and extra Node flags before the rest). */
+export function processCommand(command: readonly string[], nodeArgs: readonly string[] = []): [string, string[]] {
+  const [program, ...args] = command;
+  if (program !== 'node') throw new Error(`stack: ${command.join(' ')} is not a node command`);
+  return [process.execPath, [...nodeArgs, ...args]];
+}
+
+/** Like Promise.all, but waits for every promise to settle before rethrowing the first failure. */
+async function allStarted<P extends readonly unknown[]>(
+  promises: P,
+): Promise<{ -readonly [K in keyof P]: Awaited<P[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof P]: Awaited<P[K]>;
+  };
+}
+
+/** Pebble, challtestsrv, the fake Cloudflare, the SMTP catcher, the web and workers on a given Temporal and database. */
+export async function startStackOn<T extends StackTemporal>(
+  backend: StackBackend<T>,
+  options: StackOptions = {},
+): Promise<Stack<T>> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const [db, temporal, pebble, smtp, bundlePath] = await Promise.all([
-      createTestDatabase(),
-      startTestTemporal(),
-      startPebble({ authzReusePercent: options.authzReusePercent ?? 0, ...options.pebble }),
-      startSmtpCatcher(),
+    // Settled, not all: whatever started is in `stops` before a failure is rethrown.
+    const [{ db, temporal }, pebble, smtp, bundlePath] = await allStarted([
+      backend.start(stops),
+      startPebble({ authzReusePercent: options.authzReusePercent ?? 0, ...options.pebble }).then((p) => {
+        stops.push(p.stop);
+        return p;
+      }),
+      startSmtpCatcher().then((s) => {
+        stops.push(s.close);
+        return s;
+      }),
       testWorkflowBundle(),
-    ]);
-    stops.push(db.drop, temporal.stop, pebble.stop, smtp.close);
+    ] as const);
     const cloudflare = await startFakeCloudflare({
       token: CLOUDFLARE_TOKEN,
       zones: (options.zones ?? ['example.test']).map((name) => ({ name })),
@@ -106,11 +165,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WORKER_METRICS_ADDRESS: '',
       ...options.env,
     };
+    await backend.beforeProcesses?.(env);
     let webChild: ManagedProcess | undefined;
     let web: RunningWeb;
     if (options.webProcess) {
       const port = await freePort();
-      const child = await spawnManaged(process.execPath, ['--import', 'tsx', path.join(ROOT, 'web', 'server.ts')], {
+      const [node, args] = processCommand(PROCESS_COMMANDS.web);
+      const child = await spawnManaged(node, args, {
         env: { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
         cwd: ROOT,
         name: 'web',
@@ -128,17 +189,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const startWorker = async (): Promise<ManagedProcess> => {
       // WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers of a test or benchmark.
       const nodeArgs = (process.env['WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-      const worker = await spawnManaged(
-        process.execPath,
-        [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')],
-        {
-          env: { ...env, LOG_LEVEL: 'info' },
-          cwd: ROOT,
-          name: `worker-${workers.length + 1}`,
-          readyWhen: /worker started/,
-          timeoutMs: 60_000,
-        },
-      );
+      const [node, args] = processCommand(PROCESS_COMMANDS.worker, nodeArgs);
+      const worker = await spawnManaged(node, args, {
+        env: { ...env, LOG_LEVEL: 'info' },
+        cwd: ROOT,
+        name: `worker-${workers.length + 1}`,
+        readyWhen: /worker started/,
+        timeoutMs: 60_000,
+      });
       workers.push(worker);
       stops.push(() => worker.stop());
       return worker;

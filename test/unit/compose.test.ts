@@ -165,24 +165,6 @@ describe('docker-compose.yml', () => {
     assert.equal(typeof config, 'object');
   });
 
-  it("sets Temporal's schema up with admin-tools: both databases, created, versioned and updated", () => {
-    const schema = service('temporal-schema');
-    const script = [...(schema.entrypoint ?? []), ...[schema.command ?? []].flat()].join('\n');
-    assert.match(script, /temporal-sql-tool --plugin postgres12/);
-    for (const db of ['temporal', 'temporal_visibility']) {
-      assert.match(script, new RegExp(`--db ${db} create`));
-      assert.match(script, new RegExp(`--db ${db} setup-schema -v 0\\.0`));
-      assert.match(script, new RegExp(`--db ${db} update-schema -d `));
-    }
-    assert.match(script, /\/etc\/temporal\/schema\/postgresql\/v12/);
-    assert.match(script, /\/temporal\/versioned/);
-    assert.match(script, /\/visibility\/versioned/);
-    assert.equal(
-      schema.environment?.['SQL_PASSWORD'],
-      '${TEMPORAL_DB_PASSWORD:?set TEMPORAL_DB_PASSWORD (see docs/install-compose.md)}',
-    );
-  });
-
   it('creates the namespace once, after waiting for the server', () => {
     const ns = service('temporal-namespace');
     const script = [ns.command ?? []].flat().join('\n');

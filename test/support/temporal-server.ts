@@ -1,0 +1,199 @@
+/**
+ * The real Temporal server of the production topology, run as processes on this machine with the
+ * steps of scripts/topology.ts: the temporal-schema one-shot (temporal-sql-tool, the same argument
+ * lists as docker-compose.yml, the schema files of the same Go module), the server (config rendered
+ * as the `temporalio/server` image renders compose's environment: scripts/temporal/server-config.ts),
+ * and the temporal-namespace one-shot (the same `temporal` CLI commands as compose: the CLI is in the
+ * cache anyway, and running the very commands of the one-shot is what shows they work; the SDK's
+ * operator service would test something else).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
+import { SERVER_PORT_NAMES, temporalServerConfig, type ServerPorts } from '../../scripts/temporal/server-config';
+import {
+  DYNAMIC_CONFIG_FILE,
+  namespaceCommands,
+  sqlToolConnection,
+  TEMPORAL_RELEASE,
+  TEMPORAL_SERVER,
+  TEMPORAL_SERVER_MODULE,
+  TEMPORAL_SQL_TOOL,
+  temporalSchemaSteps,
+  temporalServerEnv,
+} from '../../scripts/topology';
+import { freePort } from './free-port';
+import { spawnManaged, type ManagedProcess } from './process';
+import type { StackTemporal } from './stack';
+import { requireGoTool } from './temporal';
+
+const ROOT = path.join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** Runs a program to its end; throws with its output when it fails. */
+export async function runToEnd(
+  program: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(program, [...args], {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      timeout: options.timeoutMs ?? 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return `${stdout}${stderr}`;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `${path.basename(program)} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+    );
+  }
+}
+
+let moduleDir: Promise<string> | undefined;
+
+/**
+ * The directory of go.temporal.io/server@v1.29.1 in the Go module cache (schema files, config
+ * template): `go mod download -json` prints it, downloading the module only when it is not there.
+ */
+export function temporalServerModuleDir(): Promise<string> {
+  moduleDir ??= (async () => {
+    const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+    const out = await runToEnd(go, ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@v${TEMPORAL_RELEASE}`], {
+      timeoutMs: 300_000,
+    });
+    const { Dir: dir, Error: failure } = JSON.parse(out.slice(out.indexOf('{'))) as { Dir?: string; Error?: string };
+    if (!dir) throw new Error(`go mod download ${TEMPORAL_SERVER_MODULE}@v${TEMPORAL_RELEASE}: ${failure ?? out}`);
+    return dir;
+  })().catch((error: unknown) => {
+    moduleDir = undefined;
+    throw error;
+  });
+  return moduleDir;
+}
+
+export interface TemporalDatabaseAccess {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** The temporal-schema one-shot: every step of scripts/topology.ts, in order. Returns the argument lists run. */
+export async function setUpTemporalSchema(access: TemporalDatabaseAccess): Promise<string[][]> {
+  const [sqlTool, dir] = await Promise.all([requireGoTool(TEMPORAL_SQL_TOOL), temporalServerModuleDir()]);
+  const connection = sqlToolConnection(access.host, access.port, access.user);
+  const ran: string[][] = [];
+  for (const step of temporalSchemaSteps(path.join(dir, 'schema', 'postgresql', 'v12'))) {
+    const args = [...connection, ...step];
+    await runToEnd(sqlTool, args, { env: { SQL_PASSWORD: access.password } });
+    ran.push(args);
+  }
+  return ran;
+}
+
+export interface RealTemporal extends StackTemporal {
+  /** Milliseconds from spawn until `temporal operator cluster health` answered, for each start. */
+  readonly startTimesMs: readonly number[];
+  readonly configFile: string;
+}
+
+/** The compose healthcheck, as a readiness probe. */
+async function healthy(cli: string, address: string): Promise<boolean> {
+  await runToEnd(cli, namespaceCommands(address, 'default', '').health, { timeoutMs: 10_000 });
+  return true;
+}
+
+/** Starts the server with a config written under `dir`, equivalent to compose's `temporal` service. */
+export async function startTemporalServer(
+  dir: string,
+  access: TemporalDatabaseAccess,
+  options: { logLevel?: string } = {},
+): Promise<RealTemporal> {
+  const [server, cli] = await Promise.all([requireGoTool(TEMPORAL_SERVER), requireGoTool(TEMPORAL_CLI)]);
+  const ports = {} as Record<keyof ServerPorts, number>;
+  for (const name of SERVER_PORT_NAMES) ports[name] = await freePort();
+  const env = temporalServerEnv({
+    postgresHost: access.host,
+    postgresPort: access.port,
+    user: access.user,
+    password: access.password,
+    dynamicConfigPath: path.join(ROOT, DYNAMIC_CONFIG_FILE),
+    logLevel: options.logLevel ?? 'warn',
+  });
+  const configDir = path.join(dir, 'config');
+  await mkdir(configDir, { recursive: true });
+  // The image runs `temporal-server --env docker start` on the docker.yaml it rendered.
+  const configFile = path.join(configDir, 'docker.yaml');
+  await writeFile(configFile, stringify(temporalServerConfig(env, ports)), { mode: 0o600 });
+  const address = `127.0.0.1:${ports.frontendGrpc}`;
+  const startTimesMs: number[] = [];
+  let current: ManagedProcess | undefined;
+  const start = async (): Promise<void> => {
+    const t0 = Date.now();
+    current = await spawnManaged(
+      server,
+      ['--root', dir, '--config', 'config', '--env', 'docker', '--allow-no-auth', 'start'],
+      {
+        name: 'temporal-server',
+        readyWhen: () => healthy(cli, address),
+        pollIntervalMs: 1_000,
+        timeoutMs: 180_000,
+        stopTimeoutMs: 20_000,
+      },
+    );
+    startTimesMs.push(Date.now() - t0);
+  };
+  await start();
+  return {
+    address,
+    startTimesMs,
+    configFile,
+    output: () => current?.output() ?? '',
+    restart: async () => {
+      await current?.stop();
+      await start();
+    },
+    stop: async () => {
+      await current?.stop();
+      current = undefined;
+    },
+  };
+}
+
+/** The temporal-namespace one-shot: wait for health, create the namespace when describe fails, wait until served. */
+export async function createNamespace(
+  address: string,
+  namespace: string,
+  retention: string,
+): Promise<'created' | 'existed'> {
+  const cli = await requireGoTool(TEMPORAL_CLI);
+  const commands = namespaceCommands(address, namespace, retention);
+  const until = async (args: string[], what: string, tries: number): Promise<void> => {
+    for (let i = 1; ; i += 1) {
+      try {
+        await runToEnd(cli, args, { timeoutMs: 10_000 });
+        return;
+      } catch (error) {
+        if (i >= tries) throw new Error(`temporal-namespace: ${what}`, { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
+  };
+  await until(commands.health, `no answer from ${address}`, 60);
+  let existed = true;
+  try {
+    await runToEnd(cli, commands.describe, { timeoutMs: 10_000 });
+  } catch {
+    existed = false;
+    await runToEnd(cli, commands.create, { timeoutMs: 30_000 });
+  }
+  await until(commands.ready, `${namespace} not served`, 30);
+  return existed ? 'existed' : 'created';
+}
