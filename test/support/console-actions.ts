@@ -3,11 +3,11 @@ import type { FakeSonicWall } from '../fakes/sonicwall/server';
 import { bearerRequest } from './bearer-request';
 import type { ConsoleClient } from './console-client';
 import type { TestFtpServer } from './ftp';
-import type { Stack } from './stack';
+import type { AnyStack } from './stack';
 import { CLOUDFLARE_TOKEN } from './stack';
 
 /** Registers Pebble as a custom ACME directory with its CA bundle, through Settings. Returns its id. */
-export async function addPebbleDirectory(client: ConsoleClient, stack: Stack): Promise<string> {
+export async function addPebbleDirectory(client: ConsoleClient, stack: AnyStack): Promise<string> {
   await client.get('/settings');
   const saved = await client.post('/settings/acme-directories', {
     name: 'Pebble',
@@ -24,7 +24,7 @@ export async function addPebbleDirectory(client: ConsoleClient, stack: Stack): P
 /** Adds a Cloudflare provider pointing at the fake. Returns its id. */
 export async function addCloudflareProvider(
   client: ConsoleClient,
-  stack: Stack,
+  stack: AnyStack,
   name: string,
   token = CLOUDFLARE_TOKEN,
 ): Promise<string> {

@@ -16,7 +16,7 @@ import {
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
 import { bigipConnection } from './bigip-target';
-import type { Stack } from './stack';
+import type { AnyStack } from './stack';
 
 export interface Fleet {
   bigip: FakeBigip;
@@ -36,7 +36,11 @@ const profileOf = (i: number): string => `clientssl-fleet-${i}`;
 const FAILURES_DIR = path.join(__dirname, '..', '..', 'test-output', 'fleet-failures');
 
 /** Creates `count` certificates on `stack` (which must have a worker), waits until issued and deployed once. */
-export async function createFleet(stack: Stack, count: number, options: { concurrency?: number } = {}): Promise<Fleet> {
+export async function createFleet(
+  stack: AnyStack,
+  count: number,
+  options: { concurrency?: number } = {},
+): Promise<Fleet> {
   const bigip = await startFakeBigip({ profiles: Array.from({ length: count }, (_, i) => profileOf(i)) });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });

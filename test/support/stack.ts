@@ -68,6 +68,9 @@ export interface Stack<T extends StackTemporal = TestTemporal> {
   stop: () => Promise<void>;
 }
 
+/** A stack on either Temporal server, for helpers that only need its address. */
+export type AnyStack = Stack<StackTemporal>;
+
 /** Where a stack's Temporal and CertFleet database come from, started beside the other peers. */
 export interface StackBackend<T extends StackTemporal> {
   /** Starts them; pushes what stops them onto `stops` (run in reverse order) as soon as each runs. */
