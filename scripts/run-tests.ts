@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
-const ORDER = ['unit', 'fakes', 'support', 'workflows', 'replay', 'integration', 'resilience', 'e2e'];
+const ORDER = ['unit', 'fakes', 'support', 'workflows', 'replay', 'integration', 'resilience', 'production', 'e2e'];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -4,7 +4,7 @@
  */
 import { after, before } from 'node:test';
 import { createFleet, type Fleet } from './fleet';
-import { startStack, type Stack } from './stack';
+import { startStack, type AnyStack, type Stack, type StackOptions } from './stack';
 
 export interface FleetOnStackOptions {
   certificates: number;
@@ -18,12 +18,19 @@ export interface FleetOnStackOptions {
 }
 
 /** Registers the file's before/after hooks; returns the accessor for the started stack and fleet. */
-export function useFleetOnStack(options: FleetOnStackOptions): () => { stack: Stack; fleet: Fleet } {
-  let stack: Stack | undefined;
+export function useFleetOnStack(options: FleetOnStackOptions): () => { stack: Stack; fleet: Fleet };
+/** The same on another stack (test/support/production-stack.ts). */
+export function useFleetOnStack<S extends AnyStack>(
+  options: FleetOnStackOptions & { startStack: (options: StackOptions) => Promise<S> },
+): () => { stack: S; fleet: Fleet };
+export function useFleetOnStack(
+  options: FleetOnStackOptions & { startStack?: (options: StackOptions) => Promise<AnyStack> },
+): () => { stack: AnyStack; fleet: Fleet } {
+  let stack: AnyStack | undefined;
   let fleet: Fleet | undefined;
   before(async () => {
     await options.beforeStack?.();
-    stack = await startStack({ env: options.env });
+    stack = await (options.startStack ?? startStack)({ env: options.env });
     for (let i = 0; i < (options.workers ?? 1); i++) await stack.startWorker();
     fleet = await createFleet(stack, options.certificates);
   });
