@@ -37,6 +37,8 @@ export interface WorkerConfig extends CommonConfig {
   /** Workflow tasks and local activities (database bookkeeping) this worker runs at once. */
   maxConcurrentWorkflowTasks: number;
   maxConcurrentLocalActivities: number;
+  /** Workflow runs kept in the worker's sticky cache (memory against replays); undefined: the SDK's default, sized from the heap limit. */
+  maxCachedWorkflows: number | undefined;
   /** PostgreSQL connections of the worker. */
   databasePoolMax: number;
   /** How long a database call waits for an unreachable PostgreSQL (a restart) before it fails. */
@@ -88,6 +90,9 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
     maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
     maxConcurrentLocalActivities: integer(env, 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 100, 1, 10_000),
+    maxCachedWorkflows: env['WORKER_MAX_CACHED_WORKFLOWS']
+      ? integer(env, 'WORKER_MAX_CACHED_WORKFLOWS', 0, 0, 100_000)
+      : undefined,
     databasePoolMax: integer(env, 'WORKER_DATABASE_POOL_MAX', 20, 1, 1_000),
     databaseConnectRetryMs: integer(env, 'WORKER_DATABASE_CONNECT_RETRY_MS', 60_000, 0, 3_600_000),
     metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),

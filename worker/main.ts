@@ -91,6 +91,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
     maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivities,
+    ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
   });
 
   const reconciled = await reconcileRenewalSchedules(client, await listLiveCertificateIds(db), config.renewalSchedule);

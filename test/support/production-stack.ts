@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -77,6 +77,8 @@ export async function startProductionStack(options: Omit<StackOptions, 'webProce
     const stack = await startStackOn<RealTemporal>(
       {
         async start(stops) {
+          // PostgreSQL runs as the postgres user when this is root: it must traverse the temporary directory.
+          await chmod(dir, 0o711);
           await mkdir(path.join(dir, 'postgres'));
           const pg = await timed('postgres', async () =>
             startPrivatePostgres(path.join(dir, 'postgres'), await freePort()),
