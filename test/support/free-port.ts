@@ -82,3 +82,22 @@ export async function freeUdpAndTcpPort(host: string = LOOPBACK, attempts = 20):
     cause: lastError,
   });
 }
+
+/**
+ * A free TCP port below `limit`, outside the kernel's ephemeral range (32768+ on Linux), for servers
+ * that store their ports in a 16-bit signed column (Temporal's cluster_membership.rpc_port is a
+ * PostgreSQL smallint). Tries random ports from 10000 up.
+ */
+export async function freePortBelow(limit = 32_768, host: string = LOOPBACK, attempts = 50): Promise<number> {
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (limit - 10_000));
+    try {
+      await closeTcp(await listenTcp(port, host));
+      return port;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(`freePortBelow: no free port below ${limit} after ${attempts} attempts`, { cause: lastError });
+}

@@ -26,7 +26,7 @@ import {
   temporalSchemaSteps,
   temporalServerEnv,
 } from '../../scripts/topology';
-import { freePort } from './free-port';
+import { freePortBelow } from './free-port';
 import { spawnManaged, type ManagedProcess } from './process';
 import type { StackTemporal } from './stack';
 import { requireGoTool } from './temporal';
@@ -118,7 +118,8 @@ export async function startTemporalServer(
 ): Promise<RealTemporal> {
   const [server, cli] = await Promise.all([requireGoTool(TEMPORAL_SERVER), requireGoTool(TEMPORAL_CLI)]);
   const ports = {} as Record<keyof ServerPorts, number>;
-  for (const name of SERVER_PORT_NAMES) ports[name] = await freePort();
+  // Below 32768: the server records its ports in cluster_membership, a smallint column.
+  for (const name of SERVER_PORT_NAMES) ports[name] = await freePortBelow();
   const env = temporalServerEnv({
     postgresHost: access.host,
     postgresPort: access.port,
