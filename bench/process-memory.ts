@@ -43,6 +43,13 @@ export function childPids(pid: number): number[] {
   return children;
 }
 
+/** A process and all its descendants (a Node process's esbuild service child, for one). */
+export function treeMemory(pid: number): Memory {
+  const all = [pid];
+  for (let i = 0; i < all.length; i += 1) all.push(...childPids(all[i] ?? 0));
+  return all.map(processMemory).reduce(addMemory, NO_MEMORY);
+}
+
 /** A whole PostgreSQL cluster: the postmaster and every backend and auxiliary process it forked. */
 export function clusterMemory(postmasterPid: number): Memory {
   return [postmasterPid, ...childPids(postmasterPid)].map(processMemory).reduce(addMemory, NO_MEMORY);
