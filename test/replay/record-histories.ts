@@ -1,7 +1,7 @@
 /**
- * Records the histories test/replay/workflow-replay.test.ts replays: starts the integration stack
- * (test/support/stack.ts: PostgreSQL, the Temporal dev server, Pebble, the fake Cloudflare, SMTP, a
- * worker process), runs every workflow type for real (recording-scenarios.ts), and writes the closed
+ * Records the histories test/replay/workflow-replay.test.ts replays: starts the production-topology
+ * stack (test/support/production-stack.ts: the real Temporal server 1.29.1 on PostgreSQL, as users run
+ * it; Pebble, the fake Cloudflare, SMTP, web and worker processes), runs every workflow type for real (recording-scenarios.ts), and writes the closed
  * runs of each type to test/replay/histories/<release>/ (saved-histories.ts), replacing what was there.
  *
  *   npx tsx test/replay/record-histories.ts                    # histories/current (before 1.0: after every workflow change)
@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startStackWithClient } from '../support/issuing-stack';
+import { startProductionStack } from '../support/production-stack';
 import { eventually } from '../support/stack';
 import { RECORDING_STACK, runEveryWorkflowType, startRecordingPeers } from './recording-scenarios';
 import { CURRENT_RELEASE, HISTORIES_DIR, registeredWorkflowTypes, writeSavedHistory } from './saved-histories';
@@ -67,10 +68,12 @@ async function record(release: string): Promise<void> {
   const dir = path.join(HISTORIES_DIR, release);
   const types = registeredWorkflowTypes();
   const peers = await startRecordingPeers();
-  const { stack, client } = await startStackWithClient(RECORDING_STACK).catch(async (error: unknown) => {
-    await peers.close();
-    throw error;
-  });
+  const { stack, client } = await startStackWithClient(RECORDING_STACK, startProductionStack).catch(
+    async (error: unknown) => {
+      await peers.close();
+      throw error;
+    },
+  );
   try {
     await stack.startWorker();
     console.log('running every workflow type:');

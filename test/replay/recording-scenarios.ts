@@ -11,7 +11,7 @@ import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/serve
 import { addSonicWallTarget, linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
 import { signInWithIssuer } from '../support/issuing-stack';
-import { CLOUDFLARE_TOKEN, eventually, type Stack, type StackOptions } from '../support/stack';
+import { CLOUDFLARE_TOKEN, eventually, type AnyStack, type StackOptions } from '../support/stack';
 
 const SONICWALL_PASSWORD = 'sw-admin-password-1';
 
@@ -58,7 +58,7 @@ const firstId = (text: string | undefined, pattern: RegExp, what: string): strin
  * Clicks through the console so that every workflow type runs at least once, and waits for the runs
  * the clicks wait for in the console too. The caller collects the histories afterwards.
  */
-export async function runEveryWorkflowType(stack: Stack, client: Client, peers: RecordingPeers): Promise<void> {
+export async function runEveryWorkflowType(stack: AnyStack, client: Client, peers: RecordingPeers): Promise<void> {
   const log = (what: string): void => console.log(`  ${what}`);
   // Adding the directory checks it (acmeDirectoryCheckWorkflow).
   const issuer = await signInWithIssuer(stack, 'Replay Cloudflare');

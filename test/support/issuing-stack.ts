@@ -7,14 +7,23 @@ import { insertUser, type Role } from '../../activities/db/repositories/users';
 import { hashPassword } from '../../web/passwords';
 import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from './console-actions';
 import { ConsoleClient } from './console-client';
-import { startStack, type Stack, type StackOptions } from './stack';
+import { startStack, type AnyStack, type Stack, type StackOptions } from './stack';
 
 /**
  * Starts the stack and connects a Temporal client to its server. The returned stack's `stop()` closes the
  * client's connection first; the stack is stopped again if connecting fails.
  */
-export async function startStackWithClient(options: StackOptions = {}): Promise<{ stack: Stack; client: Client }> {
-  const stack = await startStack(options);
+export function startStackWithClient(options?: StackOptions): Promise<{ stack: Stack; client: Client }>;
+/** The same on another runner of the stack (e.g. startProductionStack). */
+export function startStackWithClient<S extends AnyStack>(
+  options: StackOptions,
+  start: (options: StackOptions) => Promise<S>,
+): Promise<{ stack: S; client: Client }>;
+export async function startStackWithClient(
+  options: StackOptions = {},
+  start: (options: StackOptions) => Promise<AnyStack> = startStack,
+): Promise<{ stack: AnyStack; client: Client }> {
+  const stack = await start(options);
   try {
     const connection = await Connection.connect({ address: stack.temporal.address });
     const stop = async (): Promise<void> => {
@@ -43,7 +52,7 @@ export function fastDeployEnv(retryWindowMs: number, attempts: number): Record<s
 
 /** Adds a console user straight to the database and signs it in on the stack's console. */
 export async function signInNewUser(
-  stack: Stack,
+  stack: AnyStack,
   user: { username: string; role: Role; password: string },
 ): Promise<ConsoleClient> {
   await insertUser(stack.db.db, {
@@ -68,7 +77,7 @@ export interface ConsoleIssuer {
 }
 
 /** Signs the admin in and registers Pebble and a Cloudflare provider named `providerName`. */
-export async function signInWithIssuer(stack: Stack, providerName: string): Promise<ConsoleIssuer> {
+export async function signInWithIssuer(stack: AnyStack, providerName: string): Promise<ConsoleIssuer> {
   const admin = await stack.admin();
   const directoryId = await addPebbleDirectory(admin, stack);
   const providerId = await addCloudflareProvider(admin, stack, providerName);
