@@ -137,6 +137,20 @@ it('healthy deploys complete while a device hangs; the stuck ones wait, alert on
     [hungTarget],
   );
   assert.equal(running[0]?.n, String(STUCK), 'no stuck deploy finished');
+  // Each stuck run's progress (its steps on the deployment page) shows the wait and why.
+  for (const d of stuck)
+    await eventually(
+      `deployment ${d.deploymentId} shows the wait`,
+      async () => {
+        const page = await admin.get(`/deployments/${d.deploymentId}`);
+        return /started<\/span> waiting for device[\s\S]*?Device not answering: Hung LB \(127\.0\.0\.1\)/i.test(
+          page.text,
+        )
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
   const dashboard = await admin.get('/');
   assert.match(dashboard.text, /id="not-answering"/);
   assert.match(dashboard.text, /device not answering<\/span> Hung LB \(127\.0\.0\.1\)/i);
@@ -163,12 +177,17 @@ it('healthy deploys complete while a device hangs; the stuck ones wait, alert on
   assert.match(about[0] ?? '', /NOT ANSWERING/);
   assert.match(about[1] ?? '', /RESOLVED/);
 
-  // Deployed and verified: each profile serves its certificate; each version installed once.
-  const verified = await stack.db.db.query<{ n: string }>(
-    "SELECT count(*) AS n FROM deployments WHERE target_id = $1 AND status = 'deployed'",
+  // Deployed and verified (the TLS handshake on each profile saw the new certificate), the wait
+  // ended in each run's steps; each version installed once.
+  const steps = await stack.db.db.query<{ step: string; status: string }>(
+    `SELECT s.step, s.status FROM deployment_run_steps s JOIN deployment_runs r ON r.id = s.run_id
+     JOIN deployments d ON d.id = r.deployment_id WHERE d.target_id = $1 AND d.status = 'deployed'`,
     [hungTarget],
   );
-  assert.equal(verified[0]?.n, String(STUCK));
+  const count = (step: string, status: string) => steps.filter((s) => s.step === step && s.status === status).length;
+  assert.equal(count('verify', 'succeeded'), STUCK, JSON.stringify(steps));
+  assert.equal(count('waiting for device', 'started'), STUCK, 'the wait recorded once per run, not per round');
+  assert.equal(count('waiting for device', 'succeeded'), STUCK);
   for (const lb of [hungLb, healthyLb]) {
     const names = installs(lb);
     assert.equal(new Set(names).size, names.length, `nothing installed twice: ${names.join(', ')}`);
