@@ -10,38 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { certificateWorkflowId, deploymentWorkflowId, type DeploymentOutcome } from '../../temporal/contract';
-import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { bigipConnection } from '../support/bigip-target';
-import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from '../support/console-actions';
-import { HANG_ENV } from '../support/hang-stack';
-import { startHangProxy, type HangProxy } from '../support/hang-proxy';
-import { eventually, startStack, type Stack } from '../support/stack';
+import type { FakeBigip } from '../fakes/f5-bigip/server';
+import { startDeviceHangStack, type DeviceHangStack, type LinkedDeployment } from '../support/device-hang-stack';
+import { eventually } from '../support/stack';
 
 const HEALTHY = Number(process.env['DEVICE_HANG_TEST_HEALTHY'] ?? 6);
 const STUCK = 3;
-const profileOf = (prefix: string, i: number): string => `clientssl-${prefix}-${i}`;
 
-let stack: Stack;
-let healthyLb: FakeBigip;
-let hungLb: FakeBigip;
-let proxy: HangProxy;
-let connection: Connection;
+let hang: DeviceHangStack;
 before(async () => {
-  stack = await startStack({
-    env: { ...HANG_ENV, DEPLOY_DEVICE_RETRY_INITIAL_MS: '100', DEPLOY_DEVICE_RETRY_ATTEMPTS: '2' },
-  });
-  await stack.startWorker();
-  healthyLb = await startFakeBigip({ profiles: Array.from({ length: HEALTHY }, (_, i) => profileOf('healthy', i)) });
-  hungLb = await startFakeBigip({ profiles: Array.from({ length: STUCK }, (_, i) => profileOf('stuck', i)) });
-  proxy = await startHangProxy({ host: hungLb.host, port: hungLb.port }, 'forward');
-  connection = await Connection.connect({ address: stack.temporal.address });
+  hang = await startDeviceHangStack({ healthy: HEALTHY, hung: STUCK });
 });
 after(async () => {
-  await connection?.close();
-  await Promise.all([proxy?.close(), healthyLb?.close(), hungLb?.close()]);
-  await stack?.stop();
+  await hang?.stop();
 });
 
 /** Successful key/cert installs on a fake BIG-IP, by object name. */
@@ -53,64 +34,18 @@ function installs(lb: FakeBigip): string[] {
 }
 
 it('healthy deploys complete while a device hangs; the stuck ones wait, alert once, survive a worker kill and complete after recovery', async () => {
-  const client = new Client({ connection });
-  const admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  const providerId = await addCloudflareProvider(admin, stack, 'Device hang CF');
-  const token = await createApiToken(admin, 'device-hang');
-  const api = <T>(method: string, path: string, body?: unknown) => apiCall<T>(stack.web.url, token, method, path, body);
-  const addTarget = async (name: string, lb: FakeBigip, port: number): Promise<string> => {
-    const { json } = await api<{ id: string }>('POST', '/api/v1/targets', {
-      vendor: 'f5-bigip',
-      name,
-      ...bigipConnection(lb),
-      port,
-    });
-    return String(json.id);
-  };
-  const healthyTarget = await addTarget('Healthy LB', healthyLb, healthyLb.port);
-  const hungTarget = await addTarget('Hung LB', hungLb, proxy.port);
-
-  // Certificates issued first, each to be deployed to its own profile.
-  const issue = async (prefix: string, n: number) => {
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const { json } = await api<{ id: string }>('POST', '/api/v1/certificates', {
-        commonName: `${prefix}-${i}.example.test`,
-        dnsProviderId: providerId,
-        acmeDirectoryId: directoryId,
-      });
-      ids.push(String(json.id));
-    }
-    for (const id of ids) await client.workflow.getHandle(certificateWorkflowId(id)).result();
-    return ids;
-  };
-  const stuckCerts = await issue('stuck', STUCK);
-  const healthyCerts = await issue('healthy', HEALTHY);
-
-  const link = async (certificateId: string, targetId: string, lb: FakeBigip, profile: string) => {
-    const endpoint = lb.endpointFor(profile);
-    const { json } = await api<{ id: string }>('POST', `/api/v1/certificates/${certificateId}/deployments`, {
-      targetId,
-      binding: { profiles: [profile] },
-      verifyEndpoints: [`${endpoint.host}:${endpoint.port}`],
-      deployNow: true,
-    });
-    return { certificateId, deploymentId: String(json.id) };
-  };
-  const outcome = (d: { certificateId: string; deploymentId: string }) =>
-    client.workflow
-      .getHandle(deploymentWorkflowId(d.certificateId, d.deploymentId))
-      .result() as Promise<DeploymentOutcome>;
+  const { stack, proxy, admin } = hang;
+  const outcome = (d: LinkedDeployment) => hang.outcome(d);
+  const hungTarget = hang.devices.hung.targetId;
+  const hungLb = hang.devices.hung.lb;
+  const stuckCerts = await hang.issue('stuck', STUCK);
+  const healthyCerts = await hang.issue('healthy', HEALTHY);
 
   proxy.hang();
   stack.smtp.clear();
-  const stuck = [];
-  for (const [i, id] of stuckCerts.entries()) stuck.push(await link(id, hungTarget, hungLb, profileOf('stuck', i)));
+  const stuck = await hang.deploy(stuckCerts, 'hung');
   const started = Date.now();
-  const healthy = [];
-  for (const [i, id] of healthyCerts.entries())
-    healthy.push(await link(id, healthyTarget, healthyLb, profileOf('healthy', i)));
+  const healthy = await hang.deploy(healthyCerts, 'healthy');
   const healthyOutcomes = await Promise.all(healthy.map(outcome));
   const healthyMs = Date.now() - started;
   assert.deepEqual(
@@ -188,7 +123,7 @@ it('healthy deploys complete while a device hangs; the stuck ones wait, alert on
   assert.equal(count('verify', 'succeeded'), STUCK, JSON.stringify(steps));
   assert.equal(count('waiting for device', 'started'), STUCK, 'the wait recorded once per run, not per round');
   assert.equal(count('waiting for device', 'succeeded'), STUCK);
-  for (const lb of [hungLb, healthyLb]) {
+  for (const lb of [hungLb, hang.devices.healthy.lb]) {
     const names = installs(lb);
     assert.equal(new Set(names).size, names.length, `nothing installed twice: ${names.join(', ')}`);
   }
