@@ -295,6 +295,17 @@ export function createDeployActivities(deps: ActivityDeps) {
       return { inWindow: false, opensAt: status.opensAt.toISOString() };
     },
 
+    /**
+     * The run's steps show that it waits for a device whose breaker is open (workflows/dependency-wait.ts):
+     * "waiting for device" started with why, and succeeded once a call goes through again.
+     */
+    async recordDeviceWait(input: { runRowId: string; reason?: string }): Promise<void> {
+      const { run } = await load(input.runRowId);
+      if (input.reason !== undefined)
+        await appendRunStep(deps.db, run.id, 'waiting for device', 'started', input.reason);
+      else await appendRunStep(deps.db, run.id, 'waiting for device', 'succeeded', 'the device answers again');
+    },
+
     /** The wait is over: the window opened, or a technician asked to deploy now (audited in the console). */
     async endMaintenanceWait(input: { runRowId: string; deployNowBy?: string }): Promise<void> {
       const { run, deployment } = await load(input.runRowId);

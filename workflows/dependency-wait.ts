@@ -13,15 +13,16 @@ function failureOf(error: unknown): ApplicationFailure | undefined {
  * dependency's breaker is open) or DEPENDENCY_BUSY (its share stayed full through the activity's
  * retries). Between calls the run sleeps on a timer (lib/dependency-wait.ts) and tells `onWait` why,
  * so its progress shows "CA not answering" meanwhile; `onWait(undefined)` when the call goes through.
+ * `onWait` may be async (record the wait with an activity): the next call waits for it.
  */
 export async function untilAnswering<T>(
   call: () => Promise<T>,
-  onWait?: (message: string | undefined, waitMs?: number) => void,
+  onWait?: (message: string | undefined, waitMs?: number) => void | Promise<void>,
 ): Promise<T> {
   for (let round = 0; ; round++) {
     try {
       const result = await call();
-      if (round > 0) onWait?.(undefined);
+      if (round > 0) await onWait?.(undefined);
       return result;
     } catch (error) {
       const failure = failureOf(error);
@@ -31,7 +32,7 @@ export async function untilAnswering<T>(
         Math.random(),
       );
       if (waitMs === undefined) throw error;
-      onWait?.(failure?.message, waitMs);
+      await onWait?.(failure?.message, waitMs);
       await sleep(waitMs);
     }
   }

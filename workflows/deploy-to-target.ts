@@ -155,11 +155,21 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     await db.endMaintenanceWait({ runRowId, ...(deployNowBy !== undefined ? { deployNowBy } : {}) });
   }
 
+  // While the device's breaker is open, the run waits on timers (workflows/dependency-wait.ts) and its
+  // steps say so: "waiting for device" once when the wait starts, and again when the device answers.
+  const untilDeviceAnswers = <T>(call: () => Promise<T>): Promise<T> => {
+    let waiting = false;
+    return untilAnswering(call, async (reason) => {
+      if ((reason !== undefined) === waiting) return;
+      waiting = reason !== undefined;
+      await db.recordDeviceWait({ runRowId, ...(reason !== undefined ? { reason } : {}) });
+    });
+  };
+
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
   return withDeviceLease(targetId, exclusiveSession, async () => {
     try {
-      // While the device's breaker is open, the run waits on timers (workflows/dependency-wait.ts).
-      await untilAnswering(() => stage.stageDeployment({ runRowId }));
+      await untilDeviceAnswers(() => stage.stageDeployment({ runRowId }));
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
@@ -170,7 +180,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     // activation needs no rollback; a failed commit or verify does.
     let activation: { jobId?: string };
     try {
-      activation = await untilAnswering(() => activate.activateDeployment({ runRowId }));
+      activation = await untilDeviceAnswers(() => activate.activateDeployment({ runRowId }));
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });

@@ -323,6 +323,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     loadTargetFacts: async () => ({ exclusiveSession: false }),
     checkMaintenanceWindow: async () => ({ inWindow: true }),
     endMaintenanceWait: async () => undefined,
+    recordDeviceWait: async () => undefined,
     requestDeviceLease: async () => undefined,
     releaseDeviceLease: async () => undefined,
     stageDeployment: async () => ({ staged: { cert: 'staged-cert' } }),
