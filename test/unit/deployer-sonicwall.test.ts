@@ -52,6 +52,7 @@ import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
+import { pinnedTarget } from '../support/pinned-target';
 import { servedChainFingerprints } from '../support/served-chain';
 
 const USER = 'certfleet';
@@ -88,14 +89,7 @@ interface ContextInput {
 function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput = {}): DeployerContext {
   return {
     target: {
-      id: 'target-sw',
-      name: 'sw-test',
-      host: fake.host,
-      port: fake.port,
-      trust: input.trust ?? {
-        fingerprintSha256: fake.managementFingerprint(),
-        alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256),
-      },
+      ...pinnedTarget('target-sw', 'sw-test', fake, input),
       credentials: {
         username: USER,
         password: PASSWORD,
