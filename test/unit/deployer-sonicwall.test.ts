@@ -50,6 +50,7 @@ import {
 import { assertChecks, assertChecksPassed, assertFailure, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
+import { SONICWALL_FTP_OPTIONS } from '../support/appliance-targets';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
 import { pinnedTarget } from '../support/pinned-target';
@@ -1479,7 +1480,7 @@ describe('sonicwall', () => {
   });
 
   describe('descriptor', () => {
-    const options = { ftpHost: 'ftp.example.test', ftpUser: 'certfleet' };
+    const options = { ftpHost: SONICWALL_FTP_OPTIONS.ftpHost, ftpUser: SONICWALL_FTP_OPTIONS.ftpUser };
 
     it('credentials: administrator and password are required, the FTP password (SonicOS 6.5 only) is optional; FTP passwords must need no URL encoding', () => {
       assert.deepEqual(
@@ -1522,16 +1523,7 @@ describe('sonicwall', () => {
 
     it('options: defaults (Basic, override off, port 21, FTP URL host = FTP host, SSL-VPN 4433) and clear errors', () => {
       assert.deepEqual(sonicwallDescriptor.parseOptions(options), {
-        value: {
-          authMethod: 'basic',
-          override: false,
-          ftpHost: 'ftp.example.test',
-          ftpPort: 21,
-          ftpUser: 'certfleet',
-          ftpDirectory: '',
-          ftpUrlHost: 'ftp.example.test',
-          sslVpnPort: 4433,
-        },
+        value: { ...SONICWALL_FTP_OPTIONS, override: false },
         errors: {},
       });
       assert.deepEqual(
