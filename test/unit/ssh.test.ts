@@ -37,6 +37,7 @@ import { shellQuote, trimOutput, withSudo } from '../../activities/deployers/ssh
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
+import { closing } from '../support/closing';
 import { freePort } from '../support/free-port';
 import { registerExitCleanup } from '../support/process';
 import { startSshd, suiteSshd, type TestSshd } from '../support/sshd';
@@ -53,14 +54,8 @@ const optionsFor = (sshd: TestSshd, extra: Partial<SshConnectOptions> = {}): Ssh
   ...extra,
 });
 
-async function withSession<T>(options: SshConnectOptions, work: (s: SshSession) => Promise<T>): Promise<T> {
-  const session = await connectSsh(options);
-  try {
-    return await work(session);
-  } finally {
-    await session.close();
-  }
-}
+const withSession = <T>(options: SshConnectOptions, work: (s: SshSession) => Promise<T>): Promise<T> =>
+  closing(connectSsh(options), work);
 
 const logins = (sshd: TestSshd): string[] =>
   sshd
