@@ -17,7 +17,12 @@ import {
   usePanos as use,
 } from '../fakes/panos/harness';
 import { suiteTestCa } from '../support/suite-ca';
-import { runPanosContract, withFakePanos as withFake, withPanosClient } from '../support/panos-suite';
+import {
+  commitPortalCertificate,
+  runPanosContract,
+  withFakePanos as withFake,
+  withPanosClient,
+} from '../support/panos-suite';
 import { assertPinnedClientNeverResumes } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
@@ -293,20 +298,7 @@ describe('panos deployer: vendor cases', () => {
           content: v1.keyPem,
         });
         assert.equal(noPassphrase.status, 'error', 'a private key needs a passphrase');
-        assert.equal(
-          (
-            await client.setConfig(
-              key,
-              "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']",
-              '<certificate>mixed</certificate>',
-            )
-          ).code,
-          '20',
-        );
-        const { jobId } = await client.commitPartial(key, fake.username);
-        assert.ok(jobId);
-        let job;
-        for (let i = 0; i < 10 && job?.status !== 'FIN'; i++) job = (await client.showJob(key, jobId)).job;
+        const job = await commitPortalCertificate(client, key, fake.username, 'mixed');
         assert.equal(job?.result, 'OK');
         assert.ok(fake.mismatchCommitted());
         await verifyServedFingerprint('panos', [fake.endpoint('gp-portal')], fake.defaultCertificateFingerprint);
