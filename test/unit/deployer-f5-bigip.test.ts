@@ -18,7 +18,7 @@ import { servedCertificate, verifyServedFingerprint } from '../../activities/dep
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { assertChecks, rejection } from '../support/assertions';
+import { assertChecks, assertVerifyPortsOnHost, rejection } from '../support/assertions';
 import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
@@ -460,16 +460,7 @@ describe('f5-bigip vendor cases', () => {
       /"https" is not a TCP port/,
     );
 
-    assert.deepEqual(
-      bigipDescriptor.defaultVerifyEndpoints(
-        { host: 'bigip.example.test', port: 443, options: {} },
-        { profiles: ['web'], verifyPorts: [443, 8443] },
-      ),
-      [
-        { host: 'bigip.example.test', port: 443 },
-        { host: 'bigip.example.test', port: 8443 },
-      ],
-    );
+    assertVerifyPortsOnHost(bigipDescriptor, 'bigip.example.test', ['web'], [443, 8443]);
     assert.deepEqual(
       bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443, options: {} }, { profiles: ['web'] }),
       [],

@@ -8,7 +8,7 @@ import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import type { CertificateMaterial } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { FailureType } from '../../temporal/contract';
-import { assertChecks, failureOf } from '../support/assertions';
+import { assertChecks, assertVerifyPortsOnHost, failureOf } from '../support/assertions';
 import {
   deployPanos as deploy,
   keyCache,
@@ -482,16 +482,7 @@ describe('panos deployer: vendor cases', () => {
       ],
       'the admin GUI is verified on the management port',
     );
-    assert.deepEqual(
-      panosDescriptor.defaultVerifyEndpoints(
-        { host: 'fw.example.test', port: 443, options: {} },
-        { profiles: ['gp'], verifyPorts: [443, 4443] },
-      ),
-      [
-        { host: 'fw.example.test', port: 443 },
-        { host: 'fw.example.test', port: 4443 },
-      ],
-    );
+    assertVerifyPortsOnHost(panosDescriptor, 'fw.example.test', ['gp'], [443, 4443]);
     assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443, options: {} }, {}), []);
     assert.equal(panosDescriptor.id, 'panos');
     assert.equal(panosDescriptor.defaultPort, 443);
