@@ -21,7 +21,13 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
 import { rejection } from '../support/assertions';
-import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
+import {
+  assertBigipRefuses,
+  assertProfilesBoundTo,
+  bigipContext,
+  BIGIP_PROFILES,
+  withBigipClient,
+} from '../support/bigip-context';
 import { createTestCa } from '../support/certificates';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
@@ -409,16 +415,7 @@ describe('f5-bigip: two client-ssl profiles in one deployment', () => {
         1,
         'one commit',
       );
-      for (const profile of fake.profiles)
-        assert.deepEqual(fake.bindings()[profile], {
-          name: staged['cert']
-            ?.split('/')
-            .pop()
-            ?.replace(/\.crt$/, ''),
-          cert: staged['cert'],
-          key: staged['key'],
-          chain: staged['chain'],
-        });
+      assertProfilesBoundTo(fake, staged);
       const seen = await verifyServedFingerprint(
         'f5-bigip',
         fake.endpoints,
