@@ -25,14 +25,13 @@ import {
   assertBigipRefuses,
   assertProfilesBoundTo,
   bigipContext,
-  BIGIP_PROFILES,
+  BIGIP_PROFILES as PROFILES,
   withBigipClient,
 } from '../support/bigip-context';
 import { createTestCa } from '../support/certificates';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 
-const PROFILES = BIGIP_PROFILES;
 const GROUP = 'certfleet-sync';
 /** Short sync timings for tests (production: 60 s timeout, 3 s polls). */
 const quick = createBigipDeployerWith({ syncTimeoutMs: 400, syncPollMs: 20 });
