@@ -62,3 +62,17 @@ export function fortigateFormFields(name: string, fortigate: FakeFortiGate, toke
     opt_vdom: 'root',
   };
 }
+
+/**
+ * A SonicWall target's options as its descriptor stores them for an FTP drop given by host and user only:
+ * Basic sign-in, FTP port 21, no directory, the FTP host as the URL host, SSL-VPN on 4433.
+ */
+export const SONICWALL_FTP_OPTIONS = {
+  authMethod: 'basic',
+  ftpHost: 'ftp.example.test',
+  ftpPort: 21,
+  ftpUser: 'certfleet',
+  ftpDirectory: '',
+  ftpUrlHost: 'ftp.example.test',
+  sslVpnPort: 4433,
+} as const;

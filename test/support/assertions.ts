@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { VendorDescriptor } from '../../activities/deployers/types';
 import { ClassifiedError } from '../../activities/errors';
 
 /** Awaits a promise that must reject with an instance of `type`, and returns that error. */
@@ -65,4 +66,17 @@ export async function failureOf(promise: Promise<unknown>, type: string): Promis
   const error = await rejection(promise, ClassifiedError);
   assert.equal(error.type, type, error.message);
   return error;
+}
+
+/** Asserts that a binding's `verifyPorts` become those ports on the target's host (BIG-IP and PAN-OS bindings). */
+export function assertVerifyPortsOnHost(
+  descriptor: Pick<VendorDescriptor, 'defaultVerifyEndpoints'>,
+  host: string,
+  profiles: string[],
+  verifyPorts: number[],
+): void {
+  assert.deepEqual(
+    descriptor.defaultVerifyEndpoints({ host, port: 443, options: {} }, { profiles, verifyPorts }),
+    verifyPorts.map((port) => ({ host, port })),
+  );
 }

@@ -59,3 +59,18 @@ export async function assertBigipRefuses(call: Promise<unknown>, status: number,
     return true;
   });
 }
+
+/** Asserts that every profile of `fake` is bound to the staged certificate, key and chain (named after the certificate file). */
+export function assertProfilesBoundTo(fake: FakeBigip, staged: Record<string, string>): void {
+  for (const profile of fake.profiles) {
+    assert.deepEqual(fake.bindings()[profile], {
+      name: staged['cert']
+        ?.split('/')
+        .pop()
+        ?.replace(/\.crt$/, ''),
+      cert: staged['cert'],
+      key: staged['key'],
+      chain: staged['chain'],
+    });
+  }
+}

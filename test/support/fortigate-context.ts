@@ -7,6 +7,7 @@ import { createFortiGateDeployer } from '../../activities/deployers/fortigate/in
 import type { CertificateMaterial, Deployer, DeployerContext, ManagementTrust } from '../../activities/deployers/types';
 import { startFakeFortiGate, type FakeFortiGate, type FakeFortiGateOptions } from '../fakes/fortigate/server';
 import { closing } from './closing';
+import { pinnedTarget } from './pinned-target';
 
 /** The REST API administrator token the fake accepts. */
 export const FORTIGATE_TOKEN = 'fgtTokenSECRET0123456789abcdefXY';
@@ -27,14 +28,7 @@ export interface FortiGateContextInput {
 export function fortigateContext(fake: FakeFortiGate, input: FortiGateContextInput = {}): DeployerContext {
   return {
     target: {
-      id: 'target-fgt',
-      name: 'fgt-test',
-      host: fake.host,
-      port: fake.port,
-      trust: input.trust ?? {
-        fingerprintSha256: fake.managementFingerprint(),
-        alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256),
-      },
+      ...pinnedTarget('target-fgt', 'fgt-test', fake, input),
       credentials: { token: input.token ?? FORTIGATE_TOKEN },
       options: { sslVpnPort: fake.endpoints.sslVpn?.port ?? 10443, ...input.options },
     },

@@ -1,7 +1,7 @@
 /** What the PAN-OS deployer test files share: a fake per case, a logged-in raw API client, and the deploy contract on a fake. */
 import assert from 'node:assert/strict';
 import { createDeviceHttp, type DeviceHttp } from '../../activities/deployers/device-http';
-import { PanosClient } from '../../activities/deployers/panos/client';
+import { PanosClient, type PanJob } from '../../activities/deployers/panos/client';
 import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import { createPanosDeployer } from '../../activities/deployers/panos/index';
 import { keyCache, panosContext } from '../fakes/panos/harness';
@@ -30,6 +30,25 @@ export async function withPanosClient(
   } finally {
     await http.close();
   }
+}
+
+/**
+ * As another admin would: points the gp-portal TLS profile at `certificate` and commits it, polling the
+ * commit job up to ten times; returns the job as last seen.
+ */
+export async function commitPortalCertificate(
+  client: PanosClient,
+  key: string,
+  admin: string,
+  certificate: string,
+): Promise<PanJob | undefined> {
+  const portal = "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']";
+  assert.equal((await client.setConfig(key, portal, `<certificate>${certificate}</certificate>`)).code, '20');
+  const { jobId } = await client.commitPartial(key, admin);
+  assert.ok(jobId);
+  let job: PanJob | undefined;
+  for (let i = 0; i < 10 && job?.status !== 'FIN'; i++) job = (await client.showJob(key, jobId)).job;
+  return job;
 }
 
 /**

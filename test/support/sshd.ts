@@ -17,6 +17,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port';
+import { suiteResource } from './suite-resource';
 import { registerExitCleanup, spawnManaged, type ManagedProcess } from './process';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -65,6 +66,14 @@ function fingerprintOf(pubFile: string): { sha256: string; hex: string } {
   const sha256 = /SHA256:[A-Za-z0-9+/]+/.exec(line)?.[0];
   if (!sha256) throw new Error(`ssh-keygen printed no fingerprint: ${line}`);
   return { sha256, hex: Buffer.from(sha256.slice(7), 'base64').toString('hex') };
+}
+
+/** An sshd started with `options` before the cases of the calling describe() and stopped after them. */
+export function suiteSshd(options: SshdOptions = {}): () => TestSshd {
+  return suiteResource(
+    () => startSshd(options),
+    (sshd) => sshd.stop(),
+  );
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {

@@ -84,10 +84,9 @@ describe('checkCertificateName', () => {
   });
 
   it('converts IDN to punycode', () => {
-    assert.equal(accepted('bücher.example'), 'xn--bcher-kva.example');
-    assert.equal(accepted('BÜCHER.example'), 'xn--bcher-kva.example');
-    assert.equal(accepted('*.bücher.example'), '*.xn--bcher-kva.example');
-    assert.equal(accepted('xn--bcher-kva.example'), 'xn--bcher-kva.example');
+    const names = ['bücher.example', 'BÜCHER.example', '*.bücher.example', 'xn--bcher-kva.example'];
+    const bucher = 'xn--bcher-kva.example';
+    assert.deepEqual(names.map(accepted), [bucher, bucher, `*.${bucher}`, bucher]);
   });
 
   it('labels: 63 characters ok, 64 refused', () => {

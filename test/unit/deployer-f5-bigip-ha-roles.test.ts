@@ -21,12 +21,17 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
 import { rejection } from '../support/assertions';
-import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
+import {
+  assertBigipRefuses,
+  assertProfilesBoundTo,
+  bigipContext,
+  BIGIP_PROFILES as PROFILES,
+  withBigipClient,
+} from '../support/bigip-context';
 import { createTestCa } from '../support/certificates';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 
-const PROFILES = BIGIP_PROFILES;
 const GROUP = 'certfleet-sync';
 /** Short sync timings for tests (production: 60 s timeout, 3 s polls). */
 const quick = createBigipDeployerWith({ syncTimeoutMs: 400, syncPollMs: 20 });
@@ -409,16 +414,7 @@ describe('f5-bigip: two client-ssl profiles in one deployment', () => {
         1,
         'one commit',
       );
-      for (const profile of fake.profiles)
-        assert.deepEqual(fake.bindings()[profile], {
-          name: staged['cert']
-            ?.split('/')
-            .pop()
-            ?.replace(/\.crt$/, ''),
-          cert: staged['cert'],
-          key: staged['key'],
-          chain: staged['chain'],
-        });
+      assertProfilesBoundTo(fake, staged);
       const seen = await verifyServedFingerprint(
         'f5-bigip',
         fake.endpoints,

@@ -18,8 +18,14 @@ import { servedCertificate, verifyServedFingerprint } from '../../activities/dep
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { assertChecks, rejection } from '../support/assertions';
-import { assertBigipRefuses, bigipContext, BIGIP_PROFILES, withBigipClient } from '../support/bigip-context';
+import { assertChecks, assertVerifyPortsOnHost, rejection } from '../support/assertions';
+import {
+  assertBigipRefuses,
+  assertProfilesBoundTo,
+  bigipContext,
+  BIGIP_PROFILES,
+  withBigipClient,
+} from '../support/bigip-context';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 import { runDeployerContract } from '../support/deployer-contract';
@@ -106,17 +112,7 @@ describe('f5-bigip vendor cases', () => {
 
     // The deployer changes key and certificate of both profiles together.
     await use((d) => d.activate(staged2));
-    for (const profile of fake.profiles) {
-      assert.deepEqual(fake.bindings()[profile], {
-        name: staged2['cert']
-          ?.split('/')
-          .pop()
-          ?.replace(/\.crt$/, ''),
-        cert: staged2['cert'],
-        key: staged2['key'],
-        chain: staged2['chain'],
-      });
-    }
+    assertProfilesBoundTo(fake, staged2);
     const transactional = fake.calls.filter((c) => c.transId !== undefined);
     assert.ok(
       transactional.length >= 2 &&
@@ -460,16 +456,7 @@ describe('f5-bigip vendor cases', () => {
       /"https" is not a TCP port/,
     );
 
-    assert.deepEqual(
-      bigipDescriptor.defaultVerifyEndpoints(
-        { host: 'bigip.example.test', port: 443, options: {} },
-        { profiles: ['web'], verifyPorts: [443, 8443] },
-      ),
-      [
-        { host: 'bigip.example.test', port: 443 },
-        { host: 'bigip.example.test', port: 8443 },
-      ],
-    );
+    assertVerifyPortsOnHost(bigipDescriptor, 'bigip.example.test', ['web'], [443, 8443]);
     assert.deepEqual(
       bigipDescriptor.defaultVerifyEndpoints({ host: 'h', port: 443, options: {} }, { profiles: ['web'] }),
       [],

@@ -12,15 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { nginxDescriptor, parseNginxOptions } from '../../activities/deployers/nginx/descriptor';
 import { createNginxDeployer } from '../../activities/deployers/nginx/index';
 import { BACKUP_SUFFIX } from '../../activities/deployers/ssh/options';
-import type { CertificateMaterial, Deployer, DeployerContext } from '../../activities/deployers/types';
+import type { CertificateMaterial, Deployer, DeployerContext, StagedObjects } from '../../activities/deployers/types';
 import { servedCertificate } from '../../activities/deployers/verify-served';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import { runSshServerContract, withDeployer } from '../support/ssh-server-contract';
-import { startSshd, type TestSshd } from '../support/sshd';
-import { suiteResource } from '../support/suite-resource';
+import { startSshd, suiteSshd, type TestSshd } from '../support/sshd';
 import { sshTargetContext, startNginx, type SshTargetInput, type TestWebServer } from '../support/webservers';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
@@ -61,6 +60,17 @@ describe('nginx', () => {
   let v1: CertificateMaterial;
   let v2: CertificateMaterial;
   const ctx = (input: SshTargetInput = {}): DeployerContext => sshTargetContext(sshd, web, input);
+  /** Makes v1 live and stages v2: where each test of a failing v2 activation starts. */
+  const v1LiveV2Staged = async (): Promise<StagedObjects> => {
+    const staged1 = await use(ctx(), (d) => d.stage(v1));
+    await use(ctx(), (d) => d.activate(staged1));
+    return use(ctx(), (d) => d.stage(v2));
+  };
+  /** After a failed v2 activation: v1's key is the live file again and nginx serves v1. */
+  const assertV1Restored = async (): Promise<void> => {
+    assert.equal(readFileSync(web.keyPath, 'utf8'), v1.keyPem.trim() + '\n');
+    assert.equal(await served(web), v1.fingerprintSha256);
+  };
 
   before(async () => {
     v1 = ca.issue('www.example.test', 'ecdsa-p256');
@@ -200,35 +210,27 @@ describe('nginx', () => {
   });
 
   it('a key nginx -t accepts but cannot serve with (EC key, RSA certificate): the server stops answering, the old files are put back', async () => {
-    const staged1 = await use(ctx(), (d) => d.stage(v1));
-    await use(ctx(), (d) => d.activate(staged1));
-    const staged2 = await use(ctx(), (d) => d.stage(v2));
+    const staged2 = await v1LiveV2Staged();
     writeFileSync(staged2['key'] ?? '', newKeyPem('ec'), { mode: 0o600 });
     const error = await rejection(use(ctx({ options: { reloadWaitSeconds: 3 } }), (d) => d.activate(staged2)));
     assert.equal(error.type, FailureType.commitFailed, error.message);
     assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${web.endpoint.port} stopped answering TLS`));
     assert.match(error.message, /previous files were put back and nginx reloaded/);
-    assert.equal(readFileSync(web.keyPath, 'utf8'), v1.keyPem.trim() + '\n');
-    assert.equal(await served(web), v1.fingerprintSha256);
+    await assertV1Restored();
   });
 
   it('a failing reload: the previous files are put back and the reload output is reported', async () => {
-    const staged1 = await use(ctx(), (d) => d.stage(v1));
-    await use(ctx(), (d) => d.activate(staged1));
-    const staged2 = await use(ctx(), (d) => d.stage(v2));
+    const staged2 = await v1LiveV2Staged();
     const failing = ctx({ options: { reloadCommand: `sh -c 'echo "reload refused by the test" >&2; exit 3'` } });
     const error = await rejection(use(failing, (d) => d.activate(staged2)));
     assert.equal(error.type, FailureType.commitFailed);
     assert.match(error.message, /reload refused by the test/);
     assert.match(error.message, /previous files were put back, but reloading nginx failed too/);
-    assert.equal(readFileSync(web.keyPath, 'utf8'), v1.keyPem.trim() + '\n');
-    assert.equal(await served(web), v1.fingerprintSha256);
+    await assertV1Restored();
   });
 
   it('a retried activation that finds the version live keeps the first backup; rollback restores it', async () => {
-    const staged1 = await use(ctx(), (d) => d.stage(v1));
-    await use(ctx(), (d) => d.activate(staged1));
-    const staged2 = await use(ctx(), (d) => d.stage(v2));
+    const staged2 = await v1LiveV2Staged();
     const first = await use(ctx(), (d) => d.activate(staged2));
     const again = await use(ctx(), (d) => d.activate(staged2));
     assert.deepEqual(again.previous, first.previous);
@@ -270,10 +272,7 @@ describe('nginx', () => {
   });
 
   describe('with sudo', () => {
-    const sudoSshd = suiteResource(
-      () => startSshd({ fakeSudo: true }),
-      (s) => s.stop(),
-    );
+    const sudoSshd = suiteSshd({ fakeSudo: true });
 
     it('useSudo: every file operation and command runs as "sudo -n …"; the deploy works and the key is 0600', async () => {
       // /usr/bin/sudo is not installed here: the sshd puts a logging stand-in on the session's PATH.
@@ -321,10 +320,7 @@ describe('nginx', () => {
   });
 
   describe('without posix-rename', () => {
-    const plainSshd = suiteResource(
-      () => startSshd({ denyPosixRename: true }),
-      (s) => s.stop(),
-    );
+    const plainSshd = suiteSshd({ denyPosixRename: true });
 
     it('falls back to "mv -f" when the server refuses posix-rename@openssh.com', async () => {
       const context = sshTargetContext(plainSshd(), web);

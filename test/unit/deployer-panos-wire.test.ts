@@ -17,7 +17,11 @@ import { FailureType } from '../../temporal/contract';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
 import { failureOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
-import { withFakePanos as withFake, withPanosClient as withClient } from '../support/panos-suite';
+import {
+  commitPortalCertificate,
+  withFakePanos as withFake,
+  withPanosClient as withClient,
+} from '../support/panos-suite';
 
 describe('panos deployer: imports, served chain, locks, admin GUI', () => {
   const ca = suiteTestCa();
@@ -142,19 +146,7 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
           content: encrypted,
         });
         assert.equal(refused.status, 'error');
-        assert.equal(
-          (
-            await client.setConfig(
-              key,
-              "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']",
-              '<certificate>leaf-alone</certificate>',
-            )
-          ).code,
-          '20',
-        );
-        const { jobId } = await client.commitPartial(key, fake.username);
-        assert.ok(jobId);
-        for (let i = 0; i < 10 && (await client.showJob(key, jobId)).job?.status !== 'FIN'; i++);
+        await commitPortalCertificate(client, key, fake.username, 'leaf-alone');
       });
       const error = await failureOf(
         verifyServedFingerprint('panos', fake.endpoints, expectedChainOf(v1.fingerprintSha256, v1.chainPems)),

@@ -8,7 +8,7 @@ import { panosDescriptor } from '../../activities/deployers/panos/descriptor';
 import type { CertificateMaterial } from '../../activities/deployers/types';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
 import { FailureType } from '../../temporal/contract';
-import { assertChecks, failureOf } from '../support/assertions';
+import { assertChecks, assertVerifyPortsOnHost, failureOf } from '../support/assertions';
 import {
   deployPanos as deploy,
   keyCache,
@@ -17,7 +17,12 @@ import {
   usePanos as use,
 } from '../fakes/panos/harness';
 import { suiteTestCa } from '../support/suite-ca';
-import { runPanosContract, withFakePanos as withFake, withPanosClient } from '../support/panos-suite';
+import {
+  commitPortalCertificate,
+  runPanosContract,
+  withFakePanos as withFake,
+  withPanosClient,
+} from '../support/panos-suite';
 import { assertPinnedClientNeverResumes } from '../support/tls-handshakes';
 
 const PROFILES = ['gp-portal', 'mgmt-ui'];
@@ -293,20 +298,7 @@ describe('panos deployer: vendor cases', () => {
           content: v1.keyPem,
         });
         assert.equal(noPassphrase.status, 'error', 'a private key needs a passphrase');
-        assert.equal(
-          (
-            await client.setConfig(
-              key,
-              "/config/shared/ssl-tls-service-profile/entry[@name='gp-portal']",
-              '<certificate>mixed</certificate>',
-            )
-          ).code,
-          '20',
-        );
-        const { jobId } = await client.commitPartial(key, fake.username);
-        assert.ok(jobId);
-        let job;
-        for (let i = 0; i < 10 && job?.status !== 'FIN'; i++) job = (await client.showJob(key, jobId)).job;
+        const job = await commitPortalCertificate(client, key, fake.username, 'mixed');
         assert.equal(job?.result, 'OK');
         assert.ok(fake.mismatchCommitted());
         await verifyServedFingerprint('panos', [fake.endpoint('gp-portal')], fake.defaultCertificateFingerprint);
@@ -490,16 +482,7 @@ describe('panos deployer: vendor cases', () => {
       ],
       'the admin GUI is verified on the management port',
     );
-    assert.deepEqual(
-      panosDescriptor.defaultVerifyEndpoints(
-        { host: 'fw.example.test', port: 443, options: {} },
-        { profiles: ['gp'], verifyPorts: [443, 4443] },
-      ),
-      [
-        { host: 'fw.example.test', port: 443 },
-        { host: 'fw.example.test', port: 4443 },
-      ],
-    );
+    assertVerifyPortsOnHost(panosDescriptor, 'fw.example.test', ['gp'], [443, 4443]);
     assert.deepEqual(panosDescriptor.defaultVerifyEndpoints({ host: 'fw', port: 443, options: {} }, {}), []);
     assert.equal(panosDescriptor.id, 'panos');
     assert.equal(panosDescriptor.defaultPort, 443);

@@ -50,8 +50,10 @@ import {
 import { assertChecks, assertChecksPassed, assertFailure, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
+import { SONICWALL_FTP_OPTIONS } from '../support/appliance-targets';
 import { runDeployerContract } from '../support/deployer-contract';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
+import { pinnedTarget } from '../support/pinned-target';
 import { servedChainFingerprints } from '../support/served-chain';
 
 const USER = 'certfleet';
@@ -88,14 +90,7 @@ interface ContextInput {
 function contextFor(fake: FakeSonicWall, ftp: TestFtpServer, input: ContextInput = {}): DeployerContext {
   return {
     target: {
-      id: 'target-sw',
-      name: 'sw-test',
-      host: fake.host,
-      port: fake.port,
-      trust: input.trust ?? {
-        fingerprintSha256: fake.managementFingerprint(),
-        alsoAccept: (input.versions ?? []).map((v) => v.fingerprintSha256),
-      },
+      ...pinnedTarget('target-sw', 'sw-test', fake, input),
       credentials: {
         username: USER,
         password: PASSWORD,
@@ -1485,7 +1480,7 @@ describe('sonicwall', () => {
   });
 
   describe('descriptor', () => {
-    const options = { ftpHost: 'ftp.example.test', ftpUser: 'certfleet' };
+    const options = { ftpHost: SONICWALL_FTP_OPTIONS.ftpHost, ftpUser: SONICWALL_FTP_OPTIONS.ftpUser };
 
     it('credentials: administrator and password are required, the FTP password (SonicOS 6.5 only) is optional; FTP passwords must need no URL encoding', () => {
       assert.deepEqual(
@@ -1528,16 +1523,7 @@ describe('sonicwall', () => {
 
     it('options: defaults (Basic, override off, port 21, FTP URL host = FTP host, SSL-VPN 4433) and clear errors', () => {
       assert.deepEqual(sonicwallDescriptor.parseOptions(options), {
-        value: {
-          authMethod: 'basic',
-          override: false,
-          ftpHost: 'ftp.example.test',
-          ftpPort: 21,
-          ftpUser: 'certfleet',
-          ftpDirectory: '',
-          ftpUrlHost: 'ftp.example.test',
-          sslVpnPort: 4433,
-        },
+        value: { ...SONICWALL_FTP_OPTIONS, override: false },
         errors: {},
       });
       assert.deepEqual(

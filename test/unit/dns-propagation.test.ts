@@ -29,6 +29,28 @@ const setTxt = (name: string, value: string): Promise<void> =>
   management('set-txt', { host: `${name.toLowerCase()}.`, value });
 const clearTxt = (name: string): Promise<void> => management('clear-txt', { host: `${name.toLowerCase()}.` });
 
+/**
+ * Runs `work` while `value` is published at `name` after about 300 ms, then clears the record;
+ * `published()` tells `work` whether it has been published yet.
+ */
+async function withValuePublishedLater(
+  name: string,
+  value: string,
+  work: (published: () => boolean) => Promise<void>,
+): Promise<void> {
+  let published = false;
+  const timer = setTimeout(() => {
+    published = true;
+    void setTxt(name, value);
+  }, 300);
+  try {
+    await work(() => published);
+  } finally {
+    clearTimeout(timer);
+    await clearTxt(name);
+  }
+}
+
 async function dnsAnswers(address: string): Promise<boolean> {
   const resolver = new dns.Resolver({ timeout: 250, tries: 1 });
   resolver.setServers([address]);
@@ -110,26 +132,18 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
 
   it('a value set later (after ~300 ms) is waited for', async () => {
     const name = recordName();
-    let published = false;
-    const timer = setTimeout(() => {
-      published = true;
-      void setTxt(name, 'late-value');
-    }, 300);
-    try {
+    await withValuePublishedLater(name, 'late-value', async (published) => {
       const polls: string[][] = [];
       const result = await waitForTxtPropagation(name, ['late-value'], [server(dnsAddress)], {
         intervalMs: 100,
         timeoutMs: 10_000,
         onPoll: (p) => polls.push(p),
       });
-      assert.ok(published, 'resolved before the value was published');
+      assert.ok(published(), 'resolved before the value was published');
       assert.ok(result.rounds >= 2, `rounds ${result.rounds}`);
       assert.ok(polls.length >= 1);
       assert.deepEqual(polls[0], [dnsAddress]);
-    } finally {
-      clearTimeout(timer);
-      await clearTxt(name);
-    }
+    });
   });
 
   it('a value never set times out with DNS_PROPAGATION_TIMEOUT naming the server', async () => {
@@ -183,22 +197,14 @@ describe('waitForTxtPropagation (real pebble-challtestsrv)', () => {
   it('several values: waits until all of them are present', async () => {
     const name = recordName();
     await setTxt(name, 'value-a');
-    let secondPublished = false;
-    const timer = setTimeout(() => {
-      secondPublished = true;
-      void setTxt(name, 'value-b');
-    }, 300);
-    try {
+    await withValuePublishedLater(name, 'value-b', async (secondPublished) => {
       const result = await waitForTxtPropagation(name, ['value-a', 'value-b'], [server(dnsAddress)], {
         intervalMs: 100,
         timeoutMs: 10_000,
       });
-      assert.ok(secondPublished, 'resolved while only the first value was visible');
+      assert.ok(secondPublished(), 'resolved while only the first value was visible');
       assert.ok(result.rounds >= 2);
-    } finally {
-      clearTimeout(timer);
-      await clearTxt(name);
-    }
+    });
   });
 
   it('two live servers (the same one twice under different names) both count', async () => {

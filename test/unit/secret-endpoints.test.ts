@@ -19,6 +19,7 @@ import {
   targetEndpoint,
   type TargetEndpointFields,
 } from '../../activities/domain/secret-endpoints';
+import { SONICWALL_FTP_OPTIONS } from '../support/appliance-targets';
 
 const box = createSecretBox(randomBytes(32));
 const SECRET = 'device-secret-0123456789';
@@ -37,15 +38,7 @@ const sonicwall: TargetEndpointFields = {
   port: 443,
   trustCaPem: null,
   trustFingerprint: 'b'.repeat(64),
-  options: {
-    authMethod: 'basic',
-    ftpHost: 'ftp.example.test',
-    ftpPort: 21,
-    ftpUser: 'certfleet',
-    ftpDirectory: '',
-    ftpUrlHost: 'ftp.example.test',
-    sslVpnPort: 4433,
-  },
+  options: { ...SONICWALL_FTP_OPTIONS },
 };
 const nginx: TargetEndpointFields = {
   vendor: 'nginx',

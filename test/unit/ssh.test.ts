@@ -37,10 +37,10 @@ import { shellQuote, trimOutput, withSudo } from '../../activities/deployers/ssh
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { rejection as rejectionOf } from '../support/assertions';
+import { closing } from '../support/closing';
 import { freePort } from '../support/free-port';
 import { registerExitCleanup } from '../support/process';
-import { startSshd, type TestSshd } from '../support/sshd';
-import { suiteResource } from '../support/suite-resource';
+import { startSshd, suiteSshd, type TestSshd } from '../support/sshd';
 
 const rejection = (promise: Promise<unknown>): Promise<ClassifiedError> => rejectionOf(promise, ClassifiedError);
 
@@ -54,14 +54,8 @@ const optionsFor = (sshd: TestSshd, extra: Partial<SshConnectOptions> = {}): Ssh
   ...extra,
 });
 
-async function withSession<T>(options: SshConnectOptions, work: (s: SshSession) => Promise<T>): Promise<T> {
-  const session = await connectSsh(options);
-  try {
-    return await work(session);
-  } finally {
-    await session.close();
-  }
-}
+const withSession = <T>(options: SshConnectOptions, work: (s: SshSession) => Promise<T>): Promise<T> =>
+  closing(connectSsh(options), work);
 
 const logins = (sshd: TestSshd): string[] =>
   sshd
@@ -273,15 +267,25 @@ describe('ssh against a real sshd', () => {
     );
   }
 
-  it('SFTP files: atomic write (temp + fsync + chmod + posix-rename), read, stat, chmod, remove', async () => {
-    const dir = mkdtempSync(path.join(work, 'sftp-'));
-    const logStart = sshd.sftpLog().length;
-    await withSession(optionsFor(sshd), async (s) => {
-      const files = await remoteFiles(s, { component: 'test', sudo: false });
-      assert.ok(files instanceof SftpFiles);
+  /** Runs exerciseFiles in a fresh directory over a session to `server`, after checking that remoteFiles picked `kind`. */
+  async function exerciseRemoteFiles<F extends RemoteFiles>(
+    server: TestSshd,
+    sudo: boolean,
+    kind: abstract new (...args: never[]) => F,
+  ): Promise<{ files: F; dir: string }> {
+    const dir = mkdtempSync(path.join(work, `${kind.name}-`));
+    return withSession(optionsFor(server), async (s) => {
+      const files = await remoteFiles(s, { component: 'test', sudo });
+      assert.ok(files instanceof kind, `expected ${kind.name}`);
       await exerciseFiles(files, dir);
-      assert.deepEqual(files.renames, { posix: 3, mv: 0 });
+      return { files, dir };
     });
+  }
+
+  it('SFTP files: atomic write (temp + fsync + chmod + posix-rename), read, stat, chmod, remove', async () => {
+    const logStart = sshd.sftpLog().length;
+    const { files, dir } = await exerciseRemoteFiles(sshd, false, SftpFiles);
+    assert.deepEqual(files.renames, { posix: 3, mv: 0 });
     const log = sshd.sftpLog().slice(logStart);
     const key = path.join(dir, 'site.key');
     assert.equal(log.filter((line) => line.startsWith('posix-rename old') && line.endsWith(`new "${key}"`)).length, 2);
@@ -292,28 +296,17 @@ describe('ssh against a real sshd', () => {
   });
 
   describe('with posix-rename refused by the server', () => {
-    const plain = suiteResource(
-      () => startSshd({ denyPosixRename: true }),
-      (s) => s.stop(),
-    );
+    const plain = suiteSshd({ denyPosixRename: true });
 
     it('falls back to mv -f', async () => {
-      const dir = mkdtempSync(path.join(work, 'mv-'));
-      await withSession(optionsFor(plain()), async (s) => {
-        const files = await remoteFiles(s, { component: 'test', sudo: false });
-        assert.ok(files instanceof SftpFiles);
-        await exerciseFiles(files, dir);
-        assert.deepEqual(files.renames, { posix: 0, mv: 3 });
-      });
+      const { files } = await exerciseRemoteFiles(plain(), false, SftpFiles);
+      assert.deepEqual(files.renames, { posix: 0, mv: 3 });
     });
   });
 
   describe('through sudo', () => {
     // /usr/bin/sudo is not installed on this machine: a stand-in on the session PATH logs and runs the command.
-    const sudoSshd = suiteResource(
-      () => startSshd({ fakeSudo: true }),
-      (s) => s.stop(),
-    );
+    const sudoSshd = suiteSshd({ fakeSudo: true });
 
     it('exec with sudo runs "sudo -n <command>"', async () => {
       const result = await withSession(optionsFor(sudoSshd()), (s) => s.exec('id -u', { sudo: true }));
@@ -322,12 +315,7 @@ describe('ssh against a real sshd', () => {
     });
 
     it('command files: the same operations as coreutils commands, each through sudo -n', async () => {
-      const dir = mkdtempSync(path.join(work, 'sudo-'));
-      await withSession(optionsFor(sudoSshd()), async (s) => {
-        const files = await remoteFiles(s, { component: 'test', sudo: true });
-        assert.ok(files instanceof ShellFiles);
-        await exerciseFiles(files, dir);
-      });
+      const { dir } = await exerciseRemoteFiles(sudoSshd(), true, ShellFiles);
       const calls = sudoSshd().sudoLog();
       assert.ok(
         calls.every((line) => line.startsWith('-n ')),

@@ -12,10 +12,8 @@ import { checkbox, displayable, FieldReader, printable } from '../../web/operati
 
 describe('csv', () => {
   it('quotes separators, quotes and line breaks, and defuses formulas', () => {
-    assert.equal(csvField('plain'), 'plain');
-    assert.equal(csvField('a,b'), '"a,b"');
-    assert.equal(csvField('say "hi"'), '"say ""hi"""');
-    assert.equal(csvField('two\nlines'), '"two\nlines"');
+    const values = ['plain', 'a,b', 'say "hi"', 'two\nlines'];
+    assert.deepEqual(values.map(csvField), ['plain', '"a,b"', '"say ""hi"""', '"two\nlines"']);
     for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx'])
       assert.ok(csvField(formula).replace(/^"/, '').startsWith("'"), formula);
     assert.equal(csvField(null), '');
