@@ -11,7 +11,7 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeAzureDns, type FakeAzureDns } from '../fakes/azure-dns/server';
 import { AZURE_TEST } from '../fakes/azure-dns/test-identities';
-import { callsDuring, rejection as rejectionOf } from '../support/assertions';
+import { assertFailure, callsDuring, rejection as rejectionOf } from '../support/assertions';
 
 const {
   tenantId: TENANT,
@@ -103,43 +103,57 @@ describe('sign-in and zones', () => {
 
   it('a wrong client secret: DNS_AUTH_FAILED with AADSTS7000215, never the secret', async () => {
     const wrong = 'az~WRONG~SECRET-zzzzzzzzzzzzzzzzzzzz';
-    const error = await rejection(provider({}, wrong).verify());
-    assert.equal(error.type, FailureType.dnsAuth);
-    assert.match(error.message, /invalid_client.*AADSTS7000215/);
+    const error = await assertFailure(
+      provider({}, wrong).verify(),
+      FailureType.dnsAuth,
+      /invalid_client.*AADSTS7000215/,
+    );
     assert.ok(!error.message.includes(wrong) && !error.message.includes(SECRET));
   });
 
   it('an unknown client id: DNS_AUTH_FAILED; an unknown tenant: retryable, naming the tenant id to check', async () => {
-    const client = await rejection(provider({ clientId: 'aaaaaaaa-0000-0000-0000-00000000dead' }).verify());
-    assert.equal(client.type, FailureType.dnsAuth);
-    assert.match(client.message, /AADSTS700016/);
+    await assertFailure(
+      provider({ clientId: 'aaaaaaaa-0000-0000-0000-00000000dead' }).verify(),
+      FailureType.dnsAuth,
+      /AADSTS700016/,
+    );
     // MSAL fails the OpenID discovery of an unknown tenant with endpoints_resolution_error, as for an unreachable host.
-    const tenant = await rejection(provider({ tenantId: '00000000-0000-0000-0000-00000000dead' }).verify());
-    assert.equal(tenant.type, FailureType.dnsUnavailable);
-    assert.match(tenant.message, /tenant id/);
+    await assertFailure(
+      provider({ tenantId: '00000000-0000-0000-0000-00000000dead' }).verify(),
+      FailureType.dnsUnavailable,
+      /tenant id/,
+    );
   });
 
   it('an authority that does not answer: a retryable DNS_PROVIDER_UNAVAILABLE, not an auth failure', async () => {
-    const error = await rejection(provider({ authorityHost: 'https://127.0.0.1:9' }).verify());
-    assert.equal(error.type, FailureType.dnsUnavailable);
-    assert.match(error.message, /sign-in service/);
+    await assertFailure(
+      provider({ authorityHost: 'https://127.0.0.1:9' }).verify(),
+      FailureType.dnsUnavailable,
+      /sign-in service/,
+    );
   });
 
   it('finds the longest zone of the resource group; a name with no zone: DNS_ZONE_NOT_FOUND naming it', async () => {
     assert.equal(await provider().zoneFor(`_acme-challenge.www.deep.sub.${ZONE}`), `deep.sub.${ZONE}`);
     assert.equal(await provider().zoneFor(`_acme-challenge.sub.${ZONE}`), ZONE);
-    const missing = await rejection(provider().zoneFor('_acme-challenge.missing.test'));
-    assert.equal(missing.type, FailureType.dnsZoneNotFound);
-    assert.match(missing.message, /missing\.test/);
+    await assertFailure(
+      provider().zoneFor('_acme-challenge.missing.test'),
+      FailureType.dnsZoneNotFound,
+      /missing\.test/,
+    );
   });
 
   it('a configured zone that is not there, or an unknown resource group: DNS_ZONE_NOT_FOUND', async () => {
-    const zone = await rejection(provider({ zoneName: 'absent.test' }).verify());
-    assert.equal(zone.type, FailureType.dnsZoneNotFound);
-    assert.match(zone.message, /ResourceNotFound.*absent\.test/);
-    const group = await rejection(provider({ resourceGroup: 'no-such-rg' }).zoneFor(recordName()));
-    assert.equal(group.type, FailureType.dnsZoneNotFound);
-    assert.match(group.message, /ResourceGroupNotFound/);
+    await assertFailure(
+      provider({ zoneName: 'absent.test' }).verify(),
+      FailureType.dnsZoneNotFound,
+      /ResourceNotFound.*absent\.test/,
+    );
+    await assertFailure(
+      provider({ resourceGroup: 'no-such-rg' }).zoneFor(recordName()),
+      FailureType.dnsZoneNotFound,
+      /ResourceGroupNotFound/,
+    );
   });
 });
 
@@ -186,9 +200,11 @@ describe('present and cleanup', () => {
   });
 
   it('a Reader principal: DNS_AUTH_FAILED naming the write action and the role to give', async () => {
-    const error = await rejection(provider({ clientId: READER }, READER_SECRET).present(recordName(), 'denied'));
-    assert.equal(error.type, FailureType.dnsAuth);
-    assert.match(error.message, /AuthorizationFailed.*dnszones\/TXT\/write.*DNS Zone Contributor/);
+    await assertFailure(
+      provider({ clientId: READER }, READER_SECRET).present(recordName(), 'denied'),
+      FailureType.dnsAuth,
+      /AuthorizationFailed.*dnszones\/TXT\/write.*DNS Zone Contributor/,
+    );
   });
 
   it('429 once is retried after Retry-After; persistent 429 is a retryable DNS_PROVIDER_UNAVAILABLE', async () => {
@@ -206,9 +222,7 @@ describe('present and cleanup', () => {
     const p = provider();
     await p.verify();
     fake.expireTokens();
-    const error = await rejection(p.present(recordName(), 'x'));
-    assert.equal(error.type, FailureType.dnsAuth);
-    assert.match(error.message, /InvalidAuthenticationToken/);
+    const error = await assertFailure(p.present(recordName(), 'x'), FailureType.dnsAuth, /InvalidAuthenticationToken/);
     assert.ok(!error.message.includes(SECRET));
   });
 });

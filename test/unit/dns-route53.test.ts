@@ -11,7 +11,7 @@ import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeRoute53, type FakeRoute53 } from '../fakes/route53/server';
-import { callsDuring, rejection as rejectionOf } from '../support/assertions';
+import { assertFailure, callsDuring, rejection as rejectionOf } from '../support/assertions';
 
 const KEY = { accessKeyId: 'AKIAFAKECERTFLEET001', secretAccessKey: 'r53-secret-SECRET-0123456789abcdefghijklmn' };
 const READ_ONLY = {
@@ -97,12 +97,8 @@ describe('verify and zones', () => {
   });
 
   it('no zone: DNS_ZONE_NOT_FOUND naming the name; an unknown hosted zone id: DNS_ZONE_NOT_FOUND', async () => {
-    const missing = await rejection(provider().zoneFor('_acme-challenge.missing.test'));
-    assert.equal(missing.type, FailureType.dnsZoneNotFound);
-    assert.match(missing.message, /missing\.test/);
-    const unknown = await rejection(provider({ hostedZoneId: 'ZNOSUCHZONE' }).verify());
-    assert.equal(unknown.type, FailureType.dnsZoneNotFound);
-    assert.match(unknown.message, /ZNOSUCHZONE/);
+    await assertFailure(provider().zoneFor('_acme-challenge.missing.test'), FailureType.dnsZoneNotFound, /missing\.test/);
+    await assertFailure(provider({ hostedZoneId: 'ZNOSUCHZONE' }).verify(), FailureType.dnsZoneNotFound, /ZNOSUCHZONE/);
   });
 });
 
@@ -169,9 +165,7 @@ describe('present and cleanup', () => {
   });
 
   it('a key without route53:ChangeResourceRecordSets: DNS_AUTH_FAILED naming the action', async () => {
-    const error = await rejection(provider({}, READ_ONLY).present(recordName(), 'denied'));
-    assert.equal(error.type, FailureType.dnsAuth);
-    assert.match(error.message, /AccessDenied.*route53:ChangeResourceRecordSets/);
+    await assertFailure(provider({}, READ_ONLY).present(recordName(), 'denied'), FailureType.dnsAuth, /AccessDenied.*route53:ChangeResourceRecordSets/);
   });
 
   it('one Throttling answer is retried by the SDK; throttling that persists is a retryable DNS_PROVIDER_UNAVAILABLE', async () => {
@@ -180,8 +174,6 @@ describe('present and cleanup', () => {
     await provider().present(name, 'after-throttle');
     assert.deepEqual(fake.txt(name), ['"after-throttle"']);
     fake.failNext('ListResourceRecordSets', 'PriorRequestNotComplete', 2);
-    const error = await rejection(provider().present(recordName(), 'busy'));
-    assert.equal(error.type, FailureType.dnsUnavailable);
-    assert.match(error.message, /PriorRequestNotComplete/);
+    await assertFailure(provider().present(recordName(), 'busy'), FailureType.dnsUnavailable, /PriorRequestNotComplete/);
   });
 });
