@@ -101,6 +101,13 @@ class InvalidChangeBatch extends Error {
   }
 }
 
+/**
+ * The end of a paged list response (API reference, ListHostedZonesByName and ListResourceRecordSets):
+ * IsTruncated, the next-page markers only when truncated, MaxItems, and the closing element.
+ */
+const pageEnd = (element: string, max: number, nextMarkers: string | undefined): string =>
+  `<IsTruncated>${nextMarkers !== undefined}</IsTruncated>${nextMarkers ?? ''}<MaxItems>${max}</MaxItems></${element}>`;
+
 const zoneXml = (z: Zone): string =>
   `<HostedZone><Id>/hostedzone/${z.id}</Id><Name>${nameOut(z.name)}</Name><CallerReference>certfleet-fake-${z.id}</CallerReference>` +
   `<Config><PrivateZone>${z.privateZone}</PrivateZone></Config><ResourceRecordSetCount>${z.sets.size}</ResourceRecordSetCount></HostedZone>`;
@@ -212,11 +219,11 @@ export async function startFakeRoute53(opts: FakeRoute53Options): Promise<FakeRo
       return (
         `<ListHostedZonesByNameResponse xmlns="${NS}"><HostedZones>${page.map(zoneXml).join('')}</HostedZones>` +
         (q.get('dnsname') ? `<DNSName>${nameOut(canonicalName(q.get('dnsname') ?? ''))}</DNSName>` : '') +
-        `<IsTruncated>${next !== undefined}</IsTruncated>` +
-        (next
-          ? `<NextDNSName>${nameOut(next.name)}</NextDNSName><NextHostedZoneId>${next.id}</NextHostedZoneId>`
-          : '') +
-        `<MaxItems>${max}</MaxItems></ListHostedZonesByNameResponse>`
+        pageEnd(
+          'ListHostedZonesByNameResponse',
+          max,
+          next && `<NextDNSName>${nameOut(next.name)}</NextDNSName><NextHostedZoneId>${next.id}</NextHostedZoneId>`,
+        )
       );
     }
     if (action === 'GetHostedZone') {
@@ -234,11 +241,11 @@ export async function startFakeRoute53(opts: FakeRoute53Options): Promise<FakeRo
       const next = sets[max];
       return (
         `<ListResourceRecordSetsResponse xmlns="${NS}"><ResourceRecordSets>${sets.slice(0, max).map(setXml).join('')}</ResourceRecordSets>` +
-        `<IsTruncated>${next !== undefined}</IsTruncated>` +
-        (next
-          ? `<NextRecordName>${nameOut(next.name)}</NextRecordName><NextRecordType>${next.type}</NextRecordType>`
-          : '') +
-        `<MaxItems>${max}</MaxItems></ListResourceRecordSetsResponse>`
+        pageEnd(
+          'ListResourceRecordSetsResponse',
+          max,
+          next && `<NextRecordName>${nameOut(next.name)}</NextRecordName><NextRecordType>${next.type}</NextRecordType>`,
+        )
       );
     }
     if (action === 'ChangeResourceRecordSets') {
