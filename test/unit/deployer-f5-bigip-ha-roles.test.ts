@@ -77,6 +77,15 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
   after(async () => {
     await fake?.close();
   });
+  /** Runs `work` with the device group in `behaviour`, and puts it back to syncing whatever happens. */
+  const whileSync = async (behaviour: Parameters<FakeBigip['setSyncBehaviour']>[0], work: () => Promise<void>) => {
+    fake.setSyncBehaviour(behaviour);
+    try {
+      await work();
+    } finally {
+      fake.setSyncBehaviour('syncs');
+    }
+  };
 
   it('activate syncs the group and the job stays pending until the group reports In Sync', async () => {
     const ctx = withSync(fake);
@@ -100,8 +109,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
   it('a group that stays "Changes Pending" fails the job after the timeout, quoting the status and its details', async () => {
     const ctx = withSync(fake);
     const staged = await use(ctx, (d) => d.stage(v2));
-    fake.setSyncBehaviour('changes-pending');
-    try {
+    await whileSync('changes-pending', async () => {
       const activation = await use(ctx, (d) => d.activate(staged));
       const { final, pending } = await follow(ctx, activation);
       assert.ok(pending >= 1, 'Changes Pending may settle: polled until the deadline');
@@ -122,9 +130,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
           .filter((c) => c.path.startsWith('/mgmt/shared/file-transfer/') || c.path.startsWith('/mgmt/tm/sys/crypto/')),
         [],
       );
-    } finally {
-      fake.setSyncBehaviour('syncs');
-    }
+    });
   });
 
   it('a disconnected peer fails the job at once (waiting will not fix it); rollback is a sync job too', async () => {
@@ -132,8 +138,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
     const staged1 = await use(ctx, (d) => d.stage(v1));
     const staged2 = await use(ctx, (d) => d.stage(v2));
     assert.equal((await follow(ctx, await use(ctx, (d) => d.activate(staged1)))).final.state, 'done');
-    fake.setSyncBehaviour('disconnected');
-    try {
+    await whileSync('disconnected', async () => {
       const activation = await use(ctx, (d) => d.activate(staged2));
       const { final, pending } = await follow(ctx, activation);
       assert.equal(pending, 0, 'no waiting on Disconnected');
@@ -147,9 +152,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
       assert.match(back.jobId ?? '', /^config-sync:certfleet-sync:/);
       assert.deepEqual((await follow(ctx, back)).final, { state: 'done' });
       await verifyServedFingerprint('f5-bigip', fake.endpoints, v1.fingerprintSha256);
-    } finally {
-      fake.setSyncBehaviour('syncs');
-    }
+    });
   });
 
   it('removeSuperseded syncs and waits itself; a disconnected peer fails it (TARGET_COMMIT_FAILED)', async () => {
@@ -165,14 +168,11 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
 
     const v3 = ca.issue('ha.example.test', 'rsa-2048');
     const staged3 = await use(ctx, (d) => d.stage(v3));
-    fake.setSyncBehaviour('disconnected');
-    try {
+    await whileSync('disconnected', async () => {
       const error = await failureOf(use(ctx, (d) => d.removeSuperseded([staged2], [staged3])));
       assert.equal(error.type, FailureType.commitFailed);
       assert.match(error.message, /Disconnected/);
-    } finally {
-      fake.setSyncBehaviour('syncs');
-    }
+    });
   });
 
   it('preflight reports the device group and its sync status', async () => {
