@@ -24,31 +24,14 @@ export interface DependencyHealth {
   nextProbe: Date | null;
 }
 
-interface Row {
-  key: string;
-  kind: DependencyKind;
-  label: string;
-  state: BreakerState;
-  since: Date;
-  failures: number;
-  last_error: string | null;
-  next_probe: Date | null;
-}
-const COLUMNS = 'key, kind, label, state, since, failures, last_error, next_probe';
-const toHealth = (r: Row): DependencyHealth => ({
-  key: r.key,
-  kind: r.kind,
-  label: r.label,
-  state: r.state,
-  since: r.since,
-  failures: r.failures,
-  lastError: r.last_error,
-  nextProbe: r.next_probe,
-});
+/** The columns under the record's field names, so rows are records as they come (`d.`: the upsert's alias). */
+const COLUMNS = (table = ''): string =>
+  `${table}key, ${table}kind, ${table}label, ${table}state, ${table}since, ${table}failures, ` +
+  `${table}last_error AS "lastError", ${table}next_probe AS "nextProbe"`;
 
 export async function readDependencyHealth(db: Queryable, key: string): Promise<DependencyHealth | undefined> {
-  const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM dependency_health WHERE key = $1`, [key]);
-  return rows[0] && toHealth(rows[0]);
+  const rows = await db.query<DependencyHealth>(`SELECT ${COLUMNS()} FROM dependency_health WHERE key = $1`, [key]);
+  return rows[0];
 }
 
 /**
@@ -101,7 +84,7 @@ export async function recordDependencyFailure(
   db: Queryable,
   f: DependencyFailure,
 ): Promise<{ state: BreakerState; opened: boolean; health: DependencyHealth }> {
-  const rows = await db.query<Row & { was: BreakerState | null }>(
+  const rows = await db.query<DependencyHealth & { was: BreakerState | null }>(
     `WITH old AS (SELECT state FROM dependency_health WHERE key = $1 FOR UPDATE)
      INSERT INTO dependency_health AS d (key, kind, label, state, failures, last_error, since, next_probe)
      VALUES ($1, $2, $3,
@@ -116,23 +99,16 @@ export async function recordDependencyFailure(
        since = CASE WHEN d.state = 'closed' AND d.failures + 1 >= $5::int THEN now() ELSE d.since END,
        next_probe = CASE WHEN d.state <> 'closed' OR d.failures + 1 >= $5::int
                          THEN now() + make_interval(secs => $6::double precision / 1000) ELSE d.next_probe END
-     RETURNING ${COLUMNS.split(', ')
-       .map((c) => `d.${c}`)
-       .join(', ')}, (SELECT state FROM old) AS was`,
+     RETURNING ${COLUMNS('d.')}, (SELECT state FROM old) AS was`,
     [f.key, f.kind, f.label, f.error, f.threshold, f.openMs],
   );
-  const row = rows[0] as Row & { was: BreakerState | null };
-  return {
-    state: row.state,
-    opened: row.state === 'open' && (row.was ?? 'closed') === 'closed',
-    health: toHealth(row),
-  };
+  const { was, ...health } = rows[0] as DependencyHealth & { was: BreakerState | null };
+  return { state: health.state, opened: health.state === 'open' && (was ?? 'closed') === 'closed', health };
 }
 
 /** Every dependency whose breaker is not closed, longest first (the dashboard). */
 export async function listDependenciesNotAnswering(db: Queryable): Promise<DependencyHealth[]> {
-  const rows = await db.query<Row>(
-    `SELECT ${COLUMNS} FROM dependency_health WHERE state <> 'closed' ORDER BY since, key LIMIT 200`,
+  return db.query<DependencyHealth>(
+    `SELECT ${COLUMNS()} FROM dependency_health WHERE state <> 'closed' ORDER BY since, key LIMIT 200`,
   );
-  return rows.map(toHealth);
 }
