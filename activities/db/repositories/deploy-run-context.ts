@@ -34,46 +34,47 @@ const idOrNull = (v: unknown): string | null => (typeof v === 'number' || typeof
 const dateOf = (v: unknown): Date => new Date(typeof v === 'string' ? v : Number.NaN);
 const dateOrNull = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);
 
+/** Which fields of a row read back through to_jsonb hold ids and timestamps, and whether they may be null. */
+interface JsonFields {
+  ids?: readonly string[];
+  idsOrNull?: readonly string[];
+  dates?: readonly string[];
+  datesOrNull?: readonly string[];
+}
+
+/** The row as its repository returns it: ids as strings, timestamps as Dates, the rest as they are. */
+function revive(j: Json, fields: JsonFields): Json {
+  const out: Json = { ...j };
+  for (const k of fields.ids ?? []) out[k] = idOf(j[k]);
+  for (const k of fields.idsOrNull ?? []) out[k] = idOrNull(j[k]);
+  for (const k of fields.dates ?? []) out[k] = dateOf(j[k]);
+  for (const k of fields.datesOrNull ?? []) out[k] = dateOrNull(j[k]);
+  return out;
+}
+
 const runOf = (j: Json): DeploymentRunRecord =>
-  ({
-    ...j,
-    id: idOf(j['id']),
-    deploymentId: idOf(j['deploymentId']),
-    versionId: idOf(j['versionId']),
-    startedAt: dateOf(j['startedAt']),
-    endedAt: dateOrNull(j['endedAt']),
-  }) as DeploymentRunRecord;
+  revive(j, {
+    ids: ['id', 'deploymentId', 'versionId'],
+    dates: ['startedAt'],
+    datesOrNull: ['endedAt'],
+  }) as unknown as DeploymentRunRecord;
 
 const deploymentOf = (j: Json): DeploymentRecord =>
-  ({
-    ...j,
-    id: idOf(j['id']),
-    certificateId: idOf(j['certificateId']),
-    targetId: idOf(j['targetId']),
-    currentVersionId: idOrNull(j['currentVersionId']),
-    previousVersionId: idOrNull(j['previousVersionId']),
-    updatedAt: dateOf(j['updatedAt']),
-    waitingUntil: dateOrNull(j['waitingUntil']),
-  }) as DeploymentRecord;
+  revive(j, {
+    ids: ['id', 'certificateId', 'targetId'],
+    idsOrNull: ['currentVersionId', 'previousVersionId'],
+    dates: ['updatedAt'],
+    datesOrNull: ['waitingUntil'],
+  }) as unknown as DeploymentRecord;
 
 const targetOf = (j: Json): TargetRecord =>
-  toTarget({
-    ...j,
-    id: idOf(j['id']),
-    customer_id: idOf(j['customer_id']),
-    created_at: dateOf(j['created_at']),
-  } as TargetRow);
+  toTarget(revive(j, { ids: ['id', 'customer_id'], dates: ['created_at'] }) as unknown as TargetRow);
 
 const versionOf = (j: Json): CertificateVersion =>
-  ({
-    ...j,
-    id: idOf(j['id']),
-    certificateId: idOf(j['certificateId']),
-    orderId: idOf(j['orderId']),
-    notBefore: dateOf(j['notBefore']),
-    notAfter: dateOf(j['notAfter']),
-    createdAt: dateOf(j['createdAt']),
-  }) as CertificateVersion;
+  revive(j, {
+    ids: ['id', 'certificateId', 'orderId'],
+    dates: ['notBefore', 'notAfter', 'createdAt'],
+  }) as unknown as CertificateVersion;
 
 export async function loadDeployRunContext(db: Queryable, runRowId: string): Promise<DeployRunContext | MissingPart> {
   if (!/^\d{1,18}$/.test(runRowId)) return { missing: 'run', id: runRowId };
