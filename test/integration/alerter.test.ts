@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createAlerter, DEFAULT_ALERT_SETTINGS } from '../../activities/alerts/alerter';
@@ -14,17 +14,13 @@ import { createSecretBox } from '../../activities/crypto/secret-box';
 import { createMailer } from '../../activities/mailer';
 import { createNotifyActivities } from '../../activities/notify';
 import { seedFleet } from '../support/seed';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { startSmtpCatcher, type SmtpCatcher } from '../support/smtp';
+import { type TestDatabase } from '../support/db';
+import { useDatabaseAndSmtp } from '../support/database-and-smtp';
+import { type SmtpCatcher } from '../support/smtp';
 
 let t: TestDatabase;
 let smtp: SmtpCatcher;
-before(async () => {
-  [t, smtp] = await Promise.all([createTestDatabase(), startSmtpCatcher()]);
-});
-after(async () => {
-  await Promise.all([t?.drop(), smtp?.close()]);
-});
+useDatabaseAndSmtp((peers) => ({ t, smtp } = peers));
 
 const alerterWith = (url: string | undefined, quietMs = 0) =>
   createAlerter({

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import pino from 'pino';
 import { createAlerter, DEFAULT_ALERT_SETTINGS } from '../../activities/alerts/alerter';
 import { createAlertTemplates } from '../../activities/alerts/render';
@@ -17,17 +17,13 @@ import { DEFAULT_ISOLATION_SETTINGS } from '../../activities/dependency-guard/se
 import { classified, ClassifiedError } from '../../activities/errors';
 import { createMailer } from '../../activities/mailer';
 import { FailureType } from '../../temporal/contract';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { startSmtpCatcher, type SmtpCatcher } from '../support/smtp';
+import { type TestDatabase } from '../support/db';
+import { useDatabaseAndSmtp } from '../support/database-and-smtp';
+import { type SmtpCatcher } from '../support/smtp';
 
 let t: TestDatabase;
 let smtp: SmtpCatcher;
-before(async () => {
-  [t, smtp] = await Promise.all([createTestDatabase(), startSmtpCatcher()]);
-});
-after(async () => {
-  await Promise.all([t?.drop(), smtp?.close()]);
-});
+useDatabaseAndSmtp((peers) => ({ t, smtp } = peers));
 
 const settings = {
   ...DEFAULT_ISOLATION_SETTINGS,
