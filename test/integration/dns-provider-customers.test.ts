@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { openDnsSecrets } from '../../activities/crypto/bound-secrets';
 import { getDnsProvider } from '../../activities/db/repositories/dns-providers';
-import { startConsoleApp, type ConsoleApp } from '../support/console-app';
+import type { ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
-import { seedFleet, type SeededFleet } from '../support/seed';
+import type { SeededFleet } from '../support/seed';
+import { startSeededConsole } from '../support/seeded-console';
 
 const PDNS_KEY = 'pdns-customer-key-SECRET-42';
 
@@ -21,14 +21,10 @@ let token: string;
 let fleet: SeededFleet;
 
 before(async () => {
-  c = await startConsoleApp();
-  fleet = await seedFleet(
-    c.db.db,
+  ({ c, fleet, admin, token } = await startSeededConsole(
     { customers: 2, certificates: 4, targetsPerCustomer: 0, deploymentRuns: 0, auditEntries: 0 },
-    c.box.seal('placeholder', SecretPurpose.versionKey),
-  );
-  admin = await c.signedIn('admin', 'dns-admin');
-  token = await c.apiToken('admin', 'dns-api');
+    { admin: 'dns-admin', tokenRole: 'admin', token: 'dns-api' },
+  ));
 });
 after(async () => {
   await c?.stop();

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
-import { startConsoleApp, type ConsoleApp } from '../support/console-app';
+import type { ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
-import { seedFleet, type SeededFleet } from '../support/seed';
+import type { SeededFleet } from '../support/seed';
+import { startSeededConsole } from '../support/seeded-console';
 
 let c: ConsoleApp;
 let admin: ConsoleClient;
@@ -15,14 +15,10 @@ let token: string;
 let fleet: SeededFleet;
 
 before(async () => {
-  c = await startConsoleApp();
-  fleet = await seedFleet(
-    c.db.db,
+  ({ c, fleet, admin, token } = await startSeededConsole(
     { customers: 1, certificates: 3, targetsPerCustomer: 1, deploymentRuns: 3, auditEntries: 1 },
-    c.box.seal('placeholder', SecretPurpose.versionKey),
-  );
-  admin = await c.signedIn('admin');
-  token = await c.apiToken('technician');
+    { tokenRole: 'technician' },
+  ));
   c.temporal.child.kill('SIGKILL');
   await new Promise((resolve) => c.temporal.child.once('exit', resolve));
 });
