@@ -3,6 +3,7 @@
  * one workflow executed on a fresh worker, polling a condition, and what a history says about how
  * each activity ran (scheduled on the server or as a local activity).
  */
+import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { ApplicationFailure, type Workflow, type WorkflowResultType } from '@temporalio/common';
@@ -96,14 +97,19 @@ export async function pollUntil(
   return false;
 }
 
-/** The activities a history scheduled on the server, and how many ran as local activities (one marker each). */
-export function activityScheduling(events: temporal.api.history.v1.IHistoryEvent[] | null | undefined): {
-  scheduled: string[];
-  localMarkers: number;
-} {
+/**
+ * Asserts that a history scheduled exactly `regular` on the server (in this order) and ran every other
+ * of its `calls` activity calls as a local activity (one marker each).
+ */
+export function assertActivitySplit(
+  events: temporal.api.history.v1.IHistoryEvent[] | null | undefined,
+  regular: readonly string[],
+  calls: number,
+  why: string,
+): void {
   const all = events ?? [];
-  return {
-    scheduled: all.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
-    localMarkers: all.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
-  };
+  const scheduled = all.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  const localMarkers = all.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  assert.deepEqual(scheduled, regular, why);
+  assert.equal(localMarkers, calls - regular.length, 'one marker per bookkeeping call');
 }
