@@ -185,6 +185,15 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
           [c.id],
         );
         return row?.status === 'valid' && row.deployed === '1' ? row : undefined;
+      }).catch(async (error: unknown) => {
+        const runs = await restored!.db.db.query(
+          `SELECT c.status, c.current_version_id, r.version_id, r.outcome, r.trigger, r.workflow_id, r.started_at
+             FROM certificates c LEFT JOIN deployment_runs r ON r.version_id IN
+                  (SELECT id FROM certificate_versions WHERE certificate_id = c.id)
+            WHERE c.id = $1 ORDER BY r.id`,
+          [c.id],
+        );
+        throw new Error(`${String(error)}; its rows: ${JSON.stringify(runs)}`);
       });
       await verifyServedFingerprint('f5-bigip', [fleet.bigip.endpointFor(c.profile)], current.fingerprint);
     }
