@@ -213,6 +213,7 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
   assert.deepEqual(twice, [], 'no certificate or key object installed twice on the BIG-IP');
   process.stderr.write(
     `restore: backup ${backupTaken - started} ms after "renew now"; restored stack phases ${JSON.stringify(restored.timings)} ms; ` +
-      `all runs ended ${Date.now() - started} ms after "renew now"; ${installs.size} objects installed once each\n`,
+      `all runs ended ${Date.now() - started} ms after "renew now"; ${installs.size} objects installed once each; ` +
+      `worker retries of the schedule reconciliation: ${(restored.workers[0]?.output() ?? '').split('not serving schedules yet').length - 1}\n`,
   );
 });
