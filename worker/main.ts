@@ -13,6 +13,7 @@ import { reconcileRenewalSchedules } from '../temporal/schedules';
 import { upsertFleetSchedules } from '../temporal/fleet-schedules';
 import { describeRenewalSchedules } from '../temporal/schedule-health';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { whileTemporalUnavailable } from '../temporal/while-unavailable';
 import { activityDepsFrom } from './activity-deps';
 import { bundleWorkflows } from './build-workflow-bundle';
 import { deviceCoordinatorSignals } from './device-coordinator';
@@ -97,15 +98,27 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     maxCachedWorkflows: config.maxCachedWorkflows,
   });
 
-  const reconciled = await reconcileRenewalSchedules(
-    client,
-    { pages: () => liveCertificatePages(db), liveAmong: (ids) => liveCertificateIdsAmong(db, ids) },
-    config.renewalSchedule,
+  // Both are idempotent, so a server that is not serving schedules yet is simply asked again.
+  const reconciled = await whileTemporalUnavailable(
+    async () => {
+      const counts = await reconcileRenewalSchedules(
+        client,
+        { pages: () => liveCertificatePages(db), liveAmong: (ids) => liveCertificateIdsAmong(db, ids) },
+        config.renewalSchedule,
+      );
+      await upsertFleetSchedules(client, {
+        scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds,
+        ...config.fleetSchedules,
+      });
+      return counts;
+    },
+    {
+      timeoutMs: 300_000,
+      intervalMs: 2_000,
+      onRetry: (err, elapsedMs) =>
+        log.warn({ err, elapsedMs }, 'Temporal is not serving schedules yet; reconciling them again'),
+    },
   );
-  await upsertFleetSchedules(client, {
-    scheduleHealthIntervalSeconds: config.scheduleHealthIntervalSeconds,
-    ...config.fleetSchedules,
-  });
   log.info({ ...reconciled, taskQueue: TASK_QUEUE }, 'worker started; renewal schedules reconciled');
 
   const done = worker.run().finally(async () => {

@@ -12,6 +12,8 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { restoreDatabases } from '../../scripts/backup/databases';
+import { readVerifiedManifest } from '../../scripts/backup/manifest';
 import { PROCESS_COMMANDS } from '../../scripts/processes';
 import { DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION } from '../../scripts/topology';
 import { createEmptyTestDatabase } from './db';
@@ -51,8 +53,33 @@ async function createTemporalRole(adminUrl: string, password: string): Promise<v
   }
 }
 
+export interface ProductionStackOptions extends Omit<StackOptions, 'webProcess'> {
+  /**
+   * A directory written by `npm run backup` (scripts/backup/databases.ts): the three databases are
+   * restored into the new PostgreSQL instead of being created, so Temporal's schema step is skipped
+   * and the namespace step finds the namespace (docs/backup-restore.md, "Restoring"). Start the stack
+   * with the backup's master key in `env.CERTFLEET_MASTER_KEY`.
+   */
+  restoreFrom?: string;
+}
+
+/** Restores a backup's three databases onto `adminUrl`'s server, CertFleet's into `certfleetUrl`'s (empty) database. */
+async function restoreBackup(backupDir: string, adminUrl: string, certfleetUrl: string): Promise<void> {
+  const manifest = await readVerifiedManifest(backupDir);
+  await restoreDatabases(backupDir, manifest.files, {
+    serverUrl: adminUrl,
+    names: {
+      certfleet: decodeURIComponent(new URL(certfleetUrl).pathname.slice(1)),
+      temporal: 'temporal',
+      temporal_visibility: 'temporal_visibility',
+    },
+    owners: { temporal: 'temporal', temporal_visibility: 'temporal' },
+  });
+}
+
 /** Starts the whole production topology (web as a process; start workers with stack.startWorker()). */
-export async function startProductionStack(options: Omit<StackOptions, 'webProcess'> = {}): Promise<ProductionStack> {
+export async function startProductionStack(options: ProductionStackOptions = {}): Promise<ProductionStack> {
+  const { restoreFrom, ...stackOptions } = options;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-production-'));
   const unregister = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const timings: Record<string, number> = {};
@@ -93,15 +120,16 @@ export async function startProductionStack(options: Omit<StackOptions, 'webProce
             password: randomBytes(12).toString('hex'),
           };
           await createTemporalRole(pg.adminUrl, access.password);
-          schemaCommands = await timed('temporal-schema', () => setUpTemporalSchema(access));
+          // Empty: the migrations process below migrates it, as the compose one-shot does (or finds it restored).
+          const db = await createEmptyTestDatabase();
+          stops.push(db.drop);
+          if (restoreFrom) await timed('restore', () => restoreBackup(restoreFrom, pg.adminUrl, db.url));
+          else schemaCommands = await timed('temporal-schema', () => setUpTemporalSchema(access));
           const temporal = await timed('temporal', () => startTemporalServer(path.join(dir, 'temporal'), access));
           stops.push(temporal.stop);
           namespace = await timed('temporal-namespace', () =>
             createNamespace(temporal.address, DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION),
           );
-          // Empty: the migrations process below migrates it, as the compose one-shot does.
-          const db = await createEmptyTestDatabase();
-          stops.push(db.drop);
           return { db, temporal };
         },
         async beforeProcesses(env) {
@@ -109,7 +137,7 @@ export async function startProductionStack(options: Omit<StackOptions, 'webProce
           await timed('migrations', () => runToEnd(node, args, { env, cwd: ROOT, timeoutMs: 120_000 }));
         },
       },
-      { ...options, webProcess: true },
+      { ...stackOptions, webProcess: true },
     );
     if (!postgres) throw new Error('production stack: PostgreSQL did not start');
     const started: PrivatePostgres = postgres;
