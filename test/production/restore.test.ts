@@ -124,6 +124,7 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
   );
   const renewedInBackup = (backupRows['certificate_versions']?.length ?? 0) - CERTIFICATES;
 
+  const restoreStarted = new Date();
   restored = await startProductionStack({
     restoreFrom: backupDir,
     env: {
@@ -201,12 +202,18 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
     await connection.close();
   }
 
-  // Re-driven, not doubled: one renewal each, each object installed once, each version deployed once.
+  // Re-driven, not doubled: one renewal each, each object installed once, each version deployed at most
+  // once by each installation. A deploy that ended between the Temporal dumps and CertFleet's (online
+  // backup) is started again by the restored lifecycle, whose history predates it: that run imports
+  // nothing (the objects are there), binds the same ones and verifies (docs/backup-restore.md).
   const installs = installsPerObject(fleet.bigip);
   const [counts] = await restored.db.db.query<{ versions: string; twice: string }>(
     `SELECT (SELECT count(*) FROM certificate_versions) AS versions,
             (SELECT count(*) FROM (SELECT 1 FROM deployment_runs WHERE outcome = 'deployed'
-                                   GROUP BY deployment_id, version_id HAVING count(*) > 1) d) AS twice`,
+                                   GROUP BY deployment_id, version_id
+                                   HAVING count(*) FILTER (WHERE started_at < $1) > 1
+                                       OR count(*) FILTER (WHERE started_at >= $1) > 1) d) AS twice`,
+    [restoreStarted],
   );
   process.stderr.write(`restore: installs per object ${JSON.stringify([...installs])}; ${JSON.stringify(counts)}\n`);
   assert.deepEqual(
@@ -214,7 +221,11 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
     [],
     'no certificate or key object installed twice on the BIG-IP',
   );
-  assert.deepEqual(counts, { versions: String(2 * CERTIFICATES), twice: '0' }, 'each version deployed once');
+  assert.deepEqual(
+    counts,
+    { versions: String(2 * CERTIFICATES), twice: '0' },
+    'each version deployed at most once by each installation',
+  );
   process.stderr.write(
     `restore: backup ${backupTaken - started} ms after "renew now"; restored stack phases ${JSON.stringify(restored.timings)} ms; ` +
       `all runs ended ${Date.now() - started} ms after "renew now"; ${installs.size} objects installed once each; ` +
