@@ -7,7 +7,18 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
-const ORDER = ['unit', 'fakes', 'support', 'workflows', 'replay', 'integration', 'resilience', 'production', 'upgrade', 'e2e'];
+const ORDER = [
+  'unit',
+  'fakes',
+  'support',
+  'workflows',
+  'replay',
+  'integration',
+  'resilience',
+  'production',
+  'upgrade',
+  'e2e',
+];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -97,7 +97,11 @@ describe('verify and zones', () => {
   });
 
   it('no zone: DNS_ZONE_NOT_FOUND naming the name; an unknown hosted zone id: DNS_ZONE_NOT_FOUND', async () => {
-    await assertFailure(provider().zoneFor('_acme-challenge.missing.test'), FailureType.dnsZoneNotFound, /missing\.test/);
+    await assertFailure(
+      provider().zoneFor('_acme-challenge.missing.test'),
+      FailureType.dnsZoneNotFound,
+      /missing\.test/,
+    );
     await assertFailure(provider({ hostedZoneId: 'ZNOSUCHZONE' }).verify(), FailureType.dnsZoneNotFound, /ZNOSUCHZONE/);
   });
 });
@@ -165,7 +169,11 @@ describe('present and cleanup', () => {
   });
 
   it('a key without route53:ChangeResourceRecordSets: DNS_AUTH_FAILED naming the action', async () => {
-    await assertFailure(provider({}, READ_ONLY).present(recordName(), 'denied'), FailureType.dnsAuth, /AccessDenied.*route53:ChangeResourceRecordSets/);
+    await assertFailure(
+      provider({}, READ_ONLY).present(recordName(), 'denied'),
+      FailureType.dnsAuth,
+      /AccessDenied.*route53:ChangeResourceRecordSets/,
+    );
   });
 
   it('one Throttling answer is retried by the SDK; throttling that persists is a retryable DNS_PROVIDER_UNAVAILABLE', async () => {
@@ -174,6 +182,10 @@ describe('present and cleanup', () => {
     await provider().present(name, 'after-throttle');
     assert.deepEqual(fake.txt(name), ['"after-throttle"']);
     fake.failNext('ListResourceRecordSets', 'PriorRequestNotComplete', 2);
-    await assertFailure(provider().present(recordName(), 'busy'), FailureType.dnsUnavailable, /PriorRequestNotComplete/);
+    await assertFailure(
+      provider().present(recordName(), 'busy'),
+      FailureType.dnsUnavailable,
+      /PriorRequestNotComplete/,
+    );
   });
 });
