@@ -102,11 +102,25 @@ class InvalidChangeBatch extends Error {
 }
 
 /**
- * The end of a paged list response (API reference, ListHostedZonesByName and ListResourceRecordSets):
- * IsTruncated, the next-page markers only when truncated, MaxItems, and the closing element.
+ * A paged list response (API reference, ListHostedZonesByName and ListResourceRecordSets): the first
+ * `max` items, what the request echoes (`echo`), IsTruncated, the next page's markers only when
+ * truncated, and MaxItems.
  */
-const pageEnd = (element: string, max: number, nextMarkers: string | undefined): string =>
-  `<IsTruncated>${nextMarkers !== undefined}</IsTruncated>${nextMarkers ?? ''}<MaxItems>${max}</MaxItems></${element}>`;
+function pagedList<T>(
+  element: string,
+  list: { name: string; items: readonly T[]; xml: (item: T) => string },
+  max: number,
+  echo: string,
+  nextMarkers: (next: T) => string,
+): string {
+  const next = list.items[max];
+  const page = list.items.slice(0, max).map(list.xml).join('');
+  return (
+    `<${element} xmlns="${NS}"><${list.name}>${page}</${list.name}>${echo}` +
+    `<IsTruncated>${next !== undefined}</IsTruncated>${next === undefined ? '' : nextMarkers(next)}` +
+    `<MaxItems>${max}</MaxItems></${element}>`
+  );
+}
 
 const zoneXml = (z: Zone): string =>
   `<HostedZone><Id>/hostedzone/${z.id}</Id><Name>${nameOut(z.name)}</Name><CallerReference>certfleet-fake-${z.id}</CallerReference>` +
@@ -214,16 +228,12 @@ export async function startFakeRoute53(opts: FakeRoute53Options): Promise<FakeRo
         sortKey(a.name) < sortKey(b.name) ? -1 : sortKey(a.name) > sortKey(b.name) ? 1 : 0,
       );
       const listed = sorted.filter((z) => sortKey(z.name) >= from);
-      const page = listed.slice(0, max);
-      const next = listed[max];
-      return (
-        `<ListHostedZonesByNameResponse xmlns="${NS}"><HostedZones>${page.map(zoneXml).join('')}</HostedZones>` +
-        (q.get('dnsname') ? `<DNSName>${nameOut(canonicalName(q.get('dnsname') ?? ''))}</DNSName>` : '') +
-        pageEnd(
-          'ListHostedZonesByNameResponse',
-          max,
-          next && `<NextDNSName>${nameOut(next.name)}</NextDNSName><NextHostedZoneId>${next.id}</NextHostedZoneId>`,
-        )
+      return pagedList(
+        'ListHostedZonesByNameResponse',
+        { name: 'HostedZones', items: listed, xml: zoneXml },
+        max,
+        q.get('dnsname') ? `<DNSName>${nameOut(canonicalName(q.get('dnsname') ?? ''))}</DNSName>` : '',
+        (next) => `<NextDNSName>${nameOut(next.name)}</NextDNSName><NextHostedZoneId>${next.id}</NextHostedZoneId>`,
       );
     }
     if (action === 'GetHostedZone') {
@@ -238,14 +248,12 @@ export async function startFakeRoute53(opts: FakeRoute53Options): Promise<FakeRo
       const max = Number(q.get('maxitems') ?? '300');
       const start = { name: q.get('name') ? canonicalName(q.get('name') ?? '') : '', type: q.get('type') ?? '' };
       const sets = [...zone.sets.values()].sort(compareSets).filter((s) => !start.name || compareSets(s, start) >= 0);
-      const next = sets[max];
-      return (
-        `<ListResourceRecordSetsResponse xmlns="${NS}"><ResourceRecordSets>${sets.slice(0, max).map(setXml).join('')}</ResourceRecordSets>` +
-        pageEnd(
-          'ListResourceRecordSetsResponse',
-          max,
-          next && `<NextRecordName>${nameOut(next.name)}</NextRecordName><NextRecordType>${next.type}</NextRecordType>`,
-        )
+      return pagedList(
+        'ListResourceRecordSetsResponse',
+        { name: 'ResourceRecordSets', items: sets, xml: setXml },
+        max,
+        '',
+        (next) => `<NextRecordName>${nameOut(next.name)}</NextRecordName><NextRecordType>${next.type}</NextRecordType>`,
       );
     }
     if (action === 'ChangeResourceRecordSets') {
