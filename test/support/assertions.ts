@@ -24,6 +24,15 @@ export async function callsDuring<T>(log: readonly T[], work: () => Promise<unkn
   return log.slice(start);
 }
 
+/** Runs `work` twice, as an activity retry would: the fake's calls of the first run and of the retry. */
+export async function callsOfRetry<T>(
+  log: readonly T[],
+  work: () => Promise<unknown>,
+): Promise<{ first: T[]; again: T[] }> {
+  const first = await callsDuring(log, work);
+  return { first, again: await callsDuring(log, work) };
+}
+
 /** What the check assertions read of a deployer's preflight report. */
 interface CheckedReport {
   checks: readonly { name: string; ok: boolean }[];

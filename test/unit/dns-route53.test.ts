@@ -11,7 +11,7 @@ import type { DnsProvider } from '../../activities/dns-providers/types';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeRoute53, type FakeRoute53 } from '../fakes/route53/server';
-import { assertFailure, callsDuring, rejection as rejectionOf } from '../support/assertions';
+import { assertFailure, callsDuring, callsOfRetry, rejection as rejectionOf } from '../support/assertions';
 
 const KEY = { accessKeyId: 'AKIAFAKECERTFLEET001', secretAccessKey: 'r53-secret-SECRET-0123456789abcdefghijklmn' };
 const READ_ONLY = {
@@ -109,12 +109,10 @@ describe('verify and zones', () => {
 describe('present and cleanup', () => {
   it('present creates the value and returns only once GetChange says INSYNC; a retry changes nothing', async () => {
     const name = recordName();
-    const calls = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
+    const { first, again } = await callsOfRetry(fake.calls, () => provider().present(name, 'value-one'));
     assert.deepEqual(fake.txt(name), ['"value-one"']);
-    const polls = calls.filter((c) => c.action === 'GetChange');
-    assert.equal(polls.length, 3, 'PENDING, PENDING, INSYNC');
-    const again = await callsDuring(fake.calls, () => provider().present(name, 'value-one'));
-    assert.equal(again.filter((c) => c.action === 'ChangeResourceRecordSets').length, 0);
+    assert.equal(first.filter((c) => c.action === 'GetChange').length, 3, 'PENDING, PENDING, INSYNC');
+    assert.equal(again.filter((c) => c.action === 'ChangeResourceRecordSets').length, 0, 'the retry changed nothing');
   });
 
   it('a wildcard and its base name at once: both values coexist, cleanup removes only its own', async () => {
