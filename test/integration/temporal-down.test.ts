@@ -4,68 +4,69 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { ConsoleApp } from '../support/console-app';
-import type { ConsoleClient } from '../support/console-client';
-import type { SeededFleet } from '../support/seed';
-import { startSeededConsole } from '../support/seeded-console';
+import { startSeededConsole, type SeededConsole } from '../support/seeded-console';
 
-let c: ConsoleApp;
-let admin: ConsoleClient;
-let token: string;
-let fleet: SeededFleet;
+/** The console on a seeded fleet, its Temporal dev server killed before the first test. */
+let seeded: SeededConsole;
 
 before(async () => {
-  ({ c, fleet, admin, token } = await startSeededConsole(
+  seeded = await startSeededConsole(
     { customers: 1, certificates: 3, targetsPerCustomer: 1, deploymentRuns: 3, auditEntries: 1 },
     { tokenRole: 'technician' },
-  ));
-  c.temporal.child.kill('SIGKILL');
-  await new Promise((resolve) => c.temporal.child.once('exit', resolve));
+  );
+  const temporal = seeded.c.temporal.child;
+  temporal.kill('SIGKILL');
+  await new Promise((resolve) => temporal.once('exit', resolve));
 });
 after(async () => {
-  await c?.stop().catch(() => undefined);
+  await seeded?.c.stop().catch(() => undefined);
 });
 
 it('pages render from the database; commands answer 503 and change nothing', async () => {
-  const [cert] = await c.db.db.query<{ id: string; common_name: string }>(
+  const [cert] = await seeded.c.db.db.query<{ id: string; common_name: string }>(
     'SELECT id, common_name FROM certificates ORDER BY id LIMIT 1',
   );
-  const page = await admin.get(`/certificates/${cert?.id}`);
+  const page = await seeded.admin.get(`/certificates/${cert?.id}`);
   assert.equal(page.status, 200);
   assert.match(page.text, /Temporal is unreachable/);
-  assert.equal((await admin.get('/')).status, 200);
-  assert.match((await admin.get('/dashboard/running', { 'HX-Request': 'true' })).text, /Temporal is unreachable/);
+  assert.equal((await seeded.admin.get('/')).status, 200);
+  assert.match(
+    (await seeded.admin.get('/dashboard/running', { 'HX-Request': 'true' })).text,
+    /Temporal is unreachable/,
+  );
 
-  const renew = await admin.post(`/certificates/${cert?.id}/renew`, {});
+  const renew = await seeded.admin.post(`/certificates/${cert?.id}/renew`, {});
   assert.equal(renew.status, 503);
   assert.match(renew.text, /Temporal is unreachable right now/);
-  const before = (await c.db.db.query('SELECT id FROM certificates')).length;
-  const created = await c.api(token, 'POST', '/api/v1/certificates', {
+  const before = (await seeded.c.db.db.query('SELECT id FROM certificates')).length;
+  const created = await seeded.c.api(seeded.token, 'POST', '/api/v1/certificates', {
     commonName: 'down.example.test',
-    customerId: fleet.customerIds[0],
-    dnsProviderId: fleet.dnsProviderId,
+    customerId: seeded.fleet.customerIds[0],
+    dnsProviderId: seeded.fleet.dnsProviderId,
   });
   assert.equal(created.status, 503, created.text);
   assert.match((created.json as { error: string }).error, /could not be created. Nothing was saved/);
   assert.equal(
-    (await c.db.db.query('SELECT id FROM certificates')).length,
+    (await seeded.c.db.db.query('SELECT id FROM certificates')).length,
     before,
     'no certificate without its schedule',
   );
-  const deleted = await c.api(
-    token,
+  const deleted = await seeded.c.api(
+    seeded.token,
     'DELETE',
     `/api/v1/certificates/${cert?.id}?confirm=${encodeURIComponent(cert?.common_name ?? '')}`,
   );
   assert.equal(deleted.status, 503);
   assert.equal(
-    (await c.db.db.query('SELECT deleted_at FROM certificates WHERE id = $1', [cert?.id]))[0]?.['deleted_at' as never],
+    (await seeded.c.db.db.query('SELECT deleted_at FROM certificates WHERE id = $1', [cert?.id]))[0]?.[
+      'deleted_at' as never
+    ],
     null,
   );
-  const [target] = await c.db.db.query<{ id: string }>('SELECT id FROM targets LIMIT 1');
-  assert.equal((await c.api(token, 'POST', `/api/v1/targets/${target?.id}/test-connection`)).status, 503);
-  assert.equal((await c.api(token, 'GET', `/api/v1/certificates/${cert?.id}/runs`)).status, 503);
-  const audit = await c.db.db.query(
+  const [target] = await seeded.c.db.db.query<{ id: string }>('SELECT id FROM targets LIMIT 1');
+  assert.equal((await seeded.c.api(seeded.token, 'POST', `/api/v1/targets/${target?.id}/test-connection`)).status, 503);
+  assert.equal((await seeded.c.api(seeded.token, 'GET', `/api/v1/certificates/${cert?.id}/runs`)).status, 503);
+  const audit = await seeded.c.db.db.query(
     "SELECT 1 FROM audit_log WHERE action IN ('certificate.renew-now', 'certificate.create', 'certificate.delete', 'target.test-connection')",
   );
   assert.equal(audit.length, 0, 'nothing is audited that did not happen');
