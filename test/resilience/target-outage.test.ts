@@ -18,6 +18,10 @@ const fleetOnStack = useFleetOnStack({
     DEPLOY_RETRY_WINDOW_MS: '120000',
     ALERT_RECOVERY_QUIET_MS: '2000',
     ALERT_SWEEP_INTERVAL_SECONDS: '1',
+    // This file tests the deploy's own retry path (fail after the retries, alert per target, automatic
+    // retry); with the device's circuit breaker open the runs would wait instead, which
+    // test/resilience/device-hang.test.ts covers.
+    BREAKER_FAILURE_THRESHOLD: '1000',
   },
 });
 

@@ -33,8 +33,8 @@ import { suiteTestCa } from '../support/suite-ca';
 import { closing } from '../support/closing';
 
 const GROUP = 'certfleet-sync';
-/** Short sync timings for tests (production: 60 s timeout, 3 s polls). */
-const quick = createBigipDeployerWith({ syncTimeoutMs: 400, syncPollMs: 20 });
+/** Short sync timings for tests (production: 60 s timeout, 3 s polls); 3 s leaves room for a loaded machine. */
+const quick = createBigipDeployerWith({ syncTimeoutMs: 3_000, syncPollMs: 20 });
 
 const contextFor = (fake: FakeBigip, options: Record<string, unknown> = { partition: 'Common' }): DeployerContext =>
   bigipContext(fake, { options });
@@ -117,7 +117,7 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
       const detail = final.state === 'failed' ? final.detail : '';
       assert.match(
         detail,
-        /^f5-bigip: config-sync to certfleet-sync did not reach "In Sync" within 0\.4 s: device group certfleet-sync is Changes Pending \(yellow\): /,
+        /^f5-bigip: config-sync to certfleet-sync did not reach "In Sync" within 3 s: device group certfleet-sync is Changes Pending \(yellow\): /,
       );
       assert.match(detail, /Recommended action: Synchronize bigip1\.certfleet\.test to group certfleet-sync/);
       // A retried activate binds the same objects again: no import, the same binding.
