@@ -1,5 +1,5 @@
 /** CPU time and peak memory of processes on this (Linux) machine, read from /proc, for the benchmarks. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -31,22 +31,6 @@ export function peakRssMiB(pid: number): number {
   const status = readProc(pid, 'status') ?? '';
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : 0;
-}
-
-/**
- * CPU seconds of the whole PostgreSQL cluster whose postmaster is `postmasterPid`: its own time, the
- * time of its backends that have exited (reaped into cutime) and that of the live ones.
- */
-export function clusterCpuSeconds(postmasterPid: number): number {
-  const main = statTimes(postmasterPid);
-  if (!main) return 0;
-  let total = main.own + main.children;
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === postmasterPid) continue;
-    if (parentPid(pid) === postmasterPid) total += cpuSeconds(pid);
-  }
-  return total;
 }
 
 /** The parent of a live process (for PostgreSQL: the postmaster of a backend from pg_backend_pid()). */

@@ -3,6 +3,10 @@
  * resolver (and Pebble) sees what our code wrote through the provider's API. challtestsrv appends
  * values per host and can only clear them all (`POST /set-txt`, `POST /clear-txt`): clear, then add
  * every value the name has now.
+ *
+ * Source: pebble-challtestsrv's management API as documented in letsencrypt/pebble
+ * cmd/pebble-challtestsrv/README.md (v2.10.3): `POST /set-txt {"host", "value"}` adds a value,
+ * `POST /clear-txt {"host"}` removes all of a host's values; hosts are fully qualified with a trailing dot.
  */
 export type TxtMirror = (fqdnLowerCase: string, values: readonly string[]) => Promise<void>;
 
