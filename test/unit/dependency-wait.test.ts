@@ -22,6 +22,14 @@ it('waits at least until the next probe, growing per round up to the cap', () =>
   assert.equal(dependencyWaitMs({ type: FailureType.dependencyBusy, details: undefined }, 1, 0), 2_000);
 });
 
+it('a full share is not an outage: its wait stops growing at a few seconds', () => {
+  const busy = { type: FailureType.dependencyBusy, details: undefined };
+  assert.equal(dependencyWaitMs(busy, 3, 0), 8_000);
+  assert.equal(dependencyWaitMs(busy, 12, 0), 8_000);
+  assert.equal(dependencyWaitMs(busy, 12, 0, 5_000), 5_000);
+  assert.equal(dependencyWaitMs(notAnswering(), 12, 0), 600_000);
+});
+
 it('spreads a fleet over a fifth of the wait', () => {
   assert.equal(dependencyWaitMs(notAnswering(10_000), 0, 1), 12_000);
   assert.equal(dependencyWaitMs(notAnswering(10_000), 0, 0.5), 11_000);

@@ -15,6 +15,13 @@ export interface WaitFacts {
 }
 
 export const DEFAULT_MAX_WAIT_MS = 10 * 60_000;
+/**
+ * A full share (DEPENDENCY_BUSY) is not an outage: it frees as soon as one of this worker's calls to the
+ * dependency ends, so its wait grows only to this, never to the outage cap. With the outage cap, runs that
+ * found the share full a few times in a row slept for minutes while newer runs took the free slots (a
+ * kill -9 test of 50 deploys to one device did not finish in 10 minutes).
+ */
+export const BUSY_MAX_WAIT_MS = 8_000;
 
 const retryAfterOf = (details: unknown): number | undefined => {
   const ms = (details as Partial<NotAnsweringDetails> | undefined)?.retryAfterMs;
@@ -30,7 +37,8 @@ export function dependencyWaitMs(
 ): number | undefined {
   if (failure.type !== FailureType.dependencyNotAnswering && failure.type !== FailureType.dependencyBusy)
     return undefined;
-  const backoff = Math.min(maxWaitMs, 1_000 * 2 ** Math.min(round, 20));
+  const cap = failure.type === FailureType.dependencyBusy ? Math.min(maxWaitMs, BUSY_MAX_WAIT_MS) : maxWaitMs;
+  const backoff = Math.min(cap, 1_000 * 2 ** Math.min(round, 20));
   const base = Math.max(retryAfterOf(failure.details) ?? 0, backoff);
   return Math.round(base * (1 + 0.2 * Math.min(1, Math.max(0, random))));
 }
