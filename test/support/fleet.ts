@@ -36,6 +36,43 @@ const profileOf = (i: number): string => `clientssl-fleet-${i}`;
 const FAILURES_DIR = path.join(__dirname, '..', '..', 'test-output', 'fleet-failures');
 
 /** Creates `count` certificates on `stack` (which must have a worker), waits until issued and deployed once. */
+/**
+ * Runs `wait`; when it has not settled after FLEET_STALL_REPORT_MS (default 4 min), writes to stderr what each
+ * workflow of `ids` still running is doing (pending activities with attempt and last failure, the last events),
+ * so a test that times out leaves a trace of the run that held it up instead of only "timed out".
+ */
+async function withStallReport<T>(
+  client: Client,
+  phase: string,
+  ids: readonly string[],
+  wait: () => Promise<T>,
+): Promise<T> {
+  const afterMs = Number(process.env['FLEET_STALL_REPORT_MS'] ?? 240_000);
+  const timer = setTimeout(() => {
+    void (async () => {
+      const lines: string[] = [];
+      for (const id of ids) {
+        const handle = client.workflow.getHandle(id);
+        const d = await handle.describe().catch(() => undefined);
+        if (!d || d.status.name !== 'RUNNING') continue;
+        const pending = (d.raw.pendingActivities ?? []).map(
+          (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}: ${a.lastFailure?.message ?? 'no failure'}`,
+        );
+        const history = await handle.fetchHistory().catch(() => undefined);
+        const last = (history?.events ?? []).slice(-4).map((e) => String(e.eventType ?? '?'));
+        lines.push(`  ${id}: pending [${pending.join('; ')}], last events ${last.join(', ')}`);
+        if (lines.length >= 10) break;
+      }
+      process.stderr.write(`fleet: ${phase} not done after ${afterMs} ms; still running:\n${lines.join('\n')}\n`);
+    })().catch(() => undefined);
+  }, afterMs);
+  try {
+    return await wait();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function createFleet(
   stack: AnyStack,
   count: number,
@@ -95,7 +132,12 @@ export async function createFleet(
     }
   };
   let ended = 0;
-  const issued = await Promise.all(certificates.map((c) => resultOf(c.id)));
+  const issued = await withStallReport(
+    client,
+    'first issuance',
+    certificates.map((c) => certificateWorkflowId(c.id)),
+    () => Promise.all(certificates.map((c) => resultOf(c.id))),
+  );
   assert.ok(
     issued.every((r) => r.outcome === 'issued'),
     `every first issuance succeeded: ${JSON.stringify(issued.filter((r) => r.outcome !== 'issued').slice(0, 3))}`,
@@ -110,11 +152,9 @@ export async function createFleet(
     });
     c.deploymentId = String(link.id);
   }
-  const firstDeploys = await Promise.all(
-    certificates.map(
-      (c) =>
-        client.workflow.getHandle(deploymentWorkflowId(c.id, c.deploymentId)).result() as Promise<DeploymentOutcome>,
-    ),
+  const deployIds = certificates.map((c) => deploymentWorkflowId(c.id, c.deploymentId));
+  const firstDeploys = await withStallReport(client, 'first deploys', deployIds, () =>
+    Promise.all(deployIds.map((id) => client.workflow.getHandle(id).result() as Promise<DeploymentOutcome>)),
   );
   assert.ok(
     firstDeploys.every((d) => d.outcome === 'deployed'),
@@ -152,12 +192,18 @@ export async function createFleet(
           }
         }),
       );
-      return Promise.all(
-        certificates.map((c) =>
-          resultOf(c.id).finally(() => {
-            ended += 1;
-          }),
-        ),
+      return withStallReport(
+        client,
+        'renew all',
+        certificates.map((c) => certificateWorkflowId(c.id)),
+        () =>
+          Promise.all(
+            certificates.map((c) =>
+              resultOf(c.id).finally(() => {
+                ended += 1;
+              }),
+            ),
+          ),
       );
     },
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
