@@ -1,5 +1,6 @@
 import {
   FailureType,
+  type DeploymentRunStart,
   type DeploySettings,
   type DeployTrigger,
   type MaintenanceCheck,
@@ -17,7 +18,7 @@ import {
   setRunPreviousBinding,
   setRunStaged,
   stagedObjectsOfDeployment,
-  startRunOnce,
+  startRunUnlessDeployed,
 } from './db/repositories/deployment-runs';
 import {
   getDeployment,
@@ -253,28 +254,37 @@ export function createDeployActivities(deps: ActivityDeps) {
       }));
     },
 
-    /** Opens the history row of this run (idempotent per workflow run) and marks the deployment as deploying. */
+    /**
+     * Opens the history row of this run (idempotent per workflow run) and marks the deployment as
+     * deploying; or, for a certificate's run re-driven onto a version the deployment already has
+     * deployed (repositories/deployment-runs.ts startRunUnlessDeployed), opens nothing, changes
+     * nothing and says which run deployed it.
+     */
     async startDeploymentRun(input: {
       deploymentId: string;
       versionId: string;
       workflowId: string;
       runId: string;
       trigger: DeployTrigger;
-    }): Promise<{
-      runRowId: string;
-      targetName: string;
-      targetId: string;
-      exclusiveSession: boolean;
-      manual: boolean;
-    }> {
+    }): Promise<DeploymentRunStart> {
       const deployment = await getDeployment(deps.db, input.deploymentId);
       if (!deployment)
         throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
-      const run = await startRunOnce(deps.db, input);
+      const start = await startRunUnlessDeployed(deps.db, input);
+      if ('alreadyDeployed' in start) {
+        const by = start.alreadyDeployed;
+        return {
+          alreadyDeployed: {
+            runRowId: by.id,
+            endedAt: (by.endedAt ?? by.startedAt).toISOString(),
+          },
+          targetName: deployment.targetName,
+        };
+      }
       await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
       const vendor = deps.vendors[deployment.vendor];
       return {
-        runRowId: run.id,
+        runRowId: start.run.id,
         targetName: deployment.targetName,
         targetId: deployment.targetId,
         exclusiveSession: vendor?.exclusiveSession === true,

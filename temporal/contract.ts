@@ -185,6 +185,15 @@ export interface LifecycleAuthorityRequest {
   runId: string;
 }
 
+/**
+ * What startDeploymentRun opened: the run's history row and the target's facts; or nothing, because a
+ * certificate's run re-driven onto a version the deployment already has deployed finds that done
+ * (`alreadyDeployed`: the run that deployed it, and when).
+ */
+export type DeploymentRunStart =
+  | { runRowId: string; targetName: string; targetId: string; exclusiveSession: boolean; manual: boolean }
+  | { alreadyDeployed: { runRowId: string; endedAt: string }; targetName: string };
+
 export interface MaintenanceCheck {
   inWindow: boolean;
   /** ISO time the next window opens (when not in one). */

@@ -105,11 +105,17 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       reason: `not started by CertFleet: ${authority.reason}`,
     };
   const settings = await db.loadDeploySettings({});
-  const { runRowId, targetName, targetId, exclusiveSession, manual } = await db.startDeploymentRun({
-    ...input,
-    workflowId,
-    runId,
-  });
+  const start = await db.startDeploymentRun({ ...input, workflowId, runId });
+  // The certificate's run re-driven onto a version this deployment already has (a restore from an
+  // online backup): done, without a new history row and without a call to the device.
+  if ('alreadyDeployed' in start)
+    return {
+      deploymentId: input.deploymentId,
+      targetName: start.targetName,
+      outcome: 'deployed',
+      reason: `already deployed (run ${start.alreadyDeployed.runRowId}, ${start.alreadyDeployed.endedAt})`,
+    };
+  const { runRowId, targetName, targetId, exclusiveSession, manual } = start;
   // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
   const stage = deviceActivities(settings, settings.deviceRetryAttempts);
   const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));

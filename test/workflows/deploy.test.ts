@@ -12,6 +12,7 @@ import {
   progressQuery,
   retryDeploymentSignal,
   type DeploymentOutcome,
+  type DeployTrigger,
   type LifecycleResult,
 } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, deployToTargetWorkflow } from '../../workflows';
@@ -73,7 +74,7 @@ const executeLifecycle = (mocks: MockActivities, certificateId: string): Promise
   });
 
 /** deployToTargetWorkflow for deployment d1 and version v9, run to its end with mocks built from `options`. */
-async function executeDeploy(options: MockOptions, trigger: 'redeploy' | 'lifecycle' = 'redeploy') {
+async function executeDeploy(options: MockOptions, trigger: DeployTrigger = 'redeploy') {
   const mocks = mockActivities(options);
   const outcome = await executeOnWorker(testEnv(), mocks.activities, deployToTargetWorkflow, {
     workflowId: `deploy:${uniqueCertificateId(trigger)}:d1`,
@@ -191,6 +192,95 @@ describe('deploying after issuance', () => {
         mocks.inputsOf('stageDeployment').filter((i) => i.runRowId === 'run-d2').length,
         1,
         'tried once, never on the forged Retry',
+      );
+    },
+  );
+});
+
+/**
+ * startDeploymentRun as the real one decides it (repositories/deployment-runs.ts startRunUnlessDeployed,
+ * against PostgreSQL in test/integration/already-deployed.test.ts): the deployments in `deployed` already
+ * have the version, so a start by the certificate's run finds it done; a console command opens a run.
+ */
+const startRunWithDeployed =
+  (deployed: string[]): Activities['startDeploymentRun'] =>
+  async (input) =>
+    input.trigger === 'lifecycle' && deployed.includes(input.deploymentId)
+      ? {
+          alreadyDeployed: { runRowId: `earlier-${input.deploymentId}`, endedAt: '2026-01-01T00:00:00.000Z' },
+          targetName: TARGETS.find((t) => t.deploymentId === input.deploymentId)?.targetName ?? '?',
+        }
+      : startRunPerTrigger(input);
+
+/** Every activity that reaches the device, waits for it or closes a run. */
+const DEPLOYING_ACTIVITIES = [
+  'checkMaintenanceWindow',
+  'requestDeviceLease',
+  'stageDeployment',
+  'activateDeployment',
+  'checkDeploymentActivation',
+  'verifyDeployment',
+  'rollbackDeployment',
+  'finishDeploymentRun',
+] as const;
+
+describe('a re-driven deploy of a version already deployed (issue 17 item 5)', () => {
+  it(
+    "the certificate's run deploying a version the deployment has ends at once, deployed, without a device call",
+    TIMEOUT,
+    async () => {
+      const { mocks, outcome } = await executeDeploy(
+        { deployments: TARGETS, overrides: { startDeploymentRun: startRunWithDeployed(['d1']) } },
+        'lifecycle',
+      );
+      assert.equal(outcome.outcome, 'deployed');
+      assert.equal(outcome.targetName, 'fw-paris');
+      assert.match(outcome.reason ?? '', /^already deployed \(run earlier-d1, 2026-01-01T00:00:00\.000Z\)$/);
+      assert.deepEqual(
+        DEPLOYING_ACTIVITIES.filter((name) => mocks.count(name) > 0),
+        [],
+        `nothing after the start: ${mocks.names().join(', ')}`,
+      );
+    },
+  );
+
+  for (const trigger of ['redeploy', 'retry'] as const)
+    it(`a console ${trigger} of the same version deploys it again`, TIMEOUT, async () => {
+      const { mocks, outcome } = await executeDeploy(
+        { deployments: TARGETS, overrides: { startDeploymentRun: startRunWithDeployed(['d1']) } },
+        trigger,
+      );
+      assert.equal(outcome.outcome, 'deployed');
+      assert.equal(outcome.reason, undefined);
+      for (const name of ['stageDeployment', 'activateDeployment', 'verifyDeployment'] as const)
+        assert.equal(mocks.count(name), 1, name);
+      assert.deepEqual(mocks.inputsOf('finishDeploymentRun'), [{ runRowId: `run-d1-${trigger}`, outcome: 'deployed' }]);
+    });
+
+  itWithFreshId(
+    'a re-driven renewal deploys only to the target that does not have its version yet, and ends issued',
+    TIMEOUT_MS,
+    'redrive',
+    async (certificateId) => {
+      const mocks = twoTargetMocks({}, { startDeploymentRun: startRunWithDeployed(['d1']) });
+      const result = await executeLifecycle(mocks, certificateId);
+      assert.equal(result.outcome, 'issued', JSON.stringify(result));
+      assert.deepEqual(
+        result.deployments?.map((d) => [d.targetName, d.outcome, d.reason]),
+        [
+          ['fw-paris', 'deployed', 'already deployed (run earlier-d1, 2026-01-01T00:00:00.000Z)'],
+          ['lb-berlin', 'deployed', undefined],
+        ],
+      );
+      assert.deepEqual(
+        mocks.inputsOf('stageDeployment').map((i) => i.runRowId),
+        ['run-d2-lifecycle'],
+        'only lb-berlin is staged',
+      );
+      assert.deepEqual(
+        mocks.inputsOf('finishDeploymentRun').map((i) => i.runRowId),
+        ['run-d2-lifecycle'],
+        'only lb-berlin has a run to close',
       );
     },
   );

@@ -46,6 +46,55 @@ export async function startRunOnce(
   return rows[0] as DeploymentRunRecord;
 }
 
+/** What opening a run found: its own row to deploy with, or the run that already deployed this version. */
+export type RunStart = { run: DeploymentRunRecord } | { alreadyDeployed: DeploymentRunRecord };
+
+/**
+ * Opens the row of this workflow run (as startRunOnce), except that a `lifecycle` start for a version
+ * the deployment already has deployed opens nothing and returns the run that deployed it. That happens
+ * when a certificate's run is re-driven (after a restore from an online backup, its Temporal history
+ * predates the deploy CertFleet recorded) and starts the same deploy again. "Already deployed" means: a
+ * run of another workflow run ended `deployed` with this version, the version is still the deployment's
+ * current one, the deployment's status is `deployed`, and no run of the deployment started after it.
+ * Console commands (Retry, Redeploy) are explicit re-deploys and always open a row.
+ *
+ * Decided in one statement and idempotent: once this workflow run has its row, a retried start (an
+ * activity re-executed after a crash) returns that row whatever other runs did meanwhile; a start that
+ * found the version deployed finds it again.
+ */
+export async function startRunUnlessDeployed(
+  db: Queryable,
+  r: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: string },
+): Promise<RunStart> {
+  const [decision] = await db.query<{ deployedBy: string | null }>(
+    `WITH own AS (
+       SELECT id FROM deployment_runs WHERE workflow_id = $3 AND run_id = $4
+     ), deployed AS (
+       SELECT r.id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id
+        WHERE $5::text = 'lifecycle' AND NOT EXISTS (SELECT 1 FROM own)
+          AND r.deployment_id = $1 AND r.version_id = $2 AND r.outcome = 'deployed'
+          AND d.current_version_id = r.version_id AND d.status = 'deployed'
+          AND NOT EXISTS (SELECT 1 FROM deployment_runs later WHERE later.deployment_id = r.deployment_id AND later.id > r.id)
+        LIMIT 1
+     ), opened AS (
+       INSERT INTO deployment_runs (deployment_id, version_id, workflow_id, run_id, trigger)
+       SELECT $1::bigint, $2::bigint, $3::text, $4::text, $5::text WHERE NOT EXISTS (SELECT 1 FROM deployed)
+       ON CONFLICT (workflow_id, run_id) DO NOTHING
+     )
+     SELECT (SELECT id FROM deployed) AS "deployedBy"`,
+    [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger],
+  );
+  if (decision?.deployedBy) {
+    const deployedBy = await getRun(db, decision.deployedBy);
+    if (deployedBy) return { alreadyDeployed: deployedBy };
+  }
+  const rows = await db.query<DeploymentRunRecord>(
+    `SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`,
+    [r.workflowId, r.runId],
+  );
+  return { run: rows[0] as DeploymentRunRecord };
+}
+
 export async function getRun(db: Queryable, id: string): Promise<DeploymentRunRecord | undefined> {
   const rows = await db.query<DeploymentRunRecord>(`SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE id = $1`, [id]);
   return rows[0];
