@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import {
   certificateWorkflowId,
   deploymentWorkflowId,
@@ -36,10 +37,29 @@ const profileOf = (i: number): string => `clientssl-fleet-${i}`;
 const FAILURES_DIR = path.join(__dirname, '..', '..', 'test-output', 'fleet-failures');
 
 /** Creates `count` certificates on `stack` (which must have a worker), waits until issued and deployed once. */
+/** One line on what a running workflow waits for: pending activities (attempt, last failure), children, last events. */
+async function describeRunning(client: Client, id: string, depth = 0): Promise<string[]> {
+  const handle = client.workflow.getHandle(id);
+  const d = await handle.describe().catch(() => undefined);
+  if (!d || d.status.name !== 'RUNNING') return [];
+  const pending = (d.raw.pendingActivities ?? []).map(
+    (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}: ${a.lastFailure?.message ?? 'no failure'}`,
+  );
+  const history = await handle.fetchHistory().catch(() => undefined);
+  const last = (history?.events ?? [])
+    .slice(-4)
+    .map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]?.replace(/^EVENT_TYPE_/, '') ?? '?');
+  const lines = [`${'  '.repeat(depth + 1)}${id}: pending [${pending.join('; ')}], last events ${last.join(', ')}`];
+  if (depth === 0)
+    for (const child of d.raw.pendingChildren ?? [])
+      if (child.workflowId) lines.push(...(await describeRunning(client, child.workflowId, depth + 1)));
+  return lines;
+}
+
 /**
- * Runs `wait`; when it has not settled after FLEET_STALL_REPORT_MS (default 4 min), writes to stderr what each
- * workflow of `ids` still running is doing (pending activities with attempt and last failure, the last events),
- * so a test that times out leaves a trace of the run that held it up instead of only "timed out".
+ * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr what the
+ * workflows of `ids` still running are doing (describeRunning, at most 10), so a test that times out leaves
+ * a trace of the runs that held it up instead of only "timed out".
  */
 async function withStallReport<T>(
   client: Client,
@@ -47,29 +67,25 @@ async function withStallReport<T>(
   ids: readonly string[],
   wait: () => Promise<T>,
 ): Promise<T> {
-  const afterMs = Number(process.env['FLEET_STALL_REPORT_MS'] ?? 240_000);
-  const timer = setTimeout(() => {
-    void (async () => {
-      const lines: string[] = [];
-      for (const id of ids) {
-        const handle = client.workflow.getHandle(id);
-        const d = await handle.describe().catch(() => undefined);
-        if (!d || d.status.name !== 'RUNNING') continue;
-        const pending = (d.raw.pendingActivities ?? []).map(
-          (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}: ${a.lastFailure?.message ?? 'no failure'}`,
-        );
-        const history = await handle.fetchHistory().catch(() => undefined);
-        const last = (history?.events ?? []).slice(-4).map((e) => String(e.eventType ?? '?'));
-        lines.push(`  ${id}: pending [${pending.join('; ')}], last events ${last.join(', ')}`);
-        if (lines.length >= 10) break;
-      }
-      process.stderr.write(`fleet: ${phase} not done after ${afterMs} ms; still running:\n${lines.join('\n')}\n`);
-    })().catch(() => undefined);
-  }, afterMs);
+  const everyMs = Number(process.env['FLEET_STALL_REPORT_MS'] ?? 240_000);
+  const started = Date.now();
+  const report = async (): Promise<void> => {
+    const lines: string[] = [];
+    let running = 0;
+    for (const id of ids) {
+      const described = await describeRunning(client, id);
+      if (described.length) running += 1;
+      if (running <= 10) lines.push(...described);
+    }
+    process.stderr.write(
+      `fleet: ${phase} not done after ${Date.now() - started} ms; ${running} still running:\n${lines.join('\n')}\n`,
+    );
+  };
+  const timer = setInterval(() => void report().catch(() => undefined), everyMs);
   try {
     return await wait();
   } finally {
-    clearTimeout(timer);
+    clearInterval(timer);
   }
 }
 
