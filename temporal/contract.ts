@@ -440,7 +440,11 @@ export const FailureType = {
   commitFailed: 'TARGET_COMMIT_FAILED',
   verifyMismatch: 'TARGET_VERIFY_MISMATCH',
   // Isolation (activities/dependency-guard): one dependency outside CertFleet that is slow or silent
-  /** This worker's share of calls to the dependency is in use: retried after a short delay (the slot is free meanwhile). */
+  /**
+   * This worker's share of calls to the dependency is in use: the activity fails at once (it never spends
+   * the step's retry budget, which is for the dependency's own failures) and the workflow calls again after
+   * a short timer (workflows/dependency-wait.ts).
+   */
   dependencyBusy: 'DEPENDENCY_BUSY',
   /** The dependency's circuit breaker is open: the activity fails at once and the workflow waits on a timer until its next probe. */
   dependencyNotAnswering: 'DEPENDENCY_NOT_ANSWERING',
@@ -463,9 +467,10 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.targetRejected,
   FailureType.commitFailed,
   FailureType.dependencyNotAnswering,
+  FailureType.dependencyBusy,
 ];
 
-/** What a DEPENDENCY_NOT_ANSWERING failure carries (its details[0]): when to try again, and what is down. */
+/** What a DEPENDENCY_NOT_ANSWERING or DEPENDENCY_BUSY failure carries (its details[0]): when to try again, and what. */
 export interface NotAnsweringDetails {
   retryAfterMs: number;
   dependency: string;

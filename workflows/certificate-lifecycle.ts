@@ -199,7 +199,8 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     fallsOverNext: boolean,
   ): Promise<StoredVersion> => {
     progress.directory = directory;
-    const toCa = <T>(call: () => Promise<T>): Promise<T> => (fallsOverNext ? call() : answering(call));
+    const toCa = <T>(call: () => Promise<T>): Promise<T> =>
+      fallsOverNext ? untilAnswering(call, undefined, { busyOnly: true }) : answering(call);
     const order = await step('order', async () => {
       const slot = {
         certificateId: input.certificateId,
@@ -226,7 +227,9 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       } finally {
         // Remove the TXT record in every outcome, also when the run is being cancelled.
         await CancellationScope.nonCancellable(() =>
-          step('cleanup', () => dns.removeDnsChallenge({ orderId: order.orderId })).catch(() => undefined),
+          step('cleanup', () =>
+            untilAnswering(() => dns.removeDnsChallenge({ orderId: order.orderId }), undefined, { busyOnly: true }),
+          ).catch(() => undefined),
         );
       }
     }

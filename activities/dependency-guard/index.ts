@@ -109,11 +109,16 @@ export function createDependencyGuard(deps: {
       }
       const release = limiter.tryAcquire(key, settings.shares[dep.kind]);
       if (!release) {
-        const delay = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+        // Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
+        // refusal never spends the step's retry budget (a device's 8 attempts, all refused while a fleet
+        // deployed to it, then one killed worker failed the deploy).
+        const retryAfterMs = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+        const details: NotAnsweringDetails = { retryAfterMs, dependency: key };
         throw classified(
           FailureType.dependencyBusy,
-          `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in ${delay} ms`,
-          delay,
+          `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in about ${Math.round(retryAfterMs / 1000)} s`,
+          undefined,
+          details,
         );
       }
       try {

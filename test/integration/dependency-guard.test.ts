@@ -16,7 +16,7 @@ import { createDependencyGuard, type DependencyRef } from '../../activities/depe
 import { DEFAULT_ISOLATION_SETTINGS } from '../../activities/dependency-guard/settings';
 import { classified, ClassifiedError } from '../../activities/errors';
 import { createMailer } from '../../activities/mailer';
-import { FailureType } from '../../temporal/contract';
+import { FailureType, NON_RETRYABLE_FAILURES, type NotAnsweringDetails } from '../../temporal/contract';
 import { type TestDatabase } from '../support/db';
 import { useDatabaseAndSmtp } from '../support/database-and-smtp';
 import { type SmtpCatcher } from '../support/smtp';
@@ -55,7 +55,7 @@ const failureType = (error: unknown): string | undefined => (error instanceof Cl
 const silentCa = (): Promise<never> =>
   Promise.reject(classified(FailureType.acmeUnavailable, 'acme: cannot reach the CA: timed out'));
 
-it('a full share fails fast with a retryable DEPENDENCY_BUSY and frees when the call ends', async () => {
+it('a full share fails fast with a non-retryable DEPENDENCY_BUSY saying when to call again, and frees when the call ends', async () => {
   const guard = guardOf();
   const device: DependencyRef = { kind: 'device', id: 'share-1', label: 'fw-1 (10.0.0.1)' };
   let finish!: () => void;
@@ -66,7 +66,12 @@ it('a full share fails fast with a retryable DEPENDENCY_BUSY and frees when the 
     guard.guarded(device, () => Promise.resolve()),
     (error: unknown) => {
       assert.equal(failureType(error), FailureType.dependencyBusy);
-      assert.ok(error instanceof ClassifiedError && error.retryAfterMs !== undefined && error.retryAfterMs >= 50);
+      // No activity retry (it would spend the step's retry budget): the workflow waits details.retryAfterMs.
+      assert.ok(error instanceof ClassifiedError && error.retryAfterMs === undefined);
+      const details = error.details as NotAnsweringDetails;
+      assert.ok(details.retryAfterMs >= 50, 'a wait to give the workflow');
+      assert.equal(details.dependency, 'device:share-1');
+      assert.ok(NON_RETRYABLE_FAILURES.includes(FailureType.dependencyBusy));
       return true;
     },
   );

@@ -44,8 +44,6 @@ describe('toApplicationFailure', () => {
         'TARGET_UNREACHABLE',
         'DEVICE_SESSION_BUSY',
         'TARGET_VERIFY_MISMATCH',
-        // A dependency's share is full: retried after a short jittered delay (activities/dependency-guard).
-        'DEPENDENCY_BUSY',
       ]),
     );
     for (const type of retryable) {
