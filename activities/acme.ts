@@ -3,7 +3,7 @@ import { FailureType } from '../temporal/contract';
 import { acmeClientForDirectory } from './acme/accounts';
 import { createOrderReplacing, replacesFor } from './acme/ari-replaces';
 import { createCsrFor, generatePrivateKey } from './acme/keys';
-import { withAcmeProblems } from './acme/problems';
+import { lastRequestUnanswered, withAcmeProblems } from './acme/problems';
 import { SecretPurpose } from './crypto/secret-box';
 import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
 import {
@@ -163,6 +163,9 @@ export function createAcmeActivities(deps: ActivityDeps) {
             try {
               await client.waitForValidStatus(challenge);
             } catch (error) {
+              // The CA did not answer the status poll (acme-client turns that into a TypeError): not its
+              // verdict on the challenge, so withAcmeProblems classifies it as ACME_UNAVAILABLE (retried).
+              if (lastRequestUnanswered()) throw error;
               const detail = error instanceof Error ? error.message : String(error);
               throw classified(
                 FailureType.acmeValidationFailed,

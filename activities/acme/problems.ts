@@ -130,6 +130,14 @@ export function lastAcmeProblem(): AcmeProblem | undefined {
   return calls.getStore()?.problems.at(-1);
 }
 
+/**
+ * Whether the last request of the ACME work in progress got no answer at all (refused, reset, timed out),
+ * with no problem document after it: the failure in hand is the CA's silence, not its verdict.
+ */
+export function lastRequestUnanswered(): boolean {
+  return calls.getStore()?.network !== undefined;
+}
+
 /** Runs ACME work, converting failures into classified errors a technician can act on. */
 export async function withAcmeProblems<T>(action: string, work: () => Promise<T>): Promise<T> {
   install();

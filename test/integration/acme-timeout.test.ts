@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, it } from 'node:test';
 import * as acme from 'acme-client';
-import { setAcmeRequestTimeout, trustDirectoryCa, withAcmeProblems } from '../../activities/acme/problems';
+import {
+  lastRequestUnanswered,
+  setAcmeRequestTimeout,
+  trustDirectoryCa,
+  withAcmeProblems,
+} from '../../activities/acme/problems';
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 
@@ -59,4 +64,24 @@ it('a CA that never answers is given up after the request timeout, as a retryabl
   const deadline = Date.now() + 2_000;
   while (closedSockets === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(closedSockets >= 1, 'the socket of the request was closed');
+});
+
+it("a status poll the CA never answers is its silence, not its verdict (validateAcmeChallenge's rethrow)", async () => {
+  const { port } = silent.address() as net.AddressInfo;
+  const directoryUrl = `http://127.0.0.1:${port}/poll`;
+  setAcmeRequestTimeout(500);
+  trustDirectoryCa(directoryUrl, null);
+  const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+  const seen = await withAcmeProblems('validate poll.example.test', async () => {
+    try {
+      await client.createAccount({ termsOfServiceAgreed: true });
+      return { unanswered: false, typeError: false };
+    } catch (error) {
+      // What acme-client throws for a request without an answer, and what the activity checks before
+      // calling it a failed validation.
+      return { unanswered: lastRequestUnanswered(), typeError: error instanceof TypeError };
+    }
+  });
+  assert.deepEqual(seen, { unanswered: true, typeError: true });
+  assert.equal(lastRequestUnanswered(), false, 'outside ACME work nothing is recorded');
 });

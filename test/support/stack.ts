@@ -198,7 +198,9 @@ export async function startStackOn<T extends StackTemporal>(
         cwd: ROOT,
         name: `worker-${workers.length + 1}`,
         readyWhen: /worker started/,
-        timeoutMs: 60_000,
+        // It bundles the workflows at start: over a minute on two loaded cores (a replacement worker in the
+        // worker-kill test, load 24, was not ready after 60 s).
+        timeoutMs: 150_000,
       });
       workers.push(worker);
       stops.push(() => worker.stop());
