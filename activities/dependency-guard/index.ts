@@ -44,6 +44,9 @@ export interface DependencyGuard {
   readonly limiter: ConcurrencyLimiter;
 }
 
+/** Breakers trusted at once at most (dependencies, not certificates: a fleet's devices fit). */
+const TRUSTED_MAX = 10_000;
+
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function createDependencyGuard(deps: {
@@ -54,6 +57,31 @@ export function createDependencyGuard(deps: {
 }): DependencyGuard {
   const { settings } = deps;
   const limiter = createConcurrencyLimiter();
+  /**
+   * Breakers this process read closed with no failures, until when it trusts that without reading the
+   * row again (BREAKER_TRUST_MS). Only that state is kept: a failure this process records forgets the
+   * key at once, and any other state is read on every call. A breaker another process opened is
+   * therefore seen here at most `breakerTrustMs` after it opened. One entry per dependency, never per
+   * certificate; an entry past its time is dropped when looked at, and all of them at TRUSTED_MAX.
+   */
+  const trustedUntil = new Map<string, number>();
+  const trusted = (key: string, now: number): boolean => {
+    const until = trustedUntil.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    trustedUntil.delete(key);
+    return false;
+  };
+  const readHealth = async (key: string): Promise<DependencyHealth | undefined> => {
+    const now = Date.now();
+    if (trusted(key, now)) return undefined;
+    const health = await readDependencyHealth(deps.db, key);
+    if (settings.breakerTrustMs > 0 && (!health || (health.state === 'closed' && health.failures === 0))) {
+      if (trustedUntil.size >= TRUSTED_MAX) trustedUntil.clear();
+      trustedUntil.set(key, now + settings.breakerTrustMs);
+    }
+    return health;
+  };
 
   const notAnswering = (dep: DependencyRef, health: DependencyHealth): ClassifiedError => {
     const retryAfterMs = Math.max(1_000, (health.nextProbe?.getTime() ?? Date.now()) - Date.now());
@@ -69,6 +97,7 @@ export function createDependencyGuard(deps: {
 
   const onFailure = async (dep: DependencyRef, error: unknown): Promise<void> => {
     const key = dependencyKey(dep);
+    trustedUntil.delete(key);
     const { opened, health } = await recordDependencyFailure(deps.db, {
       key,
       kind: dep.kind,
@@ -102,7 +131,8 @@ export function createDependencyGuard(deps: {
     limiter,
     async guarded(dep, work) {
       const key = dependencyKey(dep);
-      const health = await readDependencyHealth(deps.db, key);
+      // Undefined: no row, or a closed breaker with no failures trusted from a moment ago.
+      const health = await readHealth(key);
       if (health && health.state !== 'closed') {
         const probeDue = health.nextProbe !== null && health.nextProbe.getTime() <= Date.now();
         if (!probeDue || !(await claimProbe(deps.db, key, settings.breakerOpenMs))) throw notAnswering(dep, health);
