@@ -186,7 +186,9 @@ it('a breaker trusted closed by one process is seen open there within BREAKER_TR
   const dns: DependencyRef = { kind: 'dns-provider', id: '78', label: 'Cloudflare (flaky)' };
   await workerB.guarded(dns, () => Promise.resolve());
   const before = reads;
-  await assert.rejects(workerB.guarded(dns, () => Promise.reject(classified(FailureType.dnsUnavailable, 'dns: reset'))));
+  await assert.rejects(
+    workerB.guarded(dns, () => Promise.reject(classified(FailureType.dnsUnavailable, 'dns: reset'))),
+  );
   await workerB.guarded(dns, () => Promise.resolve());
   assert.equal(reads, before + 1, 'read again after its own failure');
   assert.equal((await readDependencyHealth(t.db, 'dns-provider:78'))?.failures, 0, 'the success reset the count');
