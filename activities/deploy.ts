@@ -200,7 +200,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         ...loaded.deployedFingerprints,
       ]);
       const result = await work(deployer, loaded);
-      await clearTargetBusy(deps.db, loaded.target.id);
+      // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
+      if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
       return result;
     } catch (error) {

@@ -16,6 +16,8 @@ export interface DeployRunContext {
   version: CertificateVersion;
   /** Fingerprints of the deployment's current and previous versions (what the device may present now). */
   deployedFingerprints: string[];
+  /** The target refused a session lately (busy_since set): a step that gets one clears it. */
+  targetBusy: boolean;
 }
 
 /** What is missing when the context cannot be loaded (the run, or what it points at, was deleted). */
@@ -84,10 +86,12 @@ export async function loadDeployRunContext(db: Queryable, runRowId: string): Pro
     target: Json | null;
     version: Json | null;
     fingerprints: string[] | null;
+    busy: boolean | null;
   }>(
     `SELECT to_jsonb(r) AS run, to_jsonb(dep) AS deployment, to_jsonb(tgt) AS target, to_jsonb(ver) AS version,
             ARRAY(SELECT cv.fingerprint_sha256 FROM certificate_versions cv
-                   WHERE cv.id IN (dep."currentVersionId", dep."previousVersionId") ORDER BY cv.id DESC) AS fingerprints
+                   WHERE cv.id IN (dep."currentVersionId", dep."previousVersionId") ORDER BY cv.id DESC) AS fingerprints,
+            (SELECT tb.busy_since IS NOT NULL FROM targets tb WHERE tb.id = dep."targetId") AS busy
        FROM (SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE id = $1) r
        LEFT JOIN LATERAL (${DEPLOYMENT_SELECT} WHERE d.id = r."deploymentId" AND d.deleted_at IS NULL) dep ON true
        LEFT JOIN LATERAL (${TARGET_SELECT} WHERE t.id = dep."targetId" AND t.deleted_at IS NULL) tgt ON true
@@ -104,5 +108,6 @@ export async function loadDeployRunContext(db: Queryable, runRowId: string): Pro
     target: targetOf(row.target),
     version: versionOf(row.version),
     deployedFingerprints: row.fingerprints ?? [],
+    targetBusy: row.busy === true,
   };
 }
