@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { FailureType, type DnsDelegationCheckInput, type DnsDelegationCheckResult } from '../temporal/contract';
-import { getOrder, setOrderTxtTarget } from './db/repositories/acme-orders';
+import { setOrderTxtTarget } from './db/repositories/acme-orders';
+import { getOrderContext } from './db/repositories/order-context';
 import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
 import { resolveChallengeTarget } from './dns-delegation';
@@ -26,11 +27,10 @@ export function createDnsActivities(deps: ActivityDeps) {
     return { kind: 'dns-provider', id: providerId, label: name };
   };
 
-  /** The order and its certificate, read once per activity (a missing one is reported outside any breaker). */
+  /** The order and its certificate, read in one statement once per activity (a missing one is reported outside any breaker). */
   const orderAndCertificate = async (orderId: string) => {
-    const order = await getOrder(deps.db, orderId);
+    const { order, certificate: cert } = await getOrderContext(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `dns: order ${orderId} not found`);
-    const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
     return { order, cert };
