@@ -36,6 +36,7 @@ import {
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
+import { BoundedCache } from './bounded-cache';
 import { guardedCallsOf, type DependencyRef } from './dependency-guard';
 import { alertingFor } from './alerts';
 import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
@@ -178,6 +179,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     label: `${target.name} (${target.host})`,
   });
 
+  /**
+   * The device of runs this worker has loaded: a step refused because the device's share was full is
+   * refused again at once on its retry while the share is still full, before its run context is read
+   * (a fleet deploying to one device retries many times). Per run, bounded, and only a label if stale.
+   */
+  const deviceOfRun = new BoundedCache<DependencyRef>(2_000, 10 * 60_000);
+
   /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
   const onDevice = async <T>(
     runRowId: string,
@@ -185,9 +193,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     work: DeviceStep<T>['work'],
     describe?: DeviceStep<T>['describe'],
   ): Promise<T> => {
+    const known = step === 'rollback' ? undefined : deviceOfRun.get(runRowId);
+    if (known) deps.guard?.refuseIfBusy(known);
     const loaded = await load(runRowId);
+    const device = deviceOf(loaded.target);
+    deviceOfRun.set(runRowId, device);
     const run = () => transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
-    return step === 'rollback' ? run() : guarded(deviceOf(loaded.target), run);
+    return step === 'rollback' ? run() : guarded(device, run);
   };
 
   const deviceStep = async <T>(loaded: Loaded, { step, work, describe }: DeviceStep<T>): Promise<T> => {

@@ -41,6 +41,11 @@ export interface DependencyGuard {
    * when this worker's share of calls to it is in use.
    */
   guarded<T>(dep: DependencyRef, work: () => Promise<T>): Promise<T>;
+  /**
+   * Throws the DEPENDENCY_BUSY that `guarded` would throw when this worker's share of calls to the
+   * dependency is in use now: a caller that knows its dependency refuses a retry before it reads anything.
+   */
+  refuseIfBusy(dep: DependencyRef): void;
   readonly limiter: ConcurrencyLimiter;
 }
 
@@ -127,8 +132,21 @@ export function createDependencyGuard(deps: {
     await deps.alerter.recovered(incidentKey.dependency(key));
   };
 
+  /** A full share: a short, jittered, retryable refusal (the activity slot is free while the retry timer runs). */
+  const busy = (dep: DependencyRef): ClassifiedError => {
+    const delay = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+    return classified(
+      FailureType.dependencyBusy,
+      `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in ${delay} ms`,
+      delay,
+    );
+  };
+
   return {
     limiter,
+    refuseIfBusy(dep) {
+      if (limiter.inFlight(dependencyKey(dep)) >= settings.shares[dep.kind]) throw busy(dep);
+    },
     async guarded(dep, work) {
       const key = dependencyKey(dep);
       // Undefined: no row, or a closed breaker with no failures trusted from a moment ago.
@@ -138,14 +156,7 @@ export function createDependencyGuard(deps: {
         if (!probeDue || !(await claimProbe(deps.db, key, settings.breakerOpenMs))) throw notAnswering(dep, health);
       }
       const release = limiter.tryAcquire(key, settings.shares[dep.kind]);
-      if (!release) {
-        const delay = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
-        throw classified(
-          FailureType.dependencyBusy,
-          `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in ${delay} ms`,
-          delay,
-        );
-      }
+      if (!release) throw busy(dep);
       try {
         const result = await work();
         if (health && (health.state !== 'closed' || health.failures > 0)) await onSuccess(dep);

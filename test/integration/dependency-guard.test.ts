@@ -73,11 +73,18 @@ it('a full share fails fast with a retryable DEPENDENCY_BUSY and frees when the 
     },
   );
   assert.ok(Date.now() - started < 500, 'refused at once');
+  // A caller that knows its device is refused the same way before it reads anything.
+  assert.throws(
+    () => guard.refuseIfBusy(device),
+    (error: unknown) => failureType(error) === FailureType.dependencyBusy,
+  );
+  guard.refuseIfBusy({ kind: 'device', id: 'share-2', label: 'fw-2' });
   // Another device is not held up by this one.
   await guard.guarded({ kind: 'device', id: 'share-2', label: 'fw-2' }, () => Promise.resolve());
   finish();
   await held;
   assert.equal(guard.limiter.inFlight('device:share-1'), 0);
+  guard.refuseIfBusy(device);
   await guard.guarded(device, () => Promise.resolve());
 });
 
