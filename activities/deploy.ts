@@ -47,7 +47,7 @@ import { followManagementCertificate, managementTrustOf } from './management-tru
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
-import { checkTargetAddress } from './target-address';
+import { checkTargetAddress, checkTargetAddressAgainst } from './target-address';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
@@ -91,12 +91,16 @@ export function createDeployActivities(deps: ActivityDeps) {
     target: TargetRecord,
     binding: Record<string, unknown>,
     alsoAccept: string[],
+    /** The allowed networks when the caller has read them (a step's run context); else they are read here. */
+    allowed?: string[],
   ): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory)
       throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
     // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
-    const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
+    const allowedNetworks = allowed
+      ? await checkTargetAddressAgainst(allowed, target.vendor, target.host)
+      : await checkTargetAddress(deps.db, target.vendor, target.host);
     const credentials = credentialsOf(target);
     // The target's pin or CA, plus the run's versions: binding the admin GUI replaces what the management API presents.
     const trust = managementTrustOf(target, alsoAccept);
@@ -207,10 +211,12 @@ export function createDeployActivities(deps: ActivityDeps) {
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;
     try {
-      deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
-        loaded.version.fingerprintSha256,
-        ...loaded.deployedFingerprints,
-      ]);
+      deployer = await deployerFor(
+        loaded.target,
+        loaded.deployment.binding,
+        [loaded.version.fingerprintSha256, ...loaded.deployedFingerprints],
+        loaded.allowedNetworks,
+      );
       const result = await work(deployer, loaded);
       // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
       if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
@@ -384,10 +390,12 @@ export function createDeployActivities(deps: ActivityDeps) {
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
       const loaded = await load(input.runRowId);
       return transcribed(loaded, 'commit', async () => {
-        const deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
-          loaded.version.fingerprintSha256,
-          ...loaded.deployedFingerprints,
-        ]);
+        const deployer = await deployerFor(
+          loaded.target,
+          loaded.deployment.binding,
+          [loaded.version.fingerprintSha256, ...loaded.deployedFingerprints],
+          loaded.allowedNetworks,
+        );
         try {
           const status = await deployer.activationStatus(input.jobId);
           if (status.state !== 'pending')
@@ -419,7 +427,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         }
         if (endpoints.length === 0)
           throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
-        for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
+        for (const endpoint of endpoints)
+          await checkTargetAddressAgainst(loaded.allowedNetworks, loaded.target.vendor, endpoint.host);
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
