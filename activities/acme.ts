@@ -6,14 +6,9 @@ import { createCsrFor, generatePrivateKey } from './acme/keys';
 import { lastRequestUnanswered, withAcmeProblems } from './acme/problems';
 import { SecretPurpose } from './crypto/secret-box';
 import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
-import {
-  findOrderByRun,
-  getOrder,
-  insertOrderOnce,
-  setOrderStatus,
-  type AcmeOrderRecord,
-} from './db/repositories/acme-orders';
+import { findOrderByRun, insertOrderOnce, setOrderStatus, type AcmeOrderRecord } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
+import { getOrderContext } from './db/repositories/order-context';
 import { getAcmeDirectory } from './db/repositories/acme-directories';
 import { recordOrderReplaces } from './db/repositories/renewal-info';
 import { findVersionByOrder, insertVersionOnce } from './db/repositories/certificate-versions';
@@ -69,9 +64,8 @@ export function createAcmeActivities(deps: ActivityDeps) {
   const loadOrder = async (
     orderId: string,
   ): Promise<{ order: AcmeOrderRecord; ca: DependencyRef; commonName: string; keyType: string }> => {
-    const order = await getOrder(deps.db, orderId);
+    const { order, certificate: cert } = await getOrderContext(deps.db, orderId);
     if (!order) throw classified(FailureType.notFound, `acme: order ${orderId} not found`);
-    const cert = await getCertificate(deps.db, order.certificateId);
     if (!cert)
       throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
     return { order, ca: await caOf(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };

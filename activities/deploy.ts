@@ -37,6 +37,7 @@ import {
   setTargetSessionKey,
   type TargetRecord,
 } from './db/repositories/targets';
+import { BoundedCache } from './bounded-cache';
 import { guardedCallsOf, type DependencyRef } from './dependency-guard';
 import { alertingFor } from './alerts';
 import { verifyEndpointsOf, withoutTlsEndpoint } from './deploy-endpoints';
@@ -47,7 +48,7 @@ import { followManagementCertificate, managementTrustOf } from './management-tru
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
 import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
 import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
-import { checkTargetAddress } from './target-address';
+import { checkTargetAddress, checkTargetAddressAgainst } from './target-address';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
 
@@ -91,12 +92,16 @@ export function createDeployActivities(deps: ActivityDeps) {
     target: TargetRecord,
     binding: Record<string, unknown>,
     alsoAccept: string[],
+    /** The allowed networks when the caller has read them (a step's run context); else they are read here. */
+    allowed?: string[],
   ): Promise<Deployer> => {
     const factory = deps.deployers[target.vendor];
     if (!factory)
       throw classified(FailureType.validation, `deploy: vendor "${target.vendor}" is not supported by this version`);
     // Every device session starts here: the address is checked once, for every vendor, before any secret is opened.
-    const allowedNetworks = await checkTargetAddress(deps.db, target.vendor, target.host);
+    const allowedNetworks = allowed
+      ? await checkTargetAddressAgainst(allowed, target.vendor, target.host)
+      : await checkTargetAddress(deps.db, target.vendor, target.host);
     const credentials = credentialsOf(target);
     // The target's pin or CA, plus the run's versions: binding the admin GUI replaces what the management API presents.
     const trust = managementTrustOf(target, alsoAccept);
@@ -179,6 +184,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     label: `${target.name} (${target.host})`,
   });
 
+  /**
+   * The device of runs this worker has loaded: a step refused because the device's share was full is
+   * refused again at once on its retry while the share is still full, before its run context is read
+   * (a fleet deploying to one device retries many times). Per run, bounded, and only a label if stale.
+   */
+  const deviceOfRun = new BoundedCache<DependencyRef>(2_000, 10 * 60_000);
+
   /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
   const onDevice = async <T>(
     runRowId: string,
@@ -186,9 +198,13 @@ export function createDeployActivities(deps: ActivityDeps) {
     work: DeviceStep<T>['work'],
     describe?: DeviceStep<T>['describe'],
   ): Promise<T> => {
+    const known = step === 'rollback' ? undefined : deviceOfRun.get(runRowId);
+    if (known) deps.guard?.refuseIfBusy(known);
     const loaded = await load(runRowId);
+    const device = deviceOf(loaded.target);
+    deviceOfRun.set(runRowId, device);
     const run = () => transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
-    return step === 'rollback' ? run() : guarded(deviceOf(loaded.target), run);
+    return step === 'rollback' ? run() : guarded(device, run);
   };
 
   const deviceStep = async <T>(loaded: Loaded, { step, work, describe }: DeviceStep<T>): Promise<T> => {
@@ -196,12 +212,15 @@ export function createDeployActivities(deps: ActivityDeps) {
     await appendRunStep(deps.db, runRowId, step, 'started', null);
     let deployer: Deployer | undefined;
     try {
-      deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
-        loaded.version.fingerprintSha256,
-        ...loaded.deployedFingerprints,
-      ]);
+      deployer = await deployerFor(
+        loaded.target,
+        loaded.deployment.binding,
+        [loaded.version.fingerprintSha256, ...loaded.deployedFingerprints],
+        loaded.allowedNetworks,
+      );
       const result = await work(deployer, loaded);
-      await clearTargetBusy(deps.db, loaded.target.id);
+      // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
+      if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
       return result;
     } catch (error) {
@@ -381,10 +400,12 @@ export function createDeployActivities(deps: ActivityDeps) {
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
       const loaded = await load(input.runRowId);
       return transcribed(loaded, 'commit', async () => {
-        const deployer = await deployerFor(loaded.target, loaded.deployment.binding, [
-          loaded.version.fingerprintSha256,
-          ...loaded.deployedFingerprints,
-        ]);
+        const deployer = await deployerFor(
+          loaded.target,
+          loaded.deployment.binding,
+          [loaded.version.fingerprintSha256, ...loaded.deployedFingerprints],
+          loaded.allowedNetworks,
+        );
         try {
           const status = await deployer.activationStatus(input.jobId);
           if (status.state !== 'pending')
@@ -416,7 +437,8 @@ export function createDeployActivities(deps: ActivityDeps) {
         }
         if (endpoints.length === 0)
           throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
-        for (const endpoint of endpoints) await checkTargetAddress(deps.db, loaded.target.vendor, endpoint.host);
+        for (const endpoint of endpoints)
+          await checkTargetAddressAgainst(loaded.allowedNetworks, loaded.target.vendor, endpoint.host);
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { FailureType, type DnsDelegationCheckInput, type DnsDelegationCheckResult } from '../temporal/contract';
-import { getOrder, setOrderTxtTarget } from './db/repositories/acme-orders';
+import { setOrderTxtTarget } from './db/repositories/acme-orders';
+import { getOrderContext } from './db/repositories/order-context';
 import { getCertificate } from './db/repositories/certificates';
 import type { ActivityDeps } from './deps';
 import { resolveChallengeTarget } from './dns-delegation';
@@ -26,17 +27,21 @@ export function createDnsActivities(deps: ActivityDeps) {
     return { kind: 'dns-provider', id: providerId, label: name };
   };
 
+  /** The order and its certificate, read in one statement once per activity (a missing one is reported outside any breaker). */
+  const orderAndCertificate = async (orderId: string) => {
+    const { order, certificate: cert } = await getOrderContext(deps.db, orderId);
+    if (!order) throw classified(FailureType.notFound, `dns: order ${orderId} not found`);
+    if (!cert)
+      throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
+    return { order, cert };
+  };
+
   /**
    * The order's challenge values, the provider of its certificate, and the name the TXT record is
    * written to: the CNAME target of `_acme-challenge.<name>` when it is delegated. Resolved once and
    * kept on the order, so the propagation check and the cleanup use the name the record went to.
    */
-  const challengeOf = async (orderId: string) => {
-    const order = await getOrder(deps.db, orderId);
-    if (!order) throw classified(FailureType.notFound, `dns: order ${orderId} not found`);
-    const cert = await getCertificate(deps.db, order.certificateId);
-    if (!cert)
-      throw classified(FailureType.notFound, `dns: certificate ${order.certificateId} was deleted during issuance`);
+  const challengeOf = async ({ order, cert }: Awaited<ReturnType<typeof orderAndCertificate>>) => {
     const { provider } = await loadDnsProvider(deps, { providerId: cert.dnsProviderId, customerId: cert.customerId });
     const challengeName = order.txtRecordName ?? '';
     const recordName =
@@ -54,11 +59,8 @@ export function createDnsActivities(deps: ActivityDeps) {
     orderId: string,
     work: (challenge: Awaited<ReturnType<typeof challengeOf>>) => Promise<T>,
   ): Promise<T> => {
-    const order = await getOrder(deps.db, orderId);
-    const cert = order && (await getCertificate(deps.db, order.certificateId));
-    // A missing order or certificate is reported by challengeOf, outside any breaker.
-    if (!cert) return work(await challengeOf(orderId));
-    return guarded(await accountOf(cert.dnsProviderId), async () => work(await challengeOf(orderId)));
+    const loaded = await orderAndCertificate(orderId);
+    return guarded(await accountOf(loaded.cert.dnsProviderId), async () => work(await challengeOf(loaded)));
   };
 
   /** The worker's resolvers (DNS_PROPAGATION_RESOLVERS), else the zone's authoritative nameservers. */
@@ -127,7 +129,7 @@ export function createDnsActivities(deps: ActivityDeps) {
      * Heartbeats each round, so a dead worker is noticed within the heartbeat timeout.
      */
     async waitForDnsPropagation(input: { orderId: string }): Promise<{ nameservers: string[]; elapsedMs: number }> {
-      const { recordName, values, provider } = await challengeOf(input.orderId);
+      const { recordName, values, provider } = await challengeOf(await orderAndCertificate(input.orderId));
       const servers = await propagationServers(provider, recordName);
       const ctx = Context.current();
       const result = await waitForTxtPropagation(recordName, values, servers, {
@@ -144,7 +146,7 @@ export function createDnsActivities(deps: ActivityDeps) {
      * authoritative nameservers that answer at once (most of the time), the run needs no wait at all.
      */
     async checkDnsPropagationOnce(input: { orderId: string }): Promise<{ propagated: boolean; detail?: string }> {
-      const { recordName, values, provider } = await challengeOf(input.orderId);
+      const { recordName, values, provider } = await challengeOf(await orderAndCertificate(input.orderId));
       const servers = await propagationServers(provider, recordName);
       try {
         await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });

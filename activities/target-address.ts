@@ -29,7 +29,11 @@ function refused(component: string, host: string, address: string, refusal: stri
 
 /** Throws TARGET_ADDRESS_REFUSED (not retryable) when the host is, or resolves to, a refused address; returns the allowed networks it checked against. */
 export async function checkTargetAddress(db: Queryable, component: string, host: string): Promise<string[]> {
-  const allowed = await allowedTargetNetworks(db);
+  return checkTargetAddressAgainst(await allowedTargetNetworks(db), component, host);
+}
+
+/** checkTargetAddress with the allowed networks already read (a deploy step has them from its run context). */
+export async function checkTargetAddressAgainst(allowed: string[], component: string, host: string): Promise<string[]> {
   if (!host) return allowed;
   // A name that does not resolve is left to the connection, which reports it as unreachable (and retries).
   const addresses = isIP(host)

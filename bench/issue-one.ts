@@ -16,6 +16,8 @@
 import { Connection } from '@temporalio/client';
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
+import type { Queryable } from '../activities/db/pool';
+import type { ConsoleClient } from '../test/support/console-client';
 import { createFleet } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
 
@@ -28,6 +30,37 @@ const PARTS = {
 } satisfies Record<string, LifecycleStep[]>;
 type Part = keyof typeof PARTS | 'between steps';
 
+/**
+ * Every run renews the same name: the directory's budgets (Settings → ACME directories) are set to
+ * their maximum for this benchmark's own Pebble directory, or pacing would hold the fifth run for a
+ * week (Let's Encrypt's 5 duplicate certificates per week, the default budget).
+ */
+async function withoutPacing(admin: ConsoleClient, directoryId: string): Promise<void> {
+  await admin.get('/settings');
+  const saved = await admin.post(`/settings/acme-directories/${directoryId}/pacing`, {
+    ordersPerAccount: '100000',
+    accountWindowSeconds: '1',
+    certificatesPerDomain: '100000',
+    duplicatesPerIdentifiers: '100000',
+    domainWindowSeconds: '1',
+    fallbackDirectoryIds: '',
+    fallbackAfterSeconds: '900',
+  });
+  if (saved.status !== 303) throw new Error(`pacing not turned off: ${saved.status} ${saved.text.slice(0, 200)}`);
+}
+
+/** PostgreSQL publishes a backend's counters when it has been idle this long (PG 15: PGSTAT_IDLE_INTERVAL). */
+const PG_STATS_SETTLE_MS = 11_000;
+
+/** Transactions committed or rolled back in the benchmark's database so far (a statement outside one is one). */
+async function databaseTransactions(db: Queryable): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, PG_STATS_SETTLE_MS));
+  const [row] = await db.query<{ n: string }>(
+    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(row?.n ?? 0);
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 10);
   const stack = await startStack({ propagationTimeoutMs: 30_000, authzReusePercent: 0 });
@@ -38,12 +71,14 @@ async function main(): Promise<void> {
     const fleet = await createFleet(stack, 1);
     const [cert] = fleet.certificates;
     if (!cert) throw new Error('the fleet has no certificate');
+    await withoutPacing(await stack.admin(), fleet.directoryId);
     const handle = fleet.client.workflow.getHandle(certificateWorkflowId(cert.id));
 
     const totals: number[] = [];
     const parts: Record<Part, number[]> = { acme: [], dns: [], bookkeeping: [], deploy: [], 'between steps': [] };
     const deviceSteps = new Map<string, number[]>();
     const stepMs = new Map<LifecycleStep, number[]>();
+    const transactionsBefore = await databaseTransactions(stack.db.db);
     for (let i = 0; i < runs; i++) {
       const started = Date.now();
       const [result] = await fleet.renewAll();
@@ -80,6 +115,7 @@ async function main(): Promise<void> {
         if (r.ms !== null) deviceSteps.set(r.step, [...(deviceSteps.get(r.step) ?? []), Number(r.ms)]);
       console.log(`run ${String(i + 1).padStart(2)}: ${total} ms (${line.join(', ')})`);
     }
+    const transactionsPerRun = ((await databaseTransactions(stack.db.db)) - transactionsBefore) / runs;
     await fleet.close();
 
     const m = median(totals);
@@ -89,6 +125,9 @@ async function main(): Promise<void> {
     };
     console.log(`\nissue-one: ${runs} runs of Renew now → issued → deployed to a BIG-IP profile → verified by TLS\n`);
     console.log(`median ${Math.round(m)} ms, min ${Math.min(...totals)} ms, max ${Math.max(...totals)} ms\n`);
+    console.log(
+      `PostgreSQL transactions per run (pg_stat_database, all processes): ${transactionsPerRun.toFixed(1)}\n`,
+    );
     console.log('| part (each its own median) | median | share |');
     console.log('|---|---|---|');
     show('ACME: order, validation, finalize and download', parts.acme);

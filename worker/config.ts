@@ -117,6 +117,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       busyRetryMs: integer(env, 'ISOLATION_BUSY_RETRY_MS', ISO.busyRetryMs, 10, 600_000),
       breakerThreshold: integer(env, 'BREAKER_FAILURE_THRESHOLD', ISO.breakerThreshold, 1, 1_000),
       breakerOpenMs: integer(env, 'BREAKER_OPEN_MS', ISO.breakerOpenMs, 100, 86_400_000),
+      breakerTrustMs: integer(env, 'BREAKER_TRUST_MS', ISO.breakerTrustMs, 0, 10_000),
     },
     fleetSchedules: {
       alertSweepIntervalSeconds: integer(env, 'ALERT_SWEEP_INTERVAL_SECONDS', 60, 1),

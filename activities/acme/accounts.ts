@@ -3,8 +3,12 @@ import { FailureType } from '../../temporal/contract';
 import type { SecretBox } from '../crypto/secret-box';
 import { SecretPurpose } from '../crypto/secret-box';
 import type { Queryable } from '../db/pool';
-import { findAcmeAccount, insertAcmeAccountOnce, setAcmeAccountUrl } from '../db/repositories/acme-accounts';
-import { directoryEabSealed, getAcmeDirectory, type AcmeDirectory } from '../db/repositories/acme-directories';
+import { insertAcmeAccountOnce, setAcmeAccountUrl } from '../db/repositories/acme-accounts';
+import {
+  directoryEabSealed,
+  getAcmeDirectoryWithAccount,
+  type AcmeDirectory,
+} from '../db/repositories/acme-directories';
 import { openEabHmacKey } from '../crypto/bound-secrets';
 import { classified, ClassifiedError } from '../errors';
 import { trustDirectoryCa, withAcmeProblems } from './problems';
@@ -46,10 +50,11 @@ export async function acmeClientForDirectory(
   settings: AcmeClientSettings,
   directoryId: string,
 ): Promise<acme.Client> {
-  const directory = await getAcmeDirectory(db, directoryId);
+  const found = await getAcmeDirectoryWithAccount(db, directoryId);
+  const { directory } = found;
   if (!directory) throw classified(FailureType.notFound, `acme: directory ${directoryId} no longer exists`);
   trustDirectoryCa(directory.url, directory.caBundlePem);
-  let account = await findAcmeAccount(db, directoryId);
+  let account = found.account;
   if (!account) {
     const key = await acme.crypto.createPrivateEcdsaKey('P-256');
     account = await insertAcmeAccountOnce(db, {

@@ -41,8 +41,16 @@ export interface DependencyGuard {
    * when this worker's share of calls to it is in use.
    */
   guarded<T>(dep: DependencyRef, work: () => Promise<T>): Promise<T>;
+  /**
+   * Throws the DEPENDENCY_BUSY that `guarded` would throw when this worker's share of calls to the
+   * dependency is in use now: a caller that knows its dependency refuses a retry before it reads anything.
+   */
+  refuseIfBusy(dep: DependencyRef): void;
   readonly limiter: ConcurrencyLimiter;
 }
+
+/** Breakers trusted at once at most (dependencies, not certificates: a fleet's devices fit). */
+const TRUSTED_MAX = 10_000;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -54,6 +62,31 @@ export function createDependencyGuard(deps: {
 }): DependencyGuard {
   const { settings } = deps;
   const limiter = createConcurrencyLimiter();
+  /**
+   * Breakers this process read closed with no failures, until when it trusts that without reading the
+   * row again (BREAKER_TRUST_MS). Only that state is kept: a failure this process records forgets the
+   * key at once, and any other state is read on every call. A breaker another process opened is
+   * therefore seen here at most `breakerTrustMs` after it opened. One entry per dependency, never per
+   * certificate; an entry past its time is dropped when looked at, and all of them at TRUSTED_MAX.
+   */
+  const trustedUntil = new Map<string, number>();
+  const trusted = (key: string, now: number): boolean => {
+    const until = trustedUntil.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    trustedUntil.delete(key);
+    return false;
+  };
+  const readHealth = async (key: string): Promise<DependencyHealth | undefined> => {
+    const now = Date.now();
+    if (trusted(key, now)) return undefined;
+    const health = await readDependencyHealth(deps.db, key);
+    if (settings.breakerTrustMs > 0 && (!health || (health.state === 'closed' && health.failures === 0))) {
+      if (trustedUntil.size >= TRUSTED_MAX) trustedUntil.clear();
+      trustedUntil.set(key, now + settings.breakerTrustMs);
+    }
+    return health;
+  };
 
   const notAnswering = (dep: DependencyRef, health: DependencyHealth): ClassifiedError => {
     const retryAfterMs = Math.max(1_000, (health.nextProbe?.getTime() ?? Date.now()) - Date.now());
@@ -69,6 +102,7 @@ export function createDependencyGuard(deps: {
 
   const onFailure = async (dep: DependencyRef, error: unknown): Promise<void> => {
     const key = dependencyKey(dep);
+    trustedUntil.delete(key);
     const { opened, health } = await recordDependencyFailure(deps.db, {
       key,
       kind: dep.kind,
@@ -98,29 +132,38 @@ export function createDependencyGuard(deps: {
     await deps.alerter.recovered(incidentKey.dependency(key));
   };
 
+  /** A full share: a short, jittered, retryable refusal (the activity slot is free while the retry timer runs). */
+  /**
+   * Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
+   * refusal never spends the step's retry budget (a device's 8 attempts, all refused while a fleet
+   * deployed to it, then one killed worker failed the deploy).
+   */
+  const busy = (dep: DependencyRef): ClassifiedError => {
+    const retryAfterMs = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+    const details: NotAnsweringDetails = { retryAfterMs, dependency: dependencyKey(dep) };
+    return classified(
+      FailureType.dependencyBusy,
+      `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in about ${Math.round(retryAfterMs / 1000)} s`,
+      undefined,
+      details,
+    );
+  };
+
   return {
     limiter,
+    refuseIfBusy(dep) {
+      if (limiter.inFlight(dependencyKey(dep)) >= settings.shares[dep.kind]) throw busy(dep);
+    },
     async guarded(dep, work) {
       const key = dependencyKey(dep);
-      const health = await readDependencyHealth(deps.db, key);
+      // Undefined: no row, or a closed breaker with no failures trusted from a moment ago.
+      const health = await readHealth(key);
       if (health && health.state !== 'closed') {
         const probeDue = health.nextProbe !== null && health.nextProbe.getTime() <= Date.now();
         if (!probeDue || !(await claimProbe(deps.db, key, settings.breakerOpenMs))) throw notAnswering(dep, health);
       }
       const release = limiter.tryAcquire(key, settings.shares[dep.kind]);
-      if (!release) {
-        // Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
-        // refusal never spends the step's retry budget (a device's 8 attempts, all refused while a fleet
-        // deployed to it, then one killed worker failed the deploy).
-        const retryAfterMs = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
-        const details: NotAnsweringDetails = { retryAfterMs, dependency: key };
-        throw classified(
-          FailureType.dependencyBusy,
-          `${dep.label}: this worker's ${settings.shares[dep.kind]} calls at once to it are in use; trying again in about ${Math.round(retryAfterMs / 1000)} s`,
-          undefined,
-          details,
-        );
-      }
+      if (!release) throw busy(dep);
       try {
         const result = await work();
         if (health && (health.state !== 'closed' || health.failures > 0)) await onSuccess(dep);

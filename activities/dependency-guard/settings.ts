@@ -10,6 +10,11 @@ export interface IsolationSettings {
   breakerThreshold: number;
   /** How long an open breaker fails calls fast before one probe goes through. */
   breakerOpenMs: number;
+  /**
+   * How long this process trusts a breaker it read closed with no failures before reading its row again
+   * (0: read it on every call). Bounds how late this process sees a breaker another process opened.
+   */
+  breakerTrustMs: number;
 }
 
 export const DEFAULT_ISOLATION_SETTINGS: IsolationSettings = {
@@ -17,6 +22,7 @@ export const DEFAULT_ISOLATION_SETTINGS: IsolationSettings = {
   busyRetryMs: 1_000,
   breakerThreshold: 5,
   breakerOpenMs: 60_000,
+  breakerTrustMs: 1_000,
 };
 
 export { NOT_ANSWERING } from '../db/repositories/dependency-health';

@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
+import type { QueryResultRow } from 'pg';
 import pino from 'pino';
 import { createAlerter, DEFAULT_ALERT_SETTINGS } from '../../activities/alerts/alerter';
 import { createAlertTemplates } from '../../activities/alerts/render';
 import { createSecretBox } from '../../activities/crypto/secret-box';
+import type { Queryable } from '../../activities/db/pool';
 import { readDependencyHealth } from '../../activities/db/repositories/dependency-health';
 import { createDependencyGuard, type DependencyRef } from '../../activities/dependency-guard';
 import { DEFAULT_ISOLATION_SETTINGS } from '../../activities/dependency-guard/settings';
@@ -76,11 +78,18 @@ it('a full share fails fast with a non-retryable DEPENDENCY_BUSY saying when to 
     },
   );
   assert.ok(Date.now() - started < 500, 'refused at once');
+  // A caller that knows its device is refused the same way before it reads anything.
+  assert.throws(
+    () => guard.refuseIfBusy(device),
+    (error: unknown) => failureType(error) === FailureType.dependencyBusy,
+  );
+  guard.refuseIfBusy({ kind: 'device', id: 'share-2', label: 'fw-2' });
   // Another device is not held up by this one.
   await guard.guarded({ kind: 'device', id: 'share-2', label: 'fw-2' }, () => Promise.resolve());
   finish();
   await held;
   assert.equal(guard.limiter.inFlight('device:share-1'), 0);
+  guard.refuseIfBusy(device);
   await guard.guarded(device, () => Promise.resolve());
 });
 
@@ -144,4 +153,55 @@ it('an answer that refuses (not a transport failure) counts as the dependency be
   assert.equal((await readDependencyHealth(t.db, 'dns-provider:77'))?.failures, 1);
   await assert.rejects(guard.guarded(dns, () => Promise.reject(classified(FailureType.dnsAuth, 'dns: bad token'))));
   assert.equal((await readDependencyHealth(t.db, 'dns-provider:77'))?.failures, 0);
+});
+
+it('a breaker trusted closed by one process is seen open there within BREAKER_TRUST_MS of another opening it', async () => {
+  const trustMs = 400;
+  let reads = 0;
+  const counted = {
+    query: <Row extends QueryResultRow>(sql: string, params?: readonly unknown[]) => {
+      if (/FROM dependency_health WHERE key = \$1$/.test(sql)) reads += 1;
+      return t.db.query<Row>(sql, params);
+    },
+  };
+  const guardWith = (db: Queryable) =>
+    createDependencyGuard({
+      db,
+      alerter: alerter(),
+      settings: { ...settings, breakerTrustMs: trustMs },
+      log: pino({ level: 'silent' }),
+    });
+  const [workerA, workerB] = [guardWith(t.db), guardWith(counted)];
+  const ca: DependencyRef = { kind: 'acme-directory', id: '9002', label: 'https://flaky-ca.test/dir' };
+
+  // Worker B reads the closed breaker once, then trusts it: its next calls read nothing.
+  for (let i = 0; i < 5; i++) await workerB.guarded(ca, () => Promise.resolve());
+  assert.equal(reads, 1, 'one read of the closed breaker for five calls');
+
+  // Worker A opens it. Worker B may still call for the rest of its trust, never longer.
+  for (let i = 0; i < settings.breakerThreshold; i++)
+    await assert.rejects(workerA.guarded(ca, silentCa), (e: unknown) => failureType(e) === FailureType.acmeUnavailable);
+  const openedAt = Date.now();
+  assert.equal((await readDependencyHealth(t.db, 'acme-directory:9002'))?.state, 'open');
+  await new Promise((resolve) => setTimeout(resolve, trustMs + 20));
+  let called = 0;
+  await assert.rejects(
+    workerB.guarded(ca, () => {
+      called += 1;
+      return Promise.resolve();
+    }),
+    (e: unknown) => failureType(e) === FailureType.dependencyNotAnswering,
+  );
+  assert.equal(called, 0, `worker B saw the open breaker ${Date.now() - openedAt} ms after it opened`);
+
+  // A failure this process records forgets its trust at once: the next call reads the row again.
+  const dns: DependencyRef = { kind: 'dns-provider', id: '78', label: 'Cloudflare (flaky)' };
+  await workerB.guarded(dns, () => Promise.resolve());
+  const before = reads;
+  await assert.rejects(
+    workerB.guarded(dns, () => Promise.reject(classified(FailureType.dnsUnavailable, 'dns: reset'))),
+  );
+  await workerB.guarded(dns, () => Promise.resolve());
+  assert.equal(reads, before + 1, 'read again after its own failure');
+  assert.equal((await readDependencyHealth(t.db, 'dns-provider:78'))?.failures, 0, 'the success reset the count');
 });

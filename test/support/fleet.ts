@@ -23,6 +23,8 @@ export interface Fleet {
   bigip: FakeBigip;
   token: string;
   client: Client;
+  /** The Pebble directory every certificate of the fleet uses. */
+  directoryId: string;
   certificates: { id: string; name: string; profile: string; deploymentId: string }[];
   /** "Renew now" for every certificate; resolves with each run's result. */
   renewAll(): Promise<LifecycleResult[]>;
@@ -181,6 +183,7 @@ export async function createFleet(
     bigip,
     token,
     client,
+    directoryId,
     certificates,
     async renewAll() {
       ended = 0;

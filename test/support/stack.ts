@@ -166,6 +166,8 @@ export async function startStackOn<T extends StackTemporal>(
       LOG_LEVEL: 'warn',
       // Test workers run side by side: none takes the default metrics port unless a test asks for it.
       WORKER_METRICS_ADDRESS: '',
+      // As the image runs its processes (Dockerfile): two glibc malloc arenas, not one per thread.
+      MALLOC_ARENA_MAX: '2',
       ...options.env,
     };
     await backend.beforeProcesses?.(env);

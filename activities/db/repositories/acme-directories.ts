@@ -1,3 +1,4 @@
+import type { AcmeAccount } from './acme-accounts';
 import type { AcmeProfiles } from '../../domain/acme-options';
 import type { Queryable } from '../pool';
 
@@ -61,6 +62,45 @@ export async function getAcmeDirectory(db: Queryable, id: string): Promise<AcmeD
   if (!/^\d{1,18}$/.test(id)) return undefined;
   const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM acme_directories WHERE id = $1`, [id]);
   return rows[0] && toDirectory(rows[0]);
+}
+
+/**
+ * A directory and its ACME account (undefined before the first registration), in one statement
+ * instead of two: every ACME step builds (or finds) its client from both.
+ */
+export async function getAcmeDirectoryWithAccount(
+  db: Queryable,
+  id: string,
+): Promise<{ directory: AcmeDirectory | undefined; account: AcmeAccount | undefined }> {
+  if (!/^\d{1,18}$/.test(id)) return { directory: undefined, account: undefined };
+  const [row] = await db.query<
+    Row & {
+      account_id: string | null;
+      account_directory_id: string;
+      account_email: string | null;
+      account_key_encrypted: string;
+      account_url: string | null;
+    }
+  >(
+    `SELECT d.*, a.*
+       FROM (SELECT ${COLUMNS} FROM acme_directories WHERE id = $1) d
+       LEFT JOIN (SELECT id AS account_id, directory_id AS account_directory_id, email AS account_email,
+                         key_encrypted AS account_key_encrypted, account_url FROM acme_accounts) a
+         ON a.account_directory_id = d.id`,
+    [id],
+  );
+  if (!row) return { directory: undefined, account: undefined };
+  const account: AcmeAccount | undefined =
+    row.account_id === null
+      ? undefined
+      : {
+          id: row.account_id,
+          directoryId: row.account_directory_id,
+          email: row.account_email,
+          keySealed: row.account_key_encrypted,
+          accountUrl: row.account_url,
+        };
+  return { directory: toDirectory(row), account };
 }
 
 /** Adds a custom directory, or updates name/CA bundle of an existing URL. */

@@ -19,7 +19,7 @@ export interface AcmeOrderRecord {
 }
 
 /** Every column under its field's name, so a row is the record as it stands. */
-const COLUMNS = `id, certificate_id AS "certificateId", directory_id AS "directoryId", workflow_id AS "workflowId", run_id AS "runId",
+export const ORDER_COLUMNS = `id, certificate_id AS "certificateId", directory_id AS "directoryId", workflow_id AS "workflowId", run_id AS "runId",
   order_url AS "orderUrl", status, key_encrypted AS "keySealed", txt_record_name AS "txtRecordName",
   txt_values AS "txtValues", profile, txt_target_name AS "txtTargetName"`;
 
@@ -29,14 +29,14 @@ export async function findOrderByRun(
   directoryId: string,
 ): Promise<AcmeOrderRecord | undefined> {
   const rows = await db.query<AcmeOrderRecord>(
-    `SELECT ${COLUMNS} FROM acme_orders WHERE run_id = $1 AND directory_id = $2`,
+    `SELECT ${ORDER_COLUMNS} FROM acme_orders WHERE run_id = $1 AND directory_id = $2`,
     [runId, directoryId],
   );
   return rows[0];
 }
 
 export async function getOrder(db: Queryable, id: string): Promise<AcmeOrderRecord | undefined> {
-  const rows = await db.query<AcmeOrderRecord>(`SELECT ${COLUMNS} FROM acme_orders WHERE id = $1`, [id]);
+  const rows = await db.query<AcmeOrderRecord>(`SELECT ${ORDER_COLUMNS} FROM acme_orders WHERE id = $1`, [id]);
   return rows[0];
 }
 

@@ -7,6 +7,7 @@ import type { Queryable } from '../pool';
 import { VERSION_COLUMNS, type CertificateVersion } from './certificate-versions';
 import { RUN_COLUMNS, type DeploymentRunRecord } from './deployment-runs';
 import { DEPLOYMENT_SELECT, type DeploymentRecord } from './deployments';
+import { TARGET_NETWORKS_KEY } from './settings';
 import { TARGET_SELECT, toTarget, type TargetRecord, type TargetRow } from './targets';
 
 export interface DeployRunContext {
@@ -16,6 +17,10 @@ export interface DeployRunContext {
   version: CertificateVersion;
   /** Fingerprints of the deployment's current and previous versions (what the device may present now). */
   deployedFingerprints: string[];
+  /** The target refused a session lately (busy_since set): a step that gets one clears it. */
+  targetBusy: boolean;
+  /** The admin's allowed networks for targets (Settings, `target_networks`) as the step starts. */
+  allowedNetworks: string[];
 }
 
 /** What is missing when the context cannot be loaded (the run, or what it points at, was deleted). */
@@ -84,15 +89,19 @@ export async function loadDeployRunContext(db: Queryable, runRowId: string): Pro
     target: Json | null;
     version: Json | null;
     fingerprints: string[] | null;
+    busy: boolean | null;
+    networks: unknown;
   }>(
     `SELECT to_jsonb(r) AS run, to_jsonb(dep) AS deployment, to_jsonb(tgt) AS target, to_jsonb(ver) AS version,
             ARRAY(SELECT cv.fingerprint_sha256 FROM certificate_versions cv
-                   WHERE cv.id IN (dep."currentVersionId", dep."previousVersionId") ORDER BY cv.id DESC) AS fingerprints
+                   WHERE cv.id IN (dep."currentVersionId", dep."previousVersionId") ORDER BY cv.id DESC) AS fingerprints,
+            (SELECT tb.busy_since IS NOT NULL FROM targets tb WHERE tb.id = dep."targetId") AS busy,
+            (SELECT s.value -> 'allowed' FROM settings s WHERE s.key = $2) AS networks
        FROM (SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE id = $1) r
        LEFT JOIN LATERAL (${DEPLOYMENT_SELECT} WHERE d.id = r."deploymentId" AND d.deleted_at IS NULL) dep ON true
        LEFT JOIN LATERAL (${TARGET_SELECT} WHERE t.id = dep."targetId" AND t.deleted_at IS NULL) tgt ON true
        LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS} FROM certificate_versions WHERE id = r."versionId") ver ON true`,
-    [runRowId],
+    [runRowId, TARGET_NETWORKS_KEY],
   );
   if (!row?.run) return { missing: 'run', id: runRowId };
   if (!row.deployment) return { missing: 'deployment', id: idOf(row.run['deploymentId']) };
@@ -104,5 +113,7 @@ export async function loadDeployRunContext(db: Queryable, runRowId: string): Pro
     target: targetOf(row.target),
     version: versionOf(row.version),
     deployedFingerprints: row.fingerprints ?? [],
+    targetBusy: row.busy === true,
+    allowedNetworks: Array.isArray(row.networks) ? row.networks.filter((n): n is string => typeof n === 'string') : [],
   };
 }

@@ -9,7 +9,11 @@ export interface RunExchangeRecord {
 /** A run keeps this many exchanges in all (its last ones). */
 export const MAX_RUN_EXCHANGES = 1000;
 
-/** Appends the (already redacted) exchanges of one step and drops the run's oldest beyond the limit. */
+/**
+ * Appends the (already redacted) exchanges of one step and drops the run's oldest beyond the limit, in
+ * one statement: the rows kept are the newest of the inserted ids and those already stored (the
+ * DELETE sees the table as it was before the INSERT, so the inserted ids come from its RETURNING).
+ */
 export async function appendRunExchanges(
   db: Queryable,
   runId: string,
@@ -17,15 +21,18 @@ export async function appendRunExchanges(
   exchanges: { at: Date; text: string }[],
 ): Promise<void> {
   if (exchanges.length === 0) return;
+  // More than the limit in one step: only its last ones would be kept anyway.
+  const last = exchanges.slice(-MAX_RUN_EXCHANGES);
   await db.query(
-    `INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
-     SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)`,
-    [runId, step, exchanges.map((e) => e.at), exchanges.map((e) => e.text)],
-  );
-  await db.query(
-    `DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (
-       SELECT min(id) FROM (SELECT id FROM deployment_run_exchanges WHERE run_id = $1 ORDER BY id DESC LIMIT $2) AS kept)`,
-    [runId, MAX_RUN_EXCHANGES],
+    `WITH inserted AS (
+       INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
+       SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)
+       RETURNING id),
+     kept AS (
+       SELECT id FROM (SELECT id FROM inserted UNION ALL SELECT id FROM deployment_run_exchanges WHERE run_id = $1) AS a
+        ORDER BY id DESC LIMIT $5)
+     DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (SELECT min(id) FROM kept)`,
+    [runId, step, last.map((e) => e.at), last.map((e) => e.text), MAX_RUN_EXCHANGES],
   );
 }
 
