@@ -184,6 +184,16 @@ describe('the server config of the process runner (scripts/temporal/server-confi
     assert.equal(config.services['frontend']?.rpc.grpcPort, ports.frontendGrpc);
   });
 
+  it("sets only keys the release defines (the module's common/dynamicconfig/constants.go) in our dynamic config", async () => {
+    const constants = readFileSync(
+      path.join(await temporalServerModuleDir(), 'common', 'dynamicconfig', 'constants.go'),
+      'utf8',
+    );
+    const keys = Object.keys(parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, unknown>);
+    assert.ok(keys.length > 0);
+    for (const key of keys) assert.ok(constants.includes(`"${key}"`), `${key} is a dynamic config key of the release`);
+  });
+
   it("uses only variables the module's docker/config_template.yaml reads, as does compose's temporal service", async () => {
     const template = readFileSync(path.join(await temporalServerModuleDir(), 'docker', 'config_template.yaml'), 'utf8');
     const read = new Set([...template.matchAll(/\.Env\.([A-Z0-9_]+)/g)].map((m) => m[1]));
