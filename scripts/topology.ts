@@ -109,7 +109,7 @@ export const TEMPORAL_SQL_POOLS = {
  * on the heap: the collector runs more often near it instead of letting the heap double (GOGC) first.
  */
 export const TEMPORAL_GO_RUNTIME = {
-  GOMEMLIMIT: '96MiB',
+  GOMEMLIMIT: '128MiB',
   GOGC: '50',
 } as const;
 
@@ -192,7 +192,7 @@ export const CERTFLEET_SERVICES = {
  */
 export const CERTFLEET_PROCESS_ENV = {
   worker: {
-    NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=2',
+    NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=2',
     WORKER_MAX_CACHED_WORKFLOWS: '50',
     WORKER_DATABASE_POOL_MAX: '10',
   },
