@@ -95,10 +95,10 @@ export interface TemporalServerSettings {
  * (the pools are reopened on demand), so idle holds only what the server's own polling uses.
  */
 export const TEMPORAL_SQL_POOLS = {
-  SQL_MAX_CONNS: '10',
+  SQL_MAX_CONNS: '20',
   SQL_MAX_IDLE_CONNS: '5',
   SQL_MAX_CONN_TIME: '1m',
-  SQL_VIS_MAX_CONNS: '5',
+  SQL_VIS_MAX_CONNS: '10',
   SQL_VIS_MAX_IDLE_CONNS: '2',
   SQL_VIS_MAX_CONN_TIME: '1m',
 } as const;
@@ -194,7 +194,6 @@ export const CERTFLEET_PROCESS_ENV = {
   worker: {
     NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=2',
     WORKER_MAX_CACHED_WORKFLOWS: '50',
-    WORKER_DATABASE_POOL_MAX: '10',
   },
   web: {
     NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2',
