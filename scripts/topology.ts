@@ -188,7 +188,6 @@ export const CERTFLEET_SERVICES = {
  *   by another worker or by it, as after any crash). Node's NODE_OPTIONS accepts both flags.
  * - WORKER_MAX_CACHED_WORKFLOWS: workflows kept in the worker's sticky cache (each with its own
  *   context in the workflow isolate); an evicted one is replayed from its history on its next task.
- * - WORKER_DATABASE_POOL_MAX: the worker's PostgreSQL connections at most (each one a backend).
  */
 export const CERTFLEET_PROCESS_ENV = {
   worker: {
