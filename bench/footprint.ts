@@ -151,6 +151,9 @@ async function main(): Promise<void> {
         await sleep(1000);
       }
       const idle = averageOf(idleSamples);
+      const idleFigures = [...idle].map(([name, m]) => `${name} ${m.pssMiB.toFixed(0)}`).join(', ');
+      const idleTotal = [...idle.values()].reduce((a, m) => a + m.pssMiB, 0);
+      process.stderr.write(`[footprint] idle PSS (MiB): ${idleFigures}; whole stack ${idleTotal.toFixed(0)}\n`);
       process.stderr.write(`[footprint] idle measured; renewing all ${n}\n`);
       const sampler = startSampling(parts, intervalMs);
       const started = performance.now();

@@ -84,9 +84,42 @@ export interface TemporalServerSettings {
 }
 
 /**
+ * The Temporal server's connection pools, sized for one VM (issue 17 item 4: the whole stack in 500 MB
+ * idle; docs/scaling.md, "Memory"). Variables of the module's docker/config_template.yaml, rendered
+ * into `maxConns` / `maxIdleConns` / `maxConnLifetime` of each SQL store (template defaults: 20 / 20 /
+ * 1h, visibility 10 / 10 / 1h), which common/persistence/sql/sqlplugin/postgresql/session/session.go
+ * hands to Go's database/sql (SetMaxOpenConns, SetMaxIdleConns, SetConnMaxLifetime). Every Temporal
+ * service in the process (frontend, history, matching, worker) has its own pools, and each open
+ * connection is a PostgreSQL backend of a few MiB: with the defaults the idle stack kept about 75.
+ * A short lifetime lets database/sql's cleaner close the connections a burst opened once it is over
+ * (the pools are reopened on demand), so idle holds only what the server's own polling uses.
+ */
+export const TEMPORAL_SQL_POOLS = {
+  SQL_MAX_CONNS: '20',
+  SQL_MAX_IDLE_CONNS: '5',
+  SQL_MAX_CONN_TIME: '1m',
+  SQL_VIS_MAX_CONNS: '10',
+  SQL_VIS_MAX_IDLE_CONNS: '2',
+  SQL_VIS_MAX_CONN_TIME: '1m',
+} as const;
+
+/**
+ * The Go runtime's memory settings for the server process (read by the Go runtime itself, not by the
+ * config template: https://pkg.go.dev/runtime#hdr-Environment_Variables). GOMEMLIMIT is a soft limit
+ * on the heap: the collector runs more often near it instead of letting the heap double (GOGC) first.
+ */
+export const TEMPORAL_GO_RUNTIME = {
+  GOMEMLIMIT: '128MiB',
+  GOGC: '50',
+} as const;
+
+/** Variables of the server's environment read by the Go runtime rather than by the config template. */
+export const GO_RUNTIME_VARIABLES: readonly string[] = Object.keys(TEMPORAL_GO_RUNTIME);
+
+/**
  * The `temporal` service's environment: the variables the `temporalio/server` image renders into its
- * config (docker/config_template.yaml of the module); scripts/temporal/server-config.ts renders
- * the same template branch for a process.
+ * config (docker/config_template.yaml of the module), plus the Go runtime's (TEMPORAL_GO_RUNTIME);
+ * scripts/temporal/server-config.ts renders the same template branch for a process.
  */
 export function temporalServerEnv(s: TemporalServerSettings): Record<string, string> {
   return {
@@ -100,6 +133,8 @@ export function temporalServerEnv(s: TemporalServerSettings): Record<string, str
     NUM_HISTORY_SHARDS: String(NUM_HISTORY_SHARDS),
     DYNAMIC_CONFIG_FILE_PATH: s.dynamicConfigPath,
     LOG_LEVEL: s.logLevel,
+    ...TEMPORAL_SQL_POOLS,
+    ...TEMPORAL_GO_RUNTIME,
   };
 }
 
@@ -140,6 +175,29 @@ export const CERTFLEET_SERVICES = {
   worker: PROCESS_COMMANDS.worker,
   web: PROCESS_COMMANDS.web,
 } as const;
+
+/**
+ * The memory settings of CertFleet's long-running processes (issue 17 item 4), beyond the defaults of
+ * worker/config.ts and web/config.ts: docker-compose.yml sets them in each service's environment
+ * (as `NAME: ${NAME:-value}` or the value itself) and test/support/production-stack.ts in each process's.
+ *
+ * - NODE_OPTIONS: `--max-semi-space-size` (MiB) caps V8's young generation (three semi-spaces of up to
+ *   16 MiB each on 64-bit Node 20), which a busy process otherwise keeps; `--max-old-space-size` (MiB)
+ *   caps the old generation so V8 collects before growing past it (a process that really needs more
+ *   ends with "JavaScript heap out of memory" and is restarted: the worker's runs are then resumed
+ *   by another worker or by it, as after any crash). Node's NODE_OPTIONS accepts both flags.
+ * - WORKER_MAX_CACHED_WORKFLOWS: workflows kept in the worker's sticky cache (each with its own
+ *   context in the workflow isolate); an evicted one is replayed from its history on its next task.
+ */
+export const CERTFLEET_PROCESS_ENV = {
+  worker: {
+    NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=2',
+    WORKER_MAX_CACHED_WORKFLOWS: '50',
+  },
+  web: {
+    NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2',
+  },
+} as const satisfies Record<'worker' | 'web', Record<string, string>>;
 
 /** The start order; each waits for the ones before it (one-shots: completed; servers: healthy). */
 export const START_ORDER = [

@@ -3,8 +3,9 @@
  * is the first). A private PostgreSQL (so a test can restart it) holding Temporal's two databases and
  * CertFleet's; the compose init script's `temporal` role; temporal-sql-tool's schema steps; the real
  * Temporal server 1.29.1; the namespace created by the one-shot's commands; CertFleet's migrations,
- * then the web and the workers as separate processes with the commands of scripts/processes.ts. The
- * peers (Pebble, fake Cloudflare, SMTP catcher) and the console client are those of stack.ts.
+ * then the web and the workers as separate processes with the commands of scripts/processes.ts and
+ * the environment compose gives them (CERTFLEET_PROCESS_ENV). The peers (Pebble, fake Cloudflare,
+ * SMTP catcher) and the console client are those of stack.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { Client } from 'pg';
 import { restoreDatabases } from '../../scripts/backup/databases';
 import { readVerifiedManifest } from '../../scripts/backup/manifest';
 import { PROCESS_COMMANDS } from '../../scripts/processes';
-import { DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION } from '../../scripts/topology';
+import { CERTFLEET_PROCESS_ENV, DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION } from '../../scripts/topology';
 import { createEmptyTestDatabase } from './db';
 import { freePort } from './free-port';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
@@ -137,7 +138,7 @@ export async function startProductionStack(options: ProductionStackOptions = {})
           await timed('migrations', () => runToEnd(node, args, { env, cwd: ROOT, timeoutMs: 120_000 }));
         },
       },
-      { ...stackOptions, webProcess: true },
+      { processEnv: CERTFLEET_PROCESS_ENV, ...stackOptions, webProcess: true },
     );
     if (!postgres) throw new Error('production stack: PostgreSQL did not start');
     const started: PrivatePostgres = postgres;

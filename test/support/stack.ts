@@ -31,6 +31,11 @@ export interface StackOptions {
   pebble?: Pick<PebbleOptions, 'profiles' | 'eabKeys' | 'dnsServer'>;
   /** Extra environment for the web and the workers. */
   env?: Record<string, string>;
+  /**
+   * Environment of the web process or of each worker process only (the production topology's
+   * scripts/topology.ts CERTFLEET_PROCESS_ENV); `env` wins over it, so a benchmark can try other values.
+   */
+  processEnv?: Partial<Record<'web' | 'worker', Readonly<Record<string, string>>>>;
   zones?: string[];
   /** Run the web console as its own process (benchmarks measure its memory) instead of in this one. */
   webProcess?: boolean;
@@ -177,7 +182,7 @@ export async function startStackOn<T extends StackTemporal>(
       const port = await freePort();
       const [node, args] = processCommand(PROCESS_COMMANDS.web);
       const child = await spawnManaged(node, args, {
-        env: { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
+        env: { ...options.processEnv?.web, ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
         cwd: ROOT,
         name: 'web',
         readyWhen: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
@@ -196,7 +201,7 @@ export async function startStackOn<T extends StackTemporal>(
       const nodeArgs = (process.env['WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
       const [node, args] = processCommand(PROCESS_COMMANDS.worker, nodeArgs);
       const worker = await spawnManaged(node, args, {
-        env: { ...env, LOG_LEVEL: 'info' },
+        env: { ...options.processEnv?.worker, ...env, LOG_LEVEL: 'info' },
         cwd: ROOT,
         name: `worker-${workers.length + 1}`,
         readyWhen: /worker started/,

@@ -17,6 +17,7 @@ import { TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
 import { SERVER_PORT_NAMES, temporalServerConfig, type ServerPorts } from '../../scripts/temporal/server-config';
 import {
   DYNAMIC_CONFIG_FILE,
+  GO_RUNTIME_VARIABLES,
   namespaceCommands,
   sqlToolConnection,
   TEMPORAL_RELEASE,
@@ -134,6 +135,8 @@ export async function startTemporalServer(
   const configFile = path.join(configDir, 'docker.yaml');
   await writeFile(configFile, stringify(temporalServerConfig(env, ports)), { mode: 0o600 });
   const address = `127.0.0.1:${ports.frontendGrpc}`;
+  // The container's environment reaches the server process too: the Go runtime reads these from it.
+  const runtimeEnv = Object.fromEntries(GO_RUNTIME_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
   const startTimesMs: number[] = [];
   let current: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
@@ -143,6 +146,7 @@ export async function startTemporalServer(
       ['--root', dir, '--config', 'config', '--env', 'docker', '--allow-no-auth', 'start'],
       {
         name: 'temporal-server',
+        env: runtimeEnv,
         readyWhen: () => healthy(cli, address),
         pollIntervalMs: 1_000,
         timeoutMs: 180_000,

@@ -11,10 +11,12 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SERVER_PORT_NAMES, temporalServerConfig, type ServerPorts } from '../../scripts/temporal/server-config';
 import {
+  CERTFLEET_PROCESS_ENV,
   CERTFLEET_SERVICES,
   DEFAULT_NAMESPACE,
   DEFAULT_NAMESPACE_RETENTION,
   DYNAMIC_CONFIG_FILE,
+  GO_RUNTIME_VARIABLES,
   IMAGE_SCHEMA_DIR,
   namespaceCommands,
   sqlToolConnection,
@@ -24,6 +26,7 @@ import {
   TEMPORAL_SERVER,
   TEMPORAL_SERVER_IMAGE,
   TEMPORAL_SQL_TOOL,
+  TEMPORAL_SQL_POOLS,
   temporalSchemaSteps,
   temporalServerEnv,
 } from '../../scripts/topology';
@@ -97,6 +100,17 @@ describe('docker-compose.yml runs scripts/topology.ts', () => {
     );
   });
 
+  it("gives the worker and the web the description's memory settings", () => {
+    for (const [name, settings] of Object.entries(CERTFLEET_PROCESS_ENV)) {
+      const env = service(name).environment ?? {};
+      for (const [key, value] of Object.entries(settings))
+        assert.ok(
+          env[key] === value || env[key] === `\${${key}:-${value}}`,
+          `${name}: ${key} is ${value} (or \${${key}:-${value}}), not ${env[key]}`,
+        );
+    }
+  });
+
   it('creates the namespace with the commands of the description', () => {
     const text = script('temporal-namespace');
     const commands = namespaceCommands('"$$TEMPORAL_ADDRESS"', '"$$NAMESPACE"', '"$$RETENTION"');
@@ -149,16 +163,43 @@ describe('the server config of the process runner (scripts/temporal/server-confi
       [visibility?.sql['pluginName'], visibility?.sql['databaseName'], visibility?.sql['connectAddr']],
       ['postgres12', 'temporal_visibility', '127.0.0.1:5433'],
     );
+    assert.deepEqual(
+      [main?.sql['maxConns'], main?.sql['maxIdleConns'], main?.sql['maxConnLifetime']],
+      [
+        Number(TEMPORAL_SQL_POOLS.SQL_MAX_CONNS),
+        Number(TEMPORAL_SQL_POOLS.SQL_MAX_IDLE_CONNS),
+        TEMPORAL_SQL_POOLS.SQL_MAX_CONN_TIME,
+      ],
+    );
+    assert.deepEqual(
+      [visibility?.sql['maxConns'], visibility?.sql['maxIdleConns'], visibility?.sql['maxConnLifetime']],
+      [
+        Number(TEMPORAL_SQL_POOLS.SQL_VIS_MAX_CONNS),
+        Number(TEMPORAL_SQL_POOLS.SQL_VIS_MAX_IDLE_CONNS),
+        TEMPORAL_SQL_POOLS.SQL_VIS_MAX_CONN_TIME,
+      ],
+    );
     assert.equal(config.dynamicConfigClient.filepath, '/x/docker.yaml');
     for (const [name, svc] of Object.entries(config.services)) assert.equal(svc.rpc.bindOnIP, '127.0.0.1', name);
     assert.equal(config.services['frontend']?.rpc.grpcPort, ports.frontendGrpc);
   });
 
+  it("sets only keys the release defines (the module's common/dynamicconfig/constants.go) in our dynamic config", async () => {
+    const constants = readFileSync(
+      path.join(await temporalServerModuleDir(), 'common', 'dynamicconfig', 'constants.go'),
+      'utf8',
+    );
+    const keys = Object.keys(parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, unknown>);
+    assert.ok(keys.length > 0);
+    for (const key of keys) assert.ok(constants.includes(`"${key}"`), `${key} is a dynamic config key of the release`);
+  });
+
   it("uses only variables the module's docker/config_template.yaml reads, as does compose's temporal service", async () => {
     const template = readFileSync(path.join(await temporalServerModuleDir(), 'docker', 'config_template.yaml'), 'utf8');
     const read = new Set([...template.matchAll(/\.Env\.([A-Z0-9_]+)/g)].map((m) => m[1]));
-    for (const name of Object.keys(env)) assert.ok(read.has(name), `the template reads ${name}`);
-    for (const name of Object.keys(service('temporal').environment ?? {}))
+    const rendered = (name: string): boolean => !GO_RUNTIME_VARIABLES.includes(name);
+    for (const name of Object.keys(env).filter(rendered)) assert.ok(read.has(name), `the template reads ${name}`);
+    for (const name of Object.keys(service('temporal').environment ?? {}).filter(rendered))
       assert.ok(read.has(name), `the image renders compose's ${name}`);
   });
 });
