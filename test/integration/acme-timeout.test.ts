@@ -37,12 +37,17 @@ after(async () => {
   await new Promise((resolve) => silent.close(resolve));
 });
 
-it('a CA that never answers is given up after the request timeout, as a retryable ACME_UNAVAILABLE', async () => {
+/** An acme-client for a directory on the silent server, with this request timeout. */
+async function clientOfSilentCa(pathname: string, timeoutMs: number): Promise<acme.Client> {
   const { port } = silent.address() as net.AddressInfo;
-  const directoryUrl = `http://127.0.0.1:${port}/dir`;
-  setAcmeRequestTimeout(700);
+  const directoryUrl = `http://127.0.0.1:${port}${pathname}`;
+  setAcmeRequestTimeout(timeoutMs);
   trustDirectoryCa(directoryUrl, null);
-  const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+  return new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+}
+
+it('a CA that never answers is given up after the request timeout, as a retryable ACME_UNAVAILABLE', async () => {
+  const client = await clientOfSilentCa('/dir', 700);
   const started = Date.now();
   await assert.rejects(
     withAcmeProblems('create the account', () => client.createAccount({ termsOfServiceAgreed: true })),
@@ -67,11 +72,7 @@ it('a CA that never answers is given up after the request timeout, as a retryabl
 });
 
 it("a status poll the CA never answers is its silence, not its verdict (validateAcmeChallenge's rethrow)", async () => {
-  const { port } = silent.address() as net.AddressInfo;
-  const directoryUrl = `http://127.0.0.1:${port}/poll`;
-  setAcmeRequestTimeout(500);
-  trustDirectoryCa(directoryUrl, null);
-  const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+  const client = await clientOfSilentCa('/poll', 500);
   const seen = await withAcmeProblems('validate poll.example.test', async () => {
     try {
       await client.createAccount({ termsOfServiceAgreed: true });

@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
+import { databaseNameArgs } from '../support/backup-args';
 import { createEmptyTestDatabase, type TestDatabase } from '../support/db';
 import { freePortBelow } from '../support/free-port';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
@@ -46,14 +47,7 @@ function run(script: 'backup' | 'restore', args: string[], env: NodeJS.ProcessEn
 }
 
 const dbName = (db: TestDatabase): string => new URL(db.url).pathname.slice(1);
-const nameArgs = (names: string[]): string[] => [
-  '--certfleet-db',
-  names[0] ?? '',
-  '--temporal-db',
-  names[1] ?? '',
-  '--visibility-db',
-  names[2] ?? '',
-];
+const nameArgs = databaseNameArgs;
 const calls = async (): Promise<string[]> => (await readFile(log, 'utf8')).trim().split('\n');
 
 before(async () => {

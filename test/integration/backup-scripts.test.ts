@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { databaseNameArgs } from '../support/backup-args';
 import { createEmptyTestDatabase, type TestDatabase } from '../support/db';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -30,14 +31,7 @@ function run(script: 'backup' | 'restore', args: string[], env: NodeJS.ProcessEn
 let tmp: string;
 const created: TestDatabase[] = [];
 const names = (dbs: TestDatabase[]): string[] => dbs.map((d) => new URL(d.url).pathname.slice(1));
-const nameArgs = (n: string[]): string[] => [
-  '--certfleet-db',
-  n[0] ?? '',
-  '--temporal-db',
-  n[1] ?? '',
-  '--visibility-db',
-  n[2] ?? '',
-];
+const nameArgs = databaseNameArgs;
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'certfleet-backup-'));

@@ -14,6 +14,7 @@ import {
   addCloudflareProvider,
   addPebbleDirectory,
   requestCertificate,
+  setDirectoryPacing,
   waitForRunToEnd,
 } from '../support/console-actions';
 import { startPebble, type PebbleStack } from '../support/pebble';
@@ -46,17 +47,7 @@ describe('fallback to a second CA', () => {
     primaryId = rows[0]?.id ?? '';
     assert.ok(primaryId);
     // Pebble A falls over to Pebble after 3 s of CA-side failures.
-    await admin.get('/settings');
-    const saved2 = await admin.post(`/settings/acme-directories/${primaryId}/pacing`, {
-      ordersPerAccount: '300',
-      accountWindowSeconds: '10800',
-      certificatesPerDomain: '50',
-      duplicatesPerIdentifiers: '5',
-      domainWindowSeconds: '604800',
-      fallbackDirectoryIds: fallbackId,
-      fallbackAfterSeconds: '3',
-    });
-    assert.equal(saved2.status, 303, saved2.text);
+    await setDirectoryPacing(admin, primaryId, { fallbackDirectoryIds: fallbackId, fallbackAfterSeconds: '3' });
     const settings = await admin.get('/settings');
     assert.match(settings.text, new RegExp(`#${primaryId} Pebble A <span class="muted">→ Pebble</span>`));
   });

@@ -28,6 +28,7 @@ import { ROLE_PASSWORD, startConsoleApp, type ConsoleApp } from '../support/cons
 import { isMutating, listRoutes, type AppRoute } from '../support/routes';
 import { seedFleet } from '../support/seed';
 import { jsonOrUndefined } from '../support/json';
+import { LETS_ENCRYPT_PACING } from '../support/console-actions';
 
 type Json = Record<string, unknown>;
 
@@ -621,15 +622,7 @@ function buildSpecs(fx: Fixtures, c: ConsoleApp, adminHash: string): Record<stri
           fallbackDirectoryIds: 'strict-list',
           fallbackAfterSeconds: 'strict',
         }),
-        base: () => ({
-          ordersPerAccount: '300',
-          accountWindowSeconds: '10800',
-          certificatesPerDomain: '50',
-          duplicatesPerIdentifiers: '5',
-          domainWindowSeconds: '604800',
-          fallbackDirectoryIds: '',
-          fallbackAfterSeconds: '900',
-        }),
+        base: () => ({ ...LETS_ENCRYPT_PACING }),
       },
     ],
     'POST /settings/renewal-defaults': [

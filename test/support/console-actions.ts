@@ -201,3 +201,42 @@ export async function apiCall<T>(
     throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
   return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
 }
+
+/** Settings → ACME directories → a directory's rate-limit budgets and fallback; the defaults are Let's Encrypt's. */
+export interface DirectoryPacingForm {
+  ordersPerAccount: string;
+  accountWindowSeconds: string;
+  certificatesPerDomain: string;
+  duplicatesPerIdentifiers: string;
+  domainWindowSeconds: string;
+  fallbackDirectoryIds: string;
+  fallbackAfterSeconds: string;
+}
+
+export const LETS_ENCRYPT_PACING: DirectoryPacingForm = {
+  ordersPerAccount: '300',
+  accountWindowSeconds: '10800',
+  certificatesPerDomain: '50',
+  duplicatesPerIdentifiers: '5',
+  domainWindowSeconds: '604800',
+  fallbackDirectoryIds: '',
+  fallbackAfterSeconds: '900',
+};
+
+/** Saves a directory's budgets as an admin would (the defaults but for `changes`); fails unless the form is accepted. */
+export async function setDirectoryPacing(
+  client: ConsoleClient,
+  directoryId: string,
+  changes: Partial<DirectoryPacingForm>,
+): Promise<void> {
+  await client.get('/settings');
+  const saved = await client.post(`/settings/acme-directories/${directoryId}/pacing`, {
+    ...LETS_ENCRYPT_PACING,
+    ...changes,
+  });
+  assert.equal(
+    saved.status,
+    303,
+    `the budgets of directory ${directoryId} were not saved: ${saved.text.slice(0, 300)}`,
+  );
+}

@@ -15,7 +15,13 @@ import {
   type LifecycleResult,
 } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  apiCall,
+  createApiToken,
+  setDirectoryPacing,
+} from './console-actions';
 import { bigipConnection } from './bigip-target';
 import type { AnyStack } from './stack';
 
@@ -104,17 +110,7 @@ export async function createFleet(
   // Pebble enforces none of Let's Encrypt's budgets, which the directory gets by default (50 certificates
   // per registered domain a week, 300 orders per account in 3 hours): a fleet of more than 50 under
   // example.test would wait a week for its pacing slots. Settings → Rate-limit budgets, as an admin would.
-  await admin.get('/settings');
-  const paced = await admin.post(`/settings/acme-directories/${directoryId}/pacing`, {
-    ordersPerAccount: '100000',
-    accountWindowSeconds: '10800',
-    certificatesPerDomain: '100000',
-    duplicatesPerIdentifiers: '5',
-    domainWindowSeconds: '604800',
-    fallbackDirectoryIds: '',
-    fallbackAfterSeconds: '900',
-  });
-  assert.equal(paced.status, 303, `fleet: the Pebble directory's budgets were not saved: ${paced.text}`);
+  await setDirectoryPacing(admin, directoryId, { ordersPerAccount: '100000', certificatesPerDomain: '100000' });
   const providerId = await addCloudflareProvider(admin, stack, 'Fleet CF');
   const token = await createApiToken(admin, 'fleet');
   const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) =>
