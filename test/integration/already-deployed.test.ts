@@ -17,7 +17,7 @@ import type { DeployTrigger } from '../../temporal/contract';
 import { activityDepsFrom } from '../../worker/activity-deps';
 import { loadWorkerConfig } from '../../worker/config';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { seedFleet } from '../support/seed';
+import { ONE_CERTIFICATE, seedFleet } from '../support/seed';
 
 describe('startDeploymentRun: a re-driven lifecycle deploy of a version already deployed', () => {
   let database: TestDatabase;
@@ -66,7 +66,7 @@ describe('startDeploymentRun: a re-driven lifecycle deploy of a version already 
     database = await createTestDatabase();
     await seedFleet(
       database.db,
-      { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 0, auditEntries: 0 },
+      { ...ONE_CERTIFICATE, targetsPerCustomer: 1 },
       box.seal('placeholder', SecretPurpose.versionKey),
     );
     const [seeded] = await database.db.query<{ id: string; certificate_id: string; current_version_id: string }>(

@@ -8,7 +8,7 @@ import { getOrder, insertOrderOnce } from '../../activities/db/repositories/acme
 import { getCertificate } from '../../activities/db/repositories/certificates';
 import { getOrderContext } from '../../activities/db/repositories/order-context';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { seedFleet } from '../support/seed';
+import { ONE_CERTIFICATE, seedFleet } from '../support/seed';
 
 let test: TestDatabase;
 let certificateId: string;
@@ -16,11 +16,7 @@ let directoryId: string;
 
 before(async () => {
   test = await createTestDatabase();
-  const fleet = await seedFleet(
-    test.db,
-    { customers: 1, certificates: 1, targetsPerCustomer: 0, deploymentRuns: 0, auditEntries: 0 },
-    'v1.placeholder',
-  );
+  const fleet = await seedFleet(test.db, ONE_CERTIFICATE, 'v1.placeholder');
   directoryId = fleet.directoryId;
   const [row] = await test.db.query<{ id: string }>('SELECT id::text AS id FROM certificates');
   certificateId = row?.id ?? '';

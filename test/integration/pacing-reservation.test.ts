@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { createPacingActivities } from '../../activities/acme/pacing';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { seedFleet } from '../support/seed';
+import { ONE_CERTIFICATE, seedFleet } from '../support/seed';
 
 const BUDGET = 5;
 const WINDOW_SECONDS = 3600;
@@ -22,11 +22,7 @@ describe('order slot reservation', () => {
 
   before(async () => {
     test = await createTestDatabase();
-    const fleet = await seedFleet(
-      test.db,
-      { customers: 1, certificates: 12, targetsPerCustomer: 0, deploymentRuns: 0, auditEntries: 0 },
-      'v1.placeholder',
-    );
+    const fleet = await seedFleet(test.db, { ...ONE_CERTIFICATE, certificates: 12 }, 'v1.placeholder');
     directoryId = fleet.directoryId;
     certificateIds = (await test.db.query<{ id: string }>('SELECT id::text AS id FROM certificates ORDER BY id')).map(
       (r) => r.id,

@@ -18,7 +18,7 @@ import { loadWorkerConfig } from '../../worker/config';
 import { rejection } from '../support/assertions';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startNumberedRun } from '../support/seeded-deployment';
-import { seedFleet } from '../support/seed';
+import { ONE_CERTIFICATE, seedFleet } from '../support/seed';
 
 describe('verify of a binding without a TLS endpoint', () => {
   let database: TestDatabase;
@@ -45,7 +45,7 @@ describe('verify of a binding without a TLS endpoint', () => {
     database = await createTestDatabase();
     await seedFleet(
       database.db,
-      { customers: 1, certificates: 1, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 },
+      { ...ONE_CERTIFICATE, targetsPerCustomer: 1, deploymentRuns: 1, auditEntries: 1 },
       box.seal('placeholder', SecretPurpose.versionKey),
     );
     const [row] = await database.db.query<{ id: string; version_id: string }>(

@@ -20,6 +20,15 @@ export interface SeededFleet {
   directoryId: string;
 }
 
+/** One customer with one certificate and nothing else: spread it and change what a test needs. */
+export const ONE_CERTIFICATE: FleetSize = {
+  customers: 1,
+  certificates: 1,
+  targetsPerCustomer: 0,
+  deploymentRuns: 0,
+  auditEntries: 0,
+};
+
 export const SEED_VENDORS = ['fortigate', 'panos', 'f5-bigip', 'nginx'] as const;
 
 /** Certificate i (1-based) of the fleet: `cert-<i>.c<customer>.example.test`; its state follows i. */
