@@ -47,7 +47,6 @@ function run(script: 'backup' | 'restore', args: string[], env: NodeJS.ProcessEn
 }
 
 const dbName = (db: TestDatabase): string => new URL(db.url).pathname.slice(1);
-const nameArgs = databaseNameArgs;
 const calls = async (): Promise<string[]> => (await readFile(log, 'utf8')).trim().split('\n');
 
 before(async () => {
@@ -70,7 +69,7 @@ after(async () => {
 
 it('stops the writers, dumps the three databases through `docker compose exec -T postgres`, starts them again', async () => {
   const out = path.join(tmp, 'backup');
-  const r = run('backup', ['--compose', '--out', out, ...nameArgs(sources.map(dbName))]);
+  const r = run('backup', ['--compose', '--out', out, ...databaseNameArgs(sources.map(dbName))]);
   assert.equal(r.code, 0, r.out);
   const [certfleet, temporal, visibility] = sources.map(dbName);
   const dump = (db: string | undefined) =>
@@ -84,7 +83,12 @@ it('stops the writers, dumps the three databases through `docker compose exec -T
 
 it('starts the writers again when a dump fails, and fails naming the tool', async () => {
   await rm(log, { force: true });
-  const r = run('backup', ['--compose', '--out', path.join(tmp, 'failed'), ...nameArgs(['no_such_db', 'b', 'c'])]);
+  const r = run('backup', [
+    '--compose',
+    '--out',
+    path.join(tmp, 'failed'),
+    ...databaseNameArgs(['no_such_db', 'b', 'c']),
+  ]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /pg_dump|docker compose/);
   const seen = await calls();
@@ -100,7 +104,7 @@ it('--online dumps without stopping anything', async () => {
     '--online',
     '--out',
     path.join(tmp, 'online'),
-    ...nameArgs(sources.map(dbName)),
+    ...databaseNameArgs(sources.map(dbName)),
   ]);
   assert.equal(r.code, 0, r.out);
   assert.equal((await calls()).filter((c) => /^compose (stop|start)/.test(c)).length, 0);

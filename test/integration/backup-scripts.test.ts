@@ -31,7 +31,6 @@ function run(script: 'backup' | 'restore', args: string[], env: NodeJS.ProcessEn
 let tmp: string;
 const created: TestDatabase[] = [];
 const names = (dbs: TestDatabase[]): string[] => dbs.map((d) => new URL(d.url).pathname.slice(1));
-const nameArgs = databaseNameArgs;
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'certfleet-backup-'));
@@ -54,7 +53,7 @@ describe('backup and restore of the three databases', () => {
 
   it('refuses while other clients are connected (the stack runs), naming them', () => {
     // The test databases' pools are open: that is a running stack to the script.
-    const r = run('backup', ['--out', path.join(tmp, 'refused'), ...nameArgs(names(sources))], {
+    const r = run('backup', ['--out', path.join(tmp, 'refused'), ...databaseNameArgs(names(sources))], {
       BACKUP_POSTGRES_URL: ADMIN_URL,
     });
     assert.equal(r.code, 1, r.out);
@@ -65,7 +64,7 @@ describe('backup and restore of the three databases', () => {
   it('dumps all three once quiesced, restores them under new names, and refuses to restore over data', async () => {
     for (const db of sources) await db.db.close();
     const out = path.join(tmp, 'dumps');
-    const b = run('backup', ['--out', out, ...nameArgs(names(sources))], { BACKUP_POSTGRES_URL: ADMIN_URL });
+    const b = run('backup', ['--out', out, ...databaseNameArgs(names(sources))], { BACKUP_POSTGRES_URL: ADMIN_URL });
     assert.equal(b.code, 0, b.out);
     assert.match(b.out, /master key is NOT in it/);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as {
@@ -85,13 +84,15 @@ describe('backup and restore of the three databases', () => {
     const targets = [await createEmptyTestDatabase(), await createEmptyTestDatabase(), await createEmptyTestDatabase()];
     created.push(...targets);
     for (const db of targets) await db.db.close();
-    const r = run('restore', ['--from', out, ...nameArgs(names(targets))], { RESTORE_POSTGRES_URL: ADMIN_URL });
+    const r = run('restore', ['--from', out, ...databaseNameArgs(names(targets))], { RESTORE_POSTGRES_URL: ADMIN_URL });
     assert.equal(r.code, 0, r.out);
     for (const [i, url] of targets.map((t) => t.url).entries()) {
       const rows = execFileSync('psql', [url, '-tAc', 'SELECT part, note FROM rows_of_part'], { encoding: 'utf8' });
       assert.equal(rows.trim(), `${i}|part ${i}`);
     }
-    const again = run('restore', ['--from', out, ...nameArgs(names(targets))], { RESTORE_POSTGRES_URL: ADMIN_URL });
+    const again = run('restore', ['--from', out, ...databaseNameArgs(names(targets))], {
+      RESTORE_POSTGRES_URL: ADMIN_URL,
+    });
     assert.equal(again.code, 1, again.out);
     assert.match(again.out, /already has tables/);
   });
@@ -102,7 +103,7 @@ describe('backup and restore of the three databases', () => {
     const original = await readFile(dump);
     await writeFile(dump, Buffer.concat([original, Buffer.from('x')]));
     try {
-      const r = run('restore', ['--from', out, ...nameArgs(['never_a', 'never_b', 'never_c'])], {
+      const r = run('restore', ['--from', out, ...databaseNameArgs(['never_a', 'never_b', 'never_c'])], {
         RESTORE_POSTGRES_URL: ADMIN_URL,
       });
       assert.equal(r.code, 1, r.out);
