@@ -382,6 +382,8 @@ export interface LifecycleProgress {
   rateLimitWait?: { until: string; reason: string };
   /** A dependency's breaker is open (e.g. "CA not answering: …"): the run waits on a timer until then (ISO). */
   dependencyWait?: { until: string; reason: string };
+  /** The TXT record was not visible within the propagation wait, so it was published again once and waited for again. */
+  propagationRepublished?: boolean;
   /** The ACME directory the run orders from (it changes when the run falls over to a fallback). */
   directory?: AcmeDirectoryRef;
   /** Each fall-over to the next ACME directory: from which, to which, and why. */

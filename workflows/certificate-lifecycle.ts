@@ -221,7 +221,18 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         await step('propagate', async () => {
           // Visible everywhere at the first look (the usual case): no patient wait, no extra task.
           if ((await dns.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
-          await propagation.waitForDnsPropagation({ orderId: order.orderId });
+          try {
+            await propagation.waitForDnsPropagation({ orderId: order.orderId });
+          } catch (error) {
+            if (failureTypeOf(error) !== FailureType.propagationTimeout) throw error;
+            // The record can be gone at the provider, not slow: another ACME client's cleanup of the same
+            // name, a hand edit, or an installation restored from a backup whose history predates the old
+            // installation's cleanup (docs/backup-restore.md). Publishing is idempotent: publish once more
+            // and wait once more; a second timeout is the run's failure.
+            progress.propagationRepublished = true;
+            await answering(() => dns.presentDnsChallenge({ orderId: order.orderId }));
+            await propagation.waitForDnsPropagation({ orderId: order.orderId });
+          }
         });
         await step('validate', () => toCa(() => caCalls.validateAcmeChallenge({ orderId: order.orderId })));
       } finally {

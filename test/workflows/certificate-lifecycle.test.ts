@@ -40,6 +40,7 @@ import {
   assertActivitySplit,
   itWithFreshId,
   mocksBlockedInPropagation,
+  failingActivity,
   mocksFailingAt,
   type ActivityFailure,
 } from '../support/workflow-runs';
@@ -447,7 +448,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       },
     },
     {
-      name: 'DNS propagation times out (non-retryable): cleanup runs, validation is never asked for',
+      name: 'DNS propagation times out twice (non-retryable): published again once, cleanup runs, validation is never asked for',
       label: 'propagation',
       failure: {
         activity: 'waitForDnsPropagation',
@@ -457,7 +458,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       check: ({ run, mocks, certificateId, message }) => {
         assert.equal(expectFailure(run, FailureType.propagationTimeout), message);
         assertCallCounts(mocks, {
-          waitForDnsPropagation: 1,
+          presentDnsChallenge: 2,
+          waitForDnsPropagation: 2,
           validateAcmeChallenge: 0,
           removeDnsChallenge: 1,
           finalizeAcmeOrder: 0,
@@ -469,6 +471,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         );
         assert.equal(stepOf(run.progress, 'propagate').status, 'failed');
         assert.equal(stepOf(run.progress, 'validate').status, 'skipped');
+        assert.equal(run.progress.propagationRepublished, true);
       },
     },
     {
@@ -516,6 +519,39 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       check({ run, mocks, certificateId, message: failure.message });
     });
   }
+
+  lifecycleTest(
+    'a TXT record gone at the provider (propagation timeout) is published again once, then the run issues',
+    'republish',
+    async (certificateId) => {
+      let waits = 0;
+      const mocks = mockActivities({
+        overrides: {
+          waitForDnsPropagation: async () => {
+            waits += 1;
+            if (waits === 1) await failingActivity(FailureType.propagationTimeout, 'dns: TXT not visible after 20s')();
+            return { nameservers: ['127.0.0.1:53'], elapsedMs: 10 };
+          },
+        },
+      });
+      const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
+
+      assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
+      assertCallCounts(mocks, {
+        presentDnsChallenge: 2,
+        waitForDnsPropagation: 2,
+        validateAcmeChallenge: 1,
+        removeDnsChallenge: 1,
+      });
+      const names = mocks.names();
+      assert.deepEqual(
+        names.filter((n) => n === 'presentDnsChallenge' || n === 'waitForDnsPropagation'),
+        ['presentDnsChallenge', 'waitForDnsPropagation', 'presentDnsChallenge', 'waitForDnsPropagation'],
+      );
+      assert.equal(run.progress.propagationRepublished, true);
+      assert.equal(stepOf(run.progress, 'propagate').status, 'done');
+    },
+  );
 
   lifecycleTest('a retryable error in createAcmeOrder is retried until it succeeds', 'retry', async (certificateId) => {
     let attempts = 0;
