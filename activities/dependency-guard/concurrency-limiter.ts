@@ -1,7 +1,7 @@
 /**
  * A bounded per-key limiter that fails fast: at most `share` calls to one dependency run at once in
- * this worker process; a call past the share gets no slot at once (the caller fails with a short,
- * retryable DEPENDENCY_BUSY, so its activity slot is free while it waits on the server's retry timer).
+ * this worker process; a call past the share gets no slot at once (the caller fails with
+ * DEPENDENCY_BUSY, so its activity slot is free while its workflow waits on a durable timer).
  * In memory, per process: two worker processes each take their share (docs/architecture.md).
  */
 export interface ConcurrencyLimiter {

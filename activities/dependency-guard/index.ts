@@ -132,9 +132,8 @@ export function createDependencyGuard(deps: {
     await deps.alerter.recovered(incidentKey.dependency(key));
   };
 
-  /** A full share: a short, jittered, retryable refusal (the activity slot is free while the retry timer runs). */
   /**
-   * Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
+   * A full share: a short, jittered refusal carrying the wait (details.retryAfterMs). Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
    * refusal never spends the step's retry budget (a device's 8 attempts, all refused while a fleet
    * deployed to it, then one killed worker failed the deploy).
    */
