@@ -89,7 +89,9 @@ async function withStallReport<T>(
       `fleet: ${phase} not done after ${Date.now() - started} ms; ${running} still running:\n${lines.join('\n')}\n`,
     );
   };
-  const timer = setInterval(() => void report().catch(() => undefined), everyMs);
+  // A report never keeps the process alive: a run whose Temporal server is gone (the restore test's old
+  // installation) may never settle its wait, and the test file must still exit.
+  const timer = setInterval(() => void report().catch(() => undefined), everyMs).unref();
   try {
     return await wait();
   } finally {
