@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import {
@@ -140,8 +141,21 @@ export async function createFleet(
   };
   await Promise.all(Array.from({ length: concurrency }, createOne));
 
+  /**
+   * The result waits in flight. close() lets them settle before it closes the connection: a wait in the
+   * client's retry backoff when its channel closes throws from a timer ("Channel has been shut down",
+   * @temporalio/client grpc-retry.ts), an uncaught exception that fails the test file (the restore
+   * test's old installation, whose server is gone, retries for about 20 s).
+   */
+  const waiting = new Set<Promise<unknown>>();
+  const tracked = <T>(wait: Promise<T>): Promise<T> => {
+    const settled = wait.finally(() => waiting.delete(settled));
+    waiting.add(settled);
+    return settled;
+  };
   /** A run's result; a failed run (the workflow fails too) as outcome 'failed' with its history saved for a look. */
-  const resultOf = async (id: string): Promise<LifecycleResult> => {
+  const resultOf = (id: string): Promise<LifecycleResult> => tracked(resultOrFailure(id));
+  const resultOrFailure = async (id: string): Promise<LifecycleResult> => {
     const handle = client.workflow.getHandle(certificateWorkflowId(id));
     try {
       return (await handle.result()) as LifecycleResult;
@@ -240,6 +254,8 @@ export async function createFleet(
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
     ended: () => ended,
     async close() {
+      const settled = Promise.allSettled([...waiting]);
+      await Promise.race([settled, sleep(90_000, undefined, { ref: false })]);
       await connection.close();
       await bigip.close();
     },
