@@ -25,8 +25,13 @@
  *   npm run bench:fleet -- 50 200             # these sizes
  *   npm run bench:fleet -- --workers 2 100    # two worker processes
  *
- * Tuning goes through the worker's environment, e.g.
- *   WORKER_MAX_CONCURRENT_ACTIVITIES=200 WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=80 npm run bench:fleet -- 100
+ * The worker and web get the production topology's settings (scripts/topology.ts CERTFLEET_PROCESS_ENV:
+ * a V8 heap limit each, a workflow cache of 50), as docker compose runs them. Tuning goes through the
+ * worker's environment, e.g.
+ *   WORKER_MAX_CONCURRENT_ACTIVITIES=200 WORKER_MAX_CACHED_WORKFLOWS=250 npm run bench:fleet -- 100
+ * and Node flags for the worker through WORKER_NODE_ARGS (after NODE_OPTIONS, so they win), e.g.
+ *   WORKER_NODE_ARGS="--max-old-space-size=256" npm run bench:fleet -- 100
+ *   WORKER_NODE_ARGS="--import ./bench/thread-memory-log.mjs" MEMORY_LOG_FILE=/tmp/worker-memory.jsonl …
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
@@ -35,6 +40,7 @@ import { printOne, printSummary, type FleetFigures } from './fleet-report';
 import { cpuSeconds, peakRssMiB } from './process-stats';
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
+import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
 import { createFleet } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
 
@@ -58,8 +64,13 @@ const percentile = (sorted: number[], p: number): number =>
 
 async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
   const tuning = Object.fromEntries(Object.entries(TUNING).map(([k, v]) => [k, process.env[k] ?? v]));
+  const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
+  if (cache) tuning['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
+  // The worker and web run with the production topology's memory settings (what docker compose gives
+  // them: a V8 heap limit and a workflow cache of 50), not the dev defaults; the environment can override them.
   const stack = await startStack({
     webProcess: true,
+    processEnv: CERTFLEET_PROCESS_ENV,
     env: { ...tuning, DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', LOG_LEVEL: 'warn' },
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
@@ -201,6 +212,13 @@ async function main(): Promise<void> {
       .map((k) => `${k}=${process.env[k] ?? TUNING[k]}`)
       .join(' ')}`,
   );
+  for (const [processName, settings] of Object.entries(CERTFLEET_PROCESS_ENV))
+    console.log(
+      `${processName} settings (production topology): ${Object.entries(settings)
+        .map(([k, v]) => `${k}=${k === 'WORKER_MAX_CACHED_WORKFLOWS' ? (process.env[k] ?? v) : v}`)
+        .join(' ')}`,
+    );
+  if (process.env['WORKER_NODE_ARGS']) console.log(`worker node args: ${process.env['WORKER_NODE_ARGS']}`);
   const all: FleetFigures[] = [];
   for (const n of sizes) {
     const figures = await runFleet(n, workers);
