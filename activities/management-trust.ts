@@ -143,7 +143,8 @@ function managementHandshake(
       clearTimeout(timer);
       const fingerprintSha256 = (socket.getPeerCertificate().fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
       const caVerifies = Boolean(target.trustCaPem) && socket.authorized && !socket.isSessionReused();
-      socket.end();
+      // destroy(), not end(): a peer that speaks first would keep the unread socket open (verify-served.ts).
+      socket.destroy();
       resolve({ fingerprintSha256, caVerifies });
     });
     socket.once('error', (error: Error) => {

@@ -1,5 +1,6 @@
 /** How bench/fleet.ts prints its figures: one table per N, then the fleet table and the ratios across N. */
 import type { CeilingResult } from './acme-ceiling';
+import { POSTGRES, TEMPORAL } from './stack-parts';
 import type { LifecycleStep } from '../temporal/contract';
 
 export interface FleetFigures {
@@ -10,8 +11,12 @@ export interface FleetFigures {
   perSecond: number;
   p50: number;
   p95: number;
-  /** Peak resident memory (VmHWM) per process, MiB. */
+  /** Which stack: the dev server or the production topology. */
+  stack: string;
+  /** Peak resident memory per process, MiB: VmHWM of one process; the highest sampled sum of several (PostgreSQL). */
   rssMiB: Record<string, number>;
+  /** Highest PSS per process (and its descendants) sampled during the renewals, MiB. */
+  pssMiB: Record<string, number>;
   databaseMiB: number;
   /** CPU seconds per process during the renewals. */
   cpu: Record<string, number>;
@@ -25,7 +30,7 @@ export interface FleetFigures {
 
 /** The processes that are CertFleet's own cost (not the CA, not the fake devices and DNS API). */
 export const isCertFleetProcess = (name: string): boolean =>
-  name.startsWith('worker') || ['web', 'temporal', 'postgres'].includes(name);
+  name.startsWith('worker') || ['web', TEMPORAL, POSTGRES].includes(name);
 
 const perCert = (seconds: number, n: number): number => (seconds / n) * 1000;
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -52,7 +57,9 @@ export const workerPeakMiB = (f: FleetFigures): number =>
 export function printOne(f: FleetFigures): void {
   const s = (x: number): string => `${x.toFixed(1)} s`;
   const raw = f.ceiling.cpuMsPerCert;
-  console.log(`\n## N = ${f.n.toLocaleString('en')} (${f.workers} worker process${f.workers > 1 ? 'es' : ''})\n`);
+  console.log(
+    `\n## N = ${f.n.toLocaleString('en')}, ${f.stack} (${f.workers} worker process${f.workers > 1 ? 'es' : ''})\n`,
+  );
   console.log('| figure | value |');
   console.log('|---|---|');
   console.log(`| renew all: first Renew now → last run complete | ${s(f.seconds)} |`);
@@ -76,14 +83,17 @@ export function printOne(f: FleetFigures): void {
   console.log(`| setup (first issuance, link, first deploy) | ${s(f.setupSeconds)} |`);
   const cpuTotal = sum(Object.values(f.cpu));
   console.log(`\nPer process during the renewals (${cpuTotal.toFixed(1)} CPU-s in all):\n`);
-  console.log('| process | peak RSS | CPU-s | CPU per certificate | share |');
-  console.log('|---|---|---|---|---|');
+  console.log('| process | peak RSS | peak PSS (renewals) | CPU-s | CPU per certificate | share |');
+  console.log('|---|---|---|---|---|---|');
+  const mib = (m: number | undefined): string => (m === undefined ? '—' : `${m.toFixed(0)} MiB`);
   for (const [name, secs] of Object.entries(f.cpu).sort((a, b) => b[1] - a[1])) {
-    const rss = f.rssMiB[name];
     console.log(
-      `| ${name} | ${rss === undefined ? '—' : `${rss.toFixed(0)} MiB`} | ${secs.toFixed(1)} | ${perCert(secs, f.n).toFixed(0)} ms | ${((secs / cpuTotal) * 100).toFixed(0)} % |`,
+      `| ${name} | ${mib(f.rssMiB[name])} | ${mib(f.pssMiB[name])} | ${secs.toFixed(1)} | ${perCert(secs, f.n).toFixed(0)} ms | ${((secs / cpuTotal) * 100).toFixed(0)} % |`,
     );
   }
+  console.log(
+    '\nPeak RSS: of one process its VmHWM (whole life, setup included); of PostgreSQL the highest sampled sum.',
+  );
   const stepTotal = sum(f.steps.map((x) => x.medianMs));
   console.log(`\nOne run's steps (median of up to 50 runs, from the runs' progress):\n`);
   console.log('| step | median | share |');
@@ -96,7 +106,7 @@ export function printOne(f: FleetFigures): void {
 export function printSummary(all: FleetFigures[]): void {
   if (all.length < 2) return;
   const cols = all.map((f) => `N = ${f.n.toLocaleString('en')}`);
-  console.log(`\n## The fleet across N\n`);
+  console.log(`\n## The fleet across N (${all[0]?.stack ?? ''})\n`);
   console.log(`| | ${cols.join(' | ')} |`);
   console.log(`|---|${cols.map(() => '---').join('|')}|`);
   const row = (label: string, value: (f: FleetFigures) => string): void =>
@@ -107,7 +117,7 @@ export function printSummary(all: FleetFigures[]): void {
   row(
     'peak RSS worker / web / Temporal',
     (f) =>
-      [workerPeakMiB(f), f.rssMiB['web'] ?? 0, f.rssMiB['temporal'] ?? 0].map((m) => m.toFixed(0)).join(' / ') + ' MiB',
+      [workerPeakMiB(f), f.rssMiB['web'] ?? 0, f.rssMiB[TEMPORAL] ?? 0].map((m) => m.toFixed(0)).join(' / ') + ' MiB',
   );
   row('CertFleet CPU per certificate', (f) => `${certFleetCpuMsPerCert(f).toFixed(0)} ms`);
   row('raw ACME CPU per certificate', (f) => `${f.ceiling.cpuMsPerCert.total.toFixed(0)} ms`);

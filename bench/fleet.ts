@@ -25,18 +25,28 @@
  *   npm run bench:fleet -- 50 200             # these sizes
  *   npm run bench:fleet -- --workers 2 100    # two worker processes
  *
- * Tuning goes through the worker's environment, e.g.
- *   WORKER_MAX_CONCURRENT_ACTIVITIES=200 WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=80 npm run bench:fleet -- 100
+ * The worker and web get the production topology's settings (scripts/topology.ts CERTFLEET_PROCESS_ENV:
+ * a V8 heap limit each, a workflow cache of 50), as docker compose runs them. Tuning goes through the
+ * worker's environment, e.g.
+ *   WORKER_MAX_CONCURRENT_ACTIVITIES=200 WORKER_MAX_CACHED_WORKFLOWS=250 npm run bench:fleet -- 100
+ * and Node flags for the worker through WORKER_NODE_ARGS (after NODE_OPTIONS, so they win), e.g.
+ *   WORKER_NODE_ARGS="--max-old-space-size=256" npm run bench:fleet -- 100
+ *   WORKER_NODE_ARGS="--import ./bench/thread-memory-log.mjs" MEMORY_LOG_FILE=/tmp/worker-memory.jsonl …
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
 import { measureAcmeCeiling } from './acme-ceiling';
 import { printOne, printSummary, type FleetFigures } from './fleet-report';
-import { cpuSeconds, peakRssMiB } from './process-stats';
+import { startSampling } from './process-memory';
+import { cpuSeconds } from './process-stats';
+import { ownProcessPart, POSTGRES, processPart, productionStackParts, TEMPORAL, type StackPart } from './stack-parts';
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
+import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
 import { createFleet } from '../test/support/fleet';
-import { startStack } from '../test/support/stack';
+import type { ManagedProcess } from '../test/support/process';
+import { startProductionStack } from '../test/support/production-stack';
+import { startStack, type AnyStack } from '../test/support/stack';
 
 /** The knobs this benchmark passes to the worker unless the environment sets them. */
 const TUNING: Record<string, string> = {
@@ -50,22 +60,57 @@ const TUNING: Record<string, string> = {
 
 /** The raw ACME cost is measured on at most this many orders (CPU per certificate does not need more). */
 const CEILING_MAX = 1_000;
+/** How often the processes' memory is sampled during the renewals (RSS and PSS of each part). */
+const MEMORY_SAMPLE_MS = 1_000;
 /** PostgreSQL publishes a backend's counters when it has been idle this long (PG 15: PGSTAT_IDLE_INTERVAL). */
 const PG_STATS_SETTLE_MS = 11_000;
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
-async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
+/** The stack of one size, started on the dev server or on the production topology, and its CertFleet processes. */
+async function startMeasuredStack(
+  production: boolean,
+  env: Record<string, string>,
+): Promise<{ stack: AnyStack; partsOf: (workers: readonly ManagedProcess[]) => Promise<StackPart[]> }> {
+  if (production) {
+    // The production topology: the real Temporal server on a private PostgreSQL, separate processes.
+    const stack = await startProductionStack({ env });
+    return { stack, partsOf: (workers) => productionStackParts(stack, workers) };
+  }
+  // The worker and web run with the production topology's memory settings (what docker compose gives
+  // them: a V8 heap limit and a workflow cache of 50), not the dev defaults; the environment can override them.
+  const stack = await startStack({ webProcess: true, processEnv: CERTFLEET_PROCESS_ENV, env });
+  return {
+    stack,
+    partsOf: async (workers) => [
+      ...workers.map((w, i) => processPart(`worker ${i + 1}`, () => w.child.pid ?? 0)),
+      processPart('web', () => stack.webChild?.child.pid ?? 0),
+      processPart(TEMPORAL, () => stack.temporal.child.pid ?? 0),
+    ],
+  };
+}
+
+async function runFleet(n: number, workerCount: number, production: boolean): Promise<FleetFigures> {
   const tuning = Object.fromEntries(Object.entries(TUNING).map(([k, v]) => [k, process.env[k] ?? v]));
-  const stack = await startStack({
-    webProcess: true,
-    env: { ...tuning, DEPLOY_DEVICE_RETRY_INITIAL_MS: '200', LOG_LEVEL: 'warn' },
+  const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
+  if (cache) tuning['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
+  const { stack, partsOf } = await startMeasuredStack(production, {
+    ...tuning,
+    DEPLOY_DEVICE_RETRY_INITIAL_MS: '200',
+    LOG_LEVEL: 'warn',
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
   try {
     const workers = [];
     for (let i = 0; i < workerCount; i += 1) workers.push(await stack.startWorker());
+    const pebblePids = stack.pebble.pids();
+    const parts = [
+      ...(await partsOf(workers)),
+      processPart('Pebble', () => pebblePids.pebble),
+      processPart('challtestsrv', () => pebblePids.challtestsrv),
+      ownProcessPart('fakes (this process)'),
+    ];
     const setupStarted = performance.now();
     // Four creations at a time: on a loaded machine more made the console's Temporal calls time out (503).
     const fleet = await createFleet(stack, n, { concurrency: 4 });
@@ -74,26 +119,17 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
     );
 
-    // The PostgreSQL server is shared (other databases, other users): count the backends of this
-    // benchmark's database only, each by its own CPU (one that exits between two looks is lost).
+    // On the dev server the PostgreSQL server is shared (other databases, other users): count the backends
+    // of this benchmark's database only, each by its own CPU (one that exits between two looks is lost).
+    // The production topology's PostgreSQL is private and a part of its own (every backend, Temporal's too).
     const backendsCpu = async (): Promise<Record<string, number>> => {
+      if (production) return {};
       const rows = await stack.db.db.query<{ pid: number }>(
         'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
       );
       return Object.fromEntries(rows.map((r) => [String(r.pid), cpuSeconds(r.pid)]));
     };
-    const pids: Record<string, number> = {
-      ...Object.fromEntries(workers.map((w, i) => [`worker ${i + 1}`, w.child.pid ?? 0])),
-      web: stack.webChild?.child.pid ?? 0,
-      temporal: stack.temporal.child.pid ?? 0,
-      pebble: stack.pebble.pids().pebble,
-      'fakes (this process)': process.pid,
-    };
-    const pebblePids = stack.pebble.pids();
-    pids['challtestsrv'] = pebblePids.challtestsrv;
-    const cpuNow = (): Record<string, number> => ({
-      ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])),
-    });
+    const cpuNow = (): Record<string, number> => Object.fromEntries(parts.map((p) => [p.name, p.cpu()]));
 
     const transactions = async (): Promise<number> => {
       await new Promise((resolve) => setTimeout(resolve, PG_STATS_SETTLE_MS));
@@ -107,15 +143,19 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
     const loadBefore = loadavg()[0] ?? 0;
     const cpuBefore = cpuNow();
     const backendsBefore = await backendsCpu();
+    const sampler = startSampling(parts, MEMORY_SAMPLE_MS);
     const started = performance.now();
     const results = await fleet.renewAll();
     const seconds = (performance.now() - started) / 1000;
+    const peaks = sampler.stop();
     const cpuAfter = cpuNow();
-    const backendsAfter = await backendsCpu();
-    cpuAfter['postgres'] = Object.entries(backendsAfter).reduce(
-      (a, [pid, cpu]) => a + cpu - (backendsBefore[pid] ?? 0),
-      0,
-    );
+    if (!production) {
+      const backendsAfter = await backendsCpu();
+      cpuAfter[POSTGRES] = Object.entries(backendsAfter).reduce(
+        (a, [pid, cpu]) => a + cpu - (backendsBefore[pid] ?? 0),
+        0,
+      );
+    }
     const loadAfter = loadavg()[0] ?? 0;
     const failed = results.filter((r) => r.outcome !== 'issued');
     if (failed.length)
@@ -144,8 +184,12 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       }
     }
     const [size] = await stack.db.db.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
+    // One process: its VmHWM (its whole life, setup included); several (PostgreSQL): the highest sampled sum.
     const rssMiB = Object.fromEntries(
-      Object.entries(pids).map(([name, pid]) => [name, peakRssMiB(pid)] as [string, number]),
+      parts.map((p) => [p.name, p.peakRssMiB?.() ?? peaks.parts.get(p.name)?.rssMiB ?? 0] as [string, number]),
+    );
+    const pssMiB = Object.fromEntries(
+      parts.map((p) => [p.name, peaks.parts.get(p.name)?.pssMiB ?? 0] as [string, number]),
     );
     const transactionsDuring = (await transactions()) - transactionsBefore;
     await fleet.close();
@@ -163,6 +207,8 @@ async function runFleet(n: number, workerCount: number): Promise<FleetFigures> {
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
       rssMiB,
+      pssMiB,
+      stack: production ? 'production topology' : 'dev server',
       databaseMiB: Number(size?.bytes ?? 0) / 2 ** 20,
       cpu: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, (cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)])),
       transactions: transactionsDuring,
@@ -191,19 +237,23 @@ async function main(): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a whole number ≥ 1');
   const numbers = args.filter((a, i) => /^\d+$/.test(a) && (workersAt < 0 || i !== workersAt + 1)).map(Number);
   const sizes = fleetSizes(numbers);
-  if (args.includes('--production'))
-    throw new Error(
-      '--production needs test/support/production-stack.ts (branch prod-stack), which is not merged into this branch yet',
-    );
+  const production = args.includes('--production');
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);
   console.log(
     `worker tuning: ${Object.keys(TUNING)
       .map((k) => `${k}=${process.env[k] ?? TUNING[k]}`)
       .join(' ')}`,
   );
+  for (const [processName, settings] of Object.entries(CERTFLEET_PROCESS_ENV))
+    console.log(
+      `${processName} settings (production topology): ${Object.entries(settings)
+        .map(([k, v]) => `${k}=${k === 'WORKER_MAX_CACHED_WORKFLOWS' ? (process.env[k] ?? v) : v}`)
+        .join(' ')}`,
+    );
+  if (process.env['WORKER_NODE_ARGS']) console.log(`worker node args: ${process.env['WORKER_NODE_ARGS']}`);
   const all: FleetFigures[] = [];
   for (const n of sizes) {
-    const figures = await runFleet(n, workers);
+    const figures = await runFleet(n, workers, production);
     printOne(figures);
     all.push(figures);
   }

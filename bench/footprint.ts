@@ -25,9 +25,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { addMemory, clusterMemory, NO_MEMORY, pidsWithArgument, startSampling, treeMemory } from './process-memory';
+import { NO_MEMORY, startSampling } from './process-memory';
 import type { Memory, MeasuredPart, MemoryPeaks } from './process-memory';
-import { parentPid } from './process-stats';
+import { argumentPart, productionStackParts } from './stack-parts';
 import { runBenchmark } from './stats';
 import { findGoTool } from '../scripts/temporal/dev-server';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from '../scripts/temporal/ui-server';
@@ -49,9 +49,6 @@ const PASSED_ON = [
   'WORKER_DATABASE_POOL_MAX',
   'NODE_OPTIONS',
 ];
-
-/** Each process with its descendants (a Node process's esbuild service, for one). */
-const sumPids = (pids: readonly number[]): Memory => pids.map(treeMemory).reduce(addMemory, NO_MEMORY);
 
 function averageOf(samples: Map<string, Memory>[]): Map<string, Memory> {
   const out = new Map<string, Memory>();
@@ -126,16 +123,9 @@ async function main(): Promise<void> {
     });
     const workers = [];
     for (let i = 0; i < workerCount; i += 1) workers.push(await stack.startWorker());
-    const [backend] = await stack.db.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const postmaster = parentPid(backend?.pid ?? 0);
-    const temporalRoot = path.dirname(path.dirname(stack.temporal.configFile));
-    const parts: MeasuredPart[] = [
-      { name: 'PostgreSQL', read: () => clusterMemory(postmaster) },
-      { name: 'Temporal server', read: () => sumPids(pidsWithArgument(temporalRoot)) },
-      { name: 'Temporal UI server', read: () => sumPids(pidsWithArgument(uiDir)) },
-      ...workers.map((w, i) => ({ name: `worker ${i + 1}`, read: () => sumPids([w.child.pid ?? 0]) })),
-      { name: 'web', read: () => sumPids([stack.webChild?.child.pid ?? 0]) },
-    ];
+    const parts: MeasuredPart[] = await productionStackParts(stack, workers);
+    // After PostgreSQL and the Temporal server, as compose lists them.
+    parts.splice(2, 0, argumentPart('Temporal UI server', uiDir));
 
     const setupStarted = performance.now();
     const fleet = await createFleet(stack, n);

@@ -26,6 +26,17 @@ export function cpuSeconds(pid: number): number {
   return statTimes(pid)?.own ?? 0;
 }
 
+/**
+ * CPU seconds of a process and every descendant: its own, what its children used before it reaped
+ * them (cutime + cstime: a PostgreSQL backend that exited, counted by the postmaster), and, recursively,
+ * each live child's. The bench's own process is not measured this way (its children are the stack).
+ */
+export function treeCpuSeconds(pid: number, children: (pid: number) => number[]): number {
+  const times = statTimes(pid);
+  if (!times) return 0;
+  return children(pid).reduce((sum, child) => sum + treeCpuSeconds(child, children), times.own + times.children);
+}
+
 /** Peak resident set size (VmHWM) of a live process, in MiB. */
 export function peakRssMiB(pid: number): number {
   const status = readProc(pid, 'status') ?? '';
