@@ -294,7 +294,7 @@ export function createSshServerDeployer<O extends SshServerOptions>(
       return staged;
     },
 
-    async activate(staged): Promise<Activation> {
+    async activate(staged, hooks): Promise<Activation> {
       config.all();
       const tag = tagOf(staged);
       const { fs } = await open();
@@ -325,6 +325,7 @@ export function createSshServerDeployer<O extends SshServerOptions>(
         }
         fallback = live;
       }
+      await hooks?.beforeChange?.(previous);
       await apply(fs, wanted, fallback, `the new files (${tag})`);
       return { previous };
     },
