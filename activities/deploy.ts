@@ -1,6 +1,7 @@
 import {
   FailureType,
   type DeploymentRunStart,
+  type DeploymentRunOutcome,
   type DeploySettings,
   type DeployTrigger,
   type MaintenanceCheck,
@@ -191,36 +192,52 @@ export function createDeployActivities(deps: ActivityDeps) {
    */
   const deviceOfRun = new BoundedCache<DependencyRef>(2_000, 10 * 60_000);
 
-  /** Runs one step on the device: opens a session, records the step and its traffic, always closes the session. */
-  const onDevice = async <T>(
+  /**
+   * Runs steps on the device in one session (one login for stage and activate): the run context is read
+   * once, every step records itself and its traffic, and the session is always closed.
+   */
+  const onDevice = async <R>(
     runRowId: string,
-    step: string,
-    work: DeviceStep<T>['work'],
-    describe?: DeviceStep<T>['describe'],
-  ): Promise<T> => {
-    const known = step === 'rollback' ? undefined : deviceOfRun.get(runRowId);
+    firstStep: string,
+    steps: (loaded: Loaded, step: <T>(s: DeviceStep<T>) => Promise<T>) => Promise<R>,
+  ): Promise<R> => {
+    const rollingBack = firstStep === 'rollback';
+    const known = rollingBack ? undefined : deviceOfRun.get(runRowId);
     if (known) deps.guard?.refuseIfBusy(known);
     const loaded = await load(runRowId);
     const device = deviceOf(loaded.target);
     deviceOfRun.set(runRowId, device);
-    const run = () => transcribed(loaded, step, () => deviceStep(loaded, { step, work, describe }));
-    return step === 'rollback' ? run() : guarded(device, run);
-  };
-
-  const deviceStep = async <T>(loaded: Loaded, { step, work, describe }: DeviceStep<T>): Promise<T> => {
-    const runRowId = loaded.run.id;
-    await appendRunStep(deps.db, runRowId, step, 'started', null);
-    let deployer: Deployer | undefined;
-    try {
-      deployer = await deployerFor(
+    let session: Promise<Deployer> | undefined;
+    const deployer = (): Promise<Deployer> =>
+      (session ??= deployerFor(
         loaded.target,
         loaded.deployment.binding,
         [loaded.version.fingerprintSha256, ...loaded.deployedFingerprints],
         loaded.allowedNetworks,
-      );
-      const result = await work(deployer, loaded);
-      // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
-      if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
+      ));
+    const run = async (): Promise<R> => {
+      try {
+        const result = await steps(loaded, (s) => transcribed(loaded, s.step, () => deviceStep(loaded, s, deployer)));
+        // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
+        if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
+        return result;
+      } finally {
+        const opened = await session?.catch(() => undefined);
+        await opened?.close().catch(() => undefined);
+      }
+    };
+    return rollingBack ? run() : guarded(device, run);
+  };
+
+  const deviceStep = async <T>(
+    loaded: Loaded,
+    { step, work, describe }: DeviceStep<T>,
+    deployer: () => Promise<Deployer>,
+  ): Promise<T> => {
+    const runRowId = loaded.run.id;
+    await appendRunStep(deps.db, runRowId, step, 'started', null);
+    try {
+      const result = await work(await deployer(), loaded);
       await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
       return result;
     } catch (error) {
@@ -230,9 +247,57 @@ export function createDeployActivities(deps: ActivityDeps) {
         throw classified(FailureType.deviceSessionBusy, error.message, deps.deploy.busyRetryMs);
       }
       throw error;
-    } finally {
-      await deployer?.close().catch(() => undefined);
     }
+  };
+
+  /** Imports the version under names derived from it (a retry reuses them), and records them on the run. */
+  const stageStep: DeviceStep<{ staged: Record<string, string> }> = {
+    step: 'stage',
+    work: async (deployer, { run, version, deployment }) => {
+      const staged = await deployer.stage(materialOf(version, deployment.commonName));
+      await setRunStaged(deps.db, run.id, staged);
+      return { staged };
+    },
+    describe: (r) => `imported as ${Object.values(r.staged).join(', ')}`,
+  };
+
+  /**
+   * Binds the staged objects. The binding found on the device is recorded as the run's rollback target
+   * BEFORE anything is bound (the deployer's beforeChange), and only the first time (a retry after the
+   * bind finds our own binding there): a worker that dies between the bind and its answer leaves the
+   * rollback target recorded.
+   */
+  const activateStep = (staged: Record<string, string> | null): DeviceStep<{ jobId?: string }> => ({
+    step: 'activate',
+    work: async (deployer, { run }) => {
+      if (!staged) throw classified(FailureType.validation, 'deploy: nothing staged to activate');
+      const record = (previous: Record<string, string>): Promise<void> =>
+        setRunPreviousBinding(deps.db, run.id, previous);
+      let recorded = false;
+      const activation = await deployer.activate(staged, {
+        beforeChange: async (previous) => {
+          await record(previous);
+          recorded = true;
+        },
+      });
+      // A deployer with nothing to change on the device (manual) may not call the hook.
+      if (!recorded) await record(activation.previous);
+      return activation.jobId ? { jobId: activation.jobId } : {};
+    },
+    describe: (r) => (r.jobId ? `commit job ${r.jobId}` : 'bound'),
+  });
+
+  /** The superseded objects of a deployment: staged by its runs, neither current nor kept for rollback. */
+  const supersededOf = async (
+    deploymentId: string,
+  ): Promise<{ keep: Record<string, string>[]; candidates: Record<string, string>[] }> => {
+    const after = await getDeployment(deps.db, deploymentId);
+    const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> => Boolean(o));
+    const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));
+    const candidates = (await stagedObjectsOfDeployment(deps.db, deploymentId)).filter(
+      (o) => !keepKeys.has(JSON.stringify(o)),
+    );
+    return { keep, candidates };
   };
 
   /** One email per busy spell once a device has refused our session for longer than the configured time. */
@@ -258,6 +323,70 @@ export function createDeployActivities(deps: ActivityDeps) {
 
   const isCurrentVersion = async (certificateId: string, versionId: string): Promise<boolean> =>
     (await currentVersionIdOf(deps.db, certificateId)) === versionId;
+
+  /**
+   * Closes a run that went well, in PostgreSQL only (a local activity: it never calls the device or
+   * the mail server): deployed (the version becomes current, the replaced one is kept for rollback)
+   * or ready for download (manual targets). Says whether superseded objects are left on the device
+   * for cleanUpDeployment. Failed runs close through finishDeploymentRun (it may send an alert).
+   */
+  const closeDeploymentRun = async (input: {
+    runRowId: string;
+    outcome: 'deployed' | 'ready';
+  }): Promise<{ cleanUp: boolean }> => {
+    const { run, deployment, version } = await load(input.runRowId);
+    await finishRun(deps.db, run.id, input.outcome, null);
+    if (input.outcome === 'ready') {
+      await appendRunStep(
+        deps.db,
+        run.id,
+        'ready',
+        'succeeded',
+        'ready for download: waiting for a technician to install it and mark it done',
+      );
+      await setDeploymentStatus(deps.db, deployment.id, 'ready', null);
+      return { cleanUp: false };
+    }
+    if (!run.stagedObjects)
+      throw classified(FailureType.validation, `deploy: run ${run.id} staged nothing, so it cannot be deployed`);
+    await appendRunStep(deps.db, run.id, 'finish', 'succeeded', 'deployed');
+    await recordDeployed(deps.db, deployment.id, version.id, run.stagedObjects);
+    // Only failed and rolled-back runs keep their wire transcript (for a bug report).
+    await deleteRunExchanges(deps.db, run.id);
+    await alerter.recovered(incidentKey.deploy(deployment.id));
+    if (await isCurrentVersion(deployment.certificateId, version.id))
+      await alerter.recovered(incidentKey.notDeployed(deployment.id));
+    return { cleanUp: (await supersededOf(deployment.id)).candidates.length > 0 };
+  };
+
+  /** Removes the deployment's superseded objects from the device (best effort: a failure is a step of the run, never the run's failure). */
+  const cleanUpDeployment = async (input: { runRowId: string }): Promise<{ removed: string[] }> => {
+    const { run, deployment, target, version } = await load(input.runRowId);
+    const { keep, candidates } = await supersededOf(deployment.id);
+    if (candidates.length === 0) return { removed: [] };
+    const fresh = await getTarget(deps.db, target.id);
+    let deployer: Deployer;
+    try {
+      deployer = await deployerFor(
+        fresh ?? target,
+        deployment.binding,
+        await deployedFingerprints(deployment, [version.fingerprintSha256]),
+      );
+    } catch (error) {
+      await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
+      return { removed: [] };
+    }
+    try {
+      const removed = await deployer.removeSuperseded(keep, candidates);
+      if (removed.length) await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
+      return { removed };
+    } catch (error) {
+      await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
+      return { removed: [] };
+    } finally {
+      await deployer.close().catch(() => undefined);
+    }
+  };
 
   return {
     async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
@@ -371,30 +500,24 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /** Imports the version under names derived from it (a retry reuses them). */
     async stageDeployment(input: { runRowId: string }): Promise<{ staged: Record<string, string> }> {
-      return onDevice(
-        input.runRowId,
-        'stage',
-        async (deployer, { run, version, deployment }) => {
-          const staged = await deployer.stage(materialOf(version, deployment.commonName));
-          await setRunStaged(deps.db, run.id, staged);
-          return { staged };
-        },
-        (r) => `imported as ${Object.values(r.staged).join(', ')}`,
-      );
+      return onDevice(input.runRowId, 'stage', (_loaded, step) => step(stageStep));
     },
 
     async activateDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
-      return onDevice(
-        input.runRowId,
-        'activate',
-        async (deployer, { run }) => {
-          if (!run.stagedObjects) throw classified(FailureType.validation, 'deploy: nothing staged to activate');
-          const activation = await deployer.activate(run.stagedObjects);
-          await setRunPreviousBinding(deps.db, run.id, activation.previous);
-          return activation.jobId ? { jobId: activation.jobId } : {};
-        },
-        (r) => (r.jobId ? `commit job ${r.jobId}` : 'bound'),
-      );
+      return onDevice(input.runRowId, 'activate', (loaded, step) => step(activateStep(loaded.run.stagedObjects)));
+    },
+
+    /**
+     * The deploy's device step: stage, then activate, in one session and one activity (one login, one
+     * workflow task). Idempotent: a retry stages again under the same names (nothing is imported twice)
+     * and binds what is bound already without a change; the rollback target recorded by the first
+     * attempt stays. activate is all or nothing, so a failure here needs no rollback.
+     */
+    async stageAndActivateDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
+      return onDevice(input.runRowId, 'stage', async (_loaded, step) => {
+        const { staged } = await step(stageStep);
+        return step(activateStep(staged));
+      });
     },
 
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
@@ -433,6 +556,7 @@ export function createDeployActivities(deps: ActivityDeps) {
           endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
         if (noTls) {
           await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
+          await followManagementTrust(loaded);
           return { endpoints: [] };
         }
         if (endpoints.length === 0)
@@ -442,6 +566,9 @@ export function createDeployActivities(deps: ActivityDeps) {
         const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
         const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
         await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
+        // A verified deploy that bound the management GUI: the target's trust follows (a TLS handshake
+        // with the device, so here in a regular activity rather than in the run's local closing).
+        await followManagementTrust(loaded);
         return { endpoints: seen };
       } catch (error) {
         await appendRunStep(deps.db, input.runRowId, 'verify', 'failed', messageOf(error));
@@ -451,102 +578,52 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /** Puts back what was bound before this run. */
     async rollbackDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
-      return onDevice(
-        input.runRowId,
-        'rollback',
-        async (deployer, { run }) => {
-          if (!run.previousBinding) return {};
-          const activation = await deployer.rollback(run.previousBinding);
-          return activation.jobId ? { jobId: activation.jobId } : {};
-        },
-        (r) => (r.jobId ? `commit job ${r.jobId}` : 'previous binding restored'),
+      return onDevice(input.runRowId, 'rollback', (_loaded, step) =>
+        step({
+          step: 'rollback',
+          work: async (deployer, { run }) => {
+            if (!run.previousBinding) return {};
+            const activation = await deployer.rollback(run.previousBinding);
+            return activation.jobId ? { jobId: activation.jobId } : {};
+          },
+          describe: (r) => (r.jobId ? `commit job ${r.jobId}` : 'previous binding restored'),
+        }),
       );
     },
 
+    closeDeploymentRun,
+    cleanUpDeployment,
+
     /**
-     * Closes the run. On success the version becomes current (the replaced one is kept for rollback),
-     * a replaced management certificate is re-pinned, and older objects are removed (best effort).
+     * Closes a run that failed or was rolled back: the deployment shows why, and its incident alerts
+     * once (a regular activity: the alert may be an email). A successful outcome is closed as
+     * closeDeploymentRun does, then cleaned up.
      */
     async finishDeploymentRun(input: {
       runRowId: string;
-      outcome: 'deployed' | 'ready' | 'rolled_back' | 'failed';
+      outcome: DeploymentRunOutcome;
       error?: string;
     }): Promise<{ removed: string[] }> {
-      const loaded = await load(input.runRowId);
-      const { run, deployment, target, version } = loaded;
+      if (input.outcome === 'deployed' || input.outcome === 'ready') {
+        const { cleanUp } = await closeDeploymentRun({ runRowId: input.runRowId, outcome: input.outcome });
+        return cleanUp ? cleanUpDeployment({ runRowId: input.runRowId }) : { removed: [] };
+      }
+      const { run, deployment, target } = await load(input.runRowId);
       await finishRun(deps.db, run.id, input.outcome, input.error ?? null);
-      if (input.outcome === 'ready') {
-        await appendRunStep(
-          deps.db,
-          run.id,
-          'ready',
-          'succeeded',
-          'ready for download: waiting for a technician to install it and mark it done',
-        );
-        await setDeploymentStatus(deps.db, deployment.id, 'ready', null);
-        return { removed: [] };
-      }
-      await appendRunStep(
-        deps.db,
-        run.id,
-        'finish',
-        input.outcome === 'deployed' ? 'succeeded' : 'failed',
-        input.error ?? input.outcome,
-      );
-      if (input.outcome !== 'deployed' || !run.stagedObjects) {
-        await setDeploymentStatus(deps.db, deployment.id, 'failed', input.error ?? input.outcome);
-        // Once per incident: a target that keeps failing (every retry, every renewal) alerts once.
-        const reason = input.error ?? input.outcome;
-        await alerter.problem({
-          key: incidentKey.deploy(deployment.id),
-          kind: 'deploy-failed',
-          certificateId: deployment.certificateId,
-          deploymentId: deployment.id,
-          customerId: target.customerId,
-          title: `${deployment.commonName} not deployed to ${deployment.targetName}`,
-          detail: `${deployment.targetName}: ${input.outcome} (${reason})`,
-        });
-        return { removed: [] };
-      }
-      await recordDeployed(deps.db, deployment.id, version.id, run.stagedObjects);
-      // Only failed and rolled-back runs keep their wire transcript (for a bug report).
-      await deleteRunExchanges(deps.db, run.id);
-      await alerter.recovered(incidentKey.deploy(deployment.id));
-      if (await isCurrentVersion(deployment.certificateId, version.id))
-        await alerter.recovered(incidentKey.notDeployed(deployment.id));
-      await followManagementTrust(loaded);
-      const after = await getDeployment(deps.db, deployment.id);
-      const keep = [after?.currentObjects, after?.previousObjects].filter((o): o is Record<string, string> =>
-        Boolean(o),
-      );
-      const keepKeys = new Set(keep.map((o) => JSON.stringify(o)));
-      const candidates = (await stagedObjectsOfDeployment(deps.db, deployment.id)).filter(
-        (o) => !keepKeys.has(JSON.stringify(o)),
-      );
-      if (candidates.length === 0) return { removed: [] };
-      const fresh = await getTarget(deps.db, target.id);
-      let deployer: Deployer;
-      try {
-        deployer = await deployerFor(
-          fresh ?? target,
-          deployment.binding,
-          await deployedFingerprints(deployment, [version.fingerprintSha256]),
-        );
-      } catch (error) {
-        await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
-        return { removed: [] };
-      }
-      try {
-        const removed = await deployer.removeSuperseded(keep, candidates);
-        if (removed.length)
-          await appendRunStep(deps.db, run.id, 'cleanup', 'succeeded', `removed ${removed.join(', ')}`);
-        return { removed };
-      } catch (error) {
-        await appendRunStep(deps.db, run.id, 'cleanup', 'failed', messageOf(error));
-        return { removed: [] };
-      } finally {
-        await deployer.close().catch(() => undefined);
-      }
+      const reason = input.error ?? input.outcome;
+      await appendRunStep(deps.db, run.id, 'finish', 'failed', reason);
+      await setDeploymentStatus(deps.db, deployment.id, 'failed', reason);
+      // Once per incident: a target that keeps failing (every retry, every renewal) alerts once.
+      await alerter.problem({
+        key: incidentKey.deploy(deployment.id),
+        kind: 'deploy-failed',
+        certificateId: deployment.certificateId,
+        deploymentId: deployment.id,
+        customerId: target.customerId,
+        title: `${deployment.commonName} not deployed to ${deployment.targetName}`,
+        detail: `${deployment.targetName}: ${input.outcome} (${reason})`,
+      });
+      return { removed: [] };
     },
 
     /** "Test connection": checks everything a deploy needs and changes nothing. */

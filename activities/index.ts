@@ -6,6 +6,7 @@ import { createAcmeDirectoryActivities } from './acme-directory';
 import { createCertificateActivities } from './certificates';
 import { createCommandActivities } from './commands';
 import { createDeployActivities } from './deploy';
+import { createDeployOpening } from './deploy-opening';
 import type { ActivityDeps } from './deps';
 import { createDnsActivities } from './dns';
 import { toApplicationFailure } from './errors';
@@ -62,15 +63,18 @@ export function createActivities(base: ActivityDeps) {
       log,
     });
   const deps: ActivityDeps = { ...base, log, guard };
+  const commands = createCommandActivities(deps);
+  const deploy = createDeployActivities(deps);
   return asTemporalActivities(
     {
       ...createCertificateActivities(deps),
-      ...createCommandActivities(deps),
+      ...commands,
       ...createAcmeActivities(deps),
       ...createAcmeDirectoryActivities(deps),
       ...createDnsActivities(deps),
       ...createNotifyActivities(deps),
-      ...createDeployActivities(deps),
+      ...deploy,
+      ...createDeployOpening({ ...deploy, authorizeDeploy: (input) => commands.authorizeDeploy(input) }),
       ...createScheduleHealthActivities(deps),
       ...createFleetWatchActivities(deps),
       ...createFetchFingerprintActivities(deps),

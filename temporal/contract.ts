@@ -200,6 +200,16 @@ export interface MaintenanceCheck {
   opensAt?: string;
 }
 
+/**
+ * A deploy's start in one local activity (openDeploymentRun): its authority, the deploy settings, the
+ * run row, and (for a run to a device) whether the maintenance window is open.
+ */
+export type DeploymentOpening =
+  { refused: string } | { settings: DeploySettings; start: DeploymentRunStart; maintenance?: MaintenanceCheck };
+
+/** How a deploy run ends, as its closing records it. */
+export type DeploymentRunOutcome = 'deployed' | 'ready' | 'rolled_back' | 'failed';
+
 /** A deploy asking for the device's single admin session (SonicWall). */
 export interface DeviceLeaseRequest {
   requestId: string;

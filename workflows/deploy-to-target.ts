@@ -44,6 +44,12 @@ const verify = proxyActivities<Activities>({
     nonRetryableErrorTypes,
   },
 });
+/** Removing superseded objects from the device: best effort (the activity records a failure as a step). */
+const cleanup = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
+});
 /** Asking the device whether a commit job finished. */
 const commitCheck = proxyActivities<Activities>({
   ...bookkeepingOptions,
@@ -90,22 +96,22 @@ async function waitForCommit(
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   const db = localBookkeeping;
   const { workflowId, runId, parent } = workflowInfo();
-  // Nothing happens unless the certificate's own run or a console command (its audit entry) started this.
-  const authority = await db.authorizeDeploy({
+  // One local activity: nothing happens unless the certificate's own run or a console command (its
+  // audit entry) started this; then the settings, the run row and the maintenance window.
+  const opening = await db.openDeploymentRun({
     ...input,
     workflowId,
     runId,
     ...(parent ? { parentWorkflowId: parent.workflowId } : {}),
   });
-  if (!authority.accepted)
+  if ('refused' in opening)
     return {
       deploymentId: input.deploymentId,
       targetName: '',
       outcome: 'failed',
-      reason: `not started by CertFleet: ${authority.reason}`,
+      reason: `not started by CertFleet: ${opening.refused}`,
     };
-  const settings = await db.loadDeploySettings({});
-  const start = await db.startDeploymentRun({ ...input, workflowId, runId });
+  const { settings, start } = opening;
   // The certificate's run re-driven onto a version this deployment already has (a restore from an
   // online backup): done, without a new history row and without a call to the device.
   if ('alreadyDeployed' in start)
@@ -116,9 +122,9 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       reason: `already deployed (run ${start.alreadyDeployed.runRowId}, ${start.alreadyDeployed.endedAt})`,
     };
   const { runRowId, targetName, targetId, exclusiveSession, manual } = start;
-  // Import is safe to retry (deterministic names); rollback is retried harder than the rest.
-  const stage = deviceActivities(settings, settings.deviceRetryAttempts);
-  const activate = deviceActivities(settings, Math.max(1, Math.ceil(settings.deviceRetryAttempts / 2)));
+  // Stage and activate are safe to retry (deterministic names, binding what is bound changes nothing,
+  // the rollback target recorded once before the bind); rollback is retried harder than the rest.
+  const device = deviceActivities(settings, settings.deviceRetryAttempts);
   const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
@@ -129,7 +135,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
 
   if (manual) {
     // Nothing is pushed: the version waits as "ready for download" until a technician marks it done.
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'ready' });
+    await db.closeDeploymentRun({ runRowId, outcome: 'ready' });
     return outcome('ready');
   }
 
@@ -138,7 +144,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   setHandler(deployNowSignal, (payload: unknown) => {
     deployNowRequests.push(auditIdOf(payload));
   });
-  const maintenance = await db.checkMaintenanceWindow({ runRowId });
+  const maintenance = opening.maintenance ?? { inWindow: true };
   if (!maintenance.inWindow && maintenance.opensAt) {
     const opensAt = Date.parse(maintenance.opensAt);
     let deployNowBy: string | undefined;
@@ -174,19 +180,12 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
 
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
   return withDeviceLease(targetId, exclusiveSession, async () => {
-    try {
-      await untilDeviceAnswers(() => stage.stageDeployment({ runRowId }));
-    } catch (error) {
-      const reason = messageOf(error);
-      await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
-      return outcome('failed', reason);
-    }
-
-    // activate either binds fully or leaves the device as it was (the Deployer contract), so a failed
-    // activation needs no rollback; a failed commit or verify does.
+    // Stage and activate in one device session and one activity. activate either binds fully or leaves
+    // the device as it was (the Deployer contract), so a failure here needs no rollback; a failed commit
+    // or verify does.
     let activation: { jobId?: string };
     try {
-      activation = await untilDeviceAnswers(() => activate.activateDeployment({ runRowId }));
+      activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });
@@ -211,7 +210,9 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       return outcome('rolled_back', reason);
     }
 
-    await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'deployed' });
+    // Recorded in PostgreSQL (local); the device is called again only when superseded objects are left.
+    const closed = await db.closeDeploymentRun({ runRowId, outcome: 'deployed' });
+    if (closed.cleanUp) await cleanup.cleanUpDeployment({ runRowId });
     return outcome('deployed');
   });
 }

@@ -40,6 +40,12 @@ export interface Activation {
   jobId?: string;
 }
 
+/** What activate tells its caller before it changes anything on the device. */
+export interface ActivateHooks {
+  /** The binding as read before the first change (the same value activate returns as `previous`). */
+  beforeChange?(previous: BindingState): Promise<void>;
+}
+
 /** `detail` of a finished job: what the run's history shows (e.g. a Panorama push's result per firewall). */
 export type ActivationStatus =
   { state: 'pending'; progress?: number } | { state: 'done'; detail?: string } | { state: 'failed'; detail: string };
@@ -65,8 +71,11 @@ export interface Deployer {
   /**
    * Binds the staged objects (and commits/saves). Returns the previous binding state for rollback.
    * All or nothing: when it fails part-way, it restores what it changed before throwing.
+   * `hooks.beforeChange` gets the binding read from the device before the first change, and the
+   * change waits for it: the caller records the rollback target before anything is bound, so a worker
+   * that dies between the bind and its answer cannot lose it.
    */
-  activate(staged: StagedObjects): Promise<Activation>;
+  activate(staged: StagedObjects, hooks?: ActivateHooks): Promise<Activation>;
   /** For asynchronous commits. */
   activationStatus(jobId: string): Promise<ActivationStatus>;
   /** Re-binds what was bound before (objects of the previous version, or the device's original binding). */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClassifiedError } from '../../activities/errors';
 import type {
   Activation,
+  BindingState,
   CertificateMaterial,
   Deployer,
   DeployerContext,
@@ -178,6 +179,39 @@ export function runDeployerContract(harness: ContractHarness): void {
           expectedChainOf(v1.fingerprintSha256, v1.chainPems),
         );
       });
+
+    it('activate hands the previous binding to beforeChange before it changes anything', async () => {
+      const staged1 = await use(setup.context, (d) => d.stage(v1));
+      await use(setup.context, (d) => activated(d, staged1));
+      const staged2 = await use(setup.context, (d) => d.stage(v2));
+      // The caller records the rollback target in the hook; when that fails, the device must be as it was.
+      const seen: BindingState[] = [];
+      const mutatingBefore = setup.fake.mutatingCalls();
+      await assert.rejects(
+        use(setup.context, (d) =>
+          d.activate(staged2, {
+            beforeChange: async (previous) => {
+              seen.push(previous);
+              assert.equal(setup.fake.mutatingCalls(), mutatingBefore, 'nothing changed before the hook');
+              throw new Error('test: cannot record the rollback target');
+            },
+          }),
+        ),
+        /cannot record the rollback target/,
+      );
+      assert.equal(seen.length, 1, 'called once');
+      await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256);
+      // Bound for real, it returns what the hook was given.
+      const recorded: BindingState[] = [];
+      const activation = await use(setup.context, async (d) =>
+        settled(d, await d.activate(staged2, { beforeChange: async (previous) => void recorded.push(previous) })),
+      );
+      assert.deepEqual(recorded, [activation.previous]);
+      assert.deepEqual(activation.previous, seen[0]);
+      await verifyServedFingerprint(harness.vendor, setup.endpoints, v2.fingerprintSha256);
+      await use(setup.context, async (d) => settled(d, await d.rollback(activation.previous)));
+      await verifyServedFingerprint(harness.vendor, setup.endpoints, v1.fingerprintSha256);
+    });
 
     it('a new version (other key type) gets new objects; rollback restores the previous binding', async () => {
       const staged1 = await use(setup.context, (d) => d.stage(v1));

@@ -283,7 +283,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assertActivitySplit(
         (await run.handle.fetchHistory()).events,
         outside,
-        mocks.calls.length,
+        mocks.workflowCalls(),
         'every call outside CertFleet is a regular activity',
       );
     },

@@ -21,6 +21,7 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { DeploySettings } from '../../temporal/contract';
+import { createDeployOpening } from '../../activities/deploy-opening';
 import type { CreatedOrder, StoredVersion } from '../../activities/acme';
 import type { RenewalFacts } from '../../activities/certificates';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
@@ -220,6 +221,8 @@ export type ActivityInput<N extends ActivityName> = Parameters<Activities[N]>[0]
 export interface ActivityCall {
   name: ActivityName;
   input: Record<string, unknown>;
+  /** Set for a part called by a composite activity (openDeploymentRun → authorizeDeploy, …): not a call the workflow made. */
+  within?: ActivityName;
 }
 
 export const MOCK_COMMON_NAME = 'www.example.test';
@@ -240,6 +243,8 @@ export interface MockActivities {
   activities: Activities;
   /** Every call in the order the worker started them. */
   calls: ActivityCall[];
+  /** Calls the workflow made (parts inside a composite activity not counted). */
+  workflowCalls(): number;
   names(): ActivityName[];
   count(name: ActivityName): number;
   inputsOf<N extends ActivityName>(name: N): ActivityInput<N>[];
@@ -262,6 +267,11 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     recordName: `_acme-challenge.${MOCK_COMMON_NAME}`,
     values: ['mock-txt-value'],
     ...options.order,
+  };
+  // Composite activities call their parts as the real ones do (activities/deploy-opening.ts,
+  // stageAndActivateDeployment, closeDeploymentRun), so a test overrides or inspects a part.
+  let partsOf: (within: ActivityName) => Activities = () => {
+    throw new Error('mock activities not ready');
   };
   const defaults: Activities = {
     // Authority: the certificate's run and console starts are accepted; a signal's audit entry holds
@@ -320,6 +330,17 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       exclusiveSession: false,
       manual: false,
     }),
+    openDeploymentRun: (input) => createDeployOpening(partsOf('openDeploymentRun')).openDeploymentRun(input),
+    stageAndActivateDeployment: async (input) => {
+      const parts = partsOf('stageAndActivateDeployment');
+      await parts.stageDeployment(input);
+      return parts.activateDeployment(input);
+    },
+    closeDeploymentRun: async (input) => {
+      await partsOf('closeDeploymentRun').finishDeploymentRun(input);
+      return { cleanUp: false };
+    },
+    cleanUpDeployment: async () => ({ removed: [] }),
     loadTargetFacts: async () => ({ exclusiveSession: false }),
     checkMaintenanceWindow: async () => ({ inWindow: true }),
     endMaintenanceWait: async () => undefined,
@@ -362,19 +383,24 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
   const implementations: Activities = { ...defaults, ...options.overrides };
 
   const calls: ActivityCall[] = [];
-  const recorded: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {};
-  for (const name of Object.keys(implementations) as ActivityName[]) {
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- activity implementations are closures of createActivities(deps), never `this`-bound methods
-    const impl = implementations[name] as unknown as (input: Record<string, unknown>) => Promise<unknown>;
-    recorded[name] = async (input) => {
-      calls.push({ name, input });
-      return impl(input);
-    };
-  }
+  const recorder = (within?: ActivityName): Activities => {
+    const recorded: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {};
+    for (const name of Object.keys(implementations) as ActivityName[]) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- activity implementations are closures of createActivities(deps), never `this`-bound methods
+      const impl = implementations[name] as unknown as (input: Record<string, unknown>) => Promise<unknown>;
+      recorded[name] = async (input) => {
+        calls.push({ name, input, ...(within ? { within } : {}) });
+        return impl(input);
+      };
+    }
+    return recorded as unknown as Activities;
+  };
+  partsOf = recorder;
 
   return {
-    activities: recorded as unknown as Activities,
+    activities: recorder(),
     calls,
+    workflowCalls: () => calls.filter((c) => !c.within).length,
     names: () => calls.map((c) => c.name),
     count: (name) => calls.filter((c) => c.name === name).length,
     inputsOf: <N extends ActivityName>(name: N) =>

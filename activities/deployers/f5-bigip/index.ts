@@ -19,6 +19,7 @@ import { classified } from '../../errors';
 import { checkDeployerConfig } from '../config-check';
 import { objectName, type NameRules } from '../naming';
 import type {
+  ActivateHooks,
   Activation,
   ActivationStatus,
   BindingState,
@@ -123,9 +124,10 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
       return syncJobId(group, started);
     }
 
-    async function rebind(target: Binding, what: string): Promise<Activation> {
+    async function rebind(target: Binding, what: string, hooks?: ActivateHooks): Promise<Activation> {
       await requireRole();
       const current = await readBinding(client, [...target.keys()]);
+      await hooks?.beforeChange?.(toBindingState(current));
       await bindAll(client, target, what, label, session.scrub);
       const jobId = await persistAndSync();
       return { previous: toBindingState(current), ...(jobId ? { jobId } : {}) };
@@ -175,7 +177,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
         return staged;
       },
 
-      async activate(staged: StagedObjects): Promise<Activation> {
+      async activate(staged: StagedObjects, hooks?: ActivateHooks): Promise<Activation> {
         const { cert, key, chain } = staged;
         if (!cert || !key)
           throw classified(FailureType.validation, `${COMPONENT}: staged objects name no cert and key`);
@@ -184,7 +186,7 @@ export function createBigipDeployerWith(settings: BigipDeployerSettings = {}): D
           throw classified(FailureType.validation, `${COMPONENT}: no client-ssl profile chosen for this deployment`);
         const entry: BigipCertKeyChainEntry = { name: baseName(cert), cert, key, ...(chain ? { chain } : {}) };
         return step(`activating ${baseName(cert)}`, () =>
-          rebind(new Map(profiles.map((p) => [p, entry])), baseName(cert)),
+          rebind(new Map(profiles.map((p) => [p, entry])), baseName(cert), hooks),
         );
       },
 

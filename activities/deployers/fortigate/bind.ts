@@ -5,7 +5,7 @@
  */
 import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
-import type { BindingState } from '../types';
+import type { ActivateHooks, BindingState } from '../types';
 import type { BindingSlot, SlotReading } from './binding-slots';
 import { COMPONENT, expectOk } from './failures';
 
@@ -16,7 +16,7 @@ export interface WantedBinding {
 }
 
 /** Applies `wanted`; returns the previous state of every slot (its key → the certificate bound before, '' for none). */
-export async function bind(wanted: WantedBinding[]): Promise<BindingState> {
+export async function bind(wanted: WantedBinding[], hooks?: ActivateHooks): Promise<BindingState> {
   const readings: { want: WantedBinding; reading: SlotReading }[] = [];
   for (const want of wanted) readings.push({ want, reading: await want.slot.read() });
   const refused = readings.filter(({ reading }) => reading.problem !== undefined || !reading.offered);
@@ -32,6 +32,7 @@ export async function bind(wanted: WantedBinding[]): Promise<BindingState> {
 
   const previous: BindingState = {};
   for (const { want, reading } of readings) previous[want.slot.key] = reading.current;
+  await hooks?.beforeChange?.(previous);
 
   const ordered = [
     ...readings.filter(({ want }) => !want.slot.restartsListener),

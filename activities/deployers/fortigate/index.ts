@@ -196,7 +196,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
       return staged;
     },
 
-    async activate(staged) {
+    async activate(staged, hooks) {
       const { binding: wantedBinding } = config.all();
       const name = staged['cert'];
       if (!name)
@@ -205,7 +205,7 @@ export const createFortiGateDeployer: DeployerFactory = (ctx) => {
         slot: slotOf(key),
         certificate: name,
       }));
-      return { previous: await bind(wanted) };
+      return { previous: await bind(wanted, hooks) };
     },
 
     async activationStatus() {

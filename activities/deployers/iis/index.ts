@@ -161,7 +161,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       return { thumbprint, store };
     },
 
-    async activate(staged): Promise<Activation> {
+    async activate(staged, hooks): Promise<Activation> {
       const { binding } = config.all();
       const target = stagedOf(staged);
       const read = await readBindings(sites, [target]);
@@ -198,6 +198,7 @@ export const createIisDeployer: DeployerFactory = (ctx) => {
       const previous = current.map((c) => (c.hash === target.thumbprint ? (saved.get(stateKey(c)) ?? c) : c));
       if (desired.every((d, i) => current[i] !== undefined && sameTarget(d, current[i])))
         return { previous: encodeState(previous) };
+      await hooks?.beforeChange?.(encodeState(previous));
       await save(ssh, target.thumbprint, previous);
       await applyAll(desired, current, `the new certificate ${short(target.thumbprint)}`);
       return { previous: encodeState(previous) };

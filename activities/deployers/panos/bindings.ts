@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { FailureType } from '../../../temporal/contract';
 import { classified } from '../../errors';
-import type { BindingState } from '../types';
+import type { ActivateHooks, BindingState } from '../types';
 import { childOf, childrenOf, textAt, type PanosClient, type PanReply } from './client';
 import type { PanosKeySession } from './api-key';
 import { PANOS_OBJECT_NAME } from './descriptor';
@@ -107,13 +107,15 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
    * Points each profile at a certificate name ('' removes the reference) and, with ADMIN_GUI_KEY, the
    * management interface at a profile; returns what was in use before (running, else candidate).
    */
-  const bind = async (targets: [name: string, value: string][]): Promise<BindingState> => {
+  const bind = async (targets: [name: string, value: string][], hooks?: ActivateHooks): Promise<BindingState> => {
+    // Everything is read before anything changes, so the caller can record the rollback target first.
     const previous: BindingState = {};
+    const changes: [profile: string, certificate: string][] = [];
     for (const [profile, certificate] of targets) {
       if (profile === ADMIN_GUI_KEY) {
         const [running, candidate] = [await readAdminGui('running'), await readAdminGui('candidate')];
         previous[ADMIN_GUI_KEY] = running;
-        if (candidate !== certificate) await setAdminGui(certificate);
+        if (candidate !== certificate) changes.push([profile, certificate]);
         continue;
       }
       const running = await readProfile(profile, 'running');
@@ -125,6 +127,14 @@ export function createPanosBindings(client: PanosClient, session: PanosKeySessio
         );
       previous[profile] = running.exists ? running.certificate : candidate.certificate;
       if (candidate.exists && candidate.certificate === certificate) continue;
+      changes.push([profile, certificate]);
+    }
+    await hooks?.beforeChange?.(previous);
+    for (const [profile, certificate] of changes) {
+      if (profile === ADMIN_GUI_KEY) {
+        await setAdminGui(certificate);
+        continue;
+      }
       const xpath = profileXpath(scope(), profile);
       if (certificate === '')
         await session.request(`unbind profile ${profile}`, (key) => client.deleteConfig(key, `${xpath}/certificate`));

@@ -20,6 +20,7 @@ import { checkDeployerConfig } from '../config-check';
 import { createDeviceHttp } from '../device-http';
 import { objectName } from '../naming';
 import type {
+  ActivateHooks,
   Activation,
   BindingState,
   CertificateMaterial,
@@ -91,9 +92,13 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
     ).reply;
 
   /** Binds, then commits (and pushes): the previous state and the handle to poll. */
-  const bindAndCommit = async (action: string, targets: [string, string][]): Promise<Activation> => {
+  const bindAndCommit = async (
+    action: string,
+    targets: [string, string][],
+    hooks?: ActivateHooks,
+  ): Promise<Activation> => {
     await committer.ensureUnlocked(action); // before changing anything: another admin's lock is a wait, not a half-made change
-    const previous = await bindings.bind(targets);
+    const previous = await bindings.bind(targets, hooks);
     const jobId = await committer.commit(action);
     return { previous, ...(jobId ? { jobId } : {}) };
   };
@@ -161,7 +166,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
       return staged;
     },
 
-    async activate(staged: StagedObjects): Promise<Activation> {
+    async activate(staged: StagedObjects, hooks?: ActivateHooks): Promise<Activation> {
       const name = staged['cert'];
       if (!name || !PANOS_OBJECT_NAME.test(name))
         throw classified(FailureType.validation, 'panos: nothing staged to activate (no certificate name)');
@@ -172,7 +177,7 @@ export const createPanosDeployer: DeployerFactory = (ctx) => {
           FailureType.targetRejected,
           `panos: certificate ${name} ${object ? 'has no private key' : `is not in ${scope().label}`}; stage the version again`,
         );
-      return bindAndCommit('activate', targets);
+      return bindAndCommit('activate', targets, hooks);
     },
 
     activationStatus: (handle) => committer.status(handle),

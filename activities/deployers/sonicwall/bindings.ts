@@ -7,7 +7,7 @@
  */
 import { FailureType } from '../../../temporal/contract';
 import { classified, ClassifiedError } from '../../errors';
-import type { BindingState } from '../types';
+import type { ActivateHooks, BindingState } from '../types';
 import type { SonicWallClient } from './client';
 import { COMPONENT, type SonicFailures } from './failures';
 import type { SonicSession } from './session';
@@ -101,7 +101,11 @@ export interface SonicBindings {
    * before. Nothing changes when a step fails: the staged changes are discarded (and die with the
    * session anyway). When the commit's answer is lost, a new session checks what the firewall has.
    */
-  bind: (wanted: Partial<Record<Service, CertificateRef>>, what: string) => Promise<BindingState>;
+  bind: (
+    wanted: Partial<Record<Service, CertificateRef>>,
+    what: string,
+    hooks?: ActivateHooks,
+  ) => Promise<BindingState>;
 }
 
 export function sonicBindings(
@@ -125,7 +129,11 @@ export function sonicBindings(
     return { body, ...(ref ? { ref } : {}), ...(typeof port === 'number' ? { port } : {}) };
   }
 
-  async function bind(wanted: Partial<Record<Service, CertificateRef>>, what: string): Promise<BindingState> {
+  async function bind(
+    wanted: Partial<Record<Service, CertificateRef>>,
+    what: string,
+    hooks?: ActivateHooks,
+  ): Promise<BindingState> {
     const previous: Partial<Record<Service, CertificateRef>> = {};
     let uncertain: ClassifiedError | undefined;
     await session(async () => {
@@ -136,6 +144,7 @@ export function sonicBindings(
         if (state) states[service] = state;
         if (state?.ref) previous[service] = state.ref;
       }
+      await hooks?.beforeChange?.(toBindingState(previous));
       let changed = false;
       try {
         for (const service of SERVICES) {

@@ -115,7 +115,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         return imports.stage(material);
       },
 
-      async activate(staged) {
+      async activate(staged, hooks) {
         const { binding } = config.all();
         const name = staged['cert'];
         if (!name)
@@ -123,7 +123,7 @@ export function createSonicWallDeployerWith(settings: SonicWallDeployerSettings 
         const wanted: Partial<Record<Service, CertificateRef>> = {};
         if (binding.sslVpn) wanted.sslVpn = { name };
         if (binding.webManagement) wanted.webManagement = { name };
-        return { previous: await bind(wanted, `bind ${name}`) };
+        return { previous: await bind(wanted, `bind ${name}`, hooks) };
       },
 
       async activationStatus() {

@@ -294,7 +294,7 @@ export function createSshServerDeployer<O extends SshServerOptions>(
       return staged;
     },
 
-    async activate(staged): Promise<Activation> {
+    async activate(staged, hooks): Promise<Activation> {
       config.all();
       const tag = tagOf(staged);
       const { fs } = await open();
@@ -316,12 +316,15 @@ export function createSshServerDeployer<O extends SshServerOptions>(
         fallback = await readAll(fs, backupPath);
         for (const file of files) previous[file.kind] = fallback.get(file.kind) ? backupPath(file) : '';
         if (files.some((file) => !fallback.get(file.kind))) fallback = live;
+        await hooks?.beforeChange?.(previous);
       } else {
+        for (const file of files) previous[file.kind] = live.get(file.kind) ? backupPath(file) : '';
+        // The rollback target is recorded before the first write (the backups included).
+        await hooks?.beforeChange?.(previous);
         for (const file of files) {
           const data = live.get(file.kind);
           if (data) await fs.writeAtomic(backupPath(file), data, file.mode);
           else await fs.remove(backupPath(file));
-          previous[file.kind] = data ? backupPath(file) : '';
         }
         fallback = live;
       }
