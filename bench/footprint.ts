@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { addMemory, clusterMemory, NO_MEMORY, pidsWithArgument, startSampling, treeMemory } from './process-memory';
 import type { Memory, MeasuredPart, MemoryPeaks } from './process-memory';
-import { parentPid } from './process-stats';
+import { cpuSeconds, parentPid } from './process-stats';
 import { runBenchmark } from './stats';
 import { findGoTool } from '../scripts/temporal/dev-server';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from '../scripts/temporal/ui-server';
@@ -155,15 +155,27 @@ async function main(): Promise<void> {
       const idleTotal = [...idle.values()].reduce((a, m) => a + m.pssMiB, 0);
       process.stderr.write(`[footprint] idle PSS (MiB): ${idleFigures}; whole stack ${idleTotal.toFixed(0)}\n`);
       process.stderr.write(`[footprint] idle measured; renewing all ${n}\n`);
+      // CPU seconds of CertFleet's processes and the Temporal server over the burst: the cost of a
+      // setting (e.g. V8's --optimize-for-size) less bent by the machine's load than the burst's duration.
+      const cpuPids: [string, number[]][] = [
+        ...workers.map((w, i): [string, number[]] => [`worker ${i + 1}`, [w.child.pid ?? 0]]),
+        ['web', [stack.webChild?.child.pid ?? 0]],
+        ['Temporal server', pidsWithArgument(temporalRoot)],
+      ];
+      const cpuNow = (): number[] => cpuPids.map(([, pids]) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0));
+      const cpuBefore = cpuNow();
       const sampler = startSampling(parts, intervalMs);
       const started = performance.now();
       const results = await fleet.renewAll();
       const burst = sampler.stop();
+      const cpuAfter = cpuNow();
       const burstSeconds = (performance.now() - started) / 1000;
       const failed = results.filter((r) => r.outcome !== 'issued');
       if (failed.length)
         throw new Error(`${failed.length} of ${n} renewals did not end issued: ${JSON.stringify(failed[0])}`);
       print(idle, burst, n, burstSeconds);
+      const cpu = cpuPids.map(([name], i) => `${name} ${((cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)).toFixed(1)}`);
+      console.log(`CPU seconds during the burst: ${cpu.join(', ')}`);
     } finally {
       await fleet.close();
       await ui.stop();
