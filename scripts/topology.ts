@@ -96,7 +96,7 @@ export interface TemporalServerSettings {
  */
 export const TEMPORAL_SQL_POOLS = {
   SQL_MAX_CONNS: '20',
-  SQL_MAX_IDLE_CONNS: '5',
+  SQL_MAX_IDLE_CONNS: '2',
   SQL_MAX_CONN_TIME: '1m',
   SQL_VIS_MAX_CONNS: '10',
   SQL_VIS_MAX_IDLE_CONNS: '2',
