@@ -67,4 +67,4 @@ COPY --from=build /app/dist ./dist
 # variable they fail at start instead (or mount a volume there and set CERTFLEET_MASTER_KEY_FILE).
 USER node
 EXPOSE 3000 9464
-CMD ["node", "--optimize-for-size", "dist/web/server.js"]
+CMD ["node", "dist/web/server.js"]

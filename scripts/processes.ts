@@ -11,16 +11,16 @@
  * (no launcher relaying signals), so SIGTERM from `docker compose stop` reaches the handlers of
  * worker/main.ts and web/server.ts directly.
  *
- * `--optimize-for-size` (V8: smaller heap and code at some CPU; Node refuses it in NODE_OPTIONS, so
- * it is on the command line) for the two long-running processes.
+ * Not `--optimize-for-size` (V8): tried, it saved no idle memory and cost the worker about 45% more
+ * CPU at a renewal burst (docs/scaling.md, "Memory").
  */
 export const PROCESS_COMMANDS = {
   /** Applies pending SQL migrations, then exits. Runs before the worker and the web. */
   migrations: ['node', 'dist/scripts/migrate.js'],
   /** The Temporal worker: activities, workflows (from WORKFLOW_BUNDLE_PATH when set), schedules. */
-  worker: ['node', '--optimize-for-size', 'dist/worker/main.js'],
+  worker: ['node', 'dist/worker/main.js'],
   /** The web console and API. */
-  web: ['node', '--optimize-for-size', 'dist/web/server.js'],
+  web: ['node', 'dist/web/server.js'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Where `npm run build` writes the compiled tree (relative to the repository, and to /app in the image). */
