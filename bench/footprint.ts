@@ -199,7 +199,9 @@ async function main(): Promise<void> {
       const idle = averageOf(idleSamples);
       const idleFigures = [...idle].map(([name, m]) => `${name} ${m.pssMiB.toFixed(0)}`).join(', ');
       const idleTotal = [...idle.values()].reduce((a, m) => a + m.pssMiB, 0);
-      process.stderr.write(`[footprint] idle PSS (MiB): ${idleFigures}; whole stack ${idleTotal.toFixed(0)}\n`);
+      process.stderr.write(
+        `[footprint] idle PSS (MiB): ${idleFigures}; whole stack ${idleTotal.toFixed(0)}; each page once ${idleUnique.toFixed(0)}\n`,
+      );
       process.stderr.write(`[footprint] idle measured; renewing all ${n}\n`);
       // CPU seconds of CertFleet's processes and the Temporal server over the burst: the cost of a
       // setting (e.g. V8's --optimize-for-size) less bent by the machine's load than the burst's duration.
