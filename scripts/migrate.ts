@@ -1,7 +1,10 @@
 import { createDatabase } from '../activities/db/pool';
 import { migrate } from '../activities/db/migrate';
 
-/** `tsx scripts/migrate.ts`: applies pending migrations to DATABASE_URL (the compose "migrations" service). */
+/**
+ * `npm run migrate` (compiled: `node dist/scripts/migrate.js`): applies pending migrations to DATABASE_URL
+ * (the compose "migrations" service).
+ */
 async function main(): Promise<void> {
   const url = process.env['DATABASE_URL'];
   if (!url) throw new Error('DATABASE_URL is required');

@@ -92,11 +92,12 @@ export interface TemporalServerSettings {
  * service in the process (frontend, history, matching, worker) has its own pools, and each open
  * connection is a PostgreSQL backend of a few MiB: with the defaults the idle stack kept about 75.
  * A short lifetime lets database/sql's cleaner close the connections a burst opened once it is over
- * (the pools are reopened on demand), so idle holds only what the server's own polling uses.
+ * (the pools are reopened on demand), so idle holds only what the server's own polling uses; at most
+ * 2 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
  */
 export const TEMPORAL_SQL_POOLS = {
   SQL_MAX_CONNS: '20',
-  SQL_MAX_IDLE_CONNS: '5',
+  SQL_MAX_IDLE_CONNS: '2',
   SQL_MAX_CONN_TIME: '1m',
   SQL_VIS_MAX_CONNS: '10',
   SQL_VIS_MAX_IDLE_CONNS: '2',

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger as TemporalLogger } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
-export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+/** workflows/index.ts, or index.js when this runs compiled (dist/, scripts/build.ts): the bundler reads either. */
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', `index${path.extname(__filename)}`);
 
 /** Warnings and errors on stderr, nothing else: for the command line and for tests. */
 const STDERR_ONLY: TemporalLogger = {

@@ -17,6 +17,7 @@ import { restoreDatabases } from '../../scripts/backup/databases';
 import { readVerifiedManifest } from '../../scripts/backup/manifest';
 import { PROCESS_COMMANDS } from '../../scripts/processes';
 import { CERTFLEET_PROCESS_ENV, DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION } from '../../scripts/topology';
+import { compiledBuild } from './compiled-build';
 import { createEmptyTestDatabase } from './db';
 import { freePort } from './free-port';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
@@ -29,8 +30,6 @@ import {
   startTemporalServer,
   type RealTemporal,
 } from './temporal-server';
-
-const ROOT = path.join(__dirname, '..', '..');
 
 export interface ProductionStack extends Stack<RealTemporal> {
   postgres: PrivatePostgres;
@@ -135,7 +134,8 @@ export async function startProductionStack(options: ProductionStackOptions = {})
         },
         async beforeProcesses(env) {
           const [node, args] = processCommand(PROCESS_COMMANDS.migrations);
-          await timed('migrations', () => runToEnd(node, args, { env, cwd: ROOT, timeoutMs: 120_000 }));
+          const cwd = await compiledBuild();
+          await timed('migrations', () => runToEnd(node, args, { env, cwd, timeoutMs: 120_000 }));
         },
       },
       { processEnv: CERTFLEET_PROCESS_ENV, ...stackOptions, webProcess: true },

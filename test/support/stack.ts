@@ -17,6 +17,7 @@ import { spawnManaged, type ManagedProcess } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';
 import { startTestTemporal, type TestTemporal } from './temporal';
 import { testWorkflowBundle } from './workflow-bundle';
+import { compiledBuild } from './compiled-build';
 
 const ROOT = path.join(__dirname, '..', '..');
 export const CLOUDFLARE_TOKEN = 'cf-test-token-' + randomBytes(8).toString('hex');
@@ -127,7 +128,7 @@ export async function startStackOn<T extends StackTemporal>(
   };
   try {
     // Settled, not all: whatever started is in `stops` before a failure is rethrown.
-    const [{ db, temporal }, pebble, smtp, bundlePath] = await allStarted([
+    const [{ db, temporal }, pebble, smtp, bundlePath, buildDir] = await allStarted([
       backend.start(stops),
       startPebble({ authzReusePercent: options.authzReusePercent ?? 0, ...options.pebble }).then((p) => {
         stops.push(p.stop);
@@ -138,6 +139,8 @@ export async function startStackOn<T extends StackTemporal>(
         return s;
       }),
       testWorkflowBundle(),
+      // The processes run the compiled build (scripts/processes.ts), from its directory as the image does.
+      compiledBuild(),
     ] as const);
     const cloudflare = await startFakeCloudflare({
       token: CLOUDFLARE_TOKEN,
@@ -183,7 +186,7 @@ export async function startStackOn<T extends StackTemporal>(
       const [node, args] = processCommand(PROCESS_COMMANDS.web);
       const child = await spawnManaged(node, args, {
         env: { ...options.processEnv?.web, ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
-        cwd: ROOT,
+        cwd: buildDir,
         name: 'web',
         readyWhen: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
         timeoutMs: 60_000,
@@ -202,7 +205,7 @@ export async function startStackOn<T extends StackTemporal>(
       const [node, args] = processCommand(PROCESS_COMMANDS.worker, nodeArgs);
       const worker = await spawnManaged(node, args, {
         env: { ...options.processEnv?.worker, ...env, LOG_LEVEL: 'info' },
-        cwd: ROOT,
+        cwd: buildDir,
         name: `worker-${workers.length + 1}`,
         readyWhen: /worker started/,
         // It bundles the workflows at start: over a minute on two loaded cores (a replacement worker in the

@@ -3,7 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { IN_PROCESS_MODULES, NPM_SCRIPTS, PROCESS_COMMANDS, type ProcessName } from '../../scripts/processes';
+import {
+  COMPILED_DIR,
+  IN_PROCESS_MODULES,
+  NPM_SCRIPTS,
+  PROCESS_COMMANDS,
+  sourceOfCompiled,
+  type ProcessName,
+} from '../../scripts/processes';
 import { READ_ONLY_UI_SWITCHES } from '../../scripts/temporal/ui-server';
 
 /**
@@ -374,9 +381,9 @@ describe('the processes of npm start', () => {
     }
   });
 
-  it('each run alone as a script (the file exists and runs its main when executed)', () => {
+  it('each run alone as a script (the compiled file of a source that runs its main when executed)', () => {
     for (const [name, command] of Object.entries(PROCESS_COMMANDS)) {
-      const file = command.at(-1) ?? '';
+      const file = sourceOfCompiled(command.at(-1) ?? '');
       assert.ok(existsSync(path.join(ROOT, file)), `${file} exists (${name})`);
       const source = read(file);
       // worker/main.ts and web/server.ts are also imported by scripts/start.ts, so they guard their
@@ -388,10 +395,19 @@ describe('the processes of npm start', () => {
     assert.match(read('scripts/migrate.ts'), /from '\.\.\/activities\/db\/migrate'/, 'the same migrate() as npm start');
   });
 
-  it('have npm scripts that run the same commands', () => {
+  it('have npm scripts that build, then run the same commands', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    assert.match(pkg.scripts['build'] ?? '', /scripts\/build\.ts$/);
     for (const [name, script] of Object.entries(NPM_SCRIPTS)) {
       assert.equal(pkg.scripts[script], PROCESS_COMMANDS[name as ProcessName].join(' '), `npm run ${script}`);
+      assert.equal(pkg.scripts[`pre${script}`], 'npm run build', `npm run ${script} builds first`);
+    }
+  });
+
+  it('run compiled JavaScript, no TypeScript loader (a tsx process keeps an esbuild service resident)', () => {
+    for (const [name, command] of Object.entries(PROCESS_COMMANDS) as [string, readonly string[]][]) {
+      assert.ok(!command.includes('tsx') && !command.includes('--import'), `${name}: ${command.join(' ')}`);
+      assert.match(command.at(-1) ?? '', new RegExp(`^${COMPILED_DIR}/.+\\.js$`), `${name} runs a file of dist/`);
     }
   });
 });
@@ -448,7 +464,7 @@ describe('Dockerfile', () => {
     );
     assert.match(env, /NODE_ENV=production/);
     const copied = (final?.instructions ?? []).some(
-      ([k, v]) => k === 'COPY' && v.startsWith('--from=') && v.includes(out),
+      ([k, v]) => k === 'COPY' && v.startsWith('--from=') && (v.includes(out) || v.includes(`${path.dirname(out)} `)),
     );
     assert.ok(copied, 'the bundle is copied into the final stage');
   });
@@ -462,6 +478,15 @@ describe('Dockerfile', () => {
       .join(' ');
     assert.doesNotMatch(env, /MASTER_KEY|PASSWORD|DATABASE_URL|SECRET|TOKEN/);
     assert.doesNotMatch(text, /^COPY\s+.*\.env\b/m);
+  });
+
+  it('compiles the processes in the build stage and ships the compiled tree, without TypeScript sources', () => {
+    const build = stages.flatMap((s) => s.instructions).find(([k, v]) => k === 'RUN' && v.includes('npm run build'));
+    assert.ok(build, 'a RUN of npm run build');
+    const copies = (final?.instructions ?? []).filter(([k]) => k === 'COPY').map(([, v]) => v);
+    assert.ok(copies.includes(`--from=build /app/${COMPILED_DIR} ./${COMPILED_DIR}`), 'dist/ copied into the image');
+    for (const folder of ['activities', 'web', 'worker', 'workflows'])
+      assert.ok(!copies.some((v) => v.startsWith(`${folder} `)), `no ${folder}/ sources in the final stage`);
   });
 
   it('runs the web by default, with a command from scripts/processes.ts', () => {
