@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { sealTargetCredentials } from '../../activities/crypto/bound-secrets';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getRun } from '../../activities/db/repositories/deployment-runs';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { createDeployActivities } from '../../activities/deploy';
@@ -20,7 +19,7 @@ import { loadWorkerConfig } from '../../worker/config';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
-import { seedFleetDeployment, startNumberedRun } from '../support/seeded-deployment';
+import { seedFleetDeployment, startNumberedRun, storeVersionMaterial } from '../support/seeded-deployment';
 
 const F5_PASSWORD = `f5-rollback-pw-${Date.now()}`;
 
@@ -50,19 +49,7 @@ describe('stage and activate in one activity: the rollback target', () => {
       deploymentRuns: 1,
       auditEntries: 1,
     }));
-    await c.db.db.query(
-      'UPDATE certificate_versions SET cert_pem = $2, chain_pem = $3, key_encrypted = $4, fingerprint_sha256 = $5, serial_hex = $6, key_type = $7, not_after = $8 WHERE id = $1',
-      [
-        versionId,
-        version.certPem,
-        version.chainPems.join(''),
-        c.box.seal(version.keyPem, SecretPurpose.versionKey),
-        version.fingerprintSha256,
-        version.serialHex,
-        version.keyType,
-        version.notAfter,
-      ],
-    );
+    await storeVersionMaterial(c, versionId, version);
     await c.db.db.query(
       "UPDATE targets SET vendor = 'f5-bigip', host = $2, port = $3, trust_fingerprint = $4, options = '{}' WHERE id = $1",
       [targetId, bigip.host, bigip.port, bigip.managementFingerprint],

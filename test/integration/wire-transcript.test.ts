@@ -13,7 +13,6 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { sealTargetCredentials } from '../../activities/crypto/bound-secrets';
-import { SecretPurpose } from '../../activities/crypto/secret-box';
 import { getRun } from '../../activities/db/repositories/deployment-runs';
 import { getTarget } from '../../activities/db/repositories/targets';
 import { createDeployActivities } from '../../activities/deploy';
@@ -25,7 +24,7 @@ import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
 import { Finder, keyNeedles, needlesOf, opensshKeyNeedles, type Needle } from '../support/secret-forms';
-import { seedFleetDeployment, startNumberedRun } from '../support/seeded-deployment';
+import { seedFleetDeployment, startNumberedRun, storeVersionMaterial } from '../support/seeded-deployment';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
 import { nginxAvailable, sshTargetContext, startNginx, type TestWebServer } from '../support/webservers';
 
@@ -122,19 +121,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
       auditEntries: 1,
     }));
     version = ca.issue('vpn.example.test');
-    await c.db.db.query(
-      'UPDATE certificate_versions SET cert_pem = $2, chain_pem = $3, key_encrypted = $4, fingerprint_sha256 = $5, serial_hex = $6, key_type = $7, not_after = $8 WHERE id = $1',
-      [
-        versionId,
-        version.certPem,
-        version.chainPems.join(''),
-        c.box.seal(version.keyPem, SecretPurpose.versionKey),
-        version.fingerprintSha256,
-        version.serialHex,
-        version.keyType,
-        version.notAfter,
-      ],
-    );
+    await storeVersionMaterial(c, versionId, version);
     const config = loadWorkerConfig({ DATABASE_URL: 'postgres://127.0.0.1/unused' });
     activities = createDeployActivities(
       activityDepsFrom(config, { db: c.db.db, box: c.box, log: pino({ level: 'silent' }) }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { SecretPurpose } from '../../activities/crypto/secret-box';
 import type { Queryable } from '../../activities/db/pool';
 import { startRunOnce } from '../../activities/db/repositories/deployment-runs';
+import type { CertificateMaterial } from '../../activities/deployers/types';
 import type { ConsoleApp } from './console-app';
 import { seedFleet, type FleetSize } from './seed';
 
@@ -24,6 +25,27 @@ export async function seedFleetDeployment(
   );
   assert.ok(row, 'the seeded fleet has a deployment');
   return { id: row.id, targetId: row.target_id, certificateId: row.certificate_id, versionId: row.version_id };
+}
+
+/** Gives a seeded version real certificate material (its key sealed as the worker seals it). */
+export async function storeVersionMaterial(
+  c: Pick<ConsoleApp, 'db' | 'box'>,
+  versionId: string,
+  version: CertificateMaterial,
+): Promise<void> {
+  await c.db.db.query(
+    'UPDATE certificate_versions SET cert_pem = $2, chain_pem = $3, key_encrypted = $4, fingerprint_sha256 = $5, serial_hex = $6, key_type = $7, not_after = $8 WHERE id = $1',
+    [
+      versionId,
+      version.certPem,
+      version.chainPems.join(''),
+      c.box.seal(version.keyPem, SecretPurpose.versionKey),
+      version.fingerprintSha256,
+      version.serialHex,
+      version.keyType,
+      version.notAfter,
+    ],
+  );
 }
 
 /**
