@@ -24,6 +24,7 @@ import { appendAudit } from './db/repositories/audit-log';
 import { repinTarget, type TargetRecord } from './db/repositories/targets';
 import type { ManagementTrust } from './deployers/types';
 import { checkTargetAddress, guardedLookup } from './target-address';
+import { closeProbeSocket } from './tls-probe';
 
 /** The actor of audit entries the worker writes on its own. */
 export const WORKER_ACTOR = 'certfleet-worker';
@@ -143,8 +144,7 @@ function managementHandshake(
       clearTimeout(timer);
       const fingerprintSha256 = (socket.getPeerCertificate().fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
       const caVerifies = Boolean(target.trustCaPem) && socket.authorized && !socket.isSessionReused();
-      // destroy(), not end(): a peer that speaks first would keep the unread socket open (verify-served.ts).
-      socket.destroy();
+      closeProbeSocket(socket);
       resolve({ fingerprintSha256, caVerifies });
     });
     socket.once('error', (error: Error) => {

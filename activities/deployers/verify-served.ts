@@ -3,6 +3,7 @@ import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'nod
 import { readCertificateFacts } from '../crypto/pem';
 import { FailureType } from '../../temporal/contract';
 import { classified } from '../errors';
+import { closeProbeSocket } from '../tls-probe';
 import type { VerifyEndpoint } from './types';
 
 export interface ServedCertificate {
@@ -41,10 +42,8 @@ function issuerWalk(leaf: DetailedPeerCertificate): PeerCertificate[] {
 
 /**
  * A TLS handshake and nothing else: SNI with the host name (none for an IP), the presented leaf read
- * without verifying it (the caller decides what to trust), then the connection is destroyed. Not
- * end(): that closes only our side, and a socket whose peer speaks first (an HTTP answer, an IMAPS or
- * SMTPS greeting) is never read, so its 'end' never comes and its descriptor stayed open for good:
- * one per verify, 1,000 in the worker after a fleet of 1,000 was deployed (README, "A fleet").
+ * without verifying it (the caller decides what to trust), then the connection is closed
+ * (closeProbeSocket: also when the peer speaks first).
  */
 export function tlsHandshake(endpoint: VerifyEndpoint, timeoutMs: number): Promise<Handshake> {
   const servername = endpoint.servername ?? (isIP(endpoint.host) ? undefined : endpoint.host);
@@ -59,7 +58,7 @@ export function tlsHandshake(endpoint: VerifyEndpoint, timeoutMs: number): Promi
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate(true);
       clearTimeout(timer);
-      socket.destroy();
+      closeProbeSocket(socket);
       const error = socket.authorizationError as Error | string | null | undefined;
       resolve({
         cert,

@@ -32,7 +32,11 @@ describe('fetch fingerprint', () => {
   const seen: { servername: string | false | null; bytes: number; closed: boolean }[] = [];
   /** What the server saw of the latest connection, once the client has closed it. */
   const lastConnection = async (count: number) => {
-    while (seen.length < count || !seen[count - 1]?.closed) await new Promise((resolve) => setTimeout(resolve, 10));
+    const deadline = Date.now() + 10_000;
+    while (seen.length < count || !seen[count - 1]?.closed) {
+      assert.ok(Date.now() < deadline, `the server saw connection ${count} closed (it saw ${seen.length})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     return seen[count - 1];
   };
   let database: TestDatabase;
