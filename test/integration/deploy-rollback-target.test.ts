@@ -19,6 +19,7 @@ import { loadWorkerConfig } from '../../worker/config';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
+import { ONE_DEPLOYMENT } from '../support/seed';
 import { seedFleetDeployment, startNumberedRun, storeVersionMaterial } from '../support/seeded-deployment';
 
 const F5_PASSWORD = `f5-rollback-pw-${Date.now()}`;
@@ -38,17 +39,7 @@ describe('stage and activate in one activity: the rollback target', () => {
     c = await startConsoleApp();
     bigip = await startFakeBigip({ profiles: ['clientssl-web'], password: F5_PASSWORD });
     let targetId: string;
-    ({
-      id: deploymentId,
-      targetId,
-      versionId,
-    } = await seedFleetDeployment(c, {
-      customers: 1,
-      certificates: 1,
-      targetsPerCustomer: 1,
-      deploymentRuns: 1,
-      auditEntries: 1,
-    }));
+    ({ id: deploymentId, targetId, versionId } = await seedFleetDeployment(c, ONE_DEPLOYMENT));
     await storeVersionMaterial(c, versionId, version);
     await c.db.db.query(
       "UPDATE targets SET vendor = 'f5-bigip', host = $2, port = $3, trust_fingerprint = $4, options = '{}' WHERE id = $1",

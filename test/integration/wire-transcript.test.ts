@@ -24,6 +24,7 @@ import { createTestCa } from '../support/certificates';
 import { startConsoleApp, type ConsoleApp } from '../support/console-app';
 import type { ConsoleClient } from '../support/console-client';
 import { Finder, keyNeedles, needlesOf, opensshKeyNeedles, type Needle } from '../support/secret-forms';
+import { ONE_DEPLOYMENT } from '../support/seed';
 import { seedFleetDeployment, startNumberedRun, storeVersionMaterial } from '../support/seeded-deployment';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd';
 import { nginxAvailable, sshTargetContext, startNginx, type TestWebServer } from '../support/webservers';
@@ -109,17 +110,7 @@ describe('the redacted wire transcript of a failed deploy run', () => {
     closers.push(() => bigip.close());
     tech = await c.signedIn('technician');
     viewer = await c.signedIn('readonly');
-    ({
-      id: deploymentId,
-      targetId,
-      versionId,
-    } = await seedFleetDeployment(c, {
-      customers: 1,
-      certificates: 1,
-      targetsPerCustomer: 1,
-      deploymentRuns: 1,
-      auditEntries: 1,
-    }));
+    ({ id: deploymentId, targetId, versionId } = await seedFleetDeployment(c, ONE_DEPLOYMENT));
     version = ca.issue('vpn.example.test');
     await storeVersionMaterial(c, versionId, version);
     const config = loadWorkerConfig({ DATABASE_URL: 'postgres://127.0.0.1/unused' });

@@ -29,6 +29,15 @@ export const ONE_CERTIFICATE: FleetSize = {
   auditEntries: 0,
 };
 
+/** One certificate deployed to one target, with one run and one audit entry. */
+export const ONE_DEPLOYMENT: FleetSize = {
+  customers: 1,
+  certificates: 1,
+  targetsPerCustomer: 1,
+  deploymentRuns: 1,
+  auditEntries: 1,
+};
+
 export const SEED_VENDORS = ['fortigate', 'panos', 'f5-bigip', 'nginx'] as const;
 
 /** Certificate i (1-based) of the fleet: `cert-<i>.c<customer>.example.test`; its state follows i. */
