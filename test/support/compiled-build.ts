@@ -15,7 +15,9 @@ async function filesOf(dir: string): Promise<string[]> {
 
 async function build(): Promise<string> {
   const files = (await Promise.all(PRODUCT_FOLDERS.map((f) => filesOf(path.join(ROOT, f))))).flat().sort();
-  const hash = createHash('sha256');
+  // The checkout is part of the key: the build links its node_modules, and a build of the same sources
+  // from another clone (a CI run's, since deleted) would link to theirs.
+  const hash = createHash('sha256').update(ROOT);
   for (const file of files) hash.update(path.relative(ROOT, file)).update(await readFile(file));
   const dir = path.join(os.tmpdir(), `certfleet-build-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(path.join(dir, COMPILED_DIR))) return dir;
@@ -39,7 +41,7 @@ let built: Promise<string> | undefined;
  * A directory holding `npm run build`'s output (dist/) for this checkout's sources and a link to its
  * node_modules: the working directory in which test stacks run the commands of scripts/processes.ts
  * as the image does (`node dist/worker/main.js`). Built once per content hash of the product folders
- * (seconds), shared by test files and runs; a stale one is simply never used again.
+ * and checkout (seconds), shared by test files and runs; a stale one is simply never used again.
  */
 export function compiledBuild(): Promise<string> {
   built ??= build();
