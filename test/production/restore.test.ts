@@ -28,8 +28,6 @@ import { startProductionStack, type ProductionStack } from '../support/productio
 import { eventually } from '../support/stack';
 
 const CERTIFICATES = 3;
-/** gRPC status code 14, UNAVAILABLE. */
-const GRPC_UNAVAILABLE = 14;
 const ENV = { DEPLOY_DEVICE_RETRY_INITIAL_MS: '200' };
 /** The rows the issue names: certificates, versions, deployment history, audit log. */
 const COMPARED_TABLES = ['certificates', 'certificate_versions', 'deployment_runs', 'audit_log'] as const;
@@ -148,22 +146,10 @@ it('restores a backup taken mid-run onto a new PostgreSQL and Temporal server; e
   let results: LifecycleResult[] = [];
   try {
     const client = new Client({ connection });
-    // A Temporal server just started on restored databases answers "UNAVAILABLE: Not enough hosts to serve
-    // the request" to history calls for a while (docs/backup-restore.md; over 20 s, the client's own
-    // retries, at load 24): ask again until it serves.
-    const statuses = await eventually(
-      'the restored Temporal server to serve history calls',
-      () =>
-        Promise.all(
-          fleet!.certificates.map(
-            async (c) => (await client.workflow.getHandle(certificateWorkflowId(c.id)).describe()).status.name,
-          ),
-        ).catch((error: unknown) => {
-          if ((error as { cause?: { code?: number } }).cause?.code === GRPC_UNAVAILABLE) return undefined;
-          throw error;
-        }),
-      180_000,
-      2_000,
+    const statuses = await Promise.all(
+      fleet.certificates.map(
+        async (c) => (await client.workflow.getHandle(certificateWorkflowId(c.id)).describe()).status.name,
+      ),
     );
     process.stderr.write(
       `restore: runs at the backup ${JSON.stringify(statuses)}; renewed versions in the backup ${renewedInBackup}/${CERTIFICATES}\n`,

@@ -25,6 +25,7 @@ import { registerExitCleanup } from './process';
 import { processCommand, startStackOn, type Stack, type StackOptions } from './stack';
 import {
   createNamespace,
+  untilHistoryServes,
   runToEnd,
   setUpTemporalSchema,
   startTemporalServer,
@@ -130,6 +131,7 @@ export async function startProductionStack(options: ProductionStackOptions = {})
           namespace = await timed('temporal-namespace', () =>
             createNamespace(temporal.address, DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION),
           );
+          await timed('temporal-history', () => untilHistoryServes(temporal.address, DEFAULT_NAMESPACE));
           return { db, temporal };
         },
         async beforeProcesses(env) {

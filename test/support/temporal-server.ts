@@ -7,6 +7,7 @@
  * cache anyway, and running the very commands of the one-shot is what shows they work; the SDK's
  * operator service would test something else).
  */
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -201,4 +202,40 @@ export async function createNamespace(
   }
   await until(commands.ready, `${namespace} not served`, 30);
   return existed ? 'existed' : 'created';
+}
+
+/**
+ * Until the history service answers: a server just started (on restored databases most of all) passes
+ * its health check and serves the namespace, yet answers history calls with "UNAVAILABLE: Not enough
+ * hosts to serve the request" for a while (over 20 s at load 24; docs/backup-restore.md). Describing
+ * workflows that do not exist is ready when each answers "not found"; a few ids reach more than one shard.
+ */
+export async function untilHistoryServes(address: string, namespace: string, timeoutMs = 180_000): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection, namespace });
+    const deadline = Date.now() + timeoutMs;
+    const probes = Array.from({ length: 8 }, (_, i) => `certfleet-history-probe-${i}`);
+    for (;;) {
+      const answers = await Promise.all(
+        probes.map((id) =>
+          connection.withDeadline(Date.now() + 5_000, () =>
+            client.workflow
+              .getHandle(id)
+              .describe()
+              .then(
+                () => true,
+                (error: unknown) => error instanceof WorkflowNotFoundError,
+              ),
+          ),
+        ),
+      );
+      if (answers.every(Boolean)) return;
+      if (Date.now() > deadline)
+        throw new Error(`temporal: ${address} did not serve history calls within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  } finally {
+    await connection.close();
+  }
 }
