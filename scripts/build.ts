@@ -66,17 +66,20 @@ function resolveRelative(root: string, fromDir: string, specifier: string): stri
   return undefined;
 }
 
-/** Files read at run time next to the code: everything in the product folders that is not TypeScript. */
-async function assets(root: string): Promise<string[]> {
+/** Every file of the product folders, relative to `root`, sorted. */
+export async function productFiles(root: string): Promise<string[]> {
   const found: string[] = [];
   for (const folder of PRODUCT_FOLDERS) {
     const entries = await readdir(path.join(root, folder), { withFileTypes: true, recursive: true });
-    for (const entry of entries) {
-      if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
-      found.push(path.relative(root, path.join(entry.parentPath, entry.name)));
-    }
+    for (const entry of entries)
+      if (entry.isFile()) found.push(path.relative(root, path.join(entry.parentPath, entry.name)));
   }
   return found.sort();
+}
+
+/** Files read at run time next to the code: everything in the product folders that is not TypeScript. */
+async function assets(root: string): Promise<string[]> {
+  return (await productFiles(root)).filter((file) => !file.endsWith('.ts'));
 }
 
 export interface BuildResult {

@@ -1,24 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { readFile, rename, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDist, PRODUCT_FOLDERS } from '../../scripts/build';
+import { buildDist, productFiles } from '../../scripts/build';
 import { COMPILED_DIR } from '../../scripts/processes';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-async function filesOf(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
-}
-
 async function build(): Promise<string> {
-  const files = (await Promise.all(PRODUCT_FOLDERS.map((f) => filesOf(path.join(ROOT, f))))).flat().sort();
+  const files = await productFiles(ROOT);
   // The checkout is part of the key: the build links its node_modules, and a build of the same sources
   // from another clone (a CI run's, since deleted) would link to theirs.
   const hash = createHash('sha256').update(ROOT);
-  for (const file of files) hash.update(path.relative(ROOT, file)).update(await readFile(file));
+  for (const file of files) hash.update(file).update(await readFile(path.join(ROOT, file)));
   const dir = path.join(os.tmpdir(), `certfleet-build-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(path.join(dir, COMPILED_DIR))) return dir;
   const tmp = `${dir}.${process.pid}.tmp`;
