@@ -3,7 +3,7 @@ import { FailureType } from '../temporal/contract';
 import { acmeClientForDirectory } from './acme/accounts';
 import { createOrderReplacing, replacesFor } from './acme/ari-replaces';
 import { createCsrFor, generatePrivateKey } from './acme/keys';
-import { lastRequestUnanswered, withAcmeProblems } from './acme/problems';
+import { lastRequestUnanswered, stillPending, withAcmeProblems } from './acme/problems';
 import { SecretPurpose } from './crypto/secret-box';
 import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
 import { findOrderByRun, insertOrderOnce, setOrderStatus, type AcmeOrderRecord } from './db/repositories/acme-orders';
@@ -160,6 +160,9 @@ export function createAcmeActivities(deps: ActivityDeps) {
               // The CA did not answer the status poll (acme-client turns that into a TypeError): not its
               // verdict on the challenge, so withAcmeProblems classifies it as ACME_UNAVAILABLE (retried).
               if (lastRequestUnanswered()) throw error;
+              // Still pending or processing after the polls: the CA has not decided yet. withAcmeProblems
+              // classifies it as the retryable ACME_PENDING; the next attempt polls the same challenge again.
+              if (stillPending(error)) throw error;
               const detail = error instanceof Error ? error.message : String(error);
               throw classified(
                 FailureType.acmeValidationFailed,

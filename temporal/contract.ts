@@ -438,6 +438,12 @@ export const FailureType = {
   acmeValidationFailed: 'ACME_VALIDATION_FAILED',
   acmeRateLimited: 'ACME_RATE_LIMITED',
   acmeUnavailable: 'ACME_UNAVAILABLE',
+  /**
+   * The CA answered, but its challenge or order is still pending or processing after this activity's polls
+   * (a busy CA, or Pebble's random validation delay): not its verdict and not an outage, so it is retried and
+   * neither counts against the CA's breaker nor falls over to another CA.
+   */
+  acmePending: 'ACME_PENDING',
   notFound: 'NOT_FOUND',
   emailFailed: 'EMAIL_FAILED',
   // Deploying to targets

@@ -151,6 +151,18 @@ export async function withAcmeProblems<T>(action: string, work: () => Promise<T>
 
 const RATE_LIMIT_MAX_DELAY_MS = 3 * 3600_000;
 
+/**
+ * acme-client's `waitForValidStatus` gives up with exactly this message when its last poll still saw
+ * `pending` or `processing` (node_modules/acme-client/src/client.js, `waitForValidStatus`: the
+ * `pendingStates` branch); an `invalid` status throws the CA's problem instead.
+ */
+const STILL_PENDING_MESSAGE = 'Operation is pending or processing';
+
+/** Whether ACME work gave up because the CA had not finished (its last answer was pending or processing). */
+export function stillPending(error: unknown): boolean {
+  return error instanceof Error && error.message === STILL_PENDING_MESSAGE;
+}
+
 export function classifyAcmeError(
   error: unknown,
   problem: AcmeProblem | undefined,
@@ -158,6 +170,13 @@ export function classifyAcmeError(
   network?: AcmeNetworkFailure,
 ): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
+  // Before any earlier problem of the same work (a badNonce acme-client retried): the last answer was "not yet".
+  if (stillPending(error)) {
+    return classified(
+      FailureType.acmePending,
+      `acme: ${action}: the CA has not finished yet (still pending or processing after this attempt's status polls); asking again`,
+    );
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (network) {
     return classified(

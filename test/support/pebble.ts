@@ -46,6 +46,12 @@ export interface PebbleOptions {
    * the challtestsrv started beside it.
    */
   dnsServer?: string;
+  /**
+   * Pebble's VA waits a random 0 to N-1 whole seconds before it validates a challenge (PEBBLE_VA_SLEEPTIME; its
+   * default 5 unless PEBBLE_VA_NOSLEEP: va/va.go of pebble v2.10.3), as a busy real CA answers "processing"
+   * for a while. Default: no wait (PEBBLE_VA_NOSLEEP=1).
+   */
+  validationSleepSeconds?: number;
 }
 
 export interface PebbleStack {
@@ -350,7 +356,9 @@ async function startOnce(
         cwd: dir,
         timeoutMs: opts.timeoutMs,
         env: {
-          PEBBLE_VA_NOSLEEP: '1',
+          ...(opts.validationSleepSeconds
+            ? { PEBBLE_VA_SLEEPTIME: String(opts.validationSleepSeconds) }
+            : { PEBBLE_VA_NOSLEEP: '1' }),
           PEBBLE_WFE_NONCEREJECT: String(opts.nonceRejectPercent ?? 0),
           ...(opts.authzReusePercent !== undefined ? { PEBBLE_AUTHZREUSE: String(opts.authzReusePercent) } : {}),
         },

@@ -29,7 +29,7 @@ export interface StackOptions {
   /** Pebble's reuse of valid authorizations (its default 50% skips the DNS challenge on half the orders). */
   authzReusePercent?: number;
   /** Profiles and External Account Binding of the Pebble (test/support/pebble.ts). */
-  pebble?: Pick<PebbleOptions, 'profiles' | 'eabKeys' | 'dnsServer'>;
+  pebble?: Pick<PebbleOptions, 'profiles' | 'eabKeys' | 'dnsServer' | 'validationSleepSeconds'>;
   /** Extra environment for the web and the workers. */
   env?: Record<string, string>;
   /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyAcmeError, withAcmeProblems, type AcmeProblem } from '../../activities/acme/problems';
 import { classified, ClassifiedError } from '../../activities/errors';
-import { FailureType } from '../../temporal/contract';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 
 const ERR = 'urn:ietf:params:acme:error:';
 const problem = (status: number, type: string, detail: string, retryAfterSeconds?: number): AcmeProblem => ({
@@ -120,6 +120,18 @@ describe('classifyAcmeError', () => {
       classifyAcmeError(Object.assign(new Error('x'), { code: 42 }), undefined, 'a').type,
       FailureType.acmeUnavailable,
     );
+  });
+
+  it("still pending or processing after the polls: the retryable ACME_PENDING, not the CA's verdict nor an outage", () => {
+    // acme-client's waitForValidStatus ends with this message when its last poll saw pending or processing.
+    const e = classifyAcmeError(
+      new Error('Operation is pending or processing'),
+      problem(400, 'badNonce', 'an earlier request of the same work, retried by acme-client'),
+      'validate a.example',
+    );
+    assert.equal(e.type, FailureType.acmePending);
+    assert.ok(!NON_RETRYABLE_FAILURES.includes(e.type), 'the activity asks again');
+    assert.match(e.message, /^acme: validate a\.example: the CA has not finished yet/);
   });
 
   it('an already classified error passes through unchanged', () => {
