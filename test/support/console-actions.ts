@@ -223,6 +223,15 @@ export const LETS_ENCRYPT_PACING: DirectoryPacingForm = {
   fallbackAfterSeconds: '900',
 };
 
+/**
+ * Pebble enforces none of Let's Encrypt's budgets, which a directory gets by default (50 certificates per
+ * registered domain a week, 300 orders per account in 3 hours): more than 50 certificates under example.test
+ * would wait a week for their pacing slots. Settings → Rate-limit budgets, as an admin would.
+ */
+export function liftPebbleBudgets(client: ConsoleClient, directoryId: string): Promise<void> {
+  return setDirectoryPacing(client, directoryId, { ordersPerAccount: '100000', certificatesPerDomain: '100000' });
+}
+
 /** Saves a directory's budgets as an admin would (the defaults but for `changes`); fails unless the form is accepted. */
 export async function setDirectoryPacing(
   client: ConsoleClient,

@@ -10,7 +10,13 @@ import { certificateWorkflowId, deploymentWorkflowId, type DeploymentOutcome } f
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { bigipConnection } from './bigip-target';
 import type { ConsoleClient } from './console-client';
-import { addCloudflareProvider, addPebbleDirectory, apiCall, createApiToken } from './console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  apiCall,
+  createApiToken,
+  liftPebbleBudgets,
+} from './console-actions';
 import { HANG_ENV } from './hang-stack';
 import { startHangProxy, type HangProxy } from './hang-proxy';
 import { startStack, type Stack } from './stack';
@@ -64,6 +70,7 @@ export async function startDeviceHangStack(profiles: Record<DeviceName, number>)
     const client = new Client({ connection });
     const admin = await stack.admin();
     const directoryId = await addPebbleDirectory(admin, stack);
+    await liftPebbleBudgets(admin, directoryId);
     const providerId = await addCloudflareProvider(admin, stack, 'Device hang CF');
     const token = await createApiToken(admin, 'device-hang');
     const api = <T>(method: string, path: string, body?: unknown) =>

@@ -21,7 +21,7 @@ import {
   addPebbleDirectory,
   apiCall,
   createApiToken,
-  setDirectoryPacing,
+  liftPebbleBudgets,
 } from './console-actions';
 import { bigipConnection } from './bigip-target';
 import type { AnyStack } from './stack';
@@ -110,10 +110,7 @@ export async function createFleet(
   const client = new Client({ connection });
   const admin = await stack.admin();
   const directoryId = await addPebbleDirectory(admin, stack);
-  // Pebble enforces none of Let's Encrypt's budgets, which the directory gets by default (50 certificates
-  // per registered domain a week, 300 orders per account in 3 hours): a fleet of more than 50 under
-  // example.test would wait a week for its pacing slots. Settings → Rate-limit budgets, as an admin would.
-  await setDirectoryPacing(admin, directoryId, { ordersPerAccount: '100000', certificatesPerDomain: '100000' });
+  await liftPebbleBudgets(admin, directoryId);
   const providerId = await addCloudflareProvider(admin, stack, 'Fleet CF');
   const token = await createApiToken(admin, 'fleet');
   const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) =>

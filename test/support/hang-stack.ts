@@ -6,7 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import type { ConsoleClient } from './console-client';
-import { addCloudflareProvider, addPebbleDirectory, requestCertificate, waitForRunToEnd } from './console-actions';
+import {
+  addCloudflareProvider,
+  addPebbleDirectory,
+  liftPebbleBudgets,
+  requestCertificate,
+  waitForRunToEnd,
+} from './console-actions';
 import { startHangProxy, type HangProxy } from './hang-proxy';
 import { startPebble, type PebbleStack } from './pebble';
 import { startStack, type Stack } from './stack';
@@ -47,6 +53,7 @@ export async function startHangStack(env: Record<string, string> = {}): Promise<
     await stack.startWorker();
     const admin = await stack.admin();
     const healthyDirectory = await addPebbleDirectory(admin, stack);
+    await liftPebbleBudgets(admin, healthyDirectory);
     const providerId = await addCloudflareProvider(admin, stack, 'Hang Cloudflare');
     await admin.get('/settings');
     const saved = await admin.post('/settings/acme-directories', {
@@ -60,6 +67,7 @@ export async function startHangStack(env: Record<string, string> = {}): Promise<
     );
     const silentDirectory = rows[0]?.id ?? '';
     assert.ok(silentDirectory);
+    await liftPebbleBudgets(admin, silentDirectory);
     const pebble = silentPebble;
     const hang = proxy;
     return {
