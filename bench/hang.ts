@@ -26,8 +26,13 @@ async function deviceBench(): Promise<void> {
   const WARM = 2;
   const hang = await startDeviceHangStack({ healthy: WARM + 2 * N, hung: K });
   try {
-    const completed = async (deploys: Awaited<ReturnType<typeof hang.deploy>>) =>
-      (await Promise.all(deploys.map((d) => hang.outcome(d)))).filter((o) => o.outcome === 'deployed').length;
+    const notDeployed: string[] = [];
+    const completed = async (deploys: Awaited<ReturnType<typeof hang.deploy>>) => {
+      const outcomes = await Promise.all(deploys.map((d) => hang.outcome(d)));
+      for (const o of outcomes.filter((x) => x.outcome !== 'deployed'))
+        notDeployed.push(`deployment ${o.deploymentId} (${o.targetName}) ${o.outcome}: ${o.reason ?? ''}`);
+      return outcomes.length - outcomes.filter((o) => o.outcome !== 'deployed').length;
+    };
     const [warm, alone, beside, stuck] = [
       await hang.issue('warm', WARM),
       await hang.issue('alone', N),
@@ -72,6 +77,7 @@ async function deviceBench(): Promise<void> {
     console.log(`  breaker open after:            ${s(openAfterMs)} s  (from the start of the healthy deploys)`);
     console.log(`  stuck ones after recovery:     ${s(recoveryMs)} s  (${recovered}/${K} deployed)`);
     console.log(`  held connections at the device: ${hang.proxy.held}`);
+    for (const line of notDeployed) console.log(`  not deployed: ${line}`);
   } finally {
     await hang.stop();
   }
