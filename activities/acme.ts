@@ -18,6 +18,7 @@ import { classified } from './errors';
 import { newOrderPayload, orderProfile } from './acme/profiles';
 import { BoundedCache } from './bounded-cache';
 import { guardedCallsOf, type DependencyRef } from './dependency-guard';
+import { asStep } from './step-failure';
 
 export interface CreatedOrder {
   orderId: string;
@@ -33,6 +34,12 @@ export interface StoredVersion {
   notAfter: string;
   fingerprintSha256: string;
 }
+
+const storedVersionOf = (v: { id: string; notAfter: Date; fingerprintSha256: string }): StoredVersion => ({
+  versionId: v.id,
+  notAfter: v.notAfter.toISOString(),
+  fingerprintSha256: v.fingerprintSha256,
+});
 
 type OrderRef = acme.Order;
 const orderRef = (url: string): OrderRef => ({ url }) as OrderRef;
@@ -69,6 +76,83 @@ export function createAcmeActivities(deps: ActivityDeps) {
     if (!cert)
       throw classified(FailureType.notFound, `acme: certificate ${order.certificateId} was deleted during issuance`);
     return { order, ca: await caOf(order.directoryId), commonName: cert.commonName, keyType: cert.keyType };
+  };
+
+  type LoadedOrder = Awaited<ReturnType<typeof loadOrder>>;
+
+  const validate = async ({ order, ca, commonName }: LoadedOrder): Promise<void> =>
+    guarded(ca, async () => {
+      const client = await clientFor(order.directoryId);
+      return withAcmeProblems(`validate ${commonName}`, async () => {
+        const authorizations = await client.getAuthorizations(await client.getOrder(orderRef(order.orderUrl)));
+        for (const authz of authorizations) {
+          if (authz.status === 'valid') continue;
+          const challenge = dnsChallengeOf(authz);
+          if (challenge.status === 'pending') await client.completeChallenge(challenge);
+          try {
+            await client.waitForValidStatus(challenge);
+          } catch (error) {
+            // The CA did not answer the status poll (acme-client turns that into a TypeError): not its
+            // verdict on the challenge, so withAcmeProblems classifies it as ACME_UNAVAILABLE (retried).
+            if (lastRequestUnanswered()) throw error;
+            // Still pending or processing after the polls: the CA has not decided yet. withAcmeProblems
+            // classifies it as the retryable ACME_PENDING; the next attempt polls the same challenge again.
+            if (stillPending(error)) throw error;
+            const detail = error instanceof Error ? error.message : String(error);
+            throw classified(
+              FailureType.acmeValidationFailed,
+              `acme: the CA could not validate ${authz.identifier.value} through DNS: ${detail}. Check that ${challengeRecordName(commonName)} is publicly resolvable at the zone's nameservers (and no CAA record forbids this CA).`,
+            );
+          }
+        }
+      });
+    });
+
+  const finalize = async ({ order, ca, commonName, keyType }: LoadedOrder): Promise<StoredVersion> => {
+    const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
+    const chainPem = await guarded(ca, async () => {
+      const client = await clientFor(order.directoryId);
+      return withAcmeProblems(`finalize ${commonName}`, async () => {
+        let current = await client.getOrder(orderRef(order.orderUrl));
+        if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
+        if (current.status === 'ready')
+          current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
+        if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
+        if (current.status !== 'valid') {
+          throw classified(
+            FailureType.acmeRejected,
+            `acme: order for ${commonName} is ${current.status}, expected valid`,
+          );
+        }
+        return client.getCertificate(current);
+      });
+    });
+    const [leafPem, ...chain] = splitPemChain(chainPem);
+    if (!leafPem) throw classified(FailureType.acmeRejected, `acme: the CA returned no certificate for ${commonName}`);
+    if (!keyMatchesCertificate(keyPem, leafPem)) {
+      throw classified(
+        FailureType.acmeRejected,
+        `acme: the certificate returned for ${commonName} does not match the order's key`,
+      );
+    }
+    const facts = readCertificateFacts(leafPem);
+    const version = await deps.db.withTransaction(async (tx) => {
+      const stored = await insertVersionOnce(tx, {
+        certificateId: order.certificateId,
+        orderId: order.id,
+        serialHex: facts.serialHex,
+        fingerprintSha256: facts.fingerprintSha256,
+        notBefore: facts.notBefore,
+        notAfter: facts.notAfter,
+        keyType,
+        certPem: leafPem,
+        chainPem: chain.join(''),
+        keySealed: deps.box.seal(keyPem, SecretPurpose.versionKey),
+      });
+      await setOrderStatus(tx, order.id, 'valid');
+      return stored;
+    });
+    return storedVersionOf(version);
   };
 
   return {
@@ -145,34 +229,9 @@ export function createAcmeActivities(deps: ActivityDeps) {
      * (non-retryable): Let's Encrypt limits failed validations, so we never retry blindly.
      */
     async validateAcmeChallenge(input: { orderId: string }): Promise<void> {
-      const { order, ca, commonName } = await loadOrder(input.orderId);
-      await guarded(ca, async () => {
-        const client = await clientFor(order.directoryId);
-        return withAcmeProblems(`validate ${commonName}`, async () => {
-          const authorizations = await client.getAuthorizations(await client.getOrder(orderRef(order.orderUrl)));
-          for (const authz of authorizations) {
-            if (authz.status === 'valid') continue;
-            const challenge = dnsChallengeOf(authz);
-            if (challenge.status === 'pending') await client.completeChallenge(challenge);
-            try {
-              await client.waitForValidStatus(challenge);
-            } catch (error) {
-              // The CA did not answer the status poll (acme-client turns that into a TypeError): not its
-              // verdict on the challenge, so withAcmeProblems classifies it as ACME_UNAVAILABLE (retried).
-              if (lastRequestUnanswered()) throw error;
-              // Still pending or processing after the polls: the CA has not decided yet. withAcmeProblems
-              // classifies it as the retryable ACME_PENDING; the next attempt polls the same challenge again.
-              if (stillPending(error)) throw error;
-              const detail = error instanceof Error ? error.message : String(error);
-              throw classified(
-                FailureType.acmeValidationFailed,
-                `acme: the CA could not validate ${authz.identifier.value} through DNS: ${detail}. Check that ${challengeRecordName(commonName)} is publicly resolvable at the zone's nameservers (and no CAA record forbids this CA).`,
-              );
-            }
-          }
-        });
-      });
-      await setOrderStatus(deps.db, order.id, 'validated');
+      const loaded = await loadOrder(input.orderId);
+      await validate(loaded);
+      await setOrderStatus(deps.db, loaded.order.id, 'validated');
     },
 
     /**
@@ -181,62 +240,24 @@ export function createAcmeActivities(deps: ActivityDeps) {
      */
     async finalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion> {
       const already = await findVersionByOrder(deps.db, input.orderId);
-      if (already)
-        return {
-          versionId: already.id,
-          notAfter: already.notAfter.toISOString(),
-          fingerprintSha256: already.fingerprintSha256,
-        };
-      const { order, ca, commonName, keyType } = await loadOrder(input.orderId);
-      const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
-      const chainPem = await guarded(ca, async () => {
-        const client = await clientFor(order.directoryId);
-        return withAcmeProblems(`finalize ${commonName}`, async () => {
-          let current = await client.getOrder(orderRef(order.orderUrl));
-          if (current.status === 'pending') current = await client.waitForValidStatus<acme.Order>(current);
-          if (current.status === 'ready')
-            current = await client.finalizeOrder(current, await createCsrFor(commonName, keyPem));
-          if (current.status === 'processing') current = await client.waitForValidStatus<acme.Order>(current);
-          if (current.status !== 'valid') {
-            throw classified(
-              FailureType.acmeRejected,
-              `acme: order for ${commonName} is ${current.status}, expected valid`,
-            );
-          }
-          return client.getCertificate(current);
-        });
-      });
-      const [leafPem, ...chain] = splitPemChain(chainPem);
-      if (!leafPem)
-        throw classified(FailureType.acmeRejected, `acme: the CA returned no certificate for ${commonName}`);
-      if (!keyMatchesCertificate(keyPem, leafPem)) {
-        throw classified(
-          FailureType.acmeRejected,
-          `acme: the certificate returned for ${commonName} does not match the order's key`,
-        );
-      }
-      const facts = readCertificateFacts(leafPem);
-      const version = await deps.db.withTransaction(async (tx) => {
-        const stored = await insertVersionOnce(tx, {
-          certificateId: order.certificateId,
-          orderId: order.id,
-          serialHex: facts.serialHex,
-          fingerprintSha256: facts.fingerprintSha256,
-          notBefore: facts.notBefore,
-          notAfter: facts.notAfter,
-          keyType,
-          certPem: leafPem,
-          chainPem: chain.join(''),
-          keySealed: deps.box.seal(keyPem, SecretPurpose.versionKey),
-        });
-        await setOrderStatus(tx, order.id, 'valid');
-        return stored;
-      });
-      return {
-        versionId: version.id,
-        notAfter: version.notAfter.toISOString(),
-        fingerprintSha256: version.fingerprintSha256,
-      };
+      if (already) return storedVersionOf(already);
+      return finalize(await loadOrder(input.orderId));
+    },
+
+    /**
+     * Validation and finalisation in ONE activity (both the CA, within its directory's share and
+     * breaker): one activity task and one workflow task fewer per renewal. Idempotent: a version
+     * already stored for the order is returned at once; a retry after the validation finds the
+     * authorizations valid (the CA is asked, nothing is sent again) and finalises. A failure names
+     * its step (`validate` or `finalize`, activities/step-failure.ts) for the run's progress.
+     */
+    async validateAndFinalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion & { validatedAt: string }> {
+      const already = await findVersionByOrder(deps.db, input.orderId);
+      if (already) return { ...storedVersionOf(already), validatedAt: new Date().toISOString() };
+      const loaded = await loadOrder(input.orderId);
+      if (loaded.order.status !== 'validated') await asStep('validate', () => validate(loaded));
+      const validatedAt = new Date().toISOString();
+      return { ...(await asStep('finalize', () => finalize(loaded))), validatedAt };
     },
   };
 }

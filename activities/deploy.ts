@@ -403,6 +403,20 @@ export function createDeployActivities(deps: ActivityDeps) {
     },
 
     /**
+     * The fan-out's plan in ONE local activity: the deploy settings and the certificate's deployments
+     * (one marker, one statement).
+     */
+    async planDeployments(input: {
+      certificateId: string;
+    }): Promise<{ settings: DeploySettings; targets: { deploymentId: string; targetName: string }[] }> {
+      const targets = (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({
+        deploymentId: d.id,
+        targetName: d.targetName,
+      }));
+      return { settings: deps.deploy, targets };
+    },
+
+    /**
      * Opens the history row of this run (idempotent per workflow run) and marks the deployment as
      * deploying; or, for a certificate's run re-driven onto a version the deployment already has
      * deployed (repositories/deployment-runs.ts startRunUnlessDeployed), opens nothing, changes

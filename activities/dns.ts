@@ -13,6 +13,7 @@ import { loadDnsProvider, verifyDnsProviderRecently } from './load-dns-provider'
 import { BoundedCache } from './bounded-cache';
 import { getDnsProvider } from './db/repositories/dns-providers';
 import { guardedCallsOf, type DependencyRef } from './dependency-guard';
+import { asStep } from './step-failure';
 
 export function createDnsActivities(deps: ActivityDeps) {
   // Every call to a DNS provider's API runs within the account's share and circuit breaker (dependency-guard/).
@@ -68,6 +69,23 @@ export function createDnsActivities(deps: ActivityDeps) {
     const resolvers = deps.propagation.resolvers;
     const zone = resolvers.length > 0 ? '' : await provider.zoneFor(recordName);
     return nameServersFor(zone, resolvers);
+  };
+
+  /** One round of the propagation check: visible at every server, or what was missing. */
+  const lookOnce = async (
+    provider: DnsProvider,
+    recordName: string,
+    values: string[],
+  ): Promise<{ propagated: boolean; detail?: string }> => {
+    const servers = await propagationServers(provider, recordName);
+    try {
+      await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });
+      return { propagated: true };
+    } catch (error) {
+      if (error instanceof ClassifiedError && error.type === FailureType.propagationTimeout)
+        return { propagated: false, detail: error.message };
+      throw error;
+    }
   };
 
   return {
@@ -147,15 +165,31 @@ export function createDnsActivities(deps: ActivityDeps) {
      */
     async checkDnsPropagationOnce(input: { orderId: string }): Promise<{ propagated: boolean; detail?: string }> {
       const { recordName, values, provider } = await challengeOf(await orderAndCertificate(input.orderId));
-      const servers = await propagationServers(provider, recordName);
-      try {
-        await waitForTxtPropagation(recordName, values, servers, { intervalMs: 0, timeoutMs: 0 });
-        return { propagated: true };
-      } catch (error) {
-        if (error instanceof ClassifiedError && error.type === FailureType.propagationTimeout)
-          return { propagated: false, detail: error.message };
-        throw error;
-      }
+      return lookOnce(provider, recordName, values);
+    },
+
+    /**
+     * Publishes the TXT value(s) and takes the first propagation look, in ONE activity (both DNS: the
+     * provider's API within its account's share and breaker, then one round at the nameservers): one
+     * activity task and one workflow task fewer per renewal. Idempotent (publishing is). `publishedAt`
+     * ends the run's "present" step and starts "propagate"; not `propagated`: the patient wait follows.
+     */
+    async prepareDnsChallenge(input: { orderId: string }): Promise<{
+      recordName: string;
+      count: number;
+      publishedAt: string;
+      propagated: boolean;
+      detail?: string;
+    }> {
+      const loaded = await orderAndCertificate(input.orderId);
+      const { recordName, values, provider } = await guarded(await accountOf(loaded.cert.dnsProviderId), async () => {
+        const challenge = await challengeOf(loaded);
+        for (const value of challenge.values) await challenge.provider.present(challenge.recordName, value);
+        return challenge;
+      });
+      const publishedAt = new Date().toISOString();
+      const look = await asStep('propagate', () => lookOnce(provider, recordName, values));
+      return { recordName, count: values.length, publishedAt, ...look };
     },
 
     /** Removes the TXT value(s). Idempotent; runs in every outcome. */

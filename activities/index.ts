@@ -7,6 +7,7 @@ import { createCertificateActivities } from './certificates';
 import { createCommandActivities } from './commands';
 import { createDeployActivities } from './deploy';
 import { createDeployOpening } from './deploy-opening';
+import { createLifecycleOpening } from './lifecycle-opening';
 import type { ActivityDeps } from './deps';
 import { createDnsActivities } from './dns';
 import { toApplicationFailure } from './errors';
@@ -65,10 +66,17 @@ export function createActivities(base: ActivityDeps) {
   const deps: ActivityDeps = { ...base, log, guard };
   const commands = createCommandActivities(deps);
   const deploy = createDeployActivities(deps);
+  const certificates = createCertificateActivities(deps);
+  const fallback = createFallbackActivities(deps);
   return asTemporalActivities(
     {
-      ...createCertificateActivities(deps),
+      ...certificates,
       ...commands,
+      ...createLifecycleOpening({
+        ...certificates,
+        ...fallback,
+        authorizeLifecycle: (input) => commands.authorizeLifecycle(input),
+      }),
       ...createAcmeActivities(deps),
       ...createAcmeDirectoryActivities(deps),
       ...createDnsActivities(deps),
@@ -81,7 +89,7 @@ export function createActivities(base: ActivityDeps) {
       ...createRevocationActivities(deps),
       ...createKeyRolloverActivities(deps),
       ...createPacingActivities(deps),
-      ...createFallbackActivities(deps),
+      ...fallback,
     },
     base.log,
   );

@@ -22,10 +22,13 @@ import { setDirectoryPacing } from '../test/support/console-actions';
 import { createFleet } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
 
-/** The parts of one run: ACME is order + validation + finalize (with the download), as the CA sees it. */
+/**
+ * The parts of one run: ACME is order + validation + finalize (with the download), as the CA sees it.
+ * The TXT record's removal runs beside the deploy (its own line in the step table), so it is no part.
+ */
 const PARTS = {
   acme: ['order', 'validate', 'finalize'],
-  dns: ['present', 'propagate', 'cleanup'],
+  dns: ['present', 'propagate'],
   bookkeeping: ['check'],
   deploy: ['deploy'],
 } satisfies Record<string, LifecycleStep[]>;
@@ -128,7 +131,7 @@ async function main(): Promise<void> {
     console.log('| part (each its own median) | median | share |');
     console.log('|---|---|---|');
     show('ACME: order, validation, finalize and download', parts.acme);
-    show('DNS: publish TXT, propagation, remove TXT', parts.dns);
+    show('DNS: publish TXT, propagation', parts.dns);
     show('deploy: stage, activate, verify on the device', parts.deploy);
     show('renewal check (bookkeeping)', parts.bookkeeping);
     show('between steps (API, Temporal scheduling, workflow tasks)', parts['between steps']);

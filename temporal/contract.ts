@@ -349,8 +349,8 @@ export const LIFECYCLE_STEPS = [
   'present',
   'propagate',
   'validate',
-  'cleanup',
   'finalize',
+  'cleanup',
   'deploy',
   'notify',
 ] as const;
@@ -362,8 +362,8 @@ export const STEP_LABELS: Record<LifecycleStep, string> = {
   present: 'Publish DNS challenge',
   propagate: 'Wait for DNS propagation',
   validate: 'ACME validation',
-  cleanup: 'Remove DNS challenge',
   finalize: 'Finalize and store version',
+  cleanup: 'Remove DNS challenge',
   deploy: 'Deploy to targets',
   notify: 'Send email',
 };

@@ -24,7 +24,7 @@ import {
 } from '../temporal/contract';
 import type { StoredVersion } from '../activities/acme';
 import { deployToAllTargets } from './deploy-fanout';
-import { endStep, newProgress, skipRemaining, startStep } from './lib/progress';
+import { endStep, failedStepOf, momentWithin, newProgress, skipRemaining, skipStep, startStep } from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { untilAnswering } from './dependency-wait';
@@ -57,6 +57,12 @@ const mail = proxyActivities<Activities>(mailOptions);
 
 /** A manual target that is ready for download is not a failure. */
 const succeeded = (o: DeploymentOutcome): boolean => o.outcome === 'deployed' || o.outcome === 'ready';
+
+/** The step a composite activity's failure names (activities/step-failure.ts). */
+function failedPartOf(error: unknown): LifecycleStep | undefined {
+  const failure = error instanceof ApplicationFailure ? error : (error as { cause?: unknown }).cause;
+  return failure instanceof ApplicationFailure ? failedStepOf(failure.details ?? undefined) : undefined;
+}
 
 function failureTypeOf(error: unknown): string | undefined {
   if (error instanceof ApplicationFailure) return error.type ?? undefined;
@@ -104,10 +110,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   setHandler(progressQuery, () => progress);
   upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: input.certificateId }]);
 
-  const step = async <T>(name: LifecycleStep, work: () => Promise<T>): Promise<T> => {
+  const step = async <T>(name: LifecycleStep, work: () => Promise<T>, startedAt = new Date()): Promise<T> => {
     // The step is in the progress query (the console reads it there), not in a search attribute: nothing
     // searched by step, and each upsert was a history event and a visibility write on the server.
-    startStep(progress, name, new Date());
+    startStep(progress, name, startedAt);
     try {
       const result = await work();
       endStep(progress, name, 'done', new Date());
@@ -146,31 +152,44 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
 
   // A scheduled run needs no one's authority (it renews only when the window says so, below); creation
   // and "Renew now" act only on the console's audit entry for them, claimed once. Who asked is its actor.
-  const authority = await db.authorizeLifecycle({
-    certificateId: input.certificateId,
-    trigger: input.trigger,
-    auditId: input.auditId,
-    workflowId,
-    runId,
-  });
-  if (!authority.accepted)
-    return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${authority.reason}` });
+  // One local activity opens the run: authority, and (not scheduled) the facts, the status "issuing" and
+  // the directory plan (activities/lifecycle-opening.ts).
+  const scheduled = input.trigger === 'schedule';
+  const open = () =>
+    db.openLifecycleRun({
+      certificateId: input.certificateId,
+      trigger: input.trigger,
+      auditId: input.auditId,
+      workflowId,
+      runId,
+      scheduled,
+    });
+  const opening = scheduled ? await open() : await step('check', open);
+  if ('refused' in opening) {
+    skipStep(progress, 'check');
+    return finish({ outcome: 'skipped', reason: `not started by CertFleet: ${opening.refused}` });
+  }
 
   // A scheduled check also asks the CA's ARI when its stored next-poll time has passed (in the same
   // activity): a call to the CA, so then a regular activity.
-  const scheduled = input.trigger === 'schedule';
-  const facts = await step('check', () =>
-    scheduled
-      ? bookkeeping.loadRenewalFacts({ certificateId: input.certificateId, renewalInfo: true })
-      : db.loadRenewalFacts({ certificateId: input.certificateId }),
-  );
+  const facts =
+    opening.facts ??
+    (await step('check', () =>
+      bookkeeping.loadRenewalFacts({ certificateId: input.certificateId, renewalInfo: true }),
+    ));
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
   let exemptFromRateLimits = false;
   if (scheduled) {
     const decision = renewalDecision(facts.current, facts.policy, new Date(), facts.renewalInfo);
-    await db.recordRenewalCheck({ certificateId: input.certificateId });
-    if (!facts.enabled) return finish({ outcome: 'skipped', reason: 'renewal is disabled for this certificate' });
-    if (!decision.due) return finish({ outcome: 'skipped', reason: decision.reason });
+    const skip = !facts.enabled
+      ? 'renewal is disabled for this certificate'
+      : decision.due
+        ? undefined
+        : decision.reason;
+    if (skip !== undefined) {
+      await db.recordRenewalCheck({ certificateId: input.certificateId });
+      return finish({ outcome: 'skipped', reason: skip });
+    }
     // A renewal the CA's ARI window asked for goes out with `replaces` (the directory offers ARI and a
     // current version exists): Let's Encrypt does not count it against its limits, so pacing lets it go.
     exemptFromRateLimits = decision.basis === 'ari' && facts.current !== undefined;
@@ -188,16 +207,71 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       else progress.dependencyWait = { until: new Date(Date.now() + waitMs).toISOString(), reason };
     });
 
+  /** Removes the TXT record (best effort, also when the run is being cancelled); never rejects. */
+  const cleanUp = (orderId: string): Promise<void> =>
+    CancellationScope.nonCancellable(() =>
+      step('cleanup', () =>
+        untilAnswering(() => dns.removeDnsChallenge({ orderId }), undefined, { busyOnly: true }),
+      ).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+
   /**
-   * Pacing → order → DNS-01 → validation → finalize, at one ACME directory. With a fallback next
+   * Publish the TXT record and take the first look at the nameservers (one DNS activity), then, when
+   * the record is not visible everywhere yet, the patient wait. The "present" step ends, and
+   * "propagate" starts, when the activity says it published the record.
+   */
+  const presentAndPropagate = async (orderId: string): Promise<void> => {
+    const presentStarted = new Date();
+    startStep(progress, 'present', presentStarted);
+    let prepared: Awaited<ReturnType<typeof dns.prepareDnsChallenge>>;
+    try {
+      prepared = await answering(() => dns.prepareDnsChallenge({ orderId }));
+    } catch (error) {
+      if (failedPartOf(error) === 'propagate') {
+        endStep(progress, 'present', 'done', new Date());
+        startStep(progress, 'propagate', new Date());
+        endStep(progress, 'propagate', 'failed', new Date(), messageOf(error));
+      } else endStep(progress, 'present', 'failed', new Date(), messageOf(error));
+      throw error;
+    }
+    const publishedAt = momentWithin(prepared.publishedAt, presentStarted, new Date());
+    endStep(progress, 'present', 'done', publishedAt);
+    await step(
+      'propagate',
+      async () => {
+        // Visible everywhere at the first look (the usual case): no patient wait, no extra task.
+        if (prepared.propagated) return;
+        try {
+          await propagation.waitForDnsPropagation({ orderId });
+        } catch (error) {
+          if (failureTypeOf(error) !== FailureType.propagationTimeout) throw error;
+          // The record can be gone at the provider, not slow: another ACME client's cleanup of the same
+          // name, a hand edit, or an installation restored from a backup whose history predates the old
+          // installation's cleanup (docs/backup-restore.md). Publishing is idempotent: publish once more
+          // and wait once more; a second timeout is the run's failure.
+          progress.propagationRepublished = true;
+          await answering(() => dns.presentDnsChallenge({ orderId }));
+          await propagation.waitForDnsPropagation({ orderId });
+        }
+      },
+      publishedAt,
+    );
+  };
+
+  /**
+   * Pacing → order → DNS-01 → validation and finalize, at one ACME directory. With a fallback next
    * (`fallsOver`), a CA whose breaker is open sends the run on to the next directory; the last one
-   * is waited for.
+   * is waited for. The TXT record's removal is returned still running (`cleanup`): it goes on beside
+   * the deploy; on a failure it is done before the error leaves.
    */
   const issueFrom = async (
     directory: AcmeDirectoryRef,
     caCalls: typeof ca,
     fallsOverNext: boolean,
-  ): Promise<StoredVersion> => {
+  ): Promise<{ version: StoredVersion; cleanup?: Promise<void> }> => {
     progress.directory = directory;
     const toCa = <T>(call: () => Promise<T>): Promise<T> =>
       fallsOverNext ? untilAnswering(call, undefined, { busyOnly: true }) : answering(call);
@@ -215,40 +289,45 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         caCalls.createAcmeOrder({ certificateId: input.certificateId, workflowId, runId, directoryId: directory.id }),
       );
     });
-    if (order.needsChallenge) {
+    // The CA holds valid authorizations already: nothing to publish or validate.
+    if (!order.needsChallenge)
+      return {
+        version: await step('finalize', () => toCa(() => caCalls.finalizeAcmeOrder({ orderId: order.orderId }))),
+      };
+    try {
+      await presentAndPropagate(order.orderId);
+      // Validation and finalisation: one CA activity; it says when the validation ended, and which
+      // step failed (the progress shows each step).
+      const validateStarted = new Date();
+      startStep(progress, 'validate', validateStarted);
       try {
-        await step('present', () => answering(() => dns.presentDnsChallenge({ orderId: order.orderId })));
-        await step('propagate', async () => {
-          // Visible everywhere at the first look (the usual case): no patient wait, no extra task.
-          if ((await dns.checkDnsPropagationOnce({ orderId: order.orderId })).propagated) return;
-          try {
-            await propagation.waitForDnsPropagation({ orderId: order.orderId });
-          } catch (error) {
-            if (failureTypeOf(error) !== FailureType.propagationTimeout) throw error;
-            // The record can be gone at the provider, not slow: another ACME client's cleanup of the same
-            // name, a hand edit, or an installation restored from a backup whose history predates the old
-            // installation's cleanup (docs/backup-restore.md). Publishing is idempotent: publish once more
-            // and wait once more; a second timeout is the run's failure.
-            progress.propagationRepublished = true;
-            await answering(() => dns.presentDnsChallenge({ orderId: order.orderId }));
-            await propagation.waitForDnsPropagation({ orderId: order.orderId });
-          }
-        });
-        await step('validate', () => toCa(() => caCalls.validateAcmeChallenge({ orderId: order.orderId })));
-      } finally {
-        // Remove the TXT record in every outcome, also when the run is being cancelled.
-        await CancellationScope.nonCancellable(() =>
-          step('cleanup', () =>
-            untilAnswering(() => dns.removeDnsChallenge({ orderId: order.orderId }), undefined, { busyOnly: true }),
-          ).catch(() => undefined),
+        const { validatedAt, ...version } = await toCa(() =>
+          caCalls.validateAndFinalizeAcmeOrder({ orderId: order.orderId }),
         );
+        const validated = momentWithin(validatedAt, validateStarted, new Date());
+        endStep(progress, 'validate', 'done', validated);
+        startStep(progress, 'finalize', validated);
+        endStep(progress, 'finalize', 'done', new Date());
+        return { version, cleanup: cleanUp(order.orderId) };
+      } catch (error) {
+        if (failedPartOf(error) === 'finalize') {
+          endStep(progress, 'validate', 'done', new Date());
+          startStep(progress, 'finalize', new Date());
+          endStep(progress, 'finalize', 'failed', new Date(), messageOf(error));
+        } else endStep(progress, 'validate', 'failed', new Date(), messageOf(error));
+        throw error;
       }
+    } catch (error) {
+      // Remove the TXT record in every outcome, also when the run is being cancelled.
+      await cleanUp(order.orderId);
+      throw error;
     }
-    return step('finalize', () => toCa(() => caCalls.finalizeAcmeOrder({ orderId: order.orderId })));
   };
 
   /** Each directory in turn while the one before fails for CA-side reasons (lib/fallback.ts). */
-  const issueWithFallback = async (plan: AcmeDirectoryPlan): Promise<StoredVersion> => {
+  const issueWithFallback = async (
+    plan: AcmeDirectoryPlan,
+  ): Promise<{ version: StoredVersion; cleanup?: Promise<void> }> => {
     for (const [index, directory] of plan.directories.entries()) {
       const next = plan.directories[index + 1];
       if (!next) return issueFrom(directory, ca, false);
@@ -272,10 +351,13 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     });
   };
 
-  await db.markCertificateStatus({ certificateId: input.certificateId, status: 'issuing' });
+  let cleanup: Promise<void> | undefined;
   try {
-    const plan = await db.planAcmeDirectories({ certificateId: input.certificateId });
-    const version = await issueWithFallback(plan);
+    const plan =
+      opening.plan ?? (await db.beginIssuance({ certificateId: input.certificateId, recordRenewalCheck: true }));
+    const issued = await issueWithFallback(plan);
+    const { version } = issued;
+    cleanup = issued.cleanup;
     let mailed: DeploymentOutcome[] | undefined;
     const deployments = await step('deploy', () =>
       deployToAllTargets(input.certificateId, version.versionId, db, {
@@ -308,8 +390,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         };
     // A second email only when retries changed what the first one said.
     if (JSON.stringify(mailed) !== JSON.stringify(deployments)) await notify(result);
+    await cleanup;
     return finish(result);
   } catch (error) {
+    await cleanup;
     if (isCancellation(error)) {
       const reason = 'the run was cancelled';
       await CancellationScope.nonCancellable(() =>

@@ -26,11 +26,10 @@ export interface FanoutHooks {
 export async function deployToAllTargets(
   certificateId: string,
   versionId: string,
-  db: Pick<Activities, 'loadDeploySettings' | 'listCertificateDeployments' | 'claimCommand'>,
+  db: Pick<Activities, 'planDeployments' | 'claimCommand'>,
   hooks: FanoutHooks,
 ): Promise<DeploymentOutcome[]> {
-  const settings = await db.loadDeploySettings({});
-  const targets = await db.listCertificateDeployments({ certificateId });
+  const { settings, targets } = await db.planDeployments({ certificateId });
   const outcomes = new Map<string, DeploymentOutcome>();
   // Retry signals as received; each counts only once its audit entry is checked and claimed.
   const signals: { deploymentId: unknown; auditId: unknown }[] = [];

@@ -1,7 +1,6 @@
 /** Fallback ACME directories: which directories a certificate's run tries, in order (migration 0019). */
 import { FailureType, type AcmeDirectoryPlan } from '../../temporal/contract';
 import { directoryPlan } from '../db/repositories/acme-order-slots';
-import { listAcmeDirectories } from '../db/repositories/acme-directories';
 import type { ActivityDeps } from '../deps';
 import { classified } from '../errors';
 
@@ -15,11 +14,7 @@ export function createFallbackActivities(deps: ActivityDeps) {
     async planAcmeDirectories(input: { certificateId: string }): Promise<AcmeDirectoryPlan> {
       const plan = await directoryPlan(deps.db, input.certificateId);
       if (!plan) throw classified(FailureType.notFound, `acme: certificate ${input.certificateId} no longer exists`);
-      const names = new Map((await listAcmeDirectories(deps.db)).map((d) => [d.id, d.name]));
-      return {
-        directories: plan.directoryIds.map((id) => ({ id, name: names.get(id) ?? `directory ${id}` })),
-        fallbackAfterMs: plan.fallbackAfterSeconds * 1000,
-      };
+      return { directories: plan.directories, fallbackAfterMs: plan.fallbackAfterSeconds * 1000 };
     },
   };
 }

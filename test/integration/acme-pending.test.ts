@@ -25,14 +25,14 @@ after(async () => {
   await issuing?.stop();
 });
 
-/** The attempt that ended the run's validateAcmeChallenge (its ActivityTaskStarted event carries it). */
+/** The attempt that ended the run's validateAndFinalizeAcmeOrder (its ActivityTaskStarted event carries it). */
 async function validationAttempts(client: Client, certificateId: string): Promise<number> {
   const history = await client.workflow.getHandle(certificateWorkflowId(certificateId)).fetchHistory();
   const events = history.events ?? [];
   const scheduled = events.find(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateAcmeChallenge',
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'validateAndFinalizeAcmeOrder',
   );
-  assert.ok(scheduled?.eventId, `validateAcmeChallenge was scheduled for ${certificateId}`);
+  assert.ok(scheduled?.eventId, `validateAndFinalizeAcmeOrder was scheduled for ${certificateId}`);
   const started = events.find(
     (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString(),
   );

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LIFECYCLE_STEPS, type LifecycleProgress, type LifecycleStep } from '../../temporal/contract';
-import { endStep, newProgress, skipRemaining, startStep } from '../../workflows/lib/progress';
+import {
+  endStep,
+  failedStepOf,
+  momentWithin,
+  newProgress,
+  skipRemaining,
+  skipStep,
+  startStep,
+} from '../../workflows/lib/progress';
 
 const t1 = new Date('2025-05-01T10:00:00.000Z');
 const t2 = new Date('2025-05-01T10:00:05.000Z');
@@ -114,5 +122,28 @@ describe('progress bookkeeping', () => {
     const p = newProgress('1', 'create');
     assert.throws(() => startStep(p, 'bogus' as LifecycleStep, t1), /unknown step bogus/);
     assert.throws(() => endStep(p, 'bogus' as LifecycleStep, 'done', t1), /unknown step bogus/);
+  });
+
+  it('momentWithin keeps a reported moment between the step start and now (clocks may differ a little)', () => {
+    assert.equal(momentWithin(t2.toISOString(), t1, t3).toISOString(), t2.toISOString());
+    assert.equal(momentWithin('2025-05-01T09:59:59.000Z', t1, t3).toISOString(), t1.toISOString());
+    assert.equal(momentWithin('2025-05-01T10:05:00.000Z', t1, t3).toISOString(), t3.toISOString());
+    assert.equal(momentWithin('not a time', t1, t3).toISOString(), t3.toISOString());
+  });
+
+  it('failedStepOf reads the step a composite activity names in its failure details, and nothing else', () => {
+    assert.equal(failedStepOf([{ step: 'finalize', retryAfterMs: 5 }]), 'finalize');
+    assert.equal(failedStepOf([{ step: 'bogus' }]), undefined);
+    assert.equal(failedStepOf([{ retryAfterMs: 5 }]), undefined);
+    assert.equal(failedStepOf([]), undefined);
+    assert.equal(failedStepOf(undefined), undefined);
+  });
+
+  it('skipStep marks a started step skipped, without timings, and not current', () => {
+    const p = newProgress('1', 'manual');
+    startStep(p, 'check', t1);
+    skipStep(p, 'check');
+    assert.deepEqual(stateOf(p, 'check'), { step: 'check', status: 'skipped' });
+    assert.equal(p.current, undefined);
   });
 });

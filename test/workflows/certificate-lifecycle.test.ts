@@ -122,26 +122,52 @@ function searchAttribute(
 
 /** The activities that take the ACME order's id, in the order an issuance calls them. */
 const ORDER_ACTIVITIES = [
+  'prepareDnsChallenge',
   'presentDnsChallenge',
   'checkDnsPropagationOnce',
   'waitForDnsPropagation',
+  'validateAndFinalizeAcmeOrder',
   'validateAcmeChallenge',
-  'removeDnsChallenge',
   'finalizeAcmeOrder',
+  'removeDnsChallenge',
 ] as const;
 
-const ISSUE_SEQUENCE = [
+/** A run's opening, one local activity (activities/lifecycle-opening.ts) and the parts it calls. */
+const OPENING = [
+  'openLifecycleRun',
+  'authorizeLifecycle',
   'loadRenewalFacts',
   'markCertificateStatus',
   'planAcmeDirectories',
+] as const;
+
+/**
+ * From the DNS check to the deploy plan. Each composite activity is followed by the parts it calls.
+ * The TXT record's removal and the email follow in either order (both scheduled in one workflow task).
+ */
+const ISSUE_SEQUENCE = [
   'checkDnsProvider',
   'reserveOrderSlot',
   'createAcmeOrder',
-  ...ORDER_ACTIVITIES,
+  'prepareDnsChallenge',
+  'presentDnsChallenge',
+  'checkDnsPropagationOnce',
+  'waitForDnsPropagation',
+  'validateAndFinalizeAcmeOrder',
+  'validateAcmeChallenge',
+  'finalizeAcmeOrder',
+  'planDeployments',
   'loadDeploySettings',
   'listCertificateDeployments',
-  'sendLifecycleEmail',
 ] as const;
+const CLOSING = ['removeDnsChallenge', 'sendLifecycleEmail'] as const;
+
+/** The calls were `sequence`, then the cleanup and the email in either order. */
+function assertIssued(mocks: MockActivities, sequence: readonly ActivityName[]): void {
+  const names = mocks.names();
+  assert.deepEqual(names.slice(0, sequence.length), [...sequence], names.join(', '));
+  assert.deepEqual(names.slice(sequence.length).sort(), [...CLOSING].sort(), names.join(', '));
+}
 
 const ACME_AND_DNS_ACTIVITIES = [
   'checkDnsProvider',
@@ -168,7 +194,11 @@ const ALLOWED_INPUT_FIELDS = new Set([
   'deployments',
   'trigger',
   'startedAt',
+  'scheduled',
+  'recordRenewalCheck',
 ]);
+/** Input fields that are not strings. */
+const NON_STRING_FIELDS = new Set(['deployments', 'exempt', 'scheduled', 'recordRenewalCheck']);
 
 /** One lifecycle test with the default timeout and a fresh certificate id named after `label`. */
 const lifecycleTest = (name: string, label: string, body: (certificateId: string) => Promise<void>): void =>
@@ -203,7 +233,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       const run = await runLifecycle(mocks, { certificateId, trigger: 'create' });
 
       assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
-      assert.deepEqual(mocks.names(), ['authorizeLifecycle', ...ISSUE_SEQUENCE]);
+      assertIssued(mocks, [...OPENING, ...ISSUE_SEQUENCE]);
 
       assert.deepEqual(mocks.inputsOf('markCertificateStatus'), [{ certificateId, status: 'issuing' }]);
       assert.deepEqual(mocks.inputsOf('checkDnsProvider'), [{ certificateId }]);
@@ -240,7 +270,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       for (const call of mocks.calls) {
         for (const [field, value] of Object.entries(call.input)) {
           assert.ok(ALLOWED_INPUT_FIELDS.has(field), `${call.name} received an unexpected field ${field}`);
-          if (field !== 'deployments' && field !== 'exempt')
+          if (!NON_STRING_FIELDS.has(field))
             assert.equal(typeof value, 'string', `${call.name}.${field} is not a string`);
           assert.doesNotMatch(JSON.stringify(value), /-----BEGIN|PRIVATE KEY/, `${call.name}.${field} looks like PEM`);
         }
@@ -263,21 +293,16 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
       assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
-      assert.deepEqual(mocks.names(), [
-        'authorizeLifecycle',
-        ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation'),
-      ]);
+      assertIssued(mocks, [...OPENING, ...ISSUE_SEQUENCE.filter((n) => n !== 'waitForDnsPropagation')]);
       assert.equal(statusesOf(run.progress)['propagate'], 'done');
       // A CA, DNS API or mail server that stops answering holds an activity slot of its own share, never a
       // workflow task (docs/architecture.md, "Where each step runs").
       const outside = [
         'checkDnsProvider',
         'createAcmeOrder',
-        'presentDnsChallenge',
-        'checkDnsPropagationOnce',
-        'validateAcmeChallenge',
+        'prepareDnsChallenge',
+        'validateAndFinalizeAcmeOrder',
         'removeDnsChallenge',
-        'finalizeAcmeOrder',
         'sendLifecycleEmail',
       ];
       assertActivitySplit(
@@ -299,7 +324,12 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       const result = expectResult(run);
       assert.equal(result.outcome, 'skipped');
       assert.match(result.reason ?? '', /^not due until /);
-      assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts', 'recordRenewalCheck']);
+      assert.deepEqual(mocks.names(), [
+        'openLifecycleRun',
+        'authorizeLifecycle',
+        'loadRenewalFacts',
+        'recordRenewalCheck',
+      ]);
       assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
       for (const name of ACME_AND_DNS_ACTIVITIES) assert.equal(mocks.count(name), 0, name);
 
@@ -328,11 +358,15 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'schedule' });
 
     assert.deepEqual(expectResult(run), ISSUED_WITHOUT_DEPLOYMENTS);
-    assert.deepEqual(mocks.names(), [
+    assertIssued(mocks, [
+      'openLifecycleRun',
       'authorizeLifecycle',
       'loadRenewalFacts',
+      'beginIssuance',
       'recordRenewalCheck',
-      ...ISSUE_SEQUENCE.slice(1),
+      'markCertificateStatus',
+      'planAcmeDirectories',
+      ...ISSUE_SEQUENCE,
     ]);
   });
 
@@ -387,7 +421,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
     const run = await runLifecycle(mocks, { certificateId, trigger: 'manual' });
 
     assert.deepEqual(expectResult(run), { outcome: 'skipped', reason: 'the certificate was deleted' });
-    assert.deepEqual(mocks.names(), ['authorizeLifecycle', 'loadRenewalFacts']);
+    assert.deepEqual(mocks.names(), ['openLifecycleRun', 'authorizeLifecycle', 'loadRenewalFacts']);
   });
 
   lifecycleTest(
@@ -403,7 +437,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         outcome: 'skipped',
         reason: 'not started by CertFleet: it names no audit entry',
       });
-      assert.deepEqual(mocks.names(), ['authorizeLifecycle']);
+      assert.deepEqual(mocks.names(), ['openLifecycleRun', 'authorizeLifecycle']);
     },
   );
 
@@ -438,8 +472,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
           present: 'done',
           propagate: 'done',
           validate: 'failed',
-          cleanup: 'done',
           finalize: 'skipped',
+          cleanup: 'done',
           deploy: 'skipped',
           notify: 'done',
         });
@@ -599,8 +633,8 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
         present: 'skipped',
         propagate: 'skipped',
         validate: 'skipped',
-        cleanup: 'skipped',
         finalize: 'done',
+        cleanup: 'skipped',
         deploy: 'done',
         notify: 'done',
       });
@@ -645,7 +679,7 @@ describe('certificateLifecycleWorkflow', { timeout: 10 * TEST_TIMEOUT_MS }, () =
       assert.equal(propagate.status, 'running');
       assert.ok(propagate.startedAt);
       assert.equal(propagate.endedAt, undefined);
-      for (const step of ['validate', 'cleanup', 'finalize', 'notify'] as const) {
+      for (const step of ['validate', 'finalize', 'cleanup', 'notify'] as const) {
         assert.deepEqual(stepOf(during, step), { step, status: 'pending' });
       }
 

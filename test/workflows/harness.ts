@@ -22,6 +22,8 @@ import {
 import type { Activities } from '../../activities';
 import type { DeploySettings } from '../../temporal/contract';
 import { createDeployOpening } from '../../activities/deploy-opening';
+import { createLifecycleOpening } from '../../activities/lifecycle-opening';
+import { asStep } from '../../activities/step-failure';
 import type { CreatedOrder, StoredVersion } from '../../activities/acme';
 import type { RenewalFacts } from '../../activities/certificates';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
@@ -289,6 +291,8 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       policy: { mode: 'fraction' },
       ...options.facts,
     }),
+    openLifecycleRun: (input) => createLifecycleOpening(partsOf('openLifecycleRun')).openLifecycleRun(input),
+    beginIssuance: (input) => createLifecycleOpening(partsOf('beginIssuance')).beginIssuance(input),
     markCertificateStatus: async () => undefined,
     recordRenewalCheck: async () => undefined,
     planAcmeDirectories: async () => ({ directories: [{ id: '1', name: 'Mock CA' }], fallbackAfterMs: 60_000 }),
@@ -300,6 +304,23 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     // The first look finds the record missing unless a test says otherwise, so the patient wait runs.
     checkDnsPropagationOnce: async () => ({ propagated: false, detail: 'mock: not visible yet' }),
     waitForDnsPropagation: async () => ({ nameservers: ['192.0.2.53'], elapsedMs: 1 }),
+    prepareDnsChallenge: async (input) => {
+      const parts = partsOf('prepareDnsChallenge');
+      const { recordName, count } = await parts.presentDnsChallenge(input);
+      const publishedAt = new Date().toISOString();
+      return {
+        recordName,
+        count,
+        publishedAt,
+        ...(await asStep('propagate', () => parts.checkDnsPropagationOnce(input))),
+      };
+    },
+    validateAndFinalizeAcmeOrder: async (input) => {
+      const parts = partsOf('validateAndFinalizeAcmeOrder');
+      await asStep('validate', () => parts.validateAcmeChallenge(input));
+      const validatedAt = new Date().toISOString();
+      return { ...(await asStep('finalize', () => parts.finalizeAcmeOrder(input))), validatedAt };
+    },
     validateAcmeChallenge: async () => undefined,
     removeDnsChallenge: async () => ({ removed: order.values.length }),
     finalizeAcmeOrder: async () => ({
@@ -323,6 +344,10 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       ...options.deploySettings,
     }),
     listCertificateDeployments: async () => options.deployments ?? [],
+    planDeployments: async (input) => {
+      const parts = partsOf('planDeployments');
+      return { settings: await parts.loadDeploySettings({}), targets: await parts.listCertificateDeployments(input) };
+    },
     startDeploymentRun: async (input) => ({
       runRowId: `run-${input.deploymentId}`,
       targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target',

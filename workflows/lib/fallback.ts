@@ -19,6 +19,7 @@ export const CA_ACTIVITIES: ReadonlySet<string> = new Set([
   'createAcmeOrder',
   'validateAcmeChallenge',
   'finalizeAcmeOrder',
+  'validateAndFinalizeAcmeOrder',
 ]);
 
 export interface FailureFacts {

@@ -46,3 +46,33 @@ export function endStep(
 export function skipRemaining(progress: LifecycleProgress): void {
   for (const state of progress.steps) if (state.status === 'pending') state.status = 'skipped';
 }
+
+/** A step that never ran after all (a start that was refused): skipped, without timings. */
+export function skipStep(progress: LifecycleProgress, step: LifecycleStep): void {
+  const state = stateOf(progress, step);
+  state.status = 'skipped';
+  delete state.startedAt;
+  delete state.endedAt;
+  if (progress.current === step) delete progress.current;
+}
+
+/**
+ * A moment an activity reported (e.g. when it published the TXT record), kept between the step's
+ * start and `now`: the activity's clock and the workflow's may differ a little.
+ */
+export function momentWithin(reported: string, from: Date, now: Date): Date {
+  const at = Date.parse(reported);
+  if (Number.isNaN(at)) return now;
+  return new Date(Math.min(now.getTime(), Math.max(from.getTime(), at)));
+}
+
+/**
+ * The step a composite activity's failure names (activities/step-failure.ts: `step` in the failure's
+ * details[0]); undefined when it names none.
+ */
+export function failedStepOf(details: readonly unknown[] | undefined): LifecycleStep | undefined {
+  const step = (details?.[0] as { step?: unknown } | undefined)?.step;
+  return typeof step === 'string' && (LIFECYCLE_STEPS as readonly string[]).includes(step)
+    ? (step as LifecycleStep)
+    : undefined;
+}

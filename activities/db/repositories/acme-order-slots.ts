@@ -70,23 +70,36 @@ export async function setRateLimitWait(
 export async function directoryPlan(
   db: Queryable,
   certificateId: string,
-): Promise<{ directoryIds: string[]; fallbackAfterSeconds: number } | undefined> {
-  const rows = await db.query<{ primary: string; fallbacks: string[]; after: number }>(
-    `SELECT c.acme_directory_id::text AS primary,
-            COALESCE(c.fallback_directory_ids, d.fallback_directory_ids)::text[] AS fallbacks,
-            d.fallback_after_seconds AS after
-       FROM certificates c JOIN acme_directories d ON d.id = c.acme_directory_id WHERE c.id = $1`,
+): Promise<{ directories: { id: string; name: string }[]; fallbackAfterSeconds: number } | undefined> {
+  // One statement: the certificate's directory, then its fallbacks in their order (the certificate's own
+  // list, else its directory's), each with its name; a fallback that no longer exists is left out.
+  const rows = await db.query<{ id: string | null; name: string | null; after: number }>(
+    `WITH plan AS (
+       SELECT c.acme_directory_id AS primary_id,
+              COALESCE(c.fallback_directory_ids, d.fallback_directory_ids) AS fallbacks,
+              d.fallback_after_seconds AS after
+         FROM certificates c JOIN acme_directories d ON d.id = c.acme_directory_id WHERE c.id = $1)
+     SELECT x.id::text AS id, x.name, plan.after
+       FROM plan LEFT JOIN LATERAL (
+         SELECT a.id, a.name, 0::bigint AS ord FROM acme_directories a WHERE a.id = plan.primary_id
+         UNION ALL
+         SELECT a.id, a.name, f.ord
+           FROM unnest(plan.fallbacks) WITH ORDINALITY AS f(id, ord) JOIN acme_directories a ON a.id = f.id
+          WHERE a.id <> plan.primary_id
+       ) x ON true
+      ORDER BY x.ord`,
     [certificateId],
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  const existing = await db.query<{ id: string }>(
-    'SELECT id::text AS id FROM acme_directories WHERE id = ANY($1::bigint[])',
-    [row.fallbacks],
-  );
-  const known = new Set(existing.map((r) => r.id));
-  const directoryIds = [row.primary, ...row.fallbacks.filter((id) => known.has(id) && id !== row.primary)];
-  return { directoryIds: [...new Set(directoryIds)], fallbackAfterSeconds: row.after };
+  const [first] = rows;
+  if (!first) return undefined;
+  const seen = new Set<string>();
+  const directories: { id: string; name: string }[] = [];
+  for (const row of rows) {
+    if (row.id === null || seen.has(row.id)) continue;
+    seen.add(row.id);
+    directories.push({ id: row.id, name: row.name ?? `directory ${row.id}` });
+  }
+  return { directories, fallbackAfterSeconds: first.after };
 }
 
 /** A directory's rate-limit budgets and fallbacks, as Settings shows and edits them. */
