@@ -32,6 +32,8 @@
  * and Node flags for the worker through WORKER_NODE_ARGS (after NODE_OPTIONS, so they win), e.g.
  *   WORKER_NODE_ARGS="--max-old-space-size=256" npm run bench:fleet -- 100
  *   WORKER_NODE_ARGS="--import ./bench/thread-memory-log.mjs" MEMORY_LOG_FILE=/tmp/worker-memory.jsonl …
+ * and the worker's Temporal metrics (off otherwise) through WORKER_METRICS_ADDRESS, e.g.
+ *   WORKER_METRICS_ADDRESS=127.0.0.1:9464 npm run bench:fleet -- 1000   # curl -s 127.0.0.1:9464/metrics
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
@@ -43,6 +45,7 @@ import { ownProcessPart, POSTGRES, processPart, productionStackParts, TEMPORAL, 
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
+import { DEFAULT_STICKY_QUEUE_TIMEOUT_MS, DEFAULT_WORKFLOW_TASK_SLOTS } from '../worker/config';
 import { createFleet } from '../test/support/fleet';
 import type { ManagedProcess } from '../test/support/process';
 import { startProductionStack } from '../test/support/production-stack';
@@ -51,9 +54,11 @@ import { startStack, type AnyStack } from '../test/support/stack';
 /** The knobs this benchmark passes to the worker unless the environment sets them. */
 const TUNING: Record<string, string> = {
   WORKER_MAX_CONCURRENT_ACTIVITIES: '200',
-  // More workflow tasks at once than two cores can finish within the 10 s task timeout only makes
-  // them time out and run again (and Pebble 2.4 has deadlocked under the extra load).
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '40',
+  // The worker's defaults (worker/config.ts): more workflow tasks at once than its one workflow thread
+  // finishes within the 10 s task timeout only makes them time out and replay again (N = 1,000 never
+  // finished with 40), and with few slots the backlog waits on the sticky queue, so that waits longer.
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: String(DEFAULT_WORKFLOW_TASK_SLOTS),
+  WORKER_STICKY_QUEUE_TIMEOUT_MS: String(DEFAULT_STICKY_QUEUE_TIMEOUT_MS),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '100',
   WORKER_DATABASE_POOL_MAX: '20',
 };
@@ -95,6 +100,9 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
   const tuning = Object.fromEntries(Object.entries(TUNING).map(([k, v]) => [k, process.env[k] ?? v]));
   const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
   if (cache) tuning['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
+  // The worker's own Temporal metrics (sticky cache hits and misses, task latencies) to watch a run with curl.
+  const metrics = process.env['WORKER_METRICS_ADDRESS'];
+  if (metrics) tuning['WORKER_METRICS_ADDRESS'] = metrics;
   const { stack, partsOf } = await startMeasuredStack(production, {
     ...tuning,
     DEPLOY_DEVICE_RETRY_INITIAL_MS: '200',

@@ -35,14 +35,23 @@ export interface WorkerConfig extends CommonConfig {
   mail: { url: string | undefined; from: string; recipients: string[] };
   workflowBundlePath: string | undefined;
   maxConcurrentActivities: number;
-  /** Workflow tasks and local activities (database bookkeeping) this worker runs at once. */
+  /**
+   * Workflow tasks this worker holds at once. Few: they all run on one workflow thread (below), and a
+   * task's 10 s start-to-close clock runs from the moment the worker takes it, queued or not.
+   */
   maxConcurrentWorkflowTasks: number;
+  /** Local activities (database bookkeeping) this worker runs at once. */
   maxConcurrentLocalActivities: number;
   /**
    * Workflows kept in memory between their tasks (the sticky cache). Bounded so the worker's memory
    * does not grow with the certificates in flight; an evicted run replays its history at its next task.
    */
   maxCachedWorkflows: number;
+  /**
+   * How long a workflow task waits on this worker's sticky queue before the server gives it to any
+   * worker (which then replays the run's whole history): longer than the backlog few task slots leave.
+   */
+  stickyQueueScheduleToStartTimeoutMs: number;
   /** PostgreSQL connections of the worker. */
   databasePoolMax: number;
   /** How long a database call waits for an unreachable PostgreSQL (a restart) before it fails. */
@@ -94,9 +103,16 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     },
     workflowBundlePath: optionalText(env, 'WORKFLOW_BUNDLE_PATH'),
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 50, 1),
-    maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
+    maxConcurrentWorkflowTasks: workflowTaskSlots(env),
     maxConcurrentLocalActivities: integer(env, 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 100, 1, 10_000),
     maxCachedWorkflows: cachedWorkflows(env),
+    stickyQueueScheduleToStartTimeoutMs: integer(
+      env,
+      'WORKER_STICKY_QUEUE_TIMEOUT_MS',
+      DEFAULT_STICKY_QUEUE_TIMEOUT_MS,
+      1_000,
+      3_600_000,
+    ),
     databasePoolMax: integer(env, 'WORKER_DATABASE_POOL_MAX', 20, 1, 1_000),
     databaseConnectRetryMs: integer(env, 'WORKER_DATABASE_CONNECT_RETRY_MS', 60_000, 0, 3_600_000),
     metricsAddress: socketAddress(env, 'WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
@@ -160,9 +176,38 @@ function socketAddress(env: Env, name: string, fallback: string): string | undef
   return value;
 }
 
+/**
+ * Workflow task slots. The SDK's default is 40 (@temporalio/worker WorkerOptions
+ * `maxConcurrentWorkflowTaskExecutions`), and its documentation says: "setting this value too high might
+ * cause Workflow Task timeouts due to the fact that the Worker is not able to complete processing accepted
+ * Workflow Tasks fast enough"; "High number of Workflow Task timeouts => decrease this number"; "Very
+ * long/heavy Workflow Histories => decrease this number". All the tasks run on ONE workflow thread
+ * (`workflowThreadPoolSize` defaults to 1 with `reuseV8Context`, which this worker keeps), and with a
+ * fleet larger than the cache (`maxCachedWorkflows`) most tasks replay their run's whole history first.
+ * With 40 taken at once on two loaded cores the last of them waited past the 10 s task timeout, timed
+ * out, and ran again from the start: N = 1,000 renewals never finished (issue 18). With 10 the rest
+ * wait on the server, where no start-to-close clock runs (docs/scaling.md, "A fleet of 1,000").
+ */
+export const DEFAULT_WORKFLOW_TASK_SLOTS = 10;
+
+/**
+ * The SDK's default is 10 s (WorkerOptions `stickyQueueScheduleToStartTimeout`): a task not taken from
+ * the worker's sticky queue within it times out (a WORKFLOW_TASK_TIMED_OUT of type schedule-to-start in
+ * the run's history) and is scheduled again on the shared queue: one more task, with the whole history.
+ * With few task slots a burst's backlog waits on the server, so 10 s would turn queued tasks into
+ * timeouts; 60 s keeps them sticky. Only tasks already queued for a killed worker wait this long: the
+ * server sends later ones to the shared queue once nobody polls the sticky queue (Temporal matching's
+ * sticky poller unavailable window, 10 s).
+ */
+export const DEFAULT_STICKY_QUEUE_TIMEOUT_MS = 60_000;
+
+function workflowTaskSlots(env: Env): number {
+  return integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', DEFAULT_WORKFLOW_TASK_SLOTS, 2, 10_000);
+}
+
 /** The sticky cache holds at least every workflow task running at once (the SDK lowers the tasks otherwise). */
 function cachedWorkflows(env: Env): number {
-  const tasks = integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000);
+  const tasks = workflowTaskSlots(env);
   const cached = integer(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250, 2, 100_000);
   if (cached < tasks) {
     throw new ConfigError(

@@ -96,6 +96,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, log: Logger): Promise<
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
     maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivities,
     maxCachedWorkflows: config.maxCachedWorkflows,
+    stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeoutMs,
   });
 
   // Both are idempotent, so a server that is not serving schedules yet is simply asked again.

@@ -12,6 +12,7 @@ import {
 } from '../db/repositories/dependency-health';
 import { incidentKey } from '../db/repositories/incidents';
 import { classified, ClassifiedError } from '../errors';
+import { createBusyWait } from './busy-wait';
 import { createConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter';
 import { NOT_ANSWERING, type IsolationSettings } from './settings';
 
@@ -62,6 +63,7 @@ export function createDependencyGuard(deps: {
 }): DependencyGuard {
   const { settings } = deps;
   const limiter = createConcurrencyLimiter();
+  const busyWait = createBusyWait(settings.busyRetryMs);
   /**
    * Breakers this process read closed with no failures, until when it trusts that without reading the
    * row again (BREAKER_TRUST_MS). Only that state is kept: a failure this process records forgets the
@@ -133,12 +135,14 @@ export function createDependencyGuard(deps: {
   };
 
   /**
-   * A full share: a short, jittered refusal carrying the wait (details.retryAfterMs). Non-retryable: the workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
+   * A full share: a jittered refusal carrying the wait (details.retryAfterMs): `busyRetryMs` while few
+   * wait, else about as long as the callers already waiting take (busy-wait.ts). Non-retryable: the
+   * workflow waits on a timer and calls again (workflows/dependency-wait.ts), so a
    * refusal never spends the step's retry budget (a device's 8 attempts, all refused while a fleet
    * deployed to it, then one killed worker failed the deploy).
    */
   const busy = (dep: DependencyRef): ClassifiedError => {
-    const retryAfterMs = settings.busyRetryMs + Math.floor(Math.random() * settings.busyRetryMs);
+    const retryAfterMs = busyWait.refused(dependencyKey(dep), settings.shares[dep.kind], Date.now(), Math.random());
     const details: NotAnsweringDetails = { retryAfterMs, dependency: dependencyKey(dep) };
     return classified(
       FailureType.dependencyBusy,
@@ -163,6 +167,7 @@ export function createDependencyGuard(deps: {
       }
       const release = limiter.tryAcquire(key, settings.shares[dep.kind]);
       if (!release) throw busy(dep);
+      const started = Date.now();
       try {
         const result = await work();
         if (health && (health.state !== 'closed' || health.failures > 0)) await onSuccess(dep);
@@ -177,6 +182,7 @@ export function createDependencyGuard(deps: {
         throw error;
       } finally {
         release();
+        busyWait.took(key, Date.now() - started);
       }
     },
   };

@@ -214,13 +214,25 @@ export async function createFleet(
       // answers 503 (its Temporal client gives up after 10 s while the server is saturated).
       let next = 0;
       // A 503 after the deadline may still have started the run: a 409 on the next try means it did.
+      // A connection closed before any answer ("fetch failed: other side closed": at load 29 the console
+      // closed an idle keep-alive socket as the client reused it, and N = 1,000 stopped) is tried again
+      // the same way: the request may have started the run, which the 409 then says.
+      let attemptsLeft = 20;
+      const connectionClosed = (error: unknown): boolean =>
+        error instanceof TypeError && error.message === 'fetch failed' && attemptsLeft-- > 0;
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
-          const { status } = await api(
+          const status = await api(
             'POST',
             `/api/v1/certificates/${id}/renew`,
             undefined,
             attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
+          ).then(
+            (r) => r.status,
+            (error: unknown) => {
+              if (connectionClosed(error)) return 503;
+              throw error;
+            },
           );
           if (status !== 503) return;
           await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));

@@ -24,3 +24,17 @@ describe('worker config: the workflow cache', () => {
     );
   });
 });
+
+describe('worker config: workflow task slots and the sticky queue', () => {
+  it('takes few workflow tasks at once by default (one workflow thread, a 10 s task timeout)', () => {
+    assert.equal(loadWorkerConfig(BASE).maxConcurrentWorkflowTasks, 10);
+  });
+
+  it('lets a task wait 60 s on the sticky queue by default, and takes WORKER_STICKY_QUEUE_TIMEOUT_MS', () => {
+    assert.equal(loadWorkerConfig(BASE).stickyQueueScheduleToStartTimeoutMs, 60_000);
+    assert.equal(
+      loadWorkerConfig({ ...BASE, WORKER_STICKY_QUEUE_TIMEOUT_MS: '15000' }).stickyQueueScheduleToStartTimeoutMs,
+      15_000,
+    );
+  });
+});
