@@ -15,6 +15,24 @@
 import { PROCESS_COMMANDS } from './processes';
 import type { GoTool } from './temporal/dev-server';
 
+/**
+ * PostgreSQL's server settings (`-c name=value` on its command line): compose's `postgres` service
+ * command and the production stack's private PostgreSQL (test/support/production-stack.ts) pass the
+ * same ones. Memory (issue 17 item 4; docs/scaling.md, "Memory"): `shared_buffers` is shared memory
+ * that each process maps as it touches it; the checkpointer writes every dirty buffer, so once the
+ * stack has run for a while it holds nearly all of them resident (about 55 MiB of the default 128MB
+ * after a 200-certificate fleet). 32MB bounds that; CertFleet's and Temporal's working set (a few
+ * hundred certificates, their workflow rows) fits, and the kernel's page cache holds the rest.
+ */
+export const POSTGRES_SETTINGS = {
+  shared_buffers: '32MB',
+} as const;
+
+/** POSTGRES_SETTINGS as `postgres` command-line arguments. */
+export function postgresSettingArgs(): string[] {
+  return Object.entries(POSTGRES_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+
 /** The Temporal server release of the stack: the compose images and the Go builds use this one. */
 export const TEMPORAL_RELEASE = '1.29.1';
 export const TEMPORAL_SERVER_IMAGE = `temporalio/server:${TEMPORAL_RELEASE}`;
