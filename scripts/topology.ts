@@ -111,14 +111,14 @@ export interface TemporalServerSettings {
  * connection is a PostgreSQL backend of a few MiB: with the defaults the idle stack kept about 75.
  * A short lifetime lets database/sql's cleaner close the connections a burst opened once it is over
  * (the pools are reopened on demand), so idle holds only what the server's own polling uses; at most
- * 2 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
+ * 1 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
  */
 export const TEMPORAL_SQL_POOLS = {
   SQL_MAX_CONNS: '20',
-  SQL_MAX_IDLE_CONNS: '2',
+  SQL_MAX_IDLE_CONNS: '1',
   SQL_MAX_CONN_TIME: '1m',
   SQL_VIS_MAX_CONNS: '10',
-  SQL_VIS_MAX_IDLE_CONNS: '2',
+  SQL_VIS_MAX_IDLE_CONNS: '1',
   SQL_VIS_MAX_CONN_TIME: '1m',
 } as const;
 
@@ -126,10 +126,12 @@ export const TEMPORAL_SQL_POOLS = {
  * The Go runtime's memory settings for the server process (read by the Go runtime itself, not by the
  * config template: https://pkg.go.dev/runtime#hdr-Environment_Variables). GOMEMLIMIT is a soft limit
  * on the heap: the collector runs more often near it instead of letting the heap double (GOGC) first.
+ * GOGC 25: the heap may grow 25% over what the last collection kept (about 50 MiB live when idle)
+ * before the next one, instead of 100% (Go's default) or 50%.
  */
 export const TEMPORAL_GO_RUNTIME = {
   GOMEMLIMIT: '128MiB',
-  GOGC: '50',
+  GOGC: '25',
 } as const;
 
 /** Variables of the server's environment read by the Go runtime rather than by the config template. */

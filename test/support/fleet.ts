@@ -65,6 +65,12 @@ async function describeRunning(client: Client, id: string, depth = 0): Promise<s
   return lines;
 }
 
+/** undici's "fetch failed" whose cause is a socket the other side closed (UND_ERR_SOCKET). */
+function socketClosed(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return cause?.code === 'UND_ERR_SOCKET';
+}
+
 /**
  * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr what the
  * workflows of `ids` still running are doing (describeRunning, at most 10), so a test that times out leaves
@@ -219,12 +225,21 @@ export async function createFleet(
       // A 503 after the deadline may still have started the run: a 409 on the next try means it did.
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
-          const { status } = await api(
-            'POST',
-            `/api/v1/certificates/${id}/renew`,
-            undefined,
-            attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
-          );
+          let status: number;
+          try {
+            ({ status } = await api(
+              'POST',
+              `/api/v1/certificates/${id}/renew`,
+              undefined,
+              attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
+            ));
+          } catch (error) {
+            // A kept-alive socket the console closed while the fleet sat idle ("fetch failed: other
+            // side closed", seen after bench:footprint's 300 s idle on a loaded machine): asked again,
+            // as after a 503 (a 409 then means the first request did start the run).
+            if (attempt >= 4 || !socketClosed(error)) throw error;
+            status = 503;
+          }
           if (status !== 503) return;
           await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
         }
