@@ -185,7 +185,15 @@ async function main(): Promise<void> {
       let burstUnique = uniqueNow();
       const uniqueTimer = setInterval(() => (burstUnique = Math.max(burstUnique, uniqueNow())), 5000);
       const started = performance.now();
-      const results = await fleet.renewAll().finally(() => clearInterval(uniqueTimer));
+      const results = await fleet
+        .renewAll()
+        .catch((error: unknown) => {
+          // The console's own account of a failed "Renew now" (a 500 names no cause to the client).
+          const webLog = stack.webChild?.output().split('\n').slice(-40).join('\n') ?? '';
+          process.stderr.write(`[footprint] the burst failed; the web's last output:\n${webLog}\n`);
+          throw error;
+        })
+        .finally(() => clearInterval(uniqueTimer));
       const burst = sampler.stop();
       const cpuAfter = cpuNow();
       const burstSeconds = (performance.now() - started) / 1000;

@@ -15,6 +15,24 @@
 import { PROCESS_COMMANDS } from './processes';
 import type { GoTool } from './temporal/dev-server';
 
+/**
+ * PostgreSQL's server settings (`-c name=value` on its command line): compose's `postgres` service
+ * command and the production stack's private PostgreSQL (test/support/production-stack.ts) pass the
+ * same ones. Memory (issue 17 item 4; docs/scaling.md, "Memory"): `shared_buffers` is shared memory
+ * that each process maps as it touches it; the checkpointer writes every dirty buffer, so once the
+ * stack has run for a while it holds nearly all of them resident (about 55 MiB of the default 128MB
+ * after a 200-certificate fleet). 32MB bounds that; CertFleet's and Temporal's working set (a few
+ * hundred certificates, their workflow rows) fits, and the kernel's page cache holds the rest.
+ */
+export const POSTGRES_SETTINGS = {
+  shared_buffers: '32MB',
+} as const;
+
+/** POSTGRES_SETTINGS as `postgres` command-line arguments. */
+export function postgresSettingArgs(): string[] {
+  return Object.entries(POSTGRES_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+
 /** The Temporal server release of the stack: the compose images and the Go builds use this one. */
 export const TEMPORAL_RELEASE = '1.29.1';
 export const TEMPORAL_SERVER_IMAGE = `temporalio/server:${TEMPORAL_RELEASE}`;
@@ -93,14 +111,14 @@ export interface TemporalServerSettings {
  * connection is a PostgreSQL backend of a few MiB: with the defaults the idle stack kept about 75.
  * A short lifetime lets database/sql's cleaner close the connections a burst opened once it is over
  * (the pools are reopened on demand), so idle holds only what the server's own polling uses; at most
- * 2 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
+ * 1 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
  */
 export const TEMPORAL_SQL_POOLS = {
   SQL_MAX_CONNS: '20',
-  SQL_MAX_IDLE_CONNS: '2',
+  SQL_MAX_IDLE_CONNS: '1',
   SQL_MAX_CONN_TIME: '1m',
   SQL_VIS_MAX_CONNS: '10',
-  SQL_VIS_MAX_IDLE_CONNS: '2',
+  SQL_VIS_MAX_IDLE_CONNS: '1',
   SQL_VIS_MAX_CONN_TIME: '1m',
 } as const;
 
@@ -108,10 +126,12 @@ export const TEMPORAL_SQL_POOLS = {
  * The Go runtime's memory settings for the server process (read by the Go runtime itself, not by the
  * config template: https://pkg.go.dev/runtime#hdr-Environment_Variables). GOMEMLIMIT is a soft limit
  * on the heap: the collector runs more often near it instead of letting the heap double (GOGC) first.
+ * GOGC 25: the heap may grow 25% over what the last collection kept (about 50 MiB live when idle)
+ * before the next one, instead of 100% (Go's default) or 50%.
  */
 export const TEMPORAL_GO_RUNTIME = {
   GOMEMLIMIT: '128MiB',
-  GOGC: '50',
+  GOGC: '25',
 } as const;
 
 /** Variables of the server's environment read by the Go runtime rather than by the config template. */

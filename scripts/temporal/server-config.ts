@@ -87,7 +87,7 @@ export function temporalServerConfig(
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: '' },
-      pprof: { port: 0 },
+      pprof: { port: Number(envOr(env, 'PPROF_PORT', '0')) },
     },
     services: {
       frontend: {

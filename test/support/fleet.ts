@@ -65,6 +65,12 @@ async function describeRunning(client: Client, id: string, depth = 0): Promise<s
   return lines;
 }
 
+/** undici's "fetch failed" whose cause is a socket the other side closed (UND_ERR_SOCKET). */
+function socketClosed(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return cause?.code === 'UND_ERR_SOCKET';
+}
+
 /**
  * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr what the
  * workflows of `ids` still running are doing (describeRunning, at most 10), so a test that times out leaves
@@ -218,8 +224,7 @@ export async function createFleet(
       // closed an idle keep-alive socket as the client reused it, and N = 1,000 stopped) is tried again
       // the same way: the request may have started the run, which the 409 then says.
       let attemptsLeft = 20;
-      const connectionClosed = (error: unknown): boolean =>
-        error instanceof TypeError && error.message === 'fetch failed' && attemptsLeft-- > 0;
+      const connectionClosed = (error: unknown): boolean => socketClosed(error) && attemptsLeft-- > 0;
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
           const status = await api(
@@ -230,7 +235,7 @@ export async function createFleet(
           ).then(
             (r) => r.status,
             (error: unknown) => {
-              if (connectionClosed(error)) return 503;
+              if (attempt < 5 && connectionClosed(error)) return 503;
               throw error;
             },
           );

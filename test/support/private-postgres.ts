@@ -38,8 +38,15 @@ function serverBinDir(): string {
   return path.join(root, newest, 'bin');
 }
 
-/** Creates a cluster under `dir` (which it makes traversable) and starts it on `port`. */
-export async function startPrivatePostgres(dir: string, port: number): Promise<PrivatePostgres> {
+/**
+ * Creates a cluster under `dir` (which it makes traversable) and starts it on `port`, with `settings`
+ * (`-c name=value` arguments, e.g. scripts/topology.ts postgresSettingArgs()) after the test ones.
+ */
+export async function startPrivatePostgres(
+  dir: string,
+  port: number,
+  settings: readonly string[] = [],
+): Promise<PrivatePostgres> {
   const bin = serverBinDir();
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   const dataDir = path.join(dir, 'data');
@@ -72,6 +79,7 @@ export async function startPrivatePostgres(dir: string, port: number): Promise<P
         'unix_socket_directories=',
         '-c',
         'fsync=off',
+        ...settings,
       ],
       {
         name: 'private postgres',

@@ -16,7 +16,12 @@ import { Client } from 'pg';
 import { restoreDatabases } from '../../scripts/backup/databases';
 import { readVerifiedManifest } from '../../scripts/backup/manifest';
 import { PROCESS_COMMANDS } from '../../scripts/processes';
-import { CERTFLEET_PROCESS_ENV, DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_RETENTION } from '../../scripts/topology';
+import {
+  CERTFLEET_PROCESS_ENV,
+  DEFAULT_NAMESPACE,
+  DEFAULT_NAMESPACE_RETENTION,
+  postgresSettingArgs,
+} from '../../scripts/topology';
 import { compiledBuild } from './compiled-build';
 import { createEmptyTestDatabase } from './db';
 import { freePort } from './free-port';
@@ -109,7 +114,7 @@ export async function startProductionStack(options: ProductionStackOptions = {})
           await chmod(dir, 0o711);
           await mkdir(path.join(dir, 'postgres'));
           const pg = await timed('postgres', async () =>
-            startPrivatePostgres(path.join(dir, 'postgres'), await freePort()),
+            startPrivatePostgres(path.join(dir, 'postgres'), await freePort(), postgresSettingArgs()),
           );
           postgres = pg;
           // CertFleet's database lives in the same server, as under compose.

@@ -134,7 +134,11 @@ export async function startTemporalServer(
   await mkdir(configDir, { recursive: true });
   // The image runs `temporal-server --env docker start` on the docker.yaml it rendered.
   const configFile = path.join(configDir, 'docker.yaml');
-  await writeFile(configFile, stringify(temporalServerConfig(env, ports)), { mode: 0o600 });
+  // A diagnostic (docs/scaling.md, "Memory"): TEMPORAL_PPROF_PORT opens the server's pprof endpoint
+  // (the image's PPROF_PORT), e.g. `go tool pprof http://127.0.0.1:<port>/debug/pprof/heap`.
+  const pprofPort = process.env['TEMPORAL_PPROF_PORT'];
+  const configEnv = pprofPort ? { ...env, PPROF_PORT: pprofPort } : env;
+  await writeFile(configFile, stringify(temporalServerConfig(configEnv, ports)), { mode: 0o600 });
   const address = `127.0.0.1:${ports.frontendGrpc}`;
   // The container's environment reaches the server process too: the Go runtime reads these from it.
   const runtimeEnv = Object.fromEntries(GO_RUNTIME_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));

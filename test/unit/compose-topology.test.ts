@@ -19,6 +19,7 @@ import {
   GO_RUNTIME_VARIABLES,
   IMAGE_SCHEMA_DIR,
   namespaceCommands,
+  postgresSettingArgs,
   sqlToolConnection,
   START_ORDER,
   TEMPORAL_ADMIN_TOOLS_IMAGE,
@@ -98,6 +99,10 @@ describe('docker-compose.yml runs scripts/topology.ts', () => {
     assert.ok(
       (temporal.volumes ?? []).includes(`./${path.dirname(DYNAMIC_CONFIG_FILE)}:${path.dirname(dynamicConfigPath)}:ro`),
     );
+  });
+
+  it("runs PostgreSQL with the description's server settings", () => {
+    assert.deepEqual(service('postgres').command, ['postgres', ...postgresSettingArgs()]);
   });
 
   it("gives the worker and the web the description's memory settings", () => {
