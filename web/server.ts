@@ -9,6 +9,7 @@ import { createLogger } from '../config/logger';
 import { connectTemporal } from '../temporal/connection';
 import { createApp } from './app';
 import { bootstrapAdmin } from './bootstrap-admin';
+import { keepConnectionsAlive } from './keep-alive';
 import { loadWebConfig, metricsStartupNotice } from './config';
 
 export interface RunningWeb {
@@ -48,6 +49,7 @@ export async function startWeb(env: NodeJS.ProcessEnv, log: Logger): Promise<Run
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  keepConnectionsAlive(server);
   const port = (server.address() as AddressInfo).port;
   const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
   log.info({ url }, 'web console listening');
