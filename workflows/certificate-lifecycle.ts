@@ -24,7 +24,16 @@ import {
 } from '../temporal/contract';
 import type { StoredVersion } from '../activities/acme';
 import { deployToAllTargets } from './deploy-fanout';
-import { endStep, failedStepOf, momentWithin, newProgress, skipRemaining, skipStep, startStep } from './lib/progress';
+import {
+  endStep,
+  failComposite,
+  failedStepOf,
+  momentWithin,
+  newProgress,
+  skipRemaining,
+  skipStep,
+  startStep,
+} from './lib/progress';
 import { renewalDecision } from './lib/renewal-window';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { untilAnswering } from './dependency-wait';
@@ -230,11 +239,8 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     try {
       prepared = await answering(() => dns.prepareDnsChallenge({ orderId }));
     } catch (error) {
-      if (failedPartOf(error) === 'propagate') {
-        endStep(progress, 'present', 'done', new Date());
-        startStep(progress, 'propagate', new Date());
-        endStep(progress, 'propagate', 'failed', new Date(), messageOf(error));
-      } else endStep(progress, 'present', 'failed', new Date(), messageOf(error));
+      const failed = failedPartOf(error);
+      failComposite(progress, { first: 'present', second: 'propagate', failed }, messageOf(error), new Date());
       throw error;
     }
     const publishedAt = momentWithin(prepared.publishedAt, presentStarted, new Date());
@@ -310,11 +316,8 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
         endStep(progress, 'finalize', 'done', new Date());
         return { version, cleanup: cleanUp(order.orderId) };
       } catch (error) {
-        if (failedPartOf(error) === 'finalize') {
-          endStep(progress, 'validate', 'done', new Date());
-          startStep(progress, 'finalize', new Date());
-          endStep(progress, 'finalize', 'failed', new Date(), messageOf(error));
-        } else endStep(progress, 'validate', 'failed', new Date(), messageOf(error));
+        const failed = failedPartOf(error);
+        failComposite(progress, { first: 'validate', second: 'finalize', failed }, messageOf(error), new Date());
         throw error;
       }
     } catch (error) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { LIFECYCLE_STEPS, type LifecycleProgress, type LifecycleStep } from '../../temporal/contract';
 import {
   endStep,
+  failComposite,
   failedStepOf,
   momentWithin,
   newProgress,
@@ -145,5 +146,23 @@ describe('progress bookkeeping', () => {
     skipStep(p, 'check');
     assert.deepEqual(stateOf(p, 'check'), { step: 'check', status: 'skipped' });
     assert.equal(p.current, undefined);
+  });
+
+  it('failComposite puts the failure on the step it names: the second (the first then done), else the first', () => {
+    const second = newProgress('1', 'manual');
+    startStep(second, 'validate', t1);
+    failComposite(second, { first: 'validate', second: 'finalize', failed: 'finalize' }, 'boom', t2);
+    assert.equal(stateOf(second, 'validate').status, 'done');
+    assert.equal(stateOf(second, 'finalize').status, 'failed');
+    assert.equal(stateOf(second, 'finalize').error, 'boom');
+
+    for (const failed of ['validate', undefined] as const) {
+      const first = newProgress('1', 'manual');
+      startStep(first, 'validate', t1);
+      failComposite(first, { first: 'validate', second: 'finalize', failed }, 'boom', t2);
+      assert.equal(stateOf(first, 'validate').status, 'failed');
+      assert.equal(stateOf(first, 'validate').error, 'boom');
+      assert.equal(stateOf(first, 'finalize').status, 'pending');
+    }
   });
 });

@@ -76,3 +76,19 @@ export function failedStepOf(details: readonly unknown[] | undefined): Lifecycle
     ? (step as LifecycleStep)
     : undefined;
 }
+
+/**
+ * A composite activity covering `first` then `second` failed: the failure goes on `second` when it names
+ * that step (`first` then ended done), else on `first`.
+ */
+export function failComposite(
+  progress: LifecycleProgress,
+  steps: { first: LifecycleStep; second: LifecycleStep; failed: LifecycleStep | undefined },
+  message: string,
+  now: Date,
+): void {
+  if (steps.failed !== steps.second) return endStep(progress, steps.first, 'failed', now, message);
+  endStep(progress, steps.first, 'done', now);
+  startStep(progress, steps.second, now);
+  endStep(progress, steps.second, 'failed', now, message);
+}
