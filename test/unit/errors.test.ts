@@ -40,6 +40,7 @@ describe('toApplicationFailure', () => {
         'DNS_PROVIDER_UNAVAILABLE',
         'ACME_RATE_LIMITED',
         'ACME_UNAVAILABLE',
+        'ACME_PENDING',
         'EMAIL_FAILED',
         'TARGET_UNREACHABLE',
         'DEVICE_SESSION_BUSY',
