@@ -223,8 +223,6 @@ export async function createFleet(
       // A connection closed before any answer ("fetch failed: other side closed": at load 29 the console
       // closed an idle keep-alive socket as the client reused it, and N = 1,000 stopped) is tried again
       // the same way: the request may have started the run, which the 409 then says.
-      let attemptsLeft = 20;
-      const connectionClosed = (error: unknown): boolean => socketClosed(error) && attemptsLeft-- > 0;
       const renewOne = async (id: string): Promise<void> => {
         for (let attempt = 1; ; attempt += 1) {
           const status = await api(
@@ -235,7 +233,7 @@ export async function createFleet(
           ).then(
             (r) => r.status,
             (error: unknown) => {
-              if (attempt < 5 && connectionClosed(error)) return 503;
+              if (attempt < 5 && socketClosed(error)) return 503;
               throw error;
             },
           );
