@@ -1,4 +1,17 @@
 /** Reading vendor form fields, as the console posts them and as stored JSON holds them. Pure. */
+import type { VendorField } from './types';
+
+/** The required user name of the device account CertFleet signs in with; `help` says which role it needs. */
+export const adminUsernameField = (label: string, help: string): VendorField => ({
+  name: 'username',
+  label,
+  kind: 'text',
+  required: true,
+  help,
+});
+
+/** That account's required password. */
+export const PASSWORD_FIELD: VendorField = { name: 'password', label: 'Password', kind: 'secret', required: true };
 
 /** A text field, trimmed; numbers (from JSON) as text; anything else empty. */
 export const text = (input: Record<string, unknown>, key: string): string => {

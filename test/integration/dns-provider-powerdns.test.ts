@@ -4,29 +4,32 @@
  * server itself, as the propagation check and the CA would.
  */
 import { promises as dns } from 'node:dns';
-import { runDnsProviderContract } from '../support/dns-provider-contract';
+import { CONTRACT_ZONE, oneSecretCases, runDnsProviderContract } from '../support/dns-provider-contract';
 import { freePort } from '../support/free-port';
 import { startPowerDns } from '../support/pdns';
 
 const API_KEY = 'pdns-contract-key-SECRET-0123456789';
 const WRONG_KEY = 'pdns-contract-wrong-SECRET-9876543210';
-const ZONE = 'contract.test';
 
 runDnsProviderContract({
   id: 'powerdns',
   async setup() {
     const pdns = await startPowerDns({ apiKey: API_KEY });
-    await pdns.createZone(ZONE);
+    await pdns.createZone(CONTRACT_ZONE);
     await pdns.createZone('other.test');
     const resolver = new dns.Resolver({ timeout: 2_000, tries: 1 });
     resolver.setServers([pdns.dnsAddress]);
     const config = { apiUrl: pdns.apiUrl, serverId: 'localhost' };
     const closed = `http://127.0.0.1:${await freePort()}`;
     return {
-      input: { config, secrets: { apiKey: API_KEY } },
-      withWrongCredentials: () => ({ config, secrets: { apiKey: WRONG_KEY } }),
-      withNothingListening: () => ({ config: { ...config, apiUrl: closed }, secrets: { apiKey: API_KEY } }),
-      zone: ZONE,
+      ...oneSecretCases({
+        config,
+        closedConfig: { ...config, apiUrl: closed },
+        secretName: 'apiKey',
+        secret: API_KEY,
+        wrongSecret: WRONG_KEY,
+      }),
+      zone: CONTRACT_ZONE,
       async txtValues(name) {
         try {
           return (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
@@ -35,7 +38,6 @@ runDnsProviderContract({
           throw error;
         }
       },
-      secrets: [API_KEY, WRONG_KEY],
       stop: () => pdns.stop(),
     };
   },

@@ -61,13 +61,14 @@ describe('fallback to a second CA', () => {
       [certificateId],
     );
 
+  /** Requests `commonName` at the directory `acmeDirectoryId` and waits for its first run: the id and last fragment. */
+  const runAt = async (commonName: string, acmeDirectoryId: string): Promise<{ id: string; fragment: string }> => {
+    const id = await requestCertificate(admin, { commonName, dnsProviderId: providerId, acmeDirectoryId });
+    return { id, fragment: await waitForRunToEnd(admin, id) };
+  };
+
   it('a failed validation at the first CA does not fall over', async () => {
-    const id = await requestCertificate(admin, {
-      commonName: 'novalidate.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: primaryId,
-    });
-    const fragment = await waitForRunToEnd(admin, id);
+    const { id, fragment } = await runAt('novalidate.example.test', primaryId);
     assert.match(fragment, /run-FAILED/);
     assert.match(fragment, /could not validate novalidate\.example\.test/);
     assert.doesNotMatch(fragment, /issuing from/);
@@ -81,12 +82,7 @@ describe('fallback to a second CA', () => {
   it('with the first CA stopped, issues from the fallback and says so (page, version, email)', async () => {
     await pebbleA.stop();
     stack.smtp.clear();
-    const id = await requestCertificate(admin, {
-      commonName: 'fallback.example.test',
-      dnsProviderId: providerId,
-      acmeDirectoryId: primaryId,
-    });
-    const fragment = await waitForRunToEnd(admin, id);
+    const { id, fragment } = await runAt('fallback.example.test', primaryId);
     assert.match(fragment, /run-COMPLETED/, fragment);
     assert.match(
       fragment,
@@ -141,12 +137,7 @@ describe('fallback to a second CA', () => {
         fallbackAfterSeconds: '3',
       });
       assert.equal(saved.status, 303, saved.text);
-      const id = await requestCertificate(admin, {
-        commonName: 'hang.example.test',
-        dnsProviderId: providerId,
-        acmeDirectoryId: silentId,
-      });
-      const fragment = await waitForRunToEnd(admin, id);
+      const { id, fragment } = await runAt('hang.example.test', silentId);
       assert.match(fragment, /run-COMPLETED/, fragment);
       assert.match(fragment, /Silent CA failed for CA-side reasons \(no success within the fallback deadline of 3 s/);
       assert.ok(sockets.size >= 1, 'the run did reach the silent CA');

@@ -14,29 +14,20 @@ import { createSecretBox, SecretPurpose } from '../../activities/crypto/secret-b
 import { insertUser } from '../../activities/db/repositories/users';
 import { hashPassword } from '../../web/passwords';
 import { ConsoleClient } from '../support/console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  apiCall,
-  createApiToken,
-  linkDeployment,
-  renewNow,
-  requestCertificate,
-  waitForRunToEnd,
-} from '../support/console-actions';
+import { apiCall, createApiToken, linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
+import { signInWithIssuer, type ConsoleIssuer } from '../support/issuing-stack';
 import { eventually, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
 let admin: ConsoleClient;
 let directoryId: string;
-let providerId: string;
+let issuer: ConsoleIssuer;
 
 before(async () => {
   stack = await startStack({ env: { REVOCATION_POLL_MS: '200', REVOCATION_WAIT_MS: '120000' } });
   await stack.startWorker();
-  admin = await stack.admin();
-  directoryId = await addPebbleDirectory(admin, stack);
-  providerId = await addCloudflareProvider(admin, stack, 'Revocation');
+  issuer = await signInWithIssuer(stack, 'Revocation');
+  ({ admin, directoryId } = issuer);
 });
 after(async () => {
   await stack?.stop();
@@ -79,12 +70,7 @@ const versionsOf = (certificateId: string) =>
   );
 
 async function issued(commonName: string): Promise<{ certificateId: string; version: VersionRow }> {
-  const certificateId = await requestCertificate(admin, {
-    commonName,
-    dnsProviderId: providerId,
-    acmeDirectoryId: directoryId,
-  });
-  await waitForRunToEnd(admin, certificateId);
+  const { id: certificateId } = await issuer.issue(commonName);
   const [version] = await versionsOf(certificateId);
   assert.ok(version, `${commonName} was issued`);
   return { certificateId, version };

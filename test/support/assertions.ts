@@ -35,7 +35,16 @@ export async function callsOfRetry<T>(
 
 /** What the check assertions read of a deployer's preflight report. */
 interface CheckedReport {
-  checks: readonly { name: string; ok: boolean }[];
+  checks: readonly { name: string; ok: boolean; detail?: string }[];
+}
+
+/** Asserts one check of a preflight report, found by name: whether it passed and its detail, to the letter. */
+export function assertCheck(report: CheckedReport, name: string, ok: boolean, detail: string): void {
+  assert.deepEqual(
+    report.checks.find((c) => c.name === name),
+    { name, ok, detail },
+    JSON.stringify(report.checks),
+  );
 }
 
 /** Asserts a preflight report's checks by name and in order, and that exactly the `failed` ones failed. */

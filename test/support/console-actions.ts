@@ -249,3 +249,25 @@ export async function setDirectoryPacing(
     `the budgets of directory ${directoryId} were not saved: ${saved.text.slice(0, 300)}`,
   );
 }
+
+/** What many certificates are created and linked through: the JSON API with Pebble (budgets lifted) and a provider. */
+export interface BulkApi {
+  admin: ConsoleClient;
+  directoryId: string;
+  providerId: string;
+  token: string;
+  /** apiCall against the stack's console with this token. */
+  api: <T>(method: string, path: string, body?: unknown, allow?: number[]) => Promise<{ status: number; json: T }>;
+}
+
+/** Signs the admin in, registers Pebble (budgets lifted) and a Cloudflare provider, and creates an API token. */
+export async function openBulkApi(stack: AnyStack, label: string, providerName: string): Promise<BulkApi> {
+  const admin = await stack.admin();
+  const directoryId = await addPebbleDirectory(admin, stack);
+  await liftPebbleBudgets(admin, directoryId);
+  const providerId = await addCloudflareProvider(admin, stack, providerName);
+  const token = await createApiToken(admin, label);
+  const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) =>
+    apiCall<T>(stack.web.url, token, method, path, body, allow);
+  return { admin, directoryId, providerId, token, api };
+}

@@ -10,13 +10,7 @@ import { certificateWorkflowId, deploymentWorkflowId, type DeploymentOutcome } f
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { bigipConnection } from './bigip-target';
 import type { ConsoleClient } from './console-client';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  apiCall,
-  createApiToken,
-  liftPebbleBudgets,
-} from './console-actions';
+import { openBulkApi } from './console-actions';
 import { HANG_ENV } from './hang-stack';
 import { startHangProxy, type HangProxy } from './hang-proxy';
 import { startStack, type Stack } from './stack';
@@ -68,13 +62,7 @@ export async function startDeviceHangStack(profiles: Record<DeviceName, number>)
     started.push(proxy);
     connection = await Connection.connect({ address: stack.temporal.address });
     const client = new Client({ connection });
-    const admin = await stack.admin();
-    const directoryId = await addPebbleDirectory(admin, stack);
-    await liftPebbleBudgets(admin, directoryId);
-    const providerId = await addCloudflareProvider(admin, stack, 'Device hang CF');
-    const token = await createApiToken(admin, 'device-hang');
-    const api = <T>(method: string, path: string, body?: unknown) =>
-      apiCall<T>(stack.web.url, token, method, path, body);
+    const { admin, directoryId, providerId, api } = await openBulkApi(stack, 'device-hang', 'Device hang CF');
     const addTarget = async (name: string, lb: FakeBigip, port: number): Promise<string> =>
       String(
         (

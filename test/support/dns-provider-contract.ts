@@ -15,6 +15,9 @@ import { ClassifiedError } from '../../activities/errors';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../temporal/contract';
 import { rejection } from './assertions';
 
+/** The zone every contract peer serves and the credentials may edit. */
+export const CONTRACT_ZONE = 'contract.test';
+
 export interface DnsContractSetup {
   /** Config and secrets that work, as the worker would pass them (config as the descriptor parsed it). */
   input: DnsProviderFactoryInput;
@@ -29,6 +32,27 @@ export interface DnsContractSetup {
   /** Every secret value in play (right and wrong): none may appear in an error message. */
   secrets: string[];
   stop(): Promise<void>;
+}
+
+/** The right, wrong and unreachable cases of a provider that takes one secret (a token, an API key, a TSIG secret). */
+export function oneSecretCases(c: {
+  config: Record<string, unknown>;
+  /** `config` pointed at a closed loopback port. */
+  closedConfig: Record<string, unknown>;
+  secretName: string;
+  secret: string;
+  wrongSecret: string;
+}): Pick<DnsContractSetup, 'input' | 'withWrongCredentials' | 'withNothingListening' | 'secrets'> {
+  const withSecret = (config: Record<string, unknown>, secret: string): DnsProviderFactoryInput => ({
+    config,
+    secrets: { [c.secretName]: secret },
+  });
+  return {
+    input: withSecret(c.config, c.secret),
+    withWrongCredentials: () => withSecret(c.config, c.wrongSecret),
+    withNothingListening: () => withSecret(c.closedConfig, c.secret),
+    secrets: [c.secret, c.wrongSecret],
+  };
 }
 
 export interface DnsContractHarness {

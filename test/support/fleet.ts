@@ -16,13 +16,7 @@ import {
   type LifecycleResult,
 } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import {
-  addCloudflareProvider,
-  addPebbleDirectory,
-  apiCall,
-  createApiToken,
-  liftPebbleBudgets,
-} from './console-actions';
+import { openBulkApi } from './console-actions';
 import { bigipConnection } from './bigip-target';
 import type { AnyStack } from './stack';
 
@@ -114,13 +108,7 @@ export async function createFleet(
   const bigip = await startFakeBigip({ profiles: Array.from({ length: count }, (_, i) => profileOf(i)) });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
-  const admin = await stack.admin();
-  const directoryId = await addPebbleDirectory(admin, stack);
-  await liftPebbleBudgets(admin, directoryId);
-  const providerId = await addCloudflareProvider(admin, stack, 'Fleet CF');
-  const token = await createApiToken(admin, 'fleet');
-  const api = <T>(method: string, path: string, body?: unknown, allow?: number[]) =>
-    apiCall<T>(stack.web.url, token, method, path, body, allow);
+  const { directoryId, providerId, token, api } = await openBulkApi(stack, 'fleet', 'Fleet CF');
 
   const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
     vendor: 'f5-bigip',

@@ -20,7 +20,7 @@ import { expectedChainOf, verifyServedFingerprint } from '../../activities/deplo
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip, type FakeBigipOptions } from '../fakes/f5-bigip/server';
-import { rejection } from '../support/assertions';
+import { assertCheck, rejection } from '../support/assertions';
 import {
   assertBigipRefuses,
   assertProfilesBoundTo,
@@ -188,14 +188,11 @@ describe('f5-bigip: HA config-sync waits for "In Sync"', () => {
     // A deploy syncs the group; preflight then reports it in sync.
     await follow(ctx, await use(ctx, (d) => d.activate({ cert: '/Common/default.crt', key: '/Common/default.key' })));
     const report = await use(ctx, (d) => d.preflight());
-    assert.deepEqual(
-      report.checks.find((c) => c.name === 'sync status'),
-      {
-        name: 'sync status',
-        ok: true,
-        detail:
-          'device group certfleet-sync is In Sync (green): All devices in the device group are in sync; bigip1.certfleet.test: connected; bigip2.certfleet.test: connected; certfleet-sync (In Sync): All devices in the device group are in sync',
-      },
+    assertCheck(
+      report,
+      'sync status',
+      true,
+      'device group certfleet-sync is In Sync (green): All devices in the device group are in sync; bigip1.certfleet.test: connected; bigip2.certfleet.test: connected; certfleet-sync (In Sync): All devices in the device group are in sync',
     );
     assert.ok(report.changes.includes('device group certfleet-sync: config-sync from this device'));
   });
@@ -220,14 +217,11 @@ describe('f5-bigip: the account role', () => {
   it('an Administrator passes the role check', async () => {
     const fake = await start({});
     const report = await use(contextFor(fake), (d) => d.preflight(), createBigipDeployer);
-    assert.deepEqual(
-      report.checks.find((c) => c.name === 'account role'),
-      {
-        name: 'account role',
-        ok: true,
-        detail:
-          'required: Administrator (admin) on all partitions; user "certfleet" has Administrator (admin) on all partitions',
-      },
+    assertCheck(
+      report,
+      'account role',
+      true,
+      'required: Administrator (admin) on all partitions; user "certfleet" has Administrator (admin) on all partitions',
     );
   });
 
@@ -235,14 +229,11 @@ describe('f5-bigip: the account role', () => {
     const fake = await start({ partitionAccess: [{ name: 'Common', role: 'certificate-manager' }] });
     const ctx = contextFor(fake);
     const report = await use(ctx, (d) => d.preflight());
-    assert.deepEqual(
-      report.checks.find((c) => c.name === 'account role'),
-      {
-        name: 'account role',
-        ok: false,
-        detail:
-          'required: Administrator (admin) on all partitions; user "certfleet" has Certificate Manager (certificate-manager) on partition Common',
-      },
+    assertCheck(
+      report,
+      'account role',
+      false,
+      'required: Administrator (admin) on all partitions; user "certfleet" has Certificate Manager (certificate-manager) on partition Common',
     );
     assert.ok(
       report.checks.filter((c) => c.name !== 'account role').every((c) => c.ok),

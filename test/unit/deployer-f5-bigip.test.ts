@@ -18,7 +18,7 @@ import { servedCertificate, verifyServedFingerprint } from '../../activities/dep
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
-import { assertChecks, assertVerifyPortsOnHost, rejection } from '../support/assertions';
+import { assertCheck, assertChecks, assertVerifyPortsOnHost, rejection } from '../support/assertions';
 import {
   assertBigipRefuses,
   assertProfilesBoundTo,
@@ -318,19 +318,13 @@ describe('f5-bigip vendor cases', () => {
 
     const missing = contextFor(fake, { options: { partition: 'Common', syncGroup: 'no-such-group' } });
     const bad = await use((d) => d.preflight(), createBigipDeployer, missing);
-    assert.deepEqual(
-      bad.checks.find((c) => c.name === 'device group'),
-      { name: 'device group', ok: false, detail: 'device group no-such-group not found' },
-    );
+    assertCheck(bad, 'device group', false, 'device group no-such-group not found');
   });
 
   it('a missing profile fails preflight checks and activation (TARGET_REJECTED)', async () => {
     const ctx = { ...context, binding: { profiles: ['clientssl-web', 'no-such-profile'], verifyPorts: [] } };
     const report = await use((d) => d.preflight(), createBigipDeployer, ctx);
-    assert.deepEqual(
-      report.checks.find((c) => c.name === 'client-ssl no-such-profile'),
-      { name: 'client-ssl no-such-profile', ok: false, detail: 'profile not found' },
-    );
+    assertCheck(report, 'client-ssl no-such-profile', false, 'profile not found');
     const staged = await use((d) => d.stage(v1), createBigipDeployer, ctx);
     const error = await failureOf(use((d) => d.activate(staged), createBigipDeployer, ctx));
     assert.equal(error.type, FailureType.targetRejected);

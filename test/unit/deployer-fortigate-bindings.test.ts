@@ -13,7 +13,7 @@ import { expectedChainOf, verifyServedFingerprint } from '../../activities/deplo
 import { ClassifiedError } from '../../activities/errors';
 import { FailureType } from '../../temporal/contract';
 import type { FakeFortiGate } from '../fakes/fortigate/server';
-import { rejection as rejectionOf } from '../support/assertions';
+import { assertCheck, rejection as rejectionOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import {
   FORTIGATE_TOKEN as TOKEN,
@@ -257,10 +257,7 @@ describe('fortigate bindings', () => {
       await withFake({ version: 'v7.6.3', lowMemoryModel: true, phase1: [{ name: 'hq' }] }, async (fake) => {
         const v = ca.issue('novpn763.example.test');
         const offered = await use(contextFor(fake, { ipsecPhase1: 'hq' }), (d) => d.preflight());
-        assert.deepEqual(
-          offered.checks.find((c) => c.name === 'SSL-VPN'),
-          { name: 'SSL-VPN', ok: true, detail: 'not available on this firmware/model (not part of this binding)' },
-        );
+        assertCheck(offered, 'SSL-VPN', true, 'not available on this firmware/model (not part of this binding)');
         const ctx = contextFor(fake, { sslVpn: true, ipsecPhase1: 'hq' }, [v]);
         const report = await use(ctx, (d) => d.preflight());
         assert.equal(report.firmware, 'FortiOS v7.6.3 build 2731');

@@ -15,7 +15,7 @@ import { withWireTranscript, type WireExchange } from '../../activities/deployer
 import { WireRedactor } from '../../activities/domain/wire-redaction';
 import { FailureType } from '../../temporal/contract';
 import { keyCache, panosContext, settle, usePanos } from '../fakes/panos/harness';
-import { failureOf } from '../support/assertions';
+import { assertCheck, failureOf } from '../support/assertions';
 import { suiteTestCa } from '../support/suite-ca';
 import {
   commitPortalCertificate,
@@ -209,10 +209,7 @@ describe('panos deployer: imports, served chain, locks, admin GUI', () => {
       // The API admin's own lock does not stop it.
       fake.lock('config', fake.username);
       const own = await usePanos(ctx, (d) => d.preflight());
-      assert.deepEqual(
-        own.checks.find((c) => c.name === 'locks'),
-        { name: 'locks', ok: true, detail: `only ${fake.username}'s own config lock` },
-      );
+      assertCheck(own, 'locks', true, `only ${fake.username}'s own config lock`);
       assert.deepEqual(await usePanos(ctx, async (d) => settle(d, await d.activate(staged))), { state: 'done' });
       await verifyServedFingerprint('panos', fake.endpoints, v1.fingerprintSha256);
     });

@@ -5,13 +5,12 @@
  * provider with that trust; the registry must still list it.
  */
 import { buildAzureDnsProvider } from '../../activities/dns-providers/azure/index';
-import { runDnsProviderContract } from '../support/dns-provider-contract';
+import { CONTRACT_ZONE, runDnsProviderContract } from '../support/dns-provider-contract';
 import { freePort } from '../support/free-port';
 import { startFakeAzureDns } from '../fakes/azure-dns/server';
 import { AZURE_TEST } from '../fakes/azure-dns/test-identities';
 
 const WRONG = 'az~CONTRACT~WRONG-SECRET-zyxwvutsrqpon';
-const ZONE = 'contract.test';
 const { tenantId, clientId, clientSecret, subscriptionId, resourceGroup } = AZURE_TEST;
 
 let caPem = '';
@@ -22,7 +21,7 @@ runDnsProviderContract({
   async setup() {
     const fake = await startFakeAzureDns({
       subscriptionId,
-      resourceGroups: [{ name: resourceGroup, zones: [ZONE, 'other.test'] }],
+      resourceGroups: [{ name: resourceGroup, zones: [CONTRACT_ZONE, 'other.test'] }],
       principals: [{ tenantId, clientId, clientSecret, role: 'DNS Zone Contributor' }],
     });
     caPem = fake.caPem;
@@ -36,7 +35,7 @@ runDnsProviderContract({
         config: { ...base, authorityHost: closed, resourceManagerUrl: closed },
         secrets: { clientSecret },
       }),
-      zone: ZONE,
+      zone: CONTRACT_ZONE,
       txtValues: async (name) => fake.txt(name),
       secrets: [clientSecret, WRONG],
       stop: () => fake.close(),

@@ -120,8 +120,8 @@ function searchAttribute(
   return description.typedSearchAttributes.get(key);
 }
 
-/** The activities that take the ACME order's id, in the order an issuance calls them. */
-const ORDER_ACTIVITIES = [
+/** From the challenge to the certificate: the activities that take the ACME order's id, in the order they run. */
+const ORDER_STEPS = [
   'prepareDnsChallenge',
   'presentDnsChallenge',
   'checkDnsPropagationOnce',
@@ -129,8 +129,9 @@ const ORDER_ACTIVITIES = [
   'validateAndFinalizeAcmeOrder',
   'validateAcmeChallenge',
   'finalizeAcmeOrder',
-  'removeDnsChallenge',
 ] as const;
+/** With the TXT record's removal, every activity that takes the order's id. */
+const ORDER_ACTIVITIES = [...ORDER_STEPS, 'removeDnsChallenge'] as const;
 
 /** A run's opening, one local activity (activities/lifecycle-opening.ts) and the parts it calls. */
 const OPENING = [
@@ -149,13 +150,7 @@ const ISSUE_SEQUENCE = [
   'checkDnsProvider',
   'reserveOrderSlot',
   'createAcmeOrder',
-  'prepareDnsChallenge',
-  'presentDnsChallenge',
-  'checkDnsPropagationOnce',
-  'waitForDnsPropagation',
-  'validateAndFinalizeAcmeOrder',
-  'validateAcmeChallenge',
-  'finalizeAcmeOrder',
+  ...ORDER_STEPS,
   'planDeployments',
   'loadDeploySettings',
   'listCertificateDeployments',

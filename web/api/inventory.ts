@@ -12,13 +12,7 @@ import { HttpError } from '../http-error';
 import { idParam, oneOf, searchText } from '../list-query';
 import { canChange } from '../middleware/auth';
 import { createCustomer, deleteCustomer, loadCustomer, updateCustomer } from '../operations/customers';
-import {
-  createDnsProvider,
-  deleteDnsProvider,
-  loadDnsProvider,
-  updateDnsProvider,
-  verifyDnsProvider,
-} from '../operations/dns-providers';
+import * as dnsProviderOps from '../operations/dns-providers';
 import {
   createTarget,
   deleteTarget,
@@ -90,13 +84,13 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     return { ...objectField(body, 'config'), ...objectField(body, 'secrets'), ...rest };
   };
   router.post(`${P}/dns-providers`, canChange, async (req, res) =>
-    reply(res, 201, await createDnsProvider(deps, req, providerBody(jsonBody(req))), redactDnsProvider),
+    reply(res, 201, await dnsProviderOps.createDnsProvider(deps, req, providerBody(jsonBody(req))), redactDnsProvider),
   );
   router.get(`${P}/dns-providers/:id`, async (req, res) => {
-    res.json(redactDnsProvider(await loadDnsProvider(deps.db, req.params['id'])));
+    res.json(redactDnsProvider(await dnsProviderOps.loadDnsProvider(deps.db, req.params['id'])));
   });
   router.patch(`${P}/dns-providers/:id`, canChange, async (req, res) => {
-    const before = await loadDnsProvider(deps.db, req.params['id']);
+    const before = await dnsProviderOps.loadDnsProvider(deps.db, req.params['id']);
     const body = jsonBody(req);
     const fields = dnsProviderDescriptors[before.kind]?.fields ?? [];
     const configKeys = fields.filter((f) => !f.secret).map((f) => f.name);
@@ -108,19 +102,23 @@ export function inventoryApi(router: Router, deps: WebDeps): void {
     reply(
       res,
       200,
-      await updateDnsProvider(deps, req, before.id, { name: before.name, ...before.config, ...providerBody(body) }),
+      await dnsProviderOps.updateDnsProvider(deps, req, before.id, {
+        name: before.name,
+        ...before.config,
+        ...providerBody(body),
+      }),
       redactDnsProvider,
     );
   });
   router.delete(`${P}/dns-providers/:id`, canChange, async (req, res) => {
-    await deleteDnsProvider(deps, req, req.params['id']);
+    await dnsProviderOps.deleteDnsProvider(deps, req, req.params['id']);
     res.status(204).end();
   });
   router.post(`${P}/dns-providers/:id/verify`, canChange, async (req, res) => {
-    res.status(202).json(await verifyDnsProvider(deps, req, req.params['id']));
+    res.status(202).json(await dnsProviderOps.verifyDnsProvider(deps, req, req.params['id']));
   });
   router.get(`${P}/dns-providers/:id/verify`, async (req, res) => {
-    const provider = await loadDnsProvider(deps.db, req.params['id']);
+    const provider = await dnsProviderOps.loadDnsProvider(deps.db, req.params['id']);
     res.json(await deps.commands.latestDnsProviderCheck(provider.id));
   });
 

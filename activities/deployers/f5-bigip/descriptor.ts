@@ -4,7 +4,7 @@
  * (activities/deployers/config-check.ts); the descriptor wraps the same parsers for the console.
  */
 import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
-import { text } from '../form-values';
+import { adminUsernameField, PASSWORD_FIELD, text } from '../form-values';
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 
 export interface BigipCredentials {
@@ -96,14 +96,11 @@ export const bigipDescriptor: VendorDescriptor = {
   label: 'F5 BIG-IP',
   defaultPort: 443,
   credentialFields: [
-    {
-      name: 'username',
-      label: 'User name',
-      kind: 'text',
-      required: true,
-      help: 'A local BIG-IP user with the Administrator role: config-sync and saving the configuration need it (Test connection checks the role).',
-    },
-    { name: 'password', label: 'Password', kind: 'secret', required: true },
+    adminUsernameField(
+      'User name',
+      'A local BIG-IP user with the Administrator role: config-sync and saving the configuration need it (Test connection checks the role).',
+    ),
+    PASSWORD_FIELD,
   ],
   optionFields: [
     {

@@ -4,7 +4,7 @@
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 import { untypedParsers, vendorParsers, type Parsed } from '../config-check';
-import { checkbox, text } from '../form-values';
+import { adminUsernameField, checkbox, text } from '../form-values';
 
 export interface PanosCredentials {
   /** The API admin: keygen logs in as it and partial commits are scoped to it (docs/vendors/panos.md). */
@@ -148,13 +148,10 @@ export const panosDescriptor: VendorDescriptor = {
   label: 'Palo Alto Networks PAN-OS / Panorama',
   defaultPort: 443,
   credentialFields: [
-    {
-      name: 'username',
-      label: 'API admin',
-      kind: 'text',
-      required: true,
-      help: "A dedicated admin whose role allows XML API config, import, commit and operational requests. Commits only push this admin's changes.",
-    },
+    adminUsernameField(
+      'API admin',
+      "A dedicated admin whose role allows XML API config, import, commit and operational requests. Commits only push this admin's changes.",
+    ),
     {
       name: 'password',
       label: 'Password',

@@ -8,7 +8,7 @@
  */
 import type { VendorDescriptor, VerifyEndpoint } from '../types';
 import { untypedParsers, vendorParsers, type Parsed, type ParsedWithDefaults } from '../config-check';
-import { checkbox, parsePort, text } from '../form-values';
+import { adminUsernameField, checkbox, parsePort, PASSWORD_FIELD, text } from '../form-values';
 
 export interface SonicWallCredentials {
   /** A full administrator (only full admins may use the SonicOS API). */
@@ -161,14 +161,11 @@ export const sonicwallDescriptor: VendorDescriptor = {
   defaultPort: 443,
   exclusiveSession: true,
   credentialFields: [
-    {
-      name: 'username',
-      label: 'Administrator',
-      kind: 'text',
-      required: true,
-      help: 'A full administrator. The SonicOS API must be enabled (Device → Settings → Administration → SonicOS API).',
-    },
-    { name: 'password', label: 'Password', kind: 'secret', required: true },
+    adminUsernameField(
+      'Administrator',
+      'A full administrator. The SonicOS API must be enabled (Device → Settings → Administration → SonicOS API).',
+    ),
+    PASSWORD_FIELD,
     {
       name: 'ftpPassword',
       label: 'FTP password',
