@@ -39,9 +39,10 @@ describe('npm run build (scripts/build.ts)', () => {
       assert.ok(existsSync(path.join(dir, COMPILED_DIR, file)), file);
   });
 
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, args, { cwd: dir, env: { PATH: process.env['PATH'], ...env }, encoding: 'utf8' });
+
   it('runs without TypeScript: each process loads its modules and reaches its own checks', () => {
-    const run = (args: string[], env: NodeJS.ProcessEnv) =>
-      spawnSync(process.execPath, args, { cwd: dir, env: { PATH: process.env['PATH'], ...env }, encoding: 'utf8' });
     const migrate = run([...PROCESS_COMMANDS.migrations.slice(1)], {});
     assert.equal(migrate.status, 1);
     assert.match(migrate.stderr, /DATABASE_URL is required/);
@@ -52,5 +53,41 @@ describe('npm run build (scripts/build.ts)', () => {
     );
     assert.equal(loaded.status, 0, loaded.stderr);
     assert.match(loaded.stdout, /loaded/);
+  });
+
+  /** The npm packages a fresh `node` holds after requiring `modules` of the build (and running `then`). */
+  const packagesAfter = (modules: string[], then = ''): string[] => {
+    const script =
+      modules.map((m) => `require('./${COMPILED_DIR}/${m}');`).join('') +
+      then +
+      `console.log(JSON.stringify(Object.keys(require.cache).map((f) => /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f)?.[1])));`;
+    const loaded = run(['-e', script]);
+    assert.equal(loaded.status, 0, loaded.stderr);
+    return [...new Set(JSON.parse(loaded.stdout.trim().split('\n').at(-1) ?? '[]') as (string | null)[])].filter(
+      (p): p is string => typeof p === 'string',
+    );
+  };
+  const DNS_SDKS = /^(cloudflare|@aws-sdk\/.*|@azure\/.*)$/;
+
+  it('loads what a process may never use on first use: no DNS SDK at start, no node-forge in the web (issue 17 item 4)', () => {
+    const web = packagesAfter(['web/app']);
+    assert.ok(web.includes('express') && web.includes('@temporalio/client'), web.join(' '));
+    assert.deepEqual(
+      web.filter((p) => p === 'node-forge' || DNS_SDKS.test(p)),
+      [],
+    );
+    const worker = packagesAfter(['worker/main', 'activities/index']);
+    assert.ok(worker.includes('acme-client'), worker.join(' '));
+    assert.deepEqual(
+      worker.filter((p) => DNS_SDKS.test(p)),
+      [],
+    );
+    // A PFX download loads the builder and node-forge then.
+    const pfx = packagesAfter(
+      ['activities/crypto/pem'],
+      `const { generateKeyPairSync } = require('node:crypto');` +
+        `try { require('./${COMPILED_DIR}/activities/crypto/pem').buildPfx({ keyPem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), certPem: 'not a certificate', chainPems: [], password: 'x' }); } catch {}`,
+    );
+    assert.ok(pfx.includes('node-forge'), pfx.join(' '));
   });
 });
