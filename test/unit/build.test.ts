@@ -68,8 +68,10 @@ describe('npm run build (scripts/build.ts)', () => {
     );
   };
   const DNS_SDKS = /^(cloudflare|@aws-sdk\/.*|@azure\/.*)$/;
+  /** What the deployers talk to devices with (activities/deployers/registry.ts). */
+  const DEVICE_SDKS = /^(ssh2|xml2js|basic-ftp|undici)$/;
 
-  it('loads what a process may never use on first use: no DNS SDK at start, no node-forge in the web (issue 17 item 4)', () => {
+  it('loads what a process may never use on first use: no DNS or device SDK at start, no node-forge in the web (issue 17 item 4)', () => {
     const web = packagesAfter(['web/app']);
     assert.ok(web.includes('express') && web.includes('@temporalio/client'), web.join(' '));
     assert.deepEqual(
@@ -79,9 +81,15 @@ describe('npm run build (scripts/build.ts)', () => {
     const worker = packagesAfter(['worker/main', 'activities/index']);
     assert.ok(worker.includes('acme-client'), worker.join(' '));
     assert.deepEqual(
-      worker.filter((p) => DNS_SDKS.test(p)),
+      worker.filter((p) => DNS_SDKS.test(p) || DEVICE_SDKS.test(p)),
       [],
     );
+    // A deployer made for a vendor loads that vendor's SDK then.
+    const ssh = packagesAfter(
+      ['activities/deployers/registry'],
+      `try { require('./${COMPILED_DIR}/activities/deployers/registry').deployerFactories.nginx({}); } catch {}`,
+    );
+    assert.ok(ssh.includes('ssh2'), ssh.join(' '));
     // A PFX download loads the builder and node-forge then.
     const pfx = packagesAfter(
       ['activities/crypto/pem'],
