@@ -55,6 +55,16 @@ describe('wire transcript redaction', () => {
     // A removed header value is learned: the cookie's value is removed wherever it shows up later.
     r.header('Set-Cookie', 'SessId=cookie-value-0123456789; Path=/');
     assert.equal(r.text('logout SessId cookie-value-0123456789'), 'logout SessId (removed)');
+    // The compiled pattern is kept while nothing new is learned, and rebuilt when something is.
+    r.header('X-F5-Auth-Token', 'first-token-ABCDEFGH');
+    assert.equal(r.text('t=first-token-ABCDEFGH'), 't=(removed)');
+    r.header('X-F5-Auth-Token', 'first-token-ABCDEFGH');
+    assert.equal(r.text('again first-token-ABCDEFGH'), 'again (removed)');
+    r.header('X-F5-Auth-Token', 'second-token-IJKLMNOP');
+    assert.equal(
+      r.text('first-token-ABCDEFGH then second-token-IJKLMNOP and cookie-value-0123456789'),
+      '(removed) then (removed) and (removed)',
+    );
   });
 
   it('JSON members, query and form parameters, XML elements with secret names are removed; a value learned so is removed later, a user name is not', () => {
