@@ -89,6 +89,13 @@ export function createDeployActivities(deps: ActivityDeps) {
 
   const { credentialsOf, sessionKeyOrNothing, redactorFor, materialOf } = deploySecrets(deps);
 
+  /** A certificate's deployments, as the fan-out lists them. */
+  const deploymentsOf = async (certificateId: string): Promise<{ deploymentId: string; targetName: string }[]> =>
+    (await listDeploymentsOfCertificate(deps.db, certificateId)).map((d) => ({
+      deploymentId: d.id,
+      targetName: d.targetName,
+    }));
+
   const deployerFor = async (
     target: TargetRecord,
     binding: Record<string, unknown>,
@@ -396,10 +403,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     async listCertificateDeployments(input: {
       certificateId: string;
     }): Promise<{ deploymentId: string; targetName: string }[]> {
-      return (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({
-        deploymentId: d.id,
-        targetName: d.targetName,
-      }));
+      return deploymentsOf(input.certificateId);
     },
 
     /**
@@ -409,11 +413,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     async planDeployments(input: {
       certificateId: string;
     }): Promise<{ settings: DeploySettings; targets: { deploymentId: string; targetName: string }[] }> {
-      const targets = (await listDeploymentsOfCertificate(deps.db, input.certificateId)).map((d) => ({
-        deploymentId: d.id,
-        targetName: d.targetName,
-      }));
-      return { settings: deps.deploy, targets };
+      return { settings: deps.deploy, targets: await deploymentsOf(input.certificateId) };
     },
 
     /**

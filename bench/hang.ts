@@ -29,9 +29,10 @@ async function deviceBench(): Promise<void> {
     const notDeployed: string[] = [];
     const completed = async (deploys: Awaited<ReturnType<typeof hang.deploy>>) => {
       const outcomes = await Promise.all(deploys.map((d) => hang.outcome(d)));
-      for (const o of outcomes.filter((x) => x.outcome !== 'deployed'))
+      const failed = outcomes.filter((o) => o.outcome !== 'deployed');
+      for (const o of failed)
         notDeployed.push(`deployment ${o.deploymentId} (${o.targetName}) ${o.outcome}: ${o.reason ?? ''}`);
-      return outcomes.length - outcomes.filter((o) => o.outcome !== 'deployed').length;
+      return outcomes.length - failed.length;
     };
     const [warm, alone, beside, stuck] = [
       await hang.issue('warm', WARM),

@@ -37,6 +37,7 @@ import {
 import { renewalDecision } from './lib/renewal-window';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { untilAnswering } from './dependency-wait';
+import { applicationFailureOf } from './lib/application-failure';
 import { nonRetryableErrorTypes, remoteCallOptions } from './lib/retry-policies';
 import { fallsOver, type FailureFacts } from './lib/fallback';
 import { waitForOrderSlot } from './order-pacing';
@@ -68,16 +69,10 @@ const mail = proxyActivities<Activities>(mailOptions);
 const succeeded = (o: DeploymentOutcome): boolean => o.outcome === 'deployed' || o.outcome === 'ready';
 
 /** The step a composite activity's failure names (activities/step-failure.ts). */
-function failedPartOf(error: unknown): LifecycleStep | undefined {
-  const failure = error instanceof ApplicationFailure ? error : (error as { cause?: unknown }).cause;
-  return failure instanceof ApplicationFailure ? failedStepOf(failure.details ?? undefined) : undefined;
-}
+const failedPartOf = (error: unknown): LifecycleStep | undefined =>
+  failedStepOf(applicationFailureOf(error)?.details ?? undefined);
 
-function failureTypeOf(error: unknown): string | undefined {
-  if (error instanceof ApplicationFailure) return error.type ?? undefined;
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
+const failureTypeOf = (error: unknown): string | undefined => applicationFailureOf(error)?.type ?? undefined;
 
 /** What the fallback decision needs to know about a failure (lib/fallback.ts). */
 function failureFactsOf(error: unknown): FailureFacts {
@@ -216,6 +211,25 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       else progress.dependencyWait = { until: new Date(Date.now() + waitMs).toISOString(), reason };
     });
 
+  /**
+   * One activity for two steps of the run: `first` starts now; a failure goes on the step it names
+   * (lib/progress.ts failComposite). The caller ends the steps from the moments the activity reports.
+   */
+  const compositeStep = async <T>(
+    first: LifecycleStep,
+    second: LifecycleStep,
+    work: () => Promise<T>,
+  ): Promise<{ result: T; startedAt: Date }> => {
+    const startedAt = new Date();
+    startStep(progress, first, startedAt);
+    try {
+      return { result: await work(), startedAt };
+    } catch (error) {
+      failComposite(progress, { first, second, failed: failedPartOf(error) }, messageOf(error), new Date());
+      throw error;
+    }
+  };
+
   /** Removes the TXT record (best effort, also when the run is being cancelled); never rejects. */
   const cleanUp = (orderId: string): Promise<void> =>
     CancellationScope.nonCancellable(() =>
@@ -233,17 +247,10 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
    * "propagate" starts, when the activity says it published the record.
    */
   const presentAndPropagate = async (orderId: string): Promise<void> => {
-    const presentStarted = new Date();
-    startStep(progress, 'present', presentStarted);
-    let prepared: Awaited<ReturnType<typeof dns.prepareDnsChallenge>>;
-    try {
-      prepared = await answering(() => dns.prepareDnsChallenge({ orderId }));
-    } catch (error) {
-      const failed = failedPartOf(error);
-      failComposite(progress, { first: 'present', second: 'propagate', failed }, messageOf(error), new Date());
-      throw error;
-    }
-    const publishedAt = momentWithin(prepared.publishedAt, presentStarted, new Date());
+    const { result: prepared, startedAt } = await compositeStep('present', 'propagate', () =>
+      answering(() => dns.prepareDnsChallenge({ orderId })),
+    );
+    const publishedAt = momentWithin(prepared.publishedAt, startedAt, new Date());
     endStep(progress, 'present', 'done', publishedAt);
     await step(
       'propagate',
@@ -304,22 +311,17 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
       await presentAndPropagate(order.orderId);
       // Validation and finalisation: one CA activity; it says when the validation ended, and which
       // step failed (the progress shows each step).
-      const validateStarted = new Date();
-      startStep(progress, 'validate', validateStarted);
-      try {
-        const { validatedAt, ...version } = await toCa(() =>
-          caCalls.validateAndFinalizeAcmeOrder({ orderId: order.orderId }),
-        );
-        const validated = momentWithin(validatedAt, validateStarted, new Date());
-        endStep(progress, 'validate', 'done', validated);
-        startStep(progress, 'finalize', validated);
-        endStep(progress, 'finalize', 'done', new Date());
-        return { version, cleanup: cleanUp(order.orderId) };
-      } catch (error) {
-        const failed = failedPartOf(error);
-        failComposite(progress, { first: 'validate', second: 'finalize', failed }, messageOf(error), new Date());
-        throw error;
-      }
+      const {
+        result: { validatedAt, ...version },
+        startedAt,
+      } = await compositeStep('validate', 'finalize', () =>
+        toCa(() => caCalls.validateAndFinalizeAcmeOrder({ orderId: order.orderId })),
+      );
+      const validated = momentWithin(validatedAt, startedAt, new Date());
+      endStep(progress, 'validate', 'done', validated);
+      startStep(progress, 'finalize', validated);
+      endStep(progress, 'finalize', 'done', new Date());
+      return { version, cleanup: cleanUp(order.orderId) };
     } catch (error) {
       // Remove the TXT record in every outcome, also when the run is being cancelled.
       await cleanUp(order.orderId);

@@ -1,13 +1,8 @@
 /** Waiting out a dependency that does not answer: durable timers between calls, never a loop in a slot. */
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { sleep } from '@temporalio/workflow';
+import { applicationFailureOf } from './lib/application-failure';
 import { dependencyWaitMs } from './lib/dependency-wait';
 import { FailureType } from '../temporal/contract';
-
-function failureOf(error: unknown): ApplicationFailure | undefined {
-  if (error instanceof ApplicationFailure) return error;
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure ? cause : undefined;
-}
 
 /**
  * Calls `call` until it returns or fails for another reason than DEPENDENCY_NOT_ANSWERING (the
@@ -29,7 +24,7 @@ export async function untilAnswering<T>(
       if (round > 0) await onWait?.(undefined);
       return result;
     } catch (error) {
-      const failure = failureOf(error);
+      const failure = applicationFailureOf(error);
       const waitMs = dependencyWaitMs(
         { type: failure?.type ?? undefined, details: failure?.details?.[0] },
         round,
