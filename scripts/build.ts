@@ -12,12 +12,18 @@
  * public assets, the password list) are copied with the same layout. Type checking stays with
  * `npm run typecheck`.
  *
+ * A few files are bundled instead (`BUNDLED_SOURCES`): esbuild compiles each with the npm package it
+ * imports, from that package's ES modules, and drops what the file does not import. For an SDK whose
+ * CommonJS entry loads all of it (Cloudflare's: 1,166 modules for the three resources CertFleet calls),
+ * that is what keeps the rest out of the worker's memory (docs/scaling.md, "Memory").
+ *
  *   npm run build                 # → dist/
  *   tsx scripts/build.ts <out>
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { build } from 'esbuild';
 import ts from 'typescript';
 import { COMPILED_DIR, PROCESS_COMMANDS, sourceOfCompiled } from './processes';
 
@@ -34,6 +40,13 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   isolatedModules: true,
   removeComments: false,
 };
+
+/**
+ * Sources compiled as one bundle with the npm modules they import (tree-shaken), each replacing its
+ * transpiled file. Such a file imports npm packages only, never another file of ours: that would
+ * put a second copy of our module in the process (checked when bundling).
+ */
+export const BUNDLED_SOURCES: readonly string[] = ['activities/dns-providers/cloudflare/sdk.ts'];
 
 /** Every TypeScript source the process commands load, following relative imports from the entry points. */
 export async function reachableSources(root: string): Promise<string[]> {
@@ -105,12 +118,31 @@ export async function buildDist(root: string, outDir: string): Promise<BuildResu
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, outputText);
   }
+  for (const file of BUNDLED_SOURCES.filter((f) => compiled.includes(f))) await bundleSource(root, file, outDir);
   for (const file of copied) {
     const out = path.join(outDir, file);
     await mkdir(path.dirname(out), { recursive: true });
     await copyFile(path.join(root, file), out);
   }
   return { compiled, copied };
+}
+
+/** Writes `<outDir>/<file>.js` as one CommonJS bundle of `file` and the ES modules it imports. */
+async function bundleSource(root: string, file: string, outDir: string): Promise<void> {
+  const { metafile } = await build({
+    entryPoints: [path.join(root, file)],
+    outfile: path.join(outDir, file.replace(/\.ts$/, '.js')),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'silent',
+    absWorkingDir: root,
+  });
+  const ours = Object.keys(metafile.inputs).filter((input) => input !== file && !input.startsWith('node_modules/'));
+  if (ours.length > 0)
+    throw new Error(`build: ${file} is bundled, so it may import npm packages only: ${ours.join(', ')}`);
 }
 
 if (require.main === module) {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startFakeCloudflare } from '../fakes/cloudflare/server';
 import { buildDist, type BuildResult } from '../../scripts/build';
 import { COMPILED_DIR, PROCESS_COMMANDS } from '../../scripts/processes';
 
@@ -97,5 +99,43 @@ describe('npm run build (scripts/build.ts)', () => {
         `try { require('./${COMPILED_DIR}/activities/crypto/pem').buildPfx({ keyPem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), certPem: 'not a certificate', chainPems: [], password: 'x' }); } catch {}`,
     );
     assert.ok(pfx.includes('node-forge'), pfx.join(' '));
+  });
+
+  it("bundles the three Cloudflare resources CertFleet calls, not the SDK's 1,166 modules, and they work (issue 17 item 4)", async () => {
+    const token = 'build-test-token-0123456789abcdefghijklmnop';
+    const fake = await startFakeCloudflare({ token, zones: [{ name: 'example.test' }] });
+    try {
+      // The compiled provider client in a fresh node: verify, zone lookup, TXT create/list/delete, and a
+      // rejected token classified through the bundle's own error classes.
+      const folder = `./${COMPILED_DIR}/activities/dns-providers/cloudflare`;
+      const script = `
+        const { CloudflareClient } = require('${folder}/client');
+        const { classifyCloudflareError } = require('${folder}/index');
+        (async () => {
+          const client = new CloudflareClient({ token: '${token}', baseUrl: '${fake.baseUrl}' });
+          const zoneId = await client.findZoneId('example.test');
+          const id = await client.createTxt(zoneId, '_acme-challenge.example.test', 'value-1', 120);
+          const listed = (await client.listTxt(zoneId, '_acme-challenge.example.test')).map((r) => r.content);
+          await client.deleteRecord(zoneId, id);
+          const after = (await client.listTxt(zoneId, '_acme-challenge.example.test')).length;
+          const rejected = await new CloudflareClient({ token: 'wrong', baseUrl: '${fake.baseUrl}' }).verifyToken()
+            .then(() => 'accepted', (e) => classifyCloudflareError(e, 'verify').type);
+          const sdkModules = Object.keys(require.cache).filter((f) => f.includes('/node_modules/cloudflare/')).length;
+          console.log(JSON.stringify({ status: await client.verifyToken(), listed, after, rejected, sdkModules }));
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] },
+      });
+      assert.deepEqual(JSON.parse(stdout.trim()), {
+        status: 'active',
+        listed: ['value-1'],
+        after: 0,
+        rejected: 'DNS_AUTH_FAILED',
+        sdkModules: 0,
+      });
+    } finally {
+      await fake.close();
+    }
   });
 });

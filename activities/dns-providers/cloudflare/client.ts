@@ -1,4 +1,4 @@
-import Cloudflare from 'cloudflare';
+import { createCloudflareSdk, type CloudflareSdk } from './sdk';
 
 /** Thin wrapper: one method per Cloudflare API v4 call (https://developers.cloudflare.com/api/). No business logic. */
 export interface CloudflareTxtRecord {
@@ -8,10 +8,10 @@ export interface CloudflareTxtRecord {
 }
 
 export class CloudflareClient {
-  private readonly sdk: Cloudflare;
+  private readonly sdk: CloudflareSdk;
 
   constructor(options: { token: string; baseUrl?: string; timeoutMs?: number }) {
-    this.sdk = new Cloudflare({
+    this.sdk = createCloudflareSdk({
       apiToken: options.token,
       ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
       timeout: options.timeoutMs ?? 30_000,
@@ -58,5 +58,3 @@ export class CloudflareClient {
     await this.sdk.dns.records.delete(recordId, { zone_id: zoneId });
   }
 }
-
-export { Cloudflare };

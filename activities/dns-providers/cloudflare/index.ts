@@ -3,7 +3,8 @@ import { transportFailureText } from '../../domain/transport-failure';
 import { classified, ClassifiedError } from '../../errors';
 import { classifiedCalls } from '../classified-call';
 import type { DnsProvider, DnsProviderFactory } from '../types';
-import { Cloudflare, CloudflareClient } from './client';
+import { CloudflareClient } from './client';
+import { APIConnectionTimeoutError, APIError } from './sdk';
 import type { CloudflareConfig } from './descriptor';
 
 const TXT_TTL = 120; // lowest TTL Cloudflare accepts for non-enterprise zones
@@ -24,7 +25,7 @@ function apiErrorCodes(error: CloudflareApiError): string {
 /** Maps SDK errors to classified errors with messages a technician can act on. Never includes the token. */
 export function classifyCloudflareError(error: unknown, action: string): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
-  if (error instanceof Cloudflare.APIError) {
+  if (error instanceof APIError) {
     const apiError: CloudflareApiError = {
       status: typeof error.status === 'number' ? error.status : undefined,
       errors: error.errors,
@@ -48,7 +49,7 @@ export function classifyCloudflareError(error: unknown, action: string): Classif
         `cloudflare: ${action}: not found (${detail}). Check the zone id.`,
       );
     if (status === undefined) {
-      const why = error instanceof Cloudflare.APIConnectionTimeoutError ? 'timed out' : transportFailureText(error);
+      const why = error instanceof APIConnectionTimeoutError ? 'timed out' : transportFailureText(error);
       return classified(FailureType.dnsUnavailable, `cloudflare: ${action}: cannot reach the API: ${why}`);
     }
     return classified(FailureType.validation, `cloudflare: ${action}: request refused with ${status} (${detail})`);
@@ -121,7 +122,7 @@ export const createCloudflareProvider: DnsProviderFactory = ({ config, secrets }
         await client.createTxt(zone.id, recordName, value, TXT_TTL);
       } catch (error) {
         // 81057/81058: the identical record already exists (created by an earlier attempt)
-        if (error instanceof Cloudflare.APIError && /8105[78]/.test(JSON.stringify(error.errors ?? []))) return;
+        if (error instanceof APIError && /8105[78]/.test(JSON.stringify(error.errors ?? []))) return;
         throw classifyCloudflareError(error, `create TXT ${recordName}`);
       }
     },
@@ -132,7 +133,7 @@ export const createCloudflareProvider: DnsProviderFactory = ({ config, secrets }
         try {
           await client.deleteRecord(zone.id, record.id);
         } catch (error) {
-          if (error instanceof Cloudflare.APIError && error.status === 404) continue;
+          if (error instanceof APIError && error.status === 404) continue;
           throw classifyCloudflareError(error, `delete TXT ${recordName}`);
         }
       }
