@@ -73,6 +73,8 @@ export interface DemoHandle {
   consoleUrl: string;
   /** The read-only Temporal UI; absent when it could not be started (no Go to build it). */
   temporalUiUrl: string | undefined;
+  /** Why no Temporal UI runs, when none does. */
+  temporalUiProblem: string | undefined;
   admin: DemoCredentials;
   readonly: DemoCredentials;
   dataDir: string;
@@ -794,6 +796,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     const guide = printGuide(say, {
       consoleUrl: web.url,
       temporalUiUrl,
+      temporalUiProblem: temporalServer.uiProblem,
       admin,
       viewer,
       dataDir,
@@ -809,6 +812,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
     return {
       consoleUrl: web.url,
       temporalUiUrl,
+      temporalUiProblem: temporalServer.uiProblem,
       admin,
       readonly: viewer,
       dataDir,
@@ -858,6 +862,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
 interface GuideFacts {
   consoleUrl: string;
   temporalUiUrl: string | undefined;
+  /** Why no Temporal UI runs, when none does. */
+  temporalUiProblem: string | undefined;
   admin: DemoCredentials;
   viewer: DemoCredentials;
   dataDir: string;
@@ -878,7 +884,7 @@ function printGuide(say: (line: string) => void, facts: GuideFacts): string[] {
     `  Console      ${facts.consoleUrl}`,
     `               admin:      ${facts.admin.username} / ${facts.admin.password}`,
     `               read-only:  ${facts.viewer.username} / ${facts.viewer.password}`,
-    `  Temporal UI  ${facts.temporalUiUrl ?? 'not running (it is built with Go, which this machine lacks)'}${facts.temporalUiUrl ? ' (read-only)' : ''}`,
+    `  Temporal UI  ${facts.temporalUiUrl ? `${facts.temporalUiUrl} (read-only)` : `not running: ${facts.temporalUiProblem ?? 'unknown'}`}`,
     `  Emails       caught by an SMTP server at ${facts.smtp.host}:${facts.smtp.port}; each one is printed here ("mail to …")`,
     `  Data         ${facts.dataDir} (${facts.keep ? 'kept: DEMO_KEEP=1' : 'reset at every start; DEMO_KEEP=1 keeps it'})${facts.externalDatabase ? ', database from DATABASE_URL' : ''}`,
     '',

@@ -12,6 +12,8 @@ export interface LocalTemporal {
   address: string;
   /** The read-only Temporal UI, when it could be started. */
   uiUrl?: string;
+  /** Why no Temporal UI runs (absent when it does), for the demo's and `npm start`'s guide. */
+  uiProblem?: string;
   stop: () => Promise<void>;
 }
 
@@ -45,7 +47,12 @@ export async function startLocalTemporal(o: LocalTemporalOptions): Promise<Local
       ),
       await startDownloadedDevServer({ port: o.port, dbFilename }));
   const uiBinary = cli ? await findOrBuild(TEMPORAL_UI_SERVER, o) : undefined;
-  if (!uiBinary) return { address: server.address, stop: server.stop };
+  if (!uiBinary)
+    return {
+      address: server.address,
+      uiProblem: 'the Temporal UI server is built with Go, which this machine lacks',
+      stop: server.stop,
+    };
   try {
     const ui = await startReadOnlyTemporalUi({
       binaryPath: uiBinary,
@@ -63,9 +70,8 @@ export async function startLocalTemporal(o: LocalTemporalOptions): Promise<Local
       },
     };
   } catch (error) {
-    o.say(
-      `the read-only Temporal UI did not start, running without it: ${(error as Error).message.split('\n')[0] ?? ''}`,
-    );
-    return { address: server.address, stop: server.stop };
+    const uiProblem = `it did not start: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    o.say(`the read-only Temporal UI did not start, running without it: ${uiProblem}`);
+    return { address: server.address, uiProblem, stop: server.stop };
   }
 }

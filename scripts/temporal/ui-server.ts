@@ -48,7 +48,7 @@ export interface ReadOnlyUiOptions {
   /** A directory for its config file. */
   configDir: string;
   onOutput?: (line: string) => void;
-  /** How long to wait for it to answer (default 20 s). */
+  /** How long to wait for it to answer (default 60 s: it starts in about a second, but a loaded machine, such as CI running three test files at once, has taken longer than 20 s). */
   readyTimeoutMs?: number;
 }
 
@@ -93,7 +93,7 @@ export async function startReadOnlyTemporalUi(opts: ReadOnlyUiOptions): Promise<
       { cause: managed.spawnError() },
     );
   };
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (!managed.isAlive()) return fail(managed.exitReason());

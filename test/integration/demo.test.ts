@@ -158,15 +158,14 @@ describe('npm run demo', () => {
       adminLine?.[1] && adminLine[2] && viewerLine?.[1] && viewerLine[2],
       `credentials printed:\n${printed.join('\n')}`,
     );
+    const uiUrl = demo.temporalUiUrl;
+    assert.ok(uiUrl, `the demo runs its Temporal UI; it printed why not:\n${printed.join('\n')}`);
     assert.ok(
-      printed.some((line) => line.includes(demo?.temporalUiUrl ?? '?')),
+      printed.some((line) => line.includes(uiUrl)),
       'the Temporal UI URL is printed',
     );
     // The Temporal UI beside the demo is read-only: it refuses signals, starts, terminations and batch actions.
-    const uiSettings = (await (await fetch(`${demo.temporalUiUrl ?? '?'}/api/v1/settings`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const uiSettings = (await (await fetch(`${uiUrl}/api/v1/settings`)).json()) as Record<string, unknown>;
     assert.equal(uiSettings['DisableWriteActions'], true, "the demo's Temporal UI is read-only");
     const admin = new ConsoleClient(url);
     await admin.login(adminLine[1], adminLine[2]);
