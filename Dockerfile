@@ -46,11 +46,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
-# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own malloc arena (up to 8 per core); the
-# worker's Temporal Core (Rust, tokio threads), its workflow thread and libuv threads left about 65 MiB of
-# arenas resident at N = 50 (README "Performance"). Two arenas cost no measurable CPU here.
+# glibc malloc (scripts/topology.ts GLIBC_MALLOC_ENV, which says why): two arenas, not one per thread;
+# the mmap and trim thresholds fixed at their initial 128 KiB, so freed large blocks go back to the
+# system instead of raising the thresholds and staying resident in the heap.
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
     CERTFLEET_DATA_DIR=/app/data \
     HOST=0.0.0.0 \

@@ -32,7 +32,7 @@ import { childPids, NO_MEMORY, startSampling } from './process-memory';
 import type { Memory, MemoryPeaks } from './process-memory';
 import { argumentPart, POSTGRES, productionStackParts, type StackPart } from './stack-parts';
 import { runBenchmark } from './stats';
-import { uniqueResidentMiB } from './unique-pages';
+import { uniqueResidentByWhat, uniqueResidentMiB } from './unique-pages';
 import { findGoTool } from '../scripts/temporal/dev-server';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from '../scripts/temporal/ui-server';
 import { createFleet } from '../test/support/fleet';
@@ -53,6 +53,10 @@ const PASSED_ON = [
   'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
   'WORKER_DATABASE_POOL_MAX',
   'NODE_OPTIONS',
+  // glibc malloc's tunables (mallopt(3), "ENVIRONMENT"), for the worker and the web alike.
+  'MALLOC_ARENA_MAX',
+  'MALLOC_MMAP_THRESHOLD_',
+  'MALLOC_TRIM_THRESHOLD_',
 ];
 
 function averageOf(samples: Map<string, Memory>[]): Map<string, Memory> {
@@ -175,6 +179,15 @@ async function main(): Promise<void> {
       process.stderr.write(
         `[footprint] idle PSS (MiB): ${idleFigures}; whole stack ${idleTotal.toFixed(0)}; each page once ${idleUnique.toFixed(0)}\n`,
       );
+      // Where the idle pages are, each once: the binaries shared by processes under their file's name.
+      const byWhat = uniqueResidentByWhat(parts.map((p) => ({ name: p.name, pids: (p.pids?.() ?? []).flatMap(tree) })));
+      if (byWhat)
+        process.stderr.write(
+          `[footprint] idle, each page once, by what holds it (MiB, ≥ 1): ${byWhat
+            .filter(([, mib]) => mib >= 1)
+            .map(([what, mib]) => `${what} ${mib.toFixed(1)}`)
+            .join('; ')}\n`,
+        );
       process.stderr.write(`[footprint] idle measured; renewing all ${n}\n`);
       // CPU seconds of CertFleet's processes and the Temporal server over the burst: the cost of a
       // setting (e.g. V8's --optimize-for-size) less bent by the machine's load than the burst's duration.

@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from './db';
 import { startPebble, type PebbleOptions, type PebbleStack } from './pebble';
 import { freePort } from './free-port';
 import { PROCESS_COMMANDS } from '../../scripts/processes';
+import { GLIBC_MALLOC_ENV } from '../../scripts/topology';
 import { spawnManaged, type ManagedProcess } from './process';
 import { startSmtpCatcher, type SmtpCatcher } from './smtp';
 import { startTestTemporal, type TestTemporal } from './temporal';
@@ -174,8 +175,8 @@ export async function startStackOn<T extends StackTemporal>(
       LOG_LEVEL: 'warn',
       // Test workers run side by side: none takes the default metrics port unless a test asks for it.
       WORKER_METRICS_ADDRESS: '',
-      // As the image runs its processes (Dockerfile): two glibc malloc arenas, not one per thread.
-      MALLOC_ARENA_MAX: '2',
+      // As the image runs its processes (Dockerfile): two glibc malloc arenas, fixed thresholds.
+      ...GLIBC_MALLOC_ENV,
       ...options.env,
     };
     await backend.beforeProcesses?.(env);

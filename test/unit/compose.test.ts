@@ -12,6 +12,7 @@ import {
   type ProcessName,
 } from '../../scripts/processes';
 import { READ_ONLY_UI_SWITCHES } from '../../scripts/temporal/ui-server';
+import { GLIBC_MALLOC_ENV } from '../../scripts/topology';
 
 /**
  * No Docker engine runs here: docker-compose.yml, the Dockerfile and .dockerignore are validated as
@@ -467,6 +468,15 @@ describe('Dockerfile', () => {
       ([k, v]) => k === 'COPY' && v.startsWith('--from=') && (v.includes(out) || v.includes(`${path.dirname(out)} `)),
     );
     assert.ok(copied, 'the bundle is copied into the final stage');
+  });
+
+  it("sets glibc malloc's settings of scripts/topology.ts for the image's processes", () => {
+    const env = (final?.instructions ?? [])
+      .filter(([k]) => k === 'ENV')
+      .map(([, v]) => v)
+      .join(' ');
+    for (const [name, value] of Object.entries(GLIBC_MALLOC_ENV))
+      assert.match(env, new RegExp(`(^|\\s)${name}=${value}(\\s|$)`), `ENV ${name}=${value}`);
   });
 
   it('installs production dependencies only in the final image, and bakes in no secret', () => {
