@@ -34,6 +34,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { measureAcmeCeiling, type CeilingResult } from './acme-ceiling';
 import { fleetWorkerTuning } from './fleet-worker-tuning';
+import { machineBusySeconds } from './process-stats';
 import { processPart, TEMPORAL, type StackPart } from './stack-parts';
 import { runBenchmark } from './stats';
 import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
@@ -90,6 +91,8 @@ interface Round {
   idle: { worker: number; temporal: number };
   /** This process (the client: starts and result waits), CPU ms per run; not in the floor. */
   client: number;
+  /** What every other process on the machine used meanwhile (first start → last result), in cores. */
+  othersCores: number;
   /** One run: the lifecycle's history and its deploy child's (when it has one). */
   one: { lifecycle: HistoryCounts; child?: HistoryCounts };
   /** Workflow tasks per run (lifecycle and child) over all runs, and task timeouts in all of them. */
@@ -202,12 +205,19 @@ async function measureRound(
     worker: ms(parts.worker.cpu() - idleBefore.worker) / (IDLE_MS / 1000),
     temporal: ms(parts.temporal.cpu() - idleBefore.temporal) / (IDLE_MS / 1000),
   };
-  const before = { worker: parts.worker.cpu(), temporal: parts.temporal.cpu(), client: process.cpuUsage() };
+  const before = {
+    worker: parts.worker.cpu(),
+    temporal: parts.temporal.cpu(),
+    client: process.cpuUsage(),
+    machine: machineBusySeconds(),
+  };
   const started = performance.now();
   await runAll(client, shape, ids);
   const seconds = (performance.now() - started) / 1000;
-  const atEnd = { worker: parts.worker.cpu(), temporal: parts.temporal.cpu() };
+  const atEnd = { worker: parts.worker.cpu(), temporal: parts.temporal.cpu(), machine: machineBusySeconds() };
   const clientUsed = process.cpuUsage(before.client);
+  const clientSeconds = (clientUsed.user + clientUsed.system) / 1e6;
+  const ours = atEnd.worker - before.worker + (atEnd.temporal - before.temporal) + clientSeconds;
   await sleep(SETTLE_MS);
   const after = { worker: parts.worker.cpu(), temporal: parts.temporal.cpu() };
   const perRun = (s: number): number => ms(s) / n;
@@ -233,7 +243,8 @@ async function measureRound(
     workerAtEnd: perRun(atEnd.worker - before.worker),
     temporalAtEnd: perRun(atEnd.temporal - before.temporal),
     idle,
-    client: (clientUsed.user + clientUsed.system) / 1000 / n,
+    client: perRun(clientSeconds),
+    othersCores: Math.max(0, atEnd.machine - before.machine - ours) / seconds,
     one: histories[0] ?? { lifecycle: countHistory({}) },
     meanTasks: sum((h) => h.lifecycle.tasks + (h.child?.tasks ?? 0)) / n,
     meanEvents: sum((h) => h.lifecycle.events + (h.child?.events ?? 0)) / n,
@@ -241,19 +252,24 @@ async function measureRound(
   };
 }
 
-function print(rounds: readonly Round[], ceiling: CeilingResult, load: [number, number], startedAt: Date): void {
+function print(
+  rounds: readonly Round[],
+  ceiling: CeilingResult & { othersCores: number },
+  load: [number, number],
+  startedAt: Date,
+): void {
   const raw = ceiling.cpuMsPerCert.total;
   console.log(
     `\n## Orchestration floor, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}–${new Date().toISOString().slice(11, 16)} UTC, load ${load[0].toFixed(2)} → ${load[1].toFixed(2)}\n`,
   );
   console.log(
-    '| shape | N | wall | worker CPU per run | Temporal server CPU per run | floor (worker + Temporal) | raw ACME CPU per cert | floor ÷ raw ACME | workflow tasks per run | events per run |',
+    '| shape | N | wall | worker CPU per run | Temporal server CPU per run | floor (worker + Temporal) | raw ACME CPU per cert | floor ÷ raw ACME | workflow tasks per run | events per run | other processes meanwhile |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rounds) {
     const floor = r.worker + r.temporal;
     console.log(
-      `| ${r.shape} | ${r.n} | ${r.seconds.toFixed(1)} s | ${r.worker.toFixed(1)} ms | ${r.temporal.toFixed(1)} ms | **${floor.toFixed(1)} ms** | ${raw.toFixed(1)} ms | **${(floor / raw).toFixed(2)}×** | ${r.meanTasks.toFixed(2)} | ${r.meanEvents.toFixed(1)} |`,
+      `| ${r.shape} | ${r.n} | ${r.seconds.toFixed(1)} s | ${r.worker.toFixed(1)} ms | ${r.temporal.toFixed(1)} ms | **${floor.toFixed(1)} ms** | ${raw.toFixed(1)} ms | **${(floor / raw).toFixed(2)}×** | ${r.meanTasks.toFixed(2)} | ${r.meanEvents.toFixed(1)} | ${r.othersCores.toFixed(2)} cores |`,
     );
   }
   console.log('\nDetails:');
@@ -263,7 +279,7 @@ function print(rounds: readonly Round[], ceiling: CeilingResult, load: [number, 
       `  - at the last result (before the ${SETTLE_MS / 1000} s settle): worker ${r.workerAtEnd.toFixed(1)} ms, Temporal ${r.temporalAtEnd.toFixed(1)} ms per run; idle before the round: worker ${r.idle.worker.toFixed(1)} ms/s, Temporal ${r.idle.temporal.toFixed(1)} ms/s`,
     );
     console.log(
-      `  - this process (client: ${r.n} starts and result waits; not in the floor): ${r.client.toFixed(1)} ms per run; ${(r.n / r.seconds).toFixed(1)} runs per second`,
+      `  - this process (client: ${r.n} starts and result waits; not in the floor): ${r.client.toFixed(1)} ms per run; ${(r.n / r.seconds).toFixed(1)} runs per second; every other process on the machine meanwhile: ${r.othersCores.toFixed(2)} cores`,
     );
     console.log(`  - one run's lifecycle: ${describeCounts(r.one.lifecycle)}`);
     if (r.one.child) console.log(`  - its deploy child: ${describeCounts(r.one.child)}`);
@@ -271,7 +287,7 @@ function print(rounds: readonly Round[], ceiling: CeilingResult, load: [number, 
   }
   const c = ceiling.cpuMsPerCert;
   console.log(
-    `- raw ACME (acme-client alone, ${ceiling.certificates} certificates ${ceiling.concurrency} at a time, same machine): ${raw.toFixed(1)} ms per certificate (client ${c.client.toFixed(1)}, Pebble ${c.pebble.toFixed(1)}, challtestsrv ${c.challtestsrv.toFixed(1)}), ${ceiling.perSecond.toFixed(1)} per second`,
+    `- raw ACME (acme-client alone, ${ceiling.certificates} certificates ${ceiling.concurrency} at a time, same machine): ${raw.toFixed(1)} ms per certificate (client ${c.client.toFixed(1)}, Pebble ${c.pebble.toFixed(1)}, challtestsrv ${c.challtestsrv.toFixed(1)}), ${ceiling.perSecond.toFixed(1)} per second; every other process meanwhile: ${ceiling.othersCores.toFixed(2)} cores`,
   );
   console.log(
     '- Temporal: the CLI dev server, its persistence SQLite in its own process (counted above); no PostgreSQL in the floor',
@@ -328,9 +344,15 @@ async function main(): Promise<void> {
       rounds.push(await measureRound(client, parts, shape, ids(1 + i * 100_000, n)));
     }
     process.stderr.write(`[floor] raw acme-client on Pebble: ${Math.min(n, CEILING_MAX)} certificates\n`);
+    const aside = { machine: machineBusySeconds() };
+    const ceilingStarted = performance.now();
     const ceiling = await measureAcmeCeiling(pebble, Math.min(n, CEILING_MAX), CEILING_CONCURRENCY);
+    // Every process but the ceiling's own (this one, Pebble, challtestsrv), in cores: the idle worker and server too.
+    const ceilingOthers =
+      Math.max(0, machineBusySeconds() - aside.machine - (ceiling.cpuMsPerCert.total * ceiling.certificates) / 1000) /
+      ((performance.now() - ceilingStarted) / 1000);
     const loadAfter = loadavg()[0] ?? 0;
-    print(rounds, ceiling, [loadBefore, loadAfter], startedAt);
+    print(rounds, { ...ceiling, othersCores: ceilingOthers }, [loadBefore, loadAfter], startedAt);
   } finally {
     await connection?.close();
     await worker?.stop();
