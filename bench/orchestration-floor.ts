@@ -8,12 +8,14 @@
  * whose activities do nothing (bench/orchestration-floor-activities.ts), on the Temporal CLI dev server
  * the other benchmarks start (test/support/temporal.ts, CertFleet's search attributes registered) and a
  * worker process configured as bench:fleet's CertFleet worker (bench/orchestration-floor-worker.ts:
- * worker/config.ts with bench/fleet-worker-tuning.ts and scripts/topology.ts CERTFLEET_PROCESS_ENV.worker).
- * Like bench:fleet it starts every run, then waits for each run's result (handle.result()).
+ * worker/config.ts with bench/fleet-worker-tuning.ts and scripts/topology.ts CERTFLEET_PROCESS_ENV.worker;
+ * run with `node --import tsx`, whose esbuild service is idle once the worker has loaded). Like bench:fleet
+ * it starts every run, then waits for each run's result (handle.result()).
  *
  * It prints, per round: the wall time (first start → last result); the CPU per run of the worker process
  * and of the Temporal server process (with their children; /proc, from the first start until 2 s after
- * the last result, so the server's work after a run closed is in it), their idle rates before the round;
+ * the last result, so the server's work after a run closed is in it), their idle rates before the round,
+ * and what every other process on the machine used meanwhile (in cores: 0 on a quiet machine);
  * the workflow tasks, events and history bytes of one finished run (and the mean over all runs); and, for
  * comparison, the raw ACME cost measured in the same run (bench/acme-ceiling.ts measureAcmeCeiling against
  * a Pebble, same N, 25 at a time) and the floor's ratio to it. The dev server keeps its state in SQLite
@@ -23,7 +25,7 @@
  *   npx tsx bench/orchestration-floor.ts              # N = 50
  *   npx tsx bench/orchestration-floor.ts 200
  *   npx tsx bench/orchestration-floor.ts 50 --merged  # then the same run merged (1 local + 3 regular, no child)
- *   WORKER_MAX_CACHED_WORKFLOWS=250 npx tsx bench/orchestration-floor.ts 50   # the worker's settings as bench:fleet
+ *   WORKER_MAX_CACHED_WORKFLOWS=250 npx tsx bench/orchestration-floor.ts 50   # worker/config.ts's default cache
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
