@@ -39,29 +39,17 @@ import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
 import { measureAcmeCeiling } from './acme-ceiling';
 import { printOne, printSummary, type FleetFigures } from './fleet-report';
+import { fleetWorkerTuning } from './fleet-worker-tuning';
 import { startSampling } from './process-memory';
 import { cpuSeconds } from './process-stats';
 import { ownProcessPart, POSTGRES, processPart, productionStackParts, TEMPORAL, type StackPart } from './stack-parts';
 import { median, runBenchmark } from './stats';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
-import { DEFAULT_STICKY_QUEUE_TIMEOUT_MS, DEFAULT_WORKFLOW_TASK_SLOTS } from '../worker/config';
 import { createFleet } from '../test/support/fleet';
 import type { ManagedProcess } from '../test/support/process';
 import { startProductionStack } from '../test/support/production-stack';
 import { startStack, type AnyStack } from '../test/support/stack';
-
-/** The knobs this benchmark passes to the worker unless the environment sets them. */
-const TUNING: Record<string, string> = {
-  WORKER_MAX_CONCURRENT_ACTIVITIES: '200',
-  // The worker's defaults (worker/config.ts): more workflow tasks at once than its one workflow thread
-  // finishes within the 10 s task timeout only makes them time out and replay again (N = 1,000 never
-  // finished with 40), and with few slots the backlog waits on the sticky queue, so that waits longer.
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: String(DEFAULT_WORKFLOW_TASK_SLOTS),
-  WORKER_STICKY_QUEUE_TIMEOUT_MS: String(DEFAULT_STICKY_QUEUE_TIMEOUT_MS),
-  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '100',
-  WORKER_DATABASE_POOL_MAX: '20',
-};
 
 /** The raw ACME cost is measured on at most this many orders (CPU per certificate does not need more). */
 const CEILING_MAX = 1_000;
@@ -97,7 +85,7 @@ async function startMeasuredStack(
 }
 
 async function runFleet(n: number, workerCount: number, production: boolean): Promise<FleetFigures> {
-  const tuning = Object.fromEntries(Object.entries(TUNING).map(([k, v]) => [k, process.env[k] ?? v]));
+  const tuning = fleetWorkerTuning();
   const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
   if (cache) tuning['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
   // The worker's own Temporal metrics (sticky cache hits and misses, task latencies) to watch a run with curl.
@@ -248,8 +236,8 @@ async function main(): Promise<void> {
   const production = args.includes('--production');
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);
   console.log(
-    `worker tuning: ${Object.keys(TUNING)
-      .map((k) => `${k}=${process.env[k] ?? TUNING[k]}`)
+    `worker tuning: ${Object.entries(fleetWorkerTuning())
+      .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   );
   for (const [processName, settings] of Object.entries(CERTFLEET_PROCESS_ENV))

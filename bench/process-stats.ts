@@ -49,3 +49,10 @@ export function parentPid(pid: number): number {
   const stat = readProc(pid, 'stat') ?? '';
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
 }
+
+/** CPU seconds the whole machine's processes have used so far, all cores (/proc/stat: user, nice, system, irq, softirq). */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / TICKS_PER_SECOND;
+}
