@@ -36,7 +36,12 @@ import {
   type LifecycleInput,
   type LifecycleResult,
 } from '../temporal/contract';
-import { localBookkeepingOptions, nonRetryableErrorTypes, remoteCallOptions } from '../workflows/lib/retry-policies';
+import {
+  localBookkeepingOptions,
+  nonRetryableErrorTypes,
+  remoteCallOptions,
+  verifyOptions,
+} from '../workflows/lib/retry-policies';
 import type { FloorActivities, MergedActivities } from './orchestration-floor-activities';
 
 /** workflows/bookkeeping.ts localBookkeeping. */
@@ -61,24 +66,32 @@ const deviceOptions = (settings: DeploySettings): ActivityOptions => ({
   },
 });
 /** workflows/deploy-to-target.ts `verify`. */
-const verify = proxyActivities<FloorActivities>({
-  startToCloseTimeout: '1m',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes,
-  },
-});
+const verify = proxyActivities<FloorActivities>(verifyOptions);
 
 const deployed = (outcomes: DeploymentOutcome[]): LifecycleResult['outcome'] =>
   outcomes.every((o) => o.outcome === 'deployed') ? 'issued' : 'partial';
 
+/** The run's outcome from its deploys, mailed as workflows/certificate-lifecycle.ts does after the first round. */
+async function mailOutcome(
+  input: LifecycleInput,
+  deployments: DeploymentOutcome[],
+): Promise<LifecycleResult['outcome']> {
+  const { workflowId, startTime } = workflowInfo();
+  const outcome = deployed(deployments);
+  await mail.sendLifecycleEmail({
+    certificateId: input.certificateId,
+    outcome,
+    workflowId,
+    trigger: input.trigger,
+    startedAt: startTime.toISOString(),
+    deployments,
+  });
+  return outcome;
+}
+
 export async function floorLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const { certificateId } = input;
-  const { workflowId, runId, startTime } = workflowInfo();
+  const { workflowId, runId } = workflowInfo();
   upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: certificateId }]);
   const opening = await local.openLifecycleRun({ ...input, workflowId, runId, scheduled: false });
   if ('refused' in opening || !opening.plan) throw ApplicationFailure.nonRetryable('floor: the opening refused');
@@ -100,15 +113,7 @@ export async function floorLifecycleWorkflow(input: LifecycleInput): Promise<Lif
       }),
     ),
   );
-  const outcome = deployed(deployments);
-  await mail.sendLifecycleEmail({
-    certificateId,
-    outcome,
-    workflowId,
-    trigger: input.trigger,
-    startedAt: startTime.toISOString(),
-    deployments,
-  });
+  const outcome = await mailOutcome(input, deployments);
   await cleanup;
   upsertSearchAttributes([{ key: SearchAttributes.outcome, value: outcome }]);
   return { outcome, versionId, deployments };
@@ -134,7 +139,7 @@ export async function floorDeployWorkflow(input: DeployInput): Promise<Deploymen
 
 export async function mergedLifecycleWorkflow(input: LifecycleInput): Promise<LifecycleResult> {
   const { certificateId } = input;
-  const { workflowId, runId, startTime } = workflowInfo();
+  const { workflowId, runId } = workflowInfo();
   upsertSearchAttributes([{ key: SearchAttributes.certificateId, value: certificateId }]);
   const { settings, targets } = await local.openRenewal({ ...input, workflowId, runId });
   const { versionId } = await remote.issueCertificate({ certificateId, workflowId, runId });
@@ -144,15 +149,7 @@ export async function mergedLifecycleWorkflow(input: LifecycleInput): Promise<Li
       device.deployVersion({ certificateId, deploymentId: t.deploymentId, versionId, trigger: 'lifecycle' }),
     ),
   );
-  const outcome = deployed(deployments);
-  await mail.sendLifecycleEmail({
-    certificateId,
-    outcome,
-    workflowId,
-    trigger: input.trigger,
-    startedAt: startTime.toISOString(),
-    deployments,
-  });
+  const outcome = await mailOutcome(input, deployments);
   upsertSearchAttributes([{ key: SearchAttributes.outcome, value: outcome }]);
   return { outcome, versionId, deployments };
 }

@@ -4,7 +4,7 @@ import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { untilAnswering } from './dependency-wait';
-import { bookkeepingOptions, nonRetryableErrorTypes } from './lib/retry-policies';
+import { bookkeepingOptions, nonRetryableErrorTypes, verifyOptions } from './lib/retry-policies';
 import {
   CommandAction,
   deployNowSignal,
@@ -32,18 +32,7 @@ function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
   return proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '15s', retry });
 }
 
-/** A device may need a moment before it serves the new certificate; a stale one after that is a failure. */
-const verify = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  heartbeatTimeout: '15s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes,
-  },
-});
+const verify = proxyActivities<Activities>(verifyOptions);
 /** Removing superseded objects from the device: best effort (the activity records a failure as a step). */
 const cleanup = proxyActivities<Activities>({
   startToCloseTimeout: '2m',

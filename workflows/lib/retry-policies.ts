@@ -41,3 +41,16 @@ export const consoleCheckOptions = {
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes },
 } as const;
+
+/** Verifying a deploy by TLS handshake: a device may need a moment before it serves the new certificate; a stale one after that is a failure. */
+export const verifyOptions = {
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes,
+  },
+} as const;
