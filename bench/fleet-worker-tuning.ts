@@ -17,7 +17,12 @@ export const FLEET_WORKER_TUNING: Readonly<Record<string, string>> = {
   WORKER_DATABASE_POOL_MAX: '20',
 };
 
-/** FLEET_WORKER_TUNING with the values the environment sets instead. */
+/**
+ * FLEET_WORKER_TUNING with the values the environment sets instead, and WORKER_MAX_CACHED_WORKFLOWS when
+ * the environment sets it (otherwise the production topology's cache applies: CERTFLEET_PROCESS_ENV.worker).
+ */
 export function fleetWorkerTuning(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return Object.fromEntries(Object.entries(FLEET_WORKER_TUNING).map(([k, v]) => [k, env[k] ?? v]));
+  const tuning = Object.fromEntries(Object.entries(FLEET_WORKER_TUNING).map(([k, v]) => [k, env[k] ?? v]));
+  const cache = env['WORKER_MAX_CACHED_WORKFLOWS'];
+  return cache ? { ...tuning, WORKER_MAX_CACHED_WORKFLOWS: cache } : tuning;
 }

@@ -86,8 +86,6 @@ async function startMeasuredStack(
 
 async function runFleet(n: number, workerCount: number, production: boolean): Promise<FleetFigures> {
   const tuning = fleetWorkerTuning();
-  const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
-  if (cache) tuning['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
   // The worker's own Temporal metrics (sticky cache hits and misses, task latencies) to watch a run with curl.
   const metrics = process.env['WORKER_METRICS_ADDRESS'];
   if (metrics) tuning['WORKER_METRICS_ADDRESS'] = metrics;

@@ -33,6 +33,7 @@ import type { Memory, MemoryPeaks } from './process-memory';
 import { argumentPart, POSTGRES, productionStackParts, type StackPart } from './stack-parts';
 import { runBenchmark } from './stats';
 import { uniqueResidentByWhat, uniqueResidentMiB } from './unique-pages';
+import { GLIBC_MALLOC_ENV } from '../scripts/topology';
 import { findGoTool } from '../scripts/temporal/dev-server';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from '../scripts/temporal/ui-server';
 import { createFleet } from '../test/support/fleet';
@@ -54,9 +55,7 @@ const PASSED_ON = [
   'WORKER_DATABASE_POOL_MAX',
   'NODE_OPTIONS',
   // glibc malloc's tunables (mallopt(3), "ENVIRONMENT"), for the worker and the web alike.
-  'MALLOC_ARENA_MAX',
-  'MALLOC_MMAP_THRESHOLD_',
-  'MALLOC_TRIM_THRESHOLD_',
+  ...Object.keys(GLIBC_MALLOC_ENV),
 ];
 
 function averageOf(samples: Map<string, Memory>[]): Map<string, Memory> {

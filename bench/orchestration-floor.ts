@@ -34,12 +34,13 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { measureAcmeCeiling, type CeilingResult } from './acme-ceiling';
 import { fleetWorkerTuning } from './fleet-worker-tuning';
 import { machineBusySeconds } from './process-stats';
 import { processPart, TEMPORAL, type StackPart } from './stack-parts';
 import { runBenchmark } from './stats';
-import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
+import { CERTFLEET_PROCESS_ENV, GLIBC_MALLOC_ENV } from '../scripts/topology';
 import { certificateWorkflowId, deploymentWorkflowId, TASK_QUEUE, type LifecycleResult } from '../temporal/contract';
 import { startPebble, type PebbleStack } from '../test/support/pebble';
 import { spawnManaged, type ManagedProcess } from '../test/support/process';
@@ -127,7 +128,6 @@ async function recordedCounts(file: string): Promise<HistoryCounts> {
   return countHistory(historyFromJSON(saved.history));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (seconds: number): number => seconds * 1000;
 
 /** The workflow bundle of the floor's workflows, written where the worker process reads it. */
@@ -143,18 +143,16 @@ async function writeBundle(): Promise<string> {
 
 /** The worker's environment: bench:fleet's worker settings (the environment may override them, as there). */
 function workerEnv(temporalAddress: string, bundlePath: string): Record<string, string> {
-  const settings: Record<string, string> = { ...CERTFLEET_PROCESS_ENV.worker, ...fleetWorkerTuning() };
-  const cache = process.env['WORKER_MAX_CACHED_WORKFLOWS'];
-  if (cache) settings['WORKER_MAX_CACHED_WORKFLOWS'] = cache;
   return {
-    ...settings,
+    ...CERTFLEET_PROCESS_ENV.worker,
+    ...fleetWorkerTuning(),
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: 'default',
     WORKFLOW_BUNDLE_PATH: bundlePath,
     // Required by worker/config.ts; the floor's activities never connect to a database.
     DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/orchestration-floor-unused',
-    // As test/support/stack.ts runs CertFleet's workers (the image's settings, metrics off, log level).
-    MALLOC_ARENA_MAX: '2',
+    // As test/support/stack.ts runs CertFleet's workers (the image's glibc settings, metrics off, log level).
+    ...GLIBC_MALLOC_ENV,
     WORKER_METRICS_ADDRESS: process.env['WORKER_METRICS_ADDRESS'] ?? '',
     LOG_LEVEL: 'info',
   };
