@@ -31,6 +31,10 @@ import {
   temporalSchemaSteps,
   temporalServerEnv,
 } from '../../scripts/topology';
+import { TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
+import { TEMPORAL_UI_SERVER } from '../../scripts/temporal/ui-server';
+import { PEBBLE, PEBBLE_CHALLTESTSRV } from '../support/pebble';
+import { PEBBLE_WITHOUT_ARI } from '../support/pebble-ari';
 import { temporalServerModuleDir } from '../support/temporal-server';
 
 interface Service {
@@ -59,14 +63,23 @@ describe('docker-compose.yml runs scripts/topology.ts', () => {
       assert.equal(service(name).image, TEMPORAL_ADMIN_TOOLS_IMAGE, name);
     assert.equal(TEMPORAL_SERVER.version, `v${TEMPORAL_RELEASE}`);
     assert.equal(TEMPORAL_SQL_TOOL.version, `v${TEMPORAL_RELEASE}`);
-    const ci = read('.ci/run');
-    for (const tool of [TEMPORAL_SERVER, TEMPORAL_SQL_TOOL]) {
-      assert.ok(
-        ci.includes(`go install ${tool.module}@${tool.version}`),
-        `.ci/run builds ${tool.module}@${tool.version}`,
-      );
-      assert.ok(ci.includes(`certfleet/bin/${tool.binary}`), `.ci/run caches it as ${tool.binary}`);
-    }
+  });
+
+  it('.ci/run builds every Go tool the code runs, at its version, under its cached name, and nothing else', () => {
+    const built = read('.ci/run')
+      .split('\n')
+      .map((line) => /^\s*go_tool (\S+) (\S+)$/.exec(line))
+      .flatMap((m) => (m ? [`${m[1]} ${m[2]}`] : []));
+    const tools = [
+      TEMPORAL_CLI,
+      TEMPORAL_UI_SERVER,
+      PEBBLE,
+      PEBBLE_CHALLTESTSRV,
+      PEBBLE_WITHOUT_ARI,
+      TEMPORAL_SERVER,
+      TEMPORAL_SQL_TOOL,
+    ];
+    assert.deepEqual([...built].sort(), tools.map((tool) => `${tool.module}@${tool.version} ${tool.binary}`).sort());
   });
 
   it('sets the schema up with exactly the temporal-sql-tool argument lists of the description', () => {
