@@ -107,7 +107,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     ];
     const setupStarted = performance.now();
     // Four creations at a time: on a loaded machine more made the console's Temporal calls time out (503).
-    const fleet = await createFleet(stack, n, { concurrency: 4 });
+    const fleet = await createFleet(stack, n, { concurrency: 4, waitByCount: true });
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     process.stderr.write(
       `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
