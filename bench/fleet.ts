@@ -1,7 +1,8 @@
 /**
  * bench/fleet.ts — a fleet of N certificates renewed at once on the real stack: PostgreSQL, the
  * Temporal dev server, worker and web console processes, Pebble with challtestsrv, the fake
- * Cloudflare, and one fake F5 BIG-IP with a client-ssl profile (and TLS listener) per certificate.
+ * Cloudflare, and fake F5 BIG-IPs (each a target of its own with CERTIFICATES_PER_DEVICE client-ssl
+ * profiles, each profile with a TLS listener), one profile per certificate.
  * Each certificate is issued and deployed once to set the fleet up; then "Renew now" is pressed for
  * all of them through the JSON API, and every run goes DNS-01 → propagation → ACME → deploy → verify
  * by TLS handshake → email. For each N it prints:
@@ -51,6 +52,12 @@ import type { ManagedProcess } from '../test/support/process';
 import { startProductionStack } from '../test/support/production-stack';
 import { startStack, type AnyStack } from '../test/support/stack';
 
+/**
+ * Certificates per fake BIG-IP: the same per device at every N, so N changes the number of devices, not
+ * what each device does (one device holding 10,000 profiles measured that device: test/support/fleet.ts).
+ * At N = 100 one device, as before 2026-12-07.
+ */
+const CERTIFICATES_PER_DEVICE = 100;
 /** The raw ACME cost is measured on at most this many orders (CPU per certificate does not need more). */
 const CEILING_MAX = 1_000;
 /** How often the processes' memory is sampled during the renewals (RSS and PSS of each part). */
@@ -107,7 +114,11 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     ];
     const setupStarted = performance.now();
     // Four creations at a time: on a loaded machine more made the console's Temporal calls time out (503).
-    const fleet = await createFleet(stack, n, { concurrency: 4, waitByCount: true });
+    const fleet = await createFleet(stack, n, {
+      concurrency: 4,
+      waitByCount: true,
+      certificatesPerDevice: CERTIFICATES_PER_DEVICE,
+    });
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     process.stderr.write(
       `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,

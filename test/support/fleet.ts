@@ -22,12 +22,15 @@ import { bigipConnection } from './bigip-target';
 import type { AnyStack } from './stack';
 
 export interface Fleet {
+  /** The first (with certificatesPerDevice unset, the only) fake BIG-IP. */
   bigip: FakeBigip;
+  /** Every fake BIG-IP of the fleet, certificatesPerDevice certificates each. */
+  bigips: FakeBigip[];
   token: string;
   client: Client;
   /** The Pebble directory every certificate of the fleet uses. */
   directoryId: string;
-  certificates: { id: string; name: string; profile: string; deploymentId: string }[];
+  certificates: { id: string; name: string; profile: string; deploymentId: string; device: FakeBigip }[];
   /** "Renew now" for every certificate; resolves with each run's result. */
   renewAll(): Promise<LifecycleResult[]>;
   /** Waits for the current run of every certificate to end. */
@@ -127,18 +130,39 @@ export async function createFleet(
      * certificate). Then ended() stays 0 until all have ended.
      */
     waitByCount?: boolean;
+    /**
+     * Certificates per fake BIG-IP (each its own target): unset, one device holds them all. A fleet of
+     * thousands on one device measures that device: the fake copies its whole configuration on every
+     * save (as `save sys config` writes it all), so each deploy costs it time in proportion to the fleet
+     * (bench/fleet.ts at N = 10,000 on one device, 2026-12-07: the benchmark's process took half the
+     * machine and first deploys ran at 2.3 per second). An MSP's fleet is spread over many devices.
+     */
+    certificatesPerDevice?: number;
   } = {},
 ): Promise<Fleet> {
-  const bigip = await startFakeBigip({ profiles: Array.from({ length: count }, (_, i) => profileOf(i)) });
+  const perDevice = Math.max(1, options.certificatesPerDevice ?? count);
+  const bigips: FakeBigip[] = [];
+  for (let first = 0; first < Math.max(count, 1); first += perDevice)
+    bigips.push(
+      await startFakeBigip({
+        profiles: Array.from({ length: Math.min(perDevice, count - first) }, (_, i) => profileOf(first + i)),
+      }),
+    );
+  const [bigip] = bigips as [FakeBigip];
+  const deviceOf = (i: number): FakeBigip => bigips[Math.floor(i / perDevice)] ?? bigip;
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
   const { directoryId, providerId, token, api } = await openBulkApi(stack, 'fleet', 'Fleet CF');
 
-  const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
-    vendor: 'f5-bigip',
-    name: 'Fleet LB',
-    ...bigipConnection(bigip),
-  });
+  const targetIds = new Map<FakeBigip, string>();
+  for (const [k, device] of bigips.entries()) {
+    const { json: target } = await api<{ id: string }>('POST', '/api/v1/targets', {
+      vendor: 'f5-bigip',
+      name: bigips.length === 1 ? 'Fleet LB' : `Fleet LB ${k + 1}`,
+      ...bigipConnection(device),
+    });
+    targetIds.set(device, String(target.id));
+  }
   const certificates: Fleet['certificates'] = [];
   const concurrency = options.concurrency ?? 16;
   let next = 0;
@@ -151,7 +175,7 @@ export async function createFleet(
         dnsProviderId: providerId,
         acmeDirectoryId: directoryId,
       });
-      certificates[i] = { id: String(created.id), name, profile: profileOf(i), deploymentId: '' };
+      certificates[i] = { id: String(created.id), name, profile: profileOf(i), deploymentId: '', device: deviceOf(i) };
     }
   };
   await Promise.all(Array.from({ length: concurrency }, createOne));
@@ -207,10 +231,11 @@ export async function createFleet(
   );
   // Linked after the first issuance, deployed at once (the first version reaches the device too).
   for (const c of certificates) {
+    const endpoint = c.device.endpointFor(c.profile);
     const { json: link } = await api<{ id: string }>('POST', `/api/v1/certificates/${c.id}/deployments`, {
-      targetId: target.id,
+      targetId: targetIds.get(c.device),
       binding: { profiles: [c.profile] },
-      verifyEndpoints: [`${bigip.endpointFor(c.profile).host}:${bigip.endpointFor(c.profile).port}`],
+      verifyEndpoints: [`${endpoint.host}:${endpoint.port}`],
       deployNow: true,
     });
     c.deploymentId = String(link.id);
@@ -228,6 +253,7 @@ export async function createFleet(
 
   return {
     bigip,
+    bigips,
     token,
     client,
     directoryId,
@@ -289,7 +315,7 @@ export async function createFleet(
       const settled = Promise.allSettled([...waiting]);
       await Promise.race([settled, sleep(90_000, undefined, { ref: false })]);
       await connection.close();
-      await bigip.close();
+      for (const device of bigips) await device.close();
     },
   };
 }
