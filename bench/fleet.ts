@@ -21,7 +21,7 @@
  * for CertFleet's CPU per certificate and the worker's peak memory (goal ≤ 1.2 for both).
  *
  *   npm run bench:fleet                       # N = 100 and 1,000
- *   npm run bench:fleet -- 10000              # N = 100, 1,000 and 10,000 in one run (hours on 2 cores)
+ *   npm run bench:fleet -- 10000              # N = 100, 1,000 and 10,000 in one run (about 2.5 hours on 2 cores)
  *   npm run bench:fleet -- 50                 # N = 50 alone (one size below 100: for development)
  *   npm run bench:fleet -- 50 200             # these sizes
  *   npm run bench:fleet -- --workers 2 100    # two worker processes
