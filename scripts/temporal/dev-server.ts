@@ -292,6 +292,20 @@ function formatAddress(ip: string, port: number): string {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The dev server's dynamic config, each the production server's value (temporal/dynamicconfig/docker.yaml;
+ * test/unit/dev-server-args.test.ts keeps them equal):
+ * - eager activities: an activity scheduled by a workflow task goes back to the same worker in the answer
+ *   to that task when it has a free slot, instead of through a poll;
+ * - one partition per task queue (the default is four): a task written to a partition no poller waits on
+ *   is forwarded to the root partition first, a delay between a task scheduled and started.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = {
+  'system.enableActivityEagerExecution': true,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+} as const;
+
 /** Command-line arguments for `temporal` (exported for logging and tests). */
 export function devServerArgs(opts: DevServerOptions): string[] {
   const ip = opts.ip ?? '127.0.0.1';
@@ -311,9 +325,8 @@ export function devServerArgs(opts: DevServerOptions): string[] {
       throw new Error(`invalid SQLite pragma: ${pragma}=${value}`);
     args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
-  // Eager activities: an activity scheduled by a workflow task goes back to the same worker in the
-  // answer to that task when it has a free slot, instead of through a poll (as in dynamicconfig/docker.yaml).
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${String(value)}`);
   return args;
 }
 

@@ -31,7 +31,7 @@ import {
   temporalSchemaSteps,
   temporalServerEnv,
 } from '../../scripts/topology';
-import { TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs, TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
 import { TEMPORAL_UI_SERVER } from '../../scripts/temporal/ui-server';
 import { PEBBLE, PEBBLE_CHALLTESTSRV } from '../support/pebble';
 import { PEBBLE_WITHOUT_ARI } from '../support/pebble-ari';
@@ -210,6 +210,20 @@ describe('the server config of the process runner (scripts/temporal/server-confi
     const keys = Object.keys(parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, unknown>);
     assert.ok(keys.length > 0);
     for (const key of keys) assert.ok(constants.includes(`"${key}"`), `${key} is a dynamic config key of the release`);
+  });
+
+  it('runs the dev server with the dynamic config values the production server has for the keys it sets', () => {
+    const production = parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, { value: unknown }[]>;
+    const args = devServerArgs({ port: 7233 });
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      assert.deepEqual(
+        production[key]?.map((v) => v.value),
+        [value],
+        `${DYNAMIC_CONFIG_FILE} sets ${key} to ${value}`,
+      );
+      const at = args.indexOf(`${key}=${String(value)}`);
+      assert.ok(at > 0 && args[at - 1] === '--dynamic-config-value', `the dev server gets ${key}=${value}`);
+    }
   });
 
   it("uses only variables the module's docker/config_template.yaml reads, as does compose's temporal service", async () => {
