@@ -133,7 +133,8 @@ export async function createFleet(
     /**
      * Certificates per fake BIG-IP (each its own target): unset, one device holds them all. A fleet of
      * thousands on one device measures that device: the fake copies its whole configuration on every
-     * save (as `save sys config` writes it all), so each deploy costs it time in proportion to the fleet
+     * `save sys config` (test/fakes/f5-bigip/device-config.ts clone), so each deploy costs it time in
+     * proportion to the fleet
      * (bench/fleet.ts at N = 10,000 on one device, 2026-12-07: the benchmark's process took half the
      * machine and first deploys ran at 2.3 per second). An MSP's fleet is spread over many devices.
      */
