@@ -294,11 +294,12 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * The dev server's dynamic config, each the production server's value (temporal/dynamicconfig/docker.yaml;
- * test/unit/dev-server-args.test.ts keeps them equal):
+ * test/unit/compose-topology.test.ts keeps them equal):
  * - eager activities: an activity scheduled by a workflow task goes back to the same worker in the answer
  *   to that task when it has a free slot, instead of through a poll;
- * - one partition per task queue (the default is four): a task written to a partition no poller waits on
- *   is forwarded to the root partition first, a delay between a task scheduled and started.
+ * - one partition per task queue (the default is four, there to spread a queue over several matching hosts;
+ *   one process has one): with four, a deploy child's workflow tasks waited 21–46 ms from scheduled to
+ *   started in bench:issue-one, with one 2–10 ms (docs/scaling.md).
  */
 export const DEV_SERVER_DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
