@@ -214,7 +214,7 @@ describe('the server config of the process runner (scripts/temporal/server-confi
 
   it('runs the dev server with the dynamic config values the production server has for the keys it sets', () => {
     const production = parse(read(DYNAMIC_CONFIG_FILE)) as Record<string, { value: unknown }[]>;
-    const args = devServerArgs({ port: 7233 });
+    const args = devServerArgs({ cliPath: 'temporal', port: 7233 });
     for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
       assert.deepEqual(
         production[key]?.map((v) => v.value),
