@@ -243,10 +243,6 @@ async function main(): Promise<void> {
   const numbers = args.filter((a, i) => /^\d+$/.test(a) && (workersAt < 0 || i !== workersAt + 1)).map(Number);
   const sizes = fleetSizes(numbers);
   const production = args.includes('--production');
-  // The harness's stall report (test/support/fleet.ts) describes every run of the fleet, 10,000 Temporal
-  // calls at N = 10,000, each time it fires (every 4 min by default): work charged to the renewals it
-  // measures. Once an hour here unless the environment says otherwise.
-  process.env['FLEET_STALL_REPORT_MS'] ??= String(3_600_000);
   console.log(`# bench/fleet.ts — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} CPUs`);
   console.log(
     `worker tuning: ${Object.entries(fleetWorkerTuning())

@@ -69,29 +69,37 @@ function socketClosed(error: unknown): boolean {
   return cause?.code === 'UND_ERR_SOCKET';
 }
 
+/** A stall report describes at most this many of the runs still running. */
+const STALL_REPORT_RUNS = 10;
+
+/** The visibility query for the running workflows of one type. */
+const runningOf = (workflowType: string): string => `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'`;
+
 /**
- * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr what the
- * workflows of `ids` still running are doing (describeRunning, at most 10), so a test that times out leaves
- * a trace of the runs that held it up instead of only "timed out".
+ * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr how many
+ * workflows of `workflowType` still run and what the first STALL_REPORT_RUNS of them are doing
+ * (describeRunning), so a test that times out leaves a trace of the runs that held it up instead of only
+ * "timed out". A report costs one count, one page of the list and STALL_REPORT_RUNS descriptions, whatever
+ * the fleet's size (it described every run of the fleet until 2026-12-07: work charged to what it waited for).
  */
 async function withStallReport<T>(
   client: Client,
   phase: string,
-  ids: readonly string[],
+  workflowType: string,
   wait: () => Promise<T>,
 ): Promise<T> {
   const everyMs = Number(process.env['FLEET_STALL_REPORT_MS'] ?? 240_000);
   const started = Date.now();
   const report = async (): Promise<void> => {
+    const { count } = await client.workflow.count(runningOf(workflowType));
     const lines: string[] = [];
-    let running = 0;
-    for (const id of ids) {
-      const described = await describeRunning(client, id);
-      if (described.length) running += 1;
-      if (running <= 10) lines.push(...described);
+    let described = 0;
+    for await (const run of client.workflow.list({ query: runningOf(workflowType), pageSize: STALL_REPORT_RUNS })) {
+      lines.push(...(await describeRunning(client, run.workflowId)));
+      if (++described >= STALL_REPORT_RUNS) break;
     }
     process.stderr.write(
-      `fleet: ${phase} not done after ${Date.now() - started} ms; ${running} still running:\n${lines.join('\n')}\n`,
+      `fleet: ${phase} not done after ${Date.now() - started} ms; ${count} still running:\n${lines.join('\n')}\n`,
     );
   };
   // A report never keeps the process alive: a run whose Temporal server is gone (the restore test's old
@@ -112,8 +120,7 @@ const COUNT_EVERY_MS = 1_000;
  * a second; visibility follows a run's close by a moment, so the wait ends that much later at most).
  */
 async function untilNoneRunning(client: Client, workflowType: string): Promise<void> {
-  const query = `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'`;
-  while ((await client.workflow.count(query)).count > 0) await sleep(COUNT_EVERY_MS);
+  while ((await client.workflow.count(runningOf(workflowType))).count > 0) await sleep(COUNT_EVERY_MS);
 }
 
 export async function createFleet(
@@ -220,11 +227,8 @@ export async function createFleet(
     if (options.waitByCount) await untilNoneRunning(client, workflowType);
     return results();
   };
-  const issued = await withStallReport(
-    client,
-    'first issuance',
-    certificates.map((c) => certificateWorkflowId(c.id)),
-    () => allOf(WorkflowType.lifecycle, () => Promise.all(certificates.map((c) => resultOf(c.id)))),
+  const issued = await withStallReport(client, 'first issuance', WorkflowType.lifecycle, () =>
+    allOf(WorkflowType.lifecycle, () => Promise.all(certificates.map((c) => resultOf(c.id)))),
   );
   assert.ok(
     issued.every((r) => r.outcome === 'issued'),
@@ -242,7 +246,7 @@ export async function createFleet(
     c.deploymentId = String(link.id);
   }
   const deployIds = certificates.map((c) => deploymentWorkflowId(c.id, c.deploymentId));
-  const firstDeploys = await withStallReport(client, 'first deploys', deployIds, () =>
+  const firstDeploys = await withStallReport(client, 'first deploys', WorkflowType.deploy, () =>
     allOf(WorkflowType.deploy, () =>
       Promise.all(deployIds.map((id) => client.workflow.getHandle(id).result() as Promise<DeploymentOutcome>)),
     ),
@@ -294,20 +298,16 @@ export async function createFleet(
           }
         }),
       );
-      return withStallReport(
-        client,
-        'renew all',
-        certificates.map((c) => certificateWorkflowId(c.id)),
-        () =>
-          allOf(WorkflowType.lifecycle, () =>
-            Promise.all(
-              certificates.map((c) =>
-                resultOf(c.id).finally(() => {
-                  ended += 1;
-                }),
-              ),
+      return withStallReport(client, 'renew all', WorkflowType.lifecycle, () =>
+        allOf(WorkflowType.lifecycle, () =>
+          Promise.all(
+            certificates.map((c) =>
+              resultOf(c.id).finally(() => {
+                ended += 1;
+              }),
             ),
           ),
+        ),
       );
     },
     results: () => Promise.all(certificates.map((c) => resultOf(c.id))),
