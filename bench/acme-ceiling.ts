@@ -3,6 +3,11 @@
  * fixed number of orders at a time. No Temporal, no database, no DNS provider API, no deploy: each
  * order publishes its TXT value straight into challtestsrv, lets Pebble validate it, finalizes with a
  * fresh ECDSA P-256 key and downloads the chain.
+ *
+ * It cannot hang the benchmark that calls it: each HTTP request to Pebble times out after
+ * REQUEST_TIMEOUT_MS, an order that fails is counted and skipped, and after FAILED_IN_A_ROW_LIMIT
+ * failures in a row the measurement stops with what it has (a multi-device N = 1,000 run on 2026-12-07
+ * waited forever on 25 requests Pebble never answered, and the fleet figures before it were lost).
  */
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
@@ -10,8 +15,18 @@ import * as acme from 'acme-client';
 import type { PebbleStack } from '../test/support/pebble';
 import { cpuSeconds } from './process-stats';
 
+/** An HTTP request Pebble has not answered in this long fails (acme-client uses axios). */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** This many failed orders in a row end the measurement: the CA is not answering. */
+const FAILED_IN_A_ROW_LIMIT = 25;
+
 export interface CeilingResult {
+  /** Certificates issued; the figures per certificate are over these. */
   certificates: number;
+  /** Orders that failed (a timeout, an error from Pebble) or were not started because Pebble stopped answering. */
+  failed: number;
+  /** The first failure's message, when there was one. */
+  firstFailure?: string;
   concurrency: number;
   seconds: number;
   perSecond: number;
@@ -32,7 +47,9 @@ export async function measureAcmeCeiling(
     secureContext: createSecureContext({ ca: [...rootCertificates, pebble.caBundlePem] }),
   });
   const previousAgent: unknown = acme.axios.defaults.httpsAgent;
+  const previousTimeout = acme.axios.defaults.timeout;
   acme.axios.defaults.httpsAgent = agent;
+  acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
   try {
     const client = new acme.Client({
       directoryUrl: pebble.directoryUrl,
@@ -44,6 +61,10 @@ export async function measureAcmeCeiling(
     await client.createAccount({ termsOfServiceAgreed: true });
     const prefix = `ceiling-${Date.now().toString(36)}`;
     let next = 0;
+    let issued = 0;
+    let failed = 0;
+    let failedInARow = 0;
+    let firstFailure: string | undefined;
     const issueOne = async (i: number): Promise<void> => {
       const name = `${prefix}-${i}.${zone}`;
       const order = await client.createOrder({ identifiers: [{ type: 'dns', value: name }] });
@@ -75,24 +96,38 @@ export async function measureAcmeCeiling(
     const started = performance.now();
     await Promise.all(
       Array.from({ length: Math.min(concurrency, count) }, async () => {
-        while (next < count) await issueOne(next++);
+        while (next < count && failedInARow < FAILED_IN_A_ROW_LIMIT) {
+          try {
+            await issueOne(next++);
+            issued += 1;
+            failedInARow = 0;
+          } catch (err) {
+            failed += 1;
+            failedInARow += 1;
+            firstFailure ??= err instanceof Error ? err.message : String(err);
+          }
+        }
       }),
     );
+    failed += count - next;
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpuBefore.client);
-    const perCert = (cpuS: number): number => (cpuS / count) * 1000;
+    const perCert = (cpuS: number): number => (cpuS / Math.max(1, issued)) * 1000;
     const clientMs = perCert((used.user + used.system) / 1e6);
     const pebbleMs = perCert(cpuSeconds(pids.pebble) - cpuBefore.pebble);
     const challtestsrv = perCert(cpuSeconds(pids.challtestsrv) - cpuBefore.cts);
     return {
-      certificates: count,
+      certificates: issued,
+      failed,
+      ...(firstFailure === undefined ? {} : { firstFailure }),
       concurrency,
       seconds,
-      perSecond: count / seconds,
+      perSecond: issued / seconds,
       cpuMsPerCert: { client: clientMs, pebble: pebbleMs, challtestsrv, total: clientMs + pebbleMs + challtestsrv },
     };
   } finally {
     acme.axios.defaults.httpsAgent = previousAgent;
+    acme.axios.defaults.timeout = previousTimeout;
     agent.destroy();
   }
 }

@@ -74,6 +74,10 @@ export function printOne(f: FleetFigures): void {
   console.log(
     `| raw ACME CPU per certificate: acme-client + Pebble + challtestsrv | ${raw.client.toFixed(0)} + ${raw.pebble.toFixed(0)} + ${raw.challtestsrv.toFixed(0)} = ${raw.total.toFixed(0)} ms |`,
   );
+  if (f.ceiling.failed)
+    console.log(
+      `| raw acme-client orders that failed or were not started (Pebble not answering) | ${f.ceiling.failed}: ${f.ceiling.firstFailure ?? ''} |`,
+    );
   const own = certFleetCpuMsPerCert(f);
   console.log(
     `| CertFleet's own CPU per renewal and deploy (worker, Temporal, PostgreSQL, web) | ${own.toFixed(0)} ms = **${(own / raw.total).toFixed(1)}×** raw ACME (goal 2×) |`,
