@@ -172,18 +172,27 @@ export async function createFleet(
     targetIds.set(device, String(target.id));
   }
   const certificates: Fleet['certificates'] = [];
+  /**
+   * The run the fleet started for each certificate (by creating it, by its "Renew now"), whose result it
+   * reads, rather than the certificate's latest run: the certificate's renewal schedule fires every hour
+   * (RENEWAL_CHECK_INTERVAL_SECONDS, at the whole hour plus up to RENEWAL_CHECK_JITTER_SECONDS), and its
+   * check, run after the fleet's, ends "skipped" (bench/fleet.ts at N = 1,000, 2026-12-07 13:00: the first
+   * issuance crossed 13:00 and 3 of the 1,000 read a check's "skipped" instead of their issuance).
+   */
+  const startedRuns = new Map<string, string>();
   const concurrency = options.concurrency ?? 16;
   let next = 0;
   const createOne = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
       const name = `fleet-${i}.example.test`;
-      const { json: created } = await api<{ id: string }>('POST', '/api/v1/certificates', {
+      const { json: created } = await api<{ id: string; runId?: string }>('POST', '/api/v1/certificates', {
         commonName: name,
         dnsProviderId: providerId,
         acmeDirectoryId: directoryId,
       });
       certificates[i] = { id: String(created.id), name, profile: profileOf(i), deploymentId: '', device: deviceOf(i) };
+      if (created.runId) startedRuns.set(String(created.id), created.runId);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, createOne));
@@ -201,9 +210,9 @@ export async function createFleet(
     return settled;
   };
   /** A run's result; a failed run (the workflow fails too) as outcome 'failed' with its history saved for a look. */
-  const resultOf = (id: string): Promise<LifecycleResult> => tracked(resultOrFailure(id));
-  const resultOrFailure = async (id: string): Promise<LifecycleResult> => {
-    const handle = client.workflow.getHandle(certificateWorkflowId(id));
+  const resultOf = (id: string, runId?: string): Promise<LifecycleResult> => tracked(resultOrFailure(id, runId));
+  const resultOrFailure = async (id: string, runId?: string): Promise<LifecycleResult> => {
+    const handle = client.workflow.getHandle(certificateWorkflowId(id), runId);
     try {
       return (await handle.result()) as LifecycleResult;
     } catch (error) {
@@ -228,7 +237,7 @@ export async function createFleet(
     return results();
   };
   const issued = await withStallReport(client, 'first issuance', WorkflowType.lifecycle, () =>
-    allOf(WorkflowType.lifecycle, () => Promise.all(certificates.map((c) => resultOf(c.id)))),
+    allOf(WorkflowType.lifecycle, () => Promise.all(certificates.map((c) => resultOf(c.id, startedRuns.get(c.id))))),
   );
   assert.ok(
     issued.every((r) => r.outcome === 'issued'),
@@ -272,21 +281,27 @@ export async function createFleet(
       // A connection closed before any answer ("fetch failed: other side closed": at load 29 the console
       // closed an idle keep-alive socket as the client reused it, and N = 1,000 stopped) is tried again
       // the same way: the request may have started the run, which the 409 then says.
+      // A 409 leaves the run unknown: the one in progress is read (describe), which is the one started.
       const renewOne = async (id: string): Promise<void> => {
+        startedRuns.delete(id);
         for (let attempt = 1; ; attempt += 1) {
-          const status = await api(
-            'POST',
-            `/api/v1/certificates/${id}/renew`,
-            undefined,
-            attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
-          ).then(
-            (r) => r.status,
-            (error: unknown) => {
-              if (attempt < 5 && socketClosed(error)) return 503;
-              throw error;
-            },
-          );
-          if (status !== 503) return;
+          let reply: { status: number; json: { runId?: string } };
+          try {
+            reply = await api<{ runId?: string }>(
+              'POST',
+              `/api/v1/certificates/${id}/renew`,
+              undefined,
+              attempt === 1 ? [503] : attempt < 5 ? [503, 409] : [409],
+            );
+          } catch (error) {
+            if (!(attempt < 5 && socketClosed(error))) throw error;
+            reply = { status: 503, json: {} };
+          }
+          if (reply.status === 409) {
+            const running = await client.workflow.getHandle(certificateWorkflowId(id)).describe();
+            startedRuns.set(id, running.runId);
+          } else if (reply.json.runId) startedRuns.set(id, reply.json.runId);
+          if (reply.status !== 503) return;
           await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
         }
       };
@@ -302,7 +317,7 @@ export async function createFleet(
         allOf(WorkflowType.lifecycle, () =>
           Promise.all(
             certificates.map((c) =>
-              resultOf(c.id).finally(() => {
+              resultOf(c.id, startedRuns.get(c.id)).finally(() => {
                 ended += 1;
               }),
             ),
