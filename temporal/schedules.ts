@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -22,6 +23,19 @@ export interface ScheduledCertificate {
 
 const SCHEDULE_PREFIX = renewalScheduleId('');
 
+/**
+ * Where in each interval the certificate's check falls (the interval spec's offset, Temporal's "phase"),
+ * fixed by its id: a fleet's checks are spread evenly over the interval. Without it every schedule's
+ * interval starts at the Unix epoch, so all of a fleet's checks fall at the whole hour plus the jitter:
+ * 10,000 certificates were 10,000 check runs (a schedule workflow and a lifecycle run each) within
+ * RENEWAL_CHECK_JITTER_SECONDS (5 minutes) every hour, work that held up every renewal and deploy in those
+ * minutes. Spread, they are about 2.8 a second (docs/scaling.md, "Renewal checks of a large fleet").
+ */
+export function renewalCheckOffsetSeconds(certificateId: string, intervalSeconds: number): number {
+  const digest = createHash('sha256').update(`renewal-check:${certificateId}`).digest();
+  return digest.readUInt32BE(0) % Math.max(1, Math.floor(intervalSeconds));
+}
+
 function scheduleParts(cert: ScheduledCertificate, settings: RenewalScheduleSettings) {
   const input: ScheduledRenewalInput = { certificateId: cert.certificateId };
   const action: ScheduleOptionsAction = {
@@ -32,7 +46,15 @@ function scheduleParts(cert: ScheduledCertificate, settings: RenewalScheduleSett
     args: [input],
   };
   return {
-    spec: { intervals: [{ every: `${settings.intervalSeconds}s` }], jitter: `${settings.jitterSeconds}s` },
+    spec: {
+      intervals: [
+        {
+          every: `${settings.intervalSeconds}s`,
+          offset: `${renewalCheckOffsetSeconds(cert.certificateId, settings.intervalSeconds)}s`,
+        },
+      ],
+      jitter: `${settings.jitterSeconds}s`,
+    },
     action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false },
     state: {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { certificateWorkflowId, renewalScheduleId, WorkflowType } from '../../temporal/contract';
+import { renewalCheckOffsetSeconds } from '../../temporal/schedules';
 import type { ConsoleClient } from '../support/console-client';
 import { waitForRunToEnd } from '../support/console-actions';
 import { signInWithIssuer, startStackWithClient, type ConsoleIssuer } from '../support/issuing-stack';
@@ -40,6 +41,8 @@ describe('renewal schedules', () => {
     );
     assert.deepEqual(created.action.type === 'startWorkflow' ? created.action.args : [], [{ certificateId: id }]);
     assert.equal(created.spec.intervals?.[0]?.every, 3_600_000);
+    // Its own place in the hour (fixed by its id), so a fleet's checks do not all fall at the whole hour.
+    assert.equal(created.spec.intervals?.[0]?.offset, renewalCheckOffsetSeconds(id, 3600) * 1000);
     // The configured jitter (RENEWAL_CHECK_JITTER_SECONDS=60 in the stack), as Temporal stored it.
     assert.equal(created.spec.jitter, 60_000);
     assert.equal(created.policies.overlap, ScheduleOverlapPolicy.SKIP);
