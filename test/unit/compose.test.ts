@@ -12,7 +12,7 @@ import {
   type ProcessName,
 } from '../../scripts/processes';
 import { READ_ONLY_UI_SWITCHES } from '../../scripts/temporal/ui-server';
-import { GLIBC_MALLOC_ENV } from '../../scripts/topology';
+import { CERTFLEET_PROCESS_ENV, GLIBC_MALLOC_ENV } from '../../scripts/topology';
 
 /**
  * No Docker engine runs here: docker-compose.yml, the Dockerfile and .dockerignore are validated as
@@ -66,6 +66,17 @@ function interpolatedVariables(text: string): Map<string, string[]> {
   }
   return uses;
 }
+
+/**
+ * Defaults compose gives on purpose that differ from .env.example's (the config's, for `npm start`): the
+ * production topology's memory settings (issue 17), and what the container's network needs.
+ */
+const COMPOSE_OWN_DEFAULTS: Record<string, string> = {
+  ...CERTFLEET_PROCESS_ENV.worker,
+  ...CERTFLEET_PROCESS_ENV.web,
+  // A TLS proxy on the host reaches the container through the Docker network.
+  TRUST_PROXY: 'loopback, uniquelocal',
+};
 
 const CERTFLEET_SERVICES = ['migrations', 'worker', 'web'] as const satisfies readonly ProcessName[];
 const ONE_SHOTS = ['temporal-schema', 'temporal-namespace', 'migrations'];
@@ -263,6 +274,23 @@ describe('docker-compose.yml', () => {
     assert.ok(uses.size > 10, 'variables found');
     for (const name of uses.keys())
       assert.match(envExample, new RegExp(`^${name}=`, 'm'), `${name} is in .env.example`);
+  });
+
+  it("gives a variable .env.example documents that file's value as its default", () => {
+    // compose once checked renewals every 12 h (43200) while .env.example, the config and the README
+    // said hourly: 6-day certificates would have renewed up to half a day late.
+    const uses = interpolatedVariables(composeText);
+    let compared = 0;
+    for (const [name, forms] of uses) {
+      const documented = COMPOSE_OWN_DEFAULTS[name] ?? new RegExp(`^${name}=(.*)$`, 'm').exec(envExample)?.[1];
+      for (const form of forms) {
+        // `${X:-}` leaves it unset unless given (.env.example then shows an example value).
+        if (!form.startsWith(':-') || form === ':-' || documented === undefined) continue;
+        assert.equal(form.slice(2), documented, `\${${name}${form}} defaults to .env.example's ${name}=${documented}`);
+        compared += 1;
+      }
+    }
+    assert.ok(compared > 5, `defaults compared: ${compared}`);
   });
 
   it('requires the secrets (${VAR:?…}) and writes none into the file', () => {
