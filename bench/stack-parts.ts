@@ -17,6 +17,7 @@ import type { MeasuredPart, Memory } from './process-memory';
 import { cpuSeconds, parentPid, peakRssMiB, treeCpuSeconds } from './process-stats';
 import type { ManagedProcess } from '../test/support/process';
 import type { ProductionStack } from '../test/support/production-stack';
+import type { AnyStack } from '../test/support/stack';
 
 /** The names the reports use for the two servers every stack has. */
 export const POSTGRES = 'PostgreSQL';
@@ -75,6 +76,12 @@ export function clusterPart(name: string, postmasterPid: number): StackPart {
   };
 }
 
+/** The postmaster of the PostgreSQL server that holds the stack's database (the parent of a backend). */
+export async function postmasterOf(stack: Pick<AnyStack, 'db'>): Promise<number> {
+  const [backend] = await stack.db.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return parentPid(backend?.pid ?? 0);
+}
+
 /**
  * The production topology's CertFleet processes (test/support/production-stack.ts): its private
  * PostgreSQL cluster (CertFleet's and Temporal's databases), the Temporal server, the workers, the web.
@@ -83,8 +90,7 @@ export async function productionStackParts(
   stack: ProductionStack,
   workers: readonly ManagedProcess[],
 ): Promise<StackPart[]> {
-  const [backend] = await stack.db.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const postmaster = parentPid(backend?.pid ?? 0);
+  const postmaster = await postmasterOf(stack);
   const temporalRoot = path.dirname(path.dirname(stack.temporal.configFile));
   return [
     clusterPart(POSTGRES, postmaster),
