@@ -27,9 +27,11 @@ const SCHEDULE_PREFIX = renewalScheduleId('');
  * Where in each interval the certificate's check falls (the interval spec's offset, Temporal's "phase"),
  * fixed by its id: a fleet's checks are spread evenly over the interval. Without it every schedule's
  * interval starts at the Unix epoch, so all of a fleet's checks fall at the whole hour plus the jitter:
- * 10,000 certificates were 10,000 check runs (a schedule workflow and a lifecycle run each) within
- * RENEWAL_CHECK_JITTER_SECONDS (5 minutes) every hour, work that held up every renewal and deploy in those
- * minutes. Spread, they are about 2.8 a second (docs/scaling.md, "Renewal checks of a large fleet").
+ * 10,000 certificates were 10,000 check runs (a schedule workflow and a lifecycle run each, about 0.18
+ * CPU-s) within RENEWAL_CHECK_JITTER_SECONDS (5 minutes) every hour, queued behind each other with every
+ * renewal and deploy due then. Measured (bench/renewal-checks.ts, 200 checks every 120 s): a check's
+ * latency p50 8.2 s at the interval's start, 0.1 s spread. Spread, 10,000 hourly checks are about 2.8 a
+ * second (docs/scaling.md, "Renewal checks of a large fleet").
  */
 export function renewalCheckOffsetSeconds(certificateId: string, intervalSeconds: number): number {
   const digest = createHash('sha256').update(`renewal-check:${certificateId}`).digest();
