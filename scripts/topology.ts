@@ -110,15 +110,20 @@ export interface TemporalServerSettings {
  * service in the process (frontend, history, matching, worker) has its own pools, and each open
  * connection is a PostgreSQL backend of a few MiB: with the defaults the idle stack kept about 75.
  * A short lifetime lets database/sql's cleaner close the connections a burst opened once it is over
- * (the pools are reopened on demand), so idle holds only what the server's own polling uses; at most
- * 1 idle per pool (5 before: 12 idle Temporal backends at 50 certificates, 5–7 with 2).
+ * (the pools are reopened on demand), so idle holds only what the server's own polling uses. The idle
+ * pools are the template's (20 / 10): with 1 (2026-12-07 01:00 to 15:10) database/sql closed every
+ * connection returned beyond one, so under load the server opened a PostgreSQL backend for almost every
+ * statement (about 5 a second) and PostgreSQL took 60 % of the stack's CPU.
+ * `npm run bench:footprint -- --idle-seconds 60 --certificates 100`, idle 1 → 20: burst of 100 renewals
+ * 216 → 98 s, PostgreSQL 235 → 33 CPU-s (worker 81 → 78, Temporal 51 → 38); idle PSS 401 → 433 MiB
+ * (each page once 433 → 467, goal 477), burst peak 507 → 547 MiB (docs/scaling.md).
  */
 export const TEMPORAL_SQL_POOLS = {
   SQL_MAX_CONNS: '20',
-  SQL_MAX_IDLE_CONNS: '1',
+  SQL_MAX_IDLE_CONNS: '20',
   SQL_MAX_CONN_TIME: '1m',
   SQL_VIS_MAX_CONNS: '10',
-  SQL_VIS_MAX_IDLE_CONNS: '1',
+  SQL_VIS_MAX_IDLE_CONNS: '10',
   SQL_VIS_MAX_CONN_TIME: '1m',
 } as const;
 
