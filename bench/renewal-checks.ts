@@ -21,10 +21,10 @@ import { Client, Connection } from '@temporalio/client';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterPart, POSTGRES, postmasterOf, processPart, TEMPORAL } from './stack-parts';
-import { median, runBenchmark, sizesFromArgs } from './stats';
+import { median, percentile, runBenchmark, sizesFromArgs } from './stats';
 import { WorkflowType } from '../temporal/contract';
 import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
-import { createFleet } from '../test/support/fleet';
+import { createFleet, runningOf } from '../test/support/fleet';
 import { startStack } from '../test/support/stack';
 
 const setting = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -32,9 +32,6 @@ const INTERVALS_MEASURED = setting('RENEWAL_CHECK_INTERVALS', 3);
 /** A fleet of 10,000 checked hourly: the projection printed at the end. */
 const FLEET = 10_000;
 const HOUR_S = 3600;
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 
 /** The largest number of starts within any window of `windowMs` (starts sorted). */
 function busiest(starts: number[], windowMs: number): number {
@@ -69,8 +66,8 @@ runBenchmark(async () => {
     const fleet = await createFleet(stack, n, { concurrency: 4, waitByCount: true, certificatesPerDevice: 100 });
     await fleet.close();
     // Let the checks that fell during the setup finish (a burst, when the checks are not spread).
-    const runningQuery = `WorkflowType = '${WorkflowType.scheduledRenewal}' AND ExecutionStatus = 'Running'`;
-    for (let i = 0; i < 60 && (await client.workflow.count(runningQuery)).count > 0; i += 1) await sleep(1_000);
+    const running = runningOf(WorkflowType.scheduledRenewal);
+    for (let i = 0; i < 60 && (await client.workflow.count(running)).count > 0; i += 1) await sleep(1_000);
     const parts = [
       processPart('worker', () => worker.child.pid ?? 0),
       processPart(TEMPORAL, () => stack.temporal.child.pid ?? 0),

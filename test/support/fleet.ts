@@ -73,7 +73,8 @@ function socketClosed(error: unknown): boolean {
 const STALL_REPORT_RUNS = 10;
 
 /** The visibility query for the running workflows of one type. */
-const runningOf = (workflowType: string): string => `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'`;
+export const runningOf = (workflowType: string): string =>
+  `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'`;
 
 /**
  * Runs `wait`; every FLEET_STALL_REPORT_MS (default 4 min) until it settles, writes to stderr how many
