@@ -337,6 +337,10 @@ export interface ScheduledRenewalInput {
   certificateId: string;
 }
 
+/**
+ * A schedule tick: `started` when it ran the lifecycle (`result`); otherwise `reason` says why not
+ * (not due, renewal disabled, deleted, or a run already in progress).
+ */
 export interface ScheduledRenewalResult {
   started: boolean;
   result?: LifecycleResult;

@@ -34,7 +34,7 @@ import {
   skipStep,
   startStep,
 } from './lib/progress';
-import { renewalDecision } from './lib/renewal-window';
+import { scheduledCheckDecision } from './lib/renewal-window';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
 import { untilAnswering } from './dependency-wait';
 import { applicationFailureOf } from './lib/application-failure';
@@ -184,12 +184,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
   if (!facts.exists) return finish({ outcome: 'skipped', reason: 'the certificate was deleted' });
   let exemptFromRateLimits = false;
   if (scheduled) {
-    const decision = renewalDecision(facts.current, facts.policy, new Date(), facts.renewalInfo);
-    const skip = !facts.enabled
-      ? 'renewal is disabled for this certificate'
-      : decision.due
-        ? undefined
-        : decision.reason;
+    const { decision, skip } = scheduledCheckDecision(facts, new Date());
     if (skip !== undefined) {
       await db.recordRenewalCheck({ certificateId: input.certificateId });
       return finish({ outcome: 'skipped', reason: skip });

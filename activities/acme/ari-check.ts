@@ -55,6 +55,18 @@ async function ask(
   }
 }
 
+/**
+ * Whether a check asks the CA about the current version: nothing stored, an answer about an older
+ * version, or the stored next-poll time (the CA's Retry-After, within the bounds) has passed.
+ */
+export function renewalInfoPollDue(
+  stored: RenewalInfoRecord | undefined,
+  currentVersionId: string,
+  now: Date,
+): boolean {
+  return stored === undefined || stored.versionId !== currentVersionId || now.getTime() >= stored.nextPollAt.getTime();
+}
+
 /** The certificate's ARI facts for this check; polls the CA only when due. Undefined before the first issuance. */
 export async function checkRenewalInfo(
   deps: RenewalInfoCheckDeps,
@@ -65,7 +77,7 @@ export async function checkRenewalInfo(
   const bounds = deps.bounds ?? DEFAULT_POLL_BOUNDS;
   const stored = await getRenewalInfo(deps.db, cert.id);
   const sameVersion = stored !== undefined && stored.versionId === cert.currentVersionId;
-  if (sameVersion && now.getTime() < stored.nextPollAt.getTime()) return renewalInfoFactsOf(stored);
+  if (stored && !renewalInfoPollDue(stored, cert.currentVersionId, now)) return renewalInfoFactsOf(stored);
 
   const [version, directory] = await Promise.all([
     getVersion(deps.db, cert.currentVersionId),

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ariCertIdOf } from '../../activities/acme/ari-cert-id';
 import { checkRenewalInfo } from '../../activities/acme/ari-check';
 import { fetchRenewalInfo, RenewalInfoError } from '../../activities/acme/ari-fetch';
+import { scheduledCheckFactsOf } from '../../activities/certificates';
 import { getCertificate } from '../../activities/db/repositories/certificates';
 import { getRenewalInfo } from '../../activities/db/repositories/renewal-info';
 import { readCertificateFacts } from '../../activities/crypto/pem';
@@ -153,6 +154,30 @@ describe('the check step’s ARI state', () => {
     now = new Date(now.getTime() + 7 * 3600_000);
     const again = await checkRenewalInfo({ ...deps, random: () => 0.999 }, cert);
     assert.equal(again?.kind === 'window' ? again.renewAt : undefined, moved.renewAt);
+  });
+
+  it("a scheduled check's first look: the stored answer until the next poll time, then the CA is due to be asked", async () => {
+    const { certPem } = await issueFromPebble(pebble, 'screen.ari.test');
+    const id = await storedCertificate(pebble, 'screen.ari.test', certPem);
+    const now = new Date();
+    const before = await scheduledCheckFactsOf(t.db, id, now);
+    assert.equal(before.ariPollDue, true, 'nothing stored yet: the lifecycle asks the CA');
+    assert.equal(before.renewalInfo, undefined);
+
+    const polled = await checkRenewalInfo({ db: t.db, now: () => now }, (await getCertificate(t.db, id))!);
+    const stored = await scheduledCheckFactsOf(t.db, id, new Date(now.getTime() + 3600_000));
+    assert.equal(stored.ariPollDue, false);
+    assert.deepEqual(stored.renewalInfo, polled, 'the answer the lifecycle would use, without asking the CA');
+    assert.equal(stored.current?.notAfter, readCertificateFacts(certPem).notAfter.toISOString());
+    // Pebble's Retry-After (6 hours) has passed: the CA is due to be asked again.
+    assert.equal((await scheduledCheckFactsOf(t.db, id, new Date(now.getTime() + 21_600_000))).ariPollDue, true);
+
+    // Renewal switched off: nothing to ask; a deleted certificate: nothing at all.
+    await t.db.query('UPDATE certificates SET enabled = false WHERE id = $1', [id]);
+    const off = await scheduledCheckFactsOf(t.db, id, new Date(now.getTime() + 21_600_000));
+    assert.deepEqual([off.enabled, off.ariPollDue], [false, false]);
+    const gone = await scheduledCheckFactsOf(t.db, '999999999', now);
+    assert.deepEqual([gone.exists, gone.ariPollDue], [false, false]);
   });
 
   it('an unusable answer is recorded with its reason, and asked again after the shortest wait', async () => {

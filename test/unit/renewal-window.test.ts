@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { renewAtFor, renewalDecision, type CurrentValidity } from '../../workflows/lib/renewal-window';
+import {
+  renewAtFor,
+  renewalDecision,
+  scheduledCheckDecision,
+  type CurrentValidity,
+} from '../../workflows/lib/renewal-window';
 
 const DAY = 86_400_000;
 
@@ -117,4 +122,45 @@ test('a rule longer than the lifetime never renews before 10% of the lifetime ha
   assert.equal(renewAt.toISOString(), new Date(Date.parse(validity.notBefore) + 0.1 * 47 * 86_400_000).toISOString());
   const justIssued = renewalDecision(validity, { mode: 'days', days: 60 }, new Date('2026-01-02T00:00:00.000Z'));
   assert.equal(justIssued.due, false);
+});
+
+describe('scheduledCheckDecision (the schedule tick and the scheduled lifecycle run decide alike)', () => {
+  const v = validity('2026-01-01T00:00:00.000Z', 90);
+  const policy = { mode: 'fraction' } as const;
+
+  it('skips a certificate that is not due, with the decision as the reason', () => {
+    const { decision, skip } = scheduledCheckDecision({ enabled: true, policy, current: v }, at(v.notBefore, DAY));
+    assert.equal(decision.due, false);
+    assert.equal(skip, decision.reason);
+    assert.match(skip ?? '', /^not due until 2026-03-02T00:00:00.000Z/);
+  });
+
+  it('goes on with one that is due, or has never been issued', () => {
+    assert.equal(
+      scheduledCheckDecision({ enabled: true, policy, current: v }, at(v.notBefore, 80 * DAY)).skip,
+      undefined,
+    );
+    assert.equal(scheduledCheckDecision({ enabled: true, policy }, at(v.notBefore)).skip, undefined);
+  });
+
+  it('skips one with renewal switched off, even when due', () => {
+    const { decision, skip } = scheduledCheckDecision(
+      { enabled: false, policy, current: v },
+      at(v.notBefore, 80 * DAY),
+    );
+    assert.equal(decision.due, true);
+    assert.equal(skip, 'renewal is disabled for this certificate');
+  });
+
+  it("follows the stored ARI window: the chosen moment come, or the CA's window in the past", () => {
+    const renewalInfo = {
+      kind: 'window' as const,
+      windowStart: '2026-01-10T00:00:00.000Z',
+      windowEnd: '2026-01-11T00:00:00.000Z',
+      renewAt: '2026-01-10T12:00:00.000Z',
+    };
+    const facts = { enabled: true, policy, current: v, renewalInfo };
+    assert.match(scheduledCheckDecision(facts, at('2026-01-10T11:00:00.000Z')).skip ?? '', /^ARI: renewing at/);
+    assert.equal(scheduledCheckDecision(facts, at('2026-01-10T12:00:00.000Z')).skip, undefined);
+  });
 });

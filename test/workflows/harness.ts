@@ -235,6 +235,8 @@ export interface MockOptions {
   deploySettings?: Partial<DeploySettings>;
   deployments?: { deploymentId: string; targetName: string }[];
   facts?: Partial<RenewalFacts>;
+  /** Whether a scheduled check finds the CA's ARI due to be asked (then it starts the lifecycle). */
+  ariPollDue?: boolean;
   order?: Partial<CreatedOrder>;
   version?: Partial<StoredVersion>;
   /** Replace single activities (the replacement is still recorded). */
@@ -290,6 +292,15 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       commonName: MOCK_COMMON_NAME,
       policy: { mode: 'fraction' },
       ...options.facts,
+    }),
+    // A scheduled check's first look reads the same facts; the CA's ARI is not due unless a test says so.
+    loadScheduledCheckFacts: async () => ({
+      exists: true,
+      enabled: true,
+      commonName: MOCK_COMMON_NAME,
+      policy: { mode: 'fraction' },
+      ...options.facts,
+      ariPollDue: options.ariPollDue ?? false,
     }),
     openLifecycleRun: (input) => createLifecycleOpening(partsOf('openLifecycleRun')).openLifecycleRun(input),
     beginIssuance: (input) => createLifecycleOpening(partsOf('beginIssuance')).beginIssuance(input),

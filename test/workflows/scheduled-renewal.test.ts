@@ -1,11 +1,12 @@
 /**
- * scheduledRenewalWorkflow on a real Temporal dev server with mocked activities: it runs the
- * lifecycle as a child under the certificate's own id, and never starts a second run next to one
- * that is already in progress.
+ * scheduledRenewalWorkflow on a real Temporal dev server with mocked activities: a check that finds
+ * nothing due ends in its own workflow task; otherwise it runs the lifecycle as a child under the
+ * certificate's own id, and never starts a second run next to one that is already in progress.
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { certificateWorkflowId, SearchAttributes } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, scheduledRenewalWorkflow } from '../../workflows';
 import {
@@ -79,14 +80,73 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     },
   );
 
-  tickTest('returns the skipped result of a child that found nothing to do', 'tick-fresh', async (certificateId) => {
-    const mocks = mockActivities({ facts: { current: validity('fresh') } });
+  tickTest(
+    'a certificate not due, its CA not due to be asked: skipped in one workflow task, the check recorded, no lifecycle run',
+    'tick-fresh',
+    async (certificateId) => {
+      const { client, runWorker } = testEnv();
+      const mocks = mockActivities({ facts: { current: validity('fresh') } });
+
+      const { result, events } = await runWorker(mocks.activities, async (taskQueue) => {
+        const handle = await client.workflow.start(scheduledRenewalWorkflow, {
+          taskQueue,
+          workflowId: tickId(certificateId),
+          args: [{ certificateId }],
+          workflowExecutionTimeout: '1m',
+        });
+        return { result: await handle.result(), events: (await handle.fetchHistory()).events ?? [] };
+      });
+
+      assert.equal(result.started, false);
+      assert.match(result.reason ?? '', /^not due until /);
+      assert.deepEqual(mocks.names(), ['loadScheduledCheckFacts', 'recordRenewalCheck']);
+      assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
+      // The whole check: one workflow task (both local activities inside it), no child, no server-side activity.
+      const types = events.map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?');
+      assert.equal(types.filter((t) => t === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED').length, 1, types.join());
+      assert.ok(!types.some((t) => /CHILD_WORKFLOW|ACTIVITY_TASK/.test(t)), types.join());
+      await assert.rejects(
+        client.workflow.getHandle(certificateWorkflowId(certificateId)).describe(),
+        /not found/i,
+        'no lifecycle run was started',
+      );
+    },
+  );
+
+  tickTest(
+    "a certificate not due whose CA's ARI is due to be asked: the lifecycle asks it and skips",
+    'tick-ari',
+    async (certificateId) => {
+      const mocks = mockActivities({ facts: { current: validity('fresh') }, ariPollDue: true });
+
+      const result = await runTick(mocks, certificateId);
+
+      assert.equal(result.started, true);
+      assert.equal(result.result?.outcome, 'skipped');
+      assert.deepEqual(mocks.inputsOf('loadRenewalFacts'), [{ certificateId, renewalInfo: true }]);
+      // The lifecycle records the check it skipped; the tick did not record it a second time.
+      assert.equal(mocks.count('recordRenewalCheck'), 1);
+      assert.equal(mocks.count('createAcmeOrder'), 0);
+    },
+  );
+
+  tickTest('a certificate with renewal disabled is skipped though due', 'tick-disabled', async (certificateId) => {
+    const mocks = mockActivities({ facts: { enabled: false, current: validity('due') }, ariPollDue: false });
 
     const result = await runTick(mocks, certificateId);
 
-    assert.equal(result.started, true);
-    assert.equal(result.result?.outcome, 'skipped');
-    assert.equal(mocks.count('createAcmeOrder'), 0);
+    assert.deepEqual(result, { started: false, reason: 'renewal is disabled for this certificate' });
+    assert.equal(mocks.count('recordRenewalCheck'), 1);
+    assert.equal(mocks.count('openLifecycleRun'), 0);
+  });
+
+  tickTest('a deleted certificate: nothing started, nothing recorded', 'tick-deleted', async (certificateId) => {
+    const mocks = mockActivities({ facts: { exists: false } });
+
+    const result = await runTick(mocks, certificateId);
+
+    assert.deepEqual(result, { started: false, reason: 'the certificate was deleted' });
+    assert.deepEqual(mocks.names(), ['loadScheduledCheckFacts']);
   });
 
   tickTest(

@@ -103,3 +103,24 @@ export function renewalDecision(
     ...ari,
   };
 }
+
+/** What a scheduled check knows of the certificate (activities/certificates.ts `RenewalFacts`). */
+export interface ScheduledCheckInput {
+  enabled: boolean;
+  policy: RenewalPolicy;
+  current?: CurrentValidity;
+  renewalInfo?: RenewalInfoFacts;
+}
+
+/**
+ * A scheduled check's decision: `skip` says why nothing is renewed (renewal off for the certificate,
+ * or not due yet), absent when the certificate is due.
+ */
+export function scheduledCheckDecision(
+  facts: ScheduledCheckInput,
+  now: Date,
+): { decision: RenewalDecision; skip?: string } {
+  const decision = renewalDecision(facts.current, facts.policy, now, facts.renewalInfo);
+  if (!facts.enabled) return { decision, skip: 'renewal is disabled for this certificate' };
+  return decision.due ? { decision } : { decision, skip: decision.reason };
+}
