@@ -58,6 +58,8 @@ describe('renewal schedules', () => {
       return rows[0]?.last_checked_at ?? undefined;
     });
     assert.ok(skipped instanceof Date);
+    // The page says when the schedule last checked (skipped checks leave no run in the run history).
+    assert.match((await admin.get(`/certificates/${id}`)).text, /<span id="last-check">last renewal check /);
     const lifecycle = await client.workflow.getHandle(certificateWorkflowId(id)).describe();
     assert.equal(lifecycle.type, WorkflowType.lifecycle);
     const versions = await stack.db.db.query('SELECT id FROM certificate_versions WHERE certificate_id = $1', [id]);

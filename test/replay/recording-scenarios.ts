@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { FLEET_SCHEDULE_IDS, renewalScheduleId, SCHEDULE_HEALTH_SCHEDULE_ID } from '../../temporal/contract';
+import {
+  FLEET_SCHEDULE_IDS,
+  renewalScheduleId,
+  SCHEDULE_HEALTH_SCHEDULE_ID,
+  WorkflowType,
+} from '../../temporal/contract';
 import { startFakeSonicWall, type FakeSonicWall } from '../fakes/sonicwall/server';
 import { addSonicWallTarget, linkDeployment, renewNow, waitForRunToEnd } from '../support/console-actions';
 import { startFtpServer, type TestFtpServer } from '../support/ftp';
@@ -154,4 +159,15 @@ export async function runEveryWorkflowType(stack: AnyStack, client: Client, peer
     },
     90_000,
   );
+
+  // The first check asked the CA's ARI (a lifecycle run); the next one, with nothing due and the CA's
+  // answer still fresh, ends in the schedule's own workflow: both paths are recorded.
+  log('the renewal check again: it ends without a lifecycle run');
+  const checksClosed = async (n: number): Promise<true | undefined> => {
+    const query = `WorkflowType = '${WorkflowType.scheduledRenewal}' AND ExecutionStatus = 'Completed'`;
+    return (await client.workflow.count(query)).count >= n ? true : undefined;
+  };
+  await eventually('the first renewal check closed', () => checksClosed(1), 90_000);
+  await client.schedule.getHandle(renewalScheduleId(certificateId)).trigger();
+  await eventually('the second renewal check closed', () => checksClosed(2), 90_000);
 }
