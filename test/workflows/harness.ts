@@ -277,6 +277,13 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
   let partsOf: (within: ActivityName) => Activities = () => {
     throw new Error('mock activities not ready');
   };
+  const facts: RenewalFacts = {
+    exists: true,
+    enabled: true,
+    commonName: MOCK_COMMON_NAME,
+    policy: { mode: 'fraction' },
+    ...options.facts,
+  };
   const defaults: Activities = {
     // Authority: the certificate's run and console starts are accepted; a signal's audit entry holds
     // when it is a number (the real checks run against PostgreSQL in test/integration/maintenance.test.ts).
@@ -286,22 +293,9 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       typeof input.auditId === 'string' && /^\d+$/.test(input.auditId)
         ? { accepted: true, actor: 'tina' }
         : { accepted: false, reason: 'mock: no audit entry' },
-    loadRenewalFacts: async () => ({
-      exists: true,
-      enabled: true,
-      commonName: MOCK_COMMON_NAME,
-      policy: { mode: 'fraction' },
-      ...options.facts,
-    }),
+    loadRenewalFacts: async () => facts,
     // A scheduled check's first look reads the same facts; the CA's ARI is not due unless a test says so.
-    loadScheduledCheckFacts: async () => ({
-      exists: true,
-      enabled: true,
-      commonName: MOCK_COMMON_NAME,
-      policy: { mode: 'fraction' },
-      ...options.facts,
-      ariPollDue: options.ariPollDue ?? false,
-    }),
+    loadScheduledCheckFacts: async () => ({ ...facts, ariPollDue: options.ariPollDue ?? false }),
     openLifecycleRun: (input) => createLifecycleOpening(partsOf('openLifecycleRun')).openLifecycleRun(input),
     beginIssuance: (input) => createLifecycleOpening(partsOf('beginIssuance')).beginIssuance(input),
     markCertificateStatus: async () => undefined,
