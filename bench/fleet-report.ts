@@ -22,6 +22,8 @@ export interface FleetFigures {
   cpu: Record<string, number>;
   /** PostgreSQL transactions (committed + rolled back) during the renewals; a statement outside a transaction is one. */
   transactions: number;
+  /** The production topology: rows written per renewal to the Temporal server's busiest tables (inserted + deleted). */
+  temporalWrites?: [string, number][];
   steps: { step: LifecycleStep; medianMs: number }[];
   ceiling: CeilingResult;
   /** Load average (1 min) when the renewals started and when they ended. */
@@ -83,6 +85,10 @@ export function printOne(f: FleetFigures): void {
     `| CertFleet's own CPU per renewal and deploy (worker, Temporal, PostgreSQL, web) | ${own.toFixed(0)} ms = **${(own / raw.total).toFixed(1)}×** raw ACME (goal 2×) |`,
   );
   console.log(`| PostgreSQL transactions per renewal and deploy | ${(f.transactions / f.n).toFixed(1)} |`);
+  if (f.temporalWrites)
+    console.log(
+      `| Temporal's database: rows inserted + deleted per renewal and deploy, busiest tables | ${f.temporalWrites.map(([t, w]) => `${t} ${w.toFixed(1)}`).join(', ')} |`,
+    );
   console.log(`| database size after setup and renewal | ${f.databaseMiB.toFixed(1)} MiB |`);
   console.log(`| setup (first issuance, link, first deploy) | ${s(f.setupSeconds)} |`);
   const cpuTotal = sum(Object.values(f.cpu));

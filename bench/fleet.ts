@@ -53,6 +53,7 @@ import {
   type StackPart,
 } from './stack-parts';
 import { median, percentile, runBenchmark } from './stats';
+import { temporalTableWrites, writesPerRenewal, type TableWrites } from './temporal-persistence';
 import { certificateWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import { CERTFLEET_PROCESS_ENV } from '../scripts/topology';
 import { createFleet } from '../test/support/fleet';
@@ -79,11 +80,20 @@ const PG_STATS_SETTLE_MS = 11_000;
 async function startMeasuredStack(
   production: boolean,
   env: Record<string, string>,
-): Promise<{ stack: AnyStack; partsOf: (workers: readonly ManagedProcess[]) => Promise<StackPart[]> }> {
+): Promise<{
+  stack: AnyStack;
+  partsOf: (workers: readonly ManagedProcess[]) => Promise<StackPart[]>;
+  /** The production topology's Temporal database writes so far (the dev server keeps its state in SQLite). */
+  temporalWrites?: () => Promise<TableWrites>;
+}> {
   if (production) {
     // The production topology: the real Temporal server on a private PostgreSQL, separate processes.
     const stack = await startProductionStack({ env });
-    return { stack, partsOf: (workers) => productionStackParts(stack, workers) };
+    return {
+      stack,
+      partsOf: (workers) => productionStackParts(stack, workers),
+      temporalWrites: () => temporalTableWrites(stack.postgres.adminUrl),
+    };
   }
   // The worker and web run with the production topology's memory settings (what docker compose gives
   // them: a V8 heap limit and a workflow cache of 50), not the dev defaults; the environment can override them.
@@ -108,7 +118,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
   // The worker's own Temporal metrics (sticky cache hits and misses, task latencies) to watch a run with curl.
   const metrics = process.env['WORKER_METRICS_ADDRESS'];
   if (metrics) tuning['WORKER_METRICS_ADDRESS'] = metrics;
-  const { stack, partsOf } = await startMeasuredStack(production, {
+  const { stack, partsOf, temporalWrites } = await startMeasuredStack(production, {
     ...tuning,
     DEPLOY_DEVICE_RETRY_INITIAL_MS: '200',
     LOG_LEVEL: 'warn',
@@ -149,6 +159,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
       return Number(row?.n ?? 0);
     };
     const transactionsBefore = await transactions();
+    const temporalWritesBefore = await temporalWrites?.();
     const [{ now: startedAt } = { now: new Date() }] = await stack.db.db.query<{ now: Date }>('SELECT now()');
     const loadBefore = loadavg()[0] ?? 0;
     const cpuBefore = cpuNow();
@@ -194,6 +205,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
       parts.map((p) => [p.name, peaks.parts.get(p.name)?.pssMiB ?? 0] as [string, number]),
     );
     const transactionsDuring = (await transactions()) - transactionsBefore;
+    const temporalWritesAfter = await temporalWrites?.();
     await fleet.close();
 
     process.stderr.write(
@@ -214,6 +226,9 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
       databaseMiB: Number(size?.bytes ?? 0) / 2 ** 20,
       cpu: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, (cpuAfter[k] ?? 0) - (cpuBefore[k] ?? 0)])),
       transactions: transactionsDuring,
+      ...(temporalWritesBefore && temporalWritesAfter
+        ? { temporalWrites: writesPerRenewal(temporalWritesBefore, temporalWritesAfter, n) }
+        : {}),
       load: [loadBefore, loadAfter],
       steps: [...durations].map(([step, list]) => ({ step, medianMs: median(list) })),
       ceiling,
