@@ -17,7 +17,7 @@
  *   npm run bench:issue-one -- 25      # 25 runs
  */
 import { Connection, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { eventTypeName } from '../test/support/history-events';
 import { median, ms, runBenchmark } from './stats';
 import { certificateWorkflowId, deploymentWorkflowId, progressQuery, type LifecycleStep } from '../temporal/contract';
 import type { Queryable } from '../activities/db/pool';
@@ -76,7 +76,7 @@ async function deployTimeline(
 ): Promise<[label: string, ms: number][]> {
   const events = (await handle.fetchHistory()).events ?? [];
   const name = (e: (typeof events)[number]): string => {
-    const type = temporal.api.enums.v1.EventType[e.eventType ?? 0]?.replace(/^EVENT_TYPE_/, '') ?? '?';
+    const type = eventTypeName(e);
     const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
     return activity ? `${type} ${activity}` : type;
   };

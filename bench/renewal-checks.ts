@@ -95,7 +95,9 @@ runBenchmark(async () => {
     // CPU over whole intervals: the checks still running at either end are few against those inside.
     const cpu = parts.map((p, i) => p.cpu() - (cpuBefore[i] ?? 0));
     const loadAfter = loadavg()[0] ?? 0;
-    const inWindow = `WorkflowType = '${WorkflowType.scheduledRenewal}' AND StartTime >= '${from.toISOString()}' AND StartTime < '${to.toISOString()}'`;
+    const startedInWindow = (workflowType: string): string =>
+      `WorkflowType = '${workflowType}' AND StartTime >= '${from.toISOString()}' AND StartTime < '${to.toISOString()}'`;
+    const inWindow = startedInWindow(WorkflowType.scheduledRenewal);
     // Every check of the window closed, for its latency (checks go on starting after it: not waited for).
     while ((await client.workflow.count(`${inWindow} AND ExecutionStatus = 'Running'`)).count > 0) await sleep(1_000);
 
@@ -106,11 +108,7 @@ runBenchmark(async () => {
       if (run.closeTime) latencies.push(run.closeTime.getTime() - run.startTime.getTime());
     }
     // Nothing else starts lifecycle runs during the window: these are the checks that went on to one.
-    const lifecycleRuns = (
-      await client.workflow.count(
-        `WorkflowType = '${WorkflowType.lifecycle}' AND StartTime >= '${from.toISOString()}' AND StartTime < '${to.toISOString()}'`,
-      )
-    ).count;
+    const lifecycleRuns = (await client.workflow.count(startedInWindow(WorkflowType.lifecycle))).count;
     starts.sort((a, b) => a - b);
     latencies.sort((a, b) => a - b);
     const checks = starts.length;

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { eventTypeName } from './history-events';
 import {
   certificateWorkflowId,
   deploymentWorkflowId,
@@ -53,9 +53,7 @@ async function describeRunning(client: Client, id: string, depth = 0): Promise<s
     (a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}: ${a.lastFailure?.message ?? 'no failure'}`,
   );
   const history = await handle.fetchHistory().catch(() => undefined);
-  const last = (history?.events ?? [])
-    .slice(-4)
-    .map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]?.replace(/^EVENT_TYPE_/, '') ?? '?');
+  const last = (history?.events ?? []).slice(-4).map(eventTypeName);
   const lines = [`${'  '.repeat(depth + 1)}${id}: pending [${pending.join('; ')}], last events ${last.join(', ')}`];
   if (depth === 0)
     for (const child of d.raw.pendingChildren ?? [])

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { certificateWorkflowId, SearchAttributes } from '../../temporal/contract';
 import { certificateLifecycleWorkflow, scheduledRenewalWorkflow } from '../../workflows';
 import {
@@ -24,6 +23,7 @@ import {
   mocksBlockedInPropagation,
   mocksFailingAt,
 } from '../support/workflow-runs';
+import { eventTypeName } from '../support/history-events';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -32,14 +32,18 @@ const testEnv = useWorkflowTestEnv();
 /** A schedule tick's own id: schedules append a timestamp, so it never equals `certificate:<id>`. */
 const tickId = (certificateId: string): string => `renewal:certificate:${certificateId}-${Date.now()}`;
 
-/** Executes one schedule tick on `taskQueue`, then describes the certificate's own run. */
-async function tickThenDescribe(client: Client, taskQueue: string, certificateId: string, timeout: string) {
-  const tick = await client.workflow.execute(scheduledRenewalWorkflow, {
+/** Starts one schedule tick for the certificate on `taskQueue`. */
+const startTick = (client: Client, taskQueue: string, certificateId: string, timeout: string) =>
+  client.workflow.start(scheduledRenewalWorkflow, {
     taskQueue,
     workflowId: tickId(certificateId),
     args: [{ certificateId }],
     workflowExecutionTimeout: timeout,
   });
+
+/** Executes one schedule tick on `taskQueue`, then describes the certificate's own run. */
+async function tickThenDescribe(client: Client, taskQueue: string, certificateId: string, timeout: string) {
+  const tick = await (await startTick(client, taskQueue, certificateId, timeout)).result();
   const certificateRun = await client.workflow.getHandle(certificateWorkflowId(certificateId)).describe();
   return { tick, certificateRun };
 }
@@ -88,12 +92,7 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
       const mocks = mockActivities({ facts: { current: validity('fresh') } });
 
       const { result, events } = await runWorker(mocks.activities, async (taskQueue) => {
-        const handle = await client.workflow.start(scheduledRenewalWorkflow, {
-          taskQueue,
-          workflowId: tickId(certificateId),
-          args: [{ certificateId }],
-          workflowExecutionTimeout: '1m',
-        });
+        const handle = await startTick(client, taskQueue, certificateId, '1m');
         return { result: await handle.result(), events: (await handle.fetchHistory()).events ?? [] };
       });
 
@@ -102,8 +101,8 @@ describe('scheduledRenewalWorkflow', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
       assert.deepEqual(mocks.names(), ['loadScheduledCheckFacts', 'recordRenewalCheck']);
       assert.deepEqual(mocks.inputsOf('recordRenewalCheck'), [{ certificateId }]);
       // The whole check: one workflow task (both local activities inside it), no child, no server-side activity.
-      const types = events.map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?');
-      assert.equal(types.filter((t) => t === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED').length, 1, types.join());
+      const types = events.map(eventTypeName);
+      assert.equal(types.filter((t) => t === 'WORKFLOW_TASK_COMPLETED').length, 1, types.join());
       assert.ok(!types.some((t) => /CHILD_WORKFLOW|ACTIVITY_TASK/.test(t)), types.join());
       await assert.rejects(
         client.workflow.getHandle(certificateWorkflowId(certificateId)).describe(),

@@ -1,4 +1,5 @@
 /** Pure renewal-window decision. No Temporal runtime import, unit-tested in test/unit/renewal-window.test.ts. */
+import type { RenewalFacts } from '../../activities/certificates';
 import type { RenewalInfoFacts } from '../../activities/domain/renewal-info';
 import type { RenewalPolicy } from '../../temporal/contract';
 
@@ -104,13 +105,8 @@ export function renewalDecision(
   };
 }
 
-/** What a scheduled check knows of the certificate (activities/certificates.ts `RenewalFacts`). */
-export interface ScheduledCheckInput {
-  enabled: boolean;
-  policy: RenewalPolicy;
-  current?: CurrentValidity;
-  renewalInfo?: RenewalInfoFacts;
-}
+/** What a scheduled check knows of the certificate. */
+export type ScheduledCheckInput = Pick<RenewalFacts, 'enabled' | 'policy' | 'current' | 'renewalInfo'>;
 
 /**
  * A scheduled check's decision: `skip` says why nothing is renewed (renewal off for the certificate,
