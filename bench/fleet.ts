@@ -268,6 +268,8 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
   if (process.env['WORKER_NODE_ARGS']) console.log(`worker node args: ${process.env['WORKER_NODE_ARGS']}`);
+  if (production && process.env['TEMPORAL_GO_RUNTIME'])
+    console.log(`Temporal server Go runtime, replaced for this run: ${process.env['TEMPORAL_GO_RUNTIME']}`);
   const all: FleetFigures[] = [];
   for (const n of sizes) {
     const figures = await runFleet(n, workers, production);

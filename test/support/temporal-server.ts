@@ -9,7 +9,7 @@
  */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -112,6 +112,26 @@ async function healthy(cli: string, address: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Diagnostics (docs/scaling.md, "The production topology at N = 1,000"), off unless set:
+ * TEMPORAL_GO_RUNTIME="GOMEMLIMIT=off GOGC=100" replaces the Go runtime settings of
+ * scripts/topology.ts for one run; TEMPORAL_GCTRACE_FILE=<path> turns on the Go collector's trace
+ * (GODEBUG=gctrace=1) and appends each of its lines, prefixed with the epoch milliseconds, to the file.
+ */
+export function goRuntimeDiagnostics(environment: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const pair of (environment['TEMPORAL_GO_RUNTIME'] ?? '').split(/\s+/).filter(Boolean)) {
+    const [name, value] = pair.split('=', 2);
+    if (!name || value === undefined || !GO_RUNTIME_VARIABLES.includes(name))
+      throw new Error(
+        `TEMPORAL_GO_RUNTIME: "${pair}" is not NAME=value with NAME one of ${GO_RUNTIME_VARIABLES.join(', ')}`,
+      );
+    overrides[name] = value;
+  }
+  if (environment['TEMPORAL_GCTRACE_FILE']) overrides['GODEBUG'] = 'gctrace=1';
+  return overrides;
+}
+
 /** Starts the server with a config written under `dir`, equivalent to compose's `temporal` service. */
 export async function startTemporalServer(
   dir: string,
@@ -141,7 +161,11 @@ export async function startTemporalServer(
   await writeFile(configFile, stringify(temporalServerConfig(configEnv, ports)), { mode: 0o600 });
   const address = `127.0.0.1:${ports.frontendGrpc}`;
   // The container's environment reaches the server process too: the Go runtime reads these from it.
-  const runtimeEnv = Object.fromEntries(GO_RUNTIME_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+  const runtimeEnv = {
+    ...Object.fromEntries(GO_RUNTIME_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : []))),
+    ...goRuntimeDiagnostics(),
+  };
+  const gcTraceFile = process.env['TEMPORAL_GCTRACE_FILE'];
   const startTimesMs: number[] = [];
   let current: ManagedProcess | undefined;
   const start = async (): Promise<void> => {
@@ -152,6 +176,13 @@ export async function startTemporalServer(
       {
         name: 'temporal-server',
         env: runtimeEnv,
+        ...(gcTraceFile
+          ? {
+              onLine: (line: string) => {
+                if (line.startsWith('gc ')) appendFileSync(gcTraceFile, `${Date.now()} ${line}\n`);
+              },
+            }
+          : {}),
         readyWhen: () => healthy(cli, address),
         pollIntervalMs: 1_000,
         timeoutMs: 180_000,
