@@ -146,7 +146,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     });
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     process.stderr.write(
-      `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
+      `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all from ${new Date().toISOString()}\n`,
     );
 
     const cpuNow = (): Record<string, number> => Object.fromEntries(parts.map((p) => [p.name, p.cpu()]));
@@ -167,6 +167,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     const started = performance.now();
     const results = await fleet.renewAll();
     const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`[fleet ${n}] renewed by ${new Date().toISOString()}\n`);
     const peaks = sampler.stop();
     const cpuAfter = cpuNow();
     const loadAfter = loadavg()[0] ?? 0;
