@@ -5,9 +5,10 @@
  * fresh ECDSA P-256 key and downloads the chain.
  *
  * It cannot hang the benchmark that calls it: each HTTP request to Pebble times out after
- * REQUEST_TIMEOUT_MS, an order that fails is counted and skipped, and after FAILED_IN_A_ROW_LIMIT
- * failures in a row the measurement stops with what it has (a multi-device N = 1,000 run on 2026-12-07
- * waited forever on 25 requests Pebble never answered, and the fleet figures before it were lost).
+ * REQUEST_TIMEOUT_MS, an order not issued within ORDER_DEADLINE_MS fails, an order that fails is
+ * counted and skipped, and after FAILED_IN_A_ROW_LIMIT failures in a row the measurement stops with
+ * what it has (a multi-device N = 1,000 run on 2026-12-07 waited forever on 25 requests Pebble never
+ * answered, and the fleet figures before it were lost).
  */
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
@@ -19,6 +20,26 @@ import { cpuSeconds } from './process-stats';
 const REQUEST_TIMEOUT_MS = 30_000;
 /** This many failed orders in a row end the measurement: the CA is not answering. */
 const FAILED_IN_A_ROW_LIMIT = 25;
+/**
+ * An order not issued in this long fails. The request timeout alone did not bound it: acme-client's
+ * waitForValidStatus retries a poll that times out (backoffAttempts, each up to REQUEST_TIMEOUT_MS),
+ * and on 2026-12-07 (N = 1,000, production topology) Pebble 2.10.3 never answered the POST-as-GET of
+ * five orders: each poll timed out and was sent again, for about 15 minutes per order.
+ */
+const ORDER_DEADLINE_MS = 60_000;
+
+/** The promise's outcome, or a rejection once `ms` have passed (the work itself is left to end on its own). */
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface CeilingResult {
   /** Certificates issued; the figures per certificate are over these. */
@@ -98,7 +119,8 @@ export async function measureAcmeCeiling(
       Array.from({ length: Math.min(concurrency, count) }, async () => {
         while (next < count && failedInARow < FAILED_IN_A_ROW_LIMIT) {
           try {
-            await issueOne(next++);
+            const i = next++;
+            await withDeadline(issueOne(i), ORDER_DEADLINE_MS, `order ${i}`);
             issued += 1;
             failedInARow = 0;
           } catch (err) {
