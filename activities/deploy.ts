@@ -69,6 +69,15 @@ interface DeviceStep<T> {
   describe?: ((result: T) => string) | undefined;
 }
 
+/**
+ * What the deploy's device step reports: a commit job to wait for (asynchronous devices), or, on a
+ * device bound at once, whether the first verify attempt (in the same activity) saw the new chain.
+ */
+export interface DeviceActivation {
+  jobId?: string;
+  verified?: boolean;
+}
+
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function createDeployActivities(deps: ActivityDeps) {
@@ -395,6 +404,36 @@ export function createDeployActivities(deps: ActivityDeps) {
     }
   };
 
+  /** TLS handshake at every endpoint: the served chain must be the new version's leaf, then its intermediates in order. */
+  const verifyDeployment = async (input: { runRowId: string }): Promise<{ endpoints: string[] }> => {
+    const loaded = await load(input.runRowId);
+    await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
+    try {
+      const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
+      const noTls =
+        endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
+      if (noTls) {
+        await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
+        await followManagementTrust(loaded);
+        return { endpoints: [] };
+      }
+      if (endpoints.length === 0)
+        throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
+      for (const endpoint of endpoints)
+        await checkTargetAddressAgainst(loaded.allowedNetworks, loaded.target.vendor, endpoint.host);
+      const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
+      const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
+      await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
+      // A verified deploy that bound the management GUI: the target's trust follows (a TLS handshake
+      // with the device, so here in a regular activity rather than in the run's local closing).
+      await followManagementTrust(loaded);
+      return { endpoints: seen };
+    } catch (error) {
+      await appendRunStep(deps.db, input.runRowId, 'verify', 'failed', messageOf(error));
+      throw error;
+    }
+  };
+
   return {
     async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
       return deps.deploy;
@@ -523,15 +562,25 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /**
      * The deploy's device step: stage, then activate, in one session and one activity (one login, one
-     * workflow task). Idempotent: a retry stages again under the same names (nothing is imported twice)
+     * workflow task); on a device without a commit job, then the first verify attempt. Idempotent: a retry stages again under the same names (nothing is imported twice)
      * and binds what is bound already without a change; the rollback target recorded by the first
      * attempt stays. activate is all or nothing, so a failure here needs no rollback.
      */
-    async stageAndActivateDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {
-      return onDevice(input.runRowId, 'stage', async (_loaded, step) => {
+    async stageAndActivateDeployment(input: { runRowId: string }): Promise<DeviceActivation> {
+      const activation = await onDevice(input.runRowId, 'stage', async (_loaded, step) => {
         const { staged } = await step(stageStep);
         return step(activateStep(staged));
       });
+      if (activation.jobId) return activation;
+      // Bound synchronously: the first verify attempt here, after the device session closed (one
+      // activity and one workflow task fewer per deploy). A failed attempt is recorded as a verify
+      // step and leaves the rest to verifyDeployment with its retries; the binding is never undone here.
+      return {
+        verified: await verifyDeployment(input).then(
+          () => true,
+          () => false,
+        ),
+      };
     },
 
     async checkDeploymentActivation(input: { runRowId: string; jobId: string }): Promise<ActivationStatus> {
@@ -561,34 +610,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     },
 
     /** TLS handshake at every endpoint: the served chain must be the new version's leaf, then its intermediates in order. */
-    async verifyDeployment(input: { runRowId: string }): Promise<{ endpoints: string[] }> {
-      const loaded = await load(input.runRowId);
-      await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
-      try {
-        const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
-        const noTls =
-          endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
-        if (noTls) {
-          await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
-          await followManagementTrust(loaded);
-          return { endpoints: [] };
-        }
-        if (endpoints.length === 0)
-          throw classified(FailureType.validation, 'deploy: no endpoint to verify; add one to the deployment');
-        for (const endpoint of endpoints)
-          await checkTargetAddressAgainst(loaded.allowedNetworks, loaded.target.vendor, endpoint.host);
-        const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
-        const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
-        await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
-        // A verified deploy that bound the management GUI: the target's trust follows (a TLS handshake
-        // with the device, so here in a regular activity rather than in the run's local closing).
-        await followManagementTrust(loaded);
-        return { endpoints: seen };
-      } catch (error) {
-        await appendRunStep(deps.db, input.runRowId, 'verify', 'failed', messageOf(error));
-        throw error;
-      }
-    },
+    verifyDeployment,
 
     /** Puts back what was bound before this run. */
     async rollbackDeployment(input: { runRowId: string }): Promise<{ jobId?: string }> {

@@ -9,10 +9,11 @@
  * `validateAndFinalizeAcmeOrder`; `removeDnsChallenge` scheduled beside the local `planDeployments` and
  * the deploy child; after the child `sendLifecycleEmail`; then the CertFleetOutcome upsert. The child,
  * `floorDeployWorkflow`, is workflows/deploy-to-target.ts for a synchronous device (an F5 BIG-IP): the
- * local `openDeploymentRun`, `stageAndActivateDeployment`, `verifyDeployment`, the local
- * `closeDeploymentRun`. Activity options are the real ones (workflows/lib/retry-policies.ts, and the
- * ones each workflow file defines, copied below with their source). What the real workflows add (the
- * progress, fallbacks, waits for a busy dependency, failure paths) makes no command in this run.
+ * local `openDeploymentRun`, `stageAndActivateDeployment` (its first verify attempt inside, which
+ * succeeds; `verifyDeployment` only when it did not), the local `closeDeploymentRun`. Activity options
+ * are the real ones (workflows/lib/retry-policies.ts, and the ones each workflow file defines, copied
+ * below with their source). What the real workflows add (the progress, fallbacks, waits for a busy
+ * dependency, failure paths) makes no command in this run.
  *
  * `mergedLifecycleWorkflow`: the same run merged as far as the isolation rule could ever allow
  * (bench/orchestration-floor-activities.ts MergedActivities): one local and three regular activities,
@@ -131,8 +132,8 @@ export async function floorDeployWorkflow(input: DeployInput): Promise<Deploymen
     throw ApplicationFailure.nonRetryable('floor: the deploy opening refused');
   const { runRowId, targetName } = opening.start;
   const device = proxyActivities<FloorActivities>(deviceOptions(opening.settings));
-  await device.stageAndActivateDeployment({ runRowId });
-  await verify.verifyDeployment({ runRowId });
+  const activation = await device.stageAndActivateDeployment({ runRowId });
+  if (!activation.verified) await verify.verifyDeployment({ runRowId });
   await local.closeDeploymentRun({ runRowId, outcome: 'deployed' });
   return { deploymentId: input.deploymentId, targetName, outcome: 'deployed' };
 }

@@ -169,10 +169,10 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
 
   // One admin session at a time on devices that allow only one (SonicWall): held from stage to finish.
   return withDeviceLease(targetId, exclusiveSession, async () => {
-    // Stage and activate in one device session and one activity. activate either binds fully or leaves
-    // the device as it was (the Deployer contract), so a failure here needs no rollback; a failed commit
-    // or verify does.
-    let activation: { jobId?: string };
+    // Stage and activate in one device session and one activity (and, with no commit job, the first
+    // verify attempt). activate either binds fully or leaves the device as it was (the Deployer
+    // contract), so a failure here needs no rollback; a failed commit or verify does.
+    let activation: { jobId?: string; verified?: boolean };
     try {
       activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
     } catch (error) {
@@ -183,7 +183,9 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     try {
       if (activation.jobId)
         await waitForCommit(commitCheck, runRowId, activation.jobId, settings.commitPollMs, settings.commitTimeoutMs);
-      await verify.verifyDeployment({ runRowId });
+      // A device bound at once was verified in the device step when its first attempt saw the new
+      // chain; otherwise (a commit job, or a first attempt that did not see it) verify with retries.
+      if (!activation.verified) await verify.verifyDeployment({ runRowId });
     } catch (error) {
       const reason = messageOf(error);
       try {

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { verifyServedFingerprint } from '../../activities/deployers/verify-served';
-import { certificateWorkflowId, progressQuery, type LifecycleResult } from '../../temporal/contract';
+import {
+  certificateWorkflowId,
+  deploymentWorkflowId,
+  progressQuery,
+  type LifecycleResult,
+} from '../../temporal/contract';
 import { startFakeBigip, type FakeBigip } from '../fakes/f5-bigip/server';
 import { startFakeFortiGate, type FakeFortiGate } from '../fakes/fortigate/server';
 import { startFakePanos, type FakePanos } from '../fakes/panos/server';
@@ -128,6 +133,20 @@ describe('deploying a renewed certificate to appliances', () => {
     for (const { detail } of verified)
       for (const line of detail.split('; '))
         assert.match(line, new RegExp(`: ${fingerprint} \\+ [1-9]\\d* intermediate\\(s\\)$`));
+    // Devices bound at once (BIG-IP, FortiGate) were verified inside their device step: their deploy
+    // runs scheduled no verify activity. PAN-OS commits a job first, then verifies as its own activity.
+    const scheduled = async (target: string): Promise<string[]> => {
+      const deploy = client.workflow.getHandle(deploymentWorkflowId(certificateId, deploymentIds[target] ?? ''));
+      return ((await deploy.fetchHistory()).events ?? []).flatMap(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      );
+    };
+    for (const target of ['LB Berlin', 'FW Lyon']) {
+      const activities = await scheduled(target);
+      assert.ok(activities.includes('stageAndActivateDeployment'), `${target}: ${activities.join(', ')}`);
+      assert.ok(!activities.includes('verifyDeployment'), `${target}: ${activities.join(', ')}`);
+    }
+    assert.ok((await scheduled('FW Paris')).includes('verifyDeployment'));
     const mail = await stack.smtp.waitFor(
       (m) => m.subject.includes('Issued vpn.example.test') && m.text.includes('LB Berlin'),
       10_000,

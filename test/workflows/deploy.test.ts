@@ -373,6 +373,42 @@ describe('deployToTargetWorkflow', () => {
     assertActivitySplit(events, regular, mocks.workflowCalls(), 'device steps are scheduled through the server');
   });
 
+  it(
+    'a device bound at once is verified inside the device step: the workflow schedules no verify',
+    TIMEOUT,
+    async () => {
+      const { mocks, outcome } = await executeDeploy({});
+      assert.equal(outcome.outcome, 'deployed');
+      assert.deepEqual(
+        mocks.calls.filter((c) => c.name === 'verifyDeployment').map((c) => c.within),
+        ['stageAndActivateDeployment'],
+      );
+      assert.equal(mocks.count('rollbackDeployment'), 0);
+    },
+  );
+
+  it(
+    'a first verify attempt that fails in the device step is retried as its own activity, not rolled back',
+    TIMEOUT,
+    async () => {
+      let attempts = 0;
+      const { mocks, outcome } = await executeDeploy({
+        overrides: {
+          verifyDeployment: async () => {
+            if (++attempts === 1) throw new Error('192.0.2.1:443 still serves the old certificate');
+            return { endpoints: ['192.0.2.1:443'] };
+          },
+        },
+      });
+      assert.equal(outcome.outcome, 'deployed');
+      assert.deepEqual(
+        mocks.calls.filter((c) => c.name === 'verifyDeployment').map((c) => c.within ?? 'workflow'),
+        ['stageAndActivateDeployment', 'workflow'],
+      );
+      assert.equal(mocks.count('rollbackDeployment'), 0);
+    },
+  );
+
   it('a failed commit job rolls back (with its own commit) and reports the job detail', TIMEOUT, async () => {
     const { mocks, outcome } = await executeDeploy({
       overrides: {

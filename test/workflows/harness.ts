@@ -364,7 +364,15 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
     stageAndActivateDeployment: async (input) => {
       const parts = partsOf('stageAndActivateDeployment');
       await parts.stageDeployment(input);
-      return parts.activateDeployment(input);
+      const activation = await parts.activateDeployment(input);
+      if (activation.jobId) return activation;
+      // Bound at once: the first verify attempt in the device step, a failure left to verifyDeployment.
+      return {
+        verified: await parts.verifyDeployment(input).then(
+          () => true,
+          () => false,
+        ),
+      };
     },
     closeDeploymentRun: async (input) => {
       await partsOf('closeDeploymentRun').finishDeploymentRun(input);
