@@ -146,7 +146,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     });
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     process.stderr.write(
-      `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all from ${new Date().toISOString()}\n`,
+      `[fleet ${n}] set up (issued and deployed once) in ${setupSeconds.toFixed(1)} s; renewing all\n`,
     );
 
     const cpuNow = (): Record<string, number> => Object.fromEntries(parts.map((p) => [p.name, p.cpu()]));
@@ -164,6 +164,7 @@ async function runFleet(n: number, workerCount: number, production: boolean): Pr
     const loadBefore = loadavg()[0] ?? 0;
     const cpuBefore = cpuNow();
     const sampler = startSampling(parts, MEMORY_SAMPLE_MS);
+    process.stderr.write(`[fleet ${n}] renewing from ${new Date().toISOString()}\n`);
     const started = performance.now();
     const results = await fleet.renewAll();
     const seconds = (performance.now() - started) / 1000;

@@ -2,7 +2,7 @@
  * bench/go-gc-trace.ts — what the Go collector cost the production topology's Temporal server, from
  * the trace test/support/temporal-server.ts writes when TEMPORAL_GCTRACE_FILE is set (each line of
  * GODEBUG=gctrace=1 prefixed with the epoch milliseconds). Per server process (a trace restarts at
- * "gc 1"), and for each window given (bench:fleet prints "renewing all from <ISO>" and "renewed by
+ * "gc 1"), and for each window given (bench:fleet prints "renewing from <ISO>" and "renewed by
  * <ISO>"): collections, the collector's CPU (the trace's "ms cpu" parts: STW sweep termination,
  * assist + background + idle marking, STW mark termination), the live heap after a collection and
  * the heap goal.
