@@ -562,9 +562,10 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /**
      * The deploy's device step: stage, then activate, in one session and one activity (one login, one
-     * workflow task); on a device without a commit job, then the first verify attempt. Idempotent: a retry stages again under the same names (nothing is imported twice)
-     * and binds what is bound already without a change; the rollback target recorded by the first
-     * attempt stays. activate is all or nothing, so a failure here needs no rollback.
+     * workflow task); on a device without a commit job, then the first verify attempt. Idempotent: a
+     * retry stages again under the same names (nothing is imported twice) and binds what is bound
+     * already without a change; the rollback target recorded by the first attempt stays. activate is
+     * all or nothing, so a failure here needs no rollback.
      */
     async stageAndActivateDeployment(input: { runRowId: string }): Promise<DeviceActivation> {
       const activation = await onDevice(input.runRowId, 'stage', async (_loaded, step) => {
@@ -609,7 +610,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       });
     },
 
-    /** TLS handshake at every endpoint: the served chain must be the new version's leaf, then its intermediates in order. */
+    /** Verify with retries: after a commit job, or when the device step's first attempt did not see the new chain. */
     verifyDeployment,
 
     /** Puts back what was bound before this run. */
