@@ -576,6 +576,8 @@ export function createDeployActivities(deps: ActivityDeps) {
       // Bound synchronously: the first verify attempt here, after the device session closed (one
       // activity and one workflow task fewer per deploy). A failed attempt is recorded as a verify
       // step and leaves the rest to verifyDeployment with its retries; the binding is never undone here.
+      // verifyDeployment loads the run's context again on purpose: the session may have stored a new
+      // session key on the target, which the management trust it follows reseals.
       return {
         verified: await verifyDeployment(input).then(
           () => true,

@@ -14,6 +14,7 @@ import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import type { PebbleStack } from '../test/support/pebble';
+import { withDeadline } from '../scripts/with-deadline';
 import { cpuSeconds } from './process-stats';
 
 /** An HTTP request Pebble has not answered in this long fails (acme-client uses axios). */
@@ -27,19 +28,6 @@ const FAILED_IN_A_ROW_LIMIT = 25;
  * five orders: each poll timed out and was sent again, for about 15 minutes per order.
  */
 const ORDER_DEADLINE_MS = 60_000;
-
-/** The promise's outcome, or a rejection once `ms` have passed (the work itself is left to end on its own). */
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface CeilingResult {
   /** Certificates issued; the figures per certificate are over these. */
@@ -120,7 +108,11 @@ export async function measureAcmeCeiling(
         while (next < count && failedInARow < FAILED_IN_A_ROW_LIMIT) {
           try {
             const i = next++;
-            await withDeadline(issueOne(i), ORDER_DEADLINE_MS, `order ${i}`);
+            await withDeadline(
+              issueOne(i),
+              ORDER_DEADLINE_MS,
+              () => new Error(`order ${i}: not issued within ${ORDER_DEADLINE_MS} ms`),
+            );
             issued += 1;
             failedInARow = 0;
           } catch (err) {

@@ -13,6 +13,7 @@
  */
 import type { Activities } from '../activities';
 import type { StoredVersion } from '../activities/acme';
+import type { DeviceActivation } from '../activities/deploy';
 import type {
   AcmeDirectoryPlan,
   DeployInput,
@@ -134,7 +135,7 @@ export function createFloorActivities(deps: { deploy: DeploySettings }): FloorAc
         maintenance: { inWindow: true },
       };
     },
-    async stageAndActivateDeployment(): Promise<{ jobId?: string; verified?: boolean }> {
+    async stageAndActivateDeployment(): Promise<DeviceActivation> {
       return { verified: true };
     },
     async verifyDeployment() {

@@ -5,6 +5,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecentLines } from './process-lines';
+import { withDeadline } from './with-deadline';
 
 async function waitForFileGone(file: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -46,19 +47,12 @@ function embeddedBinary(): string {
   return path.join(path.dirname(entry), '..', 'native', 'bin', 'postgres');
 }
 
-async function within<T>(work: Promise<T>, ms: number, what: string, recent: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`PostgreSQL did not ${what} within ${ms / 1000} s. Its last output:\n${recent()}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within<T>(work: Promise<T>, ms: number, what: string, recent: () => string): Promise<T> {
+  return withDeadline(
+    work,
+    ms,
+    () => new Error(`PostgreSQL did not ${what} within ${ms / 1000} s. Its last output:\n${recent()}`),
+  );
 }
 
 export interface EmbeddedDatabase {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, condition, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { DeviceActivation } from '../activities/deploy';
 import { withDeviceLease } from './device-lease';
 import { auditIdOf } from './lib/command-payload';
 import { bookkeeping, localBookkeeping } from './bookkeeping';
@@ -172,7 +173,7 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     // Stage and activate in one device session and one activity (and, with no commit job, the first
     // verify attempt). activate either binds fully or leaves the device as it was (the Deployer
     // contract), so a failure here needs no rollback; a failed commit or verify does.
-    let activation: { jobId?: string; verified?: boolean };
+    let activation: DeviceActivation;
     try {
       activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
     } catch (error) {
