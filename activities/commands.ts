@@ -6,9 +6,8 @@ import {
   type DeployAuthorityRequest,
   type LifecycleAuthorityRequest,
 } from '../temporal/contract';
-import { getVersion } from './db/repositories/certificate-versions';
 import { claimAuditEntry, rejectCommand, waitForAuditEntry, type ClaimCheck } from './db/repositories/command-claims';
-import { getDeployment } from './db/repositories/deployments';
+import { certificatesOfDeploy } from './db/repositories/deployments';
 import type { ActivityDeps } from './deps';
 
 /** A forged payload may hold anything: only a bigint id is looked up. */
@@ -64,18 +63,18 @@ export function createCommandActivities(deps: ActivityDeps) {
      */
     async authorizeDeploy(input: DeployAuthorityRequest): Promise<CommandClaimResult> {
       const claimId = `${input.workflowId}/${input.runId}/start`;
-      const deployment = await getDeployment(deps.db, input.deploymentId);
+      // The deployment and the version's certificate in one statement.
+      const found = await certificatesOfDeploy(deps.db, input.deploymentId, input.versionId);
       const target = { claimId, entityType: 'deployment', entityId: input.deploymentId };
-      if (!deployment) return rejectStart(target, input.workflowId, `deployment ${input.deploymentId} does not exist`);
-      const version = /^\d{1,18}$/.test(input.versionId) ? await getVersion(deps.db, input.versionId) : undefined;
-      if (version?.certificateId !== deployment.certificateId)
+      if (!found) return rejectStart(target, input.workflowId, `deployment ${input.deploymentId} does not exist`);
+      if (found.versionCertificateId !== found.deploymentCertificateId)
         return rejectStart(
           target,
           input.workflowId,
           `version ${input.versionId} is not a version of this deployment's certificate`,
         );
       // The certificate's run deploys its new version, and retries it (on a Retry whose entry it claimed, or by itself).
-      if (input.parentWorkflowId === certificateWorkflowId(deployment.certificateId))
+      if (input.parentWorkflowId === certificateWorkflowId(found.deploymentCertificateId))
         return { accepted: true, actor: 'renewal' };
       if (input.trigger === 'lifecycle')
         return rejectStart(target, input.workflowId, "a lifecycle deploy must be started by the certificate's own run");

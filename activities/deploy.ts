@@ -18,8 +18,9 @@ import {
   finishRun,
   setRunPreviousBinding,
   setRunStaged,
+  maintenanceOfRun,
+  openRunOfDeployment,
   stagedObjectsOfDeployment,
-  startRunUnlessDeployed,
 } from './db/repositories/deployment-runs';
 import {
   getDeployment,
@@ -458,8 +459,8 @@ export function createDeployActivities(deps: ActivityDeps) {
     /**
      * Opens the history row of this run (idempotent per workflow run) and marks the deployment as
      * deploying; or, for a certificate's run re-driven onto a version the deployment already has
-     * deployed (repositories/deployment-runs.ts startRunUnlessDeployed), opens nothing, changes
-     * nothing and says which run deployed it.
+     * deployed (repositories/deployment-runs.ts openRunOfDeployment), opens nothing, changes nothing
+     * and says which run deployed it. One statement.
      */
     async startDeploymentRun(input: {
       deploymentId: string;
@@ -468,26 +469,21 @@ export function createDeployActivities(deps: ActivityDeps) {
       runId: string;
       trigger: DeployTrigger;
     }): Promise<DeploymentRunStart> {
-      const deployment = await getDeployment(deps.db, input.deploymentId);
-      if (!deployment)
+      const opened = await openRunOfDeployment(deps.db, input);
+      if ('missing' in opened)
         throw classified(FailureType.notFound, `deploy: deployment ${input.deploymentId} no longer exists`);
-      const start = await startRunUnlessDeployed(deps.db, input);
-      if ('alreadyDeployed' in start) {
-        const by = start.alreadyDeployed;
+      if ('alreadyDeployed' in opened) {
+        const by = opened.alreadyDeployed;
         return {
-          alreadyDeployed: {
-            runRowId: by.id,
-            endedAt: (by.endedAt ?? by.startedAt).toISOString(),
-          },
-          targetName: deployment.targetName,
+          alreadyDeployed: { runRowId: by.runRowId, endedAt: (by.endedAt ?? by.startedAt).toISOString() },
+          targetName: opened.targetName,
         };
       }
-      await setDeploymentStatus(deps.db, deployment.id, 'deploying', null);
-      const vendor = deps.vendors[deployment.vendor];
+      const vendor = deps.vendors[opened.vendor];
       return {
-        runRowId: start.run.id,
-        targetName: deployment.targetName,
-        targetId: deployment.targetId,
+        runRowId: opened.runRowId,
+        targetName: opened.targetName,
+        targetId: opened.targetId,
         exclusiveSession: vendor?.exclusiveSession === true,
         manual: vendor?.manual === true,
       };
@@ -495,14 +491,21 @@ export function createDeployActivities(deps: ActivityDeps) {
 
     /** Whether the target's maintenance window is open; when not, the deployment shows it waits, and until when. */
     async checkMaintenanceWindow(input: { runRowId: string }): Promise<MaintenanceCheck> {
-      const { run, deployment, target } = await load(input.runRowId);
-      const status = maintenanceStatus(target.maintenance, new Date());
+      // The target's windows alone (one narrow statement), not the run's whole context.
+      const found = await maintenanceOfRun(deps.db, input.runRowId);
+      if (!found)
+        throw classified(
+          FailureType.notFound,
+          `deploy: run ${input.runRowId}, its deployment or its target no longer exists`,
+        );
+      const { deploymentId, maintenance } = found;
+      const status = maintenanceStatus(maintenance, new Date());
       if (status.inWindow) return { inWindow: true };
       if (!status.opensAt) return { inWindow: true };
-      const timeZone = target.maintenance?.timeZone ?? 'UTC';
-      const detail = `${waitingUntilText(status.opensAt, timeZone)}, when the maintenance window opens (${describeWindows(target.maintenance).replace(/\n/g, '; ')})`;
-      await appendRunStep(deps.db, run.id, 'maintenance window', 'started', detail);
-      await setDeploymentWaiting(deps.db, deployment.id, status.opensAt, timeZone);
+      const timeZone = maintenance?.timeZone ?? 'UTC';
+      const detail = `${waitingUntilText(status.opensAt, timeZone)}, when the maintenance window opens (${describeWindows(maintenance).replace(/\n/g, '; ')})`;
+      await appendRunStep(deps.db, input.runRowId, 'maintenance window', 'started', detail);
+      await setDeploymentWaiting(deps.db, deploymentId, status.opensAt, timeZone);
       return { inWindow: false, opensAt: status.opensAt.toISOString() };
     },
 

@@ -198,7 +198,7 @@ describe('deploying after issuance', () => {
 });
 
 /**
- * startDeploymentRun as the real one decides it (repositories/deployment-runs.ts startRunUnlessDeployed,
+ * startDeploymentRun as the real one decides it (repositories/deployment-runs.ts openRunOfDeployment,
  * against PostgreSQL in test/integration/already-deployed.test.ts): the deployments in `deployed` already
  * have the version, so a start by the certificate's run finds it done; a console command opens a run.
  */

@@ -1,3 +1,4 @@
+import type { MaintenanceWindows } from '../../domain/maintenance-window';
 import type { Queryable } from '../pool';
 
 export type RunOutcome = 'running' | 'ready' | 'deployed' | 'rolled_back' | 'failed';
@@ -46,31 +47,55 @@ export async function startRunOnce(
   return rows[0] as DeploymentRunRecord;
 }
 
+/** The deployment's target, as a run's opening reports it. */
+export interface OpeningTarget {
+  targetId: string;
+  targetName: string;
+  vendor: string;
+}
+
 /** What opening a run found: its own row to deploy with, or the run that already deployed this version. */
-export type RunStart = { run: DeploymentRunRecord } | { alreadyDeployed: DeploymentRunRecord };
+export type RunOpening =
+  | { missing: 'deployment' }
+  | ({ runRowId: string } & OpeningTarget)
+  | ({ alreadyDeployed: { runRowId: string; startedAt: Date; endedAt: Date | null } } & OpeningTarget);
 
 /**
- * Opens the row of this workflow run (as startRunOnce), except that a `lifecycle` start for a version
- * the deployment already has deployed opens nothing and returns the run that deployed it. That happens
- * when a certificate's run is re-driven (after a restore from an online backup, its Temporal history
- * predates the deploy CertFleet recorded) and starts the same deploy again. "Already deployed" means: a
- * run of another workflow run ended `deployed` with this version, the version is still the deployment's
- * current one, the deployment's status is `deployed`, and no run of the deployment started after it.
- * Console commands (Retry, Redeploy) are explicit re-deploys and always open a row.
+ * Opens the row of this workflow run (as startRunOnce) and marks the deployment as deploying, except
+ * that a `lifecycle` start for a version the deployment already has deployed opens nothing, changes
+ * nothing and returns the run that deployed it. That happens when a certificate's run is re-driven
+ * (after a restore from an online backup, its Temporal history predates the deploy CertFleet
+ * recorded) and starts the same deploy again. "Already deployed" means: a run of another workflow run
+ * ended `deployed` with this version, the version is still the deployment's current one, the
+ * deployment's status is `deployed`, and no run of the deployment started after it. Console commands
+ * (Retry, Redeploy) are explicit re-deploys and always open a row. A deployment that no longer exists
+ * opens nothing.
  *
- * Decided in one statement and idempotent: once this workflow run has its row, a retried start (an
- * activity re-executed after a crash) returns that row whatever other runs did meanwhile; a start that
- * found the version deployed finds it again.
+ * Decided and done in one statement, and idempotent: once this workflow run has its row, a retried
+ * start (an activity re-executed after a crash) returns that row whatever other runs did meanwhile; a
+ * start that found the version deployed finds it again.
  */
-export async function startRunUnlessDeployed(
+export async function openRunOfDeployment(
   db: Queryable,
   r: { deploymentId: string; versionId: string; workflowId: string; runId: string; trigger: string },
-): Promise<RunStart> {
-  const [decision] = await db.query<{ deployedBy: string | null }>(
-    `WITH own AS (
+): Promise<RunOpening> {
+  const params = [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger];
+  const [row] = await db.query<
+    OpeningTarget & {
+      ownId: string | null;
+      openedId: string | null;
+      deployedId: string | null;
+      deployedStartedAt: Date | null;
+      deployedEndedAt: Date | null;
+    }
+  >(
+    `WITH dep AS (
+       SELECT d.id, d.target_id, t.name, t.vendor FROM deployments d JOIN targets t ON t.id = d.target_id
+        WHERE d.id = $1 AND d.deleted_at IS NULL
+     ), own AS (
        SELECT id FROM deployment_runs WHERE workflow_id = $3 AND run_id = $4
      ), deployed AS (
-       SELECT r.id FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id
+       SELECT r.id, r.started_at, r.ended_at FROM deployment_runs r JOIN deployments d ON d.id = r.deployment_id
         WHERE $5::text = 'lifecycle' AND NOT EXISTS (SELECT 1 FROM own)
           AND r.deployment_id = $1 AND r.version_id = $2 AND r.outcome = 'deployed'
           AND d.current_version_id = r.version_id AND d.status = 'deployed'
@@ -78,21 +103,57 @@ export async function startRunUnlessDeployed(
         LIMIT 1
      ), opened AS (
        INSERT INTO deployment_runs (deployment_id, version_id, workflow_id, run_id, trigger)
-       SELECT $1::bigint, $2::bigint, $3::text, $4::text, $5::text WHERE NOT EXISTS (SELECT 1 FROM deployed)
+       SELECT $1::bigint, $2::bigint, $3::text, $4::text, $5::text
+        WHERE EXISTS (SELECT 1 FROM dep) AND NOT EXISTS (SELECT 1 FROM deployed)
        ON CONFLICT (workflow_id, run_id) DO NOTHING
+       RETURNING id
+     ), deploying AS (
+       UPDATE deployments SET status = 'deploying', last_error = NULL, updated_at = now()
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM dep) AND NOT EXISTS (SELECT 1 FROM deployed)
      )
-     SELECT (SELECT id FROM deployed) AS "deployedBy"`,
-    [r.deploymentId, r.versionId, r.workflowId, r.runId, r.trigger],
+     SELECT dep.target_id::text AS "targetId", dep.name AS "targetName", dep.vendor,
+            (SELECT id FROM own)::text AS "ownId", (SELECT id FROM opened)::text AS "openedId",
+            (SELECT id FROM deployed)::text AS "deployedId", (SELECT started_at FROM deployed) AS "deployedStartedAt",
+            (SELECT ended_at FROM deployed) AS "deployedEndedAt"
+       FROM dep`,
+    params,
   );
-  if (decision?.deployedBy) {
-    const deployedBy = await getRun(db, decision.deployedBy);
-    if (deployedBy) return { alreadyDeployed: deployedBy };
-  }
-  const rows = await db.query<DeploymentRunRecord>(
-    `SELECT ${RUN_COLUMNS} FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2`,
-    [r.workflowId, r.runId],
+  if (!row) return { missing: 'deployment' };
+  const target: OpeningTarget = { targetId: row.targetId, targetName: row.targetName, vendor: row.vendor };
+  if (row.deployedId !== null && row.deployedStartedAt !== null)
+    return {
+      alreadyDeployed: { runRowId: row.deployedId, startedAt: row.deployedStartedAt, endedAt: row.deployedEndedAt },
+      ...target,
+    };
+  // Neither its own row nor a new one: the same run opened it at the same moment (a conflict this
+  // statement's snapshot cannot see); it is there now.
+  const runRowId = row.openedId ?? row.ownId ?? (await runRowIdOf(db, r.workflowId, r.runId));
+  return { runRowId, ...target };
+}
+
+async function runRowIdOf(db: Queryable, workflowId: string, runId: string): Promise<string> {
+  const [row] = await db.query<{ id: string }>(
+    'SELECT id::text AS id FROM deployment_runs WHERE workflow_id = $1 AND run_id = $2',
+    [workflowId, runId],
   );
-  return { run: rows[0] as DeploymentRunRecord };
+  if (!row) throw new Error(`deployment run ${workflowId}/${runId} was not opened`);
+  return row.id;
+}
+
+/** The maintenance windows of a run's target (null: none, deploy at any time), or undefined when the run, its deployment or its target is gone. */
+export async function maintenanceOfRun(
+  db: Queryable,
+  runRowId: string,
+): Promise<{ deploymentId: string; maintenance: MaintenanceWindows | null } | undefined> {
+  if (!/^\d{1,18}$/.test(runRowId)) return undefined;
+  const [row] = await db.query<{ deploymentId: string; maintenance: MaintenanceWindows | null }>(
+    `SELECT d.id::text AS "deploymentId", t.maintenance FROM deployment_runs r
+       JOIN deployments d ON d.id = r.deployment_id AND d.deleted_at IS NULL
+       JOIN targets t ON t.id = d.target_id AND t.deleted_at IS NULL
+      WHERE r.id = $1`,
+    [runRowId],
+  );
+  return row;
 }
 
 export async function getRun(db: Queryable, id: string): Promise<DeploymentRunRecord | undefined> {

@@ -51,6 +51,27 @@ export async function getDeployment(db: Queryable, id: string): Promise<Deployme
   return rows[0];
 }
 
+/**
+ * What a deploy's authority is checked against, in one statement: the certificate of a live deployment
+ * and the certificate of the version it is asked to deploy (null: no such version). Undefined when the
+ * deployment does not exist or was deleted.
+ */
+export async function certificatesOfDeploy(
+  db: Queryable,
+  deploymentId: string,
+  versionId: string,
+): Promise<{ deploymentCertificateId: string; versionCertificateId: string | null } | undefined> {
+  if (!isId(deploymentId)) return undefined;
+  const [row] = await db.query<{ deploymentCertificateId: string; versionCertificateId: string | null }>(
+    `SELECT d.certificate_id::text AS "deploymentCertificateId",
+            (SELECT v.certificate_id::text FROM certificate_versions v WHERE v.id = $2::bigint) AS "versionCertificateId"
+       FROM deployments d WHERE d.id = $1 AND d.deleted_at IS NULL`,
+    // A version id that is no id matches no version (null), as a forged one must.
+    [deploymentId, isId(versionId) ? versionId : null],
+  );
+  return row;
+}
+
 export async function listDeploymentsOfCertificate(db: Queryable, certificateId: string): Promise<DeploymentRecord[]> {
   return await db.query<DeploymentRecord>(
     `${DEPLOYMENT_SELECT} WHERE d.certificate_id = $1 AND d.deleted_at IS NULL AND t.deleted_at IS NULL ORDER BY t.name`,
