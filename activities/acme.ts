@@ -1,5 +1,5 @@
 import type * as acme from 'acme-client';
-import { FailureType } from '../temporal/contract';
+import { FailureType, type DeploymentPlanEntry } from '../temporal/contract';
 import { acmeClientForDirectory } from './acme/accounts';
 import { createOrderReplacing, replacesFor } from './acme/ari-replaces';
 import { createCsrFor, generatePrivateKey } from './acme/keys';
@@ -8,6 +8,7 @@ import { SecretPurpose } from './crypto/secret-box';
 import { keyMatchesCertificate, readCertificateFacts, splitPemChain } from './crypto/pem';
 import { findOrderByRun, insertOrderOnce, setOrderStatus, type AcmeOrderRecord } from './db/repositories/acme-orders';
 import { getCertificate } from './db/repositories/certificates';
+import { listDeploymentsOfCertificate } from './db/repositories/deployments';
 import { getOrderContext } from './db/repositories/order-context';
 import { getAcmeDirectory } from './db/repositories/acme-directories';
 import { recordOrderReplaces } from './db/repositories/renewal-info';
@@ -33,13 +34,12 @@ export interface StoredVersion {
   versionId: string;
   notAfter: string;
   fingerprintSha256: string;
+  /**
+   * Where it goes: the certificate's deployments when the version was stored (ids and names), read
+   * in the same activity so the run starts its deploys without a local activity of its own first.
+   */
+  deployments: DeploymentPlanEntry[];
 }
-
-const storedVersionOf = (v: { id: string; notAfter: Date; fingerprintSha256: string }): StoredVersion => ({
-  versionId: v.id,
-  notAfter: v.notAfter.toISOString(),
-  fingerprintSha256: v.fingerprintSha256,
-});
 
 type OrderRef = acme.Order;
 const orderRef = (url: string): OrderRef => ({ url }) as OrderRef;
@@ -107,6 +107,22 @@ export function createAcmeActivities(deps: ActivityDeps) {
         }
       });
     });
+
+  /** The stored version with the certificate's deployments as they are now (one statement). */
+  const storedVersionOf = async (v: {
+    id: string;
+    certificateId: string;
+    notAfter: Date;
+    fingerprintSha256: string;
+  }): Promise<StoredVersion> => ({
+    versionId: v.id,
+    notAfter: v.notAfter.toISOString(),
+    fingerprintSha256: v.fingerprintSha256,
+    deployments: (await listDeploymentsOfCertificate(deps.db, v.certificateId)).map((d) => ({
+      deploymentId: d.id,
+      targetName: d.targetName,
+    })),
+  });
 
   const finalize = async ({ order, ca, commonName, keyType }: LoadedOrder): Promise<StoredVersion> => {
     const keyPem = deps.box.openText(order.keySealed, SecretPurpose.orderKey);
@@ -240,7 +256,7 @@ export function createAcmeActivities(deps: ActivityDeps) {
      */
     async finalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion> {
       const already = await findVersionByOrder(deps.db, input.orderId);
-      if (already) return storedVersionOf(already);
+      if (already) return await storedVersionOf(already);
       return finalize(await loadOrder(input.orderId));
     },
 
@@ -253,7 +269,7 @@ export function createAcmeActivities(deps: ActivityDeps) {
      */
     async validateAndFinalizeAcmeOrder(input: { orderId: string }): Promise<StoredVersion & { validatedAt: string }> {
       const already = await findVersionByOrder(deps.db, input.orderId);
-      if (already) return { ...storedVersionOf(already), validatedAt: new Date().toISOString() };
+      if (already) return { ...(await storedVersionOf(already)), validatedAt: new Date().toISOString() };
       const loaded = await loadOrder(input.orderId);
       if (loaded.order.status !== 'validated') await asStep('validate', () => validate(loaded));
       const validatedAt = new Date().toISOString();

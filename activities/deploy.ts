@@ -24,7 +24,6 @@ import {
 } from './db/repositories/deployment-runs';
 import {
   getDeployment,
-  listDeploymentsOfCertificate,
   listDeploymentsOfTarget,
   recordDeployed,
   setDeploymentStatus,
@@ -98,13 +97,6 @@ export function createDeployActivities(deps: ActivityDeps) {
   };
 
   const { credentialsOf, sessionKeyOrNothing, redactorFor, materialOf } = deploySecrets(deps);
-
-  /** A certificate's deployments, as the fan-out lists them. */
-  const deploymentsOf = async (certificateId: string): Promise<{ deploymentId: string; targetName: string }[]> =>
-    (await listDeploymentsOfCertificate(deps.db, certificateId)).map((d) => ({
-      deploymentId: d.id,
-      targetName: d.targetName,
-    }));
 
   const deployerFor = async (
     target: TargetRecord,
@@ -438,22 +430,6 @@ export function createDeployActivities(deps: ActivityDeps) {
   return {
     async loadDeploySettings(_input: Record<string, never>): Promise<DeploySettings> {
       return deps.deploy;
-    },
-
-    async listCertificateDeployments(input: {
-      certificateId: string;
-    }): Promise<{ deploymentId: string; targetName: string }[]> {
-      return deploymentsOf(input.certificateId);
-    },
-
-    /**
-     * The fan-out's plan in ONE local activity: the deploy settings and the certificate's deployments
-     * (one marker, one statement).
-     */
-    async planDeployments(input: {
-      certificateId: string;
-    }): Promise<{ settings: DeploySettings; targets: { deploymentId: string; targetName: string }[] }> {
-      return { settings: deps.deploy, targets: await deploymentsOf(input.certificateId) };
     },
 
     /**

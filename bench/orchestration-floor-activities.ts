@@ -27,7 +27,6 @@ export type FloorActivities = Pick<
   Activities,
   | 'openLifecycleRun'
   | 'reserveOrderSlot'
-  | 'planDeployments'
   | 'checkDnsProvider'
   | 'createAcmeOrder'
   | 'prepareDnsChallenge'
@@ -47,7 +46,7 @@ export interface RenewalPlan {
 }
 
 export interface MergedActivities {
-  /** Local: openLifecycleRun, reserveOrderSlot and planDeployments in one (all PostgreSQL). */
+  /** Local: openLifecycleRun, reserveOrderSlot and the deploy plan in one (all PostgreSQL). */
   openRenewal(input: LifecycleAuthorityRequest): Promise<{ actor: string; plan: AcmeDirectoryPlan } & RenewalPlan>;
   /** Regular: the DNS check, the order, publish and propagation, validate and finalize, the TXT removal. */
   issueCertificate(input: { certificateId: string; workflowId: string; runId: string }): Promise<StoredVersion>;
@@ -67,16 +66,18 @@ const validity = (): { notBefore: string; notAfter: string } => {
   return { notBefore: new Date(now).toISOString(), notAfter: new Date(now + 90 * 86_400_000).toISOString() };
 };
 
-/** `deploy`: the worker's deploy settings (worker/config.ts), which planDeployments and openDeploymentRun return. */
+/** `deploy`: the worker's deploy settings (worker/config.ts), which openDeploymentRun returns. */
 export function createFloorActivities(deps: { deploy: DeploySettings }): FloorActivities & MergedActivities {
   const plan = (certificateId: string): RenewalPlan => ({
     settings: deps.deploy,
     targets: [{ deploymentId: certificateId, targetName: TARGET_NAME }],
   });
+  // The floor's order id is its certificate's id (createAcmeOrder below): the version's deployments are its plan's.
   const version = (orderId: string): StoredVersion => ({
     versionId: orderId,
     notAfter: validity().notAfter,
     fingerprintSha256: FINGERPRINT,
+    deployments: plan(orderId).targets,
   });
   return {
     async openLifecycleRun() {
@@ -94,9 +95,6 @@ export function createFloorActivities(deps: { deploy: DeploySettings }): FloorAc
     },
     async reserveOrderSlot() {
       return { granted: true };
-    },
-    async planDeployments({ certificateId }) {
-      return plan(certificateId);
     },
     async checkDnsProvider() {
       return { zone: 'example.test' };

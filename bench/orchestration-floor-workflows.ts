@@ -6,7 +6,7 @@
  * that renews and deploys, in the same order and grouping (compare test/replay/histories/current/
  * certificateLifecycleWorkflow.json): the CertificateId upsert and the local `openLifecycleRun`, then
  * `checkDnsProvider`; the local `reserveOrderSlot` and `createAcmeOrder`; `prepareDnsChallenge`;
- * `validateAndFinalizeAcmeOrder`; `removeDnsChallenge` scheduled beside the local `planDeployments` and
+ * `validateAndFinalizeAcmeOrder` (which also names the deployments); `removeDnsChallenge` scheduled beside
  * the deploy child; after the child `sendLifecycleEmail`; then the CertFleetOutcome upsert. The child,
  * `floorDeployWorkflow`, is workflows/deploy-to-target.ts for a synchronous device (an F5 BIG-IP): the
  * local `openDeploymentRun`, `stageAndActivateDeployment` (its first verify attempt inside, which
@@ -102,10 +102,10 @@ export async function floorLifecycleWorkflow(input: LifecycleInput): Promise<Lif
   await local.reserveOrderSlot({ certificateId, directoryId: directory.id, runId, exempt: false });
   const order = await remote.createAcmeOrder({ certificateId, workflowId, runId, directoryId: directory.id });
   await remote.prepareDnsChallenge({ orderId: order.orderId });
-  const { versionId } = await remote.validateAndFinalizeAcmeOrder({ orderId: order.orderId });
+  // The stored version names its deployments (read by the same activity): no deploy plan of its own.
+  const { versionId, deployments: targets } = await remote.validateAndFinalizeAcmeOrder({ orderId: order.orderId });
   // The TXT record's removal goes on beside the deploy (scheduled in the same workflow task as the child).
   const cleanup = remote.removeDnsChallenge({ orderId: order.orderId });
-  const { targets } = await local.planDeployments({ certificateId });
   const deployments = await Promise.all(
     targets.map((t) =>
       executeChild(floorDeployWorkflow, {

@@ -185,6 +185,12 @@ export interface LifecycleAuthorityRequest {
   runId: string;
 }
 
+/** A deployment of a certificate as its run plans the deploys: its id and its target's name. */
+export interface DeploymentPlanEntry {
+  deploymentId: string;
+  targetName: string;
+}
+
 /**
  * What startDeploymentRun opened: the run's history row and the target's facts; or nothing, because a
  * certificate's run re-driven onto a version the deployment already has deployed finds that done

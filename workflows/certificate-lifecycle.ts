@@ -360,7 +360,7 @@ export async function certificateLifecycleWorkflow(input: LifecycleInput): Promi
     cleanup = issued.cleanup;
     let mailed: DeploymentOutcome[] | undefined;
     const deployments = await step('deploy', () =>
-      deployToAllTargets(input.certificateId, version.versionId, db, {
+      deployToAllTargets(input.certificateId, version, db, {
         onOutcomes(outcomes, awaitingRetry) {
           progress.deployments = outcomes;
           progress.awaitingRetry = awaitingRetry;

@@ -7,6 +7,7 @@ import {
   retryDeploymentSignal,
   type DeploymentOutcome,
   type DeployTrigger,
+  type DeploymentPlanEntry,
 } from '../temporal/contract';
 import { deployToTargetWorkflow } from './deploy-to-target';
 import { auditIdOf } from './lib/command-payload';
@@ -25,11 +26,13 @@ export interface FanoutHooks {
  */
 export async function deployToAllTargets(
   certificateId: string,
-  versionId: string,
-  db: Pick<Activities, 'planDeployments' | 'claimCommand'>,
+  version: { versionId: string; deployments: DeploymentPlanEntry[] },
+  db: Pick<Activities, 'loadDeploySettings' | 'claimCommand'>,
   hooks: FanoutHooks,
 ): Promise<DeploymentOutcome[]> {
-  const { settings, targets } = await db.planDeployments({ certificateId });
+  // The deployments came with the stored version (its activity read them): the children start in
+  // the workflow task that follows it, without a local activity first.
+  const { versionId, deployments: targets } = version;
   const outcomes = new Map<string, DeploymentOutcome>();
   // Retry signals as received; each counts only once its audit entry is checked and claimed.
   const signals: { deploymentId: unknown; auditId: unknown }[] = [];
@@ -90,6 +93,9 @@ export async function deployToAllTargets(
   await hooks.afterFirstRound(list());
   hooks.onOutcomes(list(), failed());
 
+  if (!failed()) return list();
+  // Some failed: the retry settings (a local activity only on this path).
+  const settings = await db.loadDeploySettings({});
   // Without automatic retries, only a Retry from the console deploys a failed target again.
   if (!settings.autoRetryMs) {
     while (failed()) {

@@ -143,18 +143,11 @@ const OPENING = [
 ] as const;
 
 /**
- * From the DNS check to the deploy plan. Each composite activity is followed by the parts it calls.
+ * From the DNS check to the stored version (whose activity also reads the deployments: no deploy plan
+ * of its own). Each composite activity is followed by the parts it calls.
  * The TXT record's removal and the email follow in either order (both scheduled in one workflow task).
  */
-const ISSUE_SEQUENCE = [
-  'checkDnsProvider',
-  'reserveOrderSlot',
-  'createAcmeOrder',
-  ...ORDER_STEPS,
-  'planDeployments',
-  'loadDeploySettings',
-  'listCertificateDeployments',
-] as const;
+const ISSUE_SEQUENCE = ['checkDnsProvider', 'reserveOrderSlot', 'createAcmeOrder', ...ORDER_STEPS] as const;
 const CLOSING = ['removeDnsChallenge', 'sendLifecycleEmail'] as const;
 
 /** The calls were `sequence`, then the cleanup and the email in either order. */

@@ -332,6 +332,8 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       versionId: MOCK_VERSION_ID,
       notAfter: new Date(Date.now() + 90 * DAY_MS).toISOString(),
       fingerprintSha256: 'AA:BB:CC',
+      // The certificate's deployments, read by the activity that stores the version.
+      deployments: options.deployments ?? [],
       ...options.version,
     }),
     sendLifecycleEmail: async () => ({ sent: true, detail: 'mock mailer' }),
@@ -348,11 +350,6 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       busyRetryMs: 100,
       ...options.deploySettings,
     }),
-    listCertificateDeployments: async () => options.deployments ?? [],
-    planDeployments: async (input) => {
-      const parts = partsOf('planDeployments');
-      return { settings: await parts.loadDeploySettings({}), targets: await parts.listCertificateDeployments(input) };
-    },
     startDeploymentRun: async (input) => ({
       runRowId: `run-${input.deploymentId}`,
       targetName: options.deployments?.find((d) => d.deploymentId === input.deploymentId)?.targetName ?? 'target',
