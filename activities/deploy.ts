@@ -151,6 +151,9 @@ export function createDeployActivities(deps: ActivityDeps) {
    * in the run's history, and the next run still connects through its alsoAccept.
    */
   const followManagementTrust = async ({ run, deployment, target, version }: Loaded): Promise<void> => {
+    // Only a binding of the management GUI changes what the management API presents: no handshake
+    // with it (and no statement) after any other deploy.
+    if (deps.vendors[target.vendor]?.bindsManagementGui?.(deployment.binding) !== true) return;
     try {
       const outcome = await followManagementCertificate(
         {

@@ -164,4 +164,11 @@ export interface VendorDescriptor {
    * want of an endpoint. Undefined (or absent): the binding must be verified by handshake.
    */
   withoutTlsEndpoint?(binding: Record<string, unknown>): string | undefined;
+  /**
+   * Whether this binding binds the device's management GUI, the certificate our own management calls
+   * check (FortiGate's Admin GUI, PAN-OS's management profile, SonicWall's web management). Only such
+   * a deploy can change what the management API presents, so only after one does the target's trust
+   * follow (activities/management-trust.ts, one handshake with the management API). Absent: never.
+   */
+  bindsManagementGui?(binding: Record<string, unknown>): boolean;
 }

@@ -287,4 +287,5 @@ export const fortigateDescriptor: VendorDescriptor = {
       ? undefined
       : `IPsec phase-1 ${parsed.ipsecPhase1.join(', ')} only: the certificate is presented during IKE, not in a TLS handshake, so there is nothing to verify by TLS`;
   },
+  bindsManagementGui: (binding) => parseFortiGateBinding(binding).value?.adminGui === true,
 };

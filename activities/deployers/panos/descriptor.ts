@@ -239,4 +239,5 @@ export const panosDescriptor: VendorDescriptor = {
     if (checkbox(binding['adminGui']) === true && !ports.includes(target.port)) ports.push(target.port);
     return ports.map((port) => ({ host: target.host, port }));
   },
+  bindsManagementGui: (binding) => checkbox(binding['adminGui']) === true,
 };

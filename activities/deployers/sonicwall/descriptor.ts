@@ -251,4 +251,5 @@ export const sonicwallDescriptor: VendorDescriptor = {
     if (parsed.sslVpn) endpoints.push({ host: target.host, port: sslVpnPort });
     return endpoints;
   },
+  bindsManagementGui: (binding) => parseSonicWallBinding(binding).value.webManagement,
 };
