@@ -47,8 +47,17 @@ import type { ActivityDeps } from './deps';
 import type { ActivationStatus, Deployer, DeployerContext } from './deployers/types';
 import { followManagementCertificate, managementTrustOf } from './management-trust';
 import { expectedChainOf, servedCertificate, verifyServedFingerprint } from './deployers/verify-served';
-import { learnWireSecret, withWireTranscript } from './deployers/wire-transcript';
-import { appendRunExchanges, deleteRunExchanges } from './db/repositories/deployment-transcripts';
+import {
+  learnWireSecret,
+  recordWireTranscript,
+  withWireTranscript,
+  type WireExchange,
+} from './deployers/wire-transcript';
+import {
+  appendRunExchanges,
+  deleteRunExchanges,
+  endRunStepWithExchanges,
+} from './db/repositories/deployment-transcripts';
 import { checkTargetAddress, checkTargetAddressAgainst } from './target-address';
 import { describeWindows, maintenanceStatus, waitingUntilText } from './domain/maintenance-window';
 import { classified, ClassifiedError } from './errors';
@@ -150,11 +159,15 @@ export function createDeployActivities(deps: ActivityDeps) {
    * (activities/management-trust.ts), audited. A failure here never fails the deploy: it is recorded
    * in the run's history, and the next run still connects through its alsoAccept.
    */
-  const followManagementTrust = async ({ run, deployment, target, version }: Loaded): Promise<void> => {
+  const followManagementTrust = async ({ run, deployment, target: loadedTarget, version }: Loaded): Promise<void> => {
     // Only a binding of the management GUI changes what the management API presents: no handshake
     // with it (and no statement) after any other deploy.
-    if (deps.vendors[target.vendor]?.bindsManagementGui?.(deployment.binding) !== true) return;
+    if (deps.vendors[loadedTarget.vendor]?.bindsManagementGui?.(deployment.binding) !== true) return;
     try {
+      // The target as it is now: the device session may have stored a new session key on it since the
+      // run's context was read, which the new trust reseals.
+      const target = await getTarget(deps.db, loadedTarget.id);
+      if (!target) return;
       const outcome = await followManagementCertificate(
         {
           db: deps.db,
@@ -229,7 +242,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       ));
     const run = async (): Promise<R> => {
       try {
-        const result = await steps(loaded, (s) => transcribed(loaded, s.step, () => deviceStep(loaded, s, deployer)));
+        const result = await steps(loaded, (s) => deviceStep(loaded, s, deployer));
         // Only a target that refused a session lately has a busy spell to end (one statement fewer per step).
         if (loaded.targetBusy) await clearTargetBusy(deps.db, loaded.target.id);
         return result;
@@ -248,17 +261,45 @@ export function createDeployActivities(deps: ActivityDeps) {
   ): Promise<T> => {
     const runRowId = loaded.run.id;
     await appendRunStep(deps.db, runRowId, step, 'started', null);
+    // The step's traffic is recorded, and written with the step's end in one statement.
+    const { outcome, exchanges } = await recordWireTranscript(redactorFor(loaded.target, loaded.version), async () =>
+      work(await deployer(), loaded),
+    );
+    if (outcome.ok) {
+      await endStep(
+        loaded,
+        step,
+        { status: 'succeeded', detail: describe ? describe(outcome.value) : null },
+        exchanges,
+      );
+      return outcome.value;
+    }
+    const { error } = outcome;
+    await endStep(loaded, step, { status: 'failed', detail: messageOf(error) }, exchanges);
+    if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) {
+      await alertIfBusyTooLong(loaded.target, error.message);
+      throw classified(FailureType.deviceSessionBusy, error.message, deps.deploy.busyRetryMs);
+    }
+    throw error;
+  };
+
+  /**
+   * A device step's end with its transcript, in one statement; should that fail, the end alone (which
+   * must be recorded: its failure fails the step) and the transcript is only logged as lost.
+   */
+  const endStep = async (
+    loaded: Loaded,
+    step: string,
+    end: { status: 'succeeded' | 'failed'; detail: string | null },
+    exchanges: WireExchange[],
+  ): Promise<void> => {
+    const runRowId = loaded.run.id;
+    if (exchanges.length === 0) return appendRunStep(deps.db, runRowId, step, end.status, end.detail);
     try {
-      const result = await work(await deployer(), loaded);
-      await appendRunStep(deps.db, runRowId, step, 'succeeded', describe ? describe(result) : null);
-      return result;
+      await endRunStepWithExchanges(deps.db, runRowId, step, end, exchanges);
     } catch (error) {
-      await appendRunStep(deps.db, runRowId, step, 'failed', messageOf(error));
-      if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) {
-        await alertIfBusyTooLong(loaded.target, error.message);
-        throw classified(FailureType.deviceSessionBusy, error.message, deps.deploy.busyRetryMs);
-      }
-      throw error;
+      deps.log.warn({ runId: runRowId, step, err: messageOf(error) }, 'deploy: cannot save the wire transcript');
+      await appendRunStep(deps.db, runRowId, step, end.status, end.detail);
     }
   };
 
@@ -401,8 +442,12 @@ export function createDeployActivities(deps: ActivityDeps) {
   };
 
   /** TLS handshake at every endpoint: the served chain must be the new version's leaf, then its intermediates in order. */
-  const verifyDeployment = async (input: { runRowId: string }): Promise<{ endpoints: string[] }> => {
-    const loaded = await load(input.runRowId);
+  const verifyDeployment = async (input: { runRowId: string }): Promise<{ endpoints: string[] }> =>
+    verifyLoaded(await load(input.runRowId));
+
+  /** The verify of a run whose context is read already (the device step's first attempt reuses its own). */
+  const verifyLoaded = async (loaded: Loaded): Promise<{ endpoints: string[] }> => {
+    const input = { runRowId: loaded.run.id };
     await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
     try {
       const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
@@ -550,18 +595,20 @@ export function createDeployActivities(deps: ActivityDeps) {
      * all or nothing, so a failure here needs no rollback.
      */
     async stageAndActivateDeployment(input: { runRowId: string }): Promise<DeviceActivation> {
-      const activation = await onDevice(input.runRowId, 'stage', async (_loaded, step) => {
+      let context: Loaded | undefined;
+      const activation = await onDevice(input.runRowId, 'stage', async (loaded, step) => {
+        context = loaded;
         const { staged } = await step(stageStep);
         return step(activateStep(staged));
       });
-      if (activation.jobId) return activation;
+      if (activation.jobId || !context) return activation;
       // Bound synchronously: the first verify attempt here, after the device session closed (one
-      // activity and one workflow task fewer per deploy). A failed attempt is recorded as a verify
-      // step and leaves the rest to verifyDeployment with its retries; the binding is never undone here.
-      // verifyDeployment loads the run's context again on purpose: the session may have stored a new
-      // session key on the target, which the management trust it follows reseals.
+      // activity and one workflow task fewer per deploy), with the run's context this step read (the
+      // management trust, when it follows, reads its target again). A failed attempt is recorded as a
+      // verify step and leaves the rest to verifyDeployment with its retries; the binding is never
+      // undone here.
       return {
-        verified: await verifyDeployment(input).then(
+        verified: await verifyLoaded(context).then(
           () => true,
           () => false,
         ),

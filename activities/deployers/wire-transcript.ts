@@ -46,11 +46,28 @@ export async function withWireTranscript<T>(
   work: () => Promise<T>,
   save: (exchanges: WireExchange[]) => Promise<void>,
 ): Promise<T> {
+  const { outcome, exchanges } = await recordWireTranscript(redactor, work);
+  if (exchanges.length > 0) await save(exchanges).catch(() => undefined);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** What `work` did, and its device traffic: for a caller that writes the exchanges with its own record of the step. */
+export interface RecordedWork<T> {
+  outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  exchanges: WireExchange[];
+}
+
+/** Runs `work` while recording its device traffic; never throws (the work's error is in the outcome). */
+export async function recordWireTranscript<T>(
+  redactor: WireRedactor,
+  work: () => Promise<T>,
+): Promise<RecordedWork<T>> {
   const recording: Recording = { redactor, exchanges: [] };
   try {
-    return await current.run(recording, work);
-  } finally {
-    if (recording.exchanges.length > 0) await save(recording.exchanges).catch(() => undefined);
+    return { outcome: { ok: true, value: await current.run(recording, work) }, exchanges: recording.exchanges };
+  } catch (error) {
+    return { outcome: { ok: false, error }, exchanges: recording.exchanges };
   }
 }
 

@@ -1,11 +1,14 @@
 /**
  * A deploy run's wire transcript on a real PostgreSQL (activities/db/repositories/deployment-transcripts.ts):
- * appending a step's exchanges keeps the run's last MAX_RUN_EXCHANGES, in one statement.
+ * appending a step's exchanges keeps the run's last MAX_RUN_EXCHANGES, in one statement; a device step's
+ * end is written with its exchanges in one statement, under the same limit.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { listRunSteps } from '../../activities/db/repositories/deployment-runs';
 import {
   appendRunExchanges,
+  endRunStepWithExchanges,
   listRunExchanges,
   MAX_RUN_EXCHANGES,
 } from '../../activities/db/repositories/deployment-transcripts';
@@ -48,4 +51,31 @@ it('keeps the run’s last exchanges, the oldest dropped, also when one step bri
   assert.equal(last.length, MAX_RUN_EXCHANGES);
   assert.equal(last[0]?.exchange, 'verify #6');
   assert.equal(last.at(-1)?.exchange, `verify #${MAX_RUN_EXCHANGES + 5}`);
+});
+
+it("a device step's end and its exchanges in one statement, the run's oldest exchanges dropped beyond the limit", async () => {
+  const stepsBefore = (await listRunSteps(test.db, runId)).length;
+  await endRunStepWithExchanges(
+    test.db,
+    runId,
+    'activate',
+    { status: 'failed', detail: 'the device refused the binding' },
+    exchanges('ended', 3),
+  );
+  const steps = await listRunSteps(test.db, runId);
+  assert.equal(steps.length, stepsBefore + 1);
+  assert.deepEqual(
+    { step: steps.at(-1)?.step, status: steps.at(-1)?.status, detail: steps.at(-1)?.detail },
+    { step: 'activate', status: 'failed', detail: 'the device refused the binding' },
+  );
+  const kept = await listRunExchanges(test.db, runId);
+  assert.equal(kept.length, MAX_RUN_EXCHANGES, 'still the limit');
+  assert.deepEqual(
+    kept.slice(-3).map((e) => [e.step, e.exchange]),
+    [
+      ['activate', 'ended #1'],
+      ['activate', 'ended #2'],
+      ['activate', 'ended #3'],
+    ],
+  );
 });

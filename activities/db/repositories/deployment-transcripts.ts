@@ -57,3 +57,31 @@ export async function runsWithTranscript(db: Queryable, runIds: string[]): Promi
 export async function deleteRunExchanges(db: Queryable, runId: string): Promise<void> {
   await db.query('DELETE FROM deployment_run_exchanges WHERE run_id = $1', [runId]);
 }
+
+/**
+ * A step's end and its (already redacted) exchanges in one statement: the step row ("succeeded" or
+ * "failed", with its detail) and the exchanges appended as appendRunExchanges does, the run's oldest
+ * beyond the limit dropped.
+ */
+export async function endRunStepWithExchanges(
+  db: Queryable,
+  runId: string,
+  step: string,
+  end: { status: 'succeeded' | 'failed'; detail: string | null },
+  exchanges: { at: Date; text: string }[],
+): Promise<void> {
+  const last = exchanges.slice(-MAX_RUN_EXCHANGES);
+  await db.query(
+    `WITH ended AS (
+       INSERT INTO deployment_run_steps (run_id, step, status, detail) VALUES ($1, $2, $6, $7)),
+     inserted AS (
+       INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
+       SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)
+       RETURNING id),
+     kept AS (
+       SELECT id FROM (SELECT id FROM inserted UNION ALL SELECT id FROM deployment_run_exchanges WHERE run_id = $1) AS a
+        ORDER BY id DESC LIMIT $5)
+     DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (SELECT min(id) FROM kept)`,
+    [runId, step, last.map((e) => e.at), last.map((e) => e.text), MAX_RUN_EXCHANGES, end.status, end.detail],
+  );
+}
