@@ -10,10 +10,20 @@ export interface RunExchangeRecord {
 export const MAX_RUN_EXCHANGES = 1000;
 
 /**
- * Appends the (already redacted) exchanges of one step and drops the run's oldest beyond the limit, in
- * one statement: the rows kept are the newest of the inserted ids and those already stored (the
+ * The tail of a statement that appends exchanges ($3 times, $4 texts) of step $2 to run $1 and keeps
+ * the run's newest $5: the rows kept are the newest of the inserted ids and those already stored (the
  * DELETE sees the table as it was before the INSERT, so the inserted ids come from its RETURNING).
  */
+const APPEND_EXCHANGES = `inserted AS (
+       INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
+       SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)
+       RETURNING id),
+     kept AS (
+       SELECT id FROM (SELECT id FROM inserted UNION ALL SELECT id FROM deployment_run_exchanges WHERE run_id = $1) AS a
+        ORDER BY id DESC LIMIT $5)
+     DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (SELECT min(id) FROM kept)`;
+
+/** Appends the (already redacted) exchanges of one step and drops the run's oldest beyond the limit, in one statement. */
 export async function appendRunExchanges(
   db: Queryable,
   runId: string,
@@ -23,17 +33,13 @@ export async function appendRunExchanges(
   if (exchanges.length === 0) return;
   // More than the limit in one step: only its last ones would be kept anyway.
   const last = exchanges.slice(-MAX_RUN_EXCHANGES);
-  await db.query(
-    `WITH inserted AS (
-       INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
-       SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)
-       RETURNING id),
-     kept AS (
-       SELECT id FROM (SELECT id FROM inserted UNION ALL SELECT id FROM deployment_run_exchanges WHERE run_id = $1) AS a
-        ORDER BY id DESC LIMIT $5)
-     DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (SELECT min(id) FROM kept)`,
-    [runId, step, last.map((e) => e.at), last.map((e) => e.text), MAX_RUN_EXCHANGES],
-  );
+  await db.query(`WITH ${APPEND_EXCHANGES}`, [
+    runId,
+    step,
+    last.map((e) => e.at),
+    last.map((e) => e.text),
+    MAX_RUN_EXCHANGES,
+  ]);
 }
 
 export async function listRunExchanges(db: Queryable, runId: string): Promise<RunExchangeRecord[]> {
@@ -74,14 +80,7 @@ export async function endRunStepWithExchanges(
   await db.query(
     `WITH ended AS (
        INSERT INTO deployment_run_steps (run_id, step, status, detail) VALUES ($1, $2, $6, $7)),
-     inserted AS (
-       INSERT INTO deployment_run_exchanges (run_id, step, at, exchange)
-       SELECT $1, $2, e.at, e.exchange FROM unnest($3::timestamptz[], $4::text[]) AS e(at, exchange)
-       RETURNING id),
-     kept AS (
-       SELECT id FROM (SELECT id FROM inserted UNION ALL SELECT id FROM deployment_run_exchanges WHERE run_id = $1) AS a
-        ORDER BY id DESC LIMIT $5)
-     DELETE FROM deployment_run_exchanges WHERE run_id = $1 AND id < (SELECT min(id) FROM kept)`,
+     ${APPEND_EXCHANGES}`,
     [runId, step, last.map((e) => e.at), last.map((e) => e.text), MAX_RUN_EXCHANGES, end.status, end.detail],
   );
 }
