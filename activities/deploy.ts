@@ -267,7 +267,7 @@ export function createDeployActivities(deps: ActivityDeps) {
     );
     if (outcome.ok) {
       await endStep(
-        loaded,
+        runRowId,
         step,
         { status: 'succeeded', detail: describe ? describe(outcome.value) : null },
         exchanges,
@@ -275,7 +275,7 @@ export function createDeployActivities(deps: ActivityDeps) {
       return outcome.value;
     }
     const { error } = outcome;
-    await endStep(loaded, step, { status: 'failed', detail: messageOf(error) }, exchanges);
+    await endStep(runRowId, step, { status: 'failed', detail: messageOf(error) }, exchanges);
     if (error instanceof ClassifiedError && error.type === FailureType.deviceSessionBusy) {
       await alertIfBusyTooLong(loaded.target, error.message);
       throw classified(FailureType.deviceSessionBusy, error.message, deps.deploy.busyRetryMs);
@@ -288,12 +288,11 @@ export function createDeployActivities(deps: ActivityDeps) {
    * must be recorded: its failure fails the step) and the transcript is only logged as lost.
    */
   const endStep = async (
-    loaded: Loaded,
+    runRowId: string,
     step: string,
     end: { status: 'succeeded' | 'failed'; detail: string | null },
     exchanges: WireExchange[],
   ): Promise<void> => {
-    const runRowId = loaded.run.id;
     if (exchanges.length === 0) return appendRunStep(deps.db, runRowId, step, end.status, end.detail);
     try {
       await endRunStepWithExchanges(deps.db, runRowId, step, end, exchanges);
@@ -447,14 +446,14 @@ export function createDeployActivities(deps: ActivityDeps) {
 
   /** The verify of a run whose context is read already (the device step's first attempt reuses its own). */
   const verifyLoaded = async (loaded: Loaded): Promise<{ endpoints: string[] }> => {
-    const input = { runRowId: loaded.run.id };
-    await appendRunStep(deps.db, input.runRowId, 'verify', 'started', null);
+    const runRowId = loaded.run.id;
+    await appendRunStep(deps.db, runRowId, 'verify', 'started', null);
     try {
       const endpoints = verifyEndpointsOf(deps.vendors, loaded.target, loaded.deployment);
       const noTls =
         endpoints.length === 0 ? withoutTlsEndpoint(deps.vendors, loaded.target, loaded.deployment) : undefined;
       if (noTls) {
-        await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
+        await appendRunStep(deps.db, runRowId, 'verify', 'succeeded', `not verified by TLS: ${noTls}`);
         await followManagementTrust(loaded);
         return { endpoints: [] };
       }
@@ -464,13 +463,13 @@ export function createDeployActivities(deps: ActivityDeps) {
         await checkTargetAddressAgainst(loaded.allowedNetworks, loaded.target.vendor, endpoint.host);
       const expected = expectedChainOf(loaded.version.fingerprintSha256, splitPemChain(loaded.version.chainPem));
       const seen = await verifyServedFingerprint(loaded.target.vendor, endpoints, expected);
-      await appendRunStep(deps.db, input.runRowId, 'verify', 'succeeded', seen.join('; '));
+      await appendRunStep(deps.db, runRowId, 'verify', 'succeeded', seen.join('; '));
       // A verified deploy that bound the management GUI: the target's trust follows (a TLS handshake
       // with the device, so here in a regular activity rather than in the run's local closing).
       await followManagementTrust(loaded);
       return { endpoints: seen };
     } catch (error) {
-      await appendRunStep(deps.db, input.runRowId, 'verify', 'failed', messageOf(error));
+      await appendRunStep(deps.db, runRowId, 'verify', 'failed', messageOf(error));
       throw error;
     }
   };
@@ -595,20 +594,18 @@ export function createDeployActivities(deps: ActivityDeps) {
      * all or nothing, so a failure here needs no rollback.
      */
     async stageAndActivateDeployment(input: { runRowId: string }): Promise<DeviceActivation> {
-      let context: Loaded | undefined;
-      const activation = await onDevice(input.runRowId, 'stage', async (loaded, step) => {
-        context = loaded;
+      const { loaded, activation } = await onDevice(input.runRowId, 'stage', async (loaded, step) => {
         const { staged } = await step(stageStep);
-        return step(activateStep(staged));
+        return { loaded, activation: await step(activateStep(staged)) };
       });
-      if (activation.jobId || !context) return activation;
+      if (activation.jobId) return activation;
       // Bound synchronously: the first verify attempt here, after the device session closed (one
       // activity and one workflow task fewer per deploy), with the run's context this step read (the
       // management trust, when it follows, reads its target again). A failed attempt is recorded as a
       // verify step and leaves the rest to verifyDeployment with its retries; the binding is never
       // undone here.
       return {
-        verified: await verifyLoaded(context).then(
+        verified: await verifyLoaded(loaded).then(
           () => true,
           () => false,
         ),

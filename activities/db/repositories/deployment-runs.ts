@@ -120,9 +120,14 @@ export async function openRunOfDeployment(
   );
   if (!row) return { missing: 'deployment' };
   const target: OpeningTarget = { targetId: row.targetId, targetName: row.targetName, vendor: row.vendor };
-  if (row.deployedId !== null && row.deployedStartedAt !== null)
+  // started_at is NOT NULL: a run found deployed has it.
+  if (row.deployedId !== null)
     return {
-      alreadyDeployed: { runRowId: row.deployedId, startedAt: row.deployedStartedAt, endedAt: row.deployedEndedAt },
+      alreadyDeployed: {
+        runRowId: row.deployedId,
+        startedAt: row.deployedStartedAt as Date,
+        endedAt: row.deployedEndedAt,
+      },
       ...target,
     };
   // Neither its own row nor a new one: the same run opened it at the same moment (a conflict this
