@@ -132,6 +132,44 @@ export function goRuntimeDiagnostics(environment: NodeJS.ProcessEnv = process.en
   return overrides;
 }
 
+const PORT_ATTEMPTS = 3;
+
+/** The server's ports, all different, below 32768: it records them in cluster_membership, a smallint column. */
+export async function serverPorts(): Promise<ServerPorts> {
+  const taken = new Set<number>();
+  const ports = {} as Record<keyof ServerPorts, number>;
+  for (const name of SERVER_PORT_NAMES) {
+    let port = await freePortBelow();
+    while (taken.has(port)) port = await freePortBelow();
+    taken.add(port);
+    ports[name] = port;
+  }
+  return ports;
+}
+
+/** True when the server exited because one of its ports was taken between choosing and binding it. */
+export function lostBindRace(error: unknown): boolean {
+  return (
+    error instanceof Error && /exited before ready/.test(error.message) && /address already in use/.test(error.message)
+  );
+}
+
+/** Runs `start`; when it lost a bind race, runs `choosePorts` and starts again, up to PORT_ATTEMPTS starts. */
+export async function retryOnLostBindRace(
+  start: () => Promise<void>,
+  choosePorts: () => Promise<void>,
+  attempts = PORT_ATTEMPTS,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !lostBindRace(error)) throw error;
+      await choosePorts();
+    }
+  }
+}
+
 /** Starts the server with a config written under `dir`, equivalent to compose's `temporal` service. */
 export async function startTemporalServer(
   dir: string,
@@ -139,9 +177,7 @@ export async function startTemporalServer(
   options: { logLevel?: string } = {},
 ): Promise<RealTemporal> {
   const [server, cli] = await Promise.all([requireGoTool(TEMPORAL_SERVER), requireGoTool(TEMPORAL_CLI)]);
-  const ports = {} as Record<keyof ServerPorts, number>;
-  // Below 32768: the server records its ports in cluster_membership, a smallint column.
-  for (const name of SERVER_PORT_NAMES) ports[name] = await freePortBelow();
+  let ports = await serverPorts();
   const env = temporalServerEnv({
     postgresHost: access.host,
     postgresPort: access.port,
@@ -158,8 +194,10 @@ export async function startTemporalServer(
   // (the image's PPROF_PORT), e.g. `go tool pprof http://127.0.0.1:<port>/debug/pprof/heap`.
   const pprofPort = process.env['TEMPORAL_PPROF_PORT'];
   const configEnv = pprofPort ? { ...env, PPROF_PORT: pprofPort } : env;
-  await writeFile(configFile, stringify(temporalServerConfig(configEnv, ports)), { mode: 0o600 });
-  const address = `127.0.0.1:${ports.frontendGrpc}`;
+  const writeConfig = (): Promise<void> =>
+    writeFile(configFile, stringify(temporalServerConfig(configEnv, ports)), { mode: 0o600 });
+  await writeConfig();
+  let address = `127.0.0.1:${ports.frontendGrpc}`;
   // The container's environment reaches the server process too: the Go runtime reads these from it.
   const runtimeEnv = {
     ...Object.fromEntries(GO_RUNTIME_VARIABLES.flatMap((name) => (env[name] ? [[name, env[name]]] : []))),
@@ -191,7 +229,14 @@ export async function startTemporalServer(
     );
     startTimesMs.push(Date.now() - t0);
   };
-  await start();
+  // A port free when chosen can be bound by another test's process before the server binds it
+  // (CI, 2026-12-08: "Failed to start ringpop listener ... bind: address already in use"): the first
+  // start tries again on a fresh set. A restart keeps its ports: clients hold the address.
+  await retryOnLostBindRace(start, async () => {
+    ports = await serverPorts();
+    address = `127.0.0.1:${ports.frontendGrpc}`;
+    await writeConfig();
+  });
   return {
     address,
     startTimesMs,
