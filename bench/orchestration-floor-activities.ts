@@ -33,8 +33,7 @@ export type FloorActivities = Pick<
   | 'validateAndFinalizeAcmeOrder'
   | 'removeDnsChallenge'
   | 'sendLifecycleEmail'
-  | 'openDeploymentRun'
-  | 'stageAndActivateDeployment'
+  | 'deployFirstAttempt'
   | 'verifyDeployment'
   | 'closeDeploymentRun'
 >;
@@ -66,7 +65,7 @@ const validity = (): { notBefore: string; notAfter: string } => {
   return { notBefore: new Date(now).toISOString(), notAfter: new Date(now + 90 * 86_400_000).toISOString() };
 };
 
-/** `deploy`: the worker's deploy settings (worker/config.ts), which openDeploymentRun returns. */
+/** `deploy`: the worker's deploy settings (worker/config.ts), which the deploy's opening returns. */
 export function createFloorActivities(deps: { deploy: DeploySettings }): FloorActivities & MergedActivities {
   const plan = (certificateId: string): RenewalPlan => ({
     settings: deps.deploy,
@@ -120,21 +119,21 @@ export function createFloorActivities(deps: { deploy: DeploySettings }): FloorAc
     async sendLifecycleEmail({ certificateId }) {
       return { sent: true, detail: `sent to 1 recipient(s) as <floor-${certificateId}-0b78-71fe-9357@msp.example>` };
     },
-    async openDeploymentRun({ deploymentId }) {
+    async deployFirstAttempt({ deploymentId }) {
       return {
-        settings: deps.deploy,
-        start: {
-          runRowId: deploymentId,
-          targetName: TARGET_NAME,
-          targetId: '1',
-          exclusiveSession: false,
-          manual: false,
+        opening: {
+          settings: deps.deploy,
+          start: {
+            runRowId: deploymentId,
+            targetName: TARGET_NAME,
+            targetId: '1',
+            exclusiveSession: false,
+            manual: false,
+          },
+          maintenance: { inWindow: true },
         },
-        maintenance: { inWindow: true },
+        activation: { verified: true } satisfies DeviceActivation,
       };
-    },
-    async stageAndActivateDeployment(): Promise<DeviceActivation> {
-      return { verified: true };
     },
     async verifyDeployment() {
       return { endpoints: [`127.0.0.1:40269: ${FINGERPRINT} + 1 intermediate(s)`] };

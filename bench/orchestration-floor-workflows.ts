@@ -9,8 +9,8 @@
  * `validateAndFinalizeAcmeOrder` (which also names the deployments); `removeDnsChallenge` scheduled beside
  * the deploy child; after the child `sendLifecycleEmail`; then the CertFleetOutcome upsert. The child,
  * `floorDeployWorkflow`, is workflows/deploy-to-target.ts for a synchronous device (an F5 BIG-IP): the
- * local `openDeploymentRun`, `stageAndActivateDeployment` (its first verify attempt inside, which
- * succeeds; `verifyDeployment` only when it did not), the local `closeDeploymentRun`. Activity options
+ * `deployFirstAttempt` (the opening and the device step's first attempt, its first verify attempt inside,
+ * which succeeds; `verifyDeployment` only when it did not), the local `closeDeploymentRun`. Activity options
  * are the real ones (workflows/lib/retry-policies.ts, and the ones each workflow file defines, copied
  * below with their source). What the real workflows add (the progress, fallbacks, waits for a busy
  * dependency, failure paths) makes no command in this run.
@@ -53,6 +53,12 @@ const remote = proxyActivities<FloorActivities & MergedActivities>(remoteCallOpt
 const mail = proxyActivities<FloorActivities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
+});
+/** workflows/deploy-to-target.ts `firstAttempt`. */
+const firstAttempt = proxyActivities<FloorActivities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { maximumAttempts: 1 },
 });
 /** workflows/deploy-to-target.ts deviceActivities(settings, settings.deviceRetryAttempts). */
 const deviceOptions = (settings: DeploySettings): ActivityOptions => ({
@@ -122,18 +128,17 @@ export async function floorLifecycleWorkflow(input: LifecycleInput): Promise<Lif
 
 export async function floorDeployWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   const { workflowId, runId, parent } = workflowInfo();
-  const opening = await local.openDeploymentRun({
+  const first = await firstAttempt.deployFirstAttempt({
     ...input,
     workflowId,
     runId,
     ...(parent ? { parentWorkflowId: parent.workflowId } : {}),
   });
-  if ('refused' in opening || 'alreadyDeployed' in opening.start)
-    throw ApplicationFailure.nonRetryable('floor: the deploy opening refused');
+  const { opening } = first;
+  if ('refused' in opening || 'alreadyDeployed' in opening.start || !('activation' in first))
+    throw ApplicationFailure.nonRetryable('floor: the deploy opening refused or the first attempt failed');
   const { runRowId, targetName } = opening.start;
-  const device = proxyActivities<FloorActivities>(deviceOptions(opening.settings));
-  const activation = await device.stageAndActivateDeployment({ runRowId });
-  if (!activation.verified) await verify.verifyDeployment({ runRowId });
+  if (!first.activation.verified) await verify.verifyDeployment({ runRowId });
   await local.closeDeploymentRun({ runRowId, outcome: 'deployed' });
   return { deploymentId: input.deploymentId, targetName, outcome: 'deployed' };
 }

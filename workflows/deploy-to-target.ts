@@ -33,6 +33,16 @@ function deviceActivities(settings: DeploySettings, maximumAttempts: number) {
   return proxyActivities<Activities>({ startToCloseTimeout: '5m', heartbeatTimeout: '15s', retry });
 }
 
+/**
+ * The opening and the device step's first attempt in one regular activity (activities/deploy-opening.ts):
+ * one try; should the activity itself fail (a worker lost mid-step, PostgreSQL away), the run opens
+ * with the local openDeploymentRun, which retries, and goes on from there.
+ */
+const firstAttempt = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { maximumAttempts: 1 },
+});
 const verify = proxyActivities<Activities>(verifyOptions);
 /** Removing superseded objects from the device: best effort (the activity records a failure as a step). */
 const cleanup = proxyActivities<Activities>({
@@ -86,14 +96,12 @@ async function waitForCommit(
 export async function deployToTargetWorkflow(input: DeployInput): Promise<DeploymentOutcome> {
   const db = localBookkeeping;
   const { workflowId, runId, parent } = workflowInfo();
-  // One local activity: nothing happens unless the certificate's own run or a console command (its
-  // audit entry) started this; then the settings, the run row and the maintenance window.
-  const opening = await db.openDeploymentRun({
-    ...input,
-    workflowId,
-    runId,
-    ...(parent ? { parentWorkflowId: parent.workflowId } : {}),
-  });
+  // Nothing happens unless the certificate's own run or a console command (its audit entry) started
+  // this; then the settings, the run row and the maintenance window, and in the common case (in the
+  // window, no lease, not manual) the device step's first attempt, all in one activity.
+  const request = { ...input, workflowId, runId, ...(parent ? { parentWorkflowId: parent.workflowId } : {}) };
+  const first = await firstAttempt.deployFirstAttempt(request).catch(() => undefined);
+  const opening = first?.opening ?? (await db.openDeploymentRun(request));
   if ('refused' in opening)
     return {
       deploymentId: input.deploymentId,
@@ -114,7 +122,11 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
   const { runRowId, targetName, targetId, exclusiveSession, manual } = start;
   // Stage and activate are safe to retry (deterministic names, binding what is bound changes nothing,
   // the rollback target recorded once before the bind); rollback is retried harder than the rest.
-  const device = deviceActivities(settings, settings.deviceRetryAttempts);
+  // A first attempt that failed on the device spent one of the attempts (a wait for its breaker or
+  // its share spends none).
+  const failedFirst = first && 'failed' in first ? first.failed : undefined;
+  const attemptsLeft = settings.deviceRetryAttempts - (failedFirst?.retry === 'again' ? 1 : 0);
+  const device = deviceActivities(settings, Math.max(1, attemptsLeft));
   const rollback = deviceActivities(settings, settings.deviceRetryAttempts + 2);
   const outcome = (o: DeploymentOutcome['outcome'], reason?: string): DeploymentOutcome => ({
     deploymentId: input.deploymentId,
@@ -175,7 +187,13 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
     // contract), so a failure here needs no rollback; a failed commit or verify does.
     let activation: DeviceActivation;
     try {
-      activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
+      if (first && 'activation' in first) activation = first.activation;
+      else {
+        if (failedFirst && (failedFirst.retry === 'none' || attemptsLeft < 1)) throw new Error(failedFirst.message);
+        // The retry policy's first interval, as between any two attempts.
+        if (failedFirst?.retry === 'again') await sleep(settings.deviceRetryInitialMs);
+        activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
+      }
     } catch (error) {
       const reason = messageOf(error);
       await bookkeeping.finishDeploymentRun({ runRowId, outcome: 'failed', error: reason });

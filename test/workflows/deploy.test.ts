@@ -331,9 +331,9 @@ describe('deployToTargetWorkflow', () => {
     assert.equal(outcome.outcome, 'deployed');
     assert.equal(mocks.count('checkDeploymentActivation'), 3);
     assert.deepEqual(
-      mocks.names().filter((n) => /Deployment|Activation/.test(n)),
+      mocks.names().filter((n) => /Deployment|Activation|FirstAttempt/.test(n)),
       [
-        'openDeploymentRun',
+        'deployFirstAttempt',
         'startDeploymentRun',
         'stageAndActivateDeployment',
         'stageDeployment',
@@ -366,9 +366,9 @@ describe('deployToTargetWorkflow', () => {
       assert.equal((await handle.result()).outcome, 'deployed');
       return (await handle.fetchHistory()).events ?? [];
     });
-    // Stage and activate in one device activity; closing the run is PostgreSQL only (local), and the
-    // device's cleanup runs only when superseded objects are left (none here).
-    const regular = ['stageAndActivateDeployment', 'checkDeploymentActivation', 'verifyDeployment'];
+    // The opening with stage and activate in one activity (deployFirstAttempt); closing the run is
+    // PostgreSQL only (local), and the device's cleanup runs only when superseded objects are left.
+    const regular = ['deployFirstAttempt', 'checkDeploymentActivation', 'verifyDeployment'];
     // A device that stops answering holds an activity slot of its own share, never a workflow task.
     assertActivitySplit(events, regular, mocks.workflowCalls(), 'device steps are scheduled through the server');
   });
@@ -453,6 +453,88 @@ describe('deployToTargetWorkflow', () => {
     assert.equal(mocks.count('activateDeployment'), 1);
     assert.equal(mocks.count('rollbackDeployment'), 0);
     assert.match(mocks.inputsOf('finishDeploymentRun').at(-1)?.error ?? '', /token was rejected/);
+  });
+
+  it(
+    'opens and makes the device step in one activity: no local activity before the device, one workflow task fewer',
+    TIMEOUT,
+    async () => {
+      const { mocks, outcome } = await executeDeploy({});
+      assert.equal(outcome.outcome, 'deployed');
+      const byWorkflow = mocks.calls.filter((c) => c.within === undefined).map((c) => c.name);
+      assert.deepEqual(byWorkflow, ['deployFirstAttempt', 'closeDeploymentRun']);
+      assert.deepEqual(
+        mocks.calls.filter((c) => c.within === 'deployFirstAttempt').map((c) => c.name),
+        [
+          'authorizeDeploy',
+          'loadDeploySettings',
+          'startDeploymentRun',
+          'checkMaintenanceWindow',
+          'stageAndActivateDeployment',
+        ],
+      );
+    },
+  );
+
+  it('a device that does not answer at the first attempt gets the rest of the retries, not more', TIMEOUT, async () => {
+    const { mocks, outcome } = await executeDeploy({
+      deploySettings: { deviceRetryAttempts: 3, deviceRetryInitialMs: 10 },
+      overrides: { stageDeployment: async () => Promise.reject(new Error('f5-bigip: connect ECONNREFUSED')) },
+    });
+    assert.equal(outcome.outcome, 'failed');
+    assert.match(outcome.reason ?? '', /ECONNREFUSED/);
+    // One attempt in deployFirstAttempt, two more by the workflow's own device activity: three in all.
+    assert.equal(mocks.count('stageDeployment'), 3);
+    assert.deepEqual(
+      mocks.calls.filter((c) => c.name === 'stageAndActivateDeployment').map((c) => c.within ?? 'workflow'),
+      ['deployFirstAttempt', 'workflow', 'workflow'],
+    );
+    assert.equal(mocks.inputsOf('finishDeploymentRun').at(-1)?.outcome, 'failed');
+  });
+
+  it('with one device attempt configured, a failed first attempt is the end', TIMEOUT, async () => {
+    const { mocks, outcome } = await executeDeploy({
+      deploySettings: { deviceRetryAttempts: 1 },
+      overrides: { stageDeployment: async () => Promise.reject(new Error('f5-bigip: connect ECONNREFUSED')) },
+    });
+    assert.equal(outcome.outcome, 'failed');
+    assert.equal(mocks.count('stageDeployment'), 1);
+    assert.match(mocks.inputsOf('finishDeploymentRun').at(-1)?.error ?? '', /ECONNREFUSED/);
+  });
+
+  it('a device whose breaker is open at the first attempt is waited for, spending no attempt', TIMEOUT, async () => {
+    let calls = 0;
+    const { mocks, outcome } = await executeDeploy({
+      deploySettings: { deviceRetryAttempts: 1 },
+      overrides: {
+        stageAndActivateDeployment: async () => {
+          // The first attempt, then the workflow's first call (the guard refuses at once while the breaker is open).
+          if (++calls <= 2)
+            throw fail(FailureType.dependencyNotAnswering, 'device lb-berlin (192.0.2.7) is not answering');
+          return { verified: true };
+        },
+      },
+    });
+    assert.equal(outcome.outcome, 'deployed');
+    assert.equal(calls, 3);
+    assert.deepEqual(
+      mocks.inputsOf('recordDeviceWait').map((i) => i.reason ?? 'answers'),
+      ['device lb-berlin (192.0.2.7) is not answering', 'answers'],
+    );
+  });
+
+  it('when the first attempt itself fails (a lost worker), the run opens again and deploys', TIMEOUT, async () => {
+    const { mocks, outcome } = await executeDeploy({
+      overrides: { deployFirstAttempt: async () => Promise.reject(new Error('activity heartbeat timeout')) },
+    });
+    assert.equal(outcome.outcome, 'deployed');
+    const byWorkflow = mocks.calls.filter((c) => c.within === undefined).map((c) => c.name);
+    assert.deepEqual(byWorkflow, [
+      'deployFirstAttempt',
+      'openDeploymentRun',
+      'stageAndActivateDeployment',
+      'closeDeploymentRun',
+    ]);
   });
 
   it('a failed rollback is reported together with the original failure', TIMEOUT, async () => {

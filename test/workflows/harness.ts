@@ -358,6 +358,7 @@ export function mockActivities(options: MockOptions = {}): MockActivities {
       manual: false,
     }),
     openDeploymentRun: (input) => createDeployOpening(partsOf('openDeploymentRun')).openDeploymentRun(input),
+    deployFirstAttempt: (input) => createDeployOpening(partsOf('deployFirstAttempt')).deployFirstAttempt(input),
     stageAndActivateDeployment: async (input) => {
       const parts = partsOf('stageAndActivateDeployment');
       await parts.stageDeployment(input);
