@@ -3,8 +3,8 @@
  * by itself (issue 18 item 5: CertFleet's own CPU per renewal and deploy ≤ 2× the raw ACME cost).
  *
  * N workflows at once, each exactly the Temporal shape of one renewal with one target
- * (bench/orchestration-floor-workflows.ts: 3 local and 6 regular activities, one deploy child with 2
- * local and 2 regular, the 2 search attribute upserts, the real activity options and payload sizes)
+ * (bench/orchestration-floor-workflows.ts: 2 local and 6 regular activities, one deploy child with 1
+ * local and 1 regular, the 2 search attribute upserts, the real activity options and payload sizes)
  * whose activities do nothing (bench/orchestration-floor-activities.ts), on the Temporal CLI dev server
  * the other benchmarks start (test/support/temporal.ts, CertFleet's search attributes registered) and a
  * worker process configured as bench:fleet's CertFleet worker (bench/orchestration-floor-worker.ts:
@@ -65,7 +65,7 @@ const CEILING_CONCURRENCY = 25;
 type Shape = 'floor' | 'merged';
 const WORKFLOW: Record<Shape, string> = { floor: 'floorLifecycleWorkflow', merged: 'mergedLifecycleWorkflow' };
 const DESCRIPTION: Record<Shape, string> = {
-  floor: 'one renewal with one target (3 local + 6 regular activities, deploy child: 2 local + 2 regular)',
+  floor: 'one renewal with one target (2 local + 6 regular activities, deploy child: 1 local + 1 regular)',
   merged: 'merged as far as isolation allows (1 local + 3 regular activities, no child)',
 };
 
