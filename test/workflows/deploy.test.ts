@@ -456,7 +456,7 @@ describe('deployToTargetWorkflow', () => {
   });
 
   it(
-    'opens and makes the device step in one activity: no local activity before the device, one workflow task fewer',
+    'opens and makes the device step in one activity: no local activity (marker) before the device',
     TIMEOUT,
     async () => {
       const { mocks, outcome } = await executeDeploy({});
