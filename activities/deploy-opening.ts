@@ -7,7 +7,7 @@
  * `deployFirstAttempt` is the common case in ONE regular activity: the same opening, then, for a target
  * in its window that needs no lease and is not manual, the device step's first attempt
  * (stageAndActivateDeployment). The deploy child's first workflow task then schedules one activity and
- * records no marker (the local activity there made it 8–11 ms longer in bench:issue-one), and a slow
+ * records no marker (the local activity there made it 7–11 ms longer in bench:issue-one), and a slow
  * PostgreSQL holds an activity slot, not that task. Everything else (a refusal, a version already
  * deployed, a manual target, a closed window, a device with one admin session, a failed attempt the run
  * may retry) is left to the workflow's own path, with the opening it returns.
