@@ -13,6 +13,7 @@
  * may retry) is left to the workflow's own path, with the opening it returns.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { toApplicationFailure } from './errors';
 import type { DeviceActivation } from './deploy';
 import {
@@ -51,18 +52,27 @@ export interface DeployOpeningParts {
 export type DeployFirstAttempt =
   | { opening: DeploymentOpening }
   | { opening: DeploymentOpening; activation: DeviceActivation }
-  | { opening: DeploymentOpening; failed: { message: string; retry: 'none' | 'wait' | 'again' } };
+  | { opening: DeploymentOpening; failed: FailedAttempt };
+
+/** A failed first attempt; `retryAfterMs`: the device asked for this long before the next (a busy session). */
+export interface FailedAttempt {
+  message: string;
+  retry: 'none' | 'wait' | 'again';
+  retryAfterMs?: number;
+}
 
 /** Failures the workflow waits out on timers (workflows/dependency-wait.ts). */
 const WAITED_OUT: readonly string[] = [FailureType.dependencyBusy, FailureType.dependencyNotAnswering];
 
 /** The failed attempt as the workflow needs it: its message, and whether and how it may be retried. */
-function failedAttempt(error: unknown): { message: string; retry: 'none' | 'wait' | 'again' } {
+function failedAttempt(error: unknown): FailedAttempt {
   const failure = toApplicationFailure(error);
   const message = failure instanceof Error ? failure.message : String(failure);
   if (!(failure instanceof ApplicationFailure)) return { message, retry: 'again' };
   if (WAITED_OUT.includes(failure.type ?? '')) return { message, retry: 'wait' };
-  return { message, retry: failure.nonRetryable === true ? 'none' : 'again' };
+  if (failure.nonRetryable === true) return { message, retry: 'none' };
+  const retryAfterMs = msOptionalToNumber(failure.nextRetryDelay ?? undefined);
+  return { message, retry: 'again', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 }
 
 /** Whether the opening leaves the device step to do at once, outside the workflow's own path. */

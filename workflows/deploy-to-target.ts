@@ -190,8 +190,9 @@ export async function deployToTargetWorkflow(input: DeployInput): Promise<Deploy
       if (first && 'activation' in first) activation = first.activation;
       else {
         if (failedFirst && (failedFirst.retry === 'none' || attemptsLeft < 1)) throw new Error(failedFirst.message);
-        // The retry policy's first interval, as between any two attempts.
-        if (failedFirst?.retry === 'again') await sleep(settings.deviceRetryInitialMs);
+        // The retry policy's first interval, as between any two attempts, or what a busy device asked for
+        // (DEVICE_BUSY_RETRY_MS), as the activity's retry would honour it.
+        if (failedFirst?.retry === 'again') await sleep(failedFirst.retryAfterMs ?? settings.deviceRetryInitialMs);
         activation = await untilDeviceAnswers(() => device.stageAndActivateDeployment({ runRowId }));
       }
     } catch (error) {

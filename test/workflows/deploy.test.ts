@@ -4,6 +4,7 @@
  * partial when the window ends; deployToTargetWorkflow polls commits, verifies, and rolls back.
  */
 import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
 import { describe, it } from 'node:test';
 import {
   certificateWorkflowId,
@@ -521,6 +522,41 @@ describe('deployToTargetWorkflow', () => {
       mocks.inputsOf('recordDeviceWait').map((i) => i.reason ?? 'answers'),
       ['device lb-berlin (192.0.2.7) is not answering', 'answers'],
     );
+  });
+
+  it('a busy device at the first attempt is asked again only after the delay it asked for', TIMEOUT, async () => {
+    let calls = 0;
+    const mocks = mockActivities({
+      deploySettings: { deviceRetryInitialMs: 10 },
+      overrides: {
+        stageAndActivateDeployment: async () => {
+          if (++calls === 1)
+            throw ApplicationFailure.create({
+              type: FailureType.deviceSessionBusy,
+              message: 'f5-bigip: the device is busy (restjavad)',
+              nextRetryDelay: 700,
+            });
+          return { verified: true };
+        },
+      },
+    });
+    const { client, runWorker } = testEnv();
+    const events = await runWorker(mocks.activities, async (taskQueue) => {
+      const handle = await client.workflow.start(deployToTargetWorkflow, {
+        taskQueue,
+        workflowId: `deploy:${uniqueCertificateId('busy')}:d1`,
+        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }],
+      });
+      assert.equal((await handle.result()).outcome, 'deployed');
+      return (await handle.fetchHistory()).events ?? [];
+    });
+    assert.equal(calls, 2);
+    // A durable timer of the device's delay, not the retry policy's first interval (10 ms here).
+    const timers = events.flatMap((e) => {
+      const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+      return timeout ? [Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6)] : [];
+    });
+    assert.deepEqual(timers, [700]);
   });
 
   it('when the first attempt itself fails (a lost worker), the run opens again and deploys', TIMEOUT, async () => {
