@@ -533,7 +533,7 @@ describe('deployToTargetWorkflow', () => {
           if (++calls === 1)
             throw ApplicationFailure.create({
               type: FailureType.deviceSessionBusy,
-              message: 'f5-bigip: the device is busy (restjavad)',
+              message: 'f5-bigip: user "admin" already holds the maximum of 100 active REST tokens',
               nextRetryDelay: 700,
             });
           return { verified: true };
