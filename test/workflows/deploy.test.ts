@@ -84,6 +84,20 @@ async function executeDeploy(options: MockOptions, trigger: DeployTrigger = 'red
   return { mocks, outcome };
 }
 
+/** deployToTargetWorkflow for deployment d1 and version v9 with these mocks: deployed, and its history. */
+async function deployedHistory(mocks: MockActivities, label: string) {
+  const { client, runWorker } = testEnv();
+  return runWorker(mocks.activities, async (taskQueue) => {
+    const handle = await client.workflow.start(deployToTargetWorkflow, {
+      taskQueue,
+      workflowId: `deploy:${uniqueCertificateId(label)}:d1`,
+      args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }],
+    });
+    assert.equal((await handle.result()).outcome, 'deployed');
+    return (await handle.fetchHistory()).events ?? [];
+  });
+}
+
 describe('deploying after issuance', () => {
   itWithFreshId(
     'deploys to every target in parallel; a failing one waits for retryDeployment, then all are deployed',
@@ -357,16 +371,7 @@ describe('deployToTargetWorkflow', () => {
         checkDeploymentActivation: async () => ({ state: 'done' }),
       },
     });
-    const { client, runWorker } = testEnv();
-    const events = await runWorker(mocks.activities, async (taskQueue) => {
-      const handle = await client.workflow.start(deployToTargetWorkflow, {
-        taskQueue,
-        workflowId: `deploy:${uniqueCertificateId('local')}:d1`,
-        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }],
-      });
-      assert.equal((await handle.result()).outcome, 'deployed');
-      return (await handle.fetchHistory()).events ?? [];
-    });
+    const events = await deployedHistory(mocks, 'local');
     // The opening with stage and activate in one activity (deployFirstAttempt); closing the run is
     // PostgreSQL only (local), and the device's cleanup runs only when superseded objects are left.
     const regular = ['deployFirstAttempt', 'checkDeploymentActivation', 'verifyDeployment'];
@@ -540,16 +545,7 @@ describe('deployToTargetWorkflow', () => {
         },
       },
     });
-    const { client, runWorker } = testEnv();
-    const events = await runWorker(mocks.activities, async (taskQueue) => {
-      const handle = await client.workflow.start(deployToTargetWorkflow, {
-        taskQueue,
-        workflowId: `deploy:${uniqueCertificateId('busy')}:d1`,
-        args: [{ deploymentId: 'd1', versionId: 'v9', trigger: 'redeploy' }],
-      });
-      assert.equal((await handle.result()).outcome, 'deployed');
-      return (await handle.fetchHistory()).events ?? [];
-    });
+    const events = await deployedHistory(mocks, 'busy');
     assert.equal(calls, 2);
     // A durable timer of the device's delay, not the retry policy's first interval (10 ms here).
     const timers = events.flatMap((e) => {
