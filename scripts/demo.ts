@@ -659,6 +659,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoHandle> 
         env,
         port: temporalPort,
         uiPort,
+        uiPortFallback: freePort,
         dataDir,
         say,
         onOutput: (component, line) => log.debug({ component }, line),

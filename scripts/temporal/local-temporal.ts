@@ -25,6 +25,42 @@ export interface LocalTemporalOptions {
   dataDir: string;
   say: (line: string) => void;
   onOutput: (component: 'temporal-server' | 'temporal-ui', line: string) => void;
+  /**
+   * When `uiPort` was only a free port (the demo), another free port for the UI should another process
+   * bind `uiPort` before the UI server does; without it (`npm start`: the port asked for) the UI stays off.
+   */
+  uiPortFallback?: () => Promise<number>;
+}
+
+const UI_PORT_ATTEMPTS = 3;
+
+/** The UI server exited because its port was taken (echo's "bind: address already in use"). */
+export function uiLostItsPort(error: unknown): boolean {
+  return error instanceof Error && /address already in use/.test(error.message);
+}
+
+/** Starts the UI on `port`; should it lose that port, on `fallback()` ports, up to UI_PORT_ATTEMPTS starts. */
+export async function startUiWithFallback<U>(
+  startUi: (port: number) => Promise<U>,
+  port: number,
+  fallback?: () => Promise<number>,
+): Promise<U> {
+  for (let attempt = 1, next = port; ; attempt += 1) {
+    try {
+      return await startUi(next);
+    } catch (error) {
+      if (!fallback || attempt >= UI_PORT_ATTEMPTS || !uiLostItsPort(error)) throw error;
+      next = await fallback();
+    }
+  }
+}
+
+/** Why the UI did not start, in one line: the reason and the server's own last fatal message when it gave one. */
+export function uiFailureLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const [first = ''] = message.split('\n');
+  const fatal = [...message.matchAll(/"level":"FATAL".*?"message":"([^"]*)"/g)].at(-1)?.[1];
+  return fatal ? `${first}: ${fatal}` : first;
 }
 
 const findOrBuild = async (tool: typeof TEMPORAL_CLI, o: LocalTemporalOptions): Promise<string | undefined> =>
@@ -54,13 +90,15 @@ export async function startLocalTemporal(o: LocalTemporalOptions): Promise<Local
       stop: server.stop,
     };
   try {
-    const ui = await startReadOnlyTemporalUi({
-      binaryPath: uiBinary,
-      temporalAddress: server.address,
-      port: o.uiPort,
-      configDir: path.join(o.dataDir, 'temporal-ui'),
-      onOutput: (line) => o.onOutput('temporal-ui', line),
-    });
+    const startUi = (port: number) =>
+      startReadOnlyTemporalUi({
+        binaryPath: uiBinary,
+        temporalAddress: server.address,
+        port,
+        configDir: path.join(o.dataDir, 'temporal-ui'),
+        onOutput: (line) => o.onOutput('temporal-ui', line),
+      });
+    const ui = await startUiWithFallback(startUi, o.uiPort, o.uiPortFallback);
     return {
       address: server.address,
       uiUrl: ui.url,
@@ -70,7 +108,7 @@ export async function startLocalTemporal(o: LocalTemporalOptions): Promise<Local
       },
     };
   } catch (error) {
-    const uiProblem = `it did not start: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    const uiProblem = `it did not start: ${uiFailureLine(error)}`;
     o.say(`the read-only Temporal UI did not start, running without it: ${uiProblem}`);
     return { address: server.address, uiProblem, stop: server.stop };
   }

@@ -16,6 +16,8 @@ import {
   TEMPORAL_UI_SERVER,
   type ReadOnlyUi,
 } from '../../scripts/temporal/ui-server';
+import { startUiWithFallback, uiFailureLine, uiLostItsPort } from '../../scripts/temporal/local-temporal';
+import * as net from 'node:net';
 import { freePort } from '../support/free-port';
 import { requireGoTool, startTestTemporal, type TestTemporal } from '../support/temporal';
 
@@ -84,4 +86,41 @@ it('refuses a signal and a terminate through its API, and still shows the run', 
 
   const read = await fetch(`${ui.url}/api/v1/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
   assert.equal(read.status, 200, 'reading a run still works');
+});
+
+/**
+ * A port free when chosen and bound by another process before the UI server binds it (CI, 2026-12-08:
+ * the demo test's UI "exited with code 1 before it was ready"): the server's own reason reaches the
+ * one-line problem the demo prints, and with a fallback (the demo's free ports) it starts on another.
+ */
+it('a UI port taken meanwhile: the reason is named, and the demo starts the UI on another port', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  const port = (taken.address() as net.AddressInfo).port;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'certfleet-ui-taken-'));
+  const binaryPath = await requireGoTool(TEMPORAL_UI_SERVER);
+  const startUi = (p: number): Promise<ReadOnlyUi> =>
+    startReadOnlyTemporalUi({ binaryPath, temporalAddress: temporal.address, port: p, configDir: dir });
+  try {
+    const refused = await startUiWithFallback(startUi, port).then(
+      () => assert.fail('the UI started on a taken port'),
+      (error: unknown) => error,
+    );
+    assert.ok(uiLostItsPort(refused));
+    assert.match(
+      uiFailureLine(refused),
+      /exited with code 1 before it was ready: listen tcp 127\.0\.0\.1:\d+: bind: address already in use$/,
+    );
+
+    const moved = await startUiWithFallback(startUi, port, freePort);
+    try {
+      assert.notEqual(new URL(moved.url).port, String(port));
+      assert.equal((await fetch(`${moved.url}/api/v1/settings`)).status, 200);
+    } finally {
+      await moved.stop();
+    }
+  } finally {
+    taken.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
