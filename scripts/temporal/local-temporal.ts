@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../temporal/contract';
 import { buildGoTool, findGoTool, startTemporalDevServer, TEMPORAL_CLI } from './dev-server';
 import { startDownloadedDevServer } from './downloaded-dev-server';
+import { portTaken, startAgainWhenPortTaken } from './port-taken';
 import { startReadOnlyTemporalUi, TEMPORAL_UI_SERVER } from './ui-server';
 
 export interface LocalTemporal {
@@ -32,27 +33,23 @@ export interface LocalTemporalOptions {
   uiPortFallback?: () => Promise<number>;
 }
 
-const UI_PORT_ATTEMPTS = 3;
-
 /** The UI server exited because its port was taken (echo's "bind: address already in use"). */
-export function uiLostItsPort(error: unknown): boolean {
-  return error instanceof Error && /address already in use/.test(error.message);
-}
+export const uiLostItsPort = portTaken;
 
-/** Starts the UI on `port`; should it lose that port, on `fallback()` ports, up to UI_PORT_ATTEMPTS starts. */
+/** Starts the UI on `port`; should it lose that port, on `fallback()` ports, up to three starts. */
 export async function startUiWithFallback<U>(
   startUi: (port: number) => Promise<U>,
   port: number,
   fallback?: () => Promise<number>,
 ): Promise<U> {
-  for (let attempt = 1, next = port; ; attempt += 1) {
-    try {
-      return await startUi(next);
-    } catch (error) {
-      if (!fallback || attempt >= UI_PORT_ATTEMPTS || !uiLostItsPort(error)) throw error;
+  if (!fallback) return startUi(port);
+  let next = port;
+  return startAgainWhenPortTaken(
+    () => startUi(next),
+    async () => {
       next = await fallback();
-    }
-  }
+    },
+  );
 }
 
 /** Why the UI did not start, in one line: the reason and the server's own last fatal message when it gave one. */

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { TEMPORAL_CLI } from '../../scripts/temporal/dev-server';
+import { portTaken, startAgainWhenPortTaken } from '../../scripts/temporal/port-taken';
 import { SERVER_PORT_NAMES, temporalServerConfig, type ServerPorts } from '../../scripts/temporal/server-config';
 import {
   DYNAMIC_CONFIG_FILE,
@@ -149,25 +150,16 @@ export async function serverPorts(): Promise<ServerPorts> {
 
 /** True when the server exited because one of its ports was taken between choosing and binding it. */
 export function lostBindRace(error: unknown): boolean {
-  return (
-    error instanceof Error && /exited before ready/.test(error.message) && /address already in use/.test(error.message)
-  );
+  return error instanceof Error && /exited before ready/.test(error.message) && portTaken(error);
 }
 
 /** Runs `start`; when it lost a bind race, runs `choosePorts` and starts again, up to PORT_ATTEMPTS starts. */
-export async function retryOnLostBindRace(
+export function retryOnLostBindRace(
   start: () => Promise<void>,
   choosePorts: () => Promise<void>,
   attempts = PORT_ATTEMPTS,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await start();
-    } catch (error) {
-      if (attempt >= attempts || !lostBindRace(error)) throw error;
-      await choosePorts();
-    }
-  }
+  return startAgainWhenPortTaken(start, choosePorts, lostBindRace, attempts);
 }
 
 /** Starts the server with a config written under `dir`, equivalent to compose's `temporal` service. */
